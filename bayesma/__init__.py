@@ -1,0 +1,79 @@
+"""bayesma: Bayesian meta-analysis for Python, checked against metafor.
+
+The public API is re-exported here. Attributes load their module on first use,
+so ``import bayesma`` is cheap and PyMC is imported only when a Bayesian model
+is built.
+
+Examples
+--------
+>>> import bayesma as bm
+>>> dat = bm.load_dataset("dat.bcg")
+>>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat)
+>>> res = bm.rma("yi", "vi", data=es)                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "MetaData": "bayesma.data",
+    "design_matrix": "bayesma.design",
+    # effect sizes
+    "escalc": "bayesma.effects",
+    "aggregate": "bayesma.effects",
+    "convert_r_to_d": "bayesma.effects",
+    "convert_d_to_r": "bayesma.effects",
+    "convert_r_to_z": "bayesma.effects",
+    "convert_z_to_r": "bayesma.effects",
+    "convert_d_to_z": "bayesma.effects",
+    "convert_z_to_d": "bayesma.effects",
+    "convert_d_to_logor": "bayesma.effects",
+    "convert_logor_to_d": "bayesma.effects",
+    "convert_r_to_logor": "bayesma.effects",
+    "convert_logor_to_r": "bayesma.effects",
+    # frequentist
+    "rma": "bayesma.frequentist",
+    "RMAResult": "bayesma.frequentist",
+    "subgroup": "bayesma.frequentist",
+    "SubgroupResult": "bayesma.frequentist",
+    "egger_test": "bayesma.bias",
+    "trimfill": "bayesma.bias",
+    "rma_mv": "bayesma.multilevel",
+    # data sets
+    "load_dataset": "bayesma.datasets",
+    "list_datasets": "bayesma.datasets",
+    # Bayesian
+    "MetaAnalysis": "bayesma.models",
+    "MetaPosterior": "bayesma.results",
+    "load_posterior": "bayesma.results",
+    # sensitivity
+    "compare_priors": "bayesma.sensitivity",
+    "leave_one_out": "bayesma.sensitivity",
+    "cumulative": "bayesma.sensitivity",
+    "small_k_simulation": "bayesma.sensitivity",
+}
+
+_SUBMODULES = {"priors", "plots", "exact", "models", "effects", "frequentist", "datasets", "sensitivity", "results"}
+
+__all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"bayesma.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'bayesma' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__ + ["__version__"]

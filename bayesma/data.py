@@ -1,0 +1,247 @@
+"""MetaData: the validated input of one meta-analysis.
+
+Effects ``yi`` with sampling variances ``vi`` (or standard errors ``sei``), study
+labels, the moderator columns, optional cluster ids. Every problem with the
+input raises a ValueError or TypeError that names the study and the column;
+nothing is dropped unless ``missing="drop"`` asks for it, and then the dropped
+studies are reported in ``MetaData.dropped``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bayesma._validate import as_numeric, column, study_name
+
+__all__ = ["MetaData"]
+
+
+@dataclass(frozen=True)
+class MetaData:
+    """Validated effects, variances, labels and moderators of one meta-analysis.
+
+    Build it with :meth:`MetaData.create`; the fields are read-only arrays.
+
+    Attributes
+    ----------
+    yi : numpy.ndarray
+        Observed effect sizes, one per study.
+    vi : numpy.ndarray
+        Their sampling variances (positive, finite).
+    labels : list of str
+        Unique study labels.
+    data : pandas.DataFrame
+        The other columns (moderators), aligned with ``yi``; index 0..k-1.
+    cluster : numpy.ndarray or None
+        Cluster (study) ids when effects are nested, as strings.
+    dropped : list of str
+        Labels of the studies removed by ``missing="drop"``, with the reason.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> md = bm.MetaData.create(yi=[0.1, 0.3], vi=[0.01, 0.02], labels=["A", "B"])
+    >>> md.k
+    2
+    """
+
+    yi: np.ndarray
+    vi: np.ndarray
+    labels: list[str]
+    data: pd.DataFrame
+    cluster: np.ndarray | None = None
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        """Number of studies (effects)."""
+        return int(self.yi.shape[0])
+
+    @property
+    def sei(self) -> np.ndarray:
+        """Standard errors, ``sqrt(vi)``."""
+        return np.sqrt(self.vi)
+
+    def __repr__(self) -> str:
+        extra = f", cluster: {len(np.unique(self.cluster))} clusters" if self.cluster is not None else ""
+        return f"MetaData(k={self.k}{extra}, moderators={list(self.data.columns)})"
+
+    @classmethod
+    def create(
+        cls,
+        yi: Any,
+        vi: Any = None,
+        *,
+        sei: Any = None,
+        data: pd.DataFrame | None = None,
+        labels: Any = None,
+        cluster: Any = None,
+        missing: str = "raise",
+        require: Sequence[str] = (),
+    ) -> "MetaData":
+        """Validate the input of a meta-analysis.
+
+        Parameters
+        ----------
+        yi : str or array_like
+            Effect sizes, or the name of a column of *data*.
+        vi : str or array_like, optional
+            Sampling variances (give *vi* or *sei*).
+        sei : str or array_like, optional
+            Standard errors; ``vi = sei**2``.
+        data : pandas.DataFrame, optional
+            Table holding the named columns and the moderators.
+        labels : str or array_like, optional
+            Study labels (must be unique). Default: the ``study``/``author``
+            column when *data* has one, else ``"1"``, ``"2"``, ...
+        cluster : str or array_like, optional
+            Cluster ids for effects nested in studies.
+        missing : {"raise", "drop"}
+            What to do with a study whose effect, variance or a column in
+            *require* is missing. ``"drop"`` removes it and lists it in
+            ``dropped`` (a warning says which).
+        require : sequence of str
+            Further columns of *data* that must be complete (moderators in use).
+
+        Returns
+        -------
+        MetaData
+        """
+        if missing not in ("raise", "drop"):
+            raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}")
+        if data is not None and not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if (vi is None) == (sei is None):
+            raise TypeError("give exactly one of vi= (sampling variances) or sei= (standard errors)")
+
+        yi_raw = column(data, yi, "yi")
+        k = len(np.atleast_1d(np.asarray(yi_raw, dtype=object)))
+        label_values = _labels(data, labels, k)
+
+        yi_name = yi if isinstance(yi, str) else "yi"
+        yi_arr = as_numeric(yi_raw, yi_name, label_values)
+        if sei is not None:
+            var_name = sei if isinstance(sei, str) else "sei"
+            var_arr = as_numeric(column(data, sei, "sei"), var_name, label_values)
+        else:
+            var_name = vi if isinstance(vi, str) else "vi"
+            var_arr = as_numeric(column(data, vi, "vi"), var_name, label_values)
+        _same_length(k, var_arr, var_name)
+
+        cluster_arr = None
+        cluster_name = cluster if isinstance(cluster, str) else "cluster"
+        if cluster is not None:
+            cluster_raw = np.asarray(column(data, cluster, "cluster"), dtype=object)
+            _same_length(k, cluster_raw, cluster_name)
+            cluster_arr = cluster_raw
+
+        frame = data.reset_index(drop=True).copy() if data is not None else pd.DataFrame(index=range(k))
+        if data is not None and len(frame) != k:
+            raise ValueError(f"yi has {k} values but data has {len(frame)} rows")
+
+        # Missing values: effect, variance, cluster, required moderators.
+        checks: list[tuple[str, np.ndarray]] = [
+            (yi_name, np.isnan(yi_arr)),
+            (var_name, np.isnan(var_arr)),
+        ]
+        if cluster_arr is not None:
+            checks.append((cluster_name, pd.isna(cluster_arr)))
+        for col in require:
+            if col not in frame.columns:
+                raise ValueError(f"column {col!r} is not in the data; columns are {list(frame.columns)}")
+            checks.append((col, frame[col].isna().to_numpy()))
+        bad = np.zeros(k, dtype=bool)
+        reasons: dict[int, str] = {}
+        for col, is_missing in checks:
+            for i in np.flatnonzero(is_missing):
+                if missing == "raise":
+                    raise ValueError(
+                        f"column {col!r}: {study_name(label_values, i)} has a missing value "
+                        "(use missing='drop' to leave such studies out)"
+                    )
+                bad[i] = True
+                reasons.setdefault(i, col)
+
+        # Values that are present but invalid are always errors.
+        for i in np.flatnonzero(~bad & ~np.isfinite(yi_arr)):
+            raise ValueError(f"column {yi_name!r}: {study_name(label_values, i)} has a non-finite value {yi_arr[i]}")
+        kind = "standard error" if sei is not None else "variance"
+        for i in np.flatnonzero(~bad & ~np.isfinite(var_arr)):
+            raise ValueError(
+                f"column {var_name!r}: {study_name(label_values, i)} has a non-finite {kind} {var_arr[i]}"
+            )
+        for i in np.flatnonzero(~bad & (var_arr <= 0)):
+            raise ValueError(
+                f"column {var_name!r}: {study_name(label_values, i)} has a {kind} of {var_arr[i]:g}; "
+                f"a sampling {kind} must be positive"
+            )
+
+        dropped = [f"{label_values[i]} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
+        if dropped:
+            import warnings
+
+            warnings.warn(
+                f"dropped {len(dropped)} of {k} studies with missing values: " + ", ".join(dropped),
+                stacklevel=2,
+            )
+        keep = ~bad
+        if keep.sum() == 0:
+            raise ValueError("no studies left after dropping those with missing values")
+        vi_arr = var_arr**2 if sei is not None else var_arr
+        return cls(
+            yi=yi_arr[keep],
+            vi=vi_arr[keep],
+            labels=[label_values[i] for i in np.flatnonzero(keep)],
+            data=frame.loc[keep].reset_index(drop=True),
+            cluster=None if cluster_arr is None else cluster_arr[keep].astype(str),
+            dropped=dropped,
+        )
+
+    def subset(self, mask: np.ndarray) -> "MetaData":
+        """A MetaData with only the studies where *mask* is true."""
+        mask = np.asarray(mask, dtype=bool)
+        return MetaData(
+            yi=self.yi[mask],
+            vi=self.vi[mask],
+            labels=[lab for lab, m in zip(self.labels, mask) if m],
+            data=self.data.loc[mask].reset_index(drop=True),
+            cluster=None if self.cluster is None else self.cluster[mask],
+            dropped=list(self.dropped),
+        )
+
+
+def _same_length(k: int, values: Any, name: str) -> None:
+    n = len(values)
+    if n != k:
+        raise ValueError(f"column {name!r} has {n} values but yi has {k}; they must have one per study")
+
+
+def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> list[str]:
+    if labels is None:
+        if data is not None:
+            for candidate in ("study", "label", "author", "trial"):
+                if candidate in data.columns and data[candidate].is_unique and data[candidate].notna().all():
+                    return [str(v) for v in data[candidate]]
+        return [str(i + 1) for i in range(k)]
+    values = column(data, labels, "labels")
+    values = list(np.asarray(values, dtype=object))
+    _same_length(k, values, labels if isinstance(labels, str) else "labels")
+    name = labels if isinstance(labels, str) else "labels"
+    seen: dict[str, int] = {}
+    out = []
+    for i, value in enumerate(values):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            raise ValueError(f"column {name!r}: the study in row {i + 1} has a missing label")
+        text = str(value)
+        if text in seen:
+            raise ValueError(
+                f"column {name!r}: duplicate study label {text!r} in rows {seen[text] + 1} and {i + 1}; "
+                "labels must be unique (use cluster= for several effects of one study)"
+            )
+        seen[text] = i
+        out.append(text)
+    return out

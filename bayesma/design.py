@@ -1,0 +1,160 @@
+"""Moderator formulas to design matrices, with metafor's coefficient names.
+
+``"~ ablat + year"`` gives columns ``intrcpt, ablat, year``; a string or
+categorical column (or ``factor(x)``) is a factor with treatment coding and the
+first level (sorted, or the categorical's own order) as reference, named as R
+names it: ``factor(alloc)random``, ``allocrandom``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma._validate import study_name
+
+__all__ = ["design_matrix"]
+
+_LEVEL = re.compile(r"\[T\.(.*?)\]")
+
+
+def design_matrix(
+    mods: Any, data: pd.DataFrame | None, k: int, labels: list[str] | None = None, intercept: bool = True
+) -> tuple[np.ndarray, list[str]]:
+    """Build the k x p design matrix of a (meta-)regression.
+
+    Parameters
+    ----------
+    mods : None, str, array_like or DataFrame
+        ``None`` (intercept only), a formula such as ``"~ ablat + year"``,
+        or a matrix / DataFrame of moderators (an intercept is added in front
+        when *intercept* is true).
+    data : DataFrame or None
+        Where the formula's variables live (aligned with the studies).
+    k : int
+        Number of studies.
+    labels : list of str, optional
+        Study labels, for error messages.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (k, p)
+    names : list of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X, names = design_matrix("~ x", pd.DataFrame({"x": [1.0, 2.0, 4.0]}), 3)
+    >>> names
+    ['intrcpt', 'x']
+    """
+    if mods is None:
+        return np.ones((k, 1)), ["intrcpt"]
+    if isinstance(mods, str):
+        return _from_formula(mods, data, k, labels)
+    if isinstance(mods, pd.Series):
+        mods = mods.to_frame()
+    if isinstance(mods, pd.DataFrame):
+        names = [str(c) for c in mods.columns]
+        values = mods
+    else:
+        arr = np.asarray(mods)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        names = [f"mod{j + 1}" for j in range(arr.shape[1])]
+        values = pd.DataFrame(arr, columns=names)
+    if len(values) != k:
+        raise ValueError(f"mods has {len(values)} rows but there are {k} studies")
+    X = np.empty((k, len(names)))
+    for j, name in enumerate(names):
+        col = values.iloc[:, j]
+        try:
+            X[:, j] = pd.to_numeric(col).to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"moderator {name!r} is not numeric; use a formula to code it as a factor") from None
+        for i in np.flatnonzero(~np.isfinite(X[:, j])):
+            raise ValueError(f"moderator {name!r}: {study_name(labels, i)} has a missing or non-finite value")
+    if intercept:
+        X = np.column_stack([np.ones(k), X])
+        names = ["intrcpt"] + names
+    _check_rank(X, names)
+    return X, names
+
+
+def formula_variables(formula: str) -> list[str]:
+    """Names of the data columns a formula uses (for completeness checks)."""
+    text = formula.split("~", 1)[-1]
+    tokens = re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text)
+    skip = {"factor", "C", "I", "log", "exp", "np", "center", "scale", "poly", "bs"}
+    return list(dict.fromkeys(t for t in tokens if t not in skip))
+
+
+def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[str] | None):
+    from formulaic import model_matrix
+
+    text = formula.strip()
+    if not text.startswith("~"):
+        text = "~ " + text
+    if data is None:
+        data = pd.DataFrame(index=range(k))
+    for var in formula_variables(text):
+        if var in data.columns:
+            col = data[var]
+            for i in np.flatnonzero(col.isna().to_numpy()):
+                raise ValueError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
+        elif var not in ("1", "0"):
+            raise ValueError(f"moderator {var!r} in {formula!r} is not a column of the data; columns are {list(data.columns)}")
+    factor_vars = set(re.findall(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)", text))
+    text_fm = re.sub(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)", r"C(\1)", text)
+    frame = data.reset_index(drop=True)
+    # string / boolean columns are factors; numbers in factor() become labels.
+    frame = frame.copy()
+    for var in factor_vars:
+        if var in frame.columns and not isinstance(frame[var].dtype, pd.CategoricalDtype):
+            col = frame[var]
+            levels = sorted(col.unique(), key=lambda v: (isinstance(v, str), v))
+            frame[var] = pd.Categorical(col.map(_r_level), categories=[_r_level(v) for v in levels])
+    mm = model_matrix(text_fm, frame, na_action="raise")
+    names = [_r_name(c, factor_vars) for c in mm.columns]
+    X = np.asarray(mm, dtype=float)
+    if X.shape[0] != k:
+        raise ValueError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
+    _check_rank(X, names)
+    return X, names
+
+
+def _r_level(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _r_name(column: str, factor_vars: set[str]) -> str:
+    if column == "Intercept":
+        return "intrcpt"
+    parts = []
+    for part in column.split(":"):
+        m = re.fullmatch(r"C\((.*?)\)\[T\.(.*)\]", part)
+        if m:
+            var, level = m.groups()
+            prefix = f"factor({var})" if var in factor_vars else var
+            parts.append(prefix + level)
+            continue
+        m = re.fullmatch(r"(.*?)\[T\.(.*)\]", part)
+        if m:
+            parts.append(m.group(1) + m.group(2))
+            continue
+        parts.append(part)
+    return ":".join(parts)
+
+
+def _check_rank(X: np.ndarray, names: list[str]) -> None:
+    rank = np.linalg.matrix_rank(X)
+    if rank < X.shape[1]:
+        raise ValueError(
+            f"the design matrix (columns {names}) is rank deficient ({rank} < {X.shape[1]}): "
+            "a moderator is constant or a combination of others"
+        )
