@@ -1,0 +1,797 @@
+"""Frequentist fixed- and random-effects meta-analysis with metafor's numbers.
+
+:func:`rma` follows ``metafor::rma.uni`` (version 3.8-1) in its estimators,
+tests and intervals, down to the iteration schemes, so that results agree
+with R to the last printed digit:
+
+* tau² estimators FE, DL, HE, HS, SJ, ML, REML, EB (Fisher scoring from the
+  HE estimate, stopping when the change is below 1e-5, as metafor) and PM
+  (Brent's root finder with R's tolerance);
+* Wald-type z tests, Knapp-Hartung t tests (``test="knha"``) and the modified
+  Knapp-Hartung method that never narrows the interval (``test="adhoc"``);
+* Cochran's Q, I², H², the standard error of tau², Q-profile confidence
+  intervals for tau², I² and H² (Viechtbauer 2007), prediction intervals,
+  the omnibus test of moderators QM and the pseudo R².
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bayesma._rootfind import R_UNIROOT_TOL, uniroot
+from bayesma.data import MetaData
+from bayesma.design import design_matrix, formula_variables
+
+__all__ = ["rma", "RMAResult", "subgroup", "SubgroupResult", "METHODS", "TESTS"]
+
+METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+TESTS = ("z", "knha", "adhoc")
+_THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
+_MAXITER = 100  # metafor's default maxiter
+
+
+@dataclass
+class RMAResult:
+    """A fitted (mixed-effects) meta-analysis, with metafor's names.
+
+    Attributes follow ``metafor::rma.uni``: ``beta``, ``se``, ``stat``,
+    ``pval``, ``ci_lb``, ``ci_ub`` (one per coefficient, in ``coef_names``),
+    ``tau2``, ``se_tau2``, ``tau2_ci``, ``I2``, ``I2_ci``, ``H2``, ``H2_ci``,
+    ``QE``, ``QEp``, ``QM``, ``QMp``, ``R2``, ``pi_lb``, ``pi_ub``, ``k``,
+    ``p``, ``dfs`` (t degrees of freedom for knha/adhoc, else None).
+    """
+
+    method: str
+    test: str
+    level: float
+    k: int
+    p: int
+    coef_names: list[str]
+    beta: np.ndarray
+    se: np.ndarray
+    vb: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    tau2: float
+    se_tau2: float | None
+    QE: float
+    QEp: float
+    QM: float
+    QMp: float
+    QMdf: tuple[int, int | None]
+    I2: float
+    H2: float
+    vt: float
+    R2: float | None
+    dfs: int | None
+    s2w: float
+    tau2_ci: tuple[float, float] | None = None
+    I2_ci: tuple[float, float] | None = None
+    H2_ci: tuple[float, float] | None = None
+    pi_lb: float | None = None
+    pi_ub: float | None = None
+    loglik: float | None = None
+    iterations: int = 0
+    data: MetaData | None = field(default=None, repr=False)
+    X: np.ndarray | None = field(default=None, repr=False)
+    btt: list[int] = field(default_factory=list)
+
+    # ---- convenience -------------------------------------------------
+    @property
+    def tau(self) -> float:
+        """Square root of tau²."""
+        return float(np.sqrt(self.tau2))
+
+    @property
+    def yi(self) -> np.ndarray:
+        return self.data.yi
+
+    @property
+    def vi(self) -> np.ndarray:
+        return self.data.vi
+
+    @property
+    def estimate(self) -> float:
+        """The pooled estimate (intercept) of an intercept-only model."""
+        return float(self.beta[0])
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Percentage weight of each study (inverse-variance, as metafor's ``weights()``)."""
+        w = 1.0 / (self.data.vi + self.tau2)
+        return 100.0 * w / w.sum()
+
+    def summary(self) -> pd.DataFrame:
+        """Coefficient table: estimate, se, statistic, p-value, interval."""
+        stat = "tval" if self.dfs is not None else "zval"
+        return pd.DataFrame(
+            {
+                "estimate": self.beta,
+                "se": self.se,
+                stat: self.stat,
+                "pval": self.pval,
+                "ci_lb": self.ci_lb,
+                "ci_ub": self.ci_ub,
+            },
+            index=pd.Index(self.coef_names, name="coef"),
+        )
+
+    def heterogeneity(self) -> pd.DataFrame:
+        """tau², tau, I², H² with their Q-profile confidence intervals."""
+        rows = {"tau2": (self.tau2, self.tau2_ci), "tau": (self.tau, _sqrt_ci(self.tau2_ci)),
+                "I2": (self.I2, self.I2_ci), "H2": (self.H2, self.H2_ci)}
+        return pd.DataFrame(
+            [
+                {"estimate": est, "ci_lb": ci[0] if ci else np.nan, "ci_ub": ci[1] if ci else np.nan}
+                for est, ci in rows.values()
+            ],
+            index=pd.Index(list(rows), name="parameter"),
+        )
+
+    def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
+        """Predicted (average) effects with confidence and prediction intervals.
+
+        Parameters
+        ----------
+        newmods : array_like, optional
+            Moderator values (without the intercept column), one row per
+            prediction. Default: the intercept-only prediction, or the fitted
+            values of a meta-regression.
+        """
+        level = _level(level if level is not None else self.level)
+        if newmods is None:
+            Xnew = np.ones((1, 1)) if self.p == 1 and self.coef_names == ["intrcpt"] else self.X
+        else:
+            Xnew = np.atleast_2d(np.asarray(newmods, dtype=float))
+            if self.p == 1 and Xnew.shape[1] != 1:
+                Xnew = Xnew.T
+            if Xnew.shape[1] == self.p - 1 and self.coef_names[0] == "intrcpt":
+                Xnew = np.column_stack([np.ones(Xnew.shape[0]), Xnew])
+            if Xnew.shape[1] != self.p:
+                raise ValueError(f"newmods must have {self.p - 1} columns (one per moderator)")
+        pred = Xnew @ self.beta
+        se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, self.vb, Xnew))
+        crit = _crit(level, self.dfs)
+        pi_se = np.sqrt(se**2 + self.tau2)
+        return pd.DataFrame(
+            {
+                "pred": pred,
+                "se": se,
+                "ci_lb": pred - crit * se,
+                "ci_ub": pred + crit * se,
+                "pi_lb": pred - crit * pi_se,
+                "pi_ub": pred + crit * pi_se,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return format_rma(self)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebooks
+        return "<pre>" + format_rma(self).replace("<", "&lt;") + "</pre>"
+
+
+def rma(
+    yi: Any,
+    vi: Any = None,
+    *,
+    sei: Any = None,
+    data: pd.DataFrame | None = None,
+    method: str = "REML",
+    test: str = "z",
+    mods: Any = None,
+    level: float = 0.95,
+    labels: Any = None,
+    cluster: Any = None,
+    missing: str = "raise",
+    tau2: float | None = None,
+) -> RMAResult:
+    """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
+
+    Parameters
+    ----------
+    yi : str or array_like
+        Observed effects, or a column name of *data*.
+    vi : str or array_like, optional
+        Sampling variances (or give *sei*, standard errors).
+    data : pandas.DataFrame, optional
+        Table with the named columns and the moderators.
+    method : str
+        "FE" (common effect) or a tau² estimator: "DL", "REML", "ML", "PM",
+        "HS", "SJ", "HE", "EB".
+    test : {"z", "knha", "adhoc"}
+        Wald-type z tests, Knapp-Hartung t tests, or the modified
+        Knapp-Hartung method (scaling factor at least 1).
+    mods : str, array_like or DataFrame, optional
+        Moderators: a formula such as ``"~ ablat + year"`` (strings and
+        ``factor(x)`` are factors, treatment coding) or a matrix.
+    level : float
+        Confidence level, 0.95 or 95.
+    labels : str or array_like, optional
+        Study labels.
+    cluster : str or array_like, optional
+        Cluster ids: effects nested in studies are fitted with a three-level
+        model (see :func:`bayesma.rma_mv`).
+    missing : {"raise", "drop"}
+        How to treat studies with missing values.
+    tau2 : float, optional
+        Fix tau² at this value instead of estimating it.
+
+    Returns
+    -------
+    RMAResult
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
+    >>> round(res.beta[0], 4)
+    0.1975
+    """
+    if cluster is not None:
+        from bayesma.multilevel import rma_mv
+
+        return rma_mv(yi, vi, sei=sei, data=data, cluster=cluster, mods=mods, level=level,
+                      test=test, labels=labels, missing=missing)
+    method = _check_method(method)
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {TESTS}, got {test!r}")
+    level = _level(level)
+    require = formula_variables(mods) if isinstance(mods, str) else []
+    md = yi if isinstance(yi, MetaData) else MetaData.create(
+        yi, vi, sei=sei, data=data, labels=labels, missing=missing,
+        require=[c for c in require if data is not None and c in data.columns],
+    )
+    X, names = design_matrix(mods, md.data, md.k, md.labels)
+    return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
+
+
+def fit_rma(
+    md: MetaData,
+    X: np.ndarray,
+    coef_names: list[str],
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    tau2_fixed: float | None = None,
+    skip_r2: bool = False,
+) -> RMAResult:
+    """Fit the model on validated data and a design matrix (the engine of :func:`rma`)."""
+    yi, vi = md.yi, md.vi
+    k, p = X.shape
+    if k < p:
+        raise ValueError(f"too few studies (k = {k}) for {p} coefficients")
+    if method != "FE" and k - p < 1 and tau2_fixed is None:
+        raise ValueError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
+    if k == 1:
+        tau2_fixed = 0.0 if method != "FE" else None
+
+    se_tau2: float | None = None
+    iterations = 0
+    if method == "FE":
+        tau2 = 0.0
+    elif tau2_fixed is not None:
+        tau2 = float(tau2_fixed)
+        se_tau2 = _se_tau2(method, yi, vi, X, tau2, k, p)
+    else:
+        tau2, iterations, aux = _estimate_tau2(method, yi, vi, X)
+        se_tau2 = _se_tau2(method, yi, vi, X, tau2, k, p, aux)
+
+    # fixed effects
+    wi = 1.0 / (vi + tau2)
+    XtW = X.T * wi
+    vb = np.linalg.inv(XtW @ X)
+    beta = vb @ (XtW @ yi)
+    rss = float(np.sum(wi * (yi - X @ beta) ** 2))
+    s2w = 1.0
+    if test in ("knha", "adhoc"):
+        if method == "FE":
+            warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=3)
+        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+        if test == "adhoc":
+            s2w = max(s2w, 1.0)
+    vb = s2w * vb
+    se = np.sqrt(np.diag(vb))
+    stat = beta / se
+    dfs = k - p if test in ("knha", "adhoc") else None
+
+    has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
+    btt = list(range(1, p)) if (has_intercept and p > 1) else list(range(p))
+    m = len(btt)
+    vbb = vb[np.ix_(btt, btt)]
+    bb = beta[btt]
+    QM = float(bb @ np.linalg.solve(vbb, bb))
+    if dfs is not None:
+        QM = QM / m
+        QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 else np.nan
+        pval = 2.0 * stats.t.sf(np.abs(stat), dfs) if dfs > 0 else np.full(p, np.nan)
+    else:
+        QMp = float(stats.chi2.sf(QM, m))
+        pval = 2.0 * stats.norm.sf(np.abs(stat))
+    crit = _crit(level, dfs)
+    ci_lb, ci_ub = beta - crit * se, beta + crit * se
+
+    # heterogeneity: always with the inverse-variance FE weights
+    if k > p:
+        QE, P_fe = _q_fe(yi, vi, X)
+        QEp = float(stats.chi2.sf(QE, k - p))
+        vt = (k - p) / np.trace(P_fe)
+        if method == "FE":
+            I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
+            H2 = QE / (k - p)
+        else:
+            I2 = 100.0 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1.0
+    else:
+        QE, QEp, I2, H2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
+
+    loglik = _loglik(method, yi, vi, X, tau2, beta)
+
+    res = RMAResult(
+        method=method, test=test, level=level, k=k, p=p, coef_names=list(coef_names),
+        beta=beta, se=se, vb=vb, stat=stat, pval=np.asarray(pval, dtype=float), ci_lb=ci_lb, ci_ub=ci_ub,
+        tau2=float(tau2), se_tau2=se_tau2, QE=float(QE), QEp=QEp, QM=QM, QMp=QMp, QMdf=(m, dfs),
+        I2=float(I2), H2=float(H2), vt=float(vt), R2=None, dfs=dfs, s2w=s2w, loglik=loglik,
+        iterations=iterations, data=md, X=X, btt=btt,
+    )
+
+    # pseudo R² for models with moderators and an intercept
+    if not skip_r2 and p > 1 and has_intercept:
+        if method == "FE":
+            res.R2 = _r2_fixed(yi, X, wi)
+        else:
+            ones = np.ones((k, 1))
+            tau2_re = fit_rma(md, ones, ["intrcpt"], method=method, test=test, level=level, skip_r2=True).tau2
+            res.R2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
+
+    # Q-profile intervals for tau², I², H² and the prediction interval
+    if method != "FE" and k > p:
+        res.tau2_ci = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
+        res.I2_ci = tuple(100.0 * t / (vt + t) for t in res.tau2_ci)
+        res.H2_ci = tuple(t / vt + 1.0 for t in res.tau2_ci)
+    if p == 1:
+        pi_se = np.sqrt(se[0] ** 2 + tau2)
+        res.pi_lb = float(beta[0] - crit * pi_se)
+        res.pi_ub = float(beta[0] + crit * pi_se)
+    return res
+
+
+# ---------------------------------------------------------------------------
+# tau² estimators
+
+
+def _p_matrix(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """P = W - W X (X'WX)^-1 X'W for weights w."""
+    WX = X * w[:, None]
+    return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+
+
+def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
+    k, p = X.shape
+    y = yi - yi.mean()  # metafor centres yi for the tau² computations
+    aux: dict[str, Any] = {}
+    iterations = 0
+    if method == "HS":
+        wi = 1.0 / vi
+        P = _p_matrix(X, wi)
+        rss = float(y @ P @ y)
+        tau2 = (rss - k) / wi.sum()
+    elif method == "DL":
+        wi = 1.0 / vi
+        P = _p_matrix(X, wi)
+        rss = float(y @ P @ y)
+        tau2 = (rss - (k - p)) / np.trace(P)
+    elif method == "SJ":
+        tau2_0 = float(np.var(y, ddof=1) * (k - 1) / k)
+        wi = 1.0 / (vi + tau2_0)
+        P = _p_matrix(X, wi)
+        rss = float(y @ P @ y)
+        tau2 = tau2_0 * rss / (k - p)
+        aux["tau2_0"] = tau2_0
+    elif method == "PM":
+        target = k - p
+        qfun = lambda t: _q_general(y, vi, X, t) - target  # noqa: E731
+        if qfun(0.0) < 0:
+            tau2 = 0.0
+        elif qfun(100.0) > 0:
+            raise ValueError("the Paule-Mandel estimate of tau² exceeds 100; check the scale of yi and vi")
+        else:
+            tau2 = uniroot(qfun, 0.0, 100.0, tol=R_UNIROOT_TOL, maxiter=_MAXITER)
+    else:  # HE, and the starting value of ML / REML / EB
+        rss = float(y @ y - y @ X @ np.linalg.solve(X.T @ X, X.T @ y))
+        H = X @ np.linalg.solve(X.T @ X, X.T)
+        trPV = float(np.sum(vi) - np.sum(np.diag(H) * vi))
+        tau2 = (rss - trPV) / (k - p)
+        if method in ("ML", "REML", "EB"):
+            tau2, iterations = _fisher_scoring(method, y, yi, vi, X, max(0.0, tau2))
+    return max(0.0, float(tau2)), iterations, aux
+
+
+def _fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]:
+    k, p = X.shape
+    change = _THRESHOLD + 1
+    iteration = 0
+    while change > _THRESHOLD:
+        iteration += 1
+        old = tau2
+        wi = 1.0 / (vi + tau2)
+        P = _p_matrix(X, wi)
+        if method == "ML":
+            Py = P @ y
+            adj = (Py @ Py - wi.sum()) / np.sum(wi**2)
+        elif method == "REML":
+            Py = P @ y
+            adj = (Py @ Py - np.trace(P)) / np.sum(P * P)
+        else:  # EB
+            adj = (float(y @ P @ y) * k / (k - p) - k) / wi.sum()
+        while tau2 + adj < 0:
+            adj /= 2.0
+        tau2 = tau2 + adj
+        change = abs(old - tau2)
+        if iteration > _MAXITER:
+            raise RuntimeError(
+                "Fisher scoring did not converge for tau²; try method='PM' or 'DL'"
+            )
+    if method in ("ML", "REML"):
+        # metafor's check: is tau² = 0 better than the point reached?
+        ll0 = _loglik(method, yi, vi, X, 0.0)
+        ll1 = _loglik(method, yi, vi, X, tau2)
+        if ll0 - ll1 > R_UNIROOT_TOL and tau2 > _THRESHOLD:
+            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", stacklevel=4)
+            tau2 = 0.0
+    return tau2, iteration
+
+
+def _se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
+    t = max(tau2, 0.0)
+    if method == "HS":
+        wi = 1.0 / vi
+        P = _p_matrix(X, wi)
+        return float(np.sqrt((2 * (k - p) + 4 * t * np.trace(P) + 2 * t**2 * np.sum(P * P)) / wi.sum() ** 2))
+    if method == "HE":
+        H = X @ np.linalg.solve(X.T @ X, X.T)
+        P = np.eye(k) - H
+        PV = P * vi[None, :]
+        return float(np.sqrt((2 * np.sum(PV * PV.T) + 4 * t * np.trace(PV) + 2 * t**2 * (k - p)) / (k - p) ** 2))
+    if method == "DL":
+        P = _p_matrix(X, 1.0 / vi)
+        trP = np.trace(P)
+        return float(np.sqrt((2 * (k - p) + 4 * t * trP + 2 * t**2 * np.sum(P * P)) / trP**2))
+    if method == "SJ":
+        tau2_0 = (aux or {}).get("tau2_0", float(np.var(yi, ddof=1) * (k - 1) / k))
+        P = _p_matrix(X, 1.0 / (vi + tau2_0))
+        PV = P * vi[None, :]
+        return float(np.sqrt(tau2_0**2 / (k - p) ** 2
+                             * (2 * np.sum(PV * PV.T) + 4 * t * np.sum(PV * P) + 2 * t**2 * np.sum(P * P))))
+    wi = 1.0 / (vi + tau2)
+    if method == "ML":
+        return float(np.sqrt(2.0 / np.sum(wi**2)))
+    if method == "REML":
+        P = _p_matrix(X, wi)
+        return float(np.sqrt(2.0 / np.sum(P * P)))
+    if method in ("EB", "PM"):
+        return float(np.sqrt(2.0 * k**2 / (k - p) / wi.sum() ** 2))
+    return None
+
+
+def _q_general(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
+    """Generalized Q statistic with weights 1 / (vi + tau2)."""
+    P = _p_matrix(X, 1.0 / (vi + tau2))
+    return float(y @ P @ y)
+
+
+def _q_fe(yi, vi, X):
+    P = _p_matrix(X, 1.0 / vi)
+    y = yi - yi.mean()
+    return max(0.0, float(y @ P @ y)), P
+
+
+def q_profile_ci(
+    yi: np.ndarray, vi: np.ndarray, X: np.ndarray, level: float = 0.95, tau2: float = 0.0
+) -> tuple[float, float]:
+    """Q-profile confidence interval for tau² (Viechtbauer 2007), as metafor's ``confint``.
+
+    Bounds are found where the generalized Q statistic equals the chi-square
+    quantiles with k - p degrees of freedom; a bound below zero is zero.
+    """
+    k, p = X.shape
+    alpha = 1.0 - level
+    crit_u = stats.chi2.isf(alpha / 2, k - p)
+    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    t_min = min(0.0, tau2)
+    t_max = max(100.0, tau2 * 10, t_min * 10)
+    q = lambda t: _q_general(yi, vi, X, t)  # noqa: E731
+    q_min, q_max = q(t_min), q(t_max)
+    # upper bound
+    if q_min < crit_l:
+        return (t_min, t_min)
+    if q_max > crit_l:
+        ub = np.inf
+    else:
+        ub = uniroot(lambda t: q(t) - crit_l, t_min, t_max, tol=R_UNIROOT_TOL, maxiter=1000)
+    # lower bound
+    if q_max > crit_u:
+        lb = t_max
+    elif q_min < crit_u:
+        lb = t_min
+    else:
+        lb = uniroot(lambda t: q(t) - crit_u, t_min, t_max, tol=R_UNIROOT_TOL, maxiter=1000)
+    return (max(0.0, float(lb)), max(0.0, float(ub)))
+
+
+def _loglik(method: str, yi, vi, X, tau2: float, beta: np.ndarray | None = None) -> float:
+    """Log likelihood (REML for method REML, else ML) at tau2, metafor's constants."""
+    k, p = X.shape
+    wi = 1.0 / (vi + tau2)
+    XtWX = (X.T * wi) @ X
+    if beta is None:
+        beta = np.linalg.solve(XtWX, (X.T * wi) @ yi)
+    rss = float(np.sum(wi * (yi - X @ beta) ** 2))
+    if method == "REML":
+        return float(
+            -0.5 * (k - p) * np.log(2 * np.pi)
+            + 0.5 * np.linalg.slogdet(X.T @ X)[1]
+            - 0.5 * np.sum(np.log(vi + tau2))
+            - 0.5 * np.linalg.slogdet(XtWX)[1]
+            - 0.5 * rss
+        )
+    return float(-0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(vi + tau2)) - 0.5 * rss)
+
+
+def _r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
+    """Adjusted R² (%) of the weighted least squares fit, as metafor for FE models."""
+    k, p = X.shape
+    if np.var(yi) == 0:
+        return 0.0
+    beta = np.linalg.solve((X.T * w) @ X, (X.T * w) @ yi)
+    fitted = X @ beta
+    resid = yi - fitted
+    mean_fit = np.sum(w * fitted) / w.sum()
+    mss = np.sum(w * (fitted - mean_fit) ** 2)
+    rss = np.sum(w * resid**2)
+    r2 = mss / (mss + rss)
+    adj = 1 - (1 - r2) * (k - 1) / (k - p)
+    return float(max(0.0, 100.0 * adj))
+
+
+# ---------------------------------------------------------------------------
+# subgroups
+
+
+@dataclass
+class SubgroupResult:
+    """Subgroup analysis: a pooled estimate per level and the test of differences.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per subgroup: k, estimate, se, ci_lb, ci_ub, pval, tau2, I2, QE, QEp.
+    Q_between, Q_between_df, Q_between_p : float, int, float
+        Test that the subgroup estimates are equal: a fixed-effect meta-analysis
+        of the subgroup estimates (separate tau² per subgroup, as Borenstein
+        et al. 2009 ch. 19).
+    mixed : RMAResult
+        The mixed-effects meta-regression with the subgroup as a factor
+        (a common tau²); its ``QM`` is the moderator test metafor reports.
+    fits : dict
+        The per-subgroup :class:`RMAResult`.
+    """
+
+    moderator: str
+    table: pd.DataFrame
+    Q_between: float
+    Q_between_df: int
+    Q_between_p: float
+    mixed: RMAResult
+    fits: dict[str, RMAResult]
+
+    def summary(self) -> pd.DataFrame:
+        return self.table
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 120, "display.precision", 4):
+            table = self.table.to_string()
+        return (
+            f"Subgroup analysis by {self.moderator!r} ({self.mixed.method})\n\n{table}\n\n"
+            f"Test for subgroup differences (separate tau²): Q = {self.Q_between:.4f}, "
+            f"df = {self.Q_between_df}, p = {_fmt_p(self.Q_between_p)}\n"
+            f"Test of moderators (common tau², mixed-effects model): QM = {self.mixed.QM:.4f}, "
+            f"df = {self.mixed.QMdf[0]}, p = {_fmt_p(self.mixed.QMp)}"
+        )
+
+
+def subgroup(
+    yi: Any,
+    vi: Any = None,
+    *,
+    by: str,
+    data: pd.DataFrame,
+    sei: Any = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    labels: Any = None,
+    missing: str = "raise",
+) -> SubgroupResult:
+    """Pooled effect per subgroup of a categorical moderator, and the Q-between test.
+
+    Parameters
+    ----------
+    by : str
+        Column of *data* holding the subgroup of each study (e.g. rater, setting).
+    Other parameters as :func:`rma`.
+
+    Examples
+    --------
+    >>> import pandas as pd, bayesma as bm
+    >>> df = pd.DataFrame({"yi": [0.1, 0.3, 0.5, 0.6], "vi": [0.02] * 4, "rater": ["client", "client", "staff", "staff"]})
+    >>> sg = bm.subgroup("yi", "vi", by="rater", data=df, method="FE")
+    >>> sg.table["estimate"].round(2).tolist()
+    [0.2, 0.55]
+    """
+    if by not in data.columns:
+        raise ValueError(f"column {by!r} (for by=) is not in the data; columns are {list(data.columns)}")
+    md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=[by])
+    groups = md.data[by]
+    if isinstance(groups.dtype, pd.CategoricalDtype):
+        levels = [lv for lv in groups.cat.categories if (groups == lv).any()]
+    else:
+        levels = sorted(groups.unique(), key=lambda v: (isinstance(v, str), v))
+    if len(levels) < 2:
+        raise ValueError(f"column {by!r} has a single level; subgroups need at least two")
+    fits: dict[str, RMAResult] = {}
+    rows = []
+    for lv in levels:
+        mask = (groups == lv).to_numpy()
+        sub = md.subset(mask)
+        sub_method = method if (sub.k > 1 or method == "FE") else "FE"
+        fit = fit_rma(sub, np.ones((sub.k, 1)), ["intrcpt"], method=sub_method, test=test, level=level)
+        fits[str(lv)] = fit
+        rows.append({by: str(lv), "k": sub.k, "estimate": fit.beta[0], "se": fit.se[0],
+                     "ci_lb": fit.ci_lb[0], "ci_ub": fit.ci_ub[0], "pval": fit.pval[0],
+                     "tau2": fit.tau2, "I2": fit.I2, "QE": fit.QE, "QEp": fit.QEp})
+    table = pd.DataFrame(rows).set_index(by)
+    est = table["estimate"].to_numpy()
+    var = table["se"].to_numpy() ** 2
+    w = 1 / var
+    pooled = np.sum(w * est) / w.sum()
+    qb = float(np.sum(w * (est - pooled) ** 2))
+    dfb = len(levels) - 1
+    X, names = design_matrix(f"~ factor({by})", md.data, md.k, md.labels)
+    mixed = fit_rma(md, X, names, method=method, test=test, level=level)
+    return SubgroupResult(by, table, qb, dfb, float(stats.chi2.sf(qb, dfb)), mixed, fits)
+
+
+# ---------------------------------------------------------------------------
+# helpers and printing
+
+
+def _check_method(method: str) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, one of {METHODS}")
+    m = method.upper()
+    if m in ("EE", "CE"):
+        m = "FE"
+    if m not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    return m
+
+
+def _level(level: float) -> float:
+    level = float(level)
+    if level > 1:
+        level /= 100.0
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1) or (0, 100), got {level}")
+    return level
+
+
+def _crit(level: float, dfs: int | None) -> float:
+    alpha = 1 - level
+    if dfs is not None:
+        return float(stats.t.isf(alpha / 2, dfs)) if dfs > 0 else np.nan
+    return float(stats.norm.isf(alpha / 2))
+
+
+def _sqrt_ci(ci):
+    return None if ci is None else tuple(float(np.sqrt(c)) for c in ci)
+
+
+def _fmt_p(p: float) -> str:
+    if p is None or np.isnan(p):
+        return "NA"
+    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+_NAMES = {
+    "FE": "Fixed-Effects Model", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
+    "ML": "maximum likelihood", "PM": "Paule-Mandel", "HS": "Hunter-Schmidt", "SJ": "Sidik-Jonkman",
+    "HE": "Hedges", "EB": "empirical Bayes",
+}
+
+
+def format_rma(res: RMAResult) -> str:
+    """A printout in the style of metafor's ``print.rma.uni``."""
+    lines = []
+    mods = res.p > 1 or res.coef_names != ["intrcpt"]
+    if res.method == "FE":
+        lines.append(f"{'Fixed-Effects with Moderators' if mods else 'Fixed-Effects'} Model (k = {res.k})")
+    else:
+        kind = "Mixed-Effects Model" if mods else "Random-Effects Model"
+        lines.append(f"{kind} (k = {res.k}; tau^2 estimator: {res.method})")
+    lines.append("")
+    if res.method != "FE":
+        resid = "residual " if mods else ""
+        se_t = f" (SE = {res.se_tau2:.4f})" if res.se_tau2 is not None else ""
+        lines.append(f"tau^2 ({resid}heterogeneity): {res.tau2:.4f}{se_t}")
+        lines.append(f"tau ({'square root of estimated tau^2 value'}): {res.tau:.4f}")
+        lines.append(f"I^2 ({resid}heterogeneity / {'unaccounted variability' if mods else 'total variability'}): {res.I2:.2f}%")
+        lines.append(f"H^2 ({'unaccounted variability / sampling variability' if mods else 'total variability / sampling variability'}): {res.H2:.2f}")
+    else:
+        lines.append(f"I^2 (total heterogeneity / total variability):  {res.I2:.2f}%")
+        lines.append(f"H^2 (total variability / sampling variability): {res.H2:.2f}")
+    if res.R2 is not None:
+        lines.append(f"R^2 (amount of heterogeneity accounted for): {res.R2:.2f}%")
+    if res.tau2_ci is not None:
+        lines.append(
+            f"{int(round(res.level * 100))}% CI (Q-profile): tau^2 [{res.tau2_ci[0]:.4f}, {res.tau2_ci[1]:.4f}], "
+            f"I^2 [{res.I2_ci[0]:.2f}%, {res.I2_ci[1]:.2f}%]"
+        )
+    lines.append("")
+    label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
+    lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
+    if mods:
+        lines.append("")
+        if res.dfs is not None:
+            lines.append(f"Test of Moderators (coefficients {_btt_text(res.btt)}):\n"
+                         f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
+        else:
+            lines.append(f"Test of Moderators (coefficients {_btt_text(res.btt)}):\n"
+                         f"QM(df = {res.QMdf[0]}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
+    lines.append("")
+    lines.append("Model Results:")
+    lines.append("")
+    table = res.summary()
+    table.index = [n if mods else "" for n in table.index] if not mods else table.index
+    with pd.option_context("display.width", 120):
+        formatted = table.copy()
+        formatted["pval"] = [_fmt_p(p) for p in table["pval"]]
+        stars = [_stars(p) for p in table["pval"]]
+        text = formatted.to_string(float_format=lambda v: f"{v:.4f}")
+    lines.append(text if mods else text)
+    if any(stars):
+        lines[-1] = "\n".join(f"{row} {s}".rstrip() for row, s in zip(text.splitlines(), [""] + stars))
+    if res.pi_lb is not None and res.method != "FE":
+        lines.append("")
+        lines.append(f"Prediction interval: [{res.pi_lb:.4f}, {res.pi_ub:.4f}]")
+    lines.append("")
+    lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+    return "\n".join(lines)
+
+
+def _p_text(p: float) -> str:
+    s = _fmt_p(p)
+    return s if s.startswith("<") else f"= {s}"
+
+
+def _btt_text(btt: list[int]) -> str:
+    idx = [b + 1 for b in btt]
+    return f"{idx[0]}:{idx[-1]}" if len(idx) > 1 else str(idx[0])
+
+
+def _stars(p: float) -> str:
+    if p is None or np.isnan(p):
+        return ""
+    for cut, s in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, ".")):
+        if p < cut:
+            return s
+    return ""
