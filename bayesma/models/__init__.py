@@ -1,0 +1,191 @@
+"""Bayesian meta-analysis models: :class:`MetaAnalysis` and its engines.
+
+``MetaAnalysis`` validates the data and priors into a :class:`ModelSpec`;
+``fit(engine="nuts")`` builds the PyMC model (once, cached) and samples it,
+``fit(engine="exact")`` integrates the posterior numerically. PyMC is imported
+only when a NUTS fit (or ``.pymc_model``) is asked for.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping
+
+import pandas as pd
+
+from bayesma.models.spec import ModelSpec, build_spec
+
+__all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning"]
+
+ENGINES = ("nuts", "exact")
+
+
+class SmallKWarning(UserWarning):
+    """Few studies: the prior on the heterogeneity decides much of the answer."""
+
+
+class MetaAnalysis:
+    """A Bayesian meta-analysis: normal (or Student-t) random effects, moderators, subgroups, three levels.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, optional
+        One row per effect; *yi*, *vi*, *labels*, moderators name its columns.
+    yi, vi, sei : str or array_like
+        Effects and their sampling variances (or standard errors).
+    labels : str or array_like, optional
+        Study labels (unique).
+    mods : str, optional
+        Moderator formula, as :func:`bayesma.rma` (e.g. ``"~ ablat"``).
+    tau_by : str, optional
+        Column of a categorical moderator: a separate tau per subgroup.
+    cluster : str or array_like, optional
+        Cluster (study) ids for effects nested in studies: a three-level model
+        with a between-cluster SD ``tau`` and a within-cluster SD ``tau_within``.
+    likelihood : {"normal", "student_t"}
+        Distribution of the true effects around their mean (``student_t``:
+        robust random effects with degrees of freedom ``nu``).
+    priors : dict, optional
+        Keys ``mu`` (intercept), ``beta`` (slopes), ``tau``, ``tau_within``,
+        ``nu``; values are :mod:`bayesma.priors` objects or strings such as
+        ``"halfnormal(0.5)"``. Missing keys take the documented defaults for
+        *measure* (:func:`bayesma.priors.default_priors`).
+    model : {"random", "common"}
+        Random effects, or a common (fixed) effect with tau = 0.
+    measure : str, optional
+        The effect measure ("OR", "RR", "SMD", "ZCOR", ...), to choose default priors.
+    missing : {"raise", "drop"}
+        Studies with missing values: an error, or dropped with a warning.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> model = bm.MetaAnalysis(dat, priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)})
+    >>> post = model.fit(engine="exact", seed=1)            # doctest: +SKIP
+    >>> post.summary().loc["mu", ["mean", "eti_lower", "eti_upper"]]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame | None = None,
+        yi: Any = "yi",
+        vi: Any = None,
+        *,
+        sei: Any = None,
+        labels: Any = None,
+        mods: Any = None,
+        tau_by: str | None = None,
+        cluster: Any = None,
+        likelihood: str = "normal",
+        priors: Mapping[str, Any] | None = None,
+        model: str = "random",
+        measure: str | None = None,
+        missing: str = "raise",
+    ) -> None:
+        if measure is None and isinstance(data, pd.DataFrame):
+            measure = data.attrs.get("measure")
+        self.spec: ModelSpec = build_spec(
+            data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
+            likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
+        )
+        self._pymc_cache: Any = None  # compiled model, kept across fits (see models.pymc_model)
+
+    # ------------------------------------------------------------------
+    @property
+    def priors(self) -> dict[str, Any]:
+        """The priors in use (defaults filled in)."""
+        return dict(self.spec.priors)
+
+    @property
+    def k(self) -> int:
+        return self.spec.k
+
+    @property
+    def pymc_model(self):
+        """The PyMC model (built on first access)."""
+        from bayesma.models.pymc_model import get_model
+
+        return get_model(self)
+
+    def with_priors(self, priors: Mapping[str, Any]) -> "MetaAnalysis":
+        """A copy with some priors replaced; a NUTS refit reuses the compiled model
+        when the prior families are unchanged (only hyperparameters differ)."""
+        from bayesma.models.spec import resolve_priors
+
+        new = object.__new__(MetaAnalysis)
+        merged = {**self.spec.priors, **dict(priors)}
+        spec = ModelSpec(**{**self.spec.__dict__})
+        spec.priors = resolve_priors(merged, measure=spec.measure, meta=spec.meta, model=spec.model,
+                                     three_level=spec.cluster_index is not None, likelihood=spec.likelihood)
+        new.spec = spec
+        new._pymc_cache = self._pymc_cache
+        return new
+
+    def fit(
+        self,
+        engine: str = "nuts",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        seed: int | None = None,
+        progressbar: bool = False,
+        **kwargs: Any,
+    ):
+        """Compute the posterior.
+
+        Parameters
+        ----------
+        engine : {"nuts", "exact"}
+            ``"nuts"`` samples the PyMC model (nutpie when installed, else
+            PyMC's NUTS); ``"exact"`` integrates over tau numerically
+            (normal likelihood only) and returns independent draws.
+        draws, tune, chains : int
+            Posterior draws and tuning steps per chain, number of chains
+            (for ``"exact"``: ``draws * chains`` independent draws).
+        seed : int, optional
+            Random seed; the same seed gives the same numbers.
+        progressbar : bool
+            Show sampling progress.
+        **kwargs
+            Engine options (``target_accept``, ``sampler="pymc"|"nutpie"``,
+            ``prior_draws``...).
+
+        Returns
+        -------
+        bayesma.MetaPosterior
+        """
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        self._warn_small_k()
+        if engine == "exact":
+            from bayesma.exact import fit_exact
+
+            return fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
+        from bayesma.models.pymc_model import fit_nuts
+
+        return fit_nuts(self, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
+
+    def _warn_small_k(self) -> None:
+        k = self.spec.k
+        if self.spec.model != "random" or k >= 5:
+            return
+        tau_prior = self.spec.priors.get("tau")
+        if k <= 2:
+            warnings.warn(
+                f"only k = {k} studies: the data say almost nothing about the heterogeneity, so the "
+                f"posterior of tau is essentially its prior ({tau_prior!r}) and the interval for mu "
+                "depends on it. Report results under several priors: see bayesma.compare_priors().",
+                SmallKWarning, stacklevel=3,
+            )
+        else:
+            warnings.warn(
+                f"k = {k} studies (< 5): the prior on tau ({tau_prior!r}) matters for the result; "
+                "check how conclusions change with bayesma.compare_priors().",
+                SmallKWarning, stacklevel=3,
+            )
+
+    def __repr__(self) -> str:
+        from bayesma.priors import describe
+
+        return f"MetaAnalysis({self.spec.describe()})\npriors:\n{describe(self.spec.priors)}"

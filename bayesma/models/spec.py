@@ -1,0 +1,225 @@
+"""ModelSpec: everything a Bayesian engine needs to know about one model, in numpy.
+
+Both engines read the same specification: the PyMC builder
+(:mod:`bayesma.models.pymc_model`) and the exact quadrature engine
+(:mod:`bayesma.exact`). It holds the validated data, the design matrix, the
+grouping structure and the priors; it imports neither PyMC nor ArviZ.
+
+Parameter names (the variables of the posterior):
+
+``mu``            the pooled effect (intercept-only models)
+``beta``          coefficients, dim ``coef`` (meta-regression; replaces ``mu``)
+``tau``           between-study SD; dim ``subgroup`` when ``tau_by`` is given;
+                  between-cluster SD in three-level models
+``tau_within``    within-cluster SD (three-level models)
+``nu``            degrees of freedom of the Student-t random effects
+``theta``         true effect of each study, dim ``study``
+``theta_new``     effect of a new study (at the mean moderator values); dim
+                  ``subgroup`` when ``tau_by`` is given
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from bayesma.data import MetaData
+from bayesma.design import design_matrix, formula_variables
+
+MODELS = ("random", "common")
+LIKELIHOODS = ("normal", "student_t")
+PRIOR_KEYS = ("mu", "beta", "tau", "tau_within", "nu")
+
+
+@dataclass
+class ModelSpec:
+    """A validated Bayesian meta-analysis model (no PyMC inside)."""
+
+    meta: MetaData
+    X: np.ndarray
+    coef_names: list[str]
+    model: str = "random"
+    likelihood: str = "normal"
+    priors: dict[str, Any] = field(default_factory=dict)
+    mods: Any = None
+    tau_by: str | None = None
+    group_index: np.ndarray | None = None  # subgroup code of each study (tau_by)
+    group_names: list[str] = field(default_factory=list)
+    cluster_index: np.ndarray | None = None  # cluster code of each effect
+    cluster_names: list[str] = field(default_factory=list)
+    measure: str | None = None
+
+    # ---- shape facts --------------------------------------------------------
+    @property
+    def k(self) -> int:
+        return self.meta.k
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.meta.labels
+
+    @property
+    def yi(self) -> np.ndarray:
+        return self.meta.yi
+
+    @property
+    def vi(self) -> np.ndarray:
+        return self.meta.vi
+
+    @property
+    def is_regression(self) -> bool:
+        """True when there are coefficients besides a single intercept (posterior has ``beta``)."""
+        return self.mods is not None
+
+    @property
+    def location_name(self) -> str:
+        return "beta" if self.is_regression else "mu"
+
+    @property
+    def x_new(self) -> np.ndarray:
+        """Moderator row at which ``theta_new`` is predicted: the column means of X."""
+        return self.X.mean(axis=0)
+
+    def coords(self) -> dict[str, list[str]]:
+        coords = {"study": list(self.labels)}
+        if self.is_regression:
+            coords["coef"] = list(self.coef_names)
+        if self.tau_by is not None:
+            coords["subgroup"] = list(self.group_names)
+        if self.cluster_index is not None:
+            coords["cluster"] = list(self.cluster_names)
+        return coords
+
+    def location_prior(self, j: int):
+        """Prior of coefficient *j* (the intercept uses priors['mu'], slopes priors['beta'])."""
+        if j == 0 and self.coef_names[0] == "intrcpt":
+            return self.priors["mu"]
+        return self.priors.get("beta", self.priors["mu"])
+
+    def describe(self) -> str:
+        kind = "common-effect" if self.model == "common" else "random-effects"
+        parts = [f"{kind} model, k = {self.k}"]
+        if self.is_regression:
+            parts.append(f"coefficients {self.coef_names}")
+        if self.tau_by:
+            parts.append(f"tau by {self.tau_by!r} ({', '.join(self.group_names)})")
+        if self.cluster_index is not None:
+            parts.append(f"three levels: {len(self.cluster_names)} clusters")
+        if self.likelihood == "student_t":
+            parts.append("Student-t random effects")
+        return "; ".join(parts)
+
+
+def build_spec(
+    data: pd.DataFrame | MetaData | None = None,
+    yi: Any = "yi",
+    vi: Any = None,
+    *,
+    sei: Any = None,
+    labels: Any = None,
+    mods: Any = None,
+    tau_by: str | None = None,
+    cluster: Any = None,
+    likelihood: str = "normal",
+    model: str = "random",
+    priors: Mapping[str, Any] | None = None,
+    measure: str | None = None,
+    missing: str = "raise",
+) -> ModelSpec:
+    """Validate the arguments of :class:`bayesma.MetaAnalysis` into a :class:`ModelSpec`."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+    if isinstance(data, MetaData):
+        md = data
+    else:
+        if vi is None and sei is None:
+            if isinstance(data, pd.DataFrame) and "vi" in data.columns:
+                vi = "vi"
+            elif isinstance(data, pd.DataFrame) and "sei" in data.columns:
+                sei = "sei"
+        require = list(formula_variables(mods)) if isinstance(mods, str) else []
+        if tau_by is not None:
+            require.append(tau_by)
+        if data is not None:
+            require = [c for c in require if c in data.columns]
+        md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, cluster=cluster,
+                             missing=missing, require=require)
+    X, names = design_matrix(mods, md.data, md.k, md.labels)
+
+    group_index, group_names = None, []
+    if tau_by is not None:
+        if model == "common":
+            raise ValueError("tau_by= needs a random-effects model (model='random')")
+        if tau_by not in md.data.columns:
+            raise ValueError(f"column {tau_by!r} (for tau_by=) is not in the data; columns are {list(md.data.columns)}")
+        codes, uniques = pd.factorize(md.data[tau_by], sort=True)
+        group_index, group_names = codes.astype(int), [str(u) for u in uniques]
+        if len(group_names) < 2:
+            raise ValueError(f"column {tau_by!r} has a single level; tau_by= needs at least two subgroups")
+
+    cluster_index, cluster_names = None, []
+    if md.cluster is not None:
+        if model == "common":
+            raise ValueError("cluster= needs a random-effects model (model='random')")
+        codes, uniques = pd.factorize(pd.Series(md.cluster), sort=False)
+        cluster_index, cluster_names = codes.astype(int), [str(u) for u in uniques]
+        if tau_by is not None:
+            raise ValueError("tau_by= and cluster= cannot be combined (yet)")
+
+    full_priors = resolve_priors(priors, measure=measure, meta=md, model=model,
+                                 three_level=cluster_index is not None, likelihood=likelihood)
+    return ModelSpec(meta=md, X=X, coef_names=names, model=model, likelihood=likelihood,
+                     priors=full_priors, mods=mods, tau_by=tau_by, group_index=group_index,
+                     group_names=group_names, cluster_index=cluster_index, cluster_names=cluster_names,
+                     measure=measure)
+
+
+def resolve_priors(
+    priors: Mapping[str, Any] | None,
+    *,
+    measure: str | None,
+    meta: MetaData,
+    model: str = "random",
+    three_level: bool = False,
+    likelihood: str = "normal",
+) -> dict[str, Any]:
+    """User priors completed with the documented defaults of :mod:`bayesma.priors`."""
+    from bayesma import priors as pr
+
+    given = dict(priors or {})
+    unknown = set(given) - set(PRIOR_KEYS)
+    if unknown:
+        raise ValueError(f"unknown prior keys {sorted(unknown)}; use {PRIOR_KEYS}")
+    for key, value in given.items():
+        if isinstance(value, str):
+            given[key] = pr.parse(value)
+        elif not isinstance(value, pr.Prior):
+            raise TypeError(f"priors[{key!r}] must be a bayesma.priors object or a string such as 'halfnormal(0.5)'")
+    defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
+    out: dict[str, Any] = {"mu": given.get("mu", defaults["mu"])}
+    if "beta" in given:
+        out["beta"] = given["beta"]
+    if model == "random":
+        out["tau"] = given.get("tau", defaults["tau"])
+        if three_level:
+            out["tau_within"] = given.get("tau_within", out["tau"])
+        if likelihood == "student_t":
+            out["nu"] = given.get("nu", pr.Gamma(alpha=2.0, beta=0.1))
+    for key, prior in out.items():
+        expected = "location" if key in ("mu", "beta") else ("nu" if key == "nu" else ("tau", "tau2"))
+        if isinstance(expected, str):
+            ok = prior.target == expected
+        else:
+            ok = prior.target in expected
+        if not ok:
+            raise ValueError(f"priors[{key!r}] = {prior!r} is a prior for {prior.target}, not for {key}")
+    return out
