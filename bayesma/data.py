@@ -120,16 +120,17 @@ class MetaData:
 
         yi_raw = column(data, yi, "yi")
         k = len(np.atleast_1d(np.asarray(yi_raw, dtype=object)))
-        label_values = _labels(data, labels, k)
+        label_values, named = _labels(data, labels, k)
+        names_for_messages = label_values if named else None
 
         yi_name = yi if isinstance(yi, str) else "yi"
-        yi_arr = as_numeric(yi_raw, yi_name, label_values)
+        yi_arr = as_numeric(yi_raw, yi_name, names_for_messages)
         if sei is not None:
             var_name = sei if isinstance(sei, str) else "sei"
-            var_arr = as_numeric(column(data, sei, "sei"), var_name, label_values)
+            var_arr = as_numeric(column(data, sei, "sei"), var_name, names_for_messages)
         else:
             var_name = vi if isinstance(vi, str) else "vi"
-            var_arr = as_numeric(column(data, vi, "vi"), var_name, label_values)
+            var_arr = as_numeric(column(data, vi, "vi"), var_name, names_for_messages)
         _same_length(k, var_arr, var_name)
 
         cluster_arr = None
@@ -160,7 +161,7 @@ class MetaData:
             for i in np.flatnonzero(is_missing):
                 if missing == "raise":
                     raise ValueError(
-                        f"column {col!r}: {study_name(label_values, i)} has a missing value "
+                        f"column {col!r}: {study_name(names_for_messages, i)} has a missing value "
                         "(use missing='drop' to leave such studies out)"
                     )
                 bad[i] = True
@@ -168,19 +169,19 @@ class MetaData:
 
         # Values that are present but invalid are always errors.
         for i in np.flatnonzero(~bad & ~np.isfinite(yi_arr)):
-            raise ValueError(f"column {yi_name!r}: {study_name(label_values, i)} has a non-finite value {yi_arr[i]}")
+            raise ValueError(f"column {yi_name!r}: {study_name(names_for_messages, i)} has a non-finite value {yi_arr[i]}")
         kind = "standard error" if sei is not None else "variance"
         for i in np.flatnonzero(~bad & ~np.isfinite(var_arr)):
             raise ValueError(
-                f"column {var_name!r}: {study_name(label_values, i)} has a non-finite {kind} {var_arr[i]}"
+                f"column {var_name!r}: {study_name(names_for_messages, i)} has a non-finite {kind} {var_arr[i]}"
             )
         for i in np.flatnonzero(~bad & (var_arr <= 0)):
             raise ValueError(
-                f"column {var_name!r}: {study_name(label_values, i)} has a {kind} of {var_arr[i]:g}; "
+                f"column {var_name!r}: {study_name(names_for_messages, i)} has a {kind} of {var_arr[i]:g}; "
                 f"a sampling {kind} must be positive"
             )
 
-        dropped = [f"{label_values[i]} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
+        dropped = [f"{label_values[i] if named else 'row ' + str(i + 1)} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
         if dropped:
             import warnings
 
@@ -220,13 +221,14 @@ def _same_length(k: int, values: Any, name: str) -> None:
         raise ValueError(f"column {name!r} has {n} values but yi has {k}; they must have one per study")
 
 
-def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> list[str]:
+def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], bool]:
+    """Study labels, and whether they are real names (not row numbers)."""
     if labels is None:
         if data is not None:
             for candidate in ("study", "label", "author", "trial"):
                 if candidate in data.columns and data[candidate].is_unique and data[candidate].notna().all():
-                    return [str(v) for v in data[candidate]]
-        return [str(i + 1) for i in range(k)]
+                    return [str(v) for v in data[candidate]], True
+        return [str(i + 1) for i in range(k)], False
     values = column(data, labels, "labels")
     values = list(np.asarray(values, dtype=object))
     _same_length(k, values, labels if isinstance(labels, str) else "labels")
@@ -244,4 +246,4 @@ def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> list[str]:
             )
         seen[text] = i
         out.append(text)
-    return out
+    return out, True

@@ -438,9 +438,15 @@ def _fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]
         tau2 = tau2 + adj
         change = abs(old - tau2)
         if iteration > _MAXITER:
-            raise RuntimeError(
-                "Fisher scoring did not converge for tau²; try method='PM' or 'DL'"
+            if method == "EB":
+                raise RuntimeError("the empirical Bayes iterations did not converge; try method='PM'")
+            # metafor stops with an error here; we maximize the likelihood directly instead.
+            warnings.warn(
+                f"Fisher scoring did not converge in {_MAXITER} iterations (metafor stops here); "
+                f"tau² was found by direct maximization of the {method} likelihood",
+                stacklevel=4,
             )
+            return _maximize_loglik(method, yi, vi, X), iteration
     if method in ("ML", "REML"):
         # metafor's check: is tau² = 0 better than the point reached?
         ll0 = _loglik(method, yi, vi, X, 0.0)
@@ -449,6 +455,20 @@ def _fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]
             warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", stacklevel=4)
             tau2 = 0.0
     return tau2, iteration
+
+
+def _maximize_loglik(method: str, yi, vi, X) -> float:
+    """tau² maximizing the (restricted) likelihood, by bounded Brent search on log(tau² + c)."""
+    from scipy.optimize import minimize_scalar
+
+    scale = float(np.var(yi) + np.mean(vi))
+    upper = 100.0 * scale
+    res = minimize_scalar(lambda t: -_loglik(method, yi, vi, X, t), bounds=(0.0, upper),
+                          method="bounded", options={"xatol": 1e-12 * scale, "maxiter": 500})
+    tau2 = float(res.x)
+    if _loglik(method, yi, vi, X, 0.0) >= _loglik(method, yi, vi, X, tau2):
+        return 0.0
+    return tau2
 
 
 def _se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
@@ -515,7 +535,7 @@ def q_profile_ci(
     if q_min < crit_l:
         return (t_min, t_min)
     if q_max > crit_l:
-        ub = np.inf
+        ub = t_max  # metafor reports the search limit (printed as ">")
     else:
         ub = uniroot(lambda t: q(t) - crit_l, t_min, t_max, tol=R_UNIROOT_TOL, maxiter=1000)
     # lower bound

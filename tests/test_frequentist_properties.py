@@ -1,0 +1,126 @@
+"""Properties every rma fit must have, checked on generated data (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+import bayesma as bm
+
+METHODS = ["FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"]
+
+effects = st.integers(min_value=3, max_value=15).flatmap(
+    lambda k: st.tuples(
+        arrays(float, k, elements=st.floats(-2, 2, allow_nan=False, allow_subnormal=False)),
+        arrays(float, k, elements=st.floats(0.005, 1.0, allow_nan=False, allow_subnormal=False)),
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=effects, method=st.sampled_from(METHODS), seed=st.integers(0, 2**31 - 1))
+def test_invariant_to_order_of_studies(data, method, seed):
+    yi, vi = data
+    perm = np.random.default_rng(seed).permutation(len(yi))
+    a = bm.rma(yi, vi, method=method)
+    b = bm.rma(yi[perm], vi[perm], method=method)
+    np.testing.assert_allclose(b.beta, a.beta, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b.tau2, a.tau2, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(b.QE, a.QE, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b.se, a.se, rtol=1e-6, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=effects, method=st.sampled_from(METHODS), shift=st.floats(-5, 5, allow_nan=False))
+def test_shift_moves_estimate_by_the_shift(data, method, shift):
+    yi, vi = data
+    a = bm.rma(yi, vi, method=method)
+    b = bm.rma(yi + shift, vi, method=method)
+    np.testing.assert_allclose(b.beta[0], a.beta[0] + shift, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(b.tau2, a.tau2, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(b.se, a.se, rtol=1e-5, atol=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=effects)
+def test_fe_equals_reml_when_tau2_is_zero(data):
+    yi, vi = data
+    reml = bm.rma(yi, vi, method="REML")
+    fe = bm.rma(yi, vi, method="FE")
+    if reml.tau2 == 0:
+        np.testing.assert_allclose(reml.beta, fe.beta, rtol=1e-12)
+        np.testing.assert_allclose(reml.se, fe.se, rtol=1e-12)
+        np.testing.assert_allclose(reml.ci_lb, fe.ci_lb, rtol=1e-12)
+
+
+def test_fe_equals_reml_on_homogeneous_data():
+    # Effects closer together than their standard errors imply: REML gives tau2 = 0.
+    yi = np.array([0.30, 0.31, 0.29, 0.305])
+    vi = np.array([0.04, 0.05, 0.03, 0.06])
+    reml, fe = bm.rma(yi, vi, method="REML"), bm.rma(yi, vi, method="FE")
+    assert reml.tau2 == 0
+    np.testing.assert_allclose(reml.beta, fe.beta, rtol=1e-12)
+    np.testing.assert_allclose(reml.se, fe.se, rtol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=effects, method=st.sampled_from([m for m in METHODS if m != "FE"]))
+def test_adhoc_interval_never_narrower_than_z(data, method):
+    yi, vi = data
+    z = bm.rma(yi, vi, method=method, test="z")
+    adhoc = bm.rma(yi, vi, method=method, test="adhoc")
+    assert adhoc.ci_ub[0] - adhoc.ci_lb[0] >= z.ci_ub[0] - z.ci_lb[0] - 1e-12
+
+
+def test_fe_estimate_is_the_inverse_variance_mean():
+    yi = np.array([0.1, 0.5, -0.2])
+    vi = np.array([0.1, 0.2, 0.4])
+    w = 1 / vi
+    res = bm.rma(yi, vi, method="FE")
+    assert res.beta[0] == pytest.approx(np.sum(w * yi) / w.sum(), rel=1e-14)
+    assert res.se[0] == pytest.approx(np.sqrt(1 / w.sum()), rel=1e-14)
+    assert res.QE == pytest.approx(np.sum(w * (yi - res.beta[0]) ** 2), rel=1e-12)
+
+
+def test_summary_and_repr():
+    dat = pd.DataFrame({"yi": [0.1, 0.5, -0.2, 0.3], "vi": [0.1, 0.2, 0.4, 0.05], "x": [1.0, 2.0, 3.0, 5.0]})
+    res = bm.rma("yi", "vi", data=dat, mods="~ x")
+    table = res.summary()
+    assert list(table.index) == ["intrcpt", "x"]
+    assert list(table.columns) == ["estimate", "se", "zval", "pval", "ci_lb", "ci_ub"]
+    text = repr(res)
+    assert "Mixed-Effects Model (k = 4; tau^2 estimator: REML)" in text
+    assert "Test of Moderators" in text
+    assert "Random-Effects Model" in repr(bm.rma("yi", "vi", data=dat))
+
+
+def test_level_in_percent_equals_fraction():
+    yi, vi = np.array([0.1, 0.5, -0.2, 0.3]), np.array([0.1, 0.2, 0.4, 0.05])
+    a, b = bm.rma(yi, vi, level=95), bm.rma(yi, vi, level=0.95)
+    assert a.ci_lb[0] == b.ci_lb[0]
+    c = bm.rma(yi, vi, level=0.9)
+    assert c.ci_ub[0] - c.ci_lb[0] < a.ci_ub[0] - a.ci_lb[0]
+
+
+def test_reml_where_fisher_scoring_fails_maximizes_the_likelihood():
+    # metafor 3.8.1 stops with "Fisher scoring algorithm did not converge" on these data.
+    yi, vi = np.array([0.0, 0, 0, 1, 0]), np.array([1, 1, 1, 0.125, 1])
+    with pytest.warns(UserWarning, match="did not converge"):
+        res = bm.rma(yi, vi, method="REML")
+    from bayesma.frequentist import _loglik
+
+    X = np.ones((5, 1))
+    grid = np.linspace(0, 2, 20001)
+    best = grid[np.argmax([_loglik("REML", yi, vi, X, t) for t in grid])]
+    assert res.tau2 == pytest.approx(best, abs=2e-4)
+    assert res.tau2 > 0
+
+
+def test_bad_method_and_test():
+    with pytest.raises(ValueError, match="unknown method"):
+        bm.rma([0.1, 0.2], [0.1, 0.1], method="XX")
+    with pytest.raises(ValueError, match="test must be"):
+        bm.rma([0.1, 0.2], [0.1, 0.1], test="wald")
