@@ -324,7 +324,7 @@ def fit_rma(
     if k > p:
         QE, P_fe = _q_fe(yi, vi, X)
         QEp = float(stats.chi2.sf(QE, k - p))
-        vt = (k - p) / np.trace(P_fe)
+        vt = (k - p) / P_fe.trace()
         if method == "FE":
             I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
             H2 = QE / (k - p)
@@ -369,10 +369,47 @@ def fit_rma(
 # tau² estimators
 
 
-def _p_matrix(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """P = W - W X (X'WX)^-1 X'W for weights w."""
-    WX = X * w[:, None]
-    return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+class _Projection:
+    """P = W - W X (X'WX)^-1 X'W for diagonal weights w, without forming the k x k matrix.
+
+    Every quantity metafor computes from P (quadratic forms, traces of P, P², PV...)
+    reduces to p x p algebra, so rma() costs O(k p²) and works for k = 100,000.
+    """
+
+    def __init__(self, X: np.ndarray, w: np.ndarray):
+        self.X, self.w = X, w
+        self.A_inv = np.linalg.inv((X.T * w) @ X)
+
+    def _xdx(self, d: np.ndarray) -> np.ndarray:
+        return (self.X.T * d) @ self.X
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """P y."""
+        return self.w * (y - self.X @ (self.A_inv @ ((self.X.T * self.w) @ y)))
+
+    def quad(self, y: np.ndarray) -> float:
+        """y' P y."""
+        b = (self.X.T * self.w) @ y
+        return float(np.sum(self.w * y * y) - b @ self.A_inv @ b)
+
+    def trace(self) -> float:
+        """tr(P)."""
+        return float(np.sum(self.w) - np.sum(self.A_inv * self._xdx(self.w**2)))
+
+    def trace_dpp(self, d: np.ndarray | None = None) -> float:
+        """tr(D P P) for diagonal D (identity by default): sum(P * P) when D = I."""
+        w, Ai = self.w, self.A_inv
+        d = np.ones_like(w) if d is None else d
+        B = self._xdx(w**2)
+        C = self._xdx(d * w**2)
+        return float(np.sum(d * w**2) - 2 * np.sum(Ai * self._xdx(d * w**3)) + np.sum((Ai @ C) * (Ai @ B).T))
+
+    def trace_pdpd(self, d: np.ndarray) -> float:
+        """tr(P D P D) for diagonal D: sum(PV * t(PV)) with D = V."""
+        w, Ai = self.w, self.A_inv
+        C = self._xdx(w**2 * d)
+        return float(np.sum(w**2 * d**2) - 2 * np.sum(Ai * self._xdx(w**3 * d**2)) + np.sum((Ai @ C) * (Ai @ C).T))
+
 
 
 def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
@@ -382,19 +419,14 @@ def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -
     iterations = 0
     if method == "HS":
         wi = 1.0 / vi
-        P = _p_matrix(X, wi)
-        rss = float(y @ P @ y)
+        rss = _Projection(X, wi).quad(y)
         tau2 = (rss - k) / wi.sum()
     elif method == "DL":
-        wi = 1.0 / vi
-        P = _p_matrix(X, wi)
-        rss = float(y @ P @ y)
-        tau2 = (rss - (k - p)) / np.trace(P)
+        P = _Projection(X, 1.0 / vi)
+        tau2 = (P.quad(y) - (k - p)) / P.trace()
     elif method == "SJ":
         tau2_0 = float(np.var(y, ddof=1) * (k - 1) / k)
-        wi = 1.0 / (vi + tau2_0)
-        P = _p_matrix(X, wi)
-        rss = float(y @ P @ y)
+        rss = _Projection(X, 1.0 / (vi + tau2_0)).quad(y)
         tau2 = tau2_0 * rss / (k - p)
         aux["tau2_0"] = tau2_0
     elif method == "PM":
@@ -407,9 +439,10 @@ def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -
         else:
             tau2 = uniroot(qfun, 0.0, 100.0, tol=R_UNIROOT_TOL, maxiter=_MAXITER)
     else:  # HE, and the starting value of ML / REML / EB
-        rss = float(y @ y - y @ X @ np.linalg.solve(X.T @ X, X.T @ y))
-        H = X @ np.linalg.solve(X.T @ X, X.T)
-        trPV = float(np.sum(vi) - np.sum(np.diag(H) * vi))
+        ols = _Projection(X, np.ones(k))
+        rss = ols.quad(y)
+        hat = np.einsum("ij,jk,ik->i", X, ols.A_inv, X)
+        trPV = float(np.sum(vi) - np.sum(hat * vi))
         tau2 = (rss - trPV) / (k - p)
         if method in ("ML", "REML", "EB"):
             tau2, iterations = _fisher_scoring(method, y, yi, vi, X, max(0.0, tau2))
@@ -424,15 +457,15 @@ def _fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]
         iteration += 1
         old = tau2
         wi = 1.0 / (vi + tau2)
-        P = _p_matrix(X, wi)
+        P = _Projection(X, wi)
         if method == "ML":
-            Py = P @ y
+            Py = P.apply(y)
             adj = (Py @ Py - wi.sum()) / np.sum(wi**2)
         elif method == "REML":
-            Py = P @ y
-            adj = (Py @ Py - np.trace(P)) / np.sum(P * P)
+            Py = P.apply(y)
+            adj = (Py @ Py - P.trace()) / P.trace_dpp()
         else:  # EB
-            adj = (float(y @ P @ y) * k / (k - p) - k) / wi.sum()
+            adj = (P.quad(y) * k / (k - p) - k) / wi.sum()
         while tau2 + adj < 0:
             adj /= 2.0
         tau2 = tau2 + adj
@@ -475,29 +508,27 @@ def _se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
     t = max(tau2, 0.0)
     if method == "HS":
         wi = 1.0 / vi
-        P = _p_matrix(X, wi)
-        return float(np.sqrt((2 * (k - p) + 4 * t * np.trace(P) + 2 * t**2 * np.sum(P * P)) / wi.sum() ** 2))
+        P = _Projection(X, wi)
+        return float(np.sqrt((2 * (k - p) + 4 * t * P.trace() + 2 * t**2 * P.trace_dpp()) / wi.sum() ** 2))
     if method == "HE":
-        H = X @ np.linalg.solve(X.T @ X, X.T)
-        P = np.eye(k) - H
-        PV = P * vi[None, :]
-        return float(np.sqrt((2 * np.sum(PV * PV.T) + 4 * t * np.trace(PV) + 2 * t**2 * (k - p)) / (k - p) ** 2))
+        ols = _Projection(X, np.ones(k))
+        hat = np.einsum("ij,jk,ik->i", X, ols.A_inv, X)
+        trPV = float(np.sum(vi) - np.sum(hat * vi))
+        return float(np.sqrt((2 * ols.trace_pdpd(vi) + 4 * t * trPV + 2 * t**2 * (k - p)) / (k - p) ** 2))
     if method == "DL":
-        P = _p_matrix(X, 1.0 / vi)
-        trP = np.trace(P)
-        return float(np.sqrt((2 * (k - p) + 4 * t * trP + 2 * t**2 * np.sum(P * P)) / trP**2))
+        P = _Projection(X, 1.0 / vi)
+        trP = P.trace()
+        return float(np.sqrt((2 * (k - p) + 4 * t * trP + 2 * t**2 * P.trace_dpp()) / trP**2))
     if method == "SJ":
         tau2_0 = (aux or {}).get("tau2_0", float(np.var(yi, ddof=1) * (k - 1) / k))
-        P = _p_matrix(X, 1.0 / (vi + tau2_0))
-        PV = P * vi[None, :]
+        P = _Projection(X, 1.0 / (vi + tau2_0))
         return float(np.sqrt(tau2_0**2 / (k - p) ** 2
-                             * (2 * np.sum(PV * PV.T) + 4 * t * np.sum(PV * P) + 2 * t**2 * np.sum(P * P))))
+                             * (2 * P.trace_pdpd(vi) + 4 * t * P.trace_dpp(vi) + 2 * t**2 * P.trace_dpp())))
     wi = 1.0 / (vi + tau2)
     if method == "ML":
         return float(np.sqrt(2.0 / np.sum(wi**2)))
     if method == "REML":
-        P = _p_matrix(X, wi)
-        return float(np.sqrt(2.0 / np.sum(P * P)))
+        return float(np.sqrt(2.0 / _Projection(X, wi).trace_dpp()))
     if method in ("EB", "PM"):
         return float(np.sqrt(2.0 * k**2 / (k - p) / wi.sum() ** 2))
     return None
@@ -505,14 +536,13 @@ def _se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
 
 def _q_general(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
     """Generalized Q statistic with weights 1 / (vi + tau2)."""
-    P = _p_matrix(X, 1.0 / (vi + tau2))
-    return float(y @ P @ y)
+    return _Projection(X, 1.0 / (vi + tau2)).quad(y)
 
 
 def _q_fe(yi, vi, X):
-    P = _p_matrix(X, 1.0 / vi)
+    P = _Projection(X, 1.0 / vi)
     y = yi - yi.mean()
-    return max(0.0, float(y @ P @ y)), P
+    return max(0.0, P.quad(y)), P
 
 
 def q_profile_ci(

@@ -124,3 +124,26 @@ def test_bad_method_and_test():
         bm.rma([0.1, 0.2], [0.1, 0.1], method="XX")
     with pytest.raises(ValueError, match="test must be"):
         bm.rma([0.1, 0.2], [0.1, 0.1], test="wald")
+
+
+def test_projection_algebra_equals_dense_matrices():
+    # rma() computes traces and quadratic forms of P = W - WX(X'WX)^-1X'W without forming P;
+    # check each against the dense k x k matrices.
+    from bayesma.frequentist import _Projection
+
+    rng = np.random.default_rng(3)
+    k = 12
+    X = np.column_stack([np.ones(k), rng.normal(size=k), rng.normal(size=k)])
+    w = rng.uniform(0.5, 5, k)
+    d = rng.uniform(0.01, 0.2, k)
+    y = rng.normal(size=k)
+    W = np.diag(w)
+    P = W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
+    D = np.diag(d)
+    proj = _Projection(X, w)
+    assert proj.quad(y) == pytest.approx(y @ P @ y, rel=1e-12)
+    np.testing.assert_allclose(proj.apply(y), P @ y, rtol=1e-12, atol=1e-14)
+    assert proj.trace() == pytest.approx(np.trace(P), rel=1e-12)
+    assert proj.trace_dpp() == pytest.approx(np.sum(P * P), rel=1e-12)
+    assert proj.trace_dpp(d) == pytest.approx(np.sum((P @ D) * P), rel=1e-12)
+    assert proj.trace_pdpd(d) == pytest.approx(np.sum((P @ D) * (P @ D).T), rel=1e-12)
