@@ -436,7 +436,7 @@ def fit_rma_mv(
         raise ValueError(f"too few effects (k = {k}) for {p} coefficients and two variance components")
     if m < 2:
         raise ValueError(
-            f"all {k} effects are in one cluster ({levels[0]!r}); a three-level model needs at least two clusters"
+            f"all {k} effects are in one cluster ({str(levels[0])!r}); a three-level model needs at least two clusters"
         )
     if m == k:
         warnings.warn(
