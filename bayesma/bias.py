@@ -37,7 +37,7 @@ def _metadata(yi, vi, sei, data, labels, missing, require=()) -> MetaData:
     return MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=list(require))
 
 
-def _plain(md: MetaData, yi: np.ndarray, vi: np.ndarray, labels: list[str] | None = None) -> MetaData:
+def _plain(yi: np.ndarray, vi: np.ndarray, labels: list[str] | None = None) -> MetaData:
     k = len(yi)
     return MetaData(yi=np.asarray(yi, dtype=float), vi=np.asarray(vi, dtype=float),
                     labels=labels if labels is not None else [str(i + 1) for i in range(k)],
@@ -333,7 +333,7 @@ def _pooled(yi: np.ndarray, vi: np.ndarray, method: str) -> float:
     if method == "FE" or k == 1:
         w = 1.0 / vi
         return float(np.sum(w * yi) / np.sum(w))
-    md = _plain(None, yi, vi)
+    md = _plain(yi, vi)
     return float(fit_rma(md, np.ones((k, 1)), ["intrcpt"], method=method, skip_r2=True).beta[0])
 
 
@@ -352,7 +352,7 @@ def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = fit_rma(_plain(None, yi, vi), X, ["intrcpt", "sei"], method=method, skip_r2=True)
+            fit = fit_rma(_plain(yi, vi), X, ["intrcpt", "sei"], method=method, skip_r2=True)
         slope = float(fit.beta[1])
     return "right" if slope < 0 else "left"
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._validate import column, study_name
+from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, formula_variables
 
@@ -212,9 +212,9 @@ def rma_mv(
     >>> import bayesma as bm
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
-    >>> [round(s, 4) for s in res.sigma2]
+    >>> res.sigma2.round(4).tolist()
     [0.0651, 0.0327]
-    >>> round(res.beta[0], 4)
+    >>> round(float(res.beta[0]), 4)
     0.1847
     """
     method = str(method).upper()
@@ -533,7 +533,7 @@ def restricted_loglik_dense(yi: np.ndarray, vi: np.ndarray, cluster: Any, sigma2
     Examples
     --------
     >>> round(restricted_loglik_dense([0.1, 0.3, 0.2], [0.01, 0.02, 0.01], [1, 1, 2], [0.01, 0.01]), 6)
-    1.0876
+    1.283705
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
