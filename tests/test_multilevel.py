@@ -217,6 +217,30 @@ def test_no_between_cluster_variance_is_zero_on_the_boundary():
     np.testing.assert_allclose(res.sigma2, opt.x, atol=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_random_data_optimum_no_worse_than_multistart_lbfgs(seed):
+    # small unbalanced data sets, some with a true variance component of 0: the fit must converge
+    # (no warning) and reach at least the best of four bounded L-BFGS-B runs on the dense likelihood
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 12))
+    k = m + int(rng.integers(1, 30))
+    cl = np.concatenate([np.arange(m), rng.integers(0, m, k - m)])
+    vi = rng.uniform(0.001, 1, k) * 10 ** rng.uniform(-2, 1)
+    s1, s2 = (rng.choice([0.0, rng.uniform(0, 1)]) for _ in range(2))
+    y = rng.normal(0, np.sqrt(s1), m)[cl] + rng.normal(0, np.sqrt(s2 + vi))
+    for method in ("REML", "ML"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = bm.rma_mv(y, vi, cluster=cl, method=method)
+        best = -np.inf
+        for x0 in ([0.01, 0.01], [1, 0.001], [0.001, 1], [5, 5]):
+            opt = minimize(lambda t: -restricted_loglik_dense(y, vi, cl, t, method=method), x0,
+                           bounds=[(0, None), (0, None)], method="L-BFGS-B",
+                           options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+            best = max(best, -opt.fun)
+        assert res.logLik >= best - 1e-8
+
+
 def test_large_k_is_fast_and_recovers_components():
     rng = np.random.default_rng(1)
     m, k = 20_000, 100_000
