@@ -411,7 +411,6 @@ class _Projection:
         return float(np.sum(w**2 * d**2) - 2 * np.sum(Ai * self._xdx(w**3 * d**2)) + np.sum((Ai @ C) * (Ai @ C).T))
 
 
-
 def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
     k, p = X.shape
     y = yi - yi.mean()  # metafor centres yi for the tau² computations
@@ -810,22 +809,31 @@ def format_rma(res: RMAResult) -> str:
     lines.append("")
     lines.append("Model Results:")
     lines.append("")
-    table = res.summary()
-    table.index = [n if mods else "" for n in table.index] if not mods else table.index
-    with pd.option_context("display.width", 120):
-        formatted = table.copy()
-        formatted["pval"] = [_fmt_p(p) for p in table["pval"]]
-        stars = [_stars(p) for p in table["pval"]]
-        text = formatted.to_string(float_format=lambda v: f"{v:.4f}")
-    lines.append(text if mods else text)
-    if any(stars):
-        lines[-1] = "\n".join(f"{row} {s}".rstrip() for row, s in zip(text.splitlines(), [""] + stars))
+    lines.extend(_coef_table(res, mods))
     if res.pi_lb is not None and res.method != "FE":
         lines.append("")
         lines.append(f"Prediction interval: [{res.pi_lb:.4f}, {res.pi_ub:.4f}]")
     lines.append("")
     lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
     return "\n".join(lines)
+
+
+def _coef_table(res: RMAResult, mods: bool) -> list[str]:
+    """Rows of the coefficient table with significance stars, like metafor's printout."""
+    stat = "tval" if res.dfs is not None else "zval"
+    header = ["estimate", "se", stat, "pval", "ci_lb", "ci_ub"]
+    names = res.coef_names if mods else [""]
+    rows = []
+    for j, name in enumerate(names):
+        cells = [f"{res.beta[j]:.4f}", f"{res.se[j]:.4f}", f"{res.stat[j]:.4f}", _fmt_p(res.pval[j]),
+                 f"{res.ci_lb[j]:.4f}", f"{res.ci_ub[j]:.4f}"]
+        rows.append((name, cells, _stars(res.pval[j])))
+    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(header)]
+    name_width = max(len(n) for n in names)
+    out = [" " * name_width + "  " + "  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    for name, cells, star in rows:
+        out.append((name.ljust(name_width) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + " " + star).rstrip())
+    return out
 
 
 def _p_text(p: float) -> str:
