@@ -144,10 +144,9 @@ def user_warnings(debug: bool = False) -> Iterator[None]:
     seen: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-        if not debug and not issubclass(category, (UserWarning, RuntimeWarning)):
-            return
-        if not debug and issubclass(category, RuntimeWarning) and "bayesma" not in str(filename):
-            return
+        ours = category.__module__.startswith("bayesma") or "bayesma" in str(filename)
+        if not debug and not (ours and issubclass(category, (UserWarning, RuntimeWarning))):
+            return  # other libraries' chatter (PyTensor's BLAS notice, ...) only with --debug
         text = " ".join(str(message).split())
         if text in seen:
             return
@@ -392,13 +391,13 @@ def _version_line() -> str:
 
     import bayesma
 
-    parts = [f"bayesma {bayesma.__version__}"]
+    parts = []
     for pkg, name in (("pymc", "PyMC"), ("arviz", "ArviZ")):
         try:
             parts.append(f"{name} {version(pkg)}")
         except PackageNotFoundError:  # pragma: no cover
             pass
-    return ", ".join(parts)
+    return f"bayesma {bayesma.__version__}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _rows(summary: "pd.DataFrame", prefix: str) -> list[str]:
@@ -483,60 +482,78 @@ def report_text(
     summary: "pd.DataFrame",
     *,
     k: int,
-    priors_text: str,
+    priors: dict[str, Any],
     fits: dict[str, Any],
     p_greater: dict[str, float],
     measure: str | None = None,
     engine: str = "exact",
     engine_detail: str = "",
     diagnostics_text: str = "",
+    prior_influence: "pd.DataFrame | None" = None,
     source: str = "",
     versions: str = "",
     files: Sequence[str] = (),
 ) -> str:
     """The report.md text: a paragraph a paper could use, then the numbers behind it.
 
-    *summary* has the rows and columns of :meth:`MetaPosterior.summary`
-    (``mean``, ``median``, ``eti_lower``, ``eti_upper``); *fits* are
-    :func:`bayesma.rma` results by method name; *p_greater* maps location
-    rows to P(parameter > 0).
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Rows and columns of :meth:`bayesma.MetaPosterior.summary` (``median``,
+        ``eti_lower``, ``eti_upper`` are used).
+    k : int
+        Number of studies (effects).
+    priors : dict
+        The priors of the fit (:mod:`bayesma.priors` objects).
+    fits : dict
+        :func:`bayesma.rma` results by method name (``"FE"``, ``"DL"``, ``"REML"``, ...).
+    p_greater : dict
+        P(parameter > 0) by summary row of the location parameters.
+    measure : str, optional
+        The effect measure, to name the effects and back-transform log ratios.
+    engine, engine_detail, diagnostics_text : str
+        How the posterior was computed, for the methods sentence.
+    prior_influence : pandas.DataFrame, optional
+        :meth:`bayesma.MetaPosterior.prior_influence`, to say how far the data moved the prior of tau.
+    source, versions : str
+        The data file (for the title) and the software versions.
+    files : sequence of str
+        The files written beside the report.
     """
     import math
 
-    unit = MEASURE_NAMES.get((measure or "").upper(), "effect sizes")
+    key = (measure or "").upper()
+    unit = MEASURE_NAMES.get(key, "effect sizes")
     loc = _location_rows(summary)
     taus = _rows(summary, "tau")
     taus_within = _rows(summary, "tau_within")
     new = _rows(summary, "theta_new")
     regression = bool(loc) and loc[0].startswith("beta")
-    engine_name = ("the exact posterior (numerical integration over tau)" if engine == "exact"
-                   else "Hamiltonian Monte Carlo (NUTS, PyMC)")
-    detail = f"; {engine_detail}" if engine_detail else ""
 
     def est(row: str) -> str:
         r = summary.loc[row]
         return f"{_num(float(r['median']))} (95% CrI {_interval(float(r['eti_lower']), float(r['eti_upper']))})"
 
-    parts = []
     model_kind = "meta-regression" if regression else "random-effects meta-analysis"
     if taus_within:
         model_kind = "three-level " + model_kind
-    parts.append(
-        f"We fitted a Bayesian {model_kind} to k = {k} {unit}{f' ({source})' if source else ''} "
-        f"with bayesma ({versions or 'bayesma'}), computing {engine_name}{detail}."
-    )
-    parts.append(f"Priors: {priors_text}.")
+    if not taus:
+        model_kind = "common-effect " + ("meta-regression" if regression else "meta-analysis")
+    how = ("computing the posterior exactly by numerical integration over the heterogeneity"
+           if engine == "exact" else "sampling the posterior with the No-U-Turn sampler (PyMC)")
+    parts = [f"We fitted a Bayesian {model_kind} to k = {k} {unit} with {versions or 'bayesma'}, "
+             f"{how}{f' ({engine_detail})' if engine_detail else ''}."]
+    parts.append(_priors_sentence(priors, key))
     if not regression and loc:
         row = loc[0]
-        sentence = f"The pooled effect was {est(row)} (posterior median)"
+        sentence = f"The pooled effect (posterior median) was {est(row)}"
         if row in p_greater:
             sentence += f", with a posterior probability of {_prob_text(p_greater[row])} that it is greater than zero"
         parts.append(sentence + ".")
-        if (measure or "").upper() in LOG_MEASURES:
+        if key in LOG_MEASURES:
             r = summary.loc[row]
-            name = LOG_MEASURES[(measure or "").upper()]
             parts.append(
-                f"On the {name} scale this is {_num(math.exp(float(r['median'])))} "
+                f"As a {LOG_MEASURES[key]} this is {_num(math.exp(float(r['median'])))} "
                 f"(95% CrI {_interval(math.exp(float(r['eti_lower'])), math.exp(float(r['eti_upper'])))})."
             )
     elif regression:
@@ -547,57 +564,90 @@ def report_text(
                 text += f", P(> 0) = {_prob_text(p_greater[row])}"
             coefs.append(text)
         parts.append("The meta-regression coefficients (posterior medians) were " + "; ".join(coefs) + ".")
-    if taus:
-        if len(taus) == 1:
-            parts.append(f"The between-study standard deviation tau was {est(taus[0])}.")
-        else:
-            parts.append("The between-study standard deviations were " + "; ".join(
-                f"{t} = {est(t)}" for t in taus) + ".")
+    if len(taus) == 1:
+        parts.append(f"The between-study standard deviation tau was {est(taus[0])}.")
+    elif taus:
+        parts.append("The between-study standard deviations were " + "; ".join(f"{t} = {est(t)}" for t in taus) + ".")
     if taus_within:
         parts.append(f"The within-study (between-effect) standard deviation was {est(taus_within[0])}.")
+    if prior_influence is not None and "tau" in getattr(prior_influence, "index", []):
+        ratio = float(prior_influence.loc["tau", "ratio"])
+        if math.isfinite(ratio):
+            parts.append(f"The 95% posterior interval of tau was {ratio:.0%} as wide as the prior's"
+                         + (", so the prior, not the data, determines it." if ratio > 0.8 else "."))
     if new:
-        r = summary.loc[new[0]]
-        label = "the effect in a new study" if not regression else "the effect in a new study at the mean moderator values"
-        parts.append(f"The 95% predictive interval for {label} was "
-                     f"{_interval(float(r['eti_lower']), float(r['eti_upper']))}.")
+        lab = "a new study" if not regression else "a new study at the mean moderator values"
+        rows = new if len(new) == 1 else new
+        texts = [f"{_interval(float(summary.loc[r, 'eti_lower']), float(summary.loc[r, 'eti_upper']))}"
+                 + (f" ({r})" if len(new) > 1 else "") for r in rows]
+        parts.append(f"The 95% predictive interval for the true effect in {lab} was {'; '.join(texts)}.")
     freq = []
     for name, res in fits.items():
-        j = 0
-        tau = math.sqrt(res.tau2) if math.isfinite(getattr(res, "tau2", float("nan"))) else float("nan")
-        text = (f"{name} {_num(float(res.beta[j]))} (95% CI {_interval(float(res.ci_lb[j]), float(res.ci_ub[j]))}")
+        tau2 = getattr(res, "tau2", float("nan"))
+        tau = math.sqrt(tau2) if isinstance(tau2, (int, float)) and math.isfinite(tau2) else float("nan")
+        text = f"{name} {_num(float(res.beta[0]))} (95% CI {_interval(float(res.ci_lb[0]), float(res.ci_ub[0]))}"
         if name != "FE" and math.isfinite(tau):
-            text += f", tau = {_num(tau)}"
-        if name in ("REML", "DL") and hasattr(res, "I2"):
+            text += f"; tau = {_num(tau)}"
+        if name in ("REML", "DL") and isinstance(getattr(res, "I2", None), float):
             text += f", I² = {res.I2:.0f}%"
         freq.append(text + ")")
     if freq:
-        what = "intercept" if regression else "estimate"
-        parts.append("For comparison, the frequentist " + what + "s were: " + "; ".join(freq) + ".")
+        what = "intercepts" if regression else "estimates"
+        parts.append("For comparison, the frequentist " + what + " were: " + "; ".join(freq)
+                     + " (FE: common effect; DL: DerSimonian-Laird; REML: restricted maximum likelihood; "
+                       "KH: Knapp-Hartung adjustment).")
     if k < 5 and taus:
-        parts.append(
-            f"With only k = {k} studies the data say little about tau, so its prior shapes the "
-            "credible interval; results under other priors are reported in the sensitivity analysis "
-            "(bayesma priors)."
-        )
+        parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
+                     "interval; results under other priors should be reported beside these (bayesma priors).")
 
-    lines = ["# Bayesian meta-analysis report", "", " ".join(parts), ""]
+    title = "# Bayesian meta-analysis" + (f": {source}" if source else "")
+    lines = [title, "", " ".join(parts), ""]
     if diagnostics_text:
         lines += ["Sampling diagnostics: " + diagnostics_text, ""]
     lines += ["## Posterior summary", ""]
     keep = [r for r in loc + taus + taus_within + new if r in summary.index]
-    cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk") if c in summary.columns]
+    cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk")
+            if c in summary.columns and summary[c].notna().any()]
     lines += _markdown_table(summary.loc[keep, cols])
     if fits:
         lines += ["", "## Frequentist estimates", ""]
         lines += _markdown_table(frequentist_table(fits))
-    lines += ["", "## Priors", "", "```", priors_text_block(priors_text), "```"]
+    from bayesma import priors as pr
+
+    lines += ["", "## Priors", "", "```", pr.describe(priors), "```"]
     if files:
         lines += ["", "## Files", ""] + [f"- `{f}`" for f in files]
     return "\n".join(lines) + "\n"
 
 
-def priors_text_block(text: str) -> str:
-    return text.replace("; ", "\n")
+def _priors_sentence(priors: dict[str, Any], measure_key: str) -> str:
+    """``Priors: mu ~ Normal(mu=0, sigma=8); tau ~ HalfNormal(sigma=0.5) (prior median of tau 0.34, ...).``"""
+    texts, defaults = [], False
+    for name, prior in priors.items():
+        text = f"{name} ~ {prior!r}"
+        if getattr(prior, "target", None) == "tau2":
+            text += " on tau²"
+        if getattr(prior, "is_heterogeneity", False):
+            with contextlib.suppress(Exception):
+                lo, med, hi = (float(v) for v in prior.ppf_tau([0.025, 0.5, 0.975]))
+                text += f" (prior median of {name} {med:.2g}, 95% prior interval {lo:.2g} to {hi:.2g})"
+        label = str(getattr(prior, "label", "") or "")
+        if label.startswith("default"):
+            defaults = True
+        elif label:
+            text += f" [{label}]"
+        texts.append(text)
+    sentence = "Priors: " + "; ".join(texts) + "."
+    if defaults:
+        what = MEASURE_NAMES.get(measure_key)
+        if what and "fallback" not in " ".join(str(getattr(p, "label", "")) for p in priors.values()):
+            sentence += (f" These are bayesma's defaults for {what}: a half-normal prior on tau with scale a quarter "
+                         "of the unit-information standard deviation (Röver et al. 2021; Friede et al. 2017) and a "
+                         "wide normal prior on the effect.")
+        else:
+            sentence += (" No effect measure was given, so default priors were scaled to the data (a weakly "
+                         "informative fallback); state them, or choose priors on the outcome's scale.")
+    return sentence
 
 
 def _prob_text(p: float) -> str:
@@ -616,25 +666,16 @@ def _markdown_table(df: "pd.DataFrame") -> list[str]:
     return out
 
 
-def _priors_one_line(priors: dict[str, Any]) -> str:
-    from bayesma import priors as pr
-
-    text = pr.describe(priors)
-    return "; ".join(line.strip() for line in text.splitlines())
-
-
 def _diagnostics_text(post: Any) -> str:
     try:
         diag = post.diagnostics()
     except Exception:  # noqa: BLE001 - diagnostics are informative only
         return ""
+    if hasattr(diag, "line"):
+        return str(diag.line())
     if isinstance(diag, dict):
-        items = diag.items()
-    elif hasattr(diag, "items"):
-        items = diag.items()
-    else:
-        return str(diag)
-    return ", ".join(f"{k} = {_fmt_value(v, k)}" for k, v in items)
+        return ", ".join(f"{k} = {_fmt_value(v, k)}" for k, v in diag.items())
+    return str(diag)
 
 
 def run_fit(
@@ -697,6 +738,9 @@ def run_fit(
     if diag:
         say(f"Diagnostics: {diag}")
 
+    influence = None
+    with contextlib.suppress(Exception):
+        influence = post.prior_influence()
     paths = {name: out / name for name in ("summary.csv", "forest.png", "posterior.nc", "report.md")}
     with progress.step(f"writing files to {out}"):
         summary.to_csv(paths["summary.csv"], index_label="parameter")
@@ -713,10 +757,11 @@ def run_fit(
             detail = f"{chains} chains of {draws} draws after {tune} tuning steps"
         else:
             n = getattr(post, "n_draws", None) or draws * chains
-            detail = f"{int(n)} independent posterior draws for plots"
+            detail = f"{int(n)} independent posterior draws for the plots"
         text = report_text(
-            summary, k=k, priors_text=_priors_one_line(model.priors), fits=fits, p_greater=p_gt,
+            summary, k=k, priors=model.priors, fits=fits, p_greater=p_gt,
             measure=spec.get("measure"), engine=engine, engine_detail=detail, diagnostics_text=diag,
+            prior_influence=influence,
             source=source, versions=_version_line(), files=[p.name for p in paths.values()],
         )
         paths["report.md"].write_text(text, encoding="utf-8")
@@ -1027,7 +1072,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     fit_progress = Progress(6)
     fit_progress.i = progress.i
     paths = run_fit(model, es, spec, out, engine=args.engine, draws=args.draws, tune=args.tune,
-                    chains=args.chains, seed=args.seed, source=f"{DEMO_DATASET}, {info['citation'].split('.')[0]}",
+                    chains=args.chains, seed=args.seed, source=DEMO_DATASET,
                     progress=fit_progress, show_studies=False)
     progress.i = fit_progress.i
 
