@@ -552,8 +552,9 @@ def report_text(
         parts.append(sentence + ".")
         if key in LOG_MEASURES:
             r = summary.loc[row]
+            name = LOG_MEASURES[key]
             parts.append(
-                f"As a {LOG_MEASURES[key]} this is {_num(math.exp(float(r['median'])))} "
+                f"As {'an' if name[0] in 'aeiou' else 'a'} {name}, this is {_num(math.exp(float(r['median'])))} "
                 f"(95% CrI {_interval(math.exp(float(r['eti_lower'])), math.exp(float(r['eti_upper'])))})."
             )
     elif regression:

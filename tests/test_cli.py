@@ -1,0 +1,458 @@
+"""The `bayesma` command: fast help, one-line errors, the files of `fit`, `escalc`, `priors`, `smallk`, `demo`.
+
+Most tests run the command in-process (``main([...])`` returns the exit code);
+a few run it as a subprocess, as a user would. Bayesian fits use the exact
+engine, so the module runs in seconds; the one NUTS fit is marked slow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayesma as bm
+from bayesma.cli import main, read_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _subprocess(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bayesma.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env=_env())
+
+
+def _env() -> dict:
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+@pytest.fixture
+def studies(tmp_path: Path) -> pd.DataFrame:
+    """Ten made-up studies, written fresh by the test (the project has never seen them)."""
+    rng = np.random.default_rng(20240611)
+    k = 10
+    return pd.DataFrame({
+        "Study": [f"Study {i}" for i in range(1, k + 1)],
+        "g": np.round(rng.normal(0.35, 0.25, k), 3),
+        "var_g": np.round(rng.uniform(0.015, 0.09, k), 4),
+        "setting": ["prison", "community"] * 5,
+        "year": np.arange(2001, 2001 + k),
+    })
+
+
+def _write(df: pd.DataFrame, path: Path) -> Path:
+    df.to_csv(path, index=False)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# help is fast and light
+# ---------------------------------------------------------------------------
+
+
+def test_import_does_not_load_pymc():
+    code = "import sys, bayesma.cli; print(sorted(m for m in ('pymc', 'arviz', 'pytensor') if m in sys.modules))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
+
+
+def test_help_subprocess_is_fast_and_lists_the_commands():
+    res = _subprocess("--help", timeout=60)
+    assert res.returncode == 0
+    for command in ("fit", "escalc", "priors", "smallk", "demo"):
+        assert command in res.stdout
+    assert res.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["fit", "escalc", "priors", "smallk", "demo"])
+def test_subcommand_help(command, capsys):
+    code, out, _ = _run([command, "--help"], capsys)
+    assert code == 0
+    assert "usage: bayesma " + command in out
+
+
+def test_version(capsys):
+    code, out, _ = _run(["--version"], capsys)
+    assert code == 0
+    assert bm.__version__ in out
+
+
+def test_usage_error_exit_code_2(capsys):
+    code, _, err = _run(["fit"], capsys)
+    assert code == 2
+    assert "error" in err
+
+
+# ---------------------------------------------------------------------------
+# bad input: exit code 2, one line naming the file, the problem and the study
+# ---------------------------------------------------------------------------
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("bayesma: warning")]
+    lines = [line for line in lines if not line.startswith("[") and not line.strip().startswith("done")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("bayesma: error: ")
+    return lines[0]
+
+
+def test_negative_variance_in_study_5(studies, tmp_path, capsys):
+    studies.loc[4, "var_g"] = -0.02
+    path = _write(studies, tmp_path / "negative.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "negative.csv" in line and "Study 5" in line and "var_g" in line and "-0.02" in line
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_missing_effect_in_study_9(studies, tmp_path, capsys):
+    studies.loc[8, "g"] = np.nan
+    path = _write(studies, tmp_path / "missing.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "missing.csv" in line and "Study 9" in line and "'g'" in line and "missing" in line
+    assert "--missing drop" in line
+
+
+def test_missing_effect_dropped_on_request(studies, tmp_path, capsys):
+    studies.loc[8, "g"] = np.nan
+    path = _write(studies, tmp_path / "missing.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--missing", "drop", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert "bayesma: warning: dropped 1 of 10 studies" in err and "Study 9" in err
+
+
+def test_unknown_column(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "studies.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "hedges_g", "--vi", "var_g", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "studies.csv" in line and "'hedges_g'" in line and "--yi" in line and "var_g" in line
+
+
+def test_unknown_moderator_column_suggests(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "studies.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--mods", "~ settings",
+                         "--engine", "exact", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "'settings'" in line and "did you mean 'setting'" in line
+
+
+@pytest.mark.parametrize("kind", ["binary", "nonexistent", "directory", "empty"])
+def test_unreadable_file(kind, tmp_path, capsys):
+    if kind == "binary":
+        path = tmp_path / "data.csv"
+        path.write_bytes(bytes(range(256)) * 20)
+    elif kind == "nonexistent":
+        path = tmp_path / "no_such_file.csv"
+    elif kind == "directory":
+        path = tmp_path / "folder.csv"
+        path.mkdir()
+    else:
+        path = tmp_path / "empty.csv"
+        path.write_text("")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "v", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert path.name in line
+
+
+def test_bad_prior_spec(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "studies.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--tau-prior", "halfnormul(0.5)",
+                         "--engine", "exact"], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "--tau-prior" in line and "halfnormul" in line
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--tau-prior", "normal(0, 1)",
+                         "--engine", "exact"], capsys)
+    assert code == 2
+    assert "tau" in _one_error_line(err)
+
+
+def test_bad_input_through_a_subprocess_has_no_traceback(studies, tmp_path):
+    studies.loc[4, "var_g"] = -0.02
+    path = _write(studies, tmp_path / "negative.csv")
+    res = _subprocess("fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                      "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()]
+    assert "Study 5" in res.stderr
+
+
+def test_same_inputs_raise_through_the_python_api(studies):
+    bad = studies.copy()
+    bad.loc[4, "var_g"] = -0.02
+    with pytest.raises(ValueError, match="Study 5"):
+        bm.MetaAnalysis(bad, yi="g", vi="var_g", labels="Study")
+    bad = studies.copy()
+    bad.loc[8, "g"] = np.nan
+    with pytest.raises(ValueError, match="Study 9"):
+        bm.MetaAnalysis(bad, yi="g", vi="var_g", labels="Study")
+    with pytest.raises(ValueError, match="hedges_g"):
+        bm.MetaAnalysis(studies, yi="hedges_g", vi="var_g", labels="Study")
+
+
+def test_debug_shows_the_exception(studies, tmp_path):
+    studies.loc[4, "var_g"] = -0.02
+    path = _write(studies, tmp_path / "negative.csv")
+    with pytest.raises(ValueError, match="Study 5"):
+        main(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact", "--debug"])
+
+
+# ---------------------------------------------------------------------------
+# reading files
+# ---------------------------------------------------------------------------
+
+
+def test_read_semicolon_csv_with_decimal_commas(studies, tmp_path):
+    path = tmp_path / "european.csv"
+    studies.to_csv(path, index=False, sep=";", decimal=",")
+    df = read_table(path)
+    assert list(df.columns) == list(studies.columns)
+    np.testing.assert_allclose(df["g"], studies["g"])
+
+
+def test_read_strips_column_names_and_empty_rows(tmp_path):
+    path = tmp_path / "messy.csv"
+    path.write_text(" study , yi ,vi\nA,0.1,0.01\nB,0.2,0.02\n,,\n")
+    df = read_table(path)
+    assert list(df.columns) == ["study", "yi", "vi"]
+    assert len(df) == 2
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openpyxl") is None, reason="openpyxl not installed")
+def test_fit_reads_excel(studies, tmp_path, capsys):
+    path = tmp_path / "studies.xlsx"
+    studies.to_excel(path, index=False)
+    code, out, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                           "--engine", "exact", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "out" / "report.md").exists()
+
+
+def test_excel_without_openpyxl_names_the_package(studies, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "studies.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openpyxl" else real(name, *a))
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--engine", "exact"], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "openpyxl" in line and "pip install" in line and "studies.xlsx" in line
+
+
+# ---------------------------------------------------------------------------
+# fit writes its four files
+# ---------------------------------------------------------------------------
+
+
+def test_fit_writes_its_four_files(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "my_meta_analysis.csv")
+    out = tmp_path / "results"
+    code, stdout, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                              "--measure", "SMD", "--engine", "exact", "--out", str(out)], capsys)
+    assert code == 0, err
+    for name in ("summary.csv", "forest.png", "posterior.nc", "report.md"):
+        assert (out / name).stat().st_size > 0, name
+    # the tables and the priors were printed
+    assert "Posterior summary" in stdout and "Frequentist check" in stdout
+    assert "tau ~ HalfNormal(sigma=0.5)" in stdout
+    assert "P(mu > 0)" in stdout
+    # summary.csv: the posterior summary
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert {"mu", "tau", "theta_new", "theta[Study 1]"} <= set(summary.index)
+    assert {"mean", "median", "eti_lower", "eti_upper"} <= set(summary.columns)
+    # the saved posterior loads and agrees
+    post = bm.load_posterior(str(out / "posterior.nc"))
+    assert post.summary().loc["mu", "median"] == pytest.approx(summary.loc["mu", "median"], rel=1e-6)
+    # report.md: the paragraph a paper could use
+    report = (out / "report.md").read_text()
+    paragraph = report.split("\n\n")[1]
+    mu = summary.loc["mu"]
+    assert f"{mu['median']:.2f} (95% CrI {mu['eti_lower']:.2f} to {mu['eti_upper']:.2f})" in paragraph
+    assert "between-study standard deviation tau" in paragraph
+    assert "predictive interval" in paragraph
+    assert "greater than zero" in paragraph
+    assert "HalfNormal(sigma=0.5)" in paragraph and "Röver et al. 2021" in paragraph
+    reml = bm.rma("g", "var_g", data=studies, method="REML")
+    dl = bm.rma("g", "var_g", data=studies, method="DL")
+    assert f"REML {reml.beta[0]:.2f} (95% CI {reml.ci_lb[0]:.2f} to {reml.ci_ub[0]:.2f}" in paragraph
+    assert f"DL {dl.beta[0]:.2f}" in paragraph
+    assert "k = 10" in paragraph and f"bayesma {bm.__version__}" in paragraph
+
+
+def test_fit_with_standard_errors_and_moderators(studies, tmp_path, capsys):
+    studies["se_g"] = np.sqrt(studies["var_g"])
+    path = _write(studies, tmp_path / "se.csv")
+    out = tmp_path / "reg"
+    code, stdout, err = _run(["fit", str(path), "--yi", "g", "--sei", "se_g", "--labels", "Study",
+                              "--mods", "~ setting", "--measure", "SMD", "--engine", "exact",
+                              "--tau-prior", "halfcauchy(0.5)", "--mu-prior", "normal(0, 2)", "--out", str(out)],
+                             capsys)
+    assert code == 0, err
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert "beta[settingprison]" in summary.index
+    report = (out / "report.md").read_text()
+    assert "meta-regression" in report and "HalfCauchy(beta=0.5)" in report
+    assert "tau ~ HalfCauchy(beta=0.5)" in stdout
+
+
+def test_fit_few_studies_warns_in_one_line(studies, tmp_path, capsys):
+    path = _write(studies.head(3), tmp_path / "three.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--measure", "SMD",
+                         "--engine", "exact", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    warnings_ = [line for line in err.splitlines() if line.startswith("bayesma: warning:")]
+    assert any("k = 3" in w and "compare_priors" in w for w in warnings_)
+    assert "k = 3 studies the data say little about tau" in (tmp_path / "out" / "report.md").read_text()
+
+
+# ---------------------------------------------------------------------------
+# escalc
+# ---------------------------------------------------------------------------
+
+
+def test_escalc_adds_yi_vi(tmp_path, capsys):
+    dat = bm.load_dataset("dat.bcg")
+    src = _write(dat, tmp_path / "bcg_raw.csv")
+    out = tmp_path / "bcg_es.csv"
+    code, stdout, err = _run(["escalc", "rr", str(src), "--ai", "tpos", "--bi", "tneg", "--ci", "cpos",
+                              "--di", "cneg", "--out", str(out)], capsys)
+    assert code == 0, err
+    got = pd.read_csv(out)
+    want = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat)
+    np.testing.assert_allclose(got["yi"], want["yi"], rtol=1e-12)
+    np.testing.assert_allclose(got["vi"], want["vi"], rtol=1e-12)
+    assert "bayesma fit" in stdout
+
+
+def test_escalc_to_stdout(tmp_path, capsys):
+    src = _write(bm.load_dataset("dat.bcg"), tmp_path / "bcg_raw.csv")
+    code, stdout, _ = _run(["escalc", "OR", str(src), "--ai", "tpos", "--bi", "tneg", "--ci", "cpos", "--di", "cneg"],
+                           capsys)
+    assert code == 0
+    assert stdout.splitlines()[0].endswith(",yi,vi")
+    assert len(stdout.splitlines()) == 14
+
+
+def test_escalc_bad_input(tmp_path, capsys):
+    dat = bm.load_dataset("dat.bcg")
+    dat.loc[4, "tpos"] = -3
+    src = _write(dat, tmp_path / "bcg_raw.csv")
+    code, _, err = _run(["escalc", "RR", str(src), "--ai", "tpos", "--bi", "tneg", "--ci", "cpos", "--di", "cneg",
+                         "--slab", "author"], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "bcg_raw.csv" in line and "tpos" in line and "row 5" in line
+    code, _, err = _run(["escalc", "SMD", str(src), "--ai", "tpos"], capsys)
+    assert code == 2
+    assert "m1i" in _one_error_line(err)
+
+
+# ---------------------------------------------------------------------------
+# priors and smallk (need bayesma.sensitivity)
+# ---------------------------------------------------------------------------
+
+needs_sensitivity = pytest.mark.skipif(importlib.util.find_spec("bayesma.sensitivity") is None,
+                                       reason="bayesma.sensitivity has not landed")
+
+
+@needs_sensitivity
+def test_priors_command(studies, tmp_path, capsys):
+    path = _write(studies.head(4), tmp_path / "four.csv")
+    out = tmp_path / "pri"
+    code, stdout, err = _run(["priors", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                              "--tau-prior", "default=halfnormal(0.5)", "--tau-prior", "halfcauchy(0.5)",
+                              "--tau-prior", "uniform(0, 2)", "--out", str(out)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "priors.csv", index_col=0)
+    assert len(table) == 3
+    assert (out / "priors.png").stat().st_size > 0
+    assert "Prior comparison" in stdout
+
+
+@needs_sensitivity
+def test_priors_command_default_set(studies, tmp_path, capsys):
+    path = _write(studies.head(4), tmp_path / "four.csv")
+    code, _, err = _run(["priors", str(path), "--yi", "g", "--vi", "var_g", "--measure", "SMD",
+                         "--out", str(tmp_path / "pri")], capsys)
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "pri" / "priors.csv", index_col=0)
+    assert len(table) == 5  # four generic priors and Rhodes et al. (2015) for SMD
+
+
+@needs_sensitivity
+def test_smallk_command(studies, tmp_path, capsys):
+    path = _write(studies.head(5), tmp_path / "five.csv")
+    out = tmp_path / "sk"
+    code, stdout, err = _run(["smallk", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                              "--measure", "SMD", "--k", "2,3", "--tau", "0,0.2", "--n-sim", "20",
+                              "--out", str(out)], capsys)
+    assert code == 0, err
+    loo = pd.read_csv(out / "leave_one_out.csv")
+    assert len(loo) >= 5
+    assert (out / "smallk_simulation.csv").stat().st_size > 0
+    assert "Leave-one-out" in stdout
+
+
+# ---------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------
+
+
+def test_demo(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, stdout, err = _run(["demo", "--out", str(out)], capsys)
+    assert code == 0, err
+    for name in ("summary.csv", "forest.png", "posterior.nc", "report.md", "landenberger2005_effects.csv",
+                 "subgroups_frequentist.csv", "metaregression_setting.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert "The files are in" in stdout and str(out.resolve()) in stdout
+    assert "[6/6]" in err  # progress
+    effects = pd.read_csv(out / "landenberger2005_effects.csv")
+    assert len(effects) == 58 and effects["label"].is_unique
+    reml = bm.rma("yi", "vi", data=effects)
+    assert f"REML: estimate {reml.beta[0]:.3f}" in stdout
+    report = (out / "report.md").read_text()
+    assert "k = 58 log odds ratios" in report and "As an odds ratio, this is" in report
+
+
+@pytest.mark.slow
+def test_fit_nuts_subprocess(studies, tmp_path):
+    path = _write(studies, tmp_path / "studies.csv")
+    out = tmp_path / "nuts"
+    res = _subprocess("fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--measure", "SMD",
+                      "--engine", "nuts", "--draws", "300", "--tune", "300", "--chains", "2", "--out", str(out),
+                      cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr
+    for name in ("summary.csv", "forest.png", "posterior.nc", "report.md"):
+        assert (out / name).exists()
+    assert "Sampling diagnostics" in (out / "report.md").read_text()
