@@ -196,11 +196,13 @@ def _fmt_value(value: Any, column: str = "") -> str:
 def _table_rows(df: "pd.DataFrame", index: bool = True) -> tuple[list[str], list[list[str]], list[bool]]:
     import pandas as pd
 
-    header = ([str(df.index.name or "")] if index else []) + [str(c) for c in df.columns]
-    numeric = ([False] if index else []) + [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    levels = df.index.nlevels if index else 0
+    names = [str(n or "") for n in df.index.names] if index else []
+    header = names + [str(c) for c in df.columns]
+    numeric = [False] * levels + [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
     rows = []
     for idx, row in df.iterrows():
-        cells = [str(idx)] if index else []
+        cells = ([str(i) for i in idx] if levels > 1 else [str(idx)]) if index else []
         cells += [_fmt_value(row[c], str(c)) for c in df.columns]
         rows.append(cells)
     return header, rows, numeric
@@ -493,6 +495,7 @@ def report_text(
     source: str = "",
     versions: str = "",
     files: Sequence[str] = (),
+    n_clusters: int | None = None,
 ) -> str:
     """The report.md text: a paragraph a paper could use, then the numbers behind it.
 
@@ -519,6 +522,8 @@ def report_text(
         The data file (for the title) and the software versions.
     files : sequence of str
         The files written beside the report.
+    n_clusters : int, optional
+        Number of studies when the k effects are nested in them (three-level models).
     """
     import math
 
@@ -541,14 +546,15 @@ def report_text(
         model_kind = "common-effect " + ("meta-regression" if regression else "meta-analysis")
     how = ("computing the posterior exactly by numerical integration over the heterogeneity"
            if engine == "exact" else "sampling the posterior with the No-U-Turn sampler (PyMC)")
-    parts = [f"We fitted a Bayesian {model_kind} to k = {k} {unit} with {versions or 'bayesma'}, "
+    of_clusters = f" from {n_clusters} studies" if n_clusters else ""
+    parts = [f"We fitted a Bayesian {model_kind} to k = {k} {unit}{of_clusters} with {versions or 'bayesma'}, "
              f"{how}{f' ({engine_detail})' if engine_detail else ''}."]
     parts.append(_priors_sentence(priors, key))
     if not regression and loc:
         row = loc[0]
         sentence = f"The pooled effect (posterior median) was {est(row)}"
         if row in p_greater:
-            sentence += f", with a posterior probability of {_prob_text(p_greater[row])} that it is greater than zero"
+            sentence += f", with a posterior probability {_prob_words(p_greater[row])} that it is greater than zero"
         parts.append(sentence + ".")
         if key in LOG_MEASURES:
             r = summary.loc[row]
@@ -562,7 +568,7 @@ def report_text(
         for row in loc:
             text = f"{row} = {est(row)}"
             if row in p_greater:
-                text += f", P(> 0) = {_prob_text(p_greater[row])}"
+                text += f", P(> 0) {_prob_rel(p_greater[row])}"
             coefs.append(text)
         parts.append("The meta-regression coefficients (posterior medians) were " + "; ".join(coefs) + ".")
     if len(taus) == 1:
@@ -586,17 +592,29 @@ def report_text(
     for name, res in fits.items():
         tau2 = getattr(res, "tau2", float("nan"))
         tau = math.sqrt(tau2) if isinstance(tau2, (int, float)) and math.isfinite(tau2) else float("nan")
-        text = f"{name} {_num(float(res.beta[0]))} (95% CI {_interval(float(res.ci_lb[0]), float(res.ci_ub[0]))}"
-        if name != "FE" and math.isfinite(tau):
+        if regression:
+            coefs = ", ".join(
+                f"{c} {_num(float(res.beta[j]))} ({_interval(float(res.ci_lb[j]), float(res.ci_ub[j]))})"
+                for j, c in enumerate(res.coef_names))
+            text = f"{name}: {coefs} (95% CIs"
+        else:
+            text = f"{name} {_num(float(res.beta[0]))} (95% CI {_interval(float(res.ci_lb[0]), float(res.ci_ub[0]))}"
+        sigma = getattr(res, "sigma", None)
+        if sigma is not None and len(sigma) == 2:
+            text += f"; tau = {_num(float(sigma[0]))}, tau_within = {_num(float(sigma[1]))}"
+        elif name != "FE" and math.isfinite(tau):
             text += f"; tau = {_num(tau)}"
         if name in ("REML", "DL") and isinstance(getattr(res, "I2", None), float):
             text += f", I² = {res.I2:.0f}%"
         freq.append(text + ")")
     if freq:
-        what = "intercepts" if regression else "estimates"
+        what = "coefficients" if regression else "estimates"
+        legend = {"FE": "common effect", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
+                  "KH": "Knapp-Hartung adjustment"}
+        used = [f"{abbr}: {meaning}" for abbr, meaning in legend.items()
+                if any(abbr in re.split(r"[\s+()]+", name) for name in fits)]
         parts.append("For comparison, the frequentist " + what + " were: " + "; ".join(freq)
-                     + " (FE: common effect; DL: DerSimonian-Laird; REML: restricted maximum likelihood; "
-                       "KH: Knapp-Hartung adjustment).")
+                     + (f" ({'; '.join(used)})" if used else "") + ".")
     if k < 5 and taus:
         parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
                      "interval; results under other priors should be reported beside these (bayesma priors).")
@@ -657,6 +675,21 @@ def _prob_text(p: float) -> str:
     if p < 0.001:
         return "< 0.001"
     return f"{p:.3f}"
+
+
+def _prob_rel(p: float) -> str:
+    """``= 0.034``, ``> 0.999`` or ``< 0.001``: to follow ``P(...)``."""
+    text = _prob_text(p)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def _prob_words(p: float) -> str:
+    """``of 0.980``, ``above 0.999`` or ``below 0.001``: to follow "a posterior probability"."""
+    if p > 0.999:
+        return "above 0.999"
+    if p < 0.001:
+        return "below 0.001"
+    return f"of {p:.3f}"
 
 
 def _markdown_table(df: "pd.DataFrame") -> list[str]:
@@ -734,7 +767,7 @@ def run_fit(
     loc = _location_rows(summary)
     p_gt = {row: prob_greater(post, row, 0.0) for row in loc}
     for row, p in p_gt.items():
-        say(f"P({row} > 0) = {_prob_text(p)}")
+        say(f"P({row} > 0) {_prob_rel(p)}")
     diag = _diagnostics_text(post) if engine == "nuts" else ""
     if diag:
         say(f"Diagnostics: {diag}")
@@ -763,6 +796,7 @@ def run_fit(
             summary, k=k, priors=model.priors, fits=fits, p_greater=p_gt,
             measure=spec.get("measure"), engine=engine, engine_detail=detail, diagnostics_text=diag,
             prior_influence=influence,
+            n_clusters=len(model.spec.cluster_names) or None if hasattr(model, "spec") else None,
             source=source, versions=_version_line(), files=[p.name for p in paths.values()],
         )
         paths["report.md"].write_text(text, encoding="utf-8")
@@ -1087,7 +1121,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     slope = [r for r in _location_rows(reg_sum) if "prison" in r]
     if slope:
         p = prob_greater(post_reg, slope[0], 0.0)
-        say(f"P(prison programmes have a larger effect than community ones) = {_prob_text(p)}")
+        say(f"P(prison programmes have a larger effect than community ones) {_prob_rel(p)}")
     reg_sum.to_csv(out / "metaregression_setting.csv", index_label="parameter")
 
     files = sorted(p.name for p in out.iterdir() if p.is_file())

@@ -456,3 +456,27 @@ def test_fit_nuts_subprocess(studies, tmp_path):
     for name in ("summary.csv", "forest.png", "posterior.nc", "report.md"):
         assert (out / name).exists()
     assert "Sampling diagnostics" in (out / "report.md").read_text()
+
+
+def test_fit_three_level_and_tau_by(tmp_path, capsys):
+    dat = bm.load_dataset("dat.assink2016")
+    dat["label"] = [f"s{s}e{e}" for s, e in zip(dat["study"], dat["esid"])]
+    path = _write(dat, tmp_path / "nested.csv")
+    code, stdout, err = _run(["fit", str(path), "--yi", "yi", "--vi", "vi", "--labels", "label", "--cluster", "study",
+                              "--measure", "SMD", "--engine", "exact", "--out", str(tmp_path / "three")], capsys)
+    assert code == 0, err
+    report = (tmp_path / "three" / "report.md").read_text()
+    assert "three-level" in report and "from 17 studies" in report and "tau_within" in report
+    assert "REML (3-level)" in stdout
+
+    studies = bm.load_dataset("dat.bcg")
+    studies["study"] = studies["author"] + " " + studies["year"].astype(str)
+    studies["alloc2"] = np.where(studies["alloc"] == "random", "random", "other")
+    es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=studies)
+    path = _write(es, tmp_path / "bcg.csv")
+    code, stdout, err = _run(["fit", str(path), "--yi", "yi", "--vi", "vi", "--tau-by", "alloc2", "--mods", "~ alloc2",
+                              "--measure", "RR", "--engine", "exact", "--out", str(tmp_path / "tauby")], capsys)
+    assert code == 0, err
+    summary = pd.read_csv(tmp_path / "tauby" / "summary.csv", index_col=0)
+    assert {"tau[other]", "tau[random]"} <= set(summary.index)
+    assert "between-study standard deviations were" in (tmp_path / "tauby" / "report.md").read_text()
