@@ -137,9 +137,6 @@ def _eval_expr(expr: str, lookup) -> np.ndarray:
         return key
 
     text = _SUBSCRIPT.sub(sub, expr.strip())
-    text = re.sub(r"\band\b", "&", text)
-    text = re.sub(r"\bor\b", "|", text)
-    text = re.sub(r"\bnot\b", "~", text)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
@@ -167,6 +164,13 @@ def _eval_expr(expr: str, lookup) -> np.ndarray:
                 return val
             if isinstance(node.op, (ast.Invert, ast.Not)):
                 return np.logical_not(val)
+        if isinstance(node, ast.BoolOp):
+            vals = [ev(v) for v in node.values]
+            fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            out = vals[0]
+            for v in vals[1:]:
+                out = fn(out, v)
+            return out
         if isinstance(node, ast.BinOp) and type(node.op) in binops:
             return binops[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.Compare):
@@ -806,8 +810,8 @@ def load_posterior(path: str) -> MetaPosterior:
     from bayesma.models.spec import ModelSpec
     from bayesma.priors import parse
 
-    idata = az.from_netcdf(str(path), engine="h5netcdf" if _has("h5netcdf") else None)
-    idata.load() if hasattr(idata, "load") else None
+    with az.rc_context(rc={"data.load": "eager"}):  # read everything and close the file
+        idata = az.from_netcdf(str(path), engine="h5netcdf" if _has("h5netcdf") else None)
     try:
         meta = json.loads(idata.posterior.attrs[_META_ATTR])
     except KeyError:

@@ -73,6 +73,9 @@ __all__ = [
     "MODEL_CACHE",
     "DEFAULT_SAMPLER",
     "DEFAULT_TARGET_ACCEPT",
+    "SMALL_K_TARGET_ACCEPT",
+    "RETRY_TARGET_ACCEPT",
+    "default_target_accept",
     "available_samplers",
 ]
 
@@ -82,8 +85,12 @@ __all__ = [
 #: magnitude faster, and its sampler is much faster per draw.
 DEFAULT_SAMPLER = "nutpie"
 #: Default target acceptance rate of the step-size adaptation (PyMC's is 0.8):
-#: small meta-analyses have a funnel between tau and the study effects.
+#: small meta-analyses have a funnel between tau and the study effects. With
+#: fewer than 5 studies the default is :data:`SMALL_K_TARGET_ACCEPT`, and a fit
+#: with divergences under the default is re-run once at :data:`RETRY_TARGET_ACCEPT`.
 DEFAULT_TARGET_ACCEPT = 0.9
+SMALL_K_TARGET_ACCEPT = 0.95
+RETRY_TARGET_ACCEPT = 0.99
 
 _AUX = ("z", "u", "z_new", "u_new")
 
@@ -98,6 +105,11 @@ def available_samplers() -> list[str]:
     except Exception:  # pragma: no cover - depends on the environment
         pass
     return out
+
+
+def default_target_accept(k: int) -> float:
+    """Default NUTS target acceptance rate for *k* studies: 0.9, or 0.95 when k < 5."""
+    return DEFAULT_TARGET_ACCEPT if k >= 5 else SMALL_K_TARGET_ACCEPT
 
 
 # ---------------------------------------------------------------------------
@@ -506,12 +518,16 @@ def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progres
             entry.nutpie_compiled = nutpie.compile_pymc_model(entry.model)
             entry.compiles["nutpie"] += 1
             compiled_now = True
-        base = entry.nutpie_compiled
-    compiled = base.with_data(**values)
-    idata = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-        progress_bar=progressbar, save_warmup=False, target_accept=target_accept, **kwargs,
-    )
+        # nutpie's initial-point function is PyMC's, which reads the model's shared data
+        # (e.g. the support point of tau depends on its prior scale): set it too, and keep
+        # the lock while sampling so that concurrent fits cannot change it meanwhile.
+        entry.set_data(values)
+        compiled = entry.nutpie_compiled.with_data(**values)
+        idata = nutpie.sample(
+            # nutpie's adaptation needs at least one tuning step
+            compiled, draws=draws, tune=max(tune, 1), chains=chains, cores=cores, seed=seed,
+            progress_bar=progressbar, save_warmup=False, target_accept=target_accept, **kwargs,
+        )
     return idata, compiled_now
 
 
@@ -579,6 +595,16 @@ def _dims_of(spec: ModelSpec) -> dict[str, list[str]]:
     return dims
 
 
+def _divergences(idata) -> int:
+    stats = getattr(idata, "sample_stats", None)
+    if stats is None:
+        return 0
+    for name in ("diverging", "divergent"):
+        if name in stats:
+            return int(np.asarray(stats[name].values).sum())
+    return 0
+
+
 def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     """Uniform InferenceData for both samplers: posterior, sample_stats, prior,
     prior_predictive, observed_data (yi), constant_data (vi, X, indices), current coords."""
@@ -633,6 +659,7 @@ def fit_nuts(
     prior_draws: int = 1000,
     cores: int | None = None,
     warn: bool = True,
+    retry: bool = True,
     **kwargs: Any,
 ) -> "MetaPosterior":
     """Sample the posterior of a :class:`bayesma.MetaAnalysis` with NUTS.
@@ -653,8 +680,13 @@ def fit_nuts(
     sampler : {"nutpie", "pymc"}, optional
         NUTS implementation; default :data:`DEFAULT_SAMPLER` when installed.
     target_accept : float, optional
-        Target acceptance rate (default :data:`DEFAULT_TARGET_ACCEPT`, 0.9; raise
-        it to 0.95-0.99 if divergences are reported).
+        Target acceptance rate. Default: 0.9 (0.95 with fewer than 5 studies);
+        raise it to 0.95-0.99 if divergences are reported.
+    retry : bool
+        When *target_accept* is left at its default and the fit has divergent
+        transitions, sample once more (same seed) with ``target_accept=0.99``;
+        ``fit_info["retried"]`` records it. Refits are cheap: the model is
+        compiled already.
     prior_draws : int
         Number of prior draws stored in ``idata.prior`` (0: none).
     cores : int, optional
@@ -685,7 +717,8 @@ def fit_nuts(
         raise ValueError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
     sampler = _resolve_sampler(sampler)
     seed = _seed_of(seed)
-    target_accept = DEFAULT_TARGET_ACCEPT if target_accept is None else float(target_accept)
+    auto_ta = target_accept is None
+    target_accept = default_target_accept(spec.k) if auto_ta else float(target_accept)
     if not 0 < target_accept < 1:
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     if cores is None:
@@ -699,6 +732,10 @@ def fit_nuts(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]uning samples.*")
         idata, compiled_now = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+        retried = False
+        if retry and auto_ta and _divergences(idata) > 0 and target_accept < RETRY_TARGET_ACCEPT:
+            target_accept, retried = RETRY_TARGET_ACCEPT, True
+            idata, _ = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
     t_sample = time.perf_counter() - t0
     prior, prior_compiled = (None, False)
     if prior_draws and prior_draws > 0:
@@ -713,6 +750,7 @@ def fit_nuts(
         "tune": tune,
         "chains": chains,
         "target_accept": target_accept,
+        "retried": retried,
         "model_built": bool(built),
         "compiled": bool(compiled_now),
         "prior_compiled": bool(prior_compiled),
