@@ -204,7 +204,7 @@ def _gauss_compress(x: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, n
 
 
 def _mixture_quantiles(w: np.ndarray, m: np.ndarray, s: np.ndarray, qs: Sequence[float] = _Q,
-                       tol: float = 1e-11) -> np.ndarray:
+                       tol: float = 1e-11, x0: np.ndarray | None = None, max_iter: int = 60) -> np.ndarray:
     """Quantiles of mixtures of normals.
 
     w, m, s broadcast to (..., G) (weights summing to one over G); returns (..., len(qs)).
@@ -220,11 +220,11 @@ def _mixture_quantiles(w: np.ndarray, m: np.ndarray, s: np.ndarray, qs: Sequence
     mean = (w * m).sum(-1)
     sd = np.sqrt(np.maximum((w * (s**2 + (m - mean[..., None]) ** 2)).sum(-1), 1e-300))
     qs_arr = np.asarray(qs, dtype=float)
-    x = mean[..., None] + special.ndtri(qs_arr) * sd[..., None]  # (..., Q)
+    x = mean[..., None] + special.ndtri(qs_arr) * sd[..., None] if x0 is None else np.array(x0, dtype=float)
     lo = ((m - 40.0 * s).min(-1))[..., None] + 0.0 * x
     hi = ((m + 40.0 * s).max(-1))[..., None] + 0.0 * x
     wq, mq, sq = w[..., None, :], m[..., None, :], s[..., None, :]
-    for _ in range(60):
+    for _ in range(max_iter):
         z = (x[..., None] - mq) / sq
         F = (wq * special.ndtr(z)).sum(-1) - qs_arr
         f = (wq * np.exp(-0.5 * z * z) / sq).sum(-1) / math.sqrt(2.0 * math.pi)
@@ -728,6 +728,7 @@ class _Grid2D:
     b: np.ndarray | None  # (n1, n2, p)
     V: np.ndarray | None
     n: int
+    logf2: Any = None
 
     @property
     def weights(self) -> np.ndarray:
@@ -763,7 +764,11 @@ class _Grid2D:
         """A nested Gauss rule (m2 nodes in u2, m1 in u1 given each): (u1, u2, weight) arrays."""
         u, w, d, _ = self.marginal(1)
         x2, w2 = _gauss_compress(u.reshape(-1), (w * d).reshape(-1), m2)
-        cond = self.conditional_on_u2(x2)  # (m2, n1)
+        if self.logf2 is not None:  # the joint density at (u1 nodes, x2), evaluated exactly
+            f = self.logf2(self.u1.reshape(-1), x2, False).T
+            cond = np.exp(f - f.max(axis=1, keepdims=True))
+        else:
+            cond = self.conditional_on_u2(x2)  # (m2, n1), interpolated
         U1, U2, W = [], [], []
         wq1 = self.w1.reshape(-1)
         for i in range(x2.size):
@@ -836,7 +841,7 @@ def _grid_2d(logf2, priors: tuple[Any, Any], scales: tuple[float, float], n: int
     fmax = f.max()
     dens = np.exp(f - fmax)
     Z = float(W1.reshape(-1) @ dens @ W2.reshape(-1))
-    return _Grid2D(U1, U2, W1, W2, e1, e2, dens / Z, float(fmax + math.log(Z)), b, V, n)
+    return _Grid2D(U1, U2, W1, W2, e1, e2, dens / Z, float(fmax + math.log(Z)), b, V, n, logf2)
 
 
 # ---------------------------------------------------------------------------
@@ -921,31 +926,41 @@ class ExactPosterior:
             return ["tau", "tau_within"]
         return []
 
-    def _theta_nodes(self, max_size: float = 3e6):
-        """Weights, tau values and (b, V) at the nodes used for the study effects: all nodes
-        when k x nodes is small, else a compressed Gauss rule for the tau posterior."""
-        if "theta" in self._nodes:
-            return self._nodes["theta"]
+    def _theta_nodes(self, compressed: bool = False):
+        """Weights, tau values and (b, V) at the nodes for the study effects.
+
+        ``compressed=False``: all quadrature nodes (negligible weights pruned).
+        ``compressed=True``: a Gauss rule for the posterior of the heterogeneity built
+        from the nodes (Lanczos; 48 nodes in 1-D, 32 x 32 nested in 2-D). Its mixture
+        quantiles are within about 1e-4 posterior sd; :meth:`summary` polishes them with
+        Newton steps on the full rule unless k is very large.
+        """
+        key = "theta_c" if compressed else "theta"
+        if key in self._nodes:
+            return self._nodes[key]
         w, b, V, taus = self._mixture_nodes()
         spec = self.spec
-        if self.kind == "cluster" or (w.size * spec.k > max_size and self.kind in ("random", "tau_by")):
-            g = self.grid
-            if self.kind == "random":
-                x, wc = _gauss_compress(g.u[0].reshape(-1), g.weights[0], 24)
-                tau = np.exp(x)
-                _, bc, Vc = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, self.loc)
-                w = np.concatenate([wc, g.atom])
-                b = np.concatenate([bc[0], g.b0])
-                V = np.concatenate([Vc[0], g.V0])
-                taus = {"tau": np.concatenate([tau, [0.0]])}
-            else:
-                u1, u2, wc = g.compressed()
-                t1, t2 = np.exp(u1), np.exp(u2)
-                b, V = self._bV_at(t1, t2)
-                w = wc
-                taus = {self.tau_names[0]: t1, self.tau_names[1]: t2}
-        self._nodes["theta"] = (w, b, V, taus)
-        return self._nodes["theta"]
+        g = self.grid
+        if self.kind in ("tau_by", "cluster"):
+            keep = w > 1e-13 * w.max()
+            w = w[keep] / w[keep].sum()
+            b, V = b[keep], V[keep]
+            taus = {name: val[keep] for name, val in taus.items()}
+        if compressed and self.kind == "random":
+            x, wc = _gauss_compress(g.u[0].reshape(-1), g.weights[0], 48)
+            tau = np.exp(x)
+            _, bc, Vc = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, self.loc)
+            w = np.concatenate([wc, g.atom])
+            b = np.concatenate([bc[0], g.b0])
+            V = np.concatenate([Vc[0], g.V0])
+            taus = {"tau": np.concatenate([tau, [0.0]])}
+        elif compressed and self.kind in ("tau_by", "cluster"):
+            u1, u2, w = g.compressed(32, 32)
+            t1, t2 = np.exp(u1), np.exp(u2)
+            b, V = self._bV_at(t1, t2)
+            taus = {self.tau_names[0]: t1, self.tau_names[1]: t2}
+        self._nodes[key] = (w, b, V, taus)
+        return self._nodes[key]
 
     def _bV_at(self, t1: np.ndarray, t2: np.ndarray, chunk: int | None = None):
         """beta | (tau_1, tau_2), y at paired values (2-D models): b (N, p), V (N, p, p)."""
@@ -1001,9 +1016,7 @@ class ExactPosterior:
                 q = g.tau_quantiles(axis, _Q)
                 rows[name] = (m, s, q[1], q[0], q[2])
         # study effects
-        tw, tm, ts = self._theta_mixture()
-        qs = _mixture_quantiles(tw[None], tm, ts)
-        mean, sdev = _mixture_moments(tw[None], tm, ts)
+        qs, mean, sdev = self._theta_summary()
         for i, lab in enumerate(spec.labels):
             rows[f"theta[{lab}]"] = (mean[i], sdev[i], qs[i, 1], qs[i, 0], qs[i, 2])
         for name, (nw, nm, ns) in self._theta_new_mixture().items():
@@ -1015,7 +1028,30 @@ class ExactPosterior:
         self._nodes["summary"] = out
         return out.copy()
 
-    def _theta_mixture(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _theta_summary(self, small: float = 2e5, large: float = 3e7):
+        """Quantiles (k, 3), means and sds of the study effects.
+
+        k x nodes <= *small*: root-finding on the full mixture. Otherwise quantiles start
+        from the compressed rule and take Newton steps on the full mixture while
+        k x nodes <= *large*; beyond that the compressed rule alone (large k).
+        """
+        spec = self.spec
+        if self.kind == "common":
+            tw, tm, ts = self._theta_mixture()
+            return _mixture_quantiles(tw[None], tm, ts), *_mixture_moments(tw[None], tm, ts)
+        G = self._theta_nodes()[0].size
+        if G * spec.k <= small:
+            tw, tm, ts = self._theta_mixture()
+            return _mixture_quantiles(tw[None], tm, ts), *_mixture_moments(tw[None], tm, ts)
+        cw, cm, cs = self._theta_mixture(compressed=True)
+        q0 = _mixture_quantiles(cw[None], cm, cs)
+        if G * spec.k > large:
+            return q0, *_mixture_moments(cw[None], cm, cs)
+        tw, tm, ts = self._theta_mixture()
+        q = _mixture_quantiles(tw[None], tm, ts, x0=q0, max_iter=3)
+        return q, *_mixture_moments(tw[None], tm, ts)
+
+    def _theta_mixture(self, compressed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """theta_i | y as mixtures: weights (G,), means and sds (k, G)."""
         spec = self.spec
         y, v, X = spec.yi, spec.vi, spec.X
@@ -1024,7 +1060,7 @@ class ExactPosterior:
             m = (X @ b[0])[:, None]
             s = np.sqrt(np.einsum("kp,pq,kq->k", X, V[0], X))[:, None]
             return w, m, s
-        w, b, V, taus = self._theta_nodes()
+        w, b, V, taus = self._theta_nodes(compressed)
         xb = X @ b.T  # (k, G)
         xVx = np.einsum("kp,gpq,kq->kg", X, V, X)
         if self.kind == "cluster":
@@ -1041,26 +1077,33 @@ class ExactPosterior:
         return w, m, np.sqrt(np.maximum(s2, 1e-300))
 
     def _theta_cluster(self, tau, tau_w, b, V):
-        """Mean and variance of theta | tau, tau_within, y for three-level models: (k, G) in spec order."""
+        """Mean and variance of theta | tau, tau_within, y for three-level models: (k, G) in spec order.
+
+        With Sigma^-1 of each cluster from Sherman-Morrison:
+        E[theta | .] = y - v * Sigma^-1 (y - X b) and
+        Var[theta_i | .] = v_i - v_i^2 ([Sigma^-1]_ii - (Sigma^-1 X)_i V (Sigma^-1 X)_i').
+        """
         cl = self.grid_clusters
         G = tau.size
         k = cl.y.size
         m = np.empty((k, G))
         s2 = np.empty((k, G))
-        for gi in range(G):
-            d = cl.v + tau_w[gi] ** 2
-            r = cl.y - cl.X @ b[gi]
-            s = np.add.reduceat(1.0 / d, cl.starts)
-            c = tau[gi] ** 2 / (1.0 + tau[gi] ** 2 * s)  # (J,)
-            R = np.add.reduceat(r / d, cl.starts)
-            a = np.add.reduceat(cl.X / d[:, None], cl.starts, axis=0)  # (J, p)
-            cj = c[cl.index]
-            Sinv_r = r / d - cj * R[cl.index] / d
-            Sinv_X = cl.X / d[:, None] - (cj / d)[:, None] * a[cl.index]
+        step = max(1, int(_CHUNK // (8 * k * max(cl.X.shape[1], 1))))
+        for s0 in range(0, G, step):
+            sl = slice(s0, s0 + step)
+            d = cl.v[None] + tau_w[sl, None] ** 2  # (g, k)
+            r = cl.y[None] - b[sl] @ cl.X.T
+            s = np.add.reduceat(1.0 / d, cl.starts, axis=1)  # (g, J)
+            c = tau[sl, None] ** 2 / (1.0 + tau[sl, None] ** 2 * s)
+            R = np.add.reduceat(r / d, cl.starts, axis=1)
+            a = np.add.reduceat(cl.X[None] / d[..., None], cl.starts, axis=1)  # (g, J, p)
+            cj = c[:, cl.index]
+            Sinv_r = r / d - cj * R[:, cl.index] / d
+            Sinv_X = cl.X[None] / d[..., None] - (cj / d)[..., None] * a[:, cl.index]
             Sinv_ii = 1.0 / d - cj / d**2
-            diag = Sinv_ii - np.einsum("kp,pq,kq->k", Sinv_X, V[gi], Sinv_X)
-            m[cl.order, gi] = cl.y - cl.v * Sinv_r
-            s2[cl.order, gi] = cl.v - cl.v**2 * diag
+            diag = Sinv_ii - np.einsum("gkp,gpq,gkq->gk", Sinv_X, V[sl], Sinv_X)
+            m[cl.order, sl] = (cl.y[None] - cl.v[None] * Sinv_r).T
+            s2[cl.order, sl] = (cl.v[None] - cl.v[None] ** 2 * diag).T
         return m, s2
 
     def _theta_new_mixture(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
