@@ -6,7 +6,9 @@ without rebuilding: with a new prior scale (tau ~ HalfNormal(1) instead of
 HalfNormal(0.5)) and with new data of the same shape. All fits: 4 chains x
 1000 draws after 1000 tuning steps, prior draws included.
 
-Columns: first-fit seconds (including build + compile), refit seconds (mean
+Rows: sampler and parameterization of the study effects (marginal: the
+default for normal random effects; noncentered: theta = mu + tau z in the
+likelihood). Columns: first-fit seconds (including build + compile), refit seconds (mean
 of the two refits), ESS/s (min bulk ESS of mu and tau per second of a refit),
 and a 10-fit session (first fit + 9 refits, e.g. comparing 10 priors).
 
@@ -45,9 +47,12 @@ CHILD = textwrap.dedent(
 )
 
 CONFIGS = [
-    ("pymc", "pymc", {}),
-    ("nutpie", "nutpie", {}),
-    ("nutpie (low-rank mass matrix)", "nutpie", {"low_rank_modified_mass_matrix": True}),
+    ("pymc, marginal", "pymc", {}),
+    ("pymc, noncentered", "pymc", {"parameterization": "noncentered"}),
+    ("nutpie, marginal (default)", "nutpie", {}),
+    ("nutpie, noncentered", "nutpie", {"parameterization": "noncentered"}),
+    ("nutpie, noncentered, low-rank mass matrix", "nutpie",
+     {"parameterization": "noncentered", "low_rank_modified_mass_matrix": True}),
 ]
 
 

@@ -132,6 +132,11 @@ def post_hn(ma_hn):
 
 
 @pytest.fixture(scope="module")
+def post_hn_noncentered(ma_hn):
+    return _fit(ma_hn, parameterization="noncentered")
+
+
+@pytest.fixture(scope="module")
 def post_hc(bcg):
     return _fit(bm.MetaAnalysis(bcg, priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfCauchy(0.5)}))
 
@@ -226,6 +231,18 @@ def test_three_level_builds():
     assert len(model.coords["cluster"]) == 11
 
 
+@pytest.mark.parametrize("par, free", [("marginal", {"z"}), ("noncentered", {"z"}), ("centered", {"theta"})])
+def test_parameterizations_build(bcg, par, free):
+    ma = bm.MetaAnalysis(bcg, priors=HN)
+    model, handles = pmm.build_model(ma.spec, par)
+    assert handles.parameterization == par
+    assert free <= {v.name for v in model.free_RVs}
+    assert pmm.structure_key(ma.spec, par) == handles.key
+    with pytest.raises(ValueError, match="Student-t"):
+        pmm.build_model(bm.MetaAnalysis(bcg, likelihood="student_t").spec, "marginal")
+    assert pmm.resolve_parameterization(bm.MetaAnalysis(bcg, likelihood="student_t").spec) == "noncentered"
+
+
 def test_mixed_coefficient_families(bcg):
     ma = bm.MetaAnalysis(bcg, mods="~ ablat + year", priors={"mu": bm.priors.Normal(0, 10), "beta": bm.priors.StudentT(3, 0, 1)})
     model, _ = pmm.build_model(ma.spec)
@@ -287,6 +304,32 @@ def test_prob_expressions_without_sampling():
 def test_half_normal_matches_quadrature(post_hn, bcg):
     ref = quadrature(bcg["yi"], bcg["vi"], (0, 1), bm.priors.HalfNormal(0.5).logpdf_tau)
     assert_agrees(post_hn, ref)
+
+
+@pytest.mark.slow
+def test_noncentered_matches_quadrature(post_hn_noncentered, bcg):
+    assert post_hn_noncentered.fit_info["parameterization"] == "noncentered"
+    ref = quadrature(bcg["yi"], bcg["vi"], (0, 1), bm.priors.HalfNormal(0.5).logpdf_tau)
+    assert_agrees(post_hn_noncentered, ref)
+    assert post_hn_noncentered.diagnostics()["divergences"] == 0
+
+
+@pytest.mark.slow
+def test_parameterizations_agree_on_study_effects(post_hn, post_hn_noncentered):
+    assert post_hn.fit_info["parameterization"] == "marginal"
+    a, b = post_hn.summary(), post_hn_noncentered.summary()
+    rows = [r for r in a.index if r.startswith("theta")]
+    assert (abs(a.loc[rows, "mean"] - b.loc[rows, "mean"]) < 0.1 * a.loc[rows, "sd"]).all()
+    assert (abs(a.loc[rows, "sd"] / b.loc[rows, "sd"] - 1) < 0.1).all()
+
+
+@pytest.mark.slow
+def test_prior_theta_is_data_free(post_hn):
+    prior = post_hn.idata.prior
+    np.testing.assert_allclose(prior["theta"].values, (prior["mu"] + prior["tau"] * prior["z"]).values)
+    sd_prior = prior["theta"].std(("chain", "draw"))
+    sd_post = post_hn.idata.posterior["theta"].std(("chain", "draw"))
+    assert float(sd_prior.min()) > 2 * float(sd_post.max())
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 One builder covers every family of :class:`bayesma.MetaAnalysis`:
 
 =====================  ===================================================================
-family                 true effects (non-centered; ``z``, ``u`` are standard normal)
+family                 true effects (``z``, ``u`` standard normal)
 =====================  ===================================================================
 common effect          ``theta_i = x_i' beta``                      (no tau)
 random effects         ``theta_i = x_i' beta + tau z_i``
@@ -16,6 +16,17 @@ and ``y_i ~ Normal(theta_i, sqrt(v_i))`` with the sampling variances known.
 For an intercept-only model ``x_i' beta`` is the scalar ``mu``; a
 meta-regression has ``beta`` with dim ``coef`` (intercept prior
 ``priors["mu"]``, slopes ``priors.get("beta", priors["mu"])``).
+
+Parameterization (:func:`resolve_parameterization`). All are non-centered in
+the sense that ``theta`` is a deterministic function of standard normals; by
+default (``"auto"``) normal random-effects models use the *marginal* form:
+the likelihood ``y_i ~ N(m_i, s_i^2 + v_i)`` with the last level integrated
+out, and ``theta_i = m_i + B_i (y_i - m_i) + s_i sqrt(v_i / (s_i^2 + v_i)) z_i``
+drawn from its exact conditional posterior (``B_i = s_i^2 / (s_i^2 + v_i)``).
+Same posterior, no funnel: 5-15 times the effective sample size per draw of
+the plain non-centered form on bcg, k = 2, tau near 0 and k = 100 precise
+studies alike. ``parameterization="noncentered"`` (``theta = m + s z`` in the
+likelihood; the Student-t default) and ``"centered"`` are available.
 
 Deterministics: ``theta`` (dim ``study``) and ``theta_new``, the true effect of
 a new study at the mean moderator row ``spec.x_new`` (dim ``subgroup`` with
@@ -112,6 +123,50 @@ def default_target_accept(k: int) -> float:
     return DEFAULT_TARGET_ACCEPT if k >= 5 else SMALL_K_TARGET_ACCEPT
 
 
+PARAMETERIZATIONS = ("auto", "marginal", "noncentered", "centered")
+
+
+def resolve_parameterization(spec: ModelSpec, parameterization: str = "auto") -> str:
+    """The parameterization of the study effects that a model of *spec* uses.
+
+    ``"noncentered"``: ``theta_i = m_i + s_i z_i`` with standard-normal (or
+    Student-t) ``z_i`` in the likelihood ``y_i ~ N(theta_i, v_i)``; the default
+    parameterization of hierarchical models with few, imprecise studies.
+
+    ``"marginal"``: the same non-centered ``theta_i = a_i + b_i z_i``, but of the
+    *conditional posterior* of ``theta_i`` given the other parameters and the data
+    (normal, known in closed form), while the likelihood is the marginal
+    ``y_i ~ N(m_i, s_i^2 + v_i)``. NUTS then explores only (mu or beta, tau, ...)
+    plus independent standard normals: no funnel whether tau is near 0 or the
+    studies are precise, hence several times the effective sample size per draw
+    (``benchmarks/bench_nuts_refit.py``). The posterior is exactly the same.
+    Normal random effects only (three levels: the within-cluster level is
+    integrated, the cluster level stays non-centered).
+
+    ``"centered"``: ``theta_i ~ N(m_i, s_i)`` directly (good for many precise studies).
+
+    ``"auto"`` (default): ``"marginal"`` for normal random effects, ``"noncentered"``
+    for Student-t random effects (no closed form).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> ma = bm.MetaAnalysis(yi=[0.1, 0.3, -0.2], vi=[0.01, 0.02, 0.03])
+    >>> resolve_parameterization(ma.spec)
+    'marginal'
+    """
+    if parameterization not in PARAMETERIZATIONS:
+        raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
+    if spec.model == "common":
+        return "noncentered"  # no study-level latent variables: all are the same model
+    if parameterization == "auto":
+        return "marginal" if spec.likelihood == "normal" else "noncentered"
+    if parameterization == "marginal" and spec.likelihood != "normal":
+        raise ValueError("parameterization='marginal' needs normal random effects (likelihood='normal'); "
+                         "use 'noncentered' or 'centered' for Student-t random effects")
+    return parameterization
+
+
 # ---------------------------------------------------------------------------
 # structure, data and hyperparameters of a spec
 # ---------------------------------------------------------------------------
@@ -132,8 +187,8 @@ def _hyper_name(key: str, param: str) -> str:
     return f"hyper_{key}_{param}"
 
 
-def structure_key(spec: ModelSpec) -> tuple:
-    """What decides the compiled model: kind, likelihood, shapes and prior families.
+def structure_key(spec: ModelSpec, parameterization: str = "auto") -> tuple:
+    """What decides the compiled model: kind, likelihood, shapes, prior families, parameterization.
 
     Two specs with the same key differ only in data values and hyperparameter
     values, so they share one compiled model.
@@ -142,8 +197,8 @@ def structure_key(spec: ModelSpec) -> tuple:
     --------
     >>> import bayesma as bm
     >>> ma = bm.MetaAnalysis(yi=[0.1, 0.3, -0.2], vi=[0.01, 0.02, 0.03], priors={"tau": "halfnormal(0.5)"})
-    >>> structure_key(ma.spec)[:4]
-    ('random', 'normal', 3, 1)
+    >>> structure_key(ma.spec)[:5]
+    ('random', 'normal', 'marginal', 3, 1)
     """
     priors = tuple(
         (key, spec.priors[key].family, tuple(spec.priors[key].params))
@@ -157,6 +212,7 @@ def structure_key(spec: ModelSpec) -> tuple:
     return (
         spec.model,
         spec.likelihood,
+        resolve_parameterization(spec, parameterization),
         spec.k,
         spec.p,
         spec.is_regression,
@@ -217,6 +273,8 @@ class ModelHandles:
     ----------
     key : tuple
         :func:`structure_key` of the spec.
+    parameterization : str
+        ``"marginal"``, ``"noncentered"`` or ``"centered"``.
     data : dict[str, TensorVariable]
         Every ``pm.Data`` by name (data and hyperparameters).
     hyper : dict[str, dict[str, str]]
@@ -226,21 +284,29 @@ class ModelHandles:
     auxiliary : list[str]
         Standard-normal (or Student-t) auxiliary variables of the non-centered
         parameterization (``z``, ``u``, ``z_new``, ``u_new``).
+    theta_prior : TensorVariable
+        ``theta`` as a function of the parameters *without* the data (in the
+        marginal parameterization the ``theta`` deterministic is conditional on
+        the data); used for the prior draws of ``theta``.
     """
 
     key: tuple
+    parameterization: str = "noncentered"
+    theta_prior: Any = None
     data: dict[str, Any] = field(default_factory=dict)
     hyper: dict[str, dict[str, str]] = field(default_factory=dict)
     params: list[str] = field(default_factory=list)
     auxiliary: list[str] = field(default_factory=list)
 
 
-def build_model(spec: ModelSpec) -> tuple["pm.Model", ModelHandles]:
+def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple["pm.Model", ModelHandles]:
     """Build the PyMC model of *spec*.
 
     Parameters
     ----------
     spec : ModelSpec
+    parameterization : {"auto", "marginal", "noncentered", "centered"}
+        How the study effects enter (see :func:`resolve_parameterization`).
 
     Returns
     -------
@@ -260,8 +326,9 @@ def build_model(spec: ModelSpec) -> tuple["pm.Model", ModelHandles]:
     import pymc as pm
     import pytensor.tensor as pt
 
+    parameterization = resolve_parameterization(spec, parameterization)
     vals = data_values(spec)
-    handles = ModelHandles(key=structure_key(spec))
+    handles = ModelHandles(key=structure_key(spec, parameterization), parameterization=parameterization)
     coords = spec.coords()
     with pm.Model(coords=coords) as model:
         D = handles.data
@@ -311,47 +378,64 @@ def build_model(spec: ModelSpec) -> tuple["pm.Model", ModelHandles]:
             return prior.pymc(key, params=hp, **kwargs)
 
         # -- true effects -----------------------------------------------------
+        # theta_i = m_i + s_i * z_i: m_i the mean of study i's true effect given the
+        # upper levels, s_i the SD of its last level (tau, tau[g_i] or tau_within).
         if spec.model == "common":
             theta = pm.Deterministic("theta", loc * pt.ones_like(yi), dims="study")
             pm.Deterministic("theta_new", loc_new)
+            pm.Normal("yi", mu=theta, sigma=sigma, observed=yi, dims="study")
+            handles.theta_prior = theta
+            return model, handles
+
+        nu = hetero("nu") if spec.likelihood == "student_t" else None
+
+        def noise(name, **kw):
+            handles.auxiliary.append(name)
+            if nu is not None:
+                return pm.StudentT(name, nu=nu, mu=0.0, sigma=1.0, **kw)
+            return pm.Normal(name, 0.0, 1.0, **kw)
+
+        if spec.tau_by is not None:
+            g = data("group_idx", dims="study")
+            tau = hetero("tau", dims="subgroup")
+            m, s = loc * pt.ones_like(yi), tau[g]
+            z_new = noise("z_new", dims="subgroup")
+            pm.Deterministic("theta_new", loc_new + tau * z_new, dims="subgroup")
+        elif spec.cluster_index is not None:
+            c = data("cluster_idx", dims="study")
+            tau = hetero("tau")
+            tau_w = hetero("tau_within")
+            u = noise("u", dims="cluster")
+            m, s = loc + tau * u[c], tau_w * pt.ones_like(yi)
+            u_new = noise("u_new")
+            z_new = noise("z_new")
+            pm.Deterministic("theta_new", loc_new + tau * u_new + tau_w * z_new)
         else:
-            if spec.likelihood == "student_t":
-                nu = hetero("nu")
+            tau = hetero("tau")
+            m, s = loc * pt.ones_like(yi), tau * pt.ones_like(yi)
+            z_new = noise("z_new")
+            pm.Deterministic("theta_new", loc_new + tau * z_new)
 
-                def noise(name, **kw):
-                    handles.auxiliary.append(name)
-                    return pm.StudentT(name, nu=nu, mu=0.0, sigma=1.0, **kw)
+        if parameterization == "marginal":
+            # y_i | m_i ~ N(m_i, s_i^2 + v_i); theta_i | y, m, s is normal with mean
+            # m_i + B_i (y_i - m_i), B_i = s_i^2 / (s_i^2 + v_i), and SD s_i sqrt(v_i / (s_i^2 + v_i)).
+            s2 = s**2 + vi
+            z = noise("z", dims="study")
+            theta = pm.Deterministic("theta", m + (s**2 / s2) * (yi - m) + s * pt.sqrt(vi / s2) * z, dims="study")
+            pm.Normal("yi", mu=m, sigma=pt.sqrt(s2), observed=yi, dims="study")
+            handles.theta_prior = m + s * z
+        elif parameterization == "centered":
+            if nu is not None:
+                theta = pm.StudentT("theta", nu=nu, mu=m, sigma=s, dims="study")
             else:
-
-                def noise(name, **kw):
-                    handles.auxiliary.append(name)
-                    return pm.Normal(name, 0.0, 1.0, **kw)
-
-            if spec.tau_by is not None:
-                g = data("group_idx", dims="study")
-                tau = hetero("tau", dims="subgroup")
-                z = noise("z", dims="study")
-                theta = pm.Deterministic("theta", loc + tau[g] * z, dims="study")
-                z_new = noise("z_new", dims="subgroup")
-                pm.Deterministic("theta_new", loc_new + tau * z_new, dims="subgroup")
-            elif spec.cluster_index is not None:
-                c = data("cluster_idx", dims="study")
-                tau = hetero("tau")
-                tau_w = hetero("tau_within")
-                u = noise("u", dims="cluster")
-                z = noise("z", dims="study")
-                theta = pm.Deterministic("theta", loc + tau * u[c] + tau_w * z, dims="study")
-                u_new = noise("u_new")
-                z_new = noise("z_new")
-                pm.Deterministic("theta_new", loc_new + tau * u_new + tau_w * z_new)
-            else:
-                tau = hetero("tau")
-                z = noise("z", dims="study")
-                theta = pm.Deterministic("theta", loc + tau * z, dims="study")
-                z_new = noise("z_new")
-                pm.Deterministic("theta_new", loc_new + tau * z_new)
-
-        pm.Normal("yi", mu=theta, sigma=sigma, observed=yi, dims="study")
+                theta = pm.Normal("theta", mu=m, sigma=s, dims="study")
+            pm.Normal("yi", mu=theta, sigma=sigma, observed=yi, dims="study")
+            handles.theta_prior = theta
+        else:
+            z = noise("z", dims="study")
+            theta = pm.Deterministic("theta", m + s * z, dims="study")
+            pm.Normal("yi", mu=theta, sigma=sigma, observed=yi, dims="study")
+            handles.theta_prior = theta
     return model, handles
 
 
@@ -424,15 +508,15 @@ class ModelCache:
     def __getitem__(self, key: tuple) -> CacheEntry:
         return self._entries[key]
 
-    def get(self, spec: ModelSpec) -> tuple[CacheEntry, bool]:
+    def get(self, spec: ModelSpec, parameterization: str = "auto") -> tuple[CacheEntry, bool]:
         """The entry of *spec*'s structure (built when missing) and whether it was built now."""
-        key = structure_key(spec)
+        key = structure_key(spec, parameterization)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
                 return entry, False
-        model, handles = build_model(spec)
+        model, handles = build_model(spec, parameterization)
         entry = CacheEntry(model, handles)
         with self._lock:
             existing = self._entries.get(key)
@@ -566,8 +650,12 @@ def _draw_prior(entry: CacheEntry, values, n: int, seed: int) -> tuple[dict[str,
         if entry.prior_fn is None:
             names = sorted(get_default_varnames({v.name for v in model.basic_RVs + model.deterministics},
                                                 include_transformed=False))
+            # theta's prior: the data-free expression (the marginal parameterization's
+            # theta deterministic conditions on the data)
+            outs = [entry.handles.theta_prior if name == "theta" and entry.handles.theta_prior is not None
+                    else model[name] for name in names]
             fn, _ = compile_forward_sampling_function(
-                [model[name] for name in names], vars_in_trace=[], basic_rvs=model.basic_RVs, givens_dict=None,
+                outs, vars_in_trace=[], basic_rvs=model.basic_RVs, givens_dict=None,
                 random_seed=None, allow_input_downcast=True, accept_inplace=True,
             )
             rngs = [v for v in fn.get_shared() if "RandomGenerator" in type(v.type).__name__]
@@ -660,6 +748,7 @@ def fit_nuts(
     cores: int | None = None,
     warn: bool = True,
     retry: bool = True,
+    parameterization: str = "auto",
     **kwargs: Any,
 ) -> "MetaPosterior":
     """Sample the posterior of a :class:`bayesma.MetaAnalysis` with NUTS.
@@ -682,6 +771,9 @@ def fit_nuts(
     target_accept : float, optional
         Target acceptance rate. Default: 0.9 (0.95 with fewer than 5 studies);
         raise it to 0.95-0.99 if divergences are reported.
+    parameterization : {"auto", "marginal", "noncentered", "centered"}
+        How the study effects are parameterized (:func:`resolve_parameterization`;
+        the posterior is the same, the sampling efficiency differs).
     retry : bool
         When *target_accept* is left at its default and the fit has divergent
         transitions, sample once more (same seed) with ``target_accept=0.99``;
@@ -726,7 +818,7 @@ def fit_nuts(
 
     t0 = time.perf_counter()
     cache = _cache_of(meta_analysis)
-    entry, built = cache.get(spec)
+    entry, built = cache.get(spec, parameterization)
     values = data_values(spec)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
     with warnings.catch_warnings():
@@ -751,6 +843,7 @@ def fit_nuts(
         "chains": chains,
         "target_accept": target_accept,
         "retried": retried,
+        "parameterization": entry.handles.parameterization,
         "model_built": bool(built),
         "compiled": bool(compiled_now),
         "prior_compiled": bool(prior_compiled),
