@@ -184,7 +184,7 @@ def _fmt_value(value: Any, column: str = "") -> str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     col = column.lower()
-    if col.startswith("ess") or col in ("k", "divergences", "draws", "n"):
+    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim"):
         return f"{v:.0f}"
     if col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p"):
         return "<.0001" if v < 1e-4 else f"{v:.4f}"
@@ -993,7 +993,9 @@ def cmd_priors(args: argparse.Namespace) -> int:
             seed=args.seed, mods=spec["mods"],
         )
     table = cmp.table
-    print_table(table, title=f"Prior comparison (k = {model.k})")
+    shown = table.drop(columns=[c for c in ("mu_prior", "tau_prior") if c in table and table[c].nunique() <= 1
+                                or (c == "tau_prior" and (table.index == table[c]).all())])
+    print_table(shown, title=f"Prior comparison (k = {model.k}; 95% intervals; full table in priors.csv)")
     with about(out), progress.step(f"writing files to {out}"):
         table.to_csv(out / "priors.csv")
         _save_fig(cmp.plot(), out / "priors.png")
@@ -1043,13 +1045,21 @@ def cmd_smallk(args: argparse.Namespace) -> int:
             sim = _call_with_supported(
                 bm.small_k_simulation, k=ks, tau=taus, mu=mu, n_sim=args.n_sim, seed=args.seed,
                 priors={"tau": model.priors["tau"], "mu": model.priors["mu"]}, vi=np.asarray(model.spec.vi),
-                executor=executor, progress=_isatty(sys.stderr) or None,
+                executor=executor, progress=_isatty(sys.stderr),
             )
     finally:
         if executor is not None:
             executor.shutdown()
     sim_table = getattr(sim, "table", sim)
-    print_table(sim_table, title="Small-k simulation: coverage of 95% intervals, width, bias, RMSE")
+    for column, what in (("coverage_mu", "coverage of the 95% intervals for mu (nominal 0.95)"),
+                         ("width_mu", "mean width of the 95% intervals for mu")):
+        if column in sim_table.columns and isinstance(sim_table.index, __import__("pandas").MultiIndex):
+            wide = sim_table[column].unstack(level=-1)
+            wide.columns.name = None
+            print_table(wide, title=f"Small-k simulation: {what}")
+    if not isinstance(sim_table.index, __import__("pandas").MultiIndex):
+        print_table(sim_table, title="Small-k simulation")
+    say(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
     with about(out), progress.step(f"writing files to {out}"):
         loo_table.to_csv(out / "leave_one_out.csv")
         sim_table.to_csv(out / "smallk_simulation.csv")

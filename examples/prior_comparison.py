@@ -55,14 +55,25 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
     print(f"All {res.k} studies, REML: d = {res.beta[0]:.3f} [{res.ci_lb[0]:.3f}, {res.ci_ub[0]:.3f}], "
           f"tau = {res.tau:.3f}, I² = {res.I2:.0f}%")
 
-    all_studies = bm.compare_priors(data=dat, yi="yi", vi="vi", labels="label", tau_priors=priors, engine=engine)
+    columns = ["mu_mean", "mu_lower", "mu_upper", "tau_median", "tau_lower", "tau_upper", "new_lower", "new_upper",
+               "p_mu_positive"]
+    all_studies = bm.compare_priors(data=dat, yi="yi", vi="vi", labels="label", measure="SMD", tau_priors=priors,
+                                    engine=engine, draws=draws, seed=1)
     print(f"\nAll {len(dat)} studies:")
-    print(all_studies.table.round(3).to_string())
+    print(all_studies.table[columns].round(3).to_string())
 
     first3 = dat.sort_values(["year", "study"]).head(3)
     print(f"\nThe first three studies ({', '.join(first3['label'])}):")
-    few = bm.compare_priors(data=first3, yi="yi", vi="vi", labels="label", tau_priors=priors, engine=engine)
-    print(few.table.round(3).to_string())
+    few = bm.compare_priors(data=first3, yi="yi", vi="vi", labels="label", measure="SMD", tau_priors=priors,
+                            engine=engine, draws=draws, seed=1)
+    print(few.table[columns].round(3).to_string())
+
+    def spread(cmp) -> float:
+        width = cmp.table["new_upper"] - cmp.table["new_lower"]
+        return float(width.max() / width.min())
+
+    print(f"\nWidest / narrowest predictive interval across priors: {spread(all_studies):.2f} with all studies, "
+          f"{spread(few):.2f} with three.")
 
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)

@@ -156,9 +156,14 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
     # 5. k = 3: the prior on tau decides much of the answer
     misconduct = df[df["outcome"] == "misconduct"]
     priors = dict(list(TAU_PRIORS.items())[:3]) if quick else TAU_PRIORS
-    cmp = bm.compare_priors(data=misconduct, yi="d", vi="var_d", tau_priors=priors, engine="exact")
+    cmp = bm.compare_priors(data=misconduct, yi="d", vi="var_d", labels="study", measure="SMD",
+                            tau_priors=priors, engine="exact")
     print("\nMisconduct (k = 3): the posterior under each heterogeneity prior")
-    print(cmp.table.round(3).to_string())
+    columns = ["mu_mean", "mu_lower", "mu_upper", "tau_median", "tau_upper", "new_lower", "new_upper", "p_mu_positive"]
+    print(cmp.table[columns].round(3).to_string())
+    excludes_zero = cmp.table["mu_upper"] < 0
+    print(f"The 95% interval for d excludes zero under {int(excludes_zero.sum())} of {len(cmp.table)} priors: "
+          "with three studies, report them all.")
     results["misconduct_priors"] = cmp
     if out is not None:
         cmp.plot().savefig(Path(out) / "alliance_misconduct_priors.png", dpi=150, bbox_inches="tight")

@@ -89,14 +89,6 @@ def test_metaregression_example_agrees_with_metafor():
     assert lo < med < hi < 1
 
 
-@pytest.mark.slow
-def test_metaregression_example_with_nuts():
-    module = _load(EXAMPLES / "metaregression_bcg.py")
-    res = module.main(draws=300, engine="nuts")
-    s = res["posterior"].summary()
-    assert s.loc["beta[ablat]", "median"] == pytest.approx(-0.029, abs=0.008)
-
-
 def test_readme_quick_start_runs(tmp_path, monkeypatch, capsys):
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
