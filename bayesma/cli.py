@@ -333,6 +333,16 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> "pd.D
     return df
 
 
+def make_dir(path: Path) -> None:
+    """Create the output directory, or fail with one line saying why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err = InputError(f"cannot create the output directory ({exc.strerror or exc})")
+        err.bayesma_source = str(path)  # type: ignore[attr-defined]
+        raise err from None
+
+
 def check_columns(df: "pd.DataFrame", wanted: dict[str, Any]) -> None:
     """Every option that names a column must name one of *df*; else say which option and suggest."""
     for option, col in wanted.items():
@@ -729,7 +739,7 @@ def run_fit(
 ) -> dict[str, Path]:
     """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md into *out*."""
     progress = progress or Progress(3)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     say(f"\n{model.spec.describe()}" if hasattr(model, "spec") else "")
     say("Priors:")
     from bayesma import priors as pr
@@ -776,7 +786,7 @@ def run_fit(
     with contextlib.suppress(Exception):
         influence = post.prior_influence()
     paths = {name: out / name for name in ("summary.csv", "forest.png", "posterior.nc", "report.md")}
-    with progress.step(f"writing files to {out}"):
+    with about(out), progress.step(f"writing files to {out}"):
         summary.to_csv(paths["summary.csv"], index_label="parameter")
         fig = post.forest()
         fig.savefig(paths["forest.png"], dpi=150, bbox_inches="tight")
@@ -983,7 +993,7 @@ def cmd_priors(args: argparse.Namespace) -> int:
         tau_priors = default_tau_priors(spec["measure"], model.spec.yi, model.spec.vi)
         say("No --tau-prior given: comparing a standard set of heterogeneity priors.")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     progress = Progress(2)
     with about(args.file), progress.step(f"fitting {len(tau_priors) * len(mu_priors or {0: 0})} models "
                                          f"({args.engine} engine)"):
@@ -1020,7 +1030,7 @@ def cmd_smallk(args: argparse.Namespace) -> int:
     df, spec = _load_for_model(args)
     model = _build_model(df, spec, priors, args.file)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     ks = _parse_list(args.k, "--k", int) or sorted({2, 3, 5, min(int(model.k), 10)})
     taus = _parse_list(args.tau, "--tau", float) or _design_taus(model.spec.vi)
     progress = Progress(3)
@@ -1089,7 +1099,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bayesma.datasets import dataset_info
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     info = dataset_info(DEMO_DATASET)
     say(f"bayesma demo: {info['title']}")
     say(f"Data: {info['citation']}")

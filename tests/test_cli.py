@@ -480,3 +480,14 @@ def test_fit_three_level_and_tau_by(tmp_path, capsys):
     summary = pd.read_csv(tmp_path / "tauby" / "summary.csv", index_col=0)
     assert {"tau[other]", "tau[random]"} <= set(summary.index)
     assert "between-study standard deviations were" in (tmp_path / "tauby" / "report.md").read_text()
+
+
+def test_unwritable_output_directory(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "studies.csv")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--engine", "exact",
+                         "--out", str(blocker / "results")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "cannot create the output directory" in line and "results" in line
