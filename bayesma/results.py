@@ -631,31 +631,30 @@ class MetaPosterior:
             except Exception:  # pragma: no cover - multilevel module optional
                 pass
 
-        # Bayesian row(s)
+        # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
         lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
         bname = f"Bayesian ({self.engine})"
-        tau_draws = self.draws("tau") if "tau" in self.idata.posterior else None
-        if tau_draws is not None and tau_draws.ndim > 1:  # per subgroup: summarize the pooled draws
-            tau_draws = tau_draws.reshape(-1)
-        if tau_draws is None:
-            tau_med, t_lo, t_hi = 0.0, float("nan"), float("nan")
-        else:
-            tau_med, t_lo, t_hi = (float(v) for v in np.quantile(tau_draws, [0.5, lo_q, hi_q]))
-        tn = self.draws("theta_new")
-        tn = tn.reshape(-1)
-        pi_lb, pi_ub = (float(v) for v in np.quantile(tn, [lo_q, hi_q]))
+        summ = self.summary(prob=level)
+        post = self.idata.posterior
+
+        def mci(row: str, var: str) -> tuple[float, float, float]:
+            if row in summ.index:
+                r = summ.loc[row]
+                return float(r["median"]), float(r["eti_lower"]), float(r["eti_upper"])
+            x = self.draws(var).reshape(-1)  # a vector (per subgroup): pooled over its elements
+            med, lo, hi = np.quantile(x, [0.5, lo_q, hi_q])
+            return float(med), float(lo), float(hi)
+
+        tau_med, t_lo, t_hi = mci("tau", "tau") if "tau" in post else (0.0, float("nan"), float("nan"))
+        _, pi_lb, pi_ub = mci("theta_new", "theta_new")
+        common = {"tau": tau_med, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub}
         if reg:
-            beta = self.draws("beta")
-            for j, name in enumerate(spec.coef_names):
-                med, lo, hi = np.quantile(beta[:, j], [0.5, lo_q, hi_q])
-                rows.append(((bname, name), {"estimate": float(med), "ci_lb": float(lo), "ci_ub": float(hi),
-                                             "tau": tau_med, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi,
-                                             "pi_lb": pi_lb, "pi_ub": pi_ub}))
+            for name in spec.coef_names:
+                med, lo, hi = mci(f"beta[{name}]", "beta")
+                rows.append(((bname, name), {"estimate": med, "ci_lb": lo, "ci_ub": hi, **common}))
         else:
-            mu = self.draws("mu")
-            med, lo, hi = np.quantile(mu, [0.5, lo_q, hi_q])
-            rows.append((bname, {"estimate": float(med), "ci_lb": float(lo), "ci_ub": float(hi),
-                                 "tau": tau_med, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub}))
+            med, lo, hi = mci("mu", "mu")
+            rows.append((bname, {"estimate": med, "ci_lb": lo, "ci_ub": hi, **common}))
         cols = ["estimate", "ci_lb", "ci_ub", "tau", "tau_ci_lb", "tau_ci_ub", "pi_lb", "pi_ub"]
         if reg:
             index = pd.MultiIndex.from_tuples([r[0] for r in rows], names=["method", "coef"])

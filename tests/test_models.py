@@ -565,8 +565,8 @@ def test_compare_frequentist(post_hn, post_reg, bcg):
 
 
 @pytest.mark.slow
-def test_netcdf_round_trip(post_reg, post_tau_by, tmp_path):
-    for post in (post_reg, post_tau_by):
+def test_netcdf_round_trip(post_reg, post_tau_by, post_3level, tmp_path):
+    for post in (post_reg, post_tau_by, post_3level):
         path = tmp_path / "post.nc"
         post.to_netcdf(path)
         again = bm.load_posterior(path)
@@ -577,6 +577,9 @@ def test_netcdf_round_trip(post_reg, post_tau_by, tmp_path):
         np.testing.assert_array_equal(again.spec.X, post.spec.X)
         assert again.spec.coef_names == post.spec.coef_names and again.spec.labels == post.spec.labels
         assert again.spec.tau_by == post.spec.tau_by and again.spec.group_names == post.spec.group_names
+        assert again.spec.cluster_names == post.spec.cluster_names
+        if post.spec.cluster_index is not None:
+            np.testing.assert_array_equal(again.spec.cluster_index, post.spec.cluster_index)
         assert again.engine == post.engine and again.fit_info["seed"] == post.fit_info["seed"]
         assert {"prior", "observed_data", "constant_data", "sample_stats"} <= set(again.idata.groups())
         assert again.diagnostics()["divergences"] == post.diagnostics()["divergences"]

@@ -593,13 +593,20 @@ def _seed_of(seed: int | None) -> int:
     return int(seed)
 
 
+class _NutpieCompileError(RuntimeError):
+    pass
+
+
 def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs):
     import nutpie
 
     compiled_now = False
     with entry.lock:
         if entry.nutpie_compiled is None:
-            entry.nutpie_compiled = nutpie.compile_pymc_model(entry.model)
+            try:
+                entry.nutpie_compiled = nutpie.compile_pymc_model(entry.model)
+            except Exception as exc:  # e.g. an Op without a numba implementation
+                raise _NutpieCompileError(str(exc)) from exc
             entry.compiles["nutpie"] += 1
             compiled_now = True
         # nutpie's initial-point function is PyMC's, which reads the model's shared data
@@ -807,6 +814,7 @@ def fit_nuts(
     draws, tune, chains = int(draws), int(tune), int(chains)
     if draws < 1 or tune < 0 or chains < 1:
         raise ValueError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
+    auto_sampler = sampler is None
     sampler = _resolve_sampler(sampler)
     seed = _seed_of(seed)
     auto_ta = target_accept is None
@@ -823,7 +831,15 @@ def fit_nuts(
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]uning samples.*")
-        idata, compiled_now = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+        try:
+            idata, compiled_now = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+        except _NutpieCompileError as exc:
+            if not auto_sampler:
+                raise RuntimeError(f"nutpie could not compile the model: {exc}") from exc
+            warnings.warn(f"nutpie could not compile the model ({exc}); sampling with PyMC's NUTS instead",
+                          RuntimeWarning, stacklevel=2)
+            sampler, run = "pymc", _sample_pymc
+            idata, compiled_now = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
         retried = False
         if retry and auto_ta and _divergences(idata) > 0 and target_accept < RETRY_TARGET_ACCEPT:
             target_accept, retried = RETRY_TARGET_ACCEPT, True
