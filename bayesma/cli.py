@@ -1023,6 +1023,7 @@ def _design_taus(vi: Any) -> list[float]:
 
 def cmd_smallk(args: argparse.Namespace) -> int:
     import numpy as np
+    import pandas as pd
 
     import bayesma as bm
 
@@ -1063,11 +1064,11 @@ def cmd_smallk(args: argparse.Namespace) -> int:
     sim_table = getattr(sim, "table", sim)
     for column, what in (("coverage_mu", "coverage of the 95% intervals for mu (nominal 0.95)"),
                          ("width_mu", "mean width of the 95% intervals for mu")):
-        if column in sim_table.columns and isinstance(sim_table.index, __import__("pandas").MultiIndex):
+        if column in sim_table.columns and isinstance(sim_table.index, pd.MultiIndex):
             wide = sim_table[column].unstack(level=-1)
             wide.columns.name = None
             print_table(wide, title=f"Small-k simulation: {what}")
-    if not isinstance(sim_table.index, __import__("pandas").MultiIndex):
+    if not isinstance(sim_table.index, pd.MultiIndex):
         print_table(sim_table, title="Small-k simulation")
     say(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
     with about(out), progress.step(f"writing files to {out}"):
