@@ -73,12 +73,12 @@ _LEVELS_1D = np.array([
     0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.995, 0.999, 1 - 1e-4, 1 - 1e-5, 1 - 1e-7, 1 - 1e-10,
 ])
 _LEVELS_2D = np.array([
-    1e-9, 1e-6, 1e-4, 1e-3, 0.01, 0.04, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.96,
-    0.99, 0.999, 1 - 1e-4, 1 - 1e-6, 1 - 1e-9,
+    1e-8, 1e-5, 1e-3, 0.01, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95, 0.99, 0.999, 1 - 1e-5, 1 - 1e-8,
 ])
 _N_GL_1D = 12
-_N_GL_2D = 8
-_CHUNK = 4_000_000  # elements per temporary array in the likelihood
+_N_GL_2D = 7
+_CHUNK = 262_144  # elements per temporary array (cache-sized blocks)
+_BATCH = 4_000_000  # data sets x nodes x k per block of batch_summaries
 _Q = (0.025, 0.5, 0.975)
 _NUTS_HINT = 'use engine="nuts" for this model'
 
@@ -221,6 +221,15 @@ def _mixture_quantiles(w: np.ndarray, m: np.ndarray, s: np.ndarray, qs: Sequence
     lead = w.shape[:-1]
     G = w.shape[-1]
     w, m, s = (a.reshape(-1, G) for a in (w, m, s))
+    nq = len(qs)
+    rows = max(1, int(262_144 // (G * nq)))  # keep temporaries in cache: blocks of rows
+    if w.shape[0] > rows:
+        x0b = None if x0 is None else np.broadcast_to(x0, lead + (nq,)).reshape(-1, nq)
+        out = np.concatenate([
+            _mixture_quantiles(w[i:i + rows], m[i:i + rows], s[i:i + rows], qs, tol,
+                               None if x0b is None else x0b[i:i + rows], max_iter)
+            for i in range(0, w.shape[0], rows)])
+        return out.reshape(lead + (nq,))
     mean = (w * m).sum(-1)
     sd = np.sqrt(np.maximum((w * (s**2 + (m - mean[:, None]) ** 2)).sum(-1), 1e-300))
     qs_arr = np.asarray(qs, dtype=float)
@@ -231,23 +240,34 @@ def _mixture_quantiles(w: np.ndarray, m: np.ndarray, s: np.ndarray, qs: Sequence
     lo = np.repeat((m - 40.0 * s).min(-1)[:, None], qs_arr.size, axis=1)
     hi = np.repeat((m + 40.0 * s).max(-1)[:, None], qs_arr.size, axis=1)
     act = np.arange(x.shape[0])
-    c = 1.0 / math.sqrt(2.0 * math.pi)
+    inv_s = 1.0 / s
+    w_pdf = w * inv_s / math.sqrt(2.0 * math.pi)
+    full = True
     for _ in range(max_iter):
         xa = x[act]
-        wq, mq, sq = w[act, None, :], m[act, None, :], s[act, None, :]
-        z = (xa[..., None] - mq) / sq
-        F = (wq * special.ndtr(z)).sum(-1) - qs_arr
-        f = (wq * np.exp(-0.5 * z * z) / sq).sum(-1) * c
+        if full:
+            wa, ma, ia, pa = w, m, inv_s, w_pdf
+        else:
+            wa, ma, ia, pa = w[act], m[act], inv_s[act], w_pdf[act]
+        z = xa[..., None] - ma[:, None, :]
+        z *= ia[:, None, :]
+        F = np.einsum("aqg,ag->aq", special.ndtr(z), wa) - qs_arr
+        z *= z
+        z *= -0.5
+        np.exp(z, out=z)
+        f = np.einsum("aqg,ag->aq", z, pa)
         la = np.where(F < 0, xa, lo[act])
         ha = np.where(F > 0, xa, hi[act])
         lo[act], hi[act] = la, ha
         with np.errstate(divide="ignore", invalid="ignore"):
             step = F / f
         new = xa - step
-        done = np.abs(step) <= tol * sd[act, None]
-        bad = ~done & (~np.isfinite(new) | (new < la) | (new > ha))
-        x[act] = np.where(bad, 0.5 * (la + ha), np.where(done, xa, new))
+        # Newton converges quadratically: a step below sqrt(tol) leaves an error of order tol
+        bad = ~np.isfinite(new) | (new < la) | (new > ha)
+        done = ~bad & (np.abs(step) <= math.sqrt(tol) * sd[act, None])
+        x[act] = np.where(bad, 0.5 * (la + ha), new)
         act = act[~done.all(-1)]
+        full = False
         if act.size == 0:
             break
     return x.reshape(lead + (qs_arr.size,))
@@ -996,9 +1016,19 @@ class ExactPosterior:
                 _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
         else:
             cl = self.grid_clusters
-            for i in range(N):
-                _, bb, VV = _ll_cluster(np.array([t1[i] ** 2]), np.array([t2[i] ** 2]), cl, loc)
-                b[i], V[i] = bb[0, 0], VV[0, 0]
+            X = cl.X
+            step = max(1, int(_CHUNK // max(cl.y.size * loc.p, 1)))
+            for s0 in range(0, N, step):
+                sl = slice(s0, s0 + step)
+                d = cl.v[None] + t2[sl, None] ** 2  # (n, k)
+                w = 1.0 / d
+                s = np.add.reduceat(w, cl.starts, axis=1)  # (n, J)
+                c = t1[sl, None] ** 2 / (1.0 + t1[sl, None] ** 2 * s)
+                r = np.add.reduceat(w * cl.y, cl.starts, axis=1)
+                a = np.add.reduceat(w[..., None] * X[None], cl.starts, axis=1)  # (n, J, p)
+                A = np.einsum("nk,kp,kq->npq", w, X, X) - np.einsum("nj,njp,njq->npq", c, a, a)
+                h = w @ (cl.y[:, None] * X) - np.einsum("nj,njp,nj->np", c, a, r)
+                _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
         return b, V
 
     # -- summaries -----------------------------------------------------------
@@ -1056,7 +1086,7 @@ class ExactPosterior:
         self._nodes[key] = out
         return out.copy()
 
-    def _theta_summary(self, small: float = 2e5, large: float = 3e7):
+    def _theta_summary(self, small: float = 3e6, large: float = 3e7):
         """Quantiles (k, 3), means and sds of the study effects.
 
         k x nodes <= *small*: root-finding on the full mixture. Otherwise quantiles start
@@ -1462,9 +1492,12 @@ def fit_exact(
             f"{n} draws of {spec.k} study effects need {n * spec.k * 8 / 1e9:.1f} GB; use fewer draws or "
             "theta_draws=False (the exact summaries of theta do not need the draws)"
         )
+    if n < 1:
+        raise ValueError("fit_exact() needs draws >= 1 and chains >= 1 (the result holds draws); for the "
+                         "exact summaries alone use bayesma.exact.exact_posterior(spec).summary()")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    sample = ep.draws(n, rng, theta=theta_draws) if n > 0 else {}
-    idata = _to_idata(spec, sample, int(chains), int(draws)) if n > 0 else None
+    sample = ep.draws(n, rng, theta=theta_draws)
+    idata = _to_idata(spec, sample, int(chains), int(draws))
     seconds = time.perf_counter() - start
     from bayesma.results import MetaPosterior
 
@@ -1638,6 +1671,20 @@ def savage_dickey(ep: ExactPosterior, name: str = "mu", value: float = 0.0) -> f
 ExactPosterior.savage_dickey = savage_dickey  # type: ignore[attr-defined]
 
 
+def _ep_bayes_factors(self: ExactPosterior) -> pd.DataFrame:
+    """Bayes factors for the effect and the heterogeneity of this model (see :func:`bayes_factors`)."""
+    return bayes_factors(self.spec)
+
+
+def _ep_model_probabilities(self: ExactPosterior, prior_prob_random: float = 0.5) -> pd.DataFrame:
+    """Posterior probabilities of the common-effect and random-effects models (see :func:`model_probabilities`)."""
+    return model_probabilities(self.spec, prior_prob_random)
+
+
+ExactPosterior.bayes_factors = _ep_bayes_factors  # type: ignore[attr-defined]
+ExactPosterior.model_probabilities = _ep_model_probabilities  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------------------
 # batched summaries for sensitivity analyses and simulations
 # ---------------------------------------------------------------------------
@@ -1714,7 +1761,7 @@ def batch_summaries(
     if bf:
         keys.append("log_bf_effect")
     out = {key: np.empty(B) for key in keys}
-    size = chunk or max(1, int(_CHUNK // ((130 if fast else 320) * k)))
+    size = chunk or max(1, int(_BATCH // ((130 if fast else 320) * k)))
     none = _Normal(np.zeros(0), np.zeros(0))
     for s0 in range(0, B, size):
         sl = slice(s0, min(B, s0 + size))

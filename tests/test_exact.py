@@ -625,3 +625,14 @@ def test_nuts_agrees_with_exact():
     for name in ("mu", "tau", "theta_new", "theta[5]"):
         assert abs(nuts.loc[name, "mean"] - ex.loc[name, "mean"]) < 0.1 * ex.loc[name, "sd"], name
         assert nuts.loc[name, "sd"] == pytest.approx(ex.loc[name, "sd"], rel=0.1), name
+
+
+def test_bayes_factors_reachable_from_the_fit():
+    y, v = _bcg()
+    model = bm.MetaAnalysis(yi=y, vi=v, priors={"mu": pr.Normal(0, 1), "tau": pr.HalfNormal(0.5)})
+    post = model.fit(engine="exact", draws=10, chains=1, seed=1)
+    tab = post.exact.bayes_factors()
+    assert tab.loc["heterogeneity", "BF10"] == pytest.approx(bayes_factor_heterogeneity(model.spec))
+    assert post.exact.model_probabilities()["posterior_prob"].sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="exact_posterior"):
+        fit_exact(model.spec, draws=0)
