@@ -717,7 +717,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     >>> import numpy as np
     >>> out = frequentist_batch(np.array([[0.1, 0.3, 0.35, -0.05]]), np.array([[0.01, 0.02, 0.015, 0.03]]), "DL")
     >>> round(float(out["mu"][0]), 4)
-    0.1975
+    0.1869
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
@@ -1036,7 +1036,7 @@ def small_k_simulation(
     --------
     >>> import bayesma as bm
     >>> sim = bm.small_k_simulation(k=[3], tau=[0.5], n_sim=200, seed=1, progress=False)
-    >>> sim.table.loc[(3, 0.5, "DL"), "coverage_mu"] < 0.95
+    >>> bool(sim.table.loc[(3, 0.5, "DL"), "coverage_mu"] < 0.95)
     True
     """
     ks = [int(x) for x in np.atleast_1d(k)]
