@@ -8,18 +8,11 @@ PyMC random variable (imported only when :meth:`Prior.pymc` is called, so
 
 Families and their *target* (the parameter they are meant for):
 
-=================  =========================================  ==========
-target             families                                   own scale
-=================  =========================================  ==========
-``"location"``     :class:`Normal`, :class:`StudentT`,        mu, beta
-                   :class:`Cauchy`
-``"tau"``          :class:`HalfNormal`, :class:`HalfCauchy`,  tau
-                   :class:`HalfStudentT`, :class:`Exponential`,
-                   :class:`Uniform`
-``"tau2"``         :class:`LogNormal`, :class:`LogStudentT`,   tau^2
-                   :class:`InverseGamma`
-``"nu"``           :class:`Gamma`                             nu > 0
-=================  =========================================  ==========
+- ``"location"`` (mu, beta): :class:`Normal`, :class:`StudentT`, :class:`Cauchy`
+- ``"tau"`` (on tau): :class:`HalfNormal`, :class:`HalfCauchy`, :class:`HalfStudentT`,
+  :class:`Exponential`, :class:`Uniform`
+- ``"tau2"`` (on tau^2): :class:`LogNormal`, :class:`LogStudentT`, :class:`InverseGamma`
+- ``"nu"`` (Student-t degrees of freedom, nu > 0): :class:`Gamma`
 
 Priors of target ``"tau"`` and ``"tau2"`` are *heterogeneity priors*.  The
 model parameter is always tau; a tau^2 prior's :meth:`~Prior.logpdf` is the
