@@ -118,13 +118,6 @@ def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
     }
 
 
-def _quiet():
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore")
-    return ctx
-
-
 def _fit_row(spec: Any, engine: str, fit_kwargs: Mapping[str, Any], base: Any = None) -> tuple[dict, Any]:
     """Fit one spec; return the table row and the posterior object (ExactPosterior or MetaPosterior)."""
     if engine == "exact":

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import integrate, optimize, stats
+from scipy import integrate, stats
 
 import bayesma as bm
 from bayesma import priors as pr
