@@ -233,8 +233,8 @@ def rma(
     --------
     >>> import bayesma as bm
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
-    >>> round(res.beta[0], 4)
-    0.1975
+    >>> round(float(res.beta[0]), 4)
+    0.1869
     """
     if cluster is not None:
         from bayesma.multilevel import rma_mv
