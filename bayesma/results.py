@@ -748,8 +748,25 @@ class MetaPosterior:
             describe(self.spec.priors),
             table,
             f"({self.spec.k} study effects theta[...] in .summary())",
+            *self._influence_lines(),
             f"diagnostics: {self.diagnostics().line()}",
         ])
+
+    def _influence_lines(self) -> list[str]:
+        """How far the posterior of each heterogeneity SD moved from its prior (for the printout)."""
+        try:
+            table = self.prior_influence()
+        except Exception:  # noqa: BLE001 - a printout must not fail
+            return []
+        lines = []
+        for row, rec in table.iterrows():
+            if not str(row).startswith("tau") or not np.isfinite(rec["ratio"]):
+                continue
+            text = f"prior influence: the 95% interval of {row} is {rec['ratio']:.0%} as wide as under the prior"
+            if rec["note"]:
+                text += " - the prior dominates; see bayesma.compare_priors()"
+            lines.append(text)
+        return lines
 
     # ------------------------------------------------------------------
     # plots
