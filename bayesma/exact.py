@@ -1189,8 +1189,12 @@ class ExactPosterior:
             return {"theta_new": (w, mean, np.sqrt(var0 + taus["tau"] ** 2))}
         if self.kind == "cluster":
             return {"theta_new": (w, mean, np.sqrt(var0 + taus["tau"] ** 2 + taus["tau_within"] ** 2))}
-        return {f"theta_new[{gname}]": (w, mean, np.sqrt(var0 + taus[name] ** 2))
-                for gname, name in zip(spec.group_names, self.tau_names)}
+        out = {}
+        for g, (gname, name) in enumerate(zip(spec.group_names, self.tau_names)):
+            xg = spec.x_new_groups[g]
+            var_g = np.einsum("p,gpq,q->g", xg, V, xg)
+            out[f"theta_new[{gname}]"] = (w, b @ xg, np.sqrt(var_g + taus[name] ** 2))
+        return out
 
     # -- densities -------------------------------------------------------------
     def density(self, name: str, x: Any) -> np.ndarray:
@@ -1310,7 +1314,7 @@ class ExactPosterior:
         elif self.kind == "random":
             out["theta_new"] = xb_new + out["tau"] * z_new
         elif self.kind == "tau_by":
-            out["theta_new"] = xb_new[:, None] + out["tau"] * z_new
+            out["theta_new"] = beta @ spec.x_new_groups.T + out["tau"] * z_new
         else:
             z2 = rng.standard_normal(n)
             out["theta_new"] = xb_new + out["tau"] * z_new + out["tau_within"] * z2

@@ -636,3 +636,27 @@ def test_bayes_factors_reachable_from_the_fit():
     assert post.exact.model_probabilities()["posterior_prob"].sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="exact_posterior"):
         fit_exact(model.spec, draws=0)
+
+
+def test_tau_by_theta_new_is_a_new_study_of_each_subgroup():
+    # With mods="~ g" and tau_by="g", theta_new[g] predicts a new study of subgroup g:
+    # mean x_g' beta (x_g: that subgroup's moderator row), variance Var(x_g' beta) + E[tau_g^2].
+    import pandas as pd
+
+    df = pd.DataFrame({
+        "yi": [0.10, 0.35, 0.22, 0.51, 0.80, 0.62, 0.95, 0.70],
+        "vi": [0.02, 0.03, 0.025, 0.04, 0.03, 0.02, 0.05, 0.03],
+        "g": ["a", "a", "a", "a", "b", "b", "b", "b"],
+    })
+    model = bm.MetaAnalysis(df, yi="yi", vi="vi", mods="~ g", tau_by="g",
+                            priors={"mu": bm.priors.Normal(0, 10), "tau": bm.priors.HalfNormal(0.5)})
+    post = model.fit(engine="exact", draws=20000, chains=1, seed=3)
+    s = post.summary()
+    beta = post.idata.posterior["beta"].values.reshape(-1, 2)
+    tau = post.idata.posterior["tau"].values.reshape(-1, 2)
+    for j, (name, row) in enumerate((("a", np.array([1.0, 0.0])), ("b", np.array([1.0, 1.0])))):
+        xb = beta @ row
+        exact_mean = s.loc["beta[intrcpt]", "mean"] + (s.loc["beta[gb]", "mean"] if name == "b" else 0.0)
+        assert s.loc[f"theta_new[{name}]", "mean"] == pytest.approx(exact_mean, abs=1e-8)
+        expected_sd = np.sqrt(xb.var() + np.mean(tau[:, j] ** 2))
+        assert s.loc[f"theta_new[{name}]", "sd"] == pytest.approx(expected_sd, rel=0.02)

@@ -240,7 +240,7 @@ def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
     }
     if spec.is_regression:
         out["X"] = np.asarray(spec.X, dtype=float)
-        out["x_new"] = np.asarray(spec.x_new, dtype=float)
+        out["x_new"] = np.asarray(spec.x_new if spec.tau_by is None else spec.x_new_groups, dtype=float)
         for fam, _, idx in _location_groups(spec):
             priors = [spec.location_prior(j) for j in idx]
             key = _beta_key(spec, fam)
@@ -344,7 +344,10 @@ def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple["pm.Mo
         # -- location -------------------------------------------------------
         if spec.is_regression:
             X = data("X", dims=("study", "coef"))
-            x_new = data("x_new", dims="coef")
+            if spec.tau_by is not None:
+                x_new = data("x_new", dims=("subgroup", "coef"))
+            else:
+                x_new = data("x_new", dims="coef")
             groups = _location_groups(spec)
             parts = []
             for fam, prior, idx in groups:
@@ -729,7 +732,10 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     ccoords = {"study": coords["study"]}
     if spec.is_regression:
         const["X"] = (("study", "coef"), np.asarray(spec.X, float))
-        const["x_new"] = (("coef",), np.asarray(spec.x_new, float))
+        if spec.tau_by is not None:
+            const["x_new"] = (("subgroup", "coef"), np.asarray(spec.x_new_groups, float))
+        else:
+            const["x_new"] = (("coef",), np.asarray(spec.x_new, float))
         ccoords["coef"] = coords["coef"]
     if spec.tau_by is not None:
         const["group_idx"] = (("study",), np.asarray(spec.group_index, int))

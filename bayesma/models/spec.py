@@ -14,8 +14,9 @@ Parameter names (the variables of the posterior):
 ``tau_within``    within-cluster SD (three-level models)
 ``nu``            degrees of freedom of the Student-t random effects
 ``theta``         true effect of each study, dim ``study``
-``theta_new``     effect of a new study (at the mean moderator values); dim
-                  ``subgroup`` when ``tau_by`` is given
+``theta_new``     effect of a new study (at the mean moderator values); with
+                  ``tau_by``: dim ``subgroup``, a new study of each subgroup (at
+                  that subgroup's mean moderator values, ``x_new_groups``)
 """
 
 from __future__ import annotations
@@ -86,6 +87,14 @@ class ModelSpec:
     def x_new(self) -> np.ndarray:
         """Moderator row at which ``theta_new`` is predicted: the column means of X."""
         return self.X.mean(axis=0)
+
+    @property
+    def x_new_groups(self) -> np.ndarray | None:
+        """With ``tau_by``: one prediction row per subgroup (G x p), the column means of X
+        within the subgroup, so ``theta_new[g]`` is a new study *of subgroup g*."""
+        if self.group_index is None:
+            return None
+        return np.vstack([self.X[self.group_index == g].mean(axis=0) for g in range(len(self.group_names))])
 
     def coords(self) -> dict[str, list[str]]:
         coords = {"study": list(self.labels)}
