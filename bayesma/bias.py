@@ -319,6 +319,12 @@ class TrimFillResult:
         return pd.DataFrame({"label": md.labels, "yi": md.yi, "vi": md.vi,
                              "filled": [False] * (md.k - self.k0) + [True] * self.k0})
 
+    def funnel(self, **kwargs: Any):
+        """Funnel plot with the filled studies as open circles; see :func:`bayesma.plots.funnel_plot`."""
+        from bayesma.plots import funnel_plot
+
+        return funnel_plot(self, **kwargs)
+
     def __repr__(self) -> str:
         head = (f"Estimated number of missing studies on the {self.side} side: {self.k0} "
                 f"(SE = {self.se_k0:.4f})")

@@ -172,6 +172,12 @@ class RMAResult:
             }
         )
 
+    def funnel(self, **kwargs: Any):
+        """Funnel plot of this (intercept-only) fit; see :func:`bayesma.plots.funnel_plot`."""
+        from bayesma.plots import funnel_plot
+
+        return funnel_plot(self, **kwargs)
+
     def __repr__(self) -> str:
         return format_rma(self)
 
