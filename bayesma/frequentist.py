@@ -276,14 +276,16 @@ def fit_rma(
     k, p = X.shape
     if k < p:
         raise ValueError(f"too few studies (k = {k}) for {p} coefficients")
-    if method != "FE" and k - p < 1 and tau2_fixed is None:
+    single = k == 1 and method != "FE" and tau2_fixed is None
+    if single:
+        # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
+        warnings.warn("k = 1: tau² cannot be estimated from a single study and is set to 0", stacklevel=3)
+    elif method != "FE" and k - p < 1 and tau2_fixed is None:
         raise ValueError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
-    if k == 1:
-        tau2_fixed = 0.0 if method != "FE" else None
 
     se_tau2: float | None = None
     iterations = 0
-    if method == "FE":
+    if method == "FE" or single:
         tau2 = 0.0
     elif tau2_fixed is not None:
         tau2 = float(tau2_fixed)
@@ -315,10 +317,13 @@ def fit_rma(
     m = len(btt)
     vbb = vb[np.ix_(btt, btt)]
     bb = beta[btt]
-    QM = float(bb @ np.linalg.solve(vbb, bb))
+    try:
+        QM = float(bb @ np.linalg.solve(vbb, bb))
+    except np.linalg.LinAlgError:  # e.g. Knapp-Hartung with k = 1: metafor reports NA
+        QM = np.nan
     if dfs is not None:
         QM = QM / m
-        QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 else np.nan
+        QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 and np.isfinite(QM) else np.nan
         pval = 2.0 * stats.t.sf(np.abs(stat), dfs) if dfs > 0 else np.full(p, np.nan)
     else:
         QMp = float(stats.chi2.sf(QM, m))

@@ -147,3 +147,16 @@ def test_projection_algebra_equals_dense_matrices():
     assert proj.trace_dpp() == pytest.approx(np.sum(P * P), rel=1e-12)
     assert proj.trace_dpp(d) == pytest.approx(np.sum((P @ D) * P), rel=1e-12)
     assert proj.trace_pdpd(d) == pytest.approx(np.sum((P @ D) * (P @ D).T), rel=1e-12)
+
+
+def test_single_study_as_metafor():
+    # R 4.2.2, metafor 3.8.1: rma(0.3, 0.04) gives beta 0.3, se 0.2, tau2 0 (se.tau2 NA),
+    # QE 0, QEp 1, I2 0, H2 1, and predict() pi.lb/pi.ub equal to ci.lb/ci.ub (-0.0920, 0.6920).
+    with pytest.warns(UserWarning, match="single study"):
+        res = bm.rma([0.3], [0.04])
+    assert (res.beta[0], res.se[0], res.tau2, res.QE, res.QEp, res.I2, res.H2) == (0.3, 0.2, 0.0, 0.0, 1.0, 0.0, 1.0)
+    assert res.se_tau2 is None and res.tau2_ci is None
+    assert res.pi_lb == pytest.approx(-0.0919928, abs=1e-7) and res.pi_ub == pytest.approx(res.ci_ub[0])
+    with pytest.warns(UserWarning):
+        knha = bm.rma([0.3], [0.04], test="knha")
+    assert np.isnan(knha.QM) and np.isnan(knha.ci_lb[0])  # t with 0 df: metafor reports NA
