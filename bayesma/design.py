@@ -92,6 +92,16 @@ def formula_variables(formula: str) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if t not in skip))
 
 
+def required_columns(mods: Any, data: pd.DataFrame | None, *extra: str | None) -> list[str]:
+    """Columns of *data* that a moderator formula (and *extra* columns such as ``tau_by``) use:
+    these must be complete, so MetaData can name (or, with missing="drop", drop) incomplete studies."""
+    if data is None:
+        return []
+    names = list(formula_variables(mods)) if isinstance(mods, str) else []
+    names += [e for e in extra if e is not None]
+    return [c for c in dict.fromkeys(names) if c in data.columns]
+
+
 def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[str] | None):
     from formulaic import model_matrix
 

@@ -26,7 +26,7 @@ from scipy import stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
 from bayesma.data import MetaData
-from bayesma.design import design_matrix, formula_variables
+from bayesma.design import design_matrix, required_columns
 
 __all__ = ["rma", "RMAResult", "subgroup", "SubgroupResult", "METHODS", "TESTS"]
 
@@ -251,10 +251,8 @@ def rma(
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, got {test!r}")
     level = _level(level)
-    require = formula_variables(mods) if isinstance(mods, str) else []
     md = yi if isinstance(yi, MetaData) else MetaData.create(
-        yi, vi, sei=sei, data=data, labels=labels, missing=missing,
-        require=[c for c in require if data is not None and c in data.columns],
+        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data),
     )
     X, names = design_matrix(mods, md.data, md.k, md.labels)
     return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
@@ -360,8 +358,8 @@ def fit_rma(
         if method == "FE":
             res.R2 = _r2_fixed(yi, X, wi)
         else:
-            ones = np.ones((k, 1))
-            tau2_re = fit_rma(md, ones, ["intrcpt"], method=method, test=test, level=level, skip_r2=True).tau2
+            # tau² of the intercept-only model (the estimate alone: no refit with intervals)
+            tau2_re = _estimate_tau2(method, yi, vi, np.ones((k, 1)))[0]
             res.R2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
 
     # Q-profile intervals for tau², I², H² and the prediction interval
@@ -811,12 +809,10 @@ def format_rma(res: RMAResult) -> str:
     lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
     if mods:
         lines.append("")
-        if res.dfs is not None:
-            lines.append(f"Test of Moderators (coefficients {_btt_text(res.btt)}):\n"
-                         f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
-        else:
-            lines.append(f"Test of Moderators (coefficients {_btt_text(res.btt)}):\n"
-                         f"QM(df = {res.QMdf[0]}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
+        statistic = (f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs})" if res.dfs is not None
+                     else f"QM(df = {res.QMdf[0]})")
+        lines.append(f"Test of Moderators (coefficients {_btt_text(res.btt)}):\n"
+                     f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
     lines.append("")
     lines.append("Model Results:")
     lines.append("")

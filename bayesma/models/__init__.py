@@ -8,6 +8,7 @@ only when a NUTS fit (or ``.pymc_model``) is asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any, Mapping
 
@@ -113,12 +114,12 @@ class MetaAnalysis:
         when the prior families are unchanged (only hyperparameters differ)."""
         from bayesma.models.spec import resolve_priors
 
+        spec = self.spec
+        merged = {**spec.priors, **dict(priors)}
         new = object.__new__(MetaAnalysis)
-        merged = {**self.spec.priors, **dict(priors)}
-        spec = ModelSpec(**{**self.spec.__dict__})
-        spec.priors = resolve_priors(merged, measure=spec.measure, meta=spec.meta, model=spec.model,
-                                     three_level=spec.cluster_index is not None, likelihood=spec.likelihood)
-        new.spec = spec
+        new.spec = dataclasses.replace(spec, priors=resolve_priors(
+            merged, measure=spec.measure, meta=spec.meta, model=spec.model,
+            three_level=spec.cluster_index is not None, likelihood=spec.likelihood))
         new._pymc_cache = self._pymc_cache
         return new
 

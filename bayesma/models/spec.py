@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.data import MetaData
-from bayesma.design import design_matrix, formula_variables
+from bayesma.design import design_matrix, required_columns
 
 MODELS = ("random", "common")
 LIKELIHOODS = ("normal", "student_t")
@@ -155,13 +155,8 @@ def build_spec(
                 vi = "vi"
             elif isinstance(data, pd.DataFrame) and "sei" in data.columns:
                 sei = "sei"
-        require = list(formula_variables(mods)) if isinstance(mods, str) else []
-        if tau_by is not None:
-            require.append(tau_by)
-        if data is not None:
-            require = [c for c in require if c in data.columns]
         md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, cluster=cluster,
-                             missing=missing, require=require)
+                             missing=missing, require=required_columns(mods, data, tau_by))
     X, names = design_matrix(mods, md.data, md.k, md.labels)
 
     group_index, group_names = None, []
