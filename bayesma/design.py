@@ -18,7 +18,7 @@ from bayesma._validate import study_name
 
 __all__ = ["design_matrix"]
 
-_LEVEL = re.compile(r"\[T\.(.*?)\]")
+_FACTOR = re.compile(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)")
 
 
 def design_matrix(
@@ -115,13 +115,12 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
             col = data[var]
             for i in np.flatnonzero(col.isna().to_numpy()):
                 raise ValueError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
-        elif var not in ("1", "0"):
+        else:
             raise ValueError(f"moderator {var!r} in {formula!r} is not a column of the data; columns are {list(data.columns)}")
-    factor_vars = set(re.findall(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)", text))
-    text_fm = re.sub(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)", r"C(\1)", text)
-    frame = data.reset_index(drop=True)
+    factor_vars = set(_FACTOR.findall(text))
+    text_fm = _FACTOR.sub(r"C(\1)", text)
     # string / boolean columns are factors; numbers in factor() become labels.
-    frame = frame.copy()
+    frame = data.reset_index(drop=True)
     for var in factor_vars:
         if var in frame.columns and not isinstance(frame[var].dtype, pd.CategoricalDtype):
             col = frame[var]
