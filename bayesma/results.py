@@ -587,18 +587,13 @@ class MetaPosterior:
         x_new = np.asarray(spec.x_new, dtype=float)
 
         def add(method_label: str, res) -> None:
-            tau = float(np.sqrt(res.tau2))
-            if res.tau2_ci is not None and method_label != "FE":
-                t_lo, t_hi = (float(np.sqrt(max(v, 0.0))) for v in res.tau2_ci)
-            else:
-                t_lo = t_hi = float("nan")
-            if method_label == "FE":
-                tau, t_lo, t_hi = 0.0, float("nan"), float("nan")
-            if reg:
-                newmods = x_new[1:] if spec.coef_names[0] == "intrcpt" else x_new
-                pred = res.predict(newmods=newmods[None, :] if newmods.size else None, level=level)
-            else:
-                pred = res.predict(level=level)
+            tau, t_lo, t_hi = 0.0, float("nan"), float("nan")
+            if method_label != "FE":
+                tau = res.tau
+                if res.tau2_ci is not None:
+                    t_lo, t_hi = (float(np.sqrt(max(v, 0.0))) for v in res.tau2_ci)
+            # predict() takes the full design row (intercept included) of a regression
+            pred = res.predict(newmods=x_new[None, :] if reg else None, level=level)
             pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
             for j, name in enumerate(res.coef_names):
                 rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
@@ -612,23 +607,19 @@ class MetaPosterior:
                 warnings.simplefilter("ignore")
                 res = fit_rma(md, spec.X, list(spec.coef_names), method=method, test=test, level=level)
             add(label, res)
-        if spec.cluster_index is not None:
+        if spec.cluster_index is not None and not reg:
             try:
-                from bayesma import rma
+                from bayesma.multilevel import rma_mv
 
                 cl = np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    res3 = rma(spec.yi, spec.vi, cluster=cl, mods=spec.X if reg else None, level=level)
-                sig = getattr(res3, "sigma2", None)
-                rec3 = {"estimate": float(res3.beta[0]), "ci_lb": float(res3.ci_lb[0]), "ci_ub": float(res3.ci_ub[0]),
-                        "tau": float(np.sqrt(sig[0])) if sig is not None else float("nan"),
-                        "tau_ci_lb": float("nan"), "tau_ci_ub": float("nan"),
-                        "pi_lb": float(getattr(res3, "pi_lb", None) or np.nan),
-                        "pi_ub": float(getattr(res3, "pi_ub", None) or np.nan)}
-                if not reg:
-                    rows.append(("REML (3-level)", rec3))
-            except Exception:  # pragma: no cover - multilevel module optional
+                    res3 = rma_mv(spec.yi, spec.vi, cluster=cl, level=level)
+                rows.append(("REML (3-level)", {
+                    "estimate": float(res3.beta[0]), "ci_lb": float(res3.ci_lb[0]), "ci_ub": float(res3.ci_ub[0]),
+                    "tau": float(np.sqrt(res3.sigma2[0])), "tau_ci_lb": float("nan"), "tau_ci_ub": float("nan"),
+                    "pi_lb": float(res3.pi_lb or np.nan), "pi_ub": float(res3.pi_ub or np.nan)}))
+            except Exception:  # pragma: no cover - a failed 3-level fit only drops its row
                 pass
 
         # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
