@@ -125,12 +125,9 @@ class MetaData:
 
         yi_name = yi if isinstance(yi, str) else "yi"
         yi_arr = as_numeric(yi_raw, yi_name, names_for_messages)
-        if sei is not None:
-            var_name = sei if isinstance(sei, str) else "sei"
-            var_arr = as_numeric(column(data, sei, "sei"), var_name, names_for_messages)
-        else:
-            var_name = vi if isinstance(vi, str) else "vi"
-            var_arr = as_numeric(column(data, vi, "vi"), var_name, names_for_messages)
+        var_spec, var_arg = (sei, "sei") if sei is not None else (vi, "vi")
+        var_name = var_spec if isinstance(var_spec, str) else var_arg
+        var_arr = as_numeric(column(data, var_spec, var_arg), var_name, names_for_messages)
         _same_length(k, var_arr, var_name)
 
         cluster_arr = None
