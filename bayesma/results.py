@@ -390,7 +390,8 @@ class MetaPosterior:
         import arviz as az
 
         post = self.idata.posterior
-        names = sorted({var for _, var, _ in self._rows()})
+        rows = self._rows()
+        names = sorted({var for _, var, _ in rows})
         ds = post[names]
         if post.sizes["chain"] < 2 or post.sizes["draw"] < 4:
             return {}
@@ -400,7 +401,7 @@ class MetaPosterior:
             bulk = az.ess(ds, method="bulk")
             tail = az.ess(ds, method="tail")
         out = {}
-        for row, var, lab in self._rows():
+        for row, var, lab in rows:
             vals = []
             for d in (rhat, bulk, tail):
                 da = d[var]
@@ -415,9 +416,6 @@ class MetaPosterior:
     # ------------------------------------------------------------------
     # probability statements
     # ------------------------------------------------------------------
-    def _lookup(self, name: str, label: str | None) -> np.ndarray:
-        return self.draws(name, label)
-
     def prob(self, expr: str) -> float:
         """Posterior probability of a statement about the parameters.
 
@@ -438,7 +436,7 @@ class MetaPosterior:
         >>> post.prob("mu < 0")            # doctest: +SKIP
         0.9995
         """
-        val = _eval_expr(expr, self._lookup)
+        val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
             raise ValueError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
         return float(np.mean(val))
@@ -535,10 +533,8 @@ class MetaPosterior:
                 prior = self.spec.priors.get(var)
             if prior is None:
                 continue
-            if prior.target in ("tau", "tau2"):
-                p_lo, p_hi = float(prior.ppf_tau(lo_q)), float(prior.ppf_tau(hi_q))
-            else:
-                p_lo, p_hi = float(prior.ppf(lo_q)), float(prior.ppf(hi_q))
+            # ppf_tau: quantiles of tau for heterogeneity priors, ppf() otherwise
+            p_lo, p_hi = float(prior.ppf_tau(lo_q)), float(prior.ppf_tau(hi_q))
             q_lo, q_hi = float(s.loc[row, "eti_lower"]), float(s.loc[row, "eti_upper"])
             ratio = (q_hi - q_lo) / (p_hi - p_lo) if p_hi > p_lo else float("nan")
             note = ""
