@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.data import MetaData
-from bayesma.frequentist import RMAResult, _check_method, _crit, _fmt_p, _level, fit_rma
+from bayesma.frequentist import RMAResult, _check_method, _crit, _fmt_p, _level, _p_text, fit_rma
 
 __all__ = ["egger_test", "EggerResult", "trimfill", "TrimFillResult"]
 
@@ -31,10 +31,10 @@ _PREDICTOR_TEXT = {
 }
 
 
-def _metadata(yi, vi, sei, data, labels, missing, require=()) -> MetaData:
+def _metadata(yi, vi, sei, data, labels, missing) -> MetaData:
     if isinstance(yi, MetaData):
         return yi
-    return MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=list(require))
+    return MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing)
 
 
 def _plain(yi: np.ndarray, vi: np.ndarray, labels: list[str] | None = None) -> MetaData:
@@ -100,8 +100,7 @@ class EggerResult:
             lines.append(f"Model:     {kind} meta-regression model")
         lines.append(f"Predictor: {_PREDICTOR_TEXT[self.predictor]}")
         lines.append("")
-        p = _fmt_p(self.p)
-        p = p if p.startswith("<") else f"= {p}"
+        p = _p_text(self.p)
         if self.dfs is None:
             lines.append(f"Test for Funnel Plot Asymmetry: z = {self.z:.4f}, p {p}")
         else:
@@ -487,10 +486,8 @@ def trimfill(
             filled_y = np.clip(filled_y, lo, hi)
         filled_v = v[k - k0:]
         fill_labels = [f"Filled {i + 1}" for i in range(k0)]
-        aug = MetaData(
-            yi=np.concatenate([y_all, filled_y]), vi=np.concatenate([v_all, filled_v]),
-            labels=list(md.labels) + fill_labels, data=pd.DataFrame(index=range(k + k0)),
-        )
+        aug = _plain(np.concatenate([y_all, filled_y]), np.concatenate([v_all, filled_v]),
+                     list(md.labels) + fill_labels)
         fit = fit_rma(aug, np.ones((k + k0, 1)), ["intrcpt"], method=method, test=original.test,
                       level=original.level)
         fill = pd.DataFrame({"label": fill_labels, "yi": filled_y, "vi": filled_v})
