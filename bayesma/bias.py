@@ -19,7 +19,8 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.data import MetaData
-from bayesma.frequentist import RMAResult, _check_method, _crit, _fmt_p, _level, _p_text, fit_rma
+from bayesma.frequentist import (RMAResult, _check_method, _crit, _estimate_tau2, _fmt_p, _level, _p_text,
+                                 fit_rma)
 
 __all__ = ["egger_test", "EggerResult", "trimfill", "TrimFillResult"]
 
@@ -332,14 +333,22 @@ class TrimFillResult:
         return head + "\n\n" + repr(self.fit)
 
 
+def _coefficients(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, method: str) -> np.ndarray:
+    """``fit_rma(...).beta`` for a tau² estimator *method*, computed as fit_rma does, without
+    the tests, Q-profile intervals and fit statistics that the trim-and-fill steps do not use."""
+    tau2 = _estimate_tau2(method, yi, vi, X)[0]
+    wi = 1.0 / (vi + tau2)
+    XtW = X.T * wi
+    return np.linalg.inv(XtW @ X) @ (XtW @ yi)
+
+
 def _pooled(yi: np.ndarray, vi: np.ndarray, method: str) -> float:
     """Intercept of an intercept-only model fitted with *method*."""
     k = len(yi)
     if method == "FE" or k == 1:
         w = 1.0 / vi
         return float(np.sum(w * yi) / np.sum(w))
-    md = _plain(yi, vi)
-    return float(fit_rma(md, np.ones((k, 1)), ["intrcpt"], method=method, skip_r2=True).beta[0])
+    return float(_coefficients(yi, vi, np.ones((k, 1)), method)[0])
 
 
 def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
@@ -357,8 +366,7 @@ def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = fit_rma(_plain(yi, vi), X, ["intrcpt", "sei"], method=method, skip_r2=True)
-        slope = float(fit.beta[1])
+            slope = float(_coefficients(yi, vi, X, method)[1])
     return "right" if slope < 0 else "left"
 
 
