@@ -420,30 +420,13 @@ def _location_rows(summary: "pd.DataFrame") -> list[str]:
     return _rows(summary, "mu") or _rows(summary, "beta")
 
 
-def _draws(post: Any, row: str):
-    """Posterior draws (flat numpy array) of a summary row such as ``mu``, ``beta[ablat]``, ``tau[prison]``."""
-    import numpy as np
-
-    m = re.fullmatch(r"([A-Za-z_]\w*)(?:\[(.*)\])?", row)
-    if m is None:
-        raise KeyError(row)
-    var, label = m.group(1), m.group(2)
-    da = post.idata.posterior[var]
-    if label is not None:
-        extra = [d for d in da.dims if d not in ("chain", "draw")]
-        if len(extra) != 1:
-            raise KeyError(row)
-        da = da.sel({extra[0]: label})
-    return np.asarray(da.values, dtype=float).ravel()
-
-
 def prob_greater(post: Any, row: str, value: float = 0.0) -> float:
-    """P(parameter > value) for a summary row, exact when the posterior offers it."""
-    fn = getattr(post, "p_greater", None)
-    if callable(fn):
-        with contextlib.suppress(Exception):
-            return float(fn(row, value))
-    return float((_draws(post, row) > value).mean())
+    """P(parameter > value) for a summary row such as ``mu``, ``beta[ablat]``, ``tau[prison]``."""
+    with contextlib.suppress(Exception):
+        return float(post.p_greater(row, value))
+    # labels that the expression parser cannot read: take the draws directly
+    var, _, label = row.partition("[")
+    return float((post.draws(var, label[:-1] if label else None) > value).mean())
 
 
 def frequentist_fits(data: "pd.DataFrame", spec: dict[str, Any]) -> dict[str, Any]:
@@ -956,19 +939,6 @@ def _labelled_priors(specs: Sequence[str] | None, option: str, target: tuple[str
     return out
 
 
-def _call_with_supported(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call *fn* with the keyword arguments it accepts (the optional ones it lacks are left out)."""
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return fn(**kwargs)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return fn(**{k: v for k, v in kwargs.items() if v is not None})
-    return fn(**{k: v for k, v in kwargs.items() if k in params and v is not None})
-
-
 def _save_fig(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -997,8 +967,8 @@ def cmd_priors(args: argparse.Namespace) -> int:
     progress = Progress(2)
     with about(args.file), progress.step(f"fitting {len(tau_priors) * len(mu_priors or {0: 0})} models "
                                          f"({args.engine} engine)"):
-        cmp = _call_with_supported(
-            bm.compare_priors, data=df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+        cmp = bm.compare_priors(
+            data=df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
             tau_priors=tau_priors, mu_priors=mu_priors, engine=args.engine, measure=spec["measure"],
             seed=args.seed, mods=spec["mods"],
         )
@@ -1036,11 +1006,11 @@ def cmd_smallk(args: argparse.Namespace) -> int:
     taus = _parse_list(args.tau, "--tau", float) or _design_taus(model.spec.vi)
     progress = Progress(3)
     with about(args.file), progress.step(f"leave-one-out: {model.k} refits without one study each"):
-        loo = _call_with_supported(
-            bm.leave_one_out, data=df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+        loo = bm.leave_one_out(
+            data=df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
             priors=model.priors, engine="exact", measure=spec["measure"],
         )
-    loo_table = getattr(loo, "table", loo)
+    loo_table = loo.table
     print_table(loo_table, title="Leave-one-out (each row: the fit without that study)")
     mu = float(bm.rma(model.spec.yi, model.spec.vi, method="REML").beta[0])
     executor = None
@@ -1053,15 +1023,15 @@ def cmd_smallk(args: argparse.Namespace) -> int:
             f"simulating {args.n_sim} meta-analyses for each k in {ks} and tau in {taus} "
             f"(mu = {mu:.3g}, within-study variances resampled from the data)"
         ):
-            sim = _call_with_supported(
-                bm.small_k_simulation, k=ks, tau=taus, mu=mu, n_sim=args.n_sim, seed=args.seed,
+            sim = bm.small_k_simulation(
+                k=ks, tau=taus, mu=mu, n_sim=args.n_sim, seed=args.seed,
                 priors={"tau": model.priors["tau"], "mu": model.priors["mu"]}, vi=np.asarray(model.spec.vi),
                 executor=executor, progress=_isatty(sys.stderr),
             )
     finally:
         if executor is not None:
             executor.shutdown()
-    sim_table = getattr(sim, "table", sim)
+    sim_table = sim.table
     for column, what in (("coverage_mu", "coverage of the 95% intervals for mu (nominal 0.95)"),
                          ("width_mu", "mean width of the 95% intervals for mu")):
         if column in sim_table.columns and isinstance(sim_table.index, pd.MultiIndex):
@@ -1074,11 +1044,9 @@ def cmd_smallk(args: argparse.Namespace) -> int:
     with about(out), progress.step(f"writing files to {out}"):
         loo_table.to_csv(out / "leave_one_out.csv")
         sim_table.to_csv(out / "smallk_simulation.csv")
-        written = ["leave_one_out.csv", "smallk_simulation.csv"]
-        for obj, name in ((loo, "leave_one_out.png"), (sim, "smallk_simulation.png")):
-            if hasattr(obj, "plot"):
-                _save_fig(obj.plot(), out / name)
-                written.append(name)
+        _save_fig(loo.plot(), out / "leave_one_out.png")
+        _save_fig(sim.plot(), out / "smallk_simulation.png")
+        written = ["leave_one_out.csv", "smallk_simulation.csv", "leave_one_out.png", "smallk_simulation.png"]
     say(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK
 
