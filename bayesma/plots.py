@@ -60,6 +60,12 @@ def _z(level: float) -> float:
     return float(norm.ppf(0.5 + level / 2))
 
 
+def _median_eti(x: np.ndarray, lo_q: float, hi_q: float) -> tuple[float, float, float]:
+    """Median and equal-tailed interval (quantiles *lo_q*, *hi_q*) of draws."""
+    lo, hi = np.quantile(x, [lo_q, hi_q])
+    return float(np.median(x)), float(lo), float(hi)
+
+
 def _fmt_ci(m: float, lo: float, hi: float, digits: int) -> str:
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
@@ -151,17 +157,15 @@ def forest_plot(
     else:
         pooled = posterior.draws("mu")
         pooled_label = "Pooled effect"
-    pool = (float(np.median(pooled)), *map(float, np.quantile(pooled, [lo_q, hi_q])))
+    pool = _median_eti(pooled, lo_q, hi_q)
 
     pred_rows: list[tuple[str, tuple[float, float, float]]] = []
     if spec.model != "common" and "theta_new" in post:
         tn = posterior.draws("theta_new")
         if tn.ndim == 1:
-            pred_rows.append(("Prediction (new study)", (float(np.median(tn)), *map(float, np.quantile(tn, [lo_q, hi_q])))))
+            pred_rows = [("Prediction (new study)", _median_eti(tn, lo_q, hi_q))]
         else:
-            for j, g in enumerate(spec.group_names):
-                col = tn[:, j]
-                pred_rows.append((f"Prediction ({g})", (float(np.median(col)), *map(float, np.quantile(col, [lo_q, hi_q])))))
+            pred_rows = [(f"Prediction ({g})", _median_eti(tn[:, j], lo_q, hi_q)) for j, g in enumerate(spec.group_names)]
 
     n_rows = k + 1 + 1 + len(pred_rows)
     if ax is None:
@@ -294,7 +298,7 @@ def prior_posterior_plot(
         x = posterior.draws(var, label)
         cols = [x] if x.ndim == 1 else [x[:, j] for j in range(x.shape[1])]
         names = [None] if x.ndim == 1 else [str(c) for c in posterior.idata.posterior[var].coords[posterior._var_dim(var)].values]
-        heterogeneity = prior is not None and prior.target in ("tau", "tau2")
+        heterogeneity = prior is not None and prior.is_heterogeneity
         bounded = heterogeneity or var == "nu"
         lo = min(float(np.quantile(c, 0.001)) for c in cols)
         hi = max(float(np.quantile(c, 0.999)) for c in cols)
