@@ -241,9 +241,10 @@ def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
     if spec.is_regression:
         out["X"] = np.asarray(spec.X, dtype=float)
         out["x_new"] = np.asarray(spec.x_new if spec.tau_by is None else spec.x_new_groups, dtype=float)
-        for fam, _, idx in _location_groups(spec):
+        groups = _location_groups(spec)
+        for fam, _, idx in groups:
             priors = [spec.location_prior(j) for j in idx]
-            key = _beta_key(spec, fam)
+            key = _beta_key(groups, fam)
             for param in priors[0].params:
                 out[_hyper_name(key, param)] = np.array([p.params[param] for p in priors], dtype=float)
     else:
@@ -260,8 +261,8 @@ def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
     return out
 
 
-def _beta_key(spec: ModelSpec, family: str) -> str:
-    groups = _location_groups(spec)
+def _beta_key(groups: list, family: str) -> str:
+    """Name of the coefficients with prior *family* among the location-prior *groups*."""
     return "beta" if len(groups) == 1 else f"beta_{family}"
 
 
@@ -351,7 +352,7 @@ def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple["pm.Mo
             groups = _location_groups(spec)
             parts = []
             for fam, prior, idx in groups:
-                key = _beta_key(spec, fam)
+                key = _beta_key(groups, fam)
                 hp = {param: data(_hyper_name(key, param)) for param in prior.params}
                 handles.hyper[key] = {param: _hyper_name(key, param) for param in prior.params}
                 if len(groups) == 1:
@@ -564,10 +565,11 @@ def get_model(meta_analysis: Any) -> "pm.Model":
     >>> model = ma.pymc_model          # doctest: +SKIP
     """
     model = getattr(meta_analysis, "_pymc_model", None)
-    if model is None or getattr(meta_analysis, "_pymc_model_key", None) != structure_key(meta_analysis.spec):
+    key = structure_key(meta_analysis.spec)
+    if model is None or getattr(meta_analysis, "_pymc_model_key", None) != key:
         model, _ = build_model(meta_analysis.spec)
         meta_analysis._pymc_model = model
-        meta_analysis._pymc_model_key = structure_key(meta_analysis.spec)
+        meta_analysis._pymc_model_key = key
     return model
 
 
