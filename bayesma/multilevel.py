@@ -327,8 +327,14 @@ class _State:
         self.ll_reml = (-0.5 * (k - p) * _LOG2PI + 0.5 * logdet_xtx - 0.5 * B.logdet
                         - 0.5 * logdet_xvx - 0.5 * rss)
         self.ll = self.ll_reml if reml else self.ll_ml
-        if not derivs:
-            return
+        self._parts = (cid, m, reml, Q, r)
+        if derivs:
+            self.derivatives()
+
+    def derivatives(self) -> "_State":
+        """Add the gradient (``grad``) and the expected (``info``) and observed (``obs``) information."""
+        cid, m, reml, Q, r = self._parts
+        B, H = self.blocks, self.H
         w, c, cw, u, S = B.w, B.c, B.cw, B.u, B.S
         g = S - c * S**2  # diag of Z' V^-1 Z
         trVi = float(np.sum(w - cw * w))
@@ -366,6 +372,7 @@ class _State:
         quad = np.array([[Zr @ PZr, Zr @ Pr], [r @ PZr, r @ Pr]])
         quad = 0.5 * (quad + quad.T)
         self.obs = quad - self.info
+        return self
 
 
 def _maximize(y, vi, X, cid, m, reml, theta0, maxiter=500):
@@ -400,7 +407,7 @@ def _maximize(y, vi, X, cid, m, reml, theta0, maxiter=500):
             break
         change = np.abs(cand - theta)
         theta = cand
-        st = make(theta)
+        st = new.derivatives()
         # Newton converges quadratically: after a step of relative size 1e-10 the estimates are
         # exact to rounding error (smaller criteria would chase floating-point noise)
         if np.all(change <= 1e-10 * np.maximum(theta, 1e-8)):
