@@ -34,7 +34,8 @@ from scipy import stats
 
 from bayesma._validate import column
 from bayesma.data import MetaData
-from bayesma.design import design_matrix, formula_variables
+from bayesma.design import design_matrix, required_columns
+from bayesma.frequentist import RMAResult, _btt_text, _crit, _fmt_p, _level, _p_text, _stars
 
 __all__ = ["rma_mv", "RMAMVResult"]
 
@@ -130,14 +131,7 @@ class RMAMVResult:
         """The pooled estimate (intercept) of an intercept-only model."""
         return float(self.beta[0])
 
-    def summary(self) -> pd.DataFrame:
-        """Coefficient table: estimate, se, statistic, p-value, interval."""
-        stat = "tval" if self.dfs is not None else "zval"
-        return pd.DataFrame(
-            {"estimate": self.beta, "se": self.se, stat: self.stat, "pval": self.pval,
-             "ci_lb": self.ci_lb, "ci_ub": self.ci_ub},
-            index=pd.Index(self.coef_names, name="coef"),
-        )
+    summary = RMAResult.summary  # the same coefficient table (estimate, se, statistic, p-value, interval)
 
     def variance_components(self) -> pd.DataFrame:
         """The variance components table of metafor's printout."""
@@ -229,8 +223,6 @@ def rma_mv(
         test = "t"
     if test not in _TESTS:
         raise ValueError(f"test must be 'z' or 't' for a three-level model, got {test!r}")
-    from bayesma.frequentist import _level
-
     level = _level(level)
     if cluster is None:
         raise ValueError("cluster= is required: the cluster (study) of each effect")
@@ -238,10 +230,9 @@ def rma_mv(
     inner_name = labels if isinstance(labels, str) else "id"
     cluster_name = cluster if isinstance(cluster, str) else "cluster"
     labels = _nested_labels(data, labels, cluster)
-    require = formula_variables(mods) if isinstance(mods, str) else []
     md = yi if isinstance(yi, MetaData) else MetaData.create(
         yi, vi, sei=sei, data=data, labels=labels, cluster=cluster, missing=missing,
-        require=[c for c in require if data is not None and c in data.columns],
+        require=required_columns(mods, data),
     )
     if md.cluster is None:
         raise ValueError("cluster= is required: the cluster (study) of each effect")
@@ -434,8 +425,6 @@ def fit_rma_mv(
     sigma2_init: Any = None,
 ) -> RMAMVResult:
     """Fit the three-level model on validated data and a design matrix (the engine of :func:`rma_mv`)."""
-    from bayesma.frequentist import _crit
-
     y, vi = md.yi, md.vi
     k, p = X.shape
     levels, cid = np.unique(np.asarray(md.cluster), return_inverse=True)
@@ -569,8 +558,6 @@ def restricted_loglik_dense(yi: np.ndarray, vi: np.ndarray, cluster: Any, sigma2
 
 
 def _format(res: RMAMVResult) -> str:
-    from bayesma.frequentist import _fmt_p, _p_text, _stars, _btt_text
-
     mods = res.p > 1 or res.coef_names != ["intrcpt"]
     lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "", "Variance Components:", ""]
     vc = res.variance_components()
