@@ -209,13 +209,7 @@ def _table_rows(df: "pd.DataFrame", index: bool = True) -> tuple[list[str], list
 
 
 def _use_rich() -> bool:
-    if os.environ.get("BAYESMA_PLAIN"):
-        return False
-    try:
-        isatty = sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        isatty = False
-    if not isatty:
+    if os.environ.get("BAYESMA_PLAIN") or not _isatty(sys.stdout):
         return False
     try:
         import rich  # noqa: F401
@@ -577,9 +571,8 @@ def report_text(
                          + (", so the prior, not the data, determines it." if ratio > 0.8 else "."))
     if new:
         lab = "a new study" if not regression else "a new study at the mean moderator values"
-        rows = new if len(new) == 1 else new
         texts = [f"{_interval(float(summary.loc[r, 'eti_lower']), float(summary.loc[r, 'eti_upper']))}"
-                 + (f" ({r})" if len(new) > 1 else "") for r in rows]
+                 + (f" ({r})" if len(new) > 1 else "") for r in new]
         parts.append(f"The 95% predictive interval for the true effect in {lab} was {'; '.join(texts)}.")
     freq = []
     for name, res in fits.items():
