@@ -35,7 +35,7 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.frequentist import RMAResult, _btt_text, _crit, _fmt_p, _level, _p_text, _stars
+from bayesma.frequentist import RMAResult, _Projection, _btt_text, _crit, _fmt_p, _level, _p_text, _stars
 
 __all__ = ["rma_mv", "RMAMVResult"]
 
@@ -473,8 +473,7 @@ def fit_rma_mv(
     QEp = float(stats.chi2.sf(QE, k - p))
 
     # multilevel I² with the typical sampling variance (k - p) / tr(P), P with W = diag(1 / vi)
-    trP = float(np.sum(w) - np.trace(np.linalg.solve(XtW @ X, (X.T * w**2) @ X)))
-    vt = (k - p) / trP
+    vt = (k - p) / _Projection(X, w).trace()
     tot = float(np.sum(theta))
     I2_levels = pd.Series(
         [100.0 * tot / (tot + vt), 100.0 * theta[0] / (tot + vt), 100.0 * theta[1] / (tot + vt)],
