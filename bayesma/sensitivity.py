@@ -38,6 +38,11 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from bayesma._rootfind import R_UNIROOT_TOL
+from bayesma.frequentist import _MAXITER as _FISHER_MAXITER
+from bayesma.frequentist import _THRESHOLD as _FISHER_THRESHOLD
+from bayesma.frequentist import _maximize_loglik
+
 __all__ = [
     "compare_priors",
     "PriorComparison",
@@ -571,10 +576,6 @@ def cumulative(
 # frequentist estimators, vectorized over simulated data sets
 # ---------------------------------------------------------------------------
 
-_FISHER_THRESHOLD = 1e-5  # metafor's convergence threshold
-_FISHER_MAXITER = 100
-
-
 def _fe_parts(y: np.ndarray, w: np.ndarray):
     sw = w.sum(-1)
     mu = (w * y).sum(-1) / sw
@@ -629,16 +630,12 @@ def _tau2_reml(y, v):
         idx = np.flatnonzero(active)
         tau2[idx] = new
         active[idx[np.abs(new - t) <= _FISHER_THRESHOLD]] = False
-    if active.any():  # metafor stops with an error; maximize directly (bounded search) instead
-        from scipy.optimize import minimize_scalar
-
+    if active.any():  # metafor stops with an error; maximize directly, as fit_rma() does
+        ones = np.ones((k, 1))
         for i in np.flatnonzero(active):
-            scale = float(np.var(y[i]) + np.mean(v[i]))
-            res = minimize_scalar(lambda t: -_reml_ll(y[i:i + 1], v[i:i + 1], np.array([t]))[0],
-                                  bounds=(0.0, 100.0 * scale), method="bounded")
-            tau2[i] = res.x
+            tau2[i] = _maximize_loglik("REML", y[i], v[i], ones)
     # metafor's check: is tau2 = 0 better than the point reached?
-    worse = (_reml_ll(y, v, np.zeros(B)) - _reml_ll(y, v, tau2) > 1.220703e-4) & (tau2 > _FISHER_THRESHOLD)
+    worse = (_reml_ll(y, v, np.zeros(B)) - _reml_ll(y, v, tau2) > R_UNIROOT_TOL) & (tau2 > _FISHER_THRESHOLD)
     return np.where(worse, 0.0, tau2)
 
 
