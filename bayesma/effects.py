@@ -257,20 +257,19 @@ def escalc(
             "the inputs have different lengths (one value per study is needed): "
             + ", ".join(f"{_display(given.get(n, slab), n)}: {k}" for n, k in lengths.items())
         )
-    k = next(iter(lengths.values()))
     names = {name: _display(given[name], name) for name in given}
     x = {name: as_numeric(value, names[name], labels) for name, value in resolved.items()}
 
     ctx = _Context(labels=labels, names=names)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if accepted is _TWO_BY_TWO:
-            yi, vi, na_y, na_v = _two_by_two(measure, x, ctx, add, to, vtype, k)
+            yi, vi, na_y, na_v = _two_by_two(measure, x, ctx, add, to, vtype)
         elif accepted is _MEANS:
-            yi, vi, na_y, na_v = _means(measure, x, ctx, vtype, k)
+            yi, vi, na_y, na_v = _means(measure, x, ctx, vtype)
         elif accepted is _CORR:
-            yi, vi, na_y, na_v = _correlation(measure, x, ctx, vtype, k)
+            yi, vi, na_y, na_v = _correlation(measure, x, ctx, vtype)
         else:
-            yi, vi, na_y, na_v = _proportion(measure, x, ctx, add, to, vtype, k)
+            yi, vi, na_y, na_v = _proportion(measure, x, ctx, add, to, vtype)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
 
     if data is not None:
@@ -384,7 +383,7 @@ def _cells_correction(cells: list[np.ndarray], add: float, to: str) -> list[np.n
     return cells
 
 
-def _two_by_two(measure, x, ctx, add, to, vtype, k):
+def _two_by_two(measure, x, ctx, add, to, vtype):
     ai, ci = x["ai"], x["ci"]
     bi, di = x.get("bi"), x.get("di")
     n1i, n2i = x.get("n1i"), x.get("n2i")
@@ -439,7 +438,7 @@ def _two_by_two(measure, x, ctx, add, to, vtype, k):
     return yi, vi, missing, missing.copy()
 
 
-def _means(measure, x, ctx, vtype, k):
+def _means(measure, x, ctx, vtype):
     m1, s1, n1, m2, s2, n2 = (x[a] for a in _MEANS)
     for name in ("sd1i", "sd2i"):
         ctx.fail(x[name] <= 0, name, "has a standard deviation <= 0", x[name])
@@ -498,7 +497,7 @@ def _hedges_correction(m: np.ndarray) -> np.ndarray:
     return np.where(m > 1, out, np.nan)
 
 
-def _correlation(measure, x, ctx, vtype, k):
+def _correlation(measure, x, ctx, vtype):
     r, n = x["ri"], x["ni"]
     ctx.fail(np.abs(r) > 1, "ri", "has a correlation outside [-1, 1]", r)
     ctx.fail(n <= 1, "ni", "has a sample size <= 1", n)
@@ -527,7 +526,7 @@ def _correlation(measure, x, ctx, vtype, k):
     return yi, vi, _nan(r), na_v | small
 
 
-def _proportion(measure, x, ctx, add, to, vtype, k):
+def _proportion(measure, x, ctx, add, to, vtype):
     xi = x["xi"]
     mi, ni = x.get("mi"), x.get("ni")
     ctx.fail(xi < 0, "xi", "has a negative count", xi)
@@ -641,12 +640,17 @@ def _check_var(v: np.ndarray, name: str) -> None:
     _check(name, v, v < 0, "a variance must not be negative")
 
 
-def _r_variance(r: np.ndarray, n: ArrayLike, var_r: ArrayLike, fname: str, min_n: int) -> np.ndarray:
-    """var_r from n (the large-sample (1 - r^2)^2 / (n - 1)) or as given."""
+def _n_or_var_r(n: ArrayLike, var_r: ArrayLike, fname: str) -> None:
+    """TypeError unless exactly one of the sample size *n* and the variance *var_r* is given."""
     if n is None and var_r is None:
         raise TypeError(f"{fname}() needs the sample size n or the variance var_r")
     if n is not None and var_r is not None:
         raise TypeError(f"{fname}(): give the sample size n or the variance var_r, not both")
+
+
+def _r_variance(r: np.ndarray, n: ArrayLike, var_r: ArrayLike, fname: str, min_n: int) -> np.ndarray:
+    """var_r from n (the large-sample (1 - r^2)^2 / (n - 1)) or as given."""
+    _n_or_var_r(n, var_r, fname)
     if var_r is not None:
         v = _arr(var_r, "var_r")
         _check_var(v, "var_r")
@@ -770,10 +774,7 @@ def convert_r_to_z(r: ArrayLike, n: ArrayLike = None, var_r: ArrayLike = None) -
     """
     rr = _arr(r, "r")
     _check_r(rr)
-    if n is None and var_r is None:
-        raise TypeError("convert_r_to_z() needs the sample size n or the variance var_r")
-    if n is not None and var_r is not None:
-        raise TypeError("convert_r_to_z(): give the sample size n or the variance var_r, not both")
+    _n_or_var_r(n, var_r, "convert_r_to_z")
     z = np.arctanh(rr)
     if n is not None:
         nn = _arr(n, "n")
@@ -1045,8 +1046,7 @@ def aggregate(
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     for role, name in (("yi", yi), ("vi", vi), ("cluster", cluster)):
-        if name not in data.columns:
-            raise ValueError(f"column {name!r} (for {role}) is not in the data; columns are {list(data.columns)}")
+        column(data, name, role)  # a name that is not a column: ValueError listing the columns
     try:
         rho = float(rho)
     except (TypeError, ValueError):
