@@ -591,8 +591,8 @@ def _q_gen(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> np.ndarray:
 def _tau2_dl(y, v):
     k = y.shape[-1]
     w = 1.0 / v
-    sw, _ = _fe_parts(y, w)
-    Q = _q_gen(y, v, np.zeros(y.shape[0]))
+    sw, mu = _fe_parts(y, w)
+    Q = (w * (y - mu[..., None]) ** 2).sum(-1)
     return np.maximum(0.0, (Q - (k - 1)) / (sw - (w * w).sum(-1) / sw))
 
 
@@ -711,9 +711,17 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
-    B, k = y.shape
-    if k < 2:
+    if y.shape[1] < 2:
         raise ValueError("the frequentist random-effects estimators need k >= 2")
+    tau2, lo, hi = _tau2_batch(y, v, method, level)
+    mu, se, mu_lower, mu_upper = _mu_batch(y, v, tau2, test, level)
+    return {"mu": mu, "se": se, "mu_lower": mu_lower, "mu_upper": mu_upper,
+            "tau2": tau2, "tau2_lower": lo, "tau2_upper": hi}
+
+
+def _tau2_batch(y, v, method: str, level: float):
+    """tau2 and its Q-profile interval (B,) each: the part of :func:`frequentist_batch` every test shares."""
+    B = y.shape[0]
     if method == "DL":
         tau2 = _tau2_dl(y, v)
     elif method == "REML":
@@ -724,6 +732,13 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
         tau2 = np.zeros(B)
     else:
         raise ValueError(f"method must be 'DL', 'REML', 'PM' or 'FE', got {method!r}")
+    lo, hi = _q_profile(y, v, level, tau2) if method != "FE" else (np.zeros(B), np.zeros(B))
+    return tau2, lo, hi
+
+
+def _mu_batch(y, v, tau2, test: str, level: float):
+    """mu, its standard error and interval (B,) each given tau2, for the test ``z``, ``knha`` or ``adhoc``."""
+    k = y.shape[1]
     w = 1.0 / (v + tau2[:, None])
     sw, mu = _fe_parts(y, w)
     se = np.sqrt(1.0 / sw)
@@ -738,9 +753,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
         crit = special.ndtri(1 - (1 - level) / 2)
     else:
         raise ValueError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
-    lo, hi = _q_profile(y, v, level, tau2) if method != "FE" else (np.zeros(B), np.zeros(B))
-    return {"mu": mu, "se": se, "mu_lower": mu - crit * se, "mu_upper": mu + crit * se,
-            "tau2": tau2, "tau2_lower": lo, "tau2_upper": hi}
+    return mu, se, mu - crit * se, mu + crit * se
 
 
 # ---------------------------------------------------------------------------
@@ -836,16 +849,15 @@ def _simulate_chunk(task: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarr
         s = batch_summaries(y, v, pri["mu"], pri["tau"], level=level, fast=True)
         out[label] = {"mu": s["mu_median"], "mu_lower": s["mu_lower"], "mu_upper": s["mu_upper"],
                       "tau": s["tau_median"], "tau_lower": s["tau_lower"], "tau_upper": s["tau_upper"]}
-    cache: dict[str, dict[str, np.ndarray]] = {}
+    tau2_est: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # one estimate per tau2 method
     for name in methods:
         method, test = _METHOD_SPECS[name]
-        key = f"{method}/{test}"
-        if key not in cache:
-            cache[key] = frequentist_batch(y, v, method, test, level)
-        r = cache[key]
-        out[name] = {"mu": r["mu"], "mu_lower": r["mu_lower"], "mu_upper": r["mu_upper"],
-                     "tau": np.sqrt(r["tau2"]), "tau_lower": np.sqrt(r["tau2_lower"]),
-                     "tau_upper": np.sqrt(r["tau2_upper"])}
+        if method not in tau2_est:
+            tau2_est[method] = _tau2_batch(y, v, method, level)
+        tau2, lo, hi = tau2_est[method]
+        m, _, m_lo, m_hi = _mu_batch(y, v, tau2, test, level)
+        out[name] = {"mu": m, "mu_lower": m_lo, "mu_upper": m_hi,
+                     "tau": np.sqrt(tau2), "tau_lower": np.sqrt(lo), "tau_upper": np.sqrt(hi)}
     return cell, chunk, out
 
 
