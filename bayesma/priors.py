@@ -186,13 +186,7 @@ class Prior:
         >>> HalfNormal(0.5).with_params(sigma=1)
         HalfNormal(sigma=1)
         """
-        unknown = set(updates) - set(self._params)
-        if unknown:
-            raise ValueError(
-                f"{self.family} has no hyperparameter {sorted(unknown)}; "
-                f"its hyperparameters are {list(self._params)}"
-            )
-        new = type(self)(**{**self._params, **updates})
+        new = type(self)(**self._hyper(updates))
         new.label = self.label
         return new
 
@@ -836,9 +830,6 @@ _ALIASES: dict[str, str] = {
     "gamma": "Gamma",
 }
 
-_PRESETS = {"turner2015": "turner2015", "rhodes2015": "rhodes2015"}
-
-
 def _known_families_text() -> str:
     return ", ".join(list(FAMILIES) + ["turner2015", "rhodes2015"])
 
@@ -927,8 +918,8 @@ def parse(spec: str | Prior) -> Prior:
         )
 
     key = re.sub(r"[_\-\s]", "", fname).lower()
-    if key in _PRESETS:
-        func = {"turner2015": turner2015, "rhodes2015": rhodes2015}[key]
+    if key in ("turner2015", "rhodes2015"):
+        func = turner2015 if key == "turner2015" else rhodes2015
         try:
             return func(*args, **kwargs)
         except TypeError as exc:
