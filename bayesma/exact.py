@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
@@ -1531,12 +1531,6 @@ def fit_exact(
 # ---------------------------------------------------------------------------
 
 
-def _with(spec, **changes):
-    from dataclasses import replace
-
-    return replace(spec, **changes)
-
-
 def marginal_likelihood(spec: Any, log: bool = True) -> float:
     """Marginal likelihood ``p(y)`` of the model under its priors (log by default).
 
@@ -1596,8 +1590,16 @@ def bayes_factor_effect(spec: Any, log: bool = False) -> float:
     if spec.is_regression:
         raise ValueError("bayes_factor_effect() tests mu = 0 in an intercept-only model; for a coefficient of a "
                          "meta-regression use ExactPosterior.savage_dickey('beta[<coef>]')")
-    lbf = marginal_likelihood(spec) - _log_ml_null_effect(spec)
+    lbf = _log_bf_effect(spec, marginal_likelihood(spec))
     return lbf if log else math.exp(lbf)
+
+
+def _log_bf_effect(spec, log_ml: float) -> float:
+    return log_ml - _log_ml_null_effect(spec)
+
+
+def _log_bf_heterogeneity(spec, log_ml: float) -> float:
+    return log_ml - marginal_likelihood(replace(spec, model="common"))
 
 
 def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
@@ -1619,9 +1621,7 @@ def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
     if spec.model != "random" or spec.tau_by is not None or spec.cluster_index is not None:
         raise ValueError("bayes_factor_heterogeneity() compares the random-effects model (one tau) with the "
                          "common-effect model; give a random-effects model without tau_by= / cluster=")
-    lre = marginal_likelihood(spec)
-    lce = marginal_likelihood(_with(spec, model="common"))
-    lbf = lre - lce
+    lbf = _log_bf_heterogeneity(spec, marginal_likelihood(spec))
     return lbf if log else math.exp(lbf)
 
 
@@ -1642,11 +1642,18 @@ def model_probabilities(spec: Any, prior_prob_random: float = 0.5) -> pd.DataFra
         Rows ``common``, ``random``; columns ``log_marginal_likelihood``,
         ``prior_prob``, ``posterior_prob``.
     """
-    spec = _as_spec(spec)
+    return _model_probabilities(_as_spec(spec), prior_prob_random)
+
+
+def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = None) -> pd.DataFrame:
+    """:func:`model_probabilities`, reusing *log_ml*, the marginal likelihood of *spec* itself, when given."""
     if not 0 < prior_prob_random < 1:
         raise ValueError("prior_prob_random must be strictly between 0 and 1")
-    lre = marginal_likelihood(_with(spec, model="random"))
-    lce = marginal_likelihood(_with(spec, model="common"))
+    lml = {}
+    for model in ("random", "common"):
+        lml[model] = (log_ml if log_ml is not None and spec.model == model
+                      else marginal_likelihood(replace(spec, model=model)))
+    lre, lce = lml["random"], lml["common"]
     prior = np.array([1.0 - prior_prob_random, prior_prob_random])
     logs = np.array([lce, lre]) + np.log(prior)
     post = np.exp(logs - np.logaddexp.reduce(logs))
@@ -1663,12 +1670,20 @@ def bayes_factors(spec: Any) -> pd.DataFrame:
         Rows ``effect`` (mu != 0 vs mu = 0) and ``heterogeneity`` (tau > 0 vs
         tau = 0); columns ``BF10``, ``BF01``, ``log_BF10``.
     """
-    spec = _as_spec(spec)
+    return _bayes_factor_table(_as_spec(spec))
+
+
+def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
+    """:func:`bayes_factors`, with the model's marginal likelihood computed once (or *log_ml*, when given)."""
+    effect = not spec.is_regression
+    heterogeneity = spec.model == "random" and spec.tau_by is None and spec.cluster_index is None
+    if (effect or heterogeneity) and log_ml is None:
+        log_ml = marginal_likelihood(spec)
     rows = {}
-    if not spec.is_regression:
-        rows["effect"] = bayes_factor_effect(spec, log=True)
-    if spec.model == "random" and spec.tau_by is None and spec.cluster_index is None:
-        rows["heterogeneity"] = bayes_factor_heterogeneity(spec, log=True)
+    if effect:
+        rows["effect"] = _log_bf_effect(spec, log_ml)
+    if heterogeneity:
+        rows["heterogeneity"] = _log_bf_heterogeneity(spec, log_ml)
     lbf = pd.Series(rows, dtype=float)
     return pd.DataFrame({"BF10": np.exp(lbf), "BF01": np.exp(-lbf), "log_BF10": lbf})
 
@@ -1690,12 +1705,12 @@ ExactPosterior.savage_dickey = savage_dickey  # type: ignore[attr-defined]
 
 def _ep_bayes_factors(self: ExactPosterior) -> pd.DataFrame:
     """Bayes factors for the effect and the heterogeneity of this model (see :func:`bayes_factors`)."""
-    return bayes_factors(self.spec)
+    return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
 
 
 def _ep_model_probabilities(self: ExactPosterior, prior_prob_random: float = 0.5) -> pd.DataFrame:
     """Posterior probabilities of the common-effect and random-effects models (see :func:`model_probabilities`)."""
-    return model_probabilities(self.spec, prior_prob_random)
+    return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
 
 
 ExactPosterior.bayes_factors = _ep_bayes_factors  # type: ignore[attr-defined]
