@@ -422,7 +422,7 @@ class _Projection:
 
 def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
     k, p = X.shape
-    y = yi - yi.mean()  # metafor centres yi for the tau² computations
+    y = _centered(yi, X)
     aux: dict[str, Any] = {}
     iterations = 0
     if method == "HS":
@@ -438,14 +438,7 @@ def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -
         tau2 = tau2_0 * rss / (k - p)
         aux["tau2_0"] = tau2_0
     elif method == "PM":
-        target = k - p
-        qfun = lambda t: _q_general(y, vi, X, t) - target  # noqa: E731
-        if qfun(0.0) < 0:
-            tau2 = 0.0
-        elif qfun(100.0) > 0:
-            raise ValueError("the Paule-Mandel estimate of tau² exceeds 100; check the scale of yi and vi")
-        else:
-            tau2 = uniroot(qfun, 0.0, 100.0, tol=R_UNIROOT_TOL, maxiter=_MAXITER)
+        tau2 = _paule_mandel(y, vi, X)
     else:  # HE, and the starting value of ML / REML / EB
         ols = _Projection(X, np.ones(k))
         rss = ols.quad(y)
@@ -455,6 +448,17 @@ def _estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -
         if method in ("ML", "REML", "EB"):
             tau2, iterations = _fisher_scoring(method, y, yi, vi, X, max(0.0, tau2))
     return max(0.0, float(tau2)), iterations, aux
+
+
+def _paule_mandel(y: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
+    """Root of the generalized Q statistic at k - p (metafor's uniroot search on [0, 100])."""
+    k, p = X.shape
+    qfun = lambda t: _q_general(y, vi, X, t) - (k - p)  # noqa: E731
+    if qfun(0.0) < 0:
+        return 0.0
+    if qfun(100.0) > 0:
+        raise ValueError("the Paule-Mandel estimate of tau² exceeds 100; check the scale of yi and vi")
+    return uniroot(qfun, 0.0, 100.0, tol=R_UNIROOT_TOL, maxiter=_MAXITER)
 
 
 def _fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]:
@@ -479,9 +483,13 @@ def _fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]
         tau2 = tau2 + adj
         change = abs(old - tau2)
         if iteration > _MAXITER:
+            # metafor stops with an error here. EB's fixed point is the root of Q(tau²) = k - p,
+            # which root finding gets directly; ML / REML maximize the likelihood directly.
             if method == "EB":
-                raise RuntimeError("the empirical Bayes iterations did not converge; try method='PM'")
-            # metafor stops with an error here; we maximize the likelihood directly instead.
+                warnings.warn(f"the empirical Bayes iterations did not converge in {_MAXITER} steps "
+                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead",
+                              stacklevel=4)
+                return _paule_mandel(y, vi, X), iteration
             warnings.warn(
                 f"Fisher scoring did not converge in {_MAXITER} iterations (metafor stops here); "
                 f"tau² was found by direct maximization of the {method} likelihood",
@@ -549,8 +557,22 @@ def _q_general(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> flo
 
 def _q_fe(yi, vi, X):
     P = _Projection(X, 1.0 / vi)
-    y = yi - yi.mean()
-    return max(0.0, P.quad(y)), P
+    return max(0.0, P.quad(_centered(yi, X))), P
+
+
+def _centered(yi: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """yi minus its mean when the model has an intercept, else yi itself.
+
+    metafor centres yi before its tau² and Q computations, for numerical stability;
+    that changes nothing when the columns of X span the constant, but for a model
+    without an intercept (regression through the origin) it changes the model and
+    gives a wrong QE and tau². bayesma centres only where it is harmless.
+    """
+    ones = np.ones(X.shape[0])
+    coef, *_ = np.linalg.lstsq(X, ones, rcond=None)
+    if np.allclose(X @ coef, ones, rtol=0, atol=1e-10):
+        return yi - yi.mean()
+    return yi
 
 
 def q_profile_ci(

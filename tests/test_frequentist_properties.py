@@ -160,3 +160,46 @@ def test_single_study_as_metafor():
     with pytest.warns(UserWarning):
         knha = bm.rma([0.3], [0.04], test="knha")
     assert np.isnan(knha.QM) and np.isnan(knha.ci_lb[0])  # t with 0 df: metafor reports NA
+
+
+@pytest.mark.parametrize(
+    "method,expected",
+    [  # R 4.2.2, metafor 3.8.1: rma(yi, vi, mods = ~ factor(alloc) - 1, data = dat.bcg (RR), method = m)
+        ("REML", (0.361502855889479, 132.367638262708, 15.9841527659186,
+                  [-0.517955810531561, -0.965774034173421, -0.428917662876644])),
+        ("DL", (0.559568750127703, 132.367638262708, 11.5618350100844,
+                [-0.512530155547726, -0.990525495066523, -0.408299342459161])),
+        ("PM", (0.323636899716836, 132.367638262708, 17.2728447018645,
+                [-0.519686950842588, -0.958404279492557, -0.433880333311126])),
+    ],
+)
+def test_cell_means_model_without_intercept_matches_metafor(method, expected):
+    case = next(c for c in __import__("conftest").load_cases() if c["name"] == "bcg_subgroup_alloc_FE")
+    res = bm.rma("yi", "vi", data=pd.DataFrame(case["input"]), mods="~ factor(alloc) - 1", method=method)
+    tau2, QE, QM, beta = expected
+    np.testing.assert_allclose([res.tau2, res.QE, res.QM], [tau2, QE, QM], rtol=1e-6)
+    np.testing.assert_allclose(res.beta, beta, rtol=1e-6)
+
+
+def test_regression_through_the_origin_uses_the_uncentred_effects():
+    # metafor centres yi before computing QE and tau² even without an intercept, which changes
+    # the model (it reports QE = 16.12 here); QE must be the weighted residual sum of squares.
+    yi = np.array([0.5, 0.9, 1.6, 2.1, 2.4])
+    vi = np.array([0.1, 0.2, 0.1, 0.3, 0.2])
+    x = np.arange(1.0, 6.0)
+    res = bm.rma(yi, vi, mods=pd.DataFrame({"x": x}).assign(x=x), method="FE")  # with intercept: sanity
+    assert res.coef_names == ["intrcpt", "x"]
+    fe = bm.rma("y", "v", data=pd.DataFrame({"y": yi, "v": vi, "x": x}), mods="~ x - 1", method="FE")
+    b = np.sum(x * yi / vi) / np.sum(x * x / vi)
+    assert fe.QE == pytest.approx(np.sum((yi - b * x) ** 2 / vi), rel=1e-12)
+    dl = bm.rma("y", "v", data=pd.DataFrame({"y": yi, "v": vi, "x": x}), mods="~ x - 1", method="DL")
+    assert dl.tau2 == 0.0  # QE < k - p: no excess heterogeneity
+
+
+def test_empirical_bayes_where_the_iterations_fail_solves_its_estimating_equation():
+    # metafor 3.8.1 stops ("did not converge") on these data; EB's fixed point Q(tau²) = k - p
+    # is the Paule-Mandel equation, whose root metafor gives as 0.05580783.
+    yi, vi = np.array([1.0, 1, 1, 1, 0, 1]), np.array([1, 1, 1, 1, 0.0625, 0.0625])
+    with pytest.warns(UserWarning, match="did not converge"):
+        res = bm.rma(yi, vi, method="EB")
+    assert res.tau2 == pytest.approx(0.05580783, rel=1e-6)
