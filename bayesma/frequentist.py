@@ -833,7 +833,7 @@ def format_rma(res: RMAResult) -> str:
         lines.append("")
         statistic = (f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs})" if res.dfs is not None
                      else f"QM(df = {res.QMdf[0]})")
-        lines.append(f"Test of Moderators (coefficients {_btt_text(res.btt)}):\n"
+        lines.append(f"Test of Moderators ({_btt_text(res.btt)}):\n"
                      f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
     lines.append("")
     lines.append("Model Results:")
@@ -871,8 +871,9 @@ def _p_text(p: float) -> str:
 
 
 def _btt_text(btt: list[int]) -> str:
+    """metafor's wording: "coefficient 2", "coefficients 2:3"."""
     idx = [b + 1 for b in btt]
-    return f"{idx[0]}:{idx[-1]}" if len(idx) > 1 else str(idx[0])
+    return f"coefficients {idx[0]}:{idx[-1]}" if len(idx) > 1 else f"coefficient {idx[0]}"
 
 
 def _stars(p: float) -> str:
