@@ -659,7 +659,7 @@ def _grid_1d(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, loc: _Normal, t
 # ---------------------------------------------------------------------------
 
 
-def _ll_tau_by(t2a: np.ndarray, t2b: np.ndarray, y, v, X, g, loc: _Normal, full: bool = True):
+def _ll_tau_by(t2a: np.ndarray, t2b: np.ndarray, y, v, X, g, loc: _Normal):
     """Log likelihood on the tensor grid t2a (n1) x t2b (n2): subgroup 0 has tau_a, 1 has tau_b.
 
     The sums over studies separate by subgroup, so the cost is O((n1 + n2) k + n1 n2 p^3).
@@ -791,12 +791,16 @@ class _Grid2D:
         d = self.w1.reshape(-1) @ self.dens
         return self.u2, self.w2, d.reshape(self.u2.shape), self.e2
 
-    def tau_quantiles(self, axis: int, q: Sequence[float]) -> np.ndarray:
+    def u_quantiles(self, axis: int, q: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Quantiles of the marginal of u_axis = log(tau_axis)."""
         u, w, d, e = self.marginal(axis)
         _, _, _, anti = _gauss_legendre(self.n)
         coef = np.einsum("li,pi->pl", anti, d)[None]
         mass = (w * d).sum(-1)[None]
-        return np.exp(_invert_panels(np.atleast_2d(np.asarray(q, float)), np.zeros(1), mass, coef, e[None]))[0]
+        return _invert_panels(np.atleast_2d(np.asarray(q, float)), np.zeros(1), mass, coef, e[None])[0]
+
+    def tau_quantiles(self, axis: int, q: Sequence[float]) -> np.ndarray:
+        return np.exp(self.u_quantiles(axis, q))
 
     def conditional_on_u2(self, u2s: np.ndarray) -> np.ndarray:
         """Density of u1 at its nodes given u2 = each of u2s (interpolated in u2): (N, n1)."""
@@ -830,6 +834,21 @@ class _Grid2D:
             W.append(w1 * w2[i])
         W = np.concatenate(W)
         return np.concatenate(U1), np.concatenate(U2), W / W.sum()
+
+
+def _log_post_2d(loglik, lpdf1, lpdf2):
+    """logf2(u1 (n1,), u2 (n2,), full) -> log posterior density of (log tau_1, log tau_2) (n1, n2)
+    [, b, V], from loglik(tau_1^2 (n1,), tau_2^2 (n2,)) -> (ll, b, V) and the two prior log densities."""
+
+    def logf2(u1, u2, full):
+        t1, t2 = np.exp(u1), np.exp(u2)
+        ll, b, V = loglik(t1 * t1, t2 * t2)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lp = lpdf1(t1)[:, None] + lpdf2(t2)[None]
+        f = np.where(np.isfinite(lp), ll + lp + u1[:, None] + u2[None, :], -np.inf)
+        return (f, b, V) if full else f
+
+    return logf2
 
 
 def _grid_2d(logf2, priors: tuple[Any, Any], scales: tuple[float, float], n: int = _N_GL_2D,
@@ -1268,10 +1287,8 @@ class ExactPosterior:
             out["tau"] = tau
         else:
             g = self.grid
-            u, wq, d, e = g.marginal(1)
+            u2s = g.u_quantiles(1, u01)
             _, _, _, anti = _gauss_legendre(g.n)
-            coef = np.einsum("li,pi->pl", anti, d)[None]
-            u2s = _invert_panels(u01[None], np.zeros(1), (wq * d).sum(-1)[None], coef, e[None])[0]
             cond = g.conditional_on_u2(u2s)  # (n, n1)
             P1 = g.u1.shape[0]
             cond = cond.reshape(n, P1, g.n)
@@ -1386,34 +1403,15 @@ def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> E
     if spec.tau_by is not None:
         g = spec.group_index
         tau_prior = spec.priors["tau"]
-
         lpdf = _logpdf_tau_fn(tau_prior)
-
-        def logf2(u1, u2, full):
-            t1, t2 = np.exp(u1), np.exp(u2)
-            ll, b, V = _ll_tau_by(t1 * t1, t2 * t2, y, v, X, g, loc)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                lp = lpdf(t1)[:, None] + lpdf(t2)[None]
-            f = np.where(np.isfinite(lp), ll + lp + u1[:, None] + u2[None, :], -np.inf)
-            return (f, b, V) if full else f
-
+        logf2 = _log_post_2d(lambda t2a, t2b: _ll_tau_by(t2a, t2b, y, v, X, g, loc), lpdf, lpdf)
         scales = tuple(float(_scale(y[g == j], v[g == j])) for j in (0, 1))
         gr = _grid_2d(logf2, (tau_prior, tau_prior), scales, n=n or _N_GL_2D)
         return ExactPosterior(spec, "tau_by", gr.logml, gr, loc)
     if spec.cluster_index is not None:
         cl = _Clusters.create(y, v, X, spec.cluster_index)
         p_tau, p_w = spec.priors["tau"], spec.priors.get("tau_within", spec.priors["tau"])
-
-        lpdf1, lpdf2 = _logpdf_tau_fn(p_tau), _logpdf_tau_fn(p_w)
-
-        def logf2(u1, u2, full):
-            t1, t2 = np.exp(u1), np.exp(u2)
-            ll, b, V = _ll_cluster(t1 * t1, t2 * t2, cl, loc)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                lp = lpdf1(t1)[:, None] + lpdf2(t2)[None]
-            f = np.where(np.isfinite(lp), ll + lp + u1[:, None] + u2[None, :], -np.inf)
-            return (f, b, V) if full else f
-
+        logf2 = _log_post_2d(lambda t2, t2w: _ll_cluster(t2, t2w, cl, loc), _logpdf_tau_fn(p_tau), _logpdf_tau_fn(p_w))
         sc = float(_scale(y, v))
         gr = _grid_2d(logf2, (p_tau, p_w), (sc, sc), n=n or (_N_GL_2D if cl.J < 5000 else 6))
         ep = ExactPosterior(spec, "cluster", gr.logml, gr, loc)
