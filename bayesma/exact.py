@@ -1741,6 +1741,7 @@ def batch_summaries(
     n: int = _N_GL_1D,
     chunk: int | None = None,
     bf: bool = False,
+    new: bool = True,
     level: float = 0.95,
     fast: bool = False,
 ) -> dict[str, np.ndarray]:
@@ -1754,6 +1755,9 @@ def batch_summaries(
     tau_prior : heterogeneity prior, or None for the common-effect model
     bf : bool
         Also compute log BF10 for the effect (mu ~ prior vs mu = 0).
+    new : bool
+        Compute the interval for a new study's effect (``new_lower``, ``new_upper``);
+        False skips it (a third of the time, for simulations that do not use it).
     level : float
         Probability of the equal-tailed intervals (``*_lower``, ``*_upper``).
     fast : bool
@@ -1765,7 +1769,7 @@ def batch_summaries(
     dict of arrays (B,)
         ``mu_mean, mu_sd, mu_lower, mu_median, mu_upper, mu_p_positive,
         tau_mean, tau_lower, tau_median, tau_upper, new_lower, new_upper,
-        log_ml`` (and ``log_bf_effect``).
+        log_ml`` (``new_*`` only with *new*; and ``log_bf_effect`` with *bf*).
 
     Examples
     --------
@@ -1788,6 +1792,8 @@ def batch_summaries(
     X = np.ones((k, 1))
     keys = ["mu_mean", "mu_sd", "mu_lower", "mu_median", "mu_upper", "mu_p_positive", "tau_mean",
             "tau_lower", "tau_median", "tau_upper", "new_lower", "new_upper", "log_ml"]
+    if not new:
+        keys = [key for key in keys if not key.startswith("new_")]
     if bf:
         keys.append("log_bf_effect")
     out = {key: np.empty(B) for key in keys}
@@ -1823,11 +1829,15 @@ def batch_summaries(
                               levels=_LEVELS_FAST if fast else _LEVELS_1D)
                 out["log_bf_effect"][sl] = g.logml - g0.logml
         mean, sd = _mixture_moments(w, m, s)
-        w, m, s, sn = _prune_rows(w, m, s, sn)
+        if new:
+            w, m, s, sn = _prune_rows(w, m, s, sn)
+        else:
+            w, m, s = _prune_rows(w, m, s)
         q = _mixture_quantiles(w, m, s, qs3)
         out["mu_mean"][sl], out["mu_sd"][sl] = mean, sd
         out["mu_lower"][sl], out["mu_median"][sl], out["mu_upper"][sl] = q[:, 0], q[:, 1], q[:, 2]
         out["mu_p_positive"][sl] = 1.0 - _mixture_cdf(np.zeros(mean.shape), w, m, s)
-        qn = _mixture_quantiles(w, m, sn, (alpha, 1.0 - alpha))
-        out["new_lower"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1]
+        if new:
+            qn = _mixture_quantiles(w, m, sn, (alpha, 1.0 - alpha))
+            out["new_lower"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1]
     return out

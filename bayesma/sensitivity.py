@@ -846,7 +846,7 @@ def _simulate_chunk(task: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarr
     y = theta + np.sqrt(v) * rng.standard_normal((n, k))
     out: dict[str, dict[str, np.ndarray]] = {}
     for label, pri in priors.items():
-        s = batch_summaries(y, v, pri["mu"], pri["tau"], level=level, fast=True)
+        s = batch_summaries(y, v, pri["mu"], pri["tau"], level=level, fast=True, new=False)
         out[label] = {"mu": s["mu_median"], "mu_lower": s["mu_lower"], "mu_upper": s["mu_upper"],
                       "tau": s["tau_median"], "tau_lower": s["tau_lower"], "tau_upper": s["tau_upper"]}
     tau2_est: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # one estimate per tau2 method
