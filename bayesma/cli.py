@@ -961,7 +961,7 @@ def cmd_priors(args: argparse.Namespace) -> int:
     with about(args.file), progress.step(f"fitting {len(tau_priors) * len(mu_priors or {0: 0})} models "
                                          f"({args.engine} engine)"):
         cmp = bm.compare_priors(
-            data=df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+            data=model.spec.meta.data, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
             tau_priors=tau_priors, mu_priors=mu_priors, engine=args.engine, measure=spec["measure"],
             seed=args.seed, mods=spec["mods"],
         )
@@ -1000,7 +1000,7 @@ def cmd_smallk(args: argparse.Namespace) -> int:
     progress = Progress(3)
     with about(args.file), progress.step(f"leave-one-out: {model.k} refits without one study each"):
         loo = bm.leave_one_out(
-            data=df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+            data=model.spec.meta.data, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
             priors=model.priors, engine="exact", measure=spec["measure"],
         )
     loo_table = loo.table

@@ -145,6 +145,16 @@ def test_missing_effect_dropped_on_request(studies, tmp_path, capsys):
     assert "bayesma: warning: dropped 1 of 10 studies" in err and "Study 9" in err
 
 
+@pytest.mark.parametrize("command,extra", [("priors", []), ("smallk", ["--n-sim", "20", "--k", "3"])])
+def test_missing_effect_dropped_on_request_by_priors_and_smallk(command, extra, studies, tmp_path, capsys):
+    studies.loc[8, "g"] = np.nan
+    path = _write(studies, tmp_path / "missing.csv")
+    code, _, err = _run([command, str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                         "--missing", "drop", "--out", str(tmp_path / "out"), *extra], capsys)
+    assert code == 0, err
+    assert "dropped 1 of 10 studies" in err
+
+
 def test_unknown_column(studies, tmp_path, capsys):
     path = _write(studies, tmp_path / "studies.csv")
     code, _, err = _run(["fit", str(path), "--yi", "hedges_g", "--vi", "var_g", "--engine", "exact",
