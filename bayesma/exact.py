@@ -1647,6 +1647,9 @@ def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = 
     """:func:`model_probabilities`, reusing *log_ml*, the marginal likelihood of *spec* itself, when given."""
     if not 0 < prior_prob_random < 1:
         raise ValueError("prior_prob_random must be strictly between 0 and 1")
+    if "tau" not in spec.priors:
+        raise ValueError("model probabilities compare common and random effects and need the prior on tau: "
+                         "give a random-effects model (model='random')")
     lml = {}
     for model in ("random", "common"):
         lml[model] = (log_ml if log_ml is not None and spec.model == model

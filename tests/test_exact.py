@@ -660,3 +660,12 @@ def test_tau_by_theta_new_is_a_new_study_of_each_subgroup():
         assert s.loc[f"theta_new[{name}]", "mean"] == pytest.approx(exact_mean, abs=1e-8)
         expected_sd = np.sqrt(xb.var() + np.mean(tau[:, j] ** 2))
         assert s.loc[f"theta_new[{name}]", "sd"] == pytest.approx(expected_sd, rel=0.02)
+
+
+def test_model_probabilities_need_a_random_effects_model():
+    from bayesma.exact import model_probabilities
+
+    common = bm.MetaAnalysis(None, yi=[0.1, 0.3, 0.5], vi=[0.01, 0.02, 0.03], model="common",
+                             priors={"mu": bm.priors.Normal(0, 1)})
+    with pytest.raises(ValueError, match="random-effects model"):
+        model_probabilities(common.spec)
