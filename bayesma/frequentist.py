@@ -311,21 +311,8 @@ def fit_rma(
     dfs = k - p if test in ("knha", "adhoc") else None
 
     has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
-    btt = list(range(1, p)) if (has_intercept and p > 1) else list(range(p))
+    btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
     m = len(btt)
-    vbb = vb[np.ix_(btt, btt)]
-    bb = beta[btt]
-    try:
-        QM = float(bb @ np.linalg.solve(vbb, bb))
-    except np.linalg.LinAlgError:  # e.g. Knapp-Hartung with k = 1: metafor reports NA
-        QM = np.nan
-    if dfs is not None:
-        QM = QM / m
-        QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 and np.isfinite(QM) else np.nan
-        pval = 2.0 * stats.t.sf(np.abs(stat), dfs) if dfs > 0 else np.full(p, np.nan)
-    else:
-        QMp = float(stats.chi2.sf(QM, m))
-        pval = 2.0 * stats.norm.sf(np.abs(stat))
     crit = _crit(level, dfs)
     ci_lb, ci_ub = beta - crit * se, beta + crit * se
 
@@ -372,6 +359,32 @@ def fit_rma(
         res.pi_lb = float(beta[0] - crit * pi_se)
         res.pi_ub = float(beta[0] + crit * pi_se)
     return res
+
+
+def wald_tests(beta: np.ndarray, vb: np.ndarray, has_intercept: bool, dfs: int | None):
+    """Tests of the coefficients, as metafor: the omnibus test of the moderators
+    (all coefficients but the intercept, or all when there is none) and a p-value per
+    coefficient; z / chi-square tests, or t / F tests with *dfs* degrees of freedom.
+
+    Returns ``(btt, QM, QMp, pval)``; QM is the F statistic (QM / m) for t tests.
+    """
+    p = beta.shape[0]
+    btt = list(range(1, p)) if (has_intercept and p > 1) else list(range(p))
+    m = len(btt)
+    bb = beta[btt]
+    try:
+        QM = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
+    except np.linalg.LinAlgError:  # e.g. Knapp-Hartung with k = 1: metafor reports NA
+        QM = np.nan
+    stat = beta / np.sqrt(np.diag(vb))
+    if dfs is not None:
+        QM = QM / m
+        QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 and np.isfinite(QM) else np.nan
+        pval = 2.0 * stats.t.sf(np.abs(stat), dfs) if dfs > 0 else np.full(p, np.nan)
+    else:
+        QMp = float(stats.chi2.sf(QM, m))
+        pval = 2.0 * stats.norm.sf(np.abs(stat))
+    return btt, QM, QMp, pval
 
 
 # ---------------------------------------------------------------------------
@@ -831,10 +844,7 @@ def format_rma(res: RMAResult) -> str:
     lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
     if mods:
         lines.append("")
-        statistic = (f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs})" if res.dfs is not None
-                     else f"QM(df = {res.QMdf[0]})")
-        lines.append(f"Test of Moderators ({_btt_text(res.btt)}):\n"
-                     f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
+        lines.append(moderator_test_text(res))
     lines.append("")
     lines.append("Model Results:")
     lines.append("")
@@ -868,6 +878,14 @@ def _coef_table(res: RMAResult, mods: bool) -> list[str]:
 def _p_text(p: float) -> str:
     s = _fmt_p(p)
     return s if s.startswith("<") else f"= {s}"
+
+
+def moderator_test_text(res: Any) -> str:
+    """The "Test of Moderators" lines of a printout (rma and rma_mv results)."""
+    statistic = (f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs})" if res.dfs is not None
+                 else f"QM(df = {res.QMdf[0]})")
+    return (f"Test of Moderators ({_btt_text(res.btt)}):\n"
+            f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
 
 
 def _btt_text(btt: list[int]) -> str:

@@ -35,7 +35,8 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.frequentist import RMAResult, _Projection, _btt_text, _crit, _fmt_p, _level, _p_text, _stars
+from bayesma.frequentist import (RMAResult, _Projection, _crit, _fmt_p, _level, _p_text, _stars,
+                                 moderator_test_text, wald_tests)
 
 __all__ = ["rma_mv", "RMAMVResult"]
 
@@ -458,17 +459,8 @@ def fit_rma_mv(
     stat = beta / se
     dfs = k - p if test == "t" else None
     has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
-    btt = list(range(1, p)) if (has_intercept and p > 1) else list(range(p))
+    btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
     nb = len(btt)
-    bb = beta[btt]
-    QM = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
-    if dfs is not None:
-        QM /= nb
-        QMp = float(stats.f.sf(QM, nb, dfs))
-        pval = 2.0 * stats.t.sf(np.abs(stat), dfs)
-    else:
-        QMp = float(stats.chi2.sf(QM, nb))
-        pval = 2.0 * stats.norm.sf(np.abs(stat))
     crit = _crit(level, dfs)
     QEp = float(stats.chi2.sf(QE, k - p))
 
@@ -573,13 +565,7 @@ def _format(res: RMAMVResult) -> str:
     lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
     if mods:
         lines.append("")
-        which = "coefficient" + ("s" if len(res.btt) > 1 else "")
-        if res.dfs is not None:
-            lines.append(f"Test of Moderators ({which} {_btt_text(res.btt)}):\n"
-                         f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
-        else:
-            lines.append(f"Test of Moderators ({which} {_btt_text(res.btt)}):\n"
-                         f"QM(df = {res.QMdf[0]}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
+        lines.append(moderator_test_text(res))
     lines += ["", "Model Results:", ""]
     table = res.summary()
     if res.dfs is not None:
