@@ -1,31 +1,36 @@
-"""Shared test fixtures: where the reference values live."""
+"""Shared test fixtures: where the reference values live.
+
+Every reference file the tests read is inside the repository, in tests/data/reference
+(copied from the project's shared references; its README says how each was made).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = ROOT / "tests" / "data" / "reference"
 
 
 def reference_dir() -> Path:
-    """../shared/reference beside the checkout (override with BAYESMA_REFERENCE_DIR)."""
-    env = os.environ.get("BAYESMA_REFERENCE_DIR")
-    if env:
-        return Path(env)
-    for candidate in (ROOT.parent / "shared" / "reference", ROOT / "shared" / "reference"):
-        if candidate.is_dir():
-            return candidate
-    return ROOT.parent / "shared" / "reference"
+    """tests/data/reference inside the checkout."""
+    return REFERENCE_DIR
+
+
+def load_json(name: str) -> dict:
+    with open(REFERENCE_DIR / name) as fh:
+        return json.load(fh)
 
 
 def load_cases() -> list[dict]:
-    path = reference_dir() / "metafor_cases.json"
-    with open(path) as fh:
-        return json.load(fh)["cases"]
+    return load_json("metafor_cases.json")["cases"]
+
+
+def load_cases_v2() -> list[dict]:
+    return load_json("metafor_cases_v2.json")["cases"]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +35,12 @@ SHAPES = {
 
 
 def _reference_file() -> Path:
-    env = os.environ.get("BAYESMA_REFERENCE_DIR")
-    base = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-    return base / "metafor_cases.json"
+    return Path(__file__).resolve().parent / "data" / "reference" / "metafor_cases.json"
 
 
 @pytest.fixture(scope="module")
 def cases() -> dict:
     path = _reference_file()
-    if not path.exists():
-        pytest.skip(f"reference file not found: {path}")
     data = json.loads(path.read_text())
     return {c["name"]: c for c in data["cases"]}
 
