@@ -1,0 +1,217 @@
+"""Priors as text: :func:`parse` (specs such as ``"halfnormal(0.5)"``, used by the CLI),
+:func:`as_prior` (the one coercion of user input to a prior) and :func:`describe`."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Mapping
+
+from bayesma.priors.base import Prior
+from bayesma.priors.empirical import rhodes2015, turner2015
+from bayesma.priors.families import FAMILIES, Uniform
+
+__all__ = ["parse", "as_prior", "describe"]
+
+_ALIASES: dict[str, str] = {
+    "normal": "Normal",
+    "gaussian": "Normal",
+    "studentt": "StudentT",
+    "student": "StudentT",
+    "t": "StudentT",
+    "cauchy": "Cauchy",
+    "halfnormal": "HalfNormal",
+    "halfcauchy": "HalfCauchy",
+    "halfstudentt": "HalfStudentT",
+    "halft": "HalfStudentT",
+    "exponential": "Exponential",
+    "exp": "Exponential",
+    "uniform": "Uniform",
+    "unif": "Uniform",
+    "lognormal": "LogNormal",
+    "logstudentt": "LogStudentT",
+    "logt": "LogStudentT",
+    "inversegamma": "InverseGamma",
+    "invgamma": "InverseGamma",
+    "gamma": "Gamma",
+}
+
+def _known_families_text() -> str:
+    return ", ".join(list(FAMILIES) + ["turner2015", "rhodes2015"])
+
+
+def _signature(cls: type[Prior]) -> str:
+    import inspect
+
+    return f"{cls.family}{inspect.signature(cls.__init__)}".replace("(self, ", "(").replace(
+        " -> None", ""
+    )
+
+
+def parse(spec: str | Prior) -> Prior:
+    """Build a prior from a text spec such as ``"halfnormal(0.5)"``.
+
+    Family names are case-insensitive (underscores and hyphens ignored; a few
+    aliases: ``t``, ``halft``, ``logt``, ``exp``, ``invgamma``, ``unif``).
+    Arguments are numbers (or strings for the presets), positional in the
+    order of the class signature or keywords under PyMC's names. A family
+    without parentheses takes its defaults. ``repr(prior)`` is always a valid
+    spec. Special case: ``uniform(a)`` is ``Uniform(upper=a)`` and
+    ``uniform(a, b)`` is ``Uniform(lower=a, upper=b)``.
+
+    Parameters
+    ----------
+    spec : str or Prior
+        A prior is returned unchanged.
+
+    Returns
+    -------
+    Prior
+
+    Raises
+    ------
+    ValueError
+        For unknown families (the message lists the known ones), bad
+        arguments, or invalid hyperparameters.
+
+    Examples
+    --------
+    >>> parse("halfnormal(0.5)")
+    HalfNormal(sigma=0.5)
+    >>> parse("HalfCauchy(beta=1)")
+    HalfCauchy(beta=1)
+    >>> parse("uniform(0, 2)")
+    Uniform(lower=0, upper=2)
+    >>> parse("lognormal(-3.95, 1.34)")
+    LogNormal(mu=-3.95, sigma=1.34)
+    >>> parse("turner2015('all-cause mortality', 'pharmacological vs. placebo / control')")
+    LogNormal(mu=-3.95, sigma=1.34)
+    >>> parse("rhodes2015()")
+    LogStudentT(nu=5, mu=-3.44, sigma=2.59)
+    """
+    if isinstance(spec, Prior):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"a prior spec must be a string or a Prior, got {type(spec).__name__}")
+    text = spec.strip()
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise ValueError(
+            f"cannot parse prior {spec!r}: expected e.g. 'halfnormal(0.5)' or "
+            f"'normal(mu=0, sigma=1)'; known families: {_known_families_text()}"
+        ) from None
+    if isinstance(node, ast.Name):
+        fname, args, kwargs = node.id, [], {}
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        fname = node.func.id
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+            kwargs = {}
+            for kw in node.keywords:
+                if kw.arg is None:
+                    raise ValueError
+                kwargs[kw.arg] = ast.literal_eval(kw.value)
+        except ValueError:
+            raise ValueError(
+                f"cannot parse prior {spec!r}: arguments must be numbers (or quoted "
+                f"strings for turner2015/rhodes2015), positional or keyword"
+            ) from None
+    else:
+        raise ValueError(
+            f"cannot parse prior {spec!r}: expected a family name and arguments, e.g. "
+            f"'halfnormal(0.5)'; known families: {_known_families_text()}"
+        )
+
+    key = re.sub(r"[_\-\s]", "", fname).lower()
+    if key in ("turner2015", "rhodes2015"):
+        func = turner2015 if key == "turner2015" else rhodes2015
+        try:
+            return func(*args, **kwargs)
+        except TypeError as exc:
+            raise ValueError(f"cannot parse prior {spec!r}: {exc}") from None
+    if key not in _ALIASES:
+        raise ValueError(
+            f"unknown prior family {fname!r} in {spec!r}; known families: {_known_families_text()}"
+        )
+    cls = FAMILIES[_ALIASES[key]]
+    for value in list(args) + list(kwargs.values()):
+        if isinstance(value, str):
+            raise ValueError(
+                f"cannot parse prior {spec!r}: {cls.family} takes numbers, got the string {value!r}"
+            )
+    if cls is Uniform and args:
+        if len(args) == 1:
+            kwargs = {"upper": args[0], **kwargs}
+        elif len(args) == 2:
+            kwargs = {"lower": args[0], "upper": args[1], **kwargs}
+        else:
+            raise ValueError(f"cannot parse prior {spec!r}: Uniform takes (lower, upper) or (upper)")
+        args = []
+    try:
+        return cls(*args, **kwargs)
+    except TypeError as exc:
+        msg = str(exc).replace("__init__()", cls.family)
+        raise ValueError(
+            f"cannot parse prior {spec!r}: {msg}; the signature is {_signature(cls)}"
+        ) from None
+
+
+def as_prior(value: str | Prior, target: str | tuple[str, ...] | None = None, name: str = "prior") -> Prior:
+    """Coerce *value* (a :class:`Prior` or a :func:`parse` spec) to a prior, checking its target.
+
+    Parameters
+    ----------
+    value : str or Prior
+    target : str or tuple of str, optional
+        Allowed targets, e.g. ``("tau", "tau2")`` for a heterogeneity prior.
+    name : str
+        What the prior is for, used in error messages (e.g. ``"tau"``).
+
+    Examples
+    --------
+    >>> as_prior("halfnormal(0.5)", target=("tau", "tau2"), name="tau")
+    HalfNormal(sigma=0.5)
+    """
+    prior = parse(value)
+    if target is not None:
+        allowed = (target,) if isinstance(target, str) else tuple(target)
+        if prior.target not in allowed:
+            families = [f for f, c in FAMILIES.items() if c.target in allowed]
+            raise ValueError(
+                f"the prior for {name!r} must be a prior on {' or '.join(allowed)} "
+                f"({', '.join(families)}); got {prior!r}, a prior of target {prior.target!r}"
+            )
+    return prior
+
+
+def describe(priors: Mapping[str, Prior | str]) -> str:
+    """One line per prior, for printing the priors a fit used.
+
+    Heterogeneity priors also show the prior median and central 95% interval
+    of tau; tau^2 priors say that they are on tau^2. A prior's ``label``
+    (e.g. the table row of a preset) is appended in brackets.
+
+    Examples
+    --------
+    >>> from bayesma.priors import HalfNormal, Normal
+    >>> print(describe({"mu": Normal(0, 8), "tau": HalfNormal(0.5)}))
+    mu  ~ Normal(mu=0, sigma=8)
+    tau ~ HalfNormal(sigma=0.5)  (tau: median 0.337, 95% interval 0.0157 to 1.12)
+    """
+    items = [(str(k), parse(v)) for k, v in priors.items()]
+    if not items:
+        return ""
+    width = max(len(k) for k, _ in items)
+    lines = []
+    for key, prior in items:
+        line = f"{key.ljust(width)} ~ {prior!r}"
+        if prior.target == "tau2":
+            line += " on tau^2"
+        if prior.is_heterogeneity:
+            lo, med, hi = (float(v) for v in prior.ppf_tau([0.025, 0.5, 0.975]))
+            line += f"  (tau: median {med:.3g}, 95% interval {lo:.3g} to {hi:.3g})"
+        if prior.label:
+            line += f"  [{prior.label}]"
+        lines.append(line)
+    return "\n".join(lines)
