@@ -1,0 +1,201 @@
+"""The one registry of effect measures: names, labels, scales, back-transforms and prior scales.
+
+Every part of bayesma that needs to know something about an effect measure
+(``escalc``'s descriptions, the default priors, the axis labels of the plots,
+the report's wording, the command line) looks it up here, so a new measure is
+one entry of :data:`MEASURES`.
+
+The unit-information standard deviation sigma_u of a measure (``vi ~ sigma_u^2
+/ n_i``; Röver et al. 2021, Research Synthesis Methods 12:448-474) sets the
+scale of the default priors: ``mu ~ Normal(0, 4 sigma_u)`` and
+``tau ~ HalfNormal(sigma_u / 4)`` (see :func:`bayesma.priors.default_priors`).
+Measures on a raw scale (MD, ROM, GEN) have no fixed sigma_u.
+
+Examples
+--------
+>>> from bayesma import measures
+>>> m = measures.get("OR")
+>>> m.label, m.unit_sd, round(float(m.back_transform(0.0)), 3)
+('Log odds ratio', 2.0, 1.0)
+>>> measures.get("d")
+Traceback (most recent call last):
+...
+ValueError: unknown effect measure 'd'; known measures: OR (log odds ratio), ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["GENERIC", "MEASURES", "Measure", "get", "label", "lookup", "names"]
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One effect measure.
+
+    Attributes
+    ----------
+    name : str
+        metafor's name (``"OR"``, ``"SMD"``, ...).
+    description : str
+        What the effect is, singular (``"log odds ratio"``).
+    label : str
+        Axis label (``"Log odds ratio"``; ``"Standardized mean difference (Hedges' g)"``).
+    plural : str
+        For sentences: ``"k = 12 log odds ratios"``.
+    scale : str
+        ``"log"`` (a log ratio), ``"logit"``, ``"fisher-z"``, ``"raw"`` (data
+        units) or ``"bounded"`` (a difference, correlation or proportion).
+    back_label : str or None
+        The quantity on the back-transformed scale (``"odds ratio"``), or None.
+    back_transform : callable or None
+        Maps an effect (array) to the back-transformed scale (``np.exp`` for
+        log ratios, ``tanh`` for Fisher's z, the inverse logit for PLO).
+    unit_sd : float or None
+        Unit-information standard deviation sigma_u, or None on a raw scale.
+    empirical_tau_prior : str or None
+        Name of the empirical heterogeneity prior family of :mod:`bayesma.priors`
+        for this measure (``"turner2015"``, ``"rhodes2015"``), or None.
+    """
+
+    name: str
+    description: str
+    label: str
+    plural: str
+    scale: str
+    back_label: str | None = None
+    back_transform: Callable[[np.ndarray], np.ndarray] | None = None
+    unit_sd: float | None = None
+    empirical_tau_prior: str | None = None
+
+    @property
+    def mu_prior_sd(self) -> float | None:
+        """Scale of the default Normal(0, s) prior on the pooled effect: 4 sigma_u."""
+        return None if self.unit_sd is None else 4.0 * self.unit_sd
+
+    @property
+    def tau_prior_scale(self) -> float | None:
+        """Scale of the default HalfNormal(s) prior on tau: sigma_u / 4."""
+        return None if self.unit_sd is None else self.unit_sd / 4.0
+
+    @property
+    def is_log(self) -> bool:
+        return self.scale == "log"
+
+
+_ALL = [
+    Measure("OR", "log odds ratio", "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0, "turner2015"),
+    Measure("PETO", "log odds ratio (Peto's method)", "Log odds ratio (Peto)", "log odds ratios (Peto)", "log",
+       "odds ratio", np.exp, 2.0),
+    Measure("RR", "log risk ratio", "Log risk ratio", "log risk ratios", "log", "risk ratio", np.exp, 2.0),
+    Measure("HR", "log hazard ratio", "Log hazard ratio", "log hazard ratios", "log", "hazard ratio", np.exp, 2.0),
+    Measure("IRR", "log incidence rate ratio", "Log incidence rate ratio", "log incidence rate ratios", "log",
+       "incidence rate ratio", np.exp, 2.0),
+    Measure("RD", "risk difference", "Risk difference", "risk differences", "bounded", unit_sd=1.0),
+    Measure("SMD", "standardized mean difference, bias-corrected (Hedges' g)",
+       "Standardized mean difference (Hedges' g)", "standardized mean differences (Hedges' g)", "bounded",
+       unit_sd=2.0, empirical_tau_prior="rhodes2015"),
+    Measure("SMDH", "standardized mean difference with heteroscedastic variances",
+       "Standardized mean difference", "standardized mean differences", "bounded",
+       unit_sd=2.0, empirical_tau_prior="rhodes2015"),
+    Measure("MD", "raw mean difference", "Mean difference", "mean differences", "raw"),
+    Measure("ROM", "log ratio of means (response ratio)", "Log ratio of means", "log ratios of means", "log",
+       "ratio of means", np.exp),
+    Measure("COR", "raw correlation coefficient", "Correlation", "correlations", "bounded", unit_sd=1.0),
+    Measure("UCOR", "raw correlation coefficient, bias-corrected", "Correlation (bias-corrected)",
+       "bias-corrected correlations", "bounded", unit_sd=1.0),
+    Measure("ZCOR", "Fisher r-to-z transformed correlation", "Fisher's z", "Fisher z-transformed correlations",
+       "fisher-z", "correlation", np.tanh, 1.0),
+    Measure("PR", "raw proportion", "Proportion", "proportions", "bounded"),
+    Measure("PLO", "logit transformed proportion (log odds)", "Log odds (proportion)", "logit proportions", "logit",
+       "proportion", _expit),
+    Measure("GEN", "generic effect size", "Effect size", "effect sizes", "raw"),
+]
+
+#: every known measure by name
+MEASURES: dict[str, Measure] = {m.name: m for m in _ALL}
+
+#: what ``measure=None`` means: a generic effect on an unknown scale
+GENERIC = Measure("GEN", "generic effect size", "Effect size", "effect sizes", "raw")
+
+# spellings metafor users write for the generic measure
+_ALIASES = {"GENERIC": "GEN"}
+
+
+def names() -> list[str]:
+    """The names of the known measures, in registry order."""
+    return list(MEASURES)
+
+
+def _known() -> str:
+    return ", ".join(f"{m.name} ({m.description})" for m in MEASURES.values())
+
+
+def get(name: str | None) -> Measure:
+    """The :class:`Measure` called *name* (case-insensitive); *None* gives :data:`GENERIC`.
+
+    Parameters
+    ----------
+    name : str or None
+        metafor's measure name, e.g. ``"OR"`` or ``"smd"``.
+
+    Returns
+    -------
+    Measure
+
+    Raises
+    ------
+    ValueError
+        *name* is not a known measure; the message lists the known ones
+        (``measure=None`` is the way to say "a generic effect size").
+    TypeError
+        *name* is not a string.
+
+    Examples
+    --------
+    >>> get("zcor").back_label
+    'correlation'
+    >>> get(None).label
+    'Effect size'
+    """
+    if name is None:
+        return GENERIC
+    if isinstance(name, Measure):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"measure must be a string such as 'OR' or 'SMD' (or None), got {name!r}")
+    key = name.strip().upper()
+    key = _ALIASES.get(key, key)
+    if key in MEASURES:
+        return MEASURES[key]
+    raise ValueError(
+        f"unknown effect measure {name!r}; known measures: {_known()}. "
+        "For effects on some other scale give measure=None (a generic effect size)"
+    )
+
+
+def lookup(name: str | None) -> str | None:
+    """The canonical name of *name* (``"smd"`` -> ``"SMD"``), *None* for None; ValueError if unknown."""
+    return None if name is None else get(name).name
+
+
+def label(name: str | None, default: str = "Effect size") -> str:
+    """The axis label of *name*; *default* for None. Unknown names raise ValueError."""
+    return default if name is None else get(name).label
+
+
+def back_transform_scalar(name: str | None, value: float) -> float | None:
+    """*value* on the back-transformed scale of measure *name*, or None if it has none."""
+    m = get(name)
+    if m.back_transform is None:
+        return None
+    return float(m.back_transform(np.asarray(value, dtype=float)))
+
