@@ -232,6 +232,7 @@ class MetaPosterior:
         engine: str,
         exact_summary: pd.DataFrame | None = None,
         fit_seconds: float | None = None,
+        exact: Any = None,
     ) -> None:
         if not hasattr(idata, "posterior"):
             raise ValueError("idata must have a posterior group")
@@ -240,6 +241,7 @@ class MetaPosterior:
         self.engine = str(engine)
         self.exact_summary = exact_summary
         self.fit_seconds = None if fit_seconds is None else float(fit_seconds)
+        self.exact = exact
         self.fit_info: dict[str, Any] = {}
         self._summary_cache: dict[tuple, pd.DataFrame] = {}
 
@@ -605,7 +607,7 @@ class MetaPosterior:
             add(label, res)
         if spec.cluster_index is not None and not reg:
             try:
-                from bayesma.multilevel import rma_mv
+                from bayesma.frequentist import rma_mv
 
                 cl = np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index]
                 with warnings.catch_warnings():

@@ -1,9 +1,13 @@
 """Bayesian meta-analysis models: :class:`MetaAnalysis` and its engines.
 
-``MetaAnalysis`` validates the data and priors into a :class:`ModelSpec`;
-``fit(engine="nuts")`` builds the PyMC model (once, cached) and samples it,
-``fit(engine="exact")`` integrates the posterior numerically. PyMC is imported
-only when a NUTS fit (or ``.pymc_model``) is asked for.
+``MetaAnalysis`` validates the data and priors into a :class:`ModelSpec`
+(:mod:`~bayesma.models.spec`); ``fit(engine="nuts")`` builds the PyMC model
+(:mod:`~bayesma.models.build`, one module per family) and samples it
+(:mod:`~bayesma.models.nuts`, compiled once per structure and cached),
+``fit(engine="exact")`` integrates the posterior numerically
+(:mod:`bayesma.exact`). This module is the only place that wraps an engine's
+result into a :class:`bayesma.MetaPosterior`. PyMC is imported only when a NUTS
+fit (or ``.pymc_model``) is asked for.
 """
 
 from __future__ import annotations
@@ -90,7 +94,8 @@ class MetaAnalysis:
             data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
             likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
         )
-        self._pymc_cache: Any = None  # compiled model, kept across fits (see models.pymc_model)
+        self._pymc_cache: Any = None  # compiled models, kept across fits (a models.nuts.ModelCache)
+        self._pymc_model: Any = None
 
     # ------------------------------------------------------------------
     @property
@@ -105,9 +110,32 @@ class MetaAnalysis:
     @property
     def pymc_model(self):
         """The PyMC model (built on first access)."""
-        from bayesma.models.pymc_model import get_model
+        from bayesma.models.build import build_model, structure_key
 
-        return get_model(self)
+        key = structure_key(self.spec)
+        if self._pymc_model is None or self._pymc_model[0] != key:
+            self._pymc_model = (key, build_model(self.spec)[0])
+        return self._pymc_model[1]
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, *, share_cache_with: "MetaAnalysis | None" = None) -> "MetaAnalysis":
+        """A model of an existing :class:`ModelSpec` (e.g. a subset of another model's studies).
+
+        Parameters
+        ----------
+        spec : ModelSpec
+        share_cache_with : MetaAnalysis, optional
+            A model whose compiled NUTS models this one reuses.
+
+        Returns
+        -------
+        MetaAnalysis
+        """
+        new = object.__new__(cls)
+        new.spec = spec
+        new._pymc_cache = getattr(share_cache_with, "_pymc_cache", None)
+        new._pymc_model = None
+        return new
 
     def with_priors(self, priors: Mapping[str, Any]) -> "MetaAnalysis":
         """A copy with some priors replaced; a NUTS refit reuses the compiled model
@@ -116,12 +144,10 @@ class MetaAnalysis:
 
         spec = self.spec
         merged = {**spec.priors, **dict(priors)}
-        new = object.__new__(MetaAnalysis)
-        new.spec = dataclasses.replace(spec, priors=resolve_priors(
+        new_spec = dataclasses.replace(spec, priors=resolve_priors(
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,
             three_level=spec.cluster_index is not None, likelihood=spec.likelihood))
-        new._pymc_cache = self._pymc_cache
-        return new
+        return MetaAnalysis.from_spec(new_spec, share_cache_with=self)
 
     def fit(
         self,
@@ -161,11 +187,26 @@ class MetaAnalysis:
         self._warn_small_k()
         if engine == "exact":
             from bayesma.exact import fit_exact
+            from bayesma.results import MetaPosterior
 
-            return fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
-        from bayesma.models.pymc_model import fit_nuts
+            res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
+            return MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
+                                 fit_seconds=res.seconds, exact=res.exact)
+        return self._fit_nuts(draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
 
-        return fit_nuts(self, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
+    def _fit_nuts(self, *, warn: bool = True, **kwargs: Any):
+        from bayesma.models import nuts
+        from bayesma.results import MetaPosterior
+
+        if not isinstance(self._pymc_cache, nuts.ModelCache):
+            self._pymc_cache = nuts.MODEL_CACHE
+        fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
+        post = MetaPosterior(fit.idata, self.spec, engine="nuts", fit_seconds=fit.seconds)
+        post.fit_info = fit.info
+        post._cache_entry = fit.entry
+        if warn:
+            post.diagnostics().warn()
+        return post
 
     def _warn_small_k(self) -> None:
         k = self.spec.k

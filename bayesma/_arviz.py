@@ -1,0 +1,109 @@
+"""The one place bayesma talks to ArviZ (0.x, ``InferenceData``).
+
+Everything bayesma needs from ArviZ goes through these functions: building an
+InferenceData from dicts of draws, copying one with some groups, R-hat / ESS,
+the kernel density estimate and trace plot of the plots, and netCDF read/write.
+Moving to ArviZ 1.x (``DataTree``, which PyMC 6 uses) changes this file only.
+ArviZ is imported inside the functions, so ``import bayesma`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["from_draws", "dataset", "with_groups", "rhat_ess", "kde", "plot_trace", "write_netcdf",
+           "read_netcdf"]
+
+
+def _netcdf_engine() -> str | None:
+    return "h5netcdf" if importlib.util.find_spec("h5netcdf") is not None else None
+
+
+def from_draws(
+    posterior: Mapping[str, np.ndarray],
+    *,
+    coords: Mapping[str, Sequence[Any]] | None = None,
+    dims: Mapping[str, Sequence[str]] | None = None,
+    observed_data: Mapping[str, np.ndarray] | None = None,
+    constant_data: Mapping[str, np.ndarray] | None = None,
+) -> Any:
+    """InferenceData from draws of shape ``(chain, draw, ...)`` per variable.
+
+    Parameters
+    ----------
+    posterior : dict of str to array
+        Draws, shape ``(chains, draws, *dims)``.
+    coords, dims : dict, optional
+        Coordinates and the dims of each variable (as :func:`arviz.from_dict`).
+    observed_data, constant_data : dict, optional
+        Extra groups.
+
+    Returns
+    -------
+    arviz.InferenceData
+    """
+    import arviz as az
+
+    return az.from_dict(posterior=dict(posterior), observed_data=observed_data, constant_data=constant_data,
+                        coords=dict(coords or {}), dims=dict(dims or {}))
+
+
+def dataset(values: Mapping[str, np.ndarray], *, coords: Mapping | None = None, dims: Mapping | None = None) -> Any:
+    """An xarray Dataset of draws ``(chain, draw, ...)`` for one group (prior, prior predictive)."""
+    import arviz as az
+
+    return az.dict_to_dataset(dict(values), coords=coords, dims=dims, library=None, attrs={})
+
+
+def with_groups(groups: Mapping[str, Any]) -> Any:
+    """A new InferenceData holding *groups* (name -> xarray Dataset)."""
+    import arviz as az
+
+    return az.InferenceData(**dict(groups))
+
+
+def group_names(idata: Any) -> list[str]:
+    """The groups of an InferenceData."""
+    return list(idata.groups())
+
+
+def rhat_ess(ds: Any) -> tuple[Any, Any, Any]:
+    """Rank-normalized R-hat, bulk ESS and tail ESS of every variable of a posterior Dataset."""
+    import arviz as az
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return az.rhat(ds), az.ess(ds, method="bulk"), az.ess(ds, method="tail")
+
+
+def kde(x: np.ndarray, bounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel density estimate of draws: (grid, density); *bounded* corrects at the edges."""
+    from arviz.stats.density_utils import kde as _kde
+
+    grid, pdf = _kde(np.asarray(x, float), bound_correction=bounded)
+    return np.asarray(grid), np.asarray(pdf)
+
+
+def plot_trace(idata: Any, var_names: Sequence[str], axes: Any, **kwargs: Any) -> None:
+    """ArviZ's trace plot into the given (n, 2) array of axes."""
+    import arviz as az
+
+    az.plot_trace(idata, var_names=list(var_names), axes=axes, compact=True, show=False, **kwargs)
+
+
+def write_netcdf(idata: Any, path: str) -> str:
+    """Write an InferenceData to netCDF (h5netcdf when installed)."""
+    idata.to_netcdf(str(path), engine=_netcdf_engine())
+    return str(path)
+
+
+def read_netcdf(path: str) -> Any:
+    """Read an InferenceData from netCDF into memory (the file is closed afterwards)."""
+    import arviz as az
+
+    with az.rc_context(rc={"data.load": "eager"}):
+        return az.from_netcdf(str(path), engine=_netcdf_engine())

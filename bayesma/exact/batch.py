@@ -1,0 +1,138 @@
+"""Exact summaries for many data sets at once (prior sensitivity, simulations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .quadrature import _BATCH, _LEVELS_1D, _NUTS_HINT, _N_GL_1D, _mixture_cdf, _mixture_moments, _mixture_quantiles
+from .likelihood import _Normal, _loglik_re
+from .grids import _LEVELS_FAST, _grid_1d
+
+# ---------------------------------------------------------------------------
+# batched summaries for sensitivity analyses and simulations
+# ---------------------------------------------------------------------------
+
+
+def _prune_rows(w: np.ndarray, *arrays: np.ndarray, mass: float = 1e-10):
+    """Per row, keep the heaviest mixture components holding all but *mass* of the weight
+    (the same number of columns in every row), renormalized."""
+    order = np.argsort(-w, axis=1)
+    ws = np.take_along_axis(w, order, axis=1)
+    cum = np.cumsum(ws, axis=1)
+    K = int(min(w.shape[1], (cum < (1.0 - mass) * cum[:, -1:]).sum(1).max() + 1))
+    ws = ws[:, :K]
+    ws = ws / ws.sum(1, keepdims=True)
+    return (ws,) + tuple(np.take_along_axis(a, order[:, :K], axis=1) for a in arrays)
+
+
+def batch_summaries(
+    y: np.ndarray,
+    v: np.ndarray,
+    mu_prior: Any,
+    tau_prior: Any | None,
+    *,
+    n: int = _N_GL_1D,
+    chunk: int | None = None,
+    bf: bool = False,
+    new: bool = True,
+    level: float = 0.95,
+    fast: bool = False,
+) -> dict[str, np.ndarray]:
+    """Exact posterior summaries of the intercept-only random-effects model for many data sets at once.
+
+    Parameters
+    ----------
+    y, v : array_like, shape (B, k)
+        Effects and sampling variances, one row per data set (same k).
+    mu_prior : Normal prior object
+    tau_prior : heterogeneity prior, or None for the common-effect model
+    bf : bool
+        Also compute log BF10 for the effect (mu ~ prior vs mu = 0).
+    new : bool
+        Compute the interval for a new study's effect (``new_lower``, ``new_upper``);
+        False skips it (a third of the time, for simulations that do not use it).
+    level : float
+        Probability of the equal-tailed intervals (``*_lower``, ``*_upper``).
+    fast : bool
+        A coarser rule (15 panels of 8 nodes instead of 26 of 12) for simulations:
+        summaries within about 1e-6 of a posterior sd instead of 1e-9.
+
+    Returns
+    -------
+    dict of arrays (B,)
+        ``mu_mean, mu_sd, mu_lower, mu_median, mu_upper, mu_p_positive,
+        tau_mean, tau_lower, tau_median, tau_upper, new_lower, new_upper,
+        log_ml`` (``new_*`` only with *new*; and ``log_bf_effect`` with *bf*).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesma import priors
+    >>> from bayesma.exact import batch_summaries
+    >>> out = batch_summaries(np.array([[0.1, 0.3, 0.2]]), np.full((1, 3), 0.02),
+    ...                       priors.Normal(0, 1), priors.HalfNormal(0.5))
+    >>> bool(out["mu_lower"][0] < out["mu_mean"][0] < out["mu_upper"][0])
+    True
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    v = np.atleast_2d(np.asarray(v, dtype=float))
+    B, k = y.shape
+    alpha = (1.0 - level) / 2.0
+    qs3 = (alpha, 0.5, 1.0 - alpha)
+    if mu_prior.family != "Normal":
+        raise ValueError(f"the exact engine needs a Normal prior on mu, got {mu_prior!r}; {_NUTS_HINT}")
+    loc = _Normal(np.array([mu_prior.params["mu"]]), np.array([1.0 / mu_prior.params["sigma"] ** 2]))
+    X = np.ones((k, 1))
+    keys = ["mu_mean", "mu_sd", "mu_lower", "mu_median", "mu_upper", "mu_p_positive", "tau_mean",
+            "tau_lower", "tau_median", "tau_upper", "new_lower", "new_upper", "log_ml"]
+    if not new:
+        keys = [key for key in keys if not key.startswith("new_")]
+    if bf:
+        keys.append("log_bf_effect")
+    out = {key: np.empty(B) for key in keys}
+    size = chunk or max(1, int(_BATCH // ((130 if fast else 320) * k)))
+    none = _Normal(np.zeros(0), np.zeros(0))
+    for s0 in range(0, B, size):
+        sl = slice(s0, min(B, s0 + size))
+        yb, vb = y[sl], v[sl]
+        if tau_prior is None:
+            ll, b, V = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, X, loc)
+            w = np.ones((yb.shape[0], 1))
+            m, s = b[:, :, 0], np.sqrt(V[:, :, 0, 0])
+            out["log_ml"][sl] = ll[:, 0]
+            for key in ("tau_mean", "tau_lower", "tau_median", "tau_upper"):
+                out[key][sl] = 0.0
+            sn = s
+            if bf:
+                ll0, _, _ = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, None, none)
+                out["log_bf_effect"][sl] = ll[:, 0] - ll0[:, 0]
+        else:
+            g = _grid_1d(yb, vb, X, loc, tau_prior, n=8 if fast else n, levels=_LEVELS_FAST if fast else _LEVELS_1D)
+            w = np.concatenate([g.weights, g.atom[:, None]], axis=1)
+            m = np.concatenate([g.b[..., 0], g.b0], axis=1)
+            s = np.sqrt(np.concatenate([g.V[..., 0, 0], g.V0[..., 0]], axis=1))
+            t = np.concatenate([g.tau, np.zeros((yb.shape[0], 1))], axis=1)
+            sn = np.sqrt(s**2 + t**2)
+            out["log_ml"][sl] = g.logml
+            out["tau_mean"][sl] = g.tau_moments()[0]
+            tq = g.tau_quantiles(qs3)
+            out["tau_lower"][sl], out["tau_median"][sl], out["tau_upper"][sl] = tq[:, 0], tq[:, 1], tq[:, 2]
+            if bf:
+                g0 = _grid_1d(yb, vb, None, none, tau_prior, n=8 if fast else n,
+                              levels=_LEVELS_FAST if fast else _LEVELS_1D)
+                out["log_bf_effect"][sl] = g.logml - g0.logml
+        mean, sd = _mixture_moments(w, m, s)
+        if new:
+            w, m, s, sn = _prune_rows(w, m, s, sn)
+        else:
+            w, m, s = _prune_rows(w, m, s)
+        q = _mixture_quantiles(w, m, s, qs3)
+        out["mu_mean"][sl], out["mu_sd"][sl] = mean, sd
+        out["mu_lower"][sl], out["mu_median"][sl], out["mu_upper"][sl] = q[:, 0], q[:, 1], q[:, 2]
+        out["mu_p_positive"][sl] = 1.0 - _mixture_cdf(np.zeros(mean.shape), w, m, s)
+        if new:
+            qn = _mixture_quantiles(w, m, sn, (alpha, 1.0 - alpha))
+            out["new_lower"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1]
+    return out

@@ -1,0 +1,189 @@
+"""Marginal likelihoods, Bayes factors and posterior model probabilities."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .likelihood import _Normal, _as_spec, _loglik_re
+from .grids import _grid_1d, integrate
+
+# ---------------------------------------------------------------------------
+# marginal likelihoods and Bayes factors
+# ---------------------------------------------------------------------------
+
+
+def marginal_likelihood(spec: Any, log: bool = True) -> float:
+    """Marginal likelihood ``p(y)`` of the model under its priors (log by default).
+
+    The coefficients are integrated analytically, the heterogeneity by quadrature.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> bm.exact.marginal_likelihood(m)                                               # doctest: +SKIP
+    """
+    value = integrate(_as_spec(spec)).log_marginal_likelihood
+    return value if log else math.exp(value)
+
+
+def _log_ml_null_effect(spec) -> float:
+    """log p(y) with mu fixed at 0 (intercept-only models)."""
+    y, v = spec.yi, spec.vi
+    none = _Normal(np.zeros(0), np.zeros(0))
+    if spec.model == "common":
+        ll, _, _ = _loglik_re(np.zeros((1, 1)), y[None], v[None], None, none)
+        return float(ll[0, 0])
+    if spec.tau_by is not None or spec.cluster_index is not None:
+        raise ValueError("bayes_factor_effect() is implemented for the common and the simple random-effects model")
+    gr = _grid_1d(y[None], v[None], None, none, spec.priors["tau"])
+    return float(gr.logml[0])
+
+
+def bayes_factor_effect(spec: Any, log: bool = False) -> float:
+    """Bayes factor BF10 for an effect: mu ~ its prior (H1) against mu = 0 (H0).
+
+    Both models share the heterogeneity prior; it is the ratio of their marginal
+    likelihoods (equal, by the Savage-Dickey identity, to prior density over
+    posterior density of mu at 0). Intercept-only models.
+
+    Parameters
+    ----------
+    spec : ModelSpec or MetaAnalysis
+    log : bool
+        Return log BF10.
+
+    Returns
+    -------
+    float
+        BF10 > 1 favours an effect; 1 / BF10 is BF01.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.3, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> bm.exact.bayes_factor_effect(m) > 1                                           # doctest: +SKIP
+    True
+    """
+    spec = _as_spec(spec)
+    if spec.is_regression:
+        raise ValueError("bayes_factor_effect() tests mu = 0 in an intercept-only model; for a coefficient of a "
+                         "meta-regression use ExactPosterior.savage_dickey('beta[<coef>]')")
+    lbf = _log_bf_effect(spec, marginal_likelihood(spec))
+    return lbf if log else math.exp(lbf)
+
+
+def _log_bf_effect(spec, log_ml: float) -> float:
+    return log_ml - _log_ml_null_effect(spec)
+
+
+def _log_bf_heterogeneity(spec, log_ml: float) -> float:
+    return log_ml - marginal_likelihood(replace(spec, model="common"))
+
+
+def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
+    """Bayes factor BF10 for heterogeneity: tau ~ its prior (random effects, H1) against tau = 0
+    (common effect, H0), with the same prior on mu.
+
+    Equals ``p_prior(tau = 0) / p_post(tau = 0)`` (Savage-Dickey) when the prior has a
+    positive density at 0.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.6, -0.2], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> bm.exact.bayes_factor_heterogeneity(m) > 1                                    # doctest: +SKIP
+    True
+    """
+    spec = _as_spec(spec)
+    if spec.model != "random" or spec.tau_by is not None or spec.cluster_index is not None:
+        raise ValueError("bayes_factor_heterogeneity() compares the random-effects model (one tau) with the "
+                         "common-effect model; give a random-effects model without tau_by= / cluster=")
+    lbf = _log_bf_heterogeneity(spec, marginal_likelihood(spec))
+    return lbf if log else math.exp(lbf)
+
+
+def model_probabilities(spec: Any, prior_prob_random: float = 0.5) -> pd.DataFrame:
+    """Posterior probabilities of the common-effect and random-effects models.
+
+    Parameters
+    ----------
+    spec : ModelSpec or MetaAnalysis
+        A random-effects model; the common-effect model uses the same priors
+        on mu / the coefficients.
+    prior_prob_random : float
+        Prior probability of the random-effects model (0.5: equal prior odds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``common``, ``random``; columns ``log_marginal_likelihood``,
+        ``prior_prob``, ``posterior_prob``.
+    """
+    return _model_probabilities(_as_spec(spec), prior_prob_random)
+
+
+def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = None) -> pd.DataFrame:
+    """:func:`model_probabilities`, reusing *log_ml*, the marginal likelihood of *spec* itself, when given."""
+    if not 0 < prior_prob_random < 1:
+        raise ValueError("prior_prob_random must be strictly between 0 and 1")
+    if "tau" not in spec.priors:
+        raise ValueError("model probabilities compare common and random effects and need the prior on tau: "
+                         "give a random-effects model (model='random')")
+    lml = {}
+    for model in ("random", "common"):
+        lml[model] = (log_ml if log_ml is not None and spec.model == model
+                      else marginal_likelihood(replace(spec, model=model)))
+    lre, lce = lml["random"], lml["common"]
+    prior = np.array([1.0 - prior_prob_random, prior_prob_random])
+    logs = np.array([lce, lre]) + np.log(prior)
+    post = np.exp(logs - np.logaddexp.reduce(logs))
+    return pd.DataFrame({"log_marginal_likelihood": [lce, lre], "prior_prob": prior, "posterior_prob": post},
+                        index=pd.Index(["common", "random"], name="model"))
+
+
+def bayes_factors(spec: Any) -> pd.DataFrame:
+    """Bayes factors of an intercept-only model: the effect and the heterogeneity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``effect`` (mu != 0 vs mu = 0) and ``heterogeneity`` (tau > 0 vs
+        tau = 0); columns ``BF10``, ``BF01``, ``log_BF10``.
+    """
+    return _bayes_factor_table(_as_spec(spec))
+
+
+def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
+    """:func:`bayes_factors`, with the model's marginal likelihood computed once (or *log_ml*, when given)."""
+    effect = not spec.is_regression
+    heterogeneity = spec.model == "random" and spec.tau_by is None and spec.cluster_index is None
+    if (effect or heterogeneity) and log_ml is None:
+        log_ml = marginal_likelihood(spec)
+    rows = {}
+    if effect:
+        rows["effect"] = _log_bf_effect(spec, log_ml)
+    if heterogeneity:
+        rows["heterogeneity"] = _log_bf_heterogeneity(spec, log_ml)
+    lbf = pd.Series(rows, dtype=float)
+    return pd.DataFrame({"BF10": np.exp(lbf), "BF01": np.exp(-lbf), "log_BF10": lbf})
+
+
+def savage_dickey(ep: Any, name: str = "mu", value: float = 0.0) -> float:
+    """Savage-Dickey BF01 = posterior density / prior density at *value* (mu, beta[...], tau)."""
+    spec = ep.spec
+    post = float(ep.density(name, np.array([value]))[0])
+    if name == "tau":
+        prior = float(np.exp(spec.priors["tau"].logpdf_tau(value)))
+    else:
+        j = 0 if name == "mu" else spec.coef_names.index(name[5:-1])
+        prior = float(np.exp(spec.location_prior(j).logpdf(value)))
+    return post / prior

@@ -1,0 +1,128 @@
+"""fit_exact: the exact engine behind ``MetaAnalysis.fit(engine="exact")``: the posterior and independent draws."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from bayesma._arviz import from_draws
+
+from .likelihood import _as_spec
+from .posterior import ExactPosterior, exact_posterior
+
+__all__ = ["ExactFit", "fit_exact"]
+
+
+@dataclass(frozen=True)
+class ExactFit:
+    """The raw result of the exact engine (``MetaAnalysis`` turns it into a ``MetaPosterior``).
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        Independent posterior draws, dims ``(chain, draw, ...)``.
+    exact : ExactPosterior
+        The quadrature posterior every reported number comes from.
+    summary : pandas.DataFrame
+        ``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%).
+    seconds : float
+        Wall time of the fit.
+    """
+
+    idata: Any
+    exact: ExactPosterior
+    summary: pd.DataFrame
+    seconds: float
+
+
+def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
+    coords = spec.coords()
+    coords.pop("cluster", None)
+    dims = {"theta": ["study"], "beta": ["coef"]}
+    if spec.tau_by is not None:
+        dims["tau"] = ["subgroup"]
+        dims["theta_new"] = ["subgroup"]
+    post = {}
+    for name, arr in draws.items():
+        post[name] = np.asarray(arr).reshape((chains, n_draws) + np.shape(arr)[1:])
+    used_dims = {k: v for k, v in dims.items() if k in post}
+    return from_draws(
+        post,
+        observed_data={"yi": spec.yi},
+        constant_data={"vi": spec.vi},
+        coords=coords,
+        dims={**used_dims, "yi": ["study"], "vi": ["study"]},
+    )
+
+
+def fit_exact(
+    spec: Any,
+    draws: int = 1000,
+    chains: int = 4,
+    seed: int | np.random.Generator | None = None,
+    grid: int | Mapping[str, Any] | None = None,
+    theta_draws: bool = True,
+    **kwargs: Any,
+):
+    """Exact posterior of a normal-normal meta-analysis model, with independent draws.
+
+    Parameters
+    ----------
+    spec : ModelSpec or MetaAnalysis
+        The model; the engine behind ``MetaAnalysis.fit(engine="exact")``.
+    draws, chains : int
+        ``draws * chains`` independent posterior draws fill ``.idata``,
+        arranged as *chains* chains (they are independent, so r_hat is 1 by
+        construction).
+    seed : int or numpy.random.Generator, optional
+        The same seed gives the same draws.
+    grid : int or dict, optional
+        Gauss-Legendre nodes per panel (see :func:`exact_posterior`).
+    theta_draws : bool
+        Draw the study effects ``theta`` (k values per draw). For very large k
+        set it to False (the summaries of theta are exact either way).
+    **kwargs
+        NUTS-only options (``tune``, ``target_accept``, ``progressbar``...) are
+        accepted and ignored.
+
+    Returns
+    -------
+    ExactFit
+        ``idata`` (the draws), ``exact`` (the :class:`ExactPosterior`), ``summary``
+        (exact mean, sd, median, 2.5% and 97.5% quantiles) and ``seconds``.
+        ``MetaAnalysis.fit(engine="exact")`` wraps it in a :class:`bayesma.MetaPosterior`.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> from bayesma.exact import fit_exact
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3], vi=[0.02, 0.03, 0.05, 0.04], measure="SMD")  # doctest: +SKIP
+    >>> res = fit_exact(m.spec, draws=500, chains=2, seed=1)                                    # doctest: +SKIP
+    >>> res.summary.loc[["mu", "tau"], ["mean", "eti_lower", "eti_upper"]]                        # doctest: +SKIP
+    """
+    unknown = set(kwargs) - {"tune", "target_accept", "progressbar", "sampler", "prior_draws", "cores",
+                             "init", "nuts_sampler", "compute_convergence_checks", "idata_kwargs"}
+    if unknown:
+        raise TypeError(f"fit_exact() got unexpected keyword arguments {sorted(unknown)}")
+    start = time.perf_counter()
+    spec = _as_spec(spec)
+    ep = exact_posterior(spec, grid=grid)
+    summary = ep.summary()
+    n = int(draws) * int(chains)
+    if theta_draws and n * spec.k > 2e8:
+        raise ValueError(
+            f"{n} draws of {spec.k} study effects need {n * spec.k * 8 / 1e9:.1f} GB; use fewer draws or "
+            "theta_draws=False (the exact summaries of theta do not need the draws)"
+        )
+    if n < 1:
+        raise ValueError("fit_exact() needs draws >= 1 and chains >= 1 (the result holds draws); for the "
+                         "exact summaries alone use bayesma.exact.exact_posterior(spec).summary()")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    sample = ep.draws(n, rng, theta=theta_draws)
+    idata = _to_idata(spec, sample, int(chains), int(draws))
+    seconds = time.perf_counter() - start
+    return ExactFit(idata, ep, summary, seconds)

@@ -1,0 +1,493 @@
+"""ExactPosterior: summaries, densities, probabilities and draws from the quadrature grid; exact_posterior()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .quadrature import _CHUNK, _Q, _gauss_compress, _gauss_legendre, _invert_panels, _lagrange_weights, _mixture_cdf, _mixture_moments, _mixture_pdf, _mixture_quantiles
+from .likelihood import _Normal, _as_spec, _finish, _loglik_re
+from .grids import integrate
+from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
+
+# ---------------------------------------------------------------------------
+# the exact posterior of one model
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ExactPosterior:
+    """The exact posterior of a normal-normal model: quadrature grid and summaries.
+
+    Built by :func:`exact_posterior` (and by ``MetaAnalysis.fit(engine="exact")``).
+    ``kind`` is ``"common"``, ``"random"``, ``"tau_by"`` or ``"cluster"``.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    kind : str
+    log_marginal_likelihood : float
+        ``log p(y)`` under the model and its priors.
+    """
+
+    spec: Any
+    kind: str
+    log_marginal_likelihood: float
+    grid: Any = None
+    loc: _Normal | None = None
+    grid_clusters: Any = None
+    _nodes: dict = field(default_factory=dict, repr=False)
+
+    # -- nodes: (weights, tau values per parameter, b, V) ------------------
+    def _mixture_nodes(self):
+        """Posterior weights and the conditional normal of beta at each node (atom included)."""
+        if "beta" in self._nodes:
+            return self._nodes["beta"]
+        g = self.grid
+        if self.kind == "common":
+            out = (np.ones(1), g["b"][None], g["V"][None], {})
+        elif self.kind == "random":
+            w = np.concatenate([g.weights[0], g.atom])
+            b = np.concatenate([g.b[0], g.b0])
+            V = np.concatenate([g.V[0], g.V0])
+            out = (w, b, V, {"tau": np.concatenate([g.tau[0], [0.0]])})
+        else:
+            W = g.weights
+            keep = W > W.max() * 1e-16
+            i1, i2 = np.nonzero(keep)
+            taus = {self.tau_names[0]: np.exp(g.u1.reshape(-1)[i1]), self.tau_names[1]: np.exp(g.u2.reshape(-1)[i2])}
+            w = W[keep]
+            out = (w / w.sum(), g.b[keep], g.V[keep], taus)
+        self._nodes["beta"] = out
+        return out
+
+    @property
+    def tau_names(self) -> list[str]:
+        if self.kind == "random":
+            return ["tau"]
+        if self.kind == "tau_by":
+            return [f"tau[{n}]" for n in self.spec.group_names]
+        if self.kind == "cluster":
+            return ["tau", "tau_within"]
+        return []
+
+    def _theta_nodes(self, compressed: bool = False):
+        """Weights, tau values and (b, V) at the nodes for the study effects.
+
+        ``compressed=False``: all quadrature nodes (negligible weights pruned).
+        ``compressed=True``: a Gauss rule for the posterior of the heterogeneity built
+        from the nodes (Lanczos; 48 nodes in 1-D, 32 x 32 nested in 2-D). Its mixture
+        quantiles are within about 1e-4 posterior sd; :meth:`summary` polishes them with
+        Newton steps on the full rule unless k is very large.
+        """
+        key = "theta_c" if compressed else "theta"
+        if key in self._nodes:
+            return self._nodes[key]
+        w, b, V, taus = self._mixture_nodes()
+        spec = self.spec
+        g = self.grid
+        if self.kind in ("tau_by", "cluster"):
+            keep = w > 1e-13 * w.max()
+            w = w[keep] / w[keep].sum()
+            b, V = b[keep], V[keep]
+            taus = {name: val[keep] for name, val in taus.items()}
+        if compressed and self.kind == "random":
+            x, wc = _gauss_compress(g.u[0].reshape(-1), g.weights[0], 48)
+            tau = np.exp(x)
+            _, bc, Vc = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, self.loc)
+            w = np.concatenate([wc, g.atom])
+            b = np.concatenate([bc[0], g.b0])
+            V = np.concatenate([Vc[0], g.V0])
+            taus = {"tau": np.concatenate([tau, [0.0]])}
+        elif compressed and self.kind in ("tau_by", "cluster"):
+            u1, u2, w = g.compressed(32, 32)
+            t1, t2 = np.exp(u1), np.exp(u2)
+            b, V = self._bV_at(t1, t2)
+            taus = {self.tau_names[0]: t1, self.tau_names[1]: t2}
+        self._nodes[key] = (w, b, V, taus)
+        return self._nodes[key]
+
+    def _bV_at(self, t1: np.ndarray, t2: np.ndarray, chunk: int | None = None):
+        """beta | (tau_1, tau_2), y at paired values (2-D models): b (N, p), V (N, p, p)."""
+        spec, loc = self.spec, self.loc
+        N = t1.size
+        b = np.empty((N, loc.p))
+        V = np.empty((N, loc.p, loc.p))
+        if self.kind == "tau_by":
+            g = spec.group_index
+            for s0 in range(0, N, 256):
+                sl = slice(s0, s0 + 256)
+                t2i = np.where(g[None, :] == 0, t1[sl, None] ** 2, t2[sl, None] ** 2)
+                d = spec.vi[None, :] + t2i
+                w = 1.0 / d
+                A = (w @ (spec.X[:, :, None] * spec.X[:, None, :]).reshape(spec.k, -1)).reshape(-1, loc.p, loc.p)
+                h = w @ (spec.yi[:, None] * spec.X)
+                _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
+        else:
+            cl = self.grid_clusters
+            X = cl.X
+            step = max(1, int(_CHUNK // max(cl.y.size * loc.p, 1)))
+            for s0 in range(0, N, step):
+                sl = slice(s0, s0 + step)
+                d = cl.v[None] + t2[sl, None] ** 2  # (n, k)
+                w = 1.0 / d
+                s = np.add.reduceat(w, cl.starts, axis=1)  # (n, J)
+                c = t1[sl, None] ** 2 / (1.0 + t1[sl, None] ** 2 * s)
+                r = np.add.reduceat(w * cl.y, cl.starts, axis=1)
+                a = np.add.reduceat(w[..., None] * X[None], cl.starts, axis=1)  # (n, J, p)
+                A = np.einsum("nk,kp,kq->npq", w, X, X) - np.einsum("nj,njp,njq->npq", c, a, a)
+                h = w @ (cl.y[:, None] * X) - np.einsum("nj,njp,nj->np", c, a, r)
+                _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
+        return b, V
+
+    # -- summaries -----------------------------------------------------------
+    def summary(self, theta: bool = True) -> pd.DataFrame:
+        """Exact posterior summaries: mean, sd, median, eti_lower, eti_upper (95%).
+
+        Parameters
+        ----------
+        theta : bool
+            Include the rows ``theta[<label>]`` (the study effects); without them
+            the summary is faster (prior comparisons, simulations).
+        """
+        key = "summary" if theta else "summary_no_theta"
+        if key in self._nodes:
+            return self._nodes[key].copy()
+        if not theta and "summary" in self._nodes:
+            full = self._nodes["summary"]
+            return full.loc[[r for r in full.index if not r.startswith("theta[")]].copy()
+        spec = self.spec
+        rows: dict[str, tuple] = {}
+        w, b, V, taus = self._mixture_nodes()
+        sd = np.sqrt(np.einsum("gjj->gj", V))  # (G, p)
+        names = ["mu"] if not spec.is_regression else [f"beta[{c}]" for c in spec.coef_names]
+        qs = _mixture_quantiles(w[None], b.T, sd.T)
+        mean, sdev = _mixture_moments(w[None], b.T, sd.T)
+        for j, name in enumerate(names):
+            rows[name] = (mean[j], sdev[j], qs[j, 1], qs[j, 0], qs[j, 2])
+        # heterogeneity
+        if self.kind == "random":
+            g = self.grid
+            m, s = g.tau_moments()
+            q = g.tau_quantiles(_Q)[0]
+            rows["tau"] = (m[0], s[0], q[1], q[0], q[2])
+        elif self.kind in ("tau_by", "cluster"):
+            g = self.grid
+            for axis, name in enumerate(self.tau_names):
+                u, wq, d, _ = g.marginal(axis)
+                pw = (wq * d).reshape(-1)
+                t = np.exp(u.reshape(-1))
+                m = float(pw @ t)
+                s = float(np.sqrt(pw @ (t - m) ** 2))
+                q = g.tau_quantiles(axis, _Q)
+                rows[name] = (m, s, q[1], q[0], q[2])
+        # study effects
+        if theta:
+            qs, mean, sdev = self._theta_summary()
+            for i, lab in enumerate(spec.labels):
+                rows[f"theta[{lab}]"] = (mean[i], sdev[i], qs[i, 1], qs[i, 0], qs[i, 2])
+        for name, (nw, nm, ns) in self._theta_new_mixture().items():
+            qn = _mixture_quantiles(nw, nm, ns)
+            mn, sn = _mixture_moments(nw, nm, ns)
+            rows[name] = (float(mn), float(sn), qn[1], qn[0], qn[2])
+        out = pd.DataFrame.from_dict(rows, orient="index",
+                                     columns=["mean", "sd", "median", "eti_lower", "eti_upper"]).astype(float)
+        self._nodes[key] = out
+        return out.copy()
+
+    def _theta_summary(self, small: float = 3e6, large: float = 3e7):
+        """Quantiles (k, 3), means and sds of the study effects.
+
+        k x nodes <= *small*: root-finding on the full mixture. Otherwise quantiles start
+        from the compressed rule and take Newton steps on the full mixture while
+        k x nodes <= *large*; beyond that the compressed rule alone (large k).
+        """
+        spec = self.spec
+        if self.kind == "common":
+            tw, tm, ts = self._theta_mixture()
+            return _mixture_quantiles(tw[None], tm, ts), *_mixture_moments(tw[None], tm, ts)
+        G = self._theta_nodes()[0].size
+        if G * spec.k <= small:
+            tw, tm, ts = self._theta_mixture()
+            return _mixture_quantiles(tw[None], tm, ts), *_mixture_moments(tw[None], tm, ts)
+        cw, cm, cs = self._theta_mixture(compressed=True)
+        q0 = _mixture_quantiles(cw[None], cm, cs)
+        if G * spec.k > large:
+            return q0, *_mixture_moments(cw[None], cm, cs)
+        tw, tm, ts = self._theta_mixture()
+        q = _mixture_quantiles(tw[None], tm, ts, x0=q0, max_iter=3)
+        return q, *_mixture_moments(tw[None], tm, ts)
+
+    def _theta_mixture(self, compressed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """theta_i | y as mixtures: weights (G,), means and sds (k, G)."""
+        spec = self.spec
+        y, v, X = spec.yi, spec.vi, spec.X
+        if self.kind == "common":
+            w, b, V, _ = self._mixture_nodes()
+            m = (X @ b[0])[:, None]
+            s = np.sqrt(np.einsum("kp,pq,kq->k", X, V[0], X))[:, None]
+            return w, m, s
+        w, b, V, taus = self._theta_nodes(compressed)
+        xb = X @ b.T  # (k, G)
+        xVx = np.einsum("kp,gpq,kq->kg", X, V, X)
+        if self.kind == "cluster":
+            m, s2 = self._theta_cluster(taus["tau"], taus["tau_within"], b, V)
+            return w, m, np.sqrt(np.maximum(s2, 1e-300))
+        if self.kind == "tau_by":
+            t1, t2 = taus[self.tau_names[0]], taus[self.tau_names[1]]
+            tau2 = np.where(spec.group_index[:, None] == 0, t1[None] ** 2, t2[None] ** 2)
+        else:
+            tau2 = taus["tau"][None] ** 2
+        Bs = v[:, None] / (v[:, None] + tau2)
+        m = y[:, None] - Bs * (y[:, None] - xb)
+        s2 = v[:, None] * (1.0 - Bs) + Bs**2 * xVx
+        return w, m, np.sqrt(np.maximum(s2, 1e-300))
+
+    def _theta_cluster(self, tau, tau_w, b, V):
+        """Mean and variance of theta | tau, tau_within, y for three-level models: (k, G) in spec order.
+
+        With Sigma^-1 of each cluster from Sherman-Morrison:
+        E[theta | .] = y - v * Sigma^-1 (y - X b) and
+        Var[theta_i | .] = v_i - v_i^2 ([Sigma^-1]_ii - (Sigma^-1 X)_i V (Sigma^-1 X)_i').
+        """
+        cl = self.grid_clusters
+        G = tau.size
+        k = cl.y.size
+        m = np.empty((k, G))
+        s2 = np.empty((k, G))
+        step = max(1, int(_CHUNK // (8 * k * max(cl.X.shape[1], 1))))
+        for s0 in range(0, G, step):
+            sl = slice(s0, s0 + step)
+            d = cl.v[None] + tau_w[sl, None] ** 2  # (g, k)
+            r = cl.y[None] - b[sl] @ cl.X.T
+            s = np.add.reduceat(1.0 / d, cl.starts, axis=1)  # (g, J)
+            c = tau[sl, None] ** 2 / (1.0 + tau[sl, None] ** 2 * s)
+            R = np.add.reduceat(r / d, cl.starts, axis=1)
+            a = np.add.reduceat(cl.X[None] / d[..., None], cl.starts, axis=1)  # (g, J, p)
+            cj = c[:, cl.index]
+            Sinv_r = r / d - cj * R[:, cl.index] / d
+            Sinv_X = cl.X[None] / d[..., None] - (cj / d)[..., None] * a[:, cl.index]
+            Sinv_ii = 1.0 / d - cj / d**2
+            diag = Sinv_ii - np.einsum("gkp,gpq,gkq->gk", Sinv_X, V[sl], Sinv_X)
+            m[cl.order, sl] = (cl.y[None] - cl.v[None] * Sinv_r).T
+            s2[cl.order, sl] = (cl.v[None] - cl.v[None] ** 2 * diag).T
+        return m, s2
+
+    def _theta_new_mixture(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        spec = self.spec
+        w, b, V, taus = self._mixture_nodes()
+        x = spec.x_new
+        mean = b @ x
+        var0 = np.einsum("p,gpq,q->g", x, V, x)
+        if self.kind == "common":
+            return {"theta_new": (w, mean, np.sqrt(var0))}
+        if self.kind == "random":
+            return {"theta_new": (w, mean, np.sqrt(var0 + taus["tau"] ** 2))}
+        if self.kind == "cluster":
+            return {"theta_new": (w, mean, np.sqrt(var0 + taus["tau"] ** 2 + taus["tau_within"] ** 2))}
+        out = {}
+        for g, (gname, name) in enumerate(zip(spec.group_names, self.tau_names)):
+            xg = spec.x_new_groups[g]
+            var_g = np.einsum("p,gpq,q->g", xg, V, xg)
+            out[f"theta_new[{gname}]"] = (w, b @ xg, np.sqrt(var_g + taus[name] ** 2))
+        return out
+
+    # -- densities -------------------------------------------------------------
+    def density(self, name: str, x: Any) -> np.ndarray:
+        """Posterior density of ``mu``/``beta[<coef>]``, ``theta_new`` or ``tau`` at *x*.
+
+        For tau the density of tau (not of log tau); at tau = 0 the limit
+        ``p(y | tau=0) p_prior(0) / p(y)`` (the Savage-Dickey numerator).
+        """
+        x = np.asarray(x, dtype=float)
+        spec = self.spec
+        if name in ("mu",) or name.startswith("beta["):
+            j = 0 if name == "mu" else spec.coef_names.index(name[5:-1])
+            w, b, V, _ = self._mixture_nodes()
+            return _mixture_pdf(x, w, b[:, j], np.sqrt(V[:, j, j]))
+        if name.startswith("theta_new"):
+            nw, nm, ns = self._theta_new_mixture()[name]
+            return _mixture_pdf(x, nw, nm, ns)
+        if name == "tau" and self.kind == "random":
+            prior = spec.priors["tau"]
+            t = np.maximum(x, 0.0)
+            ll, _, _ = _loglik_re((t * t).reshape(1, -1), spec.yi[None], spec.vi[None], spec.X, self.loc)
+            with np.errstate(divide="ignore"):
+                lp = np.asarray(prior.logpdf_tau(t.reshape(-1)), dtype=float)
+            out = np.exp(ll[0] + lp - self.log_marginal_likelihood)
+            return np.where(x < 0, 0.0, out).reshape(x.shape)
+        if self.kind in ("tau_by", "cluster") and name in self.tau_names:
+            axis = self.tau_names.index(name)
+            g = self.grid
+            u, wq, d, e = g.marginal(axis)
+            ux = np.log(np.maximum(x, 1e-300)).reshape(-1)
+            P = u.shape[0]
+            j = np.clip(np.searchsorted(e, ux, side="right") - 1, 0, P - 1)
+            h = (e[j + 1] - e[j]) / 2.0
+            t = (ux - e[j]) / np.where(h > 0, h, 1.0) - 1.0
+            L = _lagrange_weights(np.clip(t, -1, 1), g.n)
+            val = np.maximum((L * d[j]).sum(-1), 0.0) / np.maximum(x.reshape(-1), 1e-300)
+            inside = (ux >= e[0]) & (ux <= e[-1])
+            return np.where(inside, val, 0.0).reshape(x.shape)
+        raise KeyError(f"no density for {name!r}")
+
+    def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
+        """Posterior probability that the parameter exceeds *threshold* (mu, beta[...], theta_new)."""
+        spec = self.spec
+        if name == "mu" or name.startswith("beta["):
+            j = 0 if name == "mu" else spec.coef_names.index(name[5:-1])
+            w, b, V, _ = self._mixture_nodes()
+            return float(1.0 - _mixture_cdf(threshold, w, b[:, j], np.sqrt(V[:, j, j])))
+        if name.startswith("theta_new"):
+            nw, nm, ns = self._theta_new_mixture()[name]
+            return float(1.0 - _mixture_cdf(threshold, nw, nm, ns))
+        if name == "tau" and self.kind == "random":
+            return float(1.0 - self.grid.tau_cdf(threshold)[0])
+        raise KeyError(f"no probability for {name!r}")
+
+    # -- Bayes factors -------------------------------------------------------------
+    def savage_dickey(self, name: str = "mu", value: float = 0.0) -> float:
+        """Savage-Dickey BF01 = posterior density / prior density at *value* (see :func:`savage_dickey`)."""
+        return savage_dickey(self, name, value)
+
+    def bayes_factors(self) -> pd.DataFrame:
+        """Bayes factors for the effect and the heterogeneity of this model (see :func:`bayes_factors`)."""
+        return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
+
+    def model_probabilities(self, prior_prob_random: float = 0.5) -> pd.DataFrame:
+        """Posterior probabilities of the common-effect and random-effects models (see :func:`model_probabilities`)."""
+        return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
+
+    # -- draws -----------------------------------------------------------------
+    def draws(self, n: int, rng: np.random.Generator, theta: bool = True) -> dict[str, np.ndarray]:
+        """n independent draws from the posterior: a dict name -> array (n, ...)."""
+        spec, loc = self.spec, self.loc
+        k, p = spec.k, loc.p
+        out: dict[str, np.ndarray] = {}
+        u01 = rng.random(n)
+        if self.kind == "common":
+            g = self.grid
+            b, V = np.broadcast_to(g["b"], (n, p)), np.broadcast_to(g["V"], (n, p, p))
+        elif self.kind == "random":
+            g = self.grid
+            tau = np.exp(g.u_quantiles(u01[None])[0])
+            tau = np.where(np.isfinite(tau), tau, 0.0)
+            _, b, V = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+            b, V = b[0], V[0]
+            out["tau"] = tau
+        else:
+            g = self.grid
+            u2s = g.u_quantiles(1, u01)
+            _, _, _, anti = _gauss_legendre(g.n)
+            cond = g.conditional_on_u2(u2s)  # (n, n1)
+            P1 = g.u1.shape[0]
+            cond = cond.reshape(n, P1, g.n)
+            mass = (g.w1[None] * cond).sum(-1)
+            tot = mass.sum(-1)
+            coef1 = np.einsum("li,bpi->bpl", anti, cond / tot[:, None, None])
+            u1s = _invert_panels(rng.random(n)[:, None], np.zeros(n), mass / tot[:, None], coef1,
+                                 np.broadcast_to(g.e1, (n, g.e1.size)))[:, 0]
+            t1, t2 = np.exp(u1s), np.exp(u2s)
+            b, V = self._bV_at(t1, t2)
+            if self.kind == "tau_by":
+                out["tau"] = np.stack([t1, t2], axis=1)
+            else:
+                out["tau"], out["tau_within"] = t1, t2
+        L = np.linalg.cholesky(V)
+        beta = b + np.einsum("npq,nq->np", L, rng.standard_normal((n, p)))
+        if spec.is_regression:
+            out["beta"] = beta
+        else:
+            out["mu"] = beta[:, 0]
+        xb_new = beta @ spec.x_new
+        if theta:
+            xb = beta @ spec.X.T  # (n, k)
+            y, v = spec.yi[None], spec.vi[None]
+            if self.kind == "common":
+                out["theta"] = xb
+            elif self.kind == "cluster":
+                out["theta"] = self._draw_theta_cluster(out["tau"], out["tau_within"], xb, rng)
+            else:
+                if self.kind == "tau_by":
+                    tau2 = np.where(spec.group_index[None] == 0, out["tau"][:, :1] ** 2, out["tau"][:, 1:] ** 2)
+                else:
+                    tau2 = out["tau"][:, None] ** 2
+                Bs = v / (v + tau2)
+                mean = y - Bs * (y - xb)
+                out["theta"] = mean + np.sqrt(v * (1.0 - Bs)) * rng.standard_normal((n, k))
+        z_new = rng.standard_normal(n if self.kind != "tau_by" else (n, 2))
+        if self.kind == "common":
+            out["theta_new"] = xb_new
+        elif self.kind == "random":
+            out["theta_new"] = xb_new + out["tau"] * z_new
+        elif self.kind == "tau_by":
+            out["theta_new"] = beta @ spec.x_new_groups.T + out["tau"] * z_new
+        else:
+            z2 = rng.standard_normal(n)
+            out["theta_new"] = xb_new + out["tau"] * z_new + out["tau_within"] * z2
+        return out
+
+    def _draw_theta_cluster(self, tau, tau_w, xb, rng):
+        cl = self.grid_clusters
+        n, k = xb.shape
+        zu = rng.standard_normal((n, cl.J))
+        zw = rng.standard_normal((n, k))
+        out = np.empty((n, k))
+        xb_s = xb[:, cl.order]
+        for s0 in range(0, n, 512):
+            sl = slice(s0, s0 + 512)
+            t2, tw2 = tau[sl, None] ** 2, tau_w[sl, None] ** 2
+            r = cl.y[None] - xb_s[sl]
+            d = cl.v[None] + tw2
+            s = np.add.reduceat(1.0 / d, cl.starts, axis=1)
+            R = np.add.reduceat(r / d, cl.starts, axis=1)
+            um = t2 * R / (1.0 + t2 * s)
+            uv = t2 / (1.0 + t2 * s)
+            u = um + np.sqrt(uv) * zu[sl]
+            ue = u[:, cl.index]
+            wm = tw2 * (r - ue) / (cl.v[None] + tw2)
+            wv = tw2 * cl.v[None] / (cl.v[None] + tw2)
+            th = xb_s[sl] + ue + wm + np.sqrt(wv) * zw[sl]
+            out[sl][:, cl.order] = th
+        return out
+
+
+def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
+    """Integrate the posterior of a normal-normal model (no draws).
+
+    Parameters
+    ----------
+    spec : ModelSpec or MetaAnalysis
+        The model (:class:`bayesma.models.spec.ModelSpec`).
+    grid : int or dict, optional
+        Gauss-Legendre nodes per panel (``{"n": 16}`` or ``16``); default 12 in
+        one dimension, 8 per axis in two.
+
+    Returns
+    -------
+    ExactPosterior
+
+    Raises
+    ------
+    ValueError
+        For models the exact engine does not handle (Student-t random effects,
+        more than two subgroups with ``tau_by``, non-normal priors on the
+        coefficients): use ``engine="nuts"``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+    >>> ep.summary().loc["tau", "median"]                                              # doctest: +SKIP
+    """
+    spec = _as_spec(spec)
+    n = grid.get("n") if isinstance(grid, Mapping) else grid
+    q = integrate(spec, n)
+    return ExactPosterior(spec, q.kind, q.log_marginal_likelihood, q.grid, q.loc, q.clusters)
+
+
