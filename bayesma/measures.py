@@ -17,15 +17,16 @@ Examples
 >>> m = measures.get("OR")
 >>> m.label, m.unit_sd, round(float(m.back_transform(0.0)), 3)
 ('Log odds ratio', 2.0, 1.0)
->>> measures.get("d")
+>>> measures.get("d")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown effect measure 'd'; known measures: OR (log odds ratio), ...
+ValueError: unknown effect measure 'd' (did you mean 'RD'?); known measures: OR, PETO, RR, ...;
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +137,7 @@ def names() -> list[str]:
 
 
 def _known() -> str:
-    return ", ".join(f"{m.name} ({m.description})" for m in MEASURES.values())
+    return ", ".join(MEASURES)
 
 
 def get(name: str | None) -> Measure:
@@ -176,9 +177,12 @@ def get(name: str | None) -> Measure:
     key = _ALIASES.get(key, key)
     if key in MEASURES:
         return MEASURES[key]
+    close = difflib.get_close_matches(key, list(MEASURES), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ValueError(
-        f"unknown effect measure {name!r}; known measures: {_known()}. "
-        "For effects on some other scale give measure=None (a generic effect size)"
+        f"unknown effect measure {name!r}{hint}; known measures: {_known()} "
+        "(bayesma.measures.MEASURES describes them); for effects on another scale give no measure "
+        "(measure=None: a generic effect size)"
     )
 
 

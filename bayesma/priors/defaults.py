@@ -7,37 +7,25 @@ from typing import Any
 
 import numpy as np
 
+from bayesma import measures
 from bayesma.priors.base import Prior, _fmt
 from bayesma.priors.families import HalfNormal, Normal
 
 __all__ = ["UNIT_INFORMATION_SD", "RAW_MEASURES", "unit_information_sd", "default_priors"]
 
 #: unit-information standard deviations sigma_u (se_i^2 ~ sigma_u^2 / n_i) of measures
-#: with a known value; see unit_information_sd() for the derivations and sources.
+#: with a known value (read from bayesma.measures); see unit_information_sd().
 UNIT_INFORMATION_SD: dict[str, float] = {
-    "OR": 2.0,
-    "PETO": 2.0,
-    "RR": 2.0,
-    "HR": 2.0,
-    "IRR": 2.0,
-    "SMD": 2.0,
-    "SMDH": 2.0,
-    "ZCOR": 1.0,
-    "COR": 1.0,
-    "UCOR": 1.0,
-    "RD": 1.0,
+    m.name: m.unit_sd for m in measures.MEASURES.values() if m.unit_sd is not None
 }
 
 #: measures on a raw (data-dependent) scale: sigma_u must be estimated from sample sizes
-RAW_MEASURES = ("MD", "ROM", "GEN", "GENERIC")
+RAW_MEASURES = tuple(m.name for m in measures.MEASURES.values() if m.scale == "raw" or m.name == "ROM") + ("GENERIC",)
 
 
 def _measure_key(measure: str | None) -> str | None:
-    if measure is None:
-        return None
-    if not isinstance(measure, str):
-        raise TypeError(f"measure must be a string such as 'OR' or 'SMD', got {measure!r}")
-    return measure.strip().upper()
+    """The registry name of *measure*; ValueError listing the known measures if unknown."""
+    return measures.lookup(measure)
 
 
 def _positive_array(values: Any, what: str) -> np.ndarray:
