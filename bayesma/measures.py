@@ -20,7 +20,7 @@ Examples
 >>> measures.get("d")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown effect measure 'd' (did you mean 'RD'?); known measures: OR, PETO, RR, ...;
+ValueError: unknown effect measure 'd' (did you mean 'RD'?); known measures: OR, PETO, RR, ...
 """
 
 from __future__ import annotations
