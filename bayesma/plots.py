@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
+from bayesma import measures
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -30,22 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["forest_plot", "prior_posterior_plot", "trace_plot", "funnel_plot", "MEASURE_LABELS"]
 
 #: x-axis label per effect measure
-MEASURE_LABELS = {
-    "RR": "Log risk ratio",
-    "OR": "Log odds ratio",
-    "PETO": "Log odds ratio (Peto)",
-    "HR": "Log hazard ratio",
-    "IRR": "Log incidence rate ratio",
-    "RD": "Risk difference",
-    "SMD": "Standardized mean difference (Hedges' g)",
-    "SMDH": "Standardized mean difference",
-    "MD": "Mean difference",
-    "ROM": "Log ratio of means",
-    "COR": "Correlation",
-    "ZCOR": "Fisher's z",
-    "PR": "Proportion",
-    "PLO": "Log odds (proportion)",
-}
+MEASURE_LABELS = {m.name: m.label for m in measures.MEASURES.values()}
 
 
 def _new_figure(figsize: tuple[float, float]) -> "Figure":
