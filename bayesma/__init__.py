@@ -41,9 +41,9 @@ _EXPORTS: dict[str, str] = {
     "RMAResult": "bayesma.frequentist",
     "subgroup": "bayesma.frequentist",
     "SubgroupResult": "bayesma.frequentist",
-    "egger_test": "bayesma.bias",
-    "trimfill": "bayesma.bias",
-    "rma_mv": "bayesma.multilevel",
+    "egger_test": "bayesma.frequentist",
+    "trimfill": "bayesma.frequentist",
+    "rma_mv": "bayesma.frequentist",
     # data sets
     "load_dataset": "bayesma.datasets",
     "list_datasets": "bayesma.datasets",

@@ -110,7 +110,7 @@ def test_reml_where_fisher_scoring_fails_maximizes_the_likelihood():
     yi, vi = np.array([0.0, 0, 0, 1, 0]), np.array([1, 1, 1, 0.125, 1])
     with pytest.warns(UserWarning, match="did not converge"):
         res = bm.rma(yi, vi, method="REML")
-    from bayesma.frequentist import _loglik
+    from bayesma.frequentist.tau2 import loglik as _loglik
 
     X = np.ones((5, 1))
     grid = np.linspace(0, 2, 20001)
@@ -129,7 +129,7 @@ def test_bad_method_and_test():
 def test_projection_algebra_equals_dense_matrices():
     # rma() computes traces and quadratic forms of P = W - WX(X'WX)^-1X'W without forming P;
     # check each against the dense k x k matrices.
-    from bayesma.frequentist import _Projection
+    from bayesma.frequentist._common import _Projection
 
     rng = np.random.default_rng(3)
     k = 12

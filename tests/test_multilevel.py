@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import minimize
 
 import bayesma as bm
-from bayesma.multilevel import _State, restricted_loglik_dense
+from bayesma.frequentist.mv import _State, restricted_loglik_dense
 from conftest import load_cases
 
 RTOL = 1e-6
@@ -258,7 +258,7 @@ def test_large_k_is_fast_and_recovers_components():
 def test_rma_dispatches_to_rma_mv(konst):
     a = bm.rma("yi", "vi", data=konst, cluster="district")
     b = bm.rma_mv("yi", "vi", data=konst, cluster="district")
-    assert isinstance(a, bm.multilevel.RMAMVResult)
+    assert isinstance(a, bm.frequentist.RMAMVResult)
     np.testing.assert_array_equal(a.sigma2, b.sigma2)
 
 

@@ -11,6 +11,7 @@ default.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._validate import as_numeric, column
 from bayesma.data import MetaData
-from bayesma.frequentist import (RMAResult, _check_method, _crit, _estimate_tau2, _fmt_p, _level, _p_text,
-                                 fit_rma)
+from bayesma.frequentist._common import _check_method, _crit, _level
+from bayesma.frequentist._printing import _fmt_p, _p_text
+from bayesma.frequentist.tau2 import estimate_tau2
+from bayesma.frequentist.uni import RMAResult, fit_rma
 
 __all__ = ["egger_test", "EggerResult", "trimfill", "TrimFillResult"]
 
@@ -195,8 +199,6 @@ def egger_test(
     else:
         if ni is None:
             raise ValueError(f"predictor={predictor!r} needs the sample sizes: give ni=")
-        from bayesma._validate import as_numeric, column
-
         n = as_numeric(column(data, ni, "ni"), ni if isinstance(ni, str) else "ni", md.labels)
         if len(n) != k:
             raise ValueError(f"ni has {len(n)} values but there are {k} studies")
@@ -336,7 +338,7 @@ class TrimFillResult:
 def _coefficients(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, method: str) -> np.ndarray:
     """``fit_rma(...).beta`` for a tau² estimator *method*, computed as fit_rma does, without
     the tests, Q-profile intervals and fit statistics that the trim-and-fill steps do not use."""
-    tau2 = _estimate_tau2(method, yi, vi, X)[0]
+    tau2 = estimate_tau2(method, yi, vi, X)[0]
     wi = 1.0 / (vi + tau2)
     XtW = X.T * wi
     return np.linalg.inv(XtW @ X) @ (XtW @ yi)
@@ -362,8 +364,6 @@ def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
         XtW = X.T * w
         slope = float(np.linalg.solve(XtW @ X, XtW @ yi)[1])
     else:
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             slope = float(_coefficients(yi, vi, X, method)[1])

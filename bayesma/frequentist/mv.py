@@ -35,8 +35,8 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.frequentist import (RMAResult, _Projection, _crit, _fmt_p, _level, _p_text, _stars,
-                                 moderator_test_text, wald_tests)
+from bayesma.frequentist._common import _crit, _level, _Projection, coef_table, wald_tests
+from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
 
 __all__ = ["rma_mv", "RMAMVResult"]
 
@@ -132,7 +132,9 @@ class RMAMVResult:
         """The pooled estimate (intercept) of an intercept-only model."""
         return float(self.beta[0])
 
-    summary = RMAResult.summary  # the same coefficient table (estimate, se, statistic, p-value, interval)
+    def summary(self) -> pd.DataFrame:
+        """Coefficient table: estimate, se, statistic, p-value, interval (as :meth:`RMAResult.summary`)."""
+        return coef_table(self)  # the same coefficient table (estimate, se, statistic, p-value, interval)
 
     def variance_components(self) -> pd.DataFrame:
         """The variance components table of metafor's printout."""

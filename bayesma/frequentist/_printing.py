@@ -1,0 +1,111 @@
+"""p-value and star formatting and metafor-style printouts of the frequentist results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+def _fmt_p(p: float) -> str:
+    if p is None or np.isnan(p):
+        return "NA"
+    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _p_text(p: float) -> str:
+    s = _fmt_p(p)
+    return s if s.startswith("<") else f"= {s}"
+
+
+def _stars(p: float) -> str:
+    if p is None or np.isnan(p):
+        return ""
+    for cut, s in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, ".")):
+        if p < cut:
+            return s
+    return ""
+
+
+def _btt_text(btt: list[int]) -> str:
+    """metafor's wording: "coefficient 2", "coefficients 2:3"."""
+    idx = [b + 1 for b in btt]
+    return f"coefficients {idx[0]}:{idx[-1]}" if len(idx) > 1 else f"coefficient {idx[0]}"
+
+
+def moderator_test_text(res: Any) -> str:
+    """The "Test of Moderators" lines of a printout (rma and rma_mv results)."""
+    statistic = (f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs})" if res.dfs is not None
+                 else f"QM(df = {res.QMdf[0]})")
+    return (f"Test of Moderators ({_btt_text(res.btt)}):\n"
+            f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
+
+
+_NAMES = {
+    "FE": "Fixed-Effects Model", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
+    "ML": "maximum likelihood", "PM": "Paule-Mandel", "HS": "Hunter-Schmidt", "SJ": "Sidik-Jonkman",
+    "HE": "Hedges", "EB": "empirical Bayes",
+}
+
+
+def format_rma(res: Any) -> str:
+    """A printout in the style of metafor's ``print.rma.uni``."""
+    lines = []
+    mods = res.p > 1 or res.coef_names != ["intrcpt"]
+    if res.method == "FE":
+        lines.append(f"{'Fixed-Effects with Moderators' if mods else 'Fixed-Effects'} Model (k = {res.k})")
+    else:
+        kind = "Mixed-Effects Model" if mods else "Random-Effects Model"
+        lines.append(f"{kind} (k = {res.k}; tau^2 estimator: {res.method})")
+    lines.append("")
+    if res.method != "FE":
+        resid = "residual " if mods else ""
+        se_t = f" (SE = {res.se_tau2:.4f})" if res.se_tau2 is not None else ""
+        lines.append(f"tau^2 ({resid}heterogeneity): {res.tau2:.4f}{se_t}")
+        lines.append(f"tau ({'square root of estimated tau^2 value'}): {res.tau:.4f}")
+        lines.append(f"I^2 ({resid}heterogeneity / {'unaccounted variability' if mods else 'total variability'}): {res.I2:.2f}%")
+        lines.append(f"H^2 ({'unaccounted variability / sampling variability' if mods else 'total variability / sampling variability'}): {res.H2:.2f}")
+    else:
+        lines.append(f"I^2 (total heterogeneity / total variability):  {res.I2:.2f}%")
+        lines.append(f"H^2 (total variability / sampling variability): {res.H2:.2f}")
+    if res.R2 is not None:
+        lines.append(f"R^2 (amount of heterogeneity accounted for): {res.R2:.2f}%")
+    if res.tau2_ci is not None:
+        lines.append(
+            f"{int(round(res.level * 100))}% CI (Q-profile): tau^2 [{res.tau2_ci[0]:.4f}, {res.tau2_ci[1]:.4f}], "
+            f"I^2 [{res.I2_ci[0]:.2f}%, {res.I2_ci[1]:.2f}%]"
+        )
+    lines.append("")
+    label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
+    lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
+    if mods:
+        lines.append("")
+        lines.append(moderator_test_text(res))
+    lines.append("")
+    lines.append("Model Results:")
+    lines.append("")
+    lines.extend(_coef_table(res, mods))
+    if res.pi_lb is not None and res.method != "FE":
+        lines.append("")
+        lines.append(f"Prediction interval: [{res.pi_lb:.4f}, {res.pi_ub:.4f}]")
+    lines.append("")
+    lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+    return "\n".join(lines)
+
+
+def _coef_table(res: Any, mods: bool) -> list[str]:
+    """Rows of the coefficient table with significance stars, like metafor's printout."""
+    stat = "tval" if res.dfs is not None else "zval"
+    header = ["estimate", "se", stat, "pval", "ci_lb", "ci_ub"]
+    names = res.coef_names if mods else [""]
+    rows = []
+    for j, name in enumerate(names):
+        cells = [f"{res.beta[j]:.4f}", f"{res.se[j]:.4f}", f"{res.stat[j]:.4f}", _fmt_p(res.pval[j]),
+                 f"{res.ci_lb[j]:.4f}", f"{res.ci_ub[j]:.4f}"]
+        rows.append((name, cells, _stars(res.pval[j])))
+    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(header)]
+    name_width = max(len(n) for n in names)
+    out = [" " * name_width + "  " + "  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    for name, cells, star in rows:
+        out.append((name.ljust(name_width) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + " " + star).rstrip())
+    return out
+
