@@ -1,4 +1,4 @@
-"""The PyMC engine (bayesma.models.pymc_model) and MetaPosterior (bayesma.results).
+"""The PyMC engine (bayesma.models.build, bayesma.models.nuts) and MetaPosterior (bayesma.results).
 
 NUTS posteriors are checked against a brute-force numerical integration of the
 normal-normal posterior written here (independent of bayesma.exact), against
@@ -21,7 +21,7 @@ from scipy.special import logsumexp
 
 import bayesma as bm
 from bayesma.models import SmallKWarning
-from bayesma.models import pymc_model as pmm
+from bayesma.models import build as pmm
 from bayesma.results import Diagnostics, SamplingWarning
 
 from conftest import load_cases, reference_dir

@@ -1,7 +1,7 @@
 """ModelSpec: everything a Bayesian engine needs to know about one model, in numpy.
 
 Both engines read the same specification: the PyMC builder
-(:mod:`bayesma.models.pymc_model`) and the exact quadrature engine
+(:mod:`bayesma.models.build`) and the exact quadrature engine
 (:mod:`bayesma.exact`). It holds the validated data, the design matrix, the
 grouping structure and the priors; it imports neither PyMC nor ArviZ.
 
