@@ -39,6 +39,7 @@ def batch_summaries(
     new: bool = True,
     level: float = 0.95,
     fast: bool = False,
+    moments: bool = False,
 ) -> dict[str, np.ndarray]:
     """Exact posterior summaries of the intercept-only random-effects model for many data sets at once.
 
@@ -55,6 +56,9 @@ def batch_summaries(
         False skips it (a third of the time, for simulations that do not use it).
     level : float
         Probability of the equal-tailed intervals (``*_lower``, ``*_upper``).
+    moments : bool
+        Also ``tau_sd`` and, with *new*, ``new_mean``, ``new_sd``, ``new_median`` (the
+        rows of a full exact summary; :func:`bayesma.fit_many` uses them).
     fast : bool
         A coarser rule (15 panels of 8 nodes instead of 26 of 12) for simulations:
         summaries within about 1e-6 of a posterior sd instead of 1e-9.
@@ -87,6 +91,8 @@ def batch_summaries(
     X = np.ones((k, 1))
     keys = ["mu_mean", "mu_sd", "mu_lower", "mu_median", "mu_upper", "mu_p_positive", "tau_mean",
             "tau_lower", "tau_median", "tau_upper", "new_lower", "new_upper", "log_ml"]
+    if moments:
+        keys += ["tau_sd"] + (["new_mean", "new_sd", "new_median"] if new else [])
     if not new:
         keys = [key for key in keys if not key.startswith("new_")]
     if bf:
@@ -102,7 +108,7 @@ def batch_summaries(
             w = np.ones((yb.shape[0], 1))
             m, s = b[:, :, 0], np.sqrt(V[:, :, 0, 0])
             out["log_ml"][sl] = ll[:, 0]
-            for key in ("tau_mean", "tau_lower", "tau_median", "tau_upper"):
+            for key in ("tau_mean", "tau_lower", "tau_median", "tau_upper") + (("tau_sd",) if moments else ()):
                 out[key][sl] = 0.0
             sn = s
             if bf:
@@ -116,7 +122,10 @@ def batch_summaries(
             t = np.concatenate([g.tau, np.zeros((yb.shape[0], 1))], axis=1)
             sn = np.sqrt(s**2 + t**2)
             out["log_ml"][sl] = g.logml
-            out["tau_mean"][sl] = g.tau_moments()[0]
+            tau_mean, tau_sd = g.tau_moments()
+            out["tau_mean"][sl] = tau_mean
+            if moments:
+                out["tau_sd"][sl] = tau_sd
             tq = g.tau_quantiles(qs3)
             out["tau_lower"][sl], out["tau_median"][sl], out["tau_upper"][sl] = tq[:, 0], tq[:, 1], tq[:, 2]
             if bf:
@@ -124,6 +133,8 @@ def batch_summaries(
                               levels=_LEVELS_FAST if fast else _LEVELS_1D)
                 out["log_bf_effect"][sl] = g.logml - g0.logml
         mean, sd = _mixture_moments(w, m, s)
+        if moments and new:
+            out["new_mean"][sl], out["new_sd"][sl] = _mixture_moments(w, m, sn)
         if new:
             w, m, s, sn = _prune_rows(w, m, s, sn)
         else:
@@ -133,6 +144,10 @@ def batch_summaries(
         out["mu_lower"][sl], out["mu_median"][sl], out["mu_upper"][sl] = q[:, 0], q[:, 1], q[:, 2]
         out["mu_p_positive"][sl] = 1.0 - _mixture_cdf(np.zeros(mean.shape), w, m, s)
         if new:
-            qn = _mixture_quantiles(w, m, sn, (alpha, 1.0 - alpha))
-            out["new_lower"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1]
+            if moments:
+                qn = _mixture_quantiles(w, m, sn, qs3)
+                out["new_lower"][sl], out["new_median"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1], qn[:, 2]
+            else:
+                qn = _mixture_quantiles(w, m, sn, (alpha, 1.0 - alpha))
+                out["new_lower"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1]
     return out

@@ -1,0 +1,115 @@
+"""Many meta-analyses at once: fit_many and small_k_simulation, serial and on a Dask LocalCluster.
+
+Run: ``python benchmarks/bench_fit_many.py [--quick] [--skip-nuts] [--skip-dask]``. Prints one table:
+
+* ``fit_many`` on 50,000 simulated meta-analyses with k from 2 to 100 (a CDSR-like mix: half
+  have k <= 4, a tenth k > 20), exact engine, log odds ratios with the default priors; beside it
+  the cost of one ``MetaAnalysis(...).fit(engine="exact")`` at k = 5 (summaries only);
+* ``fit_many`` on 100 meta-analyses of k = 3..60 with NUTS (2 chains x 500 draws): number of
+  compilations and wall time, serially and on a two-worker ``distributed.LocalCluster``;
+* ``small_k_simulation`` with 10^6 replications at k = 3 (one prior + DL, REML, REML-KH, PM),
+  serially and on the LocalCluster.
+
+``--quick`` divides the sizes by 10. Times are wall-clock seconds of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def simulated_database(n: int, seed: int = 1) -> pd.DataFrame:
+    """n meta-analyses of log odds ratios with a CDSR-like spread of k (2..100) and tau."""
+    rng = np.random.default_rng(seed)
+    ks = np.clip(np.round(np.exp(rng.normal(np.log(4.5), 0.9, n))).astype(int), 2, 100)
+    tau = np.abs(rng.normal(0, 0.3, n))
+    mu = rng.normal(0, 0.3, n)
+    rows = np.repeat(np.arange(n), ks)
+    vi = 4.0 / np.exp(rng.uniform(np.log(20), np.log(1000), rows.size))
+    yi = rng.normal(mu[rows] + tau[rows] * rng.standard_normal(rows.size), np.sqrt(vi))
+    return pd.DataFrame({"review": rows, "yi": yi, "vi": vi})
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes / 10")
+    parser.add_argument("--skip-nuts", action="store_true")
+    parser.add_argument("--skip-dask", action="store_true")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+
+    import bayesma as bm
+
+    warnings.simplefilter("ignore")
+    rows = []
+
+    n = 50_000 // scale
+    db = simulated_database(n)
+    secs, many = timed(lambda: bm.fit_many(db, by="review", measure="OR", progress=False))
+    one = db[db["review"] == db.groupby("review").size().pipe(lambda s: s[s == 5]).index[0]]
+    single, _ = timed(lambda: [bm.MetaAnalysis(one, measure="OR").fit(engine="exact").summary() for _ in range(20)])
+    rows.append(("fit_many exact", f"{n:,} meta-analyses, k 2-100 (mean {db.groupby('review').size().mean():.1f})",
+                 f"{secs:.1f}", f"{1e3 * secs / n:.2f} ms per meta-analysis; one fit(engine='exact') at k=5: "
+                 f"{1e3 * single / 20:.1f} ms"))
+    assert many.errors.empty
+
+    client = cluster = None
+    if not args.skip_dask:
+        import distributed
+
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = distributed.Client(cluster)
+
+    if not args.skip_nuts:
+        from bayesma.models import nuts
+
+        n_nuts = 100 // scale
+        rng = np.random.default_rng(3)
+        ks = rng.integers(3, 61, n_nuts)
+        parts = []
+        for i, k in enumerate(ks):
+            vi = 4.0 / rng.uniform(20, 500, k)
+            parts.append(pd.DataFrame({"review": i, "yi": rng.normal(0.2, np.sqrt(vi + 0.04)), "vi": vi}))
+        sub = pd.concat(parts, ignore_index=True)
+        before = getattr(nuts, "COMPILE_COUNT", None)
+        secs, _ = timed(lambda: bm.fit_many(sub, by="review", measure="OR", engine="nuts", draws=500, tune=500,
+                                            chains=2, seed=1, progress=False))
+        after = getattr(nuts, "COMPILE_COUNT", None)
+        compiles = "n/a" if before is None else str(after - before)
+        rows.append(("fit_many NUTS serial", f"{n_nuts} meta-analyses, k 3-60", f"{secs:.1f}", f"compilations: {compiles}"))
+        if client is not None:
+            secs, _ = timed(lambda: bm.fit_many(sub, by="review", measure="OR", engine="nuts", draws=500, tune=500,
+                                                chains=2, seed=1, progress=False, executor=client))
+            rows.append(("fit_many NUTS LocalCluster(2)", f"{n_nuts} meta-analyses, k 3-60", f"{secs:.1f}",
+                         "one compilation per worker and family"))
+
+    n_sim = 1_000_000 // scale
+    sim = dict(k=[3], tau=[0.3], n_sim=n_sim, seed=1, progress=False, chunk_size=10_000)
+    secs, serial = timed(lambda: bm.small_k_simulation(**sim))
+    rows.append(("small_k_simulation serial", f"{n_sim:,} replications, k = 3", f"{secs:.1f}", ""))
+    if client is not None:
+        secs, dist = timed(lambda: bm.small_k_simulation(executor=client, **sim))
+        same = dist.table.equals(serial.table)
+        rows.append(("small_k_simulation LocalCluster(2)", f"{n_sim:,} replications, k = 3", f"{secs:.1f}",
+                     f"identical to serial: {same}"))
+        client.close()
+        cluster.close()
+
+    table = pd.DataFrame(rows, columns=["what", "size", "seconds", "note"])
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
