@@ -55,6 +55,8 @@ _EXPORTS: dict[str, str] = {
     "compare_priors": "bayesma.sensitivity",
     "leave_one_out": "bayesma.sensitivity",
     "cumulative": "bayesma.sensitivity",
+    "fit_many": "bayesma.batch",
+    "FitManyResult": "bayesma.batch",
     "small_k_simulation": "bayesma.sensitivity",
 }
 
