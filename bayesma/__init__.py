@@ -50,6 +50,13 @@ _EXPORTS: dict[str, str] = {
     # Bayesian
     "MetaAnalysis": "bayesma.models",
     "MetaPosterior": "bayesma.results",
+    # robust Bayesian meta-analysis (publication bias)
+    "robma": "bayesma.models.robma",
+    "RoBMAResult": "bayesma.models.robma_result",
+    "WeightFunction": "bayesma.bias_exact",
+    "PET": "bayesma.bias_exact",
+    "PEESE": "bayesma.bias_exact",
+    "InverseGammaTau": "bayesma.bias_exact",
     "load_posterior": "bayesma.results",
     # sensitivity
     "compare_priors": "bayesma.sensitivity",
