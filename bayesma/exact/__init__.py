@@ -74,6 +74,7 @@ from .bayes import (
     bayes_factor_heterogeneity,
     bayes_factors,
     marginal_likelihood,
+    marginal_likelihood_null_effect,
     model_probabilities,
     savage_dickey,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "exact_posterior",
     "integrate",
     "marginal_likelihood",
+    "marginal_likelihood_null_effect",
     "bayes_factor_effect",
     "bayes_factor_heterogeneity",
     "bayes_factors",

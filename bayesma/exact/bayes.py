@@ -46,6 +46,27 @@ def _log_ml_null_effect(spec) -> float:
     return float(gr.logml[0])
 
 
+def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
+    """Marginal likelihood ``p(y | mu = 0)`` of an intercept-only model with mu fixed at 0 (log by default).
+
+    The denominator of :func:`bayes_factor_effect`; prior comparisons that share a
+    heterogeneity prior compute it once.
+
+    Parameters
+    ----------
+    spec : ModelSpec or MetaAnalysis
+        A common-effect or simple random-effects model.
+    log : bool
+        Return ``log p(y | mu = 0)``.
+
+    Returns
+    -------
+    float
+    """
+    value = _log_ml_null_effect(_as_spec(spec))
+    return value if log else math.exp(value)
+
+
 def bayes_factor_effect(spec: Any, log: bool = False) -> float:
     """Bayes factor BF10 for an effect: mu ~ its prior (H1) against mu = 0 (H0).
 

@@ -144,27 +144,32 @@ class ExactPosterior:
         return b, V
 
     # -- summaries -----------------------------------------------------------
-    def summary(self, theta: bool = True) -> pd.DataFrame:
-        """Exact posterior summaries: mean, sd, median, eti_lower, eti_upper (95%).
+    def summary(self, theta: bool = True, prob: float = 0.95) -> pd.DataFrame:
+        """Exact posterior summaries: mean, sd, median, eti_lower, eti_upper.
 
         Parameters
         ----------
         theta : bool
             Include the rows ``theta[<label>]`` (the study effects); without them
             the summary is faster (prior comparisons, simulations).
+        prob : float
+            Probability of the equal-tailed interval (0.95).
         """
-        key = "summary" if theta else "summary_no_theta"
+        if not 0 < prob < 1:
+            raise ValueError(f"prob must be in (0, 1), got {prob}")
+        qs3 = _Q if prob == 0.95 else ((1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0)
+        key = ("summary" if theta else "summary_no_theta", float(prob))
         if key in self._nodes:
             return self._nodes[key].copy()
-        if not theta and "summary" in self._nodes:
-            full = self._nodes["summary"]
+        if not theta and ("summary", float(prob)) in self._nodes:
+            full = self._nodes[("summary", float(prob))]
             return full.loc[[r for r in full.index if not r.startswith("theta[")]].copy()
         spec = self.spec
         rows: dict[str, tuple] = {}
         w, b, V, taus = self._mixture_nodes()
         sd = np.sqrt(np.einsum("gjj->gj", V))  # (G, p)
         names = ["mu"] if not spec.is_regression else [f"beta[{c}]" for c in spec.coef_names]
-        qs = _mixture_quantiles(w[None], b.T, sd.T)
+        qs = _mixture_quantiles(w[None], b.T, sd.T, qs3)
         mean, sdev = _mixture_moments(w[None], b.T, sd.T)
         for j, name in enumerate(names):
             rows[name] = (mean[j], sdev[j], qs[j, 1], qs[j, 0], qs[j, 2])
@@ -172,7 +177,7 @@ class ExactPosterior:
         if self.kind == "random":
             g = self.grid
             m, s = g.tau_moments()
-            q = g.tau_quantiles(_Q)[0]
+            q = g.tau_quantiles(qs3)[0]
             rows["tau"] = (m[0], s[0], q[1], q[0], q[2])
         elif self.kind in ("tau_by", "cluster"):
             g = self.grid
@@ -182,15 +187,15 @@ class ExactPosterior:
                 t = np.exp(u.reshape(-1))
                 m = float(pw @ t)
                 s = float(np.sqrt(pw @ (t - m) ** 2))
-                q = g.tau_quantiles(axis, _Q)
+                q = g.tau_quantiles(axis, qs3)
                 rows[name] = (m, s, q[1], q[0], q[2])
         # study effects
         if theta:
-            qs, mean, sdev = self._theta_summary()
+            qs, mean, sdev = self._theta_summary(qs=qs3)
             for i, lab in enumerate(spec.labels):
                 rows[f"theta[{lab}]"] = (mean[i], sdev[i], qs[i, 1], qs[i, 0], qs[i, 2])
         for name, (nw, nm, ns) in self._theta_new_mixture().items():
-            qn = _mixture_quantiles(nw, nm, ns)
+            qn = _mixture_quantiles(nw, nm, ns, qs3)
             mn, sn = _mixture_moments(nw, nm, ns)
             rows[name] = (float(mn), float(sn), qn[1], qn[0], qn[2])
         out = pd.DataFrame.from_dict(rows, orient="index",
@@ -198,7 +203,7 @@ class ExactPosterior:
         self._nodes[key] = out
         return out.copy()
 
-    def _theta_summary(self, small: float = 3e6, large: float = 3e7):
+    def _theta_summary(self, small: float = 3e6, large: float = 3e7, qs: tuple[float, ...] = _Q):
         """Quantiles (k, 3), means and sds of the study effects.
 
         k x nodes <= *small*: root-finding on the full mixture. Otherwise quantiles start
@@ -208,17 +213,17 @@ class ExactPosterior:
         spec = self.spec
         if self.kind == "common":
             tw, tm, ts = self._theta_mixture()
-            return _mixture_quantiles(tw[None], tm, ts), *_mixture_moments(tw[None], tm, ts)
+            return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
         G = self._theta_nodes()[0].size
         if G * spec.k <= small:
             tw, tm, ts = self._theta_mixture()
-            return _mixture_quantiles(tw[None], tm, ts), *_mixture_moments(tw[None], tm, ts)
+            return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
         cw, cm, cs = self._theta_mixture(compressed=True)
-        q0 = _mixture_quantiles(cw[None], cm, cs)
+        q0 = _mixture_quantiles(cw[None], cm, cs, qs)
         if G * spec.k > large:
             return q0, *_mixture_moments(cw[None], cm, cs)
         tw, tm, ts = self._theta_mixture()
-        q = _mixture_quantiles(tw[None], tm, ts, x0=q0, max_iter=3)
+        q = _mixture_quantiles(tw[None], tm, ts, qs, x0=q0, max_iter=3)
         return q, *_mixture_moments(tw[None], tm, ts)
 
     def _theta_mixture(self, compressed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,95 @@
+"""Prior density against posterior density."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+from bayesma._arviz import kde
+
+from ._common import _new_figure
+
+
+def _density(x: np.ndarray, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
+    return kde(np.asarray(x, float), bounded)
+
+
+def _panels(posterior: Any, var_names: Iterable[str]) -> list[tuple[str, str, str | None, Any]]:
+    """(title, variable, label, prior) per panel."""
+    spec = posterior.spec
+    post = posterior.idata.posterior
+    out = []
+    for name in var_names:
+        if name in ("mu", "beta") and "beta" in post:
+            for j, c in enumerate(spec.coef_names):
+                out.append((f"beta[{c}]", "beta", c, spec.location_prior(j)))
+        elif name == "mu":
+            out.append(("mu", "mu", None, spec.priors.get("mu")))
+        elif name in post:
+            out.append((name, name, None, spec.priors.get(name)))
+        else:
+            raise KeyError(f"no parameter {name!r} in the posterior")
+    return out
+
+
+def prior_posterior_plot(
+    posterior: Any,
+    var_names: Iterable[str] = ("mu", "tau"),
+    *,
+    figsize: tuple[float, float] | None = None,
+) -> "Figure":
+    """Prior density (exact, from the prior object) against the posterior density (KDE).
+
+    Parameters
+    ----------
+    posterior : MetaPosterior
+    var_names : iterable of str
+        Parameters: ``"mu"`` (each coefficient for a meta-regression),
+        ``"tau"`` (one curve per subgroup with ``tau_by``), ``"tau_within"``, ``"nu"``.
+    figsize : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = post.plot_prior_posterior(("mu", "tau"))   # doctest: +SKIP
+    """
+    panels = _panels(posterior, var_names)
+    n = len(panels)
+    fig = _new_figure(figsize or (4.0 * n, 3.2))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, (title, var, label, prior) in zip(axes, panels):
+        x = posterior.draws(var, label)
+        cols = [x] if x.ndim == 1 else [x[:, j] for j in range(x.shape[1])]
+        da = posterior.idata.posterior[var]
+        dim = next((d for d in da.dims if d not in ("chain", "draw")), None)
+        names = [None] if x.ndim == 1 else [str(c) for c in da.coords[dim].values]
+        heterogeneity = prior is not None and prior.is_heterogeneity
+        bounded = heterogeneity or var == "nu"
+        lo = min(float(np.quantile(c, 0.001)) for c in cols)
+        hi = max(float(np.quantile(c, 0.999)) for c in cols)
+        width = hi - lo if hi > lo else 1.0
+        xmin, xmax = lo - 0.5 * width, hi + 0.5 * width
+        if bounded:
+            xmin = 0.0
+        for j, (c, nm) in enumerate(zip(cols, names)):
+            grid, pdf = _density(c, bounded)
+            ax.plot(grid, pdf, color=f"C{j}", lw=1.6, label="posterior" + (f" ({nm})" if nm else ""))
+        if prior is not None:
+            if prior.support()[1] < np.inf:
+                xmax = min(xmax, max(prior.support()[1], hi))
+            g = np.linspace(max(xmin, 1e-9) if bounded else xmin, xmax, 400)
+            dens = prior.pdf_tau(g) if heterogeneity else np.exp(prior.logpdf(g))
+            ax.plot(g, dens, color="black", ls="--", lw=1.2, label=f"prior {prior!r}")
+        ax.set_xlim(xmin, xmax)
+        ax.set_title(title)
+        ax.set_yticks([])
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,103 @@
+"""Saving a posterior to netCDF and reading it back (draws, data, priors, model description)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma._arviz import read_netcdf, with_groups, write_netcdf
+from bayesma.data import MetaData
+from bayesma.models.spec import ModelSpec
+from bayesma.priors import parse
+
+__all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior"]
+
+META_ATTR = "bayesma"
+
+
+def meta_json(post: Any) -> str:
+    """The model description of a posterior as JSON (stored in the posterior group's attrs)."""
+    spec = post.spec
+    mods = spec.mods
+    meta = {
+        "format": 1,
+        "engine": post.engine,
+        "fit_seconds": post.fit_seconds,
+        "fit_info": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
+                     for k, v in post.fit_info.items()},
+        "model": spec.model,
+        "likelihood": spec.likelihood,
+        "measure": spec.measure,
+        "labels": list(spec.labels),
+        "yi": [float(v) for v in spec.yi],
+        "vi": [float(v) for v in spec.vi],
+        "X": np.asarray(spec.X, dtype=float).tolist(),
+        "coef_names": list(spec.coef_names),
+        "mods": mods if (mods is None or isinstance(mods, str)) else "<matrix>",
+        "priors": {k: repr(v) for k, v in spec.priors.items()},
+        "prior_labels": {k: getattr(v, "label", None) for k, v in spec.priors.items()},
+        "tau_by": spec.tau_by,
+        "group_index": None if spec.group_index is None else [int(v) for v in spec.group_index],
+        "group_names": list(spec.group_names),
+        "cluster_index": None if spec.cluster_index is None else [int(v) for v in spec.cluster_index],
+        "cluster_names": list(spec.cluster_names),
+        "exact_summary": None if post.exact_summary is None else post.exact_summary.to_json(orient="split", double_precision=15),
+    }
+    return json.dumps(meta)
+
+
+def write_posterior(post: Any, path: str) -> str:
+    """Write a posterior (duck-typed: ``idata``, ``spec``, ``engine``...) to a netCDF file."""
+    idata = post.idata.copy()
+    idata.posterior.attrs[META_ATTR] = meta_json(post)
+    groups = {g: getattr(idata, g) for g in idata.groups()}
+    for g, ds in groups.items():  # netCDF attrs must be str/number/array
+        for k, v in list(ds.attrs.items()):
+            if isinstance(v, (bool, np.bool_)):
+                ds.attrs[k] = int(v)
+            elif v is None:
+                ds.attrs[k] = "None"
+    return write_netcdf(with_groups(groups), str(path))
+
+
+def read_posterior(path: str) -> dict[str, Any]:
+    """Read a file of :func:`write_posterior`: a dict with ``idata, spec, engine, exact_summary,
+    fit_seconds, fit_info`` (the arguments of ``MetaPosterior``)."""
+    idata = read_netcdf(str(path))
+    try:
+        meta = json.loads(idata.posterior.attrs[META_ATTR])
+    except KeyError:
+        raise ValueError(f"{path} was not written by MetaPosterior.to_netcdf (no {META_ATTR!r} attribute)") from None
+        k = len(meta["labels"])
+    cluster = None
+    if meta["cluster_index"] is not None:
+        cluster = np.asarray(meta["cluster_names"], dtype=object)[np.asarray(meta["cluster_index"])].astype(str)
+    md = MetaData(yi=np.asarray(meta["yi"], dtype=float), vi=np.asarray(meta["vi"], dtype=float),
+                  labels=list(meta["labels"]), data=pd.DataFrame(index=range(k)), cluster=cluster)
+    priors = {}
+    for key, text in meta["priors"].items():
+        prior = parse(text)
+        label = meta.get("prior_labels", {}).get(key)
+        if label:
+            prior.label = label
+        priors[key] = prior
+    mods = meta["mods"]
+    spec = ModelSpec(
+        meta=md, X=np.asarray(meta["X"], dtype=float).reshape(k, -1), coef_names=list(meta["coef_names"]),
+        model=meta["model"], likelihood=meta["likelihood"], priors=priors, mods=mods,
+        tau_by=meta["tau_by"],
+        group_index=None if meta["group_index"] is None else np.asarray(meta["group_index"], dtype=int),
+        group_names=list(meta["group_names"]),
+        cluster_index=None if meta["cluster_index"] is None else np.asarray(meta["cluster_index"], dtype=int),
+        cluster_names=list(meta["cluster_names"]), measure=meta["measure"],
+    )
+    exact = None
+    if meta.get("exact_summary"):
+        exact = pd.read_json(io.StringIO(meta["exact_summary"]), orient="split", precise_float=True)
+    del idata.posterior.attrs[META_ATTR]  # the description lives in the spec now
+    return {"idata": idata, "spec": spec, "engine": meta["engine"], "exact_summary": exact,
+            "fit_seconds": meta["fit_seconds"], "fit_info": dict(meta.get("fit_info") or {})}

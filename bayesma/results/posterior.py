@@ -1,0 +1,448 @@
+"""MetaPosterior: the posterior of a Bayesian meta-analysis, from either engine.
+
+A :class:`MetaPosterior` wraps an :class:`arviz.InferenceData` and the
+:class:`~bayesma.models.spec.ModelSpec` it came from. It summarizes (mean, sd,
+median, equal-tailed intervals, R-hat and ESS), answers probability questions
+(``post.prob("mu > 0")``), checks the sampler (:meth:`MetaPosterior.diagnostics`),
+puts the frequentist estimates beside the posterior
+(:meth:`MetaPosterior.compare_frequentist`), reports how much the data moved
+the prior (:meth:`MetaPosterior.prior_influence`), plots, and saves to netCDF
+without loss (:meth:`MetaPosterior.to_netcdf`, :func:`load_posterior`).
+
+ArviZ, xarray and matplotlib are imported inside the methods that need them.
+
+Constructing one (for engines)
+------------------------------
+``MetaPosterior(idata, spec, engine, exact_summary=None, fit_seconds=None)``:
+
+- ``idata``: InferenceData whose ``posterior`` group has dims ``(chain, draw, ...)``
+  and the variables of :mod:`bayesma.models.spec` (``mu`` or ``beta``, ``tau``,
+  ``tau_within``, ``nu``, ``theta``, ``theta_new``) with the spec's coords
+  (``study``, ``coef``, ``subgroup``). Optional groups: ``prior``,
+  ``sample_stats`` (``diverging``), ``observed_data``, ``constant_data``.
+- ``spec``: the :class:`ModelSpec`.
+- ``engine``: ``"nuts"`` or ``"exact"`` (any string; it labels the output).
+- ``exact``: the engine's exact posterior (an object with ``summary(prob=)``,
+  ``prob(name, threshold)``...; :class:`bayesma.exact.ExactPosterior`): every
+  summary number and probability it can give comes from it.
+- ``exact_summary``: a DataFrame indexed like :meth:`MetaPosterior.summary`
+  (``mu``, ``tau``, ``theta[<label>]``, ``theta_new``...) with columns
+  ``mean, sd, median, eti_lower, eti_upper`` (95% intervals) computed without
+  Monte Carlo error; :meth:`summary` uses those rows and sets R-hat and ESS to NaN.
+- ``fit_seconds``: wall time of the fit.
+"""
+
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from bayesma.exact import exact_posterior
+from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
+from bayesma.priors import describe
+
+from .diagnostics import MAX_R_HAT, MIN_ESS, Diagnostics
+from .expr import _eval_expr
+from .io import read_posterior, write_posterior
+from .summary import compare_frequentist, param_rows, summary_table, var_dim
+
+if TYPE_CHECKING:  # pragma: no cover
+    import arviz as az
+    from matplotlib.figure import Figure
+
+    from bayesma.models.spec import ModelSpec
+
+__all__ = ["MetaPosterior", "load_posterior"]
+
+
+class MetaPosterior:
+    """Posterior of a Bayesian meta-analysis (from ``MetaAnalysis.fit``).
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        At least a ``posterior`` group with dims ``(chain, draw, ...)`` (see the
+        module docstring for the variables and coords).
+    spec : ModelSpec
+        The model specification the posterior belongs to.
+    engine : str
+        ``"nuts"`` or ``"exact"``.
+    exact_summary : pandas.DataFrame, optional
+        Exact summary rows (columns ``mean, sd, median, eti_lower, eti_upper``).
+    fit_seconds : float, optional
+        Wall time of the fit.
+
+    Attributes
+    ----------
+    idata, spec, engine, exact_summary, fit_seconds
+    fit_info : dict
+        Engine details (sampler, seed, whether the model was compiled...).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> post = bm.MetaAnalysis(dat).fit(draws=500, chains=2, seed=1)     # doctest: +SKIP
+    >>> post.summary().loc[["mu", "tau"]]                                 # doctest: +SKIP
+    >>> post.prob("mu < 0")                                               # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        idata: "az.InferenceData",
+        spec: "ModelSpec",
+        engine: str,
+        exact_summary: pd.DataFrame | None = None,
+        fit_seconds: float | None = None,
+        exact: Any = None,
+    ) -> None:
+        if not hasattr(idata, "posterior"):
+            raise ValueError("idata must have a posterior group")
+        self.idata = idata
+        self.spec = spec
+        self.engine = str(engine)
+        self.exact_summary = exact_summary
+        self.fit_seconds = None if fit_seconds is None else float(fit_seconds)
+        self.exact = exact
+        self.fit_info: dict[str, Any] = {}
+        self._summary_cache: dict[tuple, pd.DataFrame] = {}
+
+    # ------------------------------------------------------------------
+    # draws
+    # ------------------------------------------------------------------
+    @property
+    def posterior(self):
+        """The posterior group (an xarray Dataset)."""
+        return self.idata.posterior
+
+    @property
+    def priors(self) -> dict[str, Any]:
+        """The priors of the fit."""
+        return dict(self.spec.priors)
+
+    @property
+    def n_draws(self) -> int:
+        p = self.idata.posterior
+        return int(p.sizes["chain"] * p.sizes["draw"])
+
+    def draws(self, name: str, label: str | None = None) -> np.ndarray:
+        """Flattened posterior draws of a parameter (``label`` picks one element of a vector).
+
+        Parameters
+        ----------
+        name : str
+            ``"mu"``, ``"tau"``, ``"theta"``, ``"beta"``, ... ; also ``"tau2"`` (tau squared) and,
+            for intercept-only models, ``"mu"``.
+        label : str, optional
+            Coordinate label (study label, coefficient name, subgroup name).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n_draws,)`` or ``(n_draws, n)`` for a vector without *label*.
+        """
+        post = self.idata.posterior
+        if name not in post:
+            if name == "tau2" and "tau" in post:
+                return self.draws("tau", label) ** 2
+            if name == "mu" and "beta" in post and "intrcpt" in list(post["beta"].coords.get("coef", [])):
+                return self.draws("beta", "intrcpt")
+            known = [v for v in post.data_vars if not v.endswith("__")]
+            raise KeyError(f"no parameter {name!r} in the posterior; parameters: {known}")
+        da = post[name]
+        dim = var_dim(self.idata.posterior, name)
+        if label is not None:
+            if dim is None:
+                raise KeyError(f"{name!r} is a scalar; it has no element {label!r}")
+            labels = [str(c) for c in da.coords[dim].values]
+            if label not in labels:
+                raise KeyError(f"{name!r} has no element {label!r}; its {dim} labels are {labels}")
+            da = da.isel({dim: labels.index(label)})
+            dim = None
+        vals = np.asarray(da.values, dtype=float)
+        n = vals.shape[0] * vals.shape[1]
+        return vals.reshape(n) if dim is None else vals.reshape((n,) + vals.shape[2:])
+
+    # ------------------------------------------------------------------
+    # summaries
+    # ------------------------------------------------------------------
+    def summary(self, hdi: bool = False, prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summary table.
+
+        Parameters
+        ----------
+        hdi : bool
+            Add highest-density interval columns ``hdi_lower``, ``hdi_upper``.
+        prob : float
+            Interval probability (0.95).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``mu`` (or ``beta[<coef>]``), ``tau`` (or ``tau[<subgroup>]``),
+            ``tau_within``, ``nu``, ``theta[<label>]``, ``theta_new`` (or
+            ``theta_new[<subgroup>]``), as the model has them; columns
+            ``mean, sd, median, eti_lower, eti_upper, r_hat, ess_bulk, ess_tail``
+            (R-hat and ESS are NaN for the exact engine and single chains).
+
+        Examples
+        --------
+        >>> post.summary().loc["tau", ["median", "eti_lower", "eti_upper"]]   # doctest: +SKIP
+        """
+        if not 0 < prob < 1:
+            raise ValueError(f"prob must be in (0, 1), got {prob}")
+        key = (bool(hdi), float(prob))
+        if key not in self._summary_cache:
+            self._summary_cache[key] = summary_table(self, hdi=hdi, prob=prob)
+        return self._summary_cache[key].copy()
+
+    # ------------------------------------------------------------------
+    # probability statements
+    # ------------------------------------------------------------------
+    def prob(self, expr: str) -> float:
+        """Posterior probability of a statement about the parameters.
+
+        Parameters
+        ----------
+        expr : str
+            A comparison of parameters and numbers: ``"mu > 0"``,
+            ``"mu < -0.2"``, ``"tau > 0.5"``, ``"theta_new < 0"``,
+            ``"beta[ablat] < 0"``, ``"theta[Aronson] < mu"``,
+            ``"mu < 0 and tau < 0.3"``, ``"abs(mu) > 0.1"``.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> post.prob("mu < 0")            # doctest: +SKIP
+        0.9995
+        """
+        val = _eval_expr(expr, self.draws)
+        if val.dtype != bool:
+            raise ValueError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
+        return float(np.mean(val))
+
+    probability = prob
+
+    def p_greater(self, var: str, value: float = 0.0) -> float:
+        """P(var > value), e.g. ``post.p_greater("mu", 0)``; ``var`` may be ``"beta[ablat]"``."""
+        return self.prob(f"{var} > {float(value)!r}")
+
+    def p_less(self, var: str, value: float = 0.0) -> float:
+        """P(var < value), e.g. ``post.p_less("mu", -0.2)``."""
+        return self.prob(f"{var} < {float(value)!r}")
+
+    # ------------------------------------------------------------------
+    # diagnostics
+    # ------------------------------------------------------------------
+    def diagnostics(self) -> Diagnostics:
+        """Sampler diagnostics over mu/beta, tau (all variance parameters), theta and theta_new.
+
+        ``passed`` means max R-hat <= 1.01, min bulk and tail ESS >= 400 and no
+        divergent transitions. A failed NUTS fit warns with advice
+        (:class:`SamplingWarning`) right after sampling.
+
+        Examples
+        --------
+        >>> post.diagnostics().passed      # doctest: +SKIP
+        True
+        """
+        n_draws = self.n_draws
+        if self.engine == "exact" or self.exact_summary is not None:
+            return Diagnostics(max_r_hat=float("nan"), min_ess_bulk=float("nan"), min_ess_tail=float("nan"),
+                               divergences=0, n_draws=n_draws, passed=True, problems=[], advice=[])
+        s = self.summary()
+        rhat = float(np.nanmax(s["r_hat"].values)) if s["r_hat"].notna().any() else float("nan")
+        bulk = float(np.nanmin(s["ess_bulk"].values)) if s["ess_bulk"].notna().any() else float("nan")
+        tail = float(np.nanmin(s["ess_tail"].values)) if s["ess_tail"].notna().any() else float("nan")
+        div = 0
+        stats = getattr(self.idata, "sample_stats", None)
+        if stats is not None and "diverging" in stats:
+            div = int(np.asarray(stats["diverging"].values).sum())
+        problems, advice = [], []
+        if div > 0:
+            problems.append(f"{div} divergent transitions")
+            ta = self.fit_info.get("target_accept")
+            nxt = 0.95 if ta is None or ta < 0.95 else 0.99
+            advice.append(f"Raise target_accept (e.g. fit(..., target_accept={nxt})); with few studies "
+                          "a more informative prior on tau also removes the funnel.")
+        if math.isnan(rhat) or rhat > MAX_R_HAT:
+            problems.append("R-hat not computable (one chain)" if math.isnan(rhat) else f"max R-hat {rhat:.3f} > {MAX_R_HAT}")
+            advice.append("Run more chains and longer tuning (e.g. chains=4, tune=2000).")
+        if math.isnan(bulk) or bulk < MIN_ESS or tail < MIN_ESS:
+            if not math.isnan(bulk):
+                problems.append(f"min ESS bulk {bulk:.0f} / tail {tail:.0f} < {MIN_ESS}")
+            advice.append("Draw more samples (e.g. draws=2000) and tune longer.")
+        return Diagnostics(max_r_hat=rhat, min_ess_bulk=bulk, min_ess_tail=tail, divergences=div,
+                           n_draws=n_draws, passed=not problems, problems=problems, advice=list(dict.fromkeys(advice)))
+
+    # ------------------------------------------------------------------
+    # prior influence
+    # ------------------------------------------------------------------
+    def prior_influence(self, prob: float = 0.95, threshold: float = 0.8) -> pd.DataFrame:
+        """How far the data narrowed each prior: posterior / prior interval width.
+
+        For ``mu`` (or each coefficient), ``tau`` (per subgroup), ``tau_within``:
+        the width of the central *prob* interval of the posterior divided by that
+        of the prior (exact prior quantiles: ``ppf_tau`` for heterogeneity
+        priors). A ratio near 1 means the data said little: the prior decides
+        the answer.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows as :meth:`summary`; columns ``prior``, ``prior_lower``,
+            ``prior_upper``, ``posterior_lower``, ``posterior_upper``, ``ratio``
+            and ``note`` (a sentence when ``ratio > threshold``).
+
+        Examples
+        --------
+        >>> post.prior_influence().loc["tau", "ratio"]    # doctest: +SKIP
+        """
+        s = self.summary(prob=prob)
+        lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+        recs, index = [], []
+        for row, var, lab in param_rows(self.idata.posterior):
+            if var in ("theta", "theta_new", "nu"):
+                continue
+            if var == "beta":
+                j = list(self.spec.coef_names).index(lab)
+                prior = self.spec.location_prior(j)
+            elif var == "mu":
+                prior = self.spec.priors["mu"]
+            else:
+                prior = self.spec.priors.get(var)
+            if prior is None:
+                continue
+            # ppf_tau: quantiles of tau for heterogeneity priors, ppf() otherwise
+            p_lo, p_hi = float(prior.ppf_tau(lo_q)), float(prior.ppf_tau(hi_q))
+            q_lo, q_hi = float(s.loc[row, "eti_lower"]), float(s.loc[row, "eti_upper"])
+            ratio = (q_hi - q_lo) / (p_hi - p_lo) if p_hi > p_lo else float("nan")
+            note = ""
+            if ratio > threshold:
+                note = (f"the prior dominates: the posterior {int(round(prob * 100))}% interval of {row} is "
+                        f"{ratio:.0%} as wide as the prior's ({prior!r}); the data say little about it, "
+                        "so report results under other priors (bayesma.compare_priors)")
+            recs.append({"prior": repr(prior), "prior_lower": p_lo, "prior_upper": p_hi,
+                         "posterior_lower": q_lo, "posterior_upper": q_hi, "ratio": ratio, "note": note})
+            index.append(row)
+        return pd.DataFrame(recs, index=pd.Index(index, name="parameter"))
+
+    # ------------------------------------------------------------------
+    # frequentist comparison
+    # ------------------------------------------------------------------
+    def compare_frequentist(self, level: float = 0.95) -> pd.DataFrame:
+        """The frequentist estimates (``bayesma.rma``) beside the posterior; see
+        :func:`bayesma.results.summary.compare_frequentist`.
+
+        Examples
+        --------
+        >>> post.compare_frequentist().round(3)            # doctest: +SKIP
+        """
+        return compare_frequentist(self, level)
+
+    # ------------------------------------------------------------------
+    # save / load
+    # ------------------------------------------------------------------
+    def to_netcdf(self, path: str) -> str:
+        """Save the posterior, its data, priors and model description to a netCDF file.
+
+        :func:`bayesma.load_posterior` restores an equivalent object (same
+        draws, summary, priors, spec).
+
+        Examples
+        --------
+        >>> post.to_netcdf("bcg.nc")           # doctest: +SKIP
+        >>> again = bm.load_posterior("bcg.nc")  # doctest: +SKIP
+        """
+        return write_posterior(self, str(path))
+
+    # ------------------------------------------------------------------
+    # display
+    # ------------------------------------------------------------------
+    def __repr__(self) -> str:
+        info = self.fit_info
+        head = f"MetaPosterior ({self.engine}"
+        if info.get("sampler"):
+            head += f", {info['sampler']}"
+        p = self.idata.posterior
+        head += f": {p.sizes['chain']} chains x {p.sizes['draw']} draws"
+        if self.fit_seconds is not None:
+            head += f", {self.fit_seconds:.2f} s"
+        head += ")"
+        s = self.summary()
+        keep = [r for r in s.index if not r.startswith("theta[")]
+        cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
+        if self.exact_summary is None:
+            cols += ["r_hat", "ess_bulk"]
+        table = s.loc[keep, cols].to_string(float_format=lambda v: f"{v:.4g}")
+        return "\n".join([
+            head,
+            self.spec.describe(),
+            "priors:",
+            describe(self.spec.priors),
+            table,
+            f"({self.spec.k} study effects theta[...] in .summary())",
+            *self._influence_lines(),
+            f"diagnostics: {self.diagnostics().line()}",
+        ])
+
+    def _influence_lines(self) -> list[str]:
+        """How far the posterior of each heterogeneity SD moved from its prior (for the printout)."""
+        try:
+            table = self.prior_influence()
+        except Exception:  # noqa: BLE001 - a printout must not fail
+            return []
+        lines = []
+        for row, rec in table.iterrows():
+            if not str(row).startswith("tau") or not np.isfinite(rec["ratio"]):
+                continue
+            text = f"prior influence: the 95% interval of {row} is {rec['ratio']:.0%} as wide as under the prior"
+            if rec["note"]:
+                text += " - the prior dominates; see bayesma.compare_priors()"
+            lines.append(text)
+        return lines
+
+    # ------------------------------------------------------------------
+    # plots
+    # ------------------------------------------------------------------
+    def forest(self, **kwargs: Any) -> "Figure":
+        """Forest plot (observed effects, shrunken estimates, pooled and predictive); see
+        :func:`bayesma.plots.forest_plot`."""
+        return forest_plot(self, **kwargs)
+
+    def plot_prior_posterior(self, var_names: Iterable[str] = ("mu", "tau"), **kwargs: Any) -> "Figure":
+        """Prior density against posterior density; see :func:`bayesma.plots.prior_posterior_plot`."""
+        return prior_posterior_plot(self, var_names=var_names, **kwargs)
+
+    def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> "Figure":
+        """Trace plot (ArviZ); see :func:`bayesma.plots.trace_plot`."""
+        return trace_plot(self, var_names=var_names, **kwargs)
+
+
+
+def load_posterior(path: str) -> MetaPosterior:
+    """Load a posterior saved with :meth:`MetaPosterior.to_netcdf`.
+
+    The model specification (data, design matrix, coefficient names, subgroup
+    and cluster structure, priors rebuilt from their repr with
+    :func:`bayesma.priors.parse`) is restored from the file; for the exact engine
+    the exact posterior is integrated again (deterministic: the same numbers), so
+    summaries at any level and probabilities stay exact.
+
+    Examples
+    --------
+    >>> post = bm.load_posterior("bcg.nc")     # doctest: +SKIP
+    """
+    parts = read_posterior(path)
+    fit_info = parts.pop("fit_info")
+    exact = exact_posterior(parts["spec"]) if parts["engine"] == "exact" else None
+    post = MetaPosterior(**parts, exact=exact)
+    post.fit_info = fit_info
+    return post
