@@ -177,3 +177,17 @@ def test_import_bayesma_is_cheap():
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"importing bayesma's frequentist API imported {out}"
+
+
+def test_ruff_passes():
+    """pyflakes, isort and pyupgrade (the [tool.ruff] settings in pyproject.toml); ruff is in the test extra."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", str(ROOT)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
+def test_package_is_typed():
+    assert (PACKAGE / "py.typed").exists()
