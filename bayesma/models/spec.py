@@ -27,12 +27,16 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from bayesma import priors as pr
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 
 MODELS = ("random", "common")
 LIKELIHOODS = ("normal", "student_t")
 PRIOR_KEYS = ("mu", "beta", "tau", "tau_within", "nu")
+#: the targets (bayesma.priors) a prior for each key may have
+PRIOR_TARGETS = {"mu": "location", "beta": "location", "tau": ("tau", "tau2"),
+                 "tau_within": ("tau", "tau2"), "nu": "nu"}
 
 
 @dataclass
@@ -197,17 +201,11 @@ def resolve_priors(
     likelihood: str = "normal",
 ) -> dict[str, Any]:
     """User priors completed with the documented defaults of :mod:`bayesma.priors`."""
-    from bayesma import priors as pr
-
     given = dict(priors or {})
     unknown = set(given) - set(PRIOR_KEYS)
     if unknown:
         raise ValueError(f"unknown prior keys {sorted(unknown)}; use {PRIOR_KEYS}")
-    for key, value in given.items():
-        if isinstance(value, str):
-            given[key] = pr.parse(value)
-        elif not isinstance(value, pr.Prior):
-            raise TypeError(f"priors[{key!r}] must be a bayesma.priors object or a string such as 'halfnormal(0.5)'")
+    given = {key: pr.as_prior(value, PRIOR_TARGETS[key], name=key) for key, value in given.items()}
     defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
     out: dict[str, Any] = {"mu": given.get("mu", defaults["mu"])}
     if "beta" in given:
@@ -218,12 +216,4 @@ def resolve_priors(
             out["tau_within"] = given.get("tau_within", out["tau"])
         if likelihood == "student_t":
             out["nu"] = given.get("nu", pr.Gamma(alpha=2.0, beta=0.1))
-    for key, prior in out.items():
-        expected = "location" if key in ("mu", "beta") else ("nu" if key == "nu" else ("tau", "tau2"))
-        if isinstance(expected, str):
-            ok = prior.target == expected
-        else:
-            ok = prior.target in expected
-        if not ok:
-            raise ValueError(f"priors[{key!r}] = {prior!r} is a prior for {prior.target}, not for {key}")
     return out

@@ -45,6 +45,7 @@ from bayesma.priors.defaults import (
     RAW_MEASURES,
     UNIT_INFORMATION_SD,
     default_priors,
+    sensitivity_tau_priors,
     unit_information_sd,
 )
 from bayesma.priors.empirical import rhodes2015, rhodes2015_table, turner2015, turner2015_table
@@ -84,6 +85,7 @@ __all__ = [
     "squared_name",
     "unit_information_sd",
     "default_priors",
+    "sensitivity_tau_priors",
     "turner2015",
     "rhodes2015",
     "turner2015_table",

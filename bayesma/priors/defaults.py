@@ -9,9 +9,11 @@ import numpy as np
 
 from bayesma import measures
 from bayesma.priors.base import Prior, _fmt
-from bayesma.priors.families import HalfNormal, Normal
+from bayesma.priors.empirical import rhodes2015, turner2015
+from bayesma.priors.families import HalfCauchy, HalfNormal, Normal, Uniform
 
-__all__ = ["UNIT_INFORMATION_SD", "RAW_MEASURES", "unit_information_sd", "default_priors"]
+__all__ = ["UNIT_INFORMATION_SD", "RAW_MEASURES", "unit_information_sd", "default_priors",
+           "sensitivity_tau_priors"]
 
 #: unit-information standard deviations sigma_u (se_i^2 ~ sigma_u^2 / n_i) of measures
 #: with a known value (read from bayesma.measures); see unit_information_sd().
@@ -211,4 +213,69 @@ def default_priors(
     out = {"mu": Normal(0.0, 10.0 * big), "tau": HalfNormal(s)}
     for p in out.values():
         p.label = "data-scaled fallback (measure unknown, no sample sizes)"
+    return out
+
+
+def sensitivity_tau_priors(
+    measure: str | None = None,
+    yi: Any = None,
+    vi: Any = None,
+    ni: Any = None,
+) -> dict[str, Prior]:
+    """The standard set of heterogeneity priors for a prior-sensitivity analysis.
+
+    Scaled to the measure's default tau prior ``HalfNormal(s)`` (:func:`default_priors`,
+    ``s = sigma_u / 4``): the default itself, a wider ``HalfNormal(2 s)``, a heavy-tailed
+    ``HalfCauchy(s)`` (Gelman 2006) and a flat ``Uniform(0, 8 s)``; for odds ratios also
+    the general empirical prior of Turner et al. (2015), for standardized mean
+    differences the one of Rhodes et al. (2015). Scales are rounded to 3 significant
+    digits. Used by :func:`bayesma.compare_priors` and ``bayesma priors`` (CLI) when no
+    priors are given.
+
+    Parameters
+    ----------
+    measure : str, optional
+        metafor's measure name.
+    yi, vi, ni : array-like, optional
+        As for :func:`default_priors` (needed only when the measure has no fixed
+        unit-information SD).
+
+    Returns
+    -------
+    dict[str, Prior]
+        ``{label: prior}``, four or five entries.
+
+    Raises
+    ------
+    ValueError
+        When no default scale can be chosen (see :func:`default_priors`).
+
+    References
+    ----------
+    Röver C, Bender R, Dias S, et al. (2021). On weakly informative prior distributions
+    for the heterogeneity parameter in Bayesian random-effects meta-analysis. Research
+    Synthesis Methods 12:448-474.
+
+    Examples
+    --------
+    >>> list(sensitivity_tau_priors("OR"))
+    ['HalfNormal(0.5) (default)', 'HalfNormal(1) (wider)', 'HalfCauchy(0.5)', 'Uniform(0, 4)', 'Turner 2015 (general)']
+    """
+    base = default_priors(measure, yi=yi, vi=vi, ni=ni)["tau"]
+    s = float(base.params["sigma"])
+
+    def r(x: float) -> float:
+        return float(f"{x:.3g}")
+
+    out: dict[str, Prior] = {
+        f"HalfNormal({r(s):g}) (default)": HalfNormal(r(s)),
+        f"HalfNormal({r(2 * s):g}) (wider)": HalfNormal(r(2 * s)),
+        f"HalfCauchy({r(s):g})": HalfCauchy(r(s)),
+        f"Uniform(0, {r(8 * s):g})": Uniform(lower=0.0, upper=r(8 * s)),
+    }
+    key = _measure_key(measure)
+    if key == "OR":
+        out["Turner 2015 (general)"] = turner2015()
+    if key in ("SMD", "SMDH"):
+        out["Rhodes 2015 (general)"] = rhodes2015()
     return out

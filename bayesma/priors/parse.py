@@ -92,7 +92,10 @@ def parse(spec: str | Prior) -> Prior:
     if isinstance(spec, Prior):
         return spec
     if not isinstance(spec, str):
-        raise TypeError(f"a prior spec must be a string or a Prior, got {type(spec).__name__}")
+        raise TypeError(
+            f"a prior must be a bayesma.priors object or a string such as 'halfnormal(0.5)', "
+            f"got {spec!r} ({type(spec).__name__})"
+        )
     text = spec.strip()
     try:
         node = ast.parse(text, mode="eval").body
@@ -173,6 +176,11 @@ def as_prior(value: str | Prior, target: str | tuple[str, ...] | None = None, na
     >>> as_prior("halfnormal(0.5)", target=("tau", "tau2"), name="tau")
     HalfNormal(sigma=0.5)
     """
+    if not isinstance(value, (str, Prior)):
+        raise TypeError(
+            f"the prior for {name!r} must be a bayesma.priors object or a string such as "
+            f"'halfnormal(0.5)', got {value!r} ({type(value).__name__})"
+        )
     prior = parse(value)
     if target is not None:
         allowed = (target,) if isinstance(target, str) else tuple(target)

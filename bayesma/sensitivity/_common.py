@@ -1,0 +1,100 @@
+"""Helpers shared by the sensitivity analyses: the table row of one fit, engine checks."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bayesma.priors import as_prior
+
+
+
+
+def labelled(priors: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any] | None:
+    if priors is None:
+        return None
+    if isinstance(priors, Mapping):
+        return {str(k): as_prior(v) for k, v in priors.items()}
+    out = {}
+    for p in priors:
+        p = as_prior(p)
+        out[repr(p)] = p
+    return out
+
+
+def _location_row(summary: pd.DataFrame) -> str:
+    if "mu" in summary.index:
+        return "mu"
+    rows = [r for r in summary.index if r.startswith("beta[")]
+    return rows[0]
+
+
+def _tau_row(summary: pd.DataFrame) -> str | None:
+    if "tau" in summary.index:
+        return "tau"
+    rows = [r for r in summary.index if r.startswith("tau[")]
+    return rows[0] if rows else None
+
+
+def _new_row(summary: pd.DataFrame) -> str | None:
+    if "theta_new" in summary.index:
+        return "theta_new"
+    rows = [r for r in summary.index if r.startswith("theta_new[")]
+    return rows[0] if rows else None
+
+
+def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
+    loc, tau, new = _location_row(s), _tau_row(s), _new_row(s)
+    nan = float("nan")
+    return {
+        "mu_mean": s.loc[loc, "mean"], "mu_sd": s.loc[loc, "sd"],
+        "mu_lower": s.loc[loc, "eti_lower"], "mu_upper": s.loc[loc, "eti_upper"],
+        "tau_median": s.loc[tau, "median"] if tau else 0.0,
+        "tau_lower": s.loc[tau, "eti_lower"] if tau else 0.0,
+        "tau_upper": s.loc[tau, "eti_upper"] if tau else 0.0,
+        "new_lower": s.loc[new, "eti_lower"] if new else nan,
+        "new_upper": s.loc[new, "eti_upper"] if new else nan,
+        "p_mu_positive": p_pos,
+    }
+
+
+def fit_row(spec: Any, engine: str, fit_kwargs: Mapping[str, Any], base: Any = None) -> tuple[dict, Any]:
+    """Fit one spec; return the table row and the posterior object (ExactPosterior or MetaPosterior)."""
+    if engine == "exact":
+        from bayesma.exact import exact_posterior
+
+        ep = exact_posterior(spec)
+        s = ep.summary(theta=False)
+        loc = _location_row(s)
+        return _row_from_summary(s, ep.prob(loc, 0.0)), ep
+    model = _model_with_spec(base, spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = model.fit(engine="nuts", **fit_kwargs)
+    s = post.summary()
+    loc = _location_row(s)
+    var, lab = ("mu", None) if loc == "mu" else ("beta", loc[5:-1])
+    p = float(np.mean(post.draws(var, lab) > 0))
+    return _row_from_summary(s, p), post
+
+
+def _model_with_spec(base: Any, spec: Any):
+    """A MetaAnalysis with the given spec that shares *base*'s compiled-model cache."""
+    from bayesma.models import MetaAnalysis
+
+    return MetaAnalysis.from_spec(spec, share_cache_with=base)
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ("exact", "nuts"):
+        raise ValueError(f"engine must be 'exact' or 'nuts', got {engine!r}")
+
+
+def split_fit_kwargs(kwargs: dict) -> dict:
+    keys = ("draws", "tune", "chains", "seed", "target_accept", "sampler", "progressbar")
+    return {k: kwargs.pop(k) for k in keys if k in kwargs}
+
+

@@ -1,0 +1,211 @@
+"""Influence of single studies, Bayesian: :func:`leave_one_out` and :func:`cumulative`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from bayesma.sensitivity._common import (
+    check_engine,
+    fit_row,
+    split_fit_kwargs,
+)
+
+__all__ = ["leave_one_out", "cumulative", "InfluenceResult"]
+
+
+@dataclass
+class InfluenceResult:
+    """Refits on subsets of the studies (leave-one-out or cumulative).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per refit: index the omitted (leave-one-out) or added (cumulative)
+        study; columns ``k`` and those of :class:`PriorComparison` (mu mean, sd,
+        95% interval; tau median and interval; new-study interval; P(mu > 0)).
+    full : pandas.Series
+        The same quantities with all studies.
+    kind : str
+        ``"leave_one_out"`` or ``"cumulative"``.
+    engine : str
+    """
+
+    table: pd.DataFrame
+    full: pd.Series
+    kind: str
+    engine: str
+
+    def __repr__(self) -> str:
+        cols = ["k", "mu_mean", "mu_lower", "mu_upper", "tau_median", "tau_lower", "tau_upper", "p_mu_positive"]
+        return f"{self.kind} ({self.engine} engine)\n" + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
+
+    def plot(self, figsize: tuple[float, float] | None = None):
+        """mu and tau (median / mean and 95% interval) for each refit, beside the full-data values.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        t = self.table
+        n = len(t)
+        fig, axes = plt.subplots(1, 2, figsize=figsize or (10, 1.2 + 0.32 * n), sharey=True)
+        ypos = np.arange(n)[::-1]
+        for ax, (mid, lo, hi, name) in zip(axes, (("mu_mean", "mu_lower", "mu_upper", "mu"),
+                                                  ("tau_median", "tau_lower", "tau_upper", "tau"))):
+            ax.axvspan(self.full[lo], self.full[hi], color="0.9", zorder=0)
+            ax.axvline(self.full[mid], color="0.4", lw=1, zorder=1)
+            ax.hlines(ypos, t[lo], t[hi], color="C0", lw=1.5)
+            ax.plot(t[mid], ypos, "s", color="C0", ms=4)
+            ax.set_xlabel(f"{name} ({'mean' if name == 'mu' else 'median'}, 95% interval)")
+        axes[0].axvline(0.0, color="0.6", lw=0.8, ls=":")
+        prefix = "without " if self.kind == "leave_one_out" else "+ "
+        axes[0].set_yticks(ypos)
+        axes[0].set_yticklabels([f"{prefix}{lab}" for lab in t.index])
+        title = "Leave-one-out" if self.kind == "leave_one_out" else "Cumulative meta-analysis"
+        fig.suptitle(f"{title} (shaded: all studies)")
+        fig.tight_layout()
+        return fig
+
+
+def _subset_spec(spec: Any, mask: np.ndarray):
+    mask = np.asarray(mask, dtype=bool)
+    gi = None if spec.group_index is None else spec.group_index[mask]
+    ci = None if spec.cluster_index is None else spec.cluster_index[mask]
+    if gi is not None and len(np.unique(gi)) < len(spec.group_names):
+        raise ValueError("a subgroup of tau_by= has no studies left in this subset")
+    return replace(spec, meta=spec.meta.subset(mask), X=spec.X[mask], group_index=gi, cluster_index=ci)
+
+
+def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -> InfluenceResult:
+    from bayesma.models import MetaAnalysis
+
+    check_engine(engine)
+    fit_kwargs = split_fit_kwargs(model_kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = MetaAnalysis(data, yi, vi, priors=priors, **model_kwargs)
+    spec = base.spec
+    full_row, _ = fit_row(spec, engine, fit_kwargs, base=base)
+    rows = {}
+    for label, mask in masks_labels(spec):
+        sub = _subset_spec(spec, mask)
+        row, _ = fit_row(sub, engine, fit_kwargs, base=base)
+        rows[label] = {"k": int(np.sum(mask)), **row}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "omitted" if kind == "leave_one_out" else "added"
+    full = pd.Series({"k": spec.k, **full_row}, name="all studies")
+    return InfluenceResult(table, full, kind, engine)
+
+
+def leave_one_out(
+    data: pd.DataFrame | None = None,
+    yi: Any = "yi",
+    vi: Any = None,
+    *,
+    priors: Mapping[str, Any] | None = None,
+    engine: str = "exact",
+    **model_kwargs: Any,
+) -> InfluenceResult:
+    """Refit without each study in turn: does any single study carry the conclusion?
+
+    The priors are those of the full model (defaults resolved once on all studies),
+    so only the data change.
+
+    Parameters
+    ----------
+    data, yi, vi, priors
+        As :class:`bayesma.MetaAnalysis`.
+    engine : {"exact", "nuts"}
+    **model_kwargs
+        Passed to :class:`bayesma.MetaAnalysis` (``sei``, ``labels``, ``mods``,
+        ``measure``...), plus NUTS options (``draws``, ``chains``, ``seed``...).
+
+    Returns
+    -------
+    InfluenceResult
+        ``.table`` (one row per omitted study), ``.full``, ``.plot()``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> loo = bm.leave_one_out(yi=[0.1, 0.35, 0.2, 0.9], vi=[0.02, 0.03, 0.05, 0.04],
+    ...                        labels=["A", "B", "C", "D"], priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> list(loo.table.index)
+    ['A', 'B', 'C', 'D']
+    >>> int(loo.table.loc["D", "k"])
+    3
+    """
+
+    def masks(spec):
+        for i, lab in enumerate(spec.labels):
+            mask = np.ones(spec.k, dtype=bool)
+            mask[i] = False
+            yield lab, mask
+
+    return _influence(data, yi, vi, masks, "leave_one_out", priors, engine, model_kwargs)
+
+
+def cumulative(
+    data: pd.DataFrame | None = None,
+    yi: Any = "yi",
+    vi: Any = None,
+    *,
+    order: Any = None,
+    priors: Mapping[str, Any] | None = None,
+    engine: str = "exact",
+    **model_kwargs: Any,
+) -> InfluenceResult:
+    """Cumulative meta-analysis: add the studies one at a time.
+
+    Parameters
+    ----------
+    data, yi, vi, priors
+        As :class:`bayesma.MetaAnalysis`.
+    order : str or array_like, optional
+        The order of adding: a column of *data* (sorted ascending, e.g. ``"year"``),
+        or a key per study; default: the order of the rows.
+    engine : {"exact", "nuts"}
+    **model_kwargs
+        Passed to :class:`bayesma.MetaAnalysis`, plus NUTS options.
+
+    Returns
+    -------
+    InfluenceResult
+        ``.table`` (row *i*: the first *i* studies; index the study added), ``.full``, ``.plot()``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> cum = bm.cumulative(yi=[0.1, 0.35, 0.2], vi=[0.02, 0.03, 0.05], labels=["A", "B", "C"],
+    ...                     order=[2001, 1999, 2005], priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> list(cum.table.index), list(cum.table["k"])
+    (['B', 'A', 'C'], [1, 2, 3])
+    """
+
+    def masks(spec):
+        if order is None:
+            keys = np.arange(spec.k)
+        elif isinstance(order, str):
+            if order not in spec.meta.data.columns:
+                raise ValueError(f"order={order!r} is not a column of the data; columns are "
+                                 f"{list(spec.meta.data.columns)}")
+            keys = spec.meta.data[order].to_numpy()
+        else:
+            keys = np.asarray(order)
+            if keys.shape[0] != spec.k:
+                raise ValueError(f"order has {keys.shape[0]} values for {spec.k} studies")
+        idx = np.argsort(keys, kind="stable")
+        for j in range(spec.k):
+            mask = np.zeros(spec.k, dtype=bool)
+            mask[idx[: j + 1]] = True
+            yield spec.labels[idx[j]], mask
+
+    return _influence(data, yi, vi, masks, "cumulative", priors, engine, model_kwargs)
+

@@ -1,0 +1,222 @@
+"""Prior sensitivity: :func:`compare_priors` fits one data set under several priors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bayesma.priors import sensitivity_tau_priors
+from bayesma.sensitivity._common import (
+    check_engine,
+    fit_row,
+    labelled,
+    split_fit_kwargs,
+)
+
+__all__ = ["compare_priors", "PriorComparison"]
+
+
+@dataclass
+class PriorComparison:
+    """Posteriors of one data set under several priors.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per prior combination (index: the label, ``"<mu label> | <tau label>"``
+        when several mu priors are compared). Columns ``mu_prior``, ``tau_prior``
+        (the priors' repr), ``mu_mean``, ``mu_sd``, ``mu_lower``, ``mu_upper``
+        (95% interval), ``tau_median``, ``tau_lower``, ``tau_upper``,
+        ``new_lower``, ``new_upper`` (95% interval for a new study's effect),
+        ``p_mu_positive`` (P(mu > 0 | y)) and, for the exact engine and
+        intercept-only models, ``bf10_effect`` (Bayes factor of mu ~ prior against
+        mu = 0; > 1 favours an effect).
+    posteriors : dict
+        Label -> :class:`bayesma.exact.ExactPosterior` (exact engine) or
+        :class:`bayesma.MetaPosterior` (NUTS).
+    priors : dict
+        Label -> ``{"mu": prior, "tau": prior}``.
+    engine : str
+    """
+
+    table: pd.DataFrame
+    posteriors: dict[str, Any]
+    priors: dict[str, dict[str, Any]]
+    engine: str
+
+    def __repr__(self) -> str:
+        cols = ["mu_mean", "mu_lower", "mu_upper", "tau_median", "p_mu_positive"]
+        if "bf10_effect" in self.table:
+            cols.append("bf10_effect")
+        return f"PriorComparison ({self.engine}, {len(self.table)} priors)\n" + self.table[cols].to_string(
+            float_format=lambda x: f"{x:.4g}")
+
+    def plot(self, figsize: tuple[float, float] | None = None):
+        """Posterior densities of mu and tau under each prior, with the prior densities dashed.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=figsize or (11, 4.2))
+        colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+        t = self.table
+        lo = float((t["mu_lower"] - 1.5 * t["mu_sd"]).min())
+        hi = float((t["mu_upper"] + 1.5 * t["mu_sd"]).max())
+        xs_mu = np.linspace(lo, hi, 400)
+        tau_hi = float(np.nanmax(t["tau_upper"])) * 1.4 or 1.0
+        xs_tau = np.linspace(0.0, tau_hi, 400)
+        for i, (label, post) in enumerate(self.posteriors.items()):
+            col = colors[i % len(colors)]
+            mu_p, tau_p = self.priors[label]["mu"], self.priors[label].get("tau")
+            d_mu, d_tau = _densities(post, xs_mu, xs_tau)
+            axes[0].plot(xs_mu, d_mu, color=col, label=label)
+            axes[0].plot(xs_mu, np.exp(mu_p.logpdf(xs_mu)), color=col, ls="--", lw=0.9, alpha=0.8)
+            if d_tau is not None:
+                axes[1].plot(xs_tau, d_tau, color=col, label=label)
+            if tau_p is not None:
+                with np.errstate(divide="ignore"):
+                    axes[1].plot(xs_tau[1:], tau_p.pdf_tau(xs_tau[1:]), color=col, ls="--", lw=0.9, alpha=0.8)
+        axes[0].set_xlabel("mu (pooled effect)")
+        axes[1].set_xlabel("tau (between-study SD)")
+        for ax in axes:
+            ax.set_ylabel("density")
+            ax.set_ylim(bottom=0)
+        axes[0].axvline(0.0, color="0.6", lw=0.8)
+        axes[1].legend(fontsize="small", title="posterior (solid), prior (dashed)", title_fontsize="small")
+        fig.suptitle(f"Posterior under {len(self.posteriors)} priors ({self.engine} engine)")
+        fig.tight_layout()
+        return fig
+
+
+def _densities(post: Any, xs_mu: np.ndarray, xs_tau: np.ndarray):
+    """Posterior densities of the pooled effect and tau on grids (exact, or a KDE of draws)."""
+    from bayesma.exact import ExactPosterior
+
+    if isinstance(post, ExactPosterior):
+        name = "mu" if not post.spec.is_regression else f"beta[{post.spec.coef_names[0]}]"
+        d_mu = post.density(name, xs_mu)
+        d_tau = None
+        if post.kind == "random":
+            d_tau = post.density("tau", xs_tau)
+        elif post.kind in ("tau_by", "cluster"):
+            d_tau = post.density(post.tau_names[0], xs_tau)
+        return d_mu, d_tau
+    var = "mu" if "mu" in post.idata.posterior else "beta"
+    draws = post.draws(var) if var == "mu" else post.draws("beta", post.spec.coef_names[0])
+    d_mu = stats.gaussian_kde(draws)(xs_mu)
+    d_tau = None
+    if "tau" in post.idata.posterior:
+        tau = post.draws("tau")
+        tau = tau if tau.ndim == 1 else tau[:, 0]
+        kde = stats.gaussian_kde(np.concatenate([tau, -tau]))  # reflected at 0
+        d_tau = 2.0 * kde(xs_tau)
+    return d_mu, d_tau
+
+
+def compare_priors(
+    data: pd.DataFrame | None = None,
+    yi: Any = "yi",
+    vi: Any = None,
+    *,
+    tau_priors: Mapping[str, Any] | Sequence[Any] | None = None,
+    mu_priors: Mapping[str, Any] | Sequence[Any] | None = None,
+    engine: str = "exact",
+    **model_kwargs: Any,
+) -> PriorComparison:
+    """Fit one data set under several priors and tabulate what changes.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, optional
+        The studies; *yi*, *vi* (and ``sei=``, ``labels=``, ``mods=``...) name its columns.
+    yi, vi : str or array_like
+        Effects and sampling variances.
+    tau_priors : dict or list
+        ``{label: prior}`` for the heterogeneity (prior objects or strings such as
+        ``"halfcauchy(0.5)"``; a list is labelled by the priors' repr). Default:
+        :func:`bayesma.priors.sensitivity_tau_priors` for the measure (the default
+        half-normal, a wider one, a half-Cauchy, a uniform and, for OR and SMD, the
+        empirical prior of Turner et al. 2015 or Rhodes et al. 2015).
+    mu_priors : dict or list, optional
+        ``{label: prior}`` for the pooled effect (Normal for the exact engine);
+        default: the model's default prior. Every combination with *tau_priors* is fitted.
+    engine : {"exact", "nuts"}
+        ``"exact"``: milliseconds per prior, exact summaries and Bayes factors.
+        ``"nuts"``: one :class:`bayesma.MetaAnalysis` refitted with
+        :meth:`~bayesma.MetaAnalysis.with_priors` (compiled once; the prior
+        hyperparameters are data of the compiled model).
+    **model_kwargs
+        Passed to :class:`bayesma.MetaAnalysis` (``sei``, ``labels``, ``mods``,
+        ``measure``, ``tau_by``, ``cluster``, ``model``...), except the NUTS options
+        ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``.
+
+    Returns
+    -------
+    PriorComparison
+        ``.table`` (one row per prior combination) and ``.plot()``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> cmp = bm.compare_priors(yi=[0.1, 0.35, 0.2], vi=[0.02, 0.03, 0.05],
+    ...                         tau_priors={"HN(0.25)": "halfnormal(0.25)", "HN(1)": "halfnormal(1)"},
+    ...                         mu_priors={"N(0,1)": "normal(0, 1)"})
+    >>> list(cmp.table.index)
+    ['HN(0.25)', 'HN(1)']
+    >>> bool((cmp.table["tau_upper"].iloc[0] < cmp.table["tau_upper"].iloc[1]))
+    True
+    """
+    from bayesma.models import MetaAnalysis
+
+    check_engine(engine)
+    fit_kwargs = split_fit_kwargs(model_kwargs)
+    tau_map = labelled(tau_priors)
+    mu_map = labelled(mu_priors)
+    first = {}
+    if tau_map:
+        first["tau"] = next(iter(tau_map.values()))
+    if mu_map:
+        first["mu"] = next(iter(mu_map.values()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = MetaAnalysis(data, yi, vi, priors=first or None, **model_kwargs)
+    spec0 = base.spec
+    if tau_map is None:
+        tau_map = (sensitivity_tau_priors(spec0.measure, yi=spec0.yi, vi=spec0.vi)
+                   if spec0.model == "random" else {"common": None})
+    if mu_map is None:
+        mu_map = {"default": spec0.priors["mu"]}
+    simple = (not spec0.is_regression and spec0.tau_by is None and spec0.cluster_index is None)
+    rows, posts, used = {}, {}, {}
+    null_ml: dict[Any, float] = {}
+    for mu_label, mu_p in mu_map.items():
+        for tau_label, tau_p in tau_map.items():
+            label = tau_label if len(mu_map) == 1 else f"{mu_label} | {tau_label}"
+            if len(tau_map) == 1 and len(mu_map) > 1:
+                label = mu_label
+            new_priors = {"mu": mu_p} if tau_p is None else {"mu": mu_p, "tau": tau_p}
+            model = base.with_priors(new_priors)
+            row, post = fit_row(model.spec, engine, fit_kwargs, base=model)
+            row = {"mu_prior": repr(mu_p), "tau_prior": repr(tau_p) if tau_p is not None else "", **row}
+            if engine == "exact" and simple:
+                from bayesma.exact import marginal_likelihood_null_effect
+
+                key = repr(tau_p)
+                if key not in null_ml:
+                    null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
+                row["bf10_effect"] = math.exp(post.log_marginal_likelihood - null_ml[key])
+            rows[label] = row
+            posts[label] = post
+            used[label] = {"mu": mu_p, "tau": tau_p}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "prior"
+    return PriorComparison(table, posts, used, engine)
