@@ -37,6 +37,7 @@ from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.frequentist._common import _crit, _level, _Projection, coef_table, wald_tests
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
+from bayesma.frequentist.profile import confint_sigma2
 
 __all__ = ["rma_mv", "RMAMVResult"]
 
@@ -135,6 +136,20 @@ class RMAMVResult:
     def summary(self) -> pd.DataFrame:
         """Coefficient table: estimate, se, statistic, p-value, interval (as :meth:`RMAResult.summary`)."""
         return coef_table(self)  # the same coefficient table (estimate, se, statistic, p-value, interval)
+
+    def loglik_at(self, sigma2: Any) -> float:
+        """The log likelihood (restricted for a REML fit; metafor's constants) at the variance
+        components *sigma2* = ``[between, within]``, maximised over the fixed effects."""
+        _, cid = np.unique(np.asarray(self.data.cluster), return_inverse=True)
+        logdet_xtx = float(np.linalg.slogdet(self.X.T @ self.X)[1])
+        theta = np.asarray(sigma2, dtype=float)
+        return _State(self.data.yi, self.data.vi, self.X, cid.astype(np.intp), self.n_clusters, theta,
+                      self.method == "REML", logdet_xtx, False).ll
+
+    def confint(self, level: float | None = None) -> pd.DataFrame:
+        """Profile-likelihood intervals of the variance components; see
+        :func:`bayesma.frequentist.profile.confint_sigma2` (metafor's ``confint.rma.mv``)."""
+        return confint_sigma2(self, level)
 
     def variance_components(self) -> pd.DataFrame:
         """The variance components table of metafor's printout."""

@@ -1,0 +1,144 @@
+# Reference values for bayesma's frequentist toolbox (issue 13): influence diagnostics of
+# meta-regressions, leave1out / cumul variants, fit statistics, Wald tests, BLUPs and random
+# effects, predictions with transf, Mantel-Haenszel / Peto with the CMH, Breslow-Day and Tarone
+# tests and with zero cells, rates (IRR, IRD), Baujat coordinates and profile-likelihood
+# intervals of rma.mv.
+# Run from the repository root:  Rscript tests/data/reference/metafor_toolbox.R
+# Writes tests/data/reference/metafor_toolbox.json.  Needs metafor, metadat, jsonlite.
+
+suppressMessages({library(metafor); library(metadat); library(jsonlite)})
+
+cases <- list()
+add <- function(x) cases[[length(cases) + 1]] <<- x
+num <- function(x) unname(as.numeric(x))
+
+bcg <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+bcg_in <- list(yi = num(bcg$yi), vi = num(bcg$vi), ablat = num(bcg$ablat), year = num(bcg$year),
+               alloc = as.character(bcg$alloc))
+hack <- dat.hackshaw1998
+hack_in <- list(yi = num(hack$yi), vi = num(hack$vi), year = num(hack$year))
+mol <- escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
+mol_in <- list(yi = num(mol$yi), vi = num(mol$vi), meanage = num(mol$meanage))
+
+infl_case <- function(name, res, input, method, test, mods) {
+  inf <- influence(res)
+  out <- list(rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
+              cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
+              hat = num(inf$inf$hat), weight = num(inf$inf$weight), inf = as.logical(inf$is.infl))
+  dfb <- as.data.frame(inf$dfbs[seq_len(res$p)])
+  out$dfbetas <- lapply(seq_len(ncol(dfb)), function(j) num(dfb[[j]]))
+  bj <- baujat(res); dev.off()
+  out$baujat_x <- num(bj$x); out$baujat_y <- num(bj$y)
+  add(list(name = name, kind = "influence", method = method, test = test, mods = mods, input = input,
+           expect = out))
+}
+
+pdf(NULL)
+infl_case("bcg_infl_mods_knha", rma(yi, vi, mods = ~ ablat + year, data = bcg, test = "knha"), bcg_in,
+          "REML", "knha", "~ ablat + year")
+infl_case("hackshaw_infl_FE", rma(yi, vi, data = hack, method = "FE"), hack_in, "FE", "z", NULL)
+infl_case("molloy_infl_DL_mods", rma(yi, vi, mods = ~ meanage, data = mol, method = "DL"), mol_in, "DL", "z",
+          "~ meanage")
+
+steps <- function(x) {
+  list(estimate = num(x$estimate), se = num(x$se), pval = num(if (!is.null(x$pval)) x$pval else x$pvals),
+       ci_lb = num(x$ci.lb), ci_ub = num(x$ci.ub), Q = num(x$Q), Qp = num(x$Qp),
+       tau2 = if (is.null(x$tau2)) NULL else num(x$tau2), I2 = num(x$I2), H2 = num(x$H2))
+}
+res <- rma(yi, vi, data = hack, method = "DL", test = "knha")
+add(list(name = "hackshaw_l1o_DL_knha", kind = "leave1out", method = "DL", test = "knha", input = hack_in,
+         expect = steps(leave1out(res))))
+res <- rma(yi, vi, data = hack, method = "FE")
+add(list(name = "hackshaw_cumul_FE_exp", kind = "cumul", method = "FE", test = "z", order = "year", transf = "exp",
+         input = hack_in, expect = steps(cumul(res, order = hack$year, transf = exp))))
+res <- rma(yi, vi, data = mol, method = "PM")
+add(list(name = "molloy_cumul_PM_decreasing", kind = "cumul", method = "PM", test = "z", order = "meanage",
+         decreasing = TRUE, input = mol_in, expect = steps(cumul(res, order = mol$meanage, decreasing = TRUE))))
+
+# fit statistics, Wald tests, blup / ranef, predict with transf
+res <- rma(yi, vi, mods = ~ ablat + factor(alloc), data = bcg)
+fs <- res$fit.stats
+wald <- anova(res, btt = 3:4)
+L <- rbind(c(1, 30, 0, 0), c(1, 30, 1, 0))
+lc <- anova(res, X = L)
+bl <- blup(res); re <- ranef(res)
+add(list(name = "bcg_fitstats_wald_blup", kind = "fitstats", method = "REML", test = "z",
+         mods = "~ ablat + factor(alloc)", input = bcg_in,
+         expect = list(ll_ML = fs["ll", "ML"], dev_ML = fs["dev", "ML"], AIC_ML = fs["AIC", "ML"],
+                       BIC_ML = fs["BIC", "ML"], AICc_ML = fs["AICc", "ML"], ll_REML = fs["ll", "REML"],
+                       dev_REML = fs["dev", "REML"], AIC_REML = fs["AIC", "REML"], BIC_REML = fs["BIC", "REML"],
+                       AICc_REML = fs["AICc", "REML"], wald_btt = c(3, 4), wald_QM = num(wald$QM),
+                       wald_QMp = num(wald$QMp), lincomb_X = L, lincomb_est = num(lc$Xb), lincomb_se = num(lc$se),
+                       lincomb_pval = num(lc$pval), lincomb_QM = num(lc$QM),
+                       blup_pred = num(bl$pred), blup_se = num(bl$se), blup_pi_lb = num(bl$pi.lb),
+                       blup_pi_ub = num(bl$pi.ub), ranef_pred = num(re$pred), ranef_se = num(re$se),
+                       ranef_pi_lb = num(re$pi.lb), ranef_pi_ub = num(re$pi.ub))))
+res <- rma(yi, vi, mods = ~ ablat, data = bcg, test = "knha")
+pr <- predict(res, newmods = c(10, 30, 50), transf = exp)
+re <- ranef(res, transf = exp)
+add(list(name = "bcg_predict_knha_exp", kind = "predict", method = "REML", test = "knha", mods = "~ ablat",
+         newmods = c(10, 30, 50), transf = "exp", input = bcg_in,
+         expect = list(pred = num(pr$pred), ci_lb = num(pr$ci.lb), ci_ub = num(pr$ci.ub), pi_lb = num(pr$pi.lb),
+                       pi_ub = num(pr$pi.ub), ranef_pred = num(re$pred), ranef_pi_lb = num(re$pi.lb),
+                       ranef_pi_ub = num(re$pi.ub))))
+full <- rma(yi, vi, mods = ~ ablat + year, data = bcg, method = "FE")
+red <- rma(yi, vi, mods = ~ ablat, data = bcg, method = "FE")
+a <- anova(full, red)
+add(list(name = "bcg_anova_FE", kind = "anova", method = "FE", mods = "~ ablat + year", mods_reduced = "~ ablat",
+         input = bcg_in, expect = list(LRT = a$LRT, pval = a$pval, R2 = a$R2, AIC_full = a$fit.stats.f[["AIC"]],
+                                       AIC_reduced = a$fit.stats.r[["AIC"]])))
+
+# Mantel-Haenszel and Peto
+mh_case <- function(name, measure, tab, ...) {
+  r <- rma.mh(ai = tab$ai, bi = tab$bi, ci = tab$ci, di = tab$di, measure = measure, ...)
+  out <- list(beta = num(r$beta), se = num(r$se), ci_lb = num(r$ci.lb), ci_ub = num(r$ci.ub), QE = r$QE,
+              QEp = r$QEp, I2 = r$I2, k_yi = r$k.yi, ll_ML = r$fit.stats["ll", "ML"], ll_REML = r$fit.stats["ll", "REML"])
+  if (measure == "OR") out <- c(out, list(MH = r$MH, MHp = r$MHp, CO = r$CO, BD = r$BD, BDp = r$BDp, TA = r$TA,
+                                          TAp = r$TAp))
+  pt <- if (measure == "OR") rma.peto(ai = tab$ai, bi = tab$bi, ci = tab$ci, di = tab$di, ...) else NULL
+  if (!is.null(pt)) out <- c(out, list(peto_beta = num(pt$beta), peto_se = num(pt$se), peto_QE = pt$QE,
+                                       peto_QEp = pt$QEp, peto_I2 = pt$I2))
+  add(list(name = name, kind = "mh", measure = measure, options = list(...), input = tab, expect = out))
+}
+bcg_tab <- list(ai = dat.bcg$tpos, bi = dat.bcg$tneg, ci = dat.bcg$cpos, di = dat.bcg$cneg)
+mh_case("bcg_mh_OR_tests", "OR", bcg_tab)
+mh_case("bcg_mh_RD", "RD", bcg_tab)
+zero <- list(ai = c(0, 3, 0, 12, 5, 0), bi = c(20, 47, 35, 88, 45, 60), ci = c(2, 0, 0, 20, 9, 4),
+             di = c(18, 50, 35, 80, 41, 56))
+mh_case("zero_cells_OR", "OR", zero)
+mh_case("zero_cells_OR_keep00_all", "OR", zero, drop00 = FALSE, to = "all")
+mh_case("zero_cells_RR", "RR", zero)
+mh_case("zero_cells_RD_add_second", "RD", zero, add = c(0.5, 0.5), to = c("only0", "only0"))
+nw <- dat.nielweise2008
+rate_in <- list(x1i = nw$x1i, t1i = nw$t1i, x2i = nw$x2i, t2i = nw$t2i)
+for (m in c("IRR", "IRD")) {
+  r <- rma.mh(x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i, data = nw, measure = m)
+  add(list(name = paste0("nielweise_mh_", m), kind = "mh_rates", measure = m, input = rate_in,
+           expect = list(beta = num(r$beta), se = num(r$se), QE = r$QE, QEp = r$QEp, I2 = r$I2,
+                         MH = if (is.na(r$MH)) NULL else r$MH, MHp = if (is.na(r$MHp)) NULL else r$MHp)))
+}
+
+# profile-likelihood intervals of rma.mv
+ko <- dat.konstantopoulos2011
+ko_in <- list(yi = num(ko$yi), vi = num(ko$vi), district = as.character(ko$district),
+              school = as.character(ko$school), year = num(ko$year))
+for (spec in list(list(method = "ML", mods = NULL), list(method = "REML", mods = "~ year"))) {
+  if (is.null(spec$mods)) {
+    r <- rma.mv(yi, vi, random = ~ 1 | district/school, data = ko, method = spec$method)
+  } else {
+    r <- rma.mv(yi, vi, mods = ~ year, random = ~ 1 | district/school, data = ko, method = spec$method)
+  }
+  # metafor's default root-finding tolerance is eps^0.25 = 1.2e-4 (absolute): the bounds it prints are
+  # off by up to ~7e-4 relative. A tight tolerance gives the exact profile bounds.
+  ci <- list(confint(r, sigma2 = 1, control = list(tol = 1e-12)), confint(r, sigma2 = 2, control = list(tol = 1e-12)))
+  add(list(name = paste0("konstantopoulos_confint_", spec$method), kind = "rma.mv.confint", method = spec$method,
+           root_tol = 1e-12,
+           mods = spec$mods, input = ko_in,
+           expect = list(sigma2 = num(r$sigma2), sigma2_1_ci = num(ci[[1]]$random[1, 2:3]),
+                         sigma2_2_ci = num(ci[[2]]$random[1, 2:3]))))
+}
+
+meta <- list(made = format(Sys.Date()), R = R.version.string, metafor = as.character(packageVersion("metafor")),
+             metadat = as.character(packageVersion("metadat")))
+writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, null = "null", pretty = FALSE),
+           "tests/data/reference/metafor_toolbox.json")
