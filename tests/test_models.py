@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_cases, reference_dir
 from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import logsumexp
@@ -23,8 +24,6 @@ import bayesma as bm
 from bayesma.models import SmallKWarning
 from bayesma.models import build as pmm
 from bayesma.results import Diagnostics, SamplingWarning
-
-from conftest import load_cases, reference_dir
 
 # draws for the accuracy checks: nutpie samples these in well under a second
 ACC = dict(draws=2500, tune=1000, chains=4)

@@ -105,7 +105,7 @@ class CacheEntry:
         Serializes fits that set the shared data of ``model``.
     """
 
-    def __init__(self, model: "pm.Model", handles: ModelHandles) -> None:
+    def __init__(self, model: pm.Model, handles: ModelHandles) -> None:
         self.model = model
         self.handles = handles
         self.nutpie_compiled: Any = None
@@ -138,7 +138,7 @@ class ModelCache:
 
     def __init__(self, maxsize: int = 32) -> None:
         self.maxsize = int(maxsize)
-        self._entries: "OrderedDict[tuple, CacheEntry]" = OrderedDict()
+        self._entries: OrderedDict[tuple, CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:

@@ -10,7 +10,8 @@ The concrete families are in :mod:`bayesma.priors.families`.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class Prior:
     def params(self) -> dict[str, float]:
         return dict(self._params)
 
-    def with_params(self, **updates: float) -> "Prior":
+    def with_params(self, **updates: float) -> Prior:
         """A copy with some hyperparameters replaced.
 
         Examples

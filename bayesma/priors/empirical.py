@@ -17,10 +17,10 @@ __all__ = ["turner2015", "rhodes2015", "turner2015_table", "rhodes2015_table"]
 
 _TURNER_FILE = "turner2015_logor_tau2_priors.csv"
 _RHODES_FILE = "rhodes2015_smd_tau2_priors.csv"
-_TABLES: dict[str, "pd.DataFrame"] = {}
+_TABLES: dict[str, pd.DataFrame] = {}
 
 
-def _read_table(name: str) -> "pd.DataFrame":
+def _read_table(name: str) -> pd.DataFrame:
     if name not in _TABLES:
         import importlib.resources
 
@@ -31,7 +31,7 @@ def _read_table(name: str) -> "pd.DataFrame":
     return _TABLES[name].copy()
 
 
-def turner2015_table() -> "pd.DataFrame":
+def turner2015_table() -> pd.DataFrame:
     """Turner et al. (2015) predictive distributions for tau^2 of log odds ratios.
 
     Turner RM, Jackson D, Wei Y, Thompson SG, Higgins JPT (2015), Statistics in
@@ -47,7 +47,7 @@ def turner2015_table() -> "pd.DataFrame":
     return _read_table(_TURNER_FILE)
 
 
-def rhodes2015_table() -> "pd.DataFrame":
+def rhodes2015_table() -> pd.DataFrame:
     """Rhodes et al. (2015) predictive distributions for tau^2 of standardized mean differences.
 
     Rhodes KM, Turner RM, Higgins JPT (2015), Journal of Clinical Epidemiology
@@ -68,7 +68,7 @@ def _norm_text(s: str) -> str:
     return re.sub(r"\s+", " ", str(s)).strip().lower()
 
 
-def _match_column(df: "pd.DataFrame", column: str, query: str, arg: str) -> str:
+def _match_column(df: pd.DataFrame, column: str, query: str, arg: str) -> str:
     """The unique value of *column* matching *query*: exact (case-insensitive), else substring."""
     if not isinstance(query, str):
         raise TypeError(f"{arg} must be a string, got {query!r}")
@@ -90,7 +90,7 @@ def _match_column(df: "pd.DataFrame", column: str, query: str, arg: str) -> str:
 
 
 def _select_row(
-    df: "pd.DataFrame", criteria: list[tuple[str, str, str]], source: str, hint: str = ""
+    df: pd.DataFrame, criteria: list[tuple[str, str, str]], source: str, hint: str = ""
 ):
     chosen = {col: _match_column(df, col, q, arg) for col, q, arg in criteria}
     mask = np.ones(len(df), dtype=bool)

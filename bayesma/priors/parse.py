@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from bayesma.priors.base import Prior
 from bayesma.priors.empirical import rhodes2015, turner2015

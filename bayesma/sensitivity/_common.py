@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma.priors import as_prior
-
-
 
 
 def labelled(priors: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any] | None:
