@@ -1,0 +1,7 @@
+"""``python -m bayesma.cli``: the ``bayesma`` command."""
+
+import sys
+
+from bayesma.cli import main
+
+sys.exit(main())

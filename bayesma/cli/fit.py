@@ -1,0 +1,23 @@
+"""``bayesma fit``: a Bayesian meta-analysis of a file, with the frequentist check and the report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bayesma.cli.console import Progress, say
+from bayesma.cli.errors import EXIT_OK, about
+from bayesma.cli.options import build_model, load_for_model, priors_from_args
+from bayesma.cli.pipeline import run_fit
+
+
+def run(args: argparse.Namespace) -> int:
+    priors = priors_from_args(args)
+    df, spec = load_for_model(args)
+    model = build_model(df, spec, priors, args.file)
+    out = Path(args.out)
+    with about(args.file):
+        paths = run_fit(model, df, spec, out, engine=args.engine, draws=args.draws, tune=args.tune,
+                        chains=args.chains, seed=args.seed, source=Path(args.file).name, progress=Progress(3))
+    say(f"\nWrote {', '.join(p.name for p in paths.values())} to {out}/")
+    return EXIT_OK

@@ -1,0 +1,106 @@
+"""From command-line options to bayesma objects: data, model specification, priors."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from bayesma import measures, priors
+from bayesma.cli.errors import InputError, about
+from bayesma.cli.inputs import check_columns, formula_columns, read_table
+from bayesma.models import MetaAnalysis
+
+
+def split_labelled(spec: str) -> tuple[str | None, str]:
+    """``"wide=halfnormal(1)"`` -> ("wide", "halfnormal(1)"); ``"halfnormal(sigma=1)"`` -> (None, spec).
+
+    A label is whatever precedes the first ``=`` when that part has no parenthesis.
+    """
+    m = re.match(r"^\s*([^=()]+?)\s*=\s*(.+)$", spec)
+    if m:
+        return m.group(1).strip(), m.group(2).strip()
+    return None, spec.strip()
+
+
+def parse_prior(spec: str | None, option: str, target: tuple[str, ...]):
+    if spec is None:
+        return None
+    with about(option):
+        return priors.as_prior(spec, target=target, name=option.lstrip("-").replace("-prior", ""))
+
+
+def parse_list(text: str | None, option: str, kind: Callable[[str], Any] = float) -> list[Any] | None:
+    if text is None:
+        return None
+    try:
+        return [kind(x) for x in re.split(r"[,\s]+", text.strip()) if x]
+    except ValueError:
+        raise InputError(f"{option}: expected a comma-separated list of numbers, got {text!r}") from None
+
+
+def model_spec_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
+        "mods": getattr(args, "mods", None), "cluster": getattr(args, "cluster", None),
+        "tau_by": getattr(args, "tau_by", None), "measure": _measure(args.measure),
+        "missing": getattr(args, "missing", "raise"),
+    }
+
+
+def _measure(m: str | None) -> str | None:
+    """The registry name of ``--measure`` (None when not given); an unknown name is an input error."""
+    if not isinstance(m, str) or not m.strip():
+        return None
+    with about("--measure"):
+        return measures.lookup(m)
+
+
+def column_options(spec: dict[str, Any]) -> dict[str, Any]:
+    wanted = {"--yi": spec["yi"], "--vi": spec.get("vi"), "--sei": spec.get("sei"),
+              "--labels": spec.get("labels"), "--cluster": spec.get("cluster"), "--tau-by": spec.get("tau_by")}
+    for col in formula_columns(spec.get("mods")):
+        wanted.setdefault(f"--mods ({col})", col)
+    return wanted
+
+
+def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
+    spec = model_spec_args(args)
+    if spec["vi"] is None and spec["sei"] is None:
+        raise InputError("give the sampling variances with --vi COL or the standard errors with --sei COL")
+    with about(args.file):
+        df = read_table(args.file, sheet=getattr(args, "sheet", None))
+        check_columns(df, column_options(spec))
+    return df, spec
+
+
+def build_model(df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any], source: str):
+    with about(source):
+        return MetaAnalysis(df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+                               mods=spec["mods"], tau_by=spec["tau_by"], cluster=spec["cluster"],
+                               priors=priors or None, measure=spec["measure"], missing=spec["missing"])
+
+
+def priors_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    out = {}
+    tau = parse_prior(getattr(args, "tau_prior", None), "--tau-prior", ("tau", "tau2"))
+    mu = parse_prior(getattr(args, "mu_prior", None), "--mu-prior", ("location",))
+    if tau is not None:
+        out["tau"] = tau
+    if mu is not None:
+        out["mu"] = mu
+    return out
+
+
+def labelled_priors(specs: Sequence[str] | None, option: str, target: tuple[str, ...]) -> dict[str, Any] | None:
+    if not specs:
+        return None
+    out: dict[str, Any] = {}
+    for spec in specs:
+        label, text = split_labelled(spec)
+        prior = parse_prior(text, option, target)
+        out[label or repr(prior)] = prior
+    return out

@@ -1,0 +1,165 @@
+"""The argparse parser of the ``bayesma`` command.
+
+Each subcommand names the module of :mod:`bayesma.cli` that runs it
+(``command_module``); :func:`bayesma.cli.main` imports that module only when the
+command runs, so ``bayesma --help`` loads neither PyMC, ArviZ nor matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import bayesma
+from bayesma.cli.errors import PROG
+
+__all__ = ["ESCALC_ARGS", "build_parser"]
+
+#: the study-data arguments of escalc, one --option each
+ESCALC_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i", "ri", "ni", "xi", "mi")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions; shows defaults that mean something (not None or False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("%(default)" not in text and action.option_strings
+                and action.default not in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show the full traceback on errors")
+
+
+def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) -> None:
+    p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
+    p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes")
+    var = p.add_mutually_exclusive_group()
+    var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
+    var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
+    p.add_argument("--labels", metavar="COL",
+                   help="column with (unique) study labels; default: a 'study' column if there is one")
+    p.add_argument("--measure", metavar="NAME",
+                   help="effect measure (OR, RR, SMD, ZCOR, ...), to choose the default priors")
+    p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
+    p.add_argument("--missing", choices=("raise", "drop"), default="raise",
+                   help="studies with a missing value: an error, or left out with a warning")
+    if model_options:
+        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
+                       '"turner2015()" (default: by measure)')
+        p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``bayesma`` command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Bayesian meta-analysis, checked against metafor's frequentist estimates.",
+        epilog=(
+            "examples:\n"
+            "  bayesma demo\n"
+            "  bayesma escalc OR trials.csv --ai tpos --bi tneg --ci cpos --di cneg --out effects.csv\n"
+            "  bayesma fit effects.csv --yi yi --vi vi --labels study --measure OR\n"
+            '  bayesma priors effects.csv --yi yi --vi vi --tau-prior "halfnormal(0.5)" '
+            '--tau-prior "halfcauchy(0.5)"\n'
+            "  bayesma smallk effects.csv --yi yi --vi vi --k 2,3,5 --n-sim 500\n\n"
+            "Run 'bayesma COMMAND --help' for the options of a command."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {bayesma.__version__}")
+    parser.add_argument("--debug", action="store_true", default=False, help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("fit", help="fit a Bayesian meta-analysis and write summary, plot, posterior, report",
+                       formatter_class=_Formatter,
+                       description="Fit a Bayesian meta-analysis of FILE; print the posterior summary and the "
+                                   "frequentist check; write summary.csv, forest.png, posterior.nc and report.md "
+                                   "into --out.")
+    _add_data_options(p)
+    p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ ablat + year" (meta-regression)')
+    p.add_argument("--cluster", metavar="COL", help="column of study ids for several effects per study (three levels)")
+    p.add_argument("--tau-by", metavar="COL", help="column of a categorical moderator: a separate tau per subgroup")
+    p.add_argument("--engine", choices=("exact", "nuts"), default="nuts",
+                   help="exact: numerical integration (normal models, milliseconds); nuts: MCMC with PyMC")
+    p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
+    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (nuts)")
+    p.add_argument("--chains", type=int, default=4, help="chains")
+    p.add_argument("--seed", type=int, default=1, help="random seed")
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    _add_common(p)
+    p.set_defaults(command_module="fit")
+
+    p = sub.add_parser("escalc", help="compute effect sizes (yi) and sampling variances (vi)",
+                       formatter_class=_Formatter,
+                       description="Add effect sizes and their sampling variances to FILE (metafor's escalc). "
+                                   "Measures: SMD, MD, ROM (means and SDs); OR, RR, RD (2x2 tables); "
+                                   "COR, ZCOR (correlations); PR, PLO (proportions).")
+    p.add_argument("measure", metavar="MEASURE", help="effect measure, e.g. OR, RR, SMD, ZCOR")
+    p.add_argument("file", metavar="FILE", help="CSV or Excel file with one row per study")
+    group = p.add_argument_group("study data (column names)")
+    helps = {"ai": "events, group 1", "bi": "non-events, group 1", "ci": "events, group 2",
+             "di": "non-events, group 2", "n1i": "size of group 1", "n2i": "size of group 2",
+             "m1i": "mean, group 1", "sd1i": "SD, group 1", "m2i": "mean, group 2", "sd2i": "SD, group 2",
+             "ri": "correlation", "ni": "sample size", "xi": "events (proportions)", "mi": "non-events (proportions)"}
+    for name in ESCALC_ARGS:
+        group.add_argument(f"--{name}", metavar="COL", help=helps[name])
+    p.add_argument("--slab", metavar="COL", help="study labels (used in messages)")
+    p.add_argument("--add", type=float, default=0.5, help="added to the cells of studies with a zero cell")
+    p.add_argument("--to", default="only0", choices=("only0", "all", "if0all", "none"), help="which studies get --add")
+    p.add_argument("--vtype", default="LS", help="sampling variance estimator (metafor's names)")
+    p.add_argument("--yi-name", default="yi", help="name of the new effect column")
+    p.add_argument("--vi-name", default="vi", help="name of the new variance column")
+    p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
+    p.add_argument("--out", metavar="FILE", help="output CSV or .xlsx (default: CSV on standard output)")
+    _add_common(p)
+    p.set_defaults(command_module="escalc")
+
+    p = sub.add_parser("priors", help="compare heterogeneity priors: table and plot",
+                       formatter_class=_Formatter,
+                       description="Fit the random-effects model under several priors and tabulate how the "
+                                   "pooled effect, tau and the predictive interval change. Each --tau-prior is "
+                                   'a spec such as "halfnormal(0.5)", optionally labelled: "wide=halfnormal(1)". '
+                                   "Without --tau-prior a standard set scaled to the measure is used.")
+    _add_data_options(p, model_options=False)
+    p.add_argument("--tau-prior", metavar="SPEC", action="append", help="a heterogeneity prior (repeat the option)")
+    p.add_argument("--mu-prior", metavar="SPEC", action="append", help="a prior on the pooled effect (repeatable)")
+    p.add_argument("--engine", choices=("exact", "nuts"), default="exact", help="fitting engine")
+    p.add_argument("--seed", type=int, default=1, help="random seed")
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    _add_common(p)
+    p.set_defaults(command_module="priors")
+
+    p = sub.add_parser("smallk", help="leave-one-out and a small-k simulation for your design",
+                       formatter_class=_Formatter,
+                       description="How much do conclusions depend on single studies, and how do the Bayesian and "
+                                   "frequentist intervals behave with as few studies as yours? Leave-one-out on "
+                                   "FILE, then a simulation with within-study variances drawn from FILE.")
+    _add_data_options(p)
+    p.add_argument("--k", metavar="LIST", help="numbers of studies to simulate (default: 2,3,5 and yours up to 10)")
+    p.add_argument("--tau", metavar="LIST",
+                   help="true tau values (default: 0, half and one typical within-study SE)")
+    p.add_argument("--n-sim", type=int, default=1000, help="simulated meta-analyses per setting")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for the simulation")
+    p.add_argument("--seed", type=int, default=1, help="random seed")
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    _add_common(p)
+    p.set_defaults(command_module="smallk")
+
+    p = sub.add_parser("demo", help="the whole workflow on a bundled forensic data set",
+                       formatter_class=_Formatter,
+                       description="CBT for offenders (Landenberger & Lipsey 2005, k = 58): log odds ratios, "
+                                   "frequentist random effects and subgroups, Bayesian random effects with the "
+                                   "frequentist check, a meta-regression on the treatment setting, a forest plot "
+                                   "and a report.")
+    p.add_argument("--out", metavar="DIR", default="bayesma-demo", help="output directory")
+    p.add_argument("--engine", choices=("exact", "nuts"), default="exact", help="fitting engine")
+    p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
+    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (nuts)")
+    p.add_argument("--chains", type=int, default=4, help="chains")
+    p.add_argument("--seed", type=int, default=1, help="random seed")
+    _add_common(p)
+    p.set_defaults(command_module="demo")
+    return parser

@@ -1,0 +1,157 @@
+"""The fit pipeline shared by ``bayesma fit`` and ``bayesma demo``: fit, print, write the files."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import bayesma
+from bayesma import priors as pr
+from bayesma.cli.console import Progress, isatty, print_table, say
+from bayesma.cli.errors import about
+from bayesma.cli.inputs import make_dir
+from bayesma.frequentist import rma
+from bayesma.report import (
+    comparison_table,
+    diagnostics_text,
+    location_rows,
+    prob_rel,
+    report_text,
+)
+
+
+def version_line() -> str:
+
+    parts = []
+    for pkg, name in (("pymc", "PyMC"), ("arviz", "ArviZ")):
+        try:
+            parts.append(f"{name} {version(pkg)}")
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    return f"bayesma {bayesma.__version__}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def prob_greater(post: Any, row: str, value: float = 0.0) -> float:
+    """P(parameter > value) for a summary row such as ``mu``, ``beta[ablat]``, ``tau[prison]``."""
+    with contextlib.suppress(Exception):
+        return float(post.p_greater(row, value))
+    # labels that the expression parser cannot read: take the draws directly
+    var, _, label = row.partition("[")
+    return float((post.draws(var, label[:-1] if label else None) > value).mean())
+
+
+def frequentist_fits(data: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
+    """metafor's estimators on the same data: FE, DL, REML, REML + Knapp-Hartung (or the 3-level REML)."""
+    common = dict(sei=spec.get("sei"), data=data, labels=spec.get("labels"), mods=spec.get("mods"),
+                  missing=spec.get("missing", "raise"))
+    yi, vi = spec["yi"], spec.get("vi")
+    if spec.get("cluster") is not None:
+        return {"REML (3-level)": rma(yi, vi, cluster=spec["cluster"], **common)}
+    fits = {}
+    for name, kwargs in (("FE", dict(method="FE")), ("DL", dict(method="DL")), ("REML", dict(method="REML")),
+                         ("REML + KH", dict(method="REML", test="knha"))):
+        fits[name] = rma(yi, vi, **common, **kwargs)
+    return fits
+
+
+def run_fit(
+    model: Any,
+    data: pd.DataFrame,
+    spec: dict[str, Any],
+    out: Path,
+    *,
+    engine: str = "exact",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int | None = 1,
+    source: str = "",
+    progress: Progress | None = None,
+    show_studies: bool | None = None,
+) -> dict[str, Path]:
+    """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md into *out*."""
+    progress = progress or Progress(3)
+    make_dir(out)
+    say(f"\n{model.spec.describe()}" if hasattr(model, "spec") else "")
+    say("Priors:")
+    for line in pr.describe(model.priors).splitlines():
+        say("  " + line)
+    say()
+
+    with progress.step(f"fitting the Bayesian model ({engine} engine"
+                       + (f", {chains} chains x {draws} draws" if engine == "nuts" else "") + ")"):
+        post = model.fit(engine=engine, draws=draws, tune=tune, chains=chains, seed=seed,
+                         **({"progressbar": isatty(sys.stderr)} if engine == "nuts" else {}))
+    with progress.step("frequentist check (FE, DL, REML, Knapp-Hartung)"):
+        fits = frequentist_fits(data, spec)
+
+    summary = post.summary()
+    k = int(model.k)
+    if show_studies is None:
+        show_studies = k <= 25
+    rows = [r for r in summary.index if show_studies or not str(r).startswith("theta[")]
+    cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail")
+            if c in summary.columns and not (engine == "exact" and c in ("r_hat", "ess_bulk", "ess_tail")
+                                             and summary[c].isna().all())]
+    say()
+    print_table(summary.loc[rows, cols], title=f"Posterior summary (k = {k}; 95% equal-tailed intervals)")
+    if not show_studies:
+        say(f"(the {k} study rows theta[...] are in {out / 'summary.csv'})\n")
+    check = comparison_table(fits, summary, engine, x_new=getattr(getattr(post, "spec", None), "x_new", None))
+    print_table(check, title="Frequentist check (metafor's estimators on the same data)")
+
+    loc = location_rows(summary)
+    p_gt = {row: prob_greater(post, row, 0.0) for row in loc}
+    for row, p in p_gt.items():
+        say(f"P({row} > 0) {prob_rel(p)}")
+    diag = diagnostics_text(post) if engine == "nuts" else ""
+    if diag:
+        say(f"Diagnostics: {diag}")
+
+    influence = None
+    with contextlib.suppress(Exception):
+        influence = post.prior_influence()
+    paths = {name: out / name for name in ("summary.csv", "forest.png", "posterior.nc", "report.md")}
+    with about(out), progress.step(f"writing files to {out}"):
+        summary.to_csv(paths["summary.csv"], index_label="parameter")
+        fig = post.forest()
+        fig.savefig(paths["forest.png"], dpi=150, bbox_inches="tight")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        if paths["posterior.nc"].exists():
+            paths["posterior.nc"].unlink()
+        post.to_netcdf(str(paths["posterior.nc"]))
+        detail = ""
+        if engine == "nuts":
+            detail = f"{chains} chains of {draws} draws after {tune} tuning steps"
+        else:
+            n = getattr(post, "n_draws", None) or draws * chains
+            detail = f"{int(n)} independent posterior draws for the plots"
+        text = report_text(
+            summary, k=k, priors=model.priors, fits=fits, p_greater=p_gt,
+            measure=spec.get("measure"), engine=engine, engine_detail=detail, diagnostics_text=diag,
+            prior_influence=influence,
+            n_clusters=len(model.spec.cluster_names) or None if hasattr(model, "spec") else None,
+            source=source, versions=version_line(), files=[p.name for p in paths.values()],
+        )
+        paths["report.md"].write_text(text, encoding="utf-8")
+    return paths
+
+
+def save_fig(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    if hasattr(fig, "savefig"):
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+        plt.close(fig)
+    elif hasattr(fig, "figure"):  # an Axes
+        fig.figure.savefig(path, dpi=150, bbox_inches="tight")
+        plt.close(fig.figure)
+    else:  # pragma: no cover
+        raise TypeError(f"cannot save a plot of type {type(fig).__name__}")
