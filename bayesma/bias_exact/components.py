@@ -19,8 +19,9 @@ Defaults (RoBMA 3, ``RoBMA(...)`` with ``model_type = "PSMA"``; Bartoš et al. 2
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 from scipy import special, stats

@@ -25,8 +25,8 @@ typically above half of the draws because the proposal matches the posterior.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy import optimize, special, stats

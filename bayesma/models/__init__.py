@@ -61,6 +61,10 @@ class MetaAnalysis:
         The effect measure ("OR", "RR", "SMD", "ZCOR", ...), to choose default priors.
     missing : {"raise", "drop"}
         Studies with missing values: an error, or dropped with a warning.
+    bias : WeightFunction, PET or PEESE, optional
+        A publication-bias family (NUTS only): a step-function selection model on
+        one-sided p-values with a cumulative-Dirichlet prior on the weights, or PET /
+        PEESE with the component's prior on the coefficient (:mod:`bayesma.models.bias`).
 
     Examples
     --------
@@ -87,6 +91,7 @@ class MetaAnalysis:
         model: str = "random",
         measure: str | None = None,
         missing: str = "raise",
+        bias: Any = None,
     ) -> None:
         if measure is None and isinstance(data, pd.DataFrame):
             measure = data.attrs.get("measure")
@@ -94,6 +99,10 @@ class MetaAnalysis:
             data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
             likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
         )
+        if bias is not None:  # publication-bias families (bayesma/models/bias.py), NUTS only
+            from bayesma.models.bias import with_bias
+
+            self.spec = with_bias(self.spec, bias)
         self._pymc_cache: Any = None  # compiled models, kept across fits (a models.nuts.ModelCache)
         self._pymc_model: Any = None
 
@@ -185,6 +194,9 @@ class MetaAnalysis:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         self._warn_small_k()
+        if engine == "exact" and getattr(self.spec, "bias", None) is not None:
+            raise ValueError("engine='exact' has no publication-bias models; use engine='nuts', or bayesma.robma() "
+                             "for the model-averaged ensemble (marginal likelihoods without MCMC)")
         if engine == "exact":
             from bayesma.exact import fit_exact
             from bayesma.results import MetaPosterior

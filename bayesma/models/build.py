@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma.models import bias as bias_family
 from bayesma.models import random_effects, student_t, subgroup, three_level
 from bayesma.models.random_effects import beta_key, location_groups
 from bayesma.models.spec import ModelSpec
@@ -156,7 +157,7 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto") -> tuple:
         len(spec.cluster_names) if spec.cluster_index is not None else 0,
         loc,
         priors,
-    )
+    ) + bias_family.structure_key(spec)
 
 
 def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -194,6 +195,7 @@ def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
         if key in spec.priors:
             for param, value in spec.priors[key].params.items():
                 out[_hyper_name(key, param)] = np.asarray(value, dtype=float)
+    out.update(bias_family.data_values(spec))
     return out
 
 
@@ -272,7 +274,7 @@ class _Builder:
         return pm.Normal(name, 0.0, 1.0, **kwargs)
 
 
-def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple["pm.Model", ModelHandles]:
+def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple[pm.Model, ModelHandles]:
     """Build the PyMC model of *spec*.
 
     Parameters
@@ -305,6 +307,9 @@ def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple["pm.Mo
         b.yi = b.data("yi_data", dims="study")
         b.vi = b.data("vi", dims="study")
         loc, loc_new = random_effects.location(b)
+        if getattr(spec, "bias", None) is not None:  # selection models, PET, PEESE (models/bias.py)
+            bias_family.build(b, loc, loc_new)
+            return model, handles
         if spec.model == "common":
             random_effects.common_effect(b, loc, loc_new)
             return model, handles

@@ -18,16 +18,14 @@ scale moved to z. Estimates are reported on the d scale.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._validate import as_numeric, column, study_name
 from bayesma.bias_exact.components import (
-    PEESE,
-    PET,
-    WeightFunction,
     bias_ensemble,
     default_effect,
     default_heterogeneity,
