@@ -273,9 +273,9 @@ def sensitivity_tau_priors(
         f"HalfCauchy({r(s):g})": HalfCauchy(r(s)),
         f"Uniform(0, {r(8 * s):g})": Uniform(lower=0.0, upper=r(8 * s)),
     }
-    key = _measure_key(measure)
-    if key == "OR":
+    empirical = measures.get(measure).empirical_tau_prior if measure is not None else None
+    if empirical == "turner2015":
         out["Turner 2015 (general)"] = turner2015()
-    if key in ("SMD", "SMDH"):
+    elif empirical == "rhodes2015":
         out["Rhodes 2015 (general)"] = rhodes2015()
     return out
