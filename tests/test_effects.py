@@ -719,3 +719,67 @@ def test_aggregate_after_escalc_and_errors():
     bad.loc[2, "vi"] = -0.1
     with pytest.raises(ValueError, match=r"'vi': row 3.*negative"):
         aggregate(bad, cluster="id")
+
+
+# ----------------------------------------------------------------------------------------
+# r <-> d with unequal groups (issue 9): one formula both ways, exact inverses
+# ----------------------------------------------------------------------------------------
+
+
+def _borenstein_r_to_d(r, var_r, n1, n2):
+    """Borenstein et al. (2009) eqs. 7.5-7.8 written out independently: a = (n1 + n2)^2 / (n1 n2)."""
+    a = (n1 + n2) ** 2 / (n1 * n2)
+    d = math.sqrt(a) * r / math.sqrt(1 - r * r)
+    # delta method on d(r) = sqrt(a) r (1 - r^2)^(-1/2): d'(r) = sqrt(a) (1 - r^2)^(-3/2)
+    return d, a * var_r / (1 - r * r) ** 3
+
+
+def test_r_to_d_with_unequal_groups_follows_borenstein():
+    r, n1, n2 = -0.22, 31, 93
+    var_r = (1 - r**2) ** 2 / (n1 + n2 - 1)
+    d, vd = convert_r_to_d(r, n1=n1, n2=n2)
+    d_ref, vd_ref = _borenstein_r_to_d(r, var_r, n1, n2)
+    assert d == pytest.approx(d_ref, rel=1e-12)
+    assert vd == pytest.approx(vd_ref, rel=1e-12)
+    # unequal groups give a larger |d| than equal groups of the same total size
+    d_eq, _ = convert_r_to_d(r, n1 + n2)
+    assert abs(d) > abs(d_eq) * 1.1
+    # n given beside the group sizes: the same, and it must equal n1 + n2
+    assert convert_r_to_d(r, n=124, n1=n1, n2=n2) == pytest.approx((d, vd), rel=1e-14)
+    with pytest.raises(ValueError, match="n1 \\+ n2"):
+        convert_r_to_d(r, n=120, n1=n1, n2=n2)
+    with pytest.raises(TypeError, match="both group sizes"):
+        convert_r_to_d(r, 124, n1=31)
+
+
+def test_r_to_d_equal_groups_keeps_the_motivating_value():
+    # r = -.22, n = 124 in two groups of 62: d = -0.451, as without group sizes
+    d, v = convert_r_to_d(-0.22, n1=62, n2=62)
+    assert round(d, 3) == -0.451 and round(v, 4) == 0.0342
+    assert (d, v) == pytest.approx(convert_r_to_d(-0.22, 124), rel=1e-14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    r=st.floats(min_value=-0.99, max_value=0.99, allow_nan=False),
+    n1=st.integers(min_value=2, max_value=5000),
+    n2=st.integers(min_value=2, max_value=5000),
+)
+def test_r_d_round_trip_with_unequal_groups_is_exact(r, n1, n2):
+    d, vd = convert_r_to_d(r, n1=n1, n2=n2)
+    r2, vr2 = convert_d_to_r(d, vd, n1, n2)
+    assert r2 == pytest.approx(r, rel=1e-12, abs=1e-14)
+    assert vr2 == pytest.approx((1 - r**2) ** 2 / (n1 + n2 - 1), rel=1e-10)
+    d3, vd3 = convert_r_to_d(r2, var_r=vr2, n1=n1, n2=n2)
+    assert d3 == pytest.approx(d, rel=1e-10, abs=1e-14) and vd3 == pytest.approx(vd, rel=1e-10)
+
+
+def test_conversions_through_r_pass_the_group_sizes():
+    r, n1, n2 = 0.3, 20, 80
+    d, vd = convert_r_to_d(r, n1=n1, n2=n2)
+    z, vz = convert_d_to_z(d, vd, n1, n2)
+    assert convert_z_to_d(z, vz, n1, n2) == pytest.approx((d, vd), rel=1e-10)
+    lo, vlo = convert_r_to_logor(r, n1=n1, n2=n2)
+    assert (lo, vlo) == pytest.approx(convert_d_to_logor(d, vd), rel=1e-12)
+    r2, _ = convert_logor_to_r(lo, vlo, n1, n2)
+    assert r2 == pytest.approx(r, rel=1e-12)
