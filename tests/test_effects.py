@@ -452,8 +452,8 @@ def test_events_above_group_size():
 
 
 @pytest.mark.parametrize("column, value, pattern", [
-    ("sd1i", 0.0, "standard deviation <= 0"),
-    ("sd2i", -1.0, "standard deviation <= 0"),
+    ("sd1i", -0.5, "negative standard deviation"),
+    ("sd2i", -1.0, "negative standard deviation"),
     ("n2i", 1, "group size <= 1"),
 ])
 def test_bad_means_input(column, value, pattern):
@@ -783,3 +783,50 @@ def test_conversions_through_r_pass_the_group_sizes():
     assert (lo, vlo) == pytest.approx(convert_d_to_logor(d, vd), rel=1e-12)
     r2, _ = convert_logor_to_r(lo, vlo, n1, n2)
     assert r2 == pytest.approx(r, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------------------
+# SD = 0 in one arm (issue 9): MD and SMD computed as metafor; ROM and both-zero are errors
+# ----------------------------------------------------------------------------------------
+
+# metafor 3.8.1:
+# a <- list(m1i=c(1,2,3), sd1i=c(0,1,2), n1i=c(10,12,8), m2i=c(0,0,1), sd2i=c(1,0,1.5), n2i=c(10,15,9))
+# do.call(escalc, c(list("SMD", vtype=v), a)); do.call(escalc, c(list("MD", vtype=v), a))
+ZERO_SD = dict(m1i=[1, 2, 3], sd1i=[0, 1, 2], n1i=[10, 12, 8], m2i=[0, 0, 1], sd2i=[1, 0, 1.5], n2i=[10, 15, 9])
+ZERO_SD_METAFOR = {
+    ("SMD", "LS"): ([1.35431656505508, 2.92359142474057, 1.08384304201445],
+                    [0.245854333959565, 0.308284941089197, 0.270661574044145]),
+    ("SMD", "LS2"): ([1.35431656505508, 2.92359142474057, 1.08384304201445],
+                     [0.229271669797824, 0.299316823599671, 0.247195765818103]),
+    ("SMD", "UB"): ([1.35431656505508, 2.92359142474057, 1.08384304201445],
+                    [0.256395580604817, 0.333750455180261, 0.280392068225563]),
+    ("SMD", "AV"): ([1.35431656505508, 2.92359142474057, 1.08384304201445],
+                    [0.294527965564434, 0.220020715232914, 0.347320482363386]),
+    ("MD", "LS"): ([1, 2, 2], [0.1, 0.0833333333333333, 0.75]),
+    ("MD", "UB"): ([1, 2, 2], [0.1, 0.0833333333333333, 0.75]),
+    ("MD", "HO"): ([1, 2, 2], [0.1, 0.066, 0.724074074074074]),
+}
+
+
+@pytest.mark.parametrize("measure, vtype", sorted(ZERO_SD_METAFOR))
+def test_sd_zero_in_one_arm_matches_metafor(measure, vtype):
+    yi_ref, vi_ref = ZERO_SD_METAFOR[(measure, vtype)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning either: these are ordinary studies
+        es = escalc(measure, vtype=vtype, **ZERO_SD)
+    np.testing.assert_allclose(es["yi"], yi_ref, rtol=1e-12)
+    np.testing.assert_allclose(es["vi"], vi_ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("measure", ["SMD", "MD"])
+def test_sd_zero_in_both_arms_is_an_error_naming_the_study(measure):
+    kw = {k: list(v) for k, v in ZERO_SD.items()}
+    kw["sd2i"][0] = 0.0  # study 1: both SDs 0
+    with pytest.raises(ValueError, match=r"'sd1i' and column 'sd2i'.*'B'.*pooled SD is 0"):
+        escalc(measure, slab=["B", "C", "D"], **kw)
+
+
+def test_rom_needs_both_sds_positive():
+    kw = dict(ZERO_SD, m2i=[1, 1, 1])
+    with pytest.raises(ValueError, match=r"'sd1i': study in row 1 has a standard deviation <= 0"):
+        escalc("ROM", **kw)

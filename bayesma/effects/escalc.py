@@ -147,7 +147,8 @@ def escalc(
     ValueError
         Unknown measure, *to* or *vtype*; arrays of different lengths;
         impossible values (negative counts, events above the group size,
-        standard deviations <= 0, group sizes <= 1 for mean/SD measures,
+        negative standard deviations, a standard deviation of 0 in both groups
+        (or in either for ROM), group sizes <= 1 for mean/SD measures,
         sample sizes <= 1 for correlations, ``|r| > 1``), naming the study and
         the column.
     TypeError
@@ -161,9 +162,11 @@ def escalc(
     ``m = n1i + n2i - 2``; ``vi = 1/n1i + 1/n2i + yi^2 / (2 (n1i + n2i))``
     (Hedges 1982). Numbers agree with metafor 3.8.1.
 
-    Two deliberate differences from metafor: a standard deviation of 0 and a
-    group of one for the mean/SD measures are errors here (metafor computes
-    with them).
+    A standard deviation of 0 in one group is valid for MD and SMD (the
+    pooled SD is positive), as in metafor. Deliberate differences from
+    metafor: a standard deviation of 0 in both groups (MD, SMD), a standard
+    deviation <= 0 for ROM, and a group of one for the mean/SD measures are
+    errors here (metafor computes with them or returns NA).
 
     Examples
     --------

@@ -137,7 +137,13 @@ def two_by_two(measure, x, ctx, add, to, vtype):
 def means(measure, x, ctx, add, to, vtype):
     m1, s1, n1, m2, s2, n2 = (x[a] for a in MEANS)
     for name in ("sd1i", "sd2i"):
-        ctx.fail(x[name] <= 0, name, "has a standard deviation <= 0", x[name])
+        if measure == "ROM":  # a ratio of means needs both groups' SDs (its variance is per-group)
+            ctx.fail(x[name] <= 0, name, "has a standard deviation <= 0", x[name])
+        else:  # MD, SMD: valid whenever the pooled SD is positive (as metafor)
+            ctx.fail(x[name] < 0, name, "has a negative standard deviation", x[name])
+    if measure != "ROM":
+        ctx.fail((s1 == 0) & (s2 == 0), ("sd1i", "sd2i"),
+                 "has a standard deviation of 0 in both groups, so the pooled SD is 0", s1)
     for name in ("n1i", "n2i"):
         ctx.fail(x[name] <= 1, name, "has a group size <= 1", x[name])
     m = n1 + n2 - 2
