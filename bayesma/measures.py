@@ -20,13 +20,13 @@ Examples
 >>> measures.get("d")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown effect measure 'd' (did you mean 'RD'?); known measures: OR, PETO, RR, ...
+ValueError: unknown effect measure 'd' (did you mean 'SMD'?); known measures: OR, PETO, RR, ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +130,10 @@ GENERIC = Measure("GEN", "generic effect size", "Effect size", "effect sizes", "
 # spellings metafor users write for the generic measure
 _ALIASES = {"GENERIC": "GEN"}
 
+# common names that are not measure names: suggested, never accepted silently
+_HINTS = {"D": "SMD", "G": "SMD", "HEDGES": "SMD", "COHEN": "SMD", "R": "COR", "Z": "ZCOR",
+          "LOGOR": "OR", "LOR": "OR", "LOGRR": "RR", "RRR": "RR"}
+
 
 def names() -> list[str]:
     """The names of the known measures, in registry order."""
@@ -177,8 +181,8 @@ def get(name: str | None) -> Measure:
     key = _ALIASES.get(key, key)
     if key in MEASURES:
         return MEASURES[key]
-    close = difflib.get_close_matches(key, list(MEASURES), n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    close = _HINTS.get(key) or next(iter(difflib.get_close_matches(key, list(MEASURES), n=1, cutoff=0.6)), None)
+    hint = f" (did you mean {close!r}?)" if close else ""
     raise ValueError(
         f"unknown effect measure {name!r}{hint}; known measures: {_known()} "
         "(bayesma.measures.MEASURES describes them); for effects on another scale give no measure "
