@@ -44,6 +44,23 @@ _EXPORTS: dict[str, str] = {
     "egger_test": "bayesma.frequentist",
     "trimfill": "bayesma.frequentist",
     "rma_mv": "bayesma.frequentist",
+    "selmodel": "bayesma.frequentist.selection",
+    "pet_peese": "bayesma.frequentist.pubbias",
+    "fsn": "bayesma.frequentist.pubbias",
+    "hc": "bayesma.frequentist.pubbias",
+    "ranktest": "bayesma.frequentist.pubbias",
+    # frequentist diagnostics and comparisons (issue 13; leave1out/cumul are the frequentist
+    # refits, leave_one_out/cumulative below the Bayesian ones)
+    "influence": "bayesma.frequentist.influence",
+    "leave1out": "bayesma.frequentist.influence",
+    "cumul": "bayesma.frequentist.influence",
+    "baujat_values": "bayesma.frequentist.influence",
+    "anova": "bayesma.frequentist.anova",
+    "fitstats": "bayesma.frequentist.anova",
+    "blup": "bayesma.frequentist.ranef",
+    "ranef": "bayesma.frequentist.ranef",
+    "rma_mh": "bayesma.frequentist.mh",
+    "rma_peto": "bayesma.frequentist.mh",
     # data sets
     "load_dataset": "bayesma.datasets",
     "list_datasets": "bayesma.datasets",

@@ -359,7 +359,8 @@ def _steps(res: Any, fits: list[Any], index: pd.Index, kind: str, transf: Any) -
                                                                       cols["ci_ub"])
         cols["se"] = np.full(n, np.nan)
         e, lb, ub = apply_transf(transf, *(np.array([v]) for v in full))
-        full = (float(e[0]), *map(float, psort(lb, ub)))
+        lo, hi = psort(lb, ub)
+        full = (float(e[0]), float(lo[0]), float(hi[0]))
     cols["ci_lb"], cols["ci_ub"] = psort(cols["ci_lb"], cols["ci_ub"])
     table = pd.DataFrame(cols, index=index)
     if res.dfs is not None:

@@ -25,7 +25,7 @@ infl_case <- function(name, res, input, method, test, mods) {
   out <- list(rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
               cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
               hat = num(inf$inf$hat), weight = num(inf$inf$weight), inf = as.logical(inf$is.infl))
-  dfb <- as.data.frame(inf$dfbs[seq_len(res$p)])
+  dfb <- as.data.frame(unclass(inf$dfbs)[seq_len(res$p)])
   out$dfbetas <- lapply(seq_len(ncol(dfb)), function(j) num(dfb[[j]]))
   bj <- baujat(res); dev.off()
   out$baujat_x <- num(bj$x); out$baujat_y <- num(bj$y)
