@@ -30,6 +30,10 @@ from bayesma.frequentist._common import METHODS, TESTS, _check_method, _crit, co
 from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist import tau2 as _tau2
 from bayesma.frequentist.mv import rma_mv
+from bayesma.frequentist.transf import transform_table
+from bayesma.frequentist import anova as _anova
+from bayesma.frequentist import influence as _influence
+from bayesma.frequentist import ranef as _ranef
 from bayesma.frequentist.tau2 import estimate_tau2, q_fe, q_profile_ci
 
 __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
@@ -82,6 +86,7 @@ class RMAResult:
     data: MetaData | None = field(default=None, repr=False)
     X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
+    tau2_fix: bool = False
 
     # ---- convenience -------------------------------------------------
     @property
@@ -124,7 +129,7 @@ class RMAResult:
             index=pd.Index(list(rows), name="parameter"),
         )
 
-    def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None) -> pd.DataFrame:
         """Predicted (average) effects with confidence and prediction intervals.
 
         Parameters
@@ -133,12 +138,19 @@ class RMAResult:
             Moderator values (without the intercept column), one row per
             prediction. Default: the intercept-only prediction, or the fitted
             values of a meta-regression.
+        transf : callable, optional
+            Applied to ``pred`` and the interval bounds (e.g. ``numpy.exp`` for log
+            ratios, ``numpy.tanh`` for Fisher's z), as metafor's ``transf``; ``se`` is NaN.
         """
         level = _level(level if level is not None else self.level)
         if newmods is None:
             Xnew = np.ones((1, 1)) if self.p == 1 and self.coef_names == ["intrcpt"] else self.X
         else:
-            Xnew = np.atleast_2d(np.asarray(newmods, dtype=float))
+            raw = np.asarray(newmods, dtype=float)
+            Xnew = np.atleast_2d(raw)
+            one_mod = self.p == 2 and self.coef_names[0] == "intrcpt"
+            if raw.ndim == 1 and one_mod:  # metafor: a vector for a single moderator is one value per prediction
+                Xnew = raw.reshape(-1, 1)
             if self.p == 1 and Xnew.shape[1] != 1:
                 Xnew = Xnew.T
             if Xnew.shape[1] == self.p - 1 and self.coef_names[0] == "intrcpt":
@@ -149,7 +161,7 @@ class RMAResult:
         se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, self.vb, Xnew))
         crit = _crit(level, self.dfs)
         pi_se = np.sqrt(se**2 + self.tau2)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "pred": pred,
                 "se": se,
@@ -159,6 +171,50 @@ class RMAResult:
                 "pi_ub": pred + crit * pi_se,
             }
         )
+        return transform_table(out, transf, "pred", (("ci_lb", "ci_ub"), ("pi_lb", "pi_ub")))
+
+    def refit(self, keep: Any = None, **changes: Any) -> "RMAResult":
+        """This model refitted: to the studies in *keep* (boolean mask or indices), or with
+        other settings (``method=``, ``test=``, ``level=``); a fixed tau² stays fixed.
+        The engine of the case-deletion diagnostics (metafor's ``update``)."""
+        md, X = self.data, self.X
+        if keep is not None:
+            mask = np.zeros(self.k, dtype=bool)
+            mask[np.asarray(keep)] = True
+            md, X = md.subset(mask), X[mask]
+        settings = {"method": self.method, "test": self.test, "level": self.level,
+                    "tau2_fixed": self.tau2 if self.tau2_fix else None, "skip_r2": keep is not None}
+        settings.update(changes)
+        return fit_rma(md, X, self.coef_names, **settings)
+
+    # ---- diagnostics and comparisons (metafor's generics) --------------
+    def influence(self, btt: Any = None) -> "_influence.InfluenceResult":
+        """Case-deletion diagnostics; see :func:`bayesma.influence`."""
+        return _influence.influence(self, btt=btt)
+
+    def leave1out(self, transf: Any = None) -> "_influence.StepResult":
+        """Frequentist leave-one-out analysis; see :func:`bayesma.leave1out`."""
+        return _influence.leave1out(self, transf=transf)
+
+    def cumul(self, order: Any = None, *, decreasing: bool = False, transf: Any = None) -> "_influence.StepResult":
+        """Frequentist cumulative meta-analysis; see :func:`bayesma.cumul`."""
+        return _influence.cumul(self, order, decreasing=decreasing, transf=transf)
+
+    def blup(self, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+        """Best linear unbiased predictions of the study effects; see :func:`bayesma.blup`."""
+        return _ranef.blup(self, level=level, transf=transf)
+
+    def ranef(self, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+        """Predicted random effects; see :func:`bayesma.ranef`."""
+        return _ranef.ranef(self, level=level, transf=transf)
+
+    def fitstats(self, REML: bool | None = None) -> pd.DataFrame:
+        """logLik, deviance, AIC, BIC, AICc; see :func:`bayesma.fitstats`."""
+        return _anova.fitstats(self, REML=REML)
+
+    def anova(self, reduced: Any = None, **kwargs: Any):
+        """Likelihood-ratio test against *reduced*, or a Wald test (``btt=``, ``X=``); see :func:`bayesma.anova`."""
+        return _anova.anova(self, reduced, **kwargs)
 
     def funnel(self, **kwargs: Any):
         """Funnel plot of this (intercept-only) fit; see :func:`bayesma.plots.funnel_plot`."""
@@ -323,7 +379,7 @@ def fit_rma(
         beta=beta, se=se, vb=vb, stat=stat, pval=np.asarray(pval, dtype=float), ci_lb=ci_lb, ci_ub=ci_ub,
         tau2=float(tau2), se_tau2=se_tau2, QE=float(QE), QEp=QEp, QM=QM, QMp=QMp, QMdf=(m, dfs),
         I2=float(I2), H2=float(H2), vt=float(vt), R2=None, dfs=dfs, s2w=s2w, loglik=loglik,
-        iterations=iterations, data=md, X=X, btt=btt,
+        iterations=iterations, data=md, X=X, btt=btt, tau2_fix=tau2_fixed is not None,
     )
 
     # pseudo R² for models with moderators and an intercept
