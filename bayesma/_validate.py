@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,3 +55,48 @@ def column(data: pd.DataFrame | None, spec: Any, name: str) -> Any:
             )
         return data[spec]
     return spec
+
+
+def check_level(level: Any, name: str = "level") -> float:
+    """A confidence (or credible) level as a fraction: 0.95 and 95 (percent) both mean 95%.
+
+    Raises ValueError for anything else: a level must be a fraction in (0, 1) or a percentage
+    in [50, 100); values from 1 to 50 (``level=1.5``) are ambiguous and refused.
+    """
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number such as 0.95 or 95, got {level!r}")
+    value = float(level)
+    if 0 < value < 1:
+        return value
+    if 50 <= value < 100:
+        return value / 100.0
+    raise ValueError(f"{name}={level!r} is not a confidence level: give a fraction in (0, 1) such as 0.95, "
+                     "or a percentage in [50, 100) such as 95")
+
+
+def check_tau2(tau2: Any, name: str = "tau2") -> float | None:
+    """A fixed tau² (None: estimate it): a finite number >= 0, else ValueError / TypeError naming *name*."""
+    if tau2 is None:
+        return None
+    if isinstance(tau2, (bool, np.bool_)) or not isinstance(tau2, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number (a fixed tau² >= 0) or None, got {tau2!r}")
+    value = float(tau2)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (a fixed tau²), got {tau2!r}")
+    return value
+
+
+def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | None:
+    """A random seed: an integer >= 0 (numpy integers too), or None when *allow_none*.
+
+    Floats (``1.5``, even ``1.0``), strings and booleans are refused with a TypeError naming
+    *name*; negative integers with a ValueError (numpy's generators need seeds >= 0).
+    """
+    if seed is None and allow_none:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        what = "an integer >= 0 or None" if allow_none else "an integer >= 0"
+        raise TypeError(f"{name} must be {what}, got {seed!r} ({type(seed).__name__})")
+    if seed < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {seed!r}")
+    return int(seed)

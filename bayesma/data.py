@@ -9,8 +9,9 @@ studies are reported in ``MetaData.dropped``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ class MetaData:
         cluster: Any = None,
         missing: str = "raise",
         require: Sequence[str] = (),
-    ) -> "MetaData":
+    ) -> MetaData:
         """Validate the input of a meta-analysis.
 
         Parameters
@@ -199,7 +200,7 @@ class MetaData:
             dropped=dropped,
         )
 
-    def subset(self, mask: np.ndarray) -> "MetaData":
+    def subset(self, mask: np.ndarray) -> MetaData:
         """A MetaData with only the studies where *mask* is true."""
         mask = np.asarray(mask, dtype=bool)
         return MetaData(

@@ -9,6 +9,7 @@ names it: ``factor(alloc)random``, ``allocrandom``.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from bayesma._validate import study_name
 
-__all__ = ["design_matrix"]
+__all__ = ["design_matrix", "drop_redundant", "required_columns", "formula_variables"]
 
 _FACTOR = re.compile(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)")
 
@@ -80,8 +81,7 @@ def design_matrix(
     if intercept:
         X = np.column_stack([np.ones(k), X])
         names = ["intrcpt"] + names
-    _check_rank(X, names)
-    return X, names
+    return drop_redundant(X, names)
 
 
 def formula_variables(formula: str) -> list[str]:
@@ -131,8 +131,7 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
     X = np.asarray(mm, dtype=float)
     if X.shape[0] != k:
         raise ValueError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
-    _check_rank(X, names)
-    return X, names
+    return drop_redundant(X, names)
 
 
 def _r_level(value: Any) -> str:
@@ -160,10 +159,50 @@ def _r_name(column: str, factor_vars: set[str]) -> str:
     return ":".join(parts)
 
 
-def _check_rank(X: np.ndarray, names: list[str]) -> None:
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        raise ValueError(
-            f"the design matrix (columns {names}) is rank deficient ({rank} < {X.shape[1]}): "
-            "a moderator is constant or a combination of others"
+def drop_redundant(X: np.ndarray, names: list[str], tol: float = 1e-7) -> tuple[np.ndarray, list[str]]:
+    """Drop the columns of *X* that are (numerically) linear combinations of the columns before
+    them, with a warning naming them, as metafor (``rma``'s "Redundant predictors dropped from the
+    model."; R's ``lm`` decides: a column whose part orthogonal to the kept columns before it is
+    shorter than *tol* times the column is redundant, LINPACK ``dqrdc2``'s rule).
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (k, p_kept)
+    names : list of str, the kept names
+
+    Raises
+    ------
+    ValueError
+        When every column is redundant, or the kept columns are still not of full rank in
+        metafor's sense (an eigenvalue of X'X <= 1e-7: "Model matrix not of full rank").
+    """
+    keep: list[int] = []
+    basis = np.empty((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        norm = float(np.linalg.norm(col))
+        resid = col - basis @ (basis.T @ col)
+        resid = resid - basis @ (basis.T @ resid)  # second pass: Gram-Schmidt loses orthogonality
+        rnorm = float(np.linalg.norm(resid))
+        if norm == 0.0 or rnorm < tol * norm:
+            continue
+        keep.append(j)
+        basis = np.column_stack([basis, resid / rnorm])
+    dropped = [names[j] for j in range(X.shape[1]) if j not in keep]
+    if not keep:
+        raise ValueError(f"the design matrix (columns {names}) has no usable column: every moderator is zero")
+    if dropped:
+        warnings.warn(
+            f"Redundant predictors dropped from the model (as metafor): {', '.join(repr(d) for d in dropped)} "
+            f"{'is a' if len(dropped) == 1 else 'are'} constant or a linear combination of the other columns "
+            f"({', '.join(names[j] for j in keep)})",
+            UserWarning, stacklevel=4,
         )
+        X = X[:, keep]
+        names = [names[j] for j in keep]
+    if np.linalg.eigvalsh(X.T @ X).min() <= tol:
+        raise ValueError(
+            f"the design matrix (columns {names}) is not of full rank: a moderator is (nearly) constant "
+            "or a combination of others (metafor: 'Model matrix not of full rank. Cannot fit model.')"
+        )
+    return X, names

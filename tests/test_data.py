@@ -125,9 +125,11 @@ def test_factor_moderator_names_follow_metafor():
 
 
 def test_rank_deficient_design():
+    # issue 9: as metafor, a redundant moderator is dropped with a warning naming it
     df = frame(x=[1.0, 1.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match="rank deficient"):
-        bm.rma("yi", "vi", data=df, mods="~ x")
+    with pytest.warns(UserWarning, match="Redundant predictors dropped.*'x'"):
+        res = bm.rma("yi", "vi", data=df, mods="~ x")
+    assert res.coef_names == ["intrcpt"]
 
 
 def test_data_must_be_a_dataframe():

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
+
+from bayesma._validate import check_level
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 
@@ -26,12 +28,15 @@ def _check_method(method: str) -> str:
 
 
 def _level(level: float) -> float:
-    level = float(level)
-    if level > 1:
-        level /= 100.0
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1) or (0, 100), got {level}")
-    return level
+    """A confidence level as a fraction: 0.95 or 95 (percent) both mean 95%.
+
+    Raises
+    ------
+    ValueError
+        For a level that is neither a fraction in (0, 1) nor a percentage in [50, 100)
+        (1.5 is ambiguous: 150% or 1.5%? metafor would read 1.5%), and for non-numbers.
+    """
+    return check_level(level)
 
 
 def _crit(level: float, dfs: int | None) -> float:
@@ -75,43 +80,72 @@ class _Projection:
     """P = W - W X (X'WX)^-1 X'W for diagonal weights w, without forming the k x k matrix.
 
     Every quantity metafor computes from P (quadratic forms, traces of P, P², PV...)
-    reduces to p x p algebra, so rma() costs O(k p²) and works for k = 100,000.
+    reduces to p x p algebra, so rma() costs O(k p²) and works for k = 100,000. The
+    algebra goes through the QR decomposition of W^(1/2) X (P = W^(1/2) (I - QQ') W^(1/2)),
+    not through the normal equations, so that weights spanning many orders of magnitude
+    (one tiny sampling variance) do not cancel catastrophically.
     """
 
     def __init__(self, X: np.ndarray, w: np.ndarray):
         self.X, self.w = X, w
-        self.A_inv = np.linalg.inv((X.T * w) @ X)
+        self.sw = np.sqrt(w)
+        self.Q, self.R = np.linalg.qr(X * self.sw[:, None])
+        r_inv = linalg.solve_triangular(self.R, np.eye(self.R.shape[0]))
+        self.A_inv = r_inv @ r_inv.T  # (X'WX)^-1
+        self.h = np.einsum("ij,ij->i", self.Q, self.Q)  # leverages of the weighted fit
 
-    def _xdx(self, d: np.ndarray) -> np.ndarray:
-        return (self.X.T * d) @ self.X
+    def _resid(self, y: np.ndarray) -> np.ndarray:
+        z = self.sw * y
+        return z - self.Q @ (self.Q.T @ z)
+
+    def coef(self, y: np.ndarray) -> np.ndarray:
+        """Weighted least-squares coefficients (X'WX)^-1 X'W y."""
+        return linalg.solve_triangular(self.R, self.Q.T @ (self.sw * y))
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         """P y."""
-        return self.w * (y - self.X @ (self.A_inv @ ((self.X.T * self.w) @ y)))
+        return self.sw * self._resid(y)
 
     def quad(self, y: np.ndarray) -> float:
-        """y' P y."""
-        b = (self.X.T * self.w) @ y
-        return float(np.sum(self.w * y * y) - b @ self.A_inv @ b)
+        """y' P y (the weighted residual sum of squares)."""
+        r = self._resid(y)
+        return float(r @ r)
 
     def trace(self) -> float:
         """tr(P)."""
-        return float(np.sum(self.w) - np.sum(self.A_inv * self._xdx(self.w**2)))
+        return float(np.sum(self.w * (1.0 - self.h)))
+
+    def _dense(self) -> np.ndarray | None:
+        """P itself when k is small: its traces then need no subtraction of large numbers
+        (the p x p identities below cancel catastrophically when one weight dwarfs the others)."""
+        if self.X.shape[0] > _DENSE_K:
+            return None
+        M = -(self.Q @ self.Q.T)
+        M[np.diag_indices_from(M)] += 1.0
+        return self.sw[:, None] * M * self.sw[None, :]
 
     def trace_dpp(self, d: np.ndarray | None = None) -> float:
         """tr(D P P) for diagonal D (identity by default): sum(P * P) when D = I."""
-        w, Ai = self.w, self.A_inv
+        w, Q = self.w, self.Q
         d = np.ones_like(w) if d is None else d
-        B = self._xdx(w**2)
-        C = self._xdx(d * w**2)
-        return float(np.sum(d * w**2) - 2 * np.sum(Ai * self._xdx(d * w**3)) + np.sum((Ai @ C) * (Ai @ B).T))
+        P = self._dense()
+        if P is not None:
+            return float(np.sum(d[:, None] * P * P))
+        G = (Q.T * w) @ Q
+        pp = w * (w * (1.0 - 2.0 * self.h) + np.einsum("ij,jk,ik->i", Q, G, Q))
+        return float(np.sum(d * pp))
 
     def trace_pdpd(self, d: np.ndarray) -> float:
         """tr(P D P D) for diagonal D: sum(PV * t(PV)) with D = V."""
-        w, Ai = self.w, self.A_inv
-        C = self._xdx(w**2 * d)
-        return float(np.sum(w**2 * d**2) - 2 * np.sum(Ai * self._xdx(w**3 * d**2)) + np.sum((Ai @ C) * (Ai @ C).T))
+        P = self._dense()
+        if P is not None:
+            return float(np.sum(d[:, None] * d[None, :] * P * P))
+        dw = d * self.w
+        G = (self.Q.T * dw) @ self.Q
+        return float(np.sum(dw**2 * (1.0 - 2.0 * self.h)) + np.sum(G * G))
 
+
+_DENSE_K = 2000  # up to this k the traces of P are computed from P itself (k x k doubles: 32 MB)
 
 
 def coef_table(res) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+
 def _fmt_p(p: float) -> str:
     if p is None or np.isnan(p):
         return "NA"

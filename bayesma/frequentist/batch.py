@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
+from bayesma._validate import check_level
 from bayesma.frequentist.tau2 import _fe_parts, tau2_batch
 
 __all__ = ["frequentist_batch", "mu_batch"]
@@ -46,6 +47,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     v = np.atleast_2d(np.asarray(v, dtype=float))
     if y.shape[1] < 2:
         raise ValueError("the frequentist random-effects estimators need k >= 2")
+    level = check_level(level)
     tau2, lo, hi = tau2_batch(y, v, method, level)
     mu, se, mu_lower, mu_upper = mu_batch(y, v, tau2, test, level)
     return {"mu": mu, "se": se, "mu_lower": mu_lower, "mu_upper": mu_upper,
@@ -55,6 +57,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
 def mu_batch(y, v, tau2, test: str, level: float):
     """mu, its standard error and interval (B,) each given tau2, for the test ``z``, ``knha`` or ``adhoc``."""
     k = y.shape[1]
+    level = check_level(level)
     w = 1.0 / (v + tau2[:, None])
     sw, mu = _fe_parts(y, w)
     se = np.sqrt(1.0 / sw)

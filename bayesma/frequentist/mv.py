@@ -340,7 +340,7 @@ class _State:
         if derivs:
             self.derivatives()
 
-    def derivatives(self) -> "_State":
+    def derivatives(self) -> _State:
         """Add the gradient (``grad``) and the expected (``info``) and observed (``obs``) information."""
         cid, m, reml, Q, r = self._parts
         B, H = self.blocks, self.H

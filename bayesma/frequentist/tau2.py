@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
+from bayesma._validate import check_level
 from bayesma.frequentist._common import _Projection
 
 THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
@@ -53,15 +54,42 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) ->
     return max(0.0, float(tau2)), iterations, aux
 
 
+def mad(x: np.ndarray, axis: int = -1) -> np.ndarray | float:
+    """R's ``mad()``: 1.4826 times the median absolute deviation from the median."""
+    x = np.asarray(x, dtype=float)
+    med = np.median(x, axis=axis, keepdims=True)
+    return 1.4826 * np.median(np.abs(x - med), axis=axis)
+
+
+def tau2_max(yi: np.ndarray) -> np.ndarray | float:
+    """metafor's upper end of the tau² search (``rma.uni``'s ``control(tau2.max)``):
+    ``max(100, 10 * mad(yi)^2)``, so that it grows with the spread of the effects (raw units).
+
+    Works on one vector of effects or on a batch, shape (B, k) -> (B,).
+    """
+    return np.maximum(100.0, 10.0 * mad(yi) ** 2)
+
+
 def paule_mandel(y: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
-    """Root of the generalized Q statistic at k - p (metafor's uniroot search on [0, 100])."""
+    """Root of the generalized Q statistic at k - p, as metafor: ``uniroot`` on [0, tau2.max]
+    with tau2.max = :func:`tau2_max` (yi), 0 when Q(0) < k - p.
+
+    Raises
+    ------
+    ValueError
+        When the root lies above tau2.max (metafor stops there too: "Value of 'tau2.max' too low").
+    """
     k, p = X.shape
+    upper = float(tau2_max(y))
     qfun = lambda t: q_general(y, vi, X, t) - (k - p)  # noqa: E731
     if qfun(0.0) < 0:
         return 0.0
-    if qfun(100.0) > 0:
-        raise ValueError("the Paule-Mandel estimate of tau² exceeds 100; check the scale of yi and vi")
-    return uniroot(qfun, 0.0, 100.0, tol=R_UNIROOT_TOL, maxiter=MAXITER)
+    if qfun(upper) > 0:
+        raise ValueError(
+            f"the Paule-Mandel root of Q(tau²) = k - p lies above the search limit tau2_max = {upper:.6g} "
+            "(metafor's max(100, 10 mad(yi)²); metafor stops here too: \"Value of 'tau2.max' too low\"); "
+            "a few extreme effects dominate: check them, or use method='REML' or 'DL'")
+    return uniroot(qfun, 0.0, upper, tol=R_UNIROOT_TOL, maxiter=MAXITER)
 
 
 def fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]:
@@ -186,6 +214,7 @@ def q_profile_ci(
     Bounds are found where the generalized Q statistic equals the chi-square
     quantiles with k - p degrees of freedom; a bound below zero is zero.
     """
+    level = check_level(level)
     k, p = X.shape
     alpha = 1.0 - level
     crit_u = stats.chi2.isf(alpha / 2, k - p)
@@ -309,11 +338,20 @@ def _root_decreasing(fn, target, lo, hi, iters: int = 64):
 
 
 def tau2_pm_batch(y, v):
-    """Paule-Mandel: generalized Q(tau2) = k - 1 on [0, 100] (metafor's bracket), 0 if Q(0) < k - 1."""
+    """Paule-Mandel: generalized Q(tau2) = k - 1, 0 if Q(0) < k - 1, solved by bisection on
+    [0, tau2.max] with metafor's tau2.max = :func:`tau2_max` (y). Where the root lies above
+    tau2.max (metafor stops with an error), the bracket is doubled until it holds the root, so
+    that a simulation gets the estimator's value."""
     B, k = y.shape
     target = k - 1
     q0 = q_general_batch(y, v, np.zeros(B))
-    root = _root_decreasing(lambda t: q_general_batch(y, v, t), target, np.zeros(B), np.full(B, 100.0))
+    hi = np.asarray(tau2_max(y), dtype=float).copy()
+    for _ in range(200):
+        above = q_general_batch(y, v, hi) > target
+        if not above.any():
+            break
+        hi = np.where(above, 2.0 * hi, hi)
+    root = _root_decreasing(lambda t: q_general_batch(y, v, t), target, np.zeros(B), hi)
     return np.where(q0 < target, 0.0, root)
 
 
@@ -338,6 +376,7 @@ def q_profile_batch(y, v, level: float, tau2: np.ndarray):
 
 def tau2_batch(y, v, method: str, level: float):
     """tau2 and its Q-profile interval (B,) each: the part of :func:`frequentist_batch` every test shares."""
+    level = check_level(level)
     B = y.shape[0]
     if method == "DL":
         tau2 = tau2_dl_batch(y, v)

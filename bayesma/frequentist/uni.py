@@ -24,17 +24,28 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._validate import check_tau2
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.frequentist._common import METHODS, TESTS, _check_method, _crit, coef_table, _level, _sqrt_ci, wald_tests
-from bayesma.frequentist._printing import format_rma
-from bayesma.frequentist import tau2 as _tau2
-from bayesma.frequentist.mv import rma_mv
-from bayesma.frequentist.transf import transform_table
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
 from bayesma.frequentist import ranef as _ranef
+from bayesma.frequentist import tau2 as _tau2
+from bayesma.frequentist._common import (
+    METHODS,
+    TESTS,
+    _check_method,
+    _crit,
+    _level,
+    _Projection,
+    _sqrt_ci,
+    coef_table,
+    wald_tests,
+)
+from bayesma.frequentist._printing import format_rma
+from bayesma.frequentist.mv import rma_mv
 from bayesma.frequentist.tau2 import estimate_tau2, q_fe, q_profile_ci
+from bayesma.frequentist.transf import transform_table
 
 __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
@@ -173,7 +184,7 @@ class RMAResult:
         )
         return transform_table(out, transf, "pred", (("ci_lb", "ci_ub"), ("pi_lb", "pi_ub")))
 
-    def refit(self, keep: Any = None, **changes: Any) -> "RMAResult":
+    def refit(self, keep: Any = None, **changes: Any) -> RMAResult:
         """This model refitted: to the studies in *keep* (boolean mask or indices), or with
         other settings (``method=``, ``test=``, ``level=``); a fixed tau² stays fixed.
         The engine of the case-deletion diagnostics (metafor's ``update``)."""
@@ -188,15 +199,15 @@ class RMAResult:
         return fit_rma(md, X, self.coef_names, **settings)
 
     # ---- diagnostics and comparisons (metafor's generics) --------------
-    def influence(self, btt: Any = None) -> "_influence.InfluenceResult":
+    def influence(self, btt: Any = None) -> _influence.InfluenceResult:
         """Case-deletion diagnostics; see :func:`bayesma.influence`."""
         return _influence.influence(self, btt=btt)
 
-    def leave1out(self, transf: Any = None) -> "_influence.StepResult":
+    def leave1out(self, transf: Any = None) -> _influence.StepResult:
         """Frequentist leave-one-out analysis; see :func:`bayesma.leave1out`."""
         return _influence.leave1out(self, transf=transf)
 
-    def cumul(self, order: Any = None, *, decreasing: bool = False, transf: Any = None) -> "_influence.StepResult":
+    def cumul(self, order: Any = None, *, decreasing: bool = False, transf: Any = None) -> _influence.StepResult:
         """Frequentist cumulative meta-analysis; see :func:`bayesma.cumul`."""
         return _influence.cumul(self, order, decreasing=decreasing, transf=transf)
 
@@ -287,7 +298,13 @@ def rma(
     0.1869
     """
     if cluster is not None:
-        return rma_mv(yi, vi, sei=sei, data=data, cluster=cluster, mods=mods, level=level,
+        if tau2 is not None:
+            raise ValueError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
+                             "estimates two variance components")
+        if str(method).upper() not in ("REML", "ML"):
+            raise ValueError(f"method={method!r} cannot fit the three-level model of cluster= "
+                             "(rma_mv, as metafor's rma.mv, fits method='REML' or 'ML')")
+        return rma_mv(yi, vi, sei=sei, data=data, cluster=cluster, mods=mods, method=method, level=level,
                       test=test, labels=labels, missing=missing)
     method = _check_method(method)
     if test not in TESTS:
@@ -314,8 +331,18 @@ def fit_rma(
     """Fit the model on validated data and a design matrix (the engine of :func:`rma`)."""
     yi, vi = md.yi, md.vi
     k, p = X.shape
+    level = _level(level)
+    tau2_fixed = check_tau2(tau2_fixed)
     if k < p:
         raise ValueError(f"too few studies (k = {k}) for {p} coefficients")
+    if k == 1 and test != "z":
+        warnings.warn(f"k = 1: test='z' is used instead of test={test!r} (as metafor: "
+                      "'Setting argument test=\"z\" since k=1.')", stacklevel=3)
+        test = "z"
+    if k > 1 and vi.max() / vi.min() >= 1e7:
+        warnings.warn("Ratio of largest to smallest sampling variance extremely large "
+                      f"({vi.max() / vi.min():.3g}); the results may not be stable (as metafor warns)",
+                      stacklevel=3)
     single = k == 1 and method != "FE" and tau2_fixed is None
     if single:
         # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
@@ -336,10 +363,10 @@ def fit_rma(
 
     # fixed effects
     wi = 1.0 / (vi + tau2)
-    XtW = X.T * wi
-    vb = np.linalg.inv(XtW @ X)
-    beta = vb @ (XtW @ yi)
-    rss = float(np.sum(wi * (yi - X @ beta) ** 2))
+    proj = _Projection(X, wi)
+    vb = proj.A_inv
+    beta = proj.coef(yi)
+    rss = proj.quad(yi)
     s2w = 1.0
     if test in ("knha", "adhoc"):
         if method == "FE":
