@@ -61,6 +61,9 @@ _EXPORTS: dict[str, str] = {
     "ranef": "bayesma.frequentist.ranef",
     "rma_mh": "bayesma.frequentist.mh",
     "rma_peto": "bayesma.frequentist.mh",
+    "influence_plot": "bayesma.plots.influence",
+    "baujat": "bayesma.plots.influence",
+    "steps_plot": "bayesma.plots.influence",
     # data sets
     "load_dataset": "bayesma.datasets",
     "list_datasets": "bayesma.datasets",

@@ -128,6 +128,8 @@ class InfluenceResult:
         Studies, coefficients and the number of coefficients in Cook's distance.
     tau2, QE : float
         tau² and QE of the full fit.
+
+    Plot it with :func:`bayesma.influence_plot` (metafor's ``plot(influence(res))``).
     """
 
     table: pd.DataFrame
@@ -159,13 +161,6 @@ class InfluenceResult:
             extra = self.dfbetas.add_prefix("dfbs_")
         cols = [c for c in self.table.columns if c != "inf"]
         return pd.concat([self.table[cols], extra, self.table[["inf"]]], axis=1)
-
-    def plot(self, **kwargs: Any):
-        """The eight diagnostics against study, as metafor's ``plot(influence(res))``;
-        see :func:`bayesma.plots.influence_plot`. Returns a matplotlib Figure."""
-        from bayesma.plots_influence import influence_plot
-
-        return influence_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         t = self.summary().copy()
@@ -311,6 +306,8 @@ class StepResult:
     transf : callable or None
     full : tuple of float
         ``(estimate, ci_lb, ci_ub)`` of the fit on all studies (transformed with ``transf``).
+
+    Plot it with :func:`bayesma.steps_plot` (a forest plot of the steps).
     """
 
     kind: str
@@ -323,14 +320,6 @@ class StepResult:
     def summary(self) -> pd.DataFrame:
         """The table (a copy)."""
         return self.table.copy()
-
-    def plot(self, **kwargs: Any):
-        """Forest-style plot of the estimates and intervals per step (metafor's
-        ``forest(leave1out(res))`` / ``forest(cumul(res))``); see
-        :func:`bayesma.plots.steps_forest_plot`. Returns a matplotlib Figure."""
-        from bayesma.plots_influence import steps_forest_plot
-
-        return steps_forest_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         title = ("Leave-one-out analysis (frequentist; each row omits one study)" if self.kind == "leave1out"

@@ -17,20 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from bayesma._validate import check_level
+from bayesma.frequentist._common import _crit
 from bayesma.frequentist.transf import transform_table
 
 __all__ = ["blup", "ranef"]
-
-
-def _crit(level: float, dfs: int | None) -> float:
-    level = level / 100.0 if level > 1 else level
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1) or (0, 100), got {level}")
-    if dfs is not None:
-        return float(stats.t.isf((1 - level) / 2, dfs)) if dfs > 0 else np.nan
-    return float(stats.norm.isf((1 - level) / 2))
 
 
 def _check(res: Any, what: str) -> None:
@@ -53,7 +45,7 @@ def _predictions(res: Any, level: float | None, random_part: bool,
         pred = lam * yi + (1 - lam) * fitted
         vpred = lam * vi + (1 - lam) ** 2 * xvx
     se = np.sqrt(vpred)
-    crit = _crit(res.level if level is None else level, res.dfs)
+    crit = _crit(check_level(res.level if level is None else level), res.dfs)
     out = pd.DataFrame({"pred": pred, "se": se, "pi_lb": pred - crit * se, "pi_ub": pred + crit * se},
                        index=pd.Index(list(res.data.labels), name="study"))
     return transform_table(out, transf, "pred", (("pi_lb", "pi_ub"),))

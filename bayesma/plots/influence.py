@@ -1,0 +1,209 @@
+"""Plots of the frequentist case-deletion diagnostics: metafor's ``plot(influence(res))``,
+``baujat(res)`` and the forest-style plots of ``leave1out`` / ``cumul``.
+
+The functions take the results of :mod:`bayesma.frequentist.influence` (duck-typed: an
+object with ``table``, ``dfbetas``, ``k``, ``p``, ``m``, ``tau2``, ``QE``; or ``kind``,
+``table``, ``full``, ``level``) and return matplotlib Figures built without pyplot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from bayesma.frequentist.influence import baujat_values
+
+from ._common import _new_figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["baujat", "influence_plot", "steps_plot"]
+
+_PANELS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del", "hat", "weight")
+
+
+def _reference_lines(inf: Any, name: str) -> list[tuple[float, str]]:
+    """metafor's dashed (reference) and dotted (cut-off) lines of each panel."""
+    k, p, m = inf.k, inf.p, inf.m
+    if name == "rstudent":
+        z = float(stats.norm.ppf(0.975))
+        return [(0.0, "--"), (-z, ":"), (z, ":")]
+    if name == "dffits":
+        cut = 3 * np.sqrt(p / (k - p)) if k > p else np.nan
+        return [(0.0, "--"), (cut, ":"), (-cut, ":")]
+    if name == "cook_d":
+        return [(float(stats.chi2.ppf(0.5, m)), ":")]
+    if name == "cov_r":
+        return [(1.0, "--")]
+    if name == "tau2_del":
+        return [(inf.tau2, "--")]
+    if name == "QE_del":
+        return [(inf.QE, "--")]
+    if name == "hat":
+        return [(p / k, "--"), (3 * p / k, ":")]
+    return [(100.0 / k, "--")]
+
+
+def influence_plot(inf: Any, *, dfbetas: bool = False, figsize: tuple[float, float] | None = None) -> Figure:
+    """The influence diagnostics against study, as metafor's ``plot(influence(res))``.
+
+    Eight panels (rstudent, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight) with
+    metafor's reference lines (dashed) and cut-offs (dotted); the studies marked as
+    influential are drawn in red.
+
+    Parameters
+    ----------
+    inf : InfluenceResult
+        The result of :func:`bayesma.influence`.
+    dfbetas : bool
+        Plot the DFBETAS (one panel per coefficient, cut-off ±1) instead of the eight
+        diagnostics (metafor's ``plotdfbs=TRUE``).
+    figsize : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
+    >>> fig = bm.influence_plot(bm.influence(res))
+    >>> len(fig.axes)
+    8
+    """
+    table = inf.table
+    labels = [str(s) for s in table.index]
+    x = np.arange(1, len(labels) + 1)
+    infl = np.asarray(inf.is_infl, dtype=bool)
+    if dfbetas:
+        names = list(inf.dfbetas.columns)
+        ncol = min(len(names), 3)
+        nrow = int(np.ceil(len(names) / ncol))
+        fig = _new_figure(figsize or (4.0 * ncol, 3.0 * nrow))
+        panels = [(n, inf.dfbetas[n].to_numpy(float), [(0.0, "--"), (1.0, ":"), (-1.0, ":")]) for n in names]
+    else:
+        nrow, ncol = 2, 4
+        fig = _new_figure(figsize or (14.0, 6.0))
+        panels = [(n, table[n].to_numpy(float), _reference_lines(inf, n)) for n in _PANELS]
+    for j, (name, y, lines) in enumerate(panels):
+        ax = fig.add_subplot(nrow, ncol, j + 1)
+        for h, style in lines:
+            if np.isfinite(h):
+                ax.axhline(h, linestyle=style, color="0.4", linewidth=0.8)
+        ax.plot(x, y, color="0.3", linewidth=0.8)
+        ax.scatter(x[~infl], y[~infl], color="black", s=14, zorder=3)
+        ax.scatter(x[infl], y[infl], color="red", s=22, zorder=4)
+        if name == "cov_r" and np.nanmin(y) > 0:
+            ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, rotation=90, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (6.0, 5.0)) -> Figure:
+    """Baujat plot of a frequentist fit (metafor's ``baujat``).
+
+    Each study's contribution to the (residual) heterogeneity statistic (x) against its
+    influence on the pooled result (y); studies in the top right corner both drive the
+    heterogeneity and move the estimate.
+
+    Parameters
+    ----------
+    res : RMAResult
+        A fit of :func:`bayesma.rma`.
+    ax : matplotlib Axes, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Baujat, B., et al. (2002). A graphical method for exploring heterogeneity in
+    meta-analyses. Statistics in Medicine, 21, 2641-2652.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
+    >>> fig = bm.baujat(res)
+    """
+    values = baujat_values(res)
+    if ax is None:
+        fig = _new_figure(figsize)
+        ax = fig.add_subplot(1, 1, 1)
+    else:
+        fig = ax.figure
+    ax.scatter(values["x"], values["y"], s=0)
+    for label, row in values.iterrows():
+        ax.annotate(str(label), (row["x"], row["y"]), ha="center", va="center", fontsize=8)
+    ax.grid(color="lightgray", linewidth=0.5)
+    fe = res.method == "FE"
+    mods = res.X.shape[1] > 1
+    ax.set_xlabel(("Contribution to Residual Heterogeneity" if mods else "Contribution to Overall Heterogeneity")
+                  if fe else "Squared Pearson Residual")
+    ax.set_ylabel("Influence on Fitted Value" if mods else "Influence on Overall Result")
+    ax.margins(0.08)
+    return fig
+
+
+def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
+               figsize: tuple[float, float] | None = None) -> Figure:
+    """Forest-style plot of a frequentist leave-one-out or cumulative analysis (metafor's
+    ``forest(leave1out(res))`` / ``forest(cumul(res))``).
+
+    One row per step: the estimate with its confidence interval; the vertical line marks
+    the estimate of the full fit.
+
+    Parameters
+    ----------
+    steps : StepResult
+        The result of :func:`bayesma.leave1out` or :func:`bayesma.cumul` (transformed
+        values are plotted as they are).
+    ax : matplotlib Axes, optional
+    xlabel : str, optional
+    figsize : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
+    >>> fig = bm.steps_plot(bm.cumul(res))
+    """
+    t = steps.table
+    n = len(t)
+    if ax is None:
+        fig = _new_figure(figsize or (6.5, 0.35 * n + 1.5))
+        ax = fig.add_subplot(1, 1, 1)
+    else:
+        fig = ax.figure
+    y = np.arange(n)[::-1]
+    est, lb, ub = (t[c].to_numpy(float) for c in ("estimate", "ci_lb", "ci_ub"))
+    ax.hlines(y, lb, ub, color="black", linewidth=1)
+    ax.scatter(est, y, marker="s", color="black", s=18, zorder=3)
+    if steps.full is not None:
+        ax.axvline(steps.full[0], color="0.5", linestyle="--", linewidth=0.8)
+    prefix = "- " if steps.kind == "leave1out" else "+ "
+    ax.set_yticks(y)
+    ax.set_yticklabels([prefix + str(s) for s in t.index], fontsize=8)
+    pct = int(round(100 * steps.level))
+    ax.set_xlabel(xlabel or f"Estimate ({pct}% CI)")
+    ax.set_title("Leave-one-out (frequentist)" if steps.kind == "leave1out" else "Cumulative (frequentist)")
+    for yy, e, lo, hi in zip(y, est, lb, ub):
+        if np.isfinite(e):
+            ax.annotate(f"{e:.2f} [{lo:.2f}, {hi:.2f}]", (1.01, yy), xycoords=("axes fraction", "data"),
+                        va="center", fontsize=7)
+    fig.tight_layout()
+    return fig
