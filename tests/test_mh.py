@@ -101,3 +101,41 @@ def test_mh_fitstats_and_bad_input():
         bm.rma_mh([1], [2], [3], [4], x1i=[1], measure="OR")
     with pytest.raises(ValueError, match="never occurs"):
         bm.rma_peto([0, 0], [5, 5], [0, 0], [5, 5], drop00=False)
+
+
+MORE = json.loads((REF / "metafor_escalc_more.json").read_text())["cases"]
+
+
+def _call(case):
+    t = case["input"]
+    opts = case.get("options") or {}
+    opts = {} if isinstance(opts, list) else dict(opts)
+    if case["kind"] == "peto":
+        return bm.rma_peto(**t, **opts)
+    return bm.rma_mh(**t, measure=case["measure"], **opts)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in MORE if c["kind"] in ("mh", "peto")])
+def test_mh_peto_match_metafor_escalc_more(case):
+    e = case["expect"]
+    if "error" in e:
+        with pytest.raises(ValueError):
+            _call(case)
+        return
+    res = _call(case)
+    for key in ("beta", "se", "ci_lb", "ci_ub", "zval", "pval", "QE", "QEp", "I2", "H2",
+                "CO", "COp", "MH", "MHp", "BD", "BDp", "TA", "TAp"):
+        want = e.get(key)
+        got = getattr(res, key)
+        if want is None:
+            assert got is None or not np.isfinite(got), key
+        else:
+            close(got, want, atol=1e-13)
+    assert res.k == e["k"] and res.k_yi == e["k_yi"]
+    if e.get("k_pos") is not None:
+        assert res.k_pos == e["k_pos"]
+    close(res.fit_stats.loc["ll", "ML"], e["ll"])
+    yi = np.array([np.nan if v is None else v for v in e["yi"]], dtype=float)
+    vi = np.array([np.nan if v is None else v for v in e["vi"]], dtype=float)
+    close(res.yi, yi, atol=1e-14)
+    close(res.vi, vi, atol=1e-14)
