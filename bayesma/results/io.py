@@ -72,7 +72,7 @@ def read_posterior(path: str) -> dict[str, Any]:
         meta = json.loads(idata.posterior.attrs[META_ATTR])
     except KeyError:
         raise ValueError(f"{path} was not written by MetaPosterior.to_netcdf (no {META_ATTR!r} attribute)") from None
-        k = len(meta["labels"])
+    k = len(meta["labels"])
     cluster = None
     if meta["cluster_index"] is not None:
         cluster = np.asarray(meta["cluster_names"], dtype=object)[np.asarray(meta["cluster_index"])].astype(str)
