@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from .quadrature import _CHUNK, _Q, _gauss_compress, _gauss_legendre, _invert_pa
 from .likelihood import _Normal, _as_spec, _finish, _loglik_re
 from .grids import integrate
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
+from .moments import tail_adjusted_rows
 
 # ---------------------------------------------------------------------------
 # the exact posterior of one model
@@ -198,6 +199,7 @@ class ExactPosterior:
             qn = _mixture_quantiles(nw, nm, ns, qs3)
             mn, sn = _mixture_moments(nw, nm, ns)
             rows[name] = (float(mn), float(sn), qn[1], qn[0], qn[2])
+        rows = tail_adjusted_rows(self, rows)  # the tail of tau beyond the grid; moments that do not exist
         out = pd.DataFrame.from_dict(rows, orient="index",
                                      columns=["mean", "sd", "median", "eti_lower", "eti_upper"]).astype(float)
         self._nodes[key] = out
@@ -339,19 +341,97 @@ class ExactPosterior:
             return np.where(inside, val, 0.0).reshape(x.shape)
         raise KeyError(f"no density for {name!r}")
 
-    def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
-        """Posterior probability that the parameter exceeds *threshold* (mu, beta[...], theta_new)."""
+    # -- marginal distributions of single quantities (every reported number) -------
+    def _coef_index(self, name: str) -> int:
+        """Column of ``mu`` / ``beta[<coef>]``, matching the coefficient name exactly (no stripping)."""
+        names = list(self.spec.coef_names)
+        if name == "mu" and not self.spec.is_regression:
+            return 0
+        if name.startswith("beta[") and name.endswith("]") and name[5:-1] in names:
+            return names.index(name[5:-1])
+        raise KeyError(f"no coefficient {name!r}; the coefficients are {[f'beta[{c}]' for c in names]}")
+
+    def _mixture(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(weights, means, sds) when the posterior of *name* is a mixture of normals, else None (tau)."""
         spec = self.spec
         if name == "mu" or name.startswith("beta["):
-            j = 0 if name == "mu" else spec.coef_names.index(name[5:-1])
+            j = self._coef_index(name)
             w, b, V, _ = self._mixture_nodes()
-            return float(1.0 - _mixture_cdf(threshold, w, b[:, j], np.sqrt(V[:, j, j])))
+            return w, b[:, j], np.sqrt(V[:, j, j])
+        if name == "pooled":  # x_new' beta: mu, or the mean effect at the mean moderators
+            w, b, V, _ = self._mixture_nodes()
+            x = np.asarray(spec.x_new, dtype=float)
+            return w, b @ x, np.sqrt(np.einsum("p,gpq,q->g", x, V, x))
         if name.startswith("theta_new"):
-            nw, nm, ns = self._theta_new_mixture()[name]
-            return float(1.0 - _mixture_cdf(threshold, nw, nm, ns))
-        if name == "tau" and self.kind == "random":
-            return float(1.0 - self.grid.tau_cdf(threshold)[0])
-        raise KeyError(f"no probability for {name!r}")
+            mixtures = self._theta_new_mixture()
+            if name not in mixtures:
+                raise KeyError(f"no {name!r}; the predictions are {list(mixtures)}")
+            return mixtures[name]
+        if name.startswith("theta[") and name.endswith("]"):
+            labels = [str(lab) for lab in spec.labels]
+            if name[6:-1] not in labels:
+                raise KeyError(f"no study {name[6:-1]!r}")
+            i = labels.index(name[6:-1])
+            if "theta_mix" not in self._nodes:
+                self._nodes["theta_mix"] = self._theta_mixture()
+            w, m, s = self._nodes["theta_mix"]
+            return w, m[i], s[i]
+        if name in self.tau_names:
+            return None
+        raise KeyError(f"no parameter {name!r} in the exact posterior")
+
+    def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:
+        """Posterior quantiles of one quantity (``mu``, ``beta[<coef>]``, ``tau``, ``tau[<g>]``,
+        ``tau_within``, ``theta[<label>]``, ``theta_new``, ``pooled``) at probabilities *q*."""
+        q = tuple(float(v) for v in np.atleast_1d(q))
+        mix = self._mixture(name)
+        if mix is not None:
+            w, m, s = mix
+            return np.asarray(_mixture_quantiles(w, m, s, q), dtype=float)
+        axis = self.tau_names.index(name)
+        if self.kind == "random":
+            return np.asarray(self.grid.tau_quantiles(q)[0], dtype=float)
+        return np.asarray(self.grid.tau_quantiles(axis, q), dtype=float)
+
+    def cdf(self, name: str, x: float) -> float:
+        """Posterior P(name <= x) of one quantity (see :meth:`quantiles` for the names)."""
+        mix = self._mixture(name)
+        if mix is not None:
+            w, m, s = mix
+            return float(_mixture_cdf(float(x), w, m, s))
+        if x < 0:
+            return 0.0
+        if self.kind == "random":
+            return float(self.grid.tau_cdf(float(x))[0])
+        lo, hi = 0.0, 1.0  # invert the quantile function of the 2-D marginal (bisection)
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            if float(self.quantiles(name, [mid])[0]) <= x:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
+        """(median, lower, upper): the median and the equal-tailed *prob* interval of one quantity."""
+        lo, med, hi = self.quantiles(name, [(1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0])
+        return float(med), float(lo), float(hi)
+
+    def hdi(self, name: str, prob: float = 0.95) -> tuple[float, float]:
+        """Highest-density (shortest) *prob* interval of one quantity, from its quantile function."""
+        p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
+        for _ in range(3):
+            lo = self.quantiles(name, p)
+            hi = self.quantiles(name, p + prob)
+            i = int(np.argmin(hi - lo))
+            step = p[1] - p[0]
+            best = (float(lo[i]), float(hi[i]))
+            p = np.linspace(max(p[i] - step, 1e-12), min(p[i] + step, 1.0 - prob - 1e-12), 41)
+        return best
+
+    def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
+        """Posterior probability that one quantity exceeds *threshold* (see :meth:`quantiles` for names)."""
+        return 1.0 - self.cdf(name, threshold)
 
     # -- Bayes factors -------------------------------------------------------------
     def savage_dickey(self, name: str = "mu", value: float = 0.0) -> float:

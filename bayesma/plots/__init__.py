@@ -25,6 +25,7 @@ from ._common import MEASURE_LABELS
 from .forest import forest_plot
 from .funnel import funnel_plot
 from .priors import prior_posterior_plot
+from .selection import selection_plot
 from .trace import trace_plot
 
-__all__ = ["forest_plot", "prior_posterior_plot", "trace_plot", "funnel_plot", "MEASURE_LABELS"]
+__all__ = ["forest_plot", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "MEASURE_LABELS"]

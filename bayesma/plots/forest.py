@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from ._common import MEASURE_LABELS, _fmt_ci, _median_eti, _new_figure, _z
+from ._common import MEASURE_LABELS, _fmt_ci, _new_figure, _z
 
 
 def forest_plot(
@@ -41,6 +41,9 @@ def forest_plot(
     Parameters
     ----------
     posterior : MetaPosterior
+        Any object with ``spec``, ``idata`` and ``interval(name, prob) -> (median, lower, upper)``
+        (names ``theta[<label>]``, ``pooled``, ``theta_new``): the exact engine's intervals
+        are exact, NUTS's come from the draws.
     level : float
         Interval probability for all intervals (0.95).
     ax : matplotlib Axes, optional
@@ -72,7 +75,6 @@ def forest_plot(
     yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     k = len(labels)
     z = _z(level)
-    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
 
     idx = list(range(k))
     if isinstance(order, str):
@@ -88,27 +90,21 @@ def forest_plot(
             raise ValueError(f"order names unknown studies {missing}")
         idx = [labels.index(lab) for lab in order]
 
-    theta = posterior.draws("theta")
-    th_med = np.median(theta, axis=0)
-    th_lo, th_hi = np.quantile(theta, [lo_q, hi_q], axis=0)
+    # every number from posterior.interval(): exact for the exact engine, the draws for NUTS
+    th = np.array([posterior.interval(f"theta[{lab}]", level) for lab in labels]).reshape(-1, 3)
+    th_med, th_lo, th_hi = th[:, 0], th[:, 1], th[:, 2]
 
     # pooled effect: mu, or x_new' beta for a meta-regression
     post = posterior.idata.posterior
-    if "beta" in post:
-        pooled = posterior.draws("beta") @ np.asarray(spec.x_new, float)
-        pooled_label = "Pooled (at mean moderators)"
-    else:
-        pooled = posterior.draws("mu")
-        pooled_label = "Pooled effect"
-    pool = _median_eti(pooled, lo_q, hi_q)
+    pooled_label = "Pooled (at mean moderators)" if "beta" in post else "Pooled effect"
+    pool = posterior.interval("pooled", level)
 
     pred_rows: list[tuple[str, tuple[float, float, float]]] = []
     if spec.model != "common" and "theta_new" in post:
-        tn = posterior.draws("theta_new")
-        if tn.ndim == 1:
-            pred_rows = [("Prediction (new study)", _median_eti(tn, lo_q, hi_q))]
+        if spec.tau_by is None:
+            pred_rows = [("Prediction (new study)", posterior.interval("theta_new", level))]
         else:
-            pred_rows = [(f"Prediction ({g})", _median_eti(tn[:, j], lo_q, hi_q)) for j, g in enumerate(spec.group_names)]
+            pred_rows = [(f"Prediction ({g})", posterior.interval(f"theta_new[{g}]", level)) for g in spec.group_names]
 
     n_rows = k + 1 + 1 + len(pred_rows)
     if ax is None:

@@ -36,6 +36,7 @@ Constructing one (for engines)
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -47,6 +48,8 @@ from bayesma.priors import describe
 
 from .diagnostics import MAX_R_HAT, MIN_ESS, Diagnostics
 from .expr import _eval_expr
+
+_SIMPLE = re.compile(r"\s*([A-Za-z_]\w*(?:\[[^\]]*\])?)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*")
 from .io import read_posterior, write_posterior
 from .summary import compare_frequentist, param_rows, summary_table, var_dim
 
@@ -223,6 +226,11 @@ class MetaPosterior:
         >>> post.prob("mu < 0")            # doctest: +SKIP
         0.9995
         """
+        simple = _SIMPLE.fullmatch(expr.strip())
+        if simple and self.exact is not None:
+            name, op, value = simple.group(1), simple.group(2), float(simple.group(3))
+            if name in self._exact_names():
+                return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
         val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
             raise ValueError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
@@ -230,13 +238,63 @@ class MetaPosterior:
 
     probability = prob
 
+    def _exact_names(self) -> set[str]:
+        ep = self.exact
+        if ep is None:
+            return set()
+        names = {"pooled", *ep.tau_names, *(f"theta[{lab}]" for lab in self.spec.labels)}
+        names |= {"mu"} if not self.spec.is_regression else {f"beta[{c}]" for c in self.spec.coef_names}
+        names |= ({f"theta_new[{g}]" for g in self.spec.group_names} if ep.kind == "tau_by" else {"theta_new"})
+        return names
+
+    def _split(self, name: str) -> tuple[str, str | None]:
+        """``"beta[a b]"`` -> ("beta", "a b"): the label between the first "[" and the final "]", verbatim."""
+        if name.endswith("]") and "[" in name:
+            i = name.index("[")
+            return name[:i], name[i + 1:-1]
+        return name, None
+
+    def _values(self, name: str) -> np.ndarray:
+        """Draws of one quantity named as in the summary (``"pooled"``: x_new' beta)."""
+        if name == "pooled":
+            if "beta" in self.idata.posterior:
+                return self.draws("beta") @ np.asarray(self.spec.x_new, dtype=float)
+            return self.draws("mu")
+        return self.draws(*self._split(name))
+
     def p_greater(self, var: str, value: float = 0.0) -> float:
-        """P(var > value), e.g. ``post.p_greater("mu", 0)``; ``var`` may be ``"beta[ablat]"``."""
-        return self.prob(f"{var} > {float(value)!r}")
+        """P(var > value) for one quantity named as in :meth:`summary`, e.g. ``"mu"``, ``"beta[ablat]"``,
+        ``"theta_new"``, ``"tau"``; the name is matched exactly (labels with spaces, quotes or
+        brackets included). Exact engine: from the exact posterior; NUTS: the share of draws."""
+        if self.exact is not None and var in self._exact_names():
+            return float(self.exact.prob(var, float(value)))
+        return float(np.mean(self._values(var) > float(value)))
 
     def p_less(self, var: str, value: float = 0.0) -> float:
-        """P(var < value), e.g. ``post.p_less("mu", -0.2)``."""
-        return self.prob(f"{var} < {float(value)!r}")
+        """P(var < value), e.g. ``post.p_less("mu", -0.2)`` (see :meth:`p_greater`)."""
+        if self.exact is not None and var in self._exact_names():
+            return float(self.exact.cdf(var, float(value)))
+        return float(np.mean(self._values(var) < float(value)))
+
+    def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
+        """(median, lower, upper): the posterior median and equal-tailed *prob* interval of one quantity.
+
+        The one place the printouts, the report, the forest plot and the CLI take an
+        interval from: exact for ``engine="exact"``, the draws for NUTS. *name* as in
+        :meth:`summary` (``"mu"``, ``"beta[<coef>]"``, ``"tau"``, ``"theta[<label>]"``,
+        ``"theta_new"``), or ``"pooled"`` (mu, or the effect at the mean moderators).
+
+        Examples
+        --------
+        >>> post.interval("mu", 0.95)        # doctest: +SKIP
+        """
+        if not 0 < prob < 1:
+            raise ValueError(f"prob must be in (0, 1), got {prob}")
+        if self.exact is not None and name in self._exact_names():
+            return self.exact.interval(name, prob)
+        x = self._values(name)
+        lo, hi = np.quantile(x, [(1 - prob) / 2, 1 - (1 - prob) / 2])
+        return float(np.median(x)), float(lo), float(hi)
 
     # ------------------------------------------------------------------
     # diagnostics

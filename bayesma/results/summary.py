@@ -1,9 +1,10 @@
 """Summary tables of a posterior: where each number comes from, decided once per engine.
 
 - NUTS (no exact posterior): every column from the draws; R-hat and ESS from ArviZ.
-- exact engine: mean, sd, median and the equal-tailed interval at any ``prob`` from
-  the quadrature posterior (``post.exact.summary(prob=...)``); R-hat and ESS are NaN
-  (independent draws). A posterior that carries only a 95% exact table
+- exact engine: mean, sd, median, the equal-tailed interval at any ``prob`` and the
+  HDI from the quadrature posterior (``post.exact.summary(prob=...)``, ``post.exact.hdi``);
+  R-hat and ESS are NaN (independent draws); rows of the study effects come from the
+  exact posterior even when their draws were not kept (large k). A posterior that carries only a 95% exact table
   (``exact_summary`` without the ``exact`` object) takes its mean, sd and median from
   it, and its intervals from it at 95%, from the draws at other levels.
 
@@ -82,13 +83,20 @@ def summary_table(post: Any, hdi: bool = False, prob: float = 0.95) -> pd.DataFr
     rows = param_rows(posterior)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     exact, exact_cols = exact_table(post, prob)
+    ep = getattr(post, "exact", None)
+    if exact is not None and "theta" not in posterior:  # draws kept without the study effects (large k)
+        known = {r[0] for r in rows}
+        rows = [r for r in rows if r[1] != "theta_new"]
+        rows += [(r, "theta", r[6:-1]) for r in exact.index if r.startswith("theta[") and r not in known]
+        rows += [r for r in param_rows(posterior) if r[1] == "theta_new"]
     diag = mcmc_diagnostics(post) if exact is None else {}
     nan = float("nan")
     out = []
     for row, var, lab in rows:
         from_exact = exact is not None and row in exact.index
         use = exact_cols if from_exact else []
-        need_draws = hdi or len(use) < len(_EXACT_COLUMNS)
+        exact_hdi = hdi and from_exact and ep is not None
+        need_draws = (hdi and not exact_hdi) or len(use) < len(_EXACT_COLUMNS)
         x = post.draws(var, lab) if need_draws else None
         rec = {}
         for col in _EXACT_COLUMNS:
@@ -104,7 +112,9 @@ def summary_table(post: Any, hdi: bool = False, prob: float = 0.95) -> pd.DataFr
                 rec[col] = float(np.quantile(x, lo_q if col == "eti_lower" else hi_q))
         r = diag.get(row, (nan,) * 3)
         rec.update(r_hat=r[0], ess_bulk=r[1], ess_tail=r[2])
-        if hdi:
+        if exact_hdi:
+            rec["hdi_lower"], rec["hdi_upper"] = ep.hdi(row, prob)
+        elif hdi:
             rec["hdi_lower"], rec["hdi_upper"] = hdi_of_draws(x, prob)
         out.append(rec)
     cols = SUMMARY_COLUMNS + (["hdi_lower", "hdi_upper"] if hdi else [])
