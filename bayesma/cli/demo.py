@@ -9,7 +9,7 @@ import pandas as pd
 
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, PROG
-from bayesma.cli.inputs import make_dir
+from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import prob_greater, run_fit
 from bayesma.datasets import dataset_info, load_dataset
 from bayesma.effects import escalc
@@ -32,7 +32,18 @@ def demo_data() -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    make_dir(out)
+    with staged_dir(out) as work:
+        files = _run(args, out, work)
+    say(f"\nDone. The files are in {out.resolve()}:")
+    for name in files:
+        say(f"  {out / name}")
+    say(f"\nRead {out / 'report.md'} for a paragraph to adapt for a paper, and open {out / 'forest.png'}.")
+    say(f"Your own data: {PROG} fit studies.csv --yi yi --vi vi --labels study --measure SMD")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
+    """The demo's steps, writing into *work* (moved to *out* when all succeed); returns the file names."""
     info = dataset_info(DEMO_DATASET)
     say(f"bayesma demo: {info['title']}")
     say(f"Data: {info['citation']}")
@@ -40,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(6)
     with progress.step("computing log odds ratios with escalc('OR', ...)"):
         es = demo_data()
-        es.to_csv(out / "landenberger2005_effects.csv", index=False)
+        with writing(out / "landenberger2005_effects.csv"):
+            es.to_csv(work / "landenberger2005_effects.csv", index=False)
     say(f"k = {len(es)} studies; effects written to {out / 'landenberger2005_effects.csv'}\n")
 
     with progress.step("frequentist random-effects model (REML) and subgroups by setting"):
@@ -53,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
                 title="Subgroups by treatment setting (REML within each)")
     say(f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, "
         f"p = {sg.Q_between_p:.4f}\n")
-    sg.table.to_csv(out / "subgroups_frequentist.csv")
+    with writing(out / "subgroups_frequentist.csv"):
+        sg.table.to_csv(work / "subgroups_frequentist.csv")
 
     spec = {"yi": "yi", "vi": "vi", "labels": "label", "measure": "OR", "missing": "raise"}
     model = MetaAnalysis(es, yi="yi", vi="vi", labels="label", measure="OR")
@@ -61,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     fit_progress.i = progress.i
     run_fit(model, es, spec, out, engine=args.engine, draws=args.draws, tune=args.tune,
                     chains=args.chains, seed=args.seed, source=DEMO_DATASET,
-                    progress=fit_progress, show_studies=False)
+                    progress=fit_progress, show_studies=False, workdir=work)
     progress.i = fit_progress.i
 
     with progress.step("Bayesian meta-regression on setting (community vs prison)"):
@@ -75,12 +88,6 @@ def run(args: argparse.Namespace) -> int:
     if slope:
         p = prob_greater(post_reg, slope[0], 0.0)
         say(f"P(prison programmes have a larger effect than community ones) {prob_rel(p)}")
-    reg_sum.to_csv(out / "metaregression_setting.csv", index_label="parameter")
-
-    files = sorted(p.name for p in out.iterdir() if p.is_file())
-    say(f"\nDone. The files are in {out.resolve()}:")
-    for name in files:
-        say(f"  {out / name}")
-    say(f"\nRead {out / 'report.md'} for a paragraph to adapt for a paper, and open {out / 'forest.png'}.")
-    say(f"Your own data: {PROG} fit studies.csv --yi yi --vi vi --labels study --measure SMD")
-    return EXIT_OK
+    with writing(out / "metaregression_setting.csv"):
+        reg_sum.to_csv(work / "metaregression_setting.csv", index_label="parameter")
+    return sorted(p.name for p in work.iterdir() if p.is_file())

@@ -10,6 +10,7 @@ from bayesma import measures
 from bayesma.cli.console import say
 from bayesma.cli.errors import EXIT_OK, PROG, InputError, about
 from bayesma.cli.inputs import EXCEL_SUFFIXES, check_columns, read_table
+from bayesma.cli.outputs import staged_file, writing
 from bayesma.cli.parser import ESCALC_ARGS
 from bayesma.effects import escalc
 
@@ -32,12 +33,11 @@ def run(args: argparse.Namespace) -> int:
               f"for {len(es)} studies", file=sys.stderr)
         return EXIT_OK
     out = Path(args.out)
-    with about(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
+    with staged_file(out) as tmp, writing(out):
         if out.suffix.lower() in EXCEL_SUFFIXES:
-            es.to_excel(out, index=False)
+            es.to_excel(tmp, index=False)
         else:
-            es.to_csv(out, index=False)
+            es.to_csv(tmp, index=False)
     n_missing = int(es[args.yi_name].isna().sum())
     say(f"Added {args.yi_name} and {args.vi_name} ({what}) for {len(es)} studies "
         f"to {out}" + (f"; {n_missing} studies have no effect size (see the warnings)" if n_missing else ""))

@@ -14,7 +14,7 @@ import pandas as pd
 from bayesma.cli.errors import InputError, one_line
 from bayesma.design import formula_variables
 
-__all__ = ["EXCEL_SUFFIXES", "check_columns", "formula_columns", "make_dir", "read_table"]
+__all__ = ["EXCEL_SUFFIXES", "check_columns", "formula_columns", "read_table"]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
@@ -81,16 +81,6 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> pd.Da
     if df.empty:
         raise InputError("the file has no data rows")
     return df
-
-
-def make_dir(path: Path) -> None:
-    """Create the output directory, or fail with one line saying why."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        err = InputError(f"cannot create the output directory ({exc.strerror or exc})")
-        err.bayesma_source = str(path)  # type: ignore[attr-defined]
-        raise err from None
 
 
 def check_columns(df: pd.DataFrame, wanted: dict[str, Any]) -> None:

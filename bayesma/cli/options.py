@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from bayesma import measures, priors
+from bayesma.cli.checks import check_rows
 from bayesma.cli.errors import InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.models import MetaAnalysis
@@ -74,6 +75,7 @@ def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, An
     with about(args.file):
         df = read_table(args.file, sheet=getattr(args, "sheet", None))
         check_columns(df, column_options(spec))
+        check_rows(df, spec, by_option=hasattr(args, "by"))
     return df, spec
 
 

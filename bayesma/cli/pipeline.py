@@ -13,8 +13,7 @@ import pandas as pd
 import bayesma
 from bayesma import priors as pr
 from bayesma.cli.console import Progress, isatty, print_table, say
-from bayesma.cli.errors import about
-from bayesma.cli.inputs import make_dir
+from bayesma.cli.outputs import writing
 from bayesma.frequentist import rma
 from bayesma.report import (
     comparison_table,
@@ -37,12 +36,11 @@ def version_line() -> str:
 
 
 def prob_greater(post: Any, row: str, value: float = 0.0) -> float:
-    """P(parameter > value) for a summary row such as ``mu``, ``beta[ablat]``, ``tau[prison]``."""
-    with contextlib.suppress(Exception):
-        return float(post.p_greater(row, value))
-    # labels that the expression parser cannot read: take the draws directly
-    var, _, label = row.partition("[")
-    return float((post.draws(var, label[:-1] if label else None) > value).mean())
+    """P(parameter > value) for a summary row such as ``mu``, ``beta[ablat]``, ``tau[prison]``.
+
+    The posterior's own probability (exact for the exact engine), never a recomputation from draws.
+    """
+    return float(post.p_greater(row, value))
 
 
 def frequentist_fits(data: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
@@ -73,10 +71,16 @@ def run_fit(
     source: str = "",
     progress: Progress | None = None,
     show_studies: bool | None = None,
+    workdir: Path | None = None,
 ) -> dict[str, Path]:
-    """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md into *out*."""
+    """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md.
+
+    The files are written into *workdir* (a staging directory, see
+    :func:`bayesma.cli.outputs.staged_dir`) or, without it, into *out*;
+    messages and the returned paths name *out*, where they end up.
+    """
     progress = progress or Progress(3)
-    make_dir(out)
+    work = Path(workdir) if workdir is not None else out
     say(f"\n{model.spec.describe()}" if hasattr(model, "spec") else "")
     say("Priors:")
     for line in pr.describe(model.priors).splitlines():
@@ -116,17 +120,18 @@ def run_fit(
     influence = None
     with contextlib.suppress(Exception):
         influence = post.prior_influence()
-    paths = {name: out / name for name in ("summary.csv", "forest.png", "posterior.nc", "report.md")}
-    with about(out), progress.step(f"writing files to {out}"):
-        summary.to_csv(paths["summary.csv"], index_label="parameter")
+    names = ("summary.csv", "forest.png", "posterior.nc", "report.md")
+    paths = {name: out / name for name in names}
+    with progress.step(f"writing files to {out}"):
+        with writing(paths["summary.csv"]):
+            summary.to_csv(work / "summary.csv", index_label="parameter")
         fig = post.forest()
-        fig.savefig(paths["forest.png"], dpi=150, bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-        if paths["posterior.nc"].exists():
-            paths["posterior.nc"].unlink()
-        post.to_netcdf(str(paths["posterior.nc"]))
+        with writing(paths["forest.png"]):
+            save_fig(fig, work / "forest.png")
+        with writing(paths["posterior.nc"]):
+            if (work / "posterior.nc").exists():
+                (work / "posterior.nc").unlink()
+            post.to_netcdf(str(work / "posterior.nc"))
         detail = ""
         if engine == "nuts":
             detail = f"{chains} chains of {draws} draws after {tune} tuning steps"
@@ -138,9 +143,10 @@ def run_fit(
             measure=spec.get("measure"), engine=engine, engine_detail=detail, diagnostics_text=diag,
             prior_influence=influence,
             n_clusters=len(model.spec.cluster_names) or None if hasattr(model, "spec") else None,
-            source=source, versions=version_line(), files=[p.name for p in paths.values()],
+            source=source, versions=version_line(), files=list(names),
         )
-        paths["report.md"].write_text(text, encoding="utf-8")
+        with writing(paths["report.md"]):
+            (work / "report.md").write_text(text, encoding="utf-8")
     return paths
 
 

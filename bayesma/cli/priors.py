@@ -8,8 +8,8 @@ from pathlib import Path
 from bayesma import priors as pr
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, about
-from bayesma.cli.inputs import make_dir
 from bayesma.cli.options import build_model, labelled_priors, load_for_model
+from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import save_fig
 from bayesma.sensitivity import compare_priors
 
@@ -23,7 +23,6 @@ def run(args: argparse.Namespace) -> int:
         tau_priors = pr.sensitivity_tau_priors(spec["measure"], yi=model.spec.yi, vi=model.spec.vi)
         say("No --tau-prior given: comparing a standard set of heterogeneity priors.")
     out = Path(args.out)
-    make_dir(out)
     progress = Progress(2)
     with about(args.file), progress.step(f"fitting {len(tau_priors) * len(mu_priors or {0: 0})} models "
                                          f"({args.engine} engine)"):
@@ -36,8 +35,11 @@ def run(args: argparse.Namespace) -> int:
     shown = table.drop(columns=[c for c in ("mu_prior", "tau_prior") if c in table and table[c].nunique() <= 1
                                 or (c == "tau_prior" and (table.index == table[c]).all())])
     print_table(shown, title=f"Prior comparison (k = {model.k}; 95% intervals; full table in priors.csv)")
-    with about(out), progress.step(f"writing files to {out}"):
-        table.to_csv(out / "priors.csv")
-        save_fig(cmp.plot(), out / "priors.png")
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        with writing(out / "priors.csv"):
+            table.to_csv(work / "priors.csv")
+        fig = cmp.plot()
+        with writing(out / "priors.png"):
+            save_fig(fig, work / "priors.png")
     say(f"\nWrote priors.csv, priors.png to {out}/")
     return EXIT_OK

@@ -13,13 +13,13 @@ import pandas as pd
 
 from bayesma.cli.console import Progress, isatty, print_table, say
 from bayesma.cli.errors import EXIT_OK, about
-from bayesma.cli.inputs import make_dir
 from bayesma.cli.options import (
     build_model,
     load_for_model,
     parse_list,
     priors_from_args,
 )
+from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import save_fig
 from bayesma.frequentist import rma
 from bayesma.sensitivity import leave_one_out, small_k_simulation
@@ -36,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     df, spec = load_for_model(args)
     model = build_model(df, spec, priors, args.file)
     out = Path(args.out)
-    make_dir(out)
     ks = parse_list(args.k, "--k", int) or sorted({2, 3, 5, min(int(model.k), 10)})
     taus = parse_list(args.tau, "--tau", float) or _design_taus(model.spec.vi)
     progress = Progress(3)
@@ -74,11 +73,14 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(sim_table.index, pd.MultiIndex):
         print_table(sim_table, title="Small-k simulation")
     say(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
-    with about(out), progress.step(f"writing files to {out}"):
-        loo_table.to_csv(out / "leave_one_out.csv")
-        sim_table.to_csv(out / "smallk_simulation.csv")
-        save_fig(loo.plot(), out / "leave_one_out.png")
-        save_fig(sim.plot(), out / "smallk_simulation.png")
-        written = ["leave_one_out.csv", "smallk_simulation.csv", "leave_one_out.png", "smallk_simulation.png"]
+    written = ["leave_one_out.csv", "smallk_simulation.csv", "leave_one_out.png", "smallk_simulation.png"]
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        with writing(out / written[0]):
+            loo_table.to_csv(work / written[0])
+        with writing(out / written[1]):
+            sim_table.to_csv(work / written[1])
+        for name, fig in ((written[2], loo.plot()), (written[3], sim.plot())):
+            with writing(out / name):
+                save_fig(fig, work / name)
     say(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK

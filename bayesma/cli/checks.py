@@ -1,0 +1,174 @@
+"""Checking every row of the user's file at once, so one run reports all its problems.
+
+The library (:class:`bayesma.MetaData`) stops at the first problem; on the
+command line a user fixing a spreadsheet wants the whole list, in one line::
+
+    2 problems: study 'S5' (row 5) column 'v': negative variance -0.02; study 'S9' (row 9) column 'z': missing
+
+Rows are numbered from 1 over the data rows (the header is not a row). What
+this module does not catch is left to the library, which names the study too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma.cli.errors import InputError
+from bayesma.cli.inputs import formula_columns
+
+__all__ = ["check_rows", "label_column", "duplicate_label_advice"]
+
+#: columns MetaData takes as labels when --labels is not given (in this order)
+DEFAULT_LABEL_COLUMNS = ("study", "label", "author", "trial")
+
+
+def label_column(df: pd.DataFrame, labels: str | None) -> str | None:
+    """The column naming the studies in messages: --labels, else the first of study/label/author/trial."""
+    if labels is not None:
+        return labels
+    return next((c for c in DEFAULT_LABEL_COLUMNS if c in df.columns), None)
+
+
+def _who(df: pd.DataFrame, label_col: str | None, i: int) -> str:
+    if label_col is not None:
+        value = df[label_col].iloc[i]
+        if not (value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA):
+            return f"study {str(value)!r} (row {i + 1})"
+    return f"row {i + 1}"
+
+
+def _fmt(value: Any) -> str:
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _numeric_problems(series: pd.Series, kind: str | None) -> list[tuple[int, str]]:
+    """(row, problem) for the cells of a column that must hold numbers; *kind*: variance, standard error or None."""
+    out: list[tuple[int, str]] = []
+    if pd.api.types.is_bool_dtype(series):
+        return [(i, f"a true/false value {v!r}, not a number") for i, v in enumerate(series) if not pd.isna(v)]
+    numbers = pd.to_numeric(series, errors="coerce")
+    for i, (raw, x) in enumerate(zip(series, numbers)):
+        if raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)) or (
+                isinstance(raw, str) and not raw.strip()):
+            out.append((i, "missing"))
+        elif isinstance(raw, (bool, np.bool_)):
+            out.append((i, f"a true/false value {raw!r}, not a number"))
+        elif pd.isna(x):
+            out.append((i, f"non-numeric value {raw!r}"))
+        elif not np.isfinite(x):
+            out.append((i, f"non-finite value {_fmt(x)}"))
+        elif kind is not None and x < 0:
+            out.append((i, f"negative {kind} {_fmt(x)}"))
+        elif kind is not None and x == 0:
+            out.append((i, f"{kind} of 0 (a sampling {kind} must be positive)"))
+    return out
+
+
+def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = False) -> None:
+    """Raise one :class:`~bayesma.cli.errors.InputError` listing every bad cell the model would refuse.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The file as read.
+    spec : dict
+        The column options (``yi``, ``vi``/``sei``, ``labels``, ``cluster``,
+        ``tau_by``, ``mods``) and ``missing`` (``"raise"`` or ``"drop"``).
+    by_option : bool
+        Whether the command has ``--by`` (named in the advice for duplicate labels).
+
+    Raises
+    ------
+    InputError
+        ``"N problems: study 'S5' (row 5) column 'v': negative variance -0.02; ..."``.
+    """
+    drop = spec.get("missing") == "drop"
+    label_col = label_column(df, spec.get("labels"))
+    problems: list[tuple[int, str, str]] = []  # (row, column, problem)
+
+    checks: list[tuple[str, str | None]] = [(spec["yi"], None)]
+    if spec.get("vi") is not None:
+        checks.append((spec["vi"], "variance"))
+    if spec.get("sei") is not None:
+        checks.append((spec["sei"], "standard error"))
+    for col, kind in checks:
+        for i, what in _numeric_problems(df[col], kind):
+            if not (drop and what == "missing"):
+                problems.append((i, col, what))
+    required = [spec.get("cluster"), spec.get("tau_by"), *formula_columns(spec.get("mods"))]
+    if not drop:
+        for col in dict.fromkeys(c for c in required if c is not None and c in df.columns):
+            for i in np.flatnonzero(df[col].isna().to_numpy()):
+                problems.append((int(i), col, "missing"))
+    if spec.get("labels") is not None:
+        col = spec["labels"]
+        for i in np.flatnonzero(df[col].isna().to_numpy()):
+            problems.append((int(i), col, "missing label"))
+    if problems:
+        problems.sort(key=lambda p: p[0])
+        n = len(problems)
+        text = "; ".join(f"{_who(df, label_col, i)} column {col!r}: {what}" for i, col, what in problems)
+        hint = ""
+        if any(what == "missing" for _, _, what in problems):
+            hint = " (--missing drop leaves studies with a missing value out)"
+        raise InputError(f"{n} problem{'s' if n > 1 else ''}: {text}{hint}")
+    if spec.get("labels") is not None:
+        _check_unique_labels(df, spec["labels"], spec, by_option)
+    elif label_col is not None and spec.get("cluster") is None:
+        dup = _first_duplicate(df[label_col])
+        if dup is not None:
+            value, rows = dup
+            warnings.warn(
+                f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}), so the rows are "
+                f"numbered instead and analysed as independent studies; {duplicate_label_advice(label_col, by_option)}",
+                UserWarning, stacklevel=2,
+            )
+
+
+def _first_duplicate(values: pd.Series) -> tuple[str, tuple[int, int]] | None:
+    seen: dict[str, int] = {}
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        key = str(v)
+        if key in seen:
+            return key, (seen[key], i)
+        seen[key] = i
+    return None
+
+
+def duplicate_label_advice(label_col: str, by_option: bool) -> str:
+    """What to do when one study has several rows, in command-line words."""
+    one = ("analyse one outcome at a time (--by COL for one analysis per value of a column)" if by_option
+           else "analyse one outcome at a time (one file, or one run, per outcome)")
+    return (f"if a study has several rows (several outcomes or effects), {one}, or keep them together with "
+            f"--cluster {label_col} (a three-level model) and unique row labels from --labels COL")
+
+
+def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_option: bool) -> None:
+    dup = _first_duplicate(df[col])
+    if dup is None:
+        return
+    value, rows = dup
+    n_dup = int(df[col].astype(str).duplicated().sum())
+    more = f" ({n_dup} repeated labels in all)" if n_dup > 1 else ""
+    advice = duplicate_label_advice(col, by_option)
+    if spec.get("cluster") is not None:
+        advice = "give each row (effect) its own label with --labels COL; --cluster names the study"
+    raise InputError(
+        f"column {col!r} (--labels): {value!r} appears in rows {rows[0] + 1} and {rows[1] + 1}{more}, "
+        f"but labels must be unique; {advice}"
+    )
+
+
+def has_option(args: argparse.Namespace, name: str) -> bool:
+    """Whether the command was built with option *name* (e.g. ``by``)."""
+    return hasattr(args, name)

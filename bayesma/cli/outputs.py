@@ -1,0 +1,99 @@
+"""Output files: written into a temporary directory and moved into place only when the run succeeds.
+
+A run that fails (bad input, a bug, Ctrl-C) leaves no partial or empty output
+directory behind; a write that fails names the path the user asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from bayesma.cli.errors import InputError
+
+__all__ = ["staged_dir", "staged_file", "writing"]
+
+
+def _fail(path: Path, exc: OSError, what: str = "cannot write") -> InputError:
+    reason = exc.strerror or str(exc)
+    err = InputError(f"{what} {path}: {reason}")
+    return err
+
+
+@contextlib.contextmanager
+def writing(shown: Path) -> Iterator[None]:
+    """Turn an OSError raised inside into an input error naming *shown* (the path the user sees)."""
+    try:
+        yield
+    except OSError as exc:
+        raise _fail(shown, exc) from exc
+
+
+def _existing_ancestor(path: Path) -> Path:
+    p = path.absolute().parent
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+@contextlib.contextmanager
+def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary directory; when the block succeeds, move its files into *final*.
+
+    *final* is created (with its parents) only then. On any exception the
+    temporary directory is removed and *final* is left as it was.
+
+    Raises
+    ------
+    InputError
+        *final* exists and is not a directory, or a directory or file cannot
+        be created or written there (the message names the path).
+    """
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise InputError(f"cannot write the output directory {final}: a file of that name exists")
+    base = final if final.is_dir() else _existing_ancestor(final)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".bayesma-tmp-", dir=base))
+    except OSError as exc:
+        raise _fail(final, exc, "cannot create the output directory") from exc
+    try:
+        yield tmp
+        try:
+            final.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _fail(final, exc, "cannot create the output directory") from exc
+        for item in sorted(tmp.iterdir()):
+            target = final / item.name
+            try:
+                if target.is_dir() and not item.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, "a directory of that name exists", str(target))
+                try:
+                    os.replace(item, target)
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+                    shutil.move(str(item), str(target))
+            except OSError as exc:
+                raise _fail(target, exc) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_file(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary file path beside *final*; move it onto *final* when the block succeeds.
+
+    The file's directory is created only on success; a failure removes the
+    temporary file and leaves nothing new behind.
+    """
+    final = Path(final)
+    if final.is_dir():
+        raise InputError(f"cannot write {final}: it is a directory")
+    with staged_dir(final.parent) as tmp:
+        yield tmp / final.name
