@@ -118,7 +118,7 @@ def _weighted_moments(u, logw):
 
 
 def importance_sample(logpost: Callable[[np.ndarray], np.ndarray], start: np.ndarray, *,
-                      n: int = 2560, replicates: int = 8, seed: int | None = 0) -> tuple[float, float, np.ndarray, np.ndarray, float, np.ndarray]:
+                      n: int = 2048, replicates: int = 8, seed: int | None = 0) -> tuple[float, float, np.ndarray, np.ndarray, float, np.ndarray]:
     """Integrate ``exp(logpost(u))`` over the unconstrained space.
 
     Parameters
@@ -129,7 +129,8 @@ def importance_sample(logpost: Callable[[np.ndarray], np.ndarray], start: np.nda
     start : array of shape (d,)
         Starting point of the mode search.
     n : int
-        Draws per replicate (four fifths from the main t, one fifth from the wide one).
+        Draws per replicate from the main t (a power of 2, for the Sobol points); another
+        ``n // 4`` come from the wide t.
     replicates : int
         Independent scrambles; the error estimate uses their spread.
     seed : int or None
@@ -164,9 +165,9 @@ def importance_sample(logpost: Callable[[np.ndarray], np.ndarray], start: np.nda
     else:
         loc, chol_a = mode, chol
     chol_b = 3.0 * chol_a
-    n_a = (4 * n) // 5
-    n_b = n - n_a
-    pa, pb = n_a / n, n_b / n
+    n_a = n
+    n_b = max(n // 4, 1)
+    pa, pb = n_a / (n_a + n_b), n_b / (n_a + n_b)
     us, lws, means = [], [], []
     for _ in range(replicates):
         u = np.concatenate([_mvt_draws(n_a, loc, chol_a, rng), _mvt_draws(n_b, loc, chol_b, rng)])

@@ -177,7 +177,7 @@ class ModelDef:
         return np.array(x, dtype=float)
 
 
-def fit_model(model: ModelDef, data: FitData, *, n: int = 2560, replicates: int = 8,
+def fit_model(model: ModelDef, data: FitData, *, n: int = 2048, replicates: int = 8,
               seed: int | None = 0) -> ModelFit:
     """Marginal likelihood and weighted posterior draws of one model.
 

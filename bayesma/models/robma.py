@@ -148,7 +148,7 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
 
 def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, vi: Any = None,
           measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
-          slab: Any = None, draws: int = 2560, replicates: int = 8, seed: int | None = 1) -> RoBMAResult:
+          slab: Any = None, draws: int = 2048, replicates: int = 8, seed: int | None = 1) -> RoBMAResult:
     """Robust Bayesian meta-analysis: model-average no-bias, selection, PET and PEESE models.
 
     Parameters
@@ -170,7 +170,8 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
     slab : str or array-like, optional
         Study labels (used in error messages).
     draws, replicates : int
-        Importance draws per replicate and number of randomised QMC replicates per model.
+        Importance draws per replicate (a power of 2; plus a quarter as many from the
+        wide component of the proposal) and number of randomised QMC replicates per model.
     seed : int or None
 
     Returns
