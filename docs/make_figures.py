@@ -40,7 +40,7 @@ def prior_comparison_raudenbush(path: Path) -> Path:
         "HalfNormal(0.5)": bm.priors.HalfNormal(0.5),
         "HalfNormal(1)": bm.priors.HalfNormal(1.0),
         "HalfCauchy(0.5)": bm.priors.HalfCauchy(0.5),
-        "Uniform(0, 4)": bm.priors.Uniform(4.0),
+        "Uniform(0, 4)": bm.priors.Uniform(0.0, 4.0),
         "Rhodes 2015": bm.priors.rhodes2015(),
     }
     cmp = bm.compare_priors(data=first3, yi="yi", vi="vi", labels="label", tau_priors=priors, engine="exact")

@@ -23,7 +23,7 @@ TAU_PRIORS = {
     "HalfNormal(0.5) (default for SMD)": bm.priors.HalfNormal(0.5),
     "HalfNormal(1)": bm.priors.HalfNormal(1.0),
     "HalfCauchy(0.5)": bm.priors.HalfCauchy(0.5),
-    "Uniform(0, 4)": bm.priors.Uniform(4.0),
+    "Uniform(0, 4)": bm.priors.Uniform(0.0, 4.0),
     "Rhodes 2015 (general SMD)": bm.priors.rhodes2015(),
 }
 

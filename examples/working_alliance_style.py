@@ -73,7 +73,7 @@ TAU_PRIORS = {
     "HalfNormal(0.5) (default)": bm.priors.HalfNormal(0.5),
     "HalfNormal(1) (wide)": bm.priors.HalfNormal(1.0),
     "HalfCauchy(0.5)": bm.priors.HalfCauchy(0.5),
-    "Uniform(0, 2)": bm.priors.Uniform(2.0),
+    "Uniform(0, 2)": bm.priors.Uniform(0.0, 2.0),
     "Rhodes 2015, mental health": bm.priors.rhodes2015("mental health", "non-pharmacological", "other"),
 }
 

@@ -157,7 +157,7 @@ def _close(a: float, b: float, scale: float, rtol: float = RTOL) -> bool:
 PRIORS = {
     "halfnormal": pr.HalfNormal(0.5),
     "halfcauchy": pr.HalfCauchy(0.3),
-    "uniform": pr.Uniform(2.0),
+    "uniform": pr.Uniform(0, 2.0),
     "turner": pr.turner2015(),
 }
 
@@ -574,7 +574,7 @@ def test_unsupported_models_point_to_nuts():
 def test_fast_prior_densities_equal_the_prior_objects():
     t = np.geomspace(1e-6, 50, 200)
     for prior in (pr.HalfNormal(0.7), pr.HalfCauchy(0.2), pr.HalfStudentT(3, 0.4), pr.Exponential(2.0),
-                  pr.Uniform(1.5, 0.1), pr.LogNormal(-2.5, 1.3), pr.LogStudentT(5, -3.44, 2.59),
+                  pr.Uniform(0.1, 1.5), pr.LogNormal(-2.5, 1.3), pr.LogStudentT(5, -3.44, 2.59),
                   pr.InverseGamma(1.5, 0.2)):
         with np.errstate(divide="ignore"):
             np.testing.assert_allclose(_logpdf_tau_fn(prior)(t), prior.logpdf_tau(t), rtol=1e-10, atol=1e-12,

@@ -10,6 +10,7 @@ through module-scoped fixtures: each model structure is compiled once.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -143,7 +144,7 @@ def post_hc(bcg):
 @pytest.fixture(scope="module")
 def post_unif(bcg):
     # very vague: mu ~ N(0, 100), tau ~ U(0, 10)
-    return _fit(bm.MetaAnalysis(bcg, priors={"mu": bm.priors.Normal(0, 100), "tau": bm.priors.Uniform(10)}))
+    return _fit(bm.MetaAnalysis(bcg, priors={"mu": bm.priors.Normal(0, 100), "tau": bm.priors.Uniform(0, 10)}))
 
 
 @pytest.fixture(scope="module")
@@ -339,7 +340,7 @@ def test_half_cauchy_matches_quadrature(post_hc, bcg):
 
 @pytest.mark.slow
 def test_uniform_matches_quadrature(post_unif, bcg):
-    ref = quadrature(bcg["yi"], bcg["vi"], (0, 100), bm.priors.Uniform(10).logpdf_tau, tau_max=10.0)
+    ref = quadrature(bcg["yi"], bcg["vi"], (0, 100), bm.priors.Uniform(0, 10).logpdf_tau, tau_max=10.0)
     assert_agrees(post_unif, ref)
 
 
@@ -627,3 +628,65 @@ def test_repr_and_plots(post_hn, post_reg):
     assert isinstance(post_hn.plot_trace(), Figure)
     assert isinstance(post_reg.forest(), Figure)
     assert isinstance(post_reg.plot_prior_posterior(), Figure)
+
+
+# ---------------------------------------------------------------------------
+# issue 9: priors the model does not use, small k counted in clusters, seeds
+# ---------------------------------------------------------------------------
+
+Y10 = np.linspace(-0.2, 0.4, 10)
+V10 = np.full(10, 0.02)
+
+
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        (dict(priors={"tau_within": "halfnormal(0.5)"}), "tau_within"),  # no cluster=
+        (dict(priors={"nu": "gamma(2, 0.1)"}), "nu"),  # normal random effects
+        (dict(model="common", priors={"tau": "halfnormal(0.5)"}), "tau"),
+        (dict(model="common", priors={"nu": "gamma(2, 0.1)"}, likelihood="student_t"), "nu"),
+        (dict(priors={"beta": "normal(0, 1)"}), "beta"),  # no moderators
+        (dict(priors={"beta": "normal(0, 1)"}, mods="~ 1"), "beta"),  # intercept only: no slopes
+    ],
+)
+def test_prior_for_a_parameter_the_model_does_not_have_is_an_error(kwargs, key):
+    with pytest.raises(ValueError, match=f"priors\\['{key}'\\] was given but the model does not use it"):
+        bm.MetaAnalysis(pd.DataFrame({"yi": Y10, "vi": V10, "x": np.arange(10.0)}), **kwargs)
+
+
+def test_priors_the_model_uses_are_accepted_and_with_priors_checks_too():
+    df = pd.DataFrame({"yi": Y10, "vi": V10, "x": np.arange(10.0), "c": [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]})
+    bm.MetaAnalysis(df, cluster="c", priors={"tau_within": "halfnormal(0.5)"})
+    bm.MetaAnalysis(df, likelihood="student_t", priors={"nu": "gamma(2, 0.1)"})
+    ma = bm.MetaAnalysis(df, mods="~ x", priors={"beta": "normal(0, 1)"})
+    assert ma.priors["beta"] == bm.priors.Normal(0, 1)
+    with pytest.raises(ValueError, match="does not use it"):
+        bm.MetaAnalysis(df).with_priors({"nu": "gamma(2, 0.1)"})
+
+
+@pytest.mark.parametrize("n_clusters, expected", [(1, "only 1 cluster (10 effects)"),
+                                                  (2, "only 2 clusters (10 effects)"),
+                                                  (4, "4 clusters (10 effects) (< 5)")])
+def test_small_k_warning_of_three_level_models_counts_clusters(n_clusters, expected):
+    cluster = np.arange(10) % n_clusters
+    ma = bm.MetaAnalysis(yi=Y10, vi=V10, cluster=cluster)
+    with pytest.warns(SmallKWarning, match=re.escape(expected)) as rec:
+        ma._warn_small_k()
+    assert "between-cluster tau" in str(rec[0].message)
+
+
+def test_small_k_warning_of_subgroup_tau_counts_the_smallest_subgroup():
+    df = pd.DataFrame({"yi": Y10, "vi": V10, "g": ["a"] * 8 + ["b"] * 2})
+    with pytest.warns(SmallKWarning, match="only k = 2 studies in subgroup 'b'"):
+        bm.MetaAnalysis(df, tau_by="g")._warn_small_k()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallKWarning)
+        bm.MetaAnalysis(yi=Y10, vi=V10)._warn_small_k()  # ten studies: no warning
+
+
+@pytest.mark.parametrize("engine", ["exact", "nuts"])
+@pytest.mark.parametrize("bad, error", [(1.5, TypeError), ("1", TypeError), (True, TypeError), (-3, ValueError)])
+def test_seed_must_be_a_nonnegative_integer(engine, bad, error):
+    ma = bm.MetaAnalysis(yi=Y10, vi=V10)
+    with pytest.raises(error, match="seed"):
+        ma.fit(engine=engine, seed=bad)  # refused before anything is compiled or sampled

@@ -18,8 +18,8 @@ TAU = [
     P.HalfCauchy(0.3),
     P.HalfStudentT(3, 0.4),
     P.Exponential(2.5),
-    P.Uniform(2.0),
-    P.Uniform(1.5, lower=0.25),
+    P.Uniform(0, 2.0),
+    P.Uniform(0.25, 1.5),
 ]
 TAU2 = [P.LogNormal(-3.95, 1.34), P.LogStudentT(5, -3.44, 2.59), P.InverseGamma(2.0, 0.1)]
 NU = [P.Gamma(2, 0.1)]
@@ -179,7 +179,7 @@ def test_known_quantiles():
     assert P.HalfNormal(0.5).ppf_tau(0.5) == pytest.approx(0.5 * stats.norm.ppf(0.75))
     assert P.LogNormal(-3.95, 1.34).ppf_tau(0.5) == pytest.approx(math.exp(-3.95 / 2))
     assert P.LogStudentT(5, -3.44, 2.59).ppf_tau(0.5) == pytest.approx(math.exp(-3.44 / 2))
-    assert P.Uniform(2.0).ppf_tau(0.25) == pytest.approx(0.5)
+    assert P.Uniform(0, 2.0).ppf_tau(0.25) == pytest.approx(0.5)
 
 
 def test_rvs_reproducible_with_seed():
@@ -193,7 +193,7 @@ def test_rvs_reproducible_with_seed():
 def test_support():
     assert P.HalfNormal(1).support() == (0.0, math.inf)
     assert P.LogNormal(0, 1).support() == (0.0, math.inf)
-    assert P.Uniform(3, lower=1).support() == (1.0, 3.0)
+    assert P.Uniform(1, 3).support() == (1.0, 3.0)
     assert P.Normal().support() == (-math.inf, math.inf)
     assert P.Gamma().support() == (0.0, math.inf)
 
@@ -277,7 +277,7 @@ def test_pymc_dims_pass_through():
         (P.LogNormal(-3.95, 1.34), "mu", -2.0),
         (P.LogStudentT(5, -3.44, 2.59), "sigma", 1.0),
         (P.Normal(0, 1), "sigma", 4.0),
-        (P.Uniform(2.0), "upper", 5.0),
+        (P.Uniform(0, 2.0), "upper", 5.0),
     ],
     ids=lambda x: repr(x) if isinstance(x, P.Prior) else str(x),
 )
@@ -329,7 +329,7 @@ def test_repr_strings():
     assert repr(P.HalfCauchy(1)) == "HalfCauchy(beta=1)"
     assert repr(P.HalfStudentT(3, 0.5)) == "HalfStudentT(nu=3, sigma=0.5)"
     assert repr(P.Exponential(2)) == "Exponential(lam=2)"
-    assert repr(P.Uniform(2)) == "Uniform(lower=0, upper=2)"
+    assert repr(P.Uniform(0, 2)) == "Uniform(lower=0, upper=2)"
     assert repr(P.Normal(0, 1e3)) == "Normal(mu=0, sigma=1000)"
     assert repr(P.StudentT(3)) == "StudentT(nu=3, mu=0, sigma=1)"
     assert repr(P.Cauchy()) == "Cauchy(alpha=0, beta=1)"
@@ -375,16 +375,15 @@ def test_parse_examples():
     assert P.parse("halfnormal(0.5)") == P.HalfNormal(0.5)
     assert P.parse("HalfCauchy(beta=1)") == P.HalfCauchy(1)
     assert P.parse("normal(0, 1)") == P.Normal(0, 1)
-    assert P.parse("uniform(0, 2)") == P.Uniform(2)
-    assert P.parse("uniform(2)") == P.Uniform(2)
-    assert P.parse("uniform(0.5, 2)") == P.Uniform(2, lower=0.5)
+    assert P.parse("uniform(0, 2)") == P.Uniform(0, 2)
+    assert P.parse("uniform(0.5, 2)") == P.Uniform(0.5, 2) == P.Uniform(lower=0.5, upper=2)
     assert P.parse("lognormal(-3.95, 1.34)") == P.LogNormal(-3.95, 1.34)
     assert P.parse("half_normal(sigma=0.5)") == P.HalfNormal(0.5)
     assert P.parse("halft(3, 0.5)") == P.HalfStudentT(3, 0.5)
     assert P.parse("logt(5, -3.44, 2.59)") == P.LogStudentT(5, -3.44, 2.59)
     assert P.parse("invgamma(0.001, 0.001)") == P.InverseGamma(0.001, 0.001)
     assert P.parse("normal(0, 1e3)") == P.Normal(0, 1000)
-    assert P.parse("gamma") == P.Gamma(2, 0.1)
+    assert P.parse("gamma(2, 0.1)") == P.Gamma(2, 0.1)
     assert P.parse(" exponential( lam = 2 ) ") == P.Exponential(2)
     assert P.parse("turner2015('all-cause mortality')") == P.LogNormal(-3.95, 1.34)
     assert P.parse(
@@ -441,8 +440,8 @@ def test_as_prior_checks_target():
         (lambda: P.HalfCauchy(-1), "beta must be positive"),
         (lambda: P.HalfStudentT(-3, 1), "nu must be positive"),
         (lambda: P.Exponential(0), "lam must be positive"),
-        (lambda: P.Uniform(1, lower=-0.5), "lower must be >= 0"),
-        (lambda: P.Uniform(0), "upper must be greater than lower"),
+        (lambda: P.Uniform(-0.5, 1), "lower must be >= 0"),
+        (lambda: P.Uniform(0, 0), "upper must be greater than lower"),
         (lambda: P.LogNormal(0, 0), "LogNormal: sigma must be positive"),
         (lambda: P.LogStudentT(5, 0, -1), "sigma must be positive"),
         (lambda: P.InverseGamma(0, 1), "alpha must be positive"),
@@ -606,3 +605,54 @@ def test_describe():
     assert "Turner et al. (2015)" in text
     assert text.splitlines()[1] == "nu  ~ Gamma(alpha=2, beta=0.1)"
     assert P.describe({}) == ""
+
+
+# ---------------------------------------------------------------------------
+# issue 9: missing hyperparameters, Uniform(lower, upper), seeds
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec, missing",
+    [
+        ("normal(0)", "sigma"),
+        ("halfnormal()", "sigma"),
+        ("halfnormal", "sigma"),
+        ("studentt(3)", "mu, sigma"),
+        ("uniform(2)", "upper"),
+        ("gamma", "alpha, beta"),
+        ("cauchy(beta=1)", "alpha"),
+    ],
+)
+def test_parse_missing_hyperparameters_are_errors_not_defaults(spec, missing):
+    with pytest.raises(ValueError, match=f"missing {missing}"):
+        P.parse(spec)
+
+
+def test_parse_missing_hyperparameters_everywhere_a_spec_is_taken():
+    import bayesma as bm
+
+    with pytest.raises(ValueError, match="missing sigma"):
+        P.as_prior("halfnormal()", target=("tau", "tau2"), name="tau")
+    with pytest.raises(ValueError, match="missing sigma"):
+        bm.MetaAnalysis(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03], priors={"mu": "normal(0)"})
+    with pytest.raises(ValueError, match="missing sigma"):
+        bm.compare_priors(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03], tau_priors=["halfnormal()"])
+
+
+def test_uniform_takes_lower_then_upper():
+    u = P.Uniform(0.5, 2.0)
+    assert u.params == {"lower": 0.5, "upper": 2.0}
+    assert u == P.parse("uniform(0.5, 2)") == P.Uniform(lower=0.5, upper=2)
+    assert u.support() == (0.5, 2.0)
+    with pytest.raises(TypeError):
+        P.Uniform(2.0)  # one number is not a uniform prior: upper is required
+    with pytest.raises(ValueError, match="upper must be greater than lower"):
+        P.Uniform(2.0, 0.5)  # the old (upper, lower) order is refused, not reinterpreted
+
+
+@pytest.mark.parametrize("bad", [1.5, 1.0, "1", True, -1])
+def test_rvs_seed_must_be_a_nonnegative_integer(bad):
+    with pytest.raises((TypeError, ValueError), match="rng"):
+        P.HalfNormal(0.5).rvs(size=3, rng=bad)
+    assert np.array_equal(P.HalfNormal(0.5).rvs(size=3, rng=np.int64(4)), P.HalfNormal(0.5).rvs(size=3, rng=4))

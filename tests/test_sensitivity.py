@@ -231,3 +231,75 @@ def test_simulation_inputs(capsys):
     with pytest.raises(ValueError, match="Normal"):
         bm.small_k_simulation(k=[2], n_sim=10, priors={"c": {"mu": pr.Cauchy(0, 1), "tau": pr.HalfNormal(1)}})
     bm.small_k_simulation(k=[2], tau=[0.1], n_sim=30, chunk_size=10, seed=1, progress=True, methods=("DL",))
+
+
+# ---------------------------------------------------------------------------
+# issue 9: labels, seeds, levels, prior keys of the simulation
+# ---------------------------------------------------------------------------
+
+Y3, V3 = [0.1, 0.35, 0.2], [0.02, 0.03, 0.05]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(tau_priors=["halfnormal(0.5)", "halfnormal(0.5)"]),  # same repr label twice
+        dict(tau_priors={1: "halfnormal(0.5)", "1": "halfnormal(1)"}),  # labels equal as text
+        dict(mu_priors=["normal(0, 1)", "normal(0, 1)"]),
+    ],
+)
+def test_compare_priors_same_label_twice_is_an_error(kwargs):
+    with pytest.raises(ValueError, match="label"):
+        bm.compare_priors(yi=Y3, vi=V3, **kwargs)
+
+
+def test_compare_priors_label_collision_of_combinations():
+    # "a | b" as a mu label combined with tau label "c" and mu label "a" with tau label "b | c"
+    with pytest.raises(ValueError, match="label"):
+        bm.compare_priors(yi=Y3, vi=V3, mu_priors={"a": "normal(0, 1)", "a | b": "normal(0, 2)"},
+                          tau_priors={"b | c": "halfnormal(0.5)", "c": "halfnormal(1)"})
+
+
+def test_compare_priors_checks_the_target_of_each_prior():
+    with pytest.raises(ValueError, match="tau_priors\\['x'\\]"):
+        bm.compare_priors(yi=Y3, vi=V3, tau_priors={"x": "normal(0, 1)"})
+
+
+def test_compare_priors_default_set_is_the_shared_sensitivity_set():
+    cmp = bm.compare_priors(yi=Y3, vi=V3, measure="SMD")
+    assert list(cmp.table.index) == list(pr.sensitivity_tau_priors("SMD"))
+    assert cmp.table.loc["Rhodes 2015 (general)", "tau_prior"] == repr(pr.rhodes2015())
+
+
+@pytest.mark.parametrize(
+    "priors, match",
+    [
+        ({1: "halfnormal(0.5)", "1": "halfnormal(1)"}, "used twice"),
+        ({"a": {"tau": "halfnormal(0.5)", "nu": "gamma(2, 0.1)"}}, "keys 'tau'"),
+        ({"a": {"mu": "normal(0, 1)"}}, "keys 'tau'"),
+        ({"a": "normal(0, 1)"}, "prior on tau"),
+    ],
+)
+def test_small_k_simulation_prior_sets_are_checked(priors, match):
+    with pytest.raises(ValueError, match=match):
+        bm.small_k_simulation(k=[3], tau=[0.2], n_sim=10, priors=priors, progress=False)
+
+
+@pytest.mark.parametrize("bad, error", [(1.5, TypeError), ("1", TypeError), (None, TypeError), (-1, ValueError)])
+def test_small_k_simulation_seed_must_be_an_integer(bad, error):
+    with pytest.raises(error, match="seed"):
+        bm.small_k_simulation(k=[3], tau=[0.2], n_sim=10, seed=bad, progress=False)
+
+
+def test_small_k_simulation_level_in_percent_or_fraction():
+    a = bm.small_k_simulation(k=[3], tau=[0.2], n_sim=50, seed=2, level=0.9, progress=False, methods=["DL"])
+    b = bm.small_k_simulation(k=[3], tau=[0.2], n_sim=50, seed=2, level=90, progress=False, methods=["DL"])
+    pd.testing.assert_frame_equal(a.table, b.table)
+    for bad in (1.5, 0, 100, -0.5):
+        with pytest.raises(ValueError, match="level"):
+            bm.small_k_simulation(k=[3], tau=[0.2], n_sim=10, level=bad, progress=False)
+
+
+def test_influence_nuts_seed_is_checked():
+    with pytest.raises(TypeError, match="seed"):
+        bm.leave_one_out(yi=Y3 + [0.0], vi=V3 + [0.04], engine="nuts", seed=0.5)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from bayesma._validate import check_seed
 from bayesma.models.spec import ModelSpec, build_spec
 
 __all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning"]
@@ -127,7 +130,7 @@ class MetaAnalysis:
         return self._pymc_model[1]
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec, *, share_cache_with: "MetaAnalysis | None" = None) -> "MetaAnalysis":
+    def from_spec(cls, spec: ModelSpec, *, share_cache_with: MetaAnalysis | None = None) -> MetaAnalysis:
         """A model of an existing :class:`ModelSpec` (e.g. a subset of another model's studies).
 
         Parameters
@@ -146,16 +149,17 @@ class MetaAnalysis:
         new._pymc_model = None
         return new
 
-    def with_priors(self, priors: Mapping[str, Any]) -> "MetaAnalysis":
+    def with_priors(self, priors: Mapping[str, Any]) -> MetaAnalysis:
         """A copy with some priors replaced; a NUTS refit reuses the compiled model
         when the prior families are unchanged (only hyperparameters differ)."""
-        from bayesma.models.spec import resolve_priors
+        from bayesma.models.spec import has_slopes, resolve_priors
 
         spec = self.spec
         merged = {**spec.priors, **dict(priors)}
         new_spec = dataclasses.replace(spec, priors=resolve_priors(
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,
-            three_level=spec.cluster_index is not None, likelihood=spec.likelihood))
+            three_level=spec.cluster_index is not None, likelihood=spec.likelihood,
+            slopes=has_slopes(spec.mods, spec.coef_names)))
         return MetaAnalysis.from_spec(new_spec, share_cache_with=self)
 
     def fit(
@@ -193,6 +197,7 @@ class MetaAnalysis:
         """
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        seed = check_seed(seed)
         self._warn_small_k()
         if engine == "exact" and getattr(self.spec, "bias", None) is not None:
             raise ValueError("engine='exact' has no publication-bias models; use engine='nuts', or bayesma.robma() "
@@ -202,8 +207,10 @@ class MetaAnalysis:
             from bayesma.results import MetaPosterior
 
             res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
-            return MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
+            post = MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
                                  fit_seconds=res.seconds, exact=res.exact)
+            post.fit_info.update(res.info)
+            return post
         return self._fit_nuts(draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
 
     def _fit_nuts(self, *, warn: bool = True, **kwargs: Any):
@@ -221,20 +228,35 @@ class MetaAnalysis:
         return post
 
     def _warn_small_k(self) -> None:
-        k = self.spec.k
-        if self.spec.model != "random" or k >= 5:
+        """Warn when a heterogeneity SD rests on fewer than 5 units: studies, clusters (three
+        levels: tau is the SD between clusters) or the studies of one subgroup (tau_by)."""
+        spec = self.spec
+        if spec.model != "random":
             return
-        tau_prior = self.spec.priors.get("tau")
-        if k <= 2:
+        tau_prior = spec.priors.get("tau")
+        if spec.cluster_index is not None:
+            n, what = len(spec.cluster_names), "the between-cluster tau"
+            count = f"{n} cluster{'s' if n != 1 else ''} ({spec.k} effects)"
+        elif spec.tau_by is not None:
+            sizes = np.bincount(spec.group_index, minlength=len(spec.group_names))
+            n = int(sizes.min())
+            small = ", ".join(repr(g) for g, c in zip(spec.group_names, sizes) if c == n)
+            what = f"the tau of subgroup {small}"
+            count = f"k = {n} stud{'ies' if n != 1 else 'y'} in subgroup {small}"
+        else:
+            n, what, count = spec.k, "tau", f"k = {spec.k} studies"
+        if n >= 5:
+            return
+        if n <= 2:
             warnings.warn(
-                f"only k = {k} studies: the data say almost nothing about the heterogeneity, so the "
-                f"posterior of tau is essentially its prior ({tau_prior!r}) and the interval for mu "
+                f"only {count}: the data say almost nothing about the heterogeneity, so the "
+                f"posterior of {what} is essentially its prior ({tau_prior!r}) and the interval for mu "
                 "depends on it. Report results under several priors: see bayesma.compare_priors().",
                 SmallKWarning, stacklevel=3,
             )
         else:
             warnings.warn(
-                f"k = {k} studies (< 5): the prior on tau ({tau_prior!r}) matters for the result; "
+                f"{count} (< 5): the prior on {what} ({tau_prior!r}) matters for the result; "
                 "check how conclusions change with bayesma.compare_priors().",
                 SmallKWarning, stacklevel=3,
             )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma._validate import check_seed
 from bayesma.models.build import ModelHandles, build_model, data_values, structure_key
 from bayesma.models.spec import ModelSpec
 
@@ -198,9 +199,7 @@ def _resolve_sampler(sampler: str | None) -> str:
 def _seed_of(seed: int | None) -> int:
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer or None, got {seed!r}")
-    return int(seed)
+    return check_seed(seed, allow_none=False)
 
 
 class _NutpieCompileError(RuntimeError):

@@ -185,11 +185,19 @@ def build_spec(
             raise ValueError("tau_by= and cluster= cannot be combined (yet)")
 
     full_priors = resolve_priors(priors, measure=measure, meta=md, model=model,
-                                 three_level=cluster_index is not None, likelihood=likelihood)
+                                 three_level=cluster_index is not None, likelihood=likelihood,
+                                 slopes=has_slopes(mods, names))
     return ModelSpec(meta=md, X=X, coef_names=names, model=model, likelihood=likelihood,
                      priors=full_priors, mods=mods, tau_by=tau_by, group_index=group_index,
                      group_names=group_names, cluster_index=cluster_index, cluster_names=cluster_names,
                      measure=measure)
+
+
+def has_slopes(mods: Any, coef_names: list[str]) -> bool:
+    """True when a meta-regression has coefficients besides the intercept (they take priors['beta'])."""
+    if mods is None:
+        return False
+    return any(j > 0 or name != "intrcpt" for j, name in enumerate(coef_names))
 
 
 def resolve_priors(
@@ -200,12 +208,37 @@ def resolve_priors(
     model: str = "random",
     three_level: bool = False,
     likelihood: str = "normal",
+    slopes: bool = False,
 ) -> dict[str, Any]:
-    """User priors completed with the documented defaults of :mod:`bayesma.priors`."""
+    """User priors completed with the documented defaults of :mod:`bayesma.priors`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown key, or a prior for a parameter the model does not have
+        (``tau`` / ``tau_within`` / ``nu`` in a common-effect model, ``tau_within``
+        without ``cluster=``, ``nu`` without ``likelihood="student_t"``, ``beta``
+        without moderator slopes): a prior that would be ignored is an error.
+    TypeError
+        For a value that is neither a prior nor a prior spec string.
+    """
     given = dict(priors or {})
     unknown = set(given) - set(PRIOR_KEYS)
     if unknown:
         raise ValueError(f"unknown prior keys {sorted(unknown)}; use {PRIOR_KEYS}")
+    unused = {
+        "tau": "a common-effect model (model='common') has no heterogeneity tau" if model != "random" else None,
+        "tau_within": ("tau_within is the within-cluster SD of a three-level model: give cluster= "
+                       "(this model has no clusters)") if model != "random" or not three_level else None,
+        "nu": ("nu is the degrees of freedom of Student-t random effects: use likelihood='student_t' "
+               "(this model has normal random effects)") if model != "random" or likelihood != "student_t"
+              else None,
+        "beta": ("beta is the prior of the moderator slopes: this model has no moderators (give mods=, "
+                 "or use priors['mu'] for the pooled effect)") if not slopes else None,
+    }
+    for key in given:
+        if unused.get(key):
+            raise ValueError(f"priors[{key!r}] was given but the model does not use it: {unused[key]}")
     given = {key: pr.as_prior(value, PRIOR_TARGETS[key], name=key) for key, value in given.items()}
     defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
     out: dict[str, Any] = {"mu": given.get("mu", defaults["mu"])}

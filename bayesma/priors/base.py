@@ -34,9 +34,12 @@ def _fmt(value: float) -> str:
 
 
 def _rng(rng: Any) -> np.random.Generator:
+    """A generator, or a new one seeded by *rng* (an integer >= 0 or None)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    return np.random.default_rng(rng)
+    from bayesma._validate import check_seed  # pandas stays out of `import bayesma.priors`
+
+    return np.random.default_rng(check_seed(rng, name="rng (a seed or a numpy Generator)"))
 
 
 def squared_name(name: str) -> str:

@@ -229,21 +229,19 @@ class Exponential(_TauPrior):
 class Uniform(_TauPrior):
     """Uniform prior on tau over ``[lower, upper]``, ``0 <= lower < upper``.
 
-    Note the argument order: ``Uniform(upper, lower=0.0)``, because the lower
-    bound is almost always 0. The hyperparameters are stored (and printed) in
-    PyMC's order ``lower, upper``; in :func:`parse`, ``uniform(2)`` means
-    ``upper=2`` and ``uniform(0, 2)`` means ``lower=0, upper=2``.
+    The arguments are ``(lower, upper)`` in this order, as in PyMC and :func:`parse`
+    (``uniform(0, 2)``); both are required.
 
     Examples
     --------
-    >>> Uniform(2)
+    >>> Uniform(0, 2)
     Uniform(lower=0, upper=2)
     """
 
     family = "Uniform"
     _pm_name = "Uniform"
 
-    def __init__(self, upper: float, lower: float = 0.0) -> None:
+    def __init__(self, lower: float, upper: float) -> None:
         super().__init__(lower=lower, upper=upper)
         lo, hi = self._params["lower"], self._params["upper"]
         if lo < 0:
@@ -251,7 +249,7 @@ class Uniform(_TauPrior):
         if not hi > lo:
             raise ValueError(
                 f"Uniform: upper must be greater than lower, got lower={_fmt(lo)}, "
-                f"upper={_fmt(hi)} (the signature is Uniform(upper, lower=0.0))"
+                f"upper={_fmt(hi)} (the signature is Uniform(lower, upper))"
             )
 
     def _frozen(self):

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Mapping
 
 from bayesma.priors.base import Prior
 from bayesma.priors.empirical import rhodes2015, turner2015
-from bayesma.priors.families import FAMILIES, Uniform
+from bayesma.priors.families import FAMILIES
 
 __all__ = ["parse", "as_prior", "describe"]
 
@@ -41,11 +42,9 @@ def _known_families_text() -> str:
 
 
 def _signature(cls: type[Prior]) -> str:
-    import inspect
-
-    return f"{cls.family}{inspect.signature(cls.__init__)}".replace("(self, ", "(").replace(
-        " -> None", ""
-    )
+    """``"Normal(mu, sigma)"``: the family and its hyperparameters in positional order."""
+    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    return f"{cls.family}({', '.join(names)})"
 
 
 def parse(spec: str | Prior) -> Prior:
@@ -54,10 +53,11 @@ def parse(spec: str | Prior) -> Prior:
     Family names are case-insensitive (underscores and hyphens ignored; a few
     aliases: ``t``, ``halft``, ``logt``, ``exp``, ``invgamma``, ``unif``).
     Arguments are numbers (or strings for the presets), positional in the
-    order of the class signature or keywords under PyMC's names. A family
-    without parentheses takes its defaults. ``repr(prior)`` is always a valid
-    spec. Special case: ``uniform(a)`` is ``Uniform(upper=a)`` and
-    ``uniform(a, b)`` is ``Uniform(lower=a, upper=b)``.
+    order of the class signature or keywords under PyMC's names. Every
+    hyperparameter must be written out: ``"normal(0)"`` or ``"halfnormal()"``
+    are errors, never silently completed with defaults (the presets
+    ``turner2015()`` and ``rhodes2015()`` take their documented default rows).
+    ``uniform(lower, upper)`` as in PyMC. ``repr(prior)`` is always a valid spec.
 
     Parameters
     ----------
@@ -143,18 +143,18 @@ def parse(spec: str | Prior) -> Prior:
             raise ValueError(
                 f"cannot parse prior {spec!r}: {cls.family} takes numbers, got the string {value!r}"
             )
-    if cls is Uniform and args:
-        if len(args) == 1:
-            kwargs = {"upper": args[0], **kwargs}
-        elif len(args) == 2:
-            kwargs = {"lower": args[0], "upper": args[1], **kwargs}
-        else:
-            raise ValueError(f"cannot parse prior {spec!r}: Uniform takes (lower, upper) or (upper)")
-        args = []
+    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    missing = [n for n in names[len(args):] if n not in kwargs]
+    if missing and len(args) <= len(names) and not set(kwargs) - set(names):
+        raise ValueError(
+            f"cannot parse prior {spec!r}: {cls.family} needs all its hyperparameters "
+            f"({', '.join(names)}); missing {', '.join(missing)} (no defaults are filled in). "
+            f"The signature is {_signature(cls)}"
+        )
     try:
         return cls(*args, **kwargs)
     except TypeError as exc:
-        msg = str(exc).replace("__init__()", cls.family)
+        msg = str(exc).replace(f"{cls.__name__}.__init__()", cls.family).replace("__init__()", cls.family)
         raise ValueError(
             f"cannot parse prior {spec!r}: {msg}; the signature is {_signature(cls)}"
         ) from None

@@ -12,15 +12,20 @@ import pandas as pd
 from bayesma.priors import as_prior
 
 
-def labelled(priors: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any] | None:
+def labelled(priors: Mapping[str, Any] | Sequence[Any] | None, what: str = "priors",
+             target: str | tuple[str, ...] | None = None) -> dict[str, Any] | None:
+    """``{label: prior}`` from a dict or a list (labelled by repr); a label used twice is an error."""
     if priors is None:
         return None
-    if isinstance(priors, Mapping):
-        return {str(k): as_prior(v) for k, v in priors.items()}
-    out = {}
-    for p in priors:
-        p = as_prior(p)
-        out[repr(p)] = p
+    pairs = list(priors.items()) if isinstance(priors, Mapping) else [(None, p) for p in priors]
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        prior = as_prior(value, target, name=what if key is None else f"{what}[{key!r}]")
+        label = repr(prior) if key is None else str(key)
+        if label in out:
+            raise ValueError(f"{what}: the label {label!r} is used twice (for {out[label]!r} and {prior!r}); "
+                             "every prior of a comparison needs its own label")
+        out[label] = prior
     return out
 
 

@@ -180,8 +180,8 @@ def compare_priors(
 
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
-    tau_map = labelled(tau_priors)
-    mu_map = labelled(mu_priors)
+    tau_map = labelled(tau_priors, "tau_priors", ("tau", "tau2"))
+    mu_map = labelled(mu_priors, "mu_priors", "location")
     first = {}
     if tau_map:
         first["tau"] = next(iter(tau_map.values()))
@@ -204,6 +204,9 @@ def compare_priors(
             label = tau_label if len(mu_map) == 1 else f"{mu_label} | {tau_label}"
             if len(tau_map) == 1 and len(mu_map) > 1:
                 label = mu_label
+            if label in rows:
+                raise ValueError(f"two prior combinations have the label {label!r}: choose labels of "
+                                 "mu_priors and tau_priors that tell them apart")
             new_priors = {"mu": mu_p} if tau_p is None else {"mu": mu_p, "tau": tau_p}
             model = base.with_priors(new_priors)
             row, post = fit_row(model.spec, engine, fit_kwargs, base=model)

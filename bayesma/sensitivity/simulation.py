@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import check_level, check_seed
 from bayesma.frequentist.batch import frequentist_batch
 from bayesma.frequentist.batch import mu_batch as _mu_batch
 from bayesma.frequentist.tau2 import tau2_batch as _tau2_batch
@@ -80,19 +81,27 @@ def _normalize_sim_priors(priors: Any) -> dict[str, dict[str, Any]]:
     from bayesma import priors as pr
 
     default_mu = pr.Normal(0.0, 8.0)
+    het = ("tau", "tau2")
     if priors is None:
         return {"HN(0.5)": {"mu": default_mu, "tau": pr.HalfNormal(0.5)}}
     if not isinstance(priors, Mapping):
         raise TypeError("priors must be a dict {label: {'mu': prior, 'tau': prior}} or {'mu': ..., 'tau': ...}")
     if priors and set(priors) <= {"mu", "tau"} and not any(isinstance(v, Mapping) for v in priors.values()):
-        tau = as_prior(priors.get("tau", pr.HalfNormal(0.5)))
-        return {f"Bayes {tau!r}": {"mu": as_prior(priors.get("mu", default_mu)), "tau": tau}}
-    out = {}
+        tau = as_prior(priors.get("tau", pr.HalfNormal(0.5)), het, name="tau")
+        return {f"Bayes {tau!r}": {"mu": as_prior(priors.get("mu", default_mu), "location", name="mu"), "tau": tau}}
+    out: dict[str, dict[str, Any]] = {}
     for label, val in priors.items():
+        if str(label) in out:
+            raise ValueError(f"priors: the label {str(label)!r} is used twice; every prior set needs its own label")
         if isinstance(val, Mapping):
-            out[str(label)] = {"mu": as_prior(val.get("mu", default_mu)), "tau": as_prior(val["tau"])}
+            extra = set(val) - {"mu", "tau"}
+            if extra or "tau" not in val:
+                raise ValueError(f"priors[{label!r}] must have the keys 'tau' (and optionally 'mu'): the simulated "
+                                 f"model is normal-normal with mu and tau only; got {sorted(val)}")
+            out[str(label)] = {"mu": as_prior(val.get("mu", default_mu), "location", name=f"priors[{label!r}]['mu']"),
+                               "tau": as_prior(val["tau"], het, name=f"priors[{label!r}]['tau']")}
         else:
-            out[str(label)] = {"mu": default_mu, "tau": as_prior(val)}
+            out[str(label)] = {"mu": default_mu, "tau": as_prior(val, het, name=f"priors[{label!r}]")}
     return out
 
 
@@ -278,7 +287,7 @@ def small_k_simulation(
     vi : array_like, optional
         Observed sampling variances to resample (e.g. ``model.spec.vi``).
     seed : int
-        Root seed. Every (k, tau) cell and chunk of ``chunk_size`` replicates gets its own
+        Root seed (an integer >= 0; anything else is a TypeError naming ``seed``). Every (k, tau) cell and chunk of ``chunk_size`` replicates gets its own
         :class:`numpy.random.SeedSequence` (spawned from the root in a fixed order), so the
         results are the same whatever the executor and the number of workers.
     executor : concurrent.futures.Executor, optional
@@ -288,7 +297,8 @@ def small_k_simulation(
     chunk_size : int
         Replicates per task (fixed, so it is part of the random design).
     level : float
-        Interval probability.
+        Interval probability, a fraction (0.95) or a percentage (95), as in ``rma``;
+        anything else (``1.5``, ``0``) is a ValueError.
 
     Returns
     -------
@@ -302,6 +312,8 @@ def small_k_simulation(
     >>> bool(sim.table.loc[(3, 0.5, "DL"), "coverage_mu"] < 0.95)
     True
     """
+    seed = check_seed(seed, allow_none=False)
+    level = check_level(level)
     ks = [int(x) for x in np.atleast_1d(k)]
     taus = [float(x) for x in np.atleast_1d(tau)]
     if any(kk < 2 for kk in ks):
