@@ -19,7 +19,9 @@ batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -176,10 +178,15 @@ def _frequentist_rows(y: np.ndarray, v: np.ndarray, method: str, test: str, leve
 
 
 def _fit_one(task: tuple) -> dict[str, Any]:
+    """Fit one group alone. Its ``warnings`` column is built from the fit itself (small k, sampler
+    diagnostics), not from Python's warnings, whose capture is not thread-safe: the table is the
+    same whatever the executor."""
     key, sub, model_args, fit_args, freq_args, keep = task
     out: dict[str, Any] = {"key": key, "error": "", "warnings": "", "rows": None, "freq": None, "fit": None}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    in_main = threading.current_thread() is threading.main_thread()
+    with warnings.catch_warnings() if in_main else contextlib.nullcontext():
+        if in_main:
+            warnings.simplefilter("ignore")
         try:
             ma = MetaAnalysis(sub, **model_args)
             post = ma.fit(**fit_args)
@@ -187,10 +194,11 @@ def _fit_one(task: tuple) -> dict[str, Any]:
             keep_rows = [r for r in summ.index if not r.startswith("theta[")]
             out["rows"] = summ.loc[keep_rows, _POST_COLS]
             out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
-            diag = post.diagnostics() if fit_args.get("engine") == "nuts" else None
-            if diag is not None:
-                out["diagnostics"] = diag
             spec = ma.spec
+            notes = [_small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
+            if fit_args.get("engine") == "nuts":
+                notes += post.diagnostics().problems
+            out["warnings"] = "; ".join(n for n in notes if n)
             if not spec.is_regression and spec.cluster_index is None and spec.k >= 2:
                 f = _frequentist_rows(spec.yi[None], spec.vi[None], **freq_args)
                 out["freq"] = {name: float(val[0]) for name, val in f.items()}
@@ -198,7 +206,6 @@ def _fit_one(task: tuple) -> dict[str, Any]:
                 out["fit"] = post
         except Exception as exc:  # a failing group never stops the batch
             out["error"] = f"{type(exc).__name__}: {exc}"
-    out["warnings"] = "; ".join(dict.fromkeys(str(w.message).split("\n")[0] for w in caught))
     return out
 
 

@@ -17,10 +17,30 @@ from .grids import _grid_1d, integrate
 # ---------------------------------------------------------------------------
 
 
+def _improper(spec, key: str) -> bool:
+    if key == "mu":
+        return any(getattr(spec.location_prior(j), "family", None) == "Flat" for j in range(len(spec.coef_names)))
+    return getattr(spec.priors.get(key), "family", None) == "HalfFlat"
+
+
+def _require_proper(spec, key: str, what: str) -> None:
+    """A Bayes factor that tests *key* is undefined when *key* has an improper prior (its scale is arbitrary)."""
+    if _improper(spec, key):
+        prior = spec.priors.get(key) if key != "mu" else spec.location_prior(0)
+        raise ValueError(
+            f"{what} is not defined under the improper prior {key} ~ {prior!r}: the marginal likelihood of the "
+            f"model with {key} free carries the prior's arbitrary constant (Lindley's paradox in the limit). "
+            f"Give {key} a proper prior, e.g. {'Normal(0, 1)' if key == 'mu' else 'HalfNormal(0.5)'}."
+        )
+
+
 def marginal_likelihood(spec: Any, log: bool = True) -> float:
     """Marginal likelihood ``p(y)`` of the model under its priors (log by default).
 
     The coefficients are integrated analytically, the heterogeneity by quadrature.
+    Under an improper prior (``Flat``, ``HalfFlat``) the value uses the prior density 1,
+    as bayesmeta does: it is finite when the posterior is proper, but its scale is
+    arbitrary, so Bayes factors that test a parameter with an improper prior are refused.
 
     Examples
     --------
@@ -102,10 +122,12 @@ def bayes_factor_effect(spec: Any, log: bool = False) -> float:
 
 
 def _log_bf_effect(spec, log_ml: float) -> float:
+    _require_proper(spec, "mu", "the Bayes factor for the effect")
     return log_ml - _log_ml_null_effect(spec)
 
 
 def _log_bf_heterogeneity(spec, log_ml: float) -> float:
+    _require_proper(spec, "tau", "the Bayes factor for heterogeneity")
     return log_ml - marginal_likelihood(replace(spec, model="common"))
 
 
@@ -159,6 +181,7 @@ def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = 
     if "tau" not in spec.priors:
         raise ValueError("model probabilities compare common and random effects and need the prior on tau: "
                          "give a random-effects model (model='random')")
+    _require_proper(spec, "tau", "the posterior probability of the random-effects model")
     lml = {}
     for model in ("random", "common"):
         lml[model] = (log_ml if log_ml is not None and spec.model == model
@@ -185,8 +208,11 @@ def bayes_factors(spec: Any) -> pd.DataFrame:
 
 def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
     """:func:`bayes_factors`, with the model's marginal likelihood computed once (or *log_ml*, when given)."""
-    effect = not spec.is_regression
-    heterogeneity = spec.model == "random" and spec.tau_by is None and spec.cluster_index is None
+    effect = not spec.is_regression and not _improper(spec, "mu")
+    heterogeneity = (spec.model == "random" and spec.tau_by is None and spec.cluster_index is None
+                     and not _improper(spec, "tau"))
+    if not (effect or heterogeneity):
+        _require_proper(spec, "mu" if _improper(spec, "mu") else "tau", "a Bayes factor")
     if (effect or heterogeneity) and log_ml is None:
         log_ml = marginal_likelihood(spec)
     rows = {}

@@ -129,6 +129,26 @@ class _Grid1D:
     b0: np.ndarray | None  # at tau = 0: (B, p)
     V0: np.ndarray | None  # (B, p, p)
     n: int
+    # the analytic upper tail beyond the last edge U: density f(u) = tail_f * exp(-tail_r (u - U))
+    tail_f: np.ndarray | None = None  # normalized density of u at U (B,)
+    tail_r: np.ndarray | None = None  # decay rate of log f in u beyond U (B,)
+
+    @property
+    def tail_mass(self) -> np.ndarray:
+        """Posterior mass beyond the last edge (B,), integrated analytically."""
+        if self.tail_f is None:
+            return np.zeros(self.u.shape[0])
+        return self.tail_f / self.tail_r
+
+    def tail_moment(self, m: float) -> np.ndarray:
+        """Contribution of the tail beyond the last edge to E[tau^m] (B,): inf when it diverges."""
+        if self.tail_f is None:
+            return np.zeros(self.u.shape[0])
+        U = self.edges[:, -1]
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            out = np.where(self.tail_r > m, self.tail_f * np.exp(m * U) / np.where(self.tail_r > m,
+                                                                                  self.tail_r - m, 1.0), np.inf)
+        return np.where(self.tail_f > 0, out, 0.0)
 
     @property
     def weights(self) -> np.ndarray:
@@ -148,15 +168,27 @@ class _Grid1D:
     def u_quantiles(self, q: np.ndarray) -> np.ndarray:
         coef, mass = self._anti()
         q = np.broadcast_to(np.atleast_2d(np.asarray(q, dtype=float)), (self.u.shape[0], np.size(q)))
-        return _invert_panels(np.array(q), self.atom, mass, coef, self.edges)
+        out = _invert_panels(np.array(q), self.atom, mass, coef, self.edges)
+        tail = self.tail_mass[:, None]
+        beyond = q > 1.0 - tail  # a quantile in the analytic tail
+        if beyond.any():
+            r = self.tail_r[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ut = self.edges[:, -1:] + np.log(tail / np.maximum(1.0 - q, 1e-300)) / r
+            out = np.where(beyond, ut, out)
+        return out
 
     def tau_quantiles(self, q: Sequence[float]) -> np.ndarray:
         return np.exp(self.u_quantiles(np.asarray(q)))
 
     def tau_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and sd of tau (B,), the analytic tail included (inf where a moment diverges)."""
         w, t = self.weights, self.tau
-        mean = (w * t).sum(-1)
-        var = (w * (t - mean[:, None]) ** 2).sum(-1) + self.atom * mean**2
+        t0, t1, t2 = self.tail_mass, self.tail_moment(1.0), self.tail_moment(2.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = (w * t).sum(-1) + t1
+            var = (w * (t - mean[:, None]) ** 2).sum(-1) + self.atom * mean**2 + (t2 - 2 * mean * t1 + mean**2 * t0)
+        var = np.where(np.isfinite(t2), var, np.inf)
         return mean, np.sqrt(var)
 
     def tau_cdf(self, x: float) -> np.ndarray:
@@ -209,12 +241,36 @@ def _grid_1d(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, loc: _Normal, t
         prior_below = np.asarray(tau_prior.cdf_tau(np.exp(edges[:, 0])), dtype=float)
     atom_raw = np.exp(ll0[:, 0] - fmax) * prior_below
     dens = np.exp(f - fmax[:, None]).reshape(B, P, n)
-    Z = (WQ * dens).sum((-1, -2)) + atom_raw
+    tail_raw, tail_r = _upper_tail(logf, edges[:, -1], fmax, tau_prior)
+    Z = (WQ * dens).sum((-1, -2)) + atom_raw + tail_raw / tail_r
     return _Grid1D(
         u=U, wq=WQ, dens=dens / Z[:, None, None], edges=edges, atom=atom_raw / Z,
         logml=fmax + np.log(Z), b=b, V=V,
         b0=None if b0 is None else b0[:, 0], V0=None if V0 is None else V0[:, 0], n=n,
+        tail_f=tail_raw / Z, tail_r=tail_r,
     )
+
+
+def _upper_tail(logf, U: np.ndarray, fmax: np.ndarray, tau_prior: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The density of u = log(tau) at the last edge U (relative to the maximum) and its decay rate beyond.
+
+    Beyond the grid the log density is taken as linear in u, with the slope measured over one
+    unit of u (a factor e in tau) past U: exact for the power-law tails of heavy-tailed priors
+    (density ~ tau^-a, slope a - 1 in u), whose mass and moments beyond U are then integrated in
+    closed form; for light tails the slope is steep and the tail negligible. A bounded prior
+    (uniform) has no tail.
+    """
+    B = U.shape[0]
+    hi = tau_prior.support()[1] if hasattr(tau_prior, "support") else np.inf
+    if np.isfinite(hi) and np.all(U >= math.log(hi) - 1e-9):
+        return np.zeros(B), np.ones(B)
+    pair = np.stack([U, U + 1.0], axis=1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        fu = logf(pair)
+        slope = fu[:, 0] - fu[:, 1]
+        raw = np.exp(fu[:, 0] - fmax)
+    ok = np.isfinite(slope) & (slope > 0) & np.isfinite(raw)
+    return np.where(ok, raw, 0.0), np.where(ok, slope, 1.0)
 
 
 

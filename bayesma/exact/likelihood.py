@@ -31,6 +31,8 @@ def _logpdf_tau_fn(prior: Any):
     """
     fam, p = getattr(prior, "family", None), dict(getattr(prior, "params", {}))
     L2 = math.log(2.0)
+    if fam == "HalfFlat":  # improper uniform on [0, inf): density 1
+        return lambda t: np.zeros(np.shape(t))
     if fam == "HalfNormal":
         s = p["sigma"]
         c = L2 - 0.5 * _LOG2PI - math.log(s)
@@ -74,7 +76,11 @@ def _logpdf_tau_fn(prior: Any):
 
 @dataclass
 class _Normal:
-    """Normal prior on the coefficients: mean m0 and precision p0 (diagonal), p = len(m0)."""
+    """Normal prior on the coefficients: mean m0 and precision p0 (diagonal), p = len(m0).
+
+    A precision of 0 is the flat (improper) prior with density 1: the coefficient is
+    integrated against Lebesgue measure, which adds ``(2 pi)^(1/2)`` per flat coefficient.
+    """
 
     m0: np.ndarray
     p0: np.ndarray
@@ -85,7 +91,17 @@ class _Normal:
 
     @property
     def const(self) -> float:
-        return float((self.m0**2 * self.p0).sum() - np.log(self.p0).sum()) if self.p else 0.0
+        if not self.p:
+            return 0.0
+        flat = self.p0 == 0
+        proper = ~flat
+        return float((self.m0[proper] ** 2 * self.p0[proper]).sum() - np.log(self.p0[proper]).sum()
+                     - flat.sum() * _LOG2PI)
+
+    @property
+    def improper(self) -> bool:
+        """True when some coefficient has the flat prior (marginal likelihoods are then undefined)."""
+        return bool(self.p and np.any(self.p0 == 0))
 
 
 def _finish(ll_part: np.ndarray, A: np.ndarray | None, h: np.ndarray | None, k: int,
@@ -146,10 +162,14 @@ def _location_prior(spec) -> _Normal:
     m0, p0 = [], []
     for j, name in enumerate(spec.coef_names):
         prior = spec.location_prior(j)
+        if prior.family == "Flat":
+            m0.append(0.0)
+            p0.append(0.0)
+            continue
         if prior.family != "Normal":
             raise ValueError(
                 f"engine='exact' integrates the coefficients analytically and needs Normal priors on "
-                f"them; the prior of {name!r} is {prior!r}. {_NUTS_HINT}, or give a Normal prior."
+                f"them; the prior of {name!r} is {prior!r}. {_NUTS_HINT}, or give a Normal or Flat prior."
             )
         m0.append(prior.params["mu"])
         p0.append(1.0 / prior.params["sigma"] ** 2)

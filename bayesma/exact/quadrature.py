@@ -175,6 +175,12 @@ def _mixture_quantiles(w: np.ndarray, m: np.ndarray, s: np.ndarray, qs: Sequence
         return out.reshape(lead + (nq,))
     mean = (w * m).sum(-1)
     sd = np.sqrt(np.maximum((w * (s**2 + (m - mean[:, None]) ** 2)).sum(-1), 1e-300))
+    # the scale of the step tolerance and of the start: the sd, or, when heavy tails (components
+    # with huge s and tiny weight) inflate it, the geometric mean of the components' variances
+    with np.errstate(divide="ignore"):
+        robust = np.sqrt(np.exp((w * np.log(np.maximum(s, 1e-300) ** 2)).sum(-1))
+                         + (w * (m - mean[:, None]) ** 2).sum(-1))
+    sd = np.minimum(sd, np.maximum(robust, 1e-300))
     qs_arr = np.asarray(qs, dtype=float)
     if x0 is None:
         x = mean[:, None] + special.ndtri(qs_arr) * sd[:, None]

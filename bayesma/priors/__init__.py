@@ -64,10 +64,14 @@ from bayesma.priors.families import (
     StudentT,
     Uniform,
 )
+from bayesma.priors.improper import Flat, HalfFlat, check_propriety
 from bayesma.priors.parse import as_prior, describe, parse
 
 __all__ = [
     "Prior",
+    "Flat",
+    "HalfFlat",
+    "check_propriety",
     "Normal",
     "StudentT",
     "Cauchy",
