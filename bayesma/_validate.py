@@ -17,10 +17,17 @@ def study_name(labels: Sequence[Any] | None, i: int) -> str:
 
 
 def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) -> np.ndarray:
-    """Convert *values* to a float array, naming the first offending study on failure.
+    """Convert *values* to a float array, naming every offending study on failure.
 
-    Raises TypeError for values that are not numbers (strings, objects).
-    Missing values become NaN; callers decide what to do with them.
+    Numbers, and text cells that read as numbers (``"7.5 "``), are accepted; missing values
+    (None, NaN, pd.NA) become NaN and callers decide what to do with them.
+
+    Raises
+    ------
+    TypeError
+        For booleans (True / False are not effects, variances or counts) and for cells that
+        are not numbers (``"<20"``, ``"NA "``): the message names each such study (label and
+        row) and the column.
     """
     if isinstance(values, (pd.Series, pd.Index)):
         raw = values.to_numpy()
@@ -29,23 +36,70 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
     raw = np.atleast_1d(raw)
     if raw.ndim != 1:
         raise ValueError(f"column {column!r} must be one-dimensional, got shape {raw.shape}")
-    if raw.dtype.kind in "fiub":
+    if raw.dtype.kind == "b":
+        raise TypeError(f"column {column!r} holds booleans (True/False), not numbers")
+    if raw.dtype.kind in "fiu":
         return raw.astype(float)
     out = np.empty(raw.shape[0], dtype=float)
+    bad: list[int] = []
+    booleans: list[int] = []
     for i, value in enumerate(raw):
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
             out[i] = np.nan
-            continue
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-            raise TypeError(
-                f"column {column!r}: {study_name(labels, i)} has a non-numeric value {value!r}"
-            )
-        out[i] = float(value)
+        elif isinstance(value, (bool, np.bool_)):
+            booleans.append(i)
+        elif isinstance(value, (int, float, np.number)):
+            out[i] = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                bad.append(i)
+                continue
+            if not np.isfinite(number) and value.strip().lower() in ("nan", "inf", "-inf", "infinity"):
+                bad.append(i)  # text "nan" / "inf" is a marker, not a number
+                continue
+            out[i] = number
+        else:
+            bad.append(i)
+    if booleans:
+        raise TypeError(f"column {column!r} holds booleans (True/False), not numbers: "
+                        + "; ".join(study_name(labels, i) for i in booleans[:10]))
+    if bad:
+        cells = "; ".join(f"{study_name(labels, i)} has a non-numeric value {raw[i]!r}" for i in bad[:10])
+        more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
+        raise TypeError(f"column {column!r}: {cells}{more}")
     return out
 
 
+def align(values: Any, index: pd.Index | None, name: str) -> Any:
+    """A pandas Series / DataFrame argument put in the order of *index* (the data's rows).
+
+    Values without an index (lists, arrays) are returned unchanged: they pair with the rows
+    by position. A Series whose index holds the same labels as *index* is reordered to it;
+    one whose labels differ is refused, never paired by position.
+
+    Raises
+    ------
+    ValueError
+        When the index of *values* does not hold the same labels as *index*.
+    """
+    if index is None or not isinstance(values, (pd.Series, pd.DataFrame)):
+        return values
+    if values.index.equals(index):
+        return values
+    if len(values) == len(index) and index.is_unique and values.index.is_unique \
+            and set(values.index) == set(index):
+        return values.reindex(index)
+    raise ValueError(
+        f"{name} is a pandas {type(values).__name__} whose index does not match the rows of data "
+        f"(or of yi): values are paired by index, so the labels must be the same; "
+        f"use .to_numpy() to pair by position, or reset the index of both")
+
+
 def column(data: pd.DataFrame | None, spec: Any, name: str) -> Any:
-    """Resolve *spec*: a column name of *data*, or the values themselves."""
+    """Resolve *spec*: a column name of *data*, or the values themselves (a pandas Series
+    is aligned with the rows of *data* by its index, see :func:`align`)."""
     if isinstance(spec, str):
         if data is None:
             raise TypeError(f"{name}={spec!r} is a column name, but no data= was given")
@@ -54,7 +108,7 @@ def column(data: pd.DataFrame | None, spec: Any, name: str) -> Any:
                 f"column {spec!r} (for {name}) is not in the data; columns are {list(data.columns)}"
             )
         return data[spec]
-    return spec
+    return align(spec, None if data is None else data.index, name)
 
 
 def check_level(level: Any, name: str = "level") -> float:

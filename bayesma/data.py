@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, column, study_name
+from bayesma._validate import align, as_numeric, column, study_name
 
 __all__ = ["MetaData"]
 
@@ -120,21 +120,23 @@ class MetaData:
             raise TypeError("give exactly one of vi= (sampling variances) or sei= (standard errors)")
 
         yi_raw = column(data, yi, "yi")
+        # pandas arguments pair by index: with data's rows, or (no data) with yi's index
+        ref = data.index if data is not None else (yi_raw.index if isinstance(yi_raw, pd.Series) else None)
         k = len(np.atleast_1d(np.asarray(yi_raw, dtype=object)))
-        label_values, named = _labels(data, labels, k)
+        label_values, named = _labels(data, align(labels, ref, "labels"), k)
         names_for_messages = label_values if named else None
 
         yi_name = yi if isinstance(yi, str) else "yi"
         yi_arr = as_numeric(yi_raw, yi_name, names_for_messages)
         var_spec, var_arg = (sei, "sei") if sei is not None else (vi, "vi")
         var_name = var_spec if isinstance(var_spec, str) else var_arg
-        var_arr = as_numeric(column(data, var_spec, var_arg), var_name, names_for_messages)
+        var_arr = as_numeric(align(column(data, var_spec, var_arg), ref, var_arg), var_name, names_for_messages)
         _same_length(k, var_arr, var_name)
 
         cluster_arr = None
         cluster_name = cluster if isinstance(cluster, str) else "cluster"
         if cluster is not None:
-            cluster_raw = np.asarray(column(data, cluster, "cluster"), dtype=object)
+            cluster_raw = np.asarray(align(column(data, cluster, "cluster"), ref, "cluster"), dtype=object)
             _same_length(k, cluster_raw, cluster_name)
             cluster_arr = cluster_raw
 
@@ -236,7 +238,7 @@ def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], 
     for i, value in enumerate(values):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             raise ValueError(f"column {name!r}: the study in row {i + 1} has a missing label")
-        text = str(value)
+        text = str(value).strip()  # "A" and "A " are one label (then a duplicate)
         if text in seen:
             raise ValueError(
                 f"column {name!r}: duplicate study label {text!r} in rows {seen[text] + 1} and {i + 1}; "

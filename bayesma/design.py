@@ -19,7 +19,10 @@ from bayesma._validate import study_name
 
 __all__ = ["design_matrix", "drop_redundant", "required_columns", "formula_variables"]
 
-_FACTOR = re.compile(r"factor\(\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\)")
+# a variable in a formula: `name with spaces`, Q("name"), or an identifier (letters of any script)
+_VAR = r"`[^`]+`|Q\(\s*(?:'[^']+'|\"[^\"]+\")\s*\)|[^\W\d][\w.]*"
+_TOKEN = re.compile(r"`([^`]+)`|Q\(\s*(?:'([^']+)'|\"([^\"]+)\")\s*\)|([^\W\d][\w.]*)(\s*\()?")
+_FACTOR = re.compile(r"factor\(\s*(" + _VAR + r")\s*\)")
 
 
 def design_matrix(
@@ -85,11 +88,27 @@ def design_matrix(
 
 
 def formula_variables(formula: str) -> list[str]:
-    """Names of the data columns a formula uses (for completeness checks)."""
+    """Names of the data columns a formula uses (for completeness checks).
+
+    Understands plain names in any script (``größe``), backticks (```rater type```) and
+    ``Q("rater type")``; names followed by ``(`` are functions (``factor``, ``log``, ``I``...).
+    """
     text = formula.split("~", 1)[-1]
-    tokens = re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text)
-    skip = {"factor", "C", "I", "log", "exp", "np", "center", "scale", "poly", "bs"}
-    return list(dict.fromkeys(t for t in tokens if t not in skip))
+    names = []
+    for m in _TOKEN.finditer(text):
+        quoted = m.group(1) or m.group(2) or m.group(3)
+        if quoted is not None:
+            names.append(quoted)
+        elif m.group(5) is None:  # an identifier that is not a function call
+            names.append(m.group(4))
+    return list(dict.fromkeys(names))
+
+
+def _unquote(var: str) -> str:
+    m = _TOKEN.fullmatch(var.strip())
+    if m is None:
+        return var
+    return m.group(1) or m.group(2) or m.group(3) or m.group(4)
 
 
 def required_columns(mods: Any, data: pd.DataFrame | None, *extra: str | None) -> list[str]:
@@ -110,28 +129,79 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
         text = "~ " + text
     if data is None:
         data = pd.DataFrame(index=range(k))
+    frame = data.reset_index(drop=True)
+    factor_vars = {raw: _unquote(raw) for raw in _FACTOR.findall(text)}
     for var in formula_variables(text):
-        if var in data.columns:
-            col = data[var]
-            for i in np.flatnonzero(col.isna().to_numpy()):
-                raise ValueError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
-        else:
-            raise ValueError(f"moderator {var!r} in {formula!r} is not a column of the data; columns are {list(data.columns)}")
-    factor_vars = set(_FACTOR.findall(text))
+        if var not in frame.columns:
+            raise ValueError(f"moderator {var!r} in {formula!r} is not a column of the data; "
+                             f"columns are {list(frame.columns)}")
+        col = frame[var]
+        for i in np.flatnonzero(col.isna().to_numpy()):
+            raise ValueError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
+        if is_text(col):
+            if var not in factor_vars.values():
+                _refuse_mostly_numeric(col, var, labels)
+            frame[var] = strip_levels(col, var)
     text_fm = _FACTOR.sub(r"C(\1)", text)
     # string / boolean columns are factors; numbers in factor() become labels.
-    frame = data.reset_index(drop=True)
-    for var in factor_vars:
+    for var in set(factor_vars.values()):
         if var in frame.columns and not isinstance(frame[var].dtype, pd.CategoricalDtype):
             col = frame[var]
             levels = sorted(col.unique(), key=lambda v: (isinstance(v, str), v))
             frame[var] = pd.Categorical(col.map(_r_level), categories=[_r_level(v) for v in levels])
-    mm = model_matrix(text_fm, frame, na_action="raise")
-    names = [_r_name(c, factor_vars) for c in mm.columns]
+    try:
+        mm = model_matrix(text_fm, frame, na_action="raise")
+    except Exception as err:  # formulaic's syntax and evaluation errors
+        message = re.sub(r"\x1b\[[0-9;]*m|[⧚⧛]", "", str(err)).strip().splitlines()[0]
+        raise ValueError(f"cannot read the moderator formula {formula!r}: {message}") from None
+    names = [_r_name(c, set(factor_vars)) for c in mm.columns]
     X = np.asarray(mm, dtype=float)
     if X.shape[0] != k:
         raise ValueError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
+    if X.shape[1] == 0:
+        raise ValueError(f"the moderator formula {formula!r} has no columns (no intercept and no "
+                         "moderators); use mods=None for the intercept-only model")
     return drop_redundant(X, names)
+
+
+def is_text(col: pd.Series) -> bool:
+    """Whether a column holds text (object, string or text-categorical dtype)."""
+    return col.dtype == object or pd.api.types.is_string_dtype(col.dtype) or (
+        isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.dtype == object)
+
+
+def _refuse_mostly_numeric(col: pd.Series, var: str, labels: list[str] | None) -> None:
+    """A text column whose cells are mostly numbers is a numeric moderator with a few typos
+    ("7.5 " is fine, "<20" or "n/a" is not): never a factor with one level per value."""
+    values = col.astype(object).to_numpy()
+    numeric = pd.to_numeric(pd.Series(values), errors="coerce").notna().to_numpy()
+    bad = np.flatnonzero(~numeric)
+    if numeric.sum() > len(values) / 2 and len(bad):
+        cells = "; ".join(f"{study_name(labels, i)}: {values[i]!r}" for i in bad)
+        raise ValueError(
+            f"moderator {var!r} is mostly numeric but has {len(bad)} non-numeric "
+            f"value{'s' if len(bad) > 1 else ''} ({cells}); correct or remove "
+            f"{'them' if len(bad) > 1 else 'it'}, or write factor({var}) if it is a categorical moderator")
+
+
+def strip_levels(col: pd.Series, var: str) -> pd.Series:
+    """Factor levels without surrounding spaces; a warning when that merges levels ("a" and "a ")."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in col.cat.categories]
+        stripped = list(dict.fromkeys(c.strip() for c in cats))
+        values = col.astype(object).map(lambda v: str(v).strip())
+        new = pd.Series(pd.Categorical(values, categories=stripped, ordered=col.cat.ordered), index=col.index)
+        merged = [c for c in cats if c != c.strip()]
+    else:
+        raw = col.astype(object)
+        new = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+        cats = list(dict.fromkeys(raw))
+        merged = [c for c in cats if isinstance(c, str) and c != c.strip()]
+    if merged and new.nunique() < len(cats):
+        warnings.warn(f"moderator {var!r}: levels that differ only by surrounding spaces were merged "
+                      f"({', '.join(repr(c) for c in merged)} -> "
+                      f"{', '.join(repr(c.strip()) for c in merged)})", UserWarning, stacklevel=5)
+    return new
 
 
 def _r_level(value: Any) -> str:

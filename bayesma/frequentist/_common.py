@@ -4,11 +4,13 @@ coefficients (metafor's conventions)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from bayesma._validate import check_level
+from bayesma._validate import align, check_level
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 
@@ -162,3 +164,11 @@ def coef_table(res) -> pd.DataFrame:
         },
         index=pd.Index(res.coef_names, name="coef"),
     )
+
+
+def _aligned_mods(mods: Any, data: pd.DataFrame | None, yi: Any) -> Any:
+    """A Series / DataFrame of moderators in the order of the rows of *data* (or of *yi*),
+    matched by index (see :func:`bayesma._validate.align`); other values pass unchanged."""
+    ref = data.index if data is not None else (yi.index if isinstance(yi, pd.Series) else None)
+    mods = align(mods, ref, "mods")
+    return mods.reset_index(drop=True) if isinstance(mods, (pd.Series, pd.DataFrame)) else mods

@@ -476,13 +476,20 @@ def trimfill(
             if estimator == "L0":
                 k0_raw = (4 * Sr - k * (k + 1)) / (2 * k - 1)
             else:
-                k0_raw = k - 0.5 - np.sqrt(max(0.0, 2 * k**2 - 4 * Sr + 0.25))
+                radicand = 2 * k**2 - 4 * Sr + 0.25
+                if radicand < 0:
+                    raise ValueError(
+                        f"trim-and-fill with estimator='Q0' is undefined for these data: 2k² - 4 S_r + 1/4 "
+                        f"= {radicand:g} < 0 (k = {k}, rank sum S_r = {Sr:g} at iteration {it}), so Q0 "
+                        "has no real value (Duval & Tweedie 2000); use estimator='L0' or 'R0'")
+                k0_raw = k - 0.5 - np.sqrt(radicand)
             var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2 + 17 * k0_raw
                       - 18 * k * k0_raw**2 - 18 * k * k0_raw + 6 * k**2 * k0_raw) / 24.0
             if estimator == "L0":
                 se_raw = 4 * np.sqrt(var_sr) / (2 * k - 1)
             else:
-                se_raw = 2 * np.sqrt(var_sr) / np.sqrt((k - 0.5) ** 2 - k0_raw * (2 * k - k0_raw - 1))
+                denom = (k - 0.5) ** 2 - k0_raw * (2 * k - k0_raw - 1)
+                se_raw = 2 * np.sqrt(var_sr) / np.sqrt(denom) if denom > 0 and var_sr >= 0 else np.nan
         k0 = int(max(0, np.round(k0_raw)))  # R's round() also rounds halves to even
         se_k0 = float(max(0.0, se_raw))
 

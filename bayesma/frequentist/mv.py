@@ -35,7 +35,7 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.frequentist._common import _crit, _level, _Projection, coef_table, wald_tests
+from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
 from bayesma.frequentist.profile import confint_sigma2
 
@@ -248,6 +248,7 @@ def rma_mv(
     inner_name = labels if isinstance(labels, str) else "id"
     cluster_name = cluster if isinstance(cluster, str) else "cluster"
     labels = _nested_labels(data, labels, cluster)
+    mods = _aligned_mods(mods, data, yi)
     md = yi if isinstance(yi, MetaData) else MetaData.create(
         yi, vi, sei=sei, data=data, labels=labels, cluster=cluster, missing=missing,
         require=required_columns(mods, data),

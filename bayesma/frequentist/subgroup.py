@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,8 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.data import MetaData
-from bayesma.design import design_matrix
+from bayesma.design import design_matrix, strip_levels
+from bayesma.design import is_text as _is_text
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.uni import RMAResult, fit_rma
 
@@ -92,6 +94,9 @@ def subgroup(
         raise ValueError(f"column {by!r} (for by=) is not in the data; columns are {list(data.columns)}")
     md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=[by])
     groups = md.data[by]
+    if _is_text(groups):
+        groups = strip_levels(groups, by)  # "staff" and "staff " are one subgroup (with a warning)
+        md.data[by] = groups
     if isinstance(groups.dtype, pd.CategoricalDtype):
         levels = [lv for lv in groups.cat.categories if (groups == lv).any()]
     else:
@@ -116,7 +121,8 @@ def subgroup(
     pooled = np.sum(w * est) / w.sum()
     qb = float(np.sum(w * (est - pooled) ** 2))
     dfb = len(levels) - 1
-    X, names = design_matrix(f"~ factor({by})", md.data, md.k, md.labels)
+    name = by if re.fullmatch(r"[^\W\d][\w.]*", by) else f"`{by}`"  # "rater type" -> `rater type`
+    X, names = design_matrix(f"~ factor({name})", md.data, md.k, md.labels)
     mixed = fit_rma(md, X, names, method=method, test=test, level=level)
     return SubgroupResult(by, table, qb, dfb, float(stats.chi2.sf(qb, dfb)), mixed, fits)
 

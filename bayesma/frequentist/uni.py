@@ -34,6 +34,7 @@ from bayesma.frequentist import tau2 as _tau2
 from bayesma.frequentist._common import (
     METHODS,
     TESTS,
+    _aligned_mods,
     _check_method,
     _crit,
     _level,
@@ -310,11 +311,13 @@ def rma(
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, got {test!r}")
     level = _level(level)
+    mods = _aligned_mods(mods, data, yi)
     md = yi if isinstance(yi, MetaData) else MetaData.create(
         yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data),
     )
     X, names = design_matrix(mods, md.data, md.k, md.labels)
     return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
+
 
 
 def fit_rma(
