@@ -11,6 +11,7 @@ import argparse
 
 import bayesma
 from bayesma.cli.errors import PROG
+from bayesma.cli.robma import add_parser as add_robma_parser
 
 __all__ = ["ESCALC_ARGS", "build_parser"]
 
@@ -162,4 +163,5 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed")
     _add_common(p)
     p.set_defaults(command_module="demo")
+    add_robma_parser(sub, _Formatter)
     return parser
