@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -15,6 +16,8 @@ from .likelihood import _as_spec
 from .posterior import ExactPosterior, exact_posterior
 
 __all__ = ["ExactFit", "fit_exact"]
+
+_AUTO_THETA = 2.5e7  # draws x studies kept by default (200 MB of float64)
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,15 @@ class ExactFit:
         ``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%).
     seconds : float
         Wall time of the fit.
+    info : dict
+        What was kept: ``theta_draws`` (bool) and, when the engine chose for the user, a ``note``.
     """
 
     idata: Any
     exact: ExactPosterior
     summary: pd.DataFrame
     seconds: float
+    info: dict = field(default_factory=dict)
 
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
@@ -65,7 +71,7 @@ def fit_exact(
     chains: int = 4,
     seed: int | np.random.Generator | None = None,
     grid: int | Mapping[str, Any] | None = None,
-    theta_draws: bool = True,
+    theta_draws: bool | None = None,
     **kwargs: Any,
 ):
     """Exact posterior of a normal-normal meta-analysis model, with independent draws.
@@ -82,9 +88,12 @@ def fit_exact(
         The same seed gives the same draws.
     grid : int or dict, optional
         Gauss-Legendre nodes per panel (see :func:`exact_posterior`).
-    theta_draws : bool
-        Draw the study effects ``theta`` (k values per draw). For very large k
-        set it to False (the summaries of theta are exact either way).
+    theta_draws : bool, optional
+        Draw the study effects ``theta`` (k values per draw). The default (None)
+        keeps them while they need at most 200 MB (``draws * chains * k <= 2.5e7``)
+        and otherwise skips them with a warning saying so (``ExactFit.info``); the
+        exact summaries of theta do not need the draws. True insists (an error above
+        1.6 GB), False skips them.
     **kwargs
         NUTS-only options (``tune``, ``target_accept``, ``progressbar``...) are
         accepted and ignored.
@@ -113,6 +122,17 @@ def fit_exact(
     ep = exact_posterior(spec, grid=grid)
     summary = ep.summary()
     n = int(draws) * int(chains)
+    info: dict[str, Any] = {"theta_draws": True}
+    if theta_draws is None:
+        theta_draws = n * spec.k <= _AUTO_THETA
+        if not theta_draws:
+            info["theta_draws"] = False
+            info["note"] = (f"the draws of the {spec.k} study effects theta were not kept ({n} draws would take "
+                            f"{n * spec.k * 8 / 1e9:.1f} GB); their exact summaries are in .summary(); pass "
+                            "theta_draws=True (or fewer draws) to keep them")
+            warnings.warn(info["note"], UserWarning, stacklevel=3)
+    elif not theta_draws:
+        info["theta_draws"] = False
     if theta_draws and n * spec.k > 2e8:
         raise ValueError(
             f"{n} draws of {spec.k} study effects need {n * spec.k * 8 / 1e9:.1f} GB; use fewer draws or "
@@ -125,4 +145,4 @@ def fit_exact(
     sample = ep.draws(n, rng, theta=theta_draws)
     idata = _to_idata(spec, sample, int(chains), int(draws))
     seconds = time.perf_counter() - start
-    return ExactFit(idata, ep, summary, seconds)
+    return ExactFit(idata, ep, summary, seconds, info)

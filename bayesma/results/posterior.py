@@ -50,8 +50,9 @@ from .diagnostics import MAX_R_HAT, MIN_ESS, Diagnostics
 from .expr import _eval_expr
 
 _SIMPLE = re.compile(r"\s*([A-Za-z_]\w*(?:\[[^\]]*\])?)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*")
+from .influence import influence_lines, prior_data_conflict, prior_influence
 from .io import read_posterior, write_posterior
-from .summary import compare_frequentist, param_rows, summary_table, var_dim
+from .summary import compare_frequentist, summary_table, var_dim
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
@@ -344,53 +345,39 @@ class MetaPosterior:
     # prior influence
     # ------------------------------------------------------------------
     def prior_influence(self, prob: float = 0.95, threshold: float = 0.8) -> pd.DataFrame:
-        """How far the data narrowed each prior: posterior / prior interval width.
+        """How far the data narrowed each prior, and whether a prior sets an interval.
 
         For ``mu`` (or each coefficient), ``tau`` (per subgroup), ``tau_within``:
         the width of the central *prob* interval of the posterior divided by that
         of the prior (exact prior quantiles: ``ppf_tau`` for heterogeneity
-        priors). A ratio near 1 means the data said little: the prior decides
-        the answer.
+        priors). ``set_by_prior`` says when the prior, not the data, decides the
+        interval (rules in :mod:`bayesma.results.influence`): a ratio above
+        *threshold*; for a location parameter a prior that supplies more than a
+        quarter of the information; for a heterogeneity SD an interval the data do
+        not bound (very wide priors at small k).
 
         Returns
         -------
         pandas.DataFrame
-            Rows as :meth:`summary`; columns ``prior``, ``prior_lower``,
-            ``prior_upper``, ``posterior_lower``, ``posterior_upper``, ``ratio``
-            and ``note`` (a sentence when ``ratio > threshold``).
+            Rows ``mu``/``beta[...]``, ``tau``..., columns ``prior``, ``prior_lower``,
+            ``prior_upper``, ``posterior_lower``, ``posterior_upper``, ``ratio``,
+            ``set_by_prior`` (bool) and ``note`` (a sentence when set by the prior).
 
         Examples
         --------
         >>> post.prior_influence().loc["tau", "ratio"]    # doctest: +SKIP
         """
-        s = self.summary(prob=prob)
-        lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
-        recs, index = [], []
-        for row, var, lab in param_rows(self.idata.posterior):
-            if var in ("theta", "theta_new", "nu"):
-                continue
-            if var == "beta":
-                j = list(self.spec.coef_names).index(lab)
-                prior = self.spec.location_prior(j)
-            elif var == "mu":
-                prior = self.spec.priors["mu"]
-            else:
-                prior = self.spec.priors.get(var)
-            if prior is None:
-                continue
-            # ppf_tau: quantiles of tau for heterogeneity priors, ppf() otherwise
-            p_lo, p_hi = float(prior.ppf_tau(lo_q)), float(prior.ppf_tau(hi_q))
-            q_lo, q_hi = float(s.loc[row, "eti_lower"]), float(s.loc[row, "eti_upper"])
-            ratio = (q_hi - q_lo) / (p_hi - p_lo) if p_hi > p_lo else float("nan")
-            note = ""
-            if ratio > threshold:
-                note = (f"the prior dominates: the posterior {int(round(prob * 100))}% interval of {row} is "
-                        f"{ratio:.0%} as wide as the prior's ({prior!r}); the data say little about it, "
-                        "so report results under other priors (bayesma.compare_priors)")
-            recs.append({"prior": repr(prior), "prior_lower": p_lo, "prior_upper": p_hi,
-                         "posterior_lower": q_lo, "posterior_upper": q_hi, "ratio": ratio, "note": note})
-            index.append(row)
-        return pd.DataFrame(recs, index=pd.Index(index, name="parameter"))
+        return prior_influence(self, prob=prob, threshold=threshold)
+
+    def prior_data_conflict(self) -> pd.DataFrame:
+        """Heterogeneity SDs whose posterior median lies beyond the 0.5% / 99.5% quantile of their prior;
+        see :func:`bayesma.results.influence.prior_data_conflict`.
+
+        Examples
+        --------
+        >>> post.prior_data_conflict()["conflict"].any()    # doctest: +SKIP
+        """
+        return prior_data_conflict(self)
 
     # ------------------------------------------------------------------
     # frequentist comparison
@@ -447,25 +434,9 @@ class MetaPosterior:
             describe(self.spec.priors),
             table,
             f"({self.spec.k} study effects theta[...] in .summary())",
-            *self._influence_lines(),
+            *influence_lines(self),
             f"diagnostics: {self.diagnostics().line()}",
         ])
-
-    def _influence_lines(self) -> list[str]:
-        """How far the posterior of each heterogeneity SD moved from its prior (for the printout)."""
-        try:
-            table = self.prior_influence()
-        except Exception:  # noqa: BLE001 - a printout must not fail
-            return []
-        lines = []
-        for row, rec in table.iterrows():
-            if not str(row).startswith("tau") or not np.isfinite(rec["ratio"]):
-                continue
-            text = f"prior influence: the 95% interval of {row} is {rec['ratio']:.0%} as wide as under the prior"
-            if rec["note"]:
-                text += " - the prior dominates; see bayesma.compare_priors()"
-            lines.append(text)
-        return lines
 
     # ------------------------------------------------------------------
     # plots

@@ -91,9 +91,11 @@ def summary_table(post: Any, hdi: bool = False, prob: float = 0.95) -> pd.DataFr
         rows += [r for r in param_rows(posterior) if r[1] == "theta_new"]
     diag = mcmc_diagnostics(post) if exact is None else {}
     nan = float("nan")
+    pos = {} if exact is None else {r: i for i, r in enumerate(exact.index)}
+    ex_vals = None if exact is None else {c: exact[c].to_numpy(dtype=float) for c in exact_cols}
     out = []
     for row, var, lab in rows:
-        from_exact = exact is not None and row in exact.index
+        from_exact = row in pos
         use = exact_cols if from_exact else []
         exact_hdi = hdi and from_exact and ep is not None
         need_draws = (hdi and not exact_hdi) or len(use) < len(_EXACT_COLUMNS)
@@ -101,7 +103,7 @@ def summary_table(post: Any, hdi: bool = False, prob: float = 0.95) -> pd.DataFr
         rec = {}
         for col in _EXACT_COLUMNS:
             if col in use:
-                rec[col] = float(exact.loc[row, col])
+                rec[col] = float(ex_vals[col][pos[row]])
             elif col == "mean":
                 rec[col] = float(np.mean(x))
             elif col == "sd":
