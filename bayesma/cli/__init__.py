@@ -36,8 +36,10 @@ from bayesma.cli.errors import (
     EXIT_FAILURE,
     EXIT_INPUT,
     EXIT_OK,
-    INPUT_ERRORS,
+    UsageError,
     error,
+    internal_error_line,
+    is_input_error,
     one_line,
 )
 from bayesma.cli.inputs import read_table
@@ -53,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, usage errors
+    except UsageError as exc:  # one line: the problem and where to read about the options
+        error(f"{exc} (see '{exc.prog} --help')")
+        return EXIT_INPUT
+    except SystemExit as exc:  # --help, --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_INPUT
     debug = bool(getattr(args, "debug", False))
     if getattr(args, "command_module", None) is None:
@@ -71,13 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except INPUT_ERRORS as exc:
-        if debug:
-            raise
-        error(one_line(exc))
-        return EXIT_INPUT
     except Exception as exc:
         if debug:
             raise
-        error(f"{type(exc).__name__}: {one_line(exc)} (run again with --debug for the traceback)")
+        if is_input_error(exc):
+            error(one_line(exc))
+            return EXIT_INPUT
+        error(internal_error_line(exc))
         return EXIT_FAILURE

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dis
 import os
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 PROG = "bayesma"
 EXIT_OK = 0
@@ -19,6 +21,60 @@ INPUT_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError
 
 class InputError(ValueError):
     """A problem with the user's input, reported as one line with exit code 2."""
+
+
+class UsageError(Exception):
+    """A command line argparse cannot read (unknown option, missing argument): one line, exit code 2."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+def _raised_at(exc: BaseException) -> tuple[str, bool] | None:
+    """(file, whether the failing instruction is a ``raise``) of the innermost frame of *exc*."""
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    try:
+        op = code.co_code[tb.tb_lasti]
+    except IndexError:  # pragma: no cover
+        return code.co_filename, False
+    return code.co_filename, op in _RAISE_OPS
+
+
+_RAISE_OPS = {dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap}
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Whether *exc* reports a problem with the user's input (exit 2) rather than a bug (exit 1).
+
+    Input errors: :class:`InputError`; file-system errors (``OSError``); a
+    ``ValueError``, ``TypeError`` or ``KeyError`` that bayesma raised on
+    purpose (a ``raise`` statement in bayesma's code: its input checks); a
+    ``ValueError`` from another library while reading or checking the user's
+    data (tagged by :func:`about`, e.g. a file that is not text). Anything
+    else (a ``TypeError`` or ``KeyError`` from inside an expression,
+    ``AttributeError``, ``IndexError``, ...) is a bug and is never reported as
+    bad input.
+    """
+    if isinstance(exc, (InputError, OSError)):
+        return True
+    if not isinstance(exc, (ValueError, TypeError, KeyError)):
+        return False
+    where = _raised_at(exc)
+    if where is None:
+        return isinstance(exc, ValueError)
+    filename, deliberate = where
+    if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+        return deliberate
+    return isinstance(exc, ValueError) and getattr(exc, "bayesma_source", None) is not None
 
 
 @contextlib.contextmanager
@@ -59,6 +115,12 @@ def one_line(exc: BaseException) -> str:
     msg = re.sub(r";\s*;", ";", msg).replace(":;", ":")
     source = getattr(exc, "bayesma_source", None)
     return f"{source}: {msg}" if source else msg
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line shown for a bug: what failed, and that it is not the user's input."""
+    return (f"internal error (a bug in bayesma, not a problem with your input): {type(exc).__name__}: "
+            f"{one_line(exc)}; run again with --debug for the traceback and please report it")
 
 
 def error(message: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bayesma.cli.console import Progress, say
-from bayesma.cli.errors import EXIT_OK, about
+from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import build_model, load_for_model, priors_from_args
 from bayesma.cli.outputs import staged_dir
 from bayesma.cli.pipeline import run_fit
@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     df, spec = load_for_model(args)
     model = build_model(df, spec, priors, args.file)
     out = Path(args.out)
-    with staged_dir(out) as work, about(args.file):
+    with staged_dir(out) as work:
         paths = run_fit(model, df, spec, out, engine=args.engine, draws=args.draws, tune=args.tune,
                         chains=args.chains, seed=args.seed, source=Path(args.file).name, progress=Progress(3),
                         workdir=work)

@@ -10,13 +10,20 @@ from __future__ import annotations
 import argparse
 
 import bayesma
-from bayesma.cli.errors import PROG
+from bayesma.cli.errors import PROG, UsageError
 from bayesma.cli.robma import add_parser as add_robma_parser
 
 __all__ = ["ESCALC_ARGS", "build_parser"]
 
 #: the study-data arguments of escalc, one --option each
 ESCALC_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i", "ri", "ni", "xi", "mi")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (raised, printed by :func:`bayesma.cli.main`)."""
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature
+        raise UsageError(message, self.prog)
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -56,7 +63,7 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``bayesma`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Bayesian meta-analysis, checked against metafor's frequentist estimates.",
         epilog=(

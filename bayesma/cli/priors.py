@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bayesma import priors as pr
 from bayesma.cli.console import Progress, print_table, say
-from bayesma.cli.errors import EXIT_OK, about
+from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import build_model, labelled_priors, load_for_model
 from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import save_fig
@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
         say("No --tau-prior given: comparing a standard set of heterogeneity priors.")
     out = Path(args.out)
     progress = Progress(2)
-    with about(args.file), progress.step(f"fitting {len(tau_priors) * len(mu_priors or {0: 0})} models "
-                                         f"({args.engine} engine)"):
+    n_models = len(tau_priors) * len(mu_priors or {0: 0})
+    with progress.step(f"fitting {n_models} models ({args.engine} engine)"):
         cmp = compare_priors(
             data=model.spec.meta.data, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
             tau_priors=tau_priors, mu_priors=mu_priors, engine=args.engine, measure=spec["measure"],

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.cli.console import Progress, isatty, print_table, say
-from bayesma.cli.errors import EXIT_OK, about
+from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import (
     build_model,
     load_for_model,
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     ks = parse_list(args.k, "--k", int) or sorted({2, 3, 5, min(int(model.k), 10)})
     taus = parse_list(args.tau, "--tau", float) or _design_taus(model.spec.vi)
     progress = Progress(3)
-    with about(args.file), progress.step(f"leave-one-out: {model.k} refits without one study each"):
+    with progress.step(f"leave-one-out: {model.k} refits without one study each"):
         loo = leave_one_out(
             data=model.spec.meta.data, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
             priors=model.priors, engine="exact", measure=spec["measure"],
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs and args.jobs > 1:
         executor = ProcessPoolExecutor(max_workers=args.jobs)
     try:
-        with about(args.file), progress.step(
+        with progress.step(
             f"simulating {args.n_sim} meta-analyses for each k in {ks} and tau in {taus} "
             f"(mu = {mu:.3g}, within-study variances resampled from the data)"
         ):
