@@ -1,0 +1,144 @@
+"""The estimated selection function of a selection model (metafor's ``plot.rma.uni.selmodel``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._common import _new_figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["selection_plot"]
+
+
+def _from_result(sel: Any, ci: str | bool, n: int, reps: int, seed: int | None) -> dict:
+    """Grid, function and band of a fitted selection model (duck-typed SelModelResult)."""
+    lo, hi = sel.pval_min, 1 - sel.pval_min
+    ps = np.linspace(lo, hi, n)
+    stepwise = sel.type == "stepfun"
+    if stepwise:
+        steps = np.asarray(sel.steps, float)
+        ps = np.unique(np.concatenate([ps, steps[(steps >= lo) & (steps <= hi)]]))
+    band = (None, None) if ci is False else sel.selection_band(ps, "auto" if ci is True else ci, reps, seed)
+    return {"p": ps, "w": sel.selection_function(ps), "lower": band[0], "upper": band[1], "pvals": sel.pvals,
+            "steps": sel.steps if stepwise else None, "k_per_interval": sel.k_per_interval if stepwise else None,
+            "level": sel.level, "title": f"Selection model ({sel.type}, alternative = {sel.alternative!r})"}
+
+
+def selection_plot(
+    p: Any,
+    w: Any = None,
+    *,
+    ci: str | bool = "auto",
+    n: int = 1000,
+    reps: int = 1000,
+    seed: int | None = 1,
+    lower: Any = None,
+    upper: Any = None,
+    pvals: Any = None,
+    steps: Any = None,
+    k_per_interval: Any = None,
+    level: float = 0.95,
+    title: str | None = None,
+    xscale: str = "linear",
+    ax: Axes | None = None,
+    figsize: tuple[float, float] = (6.5, 4.2),
+) -> Figure:
+    """Plot a selection function w(p): the relative likelihood that a study is published.
+
+    Parameters
+    ----------
+    p : SelModelResult or array_like, shape (n,)
+        A fitted :func:`bayesma.selmodel` (everything below is then taken from it), or
+        one-sided p-values (sorted), the x grid.
+    w : array_like, shape (n,)
+        The selection function at *p* (arrays only).
+    ci : {"auto", "wald", "boot"} or bool
+        Band of a fitted model: Wald (w at the bounds of delta; step functions and
+        one-parameter types), parametric bootstrap of delta (*reps* draws, *seed*), or
+        none (``False``); "auto" takes Wald where it exists, as metafor's ``ci="wald"``.
+    n : int
+        Grid size for a fitted model.
+    lower, upper : array_like, shape (n,), optional
+        A pointwise confidence band, drawn shaded.
+    pvals : array_like, optional
+        The studies' one-sided p-values, drawn as a rug along the bottom.
+    steps : array_like, optional
+        Cut points of a step function: w is drawn as steps (constant on
+        ``(steps[j-1], steps[j]]``) and the cut points as dotted lines.
+    k_per_interval : array_like, optional
+        Studies per interval of a step function, written above each interval.
+    level : float
+        Level of the band, for the legend.
+    title : str, optional
+    xscale : {"linear", "log"}
+        "log" spreads the small p-values (cut points such as 0.025 and 0.05).
+    ax : matplotlib Axes, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.linspace(0.001, 0.999, 50)
+    >>> fig = selection_plot(p, np.exp(-2 * p), pvals=[0.01, 0.2, 0.6])
+    """
+    if hasattr(p, "selection_function"):
+        spec = _from_result(p, ci, n, reps, seed)
+        if title is None:
+            title = spec["title"]
+        p, w, lower, upper = spec["p"], spec["w"], spec["lower"], spec["upper"]
+        pvals, steps, k_per_interval, level = spec["pvals"], spec["steps"], spec["k_per_interval"], spec["level"]
+    if w is None:
+        raise ValueError("selection_plot needs w (the selection function at p) or a fitted selection model")
+    p = np.asarray(p, float)
+    w = np.asarray(w, float)
+    if p.shape != w.shape:
+        raise ValueError(f"p and w must have the same shape, got {p.shape} and {w.shape}")
+    if ax is None:
+        fig = _new_figure(figsize)
+        ax = fig.add_subplot(1, 1, 1)
+    else:
+        fig = ax.figure
+    stepwise = steps is not None
+    draw = {"drawstyle": "steps-pre"} if stepwise else {}
+    ymax = float(np.nanmax(w[np.isfinite(w)])) if np.any(np.isfinite(w)) else 1.0
+    if lower is not None and upper is not None:
+        lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+        if np.any(np.isfinite(hi)):
+            ax.fill_between(p, np.maximum(lo, 0), hi, step="pre" if stepwise else None, color="C0", alpha=0.2,
+                            lw=0, label=f"{100 * level:g}% CI")
+            ymax = max(ymax, float(np.nanmax(hi[np.isfinite(hi)])))
+    ax.plot(p, np.maximum(w, 0), color="C0", lw=2, label="estimate", **draw)
+    ax.axhline(1.0, color="0.5", lw=0.8, ls="--", zorder=0)
+    if stepwise:
+        cuts = np.asarray(steps, float)
+        for s in cuts[:-1]:
+            ax.axvline(s, color="0.6", lw=0.8, ls=":", zorder=0)
+        if k_per_interval is not None:
+            left = np.concatenate([[p.min() if xscale == "log" else 0.0], cuts[:-1]])
+            for a, b, k in zip(left, cuts, np.asarray(k_per_interval)):
+                mid = np.sqrt(max(a, p.min()) * b) if xscale == "log" else (a + b) / 2
+                ax.text(mid, 1.0, f"k={int(k)}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                        fontsize=8, color="0.3", clip_on=False)
+    if pvals is not None:
+        pv = np.asarray(pvals, float)
+        ax.plot(pv, np.zeros_like(pv), "|", color="0.2", ms=10, transform=ax.get_xaxis_transform(),
+                clip_on=False, label="studies' p-values")
+    ax.set_xscale(xscale)
+    if xscale == "linear":
+        ax.set_xlim(0, 1)
+    ax.set_ylim(0, ymax * 1.08 if np.isfinite(ymax) and ymax > 0 else 1.0)
+    ax.set_xlabel("one-sided p-value")
+    ax.set_ylabel("relative likelihood of selection")
+    if title:
+        ax.set_title(title, fontsize=10, pad=14 if k_per_interval is not None else 6)
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    return fig
