@@ -20,6 +20,7 @@ from bayesma import measures
 from bayesma._validate import as_numeric, column, study_name
 from bayesma.effects import families as fam
 from bayesma.effects._common import ArrayLike, _fmt
+from bayesma.effects.measures_more import ADD_ZERO, MORE
 
 __all__ = ["MEASURES", "escalc"]
 
@@ -46,6 +47,7 @@ _ESCALC: dict[str, _EscalcMeasure] = {
     "PR": _EscalcMeasure(fam.PROP, ("LS", "UB", "AV"), fam.proportion, fam.needs_proportion),
     "PLO": _EscalcMeasure(fam.PROP, ("LS", "AV"), fam.proportion, fam.needs_proportion),
 }
+_ESCALC.update({name: _EscalcMeasure(*spec) for name, spec in MORE.items()})
 
 MEASURES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     name: (measures.get(name).description, spec.args, spec.vtypes) for name, spec in _ESCALC.items()
@@ -72,9 +74,17 @@ def escalc(
     ni: ArrayLike = None,
     xi: ArrayLike = None,
     mi: ArrayLike = None,
+    sdi: ArrayLike = None,
+    ti: ArrayLike = None,
+    r2i: ArrayLike = None,
+    x1i: ArrayLike = None,
+    x2i: ArrayLike = None,
+    t1i: ArrayLike = None,
+    t2i: ArrayLike = None,
     data: pd.DataFrame | None = None,
-    add: float = 0.5,
+    add: float | None = None,
     to: str = "only0",
+    drop00: bool = False,
     vtype: str = "LS",
     var_names: Sequence[str] = ("yi", "vi"),
     slab: ArrayLike = None,
@@ -98,7 +108,18 @@ def escalc(
         * ``"COR"``, ``"ZCOR"``: raw and Fisher-z transformed correlations,
           from ``ri, ni``;
         * ``"PR"``, ``"PLO"``: raw and logit transformed proportions, from
-          ``xi, ni`` (or ``xi, mi``: events and non-events).
+          ``xi, ni`` (or ``xi, mi``: events and non-events);
+        * more of metafor's measures (see :mod:`bayesma.effects.measures_more`
+          and the table in the documentation, "Effect sizes"): ``PETO``,
+          ``PHI``, ``YUQ``, ``YUY``, ``AS``, ``PBIT``, ``OR2DN``, ``OR2DL`` (2x2
+          tables); ``RPB``, ``RBIS``, ``D2ORN``, ``D2ORL``, ``CVR``, ``VR`` (two
+          groups' means); ``MN``, ``MNLN``, ``CVLN``, ``SDLN``, ``SMN`` (one
+          group: ``mi, sdi, ni``); ``MC``, ``SMCC``, ``SMCR``, ``SMCRH``,
+          ``ROMC`` (pre-post: ``m1i, m2i, sd1i, sd2i, ni, ri``); ``PCOR``,
+          ``ZPCOR``, ``SPCOR`` (``ti, ni, mi``, and ``r2i``); ``IRR``, ``IRD``,
+          ``IRSD`` (``x1i, t1i, x2i, t2i``); ``PAS``, ``PFT`` (proportions);
+          ``R2D`` (a point-biserial correlation ``ri`` with ``ni`` or ``n1i,
+          n2i`` converted to d, so that correlations join a column of d).
     ai, bi, ci, di : array_like or str, optional
         Cells of 2x2 tables: events and non-events of group 1 (ai, bi) and
         group 2 (ci, di).
@@ -110,17 +131,30 @@ def escalc(
         Correlations and sample sizes (``ni`` is also the sample size of a
         single proportion).
     xi, mi : array_like or str, optional
-        Events and non-events for the single-proportion measures.
+        Events and non-events for the single-proportion measures; ``mi`` is the
+        mean for MN, MNLN, CVLN, SMN and the number of predictors for PCOR,
+        ZPCOR, SPCOR (metafor's names).
+    sdi : array_like or str, optional
+        Standard deviations of a single group (MN, MNLN, CVLN, SDLN, SMN).
+    ti, r2i : array_like or str, optional
+        t statistics of a regression coefficient and the model's R² (PCOR,
+        ZPCOR, SPCOR).
+    x1i, x2i, t1i, t2i : array_like or str, optional
+        Events and person-times of groups 1 and 2 (IRR, IRD, IRSD).
     data : pandas.DataFrame, optional
         Table holding the named columns. The result then contains its columns
         first, then *yi* and *vi*, with its index.
-    add : float
-        The value added to the cells of 2x2 tables (and of single proportions)
-        according to *to*; default 1/2.
+    add : float, optional
+        The value added to the cells of 2x2 tables (and to counts of rates and
+        single proportions) according to *to*; default 1/2, or 0 for AS, PHI,
+        IRSD, PAS and PFT (as metafor).
     to : {"only0", "all", "if0all", "none"}
         Which studies get *add*: those with a zero cell (default), all,
         all if any study has a zero cell, or none. As in metafor, this applies
         to every count measure here (OR, RR, RD, PR, PLO).
+    drop00 : bool
+        Leave out (NaN) the studies with no events, or only events, in both
+        groups (2x2 tables and rates), as metafor's ``drop00``; default False.
     vtype : str
         The sampling variance estimator, metafor's names: ``"LS"`` (large
         sample, the default) for every measure; also ``"LS2"``, ``"UB"``,
@@ -199,6 +233,10 @@ def escalc(
         raise ValueError(f"vtype={vtype!r} is not available for measure {measure!r}; choose one of {list(vtypes)}")
     if to not in _TO_CHOICES:
         raise ValueError(f"to={to!r} is not known; choose one of {list(_TO_CHOICES)}")
+    if add is None:  # metafor: 0 for AS, PHI, IRSD, PAS, PFT, else 1/2
+        add = 0.0 if measure in ADD_ZERO else 0.5
+    if not isinstance(drop00, (bool, np.bool_)):
+        raise TypeError(f"drop00 must be True or False, got {drop00!r}")
     try:
         add = float(add)
     except (TypeError, ValueError):
@@ -214,7 +252,8 @@ def escalc(
     given_raw = {
         "ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i,
         "m1i": m1i, "sd1i": sd1i, "m2i": m2i, "sd2i": sd2i,
-        "ri": ri, "ni": ni, "xi": xi, "mi": mi,
+        "ri": ri, "ni": ni, "xi": xi, "mi": mi, "sdi": sdi, "ti": ti, "r2i": r2i,
+        "x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i,
     }
     given = {name: value for name, value in given_raw.items() if value is not None}
     extra = sorted(set(given) - set(accepted), key=list(given_raw).index)
@@ -243,7 +282,7 @@ def escalc(
     names = {name: _display(given[name], name) for name in given}
     x = {name: as_numeric(value, names[name], labels) for name, value in resolved.items()}
 
-    ctx = _Context(labels=labels, names=names)
+    ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
@@ -263,9 +302,10 @@ def escalc(
 class _Context:
     """What error messages need: the study labels and the displayed column names."""
 
-    def __init__(self, labels: list[Any] | None, names: dict[str, str]) -> None:
+    def __init__(self, labels: list[Any] | None, names: dict[str, str], drop00: bool = False) -> None:
         self.labels = labels
         self.names = names
+        self.drop00 = drop00
 
     def fail(self, mask: np.ndarray, arg: str | Sequence[str], what: str, values: np.ndarray | None = None) -> None:
         """Raise a ValueError for the first study where *mask* holds."""

@@ -79,7 +79,9 @@ def _cells_correction(cells: list[np.ndarray], add: float, to: str) -> list[np.n
     return cells
 
 
-def two_by_two(measure, x, ctx, add, to, vtype):
+def complete_tables(x, ctx):
+    """The four cells of each 2x2 table, checked (ai, bi, ci, di; bi = n1i - ai where only n1i is
+    given), with the tables of ``ctx.drop00`` set to NaN."""
     ai, ci = x["ai"], x["ci"]
     bi, di = x.get("bi"), x.get("di")
     n1i, n2i = x.get("n1i"), x.get("n2i")
@@ -111,7 +113,15 @@ def two_by_two(measure, x, ctx, add, to, vtype):
         di = n2i - ci
     elif n2i is not None:
         di = np.where(np.isnan(di), n2i - ci, di)
+    if getattr(ctx, "drop00", False):
+        # metafor's drop00: tables without events (or without non-events) in both groups are NA
+        both = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
+        ai, bi, ci, di = (np.where(both, np.nan, v) for v in (ai, bi, ci, di))
+    return ai, bi, ci, di
 
+
+def two_by_two(measure, x, ctx, add, to, vtype):
+    ai, bi, ci, di = complete_tables(x, ctx)
     missing = _nan(ai, bi, ci, di)
     a, b, c, d = _cells_correction([ai, bi, ci, di], add, to)
     n1, n2 = a + b, c + d

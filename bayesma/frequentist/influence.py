@@ -122,8 +122,8 @@ class InfluenceResult:
     dfbetas : pandas.DataFrame
         DFBETAS, one column per coefficient.
     is_infl : numpy.ndarray of bool
-        The ``inf`` column: |DFFITS| > 3 sqrt(p / (k - p)), or the chi-square(m) cdf
-        of Cook's distance > 0.5, or hat > 3 p / k, or any |DFBETAS| > 1.
+        The ``inf`` column: ``|DFFITS| > 3 sqrt(p / (k - p))``, or the chi-square(m) cdf
+        of Cook's distance > 0.5, or ``hat > 3 p / k``, or any ``|DFBETAS| > 1``.
     k, p, m : int
         Studies, coefficients and the number of coefficients in Cook's distance.
     tau2, QE : float
