@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma._validate import check_seed
-from bayesma.models.build import ModelHandles, build_model, data_values, structure_key
+from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
 from bayesma.models.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,15 +151,20 @@ class ModelCache:
     def __getitem__(self, key: tuple) -> CacheEntry:
         return self._entries[key]
 
-    def get(self, spec: ModelSpec, parameterization: str = "auto") -> tuple[CacheEntry, bool]:
-        """The entry of *spec*'s structure (built when missing) and whether it was built now."""
-        key = structure_key(spec, parameterization)
+    def get(self, spec: ModelSpec, parameterization: str = "auto", pad: bool = False) -> tuple[CacheEntry, bool]:
+        """The entry of *spec*'s structure (built when missing) and whether it was built now.
+
+        With ``pad=True`` the study dimension is padded to its bucket
+        (:func:`~bayesma.models.build.padded_sizes`), so specs of any k in the bucket
+        share the entry.
+        """
+        key = structure_key(spec, parameterization, pad)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
                 return entry, False
-        model, handles = build_model(spec, parameterization)
+        model, handles = build_model(spec, parameterization, pad)
         entry = CacheEntry(model, handles)
         with self._lock:
             existing = self._entries.get(key)
@@ -309,6 +314,14 @@ def _divergences(idata) -> int:
     return 0
 
 
+def _unpad(draws: np.ndarray, dims: list[str] | tuple, coords: dict[str, list[str]]) -> np.ndarray:
+    """Prior draws (draw, *dims) without the padded studies / clusters."""
+    index: list[Any] = [slice(None)]
+    for d in dims:
+        index.append(slice(0, len(coords[d])) if d in ("study", "cluster") else slice(None))
+    return draws[tuple(index)]
+
+
 def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     """Uniform InferenceData for both samplers: posterior, sample_stats, prior,
     prior_predictive, observed_data (yi), constant_data (vi, X, indices), current coords."""
@@ -320,6 +333,7 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     for group in ("posterior", "sample_stats"):
         ds = getattr(idata, group)
         ds = ds.drop_vars([v for v in ds.data_vars if v.endswith("__")], errors="ignore")
+        ds = ds.isel({d: slice(0, len(coords[d])) for d in ("study", "cluster") if d in ds.dims and d in coords})
         ds = ds.assign_coords({d: coords[d] for d in coords if d in ds.dims})
         keep[group] = ds
     if "diverging" not in keep["sample_stats"] and "divergent" in keep["sample_stats"]:
@@ -327,7 +341,7 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     new = az.InferenceData(**keep)
     dims = _dims_of(spec)
     if prior:
-        prior = {name: val[None, ...] for name, val in prior.items()}
+        prior = {name: _unpad(val, dims.get(name, ()), coords)[None, ...] for name, val in prior.items()}
         pp = {"yi": prior.pop("yi")} if "yi" in prior else {}
         new.add_groups(
             prior=az.dict_to_dataset(prior, coords=coords, dims=dims, library=None, attrs={}),
@@ -391,6 +405,7 @@ def sample(
     cores: int | None = None,
     retry: bool = True,
     parameterization: str = "auto",
+    pad: bool = True,
     **kwargs: Any,
 ) -> NutsFit:
     """Sample the posterior of the model of *spec* with NUTS.
@@ -425,6 +440,13 @@ def sample(
         transitions, sample once more (same seed) with ``target_accept=0.99``;
         ``info["retried"]`` records it. Refits are cheap: the model is
         compiled already.
+    pad : bool
+        Pad the study (and cluster) dimension to its bucket (64, 128, ... studies;
+        16, 32, ... clusters) so that one compiled model serves every k of the
+        bucket: a batch of meta-analyses of 3 to 64 studies compiles once. The
+        posterior is the same; the draws for a given seed differ from ``pad=False``
+        (the sampler also moves the padded studies' independent auxiliary
+        variables). ``pad=False`` compiles one model per k, as before.
     prior_draws : int
         Number of prior draws stored in ``idata.prior`` (0: none).
     cores : int, optional
@@ -467,8 +489,8 @@ def sample(
 
     t0 = time.perf_counter()
     cache = MODEL_CACHE if cache is None else cache
-    entry, built = cache.get(spec, parameterization)
-    values = data_values(spec)
+    entry, built = cache.get(spec, parameterization, pad)
+    values = data_values(spec, pad)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]uning samples.*")
@@ -487,6 +509,8 @@ def sample(
             idata, _ = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
     t_sample = time.perf_counter() - t0
     prior, prior_compiled = (None, False)
+    if any(getattr(p, "family", None) in ("Flat", "HalfFlat") for p in spec.priors.values()):
+        prior_draws = 0  # nothing can be drawn from an improper prior
     if prior_draws and prior_draws > 0:
         prior, prior_compiled = _draw_prior(entry, values, int(prior_draws), seed)
     idata = _finish_idata(idata, spec, prior)
@@ -501,6 +525,7 @@ def sample(
         "target_accept": target_accept,
         "retried": retried,
         "parameterization": entry.handles.parameterization,
+        "padded_to": int(padded_sizes(spec, pad)[0]),
         "model_built": bool(built),
         "compiled": bool(compiled_now),
         "prior_compiled": bool(prior_compiled),

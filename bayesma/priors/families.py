@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bayesma.priors.base import _LOG2, Prior, _fmt, _rng, _stats, _Tau2Prior, squared_name
+from bayesma.priors.improper import Flat, HalfFlat
 
 __all__ = [
     "Normal", "StudentT", "Cauchy", "HalfNormal", "HalfCauchy", "HalfStudentT", "Exponential",
@@ -438,5 +439,7 @@ FAMILIES: dict[str, type[Prior]] = {
         LogStudentT,
         InverseGamma,
         Gamma,
+        Flat,
+        HalfFlat,
     )
 }

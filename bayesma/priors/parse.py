@@ -35,6 +35,8 @@ _ALIASES: dict[str, str] = {
     "inversegamma": "InverseGamma",
     "invgamma": "InverseGamma",
     "gamma": "Gamma",
+    "flat": "Flat",
+    "halfflat": "HalfFlat",
 }
 
 def _known_families_text() -> str:
@@ -216,7 +218,9 @@ def describe(priors: Mapping[str, Prior | str]) -> str:
         line = f"{key.ljust(width)} ~ {prior!r}"
         if prior.target == "tau2":
             line += " on tau^2"
-        if prior.is_heterogeneity:
+        if prior.family in ("Flat", "HalfFlat"):
+            line += "  (improper: density 1 on its support)"
+        elif prior.is_heterogeneity:
             lo, med, hi = (float(v) for v in prior.ppf_tau([0.025, 0.5, 0.975]))
             line += f"  (tau: median {med:.3g}, 95% interval {lo:.3g} to {hi:.3g})"
         if prior.label:
