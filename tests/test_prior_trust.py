@@ -87,3 +87,23 @@ def test_exact_fit_of_100000_studies_with_default_arguments():
     # a small fit keeps the draws of theta
     small = bm.MetaAnalysis(yi=y[:50], vi=v[:50], priors={"mu": pr.Normal(0, 1), "tau": pr.HalfNormal(0.5)})
     assert "theta" in small.fit(engine="exact", seed=1).idata.posterior
+
+
+def test_bayes_factor_tables_name_the_prior_of_mu():
+    yi, vi = [0.3, 0.45, 0.25, 0.5, 0.38], [0.02, 0.03, 0.05, 0.04, 0.03]
+    tabs = {}
+    for sd in (8.0, 80.0):
+        m = bm.MetaAnalysis(yi=yi, vi=vi, priors={"mu": pr.Normal(0, sd), "tau": pr.HalfNormal(0.5)})
+        tab = bm.exact.bayes_factors(m)
+        assert (tab["prior_mu"] == repr(pr.Normal(0, sd))).all()
+        assert repr(pr.Normal(0, sd)) in tab.loc["effect", "H1"] and tab.loc["effect", "H0"].startswith("mu = 0")
+        assert "tau ~ HalfNormal" in tab.loc["heterogeneity", "H1"]
+        assert tab.loc["heterogeneity", "H0"].startswith("tau = 0")
+        post = m.fit(engine="exact", draws=100, chains=1, seed=1)
+        assert list(post.exact.bayes_factors()["prior_mu"]) == list(tab["prior_mu"])
+        tabs[sd] = (tab, post.p_greater("mu", 0))
+    # Lindley: ten times the prior sd, a tenth of BF10 (p(y | H1) ~ prior density near the data),
+    # while P(mu > 0 | y) hardly moves
+    ratio = tabs[8.0][0].loc["effect", "BF10"] / tabs[80.0][0].loc["effect", "BF10"]
+    assert ratio == pytest.approx(10.0, rel=0.01)
+    assert tabs[8.0][1] == pytest.approx(tabs[80.0][1], abs=1e-3)

@@ -201,7 +201,25 @@ def bayes_factors(spec: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Rows ``effect`` (mu != 0 vs mu = 0) and ``heterogeneity`` (tau > 0 vs
-        tau = 0); columns ``BF10``, ``BF01``, ``log_BF10``.
+        tau = 0); columns ``BF10``, ``BF01``, ``log_BF10``, ``H1`` and ``H0`` (the
+        two models compared, with their priors) and ``prior_mu`` (the prior of mu the
+        Bayes factor depends on).
+
+    Notes
+    -----
+    A Bayes factor for an effect depends on the prior of mu, not only on the data:
+    a wider prior spreads H1's prior mass over effects the data rule out and moves
+    BF10 towards H0 without limit, while the posterior of mu hardly changes
+    (Lindley's paradox). With the default N(0, 8) prior for SMD, BF10 can be 0.2 while
+    P(mu > 0 | y) = 0.97. Report a Bayes factor with the prior it was computed under
+    (the ``prior_mu`` column), and under more than one prior (:func:`bayesma.compare_priors`).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.3, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> bm.exact.bayes_factors(m)[["BF10", "prior_mu"]]                                # doctest: +SKIP
     """
     return _bayes_factor_table(_as_spec(spec))
 
@@ -221,7 +239,15 @@ def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
     if heterogeneity:
         rows["heterogeneity"] = _log_bf_heterogeneity(spec, log_ml)
     lbf = pd.Series(rows, dtype=float)
-    return pd.DataFrame({"BF10": np.exp(lbf), "BF01": np.exp(-lbf), "log_BF10": lbf})
+    mu_prior = repr(spec.location_prior(0))
+    tau_prior = repr(spec.priors["tau"]) if "tau" in spec.priors and spec.model == "random" else None
+    h1 = {"effect": f"mu ~ {mu_prior}" + (f", tau ~ {tau_prior}" if tau_prior else ""),
+          "heterogeneity": f"tau ~ {tau_prior}, mu ~ {mu_prior}"}
+    h0 = {"effect": "mu = 0" + (f", tau ~ {tau_prior}" if tau_prior else ""),
+          "heterogeneity": f"tau = 0, mu ~ {mu_prior}"}
+    return pd.DataFrame({"BF10": np.exp(lbf), "BF01": np.exp(-lbf), "log_BF10": lbf,
+                         "H1": [h1[r] for r in lbf.index], "H0": [h0[r] for r in lbf.index],
+                         "prior_mu": mu_prior}, index=lbf.index)
 
 
 def savage_dickey(ep: Any, name: str = "mu", value: float = 0.0) -> float:
