@@ -67,7 +67,8 @@ def wald_tests(beta: np.ndarray, vb: np.ndarray, has_intercept: bool, dfs: int |
         QM = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
     except np.linalg.LinAlgError:  # e.g. Knapp-Hartung with k = 1: metafor reports NA
         QM = np.nan
-    stat = beta / np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0), as metafor
+        stat = beta / np.sqrt(np.diag(vb))
     if dfs is not None:
         QM = QM / m
         QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 and np.isfinite(QM) else np.nan

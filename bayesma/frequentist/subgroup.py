@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,9 +118,17 @@ def subgroup(
     table = pd.DataFrame(rows).set_index(by)
     est = table["estimate"].to_numpy()
     var = table["se"].to_numpy() ** 2
-    w = 1 / var
-    pooled = np.sum(w * est) / w.sum()
-    qb = float(np.sum(w * (est - pooled) ** 2))
+    if np.any(var == 0):
+        # Knapp-Hartung with identical effects in a subgroup: its se is 0 and Q-between undefined
+        zero = [str(lv) for lv, s in zip(table.index, var) if s == 0]
+        warnings.warn(f"subgroup(s) {', '.join(repr(z) for z in zero)} have a standard error of 0 "
+                      f"(test={test!r} with identical effects): the test for subgroup differences is NaN",
+                      UserWarning, stacklevel=2)
+        qb = np.nan
+    else:
+        w = 1 / var
+        pooled = np.sum(w * est) / w.sum()
+        qb = float(np.sum(w * (est - pooled) ** 2))
     dfb = len(levels) - 1
     name = by if re.fullmatch(r"[^\W\d][\w.]*", by) else f"`{by}`"  # "rater type" -> `rater type`
     X, names = design_matrix(f"~ factor({name})", md.data, md.k, md.labels)

@@ -379,7 +379,8 @@ def fit_rma(
             s2w = max(s2w, 1.0)
     vb = s2w * vb
     se = np.sqrt(np.diag(vb))
-    stat = beta / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0): metafor's Inf / NaN
+        stat = beta / se
     dfs = k - p if test in ("knha", "adhoc") else None
 
     has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
@@ -436,7 +437,7 @@ def fit_rma(
 def _r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
     """Adjusted R² (%) of the weighted least squares fit, as metafor for FE models."""
     k, p = X.shape
-    if np.var(yi) == 0:
+    if np.var(yi) == 0 or k == p:  # k = p: the adjustment (k - 1) / (k - p) sends it to 0
         return 0.0
     beta = np.linalg.solve((X.T * w) @ X, (X.T * w) @ yi)
     fitted = X @ beta
