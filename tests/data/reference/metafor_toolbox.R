@@ -55,6 +55,15 @@ res <- rma(yi, vi, data = mol, method = "PM")
 add(list(name = "molloy_cumul_PM_decreasing", kind = "cumul", method = "PM", test = "z", order = "meanage",
          decreasing = TRUE, input = mol_in, expect = steps(cumul(res, order = mol$meanage, decreasing = TRUE))))
 
+res <- rma(yi, vi, data = bcg, test = "knha")
+add(list(name = "bcg_cumul_REML_knha", kind = "cumul", method = "REML", test = "knha", order = "year",
+         input = bcg_in, expect = steps(cumul(res, order = bcg$year))))
+res <- rma(yi, vi, data = mol, method = "PM")
+add(list(name = "molloy_l1o_PM", kind = "leave1out", method = "PM", test = "z", input = mol_in,
+         expect = steps(leave1out(res))))
+infl_case("bcg_infl_tau2_fixed", rma(yi, vi, data = bcg, tau2 = 0.1), bcg_in, "REML", "z", NULL)
+cases[[length(cases)]]$tau2 <- 0.1
+
 # fit statistics, Wald tests, blup / ranef, predict with transf
 res <- rma(yi, vi, mods = ~ ablat + factor(alloc), data = bcg)
 fs <- res$fit.stats
@@ -137,6 +146,15 @@ for (spec in list(list(method = "ML", mods = NULL), list(method = "REML", mods =
            expect = list(sigma2 = num(r$sigma2), sigma2_1_ci = num(ci[[1]]$random[1, 2:3]),
                          sigma2_2_ci = num(ci[[2]]$random[1, 2:3]))))
 }
+
+# likelihood-ratio test of two rma.mv fits (ML)
+full <- rma.mv(yi, vi, mods = ~ year, random = ~ 1 | district/school, data = ko, method = "ML")
+red <- rma.mv(yi, vi, random = ~ 1 | district/school, data = ko, method = "ML")
+a <- anova(full, red)
+add(list(name = "konstantopoulos_anova_ML", kind = "anova.mv", method = "ML", mods = "~ year", input = ko_in,
+         expect = list(LRT = a$LRT, pval = a$pval, AIC_full = a$fit.stats.f[["AIC"]],
+                       AIC_reduced = a$fit.stats.r[["AIC"]], BIC_full = a$fit.stats.f[["BIC"]],
+                       AICc_full = a$fit.stats.f[["AICc"]], logLik_full = a$fit.stats.f[["ll"]])))
 
 meta <- list(made = format(Sys.Date()), R = R.version.string, metafor = as.character(packageVersion("metafor")),
              metadat = as.character(packageVersion("metadat")))
