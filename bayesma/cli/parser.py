@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 import bayesma
+from bayesma.cli.bias import add_parser as add_bias_parser
 from bayesma.cli.errors import PROG, UsageError
 from bayesma.cli.robma import add_parser as add_robma_parser
 
@@ -171,4 +172,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(command_module="demo")
     add_robma_parser(sub, _Formatter)
+    add_bias_parser(sub, _Formatter)
     return parser

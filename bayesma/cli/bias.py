@@ -1,0 +1,171 @@
+"""``bayesma bias``: frequentist publication-bias diagnostics of a file in one table, with plots.
+
+Egger's regression test, Begg & Mazumdar's rank test, trim-and-fill, PET, PEESE and the
+conditional PET-PEESE estimate, a step-function selection model and fail-safe N (Rosenthal,
+Orwin, Rosenberg), all with metafor's definitions; the contour-enhanced funnel plot and the
+estimated selection function are written next to the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.errors import EXIT_OK, InputError
+from bayesma.cli.inputs import check_columns, read_table
+from bayesma.cli.outputs import staged_dir, writing
+
+__all__ = ["add_parser", "run", "bias_table"]
+
+COLUMNS = ["estimate", "ci_lb", "ci_ub", "statistic", "pval", "note"]
+
+
+def add_parser(sub, formatter_class) -> None:
+    """Register ``bayesma bias`` on the subparsers *sub*."""
+    p = sub.add_parser(
+        "bias", help="publication-bias diagnostics: Egger, rank test, trim-and-fill, PET-PEESE, selection model, fail-safe N",
+        formatter_class=formatter_class,
+        description="Run the frequentist publication-bias methods on FILE (metafor's definitions) and print one "
+                    "table; write bias.csv, funnel.png (contour-enhanced) and selection_function.png into --out.")
+    p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
+    p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes")
+    var = p.add_mutually_exclusive_group(required=True)
+    var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
+    var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
+    p.add_argument("--labels", metavar="COL", help="column with (unique) study labels")
+    p.add_argument("--steps", default="0.025", metavar="P[,P...]",
+                   help="one-sided p-value cut points of the step-function selection model (1 is added)")
+    p.add_argument("--alternative", default="auto", choices=("auto", "greater", "less"),
+                   help="direction in which results are favoured for publication: 'greater' (positive effects), "
+                        "'less', or 'auto' (the sign of the random-effects estimate)")
+    p.add_argument("--method", default="REML", metavar="NAME",
+                   help="tau² estimator of the random-effects model (REML, DL, ML, PM, ...)")
+    p.add_argument("--measure", metavar="NAME", help="effect measure (OR, RR, SMD, ZCOR, ...), for axis labels")
+    p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
+    p.add_argument("--missing", choices=("raise", "drop"), default="raise",
+                   help="studies with a missing value: an error, or left out with a warning")
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
+    p.set_defaults(command_module="bias")
+
+
+def _steps(text: str) -> list[float]:
+    try:
+        steps = [float(s) for s in text.replace(";", ",").split(",") if s.strip()]
+    except ValueError:
+        raise InputError(f"--steps: expected p-values such as 0.025,0.5, got {text!r}") from None
+    if not steps or any(not 0 < s <= 1 for s in steps):
+        raise InputError(f"--steps: cut points must lie in (0, 1], got {text!r}")
+    return steps
+
+
+def _row(estimate=np.nan, ci_lb=np.nan, ci_ub=np.nan, statistic=np.nan, pval=np.nan, note="") -> dict:
+    return {"estimate": estimate, "ci_lb": ci_lb, "ci_ub": ci_ub, "statistic": statistic, "pval": pval, "note": note}
+
+
+def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto", method: str = "REML"):
+    """All the diagnostics of ``bayesma bias`` on arrays: (table, fits).
+
+    Returns the table (one row per method; columns estimate, ci_lb, ci_ub, statistic, pval, note)
+    and a dict of the fitted objects (``rma``, ``egger``, ``ranktest``, ``trimfill``, ``petpeese``,
+    ``selmodel`` -- None when it could not be fitted --, ``fsn``).
+    """
+    # loaded when the command runs (scipy), not for ``bayesma --help``
+    from bayesma.frequentist import egger_test, fsn, pet_peese, ranktest, rma, selmodel, trimfill
+
+    data = pd.DataFrame({"yi": yi, "vi": vi})
+    lab = None if labels is None else list(labels)
+    res = rma("yi", "vi", data=data, method=method, labels=lab)
+    if alternative == "auto":
+        alternative = "greater" if res.beta[0] >= 0 else "less"
+    rows: dict[str, dict] = {}
+    rows[f"Random-effects model ({method})"] = _row(res.beta[0], res.ci_lb[0], res.ci_ub[0], res.stat[0], res.pval[0],
+                                                    f"k = {res.k}, tau2 = {res.tau2:.4g}, I2 = {res.I2:.1f}%")
+    eg = egger_test("yi", "vi", data=data, method=method)
+    rows["Egger's regression test"] = _row(eg.b if eg.b is not None else np.nan, eg.ci_lb if eg.ci_lb is not None
+                                           else np.nan, eg.ci_ub if eg.ci_ub is not None else np.nan, eg.z, eg.p,
+                                           "estimate: limit effect as sei -> 0; statistic: z of the sei slope")
+    rt = ranktest("yi", "vi", data=data)
+    rows["Rank correlation test"] = _row(statistic=rt.tau, pval=rt.pval,
+                                         note="statistic: Kendall's tau" + ("" if rt.exact else " (ties: normal approx.)"))
+    tf = trimfill("yi", "vi", data=data)
+    rows["Trim-and-fill (FE, L0)"] = _row(tf.beta, tf.ci_lb, tf.ci_ub, tf.stat, tf.pval,
+                                          f"k0 = {tf.k0} filled on the {tf.side}")
+    pp = pet_peese("yi", "vi", data=data, alternative=alternative)
+    for name, fit in (("PET", pp.pet), ("PEESE", pp.peese)):
+        rows[f"{name} (intercept)"] = _row(fit.beta[0], fit.ci_lb[0], fit.ci_ub[0], fit.stat[0], fit.pval[0],
+                                           f"slope {fit.beta[1]:.4g} (p = {fit.pval[1]:.3g})")
+    rows["PET-PEESE"] = _row(pp.estimate, pp.ci_lb, pp.ci_ub, np.nan, pp.pval,
+                             f"{pp.chosen} (PET one-sided p = {pp.pet_pval_one_sided:.3g})")
+    sel = None
+    name = f"Step selection model ({', '.join(f'{s:g}' for s in steps)})"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sel = selmodel(res, "stepfun", steps=list(steps), alternative=alternative)
+        extra = "; ".join(str(w.message) for w in caught)
+        rows[name] = _row(sel.beta[0], sel.ci_lb[0], sel.ci_ub[0], sel.LRT, sel.LRTp,
+                          f"statistic: LRT (df = {sel.LRTdf}) of the weights "
+                          + ", ".join(f"{d:.3g}" for d in sel.delta) + "; k per interval "
+                          + ", ".join(str(int(k)) for k in sel.k_per_interval) + (f"; {extra}" if extra else ""))
+    except (ValueError, RuntimeError) as exc:
+        rows[name] = _row(note=f"not fitted: {exc}")
+    fs = {t: fsn("yi", "vi", data=data, type=t) for t in ("Rosenthal", "Orwin", "Rosenberg")}
+    rows["Fail-safe N (Rosenthal)"] = _row(fs["Rosenthal"].fsnum, pval=fs["Rosenthal"].pval,
+                                           note="studies averaging z = 0 to reach p = 0.05 (one-sided)")
+    rows["Fail-safe N (Orwin)"] = _row(fs["Orwin"].fsnum, note=f"null studies to bring the mean effect to "
+                                       f"{fs['Orwin'].target:.4g} (half of {fs['Orwin'].meanes:.4g})")
+    rows["Fail-safe N (Rosenberg)"] = _row(fs["Rosenberg"].fsnum, pval=fs["Rosenberg"].pval,
+                                           note="null studies to make the FE test non-significant (two-sided 0.05)")
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=COLUMNS)
+    table.index.name = "method"
+    fits = {"rma": res, "egger": eg, "ranktest": rt, "trimfill": tf, "petpeese": pp, "selmodel": sel, "fsn": fs,
+            "alternative": alternative}
+    return table, fits
+
+
+def _save(fig, path: Path) -> None:
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bayesma.data import MetaData
+    from bayesma.plots import funnel_plot
+
+    df = read_table(args.file, args.sheet)
+    var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}
+    check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels})
+    steps = _steps(args.steps)
+    md = MetaData.create(args.yi, args.vi, sei=args.sei, data=df, labels=args.labels, missing=args.missing)
+    if md.k < 3:
+        raise InputError(f"{args.file}: the bias diagnostics need at least 3 studies, found {md.k}")
+    out = Path(args.out)
+    progress = Progress(2)
+    with progress.step(f"running the publication-bias diagnostics on k = {md.k} studies"):
+        table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=args.alternative,
+                                 method=args.method)
+    shown = table.copy()
+    for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
+        shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
+    shown["pval"] = shown["pval"].map(lambda v: "" if pd.isna(v) else ("<.0001" if v < 1e-4 else f"{v:.4f}"))
+    print_table(shown, title=f"Publication bias (alternative = {fits['alternative']!r}; "
+                             "estimates on the scale of yi)")
+    written = ["bias.csv", "funnel.png", "selection_function.png"]
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        with writing(out / written[0]):
+            table.to_csv(work / written[0])
+        with writing(out / written[1]):
+            _save(funnel_plot(fits["rma"], contours=[0.90, 0.95, 0.99], measure=args.measure),
+                  work / written[1])
+        if fits["selmodel"] is not None:
+            with writing(out / written[2]):
+                _save(fits["selmodel"].plot(), work / written[2])
+        else:
+            written.remove(written[2])
+    say(f"\nWrote {', '.join(written)} to {out}/")
+    return EXIT_OK
