@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, optimize, stats
+from scipy import optimize, stats
 
 import bayesma as bm
 from bayesma.bias_exact import FitData, ModelDef, WeightFunction, fit_model

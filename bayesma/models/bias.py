@@ -33,7 +33,7 @@ from bayesma.bias_exact.likelihood import cutoffs, interval_index
 from bayesma.models.random_effects import effects
 from bayesma.models.spec import ModelSpec
 
-__all__ = ["BiasedSpec", "with_bias", "structure_key", "data_values", "build"]
+__all__ = ["BiasedSpec", "with_bias", "structure_key", "data_values", "build", "interval_labels"]
 
 
 @dataclass
@@ -82,6 +82,14 @@ def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
     return {"bias_crit": crit, "bias_bin": interval_index(np.asarray(spec.yi, float), crit, bias.sides).astype("int64")}
 
 
+def interval_labels(bias: WeightFunction) -> list[str]:
+    """Labels of the weights, from the largest p-values to the smallest: ``"p in (0.025, 1]"``
+    (``"p2"``: two-sided p-values)."""
+    edges = [1.0, *bias.steps, 0.0]
+    p = "p2" if bias.sides == "two" else "p"
+    return [f"{p} in {'[' if lower == 0 else '('}{lower:g}, {upper:g}]" for upper, lower in zip(edges[:-1], edges[1:])]
+
+
 def _ndtr(x):
     import pytensor.tensor as pt
 
@@ -122,8 +130,9 @@ def build(b: Any, loc, loc_new) -> None:
     if isinstance(bias, WeightFunction):
         crit = b.data("bias_crit")
         bins = b.data("bias_bin")
+        pm.modelcontext(None).add_coord("interval", interval_labels(bias))
         eta = pm.Dirichlet("eta", a=np.asarray(bias.alpha))
-        omega = pm.Deterministic("omega", pt.concatenate([pt.cumsum(eta)[:-1], pt.ones(1)]))
+        omega = pm.Deterministic("omega", pt.concatenate([pt.cumsum(eta)[:-1], pt.ones(1)]), dims="interval")
         b.handles.params.append("omega")
         upper = _ndtr((crit - mean_y[:, None]) / sd[:, None])
         if bias.sides == "two":

@@ -27,7 +27,7 @@ __all__ = ["SUMMARY_COLUMNS", "PARAM_ORDER", "param_rows", "summary_table", "mcm
            "compare_frequentist"]
 
 SUMMARY_COLUMNS = ["mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail"]
-PARAM_ORDER = ("mu", "beta", "tau", "tau_within", "nu", "theta", "theta_new")
+PARAM_ORDER = ("mu", "beta", "tau", "tau_within", "nu", "PET", "PEESE", "omega", "theta", "theta_new")
 _EXACT_COLUMNS = ["mean", "sd", "median", "eti_lower", "eti_upper"]
 
 
