@@ -326,3 +326,17 @@ def test_anova_of_three_level_fits_matches_metafor(case):
         close(got, e[key])
     assert np.isnan(a.R2)
     close(bm.fitstats(full).loc["AIC", "ML"], e["AIC_full"])
+
+
+def test_diagnostics_refuse_three_level_and_bayesian_fits():
+    dat = bm.load_dataset("dat.konstantopoulos2011")
+    mv = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
+    for fn in (bm.influence, bm.leave1out, bm.cumul, bm.baujat_values):
+        with pytest.raises(TypeError, match="three-level"):
+            fn(mv)
+
+    class Posterior:  # a Bayesian fit has no design matrix nor refit()
+        spec = None
+
+    with pytest.raises(TypeError, match="leave_one_out"):
+        bm.leave1out(Posterior())

@@ -44,3 +44,14 @@ def test_steps_plot_rows_and_reference_line(kind):
     assert len(ax.get_yticklabels()) == len(YI)
     assert "frequentist" in ax.get_title().lower()
     np.testing.assert_allclose(ax.lines[0].get_xdata()[0], np.exp(res.beta[0]))
+
+
+def test_steps_plot_atransf_labels_the_axis_on_the_ratio_scale():
+    res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
+    steps = bm.leave1out(res)
+    fig = bm.steps_plot(steps, atransf=np.exp)
+    ax = fig.axes[0]
+    fmt = ax.xaxis.get_major_formatter()
+    assert fmt(0.0, 0) == "1"
+    first = ax.texts[0].get_text()
+    assert first.startswith(f"{np.exp(steps.table['estimate'].iloc[0]):.2f}")

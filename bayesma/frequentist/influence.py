@@ -48,6 +48,8 @@ _EPS = np.finfo(float).eps
 
 def _check_rma(res: Any, what: str) -> None:
     """*res* must be a fitted ``rma`` result that keeps its data and design matrix."""
+    if hasattr(res, "sigma2") and hasattr(res, "X"):
+        raise TypeError(f"{what} is available for fits of bayesma.rma(), not for three-level rma_mv fits")
     if not all(hasattr(res, a) for a in ("X", "data", "beta", "vb", "tau2", "refit")) or res.X is None:
         raise TypeError(
             f"{what} needs a result of bayesma.rma() (got {type(res).__name__}); "

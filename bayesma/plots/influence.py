@@ -8,6 +8,7 @@ object with ``table``, ``dfbetas``, ``k``, ``p``, ``m``, ``tau2``, ``QE``; or ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -156,6 +157,7 @@ def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (
 
 
 def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
+               atransf: Callable[[float], float] | None = None,
                figsize: tuple[float, float] | None = None) -> Figure:
     """Forest-style plot of a frequentist leave-one-out or cumulative analysis (metafor's
     ``forest(leave1out(res))`` / ``forest(cumul(res))``).
@@ -170,6 +172,10 @@ def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
         values are plotted as they are).
     ax : matplotlib Axes, optional
     xlabel : str, optional
+    atransf : callable, optional
+        Label the axis on a transformed scale (metafor's ``atransf``, e.g. ``numpy.exp``
+        to read log odds ratios as odds ratios); the positions stay on the scale of the
+        analysis, and the interval text is transformed too.
     figsize : (float, float), optional
 
     Returns
@@ -201,9 +207,14 @@ def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
     pct = int(round(100 * steps.level))
     ax.set_xlabel(xlabel or f"Estimate ({pct}% CI)")
     ax.set_title("Leave-one-out (frequentist)" if steps.kind == "leave1out" else "Cumulative (frequentist)")
+    shown = (lambda v: v) if atransf is None else atransf  # noqa: E731
+    if atransf is not None:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{atransf(v):.3g}"))
     for yy, e, lo, hi in zip(y, est, lb, ub):
         if np.isfinite(e):
-            ax.annotate(f"{e:.2f} [{lo:.2f}, {hi:.2f}]", (1.01, yy), xycoords=("axes fraction", "data"),
-                        va="center", fontsize=7)
+            ax.annotate(f"{shown(e):.2f} [{shown(lo):.2f}, {shown(hi):.2f}]", (1.01, yy),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=7)
     fig.tight_layout()
     return fig
