@@ -125,9 +125,14 @@ class RMAResult:
         w = 1.0 / (self.data.vi + self.tau2)
         return 100.0 * w / w.sum()
 
-    def summary(self) -> pd.DataFrame:
-        """Coefficient table: estimate, se, statistic, p-value, interval."""
-        return coef_table(self)
+    def summary(self, transf: Any = None) -> pd.DataFrame:
+        """Coefficient table: estimate, se, statistic, p-value, interval.
+
+        ``transf`` (e.g. ``numpy.exp`` for log ratios, ``numpy.tanh`` for Fisher's z)
+        back-transforms the estimates and interval bounds (``se`` is then NaN; the
+        statistic and p-value stay those of the analysis scale), as metafor's ``transf``.
+        """
+        return transform_table(coef_table(self), transf, "estimate", (("ci_lb", "ci_ub"),))
 
     def heterogeneity(self) -> pd.DataFrame:
         """tau², tau, I², H² with their Q-profile confidence intervals."""
