@@ -501,3 +501,171 @@ def test_unwritable_output_directory(studies, tmp_path, capsys):
     assert code == 2
     line = _one_error_line(err)
     assert "cannot create the output directory" in line and "results" in line
+
+
+# ---------------------------------------------------------------------------
+# issue 9: every problem at once, nothing left behind, bugs are not bad input
+# ---------------------------------------------------------------------------
+
+
+def test_every_bad_row_in_one_line(studies, tmp_path, capsys):
+    studies.loc[4, "var_g"] = -0.02
+    studies.loc[8, "g"] = np.nan
+    studies.loc[2, "var_g"] = 0.0
+    path = _write(studies, tmp_path / "bad.csv")
+    out = tmp_path / "out"
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(out)], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "bad.csv: 3 problems: " in line
+    # in row order, each naming study, row and column
+    i3, i5, i9 = (line.index(f"study 'Study {i}' (row {i}) column") for i in (3, 5, 9))
+    assert i3 < i5 < i9
+    assert "column 'var_g': variance of 0" in line
+    assert "column 'var_g': negative variance -0.02" in line
+    assert "column 'g': missing" in line and "--missing drop" in line
+    assert not out.exists()
+
+
+def test_every_bad_row_with_standard_errors_and_text_cells(studies, tmp_path, capsys):
+    studies["se"] = np.sqrt(studies["var_g"]).astype(object)
+    studies.loc[1, "se"] = "small"
+    studies["g"] = studies["g"].astype(object)
+    studies.loc[6, "g"] = "0,3x"
+    path = _write(studies, tmp_path / "text.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--sei", "se", "--labels", "Study", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "2 problems" in line
+    assert "study 'Study 2' (row 2) column 'se': non-numeric value 'small'" in line
+    assert "study 'Study 7' (row 7) column 'g': non-numeric value '0,3x'" in line
+
+
+def test_duplicate_labels_get_command_line_advice(studies, tmp_path, capsys):
+    studies.loc[3, "Study"] = "Study 1"
+    path = _write(studies, tmp_path / "dup.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "'Study 1' appears in rows 1 and 4" in line
+    assert "--cluster Study" in line and "--labels" in line
+    assert "cluster=" not in line and "missing=" not in line  # command-line words, not Python
+
+
+def test_repeated_study_column_without_labels_warns_with_advice(studies, tmp_path, capsys):
+    studies = studies.rename(columns={"Study": "study"})
+    studies.loc[3, "study"] = "Study 1"
+    path = _write(studies, tmp_path / "dup.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    warning = [x for x in err.splitlines() if x.startswith("bayesma: warning: column 'study' repeats")]
+    assert warning and "--cluster study" in warning[0]
+
+
+def test_failed_run_leaves_no_output_directory(studies, tmp_path, capsys, monkeypatch):
+    # a failure after the fit (here: the forest plot) must not leave a partial or empty directory
+    import bayesma.cli.pipeline as pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(pipeline, "save_fig", broken)
+    path = _write(studies, tmp_path / "s.csv")
+    out = tmp_path / "deep" / "out"
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(out)], capsys)
+    assert code == 1
+    assert not out.exists() and not (tmp_path / "deep").exists()
+    assert not list(tmp_path.glob(".bayesma-tmp-*"))
+    # an existing directory keeps what it had, and gets nothing half-written
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(out)], capsys)
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_successful_run_moves_every_file_into_place(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "s.csv")
+    out = tmp_path / "a" / "b"
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                         "--out", str(out)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["forest.png", "posterior.nc", "report.md", "summary.csv"]
+    assert not list(out.parent.glob(".bayesma-tmp-*"))
+
+
+def test_internal_error_is_not_reported_as_bad_input(studies, tmp_path, capsys, monkeypatch):
+    import bayesma.cli.pipeline as pipeline
+
+    for bug in (lambda *a, **k: {}["tau"], lambda *a, **k: len(None), lambda *a, **k: np.ones(2) + np.ones(3)):
+        monkeypatch.setattr(pipeline, "frequentist_fits", bug)
+        path = _write(studies, tmp_path / "s.csv")
+        code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                             "--engine", "exact", "--out", str(tmp_path / "out")], capsys)
+        assert code == 1, err
+        line = _one_error_line(err)
+        assert "internal error" in line and "not a problem with your input" in line and "--debug" in line
+        assert not (tmp_path / "out").exists()
+
+
+def test_usage_errors_are_one_line(capsys):
+    for argv in (["fit"], ["fit", "x.csv", "--yi", "g", "--engine", "foo"], ["nope"], ["fit", "x.csv", "--bogus"]):
+        code, out, err = _run(argv, capsys)
+        assert code == 2
+        assert _one_error_line(err) and "usage:" not in err and out == ""
+    assert "see 'bayesma fit --help'" in _run(["fit"], capsys)[2]
+
+
+def test_write_failure_names_the_path(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "s.csv")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    for out in (blocker, blocker / "out"):
+        code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study",
+                             "--engine", "exact", "--out", str(out)], capsys)
+        assert code == 2
+        assert str(out) in _one_error_line(err) or str(blocker) in _one_error_line(err)
+    # escalc --out into a path that cannot be a file
+    dat = bm.load_dataset("dat.bcg")
+    src = _write(dat, tmp_path / "bcg.csv")
+    target = blocker / "effects.csv"
+    code, _, err = _run(["escalc", "RR", str(src), "--ai", "tpos", "--bi", "tneg", "--ci", "cpos", "--di", "cneg",
+                         "--out", str(target)], capsys)
+    assert code == 2
+    assert str(blocker) in _one_error_line(err)
+
+
+def test_european_csv_thousands_separators(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("study;g;v;n\nA;0,25;0,01;1.200\nB;0,5;0,02;800\nC;-1.200,5;0,03;12.500\n")
+    df = read_table(path)
+    np.testing.assert_array_equal(df["n"], [1200, 800, 12500])
+    np.testing.assert_array_equal(df["g"], [0.25, 0.5, -1200.5])
+    np.testing.assert_array_equal(df["v"], [0.01, 0.02, 0.03])
+
+
+def test_european_csv_ambiguous_numbers_are_refused(tmp_path):
+    path = tmp_path / "ambiguous.csv"
+    path.write_text("study;g;v;n\nA;0.25;0.01;1.200\nB;0.5;0.02;2.300\n")
+    with pytest.raises(ValueError, match=r"column 'n': '1.200' \(row 1\), '2.300' \(row 2\) could be"):
+        read_table(path)
+    path.write_text("study;g;v\nA;0,25;0.01\nB;0,5;0,02\n")  # decimal commas and a decimal point mixed
+    with pytest.raises(ValueError, match=r"column 'v': '0.01' \(row 1\)"):
+        read_table(path)
+    # a file with decimal points only (and no thousands-like numbers) reads as usual
+    path.write_text("study;g;v\nA;0.25;0.01\nB;1.5;0.02\n")
+    np.testing.assert_array_equal(read_table(path)["g"], [0.25, 1.5])
+
+
+def test_semicolon_file_with_commas_in_the_data_rows(tmp_path):
+    # the header has no comma; the first data row does: still one table of three columns
+    path = tmp_path / "eu.csv"
+    path.write_text("study;g;v\nA;0,25;0,01\nB;0,5;0,02\n")
+    df = read_table(path)
+    assert list(df.columns) == ["study", "g", "v"] and df["g"].tolist() == [0.25, 0.5]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,72 @@ __all__ = ["EXCEL_SUFFIXES", "check_columns", "formula_columns", "read_table"]
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
-def _numeric_comma_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns written with a decimal comma ("0,25") become numbers."""
-    for col in df.columns:
-        s = df[col]
-        if pd.api.types.is_numeric_dtype(s):
+_CANDIDATE = re.compile(r"[-+]?[\d.,]*\d(?:[eE][-+]?\d+)?")
+_INTEGER = re.compile(r"[-+]?\d+")
+_DECIMAL_COMMA = re.compile(r"[-+]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+(?:[eE][-+]?\d+)?")
+_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:\.\d{3})+")
+_DECIMAL_POINT = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?|[-+]?\d+(?:[eE][-+]?\d+)?")
+
+
+def _cells(text: pd.Series) -> list[tuple[int, str]]:
+    return [(i, str(v).strip()) for i, v in enumerate(text) if not pd.isna(v) and str(v).strip()]
+
+
+def _european_numbers(text: pd.DataFrame, parsed: pd.DataFrame) -> pd.DataFrame:
+    """Numbers of a semicolon- or tab-separated file, with decimal commas and thousands separators.
+
+    *text* is the file read as strings, *parsed* as pandas reads it. A file
+    with any decimal comma ("0,25", "1.200,5") is European: there a dot is a
+    thousands separator ("1.200" = 1200), and a column whose numbers fit
+    neither convention ("0.25" beside "0,5") is refused. In a file without
+    decimal commas, a column whose dotted numbers all look like thousands
+    ("1.200", "12.500") is refused as ambiguous (1200 or 1.2?).
+
+    Raises
+    ------
+    InputError
+        Naming the column, the rows and the cells that are ambiguous.
+    """
+    columns = {c: _cells(text[c]) for c in text.columns}
+    numeric = {c: cells for c, cells in columns.items()
+               if cells and all(_CANDIDATE.fullmatch(v) for _, v in cells)}
+    european = any(_DECIMAL_COMMA.fullmatch(v) for cells in numeric.values() for _, v in cells)
+    out = parsed.copy()
+    problems = []
+    for col, cells in numeric.items():
+        if european:
+            bad = [(i, v) for i, v in cells if not (_INTEGER.fullmatch(v) or _DECIMAL_COMMA.fullmatch(v)
+                                                     or _THOUSANDS.fullmatch(v))]
+            if bad:
+                problems.append((col, bad, "do not fit the file's decimal commas (a dot there separates thousands)"))
+                continue
+            clean = text[col].astype("string").str.strip().str.replace(".", "", regex=False)
+            out[col] = pd.to_numeric(clean.str.replace(",", ".", regex=False)).astype(float)
             continue
-        text = s.dropna().astype(str).str.strip()
-        if text.empty or not text.str.fullmatch(r"[-+]?\d*,?\d+([eE][-+]?\d+)?").all():
-            continue
-        df[col] = pd.to_numeric(s.astype(str).str.strip().str.replace(",", ".", regex=False).where(s.notna()))
-    return df
+        dotted = [(i, v) for i, v in cells if "." in v]
+        if dotted and all(_THOUSANDS.fullmatch(v) for _, v in dotted):
+            problems.append((col, dotted, "could be numbers with a thousands separator (1.200 = 1200) or "
+                                          "decimals (1.200 = 1.2)"))
+        elif any(not (_DECIMAL_POINT.fullmatch(v)) for _, v in cells):
+            bad = [(i, v) for i, v in cells if not _DECIMAL_POINT.fullmatch(v)]
+            problems.append((col, bad, "are not numbers in one convention"))
+    if problems:
+        parts = []
+        for col, bad, why in problems:
+            shown = ", ".join(f"{v!r} (row {i + 1})" for i, v in bad[:5]) + (", ..." if len(bad) > 5 else "")
+            parts.append(f"column {col!r}: {shown} {why}")
+        raise InputError("ambiguous numbers: " + "; ".join(parts)
+                         + "; write numbers without thousands separators, with one decimal mark throughout")
+    return out
+
+
+def _separator(path: Path) -> str:
+    """The field separator of a text file, from its header line: comma, semicolon or tab."""
+    with path.open("r", encoding="utf-8", errors="replace") as f:
+        head = f.readline()
+    counts = {sep: head.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else ","
 
 
 def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> pd.DataFrame:
@@ -63,19 +119,15 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> pd.Da
         except (zipfile.BadZipFile, KeyError) as exc:
             raise InputError(f"not a readable Excel file ({one_line(exc)})") from exc
     else:
-        sep = "\t" if suffix in (".tsv", ".tab") else ","
+        sep = "\t" if suffix in (".tsv", ".tab") else _separator(p)
         try:
             df = pd.read_csv(p, sep=sep)
         except pd.errors.EmptyDataError:
             raise InputError("the file is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"not a readable CSV file: {one_line(exc)}") from None
-        if df.shape[1] == 1 and sep == ",":
-            head = str(df.columns[0])
-            for alt in (";", "\t"):
-                if alt in head:
-                    df = _numeric_comma_columns(pd.read_csv(p, sep=alt)) if alt == ";" else pd.read_csv(p, sep=alt)
-                    break
+        if sep != ",":
+            df = _european_numbers(pd.read_csv(p, sep=sep, dtype=str), df)
     df.columns = [str(c).strip() for c in df.columns]
     df = df.dropna(how="all").reset_index(drop=True)
     if df.empty:
