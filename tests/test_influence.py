@@ -340,3 +340,11 @@ def test_diagnostics_refuse_three_level_and_bayesian_fits():
 
     with pytest.raises(TypeError, match="leave_one_out"):
         bm.leave1out(Posterior())
+
+
+def test_summary_transf_back_transforms_estimate_and_interval():
+    res = bm.rma([0.1, 0.3, 0.2], [0.01, 0.02, 0.03])
+    s, t = res.summary(), res.summary(transf=np.exp)
+    close(t[["estimate", "ci_lb", "ci_ub"]].to_numpy(), np.exp(s[["estimate", "ci_lb", "ci_ub"]].to_numpy()))
+    assert t["se"].isna().all()
+    close(t["pval"], s["pval"])

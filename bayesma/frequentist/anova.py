@@ -111,7 +111,7 @@ def fitstats(*results: Any, REML: bool | None = None) -> pd.DataFrame:
     >>> import bayesma as bm
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="ML")
     >>> round(float(bm.fitstats(res).loc["logLik", "ML"]), 4)
-    0.8047
+    1.9387
     """
     if not results:
         raise TypeError("fitstats needs at least one fit")

@@ -403,7 +403,7 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
     >>> import bayesma as bm
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
     >>> bm.leave1out(res).table["estimate"].round(4).tolist()
-    [0.2339, 0.139, 0.1315, 0.2184]
+    [0.2251, 0.1511, 0.1274, 0.2323]
     """
     _check_rma(res, "leave1out")
     _intercept_only(res, "leave1out")
@@ -463,7 +463,7 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
     >>> import bayesma as bm
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
     >>> bm.cumul(res, order=[2001, 1999, 2005, 2003]).table.index.tolist()
-    ['Study 2', 'Study 1', 'Study 4', 'Study 3']
+    ['2', '1', '4', '3']
     """
     _check_rma(res, "cumul")
     _intercept_only(res, "cumul")

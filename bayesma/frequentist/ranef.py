@@ -84,7 +84,7 @@ def blup(res: Any, level: float | None = None,
     >>> import bayesma as bm
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
     >>> bm.blup(res)["pred"].round(4).tolist()
-    [0.1188, 0.2614, 0.2979, 0.0562]
+    [0.1405, 0.2281, 0.2576, 0.1214]
     """
     _check(res, "blup")
     return _predictions(res, level, False, transf)
@@ -125,7 +125,7 @@ def ranef(res: Any, level: float | None = None,
     >>> import bayesma as bm
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
     >>> bm.ranef(res)["pred"].round(4).tolist()
-    [-0.0681, 0.0745, 0.111, -0.1307]
+    [-0.0464, 0.0412, 0.0707, -0.0655]
     """
     _check(res, "ranef")
     return _predictions(res, level, True, transf)
