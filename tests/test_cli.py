@@ -669,3 +669,31 @@ def test_semicolon_file_with_commas_in_the_data_rows(tmp_path):
     path.write_text("study;g;v\nA;0,25;0,01\nB;0,5;0,02\n")
     df = read_table(path)
     assert list(df.columns) == ["study", "g", "v"] and df["g"].tolist() == [0.25, 0.5]
+
+
+def test_cli_and_report_show_the_exact_fits_numbers(tmp_path, capsys):
+    # one exact fit: every place the CLI prints mu's interval and P(mu > 0) equals the fit's own (exact) values
+    df = pd.DataFrame({"study": ["A", "B", "C", "D"], "yi": [0.05, 0.4, 0.25, -0.1], "vi": [0.03, 0.05, 0.04, 0.06]})
+    path = _write(df, tmp_path / "four.csv")
+    out = tmp_path / "out"
+    code, stdout, err = _run(["fit", str(path), "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "SMD",
+                              "--engine", "exact", "--out", str(out)], capsys)
+    assert code == 0, err
+    with pytest.warns(UserWarning, match="k = 4"):
+        post = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="study", measure="SMD").fit(engine="exact")
+    ref = post.summary().loc["mu"]
+    p_exact = float(post.exact.prob("mu", 0.0))
+    assert post.p_greater("mu") == pytest.approx(p_exact, rel=1e-12)
+    assert 0.01 < p_exact < 0.99
+    # console
+    assert f"P(mu > 0) = {p_exact:.3f}" in stdout
+    bayes_row = next(x for x in stdout.splitlines() if x.startswith("Bayesian (exact)"))
+    assert all(f"{ref[c]:.4f}" in bayes_row for c in ("median", "eti_lower", "eti_upper"))
+    # summary.csv
+    written = pd.read_csv(out / "summary.csv", index_col=0).loc["mu"]
+    for c in ("median", "eti_lower", "eti_upper"):
+        assert written[c] == pytest.approx(ref[c], rel=1e-9)
+    # report.md
+    paragraph = (out / "report.md").read_text().split("\n\n")[1]
+    assert f"{ref['median']:.2f} (95% CrI {ref['eti_lower']:.2f} to {ref['eti_upper']:.2f})" in paragraph
+    assert f"probability of {p_exact:.3f} that it is greater than zero" in paragraph
