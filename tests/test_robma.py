@@ -297,3 +297,19 @@ def test_custom_ensemble_and_plots(lehmann):
     fig2 = fit.plot_weightfunction()
     assert fig2.axes
     assert isinstance(InverseGammaTau(1, 0.15).logpdf(0.2), float | np.floating | np.ndarray)
+
+
+def test_negative_effect_direction_mirrors_positive(lehmann):
+    sub = lehmann.iloc[:25]
+    ens = [bm.PET(), bm.PEESE(), WeightFunction((0.05, 0.025)), WeightFunction((0.05,), "two")]
+    pos = bm.robma(sub, yi="yi", vi="vi", ensemble=ens, seed=4)
+    with pytest.warns(UserWarning, match="opposite direction"):
+        bm.robma(yi=-sub["yi"], vi=sub["vi"], ensemble=ens, seed=4)
+    neg = bm.robma(yi=-sub["yi"].to_numpy(), vi=sub["vi"].to_numpy(), ensemble=ens, effect_direction="negative", seed=4)
+    np.testing.assert_allclose(neg.models["log_ml"], pos.models["log_ml"], atol=0.02)
+    ep, en = pos.estimates(), neg.estimates()
+    assert en.loc["mu", "mean"] == pytest.approx(-ep.loc["mu", "mean"], abs=0.005)
+    assert en.loc["mu", "0.025"] == pytest.approx(-ep.loc["mu", "0.975"], abs=0.01)
+    assert en.loc["PET", "mean"] == pytest.approx(ep.loc["PET", "mean"], abs=0.02)
+    with pytest.raises(ValueError, match="effect_direction"):
+        bm.robma(sub, yi="yi", vi="vi", effect_direction="down")

@@ -60,7 +60,9 @@ class FitData:
     measure : str
         ``"SMD"``, ``"ZCOR"`` or ``"GEN"`` (see :func:`~bayesma.bias_exact.likelihood.cutoffs`).
     c_mu, c_tau : float
-        Prior-scale to fitting-scale factors of mu and tau.
+        Prior-scale to fitting-scale factors of mu and tau; a negative ``c_mu`` fits
+        effects expected to be negative (``y`` holds the flipped effects, RoBMA's
+        ``effect_direction = "negative"``), so that mu keeps its direction.
     """
 
     y: np.ndarray
@@ -147,7 +149,7 @@ class ModelDef:
         if isinstance(self.bias, PET):
             kw["pet"] = par["PET"]
         elif isinstance(self.bias, PEESE):
-            kw["peese"] = par["PEESE"] / data.c_mu
+            kw["peese"] = par["PEESE"] / abs(data.c_mu)
         elif isinstance(self.bias, WeightFunction):
             kw.update(omega=par["omega"], crit=data.crit(self.bias), sides=self.bias.sides)
         return loglik(data.y, data.se, data.c_mu * par["mu"], data.c_tau * par["tau"], **kw)

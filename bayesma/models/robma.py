@@ -18,6 +18,7 @@ scale moved to z. Estimates are reported on the d scale.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ import pandas as pd
 
 from bayesma._validate import as_numeric, column, study_name
 from bayesma.bias_exact.components import (
+    PEESE,
+    PET,
+    WeightFunction,
     bias_ensemble,
     default_effect,
     default_heterogeneity,
@@ -89,15 +93,16 @@ def _data(data, yi, sei, vi, slab) -> tuple[np.ndarray, np.ndarray, list | None]
     return y, se, labels
 
 
-def _fit_data(y, se, measure: str) -> FitData:
+def _fit_data(y, se, measure: str, sign: float = 1.0) -> FitData:
+    y = sign * y
     if measure == "SMD":
         n = (y**2 + 8) / (2 * se**2)
         bad = np.flatnonzero(n <= 5)
         if bad.size:
             raise ValueError(f"study in row {bad[0] + 1}: d = {y[bad[0]]:g} with se = {se[bad[0]]:g} implies a "
                              f"total sample size {n[bad[0]]:.3g} <= 5; cannot move it to Fisher's z")
-        return FitData(d_to_z(y), se_d_to_z(y, se), y, se, "SMD", 0.5, 0.5)
-    return FitData(y, se, y, se, "ZCOR", 0.5, 0.5)
+        return FitData(d_to_z(y), se_d_to_z(y, se), y, se, "SMD", sign * 0.5, 0.5)
+    return FitData(y, se, y, se, "ZCOR", sign * 0.5, 0.5)
 
 
 def _prior(value: Any, key: str, target: tuple[str, ...]) -> Prior:
@@ -148,7 +153,8 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
 
 def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, vi: Any = None,
           measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
-          slab: Any = None, draws: int = 2048, replicates: int = 8, seed: int | None = 1) -> RoBMAResult:
+          effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
+          seed: int | None = 1) -> RoBMAResult:
     """Robust Bayesian meta-analysis: model-average no-bias, selection, PET and PEESE models.
 
     Parameters
@@ -167,6 +173,12 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
         ``InvGamma(1, 0.15)`` on tau.
     ensemble : {"PSMA", "6w", "PP", "none"} or list
         Bias components (see :func:`ensemble_models`).
+    effect_direction : {"positive", "negative"}
+        The direction in which studies are expected to be selected for significance
+        (one-sided weight functions) and in which PET/PEESE bias acts; RoBMA's default
+        ``"positive"``. With ``"negative"`` the effects are flipped for fitting and mu is
+        reported in its own direction (PET/PEESE coefficients stay positive). A warning
+        says when the median effect is on the other side, as RoBMA does.
     slab : str or array-like, optional
         Study labels (used in error messages).
     draws, replicates : int
@@ -206,9 +218,18 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
     if key not in _MEASURES:
         raise ValueError(f"robma(): measure {measure!r} is not supported; RoBMA's default priors are on "
                          "Cohen's d and bayesma scales them for 'SMD' (Cohen's d) and 'ZCOR' (Fisher's z) only")
+    if effect_direction not in ("positive", "negative"):
+        raise ValueError(f"effect_direction must be 'positive' or 'negative', got {effect_direction!r}")
     y, se, labels = _data(data, yi, sei, vi, slab)
-    fd = _fit_data(y, se, _MEASURES[key])
+    sign = 1.0 if effect_direction == "positive" else -1.0
+    fd = _fit_data(y, se, _MEASURES[key], sign)
     models = ensemble_models(priors, ensemble)
+    directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
+                      for m in models)
+    if directional and sign * float(np.median(y)) < 0:
+        warnings.warn(f"the median effect ({float(np.median(y)):.3g}) is in the opposite direction from "
+                      f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
+                      "selection in that direction (RoBMA's effect_direction)", UserWarning, stacklevel=2)
     t0 = time.perf_counter()
     fits = [fit_model(m, fd, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
             for i, m in enumerate(models)]
