@@ -697,3 +697,16 @@ def test_cli_and_report_show_the_exact_fits_numbers(tmp_path, capsys):
     paragraph = (out / "report.md").read_text().split("\n\n")[1]
     assert f"{ref['median']:.2f} (95% CrI {ref['eti_lower']:.2f} to {ref['eti_upper']:.2f})" in paragraph
     assert f"probability of {p_exact:.3f} that it is greater than zero" in paragraph
+
+
+def test_no_measure_prints_a_note(studies, tmp_path, capsys):
+    path = _write(studies, tmp_path / "s.csv")
+    code, stdout, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                              "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert "Note: no --measure given" in stdout and "scaled to the data" in stdout
+    code, stdout, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--engine", "exact",
+                              "--measure", "smd", "--out", str(tmp_path / "out2")], capsys)
+    assert code == 0, err
+    assert "Note: no --measure" not in stdout
+    assert "standardized mean differences (Hedges' g)" in (tmp_path / "out2" / "report.md").read_text()

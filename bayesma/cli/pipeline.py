@@ -85,6 +85,11 @@ def run_fit(
     say("Priors:")
     for line in pr.describe(model.priors).splitlines():
         say("  " + line)
+    if spec.get("measure") is None:
+        scaled = any("data-scaled" in str(getattr(p, "label", "")) for p in model.priors.values())
+        say("Note: no --measure given, so the effects are treated as a generic effect size"
+            + (": the default priors are scaled to the data" if scaled else "")
+            + " and nothing is back-transformed (give --measure, e.g. SMD, OR, ZCOR).")
     say()
 
     with progress.step(f"fitting the Bayesian model ({engine} engine"
