@@ -55,3 +55,9 @@ def test_steps_plot_atransf_labels_the_axis_on_the_ratio_scale():
     assert fmt(0.0, 0) == "1"
     first = ax.texts[0].get_text()
     assert first.startswith(f"{np.exp(steps.table['estimate'].iloc[0]):.2f}")
+
+
+def test_funnel_plot_atransf_labels_the_axis():
+    res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
+    ax = bm.plots.funnel_plot(res, atransf=np.exp).axes[0]
+    assert ax.xaxis.get_major_formatter()(0.0, 0) == "1"

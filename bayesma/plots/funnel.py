@@ -23,6 +23,7 @@ def funnel_plot(
     refline: float | None = None,
     measure: str | None = None,
     legend: bool | None = None,
+    atransf: Any = None,
     ax: Axes | None = None,
     figsize: tuple[float, float] = (6.0, 5.0),
 ) -> Figure:
@@ -58,6 +59,9 @@ def funnel_plot(
         Effect measure, for the x-axis label.
     legend : bool, optional
         Show the legend of the contour shades (default: with *contours*).
+    atransf : callable, optional
+        Label the x axis on a transformed scale (metafor's ``atransf``, e.g. ``numpy.exp``
+        to read log odds ratios as odds ratios); the points stay where they are.
     ax : matplotlib Axes, optional
         Draw into these axes instead of a new figure.
 
@@ -143,4 +147,8 @@ def funnel_plot(
     ax.set_xlim(center - span, center + span)
     ax.set_ylabel("Standard error")
     ax.set_xlabel(MEASURE_LABELS.get(measure or "", "Observed effect"))
+    if atransf is not None:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{atransf(v):.3g}"))
     return fig
