@@ -17,7 +17,8 @@ from bayesma.cli.robma import add_parser as add_robma_parser
 __all__ = ["ESCALC_ARGS", "build_parser"]
 
 #: the study-data arguments of escalc, one --option each
-ESCALC_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i", "ri", "ni", "xi", "mi")
+ESCALC_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i", "ri", "ni", "xi", "mi",
+               "sdi", "ti", "r2i", "x1i", "x2i", "t1i", "t2i")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,19 +105,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("escalc", help="compute effect sizes (yi) and sampling variances (vi)",
                        formatter_class=_Formatter,
                        description="Add effect sizes and their sampling variances to FILE (metafor's escalc). "
-                                   "Measures: SMD, MD, ROM (means and SDs); OR, RR, RD (2x2 tables); "
-                                   "COR, ZCOR (correlations); PR, PLO (proportions).")
+                                   "Measures: metafor's names, e.g. SMD, MD, ROM (means and SDs), OR, RR, RD "
+                                   "(2x2 tables), COR, ZCOR (correlations), PR, PLO (proportions), R2D, RPB, "
+                                   "IRR, ...; an unknown name lists them all, and the docs' effect-size page "
+                                   "gives the columns each one needs.")
     p.add_argument("measure", metavar="MEASURE", help="effect measure, e.g. OR, RR, SMD, ZCOR")
     p.add_argument("file", metavar="FILE", help="CSV or Excel file with one row per study")
     group = p.add_argument_group("study data (column names)")
     helps = {"ai": "events, group 1", "bi": "non-events, group 1", "ci": "events, group 2",
              "di": "non-events, group 2", "n1i": "size of group 1", "n2i": "size of group 2",
              "m1i": "mean, group 1", "sd1i": "SD, group 1", "m2i": "mean, group 2", "sd2i": "SD, group 2",
-             "ri": "correlation", "ni": "sample size", "xi": "events (proportions)", "mi": "non-events (proportions)"}
+             "ri": "correlation", "ni": "sample size", "xi": "events (proportions)",
+             "mi": "non-events (proportions); mean (MN, ...); number of predictors (PCOR, ...)",
+             "sdi": "SD of a single group (MN, MNLN, CVLN, SDLN, SMN)",
+             "ti": "t statistic of a regression coefficient (PCOR, ZPCOR, SPCOR)",
+             "r2i": "R² of the regression model (PCOR, ZPCOR, SPCOR)",
+             "x1i": "events, group 1 (IRR, IRD, IRSD)", "x2i": "events, group 2 (IRR, IRD, IRSD)",
+             "t1i": "person-time, group 1 (IRR, IRD, IRSD)", "t2i": "person-time, group 2 (IRR, IRD, IRSD)"}
     for name in ESCALC_ARGS:
         group.add_argument(f"--{name}", metavar="COL", help=helps[name])
     p.add_argument("--slab", metavar="COL", help="study labels (used in messages)")
-    p.add_argument("--add", type=float, default=0.5, help="added to the cells of studies with a zero cell")
+    p.add_argument("--add", type=float, default=None,
+                   help="added to the cells of studies with a zero cell (default: metafor's, 1/2 for most measures)")
     p.add_argument("--to", default="only0", choices=("only0", "all", "if0all", "none"), help="which studies get --add")
     p.add_argument("--vtype", default="LS", help="sampling variance estimator (metafor's names)")
     p.add_argument("--yi-name", default="yi", help="name of the new effect column")
