@@ -92,7 +92,9 @@ def plot_trace(idata: Any, var_names: Sequence[str], axes: Any, **kwargs: Any) -
     """ArviZ's trace plot into the given (n, 2) array of axes."""
     import arviz as az
 
-    az.plot_trace(idata, var_names=list(var_names), axes=axes, compact=True, show=False, **kwargs)
+    with warnings.catch_warnings():  # ArviZ 0.x's calls of deprecated matplotlib API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        az.plot_trace(idata, var_names=list(var_names), axes=axes, compact=True, show=False, **kwargs)
 
 
 def write_netcdf(idata: Any, path: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed
 from bayesma.models.spec import ModelSpec, build_spec
 
@@ -206,7 +207,8 @@ class MetaAnalysis:
             from bayesma.exact import fit_exact
             from bayesma.results import MetaPosterior
 
-            res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
+            with backend_noise_filtered():
+                res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
             post = MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
                                  fit_seconds=res.seconds, exact=res.exact)
             post.fit_info.update(res.info)
@@ -219,7 +221,8 @@ class MetaAnalysis:
 
         if not isinstance(self._pymc_cache, nuts.ModelCache):
             self._pymc_cache = nuts.MODEL_CACHE
-        fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
+        with backend_noise_filtered():  # PyTensor's BLAS notice, log(0) at boundaries; diagnostics warn below
+            fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
         post = MetaPosterior(fit.idata, self.spec, engine="nuts", fit_seconds=fit.seconds)
         post.fit_info = fit.info
         post._cache_entry = fit.entry

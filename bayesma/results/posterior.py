@@ -446,8 +446,11 @@ class MetaPosterior:
         :func:`bayesma.plots.forest_plot`."""
         return forest_plot(self, **kwargs)
 
-    def plot_prior_posterior(self, var_names: Iterable[str] = ("mu", "tau"), **kwargs: Any) -> "Figure":
-        """Prior density against posterior density; see :func:`bayesma.plots.prior_posterior_plot`."""
+    def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> "Figure":
+        """Prior density against posterior density; see :func:`bayesma.plots.prior_posterior_plot`.
+        Default: mu (or the coefficients) and tau when the model has it."""
+        if var_names is None:
+            var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 
     def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> "Figure":
