@@ -710,3 +710,19 @@ def test_no_measure_prints_a_note(studies, tmp_path, capsys):
     assert code == 0, err
     assert "Note: no --measure" not in stdout
     assert "standardized mean differences (Hedges' g)" in (tmp_path / "out2" / "report.md").read_text()
+
+
+def test_escalc_command_takes_the_arguments_of_every_measure(tmp_path, capsys):
+    from bayesma.cli.parser import ESCALC_ARGS
+    from bayesma.effects import MEASURES
+
+    needed = {a for _, args, _ in MEASURES.values() for a in args}
+    assert needed <= set(ESCALC_ARGS)
+    df = pd.DataFrame({"x1": [10, 4], "t1": [1000.0, 800.0], "x2": [6, 9], "t2": [900.0, 1200.0]})
+    src = _write(df, tmp_path / "rates.csv")
+    out = tmp_path / "irr.csv"
+    code, _, err = _run(["escalc", "IRR", str(src), "--x1i", "x1", "--t1i", "t1", "--x2i", "x2", "--t2i", "t2",
+                         "--out", str(out)], capsys)
+    assert code == 0, err
+    ref = bm.escalc("IRR", x1i="x1", t1i="t1", x2i="x2", t2i="t2", data=df)
+    np.testing.assert_allclose(pd.read_csv(out)[["yi", "vi"]], ref[["yi", "vi"]], rtol=1e-12)
