@@ -76,7 +76,8 @@ def selection_plot(
         Level of the band, for the legend.
     title : str, optional
     xscale : {"linear", "log"}
-        "log" spreads the small p-values (cut points such as 0.025 and 0.05).
+        "log" spreads the small p-values (cut points such as 0.025 and 0.05); the axis
+        starts at 1e-4 at the lowest and smaller p-values are drawn at its left end.
     ax : matplotlib Axes, optional
     figsize : (float, float)
 
@@ -102,6 +103,17 @@ def selection_plot(
     w = np.asarray(w, float)
     if p.shape != w.shape:
         raise ValueError(f"p and w must have the same shape, got {p.shape} and {w.shape}")
+    if xscale == "log":  # p = 0 has no place on a log axis
+        keep = p > 0
+        p, w = p[keep], w[keep]
+        lower = None if lower is None else np.asarray(lower, float)[keep]
+        upper = None if upper is None else np.asarray(upper, float)[keep]
+        pv = np.asarray(pvals if pvals is not None else [], float)
+        first = max(min(p.min(), pv[pv > 0].min() if np.any(pv > 0) else p.min()) / 1.5, 1e-4)
+        if steps is not None and first < p.min():  # a step function is constant down to 0
+            p, w = np.concatenate([[first], p]), np.concatenate([[w[0]], w])
+            lower = None if lower is None else np.concatenate([[lower[0]], lower])
+            upper = None if upper is None else np.concatenate([[upper[0]], upper])
     if ax is None:
         fig = _new_figure(figsize)
         ax = fig.add_subplot(1, 1, 1)
@@ -123,18 +135,29 @@ def selection_plot(
         for s in cuts[:-1]:
             ax.axvline(s, color="0.6", lw=0.8, ls=":", zorder=0)
         if k_per_interval is not None:
+            ks = [int(k) for k in np.asarray(k_per_interval)]
             left = np.concatenate([[p.min() if xscale == "log" else 0.0], cuts[:-1]])
-            for a, b, k in zip(left, cuts, np.asarray(k_per_interval)):
-                mid = np.sqrt(max(a, p.min()) * b) if xscale == "log" else (a + b) / 2
-                ax.text(mid, 1.0, f"k={int(k)}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                        fontsize=8, color="0.3", clip_on=False)
+            if xscale == "log":
+                widths = np.log10(cuts) - np.log10(np.maximum(left, p.min()))
+                span = np.log10(cuts[-1]) - np.log10(p.min())
+            else:
+                widths, span = cuts - left, 1.0
+            if np.all(widths / span >= 0.08):
+                for a, b, k in zip(left, cuts, ks):
+                    mid = np.sqrt(max(a, p.min()) * b) if xscale == "log" else (a + b) / 2
+                    ax.text(mid, 1.0, f"k={k}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                            fontsize=8, color="0.3", clip_on=False)
+            else:  # intervals too narrow to label: one line above the plot
+                ax.text(0.0, 1.0, "studies per interval: " + " | ".join(str(k) for k in ks),
+                        transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="0.3")
     if pvals is not None:
         pv = np.asarray(pvals, float)
+        if xscale == "log":  # smaller p-values at the left end of the axis
+            pv = np.maximum(pv, p.min())
         ax.plot(pv, np.zeros_like(pv), "|", color="0.2", ms=10, transform=ax.get_xaxis_transform(),
                 clip_on=False, label="studies' p-values")
     ax.set_xscale(xscale)
-    if xscale == "linear":
-        ax.set_xlim(0, 1)
+    ax.set_xlim(0 if xscale == "linear" else p.min(), 1)
     ax.set_ylim(0, ymax * 1.08 if np.isfinite(ymax) and ymax > 0 else 1.0)
     ax.set_xlabel("one-sided p-value")
     ax.set_ylabel("relative likelihood of selection")
