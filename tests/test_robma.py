@@ -313,3 +313,20 @@ def test_negative_effect_direction_mirrors_positive(lehmann):
     assert en.loc["PET", "mean"] == pytest.approx(ep.loc["PET", "mean"], abs=0.02)
     with pytest.raises(ValueError, match="effect_direction"):
         bm.robma(sub, yi="yi", vi="vi", effect_direction="down")
+
+
+def test_cli_robma(tmp_path, lehmann, capsys):
+    from bayesma.cli import main
+
+    path = tmp_path / "effects.csv"
+    lehmann[["Short_Title", "yi", "vi"]].iloc[:20].to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = main(["robma", str(path), "--yi", "yi", "--vi", "vi", "--ensemble", "PP", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "PET ~ Cauchy(0, 1)[0, Inf]" in text and "Components" in text and "Model-averaged" in text
+    assert {p.name for p in out.iterdir()} == {"robma_models.csv", "robma_summary.csv", "robma_mu.png", "report.md"}
+    models = pd.read_csv(out / "robma_models.csv")
+    assert len(models) == 12 and models["post_prob"].sum() == pytest.approx(1.0)
+    assert "inclusion Bayes factor for an effect" in (out / "report.md").read_text()
+    assert main(["robma", str(path), "--yi", "yi", "--vi", "nope", "--out", str(out)]) == 2
