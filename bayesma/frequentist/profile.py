@@ -48,16 +48,15 @@ def profile_loglik(res: Any, j: int, value: float) -> float:
         theta[j], theta[other] = value, max(s, 0.0)
         return res.loglik_at(theta)
 
-    upper = max(10.0, 100.0 * float(sig[other]), 10.0 * float(value))
     scale = max(float(sig[other]), 1e-8)
-    best = optimize.minimize_scalar(lambda s: -ll(s), bounds=(0.0, upper), method="bounded",
-                                    options={"xatol": 1e-12 * max(scale, 1e-6), "maxiter": 1000})
-    cands = [(-best.fun, best.x), (ll(0.0), 0.0)]
-    # polish around the optimum: a local search from the current estimate of the other component
-    local = optimize.minimize_scalar(lambda s: -ll(s), bracket=None, bounds=(0.0, max(4 * scale, best.x * 4, 1e-6)),
-                                     method="bounded", options={"xatol": 1e-14 * max(scale, 1e-6), "maxiter": 1000})
-    cands.append((-local.fun, local.x))
-    return float(max(c[0] for c in cands))
+    upper = 4.0 * max(scale, float(value), 1e-4)
+    for _ in range(20):  # widen the bracket until the optimum is inside it
+        best = optimize.minimize_scalar(lambda s: -ll(s), bounds=(0.0, upper), method="bounded",
+                                        options={"xatol": 1e-11 * scale, "maxiter": 1000})
+        if best.x < 0.9 * upper:
+            break
+        upper *= 10.0
+    return float(max(-best.fun, ll(0.0)))
 
 
 def confint_sigma2(res: Any, level: float | None = None) -> pd.DataFrame:
