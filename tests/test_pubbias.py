@@ -11,10 +11,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_cases_v2, load_json
 from scipy import stats
 
 import bayesma as bm
-from conftest import load_cases_v2, load_json
 
 matplotlib.use("Agg")
 

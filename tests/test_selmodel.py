@@ -15,12 +15,11 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_cases_v2, load_json
 from scipy import integrate, special
 
 import bayesma as bm
-from bayesma.frequentist._selection_fit import _Model, _spec
-from bayesma.frequentist.selection import _minimise
-from conftest import load_cases_v2, load_json
+from bayesma.frequentist._selection_fit import _minimise, _Model, _spec
 
 matplotlib.use("Agg")
 

@@ -350,3 +350,20 @@ def _vmmin(f, x0: np.ndarray, maxit: int = 100, reltol: float = np.sqrt(_EPS), n
     return b, fmin, it < maxit
 
 
+def _minimise(nll, x0: np.ndarray, names: list[str], n_restart: int | None = None):
+    """R's BFGS from metafor's start; a clear error naming the parameter when it fails."""
+    hint = ("The model may not be identified by these data: try fewer or other steps, "
+            "a one-parameter type, or fix delta.")
+    try:
+        x, fval, ok = _vmmin(nll, x0, n_restart=n_restart)
+    except _OptimFailure as err:
+        where = f" in {names[err.index]}" if err.index >= 0 else ""
+        raise RuntimeError(f"selmodel: the optimiser failed ({err}{where}). {hint}") from None
+    if not ok:
+        g = _optim_gradient(nll, x)
+        j = int(np.nanargmax(np.abs(np.where(np.isfinite(g), g, np.inf))))
+        raise RuntimeError(
+            f"selmodel: the optimiser did not converge in 100 BFGS iterations (as metafor); the "
+            f"log-likelihood is still changing in {names[j]} (gradient {g[j]:.3g} on the optimisation scale). "
+            + hint)
+    return x, fval

@@ -35,13 +35,11 @@ from bayesma.frequentist._selection_fit import (
     METAFOR_REL_TOL,
     _from_delta,
     _hessian,
+    _minimise,
     _Model,
-    _optim_gradient,
-    _OptimFailure,
     _Spec,
     _spec,
     _to_delta,
-    _vmmin,
     weight_function,
 )
 from bayesma.frequentist.uni import RMAResult, rma
@@ -580,22 +578,3 @@ def selmodel(
         LRT=LRT, LRTdf=LRTdf, LRTp=LRTp, LRT_tau2=LRT_tau2, LRTp_tau2=LRTp_tau2, ll=ll, ll0=ll0,
         QM=QM, QMp=QMp, pvals=model.pvals, pval_min=spec.pval_min, k_per_interval=k_per, yi=yi, vi=vi,
     )
-
-
-def _minimise(nll, x0: np.ndarray, names: list[str], n_restart: int | None = None):
-    """R's BFGS from metafor's start; a clear error naming the parameter when it fails."""
-    hint = ("The model may not be identified by these data: try fewer or other steps, "
-            "a one-parameter type, or fix delta.")
-    try:
-        x, fval, ok = _vmmin(nll, x0, n_restart=n_restart)
-    except _OptimFailure as err:
-        where = f" in {names[err.index]}" if err.index >= 0 else ""
-        raise RuntimeError(f"selmodel: the optimiser failed ({err}{where}). {hint}") from None
-    if not ok:
-        g = _optim_gradient(nll, x)
-        j = int(np.nanargmax(np.abs(np.where(np.isfinite(g), g, np.inf))))
-        raise RuntimeError(
-            f"selmodel: the optimiser did not converge in 100 BFGS iterations (as metafor); the "
-            f"log-likelihood is still changing in {names[j]} (gradient {g[j]:.3g} on the optimisation scale). "
-            + hint)
-    return x, fval
