@@ -139,3 +139,17 @@ def test_mh_peto_match_metafor_escalc_more(case):
     vi = np.array([np.nan if v is None else v for v in e["vi"]], dtype=float)
     close(res.yi, yi, atol=1e-14)
     close(res.vi, vi, atol=1e-14)
+
+
+def test_tables_with_missing_cells_are_omitted_as_metafor_does():
+    # R: rma.mh(c(4, NA, 3), c(119, 300, 228), c(11, 29, 11), c(128, 274, 209)) and rma.peto(...)
+    args = ([4, np.nan, 3], [119, 300, 228], [11, 29, 11], [128, 274, 209])
+    with pytest.warns(UserWarning, match="row 2"):
+        mh = bm.rma_mh(*args)
+    close([mh.beta, mh.se, mh.QE, mh.MH], [-1.149504, 0.4409012, 0.2538082, 6.499917], rtol=1e-6)
+    assert (mh.k, mh.k_yi) == (2, 2)
+    with pytest.warns(UserWarning, match="omitted"):
+        peto = bm.rma_peto(*args)
+    close([peto.beta, peto.se, peto.QE], [-1.040423, 0.3798006, 0.2338908], rtol=1e-6)
+    with pytest.raises(ValueError, match="every table"), pytest.warns(UserWarning):
+        bm.rma_mh([np.nan], [1], [1], [1])

@@ -207,6 +207,19 @@ def _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab):
     return a, b, c, d, labels
 
 
+def _omit_missing(cells: list[np.ndarray], labels: list[str]) -> list[np.ndarray]:
+    """The tables without missing cells (metafor omits the others from the pooling, with a warning)."""
+    na = np.zeros(cells[0].shape, dtype=bool)
+    for c in cells:
+        na |= np.isnan(c)
+    if np.any(na):
+        names = ", ".join(study_name(labels, i) for i in np.flatnonzero(na))
+        warnings.warn(f"tables with missing values omitted from the pooled estimate: {names}", stacklevel=4)
+        if np.all(na):
+            raise ValueError("every table has a missing value; nothing to pool")
+    return [c[~na] for c in cells]
+
+
 def _correct(cells: list[np.ndarray], add: float, to: str) -> list[np.ndarray]:
     if to == "all":
         return [c + add for c in cells]
@@ -371,6 +384,7 @@ def rma_mh(
     es = _study_estimates(measure, a1, b1, c1, d1, add1, to1)
     yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
     # the tables pooled
+    a, b, c, d = _omit_missing([a, b, c, d], labels)
     if drop2:
         keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
         a, b, c, d = a[keep], b[keep], c[keep], d[keep]
@@ -472,6 +486,7 @@ def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, dro
             vi = e1 / t1**2 + e2 / t2**2
     bad = ~np.isfinite(yi) | ~np.isfinite(vi)
     yi, vi = np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
+    x1, x2, t1, t2 = _omit_missing([x1, x2, t1, t2], labels)
     if drop2:
         keep = ~((x1 == 0) & (x2 == 0))
         x1, x2, t1, t2 = x1[keep], x2[keep], t1[keep], t2[keep]
@@ -570,6 +585,7 @@ def rma_peto(
         vi = 1 / Vs
     bad = ~np.isfinite(yi) | ~np.isfinite(vi)
     yi, vi = np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
+    a, b, c, d = _omit_missing([a, b, c, d], labels)
     if drop2:
         keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
         a, b, c, d = a[keep], b[keep], c[keep], d[keep]
