@@ -163,5 +163,5 @@ def selection_plot(
     ax.set_ylabel("relative likelihood of selection")
     if title:
         ax.set_title(title, fontsize=10, pad=14 if k_per_interval is not None else 6)
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.legend(loc="best", fontsize=8, framealpha=0.8)
     return fig
