@@ -4,11 +4,12 @@ coefficients (metafor's conventions)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import stats
 
 from bayesma._validate import align, check_level
 
@@ -79,76 +80,139 @@ def wald_tests(beta: np.ndarray, vb: np.ndarray, has_intercept: bool, dfs: int |
     return btt, QM, QMp, pval
 
 
-class _Projection:
-    """P = W - W X (X'WX)^-1 X'W for diagonal weights w, without forming the k x k matrix.
+class _BatchProjection:
+    """P = W - W X (X'WX)^-1 X'W for B weight vectors w (B, k) sharing the design X (k, p),
+    without forming k x k matrices for large k.
 
     Every quantity metafor computes from P (quadratic forms, traces of P, P², PV...)
     reduces to p x p algebra, so rma() costs O(k p²) and works for k = 100,000. The
     algebra goes through the QR decomposition of W^(1/2) X (P = W^(1/2) (I - QQ') W^(1/2)),
     not through the normal equations, so that weights spanning many orders of magnitude
-    (one tiny sampling variance) do not cancel catastrophically.
+    (one tiny sampling variance) do not cancel catastrophically; for small problems the
+    traces come from P itself, which needs no subtraction of large numbers.
     """
 
     def __init__(self, X: np.ndarray, w: np.ndarray):
+        w = np.atleast_2d(np.asarray(w, dtype=float))
         self.X, self.w = X, w
         self.sw = np.sqrt(w)
-        self.Q, self.R = np.linalg.qr(X * self.sw[:, None])
-        r_inv = linalg.solve_triangular(self.R, np.eye(self.R.shape[0]))
-        self.A_inv = r_inv @ r_inv.T  # (X'WX)^-1
-        self.h = np.einsum("ij,ij->i", self.Q, self.Q)  # leverages of the weighted fit
+        Xw = self.sw[:, :, None] * X[None, :, :]
+        if X.shape[1] == 1:
+            R = np.sqrt(np.sum(Xw * Xw, axis=1, keepdims=True))
+            self.Q, self.R = Xw / R, R
+        else:
+            self.Q, self.R = np.linalg.qr(Xw)
+        self.h = np.sum(self.Q * self.Q, axis=-1)  # leverages of the weighted fits, (B, k)
+
+    def _qt(self, z: np.ndarray) -> np.ndarray:
+        return np.einsum("bkp,bk->bp", self.Q, z)
 
     def _resid(self, y: np.ndarray) -> np.ndarray:
         z = self.sw * y
-        return z - self.Q @ (self.Q.T @ z)
+        return z - np.einsum("bkp,bp->bk", self.Q, self._qt(z))
+
+    def coef(self, y: np.ndarray) -> np.ndarray:
+        """Weighted least-squares coefficients (X'WX)^-1 X'W y, shape (B, p)."""
+        return np.linalg.solve(self.R, self._qt(self.sw * y)[..., None])[..., 0]
+
+    def A_inv(self) -> np.ndarray:
+        """(X'WX)^-1, shape (B, p, p)."""
+        r_inv = np.linalg.inv(self.R)
+        return r_inv @ np.swapaxes(r_inv, 1, 2)
+
+    def logdet_xtwx(self) -> np.ndarray:
+        """log det(X'WX), shape (B,)."""
+        return 2.0 * np.sum(np.log(np.abs(np.diagonal(self.R, axis1=1, axis2=2))), axis=-1)
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """P y, shape (B, k)."""
+        return self.sw * self._resid(y)
+
+    def quad(self, y: np.ndarray) -> np.ndarray:
+        """y' P y (the weighted residual sum of squares), shape (B,)."""
+        r = self._resid(y)
+        return np.sum(r * r, axis=-1)
+
+    def trace(self) -> np.ndarray:
+        """tr(P), shape (B,)."""
+        return np.sum(self.w * (1.0 - self.h), axis=-1)
+
+    def _dense(self) -> np.ndarray | None:
+        B, k = self.w.shape
+        if B * k * k > _DENSE_SIZE:
+            return None
+        M = -(self.Q @ np.swapaxes(self.Q, 1, 2))
+        M[:, np.arange(k), np.arange(k)] += 1.0
+        return self.sw[:, :, None] * M * self.sw[:, None, :]
+
+    def trace_dpp(self, d: np.ndarray | None = None) -> np.ndarray:
+        """tr(D P P) for diagonal D (identity by default), shape (B,)."""
+        w, Q = self.w, self.Q
+        d = np.ones_like(w) if d is None else np.broadcast_to(d, w.shape)
+        P = self._dense()
+        if P is not None:
+            return np.sum(d[:, :, None] * P * P, axis=(1, 2))
+        G = np.einsum("bkp,bk,bkq->bpq", Q, w, Q)
+        pp = w * (w * (1.0 - 2.0 * self.h) + np.einsum("bkp,bpq,bkq->bk", Q, G, Q))
+        return np.sum(d * pp, axis=-1)
+
+    def trace_pdpd(self, d: np.ndarray) -> np.ndarray:
+        """tr(P D P D) for diagonal D, shape (B,)."""
+        d = np.broadcast_to(d, self.w.shape)
+        P = self._dense()
+        if P is not None:
+            return np.sum(d[:, :, None] * d[:, None, :] * P * P, axis=(1, 2))
+        dw = d * self.w
+        G = np.einsum("bkp,bk,bkq->bpq", self.Q, dw, self.Q)
+        return np.sum(dw**2 * (1.0 - 2.0 * self.h), axis=-1) + np.sum(G * G, axis=(1, 2))
+
+
+_DENSE_SIZE = 4_000_000  # up to B k² = 4e6 (32 MB) the traces of P come from P itself
+
+
+class _Projection:
+    """:class:`_BatchProjection` of one weight vector (a batch of one), with float results."""
+
+    def __init__(self, X: np.ndarray, w: np.ndarray):
+        self.X, self.w = X, w
+        self._batch = _BatchProjection(X, np.asarray(w, dtype=float)[None])
+        self.h = self._batch.h[0]
+        self._a_inv: np.ndarray | None = None
+
+    @property
+    def A_inv(self) -> np.ndarray:
+        """(X'WX)^-1."""
+        if self._a_inv is None:
+            self._a_inv = self._batch.A_inv()[0]
+        return self._a_inv
 
     def coef(self, y: np.ndarray) -> np.ndarray:
         """Weighted least-squares coefficients (X'WX)^-1 X'W y."""
-        return linalg.solve_triangular(self.R, self.Q.T @ (self.sw * y))
+        return self._batch.coef(y[None])[0]
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         """P y."""
-        return self.sw * self._resid(y)
+        return self._batch.apply(y[None])[0]
 
     def quad(self, y: np.ndarray) -> float:
         """y' P y (the weighted residual sum of squares)."""
-        r = self._resid(y)
-        return float(r @ r)
+        return float(self._batch.quad(y[None])[0])
 
     def trace(self) -> float:
         """tr(P)."""
-        return float(np.sum(self.w * (1.0 - self.h)))
-
-    def _dense(self) -> np.ndarray | None:
-        """P itself when k is small: its traces then need no subtraction of large numbers
-        (the p x p identities below cancel catastrophically when one weight dwarfs the others)."""
-        if self.X.shape[0] > _DENSE_K:
-            return None
-        M = -(self.Q @ self.Q.T)
-        M[np.diag_indices_from(M)] += 1.0
-        return self.sw[:, None] * M * self.sw[None, :]
+        return float(self._batch.trace()[0])
 
     def trace_dpp(self, d: np.ndarray | None = None) -> float:
         """tr(D P P) for diagonal D (identity by default): sum(P * P) when D = I."""
-        w, Q = self.w, self.Q
-        d = np.ones_like(w) if d is None else d
-        P = self._dense()
-        if P is not None:
-            return float(np.sum(d[:, None] * P * P))
-        G = (Q.T * w) @ Q
-        pp = w * (w * (1.0 - 2.0 * self.h) + np.einsum("ij,jk,ik->i", Q, G, Q))
-        return float(np.sum(d * pp))
+        return float(self._batch.trace_dpp(None if d is None else d[None])[0])
 
     def trace_pdpd(self, d: np.ndarray) -> float:
         """tr(P D P D) for diagonal D: sum(PV * t(PV)) with D = V."""
-        P = self._dense()
-        if P is not None:
-            return float(np.sum(d[:, None] * d[None, :] * P * P))
-        dw = d * self.w
-        G = (self.Q.T * dw) @ self.Q
-        return float(np.sum(dw**2 * (1.0 - 2.0 * self.h)) + np.sum(G * G))
+        return float(self._batch.trace_pdpd(d[None])[0])
 
-
-_DENSE_K = 2000  # up to this k the traces of P are computed from P itself (k x k doubles: 32 MB)
+    def logdet_xtwx(self) -> float:
+        """log det(X'WX)."""
+        return float(self._batch.logdet_xtwx()[0])
 
 
 def coef_table(res) -> pd.DataFrame:
@@ -173,3 +237,11 @@ def _aligned_mods(mods: Any, data: pd.DataFrame | None, yi: Any) -> Any:
     ref = data.index if data is not None else (yi.index if isinstance(yi, pd.Series) else None)
     mods = align(mods, ref, "mods")
     return mods.reset_index(drop=True) if isinstance(mods, (pd.Series, pd.DataFrame)) else mods
+
+
+def warn_vi_ratio(vi: np.ndarray, stacklevel: int = 4) -> None:
+    """metafor's warning when max(vi) / min(vi) >= 1e7 (``rma.uni`` and ``rma.mv``)."""
+    if len(vi) > 1 and vi.min() > 0 and vi.max() / vi.min() >= 1e7:
+        warnings.warn("Ratio of largest to smallest sampling variance extremely large "
+                      f"({vi.max() / vi.min():.3g}); the results may not be stable (as metafor warns)",
+                      UserWarning, stacklevel=stacklevel)

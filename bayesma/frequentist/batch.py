@@ -6,28 +6,33 @@ import numpy as np
 from scipy import special, stats
 
 from bayesma._validate import check_level
-from bayesma.frequentist.tau2 import _fe_parts, tau2_batch
+from bayesma.frequentist.tau2 import tau2_batch
 
 __all__ = ["frequentist_batch", "mu_batch"]
+
+
+def _fe_parts(y: np.ndarray, w: np.ndarray):
+    sw = w.sum(-1)
+    return sw, (w * y).sum(-1) / sw
 
 
 def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: str = "z",
                       level: float = 0.95) -> dict[str, np.ndarray]:
     """metafor's random-effects estimates for many data sets at once (intercept-only models).
 
-    Vectorized versions of :func:`bayesma.frequentist.fit_rma` for simulations: the
-    tau^2 estimators DL (closed form), REML (metafor's Fisher scoring, same start,
-    step halving and stopping rule) and PM (the generalized Q equation solved to
-    machine precision, where metafor stops at ``uniroot``'s tolerance 1.2e-4),
-    Wald (``"z"``), Knapp-Hartung (``"knha"``) and modified Knapp-Hartung
-    (``"adhoc"``) intervals for mu, and the Q-profile interval for tau^2 (searched on
-    ``[0, max(100, 10 tau^2)]``, metafor's limit, which is reported when the upper
-    bound lies beyond it).
+    The same computation as :func:`bayesma.rma` on each data set, vectorised for
+    simulations: tau² by :func:`bayesma.frequentist.tau2.tau2_batch` (the one implementation of
+    the estimators that :func:`bayesma.rma` also uses; metafor's iterations and ``uniroot``
+    steps), Wald (``"z"``), Knapp-Hartung (``"knha"``) and modified Knapp-Hartung
+    (``"adhoc"``) intervals for mu, and the Q-profile interval for tau² (searched on
+    ``[0, max(100, 10 tau²)]``, metafor's limit, which is reported when the upper
+    bound lies beyond it). Unlike metafor, a Paule-Mandel root beyond its search limit
+    is found (the search is extended), so that no data set of a simulation stops it.
 
     Parameters
     ----------
     y, v : array_like, shape (B, k)
-    method : {"DL", "REML", "PM"}
+    method : {"DL", "REML", "PM", "ML", "EB", "HS", "SJ", "HE", "FE"}
     test : {"z", "knha", "adhoc"}
     level : float
 

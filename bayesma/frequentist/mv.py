@@ -35,7 +35,7 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests
+from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests, warn_vi_ratio
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
 from bayesma.frequentist.profile import confint_sigma2
 
@@ -446,6 +446,7 @@ def fit_rma_mv(
     """Fit the three-level model on validated data and a design matrix (the engine of :func:`rma_mv`)."""
     y, vi = md.yi, md.vi
     k, p = X.shape
+    warn_vi_ratio(vi)
     levels, cid = np.unique(np.asarray(md.cluster), return_inverse=True)
     cid = cid.astype(np.intp)
     m = len(levels)

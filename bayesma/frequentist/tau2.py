@@ -1,9 +1,27 @@
 """The tau² estimators, Cochran's Q and the Q-profile interval, as ``metafor::rma.uni``.
 
-FE, DL, HE, HS, SJ, ML, REML, EB (Fisher scoring from the HE estimate, stopping
-when the change is below 1e-5, as metafor) and PM (Brent's root finder with R's
-tolerance) for one data set with any design matrix, and the same estimators
-vectorised over a batch of intercept-only data sets (used by the small-k simulation).
+One implementation, on a batch: every function takes effects ``y`` and sampling variances
+``v`` of shape (B, k) (B data sets sharing the design matrix X, k x p) and returns arrays of
+shape (B,). :func:`rma` fits a batch of one (:func:`estimate_tau2`, :func:`q_profile_ci`);
+the small-k simulation fits thousands of intercept-only data sets at once
+(:func:`tau2_batch`), with the same arithmetic, iterations and root finder, so both give the
+same numbers.
+
+* FE, DL, HE, HS, SJ: closed forms (metafor's formulas, on the projection
+  P = W - W X (X'WX)^-1 X'W computed from a QR decomposition);
+* ML, REML, EB: Fisher scoring from the HE estimate, step halving, stopping when the change
+  is below 1e-5 (metafor's ``threshold``), then metafor's check that tau² = 0 is not better;
+* PM and the Q-profile bounds: R's ``uniroot`` (Brent) step for step, on metafor's search
+  ranges (``tau2.max = max(100, 10 mad(yi)^2)`` for PM; ``max(100, 10 tau2)`` for the
+  Q-profile).
+
+References
+----------
+Viechtbauer, W. (2005). Bias and efficiency of meta-analytic variance estimators in the
+random-effects model. *Journal of Educational and Behavioral Statistics*, 30, 261-293.
+Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in
+meta-analysis. *Statistics in Medicine*, 26, 37-52.
+metafor 3.8-1: ``rma.uni``, ``confint.rma.uni``.
 """
 
 from __future__ import annotations
@@ -14,44 +32,51 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bayesma._rootfind import R_UNIROOT_TOL, uniroot
+from bayesma._rootfind import R_UNIROOT_TOL, uniroot_batch
 from bayesma._validate import check_level
-from bayesma.frequentist._common import _Projection
+from bayesma.frequentist._common import _BatchProjection, _Projection
 
+__all__ = [
+    "METHODS_TAU2", "THRESHOLD", "MAXITER", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
+    "q_profile_ci", "q_profile_batch", "q_general", "q_general_batch", "q_fe", "se_tau2", "loglik",
+    "loglik_batch", "maximize_loglik", "paule_mandel", "tau2_max", "mad", "centered",
+]
+
+METHODS_TAU2 = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
-
-
 MAXITER = 100  # metafor's default maxiter
+_LOG2PI = float(np.log(2 * np.pi))
 
 
-def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
-    k, p = X.shape
-    y = centered(yi, X)
-    aux: dict[str, Any] = {}
-    iterations = 0
-    if method == "HS":
-        wi = 1.0 / vi
-        rss = _Projection(X, wi).quad(y)
-        tau2 = (rss - k) / wi.sum()
-    elif method == "DL":
-        P = _Projection(X, 1.0 / vi)
-        tau2 = (P.quad(y) - (k - p)) / P.trace()
-    elif method == "SJ":
-        tau2_0 = float(np.var(y, ddof=1) * (k - 1) / k)
-        rss = _Projection(X, 1.0 / (vi + tau2_0)).quad(y)
-        tau2 = tau2_0 * rss / (k - p)
-        aux["tau2_0"] = tau2_0
-    elif method == "PM":
-        tau2 = paule_mandel(y, vi, X)
-    else:  # HE, and the starting value of ML / REML / EB
-        ols = _Projection(X, np.ones(k))
-        rss = ols.quad(y)
-        hat = np.einsum("ij,jk,ik->i", X, ols.A_inv, X)
-        trPV = float(np.sum(vi) - np.sum(hat * vi))
-        tau2 = (rss - trPV) / (k - p)
-        if method in ("ML", "REML", "EB"):
-            tau2, iterations = fisher_scoring(method, y, yi, vi, X, max(0.0, tau2))
-    return max(0.0, float(tau2)), iterations, aux
+# ---------------------------------------------------------------------------
+# the batch implementation
+
+
+def _as_batch(y: Any, v: Any) -> tuple[np.ndarray, np.ndarray]:
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    v = np.atleast_2d(np.asarray(v, dtype=float))
+    if y.shape != v.shape:
+        raise ValueError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
+    return y, v
+
+
+def _spans_constant(X: np.ndarray) -> bool:
+    ones = np.ones(X.shape[0])
+    coef, *_ = np.linalg.lstsq(X, ones, rcond=None)
+    return bool(np.allclose(X @ coef, ones, rtol=0, atol=1e-10))
+
+
+def centered(yi: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """yi minus its mean when the model has an intercept, else yi itself (last axis).
+
+    metafor centres yi before its tau² and Q computations, for numerical stability;
+    that changes nothing when the columns of X span the constant, but for a model
+    without an intercept (regression through the origin) it changes the model and
+    gives a wrong QE and tau². bayesma centres only where it is harmless.
+    """
+    if _spans_constant(X):
+        return yi - yi.mean(axis=-1, keepdims=True)
+    return yi
 
 
 def mad(x: np.ndarray, axis: int = -1) -> np.ndarray | float:
@@ -70,6 +95,272 @@ def tau2_max(yi: np.ndarray) -> np.ndarray | float:
     return np.maximum(100.0, 10.0 * mad(yi) ** 2)
 
 
+def q_general_batch(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: np.ndarray) -> np.ndarray:
+    """Generalized Q statistic (B,) with weights 1 / (v + tau2)."""
+    return _BatchProjection(X, 1.0 / (v + np.asarray(tau2, dtype=float)[:, None])).quad(y)
+
+
+def loglik_batch(method: str, y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: np.ndarray) -> np.ndarray:
+    """Log likelihood (REML for method REML, else ML) at tau2 (B,), metafor's constants."""
+    k, p = X.shape
+    vt = v + np.asarray(tau2, dtype=float)[:, None]
+    P = _BatchProjection(X, 1.0 / vt)
+    rss = P.quad(y)
+    if method == "REML":
+        return (-0.5 * (k - p) * _LOG2PI + 0.5 * np.linalg.slogdet(X.T @ X)[1]
+                - 0.5 * np.log(vt).sum(-1) - 0.5 * P.logdet_xtwx() - 0.5 * rss)
+    return -0.5 * k * _LOG2PI - 0.5 * np.log(vt).sum(-1) - 0.5 * rss
+
+
+def _he(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Hedges' (HE) estimate, unclipped (the start of ML / REML / EB)."""
+    k, p = X.shape
+    ols = _BatchProjection(X, np.ones_like(v))
+    trPV = (v * (1.0 - ols.h)).sum(-1)
+    return (ols.quad(y) - trPV) / (k - p)
+
+
+def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray,
+                    tau2: np.ndarray, warn: bool) -> tuple[np.ndarray, np.ndarray]:
+    """metafor's Fisher scoring for ML / REML / EB on a batch; (tau2, iterations) (B,) each."""
+    k, p = X.shape
+    B = yc.shape[0]
+    tau2 = tau2.astype(float).copy()
+    iterations = np.zeros(B, dtype=int)
+    active = np.ones(B, dtype=bool)
+    failed = np.zeros(B, dtype=bool)
+    for iteration in range(1, MAXITER + 2):
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        t, ya, va = tau2[idx], yc[idx], v[idx]
+        w = 1.0 / (va + t[:, None])
+        P = _BatchProjection(X, w)
+        if method == "ML":
+            Py = P.apply(ya)
+            adj = ((Py * Py).sum(-1) - w.sum(-1)) / (w * w).sum(-1)
+        elif method == "REML":
+            Py = P.apply(ya)
+            adj = ((Py * Py).sum(-1) - P.trace()) / P.trace_dpp()
+        else:  # EB
+            adj = (P.quad(ya) * k / (k - p) - k) / w.sum(-1)
+        for _ in range(1100):  # metafor halves until tau2 + adj >= 0 (adj may underflow to 0)
+            neg = t + adj < 0
+            if not neg.any():
+                break
+            adj = np.where(neg, adj / 2.0, adj)
+        new = t + adj
+        tau2[idx] = new
+        iterations[idx] = iteration
+        done = np.abs(new - t) <= THRESHOLD
+        if iteration > MAXITER:
+            # metafor stops with an error here
+            failed[idx] = True
+            active[idx] = False
+        else:
+            active[idx[done]] = False
+    for i in np.flatnonzero(failed):
+        # EB's fixed point is the root of Q(tau²) = k - p, which root finding gets directly;
+        # ML / REML maximize the likelihood directly
+        if method == "EB":
+            if warn:
+                warnings.warn(f"the empirical Bayes iterations did not converge in {MAXITER} steps "
+                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead", stacklevel=5)
+            tau2[i] = paule_mandel(yc[i], v[i], X)
+        else:
+            if warn:
+                warnings.warn(f"Fisher scoring did not converge in {MAXITER} iterations (metafor stops here); "
+                              f"tau² was found by direct maximization of the {method} likelihood", stacklevel=5)
+            tau2[i] = maximize_loglik(method, y[i], v[i], X)
+    if method in ("ML", "REML"):
+        # metafor's check: is tau² = 0 better than the point reached?
+        ok = ~failed
+        ll0 = loglik_batch(method, y, v, X, np.zeros(B))
+        ll1 = loglik_batch(method, y, v, X, tau2)
+        worse = ok & (ll0 - ll1 > R_UNIROOT_TOL) & (tau2 > THRESHOLD)
+        if worse.any() and warn:
+            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", stacklevel=5)
+        tau2 = np.where(worse, 0.0, tau2)
+    return tau2, iterations
+
+
+def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: str) -> np.ndarray:
+    """Root of Q(tau²) = k - p on [0, tau2.max], 0 where Q(0) < k - p (metafor's rule).
+
+    Where the root lies above tau2.max, ``beyond="raise"`` stops as metafor does;
+    ``beyond="extend"`` doubles the upper end until it brackets the root (simulations).
+    """
+    B = yc.shape[0]
+    k, p = X.shape
+    target = k - p
+    upper = np.asarray(tau2_max(yc), dtype=float).reshape(B).copy()
+    q0 = q_general_batch(yc, v, X, np.zeros(B))
+    need = q0 >= target
+    out = np.zeros(B)
+    if not need.any():
+        return out
+    idx = np.flatnonzero(need)
+    hi = upper[idx]
+    above = q_general_batch(yc[idx], v[idx], X, hi) > target
+    if above.any():
+        if beyond == "raise":
+            raise ValueError(
+                f"the Paule-Mandel root of Q(tau²) = k - p lies above the search limit tau2_max = "
+                f"{hi[above][0]:.6g} (metafor's max(100, 10 mad(yi)²); metafor stops here too: \"Value of "
+                "'tau2.max' too low\"); a few extreme effects dominate: check them, or use method='REML' or 'DL'")
+        for _ in range(200):
+            hi = np.where(above, 2.0 * hi, hi)
+            above = q_general_batch(yc[idx], v[idx], X, hi) > target
+            if not above.any():
+                break
+
+    def f(t: np.ndarray, sub: np.ndarray) -> np.ndarray:
+        j = idx[sub]
+        return q_general_batch(yc[j], v[j], X, t) - target
+
+    out[idx] = uniroot_batch(f, np.zeros(len(idx)), hi, tol=R_UNIROOT_TOL, maxiter=MAXITER)
+    return out
+
+
+def estimate_tau2_batch(method: str, y: Any, v: Any, X: np.ndarray | None = None, *, warn: bool = False,
+                        beyond: str = "extend") -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """tau² of B data sets sharing the design matrix X (default: intercept only).
+
+    Parameters
+    ----------
+    method : {"FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"}
+    y, v : array_like, shape (B, k)
+        Effects and sampling variances.
+    X : numpy.ndarray, shape (k, p), optional
+    warn : bool
+        Warn when Fisher scoring fails or stops at a local maximum (as :func:`rma`).
+    beyond : {"extend", "raise"}
+        PM / EB root above metafor's search limit: extend the search, or raise as metafor.
+
+    Returns
+    -------
+    tau2 : numpy.ndarray, shape (B,), >= 0
+    iterations : numpy.ndarray of int, shape (B,)
+    aux : dict
+        ``tau2_0`` (B,) for SJ (its starting value, used by its standard error).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, _, _ = estimate_tau2_batch("DL", [[0.1, 0.3, 0.35, -0.05]], [[0.01, 0.02, 0.015, 0.03]])
+    >>> round(float(t[0]), 5)
+    0.01147
+    """
+    y, v = _as_batch(y, v)
+    B, k = y.shape
+    X = np.ones((k, 1)) if X is None else X
+    p = X.shape[1]
+    yc = centered(y, X)
+    aux: dict[str, np.ndarray] = {}
+    iterations = np.zeros(B, dtype=int)
+    if method == "FE":
+        tau2 = np.zeros(B)
+    elif method == "HS":
+        w = 1.0 / v
+        tau2 = (_BatchProjection(X, w).quad(yc) - k) / w.sum(-1)
+    elif method == "DL":
+        P = _BatchProjection(X, 1.0 / v)
+        tau2 = (P.quad(yc) - (k - p)) / P.trace()
+    elif method == "SJ":
+        tau2_0 = np.var(yc, axis=-1, ddof=1) * (k - 1) / k
+        tau2 = tau2_0 * _BatchProjection(X, 1.0 / (v + tau2_0[:, None])).quad(yc) / (k - p)
+        aux["tau2_0"] = tau2_0
+    elif method == "PM":
+        tau2 = _paule_mandel_batch(yc, v, X, beyond)
+    elif method in ("HE", "ML", "REML", "EB"):
+        tau2 = _he(yc, v, X)
+        if method != "HE":
+            tau2, iterations = _fisher_scoring(method, yc, y, v, X, np.maximum(0.0, tau2), warn)
+    else:
+        raise ValueError(f"unknown tau² estimator {method!r}; use one of {METHODS_TAU2}")
+    return np.maximum(0.0, tau2), iterations, aux
+
+
+def q_profile_batch(y: Any, v: Any, X: np.ndarray | None, level: float, tau2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Q-profile confidence bounds for tau² (Viechtbauer 2007) of B data sets, as metafor's ``confint``.
+
+    Bounds are where the generalized Q statistic equals the chi-square quantiles with k - p
+    degrees of freedom, searched by ``uniroot`` on [min(0, tau2), max(100, 10 tau2)]; an upper
+    bound beyond the search limit is reported as the limit (metafor prints it with ">"), a bound
+    below zero is zero.
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray, shape (B,)
+    """
+    level = check_level(level)
+    y, v = _as_batch(y, v)
+    B, k = y.shape
+    X = np.ones((k, 1)) if X is None else X
+    p = X.shape[1]
+    tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), (B,))
+    alpha = 1.0 - level
+    crit_u = stats.chi2.isf(alpha / 2, k - p)
+    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    t_min = np.minimum(0.0, tau2)
+    t_max = np.maximum.reduce([np.full(B, 100.0), tau2 * 10, t_min * 10])
+    q_min = q_general_batch(y, v, X, t_min)
+    q_max = q_general_batch(y, v, X, t_max)
+
+    def root(crit: float, mask: np.ndarray) -> np.ndarray:
+        out = np.full(B, np.nan)
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            def f(t: np.ndarray, sub: np.ndarray) -> np.ndarray:
+                j = idx[sub]
+                return q_general_batch(y[j], v[j], X, t) - crit
+            out[idx] = uniroot_batch(f, t_min[idx], t_max[idx], tol=R_UNIROOT_TOL, maxiter=1000)
+        return out
+
+    none = q_min < crit_l
+    ub = np.where(q_max > crit_l, t_max, root(crit_l, ~none & ~(q_max > crit_l)))
+    lb = np.where(q_max > crit_u, t_max,
+                  np.where(q_min < crit_u, t_min, root(crit_u, ~none & ~(q_max > crit_u) & ~(q_min < crit_u))))
+    lb = np.where(none, t_min, lb)
+    ub = np.where(none, t_min, ub)
+    return np.maximum(0.0, lb), np.maximum(0.0, ub)
+
+
+def tau2_batch(y: Any, v: Any, method: str, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tau² and its Q-profile interval (B,) each for B intercept-only data sets (the simulation's
+    estimator; the same numbers as :func:`bayesma.rma` on each data set).
+
+    A PM root above metafor's search limit is found by extending the search (metafor stops).
+
+    Examples
+    --------
+    >>> t, lo, hi = tau2_batch([[0.1, 0.3, 0.35, -0.05]], [[0.01, 0.02, 0.015, 0.03]], "DL", 0.95)
+    >>> round(float(t[0]), 5), round(float(lo[0]), 5)
+    (0.01147, 0.0)
+    """
+    level = check_level(level)
+    y, v = _as_batch(y, v)
+    B = y.shape[0]
+    if method not in ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"):
+        raise ValueError(f"method must be one of {METHODS_TAU2}, got {method!r}")
+    tau2 = estimate_tau2_batch(method, y, v)[0]
+    if method == "FE":
+        return tau2, np.zeros(B), np.zeros(B)
+    lo, hi = q_profile_batch(y, v, None, level, tau2)
+    return tau2, lo, hi
+
+
+# ---------------------------------------------------------------------------
+# one data set (rma): a batch of one
+
+
+def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
+    """tau² of one data set as :func:`rma` computes it (a batch of one of :func:`estimate_tau2_batch`):
+    ``(tau2, iterations, aux)``; a PM / EB root above metafor's search limit is an error, as in metafor."""
+    tau2, iterations, aux = estimate_tau2_batch(method, yi[None], vi[None], X, warn=True, beyond="raise")
+    return float(tau2[0]), int(iterations[0]), {key: float(val[0]) for key, val in aux.items()}
+
+
 def paule_mandel(y: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
     """Root of the generalized Q statistic at k - p, as metafor: ``uniroot`` on [0, tau2.max]
     with tau2.max = :func:`tau2_max` (yi), 0 when Q(0) < k - p.
@@ -79,66 +370,48 @@ def paule_mandel(y: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
     ValueError
         When the root lies above tau2.max (metafor stops there too: "Value of 'tau2.max' too low").
     """
-    k, p = X.shape
-    upper = float(tau2_max(y))
-    qfun = lambda t: q_general(y, vi, X, t) - (k - p)  # noqa: E731
-    if qfun(0.0) < 0:
-        return 0.0
-    if qfun(upper) > 0:
-        raise ValueError(
-            f"the Paule-Mandel root of Q(tau²) = k - p lies above the search limit tau2_max = {upper:.6g} "
-            "(metafor's max(100, 10 mad(yi)²); metafor stops here too: \"Value of 'tau2.max' too low\"); "
-            "a few extreme effects dominate: check them, or use method='REML' or 'DL'")
-    return uniroot(qfun, 0.0, upper, tol=R_UNIROOT_TOL, maxiter=MAXITER)
+    return float(_paule_mandel_batch(np.asarray(y, dtype=float)[None], np.asarray(vi, dtype=float)[None], X,
+                                     "raise")[0])
 
 
-def fisher_scoring(method: str, y, yi, vi, X, tau2: float) -> tuple[float, int]:
+def q_general(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
+    """Generalized Q statistic with weights 1 / (vi + tau2)."""
+    return float(q_general_batch(y[None], vi[None], X, np.array([tau2]))[0])
+
+
+def q_fe(yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, _Projection]:
+    """Cochran's Q of the fixed-effects fit (QE) and its projection (for vt = (k - p) / tr P)."""
+    P = _Projection(X, 1.0 / vi)
+    return max(0.0, P.quad(centered(yi, X))), P
+
+
+def q_profile_ci(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, level: float = 0.95,
+                 tau2: float = 0.0) -> tuple[float, float]:
+    """Q-profile confidence interval for tau² (Viechtbauer 2007), as metafor's ``confint``
+    (a batch of one of :func:`q_profile_batch`)."""
+    lo, hi = q_profile_batch(yi[None], vi[None], X, level, np.array([tau2]))
+    return float(lo[0]), float(hi[0])
+
+
+def loglik(method: str, yi, vi, X, tau2: float, beta: np.ndarray | None = None) -> float:
+    """Log likelihood (REML for method REML, else ML) at tau2, metafor's constants.
+
+    With *beta* the residuals are taken at those coefficients (else at the WLS estimate).
+    """
+    if beta is None:
+        return float(loglik_batch(method, yi[None], vi[None], X, np.array([tau2]))[0])
     k, p = X.shape
-    change = THRESHOLD + 1
-    iteration = 0
-    while change > THRESHOLD:
-        iteration += 1
-        old = tau2
-        wi = 1.0 / (vi + tau2)
-        P = _Projection(X, wi)
-        if method == "ML":
-            Py = P.apply(y)
-            adj = (Py @ Py - wi.sum()) / np.sum(wi**2)
-        elif method == "REML":
-            Py = P.apply(y)
-            adj = (Py @ Py - P.trace()) / P.trace_dpp()
-        else:  # EB
-            adj = (P.quad(y) * k / (k - p) - k) / wi.sum()
-        while tau2 + adj < 0:
-            adj /= 2.0
-        tau2 = tau2 + adj
-        change = abs(old - tau2)
-        if iteration > MAXITER:
-            # metafor stops with an error here. EB's fixed point is the root of Q(tau²) = k - p,
-            # which root finding gets directly; ML / REML maximize the likelihood directly.
-            if method == "EB":
-                warnings.warn(f"the empirical Bayes iterations did not converge in {MAXITER} steps "
-                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead",
-                              stacklevel=4)
-                return paule_mandel(y, vi, X), iteration
-            warnings.warn(
-                f"Fisher scoring did not converge in {MAXITER} iterations (metafor stops here); "
-                f"tau² was found by direct maximization of the {method} likelihood",
-                stacklevel=4,
-            )
-            return maximize_loglik(method, yi, vi, X), iteration
-    if method in ("ML", "REML"):
-        # metafor's check: is tau² = 0 better than the point reached?
-        ll0 = loglik(method, yi, vi, X, 0.0)
-        ll1 = loglik(method, yi, vi, X, tau2)
-        if ll0 - ll1 > R_UNIROOT_TOL and tau2 > THRESHOLD:
-            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", stacklevel=4)
-            tau2 = 0.0
-    return tau2, iteration
+    vt = vi + tau2
+    rss = float(np.sum((yi - X @ beta) ** 2 / vt))
+    if method == "REML":
+        P = _Projection(X, 1.0 / vt)
+        return float(-0.5 * (k - p) * _LOG2PI + 0.5 * np.linalg.slogdet(X.T @ X)[1]
+                     - 0.5 * np.sum(np.log(vt)) - 0.5 * P.logdet_xtwx() - 0.5 * rss)
+    return float(-0.5 * k * _LOG2PI - 0.5 * np.sum(np.log(vt)) - 0.5 * rss)
 
 
 def maximize_loglik(method: str, yi, vi, X) -> float:
-    """tau² maximizing the (restricted) likelihood, by bounded Brent search on log(tau² + c)."""
+    """tau² maximizing the (restricted) likelihood, by bounded Brent search on [0, 100 (var(yi) + mean(vi))]."""
     from scipy.optimize import minimize_scalar
 
     scale = float(np.var(yi) + np.mean(vi))
@@ -152,6 +425,7 @@ def maximize_loglik(method: str, yi, vi, X) -> float:
 
 
 def se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
+    """Standard error of tau² (metafor's ``se.tau2``) for the estimator *method*."""
     t = max(tau2, 0.0)
     if method == "HS":
         wi = 1.0 / vi
@@ -159,8 +433,7 @@ def se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
         return float(np.sqrt((2 * (k - p) + 4 * t * P.trace() + 2 * t**2 * P.trace_dpp()) / wi.sum() ** 2))
     if method == "HE":
         ols = _Projection(X, np.ones(k))
-        hat = np.einsum("ij,jk,ik->i", X, ols.A_inv, X)
-        trPV = float(np.sum(vi) - np.sum(hat * vi))
+        trPV = float(np.sum(vi * (1.0 - ols.h)))
         return float(np.sqrt((2 * ols.trace_pdpd(vi) + 4 * t * trPV + 2 * t**2 * (k - p)) / (k - p) ** 2))
     if method == "DL":
         P = _Projection(X, 1.0 / vi)
@@ -179,214 +452,3 @@ def se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
     if method in ("EB", "PM"):
         return float(np.sqrt(2.0 * k**2 / (k - p) / wi.sum() ** 2))
     return None
-
-
-def q_general(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
-    """Generalized Q statistic with weights 1 / (vi + tau2)."""
-    return _Projection(X, 1.0 / (vi + tau2)).quad(y)
-
-
-def q_fe(yi, vi, X):
-    P = _Projection(X, 1.0 / vi)
-    return max(0.0, P.quad(centered(yi, X))), P
-
-
-def centered(yi: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """yi minus its mean when the model has an intercept, else yi itself.
-
-    metafor centres yi before its tau² and Q computations, for numerical stability;
-    that changes nothing when the columns of X span the constant, but for a model
-    without an intercept (regression through the origin) it changes the model and
-    gives a wrong QE and tau². bayesma centres only where it is harmless.
-    """
-    ones = np.ones(X.shape[0])
-    coef, *_ = np.linalg.lstsq(X, ones, rcond=None)
-    if np.allclose(X @ coef, ones, rtol=0, atol=1e-10):
-        return yi - yi.mean()
-    return yi
-
-
-def q_profile_ci(
-    yi: np.ndarray, vi: np.ndarray, X: np.ndarray, level: float = 0.95, tau2: float = 0.0
-) -> tuple[float, float]:
-    """Q-profile confidence interval for tau² (Viechtbauer 2007), as metafor's ``confint``.
-
-    Bounds are found where the generalized Q statistic equals the chi-square
-    quantiles with k - p degrees of freedom; a bound below zero is zero.
-    """
-    level = check_level(level)
-    k, p = X.shape
-    alpha = 1.0 - level
-    crit_u = stats.chi2.isf(alpha / 2, k - p)
-    crit_l = stats.chi2.ppf(alpha / 2, k - p)
-    t_min = min(0.0, tau2)
-    t_max = max(100.0, tau2 * 10, t_min * 10)
-    q = lambda t: q_general(yi, vi, X, t)  # noqa: E731
-    q_min, q_max = q(t_min), q(t_max)
-    # upper bound
-    if q_min < crit_l:
-        return (t_min, t_min)
-    if q_max > crit_l:
-        ub = t_max  # metafor reports the search limit (printed as ">")
-    else:
-        ub = uniroot(lambda t: q(t) - crit_l, t_min, t_max, tol=R_UNIROOT_TOL, maxiter=1000)
-    # lower bound
-    if q_max > crit_u:
-        lb = t_max
-    elif q_min < crit_u:
-        lb = t_min
-    else:
-        lb = uniroot(lambda t: q(t) - crit_u, t_min, t_max, tol=R_UNIROOT_TOL, maxiter=1000)
-    return (max(0.0, float(lb)), max(0.0, float(ub)))
-
-
-def loglik(method: str, yi, vi, X, tau2: float, beta: np.ndarray | None = None) -> float:
-    """Log likelihood (REML for method REML, else ML) at tau2, metafor's constants."""
-    k, p = X.shape
-    wi = 1.0 / (vi + tau2)
-    XtWX = (X.T * wi) @ X
-    if beta is None:
-        beta = np.linalg.solve(XtWX, (X.T * wi) @ yi)
-    rss = float(np.sum(wi * (yi - X @ beta) ** 2))
-    if method == "REML":
-        return float(
-            -0.5 * (k - p) * np.log(2 * np.pi)
-            + 0.5 * np.linalg.slogdet(X.T @ X)[1]
-            - 0.5 * np.sum(np.log(vi + tau2))
-            - 0.5 * np.linalg.slogdet(XtWX)[1]
-            - 0.5 * rss
-        )
-    return float(-0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(vi + tau2)) - 0.5 * rss)
-
-
-
-# ---------------------------------------------------------------------------
-# the same estimators vectorised over a batch of intercept-only data sets, shape (B, k)
-
-
-def _fe_parts(y: np.ndarray, w: np.ndarray):
-    sw = w.sum(-1)
-    mu = (w * y).sum(-1) / sw
-    return sw, mu
-
-
-def q_general_batch(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> np.ndarray:
-    w = 1.0 / (v + tau2[..., None])
-    sw, mu = _fe_parts(y, w)
-    return (w * (y - mu[..., None]) ** 2).sum(-1)
-
-
-def tau2_dl_batch(y, v):
-    k = y.shape[-1]
-    w = 1.0 / v
-    sw, mu = _fe_parts(y, w)
-    Q = (w * (y - mu[..., None]) ** 2).sum(-1)
-    return np.maximum(0.0, (Q - (k - 1)) / (sw - (w * w).sum(-1) / sw))
-
-
-def _reml_ll_batch(y, v, tau2):
-    w = 1.0 / (v + tau2[..., None])
-    sw, mu = _fe_parts(y, w)
-    return -0.5 * (np.log(v + tau2[..., None]).sum(-1) + np.log(sw) + (w * (y - mu[..., None]) ** 2).sum(-1))
-
-
-def tau2_reml_batch(y, v):
-    """REML by metafor's Fisher scoring (start: the HE estimate; step halving; |change| < 1e-5)."""
-    B, k = y.shape
-    yc = y - y.mean(-1, keepdims=True)
-    rss = (yc * yc).sum(-1)
-    tau2 = np.maximum(0.0, (rss - v.sum(-1) * (k - 1) / k) / (k - 1))
-    active = np.ones(B, dtype=bool)
-    for _ in range(MAXITER + 1):
-        if not active.any():
-            break
-        t = tau2[active]
-        ya, va = y[active], v[active]
-        w = 1.0 / (va + t[:, None])
-        sw, mu = _fe_parts(ya, w)
-        Py = w * (ya - mu[:, None])
-        trP = sw - (w * w).sum(-1) / sw
-        PP = (w * w).sum(-1) - 2.0 * (w**3).sum(-1) / sw + ((w * w).sum(-1) / sw) ** 2
-        adj = ((Py * Py).sum(-1) - trP) / PP
-        for _ in range(60):
-            neg = t + adj < 0
-            if not neg.any():
-                break
-            adj = np.where(neg, adj / 2.0, adj)
-        # metafor halves until tau2 + adj >= 0; from tau2 = 0 that ends with adj underflowing to 0
-        new = np.where(t + adj < 0, t, t + adj)
-        idx = np.flatnonzero(active)
-        tau2[idx] = new
-        active[idx[np.abs(new - t) <= THRESHOLD]] = False
-    if active.any():  # metafor stops with an error; maximize directly, as fit_rma() does
-        ones = np.ones((k, 1))
-        for i in np.flatnonzero(active):
-            tau2[i] = maximize_loglik("REML", y[i], v[i], ones)
-    # metafor's check: is tau2 = 0 better than the point reached?
-    worse = (_reml_ll_batch(y, v, np.zeros(B)) - _reml_ll_batch(y, v, tau2) > R_UNIROOT_TOL) & (tau2 > THRESHOLD)
-    return np.where(worse, 0.0, tau2)
-
-
-def _root_decreasing(fn, target, lo, hi, iters: int = 64):
-    """Vectorized bisection for a decreasing fn(t) = target on [lo, hi]."""
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        above = fn(mid) > target
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-def tau2_pm_batch(y, v):
-    """Paule-Mandel: generalized Q(tau2) = k - 1, 0 if Q(0) < k - 1, solved by bisection on
-    [0, tau2.max] with metafor's tau2.max = :func:`tau2_max` (y). Where the root lies above
-    tau2.max (metafor stops with an error), the bracket is doubled until it holds the root, so
-    that a simulation gets the estimator's value."""
-    B, k = y.shape
-    target = k - 1
-    q0 = q_general_batch(y, v, np.zeros(B))
-    hi = np.asarray(tau2_max(y), dtype=float).copy()
-    for _ in range(200):
-        above = q_general_batch(y, v, hi) > target
-        if not above.any():
-            break
-        hi = np.where(above, 2.0 * hi, hi)
-    root = _root_decreasing(lambda t: q_general_batch(y, v, t), target, np.zeros(B), hi)
-    return np.where(q0 < target, 0.0, root)
-
-
-def q_profile_batch(y, v, level: float, tau2: np.ndarray):
-    """Q-profile confidence interval for tau2 (Viechtbauer 2007), as metafor's confint():
-    searched on [0, max(100, 10 tau2)], an unbounded upper limit reported as that limit."""
-    B, k = y.shape
-    alpha = 1.0 - level
-    crit_u = stats.chi2.isf(alpha / 2, k - 1)
-    crit_l = stats.chi2.ppf(alpha / 2, k - 1)
-    q0 = q_general_batch(y, v, np.zeros(B))
-    t_max = np.maximum(100.0, 10.0 * tau2)
-    q_max = q_general_batch(y, v, t_max)
-    fn = lambda t: q_general_batch(y, v, t)  # noqa: E731
-    ub = _root_decreasing(fn, crit_l, np.zeros(B), t_max)
-    ub = np.where(q_max > crit_l, t_max, ub)
-    lb = _root_decreasing(fn, crit_u, np.zeros(B), t_max)
-    lb = np.where(q_max > crit_u, t_max, np.where(q0 < crit_u, 0.0, lb))
-    none = q0 < crit_l
-    return np.where(none, 0.0, lb), np.where(none, 0.0, ub)
-
-
-def tau2_batch(y, v, method: str, level: float):
-    """tau2 and its Q-profile interval (B,) each: the part of :func:`frequentist_batch` every test shares."""
-    level = check_level(level)
-    B = y.shape[0]
-    if method == "DL":
-        tau2 = tau2_dl_batch(y, v)
-    elif method == "REML":
-        tau2 = tau2_reml_batch(y, v)
-    elif method == "PM":
-        tau2 = tau2_pm_batch(y, v)
-    elif method == "FE":
-        tau2 = np.zeros(B)
-    else:
-        raise ValueError(f"method must be 'DL', 'REML', 'PM' or 'FE', got {method!r}")
-    lo, hi = q_profile_batch(y, v, level, tau2) if method != "FE" else (np.zeros(B), np.zeros(B))
-    return tau2, lo, hi

@@ -42,6 +42,7 @@ from bayesma.frequentist._common import (
     _sqrt_ci,
     coef_table,
     wald_tests,
+    warn_vi_ratio,
 )
 from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist.mv import rma_mv
@@ -347,10 +348,7 @@ def fit_rma(
         warnings.warn(f"k = 1: test='z' is used instead of test={test!r} (as metafor: "
                       "'Setting argument test=\"z\" since k=1.')", stacklevel=3)
         test = "z"
-    if k > 1 and vi.max() / vi.min() >= 1e7:
-        warnings.warn("Ratio of largest to smallest sampling variance extremely large "
-                      f"({vi.max() / vi.min():.3g}); the results may not be stable (as metafor warns)",
-                      stacklevel=3)
+    warn_vi_ratio(vi)
     single = k == 1 and method != "FE" and tau2_fixed is None
     if single:
         # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
