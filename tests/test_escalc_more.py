@@ -83,3 +83,10 @@ def test_new_arguments_are_checked():
         bm.escalc("SMCC", m1i=[1.0], m2i=[0.5], sd1i=[1.0], sd2i=[1.0], ni=[20], ri=[0.5], vtype="AV")
     with pytest.raises(TypeError, match="drop00"):
         bm.escalc("OR", ai=[1], bi=[2], ci=[3], di=[4], drop00="yes")
+
+
+def test_drop00_only_for_counts():
+    with pytest.raises(ValueError, match="drop00"):
+        bm.escalc("SMD", m1i=[1.0], sd1i=[1.0], n1i=[10], m2i=[0.0], sd2i=[1.0], n2i=[10], drop00=True)
+    out = bm.escalc("OR", ai=[0, 2], bi=[10, 8], ci=[0, 3], di=[10, 7], drop00=True)
+    assert np.isnan(out["yi"].iloc[0]) and np.isfinite(out["yi"].iloc[1])

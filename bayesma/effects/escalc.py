@@ -237,6 +237,8 @@ def escalc(
         add = 0.0 if measure in ADD_ZERO else 0.5
     if not isinstance(drop00, (bool, np.bool_)):
         raise TypeError(f"drop00 must be True or False, got {drop00!r}")
+    if drop00 and not {"ai", "x1i"} & set(spec.args):
+        raise ValueError(f"drop00=True is for 2x2 tables and rates; measure {measure!r} has no double-zero studies")
     try:
         add = float(add)
     except (TypeError, ValueError):
