@@ -726,3 +726,30 @@ def test_escalc_command_takes_the_arguments_of_every_measure(tmp_path, capsys):
     assert code == 0, err
     ref = bm.escalc("IRR", x1i="x1", t1i="t1", x2i="x2", t2i="t2", data=df)
     np.testing.assert_allclose(pd.read_csv(out)[["yi", "vi"]], ref[["yi", "vi"]], rtol=1e-12)
+
+
+def test_stray_spaces_and_na_markers_keep_a_column_numeric(tmp_path, capsys):
+    # "NA " (trailing space) in one row: the message names that row, not row 1
+    path = tmp_path / "na.csv"
+    path.write_text("study,yi,vi,x\nA,0.25,0.01,7.5 \nB,0.5,NA ,3\nC,0.1,0.02, 2\n")
+    df = read_table(path)
+    assert df["vi"].dtype == float and df["x"].tolist() == [7.5, 3.0, 2.0]
+    code, _, err = _run(["fit", str(path), "--yi", "yi", "--vi", "vi", "--engine", "exact",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert "1 problem: study 'B' (row 2) column 'vi': missing" in _one_error_line(err)
+
+
+def test_numeric_moderator_with_stray_text_cells_is_refused(studies, tmp_path, capsys):
+    studies["age"] = ["20", "25", "<20", "30", "31", "22", "40", "35", "28", "n.a."]
+    path = _write(studies, tmp_path / "mods.csv")
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--mods", "~ age",
+                         "--engine", "exact", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "2 problems" in line and "(row 3) column 'age': non-numeric value '<20'" in line
+    assert "(row 10) column 'age': non-numeric value 'n.a.'" in line
+    # a real categorical moderator is fine
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--mods", "~ setting",
+                         "--engine", "exact", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err

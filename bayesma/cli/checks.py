@@ -72,6 +72,20 @@ def _numeric_problems(series: pd.Series, kind: str | None) -> list[tuple[int, st
     return out
 
 
+def _mostly_numeric_problems(series: pd.Series) -> list[tuple[int, str]]:
+    """The text cells of a moderator column that is mostly numbers ("<20" among ages): a numeric
+    moderator with a few stray cells would silently become a factor with one level per value."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return []
+    present = [(i, v) for i, v in enumerate(series) if not pd.isna(v)]
+    numbers = pd.to_numeric(pd.Series([v for _, v in present], dtype=object), errors="coerce")
+    n_num = int(numbers.notna().sum())
+    if not present or n_num < len(present) / 2 or n_num == len(present):
+        return []
+    return [(i, f"non-numeric value {v!r} in a column of numbers (a moderator)")
+            for (i, v), x in zip(present, numbers) if pd.isna(x)]
+
+
 def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = False) -> None:
     """Raise one :class:`~bayesma.cli.errors.InputError` listing every bad cell the model would refuse.
 
@@ -108,6 +122,8 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
         for col in dict.fromkeys(c for c in required if c is not None and c in df.columns):
             for i in np.flatnonzero(df[col].isna().to_numpy()):
                 problems.append((int(i), col, "missing"))
+    for col in dict.fromkeys(c for c in formula_columns(spec.get("mods")) if c in df.columns):
+        problems += [(i, col, what) for i, what in _mostly_numeric_problems(df[col])]
     if spec.get("labels") is not None:
         col = spec["labels"]
         for i in np.flatnonzero(df[col].isna().to_numpy()):

@@ -79,6 +79,33 @@ def _european_numbers(text: pd.DataFrame, parsed: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: cells pandas reads as missing (its default list); matched after stripping surrounding spaces
+_NA_MARKERS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                         "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
+def _strip_text_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose cells are numbers or missing-value markers once spaces are stripped become numbers.
+
+    ``"7.5 "`` and ``"NA "`` (a marker with a trailing space, which pandas keeps as
+    text) would otherwise turn a numeric column into text, and a message about it
+    would name the first row rather than the one with the stray space.
+    """
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        cells = [v for v in s if isinstance(v, str)]
+        if not cells or len(cells) != int(s.notna().sum()):
+            continue
+        stripped = s.astype("string").str.strip()
+        missing = stripped.isin(_NA_MARKERS) | stripped.isna()
+        numbers = pd.to_numeric(stripped.where(~missing), errors="coerce")
+        if bool((numbers.notna() | missing).all()) and bool(numbers.notna().any()):
+            df[col] = numbers.astype(float)
+    return df
+
+
 def _separator(path: Path) -> str:
     """The field separator of a text file, from its header line: comma, semicolon or tab."""
     with path.open("r", encoding="utf-8", errors="replace") as f:
@@ -129,6 +156,7 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> pd.Da
         if sep != ",":
             df = _european_numbers(pd.read_csv(p, sep=sep, dtype=str), df)
     df.columns = [str(c).strip() for c in df.columns]
+    df = _strip_text_numbers(df)
     df = df.dropna(how="all").reset_index(drop=True)
     if df.empty:
         raise InputError("the file has no data rows")
