@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_cases
 
 import bayesma as bm
-from conftest import load_cases
 
 RTOL = 1e-6
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import load_cases
 from matplotlib.figure import Figure
 
 import bayesma as bm
-from conftest import load_cases
 
 
 def _hackshaw():

@@ -522,47 +522,6 @@ def fit_rma_mv(
     )
 
 
-def restricted_loglik_dense(yi: np.ndarray, vi: np.ndarray, cluster: Any, sigma2: Any,
-                            X: np.ndarray | None = None, method: str = "REML") -> float:
-    """The (restricted) log likelihood with dense k x k matrices: a slow check of :func:`rma_mv`.
-
-    Parameters
-    ----------
-    yi, vi : array_like
-        Effects and sampling variances.
-    cluster : array_like
-        Cluster of each effect.
-    sigma2 : array_like
-        ``[between clusters, within clusters]``.
-    X : numpy.ndarray, optional
-        Design matrix (default: intercept only).
-    method : {"REML", "ML"}
-
-    Examples
-    --------
-    >>> round(restricted_loglik_dense([0.1, 0.3, 0.2], [0.01, 0.02, 0.01], [1, 1, 2], [0.01, 0.01]), 6)
-    1.283705
-    """
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    k = len(y)
-    X = np.ones((k, 1)) if X is None else np.asarray(X, dtype=float)
-    p = X.shape[1]
-    cl = np.asarray(cluster)
-    Z = (cl[:, None] == cl[None, :]).astype(float)
-    V = np.diag(v) + sigma2[0] * Z + sigma2[1] * np.eye(k)
-    W = np.linalg.inv(V)
-    XtWX = X.T @ W @ X
-    beta = np.linalg.solve(XtWX, X.T @ W @ y)
-    e = y - X @ beta
-    rss = float(e @ W @ e)
-    logdetV = float(np.linalg.slogdet(V)[1])
-    if method == "ML":
-        return -0.5 * k * _LOG2PI - 0.5 * logdetV - 0.5 * rss
-    return (-0.5 * (k - p) * _LOG2PI + 0.5 * float(np.linalg.slogdet(X.T @ X)[1]) - 0.5 * logdetV
-            - 0.5 * float(np.linalg.slogdet(XtWX)[1]) - 0.5 * rss)
-
-
 # ---------------------------------------------------------------------------
 # printing
 
