@@ -38,7 +38,7 @@ from bayesma.bias_exact.components import (
 from bayesma.bias_exact.likelihood import d_to_z, se_d_to_z
 from bayesma.bias_exact.models import FitData, ModelDef, fit_model
 from bayesma.models.robma_result import RoBMAResult
-from bayesma.priors import Prior
+from bayesma.priors import Prior, parse
 
 __all__ = ["robma", "ensemble_models"]
 
@@ -106,6 +106,8 @@ def _fit_data(y, se, measure: str, sign: float = 1.0) -> FitData:
 
 
 def _prior(value: Any, key: str, target: tuple[str, ...]) -> Prior:
+    if isinstance(value, str):
+        value = parse(value)
     if not isinstance(value, Prior) or value.target not in target:
         raise TypeError(f"priors[{key!r}] must be a bayesma prior of target {' or '.join(target)}, got {value!r}")
     return value
@@ -123,7 +125,7 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
     priors : mapping, optional
         ``"effect"`` (location prior on mu, default ``Normal(0, 1)``),
         ``"heterogeneity"`` (prior on tau or tau^2, default ``InvGamma(1, 0.15)`` on tau);
-        any other key is an error.
+        bayesma priors or their text form (``"halfnormal(0.5)"``); any other key is an error.
     ensemble : {"PSMA", "6w", "PP", "none"} or list
         Named bias components or a list of :class:`WeightFunction`, :class:`PET`,
         :class:`PEESE` (optionally ``(component, prior_weight)`` pairs).
