@@ -14,24 +14,23 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import load_cases, reference_dir
 from scipy import integrate, stats
 
 import bayesma as bm
 from bayesma import priors as pr
 from bayesma.exact import (
-    _logpdf_tau_fn,
+    batch_summaries,
     bayes_factor_effect,
     bayes_factor_heterogeneity,
     bayes_factors,
-    batch_summaries,
     exact_posterior,
     fit_exact,
     marginal_likelihood,
     model_probabilities,
 )
+from bayesma.exact.likelihood import _logpdf_tau_fn
 from bayesma.models.spec import build_spec
-
-from conftest import load_cases, reference_dir
 
 RTOL = 1e-4
 

@@ -148,3 +148,47 @@ def test_coefficients_are_looked_up_by_their_exact_name():
     # distinct coefficients give distinct answers
     ps = [post.p_greater(f"beta[{c}]", 0.5) for c in names]
     assert len(set(np.round(ps, 6))) == len(names)
+
+
+def _labelled_fit():
+    import pandas as pd
+    rng = np.random.default_rng(3)
+    g = np.array(["a b", "a b ", "x'y", "[z"] * 3)
+    yi = rng.normal(0.3, 0.2, 12) + np.select([g == "a b ", g == "x'y", g == "[z"], [0.5, -0.4, 0.9], 0.0)
+    dat = pd.DataFrame({"yi": yi, "vi": np.full(12, 0.02), "g": g})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = bm.MetaAnalysis(dat, mods="~ 0 + g", priors={"tau": pr.HalfNormal(0.5)})
+    return m, m.fit(engine="exact", draws=500, chains=2, seed=1)
+
+
+def test_draw_based_posterior_reads_the_coefficient_named_exactly():
+    # draws whose coefficient labels differ only by spaces, or hold quotes and brackets
+    from bayesma._arviz import from_draws
+    from bayesma.results import MetaPosterior
+    labels = ["a b", "a b ", " a b", "x'y", "'x'y'", "[z", "z]"]
+    rng = np.random.default_rng(0)
+    beta = rng.normal(np.arange(len(labels))[None, None, :] * 0.3, 1.0, size=(2, 400, len(labels)))
+    idata = from_draws({"beta": beta, "tau": np.abs(rng.normal(size=(2, 400)))},
+                       coords={"coef": labels}, dims={"beta": ["coef"]})
+    m = bm.MetaAnalysis(yi=Y, vi=V)
+    post = MetaPosterior(idata, m.spec, "nuts")
+    ps = []
+    for j, c in enumerate(labels):
+        d = beta[:, :, j].reshape(-1)
+        ps.append(post.p_greater(f"beta[{c}]", 0.5))
+        assert ps[-1] == float(np.mean(d > 0.5)), c
+        assert post.p_less(f"beta[{c}]", 0.5) == float(np.mean(d < 0.5)), c
+        assert post.interval(f"beta[{c}]", 0.9)[0] == pytest.approx(float(np.median(d))), c
+        if "]" not in c:  # the expression syntax cannot hold a closing bracket inside a label
+            assert post.prob(f"beta[{c}] > 0.5") == float(np.mean(d > 0.5)), c
+    assert len(set(ps)) == len(labels)
+
+
+def test_prior_posterior_plot_draws_the_exact_density(post):
+    fig = post.plot_prior_posterior()
+    for ax, name in zip(fig.axes, ("mu", "tau")):
+        line = ax.lines[0]
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        np.testing.assert_allclose(y, post.exact.density(name, x), rtol=1e-12)
+        assert np.trapezoid(y, x) == pytest.approx(1.0, abs=2e-3)

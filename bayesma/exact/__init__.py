@@ -69,7 +69,6 @@ from __future__ import annotations
 
 from .batch import batch_summaries
 from .bayes import (
-    _log_ml_null_effect,
     bayes_factor_effect,
     bayes_factor_heterogeneity,
     bayes_factors,
@@ -80,7 +79,6 @@ from .bayes import (
 )
 from .fit import ExactFit, fit_exact
 from .grids import integrate
-from .likelihood import _logpdf_tau_fn
 from .posterior import ExactPosterior, exact_posterior
 
 __all__ = [

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .quadrature import _BATCH, _LEVELS_1D, _NUTS_HINT, _N_GL_1D, _mixture_cdf, _mixture_moments, _mixture_quantiles
-from .likelihood import _Normal, _loglik_re
 from .grids import _LEVELS_FAST, _grid_1d
+from .likelihood import _loglik_re, _Normal
+from .quadrature import _BATCH, _LEVELS_1D, _N_GL_1D, _NUTS_HINT, _mixture_cdf, _mixture_moments, _mixture_quantiles
 
 # ---------------------------------------------------------------------------
 # batched summaries for sensitivity analyses and simulations

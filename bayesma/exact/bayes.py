@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .likelihood import _Normal, _as_spec, _loglik_re
 from .grids import _grid_1d, integrate
+from .likelihood import _as_spec, _loglik_re, _Normal
 
 # ---------------------------------------------------------------------------
 # marginal likelihoods and Bayes factors

@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .quadrature import _LEVELS_1D, _LEVELS_2D, _N_GL_1D, _N_GL_2D, _THRESHOLD, _gauss_compress, _gauss_legendre, _invert_panels, _lagrange_weights, _legval
-from .likelihood import _Clusters, _Normal, _check_supported, _ll_cluster, _ll_tau_by, _location_prior, _loglik_re, _logpdf_tau_fn, _scale
+from .likelihood import (
+    _check_supported,
+    _Clusters,
+    _ll_cluster,
+    _ll_tau_by,
+    _location_prior,
+    _loglik_re,
+    _logpdf_tau_fn,
+    _Normal,
+    _scale,
+)
+from .quadrature import (
+    _LEVELS_1D,
+    _LEVELS_2D,
+    _N_GL_1D,
+    _N_GL_2D,
+    _THRESHOLD,
+    _gauss_compress,
+    _gauss_legendre,
+    _invert_panels,
+    _lagrange_weights,
+    _legval,
+)
 
 # ---------------------------------------------------------------------------
 # adaptive grids

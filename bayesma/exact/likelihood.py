@@ -227,7 +227,7 @@ class _Clusters:
     X: np.ndarray | None
 
     @classmethod
-    def create(cls, y, v, X, cluster_index) -> "_Clusters":
+    def create(cls, y, v, X, cluster_index) -> _Clusters:
         order = np.argsort(cluster_index, kind="stable")
         ci = cluster_index[order]
         starts = np.flatnonzero(np.r_[True, ci[1:] != ci[:-1]])

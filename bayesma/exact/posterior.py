@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .quadrature import _CHUNK, _Q, _gauss_compress, _gauss_legendre, _invert_panels, _lagrange_weights, _mixture_cdf, _mixture_moments, _mixture_pdf, _mixture_quantiles
-from .likelihood import _Normal, _as_spec, _finish, _loglik_re
-from .grids import integrate
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
+from .grids import integrate
+from .likelihood import _as_spec, _finish, _loglik_re, _Normal
 from .moments import tail_adjusted_rows
+from .quadrature import (
+    _CHUNK,
+    _Q,
+    _gauss_compress,
+    _gauss_legendre,
+    _invert_panels,
+    _lagrange_weights,
+    _mixture_cdf,
+    _mixture_moments,
+    _mixture_pdf,
+    _mixture_quantiles,
+)
 
 # ---------------------------------------------------------------------------
 # the exact posterior of one model
@@ -228,10 +240,15 @@ class ExactPosterior:
         q = _mixture_quantiles(tw[None], tm, ts, qs, x0=q0, max_iter=3)
         return q, *_mixture_moments(tw[None], tm, ts)
 
-    def _theta_mixture(self, compressed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """theta_i | y as mixtures: weights (G,), means and sds (k, G)."""
+    def _theta_mixture(self, compressed: bool = False,
+                       rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """theta_i | y as mixtures: weights (G,), means and sds (k, G) (only the studies *rows*, when given)."""
         spec = self.spec
         y, v, X = spec.yi, spec.vi, spec.X
+        group = spec.group_index
+        if rows is not None and self.kind != "cluster":
+            y, v, X = y[rows], v[rows], X[rows]
+            group = None if group is None else group[rows]
         if self.kind == "common":
             w, b, V, _ = self._mixture_nodes()
             m = (X @ b[0])[:, None]
@@ -242,10 +259,12 @@ class ExactPosterior:
         xVx = np.einsum("kp,gpq,kq->kg", X, V, X)
         if self.kind == "cluster":
             m, s2 = self._theta_cluster(taus["tau"], taus["tau_within"], b, V)
+            if rows is not None:
+                m, s2 = m[rows], s2[rows]
             return w, m, np.sqrt(np.maximum(s2, 1e-300))
         if self.kind == "tau_by":
             t1, t2 = taus[self.tau_names[0]], taus[self.tau_names[1]]
-            tau2 = np.where(spec.group_index[:, None] == 0, t1[None] ** 2, t2[None] ** 2)
+            tau2 = np.where(group[:, None] == 0, t1[None] ** 2, t2[None] ** 2)
         else:
             tau2 = taus["tau"][None] ** 2
         Bs = v[:, None] / (v[:, None] + tau2)
@@ -372,10 +391,13 @@ class ExactPosterior:
             if name[6:-1] not in labels:
                 raise KeyError(f"no study {name[6:-1]!r}")
             i = labels.index(name[6:-1])
-            if "theta_mix" not in self._nodes:
-                self._nodes["theta_mix"] = self._theta_mixture()
-            w, m, s = self._nodes["theta_mix"]
-            return w, m[i], s[i]
+            if self.kind == "cluster":  # the cluster algebra gives all studies at once: keep them
+                if "theta_mix" not in self._nodes:
+                    self._nodes["theta_mix"] = self._theta_mixture()
+                w, m, s = self._nodes["theta_mix"]
+                return w, m[i], s[i]
+            w, m, s = self._theta_mixture(rows=np.array([i]))
+            return w, m[0], s[0]
         if name in self.tau_names:
             return None
         raise KeyError(f"no parameter {name!r} in the exact posterior")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 from scipy import special
@@ -31,7 +31,7 @@ _NUTS_HINT = 'use engine="nuts" for this model'
 # ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nodes t, weights w on [-1, 1]; the map from node values to Legendre coefficients
     of the interpolant; the map from node values to coefficients of its antiderivative
@@ -103,7 +103,7 @@ def _invert_panels(q: np.ndarray, atom: np.ndarray, mass: np.ndarray, anti: np.n
     return np.where(q <= atom[:, None], -np.inf, u)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _leg2pow(m: int) -> np.ndarray:
     """Matrix taking Legendre coefficients (m) to power-basis coefficients (m)."""
     out = np.zeros((m, m))

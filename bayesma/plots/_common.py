@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MEASURE_LABELS = {m.name: m.label for m in measures.MEASURES.values()}
 
 
-def _new_figure(figsize: tuple[float, float]) -> "Figure":
+def _new_figure(figsize: tuple[float, float]) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,14 +18,14 @@ def forest_plot(
     posterior: Any,
     *,
     level: float = 0.95,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     order: str | Sequence[str] | None = None,
     xlabel: str | None = None,
     title: str | None = None,
     show_numbers: bool = True,
     digits: int = 2,
     figsize: tuple[float, float] | None = None,
-) -> "Figure":
+) -> Figure:
     """Forest plot of a Bayesian meta-analysis.
 
     Per study (labels on the left): the observed effect ``yi`` with its

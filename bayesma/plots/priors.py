@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,8 +42,11 @@ def prior_posterior_plot(
     var_names: Iterable[str] = ("mu", "tau"),
     *,
     figsize: tuple[float, float] | None = None,
-) -> "Figure":
-    """Prior density (exact, from the prior object) against the posterior density (KDE).
+) -> Figure:
+    """Prior density (exact, from the prior object) against the posterior density.
+
+    The posterior curve is ``posterior.density(name, x)`` when the posterior offers it
+    (exact for ``engine="exact"``), else a kernel density estimate of the draws.
 
     Parameters
     ----------
@@ -79,8 +83,12 @@ def prior_posterior_plot(
         if bounded:
             xmin = 0.0
         for j, (c, nm) in enumerate(zip(cols, names)):
-            grid, pdf = _density(c, bounded)
-            ax.plot(grid, pdf, color=f"C{j}", lw=1.6, label="posterior" + (f" ({nm})" if nm else ""))
+            row = title if nm is None else f"{var}[{nm}]"
+            grid = np.linspace(max(xmin, 1e-9) if bounded else xmin, xmax, 400)
+            exact = getattr(posterior, "density", lambda *_: None)(row, grid)
+            if exact is None:  # no exact density (NUTS): a kernel density estimate of the draws
+                grid, exact = _density(c, bounded)
+            ax.plot(grid, exact, color=f"C{j}", lw=1.6, label="posterior" + (f" ({nm})" if nm else ""))
         if prior is not None:
             if prior.support()[1] < np.inf:
                 xmax = min(xmax, max(prior.support()[1], hi))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -18,7 +19,7 @@ def trace_plot(
     *,
     figsize: tuple[float, float] | None = None,
     **kwargs: Any,
-) -> "Figure":
+) -> Figure:
     """ArviZ trace plot (density and trace per parameter) in a new Figure.
 
     Parameters

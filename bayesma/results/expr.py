@@ -7,8 +7,7 @@ import re
 
 import numpy as np
 
-
-_SUBSCRIPT = re.compile(r"([A-Za-z_]\w*)\[\s*([^\]]+?)\s*\]")
+_SUBSCRIPT = re.compile(r"([A-Za-z_]\w*)\[([^\]]+)\]")
 _FUNCS = {"abs": np.abs, "exp": np.exp, "log": np.log, "sqrt": np.sqrt}
 
 
@@ -18,8 +17,14 @@ def _eval_expr(expr: str, lookup) -> np.ndarray:
 
     def sub(m: re.Match) -> str:
         key = f"__v{len(names)}"
-        label = m.group(2).strip().strip("'\"")
-        names[key] = lookup(m.group(1), label)
+        raw = m.group(2)
+        try:  # the label exactly as written (labels may have spaces or quotes) ...
+            names[key] = lookup(m.group(1), raw)
+        except KeyError:  # ... else written with spaces or quotes around it: beta['x'], beta[ x ]
+            label = raw.strip().strip("'\"")
+            if label == raw:
+                raise
+            names[key] = lookup(m.group(1), label)
         return key
 
     text = _SUBSCRIPT.sub(sub, expr.strip())

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -97,8 +98,8 @@ class MetaPosterior:
 
     def __init__(
         self,
-        idata: "az.InferenceData",
-        spec: "ModelSpec",
+        idata: az.InferenceData,
+        spec: ModelSpec,
         engine: str,
         exact_summary: pd.DataFrame | None = None,
         fit_seconds: float | None = None,
@@ -216,11 +217,18 @@ class MetaPosterior:
             A comparison of parameters and numbers: ``"mu > 0"``,
             ``"mu < -0.2"``, ``"tau > 0.5"``, ``"theta_new < 0"``,
             ``"beta[ablat] < 0"``, ``"theta[Aronson] < mu"``,
-            ``"mu < 0 and tau < 0.3"``, ``"abs(mu) > 0.1"``.
+            ``"mu < 0 and tau < 0.3"``, ``"abs(mu) > 0.1"``. Labels are
+            matched as written first (``"beta[rater type] > 0"``), then without
+            surrounding spaces or quotes.
 
         Returns
         -------
         float
+            For ``engine="exact"`` a statement about one quantity against a number
+            (``"mu > 0"``, ``"beta[x] < -0.1"``, ``"tau > 0.5"``, ``"theta_new < 0"``)
+            is exact, the same number as :meth:`p_greater`; statements that combine
+            parameters (``"theta[A] < mu"``, ``"mu < 0 and tau < 0.3"``) are shares
+            of the draws, as for NUTS.
 
         Examples
         --------
@@ -276,6 +284,17 @@ class MetaPosterior:
         if self.exact is not None and var in self._exact_names():
             return float(self.exact.cdf(var, float(value)))
         return float(np.mean(self._values(var) < float(value)))
+
+    def density(self, name: str, x: Any) -> np.ndarray | None:
+        """Exact posterior density of one quantity at *x* (``mu``, ``beta[<coef>]``, ``tau``,
+        ``tau[<g>]``, ``tau_within``, ``theta_new``) for ``engine="exact"``; None when there is
+        no exact density (NUTS: plots then estimate it from the draws)."""
+        if self.exact is None:
+            return None
+        try:
+            return np.asarray(self.exact.density(name, np.asarray(x, dtype=float)), dtype=float)
+        except (KeyError, ValueError):
+            return None
 
     def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
         """(median, lower, upper): the posterior median and equal-tailed *prob* interval of one quantity.
@@ -441,19 +460,19 @@ class MetaPosterior:
     # ------------------------------------------------------------------
     # plots
     # ------------------------------------------------------------------
-    def forest(self, **kwargs: Any) -> "Figure":
+    def forest(self, **kwargs: Any) -> Figure:
         """Forest plot (observed effects, shrunken estimates, pooled and predictive); see
         :func:`bayesma.plots.forest_plot`."""
         return forest_plot(self, **kwargs)
 
-    def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> "Figure":
+    def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
         """Prior density against posterior density; see :func:`bayesma.plots.prior_posterior_plot`.
         Default: mu (or the coefficients) and tau when the model has it."""
         if var_names is None:
             var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 
-    def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> "Figure":
+    def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
         """Trace plot (ArviZ); see :func:`bayesma.plots.trace_plot`."""
         return trace_plot(self, var_names=var_names, **kwargs)
 
