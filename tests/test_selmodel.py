@@ -167,6 +167,21 @@ def test_empty_interval_is_named():
         bm.selmodel(ml, "stepfun", steps=[0.001, 0.002, 1])
 
 
+def test_empty_interval_of_a_smooth_type_is_an_error_too():
+    ml = bm.rma("yi", "vi", data=_hackshaw(), method="ML")  # no study has p <= 0.001
+    with pytest.raises(ValueError, match=r"0 < p <= 0.001"):
+        bm.selmodel(ml, "halfnorm", steps=[0.001, 1])
+
+
+def test_empty_first_interval_of_a_step_function_is_allowed():
+    """As metafor: the first weight is fixed at 1, so it needs no study."""
+    rng = np.random.default_rng(1)
+    vi = rng.uniform(0.02, 0.08, 15)
+    res = bm.rma(rng.normal(0, 0.3, 15) * np.sqrt(vi), vi, method="ML")
+    sel = bm.selmodel(res, "stepfun", steps=[0.025, 1])
+    assert sel.k_per_interval.tolist() == [0, 15]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"type": "stepfun"}, "needs steps"),
     ({"type": "beta", "steps": [0.05]}, "cannot be used with type='beta'"),

@@ -455,7 +455,7 @@ def selmodel(
         empty = np.flatnonzero((k_per == 0) & (~is_fixed if type == "stepfun" else True))
         if empty.size:
             names = _interval_labels(steps)
-            which = "; ".join(names[j].replace("  ", " ") for j in empty)
+            which = "; ".join(" ".join(names[j].split()) for j in empty)
             raise ValueError(f"selmodel: no study has a p-value in the interval {which} "
                              f"(alternative = {alternative!r}); choose other steps or merge the interval with a neighbour")
 
