@@ -5,6 +5,7 @@ double zeros under metafor's add/to/drop00 options, incidence rates)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,27 @@ def test_tables_with_missing_cells_are_omitted_as_metafor_does():
     close([peto.beta, peto.se, peto.QE], [-1.040423, 0.3798006, 0.2338908], rtol=1e-6)
     with pytest.raises(ValueError, match="every table"), pytest.warns(UserWarning):
         bm.rma_mh([np.nan], [1], [1], [1])
+
+
+TB_STEPS = [pytest.param(c, id=c["name"]) for c in TB if c["kind"] == "mh_steps"]
+
+
+@pytest.mark.parametrize("case", TB_STEPS)
+def test_leave1out_and_cumul_of_mh_and_peto_match_metafor(case):
+    t = case["input"]
+    res = bm.rma_peto(**t) if case["method"] == "Peto" else bm.rma_mh(**t, measure=case["measure"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = bm.leave1out(res) if case["which"] == "leave1out" else bm.cumul(res, order=case["order"])
+    assert "tau2" not in out.table.columns
+    for col in ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "Qp", "I2", "H2"):
+        want = np.array([np.nan if v in (None, "NA") else v for v in case["expect"][col]], dtype=float)
+        got = out.table[col].to_numpy(float)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        close(got[~np.isnan(want)], want[~np.isnan(want)], atol=1e-14)
+
+
+def test_cumul_of_mh_needs_order_values():
+    res = bm.rma_mh([4, 6, 3], [119, 300, 228], [11, 29, 11], [128, 274, 209])
+    with pytest.raises(TypeError, match="order as values"):
+        bm.cumul(res, order="year")

@@ -59,8 +59,35 @@ def _check_rma(res: Any, what: str) -> None:
         raise ValueError(f"{what}: the result holds no data (it was not made by bayesma.rma)")
 
 
+def _is_mh(res: Any) -> bool:
+    """A Mantel-Haenszel or Peto fit (:func:`bayesma.rma_mh`, :func:`bayesma.rma_peto`)."""
+    return hasattr(res, "tables") and hasattr(res, "refit") and hasattr(res, "labels")
+
+
+def _labels(res: Any) -> list[str]:
+    return list(res.labels) if _is_mh(res) else list(res.data.labels)
+
+
+def _check_steps(res: Any, what: str) -> None:
+    """leave1out / cumul: an intercept-only ``rma`` fit, or an ``rma_mh`` / ``rma_peto`` fit."""
+    if _is_mh(res):
+        return
+    _check_rma(res, what)
+    if res.X.shape[1] != 1 or not np.allclose(res.X[:, 0], 1.0):
+        raise ValueError(f"{what} is only for models without moderators (as metafor); "
+                         "for a meta-regression use influence()")
+
+
 def _refit(res: Any, keep: np.ndarray) -> Any | None:
     """*res* refitted to the studies in *keep*; None where metafor's refit fails (``try``)."""
+    if _is_mh(res):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = res.refit(keep)
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            return None
+        return fit  # a NaN estimate (no events in one group) keeps its Q, as metafor
     X = res.X[keep]
     if X.shape[0] == 0 or np.linalg.matrix_rank(X) < X.shape[1]:
         return None  # metafor: a coefficient becomes inestimable (coef.na) -> NA row
@@ -340,11 +367,12 @@ def _steps(res: Any, fits: list[Any], index: pd.Index, kind: str, transf: Any) -
     for j, fit in enumerate(fits):
         if fit is None:
             continue
-        for c, v in (("estimate", fit.beta[0]), ("se", fit.se[0]), ("zval", fit.stat[0]), ("pval", fit.pval[0]),
-                     ("ci_lb", fit.ci_lb[0]), ("ci_ub", fit.ci_ub[0]), ("Q", fit.QE), ("Qp", fit.QEp),
+        first = lambda v: float(np.atleast_1d(v)[0])  # noqa: E731  (rma: arrays; rma_mh: numbers)
+        for c, v in (("estimate", fit.beta), ("se", fit.se), ("zval", fit.stat), ("pval", fit.pval),
+                     ("ci_lb", fit.ci_lb), ("ci_ub", fit.ci_ub), ("Q", fit.QE), ("Qp", fit.QEp),
                      ("tau2", fit.tau2), ("I2", fit.I2), ("H2", fit.H2)):
-            cols[c][j] = v
-    full = (float(res.beta[0]), float(res.ci_lb[0]), float(res.ci_ub[0]))
+            cols[c][j] = first(v)
+    full = tuple(float(np.atleast_1d(v)[0]) for v in (res.beta, res.ci_lb, res.ci_ub))
     if transf is not None:
         cols["estimate"], cols["ci_lb"], cols["ci_ub"] = apply_transf(transf, cols["estimate"], cols["ci_lb"],
                                                                       cols["ci_ub"])
@@ -356,15 +384,9 @@ def _steps(res: Any, fits: list[Any], index: pd.Index, kind: str, transf: Any) -
     table = pd.DataFrame(cols, index=index)
     if res.dfs is not None:
         table = table.rename(columns={"zval": "tval"})
-    if res.method == "FE":
+    if res.method in ("FE", "MH", "Peto"):
         table = table.drop(columns="tau2")
     return StepResult(kind=kind, table=table, level=float(res.level), method=res.method, transf=transf, full=full)
-
-
-def _intercept_only(res: Any, what: str) -> None:
-    if res.X.shape[1] != 1 or not np.allclose(res.X[:, 0], 1.0):
-        raise ValueError(f"{what} is only for models without moderators (as metafor); "
-                         "for a meta-regression use influence()")
 
 
 def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None) -> StepResult:
@@ -375,8 +397,9 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
 
     Parameters
     ----------
-    res : RMAResult
-        A fit of :func:`bayesma.rma` without moderators.
+    res : RMAResult or MHResult
+        A fit of :func:`bayesma.rma` without moderators, or of :func:`bayesma.rma_mh` /
+        :func:`bayesma.rma_peto` (refitted with the same measure and zero-cell options).
     transf : callable, optional
         Applied to the estimates and interval bounds (e.g. ``numpy.exp`` for log
         ratios, ``numpy.tanh`` for Fisher's z); ``se`` is then NaN, as in metafor.
@@ -405,9 +428,8 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
     >>> bm.leave1out(res).table["estimate"].round(4).tolist()
     [0.2251, 0.1511, 0.1274, 0.2323]
     """
-    _check_rma(res, "leave1out")
-    _intercept_only(res, "leave1out")
-    k = res.X.shape[0]
+    _check_steps(res, "leave1out")
+    k = len(_labels(res))
     if k == 1:
         raise ValueError("leave1out: stopped because k = 1")
     fits = []
@@ -415,7 +437,7 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
         keep = np.ones(k, dtype=bool)
         keep[i] = False
         fits.append(_refit(res, keep))
-    index = pd.Index(list(res.data.labels), name="omitted")
+    index = pd.Index(_labels(res), name="omitted")
     return _steps(res, fits, index, "leave1out", transf)
 
 
@@ -429,8 +451,9 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
 
     Parameters
     ----------
-    res : RMAResult
-        A fit of :func:`bayesma.rma` without moderators.
+    res : RMAResult or MHResult
+        A fit of :func:`bayesma.rma` without moderators, or of :func:`bayesma.rma_mh` /
+        :func:`bayesma.rma_peto`.
     order : str or array_like, optional
         The sort key: a column of the data the model was fitted with (e.g. ``"year"``)
         or one value per study. Ties keep the data order. Default: the data order.
@@ -465,13 +488,15 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
     >>> bm.cumul(res, order=[2001, 1999, 2005, 2003]).table.index.tolist()
     ['2', '1', '4', '3']
     """
-    _check_rma(res, "cumul")
-    _intercept_only(res, "cumul")
-    k = res.X.shape[0]
+    _check_steps(res, "cumul")
+    labels = _labels(res)
+    k = len(labels)
     if order is None:
         key = np.arange(k)
     else:
         if isinstance(order, str):
+            if _is_mh(res):
+                raise TypeError("cumul: for an rma_mh / rma_peto fit give order as values, one per table")
             if order not in res.data.data.columns:
                 raise ValueError(f"cumul: order={order!r} is not a column of the data the model was fitted with "
                                  f"(columns: {list(res.data.data.columns)})")
@@ -483,7 +508,7 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
             raise ValueError(f"cumul: order has {key.size} values; one per study (k = {k}) is needed")
         if pd.isna(pd.Series(key)).any():
             i = int(np.flatnonzero(pd.isna(pd.Series(key)).to_numpy())[0])
-            raise ValueError(f"cumul: order is missing for study {res.data.labels[i]!r} (row {i + 1})")
+            raise ValueError(f"cumul: order is missing for study {labels[i]!r} (row {i + 1})")
     idx = np.argsort(key, kind="stable")
     if decreasing:
         # R's order(decreasing = TRUE) keeps ties in data order
@@ -491,16 +516,14 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
         idx = np.argsort(-ranks, kind="stable")
     fits = []
     for j in range(k):
-        keep = np.zeros(k, dtype=bool)
-        keep[idx[: j + 1]] = True
         fits.append(_refit_ordered(res, idx[: j + 1]))
-    index = pd.Index([res.data.labels[i] for i in idx], name="added")
+    index = pd.Index([labels[i] for i in idx], name="added")
     return _steps(res, fits, index, "cumul", transf)
 
 
 def _refit_ordered(res: Any, rows: np.ndarray) -> Any | None:
     """Refit on the studies *rows*; the order of the studies does not change the estimates."""
-    keep = np.zeros(res.X.shape[0], dtype=bool)
+    keep = np.zeros(len(_labels(res)), dtype=bool)
     keep[rows] = True
     return _refit(res, keep)
 

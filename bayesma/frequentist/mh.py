@@ -94,9 +94,31 @@ class MHResult:
     dfs: None = None
     coef_names: list[str] = field(default_factory=lambda: ["intrcpt"])
 
+    tables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
+
     @property
     def estimate(self) -> float:
         return self.beta
+
+    @property
+    def stat(self) -> float:
+        """The z statistic (``zval``), under the name :class:`RMAResult` uses."""
+        return self.zval
+
+    def refit(self, keep: Any = None) -> MHResult:
+        """The same method and options on the tables in *keep* (boolean mask or indices), as
+        metafor's ``leave1out`` / ``cumul`` do for ``rma.mh`` and ``rma.peto`` fits."""
+        mask = np.ones(len(self.labels), dtype=bool)
+        if keep is not None:
+            mask[:] = False
+            mask[np.asarray(keep)] = True
+        tables = {name: values[mask] for name, values in self.tables.items()}
+        labels = [lab for lab, m in zip(self.labels, mask) if m]
+        opts = dict(self.options)
+        if self.method == "Peto":
+            return rma_peto(**tables, slab=labels, **opts)
+        return rma_mh(**tables, slab=labels, **opts)
 
     @property
     def vb(self) -> np.ndarray:
@@ -375,6 +397,9 @@ def rma_mh(
     if any(v is not None for v in (x1i, x2i, t1i, t2i)):
         raise TypeError(f"measure {measure!r} takes 2x2 tables (ai, bi, ci, di or ai, n1i, ci, n2i), not rates")
     a, b, c, d, labels = _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab)
+    tables = {"ai": a.copy(), "bi": b.copy(), "ci": c.copy(), "di": d.copy()}
+    options = {"measure": measure, "add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2),
+               "correct": correct, "level": level}
     # study estimates for the heterogeneity test
     a1, b1, c1, d1 = a.copy(), b.copy(), c.copy(), d.copy()
     if drop1:
@@ -421,7 +446,7 @@ def rma_mh(
         beta = float(np.sum(a * (n2 / N) - c * (n1 / N)) / W)
         se = float(np.sqrt((beta * np.sum(c * (n1 / N) ** 2 - a * (n2 / N) ** 2 + (n1 / N) * (n2 / N) * (n2 - n1) / 2)
                             + np.sum(a * (n2 - c) / N + c * (n1 - a) / N) / 2) / W**2))
-    return _finish("MH", measure, level, beta, se, yi, vi, k, labels, extra)
+    return _finish("MH", measure, level, beta, se, yi, vi, k, labels, extra, tables=tables, options=options)
 
 
 def _study_estimates(measure, a, b, c, d, add, to):
@@ -455,7 +480,8 @@ def _breslow_day(a, n1, n2, N, xt, yt, beta) -> dict[str, Any]:
     return out
 
 
-def _finish(method, measure, level, beta, se, yi, vi, k, labels, extra, qe=None) -> MHResult:
+def _finish(method, measure, level, beta, se, yi, vi, k, labels, extra, qe=None, tables=None,
+            options=None) -> MHResult:
     y, v, k_yi, QE, QEp, I2, H2 = _heterogeneity(yi, vi, beta)
     if qe is not None:
         QE, QEp, I2, H2 = qe(k_yi)
@@ -463,7 +489,7 @@ def _finish(method, measure, level, beta, se, yi, vi, k, labels, extra, qe=None)
     z, p, lb, ub = _wald(beta, se, level)
     return MHResult(method=method, measure=measure, level=level, beta=float(beta), se=float(se), zval=z, pval=p,
                     ci_lb=lb, ci_ub=ub, QE=QE, QEp=QEp, I2=I2, H2=H2, k=k, k_yi=k_yi, yi=yi, vi=vi, labels=labels,
-                    fit_stats=_fit_stats(y, v, rss), **extra)
+                    fit_stats=_fit_stats(y, v, rss), tables=tables or {}, options=options or {}, **extra)
 
 
 def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, drop1, drop2, correct, level):
@@ -471,6 +497,9 @@ def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, dro
         raise TypeError(f"measure {measure!r} needs x1i, x2i, t1i, t2i (events and person-times of groups 1 and 2)")
     x, labels = _tables({"x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i}, data, slab)
     x1, x2, t1, t2 = x["x1i"], x["x2i"], x["t1i"], x["t2i"]
+    tables = {name: v.copy() for name, v in x.items()}
+    options = {"measure": measure, "add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2),
+               "correct": correct, "level": level}
     e1, e2 = x1.copy(), x2.copy()
     if drop1:
         both = (e1 == 0) & (e2 == 0)
@@ -508,7 +537,7 @@ def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, dro
         W = np.sum(t1 * t2 / T)
         beta = float(np.sum((x1 * t2 - x2 * t1) / T) / W)
         se = float(np.sqrt(np.sum((t1 * t2 / T) ** 2 * (x1 / t1**2 + x2 / t2**2))) / W)
-    return _finish("MH", measure, level, beta, se, yi, vi, len(x1), labels, extra)
+    return _finish("MH", measure, level, beta, se, yi, vi, len(x1), labels, extra, tables=tables, options=options)
 
 
 # ---------------------------------------------------------------------------
@@ -571,6 +600,8 @@ def rma_peto(
     """
     add1, add2, to1, to2, drop1, drop2, level = _check_options(add, to, drop00, level)
     a, b, c, d, labels = _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab)
+    tables = {"ai": a.copy(), "bi": b.copy(), "ci": c.copy(), "di": d.copy()}
+    options = {"add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2), "level": level}
     a1, b1, c1, d1 = a.copy(), b.copy(), c.copy(), d.copy()
     if drop1:
         both = ((a1 == 0) & (c1 == 0)) | ((b1 == 0) & (d1 == 0))
@@ -609,4 +640,5 @@ def rma_peto(
                     max(0.0, 100.0 * (QE_peto - (k_yi - 1)) / QE_peto) if QE_peto > 0 else 0.0, QE_peto / (k_yi - 1))
         return QE_peto, 1.0, 0.0, 1.0
 
-    return _finish("Peto", "OR", level, beta, se, yi, vi, len(a), labels, {"k_pos": k_pos}, qe=qe)
+    return _finish("Peto", "OR", level, beta, se, yi, vi, len(a), labels, {"k_pos": k_pos}, qe=qe, tables=tables,
+                   options=options)

@@ -118,6 +118,17 @@ mh_case("zero_cells_OR", "OR", zero)
 mh_case("zero_cells_OR_keep00_all", "OR", zero, drop00 = FALSE, to = "all")
 mh_case("zero_cells_RR", "RR", zero)
 mh_case("zero_cells_RD_add_second", "RD", zero, add = c(0.5, 0.5), to = c("only0", "only0"))
+add(list(name = "bcg_mh_OR_leave1out", kind = "mh_steps", which = "leave1out", method = "MH", measure = "OR",
+         input = bcg_tab, expect = steps(leave1out(rma.mh(ai = bcg_tab$ai, bi = bcg_tab$bi, ci = bcg_tab$ci,
+                                                           di = bcg_tab$di)))))
+add(list(name = "zero_mh_RR_cumul", kind = "mh_steps", which = "cumul", method = "MH", measure = "RR",
+         order = c(3, 1, 6, 2, 5, 4), input = zero,
+         expect = steps(cumul(rma.mh(ai = zero$ai, bi = zero$bi, ci = zero$ci, di = zero$di, measure = "RR"),
+                              order = c(3, 1, 6, 2, 5, 4)))))
+add(list(name = "zero_peto_cumul", kind = "mh_steps", which = "cumul", method = "Peto", measure = "OR",
+         order = c(3, 1, 6, 2, 5, 4), input = zero,
+         expect = steps(cumul(rma.peto(ai = zero$ai, bi = zero$bi, ci = zero$ci, di = zero$di),
+                              order = c(3, 1, 6, 2, 5, 4)))))
 nw <- dat.nielweise2008
 rate_in <- list(x1i = nw$x1i, t1i = nw$t1i, x2i = nw$x2i, t2i = nw$t2i)
 for (m in c("IRR", "IRD")) {
