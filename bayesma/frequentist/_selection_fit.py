@@ -140,7 +140,7 @@ class _Model:
             kinks += [q, -q]
         if self.steps is not None and self.steps[0] > 0:
             kinks.append(float(special.ndtri(1.0 - self.steps[0])))
-        self.u_breaks = np.concatenate([np.linspace(-9.0, 9.0, 37), kinks])
+        self.u_breaks = np.concatenate([np.linspace(-9.0, 9.0, 19), kinks])
 
     def normaliser(self, yhat: np.ndarray, tau2: float, delta: np.ndarray) -> np.ndarray:
         s = np.sqrt(self.vi + tau2)
@@ -159,7 +159,7 @@ class _Model:
         if self.rel_tol is not None:
             return self._quadpack(yhat, s, delta)
         zb = np.concatenate(
-            [np.broadcast_to(np.linspace(-_Z_MAX, _Z_MAX, 41), (self.k, 41)),
+            [np.broadcast_to(np.linspace(-_Z_MAX, _Z_MAX, 21), (self.k, 21)),
              (self.sei[:, None] * self.u_breaks[None, :] - yhat[:, None]) / s[:, None]], axis=1)
         zb = np.sort(np.clip(zb, -_Z_MAX, _Z_MAX), axis=1)
         a, b = zb[:, :-1], zb[:, 1:]
