@@ -187,6 +187,8 @@ def build_spec(
     full_priors = resolve_priors(priors, measure=measure, meta=md, model=model,
                                  three_level=cluster_index is not None, likelihood=likelihood,
                                  slopes=has_slopes(mods, names))
+    pr.check_propriety(full_priors, k=md.k, p=len(names), model=model,
+                       n_clusters=None if cluster_index is None else len(cluster_names))
     return ModelSpec(meta=md, X=X, coef_names=names, model=model, likelihood=likelihood,
                      priors=full_priors, mods=mods, tau_by=tau_by, group_index=group_index,
                      group_names=group_names, cluster_index=cluster_index, cluster_names=cluster_names,
