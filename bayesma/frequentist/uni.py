@@ -267,35 +267,58 @@ def rma(
     Parameters
     ----------
     yi : str or array_like
-        Observed effects, or a column name of *data*.
+        Observed effects, or a column name of *data*. A pandas Series pairs with the rows
+        of *data* (or, without *data*, with the other Series) by its index, not by position.
     vi : str or array_like, optional
         Sampling variances (or give *sei*, standard errors).
     data : pandas.DataFrame, optional
         Table with the named columns and the moderators.
     method : str
         "FE" (common effect) or a tau² estimator: "DL", "REML", "ML", "PM",
-        "HS", "SJ", "HE", "EB".
+        "HS", "SJ", "HE", "EB". PM (and EB when its iterations fail) searches
+        tau² on metafor's range [0, max(100, 10 mad(yi)²)].
     test : {"z", "knha", "adhoc"}
         Wald-type z tests, Knapp-Hartung t tests, or the modified
-        Knapp-Hartung method (scaling factor at least 1).
+        Knapp-Hartung method (scaling factor at least 1). With k = 1 the z test
+        is used, with a warning (as metafor).
     mods : str, array_like or DataFrame, optional
         Moderators: a formula such as ``"~ ablat + year"`` (strings and
-        ``factor(x)`` are factors, treatment coding) or a matrix.
+        ``factor(x)`` are factors, treatment coding; names with spaces as
+        ```rater type``` or ``Q("rater type")``) or a matrix. A moderator that is
+        a linear combination of the others is dropped with a warning naming it
+        (as metafor).
     level : float
-        Confidence level, 0.95 or 95.
+        Confidence level: a fraction in (0, 1) such as 0.95, or a percentage in
+        [50, 100) such as 95.
     labels : str or array_like, optional
         Study labels.
     cluster : str or array_like, optional
         Cluster ids: effects nested in studies are fitted with a three-level
-        model (see :func:`bayesma.rma_mv`).
+        model by :func:`bayesma.rma_mv` with this *method* ("REML" or "ML").
     missing : {"raise", "drop"}
         How to treat studies with missing values.
     tau2 : float, optional
-        Fix tau² at this value instead of estimating it.
+        Fix tau² at this value (a finite number >= 0) instead of estimating it.
 
     Returns
     -------
     RMAResult
+        Coefficients (``beta``, ``se``, ... one per column of the design), tau², I², H²,
+        Q statistics, Q-profile intervals and the prediction interval.
+
+    Raises
+    ------
+    ValueError
+        Bad input (naming the study, its row and the column), a level or tau2 out of
+        range, a formula that cannot be read, a *method* the three-level model cannot fit,
+        a PM root beyond metafor's search range.
+    TypeError
+        Non-numeric or boolean effects or variances.
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package.
+    *Journal of Statistical Software*, 36(3). metafor 3.8-1, ``rma.uni``.
 
     Examples
     --------
