@@ -65,12 +65,15 @@ from bayesma.priors.families import (
     Uniform,
 )
 from bayesma.priors.improper import Flat, HalfFlat, check_propriety
+from bayesma.priors.reference import DuMouchel, UniformShrinkage
 from bayesma.priors.parse import as_prior, describe, parse
 
 __all__ = [
     "Prior",
     "Flat",
     "HalfFlat",
+    "DuMouchel",
+    "UniformShrinkage",
     "check_propriety",
     "Normal",
     "StudentT",

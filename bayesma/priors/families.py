@@ -17,6 +17,7 @@ import numpy as np
 
 from bayesma.priors.base import _LOG2, Prior, _fmt, _rng, _stats, _Tau2Prior, squared_name
 from bayesma.priors.improper import Flat, HalfFlat
+from bayesma.priors.reference import DuMouchel, UniformShrinkage
 
 __all__ = [
     "Normal", "StudentT", "Cauchy", "HalfNormal", "HalfCauchy", "HalfStudentT", "Exponential",
@@ -441,5 +442,7 @@ FAMILIES: dict[str, type[Prior]] = {
         Gamma,
         Flat,
         HalfFlat,
+        DuMouchel,
+        UniformShrinkage,
     )
 }

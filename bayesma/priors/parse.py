@@ -37,6 +37,9 @@ _ALIASES: dict[str, str] = {
     "gamma": "Gamma",
     "flat": "Flat",
     "halfflat": "HalfFlat",
+    "dumouchel": "DuMouchel",
+    "uniformshrinkage": "UniformShrinkage",
+    "shrinkage": "UniformShrinkage",
 }
 
 def _known_families_text() -> str:
