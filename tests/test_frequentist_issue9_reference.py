@@ -197,3 +197,39 @@ def test_rma_cluster_refuses_a_method_rma_mv_cannot_fit():
     for method in ("DL", "PM", "FE"):
         with pytest.raises(ValueError, match="method"):
             bm.rma("yi", "vi", data=df, cluster="district", method=method)
+
+
+# ---------------------------------------------------------------------------
+# more cases of the same kinds (tests/data/reference/metafor_issue9_extra.json)
+
+EXTRA = load_json("metafor_issue9_extra.json")
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA["cases"]))
+def test_issue9_extra_cases(name):
+    e = EXTRA["cases"][name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if name.startswith("big"):
+            df = pd.DataFrame({"yi": EXTRA["yi"], "vi": EXTRA["vi"], "x": EXTRA["x"]})
+            r = bm.rma("yi", "vi", data=df, mods="~ x", method=e["method"], test=e["test"])
+            for got, want in ((r.beta, e["beta"]), (r.se, e["se"]), (r.tau2, e["tau2"]), (r.QM, e["QM"]),
+                              (r.ci_lb, e["ci_lb"]), (r.tau2_ci, e["tau2_ci"])):
+                np.testing.assert_allclose(got, want, rtol=1e-6)
+        elif name.startswith("sub"):
+            sg = bm.subgroup(EXTRA["y2"], EXTRA["v2"], by="g", data=pd.DataFrame({"g": EXTRA["g"]}),
+                             method=e["method"], test=e["test"])
+            np.testing.assert_allclose(sg.table["estimate"], e["est"], rtol=1e-6)
+            np.testing.assert_allclose(sg.table["se"], e["se"], rtol=1e-6)
+            np.testing.assert_allclose(sg.Q_between, e["Q"], rtol=1e-6)
+            np.testing.assert_allclose(sg.mixed.QM, e["QM"], rtol=1e-6)
+            np.testing.assert_allclose(sg.mixed.QMp, e["QMp"], rtol=1e-6)
+        else:
+            konst = bm.load_dataset("dat.konstantopoulos2011")
+            r = bm.rma("yi", "vi", data=konst, cluster="district", mods="~ I(year - 1990)",
+                       method=e["method"], test=e["test"])
+            assert r.method == e["method"]
+            np.testing.assert_allclose(r.beta, e["beta"], rtol=1e-6)
+            np.testing.assert_allclose(r.se, e["se"], rtol=1e-6)
+            np.testing.assert_allclose(r.sigma2, e["sigma2"], rtol=1e-6)
+            np.testing.assert_allclose(r.logLik, e["ll"], rtol=1e-8)
