@@ -167,6 +167,20 @@ add(list(name = "konstantopoulos_anova_ML", kind = "anova.mv", method = "ML", mo
                        AIC_reduced = a$fit.stats.r[["AIC"]], BIC_full = a$fit.stats.f[["BIC"]],
                        AICc_full = a$fit.stats.f[["AICc"]], logLik_full = a$fit.stats.f[["ll"]])))
 
+# predict and ranef of rma.mv (metafor's nlminb stops ~1e-8 relative from the optimum of sigma2)
+r <- rma.mv(yi, vi, random = ~ 1 | district/school, data = ko)
+p0 <- unclass(predict(r))
+r2 <- rma.mv(yi, vi, mods = ~ year, random = ~ 1 | district/school, data = ko, test = "t")
+p2 <- unclass(predict(r2, newmods = c(1975, 1990), transf = exp))
+re <- ranef(r2)
+add(list(name = "konstantopoulos_mv_predict_ranef", kind = "mv.predict", input = ko_in, newmods = c(1975, 1990),
+         expect = list(p0 = lapply(p0[c("pred", "se", "ci.lb", "ci.ub", "pi.lb", "pi.ub")], num),
+                       p2_exp = lapply(p2[c("pred", "ci.lb", "ci.ub", "pi.lb", "pi.ub")], num),
+                       ranef_cluster = list(names = rownames(re[[1]]), pred = num(re[[1]]$intrcpt), se = num(re[[1]]$se),
+                                            pi_lb = num(re[[1]]$pi.lb), pi_ub = num(re[[1]]$pi.ub)),
+                       ranef_within = list(names = rownames(re[[2]]), pred = num(re[[2]]$intrcpt), se = num(re[[2]]$se),
+                                           pi_lb = num(re[[2]]$pi.lb), pi_ub = num(re[[2]]$pi.ub)))))
+
 meta <- list(made = format(Sys.Date()), R = R.version.string, metafor = as.character(packageVersion("metafor")),
              metadat = as.character(packageVersion("metadat")))
 writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, null = "null", pretty = FALSE),
