@@ -37,6 +37,7 @@ from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests, warn_vi_ratio
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
+from bayesma.frequentist import mv_predict as _mv_predict
 from bayesma.frequentist.profile import confint_sigma2
 
 __all__ = ["rma_mv", "RMAMVResult"]
@@ -150,6 +151,16 @@ class RMAMVResult:
         """Profile-likelihood intervals of the variance components; see
         :func:`bayesma.frequentist.profile.confint_sigma2` (metafor's ``confint.rma.mv``)."""
         return confint_sigma2(self, level)
+
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+        """Predicted average effects with confidence and prediction intervals; see
+        :func:`bayesma.frequentist.mv_predict.predict_mv` (metafor's ``predict.rma.mv``)."""
+        return _mv_predict.predict_mv(self, newmods, level, transf)
+
+    def ranef(self, level: float | None = None, transf: Any = None) -> dict[str, pd.DataFrame]:
+        """Predicted cluster effects and effects within clusters; see
+        :func:`bayesma.frequentist.mv_predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
+        return _mv_predict.ranef_mv(self, level, transf)
 
     def variance_components(self) -> pd.DataFrame:
         """The variance components table of metafor's printout."""
