@@ -81,7 +81,7 @@ def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
     >>> bm.frequentist.mv_predict.predict_mv(res)[["pred", "pi_lb", "pi_ub"]].round(4).values.tolist()
-    [[0.1847, -0.3147, 0.6841]]
+    [[0.1847, -0.4502, 0.8197]]
     """
     X = _newmods(res, newmods)
     crit = _crit(check_level(res.level if level is None else level), res.dfs)
