@@ -18,7 +18,7 @@ from bayesma.frequentist.tau2 import estimate_tau2_batch, tau2_batch
 @pytest.mark.parametrize("k", [2, 3, 7])
 def test_batch_equals_rma(method, k):
     rng = np.random.default_rng(k)
-    B = 40
+    B = 12
     v = rng.uniform(0.005, 0.2, (B, k))
     y = rng.normal(0.2, np.sqrt(v + rng.choice([0.0, 0.05, 0.3], (B, 1))))
     tau2, lo, hi = tau2_batch(y, v, method, 0.95)
