@@ -64,8 +64,8 @@ from bayesma.priors.families import (
     StudentT,
     Uniform,
 )
-from bayesma.priors.improper import Flat, HalfFlat, check_propriety
-from bayesma.priors.reference import DuMouchel, UniformShrinkage
+from bayesma.priors.improper import Flat, HalfFlat, check_propriety, is_improper
+from bayesma.priors.reference import DuMouchel, Jeffreys, UniformShrinkage
 from bayesma.priors.parse import as_prior, describe, parse
 
 __all__ = [
@@ -74,7 +74,9 @@ __all__ = [
     "HalfFlat",
     "DuMouchel",
     "UniformShrinkage",
+    "Jeffreys",
     "check_propriety",
+    "is_improper",
     "Normal",
     "StudentT",
     "Cauchy",

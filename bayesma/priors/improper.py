@@ -144,6 +144,8 @@ def tau_tail(prior: Any) -> tuple[float, bool]:
     p = dict(getattr(prior, "params", {}))
     if fam == "HalfFlat":
         return 0.0, False
+    if fam == "Jeffreys":  # sqrt(sum (tau / (v + tau^2))^2) ~ sqrt(k) / tau
+        return 1.0, False
     if fam == "HalfCauchy":
         return 2.0, False
     if fam == "HalfStudentT":
@@ -160,8 +162,8 @@ def tau_tail(prior: Any) -> tuple[float, bool]:
 
 
 def is_improper(prior: Any) -> bool:
-    """True for :class:`Flat` and :class:`HalfFlat`."""
-    return getattr(prior, "family", None) in ("Flat", "HalfFlat")
+    """True for :class:`Flat`, :class:`HalfFlat` and the Jeffreys prior on tau."""
+    return getattr(prior, "family", None) in ("Flat", "HalfFlat", "Jeffreys")
 
 
 def posterior_tail(tau_prior: Any, k: int, p_flat: int) -> tuple[float, bool]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from bayesma.priors.base import Prior
 from bayesma.priors.empirical import rhodes2015, turner2015
 from bayesma.priors.families import FAMILIES
+from bayesma.priors.improper import is_improper
 
 __all__ = ["parse", "as_prior", "describe"]
 
@@ -221,7 +222,7 @@ def describe(priors: Mapping[str, Prior | str]) -> str:
         line = f"{key.ljust(width)} ~ {prior!r}"
         if prior.target == "tau2":
             line += " on tau^2"
-        if prior.family in ("Flat", "HalfFlat"):
+        if is_improper(prior):
             line += "  (improper: density 1 on its support)"
         elif prior.is_heterogeneity:
             lo, med, hi = (float(v) for v in prior.ppf_tau([0.025, 0.5, 0.975]))

@@ -27,7 +27,7 @@ import numpy as np
 
 from bayesma.priors.base import Prior, _rng
 
-__all__ = ["DuMouchel", "UniformShrinkage"]
+__all__ = ["DuMouchel", "UniformShrinkage", "Jeffreys"]
 
 
 def _vi(vi: Any) -> np.ndarray:
@@ -156,3 +156,83 @@ class UniformShrinkage(_UniformTransform):
         x = np.maximum(np.asarray(x, dtype=float), 0.0)
         out = x * x / (self._params["s0"] ** 2 + x * x)
         return out[()] if np.ndim(out) == 0 else out
+
+
+class Jeffreys(Prior):
+    """The Jeffreys prior on tau for the normal-normal model (bayesmeta's ``"Jeffreys"``).
+
+    Density proportional to ``sqrt(sum_i (tau / (vi_i + tau^2))^2)``: the square root of the
+    Fisher information for tau, so it depends on the sampling variances (Bodnar et al. 2017).
+    Improper, with tail ``tau^-1``: with a flat prior on mu the posterior is proper for k >= 2.
+    Build it for the data at hand with :meth:`from_vi`. The exact engine only (a NUTS model
+    would need the variances inside the prior; use HalfFlat or a proper prior there).
+
+    References
+    ----------
+    Bodnar O, Link A, Arendacká B, Possolo A, Elster C (2017). Bayesian estimation in random
+    effects meta-analysis using a non-informative prior. Statistics in Medicine 36:378-399.
+
+    Examples
+    --------
+    >>> Jeffreys.from_vi([0.01, 0.02, 0.04])
+    Jeffreys(k=3)
+    """
+
+    family = "Jeffreys"
+    target: ClassVar[str] = "tau"
+
+    def __init__(self, vi: Any) -> None:
+        super().__init__()
+        self._vi = tuple(float(x) for x in _vi(vi))
+
+    @classmethod
+    def from_vi(cls, vi: Any) -> Jeffreys:
+        """The Jeffreys prior for studies with sampling variances *vi*."""
+        return cls(vi)
+
+    def __repr__(self) -> str:
+        return f"Jeffreys(k={len(self._vi)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Jeffreys) and self._vi == other._vi
+
+    def __hash__(self) -> int:
+        return hash((self.family, self._vi))
+
+    def __reduce__(self):
+        return (Jeffreys, (self._vi,))
+
+    def support(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
+    def logpdf(self, x: Any) -> np.ndarray | float:
+        x = np.asarray(x, dtype=float)
+        v = np.asarray(self._vi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xx = np.maximum(x, 0.0)[..., None]
+            out = 0.5 * np.log(((xx / (v + xx * xx)) ** 2).sum(-1))
+            out = np.where(x >= 0, out, -np.inf)
+        return out[()] if np.ndim(out) == 0 else out
+
+    def cdf(self, x: Any) -> np.ndarray | float:
+        """The (unnormalised) prior mass below x: the prior is improper."""
+        from scipy import integrate
+
+        x = np.asarray(x, dtype=float)
+        flat = np.atleast_1d(x).ravel()
+        out = np.array([integrate.quad(lambda t: math.exp(float(self.logpdf(t))), 0.0, max(b, 0.0),
+                                       epsabs=0, epsrel=1e-12)[0] if b > 0 else 0.0 for b in flat])
+        out = out.reshape(np.shape(x))
+        return out[()] if np.ndim(out) == 0 else out
+
+    def ppf(self, q: Any) -> np.ndarray | float:
+        q = np.asarray(q, dtype=float)
+        out = np.where(q <= 0, 0.0, np.inf)
+        return out[()] if np.ndim(out) == 0 else out
+
+    def rvs(self, size=None, rng=None):
+        raise ValueError("the Jeffreys prior is improper: it has no random draws")
+
+    def pymc(self, name: str, params: Mapping[str, Any] | None = None, **kwargs: Any):
+        raise ValueError("the Jeffreys prior on tau is available with engine='exact'; for NUTS use HalfFlat() "
+                         "or a proper prior")
