@@ -244,7 +244,8 @@ def format_selmodel(res: SelModelResult) -> str:
         if np.isfinite(res.LRT_tau2):
             lines += ["Test for Heterogeneity:", f"LRT(df = 1) = {res.LRT_tau2:.4f}, p-val {_p_text(res.LRTp_tau2)}", ""]
     if mods and np.isfinite(res.QM):
-        lines += [f"Test of Moderators (coefficients 2:{res.p}):",
+        which = "coefficient 2" if res.p == 2 else f"coefficients 2:{res.p}"
+        lines += [f"Test of Moderators ({which}):",
                   f"QM(df = {res.p - 1}) = {res.QM:.4f}, p-val {_p_text(res.QMp)}", ""]
     lines.append("Model Results:")
     lines.append("")
