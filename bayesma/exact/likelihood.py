@@ -300,8 +300,13 @@ def _check_supported(spec) -> None:
             f"engine='exact' handles tau_by= with two subgroups (a two-dimensional integral); "
             f"{spec.tau_by!r} has {len(spec.group_names)} ({', '.join(spec.group_names)}). {_NUTS_HINT}."
         )
+    two_d = spec.tau_by is not None or spec.cluster_index is not None
     for key in ("tau", "tau_within"):
         prior = spec.priors.get(key)
+        if two_d and getattr(prior, "family", None) in ("HalfFlat", "Jeffreys"):
+            raise ValueError(f"engine='exact' takes the improper prior {key} ~ {prior!r} only in the one-tau "
+                             f"random-effects model (its tail beyond the grid is integrated analytically there); "
+                             f"{_NUTS_HINT}, or give {key} a proper prior.")
         if prior is not None and not hasattr(prior, "logpdf_tau"):
             raise ValueError(f"priors[{key!r}] = {prior!r} has no density of tau. {_NUTS_HINT}.")
 
