@@ -269,3 +269,13 @@ def test_batch_pm_beyond_metafors_search_limit_solves_q():
     mu = np.sum(w * y[0]) / w.sum()
     assert np.sum(w * (y[0] - mu) ** 2) == pytest.approx(9.0, rel=1e-9)
     assert tau2 > 1e5
+
+
+def test_trimfill_equal_effects_se_is_nan_without_numpy_warning():
+    # R 4.2.2, metafor 3.8.1: trimfill(rma(rep(0.2, 5), c(.01, .02, .03, .04, .05), method = "FE"))
+    # gives k0 = 0 and se.k0 = NaN (with the warning "NaNs produced" in sqrt(varSr))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        tf = bm.trimfill([0.2] * 5, [0.01, 0.02, 0.03, 0.04, 0.05])
+    assert tf.k0 == 0 and np.isnan(tf.se_k0)
+    assert "(SE = NA)" in repr(tf)

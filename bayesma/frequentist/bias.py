@@ -328,8 +328,8 @@ class TrimFillResult:
         return funnel_plot(self, **kwargs)
 
     def __repr__(self) -> str:
-        head = (f"Estimated number of missing studies on the {self.side} side: {self.k0} "
-                f"(SE = {self.se_k0:.4f})")
+        se = f"{self.se_k0:.4f}" if np.isfinite(self.se_k0) else "NA"
+        head = f"Estimated number of missing studies on the {self.side} side: {self.k0} (SE = {se})"
         if self.p_k0 is not None:
             head += f"\nTest of H0: no missing studies on the {self.side} side: p-val = {_fmt_p(self.p_k0)}"
         return head + "\n\n" + repr(self.fit)
@@ -486,12 +486,13 @@ def trimfill(
             var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2 + 17 * k0_raw
                       - 18 * k * k0_raw**2 - 18 * k * k0_raw + 6 * k**2 * k0_raw) / 24.0
             if estimator == "L0":
-                se_raw = 4 * np.sqrt(var_sr) / (2 * k - 1)
+                # a negative variance (e.g. all effects equal): metafor's se.k0 is NaN
+                se_raw = 4 * np.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else np.nan
             else:
                 denom = (k - 0.5) ** 2 - k0_raw * (2 * k - k0_raw - 1)
                 se_raw = 2 * np.sqrt(var_sr) / np.sqrt(denom) if denom > 0 and var_sr >= 0 else np.nan
         k0 = int(max(0, np.round(k0_raw)))  # R's round() also rounds halves to even
-        se_k0 = float(max(0.0, se_raw))
+        se_k0 = float(max(0.0, se_raw)) if np.isfinite(se_raw) else np.nan
 
     if k0 > 0:
         # mirror the k0 most extreme studies around the estimate of the trimmed data
