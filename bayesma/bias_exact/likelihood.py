@@ -135,13 +135,14 @@ def loglik(y: np.ndarray, se: np.ndarray, mu: np.ndarray, tau: np.ndarray, *,
         omega = np.asarray(omega, float)
         idx = interval_index(y[0], crit, sides)
         ll = ll + np.log(omega[:, idx])
-        s = np.sqrt(s2)
-        # P(Y < c_j) for every cut point (one-sided) or P(|Y| < c_j) (two-sided)
-        upper = special.ndtr((crit[None, :, :] - m[..., None]) / s[..., None])
+        inv_s = (1.0 / np.sqrt(s2))[..., None]
+        m3 = m[..., None] if np.ndim(m) == 2 else np.broadcast_to(m, ll.shape)[..., None]
+        # F_j = P(Y < c_j) for every cut point (one-sided) or P(|Y| < c_j) (two-sided), ascending in j
+        cdf = special.ndtr((crit[None, :, :] - m3) * inv_s)
         if sides == "two":
-            upper = upper - special.ndtr((-crit[None, :, :] - m[..., None]) / s[..., None])
-        n_draws, k = ll.shape
-        cdf = np.concatenate([np.zeros((n_draws, k, 1)), upper, np.ones((n_draws, k, 1))], axis=2)
-        prob = np.clip(np.diff(cdf, axis=2), 0.0, None)
-        ll = ll - np.log(np.einsum("nkj,nj->nk", prob, omega))
+            cdf -= special.ndtr((-crit[None, :, :] - m3) * inv_s)
+        # A = sum_j omega_j (F_j - F_{j-1}) with F_0 = 0, F_J = 1, summed by parts:
+        # A = omega_J - sum_{j<J} F_j (omega_{j+1} - omega_j)
+        norm = omega[:, -1:] - np.einsum("nkj,nj->nk", cdf, np.diff(omega, axis=1))
+        ll = ll - np.log(norm)
     return ll if per_study else ll.sum(axis=1)
