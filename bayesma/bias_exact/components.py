@@ -75,6 +75,13 @@ class WeightFunction:
         Dirichlet concentrations, one per interval (default all 1), ordered from
         the largest p-values to the smallest as RoBMA's ``alpha``.
 
+    Examples
+    --------
+    >>> WeightFunction((0.05, 0.025)).label
+    'omega[one-sided: .05, .025] ~ CumDirichlet(1, 1, 1)'
+    >>> WeightFunction((0.05,), "two").one_sided_cuts()
+    (0.025, 0.975)
+
     Notes
     -----
     With ``eta ~ Dirichlet(alpha)`` the weights are ``omega_j = eta_1 + ... + eta_j``
@@ -169,7 +176,22 @@ class _Regression:
 class PET(_Regression):
     """PET: the expected effect grows with the standard error, ``mu + b * se``.
 
-    Default prior ``b ~ Cauchy(0, 1)[0, Inf]`` (RoBMA), i.e. ``HalfCauchy(1)``.
+    Parameters
+    ----------
+    prior : bayesma prior
+        Prior of ``b``: a positive family (target ``"tau"``, e.g. ``HalfCauchy``) keeps
+        ``b >= 0``; a location family lets it take either sign. Default RoBMA's
+        ``Cauchy(0, 1)[0, Inf]``, i.e. ``HalfCauchy(1)``.
+
+    References
+    ----------
+    Stanley TD, Doucouliagos H (2014). Meta-regression approximations to reduce publication
+    selection bias. Research Synthesis Methods 5(1), 60-78.
+
+    Examples
+    --------
+    >>> PET().label
+    'PET ~ Cauchy(0, 1)[0, Inf]'
     """
 
     prior: Prior = field(default_factory=lambda: HalfCauchy(1.0))
@@ -180,7 +202,17 @@ class PET(_Regression):
 class PEESE(_Regression):
     """PEESE: the expected effect grows with the sampling variance, ``mu + b * se^2``.
 
-    Default prior ``b ~ Cauchy(0, 5)[0, Inf]`` on the d scale (RoBMA), i.e. ``HalfCauchy(5)``.
+    Parameters
+    ----------
+    prior : bayesma prior
+        Prior of ``b`` (as for :class:`PET`). Default RoBMA's ``Cauchy(0, 5)[0, Inf]`` on
+        the d scale, i.e. ``HalfCauchy(5)`` (``b`` is in 1 / effect units: on Fisher's z it
+        is ``2 b``).
+
+    Examples
+    --------
+    >>> PEESE().label
+    'PEESE ~ Cauchy(0, 5)[0, Inf]'
     """
 
     prior: Prior = field(default_factory=lambda: HalfCauchy(5.0))
