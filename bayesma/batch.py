@@ -34,7 +34,6 @@ import pandas as pd
 from scipy import special, stats
 
 from bayesma._tasks import run_tasks
-from bayesma.data import MetaData
 from bayesma.exact import batch_summaries
 from bayesma.frequentist.batch import frequentist_batch
 from bayesma.models import MetaAnalysis

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bayesma._tasks import run_tasks
 from bayesma._validate import check_level, check_seed
 from bayesma.frequentist.batch import frequentist_batch
 from bayesma.frequentist.batch import mu_batch as _mu_batch
@@ -196,44 +194,6 @@ class SimulationResult:
         return fig
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool | None) -> None:
-        self.total, self.done = total, 0
-        self.enabled = enabled
-        self.start = time.perf_counter()
-        self.shown = False
-        self.bar = None
-        if enabled:
-            try:  # pragma: no cover - tqdm optional
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=total, desc="small_k_simulation", unit="chunk", leave=False)
-            except ImportError:
-                self.bar = None
-
-    def step(self) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        if self.bar is not None:  # pragma: no cover
-            self.bar.update(1)
-            return
-        elapsed = time.perf_counter() - self.start
-        if elapsed > 1.0 or self.shown:
-            eta = elapsed / self.done * (self.total - self.done)
-            sys.stderr.write(f"\rsmall_k_simulation: {self.done}/{self.total} chunks, "
-                             f"{elapsed:.0f}s elapsed, ~{eta:.0f}s left ")
-            sys.stderr.flush()
-            self.shown = True
-
-    def close(self) -> None:
-        if self.bar is not None:  # pragma: no cover
-            self.bar.close()
-        elif self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def small_k_simulation(
     k: Sequence[int] = (2, 3, 5, 10),
     tau: Sequence[float] = (0.0, 0.2, 0.5),
@@ -244,8 +204,8 @@ def small_k_simulation(
     vi_sampler: Callable[[np.random.Generator, tuple[int, int]], np.ndarray] | None = None,
     vi: Iterable[float] | None = None,
     seed: int = 1,
-    executor: Executor | None = None,
-    progress: bool | None = True,
+    executor: Any = None,
+    progress: bool | None = None,
     chunk_size: int = 2000,
     level: float = 0.95,
 ) -> SimulationResult:
@@ -290,10 +250,11 @@ def small_k_simulation(
         Root seed (an integer >= 0; anything else is a TypeError naming ``seed``). Every (k, tau) cell and chunk of ``chunk_size`` replicates gets its own
         :class:`numpy.random.SeedSequence` (spawned from the root in a fixed order), so the
         results are the same whatever the executor and the number of workers.
-    executor : concurrent.futures.Executor, optional
-        E.g. a ``ProcessPoolExecutor`` or a Dask ``Client.get_executor()``; default: serial.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        E.g. a ``ProcessPoolExecutor`` or a Dask ``Client`` (see :doc:`many_analyses`); default: serial.
     progress : bool or None
-        Show progress on stderr (tqdm when installed) once a run takes over a second.
+        A progress bar (tqdm) on stderr once a run takes over a second; default: when
+        stderr is a terminal.
     chunk_size : int
         Replicates per task (fixed, so it is part of the random design).
     level : float
@@ -349,22 +310,8 @@ def small_k_simulation(
             n = min(chunk_size, n_sim - j * chunk_size)
             tasks.append((ci, j, kk, t, float(mu), n, chunk_seq, vi_sampler, pri, methods, float(level)))
 
-    bar = _Progress(len(tasks), progress)
-    results: dict[tuple[int, int], dict] = {}
-    try:
-        if executor is None:
-            for task in tasks:
-                ci, j, out = _simulate_chunk(task)
-                results[(ci, j)] = out
-                bar.step()
-        else:
-            futures = [executor.submit(_simulate_chunk, task) for task in tasks]
-            for fut in as_completed(futures):
-                ci, j, out = fut.result()
-                results[(ci, j)] = out
-                bar.step()
-    finally:
-        bar.close()
+    outputs = run_tasks(_simulate_chunk, tasks, executor=executor, progress=progress, desc="small_k_simulation")
+    results: dict[tuple[int, int], dict] = {(ci, j): out for ci, j, out in outputs}
 
     labels = list(pri) + methods
     estimates: dict[tuple, dict[str, np.ndarray]] = {}
