@@ -47,8 +47,14 @@ def batch_summaries(
     ----------
     y, v : array_like, shape (B, k)
         Effects and sampling variances, one row per data set (same k).
-    mu_prior : Normal prior object
-    tau_prior : heterogeneity prior, or None for the common-effect model
+    mu_prior : bayesma.priors.Normal
+        The prior of mu.
+    tau_prior : heterogeneity prior or None
+        The prior of tau; None for the common-effect model.
+    n : int
+        Gauss-Legendre nodes per panel (12).
+    chunk : int, optional
+        Data sets per block (default: blocks of about 4e6 values).
     bf : bool
         Also compute log BF10 for the effect (mu ~ prior vs mu = 0).
     new : bool

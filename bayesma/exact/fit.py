@@ -25,7 +25,7 @@ _AUTO_THETA = 2.5e7  # draws x studies kept by default (200 MB of float64)
 class ExactFit:
     """The raw result of the exact engine (``MetaAnalysis`` turns it into a ``MetaPosterior``).
 
-    Attributes
+    Parameters
     ----------
     idata : arviz.InferenceData
         Independent posterior draws, dims ``(chain, draw, ...)``.
@@ -37,6 +37,13 @@ class ExactFit:
         Wall time of the fit.
     info : dict
         What was kept: ``theta_draws`` (bool) and, when the engine chose for the user, a ``note``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05])          # doctest: +SKIP
+    >>> res = bm.exact.fit_exact(m.spec, draws=500, chains=2, seed=1)             # doctest: +SKIP
+    >>> res.exact.prob("mu", 0.0), res.idata.posterior["mu"].shape               # doctest: +SKIP
     """
 
     idata: Any

@@ -460,8 +460,31 @@ class Integral:
 def integrate(spec: Any, n: int | None = None) -> Integral:
     """Integrate the posterior of a normal-normal model over its heterogeneity (no summaries).
 
-    ``kind`` is ``"common"`` (closed form), ``"random"`` (1-D grid), ``"tau_by"`` or
-    ``"cluster"`` (2-D grids); *n* is the number of Gauss-Legendre nodes per panel.
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    n : int, optional
+        Gauss-Legendre nodes per panel (default 12 in 1-D, 7 per axis in 2-D).
+
+    Returns
+    -------
+    Integral
+        ``kind`` (``"common"``: closed form; ``"random"``: 1-D grid; ``"tau_by"``,
+        ``"cluster"``: 2-D grids), ``log_marginal_likelihood``, the grid, the normal
+        prior of the coefficients and the cluster structure (three levels).
+
+    Raises
+    ------
+    ValueError
+        For models the exact engine does not handle (use ``engine="nuts"``).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> bm.exact.integrate(m.spec).log_marginal_likelihood                            # doctest: +SKIP
     """
     _check_supported(spec)
     loc = _location_prior(spec)

@@ -37,12 +37,28 @@ class ExactPosterior:
     Built by :func:`exact_posterior` (and by ``MetaAnalysis.fit(engine="exact")``).
     ``kind`` is ``"common"``, ``"random"``, ``"tau_by"`` or ``"cluster"``.
 
-    Attributes
+    Parameters
     ----------
     spec : ModelSpec
+        The model.
     kind : str
+        ``"common"``, ``"random"``, ``"tau_by"`` or ``"cluster"``.
     log_marginal_likelihood : float
         ``log p(y)`` under the model and its priors.
+    grid : grid object or dict
+        The quadrature grid (a dict ``b, V`` for the common-effect model).
+    loc : normal prior of the coefficients
+        Means and precisions of the normal priors on mu / beta.
+    grid_clusters : cluster structure, optional
+        Three-level models: the studies sorted by cluster.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+    >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+    >>> ep.interval("mu", 0.95), ep.prob("mu", 0.0)                                    # doctest: +SKIP
     """
 
     spec: Any
@@ -157,7 +173,7 @@ class ExactPosterior:
 
     # -- summaries -----------------------------------------------------------
     def summary(self, theta: bool = True, prob: float = 0.95) -> pd.DataFrame:
-        """Exact posterior summaries: mean, sd, median, eti_lower, eti_upper.
+        """Exact posterior summaries: mean, sd, median and equal-tailed interval.
 
         Parameters
         ----------
@@ -166,6 +182,20 @@ class ExactPosterior:
             the summary is faster (prior comparisons, simulations).
         prob : float
             Probability of the equal-tailed interval (0.95).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``mu`` (or ``beta[<coef>]``), the heterogeneity SDs, ``theta[<label>]``,
+            ``theta_new``; columns ``mean, sd, median, eti_lower, eti_upper`` (effect scale).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.summary(prob=0.9).loc["mu"]                                               # doctest: +SKIP
         """
         if not 0 < prob < 1:
             raise ValueError(f"prob must be in (0, 1), got {prob}")
@@ -322,10 +352,31 @@ class ExactPosterior:
 
     # -- densities -------------------------------------------------------------
     def density(self, name: str, x: Any) -> np.ndarray:
-        """Posterior density of ``mu``/``beta[<coef>]``, ``theta_new`` or ``tau`` at *x*.
+        """Posterior density of ``mu``/``beta[<coef>]``, ``theta_new`` or a heterogeneity SD.
 
         For tau the density of tau (not of log tau); at tau = 0 the limit
         ``p(y | tau=0) p_prior(0) / p(y)`` (the Savage-Dickey numerator).
+
+        Parameters
+        ----------
+        name : str
+            ``"mu"``, ``"beta[<coef>]"``, ``"theta_new"`` (``"theta_new[<g>]"``), ``"tau"``,
+            ``"tau[<g>]"``, ``"tau_within"``.
+        x : array_like
+            Values.
+
+        Returns
+        -------
+        numpy.ndarray
+            The density at *x* (same shape).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.density("tau", [0.1, 0.2])                                                # doctest: +SKIP
         """
         x = np.asarray(x, dtype=float)
         spec = self.spec
@@ -402,8 +453,35 @@ class ExactPosterior:
         raise KeyError(f"no parameter {name!r} in the exact posterior")
 
     def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:
-        """Posterior quantiles of one quantity (``mu``, ``beta[<coef>]``, ``tau``, ``tau[<g>]``,
-        ``tau_within``, ``theta[<label>]``, ``theta_new``, ``pooled``) at probabilities *q*."""
+        """Posterior quantiles of one quantity.
+
+        Parameters
+        ----------
+        name : str
+            ``"mu"`` or ``"beta[<coef>]"`` (matched exactly), ``"tau"``, ``"tau[<subgroup>]"``,
+            ``"tau_within"``, ``"theta[<label>]"``, ``"theta_new"`` (``"theta_new[<subgroup>]"``)
+            or ``"pooled"`` (x_new' beta: mu, or the effect at the mean moderators).
+        q : sequence of float
+            Probabilities in (0, 1).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(len(q),)``: the quantiles (mixture-of-normals roots; tau's cdf inverted).
+
+        Raises
+        ------
+        KeyError
+            For a name the model does not have.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.quantiles("tau", [0.05, 0.95])                                             # doctest: +SKIP
+        """
         q = tuple(float(v) for v in np.atleast_1d(q))
         mix = self._mixture(name)
         if mix is not None:
@@ -415,7 +493,27 @@ class ExactPosterior:
         return np.asarray(self.grid.tau_quantiles(axis, q), dtype=float)
 
     def cdf(self, name: str, x: float) -> float:
-        """Posterior P(name <= x) of one quantity (see :meth:`quantiles` for the names)."""
+        """Posterior probability ``P(name <= x | y)`` of one quantity.
+
+        Parameters
+        ----------
+        name : str
+            As for :meth:`quantiles`.
+        x : float
+            The value.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> 1 - ep.cdf("mu", 0.0)                                                          # doctest: +SKIP
+        """
         mix = self._mixture(name)
         if mix is not None:
             w, m, s = mix
@@ -434,12 +532,57 @@ class ExactPosterior:
         return 0.5 * (lo + hi)
 
     def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
-        """(median, lower, upper): the median and the equal-tailed *prob* interval of one quantity."""
+        """Median and equal-tailed interval of one quantity.
+
+        Parameters
+        ----------
+        name : str
+            As for :meth:`quantiles`.
+        prob : float
+            Interval probability (0.95).
+
+        Returns
+        -------
+        tuple of float
+            ``(median, lower, upper)``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.interval("theta_new", 0.9)                                                # doctest: +SKIP
+        """
         lo, med, hi = self.quantiles(name, [(1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0])
         return float(med), float(lo), float(hi)
 
     def hdi(self, name: str, prob: float = 0.95) -> tuple[float, float]:
-        """Highest-density (shortest) *prob* interval of one quantity, from its quantile function."""
+        """Highest-density (shortest) interval of one quantity, from its quantile function.
+
+        The shortest of the intervals ``[Q(p), Q(p + prob)]``, found on a grid of p refined
+        three times (unimodal posteriors).
+
+        Parameters
+        ----------
+        name : str
+            As for :meth:`quantiles`.
+        prob : float
+            Interval probability (0.95).
+
+        Returns
+        -------
+        tuple of float
+            ``(lower, upper)``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.hdi("tau", 0.95)                                                          # doctest: +SKIP
+        """
         p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
         for _ in range(3):
             lo = self.quantiles(name, p)
@@ -451,26 +594,125 @@ class ExactPosterior:
         return best
 
     def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
-        """Posterior probability that one quantity exceeds *threshold* (see :meth:`quantiles` for names)."""
+        """Posterior probability that one quantity exceeds *threshold*.
+
+        Parameters
+        ----------
+        name : str
+            As for :meth:`quantiles`.
+        threshold : float
+            The value (0).
+
+        Returns
+        -------
+        float
+            ``P(name > threshold | y) = 1 - cdf(name, threshold)``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.prob("mu", 0.0)                                                            # doctest: +SKIP
+        """
         return 1.0 - self.cdf(name, threshold)
 
     # -- Bayes factors -------------------------------------------------------------
     def savage_dickey(self, name: str = "mu", value: float = 0.0) -> float:
-        """Savage-Dickey BF01 = posterior density / prior density at *value* (see :func:`savage_dickey`)."""
+        """Savage-Dickey BF01 = posterior density / prior density at *value*.
+
+        Parameters
+        ----------
+        name : str
+            ``"mu"``, ``"beta[<coef>]"`` or ``"tau"``.
+        value : float
+            The point null (0).
+
+        Returns
+        -------
+        float
+            BF01 (> 1 favours the point null).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.savage_dickey("mu", 0.0)                                                   # doctest: +SKIP
+        """
         return savage_dickey(self, name, value)
 
     def bayes_factors(self) -> pd.DataFrame:
-        """Bayes factors for the effect and the heterogeneity of this model (see :func:`bayes_factors`)."""
+        """Bayes factors for the effect and the heterogeneity of this model (see :func:`bayes_factors`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``effect``, ``heterogeneity``; columns ``BF10, BF01, log_BF10, H1, H0, prior_mu``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.bayes_factors()                                                            # doctest: +SKIP
+        """
         return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
 
     def model_probabilities(self, prior_prob_random: float = 0.5) -> pd.DataFrame:
-        """Posterior probabilities of the common-effect and random-effects models (see :func:`model_probabilities`)."""
+        """Posterior probabilities of the common-effect and random-effects models.
+
+        Parameters
+        ----------
+        prior_prob_random : float
+            Prior probability of the random-effects model (0.5).
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`model_probabilities`.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> ep.model_probabilities()                                                      # doctest: +SKIP
+        """
         return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
 
     # -- draws -----------------------------------------------------------------
     def draws(self, n: int, rng: np.random.Generator, theta: bool = True) -> dict[str, np.ndarray]:
-        """n independent draws from the posterior: a dict name -> array (n, ...); see
-        :func:`bayesma.exact.sampling.draw_posterior`."""
+        """Independent draws from the posterior.
+
+        Parameters
+        ----------
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+            The random generator (the same state gives the same draws).
+        theta : bool
+            Also draw the study effects (k values per draw).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``mu`` or ``beta`` (n, p), ``tau`` ((n,) or (n, 2) with ``tau_by``), ``tau_within``,
+            ``theta`` (n, k), ``theta_new``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
+        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
+        >>> import numpy as np
+        >>> d = ep.draws(1000, np.random.default_rng(1))                                   # doctest: +SKIP
+        """
         return draw_posterior(self, n, rng, theta=theta)
 
 

@@ -6,9 +6,10 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Diagnostics", "SamplingWarning", "MAX_R_HAT", "MIN_ESS"]
+__all__ = ["Diagnostics", "SamplingWarning", "MAX_R_HAT", "MIN_ESS", "diagnose"]
 
 #: diagnostics thresholds (Vehtari et al. 2021)
 MAX_R_HAT = 1.01
@@ -74,3 +75,34 @@ class Diagnostics(dict):
         lines += [f"  advice: {a}" for a in self.get("advice", [])]
         return "\n".join(lines)
 
+
+def diagnose(post: Any) -> Diagnostics:
+    """The :class:`Diagnostics` of a posterior (see :meth:`MetaPosterior.diagnostics`)."""
+    n_draws = post.n_draws
+    if post.engine == "exact" or post.exact_summary is not None:
+        return Diagnostics(max_r_hat=float("nan"), min_ess_bulk=float("nan"), min_ess_tail=float("nan"),
+                           divergences=0, n_draws=n_draws, passed=True, problems=[], advice=[])
+    s = post.summary()
+    rhat = float(np.nanmax(s["r_hat"].values)) if s["r_hat"].notna().any() else float("nan")
+    bulk = float(np.nanmin(s["ess_bulk"].values)) if s["ess_bulk"].notna().any() else float("nan")
+    tail = float(np.nanmin(s["ess_tail"].values)) if s["ess_tail"].notna().any() else float("nan")
+    div = 0
+    stats = getattr(post.idata, "sample_stats", None)
+    if stats is not None and "diverging" in stats:
+        div = int(np.asarray(stats["diverging"].values).sum())
+    problems, advice = [], []
+    if div > 0:
+        problems.append(f"{div} divergent transitions")
+        ta = post.fit_info.get("target_accept")
+        nxt = 0.95 if ta is None or ta < 0.95 else 0.99
+        advice.append(f"Raise target_accept (e.g. fit(..., target_accept={nxt})); with few studies "
+                      "a more informative prior on tau also removes the funnel.")
+    if math.isnan(rhat) or rhat > MAX_R_HAT:
+        problems.append("R-hat not computable (one chain)" if math.isnan(rhat) else f"max R-hat {rhat:.3f} > {MAX_R_HAT}")
+        advice.append("Run more chains and longer tuning (e.g. chains=4, tune=2000).")
+    if math.isnan(bulk) or bulk < MIN_ESS or tail < MIN_ESS:
+        if not math.isnan(bulk):
+            problems.append(f"min ESS bulk {bulk:.0f} / tail {tail:.0f} < {MIN_ESS}")
+        advice.append("Draw more samples (e.g. draws=2000) and tune longer.")
+    return Diagnostics(max_r_hat=rhat, min_ess_bulk=bulk, min_ess_tail=tail, divergences=div,
+                       n_draws=n_draws, passed=not problems, problems=problems, advice=list(dict.fromkeys(advice)))

@@ -35,8 +35,6 @@ Constructing one (for engines)
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -45,14 +43,13 @@ import pandas as pd
 
 from bayesma.exact import exact_posterior
 from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
-from bayesma.priors import describe
+from bayesma.report import posterior_report
 
-from .diagnostics import MAX_R_HAT, MIN_ESS, Diagnostics
+from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
-
-_SIMPLE = re.compile(r"\s*([A-Za-z_]\w*(?:\[[^\]]*\])?)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*")
-from .influence import influence_lines, prior_data_conflict, prior_influence
+from .influence import prior_data_conflict, prior_influence
 from .io import read_posterior, write_posterior
+from .query import SIMPLE_STATEMENT, exact_names, posterior_repr, values_of
 from .summary import compare_frequentist, summary_table, var_dim
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -235,10 +232,10 @@ class MetaPosterior:
         >>> post.prob("mu < 0")            # doctest: +SKIP
         0.9995
         """
-        simple = _SIMPLE.fullmatch(expr.strip())
+        simple = SIMPLE_STATEMENT.fullmatch(expr.strip())
         if simple and self.exact is not None:
             name, op, value = simple.group(1), simple.group(2), float(simple.group(3))
-            if name in self._exact_names():
+            if name in exact_names(self):
                 return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
         val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
@@ -247,48 +244,74 @@ class MetaPosterior:
 
     probability = prob
 
-    def _exact_names(self) -> set[str]:
-        ep = self.exact
-        if ep is None:
-            return set()
-        names = {"pooled", *ep.tau_names, *(f"theta[{lab}]" for lab in self.spec.labels)}
-        names |= {"mu"} if not self.spec.is_regression else {f"beta[{c}]" for c in self.spec.coef_names}
-        names |= ({f"theta_new[{g}]" for g in self.spec.group_names} if ep.kind == "tau_by" else {"theta_new"})
-        return names
-
-    def _split(self, name: str) -> tuple[str, str | None]:
-        """``"beta[a b]"`` -> ("beta", "a b"): the label between the first "[" and the final "]", verbatim."""
-        if name.endswith("]") and "[" in name:
-            i = name.index("[")
-            return name[:i], name[i + 1:-1]
-        return name, None
-
-    def _values(self, name: str) -> np.ndarray:
-        """Draws of one quantity named as in the summary (``"pooled"``: x_new' beta)."""
-        if name == "pooled":
-            if "beta" in self.idata.posterior:
-                return self.draws("beta") @ np.asarray(self.spec.x_new, dtype=float)
-            return self.draws("mu")
-        return self.draws(*self._split(name))
-
     def p_greater(self, var: str, value: float = 0.0) -> float:
-        """P(var > value) for one quantity named as in :meth:`summary`, e.g. ``"mu"``, ``"beta[ablat]"``,
-        ``"theta_new"``, ``"tau"``; the name is matched exactly (labels with spaces, quotes or
-        brackets included). Exact engine: from the exact posterior; NUTS: the share of draws."""
-        if self.exact is not None and var in self._exact_names():
+        """Posterior probability ``P(var > value | y)`` of one quantity.
+
+        The name is matched exactly, as in :meth:`summary` (labels with spaces, quotes or
+        brackets included). Exact engine: from the exact posterior; NUTS: the share of draws.
+
+        Parameters
+        ----------
+        var : str
+            ``"mu"``, ``"beta[<coef>]"``, ``"tau"``, ``"tau[<subgroup>]"``, ``"tau_within"``,
+            ``"theta[<label>]"``, ``"theta_new"`` or ``"pooled"``.
+        value : float
+            Threshold (0).
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> post.p_greater("mu", 0.0)                         # doctest: +SKIP
+        """
+        if self.exact is not None and var in exact_names(self):
             return float(self.exact.prob(var, float(value)))
-        return float(np.mean(self._values(var) > float(value)))
+        return float(np.mean(values_of(self, var) > float(value)))
 
     def p_less(self, var: str, value: float = 0.0) -> float:
-        """P(var < value), e.g. ``post.p_less("mu", -0.2)`` (see :meth:`p_greater`)."""
-        if self.exact is not None and var in self._exact_names():
+        """Posterior probability ``P(var < value | y)`` of one quantity (see :meth:`p_greater`).
+
+        Parameters
+        ----------
+        var : str
+            As for :meth:`p_greater`.
+        value : float
+            Threshold (0).
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> post.p_less("mu", -0.2)                           # doctest: +SKIP
+        """
+        if self.exact is not None and var in exact_names(self):
             return float(self.exact.cdf(var, float(value)))
-        return float(np.mean(self._values(var) < float(value)))
+        return float(np.mean(values_of(self, var) < float(value)))
 
     def density(self, name: str, x: Any) -> np.ndarray | None:
-        """Exact posterior density of one quantity at *x* (``mu``, ``beta[<coef>]``, ``tau``,
-        ``tau[<g>]``, ``tau_within``, ``theta_new``) for ``engine="exact"``; None when there is
-        no exact density (NUTS: plots then estimate it from the draws)."""
+        """Exact posterior density of one quantity (exact engine), or None.
+
+        Parameters
+        ----------
+        name : str
+            ``"mu"``, ``"beta[<coef>]"``, ``"tau"``, ``"tau[<g>]"``, ``"tau_within"``, ``"theta_new"``.
+        x : array_like
+            Values.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            The density at *x*; None when there is no exact density (NUTS: plots then
+            estimate it from the draws).
+
+        Examples
+        --------
+        >>> post.density("tau", [0.1, 0.2])                   # doctest: +SKIP
+        """
         if self.exact is None:
             return None
         try:
@@ -297,22 +320,41 @@ class MetaPosterior:
             return None
 
     def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
-        """(median, lower, upper): the posterior median and equal-tailed *prob* interval of one quantity.
+        """Posterior median and equal-tailed *prob* interval of one quantity.
 
         The one place the printouts, the report, the forest plot and the CLI take an
-        interval from: exact for ``engine="exact"``, the draws for NUTS. *name* as in
-        :meth:`summary` (``"mu"``, ``"beta[<coef>]"``, ``"tau"``, ``"theta[<label>]"``,
-        ``"theta_new"``), or ``"pooled"`` (mu, or the effect at the mean moderators).
+        interval from: exact for ``engine="exact"``, the draws for NUTS.
+
+        Parameters
+        ----------
+        name : str
+            As in :meth:`summary` (``"mu"``, ``"beta[<coef>]"``, ``"tau"``,
+            ``"theta[<label>]"``, ``"theta_new"``), or ``"pooled"`` (mu, or the effect at
+            the mean moderators).
+        prob : float
+            Interval probability (0.95).
+
+        Returns
+        -------
+        tuple of float
+            ``(median, lower, upper)`` on the effect scale.
+
+        Raises
+        ------
+        ValueError
+            If *prob* is not in (0, 1).
+        KeyError
+            For a name the posterior does not have.
 
         Examples
         --------
-        >>> post.interval("mu", 0.95)        # doctest: +SKIP
+        >>> post.interval("mu", 0.95)                        # doctest: +SKIP
         """
         if not 0 < prob < 1:
             raise ValueError(f"prob must be in (0, 1), got {prob}")
-        if self.exact is not None and name in self._exact_names():
+        if self.exact is not None and name in exact_names(self):
             return self.exact.interval(name, prob)
-        x = self._values(name)
+        x = values_of(self, name)
         lo, hi = np.quantile(x, [(1 - prob) / 2, 1 - (1 - prob) / 2])
         return float(np.median(x)), float(lo), float(hi)
 
@@ -326,39 +368,18 @@ class MetaPosterior:
         divergent transitions. A failed NUTS fit warns with advice
         (:class:`SamplingWarning`) right after sampling.
 
+        Returns
+        -------
+        Diagnostics
+            A dict with ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``,
+            ``n_draws``, ``passed``, ``problems``, ``advice``.
+
         Examples
         --------
-        >>> post.diagnostics().passed      # doctest: +SKIP
+        >>> post.diagnostics().passed                           # doctest: +SKIP
         True
         """
-        n_draws = self.n_draws
-        if self.engine == "exact" or self.exact_summary is not None:
-            return Diagnostics(max_r_hat=float("nan"), min_ess_bulk=float("nan"), min_ess_tail=float("nan"),
-                               divergences=0, n_draws=n_draws, passed=True, problems=[], advice=[])
-        s = self.summary()
-        rhat = float(np.nanmax(s["r_hat"].values)) if s["r_hat"].notna().any() else float("nan")
-        bulk = float(np.nanmin(s["ess_bulk"].values)) if s["ess_bulk"].notna().any() else float("nan")
-        tail = float(np.nanmin(s["ess_tail"].values)) if s["ess_tail"].notna().any() else float("nan")
-        div = 0
-        stats = getattr(self.idata, "sample_stats", None)
-        if stats is not None and "diverging" in stats:
-            div = int(np.asarray(stats["diverging"].values).sum())
-        problems, advice = [], []
-        if div > 0:
-            problems.append(f"{div} divergent transitions")
-            ta = self.fit_info.get("target_accept")
-            nxt = 0.95 if ta is None or ta < 0.95 else 0.99
-            advice.append(f"Raise target_accept (e.g. fit(..., target_accept={nxt})); with few studies "
-                          "a more informative prior on tau also removes the funnel.")
-        if math.isnan(rhat) or rhat > MAX_R_HAT:
-            problems.append("R-hat not computable (one chain)" if math.isnan(rhat) else f"max R-hat {rhat:.3f} > {MAX_R_HAT}")
-            advice.append("Run more chains and longer tuning (e.g. chains=4, tune=2000).")
-        if math.isnan(bulk) or bulk < MIN_ESS or tail < MIN_ESS:
-            if not math.isnan(bulk):
-                problems.append(f"min ESS bulk {bulk:.0f} / tail {tail:.0f} < {MIN_ESS}")
-            advice.append("Draw more samples (e.g. draws=2000) and tune longer.")
-        return Diagnostics(max_r_hat=rhat, min_ess_bulk=bulk, min_ess_tail=tail, divergences=div,
-                           n_draws=n_draws, passed=not problems, problems=problems, advice=list(dict.fromkeys(advice)))
+        return diagnose(self)
 
     # ------------------------------------------------------------------
     # prior influence
@@ -389,12 +410,19 @@ class MetaPosterior:
         return prior_influence(self, prob=prob, threshold=threshold)
 
     def prior_data_conflict(self) -> pd.DataFrame:
-        """Heterogeneity SDs whose posterior median lies beyond the 0.5% / 99.5% quantile of their prior;
-        see :func:`bayesma.results.influence.prior_data_conflict`.
+        """Heterogeneity SDs whose posterior median lies far in a tail of their prior.
+
+        See :func:`bayesma.results.influence.prior_data_conflict` (beyond the prior's 0.5% or
+        99.5% quantile); the printout flags each one.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``tau``..., columns ``posterior_median``, ``prior_cdf``, ``conflict``, ``note``.
 
         Examples
         --------
-        >>> post.prior_data_conflict()["conflict"].any()    # doctest: +SKIP
+        >>> post.prior_data_conflict()["conflict"].any()       # doctest: +SKIP
         """
         return prior_data_conflict(self)
 
@@ -402,12 +430,25 @@ class MetaPosterior:
     # frequentist comparison
     # ------------------------------------------------------------------
     def compare_frequentist(self, level: float = 0.95) -> pd.DataFrame:
-        """The frequentist estimates (``bayesma.rma``) beside the posterior; see
-        :func:`bayesma.results.summary.compare_frequentist`.
+        """The frequentist estimates (:func:`bayesma.rma`) beside the posterior.
+
+        See :func:`bayesma.results.summary.compare_frequentist`; the Bayesian row comes from
+        :meth:`summary` at the same level (exact numbers for ``engine="exact"``).
+
+        Parameters
+        ----------
+        level : float
+            Interval level (0.95; 95 means 95%).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``FE``, ``DL``, ``REML``, ``REML+KH``, ``Bayesian (<engine>)``; columns
+            ``estimate, ci_lb, ci_ub, tau, tau_ci_lb, tau_ci_ub, pi_lb, pi_ub``.
 
         Examples
         --------
-        >>> post.compare_frequentist().round(3)            # doctest: +SKIP
+        >>> post.compare_frequentist().round(3)              # doctest: +SKIP
         """
         return compare_frequentist(self, level)
 
@@ -417,13 +458,22 @@ class MetaPosterior:
     def to_netcdf(self, path: str) -> str:
         """Save the posterior, its data, priors and model description to a netCDF file.
 
-        :func:`bayesma.load_posterior` restores an equivalent object (same
-        draws, summary, priors, spec).
+        :func:`bayesma.load_posterior` restores an equivalent object (same draws, summary,
+        priors, spec; for the exact engine the exact posterior is integrated again).
+
+        Parameters
+        ----------
+        path : str
+            File to write.
+
+        Returns
+        -------
+        str
+            The path written.
 
         Examples
         --------
-        >>> post.to_netcdf("bcg.nc")           # doctest: +SKIP
-        >>> again = bm.load_posterior("bcg.nc")  # doctest: +SKIP
+        >>> post.to_netcdf("bcg.nc")                          # doctest: +SKIP
         """
         return write_posterior(self, str(path))
 
@@ -431,50 +481,77 @@ class MetaPosterior:
     # display
     # ------------------------------------------------------------------
     def __repr__(self) -> str:
-        info = self.fit_info
-        head = f"MetaPosterior ({self.engine}"
-        if info.get("sampler"):
-            head += f", {info['sampler']}"
-        p = self.idata.posterior
-        head += f": {p.sizes['chain']} chains x {p.sizes['draw']} draws"
-        if self.fit_seconds is not None:
-            head += f", {self.fit_seconds:.2f} s"
-        head += ")"
-        s = self.summary()
-        keep = [r for r in s.index if not r.startswith("theta[")]
-        cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
-        if self.exact_summary is None:
-            cols += ["r_hat", "ess_bulk"]
-        table = s.loc[keep, cols].to_string(float_format=lambda v: f"{v:.4g}")
-        return "\n".join([
-            head,
-            self.spec.describe(),
-            "priors:",
-            describe(self.spec.priors),
-            table,
-            f"({self.spec.k} study effects theta[...] in .summary())",
-            *influence_lines(self),
-            f"diagnostics: {self.diagnostics().line()}",
-        ])
+        return posterior_repr(self)
 
     # ------------------------------------------------------------------
     # plots
     # ------------------------------------------------------------------
     def forest(self, **kwargs: Any) -> Figure:
-        """Forest plot (observed effects, shrunken estimates, pooled and predictive); see
-        :func:`bayesma.plots.forest_plot`."""
+        """Plot with :func:`bayesma.plots.forest_plot` (see there).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`bayesma.plots.forest_plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> fig = post.forest()                              # doctest: +SKIP
+        """
         return forest_plot(self, **kwargs)
 
     def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
-        """Prior density against posterior density; see :func:`bayesma.plots.prior_posterior_plot`.
-        Default: mu (or the coefficients) and tau when the model has it."""
+        """Plot with :func:`bayesma.plots.prior_posterior_plot` (see there).
+
+        Parameters
+        ----------
+        var_names : iterable of str, optional
+            Default: mu (or the coefficients) and tau when the model has it.
+        **kwargs
+            Passed to :func:`bayesma.plots.prior_posterior_plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> fig = post.plot_prior_posterior()                              # doctest: +SKIP
+        """
         if var_names is None:
             var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 
     def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
-        """Trace plot (ArviZ); see :func:`bayesma.plots.trace_plot`."""
+        """Plot with :func:`bayesma.plots.trace_plot` (see there).
+
+        Parameters
+        ----------
+        var_names : iterable of str, optional
+            Default: mu/beta, tau, tau_within, nu, theta_new.
+        **kwargs
+            Passed to :func:`bayesma.plots.trace_plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> fig = post.plot_trace()                              # doctest: +SKIP
+        """
         return trace_plot(self, var_names=var_names, **kwargs)
+
+    def report(self, title: str | None = None, **kwargs: Any) -> str:
+        """The report ``bayesma fit`` writes as report.md (Markdown): an APA/MARS-style results paragraph
+        (k, measure, FE and RE estimates, Q(df), p, I², tau², prediction interval, the Bayesian estimate,
+        P(effect > 0), the priors and how much they mattered) and the tables behind it. *title*: the
+        heading; other arguments as :func:`bayesma.report.posterior_report`."""
+        return posterior_report(self, title=title, **kwargs)
 
 
 
