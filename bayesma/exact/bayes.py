@@ -103,7 +103,7 @@ def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
     >>> import bayesma as bm
     >>> m = bm.MetaAnalysis(yi=[0.3, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
     ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-    >>> bm.exact.marginal_likelihood(m) - bm.exact.marginal_likelihood_null_effect(m)  # log BF10, doctest: +SKIP
+    >>> bm.exact.marginal_likelihood(m) - bm.exact.marginal_likelihood_null_effect(m)  # doctest: +SKIP
     """
     value = _log_ml_null_effect(_as_spec(spec))
     return value if log else math.exp(value)
