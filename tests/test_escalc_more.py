@@ -1,5 +1,6 @@
 """More escalc measures and the zero-cell options (add, to, drop00) against metafor 3.8.1
-(tests/data/reference/metafor_escalc_more.json, made by metafor_escalc_more.R)."""
+(tests/data/reference/metafor_escalc_more.json, made by metafor_escalc_more.R, and the escalc
+cases of metafor_toolbox.json for the measures of bayesma.effects.measures_extra)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ NOT_IMPLEMENTED = {"RTET"}  # tetrachoric correlation: not in bayesma (see docs/
 
 
 def _arr(values):
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+    return np.array([np.nan if v in (None, "NA") else v for v in values], dtype=float)
 
 
 def _escalc(case):
@@ -35,7 +36,8 @@ def _escalc(case):
         return bm.escalc(case["measure"], **inputs, **opts)
 
 
-ESCALC = [pytest.param(c, id=c["name"]) for c in MORE
+TOOLBOX = json.loads((REF / "metafor_toolbox.json").read_text())["cases"]
+ESCALC = [pytest.param(c, id=c["name"]) for c in MORE + TOOLBOX
           if c["kind"] == "escalc" and c["measure"] not in NOT_IMPLEMENTED]
 
 
@@ -89,4 +91,14 @@ def test_drop00_only_for_counts():
     with pytest.raises(ValueError, match="drop00"):
         bm.escalc("SMD", m1i=[1.0], sd1i=[1.0], n1i=[10], m2i=[0.0], sd2i=[1.0], n2i=[10], drop00=True)
     out = bm.escalc("OR", ai=[0, 2], bi=[10, 8], ci=[0, 3], di=[10, 7], drop00=True)
+    assert np.isnan(out["yi"].iloc[0]) and np.isfinite(out["yi"].iloc[1])
+
+
+def test_metafor_aliases_and_ucor_warning():
+    t = dict(ai=[10, 4], bi=[40, 20], ci=[20, 9], di=[30, 16])
+    np.testing.assert_array_equal(bm.escalc("OR2D", **t)["yi"], bm.escalc("OR2DL", **t)["yi"])
+    m = dict(m1i=[1.0], sd1i=[1.0], n1i=[20], m2i=[0.5], sd2i=[1.2], n2i=[25])
+    np.testing.assert_array_equal(bm.escalc("D2OR", **m)["vi"], bm.escalc("D2ORL", **m)["vi"])
+    with pytest.warns(RuntimeWarning, match="ni <= 4"):
+        out = bm.escalc("UCOR", ri=[0.3, 0.4], ni=[4, 30])
     assert np.isnan(out["yi"].iloc[0]) and np.isfinite(out["yi"].iloc[1])

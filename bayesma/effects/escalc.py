@@ -20,6 +20,7 @@ from bayesma import measures
 from bayesma._validate import as_numeric, column, study_name
 from bayesma.effects import families as fam
 from bayesma.effects._common import ArrayLike, _fmt
+from bayesma.effects.measures_extra import ADD_ZERO_EXTRA, EXTRA
 from bayesma.effects.measures_more import ADD_ZERO, MORE
 
 __all__ = ["MEASURES", "escalc"]
@@ -47,7 +48,7 @@ _ESCALC: dict[str, _EscalcMeasure] = {
     "PR": _EscalcMeasure(fam.PROP, ("LS", "UB", "AV"), fam.proportion, fam.needs_proportion),
     "PLO": _EscalcMeasure(fam.PROP, ("LS", "AV"), fam.proportion, fam.needs_proportion),
 }
-_ESCALC.update({name: _EscalcMeasure(*spec) for name, spec in MORE.items()})
+_ESCALC.update({name: _EscalcMeasure(*spec) for name, spec in {**MORE, **EXTRA}.items()})
 
 MEASURES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     name: (measures.get(name).description, spec.args, spec.vtypes) for name, spec in _ESCALC.items()
@@ -234,10 +235,10 @@ def escalc(
     if to not in _TO_CHOICES:
         raise ValueError(f"to={to!r} is not known; choose one of {list(_TO_CHOICES)}")
     if add is None:  # metafor: 0 for AS, PHI, IRSD, PAS, PFT, else 1/2
-        add = 0.0 if measure in ADD_ZERO else 0.5
+        add = 0.0 if measure in ADD_ZERO | ADD_ZERO_EXTRA else 0.5
     if not isinstance(drop00, (bool, np.bool_)):
         raise TypeError(f"drop00 must be True or False, got {drop00!r}")
-    if drop00 and not {"ai", "x1i"} & set(spec.args):
+    if drop00 and not {"di", "x1i"} & set(spec.args):
         raise ValueError(f"drop00=True is for 2x2 tables and rates; measure {measure!r} has no double-zero studies")
     try:
         add = float(add)

@@ -108,10 +108,10 @@ def tables_more(measure, x, ctx, add, to, vtype):
         z1, z2 = stats.norm.ppf(p1), stats.norm.ppf(p2)
         yi = z1 - z2
         vi = 2 * np.pi * p1 * (1 - p1) * np.exp(z1**2) / n1 + 2 * np.pi * p2 * (1 - p2) * np.exp(z2**2) / n2
-    else:  # OR2DN, OR2DL: the log odds ratio rescaled to d
+    else:  # OR2DN, OR2DL (= OR2D): the log odds ratio rescaled to d
         lor = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
         vlor = 1 / a + 1 / b + 1 / c + 1 / d
-        if measure == "OR2DL":
+        if measure in ("OR2DL", "OR2D"):
             yi, vi = np.sqrt(3) / np.pi * lor, 3 / np.pi**2 * vlor
         else:
             yi, vi = lor / 1.65, vlor / 1.65**2
@@ -161,7 +161,7 @@ def means_more(measure, x, ctx, add, to, vtype):
             vi = 1 / (n - 1) * (p1 * p2 / fz**2 - (1.5 + (1 - p1 * z / fz) * (1 + p2 * z / fz)) * yt**2 + yt**4)
         return yi, vi, miss, miss.copy()
     base = 1 / n1 + 1 / n2 + di**2 / (2 * n)
-    if measure == "D2ORL":
+    if measure in ("D2ORL", "D2OR"):
         return np.pi / np.sqrt(3) * di, np.pi**2 / 3 * base, miss, miss.copy()
     return 1.65 * di, 1.65**2 * base, miss, miss.copy()  # D2ORN
 
@@ -382,3 +382,5 @@ MORE: dict[str, tuple[tuple[str, ...], tuple[str, ...], Any, Any]] = {
     **{m: (PROP, ("LS",), proportion_more, _needs_prop) for m in ("PAS", "PFT")},
     "R2D": (R2D_ARGS, ("LS",), r_to_d, _needs_r2d),
 }
+MORE["OR2D"] = MORE["OR2DL"]  # metafor's aliases
+MORE["D2OR"] = MORE["D2ORL"]

@@ -181,6 +181,42 @@ add(list(name = "konstantopoulos_mv_predict_ranef", kind = "mv.predict", input =
                        ranef_within = list(names = rownames(re[[2]]), pred = num(re[[2]]$intrcpt), se = num(re[[2]]$se),
                                            pi_lb = num(re[[2]]$pi.lb), pi_ub = num(re[[2]]$pi.ub)))))
 
+# escalc measures beyond metafor_escalc_more.json (bayesma.effects.measures_extra)
+esc <- function(name, measure, input, options = list()) {
+  f <- suppressWarnings(do.call(escalc, c(list(measure = measure), input, options)))
+  add(list(name = name, kind = "escalc", measure = measure, options = options, input = input,
+           expect = list(yi = num(f$yi), vi = num(f$vi))))
+}
+norm <- with(dat.normand1999, list(m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i))
+for (vt in c("LS", "LS2")) esc(paste0("normand_SMDH_", vt), "SMDH", norm, list(vtype = vt))
+for (vt in c("LS", "LS2", "UB", "AV")) esc(paste0("normand_SMD1_", vt), "SMD1", norm[c("m1i", "n1i", "m2i", "sd2i", "n2i")],
+                                           list(vtype = vt))
+esc("normand_SMD1H", "SMD1H", norm)
+molr <- list(ri = dat.molloy2014$ri, ni = dat.molloy2014$ni)
+for (vt in c("LS", "UB", "AV")) esc(paste0("molloy_UCOR_", vt), "UCOR", molr, list(vtype = vt))
+esc("small_UCOR", "UCOR", list(ri = c(0.3, -0.5, 0.2, 0.9), ni = c(4, 5, 12, 40)))
+pritz <- list(xi = dat.pritz1997$xi, ni = dat.pritz1997$ni)
+for (vt in c("LS", "AV")) esc(paste0("pritz_PLN_", vt), "PLN", pritz, list(vtype = vt))
+esc("zero_PLN_to_all", "PLN", list(xi = c(0, 3, 10), ni = c(20, 30, 40)), list(to = "all"))
+rate1 <- list(xi = c(0, 3, 12, 40), ti = c(100, 250.5, 480, 1200))
+for (m in c("IR", "IRLN", "IRS", "IRFT")) {
+  esc(paste0("rate1_", m), m, rate1)
+  esc(paste0("rate1_", m, "_to_all"), m, rate1, list(to = "all", add = 0.5))
+}
+pp <- list(m1i = c(38.5, 26.8, 0.7, 75.9, 36.0), m2i = c(30.6, 23.5, 0.5, 53.4, 35.6),
+           sd1i = c(11.6, 4.1, 0.1, 4.4, 4.6), sd2i = c(15.0, 3.1, 0.1, 14.5, 4.7),
+           ni = c(20, 50, 9, 10, 14), ri = c(0.47, 0.64, 0.77, 0.89, 0.44))
+esc("prepost_CVRC", "CVRC", pp)
+esc("prepost_VRC", "VRC", pp[c("sd1i", "sd2i", "ni", "ri")])
+paired <- list(ai = c(20, 15, 0, 40, 8), bi = c(5, 10, 3, 0, 6), ci = c(8, 4, 2, 7, 0), di = c(30, 22, 12, 60, 19))
+for (m in c("MPRD", "MPRR", "MPOR", "MPORC", "MPPETO")) {
+  esc(paste0("paired_", m), m, paired)
+  esc(paste0("paired_", m, "_to_all"), m, paired, list(to = "all"))
+}
+bon <- list(ai = dat.bonett2010$ai, mi = dat.bonett2010$mi, ni = dat.bonett2010$ni)
+for (m in c("ARAW", "AHW", "ABT")) esc(paste0("bonett_", m), m, bon)
+esc("inline_REH", "REH", list(ai = c(120, 300, 45), bi = c(80, 220, 50), ci = c(20, 35, 10)))
+
 meta <- list(made = format(Sys.Date()), R = R.version.string, metafor = as.character(packageVersion("metafor")),
              metadat = as.character(packageVersion("metadat")))
 writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, null = "null", pretty = FALSE),
