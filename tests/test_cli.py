@@ -307,15 +307,16 @@ def test_fit_writes_its_four_files(studies, tmp_path, capsys):
     report = (out / "report.md").read_text()
     paragraph = report.split("\n\n")[1]
     mu = summary.loc["mu"]
-    assert f"{mu['median']:.2f} (95% CrI {mu['eti_lower']:.2f} to {mu['eti_upper']:.2f})" in paragraph
+    assert f"{mu['median']:.2f}, 95% CrI [{mu['eti_lower']:.2f}, {mu['eti_upper']:.2f}]" in paragraph
     assert "between-study standard deviation tau" in paragraph
     assert "predictive interval" in paragraph
     assert "greater than zero" in paragraph
     assert "HalfNormal(sigma=0.5)" in paragraph and "Röver et al. 2021" in paragraph
     reml = bm.rma("g", "var_g", data=studies, method="REML")
     dl = bm.rma("g", "var_g", data=studies, method="DL")
-    assert f"REML {reml.beta[0]:.2f} (95% CI {reml.ci_lb[0]:.2f} to {reml.ci_ub[0]:.2f}" in paragraph
-    assert f"DL {dl.beta[0]:.2f}" in paragraph
+    assert (f"random-effects estimate (restricted maximum likelihood) was g = {reml.beta[0]:.2f}, "
+            f"95% CI [{reml.ci_lb[0]:.2f}, {reml.ci_ub[0]:.2f}]") in paragraph
+    assert f"| DL | {dl.beta[0]:.4f} |" in report
     assert "k = 10" in paragraph and f"bayesma {bm.__version__}" in paragraph
 
 
@@ -695,8 +696,8 @@ def test_cli_and_report_show_the_exact_fits_numbers(tmp_path, capsys):
         assert written[c] == pytest.approx(ref[c], rel=1e-9)
     # report.md
     paragraph = (out / "report.md").read_text().split("\n\n")[1]
-    assert f"{ref['median']:.2f} (95% CrI {ref['eti_lower']:.2f} to {ref['eti_upper']:.2f})" in paragraph
-    assert f"probability of {p_exact:.3f} that it is greater than zero" in paragraph
+    assert f"{ref['median']:.2f}, 95% CrI [{ref['eti_lower']:.2f}, {ref['eti_upper']:.2f}]" in paragraph
+    assert f"probability that it is greater than zero was {p_exact:.3f}".replace(" 0.", " .") in paragraph
 
 
 def test_no_measure_prints_a_note(studies, tmp_path, capsys):

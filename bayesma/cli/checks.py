@@ -144,7 +144,8 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
             value, rows = dup
             warnings.warn(
                 f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}), so the rows are "
-                f"numbered instead and analysed as independent studies; {duplicate_label_advice(label_col, by_option)}",
+                f"numbered instead and analysed as independent studies; "
+                f"{duplicate_label_advice(label_col, by_option, separating_column(df, label_col))}",
                 UserWarning, stacklevel=2,
             )
 
@@ -161,10 +162,29 @@ def _first_duplicate(values: pd.Series) -> tuple[str, tuple[int, int]] | None:
     return None
 
 
-def duplicate_label_advice(label_col: str, by_option: bool) -> str:
+def separating_column(df: pd.DataFrame, label_col: str) -> str | None:
+    """A text column within whose values the labels are unique (e.g. ``outcome``), or None."""
+    for c in df.columns:
+        if c == label_col or pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().any():
+            continue
+        n = df[c].nunique()
+        if 1 < n <= min(20, len(df) // 2) and not df.duplicated([c, label_col]).any():
+            return str(c)
+    return None
+
+
+def duplicate_label_advice(label_col: str, by_option: bool, by_col: str | None = None) -> str:
     """What to do when one study has several rows, in command-line words."""
-    one = ("analyse one outcome at a time (--by COL for one analysis per value of a column)" if by_option
-           else "analyse one outcome at a time (one file, or one run, per outcome)")
+    col = by_col or "COL"
+    if by_col is not None:
+        one = (f"analyse one {by_col} at a time (--by {by_col}: one analysis per value and one combined table; "
+               f"or --subset \"{by_col} == '...'\")")
+        if not by_option:
+            one = f"analyse one {by_col} at a time (--subset \"{by_col} == '...'\")"
+    elif by_option:
+        one = f"analyse one outcome at a time (--by {col} for one analysis per value of a column)"
+    else:
+        one = "analyse one outcome at a time (--subset \"outcome == '...'\", or one file per outcome)"
     return (f"if a study has several rows (several outcomes or effects), {one}, or keep them together with "
             f"--cluster {label_col} (a three-level model) and unique row labels from --labels COL")
 
@@ -176,7 +196,7 @@ def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_op
     value, rows = dup
     n_dup = int(df[col].astype(str).duplicated().sum())
     more = f" ({n_dup} repeated labels in all)" if n_dup > 1 else ""
-    advice = duplicate_label_advice(col, by_option)
+    advice = duplicate_label_advice(col, by_option, separating_column(df, col))
     if spec.get("cluster") is not None:
         advice = "give each row (effect) its own label with --labels COL; --cluster names the study"
     raise InputError(

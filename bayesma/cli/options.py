@@ -68,15 +68,87 @@ def column_options(spec: dict[str, Any]) -> dict[str, Any]:
     return wanted
 
 
+def apply_subset(df: pd.DataFrame, expr: str | None) -> pd.DataFrame:
+    """The rows of *df* selected by ``--subset`` (a pandas query such as ``outcome == 'misconduct'``).
+
+    Raises
+    ------
+    InputError
+        The expression cannot be read or names an unknown column (one line, with an
+        example and the columns), or it selects no rows.
+    """
+    if expr is None or not str(expr).strip():
+        return df
+    try:
+        out = df.query(expr, engine="python")
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds for a bad expression
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(
+            f"--subset {expr!r} cannot be evaluated ({type(exc).__name__}: {reason}); write a condition on the "
+            f"columns such as --subset \"outcome == 'misconduct'\" (text in quotes; a column name with spaces in "
+            f"`backticks`); the columns are: {', '.join(str(c) for c in df.columns)}"
+        ) from None
+    if not isinstance(out, pd.DataFrame):
+        raise InputError(f"--subset {expr!r} is not a condition on the rows (e.g. \"outcome == 'misconduct'\")")
+    if out.empty:
+        raise InputError(f"--subset {expr!r} selects no rows of the {len(df)} in the file")
+    return out.reset_index(drop=True)
+
+
 def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = model_spec_args(args)
     if spec["vi"] is None and spec["sei"] is None:
         raise InputError("give the sampling variances with --vi COL or the standard errors with --sei COL")
+    by = getattr(args, "by", None)
     with about(args.file):
         df = read_table(args.file, sheet=getattr(args, "sheet", None))
-        check_columns(df, column_options(spec))
-        check_rows(df, spec, by_option=hasattr(args, "by"))
+        check_columns(df, {**column_options(spec), "--by": by})
+        df = apply_subset(df, getattr(args, "subset", None))
+        if by is None:
+            check_rows(df, spec, by_option=hasattr(args, "by"))
+        else:
+            if df[by].isna().any():
+                rows = ", ".join(str(i + 1) for i in df.index[df[by].isna()][:10])
+                raise InputError(f"column {by!r} (--by) is missing in rows {rows}")
+            for value, part in df.groupby(by, sort=True):
+                with about(f"rows with {by} == {value!r} (row numbers within them)"):
+                    check_rows(part.reset_index(drop=True), spec, by_option=True)
     return df, spec
+
+
+def exact_engine_reason(spec: Any) -> str | None:
+    """Why the exact engine cannot fit *spec* (a :class:`~bayesma.models.spec.ModelSpec`), or None if it can.
+
+    The rules of :mod:`bayesma.exact` (normal random effects; ``tau_by`` with at most
+    two subgroups; heterogeneity priors with a density of tau; Normal or flat priors
+    on the coefficients), decided from the specification before fitting.
+    """
+    if getattr(spec, "bias", None) is not None:
+        return "a publication-bias model"
+    if spec.likelihood != "normal":
+        return f"{spec.likelihood} random effects"
+    if spec.tau_by is not None and len(spec.group_names) > 2:
+        return f"--tau-by with {len(spec.group_names)} subgroups (the exact engine takes two)"
+    for key in ("tau", "tau_within"):
+        prior = spec.priors.get(key)
+        if prior is not None and not hasattr(prior, "logpdf_tau"):
+            return f"the prior {prior!r} on {key}"
+    for j, name in enumerate(spec.coef_names):
+        prior = spec.location_prior(j)
+        if getattr(prior, "family", "Normal") not in ("Normal", "Flat"):
+            return f"the prior {prior!r} on {name} (the exact engine needs Normal priors on the effects)"
+    return None
+
+
+def choose_engine(requested: str, spec: Any) -> tuple[str, str]:
+    """(engine, the sentence saying which engine and why) for ``--engine auto|exact|nuts``."""
+    if requested != "auto":
+        return requested, f"Engine: {requested} (as requested with --engine)."
+    reason = exact_engine_reason(spec)
+    if reason is None:
+        return "exact", ("Engine: exact (numerical integration; chosen by --engine auto because the model allows "
+                         "it; --engine nuts samples with PyMC instead).")
+    return "nuts", f"Engine: nuts (MCMC with PyMC; chosen by --engine auto because the exact engine cannot fit {reason})."
 
 
 def build_model(df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any], source: str):

@@ -57,10 +57,58 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
                    help="studies with a missing value: an error, or left out with a warning")
+    add_subset_option(p)
     if model_options:
         p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
                        '"turner2015()" (default: by measure)')
         p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
+
+
+def add_subset_option(p: argparse.ArgumentParser) -> None:
+    """``--subset EXPR``: analyse only the rows where a condition holds (a pandas query)."""
+    p.add_argument("--subset", metavar="EXPR",
+                   help="analyse only the rows where EXPR holds, e.g. \"outcome == 'misconduct'\" or "
+                        "\"n >= 50 and setting != 'prison'\" (a pandas query; text in quotes)")
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    """``--title`` and ``--html`` of the commands that write a report."""
+    p.add_argument("--title", metavar="TEXT", help="title of report.md and report.html (default: from the file name)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html: one self-contained page (paragraph, tables, figures embedded)")
+
+
+def _add_rma_parser(sub) -> None:
+    p = sub.add_parser("rma", help="frequentist meta-analysis: FE, DL, REML, Knapp-Hartung (metafor's rma)",
+                       formatter_class=_Formatter,
+                       description="Fit metafor's estimators to FILE (no Bayesian model): common effect (FE), "
+                                   "random effects with DerSimonian-Laird and REML, and REML with the Knapp-Hartung "
+                                   "adjustment; print estimate, SE, CI, p, tau², I², Q(df) and p, and the prediction "
+                                   "interval; write rma.csv into --out. With --by: one analysis per value and one "
+                                   "combined table; with --mods: a meta-regression.")
+    _add_data_options(p, model_options=False)
+    p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ rater + setting" (meta-regression)')
+    p.add_argument("--by", metavar="COL", help="one analysis per value of COL (e.g. outcome), one combined table")
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    _add_common(p)
+    p.set_defaults(command_module="rma")
+
+
+def _add_subgroup_parser(sub) -> None:
+    p = sub.add_parser("subgroup", help="subgroup (moderator) analysis with the test of subgroup differences",
+                       formatter_class=_Formatter,
+                       description="Pool the studies of FILE within each value of --by (e.g. rater, setting) under "
+                                   "the common-effect (FE) and random-effects (REML) models: k, estimate, SE, CI and p "
+                                   "per subgroup, and Q-between (the test of subgroup differences) under each model, "
+                                   "as moderator tables are published; write subgroups.csv into --out. Choose one "
+                                   "outcome with --subset.")
+    _add_data_options(p, model_options=False)
+    p.add_argument("--by", metavar="COL", required=True, help="column of the categorical moderator")
+    p.add_argument("--method", default="REML", metavar="NAME",
+                   help="tau² estimator of the random-effects rows (REML, DL, PM, ...)")
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    _add_common(p)
+    p.set_defaults(command_module="subgroup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  bayesma demo\n"
             "  bayesma escalc OR trials.csv --ai tpos --bi tneg --ci cpos --di cneg --out effects.csv\n"
+            "  bayesma escalc R2D alliance.csv --ri r --ni n --out effects.csv\n"
+            "  bayesma rma effects.csv --yi yi --vi vi --by outcome\n"
+            "  bayesma subgroup effects.csv --yi yi --vi vi --by rater --subset \"outcome == 'recidivism'\"\n"
+            "  bayesma fit effects.csv --yi yi --vi vi --by outcome --measure R2D --html\n"
             "  bayesma fit effects.csv --yi yi --vi vi --labels study --measure OR\n"
             '  bayesma priors effects.csv --yi yi --vi vi --tau-prior "halfnormal(0.5)" '
             '--tau-prior "halfcauchy(0.5)"\n'
@@ -92,13 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ ablat + year" (meta-regression)')
     p.add_argument("--cluster", metavar="COL", help="column of study ids for several effects per study (three levels)")
     p.add_argument("--tau-by", metavar="COL", help="column of a categorical moderator: a separate tau per subgroup")
-    p.add_argument("--engine", choices=("exact", "nuts"), default="nuts",
-                   help="exact: numerical integration (normal models, milliseconds); nuts: MCMC with PyMC")
+    p.add_argument("--by", metavar="COL",
+                   help="one analysis per value of COL (e.g. outcome) and one combined table of them all")
+    p.add_argument("--engine", choices=("auto", "exact", "nuts"), default="auto",
+                   help="exact: numerical integration (normal models, milliseconds); nuts: MCMC with PyMC; "
+                        "auto: exact where the model allows it, else nuts (the output says which)")
     p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
     p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (nuts)")
     p.add_argument("--chains", type=int, default=4, help="chains")
     p.add_argument("--seed", type=int, default=1, help="random seed")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    add_report_options(p)
     _add_common(p)
     p.set_defaults(command_module="fit")
 
@@ -181,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed")
     _add_common(p)
     p.set_defaults(command_module="demo")
+    _add_rma_parser(sub)
+    _add_subgroup_parser(sub)
     add_robma_parser(sub, _Formatter)
     add_bias_parser(sub, _Formatter)
     return parser

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import bayesma
@@ -18,9 +18,10 @@ from bayesma.frequentist import rma
 from bayesma.report import (
     comparison_table,
     diagnostics_text,
+    html_report,
     location_rows,
+    posterior_report,
     prob_rel,
-    report_text,
 )
 
 
@@ -72,8 +73,11 @@ def run_fit(
     progress: Progress | None = None,
     show_studies: bool | None = None,
     workdir: Path | None = None,
+    title: str | None = None,
+    html: bool = False,
+    engine_note: str = "",
 ) -> dict[str, Path]:
-    """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md.
+    """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md (and report.html).
 
     The files are written into *workdir* (a staging directory, see
     :func:`bayesma.cli.outputs.staged_dir`) or, without it, into *out*;
@@ -90,6 +94,8 @@ def run_fit(
         say("Note: no --measure given, so the effects are treated as a generic effect size"
             + (": the default priors are scaled to the data" if scaled else "")
             + " and nothing is back-transformed (give --measure, e.g. SMD, OR, ZCOR).")
+    if engine_note:
+        say(engine_note)
     say()
 
     with progress.step(f"fitting the Bayesian model ({engine} engine"
@@ -122,10 +128,10 @@ def run_fit(
     if diag:
         say(f"Diagnostics: {diag}")
 
-    influence = None
-    with contextlib.suppress(Exception):
-        influence = post.prior_influence()
-    names = ("summary.csv", "forest.png", "posterior.nc", "report.md")
+    if any(c in summary.columns and not np.isfinite(summary.loc[rows, c].to_numpy(dtype=float)).all()
+           for c in ("mean", "sd")):
+        say("(— : no finite posterior mean or SD under these priors; use the median and the interval)")
+    names = ["summary.csv", "forest.png", "posterior.nc", "report.md"] + (["report.html"] if html else [])
     paths = {name: out / name for name in names}
     with progress.step(f"writing files to {out}"):
         with writing(paths["summary.csv"]):
@@ -137,21 +143,20 @@ def run_fit(
             if (work / "posterior.nc").exists():
                 (work / "posterior.nc").unlink()
             post.to_netcdf(str(work / "posterior.nc"))
-        detail = ""
         if engine == "nuts":
             detail = f"{chains} chains of {draws} draws after {tune} tuning steps"
         else:
             n = getattr(post, "n_draws", None) or draws * chains
             detail = f"{int(n)} independent posterior draws for the plots"
-        text = report_text(
-            summary, k=k, priors=model.priors, fits=fits, p_greater=p_gt,
-            measure=spec.get("measure"), engine=engine, engine_detail=detail, diagnostics_text=diag,
-            prior_influence=influence,
-            n_clusters=len(model.spec.cluster_names) or None if hasattr(model, "spec") else None,
-            source=source, versions=version_line(), files=list(names),
-        )
+        text = posterior_report(post, title=title or None, fits=fits, files=names, source=source,
+                                versions=version_line(), engine_detail=detail)
         with writing(paths["report.md"]):
             (work / "report.md").write_text(text, encoding="utf-8")
+        if html:
+            with writing(paths["report.html"]):
+                page = html_report(text, figures={"Forest plot": work / "forest.png"},
+                                   tables={"Frequentist check": check})
+                (work / "report.html").write_text(page, encoding="utf-8")
     return paths
 
 

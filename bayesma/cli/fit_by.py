@@ -1,0 +1,122 @@
+"""``bayesma fit --by COL``: one Bayesian meta-analysis per value of COL and one combined table.
+
+The numbers come from :func:`bayesma.fit_many` (the vectorised exact engine where the
+model allows it), so they equal the Python API's: ``bm.fit_many(data, by=COL, ...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayesma.batch import fit_many
+from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.options import build_model, choose_engine
+from bayesma.cli.outputs import staged_dir, writing
+from bayesma.cli.pipeline import frequentist_fits, save_fig, version_line
+from bayesma.report import html_report, markdown_table, paper_table, posterior_report
+
+__all__ = ["combined_table", "run_by"]
+
+#: the combined table's columns taken from :attr:`bayesma.FitManyResult.groups`
+GROUP_COLUMNS = ["k", "FE", "FE_lower", "FE_upper", "RE", "RE_lower", "RE_upper", "Q", "Q_df", "Q_p", "I2", "tau2",
+                 "pi_lower", "pi_upper"]
+
+
+def combined_table(res: Any) -> pd.DataFrame:
+    """One row per analysis: k, FE and RE with 95% CIs, Q, its df and p, I², tau², the prediction interval,
+    and the Bayesian estimate of mu (posterior median, 95% CrI), P(mu > 0), tau's posterior median and the engine.
+
+    *res* is a :class:`bayesma.FitManyResult`.
+    """
+    g = res.groups
+    table = g[[c for c in GROUP_COLUMNS if c in g.columns]].copy()
+    mu = res.table.xs("mu", level="parameter")
+    table["bayes_median"] = mu["median"]
+    table["bayes_lower"] = mu["eti_lower"]
+    table["bayes_upper"] = mu["eti_upper"]
+    table["p_mu_positive"] = g["p_mu_positive"]
+    table["tau_median"] = g["tau_median"]
+    table["engine"] = g["engine"]
+    return table
+
+
+def _safe(value: Any) -> str:
+    return re.sub(r"[^\w.-]+", "_", str(value)).strip("_") or "group"
+
+
+def _demote(text: str) -> list[str]:
+    return [("#" + line if line.startswith("#") else line) for line in text.splitlines()]
+
+
+def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any]) -> int:
+    by = args.by
+    for option, value in (("--cluster", spec.get("cluster")), ("--tau-by", spec.get("tau_by"))):
+        if value is not None:
+            raise InputError(f"--by fits one random-effects model (or meta-regression) per value; {option} is not "
+                             f"available with it: run one value at a time with --subset \"{by} == '...'\" instead")
+    keys = sorted(df[by].unique(), key=lambda v: (isinstance(v, str), v))
+    first = df[df[by] == keys[0]].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small-k warning is given once per group by fit_many
+        model = build_model(first, spec, priors, f"{args.file} ({by} == {keys[0]!r})")
+    engine, note = choose_engine(args.engine, model.spec)
+    say(note)
+    out = Path(args.out)
+    progress = Progress(3)
+    with progress.step(f"fitting {len(keys)} analyses, one per {by} ({engine} engine)"), about(args.file):
+        res = fit_many(df, by=by, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+                       measure=spec["measure"], priors=priors or None, mods=spec["mods"], engine=engine,
+                       seed=args.seed, draws=args.draws, tune=args.tune, chains=args.chains)
+    errors = res.groups["error"].astype(str).str.strip()
+    if (errors != "").any():
+        bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())
+        raise InputError(f"{int((errors != '').sum())} of {len(keys)} analyses failed: {bad}")
+    table = combined_table(res)
+    print_table(paper_table(table), title=f"Meta-analyses by {by} (FE: common effect; RE: REML; Q: Cochran's Q; "
+                                          f"Bayes: posterior median; all numbers in combined.csv)")
+    names = ["combined.csv", "report.md"]
+    sections, figures = [], []
+    with progress.step(f"report and forest plot per {by}"):
+        for key in keys:
+            part = df[df[by] == key].reset_index(drop=True)
+            post = res.fit(key)
+            fname = f"forest_{_safe(key)}.png"
+            figures.append((f"{by}: {key}", fname, post.forest()))
+            names.append(fname)
+            text = posterior_report(post, title=f"{by}: {key}", fits=frequentist_fits(part, spec),
+                                    source=Path(args.file).name)
+            sections.append(text)
+    if args.html:
+        names.append("report.html")
+    title = args.title or f"Meta-analyses of {Path(args.file).name} by {by}"
+    lines = [f"# {title}", "", f"One analysis per value of {by} ({len(keys)}: {', '.join(map(str, keys))}); "
+             f"{version_line()}; {engine} engine. The combined table (also in combined.csv):", ""]
+    lines += markdown_table(paper_table(table))
+    lines += ["", "FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
+                  "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
+                  f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive."]
+    for text in sections:
+        lines += [""] + _demote(text)
+    lines += ["", "## Files", ""] + [f"- `{n}`" for n in names]
+    report = "\n".join(lines) + "\n"
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        with writing(out / "combined.csv"):
+            table.to_csv(work / "combined.csv")
+        for _, fname, fig in figures:
+            with writing(out / fname):
+                save_fig(fig, work / fname)
+        with writing(out / "report.md"):
+            (work / "report.md").write_text(report, encoding="utf-8")
+        if args.html:
+            with writing(out / "report.html"):
+                page = html_report(report, figures=[(cap, work / fname) for cap, fname, _ in figures])
+                (work / "report.html").write_text(page, encoding="utf-8")
+    say(f"\nWrote {', '.join(names)} to {out}/")
+    return EXIT_OK

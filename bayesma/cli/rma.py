@@ -1,0 +1,99 @@
+"""``bayesma rma``: metafor's frequentist estimators on a file (FE, DL, REML, Knapp-Hartung), optionally per outcome."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.errors import EXIT_OK
+from bayesma.cli.options import load_for_model
+from bayesma.cli.outputs import staged_dir, writing
+from bayesma.report import paper_table
+
+__all__ = ["by_table", "method_table", "run"]
+
+
+def _pi(res: Any) -> tuple[float, float]:
+    try:
+        pred = res.predict()
+    except Exception:  # noqa: BLE001 - a regression has no single prediction interval
+        return math.nan, math.nan
+    return float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
+
+
+def method_table(fits: dict[str, Any]) -> pd.DataFrame:
+    """One row per method (and coefficient): k, estimate, se, ci_lb, ci_ub, pval, tau2, I2, Q, df, Q_p, PI (and QM)."""
+    rows, index = [], []
+    regression = any(len(res.coef_names) > 1 for res in fits.values())
+    for name, res in fits.items():
+        pi_lb, pi_ub = _pi(res) if not regression else (math.nan, math.nan)
+        tau2 = float(res.tau2) if isinstance(res.tau2, (int, float)) else math.nan
+        for j, coef in enumerate(res.coef_names):
+            rec = {"k": int(res.k), "estimate": float(res.beta[j]), "se": float(res.se[j]),
+                   "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]), "pval": float(res.pval[j]),
+                   "tau2": tau2, "I2": float(res.I2), "Q": float(res.QE), "df": int(res.k - res.p),
+                   "Q_p": float(res.QEp)}
+            if regression:
+                rec.update({"QM": float(res.QM), "QM_p": float(res.QMp)})
+            else:
+                rec.update({"pi_lb": pi_lb, "pi_ub": pi_ub})
+            rows.append(rec)
+            index.append((name, coef) if regression else name)
+    idx = (pd.MultiIndex.from_tuples(index, names=["method", "coef"]) if regression
+           else pd.Index(index, name="method"))
+    return pd.DataFrame(rows, index=idx)
+
+
+def by_table(parts: dict[Any, dict[str, Any]], by: str) -> pd.DataFrame:
+    """The combined table of several analyses: k, FE and RE (REML) with CI and p, Q, df, p, I², tau², PI per value."""
+    rows = []
+    for value, fits in parts.items():
+        fe, re_ = fits["FE"], fits["REML"]
+        pi_lb, pi_ub = _pi(re_)
+        rows.append({by: value, "k": int(re_.k), "FE": float(fe.beta[0]), "FE_lower": float(fe.ci_lb[0]),
+                     "FE_upper": float(fe.ci_ub[0]), "FE_p": float(fe.pval[0]), "RE": float(re_.beta[0]),
+                     "RE_lower": float(re_.ci_lb[0]), "RE_upper": float(re_.ci_ub[0]), "RE_p": float(re_.pval[0]),
+                     "Q": float(re_.QE), "Q_df": int(re_.k - re_.p), "Q_p": float(re_.QEp), "I2": float(re_.I2),
+                     "tau2": float(re_.tau2), "pi_lower": pi_lb, "pi_upper": pi_ub})
+    return pd.DataFrame(rows).set_index(by)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bayesma.cli.pipeline import frequentist_fits  # loads scipy: when the command runs
+
+    df, spec = load_for_model(args)
+    spec = {**spec, "mods": args.mods}
+    out = Path(args.out)
+    progress = Progress(2)
+    with progress.step("fitting FE, DL, REML and REML + Knapp-Hartung" + (f" per {args.by}" if args.by else "")):
+        if args.by:
+            parts = {value: frequentist_fits(part.reset_index(drop=True), spec)
+                     for value, part in df.groupby(args.by, sort=True)}
+        else:
+            fits = frequentist_fits(df, spec)
+    written = []
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        if args.by and not args.mods:
+            table = by_table(parts, args.by)
+            print_table(paper_table(table), title=f"Frequentist meta-analyses by {args.by} (FE: common effect; "
+                                                  "RE: REML; Q: Cochran's Q; all numbers in rma_by.csv)")
+            name = "rma_by.csv"
+        elif args.by:
+            table = pd.concat({value: method_table(f) for value, f in parts.items()}, names=[args.by])
+            print_table(table, title=f"Frequentist meta-regressions by {args.by} ({args.mods})")
+            name = "rma_by.csv"
+        else:
+            table = method_table(fits)
+            what = f"meta-regression {args.mods}" if args.mods else "meta-analysis"
+            print_table(table, title=f"Frequentist {what} (k = {int(table['k'].iloc[0])}; 95% CIs and PI)")
+            name = "rma.csv"
+        with writing(out / name):
+            table.to_csv(work / name)
+        written.append(name)
+    say(f"Wrote {', '.join(written)} to {out}/")
+    return EXIT_OK

@@ -1,0 +1,225 @@
+"""Tables and number formatting shared by the report and the console tables of the command line.
+
+Nothing here fits a model: the functions take the posterior summary and the
+frequentist fits, and format them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "comparison_table",
+    "diagnostics_text",
+    "format_value",
+    "frequentist_table",
+    "location_rows",
+    "markdown_table",
+    "prob_rel",
+    "prob_text",
+    "prob_words",
+    "summary_rows",
+    "table_rows",
+]
+
+
+def format_value(value: Any, column: str = "") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, str)):  # text is shown as written (".889" stays ".889")
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return str(int(value))
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):  # an infinite posterior moment (heavy tails): never shown as a number
+        return "—"
+    col = column.lower()
+    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
+                                        "q_between_df") or (col.endswith("_df") and v == int(v)):
+        return f"{v:.0f}"
+    if col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p"):
+        return "<.0001" if v < 1e-4 else f"{v:.4f}"
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        return f"{v:.3g}"
+    return f"{v:.4f}"
+
+
+def table_rows(df: pd.DataFrame, index: bool = True) -> tuple[list[str], list[list[str]], list[bool]]:
+    levels = df.index.nlevels if index else 0
+    names = [str(n or "") for n in df.index.names] if index else []
+    header = names + [str(c) for c in df.columns]
+    numeric = [False] * levels + [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    rows = []
+    columns = [df.iloc[:, j].tolist() for j in range(df.shape[1])]  # per column: ints stay ints
+    for i, idx in enumerate(df.index):
+        cells = ([str(x) for x in idx] if levels > 1 else [str(idx)]) if index else []
+        cells += [format_value(columns[j][i], str(c)) for j, c in enumerate(df.columns)]
+        rows.append(cells)
+    return header, rows, numeric
+
+
+
+def summary_rows(summary: pd.DataFrame, prefix: str) -> list[str]:
+    """The summary rows of parameter *prefix*: ``tau`` or ``tau[...]``."""
+    return [str(i) for i in summary.index if str(i) == prefix or str(i).startswith(prefix + "[")]
+
+
+def location_rows(summary: pd.DataFrame) -> list[str]:
+    """The rows of the location parameters: ``mu`` or the ``beta[...]`` coefficients."""
+    return summary_rows(summary, "mu") or summary_rows(summary, "beta")
+
+
+
+def frequentist_table(fits: dict[str, Any]) -> pd.DataFrame:
+    """One row per method (and coefficient): estimate, se, CI, p, tau and I² of :func:`bayesma.rma` fits.
+
+    Parameters
+    ----------
+    fits : dict
+        :class:`bayesma.RMAResult` objects by method label (``"FE"``, ``"REML"``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by method; a ``coef`` column when a fit has moderators.
+    """
+    rows = []
+    for name, res in fits.items():
+        for j, coef in enumerate(res.coef_names):
+            tau2 = float(getattr(res, "tau2", np.nan)) if np.ndim(getattr(res, "tau2", np.nan)) == 0 else np.nan
+            rows.append({
+                "method": name, "coef": coef, "estimate": float(res.beta[j]), "se": float(res.se[j]),
+                "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]), "pval": float(res.pval[j]),
+                "tau": float(np.sqrt(tau2)) if np.isfinite(tau2) else np.nan,
+                "I2": float(getattr(res, "I2", np.nan)) if j == 0 else np.nan,
+            })
+    df = pd.DataFrame(rows).set_index("method")
+    if (df["coef"] == "intrcpt").all():
+        df = df.drop(columns="coef")
+    return df
+
+
+def comparison_table(
+    fits: dict[str, Any], summary: pd.DataFrame, engine: str, x_new: Any = None
+) -> pd.DataFrame:
+    """The frequentist fits beside the posterior: the console's "Frequentist check" table.
+
+    Built from the same fits the report quotes and from the posterior summary
+    (the exact engine's numbers for ``engine="exact"``), so nothing is computed twice.
+
+    Parameters
+    ----------
+    fits : dict
+        :class:`bayesma.RMAResult` objects by method label.
+    summary : pandas.DataFrame
+        :meth:`bayesma.MetaPosterior.summary` (``median``, ``eti_lower``, ``eti_upper``).
+    engine : str
+        Names the Bayesian row: ``Bayesian (<engine>)``.
+    x_new : array_like, optional
+        Design row (intercept included) of the new study for the prediction
+        interval of a meta-regression; without it a regression gets no
+        frequentist prediction interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows per method (``(method, coef)`` for a regression); columns
+        ``estimate, ci_lb, ci_ub, tau, tau_ci_lb, tau_ci_ub, pi_lb, pi_ub``.
+    """
+    rows: list[tuple[Any, dict[str, float]]] = []
+    regression = any(len(res.coef_names) > 1 or res.coef_names[0] != "intrcpt" for res in fits.values())
+    nan = float("nan")
+    for name, res in fits.items():
+        tau2 = getattr(res, "tau2", nan)
+        tau = float(np.sqrt(tau2)) if np.ndim(tau2) == 0 and np.isfinite(tau2) else nan
+        t_lo = t_hi = nan
+        ci = getattr(res, "tau2_ci", None)
+        if ci is not None:
+            t_lo, t_hi = (float(np.sqrt(max(v, 0.0))) for v in ci)
+        pi_lb = pi_ub = nan
+        with contextlib.suppress(Exception):
+            if not regression:
+                pred = res.predict()
+            elif x_new is not None:
+                pred = res.predict(newmods=np.asarray(x_new, dtype=float)[None, :])
+            else:
+                raise LookupError
+            pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
+        for j, coef in enumerate(res.coef_names):
+            rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
+                   "tau": tau, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub}
+            rows.append(((name, coef) if regression else name, rec))
+    bayes = f"Bayesian ({engine})"
+    taus = summary_rows(summary, "tau")
+    new = summary_rows(summary, "theta_new")
+
+    def cell(row: str | None, col: str) -> float:
+        return float(summary.loc[row, col]) if row is not None and row in summary.index else nan
+
+    tau_row = taus[0] if len(taus) == 1 else None
+    new_row = new[0] if len(new) == 1 else None
+    for row in location_rows(summary):
+        rec = {"estimate": cell(row, "median"), "ci_lb": cell(row, "eti_lower"), "ci_ub": cell(row, "eti_upper"),
+               "tau": cell(tau_row, "median"), "tau_ci_lb": cell(tau_row, "eti_lower"),
+               "tau_ci_ub": cell(tau_row, "eti_upper"), "pi_lb": cell(new_row, "eti_lower"),
+               "pi_ub": cell(new_row, "eti_upper")}
+        coef = row[len("beta["):-1] if row.startswith("beta[") else row
+        rows.append(((bayes, coef) if regression else bayes, rec))
+    if regression:
+        index = pd.MultiIndex.from_tuples([r[0] for r in rows], names=["method", "coef"])
+    else:
+        index = pd.Index([r[0] for r in rows], name="method")
+    return pd.DataFrame([r[1] for r in rows], index=index)
+
+
+def prob_text(p: float) -> str:
+    if p > 0.999:
+        return "> 0.999"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def prob_rel(p: float) -> str:
+    """``= 0.034``, ``> 0.999`` or ``< 0.001``: to follow ``P(...)``."""
+    text = prob_text(p)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def prob_words(p: float) -> str:
+    """``of 0.980``, ``above 0.999`` or ``below 0.001``: to follow "a posterior probability"."""
+    if p > 0.999:
+        return "above 0.999"
+    if p < 0.001:
+        return "below 0.001"
+    return f"of {p:.3f}"
+
+
+def markdown_table(df: pd.DataFrame) -> list[str]:
+    header, rows, numeric = table_rows(df)
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def diagnostics_text(post: Any) -> str:
+    try:
+        diag = post.diagnostics()
+    except Exception:  # noqa: BLE001 - diagnostics are informative only
+        return ""
+    if hasattr(diag, "line"):
+        return str(diag.line())
+    if isinstance(diag, dict):
+        return ", ".join(f"{k} = {format_value(v, k)}" for k, v in diag.items())
+    return str(diag)

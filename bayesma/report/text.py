@@ -1,0 +1,575 @@
+"""The report of a fit: a paragraph in the style journals expect (APA 7 / MARS), then the numbers behind it.
+
+:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (what
+``post.report()`` and ``bayesma fit`` write as ``report.md``); :func:`report_text`
+renders it from the pieces (posterior summary, frequentist fits, priors).
+
+Rules: numbers are rounded for a reader (effects and intervals to 2 decimals,
+tau² to 3, I² to whole percent, p in APA style: ``p = .013``, ``p < .001``);
+the measure is named from :mod:`bayesma.measures`, with the conversion when the
+effects were converted (d from r is never called Hedges' g); coefficient names
+are written as terms (``rater: service provider/observer vs client``); an
+infinite posterior moment (heavy-tailed or improper priors) is never printed as a
+number: the paragraph uses medians and intervals throughout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma import measures
+from bayesma import priors as pr
+from bayesma.design import formula_variables
+from bayesma.frequentist import rma
+from bayesma.report.tables import (
+    frequentist_table,
+    location_rows,
+    markdown_table,
+    summary_rows,
+)
+
+__all__ = ["CONVERSIONS", "SYMBOLS", "fmt_p", "fmt_prob", "num", "paper_table", "posterior_report", "report_text",
+           "term_labels"]
+
+#: the conversion behind a converted measure, for the sentence naming the effects
+CONVERSIONS = {
+    "R2D": "Cohen's d converted from point-biserial correlations: r to d, Borenstein et al., 2009, eq. 7.5",
+    "OR2DN": "d converted from log odds ratios assuming normal distributions (ln OR / 1.65; Cox, 1970)",
+    "OR2DL": "d converted from log odds ratios assuming logistic distributions (ln OR × √3/π; Hasselblad & "
+             "Hedges, 1995)",
+    "D2ORN": "log odds ratios converted from standardized mean differences (d × 1.65; Cox, 1970)",
+    "D2ORL": "log odds ratios converted from standardized mean differences (d × π/√3; Hasselblad & Hedges, 1995)",
+}
+
+#: the symbol of the effect in "d = -0.21, 95% CI [...]"
+SYMBOLS = {"SMD": "g", "SMDH": "g", "R2D": "d", "OR2DN": "d", "OR2DL": "d", "OR": "log OR", "PETO": "log OR",
+           "D2ORN": "log OR", "D2ORL": "log OR", "RR": "log RR", "HR": "log HR", "IRR": "log IRR", "RD": "RD",
+           "MD": "MD", "ROM": "log RoM", "COR": "r", "UCOR": "r", "ZCOR": "z", "RPB": "r", "PLO": "logit",
+           "PR": "p", "SMCC": "d", "SMCR": "d", "SMCRH": "d", "MC": "MC", "PCOR": "r", "ZPCOR": "z"}
+
+
+# ---------------------------------------------------------------------------
+# numbers
+
+
+def num(x: float, digits: int = 2) -> str:
+    """A number for a reader: fixed *digits*; ``-0.00`` is ``0.00``; a non-finite value is ``—``."""
+    x = float(x)
+    if not math.isfinite(x):
+        return "—"
+    text = f"{x:.{digits}f}"
+    return text[1:] if re.fullmatch(r"-0\.0*", text) else text
+
+
+def fmt_p(p: float) -> str:
+    """APA style, with its relation: ``= .013``, ``< .001``, ``> .999``."""
+    p = float(p)
+    if not math.isfinite(p):
+        return "= n/a"
+    if p < 0.001:
+        return "< .001"
+    if p > 0.999:
+        return "> .999"
+    return "= " + f"{p:.3f}".lstrip("0")
+
+
+def fmt_prob(p: float) -> str:
+    """A posterior probability, with its relation: ``= .967``, ``> .999``, ``< .001``."""
+    return fmt_p(p)
+
+
+def _prob_words(p: float) -> str:
+    """A probability after "was": ``.967``, ``above .999``, ``below .001``."""
+    rel = fmt_prob(p)
+    return {"<": "below ", ">": "above "}.get(rel[0], "") + rel[2:]
+
+
+def _tau2(x: float) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return "—"
+    if x == 0:
+        return "0"
+    return "< 0.001" if x < 0.0005 else f"{x:.3f}"
+
+
+def _ci(lo: float, hi: float, what: str = "CI") -> str:
+    return f"95% {what} [{num(lo)}, {num(hi)}]"
+
+
+# ---------------------------------------------------------------------------
+# names
+
+
+def term_labels(coef_names: Sequence[str], data: pd.DataFrame | None, mods: Any) -> dict[str, str]:
+    """Readable names of meta-regression coefficients.
+
+    ``raterservice provider/observer`` (a factor level) becomes ``rater: service
+    provider/observer vs client`` (the reference level is the level without a
+    coefficient), a numeric moderator ``year`` becomes ``year (per unit)``, an
+    interaction ``a:b`` joins its parts with ``×``; ``intrcpt`` is ``intercept``.
+    """
+    variables = list(formula_variables(mods)) if isinstance(mods, str) else []
+    variables.sort(key=len, reverse=True)
+    levels: dict[str, list[str]] = {}
+    if data is not None:
+        for v in variables:
+            if v in data.columns and not pd.api.types.is_numeric_dtype(data[v]):
+                col = data[v].dropna()
+                cats = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(
+                    {str(x).strip() for x in col})
+                levels[v] = [str(c) for c in cats]
+
+    def one(part: str) -> tuple[str, str | None, str | None]:
+        core = re.sub(r"^factor\((.*)\)$", r"\1", part)
+        for v in variables:
+            if v in levels:
+                for prefix in (f"factor({v})", v):
+                    if part.startswith(prefix) and part[len(prefix):] in levels[v]:
+                        return v, part[len(prefix):], None
+            elif core == v:
+                return v, None, None
+        return part, None, None
+
+    named: dict[str, str] = {}
+    used: dict[str, set[str]] = {}
+    parsed = {}
+    for c in coef_names:
+        parsed[c] = [one(p) for p in str(c).split(":")]
+        for v, lv, _ in parsed[c]:
+            if lv is not None:
+                used.setdefault(v, set()).add(lv)
+    for c in coef_names:
+        if c == "intrcpt":
+            named[c] = "intercept"
+            continue
+        parts = []
+        for v, lv, _ in parsed[c]:
+            if lv is None:
+                parts.append(f"{v} (per unit)" if v in variables and len(parsed[c]) == 1 else v)
+                continue
+            ref = [x for x in levels.get(v, []) if x not in used.get(v, set())]
+            parts.append(f"{v}: {lv}" + (f" vs {ref[0]}" if len(ref) == 1 and len(parsed[c]) == 1 else ""))
+        named[c] = " × ".join(parts)
+    return named
+
+
+def _measure_phrase(measure: str | None, conversion: str | None, k: int) -> str:
+    m = measures.get(measure)
+    phrase = f"k = {k} {m.plural}"
+    return phrase + (f" ({conversion})" if conversion else "")
+
+
+def _symbol(measure: str | None) -> str:
+    return SYMBOLS.get(measures.lookup(measure) or "", "the estimate")
+
+
+# ---------------------------------------------------------------------------
+# the paragraph
+
+
+def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str]) -> str:
+    """How much the priors mattered, in plain words (from :meth:`MetaPosterior.prior_influence`)."""
+    if influence is None or not len(influence):
+        return ""
+    verdicts: dict[str, list[str]] = {}
+    for row in influence.index:
+        ratio = float(influence.loc[row, "ratio"])
+        by_prior = bool(influence.loc[row, "set_by_prior"])
+        coef = str(row)[5:-1] if str(row).startswith("beta[") else None
+        what = ("the pooled effect" if row == "mu" else "the between-study standard deviation" if row == "tau"
+                else "the within-study standard deviation" if row == "tau_within"
+                else f"the coefficient of {labels.get(coef, coef)}" if coef is not None else str(row))
+        if by_prior or (math.isfinite(ratio) and ratio > 0.8):
+            key = "the data say little about {}, so the prior largely sets the credible interval"
+        elif math.isfinite(ratio) and ratio > 0.3:
+            key = "both the prior and the data shaped {}"
+        elif math.isfinite(ratio):
+            key = "the data, not the prior, determined {}"
+        else:
+            continue
+        verdicts.setdefault(key, []).append(what)
+    if not verdicts:
+        return ""
+
+    def join(names: list[str]) -> str:
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    said = [key.format(join(names)) for key, names in verdicts.items()]
+    return "How much the priors mattered: " + "; ".join(said) + "."
+
+
+def _priors_sentence(priors: Mapping[str, Any], measure: str | None) -> str:
+    """``Priors: mu ~ Normal(mu=0, sigma=8); tau ~ HalfNormal(sigma=0.5) (half its mass below 0.34, ...).``"""
+    texts, defaults = [], False
+    for name, prior in priors.items():
+        text = f"{name} ~ {prior!r}"
+        if getattr(prior, "target", None) == "tau2":
+            text += " on tau²"
+        if getattr(prior, "is_heterogeneity", False):
+            with contextlib.suppress(Exception):
+                _, med, hi = (float(v) for v in prior.ppf_tau([0.025, 0.5, 0.975]))
+                if math.isfinite(hi):
+                    text += f" (half of its mass below {name} = {med:.2g}, 95% below {hi:.2g})"
+        label = str(getattr(prior, "label", "") or "")
+        if label.startswith("default"):
+            defaults = True
+        elif label:
+            text += f" [{label}]"
+        texts.append(text)
+    sentence = "Priors: " + "; ".join(texts) + "."
+    if defaults:
+        what = measures.get(measure).plural if measure is not None else None
+        if what and "fallback" not in " ".join(str(getattr(p, "label", "")) for p in priors.values()):
+            sentence += (f" These are bayesma's defaults for {what}: a half-normal prior on tau with scale a quarter "
+                         "of the unit-information standard deviation (Röver et al. 2021; Friede et al. 2017) and a "
+                         "wide normal prior on the effect.")
+        else:
+            sentence += (" No effect measure was given, so default priors were scaled to the data (a weakly "
+                         "informative fallback); state them, or choose priors on the outcome's scale.")
+    return sentence
+
+
+def _frequentist_sentences(fits: Mapping[str, Any], sym: str, labels: Mapping[str, str]) -> list[str]:
+    out = []
+    fe = fits.get("FE")
+    re_name = next((n for n in ("REML", "DL", "REML (3-level)") if n in fits), None)
+    ref = fits.get(re_name) if re_name else None
+    kh = fits.get("REML + KH")
+    regression = ref is not None and len(ref.coef_names) > 1
+    if ref is not None and not regression:
+        s = []
+        if fe is not None:
+            s.append(f"The common-effect (fixed-effect) estimate was {sym} = {num(fe.beta[0])}, "
+                     f"{_ci(fe.ci_lb[0], fe.ci_ub[0])}, p {fmt_p(fe.pval[0])}")
+        name = {"REML": "restricted maximum likelihood", "DL": "DerSimonian-Laird"}.get(re_name, re_name)
+        text = (f"the random-effects estimate ({name}) was {sym} = {num(ref.beta[0])}, "
+                f"{_ci(ref.ci_lb[0], ref.ci_ub[0])}, p {fmt_p(ref.pval[0])}")
+        if kh is not None:
+            text += f" (with the Knapp-Hartung adjustment: {_ci(kh.ci_lb[0], kh.ci_ub[0])}, p {fmt_p(kh.pval[0])})"
+        s.append(text)
+        out.append((s[0][0].upper() + s[0][1:] if s else "") + ("; " + s[1] if len(s) > 1 else "") + ".")
+        if len(s) == 1:
+            out[-1] = s[0][0].upper() + s[0][1:] + "."
+    if ref is not None:
+        out.append(_heterogeneity_sentence(ref, regression))
+    if regression:
+        res = ref
+        df1 = res.QMdf[0] if isinstance(res.QMdf, tuple) else res.QMdf
+        coefs = "; ".join(f"{labels.get(c, c)} {num(res.beta[j])}, {_ci(res.ci_lb[j], res.ci_ub[j])}, "
+                          f"p {fmt_p(res.pval[j])}" for j, c in enumerate(res.coef_names))
+        out.insert(0, f"In the mixed-effects meta-regression ({re_name}), the test of moderators was "
+                      f"QM({df1}) = {res.QM:.2f}, p {fmt_p(res.QMp)}; the coefficients were {coefs}.")
+    return out
+
+
+def _heterogeneity_sentence(res: Any, regression: bool) -> str:
+    df = int(res.k - res.p)
+    what = "Residual heterogeneity" if regression else "Heterogeneity"
+    text = f"{what}: Q({df}) = {res.QE:.2f}, p {fmt_p(res.QEp)}"
+    sigma = getattr(res, "sigma2", None)
+    if isinstance(getattr(res, "I2", None), (int, float)) and math.isfinite(res.I2):
+        text += f", I² = {res.I2:.0f}%"
+    tau2 = getattr(res, "tau2", None)
+    if isinstance(tau2, (int, float, np.floating)) and math.isfinite(tau2):
+        text += f", tau² = {_tau2(tau2)} (tau = {num(math.sqrt(max(tau2, 0.0)))})"
+    elif sigma is not None:
+        text += ", variance components " + ", ".join(_tau2(s) for s in np.atleast_1d(sigma))
+    if not regression:
+        with contextlib.suppress(Exception):
+            pred = res.predict()
+            lo, hi = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
+            if math.isfinite(lo) and math.isfinite(hi):
+                text += f"; the 95% prediction interval was [{num(lo)}, {num(hi)}]"
+    return text + "."
+
+
+def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym: str, measure: str | None,
+                     labels: Mapping[str, str], engine_how: str) -> list[str]:
+    out = []
+    loc = location_rows(summary)
+    regression = bool(loc) and loc[0].startswith("beta")
+
+    def est(row: str) -> str:
+        r = summary.loc[row]
+        return f"{num(r['median'])}, {_ci(r['eti_lower'], r['eti_upper'], 'CrI')}"
+
+    if not regression and loc:
+        row = loc[0]
+        text = f"In the Bayesian model ({engine_how}), the pooled effect was {sym} = {est(row)} (posterior median)"
+        if row in p_greater:
+            text += f", and the posterior probability that it is greater than zero was {_prob_words(p_greater[row])}"
+        out.append(text + ".")
+        m = measures.get(measure)
+        if m.is_log and m.back_label:
+            r = summary.loc[row]
+            name = m.back_label
+            out.append(f"As {'an' if name[0] in 'aeiou' else 'a'} {name}, this is {num(math.exp(r['median']))}, "
+                       f"95% CrI [{num(math.exp(r['eti_lower']))}, {num(math.exp(r['eti_upper']))}].")
+    elif regression:
+        coefs = []
+        for row in loc:
+            coef = row[len("beta["):-1]
+            text = f"{labels.get(coef, coef)} {est(row)}"
+            if row in p_greater:
+                text += f", P(> 0) {fmt_prob(p_greater[row])}"
+            coefs.append(text)
+        out.append(f"In the Bayesian meta-regression ({engine_how}), the coefficients (posterior medians) were "
+                   + "; ".join(coefs) + ".")
+    taus = summary_rows(summary, "tau")
+    if len(taus) == 1:
+        out.append(f"The between-study standard deviation tau was {est(taus[0])}.")
+    elif taus:
+        out.append("The between-study standard deviations were " + "; ".join(f"{t} = {est(t)}" for t in taus) + ".")
+    within = summary_rows(summary, "tau_within")
+    if within:
+        out.append(f"The within-study (between-effect) standard deviation tau_within was {est(within[0])}.")
+    new = summary_rows(summary, "theta_new")
+    if new:
+        lab = "a new study" if not regression else "a new study at the mean moderator values"
+        texts = [f"[{num(summary.loc[r, 'eti_lower'])}, {num(summary.loc[r, 'eti_upper'])}]"
+                 + (f" ({r})" if len(new) > 1 else "") for r in new]
+        out.append(f"The 95% predictive interval for the true effect in {lab} was {'; '.join(texts)}.")
+    return out
+
+
+def _subgroup_sentence(name: str, sg: Any, sym: str) -> str:
+    parts = [f"{lv} (k = {int(r['k'])}) {sym} = {num(r['estimate'])}, {_ci(r['ci_lb'], r['ci_ub'])}"
+             for lv, r in sg.table.iterrows()]
+    return (f"Subgroups by {name}: " + "; ".join(parts) + f"; test of subgroup differences "
+            f"Q_between({sg.Q_between_df}) = {sg.Q_between:.2f}, p {fmt_p(sg.Q_between_p)}.")
+
+
+def report_text(
+    summary: pd.DataFrame,
+    *,
+    k: int,
+    priors: Mapping[str, Any],
+    fits: Mapping[str, Any],
+    p_greater: Mapping[str, float],
+    measure: str | None = None,
+    engine: str = "exact",
+    engine_detail: str = "",
+    diagnostics_text: str = "",
+    prior_influence: pd.DataFrame | None = None,
+    source: str = "",
+    versions: str = "",
+    files: Sequence[str] = (),
+    n_clusters: int | None = None,
+    title: str | None = None,
+    conversion: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    subgroups: Mapping[str, Any] | None = None,
+) -> str:
+    """The report.md text: a results paragraph (APA 7 / MARS), then the tables behind it.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :meth:`bayesma.MetaPosterior.summary` (``median``, ``eti_lower``, ``eti_upper`` are used).
+    k : int
+        Number of effects.
+    priors : dict
+        The priors of the fit.
+    fits : dict
+        :func:`bayesma.rma` results by name: ``"FE"``, ``"DL"``, ``"REML"``, ``"REML + KH"`` or
+        ``"REML (3-level)"``.
+    p_greater : dict
+        P(parameter > 0) by summary row of the location parameters.
+    measure : str, optional
+        The effect measure (names the effects; back-transforms log ratios).
+    engine, engine_detail, diagnostics_text : str
+        How the posterior was computed.
+    prior_influence : pandas.DataFrame, optional
+        :meth:`bayesma.MetaPosterior.prior_influence`, for the plain-words sentence on the priors.
+    source, versions : str
+        The data file and the software versions.
+    files : sequence of str
+        Every file written beside the report.
+    n_clusters : int, optional
+        Number of studies when the k effects are nested in them.
+    title : str, optional
+        The heading (default: "Bayesian meta-analysis", with *source*).
+    conversion : str, optional
+        How the effects were converted (default: from :data:`CONVERSIONS` by measure).
+    labels : dict, optional
+        Readable coefficient names (:func:`term_labels`).
+    subgroups : dict, optional
+        :class:`bayesma.SubgroupResult` by moderator, for a sentence each.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    labels = dict(labels or {})
+    measure = measures.lookup(measure)
+    conversion = conversion or CONVERSIONS.get(measure or "")
+    sym = _symbol(measure)
+    loc = location_rows(summary)
+    taus = summary_rows(summary, "tau")
+    regression = bool(loc) and loc[0].startswith("beta")
+    kind = "meta-regression" if regression else "random-effects meta-analysis"
+    if summary_rows(summary, "tau_within"):
+        kind = "three-level " + kind
+    if not taus:
+        kind = "common-effect " + ("meta-regression" if regression else "meta-analysis")
+    how = ("exact numerical integration" if engine == "exact" else "No-U-Turn sampling with PyMC")
+    detail = f"{how}{f'; {engine_detail}' if engine_detail else ''}"
+    of_clusters = f" from {n_clusters} studies" if n_clusters else ""
+    parts = [f"We meta-analysed {_measure_phrase(measure, conversion, k)}{of_clusters}. Frequentist estimates "
+             "(metafor's estimators) are reported beside a Bayesian " + kind
+             + f" fitted with {versions or 'bayesma'} ({how})."]
+    parts.append(_priors_sentence(priors, measure))
+    parts += _frequentist_sentences(fits, sym, labels)
+    for name, sg in (subgroups or {}).items():
+        parts.append(_subgroup_sentence(name, sg, sym))
+    parts += _bayes_sentences(summary, p_greater, sym, measure, labels, detail if engine != "exact" else how)
+    words = _prior_words(prior_influence, labels)
+    if words:
+        parts.append(words)
+    if k < 5 and taus:
+        parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
+                     "interval; results under other priors should be reported beside these (bayesma priors).")
+
+    heading = title or ("Bayesian meta-analysis" + (f": {source}" if source else ""))
+    lines = [f"# {heading}", "", " ".join(p for p in parts if p), ""]
+    if diagnostics_text:
+        lines += ["Sampling diagnostics: " + diagnostics_text, ""]
+    lines += ["## Posterior summary", ""]
+    keep = [r for r in loc + taus + summary_rows(summary, "tau_within") + summary_rows(summary, "theta_new")
+            if r in summary.index]
+    cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk")
+            if c in summary.columns and summary[c].notna().any()]
+    table = summary.loc[keep, cols].rename(index=lambda r: _row_label(r, labels))
+    lines += markdown_table(table)
+    moments = [c for c in ("mean", "sd") if c in table.columns]
+    if moments and not np.isfinite(table[moments].to_numpy(dtype=float)).all():
+        lines += ["", "— : the posterior has no finite mean or standard deviation under these priors (heavy "
+                      "tails); the median and the interval describe it."]
+    if fits:
+        lines += ["", "## Frequentist estimates", ""]
+        lines += markdown_table(_freq_table(fits, labels))
+    lines += ["", "## Priors", "", "```", pr.describe(dict(priors)), "```"]
+    if source or versions:
+        lines += ["", "## Data and software", ""]
+        lines += ([f"- data: `{source}`"] if source else []) + ([f"- {versions}; {detail}"] if versions else [])
+    if files:
+        lines += ["", "## Files", ""] + [f"- `{f}`" for f in files]
+    return "\n".join(lines) + "\n"
+
+
+def _row_label(row: str, labels: Mapping[str, str]) -> str:
+    if row.startswith("beta[") and row[5:-1] in labels:
+        return f"{labels[row[5:-1]]}"
+    return row
+
+
+def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFrame:
+    table = frequentist_table(dict(fits))
+    if "coef" in table.columns:
+        table["coef"] = [labels.get(c, c) for c in table["coef"]]
+    q = {name: (float(res.QE), int(res.k - res.p), float(res.QEp)) for name, res in fits.items()}
+    table["Q"] = [q[n][0] for n in table.index]
+    table["df"] = [q[n][1] for n in table.index]
+    table["Q_p"] = [q[n][2] for n in table.index]
+    return table
+
+
+def paper_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A combined table of several analyses formatted as published: estimate [95% CI] cells, Q(df), APA p.
+
+    *table* has the columns of :func:`bayesma.cli.fit_by.combined_table` or
+    :func:`bayesma.cli.rma.by_table` (``k, FE, FE_lower, FE_upper, RE, RE_lower, RE_upper, Q, Q_df, Q_p,
+    I2, tau2, pi_lower, pi_upper`` and optionally ``bayes_median, bayes_lower, bayes_upper, p_mu_positive``).
+    """
+    def cell(est: float, lo: float, hi: float) -> str:
+        return f"{num(est)} [{num(lo)}, {num(hi)}]"
+
+    out = pd.DataFrame(index=table.index)
+    out["k"] = table["k"].astype(int)
+    out["FE [95% CI]"] = [cell(*r) for r in table[["FE", "FE_lower", "FE_upper"]].to_numpy()]
+    out["RE [95% CI]"] = [cell(*r) for r in table[["RE", "RE_lower", "RE_upper"]].to_numpy()]
+    out["Q(df)"] = [f"{q:.2f} ({int(d)})" for q, d in table[["Q", "Q_df"]].to_numpy()]
+    out["p"] = [fmt_p(p).replace("= ", "") for p in table["Q_p"]]
+    out["I²"] = [f"{v:.0f}%" for v in table["I2"]]
+    out["tau²"] = [_tau2(v) for v in table["tau2"]]
+    out["95% PI"] = [f"[{num(lo)}, {num(hi)}]" for lo, hi in table[["pi_lower", "pi_upper"]].to_numpy()]
+    if "bayes_median" in table.columns:
+        out["Bayes [95% CrI]"] = [cell(*r) for r in table[["bayes_median", "bayes_lower", "bayes_upper"]].to_numpy()]
+        out["P(> 0)"] = [fmt_prob(p).replace("= ", "") for p in table["p_mu_positive"]]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# from a posterior
+
+
+def default_fits(spec: Any) -> dict[str, Any]:
+    """metafor's estimators on the data of a model spec: FE, DL, REML, REML + KH (or the 3-level REML)."""
+    data = spec.meta.data
+    yi, vi = np.asarray(spec.yi, dtype=float), np.asarray(spec.vi, dtype=float)
+    mods = spec.mods if isinstance(spec.mods, str) else (None if not spec.is_regression else spec.X[:, 1:])
+    common = dict(data=data if isinstance(mods, str) else None, mods=mods, labels=list(spec.labels))
+    if spec.cluster_index is not None:
+        cluster = np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index]
+        return {"REML (3-level)": rma(yi, vi, cluster=list(cluster), **common)}
+    fits = {}
+    for name, kwargs in (("FE", dict(method="FE")), ("DL", dict(method="DL")), ("REML", dict(method="REML")),
+                         ("REML + KH", dict(method="REML", test="knha"))):
+        fits[name] = rma(yi, vi, **common, **kwargs)
+    return fits
+
+
+def posterior_report(
+    post: Any,
+    *,
+    title: str | None = None,
+    fits: Mapping[str, Any] | None = None,
+    files: Sequence[str] = (),
+    source: str = "",
+    conversion: str | None = None,
+    subgroups: Mapping[str, Any] | None = None,
+    versions: str = "",
+    engine_detail: str = "",
+) -> str:
+    """The report of a fitted :class:`bayesma.MetaPosterior` (Markdown); see :meth:`MetaPosterior.report`.
+
+    Every number comes from the posterior's own summary and probabilities (the
+    exact engine's for ``engine="exact"``) and from :func:`bayesma.rma` on the
+    same data (FE, DL, REML, REML with Knapp-Hartung), unless *fits* are given.
+    *conversion* defaults to ``data.attrs["conversion"]`` of the fitted data, else
+    to the conversion the measure implies (:data:`CONVERSIONS`).
+    """
+    spec = post.spec
+    summary = post.summary()
+    if fits is None:
+        try:
+            fits = default_fits(spec)
+        except (ValueError, np.linalg.LinAlgError):  # e.g. k = 1: no frequentist fit to report
+            fits = {}
+    data = getattr(spec.meta, "data", None)
+    if conversion is None and data is not None:
+        conversion = data.attrs.get("conversion")
+    p_gt = {row: float(post.p_greater(row, 0.0)) for row in location_rows(summary)}
+    influence = None
+    with contextlib.suppress(Exception):
+        influence = post.prior_influence()
+    diag = ""
+    if post.engine == "nuts":
+        with contextlib.suppress(Exception):
+            diag = str(post.diagnostics().line())
+    labels = term_labels(spec.coef_names, data, spec.mods) if spec.is_regression else {}
+    return report_text(
+        summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
+        engine=post.engine, engine_detail=engine_detail, diagnostics_text=diag, prior_influence=influence,
+        source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
+        title=title, conversion=conversion, labels=labels, subgroups=subgroups,
+    )
