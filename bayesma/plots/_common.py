@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from bayesma import measures
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,12 +23,6 @@ def _z(level: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(0.5 + level / 2))
-
-
-def _median_eti(x: np.ndarray, lo_q: float, hi_q: float) -> tuple[float, float, float]:
-    """Median and equal-tailed interval (quantiles *lo_q*, *hi_q*) of draws."""
-    lo, hi = np.quantile(x, [lo_q, hi_q])
-    return float(np.median(x)), float(lo), float(hi)
 
 
 def _fmt_ci(m: float, lo: float, hi: float, digits: int) -> str:
