@@ -192,3 +192,14 @@ def test_prior_posterior_plot_draws_the_exact_density(post):
         x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
         np.testing.assert_allclose(y, post.exact.density(name, x), rtol=1e-12)
         assert np.trapezoid(y, x) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_a_saved_exact_fit_keeps_its_exact_numbers(post, tmp_path):
+    path = post.to_netcdf(str(tmp_path / "fit.nc"))
+    again = bm.load_posterior(path)
+    assert again.exact is not None
+    for level in (0.95, 0.8):
+        np.testing.assert_allclose(again.summary(prob=level).loc[["mu", "tau", "theta_new"]].to_numpy(dtype=float),
+                                   post.summary(prob=level).loc[["mu", "tau", "theta_new"]].to_numpy(dtype=float),
+                                   rtol=1e-12, equal_nan=True)
+    assert again.p_greater("mu", 0) == post.p_greater("mu", 0)
