@@ -27,13 +27,12 @@ infl_case <- function(name, res, input, method, test, mods) {
               hat = num(inf$inf$hat), weight = num(inf$inf$weight), inf = as.logical(inf$is.infl))
   dfb <- as.data.frame(unclass(inf$dfbs)[seq_len(res$p)])
   out$dfbetas <- lapply(seq_len(ncol(dfb)), function(j) num(dfb[[j]]))
-  bj <- baujat(res); dev.off()
+  pdf(NULL); bj <- baujat(res); dev.off()
   out$baujat_x <- num(bj$x); out$baujat_y <- num(bj$y)
   add(list(name = name, kind = "influence", method = method, test = test, mods = mods, input = input,
            expect = out))
 }
 
-pdf(NULL)
 infl_case("bcg_infl_mods_knha", rma(yi, vi, mods = ~ ablat + year, data = bcg, test = "knha"), bcg_in,
           "REML", "knha", "~ ablat + year")
 infl_case("hackshaw_infl_FE", rma(yi, vi, data = hack, method = "FE"), hack_in, "FE", "z", NULL)
