@@ -35,6 +35,8 @@ def add_parser(sub, formatter_class) -> None:
                    help="SMD (Cohen's d, fitted on Fisher's z as RoBMA) or ZCOR; priors are on Cohen's d")
     p.add_argument("--ensemble", default="PSMA", choices=("PSMA", "6w", "PP", "none"),
                    help="bias components: all of RoBMA-PSMA, the six weight functions, PET and PEESE, or none")
+    p.add_argument("--effect-direction", default="positive", choices=("positive", "negative"),
+                   help="direction of selection for significance and of PET/PEESE bias (RoBMA's effect_direction)")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
                    help="studies with a missing value: an error, or left out with a warning")
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(2)
     with progress.step(f"fitting the {args.ensemble} ensemble to k = {len(df)} studies (importance sampling)"):
         fit = robma(df, yi=args.yi, sei=args.sei, vi=args.vi, measure=args.measure, ensemble=args.ensemble,
-                    slab=args.labels, seed=args.seed)
+                    effect_direction=args.effect_direction, slab=args.labels, seed=args.seed)
     print_table(fit.priors().set_index("component"), title="Priors (Cohen's d scale) and prior probabilities")
     comp = fit.components()
     print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title="Components")
