@@ -348,3 +348,11 @@ def test_summary_transf_back_transforms_estimate_and_interval():
     close(t[["estimate", "ci_lb", "ci_ub"]].to_numpy(), np.exp(s[["estimate", "ci_lb", "ci_ub"]].to_numpy()))
     assert t["se"].isna().all()
     close(t["pval"], s["pval"])
+
+
+def test_bayesian_leave_one_out_points_to_the_frequentist_function():
+    res = bm.rma([0.1, 0.3, 0.2, 0.4], [0.01, 0.02, 0.01, 0.02])
+    with pytest.raises(TypeError, match=r"bm.leave1out\(res\)"):
+        bm.leave_one_out(res)
+    with pytest.raises(TypeError, match=r"bm.cumul\(res\)"):
+        bm.cumulative(res)

@@ -31,7 +31,7 @@ from scipy import stats
 from bayesma.frequentist.transf import apply_transf, psort
 
 __all__ = [
-    "InfluenceResult",
+    "InfluenceDiagnostics",
     "StepResult",
     "baujat_values",
     "cumul",
@@ -137,7 +137,7 @@ def _btt(btt: Any, p: int, names: list[str]) -> list[int]:
 
 
 @dataclass
-class InfluenceResult:
+class InfluenceDiagnostics:
     """Case-deletion diagnostics of an ``rma`` fit (metafor's ``influence.rma.uni``).
 
     Attributes
@@ -200,7 +200,7 @@ class InfluenceResult:
         return head + body
 
 
-def influence(res: Any, btt: Any = None) -> InfluenceResult:
+def influence(res: Any, btt: Any = None) -> InfluenceDiagnostics:
     """Case-deletion influence diagnostics of an ``rma`` fit (metafor's ``influence``).
 
     Each study is deleted in turn and the model refitted with the same tau² estimator,
@@ -216,7 +216,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceResult:
 
     Returns
     -------
-    InfluenceResult
+    InfluenceDiagnostics
         ``.table`` (rstudent, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight, inf)
         and ``.dfbetas``, one row per study.
 
@@ -311,7 +311,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceResult:
         index=index,
     )
     dfbetas = pd.DataFrame(dfbs, index=index, columns=list(res.coef_names))
-    return InfluenceResult(table=table, dfbetas=dfbetas, k=k, p=p, m=m, tau2=float(res.tau2), QE=float(res.QE),
+    return InfluenceDiagnostics(table=table, dfbetas=dfbetas, k=k, p=p, m=m, tau2=float(res.tau2), QE=float(res.QE),
                            method=res.method, resid=resid, se_resid=se_resid)
 
 

@@ -58,7 +58,7 @@ def influence_plot(inf: Any, *, dfbetas: bool = False, figsize: tuple[float, flo
 
     Parameters
     ----------
-    inf : InfluenceResult
+    inf : InfluenceDiagnostics
         The result of :func:`bayesma.influence`.
     dfbetas : bool
         Plot the DFBETAS (one panel per coefficient, cut-off ±1) instead of the eight

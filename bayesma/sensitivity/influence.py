@@ -87,6 +87,10 @@ def _subset_spec(spec: Any, mask: np.ndarray):
 def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -> InfluenceResult:
     from bayesma.models import MetaAnalysis
 
+    if all(hasattr(data, a) for a in ("X", "tau2", "refit")):  # a frequentist fit, not data
+        other = "leave1out" if kind == "leave_one_out" else "cumul"
+        raise TypeError(f"bm.{kind} refits a Bayesian model from data; for a frequentist fit of bm.rma() "
+                        f"use bm.{other}(res)")
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
     with warnings.catch_warnings():
