@@ -206,7 +206,7 @@ class RMAResult:
         return fit_rma(md, X, self.coef_names, **settings)
 
     # ---- diagnostics and comparisons (metafor's generics) --------------
-    def influence(self, btt: Any = None) -> _influence.InfluenceResult:
+    def influence(self, btt: Any = None) -> _influence.InfluenceDiagnostics:
         """Case-deletion diagnostics; see :func:`bayesma.influence`."""
         return _influence.influence(self, btt=btt)
 
