@@ -61,3 +61,11 @@ def test_funnel_plot_atransf_labels_the_axis():
     res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
     ax = bm.plots.funnel_plot(res, atransf=np.exp).axes[0]
     assert ax.xaxis.get_major_formatter()(0.0, 0) == "1"
+
+
+def test_plot_methods_draw_the_same_figures():
+    res = bm.rma(YI, VI, mods=[1, 2, 3, 4, 5, 6, 7])
+    inf = res.influence()
+    assert [ax.get_title() for ax in inf.plot().axes] == [ax.get_title() for ax in bm.influence_plot(inf).axes]
+    steps = bm.cumul(bm.rma(YI, VI))
+    assert len(steps.plot().axes[0].get_yticklabels()) == len(YI)

@@ -158,7 +158,7 @@ class InfluenceDiagnostics:
     tau2, QE : float
         tau² and QE of the full fit.
 
-    Plot it with :func:`bayesma.influence_plot` (metafor's ``plot(influence(res))``).
+    Plot it with :meth:`plot` / :func:`bayesma.influence_plot` (metafor's ``plot(influence(res))``).
     """
 
     table: pd.DataFrame
@@ -190,6 +190,13 @@ class InfluenceDiagnostics:
             extra = self.dfbetas.add_prefix("dfbs_")
         cols = [c for c in self.table.columns if c != "inf"]
         return pd.concat([self.table[cols], extra, self.table[["inf"]]], axis=1)
+
+    def plot(self, **kwargs: Any):
+        """The diagnostics against study, as metafor's ``plot(influence(res))``; see
+        :func:`bayesma.influence_plot` (``dfbetas=True`` for the DFBETAS). Returns a Figure."""
+        import bayesma  # the public facade: frequentist/ does not import bayesma.plots
+
+        return bayesma.influence_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         t = self.summary().copy()
@@ -336,7 +343,7 @@ class StepResult:
     full : tuple of float
         ``(estimate, ci_lb, ci_ub)`` of the fit on all studies (transformed with ``transf``).
 
-    Plot it with :func:`bayesma.steps_plot` (a forest plot of the steps).
+    Plot it with :meth:`plot` / :func:`bayesma.steps_plot` (a forest plot of the steps).
     """
 
     kind: str
@@ -349,6 +356,13 @@ class StepResult:
     def summary(self) -> pd.DataFrame:
         """The table (a copy)."""
         return self.table.copy()
+
+    def plot(self, **kwargs: Any):
+        """Forest-style plot of the steps (metafor's ``forest(leave1out(res))`` /
+        ``forest(cumul(res))``); see :func:`bayesma.steps_plot`. Returns a Figure."""
+        import bayesma  # the public facade: frequentist/ does not import bayesma.plots
+
+        return bayesma.steps_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         title = ("Leave-one-out analysis (frequentist; each row omits one study)" if self.kind == "leave1out"
