@@ -29,6 +29,7 @@ from bayesma.exact import (
     marginal_likelihood,
     model_probabilities,
 )
+from bayesma.exact.effects import bV_at, theta_cluster
 from bayesma.exact.likelihood import _logpdf_tau_fn
 from bayesma.models.spec import build_spec
 
@@ -404,8 +405,8 @@ def test_three_level_theta_against_dense_algebra():
     y, v = spec.yi, spec.vi
     same = (spec.cluster_index[:, None] == spec.cluster_index[None, :]).astype(float)
     t, tw = np.array([0.3]), np.array([0.15])
-    b, V = ep._bV_at(t, tw)
-    m, s2 = ep._theta_cluster(t, tw, b, V)
+    b, V = bV_at(ep, t, tw)
+    m, s2 = theta_cluster(ep, t, tw, b, V)
     Sigma = t[0] ** 2 * same + np.diag(v + tw[0] ** 2)
     Sinv = np.linalg.inv(Sigma)
     X = np.ones((len(y), 1))

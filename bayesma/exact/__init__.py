@@ -41,7 +41,7 @@ of a posterior sd in 1-D and 1e-7 in 2-D (tests: 1e-8 relative against scipy and
 mpmath integrals in tests/test_improper.py, and 1e-7 of the interval width against
 bayesmeta's own densities on 102 cases in tests/test_bayesmeta.py); marginal
 likelihoods to 1e-8 in log. For very large k the study effects use a compressed
-Gauss rule for the heterogeneity (see :meth:`ExactPosterior._theta_summary`).
+Gauss rule for the heterogeneity (see :func:`bayesma.exact.effects.theta_summary`).
 
 Supported: common and random effects, meta-regression, ``tau_by=`` with two
 subgroups, three-level models; normal or flat (improper) priors on mu and the

@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
+from .effects import theta_mixture, theta_new_mixture, theta_summary
 from .grids import integrate
-from .likelihood import _as_spec, _finish, _loglik_re, _Normal
+from .likelihood import _as_spec, _loglik_re, _Normal
 from .moments import tail_adjusted_rows
 from .quadrature import (
-    _CHUNK,
     _Q,
-    _gauss_compress,
     _lagrange_weights,
     _mixture_cdf,
     _mixture_moments,
@@ -102,75 +101,6 @@ class ExactPosterior:
             return ["tau", "tau_within"]
         return []
 
-    def _theta_nodes(self, compressed: bool = False):
-        """Weights, tau values and (b, V) at the nodes for the study effects.
-
-        ``compressed=False``: all quadrature nodes (negligible weights pruned).
-        ``compressed=True``: a Gauss rule for the posterior of the heterogeneity built
-        from the nodes (Lanczos; 48 nodes in 1-D, 32 x 32 nested in 2-D). Its mixture
-        quantiles are within about 1e-4 posterior sd; :meth:`summary` polishes them with
-        Newton steps on the full rule unless k is very large.
-        """
-        key = "theta_c" if compressed else "theta"
-        if key in self._nodes:
-            return self._nodes[key]
-        w, b, V, taus = self._mixture_nodes()
-        spec = self.spec
-        g = self.grid
-        if self.kind in ("tau_by", "cluster"):
-            keep = w > 1e-13 * w.max()
-            w = w[keep] / w[keep].sum()
-            b, V = b[keep], V[keep]
-            taus = {name: val[keep] for name, val in taus.items()}
-        if compressed and self.kind == "random":
-            x, wc = _gauss_compress(g.u[0].reshape(-1), g.weights[0], 48)
-            tau = np.exp(x)
-            _, bc, Vc = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, self.loc)
-            w = np.concatenate([wc, g.atom])
-            b = np.concatenate([bc[0], g.b0])
-            V = np.concatenate([Vc[0], g.V0])
-            taus = {"tau": np.concatenate([tau, [0.0]])}
-        elif compressed and self.kind in ("tau_by", "cluster"):
-            u1, u2, w = g.compressed(32, 32)
-            t1, t2 = np.exp(u1), np.exp(u2)
-            b, V = self._bV_at(t1, t2)
-            taus = {self.tau_names[0]: t1, self.tau_names[1]: t2}
-        self._nodes[key] = (w, b, V, taus)
-        return self._nodes[key]
-
-    def _bV_at(self, t1: np.ndarray, t2: np.ndarray, chunk: int | None = None):
-        """beta | (tau_1, tau_2), y at paired values (2-D models): b (N, p), V (N, p, p)."""
-        spec, loc = self.spec, self.loc
-        N = t1.size
-        b = np.empty((N, loc.p))
-        V = np.empty((N, loc.p, loc.p))
-        if self.kind == "tau_by":
-            g = spec.group_index
-            for s0 in range(0, N, 256):
-                sl = slice(s0, s0 + 256)
-                t2i = np.where(g[None, :] == 0, t1[sl, None] ** 2, t2[sl, None] ** 2)
-                d = spec.vi[None, :] + t2i
-                w = 1.0 / d
-                A = (w @ (spec.X[:, :, None] * spec.X[:, None, :]).reshape(spec.k, -1)).reshape(-1, loc.p, loc.p)
-                h = w @ (spec.yi[:, None] * spec.X)
-                _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
-        else:
-            cl = self.grid_clusters
-            X = cl.X
-            step = max(1, int(_CHUNK // max(cl.y.size * loc.p, 1)))
-            for s0 in range(0, N, step):
-                sl = slice(s0, s0 + step)
-                d = cl.v[None] + t2[sl, None] ** 2  # (n, k)
-                w = 1.0 / d
-                s = np.add.reduceat(w, cl.starts, axis=1)  # (n, J)
-                c = t1[sl, None] ** 2 / (1.0 + t1[sl, None] ** 2 * s)
-                r = np.add.reduceat(w * cl.y, cl.starts, axis=1)
-                a = np.add.reduceat(w[..., None] * X[None], cl.starts, axis=1)  # (n, J, p)
-                A = np.einsum("nk,kp,kq->npq", w, X, X) - np.einsum("nj,njp,njq->npq", c, a, a)
-                h = w @ (cl.y[:, None] * X) - np.einsum("nj,njp,nj->np", c, a, r)
-                _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
-        return b, V
-
     # -- summaries -----------------------------------------------------------
     def summary(self, theta: bool = True, prob: float = 0.95) -> pd.DataFrame:
         """Exact posterior summaries: mean, sd, median and equal-tailed interval.
@@ -191,10 +121,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.summary(prob=0.9).loc["mu"]                                               # doctest: +SKIP
         """
         if not 0 < prob < 1:
@@ -233,10 +159,10 @@ class ExactPosterior:
                 rows[name] = (m, s, q[1], q[0], q[2])
         # study effects
         if theta:
-            qs, mean, sdev = self._theta_summary(qs=qs3)
+            qs, mean, sdev = theta_summary(self, qs=qs3)
             for i, lab in enumerate(spec.labels):
                 rows[f"theta[{lab}]"] = (mean[i], sdev[i], qs[i, 1], qs[i, 0], qs[i, 2])
-        for name, (nw, nm, ns) in self._theta_new_mixture().items():
+        for name, (nw, nm, ns) in theta_new_mixture(self).items():
             qn = _mixture_quantiles(nw, nm, ns, qs3)
             mn, sn = _mixture_moments(nw, nm, ns)
             rows[name] = (float(mn), float(sn), qn[1], qn[0], qn[2])
@@ -245,110 +171,6 @@ class ExactPosterior:
                                      columns=["mean", "sd", "median", "eti_lower", "eti_upper"]).astype(float)
         self._nodes[key] = out
         return out.copy()
-
-    def _theta_summary(self, small: float = 3e6, large: float = 3e7, qs: tuple[float, ...] = _Q):
-        """Quantiles (k, 3), means and sds of the study effects.
-
-        k x nodes <= *small*: root-finding on the full mixture. Otherwise quantiles start
-        from the compressed rule and take Newton steps on the full mixture while
-        k x nodes <= *large*; beyond that the compressed rule alone (large k).
-        """
-        spec = self.spec
-        if self.kind == "common":
-            tw, tm, ts = self._theta_mixture()
-            return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
-        G = self._theta_nodes()[0].size
-        if G * spec.k <= small:
-            tw, tm, ts = self._theta_mixture()
-            return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
-        cw, cm, cs = self._theta_mixture(compressed=True)
-        q0 = _mixture_quantiles(cw[None], cm, cs, qs)
-        if G * spec.k > large:
-            return q0, *_mixture_moments(cw[None], cm, cs)
-        tw, tm, ts = self._theta_mixture()
-        q = _mixture_quantiles(tw[None], tm, ts, qs, x0=q0, max_iter=3)
-        return q, *_mixture_moments(tw[None], tm, ts)
-
-    def _theta_mixture(self, compressed: bool = False,
-                       rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """theta_i | y as mixtures: weights (G,), means and sds (k, G) (only the studies *rows*, when given)."""
-        spec = self.spec
-        y, v, X = spec.yi, spec.vi, spec.X
-        group = spec.group_index
-        if rows is not None and self.kind != "cluster":
-            y, v, X = y[rows], v[rows], X[rows]
-            group = None if group is None else group[rows]
-        if self.kind == "common":
-            w, b, V, _ = self._mixture_nodes()
-            m = (X @ b[0])[:, None]
-            s = np.sqrt(np.einsum("kp,pq,kq->k", X, V[0], X))[:, None]
-            return w, m, s
-        w, b, V, taus = self._theta_nodes(compressed)
-        xb = X @ b.T  # (k, G)
-        xVx = np.einsum("kp,gpq,kq->kg", X, V, X)
-        if self.kind == "cluster":
-            m, s2 = self._theta_cluster(taus["tau"], taus["tau_within"], b, V)
-            if rows is not None:
-                m, s2 = m[rows], s2[rows]
-            return w, m, np.sqrt(np.maximum(s2, 1e-300))
-        if self.kind == "tau_by":
-            t1, t2 = taus[self.tau_names[0]], taus[self.tau_names[1]]
-            tau2 = np.where(group[:, None] == 0, t1[None] ** 2, t2[None] ** 2)
-        else:
-            tau2 = taus["tau"][None] ** 2
-        Bs = v[:, None] / (v[:, None] + tau2)
-        m = y[:, None] - Bs * (y[:, None] - xb)
-        s2 = v[:, None] * (1.0 - Bs) + Bs**2 * xVx
-        return w, m, np.sqrt(np.maximum(s2, 1e-300))
-
-    def _theta_cluster(self, tau, tau_w, b, V):
-        """Mean and variance of theta | tau, tau_within, y for three-level models: (k, G) in spec order.
-
-        With Sigma^-1 of each cluster from Sherman-Morrison:
-        E[theta | .] = y - v * Sigma^-1 (y - X b) and
-        Var[theta_i | .] = v_i - v_i^2 ([Sigma^-1]_ii - (Sigma^-1 X)_i V (Sigma^-1 X)_i').
-        """
-        cl = self.grid_clusters
-        G = tau.size
-        k = cl.y.size
-        m = np.empty((k, G))
-        s2 = np.empty((k, G))
-        step = max(1, int(_CHUNK // (8 * k * max(cl.X.shape[1], 1))))
-        for s0 in range(0, G, step):
-            sl = slice(s0, s0 + step)
-            d = cl.v[None] + tau_w[sl, None] ** 2  # (g, k)
-            r = cl.y[None] - b[sl] @ cl.X.T
-            s = np.add.reduceat(1.0 / d, cl.starts, axis=1)  # (g, J)
-            c = tau[sl, None] ** 2 / (1.0 + tau[sl, None] ** 2 * s)
-            R = np.add.reduceat(r / d, cl.starts, axis=1)
-            a = np.add.reduceat(cl.X[None] / d[..., None], cl.starts, axis=1)  # (g, J, p)
-            cj = c[:, cl.index]
-            Sinv_r = r / d - cj * R[:, cl.index] / d
-            Sinv_X = cl.X[None] / d[..., None] - (cj / d)[..., None] * a[:, cl.index]
-            Sinv_ii = 1.0 / d - cj / d**2
-            diag = Sinv_ii - np.einsum("gkp,gpq,gkq->gk", Sinv_X, V[sl], Sinv_X)
-            m[cl.order, sl] = (cl.y[None] - cl.v[None] * Sinv_r).T
-            s2[cl.order, sl] = (cl.v[None] - cl.v[None] ** 2 * diag).T
-        return m, s2
-
-    def _theta_new_mixture(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        spec = self.spec
-        w, b, V, taus = self._mixture_nodes()
-        x = spec.x_new
-        mean = b @ x
-        var0 = np.einsum("p,gpq,q->g", x, V, x)
-        if self.kind == "common":
-            return {"theta_new": (w, mean, np.sqrt(var0))}
-        if self.kind == "random":
-            return {"theta_new": (w, mean, np.sqrt(var0 + taus["tau"] ** 2))}
-        if self.kind == "cluster":
-            return {"theta_new": (w, mean, np.sqrt(var0 + taus["tau"] ** 2 + taus["tau_within"] ** 2))}
-        out = {}
-        for g, (gname, name) in enumerate(zip(spec.group_names, self.tau_names)):
-            xg = spec.x_new_groups[g]
-            var_g = np.einsum("p,gpq,q->g", xg, V, xg)
-            out[f"theta_new[{gname}]"] = (w, b @ xg, np.sqrt(var_g + taus[name] ** 2))
-        return out
 
     # -- densities -------------------------------------------------------------
     def density(self, name: str, x: Any) -> np.ndarray:
@@ -372,10 +194,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.density("tau", [0.1, 0.2])                                                # doctest: +SKIP
         """
         x = np.asarray(x, dtype=float)
@@ -385,7 +203,7 @@ class ExactPosterior:
             w, b, V, _ = self._mixture_nodes()
             return _mixture_pdf(x, w, b[:, j], np.sqrt(V[:, j, j]))
         if name.startswith("theta_new"):
-            nw, nm, ns = self._theta_new_mixture()[name]
+            nw, nm, ns = theta_new_mixture(self)[name]
             return _mixture_pdf(x, nw, nm, ns)
         if name == "tau" and self.kind == "random":
             prior = spec.priors["tau"]
@@ -432,7 +250,7 @@ class ExactPosterior:
             x = np.asarray(spec.x_new, dtype=float)
             return w, b @ x, np.sqrt(np.einsum("p,gpq,q->g", x, V, x))
         if name.startswith("theta_new"):
-            mixtures = self._theta_new_mixture()
+            mixtures = theta_new_mixture(self)
             if name not in mixtures:
                 raise KeyError(f"no {name!r}; the predictions are {list(mixtures)}")
             return mixtures[name]
@@ -443,10 +261,10 @@ class ExactPosterior:
             i = labels.index(name[6:-1])
             if self.kind == "cluster":  # the cluster algebra gives all studies at once: keep them
                 if "theta_mix" not in self._nodes:
-                    self._nodes["theta_mix"] = self._theta_mixture()
+                    self._nodes["theta_mix"] = theta_mixture(self)
                 w, m, s = self._nodes["theta_mix"]
                 return w, m[i], s[i]
-            w, m, s = self._theta_mixture(rows=np.array([i]))
+            w, m, s = theta_mixture(self, rows=np.array([i]))
             return w, m[0], s[0]
         if name in self.tau_names:
             return None
@@ -476,10 +294,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.quantiles("tau", [0.05, 0.95])                                             # doctest: +SKIP
         """
         q = tuple(float(v) for v in np.atleast_1d(q))
@@ -508,10 +322,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> 1 - ep.cdf("mu", 0.0)                                                          # doctest: +SKIP
         """
         mix = self._mixture(name)
@@ -548,10 +358,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.interval("theta_new", 0.9)                                                # doctest: +SKIP
         """
         lo, med, hi = self.quantiles(name, [(1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0])
@@ -577,10 +383,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.hdi("tau", 0.95)                                                          # doctest: +SKIP
         """
         p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
@@ -610,10 +412,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.prob("mu", 0.0)                                                            # doctest: +SKIP
         """
         return 1.0 - self.cdf(name, threshold)
@@ -636,10 +434,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.savage_dickey("mu", 0.0)                                                   # doctest: +SKIP
         """
         return savage_dickey(self, name, value)
@@ -654,10 +448,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.bayes_factors()                                                            # doctest: +SKIP
         """
         return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
@@ -677,10 +467,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> ep.model_probabilities()                                                      # doctest: +SKIP
         """
         return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
@@ -706,10 +492,6 @@ class ExactPosterior:
 
         Examples
         --------
-        >>> import bayesma as bm
-        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-        >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
         >>> import numpy as np
         >>> d = ep.draws(1000, np.random.default_rng(1))                                   # doctest: +SKIP
         """

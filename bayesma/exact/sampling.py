@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .effects import bV_at
 from .likelihood import _loglik_re
 from .quadrature import _gauss_legendre, _invert_panels
 
@@ -45,7 +46,7 @@ def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True
         u1s = _invert_panels(rng.random(n)[:, None], np.zeros(n), mass / tot[:, None], coef1,
                              np.broadcast_to(g.e1, (n, g.e1.size)))[:, 0]
         t1, t2 = np.exp(u1s), np.exp(u2s)
-        b, V = ep._bV_at(t1, t2)
+        b, V = bV_at(ep, t1, t2)
         if ep.kind == "tau_by":
             out["tau"] = np.stack([t1, t2], axis=1)
         else:
