@@ -78,6 +78,9 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     if (errors != "").any():
         bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())
         raise InputError(f"{int((errors != '').sum())} of {len(keys)} analyses failed: {bad}")
+    for key, text in res.groups["warnings"].items():
+        if str(text).strip():
+            warnings.warn(f"{by} == {key!r}: {text}", UserWarning, stacklevel=1)
     table = combined_table(res)
     print_table(paper_table(table), title=f"Meta-analyses by {by} (FE: common effect; RE: REML; Q: Cochran's Q; "
                                           f"Bayes: posterior median; all numbers in combined.csv)")

@@ -279,7 +279,8 @@ def _heterogeneity_sentence(res: Any, regression: bool) -> str:
         text += f", I² = {res.I2:.0f}%"
     tau2 = getattr(res, "tau2", None)
     if isinstance(tau2, (int, float, np.floating)) and math.isfinite(tau2):
-        text += f", tau² = {_tau2(tau2)} (tau = {num(math.sqrt(max(tau2, 0.0)))})"
+        t2 = _tau2(tau2)
+        text += f", tau² {t2 if t2.startswith('<') else '= ' + t2} (tau = {num(math.sqrt(max(tau2, 0.0)))})"
     elif sigma is not None:
         text += ", variance components " + ", ".join(_tau2(s) for s in np.atleast_1d(sigma))
     if not regression:

@@ -1,0 +1,213 @@
+"""The motivating workflow on the command line (issue 14): escalc R2D, --subset, --by, rma, subgroup,
+--engine auto, --html, and the worked example as a shell script."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayesma as bm
+from bayesma import priors as pr
+from bayesma.cli import main
+from bayesma.cli.options import choose_engine, exact_engine_reason
+
+ROOT = Path(__file__).resolve().parents[1]
+CSV = ROOT / "examples" / "data" / "working_alliance_illustrative.csv"
+
+
+def _run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def effects(tmp_path, capsys) -> Path:
+    path = tmp_path / "effects.csv"
+    code, _, err = _run(["escalc", "R2D", CSV, "--ri", "r", "--ni", "n", "--slab", "study", "--out", path], capsys)
+    assert code == 0, err
+    return path
+
+
+def test_escalc_r2d_equals_the_python_api(effects):
+    got = pd.read_csv(effects)
+    ref = bm.escalc("R2D", ri="r", ni="n", data=pd.read_csv(CSV))
+    np.testing.assert_allclose(got["yi"], ref["yi"], rtol=1e-12)
+    np.testing.assert_allclose(got["vi"], ref["vi"], rtol=1e-12)
+    assert got.groupby("outcome").size().to_dict() == {"dropout": 9, "misconduct": 3, "recidivism": 15}
+
+
+def test_fit_by_outcome_combined_table_equals_fit_many(effects, tmp_path, capsys):
+    out = tmp_path / "bayes"
+    code, stdout, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "R2D",
+                              "--by", "outcome", "--html", "--title", "Alliance", "--out", out], capsys)
+    assert code == 0, err
+    assert "Engine: exact" in stdout and "--engine auto" in stdout
+    assert "misconduct" in err and "k = 3" in err  # the small-k warning names the outcome
+    table = pd.read_csv(out / "combined.csv", index_col=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = bm.fit_many(pd.read_csv(effects), by="outcome", yi="yi", vi="vi", labels="study", measure="R2D",
+                          seed=1)
+    g = ref.groups
+    for col in ("k", "FE", "FE_lower", "FE_upper", "RE", "RE_lower", "RE_upper", "Q", "Q_df", "Q_p", "I2", "tau2",
+                "pi_lower", "pi_upper", "p_mu_positive", "tau_median"):
+        np.testing.assert_allclose(table[col].to_numpy(float), g.loc[table.index, col].to_numpy(float), rtol=1e-9,
+                                   err_msg=col)
+    mu = ref.table.xs("mu", level="parameter")
+    for col, src in (("bayes_median", "median"), ("bayes_lower", "eti_lower"), ("bayes_upper", "eti_upper")):
+        np.testing.assert_allclose(table[col], mu.loc[table.index, src], rtol=1e-9)
+    # and the frequentist columns are metafor's rma per outcome
+    part = pd.read_csv(effects).query("outcome == 'recidivism'")
+    reml = bm.rma("yi", "vi", data=part, method="REML")
+    assert table.loc["recidivism", "RE"] == pytest.approx(reml.beta[0], rel=1e-6)
+    assert table.loc["recidivism", "Q"] == pytest.approx(reml.QE, rel=1e-9)
+    # the printed table and the report show the same numbers, rounded
+    assert f"{table.loc['recidivism', 'Q']:.2f} (14)" in stdout
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Alliance\n")
+    for outcome in ("dropout", "misconduct", "recidivism"):
+        assert f"## outcome: {outcome}" in report
+        assert f"{table.loc[outcome, 'bayes_median']:.2f} [{table.loc[outcome, 'bayes_lower']:.2f}" in report
+    _check_html(out)
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.srcs.append(dict(attrs)["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _check_html(out: Path) -> None:
+    page = _Page()
+    page.feed((out / "report.html").read_text())
+    pngs = sorted(out.glob("*.png"))
+    assert pngs and len(page.srcs) == len(pngs)
+    embedded = {base64.b64decode(s.split(",", 1)[1]) for s in page.srcs}
+    assert embedded == {p.read_bytes() for p in pngs}
+    shown = " ".join(page.text)
+    table = pd.read_csv(out / "combined.csv", index_col=0)
+    for outcome in table.index:
+        assert f"{table.loc[outcome, 'Q']:.2f} ({int(table.loc[outcome, 'Q_df'])})" in shown
+    listed = (out / "report.md").read_text().split("## Files")[1]
+    assert all(f"`{p.name}`" in listed for p in out.iterdir())
+
+
+def test_fit_html_single_analysis(effects, tmp_path, capsys):
+    out = tmp_path / "one"
+    code, stdout, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "R2D",
+                              "--subset", "outcome == 'recidivism'", "--html", "--out", out], capsys)
+    assert code == 0, err
+    page = _Page()
+    page.feed((out / "report.html").read_text())
+    assert len(page.srcs) == len(list(out.glob("*.png"))) == 1
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert f"{summary.loc['mu', 'median']:.2f}" in " ".join(page.text)
+    assert "k = 15" in " ".join(page.text)
+
+
+def test_rma_command_matches_rma(effects, tmp_path, capsys):
+    out = tmp_path / "rma"
+    code, stdout, err = _run(["rma", effects, "--yi", "yi", "--vi", "vi", "--subset", "outcome == 'dropout'",
+                              "--out", out], capsys)
+    assert code == 0, err
+    got = pd.read_csv(out / "rma.csv", index_col=0)
+    part = pd.read_csv(effects).query("outcome == 'dropout'")
+    for name, kw in (("FE", {"method": "FE"}), ("DL", {"method": "DL"}), ("REML", {"method": "REML"}),
+                     ("REML + KH", {"method": "REML", "test": "knha"})):
+        res = bm.rma("yi", "vi", data=part, **kw)
+        row = got.loc[name]
+        assert row["estimate"] == pytest.approx(res.beta[0], rel=1e-9)
+        assert [row["ci_lb"], row["ci_ub"], row["pval"]] == pytest.approx([res.ci_lb[0], res.ci_ub[0], res.pval[0]])
+        assert [row["Q"], row["df"], row["I2"]] == pytest.approx([res.QE, res.k - 1, res.I2])
+    # with moderators: one row per method and coefficient, and QM
+    code, stdout, err = _run(["rma", effects, "--yi", "yi", "--vi", "vi", "--subset", "outcome == 'recidivism'",
+                              "--mods", "~ rater", "--out", tmp_path / "reg"], capsys)
+    assert code == 0, err
+    got = pd.read_csv(tmp_path / "reg" / "rma.csv", index_col=[0, 1])
+    res = bm.rma("yi", "vi", data=pd.read_csv(effects).query("outcome == 'recidivism'"), mods="~ rater")
+    assert got.loc[("REML", res.coef_names[1]), "estimate"] == pytest.approx(res.beta[1], rel=1e-9)
+    assert got.loc[("REML", res.coef_names[1]), "QM"] == pytest.approx(res.QM, rel=1e-9)
+    # --by: one combined table
+    code, stdout, err = _run(["rma", effects, "--yi", "yi", "--vi", "vi", "--by", "outcome", "--out",
+                              tmp_path / "by"], capsys)
+    assert code == 0, err
+    by = pd.read_csv(tmp_path / "by" / "rma_by.csv", index_col=0)
+    assert list(by.index) == ["dropout", "misconduct", "recidivism"] and list(by["k"]) == [9, 3, 15]
+
+
+def test_subgroup_command_matches_subgroup(effects, tmp_path, capsys):
+    out = tmp_path / "sg"
+    code, stdout, err = _run(["subgroup", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--by", "rater",
+                              "--subset", "outcome == 'recidivism'", "--out", out], capsys)
+    assert code == 0, err
+    got = pd.read_csv(out / "subgroups.csv", index_col=[0, 1])
+    part = pd.read_csv(effects).query("outcome == 'recidivism'")
+    for model, method in (("FE", "FE"), ("RE", "REML")):
+        sg = bm.subgroup("yi", "vi", by="rater", data=part, method=method)
+        for level, row in sg.table.iterrows():
+            assert got.loc[(model, level), "estimate"] == pytest.approx(row["estimate"], rel=1e-9)
+            assert got.loc[(model, level), "se"] == pytest.approx(row["se"], rel=1e-9)
+            assert got.loc[(model, level), "k"] == row["k"]
+        assert got.loc[model, "Q_between"].iloc[0] == pytest.approx(sg.Q_between, rel=1e-9)
+        assert f"Q_between({sg.Q_between_df}) = {sg.Q_between:.2f}" in stdout
+
+
+def test_bad_subset_is_one_line(effects, tmp_path, capsys):
+    code, _, err = _run(["rma", effects, "--yi", "yi", "--vi", "vi", "--subset", "outcom == 'x'"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--subset" in err and "the columns are" in err
+    code, _, err = _run(["rma", effects, "--yi", "yi", "--vi", "vi", "--subset", "outcome == 'nothing'"], capsys)
+    assert code == 2 and "selects no rows" in err
+    assert not (tmp_path / "bayesma-out").exists()
+
+
+def test_duplicate_labels_from_several_outcomes_get_command_line_advice(effects, tmp_path, capsys):
+    code, _, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--out", tmp_path / "x"],
+                        capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--by outcome" in err and "--cluster study" in err and "--subset" in err
+    assert "by=" not in err and "cluster=" not in err  # command-line words, not Python
+
+
+def test_engine_auto_is_decided_from_the_model():
+    df = pd.read_csv(CSV).query("outcome == 'dropout'")
+    es = bm.escalc("R2D", ri="r", ni="n", data=df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        normal = bm.MetaAnalysis(es, yi="yi", vi="vi").spec
+        cauchy = bm.MetaAnalysis(es, yi="yi", vi="vi", priors={"mu": pr.Cauchy(0, 1)}).spec
+    assert exact_engine_reason(normal) is None
+    assert choose_engine("auto", normal)[0] == "exact"
+    engine, note = choose_engine("auto", cauchy)
+    assert engine == "nuts" and "Cauchy" in note and "--engine auto" in note
+    assert choose_engine("exact", cauchy)[0] == "exact"  # what the user asked for (the engine then explains)
+
+
+def test_shell_example_runs(tmp_path):
+    env = {**os.environ, "MPLBACKEND": "Agg", "BAYESMA": f"{sys.executable} -m bayesma.cli",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    res = subprocess.run(["bash", str(ROOT / "examples" / "working_alliance_cli.sh"), str(tmp_path / "wa")],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = tmp_path / "wa"
+    for path in ("effects.csv", "rma/rma_by.csv", "subgroup_rater/subgroups.csv", "subgroup_setting/subgroups.csv",
+                 "bayes/combined.csv", "bayes/report.md", "bayes/report.html", "priors_misconduct/priors.csv"):
+        assert (out / path).exists(), path
+    assert "Traceback" not in res.stderr
