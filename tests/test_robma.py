@@ -332,3 +332,32 @@ def test_cli_robma(tmp_path, lehmann, capsys):
     assert len(models) == 12 and models["post_prob"].sum() == pytest.approx(1.0)
     assert "inclusion Bayes factor for an effect" in (out / "report.md").read_text()
     assert main(["robma", str(path), "--yi", "yi", "--vi", "nope", "--out", str(out)]) == 2
+
+
+@pytest.mark.parametrize("bias", [WeightFunction((0.05, 0.025)), WeightFunction((0.1,), "two"), bm.PET(), bm.PEESE()],
+                         ids=["wf-one-sided", "wf-two-sided", "PET", "PEESE"])
+def test_pymc_likelihood_equals_numpy_likelihood(bias):
+    """MetaAnalysis(bias=...)'s PyMC model and bias_exact.loglik: the same likelihood."""
+    from pymc.distributions.transforms import simplex
+
+    rng = np.random.default_rng(5)
+    y, se = rng.normal(0.2, 0.3, 9), rng.uniform(0.1, 0.3, 9)
+    ma = bm.MetaAnalysis(yi=y, sei=se, bias=bias, priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    m = ma.pymc_model
+    f = m.compile_fn(m.logp(vars=[m["yi"]], sum=True) + m.potentiallogp, on_unused_input="ignore")
+    mu, tau = 0.13, 0.21
+    point = {"mu": mu, "tau_log__": np.log(tau)}
+    if isinstance(bias, WeightFunction):
+        eta = rng.dirichlet(np.ones(bias.n_weights))
+        point["eta_simplex__"] = simplex.forward(eta).eval()
+        omega = np.cumsum(eta)
+        omega[-1] = 1.0
+        kw = {"omega": omega[None], "crit": bm.bias_exact.cutoffs(y, se, bias.steps, bias.sides, "GEN"),
+              "sides": bias.sides}
+    else:
+        point[f"{bias.kind}_log__"] = np.log(0.7)
+        kw = {bias.kind.lower(): np.array([0.7])}
+    expected = bm.bias_exact.loglik(y, se, np.array([mu]), np.array([tau]), **kw)[0]
+    assert float(f(point)) == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ValueError, match="engine='exact'"):
+        ma.fit(engine="exact")
