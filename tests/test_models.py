@@ -10,6 +10,7 @@ through module-scoped fixtures: each model structure is compiled once.
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 
@@ -690,3 +691,81 @@ def test_seed_must_be_a_nonnegative_integer(engine, bad, error):
     ma = bm.MetaAnalysis(yi=Y10, vi=V10)
     with pytest.raises(error, match="seed"):
         ma.fit(engine=engine, seed=bad)  # refused before anything is compiled or sampled
+
+
+# ---------------------------------------------------------------------------
+# issue 15: one compiled model for every k of a family (padding to size buckets)
+# ---------------------------------------------------------------------------
+
+
+def test_padded_structure_key_and_data_do_not_depend_on_k():
+    specs = [bm.MetaAnalysis(yi=np.linspace(0, 1, k), vi=np.full(k, 0.05), priors=HN).spec for k in (3, 7, 20, 55)]
+    keys = {pmm.structure_key(s, pad=True) for s in specs}
+    assert len(keys) == 1
+    assert len({pmm.structure_key(s) for s in specs}) == 4  # unpadded: one model per k, as before
+    v = pmm.data_values(specs[0], pad=True)
+    assert v["yi_data"].shape == v["vi"].shape == v["mask"].shape == (pmm.STUDY_BUCKET,)
+    assert v["mask"].sum() == 3 and np.all(v["vi"] > 0)
+    big = bm.MetaAnalysis(yi=np.zeros(65), vi=np.ones(65), priors=HN).spec
+    assert pmm.padded_sizes(big, pad=True) == (128, 0) and pmm.structure_key(big, pad=True) not in keys
+
+
+@pytest.mark.slow
+def test_nuts_compiles_once_across_k_and_matches_exact():
+    from bayesma.models.nuts import ModelCache
+
+    cache = ModelCache()
+    rng = np.random.default_rng(7)
+    for k in (3, 7, 20, 55):
+        ma = bm.MetaAnalysis(yi=rng.normal(0.3, 0.3, k), vi=rng.uniform(0.01, 0.1, k), priors=HN)
+        ma._pymc_cache = cache
+        post = ma.fit(draws=1000, tune=400, chains=2, seed=3, warn=False)
+        assert post.idata.posterior["theta"].shape == (2, 1000, k)
+        assert list(post.idata.posterior["study"].values) == ma.spec.labels
+        assert post.idata.prior["theta"].shape[-1] == k
+        # the padded studies do not change the posterior: NUTS agrees with the exact engine
+        exact = ma.fit(engine="exact", seed=3).summary()
+        s = post.summary()
+        for row in ("mu", "tau", s.index[s.index.str.startswith("theta[")][-1]):
+            tol = 5 * s.loc[row, "sd"] / math.sqrt(s.loc[row, "ess_bulk"]) + 0.01
+            assert abs(s.loc[row, "mean"] - exact.loc[row, "mean"]) < tol, (k, row)
+    assert len(cache) == 1
+    entry = post._cache_entry
+    assert entry.compiles == {"nutpie": 1, "pymc": 0, "prior": 1}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kwargs, par",
+    [
+        ({}, "auto"),
+        ({"model": "common"}, "auto"),
+        ({"mods": "~ ablat"}, "auto"),
+        ({"tau_by": "alloc"}, "auto"),
+        ({"likelihood": "student_t"}, "auto"),
+        ({"likelihood": "student_t"}, "centered"),
+        ({}, "noncentered"),
+        ({"cluster": "alloc", "likelihood": "student_t"}, "auto"),
+        ({"cluster": "alloc"}, "auto"),
+    ],
+)
+def test_padding_adds_only_a_constant_to_the_log_posterior(bcg, kwargs, par):
+    """The padded model's log density minus the unpadded one's does not depend on the real
+    parameters (padded auxiliaries held fixed): the posterior of the real parameters is the same."""
+    ma = bm.MetaAnalysis(bcg, priors={"mu": HN["mu"]} if kwargs.get("model") == "common" else HN, **kwargs)
+    m0, _ = pmm.build_model(ma.spec, par)
+    m1, _ = pmm.build_model(ma.spec, par, pad=True)
+    assert len(m1.coords["study"]) == pmm.STUDY_BUCKET
+    if "cluster" in kwargs:
+        assert len(m1.coords["cluster"]) == pmm.CLUSTER_BUCKET
+    f0, f1 = m0.compile_logp(), m1.compile_logp()
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(3):
+        p0 = {name: rng.normal(0, 0.7, np.shape(v)) for name, v in m0.initial_point().items()}
+        p1 = {}
+        for name, v in m1.initial_point().items():
+            n = np.shape(p0[name])
+            p1[name] = p0[name] if n == np.shape(v) else np.r_[p0[name], np.full(np.shape(v)[0] - n[0], 0.3)]
+        diffs.append(float(f1(p1)) - float(f0(p0)))
+    np.testing.assert_allclose(diffs, diffs[0], rtol=0, atol=1e-8)

@@ -64,6 +64,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "PARAMETERIZATIONS",
+    "STUDY_BUCKET",
+    "CLUSTER_BUCKET",
+    "padded_size",
+    "padded_sizes",
     "resolve_parameterization",
     "structure_key",
     "data_values",
@@ -124,11 +128,53 @@ def _hyper_name(key: str, param: str) -> str:
     return f"hyper_{key}_{param}"
 
 
-def structure_key(spec: ModelSpec, parameterization: str = "auto") -> tuple:
+#: Smallest padded number of studies (effects): with ``pad=True`` the study dimension
+#: is padded to the next power of two at least this large, so every k up to 64 shares
+#: one compiled model (and 65-128 the next one, ...).
+STUDY_BUCKET = 64
+#: Smallest padded number of clusters of a three-level model (``pad=True``).
+CLUSTER_BUCKET = 16
+
+
+def padded_size(n: int, minimum: int) -> int:
+    """The bucket of *n*: the smallest power-of-two multiple of *minimum* that is >= n.
+
+    Examples
+    --------
+    >>> [padded_size(k, 64) for k in (3, 55, 64, 65, 300)]
+    [64, 64, 64, 128, 512]
+    """
+    size = int(minimum)
+    while size < n:
+        size *= 2
+    return size
+
+
+def _padded(spec: ModelSpec, pad: bool) -> bool:
+    """Whether the model of *spec* is padded: asked for, and no publication-bias family."""
+    return bool(pad) and getattr(spec, "bias", None) is None
+
+
+def padded_sizes(spec: ModelSpec, pad: bool = False) -> tuple[int, int]:
+    """Length of the study and cluster dimensions of the model of *spec*.
+
+    Without padding ``(k, number of clusters)``; with ``pad=True`` their buckets
+    (:data:`STUDY_BUCKET`, :data:`CLUSTER_BUCKET`). Models with a publication-bias
+    family are never padded.
+    """
+    n_clusters = len(spec.cluster_names) if spec.cluster_index is not None else 0
+    if not _padded(spec, pad):
+        return spec.k, n_clusters
+    return padded_size(spec.k, STUDY_BUCKET), (padded_size(n_clusters, CLUSTER_BUCKET) if n_clusters else 0)
+
+
+def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = False) -> tuple:
     """What decides the compiled model: kind, likelihood, shapes, prior families, parameterization.
 
     Two specs with the same key differ only in data values and hyperparameter
-    values, so they share one compiled model.
+    values, so they share one compiled model. With ``pad=True`` the number of
+    studies (and of clusters) enters only through its bucket
+    (:func:`padded_sizes`): meta-analyses of 3 and of 55 studies share a key.
 
     Examples
     --------
@@ -146,22 +192,29 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto") -> tuple:
         loc = ("beta",) + tuple((fam, tuple(prior.params), tuple(idx)) for fam, prior, idx in location_groups(spec))
     else:
         loc = ("mu", spec.priors["mu"].family, tuple(spec.priors["mu"].params))
-    return (
+    n_study, n_cluster = padded_sizes(spec, pad)
+    key = (
         spec.model,
         spec.likelihood,
         resolve_parameterization(spec, parameterization),
-        spec.k,
+        n_study,
         spec.p,
         spec.is_regression,
         len(spec.group_names) if spec.tau_by is not None else 0,
-        len(spec.cluster_names) if spec.cluster_index is not None else 0,
+        n_cluster,
         loc,
         priors,
     ) + bias_family.structure_key(spec)
+    return key + ("padded",) if _padded(spec, pad) else key
 
 
-def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
+def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
     """Values of every ``pm.Data`` of the model of *spec* (data and hyperparameters).
+
+    With ``pad=True`` the study arrays are padded to the bucket of :func:`padded_sizes`
+    (``yi_data`` 0, ``vi`` 1, rows of ``X`` 0, indices 0) and ``mask`` is 1 for the
+    real studies and 0 for the padding, which the model multiplies into the mean and
+    SD of every study so that a padded study's likelihood is a constant.
 
     Examples
     --------
@@ -196,7 +249,32 @@ def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
             for param, value in spec.priors[key].params.items():
                 out[_hyper_name(key, param)] = np.asarray(value, dtype=float)
     out.update(bias_family.data_values(spec))
+    if _padded(spec, pad):
+        n_study, _ = padded_sizes(spec, pad=True)
+        extra = n_study - spec.k
+        fill = {"yi_data": 0.0, "vi": 1.0, "X": 0.0, "group_idx": 0, "cluster_idx": 0}
+        for name, value in fill.items():
+            if name in out:
+                arr = out[name]
+                widths = [(0, extra)] + [(0, 0)] * (arr.ndim - 1)
+                out[name] = np.pad(arr, widths, constant_values=value)
+        out["mask"] = np.r_[np.ones(spec.k), np.zeros(extra)]
+        n_cluster = len(spec.cluster_names) if spec.cluster_index is not None else 0
+        if n_cluster:
+            size = padded_sizes(spec, pad=True)[1]
+            out["cluster_mask"] = np.r_[np.ones(n_cluster), np.zeros(size - n_cluster)]
     return out
+
+
+def padded_coords(spec: ModelSpec, pad: bool = False) -> dict[str, list[str]]:
+    """``spec.coords()`` with the study and cluster dimensions padded to their buckets."""
+    coords = spec.coords()
+    n_study, n_cluster = padded_sizes(spec, pad)
+    if n_study > spec.k:
+        coords["study"] = list(coords["study"]) + [f"__pad{i}" for i in range(n_study - spec.k)]
+    if n_cluster and n_cluster > len(coords["cluster"]):
+        coords["cluster"] = list(coords["cluster"]) + [f"__pad{i}" for i in range(n_cluster - len(coords["cluster"]))]
+    return coords
 
 
 @dataclass
@@ -244,6 +322,8 @@ class _Builder:
         self.nu = None  # degrees of freedom of Student-t random effects (student_t.py)
         self.yi = None
         self.vi = None
+        self.mask = None  # 1 for real studies, 0 for padding (pad=True)
+        self.cluster_mask = None  # the same for the clusters of a three-level model
 
     def data(self, name: str, dims=None):
         import pymc as pm
@@ -270,11 +350,14 @@ class _Builder:
 
         self.handles.auxiliary.append(name)
         if self.nu is not None:
-            return student_t.noise(name, self.nu, **kwargs)
+            mask = {"study": self.mask, "cluster": self.cluster_mask}.get(kwargs.get("dims"))
+            return student_t.noise(name, self.nu, mask=mask, **kwargs)
         return pm.Normal(name, 0.0, 1.0, **kwargs)
 
 
-def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple[pm.Model, ModelHandles]:
+def build_model(
+    spec: ModelSpec, parameterization: str = "auto", pad: bool = False
+) -> tuple[pm.Model, ModelHandles]:
     """Build the PyMC model of *spec*.
 
     Parameters
@@ -282,6 +365,13 @@ def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple[pm.Mod
     spec : ModelSpec
     parameterization : {"auto", "marginal", "noncentered", "centered"}
         How the study effects enter (see :func:`resolve_parameterization`).
+    pad : bool
+        Pad the study (and cluster) dimension to its bucket (:func:`padded_sizes`)
+        with a ``mask``: one compiled model then serves every k of the bucket.
+        The padded studies' likelihood is a constant and their auxiliary variables
+        are independent of the rest, so the posterior of the real parameters is
+        unchanged (the draws for a given seed are not: the sampler moves in more
+        dimensions).
 
     Returns
     -------
@@ -301,11 +391,15 @@ def build_model(spec: ModelSpec, parameterization: str = "auto") -> tuple[pm.Mod
     import pymc as pm
 
     parameterization = resolve_parameterization(spec, parameterization)
-    handles = ModelHandles(key=structure_key(spec, parameterization), parameterization=parameterization)
-    b = _Builder(spec, handles, data_values(spec))
-    with pm.Model(coords=spec.coords()) as model:
+    handles = ModelHandles(key=structure_key(spec, parameterization, pad), parameterization=parameterization)
+    b = _Builder(spec, handles, data_values(spec, pad))
+    with pm.Model(coords=padded_coords(spec, pad)) as model:
         b.yi = b.data("yi_data", dims="study")
         b.vi = b.data("vi", dims="study")
+        if "mask" in b.vals:
+            b.mask = b.data("mask", dims="study")
+        if "cluster_mask" in b.vals:
+            b.cluster_mask = b.data("cluster_mask", dims="cluster")
         loc, loc_new = random_effects.location(b)
         if getattr(spec, "bias", None) is not None:  # selection models, PET, PEESE (models/bias.py)
             bias_family.build(b, loc, loc_new)

@@ -33,6 +33,7 @@ import numpy as np
 from bayesma._validate import check_seed
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
 from bayesma.models.spec import ModelSpec
+from bayesma.priors import is_improper
 
 if TYPE_CHECKING:  # pragma: no cover
     import pymc as pm
@@ -405,7 +406,7 @@ def sample(
     cores: int | None = None,
     retry: bool = True,
     parameterization: str = "auto",
-    pad: bool = True,
+    pad: bool | None = None,
     **kwargs: Any,
 ) -> NutsFit:
     """Sample the posterior of the model of *spec* with NUTS.
@@ -440,13 +441,15 @@ def sample(
         transitions, sample once more (same seed) with ``target_accept=0.99``;
         ``info["retried"]`` records it. Refits are cheap: the model is
         compiled already.
-    pad : bool
+    pad : bool, optional
         Pad the study (and cluster) dimension to its bucket (64, 128, ... studies;
         16, 32, ... clusters) so that one compiled model serves every k of the
         bucket: a batch of meta-analyses of 3 to 64 studies compiles once. The
         posterior is the same; the draws for a given seed differ from ``pad=False``
         (the sampler also moves the padded studies' independent auxiliary
-        variables). ``pad=False`` compiles one model per k, as before.
+        variables). ``pad=False`` compiles one model per k, as before. Default:
+        padded, except three-level models (``cluster=``), whose draws stay those
+        of the unpadded model unless ``pad=True`` is given.
     prior_draws : int
         Number of prior draws stored in ``idata.prior`` (0: none).
     cores : int, optional
@@ -489,6 +492,8 @@ def sample(
 
     t0 = time.perf_counter()
     cache = MODEL_CACHE if cache is None else cache
+    if pad is None:
+        pad = spec.cluster_index is None
     entry, built = cache.get(spec, parameterization, pad)
     values = data_values(spec, pad)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
@@ -509,7 +514,7 @@ def sample(
             idata, _ = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
     t_sample = time.perf_counter() - t0
     prior, prior_compiled = (None, False)
-    if any(getattr(p, "family", None) in ("Flat", "HalfFlat") for p in spec.priors.values()):
+    if any(is_improper(p) for p in spec.priors.values()):
         prior_draws = 0  # nothing can be drawn from an improper prior
     if prior_draws and prior_draws > 0:
         prior, prior_compiled = _draw_prior(entry, values, int(prior_draws), seed)

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["location", "common_effect", "effects", "study_effects", "location_groups", "beta_key"]
+from bayesma.models.student_t import PADDED_NU
+
+__all__ = ["location", "common_effect", "effects", "study_effects", "location_groups", "beta_key", "masked"]
 
 
 def location_groups(spec: Any) -> list[tuple[str, Any, list[int]]]:
@@ -63,6 +65,11 @@ def location(b: Any):
     return mu, mu
 
 
+def masked(b: Any, x):
+    """*x* times the padding mask (1 for real studies, 0 for padding); *x* when unpadded."""
+    return x if b.mask is None else x * b.mask
+
+
 def common_effect(b: Any, loc, loc_new) -> None:
     """Common (fixed) effect: ``theta_i = x_i' beta``, no tau."""
     import pymc as pm
@@ -70,7 +77,7 @@ def common_effect(b: Any, loc, loc_new) -> None:
 
     theta = pm.Deterministic("theta", loc * pt.ones_like(b.yi), dims="study")
     pm.Deterministic("theta_new", loc_new)
-    pm.Normal("yi", mu=theta, sigma=pt.sqrt(b.vi), observed=b.yi, dims="study")
+    pm.Normal("yi", mu=masked(b, theta), sigma=pt.sqrt(b.vi), observed=b.yi, dims="study")
     b.handles.theta_prior = theta
 
 
@@ -92,6 +99,11 @@ def study_effects(b: Any, m, s, parameterization: str) -> None:
     import pytensor.tensor as pt
 
     yi, vi = b.yi, b.vi
+    if b.mask is not None:
+        # padded studies (mask 0): mean and SD 0, so their likelihood N(0 | 0, sqrt(v_pad))
+        # is a constant and their auxiliary variables are independent of everything else
+        s_centered = pt.switch(pt.gt(b.mask, 0), s, 1.0)
+        m, s = masked(b, m), masked(b, s)
     if parameterization == "marginal":
         # y_i | m_i ~ N(m_i, s_i^2 + v_i); theta_i | y, m, s is normal with mean
         # m_i + B_i (y_i - m_i), B_i = s_i^2 / (s_i^2 + v_i), and SD s_i sqrt(v_i / (s_i^2 + v_i)).
@@ -101,11 +113,16 @@ def study_effects(b: Any, m, s, parameterization: str) -> None:
         pm.Normal("yi", mu=m, sigma=pt.sqrt(s2), observed=yi, dims="study")
         b.handles.theta_prior = m + s * z
     elif parameterization == "centered":
-        if b.nu is not None:
-            theta = pm.StudentT("theta", nu=b.nu, mu=m, sigma=s, dims="study")
+        nu = b.nu
+        if b.mask is not None:
+            s = s_centered
+            if nu is not None:  # padded studies: constant degrees of freedom (see student_t.noise)
+                nu = pt.switch(pt.gt(b.mask, 0), nu, PADDED_NU)
+        if nu is not None:
+            theta = pm.StudentT("theta", nu=nu, mu=m, sigma=s, dims="study")
         else:
             theta = pm.Normal("theta", mu=m, sigma=s, dims="study")
-        pm.Normal("yi", mu=theta, sigma=pt.sqrt(vi), observed=yi, dims="study")
+        pm.Normal("yi", mu=masked(b, theta), sigma=pt.sqrt(vi), observed=yi, dims="study")
         b.handles.theta_prior = theta
     else:
         z = b.noise("z", dims="study")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["degrees_of_freedom", "noise"]
+__all__ = ["degrees_of_freedom", "noise", "PADDED_NU"]
 
 
 def degrees_of_freedom(b: Any):
@@ -18,8 +18,21 @@ def degrees_of_freedom(b: Any):
     return b.hetero("nu")
 
 
-def noise(name: str, nu, **kwargs: Any):
-    """A standard Student-t auxiliary variable with *nu* degrees of freedom."""
-    import pymc as pm
+#: Degrees of freedom of the auxiliary variables of padded studies / clusters: a constant,
+#: so that they are independent of ``nu`` (and practically standard normal).
+PADDED_NU = 1e4
 
+
+def noise(name: str, nu, mask=None, **kwargs: Any):
+    """A standard Student-t auxiliary variable with *nu* degrees of freedom.
+
+    With a padding *mask* (1 real, 0 padded) the padded entries get :data:`PADDED_NU`
+    degrees of freedom instead: they carry no data, and tying them to ``nu`` would add a
+    funnel between ``nu`` and each of them without changing the posterior.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if mask is not None:
+        nu = pt.switch(pt.gt(mask, 0), nu, PADDED_NU)
     return pm.StudentT(name, nu=nu, mu=0.0, sigma=1.0, **kwargs)
