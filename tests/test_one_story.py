@@ -203,3 +203,14 @@ def test_a_saved_exact_fit_keeps_its_exact_numbers(post, tmp_path):
                                    post.summary(prob=level).loc[["mu", "tau", "theta_new"]].to_numpy(dtype=float),
                                    rtol=1e-12, equal_nan=True)
     assert again.p_greater("mu", 0) == post.p_greater("mu", 0)
+
+
+def test_mu_of_a_meta_regression_is_its_intercept_everywhere():
+    dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bm.MetaAnalysis(dat, measure="RR", mods="~ ablat").fit(engine="exact", draws=200, chains=2, seed=1)
+    exact = post.exact.prob("beta[intrcpt]", 0.0)
+    assert post.p_greater("mu", 0) == exact and post.prob("mu > 0") == exact
+    assert post.interval("mu", 0.9) == post.exact.interval("beta[intrcpt]", 0.9)
+    assert abs(float(np.mean(post.draws("mu") > 0)) - exact) > 1e-9  # not the share of the 400 draws

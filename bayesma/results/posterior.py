@@ -49,7 +49,7 @@ from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
 from .influence import prior_data_conflict, prior_influence
 from .io import read_posterior, write_posterior
-from .query import SIMPLE_STATEMENT, exact_names, posterior_repr, values_of
+from .query import SIMPLE_STATEMENT, canonical_name, exact_names, posterior_repr, values_of
 from .summary import compare_frequentist, summary_table, var_dim
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -235,7 +235,7 @@ class MetaPosterior:
         simple = SIMPLE_STATEMENT.fullmatch(expr.strip())
         if simple and self.exact is not None:
             name, op, value = simple.group(1), simple.group(2), float(simple.group(3))
-            if name in exact_names(self):
+            if canonical_name(self, name) in exact_names(self):
                 return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
         val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
@@ -266,6 +266,7 @@ class MetaPosterior:
         --------
         >>> post.p_greater("mu", 0.0)                         # doctest: +SKIP
         """
+        var = canonical_name(self, var)
         if self.exact is not None and var in exact_names(self):
             return float(self.exact.prob(var, float(value)))
         return float(np.mean(values_of(self, var) > float(value)))
@@ -288,6 +289,7 @@ class MetaPosterior:
         --------
         >>> post.p_less("mu", -0.2)                           # doctest: +SKIP
         """
+        var = canonical_name(self, var)
         if self.exact is not None and var in exact_names(self):
             return float(self.exact.cdf(var, float(value)))
         return float(np.mean(values_of(self, var) < float(value)))
@@ -352,6 +354,7 @@ class MetaPosterior:
         """
         if not 0 < prob < 1:
             raise ValueError(f"prob must be in (0, 1), got {prob}")
+        name = canonical_name(self, name)
         if self.exact is not None and name in exact_names(self):
             return self.exact.interval(name, prob)
         x = values_of(self, name)

@@ -11,7 +11,7 @@ from bayesma.priors import describe
 
 from .influence import influence_lines
 
-__all__ = ["SIMPLE_STATEMENT", "exact_names", "split_name", "values_of", "posterior_repr"]
+__all__ = ["SIMPLE_STATEMENT", "canonical_name", "exact_names", "split_name", "values_of", "posterior_repr"]
 
 #: ``<name> <op> <number>``: a statement about one quantity (exact for engine="exact")
 SIMPLE_STATEMENT = re.compile(r"\s*([A-Za-z_]\w*(?:\[[^\]]*\])?)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*")
@@ -26,6 +26,15 @@ def exact_names(post: Any) -> set[str]:
     names |= {"mu"} if not post.spec.is_regression else {f"beta[{c}]" for c in post.spec.coef_names}
     names |= ({f"theta_new[{g}]" for g in post.spec.group_names} if ep.kind == "tau_by" else {"theta_new"})
     return names
+
+
+def canonical_name(post: Any, name: str) -> str:
+    """The summary row a name stands for: ``"mu"`` of a meta-regression with an intercept is
+    ``"beta[intrcpt]"`` (as :meth:`MetaPosterior.draws` reads it); other names unchanged."""
+    spec = post.spec
+    if name == "mu" and spec.is_regression and "intrcpt" in list(spec.coef_names):
+        return "beta[intrcpt]"
+    return name
 
 
 def split_name(name: str) -> tuple[str, str | None]:
