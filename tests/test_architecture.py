@@ -4,7 +4,9 @@
 - no module imports a private (underscore) name, or a private module, from another package of
   bayesma (the top-level shared helpers ``bayesma/_validate.py`` and ``bayesma/_rootfind.py``
   are modules of the root package, so their public names may be imported anywhere);
-- ``frequentist/`` never imports models, exact, results, plots or priors;
+- ``frequentist/`` never imports models, exact, results, plots or priors (its results draw
+  through ``bayesma._plotting.draw``, which imports ``bayesma.plots`` on first use);
+- no module imports the ``bayesma`` facade itself (it would hide any dependency);
 - ``plots/`` never imports results, models or exact (not even under TYPE_CHECKING);
 - ``exact/`` and the builders and sampler in ``models/`` never import results or cli;
 - no module is longer than 600 lines (a module is one idea).
@@ -149,6 +151,22 @@ def test_one_way_imports(package):
         for target, name, line in EDGES[module]:
             if any(_under(target, f) for f in FORBIDDEN[package]):
                 bad.append(f"{MODULES[module].relative_to(ROOT)}:{line} imports {target}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_hidden_imports_through_the_facade():
+    """``import bayesma`` inside the package would hide a dependency from the rules above (the facade
+    can reach anything); results reach figures through ``bayesma._plotting.draw`` instead. The command
+    line, which sits on top of everything and uses the public API as a script would, may."""
+    bad = []
+    for module in MODULES:
+        if module == "bayesma" or _under(module, "bayesma.cli"):
+            continue
+        for target, name, line in EDGES[module]:
+            if target == "bayesma" and name is None:
+                bad.append(f"{MODULES[module].relative_to(ROOT)}:{line} imports the bayesma facade")
+            elif target == "bayesma" and name not in ("__version__",):
+                bad.append(f"{MODULES[module].relative_to(ROOT)}:{line} imports {name} from the facade")
     assert not bad, "\n".join(bad)
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._plotting import draw
 from bayesma.frequentist.transf import apply_transf, psort
 
 __all__ = [
@@ -194,9 +195,7 @@ class InfluenceDiagnostics:
     def plot(self, **kwargs: Any):
         """The diagnostics against study, as metafor's ``plot(influence(res))``; see
         :func:`bayesma.influence_plot` (``dfbetas=True`` for the DFBETAS). Returns a Figure."""
-        import bayesma  # the public facade: frequentist/ does not import bayesma.plots
-
-        return bayesma.influence_plot(self, **kwargs)
+        return draw("influence_plot", self, **kwargs)
 
     def __repr__(self) -> str:
         t = self.summary().copy()
@@ -360,9 +359,7 @@ class StepResult:
     def plot(self, **kwargs: Any):
         """Forest-style plot of the steps (metafor's ``forest(leave1out(res))`` /
         ``forest(cumul(res))``); see :func:`bayesma.steps_plot`. Returns a Figure."""
-        import bayesma  # the public facade: frequentist/ does not import bayesma.plots
-
-        return bayesma.steps_plot(self, **kwargs)
+        return draw("steps_plot", self, **kwargs)
 
     def __repr__(self) -> str:
         title = ("Leave-one-out analysis (frequentist; each row omits one study)" if self.kind == "leave1out"

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._plotting import draw
 from bayesma.frequentist._printing import _p_text, _stars
 from bayesma.frequentist._selection_fit import (
     _EPS,
@@ -186,9 +187,7 @@ class SelModelResult:
         -------
         matplotlib.figure.Figure
         """
-        import bayesma  # the public facade: frequentist/ does not depend on bayesma.plots
-
-        return bayesma.plots.selection_plot(self, ci=ci, **kwargs)
+        return draw("selection_plot", self, ci=ci, **kwargs)
 
     def summary(self) -> pd.DataFrame:
         """Table of the fixed effects, tau² and the selection parameters (estimate, se, z, p, interval)."""

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._plotting import draw
 from bayesma._validate import check_tau2
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
@@ -236,9 +237,7 @@ class RMAResult:
 
     def funnel(self, **kwargs: Any):
         """Funnel plot of this (intercept-only) fit; see :func:`bayesma.plots.funnel_plot`."""
-        from bayesma.plots import funnel_plot
-
-        return funnel_plot(self, **kwargs)
+        return draw("funnel_plot", self, **kwargs)
 
     def __repr__(self) -> str:
         return format_rma(self)

@@ -13,6 +13,12 @@ matplotlib and ArviZ are imported inside the functions.
 - :func:`trace_plot` — ArviZ trace plot.
 - :func:`funnel_plot` — effects against their standard errors with the pseudo
   confidence region around the pooled estimate (frequentist fits and trim-and-fill).
+- :func:`selection_plot` — the estimated selection function of a selection model.
+- :func:`influence_plot`, :func:`baujat`, :func:`steps_plot` — influence diagnostics,
+  Baujat plot, leave-one-out and cumulative analyses.
+
+Result objects reach these functions through :func:`bayesma._plotting.draw`, so the packages
+that compute never import this one.
 
 Plots never import :mod:`bayesma.results`, :mod:`bayesma.models` or :mod:`bayesma.exact`:
 they take arrays, tables or duck-typed results (an object with ``spec``, ``idata``,
@@ -24,8 +30,10 @@ from __future__ import annotations
 from ._common import MEASURE_LABELS
 from .forest import forest_plot
 from .funnel import funnel_plot
+from .influence import baujat, influence_plot, steps_plot
 from .priors import prior_posterior_plot
 from .selection import selection_plot
 from .trace import trace_plot
 
-__all__ = ["forest_plot", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "MEASURE_LABELS"]
+__all__ = ["forest_plot", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "influence_plot",
+           "steps_plot", "baujat", "MEASURE_LABELS"]
