@@ -211,3 +211,36 @@ def test_shell_example_runs(tmp_path):
                  "bayes/combined.csv", "bayes/report.md", "bayes/report.html", "priors_misconduct/priors.csv"):
         assert (out / path).exists(), path
     assert "Traceback" not in res.stderr
+
+
+def test_escalc_mixed_inputs_convert_to_one_measure(tmp_path, capsys):
+    df = pd.read_csv(CSV).query("outcome == 'recidivism'").reset_index(drop=True)
+    means = {"m1": 10.2, "sd1": 3.1, "n1": 40, "m2": 11.0, "sd2": 3.3, "n2": 42}
+    for col in means:
+        df[col] = np.nan
+    df.loc[:5, list(means)] = list(means.values())  # six studies report means and SDs instead of r
+    df.loc[:5, "r"] = np.nan
+    df.to_csv(tmp_path / "mixed.csv", index=False)
+    out = tmp_path / "es.csv"
+    code, stdout, err = _run(["escalc", "SMD", tmp_path / "mixed.csv", "--m1i", "m1", "--sd1i", "sd1", "--n1i", "n1",
+                              "--m2i", "m2", "--sd2i", "sd2", "--n2i", "n2", "--also", "R2D", "--ri", "r", "--ni", "n",
+                              "--slab", "study", "--out", out], capsys)
+    assert code == 0, err
+    es = pd.read_csv(out)
+    assert list(es["es_measure"]) == ["SMD"] * 6 + ["R2D"] * 9
+    smd = bm.escalc("SMD", m1i="m1", sd1i="sd1", n1i="n1", m2i="m2", sd2i="sd2", n2i="n2", data=df.head(6))
+    r2d = bm.escalc("R2D", ri="r", ni="n", data=df.iloc[6:])
+    np.testing.assert_allclose(es["yi"], np.r_[smd["yi"], r2d["yi"]], rtol=1e-12)
+    np.testing.assert_allclose(es["vi"], np.r_[smd["vi"], r2d["vi"]], rtol=1e-12)
+    # the report says which effects were converted, and does not call them all Hedges' g
+    code, _, err = _run(["fit", out, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "SMD", "--out",
+                         tmp_path / "fit"], capsys)
+    assert code == 0, err
+    par = (tmp_path / "fit" / "report.md").read_text().split("\n\n")[1]
+    assert "k = 15 standardized mean differences (Hedges' g for 6; Cohen's d converted from point-biserial" in par
+    assert "for 9)" in par
+    # measures on different scales cannot be mixed
+    code, _, err = _run(["escalc", "SMD", tmp_path / "mixed.csv", "--m1i", "m1", "--sd1i", "sd1", "--n1i", "n1",
+                         "--m2i", "m2", "--sd2i", "sd2", "--n2i", "n2", "--also", "ZCOR", "--ri", "r", "--ni", "n"],
+                        capsys)
+    assert code == 2 and "cannot be pooled" in err

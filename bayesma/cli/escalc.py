@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from bayesma import measures
 from bayesma.cli.console import say
 from bayesma.cli.errors import EXIT_OK, PROG, InputError, about
@@ -13,6 +15,46 @@ from bayesma.cli.inputs import EXCEL_SUFFIXES, check_columns, read_table
 from bayesma.cli.outputs import staged_file, writing
 from bayesma.cli.parser import ESCALC_ARGS
 from bayesma.effects import escalc
+from bayesma.effects.escalc import MEASURES as ESCALC_MEASURES
+from bayesma.report import CONVERSIONS
+
+
+def _mixed(df: pd.DataFrame, measure: str, also: str, given: dict[str, str], args: argparse.Namespace) -> pd.DataFrame:
+    """Effects of one measure from mixed inputs: rows with the columns of *measure* use it, the others *also*.
+
+    E.g. ``escalc SMD ... --also R2D --ri r --ni n``: Hedges' g from means and SDs where a study
+    reports them, Cohen's d from r and n where it reports a correlation. Adds the columns
+    ``es_measure`` (the measure of each row) and ``es_conversion`` (how a converted row was
+    converted, from :data:`bayesma.report.CONVERSIONS`; empty for the others).
+    """
+    m1, m2 = measures.get(measure), measures.get(also)
+    if (m1.scale, m1.unit_sd) != (m2.scale, m2.unit_sd) or m1.back_label != m2.back_label:
+        raise InputError(f"--also {also}: {m2.plural} cannot be pooled with {m1.plural} (a different scale); "
+                         f"choose a conversion to {m1.description}, e.g. R2D for d from r")
+    args1 = [a for a in ESCALC_MEASURES[measure][1] if a in given]
+    args2 = [a for a in ESCALC_MEASURES[also][1] if a in given]
+    unused = [f"--{a}" for a in given if a not in args1 and a not in args2]
+    if unused:
+        raise InputError(f"{', '.join(unused)} is used by neither {measure} nor {also}")
+    own = [a for a in args1 if a not in args2]  # the columns only the main measure uses
+    if not own:
+        raise InputError(f"give the columns of {measure} (e.g. its means or counts) and of {also}; rows without the "
+                         f"columns of {measure} take {also}")
+    use_main = df[[given[a] for a in own]].notna().all(axis=1)
+    parts = []
+    for name, args_, mask in ((measure, args1, use_main), (also, args2, ~use_main)):
+        if not mask.any():
+            continue
+        sub = df.loc[mask]
+        args_ = [a for a in args_ if sub[given[a]].notna().any()]  # e.g. R2D rows have no group sizes
+        es = escalc(name, data=sub, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype if name == measure
+                    else "LS", var_names=(args.yi_name, args.vi_name), **{a: given[a] for a in args_})
+        es["es_measure"] = name
+        es["es_conversion"] = CONVERSIONS.get(name, "")
+        parts.append(es)
+    out = pd.concat(parts).loc[df.index]
+    out.attrs["measure"] = measure
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,9 +66,15 @@ def run(args: argparse.Namespace) -> int:
     with about(args.file):
         df = read_table(args.file, sheet=args.sheet)
         check_columns(df, {f"--{k}": v for k, v in {**given, "slab": args.slab}.items()})
-        es = escalc(measure, data=df, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype,
-                       var_names=(args.yi_name, args.vi_name), **given)
+        if getattr(args, "also", None):
+            es = _mixed(df, measure, args.also.strip().upper(), given, args)
+        else:
+            es = escalc(measure, data=df, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype,
+                        var_names=(args.yi_name, args.vi_name), **given)
     what = measures.get(measure).plural
+    if "es_measure" in es.columns:
+        counts = es["es_measure"].value_counts()
+        what = "; ".join(f"{measures.get(m).description} for {n} rows" for m, n in counts.items())
     if args.out in (None, "-"):
         es.to_csv(sys.stdout, index=False)
         print(f"{PROG}: added {args.yi_name} and {args.vi_name} ({what}) "

@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
              "t1i": "person-time, group 1 (IRR, IRD, IRSD)", "t2i": "person-time, group 2 (IRR, IRD, IRSD)"}
     for name in ESCALC_ARGS:
         group.add_argument(f"--{name}", metavar="COL", help=helps[name])
+    p.add_argument("--also", metavar="MEASURE",
+                   help="mixed inputs: rows without the columns of MEASURE get their effect from this measure's "
+                        "columns, e.g. 'escalc SMD ... --also R2D --ri r --ni n' (d from r where a study reports a "
+                        "correlation); adds the columns es_measure and es_conversion")
     p.add_argument("--slab", metavar="COL", help="study labels (used in messages)")
     p.add_argument("--add", type=float, default=None,
                    help="added to the cells of studies with a zero cell (default: metafor's, 1/2 for most measures)")

@@ -22,6 +22,7 @@ from bayesma.report import (
     location_rows,
     posterior_report,
     prob_rel,
+    term_labels,
 )
 
 
@@ -114,16 +115,25 @@ def run_fit(
             if c in summary.columns and not (engine == "exact" and c in ("r_hat", "ess_bulk", "ess_tail")
                                              and summary[c].isna().all())]
     say()
-    print_table(summary.loc[rows, cols], title=f"Posterior summary (k = {k}; 95% equal-tailed intervals)")
+    spec_ = getattr(post, "spec", None)
+    labels = (term_labels(spec_.coef_names, spec_.meta.data, spec_.mods)
+              if spec_ is not None and spec_.is_regression else {})
+
+    def readable(row: str) -> str:  # beta[raterservice provider/observer] -> beta[rater: ... vs client]
+        return f"beta[{labels[row[5:-1]]}]" if row.startswith("beta[") and row[5:-1] in labels else row
+
+    print_table(summary.loc[rows, cols].rename(index=readable),
+                title=f"Posterior summary (k = {k}; 95% equal-tailed intervals)")
     if not show_studies:
         say(f"(the {k} study rows theta[...] are in {out / 'summary.csv'})\n")
     check = comparison_table(fits, summary, engine, x_new=getattr(getattr(post, "spec", None), "x_new", None))
-    print_table(check, title="Frequentist check (metafor's estimators on the same data)")
+    shown = check.rename(index=lambda c: labels.get(c, c), level="coef") if labels else check
+    print_table(shown, title="Frequentist check (metafor's estimators on the same data)")
 
     loc = location_rows(summary)
     p_gt = {row: prob_greater(post, row, 0.0) for row in loc}
     for row, p in p_gt.items():
-        say(f"P({row} > 0) {prob_rel(p)}")
+        say(f"P({readable(row)} > 0) {prob_rel(p)}")
     diag = diagnostics_text(post) if engine == "nuts" else ""
     if diag:
         say(f"Diagnostics: {diag}")

@@ -13,7 +13,7 @@ from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns
 from bayesma.cli.options import load_for_model
 from bayesma.cli.outputs import staged_dir, writing
-from bayesma.report import fmt_p
+from bayesma.report import fmt_p, num
 
 __all__ = ["moderator_table", "run"]
 
@@ -49,8 +49,15 @@ def run(args: argparse.Namespace) -> int:
         fe = subgroup(spec["yi"], spec["vi"], by=args.by, method="FE", **common)
         re_ = subgroup(spec["yi"], spec["vi"], by=args.by, method=args.method, **common)
     table = moderator_table(fe, re_)
-    shown = table.drop(columns=["Q_between", "Q_between_df", "Q_between_p"])
-    print_table(shown, title=f"Subgroups by {args.by} (k = {len(df)}; 95% CIs; RE: {args.method} within each subgroup)")
+    shown = pd.DataFrame({
+        "k": table["k"].astype(int),
+        "estimate [95% CI]": [f"{num(e)} [{num(lo)}, {num(hi)}]"
+                              for e, lo, hi in table[["estimate", "ci_lb", "ci_ub"]].to_numpy()],
+        "SE": [num(v) for v in table["se"]],
+        "p": [fmt_p(v).replace("= ", "") for v in table["pval"]],
+    }, index=table.index)
+    print_table(shown, title=f"Subgroups by {args.by} (k = {len(df)}; FE: common effect; RE: {args.method} within "
+                             f"each subgroup; all numbers in subgroups.csv)")
     for model, sg in (("FE", fe), (f"RE ({args.method})", re_)):
         say(f"Test of subgroup differences, {model}: Q_between({sg.Q_between_df}) = {sg.Q_between:.2f}, "
             f"p {fmt_p(sg.Q_between_p)}")

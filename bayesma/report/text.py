@@ -35,7 +35,7 @@ from bayesma.report.tables import (
     summary_rows,
 )
 
-__all__ = ["CONVERSIONS", "SYMBOLS", "fmt_p", "fmt_prob", "num", "paper_table", "posterior_report", "report_text",
+__all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "fmt_p", "fmt_prob", "num", "paper_table", "posterior_report", "report_text",
            "term_labels"]
 
 #: the conversion behind a converted measure, for the sentence naming the effects
@@ -163,8 +163,28 @@ def term_labels(coef_names: Sequence[str], data: pd.DataFrame | None, mods: Any)
 
 def _measure_phrase(measure: str | None, conversion: str | None, k: int) -> str:
     m = measures.get(measure)
-    phrase = f"k = {k} {m.plural}"
-    return phrase + (f" ({conversion})" if conversion else "")
+    if conversion:  # the conversion says what the effects are ("d from r", not "Hedges' g")
+        return f"k = {k} {m.plural.split(' (')[0]} ({conversion})"
+    return f"k = {k} {m.plural}"
+
+
+def conversion_from_column(data: pd.DataFrame, measure: str | None) -> str | None:
+    """The conversions of mixed inputs, from the ``es_conversion`` column ``bayesma escalc --also`` writes.
+
+    ``"Hedges' g from means and SDs for 18; Cohen's d converted from ... for 9"``; None without
+    the column or when no row was converted.
+    """
+    if "es_conversion" not in data.columns:
+        return None
+    conv = data["es_conversion"].fillna("").astype(str).str.strip()
+    converted = conv[conv != ""]
+    if converted.empty:
+        return None
+    own = measures.get(measure)
+    own_text = re.sub(r".*\((.*)\)$", r"\1", own.description) if "(" in own.description else own.description
+    parts = [f"{own_text} for {int((conv == '').sum())}"] if (conv == "").any() else []
+    parts += [f"{text} for {n}" for text, n in converted.value_counts().items()]
+    return "; ".join(parts)
 
 
 def _symbol(measure: str | None) -> str:
@@ -186,7 +206,8 @@ def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str]) -> s
         coef = str(row)[5:-1] if str(row).startswith("beta[") else None
         what = ("the pooled effect" if row == "mu" else "the between-study standard deviation" if row == "tau"
                 else "the within-study standard deviation" if row == "tau_within"
-                else f"the coefficient of {labels.get(coef, coef)}" if coef is not None else str(row))
+                else "the intercept" if coef == "intrcpt"
+                else f"the coefficient for {labels.get(coef, coef)}" if coef is not None else str(row))
         if by_prior or (math.isfinite(ratio) and ratio > 0.8):
             key = "the data say little about {}, so the prior largely sets the credible interval"
         elif math.isfinite(ratio) and ratio > 0.3:
@@ -202,15 +223,25 @@ def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str]) -> s
     def join(names: list[str]) -> str:
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
+    n_coef = sum(str(r).startswith("beta[") for r in influence.index)
+    for key, names in verdicts.items():
+        coefs = [n for n in names if n == "the intercept" or n.startswith("the coefficient for ")]
+        if n_coef > 1 and len(coefs) == n_coef:  # every coefficient alike: say so once
+            verdicts[key] = ["the meta-regression coefficients"] + [n for n in names if n not in coefs]
     said = [key.format(join(names)) for key, names in verdicts.items()]
     return "How much the priors mattered: " + "; ".join(said) + "."
 
 
-def _priors_sentence(priors: Mapping[str, Any], measure: str | None) -> str:
+def _priors_sentence(priors: Mapping[str, Any], measure: str | None, regression: bool = False) -> str:
     """``Priors: mu ~ Normal(mu=0, sigma=8); tau ~ HalfNormal(sigma=0.5) (half its mass below 0.34, ...).``"""
     texts, defaults = [], False
     for name, prior in priors.items():
-        text = f"{name} ~ {prior!r}"
+        shown = name
+        if regression and name == "mu":
+            shown = "intercept" + ("" if "beta" in priors else " and every coefficient")
+        elif regression and name == "beta":
+            shown = "each coefficient"
+        text = f"{shown} ~ {prior!r}"
         if getattr(prior, "target", None) == "tau2":
             text += " on tau²"
         if getattr(prior, "is_heterogeneity", False):
@@ -422,13 +453,13 @@ def report_text(
         kind = "three-level " + kind
     if not taus:
         kind = "common-effect " + ("meta-regression" if regression else "meta-analysis")
-    how = ("exact numerical integration" if engine == "exact" else "No-U-Turn sampling with PyMC")
+    how = ("exact numerical integration" if engine == "exact" else "No-U-Turn sampling (PyMC)")
     detail = f"{how}{f'; {engine_detail}' if engine_detail else ''}"
     of_clusters = f" from {n_clusters} studies" if n_clusters else ""
     parts = [f"We meta-analysed {_measure_phrase(measure, conversion, k)}{of_clusters}. Frequentist estimates "
              "(metafor's estimators) are reported beside a Bayesian " + kind
-             + f" fitted with {versions or 'bayesma'} ({how})."]
-    parts.append(_priors_sentence(priors, measure))
+             + f" fitted with {versions or 'bayesma'}, computing the posterior by {how}."]
+    parts.append(_priors_sentence(priors, measure, regression))
     parts += _frequentist_sentences(fits, sym, labels)
     for name, sg in (subgroups or {}).items():
         parts.append(_subgroup_sentence(name, sg, sym))
@@ -440,7 +471,7 @@ def report_text(
         parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
                      "interval; results under other priors should be reported beside these (bayesma priors).")
 
-    heading = title or ("Bayesian meta-analysis" + (f": {source}" if source else ""))
+    heading = title or "Bayesian meta-analysis"  # the data file is named under "Data and software"
     lines = [f"# {heading}", "", " ".join(p for p in parts if p), ""]
     if diagnostics_text:
         lines += ["Sampling diagnostics: " + diagnostics_text, ""]
@@ -558,7 +589,7 @@ def posterior_report(
             fits = {}
     data = getattr(spec.meta, "data", None)
     if conversion is None and data is not None:
-        conversion = data.attrs.get("conversion")
+        conversion = data.attrs.get("conversion") or conversion_from_column(data, spec.measure)
     p_gt = {row: float(post.p_greater(row, 0.0)) for row in location_rows(summary)}
     influence = None
     with contextlib.suppress(Exception):
