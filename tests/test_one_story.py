@@ -214,3 +214,25 @@ def test_mu_of_a_meta_regression_is_its_intercept_everywhere():
     assert post.p_greater("mu", 0) == exact and post.prob("mu > 0") == exact
     assert post.interval("mu", 0.9) == post.exact.interval("beta[intrcpt]", 0.9)
     assert abs(float(np.mean(post.draws("mu") > 0)) - exact) > 1e-9  # not the share of the 400 draws
+
+
+def test_subgroup_taus_in_the_frequentist_comparison_are_exact():
+    dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    dat["lat"] = np.where(dat["ablat"] > 30, "high", "low")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bm.MetaAnalysis(dat, measure="RR", tau_by="lat").fit(engine="exact", draws=2500, chains=4, seed=1)
+        row = post.compare_frequentist(level=0.9).loc["Bayesian (exact)"]
+    ep = post.exact
+    # tau: the two subgroups' taus pooled with equal weight; each bound is where the pooled cdf is 5% / 95%
+    for x, p in ((row["tau_ci_lb"], 0.05), (row["tau"], 0.5), (row["tau_ci_ub"], 0.95)):
+        assert 0.5 * (ep.cdf("tau[high]", x) + ep.cdf("tau[low]", x)) == pytest.approx(p, abs=1e-9)
+    for x, p in ((row["pi_lb"], 0.05), (row["pi_ub"], 0.95)):
+        assert 0.5 * (ep.cdf("theta_new[high]", x) + ep.cdf("theta_new[low]", x)) == pytest.approx(p, abs=1e-9)
+    # the subgroup cdf of tau inverts its quantile function
+    for g in ("tau[high]", "tau[low]"):
+        q = ep.quantiles(g, [0.1, 0.5, 0.9])
+        assert [ep.cdf(g, float(v)) for v in q] == pytest.approx([0.1, 0.5, 0.9], abs=1e-9)
+    # and agree with the pooled draws (10,000 draws: Monte-Carlo error)
+    tau = post.draws("tau").reshape(-1)
+    assert np.quantile(tau, 0.95) == pytest.approx(row["tau_ci_ub"], rel=0.05)

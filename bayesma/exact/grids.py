@@ -336,6 +336,22 @@ class _Grid2D:
     def tau_quantiles(self, axis: int, q: Sequence[float]) -> np.ndarray:
         return np.exp(self.u_quantiles(axis, q))
 
+    def tau_cdf(self, axis: int, x: float) -> float:
+        """P(tau_axis <= x): the integral of the same panel-wise interpolant :meth:`u_quantiles` inverts."""
+        if x <= 0:
+            return 0.0
+        ux = math.log(x)
+        u, w, d, e = self.marginal(axis)
+        _, _, _, anti = _gauss_legendre(self.n)
+        coef = np.einsum("li,pi->pl", anti, d)
+        mass = (w * d).sum(-1)
+        a, b = e[:-1], e[1:]
+        inside = (a < ux) & (ux < b)
+        h = (b - a) / 2.0
+        t = np.where(inside, (ux - a) / np.where(h > 0, h, 1.0) - 1.0, 0.0)
+        part = np.where(inside, h * _legval(t, coef), 0.0).sum()
+        return float(min(1.0, (mass[b <= ux].sum() + part) / mass.sum()))
+
     def conditional_on_u2(self, u2s: np.ndarray) -> np.ndarray:
         """Density of u1 at its nodes given u2 = each of u2s (interpolated in u2): (N, n1)."""
         P2 = self.u2.shape[0]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
 from .effects import theta_mixture, theta_new_mixture, theta_summary
@@ -251,6 +252,10 @@ class ExactPosterior:
             return w, b @ x, np.sqrt(np.einsum("p,gpq,q->g", x, V, x))
         if name.startswith("theta_new"):
             mixtures = theta_new_mixture(self)
+            if name == "theta_new" and self.kind == "tau_by":  # a new study of either subgroup, equally
+                parts = list(mixtures.values())
+                return (np.concatenate([p[0] for p in parts]) / len(parts), np.concatenate([p[1] for p in parts]),
+                        np.concatenate([p[2] for p in parts]))
             if name not in mixtures:
                 raise KeyError(f"no {name!r}; the predictions are {list(mixtures)}")
             return mixtures[name]
@@ -266,7 +271,7 @@ class ExactPosterior:
                 return w, m[i], s[i]
             w, m, s = theta_mixture(self, rows=np.array([i]))
             return w, m[0], s[0]
-        if name in self.tau_names:
+        if name in self.tau_names or (name == "tau" and self.kind == "tau_by"):
             return None
         raise KeyError(f"no parameter {name!r} in the exact posterior")
 
@@ -301,10 +306,14 @@ class ExactPosterior:
         if mix is not None:
             w, m, s = mix
             return np.asarray(_mixture_quantiles(w, m, s, q), dtype=float)
-        axis = self.tau_names.index(name)
         if self.kind == "random":
             return np.asarray(self.grid.tau_quantiles(q)[0], dtype=float)
-        return np.asarray(self.grid.tau_quantiles(axis, q), dtype=float)
+        if name == "tau" and self.kind == "tau_by":  # the subgroups' taus pooled with equal weight
+            ends = self.grid.tau_quantiles(0, [1e-12, 1 - 1e-12]), self.grid.tau_quantiles(1, [1e-12, 1 - 1e-12])
+            lo, hi = min(e[0] for e in ends), max(e[1] for e in ends)
+            return np.array([optimize.brentq(lambda x, p=p: self.cdf("tau", x) - p, lo, hi, xtol=1e-13, rtol=1e-12)
+                             for p in q])
+        return np.asarray(self.grid.tau_quantiles(self.tau_names.index(name), q), dtype=float)
 
     def cdf(self, name: str, x: float) -> float:
         """Posterior probability ``P(name <= x | y)`` of one quantity.
@@ -332,14 +341,9 @@ class ExactPosterior:
             return 0.0
         if self.kind == "random":
             return float(self.grid.tau_cdf(float(x))[0])
-        lo, hi = 0.0, 1.0  # invert the quantile function of the 2-D marginal (bisection)
-        for _ in range(50):
-            mid = 0.5 * (lo + hi)
-            if float(self.quantiles(name, [mid])[0]) <= x:
-                lo = mid
-            else:
-                hi = mid
-        return 0.5 * (lo + hi)
+        if name == "tau" and self.kind == "tau_by":
+            return 0.5 * (self.grid.tau_cdf(0, float(x)) + self.grid.tau_cdf(1, float(x)))
+        return self.grid.tau_cdf(self.tau_names.index(name), float(x))
 
     def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
         """Median and equal-tailed interval of one quantity.

@@ -24,7 +24,9 @@ def exact_names(post: Any) -> set[str]:
         return set()
     names = {"pooled", *ep.tau_names, *(f"theta[{lab}]" for lab in post.spec.labels)}
     names |= {"mu"} if not post.spec.is_regression else {f"beta[{c}]" for c in post.spec.coef_names}
-    names |= ({f"theta_new[{g}]" for g in post.spec.group_names} if ep.kind == "tau_by" else {"theta_new"})
+    names.add("theta_new")  # with tau_by: a new study of either subgroup (the equal mixture)
+    if ep.kind == "tau_by":
+        names |= {"tau", *(f"theta_new[{g}]" for g in post.spec.group_names)}
     return names
 
 

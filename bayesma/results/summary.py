@@ -215,7 +215,6 @@ def compare_frequentist(post: Any, level: float = 0.95) -> pd.DataFrame:
             pass
 
     # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
-    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     bname = f"Bayesian ({post.engine})"
     summ = post.summary(prob=level)
     posterior = post.idata.posterior
@@ -224,9 +223,8 @@ def compare_frequentist(post: Any, level: float = 0.95) -> pd.DataFrame:
         if row in summ.index:
             r = summ.loc[row]
             return float(r["median"]), float(r["eti_lower"]), float(r["eti_upper"])
-        x = post.draws(var).reshape(-1)  # a vector (per subgroup): pooled over its elements
-        med, lo, hi = np.quantile(x, [0.5, lo_q, hi_q])
-        return float(med), float(lo), float(hi)
+        # a vector (per subgroup): pooled over its elements (exact engine: the equal mixture)
+        return post.interval(row, level)
 
     tau_med, t_lo, t_hi = mci("tau", "tau") if "tau" in posterior else (0.0, float("nan"), float("nan"))
     _, pi_lb, pi_ub = mci("theta_new", "theta_new")
