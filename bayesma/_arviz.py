@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["from_draws", "dataset", "with_groups", "rhat_ess", "kde", "plot_trace", "write_netcdf",
+__all__ = ["from_draws", "dataset", "with_groups", "rhat_ess", "kde", "plot_trace", "plot_forest", "write_netcdf",
            "read_netcdf"]
 
 
@@ -96,6 +96,16 @@ def plot_trace(idata: Any, var_names: Sequence[str], axes: Any, **kwargs: Any) -
     with warnings.catch_warnings():  # ArviZ 0.x's calls of deprecated matplotlib API
         warnings.simplefilter("ignore", DeprecationWarning)
         az.plot_trace(idata, var_names=list(var_names), axes=axes, compact=True, show=False, **kwargs)
+
+
+def plot_forest(idata: Any, var_names: Sequence[str], hdi_prob: float, **kwargs: Any) -> Any:
+    """ArviZ's forest plot (``combined=True``); returns the Figure it drew into."""
+    import arviz as az
+
+    with warnings.catch_warnings():  # ArviZ 0.x's calls of deprecated matplotlib API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        axes = az.plot_forest(idata, var_names=list(var_names), combined=True, hdi_prob=hdi_prob, **kwargs)
+    return np.ravel(axes)[0].figure
 
 
 def write_netcdf(idata: Any, path: str) -> str:
