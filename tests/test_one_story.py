@@ -236,3 +236,22 @@ def test_subgroup_taus_in_the_frequentist_comparison_are_exact():
     # and agree with the pooled draws (10,000 draws: Monte-Carlo error)
     tau = post.draws("tau").reshape(-1)
     assert np.quantile(tau, 0.95) == pytest.approx(row["tau_ci_ub"], rel=0.05)
+
+
+def test_a_draw_based_fit_shows_the_numbers_of_its_draws(post):
+    # the exact fit's draws as if NUTS had made them: every place reads the same draws
+    from bayesma.results import MetaPosterior
+    nuts = MetaPosterior(post.idata, post.spec, "nuts")
+    mu = nuts.draws("mu")
+    share = float(np.mean(mu > 0))
+    assert nuts.p_greater("mu", 0) == share and nuts.prob("mu > 0") == share
+    med, lo, hi = float(np.median(mu)), *np.quantile(mu, [0.05, 0.95])
+    s = nuts.summary(prob=0.9)
+    assert s.loc["mu", ["median", "eti_lower", "eti_upper"]].to_numpy() == pytest.approx([med, lo, hi], rel=1e-12)
+    assert nuts.interval("mu", 0.9) == pytest.approx((med, lo, hi), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = nuts.compare_frequentist(level=0.9).loc["Bayesian (nuts)"]
+    assert [row["estimate"], row["ci_lb"], row["ci_ub"]] == pytest.approx([med, lo, hi], rel=1e-12)
+    texts = [t.get_text() for t in nuts.forest(level=0.9, digits=3).axes[0].texts]
+    assert f"{med:.3f} [{lo:.3f}, {hi:.3f}]" in texts
