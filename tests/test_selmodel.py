@@ -42,8 +42,11 @@ def _fit(case, precise: bool = False):
         res = bm.rma("yi", "vi", data=data, method=case["method"], mods=mods)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            fixed = case.get("delta")
             _FITS[key] = bm.selmodel(res, case["type"], steps=_steps(case),
                                      alternative=case.get("alternative", "greater"),
+                                     delta=[np.nan if v is None else v for v in fixed] if isinstance(fixed, list)
+                                     else fixed,
                                      **({"rel_tol": None} if precise else {}))
     return _FITS[key]
 

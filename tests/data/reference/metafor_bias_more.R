@@ -24,14 +24,16 @@ sets <- list(bcg = bcg, hackshaw = hack, lehmann = leh, molloy = mol)
 cases <- list()
 add <- function(case) cases[[length(cases) + 1]] <<- case
 
-sel_case <- function(name, set, method, type, steps = NULL, alternative = "greater", mods = NULL) {
+sel_case <- function(name, set, method, type, steps = NULL, alternative = "greater", mods = NULL, delta = NULL) {
   d <- sets[[set]]
   dat <- data.frame(yi = as.numeric(d$yi), vi = as.numeric(d$vi))
   if (!is.null(mods)) dat$ablat <- d$ablat
   fit <- if (is.null(mods)) rma(yi, vi, data = dat, method = method)
          else rma(yi, vi, mods = mods, data = dat, method = method)
-  sel <- if (is.null(steps)) selmodel(fit, type = type, alternative = alternative)
-         else selmodel(fit, type = type, steps = steps, alternative = alternative)
+  args <- list(fit, type = type, alternative = alternative)
+  if (!is.null(steps)) args$steps <- steps
+  if (!is.null(delta)) args$delta <- delta
+  sel <- do.call(selmodel, args)
   ex <- list(beta = arr(sel$beta), se = arr(sel$se), zval = arr(sel$zval), pval = arr(sel$pval),
              ci_lb = arr(sel$ci.lb), ci_ub = arr(sel$ci.ub), tau2 = sel$tau2, se_tau2 = sel$se.tau2,
              delta = arr(sel$delta), se_delta = num(sel$se.delta),
@@ -44,14 +46,14 @@ sel_case <- function(name, set, method, type, steps = NULL, alternative = "great
              k_per_interval = if (is.data.frame(sel$ptable)) arr(sel$ptable$k) else NA)
   if (type != "stepfun") {
     # the same fit with accurate integration: metafor's default rel.tol (1.2e-4) leaves noise in the Hessian
-    selp <- if (is.null(steps)) selmodel(fit, type = type, alternative = alternative, control = list(intCtrl = list(rel.tol = 1e-10)))
-            else selmodel(fit, type = type, steps = steps, alternative = alternative, control = list(intCtrl = list(rel.tol = 1e-10)))
+    selp <- do.call(selmodel, c(args, list(control = list(intCtrl = list(rel.tol = 1e-10)))))
     ex$precise <- list(beta = arr(selp$beta), se = arr(selp$se), tau2 = selp$tau2, se_tau2 = selp$se.tau2,
                        delta = arr(selp$delta), se_delta = num(selp$se.delta), LRT = selp$LRT, ll = selp$ll)
   }
   add(list(name = name, kind = "selmodel", data = set, method = method, type = type,
            steps = if (is.null(steps)) NA else arr(steps), alternative = alternative,
            mods = if (is.null(mods)) NA else paste(deparse(mods), collapse = ""),
+           delta = if (is.null(delta)) NA else arr(delta),
            input = as.list(dat), expect = ex))
 }
 
@@ -72,6 +74,10 @@ sel_case("lehmann_FE_negexp", "lehmann", "FE", "negexp")
 sel_case("lehmann_logistic_step", "lehmann", "ML", "logistic", c(0.025, 1))
 sel_case("molloy_stepfun", "molloy", "ML", "stepfun", c(0.025, 0.5, 1))
 sel_case("molloy_beta", "molloy", "ML", "beta")
+# selection weights fixed by the user (Vevea & Woods 2005): partly and fully
+sel_case("hackshaw_stepfun_fixed_last", "hackshaw", "ML", "stepfun", c(0.025, 0.5, 1), delta = c(1, NA, 0.5))
+sel_case("hackshaw_stepfun_all_fixed", "hackshaw", "ML", "stepfun", c(0.025, 0.5, 1), delta = c(1, 0.7, 0.4))
+sel_case("hackshaw_halfnorm_fixed", "hackshaw", "ML", "halfnorm", NULL, delta = 2)
 # the v2 cases of the smooth types, with accurate integration only
 for (ty in c("beta", "halfnorm", "negexp", "logistic", "power")) sel_case(paste0("lehmann_", ty, "_v2"), "lehmann", "ML", ty)
 
