@@ -45,6 +45,10 @@ compiled sampler (:mod:`bayesma.models.nuts`) is cached by the *structure* of th
 model kind, likelihood, shapes, prior families), so a second fit with new
 hyperparameters of the same families, or new data of the same shape, only
 swaps the data (nutpie's ``CompiledModel.with_data``) and samples at once.
+With ``pad=True`` (the NUTS default except for three-level models) the number of
+studies enters the key only through its bucket (:func:`padded_sizes`: 64, 128, ...):
+the study arrays are padded and a ``mask`` makes the padded studies' likelihood a
+constant, so one compiled model serves every k of a bucket.
 """
 
 from __future__ import annotations
