@@ -12,10 +12,14 @@ from bayesma.report.html import html_report
 from bayesma.report.tables import (
     comparison_table,
     diagnostics_text,
+    fmt_p,
+    fmt_prob,
     format_value,
     frequentist_table,
     location_rows,
     markdown_table,
+    num,
+    paper_table,
     prob_rel,
     prob_text,
     prob_words,
@@ -24,10 +28,6 @@ from bayesma.report.tables import (
 )
 from bayesma.report.text import (
     CONVERSIONS,
-    fmt_p,
-    fmt_prob,
-    num,
-    paper_table,
     posterior_report,
     report_text,
     term_labels,

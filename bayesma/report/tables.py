@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,15 @@ import pandas as pd
 __all__ = [
     "comparison_table",
     "diagnostics_text",
+    "fmt_p",
+    "fmt_prob",
+    "fmt_tau2",
     "format_value",
     "frequentist_table",
     "location_rows",
     "markdown_table",
+    "num",
+    "paper_table",
     "prob_rel",
     "prob_text",
     "prob_words",
@@ -52,6 +58,66 @@ def format_value(value: Any, column: str = "") -> str:
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.3g}"
     return f"{v:.4f}"
+
+
+def num(x: float, digits: int = 2) -> str:
+    """A number for a reader: fixed *digits*; ``-0.00`` is ``0.00``; a non-finite value is ``—``."""
+    x = float(x)
+    if not math.isfinite(x):
+        return "—"
+    text = f"{x:.{digits}f}"
+    return text[1:] if re.fullmatch(r"-0\.0*", text) else text
+
+
+def fmt_p(p: float) -> str:
+    """APA style, with its relation: ``= .013``, ``< .001``, ``> .999``."""
+    p = float(p)
+    if not math.isfinite(p):
+        return "= n/a"
+    if p < 0.001:
+        return "< .001"
+    if p > 0.999:
+        return "> .999"
+    return "= " + f"{p:.3f}".lstrip("0")
+
+
+def fmt_prob(p: float) -> str:
+    """A posterior probability, with its relation: ``= .967``, ``> .999``, ``< .001``."""
+    return fmt_p(p)
+
+
+def fmt_tau2(x: float) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return "—"
+    if x == 0:
+        return "0"
+    return "< 0.001" if x < 0.0005 else f"{x:.3f}"
+
+
+def paper_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A combined table of several analyses formatted as published: estimate [95% CI] cells, Q(df), APA p.
+
+    *table* has the columns of :func:`bayesma.cli.fit_by.combined_table` or
+    :func:`bayesma.cli.rma.by_table` (``k, FE, FE_lower, FE_upper, RE, RE_lower, RE_upper, Q, Q_df, Q_p,
+    I2, tau2, pi_lower, pi_upper`` and optionally ``bayes_median, bayes_lower, bayes_upper, p_mu_positive``).
+    """
+    def cell(est: float, lo: float, hi: float) -> str:
+        return f"{num(est)} [{num(lo)}, {num(hi)}]"
+
+    out = pd.DataFrame(index=table.index)
+    out["k"] = table["k"].astype(int)
+    out["FE [95% CI]"] = [cell(*r) for r in table[["FE", "FE_lower", "FE_upper"]].to_numpy()]
+    out["RE [95% CI]"] = [cell(*r) for r in table[["RE", "RE_lower", "RE_upper"]].to_numpy()]
+    out["Q(df)"] = [f"{q:.2f} ({int(d)})" for q, d in table[["Q", "Q_df"]].to_numpy()]
+    out["p"] = [fmt_p(p).replace("= ", "") for p in table["Q_p"]]
+    out["I²"] = [f"{v:.0f}%" for v in table["I2"]]
+    out["tau²"] = [fmt_tau2(v) for v in table["tau2"]]
+    out["95% PI"] = [f"[{num(lo)}, {num(hi)}]" for lo, hi in table[["pi_lower", "pi_upper"]].to_numpy()]
+    if "bayes_median" in table.columns:
+        out["Bayes [95% CrI]"] = [cell(*r) for r in table[["bayes_median", "bayes_lower", "bayes_upper"]].to_numpy()]
+        out["P(> 0)"] = [fmt_prob(p).replace("= ", "") for p in table["p_mu_positive"]]
+    return out
 
 
 def table_rows(df: pd.DataFrame, index: bool = True) -> tuple[list[str], list[list[str]], list[bool]]:

@@ -29,14 +29,17 @@ from bayesma import priors as pr
 from bayesma.design import formula_variables
 from bayesma.frequentist import rma
 from bayesma.report.tables import (
+    fmt_p,
+    fmt_prob,
+    fmt_tau2,
     frequentist_table,
     location_rows,
     markdown_table,
+    num,
     summary_rows,
 )
 
-__all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "fmt_p", "fmt_prob", "num", "paper_table", "posterior_report", "report_text",
-           "term_labels"]
+__all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "posterior_report", "report_text", "term_labels"]
 
 #: the conversion behind a converted measure, for the sentence naming the effects
 CONVERSIONS = {
@@ -59,45 +62,10 @@ SYMBOLS = {"SMD": "g", "SMDH": "g", "R2D": "d", "OR2DN": "d", "OR2DL": "d", "OR"
 # numbers
 
 
-def num(x: float, digits: int = 2) -> str:
-    """A number for a reader: fixed *digits*; ``-0.00`` is ``0.00``; a non-finite value is ``—``."""
-    x = float(x)
-    if not math.isfinite(x):
-        return "—"
-    text = f"{x:.{digits}f}"
-    return text[1:] if re.fullmatch(r"-0\.0*", text) else text
-
-
-def fmt_p(p: float) -> str:
-    """APA style, with its relation: ``= .013``, ``< .001``, ``> .999``."""
-    p = float(p)
-    if not math.isfinite(p):
-        return "= n/a"
-    if p < 0.001:
-        return "< .001"
-    if p > 0.999:
-        return "> .999"
-    return "= " + f"{p:.3f}".lstrip("0")
-
-
-def fmt_prob(p: float) -> str:
-    """A posterior probability, with its relation: ``= .967``, ``> .999``, ``< .001``."""
-    return fmt_p(p)
-
-
 def _prob_words(p: float) -> str:
     """A probability after "was": ``.967``, ``above .999``, ``below .001``."""
     rel = fmt_prob(p)
     return {"<": "below ", ">": "above "}.get(rel[0], "") + rel[2:]
-
-
-def _tau2(x: float) -> str:
-    x = float(x)
-    if not math.isfinite(x):
-        return "—"
-    if x == 0:
-        return "0"
-    return "< 0.001" if x < 0.0005 else f"{x:.3f}"
 
 
 def _ci(lo: float, hi: float, what: str = "CI") -> str:
@@ -310,10 +278,10 @@ def _heterogeneity_sentence(res: Any, regression: bool) -> str:
         text += f", I² = {res.I2:.0f}%"
     tau2 = getattr(res, "tau2", None)
     if isinstance(tau2, (int, float, np.floating)) and math.isfinite(tau2):
-        t2 = _tau2(tau2)
+        t2 = fmt_tau2(tau2)
         text += f", tau² {t2 if t2.startswith('<') else '= ' + t2} (tau = {num(math.sqrt(max(tau2, 0.0)))})"
     elif sigma is not None:
-        text += ", variance components " + ", ".join(_tau2(s) for s in np.atleast_1d(sigma))
+        text += ", variance components " + ", ".join(fmt_tau2(s) for s in np.atleast_1d(sigma))
     if not regression:
         with contextlib.suppress(Exception):
             pred = res.predict()
@@ -444,7 +412,7 @@ def report_text(
     labels = dict(labels or {})
     measure = measures.lookup(measure)
     conversion = conversion or CONVERSIONS.get(measure or "")
-    sym = _symbol(measure)
+    sym = "SMD" if conversion and measure in ("SMD", "SMDH") else _symbol(measure)  # g and converted d mixed
     loc = location_rows(summary)
     taus = summary_rows(summary, "tau")
     regression = bool(loc) and loc[0].startswith("beta")
@@ -513,31 +481,6 @@ def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFr
     table["df"] = [q[n][1] for n in table.index]
     table["Q_p"] = [q[n][2] for n in table.index]
     return table
-
-
-def paper_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A combined table of several analyses formatted as published: estimate [95% CI] cells, Q(df), APA p.
-
-    *table* has the columns of :func:`bayesma.cli.fit_by.combined_table` or
-    :func:`bayesma.cli.rma.by_table` (``k, FE, FE_lower, FE_upper, RE, RE_lower, RE_upper, Q, Q_df, Q_p,
-    I2, tau2, pi_lower, pi_upper`` and optionally ``bayes_median, bayes_lower, bayes_upper, p_mu_positive``).
-    """
-    def cell(est: float, lo: float, hi: float) -> str:
-        return f"{num(est)} [{num(lo)}, {num(hi)}]"
-
-    out = pd.DataFrame(index=table.index)
-    out["k"] = table["k"].astype(int)
-    out["FE [95% CI]"] = [cell(*r) for r in table[["FE", "FE_lower", "FE_upper"]].to_numpy()]
-    out["RE [95% CI]"] = [cell(*r) for r in table[["RE", "RE_lower", "RE_upper"]].to_numpy()]
-    out["Q(df)"] = [f"{q:.2f} ({int(d)})" for q, d in table[["Q", "Q_df"]].to_numpy()]
-    out["p"] = [fmt_p(p).replace("= ", "") for p in table["Q_p"]]
-    out["I²"] = [f"{v:.0f}%" for v in table["I2"]]
-    out["tau²"] = [_tau2(v) for v in table["tau2"]]
-    out["95% PI"] = [f"[{num(lo)}, {num(hi)}]" for lo, hi in table[["pi_lower", "pi_upper"]].to_numpy()]
-    if "bayes_median" in table.columns:
-        out["Bayes [95% CrI]"] = [cell(*r) for r in table[["bayes_median", "bayes_lower", "bayes_upper"]].to_numpy()]
-        out["P(> 0)"] = [fmt_prob(p).replace("= ", "") for p in table["p_mu_positive"]]
-    return out
 
 
 # ---------------------------------------------------------------------------
