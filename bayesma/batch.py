@@ -38,6 +38,7 @@ from bayesma.exact import batch_summaries
 from bayesma.frequentist.batch import frequentist_batch
 from bayesma.models import MetaAnalysis
 from bayesma.models.spec import resolve_priors
+from bayesma.priors import RAW_MEASURES
 
 __all__ = ["fit_many", "FitManyResult"]
 
@@ -338,86 +339,91 @@ def fit_many(
     positions = {(k[0] if len(by_cols) == 1 and isinstance(k, tuple) else k): idx
                  for k, idx in grouped.indices.items()}  # key -> row positions
     keys = list(positions)
-    seeds = ([int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(keys))]
-             if seed is not None else [None] * len(keys))
-    frames = {key: data.iloc[positions[key]] for key in keys}
+    G = len(keys)
+    sizes = np.array([positions[key].size for key in keys])
+    seeds = ([int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(G)]
+             if seed is not None else [None] * G)
 
     # which groups can go through the vectorised exact engine
     vector_ok = engine == "exact" and mods is None and model in ("random", "common") and not fit_kwargs
     valid_arrays = _validated_arrays(data, yi, vi, sei) if vector_ok else None
+    dup = (data.duplicated(by_cols + [labels]).to_numpy() if labels is not None else np.zeros(len(data), bool))
+    fixed_priors = None
+    if vector_ok and measure is not None and str(measure).upper() not in RAW_MEASURES:
+        # default priors that do not depend on the data: resolve them once
+        y0, v0 = np.zeros(2), np.ones(2)
+        fixed_priors = resolve_priors(priors, measure=measure, meta=SimpleNamespace(yi=y0, vi=v0), model=model)
     buckets: dict[tuple, list[int]] = {}
-    prior_of: dict[int, dict] = {}
+    prior_of: dict[tuple, dict] = {}
     single: list[int] = []
-    early_errors: dict[int, str] = {}
+    errors = [""] * G
     for i, key in enumerate(keys):
-        sub = frames[key]
-        if not vector_ok or valid_arrays is None or len(sub) < 2:
+        idx = positions[key]
+        if valid_arrays is None or idx.size < 2:
             single.append(i)
             continue
-        idx = positions[key]
-        y, v, ok = valid_arrays[0][idx], valid_arrays[1][idx], valid_arrays[2][idx]
-        if not ok.all() or (labels is not None and sub[labels].duplicated().any()):
+        if not valid_arrays[2][idx].all() or dup[idx].any():
             single.append(i)  # the one-by-one path gives the exact error message
             continue
-        try:
-            pri = resolve_priors(priors, measure=measure, meta=SimpleNamespace(yi=y, vi=v), model=model)
-        except Exception as exc:
-            early_errors[i] = f"{type(exc).__name__}: {exc}"
-            continue
+        pri = fixed_priors
+        if pri is None:
+            try:
+                pri = resolve_priors(priors, measure=measure,
+                                     meta=SimpleNamespace(yi=valid_arrays[0][idx], vi=valid_arrays[1][idx]),
+                                     model=model)
+            except Exception as exc:
+                errors[i] = f"{type(exc).__name__}: {exc}"
+                continue
         if pri["mu"].family != "Normal":
             single.append(i)
             continue
-        prior_of[i] = pri
-        bkey = (len(sub), repr(pri["mu"]), repr(pri.get("tau")))
+        bkey = (idx.size, repr(pri["mu"]), repr(pri.get("tau")))
+        prior_of.setdefault(bkey, pri)
         buckets.setdefault(bkey, []).append(i)
 
-    post_rows: dict[int, pd.DataFrame] = {}
-    freq: dict[int, dict[str, float]] = {}
-    extra: dict[int, dict[str, Any]] = {}
-    for (k, _, _), members in buckets.items():
-        idx = [positions[keys[i]] for i in members]
-        Y = np.stack([valid_arrays[0][j] for j in idx])
-        V = np.stack([valid_arrays[1][j] for j in idx])
-        pri = prior_of[members[0]]
+    names: list[tuple[str, ...] | None] = [None] * G  # posterior rows of each group
+    values: list[np.ndarray | None] = [None] * G  # (rows, 8)
+    freq = np.full((G, len(_GROUP_FREQ)), np.nan)
+    p_pos = np.full(G, np.nan)
+    notes = [""] * G
+    vec_names = ("mu", "tau", "theta_new") if model == "random" else ("mu", "theta_new")
+    for bkey, members in buckets.items():
+        k = bkey[0]
+        rows = np.concatenate([positions[keys[i]] for i in members])
+        Y = valid_arrays[0][rows].reshape(len(members), k)
+        V = valid_arrays[1][rows].reshape(len(members), k)
+        pri = prior_of[bkey]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             ex = batch_summaries(Y, V, pri["mu"], pri.get("tau"), level=level, moments=True)
             fr = _frequentist_rows(Y, V, **freq_args)
+        blocks = [np.column_stack([ex[f"{p}_mean"], ex[f"{p}_sd"], ex[f"{p}_median"], ex[f"{p}_lower"],
+                                   ex[f"{p}_upper"]]) for p in ("mu", "tau", "new") if p != "tau" or model == "random"]
+        arr = np.concatenate([np.stack(blocks, axis=1), np.full((len(members), len(blocks), 3), np.nan)], axis=2)
+        freq[members] = np.column_stack([fr[c] for c in _GROUP_FREQ])
+        p_pos[members] = ex["mu_p_positive"]
+        note = _small_k_note(k, model, pri.get("tau"))
         for r, i in enumerate(members):
-            tau_row = ((ex["tau_mean"][r], ex["tau_sd"][r], ex["tau_median"][r], ex["tau_lower"][r], ex["tau_upper"][r])
-                       if model == "random" else (0.0, 0.0, 0.0, 0.0, 0.0))
-            rows = {
-                "mu": (ex["mu_mean"][r], ex["mu_sd"][r], ex["mu_median"][r], ex["mu_lower"][r], ex["mu_upper"][r]),
-                "theta_new": (ex["new_mean"][r], ex["new_sd"][r], ex["new_median"][r], ex["new_lower"][r],
-                              ex["new_upper"][r]),
-            }
-            if model == "random":
-                rows = {"mu": rows["mu"], "tau": tau_row, "theta_new": rows["theta_new"]}
-            frame = pd.DataFrame.from_dict(rows, orient="index", columns=_POST_COLS[:5]).astype(float)
-            for col in _POST_COLS[5:]:
-                frame[col] = np.nan
-            post_rows[i] = frame
-            freq[i] = {name: float(val[r]) for name, val in fr.items()}
-            extra[i] = {"p_mu_positive": float(ex["mu_p_positive"][r]),
-                        "warnings": _small_k_note(k, model, pri.get("tau"))}
+            names[i], values[i], notes[i] = vec_names, arr[r], note
 
-    tasks = [(keys[i], frames[keys[i]], model_args, {**fit_args, "seed": seeds[i]}, freq_args, keep_fits)
-             for i in single]
+    tasks = [(keys[i], data.iloc[positions[keys[i]]], model_args, {**fit_args, "seed": seeds[i]}, freq_args,
+              keep_fits) for i in single]
     outputs = run_tasks(_fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
     fits: dict[Any, Any] = {}
     for i, out in zip(single, outputs):
+        notes[i] = out["warnings"]
         if out["error"]:
-            early_errors[i] = out["error"]
-            extra[i] = {"warnings": out["warnings"]}
+            errors[i] = out["error"]
             continue
-        post_rows[i] = out["rows"]
+        names[i] = tuple(out["rows"].index)
+        values[i] = out["rows"][_POST_COLS].to_numpy(float)
         if out["freq"] is not None:
-            freq[i] = out["freq"]
-        extra[i] = {"p_mu_positive": out["p_mu_positive"], "warnings": out["warnings"]}
+            freq[i] = [out["freq"][c] for c in _GROUP_FREQ]
+        p_pos[i] = out["p_mu_positive"]
         if out["fit"] is not None:
             fits[keys[i]] = out["fit"]
 
-    table, groups = _assemble(keys, by_cols, frames, post_rows, freq, extra, early_errors, seeds, engine,
+    table, groups = _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, seeds, engine,
                               set(single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(m) for m in buckets.values()), "n_single": len(single),
@@ -452,50 +458,52 @@ def _small_k_note(k: int, model: str, tau_prior: Any) -> str:
             "check with bayesma.compare_priors()")
 
 
-def _assemble(keys, by_cols, frames, post_rows, freq, extra, errors, seeds, engine, single):
-    long_parts, group_rows = [], []
-    nan_freq = dict.fromkeys(_GROUP_FREQ, math.nan)
-    for i, key in enumerate(keys):
-        kt = key if isinstance(key, tuple) else (key,)
-        ids = dict(zip(by_cols, kt))
-        k = len(frames[key])
-        err = errors.get(i, "")
-        note = extra.get(i, {}).get("warnings", "")
-        f = freq.get(i, nan_freq)
-        path = engine if i in single else f"{engine} (vectorised)"
-        g = {**ids, "k": k, **f}
-        post = post_rows.get(i)
-        if post is not None and "mu" in post.index:
-            g.update(mu_mean=post.loc["mu", "mean"], mu_lower=post.loc["mu", "eti_lower"],
-                     mu_upper=post.loc["mu", "eti_upper"], p_mu_positive=extra[i].get("p_mu_positive", math.nan),
-                     tau_median=post.loc["tau", "median"] if "tau" in post.index else 0.0)
-        else:
-            g.update(mu_mean=math.nan, mu_lower=math.nan, mu_upper=math.nan, p_mu_positive=math.nan,
-                     tau_median=math.nan)
-        g.update(seed=seeds[i], engine=path, warnings=note, error=err)
-        group_rows.append(g)
-        if post is None:
+def _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, seeds, engine, single):
+    """The tidy table (one row per group and parameter) and the per-group table, built from arrays."""
+    G = len(keys)
+    key_tuples = [key if isinstance(key, tuple) else (key,) for key in keys]
+    paths = np.array([engine if i in single else f"{engine} (vectorised)" for i in range(G)], dtype=object)
+    notes_arr, errors_arr = np.array(notes, dtype=object), np.array(errors, dtype=object)
+    f = {c: freq[:, j] for j, c in enumerate(_GROUP_FREQ)}
+
+    # per group: the posterior of mu and the median of tau
+    mu = np.full((G, 3), np.nan)
+    tau_median = np.full(G, np.nan)
+    for i in range(G):
+        if names[i] is None:
             continue
-        part = post.copy()
-        part["freq"] = part["freq_lower"] = part["freq_upper"] = math.nan
-        if "mu" in part.index:
-            part.loc["mu", ["freq", "freq_lower", "freq_upper"]] = [f["RE"], f["RE_lower"], f["RE_upper"]]
-        if "tau" in part.index:
-            part.loc["tau", ["freq", "freq_lower", "freq_upper"]] = np.sqrt(
-                [f["tau2"], f["tau2_lower"], f["tau2_upper"]])
-        if "theta_new" in part.index:
-            part.loc["theta_new", ["freq_lower", "freq_upper"]] = [f["pi_lower"], f["pi_upper"]]
-        part.insert(0, "k", k)
-        part["engine"], part["warnings"], part["error"] = path, note, ""
-        part.index.name = "parameter"
-        part = part.reset_index()
-        for col, val in reversed(list(ids.items())):
-            part.insert(0, col, val)
-        long_parts.append(part)
-    groups = pd.DataFrame(group_rows).set_index(by_cols)
-    groups["seed"] = groups["seed"].astype("Int64")
-    cols = by_cols + ["parameter", "k"] + _POST_COLS + ["freq", "freq_lower", "freq_upper", "engine", "warnings",
-                                                        "error"]
-    table = (pd.concat(long_parts, ignore_index=True) if long_parts else pd.DataFrame(columns=cols))
+        rows = names[i]
+        if "mu" in rows:
+            mu[i] = values[i][rows.index("mu"), [0, 3, 4]]
+        tau_median[i] = values[i][rows.index("tau"), 2] if "tau" in rows else 0.0
+    gcols = {c: [t[j] for t in key_tuples] for j, c in enumerate(by_cols)}
+    groups = pd.DataFrame({**gcols, "k": sizes, **f, "mu_mean": mu[:, 0], "mu_lower": mu[:, 1], "mu_upper": mu[:, 2],
+                           "p_mu_positive": p_pos, "tau_median": tau_median,
+                           "seed": pd.array(seeds, dtype="Int64"), "engine": paths, "warnings": notes_arr,
+                           "error": errors_arr}).set_index(by_cols)
+
+    # long table: one row per group and parameter
+    have = [i for i in range(G) if names[i] is not None]
+    counts = np.array([len(names[i]) for i in have], dtype=int)
+    gi = np.repeat(np.array(have, dtype=int), counts)
+    params = np.array([p for i in have for p in names[i]], dtype=object)
+    vals = np.vstack([values[i] for i in have]) if have else np.empty((0, len(_POST_COLS)))
+    freq_est = np.full(gi.size, np.nan)
+    freq_lo = np.full(gi.size, np.nan)
+    freq_hi = np.full(gi.size, np.nan)
+    is_mu, is_tau, is_new = params == "mu", params == "tau", params == "theta_new"
+    freq_est[is_mu], freq_lo[is_mu], freq_hi[is_mu] = f["RE"][gi[is_mu]], f["RE_lower"][gi[is_mu]], f["RE_upper"][gi[is_mu]]
+    with np.errstate(invalid="ignore"):
+        freq_est[is_tau] = np.sqrt(f["tau2"][gi[is_tau]])
+        freq_lo[is_tau] = np.sqrt(f["tau2_lower"][gi[is_tau]])
+        freq_hi[is_tau] = np.sqrt(f["tau2_upper"][gi[is_tau]])
+    freq_lo[is_new], freq_hi[is_new] = f["pi_lower"][gi[is_new]], f["pi_upper"][gi[is_new]]
+    table = pd.DataFrame({**{c: np.asarray(v, dtype=object)[gi] if len(v) else [] for c, v in gcols.items()},
+                          "parameter": params, "k": sizes[gi],
+                          **{c: vals[:, j] for j, c in enumerate(_POST_COLS)},
+                          "freq": freq_est, "freq_lower": freq_lo, "freq_upper": freq_hi,
+                          "engine": paths[gi], "warnings": notes_arr[gi], "error": ""})
+    for c in by_cols:  # keep the by columns' own dtypes
+        table[c] = table[c].astype(groups.index.get_level_values(c).dtype) if len(table) else table[c]
     table = table.set_index(by_cols + ["parameter"])
     return table, groups
