@@ -74,7 +74,10 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
     fit_progress.i = progress.i
     run_fit(model, es, spec, out, engine=args.engine, draws=args.draws, tune=args.tune,
                     chains=args.chains, seed=args.seed, source=DEMO_DATASET,
-                    progress=fit_progress, show_studies=False, workdir=work)
+                    progress=fit_progress, show_studies=False, workdir=work,
+                    title="CBT for offenders: Bayesian re-analysis of Landenberger & Lipsey (2005)",
+                    extra_files=("landenberger2005_effects.csv", "subgroups_frequentist.csv",
+                                 "metaregression_setting.csv"))
     progress.i = fit_progress.i
 
     with progress.step("Bayesian meta-regression on setting (community vs prison)"):

@@ -77,6 +77,7 @@ def run_fit(
     title: str | None = None,
     html: bool = False,
     engine_note: str = "",
+    extra_files: tuple[str, ...] = (),
 ) -> dict[str, Path]:
     """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md (and report.html).
 
@@ -158,7 +159,7 @@ def run_fit(
         else:
             n = getattr(post, "n_draws", None) or draws * chains
             detail = f"{int(n)} independent posterior draws for the plots"
-        text = posterior_report(post, title=title or None, fits=fits, files=names, source=source,
+        text = posterior_report(post, title=title or None, fits=fits, files=[*names, *extra_files], source=source,
                                 versions=version_line(), engine_detail=detail)
         with writing(paths["report.md"]):
             (work / "report.md").write_text(text, encoding="utf-8")

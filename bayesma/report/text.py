@@ -248,7 +248,8 @@ def _frequentist_sentences(fits: Mapping[str, Any], sym: str, labels: Mapping[st
         if fe is not None:
             s.append(f"The common-effect (fixed-effect) estimate was {sym} = {num(fe.beta[0])}, "
                      f"{_ci(fe.ci_lb[0], fe.ci_ub[0])}, p {fmt_p(fe.pval[0])}")
-        name = {"REML": "restricted maximum likelihood", "DL": "DerSimonian-Laird"}.get(re_name, re_name)
+        name = {"REML": "restricted maximum likelihood", "DL": "DerSimonian-Laird",
+                "REML (3-level)": "three-level model, restricted maximum likelihood"}.get(re_name, re_name)
         text = (f"the random-effects estimate ({name}) was {sym} = {num(ref.beta[0])}, "
                 f"{_ci(ref.ci_lb[0], ref.ci_ub[0])}, p {fmt_p(ref.pval[0])}")
         if kh is not None:
@@ -281,7 +282,9 @@ def _heterogeneity_sentence(res: Any, regression: bool) -> str:
         t2 = fmt_tau2(tau2)
         text += f", tau² {t2 if t2.startswith('<') else '= ' + t2} (tau = {num(math.sqrt(max(tau2, 0.0)))})"
     elif sigma is not None:
-        text += ", variance components " + ", ".join(fmt_tau2(s) for s in np.atleast_1d(sigma))
+        comps = [fmt_tau2(s) for s in np.atleast_1d(sigma)]
+        names = ["between studies", "within studies"] if len(comps) == 2 else [f"level {i + 2}" for i in range(len(comps))]
+        text += ", variance components " + ", ".join(f"{n} {c}" for n, c in zip(names, comps))
     if not regression:
         with contextlib.suppress(Exception):
             pred = res.predict()
