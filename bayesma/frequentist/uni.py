@@ -239,6 +239,10 @@ class RMAResult:
         """Funnel plot of this (intercept-only) fit; see :func:`bayesma.plots.funnel_plot`."""
         return draw("funnel_plot", self, **kwargs)
 
+    def forest(self, **kwargs: Any):
+        """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`."""
+        return draw("forest_rma", self, **kwargs)
+
     def __repr__(self) -> str:
         return format_rma(self)
 

@@ -9,10 +9,14 @@ matplotlib and ArviZ are imported inside the functions.
 - :func:`forest_plot` — observed effects with their 95% CI, the posterior of
   each study's true effect, the pooled effect (diamond) and the prediction
   interval for a new study (bar).
+- :func:`forest_rma`, :func:`forest_subgroup` — metafor-style forest plots of frequentist
+  fits and subgroup analyses (weights, heterogeneity line, subgroup diamonds).
+- :func:`arviz_forest` — ArviZ's forest plot of the study effects with R-hat and ESS.
 - :func:`prior_posterior_plot` — prior density against posterior density.
 - :func:`trace_plot` — ArviZ trace plot.
 - :func:`funnel_plot` — effects against their standard errors with the pseudo
   confidence region around the pooled estimate (frequentist fits and trim-and-fill).
+- :func:`simulation_plot` — coverage and interval width of a small-k simulation.
 - :func:`selection_plot` — the estimated selection function of a selection model.
 - :func:`influence_plot`, :func:`baujat`, :func:`steps_plot` — influence diagnostics,
   Baujat plot, leave-one-out and cumulative analyses.
@@ -28,12 +32,14 @@ they take arrays, tables or duck-typed results (an object with ``spec``, ``idata
 from __future__ import annotations
 
 from ._common import MEASURE_LABELS
-from .forest import forest_plot
+from .forest import arviz_forest, forest_plot
+from .forest_rma import forest_rma, forest_subgroup
 from .funnel import funnel_plot
 from .influence import baujat, influence_plot, steps_plot
 from .priors import prior_posterior_plot
 from .selection import selection_plot
+from .simulation import simulation_plot
 from .trace import trace_plot
 
-__all__ = ["forest_plot", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "influence_plot",
+__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
            "steps_plot", "baujat", "MEASURE_LABELS"]

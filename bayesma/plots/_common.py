@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bayesma import measures
 
@@ -11,6 +11,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: x-axis label per effect measure
 MEASURE_LABELS = {m.name: m.label for m in measures.MEASURES.values()}
+
+
+def measure_of(fit: Any, measure: str | None = None) -> str | None:
+    """The effect measure of a fit: *measure*, else the fit's ``measure``, else the data's
+    ``attrs["measure"]`` (set by :func:`bayesma.escalc`)."""
+    if measure is not None:
+        return measure
+    m = getattr(fit, "measure", None)
+    if m is None:
+        data = getattr(getattr(fit, "data", None), "data", None)
+        m = getattr(data, "attrs", {}).get("measure") if data is not None else None
+    return m
 
 
 def _new_figure(figsize: tuple[float, float]) -> Figure:

@@ -1,64 +1,216 @@
-"""Forest plot of a Bayesian meta-analysis (observed, shrunken, pooled and predicted effects)."""
+"""Forest plot of a Bayesian meta-analysis (observed, shrunken, pooled and predicted effects),
+and the ArviZ forest plot of the study effects."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from ._common import MEASURE_LABELS, _fmt_ci, _new_figure, _z
+from ._common import _z
+from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, render
+
+__all__ = ["forest_plot", "arviz_forest"]
+
+
+def _tau_weights(posterior: Any, vi: np.ndarray, level: float) -> tuple[np.ndarray, str | None]:
+    """Percentage weights 1/(v_i + tau^2) at the posterior median of tau (tau = 0: common effect)."""
+    spec = posterior.spec
+    if spec.model == "common":
+        tau = 0.0
+    else:
+        try:
+            tau = float(posterior.interval("tau", level)[0])
+        except (KeyError, ValueError):
+            return 100.0 * (1 / vi) / np.sum(1 / vi), None
+    w = 1.0 / (vi + tau**2)
+    return 100.0 * w / w.sum(), tau
+
+
+def _heterogeneity_note(posterior: Any, level: float, digits: int) -> str:
+    spec = posterior.spec
+    pct = f"{int(round(level * 100))}%"
+    if spec.model == "common":
+        return "Common-effect model (\u03c4 = 0)"
+    parts = []
+    names = ["tau"] if spec.tau_by is None else [f"tau[{g}]" for g in spec.group_names]
+    for nm in names:
+        try:
+            m, lo, hi = posterior.interval(nm, level)
+        except KeyError:
+            continue
+        lab = "\u03c4" if nm == "tau" else f"\u03c4[{nm[4:-1]}]"
+        parts.append(f"{lab} = {fmt_ci(m, lo, hi, digits)}")
+    if not parts:
+        return ""
+    return "Heterogeneity: " + "; ".join(parts) + f" (posterior median [{pct} CrI])"
 
 
 def forest_plot(
     posterior: Any,
     *,
     level: float = 0.95,
-    ax: Axes | None = None,
     order: str | Sequence[str] | None = None,
+    transf: Callable | None = None,
+    atransf: Callable | None = None,
     xlabel: str | None = None,
     title: str | None = None,
     show_numbers: bool = True,
+    show_weights: bool = True,
     digits: int = 2,
+    xlim: tuple[float, float] | None = None,
+    refline: float | None = 0.0,
+    plot_width: float = 3.2,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Forest plot of a Bayesian meta-analysis.
 
-    Per study (labels on the left): the observed effect ``yi`` with its
-    ``level`` confidence interval ``yi ± z sqrt(vi)`` (black square, sized by
-    precision) and, just below it, the posterior median and equal-tailed
-    interval of the study's true effect ``theta`` (blue circle: the shrunken
-    estimate). Below the studies: the pooled effect as a diamond spanning its
-    posterior interval (for a meta-regression, the mean effect at the mean
-    moderator values), and the predictive interval of a new study's effect
-    ``theta_new`` as a bar (one per subgroup with ``tau_by``; none for a
-    common-effect model, where it equals the pooled effect). The numbers on
-    the right repeat the intervals. A dashed vertical line marks 0.
+    One row per study (labels on the left): the observed effect ``yi`` with its ``level``
+    confidence interval ``yi ± z sqrt(vi)`` (black square, area proportional to the weight)
+    and, just below it, the posterior median and equal-tailed credible interval of the study's
+    true effect ``theta`` (blue circle: the shrunken estimate). Below the studies: the pooled
+    effect as a diamond spanning its credible interval (for a meta-regression, the effect at the
+    mean moderator values), the predictive interval of a new study's effect ``theta_new`` as a
+    bar (one per subgroup with ``tau_by``; none for a common-effect model) and the posterior of
+    the heterogeneity SD tau. The columns on the right give the weight, the observed effect
+    with its CI and the posterior interval. Every posterior interval is
+    ``posterior.interval(name, level)`` (exact for ``engine="exact"``, the draws' equal-tailed
+    quantiles for NUTS). The figure is ``row height x rows`` high: it grows linearly with k and
+    no text overlaps.
 
     Parameters
     ----------
     posterior : MetaPosterior
-        Any object with ``spec``, ``idata`` and ``interval(name, prob) -> (median, lower, upper)``
-        (names ``theta[<label>]``, ``pooled``, ``theta_new``): the exact engine's intervals
-        are exact, NUTS's come from the draws.
+        Any object with ``spec`` and ``interval(name, prob) -> (median, lower, upper)``
+        (names ``theta[<label>]``, ``pooled``, ``theta_new``, ``tau``).
     level : float
-        Interval probability for all intervals (0.95).
-    ax : matplotlib Axes, optional
-        Draw here instead of a new Figure.
-    order : {"effect", "precision"} or list of labels, optional
-        Study order (default: data order).
+        Probability of all intervals (0.95).
+    order : {"effect", "precision", "label"}, column name, or list of labels, optional
+        Study order (default: data order; a column of the model's data; a leading "-" reverses).
+    transf : callable, optional
+        Transform every number before drawing, e.g. ``numpy.exp`` to draw odds ratios on a
+        linear axis (metafor's ``transf``).
+    atransf : callable, optional
+        Draw on the analysis scale but label the axis and the numbers on the transformed scale,
+        e.g. ``numpy.exp`` for odds ratios on a log axis (metafor's ``atransf``).
     xlabel : str, optional
-        Default: the effect measure's name (e.g. "Log risk ratio").
+        Default: the measure's label (its back-transformed quantity with transf/atransf).
     title : str, optional
     show_numbers : bool
-        Print "observed" and "posterior" intervals on the right.
+        The observed and posterior interval columns.
+    show_weights : bool
+        The weight column: ``1/(v_i + tau^2)`` at the posterior median of tau, in percent
+        (the weights of the random-effects mean given tau).
     digits : int
         Decimals of the printed numbers.
+    xlim : (float, float), optional
+        Axis range on the drawn scale.
+    refline : float or None
+        Reference line (0 on the analysis scale; ``transf(0)`` is used with *transf*).
+    plot_width : float
+        Width of the plotting region in inches.
     figsize : (float, float), optional
+        Only the width is used (the height follows the number of rows).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Viechtbauer, W. (2010). metafor's ``forest.rma``. Röver, C. (2020). bayesmeta's ``forestplot``.
+
+    Examples
+    --------
+    >>> fig = post.forest(order="effect", atransf=np.exp)   # doctest: +SKIP
+    >>> fig.savefig("forest.png", dpi=150)                   # doctest: +SKIP
+    """
+    spec = posterior.spec
+    labels = [str(lab) for lab in spec.labels]
+    yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
+    z = _z(level)
+    pct = f"{int(round(level * 100))}%"
+    idx = order_index(order, labels, yi, vi, getattr(spec, "data", None))
+    tf = transf if transf is not None else (lambda v: v)
+
+    def t3(m: float, lo: float, hi: float) -> tuple[float, float, float]:
+        return float(tf(m)), float(tf(lo)), float(tf(hi))
+
+    def txt(m: float, lo: float, hi: float) -> str:
+        return fmt_ci(m, lo, hi, digits, atransf)
+
+    weights, _tau = _tau_weights(posterior, vi, level)
+    sizes = marker_sizes(weights)
+    rows: list[Row] = []
+    for i in idx:
+        lab = labels[i]
+        obs = t3(yi[i], yi[i] - z * np.sqrt(vi[i]), yi[i] + z * np.sqrt(vi[i]))
+        th = t3(*posterior.interval(f"theta[{lab}]", level))
+        texts = ([f"{weights[i]:.1f}%"] if show_weights else []) + ([txt(*obs), txt(*th)] if show_numbers else [])
+        rows.append(Row("study", lab, obs[0], obs[1], obs[2], weight=weights[i], size=sizes[i], second=th,
+                        texts=texts))
+
+    blank = [""] if show_weights else []
+    has_beta = "beta" in getattr(getattr(posterior, "idata", None), "posterior", {})
+    pool = t3(*posterior.interval("pooled", level))
+    pooled_label = "Pooled (at mean moderators)" if has_beta else "Pooled effect"
+    rows.append(Row("diamond", pooled_label, *pool, colour="C3", bold=True,
+                    texts=(["100%"] if show_weights else []) + (["", txt(*pool)] if show_numbers else [])))
+    pred: list[tuple[str, tuple[float, float, float]]] = []
+    if spec.model != "common":
+        names = [("Prediction (new study)", "theta_new")] if spec.tau_by is None else \
+            [(f"Prediction ({g})", f"theta_new[{g}]") for g in spec.group_names]
+        for lab, nm in names:
+            try:
+                pred.append((lab, t3(*posterior.interval(nm, level))))
+            except KeyError:
+                pass
+    for lab, p in pred:
+        rows.append(Row("bar", lab, *p, colour="C1", texts=blank + (["", txt(*p)] if show_numbers else [])))
+    note = _heterogeneity_note(posterior, level, digits)
+    if note:
+        rows.append(Row("note", note))
+
+    columns = (["Weight"] if show_weights else []) + (
+        [f"Observed [{pct} CI]", f"Posterior [{pct} CrI]"] if show_numbers else [])
+    legend = [
+        (f"Observed effect [{pct} CI] (area \u221d weight)", dict(marker="s", color="black", ls="-", lw=0.9, ms=5)),
+        (f"Shrunken estimate: posterior median [{pct} CrI]", dict(marker="o", color="C0", ls="-", lw=1.2, ms=4)),
+        (f"{pooled_label} [{pct} CrI]", dict(marker="D", color="C3", ls="none", ms=6)),
+    ]
+    if pred:
+        legend.append((f"Prediction interval for a new study [{pct}]",
+                       dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
+    ref = None if refline is None else float(tf(refline))
+    return render(rows, columns=columns, xlabel=axis_label(spec.measure, xlabel, atransf, transf), title=title,
+                  legend=legend, refline=ref, atransf=atransf, xlim=xlim, plot_width=plot_width,
+                  row_height=0.26, width=figsize[0] if figsize else None)
+
+
+def arviz_forest(posterior: Any, *, var_names: Sequence[str] = ("theta",), level: float = 0.95,
+                 r_hat: bool = True, ess: bool = True, **kwargs: Any) -> Figure:
+    """ArviZ's forest plot of the study effects, with R-hat and ESS columns.
+
+    ``az.plot_forest(posterior.idata, var_names=..., combined=True, hdi_prob=level,
+    r_hat=r_hat, ess=ess)``: ArviZ's own view (highest-density intervals of the draws) for
+    users who know ArviZ.
+
+    Parameters
+    ----------
+    posterior : MetaPosterior
+        Any object with ``idata`` (an ArviZ InferenceData with a posterior group).
+    var_names : sequence of str
+        Variables to show (default the study effects ``theta``).
+    level : float
+        ``hdi_prob`` of the intervals.
+    r_hat, ess : bool
+        Add the R-hat and effective sample size columns.
+    **kwargs
+        Passed to :func:`arviz.plot_forest`.
 
     Returns
     -------
@@ -66,116 +218,10 @@ def forest_plot(
 
     Examples
     --------
-    >>> fig = post.forest()                 # doctest: +SKIP
-    >>> fig.savefig("forest.png", dpi=150)  # doctest: +SKIP
+    >>> fig = post.plot_forest()   # doctest: +SKIP
     """
-    from matplotlib.patches import Polygon, Rectangle
+    import arviz as az
 
-    spec = posterior.spec
-    labels = list(spec.labels)
-    yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
-    k = len(labels)
-    z = _z(level)
-
-    idx = list(range(k))
-    if isinstance(order, str):
-        if order == "effect":
-            idx = list(np.argsort(yi))
-        elif order == "precision":
-            idx = list(np.argsort(vi))
-        else:
-            raise ValueError("order must be 'effect', 'precision' or a list of study labels")
-    elif order is not None:
-        missing = [lab for lab in order if lab not in labels]
-        if missing:
-            raise ValueError(f"order names unknown studies {missing}")
-        idx = [labels.index(lab) for lab in order]
-
-    # every number from posterior.interval(): exact for the exact engine, the draws for NUTS
-    th = np.array([posterior.interval(f"theta[{lab}]", level) for lab in labels]).reshape(-1, 3)
-    th_med, th_lo, th_hi = th[:, 0], th[:, 1], th[:, 2]
-
-    # pooled effect: mu, or x_new' beta for a meta-regression
-    post = posterior.idata.posterior
-    pooled_label = "Pooled (at mean moderators)" if "beta" in post else "Pooled effect"
-    pool = posterior.interval("pooled", level)
-
-    pred_rows: list[tuple[str, tuple[float, float, float]]] = []
-    if spec.model != "common" and "theta_new" in post:
-        if spec.tau_by is None:
-            pred_rows = [("Prediction (new study)", posterior.interval("theta_new", level))]
-        else:
-            pred_rows = [(f"Prediction ({g})", posterior.interval(f"theta_new[{g}]", level)) for g in spec.group_names]
-
-    n_rows = k + 1 + 1 + len(pred_rows)
-    if ax is None:
-        h = figsize[1] if figsize else max(3.0, 0.32 * n_rows + 1.4)
-        w = figsize[0] if figsize else (10.0 if show_numbers else 6.5)
-        fig = _new_figure((w, h))
-        ax = fig.add_subplot(1, 1, 1)
-        if show_numbers:
-            fig.subplots_adjust(left=0.22, right=0.62, top=0.92 if title else 0.96, bottom=0.12)
-        else:
-            fig.subplots_adjust(left=0.28, right=0.96, bottom=0.12)
-    else:
-        fig = ax.figure
-
-    ytick, yticklabels = [], []
-    w = 1.0 / vi
-    sizes = 20 + 60 * (w / w.max())
-    for row, i in enumerate(idx):
-        y = n_rows - row
-        lo, hi = yi[i] - z * np.sqrt(vi[i]), yi[i] + z * np.sqrt(vi[i])
-        ax.plot([lo, hi], [y + 0.12, y + 0.12], color="black", lw=1.0)
-        ax.scatter([yi[i]], [y + 0.12], marker="s", s=sizes[i], color="black", zorder=3,
-                   label="Observed (95% CI)" if row == 0 else None)
-        ax.plot([th_lo[i], th_hi[i]], [y - 0.18, y - 0.18], color="C0", lw=1.4)
-        ax.scatter([th_med[i]], [y - 0.18], marker="o", s=18, color="C0", zorder=3,
-                   label="Posterior of true effect" if row == 0 else None)
-        ytick.append(y)
-        yticklabels.append(labels[i])
-        if show_numbers:
-            ax.annotate(_fmt_ci(yi[i], lo, hi, digits), xy=(1.03, y), xycoords=("axes fraction", "data"),
-                        va="center", ha="left", fontsize=8, annotation_clip=False)
-            ax.annotate(_fmt_ci(th_med[i], th_lo[i], th_hi[i], digits), xy=(1.35, y),
-                        xycoords=("axes fraction", "data"), va="center", ha="left", fontsize=8, color="C0",
-                        annotation_clip=False)
-
-    y = n_rows - k - 1
-    med, lo, hi = pool
-    ax.add_patch(Polygon([[lo, y], [med, y + 0.3], [hi, y], [med, y - 0.3]], closed=True,
-                         facecolor="C3", edgecolor="C3", zorder=3))
-    ax.axvline(med, color="C3", lw=0.6, ls=":", zorder=1)
-    ytick.append(y)
-    yticklabels.append(pooled_label)
-    if show_numbers:
-        ax.annotate(_fmt_ci(med, lo, hi, digits), xy=(1.35, y), xycoords=("axes fraction", "data"),
-                    va="center", ha="left", fontsize=8, fontweight="bold", annotation_clip=False)
-    for j, (lab, (m, plo, phi)) in enumerate(pred_rows):
-        y = n_rows - k - 2 - j
-        ax.add_patch(Rectangle((plo, y - 0.1), phi - plo, 0.2, facecolor="C1", edgecolor="C1", alpha=0.8, zorder=3))
-        ax.plot([m], [y], marker="|", color="black", ms=8, zorder=4)
-        ytick.append(y)
-        yticklabels.append(lab)
-        if show_numbers:
-            ax.annotate(_fmt_ci(m, plo, phi, digits), xy=(1.35, y), xycoords=("axes fraction", "data"),
-                        va="center", ha="left", fontsize=8, color="C1", annotation_clip=False)
-
-    ax.axvline(0.0, color="grey", lw=0.8, ls="--", zorder=0)
-    ax.set_yticks(ytick)
-    ax.set_yticklabels(yticklabels, fontsize=8)
-    ax.set_ylim(0.3 + (n_rows - k - 2 - len(pred_rows) + 1) - 1, n_rows + 0.7)
-    ax.tick_params(axis="y", length=0)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.set_xlabel(xlabel if xlabel is not None else MEASURE_LABELS.get(str(spec.measure).upper(), "Effect size"))
-    if show_numbers:
-        pct = f"{int(round(level * 100))}%"
-        ax.annotate(f"Observed [{pct} CI]", xy=(1.03, n_rows + 0.6), xycoords=("axes fraction", "data"),
-                    fontsize=8, fontweight="bold", annotation_clip=False)
-        ax.annotate(f"Posterior [{pct} CrI]", xy=(1.35, n_rows + 0.6), xycoords=("axes fraction", "data"),
-                    fontsize=8, fontweight="bold", color="C0", annotation_clip=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2, fontsize=7, frameon=False)
-    if title:
-        ax.set_title(title)
-    return fig
+    axes = az.plot_forest(posterior.idata, var_names=list(var_names), combined=True, hdi_prob=level,
+                          r_hat=r_hat, ess=ess, **kwargs)
+    return np.ravel(axes)[0].figure

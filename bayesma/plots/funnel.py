@@ -11,7 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from ._common import MEASURE_LABELS, _new_figure, _z
+from ._common import _new_figure, _z, measure_of
+from ._forest_layout import axis_label
 
 
 def funnel_plot(
@@ -56,7 +57,8 @@ def funnel_plot(
     refline : float, optional
         Centre of the region(s): the pooled estimate, or 0 with *contours*.
     measure : str, optional
-        Effect measure, for the x-axis label.
+        Effect measure, for the x-axis label (default: the fit's, as :func:`bayesma.escalc` records
+        it in the data; with *atransf* the back-transformed quantity, e.g. "Risk ratio (log scale)").
     legend : bool, optional
         Show the legend of the contour shades (default: with *contours*).
     atransf : callable, optional
@@ -146,7 +148,7 @@ def funnel_plot(
     span = max(np.max(np.abs(yi - center)), z_max * np.sqrt(se_max**2 + tau2)) * 1.1
     ax.set_xlim(center - span, center + span)
     ax.set_ylabel("Standard error")
-    ax.set_xlabel(MEASURE_LABELS.get(measure or "", "Observed effect"))
+    ax.set_xlabel(axis_label(measure_of(fit, measure), None, atransf, None))
     if atransf is not None:
         from matplotlib.ticker import FuncFormatter
 

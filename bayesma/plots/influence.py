@@ -100,10 +100,23 @@ def influence_plot(inf: Any, *, dfbetas: bool = False, figsize: tuple[float, flo
         ax.scatter(x[~infl], y[~infl], color="black", s=14, zorder=3)
         ax.scatter(x[infl], y[infl], color="red", s=22, zorder=4)
         if name == "cov_r" and np.nanmin(y) > 0:
+            from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(name)
-        ax.set_xticks(x)
-        ax.set_xticklabels(labels, rotation=90, fontsize=7)
+        panel_in = fig.get_figwidth() / ncol - 0.5
+        if len(labels) * 0.13 <= panel_in:  # the labels fit (rotated, 7 pt each)
+            ax.set_xticks(x)
+            ax.set_xticklabels(labels, rotation=90, fontsize=7)
+        else:  # too many studies to name: study numbers, as metafor
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            ax.tick_params(axis="x", labelsize=7)
+            ax.set_xlabel("study", fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -66,8 +66,9 @@ def prior_posterior_plot(
     """
     panels = _panels(posterior, var_names)
     n = len(panels)
-    fig = _new_figure(figsize or (4.0 * n, 3.2))
+    fig = _new_figure(figsize or (4.0 * n, 3.6))
     axes = fig.subplots(1, n, squeeze=False)[0]
+    n_leg = 1
     for ax, (title, var, label, prior) in zip(axes, panels):
         x = posterior.draws(var, label)
         cols = [x] if x.ndim == 1 else [x[:, j] for j in range(x.shape[1])]
@@ -98,6 +99,13 @@ def prior_posterior_plot(
         ax.set_xlim(xmin, xmax)
         ax.set_title(title)
         ax.set_yticks([])
-        ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+        n_leg = max(n_leg, len(ax.get_legend_handles_labels()[1]))
+    # legends below the panels (never over a curve): a fixed band of one line per entry
+    height = fig.get_figheight()
+    band = 0.15 + 0.17 * n_leg
+    fig.subplots_adjust(left=0.05, right=0.97, top=1 - 0.35 / height, bottom=(0.3 + band) / height, wspace=0.15)
+    for ax in axes:
+        axes_h = height - 0.65 - band
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28 / axes_h), ncol=1,
+                  fontsize=7, frameon=False, borderaxespad=0.0)
     return fig

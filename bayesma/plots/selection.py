@@ -114,6 +114,7 @@ def selection_plot(
             p, w = np.concatenate([[first], p]), np.concatenate([[w[0]], w])
             lower = None if lower is None else np.concatenate([[lower[0]], lower])
             upper = None if upper is None else np.concatenate([[upper[0]], upper])
+    own = ax is None
     if ax is None:
         fig = _new_figure(figsize)
         ax = fig.add_subplot(1, 1, 1)
@@ -163,5 +164,15 @@ def selection_plot(
     ax.set_ylabel("relative likelihood of selection")
     if title:
         ax.set_title(title, fontsize=10, pad=14 if k_per_interval is not None else 6)
-    ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    if own:  # the legend below the axes, never over the curve
+        n_items = len(ax.get_legend_handles_labels()[1])
+        ncol = 2 if n_items > 1 else 1
+        height = fig.get_figheight()
+        fig.subplots_adjust(bottom=(0.65 + 0.2 * int(np.ceil(n_items / ncol))) / height,
+                            top=1 - (0.55 if title else 0.35) / height)
+        axes_h = height * (fig.subplotpars.top - fig.subplotpars.bottom)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55 / axes_h),
+                  ncol=ncol, fontsize=8, frameon=False)
+    else:
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
     return fig

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesma._plotting import draw
 from bayesma.exact import exact_posterior
 from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
 from bayesma.report import posterior_report
@@ -506,6 +507,10 @@ class MetaPosterior:
         >>> fig = post.forest()                              # doctest: +SKIP
         """
         return forest_plot(self, **kwargs)
+
+    def plot_forest(self, **kwargs: Any) -> Figure:
+        """ArviZ's forest plot of the study effects with R-hat and ESS (see :func:`bayesma.plots.arviz_forest`)."""
+        return draw("arviz_forest", self, **kwargs)
 
     def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
         """Plot with :func:`bayesma.plots.prior_posterior_plot` (see there).

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._plotting import draw
 from bayesma._tasks import run_tasks
 from bayesma._validate import check_level, check_seed
 from bayesma.frequentist.batch import frequentist_batch
@@ -158,40 +159,14 @@ class SimulationResult:
         return ("SimulationResult\n" + self.table[cols].to_string(float_format=lambda x: f"{x:.3f}"))
 
     def plot(self, figsize: tuple[float, float] | None = None):
-        """Coverage and mean width of the 95% intervals for mu against k, one column per tau.
+        """Coverage and mean width of the intervals for mu per method, k and tau; see
+        :func:`bayesma.plots.simulation_plot`.
 
         Returns
         -------
         matplotlib.figure.Figure
         """
-        import matplotlib.pyplot as plt
-
-        t = self.table.reset_index()
-        taus = sorted(t["tau"].unique())
-        methods = list(dict.fromkeys(t["method"]))
-        fig, axes = plt.subplots(2, len(taus), figsize=figsize or (3.6 * len(taus) + 1, 6.4), squeeze=False,
-                                 sharex=True)
-        level = self.settings.get("level", 0.95)
-        for j, tau in enumerate(taus):
-            sub = t[t["tau"] == tau]
-            for i, m in enumerate(methods):
-                d = sub[sub["method"] == m].sort_values("k")
-                style = "-o" if m in self.settings.get("bayes", []) else "--s"
-                axes[0, j].plot(d["k"], d["coverage_mu"], style, ms=4, label=m, color=f"C{i % 10}")
-                axes[1, j].plot(d["k"], d["width_mu"], style, ms=4, label=m, color=f"C{i % 10}")
-            axes[0, j].axhline(level, color="0.3", lw=0.8)
-            n = int(sub["n_sim"].max())
-            band = 2 * math.sqrt(level * (1 - level) / n)
-            axes[0, j].axhspan(level - band, level + band, color="0.9", zorder=0)
-            axes[0, j].set_title(f"tau = {tau:g}")
-            axes[1, j].set_xlabel("k (studies)")
-            axes[1, j].set_yscale("log")
-        axes[0, 0].set_ylabel(f"coverage of {level:.0%} interval for mu")
-        axes[1, 0].set_ylabel("mean interval width")
-        axes[0, -1].legend(fontsize="small")
-        fig.suptitle(f"Small-k simulation, {self.settings['n_sim']} meta-analyses per cell")
-        fig.tight_layout()
-        return fig
+        return draw("simulation_plot", self, figsize=figsize)
 
 
 def small_k_simulation(

@@ -1,0 +1,332 @@
+"""The layout engine of the forest plots: rows of studies, diamonds, bars and text in fixed inches.
+
+The Bayesian (:func:`bayesma.plots.forest_plot`) and frequentist
+(:func:`bayesma.plots.forest_rma`, :func:`bayesma.plots.forest_subgroup`) forest plots build a
+list of :class:`Row` and hand it to :func:`render`. Every row is ``row_height`` inches high,
+the text columns are as wide as their widest entry (measured with the renderer), and the
+margins are fixed in inches, so the figure grows linearly with the number of rows and no two
+texts overlap at any k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bayesma import measures
+
+from ._common import _new_figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+FONT = 8.0
+SMALL = 7.0
+PAD = 0.12  # inches between columns
+
+# inverse of the usual back-transforms, to put "nice" back-scale ticks on the analysis scale
+_INVERSES: dict[Any, Callable[[np.ndarray], np.ndarray]] = {
+    np.exp: np.log,
+    np.tanh: np.arctanh,
+}
+
+
+@dataclass
+class Row:
+    """One line of a forest plot.
+
+    kind: "study" (interval + marker), "diamond", "bar" (prediction interval), "header"
+    (bold label only), "note" (small italic text from the label column on).
+    """
+
+    kind: str
+    label: str
+    est: float = float("nan")
+    lo: float = float("nan")
+    hi: float = float("nan")
+    weight: float | None = None          # percent
+    size: float | None = None            # marker area in points^2 (studies)
+    second: tuple[float, float, float] | None = None  # shrunken estimate (median, lo, hi)
+    texts: list[str] = field(default_factory=list)     # one per text column
+    colour: str = "black"
+    bold: bool = False
+
+
+def _measurer() -> Callable[[str, float, bool], float]:
+    """Width of a text in inches, measured with an Agg renderer."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    dpi = 72.0
+    renderer = RendererAgg(10, 10, dpi)
+
+    def width(s: str, size: float = FONT, bold: bool = False) -> float:
+        if not s:
+            return 0.0
+        fp = FontProperties(size=size, weight="bold" if bold else "normal")
+        w, _h, _d = renderer.get_text_width_height_descent(s, fp, ismath=False)
+        return w / dpi
+
+    return width
+
+
+def _fmt(x: float, digits: int) -> str:
+    if not np.isfinite(x):
+        return "inf" if x > 0 else ("-inf" if x < 0 else "NA")
+    s = f"{x:.{digits}f}"
+    return "0." + "0" * digits if s == "-0." + "0" * digits else s
+
+
+def fmt_ci(m: float, lo: float, hi: float, digits: int, atransf: Callable | None = None) -> str:
+    """``"m [lo, hi]"``, on the back-transformed scale with *atransf*."""
+    if atransf is not None:
+        m, lo, hi = (float(atransf(v)) for v in (m, lo, hi))
+    return f"{_fmt(m, digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+
+
+def fmt_p(p: float) -> str:
+    """APA style: ``p = .034``, ``p < .001``."""
+    if not np.isfinite(p):
+        return "p = NA"
+    if p < 0.001:
+        return "p < .001"
+    return f"p = {p:.3f}".replace("0.", ".", 1)
+
+
+def axis_label(measure: str | None, xlabel: str | None, atransf: Callable | None, transf: Callable | None) -> str:
+    """The x-axis label: the measure's label, or its back-transformed quantity with atransf/transf."""
+    if xlabel is not None:
+        return xlabel
+    try:
+        m = measures.get(measure)
+    except (ValueError, TypeError):
+        m = measures.get(None)
+    if (atransf is not None or transf is not None) and m.back_label:
+        back = m.back_label[0].upper() + m.back_label[1:]
+        return f"{back} (log scale)" if atransf is not None and m.scale == "log" else back
+    return m.label
+
+
+def order_index(order: Any, labels: list[str], yi: np.ndarray, vi: np.ndarray,
+                columns: Any = None) -> list[int]:
+    """Row order: None (data order), "effect", "precision", "label", a column name of *columns*
+    (a DataFrame aligned with the studies) or a list of study labels; a leading "-" reverses."""
+    k = len(labels)
+    if order is None:
+        return list(range(k))
+    if isinstance(order, str):
+        reverse = order.startswith("-")
+        key = order[1:] if reverse else order
+        if key == "effect":
+            idx = list(np.argsort(yi, kind="stable"))
+        elif key == "precision":  # most precise first
+            idx = list(np.argsort(vi, kind="stable"))
+        elif key == "label":
+            idx = sorted(range(k), key=lambda i: labels[i])
+        elif columns is not None and key in getattr(columns, "columns", []):
+            vals = list(columns[key])
+            idx = sorted(range(k), key=lambda i: (vals[i] is None, vals[i]))
+        else:
+            raise ValueError(f"order must be 'effect', 'precision', 'label', a column of the data or a list of "
+                             f"study labels (a leading '-' reverses), got {order!r}")
+        return [int(i) for i in (idx[::-1] if reverse else idx)]
+    order = list(order)
+    missing = [lab for lab in order if lab not in labels]
+    if missing:
+        raise ValueError(f"order names unknown studies {missing}")
+    return [labels.index(lab) for lab in order]
+
+
+def marker_sizes(weights: np.ndarray, smax: float = 70.0, smin: float = 6.0) -> np.ndarray:
+    """Marker areas (points^2) proportional to the weights, at least *smin*."""
+    w = np.asarray(weights, float)
+    top = np.nanmax(w) if np.any(np.isfinite(w)) and np.nanmax(w) > 0 else 1.0
+    return np.maximum(smin, smax * w / top)
+
+
+def _nice_back_ticks(lo: float, hi: float, atransf: Callable, inverse: Callable) -> list[float]:
+    """Ticks at round values of the back-transformed scale, on the analysis scale."""
+    from matplotlib.ticker import MaxNLocator
+
+    blo, bhi = float(atransf(lo)), float(atransf(hi))
+    if atransf is np.exp:
+        cands = np.array([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50,
+                          100, 200, 500, 1000])
+        cands = cands[(cands >= blo) & (cands <= bhi)]
+        if cands.size > 7:  # thin out on wide axes, keep 1
+            cands = np.array([c for c in cands if c in (0.001, 0.01, 0.1, 0.5, 1, 2, 10, 100, 1000)])
+        if cands.size >= 2:
+            return [float(v) for v in inverse(cands)]
+    vals = MaxNLocator(nbins=5).tick_values(blo, bhi)
+    vals = vals[(vals >= blo) & (vals <= bhi)]
+    with np.errstate(all="ignore"):
+        pos = inverse(vals)
+    return [float(v) for v in pos if np.isfinite(v)]
+
+
+def render(
+    rows: Sequence[Row],
+    *,
+    columns: Sequence[str],
+    xlabel: str,
+    title: str | None = None,
+    legend: Sequence[tuple[str, Any]] = (),
+    refline: float | None = 0.0,
+    atransf: Callable | None = None,
+    xlim: tuple[float, float] | None = None,
+    plot_width: float = 3.2,
+    row_height: float = 0.22,
+    width: float | None = None,
+    label_header: str = "Study",
+) -> Figure:
+    """Draw *rows* (top to bottom) with text *columns* on the right; returns the Figure."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Polygon, Rectangle
+    from matplotlib.transforms import blended_transform_factory
+
+    measure = _measurer()
+    n = len(rows)
+    ys = {i: float(n - i) for i in range(n)}
+
+    # ---- widths in inches ---------------------------------------------------------------
+    label_w = max([measure(label_header, FONT, True)]
+                  + [measure(r.label, FONT, r.bold) for r in rows if r.kind != "note"]) + PAD
+    note_w = max([measure(r.label, SMALL) for r in rows if r.kind == "note"] + [0.0])
+    col_w = []
+    for j, head in enumerate(columns):
+        ws = [measure(head, FONT, True)] + [measure(r.texts[j], FONT, r.bold) for r in rows if len(r.texts) > j]
+        col_w.append(max(ws) + PAD)
+    left_margin = 0.15
+    plot_w = max(plot_width, note_w + 0.1 - label_w)  # a note runs from the label column into the plot
+    right_margin = 0.15
+    fig_w = left_margin + label_w + plot_w + PAD + sum(col_w) + right_margin
+    if width is not None and width > fig_w:
+        plot_w += width - fig_w
+        fig_w = width
+
+    # legend: entries laid out in as many columns as fit the width
+    leg_w = [0.45 + measure(lab, SMALL) + 0.25 for lab, _h in legend]
+    ncol = 1
+    if legend:
+        ncol = max(1, min(len(legend), int((fig_w - 0.2) // max(leg_w))))
+        while ncol > 1 and sum(sorted(leg_w)[-ncol:]) > fig_w - 0.2:
+            ncol -= 1
+    leg_rows = int(np.ceil(len(legend) / ncol)) if legend else 0
+
+    top_in = 0.12 + 0.3 + (0.35 if title else 0.0)        # column headers (+ title)
+    axis_in = 0.55                                         # tick labels and x label
+    legend_in = (0.12 + 0.2 * leg_rows) if legend else 0.0
+    bottom_in = axis_in + legend_in + 0.05
+    plot_h = n * row_height + 0.1
+    fig_h = top_in + plot_h + bottom_in
+
+    fig = _new_figure((fig_w, fig_h))
+    x0 = (left_margin + label_w) / fig_w
+    ax = fig.add_axes((x0, bottom_in / fig_h, plot_w / fig_w, plot_h / fig_h))
+    inch_y = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
+
+    # ---- data ---------------------------------------------------------------------------
+    xs: list[float] = []
+    for r in rows:
+        for v in (r.lo, r.hi, r.est) + (tuple(r.second) if r.second else ()):
+            if np.isfinite(v):
+                xs.append(float(v))
+    if xlim is None:
+        lo, hi = (min(xs), max(xs)) if xs else (-1.0, 1.0)
+        if refline is not None:
+            lo, hi = min(lo, refline), max(hi, refline)
+        span = hi - lo if hi > lo else 1.0
+        xlim = (lo - 0.04 * span, hi + 0.04 * span)
+
+    yticks, yticklabels, bold_rows = [], [], []
+    for i, r in enumerate(rows):
+        y = ys[i]
+        if r.kind == "study":
+            yo = y + (0.15 if r.second else 0.0)
+            if np.isfinite(r.lo) and np.isfinite(r.hi):
+                ax.plot([r.lo, r.hi], [yo, yo], color="black", lw=0.9, solid_capstyle="butt")
+            ax.scatter([r.est], [yo], marker="s", s=r.size or 20.0, color="black", zorder=3, lw=0)
+            if r.second:
+                m2, lo2, hi2 = r.second
+                ax.plot([lo2, hi2], [y - 0.17, y - 0.17], color="C0", lw=1.2)
+                ax.scatter([m2], [y - 0.17], marker="o", s=14, color="C0", zorder=3, lw=0)
+        elif r.kind == "diamond":
+            ax.add_patch(Polygon([[r.lo, y], [r.est, y + 0.32], [r.hi, y], [r.est, y - 0.32]], closed=True,
+                                 facecolor=r.colour, edgecolor=r.colour, zorder=3))
+        elif r.kind == "bar":
+            ax.add_patch(Rectangle((r.lo, y - 0.11), r.hi - r.lo, 0.22, facecolor=r.colour, edgecolor=r.colour,
+                                   alpha=0.85, zorder=3))
+            ax.plot([r.est], [y], marker="|", color="black", ms=7, zorder=4)
+        if r.kind == "note":
+            ax.text(left_margin, y, r.label, transform=inch_y, ha="left", va="center", fontsize=SMALL,
+                    style="italic", color="0.25", zorder=5,
+                    bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
+        else:
+            yticks.append(y)
+            yticklabels.append(r.label)
+            bold_rows.append(r.bold)
+        xcol = left_margin + label_w + plot_w + PAD
+        for j, s in enumerate(r.texts):
+            if s:
+                ax.text(xcol, y, s, transform=inch_y, ha="left", va="center", fontsize=FONT,
+                        fontweight="bold" if r.bold else "normal", color=r.colour if r.kind == "bar" else "black")
+            xcol += col_w[j]
+
+    # study labels as y tick labels, left-aligned at the figure's left margin
+    ax.set_yticks(yticks)
+    ax.set_yticklabels(yticklabels, fontsize=FONT)
+    for t, b in zip(ax.get_yticklabels(), bold_rows):
+        t.set_horizontalalignment("left")
+        if b:
+            t.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0, pad=label_w * 72.0)
+    ax.set_ylim(0.5, n + 0.5)
+    ax.set_xlim(*xlim)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    if refline is not None:
+        ax.axvline(refline, color="0.45", lw=0.8, ls="--", zorder=0)
+    ax.tick_params(axis="x", labelsize=FONT)
+    if atransf is not None:
+        inverse = _INVERSES.get(atransf)
+        if inverse is not None:
+            ax.set_xticks(_nice_back_ticks(xlim[0], xlim[1], atransf, inverse))
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+        if inverse is None:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{float(atransf(v)):.3g}"))
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=max(3, int(plot_w * 1.6))))
+    ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel, fontsize=FONT + 1)
+
+    # column headers
+    y_head = n + 0.5 + 0.06 / row_height
+    ax.text(left_margin, y_head, label_header, transform=inch_y, ha="left", va="bottom", fontsize=FONT,
+            fontweight="bold", clip_on=False)
+    xcol = left_margin + label_w + plot_w + PAD
+    for j, head in enumerate(columns):
+        ax.text(xcol, y_head, head, transform=inch_y, ha="left", va="bottom", fontsize=FONT, fontweight="bold",
+                clip_on=False)
+        xcol += col_w[j]
+    if title:
+        fig.suptitle(title, x=left_margin / fig_w, y=1 - 0.08 / fig_h, ha="left", va="top", fontsize=FONT + 2)
+
+    if legend:
+        handles = []
+        for lab, h in legend:
+            h = dict(h)
+            kind = h.pop("kind", "line")
+            if kind == "patch":
+                handles.append(Rectangle((0, 0), 1, 1, label=lab, **h))
+            else:
+                handles.append(Line2D([], [], label=lab, **h))
+        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1 / fig_w, 0.04 / fig_h), ncol=ncol,
+                   fontsize=SMALL, frameon=False, handlelength=2.0, columnspacing=1.0, borderaxespad=0.0)
+    return fig

@@ -1,0 +1,259 @@
+"""Forest plots of frequentist fits (metafor's ``forest.rma``) and of subgroup analyses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+from ._common import _z, measure_of
+from ._forest_layout import Row, axis_label, fmt_ci, fmt_p, marker_sizes, order_index, render
+
+__all__ = ["forest_rma", "forest_subgroup"]
+
+
+def _model_name(fit: Any) -> str:
+    return "Common-effect model" if str(fit.method).upper() in ("FE", "EE", "CE") else f"Random-effects model ({fit.method})"
+
+
+def _het_note(fit: Any, digits: int) -> str:
+    df = int(fit.k - fit.p)
+    q = f"Q({df}) = {fit.QE:.2f}, {fmt_p(float(fit.QEp))}" if df > 0 else "Q(0) = 0"
+    if str(fit.method).upper() in ("FE", "EE", "CE"):
+        return f"Heterogeneity: {q}; I\u00b2 = {fit.I2:.0f}%"
+    return f"Heterogeneity: \u03c4\u00b2 = {fit.tau2:.{max(digits, 2) + 1}f}, I\u00b2 = {fit.I2:.0f}%, {q}"
+
+
+def _effect_note(fit: Any) -> str:
+    stat = "t" if fit.dfs is not None else "z"
+    dfs = f"({fit.dfs})" if fit.dfs is not None else ""
+    return f"Test for overall effect: {stat}{dfs} = {float(fit.stat[0]):.2f}, {fmt_p(float(fit.pval[0]))}"
+
+
+def _study_rows(fit: Any, idx: list[int], z: float, tf: Callable, txt: Callable, show_weights: bool,
+                show_numbers: bool, weights: np.ndarray, sizes: np.ndarray) -> list[Row]:
+    labels = [str(lab) for lab in fit.data.labels]
+    yi, vi = np.asarray(fit.data.yi, float), np.asarray(fit.data.vi, float)
+    rows = []
+    for i in idx:
+        m, lo, hi = (float(tf(v)) for v in (yi[i], yi[i] - z * np.sqrt(vi[i]), yi[i] + z * np.sqrt(vi[i])))
+        texts = ([f"{weights[i]:.1f}%"] if show_weights else []) + ([txt(m, lo, hi)] if show_numbers else [])
+        rows.append(Row("study", labels[i], m, lo, hi, weight=weights[i], size=sizes[i], texts=texts))
+    return rows
+
+
+def _summary_rows(fit: Any, label: str, tf: Callable, txt: Callable, show_weights: bool, show_numbers: bool,
+                  weight: float | None, colour: str, predict: bool, digits: int, bold: bool = True) -> list[Row]:
+    m, lo, hi = (float(tf(v)) for v in (fit.beta[0], fit.ci_lb[0], fit.ci_ub[0]))
+    rows = [Row("diamond", label, m, lo, hi, colour=colour, bold=bold,
+                texts=([f"{weight:.1f}%" if weight is not None else ""] if show_weights else []) + ([txt(m, lo, hi)] if show_numbers else []))]
+    if predict and fit.pi_lb is not None and str(fit.method).upper() not in ("FE", "EE", "CE") and fit.k > 1:
+        plo, phi = float(tf(fit.pi_lb)), float(tf(fit.pi_ub))
+        rows.append(Row("bar", "Prediction interval", m, plo, phi, colour="C1",
+                        texts=([""] if show_weights else []) + ([txt(m, plo, phi)] if show_numbers else [])))
+    rows.append(Row("note", _het_note(fit, digits)))
+    return rows
+
+
+def _legend(pct: str, diamond: str, colour: str, predict: bool, subgroups: bool = False) -> list[tuple[str, Any]]:
+    out = [(f"Observed effect [{pct} CI] (area \u221d weight)", dict(marker="s", color="black", ls="-", lw=0.9, ms=5))]
+    if subgroups:
+        out.append((f"Subgroup estimate [{pct} CI]", dict(marker="D", color="0.45", ls="none", ms=6)))
+    out.append((f"{diamond} [{pct} CI]", dict(marker="D", color=colour, ls="none", ms=6)))
+    if predict:
+        out.append((f"Prediction interval [{pct}]", dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
+    return out
+
+
+def forest_rma(
+    result: Any,
+    *,
+    order: str | Sequence[str] | None = None,
+    transf: Callable | None = None,
+    atransf: Callable | None = None,
+    measure: str | None = None,
+    xlabel: str | None = None,
+    title: str | None = None,
+    predict: bool = True,
+    show_weights: bool = True,
+    show_numbers: bool = True,
+    digits: int = 2,
+    xlim: tuple[float, float] | None = None,
+    refline: float | None = 0.0,
+    plot_width: float = 3.2,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Forest plot of a frequentist (intercept-only) fit, as metafor's ``forest.rma``.
+
+    One row per study: the observed effect with its confidence interval (square, area
+    proportional to the study's weight in the model), the weight in percent and
+    "estimate [CI]"; below, the pooled estimate as a diamond, the prediction interval as a
+    bar (random-effects models), a heterogeneity line (tau², I², Q(df), p) and the test of
+    the overall effect. The level is the fit's.
+
+    Parameters
+    ----------
+    result : RMAResult
+        An intercept-only fit of :func:`bayesma.rma` (``beta``, ``ci_lb``, ``pi_lb``, ``tau2``,
+        ``I2``, ``QE``, ``QEp``, ``weights``, ``data`` ...).
+    order : {"effect", "precision", "label"}, column name or list of labels, optional
+        Study order (default: data order; a leading "-" reverses).
+    transf, atransf : callable, optional
+        As metafor: *transf* transforms every number and draws on the transformed scale;
+        *atransf* draws on the analysis scale and labels axis and numbers transformed
+        (``atransf=np.exp``: odds ratios on a log axis).
+    measure : str, optional
+        Effect measure for the axis label (default: the data's, when escalc named it).
+    xlabel, title : str, optional
+    predict : bool
+        Draw the prediction interval.
+    show_weights, show_numbers : bool
+        The weight and "estimate [CI]" columns.
+    digits : int
+    xlim : (float, float), optional
+    refline : float or None
+        Reference line on the analysis scale (0).
+    plot_width : float
+        Width of the plotting region in inches.
+    figsize : (float, float), optional
+        Only the width is used.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For a meta-regression (moderators): there is no single pooled estimate.
+
+    References
+    ----------
+    Viechtbauer, W. (2010). metafor 3.8-1, ``forest.rma``.
+
+    Examples
+    --------
+    >>> import bayesma as bm, numpy as np
+    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], labels=list("ABCD"))
+    >>> fig = res.forest(atransf=np.exp)
+    """
+    fit = result
+    if fit.p != 1:
+        raise ValueError("forest_rma needs an intercept-only model (no moderators); plot a subgroup "
+                         "analysis with bm.subgroup(...).forest()")
+    level = float(fit.level)
+    pct = f"{int(round(level * 100))}%"
+    z = _z(level)
+    tf = transf if transf is not None else (lambda v: v)
+
+    def txt(m: float, lo: float, hi: float) -> str:
+        return fmt_ci(m, lo, hi, digits, atransf)
+
+    labels = [str(lab) for lab in fit.data.labels]
+    yi, vi = np.asarray(fit.data.yi, float), np.asarray(fit.data.vi, float)
+    idx = order_index(order, labels, yi, vi, fit.data.data)
+    weights = np.asarray(fit.weights, float)
+    rows = _study_rows(fit, idx, z, tf, txt, show_weights, show_numbers, weights, marker_sizes(weights))
+    rows += _summary_rows(fit, _model_name(fit), tf, txt, show_weights, show_numbers, 100.0, "C3", predict, digits)
+    rows.append(Row("note", _effect_note(fit)))
+    columns = (["Weight"] if show_weights else []) + ([f"Estimate [{pct} CI]"] if show_numbers else [])
+    has_pi = predict and str(fit.method).upper() not in ("FE", "EE", "CE") and fit.k > 1
+    ref = None if refline is None else float(tf(refline))
+    return render(rows, columns=columns, xlabel=axis_label(measure_of(fit, measure), xlabel, atransf, transf),
+                  title=title, legend=_legend(pct, "Pooled estimate", "C3", has_pi), refline=ref, atransf=atransf,
+                  xlim=xlim, plot_width=plot_width, width=figsize[0] if figsize else None)
+
+
+def forest_subgroup(
+    result: Any,
+    *,
+    overall: Any = None,
+    order: str | Sequence[str] | None = None,
+    transf: Callable | None = None,
+    atransf: Callable | None = None,
+    measure: str | None = None,
+    xlabel: str | None = None,
+    title: str | None = None,
+    predict: bool = False,
+    show_weights: bool = True,
+    show_numbers: bool = True,
+    digits: int = 2,
+    xlim: tuple[float, float] | None = None,
+    refline: float | None = 0.0,
+    plot_width: float = 3.2,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Forest plot of a subgroup analysis: one block per subgroup with its own diamond.
+
+    Each block: a bold header, its studies (weights within the subgroup), the subgroup's
+    pooled estimate (grey diamond) and its heterogeneity line (tau², I², Q(df), p). Then the
+    overall estimate (red diamond, from *overall*) and the test for subgroup differences
+    (Q-between with separate tau² per subgroup, and the mixed-effects model's QM).
+
+    Parameters
+    ----------
+    result : SubgroupResult
+        From :func:`bayesma.subgroup` (``fits``, ``moderator``, ``Q_between``, ``mixed``).
+    overall : RMAResult, optional
+        The intercept-only fit of all studies (``SubgroupResult.forest`` passes it).
+    order : str or list, optional
+        Study order inside each subgroup (as :func:`forest_rma`).
+    transf, atransf, measure, xlabel, title, predict, show_weights, show_numbers, digits, xlim, refline,
+    plot_width, figsize
+        As :func:`forest_rma` (*predict*: a prediction interval per subgroup).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import bayesma as bm, pandas as pd
+    >>> df = pd.DataFrame({"yi": [0.1, 0.3, 0.35, -0.05, 0.2], "vi": [0.01, 0.02, 0.015, 0.03, 0.02],
+    ...                    "g": ["a", "a", "b", "b", "b"]})
+    >>> fig = bm.subgroup("yi", "vi", by="g", data=df).forest()
+    """
+    fits = result.fits
+    first = next(iter(fits.values()))
+    level = float(first.level)
+    pct = f"{int(round(level * 100))}%"
+    z = _z(level)
+    tf = transf if transf is not None else (lambda v: v)
+
+    def txt(m: float, lo: float, hi: float) -> str:
+        return fmt_ci(m, lo, hi, digits, atransf)
+
+    # weights within each subgroup, marker areas on one scale across subgroups (the overall weights)
+    rows: list[Row] = []
+    all_w = {}
+    if overall is not None:
+        all_w = dict(zip([str(lab) for lab in overall.data.labels], np.asarray(overall.weights, float)))
+    top = max(all_w.values()) if all_w else None
+    for g, fit in fits.items():
+        labels = [str(lab) for lab in fit.data.labels]
+        yi, vi = np.asarray(fit.data.yi, float), np.asarray(fit.data.vi, float)
+        idx = order_index(order, labels, yi, vi, fit.data.data)
+        w = np.asarray(fit.weights, float)
+        sizes = np.maximum(6.0, 70.0 * np.array([all_w.get(lab, 0.0) for lab in labels]) / top) \
+            if top else marker_sizes(w)
+        rows.append(Row("header", f"{result.moderator} = {g}", bold=True))
+        rows += _study_rows(fit, idx, z, tf, txt, show_weights, show_numbers, w, sizes)
+        rows += _summary_rows(fit, f"Subgroup {g} (k = {fit.k})", tf, txt, show_weights, show_numbers, None,
+                              "0.45", predict, digits, bold=False)
+    if overall is not None:
+        rows += _summary_rows(overall, f"Overall: {_model_name(overall)}", tf, txt, show_weights, show_numbers,
+                              100.0, "C3", predict, digits)
+    rows.append(Row("note", f"Test for subgroup differences: Q({result.Q_between_df}) = {result.Q_between:.2f}, "
+                            f"{fmt_p(float(result.Q_between_p))}"))
+    columns = (["Weight"] if show_weights else []) + ([f"Estimate [{pct} CI]"] if show_numbers else [])
+    ref = None if refline is None else float(tf(refline))
+    has_pi = predict and any(str(f.method).upper() not in ("FE", "EE", "CE") for f in fits.values())
+    legend = _legend(pct, "Overall estimate", "C3", has_pi, subgroups=True) if overall is not None else \
+        _legend(pct, "Subgroup estimate", "0.45", has_pi)
+    return render(rows, columns=columns, xlabel=axis_label(measure_of(first, measure), xlabel, atransf, transf),
+                  title=title, legend=legend, refline=ref, atransf=atransf, xlim=xlim, plot_width=plot_width,
+                  width=figsize[0] if figsize else None)
