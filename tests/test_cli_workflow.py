@@ -150,6 +150,14 @@ def test_rma_command_matches_rma(effects, tmp_path, capsys):
     assert code == 0, err
     by = pd.read_csv(tmp_path / "by" / "rma_by.csv", index_col=0)
     assert list(by.index) == ["dropout", "misconduct", "recidivism"] and list(by["k"]) == [9, 3, 15]
+    for outcome, part in pd.read_csv(effects).groupby("outcome"):
+        fe, reml = (bm.rma("yi", "vi", data=part, method=m) for m in ("FE", "REML"))
+        row = by.loc[outcome]
+        assert [row["FE"], row["FE_lower"], row["RE"], row["RE_upper"]] == pytest.approx(
+            [fe.beta[0], fe.ci_lb[0], reml.beta[0], reml.ci_ub[0]], rel=1e-9)
+        assert [row["Q"], row["Q_df"], row["Q_p"], row["I2"], row["tau2"]] == pytest.approx(
+            [reml.QE, reml.k - 1, reml.QEp, reml.I2, reml.tau2], rel=1e-9, abs=1e-12)
+    assert "Q(df)" in stdout and "RE [95% CI]" in stdout
 
 
 def test_subgroup_command_matches_subgroup(effects, tmp_path, capsys):

@@ -95,7 +95,8 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             names.append(fname)
             text = posterior_report(post, title=f"{by}: {key}", fits=frequentist_fits(part, spec),
                                     source=Path(args.file).name)
-            sections.append(text)
+            head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
+            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}")
     if args.html:
         names.append("report.html")
     title = args.title or f"Meta-analyses of {Path(args.file).name} by {by}"
@@ -119,7 +120,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             (work / "report.md").write_text(report, encoding="utf-8")
         if args.html:
             with writing(out / "report.html"):
-                page = html_report(report, figures=[(cap, work / fname) for cap, fname, _ in figures])
+                page = html_report(report, base=work)  # each forest plot inside its section
                 (work / "report.html").write_text(page, encoding="utf-8")
     say(f"\nWrote {', '.join(names)} to {out}/")
     return EXIT_OK

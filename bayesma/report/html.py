@@ -57,8 +57,20 @@ def _table(rows: list[str]) -> str:
     return "\n".join(lines)
 
 
-def markdown_to_html(text: str) -> str:
-    """The Markdown subset of the report (headings, paragraphs, pipe tables, lists, fenced code) as HTML."""
+def _figure(name: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{_inline(name)}</figcaption></figure>")
+
+
+_IMAGE = re.compile(r"^!\[(.*)\]\((.+)\)\s*$")
+
+
+def markdown_to_html(text: str, base: str | os.PathLike | None = None) -> str:
+    """The Markdown subset of the report (headings, paragraphs, pipe tables, lists, fenced code) as HTML.
+
+    An image line ``![caption](file.png)`` is embedded (base64) from *base*, the directory of the files.
+    """
     lines = text.splitlines()
     out: list[str] = []
     i = 0
@@ -72,6 +84,9 @@ def markdown_to_html(text: str) -> str:
                 j += 1
             out.append("<pre>" + html.escape("\n".join(lines[i + 1:j])) + "</pre>")
             i = j + 1
+        elif (m := _IMAGE.match(line)) and base is not None:
+            out.append(_figure(m.group(1), (Path(base) / m.group(2)).read_bytes()))
+            i += 1
         elif m := re.match(r"^(#{1,6})\s+(.*)$", line):
             n = len(m.group(1))
             out.append(f"<h{n}>{_inline(m.group(2))}</h{n}>")
@@ -92,7 +107,7 @@ def markdown_to_html(text: str) -> str:
             i = j
         else:
             j = i
-            while j < len(lines) and lines[j].strip() and not re.match(r"^(#|\||- |```)", lines[j]):
+            while j < len(lines) and lines[j].strip() and not re.match(r"^(#|\||- |```|!\[)", lines[j]):
                 j += 1
             out.append("<p>" + _inline(" ".join(lines[i:j])) + "</p>")
             i = j
@@ -110,6 +125,7 @@ def html_report(
     figures: Mapping[str, str | os.PathLike | bytes] | Sequence[tuple[str, str | os.PathLike | bytes]] = (),
     tables: Mapping[str, pd.DataFrame] | None = None,
     title: str | None = None,
+    base: str | os.PathLike | None = None,
 ) -> str:
     """One self-contained HTML page: the report's Markdown, extra tables, and the figures embedded.
 
@@ -124,6 +140,9 @@ def html_report(
         More tables (e.g. the combined table of several outcomes), each under its name as a heading.
     title : str, optional
         The page title (default: the report's first heading).
+    base : path, optional
+        Directory of the images the Markdown shows inline (``![caption](forest.png)``); each is
+        embedded where it stands.
 
     Returns
     -------
@@ -140,16 +159,14 @@ def html_report(
     if title is None:
         m = re.search(r"^#\s+(.*)$", markdown, flags=re.M)
         title = m.group(1) if m else "Meta-analysis report"
-    body = [markdown_to_html(markdown)]
+    body = [markdown_to_html(markdown, base)]
     for name, df in (tables or {}).items():
         body.append(f"<h2>{_inline(name)}</h2>")
         body.append(_table(markdown_table(df)))
     if items:
         body.append("<h2>Figures</h2>")
     for name, fig in items:
-        data = base64.b64encode(_png(fig)).decode("ascii")
-        body.append(f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
-                    f"<figcaption>{_inline(name)}</figcaption></figure>")
+        body.append(_figure(name, _png(fig)))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
