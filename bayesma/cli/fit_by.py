@@ -99,7 +99,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}")
     if args.html:
         names.append("report.html")
-    title = args.title or f"Meta-analyses of {Path(args.file).name} by {by}"
+    title = args.title or f"Meta-analyses by {by}"
     lines = [f"# {title}", "", f"One analysis per value of {by} ({len(keys)}: {', '.join(map(str, keys))}); "
              f"{version_line()}; {engine} engine. The combined table (also in combined.csv):", ""]
     lines += markdown_table(paper_table(table))
