@@ -361,3 +361,21 @@ def test_pymc_likelihood_equals_numpy_likelihood(bias):
     assert float(f(point)) == pytest.approx(expected, rel=1e-10)
     with pytest.raises(ValueError, match="engine='exact'"):
         ma.fit(engine="exact")
+
+
+def test_held_out_negative_effects_match_robma():
+    """A second RoBMA 3.6.1 reference (robma_heldout_negative.R): k = 14, effects negative."""
+    ref = json.loads((Path(__file__).parent / "data" / "reference" / "robma_heldout_negative.json").read_text())
+    fit = bm.robma(yi=ref["input"]["d"], sei=ref["input"]["se"], effect_direction="negative")
+    np.testing.assert_allclose(fit.models["prior_prob"], [m["prior_prob"] for m in ref["models"]], rtol=1e-12)
+    np.testing.assert_allclose(fit.models["log_ml"], [m["marglik"] for m in ref["models"]], atol=0.03)
+    np.testing.assert_allclose(fit.models["post_prob"], [m["post_prob"] for m in ref["models"]], atol=0.02)
+    comp = fit.components()
+    for name, r in ref["components"].items():
+        assert comp.loc[name, "log_BF"] == pytest.approx(math.log(r["inclusion_BF"]), abs=0.1)
+        assert comp.loc[name, "post_prob"] == pytest.approx(r["post_prob"], abs=0.02)
+    est = fit.estimates()
+    for par, r in ref["model_averaged_estimates"].items():
+        tol = 0.02 if par in ("mu", "tau") else 0.06
+        for ours, theirs in (("mean", "Mean"), ("median", "Median"), ("0.025", "0.025"), ("0.975", "0.975")):
+            assert est.loc[par, ours] == pytest.approx(r[theirs], abs=tol), (par, ours)
