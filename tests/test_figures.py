@@ -162,6 +162,10 @@ def test_subgroup_forest_blocks_and_test_of_differences():
     texts = [t.get_text() for t in ax.texts]
     assert f"Test for subgroup differences: Q({sg.Q_between_df}) = {sg.Q_between:.2f}, p = " \
         f"{sg.Q_between_p:.3f}".replace("0.", ".", 1) in texts
+    # the odds-ratio axis has at least three ticks at round odds ratios (powers of 2, 1-2-5, 1-3 or decades)
+    nice = {round(m * 10.0**e, 6) for e in range(-4, 5) for m in (1, 2, 3, 5)} | {2.0**e for e in range(-12, 13)}
+    shown = [float(t.get_text()) for t in ax.get_xticklabels() if t.get_text()]
+    assert len(shown) >= 3 and set(shown) <= nice, shown
     fit = sg.fits["beta"]
     assert f"{np.exp(fit.beta[0]):.2f} [{np.exp(fit.ci_lb[0]):.2f}, {np.exp(fit.ci_ub[0]):.2f}]" in texts
     assert_readable(fig, "subgroup forest")

@@ -152,15 +152,16 @@ def _nice_back_ticks(lo: float, hi: float, atransf: Callable, inverse: Callable)
     from matplotlib.ticker import MaxNLocator
 
     blo, bhi = float(atransf(lo)), float(atransf(hi))
-    if atransf is np.exp:
-        cands = np.array([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50,
-                          100, 200, 500, 1000])
-        cands = cands[(cands >= blo) & (cands <= bhi)]
-        if cands.size > 7:  # thin out on wide axes, keep 1
-            cands = np.array([c for c in cands if c in (0.001, 0.01, 0.1, 0.5, 1, 2, 10, 100, 1000)])
-        if cands.size >= 2:
-            return [float(v) for v in inverse(cands)]
-    vals = MaxNLocator(nbins=5).tick_values(blo, bhi)
+    if atransf is np.exp:  # powers of 2, then 1-2-5, then decades: the first with 3 to 7 ticks in view
+        two = 2.0 ** np.arange(-12, 13)
+        one25 = np.array([m * 10.0**e for e in range(-4, 5) for m in (1, 2, 5)])
+        one3 = np.array([m * 10.0**e for e in range(-4, 5) for m in (1, 3)])
+        decades = 10.0 ** np.arange(-6, 7)
+        for lowest, cands in ((3, two), (3, one25), (3, one3), (2, decades)):
+            inside = cands[(cands >= blo) & (cands <= bhi)]
+            if lowest <= inside.size <= 7:
+                return [float(v) for v in inverse(inside)]
+    vals = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(blo, bhi)
     vals = vals[(vals >= blo) & (vals <= bhi)]
     with np.errstate(all="ignore"):
         pos = inverse(vals)

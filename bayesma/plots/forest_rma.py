@@ -16,6 +16,12 @@ from ._forest_layout import Row, axis_label, fmt_ci, fmt_p, marker_sizes, order_
 __all__ = ["forest_rma", "forest_subgroup"]
 
 
+def _pct(weight: float | None) -> str:
+    if weight is None:
+        return ""
+    return "100%" if weight == 100.0 else f"{weight:.1f}%"
+
+
 def _model_name(fit: Any) -> str:
     return "Common-effect model" if str(fit.method).upper() in ("FE", "EE", "CE") else f"Random-effects model ({fit.method})"
 
@@ -50,7 +56,7 @@ def _summary_rows(fit: Any, label: str, tf: Callable, txt: Callable, show_weight
                   weight: float | None, colour: str, predict: bool, digits: int, bold: bool = True) -> list[Row]:
     m, lo, hi = (float(tf(v)) for v in (fit.beta[0], fit.ci_lb[0], fit.ci_ub[0]))
     rows = [Row("diamond", label, m, lo, hi, colour=colour, bold=bold,
-                texts=([f"{weight:.1f}%" if weight is not None else ""] if show_weights else []) + ([txt(m, lo, hi)] if show_numbers else []))]
+                texts=([_pct(weight)] if show_weights else []) + ([txt(m, lo, hi)] if show_numbers else []))]
     if predict and fit.pi_lb is not None and str(fit.method).upper() not in ("FE", "EE", "CE") and fit.k > 1:
         plo, phi = float(tf(fit.pi_lb)), float(tf(fit.pi_ub))
         rows.append(Row("bar", "Prediction interval", m, plo, phi, colour="C1",
