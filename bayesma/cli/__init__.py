@@ -3,7 +3,10 @@
 Subcommands::
 
     bayesma fit FILE --yi COL (--vi COL | --sei COL) [...]   posterior, frequentist check, files
-    bayesma escalc MEASURE FILE --ai COL ... [--out FILE]    add effect sizes yi, vi
+    bayesma fit FILE ... --by outcome [--html]               one analysis per value, one combined table
+    bayesma escalc MEASURE FILE --ai COL ... [--out FILE]    add effect sizes yi, vi (--also: mixed inputs)
+    bayesma rma FILE --yi COL --vi COL [--mods F] [--by COL] frequentist FE, DL, REML, Knapp-Hartung
+    bayesma subgroup FILE --yi COL --vi COL --by COL         moderator table with Q-between (FE and RE)
     bayesma priors FILE --yi COL --vi COL --tau-prior SPEC ... compare heterogeneity priors
     bayesma smallk FILE --yi COL --vi COL [...]              leave-one-out, small-k simulation
     bayesma demo [--out DIR]                                 the whole workflow on bundled data

@@ -27,7 +27,6 @@ import pandas as pd
 from bayesma import measures
 from bayesma import priors as pr
 from bayesma.design import formula_variables
-from bayesma.frequentist import rma
 from bayesma.report.tables import (
     fmt_p,
     fmt_prob,
@@ -492,6 +491,7 @@ def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFr
 
 def default_fits(spec: Any) -> dict[str, Any]:
     """metafor's estimators on the data of a model spec: FE, DL, REML, REML + KH (or the 3-level REML)."""
+    from bayesma.frequentist import rma  # scipy: loaded when a report is made, so `bayesma --help` stays quick
     data = spec.meta.data
     yi, vi = np.asarray(spec.yi, dtype=float), np.asarray(spec.vi, dtype=float)
     mods = spec.mods if isinstance(spec.mods, str) else (None if not spec.is_regression else spec.X[:, 1:])
