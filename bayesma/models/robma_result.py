@@ -88,6 +88,13 @@ class RoBMAResult:
     def components(self, n_boot: int = 400, seed: int = 0) -> pd.DataFrame:
         """Inclusion Bayes factors of effect, heterogeneity and bias.
 
+        Parameters
+        ----------
+        n_boot : int
+            Bootstrap replicates for the Monte Carlo error of the log Bayes factors.
+        seed : int
+            Seed of that bootstrap.
+
         Returns
         -------
         pandas.DataFrame
@@ -119,7 +126,14 @@ class RoBMAResult:
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def bias_classes(self) -> pd.DataFrame:
-        """Prior and posterior probability of each bias class: none, weight functions, PET, PEESE."""
+        """Prior and posterior probability of each bias class.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``none``, ``weightfunction``, ``PET``, ``PEESE`` (those in the ensemble);
+            columns ``prior_prob``, ``post_prob``.
+        """
         cls = pd.Series([m.bias_class for m in self._defs], index=self.models.index)
         out = pd.DataFrame({"prior_prob": self.models["prior_prob"].groupby(cls).sum(),
                             "post_prob": self.models["post_prob"].groupby(cls).sum()})
@@ -198,7 +212,14 @@ class RoBMAResult:
         return self.estimates()
 
     def priors(self) -> pd.DataFrame:
-        """The priors used (on Cohen's d) and their prior model probabilities."""
+        """The priors used (on Cohen's d) and their prior model probabilities.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``component``, ``prior`` (RoBMA's notation), ``prior_prob`` (the prior
+            probability of the models with that prior).
+        """
         rows = [("effect", self.models["effect"].iloc[-1], 0.5), ("effect_null", "Spike(0)", 0.5),
                 ("heterogeneity", self.models["heterogeneity"].iloc[-1], 0.5), ("heterogeneity_null", "Spike(0)", 0.5)]
         seen = []
@@ -239,6 +260,13 @@ class RoBMAResult:
     def plot_mu(self, conditional: bool = False, ax=None):
         """Model-averaged prior and posterior of mu; the spike at 0 as an arrow with its probability.
 
+        Parameters
+        ----------
+        conditional : bool
+            Plot the posterior of mu under the effect models only (no spike).
+        ax : matplotlib.axes.Axes, optional
+            Draw into this axes.
+
         Returns
         -------
         matplotlib.figure.Figure
@@ -278,6 +306,11 @@ class RoBMAResult:
 
     def plot_weightfunction(self, ax=None):
         """Model-averaged weight function over one-sided p-values: mean and 95% interval.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Draw into this axes.
 
         Returns
         -------
