@@ -194,3 +194,13 @@ def test_html_report_embeds_every_figure(tmp_path):
     assert f"Q({reml.k - 1}) = {reml.QE:.2f}" in shown
     assert f"{post.summary().loc['mu', 'median']:.2f}" in shown
     assert "<table>" in page and "http" not in page.replace("http-equiv", "")
+
+
+def test_subgroup_results_in_the_report():
+    post = _fit(measure="SMD")
+    sg = bm.subgroup("yi", "vi", by="rater", data=STUDIES)
+    text = post.report(subgroups={"rater": sg})
+    row = sg.table.loc["client"]
+    assert (f"Subgroups by rater: client (k = {int(row['k'])}) g = {row['estimate']:.2f}, "
+            f"95% CI [{row['ci_lb']:.2f}, {row['ci_ub']:.2f}]") in text
+    assert f"Q_between({sg.Q_between_df}) = {sg.Q_between:.2f}, p {_apa_p(sg.Q_between_p)}" in text

@@ -161,12 +161,13 @@ def run_fit(
             detail = f"{int(n)} independent posterior draws for the plots"
         text = posterior_report(post, title=title or None, fits=fits, files=[*names, *extra_files], source=source,
                                 versions=version_line(), engine_detail=detail)
+        head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
+        text = f"{head}\n\n{par}\n\n![Forest plot](forest.png)\n\n{rest}"
         with writing(paths["report.md"]):
             (work / "report.md").write_text(text, encoding="utf-8")
         if html:
             with writing(paths["report.html"]):
-                page = html_report(text, figures={"Forest plot": work / "forest.png"},
-                                   tables={"Frequentist check": check})
+                page = html_report(text, tables={"Frequentist check": check}, base=work)
                 (work / "report.html").write_text(page, encoding="utf-8")
     return paths
 
