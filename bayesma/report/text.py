@@ -439,7 +439,8 @@ def report_text(
         parts.append(words)
     if k < 5 and taus:
         parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
-                     "interval; results under other priors should be reported beside these (bayesma priors).")
+                     "intervals of tau and of the pooled effect; results under other priors should be reported "
+                     "beside these (bayesma priors).")
 
     heading = title or "Bayesian meta-analysis"  # the data file is named under "Data and software"
     lines = [f"# {heading}", "", " ".join(p for p in parts if p), ""]
