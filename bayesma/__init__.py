@@ -72,7 +72,7 @@ _EXPORTS: dict[str, str] = {
     "MetaPosterior": "bayesma.results",
     # robust Bayesian meta-analysis (publication bias)
     "robma": "bayesma.models.robma",
-    "RoBMAResult": "bayesma.models.robma_result",
+    "RoBMAResult": "bayesma.results.robma",
     "WeightFunction": "bayesma.bias_exact",
     "PET": "bayesma.bias_exact",
     "PEESE": "bayesma.bias_exact",

@@ -5,7 +5,7 @@ tau ~ prior) and publication bias (none, step-function selection models, PET,
 PEESE), computes every model's marginal likelihood and posterior with
 :mod:`bayesma.bias_exact` (adaptive importance sampling with randomised
 quasi-Monte Carlo; the method and its checks are in docs/robma.rst) and averages
-them (:class:`~bayesma.models.robma_result.RoBMAResult`).
+them (:class:`~bayesma.results.robma.RoBMAResult`).
 
 Scales follow RoBMA 3: standardized mean differences are fitted on Fisher's z
 (``z = atanh(d / sqrt(d^2 + 4))``, ``se_z = 1 / sqrt(n - 3)`` with
@@ -37,7 +37,7 @@ from bayesma.bias_exact.components import (
 )
 from bayesma.bias_exact.likelihood import d_to_z, se_d_to_z
 from bayesma.bias_exact.models import FitData, ModelDef, fit_model
-from bayesma.models.robma_result import RoBMAResult
+from bayesma.results.robma import RoBMAResult
 from bayesma.priors import Prior, parse
 
 __all__ = ["robma", "ensemble_models"]
