@@ -239,6 +239,17 @@ def test_influence_and_selection_plots_readable():
     res = bm.rma("yi", "vi", data=df, labels="label")
     assert_readable(bm.influence(res).plot(), "influence k=60")
     assert_readable(bm.influence(bm.rma("yi", "vi", data=_data(10), labels="label")).plot(), "influence k=10")
+    for k in (3, 60):  # Baujat: labels never overlap; the most extreme studies keep theirs
+        fit = bm.rma("yi", "vi", data=_data(k), labels="label")
+        fig = bm.baujat(fit)
+        assert_readable(fig, f"baujat k={k}")
+        texts = [t.get_text() for t in fig.axes[0].texts]
+        vals = bm.baujat_values(fit)
+        assert str(vals.index[np.argmax(vals["x"].to_numpy() / vals["x"].abs().max()
+                                         + vals["y"].to_numpy() / vals["y"].abs().max())]) in texts
+        assert len(texts) == k if k == 3 else 5 <= len(texts) < k
+    for steps in (bm.cumul(res), bm.leave1out(res)):
+        assert_readable(steps.plot(), f"steps {steps.kind}")
     sel = bm.selmodel(res, type="stepfun", steps=[0.025, 0.5])
     fig = sel.plot()
     assert_readable(fig, "selection")

@@ -126,7 +126,8 @@ def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (
 
     Each study's contribution to the (residual) heterogeneity statistic (x) against its
     influence on the pooled result (y); studies in the top right corner both drive the
-    heterogeneity and move the estimate.
+    heterogeneity and move the estimate. Each study is a dot with its label; where labels
+    would overlap (large k) the most extreme studies (top right) keep theirs.
 
     Parameters
     ----------
@@ -154,11 +155,11 @@ def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (
     if ax is None:
         fig = _new_figure(figsize)
         ax = fig.add_subplot(1, 1, 1)
+        fig.subplots_adjust(left=0.13, bottom=0.11, right=0.96, top=0.96)
     else:
         fig = ax.figure
-    ax.scatter(values["x"], values["y"], s=0)
-    for label, row in values.iterrows():
-        ax.annotate(str(label), (row["x"], row["y"]), ha="center", va="center", fontsize=8)
+    x, y = values["x"].to_numpy(float), values["y"].to_numpy(float)
+    ax.scatter(x, y, s=9, color="0.45", zorder=2)
     ax.grid(color="lightgray", linewidth=0.5)
     fe = res.method == "FE"
     mods = res.X.shape[1] > 1
@@ -166,7 +167,40 @@ def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (
                   if fe else "Squared Pearson Residual")
     ax.set_ylabel("Influence on Fitted Value" if mods else "Influence on Overall Result")
     ax.margins(0.08)
+    _label_points(ax, x, y, [str(lab) for lab in values.index])
     return fig
+
+
+def _label_points(ax: Axes, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
+    """Label the points, the most extreme (top right) first, at the first of four corners where the
+    label overlaps no label already drawn and stays inside the axes; else the point keeps no label
+    (it stays, as a grey dot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    ax.autoscale_view()
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    fbox = ax.get_window_extent(renderer)  # inside the axes: clear of the tick labels
+    sx = np.nanmax(np.abs(x)) or 1.0
+    sy = np.nanmax(np.abs(y)) or 1.0
+    placed = []
+    xmid = np.mean(ax.get_xlim())
+    for i in np.argsort(-(x / sx + y / sy), kind="stable"):
+        side = -1 if x[i] > xmid else 1  # text towards the middle first
+        for dx, dy in ((side, 1), (side, -1), (-side, 1), (-side, -1)):
+            t = ax.annotate(labels[i], (x[i], y[i]), xytext=(3 * dx, 3 * dy), textcoords="offset points",
+                            ha="left" if dx > 0 else "right", va="bottom" if dy > 0 else "top", fontsize=8)
+            b = t.get_window_extent(renderer)
+            off = b.x0 < fbox.x0 or b.x1 > fbox.x1 or b.y0 < fbox.y0 or b.y1 > fbox.y1
+            if off or any(min(b.x1, p.x1) - max(b.x0, p.x0) > 0 and min(b.y1, p.y1) - max(b.y0, p.y0) > 0
+                          for p in placed):
+                t.remove()
+            else:
+                placed.append(b)
+                break
 
 
 def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
