@@ -64,6 +64,9 @@ _EXPORTS: dict[str, str] = {
     "influence_plot": "bayesma.plots.influence",
     "baujat": "bayesma.plots.influence",
     "steps_plot": "bayesma.plots.influence",
+    "forest_rma": "bayesma.plots.forest_rma",
+    "forest_subgroup": "bayesma.plots.forest_rma",
+    "simulation_plot": "bayesma.plots.simulation",
     # data sets
     "load_dataset": "bayesma.datasets",
     "list_datasets": "bayesma.datasets",
