@@ -302,3 +302,27 @@ def test_the_overlap_check_can_fail():
     fig.text(0.9, 0.5, "off the right edge")
     with pytest.raises(AssertionError, match="leaves the figure"):
         assert_readable(fig, "clipped")
+
+
+def test_bayesian_forest_meta_regression_and_tau_by():
+    df = _data(12)
+    df["x"] = np.arange(12) / 10
+    df["h"] = np.where(np.arange(12) < 6, "one", "two")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", mods="~ x").fit(engine="exact")
+        by = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", tau_by="h").fit(engine="exact")
+    fig = reg.forest(order="-x")  # a column of the model's data, descending
+    ylabels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ylabels[:12] == list(df["label"][::-1]) and "Pooled (at mean moderators)" in ylabels
+    assert any(t.get_text().startswith("Residual heterogeneity: \u03c4 = ") for t in fig.axes[0].texts)
+    assert_readable(fig, "meta-regression forest")
+    fig = by.forest()
+    ylabels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "Prediction (one)" in ylabels and "Prediction (two)" in ylabels
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    m1 = by.interval("tau[one]")[0]
+    m2 = by.interval("tau[two]")[0]
+    w = 1 / (df["vi"].to_numpy() + np.where(df["h"] == "one", m1, m2) ** 2)  # each study's subgroup tau
+    assert f"{100 * w[0] / w.sum():.1f}%" in texts
+    assert_readable(fig, "tau_by forest")

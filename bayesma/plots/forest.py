@@ -17,14 +17,18 @@ from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, 
 __all__ = ["forest_plot", "arviz_forest"]
 
 
-def _tau_weights(posterior: Any, vi: np.ndarray, level: float) -> tuple[np.ndarray, str | None]:
+def _tau_weights(posterior: Any, vi: np.ndarray, level: float) -> tuple[np.ndarray, Any]:
     """Percentage weights 1/(v_i + tau^2) at the posterior median of tau (tau = 0: common effect)."""
     spec = posterior.spec
     if spec.model == "common":
-        tau = 0.0
+        tau: Any = 0.0
     else:
         try:
-            tau = float(posterior.interval("tau", level)[0])
+            if spec.tau_by is not None:  # each study's own subgroup tau
+                taus = np.array([posterior.interval(f"tau[{g}]", level)[0] for g in spec.group_names])
+                tau = taus[np.asarray(spec.group_index, int)]
+            else:
+                tau = float(posterior.interval("tau", level)[0])
         except (KeyError, ValueError):
             return 100.0 * (1 / vi) / np.sum(1 / vi), None
     w = 1.0 / (vi + tau**2)
@@ -47,7 +51,8 @@ def _heterogeneity_note(posterior: Any, level: float, digits: int) -> str:
         parts.append(f"{lab} = {fmt_ci(m, lo, hi, digits)}")
     if not parts:
         return ""
-    return "Heterogeneity: " + "; ".join(parts) + f" (posterior median [{pct} CrI])"
+    residual = "beta" in getattr(getattr(posterior, "idata", None), "posterior", {})
+    return ("Residual heterogeneity: " if residual else "Heterogeneity: ") + "; ".join(parts) + f" (posterior median [{pct} CrI])"
 
 
 def forest_plot(
@@ -103,8 +108,8 @@ def forest_plot(
     show_numbers : bool
         The observed and posterior interval columns.
     show_weights : bool
-        The weight column: ``1/(v_i + tau^2)`` at the posterior median of tau, in percent
-        (the weights of the random-effects mean given tau).
+        The weight column: ``1/(v_i + tau^2)`` at the posterior median of tau (of the study's
+        subgroup with ``tau_by``), in percent: the weights of the random-effects mean given tau.
     digits : int
         Decimals of the printed numbers.
     xlim : (float, float), optional
@@ -134,7 +139,7 @@ def forest_plot(
     yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     z = _z(level)
     pct = f"{int(round(level * 100))}%"
-    idx = order_index(order, labels, yi, vi, getattr(spec, "data", None))
+    idx = order_index(order, labels, yi, vi, getattr(getattr(spec, "meta", None), "data", None))
     tf = transf if transf is not None else (lambda v: v)
 
     def t3(m: float, lo: float, hi: float) -> tuple[float, float, float]:
