@@ -326,3 +326,18 @@ def test_bayesian_forest_meta_regression_and_tau_by():
     w = 1 / (df["vi"].to_numpy() + np.where(df["h"] == "one", m1, m2) ** 2)  # each study's subgroup tau
     assert f"{100 * w[0] / w.sum():.1f}%" in texts
     assert_readable(fig, "tau_by forest")
+
+
+def test_intervals_beyond_xlim_end_in_arrows():
+    df = _data(8)
+    res = bm.rma("yi", "vi", data=df, labels="label", method="FE")
+    fig = res.forest(transf=np.exp, xlim=(0.3, 3.0))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Odds ratio"
+    hi = np.exp(df["yi"] + 1.959963984540054 * np.sqrt(df["vi"]))
+    lo = np.exp(df["yi"] - 1.959963984540054 * np.sqrt(df["vi"]))
+    arrows = [ln for ln in ax.get_lines() if ln.get_marker() in ("<", ">")]
+    assert len(arrows) == int(np.sum(hi > 3.0) + np.sum(lo < 0.3)) > 0
+    assert all(ln.get_xdata()[0] in (0.3, 3.0) for ln in arrows)
+    assert any(np.allclose(ln.get_xdata(), 1.0) for ln in ax.get_lines())  # reference line at OR = 1
+    assert_readable(fig, "forest with xlim")

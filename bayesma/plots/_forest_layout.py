@@ -168,6 +168,19 @@ def _nice_back_ticks(lo: float, hi: float, atransf: Callable, inverse: Callable)
     return [float(v) for v in pos if np.isfinite(v)]
 
 
+def _interval(ax: Any, lo: float, hi: float, y: float, xlim: tuple[float, float], **style: Any) -> None:
+    """A horizontal interval, cut at the axis limits with an arrowhead where it goes on (as metafor)."""
+    a, b = max(lo, xlim[0]), min(hi, xlim[1])
+    if b < a:
+        return
+    ax.plot([a, b], [y, y], solid_capstyle="butt", **style)
+    colour = style.get("color", "black")
+    if lo < xlim[0]:
+        ax.plot([xlim[0]], [y], marker="<", ms=4, color=colour, clip_on=False, zorder=4)
+    if hi > xlim[1]:
+        ax.plot([xlim[1]], [y], marker=">", ms=4, color=colour, clip_on=False, zorder=4)
+
+
 def render(
     rows: Sequence[Row],
     *,
@@ -248,11 +261,11 @@ def render(
         if r.kind == "study":
             yo = y + (0.15 if r.second else 0.0)
             if np.isfinite(r.lo) and np.isfinite(r.hi):
-                ax.plot([r.lo, r.hi], [yo, yo], color="black", lw=0.9, solid_capstyle="butt")
+                _interval(ax, r.lo, r.hi, yo, xlim, color="black", lw=0.9)
             ax.scatter([r.est], [yo], marker="s", s=r.size or 20.0, color="black", zorder=3, lw=0)
             if r.second:
                 m2, lo2, hi2 = r.second
-                ax.plot([lo2, hi2], [y - 0.17, y - 0.17], color="C0", lw=1.2)
+                _interval(ax, lo2, hi2, y - 0.17, xlim, color="C0", lw=1.2)
                 ax.scatter([m2], [y - 0.17], marker="o", s=14, color="C0", zorder=3, lw=0)
         elif r.kind == "diamond":
             ax.add_patch(Polygon([[r.lo, y], [r.est, y + 0.32], [r.hi, y], [r.est, y - 0.32]], closed=True,
