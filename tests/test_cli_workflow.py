@@ -252,3 +252,25 @@ def test_escalc_mixed_inputs_convert_to_one_measure(tmp_path, capsys):
                          "--m2i", "m2", "--sd2i", "sd2", "--n2i", "n2", "--also", "ZCOR", "--ri", "r", "--ni", "n"],
                         capsys)
     assert code == 2 and "cannot be pooled" in err
+
+
+def test_fit_by_with_moderators_one_table_per_term(effects, tmp_path, capsys):
+    out = tmp_path / "reg"
+    code, stdout, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "R2D",
+                              "--by", "outcome", "--mods", "~ rater", "--out", out], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "combined.csv", index_col=[0, 1])
+    data = pd.read_csv(effects)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = bm.fit_many(data, by="outcome", yi="yi", vi="vi", labels="study", measure="R2D", mods="~ rater",
+                          seed=1)
+    term = "rater: service provider/observer vs client"
+    for outcome, part in data.groupby("outcome"):
+        res = bm.rma("yi", "vi", data=part, mods="~ rater")
+        row = table.loc[(outcome, term)]
+        assert [row["RE"], row["RE_p"], row["QM"]] == pytest.approx([res.beta[1], res.pval[1], res.QM], rel=1e-9)
+        b = ref.table.loc[(outcome, f"beta[{res.coef_names[1]}]")]
+        assert [row["bayes_median"], row["bayes_lower"], row["bayes_upper"]] == pytest.approx(
+            [b["median"], b["eti_lower"], b["eti_upper"]], rel=1e-9)
+    assert term in stdout and "beta[" not in stdout.split("Meta-analyses by outcome")[1]

@@ -20,9 +20,18 @@ from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.options import build_model, choose_engine
 from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import frequentist_fits, save_fig, version_line
-from bayesma.report import html_report, markdown_table, paper_table, posterior_report
+from bayesma.report import (
+    fmt_p,
+    fmt_prob,
+    html_report,
+    markdown_table,
+    num,
+    paper_table,
+    posterior_report,
+    term_labels,
+)
 
-__all__ = ["combined_table", "run_by"]
+__all__ = ["combined_table", "regression_table", "run_by"]
 
 #: the combined table's columns taken from :attr:`bayesma.FitManyResult.groups`
 GROUP_COLUMNS = ["k", "FE", "FE_lower", "FE_upper", "RE", "RE_lower", "RE_upper", "Q", "Q_df", "Q_p", "I2", "tau2",
@@ -45,6 +54,44 @@ def combined_table(res: Any) -> pd.DataFrame:
     table["tau_median"] = g["tau_median"]
     table["engine"] = g["engine"]
     return table
+
+
+def regression_table(res: Any, fits: dict[Any, dict[str, Any]], posts: dict[Any, Any]) -> pd.DataFrame:
+    """The combined table of meta-regressions: per value and coefficient the REML estimate, 95% CI and p,
+    the test of moderators QM (df, p), residual heterogeneity QE (df, p) and tau², and the posterior median,
+    95% CrI and P(coefficient > 0) from :func:`bayesma.fit_many` (*res*) and its fits (*posts*)."""
+    rows = []
+    for key, f in fits.items():
+        reml = f["REML"]
+        spec = posts[key].spec
+        labels = term_labels(spec.coef_names, spec.meta.data, spec.mods)
+        tab = res.table.loc[key]
+        df1 = reml.QMdf[0] if isinstance(reml.QMdf, tuple) else reml.QMdf
+        for j, coef in enumerate(reml.coef_names):
+            b = tab.loc[f"beta[{coef}]"]
+            rows.append({"key": key, "term": labels.get(coef, coef), "k": int(reml.k),
+                         "RE": float(reml.beta[j]), "RE_lower": float(reml.ci_lb[j]),
+                         "RE_upper": float(reml.ci_ub[j]), "RE_p": float(reml.pval[j]), "QM": float(reml.QM),
+                         "QM_df": int(df1), "QM_p": float(reml.QMp), "QE": float(reml.QE),
+                         "QE_df": int(reml.k - reml.p), "QE_p": float(reml.QEp), "tau2": float(reml.tau2),
+                         "bayes_median": float(b["median"]), "bayes_lower": float(b["eti_lower"]),
+                         "bayes_upper": float(b["eti_upper"]),
+                         "p_positive": float(posts[key].p_greater(f"beta[{coef}]", 0.0))})
+    return pd.DataFrame(rows).set_index(["key", "term"])
+
+
+def _regression_shown(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    out = pd.DataFrame(index=table.index.rename([by, "term"]))
+    out["k"] = table["k"].to_numpy()
+    out["RE [95% CI]"] = [f"{num(e)} [{num(lo)}, {num(hi)}]" for e, lo, hi in
+                          table[["RE", "RE_lower", "RE_upper"]].to_numpy()]
+    out["p"] = [fmt_p(v).replace("= ", "") for v in table["RE_p"]]
+    out["QM(df), p"] = [f"{q:.2f} ({int(d)}), {fmt_p(p).replace('= ', '')}" for q, d, p in
+                        table[["QM", "QM_df", "QM_p"]].to_numpy()]
+    out["Bayes [95% CrI]"] = [f"{num(e)} [{num(lo)}, {num(hi)}]" for e, lo, hi in
+                              table[["bayes_median", "bayes_lower", "bayes_upper"]].to_numpy()]
+    out["P(> 0)"] = [fmt_prob(v).replace("= ", "") for v in table["p_positive"]]
+    return out
 
 
 def _safe(value: Any) -> str:
@@ -81,31 +128,42 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     for key, text in res.groups["warnings"].items():
         if str(text).strip():
             warnings.warn(f"{by} == {key!r}: {text}", UserWarning, stacklevel=1)
-    table = combined_table(res)
-    print_table(paper_table(table), title=f"Meta-analyses by {by} (FE: common effect; RE: REML; Q: Cochran's Q; "
-                                          f"Bayes: posterior median; all numbers in combined.csv)")
     names = ["combined.csv", "report.md"]
     sections, figures = [], []
+    posts, fits = {}, {}
     with progress.step(f"report and forest plot per {by}"):
         for key in keys:
             part = df[df[by] == key].reset_index(drop=True)
-            post = res.fit(key)
+            post = posts[key] = res.fit(key)
+            fits[key] = frequentist_fits(part, spec)
             fname = f"forest_{_safe(key)}.png"
             figures.append((f"{by}: {key}", fname, post.forest()))
             names.append(fname)
-            text = posterior_report(post, title=f"{by}: {key}", fits=frequentist_fits(part, spec),
-                                    source=Path(args.file).name)
+            text = posterior_report(post, title=f"{by}: {key}", fits=fits[key], source=Path(args.file).name)
             head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
             sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}")
+    if spec.get("mods"):
+        table = regression_table(res, fits, posts)
+        table.index = table.index.rename([by, "term"])
+        shown = _regression_shown(table, by)
+        legend = (f"RE: mixed-effects meta-regression {spec['mods']} (REML) within each {by}; QM: test of the "
+                  "moderators; Bayes: posterior median and 95% credible interval; P(> 0): posterior probability "
+                  "that the coefficient is positive.")
+    else:
+        table = combined_table(res)
+        shown = paper_table(table)
+        legend = ("FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
+                  "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
+                  f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
+    print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
+    say(legend + "\n")
     if args.html:
         names.append("report.html")
     title = args.title or f"Meta-analyses by {by}"
     lines = [f"# {title}", "", f"One analysis per value of {by} ({len(keys)}: {', '.join(map(str, keys))}); "
              f"{version_line()}; {engine} engine. The combined table (also in combined.csv):", ""]
-    lines += markdown_table(paper_table(table))
-    lines += ["", "FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
-                  "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
-                  f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive."]
+    lines += markdown_table(shown)
+    lines += ["", legend]
     for text in sections:
         lines += [""] + _demote(text)
     lines += ["", "## Files", ""] + [f"- `{n}`" for n in names]
