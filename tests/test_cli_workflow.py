@@ -274,3 +274,13 @@ def test_fit_by_with_moderators_one_table_per_term(effects, tmp_path, capsys):
         assert [row["bayes_median"], row["bayes_lower"], row["bayes_upper"]] == pytest.approx(
             [b["median"], b["eti_lower"], b["eti_upper"]], rel=1e-9)
     assert term in stdout and "beta[" not in stdout.split("Meta-analyses by outcome")[1]
+
+
+def test_fit_by_with_a_single_study_group(effects, tmp_path, capsys):
+    # fit_many has no frequentist columns for k = 1: the table shows "—", never "nan" or a crash
+    code, stdout, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "R2D",
+                              "--by", "outcome", "--subset", "n >= 300", "--out", tmp_path / "k1"], capsys)
+    assert code == 0, err
+    assert "nan" not in stdout.lower().replace("meta-analyses", "")
+    row = next(line for line in stdout.splitlines() if line.startswith("misconduct"))
+    assert row.split()[1] == "1" and "—" in row

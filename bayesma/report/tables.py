@@ -103,20 +103,25 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     I2, tau2, pi_lower, pi_upper`` and optionally ``bayes_median, bayes_lower, bayes_upper, p_mu_positive``).
     """
     def cell(est: float, lo: float, hi: float) -> str:
-        return f"{num(est)} [{num(lo)}, {num(hi)}]"
+        return f"{num(est)} [{num(lo)}, {num(hi)}]" if math.isfinite(float(est)) else "—"
 
     out = pd.DataFrame(index=table.index)
     out["k"] = table["k"].astype(int)
     out["FE [95% CI]"] = [cell(*r) for r in table[["FE", "FE_lower", "FE_upper"]].to_numpy()]
     out["RE [95% CI]"] = [cell(*r) for r in table[["RE", "RE_lower", "RE_upper"]].to_numpy()]
-    out["Q(df)"] = [f"{q:.2f} ({int(d)})" for q, d in table[["Q", "Q_df"]].to_numpy()]
-    out["p"] = [fmt_p(p).replace("= ", "") for p in table["Q_p"]]
-    out["I²"] = [f"{v:.0f}%" for v in table["I2"]]
+    def ok(*v: float) -> bool:
+        return all(math.isfinite(float(x)) for x in v)
+
+    out["Q(df)"] = [f"{q:.2f} ({int(d)})" if ok(q, d) else "—" for q, d in table[["Q", "Q_df"]].to_numpy()]
+    out["p"] = [fmt_p(p).replace("= ", "") if ok(p) else "—" for p in table["Q_p"]]
+    out["I²"] = [f"{v:.0f}%" if ok(v) else "—" for v in table["I2"]]
     out["tau²"] = [fmt_tau2(v) for v in table["tau2"]]
-    out["95% PI"] = [f"[{num(lo)}, {num(hi)}]" for lo, hi in table[["pi_lower", "pi_upper"]].to_numpy()]
+    out["95% PI"] = [f"[{num(lo)}, {num(hi)}]" if ok(lo, hi) else "—"
+                     for lo, hi in table[["pi_lower", "pi_upper"]].to_numpy()]
     if "bayes_median" in table.columns:
         out["Bayes [95% CrI]"] = [cell(*r) for r in table[["bayes_median", "bayes_lower", "bayes_upper"]].to_numpy()]
-        out["P(> 0)"] = [fmt_prob(p).replace("= ", "") for p in table["p_mu_positive"]]
+        out["P(> 0)"] = [fmt_prob(p).replace("= ", "") if math.isfinite(float(p)) else "—"
+                         for p in table["p_mu_positive"]]
     return out
 
 
