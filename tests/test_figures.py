@@ -167,6 +167,10 @@ def test_subgroup_forest_blocks_and_test_of_differences():
     shown = [float(t.get_text()) for t in ax.get_xticklabels() if t.get_text()]
     assert len(shown) >= 3 and set(shown) <= nice, shown
     fit = sg.fits["beta"]
+    full = bm.rma("yi", "vi", data=df, labels="label")  # the overall diamond is the fit of all studies
+    assert f"{np.exp(full.beta[0]):.2f} [{np.exp(full.ci_lb[0]):.2f}, {np.exp(full.ci_ub[0]):.2f}]" in texts
+    assert f"Heterogeneity: \u03c4\u00b2 = {full.tau2:.3f}, I\u00b2 = {full.I2:.0f}%, Q(29) = {full.QE:.2f}, " \
+        f"p = {full.QEp:.3f}".replace("p = 0.", "p = .") in texts
     assert f"{np.exp(fit.beta[0]):.2f} [{np.exp(fit.ci_lb[0]):.2f}, {np.exp(fit.ci_ub[0]):.2f}]" in texts
     assert_readable(fig, "subgroup forest")
 
