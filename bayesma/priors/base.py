@@ -82,7 +82,7 @@ class Prior:
     -----
     Equality and hashing use ``(family, params)``; ``repr`` is a valid
     :func:`parse` spec, so ``parse(repr(p)) == p``.
-    """
+    """  # numpydoc ignore=PR01
 
     family: ClassVar[str] = "Prior"
     target: ClassVar[str] = ""
@@ -164,6 +164,22 @@ class Prior:
         """Log density on the prior's own scale (for tau^2 priors: the density of tau^2).
 
         Outside the support the value is ``-inf``. Accepts scalars and arrays.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Values of the parameter on the prior's own scale.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Log density, same shape as ``x``.
+
+        Examples
+        --------
+        >>> from bayesma.priors import HalfNormal
+        >>> round(float(HalfNormal(1).logpdf(0.5)), 4)
+        -0.3508
         """
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -175,6 +191,27 @@ class Prior:
 
         For tau priors this equals :meth:`logpdf`; for tau^2 priors it is
         ``logpdf(tau**2) + log(2 * tau)``.
+
+        Parameters
+        ----------
+        tau : float or array-like
+            Values of tau (>= 0).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Log density of tau, same shape as ``tau``.
+
+        Raises
+        ------
+        TypeError
+            For a prior that is not a heterogeneity prior.
+
+        Examples
+        --------
+        >>> from bayesma.priors import LogNormal
+        >>> round(float(LogNormal(-2, 1).logpdf_tau(0.3)), 4)
+        0.895
         """
         self._require_heterogeneity("logpdf_tau")
         tau = np.asarray(tau, dtype=float)
@@ -191,12 +228,46 @@ class Prior:
         return np.exp(self.logpdf_tau(tau))
 
     def ppf(self, q: Any) -> np.ndarray | float:
-        """Quantiles on the prior's own scale (tau^2 for tau^2 priors)."""
+        """Quantiles on the prior's own scale (tau^2 for tau^2 priors).
+
+        Parameters
+        ----------
+        q : float or array-like
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Quantiles, same shape as ``q``.
+
+        Examples
+        --------
+        >>> from bayesma.priors import HalfNormal
+        >>> round(float(HalfNormal(1).ppf(0.5)), 4)
+        0.6745
+        """
         out = self._frozen().ppf(np.asarray(q, dtype=float))
         return out[()] if np.ndim(out) == 0 else out
 
     def cdf(self, x: Any) -> np.ndarray | float:
-        """Distribution function on the prior's own scale."""
+        """Distribution function on the prior's own scale.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Values of the parameter on the prior's own scale.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``P(parameter <= x)``, same shape as ``x``.
+
+        Examples
+        --------
+        >>> from bayesma.priors import HalfNormal
+        >>> round(float(HalfNormal(1).cdf(1.0)), 4)
+        0.6827
+        """
         out = self._frozen().cdf(np.asarray(x, dtype=float))
         return out[()] if np.ndim(out) == 0 else out
 
@@ -204,6 +275,22 @@ class Prior:
         """Quantiles of tau for heterogeneity priors (exact, via scipy); :meth:`ppf` otherwise.
 
         For tau^2 priors this is ``sqrt(ppf(q))`` (the square root is monotone).
+
+        Parameters
+        ----------
+        q : float or array-like
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Quantiles of tau, same shape as ``q``.
+
+        Examples
+        --------
+        >>> from bayesma.priors import LogNormal
+        >>> round(float(LogNormal(-2, 1).ppf_tau(0.5)), 4)  # exp(-2 / 2)
+        0.3679
         """
         out = self.ppf(q)
         if self.target == "tau2":
@@ -211,7 +298,29 @@ class Prior:
         return out
 
     def cdf_tau(self, tau: Any) -> np.ndarray | float:
-        """Distribution function of tau (heterogeneity priors only)."""
+        """Distribution function of tau (heterogeneity priors only).
+
+        Parameters
+        ----------
+        tau : float or array-like
+            Values of tau.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``P(tau' <= tau)``, same shape as ``tau``.
+
+        Raises
+        ------
+        TypeError
+            For a prior that is not a heterogeneity prior.
+
+        Examples
+        --------
+        >>> from bayesma.priors import HalfNormal
+        >>> round(float(HalfNormal(1).cdf_tau(1.96)), 3)
+        0.95
+        """
         self._require_heterogeneity("cdf_tau")
         tau = np.asarray(tau, dtype=float)
         if self.target == "tau":
@@ -230,6 +339,17 @@ class Prior:
         size : int or tuple of int, optional
         rng : numpy.random.Generator, int or None
             A generator, or a seed for :func:`numpy.random.default_rng`.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Draws of shape ``size`` (a float when ``size`` is None).
+
+        Examples
+        --------
+        >>> from bayesma.priors import HalfNormal
+        >>> HalfNormal(1).rvs(3, rng=1).shape
+        (3,)
         """
         out = self._frozen().rvs(size=size, random_state=_rng(rng))
         if self.target == "tau2":

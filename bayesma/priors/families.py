@@ -91,6 +91,13 @@ class StudentT(Prior):
 class Cauchy(Prior):
     """Cauchy prior for a location parameter (PyMC's names: location alpha, scale beta).
 
+    Parameters
+    ----------
+    alpha : float, default 0
+        Location.
+    beta : float, default 1
+        Scale (> 0).
+
     Examples
     --------
     >>> Cauchy(0, 2.5)
@@ -130,6 +137,11 @@ class HalfNormal(_TauPrior):
     ratios (Friede et al. 2017). Median ``0.674 * sigma``, 95% quantile
     ``1.96 * sigma``.
 
+    Parameters
+    ----------
+    sigma : float, default 1
+        Scale (> 0) of the normal distribution folded at 0, on the scale of tau.
+
     Examples
     --------
     >>> HalfNormal(0.5)
@@ -150,6 +162,11 @@ class HalfNormal(_TauPrior):
 class HalfCauchy(_TauPrior):
     """Half-Cauchy prior on tau (Gelman 2006); scale ``beta`` (PyMC's name).
 
+    Parameters
+    ----------
+    beta : float, default 1
+        Scale (> 0), on the scale of tau; also the median of tau.
+
     Examples
     --------
     >>> HalfCauchy(beta=1)
@@ -169,6 +186,13 @@ class HalfCauchy(_TauPrior):
 
 class HalfStudentT(_TauPrior):
     """Half-Student-t prior on tau with ``nu`` degrees of freedom and scale ``sigma``.
+
+    Parameters
+    ----------
+    nu : float
+        Degrees of freedom (> 0).
+    sigma : float, default 1
+        Scale (> 0), on the scale of tau.
 
     Examples
     --------
@@ -211,6 +235,11 @@ class HalfStudentT(_TauPrior):
 class Exponential(_TauPrior):
     """Exponential prior on tau with rate ``lam`` (mean ``1 / lam``; PyMC's name).
 
+    Parameters
+    ----------
+    lam : float, default 1
+        Rate (> 0), in 1 / (units of tau).
+
     Examples
     --------
     >>> Exponential(2)
@@ -233,6 +262,13 @@ class Uniform(_TauPrior):
 
     The arguments are ``(lower, upper)`` in this order, as in PyMC and :func:`parse`
     (``uniform(0, 2)``); both are required.
+
+    Parameters
+    ----------
+    lower : float
+        Lower bound of tau (>= 0).
+    upper : float
+        Upper bound of tau (> lower).
 
     Examples
     --------
@@ -274,6 +310,13 @@ class LogNormal(_Tau2Prior):
     ratios; see :func:`turner2015`. In the PyMC model the random variable is
     ``tau2`` (see :meth:`Prior.pymc`).
 
+    Parameters
+    ----------
+    mu : float
+        Mean of ``log(tau^2)``.
+    sigma : float
+        Standard deviation (> 0) of ``log(tau^2)``.
+
     Examples
     --------
     >>> LogNormal(-3.95, 1.34)
@@ -302,6 +345,15 @@ class LogStudentT(_Tau2Prior):
     PyMC has no such distribution: :meth:`pymc` creates ``log_tau2 ~
     StudentT(nu, mu, sigma)`` and the deterministics ``tau2 = exp(log_tau2)``
     and ``tau = exp(log_tau2 / 2)``.
+
+    Parameters
+    ----------
+    nu : float
+        Degrees of freedom (> 0) of the t distribution of ``log(tau^2)``.
+    mu : float
+        Location of ``log(tau^2)``.
+    sigma : float
+        Scale (> 0) of ``log(tau^2)``.
 
     Examples
     --------
@@ -372,6 +424,13 @@ class InverseGamma(_Tau2Prior):
     The classic "vague" ``InverseGamma(0.001, 0.001)`` is known to be far from
     uninformative for tau (Gelman 2006); prefer a half-normal on tau.
 
+    Parameters
+    ----------
+    alpha : float
+        Shape (> 0).
+    beta : float
+        Scale (> 0), on the scale of tau^2.
+
     Examples
     --------
     >>> InverseGamma(1, 0.1)
@@ -401,6 +460,13 @@ class Gamma(Prior):
 
     The default ``Gamma(2, 0.1)`` (mean 20) is the prior of Juárez & Steel (2010,
     Journal of Business & Economic Statistics 28:52-66).
+
+    Parameters
+    ----------
+    alpha : float, default 2
+        Shape (> 0).
+    beta : float, default 0.1
+        Rate (> 0).
 
     Examples
     --------

@@ -206,6 +206,16 @@ def describe(priors: Mapping[str, Prior | str]) -> str:
     of tau; tau^2 priors say that they are on tau^2. A prior's ``label``
     (e.g. the table row of a preset) is appended in brackets.
 
+    Parameters
+    ----------
+    priors : mapping of str to Prior or str
+        Parameter name -> prior (or its text form, read by :func:`parse`).
+
+    Returns
+    -------
+    str
+        The lines joined by newlines (empty for no priors).
+
     Examples
     --------
     >>> from bayesma.priors import HalfNormal, Normal

@@ -78,6 +78,11 @@ class DuMouchel(_UniformTransform):
     takes ``s0`` as the square root of the harmonic mean of the sampling variances
     (:meth:`from_vi`).
 
+    Parameters
+    ----------
+    s0 : float, default 1
+        Scale (> 0), on the scale of tau: the prior median of tau.
+
     Examples
     --------
     >>> DuMouchel(0.3)
@@ -90,7 +95,27 @@ class DuMouchel(_UniformTransform):
 
     @classmethod
     def from_vi(cls, vi: Any) -> DuMouchel:
-        """bayesmeta's choice: ``s0^2 = k / sum(1 / vi)``."""
+        """bayesmeta's choice: ``s0^2 = k / sum(1 / vi)``.
+
+        Parameters
+        ----------
+        vi : array-like
+            Sampling variances of the studies (positive, finite).
+
+        Returns
+        -------
+        DuMouchel
+
+        Raises
+        ------
+        ValueError
+            If a sampling variance is not positive and finite.
+
+        Examples
+        --------
+        >>> DuMouchel.from_vi([0.01, 0.02, 0.04])
+        DuMouchel(s0=0.130930734141595)
+        """
         v = _vi(vi)
         return cls(math.sqrt(v.size / np.sum(1.0 / v)))
 
@@ -118,6 +143,11 @@ class UniformShrinkage(_UniformTransform):
     with Higgins & Thompson's typical within-study variance (:meth:`i2_uniform`) it is the
     prior under which I^2 is uniform, bayesmeta's ``"I2"``.
 
+    Parameters
+    ----------
+    s0 : float, default 1
+        Scale (> 0), on the scale of tau: the prior median of tau is ``s0``.
+
     Examples
     --------
     >>> UniformShrinkage(0.2)
@@ -128,13 +158,53 @@ class UniformShrinkage(_UniformTransform):
 
     @classmethod
     def from_vi(cls, vi: Any) -> UniformShrinkage:
-        """bayesmeta's ``"shrinkage"``: ``s0^2 = k / sum(1 / vi)``."""
+        """bayesmeta's ``"shrinkage"``: ``s0^2 = k / sum(1 / vi)``.
+
+        Parameters
+        ----------
+        vi : array-like
+            Sampling variances of the studies (positive, finite).
+
+        Returns
+        -------
+        UniformShrinkage
+
+        Raises
+        ------
+        ValueError
+            If a sampling variance is not positive and finite.
+
+        Examples
+        --------
+        >>> UniformShrinkage.from_vi([0.01, 0.02, 0.04])
+        UniformShrinkage(s0=0.130930734141595)
+        """
         v = _vi(vi)
         return cls(math.sqrt(v.size / np.sum(1.0 / v)))
 
     @classmethod
     def i2_uniform(cls, vi: Any) -> UniformShrinkage:
-        """bayesmeta's ``"I2"``: I^2 uniform, ``s0^2 = (k - 1) sum(w) / (sum(w)^2 - sum(w^2))``, w = 1/vi."""
+        """bayesmeta's ``"I2"``: I^2 uniform, ``s0^2 = (k - 1) sum(w) / (sum(w)^2 - sum(w^2))``, w = 1/vi.
+
+        Parameters
+        ----------
+        vi : array-like
+            Sampling variances of the studies (positive, finite).
+
+        Returns
+        -------
+        UniformShrinkage
+
+        Raises
+        ------
+        ValueError
+            If a sampling variance is not positive and finite, or fewer than two studies.
+
+        Examples
+        --------
+        >>> UniformShrinkage.i2_uniform([0.01, 0.02, 0.04])
+        UniformShrinkage(s0=0.14142135623731)
+        """
         v = _vi(vi)
         if v.size < 2:
             raise ValueError("the I^2 prior needs at least two studies")
@@ -167,6 +237,11 @@ class Jeffreys(Prior):
     Build it for the data at hand with :meth:`from_vi`. The exact engine only (a NUTS model
     would need the variances inside the prior; use HalfFlat or a proper prior there).
 
+    Parameters
+    ----------
+    vi : array-like
+        Sampling variances of the studies (positive, finite).
+
     References
     ----------
     Bodnar O, Link A, Arendacká B, Possolo A, Elster C (2017). Bayesian estimation in random
@@ -187,7 +262,27 @@ class Jeffreys(Prior):
 
     @classmethod
     def from_vi(cls, vi: Any) -> Jeffreys:
-        """The Jeffreys prior for studies with sampling variances *vi*."""
+        """The Jeffreys prior for studies with sampling variances *vi*.
+
+        Parameters
+        ----------
+        vi : array-like
+            Sampling variances of the studies (positive, finite).
+
+        Returns
+        -------
+        Jeffreys
+
+        Raises
+        ------
+        ValueError
+            If a sampling variance is not positive and finite.
+
+        Examples
+        --------
+        >>> Jeffreys.from_vi([0.01, 0.02, 0.04])
+        Jeffreys(k=3)
+        """
         return cls(vi)
 
     def __repr__(self) -> str:
