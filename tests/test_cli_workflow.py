@@ -150,6 +150,9 @@ def test_rma_command_matches_rma(effects, tmp_path, capsys):
     assert code == 0, err
     by = pd.read_csv(tmp_path / "by" / "rma_by.csv", index_col=0)
     assert list(by.index) == ["dropout", "misconduct", "recidivism"] and list(by["k"]) == [9, 3, 15]
+    assert sorted(p.name for p in (tmp_path / "by").glob("*.png")) == [
+        "forest_dropout.png", "forest_misconduct.png", "forest_recidivism.png"]
+    assert (out / "forest.png").stat().st_size > 0
     for outcome, part in pd.read_csv(effects).groupby("outcome"):
         fe, reml = (bm.rma("yi", "vi", data=part, method=m) for m in ("FE", "REML"))
         row = by.loc[outcome]
@@ -175,6 +178,7 @@ def test_subgroup_command_matches_subgroup(effects, tmp_path, capsys):
             assert got.loc[(model, level), "k"] == row["k"]
         assert got.loc[model, "Q_between"].iloc[0] == pytest.approx(sg.Q_between, rel=1e-9)
         assert f"Q_between({sg.Q_between_df}) = {sg.Q_between:.2f}" in stdout
+    assert (out / "forest.png").stat().st_size > 0  # subgroup blocks (the plots' own tests check the layout)
 
 
 def test_bad_subset_is_one_line(effects, tmp_path, capsys):

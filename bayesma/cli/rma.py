@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,12 @@ def by_table(parts: dict[Any, dict[str, Any]], by: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(by)
 
 
+def _safe(value: Any) -> str:
+    return re.sub(r"[^\w.-]+", "_", str(value)).strip("_") or "group"
+
+
 def run(args: argparse.Namespace) -> int:
-    from bayesma.cli.pipeline import frequentist_fits  # loads scipy: when the command runs
+    from bayesma.cli.pipeline import frequentist_fits, save_fig  # loads scipy: when the command runs
 
     df, spec = load_for_model(args)
     spec = {**spec, "mods": args.mods}
@@ -95,5 +100,12 @@ def run(args: argparse.Namespace) -> int:
         with writing(out / name):
             table.to_csv(work / name)
         written.append(name)
+        if not args.mods:  # metafor-style forest plots of the REML fits (intercept-only models)
+            plots = ({f"forest_{_safe(v)}.png": f["REML"] for v, f in parts.items()} if args.by
+                     else {"forest.png": fits["REML"]})
+            for fname, res in plots.items():
+                with writing(out / fname):
+                    save_fig(res.forest(measure=spec["measure"]), work / fname)
+                written.append(fname)
     say(f"Wrote {', '.join(written)} to {out}/")
     return EXIT_OK

@@ -34,6 +34,7 @@ def moderator_table(fe: Any, re_: Any) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bayesma.cli.pipeline import save_fig
     from bayesma.frequentist import subgroup  # scipy: loaded when the command runs
 
     df, spec = load_for_model(args)
@@ -64,5 +65,7 @@ def run(args: argparse.Namespace) -> int:
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "subgroups.csv"):
             table.to_csv(work / "subgroups.csv")
-    say(f"Wrote subgroups.csv to {out}/")
+        with writing(out / "forest.png"):  # subgroup blocks with their diamonds and the test of differences
+            save_fig(re_.forest(measure=spec["measure"]), work / "forest.png")
+    say(f"Wrote subgroups.csv, forest.png to {out}/")
     return EXIT_OK
