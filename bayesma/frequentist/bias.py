@@ -163,6 +163,11 @@ def egger_test(
         Confidence level of the limit estimate's interval.
     ni : str or array_like, optional
         Sample sizes, for the sample-size predictors.
+    labels : str or array_like, optional
+        Study labels (a column of *data* or values), used in messages and tables.
+    missing : {"raise", "drop"}
+        How to treat studies with missing values: an error naming them, or drop them
+        with a warning.
 
     Returns
     -------
@@ -414,6 +419,11 @@ def trimfill(
     ilim : (float, float), optional
         Limits for the imputed effects.
     level, test : as :func:`bayesma.rma`, for the final fit.
+    labels : str or array_like, optional
+        Study labels (a column of *data* or values), used in messages and tables.
+    missing : {"raise", "drop"}
+        How to treat studies with missing values: an error naming them, or drop them
+        with a warning.
 
     Returns
     -------

@@ -138,7 +138,7 @@ def _btt(btt: Any, p: int, names: list[str]) -> list[int]:
 
 
 @dataclass
-class InfluenceDiagnostics:
+class InfluenceDiagnostics:  # numpydoc ignore=PR01
     """Case-deletion diagnostics of an ``rma`` fit (metafor's ``influence.rma.uni``).
 
     Attributes
@@ -326,7 +326,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceDiagnostics:
 
 
 @dataclass
-class StepResult:
+class StepResult:  # numpydoc ignore=PR01
     """Refits of an ``rma`` model on changing sets of studies: :func:`leave1out` or :func:`cumul`.
 
     Attributes

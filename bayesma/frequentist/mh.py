@@ -67,6 +67,8 @@ def rma_mh(
     ai, bi, ci, di : array_like or str, optional
         2x2 tables: events and non-events in group 1 (ai, bi) and group 2 (ci, di); or
         give *n1i*, *n2i* (group sizes) instead of *bi*, *di*. For OR, RR and RD.
+    n1i, n2i : array_like or str, optional
+        Group sizes (with *ai*, *ci*), instead of *bi*, *di*.
     x1i, x2i, t1i, t2i : array_like or str, optional
         Events and person-times in groups 1 and 2, for IRR and IRD.
     measure : {"OR", "RR", "RD", "IRR", "IRD"}

@@ -25,7 +25,7 @@ _LOG2PI = float(np.log(2 * np.pi))
 
 
 @dataclass
-class MHResult:
+class MHResult:  # numpydoc ignore=PR01
     """A Mantel-Haenszel or Peto fit, with metafor's names.
 
     Attributes

@@ -204,6 +204,8 @@ def rma_mv(
         Observed effects, or a column name of *data*.
     vi : str or array_like, optional
         Sampling variances (or give *sei*, standard errors).
+    sei : str or array_like, optional
+        Standard errors, instead of *vi* (``vi = sei**2``); give one of the two.
     data : pandas.DataFrame, optional
         Table with the named columns and the moderators.
     cluster : str or array_like

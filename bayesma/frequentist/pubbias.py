@@ -59,7 +59,7 @@ def _data(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None, missing: str = 
 
 # --------------------------------------------------------------------------- PET-PEESE
 @dataclass(repr=False)
-class PetPeeseResult:
+class PetPeeseResult:  # numpydoc ignore=PR01
     """PET and PEESE meta-regressions and the conditional PET-PEESE estimate.
 
     Attributes

@@ -63,7 +63,7 @@ def _param_names(type: str, n_delta: int, steps: np.ndarray | None) -> list[str]
 
 
 @dataclass(repr=False)
-class SelModelResult:
+class SelModelResult:  # numpydoc ignore=PR01
     """A fitted selection model, with metafor's names (``selmodel``).
 
     Attributes
@@ -141,7 +141,28 @@ class SelModelResult:
         return float(self.beta[0])
 
     def selection_function(self, p: Any, delta: Any = None) -> np.ndarray:
-        """Relative likelihood of selection w(p) at one-sided p-values *p* (estimated delta by default)."""
+        """Relative likelihood of selection w(p) at one-sided p-values *p* (estimated delta by default).
+
+        Parameters
+        ----------
+        p : float or array_like
+            One-sided p-values in [0, 1].
+        delta : array_like, optional
+            Selection parameters; default the estimates ``self.delta``.
+
+        Returns
+        -------
+        numpy.ndarray
+            w(p), same shape as *p* (1 for the first interval of a step function).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.load_dataset("dat.hackshaw1998")
+        >>> sel = bm.selmodel(bm.rma("yi", "vi", data=dat, method="ML"), type="stepfun", steps=[0.05, 1])
+        >>> sel.selection_function([0.01, 0.5]).round(4).tolist()
+        [1.0, 2.7917]
+        """
         return weight_function(self.type, np.asarray(p, float), self.delta if delta is None else delta,
                                self.steps)
 
@@ -152,6 +173,37 @@ class SelModelResult:
         ``ci="wald"`` evaluates w at the Wald bounds of delta (step functions and one-parameter
         types); ``ci="boot"`` draws delta from its estimated normal distribution (clamped to the
         bounds) *reps* times and takes the pointwise quantiles; ``"auto"`` takes Wald when it exists.
+
+        Parameters
+        ----------
+        p : float or array_like
+            One-sided p-values in [0, 1].
+        ci : {"auto", "wald", "boot"}
+            How the band is computed (see above).
+        reps : int, default 1000
+            Number of draws of delta for ``ci="boot"``.
+        seed : int or None, default 1
+            Seed of the draws for ``ci="boot"``.
+
+        Returns
+        -------
+        lower, upper : numpy.ndarray
+            Pointwise bounds at *p* (confidence level ``self.level``), same shape as *p*;
+            NaN when the standard errors of delta are not finite.
+
+        Raises
+        ------
+        ValueError
+            For an unknown *ci*, or ``ci="wald"`` with a selection function of several parameters.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.load_dataset("dat.hackshaw1998")
+        >>> sel = bm.selmodel(bm.rma("yi", "vi", data=dat, method="ML"), type="stepfun", steps=[0.05, 1])
+        >>> lower, upper = sel.selection_band([0.01, 0.5])
+        >>> lower.shape
+        (2,)
         """
         p = np.asarray(p, float)
         free = ~self.delta_fixed
@@ -180,8 +232,12 @@ class SelModelResult:
     def plot(self, ci: str | bool = "auto", **kwargs: Any):
         """Plot the estimated selection function with its confidence band and a rug of the p-values.
 
-        Parameters are those of :func:`bayesma.plots.selection_plot` (``ci``: ``"auto"``,
-        ``"wald"``, ``"boot"`` or ``False``; ``xscale``, ``ax``, ...).
+        Parameters
+        ----------
+        ci : {"auto", "wald", "boot"} or False
+            Confidence band (see :meth:`selection_band`), or none.
+        **kwargs
+            Passed to :func:`bayesma.plots.selection_plot` (``xscale``, ``ax``, ...).
 
         Returns
         -------
@@ -190,7 +246,22 @@ class SelModelResult:
         return draw("selection_plot", self, ci=ci, **kwargs)
 
     def summary(self) -> pd.DataFrame:
-        """Table of the fixed effects, tau² and the selection parameters (estimate, se, z, p, interval)."""
+        """Table of the fixed effects, tau² and the selection parameters (estimate, se, z, p, interval).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``parameter`` (coefficients, ``tau2`` unless FE, ``delta[j] (...)``), columns
+            ``estimate``, ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.load_dataset("dat.hackshaw1998")
+        >>> sel = bm.selmodel(bm.rma("yi", "vi", data=dat, method="ML"), type="stepfun", steps=[0.05, 1])
+        >>> sel.summary().index.tolist()
+        ['intrcpt', 'tau2', 'delta[1] (0 < p <= 0.05)', 'delta[2] (0.05 < p <= 1)']
+        """
         rows = []
         for j, name in enumerate(self.coef_names):
             rows.append((name, self.beta[j], self.se[j], self.zval[j], self.pval[j], self.ci_lb[j], self.ci_ub[j]))

@@ -22,7 +22,7 @@ __all__ = ["subgroup", "SubgroupResult"]
 
 
 @dataclass
-class SubgroupResult:
+class SubgroupResult:  # numpydoc ignore=PR01
     """Subgroup analysis: a pooled estimate per level and the test of differences.
 
     Attributes
@@ -85,11 +85,45 @@ def subgroup(
 ) -> SubgroupResult:
     """Pooled effect per subgroup of a categorical moderator, and the Q-between test.
 
+    Each subgroup is fitted on its own with :func:`rma` (a subgroup of one study with
+    ``method="FE"``); the Q-between test compares the subgroup estimates (metafor's
+    ``rma(yi, vi, mods = ~ factor(by))`` test of moderators in the fixed-effects model of
+    the subgroup estimates).
+
     Parameters
     ----------
+    yi : str or array_like
+        Observed effects, or a column name of *data*.
+    vi : str or array_like, optional
+        Sampling variances (or give *sei*).
     by : str
         Column of *data* holding the subgroup of each study (e.g. rater, setting).
-    Other parameters as :func:`rma`.
+    data : pandas.DataFrame
+        Table with the named columns.
+    sei : str or array_like, optional
+        Standard errors, instead of *vi*.
+    method : str
+        tau² estimator within each subgroup, as in :func:`rma`.
+    test : {"z", "knha", "adhoc"}
+        Tests within each subgroup, as in :func:`rma`.
+    level : float
+        Confidence level, as in :func:`rma`.
+    labels : str or array_like, optional
+        Study labels (a column of *data* or values), used in messages and tables.
+    missing : {"raise", "drop"}
+        How to treat studies with missing values: an error naming them, or drop them
+        with a warning.
+
+    Returns
+    -------
+    SubgroupResult
+        ``table`` (one row per subgroup: ``k``, ``estimate``, ``se``, ``ci_lb``, ``ci_ub``,
+        ``pval``, ``tau2``, ``I2``, ``QE``, ``QEp``), the Q-between test and the fits.
+
+    Raises
+    ------
+    ValueError
+        If *by* is not a column of *data*, or has a single level.
 
     Examples
     --------

@@ -54,7 +54,7 @@ __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
 
 @dataclass
-class RMAResult:
+class RMAResult:  # numpydoc ignore=PR01
     """A fitted (mixed-effects) meta-analysis, with metafor's names.
 
     Attributes follow ``metafor::rma.uni``: ``beta``, ``se``, ``stat``,
@@ -133,11 +133,45 @@ class RMAResult:
         ``transf`` (e.g. ``numpy.exp`` for log ratios, ``numpy.tanh`` for Fisher's z)
         back-transforms the estimates and interval bounds (``se`` is then NaN; the
         statistic and p-value stay those of the analysis scale), as metafor's ``transf``.
+
+        Parameters
+        ----------
+        transf : callable, optional
+            Back-transformation applied to ``estimate``, ``ci_lb`` and ``ci_ub``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per coefficient (index ``coef``), columns ``estimate``, ``se``,
+            ``zval`` (``tval`` for t tests), ``pval``, ``ci_lb``, ``ci_ub``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> res.summary().loc["intrcpt", ["estimate", "se", "ci_lb", "ci_ub"]].round(4).tolist()
+        [-0.7145, 0.1798, -1.0669, -0.3622]
         """
         return transform_table(coef_table(self), transf, "estimate", (("ci_lb", "ci_ub"),))
 
     def heterogeneity(self) -> pd.DataFrame:
-        """tau², tau, I², H² with their Q-profile confidence intervals."""
+        """tau², tau, I², H² with their Q-profile confidence intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``tau2``, ``tau``, ``I2`` (percent), ``H2``; columns ``estimate``,
+            ``ci_lb``, ``ci_ub`` (NaN where no interval is computed, e.g. the FE model).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> res.heterogeneity().loc["tau2"].round(4).tolist()
+        [0.3132, 0.1197, 1.1115]
+        """
         rows = {"tau2": (self.tau2, self.tau2_ci), "tau": (self.tau, _sqrt_ci(self.tau2_ci)),
                 "I2": (self.I2, self.I2_ci), "H2": (self.H2, self.H2_ci)}
         return pd.DataFrame(
@@ -157,9 +191,32 @@ class RMAResult:
             Moderator values (without the intercept column), one row per
             prediction. Default: the intercept-only prediction, or the fitted
             values of a meta-regression.
+        level : float, optional
+            Confidence level of the intervals; default the level of the fit.
         transf : callable, optional
             Applied to ``pred`` and the interval bounds (e.g. ``numpy.exp`` for log
             ratios, ``numpy.tanh`` for Fisher's z), as metafor's ``transf``; ``se`` is NaN.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per prediction, columns ``pred``, ``se``, ``ci_lb``, ``ci_ub``,
+            ``pi_lb``, ``pi_ub`` (prediction interval, as metafor's ``predict.rma``).
+
+        Raises
+        ------
+        ValueError
+            If *newmods* has the wrong number of columns.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> import numpy as np
+        >>> res.predict(transf=np.exp).round(4)
+             pred  se   ci_lb   ci_ub   pi_lb  pi_ub
+        0  0.4894 NaN  0.3441  0.6962  0.1546  1.549
         """
         level = _level(level if level is not None else self.level)
         if newmods is None:
@@ -236,7 +293,17 @@ class RMAResult:
         return _anova.anova(self, reduced, **kwargs)
 
     def funnel(self, **kwargs: Any):
-        """Funnel plot of this (intercept-only) fit; see :func:`bayesma.plots.funnel_plot`."""
+        """Funnel plot of this (intercept-only) fit; see :func:`bayesma.plots.funnel_plot`.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`bayesma.plots.funnel_plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         return draw("funnel_plot", self, **kwargs)
 
     def forest(self, **kwargs: Any):
@@ -274,6 +341,8 @@ def rma(
         of *data* (or, without *data*, with the other Series) by its index, not by position.
     vi : str or array_like, optional
         Sampling variances (or give *sei*, standard errors).
+    sei : str or array_like, optional
+        Standard errors, instead of *vi* (``vi = sei**2``); give one of the two.
     data : pandas.DataFrame, optional
         Table with the named columns and the moderators.
     method : str

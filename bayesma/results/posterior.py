@@ -78,6 +78,9 @@ class MetaPosterior:
         Exact summary rows (columns ``mean, sd, median, eti_lower, eti_upper``).
     fit_seconds : float, optional
         Wall time of the fit.
+    exact : bayesma.exact.ExactPosterior, optional
+        The exact posterior (``engine="exact"``): summaries, intervals and
+        probabilities are then computed from it instead of the draws.
 
     Attributes
     ----------
@@ -129,6 +132,7 @@ class MetaPosterior:
 
     @property
     def n_draws(self) -> int:
+        """Number of posterior draws, all chains together (``chain * draw``)."""
         p = self.idata.posterior
         return int(p.sizes["chain"] * p.sizes["draw"])
 
@@ -400,6 +404,13 @@ class MetaPosterior:
         quarter of the information; for a heterogeneity SD an interval the data do
         not bound (very wide priors at small k).
 
+        Parameters
+        ----------
+        prob : float, default 0.95
+            Probability of the central intervals compared.
+        threshold : float, default 0.8
+            Posterior-to-prior width ratio above which the prior sets the interval.
+
         Returns
         -------
         pandas.DataFrame
@@ -571,6 +582,16 @@ def load_posterior(path: str) -> MetaPosterior:
     :func:`bayesma.priors.parse`) is restored from the file; for the exact engine
     the exact posterior is integrated again (deterministic: the same numbers), so
     summaries at any level and probabilities stay exact.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The netCDF file written by :meth:`MetaPosterior.to_netcdf`.
+
+    Returns
+    -------
+    MetaPosterior
+        The posterior, with its ``fit_info``.
 
     Examples
     --------
