@@ -184,7 +184,13 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
 
     def summary(self) -> pd.DataFrame:
         """The diagnostics and the DFBETAS in one table (DFBETAS columns prefixed ``dfbs_``
-        when the model has several coefficients; a single column ``dfbs`` otherwise)."""
+        when the model has several coefficients; a single column ``dfbs`` otherwise).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study: the columns of ``table`` (``inf`` last) with the DFBETAS.
+        """
         if self.p == 1:
             extra = pd.DataFrame({"dfbs": self.dfbetas.iloc[:, 0]}, index=self.table.index)
         else:
@@ -194,7 +200,17 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
 
     def plot(self, **kwargs: Any):
         """The diagnostics against study, as metafor's ``plot(influence(res))``; see
-        :func:`bayesma.influence_plot` (``dfbetas=True`` for the DFBETAS). Returns a Figure."""
+        :func:`bayesma.influence_plot` (``dfbetas=True`` for the DFBETAS).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`bayesma.influence_plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         return draw("influence_plot", self, **kwargs)
 
     def __repr__(self) -> str:
@@ -353,12 +369,28 @@ class StepResult:  # numpydoc ignore=PR01
     full: tuple[float, float, float] | None = None
 
     def summary(self) -> pd.DataFrame:
-        """The table (a copy)."""
+        """The table (a copy).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per step (study left out, or study added).
+        """
         return self.table.copy()
 
     def plot(self, **kwargs: Any):
         """Forest-style plot of the steps (metafor's ``forest(leave1out(res))`` /
-        ``forest(cumul(res))``); see :func:`bayesma.steps_plot`. Returns a Figure."""
+        ``forest(cumul(res))``); see :func:`bayesma.steps_plot`.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`bayesma.steps_plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         return draw("steps_plot", self, **kwargs)
 
     def __repr__(self) -> str:

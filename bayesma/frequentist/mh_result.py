@@ -117,13 +117,31 @@ class MHResult:  # numpydoc ignore=PR01
 
     def summary(self, transf: Any = None) -> pd.DataFrame:
         """One-row table: estimate, se, zval, pval, ci_lb, ci_ub (``transf`` back-transforms
-        the estimate and the bounds, e.g. ``numpy.exp`` for odds ratios)."""
+        the estimate and the bounds, e.g. ``numpy.exp`` for odds ratios).
+
+        Parameters
+        ----------
+        transf : callable, optional
+            Back-transformation of ``estimate``, ``ci_lb`` and ``ci_ub`` (``se`` is then NaN).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``coef`` (one row, ``intrcpt``), columns ``estimate``, ``se``, ``zval``,
+            ``pval``, ``ci_lb``, ``ci_ub``.
+        """
         t = pd.DataFrame({"estimate": [self.beta], "se": [self.se], "zval": [self.zval], "pval": [self.pval],
                           "ci_lb": [self.ci_lb], "ci_ub": [self.ci_ub]}, index=pd.Index(["intrcpt"], name="coef"))
         return transform_table(t, transf, "estimate", (("ci_lb", "ci_ub"),))
 
     def tests(self) -> pd.DataFrame:
-        """The tests: heterogeneity (Q), Cochran-Mantel-Haenszel, Breslow-Day and Tarone."""
+        """The tests: heterogeneity (Q), Cochran-Mantel-Haenszel, Breslow-Day and Tarone.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per test computed for the measure, columns ``statistic``, ``df``, ``pval``.
+        """
         rows = {"Q (heterogeneity)": (self.QE, self.k_yi - 1, self.QEp)}
         if np.isfinite(self.MH):
             rows["CMH"] = (self.MH, 1, self.MHp)
