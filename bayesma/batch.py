@@ -49,7 +49,7 @@ _GROUP_FREQ = ["FE", "FE_se", "FE_lower", "FE_upper", "RE", "RE_se", "RE_lower",
 
 
 @dataclass
-class FitManyResult:
+class FitManyResult:  # numpydoc ignore=PR01
     """Results of :func:`fit_many`.
 
     Attributes

@@ -22,7 +22,7 @@ __all__ = ["MetaData"]
 
 
 @dataclass(frozen=True)
-class MetaData:
+class MetaData:  # numpydoc ignore=PR01
     """Validated effects, variances, labels and moderators of one meta-analysis.
 
     Build it with :meth:`MetaData.create`; the fields are read-only arrays.

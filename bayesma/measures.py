@@ -39,7 +39,7 @@ def _expit(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Measure:
+class Measure:  # numpydoc ignore=PR01
     """One effect measure.
 
     Attributes

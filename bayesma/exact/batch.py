@@ -62,12 +62,12 @@ def batch_summaries(
         False skips it (a third of the time, for simulations that do not use it).
     level : float
         Probability of the equal-tailed intervals (``*_lower``, ``*_upper``).
-    moments : bool
-        Also ``tau_sd`` and, with *new*, ``new_mean``, ``new_sd``, ``new_median`` (the
-        rows of a full exact summary; :func:`bayesma.fit_many` uses them).
     fast : bool
         A coarser rule (15 panels of 8 nodes instead of 26 of 12) for simulations:
         summaries within about 1e-6 of a posterior sd instead of 1e-9.
+    moments : bool
+        Also ``tau_sd`` and, with *new*, ``new_mean``, ``new_sd``, ``new_median`` (the
+        rows of a full exact summary; :func:`bayesma.fit_many` uses them).
 
     Returns
     -------

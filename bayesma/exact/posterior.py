@@ -31,7 +31,7 @@ from .sampling import draw_posterior
 
 
 @dataclass
-class ExactPosterior:
+class ExactPosterior:  # numpydoc ignore=PR01
     """The exact posterior of a normal-normal model: quadrature grid and summaries.
 
     Built by :func:`exact_posterior` (and by ``MetaAnalysis.fit(engine="exact")``).

@@ -118,6 +118,7 @@ class MetaAnalysis:
 
     @property
     def k(self) -> int:
+        """Number of studies (rows of the data after validation)."""
         return self.spec.k
 
     @property
@@ -152,7 +153,26 @@ class MetaAnalysis:
 
     def with_priors(self, priors: Mapping[str, Any]) -> MetaAnalysis:
         """A copy with some priors replaced; a NUTS refit reuses the compiled model
-        when the prior families are unchanged (only hyperparameters differ)."""
+        when the prior families are unchanged (only hyperparameters differ).
+
+        Parameters
+        ----------
+        priors : mapping of str to Prior or str
+            Parameter name (``"mu"``, ``"tau"``, ...) -> prior or its text form; the
+            other priors stay as they are.
+
+        Returns
+        -------
+        MetaAnalysis
+            A new model; this one is unchanged.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05])
+        >>> m.with_priors({"tau": "halfnormal(0.25)"}).priors["tau"]
+        HalfNormal(sigma=0.25)
+        """
         from bayesma.models.spec import has_slopes, resolve_priors
 
         spec = self.spec

@@ -23,7 +23,7 @@ def _has(model: ModelDef, component: str) -> bool:
             "Bias": model.bias is not None}[component]
 
 
-class RoBMAResult:
+class RoBMAResult:  # numpydoc ignore=PR01
     """Model-averaged robust Bayesian meta-analysis (returned by :func:`bayesma.robma`).
 
     Attributes
