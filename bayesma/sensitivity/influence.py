@@ -118,7 +118,7 @@ def leave_one_out(
     engine: str = "exact",
     **model_kwargs: Any,
 ) -> InfluenceResult:
-    """Refit without each study in turn: does any single study carry the conclusion?
+    """Refit without each study in turn, to see whether a single study carries the conclusion.
 
     The priors are those of the full model (defaults resolved once on all studies),
     so only the data change.
@@ -171,11 +171,13 @@ def cumulative(
 
     Parameters
     ----------
-    data, yi, vi, priors
+    data, yi, vi
         As :class:`bayesma.MetaAnalysis`.
     order : str or array_like, optional
         The order of adding: a column of *data* (sorted ascending, e.g. ``"year"``),
         or a key per study; default: the order of the rows.
+    priors : mapping, optional
+        As :class:`bayesma.MetaAnalysis`; resolved once on all studies.
     engine : {"exact", "nuts"}
     **model_kwargs
         Passed to :class:`bayesma.MetaAnalysis`, plus NUTS options.
