@@ -83,7 +83,7 @@ def report_paragraph(fit, source: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bayesma.models.robma import robma  # scipy.stats: loaded when the command runs, not for --help
+    from bayesma.robma import robma  # scipy.stats: loaded when the command runs, not for --help
 
     df = read_table(args.file, args.sheet)
     var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}

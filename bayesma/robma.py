@@ -37,8 +37,8 @@ from bayesma.bias_exact.components import (
 )
 from bayesma.bias_exact.likelihood import d_to_z, se_d_to_z
 from bayesma.bias_exact.models import FitData, ModelDef, fit_model
-from bayesma.results.robma import RoBMAResult
 from bayesma.priors import Prior, parse
+from bayesma.results.robma import RoBMAResult
 
 __all__ = ["robma", "ensemble_models"]
 
