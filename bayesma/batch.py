@@ -82,7 +82,23 @@ class FitManyResult:  # numpydoc ignore=PR01
     _fits: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
-        """The per-group table (:attr:`groups`)."""
+        """The per-group table (:attr:`groups`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`groups`: one row per group (index the group key).
+
+        Examples
+        --------
+        >>> import pandas as pd, bayesma as bm
+        >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+        ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+        >>> res = bm.fit_many(df, by="outcome", yi="yi", vi="vi",
+        ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> res.summary().index.tolist()
+        ['a', 'b']
+        """
         return self.groups.copy()
 
     @property
@@ -91,7 +107,23 @@ class FitManyResult:  # numpydoc ignore=PR01
         return self.groups.loc[self.groups["error"] != "", ["k", "error"]]
 
     def keys(self) -> list[Any]:
-        """Group keys (scalars for one ``by`` column, tuples for several)."""
+        """Group keys (scalars for one ``by`` column, tuples for several).
+
+        Returns
+        -------
+        list
+            The keys, in the order of :attr:`groups`.
+
+        Examples
+        --------
+        >>> import pandas as pd, bayesma as bm
+        >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+        ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+        >>> res = bm.fit_many(df, by="outcome", yi="yi", vi="vi",
+        ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> res.keys()
+        ['a', 'b']
+        """
         return list(self.groups.index)
 
     def fit(self, key: Any, **fit_kwargs: Any):
@@ -100,6 +132,34 @@ class FitManyResult:  # numpydoc ignore=PR01
         Kept fits (NUTS, ``keep_fits=True``) are returned as they are; otherwise the group
         is refitted with the same model, priors, engine and seed (for the exact engine
         this reproduces the row's numbers).
+
+        Parameters
+        ----------
+        key : scalar or tuple
+            The group key (see :meth:`keys`).
+        **fit_kwargs
+            Passed to :meth:`bayesma.MetaAnalysis.fit` when the group is refitted.
+
+        Returns
+        -------
+        MetaPosterior
+
+        Raises
+        ------
+        KeyError
+            If there is no such group.
+        ValueError
+            If the group's input or fit failed.
+
+        Examples
+        --------
+        >>> import pandas as pd, bayesma as bm
+        >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+        ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+        >>> res = bm.fit_many(df, by="outcome", yi="yi", vi="vi",
+        ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> type(res.fit("a")).__name__
+        'MetaPosterior'
         """
         if key in self._fits:
             return self._fits[key]
@@ -260,7 +320,11 @@ def fit_many(
         normal-normal with a Normal prior on mu; other models fit one group at a time.
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
-        numbers). ``test`` ("z", "knha", "adhoc") and ``level`` as :func:`bayesma.rma`.
+        numbers).
+    test : {"z", "knha", "adhoc"}
+        Tests and intervals of the frequentist estimates, as :func:`bayesma.rma`.
+    level : float
+        Probability of the intervals (frequentist and Bayesian), in (0, 1).
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where groups fitted one at a time run (NUTS fits, moderators, ...). Results do
         not depend on it.
@@ -299,7 +363,7 @@ def fit_many(
     --------
     >>> import bayesma as bm
     >>> dat = bm.load_dataset("dat.landenberger2005")
-    >>> es = bm.escalc("OR", ai="n.ctrl.rec", n1i="n.ctrl", ci="n.cbt.rec", n2i="n.cbt", data=dat)
+    >>> es = bm.escalc("OR", ai="n.ctrl.rec", bi="n.ctrl.non", ci="n.cbt.rec", di="n.cbt.non", data=dat)
     >>> many = bm.fit_many(es, by="setting", measure="OR")
     >>> many.groups[["k", "RE", "mu_mean"]].round(2)            # doctest: +SKIP
     """
