@@ -203,7 +203,24 @@ class MetaData:  # numpydoc ignore=PR01
         )
 
     def subset(self, mask: np.ndarray) -> MetaData:
-        """A MetaData with only the studies where *mask* is true."""
+        """A MetaData with only the studies where *mask* is true.
+
+        Parameters
+        ----------
+        mask : array_like of bool, shape (k,)
+            Which studies to keep.
+
+        Returns
+        -------
+        MetaData
+            The kept studies (data rows renumbered from 0); ``dropped`` is carried over.
+
+        Examples
+        --------
+        >>> md = MetaData.create([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], labels=["A", "B", "C"])
+        >>> md.subset([True, False, True]).labels
+        ['A', 'C']
+        """
         mask = np.asarray(mask, dtype=bool)
         return MetaData(
             yi=self.yi[mask],

@@ -42,6 +42,9 @@ def design_matrix(
         Number of studies.
     labels : list of str, optional
         Study labels, for error messages.
+    intercept : bool, default True
+        Add an intercept column (``"intrcpt"``) in front of a matrix / DataFrame of
+        moderators. A formula sets its own intercept (``"~ x - 1"`` has none).
 
     Returns
     -------
