@@ -213,7 +213,12 @@ def _frequentist_rows(y: np.ndarray, v: np.ndarray, method: str, test: str, leve
     z = special.ndtri(1 - (1 - level) / 2)
     q = (w * (y - fe[:, None]) ** 2).sum(1)
     out = {"FE": fe, "FE_se": fe_se, "FE_lower": fe - z * fe_se, "FE_upper": fe + z * fe_se,
-           "Q": q, "Q_df": np.full(B, k - 1.0), "Q_p": stats.chi2.sf(q, k - 1) if k > 1 else np.full(B, np.nan)}
+           "Q": q, "Q_df": np.full(B, k - 1.0), "Q_p": stats.chi2.sf(q, k - 1) if k > 1 else np.ones(B)}
+    if k == 1:  # metafor: tau2 = 0, the z-interval (Knapp-Hartung falls back to z), I2 = 0, H2 = 1
+        out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
+                   tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan), I2=np.zeros(B), H2=np.ones(B),
+                   pi_lower=out["FE_lower"], pi_upper=out["FE_upper"])
+        return out
     if method == "FE":
         out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
                    tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan))
@@ -259,7 +264,7 @@ def _fit_one(task: tuple) -> dict[str, Any]:
             if fit_args.get("engine") == "nuts":
                 notes += post.diagnostics().problems
             out["warnings"] = "; ".join(n for n in notes if n)
-            if not spec.is_regression and spec.cluster_index is None and spec.k >= 2:
+            if not spec.is_regression and spec.cluster_index is None:
                 f = _frequentist_rows(spec.yi[None], spec.vi[None], **freq_args)
                 out["freq"] = {name: float(val[0]) for name, val in f.items()}
             if keep:

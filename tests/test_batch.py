@@ -113,6 +113,10 @@ def test_single_study_group_and_small_k_notes(hackshaw):
     for key in one:
         assert many.groups.loc[key, "error"] == ""
         assert many.groups.loc[key, "k"] == 1
+        res = bm.rma("yi", "vi", data=hackshaw[hackshaw["country"] == key])  # metafor: tau2 = 0, z-interval
+        g = many.groups.loc[key]
+        assert (g["RE"], g["RE_lower"], g["pi_upper"], g["I2"], g["Q_p"]) == pytest.approx(
+            (res.beta[0], res.ci_lb[0], res.pi_ub, res.I2, res.QEp), rel=1e-12)
     small = sizes[(sizes > 1) & (sizes < 5)].index
     for key in small:
         assert "prior on tau" in many.groups.loc[key, "warnings"]
