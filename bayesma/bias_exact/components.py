@@ -38,6 +38,13 @@ class InverseGammaTau(Prior):
     Unlike :class:`bayesma.priors.InverseGamma`, which is on tau^2, this is the
     density of tau, RoBMA's default heterogeneity prior ``InvGamma(1, 0.15)``.
 
+    Parameters
+    ----------
+    alpha : float
+        Shape (> 0).
+    beta : float
+        Scale (> 0), on the scale of tau.
+
     Examples
     --------
     >>> InverseGammaTau(1, 0.15)
@@ -75,18 +82,18 @@ class WeightFunction:
         Dirichlet concentrations, one per interval (default all 1), ordered from
         the largest p-values to the smallest as RoBMA's ``alpha``.
 
+    Notes
+    -----
+    With ``eta ~ Dirichlet(alpha)`` the weights are ``omega_j = eta_1 + ... + eta_j``
+    (``j = 1`` the interval of the largest p-values, ``omega_J = 1`` the interval
+    of the smallest), so the weights are non-decreasing towards significance.
+
     Examples
     --------
     >>> WeightFunction((0.05, 0.025)).label
     'omega[one-sided: .05, .025] ~ CumDirichlet(1, 1, 1)'
     >>> WeightFunction((0.05,), "two").one_sided_cuts()
     (0.025, 0.975)
-
-    Notes
-    -----
-    With ``eta ~ Dirichlet(alpha)`` the weights are ``omega_j = eta_1 + ... + eta_j``
-    (``j = 1`` the interval of the largest p-values, ``omega_J = 1`` the interval
-    of the smallest), so the weights are non-decreasing towards significance.
     """
 
     steps: tuple[float, ...]

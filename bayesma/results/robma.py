@@ -208,7 +208,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def summary(self) -> pd.DataFrame:
-        """Model-averaged estimates (:meth:`estimates`); the components are :meth:`components`."""
+        """Model-averaged estimates (:meth:`estimates`); the components are :meth:`components`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``estimates(conditional=False)``: rows ``mu``, ``tau``, ``PET``, ``PEESE``,
+            ``omega[a,b]``; columns ``mean``, ``median``, ``0.025``, ``0.975``.
+        """
         return self.estimates()
 
     def priors(self) -> pd.DataFrame:
