@@ -339,11 +339,13 @@ def fit_many(
         Group ``i`` (in sorted key order) uses the integer ``groups["seed"]``, drawn from
         ``numpy.random.SeedSequence(seed)``; fitting the group alone with that seed gives
         the same draws.
-    draws, tune, chains, **fit_kwargs
-        Passed to :meth:`bayesma.MetaAnalysis.fit`.
+    draws, tune, chains : int
+        Passed to :meth:`bayesma.MetaAnalysis.fit` (NUTS).
     keep_fits : bool, optional
         Keep each group's :class:`MetaPosterior` (default: for NUTS). Otherwise
         :meth:`FitManyResult.fit` refits a group on demand.
+    **fit_kwargs
+        Passed to :meth:`bayesma.MetaAnalysis.fit`.
 
     Returns
     -------
