@@ -1,6 +1,6 @@
 """Results of a Bayesian fit: :class:`MetaPosterior` and the tables it shows.
 
-Layout: :mod:`~bayesma.results.posterior` (:class:`MetaPosterior`, :func:`load_posterior`),
+Layout: :mod:`~bayesma.results.posterior` (:class:`MetaPosterior`), :mod:`~bayesma.results.load` (:func:`load_posterior`),
 :mod:`~bayesma.results.summary` (summary tables: where each number comes from, per engine;
 the frequentist comparison), :mod:`~bayesma.results.diagnostics` (R-hat, ESS, divergences),
 :mod:`~bayesma.results.expr` (probability statements), :mod:`~bayesma.results.io` (netCDF),
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .diagnostics import MAX_R_HAT, MIN_ESS, Diagnostics, SamplingWarning
 from .expr import _eval_expr
-from .posterior import MetaPosterior, load_posterior
+from .load import load_posterior
+from .posterior import MetaPosterior
 from .summary import SUMMARY_COLUMNS
 
 __all__ = ["MetaPosterior", "Diagnostics", "SamplingWarning", "load_posterior", "SUMMARY_COLUMNS", "MAX_R_HAT",

@@ -42,14 +42,13 @@ import numpy as np
 import pandas as pd
 
 from bayesma._plotting import draw
-from bayesma.exact import exact_posterior
 from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
 from bayesma.report import posterior_report
 
 from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
 from .influence import prior_data_conflict, prior_influence
-from .io import read_posterior, write_posterior
+from .io import write_posterior
 from .query import SIMPLE_STATEMENT, canonical_name, exact_names, posterior_repr, values_of
 from .summary import compare_frequentist, summary_table, var_dim
 
@@ -59,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from bayesma.models.spec import ModelSpec
 
-__all__ = ["MetaPosterior", "load_posterior"]
+__all__ = ["MetaPosterior"]
 
 
 class MetaPosterior:
@@ -571,35 +570,3 @@ class MetaPosterior:
         P(effect > 0), the priors and how much they mattered) and the tables behind it. *title*: the
         heading; other arguments as :func:`bayesma.report.posterior_report`."""
         return posterior_report(self, title=title, **kwargs)
-
-
-
-def load_posterior(path: str) -> MetaPosterior:
-    """Load a posterior saved with :meth:`MetaPosterior.to_netcdf`.
-
-    The model specification (data, design matrix, coefficient names, subgroup
-    and cluster structure, priors rebuilt from their repr with
-    :func:`bayesma.priors.parse`) is restored from the file; for the exact engine
-    the exact posterior is integrated again (deterministic: the same numbers), so
-    summaries at any level and probabilities stay exact.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The netCDF file written by :meth:`MetaPosterior.to_netcdf`.
-
-    Returns
-    -------
-    MetaPosterior
-        The posterior, with its ``fit_info``.
-
-    Examples
-    --------
-    >>> post = bm.load_posterior("bcg.nc")     # doctest: +SKIP
-    """
-    parts = read_posterior(path)
-    fit_info = parts.pop("fit_info")
-    exact = exact_posterior(parts["spec"]) if parts["engine"] == "exact" else None
-    post = MetaPosterior(**parts, exact=exact)
-    post.fit_info = fit_info
-    return post

@@ -1,0 +1,41 @@
+"""Reading a saved posterior back: :func:`load_posterior`."""
+
+from __future__ import annotations
+
+from bayesma.exact import exact_posterior
+
+from .io import read_posterior
+from .posterior import MetaPosterior
+
+__all__ = ["load_posterior"]
+
+
+def load_posterior(path: str) -> MetaPosterior:
+    """Load a posterior saved with :meth:`MetaPosterior.to_netcdf`.
+
+    The model specification (data, design matrix, coefficient names, subgroup
+    and cluster structure, priors rebuilt from their repr with
+    :func:`bayesma.priors.parse`) is restored from the file; for the exact engine
+    the exact posterior is integrated again (deterministic: the same numbers), so
+    summaries at any level and probabilities stay exact.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The netCDF file written by :meth:`MetaPosterior.to_netcdf`.
+
+    Returns
+    -------
+    MetaPosterior
+        The posterior, with its ``fit_info``.
+
+    Examples
+    --------
+    >>> post = bm.load_posterior("bcg.nc")     # doctest: +SKIP
+    """
+    parts = read_posterior(path)
+    fit_info = parts.pop("fit_info")
+    exact = exact_posterior(parts["spec"]) if parts["engine"] == "exact" else None
+    post = MetaPosterior(**parts, exact=exact)
+    post.fit_info = fit_info
+    return post
