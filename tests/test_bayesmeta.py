@@ -16,10 +16,10 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import REFERENCE_DIR
 
 import bayesma as bm
 from bayesma import priors as pr
-from conftest import REFERENCE_DIR
 
 CASES = json.loads((REFERENCE_DIR / "bayesmeta_cases.json").read_text())["cases"]
 

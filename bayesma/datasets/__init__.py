@@ -63,7 +63,7 @@ def _resolve(name: str) -> str:
     return key
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(key: str) -> pd.DataFrame:
     entry = _entries()[key]
     dtypes: dict[str, str] = entry["dtypes"]

@@ -35,9 +35,9 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
+from bayesma.frequentist import mv_predict as _mv_predict
 from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests, warn_vi_ratio
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
-from bayesma.frequentist import mv_predict as _mv_predict
 from bayesma.frequentist.profile import confint_sigma2
 
 __all__ = ["rma_mv", "RMAMVResult"]
