@@ -165,6 +165,8 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
         Holds the columns named by ``yi``, ``sei``/``vi``, ``slab``.
     yi, sei : str or array-like
         Effect sizes and their standard errors (or ``vi=`` sampling variances).
+    vi : str or array-like, optional
+        Sampling variances, instead of *sei* (``sei = sqrt(vi)``); give one of the two.
     measure : {"SMD", "ZCOR"}
         Standardized mean differences (Cohen's d; fitted on Fisher's z) or Fisher's z
         correlations (fitted as they are); the priors are on Cohen's d for both
