@@ -207,3 +207,29 @@ def test_nuts_samples_the_same_improper_posterior(bcg):
         mcse = s.loc[name, "sd"] / math.sqrt(s.loc[name, "ess_bulk"])
         assert abs(s.loc[name, "mean"] - ex.loc[name, "mean"]) < 5 * mcse
         assert abs(s.loc[name, "median"] - ex.loc[name, "median"]) < 0.1 * ex.loc[name, "sd"]
+
+
+def test_heavy_tails_warn_at_fit_time(bcg):
+    from bayesma.models import HeavyTailWarning
+
+    model = bm.MetaAnalysis(bcg.iloc[:2], priors={"mu": "normal(0, 1)", "tau": "halfflat()"})
+    with pytest.warns(HeavyTailWarning, match="tau's mean, tau's sd"):
+        model.fit(engine="exact", seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HeavyTailWarning)
+        bm.MetaAnalysis(bcg.iloc[:6], priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}).fit(engine="exact")
+
+
+def test_moments_that_do_not_exist_are_masked_in_any_summary():
+    """apply_moment_flags is what MetaPosterior.summary applies for every engine (NUTS draws have finite
+    sample means even where the posterior mean is infinite)."""
+    import pandas as pd
+
+    from bayesma.priors.improper import apply_moment_flags
+
+    table = pd.DataFrame({"mean": [0.1, 0.8, 0.1], "sd": [0.3, 2.0, 1.5], "median": [0.1, 0.5, 0.1]},
+                         index=["mu", "tau", "theta_new"])
+    out = apply_moment_flags(table.copy(), {"mu": (True, True), "tau": (False, False), "theta_new": (True, False)})
+    assert out.loc["tau", "mean"] == math.inf and out.loc["tau", "sd"] == math.inf
+    assert out.loc["theta_new", "mean"] == 0.1 and out.loc["theta_new", "sd"] == math.inf
+    assert out.loc["tau", "median"] == 0.5

@@ -19,31 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from bayesma.priors.improper import moment_exists, posterior_tail
+from bayesma.priors.improper import moment_flags
 
 from .likelihood import _location_prior, _loglik_re
 
-__all__ = ["tail_adjusted_rows", "moment_flags"]
+__all__ = ["tail_adjusted_rows"]
 
 
 def _flat_coefficients(spec: Any) -> list[int]:
     return [j for j in range(len(spec.coef_names)) if getattr(spec.location_prior(j), "family", None) == "Flat"]
-
-
-def moment_flags(spec: Any, n_units: int | None = None) -> dict[str, tuple[bool, bool]]:
-    """Whether (mean, sd) exist for tau, theta_new and each coefficient of a one-tau model."""
-    flat = _flat_coefficients(spec)
-    tau_prior = spec.priors.get("tau")
-    if spec.model != "random" or tau_prior is None:
-        return {}
-    k = n_units if n_units is not None else spec.k
-    a, bonus = posterior_tail(tau_prior, k, len(flat))
-    first, second = moment_exists(a, bonus, 1.0), moment_exists(a, bonus, 2.0)
-    out = {"tau": (first, second), "theta_new": (first, second)}
-    names = ["mu"] if not spec.is_regression else [f"beta[{c}]" for c in spec.coef_names]
-    for j, name in enumerate(names):
-        out[name] = (first, second) if j in flat else (True, True)
-    return out
 
 
 def tail_adjusted_rows(ep: Any, rows: dict[str, tuple]) -> dict[str, tuple]:

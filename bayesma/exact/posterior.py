@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from bayesma._validate import check_level
+
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
 from .effects import theta_mixture, theta_new_mixture, theta_summary
 from .grids import integrate
@@ -124,8 +126,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         --------
         >>> ep.summary(prob=0.9).loc["mu"]                                               # doctest: +SKIP
         """
-        if not 0 < prob < 1:
-            raise ValueError(f"prob must be in (0, 1), got {prob}")
+        prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         qs3 = _Q if prob == 0.95 else ((1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0)
         key = ("summary" if theta else "summary_no_theta", float(prob))
         if key in self._nodes:

@@ -23,10 +23,15 @@ import pandas as pd
 from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed
 from bayesma.models.spec import ModelSpec, build_spec
+from bayesma.priors.improper import moment_flags
 
-__all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning"]
+__all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning", "HeavyTailWarning"]
 
 ENGINES = ("nuts", "exact")
+
+
+class HeavyTailWarning(UserWarning):
+    """Some posterior moments do not exist (heavy-tailed or improper priors with few studies)."""
 
 
 class SmallKWarning(UserWarning):
@@ -220,6 +225,7 @@ class MetaAnalysis:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         seed = check_seed(seed)
         self._warn_small_k()
+        self._warn_heavy_tail()
         if engine == "exact" and getattr(self.spec, "bias", None) is not None:
             raise ValueError("engine='exact' has no publication-bias models; use engine='nuts', or bayesma.robma() "
                              "for the model-averaged ensemble (marginal likelihoods without MCMC)")
@@ -249,6 +255,17 @@ class MetaAnalysis:
         if warn:
             post.diagnostics().warn()
         return post
+
+    def _warn_heavy_tail(self) -> None:
+        missing = [f"{row}'s {what}" for row, flags in moment_flags(self.spec).items()
+                   for what, ok in zip(("mean", "sd"), flags) if not ok]
+        if missing:
+            warnings.warn(
+                f"with k = {self.spec.k} studies and tau ~ {self.spec.priors['tau']!r} the posterior has heavy tails: "
+                f"{', '.join(missing)} do not exist (shown as inf or NaN). Report medians and intervals, or use a "
+                "lighter-tailed prior on tau (see docs: 'Reference and improper priors').",
+                HeavyTailWarning, stacklevel=3,
+            )
 
     def _warn_small_k(self) -> None:
         """Warn when a heterogeneity SD rests on fewer than 5 units: studies, clusters (three

@@ -36,7 +36,8 @@ import numpy as np
 
 from bayesma.priors.base import Prior
 
-__all__ = ["Flat", "HalfFlat", "tau_tail", "is_improper", "moment_exists", "check_propriety"]
+__all__ = ["Flat", "HalfFlat", "tau_tail", "is_improper", "moment_exists", "moment_flags", "apply_moment_flags",
+           "check_propriety"]
 
 
 class Flat(Prior):
@@ -226,3 +227,47 @@ def check_propriety(priors: Mapping[str, Any], k: int, p: int, model: str = "ran
                 f"the posterior is improper: {key} ~ {prior!r}{flat} needs at least {need} {unit}, "
                 f"got {n}. Use a proper prior on {key} (e.g. HalfNormal or HalfCauchy) or more studies."
             )
+
+
+def moment_flags(spec: Any) -> dict[str, tuple[bool, bool]]:
+    """Whether the posterior (mean, sd) exist, per summary row, for a one-tau random-effects model.
+
+    Rows ``tau``, ``theta_new`` and each coefficient (``mu`` or ``beta[...]``); empty for other
+    models (common effect; subgroup and three-level models, whose taus the rule does not cover).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model (``priors``, ``k``, ``coef_names``, ``location_prior(j)``, ``is_regression``).
+
+    Returns
+    -------
+    dict
+        Row name -> (mean exists, sd exists).
+    """
+    tau_prior = spec.priors.get("tau")
+    if (spec.model != "random" or tau_prior is None or getattr(spec, "tau_by", None) is not None
+            or getattr(spec, "cluster_index", None) is not None):
+        return {}
+    flat = [j for j in range(len(spec.coef_names)) if is_improper(spec.location_prior(j))]
+    a, bonus = posterior_tail(tau_prior, spec.k, len(flat))
+    first, second = moment_exists(a, bonus, 1.0), moment_exists(a, bonus, 2.0)
+    out = {"tau": (first, second), "theta_new": (first, second)}
+    names = ["mu"] if not spec.is_regression else [f"beta[{c}]" for c in spec.coef_names]
+    for j, name in enumerate(names):
+        out[name] = (first, second) if j in flat else (True, True)
+    return out
+
+
+def apply_moment_flags(table: Any, flags: Mapping[str, tuple[bool, bool]]) -> Any:
+    """A summary table with moments that do not exist set to ``inf`` (sd; tau's mean) or ``NaN``
+    (the mean of mu or theta_new, which is undefined), so that no finite estimate of an infinite
+    moment (a sample mean of draws, a truncated integral) is ever shown."""
+    for row, (has_mean, has_sd) in flags.items():
+        if row not in table.index:
+            continue
+        if not has_mean and "mean" in table.columns:
+            table.loc[row, "mean"] = math.inf if row == "tau" else math.nan
+        if not has_sd and "sd" in table.columns:
+            table.loc[row, "sd"] = math.inf
+    return table

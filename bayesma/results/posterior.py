@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 from bayesma._plotting import draw
+from bayesma._validate import check_level
 from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
+from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
 
 from .diagnostics import Diagnostics, diagnose
@@ -199,11 +201,12 @@ class MetaPosterior:
         --------
         >>> post.summary().loc["tau", ["median", "eti_lower", "eti_upper"]]   # doctest: +SKIP
         """
-        if not 0 < prob < 1:
-            raise ValueError(f"prob must be in (0, 1), got {prob}")
+        prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         key = (bool(hdi), float(prob))
         if key not in self._summary_cache:
-            self._summary_cache[key] = summary_table(self, hdi=hdi, prob=prob)
+            # moments that do not exist are never shown as numbers (a sample mean of NUTS draws included)
+            self._summary_cache[key] = apply_moment_flags(summary_table(self, hdi=hdi, prob=prob),
+                                                          moment_flags(self.spec))
         return self._summary_cache[key].copy()
 
     # ------------------------------------------------------------------
@@ -356,8 +359,7 @@ class MetaPosterior:
         --------
         >>> post.interval("mu", 0.95)                        # doctest: +SKIP
         """
-        if not 0 < prob < 1:
-            raise ValueError(f"prob must be in (0, 1), got {prob}")
+        prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         name = canonical_name(self, name)
         if self.exact is not None and name in exact_names(self):
             return self.exact.interval(name, prob)
