@@ -98,11 +98,14 @@ def diagnose(post: Any) -> Diagnostics:
         advice.append(f"Raise target_accept (e.g. fit(..., target_accept={nxt})); with few studies "
                       "a more informative prior on tau also removes the funnel.")
     if math.isnan(rhat) or rhat > MAX_R_HAT:
-        problems.append("R-hat not computable (one chain)" if math.isnan(rhat) else f"max R-hat {rhat:.3f} > {MAX_R_HAT}")
+        worst = str(s["r_hat"].idxmax()) if s["r_hat"].notna().any() else ""
+        problems.append("R-hat not computable (one chain)" if math.isnan(rhat)
+                        else f"max R-hat {rhat:.3f} > {MAX_R_HAT} ({worst})")
         advice.append("Run more chains and longer tuning (e.g. chains=4, tune=2000).")
     if math.isnan(bulk) or bulk < MIN_ESS or tail < MIN_ESS:
         if not math.isnan(bulk):
-            problems.append(f"min ESS bulk {bulk:.0f} / tail {tail:.0f} < {MIN_ESS}")
+            low = s[["ess_bulk", "ess_tail"]].min(axis=1).idxmin()
+            problems.append(f"min ESS bulk {bulk:.0f} / tail {tail:.0f} < {MIN_ESS} ({low})")
         advice.append("Draw more samples (e.g. draws=2000) and tune longer.")
     return Diagnostics(max_r_hat=rhat, min_ess_bulk=bulk, min_ess_tail=tail, divergences=div,
                        n_draws=n_draws, passed=not problems, problems=problems, advice=list(dict.fromkeys(advice)))
