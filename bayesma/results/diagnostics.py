@@ -58,10 +58,11 @@ class Diagnostics(dict):
         r = self["max_r_hat"]
         if r is None or (isinstance(r, float) and math.isnan(r)):
             return f"{status} (independent draws: no MCMC diagnostics needed)"
-        return (
-            f"{status} (max R-hat {r:.3f}, min ESS bulk {self['min_ess_bulk']:.0f} / "
-            f"tail {self['min_ess_tail']:.0f}, {self['divergences']} divergences)"
-        )
+        text = (f"{status} (max R-hat {r:.3f}, min ESS bulk {self['min_ess_bulk']:.0f} / "
+                f"tail {self['min_ess_tail']:.0f}, {self['divergences']} divergences)")
+        if not self["passed"] and self.get("problems"):
+            text += ": " + "; ".join(self["problems"])
+        return text
 
     def warn(self, stacklevel: int = 3) -> None:
         """Emit a :class:`SamplingWarning` with advice when the diagnostics failed."""
