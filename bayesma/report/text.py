@@ -162,23 +162,57 @@ def _symbol(measure: str | None) -> str:
 # the paragraph
 
 
-def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str]) -> str:
-    """How much the priors mattered, in plain words (from :meth:`MetaPosterior.prior_influence`)."""
+def _conflict_words(conflict: pd.DataFrame | None, fits: Mapping[str, Any]) -> str:
+    """A plain sentence for each heterogeneity SD in prior-data conflict (:meth:`MetaPosterior.prior_data_conflict`)."""
+    if conflict is None or not len(conflict) or not conflict["conflict"].astype(bool).any():
+        return ""
+    said = []
+    for row, rec in conflict[conflict["conflict"].astype(bool)].iterrows():
+        cdf = float(rec["prior_cdf"])
+        side = "above its prior's 99.5% quantile" if cdf > 0.5 else "below its prior's 0.5% quantile"
+        said.append(f"{row} (posterior median {float(rec['posterior_median']):.3g}, {side})")
+    tau_reml = getattr(fits.get("REML"), "tau2", None)
+    if tau_reml is not None and math.isfinite(float(tau_reml)) and len(said) == 1:
+        said[0] = said[0][:-1] + f"; REML: tau = {math.sqrt(float(tau_reml)):.3g})"
+    return ("Prior-data conflict: the data put the between-study standard deviation " + ", ".join(said)
+            + " where its prior puts almost no mass, so the priors pull the Bayesian estimates and their "
+            "credible intervals away from what the data say; these Bayesian results should not be reported as "
+            "they are. Check the effect measure and the scale of the data (a prior for standardized effects "
+            "does not suit raw units) and compare priors (bayesma priors; bayesma.compare_priors).")
+
+
+def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str], *, k: int | None = None,
+                 conflict: bool = False) -> str:
+    """How much the priors mattered, in plain words (from :meth:`MetaPosterior.prior_influence`).
+
+    ``set_by_prior`` of a location row compares its interval with its *own* prior only; with
+    fewer than 5 studies the prior on tau shapes that interval too, so a location row is then
+    never said to be "determined by the data". With a prior-data conflict (*conflict*) the
+    data do not "say little": rows set by the prior are said to be pulled by it.
+    """
     if influence is None or not len(influence):
         return ""
+    has_tau = any(str(r).startswith("tau") for r in influence.index)
+    small_k = k is not None and k < 5 and has_tau
     verdicts: dict[str, list[str]] = {}
     for row in influence.index:
         ratio = float(influence.loc[row, "ratio"])
         by_prior = bool(influence.loc[row, "set_by_prior"])
         coef = str(row)[5:-1] if str(row).startswith("beta[") else None
+        location = not str(row).startswith("tau")
         what = ("the pooled effect" if row == "mu" else "the between-study standard deviation" if row == "tau"
                 else "the within-study standard deviation" if row == "tau_within"
                 else "the intercept" if coef == "intrcpt"
                 else f"the coefficient for {labels.get(coef, coef)}" if coef is not None else str(row))
-        if by_prior or (math.isfinite(ratio) and ratio > 0.8):
+        if conflict and (by_prior or (math.isfinite(ratio) and ratio > 0.8)):
+            key = "the priors pull {} (see the prior-data conflict)"
+        elif by_prior or (math.isfinite(ratio) and ratio > 0.8):
             key = "the data say little about {}, so the prior largely sets the credible interval"
         elif math.isfinite(ratio) and ratio > 0.3:
             key = "both the prior and the data shaped {}"
+        elif location and small_k:
+            key = (f"its own prior hardly narrowed {{}}, but with only k = {k} studies the prior on tau shapes "
+                   "its credible interval")
         elif math.isfinite(ratio):
             key = "the data, not the prior, determined {}"
         else:
@@ -361,6 +395,7 @@ def report_text(
     engine_detail: str = "",
     diagnostics_text: str = "",
     prior_influence: pd.DataFrame | None = None,
+    prior_conflict: pd.DataFrame | None = None,
     source: str = "",
     versions: str = "",
     files: Sequence[str] = (),
@@ -391,6 +426,8 @@ def report_text(
         How the posterior was computed.
     prior_influence : pandas.DataFrame, optional
         :meth:`bayesma.MetaPosterior.prior_influence`, for the plain-words sentence on the priors.
+    prior_conflict : pandas.DataFrame, optional
+        :meth:`bayesma.MetaPosterior.prior_data_conflict`; a conflict is stated plainly.
     source, versions : str
         The data file and the software versions.
     files : sequence of str
@@ -434,13 +471,16 @@ def report_text(
     for name, sg in (subgroups or {}).items():
         parts.append(_subgroup_sentence(name, sg, sym))
     parts += _bayes_sentences(summary, p_greater, sym, measure, labels, detail if engine != "exact" else how)
-    words = _prior_words(prior_influence, labels)
+    conflict_words = _conflict_words(prior_conflict, fits)
+    words = _prior_words(prior_influence, labels, k=k, conflict=bool(conflict_words))
     if words:
         parts.append(words)
-    if k < 5 and taus:
+    if conflict_words:
+        parts.append(conflict_words)
+    elif k < 5 and taus:
         parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
-                     "intervals of tau and of the pooled effect; results under other priors should be reported "
-                     "beside these (bayesma priors).")
+                     "intervals of tau and of the pooled effect; results under other priors on tau should be "
+                     "reported beside these (bayesma priors; bayesma.compare_priors).")
 
     heading = title or "Bayesian meta-analysis"  # the data file is named under "Data and software"
     lines = [f"# {heading}", "", " ".join(p for p in parts if p), ""]
@@ -538,9 +578,11 @@ def posterior_report(
     if conversion is None and data is not None:
         conversion = data.attrs.get("conversion") or conversion_from_column(data, spec.measure)
     p_gt = {row: float(post.p_greater(row, 0.0)) for row in location_rows(summary)}
-    influence = None
+    influence = conflict = None
     with contextlib.suppress(Exception):
         influence = post.prior_influence()
+    with contextlib.suppress(Exception):
+        conflict = post.prior_data_conflict()
     diag = ""
     if post.engine == "nuts":
         with contextlib.suppress(Exception):
@@ -549,6 +591,7 @@ def posterior_report(
     return report_text(
         summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
         engine=post.engine, engine_detail=engine_detail, diagnostics_text=diag, prior_influence=influence,
+        prior_conflict=conflict,
         source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )

@@ -157,8 +157,14 @@ def influence_lines(post: Any) -> list[str]:
     except Exception:  # noqa: BLE001 - a printout must not fail
         return []
     lines = []
+    in_conflict = bool(conflict["conflict"].astype(bool).any()) if len(conflict) else False
     for row, rec in table.iterrows():
-        if rec["set_by_prior"]:
+        if in_conflict and row in conflict.index and bool(conflict.loc[row, "conflict"]):
+            continue  # the conflict warning below says what happened; the data do not "say little"
+        if in_conflict and rec["set_by_prior"]:
+            lines.append(f"prior influence: the priors pull {row} (its 95% interval is {rec['ratio']:.0%} as wide as "
+                         f"its prior's, {rec['prior']}); see the prior-data conflict below")
+        elif rec["set_by_prior"]:
             lines.append(f"prior influence: {rec['note']}")
         elif str(row).startswith("tau") and np.isfinite(rec["ratio"]):
             lines.append(f"prior influence: the 95% interval of {row} is {rec['ratio']:.0%} as wide as under the "
