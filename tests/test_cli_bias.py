@@ -30,7 +30,7 @@ def test_writes_table_and_plots(run_default, capsys):
     assert {p.name for p in out.iterdir()} == {"bias.csv", "funnel.png", "selection_function.png"}
     table = pd.read_csv(out / "bias.csv", index_col="method")
     assert list(table.columns) == ["estimate", "ci_lb", "ci_ub", "statistic", "pval", "note"]
-    for row in ("Egger's regression test", "Rank correlation test", "Trim-and-fill (FE, L0)", "PET (intercept)",
+    for row in ("Egger's regression test", "Rank correlation test", "Trim-and-fill (REML, L0)", "PET (intercept)",
                 "PEESE (intercept)", "PET-PEESE", "Step selection model (0.025)", "Fail-safe N (Rosenthal)",
                 "Fail-safe N (Orwin)", "Fail-safe N (Rosenberg)"):
         assert row in table.index
@@ -51,8 +51,8 @@ def test_table_numbers_are_the_library_numbers(run_default):
     assert table.loc["Egger's regression test", "pval"] == pytest.approx(eg.p, rel=1e-12)
     rt = bm.ranktest("yi", "vi", data=dat)
     assert table.loc["Rank correlation test", "statistic"] == pytest.approx(rt.tau, rel=1e-12)
-    tf = bm.trimfill("yi", "vi", data=dat)
-    assert table.loc["Trim-and-fill (FE, L0)", "estimate"] == pytest.approx(tf.beta, rel=1e-12)
+    tf = bm.trimfill(res)  # the REML model's estimator, as metafor's trimfill(res)
+    assert table.loc["Trim-and-fill (REML, L0)", "estimate"] == pytest.approx(tf.beta, rel=1e-12)
     pp = bm.pet_peese("yi", "vi", data=dat)
     assert table.loc["PET-PEESE", "estimate"] == pytest.approx(pp.estimate, rel=1e-12)
 

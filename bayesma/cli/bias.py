@@ -18,6 +18,7 @@ import pandas as pd
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError
 from bayesma.cli.inputs import check_columns, read_table
+from bayesma.cli.options import add_subset_option, apply_subset
 from bayesma.cli.outputs import staged_dir, writing
 
 __all__ = ["add_parser", "run", "bias_table"]
@@ -44,7 +45,9 @@ def add_parser(sub, formatter_class) -> None:
                    help="direction in which results are favoured for publication: 'greater' (positive effects), "
                         "'less', or 'auto' (the sign of the random-effects estimate)")
     p.add_argument("--method", default="REML", metavar="NAME",
-                   help="tau² estimator of the random-effects model (REML, DL, ML, PM, ...)")
+                   help="tau² estimator of the random-effects model (REML, DL, ML, PM, ...; FE for the "
+                        "fixed-effect model), also used by Egger's test and trim-and-fill")
+    add_subset_option(p)
     p.add_argument("--measure", metavar="NAME", help="effect measure (OR, RR, SMD, ZCOR, ...), for axis labels")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
@@ -93,8 +96,8 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
     rt = ranktest("yi", "vi", data=data)
     rows["Rank correlation test"] = _row(statistic=rt.tau, pval=rt.pval,
                                          note="statistic: Kendall's tau" + ("" if rt.exact else " (ties: normal approx.)"))
-    tf = trimfill("yi", "vi", data=data)
-    rows["Trim-and-fill (FE, L0)"] = _row(tf.beta, tf.ci_lb, tf.ci_ub, tf.stat, tf.pval,
+    tf = trimfill(res)  # the random-effects model's estimator, as metafor's trimfill(res)
+    rows[f"Trim-and-fill ({method}, L0)"] = _row(tf.beta, tf.ci_lb, tf.ci_ub, tf.stat, tf.pval,
                                           f"k0 = {tf.k0} filled on the {tf.side}")
     pp = pet_peese("yi", "vi", data=data, alternative=alternative)
     for name, fit in (("PET", pp.pet), ("PEESE", pp.peese)):
@@ -140,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     df = read_table(args.file, args.sheet)
     var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}
     check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels})
+    df = apply_subset(df, args.subset)
     steps = _steps(args.steps)
     md = MetaData.create(args.yi, args.vi, sei=args.sei, data=df, labels=args.labels, missing=args.missing)
     if md.k < 3:

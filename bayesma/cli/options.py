@@ -68,6 +68,13 @@ def column_options(spec: dict[str, Any]) -> dict[str, Any]:
     return wanted
 
 
+def add_subset_option(p: argparse.ArgumentParser) -> None:
+    """``--subset EXPR``: analyse only the rows where a condition holds (a pandas query)."""
+    p.add_argument("--subset", metavar="EXPR",
+                   help="analyse only the rows where EXPR holds, e.g. \"outcome == 'misconduct'\" or "
+                        "\"n >= 50 and setting != 'prison'\" (a pandas query; text in quotes)")
+
+
 def apply_subset(df: pd.DataFrame, expr: str | None) -> pd.DataFrame:
     """The rows of *df* selected by ``--subset`` (a pandas query such as ``outcome == 'misconduct'``).
 

@@ -12,6 +12,7 @@ import argparse
 import bayesma
 from bayesma.cli.bias import add_parser as add_bias_parser
 from bayesma.cli.errors import PROG, UsageError
+from bayesma.cli.options import add_subset_option
 from bayesma.cli.robma import add_parser as add_robma_parser
 
 __all__ = ["ESCALC_ARGS", "build_parser"]
@@ -62,13 +63,6 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
         p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
                        '"turner2015()" (default: by measure)')
         p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
-
-
-def add_subset_option(p: argparse.ArgumentParser) -> None:
-    """``--subset EXPR``: analyse only the rows where a condition holds (a pandas query)."""
-    p.add_argument("--subset", metavar="EXPR",
-                   help="analyse only the rows where EXPR holds, e.g. \"outcome == 'misconduct'\" or "
-                        "\"n >= 50 and setting != 'prison'\" (a pandas query; text in quotes)")
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:

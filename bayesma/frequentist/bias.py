@@ -382,7 +382,7 @@ def trimfill(
     data: pd.DataFrame | None = None,
     side: str | None = None,
     estimator: str = "L0",
-    method: str = "FE",
+    method: str | None = None,
     maxiter: int = 100,
     ilim: tuple[float, float] | None = None,
     level: float = 0.95,
@@ -411,9 +411,11 @@ def trimfill(
         negative, else "left".
     estimator : {"L0", "R0", "Q0"}
         Estimator of the number of missing studies.
-    method : str
-        Model fitted in each step and to the augmented data: "FE" (default,
-        as metafor's usual use on a fixed-effect model) or a tau² estimator.
+    method : str, optional
+        Model fitted in each step and to the augmented data when *yi* is
+        data: "FE" (the default; metafor's ``trimfill`` on ``rma(method="FE")``) or
+        a tau² estimator ("REML", "DL", ...). A fitted model's own estimator is
+        used, as metafor's ``trimfill(res)`` does; a different *method* is then an error.
     maxiter : int
         Maximum number of trim iterations.
     ilim : (float, float), optional
@@ -436,6 +438,9 @@ def trimfill(
     >>> tf = bm.trimfill("yi", "vi", data=dat)
     >>> tf.k0, tf.side, round(tf.beta, 4)
     (7, 'left', 0.1556)
+    >>> tf = bm.trimfill(bm.rma("yi", "vi", data=dat))  # the REML model's estimator
+    >>> tf.k0, round(tf.beta, 4), round(tf.tau2, 4)
+    (7, 0.1745, 0.0245)
     """
     if estimator not in ("L0", "R0", "Q0"):
         raise ValueError(f"estimator must be 'L0', 'R0' or 'Q0', got {estimator!r}")
@@ -446,9 +451,14 @@ def trimfill(
         if original.p != 1:
             raise ValueError("trim-and-fill needs a model without moderators")
         md = original.data
+        if method is not None and _check_method(method) != original.method:
+            raise ValueError(
+                f"method={method!r} differs from the fitted model's method {original.method!r}: trim-and-fill "
+                "uses the model's estimator (as metafor's trimfill(res)); refit with bm.rma(..., "
+                f"method={method!r}) or pass the yi and vi columns with method={method!r}")
         method = original.method
     else:
-        method = _check_method(method)
+        method = _check_method("FE" if method is None else method)
         md = _metadata(yi, vi, sei, data, labels, missing)
         original = fit_rma(md, np.ones((md.k, 1)), ["intrcpt"], method=method, test=test, level=_level(level))
     k = md.k
