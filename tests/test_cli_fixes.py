@@ -74,3 +74,33 @@ def test_prior_data_conflict_in_report_and_repr():
     text = repr(post)
     assert "prior-data conflict" in text
     assert "data say little" not in text
+
+
+# --- item 9: both random-effects tests of subgroup differences, labelled -------------------------
+
+@pytest.fixture
+def effects(tmp_path, capsys) -> Path:
+    path = tmp_path / "effects.csv"
+    code, _, err = _run(["escalc", "R2D", CSV, "--ri", "r", "--ni", "n", "--slab", "study", "--out", path], capsys)
+    assert code == 0, err
+    return path
+
+
+def test_subgroup_cli_prints_both_random_effects_tests(effects, tmp_path, capsys):
+    code, out, err = _run(["subgroup", effects, "--yi", "yi", "--vi", "vi", "--by", "rater", "--subset",
+                           "outcome == 'recidivism'", "--out", tmp_path / "sg"], capsys)
+    assert code == 0, err
+    recid = pd.read_csv(effects).query("outcome == 'recidivism'")
+    sg = bm.subgroup("yi", "vi", by="rater", data=recid)
+    reg = bm.rma("yi", "vi", data=recid, mods="~ rater")  # metafor: rma(yi, vi, mods = ~ factor(rater))
+    assert reg.QM == pytest.approx(sg.mixed.QM, rel=1e-9)
+    lines = [ln for ln in out.splitlines() if ln.startswith("Test of subgroup differences, RE")]
+    assert len(lines) == 2
+    sep = next(ln for ln in lines if "separate tau²" in ln)
+    com = next(ln for ln in lines if "common tau²" in ln)
+    assert f"Q_between(1) = {sg.Q_between:.2f}" in sep
+    assert f"QM(1) = {reg.QM:.2f}" in com and "factor(rater)" in com
+    assert f"{reg.QMp:.3f}".lstrip("0") in com
+    table = pd.read_csv(tmp_path / "sg" / "subgroups.csv")
+    assert table.loc[table["model"] == "RE", "QM"].to_numpy() == pytest.approx(reg.QM, rel=1e-9)
+    assert table.loc[table["model"] == "RE", "Q_between"].to_numpy() == pytest.approx(sg.Q_between, rel=1e-9)

@@ -19,9 +19,13 @@ __all__ = ["moderator_table", "run"]
 
 
 def moderator_table(fe: Any, re_: Any) -> pd.DataFrame:
-    """Per subgroup and model: k, estimate, se, ci_lb, ci_ub, pval; plus Q_between, its df and p per model.
+    """Per subgroup and model: k, estimate, se, ci_lb, ci_ub, pval; plus both tests of subgroup differences.
 
     *fe* and *re_* are :class:`bayesma.SubgroupResult` of the common-effect and random-effects fits.
+    ``Q_between`` (df, p) tests the subgroup estimates against each other (under RE each subgroup
+    has its own tau²); ``QM`` (df, p) is the moderator test of the meta-regression on the
+    subgroup as a factor (under RE one common tau², metafor's ``rma(yi, vi, mods = ~ factor(g))``).
+    Under FE the two are the same test.
     """
     parts = {}
     for model, sg in (("FE", fe), ("RE", re_)):
@@ -29,6 +33,9 @@ def moderator_table(fe: Any, re_: Any) -> pd.DataFrame:
         t["Q_between"] = sg.Q_between
         t["Q_between_df"] = sg.Q_between_df
         t["Q_between_p"] = sg.Q_between_p
+        t["QM"] = sg.mixed.QM
+        t["QM_df"] = sg.mixed.QMdf[0]
+        t["QM_p"] = sg.mixed.QMp
         parts[model] = t
     return pd.concat(parts, names=["model"])
 
@@ -59,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
     }, index=table.index)
     print_table(shown, title=f"Subgroups by {args.by} (k = {len(df)}; FE: common effect; RE: {args.method} within "
                              f"each subgroup; all numbers in subgroups.csv)")
-    for model, sg in (("FE", fe), (f"RE ({args.method})", re_)):
-        say(f"Test of subgroup differences, {model}: Q_between({sg.Q_between_df}) = {sg.Q_between:.2f}, "
-            f"p {fmt_p(sg.Q_between_p)}")
+    say(f"Test of subgroup differences, FE: Q_between({fe.Q_between_df}) = {fe.Q_between:.2f}, "
+        f"p {fmt_p(fe.Q_between_p)}")
+    say(f"Test of subgroup differences, RE ({args.method}), separate tau² per subgroup (Q on the subgroup "
+        f"estimates): Q_between({re_.Q_between_df}) = {re_.Q_between:.2f}, p {fmt_p(re_.Q_between_p)}")
+    say(f"Test of subgroup differences, RE ({args.method}), common tau² (meta-regression, metafor's "
+        f"rma(mods = ~ factor({args.by}))): QM({re_.mixed.QMdf[0]}) = {re_.mixed.QM:.2f}, p {fmt_p(re_.mixed.QMp)}")
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "subgroups.csv"):
             table.to_csv(work / "subgroups.csv")
