@@ -1,0 +1,63 @@
+"""Refitting a frequentist fit on a subset of its studies: the shared step of
+:mod:`bayesma.frequentist.influence` and :mod:`bayesma.frequentist.steps` (metafor's
+``try(rma(...))`` inside ``influence``, ``leave1out``, ``cumul`` and ``baujat``)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+
+def _check_rma(res: Any, what: str) -> None:
+    """*res* must be a fitted ``rma`` result that keeps its data and design matrix."""
+    if hasattr(res, "sigma2") and hasattr(res, "X"):
+        raise TypeError(f"{what} is available for fits of bayesma.rma(), not for three-level rma_mv fits")
+    if not all(hasattr(res, a) for a in ("X", "data", "beta", "vb", "tau2", "refit")) or res.X is None:
+        raise TypeError(
+            f"{what} needs a result of bayesma.rma() (got {type(res).__name__}); "
+            "for a Bayesian fit use bayesma.leave_one_out / bayesma.cumulative"
+        )
+    if getattr(res, "data", None) is None:
+        raise ValueError(f"{what}: the result holds no data (it was not made by bayesma.rma)")
+
+
+def _is_mh(res: Any) -> bool:
+    """A Mantel-Haenszel or Peto fit (:func:`bayesma.rma_mh`, :func:`bayesma.rma_peto`)."""
+    return hasattr(res, "tables") and hasattr(res, "refit") and hasattr(res, "labels")
+
+
+def _labels(res: Any) -> list[str]:
+    return list(res.labels) if _is_mh(res) else list(res.data.labels)
+
+
+def _check_steps(res: Any, what: str) -> None:
+    """leave1out / cumul: an intercept-only ``rma`` fit, or an ``rma_mh`` / ``rma_peto`` fit."""
+    if _is_mh(res):
+        return
+    _check_rma(res, what)
+    if res.X.shape[1] != 1 or not np.allclose(res.X[:, 0], 1.0):
+        raise ValueError(f"{what} is only for models without moderators (as metafor); "
+                         "for a meta-regression use influence()")
+
+
+def _refit(res: Any, keep: np.ndarray) -> Any | None:
+    """*res* refitted to the studies in *keep*; None where metafor's refit fails (``try``)."""
+    if _is_mh(res):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = res.refit(keep)
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            return None
+        return fit  # a NaN estimate (no events in one group) keeps its Q, as metafor
+    X = res.X[keep]
+    if X.shape[0] == 0 or np.linalg.matrix_rank(X) < X.shape[1]:
+        return None  # metafor: a coefficient becomes inestimable (coef.na) -> NA row
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return res.refit(keep)
+    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+        return None
