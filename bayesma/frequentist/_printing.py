@@ -71,9 +71,11 @@ def format_rma(res: Any) -> str:
     if res.R2 is not None:
         lines.append(f"R^2 (amount of heterogeneity accounted for): {res.R2:.2f}%")
     if res.tau2_ci is not None:
+        # ">" marks a bound beyond the Q-profile search limit, reported as the limit (as metafor's confint)
+        lo, hi = getattr(res, "tau2_ci_sign", ("", ""))
         lines.append(
-            f"{int(round(res.level * 100))}% CI (Q-profile): tau^2 [{res.tau2_ci[0]:.4f}, {res.tau2_ci[1]:.4f}], "
-            f"I^2 [{res.I2_ci[0]:.2f}%, {res.I2_ci[1]:.2f}%]"
+            f"{int(round(res.level * 100))}% CI (Q-profile): tau^2 [{lo}{res.tau2_ci[0]:.4f}, "
+            f"{hi}{res.tau2_ci[1]:.4f}], I^2 [{lo}{res.I2_ci[0]:.2f}%, {hi}{res.I2_ci[1]:.2f}%]"
         )
     lines.append("")
     label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"

@@ -62,6 +62,9 @@ class RMAResult:  # numpydoc ignore=PR01
     ``tau2``, ``se_tau2``, ``tau2_ci``, ``I2``, ``I2_ci``, ``H2``, ``H2_ci``,
     ``QE``, ``QEp``, ``QM``, ``QMp``, ``R2``, ``pi_lb``, ``pi_ub``, ``k``,
     ``p``, ``dfs`` (t degrees of freedom for knha/adhoc, else None).
+    ``tau2_ci_sign`` is ``(">" or "", ">" or "")``: ">" where a Q-profile bound
+    lies beyond the search limit max(100, 10 tau²) and is reported as the limit
+    (metafor's ``lb.sign``/``ub.sign``; printed as ``>100.0000``).
     """
 
     method: str
@@ -93,6 +96,7 @@ class RMAResult:  # numpydoc ignore=PR01
     tau2_ci: tuple[float, float] | None = None
     I2_ci: tuple[float, float] | None = None
     H2_ci: tuple[float, float] | None = None
+    tau2_ci_sign: tuple[str, str] = ("", "")
     pi_lb: float | None = None
     pi_ub: float | None = None
     loglik: float | None = None
@@ -523,6 +527,9 @@ def fit_rma(
     # Q-profile intervals for tau², I², H² and the prediction interval
     if method != "FE" and k > p:
         res.tau2_ci = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
+        # a bound beyond q_profile_ci's search limit max(100, 10 tau²) is returned as the limit
+        limit = max(100.0, 10.0 * tau2)
+        res.tau2_ci_sign = tuple(">" if b >= limit else "" for b in res.tau2_ci)
         res.I2_ci = tuple(100.0 * t / (vt + t) for t in res.tau2_ci)
         res.H2_ci = tuple(t / vt + 1.0 for t in res.tau2_ci)
     if p == 1:
