@@ -387,8 +387,9 @@ def test_var_names_and_mixed_columns_and_arrays(bcg):
 
 
 def test_missing_input_gives_nan_row_not_dropped():
-    res = escalc("SMD", m1i=[1.0, np.nan, 2.0], sd1i=[1, 1, 1], n1i=[10, 10, 10],
-                 m2i=[0, 0, 0], sd2i=[1, 1, 1], n2i=[10, 10, 10])
+    with pytest.warns(UserWarning, match=r"study in row 2: column 'm1i'"):
+        res = escalc("SMD", m1i=[1.0, np.nan, 2.0], sd1i=[1, 1, 1], n1i=[10, 10, 10],
+                     m2i=[0, 0, 0], sd2i=[1, 1, 1], n2i=[10, 10, 10])
     assert len(res) == 3
     assert np.isnan(res["yi"].iloc[1]) and np.isnan(res["vi"].iloc[1])
     assert np.isfinite(res["yi"].iloc[[0, 2]]).all()
@@ -396,7 +397,8 @@ def test_missing_input_gives_nan_row_not_dropped():
 
 def test_missing_input_from_nullable_column():
     df = pd.DataFrame({"r": pd.array([0.3, None, 0.1], dtype="Float64"), "n": pd.array([30, 40, None], dtype="Int64")})
-    res = escalc("ZCOR", ri="r", ni="n", data=df)
+    with pytest.warns(UserWarning, match=r"row 2: column 'r'; study in row 3: column 'n'"):
+        res = escalc("ZCOR", ri="r", ni="n", data=df)
     assert np.isfinite(res["vi"].iloc[0])
     assert np.isnan(res["yi"].iloc[1])
     assert res["yi"].iloc[2] == pytest.approx(math.atanh(0.1)) and np.isnan(res["vi"].iloc[2])

@@ -71,14 +71,21 @@ def run(args: argparse.Namespace) -> int:
         else:
             es = escalc(measure, data=df, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype,
                         var_names=(args.yi_name, args.vi_name), **given)
+    for name in ("ni", "n1i", "n2i", "ai", "bi", "ci", "di", "xi", "x1i", "x2i"):  # counts read as floats
+        col = es[given[name]] if name in given else None  # (a CSV column with an empty cell) stay integers
+        if col is not None and col.dtype.kind == "f" and (col.dropna() % 1 == 0).all():
+            es[given[name]] = col.astype("Int64")
     what = measures.get(measure).plural
     if "es_measure" in es.columns:
         counts = es["es_measure"].value_counts()
         what = "; ".join(f"{measures.get(m).description} for {n} rows" for m, n in counts.items())
+    n_missing = int((es[args.yi_name].isna() | es[args.vi_name].isna()).sum())
+    done = f"for {len(es) - n_missing} of {len(es)} studies" if n_missing else f"for {len(es)} studies"
+    gap = (f"; {n_missing} stud{'y has' if n_missing == 1 else 'ies have'} no effect size or variance "
+           f"(see the warning{'s' if n_missing > 1 else ''} above)") if n_missing else ""
     if args.out in (None, "-"):
         es.to_csv(sys.stdout, index=False)
-        print(f"{PROG}: added {args.yi_name} and {args.vi_name} ({what}) "
-              f"for {len(es)} studies", file=sys.stderr)
+        print(f"{PROG}: added {args.yi_name} and {args.vi_name} ({what}) {done}{gap}", file=sys.stderr)
         return EXIT_OK
     out = Path(args.out)
     with staged_file(out) as tmp, writing(out):
@@ -86,9 +93,7 @@ def run(args: argparse.Namespace) -> int:
             es.to_excel(tmp, index=False)
         else:
             es.to_csv(tmp, index=False)
-    n_missing = int(es[args.yi_name].isna().sum())
-    say(f"Added {args.yi_name} and {args.vi_name} ({what}) for {len(es)} studies "
-        f"to {out}" + (f"; {n_missing} studies have no effect size (see the warnings)" if n_missing else ""))
+    say(f"Added {args.yi_name} and {args.vi_name} ({what}) {done} to {out}{gap}")
     say(f"Next: {PROG} fit {out} --yi {args.yi_name} --vi {args.vi_name} --measure {measure}"
         + (f" --labels {args.slab}" if args.slab else ""))
     return EXIT_OK

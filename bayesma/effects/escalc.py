@@ -286,8 +286,20 @@ def escalc(
     x = {name: as_numeric(value, names[name], labels) for name, value in resolved.items()}
 
     ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
+    for name in _SAMPLE_SIZES:
+        if name in x:
+            values = x[name]
+            bad = np.flatnonzero(np.isfinite(values) & (values != np.round(values)))
+            if bad.size:
+                studies = "; ".join(f"{study_name(labels, i)} has {names[name]} = {_fmt(values[i])}"
+                                    for i in bad[:10])
+                raise ValueError(
+                    f"column {names[name]!r}: sample sizes must be whole numbers, but "
+                    f"{studies}{f' and {bad.size - 10} more' if bad.size > 10 else ''}; "
+                    "round an effective sample size (e.g. one divided by a design effect) first")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
+    _warn_missing(measure, x, na_y | na_v, ctx, var_names)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
 
     if data is not None:
@@ -323,6 +335,34 @@ class _Context:
         more = int(np.sum(mask)) - 1
         tail = f"; {more} more stud{'y' if more == 1 else 'ies'} with the same problem" if more else ""
         raise ValueError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}")
+
+
+_SAMPLE_SIZES = ("ni", "n1i", "n2i")
+"""The arguments that are sample sizes (whole numbers) in every measure that takes them."""
+
+
+def _warn_missing(measure: str, x: dict[str, np.ndarray], missing: np.ndarray, ctx: _Context,
+                  var_names: Sequence[str]) -> None:
+    """Warn naming each study whose effect or variance is NaN because an input cell is empty.
+
+    Only the studies with an empty cell in a given column are named (a study blanked for another
+    reason, e.g. ``ni <= 3`` for a correlation or ``drop00``, is reported where that happens).
+    """
+    cells = []
+    for i in np.flatnonzero(missing):
+        empty = [ctx.names.get(name, name) for name, values in x.items() if np.isnan(values[i])]
+        if empty:
+            cols = ", ".join(f"{c!r}" for c in empty)
+            cells.append(f"{study_name(ctx.labels, i)}: column{'s' if len(empty) > 1 else ''} {cols}")
+    if cells:
+        shown = "; ".join(cells[:20]) + (f"; and {len(cells) - 20} more" if len(cells) > 20 else "")
+        warnings.warn(
+            f"{measure}: {len(cells)} stud{'y has' if len(cells) == 1 else 'ies have'} a missing value, "
+            f"so {var_names[0]} and/or {var_names[1]} are NaN (missing) for "
+            f"{'it' if len(cells) == 1 else 'them'}: {shown}",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _display(spec: Any, name: str) -> str:
