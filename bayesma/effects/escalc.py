@@ -173,7 +173,8 @@ def escalc(
     pandas.DataFrame
         Columns *yi* and *vi* (named by *var_names*), one row per study, in input
         order; ``result.attrs["measure"]`` names the measure. A study whose input
-        is missing (NaN) gets NaN where metafor gives NA; a study whose effect
+        is missing (NaN) gets NaN where metafor gives NA, with a warning naming
+        the study and the empty column; a study whose effect
         or variance is infinite or undefined (for example ``log(0)``) gets NaN in
         both, with a warning naming it.
 
@@ -184,8 +185,9 @@ def escalc(
         impossible values (negative counts, events above the group size,
         negative standard deviations, a standard deviation of 0 in both groups
         (or in either for ROM), group sizes <= 1 for mean/SD measures,
-        sample sizes <= 1 for correlations, ``|r| > 1``), naming the study and
-        the column.
+        sample sizes <= 1 for correlations, ``|r| > 1``, sample sizes ``ni``,
+        ``n1i``, ``n2i`` that are not whole numbers), naming the study and the
+        column.
     TypeError
         Missing or superfluous arguments for the measure; non-numeric values
         (naming the study and the column).
