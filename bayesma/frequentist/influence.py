@@ -225,7 +225,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceDiagnostics:
     _check_rma(res, "influence")
     k, p = res.X.shape
     if k == 1:
-        raise ValueError("influence: stopped because k = 1 (nothing to delete)")
+        raise ValueError(f"influence: the model has k = 1 study ({res.data.labels[0] if res.data is not None else 1!r}); influence needs at least 2 studies, since it must refit without each study in turn (metafor stops here too); with one study there is nothing to compare: report that study's estimate")
     bt = _btt(btt, p, list(res.coef_names))
     m = len(bt)
     X, yi, vi = res.X, res.data.yi, res.data.vi
@@ -311,7 +311,7 @@ def baujat_values(res: Any) -> pd.DataFrame:
     _check_rma(res, "baujat")
     k = res.X.shape[0]
     if k == 1:
-        raise ValueError("baujat: stopped because k = 1")
+        raise ValueError(f"baujat: the model has k = 1 study ({res.data.labels[0] if res.data is not None else 1!r}); baujat needs at least 2 studies, since it must compare each study with the fit of the others (metafor stops here too); with one study there is nothing to compare: report that study's estimate")
     X = res.X
     pred = X @ res.beta
     y = np.full(k, np.nan)

@@ -156,7 +156,7 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
     _check_steps(res, "leave1out")
     k = len(_labels(res))
     if k == 1:
-        raise ValueError("leave1out: stopped because k = 1")
+        raise ValueError(f"leave1out: the model has k = 1 study ({_labels(res)[0]!r}); leave1out needs at least 2 studies, since it must refit without each study in turn (metafor stops here too); with one study there is nothing to compare: report that study's estimate")
     fits = []
     for i in range(k):
         keep = np.ones(k, dtype=bool)
