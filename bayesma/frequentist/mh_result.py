@@ -49,6 +49,15 @@ class MHResult:  # numpydoc ignore=PR01
     labels : list of str
     fit_stats : pandas.DataFrame
         logLik, deviance, AIC, BIC, AICc under ML and REML, as metafor.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> mh = bm.rma_mh(ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat, measure="RR")
+    >>> round(mh.beta, 4), round(mh.ci_lb, 4)
+    (-0.4537, -0.5308)
     """
 
     method: str
@@ -129,6 +138,15 @@ class MHResult:  # numpydoc ignore=PR01
         pandas.DataFrame
             Index ``coef`` (one row, ``intrcpt``), columns ``estimate``, ``se``, ``zval``,
             ``pval``, ``ci_lb``, ``ci_ub``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> mh = bm.rma_mh(ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat, measure="RR")
+        >>> mh.summary().loc["intrcpt", ["estimate", "ci_lb", "ci_ub"]].round(4).tolist()
+        [-0.4537, -0.5308, -0.3766]
         """
         t = pd.DataFrame({"estimate": [self.beta], "se": [self.se], "zval": [self.zval], "pval": [self.pval],
                           "ci_lb": [self.ci_lb], "ci_ub": [self.ci_ub]}, index=pd.Index(["intrcpt"], name="coef"))
@@ -141,6 +159,15 @@ class MHResult:  # numpydoc ignore=PR01
         -------
         pandas.DataFrame
             One row per test computed for the measure, columns ``statistic``, ``df``, ``pval``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> mh = bm.rma_mh(ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat, measure="RR")
+        >>> mh.tests().index.tolist()
+        ['Q (heterogeneity)']
         """
         rows = {"Q (heterogeneity)": (self.QE, self.k_yi - 1, self.QEp)}
         if np.isfinite(self.MH):

@@ -73,6 +73,14 @@ class PetPeeseResult:  # numpydoc ignore=PR01
     chosen : {"PET", "PEESE"}
     pet_pval_one_sided : float
         One-sided p-value of PET's intercept.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> bm.pet_peese("yi", "vi", data=dat).chosen
+    'PET'
     """
 
     pet: RMAResult

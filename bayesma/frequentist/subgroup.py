@@ -38,6 +38,15 @@ class SubgroupResult:  # numpydoc ignore=PR01
         (a common tau²); its ``QM`` is the moderator test metafor reports.
     fits : dict
         The per-subgroup :class:`RMAResult`.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> sg = bm.subgroup("yi", "vi", by="alloc", data=dat)
+    >>> sg.table.index.tolist(), round(sg.Q_between, 4)
+    (['alternate', 'random', 'systematic'], 1.8614)
     """
 
     moderator: str

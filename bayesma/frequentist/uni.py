@@ -65,6 +65,14 @@ class RMAResult:  # numpydoc ignore=PR01
     ``tau2_ci_sign`` is ``(">" or "", ">" or "")``: ">" where a Q-profile bound
     lies beyond the search limit max(100, 10 tau²) and is reported as the limit
     (metafor's ``lb.sign``/``ub.sign``; printed as ``>100.0000``).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> res.k, round(res.tau2, 4), round(res.I2, 2)
+    (13, 0.3132, 92.22)
     """
 
     method: str
@@ -109,7 +117,16 @@ class RMAResult:  # numpydoc ignore=PR01
     # ---- convenience -------------------------------------------------
     @property
     def tau(self) -> float:
-        """Square root of tau²."""
+        """Square root of tau².
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> round(res.tau, 4)
+        0.5597
+        """
         return float(np.sqrt(self.tau2))
 
     @property
@@ -122,12 +139,30 @@ class RMAResult:  # numpydoc ignore=PR01
 
     @property
     def estimate(self) -> float:
-        """The pooled estimate (intercept) of an intercept-only model."""
+        """The pooled estimate (intercept) of an intercept-only model.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> round(res.estimate, 4)
+        -0.7145
+        """
         return float(self.beta[0])
 
     @property
     def weights(self) -> np.ndarray:
-        """Percentage weight of each study (inverse-variance, as metafor's ``weights()``)."""
+        """Percentage weight of each study (inverse-variance, as metafor's ``weights()``).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> res.weights[:3].round(2).tolist()
+        [5.06, 6.36, 4.44]
+        """
         w = 1.0 / (self.data.vi + self.tau2)
         return 100.0 * w / w.sum()
 
@@ -307,6 +342,13 @@ class RMAResult:  # numpydoc ignore=PR01
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> fig = res.funnel()    # doctest: +SKIP
         """
         return draw("funnel_plot", self, **kwargs)
 
