@@ -107,6 +107,15 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
         tau² and QE of the full fit.
 
     Plot it with :meth:`plot` / :func:`bayesma.influence_plot` (metafor's ``plot(influence(res))``).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> inf = bm.influence(res)
+    >>> inf.k, inf.influential
+    (13, [])
     """
 
     table: pd.DataFrame
@@ -126,7 +135,16 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
 
     @property
     def influential(self) -> list[str]:
-        """Labels of the studies marked as influential."""
+        """Labels of the studies marked as influential.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> bm.influence(res).influential
+        []
+        """
         return [str(s) for s in self.table.index[self.is_infl]]
 
     def summary(self) -> pd.DataFrame:
@@ -137,6 +155,14 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
         -------
         pandas.DataFrame
             One row per study: the columns of ``table`` (``inf`` last) with the DFBETAS.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> bm.influence(res).summary().columns.tolist()
+        ['rstudent', 'dffits', 'cook_d', 'cov_r', 'tau2_del', 'QE_del', 'hat', 'weight', 'dfbs', 'inf']
         """
         if self.p == 1:
             extra = pd.DataFrame({"dfbs": self.dfbetas.iloc[:, 0]}, index=self.table.index)
@@ -157,6 +183,13 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> fig = bm.influence(res).plot()    # doctest: +SKIP
         """
         return draw("influence_plot", self, **kwargs)
 
@@ -307,6 +340,14 @@ def baujat_values(res: Any) -> pd.DataFrame:
     Baujat, B., Mahé, C., Pignon, J.-P., & Hill, C. (2002). A graphical method for
     exploring heterogeneity in meta-analyses. Statistics in Medicine, 21, 2641-2652.
     metafor 3.8-1, ``baujat.rma``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> bm.baujat_values(res).loc["2"].round(3).tolist()
+    [1.493, 0.112]
     """
     _check_rma(res, "baujat")
     k = res.X.shape[0]

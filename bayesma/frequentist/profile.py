@@ -80,6 +80,15 @@ def confint_sigma2(res: Any, level: float | None = None) -> pd.DataFrame:
     References
     ----------
     metafor 3.8-1, ``confint.rma.mv`` and ``profile.rma.mv``.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> from bayesma.frequentist.profile import confint_sigma2
+    >>> dat = bm.load_dataset("dat.konstantopoulos2011")
+    >>> fit = bm.rma_mv("yi", "vi", data=dat, cluster="district")
+    >>> confint_sigma2(fit).loc["sigma^2.1", ["estimate", "ci_lb", "ci_ub"]].round(4).tolist()
+    [0.0651, 0.0222, 0.2072]
     """
     if not hasattr(res, "loglik_at") or not hasattr(res, "sigma2"):
         raise TypeError(f"profile intervals need a fit of bayesma.rma_mv (got {type(res).__name__})")

@@ -54,6 +54,14 @@ class SelModelResult:  # numpydoc ignore=PR01
         Studies per p-value interval (step functions, or a smooth type with a step).
     pvals : numpy.ndarray, shape (k,)
         The one-sided p-values of the studies (clamped as metafor does).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.load_dataset("dat.hackshaw1998")
+    >>> sel = bm.selmodel(bm.rma("yi", "vi", data=dat, method="ML"), type="stepfun", steps=[0.05, 1])
+    >>> sel.k, sel.type
+    (37, 'stepfun')
     """
 
     type: str
@@ -211,6 +219,13 @@ class SelModelResult:  # numpydoc ignore=PR01
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.load_dataset("dat.hackshaw1998")
+        >>> sel = bm.selmodel(bm.rma("yi", "vi", data=dat, method="ML"), type="stepfun", steps=[0.05, 1])
+        >>> fig = sel.plot()    # doctest: +SKIP
         """
         return draw("selection_plot", self, ci=ci, **kwargs)
 

@@ -41,6 +41,15 @@ class StepResult:  # numpydoc ignore=PR01
         ``(estimate, ci_lb, ci_ub)`` of the fit on all studies (transformed with ``transf``).
 
     Plot it with :meth:`plot` / :func:`bayesma.steps_plot` (a forest plot of the steps).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> res = bm.rma("yi", "vi", data=dat)
+    >>> loo = bm.leave1out(res)
+    >>> loo.kind, loo.table.shape
+    ('leave1out', (13, 11))
     """
 
     kind: str
@@ -57,6 +66,14 @@ class StepResult:  # numpydoc ignore=PR01
         -------
         pandas.DataFrame
             One row per step (study left out, or study added).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> round(float(bm.leave1out(res).summary().loc["1", "estimate"]), 4)
+        -0.7071
         """
         return self.table.copy()
 
@@ -72,6 +89,13 @@ class StepResult:  # numpydoc ignore=PR01
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat)
+        >>> fig = bm.leave1out(res).plot()    # doctest: +SKIP
         """
         return draw("steps_plot", self, **kwargs)
 
