@@ -97,3 +97,50 @@ def test_cli_escalc_non_integer_n_is_an_error(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert code != 0
     assert "column 'n'" in err and "study 'E' (row 2) has n = 1.5" in err
+
+
+# ---------------------------------------------------------------------------
+# item 6: the mu prior behind bf10_effect
+
+Y3, V3 = [0.1, 0.35, 0.2], [0.02, 0.03, 0.05]
+
+
+def test_repr_names_the_single_mu_prior_of_the_bayes_factors():
+    cmp = bm.compare_priors(yi=Y3, vi=V3, measure="SMD",
+                            tau_priors={"HN(0.5)": "halfnormal(0.5)", "HC(0.5)": "halfcauchy(0.5)"})
+    text = repr(cmp)
+    assert "bf10_effect" in text
+    assert "Bayes factor of mu ~ Normal(mu=0, sigma=8) against mu = 0" in text
+    assert "Lindley" in text
+    assert cmp.bayes_factor_note() in text
+    assert (cmp.table["mu_prior"] == "Normal(mu=0, sigma=8)").all()
+
+
+def test_repr_shows_the_mu_prior_column_when_several_and_bf_shrinks_with_width():
+    cmp = bm.compare_priors(yi=Y3, vi=V3, measure="SMD", tau_priors={"HN": "halfnormal(0.5)"},
+                            mu_priors={"N(0,1)": "normal(0, 1)", "N(0,8)": "normal(0, 8)"})
+    lines = repr(cmp).splitlines()
+    assert "mu_prior" in lines[1]
+    assert any("Normal(mu=0, sigma=1)" in ln and ln.startswith("N(0,1)") for ln in lines)
+    assert "the prior in column mu_prior" in cmp.bayes_factor_note()
+    t = cmp.table
+    assert t.loc["N(0,8)", "bf10_effect"] < t.loc["N(0,1)", "bf10_effect"]  # Lindley: wider, smaller BF10
+
+
+def test_no_bayes_factor_no_note():
+    cmp = bm.compare_priors(yi=Y3, vi=V3, measure="SMD", tau_priors={"HN": "halfnormal(0.5)"},
+                            mods=[0.0, 1.0, 2.0])
+    assert "bf10_effect" not in cmp.table
+    assert cmp.bayes_factor_note() == ""
+    assert "Bayes factor" not in repr(cmp)
+
+
+def test_cli_priors_names_the_mu_prior_of_bf10(tmp_path, capsys):
+    src = tmp_path / "three.csv"
+    src.write_text("study,yi,vi\nA,0.1,0.02\nB,0.35,0.03\nC,0.2,0.05\n")
+    code = main(["priors", str(src), "--yi", "yi", "--vi", "vi", "--measure", "SMD",
+                 "--tau-prior", "halfnormal(0.5)", "--out", str(tmp_path / "pr")])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "bf10_effect: Bayes factor of mu ~ Normal(mu=0, sigma=8) against mu = 0" in out + err
+    assert "mu_prior" in (tmp_path / "pr" / "priors.csv").read_text().splitlines()[0]

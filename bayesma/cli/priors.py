@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     shown = table.drop(columns=[c for c in ("mu_prior", "tau_prior") if c in table and table[c].nunique() <= 1
                                 or (c == "tau_prior" and (table.index == table[c]).all())])
     print_table(shown, title=f"Prior comparison (k = {model.k}; 95% intervals; full table in priors.csv)")
+    if cmp.bayes_factor_note():
+        say(cmp.bayes_factor_note())  # the mu prior every bf10_effect depends on
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "priors.csv"):
             table.to_csv(work / "priors.csv")

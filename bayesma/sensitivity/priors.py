@@ -36,8 +36,11 @@ class PriorComparison:
         (95% interval), ``tau_median``, ``tau_lower``, ``tau_upper``,
         ``new_lower``, ``new_upper`` (95% interval for a new study's effect),
         ``p_mu_positive`` (P(mu > 0 | y)) and, for the exact engine and
-        intercept-only models, ``bf10_effect`` (Bayes factor of mu ~ prior against
-        mu = 0; > 1 favours an effect).
+        intercept-only models, ``bf10_effect`` (Bayes factor of mu ~ ``mu_prior``
+        against mu = 0; > 1 favours an effect). The Bayes factor depends on the
+        width of the mu prior (Lindley's paradox; see "Bayes factors depend on the
+        prior of mu" in the documentation's models page): the repr and
+        :meth:`bayes_factor_note` name that prior.
     posteriors : dict
         Label -> :class:`bayesma.exact.ExactPosterior` (exact engine) or
         :class:`bayesma.MetaPosterior` (NUTS).
@@ -54,9 +57,39 @@ class PriorComparison:
     def __repr__(self) -> str:
         cols = ["mu_mean", "mu_lower", "mu_upper", "tau_median", "p_mu_positive"]
         if "bf10_effect" in self.table:
+            if self.table["mu_prior"].nunique() > 1:
+                cols.insert(0, "mu_prior")  # each Bayes factor next to the prior it depends on
             cols.append("bf10_effect")
-        return f"PriorComparison ({self.engine}, {len(self.table)} priors)\n" + self.table[cols].to_string(
-            float_format=lambda x: f"{x:.4g}")
+        note = self.bayes_factor_note()
+        return (f"PriorComparison ({self.engine}, {len(self.table)} priors)\n"
+                + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
+                + (f"\n{note}" if note else ""))
+
+    def bayes_factor_note(self) -> str:
+        """The mu prior the ``bf10_effect`` column depends on, as one sentence ("" without that column).
+
+        Returns
+        -------
+        str
+            E.g. ``"bf10_effect: Bayes factor of mu ~ Normal(mu=0, sigma=8) against mu = 0; ..."``;
+            with several mu priors it points at the ``mu_prior`` column.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> cmp = bm.compare_priors(yi=[0.1, 0.35, 0.2], vi=[0.02, 0.03, 0.05],
+        ...                         tau_priors={"HN(0.5)": "halfnormal(0.5)"},
+        ...                         mu_priors={"N(0,1)": "normal(0, 1)"})
+        >>> cmp.bayes_factor_note()[:66]
+        'bf10_effect: Bayes factor of mu ~ Normal(mu=0, sigma=1) against mu'
+        """
+        if "bf10_effect" not in self.table:
+            return ""
+        mu = self.table["mu_prior"].unique()
+        against = f"mu ~ {mu[0]}" if len(mu) == 1 else "mu ~ the prior in column mu_prior"
+        return (f"bf10_effect: Bayes factor of {against} against mu = 0 (> 1 favours an effect). "
+                "It depends on the width of that prior (Lindley's paradox): a wider mu prior gives a "
+                "smaller BF10 for the same data, so report it with the prior, and under more than one.")
 
     def plot(self, figsize: tuple[float, float] | None = None):
         """Posterior densities of mu and tau under each prior, with the prior densities dashed.
