@@ -59,12 +59,26 @@ class MetaData:  # numpydoc ignore=PR01
 
     @property
     def k(self) -> int:
-        """Number of studies (effects)."""
+        """Number of studies (effects).
+
+        Examples
+        --------
+        >>> md = MetaData.create([0.1, 0.2, 0.3], [0.01, 0.04, 0.09], labels=["A", "B", "C"])
+        >>> md.k
+        3
+        """
         return int(self.yi.shape[0])
 
     @property
     def sei(self) -> np.ndarray:
-        """Standard errors, ``sqrt(vi)``."""
+        """Standard errors, ``sqrt(vi)``.
+
+        Examples
+        --------
+        >>> md = MetaData.create([0.1, 0.2, 0.3], [0.01, 0.04, 0.09], labels=["A", "B", "C"])
+        >>> md.sei.tolist()
+        [0.1, 0.2, 0.3]
+        """
         return np.sqrt(self.vi)
 
     def __repr__(self) -> str:
@@ -111,6 +125,12 @@ class MetaData:  # numpydoc ignore=PR01
         Returns
         -------
         MetaData
+
+        Examples
+        --------
+        >>> md = MetaData.create([0.1, 0.2, 0.3], [0.01, 0.04, 0.09], labels=["A", "B", "C"])
+        >>> md.labels, md.yi.tolist()
+        (['A', 'B', 'C'], [0.1, 0.2, 0.3])
         """
         if missing not in ("raise", "drop"):
             raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}")

@@ -65,6 +65,13 @@ class Measure:  # numpydoc ignore=PR01
     empirical_tau_prior : str or None
         Name of the empirical heterogeneity prior family of :mod:`bayesma.priors`
         for this measure (``"turner2015"``, ``"rhodes2015"``), or None.
+
+    Examples
+    --------
+    >>> from bayesma import measures
+    >>> m = measures.get("OR")
+    >>> m.label, m.back_label, m.unit_sd
+    ('Log odds ratio', 'odds ratio', 2.0)
     """
 
     name: str

@@ -118,17 +118,43 @@ class MetaAnalysis:
     # ------------------------------------------------------------------
     @property
     def priors(self) -> dict[str, Any]:
-        """The priors in use (defaults filled in)."""
+        """The priors in use (defaults filled in).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> m.priors
+        {'mu': Normal(mu=0, sigma=1), 'tau': HalfNormal(sigma=0.5)}
+        """
         return dict(self.spec.priors)
 
     @property
     def k(self) -> int:
-        """Number of studies (rows of the data after validation)."""
+        """Number of studies (rows of the data after validation).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> m.k
+        5
+        """
         return self.spec.k
 
     @property
     def pymc_model(self):
-        """The PyMC model (built on first access)."""
+        """The PyMC model (built on first access).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> model = m.pymc_model    # doctest: +SKIP
+        """
         from bayesma.models.build import build_model, structure_key
 
         key = structure_key(self.spec)
@@ -220,6 +246,15 @@ class MetaAnalysis:
         Returns
         -------
         bayesma.MetaPosterior
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> post = m.fit(engine="exact")
+        >>> post.summary().loc["mu", ["mean", "eti_lower", "eti_upper"]].round(3).tolist()
+        [0.185, -0.052, 0.428]
         """
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")

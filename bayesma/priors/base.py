@@ -60,7 +60,7 @@ def squared_name(name: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-class Prior:
+class Prior:  # numpydoc ignore=PR01
     """Base class of all priors.
 
     Attributes
@@ -82,7 +82,16 @@ class Prior:
     -----
     Equality and hashing use ``(family, params)``; ``repr`` is a valid
     :func:`parse` spec, so ``parse(repr(p)) == p``.
-    """  # numpydoc ignore=PR01
+
+    Examples
+    --------
+    >>> from bayesma.priors import HalfNormal, parse
+    >>> p = HalfNormal(0.5)
+    >>> p.family, p.target, p.params
+    ('HalfNormal', 'tau', {'sigma': 0.5})
+    >>> parse(repr(p)) == p
+    True
+    """
 
     family: ClassVar[str] = "Prior"
     target: ClassVar[str] = ""

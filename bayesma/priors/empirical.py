@@ -43,6 +43,12 @@ def turner2015_table() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``outcome_type``, ``comparison_type``,
         ``tau2_lognormal_meanlog``, ``tau2_lognormal_sdlog``.
+
+    Examples
+    --------
+    >>> from bayesma.priors import turner2015_table
+    >>> turner2015_table().columns.tolist()
+    ['outcome_type', 'comparison_type', 'tau2_lognormal_meanlog', 'tau2_lognormal_sdlog']
     """
     return _read_table(_TURNER_FILE)
 
@@ -60,6 +66,12 @@ def rhodes2015_table() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``medical_area``, ``outcome_type``, ``comparison_type``,
         ``tau2_logt5_location``, ``tau2_logt5_scale``.
+
+    Examples
+    --------
+    >>> from bayesma.priors import rhodes2015_table
+    >>> rhodes2015_table().columns.tolist()
+    ['medical_area', 'outcome_type', 'comparison_type', 'tau2_logt5_location', 'tau2_logt5_scale']
     """
     return _read_table(_RHODES_FILE)
 

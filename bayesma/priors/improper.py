@@ -199,6 +199,15 @@ def check_propriety(priors: Mapping[str, Any], k: int, p: int, model: str = "ran
     ------
     ValueError
         Naming the prior and how many studies a proper posterior needs.
+
+    Examples
+    --------
+    >>> from bayesma.priors import Flat, HalfFlat, HalfNormal
+    >>> check_propriety({"mu": Flat(), "tau": HalfNormal(0.5)}, k=1, p=1)
+    >>> check_propriety({"mu": Flat(), "tau": HalfFlat()}, k=1, p=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: the posterior is improper: tau ~ HalfFlat() and a flat prior on 1 coefficient(s) needs at least 3 studies, got 1. Use a proper prior on tau (e.g. HalfNormal or HalfCauchy) or more studies.
     """
     loc_keys = ["mu"] + (["beta"] if "beta" in priors else [])
     p_flat = 0

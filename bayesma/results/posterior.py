@@ -133,7 +133,16 @@ class MetaPosterior:
 
     @property
     def n_draws(self) -> int:
-        """Number of posterior draws, all chains together (``chain * draw``)."""
+        """Number of posterior draws, all chains together (``chain * draw``).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> m.fit(engine="exact").n_draws
+        4000
+        """
         p = self.idata.posterior
         return int(p.sizes["chain"] * p.sizes["draw"])
 
@@ -152,6 +161,14 @@ class MetaPosterior:
         -------
         numpy.ndarray
             Shape ``(n_draws,)`` or ``(n_draws, n)`` for a vector without *label*.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
+        ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> m.fit(engine="exact").draws("mu").shape
+        (4000,)
         """
         post = self.idata.posterior
         if name not in post:
