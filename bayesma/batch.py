@@ -71,6 +71,16 @@ class FitManyResult:  # numpydoc ignore=PR01
     by : list of str
     settings : dict
         The arguments, the seconds taken and the number of groups per path.
+
+    Examples
+    --------
+    >>> import pandas as pd, bayesma as bm
+    >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+    ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+    >>> res = bm.fit_many(df, by="outcome", yi="yi", vi="vi",
+    ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> res.keys(), res.groups["k"].tolist()
+    (['a', 'b'], [3, 3])
     """
 
     table: pd.DataFrame
@@ -103,7 +113,18 @@ class FitManyResult:  # numpydoc ignore=PR01
 
     @property
     def errors(self) -> pd.DataFrame:
-        """The groups whose input or fit failed, with the message."""
+        """The groups whose input or fit failed, with the message.
+
+        Examples
+        --------
+        >>> import pandas as pd, bayesma as bm
+        >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+        ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+        >>> res = bm.fit_many(df, by="outcome", yi="yi", vi="vi",
+        ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> len(res.errors)
+        0
+        """
         return self.groups.loc[self.groups["error"] != "", ["k", "error"]]
 
     def keys(self) -> list[Any]:

@@ -102,6 +102,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
             models with the component), ``prior_prob``, ``post_prob``, ``inclusion_BF``,
             ``log_BF`` and ``log_BF_se`` (Monte Carlo error, propagated from the
             models' ``log_ml_se`` by a parametric bootstrap of ``n_boot`` replicates).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.components().index.tolist()
+        ['Effect', 'Heterogeneity', 'Bias']
         """
         prior = self.models["prior_prob"].to_numpy()
         log_ml = self.models["log_ml"].to_numpy()
@@ -133,6 +141,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
         pandas.DataFrame
             Rows ``none``, ``weightfunction``, ``PET``, ``PEESE`` (those in the ensemble);
             columns ``prior_prob``, ``post_prob``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.bias_classes().index.tolist()
+        ['PEESE', 'PET', 'none']
         """
         cls = pd.Series([m.bias_class for m in self._defs], index=self.models.index)
         out = pd.DataFrame({"prior_prob": self.models["prior_prob"].groupby(cls).sum(),
@@ -190,6 +206,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
             Rows ``mu``, ``tau`` (Cohen's d), ``PET``, ``PEESE`` (PEESE on the d scale)
             and ``omega[a,b]`` per one-sided p-value interval; columns ``mean``,
             ``median``, ``0.025``, ``0.975``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.estimates().index.tolist()
+        ['mu', 'tau', 'PET', 'PEESE']
         """
         rows = {}
         sel = {"mu": lambda m: m.effect is not None, "tau": lambda m: m.heterogeneity is not None,
@@ -215,6 +239,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
         pandas.DataFrame
             ``estimates(conditional=False)``: rows ``mu``, ``tau``, ``PET``, ``PEESE``,
             ``omega[a,b]``; columns ``mean``, ``median``, ``0.025``, ``0.975``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.summary().columns.tolist()
+        ['mean', 'median', '0.025', '0.975']
         """
         return self.estimates()
 
@@ -226,6 +258,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
         pandas.DataFrame
             Columns ``component``, ``prior`` (RoBMA's notation), ``prior_prob`` (the prior
             probability of the models with that prior).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.priors().columns.tolist()
+        ['component', 'prior', 'prior_prob']
         """
         rows = [("effect", self.models["effect"].iloc[-1], 0.5), ("effect_null", "Spike(0)", 0.5),
                 ("heterogeneity", self.models["heterogeneity"].iloc[-1], 0.5), ("heterogeneity_null", "Spike(0)", 0.5)]
@@ -277,6 +317,13 @@ class RoBMAResult:  # numpydoc ignore=PR01
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fig = fit.plot_mu()    # doctest: +SKIP
         """
         import matplotlib.pyplot as plt
         from scipy import stats
@@ -322,6 +369,12 @@ class RoBMAResult:  # numpydoc ignore=PR01
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18])  # doctest: +SKIP
+        >>> fig = fit.plot_weightfunction()    # doctest: +SKIP
         """
         import matplotlib.pyplot as plt
 
