@@ -769,3 +769,14 @@ def test_padding_adds_only_a_constant_to_the_log_posterior(bcg, kwargs, par):
             p1[name] = p0[name] if n == np.shape(v) else np.r_[p0[name], np.full(np.shape(v)[0] - n[0], 0.3)]
         diffs.append(float(f1(p1)) - float(f0(p0)))
     np.testing.assert_allclose(diffs, diffs[0], rtol=0, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_nuts_posterior_pickles_without_its_compiled_model(post_hn):
+    """Process pools and Dask return fits by pickling them: the compiled sampler stays behind."""
+    import pickle
+
+    back = pickle.loads(pickle.dumps(post_hn))
+    assert not hasattr(back, "_cache_entry")
+    pd.testing.assert_frame_equal(back.summary(), post_hn.summary())
+    assert back.diagnostics().line() == post_hn.diagnostics().line()

@@ -14,7 +14,7 @@ from bayesma.data import MetaData
 from bayesma.models.spec import ModelSpec
 from bayesma.priors import parse
 
-__all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior"]
+__all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior", "pickle_state"]
 
 META_ATTR = "bayesma"
 
@@ -101,3 +101,21 @@ def read_posterior(path: str) -> dict[str, Any]:
     del idata.posterior.attrs[META_ATTR]  # the description lives in the spec now
     return {"idata": idata, "spec": spec, "engine": meta["engine"], "exact_summary": exact,
             "fit_seconds": meta["fit_seconds"], "fit_info": dict(meta.get("fit_info") or {})}
+
+
+def pickle_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A posterior's ``__dict__`` without what cannot be pickled: the compiled NUTS model kept for fast
+    refits (``_cache_entry``) and fit information that is not plain data."""
+    import pickle
+
+    def ok(value: Any) -> bool:
+        try:
+            pickle.dumps(value)
+        except Exception:
+            return False
+        return True
+
+    out = dict(state)
+    out.pop("_cache_entry", None)
+    out["fit_info"] = {k: v for k, v in out.get("fit_info", {}).items() if ok(v)}
+    return out

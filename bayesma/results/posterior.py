@@ -50,7 +50,7 @@ from bayesma.report import posterior_report
 from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
 from .influence import prior_data_conflict, prior_influence
-from .io import write_posterior
+from .io import pickle_state, write_posterior
 from .query import SIMPLE_STATEMENT, canonical_name, exact_names, posterior_repr, values_of
 from .summary import compare_frequentist, summary_table, var_dim
 
@@ -117,6 +117,11 @@ class MetaPosterior:
         self.exact = exact
         self.fit_info: dict[str, Any] = {}
         self._summary_cache: dict[tuple, pd.DataFrame] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickling (process pools, Dask) keeps the draws, spec and summaries, not the compiled sampler
+        a NUTS fit keeps for fast refits (compiled code is not picklable; a refit compiles again)."""
+        return pickle_state(self.__dict__)
 
     # ------------------------------------------------------------------
     # draws
