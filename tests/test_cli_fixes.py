@@ -104,3 +104,75 @@ def test_subgroup_cli_prints_both_random_effects_tests(effects, tmp_path, capsys
     table = pd.read_csv(tmp_path / "sg" / "subgroups.csv")
     assert table.loc[table["model"] == "RE", "QM"].to_numpy() == pytest.approx(reg.QM, rel=1e-9)
     assert table.loc[table["model"] == "RE", "Q_between"].to_numpy() == pytest.approx(sg.Q_between, rel=1e-9)
+
+
+# --- item 3: several outcomes per study pooled as one analysis --------------------------------------
+
+@pytest.mark.parametrize("command", ["fit", "rma", "bias", "robma", "priors"])
+def test_repeated_study_column_across_outcomes_is_refused(command, effects, tmp_path, capsys):
+    # no --labels: the 'study' column names the studies, and it repeats across the values of 'outcome'
+    code, _, err = _run([command, effects, "--yi", "yi", "--vi", "vi", "--out", tmp_path / "x"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "'study' repeats" in err and "'outcome'" in err and "more than once" in err
+    assert "--subset" in err
+    assert ("--cluster study (a three-level model)" in err) == (command == "fit")
+    assert "bayesma fit --cluster study" in err or command == "fit"
+    assert not (tmp_path / "x").exists()
+
+
+def test_outcome_column_without_study_labels_warns_loudly(effects, tmp_path, capsys):
+    nolab = tmp_path / "nolab.csv"
+    pd.read_csv(effects).drop(columns="study").to_csv(nolab, index=False)
+    code, out, err = _run(["rma", nolab, "--yi", "yi", "--vi", "vi", "--out", tmp_path / "x"], capsys)
+    assert code == 0, err
+    warning = [ln for ln in err.splitlines() if ln.startswith("bayesma: warning: column 'outcome' splits")]
+    assert warning, err
+    assert "dropout: 9, misconduct: 3, recidivism: 15" in warning[0] and "ALL 27 rows" in warning[0]
+    assert "--by outcome" in warning[0] and "--subset" in warning[0]
+
+
+def test_one_outcome_or_a_cluster_is_not_warned_about(effects, tmp_path, capsys):
+    code, _, err = _run(["rma", effects, "--yi", "yi", "--vi", "vi", "--subset", "outcome == 'recidivism'",
+                         "--out", tmp_path / "a"], capsys)
+    assert code == 0 and "warning: column" not in err, err
+    code, _, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--cluster", "study", "--measure", "R2D",
+                         "--out", tmp_path / "b"], capsys)
+    assert code == 0 and "warning: column" not in err, err
+
+
+# --- item 1: fit --by with a one-study group ---------------------------------------------------------
+
+def test_fit_by_with_a_one_study_group_shows_a_row_and_a_small_k_note(effects, tmp_path, capsys):
+    eff = pd.read_csv(effects)
+    extra = pd.DataFrame([{"outcome": "violence", "study": "Zed (2020)", "r": -0.3, "n": 60, "yi": -0.63,
+                           "vi": 0.08}])
+    path = tmp_path / "eff_k1.csv"
+    pd.concat([eff, extra], ignore_index=True).to_csv(path, index=False)
+    code, out, err = _run(["fit", path, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "R2D",
+                           "--by", "outcome", "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    row = next(ln for ln in out.splitlines() if ln.startswith("violence"))
+    cells = row.split()
+    assert cells[1] == "1" and "-0.63 [-1.18, -0.08]" in row  # the study's own estimate and z-interval
+    assert row.count("—") == 5  # Q(df), p, I², tau², PI: nothing to estimate from one study
+    note = next(ln for ln in out.splitlines() if ln.startswith("Small k:"))
+    assert "violence: one study" in note and "misconduct (k = 3)" in note and "prior on tau" in note
+    report = (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
+    assert "Small k: violence" in report
+    section = report.split("## outcome: violence")[1]
+    assert "With k = 1 study, no heterogeneity can be estimated" in section
+    assert "Q(0)" not in section and "Knapp-Hartung" not in section.split("### Posterior summary")[0]
+    assert "the data, not the prior, determined the pooled effect" not in section
+
+
+def test_rma_by_with_a_one_study_group(effects, tmp_path, capsys):
+    eff = pd.read_csv(effects)
+    extra = pd.DataFrame([{"outcome": "violence", "study": "Zed (2020)", "yi": -0.63, "vi": 0.08}])
+    path = tmp_path / "eff_k1.csv"
+    pd.concat([eff, extra], ignore_index=True).to_csv(path, index=False)
+    code, out, err = _run(["rma", path, "--yi", "yi", "--vi", "vi", "--labels", "study", "--by", "outcome",
+                           "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    row = next(ln for ln in out.splitlines() if ln.startswith("violence"))
+    assert row.split()[1] == "1" and row.count("—") == 5
+    assert "Small k: violence: one study" in out and "prior" not in out.split("Small k:")[1].splitlines()[0]

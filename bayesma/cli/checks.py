@@ -138,16 +138,54 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
         raise InputError(f"{n} problem{'s' if n > 1 else ''}: {text}{hint}")
     if spec.get("labels") is not None:
         _check_unique_labels(df, spec["labels"], spec, by_option)
-    elif label_col is not None and spec.get("cluster") is None:
-        dup = _first_duplicate(df[label_col])
-        if dup is not None:
-            value, rows = dup
-            warnings.warn(
-                f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}), so the rows are "
-                f"numbered instead and analysed as independent studies; "
-                f"{duplicate_label_advice(label_col, by_option, separating_column(df, label_col))}",
-                UserWarning, stacklevel=2,
-            )
+        return
+    used = {spec.get("cluster"), spec.get("tau_by"), *formula_columns(spec.get("mods"))}
+    outcome = outcome_column(df, exclude=used)
+    dup = _first_duplicate(df[label_col]) if label_col is not None and spec.get("cluster") is None else None
+    if dup is not None:
+        value, rows = dup
+        n_rep = int(df[label_col].astype(str).duplicated(keep=False).sum())
+        sep = separating_column(df, label_col)
+        advice = duplicate_label_advice(label_col, by_option, sep, spec.get("cluster_option", True))
+        if sep is not None and sep == outcome:  # one row per study and outcome: pooling counts studies twice
+            values = ", ".join(str(v) for v in sorted(df[sep].astype(str).unique()))
+            raise InputError(
+                f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}; {n_rep} rows share "
+                f"a study) across the values of {sep!r} ({values}): pooling the whole file would mix these "
+                f"outcomes and count those studies more than once; {advice}")
+        warnings.warn(
+            f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}; {n_rep} of the {len(df)} "
+            f"rows share a study), so the rows are numbered instead and ALL {len(df)} rows are pooled as "
+            f"independent studies; {advice}",
+            UserWarning, stacklevel=2,
+        )
+    elif outcome is not None and spec.get("cluster") is None:
+        counts = df[outcome].astype(str).value_counts(sort=False)
+        values = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
+        warnings.warn(
+            f"column {outcome!r} splits the file into {len(counts)} outcomes ({values}), yet ALL {len(df)} rows are "
+            f"pooled as ONE meta-analysis of independent studies; if a study reports several of them it is counted "
+            f"more than once. Analyse one {outcome} at a time (--subset \"{outcome} == '...'\""
+            + (f" or --by {outcome}" if by_option else "") + "), or give study labels (--labels COL) and "
+            + ("keep a study's rows together with --cluster COL (a three-level model)"
+               if spec.get("cluster_option", True) else "keep a study's rows together in a three-level model "
+               "('bayesma fit --cluster COL')"),
+            UserWarning, stacklevel=2,
+        )
+
+
+#: column names that usually hold the outcome (or effect measure) of a row
+OUTCOME_COLUMNS = ("outcome", "outcomes", "outcome_type", "endpoint", "measure", "construct", "domain")
+
+
+def outcome_column(df: pd.DataFrame, exclude: set[Any] = frozenset()) -> str | None:
+    """A text column named like an outcome (``outcome``, ``measure``, ...) with several values, or None."""
+    for c in df.columns:
+        if c in exclude or str(c).strip().lower() not in OUTCOME_COLUMNS or pd.api.types.is_numeric_dtype(df[c]):
+            continue
+        if df[c].dropna().nunique() > 1:
+            return str(c)
+    return None
 
 
 def _first_duplicate(values: pd.Series) -> tuple[str, tuple[int, int]] | None:
@@ -173,8 +211,9 @@ def separating_column(df: pd.DataFrame, label_col: str) -> str | None:
     return None
 
 
-def duplicate_label_advice(label_col: str, by_option: bool, by_col: str | None = None) -> str:
-    """What to do when one study has several rows, in command-line words."""
+def duplicate_label_advice(label_col: str, by_option: bool, by_col: str | None = None,
+                           cluster_option: bool = True) -> str:
+    """What to do when one study has several rows, in command-line words (``--cluster`` if the command has it)."""
     col = by_col or "COL"
     if by_col is not None:
         one = (f"analyse one {by_col} at a time (--by {by_col}: one analysis per value and one combined table; "
@@ -185,6 +224,9 @@ def duplicate_label_advice(label_col: str, by_option: bool, by_col: str | None =
         one = f"analyse one outcome at a time (--by {col} for one analysis per value of a column)"
     else:
         one = "analyse one outcome at a time (--subset \"outcome == '...'\", or one file per outcome)"
+    if not cluster_option:
+        return (f"if a study has several rows (several outcomes or effects), {one}; a three-level model that keeps "
+                f"them together is 'bayesma fit --cluster {label_col}'")
     return (f"if a study has several rows (several outcomes or effects), {one}, or keep them together with "
             f"--cluster {label_col} (a three-level model) and unique row labels from --labels COL")
 
@@ -196,7 +238,7 @@ def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_op
     value, rows = dup
     n_dup = int(df[col].astype(str).duplicated().sum())
     more = f" ({n_dup} repeated labels in all)" if n_dup > 1 else ""
-    advice = duplicate_label_advice(col, by_option, separating_column(df, col))
+    advice = duplicate_label_advice(col, by_option, separating_column(df, col), spec.get("cluster_option", True))
     if spec.get("cluster") is not None:
         advice = "give each row (effect) its own label with --labels COL; --cluster names the study"
     raise InputError(

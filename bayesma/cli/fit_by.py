@@ -27,6 +27,7 @@ from bayesma.report import (
     markdown_table,
     num,
     paper_table,
+    small_k_note,
     posterior_report,
     term_labels,
 )
@@ -155,6 +156,8 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         legend = ("FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
+        note = small_k_note(table).replace("COL", by).replace("FILE", Path(args.file).name)
+        legend += f"\n\n{note}" if note else ""
     print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
     say(legend + "\n")
     if args.html:

@@ -111,15 +111,16 @@ def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, An
         df = read_table(args.file, sheet=getattr(args, "sheet", None))
         check_columns(df, {**column_options(spec), "--by": by})
         df = apply_subset(df, getattr(args, "subset", None))
+        checks = {**spec, "cluster_option": hasattr(args, "cluster")}  # advise --cluster only where it exists
         if by is None:
-            check_rows(df, spec, by_option=hasattr(args, "by"))
+            check_rows(df, checks, by_option=hasattr(args, "by"))
         else:
             if df[by].isna().any():
                 rows = ", ".join(str(i + 1) for i in df.index[df[by].isna()][:10])
                 raise InputError(f"column {by!r} (--by) is missing in rows {rows}")
             for value, part in df.groupby(by, sort=True):
                 with about(f"rows with {by} == {value!r} (row numbers within them)"):
-                    check_rows(part.reset_index(drop=True), spec, by_option=True)
+                    check_rows(part.reset_index(drop=True), checks, by_option=False)  # --by used: advise --subset
     return df, spec
 
 

@@ -14,7 +14,7 @@ from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import load_for_model
 from bayesma.cli.outputs import staged_dir, writing
-from bayesma.report import paper_table
+from bayesma.report import paper_table, small_k_note
 
 __all__ = ["by_table", "method_table", "run"]
 
@@ -87,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
             table = by_table(parts, args.by)
             print_table(paper_table(table), title=f"Frequentist meta-analyses by {args.by} (FE: common effect; "
                                                   "RE: REML; Q: Cochran's Q; all numbers in rma_by.csv)")
+            if note := small_k_note(table):
+                say(note)
             name = "rma_by.csv"
         elif args.by:
             table = pd.concat({value: method_table(f) for value, f in parts.items()}, names=[args.by])

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from bayesma.cli.console import Progress, print_table, say
-from bayesma.cli.errors import EXIT_OK, InputError
+from bayesma.cli.checks import check_rows
+from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, read_table
+from bayesma.cli.options import add_subset_option, apply_subset
 from bayesma.cli.outputs import staged_dir, writing
 
 __all__ = ["add_parser", "run", "report_paragraph"]
@@ -37,6 +39,7 @@ def add_parser(sub, formatter_class) -> None:
                    help="bias components: all of RoBMA-PSMA, the six weight functions, PET and PEESE, or none")
     p.add_argument("--effect-direction", default="positive", choices=("positive", "negative"),
                    help="direction of selection for significance and of PET/PEESE bias (RoBMA's effect_direction)")
+    add_subset_option(p)
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
                    help="studies with a missing value: an error, or left out with a warning")
@@ -88,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
     df = read_table(args.file, args.sheet)
     var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}
     check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels})
+    df = apply_subset(df, args.subset)
+    with about(args.file):  # several outcomes per study pooled as one analysis: refused or warned
+        check_rows(df, {"yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
+                        "missing": args.missing, "cluster_option": False})
     cols = [c for c in (args.yi, args.vi, args.sei) if c is not None]
     if args.missing == "drop":
         bad = df[cols].isna().any(axis=1)

@@ -20,6 +20,7 @@ from bayesma.report.tables import (
     markdown_table,
     num,
     paper_table,
+    small_k_note,
     prob_rel,
     prob_text,
     prob_words,
@@ -35,6 +36,6 @@ from bayesma.report.text import (
 
 __all__ = [
     "CONVERSIONS", "comparison_table", "diagnostics_text", "fmt_p", "fmt_prob", "format_value",
-    "frequentist_table", "html_report", "location_rows", "markdown_table", "num", "paper_table", "posterior_report",
+    "frequentist_table", "html_report", "location_rows", "markdown_table", "num", "paper_table", "posterior_report", "small_k_note",
     "prob_rel", "prob_text", "prob_words", "report_text", "summary_rows", "table_rows", "term_labels",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "markdown_table",
     "num",
     "paper_table",
+    "small_k_note",
     "prob_rel",
     "prob_text",
     "prob_words",
@@ -112,17 +113,43 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     def ok(*v: float) -> bool:
         return all(math.isfinite(float(x)) for x in v)
 
-    out["Q(df)"] = [f"{q:.2f} ({int(d)})" if ok(q, d) else "—" for q, d in table[["Q", "Q_df"]].to_numpy()]
-    out["p"] = [fmt_p(p).replace("= ", "") if ok(p) else "—" for p in table["Q_p"]]
-    out["I²"] = [f"{v:.0f}%" if ok(v) else "—" for v in table["I2"]]
-    out["tau²"] = [fmt_tau2(v) for v in table["tau2"]]
-    out["95% PI"] = [f"[{num(lo)}, {num(hi)}]" if ok(lo, hi) else "—"
-                     for lo, hi in table[["pi_lower", "pi_upper"]].to_numpy()]
+    single = (table["k"] == 1).to_numpy()  # one study: no heterogeneity to estimate (metafor's 0 is a convention)
+    out["Q(df)"] = ["—" if one or not ok(q, d) else f"{q:.2f} ({int(d)})"
+                    for one, (q, d) in zip(single, table[["Q", "Q_df"]].to_numpy())]
+    out["p"] = ["—" if one or not ok(p) else fmt_p(p).replace("= ", "") for one, p in zip(single, table["Q_p"])]
+    out["I²"] = ["—" if one or not ok(v) else f"{v:.0f}%" for one, v in zip(single, table["I2"])]
+    out["tau²"] = ["—" if one else fmt_tau2(v) for one, v in zip(single, table["tau2"])]
+    out["95% PI"] = ["—" if one or not ok(lo, hi) else f"[{num(lo)}, {num(hi)}]"
+                     for one, (lo, hi) in zip(single, table[["pi_lower", "pi_upper"]].to_numpy())]
     if "bayes_median" in table.columns:
         out["Bayes [95% CrI]"] = [cell(*r) for r in table[["bayes_median", "bayes_lower", "bayes_upper"]].to_numpy()]
         out["P(> 0)"] = [fmt_prob(p).replace("= ", "") if math.isfinite(float(p)) else "—"
                          for p in table["p_mu_positive"]]
     return out
+
+
+def small_k_note(table: pd.DataFrame) -> str:
+    """A note under a combined table on the groups with fewer than 5 studies ("" if none).
+
+    *table* is the input of :func:`paper_table` (index: the group values; ``k``; Bayesian
+    columns optional).
+    """
+    bayes = "bayes_median" in table.columns
+    ones = [str(g) for g, k in table["k"].items() if int(k) == 1]
+    few = [f"{g} (k = {int(k)})" for g, k in table["k"].items() if 1 < int(k) < 5]
+    said = []
+    if ones:
+        said.append(f"{', '.join(ones)}: one study, so no heterogeneity can be estimated (— in Q, I², tau² and PI; "
+                    "the RE row is that study's own estimate, with tau² set to 0 as metafor does)"
+                    + ("; its Bayesian interval is set by the prior on tau" if bayes else ""))
+    if few:
+        said.append(f"{', '.join(few)}: fewer than 5 studies, so tau² is poorly estimated"
+                    + ("; the prior on tau shapes the Bayesian interval" if bayes else ""))
+    if not said:
+        return ""
+    tail = (" Compare priors on tau for these groups: bayesma priors FILE ... --subset \"COL == 'value'\"."
+            if bayes else "")
+    return "Small k: " + "; ".join(said) + "." + tail
 
 
 def table_rows(df: pd.DataFrame, index: bool = True) -> tuple[list[str], list[list[str]], list[bool]]:

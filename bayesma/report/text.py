@@ -285,7 +285,7 @@ def _frequentist_sentences(fits: Mapping[str, Any], sym: str, labels: Mapping[st
                 "REML (3-level)": "three-level model, restricted maximum likelihood"}.get(re_name, re_name)
         text = (f"the random-effects estimate ({name}) was {sym} = {num(ref.beta[0])}, "
                 f"{_ci(ref.ci_lb[0], ref.ci_ub[0])}, p {fmt_p(ref.pval[0])}")
-        if kh is not None:
+        if kh is not None and int(kh.k) > 1:
             text += f" (with the Knapp-Hartung adjustment: {_ci(kh.ci_lb[0], kh.ci_ub[0])}, p {fmt_p(kh.pval[0])})"
         s.append(text)
         out.append((s[0][0].upper() + s[0][1:] if s else "") + ("; " + s[1] if len(s) > 1 else "") + ".")
@@ -305,6 +305,9 @@ def _frequentist_sentences(fits: Mapping[str, Any], sym: str, labels: Mapping[st
 
 def _heterogeneity_sentence(res: Any, regression: bool) -> str:
     df = int(res.k - res.p)
+    if df == 0:  # one study (or as many coefficients as studies): metafor's Q = 0, tau² = 0 are conventions
+        return (f"With k = {int(res.k)} {'study' if res.k == 1 else 'studies'}, no heterogeneity can be estimated "
+                "(tau² is set to 0, as in metafor), so the random-effects estimate is the common-effect one.")
     what = "Residual heterogeneity" if regression else "Heterogeneity"
     text = f"{what}: Q({df}) = {res.QE:.2f}, p {fmt_p(res.QEp)}"
     sigma = getattr(res, "sigma2", None)
