@@ -144,3 +144,34 @@ def test_cli_priors_names_the_mu_prior_of_bf10(tmp_path, capsys):
     assert code == 0
     assert "bf10_effect: Bayes factor of mu ~ Normal(mu=0, sigma=8) against mu = 0" in out + err
     assert "mu_prior" in (tmp_path / "pr" / "priors.csv").read_text().splitlines()[0]
+
+
+# ---------------------------------------------------------------------------
+# item 11: the data-scaled default prior says so
+
+
+@pytest.mark.parametrize("measure, why", [("MD", "no sample sizes for MD"), (None, "no measure and no sample sizes")])
+def test_fallback_prior_label_says_scaled_from_the_data(measure, why):
+    yi, vi = [1.0, 3.0, 2.5], [0.5, 0.4, 0.6]
+    d = bm.priors.default_priors(measure, yi=yi, vi=vi)
+    sd = float(np.std(yi, ddof=1))
+    assert d["tau"].params["sigma"] == pytest.approx(sd)
+    for p in d.values():
+        assert "scaled from the data" in p.label and "used twice" in p.label and why in p.label
+    assert f"sd(yi) = {sd:.3g}" in d["tau"].label
+    assert "10 x max(sd(yi), max|yi|) = 30" in d["mu"].label
+    text = bm.priors.describe(d)
+    assert text.count("scaled from the data") == 2
+    model = bm.MetaAnalysis(yi=yi, vi=vi, measure=measure)
+    assert "scaled from the data" in model.priors["tau"].label
+
+
+def test_unit_information_default_is_not_labelled_data_scaled():
+    d = bm.priors.default_priors("MD", vi=[0.5, 0.4, 0.6], ni=[40, 60, 50])
+    assert "scaled from the data" not in d["tau"].label
+    assert "scaled from the data" not in bm.priors.default_priors("SMD")["tau"].label
+
+
+def test_fallback_from_variances_only_names_them():
+    d = bm.priors.default_priors(None, vi=[0.25, 0.25])
+    assert "sqrt(median(vi)) = 0.5" in d["tau"].label and "10 x sqrt(median(vi)) = 5" in d["mu"].label

@@ -155,8 +155,11 @@ def default_priors(
     ``s = max(sd(yi), sqrt(median(vi)))`` (only the terms available):
     ``tau ~ HalfNormal(s)`` and ``mu ~ Normal(0, 10 * max(s, max|yi|))``
     (the ``max|yi|`` keeps the prior wide when effects on a raw scale are far
-    from zero). It depends on the data, so state it when reporting; better,
-    choose priors on the outcome's scale.
+    from zero). The prior is scaled from the data (the data are used twice:
+    once to set the prior, once in the likelihood), and its ``label`` says so;
+    state it when reporting. Better: give the sample sizes ``ni`` (then sigma_u
+    is estimated from ``vi`` and ``ni`` only), or choose priors on the
+    outcome's scale.
 
     Parameters
     ----------
@@ -192,17 +195,17 @@ def default_priors(
         return out
     if ni is not None and vi is None:
         raise ValueError("ni was given without vi: the unit-information SD needs both")
-    scales: list[float] = []
+    scales: dict[str, float] = {}
     y = None
     if yi is not None:
         y = np.atleast_1d(np.asarray(yi, dtype=float))
         y = y[np.isfinite(y)]
         if y.size >= 2:
-            scales.append(float(np.std(y, ddof=1)))
+            scales["sd(yi)"] = float(np.std(y, ddof=1))
     if vi is not None:
         v = _positive_array(vi, "vi")
-        scales.append(float(math.sqrt(np.median(v))))
-    s = max(scales) if scales else 0.0
+        scales["sqrt(median(vi))"] = float(math.sqrt(np.median(v)))
+    s = max(scales.values()) if scales else 0.0
     if not s > 0:
         raise ValueError(
             "cannot choose default priors: give the effect measure (e.g. measure='SMD'), "
@@ -211,8 +214,13 @@ def default_priors(
         )
     big = max(s, float(np.max(np.abs(y)))) if y is not None and y.size else s
     out = {"mu": Normal(0.0, 10.0 * big), "tau": HalfNormal(s)}
-    for p in out.values():
-        p.label = "data-scaled fallback (measure unknown, no sample sizes)"
+    source = max(scales, key=scales.__getitem__)
+    why = "no measure and no sample sizes" if key is None else f"no sample sizes for {key}"
+    how = {"tau": f"{source} = {s:.3g}", "mu": (f"10 x max({source}, max|yi|) = {10.0 * big:.3g}" if y is not None and y.size
+                  else f"10 x {source} = {10.0 * big:.3g}")}
+    for name, p in out.items():
+        p.label = (f"data-scaled fallback: scaled from the data ({how[name]}; {why}), so the data are "
+                   "used twice; give the sample sizes ni, or choose priors on the outcome's scale")
     return out
 
 
