@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from bayesma._tasks import run_tasks
 from bayesma.exact import batch_summaries
-from bayesma.frequentist.batch import frequentist_batch
+from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
 from bayesma.models.spec import resolve_priors
 from bayesma.priors import RAW_MEASURES
@@ -220,45 +219,6 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# frequentist estimates of intercept-only groups of the same k, vectorised
-# ---------------------------------------------------------------------------
-
-
-def _frequentist_rows(y: np.ndarray, v: np.ndarray, method: str, test: str, level: float) -> dict[str, np.ndarray]:
-    """metafor's FE and random-effects summaries (B,) of B data sets with the same k (rma's numbers)."""
-    B, k = y.shape
-    w = 1.0 / v
-    sw = w.sum(1)
-    fe = (w * y).sum(1) / sw
-    fe_se = np.sqrt(1.0 / sw)
-    z = special.ndtri(1 - (1 - level) / 2)
-    q = (w * (y - fe[:, None]) ** 2).sum(1)
-    out = {"FE": fe, "FE_se": fe_se, "FE_lower": fe - z * fe_se, "FE_upper": fe + z * fe_se,
-           "Q": q, "Q_df": np.full(B, k - 1.0), "Q_p": stats.chi2.sf(q, k - 1) if k > 1 else np.ones(B)}
-    if k == 1:  # metafor: tau2 = 0, the z-interval (Knapp-Hartung falls back to z), I2 = 0, H2 = 1
-        out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
-                   tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan), I2=np.zeros(B), H2=np.ones(B),
-                   pi_lower=out["FE_lower"], pi_upper=out["FE_upper"])
-        return out
-    if method == "FE":
-        out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
-                   tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan))
-        crit = z
-    else:
-        f = frequentist_batch(y, v, method=method, test=test, level=level)
-        out.update(RE=f["mu"], RE_se=f["se"], RE_lower=f["mu_lower"], RE_upper=f["mu_upper"], tau2=f["tau2"],
-                   tau2_lower=f["tau2_lower"], tau2_upper=f["tau2_upper"])
-        crit = stats.t.ppf(1 - (1 - level) / 2, k - 1) if test in ("knha", "adhoc") else z
-    # I2 and H2 with metafor's typical within-study variance
-    s2 = (k - 1) * sw / (sw**2 - (w**2).sum(1))
-    out["I2"] = 100 * out["tau2"] / (out["tau2"] + s2)
-    out["H2"] = (out["tau2"] + s2) / s2
-    half = crit * np.sqrt(out["tau2"] + out["RE_se"] ** 2)
-    out["pi_lower"], out["pi_upper"] = out["RE"] - half, out["RE"] + half
-    return out
-
-
-# ---------------------------------------------------------------------------
 # one group alone (NUTS, moderators, ...): a module-level function for executors
 # ---------------------------------------------------------------------------
 
@@ -286,7 +246,7 @@ def _fit_one(task: tuple) -> dict[str, Any]:
                 notes += post.diagnostics().problems
             out["warnings"] = "; ".join(n for n in notes if n)
             if not spec.is_regression and spec.cluster_index is None:
-                f = _frequentist_rows(spec.yi[None], spec.vi[None], **freq_args)
+                f = group_summaries(spec.yi[None], spec.vi[None], **freq_args)
                 out["freq"] = {name: float(val[0]) for name, val in f.items()}
             if keep:
                 out["fit"] = post
@@ -488,7 +448,7 @@ def fit_many(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             ex = batch_summaries(Y, V, pri["mu"], pri.get("tau"), level=level, moments=True)
-            fr = _frequentist_rows(Y, V, **freq_args)
+            fr = group_summaries(Y, V, **freq_args)
         blocks = [np.column_stack([ex[f"{p}_mean"], ex[f"{p}_sd"], ex[f"{p}_median"], ex[f"{p}_lower"],
                                    ex[f"{p}_upper"]]) for p in ("mu", "tau", "new") if p != "tau" or model == "random"]
         arr = np.concatenate([np.stack(blocks, axis=1), np.full((len(members), len(blocks), 3), np.nan)], axis=2)

@@ -8,7 +8,7 @@ from scipy import special, stats
 from bayesma._validate import check_level
 from bayesma.frequentist.tau2 import tau2_batch
 
-__all__ = ["frequentist_batch", "mu_batch"]
+__all__ = ["frequentist_batch", "mu_batch", "group_summaries"]
 
 
 def _fe_parts(y: np.ndarray, w: np.ndarray):
@@ -78,3 +78,42 @@ def mu_batch(y, v, tau2, test: str, level: float):
     else:
         raise ValueError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
     return mu, se, mu - crit * se, mu + crit * se
+
+
+def group_summaries(y: np.ndarray, v: np.ndarray, method: str, test: str, level: float) -> dict[str, np.ndarray]:
+    """metafor's FE and random-effects summaries (B,) of B data sets with the same k (rma's numbers).
+
+    The frequentist columns of :func:`bayesma.fit_many`: ``FE``, ``FE_se``, ``FE_lower``,
+    ``FE_upper``, ``RE``, ``RE_se``, ``RE_lower``, ``RE_upper``, ``tau2``, ``tau2_lower``,
+    ``tau2_upper``, ``I2``, ``H2``, ``Q``, ``Q_df``, ``Q_p``, ``pi_lower``, ``pi_upper``.
+    """
+    B, k = y.shape
+    w = 1.0 / v
+    sw = w.sum(1)
+    fe = (w * y).sum(1) / sw
+    fe_se = np.sqrt(1.0 / sw)
+    z = special.ndtri(1 - (1 - level) / 2)
+    q = (w * (y - fe[:, None]) ** 2).sum(1)
+    out = {"FE": fe, "FE_se": fe_se, "FE_lower": fe - z * fe_se, "FE_upper": fe + z * fe_se,
+           "Q": q, "Q_df": np.full(B, k - 1.0), "Q_p": stats.chi2.sf(q, k - 1) if k > 1 else np.ones(B)}
+    if k == 1:  # metafor: tau2 = 0, the z-interval (Knapp-Hartung falls back to z), I2 = 0, H2 = 1
+        out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
+                   tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan), I2=np.zeros(B), H2=np.ones(B),
+                   pi_lower=out["FE_lower"], pi_upper=out["FE_upper"])
+        return out
+    if method == "FE":
+        out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
+                   tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan))
+        crit = z
+    else:
+        f = frequentist_batch(y, v, method=method, test=test, level=level)
+        out.update(RE=f["mu"], RE_se=f["se"], RE_lower=f["mu_lower"], RE_upper=f["mu_upper"], tau2=f["tau2"],
+                   tau2_lower=f["tau2_lower"], tau2_upper=f["tau2_upper"])
+        crit = stats.t.ppf(1 - (1 - level) / 2, k - 1) if test in ("knha", "adhoc") else z
+    # I2 and H2 with metafor's typical within-study variance
+    s2 = (k - 1) * sw / (sw**2 - (w**2).sum(1))
+    out["I2"] = 100 * out["tau2"] / (out["tau2"] + s2)
+    out["H2"] = (out["tau2"] + s2) / s2
+    half = crit * np.sqrt(out["tau2"] + out["RE_se"] ** 2)
+    out["pi_lower"], out["pi_upper"] = out["RE"] - half, out["RE"] + half
+    return out
