@@ -36,12 +36,13 @@ autodoc_typehints = "none"
 # numpydoc validation of every docstring autodoc'd in api.rst (the build runs with -W):
 # GL06/GL07 known sections in numpydoc's order, GL08 a docstring exists, PR01/PR02/PR03
 # every parameter documented, none unknown, in signature order, PR06/PR10 type spelling
-# and "name : type", RT01 a Returns section, SS03 the summary ends with a period, EX01 an
-# Examples section (doctests run with pytest --doctest-modules).
+# and "name : type", PR05 no type ends with a period, RT01 a Returns section, SS03 the summary
+# ends with a period, SA03 See Also descriptions capitalised, EX01 an Examples section
+# (doctests run with pytest --doctest-modules).
 # Result and record classes (RMAResult, MetaData, ...) list their fields under
 # Attributes and opt out of PR01 with "# numpydoc ignore=PR01" on their class line.
-numpydoc_validation_checks = {"GL06", "GL07", "GL08", "PR01", "PR02", "PR03", "PR06", "PR10", "RT01", "SS03",
-                              "EX01"}
+numpydoc_validation_checks = {"GL06", "GL07", "GL08", "PR01", "PR02", "PR03", "PR05", "PR06", "PR10", "RT01",
+                              "SS03", "SA03", "EX01"}
 # TEMPORARY (issue 10): three figure functions in bayesma/plots/ whose docstrings miss
 # parameters (funnel_plot: figsize; selection_plot: reps, seed; forest_subgroup: "refline,"
 # misspelt). Remove each line once its docstring passes.

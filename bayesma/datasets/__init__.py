@@ -114,8 +114,8 @@ def load_dataset(name: str) -> pd.DataFrame:
 
     See Also
     --------
-    list_datasets : the available data sets with their size and citation.
-    dataset_info : the full catalog entry, including the meaning of each column.
+    list_datasets : The available data sets with their size and citation.
+    dataset_info : The full catalog entry, including the meaning of each column.
 
     Examples
     --------

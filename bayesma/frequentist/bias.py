@@ -420,7 +420,10 @@ def trimfill(
         Maximum number of trim iterations.
     ilim : (float, float), optional
         Limits for the imputed effects.
-    level, test : as :func:`bayesma.rma`, for the final fit.
+    level : float
+        Confidence level of the final fit, as in :func:`bayesma.rma`.
+    test : {"z", "knha", "adhoc"}
+        Tests of the final fit, as in :func:`bayesma.rma`.
     labels : str or array_like, optional
         Study labels (a column of *data* or values), used in messages and tables.
     missing : {"raise", "drop"}
