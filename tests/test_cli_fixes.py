@@ -176,3 +176,41 @@ def test_rma_by_with_a_one_study_group(effects, tmp_path, capsys):
     row = next(ln for ln in out.splitlines() if ln.startswith("violence"))
     assert row.split()[1] == "1" and row.count("—") == 5
     assert "Small k: violence: one study" in out and "prior" not in out.split("Small k:")[1].splitlines()[0]
+
+
+# --- item 12: Latin-1 CSV files; a quoted decimal comma in a comma-separated file --------------------
+
+def test_latin1_csv_is_read_with_a_warning_naming_the_byte(tmp_path, capsys):
+    rows = ["study;yi;vi", "A;0,1;0,02", "B;0,3;0,01", "Müller (2001);0,2;0,03", "D;0,5;0,04"]
+    path = tmp_path / "latin.csv"
+    path.write_bytes("\n".join(rows).encode("latin-1") + b"\n")
+    code, out, err = _run(["rma", path, "--yi", "yi", "--vi", "vi", "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    byte = "\n".join(rows).encode("latin-1").index(b"\xfc") + 1
+    warning = next(ln for ln in err.splitlines() if "not UTF-8" in ln)
+    assert f"byte {byte}, 0xFC, in line 4" in warning and "'Müller (2001);0,2;0,03'" in warning
+    expected = bm.rma([0.1, 0.3, 0.2, 0.5], [0.02, 0.01, 0.03, 0.04])
+    table = pd.read_csv(tmp_path / "o" / "rma.csv", index_col=0)
+    assert table.loc["REML", "estimate"] == pytest.approx(float(expected.beta[0]), rel=1e-9)
+
+
+def test_utf8_csv_with_bom_and_accents_is_read_without_warning(tmp_path, capsys):
+    path = tmp_path / "utf8.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "study,yi,vi\nMüller,0.1,0.02\nB,0.3,0.01\nC,0.2,0.03\n".encode())
+    code, out, err = _run(["rma", path, "--yi", "yi", "--vi", "vi", "--out", tmp_path / "o"], capsys)
+    assert code == 0 and "warning" not in err, err
+
+
+@pytest.mark.parametrize("command", ["rma", "escalc"])
+def test_quoted_decimal_comma_in_a_comma_separated_file_suggests_the_fix(command, tmp_path, capsys):
+    path = tmp_path / "comma.csv"
+    if command == "rma":
+        path.write_text('study,yi,vi\nA,"0,1","0,02"\nB,"0,3","0,01"\nC,"0,2","0,03"\n', encoding="utf-8")
+        argv = ["rma", path, "--yi", "yi", "--vi", "vi", "--out", tmp_path / "o"]
+    else:
+        path.write_text('study,r,n\nA,"0,2",40\nB,"0,3",50\n', encoding="utf-8")
+        argv = ["escalc", "R2D", path, "--ri", "r", "--ni", "n", "--out", tmp_path / "o.csv"]
+    code, _, err = _run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "decimal comma" in err and "semicolons" in err
+    assert "(0.1)" in err if command == "rma" else "(0.2)" in err

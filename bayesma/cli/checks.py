@@ -135,6 +135,7 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
         hint = ""
         if any(what == "missing" for _, _, what in problems):
             hint = " (--missing drop leaves studies with a missing value out)"
+
         raise InputError(f"{n} problem{'s' if n > 1 else ''}: {text}{hint}")
     if spec.get("labels") is not None:
         _check_unique_labels(df, spec["labels"], spec, by_option)

@@ -91,6 +91,11 @@ def about(source: str | os.PathLike | None) -> Iterator[None]:
         raise
 
 
+#: a cell quoted in a "non-numeric value '...'" message, and a number written with a decimal comma
+_NON_NUMERIC = re.compile(r"non-numeric value '([^']*)'")
+_COMMA_NUMBER = re.compile(r"\s*[-+]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+(?:[eE][-+]?\d+)?\s*")
+
+
 def one_line(exc: BaseException) -> str:
     """The message of *exc* as a single line (no traceback), with CLI-style hints."""
     if isinstance(exc, KeyError) and exc.args:
@@ -110,6 +115,11 @@ def one_line(exc: BaseException) -> str:
         msg = str(exc) or type(exc).__name__
     # the Python API suggests missing='drop'; on the command line that is --missing drop
     msg = msg.replace("missing='drop'", "--missing drop")
+    comma = next((m.group(1) for m in _NON_NUMERIC.finditer(msg) if _COMMA_NUMBER.fullmatch(m.group(1))), None)
+    if comma is not None:  # "0,25" read as text: a decimal comma in a comma-separated file
+        msg += (f"; numbers such as {comma!r} have a decimal comma: in a comma-separated file write them with a "
+                f"decimal point ({comma.strip().replace('.', '').replace(',', '.')}), or save the file with "
+                "semicolons between the columns, where decimal commas are read")
     lines = [line.strip() for line in msg.splitlines() if line.strip()]
     msg = "; ".join(lines)
     msg = re.sub(r";\s*;", ";", msg).replace(":;", ":")

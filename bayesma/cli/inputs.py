@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import importlib.util
+import io
 import os
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -106,10 +109,35 @@ def _strip_text_numbers(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _separator(path: Path) -> str:
+def _read_text(path: Path) -> str:
+    """The text of a CSV file: UTF-8 (with or without a byte-order mark), UTF-16 with its mark, else
+    Windows-1252 / Latin-1 (what Excel writes as "CSV" on Windows) with a warning that names the first
+    byte that is not UTF-8 (its position in the file and its line) and shows that line as read."""
+    raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        pos = exc.start
+    line_no = raw.count(b"\n", 0, pos) + 1
+    for encoding, name in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        line = text.splitlines()[line_no - 1] if text.splitlines() else ""
+        warnings.warn(
+            f"the file is not UTF-8 (byte {pos + 1}, 0x{raw[pos]:02X}, in line {line_no}), so it is read as {name}: "
+            f"line {line_no} reads {line.strip()!r}; if the accents look wrong, save the file as CSV UTF-8",
+            UserWarning, stacklevel=3)
+        return text
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _separator(text: str) -> str:
     """The field separator of a text file, from its header line: comma, semicolon or tab."""
-    with path.open("r", encoding="utf-8", errors="replace") as f:
-        head = f.readline()
+    head = text.split("\n", 1)[0]
     counts = {sep: head.count(sep) for sep in (",", ";", "\t")}
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else ","
@@ -146,15 +174,16 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> pd.Da
         except (zipfile.BadZipFile, KeyError) as exc:
             raise InputError(f"not a readable Excel file ({one_line(exc)})") from exc
     else:
-        sep = "\t" if suffix in (".tsv", ".tab") else _separator(p)
+        text = _read_text(p)
+        sep = "\t" if suffix in (".tsv", ".tab") else _separator(text)
         try:
-            df = pd.read_csv(p, sep=sep)
+            df = pd.read_csv(io.StringIO(text), sep=sep)
         except pd.errors.EmptyDataError:
             raise InputError("the file is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"not a readable CSV file: {one_line(exc)}") from None
         if sep != ",":
-            df = _european_numbers(pd.read_csv(p, sep=sep, dtype=str), df)
+            df = _european_numbers(pd.read_csv(io.StringIO(text), sep=sep, dtype=str), df)
     df.columns = [str(c).strip() for c in df.columns]
     df = _strip_text_numbers(df)
     df = df.dropna(how="all").reset_index(drop=True)
