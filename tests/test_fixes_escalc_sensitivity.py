@@ -175,3 +175,52 @@ def test_unit_information_default_is_not_labelled_data_scaled():
 def test_fallback_from_variances_only_names_them():
     d = bm.priors.default_priors(None, vi=[0.25, 0.25])
     assert "sqrt(median(vi)) = 0.5" in d["tau"].label and "10 x sqrt(median(vi)) = 5" in d["mu"].label
+
+
+# ---------------------------------------------------------------------------
+# item 12: leave_one_out / cumulative of a fitted model
+
+Y4, V4, L4 = [0.1, 0.35, 0.2, 0.9], [0.02, 0.03, 0.05, 0.04], ["A", "B", "C", "D"]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = bm.MetaAnalysis(yi=Y4, vi=V4, labels=L4, measure="SMD")
+        return model, model.fit(engine="exact")
+
+
+@pytest.mark.parametrize("fn", ["leave_one_out", "cumulative"])
+def test_influence_of_a_fitted_posterior_equals_the_data_call(fitted, fn):
+    model, post = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_post = getattr(bm, fn)(post)
+        from_model = getattr(bm, fn)(model)
+        from_data = getattr(bm, fn)(yi=Y4, vi=V4, labels=L4, priors=model.priors)
+    pd.testing.assert_frame_equal(from_post.table, from_data.table)
+    pd.testing.assert_frame_equal(from_model.table, from_data.table)
+    assert list(from_post.table.index) == L4
+    # the full-data row is the fitted posterior itself
+    s = post.summary()
+    assert from_post.full["mu_mean"] == pytest.approx(s.loc["mu", "mean"], rel=1e-6)
+    assert from_post.full["k"] == 4
+
+
+def test_leave_one_out_of_a_fit_keeps_its_priors_and_accepts_replacements(fitted):
+    _, post = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wide = bm.leave_one_out(post, priors={"tau": "halfnormal(1)"})
+        ref = bm.leave_one_out(yi=Y4, vi=V4, labels=L4, priors={"mu": post.spec.priors["mu"], "tau": "halfnormal(1)"})
+    pd.testing.assert_frame_equal(wide.table, ref.table)
+
+
+@pytest.mark.parametrize("kwargs, named", [({"vi": "vi"}, "vi"), ({"yi": [1, 2, 3, 4]}, "yi"),
+                                           ({"measure": "OR"}, "measure"), ({"labels": L4}, "labels")])
+def test_data_arguments_with_a_fit_are_a_type_error_saying_what_to_pass(fitted, kwargs, named):
+    _, post = fitted
+    with pytest.raises(TypeError, match=rf"bm.leave_one_out\(MetaPosterior\) refits that model .* so {named} "
+                                        r"cannot be given with it; .*pass the data instead"):
+        bm.leave_one_out(post, **kwargs)

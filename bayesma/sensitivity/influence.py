@@ -84,6 +84,31 @@ def _subset_spec(spec: Any, mask: np.ndarray):
     return replace(spec, meta=spec.meta.subset(mask), X=spec.X[mask], group_index=gi, cluster_index=ci)
 
 
+def _model_of_fit(data: Any, yi: Any, vi: Any, model_kwargs: dict, kind: str):
+    """The :class:`~bayesma.MetaAnalysis` of a fitted posterior or a model passed as *data* (else None).
+
+    Its spec holds the data, the resolved priors and the model's options, so arguments that
+    would change them (``yi``, ``vi``, ``sei``, ``mods``, ...) are an error.
+    """
+    from bayesma.models import MetaAnalysis
+    from bayesma.models.spec import ModelSpec
+
+    if isinstance(data, MetaAnalysis):
+        model = data
+    elif isinstance(getattr(data, "spec", None), ModelSpec):  # MetaPosterior, ExactPosterior
+        model = MetaAnalysis.from_spec(data.spec)
+    else:
+        return None
+    given = ([] if isinstance(yi, str) and yi == "yi" else ["yi"]) + ([] if vi is None else ["vi"])
+    given += list(model_kwargs)
+    if given:
+        raise TypeError(
+            f"bm.{kind}({type(data).__name__}) refits that model (its studies, priors and options), so "
+            f"{', '.join(given)} cannot be given with it; to change them pass the data instead: "
+            f"bm.{kind}(data, yi=..., vi=..., ...)")
+    return model
+
+
 def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -> InfluenceResult:
     from bayesma.models import MetaAnalysis
 
@@ -93,9 +118,14 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
                         f"use bm.{other}(res)")
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        base = MetaAnalysis(data, yi, vi, priors=priors, **model_kwargs)
+    base = _model_of_fit(data, yi, vi, model_kwargs, kind)
+    if base is not None:
+        if priors is not None:
+            base = base.with_priors(priors)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = MetaAnalysis(data, yi, vi, priors=priors, **model_kwargs)
     spec = base.spec
     full_row, _ = fit_row(spec, engine, fit_kwargs, base=base)
     rows = {}
@@ -126,8 +156,13 @@ def leave_one_out(
     Parameters
     ----------
     data, yi, vi, priors
-        As :class:`bayesma.MetaAnalysis`.
+        As :class:`bayesma.MetaAnalysis`. *data* may also be a fitted
+        :class:`bayesma.MetaPosterior` (``model.fit()``) or a
+        :class:`bayesma.MetaAnalysis`: its studies, priors and options are
+        refitted (then *yi*, *vi* and model options cannot be given; *priors*
+        replaces some of its priors).
     engine : {"exact", "nuts"}
+        The engine of the refits (also for a posterior fitted with NUTS).
     **model_kwargs
         Passed to :class:`bayesma.MetaAnalysis` (``sei``, ``labels``, ``mods``,
         ``measure``...), plus NUTS options (``draws``, ``chains``, ``seed``...).
@@ -136,6 +171,12 @@ def leave_one_out(
     -------
     InfluenceResult
         ``.table`` (one row per omitted study), ``.full``, ``.plot()``.
+
+    Raises
+    ------
+    TypeError
+        For a frequentist fit (use :func:`bayesma.leave1out`), or *yi*, *vi* or model
+        options given with a fitted model.
 
     Examples
     --------
@@ -172,7 +213,9 @@ def cumulative(
     Parameters
     ----------
     data, yi, vi
-        As :class:`bayesma.MetaAnalysis`.
+        As :class:`bayesma.MetaAnalysis`; *data* may also be a fitted
+        :class:`bayesma.MetaPosterior` or a :class:`bayesma.MetaAnalysis`, as for
+        :func:`leave_one_out`.
     order : str or array_like, optional
         The order of adding: a column of *data* (sorted ascending, e.g. ``"year"``),
         or a key per study; default: the order of the rows.
