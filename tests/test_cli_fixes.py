@@ -41,7 +41,8 @@ def test_small_k_report_does_not_say_the_data_determined_the_pooled_effect():
     post = _quiet_fit(K3, measure="SMD")
     par = _paragraph(post.report())
     assert "the data, not the prior, determined the pooled effect" not in par
-    assert "prior on tau shapes" in par and "compare_priors" in par
+    assert "its prior shapes the credible intervals of tau and of the pooled effect" in par and "compare_priors" in par
+    assert "the prior on the pooled effect itself hardly mattered" in par
     # and that is true: a different prior on tau changes the pooled effect's interval a lot
     wide = _quiet_fit(K3, measure="SMD", priors={"tau": bm.priors.Uniform(0, 4)})
     lo1, hi1 = post.summary().loc["mu", ["eti_lower", "eti_upper"]]

@@ -211,8 +211,7 @@ def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str], *, k
         elif math.isfinite(ratio) and ratio > 0.3:
             key = "both the prior and the data shaped {}"
         elif location and small_k:
-            key = (f"its own prior hardly narrowed {{}}, but with only k = {k} studies the prior on tau shapes "
-                   "its credible interval")
+            key = "the prior on {} itself hardly mattered (but see the prior on tau below)"
         elif math.isfinite(ratio):
             key = "the data, not the prior, determined {}"
         else:
