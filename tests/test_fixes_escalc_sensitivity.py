@@ -224,3 +224,31 @@ def test_data_arguments_with_a_fit_are_a_type_error_saying_what_to_pass(fitted, 
     with pytest.raises(TypeError, match=rf"bm.leave_one_out\(MetaPosterior\) refits that model .* so {named} "
                                         r"cannot be given with it; .*pass the data instead"):
         bm.leave_one_out(post, **kwargs)
+
+
+# the same class in the conversions of bayesma.effects.convert
+
+
+def test_conversion_with_a_missing_input_warns_naming_the_element():
+    with pytest.warns(UserWarning, match=r"n\[0\] is missing \(NaN\)") as rec:
+        d, v = bm.convert_r_to_d([0.1, 0.2], n=[np.nan, 30])
+    assert rec[0].filename == __file__  # points at the caller, not at bayesma
+    assert np.isnan(v[0]) and np.isfinite(v[1])
+    with pytest.warns(UserWarning, match=r"r\[1\] is missing"):
+        bm.convert_r_to_z([0.1, np.nan], n=[20, 30])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bm.convert_r_to_d([0.1, 0.2], n=[30, 1.5]),
+    lambda: bm.convert_d_to_r([0.1, 0.2], [0.1, 0.1], n1=[10, 20.5], n2=[10, 20]),
+    lambda: bm.convert_r_to_z(0.3, n=20.5),
+])
+def test_conversion_with_a_non_integer_sample_size_is_an_error(call):
+    with pytest.raises(ValueError, match=r"n\d?(\[1\])? = \d+\.5: a sample size must be a whole number"):
+        call()
+
+
+def test_conversion_complete_input_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bm.convert_r_to_d([0.1, 0.2], n=[20, 30])

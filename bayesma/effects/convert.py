@@ -2,11 +2,16 @@
 
 Borenstein, Hedges, Higgins & Rothstein (2009), *Introduction to Meta-Analysis*,
 chapter 7.
+
+A missing input (NaN) gives NaN in the result, with a warning naming the argument and
+the element; sample sizes (``n``, ``n1``, ``n2``) must be whole numbers (ValueError).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,11 +33,29 @@ __all__ = [
 
 
 def _arr(value: ArrayLike, name: str) -> np.ndarray:
+    """*value* as floats; a missing value (NaN) warns, a sample size that is not whole is an error."""
     try:
         out = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be numeric, got {value!r}") from None
+    if name in ("n", "n1", "n2"):
+        _check(name, out, np.isfinite(out) & (out != np.round(out)),
+               "a sample size must be a whole number (round an effective sample size first)")
+    missing = np.isnan(out)
+    if np.any(missing):
+        where = [f"{name}[{i}]" for i in np.flatnonzero(np.atleast_1d(missing))[:10]] if out.ndim else [name]
+        warnings.warn(f"{', '.join(where)}{' and more' if int(missing.sum()) > 10 else ''} "
+                      f"{'is' if int(missing.sum()) == 1 else 'are'} missing (NaN), so the converted "
+                      "value and/or its variance is NaN there", UserWarning, stacklevel=_caller_level())
     return out
+
+
+def _caller_level() -> int:
+    """The *stacklevel* of a warning raised here that points at the caller of this module."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _where(name: str, arr: np.ndarray, mask: np.ndarray) -> str:
