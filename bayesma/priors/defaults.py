@@ -220,7 +220,8 @@ def default_priors(
                   else f"10 x {source} = {10.0 * big:.3g}")}
     for name, p in out.items():
         p.label = (f"data-scaled fallback: scaled from the data ({how[name]}; {why}), so the data are "
-                   "used twice; give the sample sizes ni, or choose priors on the outcome's scale")
+                   "used twice; choose priors on the outcome's scale (priors= or --tau-prior), or use "
+                   "default_priors(measure, vi=..., ni=...) with the sample sizes")
     return out
 
 
