@@ -74,7 +74,7 @@ _EXPORTS: dict[str, str] = {
     "MetaAnalysis": "bayesma.models",
     "MetaPosterior": "bayesma.results",
     # robust Bayesian meta-analysis (publication bias)
-    "robma": "bayesma.robma",
+    "robma": "bayesma.robust",
     "RoBMAResult": "bayesma.results.robma",
     "WeightFunction": "bayesma.bias_exact",
     "PET": "bayesma.bias_exact",

@@ -209,3 +209,18 @@ def test_ruff_passes():
 
 def test_package_is_typed():
     assert (PACKAGE / "py.typed").exists()
+
+
+def test_public_names_are_not_shadowed_by_submodules():
+    """Importing a submodule sets an attribute on its package: a module named like a public function
+    (bayesma/robma.py beside bm.robma) would replace the function on the facade."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, pkgutil, types, bayesma\n"
+            "for m in pkgutil.walk_packages(bayesma.__path__, 'bayesma.'):\n"
+            "    if '.cli' not in m.name: importlib.import_module(m.name)\n"
+            "bad = [n for n in bayesma._EXPORTS if isinstance(getattr(bayesma, n), types.ModuleType)]\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"public names shadowed by modules: {out}"

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.checks import check_rows
+from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset

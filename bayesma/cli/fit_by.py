@@ -27,8 +27,8 @@ from bayesma.report import (
     markdown_table,
     num,
     paper_table,
-    small_k_note,
     posterior_report,
+    small_k_note,
     term_labels,
 )
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.checks import check_rows
+from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset
@@ -86,7 +86,7 @@ def report_paragraph(fit, source: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bayesma.robma import robma  # scipy.stats: loaded when the command runs, not for --help
+    from bayesma.robust import robma  # scipy.stats: loaded when the command runs, not for --help
 
     df = read_table(args.file, args.sheet)
     var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}

@@ -20,10 +20,10 @@ from bayesma.report.tables import (
     markdown_table,
     num,
     paper_table,
-    small_k_note,
     prob_rel,
     prob_text,
     prob_words,
+    small_k_note,
     summary_rows,
     table_rows,
 )
