@@ -43,14 +43,6 @@ autodoc_typehints = "none"
 # Attributes and opt out of PR01 with "# numpydoc ignore=PR01" on their class line.
 numpydoc_validation_checks = {"GL06", "GL07", "GL08", "PR01", "PR02", "PR03", "PR05", "PR06", "PR10", "RT01",
                               "SS03", "SA03", "EX01"}
-# TEMPORARY (issue 10): three figure functions in bayesma/plots/ whose docstrings miss
-# parameters (funnel_plot: figsize; selection_plot: reps, seed; forest_subgroup: "refline,"
-# misspelt). Remove each line once its docstring passes.
-numpydoc_validation_exclude = {
-    r"^bayesma\.plots\.funnel_plot$",
-    r"^bayesma\.plots\.selection_plot$",
-    r"^bayesma\.forest_subgroup$",
-}
 
 templates_path: list[str] = []
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]

@@ -208,9 +208,24 @@ def forest_subgroup(
         The intercept-only fit of all studies (``SubgroupResult.forest`` passes it).
     order : str or list, optional
         Study order inside each subgroup (as :func:`forest_rma`).
-    transf, atransf, measure, xlabel, title, predict, show_weights, show_numbers, digits, xlim, refline,
-    plot_width, figsize
-        As :func:`forest_rma` (*predict*: a prediction interval per subgroup).
+    transf, atransf : callable, optional
+        As :func:`forest_rma`: transform the estimates, or only the axis labels.
+    measure, xlabel, title : str, optional
+        As :func:`forest_rma`.
+    predict : bool
+        A prediction interval per subgroup.
+    show_weights, show_numbers : bool
+        The weight and estimate [CI] columns.
+    digits : int
+        Decimals of the numbers shown.
+    xlim : (float, float), optional
+        Limits of the effect axis; intervals beyond end in arrowheads.
+    refline : float, optional
+        A vertical reference line (the null effect).
+    plot_width : float, optional
+        Width of the plotting area in inches.
+    figsize : (float, float), optional
+        Figure size; by default the height follows the number of rows.
 
     Returns
     -------

@@ -66,10 +66,13 @@ def funnel_plot(
         to read log odds ratios as odds ratios); the points stay where they are.
     ax : matplotlib Axes, optional
         Draw into these axes instead of a new figure.
+    figsize : (float, float)
+        Size of a new figure in inches.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The funnel plot.
 
     References
     ----------

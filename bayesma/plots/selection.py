@@ -63,6 +63,10 @@ def selection_plot(
         none (``False``); "auto" takes Wald where it exists, as metafor's ``ci="wald"``.
     n : int
         Grid size for a fitted model.
+    reps : int
+        Parametric bootstrap draws of the selection parameters for the band (``ci="boot"``).
+    seed : int, optional
+        Seed of the bootstrap (the same seed gives the same band).
     lower, upper : array_like, shape (n,), optional
         A pointwise confidence band, drawn shaded.
     pvals : array_like, optional
@@ -75,15 +79,19 @@ def selection_plot(
     level : float
         Level of the band, for the legend.
     title : str, optional
+        Title of the figure.
     xscale : {"linear", "log"}
         "log" spreads the small p-values (cut points such as 0.025 and 0.05); the axis
         starts at 1e-4 at the lowest and smaller p-values are drawn at its left end.
     ax : matplotlib Axes, optional
+        Draw into these axes instead of a new figure.
     figsize : (float, float)
+        Size of a new figure in inches.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The estimated selection function with its band.
 
     Examples
     --------
