@@ -166,19 +166,20 @@ def _conflict_words(conflict: pd.DataFrame | None, fits: Mapping[str, Any]) -> s
     """A plain sentence for each heterogeneity SD in prior-data conflict (:meth:`MetaPosterior.prior_data_conflict`)."""
     if conflict is None or not len(conflict) or not conflict["conflict"].astype(bool).any():
         return ""
-    said = []
+    said, upper = [], False
     for row, rec in conflict[conflict["conflict"].astype(bool)].iterrows():
         cdf = float(rec["prior_cdf"])
+        upper = upper or cdf > 0.5
         side = "above its prior's 99.5% quantile" if cdf > 0.5 else "below its prior's 0.5% quantile"
         said.append(f"{row} (posterior median {float(rec['posterior_median']):.3g}, {side})")
-    tau_reml = getattr(fits.get("REML"), "tau2", None)
-    if tau_reml is not None and math.isfinite(float(tau_reml)) and len(said) == 1:
+    if (tau_reml := getattr(fits.get("REML"), "tau2", None)) is not None and math.isfinite(tau_reml) and len(said) == 1:
         said[0] = said[0][:-1] + f"; REML: tau = {math.sqrt(float(tau_reml)):.3g})"
     return ("Prior-data conflict: the data put the between-study standard deviation " + ", ".join(said)
             + " where its prior puts almost no mass, so the priors pull the Bayesian estimates and their "
             "credible intervals away from what the data say; these Bayesian results should not be reported as "
-            "they are. Check the effect measure and the scale of the data (a prior for standardized effects "
-            "does not suit raw units) and compare priors (bayesma priors; bayesma.compare_priors).")
+            "they are. " + ("Check the effect measure and the scale of the data (a prior for standardized effects "
+                            "does not suit raw units)" if upper else "Check that the prior on tau is meant for effects "
+                            "on this scale") + " and compare priors (bayesma priors; bayesma.compare_priors).")
 
 
 def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str], *, k: int | None = None,
@@ -204,7 +205,7 @@ def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str], *, k
                 else "the within-study standard deviation" if row == "tau_within"
                 else "the intercept" if coef == "intrcpt"
                 else f"the coefficient for {labels.get(coef, coef)}" if coef is not None else str(row))
-        if conflict and (by_prior or (math.isfinite(ratio) and ratio > 0.8)):
+        if conflict and math.isfinite(ratio) and ratio > 0.8:
             key = "the priors pull {} (see the prior-data conflict)"
         elif by_prior or (math.isfinite(ratio) and ratio > 0.8):
             key = "the data say little about {}, so the prior largely sets the credible interval"

@@ -159,9 +159,10 @@ def influence_lines(post: Any) -> list[str]:
     lines = []
     in_conflict = bool(conflict["conflict"].astype(bool).any()) if len(conflict) else False
     for row, rec in table.iterrows():
-        if in_conflict and row in conflict.index and bool(conflict.loc[row, "conflict"]):
+        dominated = bool(rec["set_by_prior"]) and np.isfinite(rec["ratio"]) and rec["ratio"] > 0.8
+        if in_conflict and dominated and row in conflict.index and bool(conflict.loc[row, "conflict"]):
             continue  # the conflict warning below says what happened; the data do not "say little"
-        if in_conflict and rec["set_by_prior"]:
+        if in_conflict and dominated:
             lines.append(f"prior influence: the priors pull {row} (its 95% interval is {rec['ratio']:.0%} as wide as "
                          f"its prior's, {rec['prior']}); see the prior-data conflict below")
         elif rec["set_by_prior"]:
