@@ -102,6 +102,19 @@ def apply_subset(df: pd.DataFrame, expr: str | None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def load_yi_vi(args: argparse.Namespace) -> pd.DataFrame:
+    """Read FILE for a command that takes ``--yi`` with ``--vi`` or ``--sei`` (``bias``, ``robma``):
+    the columns checked, ``--subset`` applied and the rows checked (one analysis, no ``--cluster``)."""
+    df = read_table(args.file, args.sheet)
+    var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}
+    check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels})
+    df = apply_subset(df, args.subset)
+    with about(args.file):  # several outcomes per study pooled as one analysis: refused or warned
+        check_rows(df, {"yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
+                        "missing": args.missing, "cluster_option": False})
+    return df
+
+
 def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = model_spec_args(args)
     if spec["vi"] is None and spec["sei"] is None:

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bayesma.cli.checks import check_rows
 from bayesma.cli.console import Progress, print_table, say
-from bayesma.cli.errors import EXIT_OK, InputError, about
-from bayesma.cli.inputs import check_columns, read_table
-from bayesma.cli.options import add_subset_option, apply_subset
+from bayesma.cli.errors import EXIT_OK, InputError
+from bayesma.cli.options import add_subset_option, load_yi_vi
 from bayesma.cli.outputs import staged_dir, writing
 
 __all__ = ["add_parser", "run", "report_paragraph"]
@@ -88,13 +86,7 @@ def report_paragraph(fit, source: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from bayesma.robust import robma  # scipy.stats: loaded when the command runs, not for --help
 
-    df = read_table(args.file, args.sheet)
-    var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}
-    check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels})
-    df = apply_subset(df, args.subset)
-    with about(args.file):  # several outcomes per study pooled as one analysis: refused or warned
-        check_rows(df, {"yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
-                        "missing": args.missing, "cluster_option": False})
+    df = load_yi_vi(args)
     cols = [c for c in (args.yi, args.vi, args.sei) if c is not None]
     if args.missing == "drop":
         bad = df[cols].isna().any(axis=1)
