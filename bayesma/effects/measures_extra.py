@@ -31,6 +31,7 @@ from bayesma.effects.families import (
     _nan,
     _wmean,
     complete_tables,
+    needs_proportion,
     needs_two_by_two,
 )
 
@@ -152,13 +153,6 @@ def log_proportion(measure, x, ctx, add, to, vtype):
     return yi, 1 / (q * n) - 1 / n, missing, _nan(n)
 
 
-def _needs_prop(given: dict[str, Any]) -> tuple[list[str], str]:
-    missing = [] if "xi" in given else ["xi"]
-    if "ni" not in given and "mi" not in given:
-        missing.append("ni or mi")
-    return missing, "xi, ni (or xi, mi)"
-
-
 def single_rate(measure, x, ctx, add, to, vtype):
     xi, ti = x["xi"], x["ti"]
     ctx.fail(xi < 0, "xi", "has a negative count", xi)
@@ -249,7 +243,7 @@ EXTRA: dict[str, tuple[tuple[str, ...], tuple[str, ...], Any, Any]] = {
              _needs(("m1i", "n1i", "m2i", "sd2i", "n2i"))),
     "SMD1H": (MEANS2, ("LS",), glass_hetero, _needs(MEANS2)),
     "UCOR": (("ri", "ni"), ("LS", "UB", "AV"), ucor, _needs(("ri", "ni"))),
-    "PLN": (PROP, ("LS", "AV"), log_proportion, _needs_prop),
+    "PLN": (PROP, ("LS", "AV"), log_proportion, needs_proportion),
     **{m: (("xi", "ti"), ("LS",), single_rate, _needs(("xi", "ti"))) for m in ("IR", "IRLN", "IRS", "IRFT")},
     "CVRC": (("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"), ("LS",), prepost_variability,
              _needs(("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"))),

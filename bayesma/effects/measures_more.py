@@ -42,6 +42,7 @@ from bayesma.effects.families import (
     _nan,
     _wmean,
     complete_tables,
+    needs_proportion,
     needs_two_by_two,
 )
 
@@ -326,13 +327,6 @@ def proportion_more(measure, x, ctx, add, to, vtype):
     return yi, 1 / (4 * n + 2), missing, _nan(n)
 
 
-def _needs_prop(given: dict[str, Any]) -> tuple[list[str], str]:
-    missing = [] if "xi" in given else ["xi"]
-    if "ni" not in given and "mi" not in given:
-        missing.append("ni or mi")
-    return missing, "xi, ni (or xi, mi)"
-
-
 # ---------------------------------------------------------------------------
 # reported correlations to d
 
@@ -379,7 +373,7 @@ MORE: dict[str, tuple[tuple[str, ...], tuple[str, ...], Any, Any]] = {
     "ZPCOR": (("ti", "ni", "mi"), ("LS",), partial, _needs_pcor),
     "SPCOR": (PARTIAL, ("LS", "AV"), partial, _needs(PARTIAL)),
     **{m: (RATES, ("LS",), rates, _needs(RATES)) for m in ("IRR", "IRD", "IRSD")},
-    **{m: (PROP, ("LS",), proportion_more, _needs_prop) for m in ("PAS", "PFT")},
+    **{m: (PROP, ("LS",), proportion_more, needs_proportion) for m in ("PAS", "PFT")},
     "R2D": (R2D_ARGS, ("LS",), r_to_d, _needs_r2d),
 }
 MORE["OR2D"] = MORE["OR2DL"]  # metafor's aliases
