@@ -134,7 +134,9 @@ def ucor(measure, x, ctx, add, to, vtype):
     return yi, vi, miss | small, miss | (n <= 3)
 
 
-def log_proportion(measure, x, ctx, add, to, vtype):
+def _events_nonevents(x, ctx) -> tuple[np.ndarray, np.ndarray]:
+    """The counts ``xi`` and ``mi`` of a single proportion (``mi = ni - xi`` where only *ni* is given),
+    after the count checks shared by PLN, PAS and PFT."""
     xi = x["xi"]
     mi, ni = x.get("mi"), x.get("ni")
     ctx.fail(xi < 0, "xi", "has a negative count", xi)
@@ -142,6 +144,11 @@ def log_proportion(measure, x, ctx, add, to, vtype):
         ctx.fail(ni <= 0, "ni", "has a sample size <= 0", ni)
         ctx.fail(xi > ni, ("xi", "ni"), "has more events than its sample size", xi)
         mi = ni - xi if mi is None else np.where(np.isnan(mi), ni - xi, mi)
+    return xi, mi
+
+
+def log_proportion(measure, x, ctx, add, to, vtype):
+    xi, mi = _events_nonevents(x, ctx)
     missing = _nan(xi, mi)
     a, b = _cells_correction([xi, mi], add, to)
     n = a + b

@@ -45,6 +45,7 @@ from bayesma.effects.families import (
     needs_proportion,
     needs_two_by_two,
 )
+from bayesma.effects.measures_extra import _events_nonevents
 
 __all__ = ["ADD_ZERO", "MORE"]
 
@@ -311,13 +312,7 @@ def rates(measure, x, ctx, add, to, vtype):
 
 
 def proportion_more(measure, x, ctx, add, to, vtype):
-    xi = x["xi"]
-    mi, ni = x.get("mi"), x.get("ni")
-    ctx.fail(xi < 0, "xi", "has a negative count", xi)
-    if ni is not None:
-        ctx.fail(ni <= 0, "ni", "has a sample size <= 0", ni)
-        ctx.fail(xi > ni, ("xi", "ni"), "has more events than its sample size", xi)
-        mi = ni - xi if mi is None else np.where(np.isnan(mi), ni - xi, mi)
+    xi, mi = _events_nonevents(x, ctx)
     missing = _nan(xi, mi)
     a, b = _cells_correction([xi, mi], add, to)
     n = a + b
