@@ -129,19 +129,11 @@ def rma_mh(
     options = {"measure": measure, "add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2),
                "correct": correct, "level": level}
     # study estimates for the heterogeneity test
-    a1, b1, c1, d1 = a.copy(), b.copy(), c.copy(), d.copy()
-    if drop1:
-        both = ((a1 == 0) & (c1 == 0)) | ((b1 == 0) & (d1 == 0))
-        for arr in (a1, b1, c1, d1):
-            arr[both] = np.nan
+    a1, b1, c1, d1 = _study_tables(a, b, c, d, drop1)
     es = _study_estimates(measure, a1, b1, c1, d1, add1, to1)
     yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
     # the tables pooled
-    a, b, c, d = _omit_missing([a, b, c, d], labels)
-    if drop2:
-        keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
-        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-    a, b, c, d = _correct([a, b, c, d], add2, to2)
+    a, b, c, d = _pooled_tables(a, b, c, d, labels, drop2, add2, to2)
     k = len(a)
     n1, n2 = a + b, c + d
     N = n1 + n2
@@ -176,6 +168,28 @@ def rma_mh(
                             + np.sum(a * (n2 - c) / N + c * (n1 - a) / N) / 2) / W**2))
     return _finish("MH", measure, level, beta, se, yi, vi, k, labels, extra, tables=tables, options=options,
                    fitter=rma_mh)
+
+
+def _study_tables(a, b, c, d, drop):
+    """Copies of the tables for the study-level estimates; with *drop* (``drop00[0]``) the
+    tables with no events or no non-events in both groups set to NaN."""
+    a1, b1, c1, d1 = a.copy(), b.copy(), c.copy(), d.copy()
+    if drop:
+        both = ((a1 == 0) & (c1 == 0)) | ((b1 == 0) & (d1 == 0))
+        for arr in (a1, b1, c1, d1):
+            arr[both] = np.nan
+    return a1, b1, c1, d1
+
+
+def _pooled_tables(a, b, c, d, labels, drop, add, to):
+    """The tables that are pooled: missing ones omitted, with *drop* (``drop00[1]``) the
+    double-zero ones removed, then the continuity correction *add* applied *to* them."""
+    a, b, c, d = _omit_missing([a, b, c, d], labels)
+    if drop:
+        keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
+    a, b, c, d = _correct([a, b, c, d], add, to)
+    return a, b, c, d
 
 
 def _study_estimates(measure, a, b, c, d, add, to):
@@ -320,11 +334,7 @@ def rma_peto(
     a, b, c, d, labels = _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab)
     tables = {"ai": a.copy(), "bi": b.copy(), "ci": c.copy(), "di": d.copy()}
     options = {"add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2), "level": level}
-    a1, b1, c1, d1 = a.copy(), b.copy(), c.copy(), d.copy()
-    if drop1:
-        both = ((a1 == 0) & (c1 == 0)) | ((b1 == 0) & (d1 == 0))
-        for arr in (a1, b1, c1, d1):
-            arr[both] = np.nan
+    a1, b1, c1, d1 = _study_tables(a, b, c, d, drop1)
     a1, b1, c1, d1 = _correct([a1, b1, c1, d1], add1, to1)
     with np.errstate(divide="ignore", invalid="ignore"):
         n1s, n2s = a1 + b1, c1 + d1
@@ -334,11 +344,7 @@ def rma_peto(
         vi = 1 / Vs
     bad = ~np.isfinite(yi) | ~np.isfinite(vi)
     yi, vi = np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
-    a, b, c, d = _omit_missing([a, b, c, d], labels)
-    if drop2:
-        keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
-        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-    a, b, c, d = _correct([a, b, c, d], add2, to2)
+    a, b, c, d = _pooled_tables(a, b, c, d, labels, drop2, add2, to2)
     n1, n2 = a + b, c + d
     N = n1 + n2
     xt, yt = a + c, b + d
