@@ -41,6 +41,16 @@ def moderator_test_text(res: Any) -> str:
             f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
 
 
+def heterogeneity_test_lines(res: Any, mods: bool) -> list[str]:
+    """The "Test for (Residual) Heterogeneity" lines of a printout and, with moderators,
+    the "Test of Moderators" (rma and rma_mv results)."""
+    label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
+    lines = [f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}"]
+    if mods:
+        lines += ["", moderator_test_text(res)]
+    return lines
+
+
 _NAMES = {
     "FE": "Fixed-Effects Model", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
     "ML": "maximum likelihood", "PM": "Paule-Mandel", "HS": "Hunter-Schmidt", "SJ": "Sidik-Jonkman",
@@ -78,11 +88,7 @@ def format_rma(res: Any) -> str:
             f"{hi}{res.tau2_ci[1]:.4f}], I^2 [{lo}{res.I2_ci[0]:.2f}%, {hi}{res.I2_ci[1]:.2f}%]"
         )
     lines.append("")
-    label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
-    lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
-    if mods:
-        lines.append("")
-        lines.append(moderator_test_text(res))
+    lines.extend(heterogeneity_test_lines(res, mods))
     lines.append("")
     lines.append("Model Results:")
     lines.append("")

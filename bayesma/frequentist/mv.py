@@ -37,7 +37,7 @@ from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.frequentist import mv_predict as _mv_predict
 from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests, warn_vi_ratio
-from bayesma.frequentist._printing import _fmt_p, _p_text, _stars, moderator_test_text
+from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.profile import confint_sigma2
 
 __all__ = ["rma_mv", "RMAMVResult"]
@@ -552,11 +552,7 @@ def _format(res: RMAMVResult) -> str:
             *res.I2_levels[["total", "between", "within"]])
     )
     lines.append("")
-    label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
-    lines.append(f"{label}:\nQ{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}")
-    if mods:
-        lines.append("")
-        lines.append(moderator_test_text(res))
+    lines.extend(heterogeneity_test_lines(res, mods))
     lines += ["", "Model Results:", ""]
     table = res.summary()
     if res.dfs is not None:
