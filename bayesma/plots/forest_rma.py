@@ -75,6 +75,25 @@ def _legend(pct: str, diamond: str, colour: str, predict: bool, subgroups: bool 
     return out
 
 
+def _formatters(level: float, transf: Callable | None, atransf: Callable | None, digits: int):
+    """``(pct, z, tf, txt)`` of a frequentist forest plot: the level as "95%", its normal
+    quantile, the transformation of the axis values (identity by default) and the formatter
+    of "estimate [CI]"."""
+    pct = f"{int(round(level * 100))}%"
+    z = _z(level)
+    tf = transf if transf is not None else (lambda v: v)
+
+    def txt(m: float, lo: float, hi: float) -> str:
+        return fmt_ci(m, lo, hi, digits, atransf)
+
+    return pct, z, tf, txt
+
+
+def _columns(pct: str, show_weights: bool, show_numbers: bool) -> list[str]:
+    """The text columns right of the plot."""
+    return (["Weight"] if show_weights else []) + ([f"Estimate [{pct} CI]"] if show_numbers else [])
+
+
 def forest_rma(
     result: Any,
     *,
@@ -152,12 +171,7 @@ def forest_rma(
         raise ValueError("forest_rma needs an intercept-only model (no moderators); plot a subgroup "
                          "analysis with bm.subgroup(...).forest()")
     level = float(fit.level)
-    pct = f"{int(round(level * 100))}%"
-    z = _z(level)
-    tf = transf if transf is not None else (lambda v: v)
-
-    def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+    pct, z, tf, txt = _formatters(level, transf, atransf, digits)
 
     labels = [str(lab) for lab in fit.data.labels]
     yi, vi = np.asarray(fit.data.yi, float), np.asarray(fit.data.vi, float)
@@ -166,7 +180,7 @@ def forest_rma(
     rows = _study_rows(fit, idx, z, tf, txt, show_weights, show_numbers, weights, marker_sizes(weights))
     rows += _summary_rows(fit, _model_name(fit), tf, txt, show_weights, show_numbers, 100.0, "C3", predict, digits)
     rows.append(Row("note", _effect_note(fit)))
-    columns = (["Weight"] if show_weights else []) + ([f"Estimate [{pct} CI]"] if show_numbers else [])
+    columns = _columns(pct, show_weights, show_numbers)
     has_pi = predict and str(fit.method).upper() not in ("FE", "EE", "CE") and fit.k > 1
     ref = None if refline is None else float(tf(refline))
     return render(rows, columns=columns, xlabel=axis_label(measure_of(fit, measure), xlabel, atransf, transf),
@@ -241,12 +255,7 @@ def forest_subgroup(
     fits = result.fits
     first = next(iter(fits.values()))
     level = float(first.level)
-    pct = f"{int(round(level * 100))}%"
-    z = _z(level)
-    tf = transf if transf is not None else (lambda v: v)
-
-    def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+    pct, z, tf, txt = _formatters(level, transf, atransf, digits)
 
     # weights within each subgroup, marker areas on one scale across subgroups (the overall weights)
     rows: list[Row] = []
@@ -270,7 +279,7 @@ def forest_subgroup(
                               100.0, "C3", predict, digits)
     rows.append(Row("note", f"Test for subgroup differences: Q({result.Q_between_df}) = {result.Q_between:.2f}, "
                             f"{fmt_p(float(result.Q_between_p))}"))
-    columns = (["Weight"] if show_weights else []) + ([f"Estimate [{pct} CI]"] if show_numbers else [])
+    columns = _columns(pct, show_weights, show_numbers)
     ref = None if refline is None else float(tf(refline))
     has_pi = predict and any(str(f.method).upper() not in ("FE", "EE", "CE") for f in fits.values())
     legend = _legend(pct, "Overall estimate", "C3", has_pi, subgroups=True) if overall is not None else \
