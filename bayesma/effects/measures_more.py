@@ -45,7 +45,7 @@ from bayesma.effects.families import (
     needs_proportion,
     needs_two_by_two,
 )
-from bayesma.effects.measures_extra import _events_nonevents
+from bayesma.effects.measures_extra import _events_nonevents, _needs
 
 __all__ = ["ADD_ZERO", "MORE"]
 
@@ -58,12 +58,6 @@ R2D_ARGS = ("ri", "ni", "n1i", "n2i")
 
 #: measures whose default ``add`` is 0 (metafor: AS, PHI, RTET, IRSD, PAS, PFT, IRS, IRFT)
 ADD_ZERO = frozenset({"AS", "PHI", "IRSD", "PAS", "PFT"})
-
-
-def _needs(args: tuple[str, ...]):
-    def needs(given: dict[str, Any]) -> tuple[list[str], str]:
-        return [a for a in args if a not in given], ", ".join(args)
-    return needs
 
 
 # ---------------------------------------------------------------------------
