@@ -8,7 +8,7 @@ import numpy as np
 
 
 def _fmt_p(p: float) -> str:
-    if p is None or np.isnan(p):
+    if p is None or not np.isfinite(p):
         return "NA"
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
 

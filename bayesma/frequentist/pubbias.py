@@ -21,22 +21,12 @@ from scipy import integrate, special, stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
 from bayesma.data import MetaData
+from bayesma.frequentist._printing import _fmt_p, _p_text
 from bayesma.frequentist.uni import RMAResult, rma
 
 __all__ = ["pet_peese", "PetPeeseResult", "fsn", "FsnResult", "hc", "HCResult", "ranktest", "RankTestResult"]
 
 _R_INT_TOL = sys.float_info.epsilon**0.25  # R's integrate() default rel.tol (= abs.tol)
-
-
-def _fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "NA"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
-
-
-def _p_eq(p: float) -> str:
-    s = _fmt_p(p)
-    return s if s.startswith("<") else f"= {s}"
 
 
 def _data(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None, missing: str = "raise") -> MetaData:
@@ -128,9 +118,9 @@ class PetPeeseResult:  # numpydoc ignore=PR01
         lines = ["PET-PEESE (fixed-effects meta-regressions on sei and vi)", ""]
         for name, fit in (("PET  ", self.pet), ("PEESE", self.peese)):
             lines.append(f"{name} intercept: {fit.beta[0]:.4f} (SE = {fit.se[0]:.4f}), "
-                         f"CI [{fit.ci_lb[0]:.4f}, {fit.ci_ub[0]:.4f}], p-val {_p_eq(fit.pval[0])}; "
+                         f"CI [{fit.ci_lb[0]:.4f}, {fit.ci_ub[0]:.4f}], p-val {_p_text(fit.pval[0])}; "
                          f"slope {fit.beta[1]:.4f} (SE = {fit.se[1]:.4f})")
-        lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_eq(self.pet_pval_one_sided)} "
+        lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines)
@@ -493,7 +483,7 @@ class RankTestResult:
 
     def __repr__(self) -> str:
         return ("Rank Correlation Test for Funnel Plot Asymmetry\n\n"
-                f"Kendall's tau = {self.tau:.4f}, p {_p_eq(self.pval)}"
+                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}"
                 + ("" if self.exact else "  (normal approximation: tied values)"))
 
 
