@@ -14,10 +14,10 @@ import bayesma
 from bayesma import priors as pr
 from bayesma.cli.console import Progress, isatty, print_table, say
 from bayesma.cli.outputs import writing
-from bayesma.frequentist import rma
 from bayesma.report import (
     comparison_table,
     diagnostics_text,
+    estimator_fits,
     html_report,
     location_rows,
     posterior_report,
@@ -50,13 +50,7 @@ def frequentist_fits(data: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]
     common = dict(sei=spec.get("sei"), data=data, labels=spec.get("labels"), mods=spec.get("mods"),
                   missing=spec.get("missing", "raise"))
     yi, vi = spec["yi"], spec.get("vi")
-    if spec.get("cluster") is not None:
-        return {"REML (3-level)": rma(yi, vi, cluster=spec["cluster"], **common)}
-    fits = {}
-    for name, kwargs in (("FE", dict(method="FE")), ("DL", dict(method="DL")), ("REML", dict(method="REML")),
-                         ("REML + KH", dict(method="REML", test="knha"))):
-        fits[name] = rma(yi, vi, **common, **kwargs)
-    return fits
+    return estimator_fits(yi, vi, cluster=spec.get("cluster"), **common)
 
 
 def run_fit(

@@ -8,6 +8,7 @@ the frequentist fits and the priors, and write text.
 
 from __future__ import annotations
 
+from bayesma.report.fits import estimator_fits
 from bayesma.report.html import html_report
 from bayesma.report.tables import (
     comparison_table,
@@ -35,7 +36,7 @@ from bayesma.report.text import (
 )
 
 __all__ = [
-    "CONVERSIONS", "comparison_table", "diagnostics_text", "fmt_p", "fmt_prob", "format_value",
+    "CONVERSIONS", "comparison_table", "diagnostics_text", "estimator_fits", "fmt_p", "fmt_prob", "format_value",
     "frequentist_table", "html_report", "location_rows", "markdown_table", "num", "paper_table", "posterior_report", "small_k_note",
     "prob_rel", "prob_text", "prob_words", "report_text", "summary_rows", "table_rows", "term_labels",
 ]

@@ -27,6 +27,7 @@ import pandas as pd
 from bayesma import measures
 from bayesma import priors as pr
 from bayesma.design import formula_variables
+from bayesma.report.fits import estimator_fits
 from bayesma.report.tables import (
     fmt_p,
     fmt_prob,
@@ -535,19 +536,14 @@ def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFr
 
 def default_fits(spec: Any) -> dict[str, Any]:
     """metafor's estimators on the data of a model spec: FE, DL, REML, REML + KH (or the 3-level REML)."""
-    from bayesma.frequentist import rma  # scipy: loaded when a report is made, so `bayesma --help` stays quick
     data = spec.meta.data
     yi, vi = np.asarray(spec.yi, dtype=float), np.asarray(spec.vi, dtype=float)
     mods = spec.mods if isinstance(spec.mods, str) else (None if not spec.is_regression else spec.X[:, 1:])
     common = dict(data=data if isinstance(mods, str) else None, mods=mods, labels=list(spec.labels))
+    cluster = None
     if spec.cluster_index is not None:
-        cluster = np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index]
-        return {"REML (3-level)": rma(yi, vi, cluster=list(cluster), **common)}
-    fits = {}
-    for name, kwargs in (("FE", dict(method="FE")), ("DL", dict(method="DL")), ("REML", dict(method="REML")),
-                         ("REML + KH", dict(method="REML", test="knha"))):
-        fits[name] = rma(yi, vi, **common, **kwargs)
-    return fits
+        cluster = list(np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index])
+    return estimator_fits(yi, vi, cluster=cluster, **common)
 
 
 def posterior_report(
