@@ -339,6 +339,20 @@ def _resolve_btt(btt: Any, names: list[str]) -> list[int]:
     return sorted(set(out))
 
 
+def _wald_statistic(b: np.ndarray, V: np.ndarray, dfs: int | None) -> tuple[float, float]:
+    """``(QM, QMp)`` of the Wald test of ``b = 0`` with covariance *V*: chi-square on m = len(b)
+    df, or with *dfs* the F statistic QM / m on (m, dfs) df (NaN p where dfs <= 0)."""
+    m = len(b)
+    try:
+        QM = float(b @ np.linalg.solve(V, b))
+    except np.linalg.LinAlgError:
+        QM = np.nan
+    if dfs is not None:
+        QM /= m
+        return QM, (float(stats.f.sf(QM, m, dfs)) if dfs > 0 else np.nan)
+    return QM, float(stats.chi2.sf(QM, m))
+
+
 def _wald(res: Any, btt: Any, X: Any, rhs: Any) -> WaldResult:
     names = list(res.coef_names)
     beta = np.asarray(res.beta, dtype=float)
@@ -349,15 +363,8 @@ def _wald(res: Any, btt: Any, X: Any, rhs: Any) -> WaldResult:
         m = len(bt)
         r = np.broadcast_to(np.asarray(0.0 if rhs is None else rhs, dtype=float), (m,))
         b = beta[bt] - r
-        try:
-            QM = float(b @ np.linalg.solve(vb[np.ix_(bt, bt)], b))
-        except np.linalg.LinAlgError:
-            QM = np.nan
-        if dfs is not None:
-            QM /= m
-            QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 else np.nan
-            return WaldResult(QM, QMp, (m, dfs), bt, [names[j] for j in bt])
-        return WaldResult(QM, float(stats.chi2.sf(QM, m)), (m, None), bt, [names[j] for j in bt])
+        QM, QMp = _wald_statistic(b, vb[np.ix_(bt, bt)], dfs)
+        return WaldResult(QM, QMp, (m, dfs), bt, [names[j] for j in bt])
     L = np.atleast_2d(np.asarray(X, dtype=float))
     if L.shape[1] == len(names) - 1 and names[0] == "intrcpt":
         L = np.column_stack([np.ones(L.shape[0]), L])
@@ -375,15 +382,7 @@ def _wald(res: Any, btt: Any, X: Any, rhs: Any) -> WaldResult:
         pval = 2 * stats.norm.sf(np.abs(z))
     QM, QMp, QMdf = np.nan, np.nan, (m, dfs)
     if np.linalg.matrix_rank(L) == m:
-        try:
-            QM = float(Xb @ np.linalg.solve(vXb, Xb))
-        except np.linalg.LinAlgError:
-            QM = np.nan
-        if dfs is not None:
-            QM /= m
-            QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 else np.nan
-        else:
-            QMp = float(stats.chi2.sf(QM, m))
+        QM, QMp = _wald_statistic(Xb, vXb, dfs)
     hyp = []
     for j in range(m):
         terms = [f"{'' if c == 1 else ('-' if c == -1 else f'{c:g}*')}{n}" for c, n in zip(np.round(L[j], 4), names)
