@@ -36,22 +36,16 @@ def _location_row(summary: pd.DataFrame) -> str:
     return rows[0]
 
 
-def _tau_row(summary: pd.DataFrame) -> str | None:
-    if "tau" in summary.index:
-        return "tau"
-    rows = [r for r in summary.index if r.startswith("tau[")]
-    return rows[0] if rows else None
-
-
-def _new_row(summary: pd.DataFrame) -> str | None:
-    if "theta_new" in summary.index:
-        return "theta_new"
-    rows = [r for r in summary.index if r.startswith("theta_new[")]
+def _named_row(summary: pd.DataFrame, name: str) -> str | None:
+    """The row *name*, else the first row ``name[...]`` (e.g. the first subgroup's tau), else None."""
+    if name in summary.index:
+        return name
+    rows = [r for r in summary.index if r.startswith(name + "[")]
     return rows[0] if rows else None
 
 
 def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
-    loc, tau, new = _location_row(s), _tau_row(s), _new_row(s)
+    loc, tau, new = _location_row(s), _named_row(s, "tau"), _named_row(s, "theta_new")
     nan = float("nan")
     return {
         "mu_mean": s.loc[loc, "mean"], "mu_sd": s.loc[loc, "sd"],
