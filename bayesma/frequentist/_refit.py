@@ -61,3 +61,21 @@ def _refit(res: Any, keep: np.ndarray) -> Any | None:
             return res.refit(keep)
     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
         return None
+
+
+def _check_two_studies(what: str, k: int, first: Any,
+                       why: str = "must refit without each study in turn") -> None:
+    """The leave-one-out diagnostics need k >= 2: *what* names the function, *first* is the
+    one study's label."""
+    if k == 1:
+        raise ValueError(f"{what}: the model has k = 1 study ({first!r}); {what} needs at least 2 studies, since it "
+                         f"{why} (metafor stops here too); with one study there is nothing to compare: report that "
+                         "study's estimate")
+
+
+def _without_each(res: Any, k: int):
+    """``(i, fit)`` for each study i: *res* refitted without study i (None where the refit fails)."""
+    for i in range(k):
+        keep = np.ones(k, dtype=bool)
+        keep[i] = False
+        yield i, _refit(res, keep)

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma._plotting import draw
-from bayesma.frequentist._refit import _check_rma, _refit
+from bayesma.frequentist._refit import _check_rma, _check_two_studies, _without_each
 from bayesma.frequentist.steps import StepResult, cumul, leave1out
 
 __all__ = [
@@ -257,8 +257,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceDiagnostics:
     """
     _check_rma(res, "influence")
     k, p = res.X.shape
-    if k == 1:
-        raise ValueError(f"influence: the model has k = 1 study ({res.data.labels[0] if res.data is not None else 1!r}); influence needs at least 2 studies, since it must refit without each study in turn (metafor stops here too); with one study there is nothing to compare: report that study's estimate")
+    _check_two_studies("influence", k, res.data.labels[0])
     bt = _btt(btt, p, list(res.coef_names))
     m = len(bt)
     X, yi, vi = res.X, res.data.yi, res.data.vi
@@ -273,10 +272,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceDiagnostics:
     tau2_del, QE_del, delpred, vdelpred, s2w_del = nan(), nan(), nan(), nan(), nan()
     dffits, cook_d, cov_r = nan(), nan(), nan()
     dfbs = np.full((k, p), np.nan)
-    for i in range(k):
-        keep = np.ones(k, dtype=bool)
-        keep[i] = False
-        fit = _refit(res, keep)
+    for i, fit in _without_each(res, k):
         if fit is None:
             continue
         tau2_del[i], QE_del[i], s2w_del[i] = fit.tau2, fit.QE, fit.s2w
@@ -351,15 +347,11 @@ def baujat_values(res: Any) -> pd.DataFrame:
     """
     _check_rma(res, "baujat")
     k = res.X.shape[0]
-    if k == 1:
-        raise ValueError(f"baujat: the model has k = 1 study ({res.data.labels[0] if res.data is not None else 1!r}); baujat needs at least 2 studies, since it must compare each study with the fit of the others (metafor stops here too); with one study there is nothing to compare: report that study's estimate")
+    _check_two_studies("baujat", k, res.data.labels[0], "must compare each study with the fit of the others")
     X = res.X
     pred = X @ res.beta
     y = np.full(k, np.nan)
-    for i in range(k):
-        keep = np.ones(k, dtype=bool)
-        keep[i] = False
-        fit = _refit(res, keep)
+    for i, fit in _without_each(res, k):
         if fit is None:
             continue
         dp = X[i] @ fit.beta

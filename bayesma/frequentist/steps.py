@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._plotting import draw
-from bayesma.frequentist._refit import _check_steps, _is_mh, _labels, _refit
+from bayesma.frequentist._refit import _check_steps, _check_two_studies, _is_mh, _labels, _refit, _without_each
 from bayesma.frequentist.transf import apply_transf, psort
 
 __all__ = ["StepResult", "cumul", "leave1out"]
@@ -179,13 +179,8 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
     """
     _check_steps(res, "leave1out")
     k = len(_labels(res))
-    if k == 1:
-        raise ValueError(f"leave1out: the model has k = 1 study ({_labels(res)[0]!r}); leave1out needs at least 2 studies, since it must refit without each study in turn (metafor stops here too); with one study there is nothing to compare: report that study's estimate")
-    fits = []
-    for i in range(k):
-        keep = np.ones(k, dtype=bool)
-        keep[i] = False
-        fits.append(_refit(res, keep))
+    _check_two_studies("leave1out", k, _labels(res)[0])
+    fits = [fit for _, fit in _without_each(res, k)]
     index = pd.Index(_labels(res), name="omitted")
     return _steps(res, fits, index, "leave1out", transf)
 
