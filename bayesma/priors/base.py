@@ -33,6 +33,11 @@ def _fmt(value: float) -> str:
     return f"{value:.15g}"
 
 
+def _unbox(out: np.ndarray) -> np.ndarray | float:
+    """A 0-d result as a numpy scalar (scalar in, scalar out), any other as the array."""
+    return out[()] if np.ndim(out) == 0 else out
+
+
 def _rng(rng: Any) -> np.random.Generator:
     """A generator, or a new one seeded by *rng* (an integer >= 0 or None)."""
     if isinstance(rng, np.random.Generator):
@@ -193,7 +198,7 @@ class Prior:  # numpydoc ignore=PR01
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = self._frozen().logpdf(x)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def logpdf_tau(self, tau: Any) -> np.ndarray | float:
         """Log density of tau, Jacobian included (heterogeneity priors only).
@@ -230,7 +235,7 @@ class Prior:  # numpydoc ignore=PR01
             out = np.where(
                 tau > 0, self.logpdf(tau**2) + _LOG2 + np.log(np.where(tau > 0, tau, 1.0)), -np.inf
             )
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def pdf_tau(self, tau: Any) -> np.ndarray | float:
         """Density of tau (``exp(logpdf_tau(tau))``)."""
@@ -256,7 +261,7 @@ class Prior:  # numpydoc ignore=PR01
         0.6745
         """
         out = self._frozen().ppf(np.asarray(q, dtype=float))
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         """Distribution function on the prior's own scale.
@@ -278,7 +283,7 @@ class Prior:  # numpydoc ignore=PR01
         0.6827
         """
         out = self._frozen().cdf(np.asarray(x, dtype=float))
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def ppf_tau(self, q: Any) -> np.ndarray | float:
         """Quantiles of tau for heterogeneity priors (exact, via scipy); :meth:`ppf` otherwise.
@@ -335,7 +340,7 @@ class Prior:  # numpydoc ignore=PR01
         if self.target == "tau":
             return self.cdf(tau)
         out = np.where(tau > 0, self.cdf(np.where(tau > 0, tau, 0.0) ** 2), 0.0)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def rvs(self, size: int | tuple[int, ...] | None = None, rng: Any = None) -> np.ndarray | float:
         """Random draws on the scale of the model parameter.

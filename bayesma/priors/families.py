@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bayesma.priors.base import _LOG2, Prior, _fmt, _rng, _stats, _Tau2Prior, squared_name
+from bayesma.priors.base import _LOG2, Prior, _fmt, _rng, _stats, _Tau2Prior, _unbox, squared_name
 from bayesma.priors.improper import Flat, HalfFlat
 from bayesma.priors.reference import DuMouchel, UniformShrinkage
 
@@ -216,17 +216,17 @@ class HalfStudentT(_TauPrior):
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where(x >= 0, _LOG2 + self._t().logpdf(x), -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         out = np.where(x > 0, 2.0 * self._t().cdf(np.maximum(x, 0.0)) - 1.0, 0.0)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def ppf(self, q: Any) -> np.ndarray | float:
         q = np.asarray(q, dtype=float)
         out = self._t().ppf((1.0 + q) / 2.0)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def rvs(self, size=None, rng=None):
         return np.abs(self._t().rvs(size=size, random_state=_rng(rng)))
@@ -378,7 +378,7 @@ class LogStudentT(_Tau2Prior):
             pos = x > 0
             lx = np.log(np.where(pos, x, 1.0))
             out = np.where(pos, self._t().logpdf(lx) - lx, -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def logpdf_tau(self, tau: Any) -> np.ndarray | float:
         # log tau^2 = 2 log tau:  f(tau) = t(2 log tau) * 2 / tau
@@ -387,21 +387,21 @@ class LogStudentT(_Tau2Prior):
             pos = tau > 0
             lt = np.log(np.where(pos, tau, 1.0))
             out = np.where(pos, self._t().logpdf(2.0 * lt) + _LOG2 - lt, -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore"):
             out = np.where(x > 0, self._t().cdf(np.log(np.where(x > 0, x, 1.0))), 0.0)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def ppf(self, q: Any) -> np.ndarray | float:
         out = np.exp(self._t().ppf(np.asarray(q, dtype=float)))
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def ppf_tau(self, q: Any) -> np.ndarray | float:
         out = np.exp(0.5 * self._t().ppf(np.asarray(q, dtype=float)))
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def rvs(self, size=None, rng=None):
         return np.exp(0.5 * self._t().rvs(size=size, random_state=_rng(rng)))

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bayesma.priors.base import Prior
+from bayesma.priors.base import Prior, _unbox
 
 __all__ = ["Flat", "HalfFlat", "tau_tail", "is_improper", "moment_exists", "moment_flags", "apply_moment_flags",
            "check_propriety"]
@@ -63,7 +63,7 @@ class Flat(Prior):
 
     def logpdf(self, x: Any) -> np.ndarray | float:
         out = np.zeros(np.shape(x))
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def _improper(self, what: str):
         raise ValueError(f"{self!r} is improper: it has no {what} (choose a proper prior, e.g. Normal(0, 10))")
@@ -105,19 +105,19 @@ class HalfFlat(Prior):
     def logpdf(self, x: Any) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         out = np.where(x >= 0, 0.0, -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         """The prior *mass* below x, ``x`` (unnormalised: the prior is improper)."""
         x = np.asarray(x, dtype=float)
         out = np.maximum(x, 0.0)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def ppf(self, q: Any) -> np.ndarray | float:
         """Quantiles of an improper prior do not exist: 0 at q = 0, inf above."""
         q = np.asarray(q, dtype=float)
         out = np.where(q <= 0, 0.0, np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def rvs(self, size=None, rng=None):
         raise ValueError("HalfFlat() is improper: it has no random draws (choose a proper prior on tau)")

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bayesma.priors.base import Prior, _rng
+from bayesma.priors.base import Prior, _rng, _unbox
 
 __all__ = ["DuMouchel", "UniformShrinkage", "Jeffreys"]
 
@@ -56,7 +56,7 @@ class _UniformTransform(Prior):
         q = np.asarray(q, dtype=float)
         with np.errstate(divide="ignore"):
             out = self._from_u(q, self._params["s0"])
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def rvs(self, size=None, rng=None):
         return self.ppf(_rng(rng).uniform(size=size))
@@ -127,12 +127,12 @@ class DuMouchel(_UniformTransform):
         s0 = self._params["s0"]
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where(x >= 0, math.log(s0) - 2.0 * np.log(s0 + np.maximum(x, 0.0)), -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         x = np.maximum(np.asarray(x, dtype=float), 0.0)
         out = x / (self._params["s0"] + x)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
 
 class UniformShrinkage(_UniformTransform):
@@ -220,12 +220,12 @@ class UniformShrinkage(_UniformTransform):
         with np.errstate(divide="ignore", invalid="ignore"):
             xx = np.maximum(x, 0.0)
             out = np.where(x >= 0, math.log(2 * s2) + np.log(xx) - 2.0 * np.log(s2 + xx * xx), -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         x = np.maximum(np.asarray(x, dtype=float), 0.0)
         out = x * x / (self._params["s0"] ** 2 + x * x)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
 
 class Jeffreys(Prior):
@@ -307,7 +307,7 @@ class Jeffreys(Prior):
             xx = np.maximum(x, 0.0)[..., None]
             out = 0.5 * np.log(((xx / (v + xx * xx)) ** 2).sum(-1))
             out = np.where(x >= 0, out, -np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def cdf(self, x: Any) -> np.ndarray | float:
         """The (unnormalised) prior mass below x: the prior is improper."""
@@ -318,12 +318,12 @@ class Jeffreys(Prior):
         out = np.array([integrate.quad(lambda t: math.exp(float(self.logpdf(t))), 0.0, max(b, 0.0),
                                        epsabs=0, epsrel=1e-12)[0] if b > 0 else 0.0 for b in flat])
         out = out.reshape(np.shape(x))
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def ppf(self, q: Any) -> np.ndarray | float:
         q = np.asarray(q, dtype=float)
         out = np.where(q <= 0, 0.0, np.inf)
-        return out[()] if np.ndim(out) == 0 else out
+        return _unbox(out)
 
     def rvs(self, size=None, rng=None):
         raise ValueError("the Jeffreys prior is improper: it has no random draws")
