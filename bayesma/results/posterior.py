@@ -295,10 +295,7 @@ class MetaPosterior:
         --------
         >>> post.p_greater("mu", 0.0)                         # doctest: +SKIP
         """
-        var = canonical_name(self, var)
-        if self.exact is not None and var in exact_names(self):
-            return float(self.exact.prob(var, float(value)))
-        return float(np.mean(values_of(self, var) > float(value)))
+        return self._p_side(var, value, greater=True)
 
     def p_less(self, var: str, value: float = 0.0) -> float:
         """Posterior probability ``P(var < value | y)`` of one quantity (see :meth:`p_greater`).
@@ -318,10 +315,15 @@ class MetaPosterior:
         --------
         >>> post.p_less("mu", -0.2)                           # doctest: +SKIP
         """
-        var = canonical_name(self, var)
+        return self._p_side(var, value, greater=False)
+
+    def _p_side(self, var: str, value: float, greater: bool) -> float:
+        """P(var > value) or P(var < value): exact where the exact engine has *var*, else from the draws."""
+        var, value = canonical_name(self, var), float(value)
         if self.exact is not None and var in exact_names(self):
-            return float(self.exact.cdf(var, float(value)))
-        return float(np.mean(values_of(self, var) < float(value)))
+            return float(self.exact.prob(var, value) if greater else self.exact.cdf(var, value))
+        draws = values_of(self, var)
+        return float(np.mean(draws > value if greater else draws < value))
 
     def density(self, name: str, x: Any) -> np.ndarray | None:
         """Exact posterior density of one quantity (exact engine), or None.
