@@ -102,3 +102,12 @@ def test_metafor_aliases_and_ucor_warning():
     with pytest.warns(RuntimeWarning, match="ni <= 4"):
         out = bm.escalc("UCOR", ri=[0.3, 0.4], ni=[4, 30])
     assert np.isnan(out["yi"].iloc[0]) and np.isfinite(out["yi"].iloc[1])
+
+
+@pytest.mark.parametrize("measure", ["PR", "PLO", "PLN", "PAS", "PFT"])
+def test_every_proportion_measure_checks_its_counts(measure):
+    """One set of count checks for all single-proportion measures (PLN, PAS, PFT used to accept these)."""
+    with pytest.raises(ValueError, match="ni different from xi"):
+        bm.escalc(measure, xi=[3, 5], mi=[7, 5], ni=[10, 12])
+    with pytest.raises(ValueError, match="negative count"):
+        bm.escalc(measure, xi=[3, 5], mi=[-1, 5])

@@ -238,7 +238,10 @@ def correlation(measure, x, ctx, add, to, vtype):
     return yi, vi, _nan(r), na_v | small
 
 
-def proportion(measure, x, ctx, add, to, vtype):
+def proportion_counts(x, ctx) -> tuple[np.ndarray, np.ndarray]:
+    """Events ``xi`` and non-events ``mi`` of a single proportion (``mi = ni - xi`` where only *ni* is
+    given), after the checks every proportion measure shares: no negative counts, ``xi <= ni``,
+    ``ni == xi + mi`` when both are given, a positive sample size."""
     xi = x["xi"]
     mi, ni = x.get("mi"), x.get("ni")
     ctx.fail(xi < 0, "xi", "has a negative count", xi)
@@ -257,6 +260,11 @@ def proportion(measure, x, ctx, add, to, vtype):
             mi = ni - xi
     else:
         ctx.fail(xi + mi <= 0, ("xi", "mi"), "has a sample size xi + mi <= 0", xi + mi)
+    return xi, mi
+
+
+def proportion(measure, x, ctx, add, to, vtype):
+    xi, mi = proportion_counts(x, ctx)
     missing = _nan(xi, mi)
     a, b = _cells_correction([xi, mi], add, to)
     n = a + b

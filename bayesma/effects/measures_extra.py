@@ -33,6 +33,7 @@ from bayesma.effects.families import (
     complete_tables,
     needs_proportion,
     needs_two_by_two,
+    proportion_counts,
 )
 
 __all__ = ["ADD_ZERO_EXTRA", "EXTRA"]
@@ -134,21 +135,8 @@ def ucor(measure, x, ctx, add, to, vtype):
     return yi, vi, miss | small, miss | (n <= 3)
 
 
-def _events_nonevents(x, ctx) -> tuple[np.ndarray, np.ndarray]:
-    """The counts ``xi`` and ``mi`` of a single proportion (``mi = ni - xi`` where only *ni* is given),
-    after the count checks shared by PLN, PAS and PFT."""
-    xi = x["xi"]
-    mi, ni = x.get("mi"), x.get("ni")
-    ctx.fail(xi < 0, "xi", "has a negative count", xi)
-    if ni is not None:
-        ctx.fail(ni <= 0, "ni", "has a sample size <= 0", ni)
-        ctx.fail(xi > ni, ("xi", "ni"), "has more events than its sample size", xi)
-        mi = ni - xi if mi is None else np.where(np.isnan(mi), ni - xi, mi)
-    return xi, mi
-
-
 def log_proportion(measure, x, ctx, add, to, vtype):
-    xi, mi = _events_nonevents(x, ctx)
+    xi, mi = proportion_counts(x, ctx)
     missing = _nan(xi, mi)
     a, b = _cells_correction([xi, mi], add, to)
     n = a + b

@@ -44,8 +44,9 @@ from bayesma.effects.families import (
     complete_tables,
     needs_proportion,
     needs_two_by_two,
+    proportion_counts,
 )
-from bayesma.effects.measures_extra import _events_nonevents, _needs
+from bayesma.effects.measures_extra import _needs
 
 __all__ = ["ADD_ZERO", "MORE"]
 
@@ -306,7 +307,7 @@ def rates(measure, x, ctx, add, to, vtype):
 
 
 def proportion_more(measure, x, ctx, add, to, vtype):
-    xi, mi = _events_nonevents(x, ctx)
+    xi, mi = proportion_counts(x, ctx)
     missing = _nan(xi, mi)
     a, b = _cells_correction([xi, mi], add, to)
     n = a + b
