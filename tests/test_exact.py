@@ -222,7 +222,7 @@ def test_mu_and_tau_by_dblquad_joint():
 
 
 def test_outside_reference_brms_numerical_integration():
-    """../shared/reference/brms_bcg_random_effects.json: its numerical-integration values (5 digits)."""
+    """tests/data/reference/brms_bcg_random_effects.json: its numerical-integration values (5 digits)."""
     ref = json.loads((reference_dir() / "brms_bcg_random_effects.json").read_text())
     note = ref["note"]
     # "A numerical integration of the same posterior gives mu mean -0.68777, sd 0.18277, 2.5% -1.05273,

@@ -1,4 +1,4 @@
-"""Every rma case of ../shared/reference/metafor_cases.json, to rtol 1e-6.
+"""Every rma case of tests/data/reference/metafor_cases.json, to rtol 1e-6.
 
 The expected numbers are metafor 3.8.1's (R 4.2.2), never computed by bayesma.
 """

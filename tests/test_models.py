@@ -2,7 +2,7 @@
 
 NUTS posteriors are checked against a brute-force numerical integration of the
 normal-normal posterior written here (independent of bayesma.exact), against
-brms (../shared/reference/brms_bcg_random_effects.json), and against the
+brms (tests/data/reference/brms_bcg_random_effects.json), and against the
 frequentist limits (FE, REML, meta-regression). Fitted posteriors are shared
 through module-scoped fixtures: each model structure is compiled once.
 """
