@@ -37,6 +37,12 @@ def _vi(vi: Any) -> np.ndarray:
     return v
 
 
+def _harmonic_scale(vi: Any) -> float:
+    """bayesmeta's scale of the DuMouchel and shrinkage priors: ``s0^2 = k / sum(1 / vi)``."""
+    v = _vi(vi)
+    return math.sqrt(v.size / np.sum(1.0 / v))
+
+
 class _UniformTransform(Prior):
     """A tau prior that is ``g(U)`` for U ~ Uniform(0, 1) with a scale ``s0``."""
 
@@ -116,8 +122,7 @@ class DuMouchel(_UniformTransform):
         >>> DuMouchel.from_vi([0.01, 0.02, 0.04])
         DuMouchel(s0=0.130930734141595)
         """
-        v = _vi(vi)
-        return cls(math.sqrt(v.size / np.sum(1.0 / v)))
+        return cls(_harmonic_scale(vi))
 
     def _from_u(self, u, s0):
         return s0 * u / (1.0 - u)
@@ -179,8 +184,7 @@ class UniformShrinkage(_UniformTransform):
         >>> UniformShrinkage.from_vi([0.01, 0.02, 0.04])
         UniformShrinkage(s0=0.130930734141595)
         """
-        v = _vi(vi)
-        return cls(math.sqrt(v.size / np.sum(1.0 / v)))
+        return cls(_harmonic_scale(vi))
 
     @classmethod
     def i2_uniform(cls, vi: Any) -> UniformShrinkage:
