@@ -33,11 +33,38 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CACHE_TAG", "cache_dir", "clear_cache", "compile_nutpie", "cache_files"]
+__all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_files", "clear_cache", "compile_nutpie", "say",
+           "show_progress"]
 
 #: Changes whenever the generated callbacks change; part of every cache key.
 CACHE_TAG = "bayesma-nutpie-cfunc-1"
 _PREFIX = "bayesma_nutpie"
+
+
+#: What a fit says (on stderr, when it shows progress) before it builds and compiles a model.
+COMPILE_MESSAGE = "compiling the model (once per model family; cached for later runs)"
+
+
+def show_progress(progressbar: bool | None) -> bool:
+    """Whether a fit shows progress: *progressbar*, or when ``None`` whether stderr is a
+    terminal or the code runs in a Jupyter kernel."""
+    if progressbar is not None:
+        return bool(progressbar)
+    import sys
+
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        tty = False
+    return tty or "ipykernel" in sys.modules
+
+
+def say(message: str) -> None:
+    """Print *message* on stderr at once (progress notes of a fit)."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
 
 
 def _versions() -> str:

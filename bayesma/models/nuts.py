@@ -32,6 +32,7 @@ import numpy as np
 
 from bayesma._validate import check_seed
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
+from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
 from bayesma.models.spec import ModelSpec
 from bayesma.priors import is_improper
 
@@ -50,8 +51,6 @@ __all__ = [
     "RETRY_TARGET_ACCEPT",
     "default_target_accept",
     "available_samplers",
-    "show_progress",
-    "COMPILE_MESSAGE",
 ]
 
 #: Default NUTS implementation; see benchmarks/bench_nuts_refit.py. nutpie's first
@@ -206,30 +205,6 @@ def _resolve_sampler(sampler: str | None) -> str:
     return sampler
 
 
-#: What a fit says (on stderr, when it shows progress) before it builds and compiles a model.
-COMPILE_MESSAGE = "compiling the model (once per model family; cached for later runs)"
-
-
-def show_progress(progressbar: bool | None) -> bool:
-    """Whether a fit shows progress: *progressbar*, or when ``None`` whether stderr is a
-    terminal or the code runs in a Jupyter kernel."""
-    if progressbar is not None:
-        return bool(progressbar)
-    import sys
-
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stderr
-        tty = False
-    return tty or "ipykernel" in sys.modules
-
-
-def _say(message: str) -> None:
-    import sys
-
-    print(message, file=sys.stderr, flush=True)
-
-
 def _seed_of(seed: int | None) -> int:
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
@@ -271,7 +246,7 @@ def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progres
             entry.compile_seconds = time.perf_counter() - t0
             compiled_now = True
             if progressbar:
-                _say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
+                say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
         # nutpie's initial-point function is PyMC's, which reads the model's shared data
         # (e.g. the support point of tau depends on its prior scale): set it too, and keep
         # the lock while sampling so that concurrent fits cannot change it meanwhile.
@@ -299,7 +274,7 @@ def _sample_pymc(entry: CacheEntry, values, draws, tune, chains, seed, progressb
                 entry.compile_seconds = time.perf_counter() - t0
                 compiled_now = True
                 if progressbar:
-                    _say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
+                    say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
             step = entry.pymc_step
             step.target_accept = target_accept
             step.step_adapt._target = target_accept
@@ -553,7 +528,7 @@ def sample(
     compiling = key not in cache or (
         (cache[key].nutpie_compiled if sampler == "nutpie" else cache[key].pymc_step) is None)
     if progressbar and compiling:
-        _say(COMPILE_MESSAGE + " ...")
+        say(COMPILE_MESSAGE + " ...")
     entry, built = cache.get(spec, parameterization, pad)
     values = data_values(spec, pad)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
