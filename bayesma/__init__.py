@@ -44,6 +44,10 @@ _EXPORTS: dict[str, str] = {
     "egger_test": "bayesma.frequentist",
     "trimfill": "bayesma.frequentist",
     "rma_mv": "bayesma.frequentist",
+    # cluster-robust inference (metafor's robust(), clubSandwich's verbs)
+    "coef_test": "bayesma.frequentist.rve",
+    "wald_test": "bayesma.frequentist.rve",
+    "RobustResult": "bayesma.frequentist.rve",
     "selmodel": "bayesma.frequentist.selection",
     "pet_peese": "bayesma.frequentist.pubbias",
     "fsn": "bayesma.frequentist.pubbias",
