@@ -43,7 +43,9 @@ _EXPORTS: dict[str, str] = {
     "SubgroupResult": "bayesma.frequentist",
     "egger_test": "bayesma.frequentist",
     "trimfill": "bayesma.frequentist",
-    "rma_mv": "bayesma.frequentist",
+    "rma_mv": "bayesma.frequentist.mv",
+    "vcalc": "bayesma.frequentist.mv",
+    "blsplit": "bayesma.frequentist.mv",
     # cluster-robust inference (metafor's robust(), clubSandwich's verbs)
     "coef_test": "bayesma.frequentist.rve",
     "wald_test": "bayesma.frequentist.rve",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from bayesma.frequentist._common import METHODS, TESTS, wald_tests
 from bayesma.frequentist._printing import format_rma, moderator_test_text
 from bayesma.frequentist.bias import EggerResult, TrimFillResult, egger_test, trimfill
-from bayesma.frequentist.mv import RMAMVResult, fit_rma_mv, rma_mv
+from bayesma.frequentist.mv import RMAMVResult, blsplit, fit_rma_mv, rma_mv, vcalc
 from bayesma.frequentist.pubbias import fsn, hc, pet_peese, ranktest
 from bayesma.frequentist.selection import SelModelResult, selmodel
 from bayesma.frequentist.subgroup import SubgroupResult, subgroup
@@ -24,6 +24,7 @@ from bayesma.frequentist.uni import RMAResult, fit_rma, rma
 
 __all__ = [
     "rma", "RMAResult", "fit_rma", "subgroup", "SubgroupResult", "rma_mv", "RMAMVResult", "fit_rma_mv",
+    "vcalc", "blsplit",
     "egger_test", "EggerResult", "trimfill", "TrimFillResult", "q_profile_ci", "wald_tests",
     "format_rma", "moderator_test_text", "METHODS", "TESTS",
     "selmodel", "SelModelResult", "pet_peese", "fsn", "hc", "ranktest",
