@@ -185,8 +185,9 @@ def _blocks(res: Any, M: sparse.coo_matrix, codes: np.ndarray, levels: np.ndarra
     i, j, v = i[nz], j[nz], v[nz]
     cross = codes[i] != codes[j]
     if cross.any():
-        a = int(np.flatnonzero(cross)[0])
-        r1, r2 = sorted((int(i[a]), int(j[a])))
+        lo, hi = np.minimum(i[cross], j[cross]), np.maximum(i[cross], j[cross])
+        first = np.lexsort((hi, lo))[0]  # the first offending pair of rows
+        r1, r2 = int(lo[first]), int(hi[first])
         raise ValueError(
             f"cluster {name!r} is not constant within a cluster of the model: {_label(res, r1)} and "
             f"{_label(res, r2)} are correlated in the model (same study of its random effects or of V) but "
