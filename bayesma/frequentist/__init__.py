@@ -25,13 +25,14 @@ from bayesma.frequentist.bias import (
     selmodel,
     trimfill,
 )
-from bayesma.frequentist.mv import RMAMVResult, fit_rma_mv, rma_mv
+from bayesma.frequentist.mv import RMAMVResult, blsplit, fit_rma_mv, rma_mv, vcalc
 from bayesma.frequentist.subgroup import SubgroupResult, subgroup
 from bayesma.frequentist.tau2 import q_profile_ci
 from bayesma.frequentist.uni import RMAResult, fit_rma, rma
 
 __all__ = [
     "rma", "RMAResult", "fit_rma", "subgroup", "SubgroupResult", "rma_mv", "RMAMVResult", "fit_rma_mv",
+    "vcalc", "blsplit",
     "egger_test", "EggerResult", "trimfill", "TrimFillResult", "q_profile_ci", "wald_tests",
     "format_rma", "moderator_test_text", "METHODS", "TESTS",
     "selmodel", "SelModelResult", "pet_peese", "fsn", "hc", "ranktest",
