@@ -42,10 +42,9 @@ class RobustResult:  # numpydoc ignore=PR01
     Examples
     --------
     >>> import bayesma as bm
-    >>> from bayesma.frequentist.rve import robust
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
-    >>> rob = robust(res, cluster="district")
+    >>> rob = bm.robust(res, cluster="district")
     >>> rob.vbest, rob.n_clusters, rob.df.tolist()
     ('CR1', 11, [10.0])
     """
@@ -94,8 +93,7 @@ class RobustResult:  # numpydoc ignore=PR01
         >>> import bayesma as bm
         >>> dat = bm.load_dataset("dat.konstantopoulos2011")
         >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
-        >>> from bayesma.frequentist.rve import robust
-        >>> robust(res, cluster="district").summary().round(4).columns.tolist()
+        >>> bm.robust(res, cluster="district").summary().round(4).columns.tolist()
         ['estimate', 'se', 'tval', 'df', 'pval', 'ci_lb', 'ci_ub']
         """
         return pd.DataFrame(
@@ -172,8 +170,7 @@ def robust(
     >>> import bayesma as bm
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
-    >>> from bayesma.frequentist.rve import robust
-    >>> rob = robust(res, cluster="district", clubSandwich=True)
+    >>> rob = bm.robust(res, cluster="district", clubSandwich=True)
     >>> round(float(rob.se[0]), 4), round(float(rob.df[0]), 2)
     (0.0845, 9.86)
     """
