@@ -348,3 +348,8 @@ def test_a_constraint_matrix_tests_a_contrast(konstantopoulos):
     pd.testing.assert_frame_equal(by_name, by_matrix)
     shifted = wald_test(res, [[0.0, 2.0]], null_constant=2 * float(res.beta[1]))
     assert shifted.loc["HTZ", "Fstat"] == pytest.approx(0.0, abs=1e-20)
+
+
+def test_the_facade_names_the_functions():
+    assert bm.robust is robust and callable(bm.robust)
+    assert bm.coef_test is coef_test and bm.wald_test is wald_test
