@@ -46,6 +46,11 @@ _EXPORTS: dict[str, str] = {
     "rma_mv": "bayesma.frequentist.mv",
     "vcalc": "bayesma.frequentist.mv",
     "blsplit": "bayesma.frequentist.mv",
+    # cluster-robust inference (metafor's robust(), clubSandwich's verbs)
+    "robust": "bayesma.frequentist.rve",
+    "coef_test": "bayesma.frequentist.rve",
+    "wald_test": "bayesma.frequentist.rve",
+    "RobustResult": "bayesma.frequentist.rve",
     "selmodel": "bayesma.frequentist.bias",
     "pet_peese": "bayesma.frequentist.bias",
     "fsn": "bayesma.frequentist.bias",

@@ -41,6 +41,7 @@ from bayesma.frequentist.bias._selection_fit import (
     _to_delta,
     weight_function,
 )
+from bayesma.frequentist.bias.dependent import refuse_dependent
 from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -238,6 +239,7 @@ def selmodel(
 
 def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray]:
     """The ML fit to start from, its effects and variances; errors for what selmodel cannot fit."""
+    refuse_dependent(res, "selmodel()")
     if not isinstance(res, RMAResult):
         raise TypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
     if type not in SELMODEL_TYPES:
