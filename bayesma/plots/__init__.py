@@ -11,6 +11,8 @@ matplotlib and ArviZ are imported inside the functions.
   interval for a new study (bar).
 - :func:`forest_rma`, :func:`forest_subgroup` — metafor-style forest plots of frequentist
   fits and subgroup analyses (weights, heterogeneity line, subgroup diamonds).
+- :func:`forest_grouped` — several effects per study: one block per study, pooled estimates per
+  outcome with model-based and cluster-robust intervals.
 - :func:`arviz_forest` — ArviZ's forest plot of the study effects with R-hat and ESS.
 - :func:`prior_posterior_plot` — prior density against posterior density.
 - :func:`trace_plot` — ArviZ trace plot.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 from ._common import MEASURE_LABELS
 from .forest import arviz_forest, forest_plot
+from .forest_grouped import forest_grouped
 from .forest_rma import forest_rma, forest_subgroup
 from .funnel import funnel_plot
 from .influence import baujat_plot, influence_plot, steps_plot
@@ -43,5 +46,5 @@ from .selection import selection_plot
 from .simulation import simulation_plot
 from .trace import trace_plot
 
-__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
+__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "forest_grouped", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
            "steps_plot", "baujat_plot", "MEASURE_LABELS"]
