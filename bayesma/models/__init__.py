@@ -1,7 +1,7 @@
 """Bayesian meta-analysis models: :class:`MetaAnalysis` and its engines.
 
 ``MetaAnalysis`` validates the data and priors into a :class:`ModelSpec`
-(:mod:`~bayesma.models.spec`); ``fit(engine="nuts")`` builds the PyMC model
+(:mod:`~bayesma.spec`); ``fit(engine="nuts")`` builds the PyMC model
 (:mod:`~bayesma.models.build`, one module per family) and samples it
 (:mod:`~bayesma.models.nuts`, compiled once per structure and cached),
 ``fit(engine="exact")`` integrates the posterior numerically
@@ -22,8 +22,8 @@ import pandas as pd
 
 from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed
-from bayesma.models.spec import ModelSpec, build_spec
 from bayesma.priors.improper import moment_flags
+from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning", "HeavyTailWarning"]
 
@@ -204,7 +204,7 @@ class MetaAnalysis:
         >>> m.with_priors({"tau": "halfnormal(0.25)"}).priors["tau"]
         HalfNormal(sigma=0.25)
         """
-        from bayesma.models.spec import has_slopes, resolve_priors
+        from bayesma.spec import has_slopes, resolve_priors
 
         spec = self.spec
         merged = {**spec.priors, **dict(priors)}
@@ -221,7 +221,7 @@ class MetaAnalysis:
         tune: int = 1000,
         chains: int = 4,
         seed: int | None = None,
-        progressbar: bool = False,
+        progressbar: bool | None = None,
         **kwargs: Any,
     ):
         """Compute the posterior.
@@ -237,8 +237,11 @@ class MetaAnalysis:
             (for ``"exact"``: ``draws * chains`` independent draws).
         seed : int, optional
             Random seed; the same seed gives the same numbers.
-        progressbar : bool
-            Show sampling progress.
+        progressbar : bool, optional
+            NUTS: say when the model is compiled (once per model family; the compiled
+            model is cached on disk for later runs, see :doc:`performance`) and show the
+            sampler's progress bar, on stderr. ``None`` (default): when stderr is a
+            terminal or in Jupyter; ``False``: silent.
         **kwargs
             Engine options (``target_accept``, ``sampler="pymc"|"nutpie"``,
             ``prior_draws``...).
