@@ -169,6 +169,7 @@ def test_nutpie_compile_failure_falls_back_to_pymc(bcg_rr, monkeypatch):
         raise NotImplementedError("no numba implementation of this Op")
 
     monkeypatch.setattr(nutpie, "compile_pymc_model", broken)
+    monkeypatch.setattr("bayesma.models.compile.compile_nutpie", broken)  # the disk-cached path fails first
     # the common-effect model of 4 studies: PyMC compiles its one-parameter graph quickly
     spec = bm.MetaAnalysis(bcg_rr.iloc[:4], model="common", priors={"mu": "normal(0, 1)"}).spec
     cache = nuts.ModelCache()
