@@ -58,9 +58,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
     --------
     >>> import bayesma as bm
     >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-    >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
-    >>> ep.interval("mu", 0.95), ep.prob("mu", 0.0)                                    # doctest: +SKIP
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> ep = bm.exact.exact_posterior(m.spec)
+    >>> [round(v, 4) for v in ep.interval("mu", 0.95)], round(ep.prob("mu", 0.0), 4)
+    ([0.23, -0.1522, 0.6079], 0.92)
     """
 
     spec: Any
@@ -124,7 +125,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.summary(prob=0.9).loc["mu"]                                               # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep.summary(prob=0.9).loc["mu"].round(4).tolist()   # mean, sd, median, 5% and 95%
+        [0.2299, 0.1863, 0.23, -0.0577, 0.5185]
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         qs3 = _Q if prob == 0.95 else ((1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0)
@@ -196,7 +201,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.density("tau", [0.1, 0.2])                                                # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep.density("tau", [0.1, 0.2]).round(4)
+        array([2.9907, 2.1988])
         """
         x = np.asarray(x, dtype=float)
         spec = self.spec
@@ -300,7 +309,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.quantiles("tau", [0.05, 0.95])                                             # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep.quantiles("tau", [0.05, 0.95]).round(4)
+        array([0.0161, 0.5925])
         """
         q = tuple(float(v) for v in np.atleast_1d(q))
         mix = self._mixture(name)
@@ -332,7 +345,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> 1 - ep.cdf("mu", 0.0)                                                          # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> round(1 - float(ep.cdf("mu", 0.0)), 4)
+        0.92
         """
         mix = self._mixture(name)
         if mix is not None:
@@ -363,7 +380,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.interval("theta_new", 0.9)                                                # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> [round(v, 4) for v in ep.interval("theta_new", 0.9)]   # median, 5%, 95%
+        [0.2294, -0.2893, 0.7502]
         """
         lo, med, hi = self.quantiles(name, [(1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0])
         return float(med), float(lo), float(hi)
@@ -388,7 +409,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.hdi("tau", 0.95)                                                          # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> [round(v, 4) for v in ep.hdi("tau", 0.95)]
+        [0.0, 0.5925]
         """
         p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
         for _ in range(3):
@@ -417,7 +442,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.prob("mu", 0.0)                                                            # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> round(ep.prob("mu", 0.0), 4)
+        0.92
         """
         return 1.0 - self.cdf(name, threshold)
 
@@ -439,7 +468,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.savage_dickey("mu", 0.0)                                                   # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> round(ep.savage_dickey("mu", 0.0), 4)
+        1.7029
         """
         return savage_dickey(self, name, value)
 
@@ -453,7 +486,13 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.bayes_factors()                                                            # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep.bayes_factors()["BF10"].round(3)
+        effect           0.587
+        heterogeneity    0.513
+        Name: BF10, dtype: float64
         """
         return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
 
@@ -472,7 +511,14 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.model_probabilities()                                                      # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep.model_probabilities()["posterior_prob"].round(3)
+        model
+        common    0.661
+        random    0.339
+        Name: posterior_prob, dtype: float64
         """
         return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
 
@@ -498,7 +544,12 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import numpy as np
-        >>> d = ep.draws(1000, np.random.default_rng(1))                                   # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
+        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> d = ep.draws(1000, np.random.default_rng(1))
+        >>> d["mu"].shape, d["theta"].shape
+        ((1000,), (1000, 3))
         """
         return draw_posterior(self, n, rng, theta=theta)
 
@@ -529,9 +580,10 @@ def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> E
     --------
     >>> import bayesma as bm
     >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-    >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
-    >>> ep.summary().loc["tau", "median"]                                              # doctest: +SKIP
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> ep = bm.exact.exact_posterior(m.spec)
+    >>> float(ep.summary().loc["tau", "median"].round(4))
+    0.169
     """
     spec = _as_spec(spec)
     n = grid.get("n") if isinstance(grid, Mapping) else grid
