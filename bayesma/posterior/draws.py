@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
     import xarray as xr
 
-    from bayesma.models.spec import ModelSpec
+    from bayesma.spec import ModelSpec
 
 __all__ = ["DrawsPosterior", "PARAM_ORDER", "param_rows", "var_dim", "hdi_of_draws", "mcmc_diagnostics"]
 
@@ -88,7 +88,7 @@ class DrawsPosterior:
     ----------
     idata : arviz.InferenceData
         At least a ``posterior`` group with dims ``(chain, draw, ...)`` and the variables of
-        :mod:`bayesma.models.spec` (``mu`` or ``beta``, ``tau``, ``theta``, ``theta_new``...).
+        :mod:`bayesma.spec` (``mu`` or ``beta``, ``tau``, ``theta``, ``theta_new``...).
     spec : ModelSpec
         The model (coefficient names, ``x_new`` for ``"pooled"``).
     engine : str

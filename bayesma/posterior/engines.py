@@ -13,7 +13,7 @@ from .protocol import MarginalSource, Posterior
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
 
-    from bayesma.models.spec import ModelSpec
+    from bayesma.spec import ModelSpec
 
 __all__ = ["from_draws", "from_exact", "restore", "posterior_of"]
 

@@ -22,7 +22,7 @@ from .protocol import MOMENT_COLUMNS, MarginalSource
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
 
-    from bayesma.models.spec import ModelSpec
+    from bayesma.spec import ModelSpec
 
 __all__ = ["MarginalPosterior"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bayesma.models.spec import ModelSpec
+    from bayesma.spec import ModelSpec
 
 __all__ = ["canonical_name", "split_name"]
 

@@ -10,8 +10,8 @@ import pandas as pd
 
 from bayesma._arviz import read_netcdf, with_groups, write_netcdf
 from bayesma.data import MetaData
-from bayesma.models.spec import ModelSpec
 from bayesma.priors import parse
+from bayesma.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .view import FitView

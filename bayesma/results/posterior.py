@@ -1,7 +1,7 @@
 """MetaPosterior: the posterior of a Bayesian meta-analysis, from either engine.
 
 A :class:`MetaPosterior` wraps an :class:`arviz.InferenceData` and the
-:class:`~bayesma.models.spec.ModelSpec` it came from. It summarizes (mean, sd,
+:class:`~bayesma.spec.ModelSpec` it came from. It summarizes (mean, sd,
 median, equal-tailed intervals, R-hat and ESS), answers probability questions
 (``post.prob("mu > 0")``), checks the sampler (:meth:`MetaPosterior.diagnostics`),
 puts the frequentist estimates beside the posterior
@@ -20,7 +20,7 @@ Constructing one (for engines)
 ``MetaPosterior(source, spec, fit_seconds=None, fit_info=None, cache_entry=None)`` with a
 :class:`~bayesma.posterior.Posterior` (:mod:`bayesma.posterior.engines` builds one per engine), or
 ``MetaPosterior(idata, spec, engine, exact=None, ...)`` with an InferenceData whose ``posterior``
-group has dims ``(chain, draw, ...)`` and the variables of :mod:`bayesma.models.spec` (``mu`` or
+group has dims ``(chain, draw, ...)`` and the variables of :mod:`bayesma.spec` (``mu`` or
 ``beta``, ``tau``, ``tau_within``, ``nu``, ``theta``, ``theta_new``) with the spec's coords (``study``,
 ``coef``, ``subgroup``); optional groups ``prior``, ``sample_stats`` (``diverging``),
 ``observed_data``, ``constant_data``. ``exact``: the exact engine's marginals
@@ -57,8 +57,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
     from matplotlib.figure import Figure
 
-    from bayesma.models.spec import ModelSpec
     from bayesma.posterior import MarginalSource
+    from bayesma.spec import ModelSpec
 
 __all__ = ["MetaPosterior"]
 

@@ -14,8 +14,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
     import pandas as pd
 
-    from bayesma.models.spec import ModelSpec
     from bayesma.posterior import Posterior
+    from bayesma.spec import ModelSpec
 
 __all__ = ["FitView"]
 

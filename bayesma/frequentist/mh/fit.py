@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.effects import escalc
-from bayesma.frequentist.mh_result import (
+from bayesma.frequentist.mh.result import (
     MHResult,
     _check_options,
     _correct,
