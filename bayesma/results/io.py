@@ -114,6 +114,6 @@ def pickle_state(state: dict[str, Any]) -> dict[str, Any]:
         return True
 
     out = dict(state)
-    out["_cache_entry"] = None
+    out.pop("_cache_entry", None)
     out["_fit_info"] = {k: v for k, v in out.get("_fit_info", {}).items() if ok(v)}
     return out
