@@ -15,9 +15,9 @@ from .names import canonical_name, split_name
 from .protocol import SUMMARY_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
     import xarray as xr
 
+    from bayesma._arviz import InferenceData
     from bayesma.spec import ModelSpec
 
 __all__ = ["DrawsPosterior", "PARAM_ORDER", "param_rows", "var_dim", "hdi_of_draws", "mcmc_diagnostics"]
@@ -108,7 +108,7 @@ class DrawsPosterior:
     True
     """
 
-    def __init__(self, idata: az.InferenceData, spec: ModelSpec, engine: str = "nuts",
+    def __init__(self, idata: InferenceData, spec: ModelSpec, engine: str = "nuts",
                  method: str = "No-U-Turn sampling (PyMC)", mcmc: bool = True) -> None:
         if not hasattr(idata, "posterior"):
             raise ValueError("idata must have a posterior group")
@@ -133,7 +133,7 @@ class DrawsPosterior:
         return self._mcmc
 
     @property
-    def idata(self) -> az.InferenceData:
+    def idata(self) -> InferenceData:
         return self._idata
 
     @property

@@ -20,8 +20,7 @@ from .names import canonical_name, split_name
 from .protocol import MOMENT_COLUMNS, MarginalSource
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
-
+    from bayesma._arviz import InferenceData
     from bayesma.spec import ModelSpec
 
 __all__ = ["MarginalPosterior"]
@@ -78,7 +77,7 @@ class MarginalPosterior:
         return False  # exact numbers; the draws beside them are independent
 
     @property
-    def idata(self) -> az.InferenceData | None:
+    def idata(self) -> InferenceData | None:
         return None if self._draws is None else self._draws.idata
 
     @property

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
+    from bayesma._arviz import InferenceData
 
 __all__ = ["Posterior", "MarginalSource", "SUMMARY_COLUMNS", "MOMENT_COLUMNS"]
 
@@ -74,7 +74,7 @@ class Posterior(Protocol):  # numpydoc ignore=PR01
     def needs_diagnostics(self) -> bool: ...
 
     @property
-    def idata(self) -> az.InferenceData | None: ...
+    def idata(self) -> InferenceData | None: ...
 
     @property
     def exact(self) -> object | None: ...

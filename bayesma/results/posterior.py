@@ -37,9 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesma._plotting import draw
 from bayesma._validate import check_level
-from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
 from bayesma.posterior import Posterior
 from bayesma.posterior.engines import posterior_of
 from bayesma.priors.improper import apply_moment_flags, moment_flags
@@ -53,10 +51,10 @@ from .query import SIMPLE_STATEMENT, posterior_repr
 from .summary import compare_frequentist
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
     import xarray as xr
     from matplotlib.figure import Figure
 
+    from bayesma._arviz import InferenceData
     from bayesma.posterior import MarginalSource
     from bayesma.spec import ModelSpec
 
@@ -96,7 +94,7 @@ class MetaPosterior:
 
     def __init__(
         self,
-        source: Posterior | az.InferenceData,
+        source: Posterior | InferenceData,
         spec: ModelSpec,
         engine: str | None = None,
         fit_seconds: float | None = None,
@@ -129,7 +127,7 @@ class MetaPosterior:
         return self._source
 
     @property
-    def idata(self) -> az.InferenceData:
+    def idata(self) -> InferenceData:
         """The posterior draws (an :class:`arviz.InferenceData`)."""
         idata = self._source.idata
         assert idata is not None  # checked when built
@@ -540,11 +538,13 @@ class MetaPosterior:
         --------
         >>> fig = post.forest()                              # doctest: +SKIP
         """
+        from bayesma.plots.forest import forest_plot
         return forest_plot(self, **kwargs)
 
     def plot_forest(self, **kwargs: Any) -> Figure:
         """ArviZ's forest plot of the study effects with R-hat and ESS (see :func:`bayesma.plots.arviz_forest`)."""
-        return draw("arviz_forest", self, **kwargs)
+        from bayesma.plots.forest import arviz_forest
+        return arviz_forest(self, **kwargs)
 
     def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
         """Plot with :func:`bayesma.plots.prior_posterior_plot` (see there).
@@ -566,6 +566,7 @@ class MetaPosterior:
         """
         if var_names is None:
             var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
+        from bayesma.plots.priors import prior_posterior_plot
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 
     def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
@@ -586,6 +587,7 @@ class MetaPosterior:
         --------
         >>> fig = post.plot_trace()                              # doctest: +SKIP
         """
+        from bayesma.plots.trace import trace_plot
         return trace_plot(self, var_names=var_names, **kwargs)
 
     def report(self, title: str | None = None, **kwargs: Any) -> str:

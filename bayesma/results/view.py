@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
     import pandas as pd
 
+    from bayesma._arviz import InferenceData
     from bayesma.posterior import Posterior
     from bayesma.spec import ModelSpec
 
@@ -33,7 +33,7 @@ class FitView(Protocol):
     def engine(self) -> str: ...
 
     @property
-    def idata(self) -> az.InferenceData: ...
+    def idata(self) -> InferenceData: ...
 
     @property
     def fit_info(self) -> Mapping[str, Any]: ...
