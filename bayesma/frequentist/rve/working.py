@@ -139,7 +139,7 @@ def cluster_codes(res: Any, cluster: Any, k: int) -> tuple[np.ndarray, np.ndarra
             if frame is None or cluster not in frame.columns:
                 cols = [] if frame is None else list(frame.columns)
                 raise ValueError(f"cluster column {cluster!r} is not in the data of the fit; columns are {cols}")
-            values = np.asarray(frame[cluster], dtype=object)
+            values = frame[cluster].to_numpy()
         else:
             values = np.asarray(column(None, cluster, "cluster"), dtype=object).ravel()
         name = cluster if isinstance(cluster, str) else "cluster"
@@ -148,12 +148,19 @@ def cluster_codes(res: Any, cluster: Any, k: int) -> tuple[np.ndarray, np.ndarra
             f"cluster {name!r} has {len(values)} values but the model has {k} effects (after leaving out "
             "rows with missing values); give a column name of the data, or one value per effect of the fit"
         )
-    missing = pd.isna(values)
+    missing = pd.isna(pd.Series(values))
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise ValueError(f"cluster {name!r}: row {i + 1} of the fit has a missing cluster")
-    levels, codes = np.unique(np.asarray([str(v) for v in values]), return_inverse=True)
-    return np.asarray(levels.tolist(), dtype=object), codes.astype(np.intp), name
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+    except TypeError:  # mixed types: sort by their text
+        codes, uniques = pd.factorize(np.asarray([str(v) for v in values]), sort=True)
+    text = [str(u) for u in uniques]
+    if len(set(text)) < len(text):  # e.g. 1 and "1": one cluster, as R's factor() would make it
+        codes, uniques = pd.factorize(np.asarray(text)[codes], sort=True)
+        text = [str(u) for u in uniques]
+    return np.asarray(text, dtype=object), codes.astype(np.intp), name
 
 
 def _label(res: Any, i: int) -> str:
@@ -194,8 +201,8 @@ def _blocks(res: Any, M: sparse.coo_matrix, codes: np.ndarray, levels: np.ndarra
             f"are in clusters {levels[codes[r1]]!r} and {levels[codes[r2]]!r}; the model's random effects "
             "must be nested within the clusters of the robust variance"
         )
-    flat = np.zeros(int(np.sum(size.astype(np.int64) ** 2)))
-    np.add.at(flat, off[codes[i]] + pos[i] * size[codes[i]] + pos[j], v)
+    ci = codes[i]
+    flat = np.bincount(off[ci] + pos[i] * size[ci] + pos[j], weights=v, minlength=int(np.sum(size.astype(np.int64) ** 2)))
     groups = []
     for s in np.unique(size):
         cl = corder[size[corder] == s]
