@@ -139,10 +139,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> ep.summary(prob=0.9).loc["mu"].round(4).tolist()   # mean, sd, median, 5% and 95%
-        [0.2299, 0.1863, 0.23, -0.0577, 0.5185]
+        [0.2338, 0.1311, 0.2326, 0.0248, 0.4471]
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         qs3 = _Q if prob == 0.95 else ((1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0)
@@ -215,10 +214,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> ep.density("tau", [0.1, 0.2]).round(4)
-        array([2.9907, 2.1988])
+        array([4.4337, 2.1127])
         """
         x = np.asarray(x, dtype=float)
         spec = self.spec
@@ -323,10 +321,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> ep.quantiles("tau", [0.05, 0.95]).round(4)
-        array([0.0161, 0.5925])
+        array([0.0094, 0.286 ])
         """
         q = tuple(float(v) for v in np.atleast_1d(q))
         mix = self._mixture(name)
@@ -359,10 +356,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> round(1 - float(ep.cdf("mu", 0.0)), 4)
-        0.92
+        0.9652
         """
         mix = self._mixture(name)
         if mix is not None:
@@ -394,10 +390,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> [round(v, 4) for v in ep.interval("theta_new", 0.9)]   # median, 5%, 95%
-        [0.2294, -0.2893, 0.7502]
+        [0.2316, -0.0701, 0.5468]
         """
         lo, med, hi = self.quantiles(name, [(1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0])
         return float(med), float(lo), float(hi)
@@ -423,10 +418,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> [round(v, 4) for v in ep.hdi("tau", 0.95)]
-        [0.0, 0.5925]
+        [0.0, 0.286]
         """
         p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
         for _ in range(3):
@@ -456,10 +450,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> round(ep.prob("mu", 0.0), 4)
-        0.92
+        0.9652
         """
         return 1.0 - self.cdf(name, threshold)
 
@@ -482,10 +475,9 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> round(ep.savage_dickey("mu", 0.0), 4)
-        1.7029
+        5.1418
         """
         return savage_dickey(self, name, value)
 
@@ -500,11 +492,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> ep.bayes_factors()["BF10"].round(3)
-        effect           0.587
-        heterogeneity    0.513
+        effect           0.194
+        heterogeneity    0.865
         Name: BF10, dtype: float64
         """
         return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
@@ -525,12 +516,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> ep.model_probabilities()["posterior_prob"].round(3)
         model
-        common    0.661
-        random    0.339
+        common    0.536
+        random    0.464
         Name: posterior_prob, dtype: float64
         """
         return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
@@ -558,8 +548,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         --------
         >>> import numpy as np
         >>> import bayesma as bm
-        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-        ...                                                 priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}))
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
         >>> d = ep.draws(1000, np.random.default_rng(1))
         >>> d["mu"].shape, d["theta"].shape
         ((1000,), (1000, 3))
