@@ -234,3 +234,68 @@ def test_printout_names_the_structure():
     assert "outer factor: study (nlvls = 10)" in text and "inner factor: outcome (nlvls = 3)" in text
     assert "tau^2.1" in text and "rho" in text
     assert list(res.variance_components().index) == ["tau^2.1", "tau^2.2", "tau^2.3", "rho"]
+
+
+def _dense_P(res):
+    M = res.marginal_vcov().toarray()
+    Mi = np.linalg.inv(M)
+    X = res.X
+    return Mi, Mi - Mi @ X @ np.linalg.solve(X.T @ Mi @ X, X.T @ Mi)
+
+
+def test_ranef_equals_dense_blups():
+    df = che_data(11, m=7, k=25)
+    V = bm.vcalc("vi", cluster="study", obs="esid", rho=0.5, data=df)
+    res = bm.rma_mv("yi", V, random="~ 1 | study/esid", data=df)
+    Mi, P = _dense_P(res)
+    e = res.yi - res.X @ res.beta
+    Z = (df["study"].to_numpy()[:, None] == np.unique(df["study"])[None, :]).astype(float)
+    re = res.ranef()
+    s1, s2 = res.sigma2
+    np.testing.assert_allclose(re["study"]["pred"], s1 * Z.T @ Mi @ e, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(re["study"]["se"] ** 2, s1 - s1**2 * np.diag(Z.T @ P @ Z), rtol=1e-9)
+    np.testing.assert_allclose(re["study/esid"]["pred"], s2 * Mi @ e, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(re["study/esid"]["se"] ** 2, s2 - s2**2 * np.diag(P), rtol=1e-9)
+    assert re["study/esid"].index[1] == f"{df['study'][1]}/{df['esid'][1]}"
+
+
+def test_struct_ranef_and_prediction_intervals():
+    df = che_data(12, m=9, k=27)
+    df["outcome"] = np.array(["a", "b", "c"])[np.arange(27) % 3]
+    res = bm.rma_mv("yi", "vi", mods="~ outcome - 1", random="~ outcome | study", struct="HCS", data=df)
+    Mi, P = _dense_P(res)
+    e = res.yi - res.X @ res.beta
+    G = res.layout.structs[0].struct.G(res.tau2, res.rho)
+    re = res.ranef()["outcome | study"]
+    first = re.index[0]
+    study, outcome = first.split(".")
+    rows = (df["study"].astype(str) == study).to_numpy()
+    w = np.where(rows, G["abc".index(outcome)][df["outcome"].map("abc".index).to_numpy()], 0.0)
+    np.testing.assert_allclose(re["pred"].iloc[0], w @ Mi @ e, rtol=1e-10)
+    np.testing.assert_allclose(re["se"].iloc[0] ** 2, G["abc".index(outcome)]["abc".index(outcome)] - w @ P @ w,
+                               rtol=1e-9)
+    p = res.predict(newmods=np.eye(3), tau2_levels=["a", "b", "c"])
+    np.testing.assert_allclose(p["pi_ub"] - p["pred"], 1.959963984540054 * np.sqrt(p["se"] ** 2 + res.tau2),
+                               rtol=1e-9)
+    assert res.predict(newmods=np.eye(3))["pi_lb"].isna().all()
+
+
+def test_profile_interval_bounds_and_anova_of_a_che_model():
+    df = che_data(3, m=10, k=40)
+    df["x"] = np.random.default_rng(1).normal(size=40)
+    V = bm.vcalc("vi", cluster="study", obs="esid", rho=0.5, data=df)
+    full = bm.rma_mv("yi", V, mods="~ x", random="~ 1 | study/esid", data=df, method="ML")
+    reduced = bm.rma_mv("yi", V, random="~ 1 | study/esid", data=df, method="ML")
+    a = bm.anova(full, reduced)
+    np.testing.assert_allclose(a.LRT, 2 * (full.logLik - reduced.logLik), rtol=1e-10)
+    assert (full.parms, reduced.parms) == (4, 3)
+    ci = full.confint()
+    crit = 3.841458820694124
+    for j, name in enumerate(full.params.names):
+        for bound in ci.loc[name, ["ci_lb", "ci_ub"]]:
+            if bound > 0:
+                fixed = np.array([np.nan, np.nan])
+                fixed[j] = bound
+                prof = bm.rma_mv("yi", V, mods="~ x", random="~ 1 | study/esid", data=df, method="ML",
+                                 sigma2=list(fixed))
+                np.testing.assert_allclose(2 * (full.logLik - prof.logLik), crit, rtol=1e-6)
