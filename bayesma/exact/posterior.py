@@ -104,6 +104,19 @@ class ExactPosterior:  # numpydoc ignore=PR01
             return ["tau", "tau_within"]
         return []
 
+    @property
+    def names(self) -> list[str]:
+        """Every quantity this posterior answers for exactly, named as summary rows (and ``"pooled"``)."""
+        spec = self.spec
+        names = ["mu"] if not spec.is_regression else [f"beta[{c}]" for c in spec.coef_names]
+        if self.kind == "tau_by":
+            names.append("tau")  # the subgroups' taus pooled with equal weight
+        names += [*self.tau_names, *(f"theta[{lab}]" for lab in spec.labels)]
+        names.append("theta_new")  # with tau_by: a new study of either subgroup (the equal mixture)
+        if self.kind == "tau_by":
+            names += [f"theta_new[{g}]" for g in spec.group_names]
+        return [*names, "pooled"]
+
     # -- summaries -----------------------------------------------------------
     def summary(self, theta: bool = True, prob: float = 0.95) -> pd.DataFrame:
         """Exact posterior summaries: mean, sd, median and equal-tailed interval.
