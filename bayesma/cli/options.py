@@ -138,7 +138,7 @@ def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, An
 
 
 def exact_engine_reason(spec: Any) -> str | None:
-    """Why the exact engine cannot fit *spec* (a :class:`~bayesma.models.spec.ModelSpec`), or None if it can.
+    """Why the exact engine cannot fit *spec* (a :class:`~bayesma.spec.ModelSpec`), or None if it can.
 
     The rules of :mod:`bayesma.exact` (normal random effects; ``tau_by`` with at most
     two subgroups; heterogeneity priors with a density of tau; Normal or flat priors

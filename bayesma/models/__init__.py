@@ -1,7 +1,7 @@
 """Bayesian meta-analysis models: :class:`MetaAnalysis` and its engines.
 
 ``MetaAnalysis`` validates the data and priors into a :class:`ModelSpec`
-(:mod:`~bayesma.models.spec`); ``fit(engine="nuts")`` builds the PyMC model
+(:mod:`~bayesma.spec`); ``fit(engine="nuts")`` builds the PyMC model
 (:mod:`~bayesma.models.build`, one module per family) and samples it
 (:mod:`~bayesma.models.nuts`, compiled once per structure and cached),
 ``fit(engine="exact")`` integrates the posterior numerically
@@ -22,8 +22,8 @@ import pandas as pd
 
 from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed
-from bayesma.models.spec import ModelSpec, build_spec
 from bayesma.priors.improper import moment_flags
+from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning", "HeavyTailWarning"]
 
@@ -227,7 +227,7 @@ class MetaAnalysis:
         >>> m.with_priors({"tau": "halfnormal(0.25)"}).priors["tau"]
         HalfNormal(sigma=0.25)
         """
-        from bayesma.models.spec import has_slopes, resolve_priors
+        from bayesma.spec import has_slopes, resolve_priors
 
         spec = self.spec
         merged = {**spec.priors, **dict(priors)}
@@ -244,7 +244,7 @@ class MetaAnalysis:
         tune: int = 1000,
         chains: int = 4,
         seed: int | None = None,
-        progressbar: bool = False,
+        progressbar: bool | None = None,
         **kwargs: Any,
     ):
         """Compute the posterior.
@@ -260,8 +260,11 @@ class MetaAnalysis:
             (for ``"exact"``: ``draws * chains`` independent draws).
         seed : int, optional
             Random seed; the same seed gives the same numbers.
-        progressbar : bool
-            Show sampling progress.
+        progressbar : bool, optional
+            NUTS: say when the model is compiled (once per model family; the compiled
+            model is cached on disk for later runs, see :doc:`performance`) and show the
+            sampler's progress bar, on stderr. ``None`` (default): when stderr is a
+            terminal or in Jupyter; ``False``: silent.
         **kwargs
             Engine options (``target_accept``, ``sampler="pymc"|"nutpie"``,
             ``prior_draws``...).
@@ -295,27 +298,26 @@ class MetaAnalysis:
                              "for the model-averaged ensemble (marginal likelihoods without MCMC)")
         if engine == "exact":
             from bayesma.exact import fit_exact
+            from bayesma.posterior.engines import from_exact
             from bayesma.results import MetaPosterior
 
             with backend_noise_filtered():
                 res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
-            post = MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
-                                 fit_seconds=res.seconds, exact=res.exact)
-            post.fit_info.update(res.info)
-            return post
+            return MetaPosterior(from_exact(res.exact, self.spec, res.idata), self.spec,
+                                 fit_seconds=res.seconds, fit_info=res.info)
         return self._fit_nuts(draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
 
     def _fit_nuts(self, *, warn: bool = True, **kwargs: Any):
         from bayesma.models import nuts
+        from bayesma.posterior.engines import from_draws
         from bayesma.results import MetaPosterior
 
         if not isinstance(self._pymc_cache, nuts.ModelCache):
             self._pymc_cache = nuts.MODEL_CACHE
         with backend_noise_filtered():  # PyTensor's BLAS notice, log(0) at boundaries; diagnostics warn below
             fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
-        post = MetaPosterior(fit.idata, self.spec, engine="nuts", fit_seconds=fit.seconds)
-        post.fit_info = fit.info
-        post._cache_entry = fit.entry
+        post = MetaPosterior(from_draws(fit.idata, self.spec), self.spec, fit_seconds=fit.seconds,
+                             fit_info=fit.info, cache_entry=fit.entry)
         if warn:
             post.diagnostics().warn()
         return post
