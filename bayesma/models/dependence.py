@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.models.mv_priors import default_rho_prior, resolve_mv_priors, rho_range
-from bayesma.models.spec import ModelSpec, build_spec
+from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["STRUCTS", "Dependence", "DependentSpec", "build_dependent_spec", "constant_rho_blocks",
            "default_rho_prior", "rho_range"]
