@@ -269,27 +269,26 @@ class MetaAnalysis:
                              "for the model-averaged ensemble (marginal likelihoods without MCMC)")
         if engine == "exact":
             from bayesma.exact import fit_exact
+            from bayesma.posterior.engines import from_exact
             from bayesma.results import MetaPosterior
 
             with backend_noise_filtered():
                 res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
-            post = MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
-                                 fit_seconds=res.seconds, exact=res.exact)
-            post.fit_info.update(res.info)
-            return post
+            return MetaPosterior(from_exact(res.exact, self.spec, res.idata), self.spec,
+                                 fit_seconds=res.seconds, fit_info=res.info)
         return self._fit_nuts(draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
 
     def _fit_nuts(self, *, warn: bool = True, **kwargs: Any):
         from bayesma.models import nuts
+        from bayesma.posterior.engines import from_draws
         from bayesma.results import MetaPosterior
 
         if not isinstance(self._pymc_cache, nuts.ModelCache):
             self._pymc_cache = nuts.MODEL_CACHE
         with backend_noise_filtered():  # PyTensor's BLAS notice, log(0) at boundaries; diagnostics warn below
             fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
-        post = MetaPosterior(fit.idata, self.spec, engine="nuts", fit_seconds=fit.seconds)
-        post.fit_info = fit.info
-        post._cache_entry = fit.entry
+        post = MetaPosterior(from_draws(fit.idata, self.spec), self.spec, fit_seconds=fit.seconds,
+                             fit_info=fit.info, cache_entry=fit.entry)
         if warn:
             post.diagnostics().warn()
         return post

@@ -117,8 +117,11 @@ def parse_random(random: Any, data: pd.DataFrame | None, struct: Any = "CS") -> 
                 raise ValueError(f"random term {formula!r}: column {col!r} is not in the data")
         if lhs == "1":
             for depth in range(1, len(factors) + 1):
-                keys = data[factors[:depth]].astype(str).agg("\x1f".join, axis=1) if depth > 1 \
-                    else data[factors[0]]
+                keys = data[factors[0]]
+                if depth > 1:  # "study\x1fesid" labels, built column-wise (a row-wise join takes seconds at k = 1e5)
+                    keys = keys.astype(str)
+                    for f in factors[1:depth]:
+                        keys = keys + "\x1f" + data[f].astype(str)
                 codes, levels = _codes(keys)
                 sigmas.append(SigmaTerm("/".join(factors[:depth]), codes, len(levels), levels))
             continue

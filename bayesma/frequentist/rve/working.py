@@ -170,6 +170,26 @@ def _label(res: Any, i: int) -> str:
     return f"row {i + 1}"
 
 
+def _check_nested(res: Any, codes: np.ndarray, levels: np.ndarray, name: str) -> None:
+    """Each independent group of the model (e.g. a study) must lie in one cluster: checked on the model's
+    structure, so that a variance component estimated at 0 does not hide a split study."""
+    outer = model_cluster(res)
+    if outer is None or len(outer) != len(codes):
+        return
+    groups, gid = np.unique(np.asarray([str(v) for v in outer]), return_inverse=True)
+    first = np.full(len(groups), -1, dtype=np.intp)
+    first[gid[::-1]] = np.arange(len(gid))[::-1]  # the first row of each group
+    split = np.flatnonzero(codes != codes[first[gid]])
+    if len(split):
+        i = int(split[0])
+        j = int(first[gid[i]])
+        raise ValueError(
+            f"cluster {name!r} is not constant within study {str(groups[gid[i]])!r} of the model: {_label(res, j)} is in "
+            f"cluster {levels[codes[j]]!r} and {_label(res, i)} in {levels[codes[i]]!r}; the model's random effects "
+            "must be nested within the clusters of the robust variance"
+        )
+
+
 def _blocks(res: Any, M: sparse.coo_matrix, codes: np.ndarray, levels: np.ndarray, name: str) -> list[Group]:
     """Split M into dense per-cluster blocks, stacked by cluster size (one scatter, no loop over clusters)."""
     k = len(codes)
@@ -231,6 +251,8 @@ def working_model(res: Any, cluster: Any = None) -> WorkingModel:
         raise ValueError(
             f"cluster {name!r} has a single cluster ({levels[0]!r}): cluster-robust inference needs at least two"
         )
+    if cluster is not None:
+        _check_nested(res, codes, levels, name)
     M = marginal_covariance(res)
     if M.shape != (k, k):
         raise ValueError(f"the marginal covariance has shape {M.shape}, expected ({k}, {k})")
