@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma._arviz import add_groups, dataset, with_groups
 from bayesma._validate import check_seed
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
 from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
@@ -357,7 +358,6 @@ def _unpad(draws: np.ndarray, dims: list[str] | tuple, coords: dict[str, list[st
 def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     """Uniform InferenceData for both samplers: posterior, sample_stats, prior,
     prior_predictive, observed_data (yi), constant_data (vi, X, indices), current coords."""
-    import arviz as az
     import xarray as xr
 
     coords = spec.coords()
@@ -370,15 +370,13 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
         keep[group] = ds
     if "diverging" not in keep["sample_stats"] and "divergent" in keep["sample_stats"]:
         keep["sample_stats"] = keep["sample_stats"].rename({"divergent": "diverging"})
-    new = az.InferenceData(**keep)
+    new = with_groups(keep)
     dims = _dims_of(spec)
     if prior:
         prior = {name: _unpad(val, dims.get(name, ()), coords)[None, ...] for name, val in prior.items()}
         pp = {"yi": prior.pop("yi")} if "yi" in prior else {}
-        new.add_groups(
-            prior=az.dict_to_dataset(prior, coords=coords, dims=dims, library=None, attrs={}),
-            prior_predictive=az.dict_to_dataset(pp, coords=coords, dims=dims, library=None, attrs={}),
-        )
+        add_groups(new, prior=dataset(prior, coords=coords, dims=dims),
+                   prior_predictive=dataset(pp, coords=coords, dims=dims))
     obs = xr.Dataset({"yi": (("study",), np.asarray(spec.yi, float))}, coords={"study": coords["study"]})
     const = {"vi": (("study",), np.asarray(spec.vi, float))}
     ccoords = {"study": coords["study"]}
@@ -395,7 +393,7 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     if spec.cluster_index is not None:
         const["cluster_idx"] = (("study",), np.asarray(spec.cluster_index, int))
         ccoords["cluster"] = coords["cluster"]
-    new.add_groups(observed_data=obs, constant_data=xr.Dataset(const, coords=ccoords))
+    add_groups(new, observed_data=obs, constant_data=xr.Dataset(const, coords=ccoords))
     return new
 
 

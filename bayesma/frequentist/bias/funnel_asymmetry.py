@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._plotting import draw
 from bayesma._validate import as_numeric, column
 from bayesma.data import MetaData
 from bayesma.frequentist._common import _check_method, _crit, _level
@@ -337,7 +336,8 @@ class TrimFillResult:
 
     def funnel(self, **kwargs: Any):
         """Funnel plot with the filled studies as open circles; see :func:`bayesma.plots.funnel_plot`."""
-        return draw("funnel_plot", self, **kwargs)
+        from bayesma.plots.funnel import funnel_plot
+        return funnel_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         se = f"{self.se_k0:.4f}" if np.isfinite(self.se_k0) else "NA"

@@ -59,14 +59,14 @@ def _values(data: pd.DataFrame | None, spec: Any, name: str, k: int | None) -> n
     return vals
 
 
-def _rho_matrix(rho: Any, levels: np.ndarray, name: str) -> np.ndarray:
-    """A correlation matrix over *levels* (order of first appearance) from a scalar or a DataFrame."""
-    q = len(levels)
+def _rho_matrix(rho: Any, levels: np.ndarray, name: str) -> Any:
+    """A correlation over *levels* (order of first appearance): a number (the same for every pair
+    of levels) or a matrix from a DataFrame."""
     if np.ndim(rho) == 0:
-        r = float(rho)
-        mat = np.full((q, q), r)
-        np.fill_diagonal(mat, 1.0)
-    elif isinstance(rho, pd.DataFrame):
+        if abs(float(rho)) > 1:
+            raise ValueError("all correlations given by rho must be in [-1, 1]")
+        return float(rho)
+    if isinstance(rho, pd.DataFrame):
         lab = [str(v) for v in rho.index]
         missing = [str(v) for v in levels if str(v) not in lab]
         if missing:
@@ -108,8 +108,8 @@ def _corr_blocks(rows, tcode, ocode, rho_obs, rho_type, g1, g2, t1, t2, w1, w2, 
     """The correlation blocks (n, s, s) of clusters whose rows are *rows* (n, s)."""
     a, b = (slice(None), slice(None), None), (slice(None), None, slice(None))
     ti, oi = tcode[rows], ocode[rows]
-    c = np.where(ti[a] == ti[b], np.where(oi[a] == oi[b], 1.0, rho_obs[oi[a], oi[b]]),
-                 rho_type[ti[a], ti[b]])
+    look = lambda r, c: r if np.ndim(r) == 0 else r[c[a], c[b]]  # noqa: E731
+    c = np.where(ti[a] == ti[b], np.where(oi[a] == oi[b], 1.0, look(rho_obs, oi)), look(rho_type, ti))
     G1, G2, T1, T2 = g1[rows], g2[rows], t1[rows], t2[rows]
     u1, u2 = 1.0 / w1[rows], 1.0 / w2[rows]
     num = (_time_corr(phi, G1[a], T1[a], G1[b], T1[b]) * np.sqrt(u1[a] * u1[b])

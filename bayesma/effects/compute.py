@@ -1,9 +1,13 @@
 """``escalc``: effect sizes and sampling variances, as ``metafor::escalc``.
 
-The measures live in one table, :data:`_ESCALC`: a new measure is one entry
-(arguments, variance types, the function computing it, the function naming
-missing arguments) plus that function, and an entry in
-:data:`bayesma.measures.MEASURES` for its name and label.
+The measures are computed by the modules of their input type
+(:mod:`~bayesma.effects.two_by_two`, :mod:`~bayesma.effects.means`,
+:mod:`~bayesma.effects.single_group`, :mod:`~bayesma.effects.change`,
+:mod:`~bayesma.effects.correlations`, :mod:`~bayesma.effects.proportions`,
+:mod:`~bayesma.effects.rates`, :mod:`~bayesma.effects.reliability`); each holds a ``TABLE``
+of its measures. A new measure is one row there (arguments, variance types, the function
+computing it, the function naming missing arguments) plus that function, and one entry of
+the registry :data:`bayesma.measures.MEASURES` for its name, label and scale.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ import pandas as pd
 
 from bayesma import measures
 from bayesma._validate import as_numeric, column, study_name
-from bayesma.effects import families as fam
+from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
-from bayesma.effects.measures_extra import ADD_ZERO_EXTRA, EXTRA
-from bayesma.effects.measures_more import ADD_ZERO, MORE
 
 __all__ = ["MEASURES", "escalc"]
+
+_GROUPS = (two_by_two, means, single_group, change, correlations, proportions, rates, reliability)
 
 
 @dataclass(frozen=True)
@@ -36,19 +40,17 @@ class _EscalcMeasure:
     needs: Callable[[dict[str, Any]], tuple[list[str], str]]
 
 
-_ESCALC: dict[str, _EscalcMeasure] = {
-    "SMD": _EscalcMeasure(fam.MEANS, ("LS", "LS2", "UB", "AV"), fam.means, fam.needs_means),
-    "MD": _EscalcMeasure(fam.MEANS, ("LS", "UB", "HO"), fam.means, fam.needs_means),
-    "ROM": _EscalcMeasure(fam.MEANS, ("LS", "HO", "AV", "AVHO"), fam.means, fam.needs_means),
-    "OR": _EscalcMeasure(fam.TWO_BY_TWO, ("LS",), fam.two_by_two, fam.needs_two_by_two),
-    "RR": _EscalcMeasure(fam.TWO_BY_TWO, ("LS",), fam.two_by_two, fam.needs_two_by_two),
-    "RD": _EscalcMeasure(fam.TWO_BY_TWO, ("LS", "UB", "AV"), fam.two_by_two, fam.needs_two_by_two),
-    "COR": _EscalcMeasure(fam.CORR, ("LS", "AV"), fam.correlation, fam.needs_correlation),
-    "ZCOR": _EscalcMeasure(fam.CORR, ("LS",), fam.correlation, fam.needs_correlation),
-    "PR": _EscalcMeasure(fam.PROP, ("LS", "UB", "AV"), fam.proportion, fam.needs_proportion),
-    "PLO": _EscalcMeasure(fam.PROP, ("LS", "AV"), fam.proportion, fam.needs_proportion),
-}
-_ESCALC.update({name: _EscalcMeasure(*spec) for name, spec in {**MORE, **EXTRA}.items()})
+def _table() -> dict[str, _EscalcMeasure]:
+    """The rows of every input type, in the order of the registry (then metafor's aliases)."""
+    rows = {name: _EscalcMeasure(*row) for group in _GROUPS for name, row in group.TABLE.items()}
+    order = {name: i for i, name in enumerate(measures.names())}
+    return dict(sorted(rows.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+_ESCALC: dict[str, _EscalcMeasure] = _table()
+
+#: measures whose default ``add`` is 0 (metafor: AS, PHI, IRSD, PAS, PFT, IRS, IRFT); 1/2 for the others
+ADD_ZERO = frozenset().union(*(getattr(group, "ADD_ZERO", frozenset()) for group in _GROUPS))
 
 MEASURES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     name: (measures.get(name).description, spec.args, spec.vtypes) for name, spec in _ESCALC.items()
@@ -110,7 +112,7 @@ def escalc(
           from ``ri, ni``;
         * ``"PR"``, ``"PLO"``: raw and logit transformed proportions, from
           ``xi, ni`` (or ``xi, mi``: events and non-events);
-        * more of metafor's measures (see :mod:`bayesma.effects.measures_more`
+        * more of metafor's measures (see the modules of :mod:`bayesma.effects`
           and the table in the documentation, "Effect sizes"): ``PETO``,
           ``PHI``, ``YUQ``, ``YUY``, ``AS``, ``PBIT``, ``OR2DN``, ``OR2DL`` (2x2
           tables); ``RPB``, ``RBIS``, ``D2ORN``, ``D2ORL``, ``CVR``, ``VR`` (two
@@ -220,6 +222,36 @@ def escalc(
            yi      vi
     0 -0.3552  0.0131
     """
+    spec = _measure_spec(measure)
+    add, var_names = _check_options(measure, spec, add=add, to=to, drop00=drop00, vtype=vtype,
+                                    var_names=var_names, data=data)
+    given_raw = {
+        "ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i,
+        "m1i": m1i, "sd1i": sd1i, "m2i": m2i, "sd2i": sd2i,
+        "ri": ri, "ni": ni, "xi": xi, "mi": mi, "sdi": sdi, "ti": ti, "r2i": r2i,
+        "x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i,
+    }
+    x, labels, names = _study_data(measure, spec, given_raw, data, slab)
+    ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
+    _warn_missing(measure, x, na_y | na_v, ctx, var_names)
+    yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
+
+    if data is not None:
+        out = data.copy()
+        out[var_names[0]] = yi
+        out[var_names[1]] = vi
+    else:
+        out = pd.DataFrame({var_names[0]: yi, var_names[1]: vi})
+    out.attrs["measure"] = measure
+    if labels is not None:
+        out.attrs["slab"] = labels
+    return out
+
+
+def _measure_spec(measure: Any) -> _EscalcMeasure:
+    """How to compute *measure*; a TypeError or ValueError (listing the known measures) otherwise."""
     if not isinstance(measure, str):
         raise TypeError(f"measure must be a string such as 'SMD', got {type(measure).__name__}")
     if measure not in _ESCALC:
@@ -230,14 +262,19 @@ def escalc(
             f"unknown measure {measure!r}{hint}; known measures: "
             + ", ".join(f"{k} ({v[0]})" for k, v in MEASURES.items())
         )
-    spec = _ESCALC[measure]
-    accepted, vtypes = spec.args, spec.vtypes
+    return _ESCALC[measure]
+
+
+def _check_options(measure: str, spec: _EscalcMeasure, *, add: Any, to: str, drop00: Any, vtype: Any,
+                   var_names: Sequence[str], data: Any) -> tuple[float, tuple[str, ...]]:
+    """Check the options (not the study data); return *add* (metafor's default per measure) and *var_names*."""
+    vtypes = spec.vtypes
     if not isinstance(vtype, str) or vtype not in vtypes:
         raise ValueError(f"vtype={vtype!r} is not available for measure {measure!r}; choose one of {list(vtypes)}")
     if to not in _TO_CHOICES:
         raise ValueError(f"to={to!r} is not known; choose one of {list(_TO_CHOICES)}")
     if add is None:  # metafor: 0 for AS, PHI, IRSD, PAS, PFT, else 1/2
-        add = 0.0 if measure in ADD_ZERO | ADD_ZERO_EXTRA else 0.5
+        add = 0.0 if measure in ADD_ZERO else 0.5
     if not isinstance(drop00, (bool, np.bool_)):
         raise TypeError(f"drop00 must be True or False, got {drop00!r}")
     if drop00 and not {"di", "x1i"} & set(spec.args):
@@ -253,13 +290,14 @@ def escalc(
         raise ValueError(f"var_names must be two different strings, got {var_names!r}")
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    return add, var_names
 
-    given_raw = {
-        "ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i,
-        "m1i": m1i, "sd1i": sd1i, "m2i": m2i, "sd2i": sd2i,
-        "ri": ri, "ni": ni, "xi": xi, "mi": mi, "sdi": sdi, "ti": ti, "r2i": r2i,
-        "x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i,
-    }
+
+def _study_data(measure: str, spec: _EscalcMeasure, given_raw: dict[str, Any], data: pd.DataFrame | None,
+                slab: Any) -> tuple[dict[str, np.ndarray], list[Any] | None, dict[str, str]]:
+    """The study columns as float arrays, the study labels and the displayed column names; errors for
+    arguments the measure does not use or lacks, unequal lengths and fractional sample sizes."""
+    accepted = spec.args
     given = {name: value for name, value in given_raw.items() if value is not None}
     extra = sorted(set(given) - set(accepted), key=list(given_raw).index)
     if extra:
@@ -286,8 +324,11 @@ def escalc(
         )
     names = {name: _display(given[name], name) for name in given}
     x = {name: as_numeric(value, names[name], labels) for name, value in resolved.items()}
+    _check_sample_sizes(x, labels, names)
+    return x, labels, names
 
-    ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
+
+def _check_sample_sizes(x: dict[str, np.ndarray], labels: list[Any] | None, names: dict[str, str]) -> None:
     for name in _SAMPLE_SIZES:
         if name in x:
             values = x[name]
@@ -299,21 +340,6 @@ def escalc(
                     f"column {names[name]!r}: sample sizes must be whole numbers, but "
                     f"{studies}{f' and {bad.size - 10} more' if bad.size > 10 else ''}; "
                     "round an effective sample size (e.g. one divided by a design effect) first")
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
-    _warn_missing(measure, x, na_y | na_v, ctx, var_names)
-    yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
-
-    if data is not None:
-        out = data.copy()
-        out[var_names[0]] = yi
-        out[var_names[1]] = vi
-    else:
-        out = pd.DataFrame({var_names[0]: yi, var_names[1]: vi})
-    out.attrs["measure"] = measure
-    if labels is not None:
-        out.attrs["slab"] = labels
-    return out
 
 
 class _Context:
