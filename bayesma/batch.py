@@ -33,7 +33,9 @@ import numpy as np
 import pandas as pd
 
 from bayesma._tasks import run_tasks
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.exact import batch_summaries
+from bayesma.exact.capability import ENGINE_CHOICES
 from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
 from bayesma.models.spec import resolve_priors
@@ -186,7 +188,7 @@ class FitManyResult:  # numpydoc ignore=PR01
         if key not in self.groups.index:
             raise KeyError(f"no group {key!r}; groups are {self.keys()[:10]}{' ...' if len(self.groups) > 10 else ''}")
         if self.groups.loc[key, "error"]:
-            raise ValueError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
+            raise InputError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
         sub = _group_frame(self._data, self.by, key)
         args = dict(self._model_args)
         fit_args = {**args.pop("fit"), **fit_kwargs}
@@ -242,7 +244,8 @@ def _fit_one(task: tuple) -> dict[str, Any]:
             out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
             spec = ma.spec
             notes = [_small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
-            if fit_args.get("engine") == "nuts":
+            out["engine"] = post.engine
+            if post.engine == "nuts":
                 notes += post.diagnostics().problems
             out["warnings"] = "; ".join(n for n in notes if n)
             if not spec.is_regression and spec.cluster_index is None:
@@ -272,7 +275,7 @@ def fit_many(
     priors: Mapping[str, Any] | None = None,
     model: str = "random",
     mods: str | None = None,
-    engine: str = "exact",
+    engine: str = "auto",
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
@@ -280,7 +283,7 @@ def fit_many(
     progress: bool | None = None,
     seed: int | None = None,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int | None = None,
     chains: int = 4,
     keep_fits: bool | None = None,
     **fit_kwargs: Any,
@@ -301,8 +304,11 @@ def fit_many(
         As :class:`bayesma.MetaAnalysis`; the same for every group. Default priors depend
         on ``measure`` (and, for raw or unknown measures, on each group's data, exactly
         as when fitting the group alone).
-    engine : {"exact", "nuts"}
-        ``"exact"`` runs vectorised across groups where the model is intercept-only
+    engine : {"auto", "exact", "nuts"}
+        As :meth:`bayesma.MetaAnalysis.fit`: ``"auto"`` (the default) is the exact engine
+        when it can fit the model (:func:`bayesma.exact.capability.exact_support`) and no
+        NUTS option is given, else NUTS; the ``engine`` column says which ran. The exact
+        engine runs vectorised across groups where the model is intercept-only
         normal-normal with a Normal prior on mu; other models fit one group at a time.
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
@@ -320,8 +326,10 @@ def fit_many(
         Group ``i`` (in sorted key order) uses the integer ``groups["seed"]``, drawn from
         ``numpy.random.SeedSequence(seed)``; fitting the group alone with that seed gives
         the same draws.
-    draws, tune, chains : int
-        Passed to :meth:`bayesma.MetaAnalysis.fit` (NUTS).
+    draws, chains : int
+        Passed to :meth:`bayesma.MetaAnalysis.fit`.
+    tune : int, optional
+        NUTS tuning steps, passed to :meth:`bayesma.MetaAnalysis.fit` only when given.
     keep_fits : bool, optional
         Keep each group's :class:`MetaPosterior` (default: for NUTS). Otherwise
         :meth:`FitManyResult.fit` refits a group on demand.
@@ -357,34 +365,36 @@ def fit_many(
     """
     t0 = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     by_cols = [by] if isinstance(by, str) else list(by)
     if not by_cols:
-        raise ValueError("by must name at least one column")
+        raise InputError("by must name at least one column")
     for col in by_cols + [c for c in (yi, vi, sei, labels) if isinstance(c, str)]:
         if col not in data.columns:
-            raise ValueError(f"column {col!r} not in data (columns: {list(data.columns)})")
-    if engine not in ("exact", "nuts"):
-        raise ValueError(f"engine must be 'exact' or 'nuts', got {engine!r}")
+            raise InputError(f"column {col!r} not in data (columns: {list(data.columns)})")
+    if engine not in ENGINE_CHOICES:
+        raise InputError(f"engine must be one of {ENGINE_CHOICES}, got {engine!r}")
     if method not in ("REML", "DL", "PM", "FE"):
-        raise ValueError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
+        raise InputError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
     if test not in ("z", "knha", "adhoc"):
-        raise ValueError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
+        raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InputError(f"level must be in (0, 1), got {level}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+        raise ArgumentTypeError(f"seed must be an integer, got {seed!r}")
     missing_key = data[by_cols].isna().any(axis=1).to_numpy()
     if missing_key.any():
         rows = [int(r) + 1 for r in np.flatnonzero(missing_key)[:10]]
-        raise ValueError(f"missing values in the by column(s) {by_cols} in row(s) {list(rows)}: "
+        raise InputError(f"missing values in the by column(s) {by_cols} in row(s) {list(rows)}: "
                          "every row must belong to a meta-analysis")
     if keep_fits is None:
         keep_fits = engine == "nuts"
 
     model_args = {"yi": yi, "vi": vi, "sei": sei, "labels": labels, "measure": measure, "priors": priors,
                   "model": model, "mods": mods}
-    fit_args = {"engine": engine, "draws": draws, "tune": tune, "chains": chains, **fit_kwargs}
+    fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
+    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
+        fit_args["tune"] = tune
     freq_args = {"method": method, "test": test, "level": level}
 
     grouped = data.groupby(by_cols, sort=True)
@@ -397,7 +407,7 @@ def fit_many(
              if seed is not None else [None] * G)
 
     # which groups can go through the vectorised exact engine
-    vector_ok = engine == "exact" and mods is None and model in ("random", "common") and not fit_kwargs
+    vector_ok = engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common") and not fit_kwargs
     valid_arrays = _validated_arrays(data, yi, vi, sei) if vector_ok else None
     dup = (data.duplicated(by_cols + [labels]).to_numpy() if labels is not None else np.zeros(len(data), bool))
     fixed_priors = None
@@ -462,7 +472,9 @@ def fit_many(
               keep_fits) for i in single]
     outputs = run_tasks(_fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
     fits: dict[Any, Any] = {}
+    ran = ["exact"] * G  # the vectorised path is the exact engine
     for i, out in zip(single, outputs):
+        ran[i] = out.get("engine") or engine
         notes[i] = out["warnings"]
         if out["error"]:
             errors[i] = out["error"]
@@ -475,7 +487,7 @@ def fit_many(
         if out["fit"] is not None:
             fits[keys[i]] = out["fit"]
 
-    table, groups = _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, seeds, engine,
+    table, groups = _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, seeds, ran,
                               set(single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(m) for m in buckets.values()), "n_single": len(single),
@@ -514,7 +526,7 @@ def _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, s
     """The tidy table (one row per group and parameter) and the per-group table, built from arrays."""
     G = len(keys)
     key_tuples = [key if isinstance(key, tuple) else (key,) for key in keys]
-    paths = np.array([engine if i in single else f"{engine} (vectorised)" for i in range(G)], dtype=object)
+    paths = np.array([engine[i] if i in single else f"{engine[i]} (vectorised)" for i in range(G)], dtype=object)
     notes_arr, errors_arr = np.array(notes, dtype=object), np.array(errors, dtype=object)
     f = {c: freq[:, j] for j, c in enumerate(_GROUP_FREQ)}
 

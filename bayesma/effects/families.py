@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from bayesma._validate import study_name
+from bayesma.errors import MissingDataWarning
 
 TWO_BY_TWO = ("ai", "bi", "ci", "di", "n1i", "n2i")
 MEANS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
@@ -219,7 +220,7 @@ def correlation(measure, x, ctx, add, to, vtype):
         warnings.warn(
             f"column {ctx.names['ni']!r}: the sampling variance cannot be estimated when ni <= 3; "
             f"vi is NaN for {', '.join(study_name(ctx.labels, j) for j in i)}",
-            RuntimeWarning,
+            MissingDataWarning,
             stacklevel=3,
         )
     if measure == "COR":

@@ -35,6 +35,7 @@ from bayesma.effects.families import (
     needs_two_by_two,
     proportion_counts,
 )
+from bayesma.errors import MissingDataWarning
 
 __all__ = ["ADD_ZERO_EXTRA", "EXTRA"]
 
@@ -121,7 +122,7 @@ def ucor(measure, x, ctx, add, to, vtype):
     if np.any(small):
         warnings.warn("UCOR: the bias-corrected correlation cannot be computed when ni <= 4 (as metafor); "
                       f"NaN for {int(np.sum(small))} stud{'y' if np.sum(small) == 1 else 'ies'}",
-                      RuntimeWarning, stacklevel=4)
+                      MissingDataWarning, stacklevel=4)
     yi = r * _hyp2f1(0.5, 0.5, (n - 2) / 2, 1 - r**2)
     if vtype == "UB":
         f2 = _hyp2f1(1.0, 1.0, n / 2, 1 - r**2)

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 from .grids import _LEVELS_FAST, _grid_1d
 from .likelihood import _loglik_re, _Normal
 from .quadrature import _BATCH, _LEVELS_1D, _N_GL_1D, _NUTS_HINT, _mixture_cdf, _mixture_moments, _mixture_quantiles
@@ -92,7 +94,7 @@ def batch_summaries(
     alpha = (1.0 - level) / 2.0
     qs3 = (alpha, 0.5, 1.0 - alpha)
     if mu_prior.family != "Normal":
-        raise ValueError(f"the exact engine needs a Normal prior on mu, got {mu_prior!r}; {_NUTS_HINT}")
+        raise InputError(f"the exact engine needs a Normal prior on mu, got {mu_prior!r}; {_NUTS_HINT}")
     loc = _Normal(np.array([mu_prior.params["mu"]]), np.array([1.0 / mu_prior.params["sigma"] ** 2]))
     X = np.ones((k, 1))
     keys = ["mu_mean", "mu_sd", "mu_lower", "mu_median", "mu_upper", "mu_p_positive", "tau_mean",

@@ -35,6 +35,7 @@ from scipy import stats
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
+from bayesma.errors import ConvergenceWarning, DataWarning, InputError
 from bayesma.frequentist import mv_predict as _mv_predict
 from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests, warn_vi_ratio
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
@@ -244,7 +245,7 @@ def rma_mv(
     """
     method = str(method).upper()
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS} for a three-level model, got {method!r}")
+        raise InputError(f"method must be one of {_METHODS} for a three-level model, got {method!r}")
     if test == "knha":
         warnings.warn(
             "rma_mv: test='knha' gives t tests with k - p degrees of freedom without the Knapp-Hartung "
@@ -253,10 +254,10 @@ def rma_mv(
         )
         test = "t"
     if test not in _TESTS:
-        raise ValueError(f"test must be 'z' or 't' for a three-level model, got {test!r}")
+        raise InputError(f"test must be 'z' or 't' for a three-level model, got {test!r}")
     level = _level(level)
     if cluster is None:
-        raise ValueError("cluster= is required: the cluster (study) of each effect")
+        raise InputError("cluster= is required: the cluster (study) of each effect")
 
     inner_name = labels if isinstance(labels, str) else "id"
     cluster_name = cluster if isinstance(cluster, str) else "cluster"
@@ -267,7 +268,7 @@ def rma_mv(
         require=required_columns(mods, data),
     )
     if md.cluster is None:
-        raise ValueError("cluster= is required: the cluster (study) of each effect")
+        raise InputError("cluster= is required: the cluster (study) of each effect")
     X, names = design_matrix(mods, md.data, md.k, md.labels)
     return fit_rma_mv(md, X, names, method=method, test=test, level=level,
                       s_names=(cluster_name, f"{cluster_name}/{inner_name}"))
@@ -289,7 +290,7 @@ def _nested_labels(data: pd.DataFrame | None, labels: Any, cluster: Any) -> Any:
     name = labels if isinstance(labels, str) else "labels"
     for i, lab in enumerate(combined):
         if lab in seen:
-            raise ValueError(
+            raise InputError(
                 f"column {name!r}: effect label {text[i]!r} appears twice in cluster {clusters[i]!r} "
                 f"(rows {seen[lab] + 1} and {i + 1}); labels must be unique within a cluster"
             )
@@ -437,7 +438,7 @@ def _maximize(y, vi, X, cid, m, reml, theta0, maxiter=500):
             break
     else:
         warnings.warn("rma_mv: the variance components did not converge in "
-                      f"{maxiter} iterations", RuntimeWarning, stacklevel=3)
+                      f"{maxiter} iterations", ConvergenceWarning, stacklevel=3)
     return theta, st, it
 
 
@@ -464,15 +465,15 @@ def fit_rma_mv(
     cid = cid.astype(np.intp)
     m = len(levels)
     if k - p < 1:
-        raise ValueError(f"too few effects (k = {k}) for {p} coefficients and two variance components")
+        raise InputError(f"too few effects (k = {k}) for {p} coefficients and two variance components")
     if m < 2:
-        raise ValueError(
+        raise InputError(
             f"all {k} effects are in one cluster ({str(levels[0])!r}); a three-level model needs at least two clusters"
         )
     if m == k:
         warnings.warn(
             "every cluster has a single effect: the two variance components are not separately "
-            "identifiable (only their sum is); consider rma()", stacklevel=3,
+            "identifiable (only their sum is); consider rma()", DataWarning, stacklevel=3,
         )
 
     # fixed-effect fit with the sampling variances only: QE and starting values

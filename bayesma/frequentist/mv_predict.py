@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
+from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit
 from bayesma.frequentist.transf import transform_table
 
@@ -39,7 +40,7 @@ def _newmods(res: Any, newmods: Any) -> np.ndarray:
     if X.shape[1] == p - 1 and names[0] == "intrcpt":
         X = np.column_stack([np.ones(X.shape[0]), X])
     if X.shape[1] != p:
-        raise ValueError(f"newmods must have {p - 1} columns (one per moderator: {names[1:]})")
+        raise InputError(f"newmods must have {p - 1} columns (one per moderator: {names[1:]})")
     return X
 
 

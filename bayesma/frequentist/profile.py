@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from bayesma._validate import check_level
+from bayesma.errors import ArgumentTypeError
 
 __all__ = ["confint_sigma2", "profile_loglik"]
 
@@ -91,7 +92,7 @@ def confint_sigma2(res: Any, level: float | None = None) -> pd.DataFrame:
     [0.0651, 0.0222, 0.2072]
     """
     if not hasattr(res, "loglik_at") or not hasattr(res, "sigma2"):
-        raise TypeError(f"profile intervals need a fit of bayesma.rma_mv (got {type(res).__name__})")
+        raise ArgumentTypeError(f"profile intervals need a fit of bayesma.rma_mv (got {type(res).__name__})")
     level = check_level(res.level if level is None else level)
     crit = float(stats.chi2.ppf(level, 1))
     sig = np.array(res.sigma2, dtype=float)

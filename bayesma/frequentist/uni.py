@@ -28,6 +28,7 @@ from bayesma._plotting import draw
 from bayesma._validate import check_tau2
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
+from bayesma.errors import InputError
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
 from bayesma.frequentist import ranef as _ranef
@@ -271,7 +272,7 @@ class RMAResult:  # numpydoc ignore=PR01
             if Xnew.shape[1] == self.p - 1 and self.coef_names[0] == "intrcpt":
                 Xnew = np.column_stack([np.ones(Xnew.shape[0]), Xnew])
             if Xnew.shape[1] != self.p:
-                raise ValueError(f"newmods must have {self.p - 1} columns (one per moderator)")
+                raise InputError(f"newmods must have {self.p - 1} columns (one per moderator)")
         pred = Xnew @ self.beta
         se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, self.vb, Xnew))
         crit = _crit(level, self.dfs)
@@ -447,16 +448,16 @@ def rma(
     """
     if cluster is not None:
         if tau2 is not None:
-            raise ValueError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
+            raise InputError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
                              "estimates two variance components")
         if str(method).upper() not in ("REML", "ML"):
-            raise ValueError(f"method={method!r} cannot fit the three-level model of cluster= "
+            raise InputError(f"method={method!r} cannot fit the three-level model of cluster= "
                              "(rma_mv, as metafor's rma.mv, fits method='REML' or 'ML')")
         return rma_mv(yi, vi, sei=sei, data=data, cluster=cluster, mods=mods, method=method, level=level,
                       test=test, labels=labels, missing=missing)
     method = _check_method(method)
     if test not in TESTS:
-        raise ValueError(f"test must be one of {TESTS}, got {test!r}")
+        raise InputError(f"test must be one of {TESTS}, got {test!r}")
     level = _level(level)
     mods = _aligned_mods(mods, data, yi)
     md = yi if isinstance(yi, MetaData) else MetaData.create(
@@ -484,7 +485,7 @@ def fit_rma(
     level = _level(level)
     tau2_fixed = check_tau2(tau2_fixed)
     if k < p:
-        raise ValueError(f"too few studies (k = {k}) for {p} coefficients")
+        raise InputError(f"too few studies (k = {k}) for {p} coefficients")
     if k == 1 and test != "z":
         warnings.warn(f"k = 1: test='z' is used instead of test={test!r} (as metafor: "
                       "'Setting argument test=\"z\" since k=1.')", stacklevel=3)
@@ -495,7 +496,7 @@ def fit_rma(
         # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
         warnings.warn("k = 1: tau² cannot be estimated from a single study and is set to 0", stacklevel=3)
     elif method != "FE" and k - p < 1 and tau2_fixed is None:
-        raise ValueError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
+        raise InputError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
 
     se_tau2: float | None = None
     iterations = 0

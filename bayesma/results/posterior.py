@@ -43,6 +43,7 @@ import pandas as pd
 
 from bayesma._plotting import draw
 from bayesma._validate import check_level
+from bayesma.errors import InputError
 from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
 from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
@@ -108,7 +109,7 @@ class MetaPosterior:
         exact: Any = None,
     ) -> None:
         if not hasattr(idata, "posterior"):
-            raise ValueError("idata must have a posterior group")
+            raise InputError("idata must have a posterior group")
         self.idata = idata
         self.spec = spec
         self.engine = str(engine)
@@ -268,7 +269,7 @@ class MetaPosterior:
                 return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
         val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
-            raise ValueError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
+            raise InputError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
         return float(np.mean(val))
 
     probability = prob

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._arviz import rhat_ess
+from bayesma.errors import BayesmaError
 
 __all__ = ["SUMMARY_COLUMNS", "PARAM_ORDER", "param_rows", "summary_table", "mcmc_diagnostics", "hdi_of_draws",
            "compare_frequentist"]
@@ -211,7 +212,7 @@ def compare_frequentist(post: Any, level: float = 0.95) -> pd.DataFrame:
                 "estimate": float(res3.beta[0]), "ci_lb": float(res3.ci_lb[0]), "ci_ub": float(res3.ci_ub[0]),
                 "tau": float(np.sqrt(res3.sigma2[0])), "tau_ci_lb": float("nan"), "tau_ci_ub": float("nan"),
                 "pi_lb": float(res3.pi_lb or np.nan), "pi_ub": float(res3.pi_ub or np.nan)}))
-        except Exception:  # pragma: no cover - a failed 3-level fit only drops its row
+        except BayesmaError:  # pragma: no cover - a model rma_mv refuses (e.g. one cluster) only drops its row
             pass
 
     # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
