@@ -50,12 +50,19 @@ _EXPORTS: dict[str, str] = {
     "SubgroupResult": "bayesma.frequentist",
     "egger_test": "bayesma.frequentist",
     "trimfill": "bayesma.frequentist",
-    "rma_mv": "bayesma.frequentist",
-    "selmodel": "bayesma.frequentist.selection",
-    "pet_peese": "bayesma.frequentist.pubbias",
-    "fsn": "bayesma.frequentist.pubbias",
-    "hc": "bayesma.frequentist.pubbias",
-    "ranktest": "bayesma.frequentist.pubbias",
+    "rma_mv": "bayesma.frequentist.mv",
+    "vcalc": "bayesma.frequentist.mv",
+    "blsplit": "bayesma.frequentist.mv",
+    # cluster-robust inference (metafor's robust(), clubSandwich's verbs)
+    "robust": "bayesma.frequentist.rve",
+    "coef_test": "bayesma.frequentist.rve",
+    "wald_test": "bayesma.frequentist.rve",
+    "RobustResult": "bayesma.frequentist.rve",
+    "selmodel": "bayesma.frequentist.bias",
+    "pet_peese": "bayesma.frequentist.bias",
+    "fsn": "bayesma.frequentist.bias",
+    "hc": "bayesma.frequentist.bias",
+    "ranktest": "bayesma.frequentist.bias",
     # frequentist diagnostics and comparisons (issue 13; leave1out/cumul are the frequentist
     # refits, leave_one_out/cumulative below the Bayesian ones)
     "influence": "bayesma.frequentist.influence",
@@ -80,13 +87,14 @@ _EXPORTS: dict[str, str] = {
     # Bayesian
     "MetaAnalysis": "bayesma.models",
     "MetaPosterior": "bayesma.results",
-    # robust Bayesian meta-analysis (publication bias)
-    "robma": "bayesma.robust",
-    "RoBMAResult": "bayesma.results.robma",
-    "WeightFunction": "bayesma.bias_exact",
-    "PET": "bayesma.bias_exact",
-    "PEESE": "bayesma.bias_exact",
-    "InverseGammaTau": "bayesma.bias_exact",
+    # robust Bayesian meta-analysis (RoBMA: Bayesian publication bias, package bayesma.bias; no module
+    # is named bayesma.robust, which is reserved for the cluster-robust variance function)
+    "robma": "bayesma.bias",
+    "RoBMAResult": "bayesma.bias",
+    "WeightFunction": "bayesma.bias",
+    "PET": "bayesma.bias",
+    "PEESE": "bayesma.bias",
+    "InverseGammaTau": "bayesma.bias",
     "load_posterior": "bayesma.results",
     # sensitivity
     "compare_priors": "bayesma.sensitivity",

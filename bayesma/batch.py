@@ -38,8 +38,8 @@ from bayesma.exact import batch_summaries
 from bayesma.exact.capability import ENGINE_CHOICES
 from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
-from bayesma.models.spec import resolve_priors
 from bayesma.priors import RAW_MEASURES
+from bayesma.spec import resolve_priors
 
 __all__ = ["fit_many", "FitManyResult"]
 

@@ -42,7 +42,7 @@ def main() -> None:
     import bayesma as bm
     from bayesma import priors as pr
     from bayesma.exact import exact_posterior, fit_exact
-    from bayesma.models.spec import build_spec
+    from bayesma.spec import build_spec
 
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(2024)

@@ -31,7 +31,7 @@ from bayesma.exact import (
 )
 from bayesma.exact.effects import bV_at, theta_cluster
 from bayesma.exact.likelihood import _logpdf_tau_fn
-from bayesma.models.spec import build_spec
+from bayesma.spec import build_spec
 
 RTOL = 1e-4
 

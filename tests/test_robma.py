@@ -14,8 +14,8 @@ import pytest
 from scipy import optimize, stats
 
 import bayesma as bm
-from bayesma.bias_exact import FitData, ModelDef, WeightFunction, fit_model
-from bayesma.bias_exact.components import InverseGammaTau, psma_bias
+from bayesma.bias import FitData, ModelDef, WeightFunction, fit_model
+from bayesma.bias.components import InverseGammaTau, psma_bias
 
 REF = json.loads((Path(__file__).parent / "data" / "reference" / "robma_lehmann2018.json").read_text())
 
@@ -34,8 +34,8 @@ def fit(lehmann):
 def test_input_matches_reference(lehmann):
     np.testing.assert_allclose(lehmann["yi"], REF["input"]["d"], rtol=1e-12)
     np.testing.assert_allclose(np.sqrt(lehmann["vi"]), REF["input"]["se"], rtol=1e-12)
-    z = bm.bias_exact.d_to_z(lehmann["yi"].to_numpy())
-    sz = bm.bias_exact.se_d_to_z(lehmann["yi"].to_numpy(), np.sqrt(lehmann["vi"].to_numpy()))
+    z = bm.bias.d_to_z(lehmann["yi"].to_numpy())
+    sz = bm.bias.se_d_to_z(lehmann["yi"].to_numpy(), np.sqrt(lehmann["vi"].to_numpy()))
     np.testing.assert_allclose(z, REF["input_fitting_scale"]["z"], atol=1e-13)
     np.testing.assert_allclose(sz, REF["input_fitting_scale"]["se_z"], atol=1e-13)
 
@@ -107,7 +107,7 @@ def test_no_bias_ensemble_matches_exact_engine(lehmann):
     se = np.sqrt(lehmann["vi"].to_numpy())[40:55]
     fit = bm.robma(yi=d, sei=se, ensemble="none", priors={"heterogeneity": bm.priors.HalfNormal(0.5)})
     # the same four models on Fisher's z: mu_z = mu_d / 2 ~ N(0, 1/2), tau_z = tau_d / 2 ~ HN(1/4)
-    z, sz = bm.bias_exact.d_to_z(d), bm.bias_exact.se_d_to_z(d, se)
+    z, sz = bm.bias.d_to_z(d), bm.bias.se_d_to_z(d, se)
     ma = bm.MetaAnalysis(yi=z, vi=sz**2, priors={"mu": bm.priors.Normal(0, 0.5), "tau": bm.priors.HalfNormal(0.25)})
     log_ml = {
         ("Spike(0)", "Spike(0)"): stats.norm.logpdf(z, 0, sz).sum(),
@@ -337,7 +337,7 @@ def test_cli_robma(tmp_path, lehmann, capsys):
 @pytest.mark.parametrize("bias", [WeightFunction((0.05, 0.025)), WeightFunction((0.1,), "two"), bm.PET(), bm.PEESE()],
                          ids=["wf-one-sided", "wf-two-sided", "PET", "PEESE"])
 def test_pymc_likelihood_equals_numpy_likelihood(bias):
-    """MetaAnalysis(bias=...)'s PyMC model and bias_exact.loglik: the same likelihood."""
+    """MetaAnalysis(bias=...)'s PyMC model and bias.loglik: the same likelihood."""
     from pymc.distributions.transforms import simplex
 
     rng = np.random.default_rng(5)
@@ -352,12 +352,12 @@ def test_pymc_likelihood_equals_numpy_likelihood(bias):
         point["eta_simplex__"] = simplex.forward(eta).eval()
         omega = np.cumsum(eta)
         omega[-1] = 1.0
-        kw = {"omega": omega[None], "crit": bm.bias_exact.cutoffs(y, se, bias.steps, bias.sides, "GEN"),
+        kw = {"omega": omega[None], "crit": bm.bias.cutoffs(y, se, bias.steps, bias.sides, "GEN"),
               "sides": bias.sides}
     else:
         point[f"{bias.kind}_log__"] = np.log(0.7)
         kw = {bias.kind.lower(): np.array([0.7])}
-    expected = bm.bias_exact.loglik(y, se, np.array([mu]), np.array([tau]), **kw)[0]
+    expected = bm.bias.loglik(y, se, np.array([mu]), np.array([tau]), **kw)[0]
     assert float(f(point)) == pytest.approx(expected, rel=1e-10)
     with pytest.raises(ValueError, match="engine='exact'"):
         ma.fit(engine="exact")

@@ -19,7 +19,7 @@ from conftest import load_cases_v2, load_json
 from scipy import integrate, special
 
 import bayesma as bm
-from bayesma.frequentist._selection_fit import _minimise, _Model, _spec
+from bayesma.frequentist.bias._selection_fit import _minimise, _Model, _spec
 
 matplotlib.use("Agg")
 
@@ -149,7 +149,7 @@ def test_precise_normaliser_against_adaptive_quadrature(type_, delta):
     for i in range(k):
         def f(y, i=i):
             p = np.clip(special.ndtr(-y / np.sqrt(vi[i])), spec.pval_min, 1 - spec.pval_min)
-            w = bm.frequentist.selection.weight_function(type_, np.array(p), np.array(delta), None)
+            w = bm.frequentist.bias.selection.weight_function(type_, np.array(p), np.array(delta), None)
             return float(w) * np.exp(-0.5 * ((y - mu) / s[i]) ** 2) / (s[i] * np.sqrt(2 * np.pi))
         ref = integrate.quad(f, -np.inf, np.inf, epsabs=1e-14, epsrel=1e-13, limit=500)[0]
         assert got[i] == pytest.approx(ref, rel=1e-10)

@@ -19,8 +19,8 @@ from bayesma import priors as pr
 from bayesma.data import MetaData
 from bayesma.exact import bayes_factor_effect, exact_posterior
 from bayesma.frequentist import fit_rma
-from bayesma.models.spec import build_spec
 from bayesma.sensitivity import EmpiricalVariances, LogUniformSampleSize, frequentist_batch
+from bayesma.spec import build_spec
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,7 @@ def report_paragraph(fit, source: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bayesma.robust import robma  # scipy.stats: loaded when the command runs, not for --help
+    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
 
     df = load_yi_vi(args)
     cols = [c for c in (args.yi, args.vi, args.sei) if c is not None]

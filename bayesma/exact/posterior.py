@@ -509,7 +509,7 @@ def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> E
     Parameters
     ----------
     spec : ModelSpec or MetaAnalysis
-        The model (:class:`bayesma.models.spec.ModelSpec`).
+        The model (:class:`bayesma.spec.ModelSpec`).
     grid : int or dict, optional
         Gauss-Legendre nodes per panel (``{"n": 16}`` or ``16``); default 12 in
         one dimension, 8 per axis in two.

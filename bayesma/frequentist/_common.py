@@ -89,8 +89,9 @@ class _BatchProjection:
     reduces to p x p algebra, so rma() costs O(k p²) and works for k = 100,000. The
     algebra goes through the QR decomposition of W^(1/2) X (P = W^(1/2) (I - QQ') W^(1/2)),
     not through the normal equations, so that weights spanning many orders of magnitude
-    (one tiny sampling variance) do not cancel catastrophically; for small problems the
-    traces come from P itself, which needs no subtraction of large numbers.
+    (one tiny sampling variance) do not cancel catastrophically; the traces of P² are sums
+    of non-negative terms accumulated pair by pair (:meth:`_cross`), so they need no
+    subtraction of large numbers either, at any k.
     """
 
     def __init__(self, X: np.ndarray, w: np.ndarray):
@@ -138,37 +139,39 @@ class _BatchProjection:
         """tr(P), shape (B,)."""
         return np.sum(self.w * (1.0 - self.h), axis=-1)
 
-    def _dense(self) -> np.ndarray | None:
-        B, k = self.w.shape
-        if B * k * k > _DENSE_SIZE:
-            return None
-        M = -(self.Q @ np.swapaxes(self.Q, 1, 2))
-        M[:, np.arange(k), np.arange(k)] += 1.0
-        return self.sw[:, :, None] * M * self.sw[:, None, :]
+    def _cross(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """sum over i != j of a_i c_j (q_i'q_j)², shape (B,).
+
+        Every term is a product of non-negative factors when a, c >= 0, so it is summed
+        without subtracting large numbers (the closed form through (Q'AQ)(Q'CQ) cancels
+        catastrophically when one weight dominates): the pairs i < j are accumulated by an
+        exclusive running sum of a_i q_i q_i' in O(k p²) time and memory, never k x k.
+        """
+        Q = self.Q
+        outer_a = a[:, :, None, None] * Q[:, :, :, None] * Q[:, :, None, :]
+        outer_c = c[:, :, None, None] * Q[:, :, :, None] * Q[:, :, None, :]
+        zero = np.zeros_like(outer_a[:, :1])
+        before_a = np.concatenate([zero, np.cumsum(outer_a, axis=1)[:, :-1]], axis=1)
+        before_c = np.concatenate([zero, np.cumsum(outer_c, axis=1)[:, :-1]], axis=1)
+        both = c[:, :, None, None] * before_a + a[:, :, None, None] * before_c
+        return np.einsum("bkp,bkpq,bkq->b", Q, both, Q)
 
     def trace_dpp(self, d: np.ndarray | None = None) -> np.ndarray:
-        """tr(D P P) for diagonal D (identity by default), shape (B,)."""
-        w, Q = self.w, self.Q
+        """tr(D P P) for diagonal D (identity by default), shape (B,).
+
+        With P_ii = w_i (1 - h_i) and P_ij = -sqrt(w_i w_j) q_i'q_j, tr(D P P) is
+        sum_i d_i w_i² (1 - h_i)² + sum_{i != j} d_i w_i w_j (q_i'q_j)².
+        """
+        w = self.w
         d = np.ones_like(w) if d is None else np.broadcast_to(d, w.shape)
-        P = self._dense()
-        if P is not None:
-            return np.sum(d[:, :, None] * P * P, axis=(1, 2))
-        G = np.einsum("bkp,bk,bkq->bpq", Q, w, Q)
-        pp = w * (w * (1.0 - 2.0 * self.h) + np.einsum("bkp,bpq,bkq->bk", Q, G, Q))
-        return np.sum(d * pp, axis=-1)
+        diag = np.sum(d * (w * (1.0 - self.h)) ** 2, axis=-1)
+        return diag + self._cross(d * w, w)
 
     def trace_pdpd(self, d: np.ndarray) -> np.ndarray:
-        """tr(P D P D) for diagonal D, shape (B,)."""
-        d = np.broadcast_to(d, self.w.shape)
-        P = self._dense()
-        if P is not None:
-            return np.sum(d[:, :, None] * d[:, None, :] * P * P, axis=(1, 2))
-        dw = d * self.w
-        G = np.einsum("bkp,bk,bkq->bpq", self.Q, dw, self.Q)
-        return np.sum(dw**2 * (1.0 - 2.0 * self.h), axis=-1) + np.sum(G * G, axis=(1, 2))
+        """tr(P D P D) for diagonal D, shape (B,): sum_ij d_i d_j P_ij²."""
+        dw = np.broadcast_to(d, self.w.shape) * self.w
+        return np.sum((dw * (1.0 - self.h)) ** 2, axis=-1) + self._cross(dw, dw)
 
-
-_DENSE_SIZE = 4_000_000  # up to B k² = 4e6 (32 MB) the traces of P come from P itself
 
 
 class _Projection:

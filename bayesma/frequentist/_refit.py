@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.frequentist._fitcore import refit_numbers
 
 
 def _check_rma(res: Any, what: str) -> None:
@@ -45,7 +46,9 @@ def _check_steps(res: Any, what: str) -> None:
 
 
 def _refit(res: Any, keep: np.ndarray) -> Any | None:
-    """*res* refitted to the studies in *keep*; None where metafor's refit fails (``try``)."""
+    """*res* refitted to the studies in the boolean mask *keep*: the numbers of the refit
+    (:func:`bayesma.frequentist._fitcore.refit_numbers`; an ``rma_mh`` / ``rma_peto`` fit refits
+    itself), or None where metafor's refit fails (``try``)."""
     if _is_mh(res):
         try:
             with warnings.catch_warnings():
@@ -60,7 +63,7 @@ def _refit(res: Any, keep: np.ndarray) -> Any | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return res.refit(keep)
+            return refit_numbers(res, keep)
     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
         return None
 

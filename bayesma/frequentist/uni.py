@@ -16,13 +16,11 @@ with R to the last printed digit:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayesma._plotting import draw
 from bayesma._validate import check_tau2
@@ -32,7 +30,6 @@ from bayesma.errors import InputError
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
 from bayesma.frequentist import ranef as _ranef
-from bayesma.frequentist import tau2 as _tau2
 from bayesma.frequentist._common import (
     METHODS,
     TESTS,
@@ -40,15 +37,13 @@ from bayesma.frequentist._common import (
     _check_method,
     _crit,
     _level,
-    _Projection,
     _sqrt_ci,
     coef_table,
-    wald_tests,
-    warn_vi_ratio,
 )
+from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist.mv import rma_mv
-from bayesma.frequentist.tau2 import estimate_tau2, q_fe, q_profile_ci
+from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
 
 __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
@@ -484,84 +479,20 @@ def fit_rma(
     k, p = X.shape
     level = _level(level)
     tau2_fixed = check_tau2(tau2_fixed)
-    if k < p:
-        raise InputError(f"too few studies (k = {k}) for {p} coefficients")
-    if k == 1 and test != "z":
-        warnings.warn(f"k = 1: test='z' is used instead of test={test!r} (as metafor: "
-                      "'Setting argument test=\"z\" since k=1.')", stacklevel=3)
-        test = "z"
-    warn_vi_ratio(vi)
-    single = k == 1 and method != "FE" and tau2_fixed is None
-    if single:
-        # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
-        warnings.warn("k = 1: tau² cannot be estimated from a single study and is set to 0", stacklevel=3)
-    elif method != "FE" and k - p < 1 and tau2_fixed is None:
-        raise InputError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
-
-    se_tau2: float | None = None
-    iterations = 0
-    if method == "FE" or single:
-        tau2 = 0.0
-    elif tau2_fixed is not None:
-        tau2 = float(tau2_fixed)
-        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p)
-    else:
-        tau2, iterations, aux = estimate_tau2(method, yi, vi, X)
-        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, aux)
-
-    # fixed effects
-    wi = 1.0 / (vi + tau2)
-    proj = _Projection(X, wi)
-    vb = proj.A_inv
-    beta = proj.coef(yi)
-    rss = proj.quad(yi)
-    s2w = 1.0
-    if test in ("knha", "adhoc"):
-        if method == "FE":
-            warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=3)
-        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
-        if test == "adhoc":
-            s2w = max(s2w, 1.0)
-    vb = s2w * vb
-    se = np.sqrt(np.diag(vb))
-    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0): metafor's Inf / NaN
-        stat = beta / se
-    dfs = k - p if test in ("knha", "adhoc") else None
-
-    has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
-    btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
-    m = len(btt)
-    crit = _crit(level, dfs)
-    ci_lb, ci_ub = beta - crit * se, beta + crit * se
-
-    # heterogeneity: always with the inverse-variance FE weights
-    if k > p:
-        QE, P_fe = q_fe(yi, vi, X)
-        QEp = float(stats.chi2.sf(QE, k - p))
-        vt = (k - p) / P_fe.trace()
-        if method == "FE":
-            I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
-            H2 = QE / (k - p)
-        else:
-            I2 = 100.0 * tau2 / (vt + tau2)
-            H2 = tau2 / vt + 1.0
-    else:
-        QE, QEp, I2, H2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
-
-    loglik = _tau2.loglik(method, yi, vi, X, tau2, beta)
-
+    num = _fit_numbers(yi, vi, X, coef_names, method=method, test=test, level=level, tau2_fixed=tau2_fixed)
+    tau2 = num.tau2
     res = RMAResult(
-        method=method, test=test, level=level, k=k, p=p, coef_names=list(coef_names),
-        beta=beta, se=se, vb=vb, stat=stat, pval=np.asarray(pval, dtype=float), ci_lb=ci_lb, ci_ub=ci_ub,
-        tau2=float(tau2), se_tau2=se_tau2, QE=float(QE), QEp=QEp, QM=QM, QMp=QMp, QMdf=(m, dfs),
-        I2=float(I2), H2=float(H2), vt=float(vt), R2=None, dfs=dfs, s2w=s2w, loglik=loglik,
-        iterations=iterations, data=md, X=X, btt=btt, tau2_fix=tau2_fixed is not None,
+        method=method, test=num.test, level=level, k=k, p=p, coef_names=list(coef_names),
+        beta=num.beta, se=num.se, vb=num.vb, stat=num.stat, pval=num.pval, ci_lb=num.ci_lb, ci_ub=num.ci_ub,
+        tau2=tau2, se_tau2=num.se_tau2, QE=num.QE, QEp=num.QEp, QM=num.QM, QMp=num.QMp, QMdf=num.QMdf,
+        I2=num.I2, H2=num.H2, vt=num.vt, R2=None, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
+        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None,
     )
 
     # pseudo R² for models with moderators and an intercept
-    if not skip_r2 and p > 1 and has_intercept:
+    if not skip_r2 and p > 1 and num.has_intercept:
         if method == "FE":
-            res.R2 = _r2_fixed(yi, X, wi)
+            res.R2 = _r2_fixed(yi, X, num.wi)
         else:
             # tau² of the intercept-only model (the estimate alone: no refit with intervals)
             tau2_re = estimate_tau2(method, yi, vi, np.ones((k, 1)))[0]
@@ -573,12 +504,13 @@ def fit_rma(
         # a bound beyond q_profile_ci's search limit max(100, 10 tau²) is returned as the limit
         limit = max(100.0, 10.0 * tau2)
         res.tau2_ci_sign = tuple(">" if b >= limit else "" for b in res.tau2_ci)
+        vt = num.vt
         res.I2_ci = tuple(100.0 * t / (vt + t) for t in res.tau2_ci)
         res.H2_ci = tuple(t / vt + 1.0 for t in res.tau2_ci)
     if p == 1:
-        pi_se = np.sqrt(se[0] ** 2 + tau2)
-        res.pi_lb = float(beta[0] - crit * pi_se)
-        res.pi_ub = float(beta[0] + crit * pi_se)
+        pi_se = np.sqrt(num.se[0] ** 2 + tau2)
+        res.pi_lb = float(num.beta[0] - num.crit * pi_se)
+        res.pi_ub = float(num.beta[0] + num.crit * pi_se)
     return res
 
 

@@ -1,7 +1,7 @@
 """Bayesian meta-analysis models: :class:`MetaAnalysis` and its engines.
 
 ``MetaAnalysis`` validates the data and priors into a :class:`ModelSpec`
-(:mod:`~bayesma.models.spec`); ``fit(engine="nuts")`` builds the PyMC model
+(:mod:`~bayesma.spec`); ``fit(engine="nuts")`` builds the PyMC model
 (:mod:`~bayesma.models.build`, one module per family) and samples it
 (:mod:`~bayesma.models.nuts`, compiled once per structure and cached),
 ``fit(engine="exact")`` integrates the posterior numerically
@@ -24,8 +24,8 @@ from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed
 from bayesma.errors import HeavyTailWarning, InputError, PriorDominatesWarning, SmallKWarning
 from bayesma.exact.capability import ENGINE_CHOICES, choose_engine
-from bayesma.models.spec import ModelSpec, build_spec
 from bayesma.priors.improper import moment_flags
+from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning", "HeavyTailWarning"]
 
@@ -200,7 +200,7 @@ class MetaAnalysis:
         >>> m.with_priors({"tau": "halfnormal(0.25)"}).priors["tau"]
         HalfNormal(sigma=0.25)
         """
-        from bayesma.models.spec import has_slopes, resolve_priors
+        from bayesma.spec import has_slopes, resolve_priors
 
         spec = self.spec
         merged = {**spec.priors, **dict(priors)}

@@ -17,7 +17,7 @@ The likelihood is the marginal random-effects one, ``y_i ~ N(m_i, tau^2 + v_i)``
 Cut points: one-sided p-values of ``z_i = y_i / sqrt(v_i)`` against the standard
 normal (metafor's ``selmodel`` convention): ``c_ij = z_{1 - p_j} sqrt(v_i)``; two-sided
 weight functions act on ``|y_i|``. The same likelihood is evaluated by
-:func:`bayesma.bias_exact.loglik` (the independent checks use it).
+:func:`bayesma.bias.loglik` (the independent checks use it).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from bayesma.bias_exact.components import PEESE, PET, WeightFunction
-from bayesma.bias_exact.likelihood import cutoffs, interval_index
+from bayesma.bias.components import PEESE, PET, WeightFunction
+from bayesma.bias.likelihood import cutoffs, interval_index
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.models.random_effects import effects
-from bayesma.models.spec import ModelSpec
+from bayesma.spec import ModelSpec
 
 __all__ = ["BiasedSpec", "with_bias", "structure_key", "data_values", "build", "interval_labels"]
 

@@ -1,4 +1,4 @@
-"""The PyMC model of a :class:`~bayesma.models.spec.ModelSpec`: structure, data, builder.
+"""The PyMC model of a :class:`~bayesma.spec.ModelSpec`: structure, data, builder.
 
 :func:`build_model` builds the model of every family of :class:`bayesma.MetaAnalysis`
 from the pieces in one module per family (:mod:`~bayesma.models.random_effects`,
@@ -62,7 +62,7 @@ from bayesma.errors import InputError
 from bayesma.models import bias as bias_family
 from bayesma.models import random_effects, student_t, subgroup, three_level
 from bayesma.models.random_effects import beta_key, location_groups
-from bayesma.models.spec import ModelSpec
+from bayesma.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pymc as pm

@@ -1,4 +1,4 @@
-"""NUTS sampling of the PyMC model of a :class:`~bayesma.models.spec.ModelSpec`.
+"""NUTS sampling of the PyMC model of a :class:`~bayesma.spec.ModelSpec`.
 
 :func:`sample` takes a spec and returns an ``arviz.InferenceData`` plus a dict of
 fit information; it knows nothing of :class:`bayesma.MetaPosterior` (which
@@ -33,8 +33,8 @@ import numpy as np
 from bayesma._validate import check_seed
 from bayesma.errors import InputError
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
-from bayesma.models.spec import ModelSpec
 from bayesma.priors import is_improper
+from bayesma.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pymc as pm

@@ -3,8 +3,8 @@
 Layout: :mod:`~bayesma.results.posterior` (:class:`MetaPosterior`), :mod:`~bayesma.results.load` (:func:`load_posterior`),
 :mod:`~bayesma.results.summary` (summary tables: where each number comes from, per engine;
 the frequentist comparison), :mod:`~bayesma.results.diagnostics` (R-hat, ESS, divergences),
-:mod:`~bayesma.results.expr` (probability statements), :mod:`~bayesma.results.io` (netCDF),
-:mod:`~bayesma.results.robma` (:class:`RoBMAResult`, the model-averaged publication-bias ensemble).
+:mod:`~bayesma.results.expr` (probability statements), :mod:`~bayesma.results.io` (netCDF).
+RoBMA's model-averaged result (:class:`~bayesma.bias.RoBMAResult`) is in :mod:`bayesma.bias`.
 """
 
 from __future__ import annotations

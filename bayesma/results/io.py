@@ -12,8 +12,8 @@ import pandas as pd
 from bayesma._arviz import read_netcdf, with_groups, write_netcdf
 from bayesma.data import MetaData
 from bayesma.errors import InputError
-from bayesma.models.spec import ModelSpec
 from bayesma.priors import parse
+from bayesma.spec import ModelSpec
 
 __all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior", "pickle_state"]
 

@@ -1,7 +1,7 @@
 """MetaPosterior: the posterior of a Bayesian meta-analysis, from either engine.
 
 A :class:`MetaPosterior` wraps an :class:`arviz.InferenceData` and the
-:class:`~bayesma.models.spec.ModelSpec` it came from. It summarizes (mean, sd,
+:class:`~bayesma.spec.ModelSpec` it came from. It summarizes (mean, sd,
 median, equal-tailed intervals, R-hat and ESS), answers probability questions
 (``post.prob("mu > 0")``), checks the sampler (:meth:`MetaPosterior.diagnostics`),
 puts the frequentist estimates beside the posterior
@@ -16,7 +16,7 @@ Constructing one (for engines)
 ``MetaPosterior(idata, spec, engine, exact_summary=None, fit_seconds=None)``:
 
 - ``idata``: InferenceData whose ``posterior`` group has dims ``(chain, draw, ...)``
-  and the variables of :mod:`bayesma.models.spec` (``mu`` or ``beta``, ``tau``,
+  and the variables of :mod:`bayesma.spec` (``mu`` or ``beta``, ``tau``,
   ``tau_within``, ``nu``, ``theta``, ``theta_new``) with the spec's coords
   (``study``, ``coef``, ``subgroup``). Optional groups: ``prior``,
   ``sample_stats`` (``diverging``), ``observed_data``, ``constant_data``.
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
     from matplotlib.figure import Figure
 
-    from bayesma.models.spec import ModelSpec
+    from bayesma.spec import ModelSpec
 
 __all__ = ["MetaPosterior"]
 

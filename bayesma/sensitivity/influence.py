@@ -93,7 +93,7 @@ def _model_of_fit(data: Any, yi: Any, vi: Any, model_kwargs: dict, kind: str):
     would change them (``yi``, ``vi``, ``sei``, ``mods``, ...) are an error.
     """
     from bayesma.models import MetaAnalysis
-    from bayesma.models.spec import ModelSpec
+    from bayesma.spec import ModelSpec
 
     if isinstance(data, MetaAnalysis):
         model = data

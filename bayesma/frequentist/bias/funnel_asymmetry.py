@@ -1,4 +1,4 @@
-"""Small-study effects: Egger's regression test and trim-and-fill, as metafor.
+"""Funnel asymmetry: Egger's regression test and trim-and-fill, as metafor.
 
 :func:`egger_test` is metafor's ``regtest()`` (version 3.8-1): a
 meta-regression of the effects on their standard errors (or another

@@ -81,7 +81,7 @@ def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
     >>> import bayesma as bm
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
-    >>> bm.frequentist.mv_predict.predict_mv(res)[["pred", "pi_lb", "pi_ub"]].round(4).values.tolist()
+    >>> bm.frequentist.mv.predict.predict_mv(res)[["pred", "pi_lb", "pi_ub"]].round(4).values.tolist()
     [[0.1847, -0.4502, 0.8197]]
     """
     X = _newmods(res, newmods)
@@ -124,7 +124,7 @@ def ranef_mv(res: Any, level: float | None = None,
     >>> import bayesma as bm
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> res = bm.rma_mv("yi", "vi", data=dat, cluster="district", labels="school")
-    >>> re = bm.frequentist.mv_predict.ranef_mv(res)
+    >>> re = bm.frequentist.mv.predict.ranef_mv(res)
     >>> sorted(re)
     ['district', 'district/school']
     """

@@ -1,7 +1,7 @@
 """The result of :func:`bayesma.selmodel`: :class:`SelModelResult` and its metafor-style printout.
 
-The fitting (likelihoods, optimisation, the Hessian) is in :mod:`bayesma.frequentist.selection`
-and :mod:`bayesma.frequentist._selection_fit`.
+The fitting (likelihoods, optimisation, the Hessian) is in :mod:`bayesma.frequentist.bias.selection`
+and :mod:`bayesma.frequentist.bias._selection_fit`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from bayesma._plotting import draw
 from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, _stars
-from bayesma.frequentist._selection_fit import weight_function
+from bayesma.frequentist.bias._selection_fit import weight_function
 
 __all__ = ["SelModelResult", "format_selmodel"]
 

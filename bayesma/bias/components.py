@@ -3,7 +3,7 @@
 The ensemble crosses three components: effect (``mu = 0`` or a prior on mu),
 heterogeneity (``tau = 0`` or a prior on tau) and publication bias (none, a
 step-function selection model, PET or PEESE). Every prior here is on the scale
-RoBMA specifies its defaults on (Cohen's d); :mod:`bayesma.robust` links
+RoBMA specifies its defaults on (Cohen's d); :mod:`bayesma.bias.ensemble` links
 them to the fitting scale.
 
 Defaults (RoBMA 3, ``RoBMA(...)`` with ``model_type = "PSMA"``; Bartoš et al. 2023):

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayesma.bias_exact.components import PEESE, PET, WeightFunction
-from bayesma.bias_exact.integrate import ModelFit, importance_sample
-from bayesma.bias_exact.likelihood import cutoffs, loglik
+from bayesma.bias.components import PEESE, PET, WeightFunction
+from bayesma.bias.importance_sampling import ModelFit, importance_sample
+from bayesma.bias.likelihood import cutoffs, loglik
 from bayesma.priors import Prior
 
 __all__ = ["FitData", "ModelDef", "fit_model", "log_density"]
@@ -58,7 +58,7 @@ class FitData:
     y_orig, se_orig : numpy.ndarray of shape (k,)
         The same on the measure's own scale (for the cut points).
     measure : str
-        ``"SMD"``, ``"ZCOR"`` or ``"GEN"`` (see :func:`~bayesma.bias_exact.likelihood.cutoffs`).
+        ``"SMD"``, ``"ZCOR"`` or ``"GEN"`` (see :func:`~bayesma.bias.likelihood.cutoffs`).
     c_mu, c_tau : float
         Prior-scale to fitting-scale factors of mu and tau; a negative ``c_mu`` fits
         effects expected to be negative (``y`` holds the flipped effects, RoBMA's
@@ -185,7 +185,7 @@ def fit_model(model: ModelDef, data: FitData, *, n: int = 2048, replicates: int 
 
     A model without free parameters (mu = 0, tau = 0, no bias) has its likelihood
     as marginal likelihood (exact, zero error); every other model is integrated by
-    :func:`~bayesma.bias_exact.integrate.importance_sample`.
+    :func:`~bayesma.bias.importance_sampling.importance_sample`.
     """
     if not model.dims():
         par, _ = model.transform(np.zeros((1, 0)))

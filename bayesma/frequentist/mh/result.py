@@ -1,5 +1,5 @@
 """The result of the Mantel-Haenszel and Peto methods (:class:`MHResult`) and the pieces
-:mod:`bayesma.frequentist.mh` shares between them: input tables, the zero-cell options, the
+:mod:`bayesma.frequentist.mh.fit` shares between them: input tables, the zero-cell options, the
 heterogeneity test and the fit statistics of an equal-effects model (metafor's ``rma.mh`` /
 ``rma.peto``)."""
 

@@ -24,7 +24,7 @@ from scipy import stats
 from bayesma._validate import study_name
 from bayesma.effects import escalc
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
-from bayesma.frequentist.mh_result import (
+from bayesma.frequentist.mh.result import (
     MHResult,
     _check_options,
     _correct,

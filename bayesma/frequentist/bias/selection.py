@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.errors import ArgumentTypeError, ConvergenceWarning, InputError
-from bayesma.frequentist._selection_fit import (
+from bayesma.frequentist.bias._selection_fit import (
     _EPS,
     METAFOR_REL_TOL,
     _from_delta,
@@ -41,7 +41,7 @@ from bayesma.frequentist._selection_fit import (
     _to_delta,
     weight_function,
 )
-from bayesma.frequentist.selection_result import SelModelResult, _interval_labels, _param_names
+from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
 
 __all__ = ["selmodel", "SelModelResult", "SELMODEL_TYPES", "weight_function", "METAFOR_REL_TOL"]

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayesma.bias_exact.components import PEESE, PET, WeightFunction
-from bayesma.bias_exact.integrate import ModelFit, weighted_quantile
-from bayesma.bias_exact.models import ModelDef
+from bayesma.bias.components import PEESE, PET, WeightFunction
+from bayesma.bias.importance_sampling import ModelFit, weighted_quantile
+from bayesma.bias.model import ModelDef
 
 __all__ = ["RoBMAResult"]
 

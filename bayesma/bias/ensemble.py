@@ -3,9 +3,9 @@
 :func:`robma` crosses effect (mu = 0 or mu ~ prior), heterogeneity (tau = 0 or
 tau ~ prior) and publication bias (none, step-function selection models, PET,
 PEESE), computes every model's marginal likelihood and posterior with
-:mod:`bayesma.bias_exact` (adaptive importance sampling with randomised
+:mod:`bayesma.bias` (adaptive importance sampling with randomised
 quasi-Monte Carlo; the method and its checks are in docs/robma.rst) and averages
-them (:class:`~bayesma.results.robma.RoBMAResult`).
+them (:class:`~bayesma.bias.result.RoBMAResult`).
 
 Scales follow RoBMA 3: standardized mean differences are fitted on Fisher's z
 (``z = atanh(d / sqrt(d^2 + 4))``, ``se_z = 1 / sqrt(n - 3)`` with
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import as_numeric, column, study_name
-from bayesma.bias_exact.components import (
+from bayesma.bias.components import (
     PEESE,
     PET,
     WeightFunction,
@@ -35,11 +35,11 @@ from bayesma.bias_exact.components import (
     default_heterogeneity,
     parse_bias,
 )
-from bayesma.bias_exact.likelihood import d_to_z, se_d_to_z
-from bayesma.bias_exact.models import FitData, ModelDef, fit_model
+from bayesma.bias.likelihood import d_to_z, se_d_to_z
+from bayesma.bias.model import FitData, ModelDef, fit_model
+from bayesma.bias.result import RoBMAResult
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors import Prior, parse
-from bayesma.results.robma import RoBMAResult
 
 __all__ = ["robma", "ensemble_models"]
 

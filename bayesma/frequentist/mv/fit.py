@@ -36,10 +36,12 @@ from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import ConvergenceWarning, DataWarning, InputError
-from bayesma.frequentist import mv_predict as _mv_predict
 from bayesma.frequentist._common import _aligned_mods, _crit, _level, _Projection, coef_table, wald_tests, warn_vi_ratio
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
-from bayesma.frequentist.profile import confint_sigma2
+from bayesma.frequentist.mv import predict as _mv_predict
+from bayesma.frequentist.mv.blocks import BlockDiag, SizeGroup
+from bayesma.frequentist.mv.profile import confint_sigma2
+from bayesma.frequentist.mv.vcalc import cluster_groups
 
 __all__ = ["rma_mv", "RMAMVResult"]
 
@@ -150,18 +152,37 @@ class RMAMVResult:
 
     def confint(self, level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood intervals of the variance components; see
-        :func:`bayesma.frequentist.profile.confint_sigma2` (metafor's ``confint.rma.mv``)."""
+        :func:`bayesma.frequentist.mv.profile.confint_sigma2` (metafor's ``confint.rma.mv``)."""
         return confint_sigma2(self, level)
 
     def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None) -> pd.DataFrame:
         """Predicted average effects with confidence and prediction intervals; see
-        :func:`bayesma.frequentist.mv_predict.predict_mv` (metafor's ``predict.rma.mv``)."""
+        :func:`bayesma.frequentist.mv.predict.predict_mv` (metafor's ``predict.rma.mv``)."""
         return _mv_predict.predict_mv(self, newmods, level, transf)
 
     def ranef(self, level: float | None = None, transf: Any = None) -> dict[str, pd.DataFrame]:
         """Predicted cluster effects and effects within clusters; see
-        :func:`bayesma.frequentist.mv_predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
+        :func:`bayesma.frequentist.mv.predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
         return _mv_predict.ranef_mv(self, level, transf)
+
+    @property
+    def cluster_ids(self) -> np.ndarray:
+        """The outermost random factor's level of each effect (rows in the fit's order): effects
+        with different values are independent in the marginal model."""
+        return np.asarray(self.data.cluster, dtype=object)
+
+    def marginal_vcov(self) -> BlockDiag:
+        """The fitted marginal covariance of ``yi``: V + Z G Z', one block per cluster
+        (:class:`~bayesma.frequentist.mv.blocks.BlockDiag`, rows in the fit's order)."""
+        s1, s2 = (float(v) for v in self.sigma2)
+        codes, labels = pd.factorize(pd.Series(self.cluster_ids, dtype=object), sort=False)
+        vi = np.asarray(self.data.vi, dtype=float)
+        groups = []
+        for order, rows in cluster_groups(codes, len(labels)):
+            s = rows.shape[1]
+            mats = s1 * np.ones((len(order), s, s)) + np.eye(s) * (vi[rows] + s2)[:, :, None]
+            groups.append(SizeGroup(rows, mats, order))
+        return BlockDiag.from_groups(groups, len(vi), list(labels))
 
     def variance_components(self) -> pd.DataFrame:
         """The variance components table of metafor's printout."""

@@ -85,7 +85,7 @@ def confint_sigma2(res: Any, level: float | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> import bayesma as bm
-    >>> from bayesma.frequentist.profile import confint_sigma2
+    >>> from bayesma.frequentist.mv.profile import confint_sigma2
     >>> dat = bm.load_dataset("dat.konstantopoulos2011")
     >>> fit = bm.rma_mv("yi", "vi", data=dat, cluster="district")
     >>> confint_sigma2(fit).loc["sigma^2.1", ["estimate", "ci_lb", "ci_ub"]].round(4).tolist()

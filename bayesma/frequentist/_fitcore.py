@@ -1,0 +1,141 @@
+"""The numbers of one univariate fit on plain arrays (the arithmetic of ``metafor::rma.uni``):
+shared by :func:`bayesma.frequentist.uni.fit_rma`, which wraps them in an ``RMAResult``, and
+by the case-deletion refits of ``influence``, ``leave1out`` and ``cumul``, which need only the
+numbers (building a full result per refit, with a data table and Q-profile intervals nobody
+reports, made those diagnostics several times slower)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from bayesma.errors import InputError
+from bayesma.frequentist import tau2 as _tau2
+from bayesma.frequentist._common import _crit, _Projection, wald_tests, warn_vi_ratio
+from bayesma.frequentist.tau2 import estimate_tau2, q_fe
+
+__all__ = ["refit_numbers"]
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """The numbers of one fit on plain arrays: what :func:`fit_rma` reports and what each
+    case-deletion refit of ``influence``, ``leave1out`` and ``cumul`` needs (no data
+    table, no intervals for tau², no R²)."""
+
+    method: str
+    test: str
+    k: int
+    p: int
+    beta: np.ndarray
+    se: np.ndarray
+    vb: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    tau2: float
+    se_tau2: float | None
+    QE: float
+    QEp: float
+    QM: float
+    QMp: float
+    QMdf: tuple[int, int | None]
+    I2: float
+    H2: float
+    vt: float
+    dfs: int | None
+    s2w: float
+    crit: float
+    loglik: float | None
+    iterations: int
+    btt: list[int]
+    has_intercept: bool
+    wi: np.ndarray
+
+
+def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list[str], *, method: str,
+                 test: str, level: float, tau2_fixed: float | None) -> _Numbers:
+    """Estimate tau², the coefficients, their tests and the heterogeneity statistics."""
+    k, p = X.shape
+    if k < p:
+        raise InputError(f"too few studies (k = {k}) for {p} coefficients")
+    if k == 1 and test != "z":
+        warnings.warn(f"k = 1: test='z' is used instead of test={test!r} (as metafor: "
+                      "'Setting argument test=\"z\" since k=1.')", stacklevel=4)
+        test = "z"
+    warn_vi_ratio(vi)
+    single = k == 1 and method != "FE" and tau2_fixed is None
+    if single:
+        # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
+        warnings.warn("k = 1: tau² cannot be estimated from a single study and is set to 0", stacklevel=4)
+    elif method != "FE" and k - p < 1 and tau2_fixed is None:
+        raise InputError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
+
+    se_tau2: float | None = None
+    iterations = 0
+    if method == "FE" or single:
+        tau2 = 0.0
+    elif tau2_fixed is not None:
+        tau2 = float(tau2_fixed)
+        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p)
+    else:
+        tau2, iterations, aux = estimate_tau2(method, yi, vi, X)
+        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, aux)
+
+    # fixed effects
+    wi = 1.0 / (vi + tau2)
+    proj = _Projection(X, wi)
+    beta = proj.coef(yi)
+    rss = proj.quad(yi)
+    s2w = 1.0
+    if test in ("knha", "adhoc"):
+        if method == "FE":
+            warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=4)
+        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+        if test == "adhoc":
+            s2w = max(s2w, 1.0)
+    vb = s2w * proj.A_inv
+    se = np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0): metafor's Inf / NaN
+        stat = beta / se
+    dfs = k - p if test in ("knha", "adhoc") else None
+
+    has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
+    btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
+    crit = _crit(level, dfs)
+
+    # heterogeneity: always with the inverse-variance FE weights
+    if k > p:
+        QE, P_fe = q_fe(yi, vi, X)
+        QEp = float(stats.chi2.sf(QE, k - p))
+        vt = (k - p) / P_fe.trace()
+        if method == "FE":
+            I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
+            H2 = QE / (k - p)
+        else:
+            I2 = 100.0 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1.0
+    else:
+        QE, QEp, I2, H2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
+
+    return _Numbers(
+        method=method, test=test, k=k, p=p, beta=beta, se=se, vb=vb, stat=stat,
+        pval=np.asarray(pval, dtype=float), ci_lb=beta - crit * se, ci_ub=beta + crit * se,
+        tau2=float(tau2), se_tau2=se_tau2, QE=float(QE), QEp=QEp, QM=QM, QMp=QMp, QMdf=(len(btt), dfs),
+        I2=float(I2), H2=float(H2), vt=float(vt), dfs=dfs, s2w=s2w, crit=crit,
+        loglik=_tau2.loglik(method, yi, vi, X, tau2, beta), iterations=iterations, btt=btt,
+        has_intercept=has_intercept, wi=wi,
+    )
+
+
+def refit_numbers(res: Any, keep: np.ndarray) -> _Numbers:
+    """The numbers of *res* refitted to the studies in the boolean mask *keep* (same method,
+    test, level and fixed tau²): the case-deletion refit, on arrays, without building a result."""
+    md = res.data
+    return _fit_numbers(md.yi[keep], md.vi[keep], res.X[keep], res.coef_names, method=res.method, test=res.test,
+                        level=res.level, tau2_fixed=res.tau2 if res.tau2_fix else None)
