@@ -43,7 +43,7 @@ def test_exit_code_is_chosen_by_the_type_of_the_error(exc, code):
     if code == 2:
         assert "internal error" not in line
     elif isinstance(exc, ConvergenceError):
-        assert "did not converge" in line and "bug" not in line
+        assert "did not converge" in line and "a bug in bayesma" not in line
     else:
         assert line.startswith("internal error") and "--debug" in line and "not a problem with your input" in line
 
