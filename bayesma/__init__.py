@@ -76,7 +76,7 @@ _EXPORTS: dict[str, str] = {
     "rma_mh": "bayesma.frequentist.mh",
     "rma_peto": "bayesma.frequentist.mh",
     "influence_plot": "bayesma.plots.influence",
-    "baujat": "bayesma.plots.influence",
+    "baujat": "bayesma.frequentist.influence",
     "steps_plot": "bayesma.plots.influence",
     "forest_rma": "bayesma.plots.forest_rma",
     "forest_subgroup": "bayesma.plots.forest_rma",

@@ -12,12 +12,17 @@ from __future__ import annotations
 import importlib.util
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["from_draws", "dataset", "with_groups", "rhat_ess", "kde", "plot_trace", "plot_forest", "write_netcdf",
-           "read_netcdf"]
+__all__ = ["InferenceData", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
+           "plot_trace", "plot_forest", "write_netcdf", "read_netcdf"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from arviz import InferenceData
+else:
+    InferenceData = Any  # the type of ``idata`` in annotations, without importing ArviZ
 
 
 def _netcdf_engine() -> str | None:
@@ -65,6 +70,11 @@ def with_groups(groups: Mapping[str, Any]) -> Any:
     import arviz as az
 
     return az.InferenceData(**dict(groups))
+
+
+def add_groups(idata: Any, **groups: Any) -> None:
+    """Add groups (name -> xarray Dataset) to *idata* in place, after the ones it has."""
+    idata.add_groups(**groups)
 
 
 def group_names(idata: Any) -> list[str]:

@@ -19,35 +19,21 @@ batch goes on.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bayesma._tasks import run_tasks
+from bayesma.batch_steps import Groups, Outputs, Plan, assemble, fit_single, fit_vectorised, plan_groups
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.exact import batch_summaries
 from bayesma.exact.capability import ENGINE_CHOICES
-from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
-from bayesma.priors import RAW_MEASURES
-from bayesma.spec import resolve_priors
 
 __all__ = ["fit_many", "FitManyResult"]
-
-_PARAMS = ("mu", "tau", "theta_new")
-_POST_COLS = ["mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail"]
-_GROUP_FREQ = ["FE", "FE_se", "FE_lower", "FE_upper", "RE", "RE_se", "RE_lower", "RE_upper", "tau2",
-               "tau2_lower", "tau2_upper", "I2", "H2", "Q", "Q_df", "Q_p", "pi_lower", "pi_upper"]
-
 
 @dataclass
 class FitManyResult:  # numpydoc ignore=PR01
@@ -221,44 +207,6 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# one group alone (NUTS, moderators, ...): a module-level function for executors
-# ---------------------------------------------------------------------------
-
-
-def _fit_one(task: tuple) -> dict[str, Any]:
-    """Fit one group alone. Its ``warnings`` column is built from the fit itself (small k, sampler
-    diagnostics), not from Python's warnings, whose capture is not thread-safe: the table is the
-    same whatever the executor."""
-    key, sub, model_args, fit_args, freq_args, keep = task
-    out: dict[str, Any] = {"key": key, "error": "", "warnings": "", "rows": None, "freq": None, "fit": None}
-    in_main = threading.current_thread() is threading.main_thread()
-    with warnings.catch_warnings() if in_main else contextlib.nullcontext():
-        if in_main:
-            warnings.simplefilter("ignore")
-        try:
-            ma = MetaAnalysis(sub, **model_args)
-            post = ma.fit(**fit_args)
-            summ = post.summary()
-            keep_rows = [r for r in summ.index if not r.startswith("theta[")]
-            out["rows"] = summ.loc[keep_rows, _POST_COLS]
-            out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
-            spec = ma.spec
-            notes = [_small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
-            out["engine"] = post.engine
-            if post.engine == "nuts":
-                notes += post.diagnostics().problems
-            out["warnings"] = "; ".join(n for n in notes if n)
-            if not spec.is_regression and spec.cluster_index is None:
-                f = group_summaries(spec.yi[None], spec.vi[None], **freq_args)
-                out["freq"] = {name: float(val[0]) for name, val in f.items()}
-            if keep:
-                out["fit"] = post
-        except Exception as exc:  # a failing group never stops the batch
-            out["error"] = f"{type(exc).__name__}: {exc}"
-    return out
-
-
-# ---------------------------------------------------------------------------
 # the public function
 # ---------------------------------------------------------------------------
 
@@ -364,12 +312,48 @@ def fit_many(
     >>> many.groups[["k", "RE", "mu_mean"]].round(2)            # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    by_cols = _check_arguments(data, by, [yi, vi, sei, labels], engine, method, test, level, seed)
+    if keep_fits is None:
+        keep_fits = engine == "nuts"
+    if measure is None:  # as MetaAnalysis: the measure escalc recorded on the frame
+        measure = data.attrs.get("measure")
+    model_args = {"yi": yi, "vi": vi, "sei": sei, "labels": labels, "measure": measure, "priors": priors,
+                  "model": model, "mods": mods}
+    fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
+    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
+        fit_args["tune"] = tune
+    freq_args = {"method": method, "test": test, "level": level}
+
+    groups = Groups.of(data, by_cols, seed)
+    vector_ok = engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common") and not fit_kwargs
+    plan = plan_groups(data, groups, model_args, by_cols) if vector_ok else Plan(single=list(range(groups.n)),
+                                                                              errors=[""] * groups.n)
+    out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
+    fit_vectorised(plan, groups, model, freq_args, out)
+    fits = fit_single(plan.single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out)
+
+    table, groups_table = assemble(groups.keys, by_cols, groups.sizes, out.names, out.values, out.freq, out.p_pos,
+                                    out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
+    settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
+                "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
+                "priors": plan.priors, "seconds": time.perf_counter() - t0}
+    return FitManyResult(table=table, groups=groups_table, by=by_cols, settings=settings, _data=data,
+                         _model_args={**model_args, "fit": fit_args}, _fits=fits)
+
+
+# ---------------------------------------------------------------------------
+# the steps of fit_many
+# ---------------------------------------------------------------------------
+
+
+def _check_arguments(data, by, columns, engine, method, test, level, seed) -> list[str]:
+    """Validate fit_many's arguments; the by columns as a list."""
     if not isinstance(data, pd.DataFrame):
         raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     by_cols = [by] if isinstance(by, str) else list(by)
     if not by_cols:
         raise InputError("by must name at least one column")
-    for col in by_cols + [c for c in (yi, vi, sei, labels) if isinstance(c, str)]:
+    for col in by_cols + [c for c in columns if isinstance(c, str)]:
         if col not in data.columns:
             raise InputError(f"column {col!r} not in data (columns: {list(data.columns)})")
     if engine not in ENGINE_CHOICES:
@@ -387,187 +371,4 @@ def fit_many(
         rows = [int(r) + 1 for r in np.flatnonzero(missing_key)[:10]]
         raise InputError(f"missing values in the by column(s) {by_cols} in row(s) {list(rows)}: "
                          "every row must belong to a meta-analysis")
-    if keep_fits is None:
-        keep_fits = engine == "nuts"
-
-    model_args = {"yi": yi, "vi": vi, "sei": sei, "labels": labels, "measure": measure, "priors": priors,
-                  "model": model, "mods": mods}
-    fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
-    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
-        fit_args["tune"] = tune
-    freq_args = {"method": method, "test": test, "level": level}
-
-    grouped = data.groupby(by_cols, sort=True)
-    positions = {(k[0] if len(by_cols) == 1 and isinstance(k, tuple) else k): idx
-                 for k, idx in grouped.indices.items()}  # key -> row positions
-    keys = list(positions)
-    G = len(keys)
-    sizes = np.array([positions[key].size for key in keys])
-    seeds = ([int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(G)]
-             if seed is not None else [None] * G)
-
-    # which groups can go through the vectorised exact engine
-    vector_ok = engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common") and not fit_kwargs
-    valid_arrays = _validated_arrays(data, yi, vi, sei) if vector_ok else None
-    dup = (data.duplicated(by_cols + [labels]).to_numpy() if labels is not None else np.zeros(len(data), bool))
-    fixed_priors = None
-    if vector_ok and measure is not None and str(measure).upper() not in RAW_MEASURES:
-        # default priors that do not depend on the data: resolve them once
-        y0, v0 = np.zeros(2), np.ones(2)
-        fixed_priors = resolve_priors(priors, measure=measure, meta=SimpleNamespace(yi=y0, vi=v0), model=model)
-    buckets: dict[tuple, list[int]] = {}
-    prior_of: dict[tuple, dict] = {}
-    single: list[int] = []
-    errors = [""] * G
-    for i, key in enumerate(keys):
-        idx = positions[key]
-        if valid_arrays is None or idx.size < 2:
-            single.append(i)
-            continue
-        if not valid_arrays[2][idx].all() or dup[idx].any():
-            single.append(i)  # the one-by-one path gives the exact error message
-            continue
-        pri = fixed_priors
-        if pri is None:
-            try:
-                pri = resolve_priors(priors, measure=measure,
-                                     meta=SimpleNamespace(yi=valid_arrays[0][idx], vi=valid_arrays[1][idx]),
-                                     model=model)
-            except Exception as exc:
-                errors[i] = f"{type(exc).__name__}: {exc}"
-                continue
-        if pri["mu"].family != "Normal":
-            single.append(i)
-            continue
-        bkey = (idx.size, repr(pri["mu"]), repr(pri.get("tau")))
-        prior_of.setdefault(bkey, pri)
-        buckets.setdefault(bkey, []).append(i)
-
-    names: list[tuple[str, ...] | None] = [None] * G  # posterior rows of each group
-    values: list[np.ndarray | None] = [None] * G  # (rows, 8)
-    freq = np.full((G, len(_GROUP_FREQ)), np.nan)
-    p_pos = np.full(G, np.nan)
-    notes = [""] * G
-    vec_names = ("mu", "tau", "theta_new") if model == "random" else ("mu", "theta_new")
-    for bkey, members in buckets.items():
-        k = bkey[0]
-        rows = np.concatenate([positions[keys[i]] for i in members])
-        Y = valid_arrays[0][rows].reshape(len(members), k)
-        V = valid_arrays[1][rows].reshape(len(members), k)
-        pri = prior_of[bkey]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ex = batch_summaries(Y, V, pri["mu"], pri.get("tau"), level=level, moments=True)
-            fr = group_summaries(Y, V, **freq_args)
-        blocks = [np.column_stack([ex[f"{p}_mean"], ex[f"{p}_sd"], ex[f"{p}_median"], ex[f"{p}_lower"],
-                                   ex[f"{p}_upper"]]) for p in ("mu", "tau", "new") if p != "tau" or model == "random"]
-        arr = np.concatenate([np.stack(blocks, axis=1), np.full((len(members), len(blocks), 3), np.nan)], axis=2)
-        freq[members] = np.column_stack([fr[c] for c in _GROUP_FREQ])
-        p_pos[members] = ex["mu_p_positive"]
-        note = _small_k_note(k, model, pri.get("tau"))
-        for r, i in enumerate(members):
-            names[i], values[i], notes[i] = vec_names, arr[r], note
-
-    tasks = [(keys[i], data.iloc[positions[keys[i]]], model_args, {**fit_args, "seed": seeds[i]}, freq_args,
-              keep_fits) for i in single]
-    outputs = run_tasks(_fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
-    fits: dict[Any, Any] = {}
-    ran = ["exact"] * G  # the vectorised path is the exact engine
-    for i, out in zip(single, outputs):
-        ran[i] = out.get("engine") or engine
-        notes[i] = out["warnings"]
-        if out["error"]:
-            errors[i] = out["error"]
-            continue
-        names[i] = tuple(out["rows"].index)
-        values[i] = out["rows"][_POST_COLS].to_numpy(float)
-        if out["freq"] is not None:
-            freq[i] = [out["freq"][c] for c in _GROUP_FREQ]
-        p_pos[i] = out["p_mu_positive"]
-        if out["fit"] is not None:
-            fits[keys[i]] = out["fit"]
-
-    table, groups = _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, seeds, ran,
-                              set(single))
-    settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
-                "n_vectorised": sum(len(m) for m in buckets.values()), "n_single": len(single),
-                "seconds": time.perf_counter() - t0}
-    return FitManyResult(table=table, groups=groups, by=by_cols, settings=settings, _data=data,
-                         _model_args={**model_args, "fit": fit_args}, _fits=fits)
-
-
-def _validated_arrays(data: pd.DataFrame, yi: str, vi: str | None, sei: str | None):
-    """yi, vi and a per-row ok mask for the whole frame, or None when a column is not numeric at all.
-
-    Rows that fail (missing, non-finite, non-positive variance) send their group down the
-    one-by-one path, where :class:`bayesma.MetaData` names the study and column.
-    """
-    cols = [yi, vi if sei is None else sei]
-    arrays = []
-    for col in cols:
-        s = data[col]
-        if s.dtype == bool or not pd.api.types.is_numeric_dtype(s):
-            return None
-        arrays.append(s.to_numpy(dtype=float, na_value=np.nan))
-    y, second = arrays
-    v = second if sei is None else second**2
-    ok = np.isfinite(y) & np.isfinite(v) & (v > 0)
-    return y, v, ok
-
-
-def _small_k_note(k: int, model: str, tau_prior: Any) -> str:
-    if model != "random" or k >= 5:
-        return ""
-    return (f"k = {k} studies (< 5): the prior on tau ({tau_prior!r}) matters; "
-            "check with bayesma.compare_priors()")
-
-
-def _assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, seeds, engine, single):
-    """The tidy table (one row per group and parameter) and the per-group table, built from arrays."""
-    G = len(keys)
-    key_tuples = [key if isinstance(key, tuple) else (key,) for key in keys]
-    paths = np.array([engine[i] if i in single else f"{engine[i]} (vectorised)" for i in range(G)], dtype=object)
-    notes_arr, errors_arr = np.array(notes, dtype=object), np.array(errors, dtype=object)
-    f = {c: freq[:, j] for j, c in enumerate(_GROUP_FREQ)}
-
-    # per group: the posterior of mu and the median of tau
-    mu = np.full((G, 3), np.nan)
-    tau_median = np.full(G, np.nan)
-    for i in range(G):
-        if names[i] is None:
-            continue
-        rows = names[i]
-        if "mu" in rows:
-            mu[i] = values[i][rows.index("mu"), [0, 3, 4]]
-        tau_median[i] = values[i][rows.index("tau"), 2] if "tau" in rows else 0.0
-    gcols = {c: [t[j] for t in key_tuples] for j, c in enumerate(by_cols)}
-    groups = pd.DataFrame({**gcols, "k": sizes, **f, "mu_mean": mu[:, 0], "mu_lower": mu[:, 1], "mu_upper": mu[:, 2],
-                           "p_mu_positive": p_pos, "tau_median": tau_median,
-                           "seed": pd.array(seeds, dtype="Int64"), "engine": paths, "warnings": notes_arr,
-                           "error": errors_arr}).set_index(by_cols)
-
-    # long table: one row per group and parameter
-    have = [i for i in range(G) if names[i] is not None]
-    counts = np.array([len(names[i]) for i in have], dtype=int)
-    gi = np.repeat(np.array(have, dtype=int), counts)
-    params = np.array([p for i in have for p in names[i]], dtype=object)
-    vals = np.vstack([values[i] for i in have]) if have else np.empty((0, len(_POST_COLS)))
-    freq_est = np.full(gi.size, np.nan)
-    freq_lo = np.full(gi.size, np.nan)
-    freq_hi = np.full(gi.size, np.nan)
-    is_mu, is_tau, is_new = params == "mu", params == "tau", params == "theta_new"
-    freq_est[is_mu], freq_lo[is_mu], freq_hi[is_mu] = f["RE"][gi[is_mu]], f["RE_lower"][gi[is_mu]], f["RE_upper"][gi[is_mu]]
-    with np.errstate(invalid="ignore"):
-        freq_est[is_tau] = np.sqrt(f["tau2"][gi[is_tau]])
-        freq_lo[is_tau] = np.sqrt(f["tau2_lower"][gi[is_tau]])
-        freq_hi[is_tau] = np.sqrt(f["tau2_upper"][gi[is_tau]])
-    freq_lo[is_new], freq_hi[is_new] = f["pi_lower"][gi[is_new]], f["pi_upper"][gi[is_new]]
-    table = pd.DataFrame({**{c: np.asarray(v, dtype=object)[gi] if len(v) else [] for c, v in gcols.items()},
-                          "parameter": params, "k": sizes[gi],
-                          **{c: vals[:, j] for j, c in enumerate(_POST_COLS)},
-                          "freq": freq_est, "freq_lower": freq_lo, "freq_upper": freq_hi,
-                          "engine": paths[gi], "warnings": notes_arr[gi], "error": ""})
-    for c in by_cols:  # keep the by columns' own dtypes
-        table[c] = table[c].astype(groups.index.get_level_values(c).dtype) if len(table) else table[c]
-    table = table.set_index(by_cols + ["parameter"])
-    return table, groups
+    return by_cols

@@ -1,15 +1,25 @@
-"""The layout's rules, read from the source (ast), function-level imports included.
+"""The layout's rules, read from the source (ast), function-level (lazy) imports included.
 
-- no import cycle between bayesma modules;
+- no import cycle, between modules and between packages (``bayesma.frequentist`` ->
+  ``bayesma.plots`` -> ``bayesma.frequentist`` is a cycle even when each module import is
+  one way), lazy and TYPE_CHECKING imports included;
 - no module imports a private (underscore) name, or a private module, from another package of
   bayesma (the top-level shared helpers ``bayesma/_validate.py`` and ``bayesma/_rootfind.py``
   are modules of the root package, so their public names may be imported anywhere);
-- ``frequentist/`` never imports models, exact, results, plots or priors (its results draw
-  through ``bayesma._plotting.draw``, which imports ``bayesma.plots`` on first use);
+- plots import nothing that computes (frequentist, exact, models, results, bias, sensitivity,
+  batch, cli, report): they take arrays, tables or duck-typed results. Results draw by
+  importing their plotting function inside the plot method;
+- ``frequentist/`` never imports models, exact, results, priors or the Bayesian ``bias/``, and
+  ``bayesma.plots`` only inside a function (a result's plot method): the frequentist tools
+  start without PyMC or matplotlib;
+- ``import arviz`` only in ``bayesma/_arviz.py`` (the seam for ArviZ 1.x);
 - no module imports the ``bayesma`` facade itself (it would hide any dependency);
-- ``plots/`` never imports results, models or exact (not even under TYPE_CHECKING);
 - ``exact/`` and the builders and sampler in ``models/`` never import results or cli;
-- no module is longer than 600 lines (a module is one idea).
+  ``bayesma/spec.py`` (ModelSpec) sits below models, results and exact;
+- no module is longer than 600 lines (a module is one idea); no function is longer than
+  120 code lines (those over 80 are printed as information), except an explicit allow-list;
+- no submodule is named like a public name of the package above it (a module would shadow
+  the function on first import: ``bm.robust`` must stay the function).
 
 See docs/architecture.rst for the diagram these rules keep true.
 """
@@ -49,9 +59,22 @@ def _resolve(module: str, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def _parse(module: str) -> ast.Module:
+    return ast.parse(MODULES[module].read_text(), filename=str(MODULES[module]))
+
+
+def _lazy_lines(tree: ast.Module) -> set[int]:
+    """Lines of the import statements inside a function (run when the function is called)."""
+    lines: set[int] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines |= {n.lineno for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return lines
+
+
 def _imports(module: str) -> list[tuple[str, str | None, int]]:
     """(imported module, imported name or None, line) for every import in ``module``."""
-    tree = ast.parse(MODULES[module].read_text(), filename=str(MODULES[module]))
+    tree = _parse(module)
     found: list[tuple[str, str | None, int]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -80,6 +103,7 @@ def _package_of(module: str) -> str:
 
 
 EDGES: dict[str, list[tuple[str, str | None, int]]] = {m: _imports(m) for m in MODULES}
+LAZY: dict[str, set[int]] = {m: _lazy_lines(_parse(m)) for m in MODULES}
 
 
 def _targets(module: str) -> set[str]:
@@ -95,11 +119,7 @@ def test_there_are_modules_to_check():
     assert any(_under(m, "bayesma.frequentist") for m in MODULES)
 
 
-def test_no_import_cycles():
-    graph = {m: _targets(m) - {"bayesma"} for m in MODULES if m != "bayesma"}
-    # the facade imports everything lazily; a package __init__ importing its own modules is not a cycle
-    for m in graph:
-        graph[m] = {t for t in graph[m] if not (_is_package(t) and _under(m, t))}
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     color: dict[str, int] = {}
     stack: list[str] = []
     cycles: list[list[str]] = []
@@ -118,7 +138,40 @@ def test_no_import_cycles():
     for m in sorted(graph):
         if m not in color:
             visit(m)
+    return cycles
+
+
+def _module_graph() -> dict[str, set[str]]:
+    graph = {m: _targets(m) - {"bayesma"} for m in MODULES if m != "bayesma"}
+    # the facade imports everything lazily; a package __init__ importing its own modules is not a cycle
+    for m in graph:
+        graph[m] = {t for t in graph[m] if not (_is_package(t) and _under(m, t))}
+    return graph
+
+
+def _group(module: str, depth: int) -> str:
+    """The package at *depth* below ``bayesma`` holding *module* (a top-level module is its own group)."""
+    return ".".join(module.split(".")[: depth + 1])
+
+
+def test_no_import_cycles_between_modules():
+    cycles = _cycles(_module_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+@pytest.mark.parametrize("depth", [1, 2], ids=["packages", "subpackages"])
+def test_no_import_cycles_between_packages(depth):
+    """Collapse modules into their package (``bayesma.frequentist``; at depth 2
+    ``bayesma.frequentist.bias``): the package graph has no cycle either. Importing a package
+    runs its ``__init__``, which may import its own modules: edges from a package to a module
+    inside it stay inside the group."""
+    graph: dict[str, set[str]] = {}
+    for m, targets in _module_graph().items():
+        a = _group(m, depth)
+        graph.setdefault(a, set()).update(
+            b for t in targets if (b := _group(t, depth)) != a and not _under(a, b) and not _under(b, a))
+    cycles = _cycles(graph)
+    assert not cycles, "package import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
 def test_no_private_names_across_packages():
@@ -133,12 +186,35 @@ def test_no_private_names_across_packages():
     assert not bad, "\n".join(bad)
 
 
+_COMPUTING = ("bayesma.frequentist", "bayesma.exact", "bayesma.models", "bayesma.results", "bayesma.bias",
+              "bayesma.sensitivity", "bayesma.batch", "bayesma.cli", "bayesma.report", "bayesma.effects",
+              "bayesma.spec")
+
+# package -> packages it never imports, at any level (lazy and TYPE_CHECKING imports included)
 FORBIDDEN = {
-    "bayesma.frequentist": ("bayesma.models", "bayesma.exact", "bayesma.results", "bayesma.plots", "bayesma.priors"),
-    "bayesma.plots": ("bayesma.results", "bayesma.models", "bayesma.exact"),
-    "bayesma.exact": ("bayesma.results", "bayesma.cli"),
+    "bayesma.frequentist": ("bayesma.models", "bayesma.exact", "bayesma.results", "bayesma.priors", "bayesma.bias",
+                            "bayesma.sensitivity", "bayesma.batch", "bayesma.cli", "bayesma.report", "bayesma.spec"),
+    "bayesma.plots": _COMPUTING,
+    "bayesma.exact": ("bayesma.results", "bayesma.cli", "bayesma.plots"),
     "bayesma.models.nuts": ("bayesma.results", "bayesma.cli"),
-    "bayesma.effects": ("bayesma.models", "bayesma.exact", "bayesma.results", "bayesma.plots"),
+    "bayesma.effects": ("bayesma.models", "bayesma.exact", "bayesma.results", "bayesma.plots", "bayesma.frequentist",
+                        "bayesma.bias"),
+    "bayesma.bias": ("bayesma.models", "bayesma.exact", "bayesma.results", "bayesma.frequentist", "bayesma.cli",
+                     "bayesma.sensitivity", "bayesma.report"),
+    "bayesma.spec": ("bayesma.models", "bayesma.results", "bayesma.exact", "bayesma.frequentist", "bayesma.plots",
+                     "bayesma.bias", "bayesma.cli"),
+    "bayesma.measures": ("bayesma.effects", "bayesma.frequentist", "bayesma.models", "bayesma.plots", "bayesma.report",
+                         "bayesma.cli", "bayesma.priors"),
+}
+
+# package -> packages it imports only inside a function (a result's plot method draws with
+# ``from bayesma.plots.funnel import funnel_plot`` when called)
+LAZY_ONLY = {
+    "bayesma.frequentist": ("bayesma.plots",),
+    "bayesma.effects": ("bayesma.plots",),
+    "bayesma.bias": ("bayesma.plots",),
+    "bayesma.results": ("bayesma.plots",),
+    "bayesma.sensitivity": ("bayesma.plots",),
 }
 
 
@@ -154,9 +230,35 @@ def test_one_way_imports(package):
     assert not bad, "\n".join(bad)
 
 
+@pytest.mark.parametrize("package", sorted(LAZY_ONLY))
+def test_drawing_is_imported_only_when_drawing(package):
+    bad = []
+    for module in MODULES:
+        if not _under(module, package):
+            continue
+        for target, name, line in EDGES[module]:
+            if any(_under(target, f) for f in LAZY_ONLY[package]) and line not in LAZY[module]:
+                bad.append(f"{MODULES[module].relative_to(ROOT)}:{line} imports {target} at module level")
+    assert not bad, "\n".join(bad)
+
+
+def test_arviz_only_through_the_seam():
+    """Every ArviZ call goes through bayesma/_arviz.py (lazy and TYPE_CHECKING imports included)."""
+    bad = []
+    for module, path in MODULES.items():
+        if module == "bayesma._arviz":
+            continue
+        for node in ast.walk(_parse(module)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            if any(n == "arviz" or n.startswith("arviz.") for n in names):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports arviz")
+    assert not bad, "import arviz only in bayesma/_arviz.py:\n" + "\n".join(bad)
+
+
 def test_no_hidden_imports_through_the_facade():
     """``import bayesma`` inside the package would hide a dependency from the rules above (the facade
-    can reach anything); results reach figures through ``bayesma._plotting.draw`` instead. The command
+    can reach anything); results reach figures by importing their plotting function. The command
     line, which sits on top of everything and uses the public API as a script would, may."""
     bad = []
     for module in MODULES:
@@ -224,3 +326,78 @@ def test_public_names_are_not_shadowed_by_submodules():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"public names shadowed by modules: {out}"
+
+
+# ---------------------------------------------------------------------------
+# function-length budget
+
+MAX_FUNCTION_LINES = 120  # code lines: no docstring, blank or comment-only lines
+INFO_FUNCTION_LINES = 80  # the house style's target; longer ones are printed as information
+
+# Functions over the budget in areas other helpers are changing today (issue 19): each entry
+# names who splits it. The lead empties this list when those land; never add to it.
+LONG_FUNCTIONS_ALLOWED = {
+    "bayesma/batch.py::fit_many": "perf: fit_many into named steps (issue 19, item 8)",
+    "bayesma/cli/parser.py::build_parser": "errors: cli/ (issue 19, items 1 and 8)",
+}
+
+
+def _code_lines(path: Path) -> set[int]:
+    import io
+    import tokenize
+
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+    lines: set[int] = set()
+    for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
+        if tok.type not in skip:
+            lines.update(range(tok.start[0], tok.end[0] + 1))
+    return lines
+
+
+def _function_lengths() -> dict[str, int]:
+    """``path::qualified.name`` -> code lines of every function (nested ones counted in their parent too)."""
+    out: dict[str, int] = {}
+    for module, path in MODULES.items():
+        code = _code_lines(path)
+
+        def walk(node: ast.AST, prefix: str) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lines = set(range(child.lineno, child.end_lineno + 1)) & code
+                    first = child.body[0]
+                    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                            and isinstance(first.value.value, str):
+                        lines -= set(range(first.lineno, first.end_lineno + 1))
+                    name = f"{prefix}{child.name}"
+                    out[f"{path.relative_to(ROOT).as_posix()}::{name}"] = len(lines)
+                    walk(child, name + ".")
+                elif isinstance(child, ast.ClassDef):
+                    walk(child, f"{prefix}{child.name}.")
+                else:
+                    walk(child, prefix)
+
+        walk(_parse(module), "")
+    return out
+
+
+def test_functions_are_short():
+    lengths = _function_lengths()
+    info = sorted(((n, f) for f, n in lengths.items() if n > INFO_FUNCTION_LINES), reverse=True)
+    print(f"\nfunctions over {INFO_FUNCTION_LINES} code lines (information):")
+    for n, f in info:
+        print(f"  {n:4d}  {f}")
+    long = {f: n for f, n in lengths.items() if n > MAX_FUNCTION_LINES and f not in LONG_FUNCTIONS_ALLOWED}
+    assert not long, f"functions over {MAX_FUNCTION_LINES} code lines (split them into named steps): {long}"
+    stale = [f for f in LONG_FUNCTIONS_ALLOWED if lengths.get(f, 0) <= MAX_FUNCTION_LINES]
+    assert not stale, f"remove from LONG_FUNCTIONS_ALLOWED (now within budget or gone): {stale}"
+
+
+def test_no_top_level_module_is_named_like_a_public_name():
+    """The facade loads its names lazily: ``bayesma/robust.py`` beside ``bm.robust`` would make
+    ``bm.robust`` the module after the first ``import bayesma.robust``."""
+    import bayesma
+
+    submodules = {p.stem if p.suffix == ".py" else p.name for p in PACKAGE.iterdir()
+                  if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    clash = sorted(submodules & set(bayesma._EXPORTS))
+    assert not clash, f"modules of bayesma named like public names: {clash}"

@@ -178,3 +178,34 @@ def test_dask_local_cluster_equals_serial(bcg):
         sim_dask = bm.small_k_simulation(executor=client, **sim_args)
     pd.testing.assert_frame_equal(serial.table, on_dask.table)
     pd.testing.assert_frame_equal(sim_serial.table, sim_dask.table)
+
+
+@pytest.mark.parametrize("by", ["design", "country"])
+def test_data_scaled_default_priors_run_vectorised_and_equal_each_group_alone(hackshaw, by):
+    """Without a measure each group's default priors are scaled from its own data; the vectorised
+    path rescales each group by its tau prior's scale and must give each group's own posterior."""
+    hackshaw = hackshaw.copy()
+    hackshaw.attrs = {}  # the dataset records measure OR, which fit_many (as MetaAnalysis) would use
+    many = bm.fit_many(hackshaw, by=by, labels="study")
+    sizes = hackshaw.groupby(by).size()
+    assert many.settings["n_vectorised"] == int((sizes >= 2).sum())
+    assert many.settings["priors"].startswith("resolved per group")
+    for key, sub in hackshaw.groupby(by):
+        if len(sub) < 2:
+            continue
+        assert many.groups.loc[key, "engine"] == "exact (vectorised)"
+        post = _alone(sub, labels="study")
+        names = ["mu", "tau", "theta_new"]
+        mine = many.table.loc[key].loc[names, POST].to_numpy(float)
+        ref = post.summary().loc[names, POST].to_numpy(float)
+        np.testing.assert_allclose(mine, ref, rtol=0, atol=1e-8 * post.summary().loc["mu", "sd"])
+        assert many.groups.loc[key, "p_mu_positive"] == pytest.approx(post.p_greater("mu", 0.0), abs=1e-8)
+        assert str(post.spec.priors["tau"]) in many.groups.loc[key, "warnings"] or len(sub) >= 5
+
+
+def test_the_measure_recorded_on_the_frame_is_used_as_by_metaanalysis(hackshaw):
+    assert hackshaw.attrs.get("measure") == "OR"
+    recorded = bm.fit_many(hackshaw, by="design", labels="study")
+    given = bm.fit_many(hackshaw, by="design", labels="study", measure="OR")
+    pd.testing.assert_frame_equal(recorded.table, given.table)
+    assert recorded.settings["priors"] == "shared"

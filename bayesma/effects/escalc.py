@@ -221,6 +221,36 @@ def escalc(
            yi      vi
     0 -0.3552  0.0131
     """
+    spec = _measure_spec(measure)
+    add, var_names = _check_options(measure, spec, add=add, to=to, drop00=drop00, vtype=vtype,
+                                    var_names=var_names, data=data)
+    given_raw = {
+        "ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i,
+        "m1i": m1i, "sd1i": sd1i, "m2i": m2i, "sd2i": sd2i,
+        "ri": ri, "ni": ni, "xi": xi, "mi": mi, "sdi": sdi, "ti": ti, "r2i": r2i,
+        "x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i,
+    }
+    x, labels, names = _study_data(measure, spec, given_raw, data, slab)
+    ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
+    _warn_missing(measure, x, na_y | na_v, ctx, var_names)
+    yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
+
+    if data is not None:
+        out = data.copy()
+        out[var_names[0]] = yi
+        out[var_names[1]] = vi
+    else:
+        out = pd.DataFrame({var_names[0]: yi, var_names[1]: vi})
+    out.attrs["measure"] = measure
+    if labels is not None:
+        out.attrs["slab"] = labels
+    return out
+
+
+def _measure_spec(measure: Any) -> _EscalcMeasure:
+    """How to compute *measure*; a TypeError or ValueError (listing the known measures) otherwise."""
     if not isinstance(measure, str):
         raise ArgumentTypeError(f"measure must be a string such as 'SMD', got {type(measure).__name__}")
     if measure not in _ESCALC:
@@ -231,8 +261,13 @@ def escalc(
             f"unknown measure {measure!r}{hint}; known measures: "
             + ", ".join(f"{k} ({v[0]})" for k, v in MEASURES.items())
         )
-    spec = _ESCALC[measure]
-    accepted, vtypes = spec.args, spec.vtypes
+    return _ESCALC[measure]
+
+
+def _check_options(measure: str, spec: _EscalcMeasure, *, add: Any, to: str, drop00: Any, vtype: Any,
+                   var_names: Sequence[str], data: Any) -> tuple[float, tuple[str, ...]]:
+    """Check the options (not the study data); return *add* (metafor's default per measure) and *var_names*."""
+    vtypes = spec.vtypes
     if not isinstance(vtype, str) or vtype not in vtypes:
         raise InputError(f"vtype={vtype!r} is not available for measure {measure!r}; choose one of {list(vtypes)}")
     if to not in _TO_CHOICES:
@@ -254,13 +289,14 @@ def escalc(
         raise InputError(f"var_names must be two different strings, got {var_names!r}")
     if data is not None and not isinstance(data, pd.DataFrame):
         raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    return add, var_names
 
-    given_raw = {
-        "ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i,
-        "m1i": m1i, "sd1i": sd1i, "m2i": m2i, "sd2i": sd2i,
-        "ri": ri, "ni": ni, "xi": xi, "mi": mi, "sdi": sdi, "ti": ti, "r2i": r2i,
-        "x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i,
-    }
+
+def _study_data(measure: str, spec: _EscalcMeasure, given_raw: dict[str, Any], data: pd.DataFrame | None,
+                slab: Any) -> tuple[dict[str, np.ndarray], list[Any] | None, dict[str, str]]:
+    """The study columns as float arrays, the study labels and the displayed column names; errors for
+    arguments the measure does not use or lacks, unequal lengths and fractional sample sizes."""
+    accepted = spec.args
     given = {name: value for name, value in given_raw.items() if value is not None}
     extra = sorted(set(given) - set(accepted), key=list(given_raw).index)
     if extra:
@@ -287,8 +323,11 @@ def escalc(
         )
     names = {name: _display(given[name], name) for name in given}
     x = {name: as_numeric(value, names[name], labels) for name, value in resolved.items()}
+    _check_sample_sizes(x, labels, names)
+    return x, labels, names
 
-    ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
+
+def _check_sample_sizes(x: dict[str, np.ndarray], labels: list[Any] | None, names: dict[str, str]) -> None:
     for name in _SAMPLE_SIZES:
         if name in x:
             values = x[name]
@@ -300,21 +339,6 @@ def escalc(
                     f"column {names[name]!r}: sample sizes must be whole numbers, but "
                     f"{studies}{f' and {bad.size - 10} more' if bad.size > 10 else ''}; "
                     "round an effective sample size (e.g. one divided by a design effect) first")
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
-    _warn_missing(measure, x, na_y | na_v, ctx, var_names)
-    yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
-
-    if data is not None:
-        out = data.copy()
-        out[var_names[0]] = yi
-        out[var_names[1]] = vi
-    else:
-        out = pd.DataFrame({var_names[0]: yi, var_names[1]: vi})
-    out.attrs["measure"] = measure
-    if labels is not None:
-        out.attrs["slab"] = labels
-    return out
 
 
 class _Context:

@@ -9,7 +9,7 @@ import numpy as np
 from bayesma.errors import InputError
 
 from .grids import _LEVELS_FAST, _grid_1d
-from .likelihood import _loglik_re, _Normal
+from .likelihood import _loglik_re, _Normal, _NormalRows
 from .quadrature import _BATCH, _LEVELS_1D, _N_GL_1D, _NUTS_HINT, _mixture_cdf, _mixture_moments, _mixture_quantiles
 
 # ---------------------------------------------------------------------------
@@ -27,6 +27,39 @@ def _prune_rows(w: np.ndarray, *arrays: np.ndarray, mass: float = 1e-10):
     ws = ws[:, :K]
     ws = ws / ws.sum(1, keepdims=True)
     return (ws,) + tuple(np.take_along_axis(a, order[:, :K], axis=1) for a in arrays)
+
+
+_SCALED = ("mu_mean", "mu_sd", "mu_lower", "mu_median", "mu_upper", "tau_mean", "tau_lower", "tau_median",
+           "tau_upper", "tau_sd", "new_lower", "new_upper", "new_mean", "new_sd", "new_median")
+
+
+def _rows_of_priors(y: np.ndarray, v: np.ndarray, mu_prior: Any, tau_prior: Any):
+    """One prior per data set, as arrays: each row is rescaled by ``c`` (its tau prior's
+    scale) so that one tau prior serves every row, and mu gets a per-row Normal prior.
+
+    Returns y / c, v / c², the per-row mu prior, the shared tau prior (or None) and c.
+    """
+    from bayesma import priors as pr
+
+    B = y.shape[0]
+    mus = list(mu_prior)
+    if len(mus) != B or any(m.family != "Normal" for m in mus):
+        raise InputError(f"the exact engine needs a Normal prior on mu for each of the {B} data sets; {_NUTS_HINT}")
+    c = np.ones(B)
+    if tau_prior is not None and not hasattr(tau_prior, "family"):
+        taus = list(tau_prior)
+        if len(taus) != B:
+            raise InputError(f"need one tau prior per data set ({B}), got {len(taus)}")
+        if all(repr(t) == repr(taus[0]) for t in taus):
+            tau_prior = taus[0]
+        elif all(t.family == "HalfNormal" for t in taus):
+            c = np.array([t.params["sigma"] for t in taus], dtype=float)
+            tau_prior = pr.HalfNormal(1.0)
+        else:
+            raise InputError("per-data-set tau priors must be identical or all HalfNormal (of any scale)")
+    m0 = np.array([m.params["mu"] for m in mus], dtype=float) / c
+    sd0 = np.array([m.params["sigma"] for m in mus], dtype=float) / c
+    return y / c[:, None], v / (c * c)[:, None], _NormalRows(m0[:, None], (1.0 / sd0**2)[:, None]), tau_prior, c
 
 
 def batch_summaries(
@@ -49,10 +82,13 @@ def batch_summaries(
     ----------
     y, v : array_like, shape (B, k)
         Effects and sampling variances, one row per data set (same k).
-    mu_prior : bayesma.priors.Normal
-        The prior of mu.
-    tau_prior : heterogeneity prior or None
-        The prior of tau; None for the common-effect model.
+    mu_prior : bayesma.priors.Normal, or a sequence of B of them
+        The prior of mu, or one per data set (e.g. the data-scaled default priors of
+        :func:`bayesma.priors.default_priors` without a measure).
+    tau_prior : heterogeneity prior, a sequence of B of them, or None
+        The prior of tau; None for the common-effect model. One per data set: identical,
+        or all ``HalfNormal`` (each data set is then rescaled by its prior's scale, which
+        leaves the posterior unchanged up to that scale).
     n : int
         Gauss-Legendre nodes per panel (12).
     chunk : int, optional
@@ -93,9 +129,13 @@ def batch_summaries(
     B, k = y.shape
     alpha = (1.0 - level) / 2.0
     qs3 = (alpha, 0.5, 1.0 - alpha)
-    if mu_prior.family != "Normal":
+    scale = None
+    if not hasattr(mu_prior, "family"):  # one prior per data set
+        y, v, loc, tau_prior, scale = _rows_of_priors(y, v, mu_prior, tau_prior)
+    elif mu_prior.family != "Normal":
         raise InputError(f"the exact engine needs a Normal prior on mu, got {mu_prior!r}; {_NUTS_HINT}")
-    loc = _Normal(np.array([mu_prior.params["mu"]]), np.array([1.0 / mu_prior.params["sigma"] ** 2]))
+    else:
+        loc = _Normal(np.array([mu_prior.params["mu"]]), np.array([1.0 / mu_prior.params["sigma"] ** 2]))
     X = np.ones((k, 1))
     keys = ["mu_mean", "mu_sd", "mu_lower", "mu_median", "mu_upper", "mu_p_positive", "tau_mean",
             "tau_lower", "tau_median", "tau_upper", "new_lower", "new_upper", "log_ml"]
@@ -111,8 +151,9 @@ def batch_summaries(
     for s0 in range(0, B, size):
         sl = slice(s0, min(B, s0 + size))
         yb, vb = y[sl], v[sl]
+        loc_b = loc.rows(sl) if isinstance(loc, _NormalRows) else loc
         if tau_prior is None:
-            ll, b, V = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, X, loc)
+            ll, b, V = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, X, loc_b)
             w = np.ones((yb.shape[0], 1))
             m, s = b[:, :, 0], np.sqrt(V[:, :, 0, 0])
             out["log_ml"][sl] = ll[:, 0]
@@ -123,7 +164,7 @@ def batch_summaries(
                 ll0, _, _ = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, None, none)
                 out["log_bf_effect"][sl] = ll[:, 0] - ll0[:, 0]
         else:
-            g = _grid_1d(yb, vb, X, loc, tau_prior, n=8 if fast else n, levels=_LEVELS_FAST if fast else _LEVELS_1D)
+            g = _grid_1d(yb, vb, X, loc_b, tau_prior, n=8 if fast else n, levels=_LEVELS_FAST if fast else _LEVELS_1D)
             w = np.concatenate([g.weights, g.atom[:, None]], axis=1)
             m = np.concatenate([g.b[..., 0], g.b0], axis=1)
             s = np.sqrt(np.concatenate([g.V[..., 0, 0], g.V0[..., 0]], axis=1))
@@ -158,4 +199,9 @@ def batch_summaries(
             else:
                 qn = _mixture_quantiles(w, m, sn, (alpha, 1.0 - alpha))
                 out["new_lower"][sl], out["new_upper"][sl] = qn[:, 0], qn[:, 1]
+    if scale is not None:  # back to each data set's own scale
+        for key in _SCALED:
+            if key in out:
+                out[key] *= scale
+        out["log_ml"] -= k * np.log(scale)
     return out

@@ -106,6 +106,36 @@ class _Normal:
         """True when some coefficient has the flat prior (marginal likelihoods are then undefined)."""
         return bool(self.p and np.any(self.p0 == 0))
 
+    def terms(self, ndim: int) -> tuple[Any, Any, Any]:
+        """Prior precision matrix, precision-weighted mean and constant, broadcastable
+        against arrays of *ndim* leading dimensions (one prior for all)."""
+        return np.diag(self.p0), self.m0 * self.p0, self.const
+
+
+@dataclass
+class _NormalRows(_Normal):
+    """One proper Normal prior per data set: m0, p0 of shape (B, p), all precisions > 0
+    (:func:`bayesma.exact.batch_summaries` with data-scaled priors)."""
+
+    @property
+    def p(self) -> int:
+        return self.m0.shape[-1]
+
+    @property
+    def improper(self) -> bool:
+        return False
+
+    def rows(self, sl: slice) -> _NormalRows:
+        return _NormalRows(self.m0[sl], self.p0[sl])
+
+    def terms(self, ndim: int) -> tuple[Any, Any, Any]:
+        B, p = self.m0.shape
+        mid = (1,) * (ndim - 1)
+        P0 = (self.p0[:, :, None] * np.eye(p)).reshape((B,) + mid + (p, p))
+        h0 = (self.m0 * self.p0).reshape((B,) + mid + (p,))
+        const = ((self.m0**2 * self.p0).sum(-1) - np.log(self.p0).sum(-1)).reshape((B,) + mid)
+        return P0, h0, const
+
 
 def _finish(ll_part: np.ndarray, A: np.ndarray | None, h: np.ndarray | None, k: int,
             prior: _Normal) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -114,8 +144,9 @@ def _finish(ll_part: np.ndarray, A: np.ndarray | None, h: np.ndarray | None, k: 
     p = prior.p
     if p == 0:
         return -0.5 * (k * _LOG2PI + ll_part), None, None
-    P = A + np.diag(prior.p0)
-    hh = h + prior.m0 * prior.p0
+    P0, h0, const = prior.terms(ll_part.ndim)
+    P = A + P0
+    hh = h + h0
     if p == 1:
         V = 1.0 / P
         b = V[..., 0] * hh
@@ -124,7 +155,7 @@ def _finish(ll_part: np.ndarray, A: np.ndarray | None, h: np.ndarray | None, k: 
         V = np.linalg.inv(P)
         b = np.einsum("...ij,...j->...i", V, hh)
         logdetP = np.linalg.slogdet(P)[1]
-    ll = -0.5 * (k * _LOG2PI + ll_part + prior.const - (hh * b).sum(-1) + logdetP)
+    ll = -0.5 * (k * _LOG2PI + ll_part + const - (hh * b).sum(-1) + logdetP)
     return ll, b, V
 
 

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._plotting import draw
 from bayesma.errors import InputError
 from bayesma.frequentist._refit import _check_rma, _check_two_studies, _without_each
 from bayesma.frequentist.steps import StepResult, cumul, leave1out
@@ -35,6 +34,7 @@ from bayesma.frequentist.steps import StepResult, cumul, leave1out
 __all__ = [
     "InfluenceDiagnostics",
     "StepResult",
+    "baujat",
     "baujat_values",
     "cumul",
     "influence",
@@ -192,7 +192,8 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
         >>> res = bm.rma("yi", "vi", data=dat)
         >>> fig = bm.influence(res).plot()    # doctest: +SKIP
         """
-        return draw("influence_plot", self, **kwargs)
+        from bayesma.plots.influence import influence_plot
+        return influence_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         t = self.summary().copy()
@@ -359,3 +360,39 @@ def baujat_values(res: Any) -> pd.DataFrame:
         y[i] = (dp - pred[i]) ** 2 / (X[i] @ fit.vb @ X[i])
     x = (res.data.yi - pred) ** 2 / (res.tau2 + res.data.vi)
     return pd.DataFrame({"x": x, "y": y}, index=pd.Index(list(res.data.labels), name="study"))
+
+
+def baujat(res: Any, *, ax: Any = None, figsize: tuple[float, float] = (6.0, 5.0)) -> Any:
+    """Baujat plot of a frequentist fit (metafor's ``baujat``).
+
+    Each study's contribution to the (residual) heterogeneity statistic (x) against its
+    influence on the pooled result (y); studies in the top right corner both drive the
+    heterogeneity and move the estimate. Each study is a dot with its label; where labels
+    would overlap (large k) the most extreme studies (top right) keep theirs. The
+    coordinates are :func:`baujat_values`; :func:`bayesma.plots.baujat_plot` draws them.
+
+    Parameters
+    ----------
+    res : RMAResult
+        A fit of :func:`bayesma.rma`.
+    ax : matplotlib Axes, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Baujat, B., et al. (2002). A graphical method for exploring heterogeneity in
+    meta-analyses. Statistics in Medicine, 21, 2641-2652.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
+    >>> fig = bm.baujat(res)
+    """
+    values = baujat_values(res)
+    from bayesma.plots.influence import baujat_plot
+    return baujat_plot(values, fe=res.method == "FE", mods=res.X.shape[1] > 1, ax=ax, figsize=figsize)

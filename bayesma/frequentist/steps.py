@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._plotting import draw
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._refit import _check_steps, _check_two_studies, _is_mh, _labels, _refit, _without_each
 from bayesma.frequentist.transf import apply_transf, psort
@@ -98,7 +97,8 @@ class StepResult:  # numpydoc ignore=PR01
         >>> res = bm.rma("yi", "vi", data=dat)
         >>> fig = bm.leave1out(res).plot()    # doctest: +SKIP
         """
-        return draw("steps_plot", self, **kwargs)
+        from bayesma.plots.influence import steps_plot
+        return steps_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         title = ("Leave-one-out analysis (frequentist; each row omits one study)" if self.kind == "leave1out"

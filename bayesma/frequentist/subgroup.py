@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._plotting import draw
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, strip_levels
 from bayesma.design import is_text as _is_text
@@ -66,7 +65,8 @@ class SubgroupResult:  # numpydoc ignore=PR01
         subgroup differences; see :func:`bayesma.plots.forest_subgroup`."""
         overall = fit_rma(self.mixed.data, np.ones((self.mixed.k, 1)), ["intrcpt"], method=self.mixed.method,
                           test=self.mixed.test, level=self.mixed.level)
-        return draw("forest_subgroup", self, overall=overall, **kwargs)
+        from bayesma.plots.forest_rma import forest_subgroup
+        return forest_subgroup(self, overall=overall, **kwargs)
 
     def __repr__(self) -> str:
         with pd.option_context("display.width", 120, "display.precision", 4):

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._plotting import draw
 from bayesma._validate import check_tau2
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
@@ -346,11 +345,13 @@ class RMAResult:  # numpydoc ignore=PR01
         >>> res = bm.rma("yi", "vi", data=dat)
         >>> fig = res.funnel()    # doctest: +SKIP
         """
-        return draw("funnel_plot", self, **kwargs)
+        from bayesma.plots.funnel import funnel_plot
+        return funnel_plot(self, **kwargs)
 
     def forest(self, **kwargs: Any):
         """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`."""
-        return draw("forest_rma", self, **kwargs)
+        from bayesma.plots.forest_rma import forest_rma
+        return forest_rma(self, **kwargs)
 
     def __repr__(self) -> str:
         return format_rma(self)

@@ -217,7 +217,7 @@ class MetaAnalysis:
         tune: int | None = None,
         chains: int = 4,
         seed: int | None = None,
-        progressbar: bool = False,
+        progressbar: bool | None = None,
         **kwargs: Any,
     ):
         """Compute the posterior.
@@ -242,8 +242,11 @@ class MetaAnalysis:
             none, so giving it with ``engine="exact"`` is an error.
         seed : int, optional
             Random seed; the same seed gives the same numbers.
-        progressbar : bool
-            Show sampling progress.
+        progressbar : bool, optional
+            NUTS: say when the model is compiled (once per model family; the compiled
+            model is cached on disk for later runs, see :doc:`performance`) and show the
+            sampler's progress bar, on stderr. ``None`` (default): when stderr is a
+            terminal or in Jupyter; ``False``: silent.
         **kwargs
             Engine options (``target_accept``, ``sampler="pymc"|"nutpie"``,
             ``prior_draws``...).

@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma._arviz import add_groups, dataset, with_groups
 from bayesma._validate import check_seed
 from bayesma.errors import InputError
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
+from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
 from bayesma.priors import is_improper
 from bayesma.spec import ModelSpec
 
@@ -115,6 +117,8 @@ class CacheEntry:
         self.pymc_step: Any = None
         self.prior_fn: Any = None
         self.compiles: dict[str, int] = {"nutpie": 0, "pymc": 0, "prior": 0}
+        self.compile_path: str | None = None  # "cached" (disk-cached callbacks) or "nutpie"
+        self.compile_seconds = 0.0
         self.lock = threading.RLock()
 
     def set_data(self, values: dict[str, np.ndarray]) -> None:
@@ -213,18 +217,38 @@ class _NutpieCompileError(RuntimeError):
     pass
 
 
+def _compile_nutpie(entry: CacheEntry) -> None:
+    """Compile *entry*'s model for nutpie: the disk-cached callbacks of
+    :func:`bayesma.models.compile.compile_nutpie`, or nutpie's own compiler when those
+    cannot read the model's shared data (``entry.compile_path`` says which ran)."""
+    import nutpie
+
+    from bayesma.models.compile import compile_nutpie
+
+    try:
+        entry.nutpie_compiled, entry.compile_path = compile_nutpie(entry.model), "cached"
+        return
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    try:
+        entry.nutpie_compiled, entry.compile_path = nutpie.compile_pymc_model(entry.model), "nutpie"
+    except Exception as exc:  # e.g. an Op without a numba implementation: sampled by PyMC instead
+        raise _NutpieCompileError(f"{exc} (the cached path failed first: {reason})") from exc
+
+
 def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs):
     import nutpie
 
     compiled_now = False
     with entry.lock:
         if entry.nutpie_compiled is None:
-            try:
-                entry.nutpie_compiled = nutpie.compile_pymc_model(entry.model)
-            except Exception as exc:  # e.g. an Op without a numba implementation
-                raise _NutpieCompileError(str(exc)) from exc
+            t0 = time.perf_counter()
+            _compile_nutpie(entry)
             entry.compiles["nutpie"] += 1
+            entry.compile_seconds = time.perf_counter() - t0
             compiled_now = True
+            if progressbar:
+                say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
         # nutpie's initial-point function is PyMC's, which reads the model's shared data
         # (e.g. the support point of tau depends on its prior scale): set it too, and keep
         # the lock while sampling so that concurrent fits cannot change it meanwhile.
@@ -246,9 +270,13 @@ def _sample_pymc(entry: CacheEntry, values, draws, tune, chains, seed, progressb
         entry.set_data(values)
         with entry.model:
             if entry.pymc_step is None:
+                t0 = time.perf_counter()
                 entry.pymc_step = pm.NUTS(target_accept=target_accept)
                 entry.compiles["pymc"] += 1
+                entry.compile_seconds = time.perf_counter() - t0
                 compiled_now = True
+                if progressbar:
+                    say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
             step = entry.pymc_step
             step.target_accept = target_accept
             step.step_adapt._target = target_accept
@@ -327,7 +355,6 @@ def _unpad(draws: np.ndarray, dims: list[str] | tuple, coords: dict[str, list[st
 def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     """Uniform InferenceData for both samplers: posterior, sample_stats, prior,
     prior_predictive, observed_data (yi), constant_data (vi, X, indices), current coords."""
-    import arviz as az
     import xarray as xr
 
     coords = spec.coords()
@@ -340,15 +367,13 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
         keep[group] = ds
     if "diverging" not in keep["sample_stats"] and "divergent" in keep["sample_stats"]:
         keep["sample_stats"] = keep["sample_stats"].rename({"divergent": "diverging"})
-    new = az.InferenceData(**keep)
+    new = with_groups(keep)
     dims = _dims_of(spec)
     if prior:
         prior = {name: _unpad(val, dims.get(name, ()), coords)[None, ...] for name, val in prior.items()}
         pp = {"yi": prior.pop("yi")} if "yi" in prior else {}
-        new.add_groups(
-            prior=az.dict_to_dataset(prior, coords=coords, dims=dims, library=None, attrs={}),
-            prior_predictive=az.dict_to_dataset(pp, coords=coords, dims=dims, library=None, attrs={}),
-        )
+        add_groups(new, prior=dataset(prior, coords=coords, dims=dims),
+                   prior_predictive=dataset(pp, coords=coords, dims=dims))
     obs = xr.Dataset({"yi": (("study",), np.asarray(spec.yi, float))}, coords={"study": coords["study"]})
     const = {"vi": (("study",), np.asarray(spec.vi, float))}
     ccoords = {"study": coords["study"]}
@@ -365,7 +390,7 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     if spec.cluster_index is not None:
         const["cluster_idx"] = (("study",), np.asarray(spec.cluster_index, int))
         ccoords["cluster"] = coords["cluster"]
-    new.add_groups(observed_data=obs, constant_data=xr.Dataset(const, coords=ccoords))
+    add_groups(new, observed_data=obs, constant_data=xr.Dataset(const, coords=ccoords))
     return new
 
 
@@ -398,7 +423,7 @@ def sample(
     tune: int = 1000,
     chains: int = 4,
     seed: int | None = None,
-    progressbar: bool = False,
+    progressbar: bool | None = False,
     *,
     cache: ModelCache | None = None,
     sampler: str | None = None,
@@ -424,8 +449,10 @@ def sample(
         Random seed of the sampler and of the prior draws. The same seed gives
         bit-identical draws (with the same sampler). ``None``: a fresh seed,
         recorded in ``idata.posterior.attrs["seed"]``.
-    progressbar : bool
-        Show the sampler's progress bar.
+    progressbar : bool, optional
+        Say when the model is being compiled (:data:`COMPILE_MESSAGE`, with the seconds it
+        took) and show the sampler's progress bar, on stderr. ``None``: when stderr is a
+        terminal or in Jupyter (:func:`show_progress`).
     cache : ModelCache, optional
         Where compiled models are kept (default :data:`MODEL_CACHE`).
     sampler : {"nutpie", "pymc"}, optional
@@ -495,6 +522,12 @@ def sample(
     cache = MODEL_CACHE if cache is None else cache
     if pad is None:
         pad = spec.cluster_index is None
+    progressbar = show_progress(progressbar)
+    key = structure_key(spec, parameterization, pad)
+    compiling = key not in cache or (
+        (cache[key].nutpie_compiled if sampler == "nutpie" else cache[key].pymc_step) is None)
+    if progressbar and compiling:
+        say(COMPILE_MESSAGE + " ...")
     entry, built = cache.get(spec, parameterization, pad)
     values = data_values(spec, pad)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
@@ -535,6 +568,8 @@ def sample(
         "model_built": bool(built),
         "compiled": bool(compiled_now),
         "prior_compiled": bool(prior_compiled),
+        "compile_path": entry.compile_path if sampler == "nutpie" else "pymc",
+        "compile_seconds": entry.compile_seconds if compiled_now else 0.0,
         "sampling_seconds": t_sample,
     }
     idata.posterior.attrs.update({k: (int(v) if isinstance(v, bool) else v) for k, v in info.items()})

@@ -11,6 +11,8 @@ matplotlib and ArviZ are imported inside the functions.
   interval for a new study (bar).
 - :func:`forest_rma`, :func:`forest_subgroup` — metafor-style forest plots of frequentist
   fits and subgroup analyses (weights, heterogeneity line, subgroup diamonds).
+- :func:`forest_grouped` — several effects per study: one block per study, pooled estimates per
+  outcome with model-based and cluster-robust intervals.
 - :func:`arviz_forest` — ArviZ's forest plot of the study effects with R-hat and ESS.
 - :func:`prior_posterior_plot` — prior density against posterior density.
 - :func:`trace_plot` — ArviZ trace plot.
@@ -18,14 +20,16 @@ matplotlib and ArviZ are imported inside the functions.
   confidence region around the pooled estimate (frequentist fits and trim-and-fill).
 - :func:`simulation_plot` — coverage and interval width of a small-k simulation.
 - :func:`selection_plot` — the estimated selection function of a selection model.
-- :func:`influence_plot`, :func:`baujat`, :func:`steps_plot` — influence diagnostics,
-  Baujat plot, leave-one-out and cumulative analyses.
+- :func:`influence_plot`, :func:`baujat_plot`, :func:`steps_plot` — influence diagnostics,
+  Baujat plot (from :func:`bayesma.baujat_values`), leave-one-out and cumulative analyses.
 
-Result objects reach these functions through :func:`bayesma._plotting.draw`, so the packages
-that compute never import this one.
+Result objects reach these functions from their plot methods, which import the plotting
+function inside the method (``res.funnel()`` imports :func:`funnel_plot` when called), so
+importing a computing package never imports matplotlib.
 
-Plots never import :mod:`bayesma.results`, :mod:`bayesma.models` or :mod:`bayesma.exact`:
-they take arrays, tables or duck-typed results (an object with ``spec``, ``idata``,
+Plots import nothing that computes (not :mod:`bayesma.frequentist`, ``results``, ``models``,
+``exact``, ``bias``, ``sensitivity``; ``tests/test_architecture.py`` checks it): they take
+arrays, tables or duck-typed results (an object with ``spec``, ``idata``,
 ``draws(name, label)``...).
 """
 
@@ -33,13 +37,14 @@ from __future__ import annotations
 
 from ._common import MEASURE_LABELS
 from .forest import arviz_forest, forest_plot
+from .forest_grouped import forest_grouped
 from .forest_rma import forest_rma, forest_subgroup
 from .funnel import funnel_plot
-from .influence import baujat, influence_plot, steps_plot
+from .influence import baujat_plot, influence_plot, steps_plot
 from .priors import prior_posterior_plot
 from .selection import selection_plot
 from .simulation import simulation_plot
 from .trace import trace_plot
 
-__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
-           "steps_plot", "baujat", "MEASURE_LABELS"]
+__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "forest_grouped", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
+           "steps_plot", "baujat_plot", "MEASURE_LABELS"]

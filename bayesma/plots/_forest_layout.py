@@ -182,31 +182,29 @@ def _interval(ax: Any, lo: float, hi: float, y: float, xlim: tuple[float, float]
         ax.plot([xlim[1]], [y], marker=">", ms=4, color=colour, clip_on=False, zorder=4)
 
 
-def render(
-    rows: Sequence[Row],
-    *,
-    columns: Sequence[str],
-    xlabel: str,
-    title: str | None = None,
-    legend: Sequence[tuple[str, Any]] = (),
-    refline: float | None = 0.0,
-    atransf: Callable | None = None,
-    xlim: tuple[float, float] | None = None,
-    plot_width: float = 3.2,
-    row_height: float = 0.22,
-    width: float | None = None,
-    label_header: str = "Study",
-) -> Figure:
-    """Draw *rows* (top to bottom) with text *columns* on the right; returns the Figure."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Polygon, Rectangle
-    from matplotlib.transforms import blended_transform_factory
+@dataclass(frozen=True)
+class _Layout:
+    """Sizes of a forest figure, in inches: label column, plot, text columns, legend."""
 
+    label_w: float
+    col_w: list[float]
+    plot_w: float
+    fig_w: float
+    fig_h: float
+    plot_h: float
+    bottom_in: float
+    ncol: int
+    left_margin: float = 0.15
+
+    @property
+    def text_x(self) -> float:
+        """Where the first text column starts."""
+        return self.left_margin + self.label_w + self.plot_w + PAD
+
+
+def _layout(rows: Sequence[Row], columns: Sequence[str], legend: Sequence[tuple[str, Any]], title: str | None,
+            plot_width: float, row_height: float, width: float | None, label_header: str) -> _Layout:
     measure = _measurer()
-    n = len(rows)
-    ys = {i: float(n - i) for i in range(n)}
-
-    # ---- widths in inches ---------------------------------------------------------------
     label_w = max([measure(label_header, FONT, True)]
                   + [measure(r.label, FONT, r.bold) for r in rows if r.kind != "note"]) + PAD
     note_w = max([measure(r.label, SMALL) for r in rows if r.kind == "note"] + [0.0])
@@ -235,70 +233,60 @@ def render(
     axis_in = 0.55                                         # tick labels and x label
     legend_in = (0.12 + 0.2 * leg_rows) if legend else 0.0
     bottom_in = axis_in + legend_in + 0.05
-    plot_h = n * row_height + 0.1
+    plot_h = len(rows) * row_height + 0.1
     fig_h = top_in + plot_h + bottom_in
+    return _Layout(label_w, col_w, plot_w, fig_w, fig_h, plot_h, bottom_in, ncol, left_margin)
 
-    fig = _new_figure((fig_w, fig_h))
-    x0 = (left_margin + label_w) / fig_w
-    ax = fig.add_axes((x0, bottom_in / fig_h, plot_w / fig_w, plot_h / fig_h))
-    inch_y = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
 
-    # ---- data ---------------------------------------------------------------------------
+def _data_xlim(rows: Sequence[Row], refline: float | None) -> tuple[float, float]:
+    """The x range of every interval and estimate (and the reference line), with 4% margins."""
     xs: list[float] = []
     for r in rows:
         for v in (r.lo, r.hi, r.est) + (tuple(r.second) if r.second else ()):
             if np.isfinite(v):
                 xs.append(float(v))
-    if xlim is None:
-        lo, hi = (min(xs), max(xs)) if xs else (-1.0, 1.0)
-        if refline is not None:
-            lo, hi = min(lo, refline), max(hi, refline)
-        span = hi - lo if hi > lo else 1.0
-        xlim = (lo - 0.04 * span, hi + 0.04 * span)
+    lo, hi = (min(xs), max(xs)) if xs else (-1.0, 1.0)
+    if refline is not None:
+        lo, hi = min(lo, refline), max(hi, refline)
+    span = hi - lo if hi > lo else 1.0
+    return (lo - 0.04 * span, hi + 0.04 * span)
 
-    yticks, yticklabels, bold_rows = [], [], []
-    for i, r in enumerate(rows):
-        y = ys[i]
-        if r.kind == "study":
-            yo = y + (0.15 if r.second else 0.0)
-            if np.isfinite(r.lo) and np.isfinite(r.hi):
-                _interval(ax, r.lo, r.hi, yo, xlim, color="black", lw=0.9)
-            ax.scatter([r.est], [yo], marker="s", s=r.size or 20.0, color="black", zorder=3, lw=0)
-            if r.second:
-                m2, lo2, hi2 = r.second
-                _interval(ax, lo2, hi2, y - 0.17, xlim, color="C0", lw=1.2)
-                ax.scatter([m2], [y - 0.17], marker="o", s=14, color="C0", zorder=3, lw=0)
-        elif r.kind == "diamond":
-            ax.add_patch(Polygon([[r.lo, y], [r.est, y + 0.32], [r.hi, y], [r.est, y - 0.32]], closed=True,
-                                 facecolor=r.colour, edgecolor=r.colour, zorder=3))
-        elif r.kind == "bar":
-            ax.add_patch(Rectangle((r.lo, y - 0.11), r.hi - r.lo, 0.22, facecolor=r.colour, edgecolor=r.colour,
-                                   alpha=0.85, zorder=3))
-            ax.plot([r.est], [y], marker="|", color="black", ms=7, zorder=4)
-        if r.kind == "note":
-            ax.text(left_margin, y, r.label, transform=inch_y, ha="left", va="center", fontsize=SMALL,
-                    style="italic", color="0.25", zorder=5,
-                    bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
-        else:
-            yticks.append(y)
-            yticklabels.append(r.label)
-            bold_rows.append(r.bold)
-        xcol = left_margin + label_w + plot_w + PAD
-        for j, s in enumerate(r.texts):
-            if s:
-                ax.text(xcol, y, s, transform=inch_y, ha="left", va="center", fontsize=FONT,
-                        fontweight="bold" if r.bold else "normal", color=r.colour if r.kind == "bar" else "black")
-            xcol += col_w[j]
 
-    # study labels as y tick labels, left-aligned at the figure's left margin
-    ax.set_yticks(yticks)
-    ax.set_yticklabels(yticklabels, fontsize=FONT)
-    for t, b in zip(ax.get_yticklabels(), bold_rows):
-        t.set_horizontalalignment("left")
-        if b:
-            t.set_fontweight("bold")
-    ax.tick_params(axis="y", length=0, pad=label_w * 72.0)
-    ax.set_ylim(0.5, n + 0.5)
+def _draw_row(ax: Any, r: Row, y: float, xlim: tuple[float, float], inch_y: Any, lay: _Layout) -> None:
+    """One row: its marker (square, diamond, bar or note) and its text columns."""
+    from matplotlib.patches import Polygon, Rectangle
+
+    if r.kind == "study":
+        yo = y + (0.15 if r.second else 0.0)
+        if np.isfinite(r.lo) and np.isfinite(r.hi):
+            _interval(ax, r.lo, r.hi, yo, xlim, color="black", lw=0.9)
+        ax.scatter([r.est], [yo], marker="s", s=r.size or 20.0, color="black", zorder=3, lw=0)
+        if r.second:
+            m2, lo2, hi2 = r.second
+            _interval(ax, lo2, hi2, y - 0.17, xlim, color="C0", lw=1.2)
+            ax.scatter([m2], [y - 0.17], marker="o", s=14, color="C0", zorder=3, lw=0)
+    elif r.kind == "diamond":
+        ax.add_patch(Polygon([[r.lo, y], [r.est, y + 0.32], [r.hi, y], [r.est, y - 0.32]], closed=True,
+                             facecolor=r.colour, edgecolor=r.colour, zorder=3))
+    elif r.kind == "bar":
+        ax.add_patch(Rectangle((r.lo, y - 0.11), r.hi - r.lo, 0.22, facecolor=r.colour, edgecolor=r.colour,
+                               alpha=0.85, zorder=3))
+        ax.plot([r.est], [y], marker="|", color="black", ms=7, zorder=4)
+    if r.kind == "note":
+        ax.text(lay.left_margin, y, r.label, transform=inch_y, ha="left", va="center", fontsize=SMALL,
+                style="italic", color="0.25", zorder=5,
+                bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
+    xcol = lay.text_x
+    for j, s in enumerate(r.texts):
+        if s:
+            ax.text(xcol, y, s, transform=inch_y, ha="left", va="center", fontsize=FONT,
+                    fontweight="bold" if r.bold else "normal", color=r.colour if r.kind == "bar" else "black")
+        xcol += lay.col_w[j]
+
+
+def _x_axis(ax: Any, xlim: tuple[float, float], atransf: Callable | None, plot_w: float, xlabel: str,
+            refline: float | None) -> None:
+    """The x axis: limits, reference line, ticks (on the back-transformed scale with *atransf*), label."""
     ax.set_xlim(*xlim)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
@@ -321,27 +309,76 @@ def render(
     ax.set_xlim(*xlim)
     ax.set_xlabel(xlabel, fontsize=FONT + 1)
 
+
+def _legend(fig: Any, legend: Sequence[tuple[str, Any]], lay: _Layout) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    handles = []
+    for lab, h in legend:
+        h = dict(h)
+        kind = h.pop("kind", "line")
+        if kind == "patch":
+            handles.append(Rectangle((0, 0), 1, 1, label=lab, **h))
+        else:
+            handles.append(Line2D([], [], label=lab, **h))
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1 / lay.fig_w, 0.04 / lay.fig_h), ncol=lay.ncol,
+               fontsize=SMALL, frameon=False, handlelength=2.0, columnspacing=1.0, borderaxespad=0.0)
+
+
+def render(
+    rows: Sequence[Row],
+    *,
+    columns: Sequence[str],
+    xlabel: str,
+    title: str | None = None,
+    legend: Sequence[tuple[str, Any]] = (),
+    refline: float | None = 0.0,
+    atransf: Callable | None = None,
+    xlim: tuple[float, float] | None = None,
+    plot_width: float = 3.2,
+    row_height: float = 0.22,
+    width: float | None = None,
+    label_header: str = "Study",
+) -> Figure:
+    """Draw *rows* (top to bottom) with text *columns* on the right; returns the Figure."""
+    from matplotlib.transforms import blended_transform_factory
+
+    n = len(rows)
+    lay = _layout(rows, columns, legend, title, plot_width, row_height, width, label_header)
+    fig = _new_figure((lay.fig_w, lay.fig_h))
+    x0 = (lay.left_margin + lay.label_w) / lay.fig_w
+    ax = fig.add_axes((x0, lay.bottom_in / lay.fig_h, lay.plot_w / lay.fig_w, lay.plot_h / lay.fig_h))
+    inch_y = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
+    if xlim is None:
+        xlim = _data_xlim(rows, refline)
+    for i, r in enumerate(rows):
+        _draw_row(ax, r, float(n - i), xlim, inch_y, lay)
+
+    # study labels as y tick labels, left-aligned at the figure's left margin
+    labelled = [(float(n - i), r) for i, r in enumerate(rows) if r.kind != "note"]
+    ax.set_yticks([y for y, _r in labelled])
+    ax.set_yticklabels([r.label for _y, r in labelled], fontsize=FONT)
+    for t, (_y, r) in zip(ax.get_yticklabels(), labelled):
+        t.set_horizontalalignment("left")
+        if r.bold:
+            t.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0, pad=lay.label_w * 72.0)
+    ax.set_ylim(0.5, n + 0.5)
+    _x_axis(ax, xlim, atransf, lay.plot_w, xlabel, refline)
+
     # column headers
     y_head = n + 0.5 + 0.06 / row_height
-    ax.text(left_margin, y_head, label_header, transform=inch_y, ha="left", va="bottom", fontsize=FONT,
+    ax.text(lay.left_margin, y_head, label_header, transform=inch_y, ha="left", va="bottom", fontsize=FONT,
             fontweight="bold", clip_on=False)
-    xcol = left_margin + label_w + plot_w + PAD
+    xcol = lay.text_x
     for j, head in enumerate(columns):
         ax.text(xcol, y_head, head, transform=inch_y, ha="left", va="bottom", fontsize=FONT, fontweight="bold",
                 clip_on=False)
-        xcol += col_w[j]
+        xcol += lay.col_w[j]
     if title:
-        fig.suptitle(title, x=left_margin / fig_w, y=1 - 0.08 / fig_h, ha="left", va="top", fontsize=FONT + 2)
-
+        fig.suptitle(title, x=lay.left_margin / lay.fig_w, y=1 - 0.08 / lay.fig_h, ha="left", va="top",
+                     fontsize=FONT + 2)
     if legend:
-        handles = []
-        for lab, h in legend:
-            h = dict(h)
-            kind = h.pop("kind", "line")
-            if kind == "patch":
-                handles.append(Rectangle((0, 0), 1, 1, label=lab, **h))
-            else:
-                handles.append(Line2D([], [], label=lab, **h))
-        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1 / fig_w, 0.04 / fig_h), ncol=ncol,
-                   fontsize=SMALL, frameon=False, handlelength=2.0, columnspacing=1.0, borderaxespad=0.0)
+        _legend(fig, legend, lay)
     return fig

@@ -225,8 +225,6 @@ def arviz_forest(posterior: Any, *, var_names: Sequence[str] = ("theta",), level
     --------
     >>> fig = post.plot_forest()   # doctest: +SKIP
     """
-    import arviz as az
+    from bayesma._arviz import plot_forest
 
-    axes = az.plot_forest(posterior.idata, var_names=list(var_names), combined=True, hdi_prob=level,
-                          r_hat=r_hat, ess=ess, **kwargs)
-    return np.ravel(axes)[0].figure
+    return plot_forest(posterior.idata, var_names, level, r_hat=r_hat, ess=ess, **kwargs)

@@ -3,7 +3,9 @@
 
 The functions take the results of :mod:`bayesma.frequentist.influence` (duck-typed: an
 object with ``table``, ``dfbetas``, ``k``, ``p``, ``m``, ``tau2``, ``QE``; or ``kind``,
-``table``, ``full``, ``level``) and return matplotlib Figures built without pyplot.
+``table``, ``full``, ``level``) or the Baujat coordinates already computed
+(:func:`bayesma.baujat` computes them, then draws with :func:`baujat_plot`) and return
+matplotlib Figures built without pyplot. They compute nothing of the fit.
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from bayesma.frequentist.influence import baujat_values
-
 from ._common import _new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["baujat", "influence_plot", "steps_plot"]
+__all__ = ["baujat_plot", "influence_plot", "steps_plot"]
 
 _PANELS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del", "hat", "weight")
 
@@ -121,18 +121,19 @@ def influence_plot(inf: Any, *, dfbetas: bool = False, figsize: tuple[float, flo
     return fig
 
 
-def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (6.0, 5.0)) -> Figure:
-    """Baujat plot of a frequentist fit (metafor's ``baujat``).
-
-    Each study's contribution to the (residual) heterogeneity statistic (x) against its
-    influence on the pooled result (y); studies in the top right corner both drive the
-    heterogeneity and move the estimate. Each study is a dot with its label; where labels
-    would overlap (large k) the most extreme studies (top right) keep theirs.
+def baujat_plot(values: Any, *, fe: bool, mods: bool, ax: Axes | None = None,
+                figsize: tuple[float, float] = (6.0, 5.0)) -> Figure:
+    """Draw a Baujat plot from its coordinates (the drawing half of :func:`bayesma.baujat`).
 
     Parameters
     ----------
-    res : RMAResult
-        A fit of :func:`bayesma.rma`.
+    values : pandas.DataFrame
+        :func:`bayesma.baujat_values`: one row per study (index: label), columns ``x``
+        (contribution to the heterogeneity) and ``y`` (influence on the fitted value).
+    fe : bool
+        The fit is an equal-effects model (metafor's x-axis label then names the heterogeneity).
+    mods : bool
+        The fit has moderators (the axis labels say "residual" and "fitted value").
     ax : matplotlib Axes, optional
     figsize : (float, float)
 
@@ -140,18 +141,12 @@ def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (
     -------
     matplotlib.figure.Figure
 
-    References
-    ----------
-    Baujat, B., et al. (2002). A graphical method for exploring heterogeneity in
-    meta-analyses. Statistics in Medicine, 21, 2641-2652.
-
     Examples
     --------
-    >>> import bayesma as bm
-    >>> res = bm.rma([0.1, 0.3, 0.35, -0.05, 0.5], [0.01, 0.02, 0.015, 0.03, 0.08])
-    >>> fig = bm.baujat(res)
+    >>> import pandas as pd
+    >>> values = pd.DataFrame({"x": [0.2, 1.5, 0.4], "y": [0.01, 0.3, 0.05]}, index=["A", "B", "C"])
+    >>> fig = baujat_plot(values, fe=False, mods=False)
     """
-    values = baujat_values(res)
     if ax is None:
         fig = _new_figure(figsize)
         ax = fig.add_subplot(1, 1, 1)
@@ -161,8 +156,6 @@ def baujat(res: Any, *, ax: Axes | None = None, figsize: tuple[float, float] = (
     x, y = values["x"].to_numpy(float), values["y"].to_numpy(float)
     ax.scatter(x, y, s=9, color="0.45", zorder=2)
     ax.grid(color="lightgray", linewidth=0.5)
-    fe = res.method == "FE"
-    mods = res.X.shape[1] > 1
     ax.set_xlabel(("Contribution to Residual Heterogeneity" if mods else "Contribution to Overall Heterogeneity")
                   if fe else "Squared Pearson Residual")
     ax.set_ylabel("Influence on Fitted Value" if mods else "Influence on Overall Result")

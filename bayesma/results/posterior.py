@@ -41,10 +41,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesma._plotting import draw
 from bayesma._validate import check_level
 from bayesma.errors import InputError
-from bayesma.plots import forest_plot, prior_posterior_plot, trace_plot
 from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
 
@@ -56,9 +54,9 @@ from .query import SIMPLE_STATEMENT, canonical_name, exact_names, posterior_repr
 from .summary import compare_frequentist, summary_table, var_dim
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
     from matplotlib.figure import Figure
 
+    from bayesma._arviz import InferenceData
     from bayesma.spec import ModelSpec
 
 __all__ = ["MetaPosterior"]
@@ -101,7 +99,7 @@ class MetaPosterior:
 
     def __init__(
         self,
-        idata: az.InferenceData,
+        idata: InferenceData,
         spec: ModelSpec,
         engine: str,
         exact_summary: pd.DataFrame | None = None,
@@ -543,11 +541,13 @@ class MetaPosterior:
         --------
         >>> fig = post.forest()                              # doctest: +SKIP
         """
+        from bayesma.plots.forest import forest_plot
         return forest_plot(self, **kwargs)
 
     def plot_forest(self, **kwargs: Any) -> Figure:
         """ArviZ's forest plot of the study effects with R-hat and ESS (see :func:`bayesma.plots.arviz_forest`)."""
-        return draw("arviz_forest", self, **kwargs)
+        from bayesma.plots.forest import arviz_forest
+        return arviz_forest(self, **kwargs)
 
     def plot_prior_posterior(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
         """Plot with :func:`bayesma.plots.prior_posterior_plot` (see there).
@@ -569,6 +569,7 @@ class MetaPosterior:
         """
         if var_names is None:
             var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
+        from bayesma.plots.priors import prior_posterior_plot
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 
     def plot_trace(self, var_names: Iterable[str] | None = None, **kwargs: Any) -> Figure:
@@ -589,6 +590,7 @@ class MetaPosterior:
         --------
         >>> fig = post.plot_trace()                              # doctest: +SKIP
         """
+        from bayesma.plots.trace import trace_plot
         return trace_plot(self, var_names=var_names, **kwargs)
 
     def report(self, title: str | None = None, **kwargs: Any) -> str:

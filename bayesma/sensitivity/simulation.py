@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._plotting import draw
 from bayesma._tasks import run_tasks
 from bayesma._validate import check_level, check_seed
 from bayesma.errors import ArgumentTypeError, InputError
@@ -167,7 +166,8 @@ class SimulationResult:
         -------
         matplotlib.figure.Figure
         """
-        return draw("simulation_plot", self, figsize=figsize)
+        from bayesma.plots.simulation import simulation_plot
+        return simulation_plot(self, figsize=figsize)
 
 
 def small_k_simulation(

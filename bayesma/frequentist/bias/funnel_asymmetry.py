@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._plotting import draw
 from bayesma._validate import as_numeric, column
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
 from bayesma.frequentist._printing import _fmt_p, _p_text
+from bayesma.frequentist.bias.dependent import egger_mv, refuse_dependent
+from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
 
@@ -143,10 +144,14 @@ def egger_test(
 
     Parameters
     ----------
-    yi : str, array_like or RMAResult
+    yi : str, array_like, RMAResult or RMAMVResult
         Observed effects (or a column name of *data*), or a fitted
         intercept-only :class:`RMAResult`, whose data, method, test and
-        level are then used.
+        level are then used. An :func:`bayesma.rma_mv` fit (dependent effects)
+        gets the Egger sandwich instead: ``sqrt(vi)`` as a moderator of the same
+        multilevel model, tested with CR2 and Satterthwaite df (Rodgers &
+        Pustejovsky 2021; see :func:`~bayesma.frequentist.bias.dependent.egger_mv`),
+        returning an ``EggerMVResult``; the other arguments do not apply.
     vi, sei : str or array_like
         Sampling variances or standard errors.
     data : pandas.DataFrame, optional
@@ -182,6 +187,8 @@ def egger_test(
     >>> round(eg.z, 4), round(eg.p, 4)
     (2.1055, 0.0352)
     """
+    if isinstance(yi, RMAMVResult):  # dependent effects: the Egger sandwich
+        return egger_mv(yi)
     if isinstance(yi, RMAResult):
         res = yi
         if res.p != 1:
@@ -330,7 +337,8 @@ class TrimFillResult:
 
     def funnel(self, **kwargs: Any):
         """Funnel plot with the filled studies as open circles; see :func:`bayesma.plots.funnel_plot`."""
-        return draw("funnel_plot", self, **kwargs)
+        from bayesma.plots.funnel import funnel_plot
+        return funnel_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         se = f"{self.se_k0:.4f}" if np.isfinite(self.se_k0) else "NA"
@@ -446,6 +454,7 @@ def trimfill(
     >>> tf.k0, round(tf.beta, 4), round(tf.tau2, 4)
     (7, 0.1745, 0.0245)
     """
+    refuse_dependent(yi, "trimfill()")
     if estimator not in ("L0", "R0", "Q0"):
         raise InputError(f"estimator must be 'L0', 'R0' or 'Q0', got {estimator!r}")
     if side is not None and side not in ("left", "right"):

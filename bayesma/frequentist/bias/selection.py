@@ -22,13 +22,14 @@ p-value transition (about 1e-12 relative accuracy).
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma.errors import ArgumentTypeError, ConvergenceWarning, InputError
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist.bias._selection_fit import (
     _EPS,
     METAFOR_REL_TOL,
@@ -41,6 +42,7 @@ from bayesma.frequentist.bias._selection_fit import (
     _to_delta,
     weight_function,
 )
+from bayesma.frequentist.bias.dependent import refuse_dependent
 from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -184,6 +186,61 @@ def selmodel(
     >>> round(float(sel.beta[0]), 4), sel.k_per_interval.tolist()
     (0.3278, [7, 30])
     """
+    res, yi, vi = _check_input(res, type, alternative)
+    steps = _check_steps(type, steps)
+    spec = _spec(type, 0 if steps is None else steps.size)
+    fixed_delta = _fixed_delta(type, spec, delta)
+    is_fixed = np.isfinite(fixed_delta)
+    tau2_free = res.method != "FE"
+    X0 = np.asarray(res.X, float)
+    k, p = X0.shape
+    n_par = p + int(tau2_free) + int((~is_fixed).sum())
+    if k < n_par:
+        raise InputError(f"selmodel: number of studies (k = {k}) is too small to fit {n_par} parameters")
+    M = _scaling(X0, res.coef_names)
+    X = X0 @ M  # the rescaled columns (x - mean) / sd; X0 @ beta = X @ beta_scaled
+    X = np.where(np.abs(X) < 1e-14, 0.0, X)
+    model = _Model(type, yi, vi, X, steps, spec, alternative, rel_tol)
+    k_per = _studies_per_interval(type, steps, model.pvals, is_fixed, alternative)
+    free_names = _param_names(type, spec.n_delta, steps)
+    problem = _Problem.build(res, model, spec, fixed_delta, np.linalg.solve(M, np.asarray(res.beta, float)), free_names)
+
+    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else 0.0)
+    _warn_at_bound(delta_hat, problem.bounds, is_fixed, free_names)
+    iH = _inverse_hessian(problem, beta_s, tau2, delta_hat)
+    vb = M @ iH[:p, :p] @ M.T
+    beta = M @ beta_s
+    se_tau2 = float(np.sqrt(iH[p, p])) if tau2_free else np.nan
+    n_b = p + int(tau2_free)
+    vd = np.full((spec.n_delta, spec.n_delta), np.nan)
+    free_idx = np.flatnonzero(~is_fixed)
+    vd[np.ix_(free_idx, free_idx)] = iH[n_b:, n_b:]
+    se = np.sqrt(np.diag(vb))
+    crit = float(stats.norm.isf((1 - res.level) / 2))
+    zval = beta / se
+    pval = 2 * stats.norm.sf(np.abs(zval))
+    se_delta = np.sqrt(np.diag(vd))
+    zval_delta = (delta_hat - spec.h0) / se_delta
+    pval_delta = 2 * stats.norm.sf(np.abs(zval_delta))
+    ci_lb_delta = np.maximum(delta_hat - crit * se_delta, spec.delta_lb)
+    ci_ub_delta = delta_hat + crit * se_delta
+    tests = _tests(res, problem, ll, beta, vb, yi, vi)
+    return SelModelResult(
+        type=type, alternative=alternative, method=res.method, steps=steps, level=res.level, k=k,
+        coef_names=list(res.coef_names), beta=beta, se=se, vb=vb, zval=zval, pval=pval,
+        ci_lb=beta - crit * se, ci_ub=beta + crit * se, tau2=tau2, se_tau2=se_tau2,
+        ci_lb_tau2=max(0.0, tau2 - crit * se_tau2) if tau2_free else np.nan,
+        ci_ub_tau2=tau2 + crit * se_tau2 if tau2_free else np.nan,
+        delta=delta_hat, se_delta=se_delta, vd=vd, zval_delta=zval_delta, pval_delta=pval_delta,
+        ci_lb_delta=ci_lb_delta, ci_ub_delta=ci_ub_delta, delta_fixed=is_fixed,
+        delta_min=problem.bounds.delta_min, delta_max=problem.bounds.delta_max,
+        ll=ll, pvals=model.pvals, pval_min=spec.pval_min, k_per_interval=k_per, yi=yi, vi=vi, **tests,
+    )
+
+
+def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray]:
+    """The ML fit to start from, its effects and variances; errors for what selmodel cannot fit."""
+    refuse_dependent(res, "selmodel()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
     if type not in SELMODEL_TYPES:
@@ -197,8 +254,11 @@ def selmodel(
     if bad.size:
         i = int(bad[0])
         raise InputError(f"selmodel: study {labels[i]!r} (row {i + 1}) has a non-positive sampling variance vi = {vi[i]}")
-    steps = _check_steps(type, steps)
-    spec = _spec(type, 0 if steps is None else steps.size)
+    return res, yi, vi
+
+
+def _fixed_delta(type: str, spec: _Spec, delta: Any) -> np.ndarray:
+    """The selection parameters held fixed (NaN = estimated): delta_1 = 1 of a step function and *delta*."""
     fixed_delta = np.full(spec.n_delta, np.nan)
     if type == "stepfun":
         fixed_delta[0] = 1.0
@@ -214,46 +274,67 @@ def selmodel(
                                np.where(np.arange(spec.n_delta) == 0, 1.0, np.nan))
         if type == "stepfun" and np.isfinite(d[0]):
             fixed_delta[0] = d[0]
-    is_fixed = np.isfinite(fixed_delta)
-    tau2_free = res.method != "FE"
-    X0 = np.asarray(res.X, float)
-    k, p = X0.shape
-    n_par = p + int(tau2_free) + int((~is_fixed).sum())
-    if k < n_par:
-        raise InputError(f"selmodel: number of studies (k = {k}) is too small to fit {n_par} parameters")
-    M = _scaling(X0, res.coef_names)
-    X = X0 @ M  # the rescaled columns (x - mean) / sd; X0 @ beta = X @ beta_scaled
-    X = np.where(np.abs(X) < 1e-14, 0.0, X)
-    model = _Model(type, yi, vi, X, steps, spec, alternative, rel_tol)
-    k_per = None
-    if steps is not None:
-        k_per = np.bincount(np.searchsorted(steps, model.pvals, side="left"), minlength=steps.size)
-        empty = np.flatnonzero((k_per == 0) & (~is_fixed if type == "stepfun" else True))
-        if empty.size:
-            names = _interval_labels(steps)
-            which = "; ".join(" ".join(names[j].split()) for j in empty)
-            raise InputError(f"selmodel: no study has a p-value in the interval {which} "
-                             f"(alternative = {alternative!r}); choose other steps or merge the interval with a neighbour")
+    return fixed_delta
 
-    beta_init = np.linalg.solve(M, np.asarray(res.beta, float))
-    delta_start = np.where(is_fixed, fixed_delta, spec.delta_init)
-    free_names = _param_names(type, spec.n_delta, steps)
-    par_names = list(res.coef_names) + (["tau2"] if tau2_free else []) + [
-        n for n, fx in zip(free_names, is_fixed) if not fx]
-    dmin = np.where(is_fixed & (spec.delta_min > fixed_delta), fixed_delta - _EPS**0.2, spec.delta_min)
-    dmax = np.where(is_fixed & (spec.delta_max < fixed_delta), fixed_delta + _EPS**0.2, spec.delta_max)
-    bounds = _Spec(spec.n_delta, spec.delta_lb, dmin, dmax, spec.delta_init, spec.h0, spec.pval_min)
 
-    def expand(free: np.ndarray) -> np.ndarray:
-        full = np.zeros(spec.n_delta)
-        full[~is_fixed] = free
+def _studies_per_interval(type: str, steps: np.ndarray | None, pvals: np.ndarray, is_fixed: np.ndarray,
+                          alternative: str) -> np.ndarray | None:
+    """The number of studies per p-value interval; an error names an empty interval with a free weight."""
+    if steps is None:
+        return None
+    k_per = np.bincount(np.searchsorted(steps, pvals, side="left"), minlength=steps.size)
+    empty = np.flatnonzero((k_per == 0) & (~is_fixed if type == "stepfun" else True))
+    if empty.size:
+        names = _interval_labels(steps)
+        which = "; ".join(" ".join(names[j].split()) for j in empty)
+        raise InputError(f"selmodel: no study has a p-value in the interval {which} "
+                         f"(alternative = {alternative!r}); choose other steps or merge the interval with a neighbour")
+    return k_per
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The likelihood to maximise: the model, which deltas are free, their bounds and the starting values."""
+
+    model: _Model
+    spec: _Spec
+    bounds: _Spec
+    is_fixed: np.ndarray
+    delta_start: np.ndarray
+    beta_init: np.ndarray
+    tau2_init: float
+    tau2_free: bool
+    par_names: list[str]
+
+    @classmethod
+    def build(cls, res: RMAResult, model: _Model, spec: _Spec, fixed_delta: np.ndarray, beta_init: np.ndarray,
+              free_names: list[str]) -> _Problem:
+        is_fixed = np.isfinite(fixed_delta)
+        tau2_free = res.method != "FE"
+        par_names = list(res.coef_names) + (["tau2"] if tau2_free else []) + [
+            n for n, fx in zip(free_names, is_fixed) if not fx]
+        dmin = np.where(is_fixed & (spec.delta_min > fixed_delta), fixed_delta - _EPS**0.2, spec.delta_min)
+        dmax = np.where(is_fixed & (spec.delta_max < fixed_delta), fixed_delta + _EPS**0.2, spec.delta_max)
+        bounds = _Spec(spec.n_delta, spec.delta_lb, dmin, dmax, spec.delta_init, spec.h0, spec.pval_min)
+        return cls(model, spec, bounds, is_fixed, np.where(is_fixed, fixed_delta, spec.delta_init), beta_init,
+                   float(res.tau2), tau2_free, par_names)
+
+    @property
+    def p(self) -> int:
+        return self.beta_init.size
+
+    def _expand(self, free: np.ndarray) -> np.ndarray:
+        full = np.zeros(self.spec.n_delta)
+        full[~self.is_fixed] = free
         return full
 
-    def fit(fix_tau2: float | None):
-        x0 = [beta_init]
+    def fit(self, fix_tau2: float | None) -> tuple[np.ndarray, float, np.ndarray, float]:
+        """Maximum likelihood (tau2 estimated, or fixed at *fix_tau2*): beta (scaled), tau2, delta, log-likelihood."""
+        p, is_fixed = self.p, self.is_fixed
+        x0 = [self.beta_init]
         if fix_tau2 is None:
-            x0.append([np.log(res.tau2 + 0.001)])
-        x0.append(_from_delta(np.where(is_fixed, 1.0, spec.delta_init), bounds)[~is_fixed])
+            x0.append([np.log(self.tau2_init + 0.001)])
+        x0.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
         x0 = np.concatenate(x0)
 
         def _unpack_t(theta):
@@ -263,75 +344,66 @@ def selmodel(
                 tau2 = fix_tau2
             else:
                 tau2, j = float(np.exp(theta[j])), j + 1
-            d = delta_start.copy()
-            d[~is_fixed] = _to_delta(expand(theta[j:]), bounds)[~is_fixed]
+            d = self.delta_start.copy()
+            d[~is_fixed] = _to_delta(self._expand(theta[j:]), self.bounds)[~is_fixed]
             return beta, tau2, d
 
         def nll(theta):
-            return -model.loglik(*_unpack_t(theta))
+            return -self.model.loglik(*_unpack_t(theta))
 
-        names = par_names if fix_tau2 is None else [n for n in par_names if n != "tau2"]
-        x, fval = _minimise(nll, x0, names, n_restart=p + 1 + spec.n_delta)
+        names = self.par_names if fix_tau2 is None else [n for n in self.par_names if n != "tau2"]
+        x, fval = _minimise(nll, x0, names, n_restart=p + 1 + self.spec.n_delta)
         beta, tau2, d = _unpack_t(x)
         return beta, (0.0 if tau2 < 10 * _EPS else tau2), d, -fval
 
-    beta_s, tau2, delta_hat, ll = fit(None if tau2_free else 0.0)
+    def nll_natural(self, theta: np.ndarray) -> float:
+        """-log-likelihood on the natural scale (beta on the scaled design, tau2, free delta)."""
+        beta = theta[:self.p]
+        j = self.p
+        t2 = 0.0
+        if self.tau2_free:
+            t2, j = float(theta[j]), j + 1
+        d = self.delta_start.copy()
+        d[~self.is_fixed] = theta[j:]
+        return -self.model.loglik(beta, t2, d)
+
+
+def _warn_at_bound(delta_hat: np.ndarray, bounds: _Spec, is_fixed: np.ndarray, free_names: list[str]) -> None:
     near = (delta_hat <= bounds.delta_min + _EPS**0.25) | (delta_hat >= bounds.delta_max - 100 * _EPS**0.25)
     if np.any(near & ~is_fixed):
         which = ", ".join(n for n, b in zip(free_names, near & ~is_fixed) if b)
         warnings.warn(f"selmodel: the estimate of {which} is (almost) at its bound "
                       f"[{bounds.delta_min[near][0]:g}, {bounds.delta_max[near][0]:g}]; treat the results with caution",
-                      ConvergenceWarning, stacklevel=2)
+                      stacklevel=3)
 
-    # Hessian of -ll on the natural scale (beta on the scaled design, tau2, free delta)
-    theta_hat = np.concatenate([beta_s, [tau2] if tau2_free else [], delta_hat[~is_fixed]])
 
-    def nll_natural(theta):
-        beta = theta[:p]
-        j = p
-        t2 = 0.0
-        if tau2_free:
-            t2, j = float(theta[j]), j + 1
-        d = delta_start.copy()
-        d[~is_fixed] = theta[j:]
-        return -model.loglik(beta, t2, d)
-
-    H = _hessian(nll_natural, theta_hat)
-    n_b = p + int(tau2_free)
+def _inverse_hessian(problem: _Problem, beta_s: np.ndarray, tau2: float, delta_hat: np.ndarray) -> np.ndarray:
+    """The inverse of the Hessian of -ll at the estimate (NaN, with a warning, when it is not invertible)."""
+    theta_hat = np.concatenate([beta_s, [tau2] if problem.tau2_free else [], delta_hat[~problem.is_fixed]])
+    H = _hessian(problem.nll_natural, theta_hat)
     try:
         if not np.all(np.isfinite(H)):
             raise np.linalg.LinAlgError
         L = np.linalg.cholesky(H)
-        iH = np.linalg.inv(L).T @ np.linalg.inv(L)
+        return np.linalg.inv(L).T @ np.linalg.inv(L)
     except np.linalg.LinAlgError:
-        warnings.warn("selmodel: the Hessian could not be inverted; standard errors are NaN", ConvergenceWarning, stacklevel=2)
-        iH = np.full(H.shape, np.nan)
-    vb = M @ iH[:p, :p] @ M.T
-    beta = M @ beta_s
-    se_tau2 = float(np.sqrt(iH[p, p])) if tau2_free else np.nan
-    vd = np.full((spec.n_delta, spec.n_delta), np.nan)
-    free_idx = np.flatnonzero(~is_fixed)
-    vd[np.ix_(free_idx, free_idx)] = iH[n_b:, n_b:]
-    se = np.sqrt(np.diag(vb))
-    crit = float(stats.norm.isf((1 - res.level) / 2))
-    zval = beta / se
-    pval = 2 * stats.norm.sf(np.abs(zval))
-    se_delta = np.sqrt(np.diag(vd))
-    zval_delta = (delta_hat - spec.h0) / se_delta
-    pval_delta = 2 * stats.norm.sf(np.abs(zval_delta))
-    ci_lb_delta = np.maximum(delta_hat - crit * se_delta, spec.delta_lb)
-    ci_ub_delta = delta_hat + crit * se_delta
+        warnings.warn("selmodel: the Hessian could not be inverted; standard errors are NaN", stacklevel=3)
+        return np.full(H.shape, np.nan)
 
-    # likelihood-ratio tests
+
+def _tests(res: RMAResult, problem: _Problem, ll: float, beta: np.ndarray, vb: np.ndarray, yi: np.ndarray,
+           vi: np.ndarray) -> dict[str, Any]:
+    """The likelihood-ratio tests of selection (against the fit without it) and of tau2 = 0; the Wald test QM."""
     s2 = vi + res.tau2
-    ll0 = float(np.sum(-0.5 * (np.log(2 * np.pi * s2) + (yi - X0 @ np.asarray(res.beta)) ** 2 / s2)))
-    LRTdf = int((~is_fixed).sum())
+    ll0 = float(np.sum(-0.5 * (np.log(2 * np.pi * s2) + (yi - np.asarray(res.X, float) @ np.asarray(res.beta)) ** 2
+                               / s2)))
+    LRTdf = int((~problem.is_fixed).sum())
     LRT = max(0.0, -2 * (ll0 - ll))
     LRTp = float(stats.chi2.sf(LRT, LRTdf)) if LRTdf > 0 else np.nan
     LRT_tau2 = LRTp_tau2 = np.nan
-    if tau2_free:
+    if problem.tau2_free:
         try:
-            ll_t0 = fit(0.0)[3]
+            ll_t0 = problem.fit(0.0)[3]
             LRT_tau2 = max(0.0, -2 * (ll_t0 - ll))
             LRTp_tau2 = float(stats.chi2.sf(LRT_tau2, 1))
         except RuntimeError:
@@ -342,15 +414,5 @@ def selmodel(
         b = beta[btt]
         QM = float(b @ np.linalg.solve(vb[np.ix_(btt, btt)], b))
         QMp = float(stats.chi2.sf(QM, len(btt)))
-    return SelModelResult(
-        type=type, alternative=alternative, method=res.method, steps=steps, level=res.level, k=k,
-        coef_names=list(res.coef_names), beta=beta, se=se, vb=vb, zval=zval, pval=pval,
-        ci_lb=beta - crit * se, ci_ub=beta + crit * se, tau2=tau2, se_tau2=se_tau2,
-        ci_lb_tau2=max(0.0, tau2 - crit * se_tau2) if tau2_free else np.nan,
-        ci_ub_tau2=tau2 + crit * se_tau2 if tau2_free else np.nan,
-        delta=delta_hat, se_delta=se_delta, vd=vd, zval_delta=zval_delta, pval_delta=pval_delta,
-        ci_lb_delta=ci_lb_delta, ci_ub_delta=ci_ub_delta, delta_fixed=is_fixed,
-        delta_min=bounds.delta_min, delta_max=bounds.delta_max,
-        LRT=LRT, LRTdf=LRTdf, LRTp=LRTp, LRT_tau2=LRT_tau2, LRTp_tau2=LRTp_tau2, ll=ll, ll0=ll0,
-        QM=QM, QMp=QMp, pvals=model.pvals, pval_min=spec.pval_min, k_per_interval=k_per, yi=yi, vi=vi,
-    )
+    return {"LRT": LRT, "LRTdf": LRTdf, "LRTp": LRTp, "LRT_tau2": LRT_tau2, "LRTp_tau2": LRTp_tau2, "ll0": ll0,
+            "QM": QM, "QMp": QMp}

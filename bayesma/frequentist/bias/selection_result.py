@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._plotting import draw
 from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, _stars
 from bayesma.frequentist.bias._selection_fit import weight_function
@@ -228,7 +227,8 @@ class SelModelResult:  # numpydoc ignore=PR01
         >>> sel = bm.selmodel(bm.rma("yi", "vi", data=dat, method="ML"), type="stepfun", steps=[0.05, 1])
         >>> fig = sel.plot()    # doctest: +SKIP
         """
-        return draw("selection_plot", self, ci=ci, **kwargs)
+        from bayesma.plots.selection import selection_plot
+        return selection_plot(self, ci=ci, **kwargs)
 
     def summary(self) -> pd.DataFrame:
         """Table of the fixed effects, tau² and the selection parameters (estimate, se, z, p, interval).

@@ -24,6 +24,8 @@ from bayesma.data import MetaData
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
 from bayesma.frequentist._printing import _fmt_p, _p_text
+from bayesma.frequentist.bias.dependent import pet_peese_mv, refuse_dependent
+from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.uni import RMAResult, rma
 
 __all__ = ["pet_peese", "PetPeeseResult", "fsn", "FsnResult", "hc", "HCResult", "ranktest", "RankTestResult"]
@@ -149,8 +151,10 @@ def pet_peese(
 
     Parameters
     ----------
-    yi : RMAResult, str or array_like
+    yi : RMAResult, RMAMVResult, str or array_like
         A fit of :func:`bayesma.rma` (its data are used), or effects / a column of *data*.
+        An intercept-only :func:`bayesma.rma_mv` fit gets multilevel PET-PEESE with CR2
+        inference (:func:`~bayesma.frequentist.bias.dependent.pet_peese_mv`).
     vi, sei : str or array_like, optional
         Sampling variances or standard errors (not with a fitted model).
     data : pandas.DataFrame, optional
@@ -188,6 +192,8 @@ def pet_peese(
     >>> pp.chosen in ("PET", "PEESE")
     True
     """
+    if isinstance(yi, RMAMVResult):  # dependent effects: multilevel PET-PEESE with CR2 inference
+        return pet_peese_mv(yi, alpha=alpha, alternative=alternative)
     if alternative not in ("greater", "less"):
         raise InputError(f"alternative must be 'greater' or 'less', got {alternative!r}")
     if not 0 < alpha < 1:
@@ -301,6 +307,7 @@ def fsn(
     >>> bm.fsn("yi", "vi", data=dat).fsnum
     393
     """
+    refuse_dependent(yi, "fsn()")
     if type not in ("Rosenthal", "Orwin", "Rosenberg"):
         raise InputError(f"type must be 'Rosenthal', 'Orwin' or 'Rosenberg', got {type!r}")
     if not 0 < alpha < 1:
@@ -421,6 +428,7 @@ def hc(res: RMAResult) -> HCResult:
     >>> round(bm.hc(bm.rma("yi", "vi", data=dat, method="DL")).ci_ub, 4)
     0.2885
     """
+    refuse_dependent(res, "hc()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"hc needs an RMAResult from bayesma.rma, got {type(res).__name__}")
     if res.p != 1 or res.coef_names != ["intrcpt"]:
@@ -533,6 +541,7 @@ def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | N
     >>> round(rt.tau, 4)
     0.1441
     """
+    refuse_dependent(yi, "ranktest()")
     md = _data(yi, vi, sei, data, missing)
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     n = y.size

@@ -10,7 +10,9 @@ intervals of the variance components).
 from __future__ import annotations
 
 from bayesma.frequentist.mv.blocks import BlockDiag
-from bayesma.frequentist.mv.fit import RMAMVResult, _State, fit_rma_mv, rma_mv
+from bayesma.frequentist.mv.fit import fit_rma_mv, rma_mv
+from bayesma.frequentist.mv.nested import _State
+from bayesma.frequentist.mv.result import RMAMVResult
 from bayesma.frequentist.mv.vcalc import blsplit, vcalc
 
 __all__ = ["rma_mv", "RMAMVResult", "fit_rma_mv", "vcalc", "blsplit", "BlockDiag", "_State"]

@@ -1,0 +1,447 @@
+"""Compile a PyMC model for nutpie with every compiled piece cached on disk.
+
+nutpie samples a PyMC model through two C callbacks (the log density with its
+gradient, and the "expand" function that computes the deterministics of a draw).
+``nutpie.compile_pymc_model`` builds them with ``numba.cfunc`` around closures,
+which numba cannot cache, so every new process recompiles them (about 10 s of a
+first fit on a 2-core machine). :func:`compile_nutpie` builds the same two
+callbacks from generated source instead: their only globals are the PyTensor
+functions (already cached by PyTensor), a pointer helper and numpy, and the source
+is registered with PyTensor's numba cache under a key made of the PyTensor graph's
+own cache key, the source itself and :data:`CACHE_TAG`. A second process that fits
+the same model family loads the machine code from disk.
+
+The log density, its gradient, the initial point and the order of the parameters
+are those of ``nutpie.compile_pymc_model`` (same PyTensor graph and rewrites), so a
+given seed gives the same draws through either path.
+
+Where the cache lives: PyTensor's numba cache, ``<pytensor.config.base_compiledir>/numba``
+(files ``string.bayesma_nutpie_*``); :func:`cache_dir` returns it and
+:func:`clear_cache` deletes bayesma's files there (``bayesma warmup --clear``). A file
+written by another version of bayesma, numba, PyTensor or Python has another name or
+is rejected by numba's own version stamp, and is recompiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.metadata
+from math import prod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bayesma.errors import ArgumentTypeError, InputError
+
+__all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_files", "clear_cache", "compile_nutpie", "say",
+           "show_progress"]
+
+#: Changes whenever the generated callbacks change; part of every cache key.
+CACHE_TAG = "bayesma-nutpie-cfunc-1"
+_PREFIX = "bayesma_nutpie"
+
+
+#: What a fit says (on stderr, when it shows progress) before it builds and compiles a model.
+COMPILE_MESSAGE = "compiling the model (once per model family; cached for later runs)"
+
+
+def show_progress(progressbar: bool | None) -> bool:
+    """Whether a fit shows progress: *progressbar*, or when ``None`` whether stderr is a
+    terminal or the code runs in a Jupyter kernel."""
+    if progressbar is not None:
+        return bool(progressbar)
+    import sys
+
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        tty = False
+    return tty or "ipykernel" in sys.modules
+
+
+def say(message: str) -> None:
+    """Print *message* on stderr at once (progress notes of a fit)."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+
+def _versions() -> str:
+    names = ("bayesma", "nutpie", "numba", "pytensor", "pymc", "numpy")
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name}={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - editable installs
+            out.append(f"{name}=?")
+    return ";".join(out)
+
+
+def cache_dir() -> Path:
+    """The directory of PyTensor's numba cache, where the compiled callbacks are kept.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<pytensor.config.base_compiledir>/numba`` (set ``PYTENSOR_FLAGS=base_compiledir=...``
+        to move it).
+
+    Examples
+    --------
+    >>> cache_dir().name                      # doctest: +SKIP
+    'numba'
+    """
+    from pytensor.configdefaults import config
+
+    return Path(config.base_compiledir) / "numba"
+
+
+def cache_files() -> list[Path]:
+    """bayesma's compiled callbacks in :func:`cache_dir` (index and data files)."""
+    folder = cache_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if _PREFIX in p.name)
+
+
+def clear_cache() -> int:
+    """Delete bayesma's compiled callbacks from the cache; returns how many files went.
+
+    PyTensor's own cached functions stay (``pytensor-cache clear`` removes those).
+    """
+    files = cache_files()
+    for path in files:
+        path.unlink(missing_ok=True)
+    return len(files)
+
+
+# ---------------------------------------------------------------------------
+# PyTensor functions: log density + gradient, and the expanded draw
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Functions:
+    n_dim: int
+    logp: Any  # pytensor Function (numba mode): x -> (logp, grad)
+    expand: Any  # pytensor Function: x -> tuple of arrays (free values, then the rest)
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    free_names: list[str]
+    initial_point: Any
+
+
+def _shapes(model, names: list[str]) -> dict[str, tuple[int, ...]]:
+    """Shapes of the value variables, transformed variables and deterministics *names*."""
+    import pytensor
+
+    point = model.initial_point()
+    named = {v.name: v for v in model.value_vars + model.free_RVs + model.deterministics}
+    givens = [(obs, model.rvs_to_values[obs]) for obs in model.observed_RVs]
+    givens += [(named[n], pytensor.shared(np.asarray(point[n]))) for n in point if n in named]
+    fn = pytensor.function([], [named[n].shape for n in names], givens=givens, mode="FAST_COMPILE",
+                           on_unused_input="ignore")
+    return {n: tuple(int(d) for d in s) for n, s in zip(names, fn())}
+
+
+def _functions(model) -> _Functions:
+    """The PyTensor functions nutpie needs, in nutpie's variable order (``compile_pymc_model``)."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.initial_point import make_initial_point_fn
+    from pymc.pytensorf import compile as compile_pymc
+
+    free_names = [model.rvs_to_values[v].name for v in model.free_RVs]
+    rest = [v for v in model.unobserved_value_vars if v.name not in free_names]
+    shapes = _shapes(model, free_names + [v.name for v in rest])
+    sizes = [prod(shapes[n]) for n in free_names]
+    n_dim = int(sum(sizes))
+
+    logp = model.logp()
+    rewrites = ["canonicalize", "stabilize"] + ([] if model.check_bounds else ["local_remove_check_parameter"])
+    logp = pytensor.graph.rewrite_graph(logp, include=rewrites)
+    values = [model.rvs_to_values[v] for v in model.free_RVs]
+    grad = pt.concatenate([pt.as_tensor(g).ravel() for g in pytensor.gradient.grad(logp, values)])
+
+    x = pt.TensorType("float64", shape=(n_dim,))(name="_unconstrained_point")
+    starts = np.r_[0, np.cumsum(sizes)].astype(int)
+    replace = {
+        model.rvs_to_values[v]: x[(slice(int(a), int(b)),)].reshape(shapes[n]).astype(v.dtype)
+        for v, n, a, b in zip(model.free_RVs, free_names, starts[:-1], starts[1:])
+    }
+    logp, grad = pytensor.clone_replace([logp, grad], replace)
+    with model:
+        logp_fn = compile_pymc((x,), (logp, grad), mode="NUMBA")
+        expand_fn = compile_pymc((x,), [x[(slice(int(a), int(b)),)] for a, b in zip(starts[:-1], starts[1:])]
+                                 + list(rest), givens=list(replace.items()), mode="NUMBA")
+    point_fn = make_initial_point_fn(model=model, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
+                                     return_transformed=True)
+    names = free_names + [v.name for v in rest]
+    return _Functions(n_dim, logp_fn, expand_fn, names, [tuple(shapes[n]) for n in names], free_names, point_fn)
+
+
+# ---------------------------------------------------------------------------
+# the generated C callbacks
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Shared:
+    """Layout of the shared data in the uint64 ``user_data`` array: per variable its
+    address, then its shape."""
+
+    names: list[str]
+    ndims: list[int]
+    dtypes: list[str]
+    offsets: list[int]
+    length: int
+
+    @classmethod
+    def of(cls, data: dict[str, np.ndarray]) -> _Shared:
+        names, ndims, dtypes, offsets, pos = [], [], [], [], 0
+        for name, value in data.items():
+            names.append(name)
+            ndims.append(value.ndim)
+            dtypes.append(value.dtype.name)
+            offsets.append(pos)
+            pos += 1 + value.ndim
+        return cls(names, ndims, dtypes, offsets, pos)
+
+    def pack(self, data: dict[str, np.ndarray]) -> np.ndarray:
+        out = np.zeros(max(self.length, 1), dtype=np.uint64)
+        for name, off, ndim in zip(self.names, self.offsets, self.ndims):
+            value = data[name]
+            out[off] = value.ctypes.data
+            out[off + 1:off + 1 + ndim] = value.shape
+        return out
+
+    def views(self, names: list[str]) -> tuple[list[str], list[str]]:
+        """Source lines binding ``s0, s1, ...`` to the shared arrays *names*, and their names."""
+        lines, args = [], []
+        for j, name in enumerate(names):
+            i = self.names.index(name)
+            off, ndim = self.offsets[i], self.ndims[i]
+            shape = "(" + "".join(f"int(u[{off + 1 + d}]), " for d in range(ndim)) + ")"
+            lines.append(f"s{j} = carray(as_pointer(u[{off}]), {shape}, np.{self.dtypes[i]})")
+            args.append(f"s{j}")
+        return lines, args
+
+
+_LOGP = """
+def {name}(dim, x_, out_, logp_, user_data_):
+    if dim != {n_dim}:
+        return -1
+    try:
+        u = carray(user_data_, ({length},), np.uint64)
+        {views}
+        x = carray(x_, ({n_dim},))
+        out = carray(out_, ({n_dim},))
+        logp = carray(logp_, ())
+        value, grad = inner(x, {args})
+        logp[()] = value
+        out[...] = grad
+        if not np.all(np.isfinite(out)):
+            return 3
+        if not np.isfinite(value):
+            return 4
+    except Exception:
+        return 1
+    return 0
+"""
+
+_EXPAND = """
+def {name}(dim, expanded, x_, out_, user_data_):
+    if dim != {n_dim} or expanded != {n_expanded}:
+        return -1
+    try:
+        u = carray(user_data_, ({length},), np.uint64)
+        {views}
+        x = carray(x_, ({n_dim},))
+        out = carray(out_, ({n_expanded},))
+        values = inner(x, {args})
+        {writes}
+    except Exception:
+        return -2
+    return 0
+"""
+
+
+def _inner_key(fn) -> str | None:
+    """PyTensor's numba cache key of a compiled function (None when it is not cacheable)."""
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    jit = fn.vm.jit_fn
+    return CACHED_SRC_FUNCTIONS.get(getattr(jit, "py_func", None))
+
+
+def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]):
+    """A ``numba.cfunc`` from *template* around the PyTensor function *fn*, disk-cached."""
+    import numba
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    from bayesma.models._pointer import as_pointer
+
+    names = [v.name for v in fn.get_shared()]
+    lines, args = shared.views(names)
+    indent = "\n        "
+    fields = dict(fields, views=indent.join(lines) or "pass", args=", ".join(args), length=max(shared.length, 1))
+    src = template.format(name="NAME", **fields)
+    inner_key = _inner_key(fn)
+    key = None
+    if inner_key is not None:
+        key = hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{inner_key}|{src}".encode()).hexdigest()
+    name = f"{_PREFIX}_{kind}"
+    src = src.replace("NAME", name)
+    # __name__: numba rebuilds a cached function's environment by importing that module
+    env = {"__name__": __name__, "carray": numba.carray, "np": np, "as_pointer": as_pointer, "inner": fn.vm.jit_fn}
+    py = compile_numba_function_src(src, name, global_env=env, cache_key=key)
+    sig = {
+        "logp": numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
+                                  numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
+                                  numba.types.voidptr),
+        "expand": numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
+                                    numba.types.CPointer(numba.types.double), numba.types.voidptr),
+    }[kind]
+    return numba.cfunc(sig, cache=key is not None)(py)
+
+
+def _expand_writes(sizes: list[int]) -> str:
+    lines, pos = [], 0
+    for j, size in enumerate(sizes):
+        lines.append(f"out[{pos}:{pos + size}] = np.ravel(values[{j}])")
+        pos += size
+    return "\n        ".join(lines) or "pass"
+
+
+def _shared_data(fns) -> dict[str, np.ndarray]:
+    data: dict[str, np.ndarray] = {}
+    for fn in fns:
+        for var in fn.get_shared():
+            value = np.array(var.get_value(), order="C", copy=True)
+            if value.dtype.kind not in "fiub":
+                raise ArgumentTypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
+            if var.name in data and data[var.name].shape != value.shape:
+                raise InputError(f"two shared variables named {var.name}")
+            data[var.name] = value
+    return data
+
+
+def compile_nutpie(model) -> Any:
+    """A nutpie model of the PyMC *model* whose compiled callbacks are cached on disk.
+
+    Parameters
+    ----------
+    model : pymc.Model
+
+    Returns
+    -------
+    nutpie CompiledModel
+        Sampled with ``nutpie.sample``; ``with_data(**values)`` swaps the ``pm.Data`` values
+        (same shapes) without compiling.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When the model has shared variables the callbacks cannot read (e.g. random
+        generators); :mod:`bayesma.models.nuts` then uses ``nutpie.compile_pymc_model``.
+
+    Examples
+    --------
+    >>> import pymc as pm                                     # doctest: +SKIP
+    >>> with pm.Model() as model:                             # doctest: +SKIP
+    ...     mu = pm.Normal("mu")
+    >>> compiled = compile_nutpie(model)                      # doctest: +SKIP
+    """
+    import warnings
+
+    from numba.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        # PyTensor's generated code calls np.dot on views; the sampler's speed is measured
+        # (benchmarks/bench_cold_start.py), the notice helps no user
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        return _compile(model)
+
+
+def _compile(model) -> Any:
+    fns = _functions(model)
+    data = _shared_data([fns.logp, fns.expand])
+    shared = _Shared.of(data)
+    sizes = [prod(s) for s in fns.shapes]
+    n_expanded = int(sum(sizes))
+    logp = _cfunc(_LOGP, "logp", fns.logp, shared, {"n_dim": fns.n_dim})
+    expand = _cfunc(_EXPAND, "expand", fns.expand, shared,
+                    {"n_dim": fns.n_dim, "n_expanded": n_expanded, "writes": _expand_writes(sizes)})
+    return _model_class()(
+        dims=dict(model.named_vars_to_dims),
+        _coords=_coords(model, fns),
+        _n_dim=fns.n_dim,
+        _shapes=dict(zip(fns.names, fns.shapes)),
+        compiled_logp_func=logp,
+        compiled_expand_func=expand,
+        initial_point_func=_flat_initial_point(fns),
+        shared_data=data,
+        user_data=shared.pack(data),
+        n_expanded=n_expanded,
+        shape_info=(fns.names, None, fns.shapes),
+        logp_func=fns.logp,
+        expand_func=fns.expand,
+        layout=shared,
+    )
+
+
+def _coords(model, fns: _Functions) -> dict[str, Any]:
+    import pandas as pd
+
+    coords = {name: pd.Index(vals if vals is not None else range(int(model.dim_lengths[name].eval())))
+              for name, vals in model.coords.items()}
+    labels = []
+    for name, shape in zip(fns.free_names, fns.shapes):
+        labels += [name] if not shape else [f"{name}_{'.'.join(map(str, i))}" for i in np.ndindex(*shape)]
+    coords["unconstrained_parameter"] = pd.Index(labels)
+    return coords
+
+
+def _flat_initial_point(fns: _Functions):
+    import threading
+
+    lock = threading.Lock()
+
+    def point(seed):
+        with lock:
+            values = fns.initial_point(seed)
+        return np.concatenate([np.asarray(values[n], dtype="float64").ravel() for n in fns.free_names])
+
+    return point
+
+
+_MODEL_CLASS: Any = None
+
+
+def _model_class():
+    """nutpie's compiled-PyMC-model class with ``with_data`` for bayesma's user-data layout."""
+    global _MODEL_CLASS
+    if _MODEL_CLASS is None:
+        from nutpie.compile_pymc import CompiledPyMCModel
+
+        @dataclasses.dataclass(frozen=True)
+        class CachedNutpieModel(CompiledPyMCModel):
+            layout: Any = None
+
+            def with_data(self, **updates):
+                data = dict(self.shared_data)
+                for name, value in updates.items():
+                    if name not in data:
+                        raise KeyError(f"unknown shared variable: {name}")
+                    new = np.array(value, dtype=data[name].dtype, order="C", copy=True)
+                    if new.ndim != data[name].ndim:
+                        raise InputError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
+                    new.flags.writeable = False
+                    data[name] = new
+                return dataclasses.replace(self, shared_data=data, user_data=self.layout.pack(data))
+
+        _MODEL_CLASS = CachedNutpieModel
+    return _MODEL_CLASS

@@ -1,0 +1,89 @@
+"""Publication-bias tools on dependent effects: the Egger sandwich and multilevel PET-PEESE against
+metafor + clubSandwich (tests/data/reference/clubsandwich_bias.json), and the methods that assume
+independent effects refusing an rma_mv fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_json
+
+import bayesma as bm
+
+CASES = {c["name"]: c for c in load_json("clubsandwich_bias.json")["cases"]}
+
+
+def close(actual, expected, rtol=1e-6):
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol)
+
+
+@pytest.fixture(scope="module")
+def three_level():
+    case = CASES["konstantopoulos2011_three_level"]
+    df = pd.DataFrame(case["input"])
+    return case, bm.rma_mv("yi", "vi", data=df, cluster="district", labels="school")
+
+
+def _check_table(table, exp):
+    close(table["beta"], exp["beta"], 1e-7)
+    close(table["SE"], exp["se"])
+    close(table["tstat"], exp["tstat"])
+    close(table["df_Satt"], exp["df"])
+    close(table["p_Satt"], exp["pval"])
+
+
+def test_egger_sandwich_equals_clubsandwich(three_level):
+    case, res = three_level
+    eg = bm.egger_test(res)
+    exp = case["expect"]["egger"]
+    _check_table(eg.summary(), exp)
+    close([eg.slope, eg.se, eg.tstat, eg.df, eg.pval], [exp[k][1] for k in ("beta", "se", "tstat", "df", "pval")])
+    close([eg.b, eg.ci_lb, eg.ci_ub], [exp["beta"][0], exp["ci_lb"][0], exp["ci_ub"][0]])
+    close(eg.fit.sigma2, exp["sigma2"], 1e-6)
+    assert eg.n_clusters == 11
+    assert "t = -1.3954, df = 4.69" in repr(eg)
+
+
+def test_multilevel_pet_peese_equals_clubsandwich(three_level):
+    case, res = three_level
+    pp = bm.pet_peese(res)
+    _check_table(pp.pet_coef, case["expect"]["egger"])
+    _check_table(pp.peese_coef, case["expect"]["peese"])
+    pet = case["expect"]["egger"]
+    # PET's intercept: t = 1.975 on 6.77 df, one-sided p = 0.045 < 0.05 -> PEESE
+    from scipy import stats
+    close(pp.pet_pval_one_sided, stats.t.sf(pet["tstat"][0], pet["df"][0]))
+    assert pp.chosen == "PEESE"
+    peese = case["expect"]["peese"]
+    close([pp.estimate, pp.se, pp.ci_lb, pp.ci_ub], [peese["beta"][0], peese["se"][0], peese["ci_lb"][0],
+                                                      peese["ci_ub"][0]])
+    assert bm.pet_peese(res, alpha=0.01).chosen == "PET"
+    assert bm.pet_peese(res, alternative="less").chosen == "PET"
+    assert "-> PEESE" in repr(pp)
+    assert list(pp.summary().index.get_level_values("model").unique()) == ["PET", "PEESE"]
+
+
+def test_pet_peese_of_a_regression_is_refused(three_level):
+    case, _ = three_level
+    df = pd.DataFrame(case["input"])
+    res = bm.rma_mv("yi", "vi", data=df.assign(x=np.arange(len(df)) % 3), cluster="district", labels="school",
+                    mods="~ x")
+    with pytest.raises(ValueError, match="needs a model without moderators"):
+        bm.pet_peese(res)
+    eg = bm.egger_test(res)  # the Egger sandwich keeps the moderators
+    assert list(eg.summary().index) == ["intrcpt", "x", "sei"]
+
+
+@pytest.mark.parametrize("name", ["trimfill", "ranktest", "fsn", "hc"])
+def test_methods_for_independent_effects_refuse_an_rma_mv_fit(three_level, name):
+    _, res = three_level
+    with pytest.raises(TypeError, match=rf"{name}\(\) assumes independent effects and cannot take an rma_mv fit.*"
+                                        r"bm\.egger_test\(res\).*bm\.pet_peese\(res\)"):
+        getattr(bm, name)(res)
+
+
+def test_selmodel_refuses_an_rma_mv_fit(three_level):
+    _, res = three_level
+    with pytest.raises(TypeError, match=r"selmodel\(\) assumes independent effects"):
+        bm.selmodel(res, type="stepfun", steps=[0.025, 1])
