@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
-from bayesma.errors import InputError
 from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
 
@@ -107,7 +106,7 @@ class MetaPosterior:
         exact: Any = None,
     ) -> None:
         if not hasattr(idata, "posterior"):
-            raise InputError("idata must have a posterior group")
+            raise ValueError("idata must have a posterior group")
         self.idata = idata
         self.spec = spec
         self.engine = str(engine)
@@ -267,7 +266,7 @@ class MetaPosterior:
                 return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
         val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
-            raise InputError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
+            raise ValueError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
         return float(np.mean(val))
 
     probability = prob
