@@ -128,7 +128,7 @@ _ALL = [
     Measure("PLO", "logit transformed proportion (log odds)", "Log odds (proportion)", "logit proportions", "logit",
        "proportion", _expit),
     Measure("GEN", "generic effect size", "Effect size", "effect sizes", "raw"),
-    # more escalc measures (bayesma.effects.measures_more; metafor's names)
+    # more escalc measures (metafor's names; computed in the modules of bayesma.effects)
     Measure("PHI", "phi coefficient", "Phi coefficient", "phi coefficients", "bounded", unit_sd=1.0),
     Measure("YUQ", "Yule's Q", "Yule's Q", "Yule's Q values", "bounded", unit_sd=1.0),
     Measure("YUY", "Yule's Y", "Yule's Y", "Yule's Y values", "bounded", unit_sd=1.0),
@@ -190,7 +190,7 @@ _ALL = [
             "bounded"),
     Measure("PFT", "Freeman-Tukey double arcsine transformed proportion", "Freeman-Tukey proportion",
             "Freeman-Tukey proportions", "bounded"),
-    # bayesma.effects.measures_extra
+    # and the rest of metafor's list short of the tetrachoric correlation
     Measure("SMD1", "standardized mean difference scaled by the SD of group 2 (Glass's Delta)",
             "Standardized mean difference (Glass)", "standardized mean differences (Glass)", "bounded", unit_sd=2.0),
     Measure("SMD1H", "standardized mean difference scaled by the SD of group 2, heteroscedastic variances",

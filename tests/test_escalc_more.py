@@ -1,6 +1,7 @@
 """More escalc measures and the zero-cell options (add, to, drop00) against metafor 3.8.1
 (tests/data/reference/metafor_escalc_more.json, made by metafor_escalc_more.R, and the escalc
-cases of metafor_toolbox.json for the measures of bayesma.effects.measures_extra)."""
+cases of metafor_toolbox.json for the rest of metafor's measures: Glass, UCOR, PLN, single rates,
+paired tables, alpha, REH)."""
 
 from __future__ import annotations
 

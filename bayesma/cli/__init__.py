@@ -7,6 +7,7 @@ Subcommands::
     bayesma escalc MEASURE FILE --ai COL ... [--out FILE]    add effect sizes yi, vi (--also: mixed inputs)
     bayesma rma FILE --yi COL --vi COL [--mods F] [--by COL] frequentist FE, DL, REML, Knapp-Hartung
     bayesma subgroup FILE --yi COL --vi COL --by COL         moderator table with Q-between (FE and RE)
+    bayesma mv FILE --yi COL --vi COL --cluster COL --outcome COL [--che]  dependent effects, CR2 intervals
     bayesma priors FILE --yi COL --vi COL --tau-prior SPEC ... compare heterogeneity priors
     bayesma smallk FILE --yi COL --vi COL [...]              leave-one-out, small-k simulation
     bayesma demo [--out DIR]                                 the whole workflow on bundled data

@@ -14,8 +14,8 @@ from bayesma.cli.errors import EXIT_OK, PROG, InputError, about
 from bayesma.cli.inputs import EXCEL_SUFFIXES, check_columns, read_table
 from bayesma.cli.outputs import staged_file, writing
 from bayesma.cli.parser import ESCALC_ARGS
+from bayesma.effects import MEASURES as ESCALC_MEASURES
 from bayesma.effects import escalc
-from bayesma.effects.escalc import MEASURES as ESCALC_MEASURES
 from bayesma.report import CONVERSIONS
 
 

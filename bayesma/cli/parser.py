@@ -12,6 +12,7 @@ import argparse
 import bayesma
 from bayesma.cli.bias import add_parser as add_bias_parser
 from bayesma.cli.errors import PROG, UsageError
+from bayesma.cli.mv import add_parser as add_mv_parser
 from bayesma.cli.options import add_subset_option
 from bayesma.cli.robma import add_parser as add_robma_parser
 
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  bayesma rma effects.csv --yi yi --vi vi --by outcome\n"
             "  bayesma subgroup effects.csv --yi yi --vi vi --by rater --subset \"outcome == 'recidivism'\"\n"
             "  bayesma fit effects.csv --yi yi --vi vi --by outcome --measure R2D --html\n"
+            "  bayesma mv effects.csv --yi yi --vi vi --cluster study --outcome outcome --rho 0.5 --struct CS\n"
             "  bayesma fit effects.csv --yi yi --vi vi --labels study --measure OR\n"
             '  bayesma priors effects.csv --yi yi --vi vi --tau-prior "halfnormal(0.5)" '
             '--tau-prior "halfcauchy(0.5)"\n'
@@ -239,4 +241,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_subgroup_parser(sub)
     add_robma_parser(sub, _Formatter)
     add_bias_parser(sub, _Formatter)
+    add_mv_parser(sub, _Formatter)
     return parser

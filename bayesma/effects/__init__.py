@@ -8,9 +8,16 @@ ratios of Borenstein, Hedges, Higgins & Rothstein (2009), *Introduction to
 Meta-Analysis*, chapter 7; :func:`aggregate` combines dependent effects of one
 study (chapter 24; metafor's ``aggregate.escalc``).
 
-Modules: :mod:`~bayesma.effects.escalc` (the measures table and ``escalc``),
-:mod:`~bayesma.effects.families` (the computations per family of measures),
-:mod:`~bayesma.effects.convert` (the conversions), :mod:`~bayesma.effects.aggregate`.
+Modules: :mod:`~bayesma.effects.compute` (``escalc``: checks the input, dispatches to the
+measure's module, builds the table), one module per input type holding its measures
+(:mod:`~bayesma.effects.two_by_two`, :mod:`~bayesma.effects.means`,
+:mod:`~bayesma.effects.single_group` (one group's mean or SD), :mod:`~bayesma.effects.change`
+(pre-post and matched designs), :mod:`~bayesma.effects.correlations`,
+:mod:`~bayesma.effects.proportions`, :mod:`~bayesma.effects.rates`,
+:mod:`~bayesma.effects.reliability` (Cronbach's alpha; heterozygosity)),
+:mod:`~bayesma.effects.convert` (the conversions) and :mod:`~bayesma.effects.aggregation`
+(``aggregate``). The names, labels and scales of the measures are in the one registry,
+:mod:`bayesma.measures`.
 
 Examples
 --------
@@ -24,7 +31,8 @@ Examples
 
 from __future__ import annotations
 
-from bayesma.effects.aggregate import aggregate
+from bayesma.effects.aggregation import aggregate
+from bayesma.effects.compute import MEASURES, escalc
 from bayesma.effects.convert import (
     convert_d_to_logor,
     convert_d_to_r,
@@ -37,7 +45,6 @@ from bayesma.effects.convert import (
     convert_z_to_d,
     convert_z_to_r,
 )
-from bayesma.effects.escalc import MEASURES, escalc
 
 __all__ = [
     "MEASURES",

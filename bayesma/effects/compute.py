@@ -1,9 +1,13 @@
 """``escalc``: effect sizes and sampling variances, as ``metafor::escalc``.
 
-The measures live in one table, :data:`_ESCALC`: a new measure is one entry
-(arguments, variance types, the function computing it, the function naming
-missing arguments) plus that function, and an entry in
-:data:`bayesma.measures.MEASURES` for its name and label.
+The measures are computed by the modules of their input type
+(:mod:`~bayesma.effects.two_by_two`, :mod:`~bayesma.effects.means`,
+:mod:`~bayesma.effects.single_group`, :mod:`~bayesma.effects.change`,
+:mod:`~bayesma.effects.correlations`, :mod:`~bayesma.effects.proportions`,
+:mod:`~bayesma.effects.rates`, :mod:`~bayesma.effects.reliability`); each holds a ``TABLE``
+of its measures. A new measure is one row there (arguments, variance types, the function
+computing it, the function naming missing arguments) plus that function, and one entry of
+the registry :data:`bayesma.measures.MEASURES` for its name, label and scale.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import pandas as pd
 
 from bayesma import measures
 from bayesma._validate import as_numeric, column, study_name
-from bayesma.effects import families as fam
+from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
-from bayesma.effects.measures_extra import ADD_ZERO_EXTRA, EXTRA
-from bayesma.effects.measures_more import ADD_ZERO, MORE
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = ["MEASURES", "escalc"]
+
+_GROUPS = (two_by_two, means, single_group, change, correlations, proportions, rates, reliability)
 
 
 @dataclass(frozen=True)
@@ -37,19 +41,17 @@ class _EscalcMeasure:
     needs: Callable[[dict[str, Any]], tuple[list[str], str]]
 
 
-_ESCALC: dict[str, _EscalcMeasure] = {
-    "SMD": _EscalcMeasure(fam.MEANS, ("LS", "LS2", "UB", "AV"), fam.means, fam.needs_means),
-    "MD": _EscalcMeasure(fam.MEANS, ("LS", "UB", "HO"), fam.means, fam.needs_means),
-    "ROM": _EscalcMeasure(fam.MEANS, ("LS", "HO", "AV", "AVHO"), fam.means, fam.needs_means),
-    "OR": _EscalcMeasure(fam.TWO_BY_TWO, ("LS",), fam.two_by_two, fam.needs_two_by_two),
-    "RR": _EscalcMeasure(fam.TWO_BY_TWO, ("LS",), fam.two_by_two, fam.needs_two_by_two),
-    "RD": _EscalcMeasure(fam.TWO_BY_TWO, ("LS", "UB", "AV"), fam.two_by_two, fam.needs_two_by_two),
-    "COR": _EscalcMeasure(fam.CORR, ("LS", "AV"), fam.correlation, fam.needs_correlation),
-    "ZCOR": _EscalcMeasure(fam.CORR, ("LS",), fam.correlation, fam.needs_correlation),
-    "PR": _EscalcMeasure(fam.PROP, ("LS", "UB", "AV"), fam.proportion, fam.needs_proportion),
-    "PLO": _EscalcMeasure(fam.PROP, ("LS", "AV"), fam.proportion, fam.needs_proportion),
-}
-_ESCALC.update({name: _EscalcMeasure(*spec) for name, spec in {**MORE, **EXTRA}.items()})
+def _table() -> dict[str, _EscalcMeasure]:
+    """The rows of every input type, in the order of the registry (then metafor's aliases)."""
+    rows = {name: _EscalcMeasure(*row) for group in _GROUPS for name, row in group.TABLE.items()}
+    order = {name: i for i, name in enumerate(measures.names())}
+    return dict(sorted(rows.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+_ESCALC: dict[str, _EscalcMeasure] = _table()
+
+#: measures whose default ``add`` is 0 (metafor: AS, PHI, IRSD, PAS, PFT, IRS, IRFT); 1/2 for the others
+ADD_ZERO = frozenset().union(*(getattr(group, "ADD_ZERO", frozenset()) for group in _GROUPS))
 
 MEASURES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     name: (measures.get(name).description, spec.args, spec.vtypes) for name, spec in _ESCALC.items()
@@ -111,7 +113,7 @@ def escalc(
           from ``ri, ni``;
         * ``"PR"``, ``"PLO"``: raw and logit transformed proportions, from
           ``xi, ni`` (or ``xi, mi``: events and non-events);
-        * more of metafor's measures (see :mod:`bayesma.effects.measures_more`
+        * more of metafor's measures (see the modules of :mod:`bayesma.effects`
           and the table in the documentation, "Effect sizes"): ``PETO``,
           ``PHI``, ``YUQ``, ``YUY``, ``AS``, ``PBIT``, ``OR2DN``, ``OR2DL`` (2x2
           tables); ``RPB``, ``RBIS``, ``D2ORN``, ``D2ORL``, ``CVR``, ``VR`` (two
@@ -273,7 +275,7 @@ def _check_options(measure: str, spec: _EscalcMeasure, *, add: Any, to: str, dro
     if to not in _TO_CHOICES:
         raise InputError(f"to={to!r} is not known; choose one of {list(_TO_CHOICES)}")
     if add is None:  # metafor: 0 for AS, PHI, IRSD, PAS, PFT, else 1/2
-        add = 0.0 if measure in ADD_ZERO | ADD_ZERO_EXTRA else 0.5
+        add = 0.0 if measure in ADD_ZERO else 0.5
     if not isinstance(drop00, (bool, np.bool_)):
         raise ArgumentTypeError(f"drop00 must be True or False, got {drop00!r}")
     if drop00 and not {"di", "x1i"} & set(spec.args):

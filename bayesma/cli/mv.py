@@ -1,0 +1,225 @@
+"""``bayesma mv``: dependent effect sizes -- one multivariate model across outcomes, or the CHE model.
+
+Several effects per study (several outcomes, or several effects of one outcome) are pooled in
+one model that knows they are dependent: the sampling covariance ``V`` from an assumed
+correlation ``--rho`` (metafor's ``vcalc``), random effects across outcomes within studies
+(``random = ~ outcome | study`` with ``--struct``), or with ``--che`` the correlated and
+hierarchical effects model (``random = ~ 1 | study/effect``) with optional moderators. Every
+estimate gets its model-based interval and the cluster-robust CR2 interval with Satterthwaite
+degrees of freedom (clubSandwich's), which stays valid when ``--rho`` or the structure is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.inputs import check_columns, formula_columns, read_table
+from bayesma.cli.options import add_subset_option, apply_subset
+
+__all__ = ["add_parser", "run", "pooled_table"]
+
+STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
+
+
+def add_parser(sub, formatter_class) -> None:
+    """Register ``bayesma mv`` on the subparsers *sub*."""
+    p = sub.add_parser(
+        "mv", help="dependent effects: a multivariate model across outcomes, or CHE, with CR2 robust intervals",
+        formatter_class=formatter_class,
+        description="Pool several effects per study in one model (metafor's rma.mv): the sampling errors of a "
+                    "study's effects correlate --rho (vcalc), and the true effects of its outcomes correlate as "
+                    "--struct says (random = ~ outcome | study). Each outcome's pooled estimate is printed with its "
+                    "model-based and its cluster-robust (CR2, Satterthwaite df) interval. With --che: the "
+                    "correlated and hierarchical effects model (random = ~ 1 | study/effect) with --mods. Writes "
+                    "mv.csv, effects.csv, forest.png (effects grouped by study) and report.md into --out.")
+    p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
+    p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes")
+    var = p.add_mutually_exclusive_group(required=True)
+    var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
+    var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
+    p.add_argument("--cluster", required=True, metavar="COL", help="column of the study of each effect")
+    p.add_argument("--outcome", metavar="COL", help="column of the outcome of each effect (required without --che)")
+    p.add_argument("--obs", metavar="COL",
+                   help="column numbering the effects within a study (--che; default: the row order in each study)")
+    p.add_argument("--rho", type=float, default=0.5,
+                   help="assumed correlation of the sampling errors of two effects of one study")
+    p.add_argument("--struct", default="CS", choices=STRUCTS,
+                   help="correlation structure of the true effects of the outcomes within a study")
+    p.add_argument("--che", action="store_true",
+                   help="the CHE model: random = ~ 1 | study/effect, with --mods (default ~ outcome - 1 with --outcome)")
+    p.add_argument("--mods", metavar="FORMULA", help='moderators of the CHE model, e.g. "~ outcome + rater"')
+    p.add_argument("--method", default="REML", choices=("REML", "ML"), help="estimation method")
+    p.add_argument("--measure", metavar="NAME", help="effect measure (OR, SMD, ...), for the axis label")
+    p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
+    p.add_argument("--missing", choices=("raise", "drop"), default="raise",
+                   help="rows with a missing value: an error, or left out with a warning")
+    add_subset_option(p)
+    p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
+    p.set_defaults(command_module="mv")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if not -1 < args.rho < 1:
+        raise InputError(f"--rho must lie between -1 and 1 (a correlation), got {args.rho:g}")
+    if not args.che and args.outcome is None:
+        raise InputError("give the outcome column with --outcome COL (one model across outcomes), or use --che")
+    if args.mods is not None and not args.che:
+        raise InputError("--mods goes with --che (the multivariate model's moderators are the outcomes)")
+    if args.obs is not None and not args.che:
+        raise InputError("--obs goes with --che (the multivariate model tells effects apart by --outcome)")
+
+
+def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
+    """Read and check FILE: every bad cell in one error; rows with missing values dropped with --missing drop."""
+    from bayesma.cli.checks import check_rows
+
+    _check_options(args)
+    var = args.vi if args.vi is not None else args.sei
+    with about(args.file):
+        df = read_table(args.file, args.sheet)
+        wanted = {"--yi": args.yi, "--vi": args.vi, "--sei": args.sei, "--cluster": args.cluster,
+                  "--outcome": args.outcome, "--obs": args.obs}
+        for col in formula_columns(args.mods):
+            wanted[f"--mods ({col})"] = col
+        check_columns(df, wanted)
+        df = apply_subset(df, args.subset)
+        used = [c for c in (args.outcome, args.obs, *formula_columns(args.mods)) if c is not None]
+        spec = {"yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": None, "cluster": args.cluster,
+                "mods": ("~ " + " + ".join(used)) if used else None, "missing": args.missing,
+                "cluster_option": True}
+        check_rows(df, spec)
+        cols = [args.yi, var, args.cluster, *used]
+        bad = df[cols].isna().any(axis=1).to_numpy()
+        if bad.any():  # --missing drop (check_rows reports them otherwise)
+            import warnings
+
+            rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:10])
+            warnings.warn(f"dropped {int(bad.sum())} rows with missing values (rows {rows})", stacklevel=2)
+            df = df.loc[~bad].reset_index(drop=True)
+        if args.sei is not None:
+            df = df.assign(**{"vi": pd.to_numeric(df[args.sei]) ** 2})
+            var = "vi"
+        if df[args.cluster].nunique() < 2:
+            raise InputError(f"column {args.cluster!r} (--cluster) has a single study; pooling needs at least two")
+        if args.obs is not None:
+            dup = df.duplicated([args.cluster, args.obs], keep=False).to_numpy()
+            if dup.any():
+                i, j = np.flatnonzero(dup)[:2]
+                raise InputError(f"rows {i + 1} and {j + 1} have the same --cluster and --obs values; --obs must "
+                                 "number the effects within each study")
+    return df, var
+
+
+def fit(df: pd.DataFrame, var: str, args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """(fit, CR2 robust result, one-line description of the model)."""
+    from bayesma.frequentist.mv import rma_mv, vcalc
+    from bayesma.frequentist.rve import robust
+
+    cl = args.cluster
+    if args.che:
+        obs = args.obs or "effect"
+        if args.obs is None:
+            df[obs] = df.groupby(cl, sort=False).cumcount() + 1
+        V = vcalc(var, cluster=cl, obs=obs, rho=args.rho, data=df)
+        mods = args.mods or (f"~ {args.outcome} - 1" if args.outcome else None)
+        res = rma_mv(args.yi, V, mods=mods, random=f"~ 1 | {cl}/{obs}", data=df, method=args.method)
+        what = (f"CHE model: V from rho = {args.rho:g} within studies, random = ~ 1 | {cl}/{obs}"
+                + (f", mods = {mods}" if mods else "") + f" ({args.method})")
+    else:
+        out = args.outcome
+        V = vcalc(var, cluster=cl, type=out, rho=args.rho, data=df)
+        res = rma_mv(args.yi, V, mods=f"~ {out} - 1", random=f"~ {out} | {cl}", struct=args.struct, data=df,
+                        method=args.method)
+        what = (f"multivariate model: V from rho = {args.rho:g} between outcomes of a study, "
+                f"random = ~ {out} | {cl} (struct = {args.struct}), mods = ~ {out} - 1 ({args.method})")
+    rob = robust(res, cluster=cl, clubSandwich=True)
+    return res, rob, what
+
+
+def _names(res: Any, prefix: str | None) -> list[str]:
+    """Coefficient names without the factor's prefix: outcome[dropout] / outcomedropout -> dropout."""
+    out = []
+    for name in res.coef_names:
+        n = str(name)
+        if prefix and n.startswith(prefix):
+            n = n[len(prefix):].strip("[]") or n
+        out.append(n)
+    return out
+
+
+def pooled_table(res: Any, rob: Any, df: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """One row per coefficient (per outcome): k and studies where it is an outcome, the estimate, the
+    model-based se, CI and p, and the CR2 se, Satterthwaite df, CI and p."""
+    by_outcome = args.outcome is not None and (not args.che or args.mods is None)
+    names = _names(res, args.outcome if by_outcome else None)
+    table = pd.DataFrame({"estimate": res.beta, "se": res.se, "ci_lb": res.ci_lb, "ci_ub": res.ci_ub,
+                          "pval": res.pval, "rob_se": rob.se, "rob_df": rob.df, "rob_ci_lb": rob.ci_lb,
+                          "rob_ci_ub": rob.ci_ub, "rob_pval": rob.pval}, index=pd.Index(names, name="coef"))
+    if by_outcome:
+        groups = df.groupby(df[args.outcome].astype(str))
+        table.insert(0, "studies", [int(groups.get_group(n)[args.cluster].nunique()) for n in names])
+        table.insert(0, "k", [int(len(groups.get_group(n))) for n in names])
+        table.index.name = args.outcome
+    return table
+
+
+def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame, args: argparse.Namespace) -> str:
+    from bayesma.report import fmt_p
+
+    lines = [f"# Dependent effects: {Path(args.file).name}", "", f"Model: {what}.", "",
+             f"{len(df)} effects from {df[args.cluster].nunique()} studies (column {args.cluster!r}).", ""]
+    vc = res.variance_components() if hasattr(res, "variance_components") else None
+    if vc is not None:
+        lines += ["## Variance components", "", "```", vc.to_string(), "```", ""]
+    lines += ["## Pooled estimates", "", "Model-based (se, ci) and cluster-robust CR2 intervals with Satterthwaite df "
+              "(rob_se, rob_df, rob_ci), which stay valid when --rho or the structure is wrong.", "",
+              "```", table.round(4).to_string(), "```", ""]
+    if len(rob.btt) and (res.p > 1 or res.coef_names != ["intrcpt"]):
+        lines += [f"Cluster-robust test of the coefficients {', '.join(res.coef_names[b] for b in rob.btt)} "
+                  f"(HTZ): F({rob.QMdf[0]:g}, {rob.QMdf[1]:.2f}) = {rob.QM:.3f}, p {fmt_p(rob.QMp)}.", ""]
+    lines += ["## Effects by study", "", "```"]
+    show = [args.cluster] + [c for c in (args.outcome, args.obs) if c is not None] + [args.yi]
+    lines += [df[show].assign(ci_lb=df[args.yi] - 1.96 * np.sqrt(df["_vi"]), ci_ub=df[args.yi] + 1.96 * np.sqrt(
+        df["_vi"])).sort_values(args.cluster, kind="stable").round(4).to_string(index=False), "```", ""]
+    lines += ["Figure: forest.png (effects grouped by study; pooled estimates with both intervals)."]
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    from bayesma.cli.outputs import staged_dir, writing
+    from bayesma.cli.pipeline import save_fig
+    from bayesma.plots import forest_grouped
+
+    df, var = load(args)
+    out = Path(args.out)
+    progress = Progress(2)
+    with progress.step(f"fitting the {'CHE' if args.che else 'multivariate'} model and the CR2 robust variance"), \
+            about(args.file):
+        res, rob, what = fit(df, var, args)
+    table = pooled_table(res, rob, df, args)
+    df = df.assign(_vi=pd.to_numeric(df[var]))
+    print_table(table.round(4), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")
+    written = ["mv.csv", "effects.csv", "forest.png", "report.md"]
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        with writing(out / "mv.csv"):
+            table.to_csv(work / "mv.csv")
+        with writing(out / "effects.csv"):
+            df.drop(columns="_vi").to_csv(work / "effects.csv", index=False)
+        pooled = table[["estimate", "ci_lb", "ci_ub"]].assign(rob_lb=table["rob_ci_lb"], rob_ub=table["rob_ci_ub"])
+        labels = df[args.outcome] if args.outcome else (df[args.obs] if args.obs else None)
+        fig = forest_grouped(df[args.yi], df["_vi"], df[args.cluster], labels, pooled=pooled, measure=args.measure,
+                             group_header="Study / effect")
+        with writing(out / "forest.png"):
+            save_fig(fig, work / "forest.png")
+        with writing(out / "report.md"):
+            (work / "report.md").write_text(_report(what, res, rob, table, df, args))
+    say(f"\nWrote {', '.join(written)} to {out}/")
+    return EXIT_OK
