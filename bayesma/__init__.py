@@ -63,6 +63,12 @@ _EXPORTS: dict[str, str] = {
     "fsn": "bayesma.frequentist.bias",
     "hc": "bayesma.frequentist.bias",
     "ranktest": "bayesma.frequentist.bias",
+    "tes": "bayesma.frequentist.bias.excess",
+    "TESResult": "bayesma.frequentist.bias.excess",
+    "sunset_values": "bayesma.frequentist.bias.excess",
+    "sunset_plot": "bayesma.plots.sunset",
+    "permutest": "bayesma.frequentist.permutest",
+    "PermutestResult": "bayesma.frequentist.permutest",
     # frequentist diagnostics and comparisons (issue 13; leave1out/cumul are the frequentist
     # refits, leave_one_out/cumulative below the Bayesian ones)
     "influence": "bayesma.frequentist.influence",

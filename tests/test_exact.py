@@ -502,7 +502,7 @@ def test_fit_exact_metaposterior_and_draws():
     post = model.fit(engine="exact", draws=2000, chains=4, seed=3)
     s = post.summary()
     assert s.loc["tau", "r_hat"] != s.loc["tau", "r_hat"]  # NaN for the exact engine
-    ex = post.exact_summary
+    ex = post.exact.summary()
     assert list(ex.index[:2]) == ["mu", "tau"] and ex.index[-1] == "theta_new"
     assert set(post.idata.posterior.data_vars) >= {"mu", "tau", "theta", "theta_new"}
     assert post.idata.posterior["theta"].dims == ("chain", "draw", "study")
@@ -541,7 +541,7 @@ def test_two_dimensional_fits_and_draws():
         warnings.simplefilter("ignore")
         post = bm.MetaAnalysis(dat, tau_by="lat", priors={"mu": pr.Normal(0, 1), "tau": pr.HalfNormal(0.5)}).fit(
             engine="exact", draws=1000, chains=2, seed=1)
-    ex = post.exact_summary
+    ex = post.exact.summary()
     assert {"tau[high]", "tau[low]", "theta_new[high]", "theta_new[low]"} <= set(ex.index)
     assert post.idata.posterior["tau"].dims == ("chain", "draw", "subgroup")
     d = post.draws("tau", "high")
@@ -550,7 +550,7 @@ def test_two_dimensional_fits_and_draws():
     post3 = bm.MetaAnalysis(k, cluster="district", labels="study",
                             priors={"mu": pr.Normal(0, 1), "tau": pr.HalfNormal(0.5)}).fit(
         engine="exact", draws=1000, chains=2, seed=1)
-    ex3 = post3.exact_summary
+    ex3 = post3.exact.summary()
     for name in ("tau", "tau_within", "mu"):
         d = post3.draws(name)
         assert abs(d.mean() - ex3.loc[name, "mean"]) < 5 * ex3.loc[name, "sd"] / math.sqrt(2000)
@@ -620,7 +620,7 @@ def test_large_k_is_fast_and_sane():
 def test_nuts_agrees_with_exact():
     y, v = _bcg()
     model = bm.MetaAnalysis(yi=y, vi=v, priors={"mu": pr.Normal(0, 1), "tau": pr.HalfNormal(0.5)})
-    ex = model.fit(engine="exact", seed=1).exact_summary
+    ex = model.fit(engine="exact", seed=1).exact.summary()
     nuts = model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=1).summary()
     for name in ("mu", "tau", "theta_new", "theta[5]"):
         assert abs(nuts.loc[name, "mean"] - ex.loc[name, "mean"]) < 0.1 * ex.loc[name, "sd"], name

@@ -599,20 +599,6 @@ def test_idata_groups(post_hn, bcg):
 
 
 @pytest.mark.slow
-def test_exact_summary_is_used(post_hn):
-    from bayesma.results import MetaPosterior
-
-    s = post_hn.summary()
-    ex = s[["mean", "sd", "median", "eti_lower", "eti_upper"]].copy() + 0.001
-    p = MetaPosterior(post_hn.idata, post_hn.spec, engine="exact", exact_summary=ex, fit_seconds=0.1)
-    t = p.summary()
-    np.testing.assert_allclose(t["mean"], ex["mean"])
-    assert t["r_hat"].isna().all() and t["ess_bulk"].isna().all()
-    assert p.diagnostics().passed
-    assert "Bayesian (exact)" in p.compare_frequentist().index
-
-
-@pytest.mark.slow
 def test_repr_and_plots(post_hn, post_reg):
     from matplotlib.figure import Figure
 

@@ -71,6 +71,8 @@ def exact_support(spec: Any) -> Support:
     "Student-t random effects (likelihood='student_t') have no closed-form conditional posterior"
     """
     spec = getattr(spec, "spec", spec)
+    if getattr(spec, "dependence", None) is not None:
+        return _dependent_support(spec)
     if getattr(spec, "bias", None) is not None:
         return Support(False, "it is a publication-bias model (bayesma.robma() fits the model-averaged ensemble "
                               "without MCMC)")
@@ -97,6 +99,24 @@ def exact_support(spec: Any) -> Support:
         if getattr(prior, "family", "Normal") not in ("Normal", "Flat"):
             return Support(False, f"the prior of {name!r} is {prior!r}; the coefficients are integrated "
                                   "analytically and need Normal (or Flat) priors")
+    return Support(True)
+
+
+def _dependent_support(spec: Any) -> Support:
+    """The CHE and multivariate models: two variance parameters integrated (CHE: tau, tau_within; CS: tau, rho)."""
+    dep = spec.dependence
+    if dep.multivariate and dep.struct != "CS":
+        return Support(False, f"struct={dep.struct!r} has more than two variance parameters; the exact engine "
+                              "integrates two (CHE: tau, tau_within; CS: tau, rho)")
+    for j, name in enumerate(spec.coef_names):
+        fam = spec.location_prior(j).family
+        if fam not in ("Normal", "Flat"):
+            return Support(False, f"the prior of {name!r} is {fam}; the exact engine needs Normal (or Flat) priors "
+                                  "on the means")
+    for key in ("tau", "rho") if dep.multivariate else ("tau", "tau_within"):
+        prior = spec.priors[key]
+        if prior.family in _ONE_TAU_ONLY:
+            return Support(False, f"priors[{key!r}] = {prior!r} is improper; the 2-D exact engine needs proper priors")
     return Support(True)
 
 

@@ -34,7 +34,6 @@ from bayesma.frequentist._common import (
     TESTS,
     _aligned_mods,
     _check_method,
-    _crit,
     _level,
     _sqrt_ci,
     coef_table,
@@ -216,31 +215,30 @@ class RMAResult:  # numpydoc ignore=PR01
             index=pd.Index(list(rows), name="parameter"),
         )
 
-    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
+                pi_type: Any = None, predtype: Any = None) -> pd.DataFrame:
         """Predicted (average) effects with confidence and prediction intervals.
+
+        See :func:`bayesma.frequentist.predict.predict_rma` for the parameters; *pi_type*
+        chooses the prediction-interval variant ("default", "z", "t", "riley", "simple",
+        "HK", "HK-PR"; *predtype* is metafor 5's name for it).
 
         Parameters
         ----------
         newmods : array_like, optional
-            Moderator values (without the intercept column), one row per
-            prediction. Default: the intercept-only prediction, or the fitted
-            values of a meta-regression.
+            Moderator values (without the intercept column), one row per prediction.
         level : float, optional
             Confidence level of the intervals; default the level of the fit.
         transf : callable, optional
-            Applied to ``pred`` and the interval bounds (e.g. ``numpy.exp`` for log
-            ratios, ``numpy.tanh`` for Fisher's z), as metafor's ``transf``; ``se`` is NaN.
+            Applied to ``pred`` and the interval bounds (e.g. ``numpy.exp``).
+        pi_type, predtype : str, optional
+            The prediction-interval variant (give one of the two).
 
         Returns
         -------
         pandas.DataFrame
             One row per prediction, columns ``pred``, ``se``, ``ci_lb``, ``ci_ub``,
             ``pi_lb``, ``pi_ub`` (prediction interval, as metafor's ``predict.rma``).
-
-        Raises
-        ------
-        ValueError
-            If *newmods* has the wrong number of columns.
 
         Examples
         --------
@@ -252,36 +250,9 @@ class RMAResult:  # numpydoc ignore=PR01
              pred  se   ci_lb   ci_ub   pi_lb  pi_ub
         0  0.4894 NaN  0.3441  0.6962  0.1546  1.549
         """
-        level = _level(level if level is not None else self.level)
-        if newmods is None:
-            Xnew = np.ones((1, 1)) if self.p == 1 and self.coef_names == ["intrcpt"] else self.X
-        else:
-            raw = np.asarray(newmods, dtype=float)
-            Xnew = np.atleast_2d(raw)
-            one_mod = self.p == 2 and self.coef_names[0] == "intrcpt"
-            if raw.ndim == 1 and one_mod:  # metafor: a vector for a single moderator is one value per prediction
-                Xnew = raw.reshape(-1, 1)
-            if self.p == 1 and Xnew.shape[1] != 1:
-                Xnew = Xnew.T
-            if Xnew.shape[1] == self.p - 1 and self.coef_names[0] == "intrcpt":
-                Xnew = np.column_stack([np.ones(Xnew.shape[0]), Xnew])
-            if Xnew.shape[1] != self.p:
-                raise InputError(f"newmods must have {self.p - 1} columns (one per moderator)")
-        pred = Xnew @ self.beta
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, self.vb, Xnew))
-        crit = _crit(level, self.dfs)
-        pi_se = np.sqrt(se**2 + self.tau2)
-        out = pd.DataFrame(
-            {
-                "pred": pred,
-                "se": se,
-                "ci_lb": pred - crit * se,
-                "ci_ub": pred + crit * se,
-                "pi_lb": pred - crit * pi_se,
-                "pi_ub": pred + crit * pi_se,
-            }
-        )
-        return transform_table(out, transf, "pred", (("ci_lb", "ci_ub"), ("pi_lb", "pi_ub")))
+        from bayesma.frequentist.predict import predict_rma
+
+        return predict_rma(self, newmods=newmods, level=level, transf=transf, pi_type=pi_type, predtype=predtype)
 
     def refit(self, keep: Any = None, **changes: Any) -> RMAResult:
         """This model refitted: to the studies in *keep* (boolean mask or indices), or with

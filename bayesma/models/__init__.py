@@ -70,6 +70,17 @@ class MetaAnalysis:
         A publication-bias family (NUTS only): a step-function selection model on
         one-sided p-values with a cumulative-Dirichlet prior on the weights, or PET /
         PEESE with the component's prior on the coefficient (:mod:`bayesma.models.bias`).
+    V : array_like, scipy.sparse matrix or list of arrays, optional
+        Known sampling covariance of the effects (k x k, block diagonal by *cluster*; or
+        one block per cluster): the CHE model (:mod:`bayesma.models.dependence`).
+    rho : float, optional
+        Build V from *vi* with this correlation between the sampling errors of two
+        effects of one cluster (metafor's ``vcalc(vi, cluster, obs, rho)``), in (-1, 1).
+    outcome : str or array_like, optional
+        Outcome of each effect: the multivariate model across outcomes, a mean
+        ``mu[<outcome>]`` per outcome and correlated true effects within a study.
+    struct : {"CS", "HCS", "UN"}, optional
+        Structure of the true effects across outcomes (default ``"CS"``).
 
     Examples
     --------
@@ -97,13 +108,25 @@ class MetaAnalysis:
         measure: str | None = None,
         missing: str = "raise",
         bias: Any = None,
+        V: Any = None,
+        rho: Any = None,
+        outcome: Any = None,
+        struct: str | None = None,
     ) -> None:
         if measure is None and isinstance(data, pd.DataFrame):
             measure = data.attrs.get("measure")
-        self.spec: ModelSpec = build_spec(
-            data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
-            likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
-        )
+        if V is not None or rho is not None or outcome is not None or struct is not None:
+            from bayesma.models.dependence import build_dependent_spec  # CHE / multivariate (dependence.py)
+
+            self.spec = build_dependent_spec(
+                data, yi, vi, V=V, rho=rho, cluster=cluster, outcome=outcome, struct=struct, sei=sei,
+                labels=labels, mods=mods, priors=priors, measure=measure, missing=missing, model=model,
+                likelihood=likelihood, tau_by=tau_by)
+        else:
+            self.spec: ModelSpec = build_spec(
+                data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
+                likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
+            )
         if bias is not None:  # publication-bias families (bayesma/models/bias.py), NUTS only
             from bayesma.models.bias import with_bias
 
@@ -271,10 +294,16 @@ class MetaAnalysis:
             nuts_options.append("progressbar")
         engine, note = choose_engine(engine, self.spec, nuts_options=nuts_options)
         seed = check_seed(seed)
-        self._warn_small_k()
-        self._warn_heavy_tail()
+        if getattr(self.spec, "dependence", None) is not None:  # CHE / multivariate: their checks and warnings
+            from bayesma.models.dependent_fit import choose_engine as dependent_engine
+
+            dependent_engine(self.spec, engine)
+        else:
+            self._warn_small_k()
+            self._warn_heavy_tail()
         if engine == "exact":
             from bayesma.exact import fit_exact
+            from bayesma.posterior.engines import from_exact
             from bayesma.results import MetaPosterior
 
             if nuts_options:
@@ -284,26 +313,23 @@ class MetaAnalysis:
                                  "sampler settings); leave it out, or use engine='nuts'")
             with backend_noise_filtered():
                 res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
-            post = MetaPosterior(res.idata, self.spec, "exact", exact_summary=res.summary,
-                                 fit_seconds=res.seconds, exact=res.exact)
-            post.fit_info.update(res.info)
-        else:
-            post = self._fit_nuts(draws=draws, tune=1000 if tune is None else tune, chains=chains, seed=seed,
-                                  progressbar=progressbar, **kwargs)
-        post.fit_info["engine_note"] = note
-        return post
+            return MetaPosterior(from_exact(res.exact, self.spec, res.idata), self.spec,
+                                 fit_seconds=res.seconds, fit_info={**res.info, "engine_note": note})
+        return self._fit_nuts(draws=draws, tune=1000 if tune is None else tune, chains=chains, seed=seed,
+                              progressbar=progressbar, engine_note=note, **kwargs)
 
-    def _fit_nuts(self, *, warn: bool = True, **kwargs: Any):
+    def _fit_nuts(self, *, warn: bool = True, engine_note: str = "", **kwargs: Any):
         from bayesma.models import nuts
+        from bayesma.posterior.engines import from_draws
         from bayesma.results import MetaPosterior
 
         if not isinstance(self._pymc_cache, nuts.ModelCache):
             self._pymc_cache = nuts.MODEL_CACHE
         with backend_noise_filtered():  # PyTensor's BLAS notice, log(0) at boundaries; diagnostics warn below
             fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
-        post = MetaPosterior(fit.idata, self.spec, engine="nuts", fit_seconds=fit.seconds)
-        post.fit_info = fit.info
-        post._cache_entry = fit.entry
+        info = {**fit.info, "engine_note": engine_note} if engine_note else fit.info
+        post = MetaPosterior(from_draws(fit.idata, self.spec), self.spec, fit_seconds=fit.seconds,
+                             fit_info=info, cache_entry=fit.entry)
         if warn:
             post.diagnostics().warn()
         return post

@@ -62,7 +62,12 @@ def prior_posterior_plot(
 
     Examples
     --------
-    >>> fig = post.plot_prior_posterior(("mu", "tau"))   # doctest: +SKIP
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> post = bm.MetaAnalysis(dat, labels="trial", measure="RR").fit(engine="exact", seed=1)
+    >>> fig = post.plot_prior_posterior(("mu", "tau"))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['mu', 'tau']
     """
     panels = _panels(posterior, var_names)
     n = len(panels)
@@ -86,10 +91,10 @@ def prior_posterior_plot(
         for j, (c, nm) in enumerate(zip(cols, names)):
             row = title if nm is None else f"{var}[{nm}]"
             grid = np.linspace(max(xmin, 1e-9) if bounded else xmin, xmax, 400)
-            exact = getattr(posterior, "density", lambda *_: None)(row, grid)
-            if exact is None:  # no exact density (NUTS): a kernel density estimate of the draws
-                grid, exact = _density(c, bounded)
-            ax.plot(grid, exact, color=f"C{j}", lw=1.6, label="posterior" + (f" ({nm})" if nm else ""))
+            dens = getattr(posterior, "density", lambda *_: None)(row, grid)
+            if dens is None:  # the posterior has no density of its own (draws): a kernel density estimate
+                grid, dens = _density(c, bounded)
+            ax.plot(grid, dens, color=f"C{j}", lw=1.6, label="posterior" + (f" ({nm})" if nm else ""))
         if prior is not None:
             if prior.support()[1] < np.inf:
                 xmax = min(xmax, max(prior.support()[1], hi))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma.errors import SamplingWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .view import FitView
 
 __all__ = ["Diagnostics", "SamplingWarning", "MAX_R_HAT", "MIN_ESS", "diagnose"]
 
@@ -75,10 +78,11 @@ class Diagnostics(dict):
         return "\n".join(lines)
 
 
-def diagnose(post: Any) -> Diagnostics:
-    """The :class:`Diagnostics` of a posterior (see :meth:`MetaPosterior.diagnostics`)."""
+def diagnose(post: FitView) -> Diagnostics:
+    """The :class:`Diagnostics` of a posterior (see :meth:`MetaPosterior.diagnostics`): none needed for
+    exact numbers or independent draws."""
     n_draws = post.n_draws
-    if post.engine == "exact" or post.exact_summary is not None:
+    if not post.source.needs_diagnostics:
         return Diagnostics(max_r_hat=float("nan"), min_ess_bulk=float("nan"), min_ess_tail=float("nan"),
                            divergences=0, n_draws=n_draws, passed=True, problems=[], advice=[])
     s = post.summary()

@@ -26,10 +26,13 @@ Rules (one place, used by the printout, and by the report and the CLI through
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .view import FitView
 
 __all__ = ["prior_influence", "influence_lines", "prior_data_conflict", "UNBOUNDED_FACTOR", "LOCATION_SHARE",
            "CONFLICT_TAIL"]
@@ -50,7 +53,7 @@ def _prior_of(spec: Any, var: str, lab: str | None) -> Any:
     return spec.priors.get(var)
 
 
-def _rows(post: Any) -> list[tuple[str, str, str | None]]:
+def _rows(post: FitView) -> list[tuple[str, str, str | None]]:
     """(row, variable, label) of mu / beta[...], tau / tau[g], tau_within."""
     spec = post.spec
     rows: list[tuple[str, str, str | None]] = []
@@ -74,7 +77,7 @@ def data_spread(spec: Any) -> float:
     return float(math.sqrt((np.var(y) if y.size > 1 else 0.0) + np.median(v)))
 
 
-def prior_influence(post: Any, prob: float = 0.95, threshold: float = 0.8) -> pd.DataFrame:
+def prior_influence(post: FitView, prob: float = 0.95, threshold: float = 0.8) -> pd.DataFrame:
     """The table of :meth:`MetaPosterior.prior_influence` (see there and the module rules)."""
     spec = post.spec
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
@@ -117,7 +120,7 @@ def prior_influence(post: Any, prob: float = 0.95, threshold: float = 0.8) -> pd
     return pd.DataFrame(recs, index=pd.Index(index, name="parameter"), columns=cols)
 
 
-def prior_data_conflict(post: Any) -> pd.DataFrame:
+def prior_data_conflict(post: FitView) -> pd.DataFrame:
     """Heterogeneity SDs whose posterior median lies far in a tail of their prior.
 
     Returns
@@ -152,7 +155,7 @@ def prior_data_conflict(post: Any) -> pd.DataFrame:
                         columns=["posterior_median", "prior_cdf", "conflict", "note"])
 
 
-def influence_lines(post: Any) -> list[str]:
+def influence_lines(post: FitView) -> list[str]:
     """Printout lines: the width ratio of each heterogeneity SD, and every parameter set by its prior."""
     table = prior_influence(post)
     conflict = prior_data_conflict(post)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,12 +14,15 @@ from bayesma.errors import InputError
 from bayesma.priors import parse
 from bayesma.spec import ModelSpec
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .view import FitView
+
 __all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior", "pickle_state"]
 
 META_ATTR = "bayesma"
 
 
-def meta_json(post: Any) -> str:
+def meta_json(post: FitView) -> str:
     """The model description of a posterior as JSON (stored in the posterior group's attrs)."""
     spec = post.spec
     mods = spec.mods
@@ -46,12 +48,11 @@ def meta_json(post: Any) -> str:
         "group_names": list(spec.group_names),
         "cluster_index": None if spec.cluster_index is None else [int(v) for v in spec.cluster_index],
         "cluster_names": list(spec.cluster_names),
-        "exact_summary": None if post.exact_summary is None else post.exact_summary.to_json(orient="split", double_precision=15),
     }
     return json.dumps(meta)
 
 
-def write_posterior(post: Any, path: str) -> str:
+def write_posterior(post: FitView, path: str) -> str:
     """Write a posterior (duck-typed: ``idata``, ``spec``, ``engine``...) to a netCDF file."""
     idata = post.idata.copy()
     idata.posterior.attrs[META_ATTR] = meta_json(post)
@@ -66,8 +67,8 @@ def write_posterior(post: Any, path: str) -> str:
 
 
 def read_posterior(path: str) -> dict[str, Any]:
-    """Read a file of :func:`write_posterior`: a dict with ``idata, spec, engine, exact_summary,
-    fit_seconds, fit_info`` (the arguments of ``MetaPosterior``)."""
+    """Read a file of :func:`write_posterior`: a dict with ``idata, spec, engine, fit_seconds, fit_info``
+    (files of older versions also hold an exact 95% table: it is not read, the exact engine integrates again)."""
     idata = read_netcdf(str(path))
     try:
         meta = json.loads(idata.posterior.attrs[META_ATTR])
@@ -96,17 +97,14 @@ def read_posterior(path: str) -> dict[str, Any]:
         cluster_index=None if meta["cluster_index"] is None else np.asarray(meta["cluster_index"], dtype=int),
         cluster_names=list(meta["cluster_names"]), measure=meta["measure"],
     )
-    exact = None
-    if meta.get("exact_summary"):
-        exact = pd.read_json(io.StringIO(meta["exact_summary"]), orient="split", precise_float=True)
     del idata.posterior.attrs[META_ATTR]  # the description lives in the spec now
-    return {"idata": idata, "spec": spec, "engine": meta["engine"], "exact_summary": exact,
+    return {"idata": idata, "spec": spec, "engine": meta["engine"],
             "fit_seconds": meta["fit_seconds"], "fit_info": dict(meta.get("fit_info") or {})}
 
 
 def pickle_state(state: dict[str, Any]) -> dict[str, Any]:
     """A posterior's ``__dict__`` without what cannot be pickled: the compiled NUTS model kept for fast
-    refits (``_cache_entry``) and fit information that is not plain data."""
+    refits (``_cache_entry``) and fit information (``_fit_info``) that is not plain data."""
     import pickle
 
     def ok(value: Any) -> bool:
@@ -118,5 +116,5 @@ def pickle_state(state: dict[str, Any]) -> dict[str, Any]:
 
     out = dict(state)
     out.pop("_cache_entry", None)
-    out["fit_info"] = {k: v for k, v in out.get("fit_info", {}).items() if ok(v)}
+    out["_fit_info"] = {k: v for k, v in out.get("_fit_info", {}).items() if ok(v)}
     return out

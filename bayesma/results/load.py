@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bayesma.exact import exact_posterior
+from bayesma.posterior.engines import restore
 
 from .io import read_posterior
 from .posterior import MetaPosterior
@@ -34,8 +34,5 @@ def load_posterior(path: str) -> MetaPosterior:
     >>> post = bm.load_posterior("bcg.nc")     # doctest: +SKIP
     """
     parts = read_posterior(path)
-    fit_info = parts.pop("fit_info")
-    exact = exact_posterior(parts["spec"]) if parts["engine"] == "exact" else None
-    post = MetaPosterior(**parts, exact=exact)
-    post.fit_info = fit_info
-    return post
+    source = restore(parts["engine"], parts["idata"], parts["spec"])
+    return MetaPosterior(source, parts["spec"], fit_seconds=parts["fit_seconds"], fit_info=parts["fit_info"])

@@ -11,37 +11,35 @@ without loss (:meth:`MetaPosterior.to_netcdf`, :func:`load_posterior`).
 
 ArviZ, xarray and matplotlib are imported inside the methods that need them.
 
+Every number it shows comes from one :class:`bayesma.posterior.Posterior` (``post.source``):
+:class:`~bayesma.posterior.DrawsPosterior` for NUTS, :class:`~bayesma.posterior.MarginalPosterior`
+for the exact engine. A ``MetaPosterior`` is not changed after it is built.
+
 Constructing one (for engines)
 ------------------------------
-``MetaPosterior(idata, spec, engine, exact_summary=None, fit_seconds=None)``:
-
-- ``idata``: InferenceData whose ``posterior`` group has dims ``(chain, draw, ...)``
-  and the variables of :mod:`bayesma.spec` (``mu`` or ``beta``, ``tau``,
-  ``tau_within``, ``nu``, ``theta``, ``theta_new``) with the spec's coords
-  (``study``, ``coef``, ``subgroup``). Optional groups: ``prior``,
-  ``sample_stats`` (``diverging``), ``observed_data``, ``constant_data``.
-- ``spec``: the :class:`ModelSpec`.
-- ``engine``: ``"nuts"`` or ``"exact"`` (any string; it labels the output).
-- ``exact``: the engine's exact posterior (an object with ``summary(prob=)``,
-  ``prob(name, threshold)``...; :class:`bayesma.exact.ExactPosterior`): every
-  summary number and probability it can give comes from it.
-- ``exact_summary``: a DataFrame indexed like :meth:`MetaPosterior.summary`
-  (``mu``, ``tau``, ``theta[<label>]``, ``theta_new``...) with columns
-  ``mean, sd, median, eti_lower, eti_upper`` (95% intervals) computed without
-  Monte Carlo error; :meth:`summary` uses those rows and sets R-hat and ESS to NaN.
-- ``fit_seconds``: wall time of the fit.
+``MetaPosterior(source, spec, fit_seconds=None, fit_info=None, cache_entry=None)`` with a
+:class:`~bayesma.posterior.Posterior` (:mod:`bayesma.posterior.engines` builds one per engine), or
+``MetaPosterior(idata, spec, engine, exact=None, ...)`` with an InferenceData whose ``posterior``
+group has dims ``(chain, draw, ...)`` and the variables of :mod:`bayesma.spec` (``mu`` or
+``beta``, ``tau``, ``tau_within``, ``nu``, ``theta``, ``theta_new``) with the spec's coords (``study``,
+``coef``, ``subgroup``); optional groups ``prior``, ``sample_stats`` (``diverging``),
+``observed_data``, ``constant_data``. ``exact``: the exact engine's marginals
+(:class:`bayesma.exact.ExactPosterior`, any :class:`bayesma.posterior.MarginalSource`).
 """
 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
+from bayesma.posterior import Posterior
+from bayesma.posterior.engines import posterior_of
 from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
 
@@ -49,13 +47,15 @@ from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
 from .influence import prior_data_conflict, prior_influence
 from .io import pickle_state, write_posterior
-from .query import SIMPLE_STATEMENT, canonical_name, exact_names, posterior_repr, values_of
-from .summary import compare_frequentist, summary_table, var_dim
+from .query import SIMPLE_STATEMENT, posterior_repr
+from .summary import compare_frequentist
 
 if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
     from matplotlib.figure import Figure
 
     from bayesma._arviz import InferenceData
+    from bayesma.posterior import MarginalSource
     from bayesma.spec import ModelSpec
 
 __all__ = ["MetaPosterior"]
@@ -66,26 +66,22 @@ class MetaPosterior:
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        At least a ``posterior`` group with dims ``(chain, draw, ...)`` (see the
-        module docstring for the variables and coords).
+    source : bayesma.posterior.Posterior or arviz.InferenceData
+        The posterior every number comes from; or the draws (an InferenceData with at least a
+        ``posterior`` group with dims ``(chain, draw, ...)``, see the module docstring).
     spec : ModelSpec
         The model specification the posterior belongs to.
-    engine : str
-        ``"nuts"`` or ``"exact"``.
-    exact_summary : pandas.DataFrame, optional
-        Exact summary rows (columns ``mean, sd, median, eti_lower, eti_upper``).
+    engine : str, optional
+        With draws: ``"nuts"`` (default) or ``"exact"``; it labels the output.
     fit_seconds : float, optional
         Wall time of the fit.
-    exact : bayesma.exact.ExactPosterior, optional
-        The exact posterior (``engine="exact"``): summaries, intervals and
-        probabilities are then computed from it instead of the draws.
-
-    Attributes
-    ----------
-    idata, spec, engine, exact_summary, fit_seconds
-    fit_info : dict
+    exact : bayesma.posterior.MarginalSource, optional
+        With draws: the exact engine's marginals (:class:`bayesma.exact.ExactPosterior`);
+        summaries, intervals and probabilities then come from them.
+    fit_info : mapping, optional
         Engine details (sampler, seed, whether the model was compiled...).
+    cache_entry : object, optional
+        The compiled NUTS model, kept for fast refits (never pickled).
 
     Examples
     --------
@@ -98,34 +94,75 @@ class MetaPosterior:
 
     def __init__(
         self,
-        idata: InferenceData,
+        source: Posterior | InferenceData,
         spec: ModelSpec,
-        engine: str,
-        exact_summary: pd.DataFrame | None = None,
+        engine: str | None = None,
         fit_seconds: float | None = None,
-        exact: Any = None,
+        exact: MarginalSource | None = None,
+        fit_info: Mapping[str, Any] | None = None,
+        cache_entry: Any = None,
     ) -> None:
-        if not hasattr(idata, "posterior"):
-            raise ValueError("idata must have a posterior group")
-        self.idata = idata
-        self.spec = spec
-        self.engine = str(engine)
-        self.exact_summary = exact_summary
-        self.fit_seconds = None if fit_seconds is None else float(fit_seconds)
-        self.exact = exact
-        self.fit_info: dict[str, Any] = {}
-        self._summary_cache: dict[tuple, pd.DataFrame] = {}
+        if not isinstance(source, Posterior):
+            if not hasattr(source, "posterior"):
+                raise ValueError("idata must have a posterior group")
+            source = posterior_of(source, spec, engine or "nuts", exact)
+        if source.idata is None:
+            raise ValueError("a MetaPosterior needs posterior draws (plots, statements about several parameters)")
+        self._source: Posterior = source
+        self._spec = spec
+        self._fit_seconds = None if fit_seconds is None else float(fit_seconds)
+        self._fit_info: dict[str, Any] = dict(fit_info or {})
+        self._cache_entry = cache_entry
+        self._summary_cache: dict[tuple[bool, float], pd.DataFrame] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling (process pools, Dask) keeps the draws, spec and summaries, not the compiled sampler
         a NUTS fit keeps for fast refits (compiled code is not picklable; a refit compiles again)."""
         return pickle_state(self.__dict__)
 
+    # -- what it is (read-only) ------------------------------------------
+    @property
+    def source(self) -> Posterior:
+        """The :class:`bayesma.posterior.Posterior` every number of this fit comes from."""
+        return self._source
+
+    @property
+    def idata(self) -> InferenceData:
+        """The posterior draws (an :class:`arviz.InferenceData`)."""
+        idata = self._source.idata
+        assert idata is not None  # checked when built
+        return idata
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The model specification."""
+        return self._spec
+
+    @property
+    def engine(self) -> str:
+        """The engine that computed the posterior (``"nuts"``, ``"exact"``)."""
+        return self._source.engine
+
+    @property
+    def exact(self) -> Any:
+        """The exact engine's own posterior (:class:`bayesma.exact.ExactPosterior`), None for NUTS."""
+        return self._source.exact
+
+    @property
+    def fit_seconds(self) -> float | None:
+        """Wall time of the fit (seconds)."""
+        return self._fit_seconds
+
+    @property
+    def fit_info(self) -> Mapping[str, Any]:
+        """Engine details (sampler, seed, whether the model was compiled...), read-only."""
+        return MappingProxyType(self._fit_info)
+
     # ------------------------------------------------------------------
     # draws
     # ------------------------------------------------------------------
     @property
-    def posterior(self):
+    def posterior(self) -> xr.Dataset:
         """The posterior group (an xarray Dataset)."""
         return self.idata.posterior
 
@@ -173,27 +210,7 @@ class MetaPosterior:
         >>> m.fit(engine="exact").draws("mu").shape
         (4000,)
         """
-        post = self.idata.posterior
-        if name not in post:
-            if name == "tau2" and "tau" in post:
-                return self.draws("tau", label) ** 2
-            if name == "mu" and "beta" in post and "intrcpt" in list(post["beta"].coords.get("coef", [])):
-                return self.draws("beta", "intrcpt")
-            known = [v for v in post.data_vars if not v.endswith("__")]
-            raise KeyError(f"no parameter {name!r} in the posterior; parameters: {known}")
-        da = post[name]
-        dim = var_dim(self.idata.posterior, name)
-        if label is not None:
-            if dim is None:
-                raise KeyError(f"{name!r} is a scalar; it has no element {label!r}")
-            labels = [str(c) for c in da.coords[dim].values]
-            if label not in labels:
-                raise KeyError(f"{name!r} has no element {label!r}; its {dim} labels are {labels}")
-            da = da.isel({dim: labels.index(label)})
-            dim = None
-        vals = np.asarray(da.values, dtype=float)
-        n = vals.shape[0] * vals.shape[1]
-        return vals.reshape(n) if dim is None else vals.reshape((n,) + vals.shape[2:])
+        return self._source.draws(name, label)
 
     # ------------------------------------------------------------------
     # summaries
@@ -225,7 +242,7 @@ class MetaPosterior:
         key = (bool(hdi), float(prob))
         if key not in self._summary_cache:
             # moments that do not exist are never shown as numbers (a sample mean of NUTS draws included)
-            self._summary_cache[key] = apply_moment_flags(summary_table(self, hdi=hdi, prob=prob),
+            self._summary_cache[key] = apply_moment_flags(self._source.summary(prob=prob, hdi=hdi),
                                                           moment_flags(self.spec))
         return self._summary_cache[key].copy()
 
@@ -248,11 +265,11 @@ class MetaPosterior:
         Returns
         -------
         float
-            For ``engine="exact"`` a statement about one quantity against a number
-            (``"mu > 0"``, ``"beta[x] < -0.1"``, ``"tau > 0.5"``, ``"theta_new < 0"``)
-            is exact, the same number as :meth:`p_greater`; statements that combine
-            parameters (``"theta[A] < mu"``, ``"mu < 0 and tau < 0.3"``) are shares
-            of the draws, as for NUTS.
+            A statement about one quantity against a number (``"mu > 0"``,
+            ``"beta[x] < -0.1"``, ``"tau > 0.5"``, ``"theta_new < 0"``) is the same number as
+            :meth:`p_greater` / :meth:`p_less` (exact for ``engine="exact"``); statements that
+            combine parameters (``"theta[A] < mu"``, ``"mu < 0 and tau < 0.3"``) are shares
+            of the draws.
 
         Examples
         --------
@@ -260,10 +277,9 @@ class MetaPosterior:
         0.9995
         """
         simple = SIMPLE_STATEMENT.fullmatch(expr.strip())
-        if simple and self.exact is not None:
+        if simple and self._source.has(simple.group(1)):
             name, op, value = simple.group(1), simple.group(2), float(simple.group(3))
-            if canonical_name(self, name) in exact_names(self):
-                return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
+            return self.p_greater(name, value) if op in (">", ">=") else self.p_less(name, value)
         val = _eval_expr(expr, self.draws)
         if val.dtype != bool:
             raise ValueError(f"{expr!r} is not a statement (use a comparison such as 'mu > 0')")
@@ -293,7 +309,7 @@ class MetaPosterior:
         --------
         >>> post.p_greater("mu", 0.0)                         # doctest: +SKIP
         """
-        return self._p_side(var, value, greater=True)
+        return self._source.p_greater(var, float(value))
 
     def p_less(self, var: str, value: float = 0.0) -> float:
         """Posterior probability ``P(var < value | y)`` of one quantity (see :meth:`p_greater`).
@@ -313,15 +329,7 @@ class MetaPosterior:
         --------
         >>> post.p_less("mu", -0.2)                           # doctest: +SKIP
         """
-        return self._p_side(var, value, greater=False)
-
-    def _p_side(self, var: str, value: float, greater: bool) -> float:
-        """P(var > value) or P(var < value): exact where the exact engine has *var*, else from the draws."""
-        var, value = canonical_name(self, var), float(value)
-        if self.exact is not None and var in exact_names(self):
-            return float(self.exact.prob(var, value) if greater else self.exact.cdf(var, value))
-        draws = values_of(self, var)
-        return float(np.mean(draws > value if greater else draws < value))
+        return self._source.p_less(var, float(value))
 
     def density(self, name: str, x: Any) -> np.ndarray | None:
         """Exact posterior density of one quantity (exact engine), or None.
@@ -343,12 +351,7 @@ class MetaPosterior:
         --------
         >>> post.density("tau", [0.1, 0.2])                   # doctest: +SKIP
         """
-        if self.exact is None:
-            return None
-        try:
-            return np.asarray(self.exact.density(name, np.asarray(x, dtype=float)), dtype=float)
-        except (KeyError, ValueError):
-            return None
+        return self._source.density(name, np.asarray(x, dtype=float))
 
     def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]:
         """Posterior median and equal-tailed *prob* interval of one quantity.
@@ -382,12 +385,7 @@ class MetaPosterior:
         >>> post.interval("mu", 0.95)                        # doctest: +SKIP
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
-        name = canonical_name(self, name)
-        if self.exact is not None and name in exact_names(self):
-            return self.exact.interval(name, prob)
-        x = values_of(self, name)
-        lo, hi = np.quantile(x, [(1 - prob) / 2, 1 - (1 - prob) / 2])
-        return float(np.median(x)), float(lo), float(hi)
+        return self._source.interval(name, prob)
 
     # ------------------------------------------------------------------
     # diagnostics

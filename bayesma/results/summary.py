@@ -1,153 +1,30 @@
-"""Summary tables of a posterior: where each number comes from, decided once per engine.
+"""The frequentist estimates beside the posterior (:func:`compare_frequentist`).
 
-- NUTS (no exact posterior): every column from the draws; R-hat and ESS from ArviZ.
-- exact engine: mean, sd, median, the equal-tailed interval at any ``prob`` and the
-  HDI from the quadrature posterior (``post.exact.summary(prob=...)``, ``post.exact.hdi``);
-  R-hat and ESS are NaN (independent draws); rows of the study effects come from the
-  exact posterior even when their draws were not kept (large k). A posterior that carries only a 95% exact table
-  (``exact_summary`` without the ``exact`` object) takes its mean, sd and median from
-  it, and its intervals from it at 95%, from the draws at other levels.
-
-The functions take the posterior duck-typed (``idata``, ``spec``, ``engine``,
-``exact``, ``exact_summary``, ``draws(name, label)``).
+The summary table itself comes from the posterior's :class:`bayesma.posterior.Posterior`
+(``post.source.summary``); the names below are kept here for older imports.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bayesma._arviz import rhat_ess
 from bayesma.errors import BayesmaError
+from bayesma.posterior.draws import PARAM_ORDER, hdi_of_draws, param_rows, var_dim
+from bayesma.posterior.protocol import SUMMARY_COLUMNS
 
-__all__ = ["SUMMARY_COLUMNS", "PARAM_ORDER", "param_rows", "summary_table", "mcmc_diagnostics", "hdi_of_draws",
-           "compare_frequentist"]
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.frequentist import RMAResult
 
-SUMMARY_COLUMNS = ["mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail"]
-PARAM_ORDER = ("mu", "beta", "tau", "tau_within", "nu", "PET", "PEESE", "omega", "theta", "theta_new")
-_EXACT_COLUMNS = ["mean", "sd", "median", "eti_lower", "eti_upper"]
+    from .view import FitView
 
-
-def var_dim(posterior: Any, name: str) -> str | None:
-    """The non-(chain, draw) dim of a variable of the posterior group, or None for a scalar."""
-    extra = [d for d in posterior[name].dims if d not in ("chain", "draw")]
-    return extra[0] if extra else None
+__all__ = ["SUMMARY_COLUMNS", "PARAM_ORDER", "param_rows", "var_dim", "hdi_of_draws", "compare_frequentist"]
 
 
-def param_rows(posterior: Any) -> list[tuple[str, str, str | None]]:
-    """(row name, variable, label) in the order of the summary."""
-    rows = []
-    for name in PARAM_ORDER:
-        if name not in posterior:
-            continue
-        if name == "mu" and "beta" in posterior:
-            continue
-        dim = var_dim(posterior, name)
-        if dim is None:
-            rows.append((name, name, None))
-        else:
-            for lab in posterior[name].coords[dim].values:
-                rows.append((f"{name}[{lab}]", name, str(lab)))
-    return rows
-
-
-def hdi_of_draws(x: np.ndarray, prob: float) -> tuple[float, float]:
-    """Shortest interval containing *prob* of the draws."""
-    xs = np.sort(np.asarray(x, dtype=float))
-    n = xs.size
-    m = int(math.ceil(prob * n))
-    if m >= n:
-        return float(xs[0]), float(xs[-1])
-    widths = xs[m:] - xs[: n - m]
-    i = int(np.argmin(widths))
-    return float(xs[i]), float(xs[i + m])
-
-
-def exact_table(post: Any, prob: float) -> tuple[pd.DataFrame | None, list[str]]:
-    """The exact rows at *prob* and the columns they provide (None when the posterior has no exact part)."""
-    ep = getattr(post, "exact", None)
-    if ep is not None:
-        return ep.summary(prob=prob), _EXACT_COLUMNS
-    ex = getattr(post, "exact_summary", None)
-    if ex is None:
-        return None, []
-    return ex, (_EXACT_COLUMNS if abs(prob - 0.95) < 1e-12 else ["mean", "sd", "median"])
-
-
-def summary_table(post: Any, hdi: bool = False, prob: float = 0.95) -> pd.DataFrame:
-    """The table of :meth:`MetaPosterior.summary` (see there); each number from one source."""
-    posterior = post.idata.posterior
-    rows = param_rows(posterior)
-    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
-    exact, exact_cols = exact_table(post, prob)
-    ep = getattr(post, "exact", None)
-    if exact is not None and "theta" not in posterior:  # draws kept without the study effects (large k)
-        known = {r[0] for r in rows}
-        rows = [r for r in rows if r[1] != "theta_new"]
-        rows += [(r, "theta", r[6:-1]) for r in exact.index if r.startswith("theta[") and r not in known]
-        rows += [r for r in param_rows(posterior) if r[1] == "theta_new"]
-    diag = mcmc_diagnostics(post) if exact is None else {}
-    nan = float("nan")
-    pos = {} if exact is None else {r: i for i, r in enumerate(exact.index)}
-    ex_vals = None if exact is None else {c: exact[c].to_numpy(dtype=float) for c in exact_cols}
-    out = []
-    for row, var, lab in rows:
-        from_exact = row in pos
-        use = exact_cols if from_exact else []
-        exact_hdi = hdi and from_exact and ep is not None
-        need_draws = (hdi and not exact_hdi) or len(use) < len(_EXACT_COLUMNS)
-        x = post.draws(var, lab) if need_draws else None
-        rec = {}
-        for col in _EXACT_COLUMNS:
-            if col in use:
-                rec[col] = float(ex_vals[col][pos[row]])
-            elif col == "mean":
-                rec[col] = float(np.mean(x))
-            elif col == "sd":
-                rec[col] = float(np.std(x, ddof=1)) if x.size > 1 else nan
-            elif col == "median":
-                rec[col] = float(np.median(x))
-            else:
-                rec[col] = float(np.quantile(x, lo_q if col == "eti_lower" else hi_q))
-        r = diag.get(row, (nan,) * 3)
-        rec.update(r_hat=r[0], ess_bulk=r[1], ess_tail=r[2])
-        if exact_hdi:
-            rec["hdi_lower"], rec["hdi_upper"] = ep.hdi(row, prob)
-        elif hdi:
-            rec["hdi_lower"], rec["hdi_upper"] = hdi_of_draws(x, prob)
-        out.append(rec)
-    cols = SUMMARY_COLUMNS + (["hdi_lower", "hdi_upper"] if hdi else [])
-    return pd.DataFrame(out, index=pd.Index([r[0] for r in rows], name="parameter"), columns=cols)
-
-
-def mcmc_diagnostics(post: Any) -> dict[str, tuple[float, float, float]]:
-    """row -> (r_hat, ess_bulk, ess_tail) from ArviZ (empty with one chain or fewer than 4 draws)."""
-    posterior = post.idata.posterior
-    rows = param_rows(posterior)
-    names = sorted({var for _, var, _ in rows})
-    ds = posterior[names]
-    if posterior.sizes["chain"] < 2 or posterior.sizes["draw"] < 4:
-        return {}
-    rhat, bulk, tail = rhat_ess(ds)
-    out = {}
-    for row, var, lab in rows:
-        vals = []
-        for d in (rhat, bulk, tail):
-            da = d[var]
-            if lab is not None:
-                dim = da.dims[0]
-                labels = [str(c) for c in da.coords[dim].values]
-                da = da.isel({dim: labels.index(lab)})
-            vals.append(float(da.values))
-        out[row] = tuple(vals)
-    return out
-
-
-def compare_frequentist(post: Any, level: float = 0.95) -> pd.DataFrame:
+def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     """The frequentist estimates (``bayesma.rma``) beside the posterior.
 
     Rows ``FE``, ``DL``, ``REML``, ``REML+KH`` (Knapp-Hartung) and
@@ -179,7 +56,7 @@ def compare_frequentist(post: Any, level: float = 0.95) -> pd.DataFrame:
     rows: list[tuple[Any, dict]] = []
     x_new = np.asarray(spec.x_new, dtype=float)
 
-    def add(method_label: str, res) -> None:
+    def add(method_label: str, res: RMAResult) -> None:
         tau, t_lo, t_hi = 0.0, float("nan"), float("nan")
         if method_label != "FE":
             tau = res.tau
@@ -243,6 +120,3 @@ def compare_frequentist(post: Any, level: float = 0.95) -> pd.DataFrame:
     else:
         index = pd.Index([r[0] for r in rows], name="method")
     return pd.DataFrame([r[1] for r in rows], index=index, columns=cols)
-
-    # ------------------------------------------------------------------
-    # save / load
