@@ -11,6 +11,7 @@ Subcommands::
     bayesma priors FILE --yi COL --vi COL --tau-prior SPEC ... compare heterogeneity priors
     bayesma smallk FILE --yi COL --vi COL [...]              leave-one-out, small-k simulation
     bayesma demo [--out DIR]                                 the whole workflow on bundled data
+    bayesma warmup [--families ...] [--where] [--clear]      compile the NUTS model families once
 
 Input problems (a missing value, a negative variance, an unknown column, an
 unreadable file: :class:`bayesma.InputError` and the other typed errors of

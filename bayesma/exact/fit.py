@@ -55,8 +55,8 @@ class ExactFit:
 
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
-    coords = spec.coords()
-    coords.pop("cluster", None)
+    # arrays, not lists: ArviZ deep-copies the coords of every group (100,000 labels: seconds as a list)
+    coords = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
     dims = {"theta": ["study"], "beta": ["coef"]}
     if spec.tau_by is not None:
         dims["tau"] = ["subgroup"]

@@ -35,7 +35,7 @@ import numpy as np
 
 from bayesma.errors import ArgumentTypeError, InputError
 
-__all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_files", "clear_cache", "compile_nutpie", "say",
+__all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_key", "cache_files", "clear_cache", "compile_nutpie", "say",
            "show_progress"]
 
 #: Changes whenever the generated callbacks change; part of every cache key.
@@ -78,6 +78,13 @@ def _versions() -> str:
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - editable installs
             out.append(f"{name}=?")
     return ";".join(out)
+
+
+def cache_key(inner_key: str, source: str) -> str:
+    """The numba cache key of a generated callback: :data:`CACHE_TAG`, the versions of
+    bayesma and of the compiling libraries, PyTensor's key of the wrapped function and
+    the callback's source. A cache written by another version has another key."""
+    return hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{inner_key}|{source}".encode()).hexdigest()
 
 
 def cache_dir() -> Path:
@@ -290,9 +297,7 @@ def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]
     fields = dict(fields, views=indent.join(lines) or "pass", args=", ".join(args), length=max(shared.length, 1))
     src = template.format(name="NAME", **fields)
     inner_key = _inner_key(fn)
-    key = None
-    if inner_key is not None:
-        key = hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{inner_key}|{src}".encode()).hexdigest()
+    key = None if inner_key is None else cache_key(inner_key, src)
     name = f"{_PREFIX}_{kind}"
     src = src.replace("NAME", name)
     # __name__: numba rebuilds a cached function's environment by importing that module

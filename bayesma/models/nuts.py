@@ -117,7 +117,8 @@ class CacheEntry:
         self.pymc_step: Any = None
         self.prior_fn: Any = None
         self.compiles: dict[str, int] = {"nutpie": 0, "pymc": 0, "prior": 0}
-        self.compile_path: str | None = None  # "cached" (disk-cached callbacks) or "nutpie"
+        # "cached": compiled now and written to the disk cache; "loaded from disk"; "nutpie": nutpie's own compiler
+        self.compile_path: str | None = None
         self.compile_seconds = 0.0
         self.lock = threading.RLock()
 
@@ -226,7 +227,9 @@ def _compile_nutpie(entry: CacheEntry) -> None:
     from bayesma.models.compile import compile_nutpie
 
     try:
-        entry.nutpie_compiled, entry.compile_path = compile_nutpie(entry.model), "cached"
+        compiled = compile_nutpie(entry.model)
+        hits = compiled.compiled_logp_func.cache_hits + compiled.compiled_expand_func.cache_hits
+        entry.nutpie_compiled, entry.compile_path = compiled, ("loaded from disk" if hits == 2 else "cached")
         return
     except (TypeError, ValueError, NotImplementedError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
@@ -248,7 +251,8 @@ def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progres
             entry.compile_seconds = time.perf_counter() - t0
             compiled_now = True
             if progressbar:
-                say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
+                done = "loaded from the cache" if entry.compile_path == "loaded from disk" else "compiled"
+                say(f"{done} in {entry.compile_seconds:.1f} s; sampling")
         # nutpie's initial-point function is PyMC's, which reads the model's shared data
         # (e.g. the support point of tau depends on its prior scale): set it too, and keep
         # the lock while sampling so that concurrent fits cannot change it meanwhile.

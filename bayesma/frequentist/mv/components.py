@@ -62,6 +62,15 @@ def _struct_fixed(term: StructTerm, info: dict, tau2: np.ndarray, rho: np.ndarra
             tau2 = np.where(once, 0.0, tau2)
             warnings.warn(f"Inner factor has k=1 for one or more levels. Corresponding '{var}' value(s) "
                           "fixed to 0.", stacklevel=5)
+    if st.name == "UN" and st.n_rho:
+        occ = np.zeros((len(term.outer_levels), st.q), dtype=float)
+        occ[term.outer_codes, term.inner_codes] = 1.0
+        together = (occ.T @ occ)[st._un]  # outer levels holding both inner levels, in rho's order
+        never = (together == 0) & np.isnan(rho)
+        if never.any():
+            rho = np.where(never, 0.0, rho)
+            warnings.warn("Some combinations of the levels of the inner factor never occurred. Corresponding "
+                          f"{cor} value(s) fixed to 0.", stacklevel=5)
     if st.name in ("CS", "AR") and st.n_rho and tau2[0] == 0 and np.isnan(rho).any():
         rho = np.zeros_like(rho)
     if np.any(np.abs(rho[~np.isnan(rho)]) > 1):

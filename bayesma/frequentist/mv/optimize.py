@@ -84,6 +84,8 @@ def _climb(layout: Layout, reml: bool, params: Params, theta0: np.ndarray, scale
         if newton and not np.all(np.linalg.eigvalsh(J) > 1e-12 * max(1.0, np.abs(J).max())):
             J = info
         step = np.linalg.pinv(J, rcond=1e-13, hermitian=True) @ g
+        if not newton and float(g @ step) < 1e-10:
+            break  # Fisher scoring converges linearly: stop when the predicted gain is tiny (then polish)
         lam, new = 1.0, None
         for _ in range(40):
             cand = theta.copy()

@@ -44,7 +44,7 @@ class Struct:
         self._lag = lag
         low = np.tril_indices(q, -1)
         order = np.lexsort((low[0], low[1]))  # column-major lower triangle, as R's lower.tri
-        self._un = (low[0][order], low[1][order])
+        self._un = (low[0][order], low[1][order])  # UN's correlations: (row, column) of each
 
     def _corr(self, rho: np.ndarray) -> np.ndarray:
         q = self.q
