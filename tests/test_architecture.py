@@ -43,7 +43,8 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# bayesma/conftest.py is pytest's (the doctests' namespace), not a module of the package
+MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "conftest.py"}
 
 
 def _is_package(name: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .likelihood import _finish, _loglik_re
+from .likelihood import _finish, _loglik_re, _sq
 from .quadrature import _CHUNK, _Q, _gauss_compress, _mixture_moments, _mixture_quantiles
 
 __all__ = ["theta_nodes", "bV_at", "theta_summary", "theta_mixture", "theta_cluster", "theta_new_mixture"]
@@ -78,10 +78,8 @@ def bV_at(ep: Any, t1: np.ndarray, t2: np.ndarray, chunk: int | None = None):
             sl = slice(s0, s0 + step)
             d = cl.v[None] + t2[sl, None] ** 2  # (n, k)
             w = 1.0 / d
-            s = np.add.reduceat(w, cl.starts, axis=1)  # (n, J)
-            c = t1[sl, None] ** 2 / (1.0 + t1[sl, None] ** 2 * s)
-            r = np.add.reduceat(w * cl.y, cl.starts, axis=1)
-            a = np.add.reduceat(w[..., None] * X[None], cl.starts, axis=1)  # (n, J, p)
+            s, r, a = cl.block_sums(w)  # (n, J), (n, J), (n, J, p)
+            c = _sq(t1[sl, None]) / (1.0 + _sq(t1[sl, None]) * s)
             A = np.einsum("nk,kp,kq->npq", w, X, X) - np.einsum("nj,njp,njq->npq", c, a, a)
             h = w @ (cl.y[:, None] * X) - np.einsum("nj,njp,nj->np", c, a, r)
             _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
@@ -105,11 +103,29 @@ def theta_summary(ep: Any, small: float = 3e6, large: float = 3e7, qs: tuple[flo
         return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
     cw, cm, cs = theta_mixture(ep, compressed=True)
     q0 = _mixture_quantiles(cw[None], cm, cs, qs)
-    if G * spec.k > large:
-        return q0, *_mixture_moments(cw[None], cm, cs)
+    mean0, sd0 = _mixture_moments(cw[None], cm, cs)
+    if G * spec.k > large or _compressed_is_converged(ep, q0, mean0, sd0, qs):
+        return q0, mean0, sd0
     tw, tm, ts = theta_mixture(ep)
     q = _mixture_quantiles(tw[None], tm, ts, qs, x0=q0, max_iter=3)
     return q, *_mixture_moments(tw[None], tm, ts)
+
+
+def _compressed_is_converged(ep: Any, q0, mean0, sd0, qs, n_check: int = 200, tol: float = 1e-9) -> bool:
+    """Whether the compressed rule's summaries of theta equal the full rule's (within *tol* posterior
+    sd) on a sample of studies: the extremes of v and of y and an even spread of the rest. The
+    mixtures of all studies share the nodes in tau and vary smoothly with (y_i, v_i), so when the
+    sampled ones agree the full polish (O(k x nodes) several times) changes nothing."""
+    spec = ep.spec
+    k = spec.k
+    picks = [np.argmin(spec.vi), np.argmax(spec.vi), np.argmin(spec.yi), np.argmax(spec.yi)]
+    rows = np.unique(np.r_[picks, np.linspace(0, k - 1, min(k, n_check)).astype(int)])
+    tw, tm, ts = theta_mixture(ep, rows=rows)
+    q = _mixture_quantiles(tw[None], tm, ts, qs, x0=q0[rows], max_iter=3)
+    mean, sd = _mixture_moments(tw[None], tm, ts)
+    err = max(np.max(np.abs(q - q0[rows]) / sd[:, None]), np.max(np.abs(mean - mean0[rows]) / sd),
+              np.max(np.abs(sd - sd0[rows]) / sd))
+    return bool(err < tol)
 
 
 def theta_mixture(ep: Any, compressed: bool = False,
@@ -153,6 +169,10 @@ def theta_cluster(ep: Any, tau, tau_w, b, V):
     Var[theta_i | .] = v_i - v_i^2 ([Sigma^-1]_ii - (Sigma^-1 X)_i V (Sigma^-1 X)_i').
     """
     cl = ep.grid_clusters
+    if cl.Q is not None:  # correlated sampling errors: the rotated algebra (exact/che.py)
+        from .che import theta_rotated
+
+        return theta_rotated(cl, _sq(tau), tau_w**2, b, V)
     G = tau.size
     k = cl.y.size
     m = np.empty((k, G))

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
+from .che import rotated_clusters
 from .likelihood import (
     _check_supported,
     _Clusters,
@@ -76,7 +79,7 @@ def _prior_range(prior: Any, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 def _check_finite(f: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(np.max(f, axis=-1))):
-        raise ValueError(f"the posterior density of {what} is zero everywhere on the grid; "
+        raise InputError(f"the posterior density of {what} is zero everywhere on the grid; "
                          "check the prior (its support) and the data")
 
 
@@ -517,7 +520,9 @@ def integrate(spec: Any, n: int | None = None) -> Integral:
         gr = _grid_2d(logf2, (tau_prior, tau_prior), scales, n=n or _N_GL_2D)
         return Integral("tau_by", gr.logml, gr, loc)
     if spec.cluster_index is not None:
-        cl = _Clusters.create(y, v, X, spec.cluster_index)
+        dep = getattr(spec, "dependence", None)  # correlated sampling errors (CHE): exact/che.py
+        cl = (_Clusters.create(y, v, X, spec.cluster_index) if dep is None
+              else rotated_clusters(y, X, spec.cluster_index, dep.blocks))
         p_tau, p_w = spec.priors["tau"], spec.priors.get("tau_within", spec.priors["tau"])
         logf2 = _log_post_2d(lambda t2, t2w: _ll_cluster(t2, t2w, cl, loc), _logpdf_tau_fn(p_tau), _logpdf_tau_fn(p_w))
         sc = float(_scale(y, v))

@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from bayesma.errors import UnsupportedModelError
+
+from .capability import exact_support
 from .quadrature import _CHUNK, _LOG2PI, _NUTS_HINT
 
 # ---------------------------------------------------------------------------
@@ -198,7 +201,7 @@ def _location_prior(spec) -> _Normal:
             p0.append(0.0)
             continue
         if prior.family != "Normal":
-            raise ValueError(
+            raise UnsupportedModelError(
                 f"engine='exact' integrates the coefficients analytically and needs Normal priors on "
                 f"them; the prior of {name!r} is {prior!r}. {_NUTS_HINT}, or give a Normal or Flat prior."
             )
@@ -256,6 +259,8 @@ class _Clusters:
     y: np.ndarray
     v: np.ndarray
     X: np.ndarray | None
+    a: np.ndarray | None = None  # loading of the cluster effect on each (rotated) effect; None: all ones
+    Q: Any = None  # block-diagonal rotation (sorted order) when V is not diagonal (exact/che.py)
 
     @classmethod
     def create(cls, y, v, X, cluster_index) -> _Clusters:
@@ -269,20 +274,25 @@ class _Clusters:
     def J(self) -> int:
         return self.starts.size
 
+    def block_sums(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Per-cluster s = sum a^2 w, r = sum a w y and (with X) sum a w x, for weights w (n, k)."""
+        red = lambda z: np.add.reduceat(z, self.starts, axis=-1)  # noqa: E731
+        wa = w if self.a is None else w * self.a
+        s = red(w) if self.a is None else red(wa * self.a)
+        ax = None
+        if self.X is not None:
+            ax = np.stack([red(wa * self.X[:, j]) for j in range(self.X.shape[1])], axis=-1)  # (n, J, p)
+        return s, red(wa * self.y), ax
+
     def sums(self, t2w: np.ndarray) -> dict[str, np.ndarray]:
         """Per-cluster sums given tau_within^2 (n2,): d = v + t2w."""
         d = self.v[None, :] + t2w[:, None]
         w = 1.0 / d
-        red = lambda a: np.add.reduceat(a, self.starts, axis=1)  # noqa: E731
-        out = {
-            "logdet": np.log(d).sum(-1),
-            "yDy": w @ (self.y * self.y),
-            "s": red(w),
-            "r": red(w * self.y),
-        }
+        s, r, ax = self.block_sums(w)
+        out = {"logdet": np.log(d).sum(-1), "yDy": w @ (self.y * self.y), "s": s, "r": r}
         if self.X is not None:
             p = self.X.shape[1]
-            out["a"] = np.stack([red(w * self.X[:, j]) for j in range(p)], axis=-1)  # (n2, J, p)
+            out["a"] = ax
             out["A"] = (w @ (self.X[:, :, None] * self.X[:, None, :]).reshape(-1, p * p)).reshape(-1, p, p)
             out["h"] = w @ (self.y[:, None] * self.X)
         return out
@@ -320,26 +330,18 @@ def _ll_cluster(t2: np.ndarray, t2w: np.ndarray, cl: _Clusters, loc: _Normal):
     return ll, b, V
 
 
+def _sq(t: np.ndarray) -> np.ndarray:
+    """Signed square t|t|: a between-cluster SD given as a signed root of a variance component
+    that may be negative (compound symmetry across outcomes with rho < 0; exact/multivariate.py)."""
+    return t * np.abs(t)
+
+
 def _check_supported(spec) -> None:
-    if spec.likelihood != "normal":
-        raise ValueError(
-            f"engine='exact' handles normal random effects only; likelihood={spec.likelihood!r} has "
-            f"no closed-form conditional posterior. {_NUTS_HINT}."
-        )
-    if spec.tau_by is not None and len(spec.group_names) > 2:
-        raise ValueError(
-            f"engine='exact' handles tau_by= with two subgroups (a two-dimensional integral); "
-            f"{spec.tau_by!r} has {len(spec.group_names)} ({', '.join(spec.group_names)}). {_NUTS_HINT}."
-        )
-    two_d = spec.tau_by is not None or spec.cluster_index is not None
-    for key in ("tau", "tau_within"):
-        prior = spec.priors.get(key)
-        if two_d and getattr(prior, "family", None) in ("HalfFlat", "Jeffreys"):
-            raise ValueError(f"engine='exact' takes the improper prior {key} ~ {prior!r} only in the one-tau "
-                             f"random-effects model (its tail beyond the grid is integrated analytically there); "
-                             f"{_NUTS_HINT}, or give {key} a proper prior.")
-        if prior is not None and not hasattr(prior, "logpdf_tau"):
-            raise ValueError(f"priors[{key!r}] = {prior!r} has no density of tau. {_NUTS_HINT}.")
+    """Refuse a model the exact engine cannot fit, saying why (the rule is :func:`~bayesma.exact.capability.exact_support`)."""
+    support = exact_support(spec)
+    if not support.ok:
+        raise UnsupportedModelError(f"engine='exact' cannot fit this model: {support.reason}; {_NUTS_HINT} "
+                                    "(engine='auto' chooses it)")
 
 
 def _as_spec(obj: Any):

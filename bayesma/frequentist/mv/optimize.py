@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesma.errors import InputError
 from bayesma.frequentist.mv.likelihood import Evaluation, Layout
 
 __all__ = ["Params", "maximize"]
@@ -83,6 +84,8 @@ def _climb(layout: Layout, reml: bool, params: Params, theta0: np.ndarray, scale
         if newton and not np.all(np.linalg.eigvalsh(J) > 1e-12 * max(1.0, np.abs(J).max())):
             J = info
         step = np.linalg.pinv(J, rcond=1e-13, hermitian=True) @ g
+        if not newton and float(g @ step) < 1e-10:
+            break  # Fisher scoring converges linearly: stop when the predicted gain is tiny (then polish)
         lam, new = 1.0, None
         for _ in range(40):
             cand = theta.copy()
@@ -156,7 +159,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
 
 
 def maximize(layout: Layout, reml: bool, params: Params, scale: float,
-             max_starts: int | None = None) -> tuple[np.ndarray, Evaluation]:
+             max_starts: int | None = None, start: np.ndarray | None = None) -> tuple[np.ndarray, Evaluation]:
     """The maximum of the (restricted) log likelihood over the free parameters.
 
     Parameters
@@ -172,6 +175,9 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     max_starts : int, optional
         At most this many starting points (default: all for k <= 20,000, else one: large data
         sets have a sharply peaked likelihood, and the boundary check still applies).
+    start : numpy.ndarray, optional
+        A starting point in metafor's terms; then the only one (e.g. for a profile likelihood,
+        which starts from the estimates).
 
     Returns
     -------
@@ -182,13 +188,13 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     """
     sd = layout.sd_mask
     scale_vec = np.where(params.is_var, np.where(sd, np.sqrt(scale), scale), 1.0)
-    starts = [layout.internal(s) for s in _starts(params, scale)]
+    starts = [layout.internal(s) for s in ([start] if start is not None else _starts(params, scale))]
     params = Params(params.names, params.is_var, layout.internal(params.fixed))
     if not len(params.free):
         theta = params.fixed.copy()
         ev = layout.evaluate(theta, reml)
         if ev is None:
-            raise ValueError("the marginal covariance is not positive definite at the fixed components")
+            raise InputError("the marginal covariance is not positive definite at the fixed components")
         layout.derivatives(theta, ev, reml)
         return layout.public(theta), ev
     linear = not layout.structs
@@ -200,7 +206,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         if found is not None and (best is None or found[1].ll > best[1].ll):
             best = found
     if best is None:
-        raise ValueError("the marginal covariance is not positive definite at any starting value")
+        raise InputError("the marginal covariance is not positive definite at any starting value")
     theta, ev = best
     if not linear and layout.k <= 5000:
         polished = _newton(layout, reml, params, theta, scale_vec)
