@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 __all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_key", "cache_files", "clear_cache", "compile_nutpie", "say",
            "show_progress"]
 
@@ -99,7 +101,7 @@ def cache_dir() -> Path:
 
     Examples
     --------
-    >>> cache_dir().name                      # doctest: +SKIP
+    >>> cache_dir().name
     'numba'
     """
     from pytensor.configdefaults import config
@@ -342,9 +344,9 @@ def _shared_data(fns) -> dict[str, np.ndarray]:
         for var in fn.get_shared():
             value = np.array(var.get_value(), order="C", copy=True)
             if value.dtype.kind not in "fiub":
-                raise TypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
+                raise ArgumentTypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
             if var.name in data and data[var.name].shape != value.shape:
-                raise ValueError(f"two shared variables named {var.name}")
+                raise InputError(f"two shared variables named {var.name}")
             data[var.name] = value
     return data
 
@@ -376,10 +378,12 @@ def compile_nutpie(model, structure: tuple | None = None) -> Any:
 
     Examples
     --------
-    >>> import pymc as pm                                     # doctest: +SKIP
-    >>> with pm.Model() as model:                             # doctest: +SKIP
+    >>> import pymc as pm
+    >>> with pm.Model() as model:
     ...     mu = pm.Normal("mu")
-    >>> compiled = compile_nutpie(model)                      # doctest: +SKIP
+    >>> compiled = compile_nutpie(model)      # loaded from the disk cache after the first time
+    >>> compiled.n_dim
+    1
     """
     import warnings
 
@@ -526,7 +530,7 @@ def _model_class():
                         raise KeyError(f"unknown shared variable: {name}")
                     new = np.array(value, dtype=data[name].dtype, order="C", copy=True)
                     if new.ndim != data[name].ndim:
-                        raise ValueError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
+                        raise InputError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
                     new.flags.writeable = False
                     data[name] = new
                 return dataclasses.replace(self, shared_data=data, user_data=self.layout.pack(data))
