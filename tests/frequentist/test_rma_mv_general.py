@@ -320,3 +320,16 @@ def test_metafor_rules_fix_what_the_data_cannot_inform():
     with pytest.warns(UserWarning, match="only a single level"):
         res = bm.rma_mv("yi", "vi", random="~ outcome | study", struct="CS", data=df[df.outcome == "a"])
     assert res.rho[0] == 0
+
+
+def test_a_missing_variance_in_vcalc_drops_the_row_in_rma_mv():
+    df = che_data(6, m=6, k=22)
+    df.loc[5, "vi"] = np.nan
+    V = bm.vcalc("vi", cluster="study", obs="esid", rho=0.5, data=df)
+    assert np.isnan(V.toarray()[5, 5]) and np.isnan(V.diagonal()).sum() == 1
+    with pytest.warns(UserWarning, match="Rows with NAs omitted"):
+        res = bm.rma_mv("yi", V, random="~ 1 | study/esid", data=df)
+    kept = df.drop(index=5).reset_index(drop=True)
+    ref = bm.rma_mv("yi", bm.vcalc("vi", cluster="study", obs="esid", rho=0.5, data=kept),
+                    random="~ 1 | study/esid", data=kept)
+    np.testing.assert_allclose(res.logLik, ref.logLik, rtol=1e-12)
