@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 __all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_key", "cache_files", "clear_cache", "compile_nutpie", "say",
            "show_progress"]
 
@@ -325,9 +327,9 @@ def _shared_data(fns) -> dict[str, np.ndarray]:
         for var in fn.get_shared():
             value = np.array(var.get_value(), order="C", copy=True)
             if value.dtype.kind not in "fiub":
-                raise TypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
+                raise ArgumentTypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
             if var.name in data and data[var.name].shape != value.shape:
-                raise ValueError(f"two shared variables named {var.name}")
+                raise InputError(f"two shared variables named {var.name}")
             data[var.name] = value
     return data
 
@@ -441,7 +443,7 @@ def _model_class():
                         raise KeyError(f"unknown shared variable: {name}")
                     new = np.array(value, dtype=data[name].dtype, order="C", copy=True)
                     if new.ndim != data[name].ndim:
-                        raise ValueError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
+                        raise InputError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
                     new.flags.writeable = False
                     data[name] = new
                 return dataclasses.replace(self, shared_data=data, user_data=self.layout.pack(data))

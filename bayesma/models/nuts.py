@@ -32,6 +32,7 @@ import numpy as np
 
 from bayesma._arviz import add_groups, dataset, with_groups
 from bayesma._validate import check_seed
+from bayesma.errors import InputError
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
 from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
 from bayesma.priors import is_improper
@@ -75,7 +76,7 @@ def available_samplers() -> list[str]:
         import nutpie  # noqa: F401
 
         out.insert(0, "nutpie")
-    except Exception:  # pragma: no cover - depends on the environment
+    except ImportError:  # pragma: no cover - depends on the environment
         pass
     return out
 
@@ -201,7 +202,7 @@ def _resolve_sampler(sampler: str | None) -> str:
         return DEFAULT_SAMPLER if DEFAULT_SAMPLER in avail else "pymc"
     sampler = sampler.lower()
     if sampler not in ("pymc", "nutpie"):
-        raise ValueError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
+        raise InputError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
     if sampler not in avail:
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install nutpie")
     return sampler
@@ -510,14 +511,14 @@ def sample(
     """
     draws, tune, chains = int(draws), int(tune), int(chains)
     if draws < 1 or tune < 0 or chains < 1:
-        raise ValueError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
+        raise InputError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
     auto_sampler = sampler is None
     sampler = _resolve_sampler(sampler)
     seed = _seed_of(seed)
     auto_ta = target_accept is None
     target_accept = default_target_accept(spec.k) if auto_ta else float(target_accept)
     if not 0 < target_accept < 1:
-        raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
+        raise InputError(f"target_accept must be in (0, 1), got {target_accept}")
     if cores is None:
         cores = min(chains, os.cpu_count() or 1)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 __all__ = ["FAMILIES", "DEFAULT_FAMILIES", "warmup"]
 
 
@@ -86,7 +88,7 @@ def warmup(families: Sequence[str] | None = None, *, say: Callable[[str], None] 
     names = list(DEFAULT_FAMILIES if families is None else (FAMILIES if list(families) == ["all"] else families))
     unknown = [n for n in names if n not in FAMILIES]
     if unknown:
-        raise ValueError(f"unknown model families {unknown}; choose from {list(FAMILIES)} or 'all'")
+        raise InputError(f"unknown model families {unknown}; choose from {list(FAMILIES)} or 'all'")
     out: dict[str, dict] = {}
     for name in names:
         t0 = time.perf_counter()

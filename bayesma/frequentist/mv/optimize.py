@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist.mv.likelihood import Evaluation, Layout
 
 __all__ = ["Params", "maximize"]
@@ -193,7 +194,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         theta = params.fixed.copy()
         ev = layout.evaluate(theta, reml)
         if ev is None:
-            raise ValueError("the marginal covariance is not positive definite at the fixed components")
+            raise InputError("the marginal covariance is not positive definite at the fixed components")
         layout.derivatives(theta, ev, reml)
         return layout.public(theta), ev
     linear = not layout.structs
@@ -205,7 +206,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         if found is not None and (best is None or found[1].ll > best[1].ll):
             best = found
     if best is None:
-        raise ValueError("the marginal covariance is not positive definite at any starting value")
+        raise InputError("the marginal covariance is not positive definite at any starting value")
     theta, ev = best
     if not linear and layout.k <= 5000:
         polished = _newton(layout, reml, params, theta, scale_vec)
@@ -217,5 +218,5 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     gnorm = np.abs(ev.grad[act] * scale_vec[act])
     if len(gnorm) and np.max(gnorm) > 1e-3 * max(1.0, np.sqrt(layout.k)):
         warnings.warn("rma_mv: the optimizer may not have converged (gradient "
-                      f"{np.max(gnorm):.2g} at the estimates)", RuntimeWarning, stacklevel=3)
+                      f"{np.max(gnorm):.2g} at the estimates)", ConvergenceWarning, stacklevel=3)
     return layout.public(theta), ev
