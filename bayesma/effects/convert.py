@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bayesma.effects._common import ArrayLike, _fmt
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = [
     "convert_d_to_logor",
@@ -37,7 +38,7 @@ def _arr(value: ArrayLike, name: str) -> np.ndarray:
     try:
         out = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be numeric, got {value!r}") from None
+        raise ArgumentTypeError(f"{name} must be numeric, got {value!r}") from None
     if name in ("n", "n1", "n2"):
         _check(name, out, np.isfinite(out) & (out != np.round(out)),
                "a sample size must be a whole number (round an effective sample size first)")
@@ -46,7 +47,7 @@ def _arr(value: ArrayLike, name: str) -> np.ndarray:
         where = [f"{name}[{i}]" for i in np.flatnonzero(np.atleast_1d(missing))[:10]] if out.ndim else [name]
         warnings.warn(f"{', '.join(where)}{' and more' if int(missing.sum()) > 10 else ''} "
                       f"{'is' if int(missing.sum()) == 1 else 'are'} missing (NaN), so the converted "
-                      "value and/or its variance is NaN there", UserWarning, stacklevel=_caller_level())
+                      "value and/or its variance is NaN there", MissingDataWarning, stacklevel=_caller_level())
     return out
 
 
@@ -70,7 +71,7 @@ def _where(name: str, arr: np.ndarray, mask: np.ndarray) -> str:
 def _check(name: str, arr: np.ndarray, mask: np.ndarray, what: str) -> None:
     mask = np.broadcast_to(mask, arr.shape)
     if np.any(mask):
-        raise ValueError(f"{_where(name, arr, mask)}: {what}")
+        raise InputError(f"{_where(name, arr, mask)}: {what}")
 
 
 def _out(est: np.ndarray, var: np.ndarray) -> tuple[Any, Any]:
@@ -90,9 +91,9 @@ def _check_var(v: np.ndarray, name: str) -> None:
 def _n_or_var_r(n: ArrayLike, var_r: ArrayLike, fname: str) -> None:
     """TypeError unless exactly one of the sample size *n* and the variance *var_r* is given."""
     if n is None and var_r is None:
-        raise TypeError(f"{fname}() needs the sample size n or the variance var_r")
+        raise ArgumentTypeError(f"{fname}() needs the sample size n or the variance var_r")
     if n is not None and var_r is not None:
-        raise TypeError(f"{fname}(): give the sample size n or the variance var_r, not both")
+        raise ArgumentTypeError(f"{fname}(): give the sample size n or the variance var_r, not both")
 
 
 def _r_variance(r: np.ndarray, n: ArrayLike, var_r: ArrayLike, fname: str, min_n: int) -> np.ndarray:
@@ -189,7 +190,7 @@ def convert_r_to_d(
 
 def _d_to_r_a(n1: ArrayLike, n2: ArrayLike, fname: str) -> Any:
     if (n1 is None) != (n2 is None):
-        raise TypeError(f"{fname}(): give both group sizes n1 and n2, or neither")
+        raise ArgumentTypeError(f"{fname}(): give both group sizes n1 and n2, or neither")
     if n1 is None:
         return 4.0
     a1, a2 = _arr(n1, "n1"), _arr(n2, "n2")

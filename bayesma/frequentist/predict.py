@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit, _level
 from bayesma.frequentist.transf import transform_table
 
@@ -44,7 +45,7 @@ _ALIASES = {"Riley": "riley", "hk": "HK", "hk-pr": "HK-PR", "HK-PR": "HK-PR", "H
 def _pi_type(pi_type: Any) -> str:
     value = _ALIASES.get(str(pi_type), str(pi_type)) if pi_type is not None else "default"
     if value not in PI_TYPES:
-        raise ValueError(f"pi_type must be one of {PI_TYPES}, got {pi_type!r}")
+        raise InputError(f"pi_type must be one of {PI_TYPES}, got {pi_type!r}")
     return value
 
 
@@ -91,7 +92,7 @@ def new_design(res: Any, newmods: Any) -> np.ndarray:
         return res.X
     n_mods = res.p - 1 if intercept else res.p
     if n_mods == 0:
-        raise ValueError("newmods: the model has no moderators (as metafor, which stops here); "
+        raise InputError("newmods: the model has no moderators (as metafor, which stops here); "
                          "predict() without newmods gives the pooled estimate")
     raw = np.asarray(newmods, dtype=float)
     if raw.ndim == 0:
@@ -101,13 +102,13 @@ def new_design(res: Any, newmods: Any) -> np.ndarray:
     elif raw.ndim == 2:
         Xnew = raw
     else:
-        raise ValueError(f"newmods must be a vector or a matrix, got an array of {raw.ndim} dimensions")
+        raise InputError(f"newmods must be a vector or a matrix, got an array of {raw.ndim} dimensions")
     if Xnew.shape[1] != n_mods:
         names = [c for c in res.coef_names if c != "intrcpt"]
-        raise ValueError(f"newmods has {Xnew.shape[1]} column(s), the model has {n_mods} moderator(s) "
+        raise InputError(f"newmods has {Xnew.shape[1]} column(s), the model has {n_mods} moderator(s) "
                          f"({', '.join(names)}): give one column per moderator, without the intercept")
     if not np.all(np.isfinite(Xnew)):
-        raise ValueError("newmods has missing or infinite values")
+        raise InputError("newmods has missing or infinite values")
     return np.column_stack([np.ones(Xnew.shape[0]), Xnew]) if intercept else Xnew
 
 
@@ -163,7 +164,7 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     0 -1.9953  0.5663
     """
     if pi_type is not None and predtype is not None:
-        raise ValueError("give pi_type or predtype (metafor 5's name for it), not both")
+        raise InputError("give pi_type or predtype (metafor 5's name for it), not both")
     kind = _pi_type(pi_type if pi_type is not None else predtype)
     level = _level(level if level is not None else res.level)
     if design is not None:

@@ -34,6 +34,7 @@ from scipy import stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot_batch
 from bayesma._validate import check_level
+from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist._common import _BatchProjection, _Projection
 
 __all__ = [
@@ -74,7 +75,7 @@ def _as_batch(y: Any, v: Any) -> tuple[np.ndarray, np.ndarray]:
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     if y.shape != v.shape:
-        raise ValueError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
+        raise InputError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
     return y, v
 
 
@@ -184,12 +185,12 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
         if method == "EB":
             if warn:
                 warnings.warn(f"the empirical Bayes iterations did not converge in {MAXITER} steps "
-                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead", stacklevel=5)
+                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead", ConvergenceWarning, stacklevel=5)
             tau2[i] = paule_mandel(yc[i], v[i], X)
         else:
             if warn:
                 warnings.warn(f"Fisher scoring did not converge in {MAXITER} iterations (metafor stops here); "
-                              f"tau² was found by direct maximization of the {method} likelihood", stacklevel=5)
+                              f"tau² was found by direct maximization of the {method} likelihood", ConvergenceWarning, stacklevel=5)
             tau2[i] = maximize_loglik(method, y[i], v[i], X)
     if method in ("ML", "REML"):
         # metafor's check: is tau² = 0 better than the point reached?
@@ -198,7 +199,7 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
         ll1 = loglik_batch(method, y, v, X, tau2)
         worse = ok & (ll0 - ll1 > R_UNIROOT_TOL) & (tau2 > THRESHOLD)
         if worse.any() and warn:
-            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", stacklevel=5)
+            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", ConvergenceWarning, stacklevel=5)
         tau2 = np.where(worse, 0.0, tau2)
     return tau2, iterations
 
@@ -223,7 +224,7 @@ def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: st
     above = q_general_batch(yc[idx], v[idx], X, hi) > target
     if above.any():
         if beyond == "raise":
-            raise ValueError(
+            raise InputError(
                 f"the Paule-Mandel root of Q(tau²) = k - p lies above the search limit tau2_max = "
                 f"{hi[above][0]:.6g} (metafor's max(100, 10 mad(yi)²); metafor stops here too: \"Value of "
                 "'tau2.max' too low\"); a few extreme effects dominate: check them, or use method='REML' or 'DL'")
@@ -296,7 +297,7 @@ def estimate_tau2_batch(method: str, y: Any, v: Any, X: np.ndarray | None = None
         if method != "HE":
             tau2, iterations = _fisher_scoring(method, yc, y, v, X, np.maximum(0.0, tau2), warn)
     else:
-        raise ValueError(f"unknown tau² estimator {method!r}; use one of {METHODS_TAU2}")
+        raise InputError(f"unknown tau² estimator {method!r}; use one of {METHODS_TAU2}")
     return np.maximum(0.0, tau2), iterations, aux
 
 
@@ -362,7 +363,7 @@ def tau2_batch(y: Any, v: Any, method: str, level: float) -> tuple[np.ndarray, n
     y, v = _as_batch(y, v)
     B = y.shape[0]
     if method not in ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"):
-        raise ValueError(f"method must be one of {METHODS_TAU2}, got {method!r}")
+        raise InputError(f"method must be one of {METHODS_TAU2}, got {method!r}")
     tau2 = estimate_tau2_batch(method, y, v)[0]
     if method == "FE":
         return tau2, np.zeros(B), np.zeros(B)

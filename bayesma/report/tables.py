@@ -312,10 +312,7 @@ def markdown_table(df: pd.DataFrame) -> list[str]:
 
 
 def diagnostics_text(post: Any) -> str:
-    try:
-        diag = post.diagnostics()
-    except Exception:  # noqa: BLE001 - diagnostics are informative only
-        return ""
+    diag = post.diagnostics()
     if hasattr(diag, "line"):
         return str(diag.line())
     if isinstance(diag, dict):

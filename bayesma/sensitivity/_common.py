@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import InputError
 from bayesma.priors import as_prior
 
 
@@ -23,7 +24,7 @@ def labelled(priors: Mapping[str, Any] | Sequence[Any] | None, what: str = "prio
         prior = as_prior(value, target, name=what if key is None else f"{what}[{key!r}]")
         label = repr(prior) if key is None else str(key)
         if label in out:
-            raise ValueError(f"{what}: the label {label!r} is used twice (for {out[label]!r} and {prior!r}); "
+            raise InputError(f"{what}: the label {label!r} is used twice (for {out[label]!r} and {prior!r}); "
                              "every prior of a comparison needs its own label")
         out[label] = prior
     return out
@@ -59,8 +60,18 @@ def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
     }
 
 
+def resolve_engine(engine: str, spec: Any, fit_kwargs: Mapping[str, Any]) -> str:
+    """The engine that fits *spec*: *engine*, or for ``"auto"`` the one rule's choice
+    (:func:`bayesma.exact.capability.choose_engine`; NUTS options in *fit_kwargs* mean NUTS)."""
+    from bayesma.exact.capability import choose_engine
+
+    nuts_options = [k for k in fit_kwargs if k not in ("draws", "chains", "seed")]
+    return choose_engine(engine, spec, nuts_options=nuts_options)[0]
+
+
 def fit_row(spec: Any, engine: str, fit_kwargs: Mapping[str, Any], base: Any = None) -> tuple[dict, Any]:
     """Fit one spec; return the table row and the posterior object (ExactPosterior or MetaPosterior)."""
+    engine = resolve_engine(engine, spec, fit_kwargs)
     if engine == "exact":
         from bayesma.exact import exact_posterior
 
@@ -87,8 +98,10 @@ def _model_with_spec(base: Any, spec: Any):
 
 
 def check_engine(engine: str) -> None:
-    if engine not in ("exact", "nuts"):
-        raise ValueError(f"engine must be 'exact' or 'nuts', got {engine!r}")
+    from bayesma.exact.capability import ENGINE_CHOICES
+
+    if engine not in ENGINE_CHOICES:
+        raise InputError(f"engine must be one of {ENGINE_CHOICES}, got {engine!r}")
 
 
 def split_fit_kwargs(kwargs: dict) -> dict:

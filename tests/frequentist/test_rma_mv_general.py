@@ -299,3 +299,24 @@ def test_profile_interval_bounds_and_anova_of_a_che_model():
                 prof = bm.rma_mv("yi", V, mods="~ x", random="~ 1 | study/esid", data=df, method="ML",
                                  sigma2=list(fixed))
                 np.testing.assert_allclose(2 * (full.logLik - prof.logLik), crit, rtol=1e-6)
+
+
+def test_metafor_rules_fix_what_the_data_cannot_inform():
+    # outcomes b and c never occur in one study: UN fixes their correlation at 0 (metafor's warning)
+    rows = [(s, "a") for s in range(8)] + [(s, "b") for s in range(4)] + [(s, "c") for s in range(4, 8)]
+    df = pd.DataFrame(rows, columns=["study", "outcome"])
+    rng = np.random.default_rng(2)
+    df["vi"] = rng.uniform(0.01, 0.05, len(df))
+    df["yi"] = rng.normal(0, 0.3, len(df))
+    with pytest.warns(UserWarning, match="never occurred. Corresponding rho value"):
+        res = bm.rma_mv("yi", "vi", mods="~ outcome - 1", random="~ outcome | study", struct="UN", data=df)
+    assert res.rho[2] == 0 and res.variance_components().loc["rho.3", "fixed"] == "yes"
+    # an outcome in a single study: its tau2 is fixed at 0 for HCS/DIAG
+    one = pd.concat([df, pd.DataFrame({"study": [0], "outcome": ["d"], "vi": [0.02], "yi": [0.1]})], ignore_index=True)
+    with pytest.warns(UserWarning, match="k=1 for one or more levels"):
+        res = bm.rma_mv("yi", "vi", mods="~ outcome - 1", random="~ outcome | study", struct="DIAG", data=one)
+    assert res.tau2[3] == 0
+    # a single inner level: rho is fixed at 0
+    with pytest.warns(UserWarning, match="only a single level"):
+        res = bm.rma_mv("yi", "vi", random="~ outcome | study", struct="CS", data=df[df.outcome == "a"])
+    assert res.rho[0] == 0

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.bias.small_study import _data
 
@@ -238,16 +239,16 @@ def tes(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None =
     for name, value, allowed in (("alternative", alternative, _ALTERNATIVES),
                                  ("tes_alternative", tes_alternative, _ALTERNATIVES)):
         if value not in allowed:
-            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            raise InputError(f"{name} must be one of {allowed}, got {value!r}")
     if test is not None and test not in _TESTS:
-        raise ValueError(f"test must be one of {_TESTS}, got {test!r}")
+        raise InputError(f"test must be one of {_TESTS}, got {test!r}")
     for name, value in (("alpha", alpha), ("tes_alpha", tes_alpha)):
         if not (isinstance(value, (int, float)) and 0 < value < 1):
-            raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+            raise InputError(f"{name} must be between 0 and 1, got {value!r}")
     if tau2 is not None and not (np.isfinite(tau2) and tau2 >= 0):
-        raise ValueError(f"tau2 must be a finite number >= 0, got {tau2!r}")
+        raise InputError(f"tau2 must be a finite number >= 0, got {tau2!r}")
     if theta is not None and not np.isfinite(theta):
-        raise ValueError(f"theta must be a finite number, got {theta!r}")
+        raise InputError(f"theta must be a finite number, got {theta!r}")
     md = _data(yi, vi, sei, data, missing)
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     k = y.size
@@ -382,7 +383,7 @@ def sunset_values(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFram
     (0.363, 0.112)
     """
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+        raise InputError(f"alpha must be between 0 and 1, got {alpha!r}")
     md = _data(yi, vi, sei, data, missing)
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     se = np.sqrt(v)

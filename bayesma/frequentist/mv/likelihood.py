@@ -296,11 +296,11 @@ def _chol_inv(M: np.ndarray) -> tuple[float, np.ndarray] | None:
         if j + 1 < s:
             off = M[:, j + 1:, j] - np.einsum("nik,nk->ni", L[:, j + 1:, :j], L[:, j, :j])
             L[:, j + 1:, j] = off / L[:, j, j][:, None]
-    Li = np.zeros_like(M)
-    for j in range(s):
-        Li[:, j, j] = 1.0 / L[:, j, j]
-        for i in range(j + 1, s):
-            Li[:, i, j] = -np.einsum("nk,nk->n", L[:, i, j:i], Li[:, j:i, j]) / L[:, i, i]
+    Li = np.zeros_like(M)  # L^-1 by forward substitution, one row at a time over all blocks
+    for i in range(s):
+        row = -np.einsum("nk,nkj->nj", L[:, i, :i], Li[:, :i, :])
+        row[:, i] += 1.0
+        Li[:, i, :] = row / L[:, i, i][:, None]
     logdet = 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
     return logdet, np.swapaxes(Li, 1, 2) @ Li
 
