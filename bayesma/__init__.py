@@ -84,8 +84,8 @@ _EXPORTS: dict[str, str] = {
     "influence_plot": "bayesma.plots.influence",
     "baujat": "bayesma.frequentist.influence",
     "steps_plot": "bayesma.plots.influence",
-    "forest_rma": "bayesma.plots.forest_rma",
-    "forest_subgroup": "bayesma.plots.forest_rma",
+    "forest_rma": "bayesma.plots.forest_frequentist",
+    "forest_subgroup": "bayesma.plots.forest_frequentist",
     "simulation_plot": "bayesma.plots.simulation",
     # data sets
     "load_dataset": "bayesma.datasets",

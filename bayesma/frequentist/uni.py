@@ -321,7 +321,7 @@ class RMAResult:  # numpydoc ignore=PR01
 
     def forest(self, **kwargs: Any):
         """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`."""
-        from bayesma.plots.forest_rma import forest_rma
+        from bayesma.plots.forest_frequentist import forest_rma
         return forest_rma(self, **kwargs)
 
     def __repr__(self) -> str:

@@ -65,7 +65,7 @@ class SubgroupResult:  # numpydoc ignore=PR01
         subgroup differences; see :func:`bayesma.plots.forest_subgroup`."""
         overall = fit_rma(self.mixed.data, np.ones((self.mixed.k, 1)), ["intrcpt"], method=self.mixed.method,
                           test=self.mixed.test, level=self.mixed.level)
-        from bayesma.plots.forest_rma import forest_subgroup
+        from bayesma.plots.forest_frequentist import forest_subgroup
         return forest_subgroup(self, overall=overall, **kwargs)
 
     def __repr__(self) -> str:
