@@ -342,3 +342,11 @@ def test_bad_V_is_a_typed_input_error():
     with pytest.raises(bm.errors.InputError) as err:
         bm.rma_mv("yi", V, random="~ 1 | study", data=df)
     assert err.value.column == "V" and err.value.row is not None
+
+
+def test_no_random_terms_is_the_common_effect_model():
+    dat = bm.load_dataset("dat.konstantopoulos2011")
+    res = bm.rma_mv("yi", "vi", data=dat)
+    fe = bm.rma("yi", "vi", data=dat, method="FE")
+    np.testing.assert_allclose([res.beta[0], res.se[0], res.QE], [fe.beta[0], fe.se[0], fe.QE], rtol=1e-10)
+    assert "Variance Components: none" in repr(res) and res.parms == 1
