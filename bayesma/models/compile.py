@@ -98,7 +98,7 @@ def cache_dir() -> Path:
 
     Examples
     --------
-    >>> cache_dir().name                      # doctest: +SKIP
+    >>> cache_dir().name
     'numba'
     """
     from pytensor.configdefaults import config
@@ -355,10 +355,12 @@ def compile_nutpie(model) -> Any:
 
     Examples
     --------
-    >>> import pymc as pm                                     # doctest: +SKIP
-    >>> with pm.Model() as model:                             # doctest: +SKIP
+    >>> import pymc as pm
+    >>> with pm.Model() as model:
     ...     mu = pm.Normal("mu")
-    >>> compiled = compile_nutpie(model)                      # doctest: +SKIP
+    >>> compiled = compile_nutpie(model)      # loaded from the disk cache after the first time
+    >>> compiled.n_dim
+    1
     """
     import warnings
 

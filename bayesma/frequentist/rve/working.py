@@ -145,7 +145,7 @@ def cluster_codes(res: Any, cluster: Any, k: int) -> tuple[np.ndarray, np.ndarra
     missing = pd.isna(pd.Series(values))
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise InputError(f"cluster {name!r}: row {i + 1} of the fit has a missing cluster")
+        raise InputError(f"cluster {name!r}: row {i + 1} of the fit has a missing cluster", row=i + 1, column=name)
     try:
         codes, uniques = pd.factorize(values, sort=True)
     except TypeError:  # mixed types: sort by their text
@@ -180,7 +180,8 @@ def _check_nested(res: Any, codes: np.ndarray, levels: np.ndarray, name: str) ->
         raise InputError(
             f"cluster {name!r} is not constant within study {str(groups[gid[i]])!r} of the model: {_label(res, j)} is in "
             f"cluster {levels[codes[j]]!r} and {_label(res, i)} in {levels[codes[i]]!r}; the model's random effects "
-            "must be nested within the clusters of the robust variance"
+            "must be nested within the clusters of the robust variance",
+            study=str(groups[gid[i]]), row=i + 1, column=name,
         )
 
 
