@@ -24,7 +24,7 @@ import pandas as pd
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._common import _aligned_mods, _level
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.components import build_params
@@ -196,14 +196,15 @@ def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
     if bad.any():
         if missing == "raise":
             raise InputError(f"row {int(np.flatnonzero(bad)[0]) + 1} has a missing value (use missing='drop')")
-        warnings.warn(f"Rows with NAs omitted from model fitting ({int(bad.sum())} of {k} rows).", stacklevel=3)
+        warnings.warn(f"Rows with NAs omitted from model fitting ({int(bad.sum())} of {k} rows).",
+                      MissingDataWarning, stacklevel=3)
         if bad.all():
             raise InputError("no rows left after dropping those with missing values")
     keep = ~bad
     Vk = Vb.subset(keep) if bad.any() else Vb
+    check_V(Vk, None if lab is None else [str(v) for v in lab[keep]])
     md = MetaData.create(y[keep], Vk.diagonal(), data=frame.loc[keep].reset_index(drop=True),
                          labels=None if lab is None else lab[keep], missing="raise")
-    check_V(Vk, md.labels)
     if isinstance(mods, (np.ndarray, list, pd.Series, pd.DataFrame)) and len(mods) == k:
         mods = mods.iloc[keep] if isinstance(mods, (pd.Series, pd.DataFrame)) else np.asarray(mods)[keep]
     X, names = design_matrix(mods, md.data, md.k, md.labels)
