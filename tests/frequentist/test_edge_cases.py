@@ -94,3 +94,22 @@ def test_paule_mandel_on_a_small_scale_is_the_root_of_q():
 
     root = brentq(q_minus_df, 0.0, 1e-6, xtol=1e-24, rtol=1e-14)
     assert bm.rma(y, v, method="PM").tau2 == pytest.approx(root, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mh_RD_no_events", "mh_RR_all_events", "mh_RD_all_events", "mh_RR_no_events",
+                                  "peto_one_double_zero"])
+def test_mantel_haenszel_and_peto_without_events_match_metafor(name):
+    case = CASES[name]
+    i = case["input"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if case["kind"] == "rma_peto":
+            res = bm.rma_peto(ai=i["ai"], n1i=i["n1i"], ci=i["ci"], n2i=i["n2i"])
+        else:
+            res = bm.rma_mh(ai=i["ai"], n1i=i["n1i"], ci=i["ci"], n2i=i["n2i"], measure=case["measure"])
+    for attr, value in case["expect"].items():
+        ours = float(np.ravel(getattr(res, "stat" if attr == "zval" and not hasattr(res, "zval") else attr))[0])
+        if value is None:  # metafor: NA
+            assert np.isnan(ours), attr
+        else:
+            assert ours == pytest.approx(value, rel=1e-10, abs=1e-14), attr

@@ -36,6 +36,24 @@ for (case in list(list(name = "ranktest_constant_yi", yi = rep(0.2, 5), vi = c(0
   add(list(name = case$name, kind = "ranktest", call = "ranktest(yi, vi)", input = list(yi = case$yi, vi = case$vi),
            expect = list(tau = num(rt$tau), pval = num(rt$pval))))
 }
+# Mantel-Haenszel with no events (RD) or only events (RR, RD) anywhere, and Peto with one 0/0 table
+mh <- list(list(name = "mh_RD_no_events", measure = "RD", ai = c(0, 0, 0), ci = c(0, 0, 0)),
+           list(name = "mh_RR_all_events", measure = "RR", ai = c(10, 20, 15), ci = c(12, 18, 15)),
+           list(name = "mh_RD_all_events", measure = "RD", ai = c(10, 20, 15), ci = c(12, 18, 15)),
+           list(name = "mh_RR_no_events", measure = "RR", ai = c(0, 0, 0), ci = c(0, 0, 0)))
+n1i <- c(10, 20, 15); n2i <- c(12, 18, 15)
+for (m in mh) {
+  r <- suppressWarnings(rma.mh(ai = m$ai, n1i = n1i, ci = m$ci, n2i = n2i, measure = m$measure))
+  add(list(name = m$name, kind = "rma_mh", measure = m$measure, call = "rma.mh(ai, n1i, ci, n2i, measure)",
+           input = list(ai = m$ai, n1i = n1i, ci = m$ci, n2i = n2i),
+           expect = list(beta = num(r$beta), se = num(r$se), zval = num(r$zval), pval = num(r$pval),
+                         ci_lb = num(r$ci.lb), ci_ub = num(r$ci.ub), QE = num(r$QE), QEp = num(r$QEp))))
+}
+r <- suppressWarnings(rma.peto(ai = c(0, 3, 5), n1i = n1i, ci = c(0, 6, 2), n2i = n2i))
+add(list(name = "peto_one_double_zero", kind = "rma_peto", call = "rma.peto(ai, n1i, ci, n2i)",
+         input = list(ai = c(0, 3, 5), n1i = n1i, ci = c(0, 6, 2), n2i = n2i),
+         expect = list(beta = num(r$beta), se = num(r$se), ci_lb = num(r$ci.lb), ci_ub = num(r$ci.ub),
+                       QE = num(r$QE), QEp = num(r$QEp))))
 out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                         date = as.character(Sys.Date()), script = "tests/data/reference/metafor_edge_cases.R"),
             cases = cases)
