@@ -154,7 +154,7 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
     return models
 
 
-def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, vi: Any = None,
+def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
           measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
           seed: int | None = 1) -> RoBMAResult:
@@ -164,10 +164,12 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
     ----------
     data : pandas.DataFrame, optional
         Holds the columns named by ``yi``, ``sei``/``vi``, ``slab``.
-    yi, sei : str or array-like
-        Effect sizes and their standard errors (or ``vi=`` sampling variances).
-    vi : str or array-like, optional
-        Sampling variances, instead of *sei* (``sei = sqrt(vi)``); give one of the two.
+    yi, vi : str or array-like
+        Effect sizes and their sampling variances, in the order of :func:`bayesma.rma` and
+        :class:`bayesma.MetaAnalysis` (``bm.robma(dat, "yi", "vi")``).
+    sei : str or array-like, optional
+        Standard errors, instead of *vi* (keyword only, so a variance column is never read
+        as standard errors); give one of the two.
     measure : {"SMD", "ZCOR"}
         Standardized mean differences (Cohen's d; fitted on Fisher's z) or Fisher's z
         correlations (fitted as they are); the priors are on Cohen's d for both

@@ -18,7 +18,7 @@ def aggregate(
     vi: str = "vi",
     cluster: str = "study",
     rho: float = 0.5,
-    weighted: bool = False,
+    weighted: bool = True,
 ) -> pd.DataFrame:
     """Combine the dependent effects of each cluster (study) into one.
 
@@ -26,11 +26,11 @@ def aggregate(
     correlation *rho*, so their covariance matrix is compound-symmetric:
     ``V[i, j] = rho sqrt(vi[i] vi[j])`` off the diagonal and ``vi[i]`` on it.
 
+    * ``weighted=True`` (the default, as metafor's ``aggregate.escalc``): the
+      generalized least squares estimate ``(1'V^-1 1)^-1 1'V^-1 y`` with
+      variance ``(1'V^-1 1)^-1``.
     * ``weighted=False`` (Borenstein et al. 2009, ch. 24): the mean of the
       m effects, with variance ``(1/m)^2 (sum vi + sum_{i != j} rho sqrt(vi vj))``.
-    * ``weighted=True`` (metafor's ``aggregate.escalc``): the generalized
-      least squares estimate ``(1'V^-1 1)^-1 1'V^-1 y`` with variance
-      ``(1'V^-1 1)^-1``.
 
     Parameters
     ----------
@@ -41,7 +41,7 @@ def aggregate(
     rho : float
         Correlation between the effects of one cluster, in [-1, 1].
     weighted : bool
-        Inverse-variance weighting (GLS) instead of the plain mean.
+        Inverse-variance weighting (GLS, metafor's default) or, with False, the plain mean.
 
     Returns
     -------

@@ -24,7 +24,7 @@ import pandas as pd
 from bayesma._validate import column
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._common import _aligned_mods, _level
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.components import build_params
@@ -111,7 +111,8 @@ def rma_mv(
     level : float
         Confidence level, 0.95 or 95.
     vi : str or array_like, optional
-        Sampling variances to check the diagonal of a matrix *V* against.
+        Sampling variances: *V* itself when *V* is not given, else the values the diagonal of a
+        matrix *V* must equal.
     sei : str or array_like, optional
         Standard errors instead of a vector *V* (``V = sei**2``).
     cluster : str or array_like, optional
@@ -157,6 +158,8 @@ def rma_mv(
             raise InputError("give either cluster= (a three-level model) or random=, not both")
         return _three_level(yi, V if vi is None else vi, sei, data, cluster, mods, method, test, dfs, level,
                             labels, missing or "raise", sigma2)
+    if V is None and vi is not None:  # rma_mv(yi, vi=...): the sampling variances are V
+        V, vi = vi, None
     if V is None and sei is None:
         raise ArgumentTypeError("give V= (sampling variances or their covariance matrix) or sei=")
     yvals = column(data, yi, "yi")
@@ -196,14 +199,15 @@ def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
     if bad.any():
         if missing == "raise":
             raise InputError(f"row {int(np.flatnonzero(bad)[0]) + 1} has a missing value (use missing='drop')")
-        warnings.warn(f"Rows with NAs omitted from model fitting ({int(bad.sum())} of {k} rows).", stacklevel=3)
+        warnings.warn(f"Rows with NAs omitted from model fitting ({int(bad.sum())} of {k} rows).",
+                      MissingDataWarning, stacklevel=3)
         if bad.all():
             raise InputError("no rows left after dropping those with missing values")
     keep = ~bad
     Vk = Vb.subset(keep) if bad.any() else Vb
+    check_V(Vk, None if lab is None else [str(v) for v in lab[keep]])
     md = MetaData.create(y[keep], Vk.diagonal(), data=frame.loc[keep].reset_index(drop=True),
                          labels=None if lab is None else lab[keep], missing="raise")
-    check_V(Vk, md.labels)
     if isinstance(mods, (np.ndarray, list, pd.Series, pd.DataFrame)) and len(mods) == k:
         mods = mods.iloc[keep] if isinstance(mods, (pd.Series, pd.DataFrame)) else np.asarray(mods)[keep]
     X, names = design_matrix(mods, md.data, md.k, md.labels)

@@ -123,4 +123,6 @@ def check_V(V: BlockDiag, labels: Sequence[str] | None, vi: Any = None, vi_name:
             bad_rows.append((int(i), f"the diagonal of V ({diag[i]:g}) differs from {vi_name} ({vi[i]:g})"))
     if bad_rows:
         row, what = min(bad_rows)
-        raise InputError(f"{what} at {study_name(list(labels) if labels is not None else None, row)}")
+        names = list(labels) if labels is not None else None
+        raise InputError(f"{what} at {study_name(names, row)}", study=None if names is None else str(names[row]),
+                         row=row + 1, column="V")

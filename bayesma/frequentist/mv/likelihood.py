@@ -31,6 +31,7 @@ from bayesma.frequentist.mv.vcalc import cluster_groups
 __all__ = ["Layout", "Evaluation"]
 
 _LOG2PI = float(np.log(2 * np.pi))
+_CUSTOM_MAX = 8  # blocks up to this size use the batched Cholesky written here
 
 
 def _components(k: int, groupings: list[np.ndarray]) -> np.ndarray:
@@ -281,7 +282,7 @@ def _chol_inv(M: np.ndarray) -> tuple[float, np.ndarray] | None:
     Small blocks use a Cholesky factorisation written over the batch (a loop over the s columns,
     each step vectorised over all n blocks), which avoids LAPACK's per-matrix overhead."""
     n, s, _ = M.shape
-    if s > 8:
+    if s > _CUSTOM_MAX or n < 64:  # LAPACK per matrix: large blocks, or few of them
         try:
             L = np.linalg.cholesky(M)
         except np.linalg.LinAlgError:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayesma.errors import InputError
+from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist.mv.likelihood import Evaluation, Layout
 
 __all__ = ["Params", "maximize"]
@@ -218,5 +218,5 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     gnorm = np.abs(ev.grad[act] * scale_vec[act])
     if len(gnorm) and np.max(gnorm) > 1e-3 * max(1.0, np.sqrt(layout.k)):
         warnings.warn("rma_mv: the optimizer may not have converged (gradient "
-                      f"{np.max(gnorm):.2g} at the estimates)", RuntimeWarning, stacklevel=3)
+                      f"{np.max(gnorm):.2g} at the estimates)", ConvergenceWarning, stacklevel=3)
     return layout.public(theta), ev

@@ -93,9 +93,11 @@ def random_columns(random: Any) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _codes(values: Any) -> tuple[np.ndarray, list[str]]:
-    codes, levels = pd.factorize(pd.Series(values, dtype=object), sort=False)
-    return codes.astype(np.intp), [str(v) for v in levels]
+def _codes(values: Any, labels: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Integer codes in the order of first appearance, and the level labels (if asked for)."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    codes, levels = pd.factorize(arr, sort=False)
+    return codes.astype(np.intp), ([str(v) for v in levels] if labels else [])
 
 
 def _sorted_codes(values: Any) -> tuple[np.ndarray, list[str]]:
@@ -133,8 +135,8 @@ def parse_random(random: Any, data: pd.DataFrame | None, struct: Any = "CS") -> 
             codes, levels = _codes(data[factors[0]])
             sigmas.append(SigmaTerm(factors[0], codes, len(levels), levels))
             for depth in range(2, len(factors) + 1):
-                inner, _ = _codes(data[factors[depth - 1]])
-                codes, _ = _codes(codes.astype(np.int64) * (int(inner.max()) + 1) + inner)
+                inner, _ = _codes(data[factors[depth - 1]], labels=False)
+                codes, _ = _codes(codes.astype(np.int64) * (int(inner.max()) + 1) + inner, labels=False)
                 cols = [data[f].to_numpy() for f in factors[:depth]]
                 sigmas.append(SigmaTerm("/".join(factors[:depth]), codes, int(codes.max()) + 1,
                                         lambda c=codes, cols=cols: _labels(c, cols)))

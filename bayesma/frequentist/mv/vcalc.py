@@ -156,7 +156,8 @@ def vcalc(
     ----------
     vi : str, float or array_like, shape (k,)
         Sampling variances (a column name of *data*), or one number for every row (e.g. ``1``
-        with *rvars*).
+        with *rvars*). A missing variance gives a row and column of NaN (as metafor), which
+        :func:`~bayesma.frequentist.mv.rma_mv` drops with the row.
     cluster : str or array_like, shape (k,)
         The cluster (study) of each effect; effects of different clusters are independent.
     obs : str or array_like, optional
@@ -213,7 +214,10 @@ def vcalc(
     k = len(cl)
     if k < 2:
         raise InputError("vcalc needs at least two effects (k = 1)")
-    v = np.asarray(_values(data, vi, "vi", k), dtype=float)
+    v = np.asarray(column(data, vi, "vi") if isinstance(vi, str) else vi, dtype=float)
+    v = np.repeat(v, k) if v.ndim == 0 else v
+    if v.shape != (k,):
+        raise InputError(f"vi has {v.size} values but cluster has {k}")
     if subgroup is not None:
         sg = _values(data, subgroup, "subgroup", k)
         cl = np.array([f"{a}.{b}" for a, b in zip(cl, sg)], dtype=object)
