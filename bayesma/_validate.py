@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -156,3 +158,32 @@ def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | 
     if seed < 0:
         raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
     return int(seed)
+
+
+def label_alias(func: Callable) -> Callable:
+    """Accept metafor's ``slab=`` for ``labels=`` (and ``labels=`` where a function keeps metafor's ``slab``).
+
+    The study labels have one name in bayesma, ``labels``; metafor's users write ``slab``.
+    The decorated function takes either (never both) and keeps its signature and docs.
+
+    Examples
+    --------
+    >>> @label_alias
+    ... def f(yi, labels=None):
+    ...     return labels
+    >>> f([0.1], slab=["A"])
+    ['A']
+    """
+    params = inspect.signature(func).parameters
+    real, alias = ("labels", "slab") if "labels" in params else ("slab", "labels")
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if alias in kwargs:
+            value = kwargs.pop(alias)
+            if kwargs.get(real) is not None:
+                raise ArgumentTypeError(f"give the study labels as {real}= or as {alias}= (its alias), not both")
+            kwargs[real] = value
+        return func(*args, **kwargs)
+
+    return wrapper

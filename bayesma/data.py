@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, study_name
+from bayesma._validate import align, as_numeric, column, label_alias, study_name
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = ["MetaData"]
@@ -87,6 +87,7 @@ class MetaData:  # numpydoc ignore=PR01
         return f"MetaData(k={self.k}{extra}, moderators={list(self.data.columns)})"
 
     @classmethod
+    @label_alias
     def create(
         cls,
         yi: Any,
