@@ -54,7 +54,7 @@ def uniroot_batch(
     f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     lower: np.ndarray,
     upper: np.ndarray,
-    tol: float = R_UNIROOT_TOL,
+    tol: float | np.ndarray = R_UNIROOT_TOL,
     maxiter: int = 1000,
 ) -> np.ndarray:
     """Roots of n functions at once by Brent's method, each element taking exactly the steps of

@@ -276,10 +276,12 @@ def fit_many(
         Group ``i`` (in sorted key order) uses the integer ``groups["seed"]``, drawn from
         ``numpy.random.SeedSequence(seed)``; fitting the group alone with that seed gives
         the same draws.
-    draws, chains : int
+    draws : int
         Passed to :meth:`bayesma.MetaAnalysis.fit`.
     tune : int, optional
         NUTS tuning steps, passed to :meth:`bayesma.MetaAnalysis.fit` only when given.
+    chains : int
+        Passed to :meth:`bayesma.MetaAnalysis.fit`.
     keep_fits : bool, optional
         Keep each group's :class:`MetaPosterior` (default: for NUTS). Otherwise
         :meth:`FitManyResult.fit` refits a group on demand.

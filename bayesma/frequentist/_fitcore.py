@@ -82,7 +82,8 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
         tau2 = 0.0
     elif tau2_fixed is not None:
         tau2 = float(tau2_fixed)
-        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p)
+        # no standard error without residual degrees of freedom (metafor: k = 1 with a fixed tau²)
+        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p) if k > p else None
     else:
         tau2, iterations, aux = estimate_tau2(method, yi, vi, X)
         se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, aux)

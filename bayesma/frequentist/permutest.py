@@ -40,7 +40,7 @@ _CHUNK = 2048  # permuted data sets refitted at once (cache-sized batches are fa
 
 
 @dataclass(frozen=True)
-class PermutestResult:
+class PermutestResult:  # numpydoc ignore=PR01
     """Result of :func:`permutest`, with metafor's names.
 
     Attributes
@@ -62,6 +62,13 @@ class PermutestResult:
     QM_perm : numpy.ndarray, shape (iter,)
     test : str
         The fit's test ("z", "knha" or "adhoc").
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> bm.permutest(bm.rma("yi", "vi", data=es), exact=True).summary().round(4).to_dict("records")
+    [{'estimate': -0.7145, 'se': 0.1798, 'zval': -3.9744, 'pval': 0.0015}]
     """
 
     pval: np.ndarray

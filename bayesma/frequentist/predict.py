@@ -113,7 +113,7 @@ def new_design(res: Any, newmods: Any) -> np.ndarray:
 
 
 def predict_rma(res: Any, newmods: Any = None, level: float | None = None, transf: Any = None,
-                pi_type: Any = None, predtype: Any = None) -> pd.DataFrame:
+                pi_type: Any = None, predtype: Any = None, *, design: Any = None) -> pd.DataFrame:
     """Predicted (average) effects of an ``rma`` fit with confidence and prediction intervals.
 
     Parameters
@@ -133,6 +133,9 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
         the same argument under metafor 5's name.
     predtype : str, optional
         Alias of *pi_type*; give one of the two.
+    design : array_like, optional
+        Full rows of the design matrix (one column per coefficient, the intercept's
+        included), instead of *newmods*: for callers that hold a model's design row.
 
     Returns
     -------
@@ -164,7 +167,14 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
         raise InputError("give pi_type or predtype (metafor 5's name for it), not both")
     kind = _pi_type(pi_type if pi_type is not None else predtype)
     level = _level(level if level is not None else res.level)
-    Xnew = new_design(res, newmods)
+    if design is not None:
+        if newmods is not None:
+            raise ValueError("give newmods (moderator values) or design (full design rows), not both")
+        Xnew = np.atleast_2d(np.asarray(design, dtype=float))
+        if Xnew.shape[1] != res.p:
+            raise ValueError(f"design rows need {res.p} columns (one per coefficient), got {Xnew.shape[1]}")
+    else:
+        Xnew = new_design(res, newmods)
     pred = Xnew @ res.beta
     vb = res.vb * (_knha_scale(res) if kind in ("HK", "HK-PR") else 1.0)
     se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, vb, Xnew))

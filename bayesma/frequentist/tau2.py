@@ -38,7 +38,7 @@ from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist._common import _BatchProjection, _Projection
 
 __all__ = [
-    "METHODS_TAU2", "THRESHOLD", "MAXITER", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
+    "METHODS_TAU2", "THRESHOLD", "MAXITER", "VI_REFERENCE", "scale_factor", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
     "q_profile_ci", "q_profile_batch", "q_general", "q_general_batch", "q_fe", "se_tau2", "loglik",
     "loglik_batch", "maximize_loglik", "paule_mandel", "tau2_max", "mad", "centered",
 ]
@@ -46,6 +46,24 @@ __all__ = [
 METHODS_TAU2 = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
 MAXITER = 100  # metafor's default maxiter
+VI_REFERENCE = 1e-3  # median sampling variance at and above which metafor's tolerances are kept
+
+
+def scale_factor(v: np.ndarray) -> np.ndarray:
+    """Per data set (B,): 1 where the median sampling variance is at least 0.001, else
+    ``0.001 * median(vi) / 0.001``: the factor applied to metafor's absolute tolerances (1e-5
+    for Fisher scoring, eps^0.25 for ``uniroot``).
+
+    metafor's tolerances are absolute, so its estimates depend on the units of the data: with
+    variances 10,000 times smaller its Paule-Mandel tau² is 2.8 times too large and its REML
+    iterations stop before they converge. Where the median sampling variance is at least
+    0.001 (log ratios, SMDs, Fisher z with n up to 1,000, ...) the tolerances, and so the
+    numbers, are metafor's; below it they are tied to the scale of the data (a thousandth of
+    metafor's relative precision at that threshold), so results no longer depend on the units
+    (docs/metafor.rst, "Where bayesma differs").
+    """
+    med = np.median(np.atleast_2d(v), axis=-1)
+    return np.where(med >= VI_REFERENCE, 1.0, 1e-3 * med / VI_REFERENCE)
 _LOG2PI = float(np.log(2 * np.pi))
 
 
@@ -127,6 +145,7 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
     k, p = X.shape
     B = yc.shape[0]
     tau2 = tau2.astype(float).copy()
+    threshold = THRESHOLD * scale_factor(v)
     iterations = np.zeros(B, dtype=int)
     active = np.ones(B, dtype=bool)
     failed = np.zeros(B, dtype=bool)
@@ -153,7 +172,7 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
         new = t + adj
         tau2[idx] = new
         iterations[idx] = iteration
-        done = np.abs(new - t) <= THRESHOLD
+        done = np.abs(new - t) <= threshold[idx]
         if iteration > MAXITER:
             # metafor stops with an error here
             failed[idx] = True
@@ -219,7 +238,7 @@ def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: st
         j = idx[sub]
         return q_general_batch(yc[j], v[j], X, t) - target
 
-    out[idx] = uniroot_batch(f, np.zeros(len(idx)), hi, tol=R_UNIROOT_TOL, maxiter=MAXITER)
+    out[idx] = uniroot_batch(f, np.zeros(len(idx)), hi, tol=R_UNIROOT_TOL * scale_factor(v[idx]), maxiter=MAXITER)
     return out
 
 
@@ -315,7 +334,8 @@ def q_profile_batch(y: Any, v: Any, X: np.ndarray | None, level: float, tau2: An
             def f(t: np.ndarray, sub: np.ndarray) -> np.ndarray:
                 j = idx[sub]
                 return q_general_batch(y[j], v[j], X, t) - crit
-            out[idx] = uniroot_batch(f, t_min[idx], t_max[idx], tol=R_UNIROOT_TOL, maxiter=1000)
+            out[idx] = uniroot_batch(f, t_min[idx], t_max[idx], tol=R_UNIROOT_TOL * scale_factor(v[idx]),
+                                     maxiter=1000)
         return out
 
     none = q_min < crit_l

@@ -219,7 +219,7 @@ class RMAResult:  # numpydoc ignore=PR01
         )
 
     def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
-                pi_type: Any = None, predtype: Any = None) -> pd.DataFrame:
+                pi_type: Any = None, predtype: Any = None, *, design: Any = None) -> pd.DataFrame:
         """Predicted (average) effects with confidence and prediction intervals.
 
         See :func:`bayesma.frequentist.predict.predict_rma` for the parameters; *pi_type*
@@ -236,6 +236,8 @@ class RMAResult:  # numpydoc ignore=PR01
             Applied to ``pred`` and the interval bounds (e.g. ``numpy.exp``).
         pi_type, predtype : str, optional
             The prediction-interval variant (give one of the two).
+        design : array_like, optional
+            Full design rows (intercept column included) instead of *newmods*.
 
         Returns
         -------
@@ -255,7 +257,8 @@ class RMAResult:  # numpydoc ignore=PR01
         """
         from bayesma.frequentist.predict import predict_rma
 
-        return predict_rma(self, newmods=newmods, level=level, transf=transf, pi_type=pi_type, predtype=predtype)
+        return predict_rma(self, newmods=newmods, level=level, transf=transf, pi_type=pi_type, predtype=predtype,
+                           design=design)
 
     def refit(self, keep: Any = None, **changes: Any) -> RMAResult:
         """This model refitted: to the studies in *keep* (boolean mask or indices), or with

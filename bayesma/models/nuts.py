@@ -227,7 +227,7 @@ def _compile_nutpie(entry: CacheEntry) -> None:
     from bayesma.models.compile import compile_nutpie
 
     try:
-        compiled = compile_nutpie(entry.model)
+        compiled = compile_nutpie(entry.model, structure=entry.handles.key)
         hits = compiled.compiled_logp_func.cache_hits + compiled.compiled_expand_func.cache_hits
         entry.nutpie_compiled, entry.compile_path = compiled, ("loaded from disk" if hits == 2 else "cached")
         return

@@ -249,7 +249,7 @@ def comparison_table(
             if not regression:
                 pred = res.predict()
             elif x_new is not None:
-                pred = res.predict(newmods=np.asarray(x_new, dtype=float)[None, :])
+                pred = res.predict(design=np.asarray(x_new, dtype=float)[None, :])
             else:
                 raise LookupError
             pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])

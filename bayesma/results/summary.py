@@ -63,8 +63,8 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
             tau = res.tau
             if res.tau2_ci is not None:
                 t_lo, t_hi = (float(np.sqrt(max(v, 0.0))) for v in res.tau2_ci)
-        # predict() takes the full design row (intercept included) of a regression
-        pred = res.predict(newmods=x_new[None, :] if reg else None, level=level)
+        # the full design row (intercept included) of a regression
+        pred = res.predict(design=x_new[None, :] if reg else None, level=level)
         pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
         for j, name in enumerate(res.coef_names):
             rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),

@@ -342,3 +342,26 @@ def test_bad_V_is_a_typed_input_error():
     with pytest.raises(bm.errors.InputError) as err:
         bm.rma_mv("yi", V, random="~ 1 | study", data=df)
     assert err.value.column == "V" and err.value.row is not None
+
+
+def test_no_random_terms_is_the_common_effect_model():
+    dat = bm.load_dataset("dat.konstantopoulos2011")
+    res = bm.rma_mv("yi", "vi", data=dat)
+    fe = bm.rma("yi", "vi", data=dat, method="FE")
+    np.testing.assert_allclose([res.beta[0], res.se[0], res.QE], [fe.beta[0], fe.se[0], fe.QE], rtol=1e-10)
+    assert "Variance Components: none" in repr(res) and res.parms == 1
+
+
+def test_marginal_vcov_of_a_structured_model_is_v_plus_zgz():
+    df = che_data(13, m=8, k=24)
+    df["outcome"] = np.array(["a", "b", "c"])[np.arange(24) % 3]
+    V = bm.vcalc("vi", cluster="study", type="outcome", obs="esid", rho=[0.5, 0.4], data=df)
+    res = bm.rma_mv("yi", V, mods="~ outcome - 1", random=["~ 1 | esid", "~ outcome | study"], struct="CS", data=df)
+    same_study = df["study"].to_numpy()[:, None] == df["study"].to_numpy()[None, :]
+    same_out = df["outcome"].to_numpy()[:, None] == df["outcome"].to_numpy()[None, :]
+    same_esid = df["esid"].to_numpy()[:, None] == df["esid"].to_numpy()[None, :]
+    tau2, rho = res.tau2[0], res.rho[0]
+    expect = V.toarray() + res.sigma2[0] * same_esid + same_study * tau2 * np.where(same_out, 1.0, rho)
+    M = res.marginal_vcov()
+    np.testing.assert_allclose(M.toarray(), expect, rtol=1e-12, atol=1e-15)
+    assert M.n_blocks == 1  # esid is crossed with study: every row is joined into one block

@@ -149,3 +149,17 @@ def test_first_fit_says_it_compiles_and_later_fits_do_not(capsys):
     quiet._pymc_cache = ModelCache()
     quiet.fit(draws=100, tune=100, chains=1, seed=1, progressbar=False, warn=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_a_known_structure_loads_without_rebuilding_the_pytensor_functions():
+    ma = FAMILIES["random effects"]()
+    entry, _ = ModelCache().get(ma.spec, "auto", pad=True)
+    full = mc.compile_nutpie(entry.model, structure=entry.handles.key)  # compiled or loaded; writes the description
+    fast = mc.compile_nutpie(entry.model, structure=entry.handles.key)
+    assert fast.logp_func is None  # no PyTensor function was built
+    assert fast.compiled_logp_func.cache_hits == 1 and fast.n_dim == full.n_dim
+    x = np.random.default_rng(3).normal(0.0, 0.5, full.n_dim)
+    assert _callback(fast, x)[1] == _callback(full, x)[1]
+    np.testing.assert_array_equal(_callback(fast, x)[2], _callback(full, x)[2])
+    assert fast.initial_point_func(1).size == full.n_dim

@@ -34,7 +34,7 @@ _TESTS = ("exact", "binom", "chi2")
 
 
 @dataclass(frozen=True)
-class TESResult:
+class TESResult:  # numpydoc ignore=PR01
     """Result of :func:`tes`, with metafor's names.
 
     Attributes
@@ -62,6 +62,14 @@ class TESResult:
     tes_alternative : str
     tes_alpha : float
     labels : list of str
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> t = bm.tes("yi", "vi", data=es)
+    >>> t.summary().shape
+    (13, 2)
     """
 
     k: int
@@ -306,7 +314,7 @@ def _theta_lim(pval_at, theta_1: float, H0: float, alt: str, tes_alpha: float) -
 
 
 @dataclass(frozen=True)
-class SunsetData:
+class SunsetData:  # numpydoc ignore=PR01
     """What a sunset (power-enhanced) funnel plot shows, computed by :func:`sunset_values`.
 
     Attributes
@@ -325,6 +333,13 @@ class SunsetData:
     r_index : float
         Schimmack's R-index: median power minus the inflation (success rate - median power).
     labels : list of str
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> bm.sunset_values("yi", "vi", data=es).power.shape
+    (13,)
     """
 
     yi: np.ndarray

@@ -492,9 +492,16 @@ class RankTestResult:
     k: int
 
     def __repr__(self) -> str:
+        if not np.isfinite(self.tau):
+            note = "  (undefined: the effects or the variances are all equal)"
+        elif self.exact:
+            note = ""
+        elif self.k > 500:
+            note = "  (Edgeworth approximation of the exact distribution, k > 500)"
+        else:
+            note = "  (normal approximation: tied values)"
         return ("Rank Correlation Test for Funnel Plot Asymmetry\n\n"
-                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}"
-                + ("" if self.exact else "  (normal approximation: tied values)"))
+                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}" + note)
 
 
 def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None = None,
@@ -550,6 +557,13 @@ def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | N
     w = 1 / v
     theta = (w * y).sum() / w.sum()
     ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
+    constant = [name for name, x in (("standardized effects", ystar), ("sampling variances", v))
+                if np.ptp(x) <= 1e-12 * max(np.max(np.abs(x)), 1e-300)]
+    if constant:
+        # Kendall's tau of a constant variable is undefined (metafor's cor.test: NA, NA)
+        warnings.warn(f"ranktest: the {' and the '.join(constant)} are all equal, so Kendall's tau is "
+                      "undefined: tau and p are NaN (metafor: NA)", stacklevel=2)
+        return RankTestResult(tau=np.nan, pval=np.nan, exact=False, k=n)
     tau = float(stats.kendalltau(ystar, v).statistic)
     ties = min(np.unique(ystar).size, np.unique(v).size) < n
     exact = False

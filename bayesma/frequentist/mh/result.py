@@ -343,6 +343,8 @@ def _wald(beta: float, se: float, level: float):
     if not np.isfinite(beta) or not np.isfinite(se):
         return np.nan, np.nan, np.nan, np.nan
     crit = float(stats.norm.isf((1 - level) / 2))
+    if se == 0:  # no events (RD) or only events (RR, RD) anywhere: metafor's 0 (0), z and p NaN
+        return np.nan, np.nan, beta, beta
     z = beta / se
     return z, float(2 * stats.norm.sf(abs(z))), beta - crit * se, beta + crit * se
 

@@ -259,8 +259,9 @@ class RMAMVResult:  # numpydoc ignore=PR01
 
 def _format(res: RMAMVResult) -> str:
     mods = res.p > 1 or res.coef_names != ["intrcpt"]
-    lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "", "Variance Components:", ""]
     vc = res.variance_components()
+    lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "",
+             "Variance Components:" + ("" if len(vc) else " none"), ""]
     sig = vc.iloc[: len(res.sigma2)].copy()
     if len(sig):
         sig["estim"] = [f"{v:.4f}" for v in sig["estim"]]
