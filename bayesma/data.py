@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, label_alias, study_name
-from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
+from bayesma._validate import align, as_numeric, column, label_alias
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
 __all__ = ["MetaData"]
 
@@ -182,26 +182,20 @@ class MetaData:  # numpydoc ignore=PR01
         for col, is_missing in checks:
             for i in np.flatnonzero(is_missing):
                 if missing == "raise":
-                    raise InputError(
-                        f"column {col!r}: {study_name(names_for_messages, i)} has a missing value "
-                        "(use missing='drop' to leave such studies out)"
-                    )
+                    raise study_error("has a missing value (use missing='drop' to leave such studies out)",
+                                      names_for_messages, i, col)
                 bad[i] = True
                 reasons.setdefault(i, col)
 
         # Values that are present but invalid are always errors.
         for i in np.flatnonzero(~bad & ~np.isfinite(yi_arr)):
-            raise InputError(f"column {yi_name!r}: {study_name(names_for_messages, i)} has a non-finite value {yi_arr[i]}")
+            raise study_error(f"has a non-finite value {yi_arr[i]}", names_for_messages, i, yi_name)
         kind = "standard error" if sei is not None else "variance"
         for i in np.flatnonzero(~bad & ~np.isfinite(var_arr)):
-            raise InputError(
-                f"column {var_name!r}: {study_name(names_for_messages, i)} has a non-finite {kind} {var_arr[i]}"
-            )
+            raise study_error(f"has a non-finite {kind} {var_arr[i]}", names_for_messages, i, var_name)
         for i in np.flatnonzero(~bad & (var_arr <= 0)):
-            raise InputError(
-                f"column {var_name!r}: {study_name(names_for_messages, i)} has a {kind} of {var_arr[i]:g}; "
-                f"a sampling {kind} must be positive"
-            )
+            raise study_error(f"has a {kind} of {var_arr[i]:g}; a sampling {kind} must be positive",
+                              names_for_messages, i, var_name)
 
         dropped = [f"{label_values[i] if named else 'row ' + str(i + 1)} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
         if dropped:
