@@ -298,8 +298,8 @@ def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
                      and not _improper(spec, "tau"))
     if not (effect or heterogeneity):
         _require_proper(spec, "mu" if _improper(spec, "mu") else "tau", "a Bayes factor")
-    if (effect or heterogeneity) and log_ml is None:
-        log_ml = marginal_likelihood(spec)
+    if log_ml is None:
+        log_ml = marginal_likelihood(spec) if (effect or heterogeneity) else float("nan")
     rows = {}
     if effect:
         rows["effect"] = _log_bf_effect(spec, log_ml)

@@ -167,9 +167,10 @@ def _loglik_re(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | Non
     k = y.shape[1]
     p = prior.p
     ll = np.empty((B, G))
-    b = np.empty((B, G, p)) if p else None
-    V = np.empty((B, G, p, p)) if p else None
+    b = np.empty((B, G, p))  # p = 0: empty, returned as None
+    V = np.empty((B, G, p, p))
     if p:
+        assert X is not None  # p > 0 coefficients have a design matrix
         XX = (X[:, :, None] * X[:, None, :]).reshape(k, p * p)
         yX = y[:, :, None] * X[None, :, :]
     y2 = (y * y)[:, :, None]
@@ -185,7 +186,7 @@ def _loglik_re(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | Non
             ll[:, sl], b[:, sl], V[:, sl] = _finish(part, A, h, k, prior)
         else:
             ll[:, sl] = _finish(part, None, None, k, prior)[0]
-    return ll, b, V
+    return ll, (b if p else None), (V if p else None)
 
 
 
@@ -300,8 +301,8 @@ def _ll_cluster(t2: np.ndarray, t2w: np.ndarray, cl: _Clusters, loc: _Normal):
     n1, n2 = t2.size, t2w.size
     p = loc.p
     ll = np.empty((n1, n2))
-    b = np.empty((n1, n2, p)) if p else None
-    V = np.empty((n1, n2, p, p)) if p else None
+    b = np.empty((n1, n2, p))  # p = 0: empty, returned as None
+    V = np.empty((n1, n2, p, p))
     step = max(1, int(_CHUNK // max(n1 * cl.J * max(p, 1), 1)))
     for s0 in range(0, n2, step):
         sl = slice(s0, s0 + step)
@@ -317,8 +318,17 @@ def _ll_cluster(t2: np.ndarray, t2w: np.ndarray, cl: _Clusters, loc: _Normal):
             ll[:, sl], b[:, sl], V[:, sl] = _finish(part, A, h, k, loc)
         else:
             ll[:, sl] = _finish(part, None, None, k, loc)[0]
-    return ll, b, V
+    return ll, (b if p else None), (V if p else None)
 
+
+
+def _loglik_beta(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | None,
+                 prior: _Normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_loglik_re` of a model with coefficients (p >= 1): b and V are arrays."""
+    ll, b, V = _loglik_re(t2, y, v, X, prior)
+    if b is None or V is None:
+        raise ValueError("the model has no coefficients (p = 0): no conditional posterior of beta")
+    return ll, b, V
 
 def _check_supported(spec) -> None:
     if spec.likelihood != "normal":

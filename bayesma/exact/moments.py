@@ -21,7 +21,7 @@ import numpy as np
 
 from bayesma.priors.improper import moment_flags
 
-from .likelihood import _location_prior, _loglik_re
+from .likelihood import _location_prior, _loglik_beta
 
 __all__ = ["tail_adjusted_rows"]
 
@@ -46,7 +46,7 @@ def tail_adjusted_rows(ep: Any, rows: dict[str, tuple]) -> dict[str, tuple]:
     # Var(beta_j | tau) of flat coefficients grows as tau^2: its tail share is V_jj(U) e^{-2U} * tail E[tau^2]
     flat_var = {}
     if flat and math.isfinite(t2) and t2 > 0:
-        _, _, V = _loglik_re(np.array([[math.exp(2 * U)]]), spec.yi[None], spec.vi[None], spec.X,
+        _, _, V = _loglik_beta(np.array([[math.exp(2 * U)]]), spec.yi[None], spec.vi[None], spec.X,
                              _location_prior(spec))
         for j in flat:
             flat_var[j] = float(V[0, 0, j, j]) * math.exp(-2 * U) * t2

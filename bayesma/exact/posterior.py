@@ -223,6 +223,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         if name == "tau" and self.kind == "random":
             prior = spec.priors["tau"]
             t = np.maximum(x, 0.0)
+            assert self.loc is not None  # the random-effects model has its coefficients' prior
             ll, _, _ = _loglik_re((t * t).reshape(1, -1), spec.yi[None], spec.vi[None], spec.X, self.loc)
             with np.errstate(divide="ignore"):
                 lp = np.asarray(prior.logpdf_tau(t.reshape(-1)), dtype=float)
@@ -289,7 +290,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
             return None
         raise KeyError(f"no parameter {name!r} in the exact posterior")
 
-    def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:
+    def quantiles(self, name: str, q: Sequence[float] | np.ndarray) -> np.ndarray:
         """Posterior quantiles of one quantity.
 
         Parameters

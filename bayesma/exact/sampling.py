@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .effects import bV_at
-from .likelihood import _loglik_re
+from .likelihood import _loglik_beta
 from .quadrature import _gauss_legendre, _invert_panels
 
 __all__ = ["draw_posterior"]
@@ -30,7 +30,7 @@ def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True
         g = ep.grid
         tau = np.exp(g.u_quantiles(u01[None])[0])
         tau = np.where(np.isfinite(tau), tau, 0.0)
-        _, b, V = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+        _, b, V = _loglik_beta((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
         b, V = b[0], V[0]
         out["tau"] = tau
     else:

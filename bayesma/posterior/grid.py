@@ -4,7 +4,7 @@ of their own (multivariate models, importance sampling)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,17 +15,16 @@ from .protocol import MOMENT_COLUMNS
 __all__ = ["Marginal", "GridMarginals", "hdi_from_quantiles"]
 
 
-def hdi_from_quantiles(quantiles: object, prob: float) -> tuple[float, float]:
+def hdi_from_quantiles(quantiles: Callable[[np.ndarray], np.ndarray], prob: float) -> tuple[float, float]:
     """The shortest ``[Q(p), Q(p + prob)]`` over p, on a grid refined three times (unimodal marginals).
 
     *quantiles* maps an array of probabilities to quantiles.
     """
-    qf = quantiles  # a callable; typed loosely so any quantile function fits
     p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
     best = (float("nan"), float("nan"))
     for _ in range(3):
-        lo = np.asarray(qf(p), dtype=float)  # type: ignore[operator]
-        hi = np.asarray(qf(p + prob), dtype=float)  # type: ignore[operator]
+        lo = np.asarray(quantiles(p), dtype=np.float64)
+        hi = np.asarray(quantiles(p + prob), dtype=np.float64)
         i = int(np.argmin(hi - lo))
         step = p[1] - p[0]
         best = (float(lo[i]), float(hi[i]))
