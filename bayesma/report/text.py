@@ -40,8 +40,6 @@ from bayesma.report.tables import (
 )
 
 __all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "posterior_report", "report_text", "term_labels"]
-
-#: how each engine computes the posterior, in words (when the caller does not say: ``post.source.method``)
 _METHODS = {"exact": "exact numerical integration", "nuts": "No-U-Turn sampling (PyMC)"}
 
 #: the conversion behind a converted measure, for the sentence naming the effects
@@ -431,8 +429,7 @@ def report_text(
     measure : str, optional
         The effect measure (names the effects; back-transforms log ratios).
     engine, method, engine_detail, diagnostics_text : str
-        How the posterior was computed (*method*: ``post.source.method``, in words; default by
-        *engine*); *engine_detail* (sampler settings) is added to it when given.
+        How the posterior was computed (*method*: ``post.source.method``; default by *engine*).
     prior_influence : pandas.DataFrame, optional
         :meth:`bayesma.MetaPosterior.prior_influence`, for the plain-words sentence on the priors.
     prior_conflict : pandas.DataFrame, optional
