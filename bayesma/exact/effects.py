@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .likelihood import _finish, _loglik_beta
+from .likelihood import _finish, _loglik_beta, _sq
 from .quadrature import _CHUNK, _Q, _gauss_compress, _mixture_moments, _mixture_quantiles
 
 __all__ = ["theta_nodes", "bV_at", "theta_summary", "theta_mixture", "theta_cluster", "theta_new_mixture"]
@@ -78,10 +78,8 @@ def bV_at(ep: Any, t1: np.ndarray, t2: np.ndarray, chunk: int | None = None):
             sl = slice(s0, s0 + step)
             d = cl.v[None] + t2[sl, None] ** 2  # (n, k)
             w = 1.0 / d
-            s = np.add.reduceat(w, cl.starts, axis=1)  # (n, J)
-            c = t1[sl, None] ** 2 / (1.0 + t1[sl, None] ** 2 * s)
-            r = np.add.reduceat(w * cl.y, cl.starts, axis=1)
-            a = np.add.reduceat(w[..., None] * X[None], cl.starts, axis=1)  # (n, J, p)
+            s, r, a = cl.block_sums(w)  # (n, J), (n, J), (n, J, p)
+            c = _sq(t1[sl, None]) / (1.0 + _sq(t1[sl, None]) * s)
             A = np.einsum("nk,kp,kq->npq", w, X, X) - np.einsum("nj,njp,njq->npq", c, a, a)
             h = w @ (cl.y[:, None] * X) - np.einsum("nj,njp,nj->np", c, a, r)
             _, b[sl], V[sl] = _finish(np.zeros(A.shape[0]), A, h, spec.k, loc)
@@ -153,6 +151,10 @@ def theta_cluster(ep: Any, tau, tau_w, b, V):
     Var[theta_i | .] = v_i - v_i^2 ([Sigma^-1]_ii - (Sigma^-1 X)_i V (Sigma^-1 X)_i').
     """
     cl = ep.grid_clusters
+    if cl.Q is not None:  # correlated sampling errors: the rotated algebra (exact/che.py)
+        from .che import theta_rotated
+
+        return theta_rotated(cl, _sq(tau), tau_w**2, b, V)
     G = tau.size
     k = cl.y.size
     m = np.empty((k, G))

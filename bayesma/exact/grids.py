@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .che import rotated_clusters
 from .likelihood import (
     _check_supported,
     _Clusters,
@@ -519,7 +520,9 @@ def integrate(spec: Any, n: int | None = None) -> Integral:
         gr = _grid_2d(logf2, (tau_prior, tau_prior), scales, n=n or _N_GL_2D)
         return Integral("tau_by", gr.logml, gr, loc)
     if spec.cluster_index is not None:
-        cl = _Clusters.create(y, v, X, spec.cluster_index)
+        dep = getattr(spec, "dependence", None)  # correlated sampling errors (CHE): exact/che.py
+        cl = (_Clusters.create(y, v, X, spec.cluster_index) if dep is None
+              else rotated_clusters(y, X, spec.cluster_index, dep.blocks))
         p_tau, p_w = spec.priors["tau"], spec.priors.get("tau_within", spec.priors["tau"])
         logf2 = _log_post_2d(lambda t2, t2w: _ll_cluster(t2, t2w, cl, loc), _logpdf_tau_fn(p_tau), _logpdf_tau_fn(p_w))
         sc = float(_scale(y, v))

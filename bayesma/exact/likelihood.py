@@ -257,6 +257,8 @@ class _Clusters:
     y: np.ndarray
     v: np.ndarray
     X: np.ndarray | None
+    a: np.ndarray | None = None  # loading of the cluster effect on each (rotated) effect; None: all ones
+    Q: Any = None  # block-diagonal rotation (sorted order) when V is not diagonal (exact/che.py)
 
     @classmethod
     def create(cls, y, v, X, cluster_index) -> _Clusters:
@@ -270,20 +272,25 @@ class _Clusters:
     def J(self) -> int:
         return self.starts.size
 
+    def block_sums(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Per-cluster s = sum a^2 w, r = sum a w y and (with X) sum a w x, for weights w (n, k)."""
+        red = lambda z: np.add.reduceat(z, self.starts, axis=-1)  # noqa: E731
+        wa = w if self.a is None else w * self.a
+        s = red(w) if self.a is None else red(wa * self.a)
+        ax = None
+        if self.X is not None:
+            ax = np.stack([red(wa * self.X[:, j]) for j in range(self.X.shape[1])], axis=-1)  # (n, J, p)
+        return s, red(wa * self.y), ax
+
     def sums(self, t2w: np.ndarray) -> dict[str, np.ndarray]:
         """Per-cluster sums given tau_within^2 (n2,): d = v + t2w."""
         d = self.v[None, :] + t2w[:, None]
         w = 1.0 / d
-        red = lambda a: np.add.reduceat(a, self.starts, axis=1)  # noqa: E731
-        out = {
-            "logdet": np.log(d).sum(-1),
-            "yDy": w @ (self.y * self.y),
-            "s": red(w),
-            "r": red(w * self.y),
-        }
+        s, r, ax = self.block_sums(w)
+        out = {"logdet": np.log(d).sum(-1), "yDy": w @ (self.y * self.y), "s": s, "r": r}
         if self.X is not None:
             p = self.X.shape[1]
-            out["a"] = np.stack([red(w * self.X[:, j]) for j in range(p)], axis=-1)  # (n2, J, p)
+            out["a"] = ax
             out["A"] = (w @ (self.X[:, :, None] * self.X[:, None, :]).reshape(-1, p * p)).reshape(-1, p, p)
             out["h"] = w @ (self.y[:, None] * self.X)
         return out
@@ -321,7 +328,6 @@ def _ll_cluster(t2: np.ndarray, t2w: np.ndarray, cl: _Clusters, loc: _Normal):
     return ll, (b if p else None), (V if p else None)
 
 
-
 def _loglik_beta(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | None,
                  prior: _Normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_loglik_re` of a model with coefficients (p >= 1): b and V are arrays."""
@@ -329,6 +335,13 @@ def _loglik_beta(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | N
     if b is None or V is None:
         raise ValueError("the model has no coefficients (p = 0): no conditional posterior of beta")
     return ll, b, V
+
+
+def _sq(t: np.ndarray) -> np.ndarray:
+    """Signed square t|t|: a between-cluster SD given as a signed root of a variance component
+    that may be negative (compound symmetry across outcomes with rho < 0; exact/multivariate.py)."""
+    return t * np.abs(t)
+
 
 def _check_supported(spec) -> None:
     if spec.likelihood != "normal":

@@ -58,9 +58,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
     --------
     >>> import bayesma as bm
     >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-    >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
-    >>> ep.interval("mu", 0.95), ep.prob("mu", 0.0)                                    # doctest: +SKIP
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> ep = bm.exact.exact_posterior(m.spec)
+    >>> [round(v, 4) for v in ep.interval("mu", 0.95)], round(ep.prob("mu", 0.0), 4)
+    ([0.23, -0.1522, 0.6079], 0.92)
     """
 
     spec: Any
@@ -137,7 +138,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.summary(prob=0.9).loc["mu"]                                               # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> ep.summary(prob=0.9).loc["mu"].round(4).tolist()   # mean, sd, median, 5% and 95%
+        [0.2338, 0.1311, 0.2326, 0.0248, 0.4471]
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         qs3 = _Q if prob == 0.95 else ((1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0)
@@ -209,7 +213,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.density("tau", [0.1, 0.2])                                                # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> ep.density("tau", [0.1, 0.2]).round(4)
+        array([4.4337, 2.1127])
         """
         x = np.asarray(x, dtype=float)
         spec = self.spec
@@ -314,7 +321,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.quantiles("tau", [0.05, 0.95])                                             # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> ep.quantiles("tau", [0.05, 0.95]).round(4)
+        array([0.0094, 0.286 ])
         """
         q = tuple(float(v) for v in np.atleast_1d(q))
         mix = self._mixture(name)
@@ -346,7 +356,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> 1 - ep.cdf("mu", 0.0)                                                          # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> round(1 - float(ep.cdf("mu", 0.0)), 4)
+        0.9652
         """
         mix = self._mixture(name)
         if mix is not None:
@@ -377,7 +390,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.interval("theta_new", 0.9)                                                # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> [round(v, 4) for v in ep.interval("theta_new", 0.9)]   # median, 5%, 95%
+        [0.2316, -0.0701, 0.5468]
         """
         lo, med, hi = self.quantiles(name, [(1.0 - prob) / 2.0, 0.5, 1.0 - (1.0 - prob) / 2.0])
         return float(med), float(lo), float(hi)
@@ -402,7 +418,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.hdi("tau", 0.95)                                                          # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> [round(v, 4) for v in ep.hdi("tau", 0.95)]
+        [0.0, 0.286]
         """
         p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
         for _ in range(3):
@@ -431,7 +450,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.prob("mu", 0.0)                                                            # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> round(ep.prob("mu", 0.0), 4)
+        0.9652
         """
         return 1.0 - self.cdf(name, threshold)
 
@@ -453,7 +475,10 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.savage_dickey("mu", 0.0)                                                   # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> round(ep.savage_dickey("mu", 0.0), 4)
+        5.1418
         """
         return savage_dickey(self, name, value)
 
@@ -467,7 +492,12 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.bayes_factors()                                                            # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> ep.bayes_factors()["BF10"].round(3)
+        effect           0.194
+        heterogeneity    0.865
+        Name: BF10, dtype: float64
         """
         return _bayes_factor_table(self.spec, self.log_marginal_likelihood)
 
@@ -486,7 +516,13 @@ class ExactPosterior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> ep.model_probabilities()                                                      # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> ep.model_probabilities()["posterior_prob"].round(3)
+        model
+        common    0.536
+        random    0.464
+        Name: posterior_prob, dtype: float64
         """
         return _model_probabilities(self.spec, prior_prob_random, self.log_marginal_likelihood)
 
@@ -512,7 +548,11 @@ class ExactPosterior:  # numpydoc ignore=PR01
         Examples
         --------
         >>> import numpy as np
-        >>> d = ep.draws(1000, np.random.default_rng(1))                                   # doctest: +SKIP
+        >>> import bayesma as bm
+        >>> ep = bm.exact.exact_posterior(bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05]))
+        >>> d = ep.draws(1000, np.random.default_rng(1))
+        >>> d["mu"].shape, d["theta"].shape
+        ((1000,), (1000, 3))
         """
         return draw_posterior(self, n, rng, theta=theta)
 
@@ -543,9 +583,10 @@ def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> E
     --------
     >>> import bayesma as bm
     >>> m = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25], vi=[0.02, 0.03, 0.05],
-    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})  # doctest: +SKIP
-    >>> ep = bm.exact.exact_posterior(m.spec)                                          # doctest: +SKIP
-    >>> ep.summary().loc["tau", "median"]                                              # doctest: +SKIP
+    ...                     priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+    >>> ep = bm.exact.exact_posterior(m.spec)
+    >>> float(ep.summary().loc["tau", "median"].round(4))
+    0.169
     """
     spec = _as_spec(spec)
     n = grid.get("n") if isinstance(grid, Mapping) else grid

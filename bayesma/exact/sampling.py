@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .effects import bV_at
-from .likelihood import _loglik_beta
+from .likelihood import _loglik_beta, _sq
 from .quadrature import _gauss_legendre, _invert_panels
 
 __all__ = ["draw_posterior"]
@@ -87,6 +87,10 @@ def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True
 
 def _draw_theta_cluster(ep: Any, tau, tau_w, xb, rng):
     cl = ep.grid_clusters
+    if cl.Q is not None:  # correlated sampling errors: the rotated algebra (exact/che.py)
+        from .che import draw_theta_rotated
+
+        return draw_theta_rotated(cl, _sq(tau), tau_w**2, xb, rng)
     n, k = xb.shape
     zu = rng.standard_normal((n, cl.J))
     zw = rng.standard_normal((n, k))

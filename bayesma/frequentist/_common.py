@@ -147,6 +147,12 @@ class _BatchProjection:
         exclusive running sum of a_i q_i q_i' in O(k p²) time and memory, never k x k.
         """
         Q = self.Q
+        if Q.shape[2] == 1:  # (q_i'q_j)² = h_i h_j: running sums of vectors suffice
+            zero = np.zeros_like(a[:, :1])
+            ah, ch = a * self.h, c * self.h
+            before_a = np.concatenate([zero, np.cumsum(ah, axis=1)[:, :-1]], axis=1)
+            before_c = np.concatenate([zero, np.cumsum(ch, axis=1)[:, :-1]], axis=1)
+            return np.sum(ch * before_a + ah * before_c, axis=1)
         outer_a = a[:, :, None, None] * Q[:, :, :, None] * Q[:, :, None, :]
         outer_c = c[:, :, None, None] * Q[:, :, :, None] * Q[:, :, None, :]
         zero = np.zeros_like(outer_a[:, :1])

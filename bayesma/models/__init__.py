@@ -74,6 +74,17 @@ class MetaAnalysis:
         A publication-bias family (NUTS only): a step-function selection model on
         one-sided p-values with a cumulative-Dirichlet prior on the weights, or PET /
         PEESE with the component's prior on the coefficient (:mod:`bayesma.models.bias`).
+    V : array_like, scipy.sparse matrix or list of arrays, optional
+        Known sampling covariance of the effects (k x k, block diagonal by *cluster*; or
+        one block per cluster): the CHE model (:mod:`bayesma.models.dependence`).
+    rho : float, optional
+        Build V from *vi* with this correlation between the sampling errors of two
+        effects of one cluster (metafor's ``vcalc(vi, cluster, obs, rho)``), in (-1, 1).
+    outcome : str or array_like, optional
+        Outcome of each effect: the multivariate model across outcomes, a mean
+        ``mu[<outcome>]`` per outcome and correlated true effects within a study.
+    struct : {"CS", "HCS", "UN"}, optional
+        Structure of the true effects across outcomes (default ``"CS"``).
 
     Examples
     --------
@@ -101,13 +112,25 @@ class MetaAnalysis:
         measure: str | None = None,
         missing: str = "raise",
         bias: Any = None,
+        V: Any = None,
+        rho: Any = None,
+        outcome: Any = None,
+        struct: str | None = None,
     ) -> None:
         if measure is None and isinstance(data, pd.DataFrame):
             measure = data.attrs.get("measure")
-        self.spec: ModelSpec = build_spec(
-            data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
-            likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
-        )
+        if V is not None or rho is not None or outcome is not None or struct is not None:
+            from bayesma.models.dependence import build_dependent_spec  # CHE / multivariate (dependence.py)
+
+            self.spec = build_dependent_spec(
+                data, yi, vi, V=V, rho=rho, cluster=cluster, outcome=outcome, struct=struct, sei=sei,
+                labels=labels, mods=mods, priors=priors, measure=measure, missing=missing, model=model,
+                likelihood=likelihood, tau_by=tau_by)
+        else:
+            self.spec: ModelSpec = build_spec(
+                data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
+                likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
+            )
         if bias is not None:  # publication-bias families (bayesma/models/bias.py), NUTS only
             from bayesma.models.bias import with_bias
 
@@ -259,11 +282,17 @@ class MetaAnalysis:
         >>> post.summary().loc["mu", ["mean", "eti_lower", "eti_upper"]].round(3).tolist()
         [0.185, -0.052, 0.428]
         """
-        if engine not in ENGINES:
+        dependent = getattr(self.spec, "dependence", None) is not None
+        if dependent:  # CHE / multivariate: engine="auto" and their warnings (models/dependent_fit.py)
+            from bayesma.models.dependent_fit import choose_engine
+
+            engine = choose_engine(self.spec, engine)
+        elif engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         seed = check_seed(seed)
-        self._warn_small_k()
-        self._warn_heavy_tail()
+        if not dependent:
+            self._warn_small_k()
+            self._warn_heavy_tail()
         if engine == "exact" and getattr(self.spec, "bias", None) is not None:
             raise ValueError("engine='exact' has no publication-bias models; use engine='nuts', or bayesma.robma() "
                              "for the model-averaged ensemble (marginal likelihoods without MCMC)")

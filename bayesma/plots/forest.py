@@ -131,8 +131,13 @@ def forest_plot(
 
     Examples
     --------
-    >>> fig = post.forest(order="effect", atransf=np.exp)   # doctest: +SKIP
-    >>> fig.savefig("forest.png", dpi=150)                   # doctest: +SKIP
+    >>> import numpy as np
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> post = bm.MetaAnalysis(dat, labels="trial", measure="RR").fit(engine="exact", seed=1)
+    >>> fig = post.forest(order="effect", atransf=np.exp)   # log scale, labelled as risk ratios
+    >>> fig.axes[0].get_xlabel()
+    'Risk ratio (log scale)'
     """
     spec = posterior.spec
     labels = [str(lab) for lab in spec.labels]
@@ -223,7 +228,12 @@ def arviz_forest(posterior: Any, *, var_names: Sequence[str] = ("theta",), level
 
     Examples
     --------
-    >>> fig = post.plot_forest()   # doctest: +SKIP
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> post = bm.MetaAnalysis(dat, labels="trial", measure="RR").fit(engine="exact", seed=1)
+    >>> fig = arviz_forest(post, r_hat=False, ess=False)
+    >>> len(fig.axes[0].get_yticklabels())   # one row per trial
+    13
     """
     from bayesma._arviz import plot_forest
 

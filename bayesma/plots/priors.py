@@ -62,7 +62,12 @@ def prior_posterior_plot(
 
     Examples
     --------
-    >>> fig = post.plot_prior_posterior(("mu", "tau"))   # doctest: +SKIP
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> post = bm.MetaAnalysis(dat, labels="trial", measure="RR").fit(engine="exact", seed=1)
+    >>> fig = post.plot_prior_posterior(("mu", "tau"))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['mu', 'tau']
     """
     panels = _panels(posterior, var_names)
     n = len(panels)

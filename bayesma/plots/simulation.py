@@ -50,8 +50,11 @@ def simulation_plot(
 
     Examples
     --------
-    >>> sim = bm.small_k_simulation(k=[3], tau=[0.0, 0.3], n_sim=200)   # doctest: +SKIP
-    >>> fig = sim.plot()                                                 # doctest: +SKIP
+    >>> import bayesma as bm
+    >>> sim = bm.small_k_simulation(k=[3], tau=[0.0, 0.3], n_sim=50, seed=1)
+    >>> fig = sim.plot()
+    >>> len(fig.axes)
+    4
     """
     from matplotlib.lines import Line2D
 

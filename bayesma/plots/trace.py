@@ -37,7 +37,12 @@ def trace_plot(
 
     Examples
     --------
-    >>> fig = post.plot_trace()      # doctest: +SKIP
+    >>> import bayesma as bm
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> post = bm.MetaAnalysis(dat, labels="trial", measure="RR").fit(engine="exact", seed=1)
+    >>> fig = post.plot_trace()      # the exact engine's independent draws; NUTS shows its chains
+    >>> [ax.get_title() for ax in fig.axes]
+    ['mu', 'mu', 'tau', 'tau', 'theta_new', 'theta_new']
     """
     post = posterior.idata.posterior
     if var_names is None:

@@ -425,10 +425,13 @@ class Prior:  # numpydoc ignore=PR01
 
         Examples
         --------
-        >>> import pymc as pm                                   # doctest: +SKIP
-        >>> with pm.Model() as m:                               # doctest: +SKIP
+        >>> import pymc as pm
+        >>> from bayesma.priors import HalfNormal
+        >>> with pm.Model() as m:
         ...     s = pm.Data("tau_scale", 0.5)
         ...     tau = HalfNormal(0.5).pymc("tau", params={"sigma": s})
+        >>> m.free_RVs, bool(pm.draw(tau, random_seed=1) > 0)
+        ([tau], True)
         """
         import pymc as pm
 

@@ -42,21 +42,12 @@ from bayesma.report.tables import (
 __all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "posterior_report", "report_text", "term_labels"]
 _METHODS = {"exact": "exact numerical integration", "nuts": "No-U-Turn sampling (PyMC)"}
 
-#: the conversion behind a converted measure, for the sentence naming the effects
-CONVERSIONS = {
-    "R2D": "Cohen's d converted from point-biserial correlations: r to d, Borenstein et al., 2009, eq. 7.5",
-    "OR2DN": "d converted from log odds ratios assuming normal distributions (ln OR / 1.65; Cox, 1970)",
-    "OR2DL": "d converted from log odds ratios assuming logistic distributions (ln OR × √3/π; Hasselblad & "
-             "Hedges, 1995)",
-    "D2ORN": "log odds ratios converted from standardized mean differences (d × 1.65; Cox, 1970)",
-    "D2ORL": "log odds ratios converted from standardized mean differences (d × π/√3; Hasselblad & Hedges, 1995)",
-}
+#: the conversion behind a converted measure, for the sentence naming the effects (a view of
+#: the registry's :attr:`bayesma.measures.Measure.conversion`)
+CONVERSIONS = {m.name: m.conversion for m in measures.MEASURES.values() if m.conversion}
 
-#: the symbol of the effect in "d = -0.21, 95% CI [...]"
-SYMBOLS = {"SMD": "g", "SMDH": "g", "R2D": "d", "OR2DN": "d", "OR2DL": "d", "OR": "log OR", "PETO": "log OR",
-           "D2ORN": "log OR", "D2ORL": "log OR", "RR": "log RR", "HR": "log HR", "IRR": "log IRR", "RD": "RD",
-           "MD": "MD", "ROM": "log RoM", "COR": "r", "UCOR": "r", "ZCOR": "z", "RPB": "r", "PLO": "logit",
-           "PR": "p", "SMCC": "d", "SMCR": "d", "SMCRH": "d", "MC": "MC", "PCOR": "r", "ZPCOR": "z"}
+#: the symbol of the effect in "d = -0.21, 95% CI [...]" (a view of :attr:`bayesma.measures.Measure.symbol`)
+SYMBOLS = {m.name: m.symbol for m in measures.MEASURES.values() if m.symbol}
 
 
 # ---------------------------------------------------------------------------
@@ -157,7 +148,7 @@ def conversion_from_column(data: pd.DataFrame, measure: str | None) -> str | Non
 
 
 def _symbol(measure: str | None) -> str:
-    return SYMBOLS.get(measures.lookup(measure) or "", "the estimate")
+    return (measures.get(measure).symbol if measure is not None else None) or "the estimate"
 
 
 # ---------------------------------------------------------------------------
@@ -456,7 +447,7 @@ def report_text(
     """
     labels = dict(labels or {})
     measure = measures.lookup(measure)
-    conversion = conversion or CONVERSIONS.get(measure or "")
+    conversion = conversion or (measures.get(measure).conversion if measure is not None else None)
     sym = "SMD" if conversion and measure in ("SMD", "SMDH") else _symbol(measure)  # g and converted d mixed
     loc = location_rows(summary)
     taus = summary_rows(summary, "tau")

@@ -294,9 +294,26 @@ def test_cluster_defaults_to_the_models_outer_factor(konstantopoulos):
 
 def test_cluster_must_contain_the_models_clusters(konstantopoulos):
     dat, res = konstantopoulos
-    with pytest.raises(ValueError, match=r"cluster 'school' is not constant within a cluster of the model: "
-                                         r"effect '11/1' \(row 1\) and effect '11/2' \(row 2\)"):
+    with pytest.raises(ValueError, match=r"cluster 'school' is not constant within study '11' of the model: "
+                                         r"effect '11/1' \(row 1\) is in cluster '1' and effect '11/2' \(row 2\)"):
         robust(res, cluster="school")
+
+
+def test_nesting_is_checked_on_the_structure_not_the_estimates(konstantopoulos):
+    """With the between-district variance fixed at 0 the fitted covariance is diagonal; a cluster
+    variable splitting districts is still an error (clubSandwich checks the random factors too)."""
+    dat, _ = konstantopoulos
+    res = bm.rma_mv("yi", "vi", random="~ 1 | district/school", sigma2=[0, None], data=dat)
+    assert res.sigma2[0] == 0
+    with pytest.raises(ValueError, match="cluster 'school' is not constant within study"):
+        robust(res, cluster="school")
+    # a V with correlations across the clusters is caught from the covariance itself
+    fit = SimpleNamespace(X=np.ones((4, 1)), yi=np.array([0.1, 0.2, 0.3, 0.4]), beta=np.array([0.25]),
+                          coef_names=["intrcpt"], btt=[0], level=0.95, data=SimpleNamespace(data=None, labels=None),
+                          marginal_vcov=lambda: sparse.csr_matrix([[1, 0.5, 0, 0], [0.5, 1, 0, 0], [0, 0, 1, 0],
+                                                                   [0, 0, 0, 1]]))
+    with pytest.raises(ValueError, match=r"row 1 and row 2 are correlated in the model"):
+        robust(fit, cluster=[1, 2, 3, 3])
 
 
 def test_cluster_errors(konstantopoulos):

@@ -46,12 +46,13 @@ def _refit(res: RMAMVResult, extra: np.ndarray | None, name: str | None) -> RMAM
     """The same multilevel model with one more moderator column (or the same one, extra=None)."""
     X = res.X if extra is None else np.column_stack([res.X, extra])
     names = list(res.coef_names) + ([] if name is None else [name])
-    kwargs: dict[str, Any] = {"method": res.method, "test": res.test, "level": res.level}
-    layout = getattr(res, "layout", None)
-    if layout is not None:  # a model with V and random terms
-        kwargs.update(V=res.V, sigmas=layout.sigmas, structs=layout.structs)
-    else:
-        kwargs["s_names"] = res.s_names
+    params = getattr(res, "params", None)
+    if params is not None and not np.all(np.isnan(params.fixed)):
+        raise ValueError("the model has fixed variance components (sigma2=, tau2=, rho=, ...); the Egger sandwich "
+                         "and PET-PEESE refit it with a moderator and would estimate them: fit the model without "
+                         "fixing them first")
+    kwargs: dict[str, Any] = {"method": res.method, "test": res.test, "level": res.level,
+                              "V": res.V, "sigmas": res.layout.sigmas, "structs": res.layout.structs}
     return fit_rma_mv(res.data, X, names, **kwargs)
 
 

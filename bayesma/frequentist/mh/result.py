@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma import measures
 from bayesma._validate import as_numeric, check_level, column, study_name
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars
 from bayesma.frequentist.transf import transform_table
@@ -184,7 +185,7 @@ class MHResult:  # numpydoc ignore=PR01
                  f"I^2 (total heterogeneity / total variability):  {self.I2:.2f}%",
                  f"H^2 (total variability / sampling variability): {self.H2:.2f}", "",
                  f"Test for Heterogeneity:\nQ(df = {self.k_yi - 1}) = {self.QE:.4f}, p-val {_p_text(self.QEp)}", "",
-                 "Model Results (log scale):" if self.measure in ("OR", "RR", "IRR") else "Model Results:", ""]
+                 "Model Results (log scale):" if measures.get(self.measure).is_log else "Model Results:", ""]
         t = self.summary()
         cells = [f"{self.beta:.4f}", f"{self.se:.4f}", f"{self.zval:.4f}", _fmt_p(self.pval),
                  f"{self.ci_lb:.4f}", f"{self.ci_ub:.4f}"]
@@ -192,7 +193,7 @@ class MHResult:  # numpydoc ignore=PR01
         widths = [max(len(h), len(c)) for h, c in zip(header, cells)]
         lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
         lines.append(("  ".join(c.rjust(w) for c, w in zip(cells, widths)) + " " + _stars(self.pval)).rstrip())
-        if self.measure in ("OR", "RR", "IRR"):
+        if measures.get(self.measure).is_log:
             e = np.exp([self.beta, self.ci_lb, self.ci_ub])
             lines += ["", "Model Results (exponentiated):", "",
                       f"estimate  ci.lb  ci.ub\n{e[0]:.4f}  {e[1]:.4f}  {e[2]:.4f}"]

@@ -96,15 +96,18 @@ def check_V(V: BlockDiag, labels: Sequence[str] | None, vi: Any = None, vi_name:
     for g in V.groups():
         M = g.mats
         scale = np.maximum(np.abs(M).max(axis=(1, 2)), np.finfo(float).tiny)
-        asym = np.abs(M - np.swapaxes(M, 1, 2)).max(axis=(1, 2)) > 1e-10 * scale
+        diff = np.abs(M - np.swapaxes(M, 1, 2)) > 1e-10 * scale[:, None, None]
+        asym = diff.any(axis=(1, 2))
         for j in np.flatnonzero(asym):
-            bad_rows.append((int(g.rows[j].min()), "V is not symmetric"))
+            local = np.flatnonzero(diff[j].any(axis=1))
+            bad_rows.append((int(g.rows[j][local].min()), "V is not symmetric"))
         ok = ~asym & np.isfinite(M).all(axis=(1, 2))
         if ok.any():
             ev = np.linalg.eigvalsh(0.5 * (M[ok] + np.swapaxes(M[ok], 1, 2)))
             neg = ev.min(axis=1) < -1e-10 * scale[ok]
             for j in np.flatnonzero(ok)[neg]:
-                bad_rows.append((int(g.rows[j].min()), "V is not positive semi-definite"))
+                bad_rows.append((int(g.rows[j].min()), "V is not positive semi-definite (its block of rows "
+                                 f"{', '.join(str(int(r) + 1) for r in sorted(g.rows[j]))})"))
         for j in np.flatnonzero(~np.isfinite(M).all(axis=(1, 2))):
             bad_rows.append((int(g.rows[j].min()), "V has a non-finite value"))
     diag = V.diagonal()
@@ -119,5 +122,4 @@ def check_V(V: BlockDiag, labels: Sequence[str] | None, vi: Any = None, vi_name:
             bad_rows.append((int(i), f"the diagonal of V ({diag[i]:g}) differs from {vi_name} ({vi[i]:g})"))
     if bad_rows:
         row, what = min(bad_rows)
-        raise ValueError(f"{what} at {study_name(list(labels) if labels is not None else None, row)} "
-                         f"(the block of V holding row {row + 1})")
+        raise ValueError(f"{what} at {study_name(list(labels) if labels is not None else None, row)}")

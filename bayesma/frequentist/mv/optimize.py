@@ -156,7 +156,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
 
 
 def maximize(layout: Layout, reml: bool, params: Params, scale: float,
-             max_starts: int | None = None) -> tuple[np.ndarray, Evaluation]:
+             max_starts: int | None = None, start: np.ndarray | None = None) -> tuple[np.ndarray, Evaluation]:
     """The maximum of the (restricted) log likelihood over the free parameters.
 
     Parameters
@@ -172,6 +172,9 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     max_starts : int, optional
         At most this many starting points (default: all for k <= 20,000, else one: large data
         sets have a sharply peaked likelihood, and the boundary check still applies).
+    start : numpy.ndarray, optional
+        A starting point in metafor's terms; then the only one (e.g. for a profile likelihood,
+        which starts from the estimates).
 
     Returns
     -------
@@ -182,7 +185,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     """
     sd = layout.sd_mask
     scale_vec = np.where(params.is_var, np.where(sd, np.sqrt(scale), scale), 1.0)
-    starts = [layout.internal(s) for s in _starts(params, scale)]
+    starts = [layout.internal(s) for s in ([start] if start is not None else _starts(params, scale))]
     params = Params(params.names, params.is_var, layout.internal(params.fixed))
     if not len(params.free):
         theta = params.fixed.copy()

@@ -218,13 +218,14 @@ class RMAMVResult:
         :func:`bayesma.frequentist.mv.profile.confint_sigma2` (metafor's ``confint.rma.mv``)."""
         return confint_sigma2(self, level)
 
-    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
+                tau2_levels: Any = None, gamma2_levels: Any = None) -> pd.DataFrame:
         """Predicted average effects with confidence and prediction intervals; see
         :func:`bayesma.frequentist.mv.predict.predict_mv` (metafor's ``predict.rma.mv``)."""
-        return predict_mv(self, newmods, level, transf)
+        return predict_mv(self, newmods, level, transf, tau2_levels, gamma2_levels)
 
     def ranef(self, level: float | None = None, transf: Any = None) -> dict[str, pd.DataFrame]:
-        """Predicted random effects of the ``~ 1 | f`` terms; see
+        """Predicted random effects of every random term; see
         :func:`bayesma.frequentist.mv.predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
         return ranef_mv(self, level, transf)
 

@@ -5,8 +5,7 @@ the effects ``yi``, the estimates ``beta`` and the fitted marginal covariance
 of the effects, ``V + Z G Z'``, which is the working model whose inverse
 weighted the estimates (clubSandwich's ``targetVariance``). For an ``rma`` fit
 it is ``diag(vi + tau2)``; for an ``rma_mv`` fit it is block diagonal and comes
-from ``res.marginal_vcov()`` (a ``scipy.sparse`` matrix), or for the
-three-level fit from its two variance components.
+from ``res.marginal_vcov()`` (a block-diagonal or ``scipy.sparse`` matrix).
 
 :func:`working_model` gathers these once and splits the covariance into one
 dense block per cluster, stored as stacked arrays for all clusters of the same
@@ -92,8 +91,8 @@ def _fit_arrays(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def marginal_covariance(res: Any) -> sparse.coo_matrix:
     """The fitted marginal covariance of the effects as a sparse k x k matrix (never dense).
 
-    ``res.marginal_vcov()`` when the fit has it; ``diag(vi + tau2)`` for an ``rma`` fit;
-    ``diag(vi + sigma2[1]) + sigma2[0] Z Z'`` for the three-level ``rma_mv(cluster=)`` fit.
+    ``res.marginal_vcov()`` when the fit has it (``rma_mv``: V + Z G Z'); ``diag(vi + tau2)`` for an
+    ``rma`` fit (clubSandwich's working model for ``rma.uni``).
     """
     if hasattr(res, "marginal_vcov"):
         M = res.marginal_vcov()
@@ -101,12 +100,6 @@ def marginal_covariance(res: Any) -> sparse.coo_matrix:
             return M.tocoo()
         return sparse.coo_matrix(np.asarray(M, dtype=float))
     md = res.data
-    if hasattr(res, "sigma2") and getattr(md, "cluster", None) is not None:
-        s1, s2 = (float(v) for v in np.asarray(res.sigma2, dtype=float)[:2])
-        _, cid = np.unique(np.asarray(md.cluster), return_inverse=True)
-        k = len(cid)
-        Z = sparse.csr_matrix((np.ones(k), (np.arange(k), cid)))
-        return (s1 * (Z @ Z.T) + sparse.diags(np.asarray(md.vi, dtype=float) + s2)).tocoo()
     if hasattr(res, "tau2") and np.ndim(res.tau2) == 0:
         return sparse.coo_matrix(sparse.diags(np.asarray(md.vi, dtype=float) + float(res.tau2)))
     raise TypeError(f"cannot find the fitted marginal covariance of a {type(res).__name__}")
@@ -170,6 +163,26 @@ def _label(res: Any, i: int) -> str:
     return f"row {i + 1}"
 
 
+def _check_nested(res: Any, codes: np.ndarray, levels: np.ndarray, name: str) -> None:
+    """Each independent group of the model (e.g. a study) must lie in one cluster: checked on the model's
+    structure, so that a variance component estimated at 0 does not hide a split study."""
+    outer = model_cluster(res)
+    if outer is None or len(outer) != len(codes):
+        return
+    groups, gid = np.unique(np.asarray([str(v) for v in outer]), return_inverse=True)
+    first = np.full(len(groups), -1, dtype=np.intp)
+    first[gid[::-1]] = np.arange(len(gid))[::-1]  # the first row of each group
+    split = np.flatnonzero(codes != codes[first[gid]])
+    if len(split):
+        i = int(split[0])
+        j = int(first[gid[i]])
+        raise ValueError(
+            f"cluster {name!r} is not constant within study {str(groups[gid[i]])!r} of the model: {_label(res, j)} is in "
+            f"cluster {levels[codes[j]]!r} and {_label(res, i)} in {levels[codes[i]]!r}; the model's random effects "
+            "must be nested within the clusters of the robust variance"
+        )
+
+
 def _blocks(res: Any, M: sparse.coo_matrix, codes: np.ndarray, levels: np.ndarray, name: str) -> list[Group]:
     """Split M into dense per-cluster blocks, stacked by cluster size (one scatter, no loop over clusters)."""
     k = len(codes)
@@ -231,6 +244,8 @@ def working_model(res: Any, cluster: Any = None) -> WorkingModel:
         raise ValueError(
             f"cluster {name!r} has a single cluster ({levels[0]!r}): cluster-robust inference needs at least two"
         )
+    if cluster is not None:
+        _check_nested(res, codes, levels, name)
     M = marginal_covariance(res)
     if M.shape != (k, k):
         raise ValueError(f"the marginal covariance has shape {M.shape}, expected ({k}, {k})")

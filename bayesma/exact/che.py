@@ -1,0 +1,178 @@
+"""Correlated sampling errors in the exact engine: the CHE model by rotating each cluster.
+
+The correlated-and-hierarchical-effects (CHE) model has, in cluster j,
+
+    y_j ~ N(X_j beta, V_j + tau_within^2 I + tau^2 1 1')
+
+with V_j the known sampling covariance of the cluster's effects. Write
+``V_j = Q_j diag(L_j) Q_j'`` (its eigendecomposition). In the rotated coordinates
+``Q_j' y_j`` the covariance is ``diag(L_j + tau_within^2) + tau^2 a_j a_j'`` with
+``a_j = Q_j' 1``: a diagonal matrix plus a rank-one term, exactly the three-level
+algebra of :func:`bayesma.exact.likelihood._ll_cluster` with a loading ``a`` on the
+cluster effect. The log determinant and every quadratic form are unchanged by the
+rotation, so the marginal likelihood, ``beta | tau, tau_within, y`` and the 2-D
+quadrature over ``(tau, tau_within)`` are those of the three-level model, linear in
+the number of clusters. The eigendecompositions are computed once, batched over
+clusters of equal size.
+
+The study effects are rotated back with the block-diagonal ``Q`` (a sparse matrix):
+their conditional means and variances (:func:`theta_rotated`) and their draws
+(:func:`draw_theta_rotated`, by Matheron's rule: a prior draw corrected by the
+data, which needs only the square root of the prior covariance of the true effects,
+``tau_within I + gamma a a'``). Both accept a *negative* between-cluster variance
+component (compound symmetry across outcomes with rho < 0,
+:mod:`bayesma.exact.multivariate`), as long as the covariance is positive definite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from .likelihood import _Clusters
+from .quadrature import _CHUNK
+
+__all__ = ["rotated_clusters", "theta_rotated", "draw_theta_rotated"]
+
+
+def rotated_clusters(y: np.ndarray, X: np.ndarray | None, cluster_index: np.ndarray,
+                     blocks: tuple[np.ndarray, ...]) -> _Clusters:
+    """The effects sorted by cluster and rotated by the eigenvectors of each cluster's V block.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Effects (k,), in the data's order.
+    X : numpy.ndarray or None
+        Design matrix (k, p).
+    cluster_index : numpy.ndarray
+        Cluster code (0..J-1) of each effect.
+    blocks : tuple of numpy.ndarray
+        ``blocks[j]``: the sampling covariance of cluster j's effects, rows in the data's order.
+
+    Returns
+    -------
+    _Clusters
+        With ``v`` the eigenvalues, ``y``/``X`` rotated, ``a = Q'1`` and ``Q`` the sparse
+        block-diagonal rotation (sorted order: ``theta_sorted = Q @ theta_rotated``).
+    """
+    cl = _Clusters.create(y, np.ones(y.size), X, cluster_index)
+    k = y.size
+    sizes = np.diff(np.r_[cl.starts, k])
+    L, yt, a = np.empty(k), np.empty(k), np.empty(k)
+    Xt = None if X is None else np.empty_like(cl.X)
+    rows, cols, vals = [], [], []
+    for n in np.unique(sizes):
+        js = np.flatnonzero(sizes == n)
+        B = np.stack([np.asarray(blocks[j], dtype=float) for j in js])  # (m, n, n)
+        lam, Qb = np.linalg.eigh(B)
+        idx = cl.starts[js][:, None] + np.arange(n)  # (m, n) sorted positions
+        L[idx] = np.maximum(lam, 1e-12 * np.maximum(lam.max(axis=1, keepdims=True), 1e-300))
+        yt[idx] = np.einsum("mil,mi->ml", Qb, cl.y[idx])
+        a[idx] = Qb.sum(axis=1)
+        if Xt is not None:
+            Xt[idx] = np.einsum("mil,mip->mlp", Qb, cl.X[idx])
+        rows.append(np.broadcast_to(idx[:, :, None], Qb.shape).reshape(-1))
+        cols.append(np.broadcast_to(idx[:, None, :], Qb.shape).reshape(-1))
+        vals.append(Qb.reshape(-1))
+    Q = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(k, k))
+    return _Clusters(cl.order, cl.starts, cl.index, yt, L, Xt, a=a, Q=Q)
+
+
+def _back(cl: _Clusters, x: np.ndarray, Q: Any = None) -> np.ndarray:
+    """Q @ x for rows of x (n, k): rotated -> sorted order."""
+    Q = cl.Q if Q is None else Q
+    return np.asarray(Q @ x.T).T
+
+
+def theta_rotated(cl: _Clusters, t2b: np.ndarray, t2w: np.ndarray, b: np.ndarray, V: np.ndarray):
+    """Mean and variance of theta | (tau^2, tau_within^2), y at G nodes: (k, G) each, data order.
+
+    Parameters
+    ----------
+    cl : _Clusters
+        From :func:`rotated_clusters`.
+    t2b, t2w : numpy.ndarray
+        Between-cluster variance component (may be negative) and within variance, (G,).
+    b, V : numpy.ndarray
+        beta | variances, y: means (G, p) and covariances (G, p, p).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Means and variances (k, G).
+    """
+    G, k = t2b.size, cl.y.size
+    p = 0 if cl.X is None else cl.X.shape[1]
+    Q2 = cl.Q.multiply(cl.Q).tocsr()
+    m = np.empty((k, G))
+    s2 = np.empty((k, G))
+    step = max(1, int(_CHUNK // (8 * k * max(p, 1))))
+    idx = cl.index
+    for s0 in range(0, G, step):
+        sl = slice(s0, s0 + step)
+        w = 1.0 / (cl.v[None] + t2w[sl, None])  # (g, k)
+        r = cl.y[None] - (b[sl] @ cl.X.T if p else 0.0)
+        s, _, ax = cl.block_sums(w)
+        c = (t2b[sl, None] / (1.0 + t2b[sl, None] * s))[:, idx]  # (g, k)
+        wa = w * cl.a
+        R = np.add.reduceat(wa * r, cl.starts, axis=1)[:, idx]
+        mt = cl.y[None] - cl.v[None] * (w * r - c * wa * R)
+        var = _back(cl, cl.v[None] - cl.v[None] ** 2 * w, Q2) + c * _back(cl, cl.v[None] * wa) ** 2
+        if p:
+            H = cl.v[None, :, None] * (w[..., None] * cl.X[None] - (c * wa)[..., None] * ax[:, idx])
+            QH = np.stack([_back(cl, H[..., j]) for j in range(p)], axis=-1)
+            var = var + np.einsum("gkp,gpq,gkq->gk", QH, V[sl], QH)
+        m[cl.order, sl] = _back(cl, mt).T
+        s2[cl.order, sl] = var.T
+    return m, s2
+
+
+def draw_theta_rotated(cl: _Clusters, t2b: np.ndarray, t2w: np.ndarray, xb: np.ndarray,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Draws of theta | beta, variances, y (n, k) in data order, by Matheron's rule.
+
+    A draw ``theta*`` from the prior of the true effects and ``y* = theta* + e*`` from the
+    sampling model give ``theta = theta* + G Sigma^-1 (y - y*)``, an exact posterior draw;
+    in the rotated coordinates ``G Sigma^-1 = I - diag(L) Sigma^-1``.
+
+    Parameters
+    ----------
+    cl : _Clusters
+        From :func:`rotated_clusters`.
+    t2b, t2w : numpy.ndarray
+        Variance components of each draw (n,) (t2b may be negative).
+    xb : numpy.ndarray
+        ``X beta`` of each draw (n, k), data order.
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, k), data order.
+    """
+    n, k = xb.shape
+    idx = cl.index
+    sizes = np.diff(np.r_[cl.starts, k]).astype(float)
+    z1 = rng.standard_normal((n, k))
+    z2 = rng.standard_normal((n, k))
+    out = np.empty((n, k))
+    QT = cl.Q.T.tocsr()
+    red = lambda z: np.add.reduceat(z, cl.starts, axis=1)  # noqa: E731
+    for s0 in range(0, n, 512):
+        sl = slice(s0, s0 + 512)
+        xbt = _back(cl, xb[sl][:, cl.order], QT)  # rotated X beta
+        tw = np.sqrt(t2w[sl, None])
+        gam = (np.sqrt(np.maximum(t2w[sl, None] + sizes[None] * t2b[sl, None], 0.0)) - tw) / sizes[None]
+        eta = tw * z1[sl] + gam[:, idx] * cl.a * red(cl.a * z1[sl])[:, idx]
+        rp = cl.y[None] - xbt - eta - np.sqrt(cl.v)[None] * z2[sl]
+        w = 1.0 / (cl.v[None] + t2w[sl, None])
+        s = red(w * cl.a * cl.a)
+        c = (t2b[sl, None] / (1.0 + t2b[sl, None] * s))[:, idx]
+        wa = w * cl.a
+        sinv = w * rp - c * wa * red(wa * rp)[:, idx]
+        out[sl][:, cl.order] = _back(cl, xbt + eta + rp - cl.v[None] * sinv)
+    return out

@@ -1,0 +1,111 @@
+"""Priors of the multivariate model across outcomes: ``mu``, ``tau`` (per outcome) and ``rho``.
+
+``priors={"mu": ..., "tau": ..., "rho": ...}``: a prior for ``mu`` or ``tau`` applies to every
+outcome unless a dict ``{outcome: prior}`` is given (outcomes left out take the default).
+``rho`` (``struct="CS"``/``"HCS"``) takes any prior whose support lies inside the valid range
+``(-1/(m-1), 1)`` of m outcomes, e.g. :class:`bayesma.priors.Uniform` ``(0, 1)`` or
+:class:`bayesma.priors.UniformCorrelation`; its default is uniform over that range
+(:func:`default_rho_prior`). Under ``struct="UN"`` ``rho`` is the
+prior of the correlation matrix, :class:`bayesma.priors.LKJ` (default ``LKJ(1)``, uniform over
+correlation matrices). The defaults of ``mu`` and ``tau`` are those of
+:func:`bayesma.priors.default_priors` for the effect measure.
+
+Resolved priors are stored flat: ``mu[<outcome>]``, ``tau`` (CS) or ``tau[<outcome>]``, ``rho``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bayesma import priors as pr
+
+__all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior"]
+
+MV_PRIOR_KEYS = ("mu", "tau", "rho")
+
+
+def rho_range(m: int) -> tuple[float, float]:
+    """Valid range of a compound-symmetric correlation among *m* outcomes: (-1/(m-1), 1)."""
+    return (-1.0 / max(m - 1, 1), 1.0)
+
+
+def default_rho_prior(m: int):
+    """Default prior of rho (CS, HCS): uniform over its valid range.
+
+    For two outcomes this is Uniform(-1, 1), the marginal of the LKJ(1) prior (uniform over
+    correlation matrices; Lewandowski, Kurowicka & Joe 2009, J. Multivariate Anal. 100:1989-2001),
+    the default of Stan/brms for correlations; for m outcomes the range is (-1/(m-1), 1), where
+    the compound-symmetric matrix is positive definite.
+    """
+    from bayesma.priors.correlation import UniformCorrelation
+
+    lo, hi = rho_range(m)
+    return UniformCorrelation(lo, hi)
+
+
+def _per_outcome(value: Any, default: Any, names: list[str], key: str, target: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        unknown = set(map(str, value)) - set(names)
+        if unknown:
+            raise ValueError(f"priors[{key!r}] names outcomes {sorted(unknown)} that are not in the data; "
+                             f"the outcomes are {names}")
+        given = {str(o): pr.as_prior(p, target, name=f"{key}[{o}]") for o, p in value.items()}
+        return {o: given.get(o, default) for o in names}
+    prior = default if value is None else pr.as_prior(value, target, name=key)
+    return {o: prior for o in names}
+
+
+def _rho_prior(value: Any, struct: str, m: int):
+    from bayesma.priors.correlation import LKJ
+
+    if struct == "UN":
+        if value is None:
+            return LKJ(1.0)
+        if not isinstance(value, LKJ):
+            raise ValueError(f"under struct='UN' priors['rho'] is the prior of the correlation matrix: give "
+                             f"bayesma.priors.LKJ(eta); got {value!r}")
+        return value
+    if value is None:
+        return default_rho_prior(m)
+    if isinstance(value, str):
+        value = pr.parse(value)
+    if not isinstance(value, pr.Prior) or isinstance(value, LKJ):
+        raise TypeError(f"priors['rho'] must be a prior on one correlation (e.g. bayesma.priors.Uniform(0, 1) or "
+                        f"UniformCorrelation(-1, 1)); got {value!r}")
+    lo, hi = value.support()
+    vlo, vhi = rho_range(m)
+    if lo < vlo - 1e-12 or hi > vhi + 1e-12:
+        raise ValueError(f"priors['rho'] = {value!r} has support ({lo:g}, {hi:g}) outside the valid range "
+                         f"({vlo:g}, {vhi:g}) of a compound-symmetric correlation among {m} outcomes")
+    return value
+
+
+def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct: str, *,
+                      measure: str | None, meta: Any) -> dict[str, Any]:
+    """The priors of a multivariate model, defaults filled in, stored flat (see the module).
+
+    Raises
+    ------
+    ValueError
+        An unknown key, a dict of tau priors under ``struct="CS"`` (one tau), a rho prior outside
+        the valid range, or a non-LKJ prior for ``rho`` under ``"UN"``.
+    """
+    given = dict(priors or {})
+    unknown = set(given) - set(MV_PRIOR_KEYS)
+    if unknown:
+        raise ValueError(f"unknown prior keys {sorted(unknown)} for the multivariate model; use {MV_PRIOR_KEYS}")
+    defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
+    out: dict[str, Any] = {}
+    for o, p in _per_outcome(given.get("mu"), defaults["mu"], names, "mu", "location").items():
+        out[f"mu[{o}]"] = p
+    if struct == "CS":
+        if isinstance(given.get("tau"), Mapping):
+            raise ValueError("struct='CS' has one tau shared by the outcomes: give one prior for 'tau' "
+                             "(a tau per outcome is struct='HCS' or 'UN')")
+        out["tau"] = defaults["tau"] if given.get("tau") is None else pr.as_prior(given["tau"], ("tau", "tau2"), "tau")
+    else:
+        for o, p in _per_outcome(given.get("tau"), defaults["tau"], names, "tau", ("tau", "tau2")).items():
+            out[f"tau[{o}]"] = p
+    out["rho"] = _rho_prior(given.get("rho"), struct, len(names))
+    return out
