@@ -39,7 +39,7 @@ from bayesma.frequentist._common import (
 )
 from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
-from bayesma.frequentist.mv import rma_mv
+from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
 
@@ -94,6 +94,8 @@ class RMAResult:  # numpydoc ignore=PR01
     R2: float | None
     dfs: int | None
     s2w: float
+    data: MetaData = field(repr=False)
+    X: np.ndarray = field(repr=False)
     tau2_ci: tuple[float, float] | None = None
     I2_ci: tuple[float, float] | None = None
     H2_ci: tuple[float, float] | None = None
@@ -102,8 +104,6 @@ class RMAResult:  # numpydoc ignore=PR01
     pi_ub: float | None = None
     loglik: float | None = None
     iterations: int = 0
-    data: MetaData | None = field(default=None, repr=False)
-    X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
 
@@ -262,7 +262,7 @@ class RMAResult:  # numpydoc ignore=PR01
             mask = np.zeros(self.k, dtype=bool)
             mask[np.asarray(keep)] = True
             md, X = md.subset(mask), X[mask]
-        settings = {"method": self.method, "test": self.test, "level": self.level,
+        settings: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level,
                     "tau2_fixed": self.tau2 if self.tau2_fix else None, "skip_r2": keep is not None}
         settings.update(changes)
         return fit_rma(md, X, self.coef_names, **settings)
@@ -344,7 +344,7 @@ def rma(
     cluster: Any = None,
     missing: str = "raise",
     tau2: float | None = None,
-) -> RMAResult:
+) -> RMAResult | RMAMVResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
     Parameters
