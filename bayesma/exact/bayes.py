@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,9 @@ from bayesma.priors.improper import is_improper
 
 from .grids import _grid_1d, integrate
 from .likelihood import _as_spec, _loglik_re, _Normal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .likelihood import SpecLike
 
 # ---------------------------------------------------------------------------
 # marginal likelihoods and Bayes factors
@@ -36,7 +39,7 @@ def _require_proper(spec, key: str, what: str) -> None:
         )
 
 
-def marginal_likelihood(spec: Any, log: bool = True) -> float:
+def marginal_likelihood(spec: SpecLike, log: bool = True) -> float:
     """Marginal likelihood ``p(y)`` of the model under its priors (log by default).
 
     The coefficients are integrated analytically, the heterogeneity by quadrature.
@@ -81,7 +84,7 @@ def _log_ml_null_effect(spec) -> float:
     return float(gr.logml[0])
 
 
-def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
+def marginal_likelihood_null_effect(spec: SpecLike, log: bool = True) -> float:
     """Marginal likelihood ``p(y | mu = 0)`` of an intercept-only model with mu fixed at 0 (log by default).
 
     The denominator of :func:`bayes_factor_effect`; prior comparisons that share a
@@ -111,7 +114,7 @@ def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
     return value if log else math.exp(value)
 
 
-def bayes_factor_effect(spec: Any, log: bool = False) -> float:
+def bayes_factor_effect(spec: SpecLike, log: bool = False) -> float:
     """Bayes factor BF10 for an effect: mu ~ its prior (H1) against mu = 0 (H0).
 
     Both models share the heterogeneity prior; it is the ratio of their marginal
@@ -155,7 +158,7 @@ def _log_bf_heterogeneity(spec, log_ml: float) -> float:
     return log_ml - marginal_likelihood(replace(spec, model="common"))
 
 
-def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
+def bayes_factor_heterogeneity(spec: SpecLike, log: bool = False) -> float:
     """Bayes factor BF10 for heterogeneity: tau ~ its prior against tau = 0.
 
     H1 is the random-effects model, H0 the common-effect model, both with the same
@@ -201,7 +204,7 @@ def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
     return lbf if log else math.exp(lbf)
 
 
-def model_probabilities(spec: Any, prior_prob_random: float = 0.5) -> pd.DataFrame:
+def model_probabilities(spec: SpecLike, prior_prob_random: float = 0.5) -> pd.DataFrame:
     """Posterior probabilities of the common-effect and random-effects models.
 
     Parameters
@@ -254,7 +257,7 @@ def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = 
                         index=pd.Index(["common", "random"], name="model"))
 
 
-def bayes_factors(spec: Any) -> pd.DataFrame:
+def bayes_factors(spec: SpecLike) -> pd.DataFrame:
     """Bayes factors of an intercept-only model: the effect and the heterogeneity.
 
     Parameters

@@ -6,7 +6,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,9 @@ from bayesma._arviz import from_draws
 
 from .likelihood import _as_spec
 from .posterior import ExactPosterior, exact_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .likelihood import SpecLike
 
 __all__ = ["ExactFit", "fit_exact"]
 
@@ -74,7 +77,7 @@ def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
 
 
 def fit_exact(
-    spec: Any,
+    spec: SpecLike,
     draws: int = 1000,
     chains: int = 4,
     seed: int | np.random.Generator | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from .quadrature import (
     _lagrange_weights,
     _legval,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 # ---------------------------------------------------------------------------
 # adaptive grids
@@ -476,7 +479,7 @@ class Integral:
     clusters: _Clusters | None = None
 
 
-def integrate(spec: Any, n: int | None = None) -> Integral:
+def integrate(spec: ModelSpec, n: int | None = None) -> Integral:
     """Integrate the posterior of a normal-normal model over its heterogeneity (no summaries).
 
     Parameters

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Union, cast
 
 import numpy as np
 from scipy import special
 
 from .quadrature import _CHUNK, _LOG2PI, _NUTS_HINT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 # ---------------------------------------------------------------------------
 # prior densities of tau without scipy's per-call overhead
@@ -365,5 +368,17 @@ def _check_supported(spec) -> None:
             raise ValueError(f"priors[{key!r}] = {prior!r} has no density of tau. {_NUTS_HINT}.")
 
 
-def _as_spec(obj: Any):
-    return getattr(obj, "spec", obj)
+class HasSpec(Protocol):
+    """Anything that carries a model specification (a ``MetaAnalysis``)."""
+
+    @property
+    def spec(self) -> ModelSpec: ...
+
+
+#: what the exact engine's functions accept: a ModelSpec or a MetaAnalysis (its ``.spec``)
+SpecLike = Union["ModelSpec", HasSpec]
+
+
+def _as_spec(obj: SpecLike) -> ModelSpec:
+    spec = getattr(obj, "spec", obj)
+    return cast("ModelSpec", spec)

@@ -15,7 +15,7 @@ flat prior, theta_new) as ``NaN``; never as a finite number (the rule is in
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,10 +23,14 @@ from bayesma.priors.improper import moment_flags
 
 from .likelihood import _location_prior, _loglik_beta
 
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
+
 __all__ = ["tail_adjusted_rows"]
 
 
-def _flat_coefficients(spec: Any) -> list[int]:
+def _flat_coefficients(spec: ModelSpec) -> list[int]:
     return [j for j in range(len(spec.coef_names)) if getattr(spec.location_prior(j), "family", None) == "Flat"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,11 @@ from .quadrature import (
     _mixture_quantiles,
 )
 from .sampling import draw_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
+    from .likelihood import SpecLike
 
 # ---------------------------------------------------------------------------
 # the exact posterior of one model
@@ -64,7 +69,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
     ([0.23, -0.1522, 0.6079], 0.92)
     """
 
-    spec: Any
+    spec: ModelSpec
     kind: str
     log_marginal_likelihood: float
     grid: Any = None
@@ -557,7 +562,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         return draw_posterior(self, n, rng, theta=theta)
 
 
-def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
+def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
     """Integrate the posterior of a normal-normal model (no draws).
 
     Parameters

@@ -19,7 +19,7 @@ import contextlib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,10 @@ from bayesma.report.tables import (
     num,
     summary_rows,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.results.view import FitView
+    from bayesma.spec import ModelSpec
 
 __all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "posterior_report", "report_text", "term_labels"]
 _METHODS = {"exact": "exact numerical integration", "nuts": "No-U-Turn sampling (PyMC)"}
@@ -527,7 +531,7 @@ def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFr
 # from a posterior
 
 
-def default_fits(spec: Any) -> dict[str, Any]:
+def default_fits(spec: ModelSpec) -> dict[str, Any]:
     """metafor's estimators on the data of a model spec: FE, DL, REML, REML + KH (or the 3-level REML)."""
     data = spec.meta.data
     yi, vi = np.asarray(spec.yi, dtype=float), np.asarray(spec.vi, dtype=float)
@@ -540,7 +544,7 @@ def default_fits(spec: Any) -> dict[str, Any]:
 
 
 def posterior_report(
-    post: Any,
+    post: FitView,
     *,
     title: str | None = None,
     fits: Mapping[str, Any] | None = None,
