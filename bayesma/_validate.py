@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 
 def study_name(labels: Sequence[Any] | None, i: int) -> str:
     """How a message refers to study *i*: its label when there is one, else its row number (1-based)."""
@@ -35,9 +37,9 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
         raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     raw = np.atleast_1d(raw)
     if raw.ndim != 1:
-        raise ValueError(f"column {column!r} must be one-dimensional, got shape {raw.shape}")
+        raise InputError(f"column {column!r} must be one-dimensional, got shape {raw.shape}")
     if raw.dtype.kind == "b":
-        raise TypeError(f"column {column!r} holds booleans (True/False), not numbers")
+        raise ArgumentTypeError(f"column {column!r} holds booleans (True/False), not numbers")
     if raw.dtype.kind in "fiu":
         return raw.astype(float)
     out = np.empty(raw.shape[0], dtype=float)
@@ -63,12 +65,12 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
         else:
             bad.append(i)
     if booleans:
-        raise TypeError(f"column {column!r} holds booleans (True/False), not numbers: "
+        raise ArgumentTypeError(f"column {column!r} holds booleans (True/False), not numbers: "
                         + "; ".join(study_name(labels, i) for i in booleans[:10]))
     if bad:
         cells = "; ".join(f"{study_name(labels, i)} has a non-numeric value {raw[i]!r}" for i in bad[:10])
         more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
-        raise TypeError(f"column {column!r}: {cells}{more}")
+        raise ArgumentTypeError(f"column {column!r}: {cells}{more}")
     return out
 
 
@@ -91,7 +93,7 @@ def align(values: Any, index: pd.Index | None, name: str) -> Any:
     if len(values) == len(index) and index.is_unique and values.index.is_unique \
             and set(values.index) == set(index):
         return values.reindex(index)
-    raise ValueError(
+    raise InputError(
         f"{name} is a pandas {type(values).__name__} whose index does not match the rows of data "
         f"(or of yi): values are paired by index, so the labels must be the same; "
         f"use .to_numpy() to pair by position, or reset the index of both")
@@ -102,9 +104,9 @@ def column(data: pd.DataFrame | None, spec: Any, name: str) -> Any:
     is aligned with the rows of *data* by its index, see :func:`align`)."""
     if isinstance(spec, str):
         if data is None:
-            raise TypeError(f"{name}={spec!r} is a column name, but no data= was given")
+            raise ArgumentTypeError(f"{name}={spec!r} is a column name, but no data= was given")
         if spec not in data.columns:
-            raise ValueError(
+            raise InputError(
                 f"column {spec!r} (for {name}) is not in the data; columns are {list(data.columns)}"
             )
         return data[spec]
@@ -118,13 +120,13 @@ def check_level(level: Any, name: str = "level") -> float:
     in [50, 100); values from 1 to 50 (``level=1.5``) are ambiguous and refused.
     """
     if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number such as 0.95 or 95, got {level!r}")
+        raise ArgumentTypeError(f"{name} must be a number such as 0.95 or 95, got {level!r}")
     value = float(level)
     if 0 < value < 1:
         return value
     if 50 <= value < 100:
         return value / 100.0
-    raise ValueError(f"{name}={level!r} is not a confidence level: give a fraction in (0, 1) such as 0.95, "
+    raise InputError(f"{name}={level!r} is not a confidence level: give a fraction in (0, 1) such as 0.95, "
                      "or a percentage in [50, 100) such as 95")
 
 
@@ -133,10 +135,10 @@ def check_tau2(tau2: Any, name: str = "tau2") -> float | None:
     if tau2 is None:
         return None
     if isinstance(tau2, (bool, np.bool_)) or not isinstance(tau2, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number (a fixed tau² >= 0) or None, got {tau2!r}")
+        raise ArgumentTypeError(f"{name} must be a number (a fixed tau² >= 0) or None, got {tau2!r}")
     value = float(tau2)
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 (a fixed tau²), got {tau2!r}")
+        raise InputError(f"{name} must be a finite number >= 0 (a fixed tau²), got {tau2!r}")
     return value
 
 
@@ -150,7 +152,7 @@ def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | 
         return None
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         what = "an integer >= 0 or None" if allow_none else "an integer >= 0"
-        raise TypeError(f"{name} must be {what}, got {seed!r} ({type(seed).__name__})")
+        raise ArgumentTypeError(f"{name} must be {what}, got {seed!r} ({type(seed).__name__})")
     if seed < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {seed!r}")
+        raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
     return int(seed)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 __all__ = ["GENERIC", "MEASURES", "Measure", "get", "label", "lookup", "names"]
 
 
@@ -304,14 +306,14 @@ def get(name: str | None) -> Measure:
     if isinstance(name, Measure):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"measure must be a string such as 'OR' or 'SMD' (or None), got {name!r}")
+        raise ArgumentTypeError(f"measure must be a string such as 'OR' or 'SMD' (or None), got {name!r}")
     key = name.strip().upper()
     key = _ALIASES.get(key, key)
     if key in MEASURES:
         return MEASURES[key]
     close = _HINTS.get(key) or next(iter(difflib.get_close_matches(key, list(MEASURES), n=1, cutoff=0.6)), None)
     hint = f" (did you mean {close!r}?)" if close else ""
-    raise ValueError(
+    raise InputError(
         f"unknown effect measure {name!r}{hint}; known measures: {_known()} "
         "(bayesma.measures.MEASURES describes them); for effects on another scale give no measure "
         "(measure=None: a generic effect size)"
@@ -324,7 +326,7 @@ def lookup(name: str | None) -> str | None:
 
 
 def label(name: str | None, default: str = "Effect size") -> str:
-    """The axis label of *name*; *default* for None. Unknown names raise ValueError."""
+    """The axis label of *name*; *default* for None. Unknown names raise InputError."""
     return default if name is None else get(name).label
 
 

@@ -140,7 +140,7 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
         model = bm.MetaAnalysis(sub, yi="d", vi="var_d", labels="study", measure="SMD")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the k = 3 warning; step 5 answers it
-            post = model.fit(engine=engine, draws=draws, tune=draws, chains=4, seed=1)
+            post = model.fit(engine=engine, draws=draws, chains=4, **({"tune": draws} if engine == "nuts" else {}), seed=1)
         s = post.summary()
         mu, tau, new = s.loc["mu"], s.loc["tau"], s.loc["theta_new"]
         print(

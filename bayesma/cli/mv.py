@@ -66,6 +66,13 @@ def add_parser(sub, formatter_class) -> None:
     p.set_defaults(command_module="mv")
 
 
+def _new_column(df: pd.DataFrame, name: str) -> str:
+    """*name*, or *name* with underscores appended, so that it is not a column of *df*."""
+    while name in df.columns:
+        name += "_"
+    return name
+
+
 def _check_options(args: argparse.Namespace) -> None:
     if not -1 < args.rho < 1:
         raise InputError(f"--rho must lie between -1 and 1 (a correlation), got {args.rho:g}")
@@ -104,9 +111,9 @@ def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
             rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:10])
             warnings.warn(f"dropped {int(bad.sum())} rows with missing values (rows {rows})", stacklevel=2)
             df = df.loc[~bad].reset_index(drop=True)
-        if args.sei is not None:
-            df = df.assign(**{"vi": pd.to_numeric(df[args.sei]) ** 2})
-            var = "vi"
+        if args.sei is not None:  # the variances, in a new column (a file's own columns are never overwritten)
+            var = _new_column(df, "vi_from_sei")
+            df = df.assign(**{var: pd.to_numeric(df[args.sei]) ** 2})
         if df[args.cluster].nunique() < 2:
             raise InputError(f"column {args.cluster!r} (--cluster) has a single study; pooling needs at least two")
         if args.obs is not None:
@@ -125,7 +132,7 @@ def fit(df: pd.DataFrame, var: str, args: argparse.Namespace) -> tuple[Any, Any,
 
     cl = args.cluster
     if args.che:
-        obs = args.obs or "effect"
+        obs = args.obs or _new_column(df, "effect")
         if args.obs is None:
             df[obs] = df.groupby(cl, sort=False).cumcount() + 1
         V = vcalc(var, cluster=cl, obs=obs, rho=args.rho, data=df)

@@ -14,6 +14,7 @@ import bayesma
 from bayesma import priors as pr
 from bayesma.cli.console import Progress, isatty, print_table, say
 from bayesma.cli.outputs import writing
+from bayesma.errors import ArgumentTypeError
 from bayesma.report import (
     comparison_table,
     diagnostics_text,
@@ -96,8 +97,8 @@ def run_fit(
 
     with progress.step(f"fitting the Bayesian model ({engine} engine"
                        + (f", {chains} chains x {draws} draws" if engine == "nuts" else "") + ")"):
-        post = model.fit(engine=engine, draws=draws, tune=tune, chains=chains, seed=seed,
-                         **({"progressbar": isatty(sys.stderr)} if engine == "nuts" else {}))
+        post = model.fit(engine=engine, draws=draws, chains=chains, seed=seed,  # tune and the bar: NUTS only
+                         **({"tune": tune, "progressbar": isatty(sys.stderr)} if engine == "nuts" else {}))
     with progress.step("frequentist check (FE, DL, REML, Knapp-Hartung)"):
         fits = frequentist_fits(data, spec)
 
@@ -176,4 +177,4 @@ def save_fig(fig: Any, path: Path) -> None:
         fig.figure.savefig(path, dpi=150, bbox_inches="tight")
         plt.close(fig.figure)
     else:  # pragma: no cover
-        raise TypeError(f"cannot save a plot of type {type(fig).__name__}")
+        raise ArgumentTypeError(f"cannot save a plot of type {type(fig).__name__}")

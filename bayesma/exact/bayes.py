@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import InputError
 from bayesma.priors.improper import is_improper
 
 from .grids import _grid_1d, integrate
@@ -32,7 +33,7 @@ def _require_proper(spec, key: str, what: str) -> None:
     """A Bayes factor that tests *key* is undefined when *key* has an improper prior (its scale is arbitrary)."""
     if _improper(spec, key):
         prior = spec.priors.get(key) if key != "mu" else spec.location_prior(0)
-        raise ValueError(
+        raise InputError(
             f"{what} is not defined under the improper prior {key} ~ {prior!r}: the marginal likelihood of the "
             f"model with {key} free carries the prior's arbitrary constant (Lindley's paradox in the limit). "
             f"Give {key} a proper prior, e.g. {'Normal(0, 1)' if key == 'mu' else 'HalfNormal(0.5)'}."
@@ -79,7 +80,7 @@ def _log_ml_null_effect(spec) -> float:
         ll, _, _ = _loglik_re(np.zeros((1, 1)), y[None], v[None], None, none)
         return float(ll[0, 0])
     if spec.tau_by is not None or spec.cluster_index is not None:
-        raise ValueError("bayes_factor_effect() is implemented for the common and the simple random-effects model")
+        raise InputError("bayes_factor_effect() is implemented for the common and the simple random-effects model")
     gr = _grid_1d(y[None], v[None], None, none, spec.priors["tau"])
     return float(gr.logml[0])
 
@@ -142,7 +143,7 @@ def bayes_factor_effect(spec: SpecLike, log: bool = False) -> float:
     """
     spec = _as_spec(spec)
     if spec.is_regression:
-        raise ValueError("bayes_factor_effect() tests mu = 0 in an intercept-only model; for a coefficient of a "
+        raise InputError("bayes_factor_effect() tests mu = 0 in an intercept-only model; for a coefficient of a "
                          "meta-regression use ExactPosterior.savage_dickey('beta[<coef>]')")
     lbf = _log_bf_effect(spec, marginal_likelihood(spec))
     return lbf if log else math.exp(lbf)
@@ -198,7 +199,7 @@ def bayes_factor_heterogeneity(spec: SpecLike, log: bool = False) -> float:
     """
     spec = _as_spec(spec)
     if spec.model != "random" or spec.tau_by is not None or spec.cluster_index is not None:
-        raise ValueError("bayes_factor_heterogeneity() compares the random-effects model (one tau) with the "
+        raise InputError("bayes_factor_heterogeneity() compares the random-effects model (one tau) with the "
                          "common-effect model; give a random-effects model without tau_by= / cluster=")
     lbf = _log_bf_heterogeneity(spec, marginal_likelihood(spec))
     return lbf if log else math.exp(lbf)
@@ -240,9 +241,9 @@ def model_probabilities(spec: SpecLike, prior_prob_random: float = 0.5) -> pd.Da
 def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = None) -> pd.DataFrame:
     """:func:`model_probabilities`, reusing *log_ml*, the marginal likelihood of *spec* itself, when given."""
     if not 0 < prior_prob_random < 1:
-        raise ValueError("prior_prob_random must be strictly between 0 and 1")
+        raise InputError("prior_prob_random must be strictly between 0 and 1")
     if "tau" not in spec.priors:
-        raise ValueError("model probabilities compare common and random effects and need the prior on tau: "
+        raise InputError("model probabilities compare common and random effects and need the prior on tau: "
                          "give a random-effects model (model='random')")
     _require_proper(spec, "tau", "the posterior probability of the random-effects model")
     lml = {}

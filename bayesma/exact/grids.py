@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 from .che import rotated_clusters
 from .likelihood import (
     _check_supported,
@@ -81,7 +83,7 @@ def _prior_range(prior: Any, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 def _check_finite(f: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(np.max(f, axis=-1))):
-        raise ValueError(f"the posterior density of {what} is zero everywhere on the grid; "
+        raise InputError(f"the posterior density of {what} is zero everywhere on the grid; "
                          "check the prior (its support) and the data")
 
 

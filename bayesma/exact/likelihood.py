@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, Protocol, Union, cast
 import numpy as np
 from scipy import special
 
+from bayesma.errors import UnsupportedModelError
+
+from .capability import exact_support
 from .quadrature import _CHUNK, _LOG2PI, _NUTS_HINT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -202,7 +205,7 @@ def _location_prior(spec) -> _Normal:
             p0.append(0.0)
             continue
         if prior.family != "Normal":
-            raise ValueError(
+            raise UnsupportedModelError(
                 f"engine='exact' integrates the coefficients analytically and needs Normal priors on "
                 f"them; the prior of {name!r} is {prior!r}. {_NUTS_HINT}, or give a Normal or Flat prior."
             )
@@ -347,25 +350,11 @@ def _sq(t: np.ndarray) -> np.ndarray:
 
 
 def _check_supported(spec) -> None:
-    if spec.likelihood != "normal":
-        raise ValueError(
-            f"engine='exact' handles normal random effects only; likelihood={spec.likelihood!r} has "
-            f"no closed-form conditional posterior. {_NUTS_HINT}."
-        )
-    if spec.tau_by is not None and len(spec.group_names) > 2:
-        raise ValueError(
-            f"engine='exact' handles tau_by= with two subgroups (a two-dimensional integral); "
-            f"{spec.tau_by!r} has {len(spec.group_names)} ({', '.join(spec.group_names)}). {_NUTS_HINT}."
-        )
-    two_d = spec.tau_by is not None or spec.cluster_index is not None
-    for key in ("tau", "tau_within"):
-        prior = spec.priors.get(key)
-        if two_d and getattr(prior, "family", None) in ("HalfFlat", "Jeffreys"):
-            raise ValueError(f"engine='exact' takes the improper prior {key} ~ {prior!r} only in the one-tau "
-                             f"random-effects model (its tail beyond the grid is integrated analytically there); "
-                             f"{_NUTS_HINT}, or give {key} a proper prior.")
-        if prior is not None and not hasattr(prior, "logpdf_tau"):
-            raise ValueError(f"priors[{key!r}] = {prior!r} has no density of tau. {_NUTS_HINT}.")
+    """Refuse a model the exact engine cannot fit, saying why (the rule is :func:`~bayesma.exact.capability.exact_support`)."""
+    support = exact_support(spec)
+    if not support.ok:
+        raise UnsupportedModelError(f"engine='exact' cannot fit this model: {support.reason}; {_NUTS_HINT} "
+                                    "(engine='auto' chooses it)")
 
 
 class HasSpec(Protocol):

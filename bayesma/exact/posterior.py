@@ -182,17 +182,22 @@ class ExactPosterior:  # numpydoc ignore=PR01
                 q = g.tau_quantiles(axis, qs3)
                 rows[name] = (m, s, q[1], q[0], q[2])
         # study effects
-        if theta:
+        cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
+        thetas = None
+        if theta:  # one block of arrays (k rows: no tuple per study)
             qs, mean, sdev = theta_summary(self, qs=qs3)
-            for i, lab in enumerate(spec.labels):
-                rows[f"theta[{lab}]"] = (mean[i], sdev[i], qs[i, 1], qs[i, 0], qs[i, 2])
+            thetas = pd.DataFrame(np.column_stack([mean, sdev, qs[:, 1], qs[:, 0], qs[:, 2]]), columns=cols,
+                                  index=[f"theta[{lab}]" for lab in spec.labels], dtype=float)
         for name, (nw, nm, ns) in theta_new_mixture(self).items():
             qn = _mixture_quantiles(nw, nm, ns, qs3)
             mn, sn = _mixture_moments(nw, nm, ns)
             rows[name] = (float(mn), float(sn), qn[1], qn[0], qn[2])
         rows = tail_adjusted_rows(self, rows)  # the tail of tau beyond the grid; moments that do not exist
-        out = pd.DataFrame.from_dict(rows, orient="index",
-                                     columns=["mean", "sd", "median", "eti_lower", "eti_upper"]).astype(float)
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=cols).astype(float)
+        if thetas is not None:  # the study effects before theta_new, as always
+            new = frame.index.str.startswith("theta_new")
+            frame = pd.concat([frame[~new], thetas, frame[new]])
+        out = frame
         self._nodes[key] = out
         return out.copy()
 

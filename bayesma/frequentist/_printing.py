@@ -66,7 +66,8 @@ def format_rma(res: Any) -> str:
         lines.append(f"{'Fixed-Effects with Moderators' if mods else 'Fixed-Effects'} Model (k = {res.k})")
     else:
         kind = "Mixed-Effects Model" if mods else "Random-Effects Model"
-        lines.append(f"{kind} (k = {res.k}; tau^2 estimator: {res.method})")
+        how = "user-specified tau^2 value" if getattr(res, "tau2_fix", False) else f"tau^2 estimator: {res.method}"
+        lines.append(f"{kind} (k = {res.k}; {how})")
     lines.append("")
     if res.method != "FE":
         resid = "residual " if mods else ""

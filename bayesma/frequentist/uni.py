@@ -25,6 +25,7 @@ import pandas as pd
 from bayesma._validate import check_tau2
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
+from bayesma.errors import InputError
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
 from bayesma.frequentist import ranef as _ranef
@@ -215,7 +216,7 @@ class RMAResult:  # numpydoc ignore=PR01
         )
 
     def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
-                pi_type: Any = None, predtype: Any = None) -> pd.DataFrame:
+                pi_type: Any = None, predtype: Any = None, *, design: Any = None) -> pd.DataFrame:
         """Predicted (average) effects with confidence and prediction intervals.
 
         See :func:`bayesma.frequentist.predict.predict_rma` for the parameters; *pi_type*
@@ -232,6 +233,8 @@ class RMAResult:  # numpydoc ignore=PR01
             Applied to ``pred`` and the interval bounds (e.g. ``numpy.exp``).
         pi_type, predtype : str, optional
             The prediction-interval variant (give one of the two).
+        design : array_like, optional
+            Full design rows (intercept column included) instead of *newmods*.
 
         Returns
         -------
@@ -251,7 +254,8 @@ class RMAResult:  # numpydoc ignore=PR01
         """
         from bayesma.frequentist.predict import predict_rma
 
-        return predict_rma(self, newmods=newmods, level=level, transf=transf, pi_type=pi_type, predtype=predtype)
+        return predict_rma(self, newmods=newmods, level=level, transf=transf, pi_type=pi_type, predtype=predtype,
+                           design=design)
 
     def refit(self, keep: Any = None, **changes: Any) -> RMAResult:
         """This model refitted: to the studies in *keep* (boolean mask or indices), or with
@@ -320,7 +324,7 @@ class RMAResult:  # numpydoc ignore=PR01
 
     def forest(self, **kwargs: Any):
         """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`."""
-        from bayesma.plots.forest_rma import forest_rma
+        from bayesma.plots.forest_frequentist import forest_rma
         return forest_rma(self, **kwargs)
 
     def __repr__(self) -> str:
@@ -414,16 +418,16 @@ def rma(
     """
     if cluster is not None:
         if tau2 is not None:
-            raise ValueError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
+            raise InputError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
                              "estimates two variance components")
         if str(method).upper() not in ("REML", "ML"):
-            raise ValueError(f"method={method!r} cannot fit the three-level model of cluster= "
+            raise InputError(f"method={method!r} cannot fit the three-level model of cluster= "
                              "(rma_mv, as metafor's rma.mv, fits method='REML' or 'ML')")
         return rma_mv(yi, vi, sei=sei, data=data, cluster=cluster, mods=mods, method=method, level=level,
                       test=test, labels=labels, missing=missing)
     method = _check_method(method)
     if test not in TESTS:
-        raise ValueError(f"test must be one of {TESTS}, got {test!r}")
+        raise InputError(f"test must be one of {TESTS}, got {test!r}")
     level = _level(level)
     mods = _aligned_mods(mods, data, yi)
     md = yi if isinstance(yi, MetaData) else MetaData.create(

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
 
+from bayesma.errors import InputError, UnsupportedModelError
+
 __all__ = ["choose_engine", "exact_can_fit"]
 
 ENGINES = ("auto", "exact", "nuts")
@@ -27,20 +29,10 @@ def exact_can_fit(spec: ModelSpec) -> tuple[bool, str]:
     tuple of (bool, str)
         ``(True, "")`` or ``(False, reason)``.
     """
-    dep = spec.dependence
-    if dep.multivariate and dep.struct != "CS":
-        return False, (f"struct={dep.struct!r} has more than two variance parameters; the exact engine "
-                       "integrates two (CHE: tau, tau_within; CS: tau, rho)")
-    for j, name in enumerate(spec.coef_names):
-        fam = spec.location_prior(j).family
-        if fam not in ("Normal", "Flat"):
-            return False, f"the prior of {name!r} is {fam}; the exact engine needs Normal (or Flat) priors on the means"
-    keys = ("tau", "rho") if dep.multivariate else ("tau", "tau_within")
-    for key in keys:
-        prior = spec.priors[key]
-        if prior.family in ("HalfFlat", "Jeffreys"):
-            return False, f"priors[{key!r}] = {prior!r} is improper; the 2-D exact engine needs proper priors"
-    return True, ""
+    from bayesma.exact.capability import exact_support
+
+    support = exact_support(spec)  # the one engine rule, which holds these models' rules too
+    return support.ok, support.reason
 
 
 def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
@@ -53,14 +45,14 @@ def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
         An unknown engine, or ``engine="exact"`` for a model it cannot fit (the reason is named).
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        raise InputError(f"engine must be one of {ENGINES}, got {engine!r}")
     ok, why = exact_can_fit(spec)
     if engine == "exact" and not ok:
-        raise ValueError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
+        raise InputError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
     _warn_small_k(spec)
     use = "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
     if use == "nuts":
-        raise NotImplementedError("engine='nuts' for the CHE and multivariate models is not available yet: "
+        raise UnsupportedModelError("engine='nuts' for the CHE and multivariate models is not available yet: "
                                   "use engine='exact'")
     return use
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma import measures
+from bayesma.errors import InputError
 
 from ._common import _new_figure
 
@@ -130,13 +131,13 @@ def order_index(order: Any, labels: list[str], yi: np.ndarray, vi: np.ndarray,
             vals = list(columns[key])
             idx = sorted(range(k), key=lambda i: (vals[i] is None, vals[i]))
         else:
-            raise ValueError(f"order must be 'effect', 'precision', 'label', a column of the data or a list of "
+            raise InputError(f"order must be 'effect', 'precision', 'label', a column of the data or a list of "
                              f"study labels (a leading '-' reverses), got {order!r}")
         return [int(i) for i in (idx[::-1] if reverse else idx)]
     order = list(order)
     missing = [lab for lab in order if lab not in labels]
     if missing:
-        raise ValueError(f"order names unknown studies {missing}")
+        raise InputError(f"order names unknown studies {missing}")
     return [labels.index(lab) for lab in order]
 
 

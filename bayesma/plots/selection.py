@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 from ._common import _new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,11 +108,11 @@ def selection_plot(
         p, w, lower, upper = spec["p"], spec["w"], spec["lower"], spec["upper"]
         pvals, steps, k_per_interval, level = spec["pvals"], spec["steps"], spec["k_per_interval"], spec["level"]
     if w is None:
-        raise ValueError("selection_plot needs w (the selection function at p) or a fitted selection model")
+        raise InputError("selection_plot needs w (the selection function at p) or a fitted selection model")
     p = np.asarray(p, float)
     w = np.asarray(w, float)
     if p.shape != w.shape:
-        raise ValueError(f"p and w must have the same shape, got {p.shape} and {w.shape}")
+        raise InputError(f"p and w must have the same shape, got {p.shape} and {w.shape}")
     if xscale == "log":  # p = 0 has no place on a log axis
         keep = p > 0
         p, w = p[keep], w[keep]

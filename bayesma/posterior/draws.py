@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._arviz import rhat_ess
+from bayesma.errors import InputError
 
 from .names import canonical_name, split_name
 from .protocol import SUMMARY_COLUMNS
@@ -111,7 +112,7 @@ class DrawsPosterior:
     def __init__(self, idata: InferenceData, spec: ModelSpec, engine: str = "nuts",
                  method: str = "No-U-Turn sampling (PyMC)", mcmc: bool = True) -> None:
         if not hasattr(idata, "posterior"):
-            raise ValueError("idata must have a posterior group")
+            raise InputError("idata must have a posterior group")
         self._idata = idata
         self._spec = spec
         self._engine = str(engine)

@@ -252,7 +252,7 @@ def comparison_table(
             if not regression:
                 pred = res.predict()
             elif x_new is not None:
-                pred = res.predict(newmods=np.asarray(x_new, dtype=float)[None, :])
+                pred = res.predict(design=np.asarray(x_new, dtype=float)[None, :])
             else:
                 raise LookupError
             pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
@@ -315,10 +315,7 @@ def markdown_table(df: pd.DataFrame) -> list[str]:
 
 
 def diagnostics_text(post: FitView) -> str:
-    try:
-        diag = post.diagnostics()
-    except Exception:  # noqa: BLE001 - diagnostics are informative only
-        return ""
+    diag = post.diagnostics()
     if hasattr(diag, "line"):
         return str(diag.line())
     if isinstance(diag, dict):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bayesma.errors import InputError
 from bayesma.priors import as_prior
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +28,7 @@ def labelled(priors: Mapping[str, Any] | Sequence[Any] | None, what: str = "prio
         prior = as_prior(value, target, name=what if key is None else f"{what}[{key!r}]")
         label = repr(prior) if key is None else str(key)
         if label in out:
-            raise ValueError(f"{what}: the label {label!r} is used twice (for {out[label]!r} and {prior!r}); "
+            raise InputError(f"{what}: the label {label!r} is used twice (for {out[label]!r} and {prior!r}); "
                              "every prior of a comparison needs its own label")
         out[label] = prior
     return out
@@ -63,6 +64,15 @@ def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
     }
 
 
+def resolve_engine(engine: str, spec: ModelSpec, fit_kwargs: Mapping[str, Any]) -> str:
+    """The engine that fits *spec*: *engine*, or for ``"auto"`` the one rule's choice
+    (:func:`bayesma.exact.capability.choose_engine`; NUTS options in *fit_kwargs* mean NUTS)."""
+    from bayesma.exact.capability import choose_engine
+
+    nuts_options = [k for k in fit_kwargs if k not in ("draws", "chains", "seed")]
+    return choose_engine(engine, spec, nuts_options=nuts_options)[0]
+
+
 def _fit_exact(spec: ModelSpec, fit_kwargs: Mapping[str, Any], base: Any) -> tuple[pd.DataFrame, Posterior]:
     """The exact marginals alone (no draws: the table needs none)."""
     from bayesma.exact import exact_posterior
@@ -88,8 +98,9 @@ _FITS: dict[str, Callable[[ModelSpec, Mapping[str, Any], Any], tuple[pd.DataFram
 
 def fit_row(spec: ModelSpec, engine: str, fit_kwargs: Mapping[str, Any],
             base: Any = None) -> tuple[dict[str, float], Posterior]:
-    """Fit one spec; return the table row and the posterior (:class:`bayesma.posterior.Posterior`)."""
-    s, post = _FITS[engine](spec, fit_kwargs, base)
+    """Fit one spec (*engine* as :func:`resolve_engine`); return the table row and the posterior
+    (:class:`bayesma.posterior.Posterior`)."""
+    s, post = _FITS[resolve_engine(engine, spec, fit_kwargs)](spec, fit_kwargs, base)
     return _row_from_summary(s, post.p_greater(_location_row(s), 0.0)), post
 
 
@@ -101,8 +112,10 @@ def _model_with_spec(base: Any, spec: ModelSpec) -> MetaAnalysis:
 
 
 def check_engine(engine: str) -> None:
-    if engine not in _FITS:
-        raise ValueError(f"engine must be one of {sorted(_FITS)}, got {engine!r}")
+    from bayesma.exact.capability import ENGINE_CHOICES
+
+    if engine not in ENGINE_CHOICES:
+        raise InputError(f"engine must be one of {ENGINE_CHOICES}, got {engine!r}")
 
 
 def split_fit_kwargs(kwargs: dict) -> dict:

@@ -12,12 +12,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.posterior.names import split_name
 from bayesma.priors import sensitivity_tau_priors
 from bayesma.sensitivity._common import (
     check_engine,
     fit_row,
     labelled,
+    resolve_engine,
     split_fit_kwargs,
 )
 
@@ -161,7 +163,7 @@ def compare_priors(
     *,
     tau_priors: Mapping[str, Any] | Sequence[Any] | None = None,
     mu_priors: Mapping[str, Any] | Sequence[Any] | None = None,
-    engine: str = "exact",
+    engine: str = "auto",
     **model_kwargs: Any,
 ) -> PriorComparison:
     """Fit one data set under several priors and tabulate what changes.
@@ -181,8 +183,9 @@ def compare_priors(
     mu_priors : dict or list, optional
         ``{label: prior}`` for the pooled effect (Normal for the exact engine);
         default: the model's default prior. Every combination with *tau_priors* is fitted.
-    engine : {"exact", "nuts"}
-        ``"exact"``: milliseconds per prior, exact summaries and Bayes factors.
+    engine : {"auto", "exact", "nuts"}
+        ``"auto"`` (default): for each prior, the exact engine when it can fit the model, else
+        NUTS (as :meth:`bayesma.MetaAnalysis.fit`). ``"exact"``: milliseconds per prior, exact summaries and Bayes factors.
         ``"nuts"``: one :class:`bayesma.MetaAnalysis` refitted with
         :meth:`~bayesma.MetaAnalysis.with_priors` (compiled once; the prior
         hyperparameters are data of the compiled model).
@@ -229,6 +232,7 @@ def compare_priors(
         mu_map = {"default": spec0.priors["mu"]}
     simple = (not spec0.is_regression and spec0.tau_by is None and spec0.cluster_index is None)
     rows, posts, used = {}, {}, {}
+    engines: set[str] = set()
     null_ml: dict[Any, float] = {}
     for mu_label, mu_p in mu_map.items():
         for tau_label, tau_p in tau_map.items():
@@ -236,11 +240,13 @@ def compare_priors(
             if len(tau_map) == 1 and len(mu_map) > 1:
                 label = mu_label
             if label in rows:
-                raise ValueError(f"two prior combinations have the label {label!r}: choose labels of "
+                raise InputError(f"two prior combinations have the label {label!r}: choose labels of "
                                  "mu_priors and tau_priors that tell them apart")
             new_priors = {"mu": mu_p} if tau_p is None else {"mu": mu_p, "tau": tau_p}
             model = base.with_priors(new_priors)
-            row, post = fit_row(model.spec, engine, fit_kwargs, base=model)
+            ran = resolve_engine(engine, model.spec, fit_kwargs)
+            engines.add(ran)
+            row, post = fit_row(model.spec, ran, fit_kwargs, base=model)
             row = {"mu_prior": repr(mu_p), "tau_prior": repr(tau_p) if tau_p is not None else "", **row}
             log_ml = post.log_marginal_likelihood  # the exact engine's p(y); None for draws
             if simple and log_ml is not None:
@@ -255,4 +261,4 @@ def compare_priors(
             used[label] = {"mu": mu_p, "tau": tau_p}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "prior"
-    return PriorComparison(table, posts, used, engine)
+    return PriorComparison(table, posts, used, " and ".join(sorted(engines)) or engine)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist.bias._selection_fit import (
     _EPS,
     METAFOR_REL_TOL,
@@ -56,7 +57,7 @@ def _ml_input(res: RMAResult) -> RMAResult:
         return res
     X = np.asarray(res.X, float)
     if res.coef_names[0] != "intrcpt" or not np.allclose(X[:, 0], 1.0):
-        raise ValueError("selmodel: refit this model with method='ML' (a model without intercept is not refitted)")
+        raise InputError("selmodel: refit this model with method='ML' (a model without intercept is not refitted)")
     mods = None if X.shape[1] == 1 else pd.DataFrame(X[:, 1:], columns=res.coef_names[1:])
     refit = rma(res.data, method="ML", mods=mods, level=res.level)
     assert isinstance(refit, RMAResult)  # no cluster=: a univariate fit
@@ -66,20 +67,20 @@ def _ml_input(res: RMAResult) -> RMAResult:
 def _check_steps(type: str, steps: Any) -> np.ndarray | None:
     if steps is None:
         if type == "stepfun":
-            raise ValueError("selmodel: type='stepfun' needs steps, e.g. steps=[0.025, 1]")
+            raise InputError("selmodel: type='stepfun' needs steps, e.g. steps=[0.025, 1]")
         return None
     if type == "beta":
-        raise ValueError("selmodel: steps cannot be used with type='beta' (its weight function has no step)")
+        raise InputError("selmodel: steps cannot be used with type='beta' (its weight function has no step)")
     s = np.atleast_1d(np.asarray(steps, dtype=float))
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)):
-        raise ValueError("selmodel: steps must be a non-empty list of p-values in [0, 1]")
+        raise InputError("selmodel: steps must be a non-empty list of p-values in [0, 1]")
     if np.any((s < 0) | (s > 1)):
-        raise ValueError(f"selmodel: steps must lie in [0, 1], got {s.tolist()}")
+        raise InputError(f"selmodel: steps must lie in [0, 1], got {s.tolist()}")
     s = np.unique(s)
     if s[-1] != 1.0:
         s = np.append(s, 1.0)
     if type != "stepfun" and s.size != 2:
-        raise ValueError(f"selmodel: type={type!r} takes a single step (steps=[alpha, 1]), got {s.tolist()}")
+        raise InputError(f"selmodel: type={type!r} takes a single step (steps=[alpha, 1]), got {s.tolist()}")
     return s
 
 
@@ -197,7 +198,7 @@ def selmodel(
     k, p = X0.shape
     n_par = p + int(tau2_free) + int((~is_fixed).sum())
     if k < n_par:
-        raise ValueError(f"selmodel: number of studies (k = {k}) is too small to fit {n_par} parameters")
+        raise InputError(f"selmodel: number of studies (k = {k}) is too small to fit {n_par} parameters")
     M = _scaling(X0, res.coef_names)
     X = X0 @ M  # the rescaled columns (x - mean) / sd; X0 @ beta = X @ beta_scaled
     X = np.where(np.abs(X) < 1e-14, 0.0, X)
@@ -243,18 +244,18 @@ def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult
     """The ML fit to start from, its effects and variances; errors for what selmodel cannot fit."""
     refuse_dependent(res, "selmodel()")
     if not isinstance(res, RMAResult):
-        raise TypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
+        raise ArgumentTypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
     if type not in SELMODEL_TYPES:
-        raise ValueError(f"selmodel: type must be one of {SELMODEL_TYPES}, got {type!r}")
+        raise InputError(f"selmodel: type must be one of {SELMODEL_TYPES}, got {type!r}")
     if alternative not in ("greater", "less"):
-        raise ValueError(f"selmodel: alternative must be 'greater' or 'less', got {alternative!r}")
+        raise InputError(f"selmodel: alternative must be 'greater' or 'less', got {alternative!r}")
     res = _ml_input(res)
     yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
     labels = getattr(res.data, "labels", None) or [str(i + 1) for i in range(yi.size)]
     bad = np.flatnonzero(~(vi > 0))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"selmodel: study {labels[i]!r} (row {i + 1}) has a non-positive sampling variance vi = {vi[i]}")
+        raise InputError(f"selmodel: study {labels[i]!r} (row {i + 1}) has a non-positive sampling variance vi = {vi[i]}")
     return res, yi, vi
 
 
@@ -268,9 +269,9 @@ def _fixed_delta(type: str, spec: _Spec, delta: Any) -> np.ndarray:
         if d.size == 1:
             d = np.full(spec.n_delta, d[0])
         if d.size != spec.n_delta:
-            raise ValueError(f"selmodel: delta must have {spec.n_delta} values for this model, got {d.size}")
+            raise InputError(f"selmodel: delta must have {spec.n_delta} values for this model, got {d.size}")
         if np.any(d[np.isfinite(d)] < 0):
-            raise ValueError("selmodel: fixed values of delta must be >= 0")
+            raise InputError("selmodel: fixed values of delta must be >= 0")
         fixed_delta = np.where(np.isfinite(d), d, fixed_delta if type != "stepfun" else
                                np.where(np.arange(spec.n_delta) == 0, 1.0, np.nan))
         if type == "stepfun" and np.isfinite(d[0]):
@@ -288,7 +289,7 @@ def _studies_per_interval(type: str, steps: np.ndarray | None, pvals: np.ndarray
     if empty.size:
         names = _interval_labels(steps)
         which = "; ".join(" ".join(names[j].split()) for j in empty)
-        raise ValueError(f"selmodel: no study has a p-value in the interval {which} "
+        raise InputError(f"selmodel: no study has a p-value in the interval {which} "
                          f"(alternative = {alternative!r}); choose other steps or merge the interval with a neighbour")
     return k_per
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, _stars
 from bayesma.frequentist.bias._selection_fit import weight_function
 
@@ -191,13 +192,13 @@ class SelModelResult:  # numpydoc ignore=PR01
             return nan, nan
         if ci == "wald":
             if self.type != "stepfun" and free.sum() >= 2:
-                raise ValueError("a Wald band needs a step function or a one-parameter selection model; use ci='boot'")
+                raise InputError("a Wald band needs a step function or a one-parameter selection model; use ci='boot'")
             lb = np.where(free, self.ci_lb_delta, self.delta)
             ub = np.where(free, self.ci_ub_delta, self.delta)
             a, b = self.selection_function(p, lb), self.selection_function(p, ub)
             return np.minimum(a, b), np.maximum(a, b)
         if ci != "boot":
-            raise ValueError(f"ci must be 'auto', 'wald' or 'boot', got {ci!r}")
+            raise InputError(f"ci must be 'auto', 'wald' or 'boot', got {ci!r}")
         rng = np.random.default_rng(seed)
         vd = np.where(np.isfinite(self.vd), self.vd, 0.0)
         draws = rng.multivariate_normal(self.delta, vd, size=reps, method="eigh")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist.mv.likelihood import Evaluation, Layout
 
 __all__ = ["Params", "maximize"]
@@ -84,6 +85,8 @@ def _climb(layout: Layout, reml: bool, params: Params, theta0: np.ndarray, scale
         if newton and not np.all(np.linalg.eigvalsh(J) > 1e-12 * max(1.0, np.abs(J).max())):
             J = info
         step = np.linalg.pinv(J, rcond=1e-13, hermitian=True) @ g
+        if not newton and float(g @ step) < 1e-10:
+            break  # Fisher scoring converges linearly: stop when the predicted gain is tiny (then polish)
         lam, new = 1.0, None
         for _ in range(40):
             cand = theta.copy()
@@ -196,7 +199,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         theta = params.fixed.copy()
         ev = layout.evaluate(theta, reml)
         if ev is None:
-            raise ValueError("the marginal covariance is not positive definite at the fixed components")
+            raise InputError("the marginal covariance is not positive definite at the fixed components")
         layout.derivatives(theta, ev, reml)
         return layout.public(theta), ev
     linear = not layout.structs
@@ -208,7 +211,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         if found is not None and (best is None or found[1].ll > best[1].ll):
             best = found
     if best is None:
-        raise ValueError("the marginal covariance is not positive definite at any starting value")
+        raise InputError("the marginal covariance is not positive definite at any starting value")
     theta, ev = best
     if not linear and layout.k <= 5000:
         polished = _newton(layout, reml, params, theta, scale_vec)
@@ -221,5 +224,5 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     gnorm = np.abs(ev.grad[act] * scale_vec[act])
     if len(gnorm) and np.max(gnorm) > 1e-3 * max(1.0, np.sqrt(layout.k)):
         warnings.warn("rma_mv: the optimizer may not have converged (gradient "
-                      f"{np.max(gnorm):.2g} at the estimates)", RuntimeWarning, stacklevel=3)
+                      f"{np.max(gnorm):.2g} at the estimates)", ConvergenceWarning, stacklevel=3)
     return layout.public(theta), ev

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
+from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit
 from bayesma.frequentist.transf import transform_table
 
@@ -42,7 +43,7 @@ def _newmods(res: Any, newmods: Any) -> np.ndarray:
     if X.shape[1] == p - 1 and names[0] == "intrcpt":
         X = np.column_stack([np.ones(X.shape[0]), X])
     if X.shape[1] != p:
-        raise ValueError(f"newmods must have {p - 1} columns (one per moderator: {names[1:]})")
+        raise InputError(f"newmods must have {p - 1} columns (one per moderator: {names[1:]})")
     return X
 
 
@@ -60,11 +61,11 @@ def _pi_variance(res: Any, n: int, tau2_levels: Any, gamma2_levels: Any) -> np.n
         lv = np.atleast_1d(np.asarray(levels, dtype=object))
         lv = np.repeat(lv, n) if lv.size == 1 else lv
         if lv.size != n:
-            raise ValueError(f"{name} has {lv.size} values for {n} predictions")
+            raise InputError(f"{name} has {lv.size} values for {n} predictions")
         names = [str(v) for v in info["levels"]]
         pos = [names.index(str(v)) if str(v) in names else (int(v) - 1 if str(v).isdigit() else -1) for v in lv]
         if any(p < 0 or p >= len(names) for p in pos):
-            raise ValueError(f"{name}: levels must be among {names} (or their positions 1..{len(names)})")
+            raise InputError(f"{name}: levels must be among {names} (or their positions 1..{len(names)})")
         extra += comp[np.array(pos)]
     return extra
 

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from bayesma._validate import check_level
+from bayesma.errors import ArgumentTypeError
 from bayesma.frequentist.mv.optimize import Params, maximize
 
 __all__ = ["confint_sigma2", "profile_loglik"]
@@ -88,7 +89,7 @@ def confint_sigma2(res: Any, level: float | None = None) -> pd.DataFrame:
     [0.0651, 0.0222, 0.2072]
     """
     if not hasattr(res, "loglik_at") or getattr(res, "params", None) is None:
-        raise TypeError(f"profile intervals need a fit of bayesma.rma_mv (got {type(res).__name__})")
+        raise ArgumentTypeError(f"profile intervals need a fit of bayesma.rma_mv (got {type(res).__name__})")
     level = check_level(res.level if level is None else level)
     crit = float(stats.chi2.ppf(level, 1))
     theta = np.array(res.theta, dtype=float)

@@ -21,7 +21,7 @@ __all__ = ["RMAMVResult"]
 
 
 @dataclass
-class RMAMVResult:
+class RMAMVResult:  # numpydoc ignore=PR01
     """A fitted multivariate / multilevel meta-analysis (metafor's ``rma.mv``).
 
     Attributes
@@ -58,6 +58,16 @@ class RMAMVResult:
         values were dropped).
     V : BlockDiag
         The known sampling covariance of those rows.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.load_dataset("dat.konstantopoulos2011")
+    >>> res = bm.rma_mv("yi", "vi", random="~ 1 | district/school", data=dat)
+    >>> res.variance_components()["estim"].round(4).tolist()
+    [0.0651, 0.0327]
+    >>> res.marginal_vcov().shape
+    (56, 56)
     """
 
     method: str
@@ -238,8 +248,9 @@ class RMAMVResult:
 
 def _format(res: RMAMVResult) -> str:
     mods = res.p > 1 or res.coef_names != ["intrcpt"]
-    lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "", "Variance Components:", ""]
     vc = res.variance_components()
+    lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "",
+             "Variance Components:" + ("" if len(vc) else " none"), ""]
     sig = vc.iloc[: len(res.sigma2)].copy()
     if len(sig):
         sig["estim"] = [f"{v:.4f}" for v in sig["estim"]]
