@@ -59,7 +59,7 @@ class ExactFit:
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
     # arrays, not lists: ArviZ deep-copies the coords of every group (100,000 labels: seconds as a list)
-    coords = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
+    coords: dict[str, Any] = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
     dims = {"theta": ["study"], "beta": ["coef"]}
     if spec.tau_by is not None:
         dims["tau"] = ["subgroup"]

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import optimize
 
 from bayesma._validate import check_level
+from bayesma.posterior.grid import hdi_from_quantiles
 
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
 from .effects import theta_mixture, theta_new_mixture, theta_summary
@@ -433,15 +434,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         >>> [round(v, 4) for v in ep.hdi("tau", 0.95)]
         [0.0, 0.286]
         """
-        p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
-        for _ in range(3):
-            lo = self.quantiles(name, p)
-            hi = self.quantiles(name, p + prob)
-            i = int(np.argmin(hi - lo))
-            step = p[1] - p[0]
-            best = (float(lo[i]), float(hi[i]))
-            p = np.linspace(max(p[i] - step, 1e-12), min(p[i] + step, 1.0 - prob - 1e-12), 41)
-        return best
+        return hdi_from_quantiles(lambda p: self.quantiles(name, p), prob)
 
     def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
         """Posterior probability that one quantity exceeds *threshold*.

@@ -56,7 +56,7 @@ def _bV_interpolated(g: Any, u01: np.ndarray, tau: np.ndarray, spec: Any, loc: A
         V[inside] = np.einsum("ni,nip->np", c, Vn[j]).reshape(-1, p, p)
     rest = ~zero & ~inside
     if rest.any():
-        _, br, Vr = _loglik_re((tau[rest] ** 2)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+        _, br, Vr = _loglik_beta((tau[rest] ** 2)[None], spec.yi[None], spec.vi[None], spec.X, loc)
         b[rest], V[rest] = br[0], Vr[0]
     return b, V
 
