@@ -11,7 +11,6 @@ import pandas as pd
 from scipy import optimize
 
 from bayesma._validate import check_level
-from bayesma.posterior.grid import hdi_from_quantiles
 
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
 from .effects import theta_mixture, theta_new_mixture, theta_summary
@@ -25,6 +24,7 @@ from .quadrature import (
     _mixture_moments,
     _mixture_pdf,
     _mixture_quantiles,
+    hdi_from_quantiles,
 )
 from .sampling import draw_posterior
 

@@ -4,32 +4,17 @@ of their own (multivariate models, importance sampling)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from bayesma.exact.quadrature import hdi_from_quantiles
+
 from .protocol import MOMENT_COLUMNS
 
-__all__ = ["Marginal", "GridMarginals", "hdi_from_quantiles"]
-
-
-def hdi_from_quantiles(quantiles: Callable[[np.ndarray], np.ndarray], prob: float) -> tuple[float, float]:
-    """The shortest ``[Q(p), Q(p + prob)]`` over p, on a grid refined three times (unimodal marginals).
-
-    *quantiles* maps an array of probabilities to quantiles.
-    """
-    p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
-    best = (float("nan"), float("nan"))
-    for _ in range(3):
-        lo = np.asarray(quantiles(p), dtype=np.float64)
-        hi = np.asarray(quantiles(p + prob), dtype=np.float64)
-        i = int(np.argmin(hi - lo))
-        step = p[1] - p[0]
-        best = (float(lo[i]), float(hi[i]))
-        p = np.linspace(max(p[i] - step, 1e-12), min(p[i] + step, 1.0 - prob - 1e-12), 41)
-    return best
+__all__ = ["Marginal", "GridMarginals"]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bayesma.results.view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = [
     "comparison_table",

@@ -40,7 +40,7 @@ from bayesma.report.tables import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bayesma.results.view import FitView
+    from bayesma.posterior.view import FitView
     from bayesma.spec import ModelSpec
 
 __all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "posterior_report", "report_text", "term_labels"]

@@ -32,9 +32,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.posterior.view import FitView
     from bayesma.spec import ModelSpec
-
-    from .view import FitView
 
 __all__ = ["prior_influence", "influence_lines", "prior_data_conflict", "UNBOUNDED_FACTOR", "LOCATION_SHARE",
            "CONFLICT_TAIL"]
