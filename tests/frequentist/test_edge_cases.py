@@ -113,3 +113,17 @@ def test_mantel_haenszel_and_peto_without_events_match_metafor(name):
             assert np.isnan(ours), attr
         else:
             assert ours == pytest.approx(value, rel=1e-10, abs=1e-14), attr
+
+
+@pytest.mark.parametrize("name", ["selmodel_fixed_tau2_stepfun", "selmodel_fixed_tau2_halfnorm"])
+def test_selmodel_keeps_a_fixed_tau2_as_metafor(name):
+    case = CASES[name]
+    i = case["input"]
+    res = bm.rma(i["yi"], i["vi"], tau2=i["tau2"])
+    sel = bm.selmodel(res, type=case["type"], steps=case["steps"])
+    assert sel.tau2 == i["tau2"]
+    for attr in ("beta", "se", "delta", "se_delta", "LRT", "LRTp", "ll"):
+        ours = np.atleast_1d(np.asarray(getattr(sel, attr), float))
+        theirs = np.atleast_1d(np.asarray([np.nan if v is None else v for v in np.atleast_1d(case["expect"][attr])],
+                                          float))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, err_msg=attr)

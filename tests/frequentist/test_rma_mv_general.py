@@ -125,6 +125,8 @@ def test_three_level_call_is_the_nested_random_term():
     np.testing.assert_allclose(b.sigma2, a.sigma2, rtol=1e-8)
     np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
     assert b.s_names == ("district", "district/school")
+    c = bm.rma_mv("yi", vi="vi", random="~ 1 | district/school", data=dat)
+    np.testing.assert_array_equal(c.sigma2, b.sigma2)
 
 
 def test_every_form_of_V_gives_the_same_fit():
@@ -350,3 +352,18 @@ def test_no_random_terms_is_the_common_effect_model():
     fe = bm.rma("yi", "vi", data=dat, method="FE")
     np.testing.assert_allclose([res.beta[0], res.se[0], res.QE], [fe.beta[0], fe.se[0], fe.QE], rtol=1e-10)
     assert "Variance Components: none" in repr(res) and res.parms == 1
+
+
+def test_marginal_vcov_of_a_structured_model_is_v_plus_zgz():
+    df = che_data(13, m=8, k=24)
+    df["outcome"] = np.array(["a", "b", "c"])[np.arange(24) % 3]
+    V = bm.vcalc("vi", cluster="study", type="outcome", obs="esid", rho=[0.5, 0.4], data=df)
+    res = bm.rma_mv("yi", V, mods="~ outcome - 1", random=["~ 1 | esid", "~ outcome | study"], struct="CS", data=df)
+    same_study = df["study"].to_numpy()[:, None] == df["study"].to_numpy()[None, :]
+    same_out = df["outcome"].to_numpy()[:, None] == df["outcome"].to_numpy()[None, :]
+    same_esid = df["esid"].to_numpy()[:, None] == df["esid"].to_numpy()[None, :]
+    tau2, rho = res.tau2[0], res.rho[0]
+    expect = V.toarray() + res.sigma2[0] * same_esid + same_study * tau2 * np.where(same_out, 1.0, rho)
+    M = res.marginal_vcov()
+    np.testing.assert_allclose(M.toarray(), expect, rtol=1e-12, atol=1e-15)
+    assert M.n_blocks == 1  # esid is crossed with study: every row is joined into one block

@@ -52,8 +52,9 @@ SELMODEL_TYPES = ("stepfun", "beta", "halfnorm", "negexp", "logistic", "power")
 
 
 def _ml_input(res: RMAResult) -> RMAResult:
-    """The fit the selection model starts from: ML or FE (other estimators are refitted with ML, as metafor)."""
-    if res.method in ("ML", "FE"):
+    """The fit the selection model starts from: ML or FE (other estimators are refitted with ML, as metafor);
+    a fit with a fixed tau² is used as it is (metafor keeps tau² fixed in the selection model)."""
+    if res.method in ("ML", "FE") or res.tau2_fix:
         return res
     X = np.asarray(res.X, float)
     if res.coef_names[0] != "intrcpt" or not np.allclose(X[:, 0], 1.0):
@@ -193,7 +194,7 @@ def selmodel(
     spec = _spec(type, 0 if steps is None else steps.size)
     fixed_delta = _fixed_delta(type, spec, delta)
     is_fixed = np.isfinite(fixed_delta)
-    tau2_free = res.method != "FE"
+    tau2_free = res.method != "FE" and not res.tau2_fix
     X0 = np.asarray(res.X, float)
     k, p = X0.shape
     n_par = p + int(tau2_free) + int((~is_fixed).sum())
@@ -207,7 +208,7 @@ def selmodel(
     free_names = _param_names(type, spec.n_delta, steps)
     problem = _Problem.build(res, model, spec, fixed_delta, np.linalg.solve(M, np.asarray(res.beta, float)), free_names)
 
-    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else 0.0)
+    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else (float(res.tau2) if res.tau2_fix else 0.0))
     _warn_at_bound(delta_hat, problem.bounds, is_fixed, free_names)
     iH = _inverse_hessian(problem, beta_s, tau2, delta_hat)
     vb = M @ iH[:p, :p] @ M.T
@@ -312,7 +313,7 @@ class _Problem:
     def build(cls, res: RMAResult, model: _Model, spec: _Spec, fixed_delta: np.ndarray, beta_init: np.ndarray,
               free_names: list[str]) -> _Problem:
         is_fixed = np.isfinite(fixed_delta)
-        tau2_free = res.method != "FE"
+        tau2_free = res.method != "FE" and not res.tau2_fix
         par_names = list(res.coef_names) + (["tau2"] if tau2_free else []) + [
             n for n, fx in zip(free_names, is_fixed) if not fx]
         dmin = np.where(is_fixed & (spec.delta_min > fixed_delta), fixed_delta - _EPS**0.2, spec.delta_min)
@@ -362,7 +363,7 @@ class _Problem:
         """-log-likelihood on the natural scale (beta on the scaled design, tau2, free delta)."""
         beta = theta[:self.p]
         j = self.p
-        t2 = 0.0
+        t2 = self.tau2_init  # 0 for FE, the user's value for a fixed tau²
         if self.tau2_free:
             t2, j = float(theta[j]), j + 1
         d = self.delta_start.copy()
