@@ -9,10 +9,13 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.posterior.view import FitView
 
 __all__ = [
     "comparison_table",
@@ -311,7 +314,7 @@ def markdown_table(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def diagnostics_text(post: Any) -> str:
+def diagnostics_text(post: FitView) -> str:
     diag = post.diagnostics()
     if hasattr(diag, "line"):
         return str(diag.line())

@@ -24,7 +24,7 @@ from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
 from bayesma.frequentist._printing import _fmt_p, _p_text
-from bayesma.frequentist.bias.dependent import egger_mv, refuse_dependent
+from bayesma.frequentist.bias.dependent import EggerMVResult, egger_mv, refuse_dependent
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
@@ -133,7 +133,7 @@ def egger_test(
     ni: Any = None,
     labels: Any = None,
     missing: str = "raise",
-) -> EggerResult:
+) -> EggerResult | EggerMVResult:
     """Egger's regression test for funnel plot asymmetry (metafor's ``regtest``).
 
     Regresses the effects on a measure of their precision and tests the
@@ -227,6 +227,7 @@ def egger_test(
         raise InputError(f"the predictor {predictor!r} is the same for all studies; the test cannot be carried out")
     limit = predictor in ("sei", "vi", "ninv", "sqrtninv")
     names = ["intrcpt", predictor]
+    fitted_by: str | None = method
     if model == "rma":
         fit = fit_rma(md, X, names, method=method, test=test, level=level, skip_r2=True)
         z, p = float(fit.stat[1]), float(fit.pval[1])
@@ -251,9 +252,9 @@ def egger_test(
                      if limit else (None, None, None))
         coef = pd.DataFrame({"estimate": beta, "se": se, "tval": tval, "pval": pval},
                             index=pd.Index(names, name="coef"))
-        method = None
+        fitted_by = None  # the t-test of a weighted regression: no tau2 method
     return EggerResult(z=z, p=p, dfs=dfs, b=b, ci_lb=lb, ci_ub=ub, model=model, predictor=predictor,
-                       method=method, level=level, fit=fit, coef=coef)
+                       method=fitted_by, level=level, fit=fit, coef=coef)
 
 
 # ---------------------------------------------------------------------------
