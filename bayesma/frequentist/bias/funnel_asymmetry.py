@@ -484,7 +484,11 @@ def trimfill(
         side = _choose_side(y_all, v_all, method)
     sign = -1.0 if side == "right" else 1.0
     y = sign * y_all
-    order = np.argsort(y, kind="stable")
+    # ties (rounded effects) are ordered by their sampling variance, so that the result does not
+    # depend on the order of the rows (metafor's does): of tied effects the more precise one counts
+    # as the more extreme, trimmed first and ranked higher (this reproduces metafor's k0 on
+    # dat.hackshaw1998 in its published row order)
+    order = np.lexsort((-v_all, y))
     y, v = y[order], v_all[order]
 
     k0, k0_prev, it = 0, -1, 0
@@ -497,7 +501,8 @@ def trimfill(
             raise ConvergenceError(f"trim-and-fill did not converge in {maxiter} iterations")
         beta = _pooled(y[: k - k0], v[: k - k0], method)
         yc = y - beta
-        ranks = stats.rankdata(np.abs(yc), method="ordinal")  # ties by order, as R's ties.method="first"
+        # ties by position in that order (R's ties.method="first" on metafor's row order)
+        ranks = stats.rankdata(np.abs(yc), method="ordinal")
         signed = np.sign(yc) * ranks
         if estimator == "R0":
             neg = -signed[signed < 0]
