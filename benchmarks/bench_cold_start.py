@@ -8,7 +8,9 @@ Each row is a new Python process (``python -c ...``) that imports bayesma and fi
 2. a second family: a meta-regression (k = 21, one moderator);
 3. a third: a selection model (publication bias, one cut-off at p = .025).
 
-``process`` is the wall time of the whole process (start to exit); ``import`` of bayesma and
+``process`` is the wall time of the whole process (start to exit) and ``process CPU`` its CPU
+seconds (user + system, all threads: on a shared machine the wall time inflates, the CPU time
+much less); ``import`` of bayesma and
 ``pymc`` (imported lazily by the first fit: it is part of ``first fit``).
 
 Caches: PyTensor's compile directory is a fresh temporary directory per configuration
@@ -33,6 +35,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,19 +81,21 @@ CHILD = textwrap.dedent(
     """
 )
 
-COLUMNS = ["process", "import", "first fit", "compile", "refit", "meta-regression", "selection model"]
+COLUMNS = ["process", "process CPU", "import", "first fit", "compile", "refit", "meta-regression", "selection model"]
 
 
 def run_child(mode: str, compiledir: str) -> dict:
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}", MPLBACKEND="Agg")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", CHILD, mode], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not line:
         raise RuntimeError(f"child failed ({mode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     out = json.loads(line[0][7:])
     out["process"] = wall
+    out["process CPU"] = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return out
 
 

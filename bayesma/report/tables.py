@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._format import format_p
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.posterior.view import FitView
 
 __all__ = [
     "comparison_table",
@@ -306,7 +309,7 @@ def markdown_table(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def diagnostics_text(post: Any) -> str:
+def diagnostics_text(post: FitView) -> str:
     diag = post.diagnostics()
     if hasattr(diag, "line"):
         return str(diag.line())

@@ -52,14 +52,17 @@ SELMODEL_TYPES = ("stepfun", "beta", "halfnorm", "negexp", "logistic", "power")
 
 
 def _ml_input(res: RMAResult) -> RMAResult:
-    """The fit the selection model starts from: ML or FE (other estimators are refitted with ML, as metafor)."""
-    if res.method in ("ML", "FE"):
+    """The fit the selection model starts from: ML or FE (other estimators are refitted with ML, as metafor);
+    a fit with a fixed tau² is used as it is (metafor keeps tau² fixed in the selection model)."""
+    if res.method in ("ML", "FE") or res.tau2_fix:
         return res
     X = np.asarray(res.X, float)
     if res.coef_names[0] != "intrcpt" or not np.allclose(X[:, 0], 1.0):
         raise InputError("selmodel: refit this model with method='ML' (a model without intercept is not refitted)")
     mods = None if X.shape[1] == 1 else pd.DataFrame(X[:, 1:], columns=res.coef_names[1:])
-    return rma(res.data, method="ML", mods=mods, level=res.level)
+    refit = rma(res.data, method="ML", mods=mods, level=res.level)
+    assert isinstance(refit, RMAResult)  # no cluster=: a univariate fit
+    return refit
 
 
 def _check_steps(type: str, steps: Any) -> np.ndarray | None:
@@ -191,7 +194,7 @@ def selmodel(
     spec = _spec(type, 0 if steps is None else steps.size)
     fixed_delta = _fixed_delta(type, spec, delta)
     is_fixed = np.isfinite(fixed_delta)
-    tau2_free = res.method != "FE"
+    tau2_free = res.method != "FE" and not res.tau2_fix
     X0 = np.asarray(res.X, float)
     k, p = X0.shape
     n_par = p + int(tau2_free) + int((~is_fixed).sum())
@@ -205,7 +208,7 @@ def selmodel(
     free_names = _param_names(type, spec.n_delta, steps)
     problem = _Problem.build(res, model, spec, fixed_delta, np.linalg.solve(M, np.asarray(res.beta, float)), free_names)
 
-    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else 0.0)
+    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else (float(res.tau2) if res.tau2_fix else 0.0))
     _warn_at_bound(delta_hat, problem.bounds, is_fixed, free_names)
     iH = _inverse_hessian(problem, beta_s, tau2, delta_hat)
     vb = M @ iH[:p, :p] @ M.T
@@ -310,7 +313,7 @@ class _Problem:
     def build(cls, res: RMAResult, model: _Model, spec: _Spec, fixed_delta: np.ndarray, beta_init: np.ndarray,
               free_names: list[str]) -> _Problem:
         is_fixed = np.isfinite(fixed_delta)
-        tau2_free = res.method != "FE"
+        tau2_free = res.method != "FE" and not res.tau2_fix
         par_names = list(res.coef_names) + (["tau2"] if tau2_free else []) + [
             n for n, fx in zip(free_names, is_fixed) if not fx]
         dmin = np.where(is_fixed & (spec.delta_min > fixed_delta), fixed_delta - _EPS**0.2, spec.delta_min)
@@ -331,11 +334,11 @@ class _Problem:
     def fit(self, fix_tau2: float | None) -> tuple[np.ndarray, float, np.ndarray, float]:
         """Maximum likelihood (tau2 estimated, or fixed at *fix_tau2*): beta (scaled), tau2, delta, log-likelihood."""
         p, is_fixed = self.p, self.is_fixed
-        x0 = [self.beta_init]
+        parts = [np.asarray(self.beta_init, dtype=float)]
         if fix_tau2 is None:
-            x0.append([np.log(self.tau2_init + 0.001)])
-        x0.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
-        x0 = np.concatenate(x0)
+            parts.append(np.array([np.log(self.tau2_init + 0.001)]))
+        parts.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
+        x0 = np.concatenate(parts)
 
         def _unpack_t(theta):
             beta = theta[:p]
@@ -360,7 +363,7 @@ class _Problem:
         """-log-likelihood on the natural scale (beta on the scaled design, tau2, free delta)."""
         beta = theta[:self.p]
         j = self.p
-        t2 = 0.0
+        t2 = self.tau2_init  # 0 for FE, the user's value for a fixed tau²
         if self.tau2_free:
             t2, j = float(theta[j]), j + 1
         d = self.delta_start.copy()

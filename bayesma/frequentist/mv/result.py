@@ -98,20 +98,20 @@ class RMAMVResult:  # numpydoc ignore=PR01
     s_names: tuple[str, ...]
     s_nlevels: tuple[int, ...]
     iterations: int
+    data: MetaData = field(repr=False)
+    X: np.ndarray = field(repr=False)
+    yi: np.ndarray = field(repr=False)
+    V: BlockDiag = field(repr=False)
+    theta: np.ndarray = field(repr=False)
+    params: Params = field(repr=False)
+    layout: Layout = field(repr=False)
     tau2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rho: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gamma2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     phi: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pi_lb: float | None = None
     pi_ub: float | None = None
-    data: MetaData | None = field(default=None, repr=False)
-    X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
-    yi: np.ndarray | None = field(default=None, repr=False)
-    V: BlockDiag | None = field(default=None, repr=False)
-    theta: np.ndarray | None = field(default=None, repr=False)
-    params: Params | None = field(default=None, repr=False)
-    layout: Layout | None = field(default=None, repr=False)
     struct_info: list[dict] = field(default_factory=list, repr=False)
     scale: float = field(default=1.0, repr=False)
     parms: int = 0
@@ -197,7 +197,7 @@ class RMAMVResult:  # numpydoc ignore=PR01
         """The variance components of metafor's printout: one row per ``sigma^2.j``, then
         ``tau^2.j``/``rho`` (and ``gamma^2.j``/``phi``) of the ``~ inner | outer`` terms."""
         fixed = ~np.isnan(self.params.fixed) if self.params is not None else np.zeros(len(self.sigma2), bool)
-        rows = []
+        rows: list[tuple[str, Any, float, float, str, str]] = []
         for j, (s2, nl, nm) in enumerate(zip(self.sigma2, self.s_nlevels, self.s_names)):
             rows.append((f"sigma^2.{j + 1}", s2, np.sqrt(s2), nl, "yes" if fixed[j] else "no", nm))
         pos = len(self.sigma2)
