@@ -76,6 +76,30 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
     return out
 
 
+def value_problems(values: Any, kind: str | None = None) -> np.ndarray:
+    """The one rule for values that are present: what is wrong with each, as a code.
+
+    ``"non-finite"`` (inf, or NaN where the caller has not already handled missing values);
+    for a sampling variance or standard error (*kind* given) also ``"negative"`` and
+    ``"zero"`` (it must be positive); ``""`` where the value is fine. Used by
+    :meth:`bayesma.MetaData.create` and by the command line's whole-file check, which word
+    the problems for their readers.
+
+    Examples
+    --------
+    >>> value_problems([0.1, -0.2, 0.0, float("inf")], "variance").tolist()
+    ['', 'negative', 'zero', 'non-finite']
+    """
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, "", dtype=object)
+    finite = np.isfinite(x)
+    out[~finite] = "non-finite"
+    if kind is not None:
+        out[finite & (x < 0)] = "negative"
+        out[finite & (x == 0)] = "zero"
+    return out
+
+
 def align(values: Any, index: pd.Index | None, name: str) -> Any:
     """A pandas Series / DataFrame argument put in the order of *index* (the data's rows).
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, label_alias
+from bayesma._validate import align, as_numeric, column, label_alias, value_problems
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
 __all__ = ["MetaData"]
@@ -188,14 +188,14 @@ class MetaData:  # numpydoc ignore=PR01
                 reasons.setdefault(i, col)
 
         # Values that are present but invalid are always errors.
-        for i in np.flatnonzero(~bad & ~np.isfinite(yi_arr)):
-            raise study_error(f"has a non-finite value {yi_arr[i]}", names_for_messages, i, yi_name)
         kind = "standard error" if sei is not None else "variance"
-        for i in np.flatnonzero(~bad & ~np.isfinite(var_arr)):
-            raise study_error(f"has a non-finite {kind} {var_arr[i]}", names_for_messages, i, var_name)
-        for i in np.flatnonzero(~bad & (var_arr <= 0)):
-            raise study_error(f"has a {kind} of {var_arr[i]:g}; a sampling {kind} must be positive",
-                              names_for_messages, i, var_name)
+        for name, values, what in ((yi_name, yi_arr, None), (var_name, var_arr, kind)):
+            problems = value_problems(values, what)  # the rule shared with the command line's check
+            for i in np.flatnonzero(~bad & (problems != "")):
+                if problems[i] == "non-finite":
+                    raise study_error(f"has a non-finite {what or 'value'} {values[i]}", names_for_messages, i, name)
+                raise study_error(f"has a {what} of {values[i]:g}; a sampling {what} must be positive",
+                                  names_for_messages, i, name)
 
         dropped = [f"{label_values[i] if named else 'row ' + str(i + 1)} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
         if dropped:
