@@ -17,12 +17,12 @@ with R to the last printed digit:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import check_tau2
+from bayesma._validate import check_tau2, label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import InputError
@@ -40,14 +40,17 @@ from bayesma.frequentist._common import (
 )
 from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
-from bayesma.frequentist.mv import rma_mv
+from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.frequentist.mv import RMAMVResult
 
 __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RMAResult:  # numpydoc ignore=PR01
     """A fitted (mixed-effects) meta-analysis, with metafor's names.
 
@@ -95,6 +98,8 @@ class RMAResult:  # numpydoc ignore=PR01
     R2: float | None
     dfs: int | None
     s2w: float
+    data: MetaData = field(repr=False)
+    X: np.ndarray = field(repr=False)
     tau2_ci: tuple[float, float] | None = None
     I2_ci: tuple[float, float] | None = None
     H2_ci: tuple[float, float] | None = None
@@ -103,8 +108,6 @@ class RMAResult:  # numpydoc ignore=PR01
     pi_ub: float | None = None
     loglik: float | None = None
     iterations: int = 0
-    data: MetaData | None = field(default=None, repr=False)
-    X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
 
@@ -266,7 +269,7 @@ class RMAResult:  # numpydoc ignore=PR01
             mask = np.zeros(self.k, dtype=bool)
             mask[np.asarray(keep)] = True
             md, X = md.subset(mask), X[mask]
-        settings = {"method": self.method, "test": self.test, "level": self.level,
+        settings: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level,
                     "tau2_fixed": self.tau2 if self.tau2_fix else None, "skip_r2": keep is not None}
         settings.update(changes)
         return fit_rma(md, X, self.coef_names, **settings)
@@ -334,6 +337,7 @@ class RMAResult:  # numpydoc ignore=PR01
         return "<pre>" + format_rma(self).replace("<", "&lt;") + "</pre>"
 
 
+@label_alias
 def rma(
     yi: Any,
     vi: Any = None,
@@ -348,7 +352,7 @@ def rma(
     cluster: Any = None,
     missing: str = "raise",
     tau2: float | None = None,
-) -> RMAResult:
+) -> RMAResult | RMAMVResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
     Parameters
@@ -391,9 +395,11 @@ def rma(
 
     Returns
     -------
-    RMAResult
+    RMAResult or RMAMVResult
         Coefficients (``beta``, ``se``, ... one per column of the design), tau², I², H²,
-        Q statistics, Q-profile intervals and the prediction interval.
+        Q statistics, Q-profile intervals and the prediction interval; with ``cluster=`` the
+        three-level fit of :func:`bayesma.rma_mv` (an :class:`~bayesma.frequentist.mv.RMAMVResult`,
+        whose methods that assume independent effects raise a typed error naming the alternative).
 
     Raises
     ------
@@ -456,37 +462,35 @@ def fit_rma(
     tau2_fixed = check_tau2(tau2_fixed)
     num = _fit_numbers(yi, vi, X, coef_names, method=method, test=test, level=level, tau2_fixed=tau2_fixed)
     tau2 = num.tau2
-    res = RMAResult(
-        method=method, test=num.test, level=level, k=k, p=p, coef_names=list(coef_names),
-        beta=num.beta, se=num.se, vb=num.vb, stat=num.stat, pval=num.pval, ci_lb=num.ci_lb, ci_ub=num.ci_ub,
-        tau2=tau2, se_tau2=num.se_tau2, QE=num.QE, QEp=num.QEp, QM=num.QM, QMp=num.QMp, QMdf=num.QMdf,
-        I2=num.I2, H2=num.H2, vt=num.vt, R2=None, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
-        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None,
-    )
-
     # pseudo R² for models with moderators and an intercept
+    r2 = None
     if not skip_r2 and p > 1 and num.has_intercept:
         if method == "FE":
-            res.R2 = _r2_fixed(yi, X, num.wi)
+            r2 = _r2_fixed(yi, X, num.wi)
         else:
             # tau² of the intercept-only model (the estimate alone: no refit with intervals)
             tau2_re = estimate_tau2(method, yi, vi, np.ones((k, 1)))[0]
-            res.R2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
-
+            r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
     # Q-profile intervals for tau², I², H² and the prediction interval
+    ci: dict[str, Any] = {}
     if method != "FE" and k > p:
-        res.tau2_ci = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
+        lo, hi = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
         # a bound beyond q_profile_ci's search limit max(100, 10 tau²) is returned as the limit
         limit = max(100.0, 10.0 * tau2)
-        res.tau2_ci_sign = tuple(">" if b >= limit else "" for b in res.tau2_ci)
         vt = num.vt
-        res.I2_ci = tuple(100.0 * t / (vt + t) for t in res.tau2_ci)
-        res.H2_ci = tuple(t / vt + 1.0 for t in res.tau2_ci)
+        ci = {"tau2_ci": (lo, hi), "tau2_ci_sign": (">" if lo >= limit else "", ">" if hi >= limit else ""),
+              "I2_ci": (100.0 * lo / (vt + lo), 100.0 * hi / (vt + hi)), "H2_ci": (lo / vt + 1.0, hi / vt + 1.0)}
     if p == 1:
         pi_se = np.sqrt(num.se[0] ** 2 + tau2)
-        res.pi_lb = float(num.beta[0] - num.crit * pi_se)
-        res.pi_ub = float(num.beta[0] + num.crit * pi_se)
-    return res
+        ci["pi_lb"] = float(num.beta[0] - num.crit * pi_se)
+        ci["pi_ub"] = float(num.beta[0] + num.crit * pi_se)
+    return RMAResult(  # built whole: a result is never changed after it is made
+        method=method, test=num.test, level=level, k=k, p=p, coef_names=list(coef_names),
+        beta=num.beta, se=num.se, vb=num.vb, stat=num.stat, pval=num.pval, ci_lb=num.ci_lb, ci_ub=num.ci_ub,
+        tau2=tau2, se_tau2=num.se_tau2, QE=num.QE, QEp=num.QEp, QM=num.QM, QMp=num.QMp, QMdf=num.QMdf,
+        I2=num.I2, H2=num.H2, vt=num.vt, R2=r2, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
+        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None, **ci,
+    )
 
 
 def _r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:

@@ -60,7 +60,9 @@ def _ml_input(res: RMAResult) -> RMAResult:
     if res.coef_names[0] != "intrcpt" or not np.allclose(X[:, 0], 1.0):
         raise InputError("selmodel: refit this model with method='ML' (a model without intercept is not refitted)")
     mods = None if X.shape[1] == 1 else pd.DataFrame(X[:, 1:], columns=res.coef_names[1:])
-    return rma(res.data, method="ML", mods=mods, level=res.level)
+    refit = rma(res.data, method="ML", mods=mods, level=res.level)
+    assert isinstance(refit, RMAResult)  # no cluster=: a univariate fit
+    return refit
 
 
 def _check_steps(type: str, steps: Any) -> np.ndarray | None:
@@ -332,11 +334,11 @@ class _Problem:
     def fit(self, fix_tau2: float | None) -> tuple[np.ndarray, float, np.ndarray, float]:
         """Maximum likelihood (tau2 estimated, or fixed at *fix_tau2*): beta (scaled), tau2, delta, log-likelihood."""
         p, is_fixed = self.p, self.is_fixed
-        x0 = [self.beta_init]
+        parts = [np.asarray(self.beta_init, dtype=float)]
         if fix_tau2 is None:
-            x0.append([np.log(self.tau2_init + 0.001)])
-        x0.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
-        x0 = np.concatenate(x0)
+            parts.append(np.array([np.log(self.tau2_init + 0.001)]))
+        parts.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
+        x0 = np.concatenate(parts)
 
         def _unpack_t(theta):
             beta = theta[:p]

@@ -24,7 +24,7 @@ from bayesma.data import MetaData
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
 from bayesma.frequentist._printing import _fmt_p, _p_text
-from bayesma.frequentist.bias.dependent import pet_peese_mv, refuse_dependent
+from bayesma.frequentist.bias.dependent import PetPeeseMVResult, pet_peese_mv, refuse_dependent
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -140,7 +140,7 @@ def pet_peese(
     alternative: str = "greater",
     test: str = "z",
     missing: str = "raise",
-) -> PetPeeseResult:
+) -> PetPeeseResult | PetPeeseMVResult:
     """PET, PEESE and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014).
 
     PET regresses the effects on their standard errors, PEESE on their sampling
@@ -208,6 +208,7 @@ def pet_peese(
         warnings.filterwarnings("ignore", message=".*Knapp-Hartung.*")
         pet = rma(md, method="FE", test=test, mods=pd.DataFrame({"sei": sei_}))
         peese = rma(md, method="FE", test=test, mods=pd.DataFrame({"vi": np.asarray(md.vi, float)}))
+    assert isinstance(pet, RMAResult) and isinstance(peese, RMAResult)  # no cluster=: univariate fits
     stat = float(pet.stat[0]) * (1.0 if alternative == "greater" else -1.0)
     p1 = float(stats.t.sf(stat, pet.dfs) if pet.dfs is not None else stats.norm.sf(stat))
     return PetPeeseResult(pet=pet, peese=peese, chosen="PEESE" if p1 < alpha else "PET",
@@ -323,18 +324,19 @@ def fsn(
     else:
         if isinstance(yi, str) and data is None:
             raise InputError(f"yi = {yi!r} names a column but no data was given")
-        k_in = len(data) if isinstance(yi, str) else len(np.atleast_1d(np.asarray(yi)))
+        k_in = len(data) if isinstance(yi, str) and data is not None else len(np.atleast_1d(np.asarray(yi)))
         md = MetaData.create(yi, np.ones(k_in), data=data, missing=missing)
         y, v = np.asarray(md.yi, float), None
     k = y.size
     pval = meanes = np.nan
     tgt = np.nan
     if type == "Rosenthal":
+        assert v is not None  # read above: Rosenthal's method needs the variances
         z_avg = abs(np.sum(y / np.sqrt(v)) / np.sqrt(k))
         pval = float(stats.norm.sf(z_avg))
         n = max(0.0, k * (z_avg / stats.norm.isf(alpha)) ** 2 - k)
     elif type == "Orwin":
-        meanes = float(np.sum(y / v) / np.sum(1 / v)) if weighted else float(np.mean(y))
+        meanes = float(np.sum(y / v) / np.sum(1 / v)) if weighted and v is not None else float(np.mean(y))
         tgt = meanes / 2 if target is None else float(target)
         if tgt == 0:
             n = math.inf
@@ -343,6 +345,7 @@ def fsn(
                 tgt = -tgt
             n = max(0.0, k * (meanes - tgt) / tgt)
     else:
+        assert v is not None  # read above: Rosenberg's method needs the variances
         w = 1 / v
         meanes = float(np.sum(w * y) / np.sum(w))
         zval = meanes / np.sqrt(1 / np.sum(w))
