@@ -16,8 +16,10 @@ args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
 
 num <- function(x) if (is.null(x)) NULL else unname(as.numeric(x))
-dat <- dat.bangertdrowns2004
-dat$logni <- log(dat$ni)
+bd <- dat.bangertdrowns2004
+bd$logni <- log(bd$ni)
+bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+datasets <- list(bangertdrowns = bd, bcg = as.data.frame(bcg), raudenbush = dat.raudenbush1985)
 
 fits <- list(
   list(name = "bangertdrowns_ls_logni_ML", mods = NULL, scale = "~ logni", method = "ML", test = "z", link = "log"),
@@ -30,13 +32,22 @@ fits <- list(
   list(name = "bangertdrowns_ls_meta_identity_REML", mods = NULL, scale = "~ meta", method = "REML", test = "z",
        link = "identity"),
   list(name = "bangertdrowns_ls_length_grade_identity_ML", mods = "~ length", scale = "~ factor(grade)",
-       method = "ML", test = "z", link = "identity")
+       method = "ML", test = "z", link = "identity"),
+  list(name = "bangertdrowns_ls_grade_logni_REML", mods = NULL, scale = "~ factor(grade) + logni",
+       method = "REML", test = "z", link = "log"),
+  list(name = "bcg_ls_year_ablat_REML", data = "bcg", mods = "~ year", scale = "~ ablat", method = "REML",
+       test = "z", link = "log"),
+  list(name = "bcg_ls_alloc_ML", data = "bcg", mods = NULL, scale = "~ alloc", method = "ML", test = "z",
+       link = "log"),
+  list(name = "raudenbush_ls_weeks_REML", data = "raudenbush", mods = NULL, scale = "~ weeks", method = "REML",
+       test = "z", link = "log")
 )
 
 cases <- list()
 for (f in fits) {
   vars <- unique(c("yi", "vi", all.vars(as.formula(f$scale)),
                    if (is.null(f$mods)) character(0) else all.vars(as.formula(f$mods))))
+  dat <- datasets[[if (is.null(f$data)) "bangertdrowns" else f$data]]
   d <- dat[complete.cases(dat[, vars]), ]
   tight <- list(reltol = 1e-14, outer.eps = 1e-14, outer.iterations = 1000, maxit = 10000)
   fit <- function(control) {
@@ -51,9 +62,9 @@ for (f in fits) {
   res <- fit(if (f$link == "identity") tight else list())
   ll_default <- num(logLik(fit(list())))
   fs <- fitstats(res)
-  input <- lapply(d[, vars], num)
+  input <- lapply(d[, vars], function(x) if (is.character(x)) x else num(x))
   cases[[length(cases) + 1]] <- list(
-    name = f$name, kind = "location_scale", mods = f$mods, scale = f$scale, method = f$method, test = f$test,
+    name = f$name, kind = "location_scale", data = if (is.null(f$data)) "dat.bangertdrowns2004" else f$data, mods = f$mods, scale = f$scale, method = f$method, test = f$test,
     link = f$link, control = if (f$link == "identity") tight else NULL,
     call = sprintf("rma(yi, vi%s, scale = %s, method = '%s', test = '%s', link = '%s')",
                    if (is.null(f$mods)) "" else paste0(", mods = ", f$mods), f$scale, f$method, f$test, f$link),
@@ -65,7 +76,7 @@ for (f in fits) {
       pval_alpha = num(res$pval.alpha), ci_lb_alpha = num(res$ci.lb.alpha), ci_ub_alpha = num(res$ci.ub.alpha),
       QS = num(res$QS), QSp = num(res$QSp), tau2 = num(res$tau2), QE = num(res$QE), QEp = num(res$QEp),
       logLik = num(logLik(res)), deviance = num(fs[2, 1]), AIC = num(fs[3, 1]), BIC = num(fs[4, 1]),
-      AICc = num(fs[5, 1]), k = res$k, logLik_default_control = ll_default
+      AICc = num(fs[5, 1]), k = res$k, scale_names = rownames(res$alpha), logLik_default_control = ll_default
     )
   )
 }
