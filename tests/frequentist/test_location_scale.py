@@ -23,7 +23,8 @@ from bayesma.errors import InputError
 from bayesma.frequentist.location_scale import LocationScaleResult, _profile
 
 CASES = ([c for c in load_json("metafor_cases_v3.json")["cases"] if c["kind"] == "location_scale"]
-         + load_json("metafor_location_scale.json")["cases"])
+         + [c for c in load_json("metafor_location_scale.json")["cases"] if c["kind"] == "location_scale"])
+VECTOR = next(c for c in load_json("metafor_location_scale.json")["cases"] if c["kind"] == "location_scale_matrix")
 
 FIELDS = {"beta": "beta", "se": "se", "ci_lb": "ci_lb", "ci_ub": "ci_ub", "stat": "stat", "pval": "pval",
           "QM": "QM", "QMp": "QMp", "alpha": "alpha", "se_alpha": "se_alpha", "zval_alpha": "zval_alpha",
@@ -136,6 +137,24 @@ def test_scale_without_intercept_uses_r_names():
         # one tau² per group, but a common mean: compare the group tau² against the likelihood directly
         assert res.tau2[rau["tester"].to_numpy() == level][0] == pytest.approx(np.exp(res.alpha[j]))
         assert len(sub) > 0
+
+
+def test_scale_as_a_matrix_is_used_as_given():
+    """A matrix is the scale design itself (no intercept added, as metafor); a column of ones is
+    moved to the front and named intrcpt, giving the formula's fit."""
+    dat = bm.load_dataset("dat.bangertdrowns2004")
+    logni = np.log(dat["ni"].to_numpy())
+    by_formula = bm.rma("yi", "vi", scale="~ logni", data=dat.assign(logni=logni))
+    by_matrix = bm.rma("yi", "vi", scale=np.column_stack([logni, np.ones(len(dat))]), data=dat)
+    assert by_matrix.scale_names == ["intrcpt", "mod1"]
+    np.testing.assert_allclose(by_matrix.alpha, by_formula.alpha, rtol=1e-8)
+    inp = VECTOR["input"]
+    no_intercept = bm.rma(inp["yi"], inp["vi"], scale=np.asarray(inp["logni"]))
+    assert no_intercept.q == 1 and no_intercept.scale_names == ["mod1"]
+    exp = VECTOR["expect"]  # metafor: rma(yi, vi, scale = log(ni))
+    for key in ("alpha", "se_alpha", "beta"):
+        np.testing.assert_allclose(getattr(no_intercept, key), exp[key], rtol=1e-4, err_msg=key)
+    assert no_intercept.loglik >= exp["logLik"] - 1e-6
 
 
 def test_result_is_immutable(fits):

@@ -80,6 +80,13 @@ for (f in fits) {
     )
   )
 }
+# scale given as a vector (a one-column matrix): used as it is, no intercept added
+res <- rma(bd$yi, bd$vi, scale = bd$logni)
+cases[[length(cases) + 1]] <- list(
+  name = "bangertdrowns_ls_vector_scale", kind = "location_scale_matrix", data = "dat.bangertdrowns2004",
+  method = "REML", call = "rma(yi, vi, scale = log(ni))",
+  input = list(yi = num(bd$yi), vi = num(bd$vi), logni = num(bd$logni)),
+  expect = list(alpha = num(res$alpha), se_alpha = num(res$se.alpha), beta = num(res$beta), logLik = num(logLik(res))))
 out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                         date = as.character(Sys.Date())),
             cases = cases)
