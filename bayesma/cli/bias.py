@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError
 from bayesma.cli.options import add_subset_option, load_yi_vi
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     shown = table.copy()
     for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
         shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
-    shown["pval"] = shown["pval"].map(lambda v: "" if pd.isna(v) else ("<.0001" if v < 1e-4 else f"{v:.4f}"))
+    shown["pval"] = shown["pval"].map(lambda v: format_p(v, missing=""))
     direction = fits["alternative"]
     print_table(shown, title=f"Publication bias (alternative = {str(direction)!r}, "
                              f"{getattr(direction, 'how', 'as given')}; estimates on the scale of yi)")

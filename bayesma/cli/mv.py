@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
@@ -179,11 +180,11 @@ def pooled_table(res: Any, rob: Any, df: pd.DataFrame, args: argparse.Namespace)
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with 4 decimals and p-values as "<.0001" below 1e-4 (as the console shows them)."""
+    """The table with 4 decimals and p-values in metafor's style (as the console shows them)."""
     out = table.astype(object)
     for col in table.columns:
         if col in ("pval", "rob_pval"):
-            out[col] = ["<.0001" if v < 1e-4 else f"{v:.4f}" for v in table[col]]
+            out[col] = [format_p(v) for v in table[col]]
         elif pd.api.types.is_float_dtype(table[col]):
             out[col] = [f"{v:.4f}" for v in table[col]]
     return out

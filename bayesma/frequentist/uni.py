@@ -17,12 +17,12 @@ with R to the last printed digit:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import check_tau2
+from bayesma._validate import check_tau2, label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import InputError
@@ -43,6 +43,9 @@ from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.frequentist.mv import RMAMVResult
 
 __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
@@ -334,6 +337,7 @@ class RMAResult:  # numpydoc ignore=PR01
         return "<pre>" + format_rma(self).replace("<", "&lt;") + "</pre>"
 
 
+@label_alias
 def rma(
     yi: Any,
     vi: Any = None,
@@ -391,9 +395,11 @@ def rma(
 
     Returns
     -------
-    RMAResult
+    RMAResult or RMAMVResult
         Coefficients (``beta``, ``se``, ... one per column of the design), tau², I², H²,
-        Q statistics, Q-profile intervals and the prediction interval.
+        Q statistics, Q-profile intervals and the prediction interval; with ``cluster=`` the
+        three-level fit of :func:`bayesma.rma_mv` (an :class:`~bayesma.frequentist.mv.RMAMVResult`,
+        whose methods that assume independent effects raise a typed error naming the alternative).
 
     Raises
     ------

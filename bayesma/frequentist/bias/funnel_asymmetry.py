@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._validate import as_numeric, column
+from bayesma._validate import as_numeric, column, label_alias
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
@@ -119,6 +119,7 @@ class EggerResult:
         return "\n".join(lines)
 
 
+@label_alias
 def egger_test(
     yi: Any,
     vi: Any = None,
@@ -384,6 +385,7 @@ def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
     return "right" if slope < 0 else "left"
 
 
+@label_alias
 def trimfill(
     yi: Any,
     vi: Any = None,

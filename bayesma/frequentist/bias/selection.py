@@ -42,8 +42,8 @@ from bayesma.frequentist.bias._selection_fit import (
     _to_delta,
     weight_function,
 )
-from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.bias.dependent import refuse_dependent
+from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, _stars
 from bayesma.frequentist.bias._selection_fit import weight_function
@@ -267,9 +268,7 @@ class SelModelResult:  # numpydoc ignore=PR01
 
 
 def _fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "---"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+    return format_p(p, missing="---")
 
 
 def _table(names: list[str], cols: list[list[str]], header: list[str], stars: list[str]) -> list[str]:

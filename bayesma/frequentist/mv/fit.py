@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column
+from bayesma._validate import column, label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
@@ -56,6 +56,7 @@ def _method_test(method: str, test: str, dfs: Any) -> tuple[str, str]:
     return method, test
 
 
+@label_alias
 def rma_mv(
     yi: Any,
     V: Any = None,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.data import MetaData
+from bayesma.errors import ArgumentTypeError
 from bayesma.frequentist._common import coef_table
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.mv.blocks import BlockDiag
@@ -239,6 +240,16 @@ class RMAMVResult:  # numpydoc ignore=PR01
         :func:`bayesma.frequentist.mv.predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
         return ranef_mv(self, level, transf)
 
+    def funnel(self, **kwargs: Any) -> Any:
+        """Not available: a funnel plot assumes independent effects (as trimfill, ranktest, selmodel).
+
+        Raises
+        ------
+        ArgumentTypeError
+            Always, naming what to use instead (the Egger sandwich or multilevel PET-PEESE).
+        """
+        refuse_dependent(self, "funnel()")
+
     def __repr__(self) -> str:
         return _format(self)
 
@@ -289,3 +300,14 @@ def _format(res: RMAMVResult) -> str:
     lines.append(text)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)
+
+
+def refuse_dependent(res: Any, what: str) -> None:
+    """Raise for an ``rma_mv`` fit given to a method that assumes independent effects."""
+    if isinstance(res, RMAMVResult):
+        raise ArgumentTypeError(
+            f"{what} assumes independent effects and cannot take an rma_mv fit (dependent effects); "
+            "use bm.egger_test(res) (the Egger sandwich: sqrt(vi) as a moderator of the multilevel model "
+            "with a CR2 test) or bm.pet_peese(res) (multilevel PET-PEESE), or aggregate the effects per study "
+            "(bm.aggregate) before using it"
+        )
