@@ -125,10 +125,9 @@ class PetPeeseResult:  # numpydoc ignore=PR01
             lines.append(f"{name} intercept: {fit.beta[0]:.4f} (SE = {fit.se[0]:.4f}), "
                          f"CI [{fit.ci_lb[0]:.4f}, {fit.ci_ub[0]:.4f}], p-val {_p_text(fit.pval[0])}; "
                          f"slope {fit.beta[1]:.4f} (SE = {fit.se[1]:.4f})")
-        how = getattr(self.alternative, "how", "as given")
         lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
-                  f"Direction: alternative = {str(self.alternative)!r} ({how})",
+                  f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines)
 
@@ -199,8 +198,8 @@ def pet_peese(
     True
     """
     if isinstance(yi, RMAMVResult):  # dependent effects: multilevel PET-PEESE with CR2 inference
-        alternative = resolve_alternative(alternative, yi.yi, yi.V.diagonal(), "pet_peese")
-        return pet_peese_mv(yi, alpha=alpha, alternative=alternative)
+        return pet_peese_mv(yi, alpha=alpha, alternative=resolve_alternative(alternative, yi.yi, yi.V.diagonal(),
+                                                                             "pet_peese"))
     if not 0 < alpha < 1:
         raise InputError(f"alpha must lie in (0, 1), got {alpha}")
     if test not in ("z", "knha"):
