@@ -138,6 +138,10 @@ class MetaData:  # numpydoc ignore=PR01
             raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
         if data is not None and not isinstance(data, pd.DataFrame):
             raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if hasattr(yi, "beta") and not isinstance(yi, (str, pd.Series, np.ndarray, list, tuple)):
+            raise ArgumentTypeError(  # a fitted model where effect sizes belong: say so, not "give vi="
+                f"got a fitted {type(yi).__name__} where the effect sizes yi belong; this needs a fit of "
+                "bayesma.rma() (an RMAResult) or the effects and their variances (yi, vi)")
         if (vi is None) == (sei is None):
             raise ArgumentTypeError("give exactly one of vi= (sampling variances) or sei= (standard errors)")
 

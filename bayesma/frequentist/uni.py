@@ -24,7 +24,7 @@ import pandas as pd
 
 from bayesma._validate import check_tau2, label_alias
 from bayesma.data import MetaData
-from bayesma.design import design_matrix, required_columns
+from bayesma.design import design_matrix, formula_variables, required_columns
 from bayesma.errors import InputError
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
@@ -40,6 +40,7 @@ from bayesma.frequentist._common import (
 )
 from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
+from bayesma.frequentist.location_scale import LINKS, LocationScaleResult, fit_location_scale
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
@@ -352,7 +353,9 @@ def rma(
     cluster: Any = None,
     missing: str = "raise",
     tau2: float | None = None,
-) -> RMAResult | RMAMVResult:
+    scale: Any = None,
+    link: str | None = None,
+) -> RMAResult | RMAMVResult | LocationScaleResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
     Parameters
@@ -392,14 +395,23 @@ def rma(
         How to treat studies with missing values.
     tau2 : float, optional
         Fix tau² at this value (a finite number >= 0) instead of estimating it.
+    scale : str or array_like, optional
+        Scale moderators of a location-scale model (metafor's ``rma(scale=)``): a formula such
+        as ``"~ logni"`` (an intercept is added, as in *mods*) or a matrix used as it is; each
+        study then has its own tau², ``tau2_i = exp(z_i' alpha)``. Needs ``method="REML"`` or
+        ``"ML"``; see :class:`bayesma.frequentist.location_scale.LocationScaleResult`.
+    link : {"log", "identity"}, optional
+        Link of the scale model (default "log"; ``"identity"``: ``tau2_i = z_i' alpha``). Only
+        with *scale*.
 
     Returns
     -------
-    RMAResult or RMAMVResult
+    RMAResult, RMAMVResult or LocationScaleResult
         Coefficients (``beta``, ``se``, ... one per column of the design), tau², I², H²,
         Q statistics, Q-profile intervals and the prediction interval; with ``cluster=`` the
         three-level fit of :func:`bayesma.rma_mv` (an :class:`~bayesma.frequentist.mv.RMAMVResult`,
-        whose methods that assume independent effects raise a typed error naming the alternative).
+        whose methods that assume independent effects raise a typed error naming the alternative);
+        with *scale*, a location-scale fit (``alpha``, ``se_alpha``, ..., each study's ``tau2``, ``QS``).
 
     Raises
     ------
@@ -422,6 +434,9 @@ def rma(
     >>> round(float(res.beta[0]), 4)
     0.1869
     """
+    if scale is not None or link is not None:
+        return _location_scale(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
+                               labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)
     if cluster is not None:
         if tau2 is not None:
             raise InputError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
@@ -442,6 +457,34 @@ def rma(
     X, names = design_matrix(mods, md.data, md.k, md.labels)
     return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
 
+
+def _location_scale(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, method: str, test: str, mods: Any,
+                    level: float, labels: Any, cluster: Any, missing: str, tau2: float | None, scale: Any,
+                    link: str | None) -> LocationScaleResult:
+    """rma(scale=): check what a location-scale model can use, build X and Z, fit."""
+    if scale is None:
+        raise InputError(f"link={link!r} applies to the scale model of a location-scale fit: give scale= too")
+    link = "log" if link is None else link
+    if link not in LINKS:
+        raise InputError(f"link must be one of {LINKS}, got {link!r}")
+    if cluster is not None or tau2 is not None:
+        raise InputError(f"{'cluster=' if cluster is not None else 'tau2='} cannot be used with scale=: a "
+                         "location-scale model estimates each study's tau² from the scale moderators")
+    if not isinstance(method, str) or method.upper() not in ("REML", "ML"):
+        raise InputError(f"method={method!r} cannot fit a location-scale model: use 'REML' or 'ML' "
+                         "(as metafor: 'Location-scale models can only be fitted with ML or REML estimation')")
+    if test not in TESTS:
+        raise InputError(f"test must be one of {TESTS}, got {test!r}")
+    level = _level(level)
+    mods = _aligned_mods(mods, data, yi)
+    scale = _aligned_mods(scale, data, yi)
+    extra = formula_variables(scale) if isinstance(scale, str) else []
+    md = yi if isinstance(yi, MetaData) else MetaData.create(
+        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data, *extra),
+    )
+    X, names = design_matrix(mods, md.data, md.k, md.labels)
+    Z, z_names = design_matrix(scale, md.data, md.k, md.labels, intercept=False)
+    return fit_location_scale(md, X, names, Z, z_names, method=method.upper(), test=test, level=level, link=link)
 
 
 def fit_rma(
