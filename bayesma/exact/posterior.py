@@ -589,6 +589,11 @@ def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> E
     """
     spec = _as_spec(spec)
     n = grid.get("n") if isinstance(grid, Mapping) else grid
+    dep = getattr(spec, "dependence", None)
+    if dep is not None and dep.multivariate:  # CS across outcomes: quadrature over (tau, rho)
+        from .multivariate import multivariate_posterior
+
+        return multivariate_posterior(spec, n)
     q = integrate(spec, n)
     return ExactPosterior(spec, q.kind, q.log_marginal_likelihood, q.grid, q.loc, q.clusters)
 

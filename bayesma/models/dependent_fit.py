@@ -55,11 +55,7 @@ def choose_engine(spec: Any, engine: str = "auto") -> str:
     if engine == "exact" and not ok:
         raise ValueError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
     _warn_small_k(spec)
-    use = "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
-    if use == "nuts":
-        raise NotImplementedError("engine='nuts' for the CHE and multivariate models is not available yet: "
-                                  "use engine='exact'")
-    return use
+    return "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
 
 
 def _warn_small_k(spec: Any) -> None:
