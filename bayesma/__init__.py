@@ -22,6 +22,13 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "MetaData": "bayesma.data",
+    # errors and warnings (bayesma.errors)
+    "BayesmaError": "bayesma.errors",
+    "InputError": "bayesma.errors",
+    "ArgumentTypeError": "bayesma.errors",
+    "UnsupportedModelError": "bayesma.errors",
+    "ConvergenceError": "bayesma.errors",
+    "BayesmaWarning": "bayesma.errors",
     "design_matrix": "bayesma.design",
     # effect sizes
     "escalc": "bayesma.effects",
@@ -39,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     # frequentist
     "rma": "bayesma.frequentist",
     "RMAResult": "bayesma.frequentist",
+    "LocationScaleResult": "bayesma.frequentist.location_scale",
     "subgroup": "bayesma.frequentist",
     "SubgroupResult": "bayesma.frequentist",
     "egger_test": "bayesma.frequentist",
@@ -77,8 +85,8 @@ _EXPORTS: dict[str, str] = {
     "influence_plot": "bayesma.plots.influence",
     "baujat": "bayesma.frequentist.influence",
     "steps_plot": "bayesma.plots.influence",
-    "forest_rma": "bayesma.plots.forest_rma",
-    "forest_subgroup": "bayesma.plots.forest_rma",
+    "forest_rma": "bayesma.plots.forest_frequentist",
+    "forest_subgroup": "bayesma.plots.forest_frequentist",
     "simulation_plot": "bayesma.plots.simulation",
     # data sets
     "load_dataset": "bayesma.datasets",
@@ -104,7 +112,7 @@ _EXPORTS: dict[str, str] = {
     "small_k_simulation": "bayesma.sensitivity",
 }
 
-_SUBMODULES = {"priors", "plots", "exact", "models", "effects", "frequentist", "datasets", "sensitivity", "results"}
+_SUBMODULES = {"errors", "priors", "plots", "exact", "models", "effects", "frequentist", "datasets", "sensitivity", "results"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 

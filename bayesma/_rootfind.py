@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bayesma.errors import ConvergenceError, InputError
+
 R_UNIROOT_TOL = sys.float_info.epsilon**0.25
 _EPS = sys.float_info.epsilon
 
@@ -52,7 +54,7 @@ def uniroot_batch(
     f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     lower: np.ndarray,
     upper: np.ndarray,
-    tol: float = R_UNIROOT_TOL,
+    tol: float | np.ndarray = R_UNIROOT_TOL,
     maxiter: int = 1000,
 ) -> np.ndarray:
     """Roots of n functions at once by Brent's method, each element taking exactly the steps of
@@ -90,7 +92,7 @@ def uniroot_batch(
     out[at_b] = b[at_b]
     done |= at_b
     if np.any(~done & ((fa > 0) == (fb > 0))):
-        raise ValueError("f() values at the end points are not of opposite sign")
+        raise InputError("f() values at the end points are not of opposite sign")
     c, fc = a.copy(), fa.copy()
     for _ in range(maxiter + 1):
         act = ~done
@@ -128,5 +130,5 @@ def uniroot_batch(
         flip = act & (((fb > 0) & (fc > 0)) | ((fb < 0) & (fc < 0)))
         c, fc = np.where(flip, a, c), np.where(flip, fa, fc)
     if not done.all():
-        raise RuntimeError(f"root finding did not converge in {maxiter} iterations")
+        raise ConvergenceError(f"root finding did not converge in {maxiter} iterations")
     return out

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, as_completed
 from typing import Any
 
+from bayesma.errors import ArgumentTypeError
+
 __all__ = ["as_executor", "run_tasks", "Progress"]
 
 
@@ -29,7 +31,7 @@ def as_executor(executor: Any) -> Executor | None:
     get = getattr(executor, "get_executor", None)
     if callable(get):
         return get()
-    raise TypeError(
+    raise ArgumentTypeError(
         "executor must be None, a concurrent.futures.Executor (e.g. ProcessPoolExecutor) or a "
         f"dask.distributed.Client, got {type(executor).__name__}"
     )

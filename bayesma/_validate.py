@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from bayesma.errors import ArgumentTypeError, InputError
 
 
 def study_name(labels: Sequence[Any] | None, i: int) -> str:
@@ -35,9 +39,9 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
         raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     raw = np.atleast_1d(raw)
     if raw.ndim != 1:
-        raise ValueError(f"column {column!r} must be one-dimensional, got shape {raw.shape}")
+        raise InputError(f"column {column!r} must be one-dimensional, got shape {raw.shape}")
     if raw.dtype.kind == "b":
-        raise TypeError(f"column {column!r} holds booleans (True/False), not numbers")
+        raise ArgumentTypeError(f"column {column!r} holds booleans (True/False), not numbers")
     if raw.dtype.kind in "fiu":
         return raw.astype(float)
     out = np.empty(raw.shape[0], dtype=float)
@@ -63,12 +67,36 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
         else:
             bad.append(i)
     if booleans:
-        raise TypeError(f"column {column!r} holds booleans (True/False), not numbers: "
+        raise ArgumentTypeError(f"column {column!r} holds booleans (True/False), not numbers: "
                         + "; ".join(study_name(labels, i) for i in booleans[:10]))
     if bad:
         cells = "; ".join(f"{study_name(labels, i)} has a non-numeric value {raw[i]!r}" for i in bad[:10])
         more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
-        raise TypeError(f"column {column!r}: {cells}{more}")
+        raise ArgumentTypeError(f"column {column!r}: {cells}{more}")
+    return out
+
+
+def value_problems(values: Any, kind: str | None = None) -> np.ndarray:
+    """The one rule for values that are present: what is wrong with each, as a code.
+
+    ``"non-finite"`` (inf, or NaN where the caller has not already handled missing values);
+    for a sampling variance or standard error (*kind* given) also ``"negative"`` and
+    ``"zero"`` (it must be positive); ``""`` where the value is fine. Used by
+    :meth:`bayesma.MetaData.create` and by the command line's whole-file check, which word
+    the problems for their readers.
+
+    Examples
+    --------
+    >>> value_problems([0.1, -0.2, 0.0, float("inf")], "variance").tolist()
+    ['', 'negative', 'zero', 'non-finite']
+    """
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, "", dtype=object)
+    finite = np.isfinite(x)
+    out[~finite] = "non-finite"
+    if kind is not None:
+        out[finite & (x < 0)] = "negative"
+        out[finite & (x == 0)] = "zero"
     return out
 
 
@@ -91,7 +119,7 @@ def align(values: Any, index: pd.Index | None, name: str) -> Any:
     if len(values) == len(index) and index.is_unique and values.index.is_unique \
             and set(values.index) == set(index):
         return values.reindex(index)
-    raise ValueError(
+    raise InputError(
         f"{name} is a pandas {type(values).__name__} whose index does not match the rows of data "
         f"(or of yi): values are paired by index, so the labels must be the same; "
         f"use .to_numpy() to pair by position, or reset the index of both")
@@ -102,9 +130,9 @@ def column(data: pd.DataFrame | None, spec: Any, name: str) -> Any:
     is aligned with the rows of *data* by its index, see :func:`align`)."""
     if isinstance(spec, str):
         if data is None:
-            raise TypeError(f"{name}={spec!r} is a column name, but no data= was given")
+            raise ArgumentTypeError(f"{name}={spec!r} is a column name, but no data= was given")
         if spec not in data.columns:
-            raise ValueError(
+            raise InputError(
                 f"column {spec!r} (for {name}) is not in the data; columns are {list(data.columns)}"
             )
         return data[spec]
@@ -118,13 +146,13 @@ def check_level(level: Any, name: str = "level") -> float:
     in [50, 100); values from 1 to 50 (``level=1.5``) are ambiguous and refused.
     """
     if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number such as 0.95 or 95, got {level!r}")
+        raise ArgumentTypeError(f"{name} must be a number such as 0.95 or 95, got {level!r}")
     value = float(level)
     if 0 < value < 1:
         return value
     if 50 <= value < 100:
         return value / 100.0
-    raise ValueError(f"{name}={level!r} is not a confidence level: give a fraction in (0, 1) such as 0.95, "
+    raise InputError(f"{name}={level!r} is not a confidence level: give a fraction in (0, 1) such as 0.95, "
                      "or a percentage in [50, 100) such as 95")
 
 
@@ -133,10 +161,10 @@ def check_tau2(tau2: Any, name: str = "tau2") -> float | None:
     if tau2 is None:
         return None
     if isinstance(tau2, (bool, np.bool_)) or not isinstance(tau2, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number (a fixed tau² >= 0) or None, got {tau2!r}")
+        raise ArgumentTypeError(f"{name} must be a number (a fixed tau² >= 0) or None, got {tau2!r}")
     value = float(tau2)
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 (a fixed tau²), got {tau2!r}")
+        raise InputError(f"{name} must be a finite number >= 0 (a fixed tau²), got {tau2!r}")
     return value
 
 
@@ -150,7 +178,36 @@ def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | 
         return None
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         what = "an integer >= 0 or None" if allow_none else "an integer >= 0"
-        raise TypeError(f"{name} must be {what}, got {seed!r} ({type(seed).__name__})")
+        raise ArgumentTypeError(f"{name} must be {what}, got {seed!r} ({type(seed).__name__})")
     if seed < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {seed!r}")
+        raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
     return int(seed)
+
+
+def label_alias(func: Callable) -> Callable:
+    """Accept metafor's ``slab=`` for ``labels=`` (and ``labels=`` where a function keeps metafor's ``slab``).
+
+    The study labels have one name in bayesma, ``labels``; metafor's users write ``slab``.
+    The decorated function takes either (never both) and keeps its signature and docs.
+
+    Examples
+    --------
+    >>> @label_alias
+    ... def f(yi, labels=None):
+    ...     return labels
+    >>> f([0.1], slab=["A"])
+    ['A']
+    """
+    params = inspect.signature(func).parameters
+    real, alias = ("labels", "slab") if "labels" in params else ("slab", "labels")
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if alias in kwargs:
+            value = kwargs.pop(alias)
+            if kwargs.get(real) is not None:
+                raise ArgumentTypeError(f"give the study labels as {real}= or as {alias}= (its alias), not both")
+            kwargs[real] = value
+        return func(*args, **kwargs)
+
+    return wrapper

@@ -28,7 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import label_alias
 from bayesma.batch_steps import Groups, Outputs, Plan, assemble, fit_single, fit_vectorised, plan_groups
+from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.exact.capability import ENGINE_CHOICES
 from bayesma.models import MetaAnalysis
 
 __all__ = ["fit_many", "FitManyResult"]
@@ -172,7 +175,7 @@ class FitManyResult:  # numpydoc ignore=PR01
         if key not in self.groups.index:
             raise KeyError(f"no group {key!r}; groups are {self.keys()[:10]}{' ...' if len(self.groups) > 10 else ''}")
         if self.groups.loc[key, "error"]:
-            raise ValueError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
+            raise InputError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
         sub = _group_frame(self._data, self.by, key)
         args = dict(self._model_args)
         fit_args = {**args.pop("fit"), **fit_kwargs}
@@ -209,6 +212,7 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
+@label_alias
 def fit_many(
     data: pd.DataFrame,
     by: str | Sequence[str],
@@ -221,7 +225,7 @@ def fit_many(
     priors: Mapping[str, Any] | None = None,
     model: str = "random",
     mods: str | None = None,
-    engine: str = "exact",
+    engine: str = "auto",
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
@@ -229,7 +233,7 @@ def fit_many(
     progress: bool | None = None,
     seed: int | None = None,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int | None = None,
     chains: int = 4,
     keep_fits: bool | None = None,
     **fit_kwargs: Any,
@@ -250,8 +254,11 @@ def fit_many(
         As :class:`bayesma.MetaAnalysis`; the same for every group. Default priors depend
         on ``measure`` (and, for raw or unknown measures, on each group's data, exactly
         as when fitting the group alone).
-    engine : {"exact", "nuts"}
-        ``"exact"`` runs vectorised across groups where the model is intercept-only
+    engine : {"auto", "exact", "nuts"}
+        As :meth:`bayesma.MetaAnalysis.fit`: ``"auto"`` (the default) is the exact engine
+        when it can fit the model (:func:`bayesma.exact.capability.exact_support`) and no
+        NUTS option is given, else NUTS; the ``engine`` column says which ran. The exact
+        engine runs vectorised across groups where the model is intercept-only
         normal-normal with a Normal prior on mu; other models fit one group at a time.
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
@@ -269,8 +276,12 @@ def fit_many(
         Group ``i`` (in sorted key order) uses the integer ``groups["seed"]``, drawn from
         ``numpy.random.SeedSequence(seed)``; fitting the group alone with that seed gives
         the same draws.
-    draws, tune, chains : int
-        Passed to :meth:`bayesma.MetaAnalysis.fit` (NUTS).
+    draws : int
+        Passed to :meth:`bayesma.MetaAnalysis.fit`.
+    tune : int, optional
+        NUTS tuning steps, passed to :meth:`bayesma.MetaAnalysis.fit` only when given.
+    chains : int
+        Passed to :meth:`bayesma.MetaAnalysis.fit`.
     keep_fits : bool, optional
         Keep each group's :class:`MetaPosterior` (default: for NUTS). Otherwise
         :meth:`FitManyResult.fit` refits a group on demand.
@@ -312,19 +323,21 @@ def fit_many(
         measure = data.attrs.get("measure")
     model_args = {"yi": yi, "vi": vi, "sei": sei, "labels": labels, "measure": measure, "priors": priors,
                   "model": model, "mods": mods}
-    fit_args = {"engine": engine, "draws": draws, "tune": tune, "chains": chains, **fit_kwargs}
+    fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
+    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
+        fit_args["tune"] = tune
     freq_args = {"method": method, "test": test, "level": level}
 
     groups = Groups.of(data, by_cols, seed)
-    vector_ok = engine == "exact" and mods is None and model in ("random", "common") and not fit_kwargs
+    vector_ok = engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common") and not fit_kwargs
     plan = plan_groups(data, groups, model_args, by_cols) if vector_ok else Plan(single=list(range(groups.n)),
                                                                               errors=[""] * groups.n)
-    out = Outputs.empty(groups.n, plan.errors)
+    out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
     fit_vectorised(plan, groups, model, freq_args, out)
     fits = fit_single(plan.single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out)
 
     table, groups_table = assemble(groups.keys, by_cols, groups.sizes, out.names, out.values, out.freq, out.p_pos,
-                                    out.notes, out.errors, groups.seeds, engine, set(plan.single))
+                                    out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
                 "priors": plan.priors, "seconds": time.perf_counter() - t0}
@@ -340,26 +353,26 @@ def fit_many(
 def _check_arguments(data, by, columns, engine, method, test, level, seed) -> list[str]:
     """Validate fit_many's arguments; the by columns as a list."""
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     by_cols = [by] if isinstance(by, str) else list(by)
     if not by_cols:
-        raise ValueError("by must name at least one column")
+        raise InputError("by must name at least one column")
     for col in by_cols + [c for c in columns if isinstance(c, str)]:
         if col not in data.columns:
-            raise ValueError(f"column {col!r} not in data (columns: {list(data.columns)})")
-    if engine not in ("exact", "nuts"):
-        raise ValueError(f"engine must be 'exact' or 'nuts', got {engine!r}")
+            raise InputError(f"column {col!r} not in data (columns: {list(data.columns)})")
+    if engine not in ENGINE_CHOICES:
+        raise InputError(f"engine must be one of {ENGINE_CHOICES}, got {engine!r}")
     if method not in ("REML", "DL", "PM", "FE"):
-        raise ValueError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
+        raise InputError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
     if test not in ("z", "knha", "adhoc"):
-        raise ValueError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
+        raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InputError(f"level must be in (0, 1), got {level}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+        raise ArgumentTypeError(f"seed must be an integer, got {seed!r}")
     missing_key = data[by_cols].isna().any(axis=1).to_numpy()
     if missing_key.any():
         rows = [int(r) + 1 for r in np.flatnonzero(missing_key)[:10]]
-        raise ValueError(f"missing values in the by column(s) {by_cols} in row(s) {list(rows)}: "
+        raise InputError(f"missing values in the by column(s) {by_cols} in row(s) {list(rows)}: "
                          "every row must belong to a meta-analysis")
     return by_cols

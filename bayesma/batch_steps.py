@@ -60,7 +60,8 @@ def fit_one(task: tuple) -> dict[str, Any]:
             out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
-            if fit_args.get("engine") == "nuts":
+            out["engine"] = post.engine  # engine="auto": the one that ran
+            if post.engine == "nuts":
                 notes += post.diagnostics().problems
             out["warnings"] = "; ".join(n for n in notes if n)
             if not spec.is_regression and spec.cluster_index is None:
@@ -189,11 +190,12 @@ class Outputs:
     p_pos: np.ndarray
     notes: list[str]
     errors: list[str]
+    engines: list[str]  # the engine that fitted each group ("exact" for the vectorised path)
 
     @classmethod
-    def empty(cls, n: int, errors: list[str]) -> Outputs:
+    def empty(cls, n: int, errors: list[str], engine: str = "exact") -> Outputs:
         return cls([None] * n, [None] * n, np.full((n, len(GROUP_FREQ)), np.nan), np.full(n, np.nan), [""] * n,
-                   list(errors))
+                   list(errors), [engine] * n)
 
 
 def fit_vectorised(plan: Plan, groups: Groups, model: str, freq_args: dict, out: Outputs) -> None:
@@ -231,6 +233,7 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
     fits: dict[Any, Any] = {}
     for i, res in zip(single, outputs):
         out.notes[i] = res["warnings"]
+        out.engines[i] = res.get("engine") or out.engines[i]
         if res["error"]:
             out.errors[i] = res["error"]
             continue
@@ -275,7 +278,8 @@ def assemble(keys, by_cols, sizes, names, values, freq, p_pos, notes, errors, se
     """The tidy table (one row per group and parameter) and the per-group table, built from arrays."""
     G = len(keys)
     key_tuples = [key if isinstance(key, tuple) else (key,) for key in keys]
-    paths = np.array([engine if i in single else f"{engine} (vectorised)" for i in range(G)], dtype=object)
+    engines = [engine] * G if isinstance(engine, str) else list(engine)  # one engine, or the one of each group
+    paths = np.array([engines[i] if i in single else f"{engines[i]} (vectorised)" for i in range(G)], dtype=object)
     notes_arr, errors_arr = np.array(notes, dtype=object), np.array(errors, dtype=object)
     f = {c: freq[:, j] for j, c in enumerate(GROUP_FREQ)}
 

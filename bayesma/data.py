@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, study_name
+from bayesma._validate import align, as_numeric, column, label_alias, value_problems
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
 __all__ = ["MetaData"]
 
@@ -86,6 +87,7 @@ class MetaData:  # numpydoc ignore=PR01
         return f"MetaData(k={self.k}{extra}, moderators={list(self.data.columns)})"
 
     @classmethod
+    @label_alias
     def create(
         cls,
         yi: Any,
@@ -133,11 +135,15 @@ class MetaData:  # numpydoc ignore=PR01
         (['A', 'B', 'C'], [0.1, 0.2, 0.3])
         """
         if missing not in ("raise", "drop"):
-            raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}")
+            raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
         if data is not None and not isinstance(data, pd.DataFrame):
-            raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+            raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if hasattr(yi, "beta") and not isinstance(yi, (str, pd.Series, np.ndarray, list, tuple)):
+            raise ArgumentTypeError(  # a fitted model where effect sizes belong: say so, not "give vi="
+                f"got a fitted {type(yi).__name__} where the effect sizes yi belong; this needs a fit of "
+                "bayesma.rma() (an RMAResult) or the effects and their variances (yi, vi)")
         if (vi is None) == (sei is None):
-            raise TypeError("give exactly one of vi= (sampling variances) or sei= (standard errors)")
+            raise ArgumentTypeError("give exactly one of vi= (sampling variances) or sei= (standard errors)")
 
         yi_raw = column(data, yi, "yi")
         # pandas arguments pair by index: with data's rows, or (no data) with yi's index
@@ -162,7 +168,7 @@ class MetaData:  # numpydoc ignore=PR01
 
         frame = data.reset_index(drop=True).copy() if data is not None else pd.DataFrame(index=range(k))
         if data is not None and len(frame) != k:
-            raise ValueError(f"yi has {k} values but data has {len(frame)} rows")
+            raise InputError(f"yi has {k} values but data has {len(frame)} rows")
 
         # Missing values: effect, variance, cluster, required moderators.
         checks: list[tuple[str, np.ndarray]] = [
@@ -173,33 +179,27 @@ class MetaData:  # numpydoc ignore=PR01
             checks.append((cluster_name, pd.isna(cluster_arr)))
         for col in require:
             if col not in frame.columns:
-                raise ValueError(f"column {col!r} is not in the data; columns are {list(frame.columns)}")
+                raise InputError(f"column {col!r} is not in the data; columns are {list(frame.columns)}")
             checks.append((col, frame[col].isna().to_numpy()))
         bad = np.zeros(k, dtype=bool)
         reasons: dict[int, str] = {}
         for col, is_missing in checks:
             for i in np.flatnonzero(is_missing):
                 if missing == "raise":
-                    raise ValueError(
-                        f"column {col!r}: {study_name(names_for_messages, i)} has a missing value "
-                        "(use missing='drop' to leave such studies out)"
-                    )
+                    raise study_error("has a missing value (use missing='drop' to leave such studies out)",
+                                      names_for_messages, i, col)
                 bad[i] = True
                 reasons.setdefault(i, col)
 
         # Values that are present but invalid are always errors.
-        for i in np.flatnonzero(~bad & ~np.isfinite(yi_arr)):
-            raise ValueError(f"column {yi_name!r}: {study_name(names_for_messages, i)} has a non-finite value {yi_arr[i]}")
         kind = "standard error" if sei is not None else "variance"
-        for i in np.flatnonzero(~bad & ~np.isfinite(var_arr)):
-            raise ValueError(
-                f"column {var_name!r}: {study_name(names_for_messages, i)} has a non-finite {kind} {var_arr[i]}"
-            )
-        for i in np.flatnonzero(~bad & (var_arr <= 0)):
-            raise ValueError(
-                f"column {var_name!r}: {study_name(names_for_messages, i)} has a {kind} of {var_arr[i]:g}; "
-                f"a sampling {kind} must be positive"
-            )
+        for name, values, what in ((yi_name, yi_arr, None), (var_name, var_arr, kind)):
+            problems = value_problems(values, what)  # the rule shared with the command line's check
+            for i in np.flatnonzero(~bad & (problems != "")):
+                if problems[i] == "non-finite":
+                    raise study_error(f"has a non-finite {what or 'value'} {values[i]}", names_for_messages, i, name)
+                raise study_error(f"has a {what} of {values[i]:g}; a sampling {what} must be positive",
+                                  names_for_messages, i, name)
 
         dropped = [f"{label_values[i] if named else 'row ' + str(i + 1)} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
         if dropped:
@@ -207,11 +207,11 @@ class MetaData:  # numpydoc ignore=PR01
 
             warnings.warn(
                 f"dropped {len(dropped)} of {k} studies with missing values: " + ", ".join(dropped),
-                stacklevel=2,
+                MissingDataWarning, stacklevel=2,
             )
         keep = ~bad
         if keep.sum() == 0:
-            raise ValueError("no studies left after dropping those with missing values")
+            raise InputError("no studies left after dropping those with missing values")
         vi_arr = var_arr**2 if sei is not None else var_arr
         return cls(
             yi=yi_arr[keep],
@@ -255,7 +255,7 @@ class MetaData:  # numpydoc ignore=PR01
 def _same_length(k: int, values: Any, name: str) -> None:
     n = len(values)
     if n != k:
-        raise ValueError(f"column {name!r} has {n} values but yi has {k}; they must have one per study")
+        raise InputError(f"column {name!r} has {n} values but yi has {k}; they must have one per study")
 
 
 def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], bool]:
@@ -274,10 +274,10 @@ def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], 
     out = []
     for i, value in enumerate(values):
         if value is None or (isinstance(value, float) and np.isnan(value)):
-            raise ValueError(f"column {name!r}: the study in row {i + 1} has a missing label")
+            raise InputError(f"column {name!r}: the study in row {i + 1} has a missing label")
         text = str(value).strip()  # "A" and "A " are one label (then a duplicate)
         if text in seen:
-            raise ValueError(
+            raise InputError(
                 f"column {name!r}: duplicate study label {text!r} in rows {seen[text] + 1} and {i + 1}; "
                 "labels must be unique (use cluster= for several effects of one study)"
             )

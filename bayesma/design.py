@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import study_name
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 
 __all__ = ["design_matrix", "drop_redundant", "required_columns", "formula_variables"]
 
@@ -74,16 +75,16 @@ def design_matrix(
         names = [f"mod{j + 1}" for j in range(arr.shape[1])]
         values = pd.DataFrame(arr, columns=names)
     if len(values) != k:
-        raise ValueError(f"mods has {len(values)} rows but there are {k} studies")
+        raise InputError(f"mods has {len(values)} rows but there are {k} studies")
     X = np.empty((k, len(names)))
     for j, name in enumerate(names):
         col = values.iloc[:, j]
         try:
             X[:, j] = pd.to_numeric(col).to_numpy(dtype=float)
         except (TypeError, ValueError):
-            raise TypeError(f"moderator {name!r} is not numeric; use a formula to code it as a factor") from None
+            raise ArgumentTypeError(f"moderator {name!r} is not numeric; use a formula to code it as a factor") from None
         for i in np.flatnonzero(~np.isfinite(X[:, j])):
-            raise ValueError(f"moderator {name!r}: {study_name(labels, i)} has a missing or non-finite value")
+            raise InputError(f"moderator {name!r}: {study_name(labels, i)} has a missing or non-finite value")
     if intercept:
         X = np.column_stack([np.ones(k), X])
         names = ["intrcpt"] + names
@@ -136,11 +137,11 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
     factor_vars = {raw: _unquote(raw) for raw in _FACTOR.findall(text)}
     for var in formula_variables(text):
         if var not in frame.columns:
-            raise ValueError(f"moderator {var!r} in {formula!r} is not a column of the data; "
+            raise InputError(f"moderator {var!r} in {formula!r} is not a column of the data; "
                              f"columns are {list(frame.columns)}")
         col = frame[var]
         for i in np.flatnonzero(col.isna().to_numpy()):
-            raise ValueError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
+            raise InputError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
         if is_text(col):
             if var not in factor_vars.values():
                 _refuse_mostly_numeric(col, var, labels)
@@ -156,13 +157,13 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
         mm = model_matrix(text_fm, frame, na_action="raise")
     except Exception as err:  # formulaic's syntax and evaluation errors
         message = re.sub(r"\x1b\[[0-9;]*m|[⧚⧛]", "", str(err)).strip().splitlines()[0]
-        raise ValueError(f"cannot read the moderator formula {formula!r}: {message}") from None
+        raise InputError(f"cannot read the moderator formula {formula!r}: {message}") from None
     names = [_r_name(c, set(factor_vars)) for c in mm.columns]
     X = np.asarray(mm, dtype=float)
     if X.shape[0] != k:
-        raise ValueError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
+        raise InputError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
     if X.shape[1] == 0:
-        raise ValueError(f"the moderator formula {formula!r} has no columns (no intercept and no "
+        raise InputError(f"the moderator formula {formula!r} has no columns (no intercept and no "
                          "moderators); use mods=None for the intercept-only model")
     return drop_redundant(X, names)
 
@@ -181,7 +182,7 @@ def _refuse_mostly_numeric(col: pd.Series, var: str, labels: list[str] | None) -
     bad = np.flatnonzero(~numeric)
     if numeric.sum() > len(values) / 2 and len(bad):
         cells = "; ".join(f"{study_name(labels, i)}: {values[i]!r}" for i in bad)
-        raise ValueError(
+        raise InputError(
             f"moderator {var!r} is mostly numeric but has {len(bad)} non-numeric "
             f"value{'s' if len(bad) > 1 else ''} ({cells}); correct or remove "
             f"{'them' if len(bad) > 1 else 'it'}, or write factor({var}) if it is a categorical moderator")
@@ -203,7 +204,7 @@ def strip_levels(col: pd.Series, var: str) -> pd.Series:
     if merged and new.nunique() < len(cats):
         warnings.warn(f"moderator {var!r}: levels that differ only by surrounding spaces were merged "
                       f"({', '.join(repr(c) for c in merged)} -> "
-                      f"{', '.join(repr(c.strip()) for c in merged)})", UserWarning, stacklevel=5)
+                      f"{', '.join(repr(c.strip()) for c in merged)})", DataWarning, stacklevel=5)
     return new
 
 
@@ -218,13 +219,15 @@ def _r_name(column: str, factor_vars: set[str]) -> str:
         return "intrcpt"
     parts = []
     for part in column.split(":"):
-        m = re.fullmatch(r"C\((.*?)\)\[T\.(.*)\]", part)
+        # treatment contrasts "C(x)[T.b]", or full dummy coding "C(x)[b]" of a formula without
+        # intercept ("~ factor(x) - 1"): R's "factor(x)b" either way
+        m = re.fullmatch(r"C\((.*?)\)\[(?:T\.)?(.*)\]", part)
         if m:
             var, level = m.groups()
             prefix = f"factor({var})" if var in factor_vars else var
             parts.append(prefix + level)
             continue
-        m = re.fullmatch(r"(.*?)\[T\.(.*)\]", part)
+        m = re.fullmatch(r"(.*?)\[(?:T\.)?(.*)\]", part)
         if m:
             parts.append(m.group(1) + m.group(2))
             continue
@@ -263,18 +266,18 @@ def drop_redundant(X: np.ndarray, names: list[str], tol: float = 1e-7) -> tuple[
         basis = np.column_stack([basis, resid / rnorm])
     dropped = [names[j] for j in range(X.shape[1]) if j not in keep]
     if not keep:
-        raise ValueError(f"the design matrix (columns {names}) has no usable column: every moderator is zero")
+        raise InputError(f"the design matrix (columns {names}) has no usable column: every moderator is zero")
     if dropped:
         warnings.warn(
             f"Redundant predictors dropped from the model (as metafor): {', '.join(repr(d) for d in dropped)} "
             f"{'is a' if len(dropped) == 1 else 'are'} constant or a linear combination of the other columns "
             f"({', '.join(names[j] for j in keep)})",
-            UserWarning, stacklevel=4,
+            DataWarning, stacklevel=4,
         )
         X = X[:, keep]
         names = [names[j] for j in keep]
     if np.linalg.eigvalsh(X.T @ X).min() <= tol:
-        raise ValueError(
+        raise InputError(
             f"the design matrix (columns {names}) is not of full rank: a moderator is (nearly) constant "
             "or a combination of others (metafor: 'Model matrix not of full rank. Cannot fit model.')"
         )

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 __all__ = ["GENERIC", "MEASURES", "Measure", "get", "label", "lookup", "names"]
 
 
@@ -65,6 +67,12 @@ class Measure:  # numpydoc ignore=PR01
     empirical_tau_prior : str or None
         Name of the empirical heterogeneity prior family of :mod:`bayesma.priors`
         for this measure (``"turner2015"``, ``"rhodes2015"``), or None.
+    symbol : str or None
+        The effect's symbol in reported sentences (``"g"`` in "g = 0.21, 95% CI ..."; ``"log OR"``),
+        or None (the report then says "the estimate").
+    conversion : str or None
+        For a measure converted from another (``R2D``, ``OR2DN``, ...): the conversion and its
+        reference, for the sentence naming the effects and for ``bayesma escalc --also``.
 
     Examples
     --------
@@ -83,6 +91,8 @@ class Measure:  # numpydoc ignore=PR01
     back_transform: Callable[[np.ndarray], np.ndarray] | None = None
     unit_sd: float | None = None
     empirical_tau_prior: str | None = None
+    symbol: str | None = None
+    conversion: str | None = None
 
     @property
     def mu_prior_sd(self) -> float | None:
@@ -100,31 +110,34 @@ class Measure:  # numpydoc ignore=PR01
 
 
 _ALL = [
-    Measure("OR", "log odds ratio", "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0, "turner2015"),
+    Measure("OR", "log odds ratio", "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0, "turner2015",
+            symbol="log OR"),
     Measure("PETO", "log odds ratio (Peto's method)", "Log odds ratio (Peto)", "log odds ratios (Peto)", "log",
-       "odds ratio", np.exp, 2.0),
-    Measure("RR", "log risk ratio", "Log risk ratio", "log risk ratios", "log", "risk ratio", np.exp, 2.0),
-    Measure("HR", "log hazard ratio", "Log hazard ratio", "log hazard ratios", "log", "hazard ratio", np.exp, 2.0),
+       "odds ratio", np.exp, 2.0, symbol="log OR"),
+    Measure("RR", "log risk ratio", "Log risk ratio", "log risk ratios", "log", "risk ratio", np.exp, 2.0,
+            symbol="log RR"),
+    Measure("HR", "log hazard ratio", "Log hazard ratio", "log hazard ratios", "log", "hazard ratio", np.exp, 2.0,
+            symbol="log HR"),
     Measure("IRR", "log incidence rate ratio", "Log incidence rate ratio", "log incidence rate ratios", "log",
-       "incidence rate ratio", np.exp, 2.0),
-    Measure("RD", "risk difference", "Risk difference", "risk differences", "bounded", unit_sd=1.0),
+       "incidence rate ratio", np.exp, 2.0, symbol="log IRR"),
+    Measure("RD", "risk difference", "Risk difference", "risk differences", "bounded", unit_sd=1.0, symbol="RD"),
     Measure("SMD", "standardized mean difference, bias-corrected (Hedges' g)",
        "Standardized mean difference (Hedges' g)", "standardized mean differences (Hedges' g)", "bounded",
-       unit_sd=2.0, empirical_tau_prior="rhodes2015"),
+       unit_sd=2.0, empirical_tau_prior="rhodes2015", symbol="g"),
     Measure("SMDH", "standardized mean difference with heteroscedastic variances",
        "Standardized mean difference", "standardized mean differences", "bounded",
-       unit_sd=2.0, empirical_tau_prior="rhodes2015"),
-    Measure("MD", "raw mean difference", "Mean difference", "mean differences", "raw"),
+       unit_sd=2.0, empirical_tau_prior="rhodes2015", symbol="g"),
+    Measure("MD", "raw mean difference", "Mean difference", "mean differences", "raw", symbol="MD"),
     Measure("ROM", "log ratio of means (response ratio)", "Log ratio of means", "log ratios of means", "log",
-       "ratio of means", np.exp),
-    Measure("COR", "raw correlation coefficient", "Correlation", "correlations", "bounded", unit_sd=1.0),
+       "ratio of means", np.exp, symbol="log RoM"),
+    Measure("COR", "raw correlation coefficient", "Correlation", "correlations", "bounded", unit_sd=1.0, symbol="r"),
     Measure("UCOR", "raw correlation coefficient, bias-corrected", "Correlation (bias-corrected)",
-       "bias-corrected correlations", "bounded", unit_sd=1.0),
+       "bias-corrected correlations", "bounded", unit_sd=1.0, symbol="r"),
     Measure("ZCOR", "Fisher r-to-z transformed correlation", "Fisher's z", "Fisher z-transformed correlations",
-       "fisher-z", "correlation", np.tanh, 1.0),
-    Measure("PR", "raw proportion", "Proportion", "proportions", "bounded"),
+       "fisher-z", "correlation", np.tanh, 1.0, symbol="z"),
+    Measure("PR", "raw proportion", "Proportion", "proportions", "bounded", symbol="p"),
     Measure("PLO", "logit transformed proportion (log odds)", "Log odds (proportion)", "logit proportions", "logit",
-       "proportion", _expit),
+       "proportion", _expit, symbol="logit"),
     Measure("GEN", "generic effect size", "Effect size", "effect sizes", "raw"),
     # more escalc measures (metafor's names; computed in the modules of bayesma.effects)
     Measure("PHI", "phi coefficient", "Phi coefficient", "phi coefficients", "bounded", unit_sd=1.0),
@@ -135,10 +148,16 @@ _ALL = [
     Measure("PBIT", "probit transformed risk difference", "Probit difference", "probit differences", "raw"),
     Measure("OR2DN", "standardized mean difference from a log odds ratio (normal distribution)",
             "Standardized mean difference", "standardized mean differences", "bounded", unit_sd=2.0,
-            empirical_tau_prior="rhodes2015"),
+            empirical_tau_prior="rhodes2015",
+            symbol="d",
+            conversion=('d converted from log odds ratios assuming normal distributions (ln OR / 1.65; '
+                        'Cox, 1970)')),
     Measure("OR2DL", "standardized mean difference from a log odds ratio (logistic distribution)",
             "Standardized mean difference", "standardized mean differences", "bounded", unit_sd=2.0,
-            empirical_tau_prior="rhodes2015"),
+            empirical_tau_prior="rhodes2015",
+            symbol="d",
+            conversion=('d converted from log odds ratios assuming logistic distributions (ln OR × √3/π; '
+                        'Hasselblad & Hedges, 1995)')),
     Measure("OR2D", "standardized mean difference from a log odds ratio (logistic distribution; = OR2DL)",
             "Standardized mean difference", "standardized mean differences", "bounded", unit_sd=2.0,
             empirical_tau_prior="rhodes2015"),
@@ -146,15 +165,24 @@ _ALL = [
             "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0),
     Measure("R2D", "standardized mean difference from a point-biserial correlation",
             "Standardized mean difference", "standardized mean differences", "bounded", unit_sd=2.0,
-            empirical_tau_prior="rhodes2015"),
+            empirical_tau_prior="rhodes2015",
+            symbol="d",
+            conversion=("Cohen's d converted from point-biserial correlations: r to d, Borenstein et al., "
+                        '2009, eq. 7.5')),
     Measure("RPB", "point-biserial correlation", "Point-biserial correlation", "point-biserial correlations",
-            "bounded", unit_sd=1.0),
+            "bounded", unit_sd=1.0, symbol="r"),
     Measure("RBIS", "biserial correlation", "Biserial correlation", "biserial correlations", "bounded",
             unit_sd=1.0),
     Measure("D2ORN", "log odds ratio from a standardized mean difference (normal distribution)",
-            "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0),
+            "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0,
+            symbol="log OR",
+            conversion=('log odds ratios converted from standardized mean differences (d × 1.65; Cox, '
+                        '1970)')),
     Measure("D2ORL", "log odds ratio from a standardized mean difference (logistic distribution)",
-            "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0),
+            "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0,
+            symbol="log OR",
+            conversion=('log odds ratios converted from standardized mean differences (d × π/√3; '
+                        'Hasselblad & Hedges, 1995)')),
     Measure("CVR", "log coefficient of variation ratio", "Log CV ratio", "log CV ratios", "log", "CV ratio",
             np.exp),
     Measure("VR", "log variability ratio (ratio of SDs)", "Log variability ratio", "log variability ratios", "log",
@@ -166,19 +194,19 @@ _ALL = [
     Measure("SDLN", "log standard deviation", "Log standard deviation", "log standard deviations", "log",
             "standard deviation", np.exp),
     Measure("SMN", "standardized mean", "Standardized mean", "standardized means", "bounded"),
-    Measure("MC", "raw mean change", "Mean change", "mean changes", "raw"),
+    Measure("MC", "raw mean change", "Mean change", "mean changes", "raw", symbol="MC"),
     Measure("SMCC", "standardized mean change (change-score standardization)", "Standardized mean change",
-            "standardized mean changes", "bounded"),
+            "standardized mean changes", "bounded", symbol="d"),
     Measure("SMCR", "standardized mean change (raw-score standardization)", "Standardized mean change",
-            "standardized mean changes", "bounded"),
+            "standardized mean changes", "bounded", symbol="d"),
     Measure("SMCRH", "standardized mean change (raw-score standardization, heteroscedastic)",
-            "Standardized mean change", "standardized mean changes", "bounded"),
+            "Standardized mean change", "standardized mean changes", "bounded", symbol="d"),
     Measure("ROMC", "log ratio of means (matched groups)", "Log ratio of means", "log ratios of means", "log",
             "ratio of means", np.exp),
     Measure("PCOR", "partial correlation", "Partial correlation", "partial correlations", "bounded",
-            unit_sd=1.0),
+            unit_sd=1.0, symbol="r"),
     Measure("ZPCOR", "Fisher r-to-z transformed partial correlation", "Fisher's z (partial correlation)",
-            "Fisher z-transformed partial correlations", "fisher-z", "partial correlation", np.tanh, 1.0),
+            "Fisher z-transformed partial correlations", "fisher-z", "partial correlation", np.tanh, 1.0, symbol="z"),
     Measure("SPCOR", "semi-partial correlation", "Semi-partial correlation", "semi-partial correlations",
             "bounded", unit_sd=1.0),
     Measure("IRD", "incidence rate difference", "Incidence rate difference", "incidence rate differences", "raw"),
@@ -193,8 +221,6 @@ _ALL = [
             "Standardized mean difference (Glass)", "standardized mean differences (Glass)", "bounded", unit_sd=2.0),
     Measure("SMD1H", "standardized mean difference scaled by the SD of group 2, heteroscedastic variances",
             "Standardized mean difference (Glass)", "standardized mean differences (Glass)", "bounded", unit_sd=2.0),
-    Measure("UCOR", "raw correlation coefficient, bias-corrected", "Correlation (bias-corrected)",
-            "bias-corrected correlations", "bounded", unit_sd=1.0),
     Measure("PLN", "log transformed proportion", "Log proportion", "log proportions", "log", "proportion", np.exp),
     Measure("IR", "incidence rate", "Incidence rate", "incidence rates", "raw"),
     Measure("IRLN", "log incidence rate", "Log incidence rate", "log incidence rates", "log", "incidence rate",
@@ -280,14 +306,14 @@ def get(name: str | None) -> Measure:
     if isinstance(name, Measure):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"measure must be a string such as 'OR' or 'SMD' (or None), got {name!r}")
+        raise ArgumentTypeError(f"measure must be a string such as 'OR' or 'SMD' (or None), got {name!r}")
     key = name.strip().upper()
     key = _ALIASES.get(key, key)
     if key in MEASURES:
         return MEASURES[key]
     close = _HINTS.get(key) or next(iter(difflib.get_close_matches(key, list(MEASURES), n=1, cutoff=0.6)), None)
     hint = f" (did you mean {close!r}?)" if close else ""
-    raise ValueError(
+    raise InputError(
         f"unknown effect measure {name!r}{hint}; known measures: {_known()} "
         "(bayesma.measures.MEASURES describes them); for effects on another scale give no measure "
         "(measure=None: a generic effect size)"
@@ -300,7 +326,7 @@ def lookup(name: str | None) -> str | None:
 
 
 def label(name: str | None, default: str = "Effect size") -> str:
-    """The axis label of *name*; *default* for None. Unknown names raise ValueError."""
+    """The axis label of *name*; *default* for None. Unknown names raise InputError."""
     return default if name is None else get(name).label
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 from bayesma import priors as pr
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
+from bayesma.errors import InputError
 
 MODELS = ("random", "common")
 LIKELIHOODS = ("normal", "student_t")
@@ -149,9 +150,9 @@ def build_spec(
 ) -> ModelSpec:
     """Validate the arguments of :class:`bayesma.MetaAnalysis` into a :class:`ModelSpec`."""
     if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        raise InputError(f"model must be one of {MODELS}, got {model!r}")
     if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        raise InputError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     if isinstance(data, MetaData):
         md = data
     else:
@@ -167,22 +168,22 @@ def build_spec(
     group_index, group_names = None, []
     if tau_by is not None:
         if model == "common":
-            raise ValueError("tau_by= needs a random-effects model (model='random')")
+            raise InputError("tau_by= needs a random-effects model (model='random')")
         if tau_by not in md.data.columns:
-            raise ValueError(f"column {tau_by!r} (for tau_by=) is not in the data; columns are {list(md.data.columns)}")
+            raise InputError(f"column {tau_by!r} (for tau_by=) is not in the data; columns are {list(md.data.columns)}")
         codes, uniques = pd.factorize(md.data[tau_by], sort=True)
         group_index, group_names = codes.astype(int), [str(u) for u in uniques]
         if len(group_names) < 2:
-            raise ValueError(f"column {tau_by!r} has a single level; tau_by= needs at least two subgroups")
+            raise InputError(f"column {tau_by!r} has a single level; tau_by= needs at least two subgroups")
 
     cluster_index, cluster_names = None, []
     if md.cluster is not None:
         if model == "common":
-            raise ValueError("cluster= needs a random-effects model (model='random')")
+            raise InputError("cluster= needs a random-effects model (model='random')")
         codes, uniques = pd.factorize(pd.Series(md.cluster), sort=False)
         cluster_index, cluster_names = codes.astype(int), [str(u) for u in uniques]
         if tau_by is not None:
-            raise ValueError("tau_by= and cluster= cannot be combined (yet)")
+            raise InputError("tau_by= and cluster= cannot be combined (yet)")
 
     full_priors = resolve_priors(priors, measure=measure, meta=md, model=model,
                                  three_level=cluster_index is not None, likelihood=likelihood,
@@ -227,7 +228,7 @@ def resolve_priors(
     given = dict(priors or {})
     unknown = set(given) - set(PRIOR_KEYS)
     if unknown:
-        raise ValueError(f"unknown prior keys {sorted(unknown)}; use {PRIOR_KEYS}")
+        raise InputError(f"unknown prior keys {sorted(unknown)}; use {PRIOR_KEYS}")
     unused = {
         "tau": "a common-effect model (model='common') has no heterogeneity tau" if model != "random" else None,
         "tau_within": ("tau_within is the within-cluster SD of a three-level model: give cluster= "
@@ -240,7 +241,7 @@ def resolve_priors(
     }
     for key in given:
         if unused.get(key):
-            raise ValueError(f"priors[{key!r}] was given but the model does not use it: {unused[key]}")
+            raise InputError(f"priors[{key!r}] was given but the model does not use it: {unused[key]}")
     given = {key: pr.as_prior(value, PRIOR_TARGETS[key], name=key) for key, value in given.items()}
     defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
     out: dict[str, Any] = {"mu": given.get("mu", defaults["mu"])}

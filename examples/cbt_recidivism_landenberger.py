@@ -76,7 +76,7 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
 
     # 4. Bayesian random effects beside the frequentist estimates
     model = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="label", measure="OR")
-    post = model.fit(engine=engine, draws=draws, tune=draws, chains=4, seed=2005)
+    post = model.fit(engine=engine, draws=draws, chains=4, **({"tune": draws} if engine == "nuts" else {}), seed=2005)
     print(f"\n{post}")
     print("\nFrequentist check:")
     print(post.compare_frequentist().round(3).to_string())
@@ -87,7 +87,7 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
     # 5. a separate tau per setting
     by_setting = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="label", measure="OR", mods="~ setting",
                                  tau_by="setting")
-    post_setting = by_setting.fit(engine=engine, draws=draws, tune=draws, chains=4, seed=2005)
+    post_setting = by_setting.fit(engine=engine, draws=draws, chains=4, **({"tune": draws} if engine == "nuts" else {}), seed=2005)
     summary = post_setting.summary()
     rows = [r for r in summary.index if r.startswith(("beta", "tau"))]
     print("\nSetting as moderator, separate tau per setting:")

@@ -44,7 +44,7 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
     print(res)
 
     model = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="study", mods="~ ablat", measure="RR")
-    post = model.fit(engine=engine, draws=draws, tune=draws, chains=4, seed=1)
+    post = model.fit(engine=engine, draws=draws, chains=4, **({"tune": draws} if engine == "nuts" else {}), seed=1)
     s = post.summary()
     print("\nBayesian meta-regression (priors: " + ", ".join(f"{k} ~ {v!r}" for k, v in model.priors.items()) + ")")
     print(s.loc[["beta[intrcpt]", "beta[ablat]", "tau"], ["mean", "median", "eti_lower", "eti_upper"]].round(4))

@@ -42,7 +42,7 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
     print(res)
 
     model = bm.MetaAnalysis(dat, yi="yi", vi="vi", labels="label", cluster="study", measure="SMD")
-    post = model.fit(engine=engine, draws=draws, tune=draws, chains=4, seed=1)
+    post = model.fit(engine=engine, draws=draws, chains=4, **({"tune": draws} if engine == "nuts" else {}), seed=1)
     s = post.summary()
     print("\nBayesian three-level model:")
     print(s.loc[["mu", "tau", "tau_within", "theta_new"], ["mean", "median", "eti_lower", "eti_upper"]].round(4))

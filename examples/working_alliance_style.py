@@ -81,7 +81,7 @@ TAU_PRIORS = {
 def load_studies() -> pd.DataFrame:
     """The illustrative table with d and its sampling variance added."""
     df = pd.read_csv(io.StringIO(ALLIANCE_STUDIES))
-    d, var_d = bm.convert_r_to_d(df["r"].to_numpy(), df["n"].to_numpy())
+    d, var_d = bm.convert_r_to_d(df["r"].to_numpy(), n=df["n"].to_numpy())
     df["d"] = d
     df["var_d"] = var_d
     return df
@@ -140,7 +140,7 @@ def main(draws: int = 1000, quick: bool = False, engine: str = "exact", out: str
         model = bm.MetaAnalysis(sub, yi="d", vi="var_d", labels="study", measure="SMD")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the k = 3 warning; step 5 answers it
-            post = model.fit(engine=engine, draws=draws, tune=draws, chains=4, seed=1)
+            post = model.fit(engine=engine, draws=draws, chains=4, **({"tune": draws} if engine == "nuts" else {}), seed=1)
         s = post.summary()
         mu, tau, new = s.loc["mu"], s.loc["tau"], s.loc["theta_new"]
         print(

@@ -43,7 +43,8 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# bayesma/conftest.py is pytest's (the doctests' namespace), not a module of the package
+MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "conftest.py"}
 
 
 def _is_package(name: str) -> bool:
@@ -401,3 +402,60 @@ def test_no_top_level_module_is_named_like_a_public_name():
                   if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
     clash = sorted(submodules & set(bayesma._EXPORTS))
     assert not clash, f"modules of bayesma named like public names: {clash}"
+
+
+# Submodules named like a name their package exports, in areas other helpers are changing
+# today (issue 19); the package's __init__ imports them eagerly, so the function wins today, but
+# ``import bayesma.frequentist.rve.robust as r`` gives the function, not the module. The lead
+# empties this list; never add to it.
+SHADOWING_SUBMODULES_ALLOWED = {
+    "bayesma.frequentist.mv.vcalc": "mv",
+    "bayesma.frequentist.rve.robust": "robust",
+    "bayesma.plots.forest_grouped": "bayesmv / robust (forest_grouped)",
+}
+
+
+def test_no_submodule_is_named_like_what_its_package_exports():
+    """A module named like the function it holds (``effects/escalc.py`` beside ``escalc``) is
+    replaced by the function on its package, or replaces it when imported lazily."""
+    bad = []
+    for package, path in MODULES.items():
+        if path.name != "__init__.py" or package == "bayesma":
+            continue
+        exported = set()
+        for node in ast.walk(_parse(package)):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+                exported |= {e.value for e in getattr(node.value, "elts", []) if isinstance(e, ast.Constant)}
+        for name in sorted(exported):
+            sub = f"{package}.{name}"
+            if sub in MODULES and sub not in SHADOWING_SUBMODULES_ALLOWED:
+                bad.append(sub)
+    assert not bad, f"submodules named like a name their package exports: {bad}"
+
+
+def test_measure_facts_have_one_table():
+    """Labels, scales, back-transforms, symbols and conversions of the effect measures live in
+    ``bayesma/measures.py`` only: no other module writes a dict keyed by measure names (the
+    measure modules of ``effects/`` hold how to compute each measure, not facts about it)."""
+    from bayesma import measures
+
+    names = set(measures.MEASURES)
+    assert len(measures._ALL) == len(names), "a measure is in the registry twice"
+    bad = []
+    for module, path in MODULES.items():
+        if module == "bayesma.measures" or _under(module, "bayesma.effects"):
+            continue
+        for node in ast.walk(_parse(module)):
+            if isinstance(node, ast.Dict):
+                keys = {k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+                if len(keys & names) >= 3:
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {sorted(keys & names)[:5]}...")
+    assert not bad, "tables of measure facts outside bayesma/measures.py:\n" + "\n".join(bad)
+
+
+def test_escalc_computes_only_registered_measures():
+    from bayesma import measures
+    from bayesma.effects import MEASURES as ESCALC
+
+    assert set(ESCALC) <= set(measures.MEASURES)
+    assert all(ESCALC[m][0] == measures.get(m).description for m in ESCALC)

@@ -18,7 +18,7 @@ import pytest
 import bayesma as bm
 from bayesma import priors as pr
 from bayesma.cli import main
-from bayesma.cli.options import choose_engine, exact_engine_reason
+from bayesma.exact.capability import choose_engine, exact_support
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT / "examples" / "data" / "working_alliance_illustrative.csv"
@@ -205,9 +205,9 @@ def test_engine_auto_is_decided_from_the_model():
         warnings.simplefilter("ignore")
         normal = bm.MetaAnalysis(es, yi="yi", vi="vi").spec
         cauchy = bm.MetaAnalysis(es, yi="yi", vi="vi", priors={"mu": pr.Cauchy(0, 1)}).spec
-    assert exact_engine_reason(normal) is None
-    assert choose_engine("auto", normal)[0] == "exact"
-    engine, note = choose_engine("auto", cauchy)
+    assert exact_support(normal).ok
+    assert choose_engine("auto", normal, option="--engine ")[0] == "exact"
+    engine, note = choose_engine("auto", cauchy, option="--engine ")
     assert engine == "nuts" and "Cauchy" in note and "--engine auto" in note
     assert choose_engine("exact", cauchy)[0] == "exact"  # what the user asked for (the engine then explains)
 

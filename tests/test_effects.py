@@ -508,7 +508,7 @@ def test_unknown_column_and_options(bcg):
 
 def test_convert_r_to_d_forensic_example():
     # r = -.22 with n = 124 (the working-alliance meta-analysis): d = -0.451, var 0.0342
-    d, v = convert_r_to_d(-0.22, 124)
+    d, v = convert_r_to_d(-0.22, n=124)
     assert round(d, 3) == -0.451
     assert round(v, 4) == 0.0342
     assert bm.convert_r_to_d is convert_r_to_d
@@ -524,17 +524,17 @@ def test_convert_r_to_d_formula_with_var_r():
 def test_convert_d_to_r_formula_with_group_sizes():
     d, vd, n1, n2 = 0.8, 0.05, 20, 60
     a = (n1 + n2) ** 2 / (n1 * n2)
-    r, vr = convert_d_to_r(d, vd, n1, n2)
+    r, vr = convert_d_to_r(d, vd, n1=n1, n2=n2)
     assert r == pytest.approx(d / math.sqrt(d**2 + a))
     assert vr == pytest.approx(a**2 * vd / (d**2 + a) ** 3)
     # equal groups: a = 4, the same as not giving the sizes
-    assert convert_d_to_r(d, vd, 30, 30) == pytest.approx(convert_d_to_r(d, vd))
+    assert convert_d_to_r(d, vd, n1=30, n2=30) == pytest.approx(convert_d_to_r(d, vd))
 
 
 def test_round_trip_r_d_r():
     r = np.array([-0.7, -0.22, 0.0, 0.35, 0.9])
     n = np.array([20, 124, 50, 80, 15])
-    d, vd = convert_r_to_d(r, n)
+    d, vd = convert_r_to_d(r, n=n)
     r2, vr2 = convert_d_to_r(d, vd)
     np.testing.assert_allclose(r2, r, atol=1e-12)
     np.testing.assert_allclose(vr2, (1 - r**2) ** 2 / (n - 1), rtol=1e-10)
@@ -546,36 +546,36 @@ def test_logor_and_z_conversions():
     assert vd == pytest.approx(0.3 / math.pi**2)
     lo, vl = convert_d_to_logor(d, vd)
     assert (lo, vl) == pytest.approx((1.0, 0.1))
-    z, vz = convert_r_to_z(0.3, 53)
+    z, vz = convert_r_to_z(0.3, n=53)
     assert z == pytest.approx(math.atanh(0.3)) and vz == pytest.approx(1 / 50)
     # through-r conversions agree with the two steps
-    z1, vz1 = convert_d_to_z(0.6, 0.04, 25, 30)
-    r, vr = convert_d_to_r(0.6, 0.04, 25, 30)
+    z1, vz1 = convert_d_to_z(0.6, 0.04, n1=25, n2=30)
+    r, vr = convert_d_to_r(0.6, 0.04, n1=25, n2=30)
     assert (z1, vz1) == pytest.approx(convert_r_to_z(r, var_r=vr))
     d2, vd2 = convert_z_to_d(z1, vz1)
     assert (d2, vd2) == pytest.approx(convert_r_to_d(r, var_r=vr))
-    lo2, vlo2 = convert_r_to_logor(-0.22, 124)
-    assert (lo2, vlo2) == pytest.approx(convert_d_to_logor(*convert_r_to_d(-0.22, 124)))
+    lo2, vlo2 = convert_r_to_logor(-0.22, n=124)
+    assert (lo2, vlo2) == pytest.approx(convert_d_to_logor(*convert_r_to_d(-0.22, n=124)))
     r3, vr3 = convert_logor_to_r(lo2, vlo2)
     assert r3 == pytest.approx(-0.22)
 
 
 def test_conversions_vectorized_shapes():
-    d, v = convert_r_to_d([0.1, 0.2, 0.3], [30, 40, 50])
+    d, v = convert_r_to_d([0.1, 0.2, 0.3], n=[30, 40, 50])
     assert isinstance(d, np.ndarray) and d.shape == (3,) and v.shape == (3,)
-    d, v = convert_r_to_d(0.1, 30)
+    d, v = convert_r_to_d(0.1, n=30)
     assert isinstance(d, float) and isinstance(v, float)
 
 
 def test_conversion_errors_name_the_element():
     with pytest.raises(ValueError, match=r"r\[2\] = 1"):
-        convert_r_to_d([0.1, 0.2, 1.0], [10, 10, 10])
+        convert_r_to_d([0.1, 0.2, 1.0], n=[10, 10, 10])
     with pytest.raises(ValueError, match=r"n\[1\] = 3"):
-        convert_r_to_z([0.1, 0.2], [10, 3])
+        convert_r_to_z([0.1, 0.2], n=[10, 3])
     with pytest.raises(ValueError, match=r"var_d\[0\] = -0.1"):
         convert_d_to_r([0.5], [-0.1])
     with pytest.raises(ValueError, match=r"r = -1"):
-        convert_r_to_z(-1.0, 10)
+        convert_r_to_z(-1.0, n=10)
     with pytest.raises(ValueError, match=r"var_logor"):
         convert_logor_to_d(0.5, -1)
     with pytest.raises(TypeError, match="n or the variance"):
@@ -590,7 +590,7 @@ def test_conversion_errors_name_the_element():
     n=st.integers(min_value=4, max_value=100_000),
 )
 def test_r_to_z_to_r_is_identity(r, n):
-    z, vz = convert_r_to_z(r, n)
+    z, vz = convert_r_to_z(r, n=n)
     r2, vr2 = convert_z_to_r(z, vz)
     assert r2 == pytest.approx(r, abs=1e-12)
     # and with a variance of r, the variance comes back too
@@ -606,8 +606,8 @@ def test_r_to_z_to_r_is_identity(r, n):
     n=st.integers(min_value=2, max_value=100_000),
 )
 def test_r_to_d_is_odd_in_r(r, n):
-    d, v = convert_r_to_d(r, n)
-    d_neg, v_neg = convert_r_to_d(-r, n)
+    d, v = convert_r_to_d(r, n=n)
+    d_neg, v_neg = convert_r_to_d(-r, n=n)
     assert d_neg == -d
     assert v_neg == v
     assert v > 0
@@ -627,7 +627,7 @@ def test_d_to_r_to_d_round_trip_equal_weights(d, vd, n1, n2):
     assert d2 == pytest.approx(d, rel=1e-9, abs=1e-12)
     assert vd2 == pytest.approx(vd, rel=1e-9)
     # with unequal groups |r| is smaller than with equal groups
-    r_un, _ = convert_d_to_r(d, vd, n1, n2)
+    r_un, _ = convert_d_to_r(d, vd, n1=n1, n2=n2)
     assert abs(r_un) <= abs(r) + 1e-15
 
 
@@ -640,14 +640,14 @@ def test_aggregate_two_effects_hand_computation():
     df = pd.DataFrame({"study": ["A", "A"], "yi": [0.2, 0.6], "vi": [0.04, 0.09], "x": [1, 2]})
     s1, s2 = 0.2, 0.3
     # rho = 0: plain mean, variance (v1 + v2) / 4
-    r0 = aggregate(df, rho=0)
+    r0 = aggregate(df, rho=0, weighted=False)
     assert r0["yi"].iloc[0] == pytest.approx(0.4)
     assert r0["vi"].iloc[0] == pytest.approx((0.04 + 0.09) / 4)
     # rho = 1: variance (mean sd)^2
-    r1 = aggregate(df, rho=1)
+    r1 = aggregate(df, rho=1, weighted=False)
     assert r1["vi"].iloc[0] == pytest.approx(((s1 + s2) / 2) ** 2)
     # rho = 0.5: (v1 + v2 + 2 rho s1 s2) / 4
-    r5 = aggregate(df, rho=0.5)
+    r5 = aggregate(df, rho=0.5, weighted=False)
     assert r5["vi"].iloc[0] == pytest.approx((0.04 + 0.09 + 2 * 0.5 * s1 * s2) / 4)
     assert r5["x"].iloc[0] == 1 and r5["n_effects"].iloc[0] == 2
 
@@ -669,7 +669,7 @@ def test_aggregate_weighted_hand_computation():
     assert r5["vi"].iloc[0] == pytest.approx(1 / sw)
     # equal variances: weighted and unweighted agree
     eq = pd.DataFrame({"study": ["A"] * 3, "yi": [0.1, 0.2, 0.6], "vi": [0.05] * 3})
-    a, b = aggregate(eq, rho=0.4, weighted=True), aggregate(eq, rho=0.4)
+    a, b = aggregate(eq, rho=0.4, weighted=True), aggregate(eq, rho=0.4, weighted=False)
     assert a["yi"].iloc[0] == pytest.approx(b["yi"].iloc[0])
     assert a["vi"].iloc[0] == pytest.approx(b["vi"].iloc[0])
     # rho = 1 leaves V singular: the weighted estimate is undefined
@@ -747,21 +747,21 @@ def test_r_to_d_with_unequal_groups_follows_borenstein():
     assert d == pytest.approx(d_ref, rel=1e-12)
     assert vd == pytest.approx(vd_ref, rel=1e-12)
     # unequal groups give a larger |d| than equal groups of the same total size
-    d_eq, _ = convert_r_to_d(r, n1 + n2)
+    d_eq, _ = convert_r_to_d(r, n=n1 + n2)
     assert abs(d) > abs(d_eq) * 1.1
     # n given beside the group sizes: the same, and it must equal n1 + n2
     assert convert_r_to_d(r, n=124, n1=n1, n2=n2) == pytest.approx((d, vd), rel=1e-14)
     with pytest.raises(ValueError, match="n1 \\+ n2"):
         convert_r_to_d(r, n=120, n1=n1, n2=n2)
     with pytest.raises(TypeError, match="both group sizes"):
-        convert_r_to_d(r, 124, n1=31)
+        convert_r_to_d(r, n=124, n1=31)
 
 
 def test_r_to_d_equal_groups_keeps_the_motivating_value():
     # r = -.22, n = 124 in two groups of 62: d = -0.451, as without group sizes
     d, v = convert_r_to_d(-0.22, n1=62, n2=62)
     assert round(d, 3) == -0.451 and round(v, 4) == 0.0342
-    assert (d, v) == pytest.approx(convert_r_to_d(-0.22, 124), rel=1e-14)
+    assert (d, v) == pytest.approx(convert_r_to_d(-0.22, n=124), rel=1e-14)
 
 
 @settings(max_examples=200, deadline=None)
@@ -772,7 +772,7 @@ def test_r_to_d_equal_groups_keeps_the_motivating_value():
 )
 def test_r_d_round_trip_with_unequal_groups_is_exact(r, n1, n2):
     d, vd = convert_r_to_d(r, n1=n1, n2=n2)
-    r2, vr2 = convert_d_to_r(d, vd, n1, n2)
+    r2, vr2 = convert_d_to_r(d, vd, n1=n1, n2=n2)
     assert r2 == pytest.approx(r, rel=1e-12, abs=1e-14)
     assert vr2 == pytest.approx((1 - r**2) ** 2 / (n1 + n2 - 1), rel=1e-10)
     d3, vd3 = convert_r_to_d(r2, var_r=vr2, n1=n1, n2=n2)
@@ -782,11 +782,11 @@ def test_r_d_round_trip_with_unequal_groups_is_exact(r, n1, n2):
 def test_conversions_through_r_pass_the_group_sizes():
     r, n1, n2 = 0.3, 20, 80
     d, vd = convert_r_to_d(r, n1=n1, n2=n2)
-    z, vz = convert_d_to_z(d, vd, n1, n2)
-    assert convert_z_to_d(z, vz, n1, n2) == pytest.approx((d, vd), rel=1e-10)
+    z, vz = convert_d_to_z(d, vd, n1=n1, n2=n2)
+    assert convert_z_to_d(z, vz, n1=n1, n2=n2) == pytest.approx((d, vd), rel=1e-10)
     lo, vlo = convert_r_to_logor(r, n1=n1, n2=n2)
     assert (lo, vlo) == pytest.approx(convert_d_to_logor(d, vd), rel=1e-12)
-    r2, _ = convert_logor_to_r(lo, vlo, n1, n2)
+    r2, _ = convert_logor_to_r(lo, vlo, n1=n1, n2=n2)
     assert r2 == pytest.approx(r, rel=1e-12)
 
 

@@ -64,7 +64,7 @@ def test_r2d_joins_a_column_of_d():
     smd = bm.escalc("SMD", m1i=[55.0], sd1i=[47.0], n1i=[155], m2i=[75.0], sd2i=[64.0], n2i=[156])
     lor = bm.escalc("OR2DL", ai=[10], bi=[40], ci=[20], di=[30])
     cor = bm.escalc("R2D", ri=[-0.22], ni=[124])
-    d_r, v_r = bm.convert_r_to_d(-0.22, 124)
+    d_r, v_r = bm.convert_r_to_d(-0.22, n=124)
     np.testing.assert_allclose(cor[["yi", "vi"]].to_numpy()[0], [d_r, v_r])
     lo = np.log(10 * 30 / (40 * 20))
     np.testing.assert_allclose(lor["yi"].iloc[0], lo * np.sqrt(3) / np.pi)

@@ -26,6 +26,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special, stats
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.priors import HalfCauchy, Normal, Prior
 
 __all__ = ["InverseGammaTau", "WeightFunction", "PET", "PEESE", "BiasComponent",
@@ -104,12 +105,12 @@ class WeightFunction:
     def __post_init__(self):
         steps = tuple(sorted((float(s) for s in self.steps), reverse=True))
         if not steps or any(not 0.0 < s < 1.0 for s in steps) or len(set(steps)) != len(steps):
-            raise ValueError(f"weight function steps must be distinct p-values in (0, 1), got {self.steps!r}")
+            raise InputError(f"weight function steps must be distinct p-values in (0, 1), got {self.steps!r}")
         if self.sides not in ("one", "two"):
-            raise ValueError(f"weight function sides must be 'one' or 'two', got {self.sides!r}")
+            raise InputError(f"weight function sides must be 'one' or 'two', got {self.sides!r}")
         alpha = tuple(float(a) for a in self.alpha) or (1.0,) * (len(steps) + 1)
         if len(alpha) != len(steps) + 1 or any(not a > 0 for a in alpha):
-            raise ValueError(f"alpha needs {len(steps) + 1} positive values for steps {steps}, got {self.alpha!r}")
+            raise InputError(f"alpha needs {len(steps) + 1} positive values for steps {steps}, got {self.alpha!r}")
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "alpha", alpha)
 
@@ -162,7 +163,7 @@ class _Regression:
 
     def __post_init__(self):
         if not isinstance(self.prior, Prior) or self.prior.target == "tau2":
-            raise TypeError(f"{self.kind} needs a prior of bayesma.priors on the coefficient "
+            raise ArgumentTypeError(f"{self.kind} needs a prior of bayesma.priors on the coefficient "
                             f"(location or positive family), got {self.prior!r}")
 
     @property
@@ -260,7 +261,7 @@ def bias_ensemble(name: str) -> list[tuple[BiasComponent, float]]:
         return [(PET(), 0.5), (PEESE(), 0.5)]
     if key == "none":
         return []
-    raise ValueError(f"ensemble must be 'PSMA', '6w', 'PP', 'none' or a list of bias components, got {name!r}")
+    raise InputError(f"ensemble must be 'PSMA', '6w', 'PP', 'none' or a list of bias components, got {name!r}")
 
 
 def parse_bias(components: Sequence) -> list[tuple[BiasComponent, float]]:
@@ -269,9 +270,9 @@ def parse_bias(components: Sequence) -> list[tuple[BiasComponent, float]]:
     for i, item in enumerate(components):
         comp, w = (item if isinstance(item, tuple) else (item, 1.0))
         if not isinstance(comp, (WeightFunction, PET, PEESE)):
-            raise TypeError(f"bias component {i} must be WeightFunction, PET or PEESE, got {comp!r}")
+            raise ArgumentTypeError(f"bias component {i} must be WeightFunction, PET or PEESE, got {comp!r}")
         if not (isinstance(w, (int, float)) and w > 0 and math.isfinite(w)):
-            raise ValueError(f"bias component {i} ({comp.label}): prior weight must be positive, got {w!r}")
+            raise InputError(f"bias component {i} ({comp.label}): prior weight must be positive, got {w!r}")
         out.append((comp, float(w)))
     total = sum(w for _, w in out)
     return [(c, w / total) for c, w in out]

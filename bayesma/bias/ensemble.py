@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, column, study_name
+from bayesma._validate import as_numeric, column, label_alias, study_name
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -38,6 +38,7 @@ from bayesma.bias.components import (
 from bayesma.bias.likelihood import d_to_z, se_d_to_z
 from bayesma.bias.model import FitData, ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors import Prior, parse
 
 __all__ = ["robma", "ensemble_models"]
@@ -47,20 +48,20 @@ _MEASURES = {"SMD": "SMD", "D": "SMD", "COHENS_D": "SMD", "ZCOR": "ZCOR", "Z": "
 
 def _data(data, yi, sei, vi, slab) -> tuple[np.ndarray, np.ndarray, list | None]:
     if data is not None and not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if yi is None:
         yi = "yi" if data is not None and "yi" in data.columns else None
     if yi is None:
-        raise TypeError("robma() needs yi= (effect sizes: values or a column of data)")
+        raise ArgumentTypeError("robma() needs yi= (effect sizes: values or a column of data)")
     if sei is None and vi is None:
         if data is not None and "sei" in data.columns:
             sei = "sei"
         elif data is not None and "vi" in data.columns:
             vi = "vi"
         else:
-            raise TypeError("robma() needs sei= (standard errors) or vi= (sampling variances)")
+            raise ArgumentTypeError("robma() needs sei= (standard errors) or vi= (sampling variances)")
     if sei is not None and vi is not None:
-        raise TypeError("give sei= or vi=, not both")
+        raise ArgumentTypeError("give sei= or vi=, not both")
     labels = None
     if slab is not None:
         labels = list(column(data, slab, "slab"))
@@ -73,23 +74,23 @@ def _data(data, yi, sei, vi, slab) -> tuple[np.ndarray, np.ndarray, list | None]
         v = as_numeric(column(data, vi, "vi"), name, labels)
         bad = np.flatnonzero(~(v > 0))
         if bad.size:
-            raise ValueError(f"column {name!r}: {study_name(labels, int(bad[0]))} has a sampling variance "
+            raise InputError(f"column {name!r}: {study_name(labels, int(bad[0]))} has a sampling variance "
                              f"{v[bad[0]]!r}; it must be positive")
         se = np.sqrt(v)
     ycol = yi if isinstance(yi, str) else "yi"
     if y.shape != se.shape:
-        raise ValueError(f"yi has {y.size} values but the standard errors {se.size}")
+        raise InputError(f"yi has {y.size} values but the standard errors {se.size}")
     for vals, col_name in ((y, ycol), (se, name)):
         bad = np.flatnonzero(~np.isfinite(vals))
         if bad.size:
-            raise ValueError(f"column {col_name!r}: {study_name(labels, int(bad[0]))} is missing or not finite "
+            raise InputError(f"column {col_name!r}: {study_name(labels, int(bad[0]))} is missing or not finite "
                              f"({vals[bad[0]]!r}); robma() drops nothing silently")
     bad = np.flatnonzero(~(se > 0))
     if bad.size:
-        raise ValueError(f"column {name!r}: {study_name(labels, int(bad[0]))} has a standard error "
+        raise InputError(f"column {name!r}: {study_name(labels, int(bad[0]))} has a standard error "
                          f"{se[bad[0]]!r}; it must be positive")
     if y.size < 2:
-        raise ValueError("robma() needs at least 2 studies")
+        raise InputError("robma() needs at least 2 studies")
     return y, se, labels
 
 
@@ -99,7 +100,7 @@ def _fit_data(y, se, measure: str, sign: float = 1.0) -> FitData:
         n = (y**2 + 8) / (2 * se**2)
         bad = np.flatnonzero(n <= 5)
         if bad.size:
-            raise ValueError(f"study in row {bad[0] + 1}: d = {y[bad[0]]:g} with se = {se[bad[0]]:g} implies a "
+            raise InputError(f"study in row {bad[0] + 1}: d = {y[bad[0]]:g} with se = {se[bad[0]]:g} implies a "
                              f"total sample size {n[bad[0]]:.3g} <= 5; cannot move it to Fisher's z")
         return FitData(d_to_z(y), se_d_to_z(y, se), y, se, "SMD", sign * 0.5, 0.5)
     return FitData(y, se, y, se, "ZCOR", sign * 0.5, 0.5)
@@ -109,7 +110,7 @@ def _prior(value: Any, key: str, target: tuple[str, ...]) -> Prior:
     if isinstance(value, str):
         value = parse(value)
     if not isinstance(value, Prior) or value.target not in target:
-        raise TypeError(f"priors[{key!r}] must be a bayesma prior of target {' or '.join(target)}, got {value!r}")
+        raise ArgumentTypeError(f"priors[{key!r}] must be a bayesma prior of target {' or '.join(target)}, got {value!r}")
     return value
 
 
@@ -137,7 +138,7 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
     priors = dict(priors or {})
     unknown = set(priors) - {"effect", "heterogeneity"}
     if unknown:
-        raise ValueError(f"unknown prior keys {sorted(unknown)}; use 'effect' and 'heterogeneity' "
+        raise InputError(f"unknown prior keys {sorted(unknown)}; use 'effect' and 'heterogeneity' "
                          "(bias components go in ensemble=)")
     effect = _prior(priors.get("effect", default_effect()), "effect", ("location",))
     het = _prior(priors.get("heterogeneity", default_heterogeneity()), "heterogeneity", ("tau", "tau2"))
@@ -153,7 +154,8 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
     return models
 
 
-def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, vi: Any = None,
+@label_alias
+def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
           measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
           seed: int | None = 1) -> RoBMAResult:
@@ -163,10 +165,12 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
     ----------
     data : pandas.DataFrame, optional
         Holds the columns named by ``yi``, ``sei``/``vi``, ``slab``.
-    yi, sei : str or array-like
-        Effect sizes and their standard errors (or ``vi=`` sampling variances).
-    vi : str or array-like, optional
-        Sampling variances, instead of *sei* (``sei = sqrt(vi)``); give one of the two.
+    yi, vi : str or array-like
+        Effect sizes and their sampling variances, in the order of :func:`bayesma.rma` and
+        :class:`bayesma.MetaAnalysis` (``bm.robma(dat, "yi", "vi")``).
+    sei : str or array-like, optional
+        Standard errors, instead of *vi* (keyword only, so a variance column is never read
+        as standard errors); give one of the two.
     measure : {"SMD", "ZCOR"}
         Standardized mean differences (Cohen's d; fitted on Fisher's z) or Fisher's z
         correlations (fitted as they are); the priors are on Cohen's d for both
@@ -220,10 +224,10 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
     """
     key = str(measure).upper()
     if key not in _MEASURES:
-        raise ValueError(f"robma(): measure {measure!r} is not supported; RoBMA's default priors are on "
+        raise InputError(f"robma(): measure {measure!r} is not supported; RoBMA's default priors are on "
                          "Cohen's d and bayesma scales them for 'SMD' (Cohen's d) and 'ZCOR' (Fisher's z) only")
     if effect_direction not in ("positive", "negative"):
-        raise ValueError(f"effect_direction must be 'positive' or 'negative', got {effect_direction!r}")
+        raise InputError(f"effect_direction must be 'positive' or 'negative', got {effect_direction!r}")
     y, se, labels = _data(data, yi, sei, vi, slab)
     sign = 1.0 if effect_direction == "positive" else -1.0
     fd = _fit_data(y, se, _MEASURES[key], sign)
@@ -233,7 +237,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, sei: Any = None, *, 
     if directional and sign * float(np.median(y)) < 0:
         warnings.warn(f"the median effect ({float(np.median(y)):.3g}) is in the opposite direction from "
                       f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
-                      "selection in that direction (RoBMA's effect_direction)", UserWarning, stacklevel=2)
+                      "selection in that direction (RoBMA's effect_direction)", DataWarning, stacklevel=2)
     t0 = time.perf_counter()
     fits = [fit_model(m, fd, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
             for i, m in enumerate(models)]

@@ -11,9 +11,12 @@ Subcommands::
     bayesma priors FILE --yi COL --vi COL --tau-prior SPEC ... compare heterogeneity priors
     bayesma smallk FILE --yi COL --vi COL [...]              leave-one-out, small-k simulation
     bayesma demo [--out DIR]                                 the whole workflow on bundled data
+    bayesma warmup [--families ...] [--where] [--clear]      compile the NUTS model families once
 
 Input problems (a missing value, a negative variance, an unknown column, an
-unreadable file) end with exit code 2 and one line on stderr::
+unreadable file: :class:`bayesma.InputError` and the other typed errors of
+:mod:`bayesma.errors`, and ``OSError``) end with exit code 2 and one line on
+stderr; any other exception is a bug, reported in one line with exit code 1::
 
     bayesma: error: studies.csv: column 'vi': study 'Smith 2004' (row 5) has a variance of -0.01; ...
 
@@ -37,14 +40,11 @@ from collections.abc import Sequence
 
 from bayesma.cli.console import user_warnings
 from bayesma.cli.errors import (
-    EXIT_FAILURE,
     EXIT_INPUT,
     EXIT_OK,
     UsageError,
     error,
-    internal_error_line,
-    is_input_error,
-    one_line,
+    exit_line,
 )
 from bayesma.cli.inputs import read_table
 from bayesma.cli.parser import build_parser
@@ -83,8 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        if is_input_error(exc):
-            error(one_line(exc))
-            return EXIT_INPUT
-        error(internal_error_line(exc))
-        return EXIT_FAILURE
+        code, line = exit_line(exc)  # by the exception's type: bad input 2, anything else 1
+        error(line)
+        return code

@@ -82,7 +82,8 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
 
     with progress.step("Bayesian meta-regression on setting (community vs prison)"):
         reg = MetaAnalysis(es, yi="yi", vi="vi", labels="label", mods="~ setting", measure="OR")
-        post_reg = reg.fit(engine=args.engine, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
+        post_reg = reg.fit(engine=args.engine, draws=args.draws, chains=args.chains, seed=args.seed,
+                           **({"tune": args.tune} if args.engine == "nuts" else {}))
         reg_sum = post_reg.summary()
     rows = location_rows(reg_sum) + summary_rows(reg_sum, "tau")
     print_table(reg_sum.loc[rows, ["mean", "median", "eti_lower", "eti_upper"]],

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import dis
 import os
 import re
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+
+from bayesma.errors import ArgumentTypeError, BayesmaError, ConvergenceError, InputError, UnsupportedModelError
 
 PROG = "bayesma"
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INPUT = 2
-
-#: what an input problem looks like: reported in one line, exit code 2
-INPUT_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, OSError)
-
-
-class InputError(ValueError):
-    """A problem with the user's input, reported as one line with exit code 2."""
 
 
 class UsageError(Exception):
@@ -31,58 +24,32 @@ class UsageError(Exception):
         self.prog = prog
 
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
-
-
-def _raised_at(exc: BaseException) -> tuple[str, bool] | None:
-    """(file, whether the failing instruction is a ``raise``) of the innermost frame of *exc*."""
-    tb = exc.__traceback__
-    if tb is None:
-        return None
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
-    try:
-        op = code.co_code[tb.tb_lasti]
-    except IndexError:  # pragma: no cover
-        return code.co_filename, False
-    return code.co_filename, op in _RAISE_OPS
-
-
-_RAISE_OPS = {dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap}
+#: what an input problem looks like, by type: reported in one line, exit code 2
+INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    InputError, ArgumentTypeError, UnsupportedModelError, OSError, UnicodeDecodeError)
 
 
 def is_input_error(exc: BaseException) -> bool:
-    """Whether *exc* reports a problem with the user's input (exit 2) rather than a bug (exit 1).
+    """Whether *exc* reports a problem with the user's input (exit 2) rather than a bug (exit 1), by its type.
 
-    Input errors: :class:`InputError`; file-system errors (``OSError``); a
-    ``ValueError``, ``TypeError`` or ``KeyError`` that bayesma raised on
-    purpose (a ``raise`` statement in bayesma's code: its input checks); a
-    ``ValueError`` from another library while reading or checking the user's
-    data (tagged by :func:`about`, e.g. a file that is not text). Anything
-    else (a ``TypeError`` or ``KeyError`` from inside an expression,
-    ``AttributeError``, ``IndexError``, ...) is a bug and is never reported as
-    bad input.
+    Input errors are bayesma's typed errors about the input (:class:`~bayesma.errors.InputError`,
+    :class:`~bayesma.errors.ArgumentTypeError`, :class:`~bayesma.errors.UnsupportedModelError`) and
+    file-system errors (``OSError``, and ``UnicodeDecodeError`` for a file that is not text). A plain ``ValueError``, ``TypeError`` or ``KeyError`` did not come
+    from one of bayesma's checks, so it is a bug and never reported as bad input;
+    :class:`~bayesma.errors.ConvergenceError` is neither (see :func:`exit_line`).
     """
-    if isinstance(exc, (InputError, OSError)):
-        return True
-    if not isinstance(exc, (ValueError, TypeError, KeyError)):
-        return False
-    where = _raised_at(exc)
-    if where is None:
-        return isinstance(exc, ValueError)
-    filename, deliberate = where
-    if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
-        return deliberate
-    return isinstance(exc, ValueError) and getattr(exc, "bayesma_source", None) is not None
+    return isinstance(exc, INPUT_ERRORS)
 
 
 @contextlib.contextmanager
 def about(source: str | os.PathLike | None) -> Iterator[None]:
-    """Attach *source* (a file name, or an option such as ``--tau-prior``) to input errors raised inside."""
+    """Attach *source* (a file name, or an option such as ``--tau-prior``) to errors raised inside.
+
+    Only the message changes (``source: message``); the exit code depends on the error's type alone.
+    """
     try:
         yield
-    except INPUT_ERRORS as exc:
+    except (BayesmaError, *INPUT_ERRORS) as exc:
         if source is not None and getattr(exc, "bayesma_source", None) is None:
             try:
                 exc.bayesma_source = str(source)  # type: ignore[attr-defined]
@@ -131,6 +98,21 @@ def internal_error_line(exc: BaseException) -> str:
     """The one line shown for a bug: what failed, and that it is not the user's input."""
     return (f"internal error (a bug in bayesma, not a problem with your input): {type(exc).__name__}: "
             f"{one_line(exc)}; run again with --debug for the traceback and please report it")
+
+
+def convergence_error_line(exc: BaseException) -> str:
+    """The one line shown when a computation on valid input did not converge (exit code 1)."""
+    return (f"{one_line(exc)} (the computation did not converge on these data; try another method or "
+            "estimator, or run again with --debug for the details)")
+
+
+def exit_line(exc: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) for an exception, chosen by its type alone."""
+    if is_input_error(exc):
+        return EXIT_INPUT, one_line(exc)
+    if isinstance(exc, ConvergenceError):
+        return EXIT_FAILURE, convergence_error_line(exc)
+    return EXIT_FAILURE, internal_error_line(exc)
 
 
 def error(message: str) -> None:

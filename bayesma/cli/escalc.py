@@ -16,7 +16,6 @@ from bayesma.cli.outputs import staged_file, writing
 from bayesma.cli.parser import ESCALC_ARGS
 from bayesma.effects import MEASURES as ESCALC_MEASURES
 from bayesma.effects import escalc
-from bayesma.report import CONVERSIONS
 
 
 def _mixed(df: pd.DataFrame, measure: str, also: str, given: dict[str, str], args: argparse.Namespace) -> pd.DataFrame:
@@ -25,7 +24,7 @@ def _mixed(df: pd.DataFrame, measure: str, also: str, given: dict[str, str], arg
     E.g. ``escalc SMD ... --also R2D --ri r --ni n``: Hedges' g from means and SDs where a study
     reports them, Cohen's d from r and n where it reports a correlation. Adds the columns
     ``es_measure`` (the measure of each row) and ``es_conversion`` (how a converted row was
-    converted, from :data:`bayesma.report.CONVERSIONS`; empty for the others).
+    converted, from the registry's :attr:`bayesma.measures.Measure.conversion`; empty for the others).
     """
     m1, m2 = measures.get(measure), measures.get(also)
     if (m1.scale, m1.unit_sd) != (m2.scale, m2.unit_sd) or m1.back_label != m2.back_label:
@@ -50,7 +49,7 @@ def _mixed(df: pd.DataFrame, measure: str, also: str, given: dict[str, str], arg
         es = escalc(name, data=sub, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype if name == measure
                     else "LS", var_names=(args.yi_name, args.vi_name), **{a: given[a] for a in args_})
         es["es_measure"] = name
-        es["es_conversion"] = CONVERSIONS.get(name, "")
+        es["es_conversion"] = measures.get(name).conversion or ""
         parts.append(es)
     out = pd.concat(parts).loc[df.index]
     out.attrs["measure"] = measure

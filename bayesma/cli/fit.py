@@ -11,9 +11,10 @@ from pathlib import Path
 
 from bayesma.cli.console import Progress, say
 from bayesma.cli.errors import EXIT_OK
-from bayesma.cli.options import build_model, choose_engine, load_for_model, priors_from_args
+from bayesma.cli.options import build_model, load_for_model, priors_from_args
 from bayesma.cli.outputs import staged_dir
 from bayesma.cli.pipeline import run_fit
+from bayesma.exact.capability import choose_engine
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_by(args, df, spec, priors)
     model = build_model(df, spec, priors, args.file)
-    engine, note = choose_engine(args.engine, model.spec)
+    engine, note = choose_engine(args.engine, model.spec, option="--engine ")
     out = Path(args.out)
     with staged_dir(out) as work:
         paths = run_fit(model, df, spec, out, engine=engine, draws=args.draws, tune=args.tune,

@@ -17,9 +17,10 @@ import pandas as pd
 from bayesma.batch import fit_many
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
-from bayesma.cli.options import build_model, choose_engine
+from bayesma.cli.options import build_model
 from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import frequentist_fits, save_fig, version_line
+from bayesma.exact.capability import choose_engine
 from bayesma.report import (
     fmt_p,
     fmt_prob,
@@ -114,14 +115,15 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the small-k warning is given once per group by fit_many
         model = build_model(first, spec, priors, f"{args.file} ({by} == {keys[0]!r})")
-    engine, note = choose_engine(args.engine, model.spec)
+    engine, note = choose_engine(args.engine, model.spec, option="--engine ")
     say(note)
     out = Path(args.out)
     progress = Progress(3)
     with progress.step(f"fitting {len(keys)} analyses, one per {by} ({engine} engine)"), about(args.file):
         res = fit_many(df, by=by, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
                        measure=spec["measure"], priors=priors or None, mods=spec["mods"], engine=engine,
-                       seed=args.seed, draws=args.draws, tune=args.tune, chains=args.chains)
+                       seed=args.seed, draws=args.draws, chains=args.chains,
+                       **({"tune": args.tune} if engine == "nuts" else {}))
     errors = res.groups["error"].astype(str).str.strip()
     if (errors != "").any():
         bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())

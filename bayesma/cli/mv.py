@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
@@ -66,6 +67,13 @@ def add_parser(sub, formatter_class) -> None:
     p.set_defaults(command_module="mv")
 
 
+def _new_column(df: pd.DataFrame, name: str) -> str:
+    """*name*, or *name* with underscores appended, so that it is not a column of *df*."""
+    while name in df.columns:
+        name += "_"
+    return name
+
+
 def _check_options(args: argparse.Namespace) -> None:
     if not -1 < args.rho < 1:
         raise InputError(f"--rho must lie between -1 and 1 (a correlation), got {args.rho:g}")
@@ -104,9 +112,9 @@ def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
             rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:10])
             warnings.warn(f"dropped {int(bad.sum())} rows with missing values (rows {rows})", stacklevel=2)
             df = df.loc[~bad].reset_index(drop=True)
-        if args.sei is not None:
-            df = df.assign(**{"vi": pd.to_numeric(df[args.sei]) ** 2})
-            var = "vi"
+        if args.sei is not None:  # the variances, in a new column (a file's own columns are never overwritten)
+            var = _new_column(df, "vi_from_sei")
+            df = df.assign(**{var: pd.to_numeric(df[args.sei]) ** 2})
         if df[args.cluster].nunique() < 2:
             raise InputError(f"column {args.cluster!r} (--cluster) has a single study; pooling needs at least two")
         if args.obs is not None:
@@ -125,7 +133,7 @@ def fit(df: pd.DataFrame, var: str, args: argparse.Namespace) -> tuple[Any, Any,
 
     cl = args.cluster
     if args.che:
-        obs = args.obs or "effect"
+        obs = args.obs or _new_column(df, "effect")
         if args.obs is None:
             df[obs] = df.groupby(cl, sort=False).cumcount() + 1
         V = vcalc(var, cluster=cl, obs=obs, rho=args.rho, data=df)
@@ -171,6 +179,17 @@ def pooled_table(res: Any, rob: Any, df: pd.DataFrame, args: argparse.Namespace)
     return table
 
 
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with 4 decimals and p-values in metafor's style (as the console shows them)."""
+    out = table.astype(object)
+    for col in table.columns:
+        if col in ("pval", "rob_pval"):
+            out[col] = [format_p(v) for v in table[col]]
+        elif pd.api.types.is_float_dtype(table[col]):
+            out[col] = [f"{v:.4f}" for v in table[col]]
+    return out
+
+
 def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame, args: argparse.Namespace) -> str:
     from bayesma.report import fmt_p
 
@@ -181,7 +200,7 @@ def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame
         lines += ["## Variance components", "", "```", vc.to_string(), "```", ""]
     lines += ["## Pooled estimates", "", "Model-based (se, ci) and cluster-robust CR2 intervals with Satterthwaite df "
               "(rob_se, rob_df, rob_ci), which stay valid when --rho or the structure is wrong.", "",
-              "```", table.round(4).to_string(), "```", ""]
+              "```", _shown(table).to_string(), "```", ""]
     if len(rob.btt) and (res.p > 1 or res.coef_names != ["intrcpt"]):
         lines += [f"Cluster-robust test of the coefficients {', '.join(res.coef_names[b] for b in rob.btt)} "
                   f"(HTZ): F({rob.QMdf[0]:g}, {rob.QMdf[1]:.2f}) = {rob.QM:.3f}, p {fmt_p(rob.QMp)}.", ""]

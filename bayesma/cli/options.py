@@ -137,41 +137,6 @@ def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, An
     return df, spec
 
 
-def exact_engine_reason(spec: Any) -> str | None:
-    """Why the exact engine cannot fit *spec* (a :class:`~bayesma.spec.ModelSpec`), or None if it can.
-
-    The rules of :mod:`bayesma.exact` (normal random effects; ``tau_by`` with at most
-    two subgroups; heterogeneity priors with a density of tau; Normal or flat priors
-    on the coefficients), decided from the specification before fitting.
-    """
-    if getattr(spec, "bias", None) is not None:
-        return "a publication-bias model"
-    if spec.likelihood != "normal":
-        return f"{spec.likelihood} random effects"
-    if spec.tau_by is not None and len(spec.group_names) > 2:
-        return f"--tau-by with {len(spec.group_names)} subgroups (the exact engine takes two)"
-    for key in ("tau", "tau_within"):
-        prior = spec.priors.get(key)
-        if prior is not None and not hasattr(prior, "logpdf_tau"):
-            return f"the prior {prior!r} on {key}"
-    for j, name in enumerate(spec.coef_names):
-        prior = spec.location_prior(j)
-        if getattr(prior, "family", "Normal") not in ("Normal", "Flat"):
-            return f"the prior {prior!r} on {name} (the exact engine needs Normal priors on the effects)"
-    return None
-
-
-def choose_engine(requested: str, spec: Any) -> tuple[str, str]:
-    """(engine, the sentence saying which engine and why) for ``--engine auto|exact|nuts``."""
-    if requested != "auto":
-        return requested, f"Engine: {requested} (as requested with --engine)."
-    reason = exact_engine_reason(spec)
-    if reason is None:
-        return "exact", ("Engine: exact (numerical integration; chosen by --engine auto because the model allows "
-                         "it; --engine nuts samples with PyMC instead).")
-    return "nuts", f"Engine: nuts (MCMC with PyMC; chosen by --engine auto because the exact engine cannot fit {reason})."
-
-
 def build_model(df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any], source: str):
     with about(source):
         return MetaAnalysis(df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],

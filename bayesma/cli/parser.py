@@ -15,6 +15,7 @@ from bayesma.cli.errors import PROG, UsageError
 from bayesma.cli.mv import add_parser as add_mv_parser
 from bayesma.cli.options import add_subset_option
 from bayesma.cli.robma import add_parser as add_robma_parser
+from bayesma.cli.warmup import add_parser as add_warmup_parser
 
 __all__ = ["ESCALC_ARGS", "build_parser"]
 
@@ -241,5 +242,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_subgroup_parser(sub)
     add_robma_parser(sub, _Formatter)
     add_bias_parser(sub, _Formatter)
+    add_warmup_parser(sub, _Formatter)
     add_mv_parser(sub, _Formatter)
     return parser

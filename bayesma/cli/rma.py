@@ -20,10 +20,8 @@ __all__ = ["by_table", "method_table", "run"]
 
 
 def _pi(res: Any) -> tuple[float, float]:
-    try:
-        pred = res.predict()
-    except Exception:  # noqa: BLE001 - a regression has no single prediction interval
-        return math.nan, math.nan
+    """The prediction interval of an intercept-only fit (callers never pass a meta-regression)."""
+    pred = res.predict()
     return float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
 
 

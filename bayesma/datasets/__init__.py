@@ -34,6 +34,8 @@ from typing import Any
 
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 __all__ = ["load_dataset", "list_datasets", "dataset_info"]
 
 _PREFIX = "dat."
@@ -50,16 +52,16 @@ def _entries() -> dict[str, dict[str, Any]]:
 
 
 def _resolve(name: str) -> str:
-    """Return the catalog key (``"dat.xxx"``) for ``name`` or raise ValueError."""
+    """Return the catalog key (``"dat.xxx"``) for ``name`` or raise InputError."""
     if not isinstance(name, str):
-        raise TypeError(f"data set name must be a string, got {type(name).__name__}")
+        raise ArgumentTypeError(f"data set name must be a string, got {type(name).__name__}")
     entries = _entries()
     key = name.strip().lower()
     if not key.startswith(_PREFIX):
         key = _PREFIX + key
     if key not in entries:
         available = ", ".join(sorted(entries))
-        raise ValueError(f"unknown data set {name!r}; available data sets: {available}")
+        raise InputError(f"unknown data set {name!r}; available data sets: {available}")
     return key
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from bayesma._validate import as_numeric, column
 from bayesma.effects._common import _fmt
+from bayesma.errors import ArgumentTypeError, InputError
 
 __all__ = ["aggregate"]
 
@@ -17,7 +18,7 @@ def aggregate(
     vi: str = "vi",
     cluster: str = "study",
     rho: float = 0.5,
-    weighted: bool = False,
+    weighted: bool = True,
 ) -> pd.DataFrame:
     """Combine the dependent effects of each cluster (study) into one.
 
@@ -25,11 +26,11 @@ def aggregate(
     correlation *rho*, so their covariance matrix is compound-symmetric:
     ``V[i, j] = rho sqrt(vi[i] vi[j])`` off the diagonal and ``vi[i]`` on it.
 
+    * ``weighted=True`` (the default, as metafor's ``aggregate.escalc``): the
+      generalized least squares estimate ``(1'V^-1 1)^-1 1'V^-1 y`` with
+      variance ``(1'V^-1 1)^-1``.
     * ``weighted=False`` (Borenstein et al. 2009, ch. 24): the mean of the
       m effects, with variance ``(1/m)^2 (sum vi + sum_{i != j} rho sqrt(vi vj))``.
-    * ``weighted=True`` (metafor's ``aggregate.escalc``): the generalized
-      least squares estimate ``(1'V^-1 1)^-1 1'V^-1 y`` with variance
-      ``(1'V^-1 1)^-1``.
 
     Parameters
     ----------
@@ -40,7 +41,7 @@ def aggregate(
     rho : float
         Correlation between the effects of one cluster, in [-1, 1].
     weighted : bool
-        Inverse-variance weighting (GLS) instead of the plain mean.
+        Inverse-variance weighting (GLS, metafor's default) or, with False, the plain mean.
 
     Returns
     -------
@@ -67,17 +68,17 @@ def aggregate(
     1     B  0.1  0.02          1
     """
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     for role, name in (("yi", yi), ("vi", vi), ("cluster", cluster)):
         column(data, name, role)  # a name that is not a column: ValueError listing the columns
     try:
         rho = float(rho)
     except (TypeError, ValueError):
-        raise TypeError(f"rho must be a number, got {rho!r}") from None
+        raise ArgumentTypeError(f"rho must be a number, got {rho!r}") from None
     if not -1 <= rho <= 1:
-        raise ValueError(f"rho must lie in [-1, 1], got {rho}")
+        raise InputError(f"rho must lie in [-1, 1], got {rho}")
     if len(data) == 0:
-        raise ValueError("data has no rows")
+        raise InputError("data has no rows")
 
     y = as_numeric(data[yi], yi)
     v = as_numeric(data[vi], vi)
@@ -86,17 +87,17 @@ def aggregate(
         bad = np.isnan(arr)
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
+            raise InputError(
                 f"column {name!r}: row {i + 1} (cluster {cl.iloc[i]!r}) is missing; "
                 "remove or impute it before aggregating"
             )
     bad = v < 0
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"column {vi!r}: row {i + 1} (cluster {cl.iloc[i]!r}) has a negative variance {_fmt(v[i])}")
+        raise InputError(f"column {vi!r}: row {i + 1} (cluster {cl.iloc[i]!r}) has a negative variance {_fmt(v[i])}")
     if cl.isna().any():
         i = int(np.flatnonzero(cl.isna().to_numpy())[0])
-        raise ValueError(f"column {cluster!r}: row {i + 1} has no cluster id")
+        raise InputError(f"column {cluster!r}: row {i + 1} has no cluster id")
 
     codes, uniques = pd.factorize(cl, sort=False)
     n_clusters = len(uniques)
@@ -118,7 +119,7 @@ def aggregate(
             continue
         eig = np.linalg.eigvalsh(V)
         if eig[0] <= 1e-12 * max(eig[-1], 0.0) or eig[-1] <= 0:
-            raise ValueError(
+            raise InputError(
                 f"cluster {uniques[g]!r}: the covariance matrix of its {m} effects (rho = {rho}) "
                 "is not positive definite, so the weighted (GLS) estimate is undefined; "
                 "use rho < 1 or weighted=False"

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma._validate import as_numeric, column, study_name
+from bayesma._validate import as_numeric, column, label_alias, study_name
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = ["MEASURES", "escalc"]
 
@@ -60,6 +61,7 @@ MEASURES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 _TO_CHOICES = ("all", "only0", "if0all", "none")
 
 
+@label_alias
 def escalc(
     measure: str,
     *,
@@ -253,12 +255,12 @@ def escalc(
 def _measure_spec(measure: Any) -> _EscalcMeasure:
     """How to compute *measure*; a TypeError or ValueError (listing the known measures) otherwise."""
     if not isinstance(measure, str):
-        raise TypeError(f"measure must be a string such as 'SMD', got {type(measure).__name__}")
+        raise ArgumentTypeError(f"measure must be a string such as 'SMD', got {type(measure).__name__}")
     if measure not in _ESCALC:
         hint = ""
         if measure.upper() in _ESCALC:
             hint = f" (did you mean {measure.upper()!r}?)"
-        raise ValueError(
+        raise InputError(
             f"unknown measure {measure!r}{hint}; known measures: "
             + ", ".join(f"{k} ({v[0]})" for k, v in MEASURES.items())
         )
@@ -270,26 +272,26 @@ def _check_options(measure: str, spec: _EscalcMeasure, *, add: Any, to: str, dro
     """Check the options (not the study data); return *add* (metafor's default per measure) and *var_names*."""
     vtypes = spec.vtypes
     if not isinstance(vtype, str) or vtype not in vtypes:
-        raise ValueError(f"vtype={vtype!r} is not available for measure {measure!r}; choose one of {list(vtypes)}")
+        raise InputError(f"vtype={vtype!r} is not available for measure {measure!r}; choose one of {list(vtypes)}")
     if to not in _TO_CHOICES:
-        raise ValueError(f"to={to!r} is not known; choose one of {list(_TO_CHOICES)}")
+        raise InputError(f"to={to!r} is not known; choose one of {list(_TO_CHOICES)}")
     if add is None:  # metafor: 0 for AS, PHI, IRSD, PAS, PFT, else 1/2
         add = 0.0 if measure in ADD_ZERO else 0.5
     if not isinstance(drop00, (bool, np.bool_)):
-        raise TypeError(f"drop00 must be True or False, got {drop00!r}")
+        raise ArgumentTypeError(f"drop00 must be True or False, got {drop00!r}")
     if drop00 and not {"di", "x1i"} & set(spec.args):
-        raise ValueError(f"drop00=True is for 2x2 tables and rates; measure {measure!r} has no double-zero studies")
+        raise InputError(f"drop00=True is for 2x2 tables and rates; measure {measure!r} has no double-zero studies")
     try:
         add = float(add)
     except (TypeError, ValueError):
-        raise TypeError(f"add must be a number, got {add!r}") from None
+        raise ArgumentTypeError(f"add must be a number, got {add!r}") from None
     if not np.isfinite(add) or add < 0:
-        raise ValueError(f"add must be a finite number >= 0, got {add}")
+        raise InputError(f"add must be a finite number >= 0, got {add}")
     var_names = tuple(var_names)
     if len(var_names) != 2 or not all(isinstance(v, str) for v in var_names) or var_names[0] == var_names[1]:
-        raise ValueError(f"var_names must be two different strings, got {var_names!r}")
+        raise InputError(f"var_names must be two different strings, got {var_names!r}")
     if data is not None and not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     return add, var_names
 
 
@@ -301,7 +303,7 @@ def _study_data(measure: str, spec: _EscalcMeasure, given_raw: dict[str, Any], d
     given = {name: value for name, value in given_raw.items() if value is not None}
     extra = sorted(set(given) - set(accepted), key=list(given_raw).index)
     if extra:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"measure {measure!r} does not use argument(s) {', '.join(extra)}; "
             f"it takes {', '.join(accepted)}"
         )
@@ -318,7 +320,7 @@ def _study_data(measure: str, spec: _EscalcMeasure, given_raw: dict[str, Any], d
     if data is not None:
         lengths = {"data": len(data), **lengths}
     if len(set(lengths.values())) > 1:
-        raise ValueError(
+        raise InputError(
             "the inputs have different lengths (one value per study is needed): "
             + ", ".join(f"{_display(given.get(n, slab), n)}: {k}" for n, k in lengths.items())
         )
@@ -336,7 +338,7 @@ def _check_sample_sizes(x: dict[str, np.ndarray], labels: list[Any] | None, name
             if bad.size:
                 studies = "; ".join(f"{study_name(labels, i)} has {names[name]} = {_fmt(values[i])}"
                                     for i in bad[:10])
-                raise ValueError(
+                raise InputError(
                     f"column {names[name]!r}: sample sizes must be whole numbers, but "
                     f"{studies}{f' and {bad.size - 10} more' if bad.size > 10 else ''}; "
                     "round an effective sample size (e.g. one divided by a design effect) first")
@@ -362,7 +364,7 @@ class _Context:
             shown = f" ({self.names.get(args[0], args[0])} = {_fmt(values[i])})"
         more = int(np.sum(mask)) - 1
         tail = f"; {more} more stud{'y' if more == 1 else 'ies'} with the same problem" if more else ""
-        raise ValueError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}")
+        raise InputError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}")
 
 
 _SAMPLE_SIZES = ("ni", "n1i", "n2i")
@@ -388,7 +390,7 @@ def _warn_missing(measure: str, x: dict[str, np.ndarray], missing: np.ndarray, c
             f"{measure}: {len(cells)} stud{'y has' if len(cells) == 1 else 'ies have'} a missing value, "
             f"so {var_names[0]} and/or {var_names[1]} are NaN (missing) for "
             f"{'it' if len(cells) == 1 else 'them'}: {shown}",
-            UserWarning,
+            MissingDataWarning,
             stacklevel=3,
         )
 
@@ -408,7 +410,7 @@ def _check_required(measure: str, given: dict[str, Any]) -> None:
     """TypeError when an argument the measure needs is missing."""
     missing, how = _ESCALC[measure].needs(given)
     if missing:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"measure {measure!r} needs {how}; missing: {', '.join(missing)}"
         )
 
@@ -433,7 +435,7 @@ def _finish(measure, yi, vi, na_y, na_v, labels):
             f"{measure}: yi and/or vi are infinite or undefined (for example the log of 0 "
             f"or of a negative ratio) for {', '.join(study_name(labels, i) for i in idx)}; "
             "set to NaN",
-            RuntimeWarning,
+            MissingDataWarning,
             stacklevel=3,
         )
         yi[bad] = np.nan

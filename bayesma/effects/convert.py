@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bayesma.effects._common import ArrayLike, _fmt
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = [
     "convert_d_to_logor",
@@ -37,7 +38,7 @@ def _arr(value: ArrayLike, name: str) -> np.ndarray:
     try:
         out = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be numeric, got {value!r}") from None
+        raise ArgumentTypeError(f"{name} must be numeric, got {value!r}") from None
     if name in ("n", "n1", "n2"):
         _check(name, out, np.isfinite(out) & (out != np.round(out)),
                "a sample size must be a whole number (round an effective sample size first)")
@@ -46,7 +47,7 @@ def _arr(value: ArrayLike, name: str) -> np.ndarray:
         where = [f"{name}[{i}]" for i in np.flatnonzero(np.atleast_1d(missing))[:10]] if out.ndim else [name]
         warnings.warn(f"{', '.join(where)}{' and more' if int(missing.sum()) > 10 else ''} "
                       f"{'is' if int(missing.sum()) == 1 else 'are'} missing (NaN), so the converted "
-                      "value and/or its variance is NaN there", UserWarning, stacklevel=_caller_level())
+                      "value and/or its variance is NaN there", MissingDataWarning, stacklevel=_caller_level())
     return out
 
 
@@ -70,7 +71,7 @@ def _where(name: str, arr: np.ndarray, mask: np.ndarray) -> str:
 def _check(name: str, arr: np.ndarray, mask: np.ndarray, what: str) -> None:
     mask = np.broadcast_to(mask, arr.shape)
     if np.any(mask):
-        raise ValueError(f"{_where(name, arr, mask)}: {what}")
+        raise InputError(f"{_where(name, arr, mask)}: {what}")
 
 
 def _out(est: np.ndarray, var: np.ndarray) -> tuple[Any, Any]:
@@ -90,9 +91,9 @@ def _check_var(v: np.ndarray, name: str) -> None:
 def _n_or_var_r(n: ArrayLike, var_r: ArrayLike, fname: str) -> None:
     """TypeError unless exactly one of the sample size *n* and the variance *var_r* is given."""
     if n is None and var_r is None:
-        raise TypeError(f"{fname}() needs the sample size n or the variance var_r")
+        raise ArgumentTypeError(f"{fname}() needs the sample size n or the variance var_r")
     if n is not None and var_r is not None:
-        raise TypeError(f"{fname}(): give the sample size n or the variance var_r, not both")
+        raise ArgumentTypeError(f"{fname}(): give the sample size n or the variance var_r, not both")
 
 
 def _r_variance(r: np.ndarray, n: ArrayLike, var_r: ArrayLike, fname: str, min_n: int) -> np.ndarray:
@@ -108,7 +109,7 @@ def _r_variance(r: np.ndarray, n: ArrayLike, var_r: ArrayLike, fname: str, min_n
 
 
 def convert_r_to_d(
-    r: ArrayLike, n: ArrayLike = None, var_r: ArrayLike = None, n1: ArrayLike = None, n2: ArrayLike = None
+    r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None, n1: ArrayLike = None, n2: ArrayLike = None
 ) -> tuple[Any, Any]:
     """Convert a (point-biserial) correlation to a standardized mean difference.
 
@@ -163,7 +164,7 @@ def convert_r_to_d(
     Examples
     --------
     >>> from bayesma import convert_r_to_d
-    >>> d, v = convert_r_to_d(-0.22, 124)
+    >>> d, v = convert_r_to_d(-0.22, n=124)
     >>> round(d, 3), round(v, 4)
     (-0.451, 0.0342)
     >>> d, v = convert_r_to_d(-0.22, n1=31, n2=93)
@@ -189,7 +190,7 @@ def convert_r_to_d(
 
 def _d_to_r_a(n1: ArrayLike, n2: ArrayLike, fname: str) -> Any:
     if (n1 is None) != (n2 is None):
-        raise TypeError(f"{fname}(): give both group sizes n1 and n2, or neither")
+        raise ArgumentTypeError(f"{fname}(): give both group sizes n1 and n2, or neither")
     if n1 is None:
         return 4.0
     a1, a2 = _arr(n1, "n1"), _arr(n2, "n2")
@@ -198,7 +199,7 @@ def _d_to_r_a(n1: ArrayLike, n2: ArrayLike, fname: str) -> Any:
     return (a1 + a2) ** 2 / (a1 * a2)
 
 
-def convert_d_to_r(d: ArrayLike, var_d: ArrayLike, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
+def convert_d_to_r(d: ArrayLike, var_d: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
     """Convert a standardized mean difference to a (point-biserial) correlation.
 
     ``r = d / sqrt(d^2 + a)`` and ``var_r = a^2 var_d / (d^2 + a)^3`` with
@@ -234,7 +235,7 @@ def convert_d_to_r(d: ArrayLike, var_d: ArrayLike, n1: ArrayLike = None, n2: Arr
     return _out(r, vr)
 
 
-def convert_r_to_z(r: ArrayLike, n: ArrayLike = None, var_r: ArrayLike = None) -> tuple[Any, Any]:
+def convert_r_to_z(r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None) -> tuple[Any, Any]:
     """Convert a correlation to Fisher's z.
 
     ``z = atanh(r) = 0.5 log((1 + r) / (1 - r))`` with ``var_z = 1 / (n - 3)``
@@ -257,7 +258,7 @@ def convert_r_to_z(r: ArrayLike, n: ArrayLike = None, var_r: ArrayLike = None) -
     Examples
     --------
     >>> from bayesma import convert_r_to_z
-    >>> z, v = convert_r_to_z(0.5, 103)
+    >>> z, v = convert_r_to_z(0.5, n=103)
     >>> round(z, 4), v
     (0.5493, 0.01)
     """
@@ -306,7 +307,7 @@ def convert_z_to_r(z: ArrayLike, var_z: ArrayLike) -> tuple[Any, Any]:
     return _out(r, vr)
 
 
-def convert_d_to_z(d: ArrayLike, var_d: ArrayLike, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
+def convert_d_to_z(d: ArrayLike, var_d: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
     """Convert a standardized mean difference to Fisher's z, through r.
 
     :func:`convert_d_to_r`, then :func:`convert_r_to_z` with the variance of r.
@@ -329,11 +330,11 @@ def convert_d_to_z(d: ArrayLike, var_d: ArrayLike, n1: ArrayLike = None, n2: Arr
     >>> round(z, 4), round(v, 5)
     (0.2475, 0.00941)
     """
-    r, vr = convert_d_to_r(d, var_d, n1, n2)
+    r, vr = convert_d_to_r(d, var_d, n1=n1, n2=n2)
     return convert_r_to_z(r, var_r=vr)
 
 
-def convert_z_to_d(z: ArrayLike, var_z: ArrayLike, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
+def convert_z_to_d(z: ArrayLike, var_z: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
     """Convert Fisher's z to a standardized mean difference, through r.
 
     :func:`convert_z_to_r`, then :func:`convert_r_to_d` with the variance of r.
@@ -417,7 +418,7 @@ def convert_d_to_logor(d: ArrayLike, var_d: ArrayLike) -> tuple[Any, Any]:
 
 
 def convert_r_to_logor(
-    r: ArrayLike, n: ArrayLike = None, var_r: ArrayLike = None, n1: ArrayLike = None, n2: ArrayLike = None
+    r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None, n1: ArrayLike = None, n2: ArrayLike = None
 ) -> tuple[Any, Any]:
     """Convert a correlation to a log odds ratio, through d.
 
@@ -441,16 +442,16 @@ def convert_r_to_logor(
     Examples
     --------
     >>> from bayesma import convert_r_to_logor
-    >>> lo, v = convert_r_to_logor(-0.22, 124)
+    >>> lo, v = convert_r_to_logor(-0.22, n=124)
     >>> round(lo, 3), round(v, 3)
     (-0.818, 0.112)
     """
-    d, vd = convert_r_to_d(r, n, var_r, n1, n2)
+    d, vd = convert_r_to_d(r, n=n, var_r=var_r, n1=n1, n2=n2)
     return convert_d_to_logor(d, vd)
 
 
 def convert_logor_to_r(
-    logor: ArrayLike, var_logor: ArrayLike, n1: ArrayLike = None, n2: ArrayLike = None
+    logor: ArrayLike, var_logor: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None
 ) -> tuple[Any, Any]:
     """Convert a log odds ratio to a correlation, through d.
 
@@ -475,4 +476,4 @@ def convert_logor_to_r(
     -0.22
     """
     d, vd = convert_logor_to_d(logor, var_logor)
-    return convert_d_to_r(d, vd, n1, n2)
+    return convert_d_to_r(d, vd, n1=n1, n2=n2)

@@ -25,6 +25,7 @@ from bayesma.effects._common import (
     needs_correlation,
 )
 from bayesma.effects.convert import convert_r_to_d
+from bayesma.errors import MissingDataWarning
 
 __all__ = ["TABLE"]
 
@@ -42,7 +43,7 @@ def correlation(measure, x, ctx, add, to, vtype):
         warnings.warn(
             f"column {ctx.names['ni']!r}: the sampling variance cannot be estimated when ni <= 3; "
             f"vi is NaN for {', '.join(study_name(ctx.labels, j) for j in i)}",
-            RuntimeWarning,
+            MissingDataWarning,
             stacklevel=3,
         )
     if measure == "COR":
@@ -89,7 +90,7 @@ def ucor(measure, x, ctx, add, to, vtype):
     if np.any(small):
         warnings.warn("UCOR: the bias-corrected correlation cannot be computed when ni <= 4 (as metafor); "
                       f"NaN for {int(np.sum(small))} stud{'y' if np.sum(small) == 1 else 'ies'}",
-                      RuntimeWarning, stacklevel=4)
+                      MissingDataWarning, stacklevel=4)
     yi = r * _hyp2f1(0.5, 0.5, (n - 2) / 2, 1 - r**2)
     if vtype == "UB":
         f2 = _hyp2f1(1.0, 1.0, n / 2, 1 - r**2)

@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 from .grids import _LEVELS_FAST, _grid_1d
-from .likelihood import _loglik_re, _Normal, _NormalRows
+from .likelihood import _loglik_beta, _loglik_re, _Normal, _NormalRows
 from .quadrature import _BATCH, _LEVELS_1D, _N_GL_1D, _NUTS_HINT, _mixture_cdf, _mixture_moments, _mixture_quantiles
 
 # ---------------------------------------------------------------------------
@@ -42,19 +44,19 @@ def _rows_of_priors(y: np.ndarray, v: np.ndarray, mu_prior: Any, tau_prior: Any)
     B = y.shape[0]
     mus = list(mu_prior)
     if len(mus) != B or any(m.family != "Normal" for m in mus):
-        raise ValueError(f"the exact engine needs a Normal prior on mu for each of the {B} data sets; {_NUTS_HINT}")
+        raise InputError(f"the exact engine needs a Normal prior on mu for each of the {B} data sets; {_NUTS_HINT}")
     c = np.ones(B)
     if tau_prior is not None and not hasattr(tau_prior, "family"):
         taus = list(tau_prior)
         if len(taus) != B:
-            raise ValueError(f"need one tau prior per data set ({B}), got {len(taus)}")
+            raise InputError(f"need one tau prior per data set ({B}), got {len(taus)}")
         if all(repr(t) == repr(taus[0]) for t in taus):
             tau_prior = taus[0]
         elif all(t.family == "HalfNormal" for t in taus):
             c = np.array([t.params["sigma"] for t in taus], dtype=float)
             tau_prior = pr.HalfNormal(1.0)
         else:
-            raise ValueError("per-data-set tau priors must be identical or all HalfNormal (of any scale)")
+            raise InputError("per-data-set tau priors must be identical or all HalfNormal (of any scale)")
     m0 = np.array([m.params["mu"] for m in mus], dtype=float) / c
     sd0 = np.array([m.params["sigma"] for m in mus], dtype=float) / c
     return y / c[:, None], v / (c * c)[:, None], _NormalRows(m0[:, None], (1.0 / sd0**2)[:, None]), tau_prior, c
@@ -131,7 +133,7 @@ def batch_summaries(
     if not hasattr(mu_prior, "family"):  # one prior per data set
         y, v, loc, tau_prior, scale = _rows_of_priors(y, v, mu_prior, tau_prior)
     elif mu_prior.family != "Normal":
-        raise ValueError(f"the exact engine needs a Normal prior on mu, got {mu_prior!r}; {_NUTS_HINT}")
+        raise InputError(f"the exact engine needs a Normal prior on mu, got {mu_prior!r}; {_NUTS_HINT}")
     else:
         loc = _Normal(np.array([mu_prior.params["mu"]]), np.array([1.0 / mu_prior.params["sigma"] ** 2]))
     X = np.ones((k, 1))
@@ -151,7 +153,7 @@ def batch_summaries(
         yb, vb = y[sl], v[sl]
         loc_b = loc.rows(sl) if isinstance(loc, _NormalRows) else loc
         if tau_prior is None:
-            ll, b, V = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, X, loc_b)
+            ll, b, V = _loglik_beta(np.zeros((yb.shape[0], 1)), yb, vb, X, loc_b)
             w = np.ones((yb.shape[0], 1))
             m, s = b[:, :, 0], np.sqrt(V[:, :, 0, 0])
             out["log_ml"][sl] = ll[:, 0]
@@ -164,6 +166,7 @@ def batch_summaries(
         else:
             g = _grid_1d(yb, vb, X, loc_b, tau_prior, n=8 if fast else n, levels=_LEVELS_FAST if fast else _LEVELS_1D)
             w = np.concatenate([g.weights, g.atom[:, None]], axis=1)
+            assert g.b is not None and g.V is not None and g.V0 is not None  # the grid of a model with coefficients
             m = np.concatenate([g.b[..., 0], g.b0], axis=1)
             s = np.sqrt(np.concatenate([g.V[..., 0, 0], g.V0[..., 0]], axis=1))
             t = np.concatenate([g.tau, np.zeros((yb.shape[0], 1))], axis=1)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import InputError
 from bayesma.priors.improper import is_improper
 
 from .grids import _grid_1d, integrate
 from .likelihood import _as_spec, _loglik_re, _Normal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .likelihood import SpecLike
 
 # ---------------------------------------------------------------------------
 # marginal likelihoods and Bayes factors
@@ -29,14 +33,14 @@ def _require_proper(spec, key: str, what: str) -> None:
     """A Bayes factor that tests *key* is undefined when *key* has an improper prior (its scale is arbitrary)."""
     if _improper(spec, key):
         prior = spec.priors.get(key) if key != "mu" else spec.location_prior(0)
-        raise ValueError(
+        raise InputError(
             f"{what} is not defined under the improper prior {key} ~ {prior!r}: the marginal likelihood of the "
             f"model with {key} free carries the prior's arbitrary constant (Lindley's paradox in the limit). "
             f"Give {key} a proper prior, e.g. {'Normal(0, 1)' if key == 'mu' else 'HalfNormal(0.5)'}."
         )
 
 
-def marginal_likelihood(spec: Any, log: bool = True) -> float:
+def marginal_likelihood(spec: SpecLike, log: bool = True) -> float:
     """Marginal likelihood ``p(y)`` of the model under its priors (log by default).
 
     The coefficients are integrated analytically, the heterogeneity by quadrature.
@@ -76,12 +80,12 @@ def _log_ml_null_effect(spec) -> float:
         ll, _, _ = _loglik_re(np.zeros((1, 1)), y[None], v[None], None, none)
         return float(ll[0, 0])
     if spec.tau_by is not None or spec.cluster_index is not None:
-        raise ValueError("bayes_factor_effect() is implemented for the common and the simple random-effects model")
+        raise InputError("bayes_factor_effect() is implemented for the common and the simple random-effects model")
     gr = _grid_1d(y[None], v[None], None, none, spec.priors["tau"])
     return float(gr.logml[0])
 
 
-def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
+def marginal_likelihood_null_effect(spec: SpecLike, log: bool = True) -> float:
     """Marginal likelihood ``p(y | mu = 0)`` of an intercept-only model with mu fixed at 0 (log by default).
 
     The denominator of :func:`bayes_factor_effect`; prior comparisons that share a
@@ -111,7 +115,7 @@ def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
     return value if log else math.exp(value)
 
 
-def bayes_factor_effect(spec: Any, log: bool = False) -> float:
+def bayes_factor_effect(spec: SpecLike, log: bool = False) -> float:
     """Bayes factor BF10 for an effect: mu ~ its prior (H1) against mu = 0 (H0).
 
     Both models share the heterogeneity prior; it is the ratio of their marginal
@@ -139,7 +143,7 @@ def bayes_factor_effect(spec: Any, log: bool = False) -> float:
     """
     spec = _as_spec(spec)
     if spec.is_regression:
-        raise ValueError("bayes_factor_effect() tests mu = 0 in an intercept-only model; for a coefficient of a "
+        raise InputError("bayes_factor_effect() tests mu = 0 in an intercept-only model; for a coefficient of a "
                          "meta-regression use ExactPosterior.savage_dickey('beta[<coef>]')")
     lbf = _log_bf_effect(spec, marginal_likelihood(spec))
     return lbf if log else math.exp(lbf)
@@ -155,7 +159,7 @@ def _log_bf_heterogeneity(spec, log_ml: float) -> float:
     return log_ml - marginal_likelihood(replace(spec, model="common"))
 
 
-def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
+def bayes_factor_heterogeneity(spec: SpecLike, log: bool = False) -> float:
     """Bayes factor BF10 for heterogeneity: tau ~ its prior against tau = 0.
 
     H1 is the random-effects model, H0 the common-effect model, both with the same
@@ -195,13 +199,13 @@ def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
     """
     spec = _as_spec(spec)
     if spec.model != "random" or spec.tau_by is not None or spec.cluster_index is not None:
-        raise ValueError("bayes_factor_heterogeneity() compares the random-effects model (one tau) with the "
+        raise InputError("bayes_factor_heterogeneity() compares the random-effects model (one tau) with the "
                          "common-effect model; give a random-effects model without tau_by= / cluster=")
     lbf = _log_bf_heterogeneity(spec, marginal_likelihood(spec))
     return lbf if log else math.exp(lbf)
 
 
-def model_probabilities(spec: Any, prior_prob_random: float = 0.5) -> pd.DataFrame:
+def model_probabilities(spec: SpecLike, prior_prob_random: float = 0.5) -> pd.DataFrame:
     """Posterior probabilities of the common-effect and random-effects models.
 
     Parameters
@@ -237,9 +241,9 @@ def model_probabilities(spec: Any, prior_prob_random: float = 0.5) -> pd.DataFra
 def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = None) -> pd.DataFrame:
     """:func:`model_probabilities`, reusing *log_ml*, the marginal likelihood of *spec* itself, when given."""
     if not 0 < prior_prob_random < 1:
-        raise ValueError("prior_prob_random must be strictly between 0 and 1")
+        raise InputError("prior_prob_random must be strictly between 0 and 1")
     if "tau" not in spec.priors:
-        raise ValueError("model probabilities compare common and random effects and need the prior on tau: "
+        raise InputError("model probabilities compare common and random effects and need the prior on tau: "
                          "give a random-effects model (model='random')")
     _require_proper(spec, "tau", "the posterior probability of the random-effects model")
     lml = {}
@@ -254,7 +258,7 @@ def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = 
                         index=pd.Index(["common", "random"], name="model"))
 
 
-def bayes_factors(spec: Any) -> pd.DataFrame:
+def bayes_factors(spec: SpecLike) -> pd.DataFrame:
     """Bayes factors of an intercept-only model: the effect and the heterogeneity.
 
     Parameters
@@ -298,8 +302,8 @@ def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
                      and not _improper(spec, "tau"))
     if not (effect or heterogeneity):
         _require_proper(spec, "mu" if _improper(spec, "mu") else "tau", "a Bayes factor")
-    if (effect or heterogeneity) and log_ml is None:
-        log_ml = marginal_likelihood(spec)
+    if log_ml is None:
+        log_ml = marginal_likelihood(spec) if (effect or heterogeneity) else float("nan")
     rows = {}
     if effect:
         rows["effect"] = _log_bf_effect(spec, log_ml)

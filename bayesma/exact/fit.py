@@ -6,15 +6,19 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._arviz import from_draws
+from bayesma.errors import ArgumentTypeError, InputError
 
 from .likelihood import _as_spec
 from .posterior import ExactPosterior, exact_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .likelihood import SpecLike
 
 __all__ = ["ExactFit", "fit_exact"]
 
@@ -54,8 +58,8 @@ class ExactFit:
 
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
-    coords = spec.coords()
-    coords.pop("cluster", None)
+    # arrays, not lists: ArviZ deep-copies the coords of every group (100,000 labels: seconds as a list)
+    coords: dict[str, Any] = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
     dims = {"theta": ["study"], "beta": ["coef"]}
     if spec.tau_by is not None:
         dims["tau"] = ["subgroup"]
@@ -76,7 +80,7 @@ def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
 
 
 def fit_exact(
-    spec: Any,
+    spec: SpecLike,
     draws: int = 1000,
     chains: int = 4,
     seed: int | np.random.Generator | None = None,
@@ -126,7 +130,7 @@ def fit_exact(
     unknown = set(kwargs) - {"tune", "target_accept", "progressbar", "sampler", "prior_draws", "cores",
                              "init", "nuts_sampler", "compute_convergence_checks", "idata_kwargs"}
     if unknown:
-        raise TypeError(f"fit_exact() got unexpected keyword arguments {sorted(unknown)}")
+        raise ArgumentTypeError(f"fit_exact() got unexpected keyword arguments {sorted(unknown)}")
     start = time.perf_counter()
     spec = _as_spec(spec)
     ep = exact_posterior(spec, grid=grid)
@@ -144,12 +148,12 @@ def fit_exact(
     elif not theta_draws:
         info["theta_draws"] = False
     if theta_draws and n * spec.k > 2e8:
-        raise ValueError(
+        raise InputError(
             f"{n} draws of {spec.k} study effects need {n * spec.k * 8 / 1e9:.1f} GB; use fewer draws or "
             "theta_draws=False (the exact summaries of theta do not need the draws)"
         )
     if n < 1:
-        raise ValueError("fit_exact() needs draws >= 1 and chains >= 1 (the result holds draws); for the "
+        raise InputError("fit_exact() needs draws >= 1 and chains >= 1 (the result holds draws); for the "
                          "exact summaries alone use bayesma.exact.exact_posterior(spec).summary()")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sample = ep.draws(n, rng, theta=theta_draws)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,14 @@ from .quadrature import (
     _mixture_moments,
     _mixture_pdf,
     _mixture_quantiles,
+    hdi_from_quantiles,
 )
 from .sampling import draw_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
+    from .likelihood import SpecLike
 
 # ---------------------------------------------------------------------------
 # the exact posterior of one model
@@ -64,7 +70,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
     ([0.23, -0.1522, 0.6079], 0.92)
     """
 
-    spec: Any
+    spec: ModelSpec
     kind: str
     log_marginal_likelihood: float
     grid: Any = None
@@ -177,17 +183,22 @@ class ExactPosterior:  # numpydoc ignore=PR01
                 q = g.tau_quantiles(axis, qs3)
                 rows[name] = (m, s, q[1], q[0], q[2])
         # study effects
-        if theta:
+        cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
+        thetas = None
+        if theta:  # one block of arrays (k rows: no tuple per study)
             qs, mean, sdev = theta_summary(self, qs=qs3)
-            for i, lab in enumerate(spec.labels):
-                rows[f"theta[{lab}]"] = (mean[i], sdev[i], qs[i, 1], qs[i, 0], qs[i, 2])
+            thetas = pd.DataFrame(np.column_stack([mean, sdev, qs[:, 1], qs[:, 0], qs[:, 2]]), columns=cols,
+                                  index=[f"theta[{lab}]" for lab in spec.labels], dtype=float)
         for name, (nw, nm, ns) in theta_new_mixture(self).items():
             qn = _mixture_quantiles(nw, nm, ns, qs3)
             mn, sn = _mixture_moments(nw, nm, ns)
             rows[name] = (float(mn), float(sn), qn[1], qn[0], qn[2])
         rows = tail_adjusted_rows(self, rows)  # the tail of tau beyond the grid; moments that do not exist
-        out = pd.DataFrame.from_dict(rows, orient="index",
-                                     columns=["mean", "sd", "median", "eti_lower", "eti_upper"]).astype(float)
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=cols).astype(float)
+        if thetas is not None:  # the study effects before theta_new, as always
+            new = frame.index.str.startswith("theta_new")
+            frame = pd.concat([frame[~new], thetas, frame[new]])
+        out = frame
         self._nodes[key] = out
         return out.copy()
 
@@ -230,6 +241,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         if name == "tau" and self.kind == "random":
             prior = spec.priors["tau"]
             t = np.maximum(x, 0.0)
+            assert self.loc is not None  # the random-effects model has its coefficients' prior
             ll, _, _ = _loglik_re((t * t).reshape(1, -1), spec.yi[None], spec.vi[None], spec.X, self.loc)
             with np.errstate(divide="ignore"):
                 lp = np.asarray(prior.logpdf_tau(t.reshape(-1)), dtype=float)
@@ -296,7 +308,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
             return None
         raise KeyError(f"no parameter {name!r} in the exact posterior")
 
-    def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:
+    def quantiles(self, name: str, q: Sequence[float] | np.ndarray) -> np.ndarray:
         """Posterior quantiles of one quantity.
 
         Parameters
@@ -422,15 +434,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         >>> [round(v, 4) for v in ep.hdi("tau", 0.95)]
         [0.0, 0.286]
         """
-        p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
-        for _ in range(3):
-            lo = self.quantiles(name, p)
-            hi = self.quantiles(name, p + prob)
-            i = int(np.argmin(hi - lo))
-            step = p[1] - p[0]
-            best = (float(lo[i]), float(hi[i]))
-            p = np.linspace(max(p[i] - step, 1e-12), min(p[i] + step, 1.0 - prob - 1e-12), 41)
-        return best
+        return hdi_from_quantiles(lambda p: self.quantiles(name, p), prob)
 
     def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
         """Posterior probability that one quantity exceeds *threshold*.
@@ -556,7 +560,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         return draw_posterior(self, n, rng, theta=theta)
 
 
-def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
+def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
     """Integrate the posterior of a normal-normal model (no draws).
 
     Parameters

@@ -7,10 +7,58 @@ from typing import Any
 import numpy as np
 
 from .effects import bV_at
-from .likelihood import _loglik_re, _sq
+from .likelihood import _loglik_beta, _sq
 from .quadrature import _gauss_legendre, _invert_panels
 
 __all__ = ["draw_posterior"]
+
+
+#: Draws x studies above which beta | tau is interpolated between the grid's nodes instead of
+#: computed from all k studies at every drawn tau (O(draws x k)): within 1e-9 of it.
+_EXACT_BV = 4e6
+
+
+def _barycentric(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes on [-1, 1] and their barycentric interpolation weights."""
+    t = _gauss_legendre(n)[0]
+    diff = t[:, None] - t[None, :]
+    np.fill_diagonal(diff, 1.0)
+    return t, 1.0 / diff.prod(axis=1)
+
+
+def _bV_interpolated(g: Any, u01: np.ndarray, tau: np.ndarray, spec: Any, loc: Any):
+    """beta | tau, y ~ N(b, V) at the drawn tau: Lagrange interpolation in u = log(tau) through the n
+    Gauss-Legendre nodes of the panel each draw falls in (b and V are smooth in u); exact at tau = 0
+    and for draws beyond the last panel. O(draws x nodes) instead of O(draws x k)."""
+    n_nodes = g.n
+    edges, P = g.edges[0], g.edges.shape[1] - 1
+    p = g.b.shape[-1]
+    bn = g.b[0].reshape(P, n_nodes, p)
+    Vn = g.V[0].reshape(P, n_nodes, p * p)
+    b = np.empty((tau.size, p))
+    V = np.empty((tau.size, p, p))
+    with np.errstate(divide="ignore"):
+        u = np.log(tau)
+    zero = tau <= 0
+    b[zero], V[zero] = g.b0[0], g.V0[0]
+    inside = ~zero & (u >= edges[0]) & (u <= edges[-1])
+    if inside.any():
+        j = np.clip(np.searchsorted(edges, u[inside], side="right") - 1, 0, P - 1)
+        t = 2.0 * (u[inside] - edges[j]) / (edges[j + 1] - edges[j]) - 1.0  # on [-1, 1]
+        nodes, bw = _barycentric(n_nodes)
+        d = t[:, None] - nodes[None, :]
+        hit = d == 0.0
+        d[hit] = 1.0
+        c = bw[None, :] / d
+        c[hit.any(1)] = hit[hit.any(1)]  # a draw on a node takes the node's value
+        c /= c.sum(1, keepdims=True)
+        b[inside] = np.einsum("ni,nip->np", c, bn[j])
+        V[inside] = np.einsum("ni,nip->np", c, Vn[j]).reshape(-1, p, p)
+    rest = ~zero & ~inside
+    if rest.any():
+        _, br, Vr = _loglik_beta((tau[rest] ** 2)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+        b[rest], V[rest] = br[0], Vr[0]
+    return b, V
 
 
 def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True) -> dict[str, np.ndarray]:
@@ -30,8 +78,11 @@ def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True
         g = ep.grid
         tau = np.exp(g.u_quantiles(u01[None])[0])
         tau = np.where(np.isfinite(tau), tau, 0.0)
-        _, b, V = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
-        b, V = b[0], V[0]
+        if n * k > _EXACT_BV:
+            b, V = _bV_interpolated(g, u01, tau, spec, loc)
+        else:
+            _, b, V = _loglik_beta((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+            b, V = b[0], V[0]
         out["tau"] = tau
     else:
         g = ep.grid

@@ -2,7 +2,7 @@
 
 Modules: :mod:`~bayesma.frequentist.uni` (:func:`rma`, metafor's ``rma.uni``),
 :mod:`~bayesma.frequentist.mv` (:func:`rma_mv`, ``rma.mv`` with effects nested in
-clusters), :mod:`~bayesma.frequentist.subgroup`, :mod:`~bayesma.frequentist.bias`
+clusters), :mod:`~bayesma.frequentist.subgroups`, :mod:`~bayesma.frequentist.bias`
 (publication bias: ``regtest``, ``trimfill``, :func:`selmodel`, PET-PEESE, fail-safe N,
 Henmi-Copas, rank test), :mod:`~bayesma.frequentist.mh` (Mantel-Haenszel and Peto),
 :mod:`~bayesma.frequentist.tau2` (the tau² estimators, Q and the Q-profile interval, for one data set or a batch) and
@@ -26,7 +26,7 @@ from bayesma.frequentist.bias import (
     trimfill,
 )
 from bayesma.frequentist.mv import RMAMVResult, blsplit, fit_rma_mv, rma_mv, vcalc
-from bayesma.frequentist.subgroup import SubgroupResult, subgroup
+from bayesma.frequentist.subgroups import SubgroupResult, subgroup
 from bayesma.frequentist.tau2 import q_profile_ci
 from bayesma.frequentist.uni import RMAResult, fit_rma, rma
 

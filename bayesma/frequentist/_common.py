@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma._validate import align, check_level
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 
@@ -21,12 +22,12 @@ TESTS = ("z", "knha", "adhoc")
 
 def _check_method(method: str) -> str:
     if not isinstance(method, str):
-        raise TypeError(f"method must be a string, one of {METHODS}")
+        raise ArgumentTypeError(f"method must be a string, one of {METHODS}")
     m = method.upper()
     if m in ("EE", "CE"):
         m = "FE"
     if m not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+        raise InputError(f"unknown method {method!r}; use one of {METHODS}")
     return m
 
 
@@ -147,6 +148,12 @@ class _BatchProjection:
         exclusive running sum of a_i q_i q_i' in O(k p²) time and memory, never k x k.
         """
         Q = self.Q
+        if Q.shape[2] == 1:  # (q_i'q_j)² = h_i h_j: running sums of vectors suffice
+            zero = np.zeros_like(a[:, :1])
+            ah, ch = a * self.h, c * self.h
+            before_a = np.concatenate([zero, np.cumsum(ah, axis=1)[:, :-1]], axis=1)
+            before_c = np.concatenate([zero, np.cumsum(ch, axis=1)[:, :-1]], axis=1)
+            return np.sum(ch * before_a + ah * before_c, axis=1)
         outer_a = a[:, :, None, None] * Q[:, :, :, None] * Q[:, :, None, :]
         outer_c = c[:, :, None, None] * Q[:, :, :, None] * Q[:, :, None, :]
         zero = np.zeros_like(outer_a[:, :1])
@@ -247,4 +254,4 @@ def warn_vi_ratio(vi: np.ndarray, stacklevel: int = 4) -> None:
     if len(vi) > 1 and vi.min() > 0 and vi.max() / vi.min() >= 1e7:
         warnings.warn("Ratio of largest to smallest sampling variance extremely large "
                       f"({vi.max() / vi.min():.3g}); the results may not be stable (as metafor warns)",
-                      UserWarning, stacklevel=stacklevel)
+                      DataWarning, stacklevel=stacklevel)

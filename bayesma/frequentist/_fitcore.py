@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist import tau2 as _tau2
 from bayesma.frequentist._common import _crit, _Projection, wald_tests, warn_vi_ratio
 from bayesma.frequentist.tau2 import estimate_tau2, q_fe
@@ -62,7 +63,7 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
     """Estimate tau², the coefficients, their tests and the heterogeneity statistics."""
     k, p = X.shape
     if k < p:
-        raise ValueError(f"too few studies (k = {k}) for {p} coefficients")
+        raise InputError(f"too few studies (k = {k}) for {p} coefficients")
     if k == 1 and test != "z":
         warnings.warn(f"k = 1: test='z' is used instead of test={test!r} (as metafor: "
                       "'Setting argument test=\"z\" since k=1.')", stacklevel=4)
@@ -73,7 +74,7 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
         # metafor: one study carries no information on tau²; it is set to 0 (no SE, no CI)
         warnings.warn("k = 1: tau² cannot be estimated from a single study and is set to 0", stacklevel=4)
     elif method != "FE" and k - p < 1 and tau2_fixed is None:
-        raise ValueError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
+        raise InputError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
 
     se_tau2: float | None = None
     iterations = 0
@@ -81,7 +82,8 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
         tau2 = 0.0
     elif tau2_fixed is not None:
         tau2 = float(tau2_fixed)
-        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p)
+        # no standard error without residual degrees of freedom (metafor: k = 1 with a fixed tau²)
+        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p) if k > p else None
     else:
         tau2, iterations, aux = estimate_tau2(method, yi, vi, X)
         se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, aux)

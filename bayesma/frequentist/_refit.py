@@ -9,20 +9,21 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._fitcore import refit_numbers
 
 
 def _check_rma(res: Any, what: str) -> None:
     """*res* must be a fitted ``rma`` result that keeps its data and design matrix."""
     if hasattr(res, "sigma2") and hasattr(res, "X"):
-        raise TypeError(f"{what} is available for fits of bayesma.rma(), not for three-level rma_mv fits")
+        raise ArgumentTypeError(f"{what} is available for fits of bayesma.rma(), not for three-level rma_mv fits")
     if not all(hasattr(res, a) for a in ("X", "data", "beta", "vb", "tau2", "refit")) or res.X is None:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{what} needs a result of bayesma.rma() (got {type(res).__name__}); "
             "for a Bayesian fit use bayesma.leave_one_out / bayesma.cumulative"
         )
     if getattr(res, "data", None) is None:
-        raise ValueError(f"{what}: the result holds no data (it was not made by bayesma.rma)")
+        raise InputError(f"{what}: the result holds no data (it was not made by bayesma.rma)")
 
 
 def _is_mh(res: Any) -> bool:
@@ -40,7 +41,7 @@ def _check_steps(res: Any, what: str) -> None:
         return
     _check_rma(res, what)
     if res.X.shape[1] != 1 or not np.allclose(res.X[:, 0], 1.0):
-        raise ValueError(f"{what} is only for models without moderators (as metafor); "
+        raise InputError(f"{what} is only for models without moderators (as metafor); "
                          "for a meta-regression use influence()")
 
 
@@ -72,7 +73,7 @@ def _check_two_studies(what: str, k: int, first: Any,
     """The leave-one-out diagnostics need k >= 2: *what* names the function, *first* is the
     one study's label."""
     if k == 1:
-        raise ValueError(f"{what}: the model has k = 1 study ({first!r}); {what} needs at least 2 studies, since it "
+        raise InputError(f"{what}: the model has k = 1 study ({first!r}); {what} needs at least 2 studies, since it "
                          f"{why} (metafor stops here too); with one study there is nothing to compare: report that "
                          "study's estimate")
 

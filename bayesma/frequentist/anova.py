@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.tau2 import loglik
 
@@ -61,7 +62,7 @@ def fit_stats_table(res: Any) -> pd.DataFrame:
     if isinstance(existing, pd.DataFrame):
         return existing.copy()
     if not all(hasattr(res, a) for a in ("X", "data", "beta", "tau2")) or res.X is None:
-        raise TypeError(f"fit statistics need a frequentist fit of bayesma (got {type(res).__name__})")
+        raise ArgumentTypeError(f"fit statistics need a frequentist fit of bayesma (got {type(res).__name__})")
     yi, vi, X = res.data.yi, res.data.vi, res.X
     k, p = X.shape
     q = _parms(res)
@@ -114,7 +115,7 @@ def fitstats(*results: Any, REML: bool | None = None) -> pd.DataFrame:
     1.9387
     """
     if not results:
-        raise TypeError("fitstats needs at least one fit")
+        raise ArgumentTypeError("fitstats needs at least one fit")
     if REML is None:
         REML = results[0].method == "REML"
     col = "REML" if REML else "ML"
@@ -216,30 +217,30 @@ def _wls_sigma2(yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
 
 def _lrt(full: Any, reduced: Any, refit: bool) -> AnovaResult:
     if type(full) is not type(reduced):
-        raise TypeError(f"anova: both models must be of the same kind (got {type(full).__name__} and "
+        raise ArgumentTypeError(f"anova: both models must be of the same kind (got {type(full).__name__} and "
                         f"{type(reduced).__name__})")
     pf, pr = _parms(full), _parms(reduced)
     if pf == pr:
-        raise ValueError("anova: the models have the same number of parameters; a likelihood-ratio test "
+        raise InputError("anova: the models have the same number of parameters; a likelihood-ratio test "
                          "is not meaningful")
     if pf < pr:
         full, reduced, pf, pr = reduced, full, pr, pf
     if not _same_data(full, reduced):
-        raise ValueError("anova: the observed outcomes and/or sampling variances differ between the full and "
+        raise InputError("anova: the observed outcomes and/or sampling variances differ between the full and "
                          "the reduced model")
     mf, mr = full.method, reduced.method
     if mf == "FE" and mr != "FE":
-        raise ValueError("anova: the full model is a common-effect (FE) model and the reduced model a "
+        raise InputError("anova: the full model is a common-effect (FE) model and the reduced model a "
                          "random/mixed-effects model")
     if {mf, mr} == {"ML", "REML"}:
-        raise ValueError(f"anova: mismatch between {mf} and {mr} estimation in the full and the reduced model")
+        raise InputError(f"anova: mismatch between {mf} and {mr} estimation in the full and the reduced model")
     if mf not in ("FE", "ML", "REML") or mr not in ("FE", "ML", "REML"):
         warnings.warn("anova: likelihood-ratio tests should be based on ML/REML estimation", stacklevel=3)
     same_x = full.X.shape == reduced.X.shape and np.array_equal(full.X, reduced.X)
     if mf == "REML" and not same_x:
         if refit:
             if not hasattr(full, "refit"):
-                raise TypeError(f"anova: refit=True is not available for {type(full).__name__}")
+                raise ArgumentTypeError(f"anova: refit=True is not available for {type(full).__name__}")
             full, reduced = full.refit(method="ML"), reduced.refit(method="ML")
             pf, pr = _parms(full), _parms(reduced)
             mf = "ML"
@@ -330,12 +331,12 @@ def _resolve_btt(btt: Any, names: list[str]) -> list[int]:
         if isinstance(b, str):
             hits = [j for j, n in enumerate(names) if n == b] or [j for j, n in enumerate(names) if b in n]
             if not hits:
-                raise ValueError(f"btt: no coefficient matches {b!r}; the coefficients are {names}")
+                raise InputError(f"btt: no coefficient matches {b!r}; the coefficients are {names}")
             out += hits
         elif isinstance(b, (int, np.integer)) and 1 <= int(b) <= p:
             out.append(int(b) - 1)
         else:
-            raise ValueError(f"btt: {b!r} is not a coefficient number in 1..{p} (numbers count from 1, as metafor)")
+            raise InputError(f"btt: {b!r} is not a coefficient number in 1..{p} (numbers count from 1, as metafor)")
     return sorted(set(out))
 
 
@@ -369,7 +370,7 @@ def _wald(res: Any, btt: Any, X: Any, rhs: Any) -> WaldResult:
     if L.shape[1] == len(names) - 1 and names[0] == "intrcpt":
         L = np.column_stack([np.ones(L.shape[0]), L])
     if L.shape[1] != len(names):
-        raise ValueError(f"anova: X must have {len(names)} columns (one per coefficient: {names}), got {L.shape[1]}")
+        raise InputError(f"anova: X must have {len(names)} columns (one per coefficient: {names}), got {L.shape[1]}")
     m = L.shape[0]
     r = np.broadcast_to(np.asarray(0.0 if rhs is None else rhs, dtype=float), (m,))
     Xb = L @ beta - r
@@ -450,8 +451,8 @@ def anova(full: Any, reduced: Any = None, *, btt: Any = None, X: Any = None, rhs
     """
     if reduced is not None:
         if btt is not None or X is not None:
-            raise TypeError("anova: give either a second model (likelihood-ratio test) or btt=/X= (Wald test)")
+            raise ArgumentTypeError("anova: give either a second model (likelihood-ratio test) or btt=/X= (Wald test)")
         return _lrt(full, reduced, refit)
     if btt is not None and X is not None:
-        raise TypeError("anova: give either btt= or X=, not both")
+        raise ArgumentTypeError("anova: give either btt= or X=, not both")
     return _wald(full, btt, X, rhs)

@@ -6,6 +6,7 @@ import numpy as np
 from scipy import special, stats
 
 from bayesma._validate import check_level
+from bayesma.errors import InputError
 from bayesma.frequentist.tau2 import tau2_batch
 
 __all__ = ["frequentist_batch", "mu_batch", "group_summaries"]
@@ -51,7 +52,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     if y.shape[1] < 2:
-        raise ValueError("the frequentist random-effects estimators need k >= 2")
+        raise InputError("the frequentist random-effects estimators need k >= 2")
     level = check_level(level)
     tau2, lo, hi = tau2_batch(y, v, method, level)
     mu, se, mu_lower, mu_upper = mu_batch(y, v, tau2, test, level)
@@ -76,7 +77,7 @@ def mu_batch(y, v, tau2, test: str, level: float):
     elif test == "z":
         crit = special.ndtri(1 - (1 - level) / 2)
     else:
-        raise ValueError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
+        raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
     return mu, se, mu - crit * se, mu + crit * se
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._refit import _check_rma, _check_two_studies, _without_each
 from bayesma.frequentist.steps import StepResult, cumul, leave1out
 
@@ -71,12 +72,12 @@ def _btt(btt: Any, p: int, names: list[str]) -> list[int]:
     for b in items:
         if isinstance(b, str):
             if b not in names:
-                raise ValueError(f"btt: no coefficient named {b!r}; the coefficients are {names}")
+                raise InputError(f"btt: no coefficient named {b!r}; the coefficients are {names}")
             out.append(names.index(b))
         elif isinstance(b, (int, np.integer)) and 1 <= int(b) <= p:
             out.append(int(b) - 1)
         else:
-            raise ValueError(f"btt: {b!r} is not a coefficient number in 1..{p} (metafor counts from 1)")
+            raise InputError(f"btt: {b!r} is not a coefficient number in 1..{p} (metafor counts from 1)")
     return sorted(set(out))
 
 
@@ -126,8 +127,8 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
     tau2: float
     QE: float
     method: str = "REML"
-    resid: np.ndarray = field(default=None, repr=False)
-    se_resid: np.ndarray = field(default=None, repr=False)
+    resid: np.ndarray | None = field(default=None, repr=False)
+    se_resid: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def is_infl(self) -> np.ndarray:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._common import _BatchProjection
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.tau2 import MAXITER, estimate_tau2_batch
@@ -35,11 +36,11 @@ from bayesma.frequentist.tau2 import MAXITER, estimate_tau2_batch
 __all__ = ["permutest", "PermutestResult"]
 
 _COMPTOL = float(np.finfo(float).eps ** 0.5)  # metafor's control$comptol
-_CHUNK = 1 << 15  # permuted data sets refitted at once
+_CHUNK = 2048  # permuted data sets refitted at once (cache-sized batches are fastest)
 
 
 @dataclass(frozen=True)
-class PermutestResult:
+class PermutestResult:  # numpydoc ignore=PR01
     """Result of :func:`permutest`, with metafor's names.
 
     Attributes
@@ -61,6 +62,13 @@ class PermutestResult:
     QM_perm : numpy.ndarray, shape (iter,)
     test : str
         The fit's test ("z", "knha" or "adhoc").
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> bm.permutest(bm.rma("yi", "vi", data=es), exact=True).summary().round(4).to_dict("records")
+    [{'estimate': -0.7145, 'se': 0.1798, 'zval': -3.9744, 'pval': 0.0015}]
     """
 
     pval: np.ndarray
@@ -96,9 +104,10 @@ class PermutestResult:
 
 
 def _flip_chunks(k: int, exact: bool, iter: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Sign matrices (n, k): every one of the 2^k sign vectors, or *iter* random ones
-    whose first is the observed (all +1)."""
-    total = 2**k if exact else iter
+    """Sign matrices (n, k): the 2^(k-1) sign vectors whose last sign is +1 (flipping every
+    sign gives the same tau², QM and |z|, so the other half mirrors them), or *iter* random
+    ones whose first is the observed (all +1)."""
+    total = 2 ** (k - 1) if exact else iter
     bits = np.arange(k, dtype=np.int64)
     for start in range(0, total, _CHUNK):
         n = min(_CHUNK, total - start)
@@ -242,16 +251,16 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     (8192, 0.001465)
     """
     if not all(hasattr(res, a) for a in ("X", "data", "btt", "tau2_fix")) or getattr(res, "X", None) is None:
-        raise TypeError(f"permutest needs a fit of bayesma.rma(), got {type(res).__name__}")
+        raise ArgumentTypeError(f"permutest needs a fit of bayesma.rma(), got {type(res).__name__}")
     if isinstance(iter, bool) or int(iter) != iter or iter < 2:
-        raise ValueError(f"iter must be an integer >= 2, got {iter!r}")
+        raise InputError(f"iter must be an integer >= 2, got {iter!r}")
     iter = int(iter)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     n_exact = _n_exact(res)
     use_exact = bool(exact) or n_exact <= iter
     if use_exact and n_exact > 2**26:
-        raise ValueError(f"an exact permutation test needs {n_exact:.3g} permutations; use exact=False "
+        raise InputError(f"an exact permutation test needs {n_exact:.3g} permutations; use exact=False "
                          "with iter= random permutations")
     rng = np.random.default_rng(seed)
     y0, v0, X = res.data.yi, res.data.vi, res.X
@@ -262,6 +271,9 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
             z, qm = _batch_stats(res, signs * y0, np.broadcast_to(v0, signs.shape), X)
             zs.append(z)
             qms.append(qm)
+        if use_exact:  # the mirrored half: every sign flipped
+            zs += [-z for z in zs]
+            qms += list(qms)
     else:
         for orders in _perm_chunks(X, use_exact, iter, rng):
             # permuting the rows of X against (y, v) = permuting (y, v) against X

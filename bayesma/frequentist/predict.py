@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit, _level
 from bayesma.frequentist.transf import transform_table
 
@@ -44,7 +45,7 @@ _ALIASES = {"Riley": "riley", "hk": "HK", "hk-pr": "HK-PR", "HK-PR": "HK-PR", "H
 def _pi_type(pi_type: Any) -> str:
     value = _ALIASES.get(str(pi_type), str(pi_type)) if pi_type is not None else "default"
     if value not in PI_TYPES:
-        raise ValueError(f"pi_type must be one of {PI_TYPES}, got {pi_type!r}")
+        raise InputError(f"pi_type must be one of {PI_TYPES}, got {pi_type!r}")
     return value
 
 
@@ -91,7 +92,7 @@ def new_design(res: Any, newmods: Any) -> np.ndarray:
         return res.X
     n_mods = res.p - 1 if intercept else res.p
     if n_mods == 0:
-        raise ValueError("newmods: the model has no moderators (as metafor, which stops here); "
+        raise InputError("newmods: the model has no moderators (as metafor, which stops here); "
                          "predict() without newmods gives the pooled estimate")
     raw = np.asarray(newmods, dtype=float)
     if raw.ndim == 0:
@@ -101,18 +102,18 @@ def new_design(res: Any, newmods: Any) -> np.ndarray:
     elif raw.ndim == 2:
         Xnew = raw
     else:
-        raise ValueError(f"newmods must be a vector or a matrix, got an array of {raw.ndim} dimensions")
+        raise InputError(f"newmods must be a vector or a matrix, got an array of {raw.ndim} dimensions")
     if Xnew.shape[1] != n_mods:
         names = [c for c in res.coef_names if c != "intrcpt"]
-        raise ValueError(f"newmods has {Xnew.shape[1]} column(s), the model has {n_mods} moderator(s) "
+        raise InputError(f"newmods has {Xnew.shape[1]} column(s), the model has {n_mods} moderator(s) "
                          f"({', '.join(names)}): give one column per moderator, without the intercept")
     if not np.all(np.isfinite(Xnew)):
-        raise ValueError("newmods has missing or infinite values")
+        raise InputError("newmods has missing or infinite values")
     return np.column_stack([np.ones(Xnew.shape[0]), Xnew]) if intercept else Xnew
 
 
 def predict_rma(res: Any, newmods: Any = None, level: float | None = None, transf: Any = None,
-                pi_type: Any = None, predtype: Any = None) -> pd.DataFrame:
+                pi_type: Any = None, predtype: Any = None, *, design: Any = None) -> pd.DataFrame:
     """Predicted (average) effects of an ``rma`` fit with confidence and prediction intervals.
 
     Parameters
@@ -132,6 +133,9 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
         the same argument under metafor 5's name.
     predtype : str, optional
         Alias of *pi_type*; give one of the two.
+    design : array_like, optional
+        Full rows of the design matrix (one column per coefficient, the intercept's
+        included), instead of *newmods*: for callers that hold a model's design row.
 
     Returns
     -------
@@ -160,10 +164,17 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     0 -1.9953  0.5663
     """
     if pi_type is not None and predtype is not None:
-        raise ValueError("give pi_type or predtype (metafor 5's name for it), not both")
+        raise InputError("give pi_type or predtype (metafor 5's name for it), not both")
     kind = _pi_type(pi_type if pi_type is not None else predtype)
     level = _level(level if level is not None else res.level)
-    Xnew = new_design(res, newmods)
+    if design is not None:
+        if newmods is not None:
+            raise InputError("give newmods (moderator values) or design (full design rows), not both")
+        Xnew = np.atleast_2d(np.asarray(design, dtype=float))
+        if Xnew.shape[1] != res.p:
+            raise InputError(f"design rows need {res.p} columns (one per coefficient), got {Xnew.shape[1]}")
+    else:
+        Xnew = new_design(res, newmods)
     pred = Xnew @ res.beta
     vb = res.vb * (_knha_scale(res) if kind in ("HK", "HK-PR") else 1.0)
     se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, vb, Xnew))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
+from bayesma.errors import ArgumentTypeError
 from bayesma.frequentist._common import _crit
 from bayesma.frequentist.transf import transform_table
 
@@ -28,7 +29,7 @@ __all__ = ["blup", "ranef"]
 def _check(res: Any, what: str) -> None:
     if not all(hasattr(res, a) for a in ("X", "data", "beta", "vb", "tau2")) or res.X is None \
             or hasattr(res, "sigma2"):
-        raise TypeError(f"{what} needs a fit of bayesma.rma() (got {type(res).__name__})")
+        raise ArgumentTypeError(f"{what} needs a fit of bayesma.rma() (got {type(res).__name__})")
 
 
 def _predictions(res: Any, level: float | None, random_part: bool,

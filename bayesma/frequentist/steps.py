@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._refit import _check_steps, _check_two_studies, _is_mh, _labels, _refit, _without_each
 from bayesma.frequentist.transf import apply_transf, psort
 
@@ -56,7 +57,7 @@ class StepResult:  # numpydoc ignore=PR01
     level: float
     method: str
     transf: Callable[[np.ndarray], np.ndarray] | None = None
-    full: tuple[float, float, float] | None = None
+    full: tuple[float, ...] | None = None
 
     def summary(self) -> pd.DataFrame:
         """The table (a copy).
@@ -240,19 +241,19 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
     else:
         if isinstance(order, str):
             if _is_mh(res):
-                raise TypeError("cumul: for an rma_mh / rma_peto fit give order as values, one per table")
+                raise ArgumentTypeError("cumul: for an rma_mh / rma_peto fit give order as values, one per table")
             if order not in res.data.data.columns:
-                raise ValueError(f"cumul: order={order!r} is not a column of the data the model was fitted with "
+                raise InputError(f"cumul: order={order!r} is not a column of the data the model was fitted with "
                                  f"(columns: {list(res.data.data.columns)})")
             values = res.data.data[order]
         else:
             values = order
         key = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values)
         if key.ndim != 1 or len(key) != k:
-            raise ValueError(f"cumul: order has {key.size} values; one per study (k = {k}) is needed")
+            raise InputError(f"cumul: order has {key.size} values; one per study (k = {k}) is needed")
         if pd.isna(pd.Series(key)).any():
             i = int(np.flatnonzero(pd.isna(pd.Series(key)).to_numpy())[0])
-            raise ValueError(f"cumul: order is missing for study {labels[i]!r} (row {i + 1})")
+            raise InputError(f"cumul: order is missing for study {labels[i]!r} (row {i + 1})")
     idx = np.argsort(key, kind="stable")
     if decreasing:
         # R's order(decreasing = TRUE) keeps ties in data order

@@ -34,10 +34,11 @@ from scipy import stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot_batch
 from bayesma._validate import check_level
+from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist._common import _BatchProjection, _Projection
 
 __all__ = [
-    "METHODS_TAU2", "THRESHOLD", "MAXITER", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
+    "METHODS_TAU2", "THRESHOLD", "MAXITER", "VI_REFERENCE", "scale_factor", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
     "q_profile_ci", "q_profile_batch", "q_general", "q_general_batch", "q_fe", "se_tau2", "loglik",
     "loglik_batch", "maximize_loglik", "paule_mandel", "tau2_max", "mad", "centered",
 ]
@@ -45,6 +46,24 @@ __all__ = [
 METHODS_TAU2 = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
 MAXITER = 100  # metafor's default maxiter
+VI_REFERENCE = 1e-3  # median sampling variance at and above which metafor's tolerances are kept
+
+
+def scale_factor(v: np.ndarray) -> np.ndarray:
+    """Per data set (B,): 1 where the median sampling variance is at least 0.001, else
+    ``0.001 * median(vi) / 0.001``: the factor applied to metafor's absolute tolerances (1e-5
+    for Fisher scoring, eps^0.25 for ``uniroot``).
+
+    metafor's tolerances are absolute, so its estimates depend on the units of the data: with
+    variances 10,000 times smaller its Paule-Mandel tau² is 2.8 times too large and its REML
+    iterations stop before they converge. Where the median sampling variance is at least
+    0.001 (log ratios, SMDs, Fisher z with n up to 1,000, ...) the tolerances, and so the
+    numbers, are metafor's; below it they are tied to the scale of the data (a thousandth of
+    metafor's relative precision at that threshold), so results no longer depend on the units
+    (docs/metafor.rst, "Where bayesma differs").
+    """
+    med = np.median(np.atleast_2d(v), axis=-1)
+    return np.where(med >= VI_REFERENCE, 1.0, 1e-3 * med / VI_REFERENCE)
 _LOG2PI = float(np.log(2 * np.pi))
 
 
@@ -56,7 +75,7 @@ def _as_batch(y: Any, v: Any) -> tuple[np.ndarray, np.ndarray]:
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     if y.shape != v.shape:
-        raise ValueError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
+        raise InputError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
     return y, v
 
 
@@ -126,6 +145,7 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
     k, p = X.shape
     B = yc.shape[0]
     tau2 = tau2.astype(float).copy()
+    threshold = THRESHOLD * scale_factor(v)
     iterations = np.zeros(B, dtype=int)
     active = np.ones(B, dtype=bool)
     failed = np.zeros(B, dtype=bool)
@@ -152,7 +172,7 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
         new = t + adj
         tau2[idx] = new
         iterations[idx] = iteration
-        done = np.abs(new - t) <= THRESHOLD
+        done = np.abs(new - t) <= threshold[idx]
         if iteration > MAXITER:
             # metafor stops with an error here
             failed[idx] = True
@@ -165,12 +185,12 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
         if method == "EB":
             if warn:
                 warnings.warn(f"the empirical Bayes iterations did not converge in {MAXITER} steps "
-                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead", stacklevel=5)
+                              "(metafor stops here); tau² is the root of Q(tau²) = k - p instead", ConvergenceWarning, stacklevel=5)
             tau2[i] = paule_mandel(yc[i], v[i], X)
         else:
             if warn:
                 warnings.warn(f"Fisher scoring did not converge in {MAXITER} iterations (metafor stops here); "
-                              f"tau² was found by direct maximization of the {method} likelihood", stacklevel=5)
+                              f"tau² was found by direct maximization of the {method} likelihood", ConvergenceWarning, stacklevel=5)
             tau2[i] = maximize_loglik(method, y[i], v[i], X)
     if method in ("ML", "REML"):
         # metafor's check: is tau² = 0 better than the point reached?
@@ -179,7 +199,7 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
         ll1 = loglik_batch(method, y, v, X, tau2)
         worse = ok & (ll0 - ll1 > R_UNIROOT_TOL) & (tau2 > THRESHOLD)
         if worse.any() and warn:
-            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", stacklevel=5)
+            warnings.warn("Fisher scoring may have stopped at a local maximum; setting tau² = 0", ConvergenceWarning, stacklevel=5)
         tau2 = np.where(worse, 0.0, tau2)
     return tau2, iterations
 
@@ -204,7 +224,7 @@ def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: st
     above = q_general_batch(yc[idx], v[idx], X, hi) > target
     if above.any():
         if beyond == "raise":
-            raise ValueError(
+            raise InputError(
                 f"the Paule-Mandel root of Q(tau²) = k - p lies above the search limit tau2_max = "
                 f"{hi[above][0]:.6g} (metafor's max(100, 10 mad(yi)²); metafor stops here too: \"Value of "
                 "'tau2.max' too low\"); a few extreme effects dominate: check them, or use method='REML' or 'DL'")
@@ -218,7 +238,7 @@ def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: st
         j = idx[sub]
         return q_general_batch(yc[j], v[j], X, t) - target
 
-    out[idx] = uniroot_batch(f, np.zeros(len(idx)), hi, tol=R_UNIROOT_TOL, maxiter=MAXITER)
+    out[idx] = uniroot_batch(f, np.zeros(len(idx)), hi, tol=R_UNIROOT_TOL * scale_factor(v[idx]), maxiter=MAXITER)
     return out
 
 
@@ -277,7 +297,7 @@ def estimate_tau2_batch(method: str, y: Any, v: Any, X: np.ndarray | None = None
         if method != "HE":
             tau2, iterations = _fisher_scoring(method, yc, y, v, X, np.maximum(0.0, tau2), warn)
     else:
-        raise ValueError(f"unknown tau² estimator {method!r}; use one of {METHODS_TAU2}")
+        raise InputError(f"unknown tau² estimator {method!r}; use one of {METHODS_TAU2}")
     return np.maximum(0.0, tau2), iterations, aux
 
 
@@ -314,7 +334,8 @@ def q_profile_batch(y: Any, v: Any, X: np.ndarray | None, level: float, tau2: An
             def f(t: np.ndarray, sub: np.ndarray) -> np.ndarray:
                 j = idx[sub]
                 return q_general_batch(y[j], v[j], X, t) - crit
-            out[idx] = uniroot_batch(f, t_min[idx], t_max[idx], tol=R_UNIROOT_TOL, maxiter=1000)
+            out[idx] = uniroot_batch(f, t_min[idx], t_max[idx], tol=R_UNIROOT_TOL * scale_factor(v[idx]),
+                                     maxiter=1000)
         return out
 
     none = q_min < crit_l
@@ -342,7 +363,7 @@ def tau2_batch(y: Any, v: Any, method: str, level: float) -> tuple[np.ndarray, n
     y, v = _as_batch(y, v)
     B = y.shape[0]
     if method not in ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"):
-        raise ValueError(f"method must be one of {METHODS_TAU2}, got {method!r}")
+        raise InputError(f"method must be one of {METHODS_TAU2}, got {method!r}")
     tau2 = estimate_tau2_batch(method, y, v)[0]
     if method == "FE":
         return tau2, np.zeros(B), np.zeros(B)

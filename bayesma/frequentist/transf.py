@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError
+
 __all__ = ["apply_transf", "psort", "transform_table"]
 
 Transf = Callable[[np.ndarray], np.ndarray]
@@ -44,13 +46,13 @@ def apply_transf(transf: Transf | None, *arrays: np.ndarray) -> list[np.ndarray]
     if transf is None:
         return [np.array(a, dtype=float) for a in arrays]
     if not callable(transf):
-        raise TypeError(f"transf must be a function such as numpy.exp, got {transf!r}")
+        raise ArgumentTypeError(f"transf must be a function such as numpy.exp, got {transf!r}")
     out = []
     for a in arrays:
         a = np.atleast_1d(np.asarray(a, dtype=float))
         vals = np.full(a.shape, np.nan)
         ok = ~np.isnan(a)
-        vals[ok] = [float(transf(float(v))) for v in a[ok]]
+        vals[ok] = [float(transf(np.asarray(v))) for v in a[ok]]
         out.append(vals)
     return out
 

@@ -21,21 +21,17 @@ import numpy as np
 import pandas as pd
 
 from bayesma._quiet import backend_noise_filtered
-from bayesma._validate import check_seed
+from bayesma._validate import check_seed, label_alias
+from bayesma.errors import HeavyTailWarning, InputError, PriorDominatesWarning, SmallKWarning
+from bayesma.exact.capability import ENGINE_CHOICES, choose_engine
 from bayesma.priors.improper import moment_flags
 from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["MetaAnalysis", "ModelSpec", "SmallKWarning", "HeavyTailWarning"]
 
-ENGINES = ("nuts", "exact")
-
-
-class HeavyTailWarning(UserWarning):
-    """Some posterior moments do not exist (heavy-tailed or improper priors with few studies)."""
-
-
-class SmallKWarning(UserWarning):
-    """Few studies: the prior on the heterogeneity decides much of the answer."""
+ENGINES = ENGINE_CHOICES
+#: keyword arguments of fit() that the exact engine takes (the others are NUTS options)
+EXACT_OPTIONS = ("grid", "theta_draws")
 
 
 class MetaAnalysis:
@@ -95,6 +91,7 @@ class MetaAnalysis:
     >>> post.summary().loc["mu", ["mean", "eti_lower", "eti_upper"]]  # doctest: +SKIP
     """
 
+    @label_alias
     def __init__(
         self,
         data: pd.DataFrame | None = None,
@@ -239,9 +236,9 @@ class MetaAnalysis:
 
     def fit(
         self,
-        engine: str = "nuts",
+        engine: str = "auto",
         draws: int = 1000,
-        tune: int = 1000,
+        tune: int | None = None,
         chains: int = 4,
         seed: int | None = None,
         progressbar: bool | None = None,
@@ -251,13 +248,22 @@ class MetaAnalysis:
 
         Parameters
         ----------
-        engine : {"nuts", "exact"}
+        engine : {"auto", "exact", "nuts"}
+            ``"exact"`` integrates over tau numerically and returns independent
+            draws (normal random effects, Normal or flat priors on the
+            coefficients: see :func:`bayesma.exact.capability.exact_support`);
             ``"nuts"`` samples the PyMC model (nutpie when installed, else
-            PyMC's NUTS); ``"exact"`` integrates over tau numerically
-            (normal likelihood only) and returns independent draws.
-        draws, tune, chains : int
-            Posterior draws and tuning steps per chain, number of chains
-            (for ``"exact"``: ``draws * chains`` independent draws).
+            PyMC's NUTS). ``"auto"`` (the default, as on the command line) is
+            ``"exact"`` when the exact engine can fit the model and no NUTS
+            option (``tune``, ``target_accept``, ``sampler``, ...) is given,
+            else ``"nuts"``. ``post.fit_info["engine_note"]`` says which engine
+            ran and why.
+        draws, chains : int
+            Posterior draws per chain and number of chains (for the exact
+            engine: ``draws * chains`` independent draws).
+        tune : int, optional
+            NUTS tuning steps per chain (default 1000); the exact engine has
+            none, so giving it with ``engine="exact"`` is an error.
         seed : int, optional
             Random seed; the same seed gives the same numbers.
         progressbar : bool, optional
@@ -282,32 +288,38 @@ class MetaAnalysis:
         >>> post.summary().loc["mu", ["mean", "eti_lower", "eti_upper"]].round(3).tolist()
         [0.185, -0.052, 0.428]
         """
-        dependent = getattr(self.spec, "dependence", None) is not None
-        if dependent:  # CHE / multivariate: engine="auto" and their warnings (models/dependent_fit.py)
-            from bayesma.models.dependent_fit import choose_engine
-
-            engine = choose_engine(self.spec, engine)
-        elif engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        nuts_options = [name for name in kwargs if name not in EXACT_OPTIONS]
+        if tune is not None:
+            nuts_options.insert(0, "tune")
+        if progressbar:
+            nuts_options.append("progressbar")
+        engine, note = choose_engine(engine, self.spec, nuts_options=nuts_options)
         seed = check_seed(seed)
-        if not dependent:
+        if getattr(self.spec, "dependence", None) is not None:  # CHE / multivariate: their checks and warnings
+            from bayesma.models.dependent_fit import choose_engine as dependent_engine
+
+            dependent_engine(self.spec, engine)
+        else:
             self._warn_small_k()
             self._warn_heavy_tail()
-        if engine == "exact" and getattr(self.spec, "bias", None) is not None:
-            raise ValueError("engine='exact' has no publication-bias models; use engine='nuts', or bayesma.robma() "
-                             "for the model-averaged ensemble (marginal likelihoods without MCMC)")
         if engine == "exact":
             from bayesma.exact import fit_exact
             from bayesma.posterior.engines import from_exact
             from bayesma.results import MetaPosterior
 
+            if nuts_options:
+                given = ", ".join(o + "=" for o in nuts_options)
+                raise InputError(f"{given} {'is a NUTS option' if len(nuts_options) == 1 else 'are NUTS options'}: "
+                                 "the exact engine integrates and draws independent samples (no tuning, no "
+                                 "sampler settings); leave it out, or use engine='nuts'")
             with backend_noise_filtered():
                 res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
             return MetaPosterior(from_exact(res.exact, self.spec, res.idata), self.spec,
-                                 fit_seconds=res.seconds, fit_info=res.info)
-        return self._fit_nuts(draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar, **kwargs)
+                                 fit_seconds=res.seconds, fit_info={**res.info, "engine_note": note})
+        return self._fit_nuts(draws=draws, tune=1000 if tune is None else tune, chains=chains, seed=seed,
+                              progressbar=progressbar, engine_note=note, **kwargs)
 
-    def _fit_nuts(self, *, warn: bool = True, **kwargs: Any):
+    def _fit_nuts(self, *, warn: bool = True, engine_note: str = "", **kwargs: Any):
         from bayesma.models import nuts
         from bayesma.posterior.engines import from_draws
         from bayesma.results import MetaPosterior
@@ -316,8 +328,9 @@ class MetaAnalysis:
             self._pymc_cache = nuts.MODEL_CACHE
         with backend_noise_filtered():  # PyTensor's BLAS notice, log(0) at boundaries; diagnostics warn below
             fit = nuts.sample(self.spec, cache=self._pymc_cache, **kwargs)
+        info = {**fit.info, "engine_note": engine_note} if engine_note else fit.info
         post = MetaPosterior(from_draws(fit.idata, self.spec), self.spec, fit_seconds=fit.seconds,
-                             fit_info=fit.info, cache_entry=fit.entry)
+                             fit_info=info, cache_entry=fit.entry)
         if warn:
             post.diagnostics().warn()
         return post
@@ -358,7 +371,7 @@ class MetaAnalysis:
                 f"only {count}: the data say almost nothing about the heterogeneity, so the "
                 f"posterior of {what} is essentially its prior ({tau_prior!r}) and the interval for mu "
                 "depends on it. Report results under several priors: see bayesma.compare_priors().",
-                SmallKWarning, stacklevel=3,
+                PriorDominatesWarning, stacklevel=3,
             )
         else:
             warnings.warn(

@@ -30,6 +30,7 @@ import numpy as np
 
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.likelihood import cutoffs, interval_index
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.models.random_effects import effects
 from bayesma.spec import ModelSpec
 
@@ -58,9 +59,9 @@ def with_bias(spec: ModelSpec, bias: Any) -> BiasedSpec:
         not available with a bias component.
     """
     if not isinstance(bias, (WeightFunction, PET, PEESE)):
-        raise TypeError(f"bias must be bayesma.WeightFunction, PET or PEESE, got {bias!r}")
+        raise ArgumentTypeError(f"bias must be bayesma.WeightFunction, PET or PEESE, got {bias!r}")
     if spec.tau_by is not None or spec.cluster_index is not None or spec.likelihood != "normal":
-        raise ValueError("bias= is available for the common- and random-effects models (with or without "
+        raise InputError("bias= is available for the common- and random-effects models (with or without "
                          "moderators) with normal random effects; not with tau_by=, cluster= or likelihood='student_t'")
     fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(ModelSpec)}
     return BiasedSpec(**fields, bias=bias)

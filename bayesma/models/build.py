@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma.errors import InputError
 from bayesma.models import bias as bias_family
 from bayesma.models import dependent_pymc, random_effects, student_t, subgroup, three_level
 from bayesma.models.random_effects import beta_key, location_groups
@@ -112,13 +113,13 @@ def resolve_parameterization(spec: ModelSpec, parameterization: str = "auto") ->
     'marginal'
     """
     if parameterization not in PARAMETERIZATIONS:
-        raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
+        raise InputError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
     if spec.model == "common":
         return "noncentered"  # no study-level latent variables: all are the same model
     if parameterization == "auto":
         return "marginal" if spec.likelihood == "normal" else "noncentered"
     if parameterization == "marginal" and spec.likelihood != "normal":
-        raise ValueError("parameterization='marginal' needs normal random effects (likelihood='normal'); "
+        raise InputError("parameterization='marginal' needs normal random effects (likelihood='normal'); "
                          "use 'noncentered' or 'centered' for Student-t random effects")
     return parameterization
 

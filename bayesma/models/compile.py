@@ -25,15 +25,20 @@ is rejected by numba's own version stamp, and is recompiled.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
+import json
+import os
 from math import prod
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_files", "clear_cache", "compile_nutpie", "say",
+from bayesma.errors import ArgumentTypeError, InputError
+
+__all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_key", "cache_files", "clear_cache", "compile_nutpie", "say",
            "show_progress"]
 
 #: Changes whenever the generated callbacks change; part of every cache key.
@@ -78,6 +83,13 @@ def _versions() -> str:
     return ";".join(out)
 
 
+def cache_key(inner_key: str, source: str) -> str:
+    """The numba cache key of a generated callback: :data:`CACHE_TAG`, the versions of
+    bayesma and of the compiling libraries, PyTensor's key of the wrapped function and
+    the callback's source. A cache written by another version has another key."""
+    return hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{inner_key}|{source}".encode()).hexdigest()
+
+
 def cache_dir() -> Path:
     """The directory of PyTensor's numba cache, where the compiled callbacks are kept.
 
@@ -89,7 +101,7 @@ def cache_dir() -> Path:
 
     Examples
     --------
-    >>> cache_dir().name                      # doctest: +SKIP
+    >>> cache_dir().name
     'numba'
     """
     from pytensor.configdefaults import config
@@ -149,7 +161,6 @@ def _functions(model) -> _Functions:
     """The PyTensor functions nutpie needs, in nutpie's variable order (``compile_pymc_model``)."""
     import pytensor
     import pytensor.tensor as pt
-    from pymc.initial_point import make_initial_point_fn
     from pymc.pytensorf import compile as compile_pymc
 
     free_names = [model.rvs_to_values[v].name for v in model.free_RVs]
@@ -175,10 +186,17 @@ def _functions(model) -> _Functions:
         logp_fn = compile_pymc((x,), (logp, grad), mode="NUMBA")
         expand_fn = compile_pymc((x,), [x[(slice(int(a), int(b)),)] for a, b in zip(starts[:-1], starts[1:])]
                                  + list(rest), givens=list(replace.items()), mode="NUMBA")
-    point_fn = make_initial_point_fn(model=model, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
-                                     return_transformed=True)
     names = free_names + [v.name for v in rest]
-    return _Functions(n_dim, logp_fn, expand_fn, names, [tuple(shapes[n]) for n in names], free_names, point_fn)
+    return _Functions(n_dim, logp_fn, expand_fn, names, [tuple(shapes[n]) for n in names], free_names,
+                      _initial_point_fn(model))
+
+
+def _initial_point_fn(model):
+    """PyMC's initial points as nutpie's compiler makes them: support points, jittered."""
+    from pymc.initial_point import make_initial_point_fn
+
+    return make_initial_point_fn(model=model, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
+                                 return_transformed=True)
 
 
 # ---------------------------------------------------------------------------
@@ -275,35 +293,41 @@ def _inner_key(fn) -> str | None:
     return CACHED_SRC_FUNCTIONS.get(getattr(jit, "py_func", None))
 
 
-def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]):
-    """A ``numba.cfunc`` from *template* around the PyTensor function *fn*, disk-cached."""
+_SIG_ARGS = {"logp": ("uint64", "p", "p", "p", "void"), "expand": ("uint64", "uint64", "p", "p", "void")}
+
+
+def _numba_cfunc(kind: str, name: str, src: str, key: str | None, inner: Any):
+    """Compile (or, with *key*, load from disk) the callback *name* defined by *src*. *inner*
+    (the PyTensor function it calls) may be None when the machine code is only loaded."""
     import numba
     from pytensor.link.numba.cache import compile_numba_function_src
 
     from bayesma.models._pointer import as_pointer
 
+    types = numba.types
+    arg = {"uint64": types.uint64, "p": types.CPointer(types.double), "void": types.voidptr}
+    sig = types.int64(*[arg[a] for a in _SIG_ARGS[kind]])
+    # __name__: numba rebuilds a cached function's environment by importing that module
+    env = {"__name__": __name__, "carray": numba.carray, "np": np, "as_pointer": as_pointer}
+    if inner is not None:
+        env["inner"] = inner
+    py = compile_numba_function_src(src, name, global_env=env, cache_key=key)
+    return numba.cfunc(sig, cache=key is not None)(py)
+
+
+def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]):
+    """A ``numba.cfunc`` from *template* around the PyTensor function *fn*, disk-cached;
+    returns it, its cache key (None: not cacheable) and its source."""
     names = [v.name for v in fn.get_shared()]
     lines, args = shared.views(names)
     indent = "\n        "
     fields = dict(fields, views=indent.join(lines) or "pass", args=", ".join(args), length=max(shared.length, 1))
     src = template.format(name="NAME", **fields)
     inner_key = _inner_key(fn)
-    key = None
-    if inner_key is not None:
-        key = hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{inner_key}|{src}".encode()).hexdigest()
+    key = None if inner_key is None else cache_key(inner_key, src)
     name = f"{_PREFIX}_{kind}"
     src = src.replace("NAME", name)
-    # __name__: numba rebuilds a cached function's environment by importing that module
-    env = {"__name__": __name__, "carray": numba.carray, "np": np, "as_pointer": as_pointer, "inner": fn.vm.jit_fn}
-    py = compile_numba_function_src(src, name, global_env=env, cache_key=key)
-    sig = {
-        "logp": numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
-                                  numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
-                                  numba.types.voidptr),
-        "expand": numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
-                                    numba.types.CPointer(numba.types.double), numba.types.voidptr),
-    }[kind]
-    return numba.cfunc(sig, cache=key is not None)(py)
+    return _numba_cfunc(kind, name, src, key, fn.vm.jit_fn), key, src
 
 
 def _expand_writes(sizes: list[int]) -> str:
@@ -320,19 +344,25 @@ def _shared_data(fns) -> dict[str, np.ndarray]:
         for var in fn.get_shared():
             value = np.array(var.get_value(), order="C", copy=True)
             if value.dtype.kind not in "fiub":
-                raise TypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
+                raise ArgumentTypeError(f"shared variable {var.name} of type {value.dtype} cannot be passed to nutpie")
             if var.name in data and data[var.name].shape != value.shape:
-                raise ValueError(f"two shared variables named {var.name}")
+                raise InputError(f"two shared variables named {var.name}")
             data[var.name] = value
     return data
 
 
-def compile_nutpie(model) -> Any:
+def compile_nutpie(model, structure: tuple | None = None) -> Any:
     """A nutpie model of the PyMC *model* whose compiled callbacks are cached on disk.
 
     Parameters
     ----------
     model : pymc.Model
+    structure : tuple, optional
+        What determines the model completely (bayesma's
+        :func:`~bayesma.models.build.structure_key` of the spec it was built from). With it, a
+        process that finds this structure's callbacks on disk loads them without rebuilding
+        the PyTensor functions (the key also holds the versions and a digest of bayesma's
+        source, so an edited model builder never meets an old callback).
 
     Returns
     -------
@@ -348,10 +378,12 @@ def compile_nutpie(model) -> Any:
 
     Examples
     --------
-    >>> import pymc as pm                                     # doctest: +SKIP
-    >>> with pm.Model() as model:                             # doctest: +SKIP
+    >>> import pymc as pm
+    >>> with pm.Model() as model:
     ...     mu = pm.Normal("mu")
-    >>> compiled = compile_nutpie(model)                      # doctest: +SKIP
+    >>> compiled = compile_nutpie(model)      # loaded from the disk cache after the first time
+    >>> compiled.n_dim
+    1
     """
     import warnings
 
@@ -361,18 +393,36 @@ def compile_nutpie(model) -> Any:
         # PyTensor's generated code calls np.dot on views; the sampler's speed is measured
         # (benchmarks/bench_cold_start.py), the notice helps no user
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        return _compile(model)
+        meta_path = None if structure is None else cache_dir() / f"{_PREFIX}_meta-{_structure_digest(structure, model)}.json"
+        if meta_path is not None and meta_path.is_file():
+            loaded = _from_meta(model, meta_path)
+            if loaded is not None:
+                return loaded
+        return _compile(model, meta_path)
 
 
-def _compile(model) -> Any:
+def _compile(model, meta_path: Path | None = None) -> Any:
     fns = _functions(model)
     data = _shared_data([fns.logp, fns.expand])
     shared = _Shared.of(data)
     sizes = [prod(s) for s in fns.shapes]
     n_expanded = int(sum(sizes))
-    logp = _cfunc(_LOGP, "logp", fns.logp, shared, {"n_dim": fns.n_dim})
-    expand = _cfunc(_EXPAND, "expand", fns.expand, shared,
-                    {"n_dim": fns.n_dim, "n_expanded": n_expanded, "writes": _expand_writes(sizes)})
+    logp, logp_key, logp_src = _cfunc(_LOGP, "logp", fns.logp, shared, {"n_dim": fns.n_dim})
+    expand, expand_key, expand_src = _cfunc(_EXPAND, "expand", fns.expand, shared, {
+        "n_dim": fns.n_dim, "n_expanded": n_expanded, "writes": _expand_writes(sizes)})
+    if meta_path is not None and logp_key is not None and expand_key is not None:
+        meta = {"n_dim": fns.n_dim, "names": fns.names, "shapes": [list(x) for x in fns.shapes],
+                "free_names": fns.free_names, "shared": [[n, d, t] for n, d, t in zip(shared.names, shared.ndims,
+                                                                                     shared.dtypes)],
+                "logp": [logp_key, logp_src], "expand": [expand_key, expand_src]}
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, meta_path)  # atomic: concurrent processes never read half a file
+    return _assemble(model, fns, data, shared, logp, expand, n_expanded)
+
+
+def _assemble(model, fns: _Functions, data, shared: _Shared, logp, expand, n_expanded: int) -> Any:
     return _model_class()(
         dims=dict(model.named_vars_to_dims),
         _coords=_coords(model, fns),
@@ -389,6 +439,54 @@ def _compile(model) -> Any:
         expand_func=fns.expand,
         layout=shared,
     )
+
+
+def _from_meta(model, meta_path: Path) -> Any | None:
+    """The compiled model from the callbacks on disk, described by *meta_path*; None when they
+    are not there (or do not fit this model): the caller compiles."""
+    from numba.core.errors import NumbaError
+
+    try:
+        meta = json.loads(meta_path.read_text())
+        values = {v.name: v for v in model.data_vars}
+        data = {name: np.array(values[name].get_value(), order="C", copy=True) for name, _, _ in meta["shared"]}
+    except (OSError, ValueError, KeyError):
+        return None
+    shared = _Shared.of(data)
+    if [[n, d, t] for n, d, t in zip(shared.names, shared.ndims, shared.dtypes)] != meta["shared"]:
+        return None
+    try:  # with no PyTensor function to call, a callback that is not on disk fails to type: compile then
+        logp = _numba_cfunc("logp", f"{_PREFIX}_logp", meta["logp"][1], meta["logp"][0], None)
+        expand = _numba_cfunc("expand", f"{_PREFIX}_expand", meta["expand"][1], meta["expand"][0], None)
+    except (NumbaError, NameError):
+        return None
+    if not (logp.cache_hits and expand.cache_hits):
+        return None
+    shapes = [tuple(x) for x in meta["shapes"]]
+    fns = _Functions(meta["n_dim"], None, None, meta["names"], shapes, meta["free_names"], _initial_point_fn(model))
+    return _assemble(model, fns, data, shared, logp, expand, int(sum(prod(x) for x in shapes)))
+
+
+@functools.cache
+def _source_digest() -> str:
+    """A digest of bayesma's Python source: an edited model builder changes every structure's key."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _structure_digest(structure: tuple, model) -> str:
+    """Key of a model's description on disk: the structure, versions, bayesma's source and, as a
+    guard against a structure key that misses something, the model's variables, data shapes
+    and dimension lengths."""
+    data = sorted((v.name, tuple(np.shape(v.get_value())), str(v.dtype)) for v in model.data_vars)
+    lengths = {name: (len(vals) if vals is not None else None) for name, vals in model.coords.items()}
+    dims = sorted((name, tuple(d)) for name, d in model.named_vars_to_dims.items())
+    print_ = f"{sorted(model.named_vars)}|{data}|{sorted(lengths.items())}|{dims}"
+    return hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{_source_digest()}|{structure!r}|{print_}".encode()).hexdigest()
 
 
 def _coords(model, fns: _Functions) -> dict[str, Any]:
@@ -411,7 +509,10 @@ def _flat_initial_point(fns: _Functions):
     def point(seed):
         with lock:
             values = fns.initial_point(seed)
-        return np.concatenate([np.asarray(values[n], dtype="float64").ravel() for n in fns.free_names])
+        flat = np.concatenate([np.asarray(values[n], dtype="float64").ravel() for n in fns.free_names])
+        if flat.size != fns.n_dim:
+            raise ValueError(f"the initial point has {flat.size} values, the compiled model {fns.n_dim}")
+        return flat
 
     return point
 
@@ -436,7 +537,7 @@ def _model_class():
                         raise KeyError(f"unknown shared variable: {name}")
                     new = np.array(value, dtype=data[name].dtype, order="C", copy=True)
                     if new.ndim != data[name].ndim:
-                        raise ValueError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
+                        raise InputError(f"{name} must have {data[name].ndim} dimensions, got {new.ndim}")
                     new.flags.writeable = False
                     data[name] = new
                 return dataclasses.replace(self, shared_data=data, user_data=self.layout.pack(data))

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.models.mv_priors import default_rho_prior, resolve_mv_priors, rho_range
 from bayesma.spec import ModelSpec, build_spec
 
@@ -148,11 +149,11 @@ def constant_rho_blocks(vi: np.ndarray, cluster_index: np.ndarray, rho: float) -
 
 def _check_rho(rho: Any) -> float:
     if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, (int, float, np.number)):
-        raise TypeError(f"rho= is the correlation of the sampling errors of two effects of one cluster, a number "
+        raise ArgumentTypeError(f"rho= is the correlation of the sampling errors of two effects of one cluster, a number "
                         f"in (-1, 1); got {rho!r} (for a sweep over several values use bayesma.rho_sensitivity)")
     rho = float(rho)
     if not -1.0 < rho < 1.0:
-        raise ValueError(f"rho= must be in (-1, 1) (the correlation of the sampling errors within a cluster); "
+        raise InputError(f"rho= must be in (-1, 1) (the correlation of the sampling errors within a cluster); "
                          f"got {rho:g}")
     return rho
 
@@ -170,13 +171,13 @@ def blocks_from_V(V: Any, md: Any, cluster_index: np.ndarray) -> tuple[np.ndarra
     J = int(cluster_index.max()) + 1
     if isinstance(V, (list, tuple)) and V and all(np.ndim(b) == 2 for b in V):
         if len(V) != J:
-            raise ValueError(f"V= was given as {len(V)} blocks but the data have {J} clusters; give one block "
+            raise InputError(f"V= was given as {len(V)} blocks but the data have {J} clusters; give one block "
                              "per cluster (in the order the clusters first appear) or the k x k matrix")
         blocks = tuple(np.asarray(b, dtype=float) for b in V)
         for j, b in enumerate(blocks):
             n = int((cluster_index == j).sum())
             if b.shape != (n, n):
-                raise ValueError(f"block {j + 1} of V= has shape {b.shape} but its cluster has {n} effects")
+                raise InputError(f"block {j + 1} of V= has shape {b.shape} but its cluster has {n} effects")
     else:
         if hasattr(V, "toarray") and not sparse.issparse(V):
             V = V.toarray()
@@ -189,16 +190,16 @@ def blocks_from_V(V: Any, md: Any, cluster_index: np.ndarray) -> tuple[np.ndarra
             if arr.ndim == 1:
                 return tuple(np.diag(arr[cluster_index == j]) for j in range(J))
             if arr.ndim != 2:
-                raise ValueError(f"V= must be a k x k matrix, a vector of variances or a list of blocks; got {arr.ndim} dimensions")
+                raise InputError(f"V= must be a k x k matrix, a vector of variances or a list of blocks; got {arr.ndim} dimensions")
             shape = arr.shape
             r, c = np.nonzero(arr)
             x = arr[r, c]
         if shape != (k, k):
-            raise ValueError(f"V= has shape {shape} but there are k = {k} effects; it must be k x k")
+            raise InputError(f"V= has shape {shape} but there are k = {k} effects; it must be k x k")
         cross = (cluster_index[r] != cluster_index[c]) & (x != 0)
         if cross.any():
             i, j = int(r[cross][0]), int(c[cross][0])
-            raise ValueError(
+            raise InputError(
                 f"V= couples effects of two clusters: V[{i + 1}, {j + 1}] = {x[cross][0]:g} between {_study(md, i)} "
                 f"in cluster {str(md.cluster[i])!r} and {_study(md, j)} in cluster {str(md.cluster[j])!r}. The sampling errors "
                 "of different clusters must be independent: give cluster= the variable that groups every pair of "
@@ -214,17 +215,17 @@ def _check_blocks(blocks: tuple[np.ndarray, ...], md: Any, cluster_index: np.nda
     for j, b in enumerate(blocks):
         rows = np.flatnonzero(cluster_index == j)
         if not np.all(np.isfinite(b)):
-            raise ValueError(f"V= has a non-finite value in the block of {_study(md, rows[0])}'s cluster")
+            raise InputError(f"V= has a non-finite value in the block of {_study(md, rows[0])}'s cluster")
         if not np.allclose(b, b.T, rtol=1e-10, atol=1e-14):
-            raise ValueError(f"V= is not symmetric in the block of {_study(md, rows[0])}'s cluster "
+            raise InputError(f"V= is not symmetric in the block of {_study(md, rows[0])}'s cluster "
                              f"{str(md.cluster[rows[0]])!r}")
         d = np.diag(b)
         if np.any(d <= 0):
             i = rows[int(np.argmax(d <= 0))]
-            raise ValueError(f"V= has a non-positive variance {np.diag(b).min():g} for {_study(md, i)}")
+            raise InputError(f"V= has a non-positive variance {np.diag(b).min():g} for {_study(md, i)}")
         lam = np.linalg.eigvalsh(b)
         if lam.min() < -1e-10 * lam.max():
-            raise ValueError(f"V= is not positive semi-definite in the block of cluster {str(md.cluster[rows[0]])!r} "
+            raise InputError(f"V= is not positive semi-definite in the block of cluster {str(md.cluster[rows[0]])!r} "
                              f"(smallest eigenvalue {lam.min():.3g}): a correlation is outside what the variances "
                              "allow (e.g. rho too negative for the size of the cluster)")
 
@@ -241,7 +242,7 @@ def _vi_from_V(V: Any, vi: Any) -> Any:
     if vi is not None:
         return vi
     if isinstance(V, (list, tuple)):
-        raise ValueError("V= given as a list of blocks needs vi= too (the variances, one per row)")
+        raise InputError("V= given as a list of blocks needs vi= too (the variances, one per row)")
     if hasattr(V, "diagonal"):
         return np.asarray(V.diagonal(), dtype=float)
     if hasattr(V, "toarray") and not sparse.issparse(V):
@@ -283,27 +284,27 @@ def build_dependent_spec(
     """
     what = "V=" if V is not None else ("rho=" if rho is not None else "outcome=")
     if cluster is None:
-        raise ValueError(f"{what} needs cluster=: the column (or array) that says which effects come from one "
+        raise InputError(f"{what} needs cluster=: the column (or array) that says which effects come from one "
                          "study, so that the blocks of V and the study-level random effects are known "
                          "(e.g. cluster='study')")
     if V is not None and rho is not None:
-        raise ValueError("give V= (the sampling covariance) or rho= (to build it from vi), not both")
+        raise InputError("give V= (the sampling covariance) or rho= (to build it from vi), not both")
     if struct is not None and outcome is None:
-        raise ValueError("struct= is the structure of the true effects across outcomes: it needs outcome=")
+        raise InputError("struct= is the structure of the true effects across outcomes: it needs outcome=")
     if outcome is not None:
         struct = "CS" if struct is None else struct
         if struct not in STRUCTS:
-            raise ValueError(f"struct must be one of {STRUCTS} for the Bayesian multivariate model, got {struct!r}")
+            raise InputError(f"struct must be one of {STRUCTS} for the Bayesian multivariate model, got {struct!r}")
         if mods is not None:
-            raise ValueError("the multivariate model has one mean per outcome (mu[<outcome>]); mods= is not "
+            raise InputError("the multivariate model has one mean per outcome (mu[<outcome>]); mods= is not "
                              "supported with outcome= (use the CHE model with mods='~ outcome + ...')")
     for bad, msg in ((tau_by is not None, "tau_by="), (likelihood != "normal", f"likelihood={likelihood!r}"),
                      (model != "random", f"model={model!r}")):
         if bad:
-            raise ValueError(f"{msg} cannot be combined with {what} (dependent effect sizes need normal random "
+            raise InputError(f"{msg} cannot be combined with {what} (dependent effect sizes need normal random "
                              "effects at the cluster level)")
     if missing != "raise" and V is not None:
-        raise ValueError("missing='drop' with V= is not supported: drop the rows from data and V together first")
+        raise InputError("missing='drop' with V= is not supported: drop the rows from data and V together first")
     rho_val = None if rho is None else _check_rho(rho)
     vi_in = _vi_from_V(V, vi) if V is not None else vi
     if V is not None and vi is not None and not isinstance(V, (list, tuple)):
@@ -312,7 +313,7 @@ def build_dependent_spec(
         off = ~np.isclose(dv, given, rtol=1e-8, atol=0.0) if dv.shape == given.shape else np.ones(1, bool)
         if off.any():
             i = int(np.argmax(off))
-            raise ValueError(f"the diagonal of V= differs from vi in row {i + 1} ({dv[i]:g} vs {given[i]:g}); "
+            raise InputError(f"the diagonal of V= differs from vi in row {i + 1} ({dv[i]:g} vs {given[i]:g}); "
                              "give one of them, or make them agree")
     base = build_spec(data, yi, vi_in, sei=sei, labels=labels, mods=None if outcome is not None else mods,
                       cluster=cluster, priors=None if outcome is not None else priors, measure=measure,
@@ -338,31 +339,31 @@ def build_dependent_spec(
 def _outcomes(outcome: Any, data: Any, md: Any, ci: np.ndarray, struct: str) -> tuple[np.ndarray, list[str]]:
     if isinstance(outcome, str):
         if outcome not in md.data.columns:
-            raise ValueError(f"column {outcome!r} (for outcome=) is not in the data; columns are {list(md.data.columns)}")
+            raise InputError(f"column {outcome!r} (for outcome=) is not in the data; columns are {list(md.data.columns)}")
         values = md.data[outcome]
     else:
         values = pd.Series(np.asarray(outcome, dtype=object))
         if len(values) != md.k:
-            raise ValueError(f"outcome= has {len(values)} values but there are k = {md.k} effects")
+            raise InputError(f"outcome= has {len(values)} values but there are k = {md.k} effects")
     if values.isna().any():
         i = int(np.argmax(values.isna().to_numpy()))
-        raise ValueError(f"outcome: study {md.labels[i]!r} (row {i + 1}) has a missing outcome")
+        raise InputError(f"outcome: study {md.labels[i]!r} (row {i + 1}) has a missing outcome")
     codes, uniques = pd.factorize(values.astype(str), sort=True)
     names = [str(u) for u in uniques]
     pairs = pd.Series(list(zip(ci, codes)))
     dup = pairs.duplicated()
     if dup.any():
         i = int(np.argmax(dup.to_numpy()))
-        raise ValueError(f"study {str(md.cluster[i])!r} has two effects on outcome {names[codes[i]]!r} (row {i + 1}): "
+        raise InputError(f"study {str(md.cluster[i])!r} has two effects on outcome {names[codes[i]]!r} (row {i + 1}): "
                          "the multivariate model has one true effect per study and outcome; aggregate them "
                          "(bayesma.aggregate) or use the CHE model (cluster= with V= or rho=, mods='~ outcome - 1')")
     if len(names) < 2:
-        raise ValueError(f"outcome= has a single level ({names[0]!r}); the multivariate model needs two or more "
+        raise InputError(f"outcome= has a single level ({names[0]!r}); the multivariate model needs two or more "
                          "outcomes (for one outcome use cluster= with V= or rho=: the CHE model)")
     if struct == "UN":
         counts = np.bincount(codes, minlength=len(names))
         for o, n in zip(names, counts):
             if n < 2:
-                raise ValueError(f"outcome {o!r} has {n} study under struct='UN': its own tau and correlations "
+                raise InputError(f"outcome {o!r} has {n} study under struct='UN': its own tau and correlations "
                                  "cannot be estimated; use struct='CS' (one tau shared by the outcomes)")
     return codes.astype(int), names

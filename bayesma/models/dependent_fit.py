@@ -9,14 +9,19 @@ otherwise.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
+from bayesma.errors import InputError
 
 __all__ = ["choose_engine", "exact_can_fit"]
 
 ENGINES = ("auto", "exact", "nuts")
 
 
-def exact_can_fit(spec: Any) -> tuple[bool, str]:
+def exact_can_fit(spec: ModelSpec) -> tuple[bool, str]:
     """Whether the exact engine can fit a dependent-effects *spec*, and why not.
 
     Returns
@@ -24,23 +29,13 @@ def exact_can_fit(spec: Any) -> tuple[bool, str]:
     tuple of (bool, str)
         ``(True, "")`` or ``(False, reason)``.
     """
-    dep = spec.dependence
-    if dep.multivariate and dep.struct != "CS":
-        return False, (f"struct={dep.struct!r} has more than two variance parameters; the exact engine "
-                       "integrates two (CHE: tau, tau_within; CS: tau, rho)")
-    for j, name in enumerate(spec.coef_names):
-        fam = spec.location_prior(j).family
-        if fam not in ("Normal", "Flat"):
-            return False, f"the prior of {name!r} is {fam}; the exact engine needs Normal (or Flat) priors on the means"
-    keys = ("tau", "rho") if dep.multivariate else ("tau", "tau_within")
-    for key in keys:
-        prior = spec.priors[key]
-        if prior.family in ("HalfFlat", "Jeffreys"):
-            return False, f"priors[{key!r}] = {prior!r} is improper; the 2-D exact engine needs proper priors"
-    return True, ""
+    from bayesma.exact.capability import exact_support
+
+    support = exact_support(spec)  # the one engine rule, which holds these models' rules too
+    return support.ok, support.reason
 
 
-def choose_engine(spec: Any, engine: str = "auto") -> str:
+def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
     """The engine that fits a CHE or multivariate *spec* (``"auto"``: exact where it can), after
     warning about few clusters or outcomes with few studies.
 
@@ -50,15 +45,15 @@ def choose_engine(spec: Any, engine: str = "auto") -> str:
         An unknown engine, or ``engine="exact"`` for a model it cannot fit (the reason is named).
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        raise InputError(f"engine must be one of {ENGINES}, got {engine!r}")
     ok, why = exact_can_fit(spec)
     if engine == "exact" and not ok:
-        raise ValueError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
+        raise InputError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
     _warn_small_k(spec)
     return "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
 
 
-def _warn_small_k(spec: Any) -> None:
+def _warn_small_k(spec: ModelSpec) -> None:
     from bayesma.models import SmallKWarning
 
     n = len(spec.cluster_names)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bayesma import priors as pr
+from bayesma.errors import ArgumentTypeError, InputError
 
 __all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior"]
 
@@ -48,7 +49,7 @@ def _per_outcome(value: Any, default: Any, names: list[str], key: str, target: A
     if isinstance(value, Mapping):
         unknown = set(map(str, value)) - set(names)
         if unknown:
-            raise ValueError(f"priors[{key!r}] names outcomes {sorted(unknown)} that are not in the data; "
+            raise InputError(f"priors[{key!r}] names outcomes {sorted(unknown)} that are not in the data; "
                              f"the outcomes are {names}")
         given = {str(o): pr.as_prior(p, target, name=f"{key}[{o}]") for o, p in value.items()}
         return {o: given.get(o, default) for o in names}
@@ -63,7 +64,7 @@ def _rho_prior(value: Any, struct: str, m: int):
         if value is None:
             return LKJ(1.0)
         if not isinstance(value, LKJ):
-            raise ValueError(f"under struct='UN' priors['rho'] is the prior of the correlation matrix: give "
+            raise InputError(f"under struct='UN' priors['rho'] is the prior of the correlation matrix: give "
                              f"bayesma.priors.LKJ(eta); got {value!r}")
         return value
     if value is None:
@@ -71,12 +72,12 @@ def _rho_prior(value: Any, struct: str, m: int):
     if isinstance(value, str):
         value = pr.parse(value)
     if not isinstance(value, pr.Prior) or isinstance(value, LKJ):
-        raise TypeError(f"priors['rho'] must be a prior on one correlation (e.g. bayesma.priors.Uniform(0, 1) or "
+        raise ArgumentTypeError(f"priors['rho'] must be a prior on one correlation (e.g. bayesma.priors.Uniform(0, 1) or "
                         f"UniformCorrelation(-1, 1)); got {value!r}")
     lo, hi = value.support()
     vlo, vhi = rho_range(m)
     if lo < vlo - 1e-12 or hi > vhi + 1e-12:
-        raise ValueError(f"priors['rho'] = {value!r} has support ({lo:g}, {hi:g}) outside the valid range "
+        raise InputError(f"priors['rho'] = {value!r} has support ({lo:g}, {hi:g}) outside the valid range "
                          f"({vlo:g}, {vhi:g}) of a compound-symmetric correlation among {m} outcomes")
     return value
 
@@ -94,14 +95,14 @@ def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct
     given = dict(priors or {})
     unknown = set(given) - set(MV_PRIOR_KEYS)
     if unknown:
-        raise ValueError(f"unknown prior keys {sorted(unknown)} for the multivariate model; use {MV_PRIOR_KEYS}")
+        raise InputError(f"unknown prior keys {sorted(unknown)} for the multivariate model; use {MV_PRIOR_KEYS}")
     defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
     out: dict[str, Any] = {}
     for o, p in _per_outcome(given.get("mu"), defaults["mu"], names, "mu", "location").items():
         out[f"mu[{o}]"] = p
     if struct == "CS":
         if isinstance(given.get("tau"), Mapping):
-            raise ValueError("struct='CS' has one tau shared by the outcomes: give one prior for 'tau' "
+            raise InputError("struct='CS' has one tau shared by the outcomes: give one prior for 'tau' "
                              "(a tau per outcome is struct='HCS' or 'UN')")
         out["tau"] = defaults["tau"] if given.get("tau") is None else pr.as_prior(given["tau"], ("tau", "tau2"), "tau")
     else:

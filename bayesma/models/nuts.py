@@ -32,6 +32,7 @@ import numpy as np
 
 from bayesma._arviz import add_groups, dataset, with_groups
 from bayesma._validate import check_seed
+from bayesma.errors import InputError
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
 from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
 from bayesma.priors import is_improper
@@ -69,15 +70,14 @@ RETRY_TARGET_ACCEPT = 0.99
 
 
 def available_samplers() -> list[str]:
-    """Samplers usable in this environment (``"pymc"`` always; ``"nutpie"`` when importable)."""
-    out = ["pymc"]
-    try:
-        import nutpie  # noqa: F401
+    """Samplers usable in this environment (``"pymc"`` always; ``"nutpie"`` when installed).
 
-        out.insert(0, "nutpie")
-    except Exception:  # pragma: no cover - depends on the environment
-        pass
-    return out
+    Looks nutpie up without importing it (its import, ArviZ's included, takes a second or
+    more): a fit says that it compiles before it pays for the imports.
+    """
+    from importlib.util import find_spec
+
+    return ["nutpie", "pymc"] if find_spec("nutpie") is not None else ["pymc"]
 
 
 def default_target_accept(k: int) -> float:
@@ -116,7 +116,8 @@ class CacheEntry:
         self.pymc_step: Any = None
         self.prior_fn: Any = None
         self.compiles: dict[str, int] = {"nutpie": 0, "pymc": 0, "prior": 0}
-        self.compile_path: str | None = None  # "cached" (disk-cached callbacks) or "nutpie"
+        # "cached": compiled now and written to the disk cache; "loaded from disk"; "nutpie": nutpie's own compiler
+        self.compile_path: str | None = None
         self.compile_seconds = 0.0
         self.lock = threading.RLock()
 
@@ -200,7 +201,7 @@ def _resolve_sampler(sampler: str | None) -> str:
         return DEFAULT_SAMPLER if DEFAULT_SAMPLER in avail else "pymc"
     sampler = sampler.lower()
     if sampler not in ("pymc", "nutpie"):
-        raise ValueError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
+        raise InputError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
     if sampler not in avail:
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install nutpie")
     return sampler
@@ -225,7 +226,9 @@ def _compile_nutpie(entry: CacheEntry) -> None:
     from bayesma.models.compile import compile_nutpie
 
     try:
-        entry.nutpie_compiled, entry.compile_path = compile_nutpie(entry.model), "cached"
+        compiled = compile_nutpie(entry.model, structure=entry.handles.key)
+        hits = compiled.compiled_logp_func.cache_hits + compiled.compiled_expand_func.cache_hits
+        entry.nutpie_compiled, entry.compile_path = compiled, ("loaded from disk" if hits == 2 else "cached")
         return
     except (TypeError, ValueError, NotImplementedError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
@@ -247,7 +250,8 @@ def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progres
             entry.compile_seconds = time.perf_counter() - t0
             compiled_now = True
             if progressbar:
-                say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
+                done = "loaded from the cache" if entry.compile_path == "loaded from disk" else "compiled"
+                say(f"{done} in {entry.compile_seconds:.1f} s; sampling")
         # nutpie's initial-point function is PyMC's, which reads the model's shared data
         # (e.g. the support point of tau depends on its prior scale): set it too, and keep
         # the lock while sampling so that concurrent fits cannot change it meanwhile.
@@ -506,14 +510,14 @@ def sample(
     """
     draws, tune, chains = int(draws), int(tune), int(chains)
     if draws < 1 or tune < 0 or chains < 1:
-        raise ValueError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
+        raise InputError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
     auto_sampler = sampler is None
     sampler = _resolve_sampler(sampler)
     seed = _seed_of(seed)
     auto_ta = target_accept is None
     target_accept = default_target_accept(spec.k) if auto_ta else float(target_accept)
     if not 0 < target_accept < 1:
-        raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
+        raise InputError(f"target_accept must be in (0, 1), got {target_accept}")
     if cores is None:
         cores = min(chains, os.cpu_count() or 1)
 

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 from ._common import MEASURE_LABELS
 from .forest import arviz_forest, forest_plot
+from .forest_frequentist import forest_rma, forest_subgroup
 from .forest_grouped import forest_grouped
-from .forest_rma import forest_rma, forest_subgroup
 from .funnel import funnel_plot
 from .influence import baujat_plot, influence_plot, steps_plot
 from .priors import prior_posterior_plot

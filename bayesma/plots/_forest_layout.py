@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma import measures
+from bayesma._format import format_p
+from bayesma.errors import InputError
 
 from ._common import _new_figure
 
@@ -88,12 +90,8 @@ def fmt_ci(m: float, lo: float, hi: float, digits: int, atransf: Callable | None
 
 
 def fmt_p(p: float) -> str:
-    """APA style: ``p = .034``, ``p < .001``."""
-    if not np.isfinite(p):
-        return "p = NA"
-    if p < 0.001:
-        return "p < .001"
-    return f"p = {p:.3f}".replace("0.", ".", 1)
+    """APA style: ``p = .034``, ``p < .001``, ``p > .999`` (:func:`bayesma._format.format_p`)."""
+    return "p " + format_p(p, "apa", relation=True, missing="NA")
 
 
 def axis_label(measure: str | None, xlabel: str | None, atransf: Callable | None, transf: Callable | None) -> str:
@@ -130,13 +128,13 @@ def order_index(order: Any, labels: list[str], yi: np.ndarray, vi: np.ndarray,
             vals = list(columns[key])
             idx = sorted(range(k), key=lambda i: (vals[i] is None, vals[i]))
         else:
-            raise ValueError(f"order must be 'effect', 'precision', 'label', a column of the data or a list of "
+            raise InputError(f"order must be 'effect', 'precision', 'label', a column of the data or a list of "
                              f"study labels (a leading '-' reverses), got {order!r}")
         return [int(i) for i in (idx[::-1] if reverse else idx)]
     order = list(order)
     missing = [lab for lab in order if lab not in labels]
     if missing:
-        raise ValueError(f"order names unknown studies {missing}")
+        raise InputError(f"order names unknown studies {missing}")
     return [labels.index(lab) for lab in order]
 
 

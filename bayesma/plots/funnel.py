@@ -11,6 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+from bayesma.errors import InputError
+
 from ._common import _new_figure, _z, measure_of
 from ._forest_layout import axis_label
 
@@ -89,7 +91,7 @@ def funnel_plot(
     """
     fit = getattr(result, "fit", result)
     if fit.p != 1:
-        raise ValueError("funnel_plot needs an intercept-only model (no moderators)")
+        raise InputError("funnel_plot needs an intercept-only model (no moderators)")
     k0 = int(getattr(result, "k0", 0) or 0)
     yi, se = np.asarray(fit.data.yi, float), np.sqrt(np.asarray(fit.data.vi, float))
     filled = np.zeros(yi.shape[0], dtype=bool)
@@ -99,7 +101,7 @@ def funnel_plot(
     if contours is not None:
         levels = np.sort([c / 100 if c > 1 else c for c in np.atleast_1d(np.asarray(contours, float))])
         if levels.size == 0 or np.any((levels <= 0) | (levels >= 1)):
-            raise ValueError(f"contours must be levels in (0, 1) or (0, 100), got {list(contours)}")
+            raise InputError(f"contours must be levels in (0, 1) or (0, 100), got {list(contours)}")
     show_legend = bool(k0) or (legend if legend is not None else levels is not None)
     if ax is None:
         fig = _new_figure(figsize)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 from ._common import _new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,22 +108,13 @@ def selection_plot(
         p, w, lower, upper = spec["p"], spec["w"], spec["lower"], spec["upper"]
         pvals, steps, k_per_interval, level = spec["pvals"], spec["steps"], spec["k_per_interval"], spec["level"]
     if w is None:
-        raise ValueError("selection_plot needs w (the selection function at p) or a fitted selection model")
+        raise InputError("selection_plot needs w (the selection function at p) or a fitted selection model")
     p = np.asarray(p, float)
     w = np.asarray(w, float)
     if p.shape != w.shape:
-        raise ValueError(f"p and w must have the same shape, got {p.shape} and {w.shape}")
-    if xscale == "log":  # p = 0 has no place on a log axis
-        keep = p > 0
-        p, w = p[keep], w[keep]
-        lower = None if lower is None else np.asarray(lower, float)[keep]
-        upper = None if upper is None else np.asarray(upper, float)[keep]
-        pv = np.asarray(pvals if pvals is not None else [], float)
-        first = max(min(p.min(), pv[pv > 0].min() if np.any(pv > 0) else p.min()) / 1.5, 1e-4)
-        if steps is not None and first < p.min():  # a step function is constant down to 0
-            p, w = np.concatenate([[first], p]), np.concatenate([[w[0]], w])
-            lower = None if lower is None else np.concatenate([[lower[0]], lower])
-            upper = None if upper is None else np.concatenate([[upper[0]], upper])
+        raise InputError(f"p and w must have the same shape, got {p.shape} and {w.shape}")
+    if xscale == "log":
+        p, w, lower, upper = _on_log_axis(p, w, lower, upper, pvals, steps)
     own = ax is None
     if ax is None:
         fig = _new_figure(figsize)
@@ -144,21 +137,7 @@ def selection_plot(
         for s in cuts[:-1]:
             ax.axvline(s, color="0.6", lw=0.8, ls=":", zorder=0)
         if k_per_interval is not None:
-            ks = [int(k) for k in np.asarray(k_per_interval)]
-            left = np.concatenate([[p.min() if xscale == "log" else 0.0], cuts[:-1]])
-            if xscale == "log":
-                widths = np.log10(cuts) - np.log10(np.maximum(left, p.min()))
-                span = np.log10(cuts[-1]) - np.log10(p.min())
-            else:
-                widths, span = cuts - left, 1.0
-            if np.all(widths / span >= 0.08):
-                for a, b, k in zip(left, cuts, ks):
-                    mid = np.sqrt(max(a, p.min()) * b) if xscale == "log" else (a + b) / 2
-                    ax.text(mid, 1.0, f"k={k}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                            fontsize=8, color="0.3", clip_on=False)
-            else:  # intervals too narrow to label: one line above the plot
-                ax.text(0.0, 1.0, "studies per interval: " + " | ".join(str(k) for k in ks),
-                        transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="0.3")
+            _label_intervals(ax, p, cuts, k_per_interval, xscale)
     if pvals is not None:
         pv = np.asarray(pvals, float)
         if xscale == "log":  # smaller p-values at the left end of the axis
@@ -184,3 +163,39 @@ def selection_plot(
     else:
         ax.legend(loc="best", fontsize=8, framealpha=0.8)
     return fig
+
+
+def _on_log_axis(p: np.ndarray, w: np.ndarray, lower: Any, upper: Any, pvals: Any,
+                 steps: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """The curve without p = 0 (no place on a log axis); a step function extended to the left
+    end of the axis, where it is constant."""
+    keep = p > 0
+    p, w = p[keep], w[keep]
+    lower = None if lower is None else np.asarray(lower, float)[keep]
+    upper = None if upper is None else np.asarray(upper, float)[keep]
+    pv = np.asarray(pvals if pvals is not None else [], float)
+    first = max(min(p.min(), pv[pv > 0].min() if np.any(pv > 0) else p.min()) / 1.5, 1e-4)
+    if steps is not None and first < p.min():  # a step function is constant down to 0
+        p, w = np.concatenate([[first], p]), np.concatenate([[w[0]], w])
+        lower = None if lower is None else np.concatenate([[lower[0]], lower])
+        upper = None if upper is None else np.concatenate([[upper[0]], upper])
+    return p, w, lower, upper
+
+
+def _label_intervals(ax: Axes, p: np.ndarray, cuts: np.ndarray, k_per_interval: Any, xscale: str) -> None:
+    """The number of studies above each p-value interval (one line above the plot when they are narrow)."""
+    ks = [int(k) for k in np.asarray(k_per_interval)]
+    left = np.concatenate([[p.min() if xscale == "log" else 0.0], cuts[:-1]])
+    if xscale == "log":
+        widths = np.log10(cuts) - np.log10(np.maximum(left, p.min()))
+        span = np.log10(cuts[-1]) - np.log10(p.min())
+    else:
+        widths, span = cuts - left, 1.0
+    if np.all(widths / span >= 0.08):
+        for a, b, k in zip(left, cuts, ks):
+            mid = np.sqrt(max(a, p.min()) * b) if xscale == "log" else (a + b) / 2
+            ax.text(mid, 1.0, f"k={k}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                    fontsize=8, color="0.3", clip_on=False)
+    else:  # intervals too narrow to label: one line above the plot
+        ax.text(0.0, 1.0, "studies per interval: " + " | ".join(str(k) for k in ks),
+                transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="0.3")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._arviz import rhat_ess
+from bayesma.errors import InputError
 
 from .names import canonical_name, split_name
 from .protocol import SUMMARY_COLUMNS
@@ -111,7 +112,7 @@ class DrawsPosterior:
     def __init__(self, idata: InferenceData, spec: ModelSpec, engine: str = "nuts",
                  method: str = "No-U-Turn sampling (PyMC)", mcmc: bool = True) -> None:
         if not hasattr(idata, "posterior"):
-            raise ValueError("idata must have a posterior group")
+            raise InputError("idata must have a posterior group")
         self._idata = idata
         self._spec = spec
         self._engine = str(engine)
@@ -120,6 +121,10 @@ class DrawsPosterior:
         self._diag: dict[str, tuple[float, float, float]] | None = None
 
     # -- what it is ------------------------------------------------------------
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
     @property
     def engine(self) -> str:
         return self._engine
@@ -246,8 +251,8 @@ class DrawsPosterior:
             rec["hdi_lower"], rec["hdi_upper"] = hdi_of_draws(x, prob)
         return rec
 
-    def summary(self, prob: float = 0.95, hdi: bool = False) -> pd.DataFrame:
-        rows = param_rows(self._idata.posterior)
+    def summary(self, prob: float = 0.95, hdi: bool = False, studies: bool = True) -> pd.DataFrame:
+        rows = [r for r in param_rows(self._idata.posterior) if studies or r[1] != "theta"]
         diag = self.diagnostics_rows()
         nan = (float("nan"),) * 3
         out: list[dict[str, Any]] = []

@@ -66,7 +66,7 @@ from bayesma.priors.families import (
     Uniform,
 )
 from bayesma.priors.improper import Flat, HalfFlat, check_propriety, is_improper
-from bayesma.priors.parse import as_prior, describe, parse
+from bayesma.priors.parsing import as_prior, describe, parse
 from bayesma.priors.reference import DuMouchel, Jeffreys, UniformShrinkage
 
 __all__ = ["LKJ", "UniformCorrelation", 

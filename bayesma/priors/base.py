@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
+
 __all__ = ["Prior", "squared_name"]
 
 _LOG2 = math.log(2.0)
@@ -111,7 +113,7 @@ class Prior:  # numpydoc ignore=PR01
             clean[key] = self._check_number(key, value)
         for key in self._positive:
             if not clean[key] > 0:
-                raise ValueError(
+                raise InputError(
                     f"{self.family}: {key} must be positive, got {_fmt(clean[key])}"
                 )
         self._params = clean
@@ -123,13 +125,13 @@ class Prior:  # numpydoc ignore=PR01
             if isinstance(value, np.ndarray) and value.ndim == 0:
                 value = value.item()
                 return self._check_number(key, value)
-            raise ValueError(
+            raise InputError(
                 f"{self.family}: {key} must be a real number, got {value!r} "
                 f"({type(value).__name__})"
             )
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f"{self.family}: {key} must be finite, got {value!r}")
+            raise InputError(f"{self.family}: {key} must be finite, got {value!r}")
         return value
 
     @property
@@ -376,7 +378,7 @@ class Prior:  # numpydoc ignore=PR01
 
     def _require_heterogeneity(self, what: str) -> None:
         if not self.is_heterogeneity:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{what}() is defined for heterogeneity priors (on tau or tau^2); "
                 f"{self!r} is a prior of target {self.target!r}"
             )
@@ -387,7 +389,7 @@ class Prior:  # numpydoc ignore=PR01
         if params:
             unknown = set(params) - set(hp)
             if unknown:
-                raise ValueError(
+                raise InputError(
                     f"{self.family} has no hyperparameter {sorted(unknown)}; "
                     f"its hyperparameters are {list(hp)}"
                 )

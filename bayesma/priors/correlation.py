@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from bayesma.errors import InputError
 from bayesma.priors.base import Prior, _fmt, _stats
 
 __all__ = ["UniformCorrelation", "LKJ"]
@@ -40,7 +41,7 @@ class UniformCorrelation(Prior):
         super().__init__(lower=lower, upper=upper)
         lo, hi = self._params["lower"], self._params["upper"]
         if not (-1.0 <= lo < hi <= 1.0):
-            raise ValueError(f"UniformCorrelation: need -1 <= lower < upper <= 1, got lower={_fmt(lo)}, "
+            raise InputError(f"UniformCorrelation: need -1 <= lower < upper <= 1, got lower={_fmt(lo)}, "
                              f"upper={_fmt(hi)}")
 
     def _frozen(self):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from bayesma import measures
+from bayesma.errors import InputError
 from bayesma.priors.base import Prior, _fmt
 from bayesma.priors.empirical import rhodes2015, turner2015
 from bayesma.priors.families import HalfCauchy, HalfNormal, Normal, Uniform
@@ -33,11 +34,11 @@ def _measure_key(measure: str | None) -> str | None:
 def _positive_array(values: Any, what: str) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(values, dtype=float))
     if arr.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
+        raise InputError(f"{what} must be one-dimensional, got shape {arr.shape}")
     bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
+        raise InputError(
             f"{what} must be positive and finite; the study in row {i + 1} has {arr[i]!r}"
         )
     return arr
@@ -115,7 +116,7 @@ def unit_information_sd(
         return UNIT_INFORMATION_SD[key]
     if vi is None or ni is None:
         what = "a generic effect (measure=None)" if key is None else f"measure {measure!r}"
-        raise ValueError(
+        raise InputError(
             f"the unit-information SD of {what} depends on the outcome's scale: give the "
             f"sampling variances vi and the sample sizes ni to estimate it as "
             f"sqrt(sum(ni) / sum(1/vi)), or choose the priors explicitly, e.g. "
@@ -125,7 +126,7 @@ def unit_information_sd(
     v = _positive_array(vi, "vi")
     n = _positive_array(ni, "ni")
     if v.shape != n.shape:
-        raise ValueError(f"vi and ni must have the same length, got {v.size} and {n.size}")
+        raise InputError(f"vi and ni must have the same length, got {v.size} and {n.size}")
     return float(math.sqrt(n.sum() / np.sum(1.0 / v)))
 
 
@@ -194,7 +195,7 @@ def default_priors(
             p.label = f"default ({source})"
         return out
     if ni is not None and vi is None:
-        raise ValueError("ni was given without vi: the unit-information SD needs both")
+        raise InputError("ni was given without vi: the unit-information SD needs both")
     scales: dict[str, float] = {}
     y = None
     if yi is not None:
@@ -207,7 +208,7 @@ def default_priors(
         scales["sqrt(median(vi))"] = float(math.sqrt(np.median(v)))
     s = max(scales.values()) if scales else 0.0
     if not s > 0:
-        raise ValueError(
+        raise InputError(
             "cannot choose default priors: give the effect measure (e.g. measure='SMD'), "
             "or vi (and ideally ni) so the prior scale can be estimated, or choose the "
             "priors explicitly"

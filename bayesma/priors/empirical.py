@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.priors.families import LogNormal, LogStudentT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,7 +84,7 @@ def _norm_text(s: str) -> str:
 def _match_column(df: pd.DataFrame, column: str, query: str, arg: str) -> str:
     """The unique value of *column* matching *query*: exact (case-insensitive), else substring."""
     if not isinstance(query, str):
-        raise TypeError(f"{arg} must be a string, got {query!r}")
+        raise ArgumentTypeError(f"{arg} must be a string, got {query!r}")
     values = list(dict.fromkeys(df[column].astype(str)))
     q = _norm_text(query)
     exact = [v for v in values if _norm_text(v) == q]
@@ -94,8 +95,8 @@ def _match_column(df: pd.DataFrame, column: str, query: str, arg: str) -> str:
         return sub[0]
     listing = "\n  ".join(values)
     if not sub:
-        raise ValueError(f"no {arg} matches {query!r}; available:\n  {listing}")
-    raise ValueError(
+        raise InputError(f"no {arg} matches {query!r}; available:\n  {listing}")
+    raise InputError(
         f"{arg}={query!r} matches several rows ({'; '.join(sub)}); be more specific. "
         f"Available:\n  {listing}"
     )
@@ -113,7 +114,7 @@ def _select_row(
         cols = [c for c, _, _ in criteria]
         listing = "\n  ".join(" | ".join(str(r[c]) for c in cols) for _, r in df.iterrows())
         wanted = ", ".join(f"{arg}={chosen[col]!r}" for col, _, arg in criteria)
-        raise ValueError(
+        raise InputError(
             f"{source} has no row with {wanted}{hint}; available rows "
             f"({' | '.join(cols)}):\n  {listing}"
         )

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bayesma.errors import InputError
 from bayesma.priors.base import _LOG2, Prior, _fmt, _rng, _stats, _Tau2Prior, _unbox, squared_name
 from bayesma.priors.improper import Flat, HalfFlat
 from bayesma.priors.reference import DuMouchel, UniformShrinkage
@@ -283,9 +284,9 @@ class Uniform(_TauPrior):
         super().__init__(lower=lower, upper=upper)
         lo, hi = self._params["lower"], self._params["upper"]
         if lo < 0:
-            raise ValueError(f"Uniform: lower must be >= 0 (tau is non-negative), got {_fmt(lo)}")
+            raise InputError(f"Uniform: lower must be >= 0 (tau is non-negative), got {_fmt(lo)}")
         if not hi > lo:
-            raise ValueError(
+            raise InputError(
                 f"Uniform: upper must be greater than lower, got lower={_fmt(lo)}, "
                 f"upper={_fmt(hi)} (the signature is Uniform(lower, upper))"
             )

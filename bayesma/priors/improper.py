@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bayesma.errors import InputError
 from bayesma.priors.base import Prior, _unbox
 
 __all__ = ["Flat", "HalfFlat", "tau_tail", "is_improper", "moment_exists", "moment_flags", "apply_moment_flags",
@@ -66,7 +67,7 @@ class Flat(Prior):
         return _unbox(out)
 
     def _improper(self, what: str):
-        raise ValueError(f"{self!r} is improper: it has no {what} (choose a proper prior, e.g. Normal(0, 10))")
+        raise InputError(f"{self!r} is improper: it has no {what} (choose a proper prior, e.g. Normal(0, 10))")
 
     def cdf(self, x: Any):
         self._improper("distribution function")
@@ -120,7 +121,7 @@ class HalfFlat(Prior):
         return _unbox(out)
 
     def rvs(self, size=None, rng=None):
-        raise ValueError("HalfFlat() is improper: it has no random draws (choose a proper prior on tau)")
+        raise InputError("HalfFlat() is improper: it has no random draws (choose a proper prior on tau)")
 
 
 # ---------------------------------------------------------------------------
@@ -217,7 +218,7 @@ def check_propriety(priors: Mapping[str, Any], k: int, p: int, model: str = "ran
         p_flat += p - 1
     if p_flat and k < p:
         names = " and ".join(f"{key} ~ {priors[key]!r}" for key in loc_keys if is_improper(priors.get(key)))
-        raise ValueError(f"the posterior is improper: {names} with k = {k} studies for {p} coefficient(s); "
+        raise InputError(f"the posterior is improper: {names} with k = {k} studies for {p} coefficient(s); "
                          "a flat prior needs at least as many studies as coefficients. Use a proper prior "
                          "such as Normal(0, 10).")
     if model != "random":
@@ -232,7 +233,7 @@ def check_propriety(priors: Mapping[str, Any], k: int, p: int, model: str = "ran
             need = int(math.floor(1 + p_flat - tau_tail(prior)[0])) + 1
             unit = "clusters" if (key == "tau" and n_clusters is not None) else "studies"
             flat = f" and a flat prior on {p_flat} coefficient(s)" if p_flat else ""
-            raise ValueError(
+            raise InputError(
                 f"the posterior is improper: {key} ~ {prior!r}{flat} needs at least {need} {unit}, "
                 f"got {n}. Use a proper prior on {key} (e.g. HalfNormal or HalfCauchy) or more studies."
             )

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bayesma.errors import InputError
 from bayesma.priors.base import Prior, _rng, _unbox
 
 __all__ = ["DuMouchel", "UniformShrinkage", "Jeffreys"]
@@ -33,7 +34,7 @@ __all__ = ["DuMouchel", "UniformShrinkage", "Jeffreys"]
 def _vi(vi: Any) -> np.ndarray:
     v = np.asarray(vi, dtype=float).ravel()
     if v.size == 0 or not np.all(np.isfinite(v) & (v > 0)):
-        raise ValueError("vi must be positive, finite sampling variances")
+        raise InputError("vi must be positive, finite sampling variances")
     return v
 
 
@@ -211,7 +212,7 @@ class UniformShrinkage(_UniformTransform):
         """
         v = _vi(vi)
         if v.size < 2:
-            raise ValueError("the I^2 prior needs at least two studies")
+            raise InputError("the I^2 prior needs at least two studies")
         w = 1.0 / v
         return cls(math.sqrt((v.size - 1) * w.sum() / (w.sum() ** 2 - (w * w).sum())))
 
@@ -330,8 +331,8 @@ class Jeffreys(Prior):
         return _unbox(out)
 
     def rvs(self, size=None, rng=None):
-        raise ValueError("the Jeffreys prior is improper: it has no random draws")
+        raise InputError("the Jeffreys prior is improper: it has no random draws")
 
     def pymc(self, name: str, params: Mapping[str, Any] | None = None, **kwargs: Any):
-        raise ValueError("the Jeffreys prior on tau is available with engine='exact'; for NUTS use HalfFlat() "
+        raise InputError("the Jeffreys prior on tau is available with engine='exact'; for NUTS use HalfFlat() "
                          "or a proper prior")

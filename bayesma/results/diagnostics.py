@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import SamplingWarning
+
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = ["Diagnostics", "SamplingWarning", "MAX_R_HAT", "MIN_ESS", "diagnose"]
 
 #: diagnostics thresholds (Vehtari et al. 2021)
 MAX_R_HAT = 1.01
 MIN_ESS = 400
-
-
-class SamplingWarning(UserWarning):
-    """The sampler's diagnostics failed (divergences, R-hat or ESS)."""
 
 
 # ---------------------------------------------------------------------------

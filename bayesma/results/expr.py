@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 _SUBSCRIPT = re.compile(r"([A-Za-z_]\w*)\[([^\]]+)\]")
 _FUNCS = {"abs": np.abs, "exp": np.exp, "log": np.log, "sqrt": np.sqrt}
 
@@ -31,7 +33,7 @@ def _eval_expr(expr: str, lookup) -> np.ndarray:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ValueError(f"cannot parse {expr!r}: write e.g. 'mu > 0', 'tau < 0.1', 'beta[ablat] < 0'") from exc
+        raise InputError(f"cannot parse {expr!r}: write e.g. 'mu > 0', 'tau < 0.1', 'beta[ablat] < 0'") from exc
 
     binops = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
               ast.Pow: np.power, ast.BitAnd: np.logical_and, ast.BitOr: np.logical_or}
@@ -74,7 +76,7 @@ def _eval_expr(expr: str, lookup) -> np.ndarray:
             return out
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS:
             return _FUNCS[node.func.id](*[ev(a) for a in node.args])
-        raise ValueError(f"unsupported expression in {expr!r}: {ast.dump(node)[:60]}")
+        raise InputError(f"unsupported expression in {expr!r}: {ast.dump(node)[:60]}")
 
     return np.asarray(ev(tree))
 

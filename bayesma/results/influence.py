@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
+    from bayesma.spec import ModelSpec
 
 __all__ = ["prior_influence", "influence_lines", "prior_data_conflict", "UNBOUNDED_FACTOR", "LOCATION_SHARE",
            "CONFLICT_TAIL"]
@@ -45,8 +46,8 @@ LOCATION_SHARE = 0.25
 CONFLICT_TAIL = 0.005
 
 
-def _prior_of(spec: Any, var: str, lab: str | None) -> Any:
-    if var == "beta":
+def _prior_of(spec: ModelSpec, var: str, lab: str | None) -> Any:
+    if var == "beta" and lab is not None:
         return spec.location_prior(list(spec.coef_names).index(lab))
     if var == "mu":
         return spec.priors.get("mu")
@@ -71,7 +72,7 @@ def _rows(post: FitView) -> list[tuple[str, str, str | None]]:
     return rows
 
 
-def data_spread(spec: Any) -> float:
+def data_spread(spec: ModelSpec) -> float:
     """sqrt(var(yi) + median(vi)): the scale of the observed effects."""
     y, v = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     return float(math.sqrt((np.var(y) if y.size > 1 else 0.0) + np.median(v)))
@@ -92,7 +93,10 @@ def prior_influence(post: FitView, prob: float = 0.95, threshold: float = 0.8) -
             _, q_lo, q_hi = post.interval(row, prob)
         except KeyError:
             continue
-        p_lo, p_hi = float(prior.ppf_tau(lo_q)), float(prior.ppf_tau(hi_q))
+        if getattr(prior, "family", None) == "Flat":  # improper flat prior on a location: no quantiles, unbounded
+            p_lo, p_hi = -math.inf, math.inf
+        else:
+            p_lo, p_hi = float(prior.ppf_tau(lo_q)), float(prior.ppf_tau(hi_q))
         ratio = (q_hi - q_lo) / (p_hi - p_lo) if p_hi > p_lo and math.isfinite(p_hi - p_lo) else float("nan")
         heterogeneity = bool(getattr(prior, "is_heterogeneity", False))
         note = ""
@@ -154,11 +158,8 @@ def prior_data_conflict(post: FitView) -> pd.DataFrame:
 
 def influence_lines(post: FitView) -> list[str]:
     """Printout lines: the width ratio of each heterogeneity SD, and every parameter set by its prior."""
-    try:
-        table = prior_influence(post)
-        conflict = prior_data_conflict(post)
-    except Exception:  # noqa: BLE001 - a printout must not fail
-        return []
+    table = prior_influence(post)
+    conflict = prior_data_conflict(post)
     lines = []
     in_conflict = bool(conflict["conflict"].astype(bool).any()) if len(conflict) else False
     for row, rec in table.iterrows():

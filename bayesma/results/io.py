@@ -10,11 +10,12 @@ import pandas as pd
 
 from bayesma._arviz import read_netcdf, with_groups, write_netcdf
 from bayesma.data import MetaData
+from bayesma.errors import InputError
 from bayesma.priors import parse
 from bayesma.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior", "pickle_state"]
 
@@ -72,7 +73,7 @@ def read_posterior(path: str) -> dict[str, Any]:
     try:
         meta = json.loads(idata.posterior.attrs[META_ATTR])
     except KeyError:
-        raise ValueError(f"{path} was not written by MetaPosterior.to_netcdf (no {META_ATTR!r} attribute)") from None
+        raise InputError(f"{path} was not written by MetaPosterior.to_netcdf (no {META_ATTR!r} attribute)") from None
     k = len(meta["labels"])
     cluster = None
     if meta["cluster_index"] is not None:
@@ -109,7 +110,7 @@ def pickle_state(state: dict[str, Any]) -> dict[str, Any]:
     def ok(value: Any) -> bool:
         try:
             pickle.dumps(value)
-        except Exception:
+        except (pickle.PicklingError, TypeError, AttributeError):  # what pickle raises for an unpicklable value
             return False
         return True
 

@@ -31,7 +31,11 @@ def load_posterior(path: str) -> MetaPosterior:
 
     Examples
     --------
-    >>> post = bm.load_posterior("bcg.nc")     # doctest: +SKIP
+    >>> import os, tempfile
+    >>> path = post.to_netcdf(os.path.join(tempfile.mkdtemp(), "bcg.nc"))   # post: a fitted MetaPosterior
+    >>> again = bm.load_posterior(path)
+    >>> again.engine, again.prob("mu < 0") == post.prob("mu < 0")
+    ('exact', True)
     """
     parts = read_posterior(path)
     source = restore(parts["engine"], parts["idata"], parts["spec"])

@@ -87,9 +87,9 @@ class MetaPosterior:
     --------
     >>> import bayesma as bm
     >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
-    >>> post = bm.MetaAnalysis(dat).fit(draws=500, chains=2, seed=1)     # doctest: +SKIP
-    >>> post.summary().loc[["mu", "tau"]]                                 # doctest: +SKIP
-    >>> post.prob("mu < 0")                                               # doctest: +SKIP
+    >>> post = bm.MetaAnalysis(dat, labels="trial", measure="RR").fit(engine="exact", seed=1)
+    >>> round(post.prob("mu < 0"), 4)     # the methods' examples below use this post
+    0.9996
     """
 
     def __init__(
@@ -113,7 +113,7 @@ class MetaPosterior:
         self._fit_seconds = None if fit_seconds is None else float(fit_seconds)
         self._fit_info: dict[str, Any] = dict(fit_info or {})
         self._cache_entry = cache_entry
-        self._summary_cache: dict[tuple[bool, float], pd.DataFrame] = {}
+        self._summary_cache: dict[tuple[bool, float, bool], pd.DataFrame] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling (process pools, Dask) keeps the draws, spec and summaries, not the compiled sampler
@@ -158,9 +158,7 @@ class MetaPosterior:
         """Engine details (sampler, seed, whether the model was compiled...), read-only."""
         return MappingProxyType(self._fit_info)
 
-    # ------------------------------------------------------------------
-    # draws
-    # ------------------------------------------------------------------
+    # -- draws -----------------------------------------------------------------
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group (an xarray Dataset)."""
@@ -212,10 +210,8 @@ class MetaPosterior:
         """
         return self._source.draws(name, label)
 
-    # ------------------------------------------------------------------
-    # summaries
-    # ------------------------------------------------------------------
-    def summary(self, hdi: bool = False, prob: float = 0.95) -> pd.DataFrame:
+    # -- summaries -------------------------------------------------------------
+    def summary(self, hdi: bool = False, prob: float = 0.95, studies: bool = True) -> pd.DataFrame:
         """Posterior summary table.
 
         Parameters
@@ -224,6 +220,8 @@ class MetaPosterior:
             Add highest-density interval columns ``hdi_lower``, ``hdi_upper``.
         prob : float
             Interval probability (0.95).
+        studies : bool
+            Include the rows of the study effects ``theta[<label>]``.
 
         Returns
         -------
@@ -236,19 +234,18 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.summary().loc["tau", ["median", "eti_lower", "eti_upper"]]   # doctest: +SKIP
+        >>> post.summary().loc["tau", ["median", "eti_lower", "eti_upper"]].round(3).tolist()
+        [0.554, 0.345, 0.902]
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
-        key = (bool(hdi), float(prob))
+        key = (bool(hdi), float(prob), bool(studies))
         if key not in self._summary_cache:
             # moments that do not exist are never shown as numbers (a sample mean of NUTS draws included)
-            self._summary_cache[key] = apply_moment_flags(self._source.summary(prob=prob, hdi=hdi),
+            self._summary_cache[key] = apply_moment_flags(self._source.summary(prob=prob, hdi=hdi, studies=studies),
                                                           moment_flags(self.spec))
         return self._summary_cache[key].copy()
 
-    # ------------------------------------------------------------------
-    # probability statements
-    # ------------------------------------------------------------------
+    # -- probability statements ------------------------------------------------
     def prob(self, expr: str) -> float:
         """Posterior probability of a statement about the parameters.
 
@@ -273,8 +270,8 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.prob("mu < 0")            # doctest: +SKIP
-        0.9995
+        >>> round(post.prob("mu < 0"), 4)
+        0.9996
         """
         simple = SIMPLE_STATEMENT.fullmatch(expr.strip())
         if simple and self._source.has(simple.group(1)):
@@ -307,7 +304,8 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.p_greater("mu", 0.0)                         # doctest: +SKIP
+        >>> round(post.p_greater("mu", -0.5), 4)
+        0.1205
         """
         return self._source.p_greater(var, float(value))
 
@@ -327,7 +325,8 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.p_less("mu", -0.2)                           # doctest: +SKIP
+        >>> round(post.p_less("mu", -0.2), 4)
+        0.9956
         """
         return self._source.p_less(var, float(value))
 
@@ -349,7 +348,8 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.density("tau", [0.1, 0.2])                   # doctest: +SKIP
+        >>> post.density("tau", [0.3, 0.6]).round(3)
+        array([0.214, 2.552])
         """
         return self._source.density(name, np.asarray(x, dtype=float))
 
@@ -382,14 +382,13 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.interval("mu", 0.95)                        # doctest: +SKIP
+        >>> [round(v, 3) for v in post.interval("mu", 0.95)]   # median, lower, upper
+        [-0.709, -1.091, -0.347]
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
         return self._source.interval(name, prob)
 
-    # ------------------------------------------------------------------
-    # diagnostics
-    # ------------------------------------------------------------------
+    # -- diagnostics -----------------------------------------------------------
     def diagnostics(self) -> Diagnostics:
         """Sampler diagnostics over mu/beta, tau (all variance parameters), theta and theta_new.
 
@@ -405,14 +404,12 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.diagnostics().passed                           # doctest: +SKIP
+        >>> post.diagnostics().passed
         True
         """
         return diagnose(self)
 
-    # ------------------------------------------------------------------
-    # prior influence
-    # ------------------------------------------------------------------
+    # -- prior influence -------------------------------------------------------
     def prior_influence(self, prob: float = 0.95, threshold: float = 0.8) -> pd.DataFrame:
         """How far the data narrowed each prior, and whether a prior sets an interval.
 
@@ -441,7 +438,8 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.prior_influence().loc["tau", "ratio"]    # doctest: +SKIP
+        >>> float(post.prior_influence().loc["tau", "ratio"].round(3))
+        0.503
         """
         return prior_influence(self, prob=prob, threshold=threshold)
 
@@ -458,13 +456,12 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.prior_data_conflict()["conflict"].any()       # doctest: +SKIP
+        >>> bool(post.prior_data_conflict()["conflict"].any())
+        False
         """
         return prior_data_conflict(self)
 
-    # ------------------------------------------------------------------
-    # frequentist comparison
-    # ------------------------------------------------------------------
+    # -- frequentist comparison ------------------------------------------------
     def compare_frequentist(self, level: float = 0.95) -> pd.DataFrame:
         """The frequentist estimates (:func:`bayesma.rma`) beside the posterior.
 
@@ -484,13 +481,12 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.compare_frequentist().round(3)              # doctest: +SKIP
+        >>> post.compare_frequentist().loc[["REML", "Bayesian (exact)"], "estimate"].round(3).tolist()
+        [-0.715, -0.709]
         """
         return compare_frequentist(self, level)
 
-    # ------------------------------------------------------------------
-    # save / load
-    # ------------------------------------------------------------------
+    # -- save / load -----------------------------------------------------------
     def to_netcdf(self, path: str) -> str:
         """Save the posterior, its data, priors and model description to a netCDF file.
 
@@ -509,19 +505,16 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> post.to_netcdf("bcg.nc")                          # doctest: +SKIP
+        >>> import os, tempfile
+        >>> path = post.to_netcdf(os.path.join(tempfile.mkdtemp(), "bcg.nc"))
         """
         return write_posterior(self, str(path))
 
-    # ------------------------------------------------------------------
-    # display
-    # ------------------------------------------------------------------
+    # -- display ---------------------------------------------------------------
     def __repr__(self) -> str:
         return posterior_repr(self)
 
-    # ------------------------------------------------------------------
-    # plots
-    # ------------------------------------------------------------------
+    # -- plots -----------------------------------------------------------------
     def forest(self, **kwargs: Any) -> Figure:
         """Plot with :func:`bayesma.plots.forest_plot` (see there).
 
@@ -536,7 +529,7 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> fig = post.forest()                              # doctest: +SKIP
+        >>> fig = post.forest()
         """
         from bayesma.plots.forest import forest_plot
         return forest_plot(self, **kwargs)
@@ -562,7 +555,7 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> fig = post.plot_prior_posterior()                              # doctest: +SKIP
+        >>> fig = post.plot_prior_posterior()
         """
         if var_names is None:
             var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
@@ -585,7 +578,7 @@ class MetaPosterior:
 
         Examples
         --------
-        >>> fig = post.plot_trace()                              # doctest: +SKIP
+        >>> fig = post.plot_trace()
         """
         from bayesma.plots.trace import trace_plot
         return trace_plot(self, var_names=var_names, **kwargs)

@@ -5,16 +5,21 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.sensitivity._common import (
     check_engine,
     fit_row,
+    resolve_engine,
     split_fit_kwargs,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 __all__ = ["leave_one_out", "cumulative", "InfluenceResult"]
 
@@ -75,12 +80,12 @@ class InfluenceResult:
         return fig
 
 
-def _subset_spec(spec: Any, mask: np.ndarray):
+def _subset_spec(spec: ModelSpec, mask: np.ndarray) -> ModelSpec:
     mask = np.asarray(mask, dtype=bool)
     gi = None if spec.group_index is None else spec.group_index[mask]
     ci = None if spec.cluster_index is None else spec.cluster_index[mask]
     if gi is not None and len(np.unique(gi)) < len(spec.group_names):
-        raise ValueError("a subgroup of tau_by= has no studies left in this subset")
+        raise InputError("a subgroup of tau_by= has no studies left in this subset")
     return replace(spec, meta=spec.meta.subset(mask), X=spec.X[mask], group_index=gi, cluster_index=ci)
 
 
@@ -102,7 +107,7 @@ def _model_of_fit(data: Any, yi: Any, vi: Any, model_kwargs: dict, kind: str):
     given = ([] if isinstance(yi, str) and yi == "yi" else ["yi"]) + ([] if vi is None else ["vi"])
     given += list(model_kwargs)
     if given:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"bm.{kind}({type(data).__name__}) refits that model (its studies, priors and options), so "
             f"{', '.join(given)} cannot be given with it; to change them pass the data instead: "
             f"bm.{kind}(data, yi=..., vi=..., ...)")
@@ -114,7 +119,7 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
 
     if all(hasattr(data, a) for a in ("X", "tau2", "refit")):  # a frequentist fit, not data
         other = "leave1out" if kind == "leave_one_out" else "cumul"
-        raise TypeError(f"bm.{kind} refits a Bayesian model from data; for a frequentist fit of bm.rma() "
+        raise ArgumentTypeError(f"bm.{kind} refits a Bayesian model from data; for a frequentist fit of bm.rma() "
                         f"use bm.{other}(res)")
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
@@ -127,6 +132,7 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
             warnings.simplefilter("ignore")
             base = MetaAnalysis(data, yi, vi, priors=priors, **model_kwargs)
     spec = base.spec
+    engine = resolve_engine(engine, spec, fit_kwargs)  # "auto": decided once, from the full model
     full_row, _ = fit_row(spec, engine, fit_kwargs, base=base)
     rows = {}
     for label, mask in masks_labels(spec):
@@ -145,7 +151,7 @@ def leave_one_out(
     vi: Any = None,
     *,
     priors: Mapping[str, Any] | None = None,
-    engine: str = "exact",
+    engine: str = "auto",
     **model_kwargs: Any,
 ) -> InfluenceResult:
     """Refit without each study in turn, to see whether a single study carries the conclusion.
@@ -161,8 +167,9 @@ def leave_one_out(
         :class:`bayesma.MetaAnalysis`: its studies, priors and options are
         refitted (then *yi*, *vi* and model options cannot be given; *priors*
         replaces some of its priors).
-    engine : {"exact", "nuts"}
-        The engine of the refits (also for a posterior fitted with NUTS).
+    engine : {"auto", "exact", "nuts"}
+        The engine of the refits (also for a posterior fitted with NUTS); ``"auto"``: the
+        exact engine when it can fit the model, else NUTS (as :meth:`bayesma.MetaAnalysis.fit`).
     **model_kwargs
         Passed to :class:`bayesma.MetaAnalysis` (``sei``, ``labels``, ``mods``,
         ``measure``...), plus NUTS options (``draws``, ``chains``, ``seed``...).
@@ -205,7 +212,7 @@ def cumulative(
     *,
     order: Any = None,
     priors: Mapping[str, Any] | None = None,
-    engine: str = "exact",
+    engine: str = "auto",
     **model_kwargs: Any,
 ) -> InfluenceResult:
     """Cumulative meta-analysis: add the studies one at a time.
@@ -221,7 +228,8 @@ def cumulative(
         or a key per study; default: the order of the rows.
     priors : mapping, optional
         As :class:`bayesma.MetaAnalysis`; resolved once on all studies.
-    engine : {"exact", "nuts"}
+    engine : {"auto", "exact", "nuts"}
+        As :func:`leave_one_out`.
     **model_kwargs
         Passed to :class:`bayesma.MetaAnalysis`, plus NUTS options.
 
@@ -244,13 +252,13 @@ def cumulative(
             keys = np.arange(spec.k)
         elif isinstance(order, str):
             if order not in spec.meta.data.columns:
-                raise ValueError(f"order={order!r} is not a column of the data; columns are "
+                raise InputError(f"order={order!r} is not a column of the data; columns are "
                                  f"{list(spec.meta.data.columns)}")
             keys = spec.meta.data[order].to_numpy()
         else:
             keys = np.asarray(order)
             if keys.shape[0] != spec.k:
-                raise ValueError(f"order has {keys.shape[0]} values for {spec.k} studies")
+                raise InputError(f"order has {keys.shape[0]} values for {spec.k} studies")
         idx = np.argsort(keys, kind="stable")
         for j in range(spec.k):
             mask = np.zeros(spec.k, dtype=bool)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from bayesma._tasks import run_tasks
 from bayesma._validate import check_level, check_seed
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist.batch import frequentist_batch
 from bayesma.frequentist.batch import mu_batch as _mu_batch
 from bayesma.frequentist.tau2 import tau2_batch as _tau2_batch
@@ -40,7 +41,7 @@ class LogUniformSampleSize:
 
     def __init__(self, n_min: float = 40.0, n_max: float = 400.0, sigma_u: float = 2.0) -> None:
         if not 0 < n_min <= n_max:
-            raise ValueError("need 0 < n_min <= n_max")
+            raise InputError("need 0 < n_min <= n_max")
         self.n_min, self.n_max, self.sigma_u = float(n_min), float(n_max), float(sigma_u)
 
     def __call__(self, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
@@ -57,7 +58,7 @@ class EmpiricalVariances:
     def __init__(self, vi: Iterable[float]) -> None:
         pool = np.asarray(list(vi), dtype=float)
         if pool.ndim != 1 or pool.size == 0 or not np.all(np.isfinite(pool)) or np.any(pool <= 0):
-            raise ValueError("vi must be a non-empty list of positive, finite sampling variances")
+            raise InputError("vi must be a non-empty list of positive, finite sampling variances")
         self.pool = pool
 
     def __call__(self, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
@@ -83,18 +84,18 @@ def _normalize_sim_priors(priors: Any) -> dict[str, dict[str, Any]]:
     if priors is None:
         return {"HN(0.5)": {"mu": default_mu, "tau": pr.HalfNormal(0.5)}}
     if not isinstance(priors, Mapping):
-        raise TypeError("priors must be a dict {label: {'mu': prior, 'tau': prior}} or {'mu': ..., 'tau': ...}")
+        raise ArgumentTypeError("priors must be a dict {label: {'mu': prior, 'tau': prior}} or {'mu': ..., 'tau': ...}")
     if priors and set(priors) <= {"mu", "tau"} and not any(isinstance(v, Mapping) for v in priors.values()):
         tau = as_prior(priors.get("tau", pr.HalfNormal(0.5)), het, name="tau")
         return {f"Bayes {tau!r}": {"mu": as_prior(priors.get("mu", default_mu), "location", name="mu"), "tau": tau}}
     out: dict[str, dict[str, Any]] = {}
     for label, val in priors.items():
         if str(label) in out:
-            raise ValueError(f"priors: the label {str(label)!r} is used twice; every prior set needs its own label")
+            raise InputError(f"priors: the label {str(label)!r} is used twice; every prior set needs its own label")
         if isinstance(val, Mapping):
             extra = set(val) - {"mu", "tau"}
             if extra or "tau" not in val:
-                raise ValueError(f"priors[{label!r}] must have the keys 'tau' (and optionally 'mu'): the simulated "
+                raise InputError(f"priors[{label!r}] must have the keys 'tau' (and optionally 'mu'): the simulated "
                                  f"model is normal-normal with mu and tau only; got {sorted(val)}")
             out[str(label)] = {"mu": as_prior(val.get("mu", default_mu), "location", name=f"priors[{label!r}]['mu']"),
                                "tau": as_prior(val["tau"], het, name=f"priors[{label!r}]['tau']")}
@@ -253,24 +254,24 @@ def small_k_simulation(
     ks = [int(x) for x in np.atleast_1d(k)]
     taus = [float(x) for x in np.atleast_1d(tau)]
     if any(kk < 2 for kk in ks):
-        raise ValueError("every k must be at least 2")
+        raise InputError("every k must be at least 2")
     if any(t < 0 for t in taus):
-        raise ValueError("tau values must be non-negative")
+        raise InputError("tau values must be non-negative")
     n_sim = int(n_sim)
     if n_sim < 1:
-        raise ValueError("n_sim must be positive")
+        raise InputError("n_sim must be positive")
     methods = list(methods)
     for m in methods:
         if m not in _METHOD_SPECS:
-            raise ValueError(f"unknown method {m!r}; choose from {sorted(_METHOD_SPECS)}")
+            raise InputError(f"unknown method {m!r}; choose from {sorted(_METHOD_SPECS)}")
     pri = _normalize_sim_priors(priors)
     for label, p in pri.items():
         if p["mu"].family != "Normal":
-            raise ValueError(f"prior set {label!r}: the simulation uses the exact engine, which needs a Normal "
+            raise InputError(f"prior set {label!r}: the simulation uses the exact engine, which needs a Normal "
                              f"prior on mu (got {p['mu']!r})")
     overlap = set(pri) & set(methods)
     if overlap:
-        raise ValueError(f"prior labels {sorted(overlap)} clash with method names")
+        raise InputError(f"prior labels {sorted(overlap)} clash with method names")
     if vi_sampler is None:
         vi_sampler = EmpiricalVariances(vi) if vi is not None else LogUniformSampleSize()
     chunk_size = max(1, int(chunk_size))

@@ -134,3 +134,20 @@ def test_missing_drop_leaves_rows_out(seed_csv, tmp_path, capsys):
     assert code == 0
     assert "warning: dropped 1 rows with missing values (rows 27)" in capsys.readouterr().err
     assert pd.read_csv(out / "mv.csv", index_col="outcome").loc["recidivism", "k"] == 14
+
+
+def test_standard_errors_and_a_file_with_its_own_effect_column(seed_csv, tmp_path):
+    df = pd.read_csv(seed_csv)
+    df["sei"] = np.sqrt(df["vi"])
+    df["effect"] = "kept"
+    path = tmp_path / "sei.csv"
+    df.drop(columns="vi").to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = main(["mv", str(path), "--yi", "yi", "--sei", "sei", "--cluster", "study", "--che", "--outcome", "outcome",
+                 "--out", str(out)])
+    assert code == 0
+    effects = pd.read_csv(out / "effects.csv")
+    assert (effects["effect"] == "kept").all() and effects["effect_"].max() == 2
+    np.testing.assert_allclose(effects["vi_from_sei"], df["sei"] ** 2)
+    rob = CASES["seed_shape_che_outcome"]["expect"]["robust_cr2"]
+    np.testing.assert_allclose(pd.read_csv(out / "mv.csv")["rob_se"], rob["se"], rtol=1e-6)

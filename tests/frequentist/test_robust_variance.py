@@ -294,9 +294,11 @@ def test_cluster_defaults_to_the_models_outer_factor(konstantopoulos):
 
 def test_cluster_must_contain_the_models_clusters(konstantopoulos):
     dat, res = konstantopoulos
-    with pytest.raises(ValueError, match=r"cluster 'school' is not constant within study '11' of the model: "
-                                         r"effect '11/1' \(row 1\) is in cluster '1' and effect '11/2' \(row 2\)"):
+    with pytest.raises(bm.InputError, match=r"cluster 'school' is not constant within study '11' of the model: "
+                                            r"effect '11/1' \(row 1\) is in cluster '1' and effect '11/2' \(row 2\)"
+                       ) as err:
         robust(res, cluster="school")
+    assert (err.value.study, err.value.row, err.value.column) == ("11", 2, "school")
 
 
 def test_nesting_is_checked_on_the_structure_not_the_estimates(konstantopoulos):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special
 
+from bayesma.errors import ConvergenceError, InputError
+
 _EPS = np.finfo(float).eps
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
 _Z_MAX = 10.0  # the normal density beyond 10 sd is below 1e-22
@@ -84,7 +86,7 @@ def weight_function(type: str, p: np.ndarray, delta: np.ndarray, steps: np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             w = (1.0 - p) ** d0 / (1.0 - s) ** d0
     else:  # pragma: no cover - checked by selmodel
-        raise ValueError(f"unknown selection model type {type!r}")
+        raise InputError(f"unknown selection model type {type!r}")
     return np.where(p <= s, 1.0, w)
 
 
@@ -358,11 +360,11 @@ def _minimise(nll, x0: np.ndarray, names: list[str], n_restart: int | None = Non
         x, fval, ok = _vmmin(nll, x0, n_restart=n_restart)
     except _OptimFailure as err:
         where = f" in {names[err.index]}" if err.index >= 0 else ""
-        raise RuntimeError(f"selmodel: the optimiser failed ({err}{where}). {hint}") from None
+        raise ConvergenceError(f"selmodel: the optimiser failed ({err}{where}). {hint}") from None
     if not ok:
         g = _optim_gradient(nll, x)
         j = int(np.nanargmax(np.abs(np.where(np.isfinite(g), g, np.inf))))
-        raise RuntimeError(
+        raise ConvergenceError(
             f"selmodel: the optimiser did not converge in 100 BFGS iterations (as metafor); the "
             f"log-likelihood is still changing in {names[j]} (gradient {g[j]:.3g} on the optimisation scale). "
             + hint)

@@ -23,44 +23,36 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text
 from bayesma.frequentist.mv import RMAMVResult, fit_rma_mv
+from bayesma.frequentist.mv.result import refuse_dependent
 from bayesma.frequentist.rve import coef_test
 from bayesma.frequentist.rve.working import cluster_codes
 
 __all__ = ["egger_mv", "EggerMVResult", "pet_peese_mv", "PetPeeseMVResult", "refuse_dependent"]
 
 
-def refuse_dependent(res: Any, what: str) -> None:
-    """Raise for an ``rma_mv`` fit given to a method that assumes independent effects."""
-    if isinstance(res, RMAMVResult):
-        raise TypeError(
-            f"{what} assumes independent effects and cannot take an rma_mv fit (dependent effects); "
-            "use bm.egger_test(res) (the Egger sandwich: sqrt(vi) as a moderator of the multilevel model "
-            "with a CR2 test) or bm.pet_peese(res) (multilevel PET-PEESE), or aggregate the effects per study "
-            "(bm.aggregate) before using it"
-        )
-
-
 def _refit(res: RMAMVResult, extra: np.ndarray | None, name: str | None) -> RMAMVResult:
     """The same multilevel model with one more moderator column (or the same one, extra=None)."""
     X = res.X if extra is None else np.column_stack([res.X, extra])
     names = list(res.coef_names) + ([] if name is None else [name])
-    kwargs: dict[str, Any] = {"method": res.method, "test": res.test, "level": res.level}
-    layout = getattr(res, "layout", None)
-    if layout is not None:  # a model with V and random terms
-        kwargs.update(V=res.V, sigmas=layout.sigmas, structs=layout.structs)
-    else:
-        kwargs["s_names"] = res.s_names
+    params = getattr(res, "params", None)
+    if params is not None and not np.all(np.isnan(params.fixed)):
+        raise InputError("the model has fixed variance components (sigma2=, tau2=, rho=, ...); the Egger sandwich "
+                         "and PET-PEESE refit it with a moderator and would estimate them: fit the model without "
+                         "fixing them first")
+    kwargs: dict[str, Any] = {"method": res.method, "test": res.test, "level": res.level,
+                              "V": res.V, "sigmas": res.layout.sigmas, "structs": res.layout.structs}
     return fit_rma_mv(res.data, X, names, **kwargs)
 
 
 def _check(res: RMAMVResult, what: str, intercept_only: bool) -> None:
     if intercept_only and list(res.coef_names) != ["intrcpt"]:
-        raise ValueError(f"{what} of an rma_mv fit needs a model without moderators (intercept only), "
+        raise InputError(f"{what} of an rma_mv fit needs a model without moderators (intercept only), "
                          f"got coefficients {res.coef_names}")
     if "intrcpt" not in res.coef_names:
-        raise ValueError(f"{what} needs a model with an intercept, got coefficients {res.coef_names}")
+        raise InputError(f"{what} needs a model with an intercept, got coefficients {res.coef_names}")
 
 
 @dataclass(frozen=True)
@@ -270,9 +262,9 @@ def pet_peese_mv(res: RMAMVResult, alpha: float = 0.05, alternative: str = "grea
         For a model with moderators, a bad *alpha* or *alternative*.
     """
     if alternative not in ("greater", "less"):
-        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+        raise InputError(f"alternative must be 'greater' or 'less', got {alternative!r}")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        raise InputError(f"alpha must lie in (0, 1), got {alpha}")
     _check(res, "PET-PEESE", intercept_only=True)
     vi = np.asarray(res.data.vi, dtype=float)
     pet, peese = _refit(res, np.sqrt(vi), "sei"), _refit(res, vi, "vi")

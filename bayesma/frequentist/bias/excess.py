@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.bias.small_study import _data
 
@@ -33,7 +34,7 @@ _TESTS = ("exact", "binom", "chi2")
 
 
 @dataclass(frozen=True)
-class TESResult:
+class TESResult:  # numpydoc ignore=PR01
     """Result of :func:`tes`, with metafor's names.
 
     Attributes
@@ -61,6 +62,14 @@ class TESResult:
     tes_alternative : str
     tes_alpha : float
     labels : list of str
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> t = bm.tes("yi", "vi", data=es)
+    >>> t.summary().shape
+    (13, 2)
     """
 
     k: int
@@ -238,16 +247,16 @@ def tes(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None =
     for name, value, allowed in (("alternative", alternative, _ALTERNATIVES),
                                  ("tes_alternative", tes_alternative, _ALTERNATIVES)):
         if value not in allowed:
-            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            raise InputError(f"{name} must be one of {allowed}, got {value!r}")
     if test is not None and test not in _TESTS:
-        raise ValueError(f"test must be one of {_TESTS}, got {test!r}")
-    for name, value in (("alpha", alpha), ("tes_alpha", tes_alpha)):
-        if not (isinstance(value, (int, float)) and 0 < value < 1):
-            raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+        raise InputError(f"test must be one of {_TESTS}, got {test!r}")
+    for name, level in (("alpha", alpha), ("tes_alpha", tes_alpha)):
+        if not (isinstance(level, (int, float)) and 0 < level < 1):
+            raise InputError(f"{name} must be between 0 and 1, got {level!r}")
     if tau2 is not None and not (np.isfinite(tau2) and tau2 >= 0):
-        raise ValueError(f"tau2 must be a finite number >= 0, got {tau2!r}")
+        raise InputError(f"tau2 must be a finite number >= 0, got {tau2!r}")
     if theta is not None and not np.isfinite(theta):
-        raise ValueError(f"theta must be a finite number, got {theta!r}")
+        raise InputError(f"theta must be a finite number, got {theta!r}")
     md = _data(yi, vi, sei, data, missing)
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     k = y.size
@@ -305,7 +314,7 @@ def _theta_lim(pval_at, theta_1: float, H0: float, alt: str, tes_alpha: float) -
 
 
 @dataclass(frozen=True)
-class SunsetData:
+class SunsetData:  # numpydoc ignore=PR01
     """What a sunset (power-enhanced) funnel plot shows, computed by :func:`sunset_values`.
 
     Attributes
@@ -324,6 +333,13 @@ class SunsetData:
     r_index : float
         Schimmack's R-index: median power minus the inflation (success rate - median power).
     labels : list of str
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> bm.sunset_values("yi", "vi", data=es).power.shape
+    (13,)
     """
 
     yi: np.ndarray
@@ -382,7 +398,7 @@ def sunset_values(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFram
     (0.363, 0.112)
     """
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+        raise InputError(f"alpha must be between 0 and 1, got {alpha!r}")
     md = _data(yi, vi, sei, data, missing)
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     se = np.sqrt(v)

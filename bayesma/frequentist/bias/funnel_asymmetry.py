@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._validate import as_numeric, column
+from bayesma._validate import as_numeric, column, label_alias
 from bayesma.data import MetaData
+from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
 from bayesma.frequentist._printing import _fmt_p, _p_text
-from bayesma.frequentist.bias.dependent import egger_mv, refuse_dependent
+from bayesma.frequentist.bias.dependent import EggerMVResult, egger_mv, refuse_dependent
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
@@ -118,6 +119,7 @@ class EggerResult:
         return "\n".join(lines)
 
 
+@label_alias
 def egger_test(
     yi: Any,
     vi: Any = None,
@@ -132,7 +134,7 @@ def egger_test(
     ni: Any = None,
     labels: Any = None,
     missing: str = "raise",
-) -> EggerResult:
+) -> EggerResult | EggerMVResult:
     """Egger's regression test for funnel plot asymmetry (metafor's ``regtest``).
 
     Regresses the effects on a measure of their precision and tests the
@@ -191,7 +193,7 @@ def egger_test(
     if isinstance(yi, RMAResult):
         res = yi
         if res.p != 1:
-            raise ValueError("egger_test() needs a model without moderators")
+            raise InputError("egger_test() needs a model without moderators")
         md = res.data
         method = res.method if method == "REML" else method
         test = res.test if test == "z" else test
@@ -199,9 +201,9 @@ def egger_test(
     else:
         md = _metadata(yi, vi, sei, data, labels, missing)
     if model not in ("rma", "lm"):
-        raise ValueError(f"model must be 'rma' or 'lm', got {model!r}")
+        raise InputError(f"model must be 'rma' or 'lm', got {model!r}")
     if predictor not in _PREDICTORS:
-        raise ValueError(f"predictor must be one of {_PREDICTORS}, got {predictor!r}")
+        raise InputError(f"predictor must be one of {_PREDICTORS}, got {predictor!r}")
     method = _check_method(method)
     level = _level(level)
     k = md.k
@@ -211,21 +213,22 @@ def egger_test(
         x = md.vi.copy()
     else:
         if ni is None:
-            raise ValueError(f"predictor={predictor!r} needs the sample sizes: give ni=")
+            raise InputError(f"predictor={predictor!r} needs the sample sizes: give ni=")
         n = as_numeric(column(data, ni, "ni"), ni if isinstance(ni, str) else "ni", md.labels)
         if len(n) != k:
-            raise ValueError(f"ni has {len(n)} values but there are {k} studies")
+            raise InputError(f"ni has {len(n)} values but there are {k} studies")
         for i in np.flatnonzero(~np.isfinite(n) | (n <= 0)):
-            raise ValueError(f"column {ni if isinstance(ni, str) else 'ni'!r}: study {md.labels[i]!r} "
+            raise InputError(f"column {ni if isinstance(ni, str) else 'ni'!r}: study {md.labels[i]!r} "
                              f"(row {i + 1}) has an invalid sample size {n[i]}")
         x = {"ni": n, "ninv": 1 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1 / np.sqrt(n)}[predictor]
     X = np.column_stack([np.ones(k), x])
     if k < 3:
-        raise ValueError(f"the regression test needs at least 3 studies, got k = {k}")
+        raise InputError(f"the regression test needs at least 3 studies, got k = {k}")
     if np.linalg.matrix_rank(X) < 2:
-        raise ValueError(f"the predictor {predictor!r} is the same for all studies; the test cannot be carried out")
+        raise InputError(f"the predictor {predictor!r} is the same for all studies; the test cannot be carried out")
     limit = predictor in ("sei", "vi", "ninv", "sqrtninv")
     names = ["intrcpt", predictor]
+    fitted_by: str | None = method
     if model == "rma":
         fit = fit_rma(md, X, names, method=method, test=test, level=level, skip_r2=True)
         z, p = float(fit.stat[1]), float(fit.pval[1])
@@ -250,9 +253,9 @@ def egger_test(
                      if limit else (None, None, None))
         coef = pd.DataFrame({"estimate": beta, "se": se, "tval": tval, "pval": pval},
                             index=pd.Index(names, name="coef"))
-        method = None
+        fitted_by = None  # the t-test of a weighted regression: no tau2 method
     return EggerResult(z=z, p=p, dfs=dfs, b=b, ci_lb=lb, ci_ub=ub, model=model, predictor=predictor,
-                       method=method, level=level, fit=fit, coef=coef)
+                       method=fitted_by, level=level, fit=fit, coef=coef)
 
 
 # ---------------------------------------------------------------------------
@@ -382,6 +385,7 @@ def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
     return "right" if slope < 0 else "left"
 
 
+@label_alias
 def trimfill(
     yi: Any,
     vi: Any = None,
@@ -455,16 +459,16 @@ def trimfill(
     """
     refuse_dependent(yi, "trimfill()")
     if estimator not in ("L0", "R0", "Q0"):
-        raise ValueError(f"estimator must be 'L0', 'R0' or 'Q0', got {estimator!r}")
+        raise InputError(f"estimator must be 'L0', 'R0' or 'Q0', got {estimator!r}")
     if side is not None and side not in ("left", "right"):
-        raise ValueError(f"side must be 'left', 'right' or None, got {side!r}")
+        raise InputError(f"side must be 'left', 'right' or None, got {side!r}")
     if isinstance(yi, RMAResult):
         original = yi
         if original.p != 1:
-            raise ValueError("trim-and-fill needs a model without moderators")
+            raise InputError("trim-and-fill needs a model without moderators")
         md = original.data
         if method is not None and _check_method(method) != original.method:
-            raise ValueError(
+            raise InputError(
                 f"method={method!r} differs from the fitted model's method {original.method!r}: trim-and-fill "
                 "uses the model's estimator (as metafor's trimfill(res)); refit with bm.rma(..., "
                 f"method={method!r}) or pass the yi and vi columns with method={method!r}")
@@ -475,14 +479,18 @@ def trimfill(
         original = fit_rma(md, np.ones((md.k, 1)), ["intrcpt"], method=method, test=test, level=_level(level))
     k = md.k
     if k == 1:
-        raise ValueError("trim-and-fill needs at least two studies (k = 1)")
+        raise InputError("trim-and-fill needs at least two studies (k = 1)")
 
     y_all, v_all = md.yi, md.vi
     if side is None:
         side = _choose_side(y_all, v_all, method)
     sign = -1.0 if side == "right" else 1.0
     y = sign * y_all
-    order = np.argsort(y, kind="stable")
+    # ties (rounded effects) are ordered by their sampling variance, so that the result does not
+    # depend on the order of the rows (metafor's does): of tied effects the more precise one counts
+    # as the more extreme, trimmed first and ranked higher (this reproduces metafor's k0 on
+    # dat.hackshaw1998 in its published row order)
+    order = np.lexsort((-v_all, y))
     y, v = y[order], v_all[order]
 
     k0, k0_prev, it = 0, -1, 0
@@ -492,10 +500,11 @@ def trimfill(
         k0_prev = k0
         it += 1
         if it > maxiter:
-            raise RuntimeError(f"trim-and-fill did not converge in {maxiter} iterations")
+            raise ConvergenceError(f"trim-and-fill did not converge in {maxiter} iterations")
         beta = _pooled(y[: k - k0], v[: k - k0], method)
         yc = y - beta
-        ranks = stats.rankdata(np.abs(yc), method="ordinal")  # ties by order, as R's ties.method="first"
+        # ties by position in that order (R's ties.method="first" on metafor's row order)
+        ranks = stats.rankdata(np.abs(yc), method="ordinal")
         signed = np.sign(yc) * ranks
         if estimator == "R0":
             neg = -signed[signed < 0]
@@ -509,7 +518,7 @@ def trimfill(
             else:
                 radicand = 2 * k**2 - 4 * Sr + 0.25
                 if radicand < 0:
-                    raise ValueError(
+                    raise InputError(
                         f"trim-and-fill with estimator='Q0' is undefined for these data: 2k² - 4 S_r + 1/4 "
                         f"= {radicand:g} < 0 (k = {k}, rank sum S_r = {Sr:g} at iteration {it}), so Q0 "
                         "has no real value (Duval & Tweedie 2000); use estimator='L0' or 'R0'")

@@ -21,9 +21,11 @@ from scipy import integrate, special, stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
 from bayesma.data import MetaData
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
 from bayesma.frequentist._printing import _fmt_p, _p_text
-from bayesma.frequentist.bias.dependent import pet_peese_mv, refuse_dependent
+from bayesma.frequentist.bias.dependent import PetPeeseMVResult, pet_peese_mv, refuse_dependent
+from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -36,7 +38,7 @@ def _data(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None, missing: str = 
     """Validated effects and variances from an RMAResult or columns/arrays (positive variances)."""
     if isinstance(yi, RMAResult):
         if vi is not None or sei is not None or data is not None:
-            raise ValueError("give either a fitted model or yi with vi/sei (and data), not both")
+            raise InputError("give either a fitted model or yi with vi/sei (and data), not both")
         md = yi.data
     elif isinstance(yi, MetaData):
         md = yi
@@ -45,7 +47,7 @@ def _data(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None, missing: str = 
     bad = np.flatnonzero(~(np.asarray(md.vi) > 0))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"study {md.labels[i]!r} (row {i + 1}): the sampling variance (column vi) "
+        raise InputError(f"study {md.labels[i]!r} (row {i + 1}): the sampling variance (column vi) "
                          f"must be positive, got {md.vi[i]}")
     return md
 
@@ -125,6 +127,7 @@ class PetPeeseResult:  # numpydoc ignore=PR01
                          f"slope {fit.beta[1]:.4f} (SE = {fit.se[1]:.4f})")
         lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
+                  f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines)
 
@@ -136,10 +139,10 @@ def pet_peese(
     sei: Any = None,
     data: pd.DataFrame | None = None,
     alpha: float = 0.05,
-    alternative: str = "greater",
+    alternative: str = "auto",
     test: str = "z",
     missing: str = "raise",
-) -> PetPeeseResult:
+) -> PetPeeseResult | PetPeeseMVResult:
     """PET, PEESE and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014).
 
     PET regresses the effects on their standard errors, PEESE on their sampling
@@ -160,8 +163,11 @@ def pet_peese(
     alpha : float
         One-sided level of the test of PET's intercept (0.05 as Stanley & Doucouliagos;
         0.10 two-sided in some guides is the same rule).
-    alternative : {"greater", "less"}
-        Direction of the expected effect (the test of PET's intercept is one-sided).
+    alternative : {"auto", "greater", "less"}
+        Direction in which results are favoured for publication (the test of PET's
+        intercept is one-sided in that direction). ``"auto"`` detects it from the sign of
+        the pooled effect (:mod:`bayesma.frequentist.bias.direction`); an explicit value that
+        contradicts the data is used with a warning. The printout says which was used.
     test : {"z", "knha"}
         ``"z"`` (metafor's ``rma(..., method = "FE")``); ``"knha"`` scales the standard
         errors by the residual variance with t tests, which is the weighted least-squares
@@ -192,21 +198,22 @@ def pet_peese(
     True
     """
     if isinstance(yi, RMAMVResult):  # dependent effects: multilevel PET-PEESE with CR2 inference
-        return pet_peese_mv(yi, alpha=alpha, alternative=alternative)
-    if alternative not in ("greater", "less"):
-        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+        return pet_peese_mv(yi, alpha=alpha, alternative=resolve_alternative(alternative, yi.yi, yi.V.diagonal(),
+                                                                             "pet_peese"))
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        raise InputError(f"alpha must lie in (0, 1), got {alpha}")
     if test not in ("z", "knha"):
-        raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
+        raise InputError(f"test must be 'z' or 'knha', got {test!r}")
     md = _data(yi, vi, sei, data, missing)
+    alternative = resolve_alternative(alternative, md.yi, md.vi, "pet_peese")
     if md.k < 3:
-        raise ValueError(f"PET-PEESE needs at least 3 studies (two coefficients and a residual), got k = {md.k}")
+        raise InputError(f"PET-PEESE needs at least 3 studies (two coefficients and a residual), got k = {md.k}")
     sei_ = np.sqrt(md.vi)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Knapp-Hartung.*")
         pet = rma(md, method="FE", test=test, mods=pd.DataFrame({"sei": sei_}))
         peese = rma(md, method="FE", test=test, mods=pd.DataFrame({"vi": np.asarray(md.vi, float)}))
+    assert isinstance(pet, RMAResult) and isinstance(peese, RMAResult)  # no cluster=: univariate fits
     stat = float(pet.stat[0]) * (1.0 if alternative == "greater" else -1.0)
     p1 = float(stats.t.sf(stat, pet.dfs) if pet.dfs is not None else stats.norm.sf(stat))
     return PetPeeseResult(pet=pet, peese=peese, chosen="PEESE" if p1 < alpha else "PET",
@@ -308,11 +315,11 @@ def fsn(
     """
     refuse_dependent(yi, "fsn()")
     if type not in ("Rosenthal", "Orwin", "Rosenberg"):
-        raise ValueError(f"type must be 'Rosenthal', 'Orwin' or 'Rosenberg', got {type!r}")
+        raise InputError(f"type must be 'Rosenthal', 'Orwin' or 'Rosenberg', got {type!r}")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        raise InputError(f"alpha must lie in (0, 1), got {alpha}")
     if target is not None and type != "Orwin":
-        raise ValueError("target is used by type='Orwin' only")
+        raise InputError("target is used by type='Orwin' only")
     needs_vi = type != "Orwin" or weighted
     if needs_vi or vi is not None or sei is not None:
         md = _data(yi, vi, sei, data, missing)
@@ -321,19 +328,20 @@ def fsn(
         y, v = np.asarray(yi.yi, float), None
     else:
         if isinstance(yi, str) and data is None:
-            raise ValueError(f"yi = {yi!r} names a column but no data was given")
-        k_in = len(data) if isinstance(yi, str) else len(np.atleast_1d(np.asarray(yi)))
+            raise InputError(f"yi = {yi!r} names a column but no data was given")
+        k_in = len(data) if isinstance(yi, str) and data is not None else len(np.atleast_1d(np.asarray(yi)))
         md = MetaData.create(yi, np.ones(k_in), data=data, missing=missing)
         y, v = np.asarray(md.yi, float), None
     k = y.size
     pval = meanes = np.nan
     tgt = np.nan
     if type == "Rosenthal":
+        assert v is not None  # read above: Rosenthal's method needs the variances
         z_avg = abs(np.sum(y / np.sqrt(v)) / np.sqrt(k))
         pval = float(stats.norm.sf(z_avg))
         n = max(0.0, k * (z_avg / stats.norm.isf(alpha)) ** 2 - k)
     elif type == "Orwin":
-        meanes = float(np.sum(y / v) / np.sum(1 / v)) if weighted else float(np.mean(y))
+        meanes = float(np.sum(y / v) / np.sum(1 / v)) if weighted and v is not None else float(np.mean(y))
         tgt = meanes / 2 if target is None else float(target)
         if tgt == 0:
             n = math.inf
@@ -342,6 +350,7 @@ def fsn(
                 tgt = -tgt
             n = max(0.0, k * (meanes - tgt) / tgt)
     else:
+        assert v is not None  # read above: Rosenberg's method needs the variances
         w = 1 / v
         meanes = float(np.sum(w * y) / np.sum(w))
         zval = meanes / np.sqrt(1 / np.sum(w))
@@ -429,14 +438,14 @@ def hc(res: RMAResult) -> HCResult:
     """
     refuse_dependent(res, "hc()")
     if not isinstance(res, RMAResult):
-        raise TypeError(f"hc needs an RMAResult from bayesma.rma, got {type(res).__name__}")
+        raise ArgumentTypeError(f"hc needs an RMAResult from bayesma.rma, got {type(res).__name__}")
     if res.p != 1 or res.coef_names != ["intrcpt"]:
-        raise ValueError("hc: the Henmi & Copas method applies to models without moderators")
+        raise InputError("hc: the Henmi & Copas method applies to models without moderators")
     md = _data(res, None, None, None)
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     k = y.size
     if k == 1:
-        raise ValueError("hc: needs more than one study (k = 1)")
+        raise InputError("hc: needs more than one study (k = 1)")
     level = res.level
     w = 1 / v
     W1 = w.sum()
@@ -491,9 +500,16 @@ class RankTestResult:
     k: int
 
     def __repr__(self) -> str:
+        if not np.isfinite(self.tau):
+            note = "  (undefined: the effects or the variances are all equal)"
+        elif self.exact:
+            note = ""
+        elif self.k > 500:
+            note = "  (Edgeworth approximation of the exact distribution, k > 500)"
+        else:
+            note = "  (normal approximation: tied values)"
         return ("Rank Correlation Test for Funnel Plot Asymmetry\n\n"
-                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}"
-                + ("" if self.exact else "  (normal approximation: tied values)"))
+                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}" + note)
 
 
 def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None = None,
@@ -545,10 +561,17 @@ def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | N
     y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     n = y.size
     if n < 3:
-        raise ValueError(f"ranktest needs at least 3 studies, got k = {n}")
+        raise InputError(f"ranktest needs at least 3 studies, got k = {n}")
     w = 1 / v
     theta = (w * y).sum() / w.sum()
     ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
+    constant = [name for name, x in (("standardized effects", ystar), ("sampling variances", v))
+                if np.ptp(x) <= 1e-12 * max(np.max(np.abs(x)), 1e-300)]
+    if constant:
+        # Kendall's tau of a constant variable is undefined (metafor's cor.test: NA, NA)
+        warnings.warn(f"ranktest: the {' and the '.join(constant)} are all equal, so Kendall's tau is "
+                      "undefined: tau and p are NaN (metafor: NA)", stacklevel=2)
+        return RankTestResult(tau=np.nan, pval=np.nan, exact=False, k=n)
     tau = float(stats.kendalltau(ystar, v).statistic)
     ties = min(np.unique(ystar).size, np.unique(v).size) < n
     exact = False

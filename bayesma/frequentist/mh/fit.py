@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._validate import label_alias, study_name
 from bayesma.effects import escalc
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist.mh.result import (
     MHResult,
     _check_options,
@@ -39,18 +41,19 @@ __all__ = ["MHResult", "rma_mh", "rma_peto"]
 # Mantel-Haenszel
 
 
+@label_alias
 def rma_mh(
     ai: Any = None,
     bi: Any = None,
     ci: Any = None,
     di: Any = None,
+    *,
     n1i: Any = None,
     n2i: Any = None,
     x1i: Any = None,
     x2i: Any = None,
     t1i: Any = None,
     t2i: Any = None,
-    *,
     measure: str = "OR",
     data: pd.DataFrame | None = None,
     slab: Any = None,
@@ -116,20 +119,20 @@ def rma_mh(
     (-0.4734, 0.041)
     """
     if measure not in ("OR", "RR", "RD", "IRR", "IRD"):
-        raise ValueError(f"the Mantel-Haenszel method takes measure 'OR', 'RR', 'RD', 'IRR' or 'IRD', got {measure!r}")
+        raise InputError(f"the Mantel-Haenszel method takes measure 'OR', 'RR', 'RD', 'IRR' or 'IRD', got {measure!r}")
     add1, add2, to1, to2, drop1, drop2, level = _check_options(add, to, drop00, level)
     if measure in ("IRR", "IRD"):
         if any(v is not None for v in (ai, bi, ci, di, n1i, n2i)):
-            raise TypeError(f"measure {measure!r} takes x1i, x2i, t1i, t2i (events and person-times), not 2x2 tables")
+            raise ArgumentTypeError(f"measure {measure!r} takes x1i, x2i, t1i, t2i (events and person-times), not 2x2 tables")
         return _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, drop1, drop2, correct, level)
     if any(v is not None for v in (x1i, x2i, t1i, t2i)):
-        raise TypeError(f"measure {measure!r} takes 2x2 tables (ai, bi, ci, di or ai, n1i, ci, n2i), not rates")
+        raise ArgumentTypeError(f"measure {measure!r} takes 2x2 tables (ai, bi, ci, di or ai, n1i, ci, n2i), not rates")
     a, b, c, d, labels = _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab)
     tables = {"ai": a.copy(), "bi": b.copy(), "ci": c.copy(), "di": d.copy()}
     options = {"measure": measure, "add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2),
                "correct": correct, "level": level}
     # study estimates for the heterogeneity test
-    a1, b1, c1, d1 = _study_tables(a, b, c, d, drop1)
+    a1, b1, c1, d1 = _study_tables(a, b, c, d, drop1, labels, drop2)
     es = _study_estimates(measure, a1, b1, c1, d1, add1, to1)
     yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
     # the tables pooled
@@ -170,15 +173,32 @@ def rma_mh(
                    fitter=rma_mh)
 
 
-def _study_tables(a, b, c, d, drop):
+def _study_tables(a, b, c, d, drop, labels=None, drop_pooled=True):
     """Copies of the tables for the study-level estimates; with *drop* (``drop00[0]``) the
-    tables with no events or no non-events in both groups set to NaN."""
+    tables with no events or no non-events in both groups set to NaN, with a warning that
+    names them as double-zero studies (not as missing values) and says what happens to them."""
     a1, b1, c1, d1 = a.copy(), b.copy(), c.copy(), d.copy()
     if drop:
         both = ((a1 == 0) & (c1 == 0)) | ((b1 == 0) & (d1 == 0))
+        if np.any(both):
+            _warn_double_zero(both, (b1 == 0) & (d1 == 0), labels, drop_pooled)
         for arr in (a1, b1, c1, d1):
             arr[both] = np.nan
     return a1, b1, c1, d1
+
+
+def _warn_double_zero(both: np.ndarray, all_events: np.ndarray, labels: Any, drop_pooled: bool) -> None:
+    idx = np.flatnonzero(both)
+    names = ", ".join(study_name(labels, int(i)) for i in idx[:10]) + (" and more" if idx.size > 10 else "")
+    what = ("no events in either group" if not np.any(all_events[idx])
+            else "no events (or only events) in both groups")
+    pooled = ("is also left out of the pooled estimate (drop00's second value)" if drop_pooled
+              else "still counts in the pooled estimate")
+    warnings.warn(
+        f"{names}: double-zero stud{'y' if idx.size == 1 else 'ies'} ({what}); as metafor's drop00=TRUE, "
+        f"{'its' if idx.size == 1 else 'their'} study-level estimate (yi, vi) is left undefined, so "
+        f"{'it is' if idx.size == 1 else 'they are'} left out of the test for heterogeneity (Q, I²), and "
+        f"{'it' if idx.size == 1 else 'each'} {pooled}", MissingDataWarning, stacklevel=4)
 
 
 def _pooled_tables(a, b, c, d, labels, drop, add, to):
@@ -225,7 +245,7 @@ def _breslow_day(a, n1, n2, N, xt, yt, beta) -> dict[str, Any]:
 
 def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, drop1, drop2, correct, level):
     if any(v is None for v in (x1i, x2i, t1i, t2i)):
-        raise TypeError(f"measure {measure!r} needs x1i, x2i, t1i, t2i (events and person-times of groups 1 and 2)")
+        raise ArgumentTypeError(f"measure {measure!r} needs x1i, x2i, t1i, t2i (events and person-times of groups 1 and 2)")
     x, labels = _tables({"x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i}, data, slab)
     x1, x2, t1, t2 = x["x1i"], x["x2i"], x["t1i"], x["t2i"]
     tables = {name: v.copy() for name, v in x.items()}
@@ -276,14 +296,15 @@ def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, dro
 # Peto
 
 
+@label_alias
 def rma_peto(
     ai: Any = None,
     bi: Any = None,
     ci: Any = None,
     di: Any = None,
+    *,
     n1i: Any = None,
     n2i: Any = None,
-    *,
     data: pd.DataFrame | None = None,
     slab: Any = None,
     add: float | tuple[float, float] = 0.5,
@@ -334,7 +355,7 @@ def rma_peto(
     a, b, c, d, labels = _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab)
     tables = {"ai": a.copy(), "bi": b.copy(), "ci": c.copy(), "di": d.copy()}
     options = {"add": (add1, add2), "to": (to1, to2), "drop00": (drop1, drop2), "level": level}
-    a1, b1, c1, d1 = _study_tables(a, b, c, d, drop1)
+    a1, b1, c1, d1 = _study_tables(a, b, c, d, drop1, labels, drop2)
     a1, b1, c1, d1 = _correct([a1, b1, c1, d1], add1, to1)
     with np.errstate(divide="ignore", invalid="ignore"):
         n1s, n2s = a1 + b1, c1 + d1
@@ -351,7 +372,7 @@ def rma_peto(
     E = xt * n1 / N
     V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
     if V.sum() == 0:
-        raise ValueError("one of the two outcomes never occurs in any of the tables; Peto's method cannot be used")
+        raise InputError("one of the two outcomes never occurs in any of the tables; Peto's method cannot be used")
     beta = float(np.sum(a - E) / V.sum())
     se = float(np.sqrt(1.0 / V.sum()))
     k_pos = int(np.sum(V > 0))

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma import measures
 from bayesma._validate import as_numeric, check_level, column, study_name
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars
 from bayesma.frequentist.transf import transform_table
 
@@ -117,7 +119,7 @@ class MHResult:  # numpydoc ignore=PR01
         tables = {name: values[mask] for name, values in self.tables.items()}
         labels = [lab for lab, m in zip(self.labels, mask) if m]
         if self.fitter is None:
-            raise TypeError("this result does not know the function that fitted it (made by rma_mh / rma_peto?)")
+            raise ArgumentTypeError("this result does not know the function that fitted it (made by rma_mh / rma_peto?)")
         return self.fitter(**tables, slab=labels, **self.options)
 
     @property
@@ -184,7 +186,7 @@ class MHResult:  # numpydoc ignore=PR01
                  f"I^2 (total heterogeneity / total variability):  {self.I2:.2f}%",
                  f"H^2 (total variability / sampling variability): {self.H2:.2f}", "",
                  f"Test for Heterogeneity:\nQ(df = {self.k_yi - 1}) = {self.QE:.4f}, p-val {_p_text(self.QEp)}", "",
-                 "Model Results (log scale):" if self.measure in ("OR", "RR", "IRR") else "Model Results:", ""]
+                 "Model Results (log scale):" if measures.get(self.measure).is_log else "Model Results:", ""]
         t = self.summary()
         cells = [f"{self.beta:.4f}", f"{self.se:.4f}", f"{self.zval:.4f}", _fmt_p(self.pval),
                  f"{self.ci_lb:.4f}", f"{self.ci_ub:.4f}"]
@@ -192,7 +194,7 @@ class MHResult:  # numpydoc ignore=PR01
         widths = [max(len(h), len(c)) for h, c in zip(header, cells)]
         lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
         lines.append(("  ".join(c.rjust(w) for c, w in zip(cells, widths)) + " " + _stars(self.pval)).rstrip())
-        if self.measure in ("OR", "RR", "IRR"):
+        if measures.get(self.measure).is_log:
             e = np.exp([self.beta, self.ci_lb, self.ci_ub])
             lines += ["", "Model Results (exponentiated):", "",
                       f"estimate  ci.lb  ci.ub\n{e[0]:.4f}  {e[1]:.4f}  {e[2]:.4f}"]
@@ -212,7 +214,7 @@ def _pair(value: Any, second: Any, name: str) -> tuple[Any, Any]:
     """metafor's two-element arguments: the first for the study estimates, the second for the pooling."""
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise ValueError(f"{name} must be one value or two (for the study estimates and for the pooled "
+            raise InputError(f"{name} must be one value or two (for the study estimates and for the pooled "
                              f"estimate), got {value!r}")
         return value[0], value[1]
     return value, second
@@ -229,24 +231,24 @@ def _tables(args: dict[str, Any], data: pd.DataFrame | None, slab: Any) -> tuple
         out[name] = as_numeric(column(data, spec, name), shown, labels)
     lengths = {n: len(v) for n, v in out.items()}
     if len(set(lengths.values())) > 1:
-        raise ValueError("the inputs have different lengths (one value per table is needed): "
+        raise InputError("the inputs have different lengths (one value per table is needed): "
                          + ", ".join(f"{n}: {k}" for n, k in lengths.items()))
     k = next(iter(lengths.values()))
     if labels is None:
         labels = [str(i + 1) for i in range(k)]
     elif len(labels) != k:
-        raise ValueError(f"slab has {len(labels)} labels for {k} tables")
+        raise InputError(f"slab has {len(labels)} labels for {k} tables")
     for name, v in out.items():
         bad = v < 0
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"column {name!r}: {study_name(labels, i)} has a negative value ({v[i]:g})")
+            raise InputError(f"column {name!r}: {study_name(labels, i)} has a negative value ({v[i]:g})")
     return out, labels
 
 
 def _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab):
     if ai is None or ci is None or (bi is None and n1i is None) or (di is None and n2i is None):
-        raise TypeError("give ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events (or group sizes) "
+        raise ArgumentTypeError("give ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events (or group sizes) "
                         "of groups 1 and 2")
     x, labels = _tables({"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i}, data, slab)
     a, c = x["ai"], x["ci"]
@@ -256,12 +258,12 @@ def _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab):
         bad = cell > size
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"column {name!r}: {study_name(labels, i)} has more events than its group size")
+            raise InputError(f"column {name!r}: {study_name(labels, i)} has more events than its group size")
     for cell, name in ((b, "bi/n1i"), (d, "di/n2i")):
         bad = cell < 0
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"column {name!r}: {study_name(labels, i)} has more events than its group size")
+            raise InputError(f"column {name!r}: {study_name(labels, i)} has more events than its group size")
     return a, b, c, d, labels
 
 
@@ -271,10 +273,10 @@ def _omit_missing(cells: list[np.ndarray], labels: list[str]) -> list[np.ndarray
     for c in cells:
         na |= np.isnan(c)
     if np.any(na):
-        names = ", ".join(study_name(labels, i) for i in np.flatnonzero(na))
-        warnings.warn(f"tables with missing values omitted from the pooled estimate: {names}", stacklevel=4)
+        names = ", ".join(study_name(labels, int(i)) for i in np.flatnonzero(na))
+        warnings.warn(f"tables with missing values omitted from the pooled estimate: {names}", MissingDataWarning, stacklevel=4)
         if np.all(na):
-            raise ValueError("every table has a missing value; nothing to pool")
+            raise InputError("every table has a missing value; nothing to pool")
     return [c[~na] for c in cells]
 
 
@@ -297,11 +299,11 @@ def _check_options(add: Any, to: Any, drop00: Any, level: Any):
     d1, d2 = _pair(drop00, False, "drop00")
     for t in (to1, to2):
         if t not in _TO:
-            raise ValueError(f"to={t!r} is not known; choose one of {list(_TO)}")
+            raise InputError(f"to={t!r} is not known; choose one of {list(_TO)}")
     for a in (add1, add2):
         if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) or not np.isfinite(a) \
                 or a < 0:
-            raise ValueError(f"add must be a finite number >= 0, got {a!r}")
+            raise InputError(f"add must be a finite number >= 0, got {a!r}")
     return float(add1), float(add2), to1, to2, bool(d1), bool(d2), check_level(level)
 
 
@@ -341,6 +343,8 @@ def _wald(beta: float, se: float, level: float):
     if not np.isfinite(beta) or not np.isfinite(se):
         return np.nan, np.nan, np.nan, np.nan
     crit = float(stats.norm.isf((1 - level) / 2))
+    if se == 0:  # no events (RD) or only events (RR, RD) anywhere: metafor's 0 (0), z and p NaN
+        return np.nan, np.nan, beta, beta
     z = beta / se
     return z, float(2 * stats.norm.sf(abs(z))), beta - crit * se, beta + crit * se
 

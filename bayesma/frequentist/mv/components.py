@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.errors import InputError
 from bayesma.frequentist.mv.optimize import Params
 from bayesma.frequentist.mv.random import SigmaTerm, StructTerm
 
@@ -32,7 +33,7 @@ def _values(spec: Any, n: int, name: str) -> np.ndarray:
     if arr.size == 1 and n > 1:
         arr = np.full(n, arr[0])
     if arr.size != n:
-        raise ValueError(f"{name} has {arr.size} values but the model has {n} such components")
+        raise InputError(f"{name} has {arr.size} values but the model has {n} such components")
     return arr
 
 
@@ -61,10 +62,19 @@ def _struct_fixed(term: StructTerm, info: dict, tau2: np.ndarray, rho: np.ndarra
             tau2 = np.where(once, 0.0, tau2)
             warnings.warn(f"Inner factor has k=1 for one or more levels. Corresponding '{var}' value(s) "
                           "fixed to 0.", stacklevel=5)
+    if st.name == "UN" and st.n_rho:
+        occ = np.zeros((len(term.outer_levels), st.q), dtype=float)
+        occ[term.outer_codes, term.inner_codes] = 1.0
+        together = (occ.T @ occ)[st._un]  # outer levels holding both inner levels, in rho's order
+        never = (together == 0) & np.isnan(rho)
+        if never.any():
+            rho = np.where(never, 0.0, rho)
+            warnings.warn("Some combinations of the levels of the inner factor never occurred. Corresponding "
+                          f"{cor} value(s) fixed to 0.", stacklevel=5)
     if st.name in ("CS", "AR") and st.n_rho and tau2[0] == 0 and np.isnan(rho).any():
         rho = np.zeros_like(rho)
     if np.any(np.abs(rho[~np.isnan(rho)]) > 1):
-        raise ValueError(f"fixed value(s) of {cor} must be in [-1, 1]")
+        raise InputError(f"fixed value(s) of {cor} must be in [-1, 1]")
     return tau2, rho
 
 
@@ -105,10 +115,10 @@ def build_params(sigmas: list[SigmaTerm], structs: list[StructTerm], fixed: dict
         infos.append(info)
     fixed_vec = np.concatenate(values) if values else np.zeros(0)
     if np.any(fixed_vec[np.array(is_var, dtype=bool)] < 0):
-        raise ValueError("fixed variance components must be >= 0")
+        raise InputError("fixed variance components must be >= 0")
     n_free = int(np.isnan(fixed_vec).sum())
     if n_free > k - p:
-        raise ValueError(f"the model has {n_free} variance/correlation components to estimate but only "
+        raise InputError(f"the model has {n_free} variance/correlation components to estimate but only "
                          f"k - p = {k - p} residual degrees of freedom: the struct needs more levels (or "
                          "more effects) than the data have; use a simpler struct or fix components")
     return Params(names, np.array(is_var, dtype=bool), fixed_vec), infos
@@ -116,11 +126,11 @@ def build_params(sigmas: list[SigmaTerm], structs: list[StructTerm], fixed: dict
 
 def _unused(spec: Any, name: str, kind: str) -> np.ndarray:
     if spec is not None:
-        raise ValueError(f"{name}= was given but the model has no '{kind}' term")
+        raise InputError(f"{name}= was given but the model has no '{kind}' term")
     return np.zeros(0)
 
 
 def _unused_rho(spec: Any, name: str, struct: str) -> np.ndarray:
     if spec is not None and np.any(np.asarray(spec, dtype=float) != 0):
-        raise ValueError(f"{name}= cannot be set for struct={struct!r} (its correlations are 0)")
+        raise InputError(f"{name}= cannot be set for struct={struct!r} (its correlations are 0)")
     return np.zeros(0)

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.data import MetaData
+from bayesma.errors import InputError
 from bayesma.frequentist._common import wald_tests, warn_vi_ratio
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.likelihood import Evaluation, Layout
@@ -55,7 +56,7 @@ def _dfs(dfs: Any, test: str, X: np.ndarray, layout: Layout) -> Any:
         return int(ddf[0]) if np.all(ddf == ddf[0]) else ddf
     arr = np.atleast_1d(np.asarray(dfs, dtype=float))
     if arr.size not in (1, p):
-        raise ValueError(f"dfs has {arr.size} values but the model has {p} coefficients")
+        raise InputError(f"dfs has {arr.size} values but the model has {p} coefficients")
     return float(arr[0]) if arr.size == 1 else arr
 
 

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column
+from bayesma._validate import column, label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._common import _aligned_mods, _level
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.components import build_params
@@ -40,7 +41,7 @@ _METHODS = ("REML", "ML")
 def _method_test(method: str, test: str, dfs: Any) -> tuple[str, str]:
     method = str(method).upper()
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS} for rma_mv, got {method!r}")
+        raise InputError(f"method must be one of {_METHODS} for rma_mv, got {method!r}")
     if test == "knha":
         warnings.warn(
             "rma_mv: test='knha' gives t tests with k - p degrees of freedom without the Knapp-Hartung "
@@ -49,12 +50,13 @@ def _method_test(method: str, test: str, dfs: Any) -> tuple[str, str]:
         )
         test = "t"
     if test not in ("z", "t"):
-        raise ValueError(f"test must be 'z' or 't' for rma_mv, got {test!r}")
+        raise InputError(f"test must be 'z' or 't' for rma_mv, got {test!r}")
     if test == "z" and dfs is not None and (not isinstance(dfs, str) or dfs == "contain"):
         test = "t"  # metafor: numeric dfs or dfs="contain" switch to t tests
     return method, test
 
 
+@label_alias
 def rma_mv(
     yi: Any,
     V: Any = None,
@@ -110,7 +112,8 @@ def rma_mv(
     level : float
         Confidence level, 0.95 or 95.
     vi : str or array_like, optional
-        Sampling variances to check the diagonal of a matrix *V* against.
+        Sampling variances: *V* itself when *V* is not given, else the values the diagonal of a
+        matrix *V* must equal.
     sei : str or array_like, optional
         Standard errors instead of a vector *V* (``V = sei**2``).
     cluster : str or array_like, optional
@@ -153,11 +156,13 @@ def rma_mv(
     level = _level(level)
     if cluster is not None:
         if random is not None:
-            raise ValueError("give either cluster= (a three-level model) or random=, not both")
+            raise InputError("give either cluster= (a three-level model) or random=, not both")
         return _three_level(yi, V if vi is None else vi, sei, data, cluster, mods, method, test, dfs, level,
                             labels, missing or "raise", sigma2)
+    if V is None and vi is not None:  # rma_mv(yi, vi=...): the sampling variances are V
+        V, vi = vi, None
     if V is None and sei is None:
-        raise TypeError("give V= (sampling variances or their covariance matrix) or sei=")
+        raise ArgumentTypeError("give V= (sampling variances or their covariance matrix) or sei=")
     yvals = column(data, yi, "yi")
     k = len(np.atleast_1d(np.asarray(yvals, dtype=object)))
     if V is None:
@@ -167,7 +172,7 @@ def rma_mv(
     if vi is not None:
         vi_all = np.asarray(column(data, vi, "vi"), dtype=float)
         if vi_all.shape != (k,):
-            raise ValueError(f"vi has {vi_all.size} values but there are {k} effects")
+            raise InputError(f"vi has {vi_all.size} values but there are {k} effects")
         check_V(Vb, md.labels, vi_all[keep], vi if isinstance(vi, str) else "vi")
     sigmas, structs = parse_random(random, md.data, struct)
     return fit_rma_mv(md, X, names, V=Vb, sigmas=sigmas, structs=structs, method=method, test=test, dfs=dfs,
@@ -179,14 +184,14 @@ def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
     try:
         y = np.asarray(yvals, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"yi must be numeric: {exc}") from None
+        raise InputError(f"yi must be numeric: {exc}") from None
     mods = _aligned_mods(mods, data, yi)
     bad = np.isnan(y) | np.isnan(Vb.diagonal())
     cols = list(dict.fromkeys(required_columns(mods, data) + random_columns(random)))
     frame = data.reset_index(drop=True) if data is not None else pd.DataFrame(index=range(k))
     for col in cols:
         if col not in frame.columns:
-            raise ValueError(f"column {col!r} is not in the data; columns are {list(frame.columns)}")
+            raise InputError(f"column {col!r} is not in the data; columns are {list(frame.columns)}")
         bad |= frame[col].isna().to_numpy()
     if isinstance(mods, (np.ndarray, list, pd.Series, pd.DataFrame)):
         arr = np.asarray(mods, dtype=float)
@@ -194,15 +199,16 @@ def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
     lab = None if labels is None else np.asarray(column(data, labels, "labels"), dtype=object)
     if bad.any():
         if missing == "raise":
-            raise ValueError(f"row {int(np.flatnonzero(bad)[0]) + 1} has a missing value (use missing='drop')")
-        warnings.warn(f"Rows with NAs omitted from model fitting ({int(bad.sum())} of {k} rows).", stacklevel=3)
+            raise InputError(f"row {int(np.flatnonzero(bad)[0]) + 1} has a missing value (use missing='drop')")
+        warnings.warn(f"Rows with NAs omitted from model fitting ({int(bad.sum())} of {k} rows).",
+                      MissingDataWarning, stacklevel=3)
         if bad.all():
-            raise ValueError("no rows left after dropping those with missing values")
+            raise InputError("no rows left after dropping those with missing values")
     keep = ~bad
     Vk = Vb.subset(keep) if bad.any() else Vb
+    check_V(Vk, None if lab is None else [str(v) for v in lab[keep]])
     md = MetaData.create(y[keep], Vk.diagonal(), data=frame.loc[keep].reset_index(drop=True),
                          labels=None if lab is None else lab[keep], missing="raise")
-    check_V(Vk, md.labels)
     if isinstance(mods, (np.ndarray, list, pd.Series, pd.DataFrame)) and len(mods) == k:
         mods = mods.iloc[keep] if isinstance(mods, (pd.Series, pd.DataFrame)) else np.asarray(mods)[keep]
     X, names = design_matrix(mods, md.data, md.k, md.labels)
@@ -220,14 +226,14 @@ def _three_level(yi, vi, sei, data, cluster, mods, method, test, dfs, level, lab
         require=required_columns(mods, data),
     )
     if md.cluster is None:
-        raise ValueError("cluster= is required: the cluster (study) of each effect")
+        raise InputError("cluster= is required: the cluster (study) of each effect")
     X, names = design_matrix(mods, md.data, md.k, md.labels)
     codes, levels = pd.factorize(pd.Series(md.cluster, dtype=object), sort=False)
     k, m = md.k, len(levels)
     if k - X.shape[1] < 1:
-        raise ValueError(f"too few effects (k = {k}) for {X.shape[1]} coefficients and two variance components")
+        raise InputError(f"too few effects (k = {k}) for {X.shape[1]} coefficients and two variance components")
     if m < 2:
-        raise ValueError(f"all {k} effects are in one cluster ({str(levels[0])!r}); "
+        raise InputError(f"all {k} effects are in one cluster ({str(levels[0])!r}); "
                          "a three-level model needs at least two clusters")
     if m == k:
         warnings.warn("every cluster has a single effect: the two variance components are not separately "
@@ -254,7 +260,7 @@ def _nested_labels(data: pd.DataFrame | None, labels: Any, cluster: Any) -> Any:
     name = labels if isinstance(labels, str) else "labels"
     for i, lab in enumerate(combined):
         if lab in seen:
-            raise ValueError(
+            raise InputError(
                 f"column {name!r}: effect label {text[i]!r} appears twice in cluster {clusters[i]!r} "
                 f"(rows {seen[lab] + 1} and {i + 1}); labels must be unique within a cluster"
             )

@@ -18,6 +18,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from bayesma._validate import column, study_name
+from bayesma.errors import InputError
 from bayesma.frequentist.mv.blocks import BlockDiag, SizeGroup
 from bayesma.frequentist.mv.vcalc import cluster_groups
 
@@ -66,7 +67,7 @@ def as_blockdiag(V: Any, data: pd.DataFrame | None, k: int) -> tuple[BlockDiag, 
         sizes = [np.shape(b)[0] for b in V]
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         if sum(sizes) != k:
-            raise ValueError(f"the blocks of V cover {sum(sizes)} rows but there are {k} effects")
+            raise InputError(f"the blocks of V cover {sum(sizes)} rows but there are {k} effects")
         out, vector = BlockDiag(list(V), [np.arange(a, a + s) for a, s in zip(starts, sizes)]), False
     else:
         values = column(data, V, "V") if isinstance(V, str) else V
@@ -75,12 +76,12 @@ def as_blockdiag(V: Any, data: pd.DataFrame | None, k: int) -> tuple[BlockDiag, 
             out, vector = diagonal_V(np.atleast_1d(arr)), True
         elif arr.ndim == 2:
             if arr.shape[0] != arr.shape[1]:
-                raise ValueError(f"V must be a square matrix, got {arr.shape[0]} x {arr.shape[1]}")
+                raise InputError(f"V must be a square matrix, got {arr.shape[0]} x {arr.shape[1]}")
             out, vector = _from_matrix(sparse.csr_matrix(arr)), False
         else:
-            raise ValueError("V must be a vector of variances or a k x k matrix")
+            raise InputError("V must be a vector of variances or a k x k matrix")
     if out.shape[0] != k:
-        raise ValueError(f"V is {out.shape[0]} x {out.shape[0]} but there are {k} effects (yi)")
+        raise InputError(f"V is {out.shape[0]} x {out.shape[0]} but there are {k} effects (yi)")
     return out, vector
 
 
@@ -96,15 +97,18 @@ def check_V(V: BlockDiag, labels: Sequence[str] | None, vi: Any = None, vi_name:
     for g in V.groups():
         M = g.mats
         scale = np.maximum(np.abs(M).max(axis=(1, 2)), np.finfo(float).tiny)
-        asym = np.abs(M - np.swapaxes(M, 1, 2)).max(axis=(1, 2)) > 1e-10 * scale
+        diff = np.abs(M - np.swapaxes(M, 1, 2)) > 1e-10 * scale[:, None, None]
+        asym = diff.any(axis=(1, 2))
         for j in np.flatnonzero(asym):
-            bad_rows.append((int(g.rows[j].min()), "V is not symmetric"))
+            local = np.flatnonzero(diff[j].any(axis=1))
+            bad_rows.append((int(g.rows[j][local].min()), "V is not symmetric"))
         ok = ~asym & np.isfinite(M).all(axis=(1, 2))
         if ok.any():
             ev = np.linalg.eigvalsh(0.5 * (M[ok] + np.swapaxes(M[ok], 1, 2)))
             neg = ev.min(axis=1) < -1e-10 * scale[ok]
             for j in np.flatnonzero(ok)[neg]:
-                bad_rows.append((int(g.rows[j].min()), "V is not positive semi-definite"))
+                bad_rows.append((int(g.rows[j].min()), "V is not positive semi-definite (its block of rows "
+                                 f"{', '.join(str(int(r) + 1) for r in sorted(g.rows[j]))})"))
         for j in np.flatnonzero(~np.isfinite(M).all(axis=(1, 2))):
             bad_rows.append((int(g.rows[j].min()), "V has a non-finite value"))
     diag = V.diagonal()
@@ -113,11 +117,12 @@ def check_V(V: BlockDiag, labels: Sequence[str] | None, vi: Any = None, vi_name:
     if vi is not None:
         vi = np.asarray(vi, dtype=float)
         if vi.shape != diag.shape:
-            raise ValueError(f"{vi_name} has {len(vi)} values but V is {len(diag)} x {len(diag)}")
+            raise InputError(f"{vi_name} has {len(vi)} values but V is {len(diag)} x {len(diag)}")
         diff = np.abs(diag - vi) > 1e-8 * np.maximum(np.abs(vi), 1e-300)
         for i in np.flatnonzero(diff):
             bad_rows.append((int(i), f"the diagonal of V ({diag[i]:g}) differs from {vi_name} ({vi[i]:g})"))
     if bad_rows:
         row, what = min(bad_rows)
-        raise ValueError(f"{what} at {study_name(list(labels) if labels is not None else None, row)} "
-                         f"(the block of V holding row {row + 1})")
+        names = list(labels) if labels is not None else None
+        raise InputError(f"{what} at {study_name(names, row)}", study=None if names is None else str(names[row]),
+                         row=row + 1, column="V")

@@ -31,6 +31,7 @@ from bayesma.frequentist.mv.vcalc import cluster_groups
 __all__ = ["Layout", "Evaluation"]
 
 _LOG2PI = float(np.log(2 * np.pi))
+_CUSTOM_MAX = 8  # blocks up to this size use the batched Cholesky written here
 
 
 def _components(k: int, groupings: list[np.ndarray]) -> np.ndarray:
@@ -281,7 +282,7 @@ def _chol_inv(M: np.ndarray) -> tuple[float, np.ndarray] | None:
     Small blocks use a Cholesky factorisation written over the batch (a loop over the s columns,
     each step vectorised over all n blocks), which avoids LAPACK's per-matrix overhead."""
     n, s, _ = M.shape
-    if s > 8:
+    if s > _CUSTOM_MAX or n < 64:  # LAPACK per matrix: large blocks, or few of them
         try:
             L = np.linalg.cholesky(M)
         except np.linalg.LinAlgError:
@@ -296,11 +297,11 @@ def _chol_inv(M: np.ndarray) -> tuple[float, np.ndarray] | None:
         if j + 1 < s:
             off = M[:, j + 1:, j] - np.einsum("nik,nk->ni", L[:, j + 1:, :j], L[:, j, :j])
             L[:, j + 1:, j] = off / L[:, j, j][:, None]
-    Li = np.zeros_like(M)
-    for j in range(s):
-        Li[:, j, j] = 1.0 / L[:, j, j]
-        for i in range(j + 1, s):
-            Li[:, i, j] = -np.einsum("nk,nk->n", L[:, i, j:i], Li[:, j:i, j]) / L[:, i, i]
+    Li = np.zeros_like(M)  # L^-1 by forward substitution, one row at a time over all blocks
+    for i in range(s):
+        row = -np.einsum("nk,nkj->nj", L[:, i, :i], Li[:, :i, :])
+        row[:, i] += 1.0
+        Li[:, i, :] = row / L[:, i, i][:, None]
     logdet = 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
     return logdet, np.swapaxes(Li, 1, 2) @ Li
 

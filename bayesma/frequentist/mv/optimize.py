@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist.mv.likelihood import Evaluation, Layout
 
 __all__ = ["Params", "maximize"]
@@ -74,6 +75,7 @@ def _climb(layout: Layout, reml: bool, params: Params, theta0: np.ndarray, scale
         return None
     layout.derivatives(theta, ev, reml)
     for _ in range(maxiter):
+        assert ev.grad is not None and ev.info is not None and ev.quad is not None  # set by derivatives()
         act = np.flatnonzero(_active(theta, ev.grad, params))
         if not len(act):
             break
@@ -83,6 +85,8 @@ def _climb(layout: Layout, reml: bool, params: Params, theta0: np.ndarray, scale
         if newton and not np.all(np.linalg.eigvalsh(J) > 1e-12 * max(1.0, np.abs(J).max())):
             J = info
         step = np.linalg.pinv(J, rcond=1e-13, hermitian=True) @ g
+        if not newton and float(g @ step) < 1e-10:
+            break  # Fisher scoring converges linearly: stop when the predicted gain is tiny (then polish)
         lam, new = 1.0, None
         for _ in range(40):
             cand = theta.copy()
@@ -119,7 +123,10 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
             maxiter: int = 30) -> np.ndarray:
     lo, hi = params.bounds()
     ev = layout.evaluate(theta, reml, grad=True)
+    if ev is None:
+        return theta
     for _ in range(maxiter):
+        assert ev.grad is not None  # evaluate(grad=True) fills it
         act = np.flatnonzero(_active(theta, ev.grad, params))
         if not len(act):
             break
@@ -130,7 +137,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
             tp[j] += h
             tm[j] -= h
             ep, em = layout.evaluate(tp, reml, grad=True), layout.evaluate(tm, reml, grad=True)
-            if ep is None or em is None:
+            if ep is None or em is None or ep.grad is None or em.grad is None:
                 return theta
             H[:, a] = (ep.grad[act] - em.grad[act]) / (2 * h)
         H = 0.5 * (H + H.T)
@@ -148,6 +155,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
             lam /= 2
         if not moved:
             break
+        assert new is not None  # moved: an evaluation at cand
         change = np.abs(cand - theta)
         theta, ev = cand, new
         if np.all(change <= 1e-12 * np.maximum(np.abs(theta), scale * 1e-6)):
@@ -156,7 +164,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
 
 
 def maximize(layout: Layout, reml: bool, params: Params, scale: float,
-             max_starts: int | None = None) -> tuple[np.ndarray, Evaluation]:
+             max_starts: int | None = None, start: np.ndarray | None = None) -> tuple[np.ndarray, Evaluation]:
     """The maximum of the (restricted) log likelihood over the free parameters.
 
     Parameters
@@ -172,6 +180,9 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     max_starts : int, optional
         At most this many starting points (default: all for k <= 20,000, else one: large data
         sets have a sharply peaked likelihood, and the boundary check still applies).
+    start : numpy.ndarray, optional
+        A starting point in metafor's terms; then the only one (e.g. for a profile likelihood,
+        which starts from the estimates).
 
     Returns
     -------
@@ -182,13 +193,13 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
     """
     sd = layout.sd_mask
     scale_vec = np.where(params.is_var, np.where(sd, np.sqrt(scale), scale), 1.0)
-    starts = [layout.internal(s) for s in _starts(params, scale)]
+    starts = [layout.internal(s) for s in ([start] if start is not None else _starts(params, scale))]
     params = Params(params.names, params.is_var, layout.internal(params.fixed))
     if not len(params.free):
         theta = params.fixed.copy()
         ev = layout.evaluate(theta, reml)
         if ev is None:
-            raise ValueError("the marginal covariance is not positive definite at the fixed components")
+            raise InputError("the marginal covariance is not positive definite at the fixed components")
         layout.derivatives(theta, ev, reml)
         return layout.public(theta), ev
     linear = not layout.structs
@@ -200,7 +211,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         if found is not None and (best is None or found[1].ll > best[1].ll):
             best = found
     if best is None:
-        raise ValueError("the marginal covariance is not positive definite at any starting value")
+        raise InputError("the marginal covariance is not positive definite at any starting value")
     theta, ev = best
     if not linear and layout.k <= 5000:
         polished = _newton(layout, reml, params, theta, scale_vec)
@@ -208,9 +219,10 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         if ev2 is not None and ev2.ll >= ev.ll:
             theta, ev = polished, ev2
             layout.derivatives(theta, ev, reml)
+    assert ev.grad is not None  # set by derivatives()
     act = _active(theta, ev.grad, params)
     gnorm = np.abs(ev.grad[act] * scale_vec[act])
     if len(gnorm) and np.max(gnorm) > 1e-3 * max(1.0, np.sqrt(layout.k)):
         warnings.warn("rma_mv: the optimizer may not have converged (gradient "
-                      f"{np.max(gnorm):.2g} at the estimates)", RuntimeWarning, stacklevel=3)
+                      f"{np.max(gnorm):.2g} at the estimates)", ConvergenceWarning, stacklevel=3)
     return layout.public(theta), ev

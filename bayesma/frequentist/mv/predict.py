@@ -1,14 +1,17 @@
-"""Predictions and random effects of a three-level fit (metafor's ``predict.rma.mv`` and
+"""Predictions and random effects of an ``rma_mv`` fit (metafor's ``predict.rma.mv`` and
 ``ranef.rma.mv``), block by block.
 
-With V = diag(v + sigma²₂) + sigma²₁ Z Z' (one block per cluster), W = V⁻¹, the residuals
-e = y - X beta and P = W - W X (X'WX)⁻¹ X'W:
+With the fitted marginal covariance M (block diagonal), W = M⁻¹, the residuals e = y - X beta and
+P = W - W X (X'WX)⁻¹ X'W:
 
 * ``predict``: ``x'beta`` with ``se = sqrt(x' Var(beta) x)``, the confidence interval, and the
-  prediction interval ``x'beta ± crit sqrt(se² + sigma²₁ + sigma²₂)``;
-* ``ranef``: the cluster effects ``u = sigma²₁ Z'W e`` with variances
-  ``sigma²₁ - sigma²₁² diag(Z'PZ)``, and the effects within clusters ``w = sigma²₂ W e`` with
-  variances ``sigma²₂ - sigma²₂² diag(P)``.
+  prediction interval ``x'beta ± crit sqrt(se² + sum(sigma²) [+ tau² + gamma²])``, where a
+  heteroscedastic structure (HCS, UN, DIAG, HAR) takes the level of its inner factor from
+  ``tau2_levels`` / ``gamma2_levels``, as metafor;
+* ``ranef``: for every ``~ 1 | f`` term, the effects of the levels of f, ``u = sigma² Z'W e``
+  with variances ``sigma² - sigma⁴ diag(Z'PZ)``; for an ``~ inner | outer`` term, the effects of
+  each outer level's inner levels, ``b = G Z'W e`` (one row per ``outer.inner`` combination in
+  the data) with variances ``diag(G - G Z'PZ G)``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
+from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit
 from bayesma.frequentist.transf import transform_table
 
@@ -39,13 +43,37 @@ def _newmods(res: Any, newmods: Any) -> np.ndarray:
     if X.shape[1] == p - 1 and names[0] == "intrcpt":
         X = np.column_stack([np.ones(X.shape[0]), X])
     if X.shape[1] != p:
-        raise ValueError(f"newmods must have {p - 1} columns (one per moderator: {names[1:]})")
+        raise InputError(f"newmods must have {p - 1} columns (one per moderator: {names[1:]})")
     return X
 
 
+def _pi_variance(res: Any, n: int, tau2_levels: Any, gamma2_levels: Any) -> np.ndarray | None:
+    """The random-effects variance a prediction interval adds (None if a level is needed and missing)."""
+    extra = np.full(n, float(np.sum(res.sigma2)))
+    for info, comp, levels, name in zip(getattr(res, "struct_info", []), (res.tau2, res.gamma2),
+                                        (tau2_levels, gamma2_levels), ("tau2_levels", "gamma2_levels")):
+        comp = np.atleast_1d(comp)
+        if len(comp) == 1:
+            extra += float(comp[0])
+            continue
+        if levels is None:
+            return None
+        lv = np.atleast_1d(np.asarray(levels, dtype=object))
+        lv = np.repeat(lv, n) if lv.size == 1 else lv
+        if lv.size != n:
+            raise InputError(f"{name} has {lv.size} values for {n} predictions")
+        names = [str(v) for v in info["levels"]]
+        pos = [names.index(str(v)) if str(v) in names else (int(v) - 1 if str(v).isdigit() else -1) for v in lv]
+        if any(p < 0 or p >= len(names) for p in pos):
+            raise InputError(f"{name}: levels must be among {names} (or their positions 1..{len(names)})")
+        extra += comp[np.array(pos)]
+    return extra
+
+
 def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
-               transf: Callable[[np.ndarray], np.ndarray] | None = None) -> pd.DataFrame:
-    """Predicted average effects of a three-level fit with confidence and prediction intervals
+               transf: Callable[[np.ndarray], np.ndarray] | None = None, tau2_levels: Any = None,
+               gamma2_levels: Any = None) -> pd.DataFrame:
+    """Predicted average effects of an ``rma_mv`` fit with confidence and prediction intervals
     (metafor's ``predict.rma.mv``).
 
     Parameters
@@ -59,17 +87,20 @@ def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
         Default: the fit's level.
     transf : callable, optional
         Applied to ``pred`` and the bounds (``se`` is then NaN).
+    tau2_levels, gamma2_levels : str, int or array_like, optional
+        For a heteroscedastic ``~ inner | outer`` term (HCS, UN, DIAG, HAR): the inner level (name
+        or 1-based position) of each prediction, whose tau² enters the prediction interval.
 
     Returns
     -------
     pandas.DataFrame
-        ``pred, se, ci_lb, ci_ub, pi_lb, pi_ub``; the prediction interval adds both variance
-        components to the variance of the prediction.
+        ``pred, se, ci_lb, ci_ub, pi_lb, pi_ub``; the prediction interval adds the variance
+        components to the variance of the prediction (NaN when a needed level is not given).
 
     Raises
     ------
     ValueError
-        *newmods* has the wrong number of columns.
+        *newmods* has the wrong number of columns, or a level is not in the data.
 
     References
     ----------
@@ -84,10 +115,12 @@ def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
     [[0.1847, -0.4502, 0.8197]]
     """
     X = _newmods(res, newmods)
-    crit = _crit(check_level(res.level if level is None else level), res.dfs)
+    dfs = res.dfs if np.ndim(res.dfs) == 0 else np.min(res.dfs)
+    crit = _crit(check_level(res.level if level is None else level), dfs)
     pred = X @ res.beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", X, res.vb, X))
-    pi_se = np.sqrt(se**2 + float(np.sum(res.sigma2)))
+    extra = _pi_variance(res, len(pred), tau2_levels, gamma2_levels)
+    pi_se = np.sqrt(se**2 + extra) if extra is not None else np.full(len(pred), np.nan)
     out = pd.DataFrame({"pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se,
                         "pi_lb": pred - crit * pi_se, "pi_ub": pred + crit * pi_se})
     return transform_table(out, transf, "pred", (("ci_lb", "ci_ub"), ("pi_lb", "pi_ub")))
@@ -95,7 +128,7 @@ def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
 
 def ranef_mv(res: Any, level: float | None = None,
              transf: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, pd.DataFrame]:
-    """Best linear unbiased predictions of the random effects of a three-level fit (metafor's
+    """Best linear unbiased predictions of the random effects of an ``rma_mv`` fit (metafor's
     ``ranef.rma.mv``).
 
     Parameters
@@ -110,9 +143,10 @@ def ranef_mv(res: Any, level: float | None = None,
     Returns
     -------
     dict of str to pandas.DataFrame
-        Two tables, keyed by the names of the levels (``res.s_names``): the cluster effects
-        (one row per cluster) and the effects within clusters (one row per effect, index
-        the effect labels); columns ``pred, se, pi_lb, pi_ub``.
+        One table per random term, keyed by its name (``res.s_names`` for the ``~ 1 | f``
+        terms, ``"inner | outer"`` for a structured term), one row per level (index: the level;
+        for the three-level model's inner term, the effect labels); columns
+        ``pred, se, pi_lb, pi_ub``.
 
     References
     ----------
@@ -127,41 +161,63 @@ def ranef_mv(res: Any, level: float | None = None,
     >>> sorted(re)
     ['district', 'district/school']
     """
-    y, vi, X = res.data.yi, res.data.vi, np.asarray(res.X, dtype=float)
-    levels, cid = np.unique(np.asarray(res.data.cluster), return_inverse=True)
-    m = len(levels)
-    s1, s2 = (float(v) for v in res.sigma2)
-    w = 1.0 / (vi + s2)
-    S = np.bincount(cid, weights=w, minlength=m)
-    c = s1 / (1.0 + s1 * S)
+    layout = res.layout
+    theta = layout.internal(np.asarray(res.theta, dtype=float))
+    ev = layout.evaluate(theta, res.method == "REML")
+    dfs = res.dfs if np.ndim(res.dfs) == 0 else np.min(res.dfs)
+    crit = _crit(check_level(res.level if level is None else level), dfs)
+    H, p = ev.vb, layout.p
 
-    def solve(M: np.ndarray) -> np.ndarray:  # V^-1 M for a vector or matrix M (Sherman-Morrison per block)
-        wM = w * M if M.ndim == 1 else w[:, None] * M
-        if M.ndim == 1:
-            return wM - c[cid] * w * np.bincount(cid, weights=wM, minlength=m)[cid]
-        sums = np.column_stack([np.bincount(cid, weights=wM[:, j], minlength=m) for j in range(M.shape[1])])
-        return wM - (c[cid] * w)[:, None] * sums[cid]
-
-    WX = solve(X)
-    A_inv = np.linalg.inv(X.T @ WX)
-    e = y - X @ res.beta
-    We = solve(e)
-    crit = _crit(check_level(res.level if level is None else level), res.dfs)
-    # clusters: Z'WZ is diagonal (S - c S^2); Z'WX sums the rows of WX per cluster
-    B = np.column_stack([np.bincount(cid, weights=WX[:, j], minlength=m) for j in range(X.shape[1])])
-    zpz = S - c * S**2 - np.einsum("ij,jk,ik->i", B, A_inv, B)
-    u = s1 * np.bincount(cid, weights=We, minlength=m)
-    u_se = np.sqrt(np.maximum(s1 - s1**2 * zpz, 0.0))
-    # effects within clusters: diag(W) = w - c w^2
-    p_diag = w - c[cid] * w**2 - np.einsum("ij,jk,ik->i", WX, A_inv, WX)
-    v = s2 * We
-    v_se = np.sqrt(np.maximum(s2 - s2**2 * p_diag, 0.0))
-
-    def table(pred: np.ndarray, se: np.ndarray, index: list[str]) -> pd.DataFrame:
+    def table(pred: np.ndarray, var: np.ndarray, index: list[str]) -> pd.DataFrame:
+        se = np.sqrt(np.maximum(var, 0.0))
         out = pd.DataFrame({"pred": pred, "se": se, "pi_lb": pred - crit * se, "pi_ub": pred + crit * se},
                            index=pd.Index(index, name="level"))
         return transform_table(out, transf, "pred", (("pi_lb", "pi_ub"),))
 
-    names = tuple(getattr(res, "s_names", ("cluster", "cluster/id")))
-    return {names[0]: table(u, u_se, [str(lv) for lv in levels]),
-            names[1]: table(v, v_se, [str(lab) for lab in res.data.labels])}
+    out: dict[str, pd.DataFrame] = {}
+    nested = res.data is not None and res.data.cluster is not None  # the three-level cluster= call
+    for t_i, (term, s2) in enumerate(zip(layout.sigmas, res.sigma2)):
+        zwe = np.zeros(term.n_levels)
+        zwz = np.zeros(term.n_levels)
+        zwx = np.zeros((term.n_levels, p))
+        for g, (Mi, MiX, Py) in zip(layout.groups, ev.parts):
+            codes = term.codes[g.rows]
+            same = (codes[:, :, None] == codes[:, None, :])
+            np.add.at(zwe, codes.ravel(), Py.ravel())
+            np.add.at(zwz, codes.ravel(), (Mi * same).sum(axis=2).ravel())
+            np.add.at(zwx, codes.ravel(), MiX.reshape(-1, p))
+        zpz = zwz - np.einsum("ij,jk,ik->i", zwx, H, zwx)
+        labels = list(res.data.labels) if (nested and t_i == 1) else [str(v) for v in term.levels]
+        out[term.name] = table(s2 * zwe, s2 - s2**2 * zpz, labels)
+    for term, (tau2, rho) in zip(layout.structs, layout.split(theta)[1]):
+        out[f"{term.inner_name} | {term.outer_name}"] = _struct_ranef(term, tau2, rho, layout, ev, table)
+    return out
+
+
+def _struct_ranef(term: Any, tau2: np.ndarray, rho: np.ndarray, layout: Any, ev: Any, table: Any) -> pd.DataFrame:
+    """BLUPs of an ``~ inner | outer`` term: one per (outer, inner) combination in the data."""
+    G = term.struct.G(tau2, rho)
+    H, q = ev.vb, term.struct.q
+    preds, vars_, keys = [], [], []
+    for g, (Mi, MiX, Py) in zip(layout.groups, ev.parts):
+        oc, ic = term.outer_codes[g.rows], term.inner_codes[g.rows]
+        s = oc.shape[1]
+        for a in range(s):  # each outer level of a block, at the first row that holds it
+            first = ~(oc[:, :a] == oc[:, a:a + 1]).any(axis=1)
+            same = oc == oc[:, a:a + 1]
+            for i in range(q):
+                blocks = np.flatnonzero(first & (same & (ic == i)).any(axis=1))
+                if not len(blocks):
+                    continue
+                w = np.where(same[blocks], G[i][ic[blocks]], 0.0)  # G[i, inner_j] on the rows of this outer level
+                preds.append(np.sum(w * Py[blocks], axis=1))
+                wMw = np.einsum("na,nab,nb->n", w, Mi[blocks], w)
+                wMX = np.einsum("na,nap->np", w, MiX[blocks])
+                vars_.append(G[i, i] - (wMw - np.einsum("np,pq,nq->n", wMX, H, wMX)))
+                keys.append(oc[blocks, a] * q + i)
+    if not preds:
+        return table(np.zeros(0), np.zeros(0), [])
+    key = np.concatenate(keys)
+    order = np.argsort(key, kind="stable")
+    labels = [f"{term.outer_levels[k // q]}.{term.inner_levels[k % q]}" for k in key[order]]
+    return table(np.concatenate(preds)[order], np.concatenate(vars_)[order], labels)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.data import MetaData
+from bayesma.errors import ArgumentTypeError
 from bayesma.frequentist._common import coef_table
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.mv.blocks import BlockDiag
@@ -21,7 +22,7 @@ __all__ = ["RMAMVResult"]
 
 
 @dataclass
-class RMAMVResult:
+class RMAMVResult:  # numpydoc ignore=PR01
     """A fitted multivariate / multilevel meta-analysis (metafor's ``rma.mv``).
 
     Attributes
@@ -58,6 +59,16 @@ class RMAMVResult:
         values were dropped).
     V : BlockDiag
         The known sampling covariance of those rows.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> dat = bm.load_dataset("dat.konstantopoulos2011")
+    >>> res = bm.rma_mv("yi", "vi", random="~ 1 | district/school", data=dat)
+    >>> res.variance_components()["estim"].round(4).tolist()
+    [0.0651, 0.0327]
+    >>> res.marginal_vcov().shape
+    (56, 56)
     """
 
     method: str
@@ -87,20 +98,20 @@ class RMAMVResult:
     s_names: tuple[str, ...]
     s_nlevels: tuple[int, ...]
     iterations: int
+    data: MetaData = field(repr=False)
+    X: np.ndarray = field(repr=False)
+    yi: np.ndarray = field(repr=False)
+    V: BlockDiag = field(repr=False)
+    theta: np.ndarray = field(repr=False)
+    params: Params = field(repr=False)
+    layout: Layout = field(repr=False)
     tau2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rho: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gamma2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     phi: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pi_lb: float | None = None
     pi_ub: float | None = None
-    data: MetaData | None = field(default=None, repr=False)
-    X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
-    yi: np.ndarray | None = field(default=None, repr=False)
-    V: BlockDiag | None = field(default=None, repr=False)
-    theta: np.ndarray | None = field(default=None, repr=False)
-    params: Params | None = field(default=None, repr=False)
-    layout: Layout | None = field(default=None, repr=False)
     struct_info: list[dict] = field(default_factory=list, repr=False)
     scale: float = field(default=1.0, repr=False)
     parms: int = 0
@@ -186,7 +197,7 @@ class RMAMVResult:
         """The variance components of metafor's printout: one row per ``sigma^2.j``, then
         ``tau^2.j``/``rho`` (and ``gamma^2.j``/``phi``) of the ``~ inner | outer`` terms."""
         fixed = ~np.isnan(self.params.fixed) if self.params is not None else np.zeros(len(self.sigma2), bool)
-        rows = []
+        rows: list[tuple[str, Any, float, float, str, str]] = []
         for j, (s2, nl, nm) in enumerate(zip(self.sigma2, self.s_nlevels, self.s_names)):
             rows.append((f"sigma^2.{j + 1}", s2, np.sqrt(s2), nl, "yes" if fixed[j] else "no", nm))
         pos = len(self.sigma2)
@@ -218,15 +229,26 @@ class RMAMVResult:
         :func:`bayesma.frequentist.mv.profile.confint_sigma2` (metafor's ``confint.rma.mv``)."""
         return confint_sigma2(self, level)
 
-    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
+                tau2_levels: Any = None, gamma2_levels: Any = None) -> pd.DataFrame:
         """Predicted average effects with confidence and prediction intervals; see
         :func:`bayesma.frequentist.mv.predict.predict_mv` (metafor's ``predict.rma.mv``)."""
-        return predict_mv(self, newmods, level, transf)
+        return predict_mv(self, newmods, level, transf, tau2_levels, gamma2_levels)
 
     def ranef(self, level: float | None = None, transf: Any = None) -> dict[str, pd.DataFrame]:
-        """Predicted random effects of the ``~ 1 | f`` terms; see
+        """Predicted random effects of every random term; see
         :func:`bayesma.frequentist.mv.predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
         return ranef_mv(self, level, transf)
+
+    def funnel(self, **kwargs: Any) -> Any:
+        """Not available: a funnel plot assumes independent effects (as trimfill, ranktest, selmodel).
+
+        Raises
+        ------
+        ArgumentTypeError
+            Always, naming what to use instead (the Egger sandwich or multilevel PET-PEESE).
+        """
+        refuse_dependent(self, "funnel()")
 
     def __repr__(self) -> str:
         return _format(self)
@@ -237,8 +259,9 @@ class RMAMVResult:
 
 def _format(res: RMAMVResult) -> str:
     mods = res.p > 1 or res.coef_names != ["intrcpt"]
-    lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "", "Variance Components:", ""]
     vc = res.variance_components()
+    lines = [f"Multivariate Meta-Analysis Model (k = {res.k}; method: {res.method})", "",
+             "Variance Components:" + ("" if len(vc) else " none"), ""]
     sig = vc.iloc[: len(res.sigma2)].copy()
     if len(sig):
         sig["estim"] = [f"{v:.4f}" for v in sig["estim"]]
@@ -277,3 +300,14 @@ def _format(res: RMAMVResult) -> str:
     lines.append(text)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)
+
+
+def refuse_dependent(res: Any, what: str) -> None:
+    """Raise for an ``rma_mv`` fit given to a method that assumes independent effects."""
+    if isinstance(res, RMAMVResult):
+        raise ArgumentTypeError(
+            f"{what} assumes independent effects and cannot take an rma_mv fit (dependent effects); "
+            "use bm.egger_test(res) (the Egger sandwich: sqrt(vi) as a moderator of the multilevel model "
+            "with a CR2 test) or bm.pet_peese(res) (multilevel PET-PEESE), or aggregate the effects per study "
+            "(bm.aggregate) before using it"
+        )

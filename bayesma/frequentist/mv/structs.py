@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayesma.errors import InputError
+
 __all__ = ["STRUCTS", "Struct"]
 
 STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
@@ -34,7 +36,7 @@ class Struct:
     def __init__(self, name: str, q: int):
         name = str(name).upper()
         if name not in STRUCTS:
-            raise ValueError(f"struct must be one of {STRUCTS}, got {name!r}")
+            raise InputError(f"struct must be one of {STRUCTS}, got {name!r}")
         self.name, self.q = name, int(q)
         self.n_tau2 = q if name in ("HCS", "UN", "DIAG", "HAR") else 1
         self.n_rho = {"CS": 1, "HCS": 1, "AR": 1, "HAR": 1, "UN": q * (q - 1) // 2}.get(name, 0)
@@ -42,7 +44,7 @@ class Struct:
         self._lag = lag
         low = np.tril_indices(q, -1)
         order = np.lexsort((low[0], low[1]))  # column-major lower triangle, as R's lower.tri
-        self._un = (low[0][order], low[1][order])
+        self._un = (low[0][order], low[1][order])  # UN's correlations: (row, column) of each
 
     def _corr(self, rho: np.ndarray) -> np.ndarray:
         q = self.q

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import column
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist.mv.blocks import BlockDiag, SizeGroup
 
 __all__ = ["vcalc", "blsplit", "cluster_groups"]
@@ -52,10 +53,10 @@ def _values(data: pd.DataFrame | None, spec: Any, name: str, k: int | None) -> n
     if vals.ndim == 0 and k is not None:
         vals = np.repeat(vals, k)
     if k is not None and len(vals) != k:
-        raise ValueError(f"{name} has {len(vals)} values but there are {k} effects")
+        raise InputError(f"{name} has {len(vals)} values but there are {k} effects")
     if pd.isna(pd.Series(vals, dtype=object)).any():
         row = int(np.flatnonzero(pd.isna(pd.Series(vals, dtype=object)))[0])
-        raise ValueError(f"{name}: missing value in row {row + 1} (no missing values are allowed in {name})")
+        raise InputError(f"{name}: missing value in row {row + 1} (no missing values are allowed in {name})")
     return vals
 
 
@@ -64,19 +65,19 @@ def _rho_matrix(rho: Any, levels: np.ndarray, name: str) -> Any:
     of levels) or a matrix from a DataFrame."""
     if np.ndim(rho) == 0:
         if abs(float(rho)) > 1:
-            raise ValueError("all correlations given by rho must be in [-1, 1]")
+            raise InputError("all correlations given by rho must be in [-1, 1]")
         return float(rho)
     if isinstance(rho, pd.DataFrame):
         lab = [str(v) for v in rho.index]
         missing = [str(v) for v in levels if str(v) not in lab]
         if missing:
-            raise ValueError(f"there are {name} values with no row/column in the rho matrix: {missing}")
+            raise InputError(f"there are {name} values with no row/column in the rho matrix: {missing}")
         pos = [lab.index(str(v)) for v in levels]
         mat = rho.to_numpy(dtype=float)[np.ix_(pos, pos)]
     else:
-        raise TypeError(f"rho for {name} must be a number or a pandas DataFrame labelled by the {name} values")
+        raise ArgumentTypeError(f"rho for {name} must be a number or a pandas DataFrame labelled by the {name} values")
     if np.any(np.abs(mat) > 1):
-        raise ValueError("all correlations given by rho must be in [-1, 1]")
+        raise InputError("all correlations given by rho must be in [-1, 1]")
     return mat
 
 
@@ -85,15 +86,15 @@ def _split_rho(rho: Any, has_type: bool, has_obs: bool) -> tuple[Any, Any]:
     if not has_type and not has_obs:
         return 0.0, 0.0
     if rho is None:
-        raise ValueError("give rho= when obs= or type= is given")
+        raise InputError("give rho= when obs= or type= is given")
     if has_type and has_obs:
         if isinstance(rho, pd.DataFrame) or np.ndim(rho) == 0 or len(rho) != 2:
-            raise ValueError("when type= and obs= are both given, rho= must give two correlations: "
+            raise InputError("when type= and obs= are both given, rho= must give two correlations: "
                              "[within a construct (obs), between constructs (type)]")
         return rho[0], rho[1]
     if not isinstance(rho, pd.DataFrame) and np.ndim(rho) == 1:
         if len(rho) != 1:
-            raise ValueError("when only one of type= or obs= is given, rho= must be a single number or a matrix")
+            raise InputError("when only one of type= or obs= is given, rho= must be a single number or a matrix")
         rho = rho[0]
     return (rho, 0.0) if has_obs else (0.0, rho)
 
@@ -155,7 +156,8 @@ def vcalc(
     ----------
     vi : str, float or array_like, shape (k,)
         Sampling variances (a column name of *data*), or one number for every row (e.g. ``1``
-        with *rvars*).
+        with *rvars*). A missing variance gives a row and column of NaN (as metafor), which
+        :func:`~bayesma.frequentist.mv.rma_mv` drops with the row.
     cluster : str or array_like, shape (k,)
         The cluster (study) of each effect; effects of different clusters are independent.
     obs : str or array_like, optional
@@ -211,8 +213,11 @@ def vcalc(
     cl = _values(data, cluster, "cluster", None)
     k = len(cl)
     if k < 2:
-        raise ValueError("vcalc needs at least two effects (k = 1)")
-    v = np.asarray(_values(data, vi, "vi", k), dtype=float)
+        raise InputError("vcalc needs at least two effects (k = 1)")
+    v = np.asarray(column(data, vi, "vi") if isinstance(vi, str) else vi, dtype=float)
+    v = np.repeat(v, k) if v.ndim == 0 else v
+    if v.shape != (k,):
+        raise InputError(f"vi has {v.size} values but cluster has {k}")
     if subgroup is not None:
         sg = _values(data, subgroup, "subgroup", k)
         cl = np.array([f"{a}.{b}" for a, b in zip(cl, sg)], dtype=object)
@@ -234,18 +239,18 @@ def vcalc(
 
 def _structured_mats(data, k, groups, obs, type_, time1, phi, rho, time2, grp1, grp2, w1, w2) -> list:
     if time2 is not None and time1 is None:
-        raise ValueError("give only time1=, both time1= and time2=, or neither")
+        raise InputError("give only time1=, both time1= and time2=, or neither")
     if grp2 is not None and grp1 is None:
-        raise ValueError("give only grp1=, both grp1= and grp2=, or neither")
+        raise InputError("give only grp1=, both grp1= and grp2=, or neither")
     if (time2 is not None or w2 is not None) and grp2 is None:
-        raise ValueError("give grp2= when time2= or w2= is given")
+        raise InputError("give grp2= when time2= or w2= is given")
     if time1 is not None:
         if phi is None:
-            raise ValueError("give phi= when time1= is given")
+            raise InputError("give phi= when time1= is given")
     else:
         phi = 1.0
     if abs(float(phi)) > 1:
-        raise ValueError(f"phi must be in [-1, 1], got {phi}")
+        raise InputError(f"phi must be in [-1, 1], got {phi}")
     rho_obs, rho_type = _split_rho(rho, type_ is not None, obs is not None)
     o = _values(data, obs, "obs", k) if obs is not None else np.ones(k)
     t = _values(data, type_, "type", k) if type_ is not None else np.ones(k)
@@ -269,7 +274,7 @@ def _structured_mats(data, k, groups, obs, type_, time1, phi, rho, time2, grp1, 
 
 def _rvars_mats(data, rvars, groups, obs, type_, time1, phi, rho) -> list:
     if data is None:
-        raise ValueError("give data= when rvars= is given")
+        raise InputError("give data= when rvars= is given")
     ignored = [n for n, a in (("obs", obs), ("type", type_), ("time1", time1), ("phi", phi), ("rho", rho))
                if a is not None]
     if ignored:
@@ -277,13 +282,13 @@ def _rvars_mats(data, rvars, groups, obs, type_, time1, phi, rho) -> list:
     names = list(rvars)
     missing = [n for n in names if n not in data.columns]
     if missing:
-        raise ValueError(f"rvars: columns {missing} are not in the data")
+        raise InputError(f"rvars: columns {missing} are not in the data")
     rv = data[names].to_numpy(dtype=float)
     largest = max(rows.shape[1] for _, rows in groups)
     if largest > len(names):
-        raise ValueError(f"there are {len(names)} rvars columns, but clusters with {largest} rows")
+        raise InputError(f"there are {len(names)} rvars columns, but clusters with {largest} rows")
     if largest != len(names):
-        raise ValueError(f"there are {len(names)} rvars columns, but no cluster with this many rows")
+        raise InputError(f"there are {len(names)} rvars columns, but no cluster with this many rows")
     return [_rvars_blocks(rows, rv) for _, rows in groups]
 
 
@@ -336,15 +341,15 @@ def blsplit(V: Any, cluster: Any, data: pd.DataFrame | None = None, sort: bool =
     cl = _values(data, cluster, "cluster", None)
     k = len(cl)
     if tuple(V.shape) != (k, k):
-        raise ValueError(f"cluster has {k} values but V is {V.shape[0]} x {V.shape[1]}")
+        raise InputError(f"cluster has {k} values but V is {V.shape[0]} x {V.shape[1]}")
     codes, labels = pd.factorize(pd.Series(cl, dtype=object), sort=sort)
     out: dict[Any, np.ndarray] = {}
     csr = V.tocsr() if hasattr(V, "tocsr") else None
     dense = None if csr is not None else np.asarray(V, dtype=float)
     for j, lab in enumerate(labels):
         r = np.flatnonzero(codes == j)
-        blk = csr[r][:, r].toarray() if csr is not None else dense[np.ix_(r, r)]
+        blk = csr[r][:, r].toarray() if csr is not None else np.asarray(dense)[np.ix_(r, r)]
         if not np.allclose(blk, blk.T, rtol=1e-10, atol=0):
-            raise ValueError(f"V is not symmetric in cluster {lab!r}")
+            raise InputError(f"V is not symmetric in cluster {lab!r}")
         out[lab.item() if hasattr(lab, "item") else lab] = blk
     return out

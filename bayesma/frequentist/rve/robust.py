@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _btt_text, _fmt_p, _p_text, _stars
 from bayesma.frequentist.rve.sandwich import VCOV_TYPES, hotelling, sandwich
 from bayesma.frequentist.rve.working import working_model
@@ -175,11 +176,11 @@ def robust(
     (0.0845, 9.86)
     """
     if vcov not in VCOV_TYPES:
-        raise ValueError(f"vcov must be one of {VCOV_TYPES}, got {vcov!r}")
+        raise InputError(f"vcov must be one of {VCOV_TYPES}, got {vcov!r}")
     wm = working_model(res, cluster)
     J, p = wm.J, wm.p
     if J - p <= 0:
-        raise ValueError(f"the number of clusters ({J}) must be larger than the number of coefficients ({p})")
+        raise InputError(f"the number of clusters ({J}) must be larger than the number of coefficients ({p})")
     level = wm.level
     alpha = 1 - level
     btt = wm.btt

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist.rve.working import WorkingModel
 
 __all__ = ["VCOV_TYPES", "Sandwich", "sandwich", "psd_power"]
@@ -52,7 +53,7 @@ def _chol(theta: np.ndarray, clusters: np.ndarray, levels: np.ndarray) -> np.nda
     except np.linalg.LinAlgError:
         for c, block in zip(clusters, theta):
             if np.linalg.eigvalsh(block)[0] <= 0:
-                raise ValueError(
+                raise InputError(
                     f"the fitted covariance of cluster {levels[c]!r} is not positive definite; "
                     "cluster-robust inference needs the working model's inverse"
                 ) from None
@@ -112,7 +113,7 @@ def _check_leverage(IH: np.ndarray, clusters: np.ndarray, levels: np.ndarray) ->
     cluster with some level of a moderator) instead of returning rounding error."""
     bad = np.linalg.cond(IH) > 1e12
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"CR3 is undefined here: I - H_jj of cluster {levels[clusters[np.argmax(bad)]]!r} is singular "
             "(the cluster alone determines a coefficient); use vcov='CR2'"
         )
@@ -143,10 +144,10 @@ def sandwich(wm: WorkingModel, type: str = "CR2") -> Sandwich:
         For an unknown type, or a cluster whose fitted covariance is not positive definite.
     """
     if type not in VCOV_TYPES:
-        raise ValueError(f"vcov must be one of {VCOV_TYPES}, got {type!r}")
+        raise InputError(f"vcov must be one of {VCOV_TYPES}, got {type!r}")
     X, e, p, J = wm.X, wm.resid, wm.p, wm.J
     if type == "CR1p" and J <= p:
-        raise ValueError(f"CR1p needs more clusters ({J}) than coefficients ({p})")
+        raise InputError(f"CR1p needs more clusters ({J}) than coefficients ({p})")
     parts = []
     XWX = np.zeros((p, p))
     for g in wm.groups:

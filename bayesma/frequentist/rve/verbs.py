@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.errors import InputError
 from bayesma.frequentist.rve.sandwich import Sandwich, hotelling, sandwich
 from bayesma.frequentist.rve.working import WorkingModel, working_model
 
@@ -22,7 +23,7 @@ def _tests(test: str | Sequence[str], known: tuple[str, ...]) -> list[str]:
     chosen = list(known) if test == "All" else [test] if isinstance(test, str) else list(test)
     for t in chosen:
         if t not in known:
-            raise ValueError(f"test must be one of {known} (or 'All'), got {t!r}")
+            raise InputError(f"test must be one of {known} (or 'All'), got {t!r}")
     return chosen
 
 
@@ -114,23 +115,23 @@ def constraint_matrix(constraints: Any, coef_names: list[str]) -> np.ndarray:
     if arr.ndim == 2:
         C = np.asarray(constraints, dtype=float)
         if C.shape[1] != p:
-            raise ValueError(f"a constraint matrix must have {p} columns (one per coefficient), got {C.shape[1]}")
+            raise InputError(f"a constraint matrix must have {p} columns (one per coefficient), got {C.shape[1]}")
         return C
     items = [constraints] if isinstance(constraints, (str, int, np.integer)) else list(constraints)
     if not items:
-        raise ValueError("give at least one coefficient to test")
+        raise InputError("give at least one coefficient to test")
     idx = []
     for item in items:
         if isinstance(item, str):
             if item not in coef_names:
-                raise ValueError(f"coefficient {item!r} is not in the model; coefficients are {coef_names}")
+                raise InputError(f"coefficient {item!r} is not in the model; coefficients are {coef_names}")
             idx.append(coef_names.index(item))
         elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= int(item) < p:
             idx.append(int(item))
         else:
-            raise ValueError(f"constraint {item!r} is neither a coefficient name nor an index in 0..{p - 1}")
+            raise InputError(f"constraint {item!r} is neither a coefficient name nor an index in 0..{p - 1}")
     if len(set(idx)) != len(idx):
-        raise ValueError(f"a coefficient is named twice in the constraints {items}")
+        raise InputError(f"a coefficient is named twice in the constraints {items}")
     C = np.zeros((len(idx), p))
     C[np.arange(len(idx)), idx] = 1.0
     return C

@@ -5,8 +5,7 @@ the effects ``yi``, the estimates ``beta`` and the fitted marginal covariance
 of the effects, ``V + Z G Z'``, which is the working model whose inverse
 weighted the estimates (clubSandwich's ``targetVariance``). For an ``rma`` fit
 it is ``diag(vi + tau2)``; for an ``rma_mv`` fit it is block diagonal and comes
-from ``res.marginal_vcov()`` (a ``scipy.sparse`` matrix), or for the
-three-level fit from its two variance components.
+from ``res.marginal_vcov()`` (a block-diagonal or ``scipy.sparse`` matrix).
 
 :func:`working_model` gathers these once and splits the covariance into one
 dense block per cluster, stored as stacked arrays for all clusters of the same
@@ -24,6 +23,7 @@ import pandas as pd
 from scipy import sparse
 
 from bayesma._validate import column
+from bayesma.errors import ArgumentTypeError, InputError
 
 __all__ = ["Group", "WorkingModel", "working_model", "cluster_codes"]
 
@@ -82,7 +82,7 @@ def _fit_arrays(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if y is None and md is not None:
         y = md.yi
     if X is None or y is None or getattr(res, "beta", None) is None:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"cluster-robust inference needs a fitted rma or rma_mv result (with X, yi and beta), "
             f"got {type(res).__name__}"
         )
@@ -92,8 +92,8 @@ def _fit_arrays(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def marginal_covariance(res: Any) -> sparse.coo_matrix:
     """The fitted marginal covariance of the effects as a sparse k x k matrix (never dense).
 
-    ``res.marginal_vcov()`` when the fit has it; ``diag(vi + tau2)`` for an ``rma`` fit;
-    ``diag(vi + sigma2[1]) + sigma2[0] Z Z'`` for the three-level ``rma_mv(cluster=)`` fit.
+    ``res.marginal_vcov()`` when the fit has it (``rma_mv``: V + Z G Z'); ``diag(vi + tau2)`` for an
+    ``rma`` fit (clubSandwich's working model for ``rma.uni``).
     """
     if hasattr(res, "marginal_vcov"):
         M = res.marginal_vcov()
@@ -101,15 +101,9 @@ def marginal_covariance(res: Any) -> sparse.coo_matrix:
             return M.tocoo()
         return sparse.coo_matrix(np.asarray(M, dtype=float))
     md = res.data
-    if hasattr(res, "sigma2") and getattr(md, "cluster", None) is not None:
-        s1, s2 = (float(v) for v in np.asarray(res.sigma2, dtype=float)[:2])
-        _, cid = np.unique(np.asarray(md.cluster), return_inverse=True)
-        k = len(cid)
-        Z = sparse.csr_matrix((np.ones(k), (np.arange(k), cid)))
-        return (s1 * (Z @ Z.T) + sparse.diags(np.asarray(md.vi, dtype=float) + s2)).tocoo()
     if hasattr(res, "tau2") and np.ndim(res.tau2) == 0:
         return sparse.coo_matrix(sparse.diags(np.asarray(md.vi, dtype=float) + float(res.tau2)))
-    raise TypeError(f"cannot find the fitted marginal covariance of a {type(res).__name__}")
+    raise ArgumentTypeError(f"cannot find the fitted marginal covariance of a {type(res).__name__}")
 
 
 def model_cluster(res: Any) -> np.ndarray | None:
@@ -127,7 +121,7 @@ def cluster_codes(res: Any, cluster: Any, k: int) -> tuple[np.ndarray, np.ndarra
     if cluster is None:
         values = model_cluster(res)
         if values is None:
-            raise ValueError(
+            raise InputError(
                 "give cluster= (a column name of the data or an array with one value per effect): "
                 "the clusters (studies) whose effects may be correlated"
             )
@@ -138,20 +132,20 @@ def cluster_codes(res: Any, cluster: Any, k: int) -> tuple[np.ndarray, np.ndarra
         if isinstance(cluster, str):
             if frame is None or cluster not in frame.columns:
                 cols = [] if frame is None else list(frame.columns)
-                raise ValueError(f"cluster column {cluster!r} is not in the data of the fit; columns are {cols}")
+                raise InputError(f"cluster column {cluster!r} is not in the data of the fit; columns are {cols}")
             values = frame[cluster].to_numpy()
         else:
             values = np.asarray(column(None, cluster, "cluster"), dtype=object).ravel()
         name = cluster if isinstance(cluster, str) else "cluster"
     if len(values) != k:
-        raise ValueError(
+        raise InputError(
             f"cluster {name!r} has {len(values)} values but the model has {k} effects (after leaving out "
             "rows with missing values); give a column name of the data, or one value per effect of the fit"
         )
     missing = pd.isna(pd.Series(values))
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise ValueError(f"cluster {name!r}: row {i + 1} of the fit has a missing cluster")
+        raise InputError(f"cluster {name!r}: row {i + 1} of the fit has a missing cluster", row=i + 1, column=name)
     try:
         codes, uniques = pd.factorize(values, sort=True)
     except TypeError:  # mixed types: sort by their text
@@ -183,10 +177,11 @@ def _check_nested(res: Any, codes: np.ndarray, levels: np.ndarray, name: str) ->
     if len(split):
         i = int(split[0])
         j = int(first[gid[i]])
-        raise ValueError(
+        raise InputError(
             f"cluster {name!r} is not constant within study {str(groups[gid[i]])!r} of the model: {_label(res, j)} is in "
             f"cluster {levels[codes[j]]!r} and {_label(res, i)} in {levels[codes[i]]!r}; the model's random effects "
-            "must be nested within the clusters of the robust variance"
+            "must be nested within the clusters of the robust variance",
+            study=str(groups[gid[i]]), row=i + 1, column=name,
         )
 
 
@@ -215,7 +210,7 @@ def _blocks(res: Any, M: sparse.coo_matrix, codes: np.ndarray, levels: np.ndarra
         lo, hi = np.minimum(i[cross], j[cross]), np.maximum(i[cross], j[cross])
         first = np.lexsort((hi, lo))[0]  # the first offending pair of rows
         r1, r2 = int(lo[first]), int(hi[first])
-        raise ValueError(
+        raise InputError(
             f"cluster {name!r} is not constant within a cluster of the model: {_label(res, r1)} and "
             f"{_label(res, r2)} are correlated in the model (same study of its random effects or of V) but "
             f"are in clusters {levels[codes[r1]]!r} and {levels[codes[r2]]!r}; the model's random effects "
@@ -248,14 +243,14 @@ def working_model(res: Any, cluster: Any = None) -> WorkingModel:
     k = X.shape[0]
     levels, codes, name = cluster_codes(res, cluster, k)
     if len(levels) < 2:
-        raise ValueError(
+        raise InputError(
             f"cluster {name!r} has a single cluster ({levels[0]!r}): cluster-robust inference needs at least two"
         )
     if cluster is not None:
         _check_nested(res, codes, levels, name)
     M = marginal_covariance(res)
     if M.shape != (k, k):
-        raise ValueError(f"the marginal covariance has shape {M.shape}, expected ({k}, {k})")
+        raise InputError(f"the marginal covariance has shape {M.shape}, expected ({k}, {k})")
     groups = _blocks(res, M, codes, levels, name)
     btt = list(getattr(res, "btt", None) or range(X.shape[1]))
     return WorkingModel(X=X, y=y, beta=beta, coef_names=list(res.coef_names), levels=levels, groups=groups,

@@ -8,6 +8,7 @@ import inspect
 import re
 from collections.abc import Mapping
 
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.priors.base import Prior
 from bayesma.priors.empirical import rhodes2015, turner2015
 from bayesma.priors.families import FAMILIES
@@ -98,7 +99,7 @@ def parse(spec: str | Prior) -> Prior:
     if isinstance(spec, Prior):
         return spec
     if not isinstance(spec, str):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"a prior must be a bayesma.priors object or a string such as 'halfnormal(0.5)', "
             f"got {spec!r} ({type(spec).__name__})"
         )
@@ -106,7 +107,7 @@ def parse(spec: str | Prior) -> Prior:
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
-        raise ValueError(
+        raise InputError(
             f"cannot parse prior {spec!r}: expected e.g. 'halfnormal(0.5)' or "
             f"'normal(mu=0, sigma=1)'; known families: {_known_families_text()}"
         ) from None
@@ -119,15 +120,15 @@ def parse(spec: str | Prior) -> Prior:
             kwargs = {}
             for kw in node.keywords:
                 if kw.arg is None:
-                    raise ValueError
+                    raise InputError
                 kwargs[kw.arg] = ast.literal_eval(kw.value)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"cannot parse prior {spec!r}: arguments must be numbers (or quoted "
                 f"strings for turner2015/rhodes2015), positional or keyword"
             ) from None
     else:
-        raise ValueError(
+        raise InputError(
             f"cannot parse prior {spec!r}: expected a family name and arguments, e.g. "
             f"'halfnormal(0.5)'; known families: {_known_families_text()}"
         )
@@ -138,21 +139,21 @@ def parse(spec: str | Prior) -> Prior:
         try:
             return func(*args, **kwargs)
         except TypeError as exc:
-            raise ValueError(f"cannot parse prior {spec!r}: {exc}") from None
+            raise InputError(f"cannot parse prior {spec!r}: {exc}") from None
     if key not in _ALIASES:
-        raise ValueError(
+        raise InputError(
             f"unknown prior family {fname!r} in {spec!r}; known families: {_known_families_text()}"
         )
     cls = FAMILIES[_ALIASES[key]]
     for value in list(args) + list(kwargs.values()):
         if isinstance(value, str):
-            raise ValueError(
+            raise InputError(
                 f"cannot parse prior {spec!r}: {cls.family} takes numbers, got the string {value!r}"
             )
     names = list(inspect.signature(cls.__init__).parameters)[1:]
     missing = [n for n in names[len(args):] if n not in kwargs]
     if missing and len(args) <= len(names) and not set(kwargs) - set(names):
-        raise ValueError(
+        raise InputError(
             f"cannot parse prior {spec!r}: {cls.family} needs all its hyperparameters "
             f"({', '.join(names)}); missing {', '.join(missing)} (no defaults are filled in). "
             f"The signature is {_signature(cls)}"
@@ -161,7 +162,7 @@ def parse(spec: str | Prior) -> Prior:
         return cls(*args, **kwargs)
     except TypeError as exc:
         msg = str(exc).replace(f"{cls.__name__}.__init__()", cls.family).replace("__init__()", cls.family)
-        raise ValueError(
+        raise InputError(
             f"cannot parse prior {spec!r}: {msg}; the signature is {_signature(cls)}"
         ) from None
 
@@ -183,7 +184,7 @@ def as_prior(value: str | Prior, target: str | tuple[str, ...] | None = None, na
     HalfNormal(sigma=0.5)
     """
     if not isinstance(value, (str, Prior)):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"the prior for {name!r} must be a bayesma.priors object or a string such as "
             f"'halfnormal(0.5)', got {value!r} ({type(value).__name__})"
         )
@@ -192,7 +193,7 @@ def as_prior(value: str | Prior, target: str | tuple[str, ...] | None = None, na
         allowed = (target,) if isinstance(target, str) else tuple(target)
         if prior.target not in allowed:
             families = [f for f, c in FAMILIES.items() if c.target in allowed]
-            raise ValueError(
+            raise InputError(
                 f"the prior for {name!r} must be a prior on {' or '.join(allowed)} "
                 f"({', '.join(families)}); got {prior!r}, a prior of target {prior.target!r}"
             )

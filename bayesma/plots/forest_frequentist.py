@@ -10,6 +10,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+from bayesma.errors import InputError
+
 from ._common import _z, measure_of
 from ._forest_layout import Row, axis_label, fmt_ci, fmt_p, marker_sizes, order_index, render
 
@@ -168,7 +170,7 @@ def forest_rma(
     """
     fit = result
     if fit.p != 1:
-        raise ValueError("forest_rma needs an intercept-only model (no moderators); plot a subgroup "
+        raise InputError("forest_rma needs an intercept-only model (no moderators); plot a subgroup "
                          "analysis with bm.subgroup(...).forest()")
     level = float(fit.level)
     pct, z, tf, txt = _formatters(level, transf, atransf, digits)

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._validate import label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, strip_levels
 from bayesma.design import is_text as _is_text
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.uni import RMAResult, fit_rma
 
@@ -64,7 +66,7 @@ class SubgroupResult:  # numpydoc ignore=PR01
         subgroup differences; see :func:`bayesma.plots.forest_subgroup`."""
         overall = fit_rma(self.mixed.data, np.ones((self.mixed.k, 1)), ["intrcpt"], method=self.mixed.method,
                           test=self.mixed.test, level=self.mixed.level)
-        from bayesma.plots.forest_rma import forest_subgroup
+        from bayesma.plots.forest_frequentist import forest_subgroup
         return forest_subgroup(self, overall=overall, **kwargs)
 
     def __repr__(self) -> str:
@@ -79,6 +81,7 @@ class SubgroupResult:  # numpydoc ignore=PR01
         )
 
 
+@label_alias
 def subgroup(
     yi: Any,
     vi: Any = None,
@@ -143,7 +146,7 @@ def subgroup(
     [0.2, 0.55]
     """
     if by not in data.columns:
-        raise ValueError(f"column {by!r} (for by=) is not in the data; columns are {list(data.columns)}")
+        raise InputError(f"column {by!r} (for by=) is not in the data; columns are {list(data.columns)}")
     md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=[by])
     groups = md.data[by]
     if _is_text(groups):
@@ -154,7 +157,7 @@ def subgroup(
     else:
         levels = sorted(groups.unique(), key=lambda v: (isinstance(v, str), v))
     if len(levels) < 2:
-        raise ValueError(f"column {by!r} has a single level; subgroups need at least two")
+        raise InputError(f"column {by!r} has a single level; subgroups need at least two")
     fits: dict[str, RMAResult] = {}
     rows = []
     for lv in levels:

@@ -1,0 +1,39 @@
+"""``bayesma warmup``: where the compiled models are kept, clearing them, unknown families."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayesma.cli import main
+from bayesma.models import compile as mc
+from bayesma.models.warmup import FAMILIES, warmup
+
+
+def test_where_prints_the_cache_directory(capsys):
+    assert main(["warmup", "--where"]) == 0
+    assert str(mc.cache_dir()) in capsys.readouterr().out
+
+
+def test_clear_deletes_only_bayesmas_files(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(mc, "cache_dir", lambda: tmp_path)
+    mine = [tmp_path / "string.bayesma_nutpie_logp-abc.py311.nbi", tmp_path / "string.bayesma_nutpie_logp-abc.py311.1.nbc"]
+    other = tmp_path / "string.fgraph-def.py311.nbi"  # PyTensor's own: kept
+    for path in mine + [other]:
+        path.write_bytes(b"x")
+    assert main(["warmup", "--clear"]) == 0
+    assert "deleted 2 file(s)" in capsys.readouterr().out
+    assert not any(p.exists() for p in mine) and other.exists()
+
+
+def test_unknown_family_is_an_error():
+    with pytest.raises(ValueError, match="unknown model families"):
+        warmup(["no such family"])
+    assert {"random effects", "meta-regression"} <= set(FAMILIES)
+
+
+@pytest.mark.slow
+def test_warmup_fits_a_family():
+    lines = []
+    out = warmup(["random effects"], say=lines.append)
+    assert out["random effects"]["compile_path"] in ("cached", "loaded from disk", None)
+    assert lines and lines[0].startswith("random effects:")

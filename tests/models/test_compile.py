@@ -1,0 +1,165 @@
+"""The disk-cached nutpie callbacks (bayesma.models.compile) against PyMC's own log density,
+against nutpie's compiler (same seed, same draws), and their cache.
+
+The log density and gradient that nutpie samples are evaluated through the C callback itself
+(ctypes) and compared with ``pymc.Model.compile_logp`` / ``compile_dlogp`` (PyTensor's C
+backend: an independent compilation of the same graph), for every model family.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+
+import bayesma as bm
+from bayesma.models import compile as mc
+from bayesma.models.nuts import COMPILE_MESSAGE, ModelCache
+
+pytest.importorskip("nutpie")
+
+_DAT = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+_PRIORS = {"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}
+FAMILIES = {
+    "random effects": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS),
+    "meta-regression": lambda: bm.MetaAnalysis(_DAT, mods="~ ablat", priors={**_PRIORS, "beta": "normal(0, 1)"}),
+    "student-t": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, likelihood="student_t"),
+    "tau_by": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, tau_by="alloc"),
+    "three-level": lambda: bm.MetaAnalysis(_DAT.assign(c=np.arange(len(_DAT)) // 3), priors=_PRIORS, cluster="c"),
+    "selection model": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.WeightFunction((0.025,))),
+    "PET": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.PET()),
+}
+
+
+def _model(family: str):
+    ma = FAMILIES[family]()
+    cache = ModelCache()
+    entry, _ = cache.get(ma.spec, "auto", pad=ma.spec.cluster_index is None)
+    return entry.model
+
+
+def _callback(compiled, x: np.ndarray) -> tuple[int, float, np.ndarray]:
+    """Call the compiled log-density callback as nutpie does: status, logp, gradient."""
+    grad = np.zeros_like(x)
+    logp = np.zeros(1)
+    ptr = ctypes.POINTER(ctypes.c_double)
+    status = compiled.compiled_logp_func.ctypes(
+        ctypes.c_uint64(x.size), x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
+        ctypes.c_void_p(compiled.user_data.ctypes.data))
+    return int(status), float(logp[0]), grad
+
+
+def _point(model, compiled, x: np.ndarray) -> dict[str, np.ndarray]:
+    names, _, shapes = compiled.shape_info
+    out, pos = {}, 0
+    free = {model.rvs_to_values[v].name for v in model.free_RVs}
+    for name, shape in zip(names, shapes):
+        if name not in free:
+            continue
+        size = int(np.prod(shape))
+        out[name] = x[pos:pos + size].reshape(shape)
+        pos += size
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_callback_log_density_and_gradient_equal_pymc(family):
+    model = _model(family)
+    compiled = mc.compile_nutpie(model)
+    logp, dlogp = model.compile_logp(), model.compile_dlogp()
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x = rng.normal(0.0, 0.5, compiled.n_dim)
+        status, value, grad = _callback(compiled, x)
+        point = _point(model, compiled, x)
+        assert status == 0
+        assert value == pytest.approx(float(logp(point)), rel=1e-10, abs=1e-10)
+        np.testing.assert_allclose(grad, dlogp(point), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_with_data_changes_what_the_callback_reads():
+    model = _model("random effects")
+    compiled = mc.compile_nutpie(model)
+    x = np.random.default_rng(2).normal(0.0, 0.5, compiled.n_dim)
+    before = _callback(compiled, x)[1]
+    wider = compiled.with_data(hyper_tau_sigma=np.asarray(2.0))
+    assert _callback(wider, x)[1] != before
+    assert _callback(compiled, x)[1] == before  # the original is unchanged
+    with pytest.raises(KeyError):
+        compiled.with_data(nonsense=1.0)
+    with pytest.raises(ValueError, match="dimensions"):
+        compiled.with_data(vi=np.ones((2, 2)))
+
+
+@pytest.mark.slow
+def test_second_compilation_loads_the_callbacks_from_disk():
+    model = _model("random effects")
+    mc.compile_nutpie(model)  # compiled (or loaded) once
+    again = mc.compile_nutpie(model)
+    assert again.compiled_logp_func.cache_hits == 1 and again.compiled_expand_func.cache_hits == 1
+    assert any("bayesma_nutpie_logp" in p.name for p in mc.cache_files())
+
+
+@pytest.mark.slow
+def test_same_seed_same_draws_as_nutpies_own_compiler():
+    import nutpie
+
+    ma = FAMILIES["meta-regression"]()
+    cache = ModelCache()
+    entry, _ = cache.get(ma.spec, "auto", pad=True)
+    mine = mc.compile_nutpie(entry.model)
+    theirs = nutpie.compile_pymc_model(entry.model)
+    kw = dict(draws=200, tune=200, chains=2, seed=4, progress_bar=False)
+    a, b = nutpie.sample(mine, **kw), nutpie.sample(theirs, **kw)
+    assert set(a.posterior.data_vars) == set(b.posterior.data_vars)
+    for name in b.posterior.data_vars:
+        np.testing.assert_array_equal(a.posterior[name].values, b.posterior[name].values)
+
+
+def test_cache_key_changes_with_the_versions_and_the_tag(monkeypatch):
+    key = mc.cache_key("inner", "source")
+    assert key == mc.cache_key("inner", "source")
+    assert key != mc.cache_key("inner", "source 2") != mc.cache_key("inner 2", "source")
+    monkeypatch.setattr(mc, "_versions", lambda: "numba=0.0")
+    assert mc.cache_key("inner", "source") != key
+    monkeypatch.setattr(mc, "CACHE_TAG", "another")
+    assert mc.cache_key("inner", "source") != key
+
+
+def test_show_progress_respects_the_argument(monkeypatch):
+    assert mc.show_progress(True) is True and mc.show_progress(False) is False
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    assert isinstance(mc.show_progress(None), bool)
+
+
+@pytest.mark.slow
+def test_first_fit_says_it_compiles_and_later_fits_do_not(capsys):
+    ma = bm.MetaAnalysis(yi=[0.1, 0.3, -0.2, 0.4, 0.25], vi=[0.01, 0.02, 0.03, 0.02, 0.04], priors=_PRIORS)
+    ma._pymc_cache = ModelCache()
+    post = ma.fit(draws=100, tune=100, chains=1, seed=1, progressbar=True, warn=False)
+    err = capsys.readouterr().err
+    assert COMPILE_MESSAGE in err and " in " in err and "; sampling" in err
+    assert post.fit_info["compile_path"] in ("cached", "loaded from disk") and post.fit_info["compiled"]
+    ma.fit(draws=100, tune=100, chains=1, seed=1, progressbar=True, warn=False)
+    assert COMPILE_MESSAGE not in capsys.readouterr().err
+    quiet = bm.MetaAnalysis(yi=[0.1, 0.3, -0.2, 0.4], vi=[0.01, 0.02, 0.03, 0.02], priors=_PRIORS)
+    quiet._pymc_cache = ModelCache()
+    quiet.fit(draws=100, tune=100, chains=1, seed=1, progressbar=False, warn=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_a_known_structure_loads_without_rebuilding_the_pytensor_functions():
+    ma = FAMILIES["random effects"]()
+    entry, _ = ModelCache().get(ma.spec, "auto", pad=True)
+    full = mc.compile_nutpie(entry.model, structure=entry.handles.key)  # compiled or loaded; writes the description
+    fast = mc.compile_nutpie(entry.model, structure=entry.handles.key)
+    assert fast.logp_func is None  # no PyTensor function was built
+    assert fast.compiled_logp_func.cache_hits == 1 and fast.n_dim == full.n_dim
+    x = np.random.default_rng(3).normal(0.0, 0.5, full.n_dim)
+    assert _callback(fast, x)[1] == _callback(full, x)[1]
+    np.testing.assert_array_equal(_callback(fast, x)[2], _callback(full, x)[2])
+    assert fast.initial_point_func(1).size == full.n_dim
