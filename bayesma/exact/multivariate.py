@@ -26,8 +26,15 @@ from scipy import special
 from .che import draw_theta_rotated, rotated_clusters, theta_rotated
 from .grids import _grid_2d
 from .likelihood import _CHUNK, _finish, _location_prior, _logpdf_tau_fn, _scale
-from .quadrature import _Q, _gauss_legendre, _invert_panels, _mixture_cdf, _mixture_moments, _mixture_pdf, \
-    _mixture_quantiles
+from .quadrature import (
+    _Q,
+    _gauss_legendre,
+    _invert_panels,
+    _mixture_cdf,
+    _mixture_moments,
+    _mixture_pdf,
+    _mixture_quantiles,
+)
 
 __all__ = ["MultivariateExactPosterior", "multivariate_posterior"]
 
