@@ -11,6 +11,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
 
@@ -54,10 +56,22 @@ def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
 
 
 def _warn_small_k(spec: ModelSpec) -> None:
+    """Few clusters, or (multivariate) outcomes reported by fewer than 5 studies: named, with what to do."""
     from bayesma.models import SmallKWarning
 
     n = len(spec.cluster_names)
+    dep = spec.dependence
+    tau = spec.priors.get("tau", spec.priors.get(f"tau[{spec.coef_names[0]}]"))
     if n < 5:
-        warnings.warn(f"{n} clusters (< 5): the prior on the between-cluster tau ({spec.priors['tau']!r}) matters "
+        warnings.warn(f"{n} clusters (< 5): the prior on the between-cluster tau ({tau!r}) matters "
                       "for the result; check how conclusions change with bayesma.compare_priors().",
                       SmallKWarning, stacklevel=4)
+    if dep.multivariate:
+        counts = np.bincount(dep.outcome_index, minlength=len(dep.outcome_names))
+        small = [f"{o!r} (k = {c})" for o, c in zip(dep.outcome_names, counts) if c < 5]
+        if small:
+            warnings.warn(f"outcome{'s' if len(small) > 1 else ''} {', '.join(small)} reported by fewer than 5 "
+                          "studies: their means borrow strength from the other outcomes through the correlation "
+                          "rho, so they depend on the prior of rho and on the structure; compare with a separate "
+                          "random-effects fit of each (bayesma.models.dependence_report.borrowing).",
+                          SmallKWarning, stacklevel=4)
