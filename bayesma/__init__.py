@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     # frequentist
     "rma": "bayesma.frequentist",
     "RMAResult": "bayesma.frequentist",
+    "LocationScaleResult": "bayesma.frequentist.location_scale",
     "subgroup": "bayesma.frequentist",
     "SubgroupResult": "bayesma.frequentist",
     "egger_test": "bayesma.frequentist",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,6 +73,30 @@ def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) ->
         cells = "; ".join(f"{study_name(labels, i)} has a non-numeric value {raw[i]!r}" for i in bad[:10])
         more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
         raise ArgumentTypeError(f"column {column!r}: {cells}{more}")
+    return out
+
+
+def value_problems(values: Any, kind: str | None = None) -> np.ndarray:
+    """The one rule for values that are present: what is wrong with each, as a code.
+
+    ``"non-finite"`` (inf, or NaN where the caller has not already handled missing values);
+    for a sampling variance or standard error (*kind* given) also ``"negative"`` and
+    ``"zero"`` (it must be positive); ``""`` where the value is fine. Used by
+    :meth:`bayesma.MetaData.create` and by the command line's whole-file check, which word
+    the problems for their readers.
+
+    Examples
+    --------
+    >>> value_problems([0.1, -0.2, 0.0, float("inf")], "variance").tolist()
+    ['', 'negative', 'zero', 'non-finite']
+    """
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, "", dtype=object)
+    finite = np.isfinite(x)
+    out[~finite] = "non-finite"
+    if kind is not None:
+        out[finite & (x < 0)] = "negative"
+        out[finite & (x == 0)] = "zero"
     return out
 
 
@@ -156,3 +182,32 @@ def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | 
     if seed < 0:
         raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
     return int(seed)
+
+
+def label_alias(func: Callable) -> Callable:
+    """Accept metafor's ``slab=`` for ``labels=`` (and ``labels=`` where a function keeps metafor's ``slab``).
+
+    The study labels have one name in bayesma, ``labels``; metafor's users write ``slab``.
+    The decorated function takes either (never both) and keeps its signature and docs.
+
+    Examples
+    --------
+    >>> @label_alias
+    ... def f(yi, labels=None):
+    ...     return labels
+    >>> f([0.1], slab=["A"])
+    ['A']
+    """
+    params = inspect.signature(func).parameters
+    real, alias = ("labels", "slab") if "labels" in params else ("slab", "labels")
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if alias in kwargs:
+            value = kwargs.pop(alias)
+            if kwargs.get(real) is not None:
+                raise ArgumentTypeError(f"give the study labels as {real}= or as {alias}= (its alias), not both")
+            kwargs[real] = value
+        return func(*args, **kwargs)
+
+    return wrapper

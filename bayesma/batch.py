@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import label_alias
 from bayesma.batch_steps import Groups, Outputs, Plan, assemble, fit_single, fit_vectorised, plan_groups
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.exact.capability import ENGINE_CHOICES
@@ -211,6 +212,7 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
+@label_alias
 def fit_many(
     data: pd.DataFrame,
     by: str | Sequence[str],

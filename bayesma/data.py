@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, study_name
-from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
+from bayesma._validate import align, as_numeric, column, label_alias, value_problems
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
 __all__ = ["MetaData"]
 
@@ -87,6 +87,7 @@ class MetaData:  # numpydoc ignore=PR01
         return f"MetaData(k={self.k}{extra}, moderators={list(self.data.columns)})"
 
     @classmethod
+    @label_alias
     def create(
         cls,
         yi: Any,
@@ -137,6 +138,10 @@ class MetaData:  # numpydoc ignore=PR01
             raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
         if data is not None and not isinstance(data, pd.DataFrame):
             raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if hasattr(yi, "beta") and not isinstance(yi, (str, pd.Series, np.ndarray, list, tuple)):
+            raise ArgumentTypeError(  # a fitted model where effect sizes belong: say so, not "give vi="
+                f"got a fitted {type(yi).__name__} where the effect sizes yi belong; this needs a fit of "
+                "bayesma.rma() (an RMAResult) or the effects and their variances (yi, vi)")
         if (vi is None) == (sei is None):
             raise ArgumentTypeError("give exactly one of vi= (sampling variances) or sei= (standard errors)")
 
@@ -181,26 +186,20 @@ class MetaData:  # numpydoc ignore=PR01
         for col, is_missing in checks:
             for i in np.flatnonzero(is_missing):
                 if missing == "raise":
-                    raise InputError(
-                        f"column {col!r}: {study_name(names_for_messages, i)} has a missing value "
-                        "(use missing='drop' to leave such studies out)"
-                    )
+                    raise study_error("has a missing value (use missing='drop' to leave such studies out)",
+                                      names_for_messages, i, col)
                 bad[i] = True
                 reasons.setdefault(i, col)
 
         # Values that are present but invalid are always errors.
-        for i in np.flatnonzero(~bad & ~np.isfinite(yi_arr)):
-            raise InputError(f"column {yi_name!r}: {study_name(names_for_messages, i)} has a non-finite value {yi_arr[i]}")
         kind = "standard error" if sei is not None else "variance"
-        for i in np.flatnonzero(~bad & ~np.isfinite(var_arr)):
-            raise InputError(
-                f"column {var_name!r}: {study_name(names_for_messages, i)} has a non-finite {kind} {var_arr[i]}"
-            )
-        for i in np.flatnonzero(~bad & (var_arr <= 0)):
-            raise InputError(
-                f"column {var_name!r}: {study_name(names_for_messages, i)} has a {kind} of {var_arr[i]:g}; "
-                f"a sampling {kind} must be positive"
-            )
+        for name, values, what in ((yi_name, yi_arr, None), (var_name, var_arr, kind)):
+            problems = value_problems(values, what)  # the rule shared with the command line's check
+            for i in np.flatnonzero(~bad & (problems != "")):
+                if problems[i] == "non-finite":
+                    raise study_error(f"has a non-finite {what or 'value'} {values[i]}", names_for_messages, i, name)
+                raise study_error(f"has a {what} of {values[i]:g}; a sampling {what} must be positive",
+                                  names_for_messages, i, name)
 
         dropped = [f"{label_values[i] if named else 'row ' + str(i + 1)} (missing {reasons[i]})" for i in np.flatnonzero(bad)]
         if dropped:

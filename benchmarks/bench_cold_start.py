@@ -8,7 +8,9 @@ Each row is a new Python process (``python -c ...``) that imports bayesma and fi
 2. a second family: a meta-regression (k = 21, one moderator);
 3. a third: a selection model (publication bias, one cut-off at p = .025).
 
-``process`` is the wall time of the whole process (start to exit); ``import`` of bayesma and
+``process`` is the wall time of the whole process (start to exit) and ``process CPU`` its CPU
+seconds (user + system, all threads: on a shared machine the wall time inflates, the CPU time
+much less); ``import`` of bayesma and
 ``pymc`` (imported lazily by the first fit: it is part of ``first fit``).
 
 Caches: PyTensor's compile directory is a fresh temporary directory per configuration
@@ -21,7 +23,7 @@ same directory. Two paths to nutpie:
 * ``nutpie's compiler`` (before): ``nutpie.compile_pymc_model``, whose callbacks numba cannot cache
   (the cached path is switched off in the child process).
 
-Run:  python benchmarks/bench_cold_start.py [--repeat N] [--skip-before]
+Run:  python benchmarks/bench_cold_start.py [--repeat N] [--skip-before] [--warm-only]
 Prints the table with the date and the machine; every number is the median of N warm processes
 (cold: one process per configuration).
 """
@@ -33,6 +35,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,19 +81,21 @@ CHILD = textwrap.dedent(
     """
 )
 
-COLUMNS = ["process", "import", "first fit", "compile", "refit", "meta-regression", "selection model"]
+COLUMNS = ["process", "process CPU", "import", "first fit", "compile", "refit", "meta-regression", "selection model"]
 
 
 def run_child(mode: str, compiledir: str) -> dict:
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}", MPLBACKEND="Agg")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", CHILD, mode], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not line:
         raise RuntimeError(f"child failed ({mode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     out = json.loads(line[0][7:])
     out["process"] = wall
+    out["process CPU"] = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return out
 
 
@@ -113,27 +118,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="warm processes per configuration (median)")
     parser.add_argument("--skip-before", action="store_true", help="only the cached-callbacks path")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="no empty-cache runs: warm processes with your own compile directory")
     args = parser.parse_args()
     import importlib.metadata as md
 
     versions = ", ".join(f"{p} {md.version(p)}" for p in ("bayesma", "nutpie", "pymc", "pytensor", "numba"))
     print(f"# bench_cold_start.py, {datetime.date.today().isoformat()}; {machine()}")
     print(f"# {versions}; k = 21, 4 chains x 1000 draws + 1000 tuning; seconds")
-    rows = []
+    head = f"{'path':<18} {'cache':<18}" + "".join(f"{c:>16}" for c in COLUMNS) + "  compile path"
+    print(head)
+    print("-" * len(head), flush=True)
+
+    def show(label: str, cache: str, r: dict) -> None:  # each row as soon as it is measured
+        print(f"{label:<18} {cache:<18}" + "".join(f"{(r.get(c) or 0.0):16.2f}" for c in COLUMNS)
+              + f"  {r.get('path')}", flush=True)
+
     modes = [("cached callbacks", "after")] + ([] if args.skip_before else [("nutpie's compiler", "before")])
     for label, mode in modes:
-        with tempfile.TemporaryDirectory(prefix="bayesma-bench-") as compiledir:
-            rows.append((label, "cold", run_child(mode, compiledir)))
+        with tempfile.TemporaryDirectory(prefix="bayesma-bench-") as tmp:
+            if args.warm_only:
+                from pytensor.configdefaults import config
+
+                compiledir = str(config.base_compiledir)
+            else:
+                compiledir = tmp
+                show(label, "cold", run_child(mode, compiledir))
             warm = [run_child(mode, compiledir) for _ in range(args.repeat)]
             med = {c: statistics.median(w[c] or 0.0 for w in warm) for c in COLUMNS}
             med["path"] = warm[-1]["path"]
-            rows.append((label, f"warm (median of {args.repeat})", med))
-    head = f"{'path':<18} {'cache':<18}" + "".join(f"{c:>16}" for c in COLUMNS) + "  compile path"
-    print(head)
-    print("-" * len(head))
-    for label, cache, r in rows:
-        print(f"{label:<18} {cache:<18}" + "".join(f"{(r.get(c) or 0.0):16.2f}" for c in COLUMNS)
-              + f"  {r.get('path')}")
+            show(label, f"warm (median of {args.repeat})", med)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Many meta-analyses at once: fit_many and small_k_simulation, serial and on a Dask LocalCluster.
 
-Run: ``python benchmarks/bench_fit_many.py [--quick] [--skip-nuts] [--skip-dask]``. Prints one table:
+Run: ``python benchmarks/bench_fit_many.py [--quick] [--skip-nuts] [--skip-dask] [--only-exact]``. Prints one table:
 
 * ``fit_many`` on 50,000 simulated meta-analyses with k from 2 to 100 (a CDSR-like mix: half
   have k <= 4, a tenth k > 20), exact engine, log odds ratios with the default priors; beside it
-  the cost of one ``MetaAnalysis(...).fit(engine="exact")`` at k = 5 (summaries only);
+  the cost of one ``MetaAnalysis(...).fit(engine="exact")`` at k = 5 (summaries only); and the same
+  50,000 without ``measure=`` (data-scaled default priors, one per group: vectorised too);
 * ``fit_many`` on 100 meta-analyses of k = 3..60 with NUTS (2 chains x 500 draws): number of
   compilations and wall time, serially and on a two-worker ``distributed.LocalCluster``;
 * ``small_k_simulation`` with 10^6 replications at k = 3 (one prior + DL, REML, REML-KH, PM),
@@ -35,9 +36,13 @@ def simulated_database(n: int, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"review": rows, "yi": yi, "vi": vi})
 
 
+CPU: list[float] = []  # CPU seconds of the last timed() call (the machine may be shared)
+
+
 def timed(fn):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
+    CPU[:] = [time.process_time() - c0]
     return time.perf_counter() - t0, out
 
 
@@ -46,7 +51,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes / 10")
     parser.add_argument("--skip-nuts", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--only-exact", action="store_true", help="only the two fit_many exact rows")
     args = parser.parse_args()
+    import datetime
+    import os
+    import platform
+
+    print(f"# bench_fit_many.py, {datetime.date.today().isoformat()}; {platform.machine()}, {os.cpu_count()} cores, "
+          "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     scale = 10 if args.quick else 1
 
     import bayesma as bm
@@ -57,15 +69,24 @@ def main() -> None:
     n = 50_000 // scale
     db = simulated_database(n)
     secs, many = timed(lambda: bm.fit_many(db, by="review", measure="OR", progress=False))
+    cpu = CPU[0]
     one = db[db["review"] == db.groupby("review").size().pipe(lambda s: s[s == 5]).index[0]]
     single, _ = timed(lambda: [bm.MetaAnalysis(one, measure="OR").fit(engine="exact").summary() for _ in range(20)])
-    rows.append(("fit_many exact", f"{n:,} meta-analyses, k 2-100 (mean {db.groupby('review').size().mean():.1f})",
-                 f"{secs:.1f}", f"{1e3 * secs / n:.2f} ms per meta-analysis; one fit(engine='exact') at k=5: "
-                 f"{1e3 * single / 20:.1f} ms"))
+    rows.append(("fit_many exact, measure='OR'",
+                 f"{n:,} meta-analyses, k 2-100 (mean {db.groupby('review').size().mean():.1f})",
+                 f"{secs:.1f}", f"CPU {cpu:.1f} s; {1e3 * secs / n:.2f} ms per meta-analysis; {many.settings['n_vectorised']:,} "
+                 f"vectorised; one fit(engine='exact') at k=5: {1e3 * single / 20:.1f} ms"))
     assert many.errors.empty
+    # without measure=: each group's default priors are scaled from its own data
+    secs, many = timed(lambda: bm.fit_many(db, by="review", progress=False))
+    rows.append(("fit_many exact, no measure", f"{n:,} meta-analyses (the same)", f"{secs:.1f}",
+                 f"CPU {CPU[0]:.1f} s; data-scaled priors, {many.settings['n_vectorised']:,} vectorised, "
+                 f"{many.settings['n_single']:,} one by one"))
+    assert many.errors.empty
+    args.skip_nuts = args.skip_nuts or args.only_exact
 
     client = cluster = None
-    if not args.skip_dask:
+    if not args.skip_dask and not args.only_exact:
         import distributed
 
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -97,6 +118,9 @@ def main() -> None:
             rows.append(("fit_many NUTS LocalCluster(2)", f"{n_nuts} meta-analyses, k 3-60", f"{secs:.1f}",
                          "one compilation per worker and family"))
 
+    if args.only_exact:
+        print(pd.DataFrame(rows, columns=["what", "size", "seconds", "note"]).to_string(index=False))
+        return
     n_sim = 1_000_000 // scale
     sim = dict(k=[3], tau=[0.3], n_sim=n_sim, seed=1, progress=False, chunk_size=10_000)
     secs, serial = timed(lambda: bm.small_k_simulation(**sim))

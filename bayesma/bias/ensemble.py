@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, column, study_name
+from bayesma._validate import as_numeric, column, label_alias, study_name
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -154,6 +154,7 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
     return models
 
 
+@label_alias
 def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
           measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import value_problems
 from bayesma.cli.errors import InputError
 from bayesma.cli.inputs import formula_columns
 
@@ -55,6 +56,7 @@ def _numeric_problems(series: pd.Series, kind: str | None) -> list[tuple[int, st
     if pd.api.types.is_bool_dtype(series):
         return [(i, f"a true/false value {v!r}, not a number") for i, v in enumerate(series) if not pd.isna(v)]
     numbers = pd.to_numeric(series, errors="coerce")
+    codes = value_problems(numbers, kind)  # the rule shared with MetaData.create
     for i, (raw, x) in enumerate(zip(series, numbers)):
         if raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)) or (
                 isinstance(raw, str) and not raw.strip()):
@@ -63,11 +65,11 @@ def _numeric_problems(series: pd.Series, kind: str | None) -> list[tuple[int, st
             out.append((i, f"a true/false value {raw!r}, not a number"))
         elif pd.isna(x):
             out.append((i, f"non-numeric value {raw!r}"))
-        elif not np.isfinite(x):
+        elif codes[i] == "non-finite":
             out.append((i, f"non-finite value {_fmt(x)}"))
-        elif kind is not None and x < 0:
+        elif codes[i] == "negative":
             out.append((i, f"negative {kind} {_fmt(x)}"))
-        elif kind is not None and x == 0:
+        elif codes[i] == "zero":
             out.append((i, f"{kind} of 0 (a sampling {kind} must be positive)"))
     return out
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
@@ -178,6 +179,17 @@ def pooled_table(res: Any, rob: Any, df: pd.DataFrame, args: argparse.Namespace)
     return table
 
 
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with 4 decimals and p-values in metafor's style (as the console shows them)."""
+    out = table.astype(object)
+    for col in table.columns:
+        if col in ("pval", "rob_pval"):
+            out[col] = [format_p(v) for v in table[col]]
+        elif pd.api.types.is_float_dtype(table[col]):
+            out[col] = [f"{v:.4f}" for v in table[col]]
+    return out
+
+
 def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame, args: argparse.Namespace) -> str:
     from bayesma.report import fmt_p
 
@@ -188,7 +200,7 @@ def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame
         lines += ["## Variance components", "", "```", vc.to_string(), "```", ""]
     lines += ["## Pooled estimates", "", "Model-based (se, ci) and cluster-robust CR2 intervals with Satterthwaite df "
               "(rob_se, rob_df, rob_ci), which stay valid when --rho or the structure is wrong.", "",
-              "```", table.round(4).to_string(), "```", ""]
+              "```", _shown(table).to_string(), "```", ""]
     if len(rob.btt) and (res.p > 1 or res.coef_names != ["intrcpt"]):
         lines += [f"Cluster-robust test of the coefficients {', '.join(res.coef_names[b] for b in rob.btt)} "
                   f"(HTZ): F({rob.QMdf[0]:g}, {rob.QMdf[1]:.2f}) = {rob.QM:.3f}, p {fmt_p(rob.QMp)}.", ""]

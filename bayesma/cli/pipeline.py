@@ -108,8 +108,8 @@ def run_fit(
         show_studies = k <= 25
     rows = [r for r in summary.index if show_studies or not str(r).startswith("theta[")]
     cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail")
-            if c in summary.columns and not (engine == "exact" and c in ("r_hat", "ess_bulk", "ess_tail")
-                                             and summary[c].isna().all())]
+            if c in summary.columns and not (not post.source.needs_diagnostics  # no sampler: no R-hat or ESS
+                                             and c in ("r_hat", "ess_bulk", "ess_tail") and summary[c].isna().all())]
     say()
     spec_ = getattr(post, "spec", None)
     labels = (term_labels(spec_.coef_names, spec_.meta.data, spec_.mods)
@@ -130,7 +130,7 @@ def run_fit(
     p_gt = {row: prob_greater(post, row, 0.0) for row in loc}
     for row, p in p_gt.items():
         say(f"P({readable(row)} > 0) {prob_rel(p)}")
-    diag = diagnostics_text(post) if engine == "nuts" else ""
+    diag = diagnostics_text(post) if post.source.needs_diagnostics else ""
     if diag:
         say(f"Diagnostics: {diag}")
 
@@ -149,7 +149,7 @@ def run_fit(
             if (work / "posterior.nc").exists():
                 (work / "posterior.nc").unlink()
             post.to_netcdf(str(work / "posterior.nc"))
-        if engine == "nuts":
+        if post.source.needs_diagnostics:
             detail = f"{chains} chains of {draws} draws after {tune} tuning steps"
         else:
             n = getattr(post, "n_draws", None) or draws * chains

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma._validate import as_numeric, column, study_name
+from bayesma._validate import as_numeric, column, label_alias, study_name
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
@@ -61,6 +61,7 @@ MEASURES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 _TO_CHOICES = ("all", "only0", "if0all", "none")
 
 
+@label_alias
 def escalc(
     measure: str,
     *,

@@ -9,7 +9,7 @@ import numpy as np
 from bayesma.errors import InputError
 
 from .grids import _LEVELS_FAST, _grid_1d
-from .likelihood import _loglik_re, _Normal, _NormalRows
+from .likelihood import _loglik_beta, _loglik_re, _Normal, _NormalRows
 from .quadrature import _BATCH, _LEVELS_1D, _N_GL_1D, _NUTS_HINT, _mixture_cdf, _mixture_moments, _mixture_quantiles
 
 # ---------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def batch_summaries(
         yb, vb = y[sl], v[sl]
         loc_b = loc.rows(sl) if isinstance(loc, _NormalRows) else loc
         if tau_prior is None:
-            ll, b, V = _loglik_re(np.zeros((yb.shape[0], 1)), yb, vb, X, loc_b)
+            ll, b, V = _loglik_beta(np.zeros((yb.shape[0], 1)), yb, vb, X, loc_b)
             w = np.ones((yb.shape[0], 1))
             m, s = b[:, :, 0], np.sqrt(V[:, :, 0, 0])
             out["log_ml"][sl] = ll[:, 0]
@@ -166,6 +166,7 @@ def batch_summaries(
         else:
             g = _grid_1d(yb, vb, X, loc_b, tau_prior, n=8 if fast else n, levels=_LEVELS_FAST if fast else _LEVELS_1D)
             w = np.concatenate([g.weights, g.atom[:, None]], axis=1)
+            assert g.b is not None and g.V is not None and g.V0 is not None  # the grid of a model with coefficients
             m = np.concatenate([g.b[..., 0], g.b0], axis=1)
             s = np.sqrt(np.concatenate([g.V[..., 0, 0], g.V0[..., 0]], axis=1))
             t = np.concatenate([g.tau, np.zeros((yb.shape[0], 1))], axis=1)

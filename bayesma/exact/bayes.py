@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from bayesma.priors.improper import is_improper
 
 from .grids import _grid_1d, integrate
 from .likelihood import _as_spec, _loglik_re, _Normal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .likelihood import SpecLike
 
 # ---------------------------------------------------------------------------
 # marginal likelihoods and Bayes factors
@@ -37,7 +40,7 @@ def _require_proper(spec, key: str, what: str) -> None:
         )
 
 
-def marginal_likelihood(spec: Any, log: bool = True) -> float:
+def marginal_likelihood(spec: SpecLike, log: bool = True) -> float:
     """Marginal likelihood ``p(y)`` of the model under its priors (log by default).
 
     The coefficients are integrated analytically, the heterogeneity by quadrature.
@@ -82,7 +85,7 @@ def _log_ml_null_effect(spec) -> float:
     return float(gr.logml[0])
 
 
-def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
+def marginal_likelihood_null_effect(spec: SpecLike, log: bool = True) -> float:
     """Marginal likelihood ``p(y | mu = 0)`` of an intercept-only model with mu fixed at 0 (log by default).
 
     The denominator of :func:`bayes_factor_effect`; prior comparisons that share a
@@ -112,7 +115,7 @@ def marginal_likelihood_null_effect(spec: Any, log: bool = True) -> float:
     return value if log else math.exp(value)
 
 
-def bayes_factor_effect(spec: Any, log: bool = False) -> float:
+def bayes_factor_effect(spec: SpecLike, log: bool = False) -> float:
     """Bayes factor BF10 for an effect: mu ~ its prior (H1) against mu = 0 (H0).
 
     Both models share the heterogeneity prior; it is the ratio of their marginal
@@ -156,7 +159,7 @@ def _log_bf_heterogeneity(spec, log_ml: float) -> float:
     return log_ml - marginal_likelihood(replace(spec, model="common"))
 
 
-def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
+def bayes_factor_heterogeneity(spec: SpecLike, log: bool = False) -> float:
     """Bayes factor BF10 for heterogeneity: tau ~ its prior against tau = 0.
 
     H1 is the random-effects model, H0 the common-effect model, both with the same
@@ -202,7 +205,7 @@ def bayes_factor_heterogeneity(spec: Any, log: bool = False) -> float:
     return lbf if log else math.exp(lbf)
 
 
-def model_probabilities(spec: Any, prior_prob_random: float = 0.5) -> pd.DataFrame:
+def model_probabilities(spec: SpecLike, prior_prob_random: float = 0.5) -> pd.DataFrame:
     """Posterior probabilities of the common-effect and random-effects models.
 
     Parameters
@@ -255,7 +258,7 @@ def _model_probabilities(spec, prior_prob_random: float, log_ml: float | None = 
                         index=pd.Index(["common", "random"], name="model"))
 
 
-def bayes_factors(spec: Any) -> pd.DataFrame:
+def bayes_factors(spec: SpecLike) -> pd.DataFrame:
     """Bayes factors of an intercept-only model: the effect and the heterogeneity.
 
     Parameters
@@ -299,8 +302,8 @@ def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
                      and not _improper(spec, "tau"))
     if not (effect or heterogeneity):
         _require_proper(spec, "mu" if _improper(spec, "mu") else "tau", "a Bayes factor")
-    if (effect or heterogeneity) and log_ml is None:
-        log_ml = marginal_likelihood(spec)
+    if log_ml is None:
+        log_ml = marginal_likelihood(spec) if (effect or heterogeneity) else float("nan")
     rows = {}
     if effect:
         rows["effect"] = _log_bf_effect(spec, log_ml)

@@ -72,7 +72,7 @@ def rotated_clusters(y: np.ndarray, X: np.ndarray | None, cluster_index: np.ndar
         L[idx] = np.maximum(lam, 1e-12 * np.maximum(lam.max(axis=1, keepdims=True), 1e-300))
         yt[idx] = np.einsum("mil,mi->ml", Qb, cl.y[idx])
         a[idx] = Qb.sum(axis=1)
-        if Xt is not None:
+        if Xt is not None and cl.X is not None:
             Xt[idx] = np.einsum("mil,mip->mlp", Qb, cl.X[idx])
         rows.append(np.broadcast_to(idx[:, :, None], Qb.shape).reshape(-1))
         cols.append(np.broadcast_to(idx[:, None, :], Qb.shape).reshape(-1))
@@ -105,7 +105,9 @@ def theta_rotated(cl: _Clusters, t2b: np.ndarray, t2w: np.ndarray, b: np.ndarray
         Means and variances (k, G).
     """
     G, k = t2b.size, cl.y.size
-    p = 0 if cl.X is None else cl.X.shape[1]
+    X = np.zeros((k, 0)) if cl.X is None else cl.X  # no coefficients: an empty design
+    assert cl.a is not None  # rotated clusters carry their loadings
+    p = X.shape[1]
     Q2 = cl.Q.multiply(cl.Q).tocsr()
     m = np.empty((k, G))
     s2 = np.empty((k, G))
@@ -114,15 +116,15 @@ def theta_rotated(cl: _Clusters, t2b: np.ndarray, t2w: np.ndarray, b: np.ndarray
     for s0 in range(0, G, step):
         sl = slice(s0, s0 + step)
         w = 1.0 / (cl.v[None] + t2w[sl, None])  # (g, k)
-        r = cl.y[None] - (b[sl] @ cl.X.T if p else 0.0)
+        r = cl.y[None] - (b[sl] @ X.T if p else 0.0)
         s, _, ax = cl.block_sums(w)
         c = (t2b[sl, None] / (1.0 + t2b[sl, None] * s))[:, idx]  # (g, k)
         wa = w * cl.a
         R = np.add.reduceat(wa * r, cl.starts, axis=1)[:, idx]
         mt = cl.y[None] - cl.v[None] * (w * r - c * wa * R)
         var = _back(cl, cl.v[None] - cl.v[None] ** 2 * w, Q2) + c * _back(cl, cl.v[None] * wa) ** 2
-        if p:
-            H = cl.v[None, :, None] * (w[..., None] * cl.X[None] - (c * wa)[..., None] * ax[:, idx])
+        if p and ax is not None:
+            H = cl.v[None, :, None] * (w[..., None] * X[None] - (c * wa)[..., None] * ax[:, idx])
             QH = np.stack([_back(cl, H[..., j]) for j in range(p)], axis=-1)
             var = var + np.einsum("gkp,gpq,gkq->gk", QH, V[sl], QH)
         m[cl.order, sl] = _back(cl, mt).T
@@ -156,6 +158,7 @@ def draw_theta_rotated(cl: _Clusters, t2b: np.ndarray, t2w: np.ndarray, xb: np.n
     """
     n, k = xb.shape
     idx = cl.index
+    assert cl.a is not None  # rotated clusters carry their loadings
     sizes = np.diff(np.r_[cl.starts, k]).astype(float)
     z1 = rng.standard_normal((n, k))
     z2 = rng.standard_normal((n, k))

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .likelihood import _finish, _loglik_re, _sq
+from .likelihood import _finish, _loglik_beta, _sq
 from .quadrature import _CHUNK, _Q, _gauss_compress, _mixture_moments, _mixture_quantiles
 
 __all__ = ["theta_nodes", "bV_at", "theta_summary", "theta_mixture", "theta_cluster", "theta_new_mixture"]
@@ -40,7 +40,7 @@ def theta_nodes(ep: Any, compressed: bool = False):
     if compressed and ep.kind == "random":
         x, wc = _gauss_compress(g.u[0].reshape(-1), g.weights[0], 48)
         tau = np.exp(x)
-        _, bc, Vc = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, ep.loc)
+        _, bc, Vc = _loglik_beta((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, ep.loc)
         w = np.concatenate([wc, g.atom])
         b = np.concatenate([bc[0], g.b0])
         V = np.concatenate([Vc[0], g.V0])

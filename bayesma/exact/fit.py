@@ -6,7 +6,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,9 @@ from bayesma.errors import ArgumentTypeError, InputError
 
 from .likelihood import _as_spec
 from .posterior import ExactPosterior, exact_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .likelihood import SpecLike
 
 __all__ = ["ExactFit", "fit_exact"]
 
@@ -56,7 +59,7 @@ class ExactFit:
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
     # arrays, not lists: ArviZ deep-copies the coords of every group (100,000 labels: seconds as a list)
-    coords = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
+    coords: dict[str, Any] = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
     dims = {"theta": ["study"], "beta": ["coef"]}
     if spec.tau_by is not None:
         dims["tau"] = ["subgroup"]
@@ -75,7 +78,7 @@ def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
 
 
 def fit_exact(
-    spec: Any,
+    spec: SpecLike,
     draws: int = 1000,
     chains: int = 4,
     seed: int | np.random.Generator | None = None,

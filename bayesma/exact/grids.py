@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .likelihood import (
     _ll_cluster,
     _ll_tau_by,
     _location_prior,
+    _loglik_beta,
     _loglik_re,
     _logpdf_tau_fn,
     _Normal,
@@ -35,6 +36,9 @@ from .quadrature import (
     _lagrange_weights,
     _legval,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 # ---------------------------------------------------------------------------
 # adaptive grids
@@ -167,13 +171,13 @@ class _Grid1D:
 
     def tail_moment(self, m: float) -> np.ndarray:
         """Contribution of the tail beyond the last edge to E[tau^m] (B,): inf when it diverges."""
-        if self.tail_f is None:
+        f, r = self.tail_f, self.tail_r
+        if f is None or r is None:
             return np.zeros(self.u.shape[0])
         U = self.edges[:, -1]
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            out = np.where(self.tail_r > m, self.tail_f * np.exp(m * U) / np.where(self.tail_r > m,
-                                                                                  self.tail_r - m, 1.0), np.inf)
-        return np.where(self.tail_f > 0, out, 0.0)
+            out = np.where(r > m, f * np.exp(m * U) / np.where(r > m, r - m, 1.0), np.inf)
+        return np.where(f > 0, out, 0.0)
 
     @property
     def weights(self) -> np.ndarray:
@@ -197,6 +201,7 @@ class _Grid1D:
         tail = self.tail_mass[:, None]
         beyond = q > 1.0 - tail  # a quantile in the analytic tail
         if beyond.any():
+            assert self.tail_r is not None  # a tail with mass has a decay rate
             r = self.tail_r[:, None]
             with np.errstate(divide="ignore", invalid="ignore"):
                 ut = self.edges[:, -1:] + np.log(tail / np.maximum(1.0 - q, 1e-300)) / r
@@ -385,8 +390,8 @@ class _Grid2D:
             U1.append(x1)
             U2.append(np.full(x1.size, x2[i]))
             W.append(w1 * w2[i])
-        W = np.concatenate(W)
-        return np.concatenate(U1), np.concatenate(U2), W / W.sum()
+        w = np.concatenate(W)
+        return np.concatenate(U1), np.concatenate(U2), w / w.sum()
 
 
 def _log_post_2d(loglik, lpdf1, lpdf2):
@@ -476,7 +481,7 @@ class Integral:
     clusters: _Clusters | None = None
 
 
-def integrate(spec: Any, n: int | None = None) -> Integral:
+def integrate(spec: ModelSpec, n: int | None = None) -> Integral:
     """Integrate the posterior of a normal-normal model over its heterogeneity (no summaries).
 
     Parameters
@@ -509,14 +514,14 @@ def integrate(spec: Any, n: int | None = None) -> Integral:
     loc = _location_prior(spec)
     y, v, X = spec.yi, spec.vi, spec.X
     if spec.model == "common":
-        ll, b, V = _loglik_re(np.zeros((1, 1)), y[None], v[None], X, loc)
+        ll, b, V = _loglik_beta(np.zeros((1, 1)), y[None], v[None], X, loc)
         return Integral("common", float(ll[0, 0]), {"b": b[0, 0], "V": V[0, 0]}, loc)
     if spec.tau_by is not None:
         g = spec.group_index
         tau_prior = spec.priors["tau"]
         lpdf = _logpdf_tau_fn(tau_prior)
         logf2 = _log_post_2d(lambda t2a, t2b: _ll_tau_by(t2a, t2b, y, v, X, g, loc), lpdf, lpdf)
-        scales = tuple(float(_scale(y[g == j], v[g == j])) for j in (0, 1))
+        scales = (float(_scale(y[g == 0], v[g == 0])), float(_scale(y[g == 1], v[g == 1])))
         gr = _grid_2d(logf2, (tau_prior, tau_prior), scales, n=n or _N_GL_2D)
         return Integral("tau_by", gr.logml, gr, loc)
     if spec.cluster_index is not None:
@@ -528,5 +533,5 @@ def integrate(spec: Any, n: int | None = None) -> Integral:
         sc = float(_scale(y, v))
         gr = _grid_2d(logf2, (p_tau, p_w), (sc, sc), n=n or (_N_GL_2D if cl.J < 5000 else 6))
         return Integral("cluster", gr.logml, gr, loc, cl)
-    gr = _grid_1d(y[None], v[None], X, loc, spec.priors["tau"], n=n or _N_GL_1D)
-    return Integral("random", float(gr.logml[0]), gr, loc)
+    g1 = _grid_1d(y[None], v[None], X, loc, spec.priors["tau"], n=n or _N_GL_1D)
+    return Integral("random", float(g1.logml[0]), g1, loc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Union, cast
 
 import numpy as np
 from scipy import special
@@ -13,6 +13,9 @@ from bayesma.errors import UnsupportedModelError
 
 from .capability import exact_support
 from .quadrature import _CHUNK, _LOG2PI, _NUTS_HINT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 # ---------------------------------------------------------------------------
 # prior densities of tau without scipy's per-call overhead
@@ -170,9 +173,10 @@ def _loglik_re(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | Non
     k = y.shape[1]
     p = prior.p
     ll = np.empty((B, G))
-    b = np.empty((B, G, p)) if p else None
-    V = np.empty((B, G, p, p)) if p else None
+    b = np.empty((B, G, p))  # p = 0: empty, returned as None
+    V = np.empty((B, G, p, p))
     if p:
+        assert X is not None  # p > 0 coefficients have a design matrix
         XX = (X[:, :, None] * X[:, None, :]).reshape(k, p * p)
         yX = y[:, :, None] * X[None, :, :]
     y2 = (y * y)[:, :, None]
@@ -188,7 +192,7 @@ def _loglik_re(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | Non
             ll[:, sl], b[:, sl], V[:, sl] = _finish(part, A, h, k, prior)
         else:
             ll[:, sl] = _finish(part, None, None, k, prior)[0]
-    return ll, b, V
+    return ll, (b if p else None), (V if p else None)
 
 
 
@@ -310,8 +314,8 @@ def _ll_cluster(t2: np.ndarray, t2w: np.ndarray, cl: _Clusters, loc: _Normal):
     n1, n2 = t2.size, t2w.size
     p = loc.p
     ll = np.empty((n1, n2))
-    b = np.empty((n1, n2, p)) if p else None
-    V = np.empty((n1, n2, p, p)) if p else None
+    b = np.empty((n1, n2, p))  # p = 0: empty, returned as None
+    V = np.empty((n1, n2, p, p))
     step = max(1, int(_CHUNK // max(n1 * cl.J * max(p, 1), 1)))
     for s0 in range(0, n2, step):
         sl = slice(s0, s0 + step)
@@ -327,6 +331,15 @@ def _ll_cluster(t2: np.ndarray, t2w: np.ndarray, cl: _Clusters, loc: _Normal):
             ll[:, sl], b[:, sl], V[:, sl] = _finish(part, A, h, k, loc)
         else:
             ll[:, sl] = _finish(part, None, None, k, loc)[0]
+    return ll, (b if p else None), (V if p else None)
+
+
+def _loglik_beta(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray | None,
+                 prior: _Normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_loglik_re` of a model with coefficients (p >= 1): b and V are arrays."""
+    ll, b, V = _loglik_re(t2, y, v, X, prior)
+    if b is None or V is None:
+        raise ValueError("the model has no coefficients (p = 0): no conditional posterior of beta")
     return ll, b, V
 
 
@@ -344,5 +357,17 @@ def _check_supported(spec) -> None:
                                     "(engine='auto' chooses it)")
 
 
-def _as_spec(obj: Any):
-    return getattr(obj, "spec", obj)
+class HasSpec(Protocol):
+    """Anything that carries a model specification (a ``MetaAnalysis``)."""
+
+    @property
+    def spec(self) -> ModelSpec: ...
+
+
+#: what the exact engine's functions accept: a ModelSpec or a MetaAnalysis (its ``.spec``)
+SpecLike = Union["ModelSpec", HasSpec]
+
+
+def _as_spec(obj: SpecLike) -> ModelSpec:
+    spec = getattr(obj, "spec", obj)
+    return cast("ModelSpec", spec)

@@ -15,18 +15,22 @@ flat prior, theta_new) as ``NaN``; never as a finite number (the rule is in
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bayesma.priors.improper import moment_flags
 
-from .likelihood import _location_prior, _loglik_re
+from .likelihood import _location_prior, _loglik_beta
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
 
 __all__ = ["tail_adjusted_rows"]
 
 
-def _flat_coefficients(spec: Any) -> list[int]:
+def _flat_coefficients(spec: ModelSpec) -> list[int]:
     return [j for j in range(len(spec.coef_names)) if getattr(spec.location_prior(j), "family", None) == "Flat"]
 
 
@@ -46,7 +50,7 @@ def tail_adjusted_rows(ep: Any, rows: dict[str, tuple]) -> dict[str, tuple]:
     # Var(beta_j | tau) of flat coefficients grows as tau^2: its tail share is V_jj(U) e^{-2U} * tail E[tau^2]
     flat_var = {}
     if flat and math.isfinite(t2) and t2 > 0:
-        _, _, V = _loglik_re(np.array([[math.exp(2 * U)]]), spec.yi[None], spec.vi[None], spec.X,
+        _, _, V = _loglik_beta(np.array([[math.exp(2 * U)]]), spec.yi[None], spec.vi[None], spec.X,
                              _location_prior(spec))
         for j in flat:
             flat_var[j] = float(V[0, 0, j, j]) * math.exp(-2 * U) * t2

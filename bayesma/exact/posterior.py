@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,14 @@ from .quadrature import (
     _mixture_moments,
     _mixture_pdf,
     _mixture_quantiles,
+    hdi_from_quantiles,
 )
 from .sampling import draw_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
+    from .likelihood import SpecLike
 
 # ---------------------------------------------------------------------------
 # the exact posterior of one model
@@ -64,7 +70,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
     ([0.23, -0.1522, 0.6079], 0.92)
     """
 
-    spec: Any
+    spec: ModelSpec
     kind: str
     log_marginal_likelihood: float
     grid: Any = None
@@ -235,6 +241,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         if name == "tau" and self.kind == "random":
             prior = spec.priors["tau"]
             t = np.maximum(x, 0.0)
+            assert self.loc is not None  # the random-effects model has its coefficients' prior
             ll, _, _ = _loglik_re((t * t).reshape(1, -1), spec.yi[None], spec.vi[None], spec.X, self.loc)
             with np.errstate(divide="ignore"):
                 lp = np.asarray(prior.logpdf_tau(t.reshape(-1)), dtype=float)
@@ -301,7 +308,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
             return None
         raise KeyError(f"no parameter {name!r} in the exact posterior")
 
-    def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:
+    def quantiles(self, name: str, q: Sequence[float] | np.ndarray) -> np.ndarray:
         """Posterior quantiles of one quantity.
 
         Parameters
@@ -427,15 +434,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         >>> [round(v, 4) for v in ep.hdi("tau", 0.95)]
         [0.0, 0.286]
         """
-        p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
-        for _ in range(3):
-            lo = self.quantiles(name, p)
-            hi = self.quantiles(name, p + prob)
-            i = int(np.argmin(hi - lo))
-            step = p[1] - p[0]
-            best = (float(lo[i]), float(hi[i]))
-            p = np.linspace(max(p[i] - step, 1e-12), min(p[i] + step, 1.0 - prob - 1e-12), 41)
-        return best
+        return hdi_from_quantiles(lambda p: self.quantiles(name, p), prob)
 
     def prob(self, name: str = "mu", threshold: float = 0.0) -> float:
         """Posterior probability that one quantity exceeds *threshold*.
@@ -561,7 +560,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
         return draw_posterior(self, n, rng, theta=theta)
 
 
-def exact_posterior(spec: Any, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
+def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None) -> ExactPosterior:
     """Integrate the posterior of a normal-normal model (no draws).
 
     Parameters

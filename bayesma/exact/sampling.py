@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .effects import bV_at
-from .likelihood import _loglik_re, _sq
+from .likelihood import _loglik_beta, _sq
 from .quadrature import _gauss_legendre, _invert_panels
 
 __all__ = ["draw_posterior"]
@@ -56,7 +56,7 @@ def _bV_interpolated(g: Any, u01: np.ndarray, tau: np.ndarray, spec: Any, loc: A
         V[inside] = np.einsum("ni,nip->np", c, Vn[j]).reshape(-1, p, p)
     rest = ~zero & ~inside
     if rest.any():
-        _, br, Vr = _loglik_re((tau[rest] ** 2)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+        _, br, Vr = _loglik_beta((tau[rest] ** 2)[None], spec.yi[None], spec.vi[None], spec.X, loc)
         b[rest], V[rest] = br[0], Vr[0]
     return b, V
 
@@ -81,7 +81,7 @@ def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True
         if n * k > _EXACT_BV:
             b, V = _bV_interpolated(g, u01, tau, spec, loc)
         else:
-            _, b, V = _loglik_re((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
+            _, b, V = _loglik_beta((tau * tau)[None], spec.yi[None], spec.vi[None], spec.X, loc)
             b, V = b[0], V[0]
         out["tau"] = tau
     else:

@@ -6,16 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from bayesma._format import format_p
+
 
 def _fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "NA"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+    """metafor's p-value: ``0.0123``, ``<.0001``, ``NA`` (:func:`bayesma._format.format_p`)."""
+    return format_p(p)
 
 
 def _p_text(p: float) -> str:
-    s = _fmt_p(p)
-    return s if s.startswith("<") else f"= {s}"
+    """With its relation: ``= 0.0123``, ``<.0001``."""
+    return format_p(p, relation=True)
 
 
 def _stars(p: float) -> str:

@@ -127,8 +127,8 @@ class InfluenceDiagnostics:  # numpydoc ignore=PR01
     tau2: float
     QE: float
     method: str = "REML"
-    resid: np.ndarray = field(default=None, repr=False)
-    se_resid: np.ndarray = field(default=None, repr=False)
+    resid: np.ndarray | None = field(default=None, repr=False)
+    se_resid: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def is_infl(self) -> np.ndarray:

@@ -169,10 +169,10 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     level = _level(level if level is not None else res.level)
     if design is not None:
         if newmods is not None:
-            raise ValueError("give newmods (moderator values) or design (full design rows), not both")
+            raise InputError("give newmods (moderator values) or design (full design rows), not both")
         Xnew = np.atleast_2d(np.asarray(design, dtype=float))
         if Xnew.shape[1] != res.p:
-            raise ValueError(f"design rows need {res.p} columns (one per coefficient), got {Xnew.shape[1]}")
+            raise InputError(f"design rows need {res.p} columns (one per coefficient), got {Xnew.shape[1]}")
     else:
         Xnew = new_design(res, newmods)
     pred = Xnew @ res.beta

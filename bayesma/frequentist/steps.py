@@ -57,7 +57,7 @@ class StepResult:  # numpydoc ignore=PR01
     level: float
     method: str
     transf: Callable[[np.ndarray], np.ndarray] | None = None
-    full: tuple[float, float, float] | None = None
+    full: tuple[float, ...] | None = None
 
     def summary(self) -> pd.DataFrame:
         """The table (a copy).

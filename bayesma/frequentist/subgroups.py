@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._validate import label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, strip_levels
 from bayesma.design import is_text as _is_text
@@ -80,6 +81,7 @@ class SubgroupResult:  # numpydoc ignore=PR01
         )
 
 
+@label_alias
 def subgroup(
     yi: Any,
     vi: Any = None,

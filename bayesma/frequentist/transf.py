@@ -52,7 +52,7 @@ def apply_transf(transf: Transf | None, *arrays: np.ndarray) -> list[np.ndarray]
         a = np.atleast_1d(np.asarray(a, dtype=float))
         vals = np.full(a.shape, np.nan)
         ok = ~np.isnan(a)
-        vals[ok] = [float(transf(float(v))) for v in a[ok]]
+        vals[ok] = [float(transf(np.asarray(v))) for v in a[ok]]
         out.append(vals)
     return out
 

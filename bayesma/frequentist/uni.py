@@ -17,14 +17,14 @@ with R to the last printed digit:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import check_tau2
+from bayesma._validate import check_tau2, label_alias
 from bayesma.data import MetaData
-from bayesma.design import design_matrix, required_columns
+from bayesma.design import design_matrix, formula_variables, required_columns
 from bayesma.errors import InputError
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
@@ -40,14 +40,18 @@ from bayesma.frequentist._common import (
 )
 from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
-from bayesma.frequentist.mv import rma_mv
+from bayesma.frequentist.location_scale import LINKS, LocationScaleResult, fit_location_scale
+from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.frequentist.mv import RMAMVResult
 
 __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RMAResult:  # numpydoc ignore=PR01
     """A fitted (mixed-effects) meta-analysis, with metafor's names.
 
@@ -95,6 +99,8 @@ class RMAResult:  # numpydoc ignore=PR01
     R2: float | None
     dfs: int | None
     s2w: float
+    data: MetaData = field(repr=False)
+    X: np.ndarray = field(repr=False)
     tau2_ci: tuple[float, float] | None = None
     I2_ci: tuple[float, float] | None = None
     H2_ci: tuple[float, float] | None = None
@@ -103,8 +109,6 @@ class RMAResult:  # numpydoc ignore=PR01
     pi_ub: float | None = None
     loglik: float | None = None
     iterations: int = 0
-    data: MetaData | None = field(default=None, repr=False)
-    X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
 
@@ -266,7 +270,7 @@ class RMAResult:  # numpydoc ignore=PR01
             mask = np.zeros(self.k, dtype=bool)
             mask[np.asarray(keep)] = True
             md, X = md.subset(mask), X[mask]
-        settings = {"method": self.method, "test": self.test, "level": self.level,
+        settings: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level,
                     "tau2_fixed": self.tau2 if self.tau2_fix else None, "skip_r2": keep is not None}
         settings.update(changes)
         return fit_rma(md, X, self.coef_names, **settings)
@@ -334,6 +338,7 @@ class RMAResult:  # numpydoc ignore=PR01
         return "<pre>" + format_rma(self).replace("<", "&lt;") + "</pre>"
 
 
+@label_alias
 def rma(
     yi: Any,
     vi: Any = None,
@@ -348,7 +353,9 @@ def rma(
     cluster: Any = None,
     missing: str = "raise",
     tau2: float | None = None,
-) -> RMAResult:
+    scale: Any = None,
+    link: str | None = None,
+) -> RMAResult | RMAMVResult | LocationScaleResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
     Parameters
@@ -388,12 +395,23 @@ def rma(
         How to treat studies with missing values.
     tau2 : float, optional
         Fix tau² at this value (a finite number >= 0) instead of estimating it.
+    scale : str or array_like, optional
+        Scale moderators of a location-scale model (metafor's ``rma(scale=)``): a formula such
+        as ``"~ logni"`` (an intercept is added, as in *mods*) or a matrix used as it is; each
+        study then has its own tau², ``tau2_i = exp(z_i' alpha)``. Needs ``method="REML"`` or
+        ``"ML"``; see :class:`bayesma.frequentist.location_scale.LocationScaleResult`.
+    link : {"log", "identity"}, optional
+        Link of the scale model (default "log"; ``"identity"``: ``tau2_i = z_i' alpha``). Only
+        with *scale*.
 
     Returns
     -------
-    RMAResult
+    RMAResult, RMAMVResult or LocationScaleResult
         Coefficients (``beta``, ``se``, ... one per column of the design), tau², I², H²,
-        Q statistics, Q-profile intervals and the prediction interval.
+        Q statistics, Q-profile intervals and the prediction interval; with ``cluster=`` the
+        three-level fit of :func:`bayesma.rma_mv` (an :class:`~bayesma.frequentist.mv.RMAMVResult`,
+        whose methods that assume independent effects raise a typed error naming the alternative);
+        with *scale*, a location-scale fit (``alpha``, ``se_alpha``, ..., each study's ``tau2``, ``QS``).
 
     Raises
     ------
@@ -416,6 +434,9 @@ def rma(
     >>> round(float(res.beta[0]), 4)
     0.1869
     """
+    if scale is not None or link is not None:
+        return _location_scale(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
+                               labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)
     if cluster is not None:
         if tau2 is not None:
             raise InputError("tau2= (a fixed tau²) cannot be used with cluster=: the three-level model "
@@ -437,6 +458,34 @@ def rma(
     return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
 
 
+def _location_scale(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, method: str, test: str, mods: Any,
+                    level: float, labels: Any, cluster: Any, missing: str, tau2: float | None, scale: Any,
+                    link: str | None) -> LocationScaleResult:
+    """rma(scale=): check what a location-scale model can use, build X and Z, fit."""
+    if scale is None:
+        raise InputError(f"link={link!r} applies to the scale model of a location-scale fit: give scale= too")
+    link = "log" if link is None else link
+    if link not in LINKS:
+        raise InputError(f"link must be one of {LINKS}, got {link!r}")
+    if cluster is not None or tau2 is not None:
+        raise InputError(f"{'cluster=' if cluster is not None else 'tau2='} cannot be used with scale=: a "
+                         "location-scale model estimates each study's tau² from the scale moderators")
+    if not isinstance(method, str) or method.upper() not in ("REML", "ML"):
+        raise InputError(f"method={method!r} cannot fit a location-scale model: use 'REML' or 'ML' "
+                         "(as metafor: 'Location-scale models can only be fitted with ML or REML estimation')")
+    if test not in TESTS:
+        raise InputError(f"test must be one of {TESTS}, got {test!r}")
+    level = _level(level)
+    mods = _aligned_mods(mods, data, yi)
+    scale = _aligned_mods(scale, data, yi)
+    extra = formula_variables(scale) if isinstance(scale, str) else []
+    md = yi if isinstance(yi, MetaData) else MetaData.create(
+        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data, *extra),
+    )
+    X, names = design_matrix(mods, md.data, md.k, md.labels)
+    Z, z_names = design_matrix(scale, md.data, md.k, md.labels, intercept=False)
+    return fit_location_scale(md, X, names, Z, z_names, method=method.upper(), test=test, level=level, link=link)
+
 
 def fit_rma(
     md: MetaData,
@@ -456,37 +505,35 @@ def fit_rma(
     tau2_fixed = check_tau2(tau2_fixed)
     num = _fit_numbers(yi, vi, X, coef_names, method=method, test=test, level=level, tau2_fixed=tau2_fixed)
     tau2 = num.tau2
-    res = RMAResult(
-        method=method, test=num.test, level=level, k=k, p=p, coef_names=list(coef_names),
-        beta=num.beta, se=num.se, vb=num.vb, stat=num.stat, pval=num.pval, ci_lb=num.ci_lb, ci_ub=num.ci_ub,
-        tau2=tau2, se_tau2=num.se_tau2, QE=num.QE, QEp=num.QEp, QM=num.QM, QMp=num.QMp, QMdf=num.QMdf,
-        I2=num.I2, H2=num.H2, vt=num.vt, R2=None, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
-        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None,
-    )
-
     # pseudo R² for models with moderators and an intercept
+    r2 = None
     if not skip_r2 and p > 1 and num.has_intercept:
         if method == "FE":
-            res.R2 = _r2_fixed(yi, X, num.wi)
+            r2 = _r2_fixed(yi, X, num.wi)
         else:
             # tau² of the intercept-only model (the estimate alone: no refit with intervals)
             tau2_re = estimate_tau2(method, yi, vi, np.ones((k, 1)))[0]
-            res.R2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
-
+            r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
     # Q-profile intervals for tau², I², H² and the prediction interval
+    ci: dict[str, Any] = {}
     if method != "FE" and k > p:
-        res.tau2_ci = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
+        lo, hi = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
         # a bound beyond q_profile_ci's search limit max(100, 10 tau²) is returned as the limit
         limit = max(100.0, 10.0 * tau2)
-        res.tau2_ci_sign = tuple(">" if b >= limit else "" for b in res.tau2_ci)
         vt = num.vt
-        res.I2_ci = tuple(100.0 * t / (vt + t) for t in res.tau2_ci)
-        res.H2_ci = tuple(t / vt + 1.0 for t in res.tau2_ci)
+        ci = {"tau2_ci": (lo, hi), "tau2_ci_sign": (">" if lo >= limit else "", ">" if hi >= limit else ""),
+              "I2_ci": (100.0 * lo / (vt + lo), 100.0 * hi / (vt + hi)), "H2_ci": (lo / vt + 1.0, hi / vt + 1.0)}
     if p == 1:
         pi_se = np.sqrt(num.se[0] ** 2 + tau2)
-        res.pi_lb = float(num.beta[0] - num.crit * pi_se)
-        res.pi_ub = float(num.beta[0] + num.crit * pi_se)
-    return res
+        ci["pi_lb"] = float(num.beta[0] - num.crit * pi_se)
+        ci["pi_ub"] = float(num.beta[0] + num.crit * pi_se)
+    return RMAResult(  # built whole: a result is never changed after it is made
+        method=method, test=num.test, level=level, k=k, p=p, coef_names=list(coef_names),
+        beta=num.beta, se=num.se, vb=num.vb, stat=num.stat, pval=num.pval, ci_lb=num.ci_lb, ci_ub=num.ci_ub,
+        tau2=tau2, se_tau2=num.se_tau2, QE=num.QE, QEp=num.QEp, QM=num.QM, QMp=num.QMp, QMdf=num.QMdf,
+        I2=num.I2, H2=num.H2, vt=num.vt, R2=r2, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
+        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None, **ci,
+    )
 
 
 def _r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._quiet import backend_noise_filtered
-from bayesma._validate import check_seed
+from bayesma._validate import check_seed, label_alias
 from bayesma.errors import HeavyTailWarning, InputError, PriorDominatesWarning, SmallKWarning
 from bayesma.exact.capability import ENGINE_CHOICES, choose_engine
 from bayesma.priors.improper import moment_flags
@@ -91,6 +91,7 @@ class MetaAnalysis:
     >>> post.summary().loc["mu", ["mean", "eti_lower", "eti_upper"]]  # doctest: +SKIP
     """
 
+    @label_alias
     def __init__(
         self,
         data: pd.DataFrame | None = None,

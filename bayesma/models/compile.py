@@ -393,7 +393,7 @@ def compile_nutpie(model, structure: tuple | None = None) -> Any:
         # PyTensor's generated code calls np.dot on views; the sampler's speed is measured
         # (benchmarks/bench_cold_start.py), the notice helps no user
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        meta_path = None if structure is None else cache_dir() / f"{_PREFIX}_meta-{_structure_digest(structure)}.json"
+        meta_path = None if structure is None else cache_dir() / f"{_PREFIX}_meta-{_structure_digest(structure, model)}.json"
         if meta_path is not None and meta_path.is_file():
             loaded = _from_meta(model, meta_path)
             if loaded is not None:
@@ -478,8 +478,15 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
-def _structure_digest(structure: tuple) -> str:
-    return hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{_source_digest()}|{structure!r}".encode()).hexdigest()
+def _structure_digest(structure: tuple, model) -> str:
+    """Key of a model's description on disk: the structure, versions, bayesma's source and, as a
+    guard against a structure key that misses something, the model's variables, data shapes
+    and dimension lengths."""
+    data = sorted((v.name, tuple(np.shape(v.get_value())), str(v.dtype)) for v in model.data_vars)
+    lengths = {name: (len(vals) if vals is not None else None) for name, vals in model.coords.items()}
+    dims = sorted((name, tuple(d)) for name, d in model.named_vars_to_dims.items())
+    print_ = f"{sorted(model.named_vars)}|{data}|{sorted(lengths.items())}|{dims}"
+    return hashlib.sha256(f"{CACHE_TAG}|{_versions()}|{_source_digest()}|{structure!r}|{print_}".encode()).hexdigest()
 
 
 def _coords(model, fns: _Functions) -> dict[str, Any]:

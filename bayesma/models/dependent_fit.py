@@ -9,7 +9,10 @@ otherwise.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 from bayesma.errors import InputError, UnsupportedModelError
 
@@ -18,7 +21,7 @@ __all__ = ["choose_engine", "exact_can_fit"]
 ENGINES = ("auto", "exact", "nuts")
 
 
-def exact_can_fit(spec: Any) -> tuple[bool, str]:
+def exact_can_fit(spec: ModelSpec) -> tuple[bool, str]:
     """Whether the exact engine can fit a dependent-effects *spec*, and why not.
 
     Returns
@@ -32,7 +35,7 @@ def exact_can_fit(spec: Any) -> tuple[bool, str]:
     return support.ok, support.reason
 
 
-def choose_engine(spec: Any, engine: str = "auto") -> str:
+def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
     """The engine that fits a CHE or multivariate *spec* (``"auto"``: exact where it can), after
     warning about few clusters or outcomes with few studies.
 
@@ -54,7 +57,7 @@ def choose_engine(spec: Any, engine: str = "auto") -> str:
     return use
 
 
-def _warn_small_k(spec: Any) -> None:
+def _warn_small_k(spec: ModelSpec) -> None:
     from bayesma.models import SmallKWarning
 
     n = len(spec.cluster_names)

@@ -8,16 +8,19 @@ spec, the ``pm.Data`` factory, heterogeneity priors and auxiliary variables).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bayesma.models.student_t import PADDED_NU
 
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
+
 __all__ = ["location", "common_effect", "effects", "study_effects", "location_groups", "beta_key", "masked"]
 
 
-def location_groups(spec: Any) -> list[tuple[str, Any, list[int]]]:
+def location_groups(spec: ModelSpec) -> list[tuple[str, Any, list[int]]]:
     """Coefficients grouped by prior family: [(family, prior_of_first, indices)]."""
     groups: dict[str, list[int]] = {}
     first: dict[str, Any] = {}

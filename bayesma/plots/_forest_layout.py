@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma import measures
+from bayesma._format import format_p
 from bayesma.errors import InputError
 
 from ._common import _new_figure
@@ -89,12 +90,8 @@ def fmt_ci(m: float, lo: float, hi: float, digits: int, atransf: Callable | None
 
 
 def fmt_p(p: float) -> str:
-    """APA style: ``p = .034``, ``p < .001``."""
-    if not np.isfinite(p):
-        return "p = NA"
-    if p < 0.001:
-        return "p < .001"
-    return f"p = {p:.3f}".replace("0.", ".", 1)
+    """APA style: ``p = .034``, ``p < .001``, ``p > .999`` (:func:`bayesma._format.format_p`)."""
+    return "p " + format_p(p, "apa", relation=True, missing="NA")
 
 
 def axis_label(measure: str | None, xlabel: str | None, atransf: Callable | None, transf: Callable | None) -> str:

@@ -122,6 +122,10 @@ class DrawsPosterior:
 
     # -- what it is ------------------------------------------------------------
     @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    @property
     def engine(self) -> str:
         return self._engine
 
@@ -247,8 +251,8 @@ class DrawsPosterior:
             rec["hdi_lower"], rec["hdi_upper"] = hdi_of_draws(x, prob)
         return rec
 
-    def summary(self, prob: float = 0.95, hdi: bool = False) -> pd.DataFrame:
-        rows = param_rows(self._idata.posterior)
+    def summary(self, prob: float = 0.95, hdi: bool = False, studies: bool = True) -> pd.DataFrame:
+        rows = [r for r in param_rows(self._idata.posterior) if studies or r[1] != "theta"]
         diag = self.diagnostics_rows()
         nan = (float("nan"),) * 3
         out: list[dict[str, Any]] = []

@@ -10,27 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayesma.exact.quadrature import hdi_from_quantiles
+
 from .protocol import MOMENT_COLUMNS
 
-__all__ = ["Marginal", "GridMarginals", "hdi_from_quantiles"]
-
-
-def hdi_from_quantiles(quantiles: object, prob: float) -> tuple[float, float]:
-    """The shortest ``[Q(p), Q(p + prob)]`` over p, on a grid refined three times (unimodal marginals).
-
-    *quantiles* maps an array of probabilities to quantiles.
-    """
-    qf = quantiles  # a callable; typed loosely so any quantile function fits
-    p = np.linspace(0.0, 1.0 - prob, 101)[1:-1]
-    best = (float("nan"), float("nan"))
-    for _ in range(3):
-        lo = np.asarray(qf(p), dtype=float)  # type: ignore[operator]
-        hi = np.asarray(qf(p + prob), dtype=float)  # type: ignore[operator]
-        i = int(np.argmin(hi - lo))
-        step = p[1] - p[0]
-        best = (float(lo[i]), float(hi[i]))
-        p = np.linspace(max(p[i] - step, 1e-12), min(p[i] + step, 1.0 - prob - 1e-12), 41)
-    return best
+__all__ = ["Marginal", "GridMarginals"]
 
 
 @dataclass(frozen=True)

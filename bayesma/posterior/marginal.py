@@ -65,6 +65,10 @@ class MarginalPosterior:
 
     # -- what it is ------------------------------------------------------------
     @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    @property
     def engine(self) -> str:
         return self._engine
 
@@ -88,9 +92,9 @@ class MarginalPosterior:
     def log_marginal_likelihood(self) -> float:
         return float(self._exact.log_marginal_likelihood)
 
-    def _rows(self) -> list[tuple[str, str, str | None]]:
+    def _rows(self, studies: bool = True) -> list[tuple[str, str, str | None]]:
         """(row, variable, label): the draws' rows, with the study effects the draws did not keep."""
-        table = self._exact.summary(prob=0.95)
+        table = self._exact.summary(theta=studies, prob=0.95)
         if self._draws is None:
             return [(r, *split_name(r)) for r in table.index]
         posterior = self._draws.idata.posterior
@@ -101,7 +105,7 @@ class MarginalPosterior:
             rows = [r for r in rows if r[1] != "theta_new"]
             rows += [(r, "theta", r[6:-1]) for r in table.index if r.startswith("theta[") and r not in known]
             rows += new
-        return rows
+        return [r for r in rows if studies or r[1] != "theta"]
 
     def names(self) -> list[str]:
         return [r[0] for r in self._rows()]
@@ -173,7 +177,7 @@ class MarginalPosterior:
         m = self._marginal(name)
         if m is None or m == "pooled":
             return self._from_draws().moments(name)
-        row = self._exact.summary(prob=0.95).loc[m]
+        row = self._exact.summary(theta=m.startswith("theta["), prob=0.95).loc[m]
         return float(row["mean"]), float(row["sd"])
 
     def density(self, name: str, x: np.ndarray) -> np.ndarray | None:
@@ -183,13 +187,13 @@ class MarginalPosterior:
             return None  # no exact density for this quantity: plots estimate it from the draws
 
     # -- the table ---------------------------------------------------------------------
-    def summary(self, prob: float = 0.95, hdi: bool = False) -> pd.DataFrame:
-        table = self._exact.summary(prob=prob)
+    def summary(self, prob: float = 0.95, hdi: bool = False, studies: bool = True) -> pd.DataFrame:
+        table = self._exact.summary(theta=studies, prob=prob)
         pos = {r: i for i, r in enumerate(table.index)}
         vals = {c: table[c].to_numpy(dtype=float) for c in MOMENT_COLUMNS}
         nan = float("nan")
         out: list[dict[str, Any]] = []
-        rows = self._rows()
+        rows = self._rows(studies)
         for row, var, lab in rows:
             if row in pos:
                 rec: dict[str, Any] = {c: float(vals[c][pos[row]]) for c in MOMENT_COLUMNS}

@@ -26,6 +26,7 @@ import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma._arviz import InferenceData
+    from bayesma.spec import ModelSpec
 
 __all__ = ["Posterior", "MarginalSource", "SUMMARY_COLUMNS", "MOMENT_COLUMNS"]
 
@@ -41,6 +42,8 @@ class Posterior(Protocol):  # numpydoc ignore=PR01
 
     Attributes
     ----------
+    spec : ModelSpec
+        The model the posterior belongs to.
     engine : str
         The engine that made it (``"nuts"``, ``"exact"``); it labels output only.
     method : str
@@ -65,6 +68,9 @@ class Posterior(Protocol):  # numpydoc ignore=PR01
     """
 
     @property
+    def spec(self) -> ModelSpec: ...
+
+    @property
     def engine(self) -> str: ...
 
     @property
@@ -86,8 +92,9 @@ class Posterior(Protocol):  # numpydoc ignore=PR01
         """The rows of :meth:`summary`, in order."""
         ...
 
-    def summary(self, prob: float = 0.95, hdi: bool = False) -> pd.DataFrame:
-        """Rows :meth:`names`; columns :data:`SUMMARY_COLUMNS` (+ ``hdi_lower, hdi_upper``)."""
+    def summary(self, prob: float = 0.95, hdi: bool = False, studies: bool = True) -> pd.DataFrame:
+        """Rows :meth:`names` (without ``theta[...]`` unless *studies*); columns :data:`SUMMARY_COLUMNS`
+        (+ ``hdi_lower, hdi_upper``)."""
         ...
 
     def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:

@@ -9,10 +9,15 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from bayesma._format import format_p
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.posterior.view import FitView
 
 __all__ = [
     "comparison_table",
@@ -55,7 +60,7 @@ def format_value(value: Any, column: str = "") -> str:
                                         "q_between_df") or (col.endswith("_df") and v == int(v)):
         return f"{v:.0f}"
     if col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p"):
-        return "<.0001" if v < 1e-4 else f"{v:.4f}"
+        return format_p(v)
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.3g}"
     return f"{v:.4f}"
@@ -71,15 +76,8 @@ def num(x: float, digits: int = 2) -> str:
 
 
 def fmt_p(p: float) -> str:
-    """APA style, with its relation: ``= .013``, ``< .001``, ``> .999``."""
-    p = float(p)
-    if not math.isfinite(p):
-        return "= n/a"
-    if p < 0.001:
-        return "< .001"
-    if p > 0.999:
-        return "> .999"
-    return "= " + f"{p:.3f}".lstrip("0")
+    """APA style, with its relation: ``= .013``, ``< .001``, ``> .999`` (:func:`bayesma._format.format_p`)."""
+    return format_p(p, "apa", relation=True)
 
 
 def fmt_prob(p: float) -> str:
@@ -311,7 +309,7 @@ def markdown_table(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def diagnostics_text(post: Any) -> str:
+def diagnostics_text(post: FitView) -> str:
     diag = post.diagnostics()
     if hasattr(diag, "line"):
         return str(diag.line())

@@ -19,7 +19,7 @@ import contextlib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,12 @@ from bayesma.report.tables import (
     summary_rows,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.posterior.view import FitView
+    from bayesma.spec import ModelSpec
+
 __all__ = ["CONVERSIONS", "SYMBOLS", "conversion_from_column", "posterior_report", "report_text", "term_labels"]
+_METHODS = {"exact": "exact numerical integration", "nuts": "No-U-Turn sampling (PyMC)"}
 
 #: the conversion behind a converted measure, for the sentence naming the effects (a view of
 #: the registry's :attr:`bayesma.measures.Measure.conversion`)
@@ -387,7 +392,8 @@ def report_text(
     p_greater: Mapping[str, float],
     measure: str | None = None,
     engine: str = "exact",
-    engine_detail: str = "",
+    method: str | None = None,
+    engine_detail: str | None = "",
     diagnostics_text: str = "",
     prior_influence: pd.DataFrame | None = None,
     prior_conflict: pd.DataFrame | None = None,
@@ -417,8 +423,8 @@ def report_text(
         P(parameter > 0) by summary row of the location parameters.
     measure : str, optional
         The effect measure (names the effects; back-transforms log ratios).
-    engine, engine_detail, diagnostics_text : str
-        How the posterior was computed.
+    engine, method, engine_detail, diagnostics_text : str
+        How the posterior was computed (*method*: ``post.source.method``; default by *engine*).
     prior_influence : pandas.DataFrame, optional
         :meth:`bayesma.MetaPosterior.prior_influence`, for the plain-words sentence on the priors.
     prior_conflict : pandas.DataFrame, optional
@@ -455,7 +461,7 @@ def report_text(
         kind = "three-level " + kind
     if not taus:
         kind = "common-effect " + ("meta-regression" if regression else "meta-analysis")
-    how = ("exact numerical integration" if engine == "exact" else "No-U-Turn sampling (PyMC)")
+    how = method or _METHODS.get(engine, engine)
     detail = f"{how}{f'; {engine_detail}' if engine_detail else ''}"
     of_clusters = f" from {n_clusters} studies" if n_clusters else ""
     parts = [f"We meta-analysed {_measure_phrase(measure, conversion, k)}{of_clusters}. Frequentist estimates "
@@ -465,7 +471,7 @@ def report_text(
     parts += _frequentist_sentences(fits, sym, labels)
     for name, sg in (subgroups or {}).items():
         parts.append(_subgroup_sentence(name, sg, sym))
-    parts += _bayes_sentences(summary, p_greater, sym, measure, labels, detail if engine != "exact" else how)
+    parts += _bayes_sentences(summary, p_greater, sym, measure, labels, detail)
     conflict_words = _conflict_words(prior_conflict, fits)
     words = _prior_words(prior_influence, labels, k=k, conflict=bool(conflict_words))
     if words:
@@ -525,7 +531,7 @@ def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFr
 # from a posterior
 
 
-def default_fits(spec: Any) -> dict[str, Any]:
+def default_fits(spec: ModelSpec) -> dict[str, Any]:
     """metafor's estimators on the data of a model spec: FE, DL, REML, REML + KH (or the 3-level REML)."""
     data = spec.meta.data
     yi, vi = np.asarray(spec.yi, dtype=float), np.asarray(spec.vi, dtype=float)
@@ -538,7 +544,7 @@ def default_fits(spec: Any) -> dict[str, Any]:
 
 
 def posterior_report(
-    post: Any,
+    post: FitView,
     *,
     title: str | None = None,
     fits: Mapping[str, Any] | None = None,
@@ -574,13 +580,15 @@ def posterior_report(
     with contextlib.suppress(Exception):
         conflict = post.prior_data_conflict()
     diag = ""
-    if post.engine == "nuts":
+    if post.source.needs_diagnostics:  # MCMC draws (none needed for marginals or independent draws)
         with contextlib.suppress(Exception):
             diag = str(post.diagnostics().line())
     labels = term_labels(spec.coef_names, data, spec.mods) if spec.is_regression else {}
     return report_text(
         summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
-        engine=post.engine, engine_detail=engine_detail, diagnostics_text=diag, prior_influence=influence,
+        engine=post.engine, method=post.source.method,
+        engine_detail=engine_detail if post.source.needs_diagnostics else None,
+        diagnostics_text=diag, prior_influence=influence,
         prior_conflict=conflict,
         source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,

@@ -12,7 +12,7 @@ import pandas as pd
 from bayesma.errors import SamplingWarning
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = ["Diagnostics", "SamplingWarning", "MAX_R_HAT", "MIN_ESS", "diagnose"]
 

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
+    from bayesma.spec import ModelSpec
 
 __all__ = ["prior_influence", "influence_lines", "prior_data_conflict", "UNBOUNDED_FACTOR", "LOCATION_SHARE",
            "CONFLICT_TAIL"]
@@ -45,8 +46,8 @@ LOCATION_SHARE = 0.25
 CONFLICT_TAIL = 0.005
 
 
-def _prior_of(spec: Any, var: str, lab: str | None) -> Any:
-    if var == "beta":
+def _prior_of(spec: ModelSpec, var: str, lab: str | None) -> Any:
+    if var == "beta" and lab is not None:
         return spec.location_prior(list(spec.coef_names).index(lab))
     if var == "mu":
         return spec.priors.get("mu")
@@ -71,7 +72,7 @@ def _rows(post: FitView) -> list[tuple[str, str, str | None]]:
     return rows
 
 
-def data_spread(spec: Any) -> float:
+def data_spread(spec: ModelSpec) -> float:
     """sqrt(var(yi) + median(vi)): the scale of the observed effects."""
     y, v = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     return float(math.sqrt((np.var(y) if y.size > 1 else 0.0) + np.median(v)))

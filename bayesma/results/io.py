@@ -15,7 +15,7 @@ from bayesma.priors import parse
 from bayesma.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = ["META_ATTR", "meta_json", "write_posterior", "read_posterior", "pickle_state"]
 

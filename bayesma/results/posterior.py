@@ -113,7 +113,7 @@ class MetaPosterior:
         self._fit_seconds = None if fit_seconds is None else float(fit_seconds)
         self._fit_info: dict[str, Any] = dict(fit_info or {})
         self._cache_entry = cache_entry
-        self._summary_cache: dict[tuple[bool, float], pd.DataFrame] = {}
+        self._summary_cache: dict[tuple[bool, float, bool], pd.DataFrame] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling (process pools, Dask) keeps the draws, spec and summaries, not the compiled sampler
@@ -211,7 +211,7 @@ class MetaPosterior:
         return self._source.draws(name, label)
 
     # -- summaries -------------------------------------------------------------
-    def summary(self, hdi: bool = False, prob: float = 0.95) -> pd.DataFrame:
+    def summary(self, hdi: bool = False, prob: float = 0.95, studies: bool = True) -> pd.DataFrame:
         """Posterior summary table.
 
         Parameters
@@ -220,6 +220,8 @@ class MetaPosterior:
             Add highest-density interval columns ``hdi_lower``, ``hdi_upper``.
         prob : float
             Interval probability (0.95).
+        studies : bool
+            Include the rows of the study effects ``theta[<label>]``.
 
         Returns
         -------
@@ -236,10 +238,10 @@ class MetaPosterior:
         [0.554, 0.345, 0.902]
         """
         prob = check_level(prob, "prob")  # 0.95 or 95, as rma's level
-        key = (bool(hdi), float(prob))
+        key = (bool(hdi), float(prob), bool(studies))
         if key not in self._summary_cache:
             # moments that do not exist are never shown as numbers (a sample mean of NUTS draws included)
-            self._summary_cache[key] = apply_moment_flags(self._source.summary(prob=prob, hdi=hdi),
+            self._summary_cache[key] = apply_moment_flags(self._source.summary(prob=prob, hdi=hdi, studies=studies),
                                                           moment_flags(self.spec))
         return self._summary_cache[key].copy()
 

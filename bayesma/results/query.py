@@ -11,7 +11,7 @@ from bayesma.priors import describe
 from .influence import influence_lines
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = ["SIMPLE_STATEMENT", "canonical_name", "split_name", "posterior_repr"]
 

@@ -18,8 +18,7 @@ from bayesma.posterior.protocol import SUMMARY_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.frequentist import RMAResult
-
-    from .view import FitView
+    from bayesma.posterior.view import FitView
 
 __all__ = ["SUMMARY_COLUMNS", "PARAM_ORDER", "param_rows", "var_dim", "hdi_of_draws", "compare_frequentist"]
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from bayesma.errors import InputError
 from bayesma.priors import as_prior
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.models import MetaAnalysis
+    from bayesma.posterior import Posterior
+    from bayesma.spec import ModelSpec
 
 
 def labelled(priors: Mapping[str, Any] | Sequence[Any] | None, what: str = "priors",
@@ -60,7 +64,7 @@ def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
     }
 
 
-def resolve_engine(engine: str, spec: Any, fit_kwargs: Mapping[str, Any]) -> str:
+def resolve_engine(engine: str, spec: ModelSpec, fit_kwargs: Mapping[str, Any]) -> str:
     """The engine that fits *spec*: *engine*, or for ``"auto"`` the one rule's choice
     (:func:`bayesma.exact.capability.choose_engine`; NUTS options in *fit_kwargs* mean NUTS)."""
     from bayesma.exact.capability import choose_engine
@@ -69,28 +73,38 @@ def resolve_engine(engine: str, spec: Any, fit_kwargs: Mapping[str, Any]) -> str
     return choose_engine(engine, spec, nuts_options=nuts_options)[0]
 
 
-def fit_row(spec: Any, engine: str, fit_kwargs: Mapping[str, Any], base: Any = None) -> tuple[dict, Any]:
-    """Fit one spec; return the table row and the posterior object (ExactPosterior or MetaPosterior)."""
-    engine = resolve_engine(engine, spec, fit_kwargs)
-    if engine == "exact":
-        from bayesma.exact import exact_posterior
+def _fit_exact(spec: ModelSpec, fit_kwargs: Mapping[str, Any], base: Any) -> tuple[pd.DataFrame, Posterior]:
+    """The exact marginals alone (no draws: the table needs none)."""
+    from bayesma.exact import exact_posterior
+    from bayesma.posterior.engines import from_exact
 
-        ep = exact_posterior(spec)
-        s = ep.summary(theta=False)
-        loc = _location_row(s)
-        return _row_from_summary(s, ep.prob(loc, 0.0)), ep
+    post = from_exact(exact_posterior(spec), spec)
+    return post.summary(studies=False), post
+
+
+def _fit_nuts(spec: ModelSpec, fit_kwargs: Mapping[str, Any], base: Any) -> tuple[pd.DataFrame, Posterior]:
+    """A NUTS fit sharing *base*'s compiled model; its summary shows no moment that does not exist."""
     model = _model_with_spec(base, spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         post = model.fit(engine="nuts", **fit_kwargs)
-    s = post.summary()
-    loc = _location_row(s)
-    var, lab = ("mu", None) if loc == "mu" else ("beta", loc[5:-1])
-    p = float(np.mean(post.draws(var, lab) > 0))
-    return _row_from_summary(s, p), post
+    return post.summary(studies=False), post.source
 
 
-def _model_with_spec(base: Any, spec: Any):
+#: how each engine gives the summary rows (mu / beta, tau, theta_new) and the posterior
+_FITS: dict[str, Callable[[ModelSpec, Mapping[str, Any], Any], tuple[pd.DataFrame, Posterior]]] = {
+    "exact": _fit_exact, "nuts": _fit_nuts}
+
+
+def fit_row(spec: ModelSpec, engine: str, fit_kwargs: Mapping[str, Any],
+            base: Any = None) -> tuple[dict[str, float], Posterior]:
+    """Fit one spec (*engine* as :func:`resolve_engine`); return the table row and the posterior
+    (:class:`bayesma.posterior.Posterior`)."""
+    s, post = _FITS[resolve_engine(engine, spec, fit_kwargs)](spec, fit_kwargs, base)
+    return _row_from_summary(s, post.p_greater(_location_row(s), 0.0)), post
+
+
+def _model_with_spec(base: Any, spec: ModelSpec) -> MetaAnalysis:
     """A MetaAnalysis with the given spec that shares *base*'s compiled-model cache."""
     from bayesma.models import MetaAnalysis
 

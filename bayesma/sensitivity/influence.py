@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,9 @@ from bayesma.sensitivity._common import (
     resolve_engine,
     split_fit_kwargs,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.spec import ModelSpec
 
 __all__ = ["leave_one_out", "cumulative", "InfluenceResult"]
 
@@ -77,7 +80,7 @@ class InfluenceResult:
         return fig
 
 
-def _subset_spec(spec: Any, mask: np.ndarray):
+def _subset_spec(spec: ModelSpec, mask: np.ndarray) -> ModelSpec:
     mask = np.asarray(mask, dtype=bool)
     gi = None if spec.group_index is None else spec.group_index[mask]
     ci = None if spec.cluster_index is None else spec.cluster_index[mask]

@@ -6,13 +6,14 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from bayesma.errors import InputError
+from bayesma.posterior.names import split_name
 from bayesma.priors import sensitivity_tau_priors
 from bayesma.sensitivity._common import (
     check_engine,
@@ -23,6 +24,9 @@ from bayesma.sensitivity._common import (
 )
 
 __all__ = ["compare_priors", "PriorComparison"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bayesma.posterior import Posterior
 
 
 @dataclass
@@ -44,8 +48,8 @@ class PriorComparison:
         prior of mu" in the documentation's models page): the repr and
         :meth:`bayes_factor_note` name that prior.
     posteriors : dict
-        Label -> :class:`bayesma.exact.ExactPosterior` (exact engine) or
-        :class:`bayesma.MetaPosterior` (NUTS).
+        Label -> :class:`bayesma.posterior.Posterior` (exact marginals for the exact engine,
+        the draws for NUTS).
     priors : dict
         Label -> ``{"mu": prior, "tau": prior}``.
     engine : str
@@ -133,28 +137,22 @@ class PriorComparison:
         return fig
 
 
-def _densities(post: Any, xs_mu: np.ndarray, xs_tau: np.ndarray):
-    """Posterior densities of the pooled effect and tau on grids (exact, or a KDE of draws)."""
-    from bayesma.exact import ExactPosterior
-
-    if isinstance(post, ExactPosterior):
-        name = "mu" if not post.spec.is_regression else f"beta[{post.spec.coef_names[0]}]"
-        d_mu = post.density(name, xs_mu)
-        d_tau = None
-        if post.kind == "random":
-            d_tau = post.density("tau", xs_tau)
-        elif post.kind in ("tau_by", "cluster"):
-            d_tau = post.density(post.tau_names[0], xs_tau)
-        return d_mu, d_tau
-    var = "mu" if "mu" in post.idata.posterior else "beta"
-    draws = post.draws(var) if var == "mu" else post.draws("beta", post.spec.coef_names[0])
-    d_mu = stats.gaussian_kde(draws)(xs_mu)
-    d_tau = None
-    if "tau" in post.idata.posterior:
-        tau = post.draws("tau")
-        tau = tau if tau.ndim == 1 else tau[:, 0]
-        kde = stats.gaussian_kde(np.concatenate([tau, -tau]))  # reflected at 0
-        d_tau = 2.0 * kde(xs_tau)
+def _densities(post: Posterior, xs_mu: np.ndarray,
+               xs_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Posterior densities of the pooled effect and tau (the first subgroup's) on grids: the
+    posterior's own (exact marginals), else a kernel density estimate of its draws."""
+    spec = post.spec
+    loc = "mu" if not spec.is_regression else f"beta[{spec.coef_names[0]}]"
+    d_mu = post.density(loc, xs_mu)
+    if d_mu is None:
+        d_mu = stats.gaussian_kde(post.draws(*split_name(loc)))(xs_mu)
+    if spec.model != "random":
+        return d_mu, None
+    tau = "tau" if spec.tau_by is None else f"tau[{spec.group_names[0]}]"
+    d_tau = post.density(tau, xs_tau)
+    if d_tau is None:
+        draws = post.draws(*split_name(tau))
+        d_tau = 2.0 * stats.gaussian_kde(np.concatenate([draws, -draws]))(xs_tau)  # reflected at 0
     return d_mu, d_tau
 
 
@@ -250,13 +248,14 @@ def compare_priors(
             engines.add(ran)
             row, post = fit_row(model.spec, ran, fit_kwargs, base=model)
             row = {"mu_prior": repr(mu_p), "tau_prior": repr(tau_p) if tau_p is not None else "", **row}
-            if ran == "exact" and simple:
+            log_ml = post.log_marginal_likelihood  # the exact engine's p(y); None for draws
+            if simple and log_ml is not None:
                 from bayesma.exact import marginal_likelihood_null_effect
 
                 key = repr(tau_p)
                 if key not in null_ml:
                     null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
-                row["bf10_effect"] = math.exp(post.log_marginal_likelihood - null_ml[key])
+                row["bf10_effect"] = math.exp(log_ml - null_ml[key])
             rows[label] = row
             posts[label] = post
             used[label] = {"mu": mu_p, "tau": tau_p}

@@ -125,6 +125,8 @@ def test_three_level_call_is_the_nested_random_term():
     np.testing.assert_allclose(b.sigma2, a.sigma2, rtol=1e-8)
     np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
     assert b.s_names == ("district", "district/school")
+    c = bm.rma_mv("yi", vi="vi", random="~ 1 | district/school", data=dat)
+    np.testing.assert_array_equal(c.sigma2, b.sigma2)
 
 
 def test_every_form_of_V_gives_the_same_fit():

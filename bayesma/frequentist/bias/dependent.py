@@ -23,24 +23,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text
 from bayesma.frequentist.mv import RMAMVResult, fit_rma_mv
+from bayesma.frequentist.mv.result import refuse_dependent
 from bayesma.frequentist.rve import coef_test
 from bayesma.frequentist.rve.working import cluster_codes
 
 __all__ = ["egger_mv", "EggerMVResult", "pet_peese_mv", "PetPeeseMVResult", "refuse_dependent"]
-
-
-def refuse_dependent(res: Any, what: str) -> None:
-    """Raise for an ``rma_mv`` fit given to a method that assumes independent effects."""
-    if isinstance(res, RMAMVResult):
-        raise ArgumentTypeError(
-            f"{what} assumes independent effects and cannot take an rma_mv fit (dependent effects); "
-            "use bm.egger_test(res) (the Egger sandwich: sqrt(vi) as a moderator of the multilevel model "
-            "with a CR2 test) or bm.pet_peese(res) (multilevel PET-PEESE), or aggregate the effects per study "
-            "(bm.aggregate) before using it"
-        )
 
 
 def _refit(res: RMAMVResult, extra: np.ndarray | None, name: str | None) -> RMAMVResult:

@@ -250,9 +250,9 @@ def tes(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None =
             raise InputError(f"{name} must be one of {allowed}, got {value!r}")
     if test is not None and test not in _TESTS:
         raise InputError(f"test must be one of {_TESTS}, got {test!r}")
-    for name, value in (("alpha", alpha), ("tes_alpha", tes_alpha)):
-        if not (isinstance(value, (int, float)) and 0 < value < 1):
-            raise InputError(f"{name} must be between 0 and 1, got {value!r}")
+    for name, level in (("alpha", alpha), ("tes_alpha", tes_alpha)):
+        if not (isinstance(level, (int, float)) and 0 < level < 1):
+            raise InputError(f"{name} must be between 0 and 1, got {level!r}")
     if tau2 is not None and not (np.isfinite(tau2) and tau2 >= 0):
         raise InputError(f"tau2 must be a finite number >= 0, got {tau2!r}")
     if theta is not None and not np.isfinite(theta):

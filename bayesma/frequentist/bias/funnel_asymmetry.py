@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._validate import as_numeric, column
+from bayesma._validate import as_numeric, column, label_alias
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
 from bayesma.frequentist._printing import _fmt_p, _p_text
-from bayesma.frequentist.bias.dependent import egger_mv, refuse_dependent
+from bayesma.frequentist.bias.dependent import EggerMVResult, egger_mv, refuse_dependent
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
@@ -119,6 +119,7 @@ class EggerResult:
         return "\n".join(lines)
 
 
+@label_alias
 def egger_test(
     yi: Any,
     vi: Any = None,
@@ -133,7 +134,7 @@ def egger_test(
     ni: Any = None,
     labels: Any = None,
     missing: str = "raise",
-) -> EggerResult:
+) -> EggerResult | EggerMVResult:
     """Egger's regression test for funnel plot asymmetry (metafor's ``regtest``).
 
     Regresses the effects on a measure of their precision and tests the
@@ -227,6 +228,7 @@ def egger_test(
         raise InputError(f"the predictor {predictor!r} is the same for all studies; the test cannot be carried out")
     limit = predictor in ("sei", "vi", "ninv", "sqrtninv")
     names = ["intrcpt", predictor]
+    fitted_by: str | None = method
     if model == "rma":
         fit = fit_rma(md, X, names, method=method, test=test, level=level, skip_r2=True)
         z, p = float(fit.stat[1]), float(fit.pval[1])
@@ -251,9 +253,9 @@ def egger_test(
                      if limit else (None, None, None))
         coef = pd.DataFrame({"estimate": beta, "se": se, "tval": tval, "pval": pval},
                             index=pd.Index(names, name="coef"))
-        method = None
+        fitted_by = None  # the t-test of a weighted regression: no tau2 method
     return EggerResult(z=z, p=p, dfs=dfs, b=b, ci_lb=lb, ci_ub=ub, model=model, predictor=predictor,
-                       method=method, level=level, fit=fit, coef=coef)
+                       method=fitted_by, level=level, fit=fit, coef=coef)
 
 
 # ---------------------------------------------------------------------------
@@ -383,6 +385,7 @@ def _choose_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
     return "right" if slope < 0 else "left"
 
 
+@label_alias
 def trimfill(
     yi: Any,
     vi: Any = None,
@@ -483,7 +486,11 @@ def trimfill(
         side = _choose_side(y_all, v_all, method)
     sign = -1.0 if side == "right" else 1.0
     y = sign * y_all
-    order = np.argsort(y, kind="stable")
+    # ties (rounded effects) are ordered by their sampling variance, so that the result does not
+    # depend on the order of the rows (metafor's does): of tied effects the more precise one counts
+    # as the more extreme, trimmed first and ranked higher (this reproduces metafor's k0 on
+    # dat.hackshaw1998 in its published row order)
+    order = np.lexsort((-v_all, y))
     y, v = y[order], v_all[order]
 
     k0, k0_prev, it = 0, -1, 0
@@ -496,7 +503,8 @@ def trimfill(
             raise ConvergenceError(f"trim-and-fill did not converge in {maxiter} iterations")
         beta = _pooled(y[: k - k0], v[: k - k0], method)
         yc = y - beta
-        ranks = stats.rankdata(np.abs(yc), method="ordinal")  # ties by order, as R's ties.method="first"
+        # ties by position in that order (R's ties.method="first" on metafor's row order)
+        ranks = stats.rankdata(np.abs(yc), method="ordinal")
         signed = np.sign(yc) * ranks
         if estimator == "R0":
             neg = -signed[signed < 0]

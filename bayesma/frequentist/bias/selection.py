@@ -43,6 +43,7 @@ from bayesma.frequentist.bias._selection_fit import (
     weight_function,
 )
 from bayesma.frequentist.bias.dependent import refuse_dependent
+from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -52,14 +53,17 @@ SELMODEL_TYPES = ("stepfun", "beta", "halfnorm", "negexp", "logistic", "power")
 
 
 def _ml_input(res: RMAResult) -> RMAResult:
-    """The fit the selection model starts from: ML or FE (other estimators are refitted with ML, as metafor)."""
-    if res.method in ("ML", "FE"):
+    """The fit the selection model starts from: ML or FE (other estimators are refitted with ML, as metafor);
+    a fit with a fixed tau² is used as it is (metafor keeps tau² fixed in the selection model)."""
+    if res.method in ("ML", "FE") or res.tau2_fix:
         return res
     X = np.asarray(res.X, float)
     if res.coef_names[0] != "intrcpt" or not np.allclose(X[:, 0], 1.0):
         raise InputError("selmodel: refit this model with method='ML' (a model without intercept is not refitted)")
     mods = None if X.shape[1] == 1 else pd.DataFrame(X[:, 1:], columns=res.coef_names[1:])
-    return rma(res.data, method="ML", mods=mods, level=res.level)
+    refit = rma(res.data, method="ML", mods=mods, level=res.level)
+    assert isinstance(refit, RMAResult)  # no cluster=: a univariate fit
+    return refit
 
 
 def _check_steps(type: str, steps: Any) -> np.ndarray | None:
@@ -101,7 +105,7 @@ def selmodel(
     res: RMAResult,
     type: str,
     steps: Any = None,
-    alternative: str = "greater",
+    alternative: str = "auto",
     *,
     delta: Any = None,
     rel_tol: float | None = METAFOR_REL_TOL,
@@ -132,9 +136,13 @@ def selmodel(
     steps : sequence of float, optional
         P-value cut points (a final 1 is added). Needed for ``"stepfun"``; a
         single value ``[alpha, 1]`` for the smooth types (except ``"beta"``).
-    alternative : {"greater", "less"}
-        Direction of the one-sided p-values: ``"greater"`` when significant
-        studies have positive effects, ``"less"`` when they have negative ones.
+    alternative : {"auto", "greater", "less"}
+        Direction in which significant results are favoured: the one-sided p-values are
+        computed for ``"greater"`` (positive effects favoured) or ``"less"``. ``"auto"`` (the
+        default; metafor's is ``"greater"``) detects it from the sign of the pooled effect
+        (:mod:`bayesma.frequentist.bias.direction`), so results equal metafor's on positive
+        effects; an explicit value that contradicts the data is used with a warning. The
+        printout says which was used.
     delta : sequence of float, optional
         Fix selection parameters at these values (``nan`` = estimate), e.g. a
         step function with fixed weights as in Vevea & Woods (2005).
@@ -186,12 +194,12 @@ def selmodel(
     >>> round(float(sel.beta[0]), 4), sel.k_per_interval.tolist()
     (0.3278, [7, 30])
     """
-    res, yi, vi = _check_input(res, type, alternative)
+    res, yi, vi, alternative = _check_input(res, type, alternative)
     steps = _check_steps(type, steps)
     spec = _spec(type, 0 if steps is None else steps.size)
     fixed_delta = _fixed_delta(type, spec, delta)
     is_fixed = np.isfinite(fixed_delta)
-    tau2_free = res.method != "FE"
+    tau2_free = res.method != "FE" and not res.tau2_fix
     X0 = np.asarray(res.X, float)
     k, p = X0.shape
     n_par = p + int(tau2_free) + int((~is_fixed).sum())
@@ -205,7 +213,7 @@ def selmodel(
     free_names = _param_names(type, spec.n_delta, steps)
     problem = _Problem.build(res, model, spec, fixed_delta, np.linalg.solve(M, np.asarray(res.beta, float)), free_names)
 
-    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else 0.0)
+    beta_s, tau2, delta_hat, ll = problem.fit(None if tau2_free else (float(res.tau2) if res.tau2_fix else 0.0))
     _warn_at_bound(delta_hat, problem.bounds, is_fixed, free_names)
     iH = _inverse_hessian(problem, beta_s, tau2, delta_hat)
     vb = M @ iH[:p, :p] @ M.T
@@ -238,23 +246,22 @@ def selmodel(
     )
 
 
-def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray]:
+def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray, str]:
     """The ML fit to start from, its effects and variances; errors for what selmodel cannot fit."""
     refuse_dependent(res, "selmodel()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
     if type not in SELMODEL_TYPES:
         raise InputError(f"selmodel: type must be one of {SELMODEL_TYPES}, got {type!r}")
-    if alternative not in ("greater", "less"):
-        raise InputError(f"selmodel: alternative must be 'greater' or 'less', got {alternative!r}")
     res = _ml_input(res)
     yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
+    alternative = resolve_alternative(alternative, yi, vi, "selmodel")
     labels = getattr(res.data, "labels", None) or [str(i + 1) for i in range(yi.size)]
     bad = np.flatnonzero(~(vi > 0))
     if bad.size:
         i = int(bad[0])
         raise InputError(f"selmodel: study {labels[i]!r} (row {i + 1}) has a non-positive sampling variance vi = {vi[i]}")
-    return res, yi, vi
+    return res, yi, vi, alternative
 
 
 def _fixed_delta(type: str, spec: _Spec, delta: Any) -> np.ndarray:
@@ -310,7 +317,7 @@ class _Problem:
     def build(cls, res: RMAResult, model: _Model, spec: _Spec, fixed_delta: np.ndarray, beta_init: np.ndarray,
               free_names: list[str]) -> _Problem:
         is_fixed = np.isfinite(fixed_delta)
-        tau2_free = res.method != "FE"
+        tau2_free = res.method != "FE" and not res.tau2_fix
         par_names = list(res.coef_names) + (["tau2"] if tau2_free else []) + [
             n for n, fx in zip(free_names, is_fixed) if not fx]
         dmin = np.where(is_fixed & (spec.delta_min > fixed_delta), fixed_delta - _EPS**0.2, spec.delta_min)
@@ -331,11 +338,11 @@ class _Problem:
     def fit(self, fix_tau2: float | None) -> tuple[np.ndarray, float, np.ndarray, float]:
         """Maximum likelihood (tau2 estimated, or fixed at *fix_tau2*): beta (scaled), tau2, delta, log-likelihood."""
         p, is_fixed = self.p, self.is_fixed
-        x0 = [self.beta_init]
+        parts = [np.asarray(self.beta_init, dtype=float)]
         if fix_tau2 is None:
-            x0.append([np.log(self.tau2_init + 0.001)])
-        x0.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
-        x0 = np.concatenate(x0)
+            parts.append(np.array([np.log(self.tau2_init + 0.001)]))
+        parts.append(_from_delta(np.where(is_fixed, 1.0, self.spec.delta_init), self.bounds)[~is_fixed])
+        x0 = np.concatenate(parts)
 
         def _unpack_t(theta):
             beta = theta[:p]
@@ -360,7 +367,7 @@ class _Problem:
         """-log-likelihood on the natural scale (beta on the scaled design, tau2, free delta)."""
         beta = theta[:self.p]
         j = self.p
-        t2 = 0.0
+        t2 = self.tau2_init  # 0 for FE, the user's value for a fixed tau²
         if self.tau2_free:
             t2, j = float(theta[j]), j + 1
         d = self.delta_start.copy()

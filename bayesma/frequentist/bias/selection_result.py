@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, _stars
 from bayesma.frequentist.bias._selection_fit import weight_function
@@ -19,7 +20,8 @@ from bayesma.frequentist.bias._selection_fit import weight_function
 __all__ = ["SelModelResult", "format_selmodel"]
 
 
-def _interval_labels(steps: np.ndarray) -> list[str]:
+def _interval_labels(steps: np.ndarray | None) -> list[str]:
+    steps = np.asarray([] if steps is None else steps, dtype=float)
     left = ["0"] + [f"{s:g}" for s in steps[:-1]]
     width = max(len(s) for s in left)
     return [f"{lo.ljust(width)} < p <= {hi:g}" for lo, hi in zip(left, steps)]
@@ -266,9 +268,7 @@ class SelModelResult:  # numpydoc ignore=PR01
 
 
 def _fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "---"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+    return format_p(p, missing="---")
 
 
 def _table(names: list[str], cols: list[list[str]], header: list[str], stars: list[str]) -> list[str]:
@@ -308,9 +308,10 @@ def format_selmodel(res: SelModelResult) -> str:
             [_fmt_p(v) for v in res.pval], [_num(v) for v in res.ci_lb], [_num(v) for v in res.ci_ub]]
     header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
     lines += _table(res.coef_names if mods else [""], cols, header, [_stars(v) for v in res.pval])
+    how = getattr(res.alternative, "how", "as given")
     lines += ["", "Test for Selection Model Parameters:",
               f"LRT(df = {res.LRTdf}) = {res.LRT:.4f}, p-val {_p_text(res.LRTp)}", "",
-              "Selection Model Results:", ""]
+              f"Selection Model Results (one-sided p-values, alternative = {str(res.alternative)!r}; {how}):", ""]
     fixed = res.delta_fixed
     dcols = [[f"{v:.4f}" for v in res.delta]] + [
         ["---" if fx else _num(v) for v, fx in zip(vals, fixed)]
@@ -320,7 +321,7 @@ def format_selmodel(res: SelModelResult) -> str:
     stars = ["" if fx else _stars(v) for v, fx in zip(res.pval_delta, fixed)]
     if res.type == "stepfun":
         names = _interval_labels(res.steps)
-        dcols = [[str(int(n)) for n in res.k_per_interval]] + dcols
+        dcols = [[str(int(n)) for n in np.asarray(res.k_per_interval)]] + dcols
         lines += _table(names, dcols, ["k"] + header, stars)
     else:
         names = [""] if res.delta.size == 1 else [f"delta.{j + 1}" for j in range(res.delta.size)]

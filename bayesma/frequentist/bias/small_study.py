@@ -24,7 +24,8 @@ from bayesma.data import MetaData
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
 from bayesma.frequentist._printing import _fmt_p, _p_text
-from bayesma.frequentist.bias.dependent import pet_peese_mv, refuse_dependent
+from bayesma.frequentist.bias.dependent import PetPeeseMVResult, pet_peese_mv, refuse_dependent
+from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -126,6 +127,7 @@ class PetPeeseResult:  # numpydoc ignore=PR01
                          f"slope {fit.beta[1]:.4f} (SE = {fit.se[1]:.4f})")
         lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
+                  f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines)
 
@@ -137,10 +139,10 @@ def pet_peese(
     sei: Any = None,
     data: pd.DataFrame | None = None,
     alpha: float = 0.05,
-    alternative: str = "greater",
+    alternative: str = "auto",
     test: str = "z",
     missing: str = "raise",
-) -> PetPeeseResult:
+) -> PetPeeseResult | PetPeeseMVResult:
     """PET, PEESE and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014).
 
     PET regresses the effects on their standard errors, PEESE on their sampling
@@ -161,8 +163,11 @@ def pet_peese(
     alpha : float
         One-sided level of the test of PET's intercept (0.05 as Stanley & Doucouliagos;
         0.10 two-sided in some guides is the same rule).
-    alternative : {"greater", "less"}
-        Direction of the expected effect (the test of PET's intercept is one-sided).
+    alternative : {"auto", "greater", "less"}
+        Direction in which results are favoured for publication (the test of PET's
+        intercept is one-sided in that direction). ``"auto"`` detects it from the sign of
+        the pooled effect (:mod:`bayesma.frequentist.bias.direction`); an explicit value that
+        contradicts the data is used with a warning. The printout says which was used.
     test : {"z", "knha"}
         ``"z"`` (metafor's ``rma(..., method = "FE")``); ``"knha"`` scales the standard
         errors by the residual variance with t tests, which is the weighted least-squares
@@ -193,14 +198,14 @@ def pet_peese(
     True
     """
     if isinstance(yi, RMAMVResult):  # dependent effects: multilevel PET-PEESE with CR2 inference
-        return pet_peese_mv(yi, alpha=alpha, alternative=alternative)
-    if alternative not in ("greater", "less"):
-        raise InputError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+        return pet_peese_mv(yi, alpha=alpha, alternative=resolve_alternative(alternative, yi.yi, yi.V.diagonal(),
+                                                                             "pet_peese"))
     if not 0 < alpha < 1:
         raise InputError(f"alpha must lie in (0, 1), got {alpha}")
     if test not in ("z", "knha"):
         raise InputError(f"test must be 'z' or 'knha', got {test!r}")
     md = _data(yi, vi, sei, data, missing)
+    alternative = resolve_alternative(alternative, md.yi, md.vi, "pet_peese")
     if md.k < 3:
         raise InputError(f"PET-PEESE needs at least 3 studies (two coefficients and a residual), got k = {md.k}")
     sei_ = np.sqrt(md.vi)
@@ -208,6 +213,7 @@ def pet_peese(
         warnings.filterwarnings("ignore", message=".*Knapp-Hartung.*")
         pet = rma(md, method="FE", test=test, mods=pd.DataFrame({"sei": sei_}))
         peese = rma(md, method="FE", test=test, mods=pd.DataFrame({"vi": np.asarray(md.vi, float)}))
+    assert isinstance(pet, RMAResult) and isinstance(peese, RMAResult)  # no cluster=: univariate fits
     stat = float(pet.stat[0]) * (1.0 if alternative == "greater" else -1.0)
     p1 = float(stats.t.sf(stat, pet.dfs) if pet.dfs is not None else stats.norm.sf(stat))
     return PetPeeseResult(pet=pet, peese=peese, chosen="PEESE" if p1 < alpha else "PET",
@@ -323,18 +329,19 @@ def fsn(
     else:
         if isinstance(yi, str) and data is None:
             raise InputError(f"yi = {yi!r} names a column but no data was given")
-        k_in = len(data) if isinstance(yi, str) else len(np.atleast_1d(np.asarray(yi)))
+        k_in = len(data) if isinstance(yi, str) and data is not None else len(np.atleast_1d(np.asarray(yi)))
         md = MetaData.create(yi, np.ones(k_in), data=data, missing=missing)
         y, v = np.asarray(md.yi, float), None
     k = y.size
     pval = meanes = np.nan
     tgt = np.nan
     if type == "Rosenthal":
+        assert v is not None  # read above: Rosenthal's method needs the variances
         z_avg = abs(np.sum(y / np.sqrt(v)) / np.sqrt(k))
         pval = float(stats.norm.sf(z_avg))
         n = max(0.0, k * (z_avg / stats.norm.isf(alpha)) ** 2 - k)
     elif type == "Orwin":
-        meanes = float(np.sum(y / v) / np.sum(1 / v)) if weighted else float(np.mean(y))
+        meanes = float(np.sum(y / v) / np.sum(1 / v)) if weighted and v is not None else float(np.mean(y))
         tgt = meanes / 2 if target is None else float(target)
         if tgt == 0:
             n = math.inf
@@ -343,6 +350,7 @@ def fsn(
                 tgt = -tgt
             n = max(0.0, k * (meanes - tgt) / tgt)
     else:
+        assert v is not None  # read above: Rosenberg's method needs the variances
         w = 1 / v
         meanes = float(np.sum(w * y) / np.sum(w))
         zval = meanes / np.sqrt(1 / np.sum(w))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._validate import study_name
+from bayesma._validate import label_alias, study_name
 from bayesma.effects import escalc
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist.mh.result import (
@@ -41,6 +41,7 @@ __all__ = ["MHResult", "rma_mh", "rma_peto"]
 # Mantel-Haenszel
 
 
+@label_alias
 def rma_mh(
     ai: Any = None,
     bi: Any = None,
@@ -295,6 +296,7 @@ def _mh_rates(x1i, x2i, t1i, t2i, measure, data, slab, add1, add2, to1, to2, dro
 # Peto
 
 
+@label_alias
 def rma_peto(
     ai: Any = None,
     bi: Any = None,

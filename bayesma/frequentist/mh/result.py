@@ -273,7 +273,7 @@ def _omit_missing(cells: list[np.ndarray], labels: list[str]) -> list[np.ndarray
     for c in cells:
         na |= np.isnan(c)
     if np.any(na):
-        names = ", ".join(study_name(labels, i) for i in np.flatnonzero(na))
+        names = ", ".join(study_name(labels, int(i)) for i in np.flatnonzero(na))
         warnings.warn(f"tables with missing values omitted from the pooled estimate: {names}", MissingDataWarning, stacklevel=4)
         if np.all(na):
             raise InputError("every table has a missing value; nothing to pool")

@@ -91,7 +91,7 @@ class BlockDiag:
         self.clusters = clusters
 
     @classmethod
-    def from_groups(cls, groups: list[SizeGroup], n: int, clusters: Sequence[Any]) -> BlockDiag:
+    def from_groups(cls, groups: list[SizeGroup], n: int, clusters: Sequence[Any] | np.ndarray) -> BlockDiag:
         """Build from blocks already stacked by size (no copies, no checks)."""
         obj = cls.__new__(cls)
         obj._init(list(groups), int(n), np.asarray(clusters, dtype=object))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column
+from bayesma._validate import column, label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
@@ -56,6 +56,7 @@ def _method_test(method: str, test: str, dfs: Any) -> tuple[str, str]:
     return method, test
 
 
+@label_alias
 def rma_mv(
     yi: Any,
     V: Any = None,
@@ -111,7 +112,8 @@ def rma_mv(
     level : float
         Confidence level, 0.95 or 95.
     vi : str or array_like, optional
-        Sampling variances to check the diagonal of a matrix *V* against.
+        Sampling variances: *V* itself when *V* is not given, else the values the diagonal of a
+        matrix *V* must equal.
     sei : str or array_like, optional
         Standard errors instead of a vector *V* (``V = sei**2``).
     cluster : str or array_like, optional
@@ -157,6 +159,8 @@ def rma_mv(
             raise InputError("give either cluster= (a three-level model) or random=, not both")
         return _three_level(yi, V if vi is None else vi, sei, data, cluster, mods, method, test, dfs, level,
                             labels, missing or "raise", sigma2)
+    if V is None and vi is not None:  # rma_mv(yi, vi=...): the sampling variances are V
+        V, vi = vi, None
     if V is None and sei is None:
         raise ArgumentTypeError("give V= (sampling variances or their covariance matrix) or sei=")
     yvals = column(data, yi, "yi")

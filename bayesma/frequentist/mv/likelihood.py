@@ -282,7 +282,7 @@ def _chol_inv(M: np.ndarray) -> tuple[float, np.ndarray] | None:
     Small blocks use a Cholesky factorisation written over the batch (a loop over the s columns,
     each step vectorised over all n blocks), which avoids LAPACK's per-matrix overhead."""
     n, s, _ = M.shape
-    if s > _CUSTOM_MAX:
+    if s > _CUSTOM_MAX or n < 64:  # LAPACK per matrix: large blocks, or few of them
         try:
             L = np.linalg.cholesky(M)
         except np.linalg.LinAlgError:

@@ -75,6 +75,7 @@ def _climb(layout: Layout, reml: bool, params: Params, theta0: np.ndarray, scale
         return None
     layout.derivatives(theta, ev, reml)
     for _ in range(maxiter):
+        assert ev.grad is not None and ev.info is not None and ev.quad is not None  # set by derivatives()
         act = np.flatnonzero(_active(theta, ev.grad, params))
         if not len(act):
             break
@@ -122,7 +123,10 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
             maxiter: int = 30) -> np.ndarray:
     lo, hi = params.bounds()
     ev = layout.evaluate(theta, reml, grad=True)
+    if ev is None:
+        return theta
     for _ in range(maxiter):
+        assert ev.grad is not None  # evaluate(grad=True) fills it
         act = np.flatnonzero(_active(theta, ev.grad, params))
         if not len(act):
             break
@@ -133,7 +137,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
             tp[j] += h
             tm[j] -= h
             ep, em = layout.evaluate(tp, reml, grad=True), layout.evaluate(tm, reml, grad=True)
-            if ep is None or em is None:
+            if ep is None or em is None or ep.grad is None or em.grad is None:
                 return theta
             H[:, a] = (ep.grad[act] - em.grad[act]) / (2 * h)
         H = 0.5 * (H + H.T)
@@ -151,6 +155,7 @@ def _newton(layout: Layout, reml: bool, params: Params, theta: np.ndarray, scale
             lam /= 2
         if not moved:
             break
+        assert new is not None  # moved: an evaluation at cand
         change = np.abs(cand - theta)
         theta, ev = cand, new
         if np.all(change <= 1e-12 * np.maximum(np.abs(theta), scale * 1e-6)):
@@ -214,6 +219,7 @@ def maximize(layout: Layout, reml: bool, params: Params, scale: float,
         if ev2 is not None and ev2.ll >= ev.ll:
             theta, ev = polished, ev2
             layout.derivatives(theta, ev, reml)
+    assert ev.grad is not None  # set by derivatives()
     act = _active(theta, ev.grad, params)
     gnorm = np.abs(ev.grad[act] * scale_vec[act])
     if len(gnorm) and np.max(gnorm) > 1e-3 * max(1.0, np.sqrt(layout.k)):

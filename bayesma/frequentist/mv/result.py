@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.data import MetaData
+from bayesma.errors import ArgumentTypeError
 from bayesma.frequentist._common import coef_table
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.mv.blocks import BlockDiag
@@ -97,20 +98,20 @@ class RMAMVResult:  # numpydoc ignore=PR01
     s_names: tuple[str, ...]
     s_nlevels: tuple[int, ...]
     iterations: int
+    data: MetaData = field(repr=False)
+    X: np.ndarray = field(repr=False)
+    yi: np.ndarray = field(repr=False)
+    V: BlockDiag = field(repr=False)
+    theta: np.ndarray = field(repr=False)
+    params: Params = field(repr=False)
+    layout: Layout = field(repr=False)
     tau2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rho: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gamma2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     phi: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pi_lb: float | None = None
     pi_ub: float | None = None
-    data: MetaData | None = field(default=None, repr=False)
-    X: np.ndarray | None = field(default=None, repr=False)
     btt: list[int] = field(default_factory=list)
-    yi: np.ndarray | None = field(default=None, repr=False)
-    V: BlockDiag | None = field(default=None, repr=False)
-    theta: np.ndarray | None = field(default=None, repr=False)
-    params: Params | None = field(default=None, repr=False)
-    layout: Layout | None = field(default=None, repr=False)
     struct_info: list[dict] = field(default_factory=list, repr=False)
     scale: float = field(default=1.0, repr=False)
     parms: int = 0
@@ -196,7 +197,7 @@ class RMAMVResult:  # numpydoc ignore=PR01
         """The variance components of metafor's printout: one row per ``sigma^2.j``, then
         ``tau^2.j``/``rho`` (and ``gamma^2.j``/``phi``) of the ``~ inner | outer`` terms."""
         fixed = ~np.isnan(self.params.fixed) if self.params is not None else np.zeros(len(self.sigma2), bool)
-        rows = []
+        rows: list[tuple[str, Any, float, float, str, str]] = []
         for j, (s2, nl, nm) in enumerate(zip(self.sigma2, self.s_nlevels, self.s_names)):
             rows.append((f"sigma^2.{j + 1}", s2, np.sqrt(s2), nl, "yes" if fixed[j] else "no", nm))
         pos = len(self.sigma2)
@@ -238,6 +239,16 @@ class RMAMVResult:  # numpydoc ignore=PR01
         """Predicted random effects of every random term; see
         :func:`bayesma.frequentist.mv.predict.ranef_mv` (metafor's ``ranef.rma.mv``)."""
         return ranef_mv(self, level, transf)
+
+    def funnel(self, **kwargs: Any) -> Any:
+        """Not available: a funnel plot assumes independent effects (as trimfill, ranktest, selmodel).
+
+        Raises
+        ------
+        ArgumentTypeError
+            Always, naming what to use instead (the Egger sandwich or multilevel PET-PEESE).
+        """
+        refuse_dependent(self, "funnel()")
 
     def __repr__(self) -> str:
         return _format(self)
@@ -289,3 +300,14 @@ def _format(res: RMAMVResult) -> str:
     lines.append(text)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)
+
+
+def refuse_dependent(res: Any, what: str) -> None:
+    """Raise for an ``rma_mv`` fit given to a method that assumes independent effects."""
+    if isinstance(res, RMAMVResult):
+        raise ArgumentTypeError(
+            f"{what} assumes independent effects and cannot take an rma_mv fit (dependent effects); "
+            "use bm.egger_test(res) (the Egger sandwich: sqrt(vi) as a moderator of the multilevel model "
+            "with a CR2 test) or bm.pet_peese(res) (multilevel PET-PEESE), or aggregate the effects per study "
+            "(bm.aggregate) before using it"
+        )

@@ -348,7 +348,7 @@ def blsplit(V: Any, cluster: Any, data: pd.DataFrame | None = None, sort: bool =
     dense = None if csr is not None else np.asarray(V, dtype=float)
     for j, lab in enumerate(labels):
         r = np.flatnonzero(codes == j)
-        blk = csr[r][:, r].toarray() if csr is not None else dense[np.ix_(r, r)]
+        blk = csr[r][:, r].toarray() if csr is not None else np.asarray(dense)[np.ix_(r, r)]
         if not np.allclose(blk, blk.T, rtol=1e-10, atol=0):
             raise InputError(f"V is not symmetric in cluster {lab!r}")
         out[lab.item() if hasattr(lab, "item") else lab] = blk

@@ -54,6 +54,16 @@ add(list(name = "peto_one_double_zero", kind = "rma_peto", call = "rma.peto(ai, 
          input = list(ai = c(0, 3, 5), n1i = n1i, ci = c(0, 6, 2), n2i = n2i),
          expect = list(beta = num(r$beta), se = num(r$se), ci_lb = num(r$ci.lb), ci_ub = num(r$ci.ub),
                        QE = num(r$QE), QEp = num(r$QEp))))
+# selmodel keeps a fixed tau² (it was re-estimated before)
+r <- rma(yi, vi, data = dat.lehmann2018, tau2 = 0.1)
+for (sel in list(list(type = "stepfun", steps = c(0.025, 1)), list(type = "halfnorm", steps = NULL))) {
+  s <- if (is.null(sel$steps)) selmodel(r, type = sel$type) else selmodel(r, type = sel$type, steps = sel$steps)
+  add(list(name = paste0("selmodel_fixed_tau2_", sel$type), kind = "selmodel", type = sel$type, steps = sel$steps,
+           call = "selmodel(rma(yi, vi, data = dat.lehmann2018, tau2 = 0.1), type, steps)",
+           input = list(yi = num(dat.lehmann2018$yi), vi = num(dat.lehmann2018$vi), tau2 = 0.1),
+           expect = list(beta = num(s$beta), se = num(s$se), tau2 = num(s$tau2), delta = num(s$delta),
+                         se_delta = num(s$se.delta), LRT = num(s$LRT), LRTp = num(s$LRTp), ll = num(logLik(s)))))
+}
 out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                         date = as.character(Sys.Date()), script = "tests/data/reference/metafor/metafor_edge_cases.R"),
             cases = cases)

@@ -1,7 +1,8 @@
-"""FitView: what the helpers of :mod:`bayesma.results` read from a fit (``MetaPosterior`` is one).
+"""FitView: what the helpers of :mod:`bayesma.results` and :mod:`bayesma.report` read from a fit
+(:class:`bayesma.MetaPosterior` is one).
 
-The helper modules (summary tables, diagnostics, saving, the printout, prior influence) are
-typed against this protocol rather than the class, so they do not import the module that
+The helper modules (summary tables, diagnostics, saving, the printout, prior influence, the report)
+are typed against this protocol rather than the class, so they do not import the module that
 imports them.
 """
 
@@ -44,7 +45,7 @@ class FitView(Protocol):
     @property
     def n_draws(self) -> int: ...
 
-    def summary(self, hdi: bool = False, prob: float = 0.95) -> pd.DataFrame: ...
+    def summary(self, hdi: bool = False, prob: float = 0.95, studies: bool = True) -> pd.DataFrame: ...
 
     def interval(self, name: str, prob: float = 0.95) -> tuple[float, float, float]: ...
 
