@@ -1,7 +1,7 @@
 # Reference values for location-scale meta-analysis (metafor's rma(..., scale = ~ ...), class rma.ls):
 # ML and REML, log and identity links, a location moderator, a factor scale moderator, Knapp-Hartung tests.
 #
-# Run:  Rscript tests/data/reference/metafor_location_scale.R   (writes metafor_location_scale.json)
+# Run:  Rscript tests/data/reference/metafor/metafor_location_scale.R   (writes metafor_location_scale.json)
 # Made with R 4.2.2, metafor 3.8.1, metadat 1.2-0 (Debian packages).
 #
 # With link = "identity" metafor optimises with constrOptim (Nelder-Mead inside a log barrier), whose
