@@ -153,13 +153,14 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
     def _to_value(self, name: str, u: np.ndarray) -> np.ndarray:
         return np.exp(u) if name == "tau" else self._rho(u)
 
-    def quantiles(self, name: str, q: Sequence[float]) -> np.ndarray:
+    def quantiles(self, name: str, q: Sequence[float] | np.ndarray) -> np.ndarray:
         """Posterior quantiles of one quantity (``mu[<o>]``, ``tau``, ``rho``, ``theta[<label>]``, ``theta_new[<o>]``)."""
-        q = tuple(float(v) for v in np.atleast_1d(q))
+        qs = tuple(float(v) for v in np.atleast_1d(q))
         mix = self._mixture(name)
         if mix is not None:
-            return np.asarray(_mixture_quantiles(*mix, q), dtype=float)
-        return self._to_value(name, self.grid.u_quantiles(self._axis(name), q))
+            w, mean, sd = mix
+            return np.asarray(_mixture_quantiles(w, mean, sd, qs), dtype=float)
+        return self._to_value(name, self.grid.u_quantiles(self._axis(name), qs))
 
     def cdf(self, name: str, x: float) -> float:
         """Posterior ``P(name <= x)``."""
@@ -195,14 +196,14 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
     def _moments(self, name: str) -> tuple[float, float]:
         mix = self._mixture(name)
         if mix is not None:
-            m, s = _mixture_moments(mix[0][None], np.atleast_1d(mix[1])[None], np.atleast_1d(mix[2])[None])
-            return float(np.ravel(m)[0]), float(np.ravel(s)[0])
+            mm, ss = _mixture_moments(mix[0][None], np.atleast_1d(mix[1])[None], np.atleast_1d(mix[2])[None])
+            return float(np.ravel(mm)[0]), float(np.ravel(ss)[0])
         u, wq, d, _ = self.grid.marginal(self._axis(name))
         pw = (wq * d).reshape(-1)
         pw = pw / pw.sum()
         val = self._to_value(name, u.reshape(-1))
-        m = float(pw @ val)
-        return m, float(np.sqrt(pw @ (val - m) ** 2))
+        mean = float(pw @ val)
+        return mean, float(np.sqrt(pw @ (val - mean) ** 2))
 
     def summary(self, theta: bool = True, prob: float = 0.95) -> pd.DataFrame:
         """Exact summaries: mean, sd, median, eti_lower, eti_upper of every quantity."""

@@ -592,7 +592,7 @@ def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None)
     n = grid.get("n") if isinstance(grid, Mapping) else grid
     if getattr(getattr(spec, "dependence", None), "multivariate", False):  # CS across outcomes (multivariate.py)
         from .multivariate import multivariate_posterior
-        return multivariate_posterior(spec, n)
+        return multivariate_posterior(spec, n)  # type: ignore[return-value]
     q = integrate(spec, n)
     return ExactPosterior(spec, q.kind, q.log_marginal_likelihood, q.grid, q.loc, q.clusters)
 

@@ -18,7 +18,7 @@ from scipy import stats
 import bayesma as bm
 from bayesma.exact import exact_posterior
 
-REF = Path(__file__).parents[1] / "data" / "reference" / "metafor_cases_v3.json"
+REF = Path(__file__).parents[1] / "data" / "reference" / "metafor" / "metafor_cases_v3.json"
 PRIORS = {"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5), "rho": bm.priors.Uniform(0, 1)}
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import bayesma as bm
 
-REF = Path(__file__).parents[1] / "data" / "reference" / "metafor_cases_v3.json"
+REF = Path(__file__).parents[1] / "data" / "reference" / "metafor" / "metafor_cases_v3.json"
 
 
 def _case(name: str) -> dict:
