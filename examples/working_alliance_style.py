@@ -81,7 +81,7 @@ TAU_PRIORS = {
 def load_studies() -> pd.DataFrame:
     """The illustrative table with d and its sampling variance added."""
     df = pd.read_csv(io.StringIO(ALLIANCE_STUDIES))
-    d, var_d = bm.convert_r_to_d(df["r"].to_numpy(), df["n"].to_numpy())
+    d, var_d = bm.convert_r_to_d(df["r"].to_numpy(), n=df["n"].to_numpy())
     df["d"] = d
     df["var_d"] = var_d
     return df
