@@ -219,13 +219,15 @@ def _r_name(column: str, factor_vars: set[str]) -> str:
         return "intrcpt"
     parts = []
     for part in column.split(":"):
-        m = re.fullmatch(r"C\((.*?)\)\[T\.(.*)\]", part)
+        # treatment contrasts "C(x)[T.b]", or full dummy coding "C(x)[b]" of a formula without
+        # intercept ("~ factor(x) - 1"): R's "factor(x)b" either way
+        m = re.fullmatch(r"C\((.*?)\)\[(?:T\.)?(.*)\]", part)
         if m:
             var, level = m.groups()
             prefix = f"factor({var})" if var in factor_vars else var
             parts.append(prefix + level)
             continue
-        m = re.fullmatch(r"(.*?)\[T\.(.*)\]", part)
+        m = re.fullmatch(r"(.*?)\[(?:T\.)?(.*)\]", part)
         if m:
             parts.append(m.group(1) + m.group(2))
             continue

@@ -23,7 +23,7 @@ same directory. Two paths to nutpie:
 * ``nutpie's compiler`` (before): ``nutpie.compile_pymc_model``, whose callbacks numba cannot cache
   (the cached path is switched off in the child process).
 
-Run:  python benchmarks/bench_cold_start.py [--repeat N] [--skip-before]
+Run:  python benchmarks/bench_cold_start.py [--repeat N] [--skip-before] [--warm-only]
 Prints the table with the date and the machine; every number is the median of N warm processes
 (cold: one process per configuration).
 """
@@ -118,27 +118,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="warm processes per configuration (median)")
     parser.add_argument("--skip-before", action="store_true", help="only the cached-callbacks path")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="no empty-cache runs: warm processes with your own compile directory")
     args = parser.parse_args()
     import importlib.metadata as md
 
     versions = ", ".join(f"{p} {md.version(p)}" for p in ("bayesma", "nutpie", "pymc", "pytensor", "numba"))
     print(f"# bench_cold_start.py, {datetime.date.today().isoformat()}; {machine()}")
     print(f"# {versions}; k = 21, 4 chains x 1000 draws + 1000 tuning; seconds")
-    rows = []
+    head = f"{'path':<18} {'cache':<18}" + "".join(f"{c:>16}" for c in COLUMNS) + "  compile path"
+    print(head)
+    print("-" * len(head), flush=True)
+
+    def show(label: str, cache: str, r: dict) -> None:  # each row as soon as it is measured
+        print(f"{label:<18} {cache:<18}" + "".join(f"{(r.get(c) or 0.0):16.2f}" for c in COLUMNS)
+              + f"  {r.get('path')}", flush=True)
+
     modes = [("cached callbacks", "after")] + ([] if args.skip_before else [("nutpie's compiler", "before")])
     for label, mode in modes:
-        with tempfile.TemporaryDirectory(prefix="bayesma-bench-") as compiledir:
-            rows.append((label, "cold", run_child(mode, compiledir)))
+        with tempfile.TemporaryDirectory(prefix="bayesma-bench-") as tmp:
+            if args.warm_only:
+                from pytensor.configdefaults import config
+
+                compiledir = str(config.base_compiledir)
+            else:
+                compiledir = tmp
+                show(label, "cold", run_child(mode, compiledir))
             warm = [run_child(mode, compiledir) for _ in range(args.repeat)]
             med = {c: statistics.median(w[c] or 0.0 for w in warm) for c in COLUMNS}
             med["path"] = warm[-1]["path"]
-            rows.append((label, f"warm (median of {args.repeat})", med))
-    head = f"{'path':<18} {'cache':<18}" + "".join(f"{c:>16}" for c in COLUMNS) + "  compile path"
-    print(head)
-    print("-" * len(head))
-    for label, cache, r in rows:
-        print(f"{label:<18} {cache:<18}" + "".join(f"{(r.get(c) or 0.0):16.2f}" for c in COLUMNS)
-              + f"  {r.get('path')}")
+            show(label, f"warm (median of {args.repeat})", med)
 
 
 if __name__ == "__main__":

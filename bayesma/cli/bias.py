@@ -80,12 +80,13 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
     """
     # loaded when the command runs (scipy), not for ``bayesma --help``
     from bayesma.frequentist import egger_test, fsn, pet_peese, ranktest, rma, selmodel, trimfill
+    from bayesma.frequentist.bias.direction import resolve_alternative
 
     data = pd.DataFrame({"yi": yi, "vi": vi})
     lab = None if labels is None else list(labels)
     res = rma("yi", "vi", data=data, method=method, labels=lab)
-    if alternative == "auto":
-        alternative = "greater" if res.beta[0] >= 0 else "less"
+    # the library's one direction rule (the CLI and Python agree on the same data)
+    alternative = resolve_alternative(alternative, np.asarray(yi, float), np.asarray(vi, float), "bayesma bias")
     rows: dict[str, dict] = {}
     rows[f"Random-effects model ({method})"] = _row(res.beta[0], res.ci_lb[0], res.ci_ub[0], res.stat[0], res.pval[0],
                                                     f"k = {res.k}, tau2 = {res.tau2:.4g}, I2 = {res.I2:.1f}%")
@@ -154,8 +155,9 @@ def run(args: argparse.Namespace) -> int:
     for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
         shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
     shown["pval"] = shown["pval"].map(lambda v: format_p(v, missing=""))
-    print_table(shown, title=f"Publication bias (alternative = {fits['alternative']!r}; "
-                             "estimates on the scale of yi)")
+    direction = fits["alternative"]
+    print_table(shown, title=f"Publication bias (alternative = {str(direction)!r}, "
+                             f"{getattr(direction, 'how', 'as given')}; estimates on the scale of yi)")
     written = ["bias.csv", "funnel.png", "selection_function.png"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / written[0]):

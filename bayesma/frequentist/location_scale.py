@@ -364,6 +364,7 @@ def fit_location_scale(md: MetaData, X: np.ndarray, coef_names: list[str], Z: np
     [0.0131, 0.1178]
     """
     yi, vi = md.yi, md.vi
+    Z, scale_names = _intercept_first(np.asarray(Z, dtype=float), list(scale_names))
     k, p = X.shape
     q = Z.shape[1]
     if k < p + q:
@@ -386,6 +387,16 @@ def fit_location_scale(md: MetaData, X: np.ndarray, coef_names: list[str], Z: np
         scale_names=list(scale_names), tau2=tau2, QE=QE, QEp=QEp, loglik=float(-negll), converged=converged,
         data=md, X=X, Z=Z, **loc, **scale,
     )
+
+
+def _intercept_first(Z: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """As metafor: a column of ones anywhere in the scale design becomes the first column,
+    named ``intrcpt`` (duplicates dropped)."""
+    ones = [j for j in range(Z.shape[1]) if np.all(Z[:, j] == 1.0)]
+    if not ones:
+        return Z, names
+    rest = [j for j in range(Z.shape[1]) if j not in ones]
+    return np.column_stack([np.ones(Z.shape[0]), Z[:, rest]]), ["intrcpt"] + [names[j] for j in rest]
 
 
 def _invert(negH: np.ndarray | None, q: int) -> np.ndarray:
@@ -478,7 +489,8 @@ def _omnibus(label: str, stat_name: str, value: float, pval: float, df: tuple, i
 def format_location_scale(res: LocationScaleResult) -> str:
     """A printout in the style of metafor's ``print.rma.uni`` for location-scale models."""
     mods = res.p > 1 or res.coef_names != ["intrcpt"]
-    lines = [f"Location-Scale Model (k = {res.k}; tau^2 estimator: {res.method}; link: {res.link})", ""]
+    link = "" if res.link == "log" else "; link: identity"
+    lines = [f"Location-Scale Model (k = {res.k}; tau^2 estimator: {res.method}{link})", ""]
     label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
     lines += [f"{label}:", f"Q{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}", ""]
     if res.p > 1 and np.isfinite(res.QM):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
 
-from bayesma.errors import InputError, UnsupportedModelError
+from bayesma.errors import InputError
 
 __all__ = ["choose_engine", "exact_can_fit"]
 
@@ -50,11 +50,7 @@ def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
     if engine == "exact" and not ok:
         raise InputError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
     _warn_small_k(spec)
-    use = "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
-    if use == "nuts":
-        raise UnsupportedModelError("engine='nuts' for the CHE and multivariate models is not available yet: "
-                                  "use engine='exact'")
-    return use
+    return "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
 
 
 def _warn_small_k(spec: ModelSpec) -> None:

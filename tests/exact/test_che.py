@@ -9,17 +9,17 @@ bayesma.exact is used for the reference numbers.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import REFERENCE_DIR
 from scipy import stats
 
 import bayesma as bm
 from bayesma.exact import exact_posterior
 
-REF = Path(__file__).parents[1] / "data" / "reference" / "metafor_cases_v3.json"
+REF = REFERENCE_DIR / "metafor/metafor_cases_v3.json"
 
 
 def _case(name: str) -> dict:

@@ -2,7 +2,8 @@
 
 Cases: kind ``location_scale`` of metafor_cases_v3.json (REML, scale = ~ logni; mods = ~ length with
 scale = ~ meta) and metafor_location_scale.json (made by metafor_location_scale.R: ML, a factor scale
-moderator, Knapp-Hartung tests, two location and two scale moderators, the identity link). metafor
+moderator, Knapp-Hartung tests, two location and two scale moderators, the identity link, and fits of
+dat.bcg and dat.raudenbush1985). metafor
 optimises numerically, so the numbers must agree within 1e-4 relative and our (restricted)
 log-likelihood must be >= metafor's - 1e-6; the identity-link references were refitted by metafor
 with tight tolerances, and we must also beat metafor's default-tolerance optimum.
@@ -15,14 +16,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 
 import bayesma as bm
 from bayesma.errors import InputError
 from bayesma.frequentist.location_scale import LocationScaleResult, _profile
 
-CASES = ([c for c in load_json("metafor_cases_v3.json")["cases"] if c["kind"] == "location_scale"]
-         + load_json("metafor_location_scale.json")["cases"])
+CASES = ([c for c in load_json("metafor/metafor_cases_v3.json")["cases"] if c["kind"] == "location_scale"]
+         + [c for c in load_json("metafor/metafor_location_scale.json")["cases"] if c["kind"] == "location_scale"])
+VECTOR = next(c for c in load_json("metafor/metafor_location_scale.json")["cases"] if c["kind"] == "location_scale_matrix")
 
 FIELDS = {"beta": "beta", "se": "se", "ci_lb": "ci_lb", "ci_ub": "ci_ub", "stat": "stat", "pval": "pval",
           "QM": "QM", "QMp": "QMp", "alpha": "alpha", "se_alpha": "se_alpha", "zval_alpha": "zval_alpha",
@@ -43,7 +45,7 @@ def fits() -> dict[str, LocationScaleResult]:
 
 def test_every_reference_kind_is_covered():
     names = {c["name"] for c in CASES}
-    assert len(names) == 8
+    assert len(names) == 12
     assert {c["method"] for c in CASES} == {"REML", "ML"}
     assert {c.get("link", "log") for c in CASES} == {"log", "identity"}
 
@@ -65,6 +67,8 @@ def test_matches_metafor(case, fits):
         assert res.loglik >= exp["logLik_default_control"] - 1e-6
     if "k" in exp:
         assert res.k == exp["k"]
+    if "scale_names" in exp:
+        assert res.scale_names == list(np.atleast_1d(exp["scale_names"]))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "AIC" in c["expect"]],
@@ -121,6 +125,36 @@ def test_printout_and_summary(fits):
     assert table.loc[("scale", "meta"), "estimate"] == pytest.approx(res.alpha[1])
     knha = fits["bangertdrowns_ls_length_grade_ML_knha"]
     assert "F(df1 = 3, df2 = 42)" in repr(knha) and "tval" in knha.summary().columns
+
+
+def test_scale_without_intercept_uses_r_names():
+    """scale = ~ factor(tester) - 1: one log tau² per level, named as R names them."""
+    rau = bm.load_dataset("dat.raudenbush1985")
+    res = bm.rma("yi", "vi", scale="~ factor(tester) - 1", data=rau)
+    assert res.scale_names == ["factor(tester)aware", "factor(tester)blind"]
+    for level, j in (("aware", 0), ("blind", 1)):
+        sub = rau[rau["tester"] == level]
+        # one tau² per group, but a common mean: compare the group tau² against the likelihood directly
+        assert res.tau2[rau["tester"].to_numpy() == level][0] == pytest.approx(np.exp(res.alpha[j]))
+        assert len(sub) > 0
+
+
+def test_scale_as_a_matrix_is_used_as_given():
+    """A matrix is the scale design itself (no intercept added, as metafor); a column of ones is
+    moved to the front and named intrcpt, giving the formula's fit."""
+    dat = bm.load_dataset("dat.bangertdrowns2004")
+    logni = np.log(dat["ni"].to_numpy())
+    by_formula = bm.rma("yi", "vi", scale="~ logni", data=dat.assign(logni=logni))
+    by_matrix = bm.rma("yi", "vi", scale=np.column_stack([logni, np.ones(len(dat))]), data=dat)
+    assert by_matrix.scale_names == ["intrcpt", "mod1"]
+    np.testing.assert_allclose(by_matrix.alpha, by_formula.alpha, rtol=1e-8)
+    inp = VECTOR["input"]
+    no_intercept = bm.rma(inp["yi"], inp["vi"], scale=np.asarray(inp["logni"]))
+    assert no_intercept.q == 1 and no_intercept.scale_names == ["mod1"]
+    exp = VECTOR["expect"]  # metafor: rma(yi, vi, scale = log(ni))
+    for key in ("alpha", "se_alpha", "beta"):
+        np.testing.assert_allclose(getattr(no_intercept, key), exp[key], rtol=1e-4, err_msg=key)
+    assert no_intercept.loglik >= exp["logLik"] - 1e-6
 
 
 def test_result_is_immutable(fits):

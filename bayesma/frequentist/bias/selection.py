@@ -43,6 +43,7 @@ from bayesma.frequentist.bias._selection_fit import (
     weight_function,
 )
 from bayesma.frequentist.bias.dependent import refuse_dependent
+from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -104,7 +105,7 @@ def selmodel(
     res: RMAResult,
     type: str,
     steps: Any = None,
-    alternative: str = "greater",
+    alternative: str = "auto",
     *,
     delta: Any = None,
     rel_tol: float | None = METAFOR_REL_TOL,
@@ -135,9 +136,13 @@ def selmodel(
     steps : sequence of float, optional
         P-value cut points (a final 1 is added). Needed for ``"stepfun"``; a
         single value ``[alpha, 1]`` for the smooth types (except ``"beta"``).
-    alternative : {"greater", "less"}
-        Direction of the one-sided p-values: ``"greater"`` when significant
-        studies have positive effects, ``"less"`` when they have negative ones.
+    alternative : {"auto", "greater", "less"}
+        Direction in which significant results are favoured: the one-sided p-values are
+        computed for ``"greater"`` (positive effects favoured) or ``"less"``. ``"auto"`` (the
+        default; metafor's is ``"greater"``) detects it from the sign of the pooled effect
+        (:mod:`bayesma.frequentist.bias.direction`), so results equal metafor's on positive
+        effects; an explicit value that contradicts the data is used with a warning. The
+        printout says which was used.
     delta : sequence of float, optional
         Fix selection parameters at these values (``nan`` = estimate), e.g. a
         step function with fixed weights as in Vevea & Woods (2005).
@@ -189,7 +194,7 @@ def selmodel(
     >>> round(float(sel.beta[0]), 4), sel.k_per_interval.tolist()
     (0.3278, [7, 30])
     """
-    res, yi, vi = _check_input(res, type, alternative)
+    res, yi, vi, alternative = _check_input(res, type, alternative)
     steps = _check_steps(type, steps)
     spec = _spec(type, 0 if steps is None else steps.size)
     fixed_delta = _fixed_delta(type, spec, delta)
@@ -241,23 +246,22 @@ def selmodel(
     )
 
 
-def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray]:
+def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray, str]:
     """The ML fit to start from, its effects and variances; errors for what selmodel cannot fit."""
     refuse_dependent(res, "selmodel()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
     if type not in SELMODEL_TYPES:
         raise InputError(f"selmodel: type must be one of {SELMODEL_TYPES}, got {type!r}")
-    if alternative not in ("greater", "less"):
-        raise InputError(f"selmodel: alternative must be 'greater' or 'less', got {alternative!r}")
     res = _ml_input(res)
     yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
+    alternative = resolve_alternative(alternative, yi, vi, "selmodel")
     labels = getattr(res.data, "labels", None) or [str(i + 1) for i in range(yi.size)]
     bad = np.flatnonzero(~(vi > 0))
     if bad.size:
         i = int(bad[0])
         raise InputError(f"selmodel: study {labels[i]!r} (row {i + 1}) has a non-positive sampling variance vi = {vi[i]}")
-    return res, yi, vi
+    return res, yi, vi, alternative
 
 
 def _fixed_delta(type: str, spec: _Spec, delta: Any) -> np.ndarray:

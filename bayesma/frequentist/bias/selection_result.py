@@ -308,9 +308,10 @@ def format_selmodel(res: SelModelResult) -> str:
             [_fmt_p(v) for v in res.pval], [_num(v) for v in res.ci_lb], [_num(v) for v in res.ci_ub]]
     header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
     lines += _table(res.coef_names if mods else [""], cols, header, [_stars(v) for v in res.pval])
+    how = getattr(res.alternative, "how", "as given")
     lines += ["", "Test for Selection Model Parameters:",
               f"LRT(df = {res.LRTdf}) = {res.LRT:.4f}, p-val {_p_text(res.LRTp)}", "",
-              "Selection Model Results:", ""]
+              f"Selection Model Results (one-sided p-values, alternative = {str(res.alternative)!r}; {how}):", ""]
     fixed = res.delta_fixed
     dcols = [[f"{v:.4f}" for v in res.delta]] + [
         ["---" if fx else _num(v) for v, fx in zip(vals, fixed)]

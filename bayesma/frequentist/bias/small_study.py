@@ -25,6 +25,7 @@ from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
 from bayesma.frequentist._printing import _fmt_p, _p_text
 from bayesma.frequentist.bias.dependent import PetPeeseMVResult, pet_peese_mv, refuse_dependent
+from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.uni import RMAResult, rma
 
@@ -126,6 +127,7 @@ class PetPeeseResult:  # numpydoc ignore=PR01
                          f"slope {fit.beta[1]:.4f} (SE = {fit.se[1]:.4f})")
         lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
+                  f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines)
 
@@ -137,7 +139,7 @@ def pet_peese(
     sei: Any = None,
     data: pd.DataFrame | None = None,
     alpha: float = 0.05,
-    alternative: str = "greater",
+    alternative: str = "auto",
     test: str = "z",
     missing: str = "raise",
 ) -> PetPeeseResult | PetPeeseMVResult:
@@ -161,8 +163,11 @@ def pet_peese(
     alpha : float
         One-sided level of the test of PET's intercept (0.05 as Stanley & Doucouliagos;
         0.10 two-sided in some guides is the same rule).
-    alternative : {"greater", "less"}
-        Direction of the expected effect (the test of PET's intercept is one-sided).
+    alternative : {"auto", "greater", "less"}
+        Direction in which results are favoured for publication (the test of PET's
+        intercept is one-sided in that direction). ``"auto"`` detects it from the sign of
+        the pooled effect (:mod:`bayesma.frequentist.bias.direction`); an explicit value that
+        contradicts the data is used with a warning. The printout says which was used.
     test : {"z", "knha"}
         ``"z"`` (metafor's ``rma(..., method = "FE")``); ``"knha"`` scales the standard
         errors by the residual variance with t tests, which is the weighted least-squares
@@ -193,14 +198,14 @@ def pet_peese(
     True
     """
     if isinstance(yi, RMAMVResult):  # dependent effects: multilevel PET-PEESE with CR2 inference
-        return pet_peese_mv(yi, alpha=alpha, alternative=alternative)
-    if alternative not in ("greater", "less"):
-        raise InputError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+        return pet_peese_mv(yi, alpha=alpha, alternative=resolve_alternative(alternative, yi.yi, yi.V.diagonal(),
+                                                                             "pet_peese"))
     if not 0 < alpha < 1:
         raise InputError(f"alpha must lie in (0, 1), got {alpha}")
     if test not in ("z", "knha"):
         raise InputError(f"test must be 'z' or 'knha', got {test!r}")
     md = _data(yi, vi, sei, data, missing)
+    alternative = resolve_alternative(alternative, md.yi, md.vi, "pet_peese")
     if md.k < 3:
         raise InputError(f"PET-PEESE needs at least 3 studies (two coefficients and a residual), got k = {md.k}")
     sei_ = np.sqrt(md.vi)
