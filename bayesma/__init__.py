@@ -105,6 +105,7 @@ _EXPORTS: dict[str, str] = {
     "load_posterior": "bayesma.results",
     # sensitivity
     "compare_priors": "bayesma.sensitivity",
+    "rho_sensitivity": "bayesma.models.dependence_report",
     "leave_one_out": "bayesma.sensitivity",
     "cumulative": "bayesma.sensitivity",
     "fit_many": "bayesma.batch",

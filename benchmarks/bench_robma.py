@@ -4,7 +4,7 @@ Run: ``python benchmarks/bench_robma.py [--repeat N] [--nuts]``.
 
 Prints the wall time of ``bm.robma(dat.lehmann2018)`` (all 36 marginal likelihoods and
 posteriors; best of ``--repeat`` runs after a warm-up), RoBMA 3.6.1's recorded wall time on a
-quiet 2-core machine (tests/data/reference/robma_lehmann2018.json, ``robma_wall_s``), the
+quiet 2-core machine (tests/data/reference/robma/robma_lehmann2018.json, ``robma_wall_s``), the
 speed-up, the Monte Carlo quality of the fit (no MCMC: largest log marginal likelihood error,
 smallest importance-sampling effective sample size) and the agreement with RoBMA's numbers.
 ``--nuts`` also samples one selection model (two-sided .05 weight function) with NUTS through
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-REF = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference" / "robma_lehmann2018.json"
+REF = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference" / "robma/robma_lehmann2018.json"
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Largest relative difference from metafor, per kind, of the publication-bias functions (issue 11).
 
 Run from the repository root:  python benchmarks/bias_vs_metafor.py   (about 5 minutes: the smooth
-selection models integrate numerically). Reads tests/data/reference/metafor_cases_v2.json and
+selection models integrate numerically). Reads tests/data/reference/metafor/metafor_cases_v2.json and
 metafor_bias_more.json; prints one line per kind and the field where the difference is largest.
 """
 
@@ -39,8 +39,8 @@ def _selmodel(case, precise=False):
 
 
 def main() -> None:
-    v2 = json.loads((REF / "metafor_cases_v2.json").read_text())["cases"]
-    more = json.loads((REF / "metafor_bias_more.json").read_text())["cases"]
+    v2 = json.loads((REF / "metafor/metafor_cases_v2.json").read_text())["cases"]
+    more = json.loads((REF / "metafor/metafor_bias_more.json").read_text())["cases"]
     worst: dict[str, tuple[float, str]] = {}
 
     def note(kind, err, where):

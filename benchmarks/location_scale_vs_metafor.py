@@ -1,7 +1,7 @@
 """rma(scale=) against metafor's rma.ls on every location-scale reference case.
 
 Run: python benchmarks/location_scale_vs_metafor.py
-Reads tests/data/reference/metafor_cases_v3.json and metafor_location_scale.json (kind
+Reads tests/data/reference/metafor/metafor_cases_v3.json and metafor_location_scale.json (kind
 location_scale) and prints, per case: the largest relative difference of beta and se (location),
 of alpha and se_alpha (scale), of each study's tau2, of QS; logLik(bayesma) - logLik(metafor)
 (>= 0: bayesma found at least metafor's maximum; for the identity link also against metafor's
@@ -37,7 +37,7 @@ def rel(got, want) -> float:
 
 
 def main() -> None:
-    cases = [c for f in ("metafor_cases_v3.json", "metafor_location_scale.json")
+    cases = [c for f in ("metafor/metafor_cases_v3.json", "metafor/metafor_location_scale.json")
              for c in json.loads((REF / f).read_text())["cases"] if c["kind"] == "location_scale"]
     print(f"{'case':<42} {'beta':>8} {'se':>8} {'alpha':>8} {'se_a':>8} {'tau2':>8} {'QS':>8} "
           f"{'dlogLik':>9} {'dll_def':>9} {'ms':>6}")

@@ -1,7 +1,7 @@
 """rma_mv against metafor's rma.mv on every reference case: how close, and whose likelihood is higher.
 
 Run: python benchmarks/rma_mv_vs_metafor.py
-Reads tests/data/reference/metafor_cases_v3.json and metafor_mv_more.json (kinds rma_mv_V and
+Reads tests/data/reference/metafor/metafor_cases_v3.json and metafor_mv_more.json (kinds rma_mv_V and
 che_rve, the model part) and prints, per case: the largest relative difference of beta, se and
 the variance/correlation components (sigma2, tau2, rho, gamma2, phi; absolute for values
 below 1e-8), the largest relative difference of QE and QM, and logLik(bayesma) - logLik(metafor)
@@ -50,7 +50,7 @@ def rel(got, want) -> float:
 
 
 def main() -> None:
-    cases = [c for f in ("metafor_cases_v3.json", "metafor_mv_more.json")
+    cases = [c for f in ("metafor/metafor_cases_v3.json", "metafor/metafor_mv_more.json")
              for c in json.loads((REF / f).read_text())["cases"] if c["kind"] in ("rma_mv_V", "che_rve")]
     print(f"{'case':<34} {'beta':>9} {'se':>9} {'comp.':>9} {'QE':>9} {'QM':>9} {'dlogLik':>10} {'sec':>6}")
     for case in cases:

@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
+
+#: the repository's root and its reference data (tests/data/reference/<tool>/, each JSON beside the
+#: script that made it; see the README there)
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = ROOT / "tests" / "data" / "reference"
+
+
+def reference_dir() -> Path:
+    """tests/data/reference inside the checkout."""
+    return REFERENCE_DIR
+
+
+def load_json(name: str) -> dict:
+    """A reference file by its path under tests/data/reference, e.g. ``"metafor/metafor_cases.json"``."""
+    with open(REFERENCE_DIR / name) as fh:
+        return json.load(fh)
+
+
+def load_cases() -> list[dict]:
+    """The cases of metafor/metafor_cases.json."""
+    return load_json("metafor/metafor_cases.json")["cases"]
+
+
+def load_cases_v2() -> list[dict]:
+    """The cases of metafor/metafor_cases_v2.json."""
+    return load_json("metafor/metafor_cases_v2.json")["cases"]
 
 #: draws of the NUTS smoke fits: enough for a mean within a few Monte Carlo standard errors,
 #: small enough that the default engine runs in every plain ``pytest`` (each model structure is
@@ -19,3 +47,50 @@ def quiet_fit(ma, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         return ma.fit(**kwargs)
+
+
+# -- figures: every text readable ------------------------------------------------------------------
+
+
+def _texts(fig) -> list:
+    """The text artists drawn: visible, non-empty, and (tick labels) at a tick inside the view."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    FigureCanvasAgg(fig).draw()
+    hidden = set()
+    for ax in fig.axes:
+        for axis, (lo, hi) in ((ax.xaxis, sorted(ax.get_xlim())), (ax.yaxis, sorted(ax.get_ylim()))):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                loc = tick.get_loc()
+                if axis.get_scale() == "log":
+                    inside = loc > 0 and np.log(lo) - 1e-9 <= np.log(loc) <= np.log(hi) + 1e-9 if lo > 0 else loc <= hi
+                else:
+                    inside = lo - 1e-9 * (hi - lo) <= loc <= hi + 1e-9 * (hi - lo)
+                if not inside:
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    out = []
+    for t in fig.findobj(Text):
+        if id(t) in hidden or not t.get_visible() or not t.get_text().strip():
+            continue
+        out.append(t)
+    return out
+
+
+def assert_readable(fig, what: str) -> None:
+    """No two drawn texts overlap (bounding boxes, 0.5 px tolerance) and all lie on the canvas."""
+    texts = _texts(fig)
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    W, H = fig.bbox.width, fig.bbox.height
+    for t, b in boxes:
+        assert b.x0 >= -1 and b.y0 >= -1 and b.x1 <= W + 1 and b.y1 <= H + 1, \
+            f"{what}: text {t.get_text()!r} leaves the figure ({b} in {W}x{H})"
+    for i in range(len(boxes)):
+        ti, bi = boxes[i]
+        for j in range(i + 1, len(boxes)):
+            tj, bj = boxes[j]
+            dx = min(bi.x1, bj.x1) - max(bi.x0, bj.x0)
+            dy = min(bi.y1, bj.y1) - max(bi.y0, bj.y0)
+            assert not (dx > 0.5 and dy > 0.5), f"{what}: {ti.get_text()!r} overlaps {tj.get_text()!r}"

@@ -21,7 +21,7 @@ Every model has at most five parameters (mu, tau, and three weights or one
 PET/PEESE coefficient), so importance sampling from a proposal fitted to the
 posterior is accurate to about 0.001-0.003 on the log marginal likelihood with
 20,000 draws; on dat.lehmann2018 the 36 marginal likelihoods agree with RoBMA's
-bridge sampling to 0.012 (tests/test_robma.py).
+bridge sampling to 0.012 (tests/bias/test_robma.py).
 """
 
 from bayesma.bias.components import (

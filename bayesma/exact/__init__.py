@@ -38,8 +38,8 @@ of theta_new), following :mod:`bayesma.priors.improper`.
 
 Accuracy: summaries agree with independent adaptive quadrature to about 1e-9
 of a posterior sd in 1-D and 1e-7 in 2-D (tests: 1e-8 relative against scipy and
-mpmath integrals in tests/test_improper.py, and 1e-7 of the interval width against
-bayesmeta's own densities on 102 cases in tests/test_bayesmeta.py); marginal
+mpmath integrals in tests/priors/test_improper.py, and 1e-7 of the interval width against
+bayesmeta's own densities on 102 cases in tests/exact/test_bayesmeta_reference.py); marginal
 likelihoods to 1e-8 in log. For very large k the study effects use a compressed
 Gauss rule for the heterogeneity (see :func:`bayesma.exact.effects.theta_summary`).
 

@@ -64,6 +64,8 @@ def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
     if spec.tau_by is not None:
         dims["tau"] = ["subgroup"]
         dims["theta_new"] = ["subgroup"]
+    if "outcome" in coords:  # multivariate across outcomes (exact/multivariate.py)
+        dims["mu"] = dims["theta_new"] = ["outcome"]
     post = {}
     for name, arr in draws.items():
         post[name] = np.asarray(arr).reshape((chains, n_draws) + np.shape(arr)[1:])

@@ -568,8 +568,7 @@ def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None)
     spec : ModelSpec or MetaAnalysis
         The model (:class:`bayesma.spec.ModelSpec`).
     grid : int or dict, optional
-        Gauss-Legendre nodes per panel (``{"n": 16}`` or ``16``); default 12 in
-        one dimension, 8 per axis in two.
+        Gauss-Legendre nodes per panel (``{"n": 16}`` or ``16``); default 12 in 1-D, 8 per axis in 2-D.
 
     Returns
     -------
@@ -578,9 +577,7 @@ def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None)
     Raises
     ------
     ValueError
-        For models the exact engine does not handle (Student-t random effects,
-        more than two subgroups with ``tau_by``, non-normal priors on the
-        coefficients): use ``engine="nuts"``.
+        For models the exact engine does not handle (``engine="nuts"`` does).
 
     Examples
     --------
@@ -593,6 +590,9 @@ def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None)
     """
     spec = _as_spec(spec)
     n = grid.get("n") if isinstance(grid, Mapping) else grid
+    if getattr(getattr(spec, "dependence", None), "multivariate", False):  # CS across outcomes (multivariate.py)
+        from .multivariate import multivariate_posterior
+        return multivariate_posterior(spec, n)  # type: ignore[return-value]
     q = integrate(spec, n)
     return ExactPosterior(spec, q.kind, q.log_marginal_likelihood, q.grid, q.loc, q.clusters)
 

@@ -60,7 +60,7 @@ import numpy as np
 
 from bayesma.errors import InputError
 from bayesma.models import bias as bias_family
-from bayesma.models import location_scale, random_effects, student_t, subgroup, three_level
+from bayesma.models import dependent_pymc, location_scale, random_effects, student_t, subgroup, three_level
 from bayesma.models.random_effects import beta_key, location_groups
 from bayesma.spec import ModelSpec
 
@@ -188,6 +188,8 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = F
     >>> structure_key(ma.spec)[:5]
     ('random', 'normal', 'marginal', 3, 1)
     """
+    if getattr(spec, "dependence", None) is not None:  # CHE / multivariate (dependent_pymc.py)
+        return dependent_pymc.structure_key(spec)
     priors = tuple(
         (key, spec.priors[key].family, tuple(spec.priors[key].params))
         for key in ("tau", "tau_within", "nu")
@@ -229,10 +231,15 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
     >>> sorted(data_values(ma.spec))
     ['hyper_mu_mu', 'hyper_mu_sigma', 'hyper_tau_sigma', 'vi', 'yi_data']
     """
+    dep = getattr(spec, "dependence", None)  # CHE / multivariate (dependent_pymc.py)
+    if dep is not None and dep.multivariate:
+        return dependent_pymc.data_values(spec)
     out: dict[str, np.ndarray] = {
         "yi_data": np.asarray(spec.yi, dtype=float),
         "vi": np.asarray(spec.vi, dtype=float),
     }
+    if dep is not None:  # the CHE model reads the rotated effects (not yi, vi)
+        del out["yi_data"], out["vi"]
     if spec.is_regression:
         out["X"] = np.asarray(spec.X, dtype=float)
         out["x_new"] = np.asarray(spec.x_new if spec.tau_by is None else spec.x_new_groups, dtype=float)
@@ -247,8 +254,10 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
             out[_hyper_name("mu", param)] = np.asarray(value, dtype=float)
     if spec.tau_by is not None:
         out["group_idx"] = np.asarray(spec.group_index, dtype="int64")
-    if spec.cluster_index is not None:
+    if spec.cluster_index is not None and dep is None:
         out["cluster_idx"] = np.asarray(spec.cluster_index, dtype="int64")
+    if dep is not None:
+        out.update(dependent_pymc.data_values(spec))
     for key in ("tau", "tau_within", "nu"):
         if key in spec.priors:
             for param, value in spec.priors[key].params.items():
@@ -400,12 +409,16 @@ def build_model(
     handles = ModelHandles(key=structure_key(spec, parameterization, pad), parameterization=parameterization)
     b = _Builder(spec, handles, data_values(spec, pad))
     with pm.Model(coords=padded_coords(spec, pad)) as model:
-        b.yi = b.data("yi_data", dims="study")
-        b.vi = b.data("vi", dims="study")
+        if "yi_data" in b.vals:
+            b.yi = b.data("yi_data", dims="study")
+            b.vi = b.data("vi", dims="study")
         if "mask" in b.vals:
             b.mask = b.data("mask", dims="study")
         if "cluster_mask" in b.vals:
             b.cluster_mask = b.data("cluster_mask", dims="cluster")
+        if getattr(spec, "dependence", None) is not None:  # CHE / multivariate (dependent_pymc.py)
+            dependent_pymc.build(b)
+            return model, handles
         loc, loc_new = random_effects.location(b)
         if getattr(spec, "bias", None) is not None:  # selection models, PET, PEESE (models/bias.py)
             bias_family.build(b, loc, loc_new)

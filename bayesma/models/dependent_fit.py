@@ -11,10 +11,12 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
 
-from bayesma.errors import InputError, UnsupportedModelError
+from bayesma.errors import InputError
 
 __all__ = ["choose_engine", "exact_can_fit"]
 
@@ -50,18 +52,26 @@ def choose_engine(spec: ModelSpec, engine: str = "auto") -> str:
     if engine == "exact" and not ok:
         raise InputError(f"engine='exact' cannot fit this model: {why}. Use engine='nuts' (or 'auto').")
     _warn_small_k(spec)
-    use = "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
-    if use == "nuts":
-        raise UnsupportedModelError("engine='nuts' for the CHE and multivariate models is not available yet: "
-                                  "use engine='exact'")
-    return use
+    return "exact" if engine == "exact" or (engine == "auto" and ok) else "nuts"
 
 
 def _warn_small_k(spec: ModelSpec) -> None:
+    """Few clusters, or (multivariate) outcomes reported by fewer than 5 studies: named, with what to do."""
     from bayesma.models import SmallKWarning
 
     n = len(spec.cluster_names)
+    dep = spec.dependence
+    tau = spec.priors.get("tau", spec.priors.get(f"tau[{spec.coef_names[0]}]"))
     if n < 5:
-        warnings.warn(f"{n} clusters (< 5): the prior on the between-cluster tau ({spec.priors['tau']!r}) matters "
+        warnings.warn(f"{n} clusters (< 5): the prior on the between-cluster tau ({tau!r}) matters "
                       "for the result; check how conclusions change with bayesma.compare_priors().",
                       SmallKWarning, stacklevel=4)
+    if dep.multivariate:
+        counts = np.bincount(dep.outcome_index, minlength=len(dep.outcome_names))
+        small = [f"{o!r} (k = {c})" for o, c in zip(dep.outcome_names, counts) if c < 5]
+        if small:
+            warnings.warn(f"outcome{'s' if len(small) > 1 else ''} {', '.join(small)} reported by fewer than 5 "
+                          "studies: their means borrow strength from the other outcomes through the correlation "
+                          "rho, so they depend on the prior of rho and on the structure; compare with a separate "
+                          "random-effects fit of each (bayesma.models.dependence_report.borrowing).",
+                          SmallKWarning, stacklevel=4)

@@ -41,6 +41,7 @@ HalfNormal(sigma=0.5)
 from __future__ import annotations
 
 from bayesma.priors.base import Prior, squared_name
+from bayesma.priors.correlation import LKJ, UniformCorrelation
 from bayesma.priors.defaults import (
     RAW_MEASURES,
     UNIT_INFORMATION_SD,
@@ -68,7 +69,7 @@ from bayesma.priors.improper import Flat, HalfFlat, check_propriety, is_improper
 from bayesma.priors.parsing import as_prior, describe, parse
 from bayesma.priors.reference import DuMouchel, Jeffreys, UniformShrinkage
 
-__all__ = [
+__all__ = ["LKJ", "UniformCorrelation", 
     "Prior",
     "Flat",
     "HalfFlat",

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 
 from bayesma.cli import main
 
-CASES = {c["name"]: c for c in load_json("metafor_mv_more.json")["cases"]}
+CASES = {c["name"]: c for c in load_json("metafor/metafor_mv_more.json")["cases"]}
 
 
 @pytest.fixture(scope="module")

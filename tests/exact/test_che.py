@@ -9,17 +9,17 @@ bayesma.exact is used for the reference numbers.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import REFERENCE_DIR
 from scipy import stats
 
 import bayesma as bm
 from bayesma.exact import exact_posterior
 
-REF = Path(__file__).parents[1] / "data" / "reference" / "metafor_cases_v3.json"
+REF = REFERENCE_DIR / "metafor/metafor_cases_v3.json"
 
 
 def _case(name: str) -> dict:
@@ -155,3 +155,25 @@ def test_dependent_input_errors_say_what_is_needed():
         bm.MetaAnalysis(dat, yi="yi", V=V, rho=0.5, cluster="study", labels="id")
     with pytest.raises(ValueError, match="diagonal of V= differs from vi in row 1"):
         bm.MetaAnalysis(dat, yi="yi", vi=dat["vi"] * 2, V=V, cluster="study", labels="id")
+
+
+def test_flat_prior_limit_is_metafor_reml():
+    """Very wide priors: the posterior mode of (tau^2, tau_within^2) (mu integrated out, uniform priors on the
+    SDs) is the restricted likelihood's maximum, metafor's REML sigma2; the posterior of mu centres on its beta."""
+    from scipy import optimize
+
+    dat = _assink()
+    ref = _case("assink2016_che_rho06")["expect"]["model"]
+    wide = {"mu": bm.priors.Normal(0, 1000), "tau": bm.priors.Uniform(0, 5), "tau_within": bm.priors.Uniform(0, 5)}
+    model = bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", labels="id", rho=0.6, priors=wide)
+    ep = exact_posterior(model.spec)
+    g = ep.grid
+
+    def neg(u):  # the posterior density of (tau, tau_within) itself: logf2 on log scale minus its Jacobian
+        return -(g.logf2(np.array([u[0]]), np.array([u[1]]), False)[0, 0] - u[0] - u[1])
+
+    res = optimize.minimize(neg, x0=np.log(np.sqrt(ref["sigma2"])) + 0.3, method="Nelder-Mead",
+                            options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000})
+    np.testing.assert_allclose(np.exp(2 * res.x), ref["sigma2"], rtol=2e-4)
+    s = ep.summary(theta=False)
+    assert abs(s.loc["mu", "median"] - ref["beta"]) < 0.05 * s.loc["mu", "sd"]

@@ -1,5 +1,5 @@
 """Publication-bias tools on dependent effects: the Egger sandwich and multilevel PET-PEESE against
-metafor + clubSandwich (tests/data/reference/clubsandwich_bias.json), and the methods that assume
+metafor + clubSandwich (tests/data/reference/clubsandwich/clubsandwich_bias.json), and the methods that assume
 independent effects refusing an rma_mv fit."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 
 import bayesma as bm
 
-CASES = {c["name"]: c for c in load_json("clubsandwich_bias.json")["cases"]}
+CASES = {c["name"]: c for c in load_json("clubsandwich/clubsandwich_bias.json")["cases"]}
 
 
 def close(actual, expected, rtol=1e-6):

@@ -1,20 +1,20 @@
 """Edge cases that gave NaN, a crash or a unit-dependent number: a fixed tau² with one or two
-studies, ranktest on constant inputs (metafor 3.8.1, tests/data/reference/metafor_edge_cases.json),
+studies, ranktest on constant inputs (metafor 3.8.1, tests/data/reference/metafor/metafor_edge_cases.json),
 and estimates that must not depend on the units of the data."""
 
 from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import REFERENCE_DIR
 
 import bayesma as bm
 
-REF = Path(__file__).resolve().parents[1] / "data" / "reference" / "metafor_edge_cases.json"
+REF = REFERENCE_DIR / "metafor/metafor_edge_cases.json"
 CASES = {c["name"]: c for c in json.loads(REF.read_text())["cases"]}
 COLS = {"estimate": "estimate", "se": "se", "zval": "zval", "ci_lb": "ci.lb", "ci_ub": "ci.ub", "Q": "Q",
         "Qp": "Qp", "tau2": "tau2", "I2": "I2", "H2": "H2"}

@@ -16,15 +16,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 
 import bayesma as bm
 from bayesma.errors import InputError
 from bayesma.frequentist.location_scale import LocationScaleResult, _profile
 
-CASES = ([c for c in load_json("metafor_cases_v3.json")["cases"] if c["kind"] == "location_scale"]
-         + [c for c in load_json("metafor_location_scale.json")["cases"] if c["kind"] == "location_scale"])
-VECTOR = next(c for c in load_json("metafor_location_scale.json")["cases"] if c["kind"] == "location_scale_matrix")
+CASES = ([c for c in load_json("metafor/metafor_cases_v3.json")["cases"] if c["kind"] == "location_scale"]
+         + [c for c in load_json("metafor/metafor_location_scale.json")["cases"] if c["kind"] == "location_scale"])
+VECTOR = next(c for c in load_json("metafor/metafor_location_scale.json")["cases"] if c["kind"] == "location_scale_matrix")
 
 FIELDS = {"beta": "beta", "se": "se", "ci_lb": "ci_lb", "ci_ub": "ci_ub", "stat": "stat", "pval": "pval",
           "QM": "QM", "QMp": "QMp", "alpha": "alpha", "se_alpha": "se_alpha", "zval_alpha": "zval_alpha",

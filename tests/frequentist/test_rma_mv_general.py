@@ -304,7 +304,7 @@ def test_profile_interval_bounds_and_anova_of_a_che_model():
 
 
 def test_metafor_rules_fix_what_the_data_cannot_inform():
-    # outcomes b and c never occur in one study: UN fixes their correlation at 0 (metafor's warning)
+    # outcomes b and c never occur in one study: UN sets their correlation to 0 (metafor's warning)
     rows = [(s, "a") for s in range(8)] + [(s, "b") for s in range(4)] + [(s, "c") for s in range(4, 8)]
     df = pd.DataFrame(rows, columns=["study", "outcome"])
     rng = np.random.default_rng(2)

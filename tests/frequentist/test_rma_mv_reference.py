@@ -10,11 +10,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 
 import bayesma as bm
 
-CASES = [c for f in ("metafor_cases_v3.json", "metafor_mv_more.json") for c in load_json(f)["cases"]
+CASES = [c for f in ("metafor/metafor_cases_v3.json", "metafor/metafor_mv_more.json") for c in load_json(f)["cases"]
          if c["kind"] in ("rma_mv_V", "che_rve")]
 
 DEFAULTS = {"berkey1998": ("~ outcome - 1", "~ outcome | trial"), "ishak2007": ("~ factor(time) - 1", "~ time | study")}

@@ -3,7 +3,7 @@
 Two kinds of reference cases:
 
 * fits bayesma makes itself (rma, the three-level rma_mv): the whole path, fit + sandwich, is
-  compared with R (tests/data/reference/clubsandwich_rve.json and the robust_uni cases);
+  compared with R (tests/data/reference/clubsandwich/clubsandwich_rve.json and the robust_uni cases);
 * CHE and multivariate fits with a V matrix (metafor_cases_v3.json, metafor_mv_more.json): the
   working model is metafor's fitted one, rebuilt here from its printed estimates (V from the
   reference or from vcalc's formula, the variance components, beta), so the sandwich, the
@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 from scipy import sparse
 
 import bayesma as bm
@@ -26,9 +26,9 @@ from bayesma.design import design_matrix
 from bayesma.frequentist.rve import coef_test, robust, wald_test
 
 RTOL = 1e-6
-V3 = load_json("metafor_cases_v3.json")["cases"]
-MORE = load_json("metafor_mv_more.json")["cases"]
-OURS = load_json("clubsandwich_rve.json")["cases"]
+V3 = load_json("metafor/metafor_cases_v3.json")["cases"]
+MORE = load_json("metafor/metafor_mv_more.json")["cases"]
+OURS = load_json("clubsandwich/clubsandwich_rve.json")["cases"]
 
 
 def close(actual, expected, rtol=RTOL):

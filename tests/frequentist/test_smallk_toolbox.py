@@ -1,18 +1,18 @@
 """Prediction-interval variants, permutation tests and the test of excess significance against
-metafor 3.8.1 (tests/data/reference/metafor_smallk_tools.json, made by the R script beside it)."""
+metafor 3.8.1 (tests/data/reference/metafor/metafor_smallk_tools.json, made by the R script beside it)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import REFERENCE_DIR
 
 import bayesma as bm
 
-REF = Path(__file__).resolve().parents[1] / "data" / "reference" / "metafor_smallk_tools.json"
+REF = REFERENCE_DIR / "metafor/metafor_smallk_tools.json"
 CASES = json.loads(REF.read_text())["cases"]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_json
+from _helpers import load_json
 from scipy import sparse
 
 import bayesma as bm
 from bayesma.frequentist.mv.blocks import BlockDiag
 
-CASES = [c for f in ("metafor_cases_v3.json", "metafor_mv_more.json") for c in load_json(f)["cases"]
+CASES = [c for f in ("metafor/metafor_cases_v3.json", "metafor/metafor_mv_more.json") for c in load_json(f)["cases"]
          if c["kind"] == "vcalc"]
 
 CALLS = {

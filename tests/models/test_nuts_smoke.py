@@ -3,7 +3,7 @@ fixtures of tests/conftest.py, each model structure compiled once.
 
 The posterior means of NUTS are checked against the exact engine's (numerical integration over
 tau, an independent computation) within a few Monte Carlo standard errors; the slow tier
-(tests/test_models.py) checks accuracy with many more draws.
+(tests/models/test_nuts_accuracy.py) checks accuracy with many more draws.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
+from _helpers import _texts, assert_readable  # noqa: E402
 from matplotlib.patches import Polygon, Rectangle  # noqa: E402
-from test_figures import _texts, assert_readable  # noqa: E402
 
 from bayesma.plots import forest_grouped  # noqa: E402
 

@@ -1,0 +1,252 @@
+"""The PyMC models of dependent effect sizes: CHE and multivariate across outcomes (NUTS).
+
+Both use the eigendecomposition ``V_j = Q_j diag(L_j) Q_j'`` of each cluster's sampling
+covariance (computed once, :func:`bayesma.exact.che.rotated_clusters`): in the rotated
+coordinates ``Q_j' y_j`` the sampling errors are independent with variances ``L_j``, so the
+likelihood is a product of univariate normals, vectorised over all effects (no per-cluster
+multivariate normal, linear in k).
+
+**CHE** (``theta_ij = x_ij' beta + tau u_j + tau_within z_ij``): the cluster effects are
+non-centred (``u_j`` standard normal) and the within-cluster level is integrated out,
+
+    Q_j' y_j ~ N(Q_j' X_j beta + tau u_j a_j, diag(L_j + tau_within^2)),   a_j = Q_j' 1,
+
+(the within-cluster level stays independent after the rotation); the true effects are drawn
+from their exact conditional in the rotated coordinates and rotated back,
+``theta~ = m~ + B (y~ - m~) + sqrt(tau_within^2 L / (L + tau_within^2)) z`` with
+``B = tau_within^2 / (L + tau_within^2)``.
+
+**Multivariate** (``outcome=``): study j's true effects over the outcomes are
+``theta_j = mu + diag(tau) chol(Omega) z_j`` (non-centred, ``z_j`` standard normal), with
+``Omega = (1 - rho) I + rho 1 1'`` (CS, HCS) or ``Omega ~ LKJ(eta)`` (UN); each effect takes
+its study's and outcome's entry, and ``Q' y ~ N(Q' theta, diag(L))``.
+
+Data and prior hyperparameters are ``pm.Data`` (compiled once per structure:
+:func:`structure_key`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["structure_key", "data_values", "build"]
+
+
+def _rotation(spec: Any) -> dict[str, np.ndarray]:
+    """Rotated data and the gathers that apply Q' (forward) and Q (back) block-wise."""
+    from bayesma.exact.che import rotated_clusters
+
+    dep = spec.dependence
+    X = spec.X if (spec.is_regression and not dep.multivariate) else None
+    cl = rotated_clusters(spec.yi, X, spec.cluster_index, dep.blocks)
+    k = spec.k
+    sizes = np.diff(np.r_[cl.starts, k])
+    n_max = int(sizes.max())
+    start_of = np.repeat(cl.starts, sizes)  # block start of each sorted position
+    members = start_of[:, None] + np.arange(n_max)[None]  # (k, n_max)
+    valid = np.arange(n_max)[None] < np.repeat(sizes, sizes)[:, None]
+    members = np.where(valid, members, start_of[:, None])
+    Q = cl.Q.tocsr()
+    rows = np.broadcast_to(np.arange(k)[:, None], members.shape).ravel()
+
+    def entries(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.where(valid, np.asarray(Q[r, c]).ravel().reshape(members.shape), 0.0)
+
+    back_w, fwd_w = entries(rows, members.ravel()), entries(members.ravel(), rows)
+    out = {"rot_y": cl.y, "rot_L": cl.v, "rot_a": cl.a, "rot_cluster": cl.index.astype("int64"),
+           "rot_members": members.astype("int64"), "rot_back": back_w, "rot_fwd": fwd_w,
+           "rot_order": cl.order.astype("int64"), "rot_inverse": np.argsort(cl.order).astype("int64")}
+    if X is not None:
+        out["rot_X"] = cl.X
+    return out
+
+
+def _mv_hyper(spec: Any) -> dict[str, np.ndarray]:
+    names = spec.outcome_names
+    out: dict[str, np.ndarray] = {}
+    mus = [spec.priors[f"mu[{o}]"] for o in names]
+    taus = [spec.priors["tau"]] if spec.dependence.struct == "CS" else [spec.priors[f"tau[{o}]"] for o in names]
+    for key, group in (("mu", mus), ("tau", taus)):
+        fams = {p.family for p in group}
+        if len(fams) > 1:
+            raise ValueError(f"engine='nuts' needs one prior family for {key} across the outcomes; got {sorted(fams)}")
+        for param in group[0].params:
+            out[f"hyper_{key}_{param}"] = np.array([p.params[param] for p in group], dtype=float)
+    rho = spec.priors["rho"]
+    if spec.dependence.struct != "UN":
+        for param, value in rho.params.items():
+            out[f"hyper_rho_{param}"] = np.asarray(value, dtype=float)
+    return out
+
+
+def data_values(spec: Any) -> dict[str, np.ndarray]:
+    """The ``pm.Data`` values of a dependent model beyond those of :func:`bayesma.models.build.data_values`
+    (CHE: the rotation) or all of them (multivariate: rotation and hyperparameters)."""
+    if spec.dependence.multivariate:
+        out = _padded(spec)
+        out["outcome_idx"] = np.asarray(spec.dependence.outcome_index, dtype="int64")
+        out["cluster_idx"] = np.asarray(spec.cluster_index, dtype="int64")
+        out.update(_mv_hyper(spec))
+        return out
+    out = _rotation(spec)
+    for name in ("rot_fwd", "rot_order"):  # nutpie swaps only the data the model reads
+        out.pop(name)
+    return out
+
+
+def structure_key(spec: Any) -> tuple:
+    """What decides the compiled model of a dependent spec (shapes, block sizes, prior families)."""
+    dep = spec.dependence
+    sizes = tuple(sorted({int(b.shape[0]) for b in dep.blocks}))
+    fams = tuple(sorted((key, p.family, tuple(p.params)) for key, p in spec.priors.items()))
+    return ("dependent", dep.struct, spec.k, len(spec.cluster_names), spec.p, spec.is_regression, sizes,
+            len(dep.outcome_names), fams)
+
+
+def _gather(x, members, weights):
+    """sum_m weights[l, m] x[members[l, m]]: one block-wise rotation."""
+    return (x[members] * weights).sum(axis=-1)
+
+
+def che_effects(b: Any, loc, loc_new) -> None:
+    """CHE model: likelihood in rotated coordinates, theta by its exact conditional (module docstring)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    spec = b.spec
+    yt, L, a = b.data("rot_y"), b.data("rot_L"), b.data("rot_a")
+    cl = b.data("rot_cluster")
+    members, back, inv = b.data("rot_members"), b.data("rot_back"), b.data("rot_inverse")
+    loc_rot = pt.dot(b.data("rot_X"), pm.modelcontext(None)["beta"]) if spec.is_regression else loc * a
+    tau = b.hetero("tau")
+    tw = b.hetero("tau_within")
+    u = b.noise("u", dims="cluster")
+    m = loc_rot + tau * u[cl] * a
+    var = L + tw**2
+    pm.Normal("yi", mu=m, sigma=pt.sqrt(var), observed=yt, dims="study")
+    z = b.noise("z", dims="study")
+    shrink = tw**2 / var
+    theta_rot = m + shrink * (yt - m) + pt.sqrt(shrink * L) * z
+    theta = _gather(theta_rot, members, back)[inv]
+    pm.Deterministic("theta", theta, dims="study")
+    u_new, z_new = b.noise("u_new"), b.noise("z_new")
+    pm.Deterministic("theta_new", loc_new + tau * u_new + tw * z_new)
+    b.handles.theta_prior = loc + tau * u[cl[inv]] + tw * z
+
+
+def _omega_chol(b: Any, m: int):
+    """Cholesky factor of the correlation matrix across outcomes, and the rho deterministic."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    spec = b.spec
+    prior = spec.priors["rho"]
+    if spec.dependence.struct == "UN":
+        corr = pm.LKJCorr("Omega", n=m, eta=prior.params["eta"], return_matrix=True)
+        iu = np.triu_indices(m, 1)
+        pm.Deterministic("rho", corr[iu[0], iu[1]], dims="pair")
+        b.handles.params.append("rho")
+        return pt.linalg.cholesky(corr)
+    hp = {param: b.data(f"hyper_rho_{param}") for param in prior.params}
+    rho = prior.pymc("rho", params=hp)
+    b.handles.params.append("rho")
+    omega = (1.0 - rho) * pt.eye(m) + rho * pt.ones((m, m))
+    return pt.linalg.cholesky(omega)
+
+
+def _chol(S: list, m: int) -> list:
+    """Cholesky factor of a batch of small m x m matrices given as nested lists of vectors (unrolled:
+    fast and differentiable for the few outcomes of a meta-analysis)."""
+    import pytensor.tensor as pt
+
+    L = [[None] * m for _ in range(m)]
+    for i in range(m):
+        for j in range(i + 1):
+            val = S[i][j] - sum(L[i][q] * L[j][q] for q in range(j))
+            L[i][j] = pt.sqrt(val) if i == j else val / L[j][j]
+    return L
+
+
+def _fsolve(L: list, rhs: list, m: int) -> list:
+    out: list = []
+    for i in range(m):
+        out.append((rhs[i] - sum(L[i][q] * out[q] for q in range(i))) / L[i][i])
+    return out
+
+
+def _bsolve(L: list, rhs: list, m: int) -> list:
+    out: list = [None] * m
+    for i in reversed(range(m)):
+        out[i] = (rhs[i] - sum(L[q][i] * out[q] for q in range(i + 1, m))) / L[i][i]
+    return out
+
+
+def _padded(spec: Any) -> dict[str, np.ndarray]:
+    """Each study's effects as a vector over all outcomes: y (J, m), V (J, m, m), mask (J, m); a missing
+    outcome has y 0, variance 1 and no covariance (its likelihood term is a constant)."""
+    dep = spec.dependence
+    J, m = len(spec.cluster_names), len(dep.outcome_names)
+    y, V, M = np.zeros((J, m)), np.tile(np.eye(m), (J, 1, 1)), np.zeros((J, m))
+    for j, blk in enumerate(dep.blocks):
+        rows = np.flatnonzero(spec.cluster_index == j)
+        o = dep.outcome_index[rows]
+        y[j, o] = spec.yi[rows]
+        V[j][np.ix_(o, o)] = blk
+        M[j, o] = 1.0
+    return {"pad_y": y, "pad_V": V, "pad_mask": M}
+
+
+def mv_effects(b: Any) -> None:
+    """Multivariate model across outcomes: each study's effects ~ N(mu, V_j + T) (its true effects
+    integrated out, one batched multivariate normal over the studies), theta from its conditional."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    spec = b.spec
+    m = len(spec.outcome_names)
+    mu_prior = spec.priors[f"mu[{spec.outcome_names[0]}]"]
+    mu = mu_prior.pymc("mu", params={p: b.data(f"hyper_mu_{p}") for p in mu_prior.params}, dims="outcome")
+    cs = spec.dependence.struct == "CS"
+    tau_prior = spec.priors["tau"] if cs else spec.priors[f"tau[{spec.outcome_names[0]}]"]
+    tau = tau_prior.pymc("tau", params={p: b.data(f"hyper_tau_{p}")[0] if cs else b.data(f"hyper_tau_{p}")
+                                        for p in tau_prior.params}, **({} if cs else {"dims": "outcome"}))
+    b.handles.params += ["mu", "tau"]
+    chol = _omega_chol(b, m)
+    scale = (tau * pt.ones(m))[:, None] * chol  # diag(tau) chol(Omega)
+    T = pt.dot(scale, scale.T)
+    y, V, M = b.data("pad_y"), b.data("pad_V"), b.data("pad_mask")
+    To = T[None] * (M[:, :, None] * M[:, None, :])
+    S = V + To
+    mu_j = mu[None, :] * M
+    L = _chol([[S[:, i, j] for j in range(m)] for i in range(m)], m)
+    r = [y[:, i] - mu_j[:, i] for i in range(m)]
+    zr = _fsolve(L, r, m)
+    pm.Potential("loglik", -0.5 * sum((zi * zi).sum() for zi in zr) - sum(pt.log(L[i][i]).sum() for i in range(m)))
+    # theta_j | y ~ N(mu + T_o S^-1 (y - mu), T_o - T_o S^-1 T_o) on the reported outcomes
+    Sr = _bsolve(L, zr, m)
+    mean = [mu_j[:, i] + sum(To[:, i, q] * Sr[q] for q in range(m)) for i in range(m)]
+    cols = [_bsolve(L, _fsolve(L, [To[:, q, c] for q in range(m)], m), m) for c in range(m)]
+    C = [[To[:, i, c] - sum(To[:, i, q] * cols[c][q] for q in range(m)) + (1.0 - M[:, i] + 1e-12) * float(i == c)
+          for c in range(m)] for i in range(m)]
+    Lc = _chol(C, m)
+    z = b.noise("z", dims=("cluster", "outcome"))
+    theta_j = pt.stack([mean[i] + sum(Lc[i][q] * z[:, q] for q in range(i + 1)) for i in range(m)], axis=1)
+    ci, oi = b.data("cluster_idx"), b.data("outcome_idx")
+    pm.Deterministic("theta", theta_j[ci, oi], dims="study")
+    z_new = b.noise("z_new", dims="outcome")
+    pm.Deterministic("theta_new", mu + pt.dot(scale, z_new), dims="outcome")
+    b.handles.theta_prior = (mu[None, :] + pt.dot(z, scale.T))[ci, oi]
+
+
+def build(b: Any) -> None:
+    """Add the dependent model of ``b.spec`` to the current ``pm.Model`` (called by ``build_model``)."""
+    from bayesma.models import random_effects
+
+    if b.spec.dependence.multivariate:
+        mv_effects(b)
+    else:
+        loc, loc_new = random_effects.location(b)
+        che_effects(b, loc, loc_new)
+

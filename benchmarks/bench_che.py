@@ -1,0 +1,66 @@
+"""Speed of the CHE model: exact engine on dat.assink2016, a NUTS refit of a compiled model, and a large CHE.
+
+Run: ``PYTHONPATH=. python benchmarks/bench_che.py`` (prints a table; targets from the issue:
+exact fit < 0.5 s, NUTS refit < 2 s, 10,000 effects in 2,000 clusters exact < 10 s).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import bayesma as bm
+from bayesma.exact import exact_posterior
+
+PRIORS = {"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5), "tau_within": bm.priors.HalfNormal(0.5)}
+
+
+def _best(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def large_che(n_clusters: int = 2000, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 10, n_clusters)
+    sizes = np.r_[sizes[:-1], 10_000 - sizes[:-1].sum()] if sizes.sum() != 10_000 else sizes
+    study = np.repeat(np.arange(n_clusters), np.maximum(sizes, 1))[:10_000]
+    vi = rng.uniform(0.01, 0.1, study.size)
+    u = rng.normal(0, 0.2, n_clusters)[study]
+    yi = 0.3 + u + rng.normal(0, 0.1, study.size) + rng.normal(0, np.sqrt(vi))
+    return pd.DataFrame({"study": study, "yi": yi, "vi": vi, "id": np.arange(study.size)})
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    dat = bm.load_dataset("dat.assink2016")
+    model = bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", labels="id", rho=0.6, priors=PRIORS)
+    model.fit(engine="exact", seed=1)  # imports and first compilation of numpy paths
+    rows = []
+    rows.append(("exact CHE fit, dat.assink2016 (k=100, 17 clusters), 4000 draws", 0.5,
+                 _best(lambda: model.fit(engine="exact", seed=1))))
+    rows.append(("  of which: integration + summaries without theta", None,
+                 _best(lambda: exact_posterior(model.spec).summary(theta=False))))
+    model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=1)  # compiles once
+    rows.append(("NUTS refit of the compiled CHE model (2 chains x 2000 steps)", 2.0,
+                 _best(lambda: model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=2), repeat=2)))
+    big = large_che()
+    big_model = bm.MetaAnalysis(big, yi="yi", vi="vi", cluster="study", labels="id", rho=0.6, priors=PRIORS)
+    rows.append(("exact CHE, 10,000 effects in 2,000 clusters: integration + summary (no theta)", 10.0,
+                 _best(lambda: exact_posterior(big_model.spec).summary(theta=False), repeat=1)))
+    rows.append(("exact CHE, 10,000 effects in 2,000 clusters: fit (1000 draws, theta summaries)", 10.0,
+                 _best(lambda: big_model.fit(engine="exact", draws=500, chains=2, seed=1), repeat=1)))
+    print(f"{'case':<82} {'target s':>9} {'seconds':>8}")
+    for name, target, sec in rows:
+        print(f"{name:<82} {'' if target is None else target:>9} {sec:8.3f}")
+
+
+if __name__ == "__main__":
+    main()
