@@ -81,7 +81,8 @@ def value_problems(values: Any, kind: str | None = None) -> np.ndarray:
 
     ``"non-finite"`` (inf, or NaN where the caller has not already handled missing values);
     for a sampling variance or standard error (*kind* given) also ``"negative"`` and
-    ``"zero"`` (it must be positive); ``""`` where the value is fine. Used by
+    ``"zero"`` (it must be positive) and ``"tiny"`` (below 1e-150 for a variance, 1e-75 for a
+    standard error: the weights would overflow); ``""`` where the value is fine. Used by
     :meth:`bayesma.MetaData.create` and by the command line's whole-file check, which word
     the problems for their readers.
 
@@ -97,7 +98,13 @@ def value_problems(values: Any, kind: str | None = None) -> np.ndarray:
     if kind is not None:
         out[finite & (x < 0)] = "negative"
         out[finite & (x == 0)] = "zero"
+        # weights 1/vi and their squares overflow below this (a variance of 1e-320 is no measurement)
+        tiny = TINY_VARIANCE if kind == "variance" else TINY_VARIANCE**0.5
+        out[finite & (x > 0) & (x < tiny)] = "tiny"
     return out
+
+
+TINY_VARIANCE = 1e-150  # smallest sampling variance bayesma computes with (1/vi² stays finite)
 
 
 def align(values: Any, index: pd.Index | None, name: str) -> Any:

@@ -198,6 +198,10 @@ class MetaData:  # numpydoc ignore=PR01
             for i in np.flatnonzero(~bad & (problems != "")):
                 if problems[i] == "non-finite":
                     raise study_error(f"has a non-finite {what or 'value'} {values[i]}", names_for_messages, i, name)
+                if problems[i] == "tiny":
+                    raise study_error(f"has a sampling {what} of {values[i]:g}, too small to compute with (its weight "
+                                      "would overflow); check the column, or express the effects in other units",
+                                      names_for_messages, i, name)
                 raise study_error(f"has a {what} of {values[i]:g}; a sampling {what} must be positive",
                                   names_for_messages, i, name)
 

@@ -228,6 +228,10 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
                          "Cohen's d and bayesma scales them for 'SMD' (Cohen's d) and 'ZCOR' (Fisher's z) only")
     if effect_direction not in ("positive", "negative"):
         raise InputError(f"effect_direction must be 'positive' or 'negative', got {effect_direction!r}")
+    for name, value, least in (("draws", draws, 16), ("replicates", replicates, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise InputError(f"robma(): {name} must be an integer >= {least} (the importance-sampling estimate of "
+                             f"each model's marginal likelihood and its Monte Carlo error need it), got {value!r}")
     y, se, labels = _data(data, yi, sei, vi, slab)
     sign = 1.0 if effect_direction == "positive" else -1.0
     fd = _fit_data(y, se, _MEASURES[key], sign)

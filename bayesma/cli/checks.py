@@ -71,6 +71,8 @@ def _numeric_problems(series: pd.Series, kind: str | None) -> list[tuple[int, st
             out.append((i, f"negative {kind} {_fmt(x)}"))
         elif codes[i] == "zero":
             out.append((i, f"{kind} of 0 (a sampling {kind} must be positive)"))
+        elif codes[i] == "tiny":
+            out.append((i, f"{kind} of {_fmt(x)}, too small to compute with"))
     return out
 
 

@@ -210,7 +210,8 @@ def _location_prior(spec) -> _Normal:
                 f"them; the prior of {name!r} is {prior!r}. {_NUTS_HINT}, or give a Normal or Flat prior."
             )
         m0.append(prior.params["mu"])
-        p0.append(1.0 / prior.params["sigma"] ** 2)
+        with np.errstate(over="ignore"):  # sigma = 1e300: the precision underflows to 0 (a flat prior)
+            p0.append(float(1.0 / np.square(np.float64(prior.params["sigma"]))))
     return _Normal(np.array(m0, dtype=float), np.array(p0, dtype=float))
 
 

@@ -334,8 +334,10 @@ def q_profile_batch(y: Any, v: Any, X: np.ndarray | None, level: float, tau2: An
             def f(t: np.ndarray, sub: np.ndarray) -> np.ndarray:
                 j = idx[sub]
                 return q_general_batch(y[j], v[j], X, t) - crit
+            # a search range up to 10 tau² (metafor's) can span 300 orders of magnitude for an absurd
+            # fixed tau²: Brent then needs more than R's 1000 bisections
             out[idx] = uniroot_batch(f, t_min[idx], t_max[idx], tol=R_UNIROOT_TOL * scale_factor(v[idx]),
-                                     maxiter=1000)
+                                     maxiter=5000)
         return out
 
     none = q_min < crit_l
@@ -466,10 +468,11 @@ def se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
         return float(np.sqrt(tau2_0**2 / (k - p) ** 2
                              * (2 * P.trace_pdpd(vi) + 4 * t * P.trace_dpp(vi) + 2 * t**2 * P.trace_dpp())))
     wi = 1.0 / (vi + tau2)
-    if method == "ML":
-        return float(np.sqrt(2.0 / np.sum(wi**2)))
-    if method == "REML":
-        return float(np.sqrt(2.0 / _Projection(X, wi).trace_dpp()))
-    if method in ("EB", "PM"):
-        return float(np.sqrt(2.0 * k**2 / (k - p) / wi.sum() ** 2))
+    with np.errstate(divide="ignore", over="ignore"):  # tau² so large that the weights underflow: SE inf
+        if method == "ML":
+            return float(np.sqrt(np.float64(2.0) / np.sum(wi**2)))
+        if method == "REML":
+            return float(np.sqrt(np.float64(2.0) / np.float64(_Projection(X, wi).trace_dpp())))
+        if method in ("EB", "PM"):
+            return float(np.sqrt(np.float64(2.0 * k**2 / (k - p)) / wi.sum() ** 2))
     return None

@@ -214,6 +214,9 @@ def compare_priors(
 
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
+    for name, given in (("tau_priors", tau_priors), ("mu_priors", mu_priors)):
+        if given is not None and len(given) == 0:
+            raise InputError(f"compare_priors: {name} is empty; give at least one prior, or None for the defaults")
     tau_map = labelled(tau_priors, "tau_priors", ("tau", "tau2"))
     mu_map = labelled(mu_priors, "mu_priors", "location")
     first = {}
