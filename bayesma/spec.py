@@ -13,6 +13,8 @@ Parameter names (the variables of the posterior):
                   between-cluster SD in three-level models
 ``tau_within``    within-cluster SD (three-level models)
 ``nu``            degrees of freedom of the Student-t random effects
+``alpha``         scale coefficients of a location-scale model (``scale=``), dim
+                  ``scale_coef``: ``log tau_i = z_i' alpha``; ``tau`` then has dim ``study``
 ``theta``         true effect of each study, dim ``study``
 ``theta_new``     effect of a new study (at the mean moderator values); with
                   ``tau_by``: dim ``subgroup``, a new study of each subgroup (at
@@ -35,10 +37,10 @@ from bayesma.errors import InputError
 
 MODELS = ("random", "common")
 LIKELIHOODS = ("normal", "student_t")
-PRIOR_KEYS = ("mu", "beta", "tau", "tau_within", "nu")
+PRIOR_KEYS = ("mu", "beta", "tau", "tau_within", "nu", "alpha", "alpha_slopes")
 #: the targets (bayesma.priors) a prior for each key may have
 PRIOR_TARGETS = {"mu": "location", "beta": "location", "tau": ("tau", "tau2"),
-                 "tau_within": ("tau", "tau2"), "nu": "nu"}
+                 "tau_within": ("tau", "tau2"), "nu": "nu", "alpha": "location", "alpha_slopes": "location"}
 
 
 @dataclass
@@ -58,6 +60,9 @@ class ModelSpec:
     cluster_index: np.ndarray | None = None  # cluster code of each effect
     cluster_names: list[str] = field(default_factory=list)
     measure: str | None = None
+    scale: Any = None  # scale formula of a location-scale model (log tau_i = z_i' alpha)
+    Z: np.ndarray | None = None  # its design (k x q)
+    scale_names: list[str] = field(default_factory=list)
 
     # ---- shape facts --------------------------------------------------------
     @property
@@ -110,6 +115,8 @@ class ModelSpec:
             coords["subgroup"] = list(self.group_names)
         if self.cluster_index is not None:
             coords["cluster"] = list(self.cluster_names)
+        if self.Z is not None:
+            coords["scale_coef"] = list(self.scale_names)
         return coords
 
     def location_prior(self, j: int):
@@ -129,6 +136,8 @@ class ModelSpec:
             parts.append(f"three levels: {len(self.cluster_names)} clusters")
         if self.likelihood == "student_t":
             parts.append("Student-t random effects")
+        if self.Z is not None:
+            parts.append(f"location-scale: log tau by {self.scale_names}")
         return "; ".join(parts)
 
 
@@ -147,6 +156,7 @@ def build_spec(
     priors: Mapping[str, Any] | None = None,
     measure: str | None = None,
     missing: str = "raise",
+    scale: Any = None,
 ) -> ModelSpec:
     """Validate the arguments of :class:`bayesma.MetaAnalysis` into a :class:`ModelSpec`."""
     if model not in MODELS:
@@ -162,7 +172,7 @@ def build_spec(
             elif isinstance(data, pd.DataFrame) and "sei" in data.columns:
                 sei = "sei"
         md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, cluster=cluster,
-                             missing=missing, require=required_columns(mods, data, tau_by))
+                             missing=missing, require=required_columns(mods, data, tau_by, *_scale_columns(scale)))
     X, names = design_matrix(mods, md.data, md.k, md.labels)
 
     group_index, group_names = None, []
@@ -185,15 +195,36 @@ def build_spec(
         if tau_by is not None:
             raise InputError("tau_by= and cluster= cannot be combined (yet)")
 
+    Z, scale_names = _scale_design(scale, md, model=model, tau_by=tau_by, cluster=cluster_index, likelihood=likelihood)
     full_priors = resolve_priors(priors, measure=measure, meta=md, model=model,
                                  three_level=cluster_index is not None, likelihood=likelihood,
-                                 slopes=has_slopes(mods, names))
+                                 slopes=has_slopes(mods, names), scale_q=0 if Z is None else Z.shape[1])
     pr.check_propriety(full_priors, k=md.k, p=len(names), model=model,
                        n_clusters=None if cluster_index is None else len(cluster_names))
     return ModelSpec(meta=md, X=X, coef_names=names, model=model, likelihood=likelihood,
                      priors=full_priors, mods=mods, tau_by=tau_by, group_index=group_index,
                      group_names=group_names, cluster_index=cluster_index, cluster_names=cluster_names,
-                     measure=measure)
+                     measure=measure, scale=scale, Z=Z, scale_names=scale_names)
+
+
+def _scale_columns(scale: Any) -> list[str]:
+    from bayesma.design import formula_variables
+
+    return formula_variables(scale) if isinstance(scale, str) else []
+
+
+def _scale_design(scale: Any, md: MetaData, *, model: str, tau_by: Any, cluster: Any,
+                  likelihood: str) -> tuple[np.ndarray | None, list[str]]:
+    """The scale design Z of a location-scale model (``scale=``; a formula gets an intercept)."""
+    if scale is None:
+        return None, []
+    for bad, what in ((model != "random", f"model={model!r}"), (tau_by is not None, "tau_by="),
+                      (cluster is not None, "cluster="), (likelihood != "normal", f"likelihood={likelihood!r}")):
+        if bad:
+            raise InputError(f"scale= (a location-scale model) cannot be combined with {what}: it models each "
+                             "study's tau with normal random effects")
+    Z, names = design_matrix(scale, md.data, md.k, md.labels, intercept=False)
+    return Z, names
 
 
 def has_slopes(mods: Any, coef_names: list[str]) -> bool:
@@ -212,6 +243,7 @@ def resolve_priors(
     three_level: bool = False,
     likelihood: str = "normal",
     slopes: bool = False,
+    scale_q: int = 0,
 ) -> dict[str, Any]:
     """User priors completed with the documented defaults of :mod:`bayesma.priors`.
 
@@ -238,7 +270,14 @@ def resolve_priors(
               else None,
         "beta": ("beta is the prior of the moderator slopes: this model has no moderators (give mods=, "
                  "or use priors['mu'] for the pooled effect)") if not slopes else None,
+        "alpha": "alpha is the prior of the scale intercept of a location-scale model: give scale=" if not scale_q
+                 else None,
+        "alpha_slopes": ("alpha_slopes is the prior of the scale slopes of a location-scale model: give scale= "
+                         "with moderators") if scale_q < 2 else None,
     }
+    if scale_q and "tau" in given:
+        raise InputError("priors['tau'] was given but a location-scale model (scale=) has no single tau: "
+                         "log tau_i = z_i' alpha takes priors['alpha'] (intercept) and priors['alpha_slopes']")
     for key in given:
         if unused.get(key):
             raise InputError(f"priors[{key!r}] was given but the model does not use it: {unused[key]}")
@@ -247,6 +286,12 @@ def resolve_priors(
     out: dict[str, Any] = {"mu": given.get("mu", defaults["mu"])}
     if "beta" in given:
         out["beta"] = given["beta"]
+    if scale_q:  # location-scale: log tau_i = z_i' alpha
+        tau_median = float(defaults["tau"].ppf_tau(0.5))
+        out["alpha"] = given.get("alpha", pr.Normal(float(np.log(tau_median)), 1.0))
+        if scale_q > 1:
+            out["alpha_slopes"] = given.get("alpha_slopes", pr.Normal(0.0, 1.0))
+        return out
     if model == "random":
         out["tau"] = given.get("tau", defaults["tau"])
         if three_level:

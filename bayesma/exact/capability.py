@@ -76,6 +76,8 @@ def exact_support(spec: Any) -> Support:
     if getattr(spec, "bias", None) is not None:
         return Support(False, "it is a publication-bias model (bayesma.robma() fits the model-averaged ensemble "
                               "without MCMC)")
+    if getattr(spec, "Z", None) is not None:
+        return Support(False, "it is a location-scale model (scale=): one tau per study, not one tau to integrate")
     if spec.likelihood != "normal":
         name = "Student-t" if spec.likelihood == "student_t" else spec.likelihood
         return Support(False, f"{name} random effects (likelihood={spec.likelihood!r}) have no closed-form "

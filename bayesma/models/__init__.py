@@ -81,6 +81,12 @@ class MetaAnalysis:
         ``mu[<outcome>]`` per outcome and correlated true effects within a study.
     struct : {"CS", "HCS", "UN"}, optional
         Structure of the true effects across outcomes (default ``"CS"``).
+    scale : str, optional
+        Scale formula of a location-scale model (e.g. ``"~ logni"``; an intercept is added):
+        ``log tau_i = z_i' alpha``, each study with its own tau (NUTS only;
+        :mod:`bayesma.models.location_scale`). Priors ``priors["alpha"]`` (intercept, default
+        Normal(log of the median of the measure's default tau prior, 1)) and
+        ``priors["alpha_slopes"]`` (default Normal(0, 1)) replace ``priors["tau"]``.
 
     Examples
     --------
@@ -113,10 +119,14 @@ class MetaAnalysis:
         rho: Any = None,
         outcome: Any = None,
         struct: str | None = None,
+        scale: str | None = None,
     ) -> None:
         if measure is None and isinstance(data, pd.DataFrame):
             measure = data.attrs.get("measure")
         if V is not None or rho is not None or outcome is not None or struct is not None:
+            if scale is not None:
+                raise InputError("scale= (a location-scale model) cannot be combined with V=, rho=, outcome= "
+                                 "or struct=")
             from bayesma.models.dependence import build_dependent_spec  # CHE / multivariate (dependence.py)
 
             self.spec = build_dependent_spec(
@@ -127,6 +137,7 @@ class MetaAnalysis:
             self.spec: ModelSpec = build_spec(
                 data, yi, vi, sei=sei, labels=labels, mods=mods, tau_by=tau_by, cluster=cluster,
                 likelihood=likelihood, model=model, priors=priors, measure=measure, missing=missing,
+                scale=scale,
             )
         if bias is not None:  # publication-bias families (bayesma/models/bias.py), NUTS only
             from bayesma.models.bias import with_bias
@@ -231,7 +242,7 @@ class MetaAnalysis:
         new_spec = dataclasses.replace(spec, priors=resolve_priors(
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,
             three_level=spec.cluster_index is not None, likelihood=spec.likelihood,
-            slopes=has_slopes(spec.mods, spec.coef_names)))
+            slopes=has_slopes(spec.mods, spec.coef_names), scale_q=0 if spec.Z is None else spec.Z.shape[1]))
         return MetaAnalysis.from_spec(new_spec, share_cache_with=self)
 
     def fit(

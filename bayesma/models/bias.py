@@ -60,9 +60,9 @@ def with_bias(spec: ModelSpec, bias: Any) -> BiasedSpec:
     """
     if not isinstance(bias, (WeightFunction, PET, PEESE)):
         raise ArgumentTypeError(f"bias must be bayesma.WeightFunction, PET or PEESE, got {bias!r}")
-    if spec.tau_by is not None or spec.cluster_index is not None or spec.likelihood != "normal":
+    if spec.tau_by is not None or spec.cluster_index is not None or spec.likelihood != "normal" or spec.Z is not None:
         raise InputError("bias= is available for the common- and random-effects models (with or without "
-                         "moderators) with normal random effects; not with tau_by=, cluster= or likelihood='student_t'")
+                         "moderators) with normal random effects; not with tau_by=, cluster=, scale= or likelihood='student_t'")
     fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(ModelSpec)}
     return BiasedSpec(**fields, bias=bias)
 

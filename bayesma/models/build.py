@@ -60,7 +60,7 @@ import numpy as np
 
 from bayesma.errors import InputError
 from bayesma.models import bias as bias_family
-from bayesma.models import dependent_pymc, random_effects, student_t, subgroup, three_level
+from bayesma.models import dependent_pymc, location_scale, random_effects, student_t, subgroup, three_level
 from bayesma.models.random_effects import beta_key, location_groups
 from bayesma.spec import ModelSpec
 
@@ -211,7 +211,7 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = F
         n_cluster,
         loc,
         priors,
-    ) + bias_family.structure_key(spec)
+    ) + bias_family.structure_key(spec) + location_scale.structure_key(spec)
     return key + ("padded",) if _padded(spec, pad) else key
 
 
@@ -263,10 +263,11 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
             for param, value in spec.priors[key].params.items():
                 out[_hyper_name(key, param)] = np.asarray(value, dtype=float)
     out.update(bias_family.data_values(spec))
+    out.update(location_scale.data_values(spec))
     if _padded(spec, pad):
         n_study, _ = padded_sizes(spec, pad=True)
         extra = n_study - spec.k
-        fill = {"yi_data": 0.0, "vi": 1.0, "X": 0.0, "group_idx": 0, "cluster_idx": 0}
+        fill = {"yi_data": 0.0, "vi": 1.0, "X": 0.0, "Z": 0.0, "group_idx": 0, "cluster_idx": 0}
         for name, value in fill.items():
             if name in out:
                 arr = out[name]
@@ -429,7 +430,9 @@ def build_model(
             b.nu = student_t.degrees_of_freedom(b)
         # theta_i = m_i + s_i * z_i: m_i the mean of study i's true effect given the
         # upper levels, s_i the SD of its last level (tau, tau[g_i] or tau_within).
-        if spec.tau_by is not None:
+        if getattr(spec, "Z", None) is not None:  # location-scale: log tau_i = z_i' alpha
+            m, s = location_scale.effects(b, loc, loc_new)
+        elif spec.tau_by is not None:
             m, s = subgroup.effects(b, loc, loc_new)
         elif spec.cluster_index is not None:
             m, s = three_level.effects(b, loc, loc_new)

@@ -334,6 +334,8 @@ def _dims_of(spec: ModelSpec) -> dict[str, list[str]]:
             dims[name] = ["subgroup"]
     if spec.cluster_index is not None:
         dims["u"] = ["cluster"]
+    if getattr(spec, "Z", None) is not None:  # location-scale: one tau per study
+        dims.update({"tau": ["study"], "alpha": ["scale_coef"], "tau2": ["study"], "log_tau2": ["study"]})
     return dims
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DrawsPosterior", "PARAM_ORDER", "param_rows", "var_dim", "hdi_of_draws", "mcmc_diagnostics"]
 
 #: the order of the summary rows
-PARAM_ORDER = ("mu", "beta", "tau", "tau_within", "rho", "nu", "PET", "PEESE", "omega", "theta", "theta_new")
+PARAM_ORDER = ("mu", "beta", "tau", "alpha", "tau_within", "rho", "nu", "PET", "PEESE", "omega", "theta", "theta_new")
 
 def var_dim(posterior: xr.Dataset, name: str) -> str | None:
     """The non-(chain, draw) dim of a variable of the posterior group, or None for a scalar."""

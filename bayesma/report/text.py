@@ -27,6 +27,7 @@ import pandas as pd
 from bayesma import measures
 from bayesma import priors as pr
 from bayesma.design import formula_variables
+from bayesma.report.dependent import add_dependent_words, dependent_fits
 from bayesma.report.fits import estimator_fits
 from bayesma.report.tables import (
     fmt_p,
@@ -565,9 +566,10 @@ def posterior_report(
     """
     spec = post.spec
     summary = post.summary()
+    dep = getattr(spec, "dependence", None)  # CHE / multivariate: rma_mv with the same V (report/dependent.py)
     if fits is None:
         try:
-            fits = default_fits(spec)
+            fits = default_fits(spec) if dep is None else dependent_fits(spec)
         except (ValueError, np.linalg.LinAlgError):  # e.g. k = 1: no frequentist fit to report
             fits = {}
     data = getattr(spec.meta, "data", None)
@@ -584,7 +586,7 @@ def posterior_report(
         with contextlib.suppress(Exception):
             diag = str(post.diagnostics().line())
     labels = term_labels(spec.coef_names, data, spec.mods) if spec.is_regression else {}
-    return report_text(
+    text = report_text(
         summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
         engine=post.engine, method=post.source.method,
         engine_detail=engine_detail if post.source.needs_diagnostics else None,
@@ -593,3 +595,4 @@ def posterior_report(
         source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
+    return text if dep is None else add_dependent_words(text, post)

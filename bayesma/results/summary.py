@@ -40,7 +40,10 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     also repeated. Subgroup-tau and three-level models are compared with
     the ordinary (single-tau, two-level) frequentist fits; three-level
     models also get a ``REML (3-level)`` row from :func:`bayesma.rma_mv`
-    when available.
+    when available. Dependent-effects models (CHE, multivariate across
+    outcomes) are compared with :func:`bayesma.rma_mv` with the same ``V``
+    and structure instead (see
+    :func:`bayesma.results.compare_dependent.compare_dependent`).
 
     Examples
     --------
@@ -52,6 +55,10 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     spec = post.spec
     if level > 1:
         level = level / 100.0
+    if getattr(spec, "dependence", None) is not None:  # CHE / multivariate: rma_mv with the same V
+        from .compare_dependent import compare_dependent
+
+        return compare_dependent(post, level)
     reg = spec.is_regression
     rows: list[tuple[Any, dict]] = []
     x_new = np.asarray(spec.x_new, dtype=float)
