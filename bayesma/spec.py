@@ -33,7 +33,7 @@ import pandas as pd
 from bayesma import priors as pr
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
-from bayesma.errors import InputError
+from bayesma.errors import ArgumentTypeError, InputError
 
 MODELS = ("random", "common")
 LIKELIHOODS = ("normal", "student_t")
@@ -179,6 +179,9 @@ def build_spec(
     if tau_by is not None:
         if model == "common":
             raise InputError("tau_by= needs a random-effects model (model='random')")
+        if not isinstance(tau_by, str):
+            raise ArgumentTypeError(f"tau_by= takes the name of a column of data (the subgroup of each study), "
+                                    f"got {type(tau_by).__name__}; add the subgroups to data as a column")
         if tau_by not in md.data.columns:
             raise InputError(f"column {tau_by!r} (for tau_by=) is not in the data; columns are {list(md.data.columns)}")
         codes, uniques = pd.factorize(md.data[tau_by], sort=True)

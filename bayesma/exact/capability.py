@@ -151,7 +151,10 @@ def choose_engine(requested: str, spec: Any, *, option: str = "engine=",
     Examples
     --------
     >>> import bayesma as bm
-    >>> m = bm.MetaAnalysis(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03], tau_by=["a", "b", "c"])
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"yi": [0.1, 0.3, 0.2, 0.4, 0.0, 0.25], "vi": [0.01, 0.02, 0.03] * 2,
+    ...                    "arm": ["a", "b", "c"] * 2})
+    >>> m = bm.MetaAnalysis(df, yi="yi", vi="vi", tau_by="arm")
     >>> choose_engine("auto", m)[0]
     'nuts'
     """

@@ -208,7 +208,7 @@ def check_propriety(priors: Mapping[str, Any], k: int, p: int, model: str = "ran
     >>> check_propriety({"mu": Flat(), "tau": HalfFlat()}, k=1, p=1)
     Traceback (most recent call last):
     ...
-    ValueError: the posterior is improper: tau ~ HalfFlat() and a flat prior on 1 coefficient(s) needs at least 3 studies, got 1. Use a proper prior on tau (e.g. HalfNormal or HalfCauchy) or more studies.
+    bayesma.errors.InputError: the posterior is improper: tau ~ HalfFlat() and a flat prior on 1 coefficient(s) needs at least 3 studies, got 1. Use a proper prior on tau (e.g. HalfNormal or HalfCauchy) or more studies.
     """
     loc_keys = ["mu"] + (["beta"] if "beta" in priors else [])
     p_flat = 0

@@ -82,7 +82,7 @@ def compare_dependent(post: FitView, level: float = 0.95) -> pd.DataFrame:
     >>> compare_dependent(post).loc[("REML", "mu"), "estimate"]         # doctest: +SKIP
     """
     spec = post.spec
-    dep = spec.dependence
+    dep: Any = getattr(spec, "dependence")  # a dependent-effects spec (models/dependence.py) carries it
     if dep.multivariate:
         names = [f"mu[{o}]" for o in dep.outcome_names]
         het = ["tau", "rho"]

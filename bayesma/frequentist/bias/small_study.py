@@ -74,8 +74,8 @@ class PetPeeseResult:  # numpydoc ignore=PR01
     >>> import bayesma as bm
     >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
     >>> res = bm.rma("yi", "vi", data=dat)
-    >>> bm.pet_peese("yi", "vi", data=dat).chosen
-    'PET'
+    >>> bm.pet_peese("yi", "vi", data=dat).chosen   # direction detected: the vaccine lowers the risk
+    'PEESE'
     """
 
     pet: RMAResult
