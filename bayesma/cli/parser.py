@@ -8,6 +8,7 @@ command runs, so ``bayesma --help`` loads neither PyMC, ArviZ nor matplotlib.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import bayesma
 from bayesma.cli.bias import add_parser as add_bias_parser
@@ -132,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", default=False, help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_fit_parser(sub)
+    _add_escalc_parser(sub)
+    _add_priors_parser(sub)
+    _add_smallk_parser(sub)
+    _add_demo_parser(sub)
+    _add_rma_parser(sub)
+    _add_subgroup_parser(sub)
+    add_robma_parser(sub, _Formatter)
+    add_bias_parser(sub, _Formatter)
+    add_warmup_parser(sub, _Formatter)
+    add_mv_parser(sub, _Formatter)
+    return parser
+
+
+def _add_fit_parser(sub: Any) -> None:
+    """The ``bayesma fit`` subcommand."""
     p = sub.add_parser("fit", help="fit a Bayesian meta-analysis and write summary, plot, posterior, report",
                        formatter_class=_Formatter,
                        description="Fit a Bayesian meta-analysis of FILE; print the posterior summary and the "
@@ -155,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(command_module="fit")
 
+
+def _add_escalc_parser(sub: Any) -> None:
+    """The ``bayesma escalc`` subcommand."""
     p = sub.add_parser("escalc", help="compute effect sizes (yi) and sampling variances (vi)",
                        formatter_class=_Formatter,
                        description="Add effect sizes and their sampling variances to FILE (metafor's escalc). "
@@ -193,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(command_module="escalc")
 
+
+def _add_priors_parser(sub: Any) -> None:
+    """The ``bayesma priors`` subcommand."""
     p = sub.add_parser("priors", help="compare heterogeneity priors: table and plot",
                        formatter_class=_Formatter,
                        description="Fit the random-effects model under several priors and tabulate how the "
@@ -208,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(command_module="priors")
 
+
+def _add_smallk_parser(sub: Any) -> None:
+    """The ``bayesma smallk`` subcommand."""
     p = sub.add_parser("smallk", help="leave-one-out and a small-k simulation for your design",
                        formatter_class=_Formatter,
                        description="How much do conclusions depend on single studies, and how do the Bayesian and "
@@ -224,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(command_module="smallk")
 
+
+def _add_demo_parser(sub: Any) -> None:
+    """The ``bayesma demo`` subcommand."""
     p = sub.add_parser("demo", help="the whole workflow on a bundled forensic data set",
                        formatter_class=_Formatter,
                        description="CBT for offenders (Landenberger & Lipsey 2005, k = 58): log odds ratios, "
@@ -238,10 +267,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed")
     _add_common(p)
     p.set_defaults(command_module="demo")
-    _add_rma_parser(sub)
-    _add_subgroup_parser(sub)
-    add_robma_parser(sub, _Formatter)
-    add_bias_parser(sub, _Formatter)
-    add_warmup_parser(sub, _Formatter)
-    add_mv_parser(sub, _Formatter)
-    return parser
