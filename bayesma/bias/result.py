@@ -85,7 +85,7 @@ class RoBMAResult:  # numpydoc ignore=PR01
         return np.exp(lp - special.logsumexp(lp))
 
     # -- model probabilities and Bayes factors ------------------------------------
-    def components(self, n_boot: int = 400, seed: int = 0) -> pd.DataFrame:
+    def components(self, n_boot: int = 400, seed: int = 1) -> pd.DataFrame:
         """Inclusion Bayes factors of effect, heterogeneity and bias.
 
         Parameters
