@@ -246,4 +246,5 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     fits = [fit_model(m, fd, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
             for i, m in enumerate(models)]
     elapsed = time.perf_counter() - t0
-    return RoBMAResult(models, fits, y=y, se=se, measure=_MEASURES[key], elapsed=elapsed, labels=labels)
+    return RoBMAResult(models, fits, y=y, se=se, measure=_MEASURES[key], elapsed=elapsed, labels=labels,
+                       effect_direction=effect_direction)

@@ -47,7 +47,8 @@ class RoBMAResult:  # numpydoc ignore=PR01
     """
 
     def __init__(self, models: Sequence[ModelDef], fits: Sequence[ModelFit], *, y, se, measure: str,
-                 elapsed: float, labels=None) -> None:
+                 elapsed: float, labels=None, effect_direction: str = "positive") -> None:
+        self.effect_direction = effect_direction
         self._defs = list(models)
         self._fits = list(fits)
         self.y, self.se, self.measure, self.elapsed, self.labels = y, se, measure, elapsed, labels
@@ -301,6 +302,10 @@ class RoBMAResult:  # numpydoc ignore=PR01
         for _, r in self.priors().iterrows():
             lines.append(f"  {r['component']:19s}{r['prior']:52s} prior prob. {r['prior_prob']:.4f}")
         lines.append("mu and tau on Cohen's d; the model-averaged posterior includes the spikes at 0 of the null models.")
+        if self.effect_direction == "negative":
+            lines.append("effect_direction='negative': selection is modelled for negative effects, so the effects are "
+                         "fitted with their signs flipped; mu is reported in its own direction, while the PET and "
+                         "PEESE coefficients refer to the flipped effects and stay positive.")
         return "\n".join(lines)
 
     # -- plots -------------------------------------------------------------------------
