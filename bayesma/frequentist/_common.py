@@ -50,6 +50,18 @@ def _crit(level: float, dfs: int | None) -> float:
     return float(stats.norm.isf(alpha / 2))
 
 
+def knha_factor(rss: Any, df: int, test: str) -> Any:
+    """The Knapp-Hartung variance factor s² = RSS / (k - p) (0 where RSS vanishes, as metafor),
+    at least 1 for the modified method ``test="adhoc"``, 1 for other tests; elementwise on arrays
+    (the case-deletion refits use a scalar, the permutation test a batch)."""
+    if test not in ("knha", "adhoc"):
+        return np.ones_like(np.asarray(rss, dtype=float)) if np.ndim(rss) else 1.0
+    s2w = np.where(np.asarray(rss) <= np.finfo(float).eps, 0.0, np.asarray(rss, dtype=float) / df)
+    if test == "adhoc":
+        s2w = np.maximum(s2w, 1.0)
+    return s2w if np.ndim(rss) else float(s2w)
+
+
 def _sqrt_ci(ci):
     return None if ci is None else tuple(float(np.sqrt(c)) for c in ci)
 

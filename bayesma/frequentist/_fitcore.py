@@ -15,7 +15,7 @@ from scipy import stats
 
 from bayesma.errors import InputError
 from bayesma.frequentist import tau2 as _tau2
-from bayesma.frequentist._common import _crit, _Projection, wald_tests, warn_vi_ratio
+from bayesma.frequentist._common import _crit, _Projection, knha_factor, wald_tests, warn_vi_ratio
 from bayesma.frequentist.tau2 import estimate_tau2, q_fe
 
 __all__ = ["refit_numbers"]
@@ -93,13 +93,9 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
     proj = _Projection(X, wi)
     beta = proj.coef(yi)
     rss = proj.quad(yi)
-    s2w = 1.0
-    if test in ("knha", "adhoc"):
-        if method == "FE":
-            warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=4)
-        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
-        if test == "adhoc":
-            s2w = max(s2w, 1.0)
+    if test in ("knha", "adhoc") and method == "FE":
+        warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=4)
+    s2w = knha_factor(rss, k - p, test)
     vb = s2w * proj.A_inv
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0): metafor's Inf / NaN

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.frequentist._common import _BatchProjection
+from bayesma.frequentist._common import _BatchProjection, knha_factor
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.tau2 import MAXITER, estimate_tau2_batch
 
@@ -192,11 +192,7 @@ def _batch_stats(res: Any, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple
     beta = proj.coef(y)
     vb = proj.A_inv()
     if res.test in ("knha", "adhoc"):
-        rss = proj.quad(y)
-        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
-        if res.test == "adhoc":
-            s2w = np.maximum(s2w, 1.0)
-        vb = vb * s2w[:, None, None]
+        vb = vb * knha_factor(proj.quad(y), k - p, res.test)[:, None, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
         btt = np.asarray(res.btt)
