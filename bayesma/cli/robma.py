@@ -7,12 +7,14 @@ import math
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayesma.cli.console import Progress, print_table, say
-from bayesma.cli.errors import EXIT_OK, InputError
-from bayesma.cli.options import add_subset_option, load_yi_vi
-from bayesma.cli.outputs import staged_dir, writing
+from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.options import add_subset_option, groups_of, load_yi_vi
+from bayesma.cli.outputs import safe_name, staged_dir, writing
+from bayesma.cli.rows import file_row, in_file_rows
 
 __all__ = ["add_parser", "run", "report_paragraph"]
 
@@ -31,13 +33,15 @@ def add_parser(sub, formatter_class) -> None:
     var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
     var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
     p.add_argument("--labels", metavar="COL", help="column with study labels (used in messages)")
-    p.add_argument("--measure", default="SMD", choices=("SMD", "ZCOR"),
-                   help="SMD (Cohen's d, fitted on Fisher's z as RoBMA) or ZCOR; priors are on Cohen's d")
+    p.add_argument("--measure", default="SMD", metavar="NAME",
+                   help="SMD (Cohen's d, fitted on Fisher's z as RoBMA; R2D, d from a correlation, is the same "
+                        "scale) or ZCOR; priors are on Cohen's d")
     p.add_argument("--ensemble", default="PSMA", choices=("PSMA", "6w", "PP", "none"),
                    help="bias components: all of RoBMA-PSMA, the six weight functions, PET and PEESE, or none")
     p.add_argument("--effect-direction", default="positive", choices=("positive", "negative"),
                    help="direction of selection for significance and of PET/PEESE bias (RoBMA's effect_direction)")
     add_subset_option(p)
+    p.add_argument("--by", metavar="COL", help="one ensemble per value of COL (e.g. outcome), a report section each")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
                    help="studies with a missing value: an error, or left out with a warning")
@@ -58,77 +62,161 @@ def _bf(x: float) -> str:
     return f"{x:.3g}" if 1e-3 <= x <= 1e4 else f"{x:.2e}"
 
 
-def report_paragraph(fit, source: str) -> str:
-    """A methods-and-results paragraph for a paper (Markdown)."""
+def _component(comp, name: str, text: str) -> str:
+    if name not in comp.index:
+        return ""
+    return (f"{text} BF = {_bf(comp.loc[name, 'inclusion_BF'])} (posterior probability "
+            f"{comp.loc[name, 'post_prob']:.3f})")
+
+
+def report_paragraph(fit, source: str, ensemble: str = "PSMA") -> str:
+    """A methods-and-results paragraph for a paper (Markdown); *ensemble* as ``--ensemble``."""
     comp = fit.components()
     est = fit.estimates()
     mu, tau = est.loc["mu"], est.loc["tau"]
     n = len(fit.models)
+    bias = {"PSMA": "six step-function selection models on one-sided p-values, PET and PEESE",
+            "6w": "six step-function selection models on one-sided p-values",
+            "PP": "PET and PEESE", "none": ""}.get(ensemble, str(ensemble))
+    crossing = ("the presence or absence of an effect, of heterogeneity and of publication bias (" + bias + ")"
+                if bias else "the presence or absence of an effect and of heterogeneity (no publication-bias models)")
+    priors = ("effect Normal(0, 1), heterogeneity InvGamma(1, 0.15) on tau"
+              + (", cumulative-Dirichlet weights" if ensemble in ("PSMA", "6w") else "")
+              + (", PET Cauchy(0, 1)[0, Inf], PEESE Cauchy(0, 5)[0, Inf]" if ensemble in ("PSMA", "PP") else ""))
+    parts = [_component(comp, "Effect", "The inclusion Bayes factor for an effect was"),
+             _component(comp, "Heterogeneity", "for heterogeneity"), _component(comp, "Bias", "for publication bias")]
+    name = "RoBMA-PSMA" if ensemble == "PSMA" else f"RoBMA, ensemble {ensemble}"
     return (
-        f"We fitted a robust Bayesian meta-analysis (RoBMA-PSMA; Maier, Bartoš & Wagenmakers, 2023; Bartoš et al., "
-        f"2023) to the k = {fit.y.size} effect sizes in {source} with bayesma: an ensemble of {n} models crossing the "
-        "presence or absence of an effect, of heterogeneity and of publication bias (six step-function selection "
-        "models on one-sided p-values, PET and PEESE), with RoBMA's default priors on Cohen's d (effect Normal(0, 1), "
-        "heterogeneity InvGamma(1, 0.15) on tau, cumulative-Dirichlet weights, PET Cauchy(0, 1)[0, Inf], "
-        "PEESE Cauchy(0, 5)[0, Inf]); the data were analysed on Fisher's z scale and summarised on d. Marginal "
-        "likelihoods were computed by adaptive importance sampling (largest Monte Carlo error of a log marginal "
-        f"likelihood {fit.models['log_ml_se'].max():.3f}). "
-        f"The inclusion Bayes factor for an effect was BF = {_bf(comp.loc['Effect', 'inclusion_BF'])} "
-        f"(posterior probability {comp.loc['Effect', 'post_prob']:.3f}), for heterogeneity "
-        f"BF = {_bf(comp.loc['Heterogeneity', 'inclusion_BF'])} and for publication bias "
-        f"BF = {_bf(comp.loc['Bias', 'inclusion_BF'])} (posterior probability {comp.loc['Bias', 'post_prob']:.3f}). "
+        f"We fitted a robust Bayesian meta-analysis ({name}; Maier, Bartoš & Wagenmakers, 2023; Bartoš et al., "
+        f"2023) to the k = {fit.y.size} effect sizes in {source} with bayesma: an ensemble of {n} models crossing "
+        f"{crossing}, with RoBMA's default priors on Cohen's d ({priors}); the data were analysed on Fisher's z "
+        "scale and summarised on d. Marginal likelihoods were computed by adaptive importance sampling (largest "
+        f"Monte Carlo error of a log marginal likelihood {fit.models['log_ml_se'].max():.3f}). "
+        + "; ".join(p for p in parts if p) + ". "
         f"The model-averaged mean effect was d = {mu['mean']:.3f} (median {mu['median']:.3f}, 95% credible interval "
         f"{mu['0.025']:.3f} to {mu['0.975']:.3f}) and the heterogeneity tau = {tau['mean']:.3f} "
         f"({tau['0.025']:.3f} to {tau['0.975']:.3f})."
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
+#: below this many studies the data say little about publication bias (the funnel-plot methods' threshold,
+#: Sterne et al. 2011; Cochrane Handbook 13.3.5.4): the bias components' Bayes factors stay near their priors
+MIN_K_BIAS = 10
 
+#: the measures robma fits, and the escalc measures that are Cohen's d under another name
+ROBMA_MEASURES = {"SMD": "SMD", "ZCOR": "ZCOR", "R2D": "SMD", "D": "SMD"}
+
+
+def small_k_text(k: int, ensemble: str = "PSMA") -> str:
+    """The small-k caution of ``bayesma robma`` (empty at k >= 10, or k >= 5 without bias models), in the
+    words of ``fit``'s k < 5 warning."""
+    if ensemble == "none":
+        return "" if k >= 5 else (f"k = {k} studies (< 5): the prior on tau matters for the heterogeneity and "
+                                  "effect Bayes factors and the estimates; compare with 'bayesma priors'")
+    if k >= MIN_K_BIAS:
+        return ""
+    return (f"k = {k} studies (< {MIN_K_BIAS}): the data say little about publication bias, so the inclusion "
+            "Bayes factor for bias stays close to 1 and the model-averaged estimates lean on the priors of the "
+            "bias models; with k < 5 the prior on tau matters too (the funnel-plot methods need at least 10 "
+            "studies: Sterne et al. 2011; Cochrane Handbook 13.3.5.4)")
+
+
+def _measure(text: str) -> str:
+    key = str(text).strip().upper()
+    if key not in ROBMA_MEASURES:
+        raise InputError(f"--measure {text}: robma fits Cohen's d (SMD, or R2D: d converted from a correlation) or "
+                         "Fisher's z (ZCOR); convert other effects first, e.g. 'bayesma escalc R2D' for d from r, "
+                         "or 'bayesma escalc ZCOR' for correlations")
+    return ROBMA_MEASURES[key]
+
+
+def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, title: str):
+    """Fit and print the ensemble of one analysis."""
+    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
+    from bayesma.errors import SmallKWarning
+
+    note = small_k_text(len(part), args.ensemble)
+    if note:
+        warnings.warn(f"{title}{note}", SmallKWarning, stacklevel=2)
+    with in_file_rows(part):
+        fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, measure=measure, ensemble=args.ensemble,
+                    effect_direction=args.effect_direction, slab=args.labels, seed=args.seed)
+    print_table(fit.priors().set_index("component"), title=f"{title}Priors (Cohen's d scale) and prior probabilities")
+    comp = fit.components()
+    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
+    print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates (Cohen's d)")
+    print_table(fit.estimates(conditional=True).round(4),
+                title=f"{title}Conditional estimates (models with the component)")
+    if args.ensemble != "none":
+        print_table(fit.bias_classes().round(4), title=f"{title}Bias classes")
+    if note:
+        say(f"Small k: {note}.\n")
+    if not math.isfinite(float(comp["log_BF"].abs().max())):
+        say("note: a Bayes factor is infinite on this data (a component has posterior probability 0 or 1)")
+    return fit
+
+
+def run(args: argparse.Namespace) -> int:
     df = load_yi_vi(args)
+    measure = _measure(args.measure)
     cols = [c for c in (args.yi, args.vi, args.sei) if c is not None]
     if args.missing == "drop":
         bad = df[cols].isna().any(axis=1)
         if bad.any():
-            rows = ", ".join(str(i + 1) for i in df.index[bad][:10].map(df.index.get_loc))
+            rows = ", ".join(str(file_row(df, i)) for i in np.flatnonzero(bad.to_numpy())[:10])
             warnings.warn(f"{int(bad.sum())} studies with a missing value left out (rows {rows})", UserWarning,
                           stacklevel=1)
-            df = df.loc[~bad].reset_index(drop=True)
-    if len(df) < 2:
-        raise InputError(f"{args.file}: robma needs at least 2 studies, found {len(df)}")
+            df = df.loc[~bad]  # the index keeps the file's row numbers
+    parts = groups_of(df, args.by) if args.by else [(None, df)]
+    for value, part in parts:
+        if len(part) < 2:
+            where = "" if value is None else f" with {args.by} == {value!r}"
+            raise InputError(f"{args.file}: robma needs at least 2 studies, found {len(part)}{where}")
     out = Path(args.out)
-    progress = Progress(2)
-    with progress.step(f"fitting the {args.ensemble} ensemble to k = {len(df)} studies (importance sampling)"):
-        fit = robma(df, yi=args.yi, sei=args.sei, vi=args.vi, measure=args.measure, ensemble=args.ensemble,
-                    effect_direction=args.effect_direction, slab=args.labels, seed=args.seed)
-    print_table(fit.priors().set_index("component"), title="Priors (Cohen's d scale) and prior probabilities")
-    comp = fit.components()
-    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title="Components")
-    est = fit.estimates().round(4)
-    print_table(est, title="Model-averaged estimates (Cohen's d)")
-    print_table(fit.estimates(conditional=True).round(4), title="Conditional estimates (models with the component)")
-    if args.ensemble != "none":
-        print_table(fit.bias_classes().round(4), title="Bias classes")
-    say(f"({len(fit.models)} models fitted in {fit.elapsed:.1f} s; every model: {out / 'robma_models.csv'})")
-    written = ["robma_models.csv", "robma_summary.csv", "robma_mu.png", "robma_weightfunction.png", "report.md"]
+    progress = Progress(len(parts) + 1)
+    fits = {}
+    with about(args.file):
+        for value, part in parts:
+            title = "" if value is None else f"{args.by} == {value!r}: "
+            with progress.step(f"{title}fitting the {args.ensemble} ensemble to k = {len(part)} studies "
+                               "(importance sampling)"):
+                fits[value] = _fit_one(part, args, measure, title)
+    n_models = sum(len(f.models) for f in fits.values())
+    say(f"({n_models} models fitted in {sum(f.elapsed for f in fits.values()):.1f} s; every model: "
+        f"{out / 'robma_models.csv'})")
+    _write(fits, args, out, progress)
+    return EXIT_OK
+
+
+def _write(fits: dict, args: argparse.Namespace, out: Path, progress: Progress) -> None:
+    """robma_models.csv, robma_summary.csv, the figures of each analysis and report.md, all or nothing."""
+    by = args.by
+    single = by is None
+    models = fits[None].models if single else pd.concat({k: f.models for k, f in fits.items()}, names=[by])
+    summary = {k: pd.concat({"averaged": f.estimates(), "conditional": f.estimates(conditional=True)})
+               for k, f in fits.items()}
+    summary_table = summary[None] if single else pd.concat(summary, names=[by])
+    figures, sections = [], []
+    for key, fit in fits.items():
+        tail = "" if single else f"_{safe_name(key)}"
+        figures.append((f"robma_mu{tail}.png", fit.plot_mu))
+        if any(i.startswith("omega[") for i in fit.estimates().index):
+            figures.append((f"robma_weightfunction{tail}.png", fit.plot_weightfunction))
+        text = report_paragraph(fit, Path(args.file).name, args.ensemble)
+        note = small_k_text(fit.y.size, args.ensemble)
+        sections.append(text if single else f"## {by}: {key}\n\n{text}")
+        if note:
+            sections[-1] += f"\n\nSmall k: {note}."
+    written = ["robma_models.csv", "robma_summary.csv"] + [name for name, _ in figures] + ["report.md"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / written[0]):
-            fit.models.to_csv(work / written[0])
+            models.to_csv(work / written[0])
         with writing(out / written[1]):
-            pd.concat({"averaged": fit.estimates(), "conditional": fit.estimates(conditional=True)}).to_csv(
-                work / written[1])
-        with writing(out / written[2]):
-            _save(fit.plot_mu(), work / written[2])
-        if any(i.startswith("omega[") for i in est.index):
-            with writing(out / written[3]):
-                _save(fit.plot_weightfunction(), work / written[3])
-        else:
-            written.remove(written[3])
+            summary_table.to_csv(work / written[1])
+        for name, draw in figures:
+            with writing(out / name):
+                _save(draw(), work / name)
         with writing(out / "report.md"):
-            (work / "report.md").write_text("# Robust Bayesian meta-analysis\n\n"
-                                            + report_paragraph(fit, Path(args.file).name) + "\n")
+            (work / "report.md").write_text("# Robust Bayesian meta-analysis\n\n" + "\n\n".join(sections) + "\n",
+                                            encoding="utf-8")
     say(f"\nWrote {', '.join(written)} to {out}/")
-    if not math.isfinite(float(comp["log_BF"].abs().max())):
-        say("note: a Bayes factor is infinite on this data (a component has posterior probability 0 or 1)")
-    return EXIT_OK
