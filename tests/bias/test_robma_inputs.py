@@ -159,3 +159,28 @@ def test_bad_inputs_name_the_study():
         bm.robma(OR=[-1, 2], se=[0.1, 0.2])
     with pytest.raises(ValueError, match="output_scale 'SD'"):
         bm.robma(r=R, n=N, output_scale="SD")
+
+
+def test_cli_robma_reads_r_and_n(tmp_path, capsys):
+    from bayesma.cli import main
+
+    path = tmp_path / "cors.csv"
+    pd.DataFrame({"study": [f"S{i}" for i in range(R.size)], "r": R, "n": N}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = main(["robma", str(path), "--r", "r", "--n", "n", "--labels", "study", "--ensemble", "PP",
+                 "--output-scale", "r", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Model-averaged estimates (correlation r)" in text and "prediction" in text
+    assert "Priors (Cohen's d scale)" in text
+    models = pd.read_csv(out / "robma_models.csv")
+    ref = bm.robma(r=R, n=N, ensemble="PP", output_scale="r").summary(type="models")
+    np.testing.assert_allclose(models["log_ml"], ref["log_ml"], atol=1e-12)
+    np.testing.assert_allclose(models["mu_mean"], ref["mu_mean"], atol=1e-12)
+    assert "summarised on r" in (out / "report.md").read_text()
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"r": [0.2, 1.2, 0.1], "n": [30, 40, 50]}).to_csv(bad, index=False)
+    assert main(["robma", str(bad), "--r", "r", "--n", "n", "--out", str(tmp_path / "o2")]) == 2
+    assert "row 2" in capsys.readouterr().err
+    assert main(["robma", str(path), "--n", "n", "--out", str(tmp_path / "o3")]) == 2
+    assert "--r" in capsys.readouterr().err
