@@ -12,11 +12,16 @@ import pandas as pd
 
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
-from bayesma.cli.options import add_subset_option, groups_of, load_yi_vi
+from bayesma.cli.inputs import check_columns, read_table
+from bayesma.cli.options import add_subset_option, apply_subset, groups_of, load_yi_vi
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.rows import file_row, in_file_rows
 
 __all__ = ["add_parser", "run", "report_paragraph"]
+
+_SYMBOL = {"d": "d", "r": "r", "z": "z", "logOR": "log OR", "OR": "OR", "y": "y"}
+_EFFECT_FLAGS = (("d", "Cohen's d"), ("r", "correlations"), ("z", "Fisher's z"), ("logOR", "log odds ratios"),
+                 ("OR", "odds ratios (--se: of log OR)"), ("y", "unstandardized effects"))
 
 
 def add_parser(sub, formatter_class) -> None:
@@ -28,14 +33,22 @@ def add_parser(sub, formatter_class) -> None:
                                    "model-averaged estimates and the priors used; write robma_models.csv, "
                                    "robma_summary.csv, robma_mu.png, robma_weightfunction.png and report.md into --out.")
     p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
-    p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes (Cohen's d or Fisher's z)")
-    var = p.add_mutually_exclusive_group(required=True)
+    eff = p.add_mutually_exclusive_group()
+    eff.add_argument("--yi", metavar="COL", help="column with the effect sizes of --measure")
+    for flag, what in _EFFECT_FLAGS:
+        eff.add_argument(f"--{flag}", metavar="COL", dest=f"eff_{flag}", help=f"column with {what} (RoBMA's {flag}=)")
+    var = p.add_mutually_exclusive_group()
     var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
-    var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
+    var.add_argument("--sei", "--se", metavar="COL", help="column with the standard errors (instead of --vi)")
+    var.add_argument("--n", metavar="COL", dest="n_col", help="column with total sample sizes (for d, r, z; n > 3)")
+    var.add_argument("--t", metavar="COL", dest="t_col", help="column with test statistics (RoBMA's t=)")
     p.add_argument("--labels", metavar="COL", help="column with study labels (used in messages)")
     p.add_argument("--measure", default="SMD", metavar="NAME",
-                   help="SMD (Cohen's d, fitted on Fisher's z as RoBMA; R2D, d from a correlation, is the same "
-                        "scale) or ZCOR; priors are on Cohen's d")
+                   help="what --yi holds: SMD (Cohen's d; R2D, d converted from a correlation, is the same scale), "
+                        "COR (r), ZCOR (Fisher's z), OR (log odds ratios), GEN or MD (unstandardized, fitted as "
+                        "given); standardized effects are fitted on Fisher's z with RoBMA's priors on Cohen's d")
+    p.add_argument("--output-scale", choices=("d", "r", "z", "logOR", "OR", "y", "input"),
+                   help="scale of the reported mu, tau and PEESE (default RoBMA's: Cohen's d, or y)")
     p.add_argument("--ensemble", default="PSMA", choices=("PSMA", "6w", "PP", "none"),
                    help="bias components: all of RoBMA-PSMA, the six weight functions, PET and PEESE, or none")
     p.add_argument("--effect-direction", default="positive", choices=("positive", "negative"),
@@ -75,6 +88,11 @@ def report_paragraph(fit, source: str, ensemble: str = "PSMA") -> str:
     est = fit.estimates()
     mu, tau = est.loc["mu"], est.loc["tau"]
     n = len(fit.models)
+    std = fit.prior_scale != "y"
+    prior_scale = "Cohen's d" if std else "the scale of the effects"
+    fitted = (f"the data were analysed on Fisher's z scale and summarised on {_SYMBOL[fit.output_scale]}" if std
+              else "the unstandardized effects were analysed on their own scale")
+    sym = _SYMBOL[fit.output_scale]
     bias = {"PSMA": "six step-function selection models on one-sided p-values, PET and PEESE",
             "6w": "six step-function selection models on one-sided p-values",
             "PP": "PET and PEESE", "none": ""}.get(ensemble, str(ensemble))
@@ -89,12 +107,11 @@ def report_paragraph(fit, source: str, ensemble: str = "PSMA") -> str:
     return (
         f"We fitted a robust Bayesian meta-analysis ({name}; Maier, Bartoš & Wagenmakers, 2023; Bartoš et al., "
         f"2023) to the k = {fit.y.size} effect sizes in {source} with bayesma: an ensemble of {n} models crossing "
-        f"{crossing}, with RoBMA's default priors on Cohen's d ({priors}); the data were analysed on Fisher's z "
-        "scale and summarised on d. Marginal likelihoods were computed by adaptive importance sampling (largest "
-        f"Monte Carlo error of a log marginal likelihood {fit.models['log_ml_se'].max():.3f}). "
-        + "; ".join(p for p in parts if p) + ". "
-        f"The model-averaged mean effect was d = {mu['mean']:.3f} (median {mu['median']:.3f}, 95% credible interval "
-        f"{mu['0.025']:.3f} to {mu['0.975']:.3f}) and the heterogeneity tau = {tau['mean']:.3f} "
+        f"{crossing}, with RoBMA's default priors on {prior_scale} ({priors}); {fitted}. Marginal likelihoods were "
+        "computed by adaptive importance sampling (largest Monte Carlo error of a log marginal likelihood "
+        f"{fit.models['log_ml_se'].max():.3f}). " + "; ".join(p for p in parts if p) + ". "
+        f"The model-averaged mean effect was {sym} = {mu['mean']:.3f} (median {mu['median']:.3f}, 95% credible "
+        f"interval {mu['0.025']:.3f} to {mu['0.975']:.3f}) and the heterogeneity tau = {tau['mean']:.3f} "
         f"({tau['0.025']:.3f} to {tau['0.975']:.3f})."
     )
 
@@ -103,8 +120,9 @@ def report_paragraph(fit, source: str, ensemble: str = "PSMA") -> str:
 #: Sterne et al. 2011; Cochrane Handbook 13.3.5.4): the bias components' Bayes factors stay near their priors
 MIN_K_BIAS = 10
 
-#: the measures robma fits, and the escalc measures that are Cohen's d under another name
-ROBMA_MEASURES = {"SMD": "SMD", "ZCOR": "ZCOR", "R2D": "SMD", "D": "SMD"}
+#: the measures robma fits (RoBMA's), and the escalc measures that are one of them under another name
+ROBMA_MEASURES = {"SMD": "SMD", "COR": "COR", "ZCOR": "ZCOR", "OR": "OR", "GEN": "GEN", "MD": "MD", "R2D": "SMD",
+                  "D": "SMD"}
 
 
 def small_k_text(k: int, ensemble: str = "PSMA") -> str:
@@ -124,42 +142,30 @@ def small_k_text(k: int, ensemble: str = "PSMA") -> str:
 def _measure(text: str) -> str:
     key = str(text).strip().upper()
     if key not in ROBMA_MEASURES:
-        raise InputError(f"--measure {text}: robma fits Cohen's d (SMD, or R2D: d converted from a correlation) or "
-                         "Fisher's z (ZCOR); convert other effects first, e.g. 'bayesma escalc R2D' for d from r, "
-                         "or 'bayesma escalc ZCOR' for correlations")
+        raise InputError(f"--measure {text}: robma fits SMD (Cohen's d; R2D, d converted from a correlation, too), "
+                         "COR, ZCOR, OR (log odds ratios), GEN or MD; convert other effects first, e.g. "
+                         "'bayesma escalc R2D' for d from r, or 'bayesma escalc OR' for 2x2 tables")
     return ROBMA_MEASURES[key]
 
 
-def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, title: str):
-    """Fit and print the ensemble of one analysis."""
-    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
-    from bayesma.errors import SmallKWarning
-
-    note = small_k_text(len(part), args.ensemble)
-    if note:
-        warnings.warn(f"{title}{note}", SmallKWarning, stacklevel=2)
-    with in_file_rows(part):
-        fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, measure=measure, ensemble=args.ensemble,
-                    effect_direction=args.effect_direction, slab=args.labels, seed=args.seed)
-    print_table(fit.priors().set_index("component"), title=f"{title}Priors (Cohen's d scale) and prior probabilities")
-    comp = fit.components()
-    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
-    print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates (Cohen's d)")
-    print_table(fit.estimates(conditional=True).round(4),
-                title=f"{title}Conditional estimates (models with the component)")
-    if args.ensemble != "none":
-        print_table(fit.bias_classes().round(4), title=f"{title}Bias classes")
-    if note:
-        say(f"Small k: {note}.\n")
-    if not math.isfinite(float(comp["log_BF"].abs().max())):
-        say("note: a Bayes factor is infinite on this data (a component has posterior probability 0 or 1)")
-    return fit
+def _load(args: argparse.Namespace, effects: dict, cols: list) -> pd.DataFrame:
+    if args.yi is not None and (args.vi is not None or args.sei is not None):
+        return load_yi_vi(args)
+    with about(args.file):
+        df = read_table(args.file, args.sheet)
+        check_columns(df, {"column": c for c in cols} | {"--labels": args.labels, "--by": args.by})
+        return apply_subset(df, args.subset)
 
 
 def run(args: argparse.Namespace) -> int:
-    df = load_yi_vi(args)
+    effects = {flag: getattr(args, f"eff_{flag}") for flag, _ in _EFFECT_FLAGS}
+    if args.yi is None and all(v is None for v in effects.values()) and not (args.t_col and args.n_col):
+        raise InputError("give the effect sizes: --yi COL (with --measure), or --d, --r, --z, --logOR, --OR, --y COL")
+    if args.vi is None and args.sei is None and args.n_col is None and args.t_col is None:
+        raise InputError("give the precision: --vi COL, --sei/--se COL, --n COL (sample sizes) or --t COL")
     measure = _measure(args.measure)
-    cols = [c for c in (args.yi, args.vi, args.sei) if c is not None]
+    cols = [c for c in (args.yi, *effects.values(), args.vi, args.sei, args.n_col, args.t_col) if c is not None]
+    df = _load(args, effects, cols)
     if args.missing == "drop":
         bad = df[cols].isna().any(axis=1)
         if bad.any():
@@ -167,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
             warnings.warn(f"{int(bad.sum())} studies with a missing value left out (rows {rows})", UserWarning,
                           stacklevel=1)
             df = df.loc[~bad]  # the index keeps the file's row numbers
-    parts = groups_of(df, args.by) if args.by else [(None, df)]
+    with about(args.file):
+        parts = groups_of(df, args.by) if args.by else [(None, df)]
     for value, part in parts:
         if len(part) < 2:
             where = "" if value is None else f" with {args.by} == {value!r}"
@@ -180,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             title = "" if value is None else f"{args.by} == {value!r}: "
             with progress.step(f"{title}fitting the {args.ensemble} ensemble to k = {len(part)} studies "
                                "(importance sampling)"):
-                fits[value] = _fit_one(part, args, measure, title)
+                fits[value] = _fit_one(part, args, measure, effects, title)
     n_models = sum(len(f.models) for f in fits.values())
     say(f"({n_models} models fitted in {sum(f.elapsed for f in fits.values()):.1f} s; every model: "
         f"{out / 'robma_models.csv'})")
@@ -188,11 +195,44 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects: dict, title: str):
+    """Fit and print the ensemble of one analysis."""
+    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
+    from bayesma.bias.scales import SCALE_NAMES
+    from bayesma.errors import SmallKWarning
+
+    note = small_k_text(len(part), args.ensemble)
+    if note:
+        warnings.warn(f"{title}{note}", SmallKWarning, stacklevel=2)
+    with in_file_rows(part):
+        fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, n=args.n_col, t=args.t_col, measure=measure,
+                    ensemble=args.ensemble, effect_direction=args.effect_direction, slab=args.labels, seed=args.seed,
+                    output_scale=args.output_scale, **effects)
+    scale = SCALE_NAMES[fit.output_scale]
+    print_table(fit.priors().set_index("component"),
+                title=f"{title}Priors ({SCALE_NAMES[fit.prior_scale]} scale) and prior probabilities")
+    comp = fit.components()
+    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
+    print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates ({scale})")
+    print_table(fit.estimates(conditional=True).round(4),
+                title=f"{title}Conditional estimates (models with the component)")
+    print_table(fit.summary(type="heterogeneity").round(4),
+                title=f"{title}Heterogeneity (I2 in %) and the prediction interval of a new study's effect")
+    if args.ensemble != "none":
+        print_table(fit.bias_classes().round(4), title=f"{title}Bias classes")
+    if note:
+        say(f"Small k: {note}.\n")
+    if not math.isfinite(float(comp["log_BF"].abs().max())):
+        say("note: a Bayes factor is infinite on this data (a component has posterior probability 0 or 1)")
+    return fit
+
+
 def _write(fits: dict, args: argparse.Namespace, out: Path, progress: Progress) -> None:
     """robma_models.csv, robma_summary.csv, the figures of each analysis and report.md, all or nothing."""
     by = args.by
     single = by is None
-    models = fits[None].models if single else pd.concat({k: f.models for k, f in fits.items()}, names=[by])
+    per_model = {k: f.summary(type="models") for k, f in fits.items()}
+    models = per_model[None] if single else pd.concat(per_model, names=[by])
     summary = {k: pd.concat({"averaged": f.estimates(), "conditional": f.estimates(conditional=True)})
                for k, f in fits.items()}
     summary_table = summary[None] if single else pd.concat(summary, names=[by])
