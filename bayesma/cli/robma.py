@@ -120,9 +120,9 @@ def report_paragraph(fit, source: str, ensemble: str = "PSMA") -> str:
 #: Sterne et al. 2011; Cochrane Handbook 13.3.5.4): the bias components' Bayes factors stay near their priors
 MIN_K_BIAS = 10
 
-#: the measures robma fits (RoBMA's), and the escalc measures that are one of them under another name
-ROBMA_MEASURES = {"SMD": "SMD", "COR": "COR", "ZCOR": "ZCOR", "OR": "OR", "GEN": "GEN", "MD": "MD", "R2D": "SMD",
-                  "D": "SMD"}
+#: the measures robma fits (RoBMA's); an escalc measure on the scale of one of them (R2D: Cohen's d from a
+#: correlation) is fitted as that one (the registry says which: bayesma.measures)
+ROBMA_FITS = ("SMD", "COR", "ZCOR", "OR", "GEN", "MD")
 
 
 def small_k_text(k: int, ensemble: str = "PSMA") -> str:
@@ -140,12 +140,24 @@ def small_k_text(k: int, ensemble: str = "PSMA") -> str:
 
 
 def _measure(text: str) -> str:
+    """The measure robma fits for ``--measure``: one of :data:`ROBMA_FITS`, or SMD for a measure on Cohen's d
+    scale (R2D); any other is refused naming the conversion."""
+    from bayesma import measures
+
     key = str(text).strip().upper()
-    if key not in ROBMA_MEASURES:
-        raise InputError(f"--measure {text}: robma fits SMD (Cohen's d; R2D, d converted from a correlation, too), "
-                         "COR, ZCOR, OR (log odds ratios), GEN or MD; convert other effects first, e.g. "
-                         "'bayesma escalc R2D' for d from r, or 'bayesma escalc OR' for 2x2 tables")
-    return ROBMA_MEASURES[key]
+    if key in ROBMA_FITS:
+        return key
+    try:
+        m = measures.get(key)
+    except (KeyError, ValueError):
+        m = None
+    for target in ("SMD", "OR", "ZCOR"):  # e.g. R2D: Cohen's d converted from a correlation; D2ORL: a log OR
+        t = measures.get(target)
+        if m is not None and (m.scale, m.unit_sd, m.back_label) == (t.scale, t.unit_sd, t.back_label):
+            return target
+    raise InputError(f"--measure {text}: robma fits SMD (Cohen's d; R2D, d converted from a correlation, too), "
+                     "COR, ZCOR, OR (log odds ratios), GEN or MD; convert other effects first, e.g. "
+                     "'bayesma escalc R2D' for d from r, or 'bayesma escalc OR' for 2x2 tables")
 
 
 def _load(args: argparse.Namespace, effects: dict, cols: list) -> pd.DataFrame:

@@ -124,6 +124,6 @@ def test_robma_small_k_says_so(effects, tmp_path, capsys):
 
 def test_robma_refuses_a_measure_it_cannot_fit_naming_the_conversion(effects, tmp_path, capsys):
     code, _, err = _run(["robma", effects, "--yi", "yi", "--vi", "vi", "--subset", "outcome == 'recidivism'",
-                         "--measure", "OR", "--out", tmp_path / "r"], capsys)
+                         "--measure", "RR", "--out", tmp_path / "r"], capsys)
     assert code == 2 and "escalc R2D" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
