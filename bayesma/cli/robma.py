@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                     output_scale=args.output_scale, **effects)
     scale = SCALE_NAMES[fit.output_scale]
     print_table(fit.priors().set_index("component"),
-                title=f"Priors ({SCALE_NAMES[fit.prior_scale]} scale) and prior probabilities")
+                title=f"Priors (on {SCALE_NAMES[fit.prior_scale]}) and prior probabilities")
     comp = fit.components()
     print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title="Components")
     est = fit.estimates().round(4)

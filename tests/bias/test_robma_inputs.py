@@ -172,7 +172,7 @@ def test_cli_robma_reads_r_and_n(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "Model-averaged estimates (correlation r)" in text and "prediction" in text
-    assert "Priors (Cohen's d scale)" in text
+    assert "Priors (on Cohen's d)" in text
     models = pd.read_csv(out / "robma_models.csv")
     ref = bm.robma(r=R, n=N, ensemble="PP", output_scale="r").summary(type="models")
     np.testing.assert_allclose(models["log_ml"], ref["log_ml"], atol=1e-12)
