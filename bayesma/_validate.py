@@ -163,6 +163,12 @@ def check_level(level: Any, name: str = "level") -> float:
                      "or a percentage in [50, 100) such as 95")
 
 
+def finite_number(value: Any) -> bool:
+    """Whether *value* is one finite real number (not a bool, a string, NaN or inf)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value)))
+
+
 def check_tau2(tau2: Any, name: str = "tau2") -> float | None:
     """A fixed tau² (None: estimate it): a finite number >= 0, else ValueError / TypeError naming *name*."""
     if tau2 is None:

@@ -60,6 +60,9 @@ def fit_one(task: tuple) -> dict[str, Any]:
             out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
+            out["k"] = spec.k
+            if spec.meta.dropped:  # missing="drop": the group's k is the studies fitted, the note says which
+                notes.insert(0, f"dropped {len(spec.meta.dropped)} with missing values: {', '.join(spec.meta.dropped)}")
             out["engine"] = post.engine  # engine="auto": the one that ran
             if post.engine == "nuts":
                 notes += post.diagnostics().problems
@@ -237,6 +240,8 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
         if res["error"]:
             out.errors[i] = res["error"]
             continue
+        if res.get("k") is not None:
+            groups.sizes[i] = res["k"]
         out.names[i] = tuple(res["rows"].index)
         out.values[i] = res["rows"][POST_COLS].to_numpy(float)
         if res["freq"] is not None:

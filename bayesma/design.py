@@ -162,6 +162,10 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
     X = np.asarray(mm, dtype=float)
     if X.shape[0] != k:
         raise InputError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
+    for i, j in zip(*np.nonzero(~np.isfinite(X))):  # inf in the data, or log(0), 1/0 in the formula
+        raise InputError(f"moderator {names[j]!r} in {formula!r}: {study_name(labels, int(i))} has the "
+                         f"non-finite value {X[i, j]} (an infinite cell, or a transformation such as "
+                         "log(0) undefined there)", row=int(i) + 1, column=names[j])
     if X.shape[1] == 0:
         raise InputError(f"the moderator formula {formula!r} has no columns (no intercept and no "
                          "moderators); use mods=None for the intercept-only model")

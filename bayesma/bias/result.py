@@ -18,6 +18,11 @@ __all__ = ["RoBMAResult"]
 _COMPONENTS = ("Effect", "Heterogeneity", "Bias")
 
 
+def _exp(log_value: float) -> float:
+    """exp of a log Bayes factor: inf beyond the float range (the log is reported beside it)."""
+    return math.exp(log_value) if log_value < 709.0 else math.inf
+
+
 def _has(model: ModelDef, component: str) -> bool:
     return {"Effect": model.effect is not None, "Heterogeneity": model.heterogeneity is not None,
             "Bias": model.bias is not None}[component]
@@ -131,7 +136,7 @@ class RoBMAResult:  # numpydoc ignore=PR01
 
             val = float(lbf(log_ml))
             rows[comp] = {"models": int(mask.sum()), "prior_prob": p_in, "post_prob": float(self._post[mask].sum()),
-                          "inclusion_BF": math.exp(val), "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
+                          "inclusion_BF": _exp(val), "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def bias_classes(self) -> pd.DataFrame:
