@@ -158,6 +158,14 @@ def _add_fit_parser(sub: Any) -> None:
     p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ ablat + year" (meta-regression)')
     p.add_argument("--cluster", metavar="COL", help="column of study ids for several effects per study (three levels)")
     p.add_argument("--tau-by", metavar="COL", help="column of a categorical moderator: a separate tau per subgroup")
+    p.add_argument("--rho", type=float, metavar="R",
+                   help="with --cluster: the correlation of the sampling errors of two effects of one study, "
+                        "V built as metafor's vcalc (the CHE model; with --outcome the multivariate model)")
+    p.add_argument("--outcome", metavar="COL",
+                   help="with --cluster: the multivariate model across outcomes, a mean per value of COL and "
+                        "correlated true effects within a study")
+    p.add_argument("--struct", choices=("CS", "HCS", "UN"),
+                   help="with --outcome: structure of the true effects across outcomes (default CS)")
     p.add_argument("--by", metavar="COL",
                    help="one analysis per value of COL (e.g. outcome) and one combined table of them all")
     p.add_argument("--engine", choices=("auto", "exact", "nuts"), default="auto",

@@ -35,10 +35,9 @@ class ExactFit:
         Independent posterior draws, dims ``(chain, draw, ...)``.
     exact : ExactPosterior
         The quadrature posterior every reported number comes from.
-    summary : pandas.DataFrame
-        ``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%).
     seconds : float
-        Wall time of the fit.
+        Wall time of the fit (the integration and the draws; the summaries are
+        computed when first asked for, see :attr:`summary`).
     info : dict
         What was kept: ``theta_draws`` (bool) and, when the engine chose for the user, a ``note``.
 
@@ -52,9 +51,15 @@ class ExactFit:
 
     idata: Any
     exact: ExactPosterior
-    summary: pd.DataFrame
     seconds: float
     info: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%) of every parameter and
+        study effect, computed on first use and cached by :class:`ExactPosterior` (the study effects'
+        quantiles are most of an exact fit's cost at large k, and many uses never read them)."""
+        return self.exact.summary()
 
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
@@ -134,7 +139,6 @@ def fit_exact(
     start = time.perf_counter()
     spec = _as_spec(spec)
     ep = exact_posterior(spec, grid=grid)
-    summary = ep.summary()
     n = int(draws) * int(chains)
     info: dict[str, Any] = {"theta_draws": True}
     if theta_draws is None:
@@ -159,4 +163,4 @@ def fit_exact(
     sample = ep.draws(n, rng, theta=theta_draws)
     idata = _to_idata(spec, sample, int(chains), int(draws))
     seconds = time.perf_counter() - start
-    return ExactFit(idata, ep, summary, seconds, info)
+    return ExactFit(idata, ep, seconds, info)
