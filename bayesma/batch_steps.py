@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._tasks import run_tasks
+from bayesma._validate import stripped_ids
 from bayesma.exact import batch_summaries
 from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
@@ -142,7 +143,10 @@ class Groups:
 
     @classmethod
     def of(cls, data: pd.DataFrame, by_cols: list[str], seed: int | None) -> Groups:
-        grouped = data.groupby(by_cols, sort=True)
+        keys_frame = pd.DataFrame({c: stripped_ids(data[c], f"by column {c!r}", stacklevel=5)
+                                   if pd.api.types.is_string_dtype(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype)
+                                   else data[c] for c in by_cols}, index=data.index)
+        grouped = keys_frame.groupby(by_cols, sort=True)
         positions = {(k[0] if len(by_cols) == 1 and isinstance(k, tuple) else k): idx
                      for k, idx in grouped.indices.items()}  # key -> row positions
         keys = list(positions)
