@@ -326,7 +326,7 @@ class MetaAnalysis:
                                  "sampler settings); leave it out, or use engine='nuts'")
             with backend_noise_filtered():
                 res = fit_exact(self.spec, draws=draws, chains=chains, seed=seed, **kwargs)
-            return MetaPosterior(from_exact(res.exact, self.spec, res.idata), self.spec,
+            return MetaPosterior(from_exact(res.exact, self.spec, res.draws), self.spec,
                                  fit_seconds=res.seconds, fit_info={**res.info, "engine_note": note})
         return self._fit_nuts(draws=draws, tune=1000 if tune is None else tune, chains=chains, seed=seed,
                               progressbar=progressbar, engine_note=note, **kwargs)
