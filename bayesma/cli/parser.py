@@ -63,8 +63,9 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
                    help="studies with a missing value: an error, or left out with a warning")
     add_subset_option(p)
     if model_options:
-        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
-                       '"turner2015()" (default: by measure)')
+        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)", '
+                       '"turner2015()" or a preset: "psychology" (RoBMA\'s InvGamma(1, 0.15) on d) '
+                       '(default: by measure)')
         p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
 
 

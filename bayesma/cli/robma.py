@@ -222,7 +222,7 @@ def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects
                     output_scale=args.output_scale, **effects)
     scale = SCALE_NAMES[fit.output_scale]
     print_table(fit.priors().set_index("component"),
-                title=f"{title}Priors ({SCALE_NAMES[fit.prior_scale]} scale) and prior probabilities")
+                title=f"{title}Priors (on {SCALE_NAMES[fit.prior_scale]}) and prior probabilities")
     comp = fit.components()
     print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
     print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates ({scale})")
