@@ -33,6 +33,8 @@ from bayesma.bias.components import (
     psma_bias,
 )
 from bayesma.bias.ensemble import ensemble_models, robma
+from bayesma.bias.bma import bma
+from bayesma.bias.extended_result import RoBMAExtResult
 from bayesma.bias.importance_sampling import ModelFit, importance_sample, weighted_quantile
 from bayesma.bias.likelihood import cutoffs, d_to_z, loglik, se_d_to_z, z_to_d
 from bayesma.bias.model import FitData, ModelDef, fit_model
@@ -40,4 +42,5 @@ from bayesma.bias.result import RoBMAResult
 
 __all__ = ["PEESE", "PET", "InverseGammaTau", "WeightFunction", "bias_ensemble", "psma_bias",
            "ModelFit", "importance_sample", "weighted_quantile", "cutoffs", "d_to_z", "z_to_d",
-           "loglik", "se_d_to_z", "FitData", "ModelDef", "fit_model", "RoBMAResult", "robma", "ensemble_models"]
+           "loglik", "se_d_to_z", "FitData", "ModelDef", "fit_model", "RoBMAResult", "robma", "ensemble_models",
+           "bma", "RoBMAExtResult"]

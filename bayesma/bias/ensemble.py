@@ -35,6 +35,7 @@ from bayesma.bias.components import (
     default_heterogeneity,
     parse_bias,
 )
+from bayesma.bias.extended import fit_extended, split_priors
 from bayesma.bias.likelihood import d_to_z, se_d_to_z
 from bayesma.bias.model import FitData, ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
@@ -158,7 +159,7 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
 def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
           measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
-          seed: int | None = 1) -> RoBMAResult:
+          seed: int | None = 1, mods: Any = None, cluster: Any = None) -> RoBMAResult:
     """Robust Bayesian meta-analysis: model-average no-bias, selection, PET and PEESE models.
 
     Parameters
@@ -189,6 +190,16 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         says when the median effect is on the other side, as RoBMA does.
     slab : str or array-like, optional
         Study labels (used in error messages).
+    mods : str or list of str, optional
+        Moderators, ``"~ rater + setting"`` (columns of *data*): RoBMA-reg. Each moderator is in or
+        out of the model (prior probability 1/2), crossed with effect, heterogeneity and bias;
+        continuous moderators are standardized, factors get mean-difference contrasts, each
+        coefficient ``Normal(0, 0.25)`` on the effect prior's scale (``priors={"mods": {name: prior}}``
+        overrides). See :class:`~bayesma.bias.extended_result.RoBMAExtResult`.
+    cluster : str or array-like, optional
+        Study (cluster) of each estimate: multilevel RoBMA (RoBMA 4's ``cluster=``) with a random
+        effect per cluster and per estimate; reports rho, the share of heterogeneity between
+        clusters (prior Beta(1, 1); ``priors={"rho": (a, b)}``).
     draws, replicates : int
         Importance draws per replicate (a power of 2; plus a quarter as many from the
         wide component of the proposal) and number of randomised QMC replicates per model.
@@ -235,6 +246,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     y, se, labels = _data(data, yi, sei, vi, slab)
     sign = 1.0 if effect_direction == "positive" else -1.0
     fd = _fit_data(y, se, _MEASURES[key], sign)
+    priors, ext_priors = split_priors(priors)
     models = ensemble_models(priors, ensemble)
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)
@@ -242,6 +254,11 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         warnings.warn(f"the median effect ({float(np.median(y)):.3g}) is in the opposite direction from "
                       f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
                       "selection in that direction (RoBMA's effect_direction)", DataWarning, stacklevel=2)
+    if mods is not None or cluster is not None:
+        return fit_extended(models, fd, data, mods=mods, cluster=cluster, ext_priors=ext_priors, labels=labels,
+                            draws=draws, replicates=replicates, seed=seed, fit_scale=abs(fd.c_mu),
+                            result_kw={"y": y, "se": se, "measure": _MEASURES[key], "labels": labels,
+                                       "effect_direction": effect_direction})
     t0 = time.perf_counter()
     fits = [fit_model(m, fd, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
             for i, m in enumerate(models)]

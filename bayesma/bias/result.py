@@ -131,7 +131,7 @@ class RoBMAResult:  # numpydoc ignore=PR01
 
             val = float(lbf(log_ml))
             rows[comp] = {"models": int(mask.sum()), "prior_prob": p_in, "post_prob": float(self._post[mask].sum()),
-                          "inclusion_BF": math.exp(val), "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
+                          "inclusion_BF": math.exp(val) if val < 709 else math.inf, "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def bias_classes(self) -> pd.DataFrame:
