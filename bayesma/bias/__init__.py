@@ -24,6 +24,7 @@ posterior is accurate to about 0.001-0.003 on the log marginal likelihood with
 bridge sampling to 0.012 (tests/bias/test_robma.py).
 """
 
+from bayesma.bias.averaging import bma
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -33,7 +34,6 @@ from bayesma.bias.components import (
     psma_bias,
 )
 from bayesma.bias.ensemble import ensemble_models, robma
-from bayesma.bias.bma import bma
 from bayesma.bias.extended_result import RoBMAExtResult
 from bayesma.bias.importance_sampling import ModelFit, importance_sample, weighted_quantile
 from bayesma.bias.likelihood import cutoffs, d_to_z, loglik, se_d_to_z, z_to_d

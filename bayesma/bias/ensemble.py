@@ -190,6 +190,10 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         says when the median effect is on the other side, as RoBMA does.
     slab : str or array-like, optional
         Study labels (used in error messages).
+    draws, replicates : int
+        Importance draws per replicate (a power of 2; plus a quarter as many from the
+        wide component of the proposal) and number of randomised QMC replicates per model.
+    seed : int or None
     mods : str or list of str, optional
         Moderators, ``"~ rater + setting"`` (columns of *data*): RoBMA-reg. Each moderator is in or
         out of the model (prior probability 1/2), crossed with effect, heterogeneity and bias;
@@ -200,10 +204,6 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         Study (cluster) of each estimate: multilevel RoBMA (RoBMA 4's ``cluster=``) with a random
         effect per cluster and per estimate; reports rho, the share of heterogeneity between
         clusters (prior Beta(1, 1); ``priors={"rho": (a, b)}``).
-    draws, replicates : int
-        Importance draws per replicate (a power of 2; plus a quarter as many from the
-        wide component of the proposal) and number of randomised QMC replicates per model.
-    seed : int or None
 
     Returns
     -------

@@ -181,7 +181,7 @@ def _prepare(fd: FitData, data, mods, cluster, labels, ext_priors, nodes) -> tup
 
 def fit_extended(models: list[ModelDef], fd: FitData, data, *, mods=None, cluster=None, ext_priors=None,
                  labels=None, draws: int = 2048, replicates: int = 8, seed: int | None = 1,
-                 nodes: int = 5, fit_scale: float = 1.0, result_kw: dict | None = None):
+                 nodes: int = 7, fit_scale: float = 1.0, result_kw: dict | None = None):
     """Fit the ensemble crossed with moderators and/or clusters; see :func:`bayesma.robma`.
 
     Returns
