@@ -16,8 +16,11 @@ __all__ = ["bma"]
 
 @label_alias
 def bma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
-        measure: str = "SMD", priors: Mapping[str, Any] | None = None, mods: Any = None, cluster: Any = None,
-        slab: Any = None, draws: int = 2048, replicates: int = 8, seed: int | None = 1) -> RoBMAResult:
+        measure: str = "SMD", d: Any = None, r: Any = None, z: Any = None, logOR: Any = None, OR: Any = None,
+        y: Any = None, se: Any = None, n: Any = None, t: Any = None, output_scale: str | None = None,
+        transformation: str = "robma", priors: Mapping[str, Any] | None = None, mods: Any = None,
+        cluster: Any = None, slab: Any = None, draws: int = 2048, replicates: int = 8,
+        seed: int | None = 1) -> RoBMAResult:
     """Bayesian model averaging over effect, heterogeneity and moderators (no bias models).
 
     The ensemble of :func:`bayesma.robma` without publication-bias components: the four
@@ -33,8 +36,14 @@ def bma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei
         Effect sizes and their sampling variances (or ``sei=``).
     sei : str or array-like, optional
         Standard errors, instead of *vi*.
-    measure : {"SMD", "ZCOR"}
+    measure : str
         As :func:`bayesma.robma`.
+    d, r, z, logOR, OR, y, se, n, t : str or array-like, optional
+        The inputs of :func:`bayesma.robma` (RoBMA's ``d``, ``r`` with ``n``, ``y`` with ``se``, ...).
+    output_scale : str, optional
+        Scale of the estimates (as :func:`bayesma.robma`).
+    transformation : {"robma", "link"}
+        How mu moves to another scale (as :func:`bayesma.robma`).
     priors : mapping, optional
         ``"effect"``, ``"heterogeneity"``, ``"mods"`` (``{moderator: Normal prior}``),
         ``"rho"`` (``(a, b)`` of its Beta prior).
@@ -76,5 +85,6 @@ def bma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei
     >>> len(fit.models)
     8
     """
-    return robma(data, yi, vi, sei=sei, measure=measure, priors=priors, ensemble="none", slab=slab, draws=draws,
-                 replicates=replicates, seed=seed, mods=mods, cluster=cluster)
+    return robma(data, yi, vi, sei=sei, measure=measure, d=d, r=r, z=z, logOR=logOR, OR=OR, y=y, se=se, n=n, t=t,
+                 output_scale=output_scale, transformation=transformation, priors=priors, ensemble="none",
+                 slab=slab, draws=draws, replicates=replicates, seed=seed, mods=mods, cluster=cluster)

@@ -181,7 +181,7 @@ def _prepare(fd: FitData, data, mods, cluster, labels, ext_priors, nodes) -> tup
 
 def fit_extended(models: list[ModelDef], fd: FitData, data, *, mods=None, cluster=None, ext_priors=None,
                  labels=None, draws: int = 2048, replicates: int = 8, seed: int | None = 1,
-                 nodes: int = 7, fit_scale: float = 1.0, result_kw: dict | None = None):
+                 nodes: int = 7, result_kw: dict | None = None):
     """Fit the ensemble crossed with moderators and/or clusters; see :func:`bayesma.robma`.
 
     Returns
@@ -202,5 +202,5 @@ def fit_extended(models: list[ModelDef], fd: FitData, data, *, mods=None, cluste
     fits = [fit_model(m, ed, n=draws, replicates=replicates, seed=None if seed is None else seed + i,  # type: ignore[arg-type]
                       pilot=pilot) for i, m in enumerate(ext)]
     elapsed = time.perf_counter() - t0
-    return RoBMAExtResult(ext, fits, terms=terms, clusters=clusters, elapsed=elapsed, fit_scale=fit_scale,
+    return RoBMAExtResult(ext, fits, terms=terms, clusters=clusters, elapsed=elapsed,
                           **(result_kw or {}))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.bias.result import RoBMAResult
-from bayesma.errors import InputError
+from bayesma.bias.scales import to_scale
 
 __all__ = ["RoBMAExtResult"]
 
@@ -41,10 +41,9 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
     ['g']
     """
 
-    def __init__(self, models, fits, *, terms, clusters, fit_scale: float = 1.0, **kwargs) -> None:
+    def __init__(self, models, fits, *, terms, clusters, **kwargs) -> None:
         self.terms = list(terms)
         self.clusters = clusters
-        self.fit_scale = float(fit_scale)
         super().__init__(models, fits, **kwargs)
         self.models.insert(3, "moderators", [", ".join(t.name for t in m.mods) for m in self._defs])
 
@@ -98,26 +97,29 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
     def _beta(term, m, draws, n) -> np.ndarray:
         return draws[f"beta[{term.name}]"] if term in m.mods else np.zeros((n, term.ncol))
 
-    def _coefficient_rows(self, conditional: bool) -> dict:
+    def _coefficient_rows(self, conditional: bool, scale: str) -> dict:
         rows = {}
         for t in self.terms:
             inc = (lambda m, t=t: t in m.mods) if conditional else None
             if t.kind == "factor":
                 x, w = self._mix(lambda m, d, n, t=t: self._beta(t, m, d, n) @ t.contrast.T, inc)
                 for j, lev in enumerate(t.levels):
-                    rows[f"{t.name}[dif: {lev}]"] = self._summ(x[:, j], w)
+                    rows[f"{t.name}[dif: {lev}]"] = self._summ(to_scale("tau", x[:, j], scale), w)
             else:
                 x, w = self._mix(lambda m, d, n, t=t: self._beta(t, m, d, n)[:, 0] / t.scale, inc)
-                rows[t.name] = self._summ(x, w)
+                rows[t.name] = self._summ(to_scale("tau", x, scale), w)
         return rows
 
-    def estimates(self, conditional: bool = False) -> pd.DataFrame:
+    def estimates(self, conditional: bool = False, output_scale: str | None = None) -> pd.DataFrame:
         """Model-averaged (or conditional) estimates, with rho and the moderators' coefficients.
 
         Parameters
         ----------
         conditional : bool
             Average over the models that contain each parameter only.
+        output_scale : str, optional
+            As :meth:`RoBMAResult.estimates`; the coefficients (differences of effects) move
+            with the linear scaling of tau.
 
         Returns
         -------
@@ -137,14 +139,14 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
         >>> fit.estimates().index.tolist()
         ['mu', 'tau', 'g[dif: a]', 'g[dif: b]']
         """
-        out = super().estimates(conditional)
+        out = super().estimates(conditional, output_scale)
         rows = {}
         if self.clusters is not None:
             x, w = self._mix(lambda m, d, n: d["rho"] if m.multilevel else np.full(n, np.nan),
                              lambda m: m.multilevel)
             if x is not None:
                 rows["rho"] = self._summ(x, w)
-        rows.update(self._coefficient_rows(conditional))
+        rows.update(self._coefficient_rows(conditional, self._scale(output_scale)))
         extra = pd.DataFrame.from_dict(rows, orient="index")
         return pd.concat([out, extra]) if len(extra) else out
 
@@ -159,11 +161,12 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
 
         Parameters
         ----------
-        output_scale : {None, "fit", "r"}
-            ``None``: the scale of the effect prior (as :meth:`estimates`); ``"fit"``:
-            the fitting scale (Fisher's z for correlations); ``"r"``: correlations,
-            ``tanh`` of each draw on Fisher's z (RoBMA's ``output_measure = "COR"``;
-            for fits on Fisher's z only).
+        output_scale : str, optional
+            ``"d"``, ``"r"``, ``"z"``, ``"logOR"``, ``"OR"`` (``"y"`` for unstandardized
+            effects); default the result's ``output_scale``. Each draw of the level's mean
+            is converted as mu is (the result's ``transformation``: RoBMA 3's conversion,
+            or ``"link"``, the mean on Fisher's z the likelihood used, which is what RoBMA 4
+            reports for correlations fitted on z).
 
         Returns
         -------
@@ -181,15 +184,10 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
         >>> fit.marginal_means(output_scale="r").index.tolist()
         ['intercept', 'g[a]', 'g[b]']
         """
-        if output_scale not in (None, "fit", "r"):
-            raise InputError(f"output_scale must be None, 'fit' or 'r', got {output_scale!r}")
-        if output_scale == "r" and self.measure not in ("ZCOR",):
-            raise InputError("output_scale='r' needs a fit on Fisher's z (measure='ZCOR')")
-        scale = 1.0 if output_scale is None else self.fit_scale
+        scale = self._scale(output_scale)
 
         def tr(v):
-            v = scale * v
-            return np.tanh(v) if output_scale == "r" else v
+            return to_scale("mu", v, scale, self.transformation)
 
         rows = {}
         x, w = self._mix(lambda m, d, n: d["mu"])

@@ -79,16 +79,18 @@ def test_bma_ensemble_crosses_moderators(bma_fit):
 
 
 def test_marginal_means_are_grand_mean_plus_deviations(bma_fit):
-    mm = bma_fit.marginal_means(output_scale="fit")
-    est = bma_fit.estimates()
+    mm = bma_fit.marginal_means(output_scale="d")
+    est = bma_fit.estimates(output_scale="d")
     assert list(mm.index) == ["intercept", "measure[direct]", "measure[informant]"]
-    # means are linear: level mean = c * (mu + deviation), averaged over the same mixture
+    # means are linear: a level's mean = mu + its deviation, averaged over the same mixture
     for lev in ("direct", "informant"):
         assert mm.loc[f"measure[{lev}]", "mean"] == pytest.approx(
-            0.5 * (est.loc["mu", "mean"] + est.loc[f"measure[dif: {lev}]", "mean"]), abs=1e-9)
+            est.loc["mu", "mean"] + est.loc[f"measure[dif: {lev}]", "mean"], abs=1e-9)
     assert est.loc["measure[dif: direct]", "mean"] == pytest.approx(-est.loc["measure[dif: informant]", "mean"])
+    # each draw converted as mu: a monotone map carries the median over
     r = bma_fit.marginal_means(output_scale="r")
-    assert r.loc["measure[informant]", "median"] == pytest.approx(np.tanh(mm.loc["measure[informant]", "median"]))
+    d = mm.loc["measure[informant]", "median"]
+    assert r.loc["measure[informant]", "median"] == pytest.approx(d / np.sqrt(d**2 + 4))
     assert "Moderators" in repr(bma_fit)
 
 
