@@ -109,6 +109,8 @@ _EXPORTS: dict[str, str] = {
     # is named bayesma.robust, which is reserved for the cluster-robust variance function)
     "robma": "bayesma.bias",
     "RoBMAResult": "bayesma.bias",
+    "bma": "bayesma.bias",
+    "RoBMAExtResult": "bayesma.bias",
     "WeightFunction": "bayesma.bias",
     "PET": "bayesma.bias",
     "PEESE": "bayesma.bias",
