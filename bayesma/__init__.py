@@ -43,6 +43,15 @@ _EXPORTS: dict[str, str] = {
     "convert_logor_to_d": "bayesma.effects",
     "convert_r_to_logor": "bayesma.effects",
     "convert_logor_to_r": "bayesma.effects",
+    "convert_t_to_d": "bayesma.effects",
+    "convert_f_to_d": "bayesma.effects",
+    "convert_t_to_r": "bayesma.effects",
+    "convert_f_to_r": "bayesma.effects",
+    "convert_p_to_t": "bayesma.effects",
+    # reported estimates, CIs, p-values and five-number summaries (metafor's conv.*)
+    "conv_wald": "bayesma.effects",
+    "conv_delta": "bayesma.effects",
+    "conv_fivenum": "bayesma.effects",
     # frequentist
     "rma": "bayesma.frequentist",
     "RMAResult": "bayesma.frequentist",

@@ -13,6 +13,12 @@ Layout (each module imports only the ones above it):
   quasi-Monte Carlo (marginal likelihood, its Monte Carlo error, weighted draws).
 - :mod:`~bayesma.bias.model`: one model (:class:`ModelDef`): unconstrained
   parametrisation, log posterior, :func:`fit_model` (uses the two above).
+- :mod:`~bayesma.bias.inputs`: the inputs RoBMA takes (d, r, z, logOR, OR, y with se, n
+  or t) on the fitting scale, with RoBMA's cut-point rule for each.
+- :mod:`~bayesma.bias.scales`: mu, tau and PEESE on d, r, z, logOR or OR (RoBMA's
+  transformation of each draw).
+- :mod:`~bayesma.bias.tables`: the per-model table, class Bayes factors, I² and the
+  prediction for a new study.
 - :mod:`~bayesma.bias.result`: :class:`RoBMAResult`, the model-averaged ensemble.
 - :mod:`~bayesma.bias.ensemble`: :func:`robma`, which builds the ensemble, fits every
   model and averages them.

@@ -58,7 +58,8 @@ class FitData:
     y_orig, se_orig : numpy.ndarray of shape (k,)
         The same on the measure's own scale (for the cut points).
     measure : str
-        ``"SMD"``, ``"ZCOR"`` or ``"GEN"`` (see :func:`~bayesma.bias.likelihood.cutoffs`).
+        ``"SMD"``, ``"COR"``, ``"ZCOR"``, ``"LOR"`` or ``"GEN"``: the cut-point rule
+        (see :func:`~bayesma.bias.likelihood.cutoffs`).
     c_mu, c_tau : float
         Prior-scale to fitting-scale factors of mu and tau; a negative ``c_mu`` fits
         effects expected to be negative (``y`` holds the flipped effects, RoBMA's

@@ -121,7 +121,7 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
         for i, what in _numeric_problems(df[col], kind):
             if not (drop and what == "missing"):
                 problems.append((i, col, what))
-    required = [spec.get("cluster"), spec.get("tau_by"), *formula_columns(spec.get("mods"))]
+    required = [spec.get("cluster"), spec.get("tau_by"), spec.get("outcome"), *formula_columns(spec.get("mods"))]
     if not drop:
         for col in dict.fromkeys(c for c in required if c is not None and c in df.columns):
             for i in np.flatnonzero(df[col].isna().to_numpy()):
@@ -144,7 +144,7 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
     if spec.get("labels") is not None:
         _check_unique_labels(df, spec["labels"], spec, by_option)
         return
-    used = {spec.get("cluster"), spec.get("tau_by"), *formula_columns(spec.get("mods"))}
+    used = {spec.get("cluster"), spec.get("tau_by"), spec.get("outcome"), *formula_columns(spec.get("mods"))}
     outcome = outcome_column(df, exclude=used)
     dup = _first_duplicate(df[label_col]) if label_col is not None and spec.get("cluster") is None else None
     if dup is not None:

@@ -48,8 +48,15 @@ def model_spec_args(args: argparse.Namespace) -> dict[str, Any]:
         "yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
         "mods": getattr(args, "mods", None), "cluster": getattr(args, "cluster", None),
         "tau_by": getattr(args, "tau_by", None), "measure": _measure(args.measure),
-        "missing": getattr(args, "missing", "raise"),
+        "missing": getattr(args, "missing", "raise"), "rho": getattr(args, "rho", None),
+        "outcome": getattr(args, "outcome", None), "struct": getattr(args, "struct", None),
     }
+
+
+def dependence_args(spec: dict[str, Any]) -> dict[str, Any]:
+    """The dependent-effects arguments of :class:`bayesma.MetaAnalysis` given on the command line
+    (``--rho``, ``--outcome``, ``--struct``); empty for the other models."""
+    return {key: spec[key] for key in ("rho", "outcome", "struct") if spec.get(key) is not None}
 
 
 def _measure(m: str | None) -> str | None:
@@ -62,7 +69,8 @@ def _measure(m: str | None) -> str | None:
 
 def column_options(spec: dict[str, Any]) -> dict[str, Any]:
     wanted = {"--yi": spec["yi"], "--vi": spec.get("vi"), "--sei": spec.get("sei"),
-              "--labels": spec.get("labels"), "--cluster": spec.get("cluster"), "--tau-by": spec.get("tau_by")}
+              "--labels": spec.get("labels"), "--cluster": spec.get("cluster"), "--tau-by": spec.get("tau_by"),
+              "--outcome": spec.get("outcome")}
     for col in formula_columns(spec.get("mods")):
         wanted.setdefault(f"--mods ({col})", col)
     return wanted
@@ -141,7 +149,8 @@ def build_model(df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any], 
     with about(source):
         return MetaAnalysis(df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
                                mods=spec["mods"], tau_by=spec["tau_by"], cluster=spec["cluster"],
-                               priors=priors or None, measure=spec["measure"], missing=spec["missing"])
+                               priors=priors or None, measure=spec["measure"], missing=spec["missing"],
+                               **dependence_args(spec))
 
 
 def priors_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,5 +171,9 @@ def labelled_priors(specs: Sequence[str] | None, option: str, target: tuple[str,
     for spec in specs:
         label, text = split_labelled(spec)
         prior = parse_prior(text, option, target)
-        out[label or repr(prior)] = prior
+        key = label or repr(prior)
+        if key in out and out[key] != prior:  # never drop a prior silently
+            raise InputError(f"{option}: two priors under the label {key!r} ({out[key]!r} and {prior!r}); "
+                             "give each its own label, e.g. 'narrow=halfnormal(0.5)'", column=option)
+        out[key] = prior
     return out

@@ -63,8 +63,9 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
                    help="studies with a missing value: an error, or left out with a warning")
     add_subset_option(p)
     if model_options:
-        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
-                       '"turner2015()" (default: by measure)')
+        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)", '
+                       '"turner2015()" or a preset: "psychology" (RoBMA\'s InvGamma(1, 0.15) on d) '
+                       '(default: by measure)')
         p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
 
 
@@ -158,6 +159,14 @@ def _add_fit_parser(sub: Any) -> None:
     p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ ablat + year" (meta-regression)')
     p.add_argument("--cluster", metavar="COL", help="column of study ids for several effects per study (three levels)")
     p.add_argument("--tau-by", metavar="COL", help="column of a categorical moderator: a separate tau per subgroup")
+    p.add_argument("--rho", type=float, metavar="R",
+                   help="with --cluster: the correlation of the sampling errors of two effects of one study, "
+                        "V built as metafor's vcalc (the CHE model; with --outcome the multivariate model)")
+    p.add_argument("--outcome", metavar="COL",
+                   help="with --cluster: the multivariate model across outcomes, a mean per value of COL and "
+                        "correlated true effects within a study")
+    p.add_argument("--struct", choices=("CS", "HCS", "UN"),
+                   help="with --outcome: structure of the true effects across outcomes (default CS)")
     p.add_argument("--by", metavar="COL",
                    help="one analysis per value of COL (e.g. outcome) and one combined table of them all")
     p.add_argument("--engine", choices=("auto", "exact", "nuts"), default="auto",

@@ -22,7 +22,7 @@ def _density(x: np.ndarray, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
 def _panels(posterior: Any, var_names: Iterable[str]) -> list[tuple[str, str, str | None, Any]]:
     """(title, variable, label, prior) per panel."""
     spec = posterior.spec
-    post = posterior.idata.posterior
+    post = posterior.posterior
     out = []
     for name in var_names:
         if name in ("mu", "beta") and "beta" in post:
@@ -82,7 +82,7 @@ def prior_posterior_plot(
     for ax, (title, var, label, prior) in zip(axes, panels):
         x = posterior.draws(var, label)
         cols = [x] if x.ndim == 1 else [x[:, j] for j in range(x.shape[1])]
-        da = posterior.idata.posterior[var]
+        da = posterior.posterior[var]
         dim = next((d for d in da.dims if d not in ("chain", "draw")), None)
         names = [None] if x.ndim == 1 else [str(c) for c in da.coords[dim].values]
         heterogeneity = prior is not None and prior.is_heterogeneity

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
-from bayesma.posterior import Posterior
+from bayesma.posterior import DrawsPosterior, MarginalPosterior, Posterior
 from bayesma.posterior.engines import posterior_of
 from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
@@ -103,11 +103,13 @@ class MetaPosterior(PredictionMixin):
         fit_info: Mapping[str, Any] | None = None,
         cache_entry: Any = None,
     ) -> None:
-        if not isinstance(source, Posterior):
+        # the concrete classes first: a runtime Protocol check reads every attribute, and
+        # reading ``idata`` would build the exact engine's InferenceData (and import ArviZ)
+        if not isinstance(source, (DrawsPosterior, MarginalPosterior)) and not isinstance(source, Posterior):
             if not hasattr(source, "posterior"):
                 raise ValueError("idata must have a posterior group")
             source = posterior_of(source, spec, engine or "nuts", exact)
-        if source.idata is None:
+        if source.posterior is None:
             raise ValueError("a MetaPosterior needs posterior draws (plots, statements about several parameters)")
         self._source: Posterior = source
         self._spec = spec
@@ -163,7 +165,9 @@ class MetaPosterior(PredictionMixin):
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group (an xarray Dataset)."""
-        return self.idata.posterior
+        posterior = self._source.posterior
+        assert posterior is not None  # checked when built
+        return posterior
 
     @property
     def priors(self) -> dict[str, Any]:
@@ -182,7 +186,7 @@ class MetaPosterior(PredictionMixin):
         >>> m.fit(engine="exact").n_draws
         4000
         """
-        p = self.idata.posterior
+        p = self.posterior
         return int(p.sizes["chain"] * p.sizes["draw"])
 
     def draws(self, name: str, label: str | None = None) -> np.ndarray:
@@ -559,7 +563,7 @@ class MetaPosterior(PredictionMixin):
         >>> fig = post.plot_prior_posterior()
         """
         if var_names is None:
-            var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
+            var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.posterior]
         from bayesma.plots.priors import prior_posterior_plot
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 

@@ -26,7 +26,7 @@ def posterior_repr(post: FitView) -> str:
     head = f"MetaPosterior ({post.engine}"
     if info.get("sampler"):
         head += f", {info['sampler']}"
-    p = post.idata.posterior
+    p = post.posterior
     head += f": {p.sizes['chain']} chains x {p.sizes['draw']} draws"
     if post.fit_seconds is not None:
         head += f", {post.fit_seconds:.2f} s"

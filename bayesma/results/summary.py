@@ -102,7 +102,7 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
     bname = f"Bayesian ({post.engine})"
     summ = post.summary(prob=level)
-    posterior = post.idata.posterior
+    posterior = post.posterior
 
     def mci(row: str, var: str) -> tuple[float, float, float]:
         if row in summ.index:
