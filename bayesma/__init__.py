@@ -116,6 +116,10 @@ _EXPORTS: dict[str, str] = {
     "PEESE": "bayesma.bias",
     "InverseGammaTau": "bayesma.bias",
     "load_posterior": "bayesma.results",
+    # checking a Bayesian fit: LOO / WAIC through ArviZ, posterior predictive checks
+    "compare_models": "bayesma.results.model_checks",
+    "LOOResult": "bayesma.results.model_checks",
+    "PPCResult": "bayesma.results.model_checks",
     # sensitivity
     "compare_priors": "bayesma.sensitivity",
     "rho_sensitivity": "bayesma.models.dependence_report",
