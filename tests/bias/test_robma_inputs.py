@@ -111,6 +111,14 @@ def test_unstandardized_y_is_the_z_fit_rescaled():
     np.testing.assert_allclose(fy.components()["log_BF"], fz.components()["log_BF"], atol=1e-8)
     np.testing.assert_allclose(fy.estimates().loc["mu"], fz.estimates().loc["mu"], atol=1e-10)
     assert fy.prior_scale == "y" and fy.output_scale == "y"
+    # the same from Cohen's d: d -> z = atanh(d / sqrt(d^2 + 4)), se_z = 1 / sqrt(n - 3), n = (d^2 + 8) / (2 se^2)
+    d = 2 * R / np.sqrt(1 - R**2)
+    se_d = np.sqrt(4 / N + d**2 / (2 * N))
+    fd = bm.robma(d=d, se=se_d, ensemble="PP", **FAST)
+    fy2 = bm.robma(y=2 * np.arctanh(d / np.sqrt(d**2 + 4)), se=2 / np.sqrt((d**2 + 8) / (2 * se_d**2) - 3),
+                   ensemble="PP", **FAST)
+    np.testing.assert_allclose(fy2.models["log_ml"], fd.models["log_ml"] - R.size * math.log(2), atol=1e-8)
+    np.testing.assert_allclose(fy2.estimates().loc["mu"], fd.estimates().loc["mu"], atol=1e-10)
     # y's cut points: the normal quantile times se
     inp = robma_inputs(None, {"y": 2 * z}, sei=2 * sz)
     np.testing.assert_allclose(inp.fit.crit(WeightFunction((0.05,), "two"))[:, 0],
@@ -172,7 +180,7 @@ def test_cli_robma_reads_r_and_n(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "Model-averaged estimates (correlation r)" in text and "prediction" in text
-    assert "Priors (Cohen's d scale)" in text
+    assert "Priors (on Cohen's d)" in text
     models = pd.read_csv(out / "robma_models.csv")
     ref = bm.robma(r=R, n=N, ensemble="PP", output_scale="r").summary(type="models")
     np.testing.assert_allclose(models["log_ml"], ref["log_ml"], atol=1e-12)
