@@ -47,6 +47,8 @@ CASES = {
     "escalc_ZCOR": (["r", "ni"], lambda c: _quiet(bm.escalc, "ZCOR", ri=c["r"], ni=c["ni"])["vi"].to_numpy()),
     "rma_mh": (["ai", "bi", "ci", "di"], lambda c: _quiet(bm.rma_mh, ai=c["ai"], bi=c["bi"], ci=c["ci"],
                                                         di=c["di"]).beta),
+    "rma_glmm": (["ai", "bi", "ci", "di"], lambda c: _quiet(bm.rma_glmm, "OR", ai=c["ai"], bi=c["bi"], ci=c["ci"],
+                                                          di=c["di"], method="FE").beta),
     "rma_peto": (["ai", "bi", "ci", "di"], lambda c: _quiet(bm.rma_peto, ai=c["ai"], bi=c["bi"], ci=c["ci"],
                                                             di=c["di"]).beta),
     "rma_cluster": (["yi", "vi", "cl"], lambda c: _quiet(bm.rma, c["yi"], c["vi"], cluster=c["cl"]).sigma2),
@@ -121,9 +123,9 @@ NOT_CALLED = {
     "design_matrix": "labels for messages", "small_k_simulation": "simulated data",
     "forest_rma": "order of a fit's rows, as cumul", "forest_subgroup": "as forest_rma",
     "conv_delta": "published estimates, one array per argument", "conv_fivenum": "as conv_delta",
-    "conv_wald": "as conv_delta",
+    "conv_wald": "as conv_delta", "bma": "robma's path (robma without bias components)",
 }
-CALLED = {"rma", "MetaAnalysis", "escalc", "rma_mh", "rma_peto", "rma_mv", "egger_test", "ranktest", "fsn",
+CALLED = {"rma_glmm", "rma", "MetaAnalysis", "escalc", "rma_mh", "rma_peto", "rma_mv", "egger_test", "ranktest", "fsn",
           "pet_peese", "trimfill", "tes", "subgroup", "vcalc", "cumulative", "robma", "cumul"}
 
 
