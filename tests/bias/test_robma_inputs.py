@@ -100,13 +100,15 @@ def test_log_odds_ratios_and_odds_ratios():
                                rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:unstandardized effects")
 def test_unstandardized_y_is_the_z_fit_rescaled():
     """y = 2 z, se = 2 se_z with RoBMA's priors on y is the d-prior fit on z (mu_z = mu_d / 2): the same
     Bayes factors and mu, log marginal likelihoods shifted by k log 2 (no selection models: those use
     qnorm on y but the t test on z)."""
     z, sz = np.arctanh(R), 1 / np.sqrt(N - 3)
     fz = bm.robma(yi=z, sei=sz, measure="ZCOR", ensemble="PP", **FAST)
-    fy = bm.robma(y=2 * z, se=2 * sz, ensemble="PP", **FAST)
+    with pytest.warns(bm.errors.DataWarning, match="default priors .* on the scale of y"):
+        fy = bm.robma(y=2 * z, se=2 * sz, ensemble="PP", **FAST)
     np.testing.assert_allclose(fy.models["log_ml"], fz.models["log_ml"] - R.size * math.log(2), atol=1e-8)
     np.testing.assert_allclose(fy.components()["log_BF"], fz.components()["log_BF"], atol=1e-8)
     np.testing.assert_allclose(fy.estimates().loc["mu"], fz.estimates().loc["mu"], atol=1e-10)
