@@ -90,6 +90,8 @@ _EXPORTS: dict[str, str] = {
     "blup": "bayesma.frequentist.ranef",
     "ranef": "bayesma.frequentist.ranef",
     "rma_mh": "bayesma.frequentist.mh",
+    "rma_glmm": "bayesma.frequentist.glmm",
+    "GLMMResult": "bayesma.frequentist.glmm",
     "rma_peto": "bayesma.frequentist.mh",
     "influence_plot": "bayesma.plots.influence",
     "baujat": "bayesma.frequentist.influence",

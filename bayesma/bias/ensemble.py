@@ -40,7 +40,7 @@ from bayesma.bias.model import ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import check_scale
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
-from bayesma.priors import Prior, parse
+from bayesma.priors import Prior, is_improper, parse
 
 __all__ = ["robma", "ensemble_models"]
 
@@ -49,6 +49,10 @@ def _prior(value: Any, key: str, target: tuple[str, ...]) -> Prior:
         value = parse(value)
     if not isinstance(value, Prior) or value.target not in target:
         raise ArgumentTypeError(f"priors[{key!r}] must be a bayesma prior of target {' or '.join(target)}, got {value!r}")
+    if is_improper(value):  # a marginal likelihood, so every inclusion Bayes factor, needs a proper prior
+        raise InputError(f"priors[{key!r}] = {value!r} is improper: the marginal likelihoods that robma averages over, "
+                         "and so its inclusion Bayes factors, are not defined under it; give a proper prior "
+                         "(e.g. 'normal(0, 1)' for the effect, 'halfnormal(0.5)' for the heterogeneity)", column=key)
     return value
 
 

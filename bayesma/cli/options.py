@@ -171,5 +171,9 @@ def labelled_priors(specs: Sequence[str] | None, option: str, target: tuple[str,
     for spec in specs:
         label, text = split_labelled(spec)
         prior = parse_prior(text, option, target)
-        out[label or repr(prior)] = prior
+        key = label or repr(prior)
+        if key in out and out[key] != prior:  # never drop a prior silently
+            raise InputError(f"{option}: two priors under the label {key!r} ({out[key]!r} and {prior!r}); "
+                             "give each its own label, e.g. 'narrow=halfnormal(0.5)'", column=option)
+        out[key] = prior
     return out
