@@ -109,11 +109,17 @@ _EXPORTS: dict[str, str] = {
     # is named bayesma.robust, which is reserved for the cluster-robust variance function)
     "robma": "bayesma.bias",
     "RoBMAResult": "bayesma.bias",
+    "bma": "bayesma.bias",
+    "RoBMAExtResult": "bayesma.bias",
     "WeightFunction": "bayesma.bias",
     "PET": "bayesma.bias",
     "PEESE": "bayesma.bias",
     "InverseGammaTau": "bayesma.bias",
     "load_posterior": "bayesma.results",
+    # checking a Bayesian fit: LOO / WAIC through ArviZ, posterior predictive checks
+    "compare_models": "bayesma.results.model_checks",
+    "LOOResult": "bayesma.results.model_checks",
+    "PPCResult": "bayesma.results.model_checks",
     # sensitivity
     "compare_priors": "bayesma.sensitivity",
     "rho_sensitivity": "bayesma.models.dependence_report",

@@ -30,6 +30,7 @@ posterior is accurate to about 0.001-0.003 on the log marginal likelihood with
 bridge sampling to 0.012 (tests/bias/test_robma.py).
 """
 
+from bayesma.bias.averaging import bma
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -39,6 +40,7 @@ from bayesma.bias.components import (
     psma_bias,
 )
 from bayesma.bias.ensemble import ensemble_models, robma
+from bayesma.bias.extended_result import RoBMAExtResult
 from bayesma.bias.importance_sampling import ModelFit, importance_sample, weighted_quantile
 from bayesma.bias.likelihood import cutoffs, d_to_z, loglik, se_d_to_z, z_to_d
 from bayesma.bias.model import FitData, ModelDef, fit_model
@@ -46,4 +48,5 @@ from bayesma.bias.result import RoBMAResult
 
 __all__ = ["PEESE", "PET", "InverseGammaTau", "WeightFunction", "bias_ensemble", "psma_bias",
            "ModelFit", "importance_sample", "weighted_quantile", "cutoffs", "d_to_z", "z_to_d",
-           "loglik", "se_d_to_z", "FitData", "ModelDef", "fit_model", "RoBMAResult", "robma", "ensemble_models"]
+           "loglik", "se_d_to_z", "FitData", "ModelDef", "fit_model", "RoBMAResult", "robma", "ensemble_models",
+           "bma", "RoBMAExtResult"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +17,12 @@ from pathlib import Path
 
 from bayesma.cli.errors import InputError
 
-__all__ = ["staged_dir", "staged_file", "writing"]
+__all__ = ["safe_name", "staged_dir", "staged_file", "writing"]
+
+
+def safe_name(value: object) -> str:
+    """A value of a ``--by`` column as part of a file name (``forest_<value>.png``)."""
+    return re.sub(r"[^\w.-]+", "_", str(value)).strip("_") or "group"
 
 
 def _fail(path: Path, exc: OSError, what: str = "cannot write") -> InputError:
