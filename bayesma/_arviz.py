@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 __all__ = ["InferenceData", "LazyDraws", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
-           "plot_trace", "plot_forest", "write_netcdf", "read_netcdf"]
+           "plot_trace", "plot_forest", "write_netcdf", "read_netcdf", "with_log_likelihood", "loo", "waic",
+           "compare"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from arviz import InferenceData
@@ -174,6 +175,45 @@ def plot_forest(idata: Any, var_names: Sequence[str], hdi_prob: float, **kwargs:
         warnings.simplefilter("ignore", DeprecationWarning)
         axes = az.plot_forest(idata, var_names=list(var_names), combined=True, hdi_prob=hdi_prob, **kwargs)
     return np.ravel(axes)[0].figure
+
+
+def with_log_likelihood(posterior: Any, loglik: np.ndarray, labels: Sequence[Any], name: str = "y") -> Any:
+    """An InferenceData of *posterior* and a ``log_likelihood`` group (``name``: chain, draw, study)."""
+    import arviz as az
+    import xarray as xr
+
+    ll = xr.Dataset({name: (("chain", "draw", "study"), np.asarray(loglik, dtype=float))},
+                    coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+                            "study": [str(v) for v in labels]})
+    return az.InferenceData(posterior=posterior, log_likelihood=ll)
+
+
+def loo(idata: Any) -> Any:
+    """PSIS-LOO (ArviZ's ``loo`` with ``pointwise=True``); ArviZ's warnings about high Pareto k are
+    left to the caller, which reports them per study."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.loo(idata, pointwise=True)
+
+
+def waic(idata: Any) -> Any:
+    """WAIC (ArviZ's ``waic`` with ``pointwise=True``); its variance warning is left to the caller."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.waic(idata, pointwise=True)
+
+
+def compare(idatas: Mapping[str, Any], ic: str) -> Any:
+    """ArviZ's ``compare`` (stacking weights) of several InferenceData by *ic* ("loo" or "waic")."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.compare(dict(idatas), ic=ic)
 
 
 def write_netcdf(idata: Any, path: str) -> str:

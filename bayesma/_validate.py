@@ -163,6 +163,47 @@ def check_level(level: Any, name: str = "level") -> float:
                      "or a percentage in [50, 100) such as 95")
 
 
+def stripped_ids(values: Any, name: str, stacklevel: int = 4) -> np.ndarray:
+    """Cluster / group ids with surrounding spaces removed, as moderator levels: ``"11"`` and
+    ``"11 "`` are one cluster, with a :class:`~bayesma.errors.DataWarning` naming the merged ids.
+
+    Parameters
+    ----------
+    values : array_like or pandas.Series
+        One id per row (text, numbers, ...); only text ids are stripped.
+    name : str
+        The column or argument, for the warning.
+    stacklevel : int
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    numpy.ndarray of object
+    """
+    import warnings
+
+    from bayesma.errors import DataWarning
+
+    raw = np.asarray(values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else values, dtype=object).ravel()
+    padded = sorted({v for v in raw if isinstance(v, str) and v != v.strip()})
+    if not padded:
+        return raw
+    out = np.array([v.strip() if isinstance(v, str) else v for v in raw], dtype=object)
+    merged = [v for v in padded if v.strip() in set(x for x in raw if isinstance(x, str) and x == x.strip())
+              or sum(1 for x in padded if x.strip() == v.strip()) > 1]
+    if merged:
+        warnings.warn(f"{name}: ids that differ only by surrounding spaces were merged, as moderator levels are "
+                      f"({', '.join(repr(v) for v in merged)} -> {', '.join(repr(v.strip()) for v in merged)})",
+                      DataWarning, stacklevel=stacklevel)
+    return out
+
+
+def finite_number(value: Any) -> bool:
+    """Whether *value* is one finite real number (not a bool, a string, NaN or inf)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value)))
+
+
 def check_tau2(tau2: Any, name: str = "tau2") -> float | None:
     """A fixed tau² (None: estimate it): a finite number >= 0, else ValueError / TypeError naming *name*."""
     if tau2 is None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import label_alias
+from bayesma._validate import check_level, label_alias
 from bayesma.batch_steps import Groups, Outputs, Plan, assemble, fit_single, fit_vectorised, plan_groups
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.exact.capability import ENGINE_CHOICES
@@ -280,6 +280,7 @@ def fit_many(
     tune: int | None = None,
     chains: int = 4,
     keep_fits: bool | None = None,
+    missing: str = "raise",
     cluster: str | None = None,
     rho: float | None = None,
     outcome: str | None = None,
@@ -314,7 +315,8 @@ def fit_many(
     test : {"z", "knha", "adhoc"}
         Tests and intervals of the frequentist estimates, as :func:`bayesma.rma`.
     level : float
-        Probability of the intervals (frequentist and Bayesian), in (0, 1).
+        Probability of the intervals (frequentist and Bayesian): a fraction such as 0.95 or
+        a percentage such as 95, as everywhere in bayesma.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where groups fitted one at a time run (NUTS fits, moderators, ...). Results do
         not depend on it.
@@ -336,6 +338,9 @@ def fit_many(
         from the kept fits, and :meth:`FitManyResult.fit` and :meth:`FitManyResult.frequentist`
         return them (one fit per group: what ``bayesma fit --by`` prints). Otherwise
         :meth:`FitManyResult.fit` refits a group on demand.
+    missing : {"raise", "drop"}
+        As :class:`bayesma.MetaAnalysis`: a study with a missing value is an error in its
+        group (``.errors``), or dropped from its group with a warning.
     cluster, rho, outcome, struct : optional
         As :class:`bayesma.MetaAnalysis`: the three-level model (``cluster``), the CHE model
         (``cluster`` and ``rho``, V built from ``vi``) or the multivariate model across
@@ -372,13 +377,20 @@ def fit_many(
     >>> many.groups[["k", "RE", "mu_mean"]].round(2)            # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    level = check_level(level)
+    if missing not in ("raise", "drop"):
+        raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
+    if any(getattr(p, "family", None) == "Jeffreys" for p in (priors or {}).values()):
+        raise InputError("a Jeffreys prior is built from one set of studies (Jeffreys.from_vi(vi)); fit_many fits "
+                         "groups of other studies, each needing its own: fit each group with its own "
+                         "Jeffreys.from_vi, or give a prior that does not depend on the data")
     by_cols = _check_arguments(data, by, [yi, vi, sei, labels], engine, method, test, level, seed)
     if keep_fits is None:
         keep_fits = engine == "nuts"
     if measure is None:  # as MetaAnalysis: the measure escalc recorded on the frame
         measure = data.attrs.get("measure")
     model_args = {"yi": yi, "vi": vi, "sei": sei, "labels": labels, "measure": measure, "priors": priors,
-                  "model": model, "mods": mods}
+                  "model": model, "mods": mods, "missing": missing}
     dependence = {name: value for name, value in (("cluster", cluster), ("rho", rho), ("outcome", outcome),
                                                   ("struct", struct)) if value is not None}
     for col in (cluster, outcome):
@@ -429,8 +441,6 @@ def _check_arguments(data, by, columns, engine, method, test, level, seed) -> li
         raise InputError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
     if test not in ("z", "knha", "adhoc"):
         raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
-    if not 0 < level < 1:
-        raise InputError(f"level must be in (0, 1), got {level}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise ArgumentTypeError(f"seed must be an integer, got {seed!r}")
     missing_key = data[by_cols].isna().any(axis=1).to_numpy()

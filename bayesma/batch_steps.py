@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._tasks import run_tasks
+from bayesma._validate import stripped_ids
 from bayesma.exact import batch_summaries
 from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
@@ -62,6 +63,9 @@ def fit_one(task: tuple) -> dict[str, Any]:
             out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
+            out["k"] = spec.k
+            if spec.meta.dropped:  # missing="drop": the group's k is the studies fitted, the note says which
+                notes.insert(0, f"dropped {len(spec.meta.dropped)} with missing values: {', '.join(spec.meta.dropped)}")
             out["engine"] = post.engine  # engine="auto": the one that ran
             if post.engine == "nuts":
                 notes += post.diagnostics().problems
@@ -98,7 +102,7 @@ def frequentist_fits(spec: Any, sub: pd.DataFrame, model_args: dict[str, Any],
     if getattr(spec, "dependence", None) is not None:
         return {"REML (rma.mv)": fit_counterpart(spec, level=freq_args["level"])}
     common = dict(sei=model_args.get("sei"), data=sub, labels=model_args.get("labels"), mods=model_args.get("mods"),
-                  level=freq_args["level"])
+                  level=freq_args["level"], missing=model_args.get("missing", "raise"))
     fits = estimator_fits(model_args["yi"], model_args.get("vi"), cluster=model_args.get("cluster"), **common)
     name = _re_name(freq_args["method"], freq_args["test"])
     if model_args.get("cluster") is None and name not in fits:
@@ -139,7 +143,10 @@ class Groups:
 
     @classmethod
     def of(cls, data: pd.DataFrame, by_cols: list[str], seed: int | None) -> Groups:
-        grouped = data.groupby(by_cols, sort=True)
+        keys_frame = pd.DataFrame({c: stripped_ids(data[c], f"by column {c!r}", stacklevel=5)
+                                   if pd.api.types.is_string_dtype(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype)
+                                   else data[c] for c in by_cols}, index=data.index)
+        grouped = keys_frame.groupby(by_cols, sort=True)
         positions = {(k[0] if len(by_cols) == 1 and isinstance(k, tuple) else k): idx
                      for k, idx in grouped.indices.items()}  # key -> row positions
         keys = list(positions)
@@ -285,6 +292,8 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
         if res["error"]:
             out.errors[i] = res["error"]
             continue
+        if res.get("k") is not None:
+            groups.sizes[i] = res["k"]
         out.names[i] = tuple(res["rows"].index)
         out.values[i] = res["rows"][POST_COLS].to_numpy(float)
         if res["freq"] is not None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, label_alias, value_problems
+from bayesma._validate import align, as_numeric, column, label_alias, stripped_ids, value_problems
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
 __all__ = ["MetaData"]
@@ -162,7 +162,7 @@ class MetaData:  # numpydoc ignore=PR01
         cluster_arr = None
         cluster_name = cluster if isinstance(cluster, str) else "cluster"
         if cluster is not None:
-            cluster_raw = np.asarray(align(column(data, cluster, "cluster"), ref, "cluster"), dtype=object)
+            cluster_raw = stripped_ids(align(column(data, cluster, "cluster"), ref, "cluster"), f"cluster {cluster_name!r}")
             _same_length(k, cluster_raw, cluster_name)
             cluster_arr = cluster_raw
 

@@ -145,6 +145,13 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
         if is_text(col):
             if var not in factor_vars.values():
                 _refuse_mostly_numeric(col, var, labels)
+                numbers = _numbers_as_text(col)
+                if numbers is not None:
+                    warnings.warn(f"moderator {var!r} holds numbers stored as text: used as a numeric moderator "
+                                  f"(one slope); write factor({var}) for a categorical moderator with one "
+                                  "coefficient per level", DataWarning, stacklevel=5)
+                    frame[var] = numbers
+                    continue
             frame[var] = strip_levels(col, var)
     text_fm = _FACTOR.sub(r"C(\1)", text)
     # string / boolean columns are factors; numbers in factor() become labels.
@@ -162,6 +169,10 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
     X = np.asarray(mm, dtype=float)
     if X.shape[0] != k:
         raise InputError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
+    for i, j in zip(*np.nonzero(~np.isfinite(X))):  # inf in the data, or log(0), 1/0 in the formula
+        raise InputError(f"moderator {names[j]!r} in {formula!r}: {study_name(labels, int(i))} has the "
+                         f"non-finite value {X[i, j]} (an infinite cell, or a transformation such as "
+                         "log(0) undefined there)", row=int(i) + 1, column=names[j])
     if X.shape[1] == 0:
         raise InputError(f"the moderator formula {formula!r} has no columns (no intercept and no "
                          "moderators); use mods=None for the intercept-only model")
@@ -172,6 +183,12 @@ def is_text(col: pd.Series) -> bool:
     """Whether a column holds text (object, string or text-categorical dtype)."""
     return col.dtype == object or pd.api.types.is_string_dtype(col.dtype) or (
         isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.dtype == object)
+
+
+def _numbers_as_text(col: pd.Series) -> pd.Series | None:
+    """The numbers of a text column whose every cell reads as a finite number ("7.5 "), else None."""
+    values = pd.to_numeric(col.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
+    return values.astype(float) if values.notna().all() and np.isfinite(values.to_numpy(float)).all() else None
 
 
 def _refuse_mostly_numeric(col: pd.Series, var: str, labels: list[str] | None) -> None:

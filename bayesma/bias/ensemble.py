@@ -35,12 +35,13 @@ from bayesma.bias.components import (
     default_heterogeneity,
     parse_bias,
 )
+from bayesma.bias.extended import fit_extended, split_priors
 from bayesma.bias.inputs import robma_inputs
 from bayesma.bias.model import ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import check_scale
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
-from bayesma.priors import Prior, parse
+from bayesma.priors import Prior, is_improper, parse
 
 __all__ = ["robma", "ensemble_models"]
 
@@ -49,6 +50,10 @@ def _prior(value: Any, key: str, target: tuple[str, ...]) -> Prior:
         value = parse(value)
     if not isinstance(value, Prior) or value.target not in target:
         raise ArgumentTypeError(f"priors[{key!r}] must be a bayesma prior of target {' or '.join(target)}, got {value!r}")
+    if is_improper(value):  # a marginal likelihood, so every inclusion Bayes factor, needs a proper prior
+        raise InputError(f"priors[{key!r}] = {value!r} is improper: the marginal likelihoods that robma averages over, "
+                         "and so its inclusion Bayes factors, are not defined under it; give a proper prior "
+                         "(e.g. 'normal(0, 1)' for the effect, 'halfnormal(0.5)' for the heterogeneity)", column=key)
     return value
 
 
@@ -98,7 +103,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
           y: Any = None, se: Any = None, n: Any = None, t: Any = None, output_scale: str | None = None,
           transformation: str = "robma", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
-          seed: int | None = 1) -> RoBMAResult:
+          seed: int | None = 1, mods: Any = None, cluster: Any = None) -> RoBMAResult:
     """Robust Bayesian meta-analysis: model-average no-bias, selection, PET and PEESE models.
 
     Takes every input RoBMA 3.6.1 takes (one effect size and one precision per study, as
@@ -151,6 +156,16 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         Importance draws per replicate (a power of 2; plus a quarter as many from the
         wide component of the proposal) and number of randomised QMC replicates per model.
     seed : int or None
+    mods : str or list of str, optional
+        Moderators, ``"~ rater + setting"`` (columns of *data*): RoBMA-reg. Each moderator is in or
+        out of the model (prior probability 1/2), crossed with effect, heterogeneity and bias;
+        continuous moderators are standardized, factors get mean-difference contrasts, each
+        coefficient ``Normal(0, 0.25)`` on the effect prior's scale (``priors={"mods": {name: prior}}``
+        overrides). See :class:`~bayesma.bias.extended_result.RoBMAExtResult`.
+    cluster : str or array-like, optional
+        Study (cluster) of each estimate: multilevel RoBMA (RoBMA 4's ``cluster=``) with a random
+        effect per cluster and per estimate; reports rho, the share of heterogeneity between
+        clusters (prior Beta(1, 1); ``priors={"rho": (a, b)}``).
 
     Returns
     -------
@@ -206,6 +221,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     sign = 1.0 if effect_direction == "positive" else -1.0
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, labels=labels, sign=sign)
     out_scale = check_scale(output_scale, inp.prior_scale, inp.input_scale)
+    priors, ext_priors = split_priors(priors)
     models = ensemble_models(priors, ensemble)
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)
@@ -213,6 +229,13 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         warnings.warn(f"the median effect ({float(np.median(inp.y)):.3g}) is in the opposite direction from "
                       f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
                       "selection in that direction (RoBMA's effect_direction)", DataWarning, stacklevel=2)
+    if mods is not None or cluster is not None:
+        return fit_extended(models, inp.fit, data, mods=mods, cluster=cluster, ext_priors=ext_priors, labels=labels,
+                            draws=draws, replicates=replicates, seed=seed,
+                            result_kw={"y": inp.y, "se": inp.se, "measure": inp.input_scale, "labels": labels,
+                                       "effect_direction": effect_direction, "fit_data": inp.fit,
+                                       "prior_scale": inp.prior_scale, "output_scale": out_scale,
+                                       "transformation": transformation})
     t0 = time.perf_counter()
     fits = [fit_model(m, inp.fit, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
             for i, m in enumerate(models)]

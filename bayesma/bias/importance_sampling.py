@@ -118,7 +118,8 @@ def _weighted_moments(u, logw):
 
 
 def importance_sample(logpost: Callable[[np.ndarray], np.ndarray], start: np.ndarray, *,
-                      n: int = 2048, replicates: int = 8, seed: int | None = 0) -> tuple[float, float, np.ndarray, np.ndarray, float, np.ndarray]:
+                      n: int = 2048, replicates: int = 8, seed: int | None = 0,
+                      pilot: int = 4096) -> tuple[float, float, np.ndarray, np.ndarray, float, np.ndarray]:
     """Integrate ``exp(logpost(u))`` over the unconstrained space.
 
     Parameters
@@ -134,6 +135,8 @@ def importance_sample(logpost: Callable[[np.ndarray], np.ndarray], start: np.nda
     replicates : int
         Independent scrambles; the error estimate uses their spread.
     seed : int or None
+    pilot : int
+        Draws of stage 1 (the moments of the proposal).
 
     Returns
     -------
@@ -155,7 +158,7 @@ def importance_sample(logpost: Callable[[np.ndarray], np.ndarray], start: np.nda
     except (np.linalg.LinAlgError, ValueError):
         chol = np.eye(d)
     # stage 1: moments
-    u1 = _mvt_draws(4096, mode, chol, rng)
+    u1 = _mvt_draws(pilot, mode, chol, rng)
     lq1 = _mvt_logpdf(u1, mode, chol)
     lp1 = logpost(u1)
     ok = np.isfinite(lp1)

@@ -115,8 +115,10 @@ def loglik(y: np.ndarray, se: np.ndarray, mu: np.ndarray, tau: np.ndarray, *,
     ----------
     y, se : array of shape (k,)
         Effects and standard errors on the fitting scale.
-    mu, tau : array of shape (n,)
-        Mean effect and heterogeneity SD (tau = 0: common effect).
+    mu : array of shape (n,) or (n, k)
+        Mean effect (or each study's expected effect, for a meta-regression).
+    tau : array of shape (n,)
+        Heterogeneity SD (tau = 0: common effect).
     pet, peese : array of shape (n,), optional
         PET (``b * se``) or PEESE (``b * se^2``) coefficient.
     omega : array of shape (n, J), optional
@@ -133,7 +135,8 @@ def loglik(y: np.ndarray, se: np.ndarray, mu: np.ndarray, tau: np.ndarray, *,
     """
     y = np.asarray(y, float)[None, :]
     se = np.asarray(se, float)[None, :]
-    mu = np.asarray(mu, float)[:, None]
+    mu = np.asarray(mu, float)
+    mu = mu[:, None] if mu.ndim == 1 else mu  # (n, k): a mean per study (meta-regression)
     s2 = se**2 + np.asarray(tau, float)[:, None] ** 2
     m = mu
     if pet is not None:

@@ -407,7 +407,7 @@ class RoBMAResult:  # numpydoc ignore=PR01
             lines += ["", title, f"{'':22s}{'Mean':>9s}{'Median':>9s}{'0.025':>9s}{'0.975':>9s}"]
             for name, r in tab.iterrows():
                 lines.append(f"{name:22s}{r['mean']:9.3f}{r['median']:9.3f}{r['0.025']:9.3f}{r['0.975']:9.3f}")
-        lines += ["", f"Priors ({SCALE_NAMES[self.prior_scale]} scale):"]
+        lines += ["", f"Priors (on {SCALE_NAMES[self.prior_scale]}):"]
         for _, r in self.priors().iterrows():
             lines.append(f"  {r['component']:19s}{r['prior']:52s} prior prob. {r['prior_prob']:.4f}")
         lines.append(f"mu and tau on {SCALE_NAMES[self.output_scale]}; the model-averaged posterior includes the "

@@ -69,7 +69,7 @@ def class_bayes_factor(prior: np.ndarray, log_ml: np.ndarray, log_ml_se: np.ndar
     post = np.exp(lp - special.logsumexp(lp))
     val = float(lbf(log_ml))
     return {"models": int(mask.sum()), "prior_prob": p_in, "post_prob": float(post[mask].sum()),
-            "inclusion_BF": math.exp(val), "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
+            "inclusion_BF": math.exp(val) if val < 709.0 else math.inf, "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
 
 
 def _summ(x: np.ndarray, w: np.ndarray, prefix: str) -> dict:

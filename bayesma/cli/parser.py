@@ -63,8 +63,9 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
                    help="studies with a missing value: an error, or left out with a warning")
     add_subset_option(p)
     if model_options:
-        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
-                       '"turner2015()" (default: by measure)')
+        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)", '
+                       '"turner2015()" or a preset: "psychology" (RoBMA\'s InvGamma(1, 0.15) on d) '
+                       '(default: by measure)')
         p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
 
 
@@ -97,10 +98,14 @@ def _add_subgroup_parser(sub) -> None:
                        description="Pool the studies of FILE within each value of --by (e.g. rater, setting) under "
                                    "the common-effect (FE) and random-effects (REML) models: k, estimate, SE, CI and p "
                                    "per subgroup, and Q-between (the test of subgroup differences) under each model, "
-                                   "as moderator tables are published; write subgroups.csv into --out. Choose one "
-                                   "outcome with --subset.")
+                                   "as moderator tables are published, with each subgroup's tau², I² and Q; write subgroups.csv "
+                                   "into --out. Several outcomes: one table per outcome with --per outcome, or "
+                                   "choose one with --subset.")
     _add_data_options(p, model_options=False)
     p.add_argument("--by", metavar="COL", required=True, help="column of the categorical moderator")
+    p.add_argument("--per", metavar="COL",
+                   help="one moderator table per value of COL (e.g. --per outcome on a file with several outcomes "
+                        "per study); --by names the moderator here")
     p.add_argument("--method", default="REML", metavar="NAME",
                    help="tau² estimator of the random-effects rows (REML, DL, PM, ...)")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")

@@ -386,7 +386,8 @@ class _Context:
             shown = f" ({self.names.get(args[0], args[0])} = {_fmt(values[i])})"
         more = int(np.sum(mask)) - 1
         tail = f"; {more} more stud{'y' if more == 1 else 'ies'} with the same problem" if more else ""
-        raise InputError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}")
+        raise InputError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}", row=i + 1,
+                         column=str(self.names.get(args[0], args[0])))
 
 
 _SAMPLE_SIZES = ("ni", "n1i", "n2i")

@@ -296,7 +296,7 @@ class MetaAnalysis:
         >>> m.with_priors({"tau": "halfnormal(0.25)"}).priors["tau"]
         HalfNormal(sigma=0.25)
         """
-        from bayesma.spec import has_slopes, resolve_priors
+        from bayesma.spec import check_priors, has_slopes, resolve_priors
 
         spec = self.spec
         merged = {**spec.priors, **dict(priors)}
@@ -304,6 +304,7 @@ class MetaAnalysis:
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,
             three_level=spec.cluster_index is not None, likelihood=spec.likelihood,
             slopes=has_slopes(spec.mods, spec.coef_names), scale_q=0 if spec.Z is None else spec.Z.shape[1]))
+        check_priors(new_spec)  # as a direct fit: an improper posterior, a prior built for other studies
         return MetaAnalysis.from_spec(new_spec, share_cache_with=self)
 
     def fit(

@@ -62,12 +62,15 @@ def hdi_of_draws(x: np.ndarray, prob: float) -> tuple[float, float]:
 
 
 def mcmc_diagnostics(posterior: xr.Dataset) -> dict[str, tuple[float, float, float]]:
-    """row -> (r_hat, ess_bulk, ess_tail) from ArviZ (empty with one chain or fewer than 4 draws)."""
+    """row -> (r_hat, ess_bulk, ess_tail) from ArviZ (empty with fewer than 4 draws; with one chain
+    R-hat is NaN, as it compares chains, and the ESS is that of the one chain)."""
     rows = param_rows(posterior)
     names = sorted({var for _, var, _ in rows})
-    if posterior.sizes["chain"] < 2 or posterior.sizes["draw"] < 4:
+    if posterior.sizes["draw"] < 4:
         return {}
     rhat, bulk, tail = rhat_ess(posterior[names])
+    if posterior.sizes["chain"] < 2:
+        rhat = rhat * np.nan
     out: dict[str, tuple[float, float, float]] = {}
     for row, var, lab in rows:
         vals = []

@@ -111,6 +111,14 @@ def test_unstandardized_y_is_the_z_fit_rescaled():
     np.testing.assert_allclose(fy.components()["log_BF"], fz.components()["log_BF"], atol=1e-8)
     np.testing.assert_allclose(fy.estimates().loc["mu"], fz.estimates().loc["mu"], atol=1e-10)
     assert fy.prior_scale == "y" and fy.output_scale == "y"
+    # the same from Cohen's d: d -> z = atanh(d / sqrt(d^2 + 4)), se_z = 1 / sqrt(n - 3), n = (d^2 + 8) / (2 se^2)
+    d = 2 * R / np.sqrt(1 - R**2)
+    se_d = np.sqrt(4 / N + d**2 / (2 * N))
+    fd = bm.robma(d=d, se=se_d, ensemble="PP", **FAST)
+    fy2 = bm.robma(y=2 * np.arctanh(d / np.sqrt(d**2 + 4)), se=2 / np.sqrt((d**2 + 8) / (2 * se_d**2) - 3),
+                   ensemble="PP", **FAST)
+    np.testing.assert_allclose(fy2.models["log_ml"], fd.models["log_ml"] - R.size * math.log(2), atol=1e-8)
+    np.testing.assert_allclose(fy2.estimates().loc["mu"], fd.estimates().loc["mu"], atol=1e-10)
     # y's cut points: the normal quantile times se
     inp = robma_inputs(None, {"y": 2 * z}, sei=2 * sz)
     np.testing.assert_allclose(inp.fit.crit(WeightFunction((0.05,), "two"))[:, 0],
@@ -159,3 +167,28 @@ def test_bad_inputs_name_the_study():
         bm.robma(OR=[-1, 2], se=[0.1, 0.2])
     with pytest.raises(ValueError, match="output_scale 'SD'"):
         bm.robma(r=R, n=N, output_scale="SD")
+
+
+def test_cli_robma_reads_r_and_n(tmp_path, capsys):
+    from bayesma.cli import main
+
+    path = tmp_path / "cors.csv"
+    pd.DataFrame({"study": [f"S{i}" for i in range(R.size)], "r": R, "n": N}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = main(["robma", str(path), "--r", "r", "--n", "n", "--labels", "study", "--ensemble", "PP",
+                 "--output-scale", "r", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Model-averaged estimates (correlation r)" in text and "prediction" in text
+    assert "Priors (on Cohen's d)" in text
+    models = pd.read_csv(out / "robma_models.csv")
+    ref = bm.robma(r=R, n=N, ensemble="PP", output_scale="r").summary(type="models")
+    np.testing.assert_allclose(models["log_ml"], ref["log_ml"], atol=1e-12)
+    np.testing.assert_allclose(models["mu_mean"], ref["mu_mean"], atol=1e-12)
+    assert "summarised on r" in (out / "report.md").read_text()
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"r": [0.2, 1.2, 0.1], "n": [30, 40, 50]}).to_csv(bad, index=False)
+    assert main(["robma", str(bad), "--r", "r", "--n", "n", "--out", str(tmp_path / "o2")]) == 2
+    assert "row 2" in capsys.readouterr().err
+    assert main(["robma", str(path), "--n", "n", "--out", str(tmp_path / "o3")]) == 2
+    assert "--r" in capsys.readouterr().err

@@ -1,10 +1,8 @@
 """Small-study and publication-bias diagnostics with metafor's numbers.
 
-- :func:`pet_peese`: PET (``~ sei``) and PEESE (``~ vi``) fixed-effects meta-regressions
-  and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014);
-- :func:`fsn`: fail-safe N by Rosenthal, Orwin and Rosenberg (``metafor::fsn``);
-- :func:`hc`: the Henmi & Copas (2010) interval (``metafor::hc``);
-- :func:`ranktest`: Begg & Mazumdar's rank correlation test (``metafor::ranktest``).
+- :func:`pet_peese`: PET (``~ sei``), PEESE (``~ vi``) and the conditional PET-PEESE (Stanley & Doucouliagos 2014);
+- :func:`fsn`: fail-safe N by Rosenthal, Orwin and Rosenberg (``metafor::fsn``); :func:`hc`: the Henmi &
+  Copas (2010) interval (``metafor::hc``); :func:`ranktest`: Begg & Mazumdar's test (``metafor::ranktest``).
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ import pandas as pd
 from scipy import integrate, special, stats
 
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
+from bayesma._validate import finite_number as _finite_number
 from bayesma.data import MetaData
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
@@ -318,8 +317,9 @@ def fsn(
         raise InputError(f"type must be 'Rosenthal', 'Orwin' or 'Rosenberg', got {type!r}")
     if not 0 < alpha < 1:
         raise InputError(f"alpha must lie in (0, 1), got {alpha}")
-    if target is not None and type != "Orwin":
-        raise InputError("target is used by type='Orwin' only")
+    if target is not None and (type != "Orwin" or not _finite_number(target)):
+        raise InputError("target is used by type='Orwin' only" if type != "Orwin" else
+                         f"target must be a finite number (Orwin's target effect), got {target!r}", column="target")
     needs_vi = type != "Orwin" or weighted
     if needs_vi or vi is not None or sei is not None:
         md = _data(yi, vi, sei, data, missing)
