@@ -147,7 +147,7 @@ def test_nuts_agrees_with_an_independent_integration_of_the_count_model(kind, da
     ref = _posterior_moments(kind, data, cols)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = bm.MetaAnalysis(data, **kwargs, priors=PRIORS).fit(engine="nuts", seed=11, draws=2000,
+        post = bm.MetaAnalysis(data, **kwargs, priors=PRIORS).fit(engine="nuts", seed=11, draws=1500,
                                                                   progressbar=False)
     s = post.summary(studies=False)
     for name in ("mu", "tau"):
@@ -168,6 +168,10 @@ def test_under_wide_priors_the_binomial_model_approaches_metafor_rma_glmm_um_fs(
                                        "baseline": bm.priors.Normal(0, 100)}).fit(seed=3, progressbar=False)
     s = post.summary(studies=False)
     beta, se = case["expect"]["beta"], case["expect"]["se"]
+    # the comparison table puts metafor's GLMM (our rma_glmm) and the normal approximation beside it
+    table = post.compare_frequentist()
+    assert table.loc["ML (GLMM, UM.FS)", "estimate"] == pytest.approx(beta, rel=2e-3)
+    assert {"REML", "FE"} <= set(table.index)
     # the posterior median of mu sits at the ML estimate, up to the skew that tau's uncertainty adds
     assert abs(s.loc["mu", "median"] - beta) < 0.2 * s.loc["mu", "sd"]
     assert s.loc["mu", "sd"] == pytest.approx(se, rel=0.35)
