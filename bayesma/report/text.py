@@ -29,16 +29,9 @@ from bayesma import priors as pr
 from bayesma.design import formula_variables
 from bayesma.report.dependent import add_dependent_words, dependent_fits
 from bayesma.report.fits import estimator_fits
-from bayesma.report.tables import (
-    fmt_p,
-    fmt_prob,
-    fmt_tau2,
-    frequentist_table,
-    location_rows,
-    markdown_table,
-    num,
-    summary_rows,
-)
+from bayesma.report.counts import add_counts_words
+from bayesma.report.tables import (fmt_p, fmt_prob, fmt_tau2, frequentist_table, location_rows, markdown_table, num,
+                                   summary_rows)
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.posterior.view import FitView
@@ -595,4 +588,6 @@ def posterior_report(
         source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
+    if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)
+        return add_counts_words(text, post)
     return text if dep is None else add_dependent_words(text, post)

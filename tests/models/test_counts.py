@@ -172,6 +172,9 @@ def test_under_wide_priors_the_binomial_model_approaches_metafor_rma_glmm_um_fs(
     table = post.compare_frequentist()
     assert table.loc["ML (GLMM, UM.FS)", "estimate"] == pytest.approx(beta, rel=2e-3)
     assert {"REML", "FE"} <= set(table.index)
+    report = post.report()
+    assert "binomial-normal random-effects model of the 2x2 tables" in report
+    assert "metafor's rma.glmm, UM.FS" in report
     # the posterior median of mu sits at the ML estimate, up to the skew that tau's uncertainty adds
     assert abs(s.loc["mu", "median"] - beta) < 0.2 * s.loc["mu", "sd"]
     assert s.loc["mu", "sd"] == pytest.approx(se, rel=0.35)
