@@ -129,8 +129,7 @@ def resolve_parameterization(spec: ModelSpec, parameterization: str = "auto") ->
 # ---------------------------------------------------------------------------
 
 
-def _hyper_name(key: str, param: str) -> str:
-    return f"hyper_{key}_{param}"
+_hyper_name = random_effects.hyper_name
 
 
 #: Smallest padded number of studies (effects): with ``pad=True`` the study dimension

@@ -40,18 +40,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma import measures
 from bayesma.errors import InputError
 from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["CountsSpec", "Counts", "build_counts_spec", "COUNT_ARGS", "MEASURES"]
 
-#: measure -> (likelihood, columns it needs, columns it can use instead)
-MEASURES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "OR": ("binomial", ("ai", "bi", "ci", "di")),
-    "PLO": ("binomial", ("xi", "ni")),
-    "IRR": ("poisson", ("x1i", "t1i", "x2i", "t2i")),
-    "IRLN": ("poisson", ("xi", "ti")),
-}
+#: the measures with an exact count likelihood (the registry's ``Measure.counts``)
+MEASURES = tuple(m.name for m in measures.MEASURES.values() if m.counts is not None)
 COUNT_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i", "x1i", "x2i", "t1i", "t2i", "xi", "ni", "ti")
 BASELINES = ("fixed", "random")
 
@@ -139,7 +135,7 @@ def build_counts_spec(
     """
     import warnings
 
-    from bayesma.data import _labels
+    from bayesma.data import study_labels
     from bayesma.effects import escalc
     from bayesma.errors import MissingDataWarning
 
@@ -151,7 +147,7 @@ def build_counts_spec(
     if measure not in MEASURES:
         raise InputError(f"measure={measure!r} has no exact count likelihood here; use one of {sorted(MEASURES)} "
                          "(or escalc() and the normal model for other measures)")
-    fam, needed = MEASURES[measure]
+    fam, needed = measures.get(measure).counts
     if likelihood != fam:
         raise InputError(f"measure={measure!r} is modelled with likelihood={fam!r}, got likelihood={likelihood!r}")
     alt = {"bi": "n1i", "di": "n2i"}
@@ -179,7 +175,7 @@ def build_counts_spec(
         given = {k: (v.reindex(data.index).to_numpy() if isinstance(v, pd.Series) else v) for k, v in given.items()}
     arrays = _arrays(given, frame, None if frame is None else len(frame))
     k = len(next(iter(arrays.values())))
-    labs, _ = _labels(frame, labels, k)
+    labs, _ = study_labels(frame, labels, k)
     if isinstance(labels, str):
         labels = labs  # the validated labels (a column of the data)
     miss = np.zeros(k, bool)

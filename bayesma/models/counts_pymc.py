@@ -36,8 +36,8 @@ def structure_key(spec: Any) -> tuple:
 
 def data_values(spec: Any) -> dict[str, np.ndarray]:
     """The counts, the design and every prior hyperparameter, by ``pm.Data`` name."""
-    from bayesma.models.build import _hyper_name
     from bayesma.models.random_effects import beta_key, location_groups
+    from bayesma.models.random_effects import hyper_name as _hyper_name
 
     c = spec.counts
     # event counts are integers (and binomial group sizes); Poisson exposures are times

@@ -1,8 +1,7 @@
 """The report of a fit: a paragraph in the style journals expect (APA 7 / MARS), then the numbers behind it.
 
-:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (what
-``post.report()`` and ``bayesma fit`` write as ``report.md``); :func:`report_text`
-renders it from the pieces (posterior summary, frequentist fits, priors).
+:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (``post.report()``,
+``bayesma fit``'s ``report.md``); :func:`report_text` renders it from the pieces.
 
 Rules: numbers are rounded for a reader (effects and intervals to 2 decimals,
 tau² to 3, I² to whole percent, p in APA style: ``p = .013``, ``p < .001``);
@@ -27,11 +26,19 @@ import pandas as pd
 from bayesma import measures
 from bayesma import priors as pr
 from bayesma.design import formula_variables
+from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
 from bayesma.report.fits import estimator_fits
-from bayesma.report.counts import add_counts_words
-from bayesma.report.tables import (fmt_p, fmt_prob, fmt_tau2, frequentist_table, location_rows, markdown_table, num,
-                                   summary_rows)
+from bayesma.report.tables import (
+    fmt_p,
+    fmt_prob,
+    fmt_tau2,
+    frequentist_table,
+    location_rows,
+    markdown_table,
+    num,
+    summary_rows,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.posterior.view import FitView
