@@ -222,6 +222,11 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, labels=labels, sign=sign)
     out_scale = check_scale(output_scale, inp.prior_scale, inp.input_scale)
     priors, ext_priors = split_priors(priors)
+    if inp.prior_scale == "y" and not priors:
+        warnings.warn("unstandardized effects (y): RoBMA's default priors (mu ~ Normal(0, 1), tau ~ InvGamma(1, 0.15), "
+                      "PET ~ Cauchy(0, 1), PEESE ~ Cauchy(0, 5)) are taken on the scale of y, as RoBMA(y =, se =) "
+                      "does; give priors= on the scale of your effects if that scale is not near Cohen's d",
+                      DataWarning, stacklevel=2)
     models = ensemble_models(priors, ensemble)
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)

@@ -163,6 +163,7 @@ def subgroup(
     for lv in levels:
         mask = (groups == lv).to_numpy()
         sub = md.subset(mask)
+        sub.data.attrs = {**md.data.attrs, "subset": f"{by} = {lv}"}  # the title of this subgroup's plots
         sub_method = method if (sub.k > 1 or method == "FE") else "FE"
         fit = fit_rma(sub, np.ones((sub.k, 1)), ["intrcpt"], method=sub_method, test=test, level=level)
         fits[str(lv)] = fit
