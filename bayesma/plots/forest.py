@@ -11,8 +11,11 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+from bayesma.errors import InputError
+
 from ._common import _z, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, render
+from .forest_dependent import forest_dependent, is_dependent
 
 __all__ = ["forest_plot", "arviz_forest"]
 
@@ -125,7 +128,12 @@ def forest_plot(
     with its CI and the posterior interval. Every posterior interval is
     ``posterior.interval(name, level)`` (exact for ``engine="exact"``, the draws' equal-tailed
     quantiles for NUTS). The figure is ``row height x rows`` high: it grows linearly with k and
-    no text overlaps.
+    no text overlaps. A meta-regression has no single pooled effect: with categorical moderators
+    the studies are drawn in one block per level with that level's mean and prediction
+    (``posterior.level_predictions``), with a continuous one no summary. Dependent effects
+    (three-level, CHE or multivariate models) are drawn by
+    :func:`bayesma.plots.forest_dependent.forest_dependent`: each study's effects together and one
+    diamond per outcome (*order* and the weight column do not apply).
 
     Parameters
     ----------
@@ -180,6 +188,12 @@ def forest_plot(
     'Risk ratio (log scale)'
     """
     spec = posterior.spec
+    if is_dependent(spec):  # effects nested in studies: each study's effects together
+        if order is not None:
+            raise InputError("order= does not apply to a model of dependent effects: each study's effects are "
+                             "drawn together, studies in the data's order")
+        return forest_dependent(posterior, level=level, transf=transf, atransf=atransf, xlabel=xlabel, title=title,
+                                digits=digits, xlim=xlim, refline=refline, plot_width=plot_width, figsize=figsize)
     labels = [str(lab) for lab in spec.labels]
     yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     z = _z(level)
