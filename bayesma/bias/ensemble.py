@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column, label_alias
+from bayesma._validate import column, columns, label_alias
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -222,6 +222,10 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     sei = se if se is not None else sei
     if yi is not None and all(x is None for x in (sei, vi, n, t, lCI, uCI)) and data is not None:
         sei, vi = ("sei", None) if "sei" in data.columns else (None, "vi" if "vi" in data.columns else None)
+    if data is None:  # Series pair by index (with the first Series given), never by position
+        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "slab": slab})
+        effects = {key: al[key] for key in effects}
+        yi, sei, vi, n, t, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "slab"))
     labels = None if slab is None else list(column(data, slab, "slab"))
     sign = 1.0 if effect_direction == "positive" else -1.0
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, lCI=lCI, uCI=uCI,
