@@ -36,7 +36,7 @@ from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit, _level
 from bayesma.frequentist.transf import transform_table
 
-__all__ = ["PI_TYPES", "predict_rma", "pi_critical"]
+__all__ = ["PI_TYPES", "predict_rma", "pi_critical", "pi_label"]
 
 PI_TYPES = ("default", "z", "t", "riley", "simple", "HK", "HK-PR")
 _ALIASES = {"Riley": "riley", "hk": "HK", "hk-pr": "HK-PR", "HK-PR": "HK-PR", "HK": "HK"}
@@ -67,6 +67,19 @@ def pi_critical(res: Any, pi_type: str, level: float) -> tuple[float, float | No
     else:
         return _crit(level, res.dfs), res.dfs
     return float(stats.t.isf((1 - level) / 2, df)), df
+
+
+def pi_label(res: Any, pi_type: Any = None) -> str:
+    """How reports and figures name the prediction interval of *res*: the variant and its critical value.
+
+    Examples: ``"z"`` (metafor's default for a z-test fit), ``"t(12)"``, ``"Riley, t(11)"``,
+    ``"HK-PR, t(11)"``, ``"simple, z"`` (the fit's own variant when *pi_type* is None).
+    """
+    kind = _pi_type(pi_type if pi_type is not None else getattr(res, "pi_type", None))
+    _, df = pi_critical(res, kind, float(res.level))
+    dist = "z" if df is None else f"t({df})"
+    names = {"riley": "Riley", "simple": "simple", "HK": "HK", "HK-PR": "HK-PR"}
+    return f"{names[kind]}, {dist}" if kind in names else dist
 
 
 def _knha_scale(res: Any) -> float:
@@ -165,7 +178,8 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     """
     if pi_type is not None and predtype is not None:
         raise InputError("give pi_type or predtype (metafor 5's name for it), not both")
-    kind = _pi_type(pi_type if pi_type is not None else predtype)
+    chosen = pi_type if pi_type is not None else predtype
+    kind = _pi_type(chosen if chosen is not None else getattr(res, "pi_type", None))  # the fit's own by default
     level = _level(level if level is not None else res.level)
     if design is not None:
         if newmods is not None:

@@ -16,7 +16,7 @@ with R to the last printed digit:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -111,6 +111,7 @@ class RMAResult:  # numpydoc ignore=PR01
     iterations: int = 0
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
+    pi_type: str = "default"
 
     # ---- convenience -------------------------------------------------
     @property
@@ -326,10 +327,46 @@ class RMAResult:  # numpydoc ignore=PR01
         from bayesma.plots.funnel import funnel_plot
         return funnel_plot(self, **kwargs)
 
-    def forest(self, **kwargs: Any):
-        """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`."""
+    @property
+    def pi_label(self) -> str:
+        """The prediction interval's variant and critical value, as reports and plots name it (``"t(12)"``)."""
+        from bayesma.frequentist.predict import pi_label
+
+        return pi_label(self)
+
+    def with_pi_type(self, pi_type: str) -> RMAResult:
+        """This fit with ``pi_lb``/``pi_ub`` (and the default of :meth:`predict`) of another prediction interval.
+
+        Parameters
+        ----------
+        pi_type : str
+            A variant of :meth:`predict` ("default", "z", "t", "riley", "simple", "HK", "HK-PR").
+
+        Returns
+        -------
+        RMAResult
+            A new result; its forest plot and report use the variant and name it.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat).with_pi_type("t")
+        >>> round(res.pi_lb, 4), res.pi_label
+        (-1.9953, 't(12)')
+        """
+        from bayesma.frequentist.predict import predict_rma
+
+        pred = predict_rma(self, pi_type=pi_type)
+        one = self.p == 1  # a regression has no single pi_lb / pi_ub
+        return replace(self, pi_type=str(pred.attrs["pi_type"]), pi_lb=float(pred["pi_lb"].iloc[0]) if one else None,
+                       pi_ub=float(pred["pi_ub"].iloc[0]) if one else None)
+
+    def forest(self, pi_type: str | None = None, **kwargs: Any):
+        """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`.
+        *pi_type* draws another prediction interval (see :meth:`with_pi_type`); the legend names it."""
         from bayesma.plots.forest_frequentist import forest_rma
-        return forest_rma(self, **kwargs)
+        return forest_rma(self if pi_type is None else self.with_pi_type(pi_type), **kwargs)
 
     def __repr__(self) -> str:
         return format_rma(self)
@@ -355,6 +392,7 @@ def rma(
     tau2: float | None = None,
     scale: Any = None,
     link: str | None = None,
+    pi_type: str | None = None,
 ) -> RMAResult | RMAMVResult | LocationScaleResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
@@ -403,6 +441,10 @@ def rma(
     link : {"log", "identity"}, optional
         Link of the scale model (default "log"; ``"identity"``: ``tau2_i = z_i' alpha``). Only
         with *scale*.
+    pi_type : str, optional
+        The prediction interval of ``pi_lb``/``pi_ub``, of :meth:`~RMAResult.predict` and of the
+        forest plot and report ("default": metafor's; "t", "riley", "HK", "HK-PR" are
+        recommended with few studies, see :meth:`~RMAResult.predict`). Not with *cluster* or *scale*.
 
     Returns
     -------
@@ -434,6 +476,9 @@ def rma(
     >>> round(float(res.beta[0]), 4)
     0.1869
     """
+    if pi_type is not None and (scale is not None or link is not None or cluster is not None):
+        raise InputError("pi_type= is for the univariate model; use predict(pi_type=...) of a model with "
+                         "cluster= or scale= where it offers one")
     if scale is not None or link is not None:
         return _location_scale(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
                                labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)
@@ -455,7 +500,8 @@ def rma(
         yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data),
     )
     X, names = design_matrix(mods, md.data, md.k, md.labels)
-    return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
+    res = fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
+    return res if pi_type is None else res.with_pi_type(pi_type)
 
 
 def _location_scale(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, method: str, test: str, mods: Any,
