@@ -102,7 +102,7 @@ def frequentist_fits(spec: Any, sub: pd.DataFrame, model_args: dict[str, Any],
     if getattr(spec, "dependence", None) is not None:
         return {"REML (rma.mv)": fit_counterpart(spec, level=freq_args["level"])}
     common = dict(sei=model_args.get("sei"), data=sub, labels=model_args.get("labels"), mods=model_args.get("mods"),
-                  level=freq_args["level"])
+                  level=freq_args["level"], missing=model_args.get("missing", "raise"))
     fits = estimator_fits(model_args["yi"], model_args.get("vi"), cluster=model_args.get("cluster"), **common)
     name = _re_name(freq_args["method"], freq_args["test"])
     if model_args.get("cluster") is None and name not in fits:

@@ -7,7 +7,6 @@ model allows it), so they equal the Python API's: ``bm.fit_many(data, by=COL, ..
 from __future__ import annotations
 
 import argparse
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pandas as pd
 from bayesma.batch import fit_many
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
-from bayesma.cli.outputs import staged_dir, writing
+from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.pipeline import save_fig, version_line
 from bayesma.errors import SmallKWarning
 from bayesma.exact.capability import choose_engine
@@ -117,10 +116,6 @@ def _model_name(spec: Any) -> str:
     return "meta-regression" if spec.is_regression else "random-effects model"
 
 
-def _safe(value: Any) -> str:
-    return re.sub(r"[^\w.-]+", "_", str(value)).strip("_") or "group"
-
-
 def _demote(text: str) -> list[str]:
     return [("#" + line if line.startswith("#") else line) for line in text.splitlines()]
 
@@ -163,7 +158,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     with progress.step(f"report and forest plot per {by}"):
         for key in keys:
             post = posts[key]
-            fname = f"forest_{_safe(key)}.png"
+            fname = f"forest_{safe_name(key)}.png"
             figures.append((f"{by}: {key}", fname, post.forest()))
             names.append(fname)
             text = posterior_report(post, title=f"{by}: {key}", fits=fits[key], source=Path(args.file).name)

@@ -98,10 +98,14 @@ def _add_subgroup_parser(sub) -> None:
                        description="Pool the studies of FILE within each value of --by (e.g. rater, setting) under "
                                    "the common-effect (FE) and random-effects (REML) models: k, estimate, SE, CI and p "
                                    "per subgroup, and Q-between (the test of subgroup differences) under each model, "
-                                   "as moderator tables are published; write subgroups.csv into --out. Choose one "
-                                   "outcome with --subset.")
+                                   "as moderator tables are published, with each subgroup's tau², I² and Q; write subgroups.csv "
+                                   "into --out. Several outcomes: one table per outcome with --per outcome, or "
+                                   "choose one with --subset.")
     _add_data_options(p, model_options=False)
     p.add_argument("--by", metavar="COL", required=True, help="column of the categorical moderator")
+    p.add_argument("--per", metavar="COL",
+                   help="one moderator table per value of COL (e.g. --per outcome on a file with several outcomes "
+                        "per study); --by names the moderator here")
     p.add_argument("--method", default="REML", metavar="NAME",
                    help="tau² estimator of the random-effects rows (REML, DL, PM, ...)")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")

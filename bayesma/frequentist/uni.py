@@ -16,7 +16,7 @@ with R to the last printed digit:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist.location_scale import LINKS, LocationScaleResult, fit_location_scale
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
+from bayesma.frequentist.predict import PredictionIntervals
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
 
@@ -52,7 +53,7 @@ __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
 
 @dataclass(frozen=True)
-class RMAResult:  # numpydoc ignore=PR01
+class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
     """A fitted (mixed-effects) meta-analysis, with metafor's names.
 
     Attributes follow ``metafor::rma.uni``: ``beta``, ``se``, ``stat``,
@@ -111,7 +112,7 @@ class RMAResult:  # numpydoc ignore=PR01
     iterations: int = 0
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
-    pi_type: str = "default"
+    pi_type: str = "default"  # the prediction interval of pi_lb / pi_ub and predict() (see with_pi_type)
 
     # ---- convenience -------------------------------------------------
     @property
@@ -289,6 +290,49 @@ class RMAResult:  # numpydoc ignore=PR01
         """Frequentist cumulative meta-analysis; see :func:`bayesma.cumul`."""
         return _influence.cumul(self, order, decreasing=decreasing, transf=transf)
 
+    def level_predictions(self, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+        """The predicted effect of each level of the categorical moderators (``mods="~ outcome"``): the
+        rows of :meth:`predict` at each cell's design row (:func:`bayesma.cells.design_cells`).
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level (default: the fit's).
+        transf : callable, optional
+            Applied to the predictions and bounds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the levels (``"outcome = misconduct"``); columns ``k`` and those of :meth:`predict`.
+
+        Raises
+        ------
+        bayesma.errors.InputError
+            For an intercept-only model, or a continuous moderator (use ``predict(newmods=...)``).
+
+        Examples
+        --------
+        >>> import bayesma as bm, pandas as pd
+        >>> df = pd.DataFrame({"yi": [0.1, 0.3, 0.35, -0.05, 0.2, 0.4], "vi": [0.01, 0.02, 0.015, 0.03, 0.02, 0.01],
+        ...                    "g": ["a", "a", "b", "b", "b", "a"]})
+        >>> bm.rma("yi", "vi", data=df, mods="~ g").level_predictions()[["k", "pred"]].round(3)
+               k   pred
+        g = a  3  0.263
+        g = b  3  0.193
+        """
+        from bayesma.cells import design_cells
+
+        cells = design_cells(self.X, self.coef_names, self.data.data)
+        if cells is None:
+            raise InputError("predictions per level need a model whose moderators are all categorical; "
+                             f"this one has {', '.join(self.coef_names)}: use res.predict(newmods=...) at the "
+                             "moderator values of interest")
+        out = self.predict(level=level, transf=transf, design=cells.rows)
+        out.index = pd.Index(cells.labels)
+        out.insert(0, "k", cells.k)
+        return out
+
     def blup(self, level: float | None = None, transf: Any = None) -> pd.DataFrame:
         """Best linear unbiased predictions of the study effects; see :func:`bayesma.blup`."""
         return _ranef.blup(self, level=level, transf=transf)
@@ -327,44 +371,9 @@ class RMAResult:  # numpydoc ignore=PR01
         from bayesma.plots.funnel import funnel_plot
         return funnel_plot(self, **kwargs)
 
-    @property
-    def pi_label(self) -> str:
-        """The prediction interval's variant and critical value, as reports and plots name it (``"t(12)"``)."""
-        from bayesma.frequentist.predict import pi_label
-
-        return pi_label(self)
-
-    def with_pi_type(self, pi_type: str) -> RMAResult:
-        """This fit with ``pi_lb``/``pi_ub`` (and the default of :meth:`predict`) of another prediction interval.
-
-        Parameters
-        ----------
-        pi_type : str
-            A variant of :meth:`predict` ("default", "z", "t", "riley", "simple", "HK", "HK-PR").
-
-        Returns
-        -------
-        RMAResult
-            A new result; its forest plot and report use the variant and name it.
-
-        Examples
-        --------
-        >>> import bayesma as bm
-        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
-        >>> res = bm.rma("yi", "vi", data=dat).with_pi_type("t")
-        >>> round(res.pi_lb, 4), res.pi_label
-        (-1.9953, 't(12)')
-        """
-        from bayesma.frequentist.predict import predict_rma
-
-        pred = predict_rma(self, pi_type=pi_type)
-        one = self.p == 1  # a regression has no single pi_lb / pi_ub
-        return replace(self, pi_type=str(pred.attrs["pi_type"]), pi_lb=float(pred["pi_lb"].iloc[0]) if one else None,
-                       pi_ub=float(pred["pi_ub"].iloc[0]) if one else None)
-
     def forest(self, pi_type: str | None = None, **kwargs: Any):
-        """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`.
-        *pi_type* draws another prediction interval (see :meth:`with_pi_type`); the legend names it."""
+        """Forest plot as metafor's ``forest`` (with categorical moderators one block and summary per level);
+        see :func:`bayesma.plots.forest_rma`; *pi_type* draws another prediction interval (``with_pi_type``)."""
         from bayesma.plots.forest_frequentist import forest_rma
         return forest_rma(self if pi_type is None else self.with_pi_type(pi_type), **kwargs)
 
@@ -392,7 +401,6 @@ def rma(
     tau2: float | None = None,
     scale: Any = None,
     link: str | None = None,
-    pi_type: str | None = None,
 ) -> RMAResult | RMAMVResult | LocationScaleResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
@@ -441,10 +449,6 @@ def rma(
     link : {"log", "identity"}, optional
         Link of the scale model (default "log"; ``"identity"``: ``tau2_i = z_i' alpha``). Only
         with *scale*.
-    pi_type : str, optional
-        The prediction interval of ``pi_lb``/``pi_ub``, of :meth:`~RMAResult.predict` and of the
-        forest plot and report ("default": metafor's; "t", "riley", "HK", "HK-PR" are
-        recommended with few studies, see :meth:`~RMAResult.predict`). Not with *cluster* or *scale*.
 
     Returns
     -------
@@ -476,9 +480,6 @@ def rma(
     >>> round(float(res.beta[0]), 4)
     0.1869
     """
-    if pi_type is not None and (scale is not None or link is not None or cluster is not None):
-        raise InputError("pi_type= is for the univariate model; use predict(pi_type=...) of a model with "
-                         "cluster= or scale= where it offers one")
     if scale is not None or link is not None:
         return _location_scale(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
                                labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)
@@ -500,8 +501,7 @@ def rma(
         yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data),
     )
     X, names = design_matrix(mods, md.data, md.k, md.labels)
-    res = fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
-    return res if pi_type is None else res.with_pi_type(pi_type)
+    return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
 
 
 def _location_scale(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, method: str, test: str, mods: Any,

@@ -542,7 +542,7 @@ def default_fits(spec: ModelSpec, pi_type: str | None = None) -> dict[str, Any]:
     cluster = None
     if spec.cluster_index is not None:
         cluster = list(np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index])
-    return estimator_fits(yi, vi, cluster=cluster, **common, **({} if pi_type is None else {"pi_type": pi_type}))
+    return estimator_fits(yi, vi, cluster=cluster, pi_type=pi_type, **common)
 
 
 def posterior_report(

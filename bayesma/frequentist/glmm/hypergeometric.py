@@ -10,7 +10,7 @@ the groups' baseline risks, which is why the conditional model (metafor's ``CM.E
 van Houwelingen, Zwinderman & Stijnen 1993) needs no study intercepts. In log psi it is an
 exponential family: the score is ``a - E[X]`` and the information ``Var[X]``, both sums over
 the support, which this module computes exactly (no approximation) and vectorised over
-tables (the supports padded to the longest).
+tables (the supports stored back to back).
 
 The random-effects version integrates log psi_i = mu_i + u_i, u_i ~ N(0, tau^2), by adaptive
 Gauss-Hermite quadrature (:func:`nch_marginal_loglik`).
@@ -29,7 +29,7 @@ _LOG2PI = float(np.log(2 * np.pi))
 
 
 class NCHTables:
-    """The supports of k tables, padded to a common length.
+    """The supports of k tables, stored back to back (one flat array, no padding).
 
     Parameters
     ----------
@@ -38,11 +38,17 @@ class NCHTables:
 
     Attributes
     ----------
-    x : numpy.ndarray, shape (k, S)
-        Support points (padding repeats the last point).
-    logw : numpy.ndarray, shape (k, S)
-        log C(n1, x) + log C(n2, m - x), -inf on the padding.
+    x : numpy.ndarray, shape (T,)
+        Support points of all tables, table after table (T = total support size).
+    logw : numpy.ndarray, shape (T,)
+        log C(n1, x) + log C(n2, m - x).
+    seg : numpy.ndarray, shape (T,)
+        The table of each support point.
+    starts : numpy.ndarray, shape (k,)
+        Where each table's support starts in the flat arrays.
     a : numpy.ndarray, shape (k,)
+    lo, hi : numpy.ndarray, shape (k,)
+        Ends of each support.
     const : numpy.ndarray, shape (k,)
         log C(n1, a) + log C(n2, m - a).
     cells : tuple of numpy.ndarray
@@ -55,14 +61,12 @@ class NCHTables:
         lo = np.maximum(0.0, m - n2)
         hi = np.minimum(n1, m)
         size = (hi - lo + 1).astype(int)
-        S = int(size.max()) if size.size else 1
-        offs = np.arange(S)[None, :]
-        x = lo[:, None] + np.minimum(offs, (size - 1)[:, None])
-        logw = _lchoose(n1[:, None], x) + _lchoose(n2[:, None], m[:, None] - x)
-        logw[offs >= size[:, None]] = -np.inf
-        self.a, self.x, self.logw = a, x, logw
+        self.starts = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(int)
+        self.seg = np.repeat(np.arange(a.size), size)
+        self.x = lo[self.seg] + (np.arange(int(size.sum())) - self.starts[self.seg])
+        self.logw = _lchoose(n1[self.seg], self.x) + _lchoose(n2[self.seg], m[self.seg] - self.x)
+        self.a, self.lo, self.hi = a, lo, hi
         self.cells = (a, b, c, d)
-        self.lo, self.hi = lo, hi
         self.const = _lchoose(n1, a) + _lchoose(n2, m - a)
 
 
@@ -71,12 +75,12 @@ def _lchoose(n: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 
 def _log_norm(t: NCHTables, logpsi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log of the normalising sum, and the normalised support probabilities (shape (k, Q, S))."""
-    e = t.logw[:, None, :] + logpsi[..., None] * t.x[:, None, :]
-    mx = np.max(e, axis=2, keepdims=True)
-    p = np.exp(e - mx)
-    s = np.sum(p, axis=2, keepdims=True)
-    return (mx + np.log(s))[..., 0], p / s
+    """log of the normalising sum (k, Q), and the normalised support probabilities (Q, T)."""
+    e = t.logw[None, :] + logpsi[t.seg].T * t.x[None, :]               # (Q, T)
+    mx = np.maximum.reduceat(e, t.starts, axis=1)                        # (Q, k)
+    p = np.exp(e - mx[:, t.seg])
+    s = np.add.reduceat(p, t.starts, axis=1)
+    return (mx + np.log(s)).T, p / s[:, t.seg]
 
 
 def nch_logpmf(t: NCHTables, logpsi: np.ndarray) -> np.ndarray:
@@ -103,10 +107,9 @@ def nch_moments(t: NCHTables, logpsi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     lp = np.asarray(logpsi, dtype=float)
     two = lp.reshape(lp.shape[0], -1)
     _, p = _log_norm(t, two)
-    x = t.x[:, None, :]
-    mean = np.sum(p * x, axis=2)
-    var = np.sum(p * (x - mean[..., None]) ** 2, axis=2)
-    return mean.reshape(lp.shape), var.reshape(lp.shape)
+    mean = np.add.reduceat(p * t.x[None, :], t.starts, axis=1)           # (Q, k)
+    var = np.add.reduceat(p * (t.x[None, :] - mean[:, t.seg]) ** 2, t.starts, axis=1)
+    return mean.T.reshape(lp.shape), var.T.reshape(lp.shape)
 
 
 def nch_mle(t: NCHTables) -> tuple[np.ndarray, np.ndarray]:
