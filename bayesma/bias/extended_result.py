@@ -211,8 +211,9 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
                 lines.append(f"{name:15s}{r['kind']:>12s}{r['prior']:>18s}{r['post_prob']:13.3f}"
                              f"{r['inclusion_BF']:14.3g}")
         if self.clusters is not None:
+            rho = next((m.allocation.label for m in self._defs if m.allocation is not None), "Beta(1, 1)")
             lines.append(f"Multilevel: {self.y.size} estimates in {self.clusters.g} clusters; rho (share of "
-                         "heterogeneity between clusters) ~ Beta(1, 1); weight functions act on each estimate "
+                         f"heterogeneity between clusters) ~ {rho}; weight functions act on each estimate "
                          f"given its cluster effect (adaptive Gauss-Hermite, {self.clusters.n_nodes} nodes).")
         return "\n".join(lines)
 
