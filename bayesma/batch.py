@@ -248,7 +248,10 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
     mask = np.ones(len(data), dtype=bool)
     for col, val in zip(by, kt):
         mask &= (data[col] == val).to_numpy()
-    return data.loc[mask]
+    sub = data.loc[mask].copy()
+    # plots of the group's fit take their title from it (bayesma.plots title_of)
+    sub.attrs = {**data.attrs, "subset": ", ".join(f"{col} = {val}" for col, val in zip(by, kt))}
+    return sub
 
 
 # ---------------------------------------------------------------------------

@@ -42,6 +42,9 @@ class MetaData:  # numpydoc ignore=PR01
         Cluster (study) ids when effects are nested, as strings.
     dropped : list of str
         Labels of the studies removed by ``missing="drop"``, with the reason.
+    row_index : pandas.Index or None
+        The index labels of the studies' rows (of ``data``, or of a ``yi`` Series), against
+        which a Series given later is aligned; None for plain arrays.
 
     Examples
     --------
@@ -57,6 +60,7 @@ class MetaData:  # numpydoc ignore=PR01
     data: pd.DataFrame
     cluster: np.ndarray | None = None
     dropped: list[str] = field(default_factory=list)
+    row_index: pd.Index | None = field(default=None, repr=False, compare=False)
 
     @property
     def k(self) -> int:
@@ -224,6 +228,7 @@ class MetaData:  # numpydoc ignore=PR01
             data=frame.loc[keep].reset_index(drop=True),
             cluster=None if cluster_arr is None else cluster_arr[keep].astype(str),
             dropped=dropped,
+            row_index=None if ref is None or len(ref) != k else ref[keep],
         )
 
     def subset(self, mask: np.ndarray) -> MetaData:
@@ -253,6 +258,7 @@ class MetaData:  # numpydoc ignore=PR01
             data=self.data.loc[mask].reset_index(drop=True),
             cluster=None if self.cluster is None else self.cluster[mask],
             dropped=list(self.dropped),
+            row_index=None if self.row_index is None else self.row_index[mask],
         )
 
 

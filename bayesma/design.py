@@ -153,7 +153,7 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
                     frame[var] = numbers
                     continue
             frame[var] = strip_levels(col, var)
-    text_fm = _FACTOR.sub(r"C(\1)", text)
+    text_fm = _power_in_calls(_FACTOR.sub(r"C(\1)", text))
     # string / boolean columns are factors; numbers in factor() become labels.
     for var in set(factor_vars.values()):
         if var in frame.columns and not isinstance(frame[var].dtype, pd.CategoricalDtype):
@@ -225,6 +225,65 @@ def strip_levels(col: pd.Series, var: str) -> pd.Series:
     return new
 
 
+def _power_in_calls(formula: str) -> str:
+    """R's ``^`` inside a function call (``I(x^2)``, ``log(x^2)``) is a power; Python's is bitwise XOR,
+    which formulaic would compute silently. Rewritten as ``**`` there; ``(a + b)^2`` outside calls
+    stays the formula's interaction power."""
+    out, stack, quote = [], [], None
+    for i, ch in enumerate(formula):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            j = len(out) - 1
+            while j >= 0 and out[j] == " ":
+                j -= 1
+            stack.append(j >= 0 and (out[j].isalnum() or out[j] in "._"))
+        elif ch == ")" and stack:
+            stack.pop()
+        elif ch == "^" and any(stack):
+            out.append("**")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+_SPACED = {"+", "-", "*", "==", "!=", "<", ">", "<=", ">=", "&", "|", "&&", "||", "%%", "%/%"}
+
+
+def _r_deparse(term: str) -> str:
+    """A term as R's ``deparse`` writes it (R's coefficient names): ``I(x ** 2)`` -> ``I(x^2)``,
+    ``I(x / 2)`` -> ``I(x/2)``, spaces around ``+ - * ==``..., none inside parentheses."""
+    import io
+    import tokenize
+
+    try:
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(term).readline)
+                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return term
+    out: list[str] = []
+    prev = None
+    for t in toks:
+        text = t.string
+        if t.type == tokenize.STRING and text[0] == "'" and '"' not in text:
+            text = '"' + text[1:-1] + '"'
+        if text == "**":
+            text = "^"
+        unary = text in ("-", "+") and (prev is None or prev in _SPACED or prev in ("(", ",", "^", "/", "="))
+        if text in _SPACED and not unary:
+            out.append(f" {text} ")
+        elif text == ",":
+            out.append(", ")
+        elif text == "=" and prev is not None:
+            out.append(" = ")
+        else:
+            out.append(text)
+        prev = text
+    return "".join(out)
+
+
 def _r_level(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -248,7 +307,7 @@ def _r_name(column: str, factor_vars: set[str]) -> str:
         if m:
             parts.append(m.group(1) + m.group(2))
             continue
-        parts.append(part)
+        parts.append(_r_deparse(part) if "(" in part else part)
     return ":".join(parts)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column, label_alias
+from bayesma._validate import column, columns, label_alias
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -217,11 +217,20 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     sei = se if se is not None else sei
     if yi is not None and sei is None and vi is None and n is None and t is None and data is not None:
         sei, vi = ("sei", None) if "sei" in data.columns else (None, "vi" if "vi" in data.columns else None)
+    if data is None:  # Series pair by index (with the first Series given), never by position
+        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "slab": slab})
+        effects = {key: al[key] for key in effects}
+        yi, sei, vi, n, t, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "slab"))
     labels = None if slab is None else list(column(data, slab, "slab"))
     sign = 1.0 if effect_direction == "positive" else -1.0
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, labels=labels, sign=sign)
     out_scale = check_scale(output_scale, inp.prior_scale, inp.input_scale)
     priors, ext_priors = split_priors(priors)
+    if inp.prior_scale == "y" and not priors:
+        warnings.warn("unstandardized effects (y): RoBMA's default priors (mu ~ Normal(0, 1), tau ~ InvGamma(1, 0.15), "
+                      "PET ~ Cauchy(0, 1), PEESE ~ Cauchy(0, 5)) are taken on the scale of y, as RoBMA(y =, se =) "
+                      "does; give priors= on the scale of your effects if that scale is not near Cohen's d",
+                      DataWarning, stacklevel=2)
     models = ensemble_models(priors, ensemble)
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)

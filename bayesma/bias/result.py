@@ -440,10 +440,10 @@ class RoBMAResult:  # numpydoc ignore=PR01
         ...                ensemble="PP", draws=256, replicates=2)
         >>> fig = fit.plot_mu()    # doctest: +SKIP
         """
-        import matplotlib.pyplot as plt
         from scipy import stats
 
-        fig, ax = (plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax))
+        from bayesma.plots.robma import robma_mu_plot
+
         x, w = self._mixture("mu", lambda m: m.effect is not None)
         p_eff = float(self.components().loc["Effect", "post_prob"]) if not conditional else 1.0
         prior_eff = 0.5 if not conditional else 1.0
@@ -455,23 +455,10 @@ class RoBMAResult:  # numpydoc ignore=PR01
         xs = x[np.minimum(np.searchsorted(np.cumsum(w), u), x.size - 1)]
         kde = stats.gaussian_kde(xs)
         eff_prior = next(m.effect for m in self._defs if m.effect is not None)
-        ax.plot(grid, prior_eff * np.exp(eff_prior.logpdf(grid)), ls="--", color="grey", label="prior")
-        ax.plot(grid, p_eff * kde(grid), color="black", label="posterior")
-        ax.set_xlabel(f"mu ({SCALE_NAMES[self.prior_scale]})")
-        ax.set_ylabel("density")
-        if not conditional:
-            ax2 = ax.twinx()
-            ax2.set_ylim(0, 1)
-            ax2.set_ylabel("probability (spike at 0)")
-            ax2.annotate("", xy=(0, 1 - p_eff), xytext=(0, 0), arrowprops={"arrowstyle": "-|>", "lw": 2, "color": "black"})
-            ax2.annotate("", xy=(0.02 * span, 0.5), xytext=(0.02 * span, 0),
-                         arrowprops={"arrowstyle": "-|>", "lw": 1.5, "ls": "--", "color": "grey"})
-            ax2.text(-0.02 * span, 1 - p_eff, f"P(mu = 0 | data) = {1 - p_eff:.3f}", va="bottom", ha="right",
-                     fontsize=8)
-            ax2.text(-0.02 * span, 0.5, "P(mu = 0) = 0.5", va="bottom", ha="right", fontsize=8, color="grey")
-        ax.legend(loc="upper right", frameon=False)
-        ax.set_title("Model-averaged" if not conditional else "Conditional (effect models)")
-        return fig
+        return robma_mu_plot(grid, prior_eff * np.exp(eff_prior.logpdf(grid)), p_eff * kde(grid),
+                             p_spike=None if conditional else 1 - p_eff, p_spike_prior=1 - prior_eff,
+                             xlabel=f"mu ({SCALE_NAMES[self.prior_scale]})",
+                             title="Model-averaged" if not conditional else "Conditional (effect models)", ax=ax)
 
     def plot_weightfunction(self, ax=None):
         """Model-averaged weight function over one-sided p-values: mean and 95% interval.
@@ -491,24 +478,9 @@ class RoBMAResult:  # numpydoc ignore=PR01
         >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18])  # doctest: +SKIP
         >>> fig = fit.plot_weightfunction()    # doctest: +SKIP
         """
-        import matplotlib.pyplot as plt
+        from bayesma.plots.robma import weightfunction_plot
 
-        fig, ax = (plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax))
         est = self.estimates()
         rows = est.loc[[i for i in est.index if i.startswith("omega[")]]
-        edges = self._p_intervals()
-        for key, style in (("mean", {"color": "black"}), ("0.025", {"color": "grey", "ls": "--"}),
-                           ("0.975", {"color": "grey", "ls": "--"})):
-            vals = rows[key].to_numpy()
-            label = {"mean": "mean", "0.025": "95% interval"}.get(key)
-            ax.step(edges, np.append(vals, vals[-1]), where="post", **style, label=label)
-        ax.set_xscale("function", functions=(lambda p: np.sqrt(np.clip(p, 0, 1)), lambda s: s**2))
-        ax.set_xlim(0, 1)
-        ax.set_xticks(edges)
-        ax.set_xticklabels([f"{e:g}" for e in edges], fontsize=7, rotation=90)
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("one-sided p-value")
-        ax.set_ylabel("relative publication probability")
-        ax.legend(frameon=False)
-        ax.set_title("Model-averaged weight function")
-        return fig
+        return weightfunction_plot(self._p_intervals(), rows["mean"].to_numpy(), rows["0.025"].to_numpy(),
+                                   rows["0.975"].to_numpy(), ax=ax)

@@ -105,11 +105,11 @@ def run(args: argparse.Namespace) -> int:
             table.to_csv(work / name)
         written.append(name)
         if not args.mods:  # metafor-style forest plots of the REML fits (intercept-only models)
-            plots = ({f"forest_{_safe(v)}.png": f["REML"] for v, f in parts.items()} if args.by
-                     else {"forest.png": fits["REML"]})
-            for fname, res in plots.items():
+            plots = ({f"forest_{_safe(v)}.png": (f["REML"], f"{args.by} = {v}") for v, f in parts.items()} if args.by
+                     else {"forest.png": (fits["REML"], None)})
+            for fname, (res, title) in plots.items():
                 with writing(out / fname):
-                    save_fig(res.forest(measure=spec["measure"]), work / fname)
+                    save_fig(res.forest(measure=spec["measure"], title=title), work / fname)
                 written.append(fname)
     say(f"Wrote {', '.join(written)} to {out}/")
     return EXIT_OK

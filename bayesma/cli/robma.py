@@ -54,6 +54,10 @@ def add_parser(sub, formatter_class) -> None:
     p.add_argument("--effect-direction", default="positive", choices=("positive", "negative"),
                    help="direction of selection for significance and of PET/PEESE bias (RoBMA's effect_direction)")
     add_subset_option(p)
+    p.add_argument("--mods", metavar="FORMULA",
+                   help="moderators, e.g. \"~ rater + setting\" (RoBMA-reg: each in or out of the ensemble)")
+    p.add_argument("--cluster", metavar="COL",
+                   help="column with the study of each estimate: multilevel RoBMA (a random effect per cluster)")
     p.add_argument("--by", metavar="COL", help="one ensemble per value of COL (e.g. outcome), a report section each")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
@@ -165,7 +169,8 @@ def _load(args: argparse.Namespace, effects: dict, cols: list) -> pd.DataFrame:
         return load_yi_vi(args)
     with about(args.file):
         df = read_table(args.file, args.sheet)
-        check_columns(df, {"column": c for c in cols} | {"--labels": args.labels, "--by": args.by})
+        check_columns(df, {"column": c for c in cols} | {"--labels": args.labels, "--by": args.by,
+                                                         "--cluster": args.cluster})
         return apply_subset(df, args.subset)
 
 
@@ -219,12 +224,17 @@ def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects
     with in_file_rows(part):
         fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, n=args.n_col, t=args.t_col, measure=measure,
                     ensemble=args.ensemble, effect_direction=args.effect_direction, slab=args.labels, seed=args.seed,
-                    output_scale=args.output_scale, **effects)
+                    output_scale=args.output_scale, mods=args.mods, cluster=args.cluster, **effects)
     scale = SCALE_NAMES[fit.output_scale]
     print_table(fit.priors().set_index("component"),
                 title=f"{title}Priors (on {SCALE_NAMES[fit.prior_scale]}) and prior probabilities")
     comp = fit.components()
     print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
+    if args.mods:
+        mods = fit.moderators()
+        print_table(mods.assign(inclusion_BF=mods["inclusion_BF"].map(_bf)).round(4),
+                    title=f"{title}Moderators (each in or out of the ensemble)")
+        print_table(fit.marginal_means().round(4), title=f"{title}Marginal means ({scale})")
     print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates ({scale})")
     print_table(fit.estimates(conditional=True).round(4),
                 title=f"{title}Conditional estimates (models with the component)")

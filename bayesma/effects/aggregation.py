@@ -70,6 +70,9 @@ def aggregate(
     if not isinstance(data, pd.DataFrame):
         raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     for role, name in (("yi", yi), ("vi", vi), ("cluster", cluster)):
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"aggregate: {role}= takes the name of a column of data, got "
+                                    f"{type(name).__name__}; add the values to data as a column")
         column(data, name, role)  # a name that is not a column: ValueError listing the columns
     try:
         rho = float(rho)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma._validate import as_numeric, column, label_alias, study_name
+from bayesma._validate import as_numeric, columns, label_alias, study_name
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
 from bayesma.effects._fill import fill_columns
@@ -332,11 +332,12 @@ def _study_data(measure: str, spec: _EscalcMeasure, given_raw: dict[str, Any], d
     _check_required(measure, given)
 
     # resolve columns, labels and the number of studies
-    resolved = {name: column(data, spec, name) for name, spec in given.items()}
+    # Series pair by index: with data's rows, or (no data) with the first Series given; never by position
+    resolved = columns(data, {**given, **({} if slab is None else {"slab": slab})})
+    slab_values = resolved.pop("slab", None)
     lengths = {name: _length(value) for name, value in resolved.items()}
     labels = None
     if slab is not None:
-        slab_values = column(data, slab, "slab")
         labels = list(np.atleast_1d(np.asarray(slab_values, dtype=object)))
         lengths["slab"] = len(labels)
     if data is not None:

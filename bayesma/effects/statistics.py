@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as t_dist
 
+from bayesma._validate import series_by_index
 from bayesma.effects._common import ArrayLike, _hedges_correction
 from bayesma.effects.convert import _arr, _check, _out
 
@@ -34,6 +35,7 @@ def _sign(sign: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     return s
 
 
+@series_by_index
 def convert_t_to_d(t: ArrayLike, *, n1: ArrayLike, n2: ArrayLike, correct: bool = True) -> tuple[Any, Any]:
     """Convert the t statistic of an independent-samples t-test to a standardized mean difference.
 
@@ -84,6 +86,7 @@ def convert_t_to_d(t: ArrayLike, *, n1: ArrayLike, n2: ArrayLike, correct: bool 
     return _out(d, 1 / a + 1 / b + d**2 / (2 * (a + b)))
 
 
+@series_by_index
 def convert_f_to_d(f: ArrayLike, *, n1: ArrayLike, n2: ArrayLike, sign: ArrayLike = 1,
                    correct: bool = True) -> tuple[Any, Any]:
     """Convert the F statistic of a two-group comparison (one numerator df) to a standardized mean difference.
@@ -130,6 +133,7 @@ def convert_f_to_d(f: ArrayLike, *, n1: ArrayLike, n2: ArrayLike, sign: ArrayLik
     return convert_t_to_d(_sign(sign, ff.shape) * np.sqrt(ff), n1=n1, n2=n2, correct=correct)
 
 
+@series_by_index
 def convert_t_to_r(t: ArrayLike, *, n: ArrayLike) -> tuple[Any, Any]:
     """Convert the t statistic of a test of a correlation to the correlation.
 
@@ -170,6 +174,7 @@ def convert_t_to_r(t: ArrayLike, *, n: ArrayLike) -> tuple[Any, Any]:
     return _out(r, (1 - r**2) ** 2 / (nn - 1))
 
 
+@series_by_index
 def convert_f_to_r(f: ArrayLike, *, n: ArrayLike, sign: ArrayLike = 1) -> tuple[Any, Any]:
     """Convert an F(1, n - 2) statistic of a correlation (or of a two-group contrast) to r.
 
@@ -212,6 +217,7 @@ def convert_f_to_r(f: ArrayLike, *, n: ArrayLike, sign: ArrayLike = 1) -> tuple[
     return convert_t_to_r(_sign(sign, ff.shape) * np.sqrt(ff), n=n)
 
 
+@series_by_index
 def convert_p_to_t(p: ArrayLike, *, df: ArrayLike, sign: ArrayLike = 1) -> Any:
     """The t statistic of a reported two-sided p-value: ``sign * t_{df}^{-1}(1 - p / 2)``.
 

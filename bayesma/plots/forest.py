@@ -11,7 +11,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-from ._common import _z
+from ._common import _z, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, render
 
 __all__ = ["forest_plot", "arviz_forest"]
@@ -53,6 +53,46 @@ def _heterogeneity_note(posterior: Any, level: float, digits: int) -> str:
         return ""
     residual = "beta" in getattr(getattr(posterior, "idata", None), "posterior", {})
     return ("Residual heterogeneity: " if residual else "Heterogeneity: ") + "; ".join(parts) + f" (posterior median [{pct} CrI])"
+
+
+def _moderator_rows(posterior: Any, study_rows: list[Row], level: float, t3: Callable, txt: Callable,
+                    weights: np.ndarray, show_weights: bool, show_numbers: bool) -> tuple[list[Row], bool]:
+    """A meta-regression: the studies in one block per level of categorical moderators, each with its mean
+    effect (diamond) and a new study's interval (bar), from ``posterior.level_predictions``; with a
+    continuous moderator (or no single between-study SD) the studies alone and a note."""
+    from bayesma.cells import design_cells
+
+    spec = posterior.spec
+    cells = design_cells(spec.X, list(spec.coef_names), getattr(spec.meta, "data", None))
+    table = None
+    if cells is not None:
+        try:
+            table = posterior.level_predictions(level)
+        except ValueError:  # tau_by / scale=: no single between-study SD
+            table = None
+    if table is None or cells is None:
+        note = (f"Meta-regression ({', '.join(spec.coef_names[1:])}): no single pooled effect; see "
+                "post.predict(newmods=...)")
+        return [*study_rows, Row("note", note)], False
+    by_label = {r.label: r for r in study_rows}
+    order = [r.label for r in study_rows]
+    labels = [str(lab) for lab in spec.labels]
+    blank = [""] if show_weights else []
+    rows: list[Row] = []
+    has_pi = spec.model != "common"
+    for c, (name, r) in enumerate(table.iterrows()):
+        members = {labels[i] for i in np.flatnonzero(cells.index == c)}
+        rows.append(Row("header", str(name), bold=True))
+        rows += [by_label[lab] for lab in order if lab in members]
+        m = t3(r["median"], r["eti_lower"], r["eti_upper"])
+        w = float(np.asarray(weights)[cells.index == c].sum())
+        rows.append(Row("diamond", f"Mean: {name} (k = {int(r['k'])})", *m, colour="C3",
+                        texts=([f"{w:.1f}%"] if show_weights else []) + (["", txt(*m)] if show_numbers else [])))
+        if has_pi:
+            p = t3(r["median"], r["pi_lower"], r["pi_upper"])
+            rows.append(Row("bar", "Prediction (new study)", *p, colour="C1",
+                            texts=blank + (["", txt(*p)] if show_numbers else [])))
+    return rows, has_pi
 
 
 def forest_plot(
@@ -166,12 +206,17 @@ def forest_plot(
 
     blank = [""] if show_weights else []
     has_beta = "beta" in getattr(getattr(posterior, "idata", None), "posterior", {})
-    pool = t3(*posterior.interval("pooled", level))
-    pooled_label = "Pooled (at mean moderators)" if has_beta else "Pooled effect"
-    rows.append(Row("diamond", pooled_label, *pool, colour="C3", bold=True,
-                    texts=(["100%"] if show_weights else []) + (["", txt(*pool)] if show_numbers else [])))
     pred: list[tuple[str, tuple[float, float, float]]] = []
-    if spec.model != "common":
+    has_pi = False
+    if has_beta:  # no single pooled effect: one per level of categorical moderators, or none
+        rows, has_pi = _moderator_rows(posterior, rows, level, t3, txt, weights, show_weights, show_numbers)
+        pooled_label = "Mean effect of the level"
+    else:
+        pooled_label = "Pooled effect"
+        pool = t3(*posterior.interval("pooled", level))
+        rows.append(Row("diamond", pooled_label, *pool, colour="C3", bold=True,
+                        texts=(["100%"] if show_weights else []) + (["", txt(*pool)] if show_numbers else [])))
+    if spec.model != "common" and not has_beta:
         names = [("Prediction (new study)", "theta_new")] if spec.tau_by is None else \
             [(f"Prediction ({g})", f"theta_new[{g}]") for g in spec.group_names]
         for lab, nm in names:
@@ -190,13 +235,15 @@ def forest_plot(
     legend = [
         (f"Observed effect [{pct} CI] (area \u221d weight)", dict(marker="s", color="black", ls="-", lw=0.9, ms=5)),
         (f"Shrunken estimate: posterior median [{pct} CrI]", dict(marker="o", color="C0", ls="-", lw=1.2, ms=4)),
-        (f"{pooled_label} [{pct} CrI]", dict(marker="D", color="C3", ls="none", ms=6)),
     ]
-    if pred:
+    if any(r.kind == "diamond" for r in rows):
+        legend.append((f"{pooled_label} [{pct} CrI]", dict(marker="D", color="C3", ls="none", ms=6)))
+    if pred or has_pi:
         legend.append((f"Prediction interval for a new study [{pct}]",
                        dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
     ref = None if refline is None else float(tf(refline))
-    return render(rows, columns=columns, xlabel=axis_label(spec.measure, xlabel, atransf, transf), title=title,
+    return render(rows, columns=columns, xlabel=axis_label(spec.measure, xlabel, atransf, transf),
+                  title=title_of(posterior, title),
                   legend=legend, refline=ref, atransf=atransf, xlim=xlim, plot_width=plot_width,
                   row_height=0.26, width=figsize[0] if figsize else None)
 
@@ -237,4 +284,29 @@ def arviz_forest(posterior: Any, *, var_names: Sequence[str] = ("theta",), level
     """
     from bayesma._arviz import plot_forest
 
-    return plot_forest(posterior.idata, var_names, level, r_hat=r_hat, ess=ess, **kwargs)
+    if "figsize" not in kwargs:  # ArviZ's default height gives 200 rows 12 px each: the labels collide
+        post = posterior.idata.posterior
+        n = sum(int(post[v].size // max(post.sizes["chain"] * post.sizes["draw"], 1)) for v in var_names if v in post)
+        kwargs["figsize"] = (10.0 if r_hat or ess else 6.0, max(2.6, 1.2 + 0.2 * n))
+        kwargs.setdefault("textsize", 9.0)
+    fig = plot_forest(posterior.idata, var_names, level, r_hat=r_hat, ess=ess, **kwargs)
+    _fit_left_labels(fig)
+    return fig
+
+
+def _fit_left_labels(fig: Figure) -> None:
+    """Widen the figure on the left until the row labels ArviZ draws fit on the canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    left = min([0.0] + [t.get_window_extent(renderer).x0 for ax in fig.axes for t in ax.get_yticklabels()
+                        if t.get_text()])
+    if left >= 0:
+        return
+    w, h = fig.get_size_inches()
+    pad = (-left + 6) / fig.dpi  # inches to add on the left
+    boxes = [ax.get_position() for ax in fig.axes]
+    fig.set_size_inches(w + pad, h)
+    for ax, b in zip(fig.axes, boxes):  # same sizes in inches, shifted right by pad
+        ax.set_position([(b.x0 * w + pad) / (w + pad), b.y0, b.width * w / (w + pad), b.height])

@@ -47,6 +47,7 @@ from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
 from .influence import prior_data_conflict, prior_influence
 from .io import pickle_state, write_posterior
+from .levels import PredictionMixin
 from .model_checks import ModelChecks
 from .query import SIMPLE_STATEMENT, posterior_repr
 from .summary import compare_frequentist
@@ -62,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["MetaPosterior"]
 
 
-class MetaPosterior(ModelChecks):
+class MetaPosterior(ModelChecks, PredictionMixin):
     """Posterior of a Bayesian meta-analysis (from ``MetaAnalysis.fit``).
 
     Parameters

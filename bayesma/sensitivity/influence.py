@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import align_to_studies, study_index
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors.reference import rebuilt_for
 from bayesma.sensitivity._common import (
@@ -269,8 +270,8 @@ def cumulative(
                 raise InputError(f"order={order!r} is not a column of the data; columns are "
                                  f"{list(spec.meta.data.columns)}")
             keys = spec.meta.data[order].to_numpy()
-        else:
-            keys = np.asarray(order)
+        else:  # a Series pairs with the studies by index (the rows the model was built from)
+            keys = np.asarray(align_to_studies(order, study_index(spec.meta), "order"))
             if keys.shape[0] != spec.k:
                 raise InputError(f"order has {keys.shape[0]} values for {spec.k} studies")
         idx = np.argsort(keys, kind="stable")

@@ -100,13 +100,15 @@ def test_log_odds_ratios_and_odds_ratios():
                                rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:unstandardized effects")
 def test_unstandardized_y_is_the_z_fit_rescaled():
     """y = 2 z, se = 2 se_z with RoBMA's priors on y is the d-prior fit on z (mu_z = mu_d / 2): the same
     Bayes factors and mu, log marginal likelihoods shifted by k log 2 (no selection models: those use
     qnorm on y but the t test on z)."""
     z, sz = np.arctanh(R), 1 / np.sqrt(N - 3)
     fz = bm.robma(yi=z, sei=sz, measure="ZCOR", ensemble="PP", **FAST)
-    fy = bm.robma(y=2 * z, se=2 * sz, ensemble="PP", **FAST)
+    with pytest.warns(bm.errors.DataWarning, match="default priors .* on the scale of y"):
+        fy = bm.robma(y=2 * z, se=2 * sz, ensemble="PP", **FAST)
     np.testing.assert_allclose(fy.models["log_ml"], fz.models["log_ml"] - R.size * math.log(2), atol=1e-8)
     np.testing.assert_allclose(fy.components()["log_BF"], fz.components()["log_BF"], atol=1e-8)
     np.testing.assert_allclose(fy.estimates().loc["mu"], fz.estimates().loc["mu"], atol=1e-10)
@@ -192,3 +194,25 @@ def test_cli_robma_reads_r_and_n(tmp_path, capsys):
     assert "row 2" in capsys.readouterr().err
     assert main(["robma", str(path), "--n", "n", "--out", str(tmp_path / "o3")]) == 2
     assert "--r" in capsys.readouterr().err
+
+
+def test_cli_robma_passes_moderators_and_clusters(tmp_path, capsys):
+    from bayesma.cli import main
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"study": np.repeat([f"S{i}" for i in range(8)], 2), "rater": ["self", "other"] * 8,
+                       "n": rng.integers(30, 150, 16)})
+    df["r"] = np.tanh(rng.normal(0.15 + 0.1 * (df["rater"] == "self"), 1 / np.sqrt(df["n"] - 3)))
+    path = tmp_path / "mods.csv"
+    df.to_csv(path, index=False)
+    for extra, kw in ((["--mods", "~ rater"], {"mods": "~ rater"}), (["--cluster", "study"], {"cluster": "study"})):
+        out = tmp_path / extra[0].strip("-")
+        code = main(["robma", str(path), "--r", "r", "--n", "n", "--ensemble", "PP", *extra, "--out", str(out)])
+        assert code == 0
+        text = capsys.readouterr().out
+        ref = bm.robma(df, r="r", n="n", ensemble="PP", **kw)
+        np.testing.assert_allclose(pd.read_csv(out / "robma_models.csv")["log_ml"], ref.models["log_ml"], atol=1e-12)
+        if "mods" in kw:
+            assert "Moderators" in text and "Marginal means" in text and "rater" in text
+        else:
+            assert "rho" in text

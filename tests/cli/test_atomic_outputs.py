@@ -12,8 +12,7 @@ import pytest
 from _helpers import ROOT
 
 import bayesma as bm
-from bayesma.cli import main
-from bayesma.cli import outputs
+from bayesma.cli import main, outputs
 
 CSV = ROOT / "examples" / "data" / "working_alliance_illustrative.csv"
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, column, study_name
+from bayesma._validate import as_numeric, columns, study_name
 from bayesma.design import design_matrix, drop_redundant
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
@@ -95,11 +95,12 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     extra = [n for n, v in args.items() if v is not None and n not in allowed]
     if extra:
         raise ArgumentTypeError(f"measure {measure!r} takes {', '.join(allowed)}; {', '.join(extra)} cannot be used")
+    given = {n: v for n, v in args.items() if v is not None}
+    resolved = columns(data, {**given, "slab": slab})  # Series pair by index, never by position
     labels = None
     if slab is not None:
-        labels = [str(s) for s in np.atleast_1d(np.asarray(column(data, slab, "slab"), dtype=object))]
-    raw = {n: as_numeric(column(data, v, n), v if isinstance(v, str) else n, labels)
-           for n, v in args.items() if v is not None}
+        labels = [str(s) for s in np.atleast_1d(np.asarray(resolved["slab"], dtype=object))]
+    raw = {n: as_numeric(resolved[n], v if isinstance(v, str) else n, labels) for n, v in given.items()}
     counts = _complete(measure, raw)
     k_all = len(next(iter(counts.values())))
     if any(len(v) != k_all for v in counts.values()):

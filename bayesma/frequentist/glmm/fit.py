@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from bayesma.coefs import resolve_btt
 from bayesma.frequentist.glmm.data import GLMMData
 from bayesma.frequentist.glmm.heterogeneity import saturated, saturated_observations, typical_variance, wald_qe
 from bayesma.frequentist.glmm.models import Counts, conditional_loglik, counts_for, problem
@@ -166,10 +167,7 @@ def _btt(btt: Any, names: list[str]) -> np.ndarray:
     p = len(names)
     if btt is None:
         return np.arange(1, p) if p > 1 and names[0] == "intrcpt" else np.arange(p)
-    idx = np.atleast_1d(np.asarray(btt))
-    if idx.dtype.kind in "US":
-        return np.array([names.index(str(n)) for n in idx])
-    return idx.astype(int) - 1
+    return np.asarray(resolve_btt(btt, names), dtype=int)  # numbers from 1 or R names, as everywhere
 
 
 def _tests(beta, vb, se, names, level, btt) -> dict:

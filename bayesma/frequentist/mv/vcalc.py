@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column, stripped_ids
+from bayesma._validate import column, columns, stripped_ids
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist.mv.blocks import BlockDiag, SizeGroup
 
@@ -210,6 +210,10 @@ def vcalc(
     >>> V.toarray().round(4).tolist()
     [[0.04, 0.03, 0.0], [0.03, 0.09, 0.0], [0.0, 0.0, 0.01]]
     """
+    if data is None:  # Series pair by index (with the first Series given), never by position
+        names = ("vi", "cluster", "obs", "type", "time1", "subgroup", "time2", "grp1", "grp2", "w1", "w2")
+        al = columns(None, dict(zip(names, (vi, cluster, obs, type, time1, subgroup, time2, grp1, grp2, w1, w2))))
+        vi, cluster, obs, type, time1, subgroup, time2, grp1, grp2, w1, w2 = (al[n] for n in names)  # noqa: A001
     cl = _values(data, cluster, "cluster", None)
     k = len(cl)
     if k < 2:
