@@ -52,7 +52,8 @@ def _fit(case, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingDataWarning)
         return bm.rma_glmm(case["measure"], **args, mods=case.get("mods"), model=model,
-                           method=case.get("method", "ML"), data=df, nAGQ=case.get("nAGQ"), **kw)
+                           method=case.get("method", "ML"), data=df, nAGQ=case.get("nAGQ"),
+                           test=case.get("test", "z"), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,12 @@ def test_estimates_match_metafor(fits, name):
         assert np.allclose(np.atleast_1d(getattr(res, key)), e[key], rtol=tol, atol=1e-4 if key == "QM" else 1e-6), key
     if e.get("sigma2") is not None:
         assert res.sigma2 == pytest.approx(e["sigma2"], rel=2e-3)
+    # confidence limits: within 2e-3 of metafor's (or of the standard error, near 0; UM.RS's looser se)
+    tol_ci = max(rtol_beta, 2 * _LOOSE["se"].get(name, 0.0), 0.05 if name == "bcg_glmm_CMEL_ablat" else 0.0)
+    for key in ("ci_lb", "ci_ub"):
+        ref = np.atleast_1d(np.asarray(e[key], dtype=float))
+        assert np.all(np.abs(np.atleast_1d(getattr(res, key)) - ref)
+                      <= tol_ci * np.maximum(np.abs(ref), np.atleast_1d(e["se"]))), key
     assert res.k == e.get("k", res.k)
     assert res.logLik == pytest.approx(e["logLik"], rel=2e-4, abs=1e-2 if name == "zerocells_glmm_UMFS_dose" else 2e-3)
 
@@ -276,3 +283,14 @@ def test_um_rs_with_more_nodes_converges_beyond_laplace():
     assert fit[9].tau2 == pytest.approx(fit[15].tau2, rel=1e-5)
     assert fit[15].logLik_marginal > fit[1].logLik_marginal
     assert abs(fit[1].tau2 / fit[15].tau2 - 1) > 1e-3
+
+
+@pytest.mark.parametrize("name", ["bcg_glmm_UMFS_ablat_t", "pritz1997_glmm_PLO_t"])
+def test_t_tests_match_metafor(fits, name):
+    """test="t": t(k - p) p-values and limits, QM as F(m, k - p)."""
+    e, res = CASES[name]["expect"], fits[name]
+    assert res.dfs == res.k - res.p and list(res.QMdf) == list(e["QMdf"])
+    assert np.allclose(res.pval, e["pval"], rtol=2e-3)
+    assert np.allclose(res.ci_lb, e["ci_lb"], rtol=2e-3) and np.allclose(res.ci_ub, e["ci_ub"], rtol=2e-3)
+    assert res.QM == pytest.approx(e["QM"], rel=2e-3) and res.QMp == pytest.approx(e["QMp"], rel=2e-3)
+    assert ("F(df1 = 1, df2 = 11)" in repr(res)) == (res.p > 1)
