@@ -91,7 +91,7 @@ def agreement() -> None:
             warnings.simplefilter("ignore")
             start = time.perf_counter()
             res = bm.rma_glmm(c["measure"], **args, mods=c.get("mods"), model=model, method=c.get("method", "ML"),
-                              data=df, nAGQ=c.get("nAGQ"))
+                              data=df, nAGQ=c.get("nAGQ"), test=c.get("test", "z"))
             ms = 1000 * (time.perf_counter() - start)
         e = c["expect"]
 

@@ -17,6 +17,7 @@ import pandas as pd
 from bayesma.batch import fit_many
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.extras import run_extras
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.pipeline import save_fig, version_line
 from bayesma.errors import SmallKWarning
@@ -153,7 +154,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     say(choose_engine(args.engine, posts[keys[0]].spec, option="--engine ",
                       nuts_options=("tune",) if args.engine == "nuts" else ())[1])
     names = ["combined.csv", "report.md"]
-    sections, figures = [], []
+    sections, figures, extra_files = [], [], {}
     model_name = _model_name(posts[keys[0]].spec)
     with progress.step(f"report and forest plot per {by}"):
         for key in keys:
@@ -163,7 +164,11 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             names.append(fname)
             text = posterior_report(post, title=f"{by}: {key}", fits=fits[key], source=Path(args.file).name)
             head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
-            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}")
+            extra = run_extras(df[df[by] == key], spec, args, tag=f"_{safe_name(key)}")  # --subgroups, --bias
+            extra_files.update(extra.files)
+            names.extend(extra.files)
+            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}"
+                            + (f"\n\n{extra.text}" if extra.markdown else ""))
     if spec.get("mods") or dependence:
         table = regression_table(res, fits, posts)
         table.index = table.index.rename([by, "term"])
@@ -201,6 +206,9 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         for _, fname, fig in figures:
             with writing(out / fname):
                 save_fig(fig, work / fname)
+        for fname, write in extra_files.items():
+            with writing(out / fname):
+                write(work / fname)
         with writing(out / "report.md"):
             (work / "report.md").write_text(report, encoding="utf-8")
         if args.html:

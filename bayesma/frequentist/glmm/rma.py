@@ -42,6 +42,7 @@ def rma_glmm(
     nAGQ: int | None = None,
     level: float = 0.95,
     btt: Any = None,
+    test: str = "z",
 ) -> GLMMResult:
     """Meta-analysis of counts with generalized linear mixed models (metafor's ``rma.glmm``).
 
@@ -92,6 +93,9 @@ def rma_glmm(
     btt : sequence of int or str, optional
         Coefficients of the omnibus test QM (1-based as metafor, or names); default all but
         the intercept.
+    test : {"z", "t"}
+        Wald z tests, or t tests with k - p degrees of freedom (QM then an F statistic on
+        m and k - p degrees of freedom), as metafor's ``test``.
 
     Returns
     -------
@@ -153,6 +157,8 @@ def rma_glmm(
     if nAGQ is not None and (isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 1):
         raise ArgumentTypeError(f"nAGQ must be a whole number >= 1, got {nAGQ!r}")
     level = check_level(level)
+    if test not in ("z", "t"):
+        raise InputError(f"test={test!r} is not known; rma_glmm takes 'z' or 't' (as metafor)")
     if measure in ("PLO", "IRLN") and model != "UM.FS":
         raise UnsupportedModelError(f"measure {measure!r} has one model (one count per study); leave model= out")
     if measure == "IRR" and model == "CM.AL":
@@ -165,7 +171,7 @@ def rma_glmm(
         raise InputError(f"{gd.k} studies cannot estimate {p + (method == 'ML')} parameters")
     nodes = int(nAGQ) if nAGQ is not None else default_nodes(measure, model)
     fe_nodes = int(nAGQ) if nAGQ is not None else 7
-    r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes)
+    r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes, test=test)
     fs = pd.DataFrame({"ML": r["fit_stats"]}).reindex(["ll", "dev", "AIC", "BIC", "AICc"])
     return GLMMResult(
         beta=r["beta"], se=r["se"], zval=r["zval"], pval=r["pval"], ci_lb=r["ci_lb"], ci_ub=r["ci_ub"], vb=r["vb"],
@@ -173,4 +179,4 @@ def rma_glmm(
         QEp_Wld=r["QEp_Wld"], QE_LRT=r["QE_LRT"], QEp_LRT=r["QEp_LRT"], QE_df=r["QE_df"], I2=r["I2"], H2=r["H2"],
         vt=r["vt"], QM=r["QM"], QMp=r["QMp"], QMdf=r["QMdf"], btt=r["btt"], logLik=r["ll"],
         logLik_marginal=r["ll_marginal"], fit_stats=fs, k=gd.k, k_all=gd.k_all, measure=measure, model=model,
-        method=method, nAGQ=nodes, level=level, labels=gd.labels, dropped=gd.dropped)
+        method=method, nAGQ=nodes, level=level, test=test, dfs=r["dfs"], labels=gd.labels, dropped=gd.dropped)
