@@ -1,8 +1,7 @@
 """The report of a fit: a paragraph in the style journals expect (APA 7 / MARS), then the numbers behind it.
 
-:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (what
-``post.report()`` and ``bayesma fit`` write as ``report.md``); :func:`report_text`
-renders it from the pieces (posterior summary, frequentist fits, priors).
+:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (``post.report()``,
+``bayesma fit``'s ``report.md``); :func:`report_text` renders it from the pieces.
 
 Rules: numbers are rounded for a reader (effects and intervals to 2 decimals,
 tau² to 3, I² to whole percent, p in APA style: ``p = .013``, ``p < .001``);
@@ -27,6 +26,7 @@ import pandas as pd
 from bayesma import measures
 from bayesma import priors as pr
 from bayesma.design import formula_variables
+from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
 from bayesma.report.fits import estimator_fits
 from bayesma.report.tables import (
@@ -597,4 +597,6 @@ def posterior_report(
         source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
+    if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)
+        return add_counts_words(text, post)
     return text if dep is None else add_dependent_words(text, post)
