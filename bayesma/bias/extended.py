@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from bayesma._validate import align, stripped_ids
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.likelihood import loglik as single_loglik
 from bayesma.bias.model import FitData, ModelDef, fit_model, log_density
 from bayesma.bias.moderators import Term, build_terms
 from bayesma.bias.multilevel import Allocation, Clusters, cluster_loglik, make_clusters
-from bayesma._validate import align, stripped_ids
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.priors import Prior
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import study_name
-from bayesma.design import _numbers_as_text, _refuse_mostly_numeric, formula_variables, is_text
+from bayesma.design import formula_variables, is_text, numbers_as_text, refuse_mostly_numeric
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors import Normal, Prior
 
@@ -135,8 +135,8 @@ def _factors(mods) -> set[str]:
 def _numbers_stored_as_text(name: str, col: pd.Series, labels) -> pd.Series:
     """A text column whose every cell is a number is a continuous moderator (as in :func:`bayesma.rma`),
     with a warning; one that is mostly numbers with a few other cells is an error naming them."""
-    _refuse_mostly_numeric(col, name, labels)
-    numbers = _numbers_as_text(col)
+    refuse_mostly_numeric(col, name, labels)
+    numbers = numbers_as_text(col)
     if numbers is None:
         return col
     warnings.warn(f"moderator {name!r} holds numbers stored as text: used as a continuous moderator (standardized, "

@@ -199,7 +199,7 @@ def build_counts_spec(
         labels = labs
     cnt = _make_counts(measure, arrays, labs, baseline)
     if cnt.two_group and baseline == "fixed" and not _informative(cnt).any():
-        raise InputError(f"every table is double-zero (no events in either group)"
+        raise InputError("every table is double-zero (no events in either group)"
                          + (" or has only events in both groups" if cnt.family == "binomial" else "")
                          + f": with fixed study baselines the {cnt.family} likelihood says "
                          f"nothing about the {measure} and the posterior would be its prior")
