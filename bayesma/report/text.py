@@ -555,11 +555,10 @@ def posterior_report(
 ) -> str:
     """The report of a fitted :class:`bayesma.MetaPosterior` (Markdown); see :meth:`MetaPosterior.report`.
 
-    Every number comes from the posterior's own summary and probabilities (the
-    exact engine's for ``engine="exact"``) and from :func:`bayesma.rma` on the
-    same data (FE, DL, REML, REML + Knapp-Hartung; *pi_type*: their prediction interval), unless *fits* given.
-    *conversion* defaults to ``data.attrs["conversion"]`` of the fitted data, else
-    to the conversion the measure implies (:data:`CONVERSIONS`).
+    Every number comes from the posterior's own summary and probabilities (the exact engine's for
+    ``engine="exact"``) and from :func:`bayesma.rma` on the same data (FE, DL, REML, REML + Knapp-Hartung;
+    *pi_type*: their prediction interval), unless *fits* given. *conversion* defaults to
+    ``data.attrs["conversion"]`` of the fitted data, else to the conversion the measure implies.
     """
     spec = post.spec
     summary = post.summary()
@@ -587,9 +586,7 @@ def posterior_report(
         summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
         engine=post.engine, method=post.source.method,
         engine_detail=engine_detail if post.source.needs_diagnostics else None,
-        diagnostics_text=diag, prior_influence=influence,
-        prior_conflict=conflict,
-        source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
+        diagnostics_text=diag, prior_influence=influence, prior_conflict=conflict, source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
     if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)

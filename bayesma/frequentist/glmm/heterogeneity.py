@@ -109,7 +109,9 @@ def wald_qe(theta: np.ndarray, info: np.ndarray, X: np.ndarray) -> float:
 
 
 def typical_variance(vi: np.ndarray, X: np.ndarray) -> float:
-    """metafor's typical within-study variance ``(k - p) / tr(P)``."""
+    """metafor's typical within-study variance ``(k - p) / tr(P)`` (NaN when k = p)."""
+    if X.shape[0] <= X.shape[1]:
+        return float("nan")
     w = 1.0 / vi
     WX = w[:, None] * X
     P_tr = float(np.sum(w) - np.trace(np.linalg.solve(X.T @ WX, WX.T @ WX)))

@@ -78,7 +78,7 @@ def derivatives(prob: LocalProblem, theta: np.ndarray, h: float = 1e-4):
     return float(np.sum(f0)), G, HH
 
 
-def maximize(prob: LocalProblem, theta0: np.ndarray, max_iter: int = 200, tol: float = 1e-9,
+def maximize(prob: LocalProblem, theta0: np.ndarray, max_iter: int = 200, tol: float = 1e-12,
              floor: dict[int, float] | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Newton-Raphson with step halving (and a Levenberg shift where the Hessian is not
     negative definite).
