@@ -16,7 +16,7 @@ import pytest
 from scipy import integrate, stats
 
 import bayesma as bm
-from bayesma.errors import InputError, MissingDataWarning
+from bayesma.errors import ConvergenceWarning, InputError, MissingDataWarning
 from bayesma.frequentist.glmm.hypergeometric import NCHTables, nch_marginal_loglik
 from bayesma.frequentist.glmm.likelihood import marginal_loglik
 
@@ -294,3 +294,16 @@ def test_t_tests_match_metafor(fits, name):
     assert np.allclose(res.ci_lb, e["ci_lb"], rtol=2e-3) and np.allclose(res.ci_ub, e["ci_ub"], rtol=2e-3)
     assert res.QM == pytest.approx(e["QM"], rel=2e-3) and res.QMp == pytest.approx(e["QMp"], rel=2e-3)
     assert ("F(df1 = 1, df2 = 11)" in repr(res)) == (res.p > 1)
+
+
+def test_single_study_fixed_effects_has_no_heterogeneity_statistics():
+    res = bm.rma_glmm("OR", ai=[4], bi=[100], ci=[8], di=[95], method="FE")
+    a, b, c, d = 4, 100, 8, 95
+    assert res.beta[0] == pytest.approx(np.log(a * d / (b * c)), rel=1e-8)
+    assert res.se[0] == pytest.approx(np.sqrt(1 / a + 1 / b + 1 / c + 1 / d), rel=1e-6)
+    assert np.isnan(res.I2) and np.isnan(res.QE_Wld) and "Wld(df = NA)" in repr(res)
+
+
+def test_no_events_in_a_group_warns_that_the_estimate_is_infinite():
+    with pytest.warns(ConvergenceWarning, match="no study has an event in group 1"):
+        bm.rma_glmm("OR", ai=[0, 0, 0], bi=[20, 19, 18], ci=[1, 3, 2], di=[19, 17, 18], model="CM.EL")

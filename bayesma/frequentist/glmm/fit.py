@@ -19,7 +19,7 @@ from bayesma.coefs import resolve_btt
 from bayesma.frequentist.glmm.data import GLMMData
 from bayesma.frequentist.glmm.heterogeneity import saturated, saturated_observations, typical_variance, wald_qe
 from bayesma.frequentist.glmm.models import Counts, conditional_loglik, counts_for, problem
-from bayesma.frequentist.glmm.newton import maximize
+from bayesma.frequentist.glmm.newton import covariance, maximize
 
 __all__ = ["fit_glmm", "default_nodes"]
 
@@ -134,17 +134,20 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
         ll_marginal = ll
         if model != "UM.RS" and not nch:
             ll = conditional_loglik(model, cnt, Xs, theta)
-    V = np.linalg.inv(-H)
+    own = fe.own if method == "FE" or model != "UM.FS" else ml.own
+    V = covariance(H, own)
     if method == "ML" and nch and tau2 > 0 and V[-1, -1] >= 0:
         se_tau2 = float(np.sqrt(V[-1, -1]) * tau2)
     vb = M @ V[:p, :p] @ M.T
     beta = M @ theta[:p]
-    se = np.sqrt(np.diag(vb))
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(vb))  # NaN where the information is not positive (an infinite estimate)
     out: dict[str, Any] = {"beta": beta, "vb": vb, "se": se, "tau2": tau2, "se_tau2": se_tau2, "sigma2": sigma2,
                            "ll": ll, "ll_marginal": ll_marginal, "ll_FE": ll_fe}
     out.update(_heterogeneity(model, cnt, (fe_nodes or n_nodes) if um_rs_fe else n_nodes, X, ll_fe, k, p))
     vt = typical_variance(gd.vi, X)
-    out.update(vt=vt, I2=100 * tau2 / (vt + tau2), H2=tau2 / vt + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out.update(vt=vt, I2=100 * tau2 / (vt + tau2), H2=tau2 / vt + 1)
     out.update(_tests(beta, vb, se, names, level, btt, test, k))
     out.update(_fit_stats(model, method, ll, out["ll_QE"], k, p))
     return out

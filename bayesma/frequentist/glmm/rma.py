@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level, label_alias
-from bayesma.errors import ArgumentTypeError, InputError, UnsupportedModelError
+from bayesma.errors import ArgumentTypeError, ConvergenceWarning, InputError, UnsupportedModelError
 from bayesma.frequentist.glmm.data import MODELS, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
 from bayesma.frequentist.glmm.result import GLMMResult
@@ -117,6 +118,8 @@ def rma_glmm(
 
     Warns
     -----
+    ConvergenceWarning
+        No study has an event (or every patient has one) in a group: the estimate is infinite.
     MissingDataWarning
         Studies left out: missing counts, and (as metafor's ``drop00=TRUE``) 2x2 tables with
         no events, or only events, in both groups, and IRR studies with no events in either
@@ -169,6 +172,7 @@ def rma_glmm(
     p = gd.X.shape[1]
     if gd.k < p + (method == "ML"):
         raise InputError(f"{gd.k} studies cannot estimate {p + (method == 'ML')} parameters")
+    _warn_infinite(measure, gd.counts)
     nodes = int(nAGQ) if nAGQ is not None else default_nodes(measure, model)
     fe_nodes = int(nAGQ) if nAGQ is not None else 7
     r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes, test=test)
@@ -180,3 +184,23 @@ def rma_glmm(
         vt=r["vt"], QM=r["QM"], QMp=r["QMp"], QMdf=r["QMdf"], btt=r["btt"], logLik=r["ll"],
         logLik_marginal=r["ll_marginal"], fit_stats=fs, k=gd.k, k_all=gd.k_all, measure=measure, model=model,
         method=method, nAGQ=nodes, level=level, test=test, dfs=r["dfs"], labels=gd.labels, dropped=gd.dropped)
+
+
+def _warn_infinite(measure: str, c: dict[str, np.ndarray]) -> None:
+    """Warn when the counts put the maximum likelihood estimate at infinity (no events, or only
+    events, in every study of a group): the numbers reported are where the optimiser stopped."""
+    if measure == "OR":
+        groups = {"group 1": (c["ai"], c["bi"]), "group 2": (c["ci"], c["di"])}
+    elif measure == "PLO":
+        groups = {"the studies": (c["xi"], c["ni"] - c["xi"])}
+    elif measure == "IRR":
+        groups = {"group 1": (c["x1i"], None), "group 2": (c["x2i"], None)}
+    else:
+        groups = {"the studies": (c["xi"], None)}
+    for name, (events, others) in groups.items():
+        none = np.all(events == 0)
+        every = others is not None and np.all(others == 0)
+        if none or every:
+            what = f"no study has an event in {name}" if none else f"in every study every patient in {name} has the event"
+            warnings.warn(f"{what}: the maximum likelihood estimate is infinite, and the numbers reported are where "
+                          "the optimiser stopped", ConvergenceWarning, stacklevel=3)
