@@ -165,8 +165,8 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         Moderators, ``"~ rater + setting"`` (columns of *data*): RoBMA-reg. Each moderator is in or
         out of the model (prior probability 1/2), crossed with effect, heterogeneity and bias;
         continuous moderators are standardized, factors get mean-difference contrasts, each
-        coefficient ``Normal(0, 0.25)`` on the effect prior's scale (``priors={"mods": {name: prior}}``
-        overrides). See :class:`~bayesma.bias.extended_result.RoBMAExtResult`.
+        coefficient ``Normal(0, 0.25)`` on the effect prior's scale (``priors={"mods": prior}`` for all,
+        ``{"mods": {name: prior}}`` per moderator). See :class:`~bayesma.bias.extended_result.RoBMAExtResult`.
     cluster : str or array-like, optional
         Study (cluster) of each estimate: multilevel RoBMA (RoBMA 4's ``cluster=``) with a random
         effect per cluster and per estimate; reports rho, the share of heterogeneity between

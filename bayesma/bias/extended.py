@@ -138,8 +138,11 @@ def split_priors(priors) -> tuple[dict, dict]:
     """Split ``priors`` into the plain ensemble's keys and ``"mods"`` / ``"rho"``."""
     priors = dict(priors or {})
     ext = {k: priors.pop(k) for k in ("mods", "rho") if k in priors}
+    if "mods" in ext and isinstance(ext["mods"], Prior):
+        ext["mods"] = {"*": ext["mods"]}  # one prior for every moderator (RoBMA's prior_covariates)
     if "mods" in ext and not (isinstance(ext["mods"], dict) and all(isinstance(p, Prior) for p in ext["mods"].values())):
-        raise ArgumentTypeError("priors['mods'] must be a dict {moderator: bayesma Normal prior}")
+        raise ArgumentTypeError("priors['mods'] must be a bayesma Normal prior (for every moderator) or a dict "
+                                "{moderator: bayesma Normal prior}")
     if "rho" in ext and not (isinstance(ext["rho"], tuple) and len(ext["rho"]) == 2):
         raise ArgumentTypeError("priors['rho'] must be the (alpha, beta) pair of a Beta prior, e.g. (1, 1)")
     return priors, ext

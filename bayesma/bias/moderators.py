@@ -176,7 +176,8 @@ def build_terms(mods, data: pd.DataFrame | None, labels=None, priors: dict | Non
     labels : list, optional
         Study labels for error messages.
     priors : dict, optional
-        ``{moderator name: Prior}``; default :func:`default_moderator_prior`.
+        ``{moderator name: Prior}`` (key ``"*"``: every moderator not named); default
+        :func:`default_moderator_prior`.
     standardize : bool
         Standardize continuous moderators (RoBMA's default).
 
@@ -200,13 +201,14 @@ def build_terms(mods, data: pd.DataFrame | None, labels=None, priors: dict | Non
     """
     priors = dict(priors or {})
     names = _variables(mods)
+    common = priors.pop("*", None)
     unknown = set(priors) - set(names)
     if unknown:
         raise InputError(f"priors for moderators {sorted(unknown)} that are not in mods={mods!r}")
     terms, blocks = [], []
     for name in names:
         col = _check_column(data, name, labels)
-        prior = priors.get(name, default_moderator_prior())
+        prior = priors.get(name, common if common is not None else default_moderator_prior())
         if not isinstance(prior, Prior) or prior.family != "Normal":
             raise ArgumentTypeError(f"the prior of moderator {name!r} must be a bayesma Normal prior, got {prior!r}")
         if is_text(col) or isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool:

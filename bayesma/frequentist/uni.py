@@ -42,6 +42,7 @@ from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist.location_scale import LINKS, LocationScaleResult, fit_location_scale
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
+from bayesma.frequentist.predict import PredictionIntervals
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
 
@@ -52,7 +53,7 @@ __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
 
 @dataclass(frozen=True)
-class RMAResult:  # numpydoc ignore=PR01
+class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
     """A fitted (mixed-effects) meta-analysis, with metafor's names.
 
     Attributes follow ``metafor::rma.uni``: ``beta``, ``se``, ``stat``,
@@ -111,6 +112,7 @@ class RMAResult:  # numpydoc ignore=PR01
     iterations: int = 0
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
+    pi_type: str = "default"  # the prediction interval of pi_lb / pi_ub and predict() (see with_pi_type)
 
     # ---- convenience -------------------------------------------------
     @property
@@ -369,11 +371,11 @@ class RMAResult:  # numpydoc ignore=PR01
         from bayesma.plots.funnel import funnel_plot
         return funnel_plot(self, **kwargs)
 
-    def forest(self, **kwargs: Any):
+    def forest(self, pi_type: str | None = None, **kwargs: Any):
         """Forest plot as metafor's ``forest`` (with categorical moderators one block and summary per level);
-        see :func:`bayesma.plots.forest_rma`."""
+        see :func:`bayesma.plots.forest_rma`; *pi_type* draws another prediction interval (``with_pi_type``)."""
         from bayesma.plots.forest_frequentist import forest_rma
-        return forest_rma(self, **kwargs)
+        return forest_rma(self if pi_type is None else self.with_pi_type(pi_type), **kwargs)
 
     def __repr__(self) -> str:
         return format_rma(self)

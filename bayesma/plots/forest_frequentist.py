@@ -66,13 +66,16 @@ def _summary_rows(fit: Any, label: str, tf: Callable, txt: Callable, show_weight
     return rows
 
 
-def _legend(pct: str, diamond: str, colour: str, predict: bool, subgroups: bool = False) -> list[tuple[str, Any]]:
+def _legend(pct: str, diamond: str, colour: str, predict: bool, subgroups: bool = False,
+            pi_label: str | None = None) -> list[tuple[str, Any]]:
     out = [(f"Observed effect [{pct} CI] (area \u221d weight)", dict(marker="s", color="black", ls="-", lw=0.9, ms=5))]
     if subgroups:
         out.append((f"Subgroup estimate [{pct} CI]", dict(marker="D", color="0.45", ls="none", ms=6)))
     out.append((f"{diamond} [{pct} CI]", dict(marker="D", color=colour, ls="none", ms=6)))
     if predict:
-        out.append((f"Prediction interval [{pct}]", dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
+        which = f"; {pi_label}" if pi_label else ""  # the variant (RMAResult.pi_label), e.g. "t(12)"
+        out.append((f"Prediction interval [{pct}{which}]", dict(kind="patch", facecolor="C1", edgecolor="C1",
+                                                                 alpha=0.85)))
     return out
 
 
@@ -192,7 +195,9 @@ def forest_rma(
     has_pi = predict and str(fit.method).upper() not in ("FE", "EE", "CE") and fit.k > 1
     ref = None if refline is None else float(tf(refline))
     return render(rows, columns=columns, xlabel=axis_label(measure_of(fit, measure), xlabel, atransf, transf),
-                  title=title_of(fit, title), legend=_legend(pct, "Pooled estimate", "C3", has_pi), refline=ref, atransf=atransf,
+                  title=title_of(fit, title),
+                  legend=_legend(pct, "Pooled estimate", "C3", has_pi, pi_label=getattr(fit, "pi_label", None)),
+                  refline=ref, atransf=atransf,
                   xlim=xlim, plot_width=plot_width, width=figsize[0] if figsize else None)
 
 
