@@ -35,8 +35,6 @@ class ExactFit:
         Independent posterior draws, dims ``(chain, draw, ...)``.
     exact : ExactPosterior
         The quadrature posterior every reported number comes from.
-    summary : pandas.DataFrame
-        ``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%).
     seconds : float
         Wall time of the fit.
     info : dict
@@ -52,9 +50,14 @@ class ExactFit:
 
     idata: Any
     exact: ExactPosterior
-    summary: pd.DataFrame
     seconds: float
     info: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%); computed when first
+        asked (the study effects' quantiles are most of an exact fit's time) and cached."""
+        return self.exact.summary()
 
 
 def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
@@ -116,7 +119,7 @@ def fit_exact(
     -------
     ExactFit
         ``idata`` (the draws), ``exact`` (the :class:`ExactPosterior`), ``summary``
-        (exact mean, sd, median, 2.5% and 97.5% quantiles) and ``seconds``.
+        (exact mean, sd, median, 2.5% and 97.5% quantiles, computed when first read) and ``seconds``.
         ``MetaAnalysis.fit(engine="exact")`` wraps it in a :class:`bayesma.MetaPosterior`.
 
     Examples
@@ -134,7 +137,6 @@ def fit_exact(
     start = time.perf_counter()
     spec = _as_spec(spec)
     ep = exact_posterior(spec, grid=grid)
-    summary = ep.summary()
     n = int(draws) * int(chains)
     info: dict[str, Any] = {"theta_draws": True}
     if theta_draws is None:
@@ -159,4 +161,4 @@ def fit_exact(
     sample = ep.draws(n, rng, theta=theta_draws)
     idata = _to_idata(spec, sample, int(chains), int(draws))
     seconds = time.perf_counter() - start
-    return ExactFit(idata, ep, summary, seconds, info)
+    return ExactFit(idata, ep, seconds, info)
