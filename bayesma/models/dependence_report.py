@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["borrowing", "rho_sensitivity"]
+__all__ = ["borrowing", "borrowing_table", "rho_sensitivity"]
 
 
 def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
@@ -43,15 +43,49 @@ def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
     """
     import warnings
 
-    from bayesma.models import MetaAnalysis, SmallKWarning
+    from bayesma.models import SmallKWarning
 
-    spec = ma.spec
-    dep = spec.dependence
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallKWarning)
         joint = ma.fit(engine=engine, seed=seed).summary()
+    return borrowing_table(ma.spec, joint, seed=seed)
+
+
+def borrowing_table(spec: Any, joint: pd.DataFrame, seed: int = 1, outcomes: Sequence[str] | None = None
+                    ) -> pd.DataFrame:
+    """:func:`borrowing` from the joint model's summary *joint* (``post.summary()`` of a fitted
+    multivariate model with spec *spec*): each outcome (or those named in *outcomes*) alone is fitted
+    with the exact engine and the same priors.
+
+    Parameters
+    ----------
+    spec : DependentSpec
+        The multivariate model's spec (``model.spec`` or ``post.spec``).
+    joint : pandas.DataFrame
+        Its posterior summary (rows ``mu[<outcome>]``).
+    seed : int
+        Seed of the separate fits.
+    outcomes : sequence of str, optional
+        The outcomes to compare (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`borrowing`.
+
+    Examples
+    --------
+    >>> borrowing_table(post.spec, post.summary())                   # doctest: +SKIP
+    """
+    import warnings
+
+    from bayesma.models import MetaAnalysis, SmallKWarning
+
+    dep = spec.dependence
     rows = []
     for j, o in enumerate(dep.outcome_names):
+        if outcomes is not None and o not in outcomes:
+            continue
         sel = dep.outcome_index == j
         tau = spec.priors.get("tau", spec.priors.get(f"tau[{o}]"))
         with warnings.catch_warnings():

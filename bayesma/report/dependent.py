@@ -14,7 +14,7 @@ import pandas as pd
 
 from bayesma.report.tables import num
 
-__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "add_dependent_words"]
+__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "borrowing_sentence", "add_dependent_words"]
 
 
 def model_words(dep: Any) -> str:
@@ -52,11 +52,33 @@ def counterpart_sentence(table: pd.DataFrame, dep: Any) -> str:
             f"likelihood; CR2 intervals from clubSandwich's small-sample correction), gave {means}; {het}.")
 
 
+def borrowing_sentence(post: Any, small_k: int = 5) -> str:
+    """For each outcome reported by fewer than *small_k* studies: its mean under the joint model beside
+    a random-effects fit of that outcome alone (same priors), and how far it moved
+    (:func:`bayesma.models.dependence_report.borrowing_table`); ``""`` when no outcome is that small."""
+    from bayesma.models.dependence_report import borrowing_table
+
+    spec = post.spec
+    dep = spec.dependence
+    counts = pd.Series(dep.outcome_index).value_counts()
+    small = [o for j, o in enumerate(dep.outcome_names) if counts.get(j, 0) < small_k]
+    if not small:
+        return ""
+    tab = borrowing_table(spec, post.summary(), outcomes=small)
+    parts = [f"outcome {o!r} (k = {int(r['k'])}) has mean {num(r['joint_mean'])} [{num(r['joint_lower'])}, "
+             f"{num(r['joint_upper'])}] in the joint model and {num(r['alone_mean'])} [{num(r['alone_lower'])}, "
+             f"{num(r['alone_upper'])}] fitted alone with the same priors (a shift of {r['shift_sd']:.2f} posterior "
+             f"sd of the separate fit; interval {r['width_ratio']:.2f} times as wide)" for o, r in tab.iterrows()]
+    return ("Borrowing strength: " + "; ".join(parts) + ". Outcomes with fewer than 5 studies lean on the "
+            "others through the correlation rho, so they depend on its prior and on the structure.")
+
+
 def add_dependent_words(text: str, post: Any) -> str:
     """*text* (the report) with the dependent model named and its ``rma_mv`` counterpart added.
 
     The first paragraph's model kind becomes the model's name (:func:`model_words`) and the
-    counterpart's sentence (:func:`counterpart_sentence`) closes that paragraph.
+    counterpart's sentence (:func:`counterpart_sentence`) closes that paragraph; a multivariate model
+    with an outcome of fewer than 5 studies gets a paragraph on its borrowing (:func:`borrowing_sentence`).
     """
     dep = post.spec.dependence
     table = post.compare_frequentist(level=0.95)
@@ -68,5 +90,9 @@ def add_dependent_words(text: str, post: Any) -> str:
             if sep and cut >= 0:
                 head = head[:cut] + f"a Bayesian dependent-effects model ({model_words(dep)})"
             paras[i] = head + sep + rest + " " + counterpart_sentence(table, dep)
+            if dep.multivariate:
+                borrowed = borrowing_sentence(post)
+                if borrowed:
+                    paras.insert(i + 1, borrowed)
             break
     return "\n\n".join(paras)

@@ -157,19 +157,19 @@ def test_che_draws_match_the_exact_summary():
 def test_dependent_input_errors_say_what_is_needed():
     dat = _assink()
     V = np.array(_case("assink2016_che_rho06")["expect"]["V"])
-    with pytest.raises(ValueError, match="needs cluster="):
+    with pytest.raises(bm.errors.InputError, match="needs cluster="):
         bm.MetaAnalysis(dat, yi="yi", V=V, labels="id")
-    with pytest.raises(ValueError, match=r"rho= must be in \(-1, 1\)"):
+    with pytest.raises(bm.errors.InputError, match=r"rho= must be in \(-1, 1\)"):
         bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", labels="id", rho=1.2)
-    with pytest.raises(TypeError, match="rho_sensitivity"):
+    with pytest.raises(bm.errors.ArgumentTypeError, match="rho_sensitivity"):
         bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", labels="id", rho=[0.3, 0.5])
     bad = V.copy()
     bad[5, 6] = bad[6, 5] = 0.01  # rows 6 and 7: study 1 and study 2
-    with pytest.raises(ValueError, match=r"couples effects of two clusters: V\[6, 7\].*cluster '1'.*cluster '2'"):
+    with pytest.raises(bm.errors.InputError, match=r"couples effects of two clusters: V\[6, 7\].*cluster '1'.*cluster '2'"):
         bm.MetaAnalysis(dat, yi="yi", V=bad, cluster="study", labels="id")
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(bm.errors.InputError, match="not both"):
         bm.MetaAnalysis(dat, yi="yi", V=V, rho=0.5, cluster="study", labels="id")
-    with pytest.raises(ValueError, match="diagonal of V= differs from vi in row 1"):
+    with pytest.raises(bm.errors.InputError, match="diagonal of V= differs from vi in row 1"):
         bm.MetaAnalysis(dat, yi="yi", vi=dat["vi"] * 2, V=V, cluster="study", labels="id")
 
 
