@@ -43,6 +43,15 @@ _EXPORTS: dict[str, str] = {
     "convert_logor_to_d": "bayesma.effects",
     "convert_r_to_logor": "bayesma.effects",
     "convert_logor_to_r": "bayesma.effects",
+    "convert_t_to_d": "bayesma.effects",
+    "convert_f_to_d": "bayesma.effects",
+    "convert_t_to_r": "bayesma.effects",
+    "convert_f_to_r": "bayesma.effects",
+    "convert_p_to_t": "bayesma.effects",
+    # reported estimates, CIs, p-values and five-number summaries (metafor's conv.*)
+    "conv_wald": "bayesma.effects",
+    "conv_delta": "bayesma.effects",
+    "conv_fivenum": "bayesma.effects",
     # frequentist
     "rma": "bayesma.frequentist",
     "RMAResult": "bayesma.frequentist",
@@ -81,6 +90,8 @@ _EXPORTS: dict[str, str] = {
     "blup": "bayesma.frequentist.ranef",
     "ranef": "bayesma.frequentist.ranef",
     "rma_mh": "bayesma.frequentist.mh",
+    "rma_glmm": "bayesma.frequentist.glmm",
+    "GLMMResult": "bayesma.frequentist.glmm",
     "rma_peto": "bayesma.frequentist.mh",
     "influence_plot": "bayesma.plots.influence",
     "baujat": "bayesma.frequentist.influence",
@@ -98,11 +109,17 @@ _EXPORTS: dict[str, str] = {
     # is named bayesma.robust, which is reserved for the cluster-robust variance function)
     "robma": "bayesma.bias",
     "RoBMAResult": "bayesma.bias",
+    "bma": "bayesma.bias",
+    "RoBMAExtResult": "bayesma.bias",
     "WeightFunction": "bayesma.bias",
     "PET": "bayesma.bias",
     "PEESE": "bayesma.bias",
     "InverseGammaTau": "bayesma.bias",
     "load_posterior": "bayesma.results",
+    # checking a Bayesian fit: LOO / WAIC through ArviZ, posterior predictive checks
+    "compare_models": "bayesma.results.model_checks",
+    "LOOResult": "bayesma.results.model_checks",
+    "PPCResult": "bayesma.results.model_checks",
     # sensitivity
     "compare_priors": "bayesma.sensitivity",
     "rho_sensitivity": "bayesma.models.dependence_report",

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["InferenceData", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
-           "plot_trace", "plot_forest", "write_netcdf", "read_netcdf"]
+__all__ = ["InferenceData", "LazyDraws", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
+           "plot_trace", "plot_forest", "write_netcdf", "read_netcdf", "with_log_likelihood", "loo", "waic",
+           "compare"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from arviz import InferenceData
@@ -56,6 +57,64 @@ def from_draws(
 
     return az.from_dict(posterior=dict(posterior), observed_data=observed_data, constant_data=constant_data,
                         coords=dict(coords or {}), dims=dict(dims or {}))
+
+
+def _xr_dataset(values: Mapping[str, np.ndarray], coords: Mapping[str, Any], dims: Mapping[str, Sequence[str]],
+                sampled: bool) -> Any:
+    """An xarray Dataset in ArviZ's layout (``chain``, ``draw`` as integer coordinates), built with xarray
+    alone: ArviZ's import (2-3 s in a fresh process, most of it numba compiling ECDF helpers) is
+    not paid by fits that never need an InferenceData."""
+    import xarray as xr
+
+    variables = {}
+    used: dict[str, Any] = {}
+    for name, arr in values.items():
+        arr = np.asarray(arr)
+        lead = ["chain", "draw"] if sampled else []
+        extra = list(dims.get(name, []))
+        extra += [f"{name}_dim_{i}" for i in range(arr.ndim - len(lead) - len(extra))]
+        variables[name] = (lead + extra, arr)
+        for i, d in enumerate(lead + extra):
+            if d in ("chain", "draw"):
+                used[d] = np.arange(arr.shape[i])
+            elif d in coords:
+                used[d] = np.asarray(coords[d])
+    return xr.Dataset(variables, coords=used)
+
+
+class LazyDraws:
+    """Posterior draws whose InferenceData is built only when asked for.
+
+    ``.posterior`` is the ``posterior`` group as an xarray Dataset (built at once, without ArviZ);
+    ``.idata`` builds the :class:`arviz.InferenceData` around the same Dataset on first use. Engines
+    whose numbers do not come from the draws (the exact engine) return these, so a first fit in a
+    fresh process does not import ArviZ.
+    """
+
+    def __init__(self, posterior: Mapping[str, np.ndarray], *, coords: Mapping[str, Sequence[Any]] | None = None,
+                 dims: Mapping[str, Sequence[str]] | None = None,
+                 observed_data: Mapping[str, np.ndarray] | None = None,
+                 constant_data: Mapping[str, np.ndarray] | None = None) -> None:
+        coords = dict(coords or {})
+        dims = dict(dims or {})
+        self.posterior = _xr_dataset(posterior, coords, dims, sampled=True)
+        self._groups = {name: dict(vals) for name, vals in (("observed_data", observed_data),
+                                                             ("constant_data", constant_data)) if vals}
+        self._coords, self._dims = coords, dims
+        self._idata: Any = None
+
+    @property
+    def idata(self) -> Any:
+        """The :class:`arviz.InferenceData` (built once; its ``posterior`` is :attr:`posterior`)."""
+        if self._idata is None:
+            import arviz as az
+
+            groups = {name: _xr_dataset(vals, self._coords, self._dims, sampled=False)
+                      for name, vals in self._groups.items()}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # ArviZ: groups without chain/draw
+                self._idata = az.InferenceData(posterior=self.posterior, **groups)
+        return self._idata
 
 
 def dataset(values: Mapping[str, np.ndarray], *, coords: Mapping | None = None, dims: Mapping | None = None) -> Any:
@@ -116,6 +175,45 @@ def plot_forest(idata: Any, var_names: Sequence[str], hdi_prob: float, **kwargs:
         warnings.simplefilter("ignore", DeprecationWarning)
         axes = az.plot_forest(idata, var_names=list(var_names), combined=True, hdi_prob=hdi_prob, **kwargs)
     return np.ravel(axes)[0].figure
+
+
+def with_log_likelihood(posterior: Any, loglik: np.ndarray, labels: Sequence[Any], name: str = "y") -> Any:
+    """An InferenceData of *posterior* and a ``log_likelihood`` group (``name``: chain, draw, study)."""
+    import arviz as az
+    import xarray as xr
+
+    ll = xr.Dataset({name: (("chain", "draw", "study"), np.asarray(loglik, dtype=float))},
+                    coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+                            "study": [str(v) for v in labels]})
+    return az.InferenceData(posterior=posterior, log_likelihood=ll)
+
+
+def loo(idata: Any) -> Any:
+    """PSIS-LOO (ArviZ's ``loo`` with ``pointwise=True``); ArviZ's warnings about high Pareto k are
+    left to the caller, which reports them per study."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.loo(idata, pointwise=True)
+
+
+def waic(idata: Any) -> Any:
+    """WAIC (ArviZ's ``waic`` with ``pointwise=True``); its variance warning is left to the caller."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.waic(idata, pointwise=True)
+
+
+def compare(idatas: Mapping[str, Any], ic: str) -> Any:
+    """ArviZ's ``compare`` (stacking weights) of several InferenceData by *ic* ("loo" or "waic")."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.compare(dict(idatas), ic=ic)
 
 
 def write_netcdf(idata: Any, path: str) -> str:

@@ -132,6 +132,36 @@ def align(values: Any, index: pd.Index | None, name: str) -> Any:
         f"use .to_numpy() to pair by position, or reset the index of both")
 
 
+def columns(data: pd.DataFrame | None, specs: dict[str, Any]) -> dict[str, Any]:
+    """Resolve several column arguments at once, the one rule of every public entry point: names are
+    columns of *data*; pandas Series pair by index with the rows of *data* or, without *data*, with
+    the first Series given (never by position); lists and arrays pair by position. ``None`` stays.
+
+    Raises
+    ------
+    ValueError
+        A name that is not a column, or a Series whose index does not hold the same labels.
+    """
+    ref = data.index if data is not None else next(
+        (v.index for v in specs.values() if isinstance(v, pd.Series)), None)
+    return {name: None if spec is None else align(column(data, spec, name), ref, name) for name, spec in specs.items()}
+
+
+def align_to_studies(values: Any, index: pd.Index, name: str) -> Any:
+    """*values* (a Series) in the order of a fit's studies *index*: its index must hold every
+    study's label (it may hold more: rows a ``missing="drop"`` fit left out); else :func:`align`."""
+    if isinstance(values, pd.Series) and values.index.is_unique and index.isin(values.index).all():
+        return values.reindex(index)
+    return align(values, index, name)
+
+
+def study_index(meta: Any) -> pd.Index:
+    """The index labels of a fit's studies (its data's rows, or its yi Series'), for aligning a Series
+    given later (``cumul(res, order=series)``); 0..k-1 when the fit was given plain arrays."""
+    index = getattr(meta, "row_index", None)
+    return pd.RangeIndex(meta.k) if index is None else index
+
+
 def column(data: pd.DataFrame | None, spec: Any, name: str) -> Any:
     """Resolve *spec*: a column name of *data*, or the values themselves (a pandas Series
     is aligned with the rows of *data* by its index, see :func:`align`)."""
@@ -163,6 +193,47 @@ def check_level(level: Any, name: str = "level") -> float:
                      "or a percentage in [50, 100) such as 95")
 
 
+def stripped_ids(values: Any, name: str, stacklevel: int = 4) -> np.ndarray:
+    """Cluster / group ids with surrounding spaces removed, as moderator levels: ``"11"`` and
+    ``"11 "`` are one cluster, with a :class:`~bayesma.errors.DataWarning` naming the merged ids.
+
+    Parameters
+    ----------
+    values : array_like or pandas.Series
+        One id per row (text, numbers, ...); only text ids are stripped.
+    name : str
+        The column or argument, for the warning.
+    stacklevel : int
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    numpy.ndarray of object
+    """
+    import warnings
+
+    from bayesma.errors import DataWarning
+
+    raw = np.asarray(values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else values, dtype=object).ravel()
+    padded = sorted({v for v in raw if isinstance(v, str) and v != v.strip()})
+    if not padded:
+        return raw
+    out = np.array([v.strip() if isinstance(v, str) else v for v in raw], dtype=object)
+    merged = [v for v in padded if v.strip() in set(x for x in raw if isinstance(x, str) and x == x.strip())
+              or sum(1 for x in padded if x.strip() == v.strip()) > 1]
+    if merged:
+        warnings.warn(f"{name}: ids that differ only by surrounding spaces were merged, as moderator levels are "
+                      f"({', '.join(repr(v) for v in merged)} -> {', '.join(repr(v.strip()) for v in merged)})",
+                      DataWarning, stacklevel=stacklevel)
+    return out
+
+
+def finite_number(value: Any) -> bool:
+    """Whether *value* is one finite real number (not a bool, a string, NaN or inf)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value)))
+
+
 def check_tau2(tau2: Any, name: str = "tau2") -> float | None:
     """A fixed tau² (None: estimate it): a finite number >= 0, else ValueError / TypeError naming *name*."""
     if tau2 is None:
@@ -189,6 +260,37 @@ def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | 
     if seed < 0:
         raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
     return int(seed)
+
+
+def series_by_index(func: Callable) -> Callable:
+    """Pair the pandas Series arguments of an elementwise function by index, never by position:
+    each Series is put in the order of the first Series given (:func:`columns`), and a Series whose
+    index holds other labels is an error. Other arguments pass unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> @series_by_index
+    ... def ratio(a, b):
+    ...     return (a.to_numpy() / b.to_numpy()).tolist()
+    >>> ratio(pd.Series([1.0, 4.0], index=["x", "y"]), pd.Series([2.0, 1.0], index=["y", "x"]))
+    [1.0, 2.0]
+    """
+    sig = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return func(*args, **kwargs)  # the function's own message for a wrong call
+        series = {k: v for k, v in bound.arguments.items() if isinstance(v, pd.Series)}
+        if len(series) < 2:
+            return func(*args, **kwargs)
+        bound.arguments.update(columns(None, series))
+        return func(*bound.args, **bound.kwargs)
+
+    return wrapper
 
 
 def label_alias(func: Callable) -> Callable:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import label_alias
+from bayesma._validate import check_level, label_alias
 from bayesma.batch_steps import Groups, Outputs, Plan, assemble, fit_single, fit_vectorised, plan_groups
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.exact.capability import ENGINE_CHOICES
@@ -58,7 +58,8 @@ class FitManyResult:  # numpydoc ignore=PR01
         ``engine``, ``warnings`` and ``error``.
     by : list of str
     settings : dict
-        The arguments, the seconds taken and the number of groups per path.
+        The arguments, the model (``"model"``: e.g. ``"CHE model (sampling correlation rho = 0.5)"``),
+        the seconds taken and the number of groups per path.
 
     Examples
     --------
@@ -78,6 +79,7 @@ class FitManyResult:  # numpydoc ignore=PR01
     _data: pd.DataFrame = field(repr=False)
     _model_args: dict[str, Any] = field(repr=False)
     _fits: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _freq_fits: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """The per-group table (:attr:`groups`).
@@ -185,11 +187,55 @@ class FitManyResult:  # numpydoc ignore=PR01
             warnings.simplefilter("ignore")
             return MetaAnalysis(sub, **args).fit(**fit_args)
 
+    def frequentist(self, key: Any) -> dict[str, Any]:
+        """metafor's fits of one group, the objects its row of :attr:`groups` was read from.
+
+        Kept when ``fit_many(..., keep_fits=True)``: FE, DL, REML and REML + Knapp-Hartung
+        (:class:`bayesma.RMAResult`; the ``method``/``test`` of the table too when it is none of
+        them), the 3-level REML with ``cluster=``, or ``rma_mv`` with the same V and structure
+        (``"REML (rma.mv)"``) for the dependent-effects models.
+
+        Parameters
+        ----------
+        key : scalar or tuple
+            The group key (see :meth:`keys`).
+
+        Returns
+        -------
+        dict
+            Fits by the label the report prints.
+
+        Raises
+        ------
+        KeyError
+            If there is no such group.
+        InputError
+            If the group failed, or the fits were not kept (``keep_fits=False``).
+
+        Examples
+        --------
+        >>> import pandas as pd, bayesma as bm
+        >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+        ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+        >>> res = bm.fit_many(df, by="outcome", keep_fits=True,
+        ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"})
+        >>> sorted(res.frequentist("a"))
+        ['DL', 'FE', 'REML', 'REML + KH']
+        """
+        if key in self._freq_fits:
+            return self._freq_fits[key]
+        if key not in self.groups.index:
+            raise KeyError(f"no group {key!r}; groups are {self.keys()[:10]}{' ...' if len(self.groups) > 10 else ''}")
+        if self.groups.loc[key, "error"]:
+            raise InputError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
+        raise InputError("the frequentist fits were not kept: call fit_many(..., keep_fits=True)")
+
     def __repr__(self) -> str:
         n = len(self.groups)
         failed = int((self.groups["error"] != "").sum())
         s = self.settings
-        lines = [f"fit_many: {n} meta-analyses by {', '.join(self.by)} ({s['engine']} engine, "
+        lines = [f"fit_many: {n} meta-analyses by {', '.join(self.by)} ({s.get('model', 'random effects')}; "
+                 f"{s['engine']} engine, "
                  f"{s['seconds']:.2f} s; {s['n_vectorised']} vectorised, {s['n_single']} fitted one by one)"]
         if failed:
             lines.append(f"{failed} group(s) failed: see .errors")
@@ -204,7 +250,10 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
     mask = np.ones(len(data), dtype=bool)
     for col, val in zip(by, kt):
         mask &= (data[col] == val).to_numpy()
-    return data.loc[mask]
+    sub = data.loc[mask].copy()
+    # plots of the group's fit take their title from it (bayesma.plots title_of)
+    sub.attrs = {**data.attrs, "subset": ", ".join(f"{col} = {val}" for col, val in zip(by, kt))}
+    return sub
 
 
 # ---------------------------------------------------------------------------
@@ -236,6 +285,11 @@ def fit_many(
     tune: int | None = None,
     chains: int = 4,
     keep_fits: bool | None = None,
+    missing: str = "raise",
+    cluster: str | None = None,
+    rho: float | None = None,
+    outcome: str | None = None,
+    struct: str | None = None,
     **fit_kwargs: Any,
 ) -> FitManyResult:
     """Fit one meta-analysis per group of rows, with the frequentist estimates beside each posterior.
@@ -266,7 +320,8 @@ def fit_many(
     test : {"z", "knha", "adhoc"}
         Tests and intervals of the frequentist estimates, as :func:`bayesma.rma`.
     level : float
-        Probability of the intervals (frequentist and Bayesian), in (0, 1).
+        Probability of the intervals (frequentist and Bayesian): a fraction such as 0.95 or
+        a percentage such as 95, as everywhere in bayesma.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where groups fitted one at a time run (NUTS fits, moderators, ...). Results do
         not depend on it.
@@ -283,8 +338,19 @@ def fit_many(
     chains : int
         Passed to :meth:`bayesma.MetaAnalysis.fit`.
     keep_fits : bool, optional
-        Keep each group's :class:`MetaPosterior` (default: for NUTS). Otherwise
+        Keep each group's :class:`MetaPosterior` and metafor's fits of it (default: for NUTS):
+        every group is then fitted alone (no vectorised path), its row of ``groups`` is read
+        from the kept fits, and :meth:`FitManyResult.fit` and :meth:`FitManyResult.frequentist`
+        return them (one fit per group: what ``bayesma fit --by`` prints). Otherwise
         :meth:`FitManyResult.fit` refits a group on demand.
+    missing : {"raise", "drop"}
+        As :class:`bayesma.MetaAnalysis`: a study with a missing value is an error in its
+        group (``.errors``), or dropped from its group with a warning.
+    cluster, rho, outcome, struct : optional
+        As :class:`bayesma.MetaAnalysis`: the three-level model (``cluster``), the CHE model
+        (``cluster`` and ``rho``, V built from ``vi``) or the multivariate model across
+        outcomes (``cluster``, ``outcome`` and ``struct``, with ``rho``), within each group;
+        the frequentist counterpart is the 3-level REML or ``rma_mv`` (kept with ``keep_fits``).
     **fit_kwargs
         Passed to :meth:`bayesma.MetaAnalysis.fit`.
 
@@ -316,20 +382,34 @@ def fit_many(
     >>> many.groups[["k", "RE", "mu_mean"]].round(2)            # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    level = check_level(level)
+    if missing not in ("raise", "drop"):
+        raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
+    if any(getattr(p, "family", None) == "Jeffreys" for p in (priors or {}).values()):
+        raise InputError("a Jeffreys prior is built from one set of studies (Jeffreys.from_vi(vi)); fit_many fits "
+                         "groups of other studies, each needing its own: fit each group with its own "
+                         "Jeffreys.from_vi, or give a prior that does not depend on the data")
     by_cols = _check_arguments(data, by, [yi, vi, sei, labels], engine, method, test, level, seed)
     if keep_fits is None:
         keep_fits = engine == "nuts"
     if measure is None:  # as MetaAnalysis: the measure escalc recorded on the frame
         measure = data.attrs.get("measure")
     model_args = {"yi": yi, "vi": vi, "sei": sei, "labels": labels, "measure": measure, "priors": priors,
-                  "model": model, "mods": mods}
+                  "model": model, "mods": mods, "missing": missing}
+    dependence = {name: value for name, value in (("cluster", cluster), ("rho", rho), ("outcome", outcome),
+                                                  ("struct", struct)) if value is not None}
+    for col in (cluster, outcome):
+        if col is not None and col not in data.columns:
+            raise InputError(f"column {col!r} not in data (columns: {list(data.columns)})")
+    model_args.update(dependence)
     fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
     if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
         fit_args["tune"] = tune
     freq_args = {"method": method, "test": test, "level": level}
 
     groups = Groups.of(data, by_cols, seed)
-    vector_ok = engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common") and not fit_kwargs
+    vector_ok = (engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common")
+                 and not fit_kwargs and not dependence and not keep_fits)
     plan = plan_groups(data, groups, model_args, by_cols) if vector_ok else Plan(single=list(range(groups.n)),
                                                                               errors=[""] * groups.n)
     out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
@@ -340,14 +420,28 @@ def fit_many(
                                     out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
-                "priors": plan.priors, "seconds": time.perf_counter() - t0}
+                "priors": plan.priors, "model": _model_name(model, mods, cluster, rho, outcome, struct),
+                "seconds": time.perf_counter() - t0}
     return FitManyResult(table=table, groups=groups_table, by=by_cols, settings=settings, _data=data,
-                         _model_args={**model_args, "fit": fit_args}, _fits=fits)
+                         _model_args={**model_args, "fit": fit_args}, _fits=fits, _freq_fits=out.freq_fits)
 
 
 # ---------------------------------------------------------------------------
 # the steps of fit_many
 # ---------------------------------------------------------------------------
+
+
+def _model_name(model: str, mods: Any, cluster: Any, rho: Any, outcome: Any, struct: Any) -> str:
+    """The model each group is fitted with, as the outputs name it."""
+    if outcome is not None:
+        return f"multivariate model ({struct or 'CS'}) across outcomes" + (f", rho = {rho:g}" if rho is not None else "")
+    if rho is not None:
+        return f"CHE model (sampling correlation rho = {rho:g})"
+    if cluster is not None:
+        return "three-level model"
+    if mods is not None:
+        return f"meta-regression {mods}"
+    return "random-effects model" if model == "random" else "common-effect model"
 
 
 def _check_arguments(data, by, columns, engine, method, test, level, seed) -> list[str]:
@@ -366,8 +460,6 @@ def _check_arguments(data, by, columns, engine, method, test, level, seed) -> li
         raise InputError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
     if test not in ("z", "knha", "adhoc"):
         raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
-    if not 0 < level < 1:
-        raise InputError(f"level must be in (0, 1), got {level}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise ArgumentTypeError(f"seed must be an integer, got {seed!r}")
     missing_key = data[by_cols].isna().any(axis=1).to_numpy()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._tasks import run_tasks
+from bayesma._validate import stripped_ids
 from bayesma.exact import batch_summaries
 from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
@@ -29,7 +30,8 @@ from bayesma.priors import RAW_MEASURES
 from bayesma.spec import resolve_priors
 
 __all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one",
-           "assemble", "validated_arrays", "small_k_note", "POST_COLS", "GROUP_FREQ"]
+           "assemble", "validated_arrays", "small_k_note", "frequentist_fits", "freq_row", "POST_COLS",
+           "GROUP_FREQ"]
 
 POST_COLS = ["mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail"]
 GROUP_FREQ = ["FE", "FE_se", "FE_lower", "FE_upper", "RE", "RE_se", "RE_lower", "RE_upper", "tau2",
@@ -46,7 +48,8 @@ def fit_one(task: tuple) -> dict[str, Any]:
     diagnostics), not from Python's warnings, whose capture is not thread-safe: the table is the
     same whatever the executor."""
     key, sub, model_args, fit_args, freq_args, keep = task
-    out: dict[str, Any] = {"key": key, "error": "", "warnings": "", "rows": None, "freq": None, "fit": None}
+    out: dict[str, Any] = {"key": key, "error": "", "warnings": "", "rows": None, "freq": None, "fit": None,
+                           "freq_fits": None}
     in_main = threading.current_thread() is threading.main_thread()
     with warnings.catch_warnings() if in_main else contextlib.nullcontext():
         if in_main:
@@ -60,19 +63,66 @@ def fit_one(task: tuple) -> dict[str, Any]:
             out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
+            out["k"] = spec.k
+            if spec.meta.dropped:  # missing="drop": the group's k is the studies fitted, the note says which
+                notes.insert(0, f"dropped {len(spec.meta.dropped)} with missing values: {', '.join(spec.meta.dropped)}")
             out["engine"] = post.engine  # engine="auto": the one that ran
             if post.engine == "nuts":
                 notes += post.diagnostics().problems
             out["warnings"] = "; ".join(n for n in notes if n)
-            if not spec.is_regression and spec.cluster_index is None:
+            simple = not spec.is_regression and spec.cluster_index is None
+            if keep:  # the fits the CLI prints from: the group's table row is read from the same objects
+                out["fit"] = post
+                out["freq_fits"] = frequentist_fits(spec, sub, model_args, freq_args)
+                if simple:
+                    out["freq"] = freq_row(out["freq_fits"], freq_args)
+            elif simple:
                 f = group_summaries(spec.yi[None], spec.vi[None], **freq_args)
                 out["freq"] = {name: float(val[0]) for name, val in f.items()}
-            if keep:
-                out["fit"] = post
         except Exception as exc:  # a failing group never stops the batch
             out["error"] = f"{type(exc).__name__}: {exc}"
     return out
 
+
+
+def _re_name(method: str, test: str) -> str:
+    return "FE" if method == "FE" else method + (" + KH" if test == "knha" else "" if test == "z" else f" ({test})")
+
+
+def frequentist_fits(spec: Any, sub: pd.DataFrame, model_args: dict[str, Any],
+                     freq_args: dict[str, Any]) -> dict[str, Any]:
+    """metafor's fits of one group, kept beside its posterior (``keep_fits=True``).
+
+    FE, DL, REML and REML + Knapp-Hartung (and the ``method``/``test`` of the table when it is
+    none of them); the 3-level REML for ``cluster=``; ``rma_mv`` with the same V and structure for
+    the dependent-effects models. Keys are the labels the report prints.
+    """
+    from bayesma.report.fits import estimator_fits, fit_counterpart
+
+    if getattr(spec, "dependence", None) is not None:
+        return {"REML (rma.mv)": fit_counterpart(spec, level=freq_args["level"])}
+    common = dict(sei=model_args.get("sei"), data=sub, labels=model_args.get("labels"), mods=model_args.get("mods"),
+                  level=freq_args["level"], missing=model_args.get("missing", "raise"))
+    fits = estimator_fits(model_args["yi"], model_args.get("vi"), cluster=model_args.get("cluster"), **common)
+    name = _re_name(freq_args["method"], freq_args["test"])
+    if model_args.get("cluster") is None and name not in fits:
+        from bayesma.frequentist import rma
+
+        fits[name] = rma(model_args["yi"], model_args.get("vi"), method=freq_args["method"], test=freq_args["test"],
+                         **common)
+    return fits
+
+
+def freq_row(fits: dict[str, Any], freq_args: dict[str, Any]) -> dict[str, float]:
+    """The :data:`GROUP_FREQ` numbers of one group read from its kept fits (:func:`frequentist_fits`)."""
+    fe, re_ = fits["FE"], fits[_re_name(freq_args["method"], freq_args["test"])]
+    lo, hi = re_.tau2_ci if re_.method != "FE" and re_.tau2_ci is not None else (math.nan, math.nan)
+    return {"FE": float(fe.beta[0]), "FE_se": float(fe.se[0]), "FE_lower": float(fe.ci_lb[0]),
+            "FE_upper": float(fe.ci_ub[0]), "RE": float(re_.beta[0]), "RE_se": float(re_.se[0]),
+            "RE_lower": float(re_.ci_lb[0]), "RE_upper": float(re_.ci_ub[0]), "tau2": float(re_.tau2),
+            "tau2_lower": float(lo), "tau2_upper": float(hi), "I2": float(re_.I2), "H2": float(re_.H2),
+            "Q": float(fe.QE), "Q_df": float(fe.k - 1), "Q_p": float(fe.QEp), "pi_lower": float(re_.pi_lb),
+            "pi_upper": float(re_.pi_ub)}
 
 
 @dataclass
@@ -93,7 +143,10 @@ class Groups:
 
     @classmethod
     def of(cls, data: pd.DataFrame, by_cols: list[str], seed: int | None) -> Groups:
-        grouped = data.groupby(by_cols, sort=True)
+        keys_frame = pd.DataFrame({c: stripped_ids(data[c], f"by column {c!r}", stacklevel=5)
+                                   if pd.api.types.is_string_dtype(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype)
+                                   else data[c] for c in by_cols}, index=data.index)
+        grouped = keys_frame.groupby(by_cols, sort=True)
         positions = {(k[0] if len(by_cols) == 1 and isinstance(k, tuple) else k): idx
                      for k, idx in grouped.indices.items()}  # key -> row positions
         keys = list(positions)
@@ -191,6 +244,7 @@ class Outputs:
     notes: list[str]
     errors: list[str]
     engines: list[str]  # the engine that fitted each group ("exact" for the vectorised path)
+    freq_fits: dict = field(default_factory=dict)  # key -> metafor's fits of the group (keep_fits=True)
 
     @classmethod
     def empty(cls, n: int, errors: list[str], engine: str = "exact") -> Outputs:
@@ -231,12 +285,15 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
               freq_args, keep_fits) for i in single]
     outputs = run_tasks(fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
     fits: dict[Any, Any] = {}
+    out.freq_fits = {}
     for i, res in zip(single, outputs):
         out.notes[i] = res["warnings"]
         out.engines[i] = res.get("engine") or out.engines[i]
         if res["error"]:
             out.errors[i] = res["error"]
             continue
+        if res.get("k") is not None:
+            groups.sizes[i] = res["k"]
         out.names[i] = tuple(res["rows"].index)
         out.values[i] = res["rows"][POST_COLS].to_numpy(float)
         if res["freq"] is not None:
@@ -244,6 +301,8 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
         out.p_pos[i] = res["p_mu_positive"]
         if res["fit"] is not None:
             fits[groups.keys[i]] = res["fit"]
+        if res["freq_fits"] is not None:
+            out.freq_fits[groups.keys[i]] = res["freq_fits"]
     return fits
 
 

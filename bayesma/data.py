@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import align, as_numeric, column, label_alias, value_problems
+from bayesma._validate import align, as_numeric, column, label_alias, stripped_ids, value_problems
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
-__all__ = ["MetaData"]
+__all__ = ["MetaData", "study_labels"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class MetaData:  # numpydoc ignore=PR01
         Cluster (study) ids when effects are nested, as strings.
     dropped : list of str
         Labels of the studies removed by ``missing="drop"``, with the reason.
+    row_index : pandas.Index or None
+        The index labels of the studies' rows (of ``data``, or of a ``yi`` Series), against
+        which a Series given later is aligned; None for plain arrays.
 
     Examples
     --------
@@ -57,6 +60,7 @@ class MetaData:  # numpydoc ignore=PR01
     data: pd.DataFrame
     cluster: np.ndarray | None = None
     dropped: list[str] = field(default_factory=list)
+    row_index: pd.Index | None = field(default=None, repr=False, compare=False)
 
     @property
     def k(self) -> int:
@@ -149,7 +153,7 @@ class MetaData:  # numpydoc ignore=PR01
         # pandas arguments pair by index: with data's rows, or (no data) with yi's index
         ref = data.index if data is not None else (yi_raw.index if isinstance(yi_raw, pd.Series) else None)
         k = len(np.atleast_1d(np.asarray(yi_raw, dtype=object)))
-        label_values, named = _labels(data, align(labels, ref, "labels"), k)
+        label_values, named = study_labels(data, align(labels, ref, "labels"), k)
         names_for_messages = label_values if named else None
 
         yi_name = yi if isinstance(yi, str) else "yi"
@@ -162,7 +166,7 @@ class MetaData:  # numpydoc ignore=PR01
         cluster_arr = None
         cluster_name = cluster if isinstance(cluster, str) else "cluster"
         if cluster is not None:
-            cluster_raw = np.asarray(align(column(data, cluster, "cluster"), ref, "cluster"), dtype=object)
+            cluster_raw = stripped_ids(align(column(data, cluster, "cluster"), ref, "cluster"), f"cluster {cluster_name!r}")
             _same_length(k, cluster_raw, cluster_name)
             cluster_arr = cluster_raw
 
@@ -224,6 +228,7 @@ class MetaData:  # numpydoc ignore=PR01
             data=frame.loc[keep].reset_index(drop=True),
             cluster=None if cluster_arr is None else cluster_arr[keep].astype(str),
             dropped=dropped,
+            row_index=None if ref is None or len(ref) != k else ref[keep],
         )
 
     def subset(self, mask: np.ndarray) -> MetaData:
@@ -253,6 +258,7 @@ class MetaData:  # numpydoc ignore=PR01
             data=self.data.loc[mask].reset_index(drop=True),
             cluster=None if self.cluster is None else self.cluster[mask],
             dropped=list(self.dropped),
+            row_index=None if self.row_index is None else self.row_index[mask],
         )
 
 
@@ -262,8 +268,9 @@ def _same_length(k: int, values: Any, name: str) -> None:
         raise InputError(f"column {name!r} has {n} values but yi has {k}; they must have one per study")
 
 
-def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], bool]:
-    """Study labels, and whether they are real names (not row numbers)."""
+def study_labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], bool]:
+    """Study labels (validated: present, unique after stripping spaces), and whether they are real
+    names (not row numbers); by default a ``study``, ``label``, ``author`` or ``trial`` column."""
     if labels is None:
         if data is not None:
             for candidate in ("study", "label", "author", "trial"):

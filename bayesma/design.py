@@ -145,8 +145,15 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
         if is_text(col):
             if var not in factor_vars.values():
                 _refuse_mostly_numeric(col, var, labels)
+                numbers = _numbers_as_text(col)
+                if numbers is not None:
+                    warnings.warn(f"moderator {var!r} holds numbers stored as text: used as a numeric moderator "
+                                  f"(one slope); write factor({var}) for a categorical moderator with one "
+                                  "coefficient per level", DataWarning, stacklevel=5)
+                    frame[var] = numbers
+                    continue
             frame[var] = strip_levels(col, var)
-    text_fm = _FACTOR.sub(r"C(\1)", text)
+    text_fm = _power_in_calls(_FACTOR.sub(r"C(\1)", text))
     # string / boolean columns are factors; numbers in factor() become labels.
     for var in set(factor_vars.values()):
         if var in frame.columns and not isinstance(frame[var].dtype, pd.CategoricalDtype):
@@ -162,6 +169,10 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
     X = np.asarray(mm, dtype=float)
     if X.shape[0] != k:
         raise InputError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
+    for i, j in zip(*np.nonzero(~np.isfinite(X))):  # inf in the data, or log(0), 1/0 in the formula
+        raise InputError(f"moderator {names[j]!r} in {formula!r}: {study_name(labels, int(i))} has the "
+                         f"non-finite value {X[i, j]} (an infinite cell, or a transformation such as "
+                         "log(0) undefined there)", row=int(i) + 1, column=names[j])
     if X.shape[1] == 0:
         raise InputError(f"the moderator formula {formula!r} has no columns (no intercept and no "
                          "moderators); use mods=None for the intercept-only model")
@@ -172,6 +183,12 @@ def is_text(col: pd.Series) -> bool:
     """Whether a column holds text (object, string or text-categorical dtype)."""
     return col.dtype == object or pd.api.types.is_string_dtype(col.dtype) or (
         isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.dtype == object)
+
+
+def _numbers_as_text(col: pd.Series) -> pd.Series | None:
+    """The numbers of a text column whose every cell reads as a finite number ("7.5 "), else None."""
+    values = pd.to_numeric(col.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
+    return values.astype(float) if values.notna().all() and np.isfinite(values.to_numpy(float)).all() else None
 
 
 def _refuse_mostly_numeric(col: pd.Series, var: str, labels: list[str] | None) -> None:
@@ -208,6 +225,65 @@ def strip_levels(col: pd.Series, var: str) -> pd.Series:
     return new
 
 
+def _power_in_calls(formula: str) -> str:
+    """R's ``^`` inside a function call (``I(x^2)``, ``log(x^2)``) is a power; Python's is bitwise XOR,
+    which formulaic would compute silently. Rewritten as ``**`` there; ``(a + b)^2`` outside calls
+    stays the formula's interaction power."""
+    out, stack, quote = [], [], None
+    for i, ch in enumerate(formula):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            j = len(out) - 1
+            while j >= 0 and out[j] == " ":
+                j -= 1
+            stack.append(j >= 0 and (out[j].isalnum() or out[j] in "._"))
+        elif ch == ")" and stack:
+            stack.pop()
+        elif ch == "^" and any(stack):
+            out.append("**")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+_SPACED = {"+", "-", "*", "==", "!=", "<", ">", "<=", ">=", "&", "|", "&&", "||", "%%", "%/%"}
+
+
+def _r_deparse(term: str) -> str:
+    """A term as R's ``deparse`` writes it (R's coefficient names): ``I(x ** 2)`` -> ``I(x^2)``,
+    ``I(x / 2)`` -> ``I(x/2)``, spaces around ``+ - * ==``..., none inside parentheses."""
+    import io
+    import tokenize
+
+    try:
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(term).readline)
+                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return term
+    out: list[str] = []
+    prev = None
+    for t in toks:
+        text = t.string
+        if t.type == tokenize.STRING and text[0] == "'" and '"' not in text:
+            text = '"' + text[1:-1] + '"'
+        if text == "**":
+            text = "^"
+        unary = text in ("-", "+") and (prev is None or prev in _SPACED or prev in ("(", ",", "^", "/", "="))
+        if text in _SPACED and not unary:
+            out.append(f" {text} ")
+        elif text == ",":
+            out.append(", ")
+        elif text == "=" and prev is not None:
+            out.append(" = ")
+        else:
+            out.append(text)
+        prev = text
+    return "".join(out)
+
+
 def _r_level(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -231,7 +307,7 @@ def _r_name(column: str, factor_vars: set[str]) -> str:
         if m:
             parts.append(m.group(1) + m.group(2))
             continue
-        parts.append(part)
+        parts.append(_r_deparse(part) if "(" in part else part)
     return ":".join(parts)
 
 

@@ -34,6 +34,7 @@ from bayesma import priors as pr
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.priors.reference import check_built_for
 
 MODELS = ("random", "common")
 LIKELIHOODS = ("normal", "student_t")
@@ -202,12 +203,21 @@ def build_spec(
     full_priors = resolve_priors(priors, measure=measure, meta=md, model=model,
                                  three_level=cluster_index is not None, likelihood=likelihood,
                                  slopes=has_slopes(mods, names), scale_q=0 if Z is None else Z.shape[1])
-    pr.check_propriety(full_priors, k=md.k, p=len(names), model=model,
-                       n_clusters=None if cluster_index is None else len(cluster_names))
-    return ModelSpec(meta=md, X=X, coef_names=names, model=model, likelihood=likelihood,
+    spec = ModelSpec(meta=md, X=X, coef_names=names, model=model, likelihood=likelihood,
                      priors=full_priors, mods=mods, tau_by=tau_by, group_index=group_index,
                      group_names=group_names, cluster_index=cluster_index, cluster_names=cluster_names,
                      measure=measure, scale=scale, Z=Z, scale_names=scale_names)
+    check_priors(spec)
+    return spec
+
+
+def check_priors(spec: ModelSpec) -> None:
+    """The checks every model's priors pass before a fit: a proper posterior for these studies
+    (:func:`bayesma.priors.check_propriety`) and no prior built from other studies' data
+    (:func:`bayesma.priors.reference.check_built_for`); an :class:`InputError` otherwise."""
+    pr.check_propriety(spec.priors, k=spec.k, p=len(spec.coef_names), model=spec.model,
+                       n_clusters=None if spec.cluster_index is None else len(spec.cluster_names))
+    check_built_for(spec.priors, spec.vi)
 
 
 def _scale_columns(scale: Any) -> list[str]:

@@ -19,7 +19,11 @@ Steps
 4. the Bayesian re-analysis of each outcome (default priors for standardized
    differences: mu ~ Normal(0, 8), tau ~ HalfNormal(0.5));
 5. misconduct has k = 3 studies: how much does the answer depend on the prior on tau?
-   ``bm.compare_priors`` over five heterogeneity priors.
+   ``bm.compare_priors`` over six heterogeneity priors, among them the two empirical
+   ones that fit the field: Rhodes et al.'s (2015) for mental-health outcomes of
+   non-pharmacological interventions (Cochrane, medicine) and the psychology preset
+   ``bm.priors.preset("psychology")``, RoBMA's ``tau ~ InvGamma(1, 0.15)`` on d, based
+   on the heterogeneity of 705 Psychological Bulletin meta-analyses (van Erp et al. 2017).
 
 Run ``python examples/working_alliance_style.py`` (add ``--out DIR`` to save the plots).
 """
@@ -75,6 +79,7 @@ TAU_PRIORS = {
     "HalfCauchy(0.5)": bm.priors.HalfCauchy(0.5),
     "Uniform(0, 2)": bm.priors.Uniform(0.0, 2.0),
     "Rhodes 2015, mental health": bm.priors.rhodes2015("mental health", "non-pharmacological", "other"),
+    "Psychology (RoBMA, van Erp 2017)": bm.priors.preset("psychology"),
 }
 
 

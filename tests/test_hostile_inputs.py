@@ -46,3 +46,66 @@ def test_compare_priors_with_no_priors_is_an_input_error(arg):
 def test_robma_needs_draws_and_replicates(kwargs, name):
     with pytest.raises(bm.InputError, match=f"{name} must be an integer"):
         bm.robma(bm.load_dataset("dat.lehmann2018"), yi="yi", vi="vi", **kwargs)
+
+
+def test_an_infinite_moderator_in_a_formula_names_the_study():
+    df = pd.DataFrame({"yi": [0.1, 0.2, 0.3, 0.4], "vi": [0.01] * 4, "x": [1.0, 2.0, np.inf, 3.0]})
+    with pytest.raises(bm.InputError, match=r"row 3.*non-finite") as err:
+        bm.rma("yi", "vi", mods="~ x", data=df)
+    assert err.value.row == 3 and err.value.column == "x"
+    with pytest.raises(bm.InputError, match=r"log\(x\).*row 1"):
+        bm.rma("yi", "vi", mods="~ log(x)", data=df.assign(x=[0.0, 1.0, 2.0, 3.0]))
+
+
+def test_an_infinite_bayes_factor_is_inf_without_a_numpy_warning():
+    df = pd.DataFrame({"yi": [5.0, 5.2, 4.9, 5.1, 5.3, 30.0], "vi": [0.001] * 6})
+    model = bm.MetaAnalysis(df, yi="yi", vi="vi", priors={"mu": "normal(0, 1)"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table = bm.exact.bayes_factors(model)
+    assert np.isinf(table.loc["heterogeneity", "BF10"]) and table.loc["heterogeneity", "BF01"] == 0.0
+    assert np.isfinite(table.loc["heterogeneity", "log_BF10"])
+
+
+def test_robma_inclusion_bf_beyond_the_float_range_is_inf():
+    from bayesma.bias.tables import class_bayes_factor
+
+    row = class_bayes_factor(np.array([0.5, 0.5]), np.array([900.0, 0.0]), np.zeros(2), np.array([True, False]))
+    assert row["inclusion_BF"] == np.inf and row["log_BF"] == pytest.approx(900.0)
+
+
+def test_fit_many_drops_missing_studies_per_group_and_reports_the_fitted_k():
+    d = pd.DataFrame({"yi": [0.1, 0.2, np.nan, 0.3, 0.1, 0.2, 0.4], "vi": [0.01] * 7, "o": list("aaabbbb")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        many = bm.fit_many(d, by="o", yi="yi", vi="vi", engine="exact", missing="drop")
+        alone = bm.MetaAnalysis(d.iloc[:2], yi="yi", vi="vi").fit(engine="exact")
+    assert (many.groups["error"] == "").all()
+    assert many.groups.loc["a", "k"] == 2
+    assert many.groups.loc["a", "mu_mean"] == pytest.approx(alone.summary().loc["mu", "mean"], rel=1e-8)
+    assert "dropped 1" in many.groups.loc["a", "warnings"]
+
+
+def test_fit_many_takes_a_level_as_rma_does():
+    d = pd.DataFrame({"yi": [0.1, 0.2, 0.4, 0.3, 0.1, 0.2], "vi": [0.01] * 6, "o": list("aaabbb")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pct = bm.fit_many(d, by="o", yi="yi", vi="vi", engine="exact", level=95).groups
+        frac = bm.fit_many(d, by="o", yi="yi", vi="vi", engine="exact", level=0.95).groups
+    pd.testing.assert_frame_equal(pct, frac)
+    with pytest.raises(bm.InputError, match="level"):
+        bm.fit_many(d, by="o", yi="yi", vi="vi", engine="exact", level=1.5)
+
+
+@pytest.mark.parametrize("target", [np.nan, np.inf, "half"])
+def test_fsn_target_must_be_a_finite_number(target):
+    with pytest.raises(bm.InputError, match="target must be a finite number"):
+        bm.fsn([0.1, 0.2, 0.3], [0.01, 0.01, 0.02], type="Orwin", target=target)
+
+
+@pytest.mark.parametrize("y,v,cell", [([[0.1, np.nan]], [[0.01, 0.02]], r"y\[0, 1\]"),
+                                      ([[0.1, 0.2]], [[np.inf, 0.01]], r"v\[0, 0\]"),
+                                      ([[0.1, 0.2]], [[0.0, 0.01]], r"v\[0, 0\]")])
+def test_batch_summaries_names_a_non_finite_cell_instead_of_a_zero_density(y, v, cell):
+    with pytest.raises(bm.InputError, match=cell):
+        bm.exact.batch_summaries(np.array(y), np.array(v), bm.priors.Normal(0, 1), bm.priors.HalfNormal(0.5))

@@ -13,6 +13,12 @@ Layout (each module imports only the ones above it):
   quasi-Monte Carlo (marginal likelihood, its Monte Carlo error, weighted draws).
 - :mod:`~bayesma.bias.model`: one model (:class:`ModelDef`): unconstrained
   parametrisation, log posterior, :func:`fit_model` (uses the two above).
+- :mod:`~bayesma.bias.inputs`: the inputs RoBMA takes (d, r, z, logOR, OR, y with se, n
+  or t) on the fitting scale, with RoBMA's cut-point rule for each.
+- :mod:`~bayesma.bias.scales`: mu, tau and PEESE on d, r, z, logOR or OR (RoBMA's
+  transformation of each draw).
+- :mod:`~bayesma.bias.tables`: the per-model table, class Bayes factors, I² and the
+  prediction for a new study.
 - :mod:`~bayesma.bias.result`: :class:`RoBMAResult`, the model-averaged ensemble.
 - :mod:`~bayesma.bias.ensemble`: :func:`robma`, which builds the ensemble, fits every
   model and averages them.
@@ -24,6 +30,7 @@ posterior is accurate to about 0.001-0.003 on the log marginal likelihood with
 bridge sampling to 0.012 (tests/bias/test_robma.py).
 """
 
+from bayesma.bias.averaging import bma
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -33,6 +40,7 @@ from bayesma.bias.components import (
     psma_bias,
 )
 from bayesma.bias.ensemble import ensemble_models, robma
+from bayesma.bias.extended_result import RoBMAExtResult
 from bayesma.bias.importance_sampling import ModelFit, importance_sample, weighted_quantile
 from bayesma.bias.likelihood import cutoffs, d_to_z, loglik, se_d_to_z, z_to_d
 from bayesma.bias.model import FitData, ModelDef, fit_model
@@ -40,4 +48,5 @@ from bayesma.bias.result import RoBMAResult
 
 __all__ = ["PEESE", "PET", "InverseGammaTau", "WeightFunction", "bias_ensemble", "psma_bias",
            "ModelFit", "importance_sample", "weighted_quantile", "cutoffs", "d_to_z", "z_to_d",
-           "loglik", "se_d_to_z", "FitData", "ModelDef", "fit_model", "RoBMAResult", "robma", "ensemble_models"]
+           "loglik", "se_d_to_z", "FitData", "ModelDef", "fit_model", "RoBMAResult", "robma", "ensemble_models",
+           "bma", "RoBMAExtResult"]

@@ -24,48 +24,14 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.priors import HalfCauchy, Normal, Prior
+from bayesma.priors.families import InverseGammaTau  # defined with the other families; re-exported here
 
 __all__ = ["InverseGammaTau", "WeightFunction", "PET", "PEESE", "BiasComponent",
            "psma_bias", "bias_ensemble", "parse_bias", "default_effect", "default_heterogeneity"]
-
-
-class InverseGammaTau(Prior):
-    """Inverse-gamma prior on tau itself (shape ``alpha``, scale ``beta``): RoBMA's ``InvGamma``.
-
-    Unlike :class:`bayesma.priors.InverseGamma`, which is on tau^2, this is the
-    density of tau, RoBMA's default heterogeneity prior ``InvGamma(1, 0.15)``.
-
-    Parameters
-    ----------
-    alpha : float
-        Shape (> 0).
-    beta : float
-        Scale (> 0), on the scale of tau.
-
-    Examples
-    --------
-    >>> InverseGammaTau(1, 0.15)
-    InverseGammaTau(alpha=1, beta=0.15)
-    """
-
-    family = "InverseGammaTau"
-    target = "tau"
-    _positive = ("alpha", "beta")
-    _pm_name = "InverseGamma"
-
-    def __init__(self, alpha: float, beta: float) -> None:
-        super().__init__(alpha=alpha, beta=beta)
-
-    def _frozen(self):
-        p = self._params
-        return stats.invgamma(a=p["alpha"], scale=p["beta"])
-
-    def support(self) -> tuple[float, float]:
-        return (0.0, math.inf)
 
 
 @dataclass(frozen=True)

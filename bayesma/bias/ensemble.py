@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, column, label_alias, study_name
+from bayesma._validate import column, columns, label_alias
 from bayesma.bias.components import (
     PEESE,
     PET,
@@ -35,82 +35,25 @@ from bayesma.bias.components import (
     default_heterogeneity,
     parse_bias,
 )
-from bayesma.bias.likelihood import d_to_z, se_d_to_z
-from bayesma.bias.model import FitData, ModelDef, fit_model
+from bayesma.bias.extended import fit_extended, split_priors
+from bayesma.bias.inputs import robma_inputs
+from bayesma.bias.model import ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
+from bayesma.bias.scales import check_scale
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
-from bayesma.priors import Prior, parse
+from bayesma.priors import Prior, is_improper, parse
 
 __all__ = ["robma", "ensemble_models"]
-
-_MEASURES = {"SMD": "SMD", "D": "SMD", "COHENS_D": "SMD", "ZCOR": "ZCOR", "Z": "ZCOR", "FISHERS_Z": "ZCOR"}
-
-
-def _data(data, yi, sei, vi, slab) -> tuple[np.ndarray, np.ndarray, list | None]:
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if yi is None:
-        yi = "yi" if data is not None and "yi" in data.columns else None
-    if yi is None:
-        raise ArgumentTypeError("robma() needs yi= (effect sizes: values or a column of data)")
-    if sei is None and vi is None:
-        if data is not None and "sei" in data.columns:
-            sei = "sei"
-        elif data is not None and "vi" in data.columns:
-            vi = "vi"
-        else:
-            raise ArgumentTypeError("robma() needs sei= (standard errors) or vi= (sampling variances)")
-    if sei is not None and vi is not None:
-        raise ArgumentTypeError("give sei= or vi=, not both")
-    labels = None
-    if slab is not None:
-        labels = list(column(data, slab, "slab"))
-    y = as_numeric(column(data, yi, "yi"), yi if isinstance(yi, str) else "yi", labels)
-    if sei is not None:
-        name = sei if isinstance(sei, str) else "sei"
-        se = as_numeric(column(data, sei, "sei"), name, labels)
-    else:
-        name = vi if isinstance(vi, str) else "vi"
-        v = as_numeric(column(data, vi, "vi"), name, labels)
-        bad = np.flatnonzero(~(v > 0))
-        if bad.size:
-            raise InputError(f"column {name!r}: {study_name(labels, int(bad[0]))} has a sampling variance "
-                             f"{v[bad[0]]!r}; it must be positive")
-        se = np.sqrt(v)
-    ycol = yi if isinstance(yi, str) else "yi"
-    if y.shape != se.shape:
-        raise InputError(f"yi has {y.size} values but the standard errors {se.size}")
-    for vals, col_name in ((y, ycol), (se, name)):
-        bad = np.flatnonzero(~np.isfinite(vals))
-        if bad.size:
-            raise InputError(f"column {col_name!r}: {study_name(labels, int(bad[0]))} is missing or not finite "
-                             f"({vals[bad[0]]!r}); robma() drops nothing silently")
-    bad = np.flatnonzero(~(se > 0))
-    if bad.size:
-        raise InputError(f"column {name!r}: {study_name(labels, int(bad[0]))} has a standard error "
-                         f"{se[bad[0]]!r}; it must be positive")
-    if y.size < 2:
-        raise InputError("robma() needs at least 2 studies")
-    return y, se, labels
-
-
-def _fit_data(y, se, measure: str, sign: float = 1.0) -> FitData:
-    y = sign * y
-    if measure == "SMD":
-        n = (y**2 + 8) / (2 * se**2)
-        bad = np.flatnonzero(n <= 5)
-        if bad.size:
-            raise InputError(f"study in row {bad[0] + 1}: d = {y[bad[0]]:g} with se = {se[bad[0]]:g} implies a "
-                             f"total sample size {n[bad[0]]:.3g} <= 5; cannot move it to Fisher's z")
-        return FitData(d_to_z(y), se_d_to_z(y, se), y, se, "SMD", sign * 0.5, 0.5)
-    return FitData(y, se, y, se, "ZCOR", sign * 0.5, 0.5)
-
 
 def _prior(value: Any, key: str, target: tuple[str, ...]) -> Prior:
     if isinstance(value, str):
         value = parse(value)
     if not isinstance(value, Prior) or value.target not in target:
         raise ArgumentTypeError(f"priors[{key!r}] must be a bayesma prior of target {' or '.join(target)}, got {value!r}")
+    if is_improper(value):  # a marginal likelihood, so every inclusion Bayes factor, needs a proper prior
+        raise InputError(f"priors[{key!r}] = {value!r} is improper: the marginal likelihoods that robma averages over, "
+                         "and so its inclusion Bayes factors, are not defined under it; give a proper prior "
+                         "(e.g. 'normal(0, 1)' for the effect, 'halfnormal(0.5)' for the heterogeneity)", column=key)
     return value
 
 
@@ -156,26 +99,51 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
 
 @label_alias
 def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
-          measure: str = "SMD", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
+          measure: str = "SMD", d: Any = None, r: Any = None, z: Any = None, logOR: Any = None, OR: Any = None,
+          y: Any = None, se: Any = None, n: Any = None, t: Any = None, lCI: Any = None, uCI: Any = None,
+          output_scale: str | None = None,
+          transformation: str = "robma", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
-          seed: int | None = 1) -> RoBMAResult:
+          seed: int | None = 1, mods: Any = None, cluster: Any = None) -> RoBMAResult:
     """Robust Bayesian meta-analysis: model-average no-bias, selection, PET and PEESE models.
+
+    Takes every input RoBMA 3.6.1 takes (one effect size and one precision per study, as
+    RoBMA's ``combine_data``), with RoBMA's cut points for the weight functions: each
+    study's own test at the step's p-value, on the scale the study came in (docs/robma.rst).
 
     Parameters
     ----------
     data : pandas.DataFrame, optional
-        Holds the columns named by ``yi``, ``sei``/``vi``, ``slab``.
+        Holds the columns the other arguments name (``bm.robma(dat, r="r", n="n")``).
     yi, vi : str or array-like
-        Effect sizes and their sampling variances, in the order of :func:`bayesma.rma` and
-        :class:`bayesma.MetaAnalysis` (``bm.robma(dat, "yi", "vi")``).
+        Effect sizes of ``measure`` and their sampling variances, in the order of
+        :func:`bayesma.rma` (``bm.robma(dat, "yi", "vi")``).
     sei : str or array-like, optional
-        Standard errors, instead of *vi* (keyword only, so a variance column is never read
-        as standard errors); give one of the two.
-    measure : {"SMD", "ZCOR"}
-        Standardized mean differences (Cohen's d; fitted on Fisher's z) or Fisher's z
-        correlations (fitted as they are); the priors are on Cohen's d for both
-        (RoBMA's ``prior_scale = "cohens_d"``) and estimates are reported on d.
-        Other measures raise ``ValueError`` (RoBMA's priors have no scaling for them here).
+        Standard errors, instead of *vi* (keyword only; ``se=`` is RoBMA's name for it).
+    measure : {"SMD", "COR", "ZCOR", "OR", "GEN", "MD"}
+        What ``yi`` holds: Cohen's d, correlations, Fisher's z, log odds ratios (metafor's
+        ``yi`` for ``"OR"``), unstandardized effects. Other measures raise ``ValueError``
+        listing these.
+    d, r, z, logOR, OR, y : str or array-like, optional
+        RoBMA's effect-size inputs (keyword only; give one, or ``yi``): Cohen's d, correlations
+        (in (-1, 1)), Fisher's z, log odds ratios, odds ratios (``se`` then is the standard error
+        of log OR), unstandardized effects (fitted as they are, RoBMA's default priors applied
+        on their scale, as ``RoBMA(y=, se=)``).
+    se, n, t : str or array-like, optional
+        RoBMA's precision inputs (keyword only; give one, or ``vi``/``sei``): standard errors,
+        total sample sizes (for d, r, z; ``n > 3``), test statistics. ``t`` with ``n`` and no
+        effect size is a two-group t test with equal groups, ``d = 2 t / sqrt(n)``.
+    lCI, uCI : str or array-like, optional
+        Or the bounds of 95% confidence intervals (keyword only, both): the standard error is
+        ``(uCI - lCI) / (2 x 1.96)`` on Fisher's z for d and r, on their own scale for z, log OR
+        (bounds of OR for ``OR``) and y, as RoBMA's ``combine_data``.
+    output_scale : {"d", "r", "z", "logOR", "OR", "y", "input"}, optional
+        Scale of the reported mu, tau and PEESE; default RoBMA's: Cohen's d (the scale of the
+        priors), or y for unstandardized effects. ``"input"``: the scale of the input.
+    transformation : {"robma", "link"}
+        How mu moves to another scale: RoBMA's conversion of each posterior draw of mu on d
+        (default), or the linear link the likelihood used (``mu_z = mu_d / 2``) then the
+        conversion from z. tau and PEESE are scaled linearly either way, as RoBMA does.
     priors : mapping, optional
         ``{"effect": Prior, "heterogeneity": Prior}``; defaults RoBMA's ``Normal(0, 1)`` and
         ``InvGamma(1, 0.15)`` on tau.
@@ -193,19 +161,31 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         Importance draws per replicate (a power of 2; plus a quarter as many from the
         wide component of the proposal) and number of randomised QMC replicates per model.
     seed : int or None
+    mods : str or list of str, optional
+        Moderators, ``"~ rater + setting"`` (columns of *data*): RoBMA-reg. Each moderator is in or
+        out of the model (prior probability 1/2), crossed with effect, heterogeneity and bias;
+        continuous moderators are standardized, factors get mean-difference contrasts, each
+        coefficient ``Normal(0, 0.25)`` on the effect prior's scale (``priors={"mods": prior}`` for all,
+        ``{"mods": {name: prior}}`` per moderator). See :class:`~bayesma.bias.extended_result.RoBMAExtResult`.
+    cluster : str or array-like, optional
+        Study (cluster) of each estimate: multilevel RoBMA (RoBMA 4's ``cluster=``) with a random
+        effect per cluster and per estimate; reports rho, the share of heterogeneity between
+        clusters (prior Beta(1, 1); ``priors={"rho": (a, b)}``).
 
     Returns
     -------
     RoBMAResult
         Posterior model probabilities, inclusion Bayes factors, model-averaged and
-        conditional estimates (on Cohen's d), weight function, PET/PEESE.
+        conditional estimates (on ``output_scale``), weight function, PET/PEESE, the
+        per-model table (``summary(type="models")``).
 
     Raises
     ------
     ValueError
-        Unsupported measure, non-finite or non-positive inputs (naming the study and column).
+        Unsupported measure, a correlation outside (-1, 1), n <= 3, non-finite or
+        non-positive inputs (naming the study and column).
     TypeError
-        Missing arguments or priors that are not bayesma priors of the right target.
+        Missing or doubled arguments, priors that are not bayesma priors of the right target.
 
     References
     ----------
@@ -213,7 +193,8 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     meta-analysis: Model-averaging across complementary publication bias adjustment methods.
     Research Synthesis Methods 14(1):99-116. Maier M, Bartoš F, Wagenmakers E-J (2023).
     Robust Bayesian meta-analysis: Addressing publication bias with model-averaging.
-    Psychological Methods 28(1):107-122. R package RoBMA, function ``RoBMA()``.
+    Psychological Methods 28(1):107-122. R package RoBMA 3.6.1, functions ``RoBMA()`` and
+    ``combine_data()``.
 
     Examples
     --------
@@ -221,30 +202,59 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     >>> dat = bm.load_dataset("dat.lehmann2018")
     >>> fit = bm.robma(dat, yi="yi", vi="vi", measure="SMD")        # doctest: +SKIP
     >>> fit.components()                                            # doctest: +SKIP
+    >>> fit = bm.robma(r=[0.21, 0.35, 0.1, 0.3], n=[80, 40, 120, 60], output_scale="r")  # doctest: +SKIP
     """
-    key = str(measure).upper()
-    if key not in _MEASURES:
-        raise InputError(f"robma(): measure {measure!r} is not supported; RoBMA's default priors are on "
-                         "Cohen's d and bayesma scales them for 'SMD' (Cohen's d) and 'ZCOR' (Fisher's z) only")
     if effect_direction not in ("positive", "negative"):
         raise InputError(f"effect_direction must be 'positive' or 'negative', got {effect_direction!r}")
+    if transformation not in ("robma", "link"):
+        raise InputError(f"transformation must be 'robma' or 'link', got {transformation!r}")
     for name, value, least in (("draws", draws, 16), ("replicates", replicates, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise InputError(f"robma(): {name} must be an integer >= {least} (the importance-sampling estimate of "
                              f"each model's marginal likelihood and its Monte Carlo error need it), got {value!r}")
-    y, se, labels = _data(data, yi, sei, vi, slab)
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if se is not None and sei is not None:
+        raise ArgumentTypeError("give se= or sei= (the same thing: standard errors), not both")
+    effects = {"d": d, "r": r, "z": z, "logOR": logOR, "OR": OR, "y": y}
+    if yi is None and all(v is None for v in effects.values()) and not (t is not None and n is not None):
+        yi = "yi" if data is not None and "yi" in data.columns else None
+    sei = se if se is not None else sei
+    if yi is not None and all(x is None for x in (sei, vi, n, t, lCI, uCI)) and data is not None:
+        sei, vi = ("sei", None) if "sei" in data.columns else (None, "vi" if "vi" in data.columns else None)
+    if data is None:  # Series pair by index (with the first Series given), never by position
+        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "slab": slab})
+        effects = {key: al[key] for key in effects}
+        yi, sei, vi, n, t, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "slab"))
+    labels = None if slab is None else list(column(data, slab, "slab"))
     sign = 1.0 if effect_direction == "positive" else -1.0
-    fd = _fit_data(y, se, _MEASURES[key], sign)
+    inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, lCI=lCI, uCI=uCI,
+                       labels=labels, sign=sign)
+    out_scale = check_scale(output_scale, inp.prior_scale, inp.input_scale)
+    priors, ext_priors = split_priors(priors)
+    if inp.prior_scale == "y" and not priors:
+        warnings.warn("unstandardized effects (y): RoBMA's default priors (mu ~ Normal(0, 1), tau ~ InvGamma(1, 0.15), "
+                      "PET ~ Cauchy(0, 1), PEESE ~ Cauchy(0, 5)) are taken on the scale of y, as RoBMA(y =, se =) "
+                      "does; give priors= on the scale of your effects if that scale is not near Cohen's d",
+                      DataWarning, stacklevel=2)
     models = ensemble_models(priors, ensemble)
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)
-    if directional and sign * float(np.median(y)) < 0:
-        warnings.warn(f"the median effect ({float(np.median(y)):.3g}) is in the opposite direction from "
+    if directional and sign * float(np.median(inp.y)) < 0:
+        warnings.warn(f"the median effect ({float(np.median(inp.y)):.3g}) is in the opposite direction from "
                       f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
                       "selection in that direction (RoBMA's effect_direction)", DataWarning, stacklevel=2)
+    if mods is not None or cluster is not None:
+        return fit_extended(models, inp.fit, data, mods=mods, cluster=cluster, ext_priors=ext_priors, labels=labels,
+                            draws=draws, replicates=replicates, seed=seed,
+                            result_kw={"y": inp.y, "se": inp.se, "measure": inp.input_scale, "labels": labels,
+                                       "effect_direction": effect_direction, "fit_data": inp.fit,
+                                       "prior_scale": inp.prior_scale, "output_scale": out_scale,
+                                       "transformation": transformation})
     t0 = time.perf_counter()
-    fits = [fit_model(m, fd, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
+    fits = [fit_model(m, inp.fit, n=draws, replicates=replicates, seed=None if seed is None else seed + i)
             for i, m in enumerate(models)]
     elapsed = time.perf_counter() - t0
-    return RoBMAResult(models, fits, y=y, se=se, measure=_MEASURES[key], elapsed=elapsed, labels=labels,
-                       effect_direction=effect_direction)
+    return RoBMAResult(models, fits, y=inp.y, se=inp.se, measure=inp.input_scale, elapsed=elapsed, labels=labels,
+                       effect_direction=effect_direction, fit_data=inp.fit, prior_scale=inp.prior_scale,
+                       output_scale=out_scale, transformation=transformation)

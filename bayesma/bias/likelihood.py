@@ -58,12 +58,17 @@ def cutoffs(y: np.ndarray, se: np.ndarray, steps, sides: str, measure: str) -> n
     steps : sequence of float
         p-value cut points (one-sided, or two-sided for ``sides="two"``).
     sides : {"one", "two"}
-    measure : {"SMD", "ZCOR", "GEN"}
+    measure : {"SMD", "COR", "ZCOR", "LOR", "GEN"}
         ``"SMD"``: the cut point is the d whose t statistic ``d sqrt(n) / 2`` with
         ``n - 2`` degrees of freedom has the p-value of the step, moved to Fisher's z
-        (:func:`d_to_z`), as RoBMA 3 does; ``"ZCOR"``: ``t * se`` with ``t`` from a
-        t distribution with ``n - 2`` df (``n = 1 / se^2 + 3``, RoBMA's ``n_z``); ``"GEN"``: ``z * se``
-        with the standard normal quantile.
+        (:func:`d_to_z`), as RoBMA 3 does; ``"COR"`` (``y`` correlations, ``se`` the
+        standard errors of their Fisher's z): the r whose t statistic
+        ``r sqrt(n - 2) / sqrt(1 - r^2)`` with ``n - 2`` df has the step's p-value,
+        ``t / sqrt(t^2 + n - 2)``, moved to z (``n = 1 / se^2 + 3``); ``"ZCOR"``: ``t * se`` with
+        ``t`` from a t distribution with ``n - 2`` df (``n = 1 / se^2 + 3``, RoBMA's ``n_z``);
+        ``"LOR"`` (log odds ratios and their standard errors): ``z * se`` with the standard
+        normal quantile, moved to Fisher's z through d (``d = logOR sqrt(3) / pi``);
+        ``"GEN"``: ``z * se`` with the standard normal quantile.
 
     Returns
     -------
@@ -78,11 +83,16 @@ def cutoffs(y: np.ndarray, se: np.ndarray, steps, sides: str, measure: str) -> n
         n = n_from_d(y, se)
         t = stats.t.isf(p[None, :], (n - 2.0)[:, None])
         return d_to_z(2.0 * t / np.sqrt(n)[:, None])
-    if measure == "ZCOR":
+    if measure in ("ZCOR", "COR"):
         n = (3.0 * se**2 + 1.0) / se**2
         t = stats.t.isf(p[None, :], (n - 2.0)[:, None])
+        if measure == "COR":
+            return np.arctanh(t / np.sqrt(t**2 + (n - 2.0)[:, None]))
         return t * se[:, None]
-    return stats.norm.isf(p)[None, :] * se[:, None]
+    crit = stats.norm.isf(p)[None, :] * se[:, None]
+    if measure == "LOR":
+        return d_to_z(crit * np.sqrt(3.0) / np.pi)
+    return crit
 
 
 def interval_index(y: np.ndarray, crit: np.ndarray, sides: str) -> np.ndarray:
@@ -105,8 +115,10 @@ def loglik(y: np.ndarray, se: np.ndarray, mu: np.ndarray, tau: np.ndarray, *,
     ----------
     y, se : array of shape (k,)
         Effects and standard errors on the fitting scale.
-    mu, tau : array of shape (n,)
-        Mean effect and heterogeneity SD (tau = 0: common effect).
+    mu : array of shape (n,) or (n, k)
+        Mean effect (or each study's expected effect, for a meta-regression).
+    tau : array of shape (n,)
+        Heterogeneity SD (tau = 0: common effect).
     pet, peese : array of shape (n,), optional
         PET (``b * se``) or PEESE (``b * se^2``) coefficient.
     omega : array of shape (n, J), optional
@@ -123,7 +135,8 @@ def loglik(y: np.ndarray, se: np.ndarray, mu: np.ndarray, tau: np.ndarray, *,
     """
     y = np.asarray(y, float)[None, :]
     se = np.asarray(se, float)[None, :]
-    mu = np.asarray(mu, float)[:, None]
+    mu = np.asarray(mu, float)
+    mu = mu[:, None] if mu.ndim == 1 else mu  # (n, k): a mean per study (meta-regression)
     s2 = se**2 + np.asarray(tau, float)[:, None] ** 2
     m = mu
     if pet is not None:

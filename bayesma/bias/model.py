@@ -58,7 +58,8 @@ class FitData:
     y_orig, se_orig : numpy.ndarray of shape (k,)
         The same on the measure's own scale (for the cut points).
     measure : str
-        ``"SMD"``, ``"ZCOR"`` or ``"GEN"`` (see :func:`~bayesma.bias.likelihood.cutoffs`).
+        ``"SMD"``, ``"COR"``, ``"ZCOR"``, ``"LOR"`` or ``"GEN"``: the cut-point rule
+        (see :func:`~bayesma.bias.likelihood.cutoffs`).
     c_mu, c_tau : float
         Prior-scale to fitting-scale factors of mu and tau; a negative ``c_mu`` fits
         effects expected to be negative (``y`` holds the flipped effects, RoBMA's
@@ -180,7 +181,7 @@ class ModelDef:
 
 
 def fit_model(model: ModelDef, data: FitData, *, n: int = 2048, replicates: int = 8,
-              seed: int | None = 0) -> ModelFit:
+              seed: int | None = 0, pilot: int = 4096) -> ModelFit:
     """Marginal likelihood and weighted posterior draws of one model.
 
     A model without free parameters (mu = 0, tau = 0, no bias) has its likelihood
@@ -192,7 +193,7 @@ def fit_model(model: ModelDef, data: FitData, *, n: int = 2048, replicates: int 
         ll = float(model.loglik(par, data)[0])
         return ModelFit(ll, 0.0, par, np.ones(1), 1.0)
     log_ml, se, u, w, ess, mode = importance_sample(lambda x: model.logpost(x, data), model.start(data),
-                                                    n=n, replicates=replicates, seed=seed)
+                                                    n=n, replicates=replicates, seed=seed, pilot=pilot)
     keep = w > 0
     par, _ = model.transform(u[keep])
     return ModelFit(log_ml, se, par, w[keep] / w[keep].sum(), ess, mode)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayesma._format import small_k_lines
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.importance_sampling import ModelFit, weighted_quantile
-from bayesma.bias.model import ModelDef
+from bayesma.bias.model import FitData, ModelDef
+from bayesma.bias.scales import SCALE_NAMES, check_scale, to_scale
+from bayesma.bias.tables import class_bayes_factor, heterogeneity_draws, model_table, prediction_draws
+from bayesma.errors import InputError
 
 __all__ = ["RoBMAResult"]
 
@@ -36,7 +39,12 @@ class RoBMAResult:  # numpydoc ignore=PR01
     elapsed : float
         Seconds spent fitting the models.
     measure : str
-        The input measure; estimates are on Cohen's d.
+        The input scale: ``"d"``, ``"r"``, ``"z"``, ``"logOR"`` or ``"y"``.
+    prior_scale, output_scale : str
+        The scale of the priors (``"d"``, or ``"y"`` for unstandardized effects) and the one
+        estimates are reported on (``robma(output_scale=)``; each summary method takes its own).
+    transformation : str
+        ``"robma"`` or ``"link"``: how mu moves to another scale (:mod:`bayesma.bias.scales`).
 
     Examples
     --------
@@ -47,8 +55,13 @@ class RoBMAResult:  # numpydoc ignore=PR01
     """
 
     def __init__(self, models: Sequence[ModelDef], fits: Sequence[ModelFit], *, y, se, measure: str,
-                 elapsed: float, labels=None, effect_direction: str = "positive") -> None:
+                 elapsed: float, labels=None, effect_direction: str = "positive", fit_data: FitData | None = None,
+                 prior_scale: str = "d", output_scale: str | None = None, transformation: str = "robma") -> None:
         self.effect_direction = effect_direction
+        self.fit_data = fit_data
+        self.prior_scale = prior_scale
+        self.output_scale = check_scale(output_scale, prior_scale)
+        self.transformation = transformation
         self._defs = list(models)
         self._fits = list(fits)
         self.y, self.se, self.measure, self.elapsed, self.labels = y, se, measure, elapsed, labels
@@ -99,10 +112,13 @@ class RoBMAResult:  # numpydoc ignore=PR01
         Returns
         -------
         pandas.DataFrame
-            Rows ``Effect``, ``Heterogeneity``, ``Bias``; columns ``models`` (number of
-            models with the component), ``prior_prob``, ``post_prob``, ``inclusion_BF``,
-            ``log_BF`` and ``log_BF_se`` (Monte Carlo error, propagated from the
-            models' ``log_ml_se`` by a parametric bootstrap of ``n_boot`` replicates).
+            Rows ``Effect``, ``Heterogeneity``, ``Bias`` and, when the ensemble has both
+            kinds of bias adjustment, ``Bias: selection models`` and ``Bias: PET-PEESE``
+            (each class of models against all other models, nulls and the other class
+            included); columns ``models`` (number of models with the component),
+            ``prior_prob``, ``post_prob``, ``inclusion_BF``, ``log_BF`` and ``log_BF_se``
+            (Monte Carlo error, propagated from the models' ``log_ml_se`` by a parametric
+            bootstrap of ``n_boot`` replicates).
 
         Examples
         --------
@@ -114,24 +130,15 @@ class RoBMAResult:  # numpydoc ignore=PR01
         """
         prior = self.models["prior_prob"].to_numpy()
         log_ml = self.models["log_ml"].to_numpy()
-        se = np.nan_to_num(self.models["log_ml_se"].to_numpy())
-        rng = np.random.default_rng(seed)
-        boot = log_ml[None, :] + rng.standard_normal((n_boot, log_ml.size)) * se[None, :]
-        rows = {}
-        for comp in _COMPONENTS:
-            mask = np.array([_has(m, comp) for m in self._defs])
-            if not mask.any() or mask.all():
-                continue
-            p_in = prior[mask].sum()
-
-            def lbf(lml):
-                lp = lml + np.log(prior)
-                return (special.logsumexp(lp[..., mask], axis=-1) - special.logsumexp(lp[..., ~mask], axis=-1)
-                        - math.log(p_in / (1 - p_in)))
-
-            val = float(lbf(log_ml))
-            rows[comp] = {"models": int(mask.sum()), "prior_prob": p_in, "post_prob": float(self._post[mask].sum()),
-                          "inclusion_BF": math.exp(val), "log_BF": val, "log_BF_se": float(np.std(lbf(boot)))}
+        se = self.models["log_ml_se"].to_numpy()
+        masks = {comp: np.array([_has(m, comp) for m in self._defs]) for comp in _COMPONENTS}
+        cls = np.array([m.bias_class for m in self._defs])
+        wf, pp = cls == "weightfunction", np.isin(cls, ("PET", "PEESE"))
+        if wf.any() and pp.any():  # the two kinds of bias adjustment, each against all other models
+            masks["Bias: selection models"] = wf
+            masks["Bias: PET-PEESE"] = pp
+        rows = {name: class_bayes_factor(prior, log_ml, se, mask, n_boot, seed)
+                for name, mask in masks.items() if mask.any() and not mask.all()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def bias_classes(self) -> pd.DataFrame:
@@ -192,7 +199,7 @@ class RoBMAResult:  # numpydoc ignore=PR01
         edges = [0.0] + cuts + [1.0]
         return edges
 
-    def estimates(self, conditional: bool = False) -> pd.DataFrame:
+    def estimates(self, conditional: bool = False, output_scale: str | None = None) -> pd.DataFrame:
         """Model-averaged (or conditional) posterior of mu, tau, PET, PEESE and the weights.
 
         Parameters
@@ -200,13 +207,16 @@ class RoBMAResult:  # numpydoc ignore=PR01
         conditional : bool
             False: averaged over all models (nulls contribute their point value 0, or
             weight 1); True: averaged over the models that contain each parameter.
+        output_scale : str, optional
+            ``"d"``, ``"r"``, ``"z"``, ``"logOR"``, ``"OR"`` (``"y"`` for unstandardized
+            effects); default the result's ``output_scale``. Each draw is converted as RoBMA
+            does (:mod:`bayesma.bias.scales`).
 
         Returns
         -------
         pandas.DataFrame
-            Rows ``mu``, ``tau`` (Cohen's d), ``PET``, ``PEESE`` (PEESE on the d scale)
-            and ``omega[a,b]`` per one-sided p-value interval; columns ``mean``,
-            ``median``, ``0.025``, ``0.975``.
+            Rows ``mu``, ``tau``, ``PET``, ``PEESE`` and ``omega[a,b]`` per one-sided p-value
+            interval; columns ``mean``, ``median``, ``0.025``, ``0.975``.
 
         Examples
         --------
@@ -216,13 +226,14 @@ class RoBMAResult:  # numpydoc ignore=PR01
         >>> fit.estimates().index.tolist()
         ['mu', 'tau', 'PET', 'PEESE']
         """
+        scale = self._scale(output_scale)
         rows = {}
         sel = {"mu": lambda m: m.effect is not None, "tau": lambda m: m.heterogeneity is not None,
                "PET": lambda m: isinstance(m.bias, PET), "PEESE": lambda m: isinstance(m.bias, PEESE)}
         for name, inc in sel.items():
             x, w = self._mixture(name, inc if conditional else None)
             if x is not None and (conditional or any(inc(m) for m in self._defs)):
-                rows[name] = self._summ(x, w)
+                rows[name] = self._summ(to_scale(name, x, scale, self.transformation), w)
         edges = self._p_intervals()
         if len(edges) > 2:
             mid = 0.5 * (np.array(edges[:-1]) + np.array(edges[1:]))
@@ -232,14 +243,31 @@ class RoBMAResult:  # numpydoc ignore=PR01
                 rows[f"omega[{edges[j]:g},{edges[j + 1]:g}]"] = self._summ(x[:, j], w)
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def summary(self) -> pd.DataFrame:
-        """Model-averaged estimates (:meth:`estimates`); the components are :meth:`components`.
+    def _scale(self, output_scale: str | None) -> str:
+        return self.output_scale if output_scale is None else check_scale(output_scale, self.prior_scale, self.measure)
+
+    def summary(self, type: str = "estimates", output_scale: str | None = None,
+                conditional: bool = False) -> pd.DataFrame:
+        """One table of the ensemble, by RoBMA's ``summary(fit, type = ...)`` names.
+
+        Parameters
+        ----------
+        type : {"estimates", "models", "components", "heterogeneity", "priors"}
+            ``"estimates"``: :meth:`estimates`; ``"models"``: the per-model table
+            (:func:`bayesma.bias.tables.model_table`: priors, prior and posterior probability,
+            log marginal likelihood and its MC error, posterior of mu, tau, PET, PEESE and the
+            weights under each model); ``"components"``: :meth:`components`;
+            ``"heterogeneity"``: :meth:`heterogeneity` with the prediction interval of
+            :meth:`prediction`; ``"priors"``: :meth:`priors`.
+        output_scale : str, optional
+            Scale of mu, tau and PEESE (default the result's ``output_scale``).
+        conditional : bool
+            For ``"estimates"`` and ``"heterogeneity"``: average over the models that contain
+            each parameter only.
 
         Returns
         -------
         pandas.DataFrame
-            ``estimates(conditional=False)``: rows ``mu``, ``tau``, ``PET``, ``PEESE``,
-            ``omega[a,b]``; columns ``mean``, ``median``, ``0.025``, ``0.975``.
 
         Examples
         --------
@@ -248,11 +276,85 @@ class RoBMAResult:  # numpydoc ignore=PR01
         ...                ensemble="PP", draws=256, replicates=2)
         >>> fit.summary().columns.tolist()
         ['mean', 'median', '0.025', '0.975']
+        >>> fit.summary(type="models").shape
+        (12, 21)
         """
-        return self.estimates()
+        if type == "estimates":
+            return self.estimates(conditional=conditional, output_scale=output_scale)
+        if type == "models":
+            return model_table(self, self._scale(output_scale))
+        if type == "components":
+            return self.components()
+        if type == "heterogeneity":
+            return pd.concat([self.heterogeneity(conditional, output_scale), self.prediction(output_scale)])
+        if type == "priors":
+            return self.priors()
+        raise InputError(f"summary(type={type!r}): use 'estimates', 'models', 'components', 'heterogeneity' "
+                         "or 'priors'")
+
+    def heterogeneity(self, conditional: bool = False, output_scale: str | None = None) -> pd.DataFrame:
+        """Model-averaged tau, tau², I² (percent) and H² (RoBMA's ``summary_heterogeneity``).
+
+        Parameters
+        ----------
+        conditional : bool
+            Average over the models with heterogeneity only (no spike at tau = 0).
+        output_scale : str, optional
+            Scale of tau and tau² (I² and H² have none).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``tau``, ``tau2``, ``I2`` (percent, Higgins and Thompson's typical
+            within-study variance on the fitting scale), ``H2``; columns ``mean``,
+            ``median``, ``0.025``, ``0.975``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.heterogeneity().index.tolist()
+        ['tau', 'tau2', 'I2', 'H2']
+        """
+        scale = self._scale(output_scale)
+        draws, w = heterogeneity_draws(self, (lambda m: m.heterogeneity is not None) if conditional else None)
+        tau = to_scale("tau", draws["tau"], scale, self.transformation)
+        rows = {"tau": self._summ(tau, w), "tau2": self._summ(tau**2, w), "I2": self._summ(100 * draws["I2"], w),
+                "H2": self._summ(draws["H2"], w)}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def prediction(self, output_scale: str | None = None, seed: int = 1) -> pd.DataFrame:
+        """Model-averaged posterior predictive of a new study's true effect (its 95% interval).
+
+        Parameters
+        ----------
+        output_scale : str, optional
+            Scale of the prediction (each draw converted as mu is).
+        seed : int
+            Seed of the normal draws added to each posterior draw of mu.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row ``prediction``: ``theta_new = mu + tau e``, ``e ~ N(0, 1)``, over all
+            models (the nulls' mu = 0, tau = 0 included); columns ``mean``, ``median``,
+            ``0.025``, ``0.975``.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18],
+        ...                ensemble="PP", draws=256, replicates=2)
+        >>> fit.prediction().columns.tolist()
+        ['mean', 'median', '0.025', '0.975']
+        """
+        x, w = prediction_draws(self, seed)
+        x = to_scale("mu", x, self._scale(output_scale), self.transformation)
+        return pd.DataFrame.from_dict({"prediction": self._summ(x, w)}, orient="index")
 
     def priors(self) -> pd.DataFrame:
-        """The priors used (on Cohen's d) and their prior model probabilities.
+        """The priors used (on the prior scale: Cohen's d, or y) and their prior model probabilities.
 
         Returns
         -------
@@ -281,31 +383,42 @@ class RoBMAResult:  # numpydoc ignore=PR01
         return pd.DataFrame(rows, columns=["component", "prior", "prior_prob"])
 
     # -- printing --------------------------------------------------------------------
+    def _scale_note(self) -> str:
+        inp = {"d": "Cohen's d", "r": "correlations r", "z": "Fisher's z", "logOR": "log odds ratios",
+               "y": "unstandardized effects y"}.get(self.measure, self.measure)
+        fitted = "fitted as given" if self.prior_scale == "y" else "fitted on Fisher's z"
+        return (f"input {inp} ({fitted}); priors on {SCALE_NAMES[self.prior_scale]}; "
+                f"estimates on {SCALE_NAMES[self.output_scale]}")
+
     def __repr__(self) -> str:
         comp = self.components()
         est = self.estimates()
         cond = self.estimates(conditional=True)
+        het = pd.concat([self.heterogeneity(), self.prediction()])
         lines = ["Robust Bayesian meta-analysis (RoBMA-PSMA ensemble, bayesma)",
-                 f"k = {self.y.size} studies, measure {self.measure} (fitted on Fisher's z; estimates on Cohen's d); "
-                 f"{len(self._defs)} models, fitted in {self.elapsed:.1f} s", "",
-                 "Components summary:",
-                 f"{'':15s}{'Models':>8s}{'Prior prob.':>13s}{'Post. prob.':>13s}{'Inclusion BF':>14s}{'log BF (MCSE)':>18s}"]
+                 f"k = {self.y.size} studies, {self._scale_note()}; {len(self._defs)} models, fitted in "
+                 f"{self.elapsed:.1f} s", "", "Components summary:",
+                 f"{'':24s}{'Models':>8s}{'Prior prob.':>13s}{'Post. prob.':>13s}{'Inclusion BF':>14s}{'log BF (MCSE)':>18s}"]
         n = len(self._defs)
         for name, r in comp.iterrows():
-            lines.append(f"{name:15s}{int(r['models']):>5d}/{n:<3d}{r['prior_prob']:13.3f}{r['post_prob']:13.3f}"
+            lines.append(f"{name:24s}{int(r['models']):>5d}/{n:<3d}{r['prior_prob']:13.3f}{r['post_prob']:13.3f}"
                          f"{r['inclusion_BF']:14.3g}{r['log_BF']:11.3f} ({r['log_BF_se']:.3f})")
-        for title, tab in (("Model-averaged estimates:", est), ("Conditional estimates:", cond)):
+        for title, tab in (("Model-averaged estimates:", est), ("Conditional estimates:", cond),
+                           ("Heterogeneity (model-averaged; I2 in %) and prediction for a new study:", het)):
             lines += ["", title, f"{'':22s}{'Mean':>9s}{'Median':>9s}{'0.025':>9s}{'0.975':>9s}"]
             for name, r in tab.iterrows():
                 lines.append(f"{name:22s}{r['mean']:9.3f}{r['median']:9.3f}{r['0.025']:9.3f}{r['0.975']:9.3f}")
-        lines += ["", "Priors (Cohen's d scale):"]
+        lines += ["", f"Priors (on {SCALE_NAMES[self.prior_scale]}):"]
         for _, r in self.priors().iterrows():
             lines.append(f"  {r['component']:19s}{r['prior']:52s} prior prob. {r['prior_prob']:.4f}")
-        lines.append("mu and tau on Cohen's d; the model-averaged posterior includes the spikes at 0 of the null models.")
+        lines.append(f"mu and tau on {SCALE_NAMES[self.output_scale]}; the model-averaged posterior includes the "
+                     "spikes at 0 of the null models. Every model: summary(type='models').")
         if self.effect_direction == "negative":
             lines.append("effect_direction='negative': selection is modelled for negative effects, so the effects are "
                          "fitted with their signs flipped; mu is reported in its own direction, while the PET and "
                          "PEESE coefficients refer to the flipped effects and stay positive.")
+        if any(m.bias_class != "none" for m in self._defs):
+            lines += small_k_lines("robma", int(self.y.size))
         return "\n".join(lines)
 
     # -- plots -------------------------------------------------------------------------
@@ -330,10 +443,10 @@ class RoBMAResult:  # numpydoc ignore=PR01
         ...                ensemble="PP", draws=256, replicates=2)
         >>> fig = fit.plot_mu()    # doctest: +SKIP
         """
-        import matplotlib.pyplot as plt
         from scipy import stats
 
-        fig, ax = (plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax))
+        from bayesma.plots.robma import robma_mu_plot
+
         x, w = self._mixture("mu", lambda m: m.effect is not None)
         p_eff = float(self.components().loc["Effect", "post_prob"]) if not conditional else 1.0
         prior_eff = 0.5 if not conditional else 1.0
@@ -345,23 +458,10 @@ class RoBMAResult:  # numpydoc ignore=PR01
         xs = x[np.minimum(np.searchsorted(np.cumsum(w), u), x.size - 1)]
         kde = stats.gaussian_kde(xs)
         eff_prior = next(m.effect for m in self._defs if m.effect is not None)
-        ax.plot(grid, prior_eff * np.exp(eff_prior.logpdf(grid)), ls="--", color="grey", label="prior")
-        ax.plot(grid, p_eff * kde(grid), color="black", label="posterior")
-        ax.set_xlabel("mu (Cohen's d)")
-        ax.set_ylabel("density")
-        if not conditional:
-            ax2 = ax.twinx()
-            ax2.set_ylim(0, 1)
-            ax2.set_ylabel("probability (spike at 0)")
-            ax2.annotate("", xy=(0, 1 - p_eff), xytext=(0, 0), arrowprops={"arrowstyle": "-|>", "lw": 2, "color": "black"})
-            ax2.annotate("", xy=(0.02 * span, 0.5), xytext=(0.02 * span, 0),
-                         arrowprops={"arrowstyle": "-|>", "lw": 1.5, "ls": "--", "color": "grey"})
-            ax2.text(-0.02 * span, 1 - p_eff, f"P(mu = 0 | data) = {1 - p_eff:.3f}", va="bottom", ha="right",
-                     fontsize=8)
-            ax2.text(-0.02 * span, 0.5, "P(mu = 0) = 0.5", va="bottom", ha="right", fontsize=8, color="grey")
-        ax.legend(loc="upper right", frameon=False)
-        ax.set_title("Model-averaged" if not conditional else "Conditional (effect models)")
-        return fig
+        return robma_mu_plot(grid, prior_eff * np.exp(eff_prior.logpdf(grid)), p_eff * kde(grid),
+                             p_spike=None if conditional else 1 - p_eff, p_spike_prior=1 - prior_eff,
+                             xlabel=f"mu ({SCALE_NAMES[self.prior_scale]})",
+                             title="Model-averaged" if not conditional else "Conditional (effect models)", ax=ax)
 
     def plot_weightfunction(self, ax=None):
         """Model-averaged weight function over one-sided p-values: mean and 95% interval.
@@ -381,24 +481,9 @@ class RoBMAResult:  # numpydoc ignore=PR01
         >>> fit = bm.robma(yi=[0.3, 0.5, 0.1, 0.6, 0.2, 0.45], sei=[0.1, 0.15, 0.12, 0.2, 0.1, 0.18])  # doctest: +SKIP
         >>> fig = fit.plot_weightfunction()    # doctest: +SKIP
         """
-        import matplotlib.pyplot as plt
+        from bayesma.plots.robma import weightfunction_plot
 
-        fig, ax = (plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax))
         est = self.estimates()
         rows = est.loc[[i for i in est.index if i.startswith("omega[")]]
-        edges = self._p_intervals()
-        for key, style in (("mean", {"color": "black"}), ("0.025", {"color": "grey", "ls": "--"}),
-                           ("0.975", {"color": "grey", "ls": "--"})):
-            vals = rows[key].to_numpy()
-            label = {"mean": "mean", "0.025": "95% interval"}.get(key)
-            ax.step(edges, np.append(vals, vals[-1]), where="post", **style, label=label)
-        ax.set_xscale("function", functions=(lambda p: np.sqrt(np.clip(p, 0, 1)), lambda s: s**2))
-        ax.set_xlim(0, 1)
-        ax.set_xticks(edges)
-        ax.set_xticklabels([f"{e:g}" for e in edges], fontsize=7, rotation=90)
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("one-sided p-value")
-        ax.set_ylabel("relative publication probability")
-        ax.legend(frameon=False)
-        ax.set_title("Model-averaged weight function")
-        return fig
+        return weightfunction_plot(self._p_intervals(), rows["mean"].to_numpy(), rows["0.025"].to_numpy(),
+                                   rows["0.975"].to_numpy(), ax=ax)

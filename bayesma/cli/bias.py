@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._format import format_p
 from bayesma.cli.console import Progress, print_table, say
-from bayesma.cli.errors import EXIT_OK, InputError
-from bayesma.cli.options import add_subset_option, load_yi_vi
-from bayesma.cli.outputs import staged_dir, writing
+from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.options import add_subset_option, groups_of, load_yi_vi
+from bayesma.cli.outputs import safe_name, staged_dir, writing
+from bayesma.cli.rows import in_file_rows
 
 __all__ = ["add_parser", "run", "bias_table"]
 
@@ -48,6 +50,8 @@ def add_parser(sub, formatter_class) -> None:
                    help="tau² estimator of the random-effects model (REML, DL, ML, PM, ...; FE for the "
                         "fixed-effect model), also used by Egger's test and trim-and-fill")
     add_subset_option(p)
+    p.add_argument("--by", metavar="COL",
+                   help="one analysis per value of COL (e.g. outcome): one table (bias.csv) and plots per value")
     p.add_argument("--measure", metavar="NAME", help="effect measure (OR, RR, SMD, ZCOR, ...), for axis labels")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
@@ -134,7 +138,61 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
 
 
 def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
     fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+
+
+#: below this many studies the funnel-plot methods have too little power to tell asymmetry from chance
+#: (Sterne et al. 2011, BMJ 343:d4002; Cochrane Handbook, section 13.3.5.4: at least 10 studies)
+MIN_K_FUNNEL = 10
+
+
+def small_k_text(k: int) -> str:
+    """The small-k caution of ``bayesma bias`` (empty at k >= 10), in the words of ``fit``'s k < 5 warning."""
+    if k >= MIN_K_FUNNEL:
+        return ""
+    return (f"k = {k} studies (< {MIN_K_FUNNEL}): Egger's test, the rank test, trim-and-fill and PET-PEESE have "
+            "little power to detect funnel-plot asymmetry and a selection model has few studies per p-value "
+            "interval, so a non-significant result is no evidence against publication bias (tests of asymmetry "
+            "need at least 10 studies: Sterne et al. 2011; Cochrane Handbook 13.3.5.4)")
+
+
+def diagnose(md, steps: list[float], alternative: str = "auto", method: str = "REML") -> dict[str, Any]:
+    """The diagnostics of one analysis (*md* a :class:`bayesma.MetaData`).
+
+    Returns a dict: ``table`` and ``fits`` (:func:`bias_table`; the methods' notes say ``k = ... < 10``
+    at small k), ``shown`` (rounded for a reader), ``title`` and the small-k ``note`` (empty at k >= 10).
+    """
+    note = small_k_text(md.k)
+    table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=alternative, method=method)
+    if note:
+        for row in table.index[1:]:  # every method but the random-effects model and fail-safe N
+            if row.startswith("Fail-safe"):
+                continue
+            table.loc[row, "note"] = "; ".join(p for p in (table.loc[row, "note"], f"k = {md.k} < 10") if p)
+    shown = table.copy()
+    for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
+        shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
+    shown["pval"] = shown["pval"].map(lambda v: format_p(v, missing=""))
+    direction = fits["alternative"]
+    title = (f"Publication bias (alternative = {str(direction)!r}, {getattr(direction, 'how', 'as given')}; "
+             "estimates on the scale of yi)")
+    return {"table": table, "fits": fits, "shown": shown, "title": title, "note": note}
+
+
+def _diagnose(md, args: argparse.Namespace, steps: list[float], title: str):
+    """Run and print the diagnostics of one analysis: (table, fits)."""
+    from bayesma.errors import SmallKWarning
+
+    res = diagnose(md, steps, args.alternative, args.method)
+    if res["note"]:
+        warnings.warn(f"{title}{res['note']}", SmallKWarning, stacklevel=2)
+    print_table(res["shown"], title=f"{title}{res['title']}")
+    if res["note"]:
+        say(f"Small k: {res['note']}.\n")
+    return res["table"], res["fits"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,32 +201,38 @@ def run(args: argparse.Namespace) -> int:
 
     df = load_yi_vi(args)
     steps = _steps(args.steps)
-    md = MetaData.create(args.yi, args.vi, sei=args.sei, data=df, labels=args.labels, missing=args.missing)
-    if md.k < 3:
-        raise InputError(f"{args.file}: the bias diagnostics need at least 3 studies, found {md.k}")
+    parts = groups_of(df, args.by) if args.by else [(None, df)]
+    analyses = []
+    with about(args.file):
+        for value, part in parts:
+            with in_file_rows(part):
+                md = MetaData.create(args.yi, args.vi, sei=args.sei, data=part, labels=args.labels,
+                                     missing=args.missing)
+            where = "" if value is None else f" ({args.by} == {value!r})"
+            if md.k < 3:
+                raise InputError(f"the bias diagnostics need at least 3 studies, found {md.k}{where}")
+            analyses.append((value, md))
     out = Path(args.out)
     progress = Progress(2)
-    with progress.step(f"running the publication-bias diagnostics on k = {md.k} studies"):
-        table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=args.alternative,
-                                 method=args.method)
-    shown = table.copy()
-    for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
-        shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
-    shown["pval"] = shown["pval"].map(lambda v: format_p(v, missing=""))
-    direction = fits["alternative"]
-    print_table(shown, title=f"Publication bias (alternative = {str(direction)!r}, "
-                             f"{getattr(direction, 'how', 'as given')}; estimates on the scale of yi)")
-    written = ["bias.csv", "funnel.png", "selection_function.png"]
+    tables, files = {}, []
+    k_all = sum(md.k for _, md in analyses)
+    with progress.step(f"running the publication-bias diagnostics on k = {k_all} studies"
+                       + (f" ({len(analyses)} analyses by {args.by})" if args.by else "")):
+        for value, md in analyses:
+            title = "" if value is None else f"{args.by} == {value!r}: "
+            tables[value], fits = _diagnose(md, args, steps, title)
+            tail = "" if value is None else f"_{safe_name(value)}"
+            files.append((f"funnel{tail}.png", funnel_plot(fits["rma"], contours=[0.90, 0.95, 0.99],
+                                                           measure=args.measure)))
+            if fits["selmodel"] is not None:
+                files.append((f"selection_function{tail}.png", fits["selmodel"].plot()))
+    table = tables[None] if args.by is None else pd.concat(tables, names=[args.by])
+    written = ["bias.csv"] + [name for name, _ in files]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
-        with writing(out / written[0]):
-            table.to_csv(work / written[0])
-        with writing(out / written[1]):
-            _save(funnel_plot(fits["rma"], contours=[0.90, 0.95, 0.99], measure=args.measure),
-                  work / written[1])
-        if fits["selmodel"] is not None:
-            with writing(out / written[2]):
-                _save(fits["selmodel"].plot(), work / written[2])
-        else:
-            written.remove(written[2])
+        with writing(out / "bias.csv"):
+            table.to_csv(work / "bias.csv")
+        for name, fig in files:
+            with writing(out / name):
+                _save(fig, work / name)
     say(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK

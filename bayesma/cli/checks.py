@@ -5,7 +5,8 @@ command line a user fixing a spreadsheet wants the whole list, in one line::
 
     2 problems: study 'S5' (row 5) column 'v': negative variance -0.02; study 'S9' (row 9) column 'z': missing
 
-Rows are numbered from 1 over the data rows (the header is not a row). What
+Rows are the file's data rows, numbered from 1 (the header is not a row; see
+:mod:`bayesma.cli.rows`). What
 this module does not catch is left to the library, which names the study too.
 """
 
@@ -21,6 +22,7 @@ import pandas as pd
 from bayesma._validate import value_problems
 from bayesma.cli.errors import InputError
 from bayesma.cli.inputs import formula_columns
+from bayesma.cli.rows import file_row
 
 __all__ = ["check_rows", "label_column", "duplicate_label_advice"]
 
@@ -39,8 +41,8 @@ def _who(df: pd.DataFrame, label_col: str | None, i: int) -> str:
     if label_col is not None:
         value = df[label_col].iloc[i]
         if not (value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA):
-            return f"study {str(value)!r} (row {i + 1})"
-    return f"row {i + 1}"
+            return f"study {str(value)!r} (row {file_row(df, i)})"
+    return f"row {file_row(df, i)}"
 
 
 def _fmt(value: Any) -> str:
@@ -90,7 +92,7 @@ def _mostly_numeric_problems(series: pd.Series) -> list[tuple[int, str]]:
             for (i, v), x in zip(present, numbers) if pd.isna(x)]
 
 
-def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = False) -> None:
+def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool | str = False) -> None:
     """Raise one :class:`~bayesma.cli.errors.InputError` listing every bad cell the model would refuse.
 
     Parameters
@@ -100,8 +102,9 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
     spec : dict
         The column options (``yi``, ``vi``/``sei``, ``labels``, ``cluster``,
         ``tau_by``, ``mods``) and ``missing`` (``"raise"`` or ``"drop"``).
-    by_option : bool
-        Whether the command has ``--by`` (named in the advice for duplicate labels).
+    by_option : bool or str
+        Whether the command has ``--by`` (named in the advice for duplicate labels), or the
+        name of its option that splits the file (``"--per"``).
 
     Raises
     ------
@@ -121,7 +124,7 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
         for i, what in _numeric_problems(df[col], kind):
             if not (drop and what == "missing"):
                 problems.append((i, col, what))
-    required = [spec.get("cluster"), spec.get("tau_by"), *formula_columns(spec.get("mods"))]
+    required = [spec.get("cluster"), spec.get("tau_by"), spec.get("outcome"), *formula_columns(spec.get("mods"))]
     if not drop:
         for col in dict.fromkeys(c for c in required if c is not None and c in df.columns):
             for i in np.flatnonzero(df[col].isna().to_numpy()):
@@ -144,7 +147,7 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
     if spec.get("labels") is not None:
         _check_unique_labels(df, spec["labels"], spec, by_option)
         return
-    used = {spec.get("cluster"), spec.get("tau_by"), *formula_columns(spec.get("mods"))}
+    used = {spec.get("cluster"), spec.get("tau_by"), spec.get("outcome"), *formula_columns(spec.get("mods"))}
     outcome = outcome_column(df, exclude=used)
     dup = _first_duplicate(df[label_col]) if label_col is not None and spec.get("cluster") is None else None
     if dup is not None:
@@ -155,11 +158,11 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
         if sep is not None and sep == outcome:  # one row per study and outcome: pooling counts studies twice
             values = ", ".join(str(v) for v in sorted(df[sep].astype(str).unique()))
             raise InputError(
-                f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}; {n_rep} rows share "
+                f"column {label_col!r} repeats {value!r} (rows {file_row(df, rows[0])} and {file_row(df, rows[1])}; {n_rep} rows share "
                 f"a study) across the values of {sep!r} ({values}): pooling the whole file would mix these "
                 f"outcomes and count those studies more than once; {advice}")
         warnings.warn(
-            f"column {label_col!r} repeats {value!r} (rows {rows[0] + 1} and {rows[1] + 1}; {n_rep} of the {len(df)} "
+            f"column {label_col!r} repeats {value!r} (rows {file_row(df, rows[0])} and {file_row(df, rows[1])}; {n_rep} of the {len(df)} "
             f"rows share a study), so the rows are numbered instead and ALL {len(df)} rows are pooled as "
             f"independent studies; {advice}",
             UserWarning, stacklevel=2,
@@ -171,7 +174,8 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool = Fals
             f"column {outcome!r} splits the file into {len(counts)} outcomes ({values}), yet ALL {len(df)} rows are "
             f"pooled as ONE meta-analysis of independent studies; if a study reports several of them it is counted "
             f"more than once. Analyse one {outcome} at a time (--subset \"{outcome} == '...'\""
-            + (f" or --by {outcome}" if by_option else "") + "), or give study labels (--labels COL) and "
+            + (f" or {by_option if isinstance(by_option, str) else '--by'} {outcome}" if by_option else "")
+            + "), or give study labels (--labels COL) and "
             + ("keep a study's rows together with --cluster COL (a three-level model)"
                if spec.get("cluster_option", True) else "keep a study's rows together in a three-level model "
                "('bayesma fit --cluster COL')"),
@@ -216,17 +220,19 @@ def separating_column(df: pd.DataFrame, label_col: str) -> str | None:
     return None
 
 
-def duplicate_label_advice(label_col: str, by_option: bool, by_col: str | None = None,
+def duplicate_label_advice(label_col: str, by_option: bool | str, by_col: str | None = None,
                            cluster_option: bool = True) -> str:
-    """What to do when one study has several rows, in command-line words (``--cluster`` if the command has it)."""
+    """What to do when one study has several rows, in command-line words (``--cluster`` if the command has it;
+    *by_option* the option that splits the file, ``"--by"`` when True, ``"--per"`` for ``subgroup``)."""
     col = by_col or "COL"
+    opt = by_option if isinstance(by_option, str) else "--by"
     if by_col is not None:
-        one = (f"analyse one {by_col} at a time (--by {by_col}: one analysis per value and one combined table; "
+        one = (f"analyse one {by_col} at a time ({opt} {by_col}: one analysis per value; "
                f"or --subset \"{by_col} == '...'\")")
         if not by_option:
             one = f"analyse one {by_col} at a time (--subset \"{by_col} == '...'\")"
     elif by_option:
-        one = f"analyse one outcome at a time (--by {col} for one analysis per value of a column)"
+        one = f"analyse one outcome at a time ({opt} {col} for one analysis per value of a column)"
     else:
         one = "analyse one outcome at a time (--subset \"outcome == '...'\", or one file per outcome)"
     if not cluster_option:
@@ -236,7 +242,7 @@ def duplicate_label_advice(label_col: str, by_option: bool, by_col: str | None =
             f"--cluster {label_col} (a three-level model) and unique row labels from --labels COL")
 
 
-def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_option: bool) -> None:
+def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_option: bool | str) -> None:
     dup = _first_duplicate(df[col])
     if dup is None:
         return
@@ -247,7 +253,7 @@ def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_op
     if spec.get("cluster") is not None:
         advice = "give each row (effect) its own label with --labels COL; --cluster names the study"
     raise InputError(
-        f"column {col!r} (--labels): {value!r} appears in rows {rows[0] + 1} and {rows[1] + 1}{more}, "
+        f"column {col!r} (--labels): {value!r} appears in rows {file_row(df, rows[0])} and {file_row(df, rows[1])}{more}, "
         f"but labels must be unique; {advice}"
     )
 

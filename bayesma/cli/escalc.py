@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from bayesma import measures
+from bayesma.cli.checks import label_column, separating_column
 from bayesma.cli.console import say
 from bayesma.cli.errors import EXIT_OK, PROG, InputError, about
 from bayesma.cli.inputs import EXCEL_SUFFIXES, check_columns, read_table
 from bayesma.cli.outputs import staged_file, writing
 from bayesma.cli.parser import ESCALC_ARGS
+from bayesma.cli.rows import in_file_rows
 from bayesma.effects import MEASURES as ESCALC_MEASURES
 from bayesma.effects import escalc
 
@@ -46,8 +48,10 @@ def _mixed(df: pd.DataFrame, measure: str, also: str, given: dict[str, str], arg
             continue
         sub = df.loc[mask]
         args_ = [a for a in args_ if sub[given[a]].notna().any()]  # e.g. R2D rows have no group sizes
-        es = escalc(name, data=sub, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype if name == measure
-                    else "LS", var_names=(args.yi_name, args.vi_name), **{a: given[a] for a in args_})
+        with in_file_rows(sub):  # the library counts rows over sub: name the file's rows
+            es = escalc(name, data=sub, slab=args.slab, add=args.add, to=args.to,
+                        vtype=args.vtype if name == measure else "LS", var_names=(args.yi_name, args.vi_name),
+                        **{a: given[a] for a in args_})
         es["es_measure"] = name
         es["es_conversion"] = measures.get(name).conversion or ""
         parts.append(es)
@@ -68,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "also", None):
             es = _mixed(df, measure, args.also.strip().upper(), given, args)
         else:
-            es = escalc(measure, data=df, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype,
-                        var_names=(args.yi_name, args.vi_name), **given)
+            with in_file_rows(df):
+                es = escalc(measure, data=df, slab=args.slab, add=args.add, to=args.to, vtype=args.vtype,
+                            var_names=(args.yi_name, args.vi_name), **given)
     for name in ("ni", "n1i", "n2i", "ai", "bi", "ci", "di", "xi", "x1i", "x2i"):  # counts read as floats
         col = es[given[name]] if name in given else None  # (a CSV column with an empty cell) stay integers
         if col is not None and col.dtype.kind == "f" and (col.dropna() % 1 == 0).all():
@@ -93,6 +98,19 @@ def run(args: argparse.Namespace) -> int:
         else:
             es.to_csv(tmp, index=False)
     say(f"Added {args.yi_name} and {args.vi_name} ({what}) {done} to {out}{gap}")
-    say(f"Next: {PROG} fit {out} --yi {args.yi_name} --vi {args.vi_name} --measure {measure}"
-        + (f" --labels {args.slab}" if args.slab else ""))
+    say(f"Next: {next_command(es, out, measure, args)}")
     return EXIT_OK
+
+
+def next_command(es: pd.DataFrame, out: Path, measure: str, args: argparse.Namespace) -> str:
+    """The ``bayesma fit`` line that analyses the file just written, as the file allows: one analysis per
+    outcome (``--by``) when the studies repeat across an outcome column, a three-level model (``--cluster``)
+    when they repeat otherwise."""
+    line = f"{PROG} fit {out} --yi {args.yi_name} --vi {args.vi_name} --measure {measure}"
+    lab = args.slab or label_column(es, None)
+    if lab is None or lab not in es.columns:
+        return line
+    if not es[lab].astype(str).duplicated().any():
+        return line + f" --labels {lab}"
+    sep = separating_column(es, lab)
+    return line + (f" --labels {lab} --by {sep}" if sep is not None else f" --cluster {lab}")

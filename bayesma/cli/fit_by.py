@@ -12,19 +12,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayesma.batch import fit_many
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
-from bayesma.cli.options import build_model
-from bayesma.cli.outputs import staged_dir, writing
-from bayesma.cli.pipeline import frequentist_fits, save_fig, version_line
+from bayesma.cli.extras import run_extras
+from bayesma.cli.outputs import safe_name, staged_dir, writing
+from bayesma.cli.pipeline import save_fig, version_line
+from bayesma.errors import SmallKWarning
 from bayesma.exact.capability import choose_engine
 from bayesma.report import (
     fmt_p,
     fmt_prob,
     html_report,
+    location_rows,
     markdown_table,
     num,
     paper_table,
@@ -59,26 +62,35 @@ def combined_table(res: Any) -> pd.DataFrame:
 
 
 def regression_table(res: Any, fits: dict[Any, dict[str, Any]], posts: dict[Any, Any]) -> pd.DataFrame:
-    """The combined table of meta-regressions: per value and coefficient the REML estimate, 95% CI and p,
-    the test of moderators QM (df, p), residual heterogeneity QE (df, p) and tau², and the posterior median,
-    95% CrI and P(coefficient > 0) from :func:`bayesma.fit_many` (*res*) and its fits (*posts*)."""
+    """The combined table of meta-regressions and dependent-effects models, one row per value and coefficient.
+
+    The frequentist fit (REML; the 3-level REML or ``rma_mv`` for the dependent models) and the
+    posterior (median, 95% CrI, P(coefficient > 0)) are those :func:`bayesma.fit_many` kept
+    (*res*, its fits *fits* and posteriors *posts*): each coefficient's estimate, 95% CI and p, the
+    test of moderators QM (df, p), residual heterogeneity QE (df, p) and tau² (NaN where the model
+    has several variance components).
+    """
     rows = []
     for key, f in fits.items():
-        reml = f["REML"]
+        reml = f.get("REML") or next(iter(f.values()))
         spec = posts[key].spec
-        labels = term_labels(spec.coef_names, spec.meta.data, spec.mods)
+        labels = term_labels(spec.coef_names, spec.meta.data, spec.mods) if spec.mods else {}
         tab = res.table.loc[key]
+        loc = location_rows(tab)  # mu, beta[...] or mu[<outcome>], in the fit's coefficient order
         df1 = reml.QMdf[0] if isinstance(reml.QMdf, tuple) else reml.QMdf
+        tau2 = reml.tau2 if np.ndim(reml.tau2) == 0 else np.nan
         for j, coef in enumerate(reml.coef_names):
-            b = tab.loc[f"beta[{coef}]"]
-            rows.append({"key": key, "term": labels.get(coef, coef), "k": int(reml.k),
+            row = loc[j]
+            b = tab.loc[row]
+            term = labels.get(coef, coef) if row.startswith("beta[") else row
+            rows.append({"key": key, "term": term, "k": int(reml.k),
                          "RE": float(reml.beta[j]), "RE_lower": float(reml.ci_lb[j]),
                          "RE_upper": float(reml.ci_ub[j]), "RE_p": float(reml.pval[j]), "QM": float(reml.QM),
                          "QM_df": int(df1), "QM_p": float(reml.QMp), "QE": float(reml.QE),
-                         "QE_df": int(reml.k - reml.p), "QE_p": float(reml.QEp), "tau2": float(reml.tau2),
+                         "QE_df": int(reml.k - reml.p), "QE_p": float(reml.QEp), "tau2": float(tau2),
                          "bayes_median": float(b["median"]), "bayes_lower": float(b["eti_lower"]),
                          "bayes_upper": float(b["eti_upper"]),
-                         "p_positive": float(posts[key].p_greater(f"beta[{coef}]", 0.0))})
+                         "p_positive": float(posts[key].p_greater(row, 0.0))})
     return pd.DataFrame(rows).set_index(["key", "term"])
 
 
@@ -96,8 +108,26 @@ def _regression_shown(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return out
 
 
-def _safe(value: Any) -> str:
-    return re.sub(r"[^\w.-]+", "_", str(value)).strip("_") or "group"
+def _runnable(note: str, table: pd.DataFrame, by: str, spec: dict[str, Any], args: argparse.Namespace) -> str:
+    """The small-k note with its ``bayesma priors`` hint as a command that runs (the first small group named)."""
+    small = [key for key, k in table["k"].items() if int(k) < 5]
+    if not note or not small:
+        return note
+    opts = [f"--yi {spec['yi']}", f"--vi {spec['vi']}" if spec.get("vi") else f"--sei {spec['sei']}"]
+    opts += [f"--labels {spec['labels']}"] if spec.get("labels") else []
+    opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
+    hint = f"bayesma priors {args.file} {' '.join(opts)} --subset \"{by} == {str(small[0])!r}\""
+    return re.sub(r"bayesma priors FILE \.\.\. --subset \"COL == 'value'\"", lambda _: hint, note)
+
+
+def _model_name(spec: Any) -> str:
+    """The model of each analysis, as the output names it."""
+    dep = getattr(spec, "dependence", None)
+    if dep is not None:
+        return f"{dep.model_name} model" + (f" (sampling correlation rho = {dep.rho:g})" if dep.rho is not None else "")
+    if spec.cluster_index is not None:
+        return "three-level model"
+    return "meta-regression" if spec.is_regression else "random-effects model"
 
 
 def _demote(text: str) -> list[str]:
@@ -105,68 +135,78 @@ def _demote(text: str) -> list[str]:
 
 
 def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any]) -> int:
+    """One pass: :func:`bayesma.fit_many` fits each value once (``keep_fits=True``) and everything printed
+    or written -- the combined table, each section's paragraph and tables, the forest plots -- is read
+    from the posteriors and the frequentist fits it kept."""
     by = args.by
-    for option, value in (("--cluster", spec.get("cluster")), ("--tau-by", spec.get("tau_by"))):
-        if value is not None:
-            raise InputError(f"--by fits one random-effects model (or meta-regression) per value; {option} is not "
-                             f"available with it: run one value at a time with --subset \"{by} == '...'\" instead")
+    if spec.get("tau_by") is not None:
+        raise InputError(f"--by fits one model per value; --tau-by is not available with it: run one value at a "
+                         f"time with --subset \"{by} == '...'\" instead")
     keys = sorted(df[by].unique(), key=lambda v: (isinstance(v, str), v))
-    first = df[df[by] == keys[0]].reset_index(drop=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the small-k warning is given once per group by fit_many
-        model = build_model(first, spec, priors, f"{args.file} ({by} == {keys[0]!r})")
-    engine, note = choose_engine(args.engine, model.spec, option="--engine ")
-    say(note)
     out = Path(args.out)
     progress = Progress(3)
-    with progress.step(f"fitting {len(keys)} analyses, one per {by} ({engine} engine)"), about(args.file):
-        res = fit_many(df, by=by, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
-                       measure=spec["measure"], priors=priors or None, mods=spec["mods"], engine=engine,
-                       seed=args.seed, draws=args.draws, chains=args.chains,
-                       **({"tune": args.tune} if engine == "nuts" else {}))
+    dependence = {k: spec[k] for k in ("cluster", "rho", "outcome", "struct") if spec.get(k) is not None}
+    with progress.step(f"fitting {len(keys)} analyses, one per {by} ({args.engine} engine)"), about(args.file):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the small-k warning is given once per group below
+            res = fit_many(df, by=by, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
+                           measure=spec["measure"], priors=priors or None, mods=spec["mods"], engine=args.engine,
+                           seed=args.seed, draws=args.draws, chains=args.chains, keep_fits=True,
+                           **({"tune": args.tune} if args.engine == "nuts" else {}), **dependence)
     errors = res.groups["error"].astype(str).str.strip()
     if (errors != "").any():
         bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())
         raise InputError(f"{int((errors != '').sum())} of {len(keys)} analyses failed: {bad}")
     for key, text in res.groups["warnings"].items():
         if str(text).strip():
-            warnings.warn(f"{by} == {key!r}: {text}", UserWarning, stacklevel=1)
+            warnings.warn(f"{by} == {key!r}: {text}", SmallKWarning, stacklevel=1)
+    posts = {key: res.fit(key) for key in keys}
+    fits = {key: res.frequentist(key) for key in keys}
+    engines = sorted(set(res.groups["engine"].astype(str).str.replace(" (vectorised)", "", regex=False)))
+    engine = engines[0] if len(engines) == 1 else "/".join(engines)
+    say(choose_engine(args.engine, posts[keys[0]].spec, option="--engine ",
+                      nuts_options=("tune",) if args.engine == "nuts" else ())[1])
     names = ["combined.csv", "report.md"]
-    sections, figures = [], []
-    posts, fits = {}, {}
+    sections, figures, extra_files = [], [], {}
+    model_name = _model_name(posts[keys[0]].spec)
     with progress.step(f"report and forest plot per {by}"):
         for key in keys:
-            part = df[df[by] == key].reset_index(drop=True)
-            post = posts[key] = res.fit(key)
-            fits[key] = frequentist_fits(part, spec)
-            fname = f"forest_{_safe(key)}.png"
+            post = posts[key]
+            fname = f"forest_{safe_name(key)}.png"
             figures.append((f"{by}: {key}", fname, post.forest()))
             names.append(fname)
             text = posterior_report(post, title=f"{by}: {key}", fits=fits[key], source=Path(args.file).name)
             head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
-            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}")
-    if spec.get("mods"):
+            extra = run_extras(df[df[by] == key], spec, args, tag=f"_{safe_name(key)}")  # --subgroups, --bias
+            extra_files.update(extra.files)
+            names.extend(extra.files)
+            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}"
+                            + (f"\n\n{extra.text}" if extra.markdown else ""))
+    if spec.get("mods") or dependence:
         table = regression_table(res, fits, posts)
         table.index = table.index.rename([by, "term"])
         shown = _regression_shown(table, by)
-        legend = (f"RE: mixed-effects meta-regression {spec['mods']} (REML) within each {by}; QM: test of the "
-                  "moderators; Bayes: posterior median and 95% credible interval; P(> 0): posterior probability "
-                  "that the coefficient is positive.")
+        what = (f"the frequentist {model_name} (REML; rma_mv with the same V and structure)" if dependence
+                else f"mixed-effects meta-regression {spec['mods']} (REML)")
+        legend = (f"RE: {what} within each {by}; QM: test of the moderators; Bayes: posterior median and 95% "
+                  f"credible interval of the Bayesian {model_name} ({engine} engine); P(> 0): posterior "
+                  "probability that the coefficient is positive.")
     else:
         table = combined_table(res)
         shown = paper_table(table)
         legend = ("FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
-        note = small_k_note(table).replace("COL", by).replace("FILE", Path(args.file).name)
+        note = _runnable(small_k_note(table), table, by, spec, args)
         legend += f"\n\n{note}" if note else ""
     print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
     say(legend + "\n")
     if args.html:
         names.append("report.html")
     title = args.title or f"Meta-analyses by {by}"
-    lines = [f"# {title}", "", f"One analysis per value of {by} ({len(keys)}: {', '.join(map(str, keys))}); "
-             f"{version_line()}; {engine} engine. The combined table (also in combined.csv):", ""]
+    lines = [f"# {title}", "", f"One analysis per value of {by} ({len(keys)}: {', '.join(map(str, keys))}), "
+             f"each a {model_name}; {version_line()}; {engine} engine. The combined table (also in combined.csv):",
+             ""]
     lines += markdown_table(shown)
     lines += ["", legend]
     for text in sections:
@@ -179,6 +219,9 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         for _, fname, fig in figures:
             with writing(out / fname):
                 save_fig(fig, work / fname)
+        for fname, write in extra_files.items():
+            with writing(out / fname):
+                write(work / fname)
         with writing(out / "report.md"):
             (work / "report.md").write_text(report, encoding="utf-8")
         if args.html:

@@ -177,16 +177,16 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None) -> pd.Da
         text = _read_text(p)
         sep = "\t" if suffix in (".tsv", ".tab") else _separator(text)
         try:
-            df = pd.read_csv(io.StringIO(text), sep=sep)
+            df = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False)  # a blank line keeps its number
         except pd.errors.EmptyDataError:
             raise InputError("the file is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"not a readable CSV file: {one_line(exc)}") from None
         if sep != ",":
-            df = _european_numbers(pd.read_csv(io.StringIO(text), sep=sep, dtype=str), df)
+            df = _european_numbers(pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skip_blank_lines=False), df)
     df.columns = [str(c).strip() for c in df.columns]
     df = _strip_text_numbers(df)
-    df = df.dropna(how="all").reset_index(drop=True)
+    df = df.dropna(how="all")  # the index keeps each row's number in the file (bayesma.cli.rows)
     if df.empty:
         raise InputError("the file has no data rows")
     return df

@@ -23,6 +23,7 @@ from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset
+from bayesma.cli.rows import file_row, in_file_rows
 
 __all__ = ["add_parser", "run", "pooled_table"]
 
@@ -109,9 +110,9 @@ def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
         if bad.any():  # --missing drop (check_rows reports them otherwise)
             import warnings
 
-            rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:10])
+            rows = ", ".join(str(file_row(df, i)) for i in np.flatnonzero(bad)[:10])
             warnings.warn(f"dropped {int(bad.sum())} rows with missing values (rows {rows})", stacklevel=2)
-            df = df.loc[~bad].reset_index(drop=True)
+            df = df.loc[~bad]  # the index keeps the file's row numbers
         if args.sei is not None:  # the variances, in a new column (a file's own columns are never overwritten)
             var = _new_column(df, "vi_from_sei")
             df = df.assign(**{var: pd.to_numeric(df[args.sei]) ** 2})
@@ -121,7 +122,7 @@ def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
             dup = df.duplicated([args.cluster, args.obs], keep=False).to_numpy()
             if dup.any():
                 i, j = np.flatnonzero(dup)[:2]
-                raise InputError(f"rows {i + 1} and {j + 1} have the same --cluster and --obs values; --obs must "
+                raise InputError(f"rows {file_row(df, i)} and {file_row(df, j)} have the same --cluster and --obs values; --obs must "
                                  "number the effects within each study")
     return df, var
 
@@ -222,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(2)
     with progress.step(f"fitting the {'CHE' if args.che else 'multivariate'} model and the CR2 robust variance"), \
             about(args.file):
-        res, rob, what = fit(df, var, args)
+        with in_file_rows(df):  # a message about a row names the file's row
+            res, rob, what = fit(df, var, args)
     table = pooled_table(res, rob, df, args)
     df = df.assign(_vi=pd.to_numeric(df[var]))
     print_table(table.round(4), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")

@@ -7,12 +7,14 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayesma import measures, priors
 from bayesma.cli.checks import check_rows
 from bayesma.cli.errors import InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
+from bayesma.cli.rows import file_row, in_file_rows
 from bayesma.models import MetaAnalysis
 
 
@@ -48,8 +50,15 @@ def model_spec_args(args: argparse.Namespace) -> dict[str, Any]:
         "yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
         "mods": getattr(args, "mods", None), "cluster": getattr(args, "cluster", None),
         "tau_by": getattr(args, "tau_by", None), "measure": _measure(args.measure),
-        "missing": getattr(args, "missing", "raise"),
+        "missing": getattr(args, "missing", "raise"), "rho": getattr(args, "rho", None),
+        "outcome": getattr(args, "outcome", None), "struct": getattr(args, "struct", None),
     }
+
+
+def dependence_args(spec: dict[str, Any]) -> dict[str, Any]:
+    """The dependent-effects arguments of :class:`bayesma.MetaAnalysis` given on the command line
+    (``--rho``, ``--outcome``, ``--struct``); empty for the other models."""
+    return {key: spec[key] for key in ("rho", "outcome", "struct") if spec.get(key) is not None}
 
 
 def _measure(m: str | None) -> str | None:
@@ -62,7 +71,8 @@ def _measure(m: str | None) -> str | None:
 
 def column_options(spec: dict[str, Any]) -> dict[str, Any]:
     wanted = {"--yi": spec["yi"], "--vi": spec.get("vi"), "--sei": spec.get("sei"),
-              "--labels": spec.get("labels"), "--cluster": spec.get("cluster"), "--tau-by": spec.get("tau_by")}
+              "--labels": spec.get("labels"), "--cluster": spec.get("cluster"), "--tau-by": spec.get("tau_by"),
+              "--outcome": spec.get("outcome")}
     for col in formula_columns(spec.get("mods")):
         wanted.setdefault(f"--mods ({col})", col)
     return wanted
@@ -99,49 +109,72 @@ def apply_subset(df: pd.DataFrame, expr: str | None) -> pd.DataFrame:
         raise InputError(f"--subset {expr!r} is not a condition on the rows (e.g. \"outcome == 'misconduct'\")")
     if out.empty:
         raise InputError(f"--subset {expr!r} selects no rows of the {len(df)} in the file")
-    return out.reset_index(drop=True)
+    return out  # the index keeps the file's row numbers
 
 
 def load_yi_vi(args: argparse.Namespace) -> pd.DataFrame:
     """Read FILE for a command that takes ``--yi`` with ``--vi`` or ``--sei`` (``bias``, ``robma``):
-    the columns checked, ``--subset`` applied and the rows checked (one analysis, no ``--cluster``)."""
+    the columns checked, ``--subset`` applied and the rows checked (one analysis, no ``--cluster``;
+    with ``--by`` each value's rows as one analysis)."""
     df = read_table(args.file, args.sheet)
+    by = getattr(args, "by", None)
     var = {"--vi": args.vi} if args.vi is not None else {"--sei": args.sei}
-    check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels})
+    check_columns(df, {"--yi": args.yi, **var, "--labels": args.labels, "--by": by})
     df = apply_subset(df, args.subset)
+    checks = {"yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels, "missing": args.missing,
+              "cluster_option": False}
     with about(args.file):  # several outcomes per study pooled as one analysis: refused or warned
-        check_rows(df, {"yi": args.yi, "vi": args.vi, "sei": args.sei, "labels": args.labels,
-                        "missing": args.missing, "cluster_option": False})
+        if by is None:
+            check_rows(df, checks, by_option=hasattr(args, "by"))
+        else:
+            for value, part in groups_of(df, by):
+                with about(f"{args.file}, rows with {by} == {value!r}"):
+                    check_rows(part, checks, by_option=False)
     return df
+
+
+def groups_of(df: pd.DataFrame, by: str, option: str = "--by") -> list[tuple[Any, pd.DataFrame]]:
+    """The analyses of ``--by COL``: (value, its rows renumbered from 1) in sorted order.
+
+    Raises
+    ------
+    InputError
+        A row without a value of COL (the rows named).
+    """
+    if df[by].isna().any():
+        rows = ", ".join(str(file_row(df, i)) for i in np.flatnonzero(df[by].isna().to_numpy())[:10])
+        raise InputError(f"column {by!r} ({option}) is missing in rows {rows}")
+    keys = sorted(df[by].unique(), key=lambda v: (isinstance(v, str), v))
+    return [(key, df[df[by] == key]) for key in keys]  # rows keep the file's numbers
 
 
 def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = model_spec_args(args)
     if spec["vi"] is None and spec["sei"] is None:
         raise InputError("give the sampling variances with --vi COL or the standard errors with --sei COL")
-    by = getattr(args, "by", None)
+    # the option that splits the file into analyses: --by, or --per for subgroup (whose --by is the moderator)
+    split = "--per" if hasattr(args, "per") else "--by"
+    by = getattr(args, split[2:], None)
     with about(args.file):
         df = read_table(args.file, sheet=getattr(args, "sheet", None))
-        check_columns(df, {**column_options(spec), "--by": by})
+        check_columns(df, {**column_options(spec), split: by})
         df = apply_subset(df, getattr(args, "subset", None))
         checks = {**spec, "cluster_option": hasattr(args, "cluster")}  # advise --cluster only where it exists
         if by is None:
-            check_rows(df, checks, by_option=hasattr(args, "by"))
+            check_rows(df, checks, by_option=split if hasattr(args, split[2:]) else False)
         else:
-            if df[by].isna().any():
-                rows = ", ".join(str(i + 1) for i in df.index[df[by].isna()][:10])
-                raise InputError(f"column {by!r} (--by) is missing in rows {rows}")
-            for value, part in df.groupby(by, sort=True):
-                with about(f"rows with {by} == {value!r} (row numbers within them)"):
-                    check_rows(part.reset_index(drop=True), checks, by_option=False)  # --by used: advise --subset
+            for value, part in groups_of(df, by, split):
+                with about(f"{args.file}, rows with {by} == {value!r}"):
+                    check_rows(part, checks, by_option=False)  # --by used: advise --subset
     return df, spec
 
 
 def build_model(df: pd.DataFrame, spec: dict[str, Any], priors: dict[str, Any], source: str):
-    with about(source):
+    with about(source), in_file_rows(df):
         return MetaAnalysis(df, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
                                mods=spec["mods"], tau_by=spec["tau_by"], cluster=spec["cluster"],
-                               priors=priors or None, measure=spec["measure"], missing=spec["missing"])
+                               priors=priors or None, measure=spec["measure"], missing=spec["missing"],
+                               **dependence_args(spec))
 
 
 def priors_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,5 +195,9 @@ def labelled_priors(specs: Sequence[str] | None, option: str, target: tuple[str,
     for spec in specs:
         label, text = split_labelled(spec)
         prior = parse_prior(text, option, target)
-        out[label or repr(prior)] = prior
+        key = label or repr(prior)
+        if key in out and out[key] != prior:  # never drop a prior silently
+            raise InputError(f"{option}: two priors under the label {key!r} ({out[key]!r} and {prior!r}); "
+                             "give each its own label, e.g. 'narrow=halfnormal(0.5)'", column=option)
+        out[key] = prior
     return out

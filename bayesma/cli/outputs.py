@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +17,12 @@ from pathlib import Path
 
 from bayesma.cli.errors import InputError
 
-__all__ = ["staged_dir", "staged_file", "writing"]
+__all__ = ["safe_name", "staged_dir", "staged_file", "writing"]
+
+
+def safe_name(value: object) -> str:
+    """A value of a ``--by`` column as part of a file name (``forest_<value>.png``)."""
+    return re.sub(r"[^\w.-]+", "_", str(value)).strip("_") or "group"
 
 
 def _fail(path: Path, exc: OSError, what: str = "cannot write") -> InputError:
@@ -45,7 +51,10 @@ def _existing_ancestor(path: Path) -> Path:
 def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory; when the block succeeds, move its files into *final*.
 
-    *final* is created (with its parents) only then. On any exception the
+    *final* is created (with its parents) only then: a new directory is the temporary one
+    renamed (one atomic step); into an existing directory the files are moved one by one, and
+    if one move fails the files already moved are taken back and the files they replaced
+    restored, so *final* holds either all the new files or none. On any exception the
     temporary directory is removed and *final* is left as it was.
 
     Raises
@@ -64,25 +73,75 @@ def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise _fail(final, exc, "cannot create the output directory") from exc
     try:
         yield tmp
-        try:
-            final.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _fail(final, exc, "cannot create the output directory") from exc
+        if not final.exists():
+            _publish_new(tmp, final)
+        else:
+            _publish_into(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        os.replace(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(str(src), str(dst))
+
+
+def _publish_new(tmp: Path, final: Path) -> None:
+    """The staged directory becomes *final* (its parents created; nothing is left if that fails)."""
+    created = []
+    p = final.absolute().parent
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 -> what mkdir would have made
+        _move(tmp, final)
+    except OSError as exc:
+        for d in created:  # the parents made for it, innermost first
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise _fail(final, exc, "cannot create the output directory") from exc
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish_into(tmp: Path, final: Path) -> None:
+    """Move the staged files into the existing *final*, all or none."""
+    backup = Path(tempfile.mkdtemp(prefix=".bayesma-old-", dir=final))
+    moved: list[tuple[Path, Path | None]] = []  # (target, its previous version in backup)
+    try:
         for item in sorted(tmp.iterdir()):
             target = final / item.name
             try:
                 if target.is_dir() and not item.is_dir():
                     raise IsADirectoryError(errno.EISDIR, "a directory of that name exists", str(target))
-                try:
-                    os.replace(item, target)
-                except OSError as exc:
-                    if exc.errno != errno.EXDEV:
-                        raise
-                    shutil.move(str(item), str(target))
+                old = None
+                if target.exists():
+                    old = backup / item.name
+                    _move(target, old)
+                moved.append((target, old))
+                _move(item, target)
             except OSError as exc:
+                for done, old in reversed(moved):  # take the new files back, restore the old ones
+                    with contextlib.suppress(OSError):
+                        if done.is_dir() and not done.is_symlink():
+                            shutil.rmtree(done)
+                        elif done.exists():
+                            done.unlink()
+                        if old is not None:
+                            _move(old, done)
                 raise _fail(target, exc) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 @contextlib.contextmanager

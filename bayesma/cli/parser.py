@@ -13,6 +13,7 @@ from typing import Any
 import bayesma
 from bayesma.cli.bias import add_parser as add_bias_parser
 from bayesma.cli.errors import PROG, UsageError
+from bayesma.cli.extras import add_options as add_extra_options
 from bayesma.cli.mv import add_parser as add_mv_parser
 from bayesma.cli.options import add_subset_option
 from bayesma.cli.robma import add_parser as add_robma_parser
@@ -63,8 +64,9 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
                    help="studies with a missing value: an error, or left out with a warning")
     add_subset_option(p)
     if model_options:
-        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)" or '
-                       '"turner2015()" (default: by measure)')
+        p.add_argument("--tau-prior", metavar="SPEC", help='prior on tau, e.g. "halfnormal(0.5)", '
+                       '"turner2015()" or a preset: "psychology" (RoBMA\'s InvGamma(1, 0.15) on d) '
+                       '(default: by measure)')
         p.add_argument("--mu-prior", metavar="SPEC", help='prior on the pooled effect, e.g. "normal(0, 1)"')
 
 
@@ -97,10 +99,14 @@ def _add_subgroup_parser(sub) -> None:
                        description="Pool the studies of FILE within each value of --by (e.g. rater, setting) under "
                                    "the common-effect (FE) and random-effects (REML) models: k, estimate, SE, CI and p "
                                    "per subgroup, and Q-between (the test of subgroup differences) under each model, "
-                                   "as moderator tables are published; write subgroups.csv into --out. Choose one "
-                                   "outcome with --subset.")
+                                   "as moderator tables are published, with each subgroup's tau², I² and Q; write subgroups.csv "
+                                   "into --out. Several outcomes: one table per outcome with --per outcome, or "
+                                   "choose one with --subset.")
     _add_data_options(p, model_options=False)
     p.add_argument("--by", metavar="COL", required=True, help="column of the categorical moderator")
+    p.add_argument("--per", metavar="COL",
+                   help="one moderator table per value of COL (e.g. --per outcome on a file with several outcomes "
+                        "per study); --by names the moderator here")
     p.add_argument("--method", default="REML", metavar="NAME",
                    help="tau² estimator of the random-effects rows (REML, DL, PM, ...)")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
@@ -158,6 +164,14 @@ def _add_fit_parser(sub: Any) -> None:
     p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ ablat + year" (meta-regression)')
     p.add_argument("--cluster", metavar="COL", help="column of study ids for several effects per study (three levels)")
     p.add_argument("--tau-by", metavar="COL", help="column of a categorical moderator: a separate tau per subgroup")
+    p.add_argument("--rho", type=float, metavar="R",
+                   help="with --cluster: the correlation of the sampling errors of two effects of one study, "
+                        "V built as metafor's vcalc (the CHE model; with --outcome the multivariate model)")
+    p.add_argument("--outcome", metavar="COL",
+                   help="with --cluster: the multivariate model across outcomes, a mean per value of COL and "
+                        "correlated true effects within a study")
+    p.add_argument("--struct", choices=("CS", "HCS", "UN"),
+                   help="with --outcome: structure of the true effects across outcomes (default CS)")
     p.add_argument("--by", metavar="COL",
                    help="one analysis per value of COL (e.g. outcome) and one combined table of them all")
     p.add_argument("--engine", choices=("auto", "exact", "nuts"), default="auto",
@@ -169,6 +183,7 @@ def _add_fit_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
     add_report_options(p)
+    add_extra_options(p)
     _add_common(p)
     p.set_defaults(command_module="fit")
 

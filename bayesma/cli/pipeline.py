@@ -46,8 +46,16 @@ def prob_greater(post: Any, row: str, value: float = 0.0) -> float:
     return float(post.p_greater(row, value))
 
 
-def frequentist_fits(data: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
-    """metafor's estimators on the same data: FE, DL, REML, REML + Knapp-Hartung (or the 3-level REML)."""
+def frequentist_fits(data: pd.DataFrame, spec: dict[str, Any], model_spec: Any = None) -> dict[str, Any]:
+    """metafor's estimators on the same data: FE, DL, REML, REML + Knapp-Hartung (or the 3-level REML).
+
+    A dependent-effects model (*model_spec* with a ``dependence``: CHE or multivariate across
+    outcomes) gets its counterpart ``rma_mv`` with the same V and random structure (REML).
+    """
+    if getattr(model_spec, "dependence", None) is not None:
+        from bayesma.report.fits import fit_counterpart
+
+        return {"REML (rma.mv)": fit_counterpart(model_spec)}
     common = dict(sei=spec.get("sei"), data=data, labels=spec.get("labels"), mods=spec.get("mods"),
                   missing=spec.get("missing", "raise"))
     yi, vi = spec["yi"], spec.get("vi")
@@ -73,8 +81,12 @@ def run_fit(
     html: bool = False,
     engine_note: str = "",
     extra_files: tuple[str, ...] = (),
+    extras: Any = None,
 ) -> dict[str, Path]:
     """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md (and report.html).
+
+    *extras* (:class:`bayesma.cli.extras.Extras`): sections appended to the report (subgroup tests,
+    publication bias) and the files behind them, written with the others.
 
     The files are written into *workdir* (a staging directory, see
     :func:`bayesma.cli.outputs.staged_dir`) or, without it, into *out*;
@@ -99,8 +111,10 @@ def run_fit(
                        + (f", {chains} chains x {draws} draws" if engine == "nuts" else "") + ")"):
         post = model.fit(engine=engine, draws=draws, chains=chains, seed=seed,  # tune and the bar: NUTS only
                          **({"tune": tune, "progressbar": isatty(sys.stderr)} if engine == "nuts" else {}))
-    with progress.step("frequentist check (FE, DL, REML, Knapp-Hartung)"):
-        fits = frequentist_fits(data, spec)
+    dependent = getattr(model.spec, "dependence", None) is not None
+    with progress.step("frequentist check (rma_mv, same V and structure)" if dependent
+                       else "frequentist check (FE, DL, REML, Knapp-Hartung)"):
+        fits = frequentist_fits(data, spec, model.spec)
 
     summary = post.summary()
     k = int(model.k)
@@ -118,13 +132,18 @@ def run_fit(
     def readable(row: str) -> str:  # beta[raterservice provider/observer] -> beta[rater: ... vs client]
         return f"beta[{labels[row[5:-1]]}]" if row.startswith("beta[") and row[5:-1] in labels else row
 
+    dep = getattr(model.spec, "dependence", None)
+    what = "" if dep is None else (f"{dep.model_name} model"
+                                   + (f", sampling correlation rho = {dep.rho:g}" if dep.rho is not None else "")
+                                   + "; ")
     print_table(summary.loc[rows, cols].rename(index=readable),
-                title=f"Posterior summary (k = {k}; 95% equal-tailed intervals)")
+                title=f"Posterior summary ({what}k = {k}; 95% equal-tailed intervals)")
     if not show_studies:
         say(f"(the {k} study rows theta[...] are in {out / 'summary.csv'})\n")
     check = comparison_table(fits, summary, engine, x_new=getattr(getattr(post, "spec", None), "x_new", None))
     shown = check.rename(index=lambda c: labels.get(c, c), level="coef") if labels else check
-    print_table(shown, title="Frequentist check (metafor's estimators on the same data)")
+    print_table(shown, title="Frequentist check (metafor's rma.mv with the same V and structure)" if dependent
+                else "Frequentist check (metafor's estimators on the same data)")
 
     loc = location_rows(summary)
     p_gt = {row: prob_greater(post, row, 0.0) for row in loc}
@@ -139,6 +158,7 @@ def run_fit(
         say("(— : no finite posterior mean or SD under these priors; use the median and the interval)")
     names = ["summary.csv", "forest.png", "posterior.nc", "report.md"] + (["report.html"] if html else [])
     paths = {name: out / name for name in names}
+    extra_writers = dict(extras.files) if extras is not None else {}
     with progress.step(f"writing files to {out}"):
         with writing(paths["summary.csv"]):
             summary.to_csv(work / "summary.csv", index_label="parameter")
@@ -154,10 +174,16 @@ def run_fit(
         else:
             n = getattr(post, "n_draws", None) or draws * chains
             detail = f"{int(n)} independent posterior draws for the plots"
-        text = posterior_report(post, title=title or None, fits=fits, files=[*names, *extra_files], source=source,
-                                versions=version_line(), engine_detail=detail)
+        for name, write in extra_writers.items():
+            with writing(out / name):
+                write(work / name)
+        text = posterior_report(post, title=title or None, fits=fits, files=[*names, *extra_writers, *extra_files],
+                                source=source, versions=version_line(), engine_detail=detail)
         head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
         text = f"{head}\n\n{par}\n\n![Forest plot](forest.png)\n\n{rest}"
+        if extras is not None and extras.markdown:  # before the list of files, which ends the report
+            body, sep, files = text.rpartition("\n## Files")
+            text = (f"{body.rstrip()}\n\n{extras.text}\n{sep}{files}" if sep else f"{text.rstrip()}\n\n{extras.text}\n")
         with writing(paths["report.md"]):
             (work / "report.md").write_text(text, encoding="utf-8")
         if html:

@@ -12,8 +12,9 @@ import pandas as pd
 
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK
-from bayesma.cli.options import load_for_model
+from bayesma.cli.options import groups_of, load_for_model
 from bayesma.cli.outputs import staged_dir, writing
+from bayesma.cli.rows import in_file_rows
 from bayesma.report import paper_table, small_k_note
 
 __all__ = ["by_table", "method_table", "run"]
@@ -75,10 +76,13 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(2)
     with progress.step("fitting FE, DL, REML and REML + Knapp-Hartung" + (f" per {args.by}" if args.by else "")):
         if args.by:
-            parts = {value: frequentist_fits(part.reset_index(drop=True), spec)
-                     for value, part in df.groupby(args.by, sort=True)}
+            parts = {}
+            for value, part in groups_of(df, args.by):
+                with in_file_rows(part):
+                    parts[value] = frequentist_fits(part, spec)
         else:
-            fits = frequentist_fits(df, spec)
+            with in_file_rows(df):
+                fits = frequentist_fits(df, spec)
     written = []
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         if args.by and not args.mods:
@@ -101,11 +105,11 @@ def run(args: argparse.Namespace) -> int:
             table.to_csv(work / name)
         written.append(name)
         if not args.mods:  # metafor-style forest plots of the REML fits (intercept-only models)
-            plots = ({f"forest_{_safe(v)}.png": f["REML"] for v, f in parts.items()} if args.by
-                     else {"forest.png": fits["REML"]})
-            for fname, res in plots.items():
+            plots = ({f"forest_{_safe(v)}.png": (f["REML"], f"{args.by} = {v}") for v, f in parts.items()} if args.by
+                     else {"forest.png": (fits["REML"], None)})
+            for fname, (res, title) in plots.items():
                 with writing(out / fname):
-                    save_fig(res.forest(measure=spec["measure"]), work / fname)
+                    save_fig(res.forest(measure=spec["measure"], title=title), work / fname)
                 written.append(fname)
     say(f"Wrote {', '.join(written)} to {out}/")
     return EXIT_OK

@@ -7,14 +7,21 @@ import math
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayesma.cli.console import Progress, print_table, say
-from bayesma.cli.errors import EXIT_OK, InputError
-from bayesma.cli.options import add_subset_option, load_yi_vi
-from bayesma.cli.outputs import staged_dir, writing
+from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.inputs import check_columns, read_table
+from bayesma.cli.options import add_subset_option, apply_subset, groups_of, load_yi_vi
+from bayesma.cli.outputs import safe_name, staged_dir, writing
+from bayesma.cli.rows import file_row, in_file_rows
 
 __all__ = ["add_parser", "run", "report_paragraph"]
+
+_SYMBOL = {"d": "d", "r": "r", "z": "z", "logOR": "log OR", "OR": "OR", "y": "y"}
+_EFFECT_FLAGS = (("d", "Cohen's d"), ("r", "correlations"), ("z", "Fisher's z"), ("logOR", "log odds ratios"),
+                 ("OR", "odds ratios (--se: of log OR)"), ("y", "unstandardized effects"))
 
 
 def add_parser(sub, formatter_class) -> None:
@@ -26,18 +33,34 @@ def add_parser(sub, formatter_class) -> None:
                                    "model-averaged estimates and the priors used; write robma_models.csv, "
                                    "robma_summary.csv, robma_mu.png, robma_weightfunction.png and report.md into --out.")
     p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
-    p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes (Cohen's d or Fisher's z)")
-    var = p.add_mutually_exclusive_group(required=True)
+    eff = p.add_mutually_exclusive_group()
+    eff.add_argument("--yi", metavar="COL", help="column with the effect sizes of --measure")
+    for flag, what in _EFFECT_FLAGS:
+        eff.add_argument(f"--{flag}", metavar="COL", dest=f"eff_{flag}", help=f"column with {what} (RoBMA's {flag}=)")
+    var = p.add_mutually_exclusive_group()
     var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
-    var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
+    var.add_argument("--sei", "--se", metavar="COL", help="column with the standard errors (instead of --vi)")
+    var.add_argument("--n", metavar="COL", dest="n_col", help="column with total sample sizes (for d, r, z; n > 3)")
+    var.add_argument("--t", metavar="COL", dest="t_col", help="column with test statistics (RoBMA's t=)")
+    p.add_argument("--lCI", metavar="COL", dest="lci_col", help="column with lower 95%% CI bounds (with --uCI)")
+    p.add_argument("--uCI", metavar="COL", dest="uci_col", help="column with upper 95%% CI bounds (with --lCI)")
     p.add_argument("--labels", metavar="COL", help="column with study labels (used in messages)")
-    p.add_argument("--measure", default="SMD", choices=("SMD", "ZCOR"),
-                   help="SMD (Cohen's d, fitted on Fisher's z as RoBMA) or ZCOR; priors are on Cohen's d")
+    p.add_argument("--measure", default="SMD", metavar="NAME",
+                   help="what --yi holds: SMD (Cohen's d; R2D, d converted from a correlation, is the same scale), "
+                        "COR (r), ZCOR (Fisher's z), OR (log odds ratios), GEN or MD (unstandardized, fitted as "
+                        "given); standardized effects are fitted on Fisher's z with RoBMA's priors on Cohen's d")
+    p.add_argument("--output-scale", choices=("d", "r", "z", "logOR", "OR", "y", "input"),
+                   help="scale of the reported mu, tau and PEESE (default RoBMA's: Cohen's d, or y)")
     p.add_argument("--ensemble", default="PSMA", choices=("PSMA", "6w", "PP", "none"),
                    help="bias components: all of RoBMA-PSMA, the six weight functions, PET and PEESE, or none")
     p.add_argument("--effect-direction", default="positive", choices=("positive", "negative"),
                    help="direction of selection for significance and of PET/PEESE bias (RoBMA's effect_direction)")
     add_subset_option(p)
+    p.add_argument("--mods", metavar="FORMULA",
+                   help="moderators, e.g. \"~ rater + setting\" (RoBMA-reg: each in or out of the ensemble)")
+    p.add_argument("--cluster", metavar="COL",
+                   help="column with the study of each estimate: multilevel RoBMA (a random effect per cluster)")
+    p.add_argument("--by", metavar="COL", help="one ensemble per value of COL (e.g. outcome), a report section each")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
                    help="studies with a missing value: an error, or left out with a warning")
@@ -58,77 +81,209 @@ def _bf(x: float) -> str:
     return f"{x:.3g}" if 1e-3 <= x <= 1e4 else f"{x:.2e}"
 
 
-def report_paragraph(fit, source: str) -> str:
-    """A methods-and-results paragraph for a paper (Markdown)."""
+def _component(comp, name: str, text: str) -> str:
+    if name not in comp.index:
+        return ""
+    return (f"{text} BF = {_bf(comp.loc[name, 'inclusion_BF'])} (posterior probability "
+            f"{comp.loc[name, 'post_prob']:.3f})")
+
+
+def report_paragraph(fit, source: str, ensemble: str = "PSMA") -> str:
+    """A methods-and-results paragraph for a paper (Markdown); *ensemble* as ``--ensemble``."""
     comp = fit.components()
     est = fit.estimates()
     mu, tau = est.loc["mu"], est.loc["tau"]
     n = len(fit.models)
+    std = fit.prior_scale != "y"
+    prior_scale = "Cohen's d" if std else "the scale of the effects"
+    fitted = (f"the data were analysed on Fisher's z scale and summarised on {_SYMBOL[fit.output_scale]}" if std
+              else "the unstandardized effects were analysed on their own scale")
+    sym = _SYMBOL[fit.output_scale]
+    bias = {"PSMA": "six step-function selection models on one-sided p-values, PET and PEESE",
+            "6w": "six step-function selection models on one-sided p-values",
+            "PP": "PET and PEESE", "none": ""}.get(ensemble, str(ensemble))
+    crossing = ("the presence or absence of an effect, of heterogeneity and of publication bias (" + bias + ")"
+                if bias else "the presence or absence of an effect and of heterogeneity (no publication-bias models)")
+    priors = ("effect Normal(0, 1), heterogeneity InvGamma(1, 0.15) on tau"
+              + (", cumulative-Dirichlet weights" if ensemble in ("PSMA", "6w") else "")
+              + (", PET Cauchy(0, 1)[0, Inf], PEESE Cauchy(0, 5)[0, Inf]" if ensemble in ("PSMA", "PP") else ""))
+    parts = [_component(comp, "Effect", "The inclusion Bayes factor for an effect was"),
+             _component(comp, "Heterogeneity", "for heterogeneity"), _component(comp, "Bias", "for publication bias")]
+    name = "RoBMA-PSMA" if ensemble == "PSMA" else f"RoBMA, ensemble {ensemble}"
     return (
-        f"We fitted a robust Bayesian meta-analysis (RoBMA-PSMA; Maier, Bartoš & Wagenmakers, 2023; Bartoš et al., "
-        f"2023) to the k = {fit.y.size} effect sizes in {source} with bayesma: an ensemble of {n} models crossing the "
-        "presence or absence of an effect, of heterogeneity and of publication bias (six step-function selection "
-        "models on one-sided p-values, PET and PEESE), with RoBMA's default priors on Cohen's d (effect Normal(0, 1), "
-        "heterogeneity InvGamma(1, 0.15) on tau, cumulative-Dirichlet weights, PET Cauchy(0, 1)[0, Inf], "
-        "PEESE Cauchy(0, 5)[0, Inf]); the data were analysed on Fisher's z scale and summarised on d. Marginal "
-        "likelihoods were computed by adaptive importance sampling (largest Monte Carlo error of a log marginal "
-        f"likelihood {fit.models['log_ml_se'].max():.3f}). "
-        f"The inclusion Bayes factor for an effect was BF = {_bf(comp.loc['Effect', 'inclusion_BF'])} "
-        f"(posterior probability {comp.loc['Effect', 'post_prob']:.3f}), for heterogeneity "
-        f"BF = {_bf(comp.loc['Heterogeneity', 'inclusion_BF'])} and for publication bias "
-        f"BF = {_bf(comp.loc['Bias', 'inclusion_BF'])} (posterior probability {comp.loc['Bias', 'post_prob']:.3f}). "
-        f"The model-averaged mean effect was d = {mu['mean']:.3f} (median {mu['median']:.3f}, 95% credible interval "
-        f"{mu['0.025']:.3f} to {mu['0.975']:.3f}) and the heterogeneity tau = {tau['mean']:.3f} "
+        f"We fitted a robust Bayesian meta-analysis ({name}; Maier, Bartoš & Wagenmakers, 2023; Bartoš et al., "
+        f"2023) to the k = {fit.y.size} effect sizes in {source} with bayesma: an ensemble of {n} models crossing "
+        f"{crossing}, with RoBMA's default priors on {prior_scale} ({priors}); {fitted}. Marginal likelihoods were "
+        "computed by adaptive importance sampling (largest Monte Carlo error of a log marginal likelihood "
+        f"{fit.models['log_ml_se'].max():.3f}). " + "; ".join(p for p in parts if p) + ". "
+        f"The model-averaged mean effect was {sym} = {mu['mean']:.3f} (median {mu['median']:.3f}, 95% credible "
+        f"interval {mu['0.025']:.3f} to {mu['0.975']:.3f}) and the heterogeneity tau = {tau['mean']:.3f} "
         f"({tau['0.025']:.3f} to {tau['0.975']:.3f})."
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
+#: below this many studies the data say little about publication bias (the funnel-plot methods' threshold,
+#: Sterne et al. 2011; Cochrane Handbook 13.3.5.4): the bias components' Bayes factors stay near their priors
+MIN_K_BIAS = 10
 
-    df = load_yi_vi(args)
-    cols = [c for c in (args.yi, args.vi, args.sei) if c is not None]
+#: the measures robma fits (RoBMA's); an escalc measure on the scale of one of them (R2D: Cohen's d from a
+#: correlation) is fitted as that one (the registry says which: bayesma.measures)
+ROBMA_FITS = ("SMD", "COR", "ZCOR", "OR", "GEN", "MD")
+
+
+def small_k_text(k: int, ensemble: str = "PSMA") -> str:
+    """The small-k caution of ``bayesma robma`` (empty at k >= 10, or k >= 5 without bias models), in the
+    words of ``fit``'s k < 5 warning."""
+    if ensemble == "none":
+        return "" if k >= 5 else (f"k = {k} studies (< 5): the prior on tau matters for the heterogeneity and "
+                                  "effect Bayes factors and the estimates; compare with 'bayesma priors'")
+    if k >= MIN_K_BIAS:
+        return ""
+    return (f"k = {k} studies (< {MIN_K_BIAS}): the data say little about publication bias, so the inclusion "
+            "Bayes factor for bias stays close to 1 and the model-averaged estimates lean on the priors of the "
+            "bias models; with k < 5 the prior on tau matters too (the funnel-plot methods need at least 10 "
+            "studies: Sterne et al. 2011; Cochrane Handbook 13.3.5.4)")
+
+
+def _measure(text: str) -> str:
+    """The measure robma fits for ``--measure``: one of :data:`ROBMA_FITS`, or SMD for a measure on Cohen's d
+    scale (R2D); any other is refused naming the conversion."""
+    from bayesma import measures
+
+    key = str(text).strip().upper()
+    if key in ROBMA_FITS:
+        return key
+    try:
+        m = measures.get(key)
+    except (KeyError, ValueError):
+        m = None
+    for target in ("SMD", "OR", "ZCOR"):  # e.g. R2D: Cohen's d converted from a correlation; D2ORL: a log OR
+        t = measures.get(target)
+        if m is not None and (m.scale, m.unit_sd, m.back_label) == (t.scale, t.unit_sd, t.back_label):
+            return target
+    raise InputError(f"--measure {text}: robma fits SMD (Cohen's d; R2D, d converted from a correlation, too), "
+                     "COR, ZCOR, OR (log odds ratios), GEN or MD; convert other effects first, e.g. "
+                     "'bayesma escalc R2D' for d from r, or 'bayesma escalc OR' for 2x2 tables")
+
+
+def _load(args: argparse.Namespace, effects: dict, cols: list) -> pd.DataFrame:
+    if args.yi is not None and (args.vi is not None or args.sei is not None):
+        return load_yi_vi(args)
+    with about(args.file):
+        df = read_table(args.file, args.sheet)
+        check_columns(df, {"column": c for c in cols} | {"--labels": args.labels, "--by": args.by,
+                                                         "--cluster": args.cluster})
+        return apply_subset(df, args.subset)
+
+
+def run(args: argparse.Namespace) -> int:
+    effects = {flag: getattr(args, f"eff_{flag}") for flag, _ in _EFFECT_FLAGS}
+    if args.yi is None and all(v is None for v in effects.values()) and not (args.t_col and args.n_col):
+        raise InputError("give the effect sizes: --yi COL (with --measure), or --d, --r, --z, --logOR, --OR, --y COL")
+    if all(x is None for x in (args.vi, args.sei, args.n_col, args.t_col, args.lci_col, args.uci_col)):
+        raise InputError("give the precision: --vi COL, --sei/--se COL, --n COL (sample sizes), --t COL or "
+                         "--lCI COL --uCI COL")
+    measure = _measure(args.measure)
+    cols = [c for c in (args.yi, *effects.values(), args.vi, args.sei, args.n_col, args.t_col, args.lci_col,
+                        args.uci_col) if c is not None]
+    df = _load(args, effects, cols)
     if args.missing == "drop":
         bad = df[cols].isna().any(axis=1)
         if bad.any():
-            rows = ", ".join(str(i + 1) for i in df.index[bad][:10].map(df.index.get_loc))
+            rows = ", ".join(str(file_row(df, i)) for i in np.flatnonzero(bad.to_numpy())[:10])
             warnings.warn(f"{int(bad.sum())} studies with a missing value left out (rows {rows})", UserWarning,
                           stacklevel=1)
-            df = df.loc[~bad].reset_index(drop=True)
-    if len(df) < 2:
-        raise InputError(f"{args.file}: robma needs at least 2 studies, found {len(df)}")
+            df = df.loc[~bad]  # the index keeps the file's row numbers
+    with about(args.file):
+        parts = groups_of(df, args.by) if args.by else [(None, df)]
+    for value, part in parts:
+        if len(part) < 2:
+            where = "" if value is None else f" with {args.by} == {value!r}"
+            raise InputError(f"{args.file}: robma needs at least 2 studies, found {len(part)}{where}")
     out = Path(args.out)
-    progress = Progress(2)
-    with progress.step(f"fitting the {args.ensemble} ensemble to k = {len(df)} studies (importance sampling)"):
-        fit = robma(df, yi=args.yi, sei=args.sei, vi=args.vi, measure=args.measure, ensemble=args.ensemble,
-                    effect_direction=args.effect_direction, slab=args.labels, seed=args.seed)
-    print_table(fit.priors().set_index("component"), title="Priors (Cohen's d scale) and prior probabilities")
+    progress = Progress(len(parts) + 1)
+    fits = {}
+    with about(args.file):
+        for value, part in parts:
+            title = "" if value is None else f"{args.by} == {value!r}: "
+            with progress.step(f"{title}fitting the {args.ensemble} ensemble to k = {len(part)} studies "
+                               "(importance sampling)"):
+                fits[value] = _fit_one(part, args, measure, effects, title)
+    n_models = sum(len(f.models) for f in fits.values())
+    say(f"({n_models} models fitted in {sum(f.elapsed for f in fits.values()):.1f} s; every model: "
+        f"{out / 'robma_models.csv'})")
+    _write(fits, args, out, progress)
+    return EXIT_OK
+
+
+def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects: dict, title: str):
+    """Fit and print the ensemble of one analysis."""
+    from bayesma.bias.ensemble import robma  # scipy.stats: loaded when the command runs, not for --help
+    from bayesma.bias.scales import SCALE_NAMES
+    from bayesma.errors import SmallKWarning
+
+    note = small_k_text(len(part), args.ensemble)
+    if note:
+        warnings.warn(f"{title}{note}", SmallKWarning, stacklevel=2)
+    with in_file_rows(part):
+        fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, n=args.n_col, t=args.t_col, lCI=args.lci_col,
+                    uCI=args.uci_col, measure=measure,
+                    ensemble=args.ensemble, effect_direction=args.effect_direction, slab=args.labels, seed=args.seed,
+                    output_scale=args.output_scale, mods=args.mods, cluster=args.cluster, **effects)
+    scale = SCALE_NAMES[fit.output_scale]
+    print_table(fit.priors().set_index("component"),
+                title=f"{title}Priors (on {SCALE_NAMES[fit.prior_scale]}) and prior probabilities")
     comp = fit.components()
-    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title="Components")
-    est = fit.estimates().round(4)
-    print_table(est, title="Model-averaged estimates (Cohen's d)")
-    print_table(fit.estimates(conditional=True).round(4), title="Conditional estimates (models with the component)")
+    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
+    if args.mods:
+        mods = fit.moderators()
+        print_table(mods.assign(inclusion_BF=mods["inclusion_BF"].map(_bf)).round(4),
+                    title=f"{title}Moderators (each in or out of the ensemble)")
+        print_table(fit.marginal_means().round(4), title=f"{title}Marginal means ({scale})")
+    print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates ({scale})")
+    print_table(fit.estimates(conditional=True).round(4),
+                title=f"{title}Conditional estimates (models with the component)")
+    print_table(fit.summary(type="heterogeneity").round(4),
+                title=f"{title}Heterogeneity (I2 in %) and the prediction interval of a new study's effect")
     if args.ensemble != "none":
-        print_table(fit.bias_classes().round(4), title="Bias classes")
-    say(f"({len(fit.models)} models fitted in {fit.elapsed:.1f} s; every model: {out / 'robma_models.csv'})")
-    written = ["robma_models.csv", "robma_summary.csv", "robma_mu.png", "robma_weightfunction.png", "report.md"]
-    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
-        with writing(out / written[0]):
-            fit.models.to_csv(work / written[0])
-        with writing(out / written[1]):
-            pd.concat({"averaged": fit.estimates(), "conditional": fit.estimates(conditional=True)}).to_csv(
-                work / written[1])
-        with writing(out / written[2]):
-            _save(fit.plot_mu(), work / written[2])
-        if any(i.startswith("omega[") for i in est.index):
-            with writing(out / written[3]):
-                _save(fit.plot_weightfunction(), work / written[3])
-        else:
-            written.remove(written[3])
-        with writing(out / "report.md"):
-            (work / "report.md").write_text("# Robust Bayesian meta-analysis\n\n"
-                                            + report_paragraph(fit, Path(args.file).name) + "\n")
-    say(f"\nWrote {', '.join(written)} to {out}/")
+        print_table(fit.bias_classes().round(4), title=f"{title}Bias classes")
+    if note:
+        say(f"Small k: {note}.\n")
     if not math.isfinite(float(comp["log_BF"].abs().max())):
         say("note: a Bayes factor is infinite on this data (a component has posterior probability 0 or 1)")
-    return EXIT_OK
+    return fit
+
+
+def _write(fits: dict, args: argparse.Namespace, out: Path, progress: Progress) -> None:
+    """robma_models.csv, robma_summary.csv, the figures of each analysis and report.md, all or nothing."""
+    by = args.by
+    single = by is None
+    per_model = {k: f.summary(type="models") for k, f in fits.items()}
+    models = per_model[None] if single else pd.concat(per_model, names=[by])
+    summary = {k: pd.concat({"averaged": f.estimates(), "conditional": f.estimates(conditional=True)})
+               for k, f in fits.items()}
+    summary_table = summary[None] if single else pd.concat(summary, names=[by])
+    figures, sections = [], []
+    for key, fit in fits.items():
+        tail = "" if single else f"_{safe_name(key)}"
+        figures.append((f"robma_mu{tail}.png", fit.plot_mu))
+        if any(i.startswith("omega[") for i in fit.estimates().index):
+            figures.append((f"robma_weightfunction{tail}.png", fit.plot_weightfunction))
+        text = report_paragraph(fit, Path(args.file).name, args.ensemble)
+        note = small_k_text(fit.y.size, args.ensemble)
+        sections.append(text if single else f"## {by}: {key}\n\n{text}")
+        if note:
+            sections[-1] += f"\n\nSmall k: {note}."
+    written = ["robma_models.csv", "robma_summary.csv"] + [name for name, _ in figures] + ["report.md"]
+    with staged_dir(out) as work, progress.step(f"writing files to {out}"):
+        with writing(out / written[0]):
+            models.to_csv(work / written[0])
+        with writing(out / written[1]):
+            summary_table.to_csv(work / written[1])
+        for name, draw in figures:
+            with writing(out / name):
+                _save(draw(), work / name)
+        with writing(out / "report.md"):
+            (work / "report.md").write_text("# Robust Bayesian meta-analysis\n\n" + "\n\n".join(sections) + "\n",
+                                            encoding="utf-8")
+    say(f"\nWrote {', '.join(written)} to {out}/")

@@ -15,8 +15,11 @@ measure's module, builds the table), one module per input type holding its measu
 (pre-post and matched designs), :mod:`~bayesma.effects.correlations`,
 :mod:`~bayesma.effects.proportions`, :mod:`~bayesma.effects.rates`,
 :mod:`~bayesma.effects.reliability` (Cronbach's alpha; heterozygosity)),
-:mod:`~bayesma.effects.convert` (the conversions) and :mod:`~bayesma.effects.aggregation`
-(``aggregate``). The names, labels and scales of the measures are in the one registry,
+:mod:`~bayesma.effects.convert` (the conversions), :mod:`~bayesma.effects.statistics` (t, F
+and p statistics to d and r), :mod:`~bayesma.effects.published` (``conv_wald``: estimates with
+a CI or p-value; ``conv_delta``: delta-method transforms), :mod:`~bayesma.effects.fivenum`
+(``conv_fivenum``: means and SDs from medians, quartiles, ranges) and
+:mod:`~bayesma.effects.aggregation` (``aggregate``). The names, labels and scales of the measures are in the one registry,
 :mod:`bayesma.measures`.
 
 Examples
@@ -45,10 +48,27 @@ from bayesma.effects.convert import (
     convert_z_to_d,
     convert_z_to_r,
 )
+from bayesma.effects.fivenum import conv_fivenum
+from bayesma.effects.published import conv_delta, conv_wald
+from bayesma.effects.statistics import (
+    convert_f_to_d,
+    convert_f_to_r,
+    convert_p_to_t,
+    convert_t_to_d,
+    convert_t_to_r,
+)
 
 __all__ = [
     "MEASURES",
     "aggregate",
+    "conv_delta",
+    "conv_fivenum",
+    "conv_wald",
+    "convert_f_to_d",
+    "convert_f_to_r",
+    "convert_p_to_t",
+    "convert_t_to_d",
+    "convert_t_to_r",
     "convert_d_to_logor",
     "convert_d_to_r",
     "convert_d_to_z",

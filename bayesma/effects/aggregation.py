@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, column
+from bayesma._validate import as_numeric, column, stripped_ids
 from bayesma.effects._common import _fmt
 from bayesma.errors import ArgumentTypeError, InputError
 
@@ -70,6 +70,9 @@ def aggregate(
     if not isinstance(data, pd.DataFrame):
         raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     for role, name in (("yi", yi), ("vi", vi), ("cluster", cluster)):
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"aggregate: {role}= takes the name of a column of data, got "
+                                    f"{type(name).__name__}; add the values to data as a column")
         column(data, name, role)  # a name that is not a column: ValueError listing the columns
     try:
         rho = float(rho)
@@ -99,7 +102,7 @@ def aggregate(
         i = int(np.flatnonzero(cl.isna().to_numpy())[0])
         raise InputError(f"column {cluster!r}: row {i + 1} has no cluster id")
 
-    codes, uniques = pd.factorize(cl, sort=False)
+    codes, uniques = pd.factorize(pd.Series(stripped_ids(cl, f"cluster {cluster!r}"), dtype=object), sort=False)
     n_clusters = len(uniques)
     first = np.zeros(n_clusters, dtype=int)
     yi_agg = np.empty(n_clusters)

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma._validate import as_numeric, column, label_alias, study_name
+from bayesma._validate import as_numeric, columns, label_alias, study_name
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
+from bayesma.effects._fill import fill_columns
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = ["MEASURES", "escalc"]
@@ -93,6 +94,7 @@ def escalc(
     vtype: str = "LS",
     var_names: Sequence[str] = ("yi", "vi"),
     slab: ArrayLike = None,
+    replace: bool = True,
 ) -> pd.DataFrame:
     """Compute effect sizes and their sampling variances, as ``metafor::escalc``.
 
@@ -171,6 +173,13 @@ def escalc(
     slab : array_like or str, optional
         Study labels, used in error messages and stored in
         ``result.attrs["slab"]``.
+    replace : bool
+        When *data* already has the columns *var_names*: True (default, as metafor)
+        overwrites them; False keeps their non-missing values and fills only the missing
+        ones, so that effects from different inputs (means here, a t statistic or a
+        published CI there, see :func:`bayesma.conv_wald`) build one column step by step.
+        ``result.attrs["fill_note"]`` says which studies were filled, and a DataWarning names
+        the studies whose existing values were kept although the new inputs give others.
 
     Returns
     -------
@@ -237,10 +246,13 @@ def escalc(
     ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
-    _warn_missing(measure, x, na_y | na_v, ctx, var_names)
+    keep = _kept_rows(data, var_names, replace, len(na_y))
+    _warn_missing(measure, x, (na_y | na_v) & ~keep, ctx, var_names)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
 
-    if data is not None:
+    if data is not None and not replace:
+        out = fill_columns(data, {var_names[0]: yi, var_names[1]: vi}, "ifna", labels, f"escalc({measure!r})")
+    elif data is not None:
         out = data.copy()
         out[var_names[0]] = yi
         out[var_names[1]] = vi
@@ -250,6 +262,16 @@ def escalc(
     if labels is not None:
         out.attrs["slab"] = labels
     return out
+
+
+def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any, k: int) -> np.ndarray:
+    """The rows whose existing effect and variance ``replace=False`` keeps."""
+    if not isinstance(replace, (bool, np.bool_)):
+        raise ArgumentTypeError(f"replace must be True or False, got {replace!r}")
+    if data is None or replace or not set(var_names) <= set(data.columns):
+        return np.zeros(k, dtype=bool)
+    cols = data[list(var_names)].apply(pd.to_numeric, errors="coerce")
+    return cols.notna().all(axis=1).to_numpy()
 
 
 def _measure_spec(measure: Any) -> _EscalcMeasure:
@@ -310,11 +332,12 @@ def _study_data(measure: str, spec: _EscalcMeasure, given_raw: dict[str, Any], d
     _check_required(measure, given)
 
     # resolve columns, labels and the number of studies
-    resolved = {name: column(data, spec, name) for name, spec in given.items()}
+    # Series pair by index: with data's rows, or (no data) with the first Series given; never by position
+    resolved = columns(data, {**given, **({} if slab is None else {"slab": slab})})
+    slab_values = resolved.pop("slab", None)
     lengths = {name: _length(value) for name, value in resolved.items()}
     labels = None
     if slab is not None:
-        slab_values = column(data, slab, "slab")
         labels = list(np.atleast_1d(np.asarray(slab_values, dtype=object)))
         lengths["slab"] = len(labels)
     if data is not None:
@@ -364,7 +387,8 @@ class _Context:
             shown = f" ({self.names.get(args[0], args[0])} = {_fmt(values[i])})"
         more = int(np.sum(mask)) - 1
         tail = f"; {more} more stud{'y' if more == 1 else 'ies'} with the same problem" if more else ""
-        raise InputError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}")
+        raise InputError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}", row=i + 1,
+                         column=str(self.names.get(args[0], args[0])))
 
 
 _SAMPLE_SIZES = ("ni", "n1i", "n2i")

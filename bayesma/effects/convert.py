@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bayesma._validate import series_by_index
 from bayesma.effects._common import ArrayLike, _fmt
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
@@ -53,8 +54,11 @@ def _arr(value: ArrayLike, name: str) -> np.ndarray:
 
 def _caller_level() -> int:
     """The *stacklevel* of a warning raised here that points at the caller of this module."""
+    from bayesma import _validate
+
+    skip = (__file__, _validate.__file__)  # this module and its decorators
     level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename == __file__:
+    while frame is not None and frame.f_code.co_filename in skip:
         level, frame = level + 1, frame.f_back
     return level
 
@@ -108,6 +112,7 @@ def _r_variance(r: np.ndarray, n: ArrayLike, var_r: ArrayLike, fname: str, min_n
     return (1 - r**2) ** 2 / (nn - 1)
 
 
+@series_by_index
 def convert_r_to_d(
     r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None, n1: ArrayLike = None, n2: ArrayLike = None
 ) -> tuple[Any, Any]:
@@ -199,6 +204,7 @@ def _d_to_r_a(n1: ArrayLike, n2: ArrayLike, fname: str) -> Any:
     return (a1 + a2) ** 2 / (a1 * a2)
 
 
+@series_by_index
 def convert_d_to_r(d: ArrayLike, var_d: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
     """Convert a standardized mean difference to a (point-biserial) correlation.
 
@@ -235,6 +241,7 @@ def convert_d_to_r(d: ArrayLike, var_d: ArrayLike, *, n1: ArrayLike = None, n2: 
     return _out(r, vr)
 
 
+@series_by_index
 def convert_r_to_z(r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None) -> tuple[Any, Any]:
     """Convert a correlation to Fisher's z.
 
@@ -277,6 +284,7 @@ def convert_r_to_z(r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None
     return _out(z, vz)
 
 
+@series_by_index
 def convert_z_to_r(z: ArrayLike, var_z: ArrayLike) -> tuple[Any, Any]:
     """Convert Fisher's z back to a correlation.
 
@@ -307,6 +315,7 @@ def convert_z_to_r(z: ArrayLike, var_z: ArrayLike) -> tuple[Any, Any]:
     return _out(r, vr)
 
 
+@series_by_index
 def convert_d_to_z(d: ArrayLike, var_d: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
     """Convert a standardized mean difference to Fisher's z, through r.
 
@@ -334,6 +343,7 @@ def convert_d_to_z(d: ArrayLike, var_d: ArrayLike, *, n1: ArrayLike = None, n2: 
     return convert_r_to_z(r, var_r=vr)
 
 
+@series_by_index
 def convert_z_to_d(z: ArrayLike, var_z: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None) -> tuple[Any, Any]:
     """Convert Fisher's z to a standardized mean difference, through r.
 
@@ -361,6 +371,7 @@ def convert_z_to_d(z: ArrayLike, var_z: ArrayLike, *, n1: ArrayLike = None, n2: 
     return convert_r_to_d(r, var_r=vr, n1=n1, n2=n2)
 
 
+@series_by_index
 def convert_logor_to_d(logor: ArrayLike, var_logor: ArrayLike) -> tuple[Any, Any]:
     """Convert a log odds ratio to a standardized mean difference.
 
@@ -389,6 +400,7 @@ def convert_logor_to_d(logor: ArrayLike, var_logor: ArrayLike) -> tuple[Any, Any
     return _out(lo * math.sqrt(3) / math.pi, vl * 3 / math.pi**2)
 
 
+@series_by_index
 def convert_d_to_logor(d: ArrayLike, var_d: ArrayLike) -> tuple[Any, Any]:
     """Convert a standardized mean difference to a log odds ratio.
 
@@ -417,6 +429,7 @@ def convert_d_to_logor(d: ArrayLike, var_d: ArrayLike) -> tuple[Any, Any]:
     return _out(dd * math.pi / math.sqrt(3), vd * math.pi**2 / 3)
 
 
+@series_by_index
 def convert_r_to_logor(
     r: ArrayLike, *, n: ArrayLike = None, var_r: ArrayLike = None, n1: ArrayLike = None, n2: ArrayLike = None
 ) -> tuple[Any, Any]:
@@ -450,6 +463,7 @@ def convert_r_to_logor(
     return convert_d_to_logor(d, vd)
 
 
+@series_by_index
 def convert_logor_to_r(
     logor: ArrayLike, var_logor: ArrayLike, *, n1: ArrayLike = None, n2: ArrayLike = None
 ) -> tuple[Any, Any]:

@@ -62,6 +62,19 @@ def _rows_of_priors(y: np.ndarray, v: np.ndarray, mu_prior: Any, tau_prior: Any)
     return y / c[:, None], v / (c * c)[:, None], _NormalRows(m0[:, None], (1.0 / sd0**2)[:, None]), tau_prior, c
 
 
+def _check_inputs(y: np.ndarray, v: np.ndarray) -> None:
+    """Finite effects and positive finite variances, of the same shape: else an InputError naming the cell."""
+    if y.shape != v.shape or y.ndim != 2 or y.shape[1] == 0:
+        raise InputError(f"y and v must be (B, k) arrays of the same shape with k >= 1, got {y.shape} and {v.shape}")
+    for name, arr, ok in (("y", y, np.isfinite(y)), ("v", v, np.isfinite(v) & (v > 0))):
+        bad = np.argwhere(~ok)
+        if bad.size:
+            b, i = (int(x) for x in bad[0])
+            what = "is not finite" if name == "y" else "is not a positive finite variance"
+            raise InputError(f"{name}[{b}, {i}] = {arr[b, i]} {what} (data set {b}, study {i}; "
+                             f"{len(bad)} such cell(s))", row=b + 1, column=name)
+
+
 def batch_summaries(
     y: np.ndarray,
     v: np.ndarray,
@@ -126,6 +139,7 @@ def batch_summaries(
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
+    _check_inputs(y, v)
     B, k = y.shape
     alpha = (1.0 - level) / 2.0
     qs3 = (alpha, 0.5, 1.0 - alpha)

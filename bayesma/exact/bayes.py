@@ -316,7 +316,9 @@ def _bayes_factor_table(spec, log_ml: float | None = None) -> pd.DataFrame:
           "heterogeneity": f"tau ~ {tau_prior}, mu ~ {mu_prior}"}
     h0 = {"effect": "mu = 0" + (f", tau ~ {tau_prior}" if tau_prior else ""),
           "heterogeneity": f"tau = 0, mu ~ {mu_prior}"}
-    return pd.DataFrame({"BF10": np.exp(lbf), "BF01": np.exp(-lbf), "log_BF10": lbf,
+    with np.errstate(over="ignore"):  # a Bayes factor beyond 1e308 is inf, as its log says
+        bf10, bf01 = np.exp(lbf), np.exp(-lbf)
+    return pd.DataFrame({"BF10": bf10, "BF01": bf01, "log_BF10": lbf,
                          "H1": [h1[r] for r in lbf.index], "H0": [h0[r] for r in lbf.index],
                          "prior_mu": mu_prior}, index=lbf.index)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesma._arviz import from_draws
+from bayesma._arviz import LazyDraws
 from bayesma.errors import ArgumentTypeError, InputError
 
 from .likelihood import _as_spec
@@ -31,12 +31,14 @@ class ExactFit:
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        Independent posterior draws, dims ``(chain, draw, ...)``.
+    draws : bayesma._arviz.LazyDraws
+        Independent posterior draws, dims ``(chain, draw, ...)``: ``draws.posterior`` (an xarray
+        Dataset); the :class:`arviz.InferenceData` (:attr:`idata`) is built on first use.
     exact : ExactPosterior
         The quadrature posterior every reported number comes from.
     seconds : float
-        Wall time of the fit.
+        Wall time of the fit (the integration and the draws; the summaries are
+        computed when first asked for, see :attr:`summary`).
     info : dict
         What was kept: ``theta_draws`` (bool) and, when the engine chose for the user, a ``note``.
 
@@ -48,19 +50,25 @@ class ExactFit:
     >>> res.exact.prob("mu", 0.0), res.idata.posterior["mu"].shape               # doctest: +SKIP
     """
 
-    idata: Any
+    draws: LazyDraws
     exact: ExactPosterior
     seconds: float
     info: dict = field(default_factory=dict)
 
     @property
+    def idata(self) -> Any:
+        """The draws as an :class:`arviz.InferenceData` (built on first use)."""
+        return self.draws.idata
+
+    @property
     def summary(self) -> pd.DataFrame:
-        """``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%); computed when first
-        asked (the study effects' quantiles are most of an exact fit's time) and cached."""
+        """``exact.summary()``: mean, sd, median, eti_lower, eti_upper (95%) of every parameter and
+        study effect, computed on first use and cached by :class:`ExactPosterior` (the study effects'
+        quantiles are most of an exact fit's cost at large k, and many uses never read them)."""
         return self.exact.summary()
 
 
-def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
+def _to_draws(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int) -> LazyDraws:
     # arrays, not lists: ArviZ deep-copies the coords of every group (100,000 labels: seconds as a list)
     coords: dict[str, Any] = {name: np.asarray(values) for name, values in spec.coords().items() if name != "cluster"}
     dims = {"theta": ["study"], "beta": ["coef"]}
@@ -73,7 +81,7 @@ def _to_idata(spec, draws: dict[str, np.ndarray], chains: int, n_draws: int):
     for name, arr in draws.items():
         post[name] = np.asarray(arr).reshape((chains, n_draws) + np.shape(arr)[1:])
     used_dims = {k: v for k, v in dims.items() if k in post}
-    return from_draws(
+    return LazyDraws(
         post,
         observed_data={"yi": spec.yi},
         constant_data={"vi": spec.vi},
@@ -119,7 +127,7 @@ def fit_exact(
     -------
     ExactFit
         ``idata`` (the draws), ``exact`` (the :class:`ExactPosterior`), ``summary``
-        (exact mean, sd, median, 2.5% and 97.5% quantiles, computed when first read) and ``seconds``.
+        (exact mean, sd, median, 2.5% and 97.5% quantiles) and ``seconds``.
         ``MetaAnalysis.fit(engine="exact")`` wraps it in a :class:`bayesma.MetaPosterior`.
 
     Examples
@@ -159,6 +167,6 @@ def fit_exact(
                          "exact summaries alone use bayesma.exact.exact_posterior(spec).summary()")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sample = ep.draws(n, rng, theta=theta_draws)
-    idata = _to_idata(spec, sample, int(chains), int(draws))
+    lazy = _to_draws(spec, sample, int(chains), int(draws))
     seconds = time.perf_counter() - start
-    return ExactFit(idata, ep, seconds, info)
+    return ExactFit(lazy, ep, seconds, info)

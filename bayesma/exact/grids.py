@@ -82,9 +82,14 @@ def _prior_range(prior: Any, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 def _check_finite(f: np.ndarray, what: str) -> None:
-    if not np.all(np.isfinite(np.max(f, axis=-1))):
-        raise InputError(f"the posterior density of {what} is zero everywhere on the grid; "
-                         "check the prior (its support) and the data")
+    top = np.max(f, axis=-1)
+    if not np.all(np.isfinite(top)):
+        rows = np.flatnonzero(~np.isfinite(np.atleast_1d(top)))
+        cause = ("NaN: a non-finite effect or variance, or a prior density that is NaN" if np.isnan(top).any()
+                 else "-inf: the prior gives no mass where the data put the likelihood, or the likelihood underflows")
+        where = f" (data set(s) {rows[:10].tolist()})" if np.ndim(top) else ""
+        raise InputError(f"the log posterior density of {what} is {cause}, everywhere on the integration grid"
+                         f"{where}; check the data for non-finite values and the prior's support")
 
 
 def _locate_1d(logf, lo, hi, floor, ceil, n1: int = 64, n2: int = 128):

@@ -120,3 +120,4 @@ def _coef_table(res: Any, mods: bool) -> list[str]:
         out.append((name.ljust(name_width) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + " " + star).rstrip())
     return out
 
+

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.coefs import resolve_btt
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.tau2 import loglik
@@ -324,20 +325,7 @@ class WaldResult:
 
 
 def _resolve_btt(btt: Any, names: list[str]) -> list[int]:
-    p = len(names)
-    items = [btt] if isinstance(btt, (int, np.integer, str)) else list(btt)
-    out = []
-    for b in items:
-        if isinstance(b, str):
-            hits = [j for j, n in enumerate(names) if n == b] or [j for j, n in enumerate(names) if b in n]
-            if not hits:
-                raise InputError(f"btt: no coefficient matches {b!r}; the coefficients are {names}")
-            out += hits
-        elif isinstance(b, (int, np.integer)) and 1 <= int(b) <= p:
-            out.append(int(b) - 1)
-        else:
-            raise InputError(f"btt: {b!r} is not a coefficient number in 1..{p} (numbers count from 1, as metafor)")
-    return sorted(set(out))
+    return resolve_btt(btt, names)
 
 
 def _wald_statistic(b: np.ndarray, V: np.ndarray, dfs: int | None) -> tuple[float, float]:

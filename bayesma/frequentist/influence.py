@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma.errors import InputError
+from bayesma.coefs import resolve_btt
 from bayesma.frequentist._refit import _check_rma, _check_two_studies, _without_each
 from bayesma.frequentist.steps import StepResult, cumul, leave1out
 
@@ -64,21 +64,8 @@ def _weights(res: Any) -> np.ndarray:
 
 
 def _btt(btt: Any, p: int, names: list[str]) -> list[int]:
-    """Coefficients (0-based) from *btt*: None (all), indices (1-based, as metafor) or names."""
-    if btt is None:
-        return list(range(p))
-    items = [btt] if isinstance(btt, (int, np.integer, str)) else list(btt)
-    out = []
-    for b in items:
-        if isinstance(b, str):
-            if b not in names:
-                raise InputError(f"btt: no coefficient named {b!r}; the coefficients are {names}")
-            out.append(names.index(b))
-        elif isinstance(b, (int, np.integer)) and 1 <= int(b) <= p:
-            out.append(int(b) - 1)
-        else:
-            raise InputError(f"btt: {b!r} is not a coefficient number in 1..{p} (metafor counts from 1)")
-    return sorted(set(out))
+    """Coefficients (0-based) from *btt*: None (all), numbers (from 1, as metafor) or names."""
+    return list(range(p)) if btt is None else resolve_btt(btt, names)
 
 
 # ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma.coefs import resolve_btt
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._common import _BatchProjection, knha_factor
 from bayesma.frequentist._printing import _fmt_p
@@ -203,7 +204,8 @@ def _batch_stats(res: Any, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple
     return z, QM
 
 
-def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None = None) -> PermutestResult:
+def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None = None,
+              btt: Any = None) -> PermutestResult:
     """Permutation test of the coefficients of an ``rma`` fit (metafor's ``permutest``).
 
     Parameters
@@ -220,6 +222,10 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     seed : int, optional
         Seed of the random permutations (a non-negative integer): the same seed gives the
         same p-values.
+    btt : int, str or sequence, optional
+        The coefficients of the omnibus test (default: the fit's, all but the intercept), by
+        number from 1 or R name (:func:`bayesma.coefs.resolve_btt`), as metafor's
+        ``rma(..., btt=)`` before ``permutest``.
 
     Returns
     -------
@@ -253,6 +259,13 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     iter = int(iter)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if btt is not None:  # the omnibus test of these coefficients: QM as anova(res, btt=) gives it
+        from dataclasses import replace
+
+        from bayesma.frequentist.anova import anova
+
+        wald = anova(res, btt=btt)
+        res = replace(res, btt=resolve_btt(btt, list(res.coef_names)), QM=wald.QM, QMp=wald.QMp, QMdf=wald.QMdf)
     n_exact = _n_exact(res)
     use_exact = bool(exact) or n_exact <= iter
     if use_exact and n_exact > 2**26:

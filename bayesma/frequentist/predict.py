@@ -26,6 +26,7 @@ for k < 10 (docs/small_k.rst).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from bayesma.errors import InputError
 from bayesma.frequentist._common import _crit, _level
 from bayesma.frequentist.transf import transform_table
 
-__all__ = ["PI_TYPES", "predict_rma", "pi_critical"]
+__all__ = ["PI_TYPES", "PredictionIntervals", "predict_rma", "pi_critical", "pi_label"]
 
 PI_TYPES = ("default", "z", "t", "riley", "simple", "HK", "HK-PR")
 _ALIASES = {"Riley": "riley", "hk": "HK", "hk-pr": "HK-PR", "HK-PR": "HK-PR", "HK": "HK"}
@@ -67,6 +68,19 @@ def pi_critical(res: Any, pi_type: str, level: float) -> tuple[float, float | No
     else:
         return _crit(level, res.dfs), res.dfs
     return float(stats.t.isf((1 - level) / 2, df)), df
+
+
+def pi_label(res: Any, pi_type: Any = None) -> str:
+    """How reports and figures name the prediction interval of *res*: the variant and its critical value.
+
+    Examples: ``"z"`` (metafor's default for a z-test fit), ``"t(12)"``, ``"Riley, t(11)"``,
+    ``"HK-PR, t(11)"``, ``"simple, z"`` (the fit's own variant when *pi_type* is None).
+    """
+    kind = _pi_type(pi_type if pi_type is not None else getattr(res, "pi_type", None))
+    _, df = pi_critical(res, kind, float(res.level))
+    dist = "z" if df is None else f"t({df})"
+    names = {"riley": "Riley", "simple": "simple", "HK": "HK", "HK-PR": "HK-PR"}
+    return f"{names[kind]}, {dist}" if kind in names else dist
 
 
 def _knha_scale(res: Any) -> float:
@@ -165,7 +179,8 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     """
     if pi_type is not None and predtype is not None:
         raise InputError("give pi_type or predtype (metafor 5's name for it), not both")
-    kind = _pi_type(pi_type if pi_type is not None else predtype)
+    chosen = pi_type if pi_type is not None else predtype
+    kind = _pi_type(chosen if chosen is not None else getattr(res, "pi_type", None))  # the fit's own by default
     level = _level(level if level is not None else res.level)
     if design is not None:
         if newmods is not None:
@@ -191,3 +206,40 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     out = transform_table(out, transf, "pred", (("ci_lb", "ci_ub"), ("pi_lb", "pi_ub")))
     out.attrs["pi_type"] = kind
     return out
+
+
+class PredictionIntervals:
+    """The prediction-interval choice of :class:`~bayesma.RMAResult` (a mixin): the fit carries its
+    variant (``pi_type``), which ``pi_lb``/``pi_ub``, :meth:`predict`, the forest plot and the report use."""
+
+    @property
+    def pi_label(self) -> str:
+        """The prediction interval's variant and critical value, as reports and plots name it (``"t(12)"``)."""
+        return pi_label(self)
+
+    def with_pi_type(self, pi_type: str) -> Any:
+        """This fit with ``pi_lb``/``pi_ub`` (and the default of ``predict()``) of another prediction interval.
+
+        Parameters
+        ----------
+        pi_type : str
+            A variant of :func:`predict_rma` ("default", "z", "t", "riley", "simple", "HK", "HK-PR").
+
+        Returns
+        -------
+        RMAResult
+            A new result (results are immutable); its forest plot and report use the variant and name it.
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+        >>> res = bm.rma("yi", "vi", data=dat).with_pi_type("t")
+        >>> round(res.pi_lb, 4), res.pi_label
+        (-1.9953, 't(12)')
+        """
+        pred = predict_rma(self, pi_type=pi_type)
+        one = getattr(self, "p", 1) == 1  # a regression has no single pi_lb / pi_ub
+        return dataclasses.replace(self, pi_type=str(pred.attrs["pi_type"]),  # type: ignore[type-var]
+                                   pi_lb=float(pred["pi_lb"].iloc[0]) if one else None,
+                                   pi_ub=float(pred["pi_ub"].iloc[0]) if one else None)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import align_to_studies
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._refit import _check_steps, _check_two_studies, _is_mh, _labels, _refit, _without_each
 from bayesma.frequentist.transf import apply_transf, psort
@@ -246,8 +247,9 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
                 raise InputError(f"cumul: order={order!r} is not a column of the data the model was fitted with "
                                  f"(columns: {list(res.data.data.columns)})")
             values = res.data.data[order]
-        else:
-            values = order
+        else:  # a Series pairs with the studies by index (the rows the model was fitted with)
+            index = getattr(getattr(res, "data", None), "row_index", None)
+            values = align_to_studies(order, pd.RangeIndex(k) if index is None else index, "order")
         key = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values)
         if key.ndim != 1 or len(key) != k:
             raise InputError(f"cumul: order has {key.size} values; one per study (k = {k}) is needed")

@@ -15,7 +15,7 @@ from bayesma._validate import label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, strip_levels
 from bayesma.design import is_text as _is_text
-from bayesma.errors import InputError
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.uni import RMAResult, fit_rma
 
@@ -145,6 +145,9 @@ def subgroup(
     >>> sg.table["estimate"].round(2).tolist()
     [0.2, 0.55]
     """
+    if not isinstance(by, str):
+        raise ArgumentTypeError(f"by= takes the name of a column of data (the subgroup of each study), got "
+                                f"{type(by).__name__}; add the subgroups to data as a column")
     if by not in data.columns:
         raise InputError(f"column {by!r} (for by=) is not in the data; columns are {list(data.columns)}")
     md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=[by])
@@ -163,6 +166,7 @@ def subgroup(
     for lv in levels:
         mask = (groups == lv).to_numpy()
         sub = md.subset(mask)
+        sub.data.attrs = {**md.data.attrs, "subset": f"{by} = {lv}"}  # the title of this subgroup's plots
         sub_method = method if (sub.k > 1 or method == "FE") else "FE"
         fit = fit_rma(sub, np.ones((sub.k, 1)), ["intrcpt"], method=sub_method, test=test, level=level)
         fits[str(lv)] = fit

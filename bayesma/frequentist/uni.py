@@ -42,6 +42,7 @@ from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
 from bayesma.frequentist.location_scale import LINKS, LocationScaleResult, fit_location_scale
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
+from bayesma.frequentist.predict import PredictionIntervals
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
 
@@ -52,7 +53,7 @@ __all__ = ["rma", "RMAResult", "fit_rma", "METHODS", "TESTS"]
 
 
 @dataclass(frozen=True)
-class RMAResult:  # numpydoc ignore=PR01
+class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
     """A fitted (mixed-effects) meta-analysis, with metafor's names.
 
     Attributes follow ``metafor::rma.uni``: ``beta``, ``se``, ``stat``,
@@ -111,6 +112,7 @@ class RMAResult:  # numpydoc ignore=PR01
     iterations: int = 0
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
+    pi_type: str = "default"  # the prediction interval of pi_lb / pi_ub and predict() (see with_pi_type)
 
     # ---- convenience -------------------------------------------------
     @property
@@ -288,6 +290,49 @@ class RMAResult:  # numpydoc ignore=PR01
         """Frequentist cumulative meta-analysis; see :func:`bayesma.cumul`."""
         return _influence.cumul(self, order, decreasing=decreasing, transf=transf)
 
+    def level_predictions(self, level: float | None = None, transf: Any = None) -> pd.DataFrame:
+        """The predicted effect of each level of the categorical moderators (``mods="~ outcome"``): the
+        rows of :meth:`predict` at each cell's design row (:func:`bayesma.cells.design_cells`).
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level (default: the fit's).
+        transf : callable, optional
+            Applied to the predictions and bounds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the levels (``"outcome = misconduct"``); columns ``k`` and those of :meth:`predict`.
+
+        Raises
+        ------
+        bayesma.errors.InputError
+            For an intercept-only model, or a continuous moderator (use ``predict(newmods=...)``).
+
+        Examples
+        --------
+        >>> import bayesma as bm, pandas as pd
+        >>> df = pd.DataFrame({"yi": [0.1, 0.3, 0.35, -0.05, 0.2, 0.4], "vi": [0.01, 0.02, 0.015, 0.03, 0.02, 0.01],
+        ...                    "g": ["a", "a", "b", "b", "b", "a"]})
+        >>> bm.rma("yi", "vi", data=df, mods="~ g").level_predictions()[["k", "pred"]].round(3)
+               k   pred
+        g = a  3  0.263
+        g = b  3  0.193
+        """
+        from bayesma.cells import design_cells
+
+        cells = design_cells(self.X, self.coef_names, self.data.data)
+        if cells is None:
+            raise InputError("predictions per level need a model whose moderators are all categorical; "
+                             f"this one has {', '.join(self.coef_names)}: use res.predict(newmods=...) at the "
+                             "moderator values of interest")
+        out = self.predict(level=level, transf=transf, design=cells.rows)
+        out.index = pd.Index(cells.labels)
+        out.insert(0, "k", cells.k)
+        return out
+
     def blup(self, level: float | None = None, transf: Any = None) -> pd.DataFrame:
         """Best linear unbiased predictions of the study effects; see :func:`bayesma.blup`."""
         return _ranef.blup(self, level=level, transf=transf)
@@ -326,10 +371,11 @@ class RMAResult:  # numpydoc ignore=PR01
         from bayesma.plots.funnel import funnel_plot
         return funnel_plot(self, **kwargs)
 
-    def forest(self, **kwargs: Any):
-        """Forest plot of this (intercept-only) fit, as metafor's ``forest``; see :func:`bayesma.plots.forest_rma`."""
+    def forest(self, pi_type: str | None = None, **kwargs: Any):
+        """Forest plot as metafor's ``forest`` (with categorical moderators one block and summary per level);
+        see :func:`bayesma.plots.forest_rma`; *pi_type* draws another prediction interval (``with_pi_type``)."""
         from bayesma.plots.forest_frequentist import forest_rma
-        return forest_rma(self, **kwargs)
+        return forest_rma(self if pi_type is None else self.with_pi_type(pi_type), **kwargs)
 
     def __repr__(self) -> str:
         return format_rma(self)

@@ -20,6 +20,8 @@ matplotlib and ArviZ are imported inside the functions.
   confidence region around the pooled estimate (frequentist fits and trim-and-fill).
 - :func:`simulation_plot` — coverage and interval width of a small-k simulation.
 - :func:`selection_plot` — the estimated selection function of a selection model.
+- :func:`robma_mu_plot`, :func:`weightfunction_plot` — a robust Bayesian meta-analysis: the
+  model-averaged mu with its spike at 0, and the weight function (``RoBMAResult.plot_mu`` ...).
 - :func:`influence_plot`, :func:`baujat_plot`, :func:`steps_plot` — influence diagnostics,
   Baujat plot (from :func:`bayesma.baujat_values`), leave-one-out and cumulative analyses.
 
@@ -42,9 +44,10 @@ from .forest_grouped import forest_grouped
 from .funnel import funnel_plot
 from .influence import baujat_plot, influence_plot, steps_plot
 from .priors import prior_posterior_plot
+from .robma import robma_mu_plot, weightfunction_plot
 from .selection import selection_plot
 from .simulation import simulation_plot
 from .trace import trace_plot
 
 __all__ = ["forest_plot", "forest_rma", "forest_subgroup", "forest_grouped", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
-           "steps_plot", "baujat_plot", "MEASURE_LABELS"]
+           "steps_plot", "baujat_plot", "robma_mu_plot", "weightfunction_plot", "MEASURE_LABELS"]

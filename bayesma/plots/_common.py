@@ -25,6 +25,19 @@ def measure_of(fit: Any, measure: str | None = None) -> str | None:
     return m
 
 
+def title_of(fit: Any, title: str | None = None) -> str | None:
+    """The title of a plot of *fit*: *title*, else the subset the fit was made on (``attrs["subset"]`` of
+    its data, e.g. ``"outcome = dropout"``, set by :func:`bayesma.fit_many`), else None."""
+    if title is not None:
+        return title
+    for data in (getattr(getattr(fit, "data", None), "data", None),
+                 getattr(getattr(getattr(fit, "spec", None), "meta", None), "data", None)):
+        subset = getattr(data, "attrs", {}).get("subset") if data is not None else None
+        if subset:
+            return str(subset)
+    return None
+
+
 def _new_figure(figsize: tuple[float, float]) -> Figure:
     from matplotlib.figure import Figure
 

@@ -10,9 +10,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-from bayesma.errors import InputError
 
-from ._common import _z, measure_of
+from ._common import _z, measure_of, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, fmt_p, marker_sizes, order_index, render
 
 __all__ = ["forest_rma", "forest_subgroup"]
@@ -67,13 +66,16 @@ def _summary_rows(fit: Any, label: str, tf: Callable, txt: Callable, show_weight
     return rows
 
 
-def _legend(pct: str, diamond: str, colour: str, predict: bool, subgroups: bool = False) -> list[tuple[str, Any]]:
+def _legend(pct: str, diamond: str, colour: str, predict: bool, subgroups: bool = False,
+            pi_label: str | None = None) -> list[tuple[str, Any]]:
     out = [(f"Observed effect [{pct} CI] (area \u221d weight)", dict(marker="s", color="black", ls="-", lw=0.9, ms=5))]
     if subgroups:
         out.append((f"Subgroup estimate [{pct} CI]", dict(marker="D", color="0.45", ls="none", ms=6)))
     out.append((f"{diamond} [{pct} CI]", dict(marker="D", color=colour, ls="none", ms=6)))
     if predict:
-        out.append((f"Prediction interval [{pct}]", dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
+        which = f"; {pi_label}" if pi_label else ""  # the variant (RMAResult.pi_label), e.g. "t(12)"
+        out.append((f"Prediction interval [{pct}{which}]", dict(kind="patch", facecolor="C1", edgecolor="C1",
+                                                                 alpha=0.85)))
     return out
 
 
@@ -153,10 +155,13 @@ def forest_rma(
     -------
     matplotlib.figure.Figure
 
-    Raises
-    ------
-    ValueError
-        For a meta-regression (moderators): there is no single pooled estimate.
+    Notes
+    -----
+    A model with moderators has no single pooled estimate. When its moderators are all
+    categorical (``mods="~ outcome"``) the studies are drawn in one block per level, each with
+    that level's predicted effect (diamond) and prediction interval
+    (``result.level_predictions()``); with a continuous moderator no summary is drawn, and a
+    note points to ``result.predict(newmods=...)``.
 
     References
     ----------
@@ -169,11 +174,15 @@ def forest_rma(
     >>> fig = res.forest(atransf=np.exp)
     """
     fit = result
-    if fit.p != 1:
-        raise InputError("forest_rma needs an intercept-only model (no moderators); plot a subgroup "
-                         "analysis with bm.subgroup(...).forest()")
     level = float(fit.level)
     pct, z, tf, txt = _formatters(level, transf, atransf, digits)
+    if fit.p != 1:
+        return _forest_moderators(fit, order=order, tf=tf, txt=txt, pct=pct, z=z, predict=predict,
+                                  show_weights=show_weights, show_numbers=show_numbers, digits=digits,
+                                  render_kw=dict(xlabel=axis_label(measure_of(fit, measure), xlabel, atransf, transf),
+                                                 title=title_of(fit, title), atransf=atransf, xlim=xlim,
+                                                 plot_width=plot_width, width=figsize[0] if figsize else None,
+                                                 refline=None if refline is None else float(tf(refline))))
 
     labels = [str(lab) for lab in fit.data.labels]
     yi, vi = np.asarray(fit.data.yi, float), np.asarray(fit.data.vi, float)
@@ -186,8 +195,55 @@ def forest_rma(
     has_pi = predict and str(fit.method).upper() not in ("FE", "EE", "CE") and fit.k > 1
     ref = None if refline is None else float(tf(refline))
     return render(rows, columns=columns, xlabel=axis_label(measure_of(fit, measure), xlabel, atransf, transf),
-                  title=title, legend=_legend(pct, "Pooled estimate", "C3", has_pi), refline=ref, atransf=atransf,
+                  title=title_of(fit, title),
+                  legend=_legend(pct, "Pooled estimate", "C3", has_pi, pi_label=getattr(fit, "pi_label", None)),
+                  refline=ref, atransf=atransf,
                   xlim=xlim, plot_width=plot_width, width=figsize[0] if figsize else None)
+
+
+def _moderator_note(fit: Any) -> str:
+    df1 = fit.QMdf[0]
+    stat = f"F({df1}, {fit.QMdf[1]})" if fit.QMdf[1] is not None else f"QM({df1})"
+    return f"Test of moderators: {stat} = {fit.QM:.2f}, {fmt_p(float(fit.QMp))}"
+
+
+def _forest_moderators(fit: Any, *, order: Any, tf: Callable, txt: Callable, pct: str, z: float, predict: bool,
+                       show_weights: bool, show_numbers: bool, digits: int, render_kw: dict) -> Figure:
+    """A model with moderators: a block per level of categorical moderators with its own summary, or
+    (a continuous moderator) the studies alone with a pointer to ``predict(newmods=...)``."""
+    from bayesma.cells import design_cells
+
+    labels = [str(lab) for lab in fit.data.labels]
+    yi, vi = np.asarray(fit.data.yi, float), np.asarray(fit.data.vi, float)
+    idx = order_index(order, labels, yi, vi, fit.data.data)
+    weights = np.asarray(fit.weights, float)
+    sizes = marker_sizes(weights)
+    cells = design_cells(fit.X, list(fit.coef_names), fit.data.data)
+    has_pi = predict and str(fit.method).upper() not in ("FE", "EE", "CE")
+    rows: list[Row] = []
+    if cells is None:
+        rows += _study_rows(fit, idx, z, tf, txt, show_weights, show_numbers, weights, sizes)
+        rows.append(Row("note", f"Meta-regression ({', '.join(fit.coef_names[1:])}): no single pooled estimate; "
+                                "see res.predict(newmods=...)"))
+        has_pi = False
+    else:
+        table = fit.level_predictions()
+        for c, (name, r) in enumerate(table.iterrows()):
+            rows.append(Row("header", str(name), bold=True))
+            rows += _study_rows(fit, [i for i in idx if cells.index[i] == c], z, tf, txt, show_weights, show_numbers,
+                                weights, sizes)
+            m, lo, hi = (float(tf(r[v])) for v in ("pred", "ci_lb", "ci_ub"))
+            w = float(weights[cells.index == c].sum())
+            rows.append(Row("diamond", f"Predicted: {name} (k = {int(r['k'])})", m, lo, hi, colour="C3",
+                            texts=([_pct(w)] if show_weights else []) + ([txt(m, lo, hi)] if show_numbers else [])))
+            if has_pi:
+                plo, phi = float(tf(r["pi_lb"])), float(tf(r["pi_ub"]))
+                rows.append(Row("bar", "Prediction interval", m, plo, phi, colour="C1",
+                                texts=([""] if show_weights else []) + ([txt(m, plo, phi)] if show_numbers else [])))
+    rows.append(Row("note", "Residual h" + _het_note(fit, digits)[1:]))
+    rows.append(Row("note", _moderator_note(fit)))
+    legend = _legend(pct, "Predicted effect of the level", "C3", has_pi)[: None if cells is not None else 1]
+    return render(rows, columns=_columns(pct, show_weights, show_numbers), legend=legend, **render_kw)
 
 
 def forest_subgroup(

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from bayesma.errors import InputError
 
-from ._common import _new_figure, _z, measure_of
+from ._common import _new_figure, _z, measure_of, title_of
 from ._forest_layout import axis_label
 
 
@@ -29,6 +29,7 @@ def funnel_plot(
     atransf: Any = None,
     ax: Axes | None = None,
     figsize: tuple[float, float] = (6.0, 5.0),
+    title: str | None = None,
 ) -> Figure:
     """Funnel plot: each effect against its standard error (metafor's ``funnel``).
 
@@ -70,6 +71,9 @@ def funnel_plot(
         Draw into these axes instead of a new figure.
     figsize : (float, float)
         Size of a new figure in inches.
+    title : str, optional
+        Title (default: the subset the fit was made on, e.g. ``"outcome = dropout"`` for a
+        fit of :func:`bayesma.fit_many`; none for a fit of all the data).
 
     Returns
     -------
@@ -158,4 +162,7 @@ def funnel_plot(
         from matplotlib.ticker import FuncFormatter
 
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{atransf(v):.3g}"))
+    title = title_of(fit, title)
+    if title:
+        ax.set_title(title)
     return fig

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from bayesma._arviz import kde
 
-from ._common import _new_figure
+from ._common import _new_figure, title_of
 
 
 def _density(x: np.ndarray, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -22,7 +22,7 @@ def _density(x: np.ndarray, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
 def _panels(posterior: Any, var_names: Iterable[str]) -> list[tuple[str, str, str | None, Any]]:
     """(title, variable, label, prior) per panel."""
     spec = posterior.spec
-    post = posterior.idata.posterior
+    post = posterior.posterior
     out = []
     for name in var_names:
         if name in ("mu", "beta") and "beta" in post:
@@ -42,6 +42,7 @@ def prior_posterior_plot(
     var_names: Iterable[str] = ("mu", "tau"),
     *,
     figsize: tuple[float, float] | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Prior density (exact, from the prior object) against the posterior density.
 
@@ -55,6 +56,9 @@ def prior_posterior_plot(
         Parameters: ``"mu"`` (each coefficient for a meta-regression),
         ``"tau"`` (one curve per subgroup with ``tau_by``), ``"tau_within"``, ``"nu"``.
     figsize : (float, float), optional
+    title : str, optional
+        Title above the panels (default: the subset the fit was made on, e.g.
+        ``"outcome = dropout"`` for a fit of :func:`bayesma.fit_many`).
 
     Returns
     -------
@@ -69,6 +73,7 @@ def prior_posterior_plot(
     >>> [ax.get_title() for ax in fig.axes]
     ['mu', 'tau']
     """
+    suptitle = title_of(posterior, title)
     panels = _panels(posterior, var_names)
     n = len(panels)
     fig = _new_figure(figsize or (4.0 * n, 3.6))
@@ -77,7 +82,7 @@ def prior_posterior_plot(
     for ax, (title, var, label, prior) in zip(axes, panels):
         x = posterior.draws(var, label)
         cols = [x] if x.ndim == 1 else [x[:, j] for j in range(x.shape[1])]
-        da = posterior.idata.posterior[var]
+        da = posterior.posterior[var]
         dim = next((d for d in da.dims if d not in ("chain", "draw")), None)
         names = [None] if x.ndim == 1 else [str(c) for c in da.coords[dim].values]
         heterogeneity = prior is not None and prior.is_heterogeneity
@@ -108,7 +113,9 @@ def prior_posterior_plot(
     # legends below the panels (never over a curve): a fixed band of one line per entry
     height = fig.get_figheight()
     band = 0.15 + 0.17 * n_leg
-    fig.subplots_adjust(left=0.05, right=0.97, top=1 - 0.35 / height, bottom=(0.3 + band) / height, wspace=0.15)
+    if suptitle:
+        fig.suptitle(suptitle, y=1 - 0.08 / height, va="top", fontsize=11)
+    fig.subplots_adjust(left=0.05, right=0.97, top=1 - (0.65 if suptitle else 0.35) / height, bottom=(0.3 + band) / height, wspace=0.15)
     for ax in axes:
         axes_h = height - 0.65 - band
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28 / axes_h), ncol=1,

@@ -44,7 +44,7 @@ def trace_plot(
     >>> [ax.get_title() for ax in fig.axes]
     ['mu', 'mu', 'tau', 'tau', 'theta_new', 'theta_new']
     """
-    post = posterior.idata.posterior
+    post = posterior.posterior
     if var_names is None:
         var_names = [v for v in ("mu", "beta", "tau", "tau_within", "nu", "theta_new") if v in post]
         if "beta" in post and "mu" in var_names:

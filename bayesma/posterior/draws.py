@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesma._arviz import rhat_ess
+from bayesma._arviz import LazyDraws, rhat_ess
 from bayesma.errors import InputError
 
 from .names import canonical_name, split_name
@@ -62,12 +62,15 @@ def hdi_of_draws(x: np.ndarray, prob: float) -> tuple[float, float]:
 
 
 def mcmc_diagnostics(posterior: xr.Dataset) -> dict[str, tuple[float, float, float]]:
-    """row -> (r_hat, ess_bulk, ess_tail) from ArviZ (empty with one chain or fewer than 4 draws)."""
+    """row -> (r_hat, ess_bulk, ess_tail) from ArviZ (empty with fewer than 4 draws; with one chain
+    R-hat is NaN, as it compares chains, and the ESS is that of the one chain)."""
     rows = param_rows(posterior)
     names = sorted({var for _, var, _ in rows})
-    if posterior.sizes["chain"] < 2 or posterior.sizes["draw"] < 4:
+    if posterior.sizes["draw"] < 4:
         return {}
     rhat, bulk, tail = rhat_ess(posterior[names])
+    if posterior.sizes["chain"] < 2:
+        rhat = rhat * np.nan
     out: dict[str, tuple[float, float, float]] = {}
     for row, var, lab in rows:
         vals = []
@@ -87,7 +90,7 @@ class DrawsPosterior:
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    idata : arviz.InferenceData or bayesma._arviz.LazyDraws
         At least a ``posterior`` group with dims ``(chain, draw, ...)`` and the variables of
         :mod:`bayesma.spec` (``mu`` or ``beta``, ``tau``, ``theta``, ``theta_new``...).
     spec : ModelSpec
@@ -109,7 +112,7 @@ class DrawsPosterior:
     True
     """
 
-    def __init__(self, idata: InferenceData, spec: ModelSpec, engine: str = "nuts",
+    def __init__(self, idata: InferenceData | LazyDraws, spec: ModelSpec, engine: str = "nuts",
                  method: str = "No-U-Turn sampling (PyMC)", mcmc: bool = True) -> None:
         if not hasattr(idata, "posterior"):
             raise InputError("idata must have a posterior group")
@@ -139,7 +142,14 @@ class DrawsPosterior:
 
     @property
     def idata(self) -> InferenceData:
+        if isinstance(self._idata, LazyDraws):
+            return self._idata.idata  # built on first use (imports ArviZ)
         return self._idata
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior group (an xarray Dataset), without building an InferenceData."""
+        return self._idata.posterior
 
     @property
     def exact(self) -> None:

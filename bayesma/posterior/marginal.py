@@ -20,6 +20,8 @@ from .names import canonical_name, split_name
 from .protocol import MOMENT_COLUMNS, MarginalSource
 
 if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
     from bayesma._arviz import InferenceData
     from bayesma.spec import ModelSpec
 
@@ -85,6 +87,11 @@ class MarginalPosterior:
         return None if self._draws is None else self._draws.idata
 
     @property
+    def posterior(self) -> xr.Dataset | None:
+        """The draws' posterior group (an xarray Dataset), or None."""
+        return None if self._draws is None else self._draws.posterior
+
+    @property
     def exact(self) -> MarginalSource:
         return self._exact
 
@@ -97,7 +104,7 @@ class MarginalPosterior:
         table = self._exact.summary(theta=studies, prob=0.95)
         if self._draws is None:
             return [(r, *split_name(r)) for r in table.index]
-        posterior = self._draws.idata.posterior
+        posterior = self._draws.posterior
         rows = param_rows(posterior)
         if "theta" not in posterior:  # draws kept without the study effects (large k)
             known = {r[0] for r in rows}

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
     from bayesma._arviz import InferenceData
     from bayesma.spec import ModelSpec
 
@@ -53,6 +55,9 @@ class Posterior(Protocol):  # numpydoc ignore=PR01
         numbers are exact or the draws independent ("exact: none needed").
     idata : arviz.InferenceData or None
         The draws (plots, statements that combine parameters), None when none were made.
+    posterior : xarray.Dataset or None
+        The draws' ``posterior`` group, without building an InferenceData (the exact engine
+        builds that only when :attr:`idata` is read, so its fits do not import ArviZ).
     exact : object or None
         The exact engine's own result behind the numbers (None for draws).
     log_marginal_likelihood : float or None
@@ -81,6 +86,9 @@ class Posterior(Protocol):  # numpydoc ignore=PR01
 
     @property
     def idata(self) -> InferenceData | None: ...
+
+    @property
+    def posterior(self) -> xr.Dataset | None: ...
 
     @property
     def exact(self) -> object | None: ...

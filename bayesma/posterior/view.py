@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import xarray as xr
 
     from bayesma._arviz import InferenceData
     from bayesma.posterior import Posterior
@@ -35,6 +36,9 @@ class FitView(Protocol):
 
     @property
     def idata(self) -> InferenceData: ...
+
+    @property
+    def posterior(self) -> xr.Dataset: ...
 
     @property
     def fit_info(self) -> Mapping[str, Any]: ...

@@ -21,7 +21,8 @@ density of tau^2 and :meth:`~Prior.logpdf_tau` the density it implies for tau
 
 Also here: :func:`parse` (prior specs as strings, used by the CLI),
 :func:`unit_information_sd` and :func:`default_priors` (defaults per effect
-measure), the empirical presets :func:`turner2015` and :func:`rhodes2015`,
+measure), the named presets :func:`preset` / :func:`presets` (psychology: RoBMA's
+``InvGamma(1, 0.15)`` on tau; medicine: :func:`turner2015` and :func:`rhodes2015`),
 and :func:`describe`.
 
 Examples
@@ -59,6 +60,7 @@ from bayesma.priors.families import (
     HalfNormal,
     HalfStudentT,
     InverseGamma,
+    InverseGammaTau,
     LogNormal,
     LogStudentT,
     Normal,
@@ -66,6 +68,7 @@ from bayesma.priors.families import (
     Uniform,
 )
 from bayesma.priors.improper import Flat, HalfFlat, check_propriety, is_improper
+from bayesma.priors.named import PRESETS, preset, presets
 from bayesma.priors.parsing import as_prior, describe, parse
 from bayesma.priors.reference import DuMouchel, Jeffreys, UniformShrinkage
 
@@ -89,7 +92,11 @@ __all__ = ["LKJ", "UniformCorrelation",
     "LogNormal",
     "LogStudentT",
     "InverseGamma",
+    "InverseGammaTau",
     "Gamma",
+    "preset",
+    "presets",
+    "PRESETS",
     "parse",
     "as_prior",
     "squared_name",

@@ -22,7 +22,7 @@ from bayesma.priors.reference import DuMouchel, UniformShrinkage
 
 __all__ = [
     "Normal", "StudentT", "Cauchy", "HalfNormal", "HalfCauchy", "HalfStudentT", "Exponential",
-    "Uniform", "LogNormal", "LogStudentT", "InverseGamma", "Gamma", "FAMILIES",
+    "Uniform", "LogNormal", "LogStudentT", "InverseGamma", "InverseGammaTau", "Gamma", "FAMILIES",
 ]
 
 # ---------------------------------------------------------------------------
@@ -450,6 +450,43 @@ class InverseGamma(_Tau2Prior):
         return _stats().invgamma(a=p["alpha"], scale=p["beta"])
 
 
+class InverseGammaTau(Prior):
+    """Inverse-gamma prior on tau itself (shape ``alpha``, scale ``beta``): RoBMA's ``InvGamma``.
+
+    Unlike :class:`InverseGamma`, which is on tau^2, this is the density of tau: RoBMA's
+    default heterogeneity prior ``InvGamma(1, 0.15)`` on Cohen's d (Bartoš et al. 2021; see
+    :func:`bayesma.priors.preset`). It has no mass near tau = 0 (its density vanishes there),
+    so it assumes some heterogeneity.
+
+    Parameters
+    ----------
+    alpha : float
+        Shape (> 0).
+    beta : float
+        Scale (> 0), on the scale of tau.
+
+    Examples
+    --------
+    >>> InverseGammaTau(1, 0.15)
+    InverseGammaTau(alpha=1, beta=0.15)
+    """
+
+    family = "InverseGammaTau"
+    target = "tau"
+    _positive = ("alpha", "beta")
+    _pm_name = "InverseGamma"
+
+    def __init__(self, alpha: float, beta: float) -> None:
+        super().__init__(alpha=alpha, beta=beta)
+
+    def _frozen(self):
+        p = self._params
+        return _stats().invgamma(a=p["alpha"], scale=p["beta"])
+
+    def support(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
+
 # ---------------------------------------------------------------------------
 # priors on positive parameters (degrees of freedom)
 # ---------------------------------------------------------------------------
@@ -506,6 +543,7 @@ FAMILIES: dict[str, type[Prior]] = {
         LogNormal,
         LogStudentT,
         InverseGamma,
+        InverseGammaTau,
         Gamma,
         Flat,
         HalfFlat,

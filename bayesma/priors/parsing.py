@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.priors.base import Prior
-from bayesma.priors.empirical import rhodes2015, turner2015
 from bayesma.priors.families import FAMILIES
 from bayesma.priors.improper import is_improper
+from bayesma.priors.named import PRESETS, preset, preset_key
 
 __all__ = ["parse", "as_prior", "describe"]
 
@@ -36,6 +36,8 @@ _ALIASES: dict[str, str] = {
     "logt": "LogStudentT",
     "inversegamma": "InverseGamma",
     "invgamma": "InverseGamma",
+    "inversegammatau": "InverseGammaTau",
+    "invgammatau": "InverseGammaTau",
     "gamma": "Gamma",
     "flat": "Flat",
     "halfflat": "HalfFlat",
@@ -45,7 +47,7 @@ _ALIASES: dict[str, str] = {
 }
 
 def _known_families_text() -> str:
-    return ", ".join(list(FAMILIES) + ["turner2015", "rhodes2015"])
+    return ", ".join(FAMILIES) + "; presets: " + ", ".join(PRESETS)
 
 
 def _signature(cls: type[Prior]) -> str:
@@ -62,8 +64,9 @@ def parse(spec: str | Prior) -> Prior:
     Arguments are numbers (or strings for the presets), positional in the
     order of the class signature or keywords under PyMC's names. Every
     hyperparameter must be written out: ``"normal(0)"`` or ``"halfnormal()"``
-    are errors, never silently completed with defaults (the presets
-    ``turner2015()`` and ``rhodes2015()`` take their documented default rows).
+    are errors, never silently completed with defaults (the presets of
+    :func:`bayesma.priors.preset`, ``"psychology"``, ``turner2015()`` and ``rhodes2015()``,
+    take their documented defaults).
     ``uniform(lower, upper)`` as in PyMC. ``repr(prior)`` is always a valid spec.
 
     Parameters
@@ -95,6 +98,8 @@ def parse(spec: str | Prior) -> Prior:
     LogNormal(mu=-3.95, sigma=1.34)
     >>> parse("rhodes2015()")
     LogStudentT(nu=5, mu=-3.44, sigma=2.59)
+    >>> parse("psychology")
+    InverseGammaTau(alpha=1, beta=0.15)
     """
     if isinstance(spec, Prior):
         return spec
@@ -104,6 +109,8 @@ def parse(spec: str | Prior) -> Prior:
             f"got {spec!r} ({type(spec).__name__})"
         )
     text = spec.strip()
+    if preset_key(text) is not None:  # a bare preset name, also one that is no identifier ("van-erp")
+        return preset(text)
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
@@ -134,11 +141,10 @@ def parse(spec: str | Prior) -> Prior:
         )
 
     key = re.sub(r"[_\-\s]", "", fname).lower()
-    if key in ("turner2015", "rhodes2015"):
-        func = turner2015 if key == "turner2015" else rhodes2015
+    if preset_key(fname) is not None:
         try:
-            return func(*args, **kwargs)
-        except TypeError as exc:
+            return preset(fname, *args, **kwargs)
+        except (TypeError, ValueError) as exc:
             raise InputError(f"cannot parse prior {spec!r}: {exc}") from None
     if key not in _ALIASES:
         raise InputError(

@@ -336,3 +336,66 @@ class Jeffreys(Prior):
     def pymc(self, name: str, params: Mapping[str, Any] | None = None, **kwargs: Any):
         raise InputError("the Jeffreys prior on tau is available with engine='exact'; for NUTS use HalfFlat() "
                          "or a proper prior")
+
+
+def check_built_for(priors: Any, vi: Any) -> None:
+    """Refuse a prior built from other studies' sampling variances than *vi* (the Jeffreys prior).
+
+    The Jeffreys prior on tau depends on the studies (its density is built from their
+    variances): fitted to other studies (after ``missing="drop"``, in another group of
+    :func:`bayesma.fit_many`, ...) it is not the Jeffreys prior of those studies.
+
+    Parameters
+    ----------
+    priors : mapping
+        The model's priors.
+    vi : array-like
+        Sampling variances of the studies being fitted.
+
+    Raises
+    ------
+    InputError
+        When a Jeffreys prior's variances are not those of the studies fitted.
+
+    Examples
+    --------
+    >>> check_built_for({"tau": Jeffreys.from_vi([0.01, 0.02])}, [0.02, 0.01])
+    >>> check_built_for({"tau": Jeffreys.from_vi([0.01, 0.02])}, [0.01, 0.02, 0.03])
+    Traceback (most recent call last):
+    ...
+    bayesma.errors.InputError: tau ~ Jeffreys(k=2) was built from the sampling variances of other studies (2 variances) than the 3 fitted here; the Jeffreys prior depends on the studies: build it for these, bayesma.priors.Jeffreys.from_vi(vi) of the studies fitted
+    """
+    v = np.sort(np.asarray(vi, dtype=float).ravel())
+    for key, prior in priors.items():
+        if getattr(prior, "family", None) != "Jeffreys":
+            continue
+        built = np.sort(np.asarray(prior._vi, dtype=float))
+        if built.shape != v.shape or not np.allclose(built, v, rtol=1e-12, atol=0.0):
+            raise InputError(
+                f"{key} ~ {prior!r} was built from the sampling variances of other studies ({built.size} "
+                f"variances) than the {v.size} fitted here; the Jeffreys prior depends on the studies: build it "
+                "for these, bayesma.priors.Jeffreys.from_vi(vi) of the studies fitted")
+
+
+def rebuilt_for(priors: Any, vi: Any) -> dict[str, Any]:
+    """*priors* with each Jeffreys prior rebuilt for the studies with variances *vi* (a subset refit).
+
+    Parameters
+    ----------
+    priors : mapping
+        The model's priors.
+    vi : array-like
+        Sampling variances of the studies of the subset.
+
+    Returns
+    -------
+    dict
+        The priors, Jeffreys priors replaced by ``Jeffreys.from_vi(vi)``.
+
+    Examples
+    --------
+    >>> rebuilt_for({"tau": Jeffreys.from_vi([0.01, 0.02, 0.04])}, [0.01, 0.02])["tau"]
+    Jeffreys(k=2)
+    """
+    return {key: Jeffreys.from_vi(vi) if getattr(p, "family", None) == "Jeffreys" else p
+            for key, p in priors.items()}

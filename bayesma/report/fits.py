@@ -16,9 +16,11 @@ import pandas as pd
 __all__ = ["estimator_fits", "fit_counterpart"]
 
 
-def estimator_fits(yi: Any, vi: Any, *, cluster: Any = None, **common: Any) -> dict[str, Any]:
+def estimator_fits(yi: Any, vi: Any, *, cluster: Any = None, pi_type: str | None = None,
+                   **common: Any) -> dict[str, Any]:
     """metafor's estimators on the same data: FE, DL, REML and REML + Knapp-Hartung, or with
-    *cluster* the 3-level REML alone; *common* is passed to :func:`bayesma.rma` for each fit."""
+    *cluster* the 3-level REML alone; *common* is passed to :func:`bayesma.rma` for each fit; *pi_type*
+    chooses their prediction interval (``RMAResult.with_pi_type``)."""
     from bayesma.frequentist import rma  # scipy: loaded when a report is made, so `bayesma --help` stays quick
 
     if cluster is not None:
@@ -27,6 +29,8 @@ def estimator_fits(yi: Any, vi: Any, *, cluster: Any = None, **common: Any) -> d
     for name, kwargs in (("FE", dict(method="FE")), ("DL", dict(method="DL")), ("REML", dict(method="REML")),
                          ("REML + KH", dict(method="REML", test="knha"))):
         fits[name] = rma(yi, vi, **common, **kwargs)
+        if pi_type is not None:
+            fits[name] = fits[name].with_pi_type(pi_type)
     return fits
 
 

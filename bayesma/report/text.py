@@ -1,8 +1,7 @@
 """The report of a fit: a paragraph in the style journals expect (APA 7 / MARS), then the numbers behind it.
 
-:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (what
-``post.report()`` and ``bayesma fit`` write as ``report.md``); :func:`report_text`
-renders it from the pieces (posterior summary, frequentist fits, priors).
+:func:`posterior_report` builds it from a :class:`bayesma.MetaPosterior` (``post.report()``,
+``bayesma fit``'s ``report.md``); :func:`report_text` renders it from the pieces.
 
 Rules: numbers are rounded for a reader (effects and intervals to 2 decimals,
 tau² to 3, I² to whole percent, p in APA style: ``p = .013``, ``p < .001``);
@@ -27,6 +26,7 @@ import pandas as pd
 from bayesma import measures
 from bayesma import priors as pr
 from bayesma.design import formula_variables
+from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
 from bayesma.report.fits import estimator_fits
 from bayesma.report.tables import (
@@ -324,7 +324,8 @@ def _heterogeneity_sentence(res: Any, regression: bool) -> str:
             pred = res.predict()
             lo, hi = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
             if math.isfinite(lo) and math.isfinite(hi):
-                text += f"; the 95% prediction interval was [{num(lo)}, {num(hi)}]"
+                which = f" ({res.pi_label})" if hasattr(res, "pi_label") else ""
+                text += f"; the 95% prediction interval{which} was [{num(lo)}, {num(hi)}]"
     return text + "."
 
 
@@ -532,7 +533,7 @@ def _freq_table(fits: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFr
 # from a posterior
 
 
-def default_fits(spec: ModelSpec) -> dict[str, Any]:
+def default_fits(spec: ModelSpec, pi_type: str | None = None) -> dict[str, Any]:
     """metafor's estimators on the data of a model spec: FE, DL, REML, REML + KH (or the 3-level REML)."""
     data = spec.meta.data
     yi, vi = np.asarray(spec.yi, dtype=float), np.asarray(spec.vi, dtype=float)
@@ -541,7 +542,7 @@ def default_fits(spec: ModelSpec) -> dict[str, Any]:
     cluster = None
     if spec.cluster_index is not None:
         cluster = list(np.asarray(spec.cluster_names, dtype=object)[spec.cluster_index])
-    return estimator_fits(yi, vi, cluster=cluster, **common)
+    return estimator_fits(yi, vi, cluster=cluster, pi_type=pi_type, **common)
 
 
 def posterior_report(
@@ -555,21 +556,21 @@ def posterior_report(
     subgroups: Mapping[str, Any] | None = None,
     versions: str = "",
     engine_detail: str = "",
+    pi_type: str | None = None,
 ) -> str:
     """The report of a fitted :class:`bayesma.MetaPosterior` (Markdown); see :meth:`MetaPosterior.report`.
 
-    Every number comes from the posterior's own summary and probabilities (the
-    exact engine's for ``engine="exact"``) and from :func:`bayesma.rma` on the
-    same data (FE, DL, REML, REML with Knapp-Hartung), unless *fits* are given.
-    *conversion* defaults to ``data.attrs["conversion"]`` of the fitted data, else
-    to the conversion the measure implies (:data:`CONVERSIONS`).
+    Every number comes from the posterior's own summary and probabilities (the exact engine's for
+    ``engine="exact"``) and from :func:`bayesma.rma` on the same data (FE, DL, REML, REML + Knapp-Hartung;
+    *pi_type*: their prediction interval), unless *fits* given. *conversion* defaults to
+    ``data.attrs["conversion"]`` of the fitted data, else to the conversion the measure implies.
     """
     spec = post.spec
     summary = post.summary()
     dep = getattr(spec, "dependence", None)  # CHE / multivariate: rma_mv with the same V (report/dependent.py)
     if fits is None:
         try:
-            fits = default_fits(spec) if dep is None else dependent_fits(spec)
+            fits = default_fits(spec, pi_type) if dep is None else dependent_fits(spec)
         except (ValueError, np.linalg.LinAlgError):  # e.g. k = 1: no frequentist fit to report
             fits = {}
     data = getattr(spec.meta, "data", None)
@@ -590,9 +591,9 @@ def posterior_report(
         summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
         engine=post.engine, method=post.source.method,
         engine_detail=engine_detail if post.source.needs_diagnostics else None,
-        diagnostics_text=diag, prior_influence=influence,
-        prior_conflict=conflict,
-        source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
+        diagnostics_text=diag, prior_influence=influence, prior_conflict=conflict, source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
+    if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)
+        return add_counts_words(text, post)
     return text if dep is None else add_dependent_words(text, post)

@@ -30,7 +30,8 @@ class Diagnostics(dict):
     """Sampler diagnostics of a fit, a dict with a readable repr.
 
     Keys: ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``,
-    ``n_draws``, ``passed`` (R-hat <= 1.01, both ESS >= 400, no divergences),
+    ``n_draws``, ``chains`` (MCMC only; with one chain R-hat is NaN and the ESS is that
+    of the one chain), ``passed`` (R-hat <= 1.01, both ESS >= 400, no divergences),
     ``problems`` (list of str) and ``advice`` (list of str). For the exact
     engine R-hat and ESS are NaN and ``passed`` is True.
 
@@ -57,8 +58,15 @@ class Diagnostics(dict):
         """One line: ``passed (max R-hat 1.003, min ESS bulk 1520 / tail 1310, 0 divergences)``."""
         status = "passed" if self["passed"] else "FAILED"
         r = self["max_r_hat"]
-        if r is None or (isinstance(r, float) and math.isnan(r)):
+        chains = self.get("chains")
+        if chains is None and (r is None or (isinstance(r, float) and math.isnan(r))):
             return f"{status} (independent draws: no MCMC diagnostics needed)"
+        if chains is not None and chains < 2:
+            bulk = self["min_ess_bulk"]
+            ess = ("ESS not available" if bulk is None or math.isnan(bulk) else
+                   f"min ESS bulk {bulk:.0f} / tail {self['min_ess_tail']:.0f} from one chain")
+            return (f"{status} (1 chain: R-hat not available, it compares chains; {ess}; "
+                    f"{self['divergences']} divergences)")
         text = (f"{status} (max R-hat {r:.3f}, min ESS bulk {self['min_ess_bulk']:.0f} / "
                 f"tail {self['min_ess_tail']:.0f}, {self['divergences']} divergences)")
         if not self["passed"] and self.get("problems"):
@@ -86,6 +94,7 @@ def diagnose(post: FitView) -> Diagnostics:
         return Diagnostics(max_r_hat=float("nan"), min_ess_bulk=float("nan"), min_ess_tail=float("nan"),
                            divergences=0, n_draws=n_draws, passed=True, problems=[], advice=[])
     s = post.summary()
+    chains = int(post.idata.posterior.sizes.get("chain", 0)) if getattr(post, "idata", None) is not None else None
     rhat = float(np.nanmax(s["r_hat"].values)) if s["r_hat"].notna().any() else float("nan")
     bulk = float(np.nanmin(s["ess_bulk"].values)) if s["ess_bulk"].notna().any() else float("nan")
     tail = float(np.nanmin(s["ess_tail"].values)) if s["ess_tail"].notna().any() else float("nan")
@@ -102,7 +111,7 @@ def diagnose(post: FitView) -> Diagnostics:
                       "a more informative prior on tau also removes the funnel.")
     if math.isnan(rhat) or rhat > MAX_R_HAT:
         worst = str(s["r_hat"].idxmax()) if s["r_hat"].notna().any() else ""
-        problems.append("R-hat not computable (one chain)" if math.isnan(rhat)
+        problems.append("R-hat not available with 1 chain (it compares chains)" if math.isnan(rhat)
                         else f"max R-hat {rhat:.3f} > {MAX_R_HAT} ({worst})")
         advice.append("Run more chains and longer tuning (e.g. chains=4, tune=2000).")
     if math.isnan(bulk) or bulk < MIN_ESS or tail < MIN_ESS:
@@ -111,4 +120,4 @@ def diagnose(post: FitView) -> Diagnostics:
             problems.append(f"min ESS bulk {bulk:.0f} / tail {tail:.0f} < {MIN_ESS} ({low})")
         advice.append("Draw more samples (e.g. draws=2000) and tune longer.")
     return Diagnostics(max_r_hat=rhat, min_ess_bulk=bulk, min_ess_tail=tail, divergences=div,
-                       n_draws=n_draws, passed=not problems, problems=problems, advice=list(dict.fromkeys(advice)))
+                       n_draws=n_draws, chains=chains, passed=not problems, problems=problems, advice=list(dict.fromkeys(advice)))

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level
-from bayesma.posterior import Posterior
+from bayesma.posterior import DrawsPosterior, MarginalPosterior, Posterior
 from bayesma.posterior.engines import posterior_of
 from bayesma.priors.improper import apply_moment_flags, moment_flags
 from bayesma.report import posterior_report
@@ -47,6 +47,8 @@ from .diagnostics import Diagnostics, diagnose
 from .expr import _eval_expr
 from .influence import prior_data_conflict, prior_influence
 from .io import pickle_state, write_posterior
+from .levels import PredictionMixin
+from .model_checks import ModelChecks
 from .query import SIMPLE_STATEMENT, posterior_repr
 from .summary import compare_frequentist
 
@@ -61,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["MetaPosterior"]
 
 
-class MetaPosterior:
+class MetaPosterior(ModelChecks, PredictionMixin):
     """Posterior of a Bayesian meta-analysis (from ``MetaAnalysis.fit``).
 
     Parameters
@@ -102,11 +104,13 @@ class MetaPosterior:
         fit_info: Mapping[str, Any] | None = None,
         cache_entry: Any = None,
     ) -> None:
-        if not isinstance(source, Posterior):
+        # the concrete classes first: a runtime Protocol check reads every attribute, and
+        # reading ``idata`` would build the exact engine's InferenceData (and import ArviZ)
+        if not isinstance(source, (DrawsPosterior, MarginalPosterior)) and not isinstance(source, Posterior):
             if not hasattr(source, "posterior"):
                 raise ValueError("idata must have a posterior group")
             source = posterior_of(source, spec, engine or "nuts", exact)
-        if source.idata is None:
+        if source.posterior is None:
             raise ValueError("a MetaPosterior needs posterior draws (plots, statements about several parameters)")
         self._source: Posterior = source
         self._spec = spec
@@ -162,7 +166,9 @@ class MetaPosterior:
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group (an xarray Dataset)."""
-        return self.idata.posterior
+        posterior = self._source.posterior
+        assert posterior is not None  # checked when built
+        return posterior
 
     @property
     def priors(self) -> dict[str, Any]:
@@ -181,7 +187,7 @@ class MetaPosterior:
         >>> m.fit(engine="exact").n_draws
         4000
         """
-        p = self.idata.posterior
+        p = self.posterior
         return int(p.sizes["chain"] * p.sizes["draw"])
 
     def draws(self, name: str, label: str | None = None) -> np.ndarray:
@@ -558,7 +564,7 @@ class MetaPosterior:
         >>> fig = post.plot_prior_posterior()
         """
         if var_names is None:
-            var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.idata.posterior]
+            var_names = [v for v in ("mu", "tau") if v == "mu" or v in self.posterior]
         from bayesma.plots.priors import prior_posterior_plot
         return prior_posterior_plot(self, var_names=var_names, **kwargs)
 

@@ -9,6 +9,7 @@ from bayesma.posterior.names import canonical_name, split_name
 from bayesma.priors import describe
 
 from .influence import influence_lines
+from .levels import NOT_PER_LEVEL, cells_of, has_categorical
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.posterior.view import FitView
@@ -25,13 +26,14 @@ def posterior_repr(post: FitView) -> str:
     head = f"MetaPosterior ({post.engine}"
     if info.get("sampler"):
         head += f", {info['sampler']}"
-    p = post.idata.posterior
+    p = post.posterior
     head += f": {p.sizes['chain']} chains x {p.sizes['draw']} draws"
     if post.fit_seconds is not None:
         head += f", {post.fit_seconds:.2f} s"
     head += ")"
     s = post.summary()
-    keep = [r for r in s.index if not r.startswith("theta[")]
+    mixed = has_categorical(post.spec)  # theta_new at the mean moderators would mix the levels
+    keep = [r for r in s.index if not r.startswith("theta[") and not (mixed and r.startswith("theta_new"))]
     cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
     if post.source.needs_diagnostics:
         cols += ["r_hat", "ess_bulk"]
@@ -42,7 +44,24 @@ def posterior_repr(post: FitView) -> str:
         "priors:",
         describe(post.spec.priors),
         table,
+        *(_level_lines(post) if mixed else []),
         f"({post.spec.k} study effects theta[...] in .summary())",
         *influence_lines(post),
         f"diagnostics: {post.diagnostics().line()}",
     ])
+
+
+def _level_lines(post: FitView) -> list[str]:
+    """The mean effect and a new study's 95% interval per level of the categorical moderators."""
+    if cells_of(post.spec) is None:
+        return [f"({NOT_PER_LEVEL})"]
+    try:
+        table = post.level_predictions()  # type: ignore[attr-defined]
+    except ValueError as err:  # tau_by / scale=: no single between-study SD
+        return [f"(no predictions per level: {err})"]
+    lines = ["per level (posterior median [95% CrI] of the mean; 95% interval of a new study):"]
+    width = max(len(str(i)) for i in table.index)
+    for name, r in table.iterrows():
+        lines.append(f"  {str(name):{width}s}  k = {int(r['k']):<4d} {r['median']:.4g} [{r['eti_lower']:.4g}, "
+                     f"{r['eti_upper']:.4g}]; new study [{r['pi_lower']:.4g}, {r['pi_upper']:.4g}]")
+    return lines

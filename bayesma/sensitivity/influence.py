@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayesma.errors import ArgumentTypeError, InputError
+from bayesma._validate import align_to_studies, study_index
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError
+from bayesma.priors.reference import rebuilt_for
 from bayesma.sensitivity._common import (
     check_engine,
     fit_row,
@@ -86,7 +88,10 @@ def _subset_spec(spec: ModelSpec, mask: np.ndarray) -> ModelSpec:
     ci = None if spec.cluster_index is None else spec.cluster_index[mask]
     if gi is not None and len(np.unique(gi)) < len(spec.group_names):
         raise InputError("a subgroup of tau_by= has no studies left in this subset")
-    return replace(spec, meta=spec.meta.subset(mask), X=spec.X[mask], group_index=gi, cluster_index=ci)
+    meta = spec.meta.subset(mask)
+    # a prior built from the studies (Jeffreys) is rebuilt for the subset, as fitting it alone would
+    priors = rebuilt_for(spec.priors, meta.vi)
+    return replace(spec, meta=meta, X=spec.X[mask], group_index=gi, cluster_index=ci, priors=priors)
 
 
 def _model_of_fit(data: Any, yi: Any, vi: Any, model_kwargs: dict, kind: str):
@@ -116,6 +121,7 @@ def _model_of_fit(data: Any, yi: Any, vi: Any, model_kwargs: dict, kind: str):
 
 def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -> InfluenceResult:
     from bayesma.models import MetaAnalysis
+    from bayesma.spec import check_priors
 
     if all(hasattr(data, a) for a in ("X", "tau2", "refit")):  # a frequentist fit, not data
         other = "leave1out" if kind == "leave_one_out" else "cumul"
@@ -134,12 +140,21 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
     spec = base.spec
     engine = resolve_engine(engine, spec, fit_kwargs)  # "auto": decided once, from the full model
     full_row, _ = fit_row(spec, engine, fit_kwargs, base=base)
-    rows = {}
+    rows, improper = {}, []
     for label, mask in masks_labels(spec):
         sub = _subset_spec(spec, mask)
+        try:
+            check_priors(sub)  # as a direct fit of these studies: refused when the posterior is improper
+        except InputError as err:
+            improper.append((label, str(err)))
+            rows[label] = {"k": int(np.sum(mask))}
+            continue
         row, _ = fit_row(sub, engine, fit_kwargs, base=base)
         rows[label] = {"k": int(np.sum(mask)), **row}
     table = pd.DataFrame.from_dict(rows, orient="index")
+    if improper:
+        warnings.warn(f"bm.{kind}: {len(improper)} refit(s) not computed (NaN rows: "
+                      f"{', '.join(repr(lab) for lab, _ in improper)}): {improper[0][1]}", DataWarning, stacklevel=3)
     table.index.name = "omitted" if kind == "leave_one_out" else "added"
     full = pd.Series({"k": spec.k, **full_row}, name="all studies")
     return InfluenceResult(table, full, kind, engine)
@@ -255,8 +270,8 @@ def cumulative(
                 raise InputError(f"order={order!r} is not a column of the data; columns are "
                                  f"{list(spec.meta.data.columns)}")
             keys = spec.meta.data[order].to_numpy()
-        else:
-            keys = np.asarray(order)
+        else:  # a Series pairs with the studies by index (the rows the model was built from)
+            keys = np.asarray(align_to_studies(order, study_index(spec.meta), "order"))
             if keys.shape[0] != spec.k:
                 raise InputError(f"order has {keys.shape[0]} values for {spec.k} studies")
         idx = np.argsort(keys, kind="stable")

@@ -258,7 +258,8 @@ def compare_priors(
                 key = repr(tau_p)
                 if key not in null_ml:
                     null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
-                row["bf10_effect"] = math.exp(log_ml - null_ml[key])
+                log_bf = log_ml - null_ml[key]
+                row["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
             rows[label] = row
             posts[label] = post
             used[label] = {"mu": mu_p, "tau": tau_p}

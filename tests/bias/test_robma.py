@@ -258,8 +258,8 @@ def test_wide_priors_approach_ml_selection_model():
 # -- input checks ---------------------------------------------------------------------------------
 
 def test_bad_input_is_an_error(lehmann):
-    with pytest.raises(ValueError, match="measure 'OR'"):
-        bm.robma(lehmann, yi="yi", vi="vi", measure="OR")
+    with pytest.raises(ValueError, match=r"measure 'RR'.*'SMD'.*'COR'.*'ZCOR'.*'OR'.*'GEN'"):
+        bm.robma(lehmann, yi="yi", vi="vi", measure="RR")
     bad = lehmann[["yi", "vi"]].copy()
     bad.loc[3, "yi"] = np.nan
     with pytest.raises(ValueError, match=r"column 'yi'.*row 4"):

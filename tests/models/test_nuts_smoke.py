@@ -133,7 +133,11 @@ def test_model_cache_is_least_recently_used(bcg_rr):
 def test_fit_with_one_chain_cannot_compute_r_hat(smoke_ma):
     one = quiet_fit(smoke_ma, engine="nuts", draws=50, tune=50, chains=1, seed=2)
     d = one.diagnostics()
-    assert not d.passed and "R-hat not computable (one chain)" in d.problems
+    assert not d.passed and "R-hat not available with 1 chain (it compares chains)" in d.problems
+    # described as one chain, never as independent draws; the ESS is that of the chain
+    assert d.chains == 1 and "1 chain: R-hat not available" in d.line() and "independent" not in d.line()
+    assert np.isfinite(d.min_ess_bulk) and np.isfinite(one.summary().loc["mu", "ess_bulk"])
+    assert np.isnan(one.summary().loc["mu", "r_hat"])
 
 
 def test_regression_with_subgroup_taus(smoke_post_regression, bcg_rr):

@@ -106,8 +106,6 @@ def test_forest_sort_options():
     assert order_of(res.forest(order="g"))[:4] == list(df["label"][df["g"] == "alpha"])
     with pytest.raises(ValueError, match="order must be"):
         res.forest(order="nonsense")
-    with pytest.raises(ValueError, match="intercept-only"):
-        bm.rma("yi", "vi", data=df, labels="label", mods="~ g").forest()
 
 
 def test_subgroup_forest_blocks_and_test_of_differences():
@@ -278,7 +276,9 @@ def test_bayesian_forest_meta_regression_and_tau_by():
         by = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", tau_by="h").fit(engine="exact")
     fig = reg.forest(order="-x")  # a column of the model's data, descending
     ylabels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert ylabels[:12] == list(df["label"][::-1]) and "Pooled (at mean moderators)" in ylabels
+    assert ylabels[:12] == list(df["label"][::-1])
+    assert not any(lab.startswith("Pooled") for lab in ylabels)  # a continuous moderator: no single pooled effect
+    assert any(t.get_text().startswith("Meta-regression (x): no single pooled effect") for t in fig.axes[0].texts)
     assert any(t.get_text().startswith("Residual heterogeneity: \u03c4 = ") for t in fig.axes[0].texts)
     assert_readable(fig, "meta-regression forest")
     fig = by.forest()

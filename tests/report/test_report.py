@@ -79,7 +79,7 @@ def test_report_numbers_equal_the_summary_and_metafor():
     assert int(m.group(4)) == round(reml.I2)
     assert float(m.group(5)) == pytest.approx(reml.tau2, abs=0.0005)
     pred = reml.predict()
-    m = re.search(r"95% prediction interval was \[(-?\d+\.\d\d), (-?\d+\.\d\d)\]", par)
+    m = re.search(r"95% prediction interval \(z\) was \[(-?\d+\.\d\d), (-?\d+\.\d\d)\]", par)
     assert [float(x) for x in m.groups()] == pytest.approx([pred["pi_lb"].iloc[0], pred["pi_ub"].iloc[0]],
                                                           abs=0.005)
     # the priors and, in plain words, how much they mattered

@@ -1,10 +1,8 @@
 """Small-study and publication-bias diagnostics with metafor's numbers.
 
-- :func:`pet_peese`: PET (``~ sei``) and PEESE (``~ vi``) fixed-effects meta-regressions
-  and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014);
-- :func:`fsn`: fail-safe N by Rosenthal, Orwin and Rosenberg (``metafor::fsn``);
-- :func:`hc`: the Henmi & Copas (2010) interval (``metafor::hc``);
-- :func:`ranktest`: Begg & Mazumdar's rank correlation test (``metafor::ranktest``).
+- :func:`pet_peese`: PET (``~ sei``), PEESE (``~ vi``) and the conditional PET-PEESE (Stanley & Doucouliagos 2014);
+- :func:`fsn`: fail-safe N by Rosenthal, Orwin and Rosenberg (``metafor::fsn``); :func:`hc`: the Henmi &
+  Copas (2010) interval (``metafor::hc``); :func:`ranktest`: Begg & Mazumdar's test (``metafor::ranktest``).
 """
 
 from __future__ import annotations
@@ -19,7 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special, stats
 
+from bayesma._format import small_k_lines, small_k_text
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
+from bayesma._validate import finite_number as _finite_number
 from bayesma.data import MetaData
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
@@ -129,7 +129,7 @@ class PetPeeseResult:  # numpydoc ignore=PR01
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
                   f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
-        return "\n".join(lines)
+        return "\n".join(lines + small_k_lines("pet_peese", self.pet.k))
 
 
 def pet_peese(
@@ -318,8 +318,9 @@ def fsn(
         raise InputError(f"type must be 'Rosenthal', 'Orwin' or 'Rosenberg', got {type!r}")
     if not 0 < alpha < 1:
         raise InputError(f"alpha must lie in (0, 1), got {alpha}")
-    if target is not None and type != "Orwin":
-        raise InputError("target is used by type='Orwin' only")
+    if target is not None and (type != "Orwin" or not _finite_number(target)):
+        raise InputError("target is used by type='Orwin' only" if type != "Orwin" else
+                         f"target must be a finite number (Orwin's target effect), got {target!r}", column="target")
     needs_vi = type != "Orwin" or weighted
     if needs_vi or vi is not None or sei is not None:
         md = _data(yi, vi, sei, data, missing)
@@ -500,16 +501,11 @@ class RankTestResult:
     k: int
 
     def __repr__(self) -> str:
-        if not np.isfinite(self.tau):
-            note = "  (undefined: the effects or the variances are all equal)"
-        elif self.exact:
-            note = ""
-        elif self.k > 500:
-            note = "  (Edgeworth approximation of the exact distribution, k > 500)"
-        else:
-            note = "  (normal approximation: tied values)"
+        note = ("  (undefined: the effects or the variances are all equal)" if not np.isfinite(self.tau) else ""
+                if self.exact else "  (Edgeworth approximation of the exact distribution, k > 500)" if self.k > 500
+                else "  (normal approximation: tied values)")
         return ("Rank Correlation Test for Funnel Plot Asymmetry\n\n"
-                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}" + note)
+                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}" + note + small_k_text("funnel", self.k))
 
 
 def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None = None,

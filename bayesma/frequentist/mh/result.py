@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma import measures
-from bayesma._validate import as_numeric, check_level, column, study_name
+from bayesma._validate import as_numeric, check_level, columns, study_name
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars
 from bayesma.frequentist.transf import transform_table
@@ -222,13 +222,15 @@ def _pair(value: Any, second: Any, name: str) -> tuple[Any, Any]:
 
 def _tables(args: dict[str, Any], data: pd.DataFrame | None, slab: Any) -> tuple[dict[str, np.ndarray], list[str]]:
     given = {n: v for n, v in args.items() if v is not None}
+    # Series pair by index: with data's rows, or (no data) with the first Series given
+    resolved = columns(data, {**given, "slab": slab})
     labels = None
     if slab is not None:
-        labels = [str(s) for s in np.atleast_1d(np.asarray(column(data, slab, "slab"), dtype=object))]
+        labels = [str(s) for s in np.atleast_1d(np.asarray(resolved["slab"], dtype=object))]
     out = {}
     for name, spec in given.items():
         shown = spec if isinstance(spec, str) else name
-        out[name] = as_numeric(column(data, spec, name), shown, labels)
+        out[name] = as_numeric(resolved[name], shown, labels)
     lengths = {n: len(v) for n, v in out.items()}
     if len(set(lengths.values())) > 1:
         raise InputError("the inputs have different lengths (one value per table is needed): "

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column, label_alias
+from bayesma._validate import align, column, label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
@@ -165,12 +165,15 @@ def rma_mv(
         raise ArgumentTypeError("give V= (sampling variances or their covariance matrix) or sei=")
     yvals = column(data, yi, "yi")
     k = len(np.atleast_1d(np.asarray(yvals, dtype=object)))
+    # Series pair by index: with data's rows, or (no data) with yi's index
+    ref = data.index if data is not None else (yvals.index if isinstance(yvals, pd.Series) else None)
+    V, sei, vi = (align(a, ref, n) for a, n in ((V, "V"), (sei, "sei"), (vi, "vi")))
     if V is None:
-        V = np.asarray(column(data, sei, "sei"), dtype=float) ** 2
+        V = np.asarray(align(column(data, sei, "sei"), ref, "sei"), dtype=float) ** 2
     Vb, vector = as_blockdiag(V, data, k)
     md, Vb, X, names, keep = _prepare(yvals, Vb, mods, random, data, labels, missing or "drop", yi, k)
     if vi is not None:
-        vi_all = np.asarray(column(data, vi, "vi"), dtype=float)
+        vi_all = np.asarray(align(column(data, vi, "vi"), ref, "vi"), dtype=float)
         if vi_all.shape != (k,):
             raise InputError(f"vi has {vi_all.size} values but there are {k} effects")
         check_V(Vb, md.labels, vi_all[keep], vi if isinstance(vi, str) else "vi")

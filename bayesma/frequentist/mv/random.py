@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import stripped_ids
 from bayesma.errors import InputError
 from bayesma.frequentist.mv.structs import Struct
 
@@ -96,13 +97,16 @@ def random_columns(random: Any) -> list[str]:
 def _codes(values: Any, labels: bool = True) -> tuple[np.ndarray, list[str]]:
     """Integer codes in the order of first appearance, and the level labels (if asked for)."""
     arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if arr.dtype == object:  # "11" and "11 " are one level (with a warning), as moderator levels
+        arr = stripped_ids(arr, f"random-effects factor {getattr(values, 'name', '')!r}".replace(" ''", ""), stacklevel=6)
     codes, levels = pd.factorize(arr, sort=False)
     return codes.astype(np.intp), ([str(v) for v in levels] if labels else [])
 
 
 def _sorted_codes(values: Any) -> tuple[np.ndarray, list[str]]:
     """Codes by sorted level (R's factor levels)."""
-    ser = pd.Series(values)
+    ser = pd.Series(stripped_ids(values, "random-effects inner factor", stacklevel=6) if np.asarray(values).dtype == object
+                    else values)
     try:
         levels = sorted(ser.unique())
     except TypeError:

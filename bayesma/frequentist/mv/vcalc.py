@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import column
+from bayesma._validate import column, columns, stripped_ids
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist.mv.blocks import BlockDiag, SizeGroup
 
@@ -210,6 +210,10 @@ def vcalc(
     >>> V.toarray().round(4).tolist()
     [[0.04, 0.03, 0.0], [0.03, 0.09, 0.0], [0.0, 0.0, 0.01]]
     """
+    if data is None:  # Series pair by index (with the first Series given), never by position
+        names = ("vi", "cluster", "obs", "type", "time1", "subgroup", "time2", "grp1", "grp2", "w1", "w2")
+        al = columns(None, dict(zip(names, (vi, cluster, obs, type, time1, subgroup, time2, grp1, grp2, w1, w2))))
+        vi, cluster, obs, type, time1, subgroup, time2, grp1, grp2, w1, w2 = (al[n] for n in names)  # noqa: A001
     cl = _values(data, cluster, "cluster", None)
     k = len(cl)
     if k < 2:
@@ -221,7 +225,7 @@ def vcalc(
     if subgroup is not None:
         sg = _values(data, subgroup, "subgroup", k)
         cl = np.array([f"{a}.{b}" for a, b in zip(cl, sg)], dtype=object)
-    codes, labels = pd.factorize(pd.Series(cl, dtype=object), sort=False)
+    codes, labels = pd.factorize(pd.Series(stripped_ids(cl, "cluster", stacklevel=5), dtype=object), sort=False)
     groups = cluster_groups(codes, len(labels))
     if rvars is not None:
         mats = _rvars_mats(data, rvars, groups, obs, type, time1, phi, rho)
@@ -342,7 +346,7 @@ def blsplit(V: Any, cluster: Any, data: pd.DataFrame | None = None, sort: bool =
     k = len(cl)
     if tuple(V.shape) != (k, k):
         raise InputError(f"cluster has {k} values but V is {V.shape[0]} x {V.shape[1]}")
-    codes, labels = pd.factorize(pd.Series(cl, dtype=object), sort=sort)
+    codes, labels = pd.factorize(pd.Series(stripped_ids(cl, "cluster"), dtype=object), sort=sort)
     out: dict[Any, np.ndarray] = {}
     csr = V.tocsr() if hasattr(V, "tocsr") else None
     dense = None if csr is not None else np.asarray(V, dtype=float)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma.coefs import resolve_btt
 from bayesma.errors import InputError
 from bayesma.frequentist.rve.sandwich import Sandwich, hotelling, sandwich
 from bayesma.frequentist.rve.working import WorkingModel, working_model
@@ -109,7 +110,8 @@ def coef_table(wm: WorkingModel, sw: Sandwich, chosen: list[str], null_constants
 
 
 def constraint_matrix(constraints: Any, coef_names: list[str]) -> np.ndarray:
-    """The q x p constraint matrix of coefficient names, 0-based indices, or a matrix given as is."""
+    """The q x p constraint matrix of coefficient names or numbers (from 1, as clubSandwich's
+    ``constrain_zero(2:3)``; :func:`bayesma.coefs.resolve_btt`), or a matrix given as is."""
     p = len(coef_names)
     arr = np.asarray(constraints, dtype=object)
     if arr.ndim == 2:
@@ -117,21 +119,7 @@ def constraint_matrix(constraints: Any, coef_names: list[str]) -> np.ndarray:
         if C.shape[1] != p:
             raise InputError(f"a constraint matrix must have {p} columns (one per coefficient), got {C.shape[1]}")
         return C
-    items = [constraints] if isinstance(constraints, (str, int, np.integer)) else list(constraints)
-    if not items:
-        raise InputError("give at least one coefficient to test")
-    idx = []
-    for item in items:
-        if isinstance(item, str):
-            if item not in coef_names:
-                raise InputError(f"coefficient {item!r} is not in the model; coefficients are {coef_names}")
-            idx.append(coef_names.index(item))
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= int(item) < p:
-            idx.append(int(item))
-        else:
-            raise InputError(f"constraint {item!r} is neither a coefficient name nor an index in 0..{p - 1}")
-    if len(set(idx)) != len(idx):
-        raise InputError(f"a coefficient is named twice in the constraints {items}")
+    idx = resolve_btt(constraints, coef_names, "constraints")
     C = np.zeros((len(idx), p))
     C[np.arange(len(idx)), idx] = 1.0
     return C
@@ -156,8 +144,9 @@ def wald_test(
     res : RMAResult or RMAMVResult
         A fit of :func:`bayesma.rma` or :func:`bayesma.rma_mv`.
     constraints : list of str or int, or array_like, shape (q, p)
-        The coefficients tested to be zero, by name or 0-based index (clubSandwich's
-        ``constrain_zero``), or a constraint matrix C for the hypothesis C beta = c.
+        The coefficients tested to be zero, by R name or number counted from 1 (clubSandwich's
+        ``constrain_zero(2:3)``, metafor's ``btt``; :func:`bayesma.coefs.resolve_btt`), or a
+        constraint matrix C for the hypothesis C beta = c.
     vcov : {"CR2", "CR0", "CR1", "CR1p", "CR1S", "CR3"}
         The sandwich estimator (see :func:`bayesma.coef_test`).
     cluster : str or array_like, optional

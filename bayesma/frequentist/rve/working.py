@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from bayesma._validate import column
+from bayesma._validate import column, stripped_ids
 from bayesma.errors import ArgumentTypeError, InputError
 
 __all__ = ["Group", "WorkingModel", "working_model", "cluster_codes"]
@@ -146,6 +146,7 @@ def cluster_codes(res: Any, cluster: Any, k: int) -> tuple[np.ndarray, np.ndarra
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise InputError(f"cluster {name!r}: row {i + 1} of the fit has a missing cluster", row=i + 1, column=name)
+    values = stripped_ids(values, f"cluster {name!r}", stacklevel=5)
     try:
         codes, uniques = pd.factorize(values, sort=True)
     except TypeError:  # mixed types: sort by their text

@@ -1,0 +1,249 @@
+"""The counts a GLMM meta-analysis takes, checked, with metafor's drop rules and design.
+
+One function, :func:`glmm_data`, turns the arguments of :func:`bayesma.rma_glmm` into a
+:class:`GLMMData`: the counts of each measure (2x2 tables for OR, events and person-times
+for IRR, events and sizes for PLO, events and times for IRLN), the study labels, the design
+matrix of the moderators, and the sampling variances of the study estimates (metafor's
+``escalc`` with ``add=1/2, to="only0"``) that define the typical within-study variance of I².
+
+Rules, as ``rma.glmm``: tables with no events in both groups, or only events in both groups
+(``drop00=TRUE``), and IRR studies with no events in both groups, are left out of the fit
+with a warning naming them; so are studies with a missing count or moderator. Bad counts
+(negative, more events than patients, non-integer, a person-time that is not positive) raise
+an :class:`~bayesma.InputError` naming the study (label and row) and the column.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma._validate import as_numeric, columns, study_name
+from bayesma.design import design_matrix, drop_redundant
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
+
+__all__ = ["GLMMData", "glmm_data", "MEASURES", "MODELS"]
+
+MEASURES = ("OR", "IRR", "PLO", "IRLN")
+MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
+
+
+
+def _arguments(measure: str) -> tuple[str, ...]:
+    """The count arguments *measure* takes (alternatives: n1i for bi, n2i for di, mi for ni)."""
+    if measure == "OR":
+        return ("ai", "bi", "ci", "di", "n1i", "n2i")
+    if measure == "IRR":
+        return ("x1i", "t1i", "x2i", "t2i")
+    if measure == "PLO":
+        return ("xi", "ni", "mi")
+    return ("xi", "ti")
+
+
+@dataclass(frozen=True)
+class GLMMData:
+    """Validated counts of the studies that enter the fit.
+
+    Attributes
+    ----------
+    measure : str
+    counts : dict of str to numpy.ndarray
+        ``ai, bi, ci, di`` (OR), ``x1i, t1i, x2i, t2i`` (IRR), ``xi, ni`` (PLO) or ``xi, ti``
+        (IRLN), each of shape (k,).
+    labels : list of str
+        Labels of the studies in the fit.
+    rows : numpy.ndarray
+        Their rows (0-based) in the input.
+    X : numpy.ndarray, shape (k, p)
+        Design matrix of the fixed effects.
+    coef_names : list of str
+    vi : numpy.ndarray, shape (k,)
+        Sampling variances of the study estimates (``escalc``, add 1/2 to zero cells).
+    k_all : int
+        Studies in the input.
+    dropped : list of str
+        Labels of the studies left out, with the reason.
+    """
+
+    measure: str
+    counts: dict[str, np.ndarray]
+    labels: list[str]
+    rows: np.ndarray
+    X: np.ndarray
+    coef_names: list[str]
+    vi: np.ndarray
+    k_all: int
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        """Number of studies in the fit."""
+        return len(self.labels)
+
+
+def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame | None,
+              slab: Any) -> GLMMData:
+    """Check the counts of *measure* (``args``: argument name -> column name or values) and
+    build the design of *mods*; see the module docstring for the rules."""
+    if measure not in MEASURES:
+        raise InputError(f"rma_glmm takes measure 'OR', 'IRR', 'PLO' or 'IRLN', got {measure!r}")
+    allowed = _arguments(measure)
+    extra = [n for n, v in args.items() if v is not None and n not in allowed]
+    if extra:
+        raise ArgumentTypeError(f"measure {measure!r} takes {', '.join(allowed)}; {', '.join(extra)} cannot be used")
+    given = {n: v for n, v in args.items() if v is not None}
+    resolved = columns(data, {**given, "slab": slab})  # Series pair by index, never by position
+    labels = None
+    if slab is not None:
+        labels = [str(s) for s in np.atleast_1d(np.asarray(resolved["slab"], dtype=object))]
+    raw = {n: as_numeric(resolved[n], v if isinstance(v, str) else n, labels) for n, v in given.items()}
+    counts = _complete(measure, raw)
+    k_all = len(next(iter(counts.values())))
+    if any(len(v) != k_all for v in counts.values()):
+        raise InputError("the counts have different lengths: "
+                         + ", ".join(f"{n}: {len(v)}" for n, v in counts.items()))
+    if labels is None:
+        labels = [str(i + 1) for i in range(k_all)]
+    elif len(labels) != k_all:
+        raise InputError(f"slab has {len(labels)} labels for {k_all} studies")
+    _check_counts(measure, counts, labels, {n: (v if isinstance(v, str) else n) for n, v in args.items() if v is not None})
+    X, names = _design(mods, data, k_all, labels)
+    keep = np.ones(k_all, dtype=bool)
+    missing = np.zeros(k_all, dtype=bool)
+    for v in counts.values():
+        missing |= np.isnan(v)
+    missing |= np.any(~np.isfinite(X), axis=1)
+    dropped = []
+    if np.any(missing):
+        names_na = ", ".join(study_name(labels, int(i)) for i in np.flatnonzero(missing))
+        warnings.warn(f"{names_na}: missing counts or moderators; left out of the fit (as metafor)",
+                      MissingDataWarning, stacklevel=3)
+        dropped += [f"{labels[i]} (missing values)" for i in np.flatnonzero(missing)]
+        keep &= ~missing
+    double = _double_zero(measure, counts) & keep
+    if np.any(double):
+        idx = np.flatnonzero(double)
+        names_00 = ", ".join(study_name(labels, int(i)) for i in idx)
+        what = ("no events in both groups, or only events in both groups" if measure == "OR"
+                else "no events in both groups")
+        warnings.warn(f"{names_00}: {what}; such a study says nothing about the {measure} and is left out of the "
+                      "fit (metafor's drop00=TRUE)", MissingDataWarning, stacklevel=3)
+        dropped += [f"{labels[i]} (double zero)" for i in idx]
+        keep &= ~double
+    if not np.any(keep):
+        raise InputError("no study is left to fit (every study has missing counts or is a double-zero study)")
+    rows = np.flatnonzero(keep)
+    Xk, names = drop_redundant(X[keep], names)
+    counts_k = {n: v[keep] for n, v in counts.items()}
+    return GLMMData(measure, counts_k, [labels[i] for i in rows], rows, Xk, names,
+                    _escalc_vi(measure, counts_k), k_all, dropped)
+
+
+def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The counts of *measure* with ``bi = n1i - ai``, ``di = n2i - ci``, ``ni = xi + mi``."""
+    def need(*names: str) -> None:
+        missing = [n for n in names if n not in raw]
+        if missing:
+            raise ArgumentTypeError(f"measure {measure!r} needs {', '.join(missing)}")
+
+    if measure == "OR":
+        need("ai", "ci")
+        if "bi" not in raw and "n1i" not in raw or "di" not in raw and "n2i" not in raw:
+            raise ArgumentTypeError("measure 'OR' needs ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events "
+                                    "(or group sizes) of groups 1 and 2")
+        for given, size, cells in (("bi", "n1i", "ai"), ("di", "n2i", "ci")):
+            if given in raw and size in raw:
+                raise ArgumentTypeError(f"give {given} or {size}, not both")
+        b = raw["bi"] if "bi" in raw else raw["n1i"] - raw["ai"]
+        d = raw["di"] if "di" in raw else raw["n2i"] - raw["ci"]
+        return {"ai": raw["ai"], "bi": b, "ci": raw["ci"], "di": d}
+    if measure == "IRR":
+        need("x1i", "t1i", "x2i", "t2i")
+        return {n: raw[n] for n in ("x1i", "t1i", "x2i", "t2i")}
+    if measure == "PLO":
+        need("xi")
+        if ("ni" in raw) == ("mi" in raw):
+            raise ArgumentTypeError("measure 'PLO' needs xi and ni (events and sizes), or xi and mi (non-events)")
+        n = raw["ni"] if "ni" in raw else raw["xi"] + raw["mi"]
+        return {"xi": raw["xi"], "ni": n}
+    need("xi", "ti")
+    return {"xi": raw["xi"], "ti": raw["ti"]}
+
+
+def _check_counts(measure: str, counts: dict[str, np.ndarray], labels: list[str], shown: dict[str, str]) -> None:
+    times = {"t1i", "t2i", "ti"}
+    given = dict(shown)
+    for n in list(counts):
+        v = counts[n]
+        ok = ~np.isnan(v)
+        name = given.get(n, n)
+        if n in times:
+            bad = ok & (v <= 0)
+            if np.any(bad):
+                i = int(np.flatnonzero(bad)[0])
+                raise study_error(f"has a person-time of {v[i]:g}; it must be positive", labels, i, name)
+            continue
+        if n in ("bi", "di") and n not in given:
+            grp = "n1i" if n == "bi" else "n2i"
+            cell = "ai" if n == "bi" else "ci"
+            bad = ok & (v < 0)
+            if np.any(bad):
+                i = int(np.flatnonzero(bad)[0])
+                raise study_error(f"has more events ({counts[cell][i]:g}) than its group size "
+                                  f"({counts[cell][i] + v[i]:g})", labels, i, given.get(cell, cell))
+            name = given.get(grp, grp)
+        bad = ok & (v < 0)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise study_error(f"has a negative count ({v[i]:g})", labels, i, name)
+        bad = ok & (v != np.round(v))
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise study_error(f"has a count that is not a whole number ({v[i]:g}); the binomial and Poisson "
+                              "likelihoods need counts", labels, i, name)
+    if measure == "PLO":
+        x, n = counts["xi"], counts["ni"]
+        bad = ~np.isnan(x) & ~np.isnan(n) & (x > n)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise study_error(f"has more events ({x[i]:g}) than its size ({n[i]:g})", labels, i, given.get("xi", "xi"))
+
+
+def _double_zero(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
+    if measure == "OR":
+        return ((c["ai"] == 0) & (c["ci"] == 0)) | ((c["bi"] == 0) & (c["di"] == 0))
+    if measure == "IRR":
+        return (c["x1i"] == 0) & (c["x2i"] == 0)
+    return np.zeros(len(next(iter(c.values()))), dtype=bool)
+
+
+def _design(mods: Any, data: pd.DataFrame | None, k: int, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    if mods is not None and not isinstance(mods, str) and data is not None:
+        if isinstance(mods, (pd.Series, pd.DataFrame)):
+            mods = mods.reset_index(drop=True)
+    frame = data.reset_index(drop=True) if data is not None else None
+    X, names = design_matrix(mods, frame, k, labels)
+    return np.asarray(X, dtype=float), list(names)
+
+
+def _escalc_vi(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
+    """metafor's escalc variances (``add=1/2, to="only0"``): they define the typical
+    within-study variance of I² and H²."""
+    if measure == "OR":
+        cells = np.stack([c["ai"], c["bi"], c["ci"], c["di"]])
+        cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
+        return np.sum(1.0 / cells, axis=0)
+    if measure == "IRR":
+        cells = np.stack([c["x1i"], c["x2i"]])
+        cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
+        return np.sum(1.0 / cells, axis=0)
+    if measure == "PLO":
+        cells = np.stack([c["xi"], c["ni"] - c["xi"]])
+        cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
+        return np.sum(1.0 / cells, axis=0)
+    x = c["xi"]
+    return 1.0 / np.where(x == 0, x + 0.5, x)

@@ -1,0 +1,119 @@
+"""Tests for heterogeneity of a GLMM meta-analysis and its I² (metafor's ``rma.glmm``).
+
+Both tests compare the fixed-effects model with the saturated one (one effect per study):
+
+- ``QE_LRT = -2 (ll_FE - ll_saturated)``, a likelihood-ratio test;
+- ``QE_Wld``, the Wald test that the saturated model's study effects ``theta_i`` lie in the
+  span of the moderators: ``theta' (V^-1 - V^-1 X (X' V^-1 X)^-1 X' V^-1) theta`` with ``V``
+  their covariance matrix (invariant to how the saturated model is parametrised; metafor
+  tests its study-by-group interactions).
+
+Both have ``k - p`` degrees of freedom. For every model except UM.RS the saturated model
+fits each study on its own, so its effects and information are closed forms (the observed
+log odds ratios and ``1/a + 1/b + 1/c + 1/d``, ...); a study whose estimate is infinite (a zero
+cell) has no information and adds nothing to ``QE_Wld``. UM.RS's saturated model shares a
+random intercept across studies and is fitted (Laplace approximation, as lme4).
+
+I² follows metafor: ``100 tau^2 / (tau^2 + vt)`` with the typical within-study variance
+``vt = (k - p) / tr(P)``, ``P = W - W X (X'WX)^-1 X'W``, ``W = diag(1/vi)`` from the
+``escalc`` variances of the study estimates; ``H² = tau^2 / vt + 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln, xlogy
+
+from bayesma.frequentist.glmm.hypergeometric import nch_logpmf, nch_mle
+from bayesma.frequentist.glmm.models import Counts, saturated_um_rs
+from bayesma.frequentist.glmm.newton import maximize
+
+__all__ = ["saturated", "saturated_observations", "wald_qe", "typical_variance"]
+
+
+def _binom_sat(y: np.ndarray, n: np.ndarray) -> float:
+    return float(np.sum(gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1) + xlogy(y, y / np.where(n > 0, n, 1))
+                        + xlogy(n - y, (n - y) / np.where(n > 0, n, 1))))
+
+
+def _pois_sat(y: np.ndarray) -> float:
+    return float(np.sum(xlogy(y, y) - y - gammaln(y + 1)))
+
+
+def saturated_observations(cnt: Counts) -> float:
+    """Log-likelihood of the counts at their observed proportions (rates): every group fitted exactly."""
+    return _binom_sat(cnt.y, cnt.size) if cnt.family == "binomial" else _pois_sat(cnt.y)
+
+
+def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """The saturated model: its log-likelihood, each study's effect and their covariance (or
+    information) in the form :func:`wald_qe` takes.
+
+    Returns
+    -------
+    ll : float
+    theta : numpy.ndarray, shape (k,)
+        Study effects (0 where infinite).
+    info : numpy.ndarray, shape (k,) or (k, k)
+        Information of each effect (0 where infinite), or for UM.RS the inverse of their
+        covariance matrix.
+    """
+    if cnt.family == "nch":
+        t = cnt.tables
+        lp, info = nch_mle(t)
+        fin = np.isfinite(lp)
+        ll = float(np.sum(np.where(fin, nch_logpmf(t, np.where(fin, lp, 0.0)), 0.0)))
+        return ll, np.where(fin, lp, 0.0), info
+    y, size, off = cnt.y, cnt.size, cnt.offset
+    if model == "UM.RS":
+        k = y.shape[0]
+        emp = np.log((y[:, 0] + 0.5) / (size[:, 0] - y[:, 0] + 0.5)) - np.log((y[:, 1] + 0.5) / (size[:, 1] - y[:, 1] + 0.5)) \
+            if cnt.family == "binomial" else np.log((y[:, 0] + 0.5) / np.exp(off[:, 0])) - np.log((y[:, 1] + 0.5) / np.exp(off[:, 1]))
+        base = np.log((y[:, 1].sum() + 0.5) / (size[:, 1].sum() - y[:, 1].sum() + 0.5)) if cnt.family == "binomial" \
+            else np.log((y[:, 1].sum() + 0.5) / np.exp(off[:, 1]).sum())
+        prob = saturated_um_rs(cnt, n_nodes)
+        theta, ll, H = maximize(prob, np.concatenate([emp, [base, np.log(0.5)]]), floor={k + 1: -12.0})
+        V = np.linalg.inv(-H)[:k, :k]
+        return ll, theta[:k], np.linalg.inv(V)
+    if cnt.family == "binomial":
+        ll = _binom_sat(y, size)
+        if y.shape[1] == 2:
+            cells = np.stack([y[:, 0], size[:, 0] - y[:, 0], y[:, 1], size[:, 1] - y[:, 1]])
+            ok = np.all(cells > 0, axis=0)
+            c = np.where(ok, cells, 1.0)
+            theta = np.log(c[0] / c[1]) - np.log(c[2] / c[3])
+        else:
+            cells = np.stack([y[:, 0], size[:, 0] - y[:, 0]])
+            ok = np.all(cells > 0, axis=0)
+            c = np.where(ok, cells, 1.0)
+            theta = np.log(c[0] / c[1]) - off[:, 0]
+    else:
+        ll = _pois_sat(y)
+        cells = y.T
+        ok = np.all(cells > 0, axis=0)
+        c = np.where(ok, cells, 1.0)
+        theta = np.log(c[0]) - off[:, 0] - (np.log(c[1]) - off[:, 1] if y.shape[1] == 2 else 0.0)
+    info = np.where(ok, 1.0 / np.sum(1.0 / c, axis=0), 0.0)
+    return ll, np.where(ok, theta, 0.0), info
+
+
+def wald_qe(theta: np.ndarray, info: np.ndarray, X: np.ndarray) -> float:
+    """Wald statistic that *theta* (with information *info*: a vector for independent
+    effects or a matrix) lies in the column space of *X*."""
+    Winv = np.diag(info) if info.ndim == 1 else info
+    WX = Winv @ X
+    M = X.T @ WX
+    r = X.T @ (Winv @ theta)
+    q = float(theta @ Winv @ theta - r @ np.linalg.lstsq(M, r, rcond=None)[0])
+    return max(q, 0.0)
+
+
+def typical_variance(vi: np.ndarray, X: np.ndarray) -> float:
+    """metafor's typical within-study variance ``(k - p) / tr(P)`` (NaN when k = p)."""
+    if X.shape[0] <= X.shape[1]:
+        return float("nan")
+    w = 1.0 / vi
+    WX = w[:, None] * X
+    P_tr = float(np.sum(w) - np.trace(np.linalg.solve(X.T @ WX, WX.T @ WX)))
+    return (X.shape[0] - X.shape[1]) / P_tr
+
