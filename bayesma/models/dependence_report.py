@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["borrowing", "borrowing_table", "rho_sensitivity"]
+__all__ = ["borrowing", "rho_sensitivity"]
 
 
 def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
@@ -48,56 +48,9 @@ def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallKWarning)
         joint = ma.fit(engine=engine, seed=seed).summary()
-    return borrowing_table(ma.spec, joint, seed=seed)
+    from bayesma.report.dependent import borrowing_table
 
-
-def borrowing_table(spec: Any, joint: pd.DataFrame, seed: int = 1, outcomes: Sequence[str] | None = None
-                    ) -> pd.DataFrame:
-    """:func:`borrowing` from the joint model's summary *joint* (``post.summary()`` of a fitted
-    multivariate model with spec *spec*): each outcome (or those named in *outcomes*) alone is fitted
-    with the exact engine and the same priors.
-
-    Parameters
-    ----------
-    spec : DependentSpec
-        The multivariate model's spec (``model.spec`` or ``post.spec``).
-    joint : pandas.DataFrame
-        Its posterior summary (rows ``mu[<outcome>]``).
-    seed : int
-        Seed of the separate fits.
-    outcomes : sequence of str, optional
-        The outcomes to compare (default: all).
-
-    Returns
-    -------
-    pandas.DataFrame
-        As :func:`borrowing`.
-
-    Examples
-    --------
-    >>> borrowing_table(post.spec, post.summary())                   # doctest: +SKIP
-    """
-    import warnings
-
-    from bayesma.models import MetaAnalysis, SmallKWarning
-
-    dep = spec.dependence
-    rows = []
-    for j, o in enumerate(dep.outcome_names):
-        if outcomes is not None and o not in outcomes:
-            continue
-        sel = dep.outcome_index == j
-        tau = spec.priors.get("tau", spec.priors.get(f"tau[{o}]"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallKWarning)
-            alone = MetaAnalysis(yi=spec.yi[sel], vi=spec.vi[sel], priors={"mu": spec.priors[f"mu[{o}]"], "tau": tau}
-                                 ).fit(engine="exact", seed=seed).summary().loc["mu"]
-        jr = joint.loc[f"mu[{o}]"]
-        rows.append({"outcome": o, "k": int(sel.sum()), "joint_mean": jr["mean"], "joint_lower": jr["eti_lower"],
-                     "joint_upper": jr["eti_upper"], "alone_mean": alone["mean"], "alone_lower": alone["eti_lower"],
-                     "alone_upper": alone["eti_upper"], "shift_sd": (jr["mean"] - alone["mean"]) / alone["sd"],
-                     "width_ratio": (jr["eti_upper"] - jr["eti_lower"]) / (alone["eti_upper"] - alone["eti_lower"])})
-    return pd.DataFrame(rows).set_index("outcome")
+    return borrowing_table(ma.spec, joint)
 
 
 def rho_sensitivity(data: Any, rho: Sequence[float] = (0.3, 0.5, 0.7, 0.9), engine: str = "auto",
