@@ -19,7 +19,7 @@ from bayesma.coefs import resolve_btt
 from bayesma.frequentist.glmm.data import GLMMData
 from bayesma.frequentist.glmm.heterogeneity import saturated, saturated_observations, typical_variance, wald_qe
 from bayesma.frequentist.glmm.models import Counts, conditional_loglik, counts_for, problem
-from bayesma.frequentist.glmm.newton import maximize
+from bayesma.frequentist.glmm.newton import covariance, maximize
 
 __all__ = ["fit_glmm", "default_nodes"]
 
@@ -134,7 +134,8 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
         ll_marginal = ll
         if model != "UM.RS" and not nch:
             ll = conditional_loglik(model, cnt, Xs, theta)
-    V = np.linalg.inv(-H)
+    own = fe.own if method == "FE" or model != "UM.FS" else ml.own
+    V = covariance(H, own)
     if method == "ML" and nch and tau2 > 0 and V[-1, -1] >= 0:
         se_tau2 = float(np.sqrt(V[-1, -1]) * tau2)
     vb = M @ V[:p, :p] @ M.T

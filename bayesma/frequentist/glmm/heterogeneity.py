@@ -26,7 +26,7 @@ from scipy.special import gammaln, xlogy
 
 from bayesma.frequentist.glmm.hypergeometric import nch_logpmf, nch_mle
 from bayesma.frequentist.glmm.models import Counts, saturated_um_rs
-from bayesma.frequentist.glmm.newton import maximize
+from bayesma.frequentist.glmm.newton import covariance, maximize
 
 __all__ = ["saturated", "saturated_observations", "wald_qe", "typical_variance"]
 
@@ -73,7 +73,7 @@ def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray,
             else np.log((y[:, 1].sum() + 0.5) / np.exp(off[:, 1]).sum())
         prob = saturated_um_rs(cnt, n_nodes)
         theta, ll, H = maximize(prob, np.concatenate([emp, [base, np.log(0.5)]]), floor={k + 1: -12.0})
-        V = np.linalg.inv(-H)[:k, :k]
+        V = covariance(H, prob.own)[:k, :k]
         return ll, theta[:k], np.linalg.inv(V)
     if cnt.family == "binomial":
         ll = _binom_sat(y, size)
