@@ -95,3 +95,15 @@ def small_k_lines(method: str, k: int | None) -> list[str]:
 def small_k_text(method: str, k: int | None) -> str:
     """:func:`small_k_lines` as text to append to a printout (``""`` at k >= the threshold)."""
     return "\n".join(["", *small_k_lines(method, k)])
+
+
+def moderator_statistic(res: Any, compact: bool = False) -> str:
+    """metafor's name of the omnibus statistic: ``QM(df = 2)`` (chi-square), ``F(df1 = 2, df2 = 10)`` (t tests);
+    *compact*: ``QM(2)``, ``F(2, 10)`` (a report's sentence)."""
+    df1 = res.QMdf[0] if isinstance(res.QMdf, tuple) else res.QMdf
+    dfs = getattr(res, "dfs", None)
+    if dfs is None and isinstance(res.QMdf, tuple) and len(res.QMdf) > 1:
+        dfs = res.QMdf[1]
+    if compact:
+        return f"F({df1}, {dfs:g})" if dfs is not None else f"QM({df1})"
+    return f"F(df1 = {df1}, df2 = {dfs:g})" if dfs is not None else f"QM(df = {df1})"

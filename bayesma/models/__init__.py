@@ -24,6 +24,7 @@ from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed, label_alias
 from bayesma.errors import HeavyTailWarning, InputError, PriorDominatesWarning, SmallKWarning
 from bayesma.exact.capability import ENGINE_CHOICES, choose_engine
+from bayesma.priors.base import short_text
 from bayesma.priors.improper import moment_flags
 from bayesma.spec import ModelSpec, build_spec
 
@@ -450,13 +451,13 @@ class MetaAnalysis:
         if n <= 2:
             warnings.warn(
                 f"only {count}: the data say almost nothing about the heterogeneity, so the "
-                f"posterior of {what} is essentially its prior ({tau_prior!r}) and the interval for mu "
+                f"posterior of {what} is essentially its prior ({short_text(tau_prior)}) and the interval for mu "
                 "depends on it. Report results under several priors: see bayesma.compare_priors().",
                 PriorDominatesWarning, stacklevel=3,
             )
         else:
             warnings.warn(
-                f"{count} (< 5): the prior on {what} ({tau_prior!r}) matters for the result; "
+                f"{count} (< 5): the prior on {what} ({short_text(tau_prior)}) matters for the result; "
                 "check how conclusions change with bayesma.compare_priors().",
                 SmallKWarning, stacklevel=3,
             )
@@ -465,3 +466,4 @@ class MetaAnalysis:
         from bayesma.priors import describe
 
         return f"MetaAnalysis({self.spec.describe()})\npriors:\n{describe(self.spec.priors)}"
+
