@@ -4,9 +4,9 @@ Run: ``python benchmarks/bench_robma_reg.py [--which reg|ml|both]``.
 
 - RoBMA-reg: ``bm.robma(mods="~ measure + age")`` (144 models) and ``bm.bma(...)`` (16 models) on
   Andrews2021 (36 correlations; RoBMA's vignette "Robust Bayesian Model-Averaged
-  Meta-Regression", fitted on Fisher's z with RoBMA 4's priors for that vignette: effect
-  Normal(0, 0.5) and heterogeneity InvGamma(1, 0.075) on z, i.e. Normal(0, 1) and InvGamma(1, 0.15) on
-  d = 2 z, moderators Normal(0, 0.25) on z = Normal(0, 0.5) on d, ``transformation="link"``).
+  Meta-Regression" as RoBMA 4 fits it: Fisher's z given as ``y``/``se`` (normal cut points),
+  effect Normal(0, 0.5), heterogeneity InvGamma(1, 0.075), moderators Normal(0, 0.25) and
+  PEESE Cauchy(0, 5 sqrt 2)[0, Inf], all on z; r is tanh of each draw).
 - Multilevel RoBMA: ``bm.robma(y=, se=, cluster=)`` (36 models) on Johnides2025 (412 d's from
   128 studies; RoBMA 4's ``RoBMA(yi = d, sei = se, measure = "SMD", cluster = study)`` fits d as
   given with normal cut points: bayesma's ``y=``/``se=`` input).
@@ -58,14 +58,30 @@ def johnides() -> tuple[pd.DataFrame, str]:
     return pd.DataFrame({"study": [f"study {c}" for c in cl], "d": d, "se": se}), "simulated (Johnides2025 shape)"
 
 
+def _robma4_z(bm, names):
+    """RoBMA 4's specification of the Andrews2021 vignette, on Fisher's z given as y."""
+    from bayesma.bias import psma_bias
+
+    ensemble = [(bm.PEESE(bm.priors.HalfCauchy(5 * 2**0.5)), w) if isinstance(c, bm.PEESE) else (c, w)
+                for c, w in psma_bias()]
+    priors = {"effect": bm.priors.Normal(0, 0.5), "heterogeneity": bm.InverseGammaTau(1, 0.075),
+              "mods": {n: bm.priors.Normal(0, 0.25) for n in names}}
+    return priors, ensemble
+
+
+def _r(tab, row):
+    q = np.tanh(tab.loc[row, ["median", "0.025", "0.975"]].to_numpy(float))  # tanh of each draw: quantiles map
+    return f"{q[0]:.3f} [{q[1]:.3f}, {q[2]:.3f}]"
+
+
 def bench_reg(bm) -> None:
     dat, source = andrews()
-    priors = {"mods": {"measure": bm.priors.Normal(0, 0.5), "age": bm.priors.Normal(0, 0.5)}}
+    dat = dat.assign(sei=np.sqrt(dat["vi"]))
+    priors, ensemble = _robma4_z(bm, ["measure", "age"])
     rows = []
-    for name, fn in (("BMA (16 models)", bm.bma), ("RoBMA-reg (144 models)", bm.robma)):
+    for name, fn, kw in (("BMA (16 models)", bm.bma, {}), ("RoBMA-reg (144 models)", bm.robma, {"ensemble": ensemble})):
         t0, c0 = time.perf_counter(), time.process_time()
-        fit = fn(dat, yi="yi", vi="vi", measure="ZCOR", mods="~ measure + age", priors=priors,
-                 transformation="link", output_scale="r")
+        fit = fn(dat, y="yi", se="sei", mods="~ measure + age", priors=priors, **kw)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         comp, mods, mm = fit.components(), fit.moderators(), fit.marginal_means()
         est = fit.estimates()
@@ -73,14 +89,12 @@ def bench_reg(bm) -> None:
                      "BF_effect": comp.loc["Effect", "inclusion_BF"],
                      "BF_bias": comp.loc["Bias", "inclusion_BF"] if "Bias" in comp.index else np.nan,
                      "BF_measure": mods.loc["measure", "inclusion_BF"], "BF_age": mods.loc["age", "inclusion_BF"],
-                     "r": f"{est.loc['mu', 'mean']:.3f} [{est.loc['mu', '0.025']:.3f}, {est.loc['mu', '0.975']:.3f}]",
-                     "r informant": f"{mm.loc['measure[informant]', 'mean']:.3f}",
-                     "r direct": f"{mm.loc['measure[direct]', 'mean']:.3f}",
-                     "max log_ml_se": fit.models["log_ml_se"].max()})
+                     "r (median [95%])": _r(est, "mu"), "r informant": _r(mm, "measure[informant]"),
+                     "r direct": _r(mm, "measure[direct]"), "max log_ml_se": fit.models["log_ml_se"].max()})
     print(f"RoBMA-reg, data: {source}")
     print(pd.DataFrame(rows).to_string(index=False))
     if source == "Andrews2021":
-        print("published (RoBMA 4, MCMC):", PUBLISHED_REG)
+        print("published (RoBMA 4, MCMC; means):", PUBLISHED_REG)
 
 
 def bench_ml(bm) -> None:

@@ -100,7 +100,8 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
 @label_alias
 def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
           measure: str = "SMD", d: Any = None, r: Any = None, z: Any = None, logOR: Any = None, OR: Any = None,
-          y: Any = None, se: Any = None, n: Any = None, t: Any = None, output_scale: str | None = None,
+          y: Any = None, se: Any = None, n: Any = None, t: Any = None, lCI: Any = None, uCI: Any = None,
+          output_scale: str | None = None,
           transformation: str = "robma", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
           effect_direction: str = "positive", slab: Any = None, draws: int = 2048, replicates: int = 8,
           seed: int | None = 1, mods: Any = None, cluster: Any = None) -> RoBMAResult:
@@ -132,6 +133,10 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         RoBMA's precision inputs (keyword only; give one, or ``vi``/``sei``): standard errors,
         total sample sizes (for d, r, z; ``n > 3``), test statistics. ``t`` with ``n`` and no
         effect size is a two-group t test with equal groups, ``d = 2 t / sqrt(n)``.
+    lCI, uCI : str or array-like, optional
+        Or the bounds of 95% confidence intervals (keyword only, both): the standard error is
+        ``(uCI - lCI) / (2 x 1.96)`` on Fisher's z for d and r, on their own scale for z, log OR
+        (bounds of OR for ``OR``) and y, as RoBMA's ``combine_data``.
     output_scale : {"d", "r", "z", "logOR", "OR", "y", "input"}, optional
         Scale of the reported mu, tau and PEESE; default RoBMA's: Cohen's d (the scale of the
         priors), or y for unstandardized effects. ``"input"``: the scale of the input.
@@ -215,7 +220,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     if yi is None and all(v is None for v in effects.values()) and not (t is not None and n is not None):
         yi = "yi" if data is not None and "yi" in data.columns else None
     sei = se if se is not None else sei
-    if yi is not None and sei is None and vi is None and n is None and t is None and data is not None:
+    if yi is not None and all(x is None for x in (sei, vi, n, t, lCI, uCI)) and data is not None:
         sei, vi = ("sei", None) if "sei" in data.columns else (None, "vi" if "vi" in data.columns else None)
     if data is None:  # Series pair by index (with the first Series given), never by position
         al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "slab": slab})
@@ -223,7 +228,8 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         yi, sei, vi, n, t, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "slab"))
     labels = None if slab is None else list(column(data, slab, "slab"))
     sign = 1.0 if effect_direction == "positive" else -1.0
-    inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, labels=labels, sign=sign)
+    inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, lCI=lCI, uCI=uCI,
+                       labels=labels, sign=sign)
     out_scale = check_scale(output_scale, inp.prior_scale, inp.input_scale)
     priors, ext_priors = split_priors(priors)
     if inp.prior_scale == "y" and not priors:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from bayesma._validate import as_numeric, column
 from bayesma.bias.likelihood import d_to_z
@@ -138,10 +139,38 @@ def _precision(data, sei, vi, n, t, labels) -> tuple[str, np.ndarray, str]:
     return kind, vals, col
 
 
+def _ci_se(data, lci, uci, y: np.ndarray, scale: str, labels, was_or: bool) -> tuple[np.ndarray, str]:
+    """Standard error from a 95% confidence interval, as RoBMA's ``combine_data``: on Fisher's z for d and r
+    (the se of z, ``(z(uCI) - z(lCI)) / (2 q_.975)``), on their own scale for z, log OR and y."""
+    if lci is None or uci is None:
+        raise ArgumentTypeError("give both lCI= and uCI= (RoBMA: 'either none or both CI bounds')")
+    cols = (_colname(lci, "lCI"), _colname(uci, "uCI"))
+    lo, hi = _values(data, lci, "lCI", labels), _values(data, uci, "uCI", labels)
+    for x, c in ((lo, cols[0]), (hi, cols[1])):
+        _check_finite(x, c, labels)
+        if was_or:
+            _check_positive(x, c, labels, "an odds-ratio bound")
+        if scale == "r":
+            bad = np.flatnonzero(~(np.abs(x) < 1.0))
+            if bad.size:
+                raise study_error(f"has a bound {float(x[bad[0]]):g} outside (-1, 1)", labels, int(bad[0]), c)
+    if was_or:
+        lo, hi = np.log(lo), np.log(hi)
+    bad = np.flatnonzero(~((lo <= y) & (y <= hi) & (lo < hi)))
+    if bad.size:
+        i = int(bad[0])
+        raise study_error(f"has the interval [{float(lo[i]):g}, {float(hi[i]):g}], which must be increasing and hold "
+                          f"the effect {float(y[i]):g}", labels, i, cols[0])
+    to_z = {"d": lambda x: d_to_z(x), "r": np.arctanh}.get(scale, lambda x: x)
+    return (to_z(hi) - to_z(lo)) / (2.0 * stats.norm.ppf(0.975)), cols[0]
+
+
 def _n_from(scale: str, y: np.ndarray, kind: str, v: np.ndarray) -> np.ndarray | None:
     """Total sample size of each study (RoBMA's n_d, n_r, n_z and the t-statistic versions)."""
     if kind == "n":
         return v
+    if kind == "ci":  # the standard error of Fisher's z (d, r) or of z itself
+        return 1.0 / v**2 + 3.0 if scale in ("d", "r", "z") else None
     if scale == "d":
         return (y**2 + 8.0) / (2.0 * v**2) if kind == "se" else 4.0 * v**2 / y**2
     if scale == "r":
@@ -156,7 +185,8 @@ def _n_from(scale: str, y: np.ndarray, kind: str, v: np.ndarray) -> np.ndarray |
 
 
 def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: Any = None, measure: str = "SMD",
-                 sei: Any = None, vi: Any = None, n: Any = None, t: Any = None, labels: list | None = None,
+                 sei: Any = None, vi: Any = None, n: Any = None, t: Any = None, lCI: Any = None,
+                 uCI: Any = None, labels: list | None = None,
                  sign: float = 1.0) -> RobmaInputs:
     """Read one effect input and one precision input, as RoBMA's ``combine_data``; checks every study.
 
@@ -170,6 +200,8 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
         Effects with a metafor measure name instead (``"SMD"``, ``"COR"``, ``"ZCOR"``, ``"OR"``, ``"GEN"``).
     sei, vi, n, t : optional
         One precision input: standard errors, sampling variances, total sample sizes or test statistics.
+    lCI, uCI : optional
+        Or the bounds of 95% confidence intervals (on the scale of the effect; of OR for ``OR``).
     labels : list, optional
         Study labels for messages.
     sign : float
@@ -198,14 +230,21 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
     col = _colname(spec, arg)
     y = _values(data, spec, arg, labels)
     _check_finite(y, col, labels)
-    if scale == "OR":
+    was_or = scale == "OR"
+    if was_or:
         _check_positive(y, col, labels, "an odds ratio")
         y, scale = np.log(y), "logOR"
     if scale == "r":
         bad = np.flatnonzero(~(np.abs(y) < 1.0))
         if bad.size:
             raise study_error(f"has a correlation of {float(y[bad[0]]):g}; it must lie in (-1, 1)", labels, int(bad[0]), col)
-    kind, v, pcol = _precision(data, sei, vi, n, t, labels)
+    if lCI is not None or uCI is not None:
+        if any(x is not None for x in (sei, vi, n, t)):
+            raise ArgumentTypeError("give one of sei= (se=), vi=, n=, t=, lCI= with uCI= (RoBMA's 'only one "
+                                    "variability measure per study')")
+        kind, (v, pcol) = "ci", _ci_se(data, lCI, uCI, y, scale, labels, was_or)
+    else:
+        kind, v, pcol = _precision(data, sei, vi, n, t, labels)
     if y.shape != v.shape:
         raise InputError(f"{col!r} has {y.size} values but {pcol!r} has {v.size}")
     if y.size < 2:
@@ -232,11 +271,11 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
 def _to_fit(scale: str, ys: np.ndarray, y: np.ndarray, v: np.ndarray, kind: str, nn, labels, sign: float):
     """The fitting-scale data (``ys`` holds the effects with the direction applied)."""
     if scale == "y":
-        se = v if kind == "se" else np.abs(y / v)
+        se = v if kind in ("se", "ci") else np.abs(y / v)
         fd = FitData(ys, se, ys, se, "GEN", sign * 1.0, 1.0)
         return RobmaInputs(fd, y, se, "y", "y", labels)
     if scale == "logOR":
-        se = v if kind == "se" else np.abs(y / v)
+        se = v if kind in ("se", "ci") else np.abs(y / v)
         d, se_d = ys * _LOGOR_TO_D, se * _LOGOR_TO_D
         se_z = 1.0 / np.sqrt((d**2 + 8.0) / (2.0 * se_d**2) - 3.0)
         fd = FitData(d_to_z(d), se_z, ys, se, "LOR", sign * 0.5, 0.5)

@@ -42,6 +42,8 @@ def add_parser(sub, formatter_class) -> None:
     var.add_argument("--sei", "--se", metavar="COL", help="column with the standard errors (instead of --vi)")
     var.add_argument("--n", metavar="COL", dest="n_col", help="column with total sample sizes (for d, r, z; n > 3)")
     var.add_argument("--t", metavar="COL", dest="t_col", help="column with test statistics (RoBMA's t=)")
+    p.add_argument("--lCI", metavar="COL", dest="lci_col", help="column with lower 95%% CI bounds (with --uCI)")
+    p.add_argument("--uCI", metavar="COL", dest="uci_col", help="column with upper 95%% CI bounds (with --lCI)")
     p.add_argument("--labels", metavar="COL", help="column with study labels (used in messages)")
     p.add_argument("--measure", default="SMD", metavar="NAME",
                    help="what --yi holds: SMD (Cohen's d; R2D, d converted from a correlation, is the same scale), "
@@ -178,10 +180,12 @@ def run(args: argparse.Namespace) -> int:
     effects = {flag: getattr(args, f"eff_{flag}") for flag, _ in _EFFECT_FLAGS}
     if args.yi is None and all(v is None for v in effects.values()) and not (args.t_col and args.n_col):
         raise InputError("give the effect sizes: --yi COL (with --measure), or --d, --r, --z, --logOR, --OR, --y COL")
-    if args.vi is None and args.sei is None and args.n_col is None and args.t_col is None:
-        raise InputError("give the precision: --vi COL, --sei/--se COL, --n COL (sample sizes) or --t COL")
+    if all(x is None for x in (args.vi, args.sei, args.n_col, args.t_col, args.lci_col, args.uci_col)):
+        raise InputError("give the precision: --vi COL, --sei/--se COL, --n COL (sample sizes), --t COL or "
+                         "--lCI COL --uCI COL")
     measure = _measure(args.measure)
-    cols = [c for c in (args.yi, *effects.values(), args.vi, args.sei, args.n_col, args.t_col) if c is not None]
+    cols = [c for c in (args.yi, *effects.values(), args.vi, args.sei, args.n_col, args.t_col, args.lci_col,
+                        args.uci_col) if c is not None]
     df = _load(args, effects, cols)
     if args.missing == "drop":
         bad = df[cols].isna().any(axis=1)
@@ -222,7 +226,8 @@ def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects
     if note:
         warnings.warn(f"{title}{note}", SmallKWarning, stacklevel=2)
     with in_file_rows(part):
-        fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, n=args.n_col, t=args.t_col, measure=measure,
+        fit = robma(part, yi=args.yi, sei=args.sei, vi=args.vi, n=args.n_col, t=args.t_col, lCI=args.lci_col,
+                    uCI=args.uci_col, measure=measure,
                     ensemble=args.ensemble, effect_direction=args.effect_direction, slab=args.labels, seed=args.seed,
                     output_scale=args.output_scale, mods=args.mods, cluster=args.cluster, **effects)
     scale = SCALE_NAMES[fit.output_scale]

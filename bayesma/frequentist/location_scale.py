@@ -170,6 +170,41 @@ class LocationScaleResult:  # numpydoc ignore=PR01
         return pd.DataFrame({self.method: values},
                             index=pd.Index(["logLik", "deviance", "AIC", "BIC", "AICc"], name="statistic"))
 
+    def predict(self, newmods: Any = None, newscale: Any = None, level: float | None = None,
+                transf: Any = None) -> pd.DataFrame:
+        """Predicted effects (with prediction intervals from the predicted tau²), or the predicted
+        heterogeneity with *newscale* alone, as metafor's ``predict.rma.ls``.
+
+        Parameters
+        ----------
+        newmods : array_like, optional
+            Location moderator values without the intercept; default the studies' fitted values.
+        newscale : array_like, optional
+            Scale variable values without the intercept.
+        level : float, optional
+            Confidence level; default the fit's.
+        transf : callable, optional
+            Applied to the predictions and bounds (``np.exp`` gives tau² from a log-link scale).
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`bayesma.frequentist.location_scale_predict.predict_location_scale`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bayesma as bm
+        >>> dat = bm.load_dataset("dat.bangertdrowns2004")
+        >>> dat["logni"] = np.log(dat["ni"])
+        >>> res = bm.rma("yi", "vi", scale="~ logni", data=dat)
+        >>> res.predict(newscale=[3, 5], transf=np.exp)["pred"].round(4).tolist()
+        [0.2507, 0.0363]
+        """
+        from bayesma.frequentist.location_scale_predict import predict_location_scale
+
+        return predict_location_scale(self, newmods=newmods, newscale=newscale, level=level, transf=transf)
+
     def __repr__(self) -> str:
         return format_location_scale(self)
 

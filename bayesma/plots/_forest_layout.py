@@ -55,6 +55,7 @@ class Row:
     texts: list[str] = field(default_factory=list)     # one per text column
     colour: str = "black"
     bold: bool = False
+    band: tuple[float, float] | None = None  # a study's own prediction interval, drawn behind it (location-scale)
 
 
 def _measurer() -> Callable[[str, float, bool], float]:
@@ -239,7 +240,7 @@ def _data_xlim(rows: Sequence[Row], refline: float | None) -> tuple[float, float
     """The x range of every interval and estimate (and the reference line), with 4% margins."""
     xs: list[float] = []
     for r in rows:
-        for v in (r.lo, r.hi, r.est) + (tuple(r.second) if r.second else ()):
+        for v in (r.lo, r.hi, r.est) + (tuple(r.second) if r.second else ()) + (tuple(r.band) if r.band else ()):
             if np.isfinite(v):
                 xs.append(float(v))
     lo, hi = (min(xs), max(xs)) if xs else (-1.0, 1.0)
@@ -254,6 +255,9 @@ def _draw_row(ax: Any, r: Row, y: float, xlim: tuple[float, float], inch_y: Any,
     from matplotlib.patches import Polygon, Rectangle
 
     if r.kind == "study":
+        if r.band is not None:
+            a, b = max(r.band[0], xlim[0]), min(r.band[1], xlim[1])
+            ax.add_patch(Rectangle((a, y - 0.4), b - a, 0.8, facecolor="C1", edgecolor="none", alpha=0.25, zorder=1))
         yo = y + (0.15 if r.second else 0.0)
         if np.isfinite(r.lo) and np.isfinite(r.hi):
             _interval(ax, r.lo, r.hi, yo, xlim, color="black", lw=0.9)

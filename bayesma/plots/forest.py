@@ -11,8 +11,11 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+from bayesma.errors import InputError
+
 from ._common import _z, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, render
+from .forest_dependent import forest_dependent, is_dependent
 
 __all__ = ["forest_plot", "arviz_forest"]
 
@@ -24,7 +27,9 @@ def _tau_weights(posterior: Any, vi: np.ndarray, level: float) -> tuple[np.ndarr
         tau: Any = 0.0
     else:
         try:
-            if spec.tau_by is not None:  # each study's own subgroup tau
+            if getattr(spec, "scale", None) is not None:  # location-scale: each study's own tau_i
+                tau = np.array([posterior.interval(f"tau[{lab}]", level)[0] for lab in spec.labels])
+            elif spec.tau_by is not None:  # each study's own subgroup tau
                 taus = np.array([posterior.interval(f"tau[{g}]", level)[0] for g in spec.group_names])
                 tau = taus[np.asarray(spec.group_index, int)]
             else:
@@ -35,6 +40,14 @@ def _tau_weights(posterior: Any, vi: np.ndarray, level: float) -> tuple[np.ndarr
     return 100.0 * w / w.sum(), tau
 
 
+def _study_intervals(posterior: Any, level: float, t3: Callable) -> dict[str, tuple[float, float]] | None:
+    """Location-scale models: each study's own predictive interval (``posterior.study_predictions``)."""
+    if getattr(posterior.spec, "scale", None) is None or not hasattr(posterior, "study_predictions"):
+        return None
+    table = posterior.study_predictions(level)
+    return {str(lab): t3(r["median"], r["pi_lower"], r["pi_upper"])[1:] for lab, r in table.iterrows()}
+
+
 def _heterogeneity_note(posterior: Any, level: float, digits: int) -> str:
     spec = posterior.spec
     pct = f"{int(round(level * 100))}%"
@@ -42,17 +55,22 @@ def _heterogeneity_note(posterior: Any, level: float, digits: int) -> str:
         return "Common-effect model (\u03c4 = 0)"
     parts = []
     names = ["tau"] if spec.tau_by is None else [f"tau[{g}]" for g in spec.group_names]
+    if getattr(spec, "scale", None) is not None:  # log tau_i = z_i' alpha
+        names = [f"alpha[{c}]" for c in spec.scale_names]
     for nm in names:
         try:
             m, lo, hi = posterior.interval(nm, level)
         except KeyError:
             continue
-        lab = "\u03c4" if nm == "tau" else f"\u03c4[{nm[4:-1]}]"
+        lab = "\u03c4" if nm == "tau" else nm.replace("alpha", "\u03b1") if nm.startswith("alpha") else \
+            f"\u03c4[{nm[4:-1]}]"
         parts.append(f"{lab} = {fmt_ci(m, lo, hi, digits)}")
     if not parts:
         return ""
     residual = "beta" in getattr(getattr(posterior, "idata", None), "posterior", {})
-    return ("Residual heterogeneity: " if residual else "Heterogeneity: ") + "; ".join(parts) + f" (posterior median [{pct} CrI])"
+    how = " with log \u03c4\u1d62 = z\u1d62'\u03b1" if getattr(spec, "scale", None) is not None else ""
+    return (("Residual heterogeneity" if residual else "Heterogeneity") + how + ": " + "; ".join(parts)
+            + f" (posterior median [{pct} CrI])")
 
 
 def _moderator_rows(posterior: Any, study_rows: list[Row], level: float, t3: Callable, txt: Callable,
@@ -125,7 +143,12 @@ def forest_plot(
     with its CI and the posterior interval. Every posterior interval is
     ``posterior.interval(name, level)`` (exact for ``engine="exact"``, the draws' equal-tailed
     quantiles for NUTS). The figure is ``row height x rows`` high: it grows linearly with k and
-    no text overlaps.
+    no text overlaps. A meta-regression has no single pooled effect: with categorical moderators
+    the studies are drawn in one block per level with that level's mean and prediction
+    (``posterior.level_predictions``), with a continuous one no summary. Dependent effects
+    (three-level, CHE or multivariate models) are drawn by
+    :func:`bayesma.plots.forest_dependent.forest_dependent`: each study's effects together and one
+    diamond per outcome (*order* and the weight column do not apply).
 
     Parameters
     ----------
@@ -180,6 +203,12 @@ def forest_plot(
     'Risk ratio (log scale)'
     """
     spec = posterior.spec
+    if is_dependent(spec):  # effects nested in studies: each study's effects together
+        if order is not None:
+            raise InputError("order= does not apply to a model of dependent effects: each study's effects are "
+                             "drawn together, studies in the data's order")
+        return forest_dependent(posterior, level=level, transf=transf, atransf=atransf, xlabel=xlabel, title=title,
+                                digits=digits, xlim=xlim, refline=refline, plot_width=plot_width, figsize=figsize)
     labels = [str(lab) for lab in spec.labels]
     yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     z = _z(level)
@@ -195,14 +224,18 @@ def forest_plot(
 
     weights, _tau = _tau_weights(posterior, vi, level)
     sizes = marker_sizes(weights)
+    own = _study_intervals(posterior, level, t3)  # location-scale: each study's own prediction interval
     rows: list[Row] = []
     for i in idx:
         lab = labels[i]
         obs = t3(yi[i], yi[i] - z * np.sqrt(vi[i]), yi[i] + z * np.sqrt(vi[i]))
         th = t3(*posterior.interval(f"theta[{lab}]", level))
         texts = ([f"{weights[i]:.1f}%"] if show_weights else []) + ([txt(*obs), txt(*th)] if show_numbers else [])
+        band = None if own is None else own[lab]
+        if band is not None and show_numbers:
+            texts.append(f"[{txt(band[0], band[0], band[1]).split(' [', 1)[1]}")
         rows.append(Row("study", lab, obs[0], obs[1], obs[2], weight=weights[i], size=sizes[i], second=th,
-                        texts=texts))
+                        texts=texts, band=band))
 
     blank = [""] if show_weights else []
     has_beta = "beta" in getattr(getattr(posterior, "idata", None), "posterior", {})
@@ -217,7 +250,8 @@ def forest_plot(
         rows.append(Row("diamond", pooled_label, *pool, colour="C3", bold=True,
                         texts=(["100%"] if show_weights else []) + (["", txt(*pool)] if show_numbers else [])))
     if spec.model != "common" and not has_beta:
-        names = [("Prediction (new study)", "theta_new")] if spec.tau_by is None else \
+        new = "Prediction (new study at mean z)" if own else "Prediction (new study)"
+        names = [(new, "theta_new")] if spec.tau_by is None else \
             [(f"Prediction ({g})", f"theta_new[{g}]") for g in spec.group_names]
         for lab, nm in names:
             try:
@@ -231,7 +265,11 @@ def forest_plot(
         rows.append(Row("note", note))
 
     columns = (["Weight"] if show_weights else []) + (
-        [f"Observed [{pct} CI]", f"Posterior [{pct} CrI]"] if show_numbers else [])
+        [f"Observed [{pct} CI]", f"Posterior [{pct} CrI]"] + ([f"Own prediction [{pct}]"] if own else [])
+        if show_numbers else [])
+    for r in rows:  # summary rows: an empty cell under the study-specific column
+        if own and show_numbers and r.kind in ("diamond", "bar"):
+            r.texts = [*r.texts, ""]
     legend = [
         (f"Observed effect [{pct} CI] (area \u221d weight)", dict(marker="s", color="black", ls="-", lw=0.9, ms=5)),
         (f"Shrunken estimate: posterior median [{pct} CrI]", dict(marker="o", color="C0", ls="-", lw=1.2, ms=4)),
@@ -241,6 +279,9 @@ def forest_plot(
     if pred or has_pi:
         legend.append((f"Prediction interval for a new study [{pct}]",
                        dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
+    if own:
+        legend.append((f"A new study like this one (its own \u03c4\u1d62) [{pct}]",
+                       dict(kind="patch", facecolor="C1", edgecolor="none", alpha=0.25)))
     ref = None if refline is None else float(tf(refline))
     return render(rows, columns=columns, xlabel=axis_label(spec.measure, xlabel, atransf, transf),
                   title=title_of(posterior, title),

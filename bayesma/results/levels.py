@@ -188,3 +188,53 @@ class PredictionMixin:
         out.index = pd.Index(cells.labels)
         out.insert(0, "k", cells.k)
         return out
+
+    def study_predictions(self, prob: float = 0.95) -> pd.DataFrame:
+        """A new study like each study: its mean ``x_i' beta`` and its own predictive interval.
+
+        In a location-scale model (``scale=``) each study has its own heterogeneity
+        ``tau_i = exp(z_i' alpha)``, so a new study with study i's moderators and scale moderators has
+        effect ``x_i' beta + tau_i u``, ``u ~ N(0, 1)``: the interval the forest plot draws behind each
+        study. From the posterior draws (the noise ``u`` with a fixed seed).
+
+        Parameters
+        ----------
+        prob : float
+            Interval probability (0.95).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the study labels; columns ``median``, ``eti_lower``, ``eti_upper`` (of ``x_i' beta``),
+            ``pi_lower``, ``pi_upper`` (a new study like study i).
+
+        Raises
+        ------
+        bayesma.errors.UnsupportedModelError
+            For a model without a per-study tau (use :meth:`predict`, or ``interval("theta_new")``).
+
+        Examples
+        --------
+        >>> import bayesma as bm, numpy as np
+        >>> dat = bm.load_dataset("dat.bangertdrowns2004")
+        >>> dat["logni"] = np.log(dat["ni"])
+        >>> post = bm.MetaAnalysis(dat, scale="~ logni").fit(draws=200, chains=2, seed=1)  # doctest: +SKIP
+        >>> post.study_predictions().shape  # doctest: +SKIP
+        (48, 5)
+        """
+        prob = check_level(prob, "prob")
+        spec = self.spec
+        if getattr(spec, "scale", None) is None:
+            raise UnsupportedModelError("study-specific predictions need a location-scale model (scale=); here "
+                                        "every study shares tau: use post.predict(newmods=...) or "
+                                        "post.interval('theta_new')")
+        post: Any = self
+        X = np.asarray(spec.X, dtype=float)
+        loc = post.draws("beta") @ X.T if spec.is_regression else np.repeat(post.draws("mu")[:, None], len(X), 1)
+        tau = post.draws("tau")  # (n, k): each study's own
+        u = np.random.default_rng(1).standard_normal(loc.shape[0])[:, None]
+        lo, hi = (1 - prob) / 2, (1 + prob) / 2
+        mean_q = np.quantile(loc, [0.5, lo, hi], axis=0)
+        new_q = np.quantile(loc + tau * u, [lo, hi], axis=0)
+        return pd.DataFrame(np.vstack([mean_q, new_q]).T, columns=_COLUMNS,
+                            index=pd.Index([str(lab) for lab in spec.labels]))

@@ -216,3 +216,32 @@ def test_cli_robma_passes_moderators_and_clusters(tmp_path, capsys):
             assert "Moderators" in text and "Marginal means" in text and "rater" in text
         else:
             assert "rho" in text
+
+
+def test_confidence_intervals_as_robma_reads_them():
+    """RoBMA's combine_data: se from a 95% CI on Fisher's z for d and r, on its own scale for z, log OR, y."""
+    q = stats.norm.ppf(0.975)
+    se_z = 1 / np.sqrt(N - 3)
+    z = np.arctanh(R)
+    lo, hi = np.tanh(z - q * se_z), np.tanh(z + q * se_z)   # a symmetric interval on z, moved to r
+    a = robma_inputs(None, {"r": R}, lCI=lo, uCI=hi).fit
+    b = robma_inputs(None, {"r": R}, n=N).fit
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-10)
+    np.testing.assert_allclose(a.crit(WeightFunction((0.025,))), b.crit(WeightFunction((0.025,))), rtol=1e-10)
+    d = 2 * R / np.sqrt(1 - R**2)
+    dz = np.arctanh(d / np.sqrt(d**2 + 4))
+    to_d = lambda x: 2 * np.tanh(x) / np.sqrt(1 - np.tanh(x) ** 2)  # noqa: E731 - z (of d) back to d
+    a = robma_inputs(None, {"d": d}, lCI=to_d(dz - q * se_z), uCI=to_d(dz + q * se_z)).fit
+    np.testing.assert_allclose(a.se, se_z, rtol=1e-10)
+    lor, se = np.array([0.4, 0.9, -0.1]), np.array([0.2, 0.35, 0.25])
+    a = robma_inputs(None, {"OR": np.exp(lor)}, lCI=np.exp(lor - q * se), uCI=np.exp(lor + q * se)).fit
+    np.testing.assert_allclose(a.se, robma_inputs(None, {"logOR": lor}, sei=se).fit.se, rtol=1e-10)
+    y = np.array([1.0, 2.0, 0.5])
+    a = robma_inputs(None, {"y": y}, lCI=y - q * se, uCI=y + q * se).fit
+    np.testing.assert_allclose(a.se, se, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"row 2 has the interval \[0.4, 0.5\].*hold the effect 0.35"):
+        robma_inputs(None, {"r": [0.2, 0.35]}, lCI=[0.1, 0.4], uCI=[0.3, 0.5])
+    with pytest.raises(TypeError, match="both lCI= and uCI="):
+        robma_inputs(None, {"r": [0.2, 0.35]}, lCI=[0.1, 0.2])
+    with pytest.raises(TypeError, match="one of sei="):
+        bm.robma(r=[0.2, 0.35], n=[20, 30], lCI=[0.1, 0.2], uCI=[0.3, 0.5])

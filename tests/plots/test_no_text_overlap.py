@@ -120,6 +120,12 @@ def _bayes_mods_forest(f):
     return post.forest()
 
 
+def _dependent(f, **kw):
+    post = f.get(f"dep{sorted(kw)}", lambda: bm.MetaAnalysis(f.df, yi="yi", vi="vi", labels="label", cluster="study",
+                                                             rho=0.5, **kw).fit(engine="exact"))
+    return post.forest()
+
+
 FIGURES = {
     "forest_rma": (2, lambda f: f.rma.forest()),
     "forest_rma with moderators": (6, _mods_forest),
@@ -135,6 +141,8 @@ FIGURES = {
     "sunset": (2, _sunset),
     "forest (Bayesian)": (2, lambda f: f.post.forest()),
     "forest (Bayesian, moderators)": (6, _bayes_mods_forest),
+    "forest (Bayesian, CHE)": (3, _dependent),
+    "forest (Bayesian, multivariate)": (20, lambda f: _dependent(f, outcome="outcome", struct="CS")),
     "plot_forest (ArviZ)": (2, lambda f: f.post.plot_forest()),
     "prior_posterior": (2, lambda f: f.post.plot_prior_posterior()),
     "trace": (2, lambda f: f.post.plot_trace()),
