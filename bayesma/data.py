@@ -19,7 +19,7 @@ import pandas as pd
 from bayesma._validate import align, as_numeric, column, label_alias, stripped_ids, value_problems
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
 
-__all__ = ["MetaData"]
+__all__ = ["MetaData", "study_labels"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class MetaData:  # numpydoc ignore=PR01
         # pandas arguments pair by index: with data's rows, or (no data) with yi's index
         ref = data.index if data is not None else (yi_raw.index if isinstance(yi_raw, pd.Series) else None)
         k = len(np.atleast_1d(np.asarray(yi_raw, dtype=object)))
-        label_values, named = _labels(data, align(labels, ref, "labels"), k)
+        label_values, named = study_labels(data, align(labels, ref, "labels"), k)
         names_for_messages = label_values if named else None
 
         yi_name = yi if isinstance(yi, str) else "yi"
@@ -268,8 +268,9 @@ def _same_length(k: int, values: Any, name: str) -> None:
         raise InputError(f"column {name!r} has {n} values but yi has {k}; they must have one per study")
 
 
-def _labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], bool]:
-    """Study labels, and whether they are real names (not row numbers)."""
+def study_labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[str], bool]:
+    """Study labels (validated: present, unique after stripping spaces), and whether they are real
+    names (not row numbers); by default a ``study``, ``label``, ``author`` or ``trial`` column."""
     if labels is None:
         if data is not None:
             for candidate in ("study", "label", "author", "trial"):

@@ -73,6 +73,10 @@ class Measure:  # numpydoc ignore=PR01
     conversion : str or None
         For a measure converted from another (``R2D``, ``OR2DN``, ...): the conversion and its
         reference, for the sentence naming the effects and for ``bayesma escalc --also``.
+    counts : tuple or None
+        For a measure of counts with an exact likelihood (``rma_glmm``, ``MetaAnalysis(...,
+        likelihood=)``): ``(likelihood, count arguments)``, e.g. ``("binomial", ("ai", "bi",
+        "ci", "di"))``; None otherwise.
 
     Examples
     --------
@@ -93,6 +97,7 @@ class Measure:  # numpydoc ignore=PR01
     empirical_tau_prior: str | None = None
     symbol: str | None = None
     conversion: str | None = None
+    counts: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def mu_prior_sd(self) -> float | None:
@@ -111,7 +116,7 @@ class Measure:  # numpydoc ignore=PR01
 
 _ALL = [
     Measure("OR", "log odds ratio", "Log odds ratio", "log odds ratios", "log", "odds ratio", np.exp, 2.0, "turner2015",
-            symbol="log OR"),
+            symbol="log OR", counts=("binomial", ("ai", "bi", "ci", "di"))),
     Measure("PETO", "log odds ratio (Peto's method)", "Log odds ratio (Peto)", "log odds ratios (Peto)", "log",
        "odds ratio", np.exp, 2.0, symbol="log OR"),
     Measure("RR", "log risk ratio", "Log risk ratio", "log risk ratios", "log", "risk ratio", np.exp, 2.0,
@@ -119,7 +124,7 @@ _ALL = [
     Measure("HR", "log hazard ratio", "Log hazard ratio", "log hazard ratios", "log", "hazard ratio", np.exp, 2.0,
             symbol="log HR"),
     Measure("IRR", "log incidence rate ratio", "Log incidence rate ratio", "log incidence rate ratios", "log",
-       "incidence rate ratio", np.exp, 2.0, symbol="log IRR"),
+       "incidence rate ratio", np.exp, 2.0, symbol="log IRR", counts=("poisson", ("x1i", "t1i", "x2i", "t2i"))),
     Measure("RD", "risk difference", "Risk difference", "risk differences", "bounded", unit_sd=1.0, symbol="RD"),
     Measure("SMD", "standardized mean difference, bias-corrected (Hedges' g)",
        "Standardized mean difference (Hedges' g)", "standardized mean differences (Hedges' g)", "bounded",
@@ -137,7 +142,7 @@ _ALL = [
        "fisher-z", "correlation", np.tanh, 1.0, symbol="z"),
     Measure("PR", "raw proportion", "Proportion", "proportions", "bounded", symbol="p"),
     Measure("PLO", "logit transformed proportion (log odds)", "Log odds (proportion)", "logit proportions", "logit",
-       "proportion", _expit, symbol="logit"),
+       "proportion", _expit, symbol="logit", counts=("binomial", ("xi", "ni"))),
     Measure("GEN", "generic effect size", "Effect size", "effect sizes", "raw"),
     # more escalc measures (metafor's names; computed in the modules of bayesma.effects)
     Measure("PHI", "phi coefficient", "Phi coefficient", "phi coefficients", "bounded", unit_sd=1.0),
@@ -224,7 +229,7 @@ _ALL = [
     Measure("PLN", "log transformed proportion", "Log proportion", "log proportions", "log", "proportion", np.exp),
     Measure("IR", "incidence rate", "Incidence rate", "incidence rates", "raw"),
     Measure("IRLN", "log incidence rate", "Log incidence rate", "log incidence rates", "log", "incidence rate",
-            np.exp),
+            np.exp, counts=("poisson", ("xi", "ti"))),
     Measure("IRS", "square-root transformed incidence rate", "Square-root incidence rate",
             "square-root incidence rates", "raw"),
     Measure("IRFT", "Freeman-Tukey transformed incidence rate", "Freeman-Tukey incidence rate",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from bayesma._validate import align, stripped_ids
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.likelihood import loglik as single_loglik
 from bayesma.bias.model import FitData, ModelDef, fit_model, log_density
@@ -138,8 +139,11 @@ def split_priors(priors) -> tuple[dict, dict]:
     """Split ``priors`` into the plain ensemble's keys and ``"mods"`` / ``"rho"``."""
     priors = dict(priors or {})
     ext = {k: priors.pop(k) for k in ("mods", "rho") if k in priors}
+    if "mods" in ext and isinstance(ext["mods"], Prior):
+        ext["mods"] = {"*": ext["mods"]}  # one prior for every moderator (RoBMA's prior_covariates)
     if "mods" in ext and not (isinstance(ext["mods"], dict) and all(isinstance(p, Prior) for p in ext["mods"].values())):
-        raise ArgumentTypeError("priors['mods'] must be a dict {moderator: bayesma Normal prior}")
+        raise ArgumentTypeError("priors['mods'] must be a bayesma Normal prior (for every moderator) or a dict "
+                                "{moderator: bayesma Normal prior}")
     if "rho" in ext and not (isinstance(ext["rho"], tuple) and len(ext["rho"]) == 2):
         raise ArgumentTypeError("priors['rho'] must be the (alpha, beta) pair of a Beta prior, e.g. (1, 1)")
     return priors, ext
@@ -161,13 +165,18 @@ def _prepare(fd: FitData, data, mods, cluster, labels, ext_priors, nodes) -> tup
             if cluster not in data.columns:
                 raise InputError(f"cluster: column {cluster!r} is not in the data", column=cluster)
             values = data[cluster]
-        else:
-            values = list(cluster)
+        else:  # a Series pairs with the rows of data by index, never by position
+            values = align(cluster, None if data is None else data.index, "cluster")
+            values = list(values)
             if len(values) != k:
                 raise InputError(f"cluster has {len(values)} values but there are {k} estimates")
-        clusters = make_clusters(values, labels, name, nodes)
+        clusters = make_clusters(stripped_ids(values, f"cluster {name!r}", stacklevel=5), labels, name, nodes)
         if clusters.g == k:
             raise InputError(f"cluster {name!r}: every estimate is its own cluster; rho is not identified "
+                             "(fit without cluster=)", column=name)
+        if clusters.g == 1:
+            raise InputError(f"cluster {name!r}: every estimate is in one cluster ({clusters.names[0]!r}); the "
+                             "heterogeneity between clusters (rho) is not identified from one cluster "
                              "(fit without cluster=)", column=name)
         o = clusters.order
         fd = FitData(fd.y[o], fd.se[o], fd.y_orig[o], fd.se_orig[o], fd.measure, fd.c_mu, fd.c_tau)

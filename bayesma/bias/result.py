@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayesma._format import small_k_lines
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.importance_sampling import ModelFit, weighted_quantile
 from bayesma.bias.model import FitData, ModelDef
@@ -416,6 +417,8 @@ class RoBMAResult:  # numpydoc ignore=PR01
             lines.append("effect_direction='negative': selection is modelled for negative effects, so the effects are "
                          "fitted with their signs flipped; mu is reported in its own direction, while the PET and "
                          "PEESE coefficients refer to the flipped effects and stay positive.")
+        if any(m.bias_class != "none" for m in self._defs):
+            lines += small_k_lines("robma", int(self.y.size))
         return "\n".join(lines)
 
     # -- plots -------------------------------------------------------------------------

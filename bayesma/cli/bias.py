@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,17 +159,14 @@ def small_k_text(k: int) -> str:
             "need at least 10 studies: Sterne et al. 2011; Cochrane Handbook 13.3.5.4)")
 
 
-def _diagnose(md, args: argparse.Namespace, steps: list[float], title: str):
-    """Run and print the diagnostics of one analysis: (table, fits)."""
-    import warnings as _w
+def diagnose(md, steps: list[float], alternative: str = "auto", method: str = "REML") -> dict[str, Any]:
+    """The diagnostics of one analysis (*md* a :class:`bayesma.MetaData`).
 
-    from bayesma.errors import SmallKWarning
-
+    Returns a dict: ``table`` and ``fits`` (:func:`bias_table`; the methods' notes say ``k = ... < 10``
+    at small k), ``shown`` (rounded for a reader), ``title`` and the small-k ``note`` (empty at k >= 10).
+    """
     note = small_k_text(md.k)
-    if note:
-        _w.warn(f"{title}{note}", SmallKWarning, stacklevel=2)
-    table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=args.alternative,
-                             method=args.method)
+    table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=alternative, method=method)
     if note:
         for row in table.index[1:]:  # every method but the random-effects model and fail-safe N
             if row.startswith("Fail-safe"):
@@ -179,11 +177,22 @@ def _diagnose(md, args: argparse.Namespace, steps: list[float], title: str):
         shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
     shown["pval"] = shown["pval"].map(lambda v: format_p(v, missing=""))
     direction = fits["alternative"]
-    print_table(shown, title=f"{title}Publication bias (alternative = {str(direction)!r}, "
-                             f"{getattr(direction, 'how', 'as given')}; estimates on the scale of yi)")
-    if note:
-        say(f"Small k: {note}.\n")
-    return table, fits
+    title = (f"Publication bias (alternative = {str(direction)!r}, {getattr(direction, 'how', 'as given')}; "
+             "estimates on the scale of yi)")
+    return {"table": table, "fits": fits, "shown": shown, "title": title, "note": note}
+
+
+def _diagnose(md, args: argparse.Namespace, steps: list[float], title: str):
+    """Run and print the diagnostics of one analysis: (table, fits)."""
+    from bayesma.errors import SmallKWarning
+
+    res = diagnose(md, steps, args.alternative, args.method)
+    if res["note"]:
+        warnings.warn(f"{title}{res['note']}", SmallKWarning, stacklevel=2)
+    print_table(res["shown"], title=f"{title}{res['title']}")
+    if res["note"]:
+        say(f"Small k: {res['note']}.\n")
+    return res["table"], res["fits"]
 
 
 def run(args: argparse.Namespace) -> int:

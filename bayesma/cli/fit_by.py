@@ -7,6 +7,7 @@ model allows it), so they equal the Python API's: ``bm.fit_many(data, by=COL, ..
 from __future__ import annotations
 
 import argparse
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 from bayesma.batch import fit_many
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
+from bayesma.cli.extras import run_extras
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.pipeline import save_fig, version_line
 from bayesma.errors import SmallKWarning
@@ -106,6 +108,18 @@ def _regression_shown(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return out
 
 
+def _runnable(note: str, table: pd.DataFrame, by: str, spec: dict[str, Any], args: argparse.Namespace) -> str:
+    """The small-k note with its ``bayesma priors`` hint as a command that runs (the first small group named)."""
+    small = [key for key, k in table["k"].items() if int(k) < 5]
+    if not note or not small:
+        return note
+    opts = [f"--yi {spec['yi']}", f"--vi {spec['vi']}" if spec.get("vi") else f"--sei {spec['sei']}"]
+    opts += [f"--labels {spec['labels']}"] if spec.get("labels") else []
+    opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
+    hint = f"bayesma priors {args.file} {' '.join(opts)} --subset \"{by} == {str(small[0])!r}\""
+    return re.sub(r"bayesma priors FILE \.\.\. --subset \"COL == 'value'\"", lambda _: hint, note)
+
+
 def _model_name(spec: Any) -> str:
     """The model of each analysis, as the output names it."""
     dep = getattr(spec, "dependence", None)
@@ -153,7 +167,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     say(choose_engine(args.engine, posts[keys[0]].spec, option="--engine ",
                       nuts_options=("tune",) if args.engine == "nuts" else ())[1])
     names = ["combined.csv", "report.md"]
-    sections, figures = [], []
+    sections, figures, extra_files = [], [], {}
     model_name = _model_name(posts[keys[0]].spec)
     with progress.step(f"report and forest plot per {by}"):
         for key in keys:
@@ -163,7 +177,11 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             names.append(fname)
             text = posterior_report(post, title=f"{by}: {key}", fits=fits[key], source=Path(args.file).name)
             head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
-            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}")
+            extra = run_extras(df[df[by] == key], spec, args, tag=f"_{safe_name(key)}")  # --subgroups, --bias
+            extra_files.update(extra.files)
+            names.extend(extra.files)
+            sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}"
+                            + (f"\n\n{extra.text}" if extra.markdown else ""))
     if spec.get("mods") or dependence:
         table = regression_table(res, fits, posts)
         table.index = table.index.rename([by, "term"])
@@ -179,7 +197,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         legend = ("FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
-        note = small_k_note(table).replace("COL", by).replace("FILE", Path(args.file).name)
+        note = _runnable(small_k_note(table), table, by, spec, args)
         legend += f"\n\n{note}" if note else ""
     print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
     say(legend + "\n")
@@ -201,6 +219,9 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         for _, fname, fig in figures:
             with writing(out / fname):
                 save_fig(fig, work / fname)
+        for fname, write in extra_files.items():
+            with writing(out / fname):
+                write(work / fname)
         with writing(out / "report.md"):
             (work / "report.md").write_text(report, encoding="utf-8")
         if args.html:

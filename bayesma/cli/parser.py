@@ -13,6 +13,7 @@ from typing import Any
 import bayesma
 from bayesma.cli.bias import add_parser as add_bias_parser
 from bayesma.cli.errors import PROG, UsageError
+from bayesma.cli.extras import add_options as add_extra_options
 from bayesma.cli.mv import add_parser as add_mv_parser
 from bayesma.cli.options import add_subset_option
 from bayesma.cli.robma import add_parser as add_robma_parser
@@ -182,6 +183,7 @@ def _add_fit_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
     add_report_options(p)
+    add_extra_options(p)
     _add_common(p)
     p.set_defaults(command_module="fit")
 

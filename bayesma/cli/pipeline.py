@@ -81,8 +81,12 @@ def run_fit(
     html: bool = False,
     engine_note: str = "",
     extra_files: tuple[str, ...] = (),
+    extras: Any = None,
 ) -> dict[str, Path]:
     """Fit *model*, print the tables, write summary.csv, forest.png, posterior.nc, report.md (and report.html).
+
+    *extras* (:class:`bayesma.cli.extras.Extras`): sections appended to the report (subgroup tests,
+    publication bias) and the files behind them, written with the others.
 
     The files are written into *workdir* (a staging directory, see
     :func:`bayesma.cli.outputs.staged_dir`) or, without it, into *out*;
@@ -154,6 +158,7 @@ def run_fit(
         say("(— : no finite posterior mean or SD under these priors; use the median and the interval)")
     names = ["summary.csv", "forest.png", "posterior.nc", "report.md"] + (["report.html"] if html else [])
     paths = {name: out / name for name in names}
+    extra_writers = dict(extras.files) if extras is not None else {}
     with progress.step(f"writing files to {out}"):
         with writing(paths["summary.csv"]):
             summary.to_csv(work / "summary.csv", index_label="parameter")
@@ -169,10 +174,16 @@ def run_fit(
         else:
             n = getattr(post, "n_draws", None) or draws * chains
             detail = f"{int(n)} independent posterior draws for the plots"
-        text = posterior_report(post, title=title or None, fits=fits, files=[*names, *extra_files], source=source,
-                                versions=version_line(), engine_detail=detail)
+        for name, write in extra_writers.items():
+            with writing(out / name):
+                write(work / name)
+        text = posterior_report(post, title=title or None, fits=fits, files=[*names, *extra_writers, *extra_files],
+                                source=source, versions=version_line(), engine_detail=detail)
         head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
         text = f"{head}\n\n{par}\n\n![Forest plot](forest.png)\n\n{rest}"
+        if extras is not None and extras.markdown:  # before the list of files, which ends the report
+            body, sep, files = text.rpartition("\n## Files")
+            text = (f"{body.rstrip()}\n\n{extras.text}\n{sep}{files}" if sep else f"{text.rstrip()}\n\n{extras.text}\n")
         with writing(paths["report.md"]):
             (work / "report.md").write_text(text, encoding="utf-8")
         if html:

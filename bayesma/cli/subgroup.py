@@ -49,14 +49,18 @@ def moderator_table(fe: Any, re_: Any) -> pd.DataFrame:
     return pd.concat(parts, names=["model"])
 
 
-def _analyse(part: pd.DataFrame, spec: dict[str, Any], args: argparse.Namespace, title: str) -> tuple[Any, Any, Any]:
-    """Pool one file (or one value of --per) by --by: (table, FE fit, RE fit), the table printed with both tests."""
+def subgroup_analysis(part: pd.DataFrame, spec: dict[str, Any], by: str, method: str = "REML") -> dict[str, Any]:
+    """Pool *part* within each value of the moderator *by* under FE and RE (*method*).
+
+    Returns a dict: ``table`` (:func:`moderator_table`), ``shown`` (the same rounded for a reader),
+    ``tests`` (the three tests of subgroup differences, one sentence each), ``fe``, ``re``.
+    """
     from bayesma.frequentist import subgroup  # scipy: loaded when the command runs
 
     common = dict(data=part, sei=spec["sei"], labels=spec["labels"], missing=spec["missing"])
     with in_file_rows(part):
-        fe = subgroup(spec["yi"], spec["vi"], by=args.by, method="FE", **common)
-        re_ = subgroup(spec["yi"], spec["vi"], by=args.by, method=args.method, **common)
+        fe = subgroup(spec["yi"], spec["vi"], by=by, method="FE", **common)
+        re_ = subgroup(spec["yi"], spec["vi"], by=by, method=method, **common)
     table = moderator_table(fe, re_)
     shown = pd.DataFrame({
         "k": table["k"].astype(int),
@@ -69,17 +73,26 @@ def _analyse(part: pd.DataFrame, spec: dict[str, Any], args: argparse.Namespace,
         "Q(df), p": [f"{q:.2f} ({int(d)}), {fmt_p(p).replace('= ', '')}" if d > 0 else ""
                      for q, d, p in table[["Q", "Q_df", "Q_p"]].to_numpy()],
     }, index=table.index)
-    print_table(shown, title=f"{title}Subgroups by {args.by} (k = {len(part)}; FE: common effect; RE: {args.method} "
-                             f"within each subgroup; all numbers in subgroups.csv)")
-    say(f"Test of subgroup differences, FE: Q_between({fe.Q_between_df}) = {fe.Q_between:.2f}, "
-        f"p {fmt_p(fe.Q_between_p)}")
-    say(f"Test of subgroup differences, RE ({args.method}), separate tau² per subgroup (Q on the subgroup "
-        f"estimates): Q_between({re_.Q_between_df}) = {re_.Q_between:.2f}, p {fmt_p(re_.Q_between_p)}")
     df1 = re_.mixed.QMdf[0]
     stat = "QM" if re_.mixed.QMdf[1] is None else "F"
-    say(f"Test of subgroup differences, RE ({args.method}), common tau² (meta-regression, metafor's "
-        f"rma(mods = ~ factor({args.by}))): {stat}({df1}) = {re_.mixed.QM:.2f}, p {fmt_p(re_.mixed.QMp)}\n")
-    return table, fe, re_
+    tests = [f"Test of subgroup differences, FE: Q_between({fe.Q_between_df}) = {fe.Q_between:.2f}, "
+             f"p {fmt_p(fe.Q_between_p)}",
+             f"Test of subgroup differences, RE ({method}), separate tau² per subgroup (Q on the subgroup "
+             f"estimates): Q_between({re_.Q_between_df}) = {re_.Q_between:.2f}, p {fmt_p(re_.Q_between_p)}",
+             f"Test of subgroup differences, RE ({method}), common tau² (meta-regression, metafor's "
+             f"rma(mods = ~ factor({by}))): {stat}({df1}) = {re_.mixed.QM:.2f}, p {fmt_p(re_.mixed.QMp)}"]
+    return {"table": table, "shown": shown, "tests": tests, "fe": fe, "re": re_}
+
+
+def _analyse(part: pd.DataFrame, spec: dict[str, Any], args: argparse.Namespace, title: str) -> tuple[Any, Any, Any]:
+    """Pool one file (or one value of --per) by --by: (table, FE fit, RE fit), the table printed with both tests."""
+    res = subgroup_analysis(part, spec, args.by, args.method)
+    print_table(res["shown"], title=f"{title}Subgroups by {args.by} (k = {len(part)}; FE: common effect; RE: "
+                                    f"{args.method} within each subgroup; all numbers in subgroups.csv)")
+    for line in res["tests"]:
+        say(line)
+    say()
+    return res["table"], res["fe"], res["re"]
 
 
 def run(args: argparse.Namespace) -> int:

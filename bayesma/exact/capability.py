@@ -76,6 +76,9 @@ def exact_support(spec: Any) -> Support:
     if getattr(spec, "bias", None) is not None:
         return Support(False, "it is a publication-bias model (bayesma.robma() fits the model-averaged ensemble "
                               "without MCMC)")
+    if getattr(spec, "counts", None) is not None:
+        return Support(False, f"the counts enter through their {spec.likelihood} likelihood (one latent effect and "
+                              "baseline per study), while the exact engine integrates normal likelihoods")
     if getattr(spec, "Z", None) is not None:
         return Support(False, "it is a location-scale model (scale=): one tau per study, not one tau to integrate")
     if spec.likelihood != "normal":

@@ -24,6 +24,7 @@ from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed, label_alias
 from bayesma.errors import HeavyTailWarning, InputError, PriorDominatesWarning, SmallKWarning
 from bayesma.exact.capability import ENGINE_CHOICES, choose_engine
+from bayesma.priors.base import short_text
 from bayesma.priors.improper import moment_flags
 from bayesma.spec import ModelSpec, build_spec
 
@@ -52,9 +53,10 @@ class MetaAnalysis:
     cluster : str or array_like, optional
         Cluster (study) ids for effects nested in studies: a three-level model
         with a between-cluster SD ``tau`` and a within-cluster SD ``tau_within``.
-    likelihood : {"normal", "student_t"}
+    likelihood : {"normal", "student_t", "binomial", "poisson"}
         Distribution of the true effects around their mean (``student_t``:
-        robust random effects with degrees of freedom ``nu``).
+        robust random effects with degrees of freedom ``nu``); ``"binomial"`` and
+        ``"poisson"`` model counts (``ai=``..., below) with their exact likelihood.
     priors : dict, optional
         Keys ``mu`` (intercept), ``beta`` (slopes), ``tau``, ``tau_within``,
         ``nu``; values are :mod:`bayesma.priors` objects or strings such as
@@ -87,6 +89,20 @@ class MetaAnalysis:
         :mod:`bayesma.models.location_scale`). Priors ``priors["alpha"]`` (intercept, default
         Normal(log of the median of the measure's default tau prior, 1)) and
         ``priors["alpha_slopes"]`` (default Normal(0, 1)) replace ``priors["tau"]``.
+    ai, bi, ci, di, n1i, n2i : str or array_like, optional
+        2x2 tables (``measure="OR"``, ``likelihood="binomial"``): events and non-events (or group
+        sizes ``n1i``, ``n2i``) of the two groups, modelled with their binomial likelihood, no
+        continuity correction (:mod:`bayesma.models.counts`; NUTS only).
+    x1i, t1i, x2i, t2i : str or array_like, optional
+        Events and person-time of two groups (``measure="IRR"``, ``likelihood="poisson"``).
+    xi, ni, ti : str or array_like, optional
+        Single groups: events of ``ni`` (``measure="PLO"``, binomial) or in person-time ``ti``
+        (``measure="IRLN"``, Poisson).
+    baseline : {"fixed", "random"}, optional
+        Study baselines of a two-group count model: each its own parameter (``"fixed"``, the
+        default, metafor's ``UM.FS``; prior ``priors["baseline"]``, default Normal(0, 10)) or
+        random (``UM.RS``; ``priors["baseline_mu"]`` Normal(0, 10), ``priors["baseline_sd"]``
+        HalfNormal(2.5)).
 
     Examples
     --------
@@ -120,9 +136,41 @@ class MetaAnalysis:
         outcome: Any = None,
         struct: str | None = None,
         scale: str | None = None,
+        ai: Any = None,
+        bi: Any = None,
+        ci: Any = None,
+        di: Any = None,
+        n1i: Any = None,
+        n2i: Any = None,
+        x1i: Any = None,
+        t1i: Any = None,
+        x2i: Any = None,
+        t2i: Any = None,
+        xi: Any = None,
+        ni: Any = None,
+        ti: Any = None,
+        baseline: str | None = None,
     ) -> None:
+        counts = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i, "x2i": x2i,
+                  "t1i": t1i, "t2i": t2i, "xi": xi, "ni": ni, "ti": ti}
+        is_counts = likelihood in ("binomial", "poisson") or any(v is not None for v in counts.values()) \
+            or baseline is not None
         if measure is None and isinstance(data, pd.DataFrame):
             measure = data.attrs.get("measure")
+            if is_counts and measure is not None:
+                from bayesma.models.counts import MEASURES as COUNT_MEASURES
+
+                if str(measure).upper() not in COUNT_MEASURES:
+                    raise InputError(f"measure= is not given and the data set's attrs name measure={measure!r}, "
+                                     f"which has no exact count likelihood: pass measure= one of "
+                                     f"{sorted(COUNT_MEASURES)} ('OR' for 2x2 tables with likelihood='binomial')")
+        if is_counts:
+            self._init_counts(data, counts, yi=yi, vi=vi, sei=sei, likelihood=likelihood, measure=measure,
+                              labels=labels, mods=mods, priors=priors, model=model, baseline=baseline,
+                              missing=missing, others={"tau_by=": tau_by, "cluster=": cluster, "bias=": bias,
+                                                       "V=": V, "rho=": rho, "outcome=": outcome,
+                                                       "struct=": struct, "scale=": scale})
+            return
         if V is not None or rho is not None or outcome is not None or struct is not None:
             if scale is not None:
                 raise InputError("scale= (a location-scale model) cannot be combined with V=, rho=, outcome= "
@@ -145,6 +193,28 @@ class MetaAnalysis:
             self.spec = with_bias(self.spec, bias)
         self._pymc_cache: Any = None  # compiled models, kept across fits (a models.nuts.ModelCache)
         self._pymc_model: Any = None
+
+    def _init_counts(self, data: Any, counts: dict[str, Any], *, yi: Any, vi: Any, sei: Any, likelihood: str,
+                     others: dict[str, Any], **kwargs: Any) -> None:
+        """The binomial- and Poisson-normal models (:mod:`bayesma.models.counts`)."""
+        from bayesma.models.counts import build_counts_spec
+
+        if likelihood not in ("binomial", "poisson"):
+            raise InputError(f"counts (ai=, x1i=, xi=, ...) are modelled with likelihood='binomial' (OR, PLO) or "
+                             f"'poisson' (IRR, IRLN), got likelihood={likelihood!r}; for the normal approximation "
+                             "compute yi and vi with bayesma.escalc() first")
+        if not any(v is not None for v in counts.values()):
+            raise InputError(f"likelihood={likelihood!r} models counts: give them (ai=, bi=, ci=, di= for OR; "
+                             "xi=, ni= for PLO; x1i=, t1i=, x2i=, t2i= for IRR; xi=, ti= for IRLN)")
+        used = [name for name, value in others.items() if value is not None]
+        used += [name for name, value in (("vi=", vi), ("sei=", sei)) if value is not None]
+        used += ["yi="] if yi != "yi" else []
+        if used:
+            raise InputError(f"{', '.join(used)} cannot be used with likelihood={likelihood!r}: the counts are "
+                             "the data of the binomial / Poisson model (random effects, moderators via mods=)")
+        self.spec = build_counts_spec(data, likelihood=likelihood, counts=counts, **kwargs)
+        self._pymc_cache = None
+        self._pymc_model = None
 
     # ------------------------------------------------------------------
     @property
@@ -381,13 +451,13 @@ class MetaAnalysis:
         if n <= 2:
             warnings.warn(
                 f"only {count}: the data say almost nothing about the heterogeneity, so the "
-                f"posterior of {what} is essentially its prior ({tau_prior!r}) and the interval for mu "
+                f"posterior of {what} is essentially its prior ({short_text(tau_prior)}) and the interval for mu "
                 "depends on it. Report results under several priors: see bayesma.compare_priors().",
                 PriorDominatesWarning, stacklevel=3,
             )
         else:
             warnings.warn(
-                f"{count} (< 5): the prior on {what} ({tau_prior!r}) matters for the result; "
+                f"{count} (< 5): the prior on {what} ({short_text(tau_prior)}) matters for the result; "
                 "check how conclusions change with bayesma.compare_priors().",
                 SmallKWarning, stacklevel=3,
             )
@@ -396,3 +466,4 @@ class MetaAnalysis:
         from bayesma.priors import describe
 
         return f"MetaAnalysis({self.spec.describe()})\npriors:\n{describe(self.spec.priors)}"
+

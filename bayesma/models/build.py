@@ -60,7 +60,7 @@ import numpy as np
 
 from bayesma.errors import InputError
 from bayesma.models import bias as bias_family
-from bayesma.models import dependent_pymc, location_scale, random_effects, student_t, subgroup, three_level
+from bayesma.models import counts_pymc, dependent_pymc, location_scale, random_effects, student_t, subgroup, three_level
 from bayesma.models.random_effects import beta_key, location_groups
 from bayesma.spec import ModelSpec
 
@@ -129,8 +129,7 @@ def resolve_parameterization(spec: ModelSpec, parameterization: str = "auto") ->
 # ---------------------------------------------------------------------------
 
 
-def _hyper_name(key: str, param: str) -> str:
-    return f"hyper_{key}_{param}"
+_hyper_name = random_effects.hyper_name
 
 
 #: Smallest padded number of studies (effects): with ``pad=True`` the study dimension
@@ -157,7 +156,7 @@ def padded_size(n: int, minimum: int) -> int:
 
 def _padded(spec: ModelSpec, pad: bool) -> bool:
     """Whether the model of *spec* is padded: asked for, and no publication-bias family."""
-    return bool(pad) and getattr(spec, "bias", None) is None
+    return bool(pad) and getattr(spec, "bias", None) is None and getattr(spec, "counts", None) is None
 
 
 def padded_sizes(spec: ModelSpec, pad: bool = False) -> tuple[int, int]:
@@ -190,6 +189,8 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = F
     """
     if getattr(spec, "dependence", None) is not None:  # CHE / multivariate (dependent_pymc.py)
         return dependent_pymc.structure_key(spec)
+    if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihoods (counts_pymc.py)
+        return counts_pymc.structure_key(spec)
     priors = tuple(
         (key, spec.priors[key].family, tuple(spec.priors[key].params))
         for key in ("tau", "tau_within", "nu")
@@ -231,6 +232,8 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
     >>> sorted(data_values(ma.spec))
     ['hyper_mu_mu', 'hyper_mu_sigma', 'hyper_tau_sigma', 'vi', 'yi_data']
     """
+    if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihoods (counts_pymc.py)
+        return counts_pymc.data_values(spec)
     dep = getattr(spec, "dependence", None)  # CHE / multivariate (dependent_pymc.py)
     if dep is not None and dep.multivariate:
         return dependent_pymc.data_values(spec)
@@ -418,6 +421,9 @@ def build_model(
             b.cluster_mask = b.data("cluster_mask", dims="cluster")
         if getattr(spec, "dependence", None) is not None:  # CHE / multivariate (dependent_pymc.py)
             dependent_pymc.build(b)
+            return model, handles
+        if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihoods (counts_pymc.py)
+            counts_pymc.build(b)
             return model, handles
         loc, loc_new = random_effects.location(b)
         if getattr(spec, "bias", None) is not None:  # selection models, PET, PEESE (models/bias.py)

@@ -17,7 +17,12 @@ from bayesma.models.student_t import PADDED_NU
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
 
-__all__ = ["location", "common_effect", "effects", "study_effects", "location_groups", "beta_key", "masked"]
+__all__ = ["hyper_name", "location", "common_effect", "effects", "study_effects", "location_groups", "beta_key", "masked"]
+
+
+def hyper_name(key: str, param: str) -> str:
+    """Name of the ``pm.Data`` holding hyperparameter *param* of prior *key*."""
+    return f"hyper_{key}_{param}"
 
 
 def location_groups(spec: ModelSpec) -> list[tuple[str, Any, list[int]]]:

@@ -23,6 +23,31 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SUMMARY_COLUMNS", "PARAM_ORDER", "param_rows", "var_dim", "hdi_of_draws", "compare_frequentist"]
 
 
+def _glmm_rows(spec: Any, level: float, reg: bool) -> list[tuple[Any, dict]]:
+    """``ML (GLMM, <model>)``: metafor's ``rma.glmm`` with the likelihood of a count model
+    (UM.FS for fixed study baselines, UM.RS for random ones)."""
+    from bayesma.frequentist.glmm import rma_glmm
+
+    c = spec.counts
+    model = "UM.RS" if c.baseline == "random" else "UM.FS"
+    args = ({"ai": c.e1, "n1i": c.n1, "ci": c.e2, "n2i": c.n2} if c.kind == "binomial2" else
+            {"x1i": c.e1, "t1i": c.n1, "x2i": c.e2, "t2i": c.n2} if c.kind == "poisson2" else
+            {"xi": c.e1, "ni": c.n1} if c.kind == "binomial1" else {"xi": c.e1, "ti": c.n1})
+    data = spec.meta.data if reg else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma_glmm(spec.measure, **args, model=model, mods=spec.mods if reg else None, data=data,
+                       level=level)
+    tau = float(np.sqrt(max(res.tau2, 0.0)))
+    out = []
+    for j, name in enumerate(res.coef_names):
+        rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
+               "tau": tau, "tau_ci_lb": float("nan"), "tau_ci_ub": float("nan"),
+               "pi_lb": float("nan"), "pi_ub": float("nan")}
+        out.append(((f"ML (GLMM, {model})", name) if reg else f"ML (GLMM, {model})", rec))
+    return out
+
+
 def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     """The frequentist estimates (``bayesma.rma``) beside the posterior.
 
@@ -40,7 +65,9 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     also repeated. Subgroup-tau and three-level models are compared with
     the ordinary (single-tau, two-level) frequentist fits; three-level
     models also get a ``REML (3-level)`` row from :func:`bayesma.rma_mv`
-    when available. Dependent-effects models (CHE, multivariate across
+    when available. Count models (binomial / Poisson likelihood) add an ``ML (GLMM, UM.FS)`` (or
+    ``UM.RS``) row from :func:`bayesma.rma_glmm` beside the normal-approximation fits of
+    ``escalc``'s ``yi, vi``. Dependent-effects models (CHE, multivariate across
     outcomes) are compared with :func:`bayesma.rma_mv` with the same ``V``
     and structure instead (see
     :func:`bayesma.results.compare_dependent.compare_dependent`).
@@ -98,6 +125,8 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
                 "pi_lb": float(res3.pi_lb or np.nan), "pi_ub": float(res3.pi_ub or np.nan)}))
         except BayesmaError:  # pragma: no cover - a model rma_mv refuses (e.g. one cluster) only drops its row
             pass
+    if getattr(spec, "counts", None) is not None:  # counts: the GLMM with the same likelihood (rma_glmm)
+        rows.extend(_glmm_rows(spec, level, reg))
 
     # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
     bname = f"Bayesian ({post.engine})"

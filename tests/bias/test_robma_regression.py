@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import integrate
 
 import bayesma as bm
 from bayesma.bias import fit_model
-from bayesma.bias.components import default_effect
+from bayesma.bias.components import default_effect, default_heterogeneity
 from bayesma.bias.extended import ExtData, ExtModelDef
 from bayesma.bias.model import FitData
 from bayesma.bias.moderators import build_terms, meandif_contrast
@@ -60,9 +61,37 @@ def test_regression_marginal_likelihood_matches_closed_form(dat):
     assert abs(fit.log_ml - exact) < 4 * fit.log_ml_se + 2e-3
 
 
+def test_random_effects_regression_marginal_likelihood_matches_tau_quadrature(dat):
+    """Effect, heterogeneity and both moderators: mu and the coefficients integrate in closed form
+    (Gaussian), tau by adaptive 1-D quadrature against its InvGamma(1, 0.15) prior."""
+    terms, X = build_terms("~ measure + age", dat)
+    y, se = dat["yi"].to_numpy(), dat["sei"].to_numpy()
+    fd = FitData(y, se, y, se, "GEN", 1.0, 1.0)
+    ed = ExtData(fd, X, {"measure": slice(0, 1), "age": slice(1, 2)})
+    model = ExtModelDef(default_effect(), default_heterogeneity(), None, 1.0, mods=tuple(terms))
+    fit = fit_model(model, ed, n=2048, replicates=8, seed=5)
+    fixed = 1.0 * np.ones((y.size, y.size)) + 0.25**2 * X @ X.T
+
+    def lik(tau):
+        cov = np.diag(se**2 + tau**2) + fixed
+        _, logdet = np.linalg.slogdet(cov)
+        ll = -0.5 * (y.size * math.log(2 * math.pi) + logdet + y @ np.linalg.solve(cov, y))
+        return math.exp(ll + float(default_heterogeneity().logpdf_tau(np.array([tau]))[0]))
+
+    exact = math.log(integrate.quad(lik, 0, 0.5, points=[0.05, 0.1, 0.2], limit=200)[0]
+                     + integrate.quad(lik, 0.5, np.inf, limit=200)[0])
+    assert abs(fit.log_ml - exact) < 4 * fit.log_ml_se + 2e-3
+
+
 @pytest.fixture(scope="module")
 def bma_fit(dat):
     return bm.bma(dat, yi="yi", sei="sei", measure="ZCOR", mods="~ measure + age", draws=512, replicates=4)
+
+
+def test_one_prior_for_every_moderator(dat):
+    fit = bm.bma(dat, yi="yi", sei="sei", mods="~ measure + age", priors={"mods": bm.priors.Normal(0, 0.5)},
+                 draws=64, replicates=2)
+    assert set(fit.moderators()["prior"]) == {"Normal(0, 0.5)"}
 
 
 def test_bma_ensemble_crosses_moderators(bma_fit):

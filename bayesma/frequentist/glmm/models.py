@@ -132,7 +132,7 @@ def problem(model: str, cnt: Counts, X: np.ndarray, random: bool, n_nodes: int, 
         if random:
             A[:, 2, -1] = 1.0
         names = [f"beta{j}" for j in range(p)] + [f"alpha{i}" for i in range(k)] + (["log_tau"] if random else [])
-        return LocalProblem(A, _two_arm(cnt, False, random, n_nodes, modes), names)
+        return LocalProblem(A, _two_arm(cnt, False, random, n_nodes, modes), names, own=p + np.arange(k))
     if model == "UM.RS":
         P = p + 2 + int(random)
         A = np.zeros((k, 3 + int(random), P))
@@ -168,4 +168,5 @@ def saturated_um_rs(cnt: Counts, n_nodes: int) -> LocalProblem:
     A[np.arange(k), 0, np.arange(k)] = 1.0
     A[:, 1, k] = 1.0
     A[:, 2, k + 1] = 1.0
-    return LocalProblem(A, _two_arm(cnt, True, False, n_nodes), [f"theta{i}" for i in range(k)] + ["const", "log_sigma"])
+    return LocalProblem(A, _two_arm(cnt, True, False, n_nodes), [f"theta{i}" for i in range(k)] + ["const", "log_sigma"],
+                        own=np.arange(k))

@@ -1,0 +1,116 @@
+"""The PyMC pieces of the binomial- and Poisson-normal models (:mod:`bayesma.models.counts`).
+
+Builder piece for :func:`bayesma.models.build.build_model`: the study effects are
+non-centred (``theta_i = x_i' beta + tau z_i``), the baselines of two-group measures fixed
+(each its own wide prior) or random (non-centred around ``baseline_mu``), and the counts enter
+through PyMC's ``Binomial`` / ``Poisson`` likelihoods on the logit / log scale.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["structure_key", "data_values", "build"]
+
+_BASE_KEYS = ("baseline", "baseline_mu", "baseline_sd")
+
+
+def _prior_key(spec: Any) -> tuple:
+    return tuple((key, spec.priors[key].family, tuple(spec.priors[key].params))
+                 for key in ("tau", *_BASE_KEYS) if key in spec.priors)
+
+
+def structure_key(spec: Any) -> tuple:
+    """What decides the compiled model: the count kind, baselines, k, the location and its priors."""
+    from bayesma.models.random_effects import location_groups
+
+    c = spec.counts
+    if spec.is_regression:
+        loc = ("beta",) + tuple((fam, tuple(prior.params), tuple(idx)) for fam, prior, idx in location_groups(spec))
+    else:
+        loc = ("mu", spec.priors["mu"].family, tuple(spec.priors["mu"].params))
+    return ("counts", c.kind, c.baseline, spec.model, spec.k, spec.p, loc, _prior_key(spec))
+
+
+def data_values(spec: Any) -> dict[str, np.ndarray]:
+    """The counts, the design and every prior hyperparameter, by ``pm.Data`` name."""
+    from bayesma.models.random_effects import beta_key, location_groups
+    from bayesma.models.random_effects import hyper_name as _hyper_name
+
+    c = spec.counts
+    # event counts are integers (and binomial group sizes); Poisson exposures are times
+    ntype = "int64" if c.family == "binomial" else float
+    out: dict[str, np.ndarray] = {"e1": np.asarray(c.e1).astype("int64"), "n1": np.asarray(c.n1).astype(ntype)}
+    if c.two_group:
+        out.update(e2=np.asarray(c.e2).astype("int64"), n2=np.asarray(c.n2).astype(ntype))
+    if spec.is_regression:
+        out["X"] = np.asarray(spec.X, dtype=float)
+        out["x_new"] = np.asarray(spec.x_new, dtype=float)
+        groups = location_groups(spec)
+        for fam, _, idx in groups:
+            priors = [spec.location_prior(j) for j in idx]
+            for param in priors[0].params:
+                out[_hyper_name(beta_key(groups, fam), param)] = np.array([p.params[param] for p in priors], float)
+    else:
+        for param, value in spec.priors["mu"].params.items():
+            out[_hyper_name("mu", param)] = np.asarray(value, dtype=float)
+    for key in ("tau", *_BASE_KEYS):
+        if key in spec.priors:
+            for param, value in spec.priors[key].params.items():
+                out[_hyper_name(key, param)] = np.asarray(value, dtype=float)
+    return out
+
+
+def _loglik(c: Any, e1, n1, e2, n2, eta1, eta2) -> None:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if c.family == "binomial":
+        pm.Binomial("e1_obs", n=n1, logit_p=eta1, observed=e1, dims="study")
+        if eta2 is not None:
+            pm.Binomial("e2_obs", n=n2, logit_p=eta2, observed=e2, dims="study")
+    else:
+        pm.Poisson("e1_obs", mu=n1 * pt.exp(eta1), observed=e1, dims="study")
+        if eta2 is not None:
+            pm.Poisson("e2_obs", mu=n2 * pt.exp(eta2), observed=e2, dims="study")
+
+
+def build(b: Any) -> None:
+    """Add the count model of ``b.spec`` to the model being built (inside its ``pm.Model``)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from bayesma.models import random_effects
+
+    spec, c = b.spec, b.spec.counts
+    e1, n1 = b.data("e1", dims="study"), b.data("n1", dims="study")
+    e2 = n2 = None
+    if c.two_group:
+        e2, n2 = b.data("e2", dims="study"), b.data("n2", dims="study")
+    loc, loc_new = random_effects.location(b)
+    ones = pt.ones_like(n1)
+    if spec.model == "common":
+        theta = pm.Deterministic("theta", loc * ones, dims="study")
+        pm.Deterministic("theta_new", loc_new)
+    else:
+        tau = b.hetero("tau")
+        z = b.noise("z", dims="study")
+        theta = pm.Deterministic("theta", loc * ones + tau * z, dims="study")
+        z_new = b.noise("z_new")
+        pm.Deterministic("theta_new", loc_new + tau * z_new)
+    b.handles.theta_prior = theta
+    if not c.two_group:
+        _loglik(c, e1, n1, None, None, theta, None)
+        return
+    if c.baseline == "fixed":
+        prior = spec.priors["baseline"]
+        alpha = prior.pymc("baseline", params=b.hyper("baseline", prior), dims="study")
+    else:
+        pm_prior, sd_prior = spec.priors["baseline_mu"], spec.priors["baseline_sd"]
+        a_mu = pm_prior.pymc("baseline_mu", params=b.hyper("baseline_mu", pm_prior))
+        a_sd = sd_prior.pymc("baseline_sd", params=b.hyper("baseline_sd", sd_prior))
+        u = b.noise("u", dims="study")
+        alpha = pm.Deterministic("baseline", a_mu + a_sd * u, dims="study")
+    _loglik(c, e1, n1, e2, n2, alpha + theta / 2.0, alpha - theta / 2.0)
