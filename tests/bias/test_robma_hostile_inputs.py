@@ -148,3 +148,11 @@ def test_positional_columns_say_how_they_were_read():
     cors = pd.DataFrame({"r": [0.21, 0.35, 0.10, 0.30], "n": [80, 40, 120, 60]})
     with pytest.raises(InputError, match=r"'n' read as sampling variances \(vi\)"):
         bm.robma(cors, "r", "n")
+
+
+@pytest.mark.parametrize("kw", [dict(d=[0.3, 0.5, 0.4], se=[1e-160, 0.1, 0.1]),
+                                dict(y=[0.3, 0.5, 0.4], vi=[1e-300, 0.01, 0.01])])
+def test_a_standard_error_whose_weight_overflows_names_the_study(kw):
+    """It crashed with numpy's 'zero-size array to reduction operation maximum'."""
+    with pytest.raises(InputError, match=r"study in row 1 has a standard error of .* where its weight"):
+        bm.robma(**kw, **FAST)
