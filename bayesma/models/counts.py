@@ -174,6 +174,12 @@ def build_counts_spec(
         raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
     frame = data.reset_index(drop=True) if isinstance(data, pd.DataFrame) else None
     arrays, text = _arrays(given, data if isinstance(data, pd.DataFrame) else None)
+    if frame is not None:  # Series / DataFrame arguments pair with data's rows by index, then follow the reset rows
+        from bayesma._validate import align
+
+        labels, mods = ((align(v, data.index, name).reset_index(drop=True)
+                         if isinstance(v, (pd.Series, pd.DataFrame)) else v) for v, name in ((labels, "labels"),
+                                                                                            (mods, "mods")))
     k = len(next(iter(arrays.values())))
     labs, _ = study_labels(frame, labels, k)
     if isinstance(labels, str):
