@@ -238,3 +238,18 @@ def test_plots_of_one_outcome_say_which_outcome():
     assert "my title" in texts(sg.fits["dropout"].funnel(title="my title"))
     for fig in (post.forest(), post.plot_prior_posterior(), sg.fits["dropout"].funnel()):
         assert_readable(fig, "titled plot")
+
+
+def test_command_line_parts_carry_their_title():
+    from bayesma.cli.options import groups_of
+
+    df = _data(24)
+    parts = dict(groups_of(df, "outcome"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bm.rma("yi", "vi", data=parts["dropout"], labels="label")
+        sg = bm.subgroup("yi", "vi", by="g", data=parts["recidivism"].assign(g=["a", "b"] * 4), labels="label")
+    assert "outcome = dropout" in {t.get_text() for t in _texts(res.funnel(contours=[0.9, 0.95, 0.99]))}
+    assert "outcome = recidivism" in {t.get_text() for t in _texts(sg.forest())}
+    assert sg.fits["a"].data.data.attrs["subset"] == "outcome = recidivism, g = a"
+    assert "subset" not in df.attrs  # the caller's frame is left alone
