@@ -105,3 +105,46 @@ def test_mostly_numeric_text_moderator_names_the_study(dat):
 def test_mods_of_a_wrong_type_name_the_type_not_the_values(dat):
     with pytest.raises(TypeError, match="got ndarray$"):
         build_terms(dat[["x"]].to_numpy(), dat)
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: bm.robma(d, d="d", se="se", draws=64, replicates=2, ensemble="PP"),
+    lambda d: bm.bma(d, d="d", se="se", mods="~ x", draws=64, replicates=2),
+])
+def test_weight_function_plot_of_an_ensemble_without_weight_functions_says_so(dat, make):
+    fit = make(dat)
+    with pytest.raises(bm.errors.UnsupportedModelError, match="no selection"):
+        fit.plot_weightfunction()
+
+
+@pytest.mark.parametrize("ensemble, title", [
+    ("PP", "Robust Bayesian meta-analysis (RoBMA PET-PEESE ensemble, bayesma)"),
+    ("6w", "Robust Bayesian meta-analysis (RoBMA 6w ensemble, bayesma)"),
+    ("none", "Bayesian model averaging without publication-bias models (bayesma)"),
+    ([bm.PET(), (bm.WeightFunction((0.05,), "one"), 2.0)],
+     "Robust Bayesian meta-analysis (ensemble: 1 weight function, PET, bayesma)"),
+])
+def test_the_printout_names_the_ensemble_that_was_fitted(dat, ensemble, title):
+    """It used to say 'RoBMA-PSMA ensemble' whatever was fitted (bm.bma included)."""
+    fit = bm.robma(dat, d="d", se="se", draws=32, replicates=2, ensemble=ensemble)
+    assert repr(fit).splitlines()[0] == title
+
+
+def test_bma_printout_does_not_claim_bias_models(dat):
+    fit = bm.bma(dat, d="d", se="se", mods="~ x", draws=32, replicates=2)
+    assert repr(fit).splitlines()[0] == "Bayesian model averaging without publication-bias models (bayesma)"
+
+
+@pytest.mark.parametrize("effect", ["d", "r", "y"])
+def test_an_effect_and_its_test_statistic_with_opposite_signs_name_the_study(effect):
+    """The standard error follows from |effect / t| either way, so a sign slip would pass unnoticed."""
+    df = pd.DataFrame({"study": list("ABCD"), effect: [0.2, -0.3, 0.25, 0.1], "t": [2.1, 2.5, 1.9, 1.2]})
+    with pytest.raises(InputError, match=rf"column '{effect}': study 'B' \(row 2\) is -0.3 but its test statistic 't' is 2.5"):
+        bm.robma(df, **{effect: effect}, t="t", slab="study", **FAST)
+
+
+def test_positional_columns_say_how_they_were_read():
+    """bm.robma(data, "r", "n") fills yi and vi (rma's slots): the error says 'n' was read as variances."""
+    cors = pd.DataFrame({"r": [0.21, 0.35, 0.10, 0.30], "n": [80, 40, 120, 60]})
+    with pytest.raises(InputError, match=r"'n' read as sampling variances \(vi\)"):
+        bm.robma(cors, "r", "n")
