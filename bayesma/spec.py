@@ -272,6 +272,9 @@ def resolve_priors(
     TypeError
         For a value that is neither a prior nor a prior spec string.
     """
+    if priors is not None and not isinstance(priors, Mapping):
+        raise ArgumentTypeError(f"priors must be a dict such as {{'mu': 'normal(0, 1)', 'tau': 'halfnormal(0.5)'}}, "
+                                f"got {type(priors).__name__}")
     given = dict(priors or {})
     unknown = set(given) - set(PRIOR_KEYS)
     if unknown:

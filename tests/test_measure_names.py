@@ -38,3 +38,4 @@ def test_an_unknown_measure_is_an_input_error_everywhere():
         bm.MetaAnalysis(ES, yi="yi", vi="vi", measure="foo")
     with pytest.raises(bm.InputError, match="not supported"):
         bm.robma(ES, yi="yi", vi="vi", measure="foo")
+

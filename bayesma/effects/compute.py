@@ -25,7 +25,7 @@ from bayesma._validate import as_numeric, columns, label_alias, study_name
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
 from bayesma.effects._fill import fill_columns
-from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError, MissingDataWarning
 
 __all__ = ["MEASURES", "escalc"]
 
@@ -250,6 +250,7 @@ def escalc(
     keep = _kept_rows(data, var_names, replace, len(na_y))
     _warn_missing(measure, x, (na_y | na_v) & ~keep, ctx, var_names)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
+    _warn_implausible(measure, yi, labels)
 
     if data is not None and not replace:
         out = fill_columns(data, {var_names[0]: yi, var_names[1]: vi}, "ifna", labels, f"escalc({measure!r})")
@@ -263,6 +264,25 @@ def escalc(
     if labels is not None:
         out.attrs["slab"] = labels
     return out
+
+
+#: standardized mean differences (and conversions to them): |d| > 5 means two groups that hardly overlap
+_STANDARDIZED = {"SMD", "SMDH", "SMD1", "SMD1H", "SMCC", "SMCR", "SMCRH", "SMN", "OR2D", "OR2DN", "OR2DL", "R2D"}
+IMPLAUSIBLE_SMD = 5.0
+
+
+def _warn_implausible(measure: str, yi: np.ndarray, labels: list[Any] | None) -> None:
+    """A DataWarning naming the studies whose standardized difference is beyond |5| (raw-unit data, SEs or
+    variances in the SD columns, or swapped columns give |g| in the tens or hundreds)."""
+    if measure not in _STANDARDIZED:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(np.abs(np.asarray(yi, dtype=float)) > IMPLAUSIBLE_SMD)
+    if bad.size:
+        cells = "; ".join(f"{study_name(labels, int(i))}: {float(yi[i]):.3g}" for i in bad[:10])
+        warnings.warn(f"escalc({measure!r}): {bad.size} implausible standardized mean difference(s), |yi| > "
+                      f"{IMPLAUSIBLE_SMD:g} ({cells}); check that the sd columns hold standard deviations (not "
+                      "variances or standard errors) in the units of the means", DataWarning, stacklevel=3)
 
 
 def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any, k: int) -> np.ndarray:

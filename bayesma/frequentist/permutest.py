@@ -254,7 +254,8 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     """
     if not all(hasattr(res, a) for a in ("X", "data", "btt", "tau2_fix")) or getattr(res, "X", None) is None:
         raise ArgumentTypeError(f"permutest needs a fit of bayesma.rma(), got {type(res).__name__}")
-    if isinstance(iter, bool) or int(iter) != iter or iter < 2:
+    if isinstance(iter, bool) or not isinstance(iter, (int, float, np.integer, np.floating)) or int(iter) != iter \
+            or iter < 2:
         raise InputError(f"iter must be an integer >= 2, got {iter!r}")
     iter = int(iter)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
