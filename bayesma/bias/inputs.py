@@ -262,6 +262,12 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
         bad = np.flatnonzero(y == 0)
         if bad.size:
             raise study_error("is 0, so the test statistic gives no standard error", labels, int(bad[0]), col)
+        # the test statistic of an effect has the effect's sign (log OR for OR); opposite signs are a data error
+        bad = np.flatnonzero(np.sign(y) != np.sign(v))
+        if bad.size:
+            i = int(bad[0])
+            raise study_error(f"is {y[i]:g} but its test statistic {pcol!r} is {v[i]:g}: a test statistic has the "
+                              "sign of its effect; correct the sign of one of them", labels, i, col)
     if kind == "n" and scale in ("logOR", "y"):
         raise ArgumentTypeError(f"n= gives no standard error for {'log odds ratios' if scale == 'logOR' else 'y'}; "
                                 "give se= (RoBMA's rule: sample sizes only for d, r and z)")
@@ -271,8 +277,11 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
         if bad.size:
             i = int(bad[0])
             how = "has" if kind == "n" else "implies"
-            raise study_error(f"{how} a total sample size n = {nn[i]:.4g} <= 3 ({col} = {y[i]:g}): Fisher's z needs "
-                              "n > 3 (se = 1 / sqrt(n - 3)) and the t test n - 2 > 0 df", labels, i,
+            read = {"se": "standard errors", "t": "test statistics", "ci": "confidence bounds"}.get(kind, "")
+            read = "sampling variances (vi)" if vi is not None else read
+            src = "" if kind == "n" else f" with {pcol!r} read as {read}"
+            raise study_error(f"{how} a total sample size n = {nn[i]:.4g} <= 3 ({col} = {y[i]:g}{src}): Fisher's z "
+                              "needs n > 3 (se = 1 / sqrt(n - 3)) and the t test n - 2 > 0 df", labels, i,
                               pcol if kind == "n" else col)
     return _to_fit(scale, sign * y, y, v, kind, nn, labels, sign)
 

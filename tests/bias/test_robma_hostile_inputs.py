@@ -133,3 +133,18 @@ def test_the_printout_names_the_ensemble_that_was_fitted(dat, ensemble, title):
 def test_bma_printout_does_not_claim_bias_models(dat):
     fit = bm.bma(dat, d="d", se="se", mods="~ x", draws=32, replicates=2)
     assert repr(fit).splitlines()[0] == "Bayesian model averaging without publication-bias models (bayesma)"
+
+
+@pytest.mark.parametrize("effect", ["d", "r", "y"])
+def test_an_effect_and_its_test_statistic_with_opposite_signs_name_the_study(effect):
+    """The standard error follows from |effect / t| either way, so a sign slip would pass unnoticed."""
+    df = pd.DataFrame({"study": list("ABCD"), effect: [0.2, -0.3, 0.25, 0.1], "t": [2.1, 2.5, 1.9, 1.2]})
+    with pytest.raises(InputError, match=rf"column '{effect}': study 'B' \(row 2\) is -0.3 but its test statistic 't' is 2.5"):
+        bm.robma(df, **{effect: effect}, t="t", slab="study", **FAST)
+
+
+def test_positional_columns_say_how_they_were_read():
+    """bm.robma(data, "r", "n") fills yi and vi (rma's slots): the error says 'n' was read as variances."""
+    cors = pd.DataFrame({"r": [0.21, 0.35, 0.10, 0.30], "n": [80, 40, 120, 60]})
+    with pytest.raises(InputError, match=r"'n' read as sampling variances \(vi\)"):
+        bm.robma(cors, "r", "n")
