@@ -143,3 +143,14 @@ def test_un_nuts_with_two_outcomes_is_hcs_with_a_uniform_rho():
         mcse = sd / np.sqrt(s.loc[name, "ess_bulk"])
         assert abs(s.loc[name, "mean"] - m) < max(0.1 * sd, 4 * mcse), name
         assert abs(s.loc[name, "sd"] / sd - 1) < 0.15, name
+
+
+def test_lkj_eta_is_part_of_the_compiled_structure():
+    """eta is a constant of the UN graph: two etas must not share one compiled model."""
+    from bayesma.models.build import structure_key
+
+    inp = dict(_case("berkey1998_CS")["input"])
+    V = np.array(inp.pop("V"))
+    keys = {structure_key(bm.MetaAnalysis(pd.DataFrame(inp), yi="yi", V=V, cluster="trial", outcome="outcome",
+                                          struct="UN", priors={"rho": bm.priors.LKJ(eta)}).spec) for eta in (1.0, 2.0)}
+    assert len(keys) == 2
