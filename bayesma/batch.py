@@ -252,7 +252,8 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
         mask &= (data[col] == val).to_numpy()
     sub = data.loc[mask].copy()
     # plots of the group's fit take their title from it (bayesma.plots title_of)
-    sub.attrs = {**data.attrs, "subset": ", ".join(f"{col} = {val}" for col, val in zip(by, kt))}
+    here = ", ".join(f"{col} = {val}" for col, val in zip(by, kt))
+    sub.attrs = {**data.attrs, "subset": ", ".join(v for v in (data.attrs.get("subset"), here) if v)}
     return sub
 
 

@@ -223,9 +223,12 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     if yi is not None and all(x is None for x in (sei, vi, n, t, lCI, uCI)) and data is not None:
         sei, vi = ("sei", None) if "sei" in data.columns else (None, "vi" if "vi" in data.columns else None)
     if data is None:  # Series pair by index (with the first Series given), never by position
-        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "slab": slab})
+        cl = None if isinstance(cluster, str) else cluster
+        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "lCI": lCI, "uCI": uCI, "slab": slab,
+                              "cluster": cl})
         effects = {key: al[key] for key in effects}
-        yi, sei, vi, n, t, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "slab"))
+        yi, sei, vi, n, t, lCI, uCI, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "lCI", "uCI", "slab"))
+        cluster = cluster if cl is None else al["cluster"]
     labels = None if slab is None else list(column(data, slab, "slab"))
     sign = 1.0 if effect_direction == "positive" else -1.0
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, lCI=lCI, uCI=uCI,

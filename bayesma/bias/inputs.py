@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma import measures
 from bayesma._validate import as_numeric, column
 from bayesma.bias.likelihood import d_to_z
 from bayesma.bias.model import FitData
@@ -92,11 +93,19 @@ def _check_positive(x: np.ndarray, col: str, labels, what: str) -> None:
         raise study_error(f"has {what} {float(x[bad[0]]):g}; it must be positive", labels, int(bad[0]), col)
 
 
+def _registry_name(measure: Any) -> str:
+    """The measure's name by the one registry's rule (bayesma.measures: case, aliases), else its upper case."""
+    try:
+        return measures.lookup(str(measure)) or str(measure).upper()
+    except ValueError:
+        return str(measure).upper()
+
+
 def _pick_effect(data, effects: Mapping[str, Any], yi, measure, t, n) -> tuple[str, Any, str]:
     """Which effect input was given: (input scale, values or column, argument name)."""
     given = [(k, v) for k, v in effects.items() if v is not None]
     if yi is not None:
-        key = str(measure).upper()
+        key = _registry_name(measure)
         scale = next((sc for sc, names in MEASURES if key in names), None)
         if scale is None:
             raise InputError(f"robma(): measure {measure!r} is not supported; RoBMA's inputs are {_SUPPORTED}")

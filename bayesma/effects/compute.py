@@ -233,6 +233,7 @@ def escalc(
            yi      vi
     0 -0.3552  0.0131
     """
+    measure = _measure_name(measure)
     spec = _measure_spec(measure)
     add, var_names = _check_options(measure, spec, add=add, to=to, drop00=drop00, vtype=vtype,
                                     var_names=var_names, data=data)
@@ -274,14 +275,24 @@ def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any
     return cols.notna().all(axis=1).to_numpy()
 
 
+def _measure_name(measure: Any) -> Any:
+    """The registry's name of *measure* (case and aliases as MetaAnalysis and robma read them:
+    ``"smd"`` -> ``"SMD"``); an unknown name is returned for :func:`_measure_spec`'s message."""
+    try:
+        return measures.lookup(measure) if isinstance(measure, str) else measure
+    except ValueError:
+        return measure
+
+
 def _measure_spec(measure: Any) -> _EscalcMeasure:
     """How to compute *measure*; a TypeError or ValueError (listing the known measures) otherwise."""
     if not isinstance(measure, str):
         raise ArgumentTypeError(f"measure must be a string such as 'SMD', got {type(measure).__name__}")
     if measure not in _ESCALC:
-        hint = ""
-        if measure.upper() in _ESCALC:
-            hint = f" (did you mean {measure.upper()!r}?)"
+        import difflib
+
+        close = difflib.get_close_matches(measure.strip().upper(), list(_ESCALC), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise InputError(
             f"unknown measure {measure!r}{hint}; known measures: "
             + ", ".join(f"{k} ({v[0]})" for k, v in MEASURES.items())

@@ -262,9 +262,10 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     if btt is not None:  # the omnibus test of these coefficients: QM as anova(res, btt=) gives it
         from dataclasses import replace
 
-        from bayesma.frequentist.anova import anova
+        from bayesma.frequentist.anova import WaldResult, anova
 
         wald = anova(res, btt=btt)
+        assert isinstance(wald, WaldResult)  # one fit with btt=: a Wald test
         res = replace(res, btt=resolve_btt(btt, list(res.coef_names)), QM=wald.QM, QMp=wald.QMp, QMdf=wald.QMdf)
     n_exact = _n_exact(res)
     use_exact = bool(exact) or n_exact <= iter

@@ -167,7 +167,8 @@ def subgroup(
     for lv in levels:
         mask = (groups == lv).to_numpy()
         sub = md.subset(mask)
-        sub.data.attrs = {**md.data.attrs, "subset": f"{by} = {lv}"}  # the title of this subgroup's plots
+        within = ", ".join(v for v in (md.data.attrs.get("subset"), f"{by} = {lv}") if v)
+        sub.data.attrs = {**md.data.attrs, "subset": within}  # the title of this subgroup's plots
         sub_method = method if (sub.k > 1 or method == "FE") else "FE"
         fit = fit_rma(sub, np.ones((sub.k, 1)), ["intrcpt"], method=sub_method, test=test, level=level)
         fits[str(lv)] = fit

@@ -151,12 +151,20 @@ class MetaAnalysis:
         ti: Any = None,
         baseline: str | None = None,
     ) -> None:
-        if measure is None and isinstance(data, pd.DataFrame):
-            measure = data.attrs.get("measure")
         counts = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i, "x2i": x2i,
                   "t1i": t1i, "t2i": t2i, "xi": xi, "ni": ni, "ti": ti}
-        if likelihood in ("binomial", "poisson") or any(v is not None for v in counts.values()) \
-                or baseline is not None:
+        is_counts = likelihood in ("binomial", "poisson") or any(v is not None for v in counts.values()) \
+            or baseline is not None
+        if measure is None and isinstance(data, pd.DataFrame):
+            measure = data.attrs.get("measure")
+            if is_counts and measure is not None:
+                from bayesma.models.counts import MEASURES as COUNT_MEASURES
+
+                if str(measure).upper() not in COUNT_MEASURES:
+                    raise InputError(f"measure= is not given and the data set's attrs name measure={measure!r}, "
+                                     f"which has no exact count likelihood: pass measure= one of "
+                                     f"{sorted(COUNT_MEASURES)} ('OR' for 2x2 tables with likelihood='binomial')")
+        if is_counts:
             self._init_counts(data, counts, yi=yi, vi=vi, sei=sei, likelihood=likelihood, measure=measure,
                               labels=labels, mods=mods, priors=priors, model=model, baseline=baseline,
                               missing=missing, others={"tau_by=": tau_by, "cluster=": cluster, "bias=": bias,

@@ -61,7 +61,7 @@ def _empirical(cnt: Counts) -> tuple[np.ndarray, np.ndarray]:
     """Starting values: empirical log odds ratios (rates) and baselines with 1/2 added."""
     y, off = cnt.y, cnt.offset
     if cnt.family == "nch":
-        a, b, c, d = (v + 0.5 for v in cnt.tables.cells)
+        a, b, c, d = (v + 0.5 for v in cnt.nch.cells)
         return np.log(a * d / (b * c)), np.zeros(a.size)
     if cnt.family == "binomial":
         lo = np.log((y + 0.5) / (cnt.size - y + 0.5)) - off

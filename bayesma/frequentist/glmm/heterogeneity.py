@@ -42,7 +42,7 @@ def _pois_sat(y: np.ndarray) -> float:
 
 def saturated_observations(cnt: Counts) -> float:
     """Log-likelihood of the counts at their observed proportions (rates): every group fitted exactly."""
-    return _binom_sat(cnt.y, cnt.size) if cnt.family == "binomial" else _pois_sat(cnt.y)
+    return _binom_sat(cnt.y, cnt.sizes) if cnt.family == "binomial" else _pois_sat(cnt.y)
 
 
 def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray, np.ndarray]:
@@ -59,12 +59,12 @@ def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray,
         covariance matrix.
     """
     if cnt.family == "nch":
-        t = cnt.tables
+        t = cnt.nch
         lp, info = nch_mle(t)
         fin = np.isfinite(lp)
         ll = float(np.sum(np.where(fin, nch_logpmf(t, np.where(fin, lp, 0.0)), 0.0)))
         return ll, np.where(fin, lp, 0.0), info
-    y, size, off = cnt.y, cnt.size, cnt.offset
+    y, size, off = cnt.y, cnt.sizes, cnt.offset
     if model == "UM.RS":
         k = y.shape[0]
         emp = np.log((y[:, 0] + 0.5) / (size[:, 0] - y[:, 0] + 0.5)) - np.log((y[:, 1] + 0.5) / (size[:, 1] - y[:, 1] + 0.5)) \

@@ -21,6 +21,7 @@ Constants (binomial coefficients, ``log y!``) are included, so ``L_i`` is a log 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, overload
 
 import numpy as np
 from scipy.special import expit, gammaln, log_expit
@@ -103,6 +104,18 @@ def _obs_loglik(family: str, y, size, eta) -> np.ndarray:
     if family == "binomial":
         return binomial_logpmf(y, size, eta)
     return poisson_logpmf(y, eta)
+
+
+@overload
+def marginal_loglik(y: np.ndarray, fixed: np.ndarray, Z: np.ndarray, sd: np.ndarray, family: str = ...,
+                    size: np.ndarray | None = ..., n_nodes: int = ..., return_modes: Literal[False] = ...
+                    ) -> np.ndarray: ...
+
+
+@overload
+def marginal_loglik(y: np.ndarray, fixed: np.ndarray, Z: np.ndarray, sd: np.ndarray, family: str = ...,
+                    size: np.ndarray | None = ..., n_nodes: int = ..., *, return_modes: Literal[True]
+                    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def marginal_loglik(

@@ -55,6 +55,18 @@ class Counts:
                  tables: NCHTables | None = None) -> None:
         self.family, self.y, self.size, self.offset, self.tables = family, y, size, offset, tables
 
+    @property
+    def nch(self) -> NCHTables:
+        """The 2x2 tables of the conditional likelihood (CM.EL only)."""
+        if self.tables is None:
+            raise TypeError("these counts have no 2x2 tables (not a CM.EL model)")
+        return self.tables
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Binomial sizes; for Poisson counts (no sizes) an array of ones, never read by their likelihood."""
+        return np.ones_like(self.y) if self.size is None else self.size
+
 
 def counts_for(measure: str, model: str, c: dict[str, np.ndarray]) -> Counts:
     """Arrange the counts *c* (from :func:`~bayesma.frequentist.glmm.data.glmm_data`) for *model*."""
@@ -101,7 +113,7 @@ def _one_group(cnt: Counts, random: bool, n_nodes: int, modes: bool = False) -> 
     if cnt.family == "nch":
         def f_nch(S: np.ndarray) -> np.ndarray:
             tau = np.sqrt(np.exp(S[:, 1])) if random else 0.0
-            return nch_marginal_loglik(cnt.tables, S[:, 0], tau, n_nodes)
+            return nch_marginal_loglik(cnt.nch, S[:, 0], tau, n_nodes)
         return f_nch
 
     def f(S: np.ndarray) -> np.ndarray:

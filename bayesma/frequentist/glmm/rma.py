@@ -189,6 +189,7 @@ def rma_glmm(
 def _warn_infinite(measure: str, c: dict[str, np.ndarray]) -> None:
     """Warn when the counts put the maximum likelihood estimate at infinity (no events, or only
     events, in every study of a group): the numbers reported are where the optimiser stopped."""
+    groups: dict[str, tuple[np.ndarray, np.ndarray | None]]
     if measure == "OR":
         groups = {"group 1": (c["ai"], c["bi"]), "group 2": (c["ci"], c["di"])}
     elif measure == "PLO":
