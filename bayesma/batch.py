@@ -404,7 +404,10 @@ def fit_many(
             raise InputError(f"column {col!r} not in data (columns: {list(data.columns)})")
     model_args.update(dependence)
     fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
-    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
+    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it (once, here)
+        if engine == "exact":
+            raise InputError("tune= is a NUTS option: the exact engine integrates (no tuning); leave it out, "
+                             "or use engine='nuts'")
         fit_args["tune"] = tune
     freq_args = {"method": method, "test": test, "level": level}
 

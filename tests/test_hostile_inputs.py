@@ -151,3 +151,8 @@ def test_robma_on_many_large_heterogeneous_studies_gives_numbers():
         comp = fit.components()
     assert np.isfinite(comp["log_BF"]).all() and (comp["inclusion_BF"] > 0).all()
     assert "Components summary" in repr(fit)
+
+
+def test_fit_many_refuses_tune_with_the_exact_engine_once():
+    with pytest.raises(bm.InputError, match="tune= is a NUTS option"):
+        bm.fit_many(_DF, by="g", yi="yi", vi="vi", engine="exact", tune=500)
