@@ -80,3 +80,18 @@ def test_labels_and_mods_series_pair_with_a_data_frame_by_its_own_index():
     np.testing.assert_array_equal(np.asarray(m.spec.X)[:, -1], np.asarray(ref.spec.X)[:, -1])
     with pytest.raises(InputError, match="index does not match"):
         bm.MetaAnalysis(data, **ARGS, labels=pd.Series(list("ABCD")))
+
+
+def test_dropping_every_study_says_so_not_double_zero():
+    with pytest.warns(bm.errors.MissingDataWarning), pytest.raises(InputError, match="leaves no study"):
+        bm.MetaAnalysis(TABLES.assign(ai=np.nan), **ARGS, missing="drop")
+
+
+def test_an_unknown_prior_key_lists_the_baseline_keys_too():
+    with pytest.raises(InputError, match=r"unknown prior keys \['baselin'\].*'baseline' \(fixed\)"):
+        bm.MetaAnalysis(TABLES, **ARGS, priors={"baselin": "normal(0, 5)"})
+
+
+def test_boolean_counts_are_refused():
+    with pytest.raises(ArgumentTypeError, match="ai= holds booleans"):
+        bm.MetaAnalysis(TABLES.assign(ai=[True, False, True, True]), **ARGS)
