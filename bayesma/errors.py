@@ -89,7 +89,7 @@ class ArgumentTypeError(BayesmaError, TypeError):
     """
 
 
-class UnknownParameterError(InputError, KeyError):
+class UnknownParameterError(InputError, KeyError):  # numpydoc ignore=PR01
     """A parameter name a posterior does not have (``post.draws("muu")``): an :class:`InputError`
     listing the names it has, and a ``KeyError`` for code that looks names up.
 

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma import measures
-from bayesma._validate import as_numeric, column
+from bayesma._validate import TINY_VARIANCE, as_numeric, column
 from bayesma.bias.likelihood import d_to_z
 from bayesma.bias.model import FitData
 from bayesma.errors import ArgumentTypeError, InputError, study_error
@@ -283,7 +283,14 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
             raise study_error(f"{how} a total sample size n = {nn[i]:.4g} <= 3 ({col} = {y[i]:g}{src}): Fisher's z "
                               "needs n > 3 (se = 1 / sqrt(n - 3)) and the t test n - 2 > 0 df", labels, i,
                               pcol if kind == "n" else col)
-    return _to_fit(scale, sign * y, y, v, kind, nn, labels, sign)
+    out = _to_fit(scale, sign * y, y, v, kind, nn, labels, sign)
+    bad = np.flatnonzero(~(out.fit.se >= math.sqrt(TINY_VARIANCE)))
+    if bad.size:  # 1 / se^2 overflows: no measurement is that precise
+        i = int(bad[0])
+        raise study_error(f"has a standard error of {float(out.fit.se[i]):.3g} on the fitting scale (from {pcol!r}), "
+                          f"below {math.sqrt(TINY_VARIANCE):g}, where its weight 1 / se^2 overflows; check the "
+                          "precision column", labels, i, pcol)
+    return out
 
 
 def _to_fit(scale: str, ys: np.ndarray, y: np.ndarray, v: np.ndarray, kind: str, nn, labels, sign: float):

@@ -101,6 +101,8 @@ def _arrays(given: dict[str, Any], data: pd.DataFrame | None) -> tuple[dict[str,
     k = None
     for name, value in columns(data, given).items():
         raw = pd.Series(np.asarray(value.to_numpy() if isinstance(value, pd.Series) else value, dtype=object).ravel())
+        if raw.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            raise ArgumentTypeError(f"{name}= holds booleans (True/False), not counts")
         stripped = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
         arr = pd.to_numeric(stripped, errors="coerce").to_numpy(float)
         odd = np.flatnonzero(np.isnan(arr) & stripped.notna().to_numpy() & (stripped != "").to_numpy())
@@ -174,6 +176,12 @@ def build_counts_spec(
         raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
     frame = data.reset_index(drop=True) if isinstance(data, pd.DataFrame) else None
     arrays, text = _arrays(given, data if isinstance(data, pd.DataFrame) else None)
+    if frame is not None:  # Series / DataFrame arguments pair with data's rows by index, then follow the reset rows
+        from bayesma._validate import align
+
+        labels, mods = ((align(v, data.index, name).reset_index(drop=True)
+                         if isinstance(v, (pd.Series, pd.DataFrame)) else v) for v, name in ((labels, "labels"),
+                                                                                            (mods, "mods")))
     k = len(next(iter(arrays.values())))
     labs, _ = study_labels(frame, labels, k)
     if isinstance(labels, str):
@@ -197,6 +205,8 @@ def build_counts_spec(
         labs = [lab for lab, kk in zip(labs, keep) if kk]
         frame = None if frame is None else frame.loc[keep].reset_index(drop=True)
         labels = labs
+        if not labs:
+            raise InputError("every study has a missing count: missing='drop' leaves no study to analyse")
     cnt = _make_counts(measure, arrays, labs, baseline)
     if cnt.two_group and baseline == "fixed" and not _informative(cnt).any():
         raise InputError("every table is double-zero (no events in either group)"
@@ -227,6 +237,13 @@ def _informative(cnt: Counts) -> np.ndarray:
 def _normal_priors(priors: Any) -> Any:
     if priors is None:
         return None
+    from bayesma.spec import PRIOR_KEYS
+
+    if isinstance(priors, dict):
+        unknown = sorted(set(priors) - set(PRIOR_KEYS) - {"baseline", "baseline_mu", "baseline_sd"})
+        if unknown:  # name the count model's own keys too, not only the normal model's
+            raise InputError(f"unknown prior keys {unknown}; use {PRIOR_KEYS} or, for the study baselines of a "
+                             "count model, 'baseline' (fixed) or 'baseline_mu' and 'baseline_sd' (random)")
     return {k: v for k, v in dict(priors).items() if k not in ("baseline", "baseline_mu", "baseline_sd")}
 
 

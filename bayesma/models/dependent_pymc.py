@@ -101,8 +101,10 @@ def structure_key(spec: Any) -> tuple:
     dep = spec.dependence
     sizes = tuple(sorted({int(b.shape[0]) for b in dep.blocks}))
     fams = tuple(sorted((key, p.family, tuple(p.params)) for key, p in spec.priors.items()))
+    # LKJ's eta is a constant of the graph (not pm.Data): models with another eta compile their own
+    eta = float(spec.priors["rho"].params["eta"]) if dep.struct == "UN" else None
     return ("dependent", dep.struct, spec.k, len(spec.cluster_names), spec.p, spec.is_regression, sizes,
-            len(dep.outcome_names), fams)
+            len(dep.outcome_names), fams, eta)
 
 
 def _gather(x, members, weights):

@@ -148,3 +148,24 @@ def test_positional_columns_say_how_they_were_read():
     cors = pd.DataFrame({"r": [0.21, 0.35, 0.10, 0.30], "n": [80, 40, 120, 60]})
     with pytest.raises(InputError, match=r"'n' read as sampling variances \(vi\)"):
         bm.robma(cors, "r", "n")
+
+
+@pytest.mark.parametrize("kw", [dict(d=[0.3, 0.5, 0.4], se=[1e-160, 0.1, 0.1]),
+                                dict(y=[0.3, 0.5, 0.4], vi=[1e-300, 0.01, 0.01])])
+def test_a_standard_error_whose_weight_overflows_names_the_study(kw):
+    """It crashed with numpy's 'zero-size array to reduction operation maximum'."""
+    with pytest.raises(InputError, match=r"study in row 1 has a standard error of .* where its weight"):
+        bm.robma(**kw, **FAST)
+
+
+@pytest.mark.parametrize("fn", [bm.robma, bm.bma])
+def test_a_standard_error_column_in_the_variance_slot_is_warned_about_at_the_callers_line(dat, fn):
+    """bm.robma(dat, "d", "se") reads 'se' as variances (rma's order): say so, pointing at the user's line."""
+    kw = {"draws": 32, "replicates": 2} | ({"ensemble": "none"} if fn is bm.robma else {})
+    with pytest.warns(DataWarning, match=r"vi='se' .* pass se='se'") as rec:
+        fn(dat, "d", "se", **kw)
+    assert rec[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        fn(dat, d="d", se="se", **kw)
+        fn(dat, slab="study", d="d", se="se", **kw)        # the slab alias still reaches robma

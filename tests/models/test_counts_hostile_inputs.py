@@ -68,3 +68,30 @@ def test_a_data_set_measure_the_counts_cannot_use_is_named_as_coming_from_the_da
         bm.MetaAnalysis(bcg, ai="tpos", bi="tneg", ci="cpos", di="cneg", likelihood="binomial")
     m = bm.MetaAnalysis(bcg, ai="tpos", bi="tneg", ci="cpos", di="cneg", measure="OR", likelihood="binomial")
     assert m.spec.measure == "OR"
+
+
+def test_labels_and_mods_series_pair_with_a_data_frame_by_its_own_index():
+    """data has index 10..13; Series from it in another order used to be refused (compared with 0..3)."""
+    shuffled = TABLES.loc[[12, 10, 13, 11]].assign(x=[3.0, 1.0, 4.0, 2.0])
+    data = TABLES.assign(x=[1.0, 2.0, 3.0, 4.0])
+    ref = bm.MetaAnalysis(data, **ARGS, labels="study", mods="~ x")
+    m = bm.MetaAnalysis(data, **ARGS, labels=shuffled["study"], mods=shuffled["x"])
+    assert m.spec.labels == ["A", "B", "C", "D"]
+    np.testing.assert_array_equal(np.asarray(m.spec.X)[:, -1], np.asarray(ref.spec.X)[:, -1])
+    with pytest.raises(InputError, match="index does not match"):
+        bm.MetaAnalysis(data, **ARGS, labels=pd.Series(list("ABCD")))
+
+
+def test_dropping_every_study_says_so_not_double_zero():
+    with pytest.warns(bm.errors.MissingDataWarning), pytest.raises(InputError, match="leaves no study"):
+        bm.MetaAnalysis(TABLES.assign(ai=np.nan), **ARGS, missing="drop")
+
+
+def test_an_unknown_prior_key_lists_the_baseline_keys_too():
+    with pytest.raises(InputError, match=r"unknown prior keys \['baselin'\].*'baseline' \(fixed\)"):
+        bm.MetaAnalysis(TABLES, **ARGS, priors={"baselin": "normal(0, 5)"})
+
+
+def test_boolean_counts_are_refused():
+    with pytest.raises(ArgumentTypeError, match="ai= holds booleans"):
+        bm.MetaAnalysis(TABLES.assign(ai=[True, False, True, True]), **ARGS)

@@ -60,3 +60,16 @@ def test_report_says_how_far_an_outcome_with_few_studies_moved():
     assert f"and {alone['mean']:.2f} [{alone['eti_lower']:.2f}, {alone['eti_upper']:.2f}] fitted alone" in para
     assert f"a shift of {(joint['mean'] - alone['mean']) / alone['sd']:.2f} posterior sd" in para
     assert "'a'" not in para  # k = 8: no borrowing paragraph for it
+
+
+def test_a_fit_names_each_outcome_with_fewer_than_5_studies():
+    rng = np.random.default_rng(5)
+    rows = [{"study": s, "outcome": o, "yi": rng.normal(0.2, 0.2), "vi": 0.04}
+            for s in range(8) for o in (["a", "b", "c"] if s < 3 else ["a"] if s < 6 else ["a", "c"])]
+    model = bm.MetaAnalysis(pd.DataFrame(rows), yi="yi", vi="vi", rho=0.5, cluster="study", outcome="outcome")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        model.fit(engine="exact", seed=1)
+    msgs = [str(x.message) for x in w if issubclass(x.category, bm.errors.SmallKWarning) and "fewer than 5" in str(x.message)]
+    assert len(msgs) == 1
+    assert "'b' (k = 3)" in msgs[0] and "'c' (k = 5)" not in msgs[0] and "'a'" not in msgs[0]

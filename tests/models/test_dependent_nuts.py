@@ -3,7 +3,8 @@
 dat.assink2016 (CHE, sampling correlation 0.6) and dat.berkey1998 (compound symmetry across two
 outcomes): posterior means within 0.1 posterior sd, 95% interval ends within 0.2 sd or 4 Monte
 Carlo standard errors of the quantile. The heteroscedastic structure (HCS: a tau per outcome, three
-variance parameters, no exact engine) against a 3-D quadrature written here.
+variance parameters, no exact engine) against a 3-D quadrature written here; so is the unstructured
+model (UN), which for two outcomes with an LKJ(1) prior is HCS with rho uniform on (-1, 1).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _gl(lo, hi, panels, n=10):
     return (e[:-1, None] + h * (t + 1)).ravel(), (h * w).ravel()
 
 
-def independent_hcs(df, V, s0=1.0, tau_scale=0.5):
+def independent_hcs(df, V, s0=1.0, tau_scale=0.5, rho_lo=0.0):
     """Posterior moments of the HCS model on berkey1998 by brute force: a Gauss-Legendre grid over
     (tau[AL], tau[PD], rho), each trial's dense 2 x 2 covariance, the two means integrated by GLS."""
     from scipy import stats
@@ -75,7 +76,7 @@ def independent_hcs(df, V, s0=1.0, tau_scale=0.5):
     o = np.searchsorted(names, df["outcome"].to_numpy())
     X = np.eye(2)[o]
     t, wt = _gl(0.0, 1.2, 6)
-    r, wr = _gl(0.0, 1.0, 3)
+    r, wr = _gl(rho_lo, 1.0, 3 if rho_lo == 0 else 6)
     T1, T2, R = (a.ravel() for a in np.meshgrid(t, t, r, indexing="ij"))
     W = np.einsum("i,j,l->ijl", wt, wt, wr).ravel()
     N = T1.size
@@ -125,3 +126,31 @@ def test_hcs_nuts_agrees_with_an_independent_quadrature_on_berkey1998():
         mcse = sd / np.sqrt(s.loc[name, "ess_bulk"])
         assert abs(s.loc[name, "mean"] - m) < max(0.1 * sd, 4 * mcse), name
         assert abs(s.loc[name, "sd"] / sd - 1) < 0.15, name
+
+
+@pytest.mark.slow
+def test_un_nuts_with_two_outcomes_is_hcs_with_a_uniform_rho():
+    inp = dict(_case("berkey1998_CS")["input"])
+    V = np.array(inp.pop("V"))
+    df = pd.DataFrame(inp)
+    model = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="UN",
+                            priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5),
+                                    "rho": bm.priors.LKJ(1.0)})
+    nuts = model.fit(engine="nuts", draws=1500, tune=1000, chains=2, seed=5)
+    assert nuts.diagnostics().divergences == 0
+    s = nuts.summary().rename(index={"rho[AL,PD]": "rho"})
+    for name, (m, sd) in independent_hcs(df, V, rho_lo=-1.0).items():
+        mcse = sd / np.sqrt(s.loc[name, "ess_bulk"])
+        assert abs(s.loc[name, "mean"] - m) < max(0.1 * sd, 4 * mcse), name
+        assert abs(s.loc[name, "sd"] / sd - 1) < 0.15, name
+
+
+def test_lkj_eta_is_part_of_the_compiled_structure():
+    """eta is a constant of the UN graph: two etas must not share one compiled model."""
+    from bayesma.models.build import structure_key
+
+    inp = dict(_case("berkey1998_CS")["input"])
+    V = np.array(inp.pop("V"))
+    keys = {structure_key(bm.MetaAnalysis(pd.DataFrame(inp), yi="yi", V=V, cluster="trial", outcome="outcome",
+                                          struct="UN", priors={"rho": bm.priors.LKJ(eta)}).spec) for eta in (1.0, 2.0)}
+    assert len(keys) == 2
