@@ -117,7 +117,7 @@ def _runnable(note: str, table: pd.DataFrame, by: str, spec: dict[str, Any], arg
     opts += [f"--labels {spec['labels']}"] if spec.get("labels") else []
     opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
     hint = f"bayesma priors {args.file} {' '.join(opts)} --subset \"{by} == {str(small[0])!r}\""
-    return re.sub(r"bayesma priors FILE \.\.\. --subset \"COL == 'value'\"", lambda _: hint, note)
+    return re.sub(r"bayesma priors FILE \.\.\. --subset \"[^\"]*\"", lambda _: hint, note)
 
 
 def _model_name(spec: Any) -> str:
