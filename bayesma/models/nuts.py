@@ -34,7 +34,7 @@ from bayesma._arviz import add_groups, dataset, with_groups
 from bayesma._validate import check_seed
 from bayesma.errors import InputError
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
-from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
+from bayesma.models.compile import COMPILE_MESSAGE, import_pymc, say, show_progress
 from bayesma.priors import is_improper
 from bayesma.spec import ModelSpec
 
@@ -533,6 +533,8 @@ def sample(
         (cache[key].nutpie_compiled if sampler == "nutpie" else cache[key].pymc_step) is None)
     if progressbar and compiling:
         say(COMPILE_MESSAGE + " ...")
+    if compiling:
+        import_pymc()
     entry, built = cache.get(spec, parameterization, pad)
     values = data_values(spec, pad)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
