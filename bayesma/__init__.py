@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "InputError": "bayesma.errors",
     "ArgumentTypeError": "bayesma.errors",
     "UnsupportedModelError": "bayesma.errors",
+    "UnknownParameterError": "bayesma.errors",
     "ConvergenceError": "bayesma.errors",
     "BayesmaWarning": "bayesma.errors",
     "design_matrix": "bayesma.design",

@@ -55,3 +55,55 @@ def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing:
         return "> .999"
     text = f"{p:.3f}".lstrip("0")
     return f"= {text}" if relation else text
+
+
+#: methods whose validity depends on the number of studies: (the k below which a printout says so, why)
+SMALL_K = {
+    "funnel": (10, "tests of funnel-plot asymmetry (Egger's regression, the rank test) have too little power "
+                   "to tell asymmetry from chance with fewer than 10 studies (Sterne et al. 2011, BMJ "
+                   "343:d4002)"),
+    "trimfill": (10, "trim-and-fill rests on a funnel plot's symmetry, which fewer than 10 studies cannot show "
+                     "(Sterne et al. 2011, BMJ 343:d4002): read k0 and the filled estimate as a sensitivity analysis"),
+    "pet_peese": (10, "PET-PEESE is biased and erratic with few studies, more so under heterogeneity (Stanley "
+                      "2017, Social Psychological and Personality Science 8:581-591; funnel-plot methods need at "
+                      "least 10 studies, Sterne et al. 2011)"),
+    "selmodel": (10, "a selection model estimates the selection weights from the p-values of the studies: with "
+                     "fewer than 10 (and few per p-value interval) the weights are barely identified (Vevea & Woods "
+                     "2005, Psychological Methods 10:428-443, fix them a priori instead)"),
+    "robma": (10, "with fewer than 10 studies the data say little about publication bias: the bias Bayes factor "
+                  "stays near 1 and the averaged estimate leans on the priors (Bartoš et al. 2023, Research "
+                  "Synthesis Methods 14:99-116)"),
+}
+
+
+def small_k_lines(method: str, k: int | None) -> list[str]:
+    """The printout's note for a method whose validity depends on k (empty at k >= its threshold).
+
+    Examples
+    --------
+    >>> small_k_lines("funnel", 12)
+    []
+    >>> small_k_lines("funnel", 4)[1][:31]
+    'Note: k = 4 studies (< 10): tes'
+    """
+    threshold, why = SMALL_K[method]
+    if k is None or k >= threshold:
+        return []
+    return ["", f"Note: k = {k} studies (< {threshold}): {why}."]
+
+
+def small_k_text(method: str, k: int | None) -> str:
+    """:func:`small_k_lines` as text to append to a printout (``""`` at k >= the threshold)."""
+    return "\n".join(["", *small_k_lines(method, k)])
+
+
+def moderator_statistic(res: Any, compact: bool = False) -> str:
+    """metafor's name of the omnibus statistic: ``QM(df = 2)`` (chi-square), ``F(df1 = 2, df2 = 10)`` (t tests);
+    *compact*: ``QM(2)``, ``F(2, 10)`` (a report's sentence)."""
+    df1 = res.QMdf[0] if isinstance(res.QMdf, tuple) else res.QMdf
+    dfs = getattr(res, "dfs", None)
+    if dfs is None and isinstance(res.QMdf, tuple) and len(res.QMdf) > 1:
+        dfs = res.QMdf[1]
+    if compact:
+        return f"F({df1}, {dfs:g})" if dfs is not None else f"QM({df1})"
+    return f"F(df1 = {df1}, df2 = {dfs:g})" if dfs is not None else f"QM(df = {df1})"

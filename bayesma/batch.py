@@ -58,7 +58,8 @@ class FitManyResult:  # numpydoc ignore=PR01
         ``engine``, ``warnings`` and ``error``.
     by : list of str
     settings : dict
-        The arguments, the seconds taken and the number of groups per path.
+        The arguments, the model (``"model"``: e.g. ``"CHE model (sampling correlation rho = 0.5)"``),
+        the seconds taken and the number of groups per path.
 
     Examples
     --------
@@ -233,7 +234,8 @@ class FitManyResult:  # numpydoc ignore=PR01
         n = len(self.groups)
         failed = int((self.groups["error"] != "").sum())
         s = self.settings
-        lines = [f"fit_many: {n} meta-analyses by {', '.join(self.by)} ({s['engine']} engine, "
+        lines = [f"fit_many: {n} meta-analyses by {', '.join(self.by)} ({s.get('model', 'random effects')}; "
+                 f"{s['engine']} engine, "
                  f"{s['seconds']:.2f} s; {s['n_vectorised']} vectorised, {s['n_single']} fitted one by one)"]
         if failed:
             lines.append(f"{failed} group(s) failed: see .errors")
@@ -250,7 +252,8 @@ def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
         mask &= (data[col] == val).to_numpy()
     sub = data.loc[mask].copy()
     # plots of the group's fit take their title from it (bayesma.plots title_of)
-    sub.attrs = {**data.attrs, "subset": ", ".join(f"{col} = {val}" for col, val in zip(by, kt))}
+    here = ", ".join(f"{col} = {val}" for col, val in zip(by, kt))
+    sub.attrs = {**data.attrs, "subset": ", ".join(v for v in (data.attrs.get("subset"), here) if v)}
     return sub
 
 
@@ -401,7 +404,10 @@ def fit_many(
             raise InputError(f"column {col!r} not in data (columns: {list(data.columns)})")
     model_args.update(dependence)
     fit_args = {"engine": engine, "draws": draws, "chains": chains, **fit_kwargs}
-    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it
+    if tune is not None:  # a NUTS option: engine="auto" then samples with NUTS, "exact" refuses it (once, here)
+        if engine == "exact":
+            raise InputError("tune= is a NUTS option: the exact engine integrates (no tuning); leave it out, "
+                             "or use engine='nuts'")
         fit_args["tune"] = tune
     freq_args = {"method": method, "test": test, "level": level}
 
@@ -418,7 +424,8 @@ def fit_many(
                                     out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
-                "priors": plan.priors, "seconds": time.perf_counter() - t0}
+                "priors": plan.priors, "model": _model_name(model, mods, cluster, rho, outcome, struct),
+                "seconds": time.perf_counter() - t0}
     return FitManyResult(table=table, groups=groups_table, by=by_cols, settings=settings, _data=data,
                          _model_args={**model_args, "fit": fit_args}, _fits=fits, _freq_fits=out.freq_fits)
 
@@ -426,6 +433,19 @@ def fit_many(
 # ---------------------------------------------------------------------------
 # the steps of fit_many
 # ---------------------------------------------------------------------------
+
+
+def _model_name(model: str, mods: Any, cluster: Any, rho: Any, outcome: Any, struct: Any) -> str:
+    """The model each group is fitted with, as the outputs name it."""
+    if outcome is not None:
+        return f"multivariate model ({struct or 'CS'}) across outcomes" + (f", rho = {rho:g}" if rho is not None else "")
+    if rho is not None:
+        return f"CHE model (sampling correlation rho = {rho:g})"
+    if cluster is not None:
+        return "three-level model"
+    if mods is not None:
+        return f"meta-regression {mods}"
+    return "random-effects model" if model == "random" else "common-effect model"
 
 
 def _check_arguments(data, by, columns, engine, method, test, level, seed) -> list[str]:

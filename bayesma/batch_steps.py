@@ -27,6 +27,7 @@ from bayesma.exact import batch_summaries
 from bayesma.frequentist.batch import group_summaries
 from bayesma.models import MetaAnalysis
 from bayesma.priors import RAW_MEASURES
+from bayesma.priors.base import short_text
 from bayesma.spec import resolve_priors
 
 __all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one",
@@ -329,7 +330,7 @@ def validated_arrays(data: pd.DataFrame, yi: str, vi: str | None, sei: str | Non
 def small_k_note(k: int, model: str, tau_prior: Any) -> str:
     if model != "random" or k >= 5:
         return ""
-    return (f"k = {k} studies (< 5): the prior on tau ({tau_prior!r}) matters; "
+    return (f"k = {k} studies (< 5): the prior on tau ({short_text(tau_prior)}) matters; "
             "check with bayesma.compare_priors()")
 
 

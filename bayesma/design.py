@@ -144,8 +144,8 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
             raise InputError(f"moderator {var!r}: {study_name(labels, i)} has a missing value")
         if is_text(col):
             if var not in factor_vars.values():
-                _refuse_mostly_numeric(col, var, labels)
-                numbers = _numbers_as_text(col)
+                refuse_mostly_numeric(col, var, labels)
+                numbers = numbers_as_text(col)
                 if numbers is not None:
                     warnings.warn(f"moderator {var!r} holds numbers stored as text: used as a numeric moderator "
                                   f"(one slope); write factor({var}) for a categorical moderator with one "
@@ -185,13 +185,13 @@ def is_text(col: pd.Series) -> bool:
         isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.dtype == object)
 
 
-def _numbers_as_text(col: pd.Series) -> pd.Series | None:
+def numbers_as_text(col: pd.Series) -> pd.Series | None:
     """The numbers of a text column whose every cell reads as a finite number ("7.5 "), else None."""
     values = pd.to_numeric(col.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
     return values.astype(float) if values.notna().all() and np.isfinite(values.to_numpy(float)).all() else None
 
 
-def _refuse_mostly_numeric(col: pd.Series, var: str, labels: list[str] | None) -> None:
+def refuse_mostly_numeric(col: pd.Series, var: str, labels: list[str] | None) -> None:
     """A text column whose cells are mostly numbers is a numeric moderator with a few typos
     ("7.5 " is fine, "<20" or "n/a" is not): never a factor with one level per value."""
     values = col.astype(object).to_numpy()

@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "BayesmaError", "InputError", "ArgumentTypeError", "UnsupportedModelError", "ConvergenceError",
+    "BayesmaError", "InputError", "ArgumentTypeError", "UnknownParameterError", "UnsupportedModelError",
+    "ConvergenceError",
     "BayesmaWarning", "SmallKWarning", "HeavyTailWarning", "PriorDominatesWarning", "SamplingWarning",
     "ConvergenceWarning", "MissingDataWarning", "DataWarning",
     "where", "study_error",
@@ -86,6 +87,20 @@ class ArgumentTypeError(BayesmaError, TypeError):
     >>> isinstance(ArgumentTypeError("seed must be an integer"), TypeError)
     True
     """
+
+
+class UnknownParameterError(InputError, KeyError):  # numpydoc ignore=PR01
+    """A parameter name a posterior does not have (``post.draws("muu")``): an :class:`InputError`
+    listing the names it has, and a ``KeyError`` for code that looks names up.
+
+    Examples
+    --------
+    >>> err = UnknownParameterError("no parameter 'muu' in the posterior; parameters: ['mu', 'tau']")
+    >>> isinstance(err, KeyError), isinstance(err, ValueError), str(err)[:22]
+    (True, True, "no parameter 'muu' in ")
+    """
+
+    __str__ = BaseException.__str__
 
 
 class UnsupportedModelError(BayesmaError, ValueError):

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma import measures
 from bayesma import priors as pr
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
@@ -162,6 +163,7 @@ def build_spec(
     """Validate the arguments of :class:`bayesma.MetaAnalysis` into a :class:`ModelSpec`."""
     if model not in MODELS:
         raise InputError(f"model must be one of {MODELS}, got {model!r}")
+    measure = measures.lookup(measure)  # the registry's name: "smd" -> "SMD", as escalc and robma read it
     if likelihood not in LIKELIHOODS:
         raise InputError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     if isinstance(data, MetaData):
@@ -270,6 +272,9 @@ def resolve_priors(
     TypeError
         For a value that is neither a prior nor a prior spec string.
     """
+    if priors is not None and not isinstance(priors, Mapping):
+        raise ArgumentTypeError(f"priors must be a dict such as {{'mu': 'normal(0, 1)', 'tau': 'halfnormal(0.5)'}}, "
+                                f"got {type(priors).__name__}")
     given = dict(priors or {})
     unknown = set(given) - set(PRIOR_KEYS)
     if unknown:

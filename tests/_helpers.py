@@ -87,10 +87,14 @@ def assert_readable(fig, what: str) -> None:
     for t, b in boxes:
         assert b.x0 >= -1 and b.y0 >= -1 and b.x1 <= W + 1 and b.y1 <= H + 1, \
             f"{what}: text {t.get_text()!r} leaves the figure ({b} in {W}x{H})"
-    for i in range(len(boxes)):
-        ti, bi = boxes[i]
-        for j in range(i + 1, len(boxes)):
-            tj, bj = boxes[j]
-            dx = min(bi.x1, bj.x1) - max(bi.x0, bj.x0)
-            dy = min(bi.y1, bj.y1) - max(bi.y0, bj.y0)
-            assert not (dx > 0.5 and dy > 0.5), f"{what}: {ti.get_text()!r} overlaps {tj.get_text()!r}"
+    import numpy as np
+
+    if len(boxes) < 2:
+        return
+    b = np.array([[bb.x0, bb.y0, bb.x1, bb.y1] for _t, bb in boxes])  # every pair at once
+    dx = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
+    dy = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
+    hit = np.triu((dx > 0.5) & (dy > 0.5), k=1)
+    if hit.any():
+        i, j = (int(v[0]) for v in np.nonzero(hit))
+        raise AssertionError(f"{what}: {boxes[i][0].get_text()!r} overlaps {boxes[j][0].get_text()!r}")

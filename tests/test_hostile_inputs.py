@@ -109,3 +109,50 @@ def test_fsn_target_must_be_a_finite_number(target):
 def test_batch_summaries_names_a_non_finite_cell_instead_of_a_zero_density(y, v, cell):
     with pytest.raises(bm.InputError, match=cell):
         bm.exact.batch_summaries(np.array(y), np.array(v), bm.priors.Normal(0, 1), bm.priors.HalfNormal(0.5))
+
+
+_DF = pd.DataFrame({"yi": [0.1, 0.3, 0.2, 0.5], "vi": [0.01, 0.02, 0.03, 0.02], "g": list("abab")})
+
+
+def _exact():
+    return bm.MetaAnalysis(_DF, yi="yi", vi="vi").fit(engine="exact")
+
+
+BAD_ARGUMENTS = {
+    "priors as a list": lambda: bm.MetaAnalysis(_DF, yi="yi", vi="vi", priors=["a"]),
+    "prob of an unknown parameter": lambda: _exact().prob("muu > 0"),
+    "draws of an unknown parameter": lambda: _exact().draws("muu"),
+    "interval of an unknown parameter": lambda: _exact().interval("muu"),
+    "prior plot of an unknown parameter": lambda: _exact().plot_prior_posterior(var_names=["zz"]),
+    "simulation tau as text": lambda: bm.small_k_simulation(k=[3], tau=["a"], n_sim=5),
+    "permutest iter as text": lambda: bm.permutest(bm.rma("yi", "vi", data=_DF), iter="a"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ARGUMENTS))
+def test_a_bad_argument_is_a_typed_error(name):
+    with pytest.raises(bm.BayesmaError):
+        BAD_ARGUMENTS[name]()
+
+
+def test_an_unknown_parameter_is_an_input_error_and_a_key_error():
+    with pytest.raises(KeyError):
+        _exact().draws("muu")
+    with pytest.raises(bm.InputError, match="no parameter 'muu'"):
+        _exact().draws("muu")
+
+
+def test_robma_on_many_large_heterogeneous_studies_gives_numbers():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"yi": rng.normal(2, 3.0, 60), "vi": rng.uniform(0.001, 0.01, 60)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bm.robma(df, yi="yi", vi="vi", draws=256, replicates=2)
+        comp = fit.components()
+    assert np.isfinite(comp["log_BF"]).all() and (comp["inclusion_BF"] > 0).all()
+    assert "Components summary" in repr(fit)
+
+
+def test_fit_many_refuses_tune_with_the_exact_engine_once():
+    with pytest.raises(bm.InputError, match="tune= is a NUTS option"):
+        bm.fit_many(_DF, by="g", yi="yi", vi="vi", engine="exact", tune=500)

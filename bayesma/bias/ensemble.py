@@ -17,9 +17,11 @@ scale moved to z. Estimates are reported on the d scale.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,6 +97,17 @@ def ensemble_models(priors: Mapping[str, Any] | None = None, ensemble: str | Seq
             else:
                 models.append(ModelDef(eff, tau, None, 0.25))
     return models
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first frame outside bayesma, for a warning raised in the caller of this."""
+    import sys
+
+    pkg = str(Path(__file__).resolve().parents[1])
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(pkg):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @label_alias
@@ -217,15 +230,22 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     if se is not None and sei is not None:
         raise ArgumentTypeError("give se= or sei= (the same thing: standard errors), not both")
     effects = {"d": d, "r": r, "z": z, "logOR": logOR, "OR": OR, "y": y}
+    if isinstance(vi, str) and re.fullmatch(r"(?i)(se|sei|sd|s\.?e\.?|std\.?err(or)?|.*[_.](se|sei))", vi.strip()):
+        warnings.warn(f"vi={vi!r} (the third positional slot) is read as sampling variances, as in bm.rma; its name "
+                      f"looks like standard errors: pass se={vi!r} if it holds standard errors", DataWarning,
+                      stacklevel=_user_stacklevel())
     if yi is None and all(v is None for v in effects.values()) and not (t is not None and n is not None):
         yi = "yi" if data is not None and "yi" in data.columns else None
     sei = se if se is not None else sei
     if yi is not None and all(x is None for x in (sei, vi, n, t, lCI, uCI)) and data is not None:
         sei, vi = ("sei", None) if "sei" in data.columns else (None, "vi" if "vi" in data.columns else None)
     if data is None:  # Series pair by index (with the first Series given), never by position
-        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "slab": slab})
+        cl = None if isinstance(cluster, str) else cluster
+        al = columns(None, {**effects, "yi": yi, "sei": sei, "vi": vi, "n": n, "t": t, "lCI": lCI, "uCI": uCI, "slab": slab,
+                              "cluster": cl})
         effects = {key: al[key] for key in effects}
-        yi, sei, vi, n, t, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "slab"))
+        yi, sei, vi, n, t, lCI, uCI, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "lCI", "uCI", "slab"))
+        cluster = cluster if cl is None else al["cluster"]
     labels = None if slab is None else list(column(data, slab, "slab"))
     sign = 1.0 if effect_direction == "positive" else -1.0
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, lCI=lCI, uCI=uCI,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from bayesma._validate import align, stripped_ids
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.likelihood import loglik as single_loglik
 from bayesma.bias.model import FitData, ModelDef, fit_model, log_density
@@ -164,13 +165,18 @@ def _prepare(fd: FitData, data, mods, cluster, labels, ext_priors, nodes) -> tup
             if cluster not in data.columns:
                 raise InputError(f"cluster: column {cluster!r} is not in the data", column=cluster)
             values = data[cluster]
-        else:
-            values = list(cluster)
+        else:  # a Series pairs with the rows of data by index, never by position
+            values = align(cluster, None if data is None else data.index, "cluster")
+            values = list(values)
             if len(values) != k:
                 raise InputError(f"cluster has {len(values)} values but there are {k} estimates")
-        clusters = make_clusters(values, labels, name, nodes)
+        clusters = make_clusters(stripped_ids(values, f"cluster {name!r}", stacklevel=5), labels, name, nodes)
         if clusters.g == k:
             raise InputError(f"cluster {name!r}: every estimate is its own cluster; rho is not identified "
+                             "(fit without cluster=)", column=name)
+        if clusters.g == 1:
+            raise InputError(f"cluster {name!r}: every estimate is in one cluster ({clusters.names[0]!r}); the "
+                             "heterogeneity between clusters (rho) is not identified from one cluster "
                              "(fit without cluster=)", column=name)
         o = clusters.order
         fd = FitData(fd.y[o], fd.se[o], fd.y_orig[o], fd.se_orig[o], fd.measure, fd.c_mu, fd.c_tau)

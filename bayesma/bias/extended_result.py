@@ -150,6 +150,47 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
         extra = pd.DataFrame.from_dict(rows, orient="index")
         return pd.concat([out, extra]) if len(extra) else out
 
+    def summary(self, type: str = "estimates", output_scale: str | None = None,
+                conditional: bool = False) -> pd.DataFrame:
+        """One table of the ensemble (as :meth:`RoBMAResult.summary`), the per-model one with the moderators.
+
+        Parameters
+        ----------
+        type : {"estimates", "models", "components", "heterogeneity", "priors"}
+            As :meth:`RoBMAResult.summary`; ``"models"`` adds the column ``moderators`` (those in
+            each model) and, with clusters, ``rho_mean``, ``rho_0.025``, ``rho_0.975``.
+        output_scale : str, optional
+            Scale of mu, tau and PEESE.
+        conditional : bool
+            For ``"estimates"`` and ``"heterogeneity"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.6], "sei": [0.1] * 6,
+        ...                    "g": ["a", "a", "a", "b", "b", "b"]})
+        >>> fit = bm.bma(df, yi="yi", sei="sei", mods="~ g", draws=256, replicates=2)
+        >>> fit.summary(type="models")["moderators"].tolist()
+        ['', 'g', '', 'g', '', 'g', '', 'g']
+        """
+        out = super().summary(type, output_scale, conditional)
+        if type != "models":
+            return out
+        out.insert(3, "moderators", self.models["moderators"])
+        if self.clusters is not None:
+            rows = []
+            for m, f in zip(self._defs, self._fits):
+                rows.append(self._summ(f.draws["rho"], f.weights) if m.multilevel else
+                            {"mean": np.nan, "0.025": np.nan, "0.975": np.nan})
+            for key in ("mean", "0.025", "0.975"):
+                out[f"rho_{key}"] = [r[key] for r in rows]
+        return out
+
     def marginal_means(self, output_scale: str | None = None) -> pd.DataFrame:
         """Model-averaged marginal mean effect of every factor level (and the grand mean).
 

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._validate import as_numeric, column
+from bayesma import measures
+from bayesma._validate import TINY_VARIANCE, as_numeric, column
 from bayesma.bias.likelihood import d_to_z
 from bayesma.bias.model import FitData
 from bayesma.errors import ArgumentTypeError, InputError, study_error
@@ -92,11 +93,19 @@ def _check_positive(x: np.ndarray, col: str, labels, what: str) -> None:
         raise study_error(f"has {what} {float(x[bad[0]]):g}; it must be positive", labels, int(bad[0]), col)
 
 
+def _registry_name(measure: Any) -> str:
+    """The measure's name by the one registry's rule (bayesma.measures: case, aliases), else its upper case."""
+    try:
+        return measures.lookup(str(measure)) or str(measure).upper()
+    except ValueError:
+        return str(measure).upper()
+
+
 def _pick_effect(data, effects: Mapping[str, Any], yi, measure, t, n) -> tuple[str, Any, str]:
     """Which effect input was given: (input scale, values or column, argument name)."""
     given = [(k, v) for k, v in effects.items() if v is not None]
     if yi is not None:
-        key = str(measure).upper()
+        key = _registry_name(measure)
         scale = next((sc for sc, names in MEASURES if key in names), None)
         if scale is None:
             raise InputError(f"robma(): measure {measure!r} is not supported; RoBMA's inputs are {_SUPPORTED}")
@@ -253,6 +262,12 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
         bad = np.flatnonzero(y == 0)
         if bad.size:
             raise study_error("is 0, so the test statistic gives no standard error", labels, int(bad[0]), col)
+        # the test statistic of an effect has the effect's sign (log OR for OR); opposite signs are a data error
+        bad = np.flatnonzero(np.sign(y) != np.sign(v))
+        if bad.size:
+            i = int(bad[0])
+            raise study_error(f"is {y[i]:g} but its test statistic {pcol!r} is {v[i]:g}: a test statistic has the "
+                              "sign of its effect; correct the sign of one of them", labels, i, col)
     if kind == "n" and scale in ("logOR", "y"):
         raise ArgumentTypeError(f"n= gives no standard error for {'log odds ratios' if scale == 'logOR' else 'y'}; "
                                 "give se= (RoBMA's rule: sample sizes only for d, r and z)")
@@ -262,10 +277,20 @@ def robma_inputs(data: pd.DataFrame | None, effects: Mapping[str, Any], *, yi: A
         if bad.size:
             i = int(bad[0])
             how = "has" if kind == "n" else "implies"
-            raise study_error(f"{how} a total sample size n = {nn[i]:.4g} <= 3 ({col} = {y[i]:g}): Fisher's z needs "
-                              "n > 3 (se = 1 / sqrt(n - 3)) and the t test n - 2 > 0 df", labels, i,
+            read = {"se": "standard errors", "t": "test statistics", "ci": "confidence bounds"}.get(kind, "")
+            read = "sampling variances (vi)" if vi is not None else read
+            src = "" if kind == "n" else f" with {pcol!r} read as {read}"
+            raise study_error(f"{how} a total sample size n = {nn[i]:.4g} <= 3 ({col} = {y[i]:g}{src}): Fisher's z "
+                              "needs n > 3 (se = 1 / sqrt(n - 3)) and the t test n - 2 > 0 df", labels, i,
                               pcol if kind == "n" else col)
-    return _to_fit(scale, sign * y, y, v, kind, nn, labels, sign)
+    out = _to_fit(scale, sign * y, y, v, kind, nn, labels, sign)
+    bad = np.flatnonzero(~(out.fit.se >= math.sqrt(TINY_VARIANCE)))
+    if bad.size:  # 1 / se^2 overflows: no measurement is that precise
+        i = int(bad[0])
+        raise study_error(f"has a standard error of {float(out.fit.se[i]):.3g} on the fitting scale (from {pcol!r}), "
+                          f"below {math.sqrt(TINY_VARIANCE):g}, where its weight 1 / se^2 overflows; check the "
+                          "precision column", labels, i, pcol)
+    return out
 
 
 def _to_fit(scale: str, ys: np.ndarray, y: np.ndarray, v: np.ndarray, kind: str, nn, labels, sign: float):

@@ -17,17 +17,21 @@ R package RoBMA, ``RoBMA(mods=)``):
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from bayesma._validate import study_name
-from bayesma.design import formula_variables, is_text
-from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.design import formula_variables, is_text, numbers_as_text, refuse_mostly_numeric
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors import Normal, Prior
 
 __all__ = ["Term", "meandif_contrast", "build_terms", "default_moderator_prior"]
+
+_FACTOR_CALL = re.compile(r"\b(?:factor|C)\(\s*([^()]+?)\s*\)")
 
 
 def default_moderator_prior() -> Prior:
@@ -108,16 +112,37 @@ def _variables(mods) -> list[str]:
         text = mods.strip()
         if not text.startswith("~"):
             raise ArgumentTypeError(f"mods must be a formula such as '~ rater + setting', got {mods!r}")
-        if any(op in text for op in ("*", ":", "^", "|", "-", "I(")):
-            raise InputError(f"mods={mods!r}: RoBMA-reg takes main effects only ('~ a + b'); "
-                             "interactions, removed terms and transformations are not supported")
+        bare = _FACTOR_CALL.sub(r"\1", text)  # factor(x) / C(x): a factor, the only call taken
+        if any(op in bare for op in ("*", ":", "^", "|", "-", "(", ")")):
+            raise InputError(f"mods={mods!r}: RoBMA-reg takes main effects only ('~ a + b', 'factor(a)' for a "
+                             "factor); interactions, removed terms and transformations such as log(x) are not "
+                             "supported: compute the transformed column in the data")
         names = formula_variables(text)
         if not names:
             raise InputError(f"mods={mods!r} names no moderator")
         return names
     if isinstance(mods, (list, tuple)) and all(isinstance(m, str) for m in mods) and mods:
         return list(mods)
-    raise ArgumentTypeError(f"mods must be a formula string ('~ rater + setting') or a list of column names, got {mods!r}")
+    raise ArgumentTypeError("mods must be a formula string ('~ rater + setting') or a list of column names, got "
+                            f"{type(mods).__name__ if not isinstance(mods, (str, list, tuple)) else repr(mods)}")
+
+
+def _factors(mods) -> set[str]:
+    """The variables a formula wraps in ``factor()`` / ``C()``: factors even when they hold numbers."""
+    return {m.group(1).strip().strip("`") for m in _FACTOR_CALL.finditer(mods)} if isinstance(mods, str) else set()
+
+
+def _numbers_stored_as_text(name: str, col: pd.Series, labels) -> pd.Series:
+    """A text column whose every cell is a number is a continuous moderator (as in :func:`bayesma.rma`),
+    with a warning; one that is mostly numbers with a few other cells is an error naming them."""
+    refuse_mostly_numeric(col, name, labels)
+    numbers = numbers_as_text(col)
+    if numbers is None:
+        return col
+    warnings.warn(f"moderator {name!r} holds numbers stored as text: used as a continuous moderator (standardized, "
+                  f"one slope); write factor({name}) in mods= for a factor with one coefficient per level",
+                  DataWarning, stacklevel=5)
+    return numbers
 
 
 def _check_column(data: pd.DataFrame, name: str, labels) -> pd.Series:
@@ -201,6 +226,7 @@ def build_terms(mods, data: pd.DataFrame | None, labels=None, priors: dict | Non
     """
     priors = dict(priors or {})
     names = _variables(mods)
+    forced = _factors(mods)
     common = priors.pop("*", None)
     unknown = set(priors) - set(names)
     if unknown:
@@ -211,7 +237,11 @@ def build_terms(mods, data: pd.DataFrame | None, labels=None, priors: dict | Non
         prior = priors.get(name, common if common is not None else default_moderator_prior())
         if not isinstance(prior, Prior) or prior.family != "Normal":
             raise ArgumentTypeError(f"the prior of moderator {name!r} must be a bayesma Normal prior, got {prior!r}")
-        if is_text(col) or isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool:
+        if name in forced:
+            col = col.map(lambda v: v.strip() if isinstance(v, str) else str(v))
+        elif is_text(col) and not isinstance(col.dtype, pd.CategoricalDtype):
+            col = _numbers_stored_as_text(name, col, labels)
+        if name in forced or is_text(col) or isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool:
             term = _factor_term(name, col, labels, prior)
         else:
             term = _continuous_term(name, col, labels, prior)

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayesma._format import small_k_lines
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.importance_sampling import ModelFit, weighted_quantile
 from bayesma.bias.model import FitData, ModelDef
 from bayesma.bias.scales import SCALE_NAMES, check_scale, to_scale
 from bayesma.bias.tables import class_bayes_factor, heterogeneity_draws, model_table, prediction_draws
-from bayesma.errors import InputError
+from bayesma.errors import InputError, UnsupportedModelError
 
 __all__ = ["RoBMAResult"]
 
@@ -389,12 +390,27 @@ class RoBMAResult:  # numpydoc ignore=PR01
         return (f"input {inp} ({fitted}); priors on {SCALE_NAMES[self.prior_scale]}; "
                 f"estimates on {SCALE_NAMES[self.output_scale]}")
 
+    def _title(self) -> str:
+        """The first line of the printout, naming the ensemble that was fitted (not always RoBMA-PSMA)."""
+        wfs = {m.bias.label for m in self._defs if isinstance(m.bias, WeightFunction)}
+        has = {cls for cls in (PET, PEESE) if any(isinstance(m.bias, cls) for m in self._defs)}
+        if not wfs and not has:
+            return "Bayesian model averaging without publication-bias models (bayesma)"
+        if len(wfs) == 6 and has == {PET, PEESE}:
+            what = "RoBMA-PSMA ensemble"
+        else:
+            parts = [f"{len(wfs)} weight function{'s' if len(wfs) != 1 else ''}"] if wfs else []
+            parts += [c.__name__ for c in (PET, PEESE) if c in has]
+            what = {"6 weight functions": "RoBMA 6w ensemble", "PET, PEESE": "RoBMA PET-PEESE ensemble"}.get(
+                ", ".join(parts), "ensemble: " + ", ".join(parts))
+        return f"Robust Bayesian meta-analysis ({what}, bayesma)"
+
     def __repr__(self) -> str:
         comp = self.components()
         est = self.estimates()
         cond = self.estimates(conditional=True)
         het = pd.concat([self.heterogeneity(), self.prediction()])
-        lines = ["Robust Bayesian meta-analysis (RoBMA-PSMA ensemble, bayesma)",
+        lines = [self._title(),
                  f"k = {self.y.size} studies, {self._scale_note()}; {len(self._defs)} models, fitted in "
                  f"{self.elapsed:.1f} s", "", "Components summary:",
                  f"{'':24s}{'Models':>8s}{'Prior prob.':>13s}{'Post. prob.':>13s}{'Inclusion BF':>14s}{'log BF (MCSE)':>18s}"]
@@ -416,6 +432,8 @@ class RoBMAResult:  # numpydoc ignore=PR01
             lines.append("effect_direction='negative': selection is modelled for negative effects, so the effects are "
                          "fitted with their signs flipped; mu is reported in its own direction, while the PET and "
                          "PEESE coefficients refer to the flipped effects and stay positive.")
+        if any(m.bias_class != "none" for m in self._defs):
+            lines += small_k_lines("robma", int(self.y.size))
         return "\n".join(lines)
 
     # -- plots -------------------------------------------------------------------------
@@ -472,6 +490,11 @@ class RoBMAResult:  # numpydoc ignore=PR01
         -------
         matplotlib.figure.Figure
 
+        Raises
+        ------
+        UnsupportedModelError
+            The ensemble has no weight function (``ensemble="PP"`` or ``"none"``, :func:`bayesma.bma`).
+
         Examples
         --------
         >>> import bayesma as bm
@@ -482,5 +505,9 @@ class RoBMAResult:  # numpydoc ignore=PR01
 
         est = self.estimates()
         rows = est.loc[[i for i in est.index if i.startswith("omega[")]]
+        if rows.empty:
+            raise UnsupportedModelError("plot_weightfunction(): this ensemble has no selection (weight-function) "
+                                        "model, so there is no weight function to draw; use an ensemble with "
+                                        "weight functions (ensemble='PSMA' or '6w')")
         return weightfunction_plot(self._p_intervals(), rows["mean"].to_numpy(), rows["0.025"].to_numpy(),
                                    rows["0.975"].to_numpy(), ax=ax)

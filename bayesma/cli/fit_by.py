@@ -7,6 +7,7 @@ model allows it), so they equal the Python API's: ``bm.fit_many(data, by=COL, ..
 from __future__ import annotations
 
 import argparse
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,18 @@ def _regression_shown(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return out
 
 
+def _runnable(note: str, table: pd.DataFrame, by: str, spec: dict[str, Any], args: argparse.Namespace) -> str:
+    """The small-k note with its ``bayesma priors`` hint as a command that runs (the first small group named)."""
+    small = [key for key, k in table["k"].items() if int(k) < 5]
+    if not note or not small:
+        return note
+    opts = [f"--yi {spec['yi']}", f"--vi {spec['vi']}" if spec.get("vi") else f"--sei {spec['sei']}"]
+    opts += [f"--labels {spec['labels']}"] if spec.get("labels") else []
+    opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
+    hint = f"bayesma priors {args.file} {' '.join(opts)} --subset \"{by} == {str(small[0])!r}\""
+    return re.sub(r"bayesma priors FILE \.\.\. --subset \"[^\"]*\"", lambda _: hint, note)
+
+
 def _model_name(spec: Any) -> str:
     """The model of each analysis, as the output names it."""
     dep = getattr(spec, "dependence", None)
@@ -184,7 +197,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         legend = ("FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
-        note = small_k_note(table).replace("COL", by).replace("FILE", Path(args.file).name)
+        note = _runnable(small_k_note(table), table, by, spec, args)
         legend += f"\n\n{note}" if note else ""
     print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
     say(legend + "\n")

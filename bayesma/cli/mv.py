@@ -23,7 +23,7 @@ from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset
-from bayesma.cli.rows import file_row
+from bayesma.cli.rows import file_row, in_file_rows
 
 __all__ = ["add_parser", "run", "pooled_table"]
 
@@ -223,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(2)
     with progress.step(f"fitting the {'CHE' if args.che else 'multivariate'} model and the CR2 robust variance"), \
             about(args.file):
-        res, rob, what = fit(df, var, args)
+        with in_file_rows(df):  # a message about a row names the file's row
+            res, rob, what = fit(df, var, args)
     table = pooled_table(res, rob, df, args)
     df = df.assign(_vi=pd.to_numeric(df[var]))
     print_table(table.round(4), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")

@@ -145,7 +145,12 @@ def groups_of(df: pd.DataFrame, by: str, option: str = "--by") -> list[tuple[Any
         rows = ", ".join(str(file_row(df, i)) for i in np.flatnonzero(df[by].isna().to_numpy())[:10])
         raise InputError(f"column {by!r} ({option}) is missing in rows {rows}")
     keys = sorted(df[by].unique(), key=lambda v: (isinstance(v, str), v))
-    return [(key, df[df[by] == key]) for key in keys]  # rows keep the file's numbers
+    parts = []
+    for key in keys:  # rows keep the file's numbers; the plots of a part take its title from attrs["subset"]
+        part = df[df[by] == key].copy()
+        part.attrs = {**df.attrs, "subset": f"{by} = {key}"}
+        parts.append((key, part))
+    return parts
 
 
 def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayesma.cli.checks import check_rows
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, read_table
-from bayesma.cli.options import add_subset_option, apply_subset, groups_of, load_yi_vi
+from bayesma.cli.options import add_subset_option, apply_subset, groups_of
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.rows import file_row, in_file_rows
 
@@ -167,13 +168,22 @@ def _measure(text: str) -> str:
 
 
 def _load(args: argparse.Namespace, effects: dict, cols: list) -> pd.DataFrame:
-    if args.yi is not None and (args.vi is not None or args.sei is not None):
-        return load_yi_vi(args)
+    """Read FILE, check the columns, apply --subset and check the rows as every command does: several rows
+    per study pooled as independent studies are warned about (or refused across outcomes), unless --cluster
+    keeps them together (whatever the effect input: --yi, --r, --d, ...)."""
+    flags = {"--yi": args.yi, **{f"--{flag}": col for flag, col in effects.items()}, "--vi": args.vi,
+             "--sei": args.sei, "--n": args.n_col, "--t": args.t_col, "--lCI": args.lci_col, "--uCI": args.uci_col}
+    effect = args.yi or next((c for c in effects.values() if c is not None), None) or args.t_col
+    checks = {"yi": effect, "vi": args.vi, "sei": args.sei, "labels": args.labels, "missing": args.missing,
+              "cluster": args.cluster, "mods": args.mods, "cluster_option": True}
     with about(args.file):
         df = read_table(args.file, args.sheet)
-        check_columns(df, {"column": c for c in cols} | {"--labels": args.labels, "--by": args.by,
-                                                         "--cluster": args.cluster})
-        return apply_subset(df, args.subset)
+        check_columns(df, flags | {"--labels": args.labels, "--by": args.by, "--cluster": args.cluster})
+        df = apply_subset(df, args.subset)
+        for value, part in ([(None, df)] if args.by is None else groups_of(df, args.by)):
+            with about(args.file if value is None else f"{args.file}, rows with {args.by} == {value!r}"):
+                check_rows(part, checks, by_option=args.by is None)
+    return df
 
 
 def run(args: argparse.Namespace) -> int:

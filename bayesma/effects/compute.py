@@ -25,7 +25,7 @@ from bayesma._validate import as_numeric, columns, label_alias, study_name
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
 from bayesma.effects._fill import fill_columns
-from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError, MissingDataWarning
 
 __all__ = ["MEASURES", "escalc"]
 
@@ -233,6 +233,7 @@ def escalc(
            yi      vi
     0 -0.3552  0.0131
     """
+    measure = _measure_name(measure)
     spec = _measure_spec(measure)
     add, var_names = _check_options(measure, spec, add=add, to=to, drop00=drop00, vtype=vtype,
                                     var_names=var_names, data=data)
@@ -249,6 +250,7 @@ def escalc(
     keep = _kept_rows(data, var_names, replace, len(na_y))
     _warn_missing(measure, x, (na_y | na_v) & ~keep, ctx, var_names)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
+    _warn_implausible(measure, yi, labels)
 
     if data is not None and not replace:
         out = fill_columns(data, {var_names[0]: yi, var_names[1]: vi}, "ifna", labels, f"escalc({measure!r})")
@@ -264,6 +266,25 @@ def escalc(
     return out
 
 
+#: standardized mean differences (and conversions to them): |d| > 5 means two groups that hardly overlap
+_STANDARDIZED = {"SMD", "SMDH", "SMD1", "SMD1H", "SMCC", "SMCR", "SMCRH", "SMN", "OR2D", "OR2DN", "OR2DL", "R2D"}
+IMPLAUSIBLE_SMD = 5.0
+
+
+def _warn_implausible(measure: str, yi: np.ndarray, labels: list[Any] | None) -> None:
+    """A DataWarning naming the studies whose standardized difference is beyond |5| (raw-unit data, SEs or
+    variances in the SD columns, or swapped columns give |g| in the tens or hundreds)."""
+    if measure not in _STANDARDIZED:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(np.abs(np.asarray(yi, dtype=float)) > IMPLAUSIBLE_SMD)
+    if bad.size:
+        cells = "; ".join(f"{study_name(labels, int(i))}: {float(yi[i]):.3g}" for i in bad[:10])
+        warnings.warn(f"escalc({measure!r}): {bad.size} implausible standardized mean difference(s), |yi| > "
+                      f"{IMPLAUSIBLE_SMD:g} ({cells}); check that the sd columns hold standard deviations (not "
+                      "variances or standard errors) in the units of the means", DataWarning, stacklevel=3)
+
+
 def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any, k: int) -> np.ndarray:
     """The rows whose existing effect and variance ``replace=False`` keeps."""
     if not isinstance(replace, (bool, np.bool_)):
@@ -274,14 +295,24 @@ def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any
     return cols.notna().all(axis=1).to_numpy()
 
 
+def _measure_name(measure: Any) -> Any:
+    """The registry's name of *measure* (case and aliases as MetaAnalysis and robma read them:
+    ``"smd"`` -> ``"SMD"``); an unknown name is returned for :func:`_measure_spec`'s message."""
+    try:
+        return measures.lookup(measure) if isinstance(measure, str) else measure
+    except ValueError:
+        return measure
+
+
 def _measure_spec(measure: Any) -> _EscalcMeasure:
     """How to compute *measure*; a TypeError or ValueError (listing the known measures) otherwise."""
     if not isinstance(measure, str):
         raise ArgumentTypeError(f"measure must be a string such as 'SMD', got {type(measure).__name__}")
     if measure not in _ESCALC:
-        hint = ""
-        if measure.upper() in _ESCALC:
-            hint = f" (did you mean {measure.upper()!r}?)"
+        import difflib
+
+        close = difflib.get_close_matches(measure.strip().upper(), list(_ESCALC), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise InputError(
             f"unknown measure {measure!r}{hint}; known measures: "
             + ", ".join(f"{k} ({v[0]})" for k, v in MEASURES.items())

@@ -97,6 +97,10 @@ def theta_summary(ep: Any, small: float = 3e6, large: float = 3e7, qs: tuple[flo
     if ep.kind == "common":
         tw, tm, ts = theta_mixture(ep)
         return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
+    if ep.kind == "cluster" and ep.grid_clusters.Q is not None:  # CHE: a small nested Gauss rule (exact/che.py)
+        from .che import theta_summary_rotated
+
+        return theta_summary_rotated(ep, qs, bV_at)
     G = theta_nodes(ep)[0].size
     if G * spec.k <= small:
         tw, tm, ts = theta_mixture(ep)

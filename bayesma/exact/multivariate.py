@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayesma.errors import UnknownParameterError
+
 from .che import draw_theta_rotated, rotated_clusters, theta_rotated
 from .grids import _grid_2d
 from .likelihood import _CHUNK, _finish, _location_prior, _logpdf_tau_fn, _scale
@@ -144,7 +146,7 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
             return tw, m[i], s[i]
         if name in ("tau", "rho"):
             return None
-        raise KeyError(f"no parameter {name!r} in the exact posterior; it has {self.names[:4]}...")
+        raise UnknownParameterError(f"no parameter {name!r} in the exact posterior; it has {self.names[:4]}...")
 
     # -- one quantity -------------------------------------------------------------
     def _axis(self, name: str) -> int:

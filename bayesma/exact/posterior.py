@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import optimize
 
 from bayesma._validate import check_level
+from bayesma.errors import UnknownParameterError
 
 from .bayes import _bayes_factor_table, _model_probabilities, savage_dickey
 from .effects import theta_mixture, theta_new_mixture, theta_summary
@@ -306,7 +307,7 @@ class ExactPosterior:  # numpydoc ignore=PR01
             return w, m[0], s[0]
         if name in self.tau_names or (name == "tau" and self.kind == "tau_by"):
             return None
-        raise KeyError(f"no parameter {name!r} in the exact posterior")
+        raise UnknownParameterError(f"no parameter {name!r} in the exact posterior")
 
     def quantiles(self, name: str, q: Sequence[float] | np.ndarray) -> np.ndarray:
         """Posterior quantiles of one quantity.

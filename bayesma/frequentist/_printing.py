@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesma._format import format_p
+from bayesma._format import format_p, moderator_statistic
 
 
 def _fmt_p(p: float) -> str:
@@ -36,8 +36,7 @@ def _btt_text(btt: list[int]) -> str:
 
 def moderator_test_text(res: Any) -> str:
     """The "Test of Moderators" lines of a printout (rma and rma_mv results)."""
-    statistic = (f"F(df1 = {res.QMdf[0]}, df2 = {res.dfs})" if res.dfs is not None
-                 else f"QM(df = {res.QMdf[0]})")
+    statistic = moderator_statistic(res)
     return (f"Test of Moderators ({_btt_text(res.btt)}):\n"
             f"{statistic} = {res.QM:.4f}, p-val {_p_text(res.QMp)}")
 
@@ -119,4 +118,5 @@ def _coef_table(res: Any, mods: bool) -> list[str]:
     for name, cells, star in rows:
         out.append((name.ljust(name_width) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + " " + star).rstrip())
     return out
+
 

@@ -254,7 +254,8 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     """
     if not all(hasattr(res, a) for a in ("X", "data", "btt", "tau2_fix")) or getattr(res, "X", None) is None:
         raise ArgumentTypeError(f"permutest needs a fit of bayesma.rma(), got {type(res).__name__}")
-    if isinstance(iter, bool) or int(iter) != iter or iter < 2:
+    if isinstance(iter, bool) or not isinstance(iter, (int, float, np.integer, np.floating)) or int(iter) != iter \
+            or iter < 2:
         raise InputError(f"iter must be an integer >= 2, got {iter!r}")
     iter = int(iter)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -262,9 +263,10 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     if btt is not None:  # the omnibus test of these coefficients: QM as anova(res, btt=) gives it
         from dataclasses import replace
 
-        from bayesma.frequentist.anova import anova
+        from bayesma.frequentist.anova import WaldResult, anova
 
         wald = anova(res, btt=btt)
+        assert isinstance(wald, WaldResult)  # one fit with btt=: a Wald test
         res = replace(res, btt=resolve_btt(btt, list(res.coef_names)), QM=wald.QM, QMp=wald.QMp, QMdf=wald.QMdf)
     n_exact = _n_exact(res)
     use_exact = bool(exact) or n_exact <= iter

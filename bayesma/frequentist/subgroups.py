@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._format import moderator_statistic
 from bayesma._validate import label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, strip_levels
@@ -76,8 +77,8 @@ class SubgroupResult:  # numpydoc ignore=PR01
             f"Subgroup analysis by {self.moderator!r} ({self.mixed.method})\n\n{table}\n\n"
             f"Test for subgroup differences (separate tau²): Q = {self.Q_between:.4f}, "
             f"df = {self.Q_between_df}, p = {_fmt_p(self.Q_between_p)}\n"
-            f"Test of moderators (common tau², mixed-effects model): QM = {self.mixed.QM:.4f}, "
-            f"df = {self.mixed.QMdf[0]}, p = {_fmt_p(self.mixed.QMp)}"
+            f"Test of moderators (common tau², mixed-effects model): {moderator_statistic(self.mixed)} = "
+            f"{self.mixed.QM:.4f}, p = {_fmt_p(self.mixed.QMp)}"
         )
 
 
@@ -166,7 +167,8 @@ def subgroup(
     for lv in levels:
         mask = (groups == lv).to_numpy()
         sub = md.subset(mask)
-        sub.data.attrs = {**md.data.attrs, "subset": f"{by} = {lv}"}  # the title of this subgroup's plots
+        within = ", ".join(v for v in (md.data.attrs.get("subset"), f"{by} = {lv}") if v)
+        sub.data.attrs = {**md.data.attrs, "subset": within}  # the title of this subgroup's plots
         sub_method = method if (sub.k > 1 or method == "FE") else "FE"
         fit = fit_rma(sub, np.ones((sub.k, 1)), ["intrcpt"], method=sub_method, test=test, level=level)
         fits[str(lv)] = fit

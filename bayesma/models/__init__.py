@@ -24,6 +24,7 @@ from bayesma._quiet import backend_noise_filtered
 from bayesma._validate import check_seed, label_alias
 from bayesma.errors import HeavyTailWarning, InputError, PriorDominatesWarning, SmallKWarning
 from bayesma.exact.capability import ENGINE_CHOICES, choose_engine
+from bayesma.priors.base import short_text
 from bayesma.priors.improper import moment_flags
 from bayesma.spec import ModelSpec, build_spec
 
@@ -142,20 +143,28 @@ class MetaAnalysis:
         n1i: Any = None,
         n2i: Any = None,
         x1i: Any = None,
-        x2i: Any = None,
         t1i: Any = None,
+        x2i: Any = None,
         t2i: Any = None,
         xi: Any = None,
         ni: Any = None,
         ti: Any = None,
         baseline: str | None = None,
     ) -> None:
-        if measure is None and isinstance(data, pd.DataFrame):
-            measure = data.attrs.get("measure")
         counts = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i, "x2i": x2i,
                   "t1i": t1i, "t2i": t2i, "xi": xi, "ni": ni, "ti": ti}
-        if likelihood in ("binomial", "poisson") or any(v is not None for v in counts.values()) \
-                or baseline is not None:
+        is_counts = likelihood in ("binomial", "poisson") or any(v is not None for v in counts.values()) \
+            or baseline is not None
+        if measure is None and isinstance(data, pd.DataFrame):
+            measure = data.attrs.get("measure")
+            if is_counts and measure is not None:
+                from bayesma.models.counts import MEASURES as COUNT_MEASURES
+
+                if str(measure).upper() not in COUNT_MEASURES:
+                    raise InputError(f"measure= is not given and the data set's attrs name measure={measure!r}, "
+                                     f"which has no exact count likelihood: pass measure= one of "
+                                     f"{sorted(COUNT_MEASURES)} ('OR' for 2x2 tables with likelihood='binomial')")
+        if is_counts:
             self._init_counts(data, counts, yi=yi, vi=vi, sei=sei, likelihood=likelihood, measure=measure,
                               labels=labels, mods=mods, priors=priors, model=model, baseline=baseline,
                               missing=missing, others={"tau_by=": tau_by, "cluster=": cluster, "bias=": bias,
@@ -442,13 +451,13 @@ class MetaAnalysis:
         if n <= 2:
             warnings.warn(
                 f"only {count}: the data say almost nothing about the heterogeneity, so the "
-                f"posterior of {what} is essentially its prior ({tau_prior!r}) and the interval for mu "
+                f"posterior of {what} is essentially its prior ({short_text(tau_prior)}) and the interval for mu "
                 "depends on it. Report results under several priors: see bayesma.compare_priors().",
                 PriorDominatesWarning, stacklevel=3,
             )
         else:
             warnings.warn(
-                f"{count} (< 5): the prior on {what} ({tau_prior!r}) matters for the result; "
+                f"{count} (< 5): the prior on {what} ({short_text(tau_prior)}) matters for the result; "
                 "check how conclusions change with bayesma.compare_priors().",
                 SmallKWarning, stacklevel=3,
             )
@@ -457,3 +466,4 @@ class MetaAnalysis:
         from bayesma.priors import describe
 
         return f"MetaAnalysis({self.spec.describe()})\npriors:\n{describe(self.spec.priors)}"
+

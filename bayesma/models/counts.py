@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma.errors import InputError
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["CountsSpec", "Counts", "build_counts_spec", "COUNT_ARGS", "MEASURES"]
@@ -91,24 +91,28 @@ class CountsSpec(ModelSpec):
         return f"{base}; {what}"
 
 
-def _arrays(given: dict[str, Any], data: pd.DataFrame | None, k: int | None) -> dict[str, np.ndarray]:
-    """Each count argument (a column name or values) as a float array."""
-    out = {}
-    for name, value in given.items():
-        if isinstance(value, str):
-            if data is None or value not in data.columns:
-                cols = [] if data is None else list(data.columns)
-                raise InputError(f"column {value!r} (for {name}=) is not in the data; columns are {cols}",
-                                 column=name)
-            value = data[value].to_numpy()
-        elif isinstance(value, pd.Series) and data is not None:
-            value = value.reindex(data.index).to_numpy()  # paired by index with the data, as every column
-        arr = pd.to_numeric(pd.Series(np.asarray(value, dtype=object).ravel()), errors="coerce").to_numpy(float)
+def _arrays(given: dict[str, Any], data: pd.DataFrame | None) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
+    """Each count argument (a column name or values) as a float array, and the first cell of each that is
+    not a number (``{name: (row index, value)}``). Names are columns of *data*; a pandas Series pairs with
+    the rows of *data* (or, without data, with the first Series given) by index, never by position."""
+    from bayesma._validate import columns
+
+    out, text = {}, {}
+    k = None
+    for name, value in columns(data, given).items():
+        raw = pd.Series(np.asarray(value.to_numpy() if isinstance(value, pd.Series) else value, dtype=object).ravel())
+        if raw.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            raise ArgumentTypeError(f"{name}= holds booleans (True/False), not counts")
+        stripped = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+        arr = pd.to_numeric(stripped, errors="coerce").to_numpy(float)
+        odd = np.flatnonzero(np.isnan(arr) & stripped.notna().to_numpy() & (stripped != "").to_numpy())
+        if odd.size:
+            text[name] = (int(odd[0]), raw.iloc[int(odd[0])])
         if k is not None and arr.size != k:
             raise InputError(f"{name}= has {arr.size} values but there are k = {k} studies", column=name)
         k = arr.size
         out[name] = arr
-    return out
+    return out, text
 
 
 def build_counts_spec(
@@ -171,13 +175,19 @@ def build_counts_spec(
     if missing not in ("raise", "drop"):
         raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
     frame = data.reset_index(drop=True) if isinstance(data, pd.DataFrame) else None
-    if isinstance(data, pd.DataFrame):
-        given = {k: (v.reindex(data.index).to_numpy() if isinstance(v, pd.Series) else v) for k, v in given.items()}
-    arrays = _arrays(given, frame, None if frame is None else len(frame))
+    arrays, text = _arrays(given, data if isinstance(data, pd.DataFrame) else None)
+    if frame is not None:  # Series / DataFrame arguments pair with data's rows by index, then follow the reset rows
+        from bayesma._validate import align
+
+        labels, mods = ((align(v, data.index, name).reset_index(drop=True)
+                         if isinstance(v, (pd.Series, pd.DataFrame)) else v) for v, name in ((labels, "labels"),
+                                                                                            (mods, "mods")))
     k = len(next(iter(arrays.values())))
     labs, _ = study_labels(frame, labels, k)
     if isinstance(labels, str):
         labels = labs  # the validated labels (a column of the data)
+    for col, (i, value) in text.items():
+        raise ArgumentTypeError(f"study {labs[i]!r} (row {i + 1}): {col} holds {value!r}, which is not a number")
     miss = np.zeros(k, bool)
     for arr in arrays.values():
         miss |= np.isnan(arr)
@@ -195,7 +205,14 @@ def build_counts_spec(
         labs = [lab for lab, kk in zip(labs, keep) if kk]
         frame = None if frame is None else frame.loc[keep].reset_index(drop=True)
         labels = labs
+        if not labs:
+            raise InputError("every study has a missing count: missing='drop' leaves no study to analyse")
     cnt = _make_counts(measure, arrays, labs, baseline)
+    if cnt.two_group and baseline == "fixed" and not _informative(cnt).any():
+        raise InputError("every table is double-zero (no events in either group)"
+                         + (" or has only events in both groups" if cnt.family == "binomial" else "")
+                         + f": with fixed study baselines the {cnt.family} likelihood says "
+                         f"nothing about the {measure} and the posterior would be its prior")
     esc = escalc(measure, **arrays)
     base_data = frame.copy() if frame is not None else pd.DataFrame(index=range(len(labs)))
     base_data["__yi"] = esc["yi"].to_numpy()
@@ -208,9 +225,25 @@ def build_counts_spec(
     return CountsSpec(**fields, counts=cnt)
 
 
+def _informative(cnt: Counts) -> np.ndarray:
+    """Studies whose table tells a fixed-baseline model something about the effect: events in at least
+    one group and (for the binomial) non-events in at least one."""
+    events = (cnt.e1 > 0) | (cnt.e2 > 0)
+    if cnt.family == "poisson":
+        return events
+    return events & ((cnt.e1 < cnt.n1) | (cnt.e2 < cnt.n2))
+
+
 def _normal_priors(priors: Any) -> Any:
     if priors is None:
         return None
+    from bayesma.spec import PRIOR_KEYS
+
+    if isinstance(priors, dict):
+        unknown = sorted(set(priors) - set(PRIOR_KEYS) - {"baseline", "baseline_mu", "baseline_sd"})
+        if unknown:  # name the count model's own keys too, not only the normal model's
+            raise InputError(f"unknown prior keys {unknown}; use {PRIOR_KEYS} or, for the study baselines of a "
+                             "count model, 'baseline' (fixed) or 'baseline_mu' and 'baseline_sd' (random)")
     return {k: v for k, v in dict(priors).items() if k not in ("baseline", "baseline_mu", "baseline_sd")}
 
 

@@ -43,27 +43,14 @@ def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
     """
     import warnings
 
-    from bayesma.models import MetaAnalysis, SmallKWarning
+    from bayesma.models import SmallKWarning
 
-    spec = ma.spec
-    dep = spec.dependence
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallKWarning)
         joint = ma.fit(engine=engine, seed=seed).summary()
-    rows = []
-    for j, o in enumerate(dep.outcome_names):
-        sel = dep.outcome_index == j
-        tau = spec.priors.get("tau", spec.priors.get(f"tau[{o}]"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallKWarning)
-            alone = MetaAnalysis(yi=spec.yi[sel], vi=spec.vi[sel], priors={"mu": spec.priors[f"mu[{o}]"], "tau": tau}
-                                 ).fit(engine="exact", seed=seed).summary().loc["mu"]
-        jr = joint.loc[f"mu[{o}]"]
-        rows.append({"outcome": o, "k": int(sel.sum()), "joint_mean": jr["mean"], "joint_lower": jr["eti_lower"],
-                     "joint_upper": jr["eti_upper"], "alone_mean": alone["mean"], "alone_lower": alone["eti_lower"],
-                     "alone_upper": alone["eti_upper"], "shift_sd": (jr["mean"] - alone["mean"]) / alone["sd"],
-                     "width_ratio": (jr["eti_upper"] - jr["eti_lower"]) / (alone["eti_upper"] - alone["eti_lower"])})
-    return pd.DataFrame(rows).set_index("outcome")
+    from bayesma.report.dependent import borrowing_table
+
+    return borrowing_table(ma.spec, joint)
 
 
 def rho_sensitivity(data: Any, rho: Sequence[float] = (0.3, 0.5, 0.7, 0.9), engine: str = "auto",

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["structure_key", "data_values", "build"]
+__all__ = ["structure_key", "data_values", "build", "dims"]
 
 
 def _rotation(spec: Any) -> dict[str, np.ndarray]:
@@ -101,8 +101,10 @@ def structure_key(spec: Any) -> tuple:
     dep = spec.dependence
     sizes = tuple(sorted({int(b.shape[0]) for b in dep.blocks}))
     fams = tuple(sorted((key, p.family, tuple(p.params)) for key, p in spec.priors.items()))
+    # LKJ's eta is a constant of the graph (not pm.Data): models with another eta compile their own
+    eta = float(spec.priors["rho"].params["eta"]) if dep.struct == "UN" else None
     return ("dependent", dep.struct, spec.k, len(spec.cluster_names), spec.p, spec.is_regression, sizes,
-            len(dep.outcome_names), fams)
+            len(dep.outcome_names), fams, eta)
 
 
 def _gather(x, members, weights):
@@ -136,10 +138,12 @@ def che_effects(b: Any, loc, loc_new) -> None:
     b.handles.theta_prior = loc + tau * u[cl[inv]] + tw * z
 
 
-def _omega_chol(b: Any, m: int):
-    """Cholesky factor of the correlation matrix across outcomes, and the rho deterministic."""
+def _omega(b: Any, m: int) -> list:
+    """The correlation matrix across outcomes as nested lists of scalars (and the rho deterministic):
+    ``(1 - rho) I + rho 1 1'`` (CS, HCS) or the LKJ draw (UN). No matrix op: every later step is
+    unrolled over the few outcomes (a batched Cholesky's gradient through SolveTriangular is the
+    slowest op of the graph by far)."""
     import pymc as pm
-    import pytensor.tensor as pt
 
     spec = b.spec
     prior = spec.priors["rho"]
@@ -148,12 +152,11 @@ def _omega_chol(b: Any, m: int):
         iu = np.triu_indices(m, 1)
         pm.Deterministic("rho", corr[iu[0], iu[1]], dims="pair")
         b.handles.params.append("rho")
-        return pt.linalg.cholesky(corr)
+        return [[1.0 if i == c else corr[i, c] for c in range(m)] for i in range(m)]
     hp = {param: b.data(f"hyper_rho_{param}") for param in prior.params}
     rho = prior.pymc("rho", params=hp)
     b.handles.params.append("rho")
-    omega = (1.0 - rho) * pt.eye(m) + rho * pt.ones((m, m))
-    return pt.linalg.cholesky(omega)
+    return [[1.0 if i == c else rho for c in range(m)] for i in range(m)]
 
 
 def _chol(S: list, m: int) -> list:
@@ -200,7 +203,8 @@ def _padded(spec: Any) -> dict[str, np.ndarray]:
 
 def mv_effects(b: Any) -> None:
     """Multivariate model across outcomes: each study's effects ~ N(mu, V_j + T) (its true effects
-    integrated out, one batched multivariate normal over the studies), theta from its conditional."""
+    integrated out, one batched multivariate normal over the studies, written out element by element
+    over the outcomes), theta from its conditional."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -213,31 +217,43 @@ def mv_effects(b: Any) -> None:
     tau = tau_prior.pymc("tau", params={p: b.data(f"hyper_tau_{p}")[0] if cs else b.data(f"hyper_tau_{p}")
                                         for p in tau_prior.params}, **({} if cs else {"dims": "outcome"}))
     b.handles.params += ["mu", "tau"]
-    chol = _omega_chol(b, m)
-    scale = (tau * pt.ones(m))[:, None] * chol  # diag(tau) chol(Omega)
-    T = pt.dot(scale, scale.T)
+    omega = _omega(b, m)
+    taus = [tau if cs else tau[i] for i in range(m)]
+    T = [[taus[i] * taus[c] * omega[i][c] for c in range(m)] for i in range(m)]
     y, V, M = b.data("pad_y"), b.data("pad_V"), b.data("pad_mask")
-    To = T[None] * (M[:, :, None] * M[:, None, :])
-    S = V + To
-    mu_j = mu[None, :] * M
-    L = _chol([[S[:, i, j] for j in range(m)] for i in range(m)], m)
-    r = [y[:, i] - mu_j[:, i] for i in range(m)]
-    zr = _fsolve(L, r, m)
+    Mi = [M[:, i] for i in range(m)]
+    To = [[T[i][c] * Mi[i] * Mi[c] for c in range(m)] for i in range(m)]
+    L = _chol([[V[:, i, c] + To[i][c] for c in range(m)] for i in range(m)], m)
+    mu_j = [mu[i] * Mi[i] for i in range(m)]
+    zr = _fsolve(L, [y[:, i] - mu_j[i] for i in range(m)], m)
     pm.Potential("loglik", -0.5 * sum((zi * zi).sum() for zi in zr) - sum(pt.log(L[i][i]).sum() for i in range(m)))
     # theta_j | y ~ N(mu + T_o S^-1 (y - mu), T_o - T_o S^-1 T_o) on the reported outcomes
     Sr = _bsolve(L, zr, m)
-    mean = [mu_j[:, i] + sum(To[:, i, q] * Sr[q] for q in range(m)) for i in range(m)]
-    cols = [_bsolve(L, _fsolve(L, [To[:, q, c] for q in range(m)], m), m) for c in range(m)]
-    C = [[To[:, i, c] - sum(To[:, i, q] * cols[c][q] for q in range(m)) + (1.0 - M[:, i] + 1e-12) * float(i == c)
+    mean = [mu_j[i] + sum(To[i][q] * Sr[q] for q in range(m)) for i in range(m)]
+    cols = [_bsolve(L, _fsolve(L, [To[q][c] for q in range(m)], m), m) for c in range(m)]
+    C = [[To[i][c] - sum(To[i][q] * cols[c][q] for q in range(m)) + (1.0 - Mi[i] + 1e-12) * float(i == c)
           for c in range(m)] for i in range(m)]
     Lc = _chol(C, m)
     z = b.noise("z", dims=("cluster", "outcome"))
     theta_j = pt.stack([mean[i] + sum(Lc[i][q] * z[:, q] for q in range(i + 1)) for i in range(m)], axis=1)
     ci, oi = b.data("cluster_idx"), b.data("outcome_idx")
     pm.Deterministic("theta", theta_j[ci, oi], dims="study")
+    Lt = _chol(T, m)  # diag(tau) chol(Omega)
     z_new = b.noise("z_new", dims="outcome")
-    pm.Deterministic("theta_new", mu + pt.dot(scale, z_new), dims="outcome")
-    b.handles.theta_prior = (mu[None, :] + pt.dot(z, scale.T))[ci, oi]
+    pm.Deterministic("theta_new", pt.stack([mu[i] + sum(Lt[i][q] * z_new[q] for q in range(i + 1))
+                                            for i in range(m)]), dims="outcome")
+    b.handles.theta_prior = pt.stack([mu[i] + sum(Lt[i][q] * z[:, q] for q in range(i + 1))
+                                      for i in range(m)], axis=1)[ci, oi]
+
+
+def dims(spec: Any) -> dict[str, list[str]]:
+    """Dims of the multivariate model's variables (prior draws are stored with them)."""
+    out = {"z": ["cluster", "outcome"], "mu": ["outcome"], "theta_new": ["outcome"], "z_new": ["outcome"]}
+    if spec.dependence.struct != "CS":
+        out["tau"] = ["outcome"]
+    if spec.dependence.struct == "UN":
+        out["rho"] = ["pair"]
+    return out
 
 
 def build(b: Any) -> None:

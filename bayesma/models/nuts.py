@@ -334,6 +334,11 @@ def _dims_of(spec: ModelSpec) -> dict[str, list[str]]:
             dims[name] = ["subgroup"]
     if spec.cluster_index is not None:
         dims["u"] = ["cluster"]
+    dep = getattr(spec, "dependence", None)
+    if dep is not None and dep.multivariate:
+        from bayesma.models.dependent_pymc import dims as mv_dims
+
+        dims.update(mv_dims(spec))
     if getattr(spec, "Z", None) is not None:  # location-scale: one tau per study
         dims.update({"tau": ["study"], "alpha": ["scale_coef"], "tau2": ["study"], "log_tau2": ["study"]})
     return dims

@@ -250,8 +250,10 @@ def _data_xlim(rows: Sequence[Row], refline: float | None) -> tuple[float, float
     return (lo - 0.04 * span, hi + 0.04 * span)
 
 
-def _draw_row(ax: Any, r: Row, y: float, xlim: tuple[float, float], inch_y: Any, lay: _Layout) -> None:
-    """One row: its marker (square, diamond, bar or note) and its text columns."""
+def _draw_row(ax: Any, r: Row, y: float, xlim: tuple[float, float], inch_y: Any, lay: _Layout,
+              marks: dict[str, list]) -> None:
+    """One row: its marker (square, diamond, bar or note) and its text columns; the squares and circles are
+    collected in *marks* and drawn by :func:`render` as one scatter each (200 scatters are slow)."""
     from matplotlib.patches import Polygon, Rectangle
 
     if r.kind == "study":
@@ -261,11 +263,11 @@ def _draw_row(ax: Any, r: Row, y: float, xlim: tuple[float, float], inch_y: Any,
         yo = y + (0.15 if r.second else 0.0)
         if np.isfinite(r.lo) and np.isfinite(r.hi):
             _interval(ax, r.lo, r.hi, yo, xlim, color="black", lw=0.9)
-        ax.scatter([r.est], [yo], marker="s", s=r.size or 20.0, color="black", zorder=3, lw=0)
+        marks["squares"].append((r.est, yo, r.size or 20.0))
         if r.second:
             m2, lo2, hi2 = r.second
             _interval(ax, lo2, hi2, y - 0.17, xlim, color="C0", lw=1.2)
-            ax.scatter([m2], [y - 0.17], marker="o", s=14, color="C0", zorder=3, lw=0)
+            marks["circles"].append((m2, y - 0.17, 14.0))
     elif r.kind == "diamond":
         ax.add_patch(Polygon([[r.lo, y], [r.est, y + 0.32], [r.hi, y], [r.est, y - 0.32]], closed=True,
                              facecolor=r.colour, edgecolor=r.colour, zorder=3))
@@ -353,8 +355,13 @@ def render(
     inch_y = blended_transform_factory(fig.dpi_scale_trans, ax.transData)
     if xlim is None:
         xlim = _data_xlim(rows, refline)
+    marks: dict[str, list] = {"squares": [], "circles": []}
     for i, r in enumerate(rows):
-        _draw_row(ax, r, float(n - i), xlim, inch_y, lay)
+        _draw_row(ax, r, float(n - i), xlim, inch_y, lay, marks)
+    for key, marker, colour in (("squares", "s", "black"), ("circles", "o", "C0")):
+        if marks[key]:
+            x, y, size = (list(v) for v in zip(*marks[key]))
+            ax.scatter(x, y, marker=marker, s=size, color=colour, zorder=3, lw=0)
 
     # study labels as y tick labels, left-aligned at the figure's left margin
     labelled = [(float(n - i), r) for i, r in enumerate(rows) if r.kind != "note"]

@@ -343,5 +343,5 @@ def forest_subgroup(
     legend = _legend(pct, "Overall estimate", "C3", has_pi, subgroups=True) if overall is not None else \
         _legend(pct, "Subgroup estimate", "0.45", has_pi)
     return render(rows, columns=columns, xlabel=axis_label(measure_of(first, measure), xlabel, atransf, transf),
-                  title=title, legend=legend, refline=ref, atransf=atransf, xlim=xlim, plot_width=plot_width,
+                  title=title_of(getattr(result, "mixed", None), title), legend=legend, refline=ref, atransf=atransf, xlim=xlim, plot_width=plot_width,
                   width=figsize[0] if figsize else None)

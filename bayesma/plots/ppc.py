@@ -80,10 +80,15 @@ def ppc_plot(z_obs: Any, z_rep: Any, labels: Sequence[Any], *, p_values: Any = N
     ax.set_yticklabels([str(v) for v in labels])
     ax.axvline(0, color="0.8", lw=0.8, zorder=0)
     ax.set_xlabel("effect / SE (observed and replicated)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 if k > 3 else -0.3), ncol=3, fontsize=8,
-              frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
-    if own:
-        fig.tight_layout()
+    if own:  # the legend in a fixed band (inches) under the x label, whatever the height
+        height = fig.get_figheight()
+        band = 0.35
+        fig.tight_layout(rect=(0, band / height, 1, 1))
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 0.05 / height), ncol=3, fontsize=8,
+                   frameon=False, borderaxespad=0.0)
+    else:
+        ax.legend(loc="best", fontsize=8, frameon=False)
     return fig

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 from bayesma._arviz import kde
+from bayesma.errors import UnknownParameterError
 
 from ._common import _new_figure, title_of
 
@@ -33,7 +34,7 @@ def _panels(posterior: Any, var_names: Iterable[str]) -> list[tuple[str, str, st
         elif name in post:
             out.append((name, name, None, spec.priors.get(name)))
         else:
-            raise KeyError(f"no parameter {name!r} in the posterior")
+            raise UnknownParameterError(f"no parameter {name!r} in the posterior")
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._arviz import LazyDraws, rhat_ess
-from bayesma.errors import InputError
+from bayesma.errors import InputError, UnknownParameterError
 
 from .names import canonical_name, split_name
 from .protocol import SUMMARY_COLUMNS
@@ -183,7 +183,7 @@ class DrawsPosterior:
             if name == "mu" and "beta" in post and "intrcpt" in list(post["beta"].coords.get("coef", [])):
                 return self.draws("beta", "intrcpt")
             known = [v for v in post.data_vars if not str(v).endswith("__")]
-            raise KeyError(f"no parameter {name!r} in the posterior; parameters: {known}")
+            raise UnknownParameterError(f"no parameter {name!r} in the posterior; parameters: {known}")
         da = post[name]
         dim = var_dim(post, name)
         if label is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayesma.errors import UnknownParameterError
 from bayesma.exact.quadrature import hdi_from_quantiles
 
 from .protocol import MOMENT_COLUMNS
@@ -168,7 +169,7 @@ class GridMarginals:
         try:
             return self._m[name]
         except KeyError:
-            raise KeyError(f"no parameter {name!r}; the marginals are {list(self._m)}") from None
+            raise UnknownParameterError(f"no parameter {name!r}; the marginals are {list(self._m)}") from None
 
     def summary(self, theta: bool = True, prob: float = 0.95) -> pd.DataFrame:
         rows = {}

@@ -35,6 +35,11 @@ def _fmt(value: float) -> str:
     return f"{value:.15g}"
 
 
+def short_text(prior: Any) -> str:
+    """A prior as a message shows it: :meth:`Prior.short` (rounded), or ``repr`` of anything else."""
+    return prior.short() if hasattr(prior, "short") else repr(prior)
+
+
 def _unbox(out: np.ndarray) -> np.ndarray | float:
     """A 0-d result as a numpy scalar (scalar in, scalar out), any other as the array."""
     return out[()] if np.ndim(out) == 0 else out
@@ -154,6 +159,29 @@ class Prior:  # numpydoc ignore=PR01
     # -- identity ------------------------------------------------------------
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self._params.items())
+        return f"{self.family}({inner})"
+
+    def short(self, digits: int = 3) -> str:
+        """The prior for a message: hyperparameters to *digits* significant digits (``repr`` is exact).
+
+        Parameters
+        ----------
+        digits : int
+            Significant digits.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> from bayesma.priors import HalfNormal
+        >>> HalfNormal(0.152970585407784).short()
+        'HalfNormal(sigma=0.153)'
+        """
+        if not self._params:
+            return repr(self)
+        inner = ", ".join(f"{k}={v:.{digits}g}" for k, v in self._params.items())
         return f"{self.family}({inner})"
 
     def __eq__(self, other: object) -> bool:

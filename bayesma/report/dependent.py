@@ -8,13 +8,15 @@ cluster-robust interval of the mean(s) (``post.compare_frequentist()``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from bayesma.report.tables import num
 
-__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "add_dependent_words"]
+__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "borrowing_table", "borrowing_sentence",
+           "add_dependent_words"]
 
 
 def model_words(dep: Any) -> str:
@@ -52,11 +54,76 @@ def counterpart_sentence(table: pd.DataFrame, dep: Any) -> str:
             f"likelihood; CR2 intervals from clubSandwich's small-sample correction), gave {means}; {het}.")
 
 
+def borrowing_table(spec: Any, joint: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`bayesma.models.dependence_report.borrowing` from the joint model's summary *joint* (``post.summary()`` of a fitted
+    multivariate model with spec *spec*): each outcome (or those named in *outcomes*) alone is fitted
+    with the exact engine and the same priors.
+
+    Parameters
+    ----------
+    spec : DependentSpec
+        The multivariate model's spec (``model.spec`` or ``post.spec``).
+    joint : pandas.DataFrame
+        Its posterior summary (rows ``mu[<outcome>]``).
+    outcomes : sequence of str, optional
+        The outcomes to compare (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows per outcome; columns ``k``, ``joint_mean``, ``joint_lower``, ``joint_upper``,
+        ``alone_mean``, ``alone_lower``, ``alone_upper``, ``shift_sd`` (joint minus alone, in
+        sds of the separate fit), ``width_ratio`` (joint interval width / alone).
+
+    Examples
+    --------
+    >>> borrowing_table(post.spec, post.summary())                   # doctest: +SKIP
+    """
+    from bayesma.exact import exact_posterior
+    from bayesma.spec import build_spec
+
+    dep = spec.dependence
+    rows = []
+    for j, o in enumerate(dep.outcome_names):
+        if outcomes is not None and o not in outcomes:
+            continue
+        sel = dep.outcome_index == j
+        tau = spec.priors.get("tau", spec.priors.get(f"tau[{o}]"))
+        alone_spec = build_spec(None, spec.yi[sel], spec.vi[sel], priors={"mu": spec.priors[f"mu[{o}]"], "tau": tau})
+        alone = exact_posterior(alone_spec).summary(theta=False).loc["mu"]  # the outcome alone, exact
+        jr = joint.loc[f"mu[{o}]"]
+        rows.append({"outcome": o, "k": int(sel.sum()), "joint_mean": jr["mean"], "joint_lower": jr["eti_lower"],
+                     "joint_upper": jr["eti_upper"], "alone_mean": alone["mean"], "alone_lower": alone["eti_lower"],
+                     "alone_upper": alone["eti_upper"], "shift_sd": (jr["mean"] - alone["mean"]) / alone["sd"],
+                     "width_ratio": (jr["eti_upper"] - jr["eti_lower"]) / (alone["eti_upper"] - alone["eti_lower"])})
+    return pd.DataFrame(rows).set_index("outcome")
+
+
+def borrowing_sentence(post: Any, small_k: int = 5) -> str:
+    """For each outcome reported by fewer than *small_k* studies: its mean under the joint model beside
+    a random-effects fit of that outcome alone (same priors), and how far it moved
+    (:func:`borrowing_table`); ``""`` when no outcome is that small."""
+    spec = post.spec
+    dep = spec.dependence
+    counts = pd.Series(dep.outcome_index).value_counts()
+    small = [o for j, o in enumerate(dep.outcome_names) if counts.get(j, 0) < small_k]
+    if not small:
+        return ""
+    tab = borrowing_table(spec, post.summary(), outcomes=small)
+    parts = [f"outcome {o!r} (k = {int(r['k'])}) has mean {num(r['joint_mean'])} [{num(r['joint_lower'])}, "
+             f"{num(r['joint_upper'])}] in the joint model and {num(r['alone_mean'])} [{num(r['alone_lower'])}, "
+             f"{num(r['alone_upper'])}] fitted alone with the same priors (a shift of {r['shift_sd']:.2f} posterior "
+             f"sd of the separate fit; interval {r['width_ratio']:.2f} times as wide)" for o, r in tab.iterrows()]
+    return ("Borrowing strength: " + "; ".join(parts) + ". Outcomes with fewer than 5 studies lean on the "
+            "others through the correlation rho, so they depend on its prior and on the structure.")
+
+
 def add_dependent_words(text: str, post: Any) -> str:
     """*text* (the report) with the dependent model named and its ``rma_mv`` counterpart added.
 
     The first paragraph's model kind becomes the model's name (:func:`model_words`) and the
-    counterpart's sentence (:func:`counterpart_sentence`) closes that paragraph.
+    counterpart's sentence (:func:`counterpart_sentence`) closes that paragraph; a multivariate model
+    with an outcome of fewer than 5 studies gets a paragraph on its borrowing (:func:`borrowing_sentence`).
     """
     dep = post.spec.dependence
     table = post.compare_frequentist(level=0.95)
@@ -68,5 +135,9 @@ def add_dependent_words(text: str, post: Any) -> str:
             if sep and cut >= 0:
                 head = head[:cut] + f"a Bayesian dependent-effects model ({model_words(dep)})"
             paras[i] = head + sep + rest + " " + counterpart_sentence(table, dep)
+            if dep.multivariate:
+                borrowed = borrowing_sentence(post)
+                if borrowed:
+                    paras.insert(i + 1, borrowed)
             break
     return "\n\n".join(paras)

@@ -145,7 +145,8 @@ def small_k_note(table: pd.DataFrame) -> str:
                     + ("; the prior on tau shapes the Bayesian interval" if bayes else ""))
     if not said:
         return ""
-    tail = (" Compare priors on tau for these groups: bayesma priors FILE ... --subset \"COL == 'value'\"."
+    col, first = table.index.name or "COL", (ones + [f.split(" (k = ")[0] for f in few])[0]
+    tail = (f" Compare priors on tau for these groups: bayesma priors FILE ... --subset \"{col} == '{first}'\"."
             if bayes else "")
     return "Small k: " + "; ".join(said) + "." + tail
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from bayesma import measures
 from bayesma import priors as pr
+from bayesma._format import moderator_statistic
 from bayesma.design import formula_variables
 from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
@@ -292,12 +293,11 @@ def _frequentist_sentences(fits: Mapping[str, Any], sym: str, labels: Mapping[st
     if ref is not None:
         out.append(_heterogeneity_sentence(ref, regression))
     if regression:
-        res = ref
-        df1 = res.QMdf[0] if isinstance(res.QMdf, tuple) else res.QMdf
-        coefs = "; ".join(f"{labels.get(c, c)} {num(res.beta[j])}, {_ci(res.ci_lb[j], res.ci_ub[j])}, "
-                          f"p {fmt_p(res.pval[j])}" for j, c in enumerate(res.coef_names))
+        coefs = "; ".join(f"{labels.get(c, c)} {num(ref.beta[j])}, {_ci(ref.ci_lb[j], ref.ci_ub[j])}, "
+                          f"p {fmt_p(ref.pval[j])}" for j, c in enumerate(ref.coef_names))
         out.insert(0, f"In the mixed-effects meta-regression ({re_name}), the test of moderators was "
-                      f"QM({df1}) = {res.QM:.2f}, p {fmt_p(res.QMp)}; the coefficients were {coefs}.")
+                      f"{moderator_statistic(ref, compact=True)} = {ref.QM:.2f}, p {fmt_p(ref.QMp)}; "
+                      f"the coefficients were {coefs}.")
     return out
 
 
@@ -352,13 +352,8 @@ def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym:
             out.append(f"As {'an' if name[0] in 'aeiou' else 'a'} {name}, this is {num(math.exp(r['median']))}, "
                        f"95% CrI [{num(math.exp(r['eti_lower']))}, {num(math.exp(r['eti_upper']))}].")
     elif regression:
-        coefs = []
-        for row in loc:
-            coef = row[len("beta["):-1]
-            text = f"{labels.get(coef, coef)} {est(row)}"
-            if row in p_greater:
-                text += f", P(> 0) {fmt_prob(p_greater[row])}"
-            coefs.append(text)
+        coefs = [f"{labels.get(row[5:-1], row[5:-1])} {est(row)}"  # row: "beta[<coef>]"
+                 + (f", P(> 0) {fmt_prob(p_greater[row])}" if row in p_greater else "") for row in loc]
         out.append(f"In the Bayesian meta-regression ({engine_how}), the coefficients (posterior medians) were "
                    + "; ".join(coefs) + ".")
     taus = summary_rows(summary, "tau")
@@ -560,11 +555,10 @@ def posterior_report(
 ) -> str:
     """The report of a fitted :class:`bayesma.MetaPosterior` (Markdown); see :meth:`MetaPosterior.report`.
 
-    Every number comes from the posterior's own summary and probabilities (the
-    exact engine's for ``engine="exact"``) and from :func:`bayesma.rma` on the
-    same data (FE, DL, REML, REML + Knapp-Hartung; *pi_type*: their prediction interval), unless *fits* given.
-    *conversion* defaults to ``data.attrs["conversion"]`` of the fitted data, else
-    to the conversion the measure implies (:data:`CONVERSIONS`).
+    Every number comes from the posterior's own summary and probabilities (the exact engine's for
+    ``engine="exact"``) and from :func:`bayesma.rma` on the same data (FE, DL, REML, REML + Knapp-Hartung;
+    *pi_type*: their prediction interval), unless *fits* given. *conversion* defaults to
+    ``data.attrs["conversion"]`` of the fitted data, else to the conversion the measure implies.
     """
     spec = post.spec
     summary = post.summary()
@@ -592,9 +586,7 @@ def posterior_report(
         summary, k=int(spec.k), priors=post.priors, fits=fits, p_greater=p_gt, measure=spec.measure,
         engine=post.engine, method=post.source.method,
         engine_detail=engine_detail if post.source.needs_diagnostics else None,
-        diagnostics_text=diag, prior_influence=influence,
-        prior_conflict=conflict,
-        source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
+        diagnostics_text=diag, prior_influence=influence, prior_conflict=conflict, source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
     if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesma.priors.base import short_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.posterior.view import FitView
     from bayesma.spec import ModelSpec
@@ -102,15 +104,16 @@ def prior_influence(post: FitView, prob: float = 0.95, threshold: float = 0.8) -
         note = ""
         if math.isfinite(ratio) and ratio > threshold:
             note = (f"the prior dominates: the posterior {pct} interval of {row} is {ratio:.0%} as wide as the "
-                    f"prior's ({prior!r}); the data say little about it, so report results under other priors "
-                    "(bayesma.compare_priors)")
+                    f"prior's ({short_text(prior)}); the data say little about it, so report results under "
+                    "other priors (bayesma.compare_priors)")
         elif heterogeneity and q_hi > UNBOUNDED_FACTOR * spread:
             note = (f"the data do not bound {row}: its {pct} interval reaches {q_hi:.3g}, {q_hi / spread:.0f} times "
-                    f"the spread of the observed effects ({spread:.3g}); the tails of the prior ({prior!r}) and "
-                    "of the likelihood, not the data, set it, so report results under other priors "
-                    "(bayesma.compare_priors)")
+                    f"the spread of the observed effects ({spread:.3g}); the tails of the prior "
+                    f"({short_text(prior)}) and of the likelihood, not the data, set it, so report results under "
+                    "other priors (bayesma.compare_priors)")
         elif not heterogeneity and math.isfinite(ratio) and ratio**2 > LOCATION_SHARE:
-            note = (f"the interval of {row} is set partly by its prior ({prior!r}): the prior supplies about "
+            note = (f"the interval of {row} is set partly by its prior ({short_text(prior)}): the prior supplies "
+                    "about "
                     f"{ratio**2:.0%} of the information about it; report results under other priors "
                     "(bayesma.compare_priors)")
         recs.append({"prior": repr(prior), "prior_lower": p_lo, "prior_upper": p_hi, "posterior_lower": q_lo,
@@ -148,8 +151,8 @@ def prior_data_conflict(post: FitView) -> pd.DataFrame:
             side = "above" if cdf > 0.5 else "below"
             tail = 1 - cdf if cdf > 0.5 else cdf
             note = (f"prior-data conflict: the posterior median of {row} ({med:.3g}) lies {side} all but "
-                    f"{tail:.2%} of its prior ({prior!r}); the prior and the data disagree, so the prior pulls "
-                    "the estimate - check the prior (bayesma.compare_priors)")
+                    f"{tail:.2%} of its prior ({short_text(prior)}); the prior and the data disagree, so the prior "
+                    "pulls the estimate - check the prior (bayesma.compare_priors)")
         recs.append({"posterior_median": med, "prior_cdf": cdf, "conflict": conflict, "note": note})
         index.append(row)
     return pd.DataFrame(recs, index=pd.Index(index, name="parameter"),

@@ -38,7 +38,7 @@ PARETO_K_BAD = 0.7
 
 
 @dataclass(frozen=True)
-class LOOResult:
+class LOOResult:  # numpydoc ignore=PR01
     """Leave-one-out cross-validation (PSIS-LOO) or WAIC of one fit.
 
     Attributes
@@ -60,6 +60,17 @@ class LOOResult:
         Posterior draws used.
     engine : str
         The engine of the fit.
+    notes : tuple of str
+        What to read with care (few studies, unreliable Pareto k).
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> post = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05, 0.2], vi=[0.02, 0.03, 0.05, 0.04, 0.03, 0.02],
+    ...                        measure="SMD").fit(engine="exact", seed=1)
+    >>> res = post.loo()
+    >>> res.kind, res.table.shape[0]
+    ('loo', 6)
     """
 
     kind: str
@@ -103,7 +114,7 @@ class LOOResult:
 
 
 @dataclass(frozen=True)
-class PPCResult:
+class PPCResult:  # numpydoc ignore=PR01
     """A posterior predictive check: observed effects against replicated ones.
 
     Attributes
@@ -119,6 +130,15 @@ class PPCResult:
     p_discrepancy : float
         Posterior predictive p-value of ``sum (y_i - loc_i)^2 / sd_i^2``; small: the data spread
         more than the model expects.
+
+    Examples
+    --------
+    >>> import bayesma as bm
+    >>> post = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05, 0.2], vi=[0.02, 0.03, 0.05, 0.04, 0.03, 0.02],
+    ...                        measure="SMD").fit(engine="exact", seed=1)
+    >>> check = post.ppc()
+    >>> check.y_rep.shape[1], 0.0 <= check.p_discrepancy <= 1.0
+    (6, True)
     """
 
     kind: str
@@ -269,7 +289,7 @@ class ModelChecks:
         >>> post = bm.MetaAnalysis(yi=[0.1, 0.4, 0.25, 0.3, -0.05], vi=[0.02, 0.03, 0.05, 0.04, 0.03],
         ...                        priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}).fit(engine="exact", seed=1)
         >>> res = post.loo()
-        >>> round(res.elpd, 1), round(res.table["elpd_exact"].sum(), 1)
+        >>> round(res.elpd, 1), round(float(res.table["elpd_exact"].sum()), 1)
         (0.2, 0.2)
         """
         return _ic(self, "loo", exact)

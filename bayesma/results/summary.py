@@ -16,6 +16,8 @@ from bayesma.errors import BayesmaError
 from bayesma.posterior.draws import PARAM_ORDER, hdi_of_draws, param_rows, var_dim
 from bayesma.posterior.protocol import SUMMARY_COLUMNS
 
+from .levels import has_categorical
+
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.frequentist import RMAResult
     from bayesma.posterior.view import FitView
@@ -62,7 +64,9 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     one row per method and coefficient, intercept first; the tau columns
     repeat within a method, and ``pi_lb, pi_ub`` are the prediction
     interval of a new study at the mean moderator values (``spec.x_new``),
-    also repeated. Subgroup-tau and three-level models are compared with
+    also repeated; with a categorical moderator they are NaN (at the mean moderators the
+    interval would mix the levels: ``post.level_predictions()`` and ``rma(...).level_predictions()``
+    give one per level). Subgroup-tau and three-level models are compared with
     the ordinary (single-tau, two-level) frequentist fits; three-level
     models also get a ``REML (3-level)`` row from :func:`bayesma.rma_mv`
     when available. Count models (binomial / Poisson likelihood) add an ``ML (GLMM, UM.FS)`` (or
@@ -89,6 +93,7 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     reg = spec.is_regression
     rows: list[tuple[Any, dict]] = []
     x_new = np.asarray(spec.x_new, dtype=float)
+    mixed = has_categorical(spec)  # no prediction interval at the mean of a categorical moderator
 
     def add(method_label: str, res: RMAResult) -> None:
         tau, t_lo, t_hi = 0.0, float("nan"), float("nan")
@@ -98,7 +103,7 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
                 t_lo, t_hi = (float(np.sqrt(max(v, 0.0))) for v in res.tau2_ci)
         # the full design row (intercept included) of a regression
         pred = res.predict(design=x_new[None, :] if reg else None, level=level)
-        pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
+        pi_lb, pi_ub = (float("nan"),) * 2 if mixed else (float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0]))
         for j, name in enumerate(res.coef_names):
             rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
                    "tau": tau, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub}
@@ -141,7 +146,7 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
         return post.interval(row, level)
 
     tau_med, t_lo, t_hi = mci("tau", "tau") if "tau" in posterior else (0.0, float("nan"), float("nan"))
-    _, pi_lb, pi_ub = mci("theta_new", "theta_new")
+    _, pi_lb, pi_ub = (float("nan"),) * 3 if mixed else mci("theta_new", "theta_new")
     common = {"tau": tau_med, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub}
     if reg:
         for name in spec.coef_names:

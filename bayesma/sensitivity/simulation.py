@@ -170,6 +170,14 @@ class SimulationResult:
         return simulation_plot(self, figsize=figsize)
 
 
+def _numbers(values: Any, name: str, kind: type) -> list:
+    """*values* as a list of numbers of *kind*, else an ArgumentTypeError naming the argument."""
+    try:
+        return [kind(x) for x in np.atleast_1d(values)]
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be numbers (a number or a list of them), got {values!r}") from None
+
+
 def small_k_simulation(
     k: Sequence[int] = (2, 3, 5, 10),
     tau: Sequence[float] = (0.0, 0.2, 0.5),
@@ -251,8 +259,7 @@ def small_k_simulation(
     """
     seed = check_seed(seed, allow_none=False)
     level = check_level(level)
-    ks = [int(x) for x in np.atleast_1d(k)]
-    taus = [float(x) for x in np.atleast_1d(tau)]
+    ks, taus = _numbers(k, "k", int), _numbers(tau, "tau", float)
     if any(kk < 2 for kk in ks):
         raise InputError("every k must be at least 2")
     if any(t < 0 for t in taus):

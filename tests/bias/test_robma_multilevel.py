@@ -109,6 +109,9 @@ def test_multilevel_result_reports_rho(ml_fit):
     assert "rho" in est.index
     assert 0 < est.loc["rho", "0.025"] < est.loc["rho", "0.975"] < 1
     assert "12 clusters" in repr(ml_fit)
+    table = ml_fit.summary(type="models")
+    with_tau = table["heterogeneity"] != "Spike(0)"
+    assert table.loc[with_tau, "rho_mean"].between(0, 1).all() and table.loc[~with_tau, "rho_mean"].isna().all()
 
 
 def test_cluster_with_missing_value_names_the_study():

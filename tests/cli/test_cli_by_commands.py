@@ -127,3 +127,15 @@ def test_robma_refuses_a_measure_it_cannot_fit_naming_the_conversion(effects, tm
                          "--measure", "RR", "--out", tmp_path / "r"], capsys)
     assert code == 2 and "escalc R2D" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_fit_by_small_k_hint_is_a_command_that_runs(effects, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(["fit", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--measure", "R2D",
+                           "--by", "outcome", "--out", "by"], capsys)
+    assert code == 0, err
+    hint = out.split("Compare priors on tau for these groups: ", 1)[1].split("\n", 1)[0].rstrip(".")
+    assert "'value'" not in hint and "outcome == 'misconduct'" in hint
+    code, out, err = _run(shlex.split(hint)[1:] + ["--out", "priors"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "priors" / "priors.csv").exists()

@@ -152,3 +152,14 @@ def test_struct_without_outcome_is_one_line_exit_2(effects, tmp_path, capsys):
                               "--out", tmp_path / "x"], capsys)
     assert code == 2 and "outcome" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_fit_many_names_the_model():
+    dat = bm.escalc("R2D", ri="r", ni="n", data=pd.read_csv(CSV))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        che = bm.fit_many(dat, by="rater", cluster="study", rho=0.5, measure="R2D", engine="exact")
+        plain = bm.fit_many(dat, by="outcome", labels="study", measure="R2D")
+    assert che.settings["model"] == "CHE model (sampling correlation rho = 0.5)"
+    assert "CHE model" in repr(che).splitlines()[0]
+    assert plain.settings["model"] == "random-effects model"

@@ -428,6 +428,9 @@ def test_unknown_measure_lists_known_ones():
     for m in ("SMD", "MD", "ROM", "OR", "RR", "RD", "COR", "ZCOR", "PR", "PLO"):
         assert m in str(info.value)
     with pytest.raises(ValueError, match="did you mean 'SMD'"):
+        escalc("SMDX", ri=[0.1], ni=[10])
+    # case is read as the registry reads it (bayesma.measures): "smd" is SMD, whose arguments are named
+    with pytest.raises(TypeError, match="measure 'SMD' does not use argument"):
         escalc("smd", ri=[0.1], ni=[10])
 
 

@@ -87,7 +87,20 @@ def independent_posterior(y, V, cluster, X, m0, s0, prior_b, prior_w, box):
         res[name] = (m, np.sqrt(wt @ val**2 - m * m))
     th_m = wt @ thm
     res["theta"] = (th_m, np.sqrt(wt @ (thv + thm**2) - th_m**2))
+    res["theta_nodes"] = (wt, thm, np.sqrt(thv))
     return res
+
+
+def mixture_quantile(w, m, s, q):
+    """The q quantile of sum_n w_n N(m_n, s_n^2), by bisection on its cdf."""
+    lo, hi = (m - 12 * s).min(), (m + 12 * s).max()
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if w @ stats.norm.cdf((mid - m) / s) < q:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 def test_che_exact_matches_an_independent_dense_quadrature():
@@ -108,6 +121,9 @@ def test_che_exact_matches_an_independent_dense_quadrature():
         row = f"theta[{dat['id'][i]}]"
         assert abs(s.loc[row, "mean"] - th_m[i]) < 1e-4 * th_s[i], row
         assert abs(s.loc[row, "sd"] - th_s[i]) < 1e-4 * th_s[i], row
+        w, m, sd = ref["theta_nodes"]
+        for col, q in (("eti_lower", 0.025), ("median", 0.5), ("eti_upper", 0.975)):
+            assert abs(s.loc[row, col] - mixture_quantile(w, m[:, i], sd[:, i], q)) < 1e-4 * th_s[i], (row, col)
 
 
 def test_che_V_given_equals_rho_built_and_rho_zero_is_three_level():
@@ -141,19 +157,19 @@ def test_che_draws_match_the_exact_summary():
 def test_dependent_input_errors_say_what_is_needed():
     dat = _assink()
     V = np.array(_case("assink2016_che_rho06")["expect"]["V"])
-    with pytest.raises(ValueError, match="needs cluster="):
+    with pytest.raises(bm.errors.InputError, match="needs cluster="):
         bm.MetaAnalysis(dat, yi="yi", V=V, labels="id")
-    with pytest.raises(ValueError, match=r"rho= must be in \(-1, 1\)"):
+    with pytest.raises(bm.errors.InputError, match=r"rho= must be in \(-1, 1\)"):
         bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", labels="id", rho=1.2)
-    with pytest.raises(TypeError, match="rho_sensitivity"):
+    with pytest.raises(bm.errors.ArgumentTypeError, match="rho_sensitivity"):
         bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", labels="id", rho=[0.3, 0.5])
     bad = V.copy()
     bad[5, 6] = bad[6, 5] = 0.01  # rows 6 and 7: study 1 and study 2
-    with pytest.raises(ValueError, match=r"couples effects of two clusters: V\[6, 7\].*cluster '1'.*cluster '2'"):
+    with pytest.raises(bm.errors.InputError, match=r"couples effects of two clusters: V\[6, 7\].*cluster '1'.*cluster '2'"):
         bm.MetaAnalysis(dat, yi="yi", V=bad, cluster="study", labels="id")
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(bm.errors.InputError, match="not both"):
         bm.MetaAnalysis(dat, yi="yi", V=V, rho=0.5, cluster="study", labels="id")
-    with pytest.raises(ValueError, match="diagonal of V= differs from vi in row 1"):
+    with pytest.raises(bm.errors.InputError, match="diagonal of V= differs from vi in row 1"):
         bm.MetaAnalysis(dat, yi="yi", vi=dat["vi"] * 2, V=V, cluster="study", labels="id")
 
 
@@ -177,3 +193,27 @@ def test_flat_prior_limit_is_metafor_reml():
     np.testing.assert_allclose(np.exp(2 * res.x), ref["sigma2"], rtol=2e-4)
     s = ep.summary(theta=False)
     assert abs(s.loc["mu", "median"] - ref["beta"]) < 0.05 * s.loc["mu", "sd"]
+
+
+def test_che_study_effects_from_the_small_rule_equal_the_full_grid():
+    """The study effects' summaries come from a small nested Gauss rule chosen by comparing rules on a
+    sample of clusters (exact/che.py); with many clusters it is the coarsest one. They equal the mixture
+    over every node of the quadrature grid (to 1e-5 posterior sd)."""
+    from bayesma.exact.effects import theta_mixture
+    from bayesma.exact.quadrature import _mixture_moments, _mixture_quantiles
+
+    rng = np.random.default_rng(7)
+    study = np.repeat(np.arange(150), rng.integers(1, 6, 150))
+    vi = rng.uniform(0.01, 0.1, study.size)
+    yi = 0.3 + rng.normal(0, 0.2, 150)[study] + rng.normal(0, 0.1, study.size) + rng.normal(0, np.sqrt(vi))
+    dat = pd.DataFrame({"study": study, "yi": yi, "vi": vi})
+    ep = exact_posterior(bm.MetaAnalysis(dat, yi="yi", vi="vi", cluster="study", rho=0.5, priors=PRIORS).spec)
+    s = ep.summary()
+    w, m, sd = theta_mixture(ep)  # every node of the grid
+    q = _mixture_quantiles(w[None], m, sd, (0.025, 0.5, 0.975))
+    mean, sdev = _mixture_moments(w[None], m, sd)
+    th = s.loc[[f"theta[{i}]" for i in range(1, study.size + 1)]]
+    assert np.max(np.abs(th["mean"] - mean) / sdev) < 1e-5
+    assert np.max(np.abs(th["sd"] - sdev) / sdev) < 1e-5
+    for j, col in enumerate(("eti_lower", "median", "eti_upper")):
+        assert np.max(np.abs(th[col] - q[:, j]) / sdev) < 1e-5, col

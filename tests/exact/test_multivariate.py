@@ -85,12 +85,44 @@ def test_cs_exact_matches_an_independent_dense_quadrature():
 
 def test_multivariate_input_errors():
     df, V = berkey()
-    with pytest.raises(ValueError, match="'AL' has 1 study under struct='UN'"):
+    with pytest.raises(bm.errors.InputError, match="'AL' has 1 study under struct='UN'"):
         bm.MetaAnalysis(df.iloc[[0, 1, 2, 4, 6]], yi="yi", vi="vi", rho=0.5, cluster="trial", outcome="outcome",
                         struct="UN")
     three = pd.concat([df, df[df["outcome"] == "PD"].assign(outcome="X")], ignore_index=True)
-    with pytest.raises(ValueError, match=r"outside the valid range \(-0.5, 1\)"):
+    with pytest.raises(bm.errors.InputError, match=r"outside the valid range \(-0.5, 1\)"):
         bm.MetaAnalysis(three, yi="yi", vi="vi", rho=0.5, cluster="trial", outcome="outcome",
                         priors={"rho": bm.priors.UniformCorrelation(-1, 1)})
-    with pytest.raises(ValueError, match="engine='exact' cannot fit this model"):
+    with pytest.raises(bm.errors.InputError, match="engine='exact' cannot fit this model"):
         bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="HCS").fit(engine="exact")
+
+
+def test_cs_flat_prior_limit_is_metafor_reml():
+    """Very wide priors: the posterior mode of (tau, rho), the outcome means integrated out (uniform priors
+    on tau and rho), is the restricted likelihood's maximum, metafor's REML tau2 and rho; the means' posterior
+    centres on metafor's beta."""
+    from scipy import optimize, special
+
+    df, V = berkey()
+    case = {c["name"]: c for c in json.loads(REF.read_text())["cases"]}["berkey1998_CS"]["expect"]
+    wide = {"mu": bm.priors.Normal(0, 1000), "tau": bm.priors.Uniform(0, 5)}  # rho: uniform on (-1, 1)
+    model = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="CS", priors=wide)
+    ep = exact_posterior(model.spec)
+    g = ep.grid
+
+    def neg(u):  # log density of (tau, rho) itself: logf2 on (log tau, logit) minus both Jacobians
+        x = special.expit(u[1])
+        return -(g.logf2(np.array([u[0]]), np.array([u[1]]), False)[0, 0] - u[0] - np.log(2 * x * (1 - x)))
+
+    x0 = [0.5 * np.log(case["tau2"]) + 0.3, special.logit((case["rho"] + 1) / 2) - 0.3]
+    res = optimize.minimize(neg, x0=x0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
+    np.testing.assert_allclose(np.exp(2 * res.x[0]), case["tau2"], rtol=2e-4)
+    np.testing.assert_allclose(2 * special.expit(res.x[1]) - 1, case["rho"], rtol=2e-4)
+    s = ep.summary(theta=False)
+    for o, beta in zip(("AL", "PD"), case["beta"]):
+        assert abs(s.loc[f"mu[{o}]", "median"] - beta) < 0.1 * s.loc[f"mu[{o}]", "sd"], o
+
+
+def test_mods_with_outcome_is_refused_with_what_to_do_instead():
+    df, V = berkey()
+    with pytest.raises(bm.errors.InputError, match=r"mods= is not supported with outcome=.*CHE model"):
+        bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", mods="~ year")

@@ -16,7 +16,7 @@ import pytest
 from scipy import integrate, stats
 
 import bayesma as bm
-from bayesma.errors import InputError, MissingDataWarning
+from bayesma.errors import ConvergenceWarning, InputError, MissingDataWarning
 from bayesma.frequentist.glmm.hypergeometric import NCHTables, nch_marginal_loglik
 from bayesma.frequentist.glmm.likelihood import marginal_loglik
 
@@ -52,7 +52,8 @@ def _fit(case, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingDataWarning)
         return bm.rma_glmm(case["measure"], **args, mods=case.get("mods"), model=model,
-                           method=case.get("method", "ML"), data=df, nAGQ=case.get("nAGQ"), **kw)
+                           method=case.get("method", "ML"), data=df, nAGQ=case.get("nAGQ"),
+                           test=case.get("test", "z"), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,12 @@ def test_estimates_match_metafor(fits, name):
         assert np.allclose(np.atleast_1d(getattr(res, key)), e[key], rtol=tol, atol=1e-4 if key == "QM" else 1e-6), key
     if e.get("sigma2") is not None:
         assert res.sigma2 == pytest.approx(e["sigma2"], rel=2e-3)
+    # confidence limits: within 2e-3 of metafor's (or of the standard error, near 0; UM.RS's looser se)
+    tol_ci = max(rtol_beta, 2 * _LOOSE["se"].get(name, 0.0), 0.05 if name == "bcg_glmm_CMEL_ablat" else 0.0)
+    for key in ("ci_lb", "ci_ub"):
+        ref = np.atleast_1d(np.asarray(e[key], dtype=float))
+        assert np.all(np.abs(np.atleast_1d(getattr(res, key)) - ref)
+                      <= tol_ci * np.maximum(np.abs(ref), np.atleast_1d(e["se"]))), key
     assert res.k == e.get("k", res.k)
     assert res.logLik == pytest.approx(e["logLik"], rel=2e-4, abs=1e-2 if name == "zerocells_glmm_UMFS_dose" else 2e-3)
 
@@ -253,3 +260,50 @@ def test_measure_without_two_groups_refuses_a_conditional_model():
     df = pd.DataFrame(CASES["pritz1997_glmm_PLO"]["input"])
     with pytest.raises(bm.UnsupportedModelError):
         bm.rma_glmm("PLO", xi="xi", ni="ni", data=df, model="CM.EL")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if "AIC" in CASES[n]["expect"]))
+def test_fit_statistics_and_se_tau2_match_metafor(fits, name):
+    e, res = CASES[name]["expect"], fits[name]
+    tol = 1e-2 if name == "zerocells_glmm_UMFS_dose" else 2e-3
+    assert res.fit_stats.loc["AIC", "ML"] == pytest.approx(e["AIC"], abs=tol * 5)
+    if e.get("se_tau2") is not None and name != "bcg_glmm_CMEL_ablat":
+        assert res.se_tau2 == pytest.approx(e["se_tau2"], rel=2e-3)
+    elif e.get("se_tau2") is None:
+        assert not np.isfinite(res.se_tau2)
+
+
+def test_um_rs_with_more_nodes_converges_beyond_laplace():
+    """UM.RS's two random effects on a tensor-product grid: 9 and 15 nodes agree to 1e-6, the Laplace
+    approximation (metafor's only option for UM.RS) is 1e-4 away in beta and 0.6% in tau2."""
+    dat = bm.load_dataset("dat.bcg")
+    fit = {n: bm.rma_glmm("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat, model="UM.RS", nAGQ=n)
+           for n in (1, 9, 15)}
+    assert fit[9].beta[0] == pytest.approx(fit[15].beta[0], rel=1e-6)
+    assert fit[9].tau2 == pytest.approx(fit[15].tau2, rel=1e-5)
+    assert fit[15].logLik_marginal > fit[1].logLik_marginal
+    assert abs(fit[1].tau2 / fit[15].tau2 - 1) > 1e-3
+
+
+@pytest.mark.parametrize("name", ["bcg_glmm_UMFS_ablat_t", "pritz1997_glmm_PLO_t"])
+def test_t_tests_match_metafor(fits, name):
+    """test="t": t(k - p) p-values and limits, QM as F(m, k - p)."""
+    e, res = CASES[name]["expect"], fits[name]
+    assert res.dfs == res.k - res.p and list(res.QMdf) == list(e["QMdf"])
+    assert np.allclose(res.pval, e["pval"], rtol=2e-3)
+    assert np.allclose(res.ci_lb, e["ci_lb"], rtol=2e-3) and np.allclose(res.ci_ub, e["ci_ub"], rtol=2e-3)
+    assert res.QM == pytest.approx(e["QM"], rel=2e-3) and res.QMp == pytest.approx(e["QMp"], rel=2e-3)
+    assert ("F(df1 = 1, df2 = 11)" in repr(res)) == (res.p > 1)
+
+
+def test_single_study_fixed_effects_has_no_heterogeneity_statistics():
+    res = bm.rma_glmm("OR", ai=[4], bi=[100], ci=[8], di=[95], method="FE")
+    a, b, c, d = 4, 100, 8, 95
+    assert res.beta[0] == pytest.approx(np.log(a * d / (b * c)), rel=1e-8)
+    assert res.se[0] == pytest.approx(np.sqrt(1 / a + 1 / b + 1 / c + 1 / d), rel=1e-6)
+    assert np.isnan(res.I2) and np.isnan(res.QE_Wld) and "Wld(df = NA)" in repr(res)
+
+
+def test_no_events_in_a_group_warns_that_the_estimate_is_infinite():
+    with pytest.warns(ConvergenceWarning, match="no study has an event in group 1"):
+        bm.rma_glmm("OR", ai=[0, 0, 0], bi=[20, 19, 18], ci=[1, 3, 2], di=[19, 17, 18], model="CM.EL")

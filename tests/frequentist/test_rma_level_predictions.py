@@ -93,3 +93,23 @@ def test_forest_draws_one_diamond_per_level_or_none(alloc_case):
     assert not [p for p in fig.axes[0].patches if isinstance(p, Polygon)]  # no single pooled estimate
     assert any("no single pooled estimate; see res.predict(newmods=...)" in t.get_text() for t in _texts(fig))
     assert_readable(fig, "forest with a continuous moderator")
+
+
+def test_three_level_levels_equal_the_cell_means_parametrisation():
+    d = bm.load_dataset("dat.assink2016")
+    d["outcome"] = np.array(["dropout", "misconduct", "recidivism"])[d["esid"].to_numpy() % 3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bm.rma_mv("yi", "vi", data=d, cluster="study", mods="~ outcome")
+        cell_means = bm.rma_mv("yi", "vi", data=d, cluster="study", mods="~ 0 + outcome")
+    table = res.level_predictions()
+    assert table.index.tolist() == ["outcome = dropout", "outcome = misconduct", "outcome = recidivism"]
+    assert table["k"].tolist() == d["outcome"].value_counts().sort_index().tolist()
+    # REML is invariant to the parametrisation: each level's mean is the other fit's coefficient
+    np.testing.assert_allclose(table["pred"], cell_means.beta, rtol=1e-4)
+    np.testing.assert_allclose(table["se"], cell_means.se, rtol=1e-4)
+    np.testing.assert_allclose(table[["pi_lb", "pi_ub"]].to_numpy(),
+                               cell_means.predict(np.eye(3))[["pi_lb", "pi_ub"]].to_numpy(), rtol=1e-4)
+    with pytest.raises(InputError, match=r"predict\(newmods=...\)"):
+        bm.rma_mv("yi", "vi", data=d.assign(x=np.arange(len(d), dtype=float)), cluster="study",
+                  mods="~ x").level_predictions()

@@ -1,7 +1,7 @@
 """Every public figure at k = 2, 3, 20 and 200: no two drawn texts overlap and none leaves the canvas.
 
 Each figure function or plot method of a result is drawn from a fit at each k (exact engine or
-frequentist fits; no MCMC) and checked with ``assert_readable`` (bounding boxes of the
+frequentist fits; no MCMC; k = 200 in the slow tier, a few seconds per figure) and checked with ``assert_readable`` (bounding boxes of the
 ``matplotlib.text.Text`` artists after ``canvas.draw()``, empty texts ignored, 0.5 px tolerance).
 """
 
@@ -95,10 +95,10 @@ def _grouped(f):
                                    measure="SMD", title="Outcomes")
 
 
-def _robma(f, which):
+def _robma(f, which, **kw):
     fit = f.get("robma", lambda: bm.robma(yi=f.df["yi"].to_numpy(), sei=np.sqrt(f.df["vi"].to_numpy()),
                                           draws=256, replicates=2))
-    return getattr(fit, which)()
+    return getattr(fit, which)(**kw)
 
 
 def _loo(f):
@@ -148,12 +148,15 @@ FIGURES = {
     "trace": (2, lambda f: f.post.plot_trace()),
     "leave_one_out (Bayesian)": (3, _loo),
     "compare_priors": (2, _compare_priors),
+    "posterior predictive check": (2, lambda f: f.post.ppc().plot()),
+    "influence (dfbetas)": (3, lambda f: bm.influence(f.rma).plot(dfbetas=True)),
     "robma plot_mu": (2, lambda f: _robma(f, "plot_mu")),
+    "robma plot_mu (conditional)": (2, lambda f: _robma(f, "plot_mu", conditional=True)),
     "robma plot_weightfunction": (2, lambda f: _robma(f, "plot_weightfunction")),
 }
 
 
-@pytest.mark.parametrize("k", KS)
+@pytest.mark.parametrize("k", [pytest.param(k, marks=pytest.mark.slow) if k > 100 else k for k in KS])
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_no_two_texts_overlap(fits, name, k):
     k_min, make = FIGURES[name]
@@ -235,3 +238,18 @@ def test_plots_of_one_outcome_say_which_outcome():
     assert "my title" in texts(sg.fits["dropout"].funnel(title="my title"))
     for fig in (post.forest(), post.plot_prior_posterior(), sg.fits["dropout"].funnel()):
         assert_readable(fig, "titled plot")
+
+
+def test_command_line_parts_carry_their_title():
+    from bayesma.cli.options import groups_of
+
+    df = _data(24)
+    parts = dict(groups_of(df, "outcome"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bm.rma("yi", "vi", data=parts["dropout"], labels="label")
+        sg = bm.subgroup("yi", "vi", by="g", data=parts["recidivism"].assign(g=["a", "b"] * 4), labels="label")
+    assert "outcome = dropout" in {t.get_text() for t in _texts(res.funnel(contours=[0.9, 0.95, 0.99]))}
+    assert "outcome = recidivism" in {t.get_text() for t in _texts(sg.forest())}
+    assert sg.fits["a"].data.data.attrs["subset"] == "outcome = recidivism, g = a"
+    assert "subset" not in df.attrs  # the caller's frame is left alone

@@ -56,3 +56,14 @@ def test_with_priors_checks_propriety_as_a_direct_fit():
     model = bm.MetaAnalysis(DF.iloc[:2], yi="yi", vi="vi")
     with pytest.raises(bm.InputError, match="improper"):
         model.with_priors({"mu": bm.priors.Flat(), "tau": bm.priors.HalfFlat()})
+
+
+def test_a_warning_shows_a_data_scaled_prior_rounded():
+    df = pd.DataFrame({"yi": [0.1, 0.3, 0.2], "vi": [0.0123, 0.0234, 0.0345]})
+    model = bm.MetaAnalysis(df, yi="yi", vi="vi")
+    sigma = model.priors["tau"].params["sigma"]
+    assert f"{sigma:.3g}" != repr(sigma)  # a data-scaled sigma with many digits
+    with pytest.warns(UserWarning) as record:
+        model.fit(engine="exact")
+    text = " ".join(str(w.message) for w in record)
+    assert f"HalfNormal(sigma={sigma:.3g})" in text and repr(sigma) not in text

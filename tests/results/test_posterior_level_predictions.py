@@ -111,3 +111,10 @@ def test_forest_one_summary_per_level(by_alloc):
     for name in table.index:
         assert name in ylabels
     assert_readable(fig, "Bayesian forest by level")
+
+
+def test_compare_frequentist_gives_no_prediction_interval_beside_the_coefficients(by_alloc, bcg):
+    table = by_alloc.compare_frequentist()
+    assert table[["pi_lb", "pi_ub"]].isna().all().all()  # at the mean of alloc it would mix the levels
+    continuous = _fit(bcg, mods="~ ablat").compare_frequentist()
+    assert continuous[["pi_lb", "pi_ub"]].notna().all().all()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._format import small_k_lines
 from bayesma._validate import as_numeric, column, label_alias
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
@@ -88,6 +89,7 @@ class EggerResult:
     level: float
     fit: RMAResult | None = field(default=None, repr=False)
     coef: pd.DataFrame | None = field(default=None, repr=False)
+    k: int | None = None
 
     @property
     def zval(self) -> float:
@@ -116,7 +118,7 @@ class EggerResult:
         if self.b is not None:
             what = {"sei": "sei -> 0", "vi": "vi -> 0"}.get(self.predictor, "ni -> inf")
             lines.append(f"Limit Estimate (as {what}): b = {self.b:.4f} (CI: {self.ci_lb:.4f}, {self.ci_ub:.4f})")
-        return "\n".join(lines)
+        return "\n".join(lines + small_k_lines("funnel", self.k))
 
 
 @label_alias
@@ -255,7 +257,7 @@ def egger_test(
                             index=pd.Index(names, name="coef"))
         fitted_by = None  # the t-test of a weighted regression: no tau2 method
     return EggerResult(z=z, p=p, dfs=dfs, b=b, ci_lb=lb, ci_ub=ub, model=model, predictor=predictor,
-                       method=fitted_by, level=level, fit=fit, coef=coef)
+                       method=fitted_by, level=level, fit=fit, coef=coef, k=k)
 
 
 # ---------------------------------------------------------------------------
@@ -347,7 +349,8 @@ class TrimFillResult:
         head = f"Estimated number of missing studies on the {self.side} side: {self.k0} (SE = {se})"
         if self.p_k0 is not None:
             head += f"\nTest of H0: no missing studies on the {self.side} side: p-val = {_fmt_p(self.p_k0)}"
-        return head + "\n\n" + repr(self.fit)
+        note = "\n".join(small_k_lines("trimfill", self.original.k))
+        return head + "\n\n" + repr(self.fit) + ("\n" + note if note else "")
 
 
 def _coefficients(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, method: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._format import format_p
+from bayesma._format import format_p, small_k_lines
 from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, _stars
 from bayesma.frequentist.bias._selection_fit import weight_function
@@ -327,4 +327,4 @@ def format_selmodel(res: SelModelResult) -> str:
         names = [""] if res.delta.size == 1 else [f"delta.{j + 1}" for j in range(res.delta.size)]
         lines += _table(names, dcols, header, stars)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
-    return "\n".join(lines)
+    return "\n".join(lines + small_k_lines("selmodel", res.k))

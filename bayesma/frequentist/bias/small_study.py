@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special, stats
 
+from bayesma._format import small_k_lines, small_k_text
 from bayesma._rootfind import R_UNIROOT_TOL, uniroot
 from bayesma._validate import finite_number as _finite_number
 from bayesma.data import MetaData
@@ -128,7 +129,7 @@ class PetPeeseResult:  # numpydoc ignore=PR01
                   f"(alpha = {self.alpha:g}) -> {self.chosen}",
                   f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
-        return "\n".join(lines)
+        return "\n".join(lines + small_k_lines("pet_peese", self.pet.k))
 
 
 def pet_peese(
@@ -500,16 +501,11 @@ class RankTestResult:
     k: int
 
     def __repr__(self) -> str:
-        if not np.isfinite(self.tau):
-            note = "  (undefined: the effects or the variances are all equal)"
-        elif self.exact:
-            note = ""
-        elif self.k > 500:
-            note = "  (Edgeworth approximation of the exact distribution, k > 500)"
-        else:
-            note = "  (normal approximation: tied values)"
+        note = ("  (undefined: the effects or the variances are all equal)" if not np.isfinite(self.tau) else ""
+                if self.exact else "  (Edgeworth approximation of the exact distribution, k > 500)" if self.k > 500
+                else "  (normal approximation: tied values)")
         return ("Rank Correlation Test for Funnel Plot Asymmetry\n\n"
-                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}" + note)
+                f"Kendall's tau = {self.tau:.4f}, p {_p_text(self.pval)}" + note + small_k_text("funnel", self.k))
 
 
 def ranktest(yi: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None = None,

@@ -206,11 +206,11 @@ def _check_counts(measure: str, counts: dict[str, np.ndarray], labels: list[str]
             raise study_error(f"has a count that is not a whole number ({v[i]:g}); the binomial and Poisson "
                               "likelihoods need counts", labels, i, name)
     if measure == "PLO":
-        x, n = counts["xi"], counts["ni"]
-        bad = ~np.isnan(x) & ~np.isnan(n) & (x > n)
+        x, nn = counts["xi"], counts["ni"]
+        bad = ~np.isnan(x) & ~np.isnan(nn) & (x > nn)
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise study_error(f"has more events ({x[i]:g}) than its size ({n[i]:g})", labels, i, given.get("xi", "xi"))
+            raise study_error(f"has more events ({x[i]:g}) than its size ({nn[i]:g})", labels, i, given.get("xi", "xi"))
 
 
 def _double_zero(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:

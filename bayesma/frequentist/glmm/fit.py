@@ -19,7 +19,7 @@ from bayesma.coefs import resolve_btt
 from bayesma.frequentist.glmm.data import GLMMData
 from bayesma.frequentist.glmm.heterogeneity import saturated, saturated_observations, typical_variance, wald_qe
 from bayesma.frequentist.glmm.models import Counts, conditional_loglik, counts_for, problem
-from bayesma.frequentist.glmm.newton import maximize
+from bayesma.frequentist.glmm.newton import covariance, maximize
 
 __all__ = ["fit_glmm", "default_nodes"]
 
@@ -61,7 +61,7 @@ def _empirical(cnt: Counts) -> tuple[np.ndarray, np.ndarray]:
     """Starting values: empirical log odds ratios (rates) and baselines with 1/2 added."""
     y, off = cnt.y, cnt.offset
     if cnt.family == "nch":
-        a, b, c, d = (v + 0.5 for v in cnt.tables.cells)
+        a, b, c, d = (v + 0.5 for v in cnt.nch.cells)
         return np.log(a * d / (b * c)), np.zeros(a.size)
     if cnt.family == "binomial":
         lo = np.log((y + 0.5) / (cnt.size - y + 0.5)) - off
@@ -87,7 +87,7 @@ def _ml_start(model: str, theta_fe: np.ndarray, nch: bool) -> np.ndarray:
 
 
 def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, btt: Any = None,
-             fe_nodes: int | None = None) -> dict[str, Any]:
+             fe_nodes: int | None = None, test: str = "z") -> dict[str, Any]:
     """Fit *model* (``"UM.FS"``, ``"UM.RS"``, ``"CM.EL"``, ``"CM.AL"``) by *method* (``"ML"``
     or ``"FE"``) to the checked counts *gd*; returns metafor's numbers in a dict.
 
@@ -134,18 +134,21 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
         ll_marginal = ll
         if model != "UM.RS" and not nch:
             ll = conditional_loglik(model, cnt, Xs, theta)
-    V = np.linalg.inv(-H)
+    own = fe.own if method == "FE" or model != "UM.FS" else ml.own
+    V = covariance(H, own)
     if method == "ML" and nch and tau2 > 0 and V[-1, -1] >= 0:
         se_tau2 = float(np.sqrt(V[-1, -1]) * tau2)
     vb = M @ V[:p, :p] @ M.T
     beta = M @ theta[:p]
-    se = np.sqrt(np.diag(vb))
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(vb))  # NaN where the information is not positive (an infinite estimate)
     out: dict[str, Any] = {"beta": beta, "vb": vb, "se": se, "tau2": tau2, "se_tau2": se_tau2, "sigma2": sigma2,
                            "ll": ll, "ll_marginal": ll_marginal, "ll_FE": ll_fe}
     out.update(_heterogeneity(model, cnt, (fe_nodes or n_nodes) if um_rs_fe else n_nodes, X, ll_fe, k, p))
     vt = typical_variance(gd.vi, X)
-    out.update(vt=vt, I2=100 * tau2 / (vt + tau2), H2=tau2 / vt + 1)
-    out.update(_tests(beta, vb, se, names, level, btt))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out.update(vt=vt, I2=100 * tau2 / (vt + tau2), H2=tau2 / vt + 1)
+    out.update(_tests(beta, vb, se, names, level, btt, test, k))
     out.update(_fit_stats(model, method, ll, out["ll_QE"], k, p))
     return out
 
@@ -170,13 +173,25 @@ def _btt(btt: Any, names: list[str]) -> np.ndarray:
     return np.asarray(resolve_btt(btt, names), dtype=int)  # numbers from 1 or R names, as everywhere
 
 
-def _tests(beta, vb, se, names, level, btt) -> dict:
+def _tests(beta, vb, se, names, level, btt, test: str = "z", k: int | None = None) -> dict:
+    """Wald tests of the coefficients: z, or (``test="t"``) t with k - p degrees of freedom
+    and QM as an F statistic (QM / m on m and k - p degrees of freedom), as metafor."""
     z = beta / se
-    crit = stats.norm.ppf(1 - (1 - level) / 2)
     b = _btt(btt, names)
+    m = len(b)
     QM = float(beta[b] @ np.linalg.solve(vb[np.ix_(b, b)], beta[b]))
+    if test == "t":
+        ddf = (k or 0) - len(names)
+        ok = ddf > 0
+        crit = stats.t.isf((1 - level) / 2, ddf) if ok else np.nan
+        pval = 2 * stats.t.sf(np.abs(z), ddf) if ok else np.full(len(names), np.nan)
+        QM = QM / m
+        QMp = float(stats.f.sf(QM, m, ddf)) if ok else np.nan
+        return {"zval": z, "pval": pval, "ci_lb": beta - crit * se, "ci_ub": beta + crit * se, "QM": QM,
+                "QMdf": (m, ddf), "QMp": QMp, "btt": b, "dfs": ddf}
+    crit = stats.norm.ppf(1 - (1 - level) / 2)
     return {"zval": z, "pval": 2 * stats.norm.sf(np.abs(z)), "ci_lb": beta - crit * se, "ci_ub": beta + crit * se,
-            "QM": QM, "QMdf": len(b), "QMp": float(stats.chi2.sf(QM, len(b))), "btt": b}
+            "QM": QM, "QMdf": (m, None), "QMp": float(stats.chi2.sf(QM, m)), "btt": b, "dfs": None}
 
 
 def _fit_stats(model: str, method: str, ll: float, ll_qe: float, k: int, p: int) -> dict:

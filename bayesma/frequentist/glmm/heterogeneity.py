@@ -26,7 +26,7 @@ from scipy.special import gammaln, xlogy
 
 from bayesma.frequentist.glmm.hypergeometric import nch_logpmf, nch_mle
 from bayesma.frequentist.glmm.models import Counts, saturated_um_rs
-from bayesma.frequentist.glmm.newton import maximize
+from bayesma.frequentist.glmm.newton import covariance, maximize
 
 __all__ = ["saturated", "saturated_observations", "wald_qe", "typical_variance"]
 
@@ -42,7 +42,7 @@ def _pois_sat(y: np.ndarray) -> float:
 
 def saturated_observations(cnt: Counts) -> float:
     """Log-likelihood of the counts at their observed proportions (rates): every group fitted exactly."""
-    return _binom_sat(cnt.y, cnt.size) if cnt.family == "binomial" else _pois_sat(cnt.y)
+    return _binom_sat(cnt.y, cnt.sizes) if cnt.family == "binomial" else _pois_sat(cnt.y)
 
 
 def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray, np.ndarray]:
@@ -59,12 +59,12 @@ def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray,
         covariance matrix.
     """
     if cnt.family == "nch":
-        t = cnt.tables
+        t = cnt.nch
         lp, info = nch_mle(t)
         fin = np.isfinite(lp)
         ll = float(np.sum(np.where(fin, nch_logpmf(t, np.where(fin, lp, 0.0)), 0.0)))
         return ll, np.where(fin, lp, 0.0), info
-    y, size, off = cnt.y, cnt.size, cnt.offset
+    y, size, off = cnt.y, cnt.sizes, cnt.offset
     if model == "UM.RS":
         k = y.shape[0]
         emp = np.log((y[:, 0] + 0.5) / (size[:, 0] - y[:, 0] + 0.5)) - np.log((y[:, 1] + 0.5) / (size[:, 1] - y[:, 1] + 0.5)) \
@@ -73,7 +73,7 @@ def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray,
             else np.log((y[:, 1].sum() + 0.5) / np.exp(off[:, 1]).sum())
         prob = saturated_um_rs(cnt, n_nodes)
         theta, ll, H = maximize(prob, np.concatenate([emp, [base, np.log(0.5)]]), floor={k + 1: -12.0})
-        V = np.linalg.inv(-H)[:k, :k]
+        V = covariance(H, prob.own)[:k, :k]
         return ll, theta[:k], np.linalg.inv(V)
     if cnt.family == "binomial":
         ll = _binom_sat(y, size)
@@ -109,7 +109,9 @@ def wald_qe(theta: np.ndarray, info: np.ndarray, X: np.ndarray) -> float:
 
 
 def typical_variance(vi: np.ndarray, X: np.ndarray) -> float:
-    """metafor's typical within-study variance ``(k - p) / tr(P)``."""
+    """metafor's typical within-study variance ``(k - p) / tr(P)`` (NaN when k = p)."""
+    if X.shape[0] <= X.shape[1]:
+        return float("nan")
     w = 1.0 / vi
     WX = w[:, None] * X
     P_tr = float(np.sum(w) - np.trace(np.linalg.solve(X.T @ WX, WX.T @ WX)))

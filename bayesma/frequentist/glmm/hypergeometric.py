@@ -74,13 +74,53 @@ def _lchoose(n: np.ndarray, r: np.ndarray) -> np.ndarray:
     return gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)
 
 
-def _log_norm(t: NCHTables, logpsi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log of the normalising sum (k, Q), and the normalised support probabilities (Q, T)."""
-    e = t.logw[None, :] + logpsi[t.seg].T * t.x[None, :]               # (Q, T)
-    mx = np.maximum.reduceat(e, t.starts, axis=1)                        # (Q, k)
-    p = np.exp(e - mx[:, t.seg])
-    s = np.add.reduceat(p, t.starts, axis=1)
-    return (mx + np.log(s)).T, p / s[:, t.seg]
+_CUT = 50.0  # support points whose term is below the largest by more than this (e^-50) are left out
+
+
+def _window(t: NCHTables, logpsi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The support points that matter for log odds ratios in each table's range of *logpsi*.
+
+    The terms ``logw_x + theta x`` are log-concave in x with a mode that grows with theta, so a
+    point left of the mode that is negligible at the smallest theta stays negligible at larger
+    ones (and symmetrically on the right): two evaluations decide the window.
+    """
+    lo_t, hi_t = logpsi.min(axis=1), logpsi.max(axis=1)
+    pos = np.arange(t.x.size)
+    e_lo = t.logw + lo_t[t.seg] * t.x
+    big_lo = e_lo >= np.maximum.reduceat(e_lo, t.starts)[t.seg] - _CUT
+    e_hi = t.logw + hi_t[t.seg] * t.x
+    big_hi = e_hi >= np.maximum.reduceat(e_hi, t.starts)[t.seg] - _CUT
+    keep = (pos >= _first_index(big_lo, t)) & (pos <= _last_index(big_hi, t))
+    idx = np.flatnonzero(keep)
+    seg = t.seg[idx]
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    return idx, seg, starts
+
+
+def _first_index(mask: np.ndarray, t: NCHTables) -> np.ndarray:
+    """Per support point: the first index of its table where *mask* holds."""
+    pos = np.where(mask, np.arange(mask.size), mask.size)
+    first = np.minimum.reduceat(pos, t.starts)
+    return first[t.seg]
+
+
+def _last_index(mask: np.ndarray, t: NCHTables) -> np.ndarray:
+    """Per support point: the last index of its table where *mask* holds."""
+    pos = np.where(mask, np.arange(mask.size), -1)
+    last = np.maximum.reduceat(pos, t.starts)
+    return last[t.seg]
+
+
+def _log_norm(t: NCHTables, logpsi: np.ndarray):
+    """log of the normalising sum (k, Q), the normalised probabilities (Q, T') of the support
+    points that matter, and those points (values, tables, table starts)."""
+    idx, seg, starts = _window(t, logpsi)
+    x = t.x[idx]
+    e = t.logw[idx][None, :] + logpsi[seg].T * x[None, :]               # (Q, T')
+    mx = np.maximum.reduceat(e, starts, axis=1)                          # (Q, k)
+    p = np.exp(e - mx[:, seg])
+    s = np.add.reduceat(p, starts, axis=1)
+    return (mx + np.log(s)).T, p / s[:, seg], x, seg, starts
 
 
 def nch_logpmf(t: NCHTables, logpsi: np.ndarray) -> np.ndarray:
@@ -98,7 +138,7 @@ def nch_logpmf(t: NCHTables, logpsi: np.ndarray) -> np.ndarray:
     """
     lp = np.asarray(logpsi, dtype=float)
     two = lp.reshape(lp.shape[0], -1)
-    lz, _ = _log_norm(t, two)
+    lz = _log_norm(t, two)[0]
     return (t.const[:, None] + t.a[:, None] * two - lz).reshape(lp.shape)
 
 
@@ -106,9 +146,9 @@ def nch_moments(t: NCHTables, logpsi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Mean and variance of X given psi (shape of *logpsi*, which is (k,) or (k, Q))."""
     lp = np.asarray(logpsi, dtype=float)
     two = lp.reshape(lp.shape[0], -1)
-    _, p = _log_norm(t, two)
-    mean = np.add.reduceat(p * t.x[None, :], t.starts, axis=1)           # (Q, k)
-    var = np.add.reduceat(p * (t.x[None, :] - mean[:, t.seg]) ** 2, t.starts, axis=1)
+    _, p, x, seg, starts = _log_norm(t, two)
+    mean = np.add.reduceat(p * x[None, :], starts, axis=1)               # (Q, k)
+    var = np.add.reduceat(p * (x[None, :] - mean[:, seg]) ** 2, starts, axis=1)
     return mean.T.reshape(lp.shape), var.T.reshape(lp.shape)
 
 

@@ -21,6 +21,7 @@ Constants (binomial coefficients, ``log y!``) are included, so ``L_i`` is a log 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, overload
 
 import numpy as np
 from scipy.special import expit, gammaln, log_expit
@@ -79,10 +80,42 @@ def _moments(family: str, y: np.ndarray, size: np.ndarray | None, eta: np.ndarra
     return y - mu, mu
 
 
+def _inv_small(H: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of 1x1 or 2x2 symmetric matrices (closed form: no LAPACK call per study)."""
+    if H.shape[1] == 1:
+        return 1.0 / H
+    a, b, d = H[:, 0, 0], H[:, 0, 1], H[:, 1, 1]
+    det = a * d - b * b
+    return np.stack([np.stack([d, -b], axis=1), np.stack([-b, a], axis=1)], axis=1) / det[:, None, None]
+
+
+def _chol_small(S: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of a stack of 1x1 or 2x2 positive definite matrices."""
+    if S.shape[1] == 1:
+        return np.sqrt(S)
+    l11 = np.sqrt(S[:, 0, 0])
+    l21 = S[:, 1, 0] / l11
+    l22 = np.sqrt(S[:, 1, 1] - l21**2)
+    zero = np.zeros_like(l11)
+    return np.stack([np.stack([l11, zero], axis=1), np.stack([l21, l22], axis=1)], axis=1)
+
+
 def _obs_loglik(family: str, y, size, eta) -> np.ndarray:
     if family == "binomial":
         return binomial_logpmf(y, size, eta)
     return poisson_logpmf(y, eta)
+
+
+@overload
+def marginal_loglik(y: np.ndarray, fixed: np.ndarray, Z: np.ndarray, sd: np.ndarray, family: str = ...,
+                    size: np.ndarray | None = ..., n_nodes: int = ..., return_modes: Literal[False] = ...
+                    ) -> np.ndarray: ...
+
+
+@overload
+def marginal_loglik(y: np.ndarray, fixed: np.ndarray, Z: np.ndarray, sd: np.ndarray, family: str = ...,
+                    size: np.ndarray | None = ..., n_nodes: int = ..., *, return_modes: Literal[True]
+                    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def marginal_loglik(
@@ -146,14 +179,14 @@ def marginal_loglik(
         score, w = _moments(family, y, size, eta)
         grad = score @ Za - prec * u                        # (k, q)
         H = np.einsum("kj,ja,jb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
-        step = np.clip(np.linalg.solve(H, grad[..., None])[..., 0], -3.0, 3.0)
+        step = np.clip(np.einsum("kab,kb->ka", _inv_small(H), grad), -3.0, 3.0)
         u = u + step
         if np.max(np.abs(step)) < 1e-11:
             break
     eta = fixed + u @ Za.T
     _, w = _moments(family, y, size, eta)
     H = np.einsum("kj,ja,jb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
-    C = np.linalg.cholesky(np.linalg.inv(H))                # (k, q, q): C C' = H^-1
+    C = _chol_small(_inv_small(H))                          # (k, q, q): C C' = H^-1
     x, lw = gauss_hermite(int(n_nodes), q)                  # (Q, q), (Q,)
     nodes = u[:, None, :] + np.sqrt(2.0) * np.einsum("kab,Qb->kQa", C, x)   # (k, Q, q)
     eta_q = fixed[:, None, :] + nodes @ Za.T                # (k, Q, J)

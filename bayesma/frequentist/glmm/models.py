@@ -55,6 +55,18 @@ class Counts:
                  tables: NCHTables | None = None) -> None:
         self.family, self.y, self.size, self.offset, self.tables = family, y, size, offset, tables
 
+    @property
+    def nch(self) -> NCHTables:
+        """The 2x2 tables of the conditional likelihood (CM.EL only)."""
+        if self.tables is None:
+            raise TypeError("these counts have no 2x2 tables (not a CM.EL model)")
+        return self.tables
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Binomial sizes; for Poisson counts (no sizes) an array of ones, never read by their likelihood."""
+        return np.ones_like(self.y) if self.size is None else self.size
+
 
 def counts_for(measure: str, model: str, c: dict[str, np.ndarray]) -> Counts:
     """Arrange the counts *c* (from :func:`~bayesma.frequentist.glmm.data.glmm_data`) for *model*."""
@@ -101,7 +113,7 @@ def _one_group(cnt: Counts, random: bool, n_nodes: int, modes: bool = False) -> 
     if cnt.family == "nch":
         def f_nch(S: np.ndarray) -> np.ndarray:
             tau = np.sqrt(np.exp(S[:, 1])) if random else 0.0
-            return nch_marginal_loglik(cnt.tables, S[:, 0], tau, n_nodes)
+            return nch_marginal_loglik(cnt.nch, S[:, 0], tau, n_nodes)
         return f_nch
 
     def f(S: np.ndarray) -> np.ndarray:
@@ -132,7 +144,7 @@ def problem(model: str, cnt: Counts, X: np.ndarray, random: bool, n_nodes: int, 
         if random:
             A[:, 2, -1] = 1.0
         names = [f"beta{j}" for j in range(p)] + [f"alpha{i}" for i in range(k)] + (["log_tau"] if random else [])
-        return LocalProblem(A, _two_arm(cnt, False, random, n_nodes, modes), names)
+        return LocalProblem(A, _two_arm(cnt, False, random, n_nodes, modes), names, own=p + np.arange(k))
     if model == "UM.RS":
         P = p + 2 + int(random)
         A = np.zeros((k, 3 + int(random), P))
@@ -168,4 +180,5 @@ def saturated_um_rs(cnt: Counts, n_nodes: int) -> LocalProblem:
     A[np.arange(k), 0, np.arange(k)] = 1.0
     A[:, 1, k] = 1.0
     A[:, 2, k + 1] = 1.0
-    return LocalProblem(A, _two_arm(cnt, True, False, n_nodes), [f"theta{i}" for i in range(k)] + ["const", "log_sigma"])
+    return LocalProblem(A, _two_arm(cnt, True, False, n_nodes), [f"theta{i}" for i in range(k)] + ["const", "log_sigma"],
+                        own=np.arange(k))

@@ -18,7 +18,7 @@ import numpy as np
 
 from bayesma.errors import ConvergenceError
 
-__all__ = ["LocalProblem", "maximize", "local_derivatives"]
+__all__ = ["LocalProblem", "maximize", "local_derivatives", "covariance"]
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,20 @@ class LocalProblem:
         ``f(S)`` with S of shape (k, r) returns the k study log-likelihoods.
     names : list of str
         Names of the global parameters.
+    own : numpy.ndarray or None
+        Indices of parameters that belong to one study each (UM.FS's study intercepts): their
+        block of the Hessian is diagonal, and the Newton step eliminates it (Schur complement)
+        instead of factorising a dense matrix of order k.
     """
 
     A: np.ndarray
     f: Callable[[np.ndarray], np.ndarray]
     names: list[str]
+    own: np.ndarray | None = None
 
     def loglik(self, theta: np.ndarray) -> float:
         """Total log-likelihood at *theta*."""
-        return float(np.sum(self.f(np.einsum("krP,P->kr", self.A, theta))))
+        return float(np.sum(self.f(self.A @ theta)))
 
 
 def local_derivatives(f: Callable[[np.ndarray], np.ndarray], S: np.ndarray, h: float = 1e-4):
@@ -71,14 +76,16 @@ def local_derivatives(f: Callable[[np.ndarray], np.ndarray], S: np.ndarray, h: f
 
 def derivatives(prob: LocalProblem, theta: np.ndarray, h: float = 1e-4):
     """Total log-likelihood, gradient (P,) and Hessian (P, P) at *theta*."""
-    S = np.einsum("krP,P->kr", prob.A, theta)
+    S = prob.A @ theta
     f0, g, H = local_derivatives(prob.f, S, h)
-    G = np.einsum("kr,krP->P", g, prob.A)
-    HH = np.einsum("krP,krs,ksQ->PQ", prob.A, H, prob.A)
+    k, r, P = prob.A.shape
+    G = g.reshape(k * r) @ prob.A.reshape(k * r, P)
+    B = np.einsum("krs,ksQ->krQ", H, prob.A)
+    HH = prob.A.reshape(k * r, P).T @ B.reshape(k * r, P)  # sum_i A_i' H_i A_i as one matrix product
     return float(np.sum(f0)), G, HH
 
 
-def maximize(prob: LocalProblem, theta0: np.ndarray, max_iter: int = 200, tol: float = 1e-9,
+def maximize(prob: LocalProblem, theta0: np.ndarray, max_iter: int = 200, tol: float = 1e-12,
              floor: dict[int, float] | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Newton-Raphson with step halving (and a Levenberg shift where the Hessian is not
     negative definite).
@@ -115,16 +122,8 @@ def maximize(prob: LocalProblem, theta0: np.ndarray, max_iter: int = 200, tol: f
         for j, lo in floor.items():
             if theta[j] <= lo and g[j] < 0:
                 free[j] = False
-        Hf, gf = H[np.ix_(free, free)], g[free]
-        lam = 0.0
-        while True:
-            try:
-                L = np.linalg.cholesky(-Hf + lam * np.eye(Hf.shape[0]))
-                break
-            except np.linalg.LinAlgError:
-                lam = max(2 * lam, 1e-6 * max(1.0, float(np.max(np.abs(np.diag(Hf))))))
-        step_f = np.linalg.solve(L.T, np.linalg.solve(L, gf))
-        decrement = float(gf @ step_f)
+        step_f = _newton_step(-H[np.ix_(free, free)], g[free], _own_mask(prob.own, free))
+        decrement = float(g[free] @ step_f)
         if decrement < tol:
             return theta, ll, H
         step = np.zeros(theta.size)
@@ -146,3 +145,66 @@ def maximize(prob: LocalProblem, theta0: np.ndarray, max_iter: int = 200, tol: f
         theta = cand
         ll, g, H = derivatives(prob, theta)
     raise ConvergenceError(f"the Newton iterations did not converge in {max_iter} steps")
+
+
+def _own_mask(own: np.ndarray | None, free: np.ndarray) -> np.ndarray | None:
+    if own is None:
+        return None
+    mask = np.zeros(free.size, dtype=bool)
+    mask[own] = True
+    return mask[free]
+
+
+def _dense_step(N: np.ndarray, g: np.ndarray) -> np.ndarray:
+    try:
+        L = np.linalg.cholesky(N)
+    except np.linalg.LinAlgError:  # not positive definite: shift by the most negative eigenvalue
+        ev = np.linalg.eigvalsh(N)
+        scale = max(1.0, float(np.max(np.abs(ev))))
+        L = np.linalg.cholesky(N + (1e-6 * scale - min(float(ev[0]), 0.0)) * np.eye(N.shape[0]))
+    return np.linalg.solve(L.T, np.linalg.solve(L, g))
+
+
+def _newton_step(N: np.ndarray, g: np.ndarray, own: np.ndarray | None) -> np.ndarray:
+    """Solve ``N x = g`` (N the negative Hessian); with per-study parameters *own* (a mask) by
+    eliminating their diagonal block, falling back to the dense solve when N is not positive
+    definite there."""
+    if own is None or not np.any(own):
+        return _dense_step(N, g)
+    d, s = own, ~own
+    nd = np.diag(N)[d]
+    Nds = N[np.ix_(d, s)]
+    if np.any(nd <= 0):
+        return _dense_step(N, g)
+    S = N[np.ix_(s, s)] - (Nds / nd[:, None]).T @ Nds
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        return _dense_step(N, g)
+    gd = g[d] / nd
+    xs = np.linalg.solve(L.T, np.linalg.solve(L, g[s] - Nds.T @ gd))
+    x = np.empty(g.size)
+    x[s] = xs
+    x[d] = gd - (Nds @ xs) / nd
+    return x
+
+
+def covariance(H: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
+    """The inverse of the negative Hessian *H* (the covariance of the estimates), through the
+    Schur complement of the per-study parameters *own* when given."""
+    N = -H
+    if own is None or own.size == 0:
+        return np.linalg.inv(N)
+    d = np.zeros(N.shape[0], dtype=bool)
+    d[own] = True
+    s = ~d
+    nd = np.diag(N)[d]
+    Nds = N[np.ix_(d, s)]
+    Vss = np.linalg.inv(N[np.ix_(s, s)] - (Nds / nd[:, None]).T @ Nds)
+    W = Nds / nd[:, None]                       # D^-1 N_ds
+    V = np.empty_like(N)
+    V[np.ix_(s, s)] = Vss
+    V[np.ix_(d, s)] = -W @ Vss
+    V[np.ix_(s, d)] = V[np.ix_(d, s)].T
+    V[np.ix_(d, d)] = np.diag(1.0 / nd) + W @ Vss @ W.T
+    return V

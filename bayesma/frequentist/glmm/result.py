@@ -43,7 +43,10 @@ class GLMMResult:  # numpydoc ignore=PR01
     I2, H2, vt : float
         I² (percent) and H² from tau2 and the typical within-study variance vt.
     QM, QMp : float
-        Wald test of the coefficients ``btt`` (0-based), ``QMdf`` degrees of freedom.
+        Wald test of the coefficients ``btt`` (0-based), ``QMdf`` degrees of freedom
+        (``(m, None)``; ``(m, k - p)`` and an F statistic with ``test="t"``).
+    test : {"z", "t"}
+        The tests of the coefficients; ``dfs`` their t degrees of freedom (None for z).
     logLik : float
         metafor's log-likelihood of the fit (see Notes of :func:`bayesma.rma_glmm`).
     logLik_marginal : float
@@ -88,7 +91,7 @@ class GLMMResult:  # numpydoc ignore=PR01
     vt: float
     QM: float
     QMp: float
-    QMdf: int
+    QMdf: tuple
     btt: np.ndarray
     logLik: float
     logLik_marginal: float
@@ -100,6 +103,8 @@ class GLMMResult:  # numpydoc ignore=PR01
     method: str
     nAGQ: int
     level: float
+    test: str = "z"
+    dfs: int | None = None
     labels: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
@@ -147,13 +152,14 @@ class GLMMResult:  # numpydoc ignore=PR01
         if self.p > 1:
             idx = [int(b) + 1 for b in self.btt]
             which = f"coefficients {idx[0]}:{idx[-1]}" if len(idx) > 1 else f"coefficient {idx[0]}"
-            lines += [f"Test of Moderators ({which}):", f"QM(df = {self.QMdf}) = {self.QM:.4f}, p-val {_p_text(self.QMp)}",
-                      ""]
+            stat = (f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]})" if self.test == "t"
+                    else f"QM(df = {self.QMdf[0]})")
+            lines += [f"Test of Moderators ({which}):", f"{stat} = {self.QM:.4f}, p-val {_p_text(self.QMp)}", ""]
         lines += ["Model Results:", ""]
         rows = [[n, f"{b:.4f}", f"{s:.4f}", f"{z:.4f}", _fmt_p(pv), f"{lo:.4f}", f"{hi:.4f}", _stars(pv)]
                 for n, b, s, z, pv, lo, hi in zip(self.coef_names, self.beta, self.se, self.zval, self.pval,
                                                   self.ci_lb, self.ci_ub)]
-        header = ["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
+        header = ["", "estimate", "se", "tval" if self.test == "t" else "zval", "pval", "ci.lb", "ci.ub"]
         widths = [max(len(header[j]), *(len(r[j]) for r in rows)) for j in range(7)]
         lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
         for r in rows:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level, label_alias
-from bayesma.errors import ArgumentTypeError, InputError, UnsupportedModelError
+from bayesma.errors import ArgumentTypeError, ConvergenceWarning, InputError, UnsupportedModelError
 from bayesma.frequentist.glmm.data import MODELS, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
 from bayesma.frequentist.glmm.result import GLMMResult
@@ -42,6 +43,7 @@ def rma_glmm(
     nAGQ: int | None = None,
     level: float = 0.95,
     btt: Any = None,
+    test: str = "z",
 ) -> GLMMResult:
     """Meta-analysis of counts with generalized linear mixed models (metafor's ``rma.glmm``).
 
@@ -92,6 +94,9 @@ def rma_glmm(
     btt : sequence of int or str, optional
         Coefficients of the omnibus test QM (1-based as metafor, or names); default all but
         the intercept.
+    test : {"z", "t"}
+        Wald z tests, or t tests with k - p degrees of freedom (QM then an F statistic on
+        m and k - p degrees of freedom), as metafor's ``test``.
 
     Returns
     -------
@@ -113,6 +118,8 @@ def rma_glmm(
 
     Warns
     -----
+    ConvergenceWarning
+        No study has an event (or every patient has one) in a group: the estimate is infinite.
     MissingDataWarning
         Studies left out: missing counts, and (as metafor's ``drop00=TRUE``) 2x2 tables with
         no events, or only events, in both groups, and IRR studies with no events in either
@@ -153,6 +160,8 @@ def rma_glmm(
     if nAGQ is not None and (isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 1):
         raise ArgumentTypeError(f"nAGQ must be a whole number >= 1, got {nAGQ!r}")
     level = check_level(level)
+    if test not in ("z", "t"):
+        raise InputError(f"test={test!r} is not known; rma_glmm takes 'z' or 't' (as metafor)")
     if measure in ("PLO", "IRLN") and model != "UM.FS":
         raise UnsupportedModelError(f"measure {measure!r} has one model (one count per study); leave model= out")
     if measure == "IRR" and model == "CM.AL":
@@ -163,9 +172,10 @@ def rma_glmm(
     p = gd.X.shape[1]
     if gd.k < p + (method == "ML"):
         raise InputError(f"{gd.k} studies cannot estimate {p + (method == 'ML')} parameters")
+    _warn_infinite(measure, gd.counts)
     nodes = int(nAGQ) if nAGQ is not None else default_nodes(measure, model)
     fe_nodes = int(nAGQ) if nAGQ is not None else 7
-    r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes)
+    r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes, test=test)
     fs = pd.DataFrame({"ML": r["fit_stats"]}).reindex(["ll", "dev", "AIC", "BIC", "AICc"])
     return GLMMResult(
         beta=r["beta"], se=r["se"], zval=r["zval"], pval=r["pval"], ci_lb=r["ci_lb"], ci_ub=r["ci_ub"], vb=r["vb"],
@@ -173,4 +183,25 @@ def rma_glmm(
         QEp_Wld=r["QEp_Wld"], QE_LRT=r["QE_LRT"], QEp_LRT=r["QEp_LRT"], QE_df=r["QE_df"], I2=r["I2"], H2=r["H2"],
         vt=r["vt"], QM=r["QM"], QMp=r["QMp"], QMdf=r["QMdf"], btt=r["btt"], logLik=r["ll"],
         logLik_marginal=r["ll_marginal"], fit_stats=fs, k=gd.k, k_all=gd.k_all, measure=measure, model=model,
-        method=method, nAGQ=nodes, level=level, labels=gd.labels, dropped=gd.dropped)
+        method=method, nAGQ=nodes, level=level, test=test, dfs=r["dfs"], labels=gd.labels, dropped=gd.dropped)
+
+
+def _warn_infinite(measure: str, c: dict[str, np.ndarray]) -> None:
+    """Warn when the counts put the maximum likelihood estimate at infinity (no events, or only
+    events, in every study of a group): the numbers reported are where the optimiser stopped."""
+    groups: dict[str, tuple[np.ndarray, np.ndarray | None]]
+    if measure == "OR":
+        groups = {"group 1": (c["ai"], c["bi"]), "group 2": (c["ci"], c["di"])}
+    elif measure == "PLO":
+        groups = {"the studies": (c["xi"], c["ni"] - c["xi"])}
+    elif measure == "IRR":
+        groups = {"group 1": (c["x1i"], None), "group 2": (c["x2i"], None)}
+    else:
+        groups = {"the studies": (c["xi"], None)}
+    for name, (events, others) in groups.items():
+        none = np.all(events == 0)
+        every = others is not None and np.all(others == 0)
+        if none or every:
+            what = f"no study has an event in {name}" if none else f"in every study every patient in {name} has the event"
+            warnings.warn(f"{what}: the maximum likelihood estimate is infinite, and the numbers reported are where "
+                          "the optimiser stopped", ConvergenceWarning, stacklevel=3)

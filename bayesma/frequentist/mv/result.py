@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma.data import MetaData
-from bayesma.errors import ArgumentTypeError
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._common import coef_table
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.mv.blocks import BlockDiag
@@ -234,6 +234,23 @@ class RMAMVResult:  # numpydoc ignore=PR01
         """Predicted average effects with confidence and prediction intervals; see
         :func:`bayesma.frequentist.mv.predict.predict_mv` (metafor's ``predict.rma.mv``)."""
         return predict_mv(self, newmods, level, transf, tau2_levels, gamma2_levels)
+
+    def level_predictions(self, level: float | None = None, transf: Any = None, tau2_levels: Any = None,
+                          gamma2_levels: Any = None) -> pd.DataFrame:
+        """The predicted effect of each level of the categorical moderators (``mods="~ outcome"``): :meth:`predict`
+        at each cell's design row (:func:`bayesma.cells.design_cells`), with ``k`` per level; a continuous
+        moderator is an :class:`~bayesma.errors.InputError` pointing to ``predict(newmods=...)``."""
+        from bayesma.cells import design_cells
+
+        cells = design_cells(self.X, list(self.coef_names), self.data.data)
+        if cells is None:
+            raise InputError("predictions per level need a model whose moderators are all categorical; "
+                             f"this one has {', '.join(self.coef_names)}: use res.predict(newmods=...) at the "
+                             "moderator values of interest")
+        out = self.predict(cells.rows, level, transf, tau2_levels, gamma2_levels)
+        out.index = pd.Index(cells.labels)
+        out.insert(0, "k", cells.k)
+        return out
 
     def ranef(self, level: float | None = None, transf: Any = None) -> dict[str, pd.DataFrame]:
         """Predicted random effects of every random term; see

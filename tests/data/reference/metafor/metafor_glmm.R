@@ -30,7 +30,7 @@ zc <- data.frame(
 datasets <- list(bcg = bcg, nw = nw, pr = pr, zc = zc)
 
 cases <- list()
-add <- function(name, data, call, cols, args, measure, model, method = "ML", mods = NULL, nAGQ = NULL) {
+add <- function(name, data, call, cols, args, measure, model, method = "ML", mods = NULL, nAGQ = NULL, test = "z") {
   d <- datasets[[data]]
   res <- eval(parse(text = call), envir = d)
   input <- lapply(d[, unique(c(cols, if (is.null(mods)) character(0) else all.vars(as.formula(mods)))), drop = FALSE],
@@ -38,14 +38,14 @@ add <- function(name, data, call, cols, args, measure, model, method = "ML", mod
   if ("study" %in% names(d)) input$study <- as.character(d$study)
   cases[[length(cases) + 1]] <<- list(
     name = name, kind = "rma_glmm", measure = measure, model = model, method = method, mods = mods,
-    nAGQ = nAGQ, args = args, cols = cols, call = call, input = input,
+    nAGQ = nAGQ, test = test, args = args, cols = cols, call = call, input = input,
     expect = list(
       beta = num(res$beta), se = num(res$se), zval = num(res$zval), pval = num(res$pval),
       ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub), coef_names = rownames(res$beta),
       tau2 = num(res$tau2), se_tau2 = num(res$se.tau2), sigma2 = num(res$sigma2),
       QE_Wld = num(res$QE.Wld), QEp_Wld = num(res$QEp.Wld), QE_LRT = num(res$QE.LRT),
       QEp_LRT = num(res$QEp.LRT), QE_df = num(res$QE.df), I2 = num(res$I2), H2 = num(res$H2),
-      QM = num(res$QM), QMp = num(res$QMp), logLik = num(res$fit.stats["ll", "ML"]),
+      QM = num(res$QM), QMp = num(res$QMp), QMdf = num(res$QMdf), logLik = num(res$fit.stats["ll", "ML"]),
       AIC = num(res$fit.stats["AIC", "ML"]), k = num(res$k), vt = num(res$vt)
     )
   )
@@ -65,6 +65,10 @@ add("bcg_glmm_CMEL_ablat", "bcg", r(paste("measure = 'OR', model = 'CM.EL',", ta
     bcgcols, two, "OR", "CM.EL", mods = "~ ablat")
 add("bcg_glmm_UMRS_ablat", "bcg", r(paste("measure = 'OR', model = 'UM.RS',", tabs, ", mods = ~ ablat")),
     bcgcols, two, "OR", "UM.RS", mods = "~ ablat")
+add("bcg_glmm_UMFS_ablat_t", "bcg", r(paste("measure = 'OR', model = 'UM.FS',", tabs, ", mods = ~ ablat, test = 't'")),
+    bcgcols, two, "OR", "UM.FS", mods = "~ ablat", test = "t")
+add("pritz1997_glmm_PLO_t", "pr", r("measure = 'PLO', xi = xi, ni = ni, test = 't'"), c("xi", "ni"),
+    c("xi", "ni"), "PLO", "UM.FS", test = "t")
 add("bcg_glmm_UMFS_FE", "bcg", r(paste("measure = 'OR', model = 'UM.FS', method = 'FE',", tabs)), bcgcols, two,
     "OR", "UM.FS", method = "FE")
 add("bcg_glmm_UMRS_FE", "bcg", r(paste("measure = 'OR', model = 'UM.RS', method = 'FE',", tabs)), bcgcols, two,
