@@ -46,7 +46,7 @@ def add_parser(sub, formatter_class) -> None:
     p.add_argument("--lCI", metavar="COL", dest="lci_col", help="column with lower 95%% CI bounds (with --uCI)")
     p.add_argument("--uCI", metavar="COL", dest="uci_col", help="column with upper 95%% CI bounds (with --lCI)")
     p.add_argument("--labels", metavar="COL", help="column with study labels (used in messages)")
-    p.add_argument("--measure", default="SMD", metavar="NAME",
+    p.add_argument("--measure", default=None, metavar="NAME",
                    help="what --yi holds: SMD (Cohen's d; R2D, d converted from a correlation, is the same scale), "
                         "COR (r), ZCOR (Fisher's z), OR (log odds ratios), GEN or MD (unstandardized, fitted as "
                         "given); standardized effects are fitted on Fisher's z with RoBMA's priors on Cohen's d")
@@ -193,10 +193,13 @@ def run(args: argparse.Namespace) -> int:
     if all(x is None for x in (args.vi, args.sei, args.n_col, args.t_col, args.lci_col, args.uci_col)):
         raise InputError("give the precision: --vi COL, --sei/--se COL, --n COL (sample sizes), --t COL or "
                          "--lCI COL --uCI COL")
-    measure = _measure(args.measure)
+    measure = _measure(args.measure or "SMD")
     cols = [c for c in (args.yi, *effects.values(), args.vi, args.sei, args.n_col, args.t_col, args.lci_col,
                         args.uci_col) if c is not None]
     df = _load(args, effects, cols)
+    if args.measure is None and args.yi is not None:
+        warnings.warn(f"--yi {args.yi} is read as Cohen's d (--measure SMD, the default); give --measure COR, ZCOR, "
+                      "OR, GEN or MD if it holds another effect size", UserWarning, stacklevel=1)
     if args.missing == "drop":  # a missing cluster or moderator leaves the row out too
         used = cols + [c for c in (args.cluster, *formula_columns(args.mods)) if c is not None and c in df.columns]
         bad = df[list(dict.fromkeys(used))].isna().any(axis=1)

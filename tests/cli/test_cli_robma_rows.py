@@ -69,3 +69,11 @@ def test_missing_drop_leaves_out_rows_without_a_cluster_or_moderator(repeated_cs
     captured = capsys.readouterr()
     assert "2 studies with a missing value left out (rows 5, 8)" in captured.err
     assert "k = 16" in captured.out + captured.err
+
+
+def test_yi_without_measure_says_it_is_read_as_cohens_d(repeated_csv, tmp_path, capsys):
+    base = ["robma", str(repeated_csv), "--yi", "yi", "--vi", "vi", "--cluster", "study", "--ensemble", "none"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert "--yi yi is read as Cohen's d (--measure SMD, the default)" in capsys.readouterr().err
+    assert main([*base, "--measure", "ZCOR", "--out", str(tmp_path / "b")]) == 0
+    assert "read as Cohen's d" not in capsys.readouterr().err
