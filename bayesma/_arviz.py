@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["InferenceData", "LazyDraws", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
+__all__ = ["InferenceData", "LazyDraws", "with_lazy_groups", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
            "plot_trace", "plot_forest", "write_netcdf", "read_netcdf", "with_log_likelihood", "loo", "waic",
            "compare"]
 
@@ -122,6 +122,76 @@ def dataset(values: Mapping[str, np.ndarray], *, coords: Mapping | None = None, 
     import arviz as az
 
     return az.dict_to_dataset(dict(values), coords=coords, dims=dims, library=None, attrs={})
+
+
+#: What a lazily completed InferenceData answers without making its missing groups.
+_PRESENT = frozenset({"posterior", "sample_stats", "observed_data", "constant_data", "__class__", "__dict__",
+                      "_bayesma_lazy", "_bayesma_complete"})
+_LAZY_CLASS: Any = None
+
+
+def _lazy_class() -> Any:
+    """A subclass of ``arviz.InferenceData`` that makes its missing groups on first use, then
+    turns back into a plain InferenceData (so it pickles, copies and saves as one)."""
+    global _LAZY_CLASS
+    if _LAZY_CLASS is not None:
+        return _LAZY_CLASS
+    import arviz as az
+
+    base = az.InferenceData
+
+    class LazyGroupsInferenceData(base):  # type: ignore[misc,valid-type]
+        def __getattribute__(self, name: str) -> Any:
+            if name not in _PRESENT:
+                object.__getattribute__(self, "_bayesma_complete")()
+            return object.__getattribute__(self, name)
+
+        def _bayesma_complete(self) -> None:
+            lazy = vars(self).get("_bayesma_lazy")
+            if lazy is None:
+                return
+            make, lock = lazy
+            with lock:
+                if vars(self).get("_bayesma_lazy") is None:  # completed by another thread meanwhile
+                    return
+                object.__setattr__(self, "__class__", base)
+                try:
+                    groups = dict(make())
+                    if groups:
+                        base.add_groups(self, **groups)
+                except BaseException:
+                    object.__setattr__(self, "__class__", LazyGroupsInferenceData)
+                    raise
+                vars(self).pop("_bayesma_lazy", None)
+
+    def forward(name: str) -> Any:
+        def method(self, *args: Any, **kwargs: Any) -> Any:
+            object.__getattribute__(self, "_bayesma_complete")()
+            return getattr(base, name)(self, *args, **kwargs)
+
+        method.__name__ = name
+        return method
+
+    # operators and protocols are looked up on the type, not through __getattribute__
+    for name in ("__len__", "__iter__", "__contains__", "__getitem__", "__setitem__", "__delitem__", "__delattr__",
+                 "__repr__", "__add__", "__eq__", "__ne__", "__deepcopy__", "__copy__"):
+        if hasattr(base, name):
+            setattr(LazyGroupsInferenceData, name, forward(name))
+    _LAZY_CLASS = LazyGroupsInferenceData
+    return _LAZY_CLASS
+
+
+def with_lazy_groups(idata: Any, make: Any) -> Any:
+    """*idata* (in place) completed by the groups ``make()`` returns (name -> xarray Dataset) on
+    first use: reading ``posterior``, ``sample_stats``, ``observed_data`` or ``constant_data``
+    leaves them unmade; anything else (another group, ``groups()``, ``in``, saving, pickling,
+    printing) makes them first, once (thread-safe). Used for prior draws, which most fits never read."""
+    import threading
+
+    cls = _lazy_class()
+    vars(idata)["_bayesma_lazy"] = (make, threading.RLock())
+    object.__setattr__(idata, "__class__", cls)
+    return idata
 
 
 def with_groups(groups: Mapping[str, Any]) -> Any:

@@ -70,10 +70,10 @@ def main() -> None:
     rows.append(("NUTS refit of the compiled CHE model (2 chains x 2000 steps)", 2.0,
                  _best(lambda: model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=2), repeat=2)))
     df, V = _berkey()
-    for struct in ("CS", "HCS"):
+    for struct in ("CS", "HCS", "UN"):
+        rho = bm.priors.LKJ(1.0) if struct == "UN" else bm.priors.Uniform(0, 1)
         mv = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct=struct,
-                             priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5),
-                                     "rho": bm.priors.Uniform(0, 1)})
+                             priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5), "rho": rho})
         mv.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=1)  # compiles once
         rows.append((f"NUTS refit of the compiled multivariate {struct} model, dat.berkey1998", 2.0,
                      _best(lambda: mv.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=2), repeat=2)))

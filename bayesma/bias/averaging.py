@@ -16,7 +16,7 @@ __all__ = ["bma"]
 
 @label_alias
 def bma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
-        measure: str = "SMD", d: Any = None, r: Any = None, z: Any = None, logOR: Any = None, OR: Any = None,
+        measure: str | None = None, d: Any = None, r: Any = None, z: Any = None, logOR: Any = None, OR: Any = None,
         y: Any = None, se: Any = None, n: Any = None, t: Any = None, output_scale: str | None = None,
         transformation: str = "robma", priors: Mapping[str, Any] | None = None, mods: Any = None,
         cluster: Any = None, slab: Any = None, draws: int = 2048, replicates: int = 8,
@@ -36,8 +36,9 @@ def bma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei
         Effect sizes and their sampling variances (or ``sei=``).
     sei : str or array-like, optional
         Standard errors, instead of *vi*.
-    measure : str
-        As :func:`bayesma.robma`.
+    measure : str, optional
+        As :func:`bayesma.robma` (default: ``data.attrs["measure"]`` from :func:`bayesma.escalc`, else
+        ``"SMD"``).
     d, r, z, logOR, OR, y, se, n, t : str or array-like, optional
         The inputs of :func:`bayesma.robma` (RoBMA's ``d``, ``r`` with ``n``, ``y`` with ``se``, ...).
     output_scale : str, optional

@@ -38,7 +38,7 @@ from bayesma.bias.components import (
     parse_bias,
 )
 from bayesma.bias.extended import fit_extended, split_priors
-from bayesma.bias.inputs import robma_inputs
+from bayesma.bias.inputs import MEASURES, robma_inputs
 from bayesma.bias.model import ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import check_scale
@@ -112,7 +112,8 @@ def _user_stacklevel() -> int:
 
 @label_alias
 def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, sei: Any = None,
-          measure: str = "SMD", d: Any = None, r: Any = None, z: Any = None, logOR: Any = None, OR: Any = None,
+          measure: str | None = None, d: Any = None, r: Any = None, z: Any = None, logOR: Any = None,
+          OR: Any = None,
           y: Any = None, se: Any = None, n: Any = None, t: Any = None, lCI: Any = None, uCI: Any = None,
           output_scale: str | None = None,
           transformation: str = "robma", priors: Mapping[str, Any] | None = None, ensemble: str | Sequence = "PSMA",
@@ -133,10 +134,11 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         :func:`bayesma.rma` (``bm.robma(dat, "yi", "vi")``).
     sei : str or array-like, optional
         Standard errors, instead of *vi* (keyword only; ``se=`` is RoBMA's name for it).
-    measure : {"SMD", "COR", "ZCOR", "OR", "GEN", "MD"}
+    measure : {"SMD", "COR", "ZCOR", "OR", "GEN", "MD"}, optional
         What ``yi`` holds: Cohen's d, correlations, Fisher's z, log odds ratios (metafor's
         ``yi`` for ``"OR"``), unstandardized effects. Other measures raise ``ValueError``
-        listing these.
+        listing these. Default: the measure :func:`bayesma.escalc` recorded in
+        ``data.attrs["measure"]``, else ``"SMD"``.
     d, r, z, logOR, OR, y : str or array-like, optional
         RoBMA's effect-size inputs (keyword only; give one, or ``yi``): Cohen's d, correlations
         (in (-1, 1)), Fisher's z, log odds ratios, odds ratios (``se`` then is the standard error
@@ -230,6 +232,12 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     if se is not None and sei is not None:
         raise ArgumentTypeError("give se= or sei= (the same thing: standard errors), not both")
     effects = {"d": d, "r": r, "z": z, "logOR": logOR, "OR": OR, "y": y}
+    if measure is None:  # escalc's output says what its yi are (ZCOR read as d would be a silent wrong answer)
+        measure = (data.attrs.get("measure") if data is not None else None) or "SMD"
+        if not any(str(measure).upper() in names for _, names in MEASURES):
+            raise InputError(f"robma(): measure= is not given and data.attrs['measure'] (from escalc) is {measure!r}, "
+                             "which RoBMA does not take; pass measure= ('SMD', 'COR', 'ZCOR', 'OR', 'GEN' or 'MD') "
+                             "for what yi holds, or compute a supported effect size with escalc")
     if isinstance(vi, str) and re.fullmatch(r"(?i)(se|sei|sd|s\.?e\.?|std\.?err(or)?|.*[_.](se|sei))", vi.strip()):
         warnings.warn(f"vi={vi!r} (the third positional slot) is read as sampling variances, as in bm.rma; its name "
                       f"looks like standard errors: pass se={vi!r} if it holds standard errors", DataWarning,
@@ -256,14 +264,15 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         warnings.warn("unstandardized effects (y): RoBMA's default priors (mu ~ Normal(0, 1), tau ~ InvGamma(1, 0.15), "
                       "PET ~ Cauchy(0, 1), PEESE ~ Cauchy(0, 5)) are taken on the scale of y, as RoBMA(y =, se =) "
                       "does; give priors= on the scale of your effects if that scale is not near Cohen's d",
-                      DataWarning, stacklevel=2)
+                      DataWarning, stacklevel=_user_stacklevel())
     models = ensemble_models(priors, ensemble)
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)
     if directional and sign * float(np.median(inp.y)) < 0:
         warnings.warn(f"the median effect ({float(np.median(inp.y)):.3g}) is in the opposite direction from "
                       f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
-                      "selection in that direction (RoBMA's effect_direction)", DataWarning, stacklevel=2)
+                      "selection in that direction (RoBMA's effect_direction)", DataWarning,
+                      stacklevel=_user_stacklevel())
     if mods is not None or cluster is not None:
         return fit_extended(models, inp.fit, data, mods=mods, cluster=cluster, ext_priors=ext_priors, labels=labels,
                             draws=draws, replicates=replicates, seed=seed,

@@ -13,7 +13,7 @@ import pandas as pd
 from bayesma.cli.checks import check_rows
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, InputError, about
-from bayesma.cli.inputs import check_columns, read_table
+from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset, groups_of
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.rows import file_row, in_file_rows
@@ -197,8 +197,9 @@ def run(args: argparse.Namespace) -> int:
     cols = [c for c in (args.yi, *effects.values(), args.vi, args.sei, args.n_col, args.t_col, args.lci_col,
                         args.uci_col) if c is not None]
     df = _load(args, effects, cols)
-    if args.missing == "drop":
-        bad = df[cols].isna().any(axis=1)
+    if args.missing == "drop":  # a missing cluster or moderator leaves the row out too
+        used = cols + [c for c in (args.cluster, *formula_columns(args.mods)) if c is not None and c in df.columns]
+        bad = df[list(dict.fromkeys(used))].isna().any(axis=1)
         if bad.any():
             rows = ", ".join(str(file_row(df, i)) for i in np.flatnonzero(bad.to_numpy())[:10])
             warnings.warn(f"{int(bad.sum())} studies with a missing value left out (rows {rows})", UserWarning,

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bayesma._arviz import add_groups, dataset, with_groups
+from bayesma._arviz import add_groups, dataset, with_groups, with_lazy_groups
 from bayesma._validate import check_seed
 from bayesma.errors import InputError
 from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
-from bayesma.models.compile import COMPILE_MESSAGE, say, show_progress
+from bayesma.models.compile import COMPILE_MESSAGE, import_pymc, say, show_progress
 from bayesma.priors import is_improper
 from bayesma.spec import ModelSpec
 
@@ -362,6 +362,14 @@ def _unpad(draws: np.ndarray, dims: list[str] | tuple, coords: dict[str, list[st
     return draws[tuple(index)]
 
 
+def _prior_groups(spec: ModelSpec, prior: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The ``prior`` and ``prior_predictive`` groups of prior draws (draw, *dims), padding removed."""
+    coords, dims = spec.coords(), _dims_of(spec)
+    prior = {name: _unpad(val, dims.get(name, ()), coords)[None, ...] for name, val in prior.items()}
+    pp = {"yi": prior.pop("yi")} if "yi" in prior else {}
+    return {"prior": dataset(prior, coords=coords, dims=dims), "prior_predictive": dataset(pp, coords=coords, dims=dims)}
+
+
 def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     """Uniform InferenceData for both samplers: posterior, sample_stats, prior,
     prior_predictive, observed_data (yi), constant_data (vi, X, indices), current coords."""
@@ -378,12 +386,8 @@ def _finish_idata(idata, spec: ModelSpec, prior: dict[str, np.ndarray] | None):
     if "diverging" not in keep["sample_stats"] and "divergent" in keep["sample_stats"]:
         keep["sample_stats"] = keep["sample_stats"].rename({"divergent": "diverging"})
     new = with_groups(keep)
-    dims = _dims_of(spec)
     if prior:
-        prior = {name: _unpad(val, dims.get(name, ()), coords)[None, ...] for name, val in prior.items()}
-        pp = {"yi": prior.pop("yi")} if "yi" in prior else {}
-        add_groups(new, prior=dataset(prior, coords=coords, dims=dims),
-                   prior_predictive=dataset(pp, coords=coords, dims=dims))
+        add_groups(new, **_prior_groups(spec, prior))
     obs = xr.Dataset({"yi": (("study",), np.asarray(spec.yi, float))}, coords={"study": coords["study"]})
     const = {"vi": (("study",), np.asarray(spec.vi, float))}
     ccoords = {"study": coords["study"]}
@@ -414,7 +418,7 @@ class NutsFit:
         Groups posterior, sample_stats, prior, prior_predictive, observed_data, constant_data.
     info : dict
         Fit information (sampler, seed, draws, tune, chains, target_accept, retried,
-        parameterization, model_built, compiled, prior_compiled, sampling_seconds).
+        parameterization, model_built, compiled, sampling_seconds).
     entry : CacheEntry
         The cache entry whose compiled model was sampled.
     seconds : float
@@ -489,7 +493,9 @@ def sample(
         padded, except three-level models (``cluster=``), whose draws stay those
         of the unpadded model unless ``pad=True`` is given.
     prior_draws : int
-        Number of prior draws stored in ``idata.prior`` (0: none).
+        Number of prior draws stored in ``idata.prior`` (0: none). They are drawn (with the
+        fit's seed) when the InferenceData is first used for more than its posterior, sample
+        stats and data: most fits never pay for them.
     cores : int, optional
         Chains run in parallel (default: ``min(chains, os.cpu_count())``).
     **kwargs
@@ -538,6 +544,8 @@ def sample(
         (cache[key].nutpie_compiled if sampler == "nutpie" else cache[key].pymc_step) is None)
     if progressbar and compiling:
         say(COMPILE_MESSAGE + " ...")
+    if compiling:
+        import_pymc()
     entry, built = cache.get(spec, parameterization, pad)
     values = data_values(spec, pad)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
@@ -557,12 +565,17 @@ def sample(
             target_accept, retried = RETRY_TARGET_ACCEPT, True
             idata, _ = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
     t_sample = time.perf_counter() - t0
-    prior, prior_compiled = (None, False)
     if any(is_improper(p) for p in spec.priors.values()):
         prior_draws = 0  # nothing can be drawn from an improper prior
+    idata = _finish_idata(idata, spec, None)
     if prior_draws and prior_draws > 0:
-        prior, prior_compiled = _draw_prior(entry, values, int(prior_draws), seed)
-    idata = _finish_idata(idata, spec, prior)
+        # drawn when first read (most fits never read them): same draws as drawing now
+        n_prior = int(prior_draws)
+
+        def prior_groups() -> dict[str, Any]:
+            return _prior_groups(spec, _draw_prior(entry, values, n_prior, seed)[0])
+
+        idata = with_lazy_groups(idata, prior_groups)
     seconds = time.perf_counter() - t0
     info = {
         "engine": "nuts",
@@ -577,7 +590,6 @@ def sample(
         "padded_to": int(padded_sizes(spec, pad)[0]),
         "model_built": bool(built),
         "compiled": bool(compiled_now),
-        "prior_compiled": bool(prior_compiled),
         "compile_path": entry.compile_path if sampler == "nutpie" else "pymc",
         "compile_seconds": entry.compile_seconds if compiled_now else 0.0,
         "sampling_seconds": t_sample,

@@ -169,3 +169,17 @@ def test_a_standard_error_column_in_the_variance_slot_is_warned_about_at_the_cal
         warnings.simplefilter("error", DataWarning)
         fn(dat, d="d", se="se", **kw)
         fn(dat, slab="study", d="d", se="se", **kw)        # the slab alias still reaches robma
+
+
+def test_escalc_output_is_read_with_the_measure_escalc_recorded():
+    """robma(escalc("ZCOR", ...)) read Fisher's z as Cohen's d (measure defaulted to SMD) without a word."""
+    ri, ni = [0.21, 0.35, 0.10, 0.30, 0.25, 0.05, 0.40, 0.18], [80, 40, 120, 60, 90, 200, 35, 150]
+    es = bm.escalc("ZCOR", ri=ri, ni=ni)
+    auto = bm.robma(es, **FAST)
+    explicit = bm.robma(es, measure="ZCOR", **FAST)
+    assert auto.measure == "z"
+    assert _mu(auto) == pytest.approx(_mu(explicit), rel=1e-12)
+    assert _mu(bm.robma(es, measure="SMD", **FAST)) != pytest.approx(_mu(auto), rel=1e-3)
+    rr = bm.escalc("RR", ai=[5, 10, 3, 8], bi=[45, 40, 47, 42], ci=[10, 15, 9, 12], di=[40, 35, 41, 38])
+    with pytest.raises(InputError, match=r"data.attrs\['measure'\] \(from escalc\) is 'RR'"):
+        bm.robma(rr, **FAST)

@@ -53,3 +53,19 @@ def test_a_misspelt_precision_column_names_its_flag(repeated_csv, tmp_path, caps
     assert main(["robma", str(repeated_csv), "--r", "r", "--n", "nn", "--ensemble", "none",
                  "--out", str(tmp_path / "o")]) == 2
     assert "no column 'nn' (given to --n) (did you mean 'n'?)" in capsys.readouterr().err
+
+
+def test_missing_drop_leaves_out_rows_without_a_cluster_or_moderator(repeated_csv, tmp_path, capsys):
+    df = pd.read_csv(repeated_csv)
+    df["x"] = np.linspace(0, 1, len(df))
+    df.loc[4, "study"] = np.nan
+    df.loc[7, "x"] = np.nan
+    df.to_csv(repeated_csv, index=False)
+    args = ["robma", str(repeated_csv), "--r", "r", "--n", "n", "--cluster", "study", "--mods", "~ x",
+            "--ensemble", "none", "--out", str(tmp_path / "o")]
+    assert main(args) == 2                                   # refused by default, naming the row
+    assert "row 5" in capsys.readouterr().err
+    assert main([*args, "--missing", "drop"]) == 0
+    captured = capsys.readouterr()
+    assert "2 studies with a missing value left out (rows 5, 8)" in captured.err
+    assert "k = 16" in captured.out + captured.err

@@ -471,7 +471,8 @@ def test_refit_new_prior_scale_and_data_reuses_compiled_model(ma_hn, post_hn, bc
     post2 = _fit(ma2, **SMALL)
     assert post2._cache_entry is entry
     assert entry.nutpie_compiled is compiled
-    assert entry.compiles == {"nutpie": 1, "pymc": entry.compiles["pymc"], "prior": 1}
+    # prior draws are made when read: compiled at most once
+    assert entry.compiles["nutpie"] == 1 and entry.compiles["prior"] <= 1
     assert post2.fit_info["compiled"] is False and post2.fit_info["model_built"] is False
     # the new hyperparameter is in effect: a wider prior lets tau grow
     assert post2.draws("tau").mean() > post_hn.draws("tau").mean()

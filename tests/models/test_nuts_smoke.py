@@ -90,6 +90,28 @@ def test_sample_directly_and_its_cache(smoke_ma):
     assert fit.entry.compiles["nutpie"] <= 1
 
 
+def test_prior_draws_are_made_when_read_with_the_fits_own_prior(smoke_ma):
+    """Prior draws wait until the InferenceData is used beyond its posterior; a later fit of the
+    same compiled model with another prior scale does not leak into them."""
+    import pickle
+
+    narrow = nuts.sample(smoke_ma.spec, draws=20, tune=20, chains=1, seed=5, prior_draws=2000)
+    entry = narrow.entry
+    wide_spec = smoke_ma.with_priors({"tau": "halfnormal(5)"}).spec
+    wide = nuts.sample(wide_spec, draws=20, tune=20, chains=1, seed=5, prior_draws=2000)
+    assert wide.entry is entry
+    tau = narrow.idata.prior["tau"].values.ravel()
+    assert tau.shape == (2000,) and entry.compiles["prior"] <= 1
+    # HalfNormal(0.5): mean 0.5 sqrt(2/pi) = 0.399, sd 0.5 sqrt(1 - 2/pi) = 0.301
+    assert abs(tau.mean() - 0.5 * np.sqrt(2 / np.pi)) < 4 * 0.301 / np.sqrt(2000)
+    assert {"prior", "prior_predictive"} <= set(narrow.idata.groups())
+    # pickling makes them too; same seed, same draws
+    again = pickle.loads(pickle.dumps(nuts.sample(smoke_ma.spec, draws=20, tune=20, chains=1, seed=5,
+                                                  prior_draws=2000).idata))
+    np.testing.assert_array_equal(again.prior["tau"].values.ravel(), tau)
+    assert wide.idata.prior["tau"].values.mean() > 5 * tau.mean()
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
