@@ -23,6 +23,7 @@ __all__ = ["design_matrix", "drop_redundant", "required_columns", "formula_varia
 # a variable in a formula: `name with spaces`, Q("name"), or an identifier (letters of any script)
 _VAR = r"`[^`]+`|Q\(\s*(?:'[^']+'|\"[^\"]+\")\s*\)|[^\W\d][\w.]*"
 _TOKEN = re.compile(r"`([^`]+)`|Q\(\s*(?:'([^']+)'|\"([^\"]+)\")\s*\)|([^\W\d][\w.]*)(\s*\()?")
+_LOGICAL = re.compile(r"^I\(.*(?:[<>]=?|==|!=).*\)$")
 _FACTOR = re.compile(r"factor\(\s*(" + _VAR + r")\s*\)")
 
 
@@ -167,6 +168,9 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
         raise InputError(f"cannot read the moderator formula {formula!r}: {message}") from None
     names = [_r_name(c, set(factor_vars)) for c in mm.columns]
     X = np.asarray(mm, dtype=float)
+    # a logical term (I(x > 30)) is a factor in R: its column is named for the level TRUE
+    names = [n + "TRUE" if _LOGICAL.search(n) and np.isin(X[:, j], (0.0, 1.0)).all() else n
+             for j, n in enumerate(names)]
     if X.shape[0] != k:
         raise InputError(f"the formula {formula!r} gave {X.shape[0]} rows for {k} studies")
     for i, j in zip(*np.nonzero(~np.isfinite(X))):  # inf in the data, or log(0), 1/0 in the formula

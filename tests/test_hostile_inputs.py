@@ -156,3 +156,16 @@ def test_robma_on_many_large_heterogeneous_studies_gives_numbers():
 def test_fit_many_refuses_tune_with_the_exact_engine_once():
     with pytest.raises(bm.InputError, match="tune= is a NUTS option"):
         bm.fit_many(_DF, by="g", yi="yi", vi="vi", engine="exact", tune=500)
+
+
+def test_a_study_with_an_absurd_variance_has_no_weight():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bm.rma([0.1, 0.2, 0.3], [1e300, 0.01, 0.02])
+        without = bm.rma([0.2, 0.3], [0.01, 0.02])
+        post = bm.MetaAnalysis(yi=[0.1, 0.2, 0.3], vi=[1e300, 0.01, 0.02]).fit(engine="exact")
+        post_without = bm.MetaAnalysis(yi=[0.2, 0.3], vi=[0.01, 0.02],
+                                       priors=dict(post.priors)).fit(engine="exact")
+    assert res.beta[0] == pytest.approx(without.beta[0], rel=1e-12)
+    assert res.se[0] == pytest.approx(without.se[0], rel=1e-12)
+    assert post.summary().loc["mu", "mean"] == pytest.approx(post_without.summary().loc["mu", "mean"], rel=1e-6)

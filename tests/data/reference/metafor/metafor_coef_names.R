@@ -9,7 +9,8 @@ dat$era <- ifelse(dat$year < 1960, "early", "late")
 formulas <- c("~ 0 + alloc", "~ factor(alloc) - 1", "~ ablat:alloc", "~ alloc", "~ ablat*alloc",
               "~ alloc - 1", "~ -1 + alloc", "~ factor(alloc):ablat", "~ ablat + factor(year > 1960)",
               "~ log(ablat)", "~ I(ablat^2)", "~ ablat + I(ablat^2)", "~ poly(ablat, 2)", "~ alloc + era",
-              "~ alloc*era", "~ ablat + year", "~ factor(era)", "~ relevel(factor(alloc), ref = 'random')")
+              "~ alloc*era", "~ ablat + year", "~ factor(era)", "~ relevel(factor(alloc), ref = 'random')",
+              "~ I(ablat > 30) + I(year == 1948)")
 cases <- lapply(formulas, function(f) {
   res <- rma(yi, vi, mods = as.formula(f), data = dat, method = "REML")
   list(formula = f, coef_names = rownames(res$beta), beta = as.numeric(res$beta))
