@@ -132,6 +132,15 @@ def _factors(mods) -> set[str]:
     return {m.group(1).strip().strip("`") for m in _FACTOR_CALL.finditer(mods)} if isinstance(mods, str) else set()
 
 
+def _level_text(v) -> str:
+    """A value of a ``factor()`` column as its level name, R's way (``2.0`` -> ``"2"``)."""
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _numbers_stored_as_text(name: str, col: pd.Series, labels) -> pd.Series:
     """A text column whose every cell is a number is a continuous moderator (as in :func:`bayesma.rma`),
     with a warning; one that is mostly numbers with a few other cells is an error naming them."""
@@ -238,7 +247,7 @@ def build_terms(mods, data: pd.DataFrame | None, labels=None, priors: dict | Non
         if not isinstance(prior, Prior) or prior.family != "Normal":
             raise ArgumentTypeError(f"the prior of moderator {name!r} must be a bayesma Normal prior, got {prior!r}")
         if name in forced:
-            col = col.map(lambda v: v.strip() if isinstance(v, str) else str(v))
+            col = col.map(_level_text)
         elif is_text(col) and not isinstance(col.dtype, pd.CategoricalDtype):
             col = _numbers_stored_as_text(name, col, labels)
         if name in forced or is_text(col) or isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool:

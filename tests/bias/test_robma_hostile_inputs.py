@@ -82,6 +82,8 @@ def test_factor_call_makes_a_numeric_column_a_factor(dat):
     assert [(t.name, t.kind) for t in terms] == [("g", "factor"), ("x", "continuous")]
     assert X.shape == (len(dat), 2 + 1)
     assert terms[0].levels == ("1", "2", "3")
+    terms, _ = build_terms("~ factor(g)", dat.assign(g=dat["g"].astype(float)))   # R's level names: 2, not 2.0
+    assert terms[0].levels == ("1", "2", "3")
 
 
 def test_numbers_stored_as_text_are_a_continuous_moderator_with_a_warning(dat):
