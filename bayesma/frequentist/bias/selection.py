@@ -49,9 +49,8 @@ from bayesma.frequentist.uni import RMAResult, rma
 
 __all__ = ["selmodel", "SelModelResult", "SELMODEL_TYPES", "weight_function", "METAFOR_REL_TOL"]
 
-SELMODEL_TYPES = ("stepfun", "beta", "halfnorm", "negexp", "logistic", "power")
-#: metafor 3.8.1's types bayesma does not fit (refused by name, never guessed)
-_NOT_IMPLEMENTED = ("negexppow", "halfnorm2", "negexp2", "logistic2")
+SELMODEL_TYPES = ("stepfun", "beta", "halfnorm", "negexp", "logistic", "power", "negexppow",
+                  "halfnorm2", "negexp2", "logistic2", "power2")
 
 
 def _ml_input(res: RMAResult) -> RMAResult:
@@ -125,7 +124,8 @@ def selmodel(
         A fit of :func:`bayesma.rma` (with or without moderators). Fits with
         ``method="ML"`` or ``"FE"`` are used as they are; other tau² estimators are
         refitted with ML first, as metafor does.
-    type : {"stepfun", "beta", "halfnorm", "negexp", "logistic", "power"}
+    type : {"stepfun", "beta", "halfnorm", "negexp", "logistic", "power", "negexppow", \
+"halfnorm2", "negexp2", "logistic2", "power2"}
         The weight function w(p), with metafor's parameterisations:
 
         - ``"stepfun"``: w = delta_j for p in the j-th interval of *steps*
@@ -135,6 +135,11 @@ def selmodel(
           ``"logistic"``: 2 exp(-delta p) / (1 + exp(-delta p)),
           ``"power"``: (1 - p)^delta (Preston et al. 2004); each equals 1 for
           p <= steps[0] when a step is given.
+        - ``"negexppow"``: exp(-delta1 p^(1/delta2)) (two parameters; no selection
+          at delta1 = 0).
+        - ``"halfnorm2"``, ``"negexp2"``, ``"logistic2"``, ``"power2"``: (delta1 +
+          w(p; delta2)) / (1 + delta1) with w the one-parameter type of that name, so
+          that the weight levels off at delta1 / (1 + delta1) instead of reaching 0.
     steps : sequence of float, optional
         P-value cut points (a final 1 is added). Needed for ``"stepfun"``; a
         single value ``[alpha, 1]`` for the smooth types (except ``"beta"``).
@@ -253,10 +258,9 @@ def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult
     refuse_dependent(res, "selmodel()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
-    if type in _NOT_IMPLEMENTED or alternative == "two.sided":
-        what = f"type={type!r}" if type in _NOT_IMPLEMENTED else "alternative='two.sided'"
-        raise UnsupportedModelError(f"selmodel: metafor's {what} is not implemented in bayesma; the types are "
-                                    f"{SELMODEL_TYPES}, one-sided ('greater', 'less' or 'auto')")
+    if alternative == "two.sided":
+        raise UnsupportedModelError("selmodel: metafor's alternative='two.sided' is not implemented in bayesma; "
+                                    "use one-sided p-values ('greater', 'less' or 'auto')")
     if type not in SELMODEL_TYPES:
         raise InputError(f"selmodel: type must be one of {SELMODEL_TYPES}, got {type!r}")
     res = _ml_input(res)
