@@ -42,6 +42,7 @@ from bayesma.bias.inputs import MEASURES, robma_inputs
 from bayesma.bias.model import ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import check_scale
+from bayesma.data import study_labels
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors import Prior, is_improper, parse
 
@@ -171,7 +172,8 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         reported in its own direction (PET/PEESE coefficients stay positive). A warning
         says when the median effect is on the other side, as RoBMA does.
     slab : str or array-like, optional
-        Study labels (used in error messages).
+        Study labels (used in error messages); they must be unique (several effects of one
+        study: ``cluster=``).
     draws, replicates : int
         Importance draws per replicate (a power of 2; plus a quarter as many from the
         wide component of the proposal) and number of randomised QMC replicates per model.
@@ -198,7 +200,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     ------
     ValueError
         Unsupported measure, a correlation outside (-1, 1), n <= 3, non-finite or
-        non-positive inputs (naming the study and column).
+        non-positive inputs (naming the study and column), duplicate study labels.
     TypeError
         Missing or doubled arguments, priors that are not bayesma priors of the right target.
 
@@ -254,7 +256,10 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
         effects = {key: al[key] for key in effects}
         yi, sei, vi, n, t, lCI, uCI, slab = (al[key] for key in ("yi", "sei", "vi", "n", "t", "lCI", "uCI", "slab"))
         cluster = cluster if cl is None else al["cluster"]
-    labels = None if slab is None else list(column(data, slab, "slab"))
+    labels = None
+    if slab is not None:  # unique, as bm.rma's labels (several effects of one study: cluster=)
+        raw = column(data, slab, "slab")
+        labels, _ = study_labels(data, slab if isinstance(slab, str) else raw, len(raw))
     sign = 1.0 if effect_direction == "positive" else -1.0
     inp = robma_inputs(data, effects, yi=yi, measure=measure, sei=sei, vi=vi, n=n, t=t, lCI=lCI, uCI=uCI,
                        labels=labels, sign=sign)

@@ -57,6 +57,11 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
             One row per moderator; columns ``kind`` (factor or continuous), ``prior``,
             ``prior_prob``, ``post_prob``, ``inclusion_BF``, ``log_BF``.
 
+        Raises
+        ------
+        UnsupportedModelError
+            The fit has no moderators (``cluster=`` without ``mods=``).
+
         Examples
         --------
         >>> import bayesma as bm
@@ -67,6 +72,8 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
         >>> fit.moderators().columns.tolist()
         ['kind', 'prior', 'prior_prob', 'post_prob', 'inclusion_BF', 'log_BF']
         """
+        if not self.terms:  # cluster= without mods=
+            raise self._no_moderators("moderators")
         prior = self.models["prior_prob"].to_numpy()
         post = self._post
         rows = {}
@@ -215,6 +222,11 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
             Rows ``intercept`` and ``"name[level]"``; columns ``mean``, ``median``,
             ``0.025``, ``0.975``.
 
+        Raises
+        ------
+        UnsupportedModelError
+            The fit has no moderators (``cluster=`` without ``mods=``).
+
         Examples
         --------
         >>> import bayesma as bm
@@ -225,6 +237,8 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
         >>> fit.marginal_means(output_scale="r").index.tolist()
         ['intercept', 'g[a]', 'g[b]']
         """
+        if not self.terms:  # cluster= without mods=
+            raise self._no_moderators("marginal_means")
         scale = self._scale(output_scale)
 
         def tr(v):

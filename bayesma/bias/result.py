@@ -353,6 +353,63 @@ class RoBMAResult:  # numpydoc ignore=PR01
         x = to_scale("mu", x, self._scale(output_scale), self.transformation)
         return pd.DataFrame.from_dict({"prediction": self._summ(x, w)}, orient="index")
 
+    def _no_moderators(self, what: str) -> UnsupportedModelError:
+        return UnsupportedModelError(f"{what}() needs moderators: this ensemble was fitted without mods=; fit it "
+                                     "with robma(..., mods=\"~ x\") (or bma(..., mods=)) for RoBMA-reg")
+
+    def moderators(self) -> pd.DataFrame:
+        """Inclusion Bayes factors of the moderators: only for a fit with ``mods=``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Never: a fit with ``mods=`` is a :class:`~bayesma.bias.extended_result.RoBMAExtResult`,
+            whose method returns the table.
+
+        Raises
+        ------
+        UnsupportedModelError
+            Always: this ensemble has no moderators (fit it with ``mods=``).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(d=[0.3, 0.5, 0.4, 0.1], se=[0.1] * 4)   # doctest: +SKIP
+        >>> fit.moderators()                                        # doctest: +SKIP
+        Traceback (most recent call last):
+        bayesma.errors.UnsupportedModelError: moderators() needs moderators: ...
+        """
+        raise self._no_moderators("moderators")
+
+    def marginal_means(self, output_scale: str | None = None) -> pd.DataFrame:
+        """Marginal means of the factor levels: only for a fit with ``mods=``.
+
+        Parameters
+        ----------
+        output_scale : str, optional
+            As :meth:`estimates`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Never: a fit with ``mods=`` is a :class:`~bayesma.bias.extended_result.RoBMAExtResult`,
+            whose method returns the table.
+
+        Raises
+        ------
+        UnsupportedModelError
+            Always: this ensemble has no moderators (fit it with ``mods=``).
+
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> fit = bm.robma(d=[0.3, 0.5, 0.4, 0.1], se=[0.1] * 4)   # doctest: +SKIP
+        >>> fit.marginal_means()                                    # doctest: +SKIP
+        Traceback (most recent call last):
+        bayesma.errors.UnsupportedModelError: marginal_means() needs moderators: ...
+        """
+        raise self._no_moderators("marginal_means")
+
     def priors(self) -> pd.DataFrame:
         """The priors used (on the prior scale: Cohen's d, or y) and their prior model probabilities.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -153,8 +154,8 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool | str 
     if dup is not None:
         value, rows = dup
         n_rep = int(df[label_col].astype(str).duplicated(keep=False).sum())
-        sep = separating_column(df, label_col)
-        advice = duplicate_label_advice(label_col, by_option, sep, spec.get("cluster_option", True))
+        sep, moderator = _split_advice_column(df, label_col, spec)
+        advice = duplicate_label_advice(label_col, by_option, sep, spec.get("cluster_option", True), moderator)
         if sep is not None and sep == outcome:  # one row per study and outcome: pooling counts studies twice
             values = ", ".join(str(v) for v in sorted(df[sep].astype(str).unique()))
             raise InputError(
@@ -209,10 +210,10 @@ def _first_duplicate(values: pd.Series) -> tuple[str, tuple[int, int]] | None:
     return None
 
 
-def separating_column(df: pd.DataFrame, label_col: str) -> str | None:
-    """A text column within whose values the labels are unique (e.g. ``outcome``), or None."""
+def separating_column(df: pd.DataFrame, label_col: str, exclude: Collection[Any] = ()) -> str | None:
+    """A text column (not in *exclude*) within whose values the labels are unique (e.g. ``outcome``), or None."""
     for c in df.columns:
-        if c == label_col or pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().any():
+        if c == label_col or c in exclude or pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().any():
             continue
         n = df[c].nunique()
         if 1 < n <= min(20, len(df) // 2) and not df.duplicated([c, label_col]).any():
@@ -220,10 +221,34 @@ def separating_column(df: pd.DataFrame, label_col: str) -> str | None:
     return None
 
 
+def moderator_columns(spec: dict[str, Any]) -> list[str]:
+    """The columns the model uses as moderators: ``--mods`` terms, ``--tau-by`` and ``spec["moderators"]``
+    (the subgroup variable of ``subgroup --by``)."""
+    cols = [*formula_columns(spec.get("mods")), spec.get("tau_by"), *spec.get("moderators", ())]
+    return [c for c in dict.fromkeys(cols) if c is not None]
+
+
+def _split_advice_column(df: pd.DataFrame, label_col: str, spec: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(column to split the analysis by, moderator that separates the rows): never a moderator of the call
+    as the column to split by (one analysis per value of a moderator leaves nothing to moderate)."""
+    mods = moderator_columns(spec)
+    sep = separating_column(df, label_col, exclude=mods)
+    if sep is not None or not mods:
+        return sep, None
+    return None, separating_column(df, label_col, exclude=[c for c in df.columns if c not in mods])
+
+
 def duplicate_label_advice(label_col: str, by_option: bool | str, by_col: str | None = None,
-                           cluster_option: bool = True) -> str:
+                           cluster_option: bool = True, moderator: str | None = None) -> str:
     """What to do when one study has several rows, in command-line words (``--cluster`` if the command has it;
-    *by_option* the option that splits the file, ``"--by"`` when True, ``"--per"`` for ``subgroup``)."""
+    *by_option* the option that splits the file, ``"--by"`` when True, ``"--per"`` for ``subgroup``; *moderator*
+    a moderator of the call whose values separate a study's rows: never advised as the column to split by)."""
+    if moderator is not None and by_col is None:
+        why = (f"if a study has several rows (here one per value of the moderator {moderator!r}; splitting the "
+               f"file by {moderator!r} would leave nothing to moderate), keep them together")
+        if not cluster_option:
+            return f"{why} in a three-level model ('bayesma fit --cluster {label_col}')"
+        return f"{why} with --cluster {label_col} (a three-level model) and unique row labels from --labels COL"
     col = by_col or "COL"
     opt = by_option if isinstance(by_option, str) else "--by"
     if by_col is not None:
@@ -249,7 +274,8 @@ def _check_unique_labels(df: pd.DataFrame, col: str, spec: dict[str, Any], by_op
     value, rows = dup
     n_dup = int(df[col].astype(str).duplicated().sum())
     more = f" ({n_dup} repeated labels in all)" if n_dup > 1 else ""
-    advice = duplicate_label_advice(col, by_option, separating_column(df, col), spec.get("cluster_option", True))
+    sep, moderator = _split_advice_column(df, col, spec)
+    advice = duplicate_label_advice(col, by_option, sep, spec.get("cluster_option", True), moderator)
     if spec.get("cluster") is not None:
         advice = "give each row (effect) its own label with --labels COL; --cluster names the study"
     raise InputError(

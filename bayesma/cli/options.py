@@ -164,7 +164,8 @@ def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, An
         df = read_table(args.file, sheet=getattr(args, "sheet", None))
         check_columns(df, {**column_options(spec), split: by})
         df = apply_subset(df, getattr(args, "subset", None))
-        checks = {**spec, "cluster_option": hasattr(args, "cluster")}  # advise --cluster only where it exists
+        checks = {**spec, "cluster_option": hasattr(args, "cluster"),  # advise --cluster only where it exists
+                  "moderators": [args.by] if split == "--per" and getattr(args, "by", None) else []}  # subgroup --by
         if by is None:
             check_rows(df, checks, by_option=split if hasattr(args, split[2:]) else False)
         else:

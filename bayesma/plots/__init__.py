@@ -9,8 +9,8 @@ matplotlib and ArviZ are imported inside the functions.
 - :func:`forest_plot` — observed effects with their 95% CI, the posterior of
   each study's true effect, the pooled effect (diamond) and the prediction
   interval for a new study (bar).
-- :func:`forest_rma`, :func:`forest_subgroup` — metafor-style forest plots of frequentist
-  fits and subgroup analyses (weights, heterogeneity line, subgroup diamonds).
+- :func:`forest_rma`, :func:`forest_subgroup`, :func:`forest_glmm` — metafor-style forest plots of
+  frequentist fits, subgroup analyses and GLMM fits (weights, heterogeneity line, subgroup diamonds).
 - :func:`forest_grouped` — several effects per study: one block per study, pooled estimates per
   outcome with model-based and cluster-robust intervals.
 - :func:`arviz_forest` — ArviZ's forest plot of the study effects with R-hat and ESS.
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from ._common import MEASURE_LABELS
 from .forest import arviz_forest, forest_plot
-from .forest_frequentist import forest_rma, forest_subgroup
+from .forest_frequentist import forest_glmm, forest_rma, forest_subgroup
 from .forest_grouped import forest_grouped
 from .funnel import funnel_plot
 from .influence import baujat_plot, influence_plot, steps_plot
@@ -49,5 +49,5 @@ from .selection import selection_plot
 from .simulation import simulation_plot
 from .trace import trace_plot
 
-__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "forest_grouped", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
+__all__ = ["forest_plot", "forest_rma", "forest_subgroup", "forest_glmm", "forest_grouped", "arviz_forest", "prior_posterior_plot", "trace_plot", "funnel_plot", "selection_plot", "simulation_plot", "influence_plot",
            "steps_plot", "baujat_plot", "robma_mu_plot", "weightfunction_plot", "MEASURE_LABELS"]

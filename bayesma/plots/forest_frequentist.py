@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from ._common import _z, measure_of, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, fmt_p, marker_sizes, order_index, render
 
-__all__ = ["forest_rma", "forest_subgroup"]
+__all__ = ["forest_rma", "forest_subgroup", "forest_glmm"]
 
 
 def _pct(weight: float | None) -> str:
@@ -345,3 +345,112 @@ def forest_subgroup(
     return render(rows, columns=columns, xlabel=axis_label(measure_of(first, measure), xlabel, atransf, transf),
                   title=title_of(getattr(result, "mixed", None), title), legend=legend, refline=ref, atransf=atransf, xlim=xlim, plot_width=plot_width,
                   width=figsize[0] if figsize else None)
+
+
+def _glmm_notes(fit: Any) -> list[Row]:
+    """The heterogeneity line (Wald and likelihood-ratio tests) and the test of the effect or the moderators."""
+    df = f"{int(fit.QE_df)}" if np.isfinite(fit.QE_df) else "NA"
+    tests = (f"Wald Q({df}) = {fit.QE_Wld:.2f}, {fmt_p(float(fit.QEp_Wld))}; "
+             f"LRT({df}) = {fit.QE_LRT:.2f}, {fmt_p(float(fit.QEp_LRT))}")
+    resid = "Residual heterogeneity" if fit.p > 1 else "Heterogeneity"
+    het = (f"{resid}: \u03c4\u00b2 = {fit.tau2:.3f}, I\u00b2 = {fit.I2:.0f}%, {tests}" if fit.method == "ML"
+           else f"{resid}: {tests}")
+    if fit.p > 1:
+        df1, df2 = fit.QMdf
+        stat = f"F({df1}, {df2})" if fit.test == "t" else f"QM({df1})"
+        return [Row("note", het), Row("note", f"Test of moderators: {stat} = {fit.QM:.2f}, {fmt_p(float(fit.QMp))}")]
+    stat = f"t({fit.dfs})" if fit.test == "t" else "z"
+    return [Row("note", het),
+            Row("note", f"Test for overall effect: {stat} = {float(fit.zval[0]):.2f}, {fmt_p(float(fit.pval[0]))}")]
+
+
+def forest_glmm(
+    result: Any,
+    *,
+    order: str | Sequence[str] | None = None,
+    transf: Callable | None = None,
+    atransf: Callable | None = None,
+    measure: str | None = None,
+    xlabel: str | None = None,
+    title: str | None = None,
+    show_numbers: bool = True,
+    digits: int = 2,
+    xlim: tuple[float, float] | None = None,
+    refline: float | None = 0.0,
+    plot_width: float = 3.2,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Forest plot of a GLMM meta-analysis (:func:`bayesma.rma_glmm`), as metafor's ``forest`` of ``rma.glmm``.
+
+    One row per study in the fit: its observed effect (metafor's ``escalc`` value, 1/2 added
+    to the cells of a study with a zero cell) with its confidence interval, the square's area
+    proportional to the study's precision (a GLMM gives no inverse-variance weights); below,
+    the model's pooled estimate as a diamond (models without moderators), the heterogeneity
+    line (tau², I², the Wald and likelihood-ratio tests) and the test of the effect (or of
+    the moderators). The level is the fit's.
+
+    Parameters
+    ----------
+    result : GLMMResult
+        A fit of :func:`bayesma.rma_glmm` (``yi``, ``vi``, ``labels``, ``beta``, ``ci_lb``, ``ci_ub``, ...).
+    order : {"effect", "precision", "label"} or list of labels, optional
+        Study order (default: data order; a leading "-" reverses).
+    transf, atransf : callable, optional
+        As :func:`forest_rma` (``atransf=np.exp``: odds ratios on a log axis).
+    measure : str, optional
+        Effect measure for the axis label (default: the fit's).
+    xlabel, title : str, optional
+        Axis label and title.
+    show_numbers : bool
+        The "estimate [CI]" column.
+    digits : int
+        Decimals of the numbers shown.
+    xlim : (float, float), optional
+        Limits of the effect axis; intervals beyond end in arrowheads.
+    refline : float or None
+        Reference line on the analysis scale (0).
+    plot_width : float
+        Width of the plotting region in inches.
+    figsize : (float, float), optional
+        Only the width is used.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Viechtbauer, W. (2010). metafor 3.8-1, ``forest.rma`` (of ``rma.glmm`` objects).
+
+    Examples
+    --------
+    >>> import bayesma as bm, numpy as np
+    >>> dat = bm.load_dataset("dat.bcg")
+    >>> res = bm.rma_glmm("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat)
+    >>> fig = forest_glmm(res, atransf=np.exp)
+    """
+    fit = result
+    pct, z, tf, txt = _formatters(float(fit.level), transf, atransf, digits)
+    labels = [str(lab) for lab in fit.labels]
+    yi, vi = np.asarray(fit.yi, float), np.asarray(fit.vi, float)
+    sizes = marker_sizes(1.0 / vi)
+    rows = []
+    for i in order_index(order, labels, yi, vi):
+        m, lo, hi = (float(tf(v)) for v in (yi[i], yi[i] - z * np.sqrt(vi[i]), yi[i] + z * np.sqrt(vi[i])))
+        rows.append(Row("study", labels[i], m, lo, hi, size=sizes[i], texts=[txt(m, lo, hi)] if show_numbers else []))
+    legend = [(f"Observed effect [{pct} CI] (area \u221d precision)",
+               dict(marker="s", color="black", ls="-", lw=0.9, ms=5))]
+    if fit.p == 1:
+        kind = "Random-effects model" if fit.method == "ML" else "Common-effect model"
+        name = f"{kind} (GLMM, {fit.model})" if fit.measure in ("OR", "IRR") else f"{kind} (GLMM)"
+        m, lo, hi = (float(tf(v)) for v in (fit.beta[0], fit.ci_lb[0], fit.ci_ub[0]))
+        rows.append(Row("diamond", name, m, lo, hi, colour="C3", bold=True,
+                        texts=[txt(m, lo, hi)] if show_numbers else []))
+        legend.append((f"Pooled estimate [{pct} CI]", dict(marker="D", color="C3", ls="none", ms=6)))
+    else:
+        rows.append(Row("note", f"Meta-regression ({', '.join(fit.coef_names[1:])}): no single pooled estimate"))
+    rows += _glmm_notes(fit)
+    return render(rows, columns=[f"Estimate [{pct} CI]"] if show_numbers else [],
+                  xlabel=axis_label(measure_of(fit, measure), xlabel, atransf, transf), title=title, legend=legend,
+                  refline=None if refline is None else float(tf(refline)), atransf=atransf, xlim=xlim,
+                  plot_width=plot_width, width=figsize[0] if figsize else None)

@@ -30,6 +30,7 @@ from bayesma.design import formula_variables
 from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
 from bayesma.report.fits import estimator_fits
+from bayesma.report.levels import add_level_words, level_table
 from bayesma.report.tables import (
     fmt_p,
     fmt_prob,
@@ -560,8 +561,8 @@ def posterior_report(
     *pi_type*: their prediction interval), unless *fits* given. *conversion* defaults to
     ``data.attrs["conversion"]`` of the fitted data, else to the conversion the measure implies.
     """
-    spec = post.spec
-    summary = post.summary()
+    spec, levels = post.spec, level_table(post)  # categorical moderators: a new study per level
+    summary = post.summary() if levels is None else post.summary().drop(index="theta_new", errors="ignore")
     dep = getattr(spec, "dependence", None)  # CHE / multivariate: rma_mv with the same V (report/dependent.py)
     if fits is None:
         try:
@@ -589,6 +590,7 @@ def posterior_report(
         diagnostics_text=diag, prior_influence=influence, prior_conflict=conflict, source=source, versions=versions, files=files, n_clusters=len(spec.cluster_names) or None,
         title=title, conversion=conversion, labels=labels, subgroups=subgroups,
     )
+    text = text if levels is None else add_level_words(text, levels)
     if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)
         return add_counts_words(text, post)
     return text if dep is None else add_dependent_words(text, post)

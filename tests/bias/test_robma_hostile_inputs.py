@@ -170,7 +170,8 @@ def test_a_standard_error_column_in_the_variance_slot_is_warned_about_at_the_cal
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         fn(dat, d="d", se="se", **kw)
-        fn(dat, slab="study", d="d", se="se", **kw)        # the slab alias still reaches robma
+        rows = dat.assign(row=[f"{s}.{i}" for i, s in enumerate(dat["study"])])  # labels unique, as rma's
+        fn(rows, slab="row", d="d", se="se", **kw)        # the slab alias still reaches robma
 
 
 def test_escalc_output_is_read_with_the_measure_escalc_recorded():

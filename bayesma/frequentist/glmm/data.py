@@ -67,6 +67,8 @@ class GLMMData:
         Studies in the input.
     dropped : list of str
         Labels of the studies left out, with the reason.
+    yi : numpy.ndarray, shape (k,)
+        The study estimates of the measure (``escalc``, add 1/2 to zero cells), as *vi*.
     """
 
     measure: str
@@ -78,6 +80,7 @@ class GLMMData:
     vi: np.ndarray
     k_all: int
     dropped: list[str] = field(default_factory=list)
+    yi: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -140,7 +143,7 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     Xk, names = drop_redundant(X[keep], names)
     counts_k = {n: v[keep] for n, v in counts.items()}
     return GLMMData(measure, counts_k, [labels[i] for i in rows], rows, Xk, names,
-                    _escalc_vi(measure, counts_k), k_all, dropped)
+                    _escalc_vi(measure, counts_k), k_all, dropped, yi=_escalc_yi(measure, counts_k))
 
 
 def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -228,6 +231,26 @@ def _design(mods: Any, data: pd.DataFrame | None, k: int, labels: list[str]) -> 
     frame = data.reset_index(drop=True) if data is not None else None
     X, names = design_matrix(mods, frame, k, labels)
     return np.asarray(X, dtype=float), list(names)
+
+
+def _escalc_yi(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
+    """metafor's escalc estimates (``add=1/2, to="only0"``, as :func:`_escalc_vi`): log odds ratio,
+    log incidence rate ratio, logit of the proportion or log rate of each study."""
+    if measure == "OR":
+        a, b, c_, d = np.stack([c["ai"], c["bi"], c["ci"], c["di"]])
+        zero = (a == 0) | (b == 0) | (c_ == 0) | (d == 0)
+        a, b, c_, d = (np.where(zero, v + 0.5, v) for v in (a, b, c_, d))
+        return np.log(a / b) - np.log(c_ / d)
+    if measure == "IRR":
+        zero = (c["x1i"] == 0) | (c["x2i"] == 0)
+        x1, x2 = (np.where(zero, c[n] + 0.5, c[n]) for n in ("x1i", "x2i"))
+        return np.log(x1 / c["t1i"]) - np.log(x2 / c["t2i"])
+    if measure == "PLO":
+        x, m = c["xi"], c["ni"] - c["xi"]
+        zero = (x == 0) | (m == 0)
+        return np.log(np.where(zero, x + 0.5, x)) - np.log(np.where(zero, m + 0.5, m))
+    x = c["xi"]
+    return np.log(np.where(x == 0, x + 0.5, x) / c["ti"])
 
 
 def _escalc_vi(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:

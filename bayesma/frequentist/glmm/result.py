@@ -60,6 +60,9 @@ class GLMMResult:  # numpydoc ignore=PR01
         Quadrature nodes used.
     labels : list of str
         Study labels in the fit; ``dropped`` lists the studies left out.
+    yi, vi : numpy.ndarray, shape (k,)
+        Each study's observed effect and its sampling variance (metafor's ``escalc`` values,
+        1/2 added to the cells of a study with a zero cell), as metafor's ``rma.glmm`` keeps them.
 
     Examples
     --------
@@ -107,6 +110,8 @@ class GLMMResult:  # numpydoc ignore=PR01
     dfs: int | None = None
     labels: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    yi: np.ndarray | None = None
+    vi: np.ndarray | None = None
 
     @property
     def p(self) -> int:
@@ -123,6 +128,32 @@ class GLMMResult:  # numpydoc ignore=PR01
         """
         return pd.DataFrame({"estimate": self.beta, "se": self.se, "zval": self.zval, "pval": self.pval,
                              "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}, index=pd.Index(self.coef_names, name="term"))
+
+    def forest(self, **kwargs: Any):
+        """Forest plot: each study's observed effect (``yi``) with its confidence interval and the model's
+        pooled estimate, as metafor's ``forest`` of an ``rma.glmm`` fit.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`bayesma.plots.forest_frequentist.forest_glmm` (``order``, ``atransf=np.exp``
+            for odds ratios on a log axis, ``title`` ...).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One row per study in the fit, then the pooled estimate (a diamond) when the model has
+            no moderators.
+
+        Examples
+        --------
+        >>> import bayesma as bm, numpy as np
+        >>> dat = bm.load_dataset("dat.bcg")
+        >>> res = bm.rma_glmm("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat, slab="author")
+        >>> fig = res.forest(atransf=np.exp)
+        """
+        from bayesma.plots.forest_frequentist import forest_glmm  # matplotlib: only when drawing
+        return forest_glmm(self, **kwargs)
 
     def __repr__(self) -> str:
         re = self.method == "ML"

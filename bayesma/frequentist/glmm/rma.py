@@ -183,7 +183,8 @@ def rma_glmm(
         QEp_Wld=r["QEp_Wld"], QE_LRT=r["QE_LRT"], QEp_LRT=r["QEp_LRT"], QE_df=r["QE_df"], I2=r["I2"], H2=r["H2"],
         vt=r["vt"], QM=r["QM"], QMp=r["QMp"], QMdf=r["QMdf"], btt=r["btt"], logLik=r["ll"],
         logLik_marginal=r["ll_marginal"], fit_stats=fs, k=gd.k, k_all=gd.k_all, measure=measure, model=model,
-        method=method, nAGQ=nodes, level=level, test=test, dfs=r["dfs"], labels=gd.labels, dropped=gd.dropped)
+        method=method, nAGQ=nodes, level=level, test=test, dfs=r["dfs"], labels=gd.labels, dropped=gd.dropped,
+        yi=gd.yi, vi=gd.vi)
 
 
 def _warn_infinite(measure: str, c: dict[str, np.ndarray]) -> None:
