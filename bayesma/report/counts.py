@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesma.report.tables import edit_results_paragraph
+
 __all__ = ["model_words", "add_counts_words"]
 
 _DATA = {"binomial2": "the 2x2 tables", "poisson2": "the event counts and person-times of both groups",
@@ -36,15 +38,5 @@ def _glmm_sentence(table: Any) -> str:
 
 def add_counts_words(text: str, post: Any) -> str:
     """*text* (the report) with the count model named and its GLMM counterpart added."""
-    counts = post.spec.counts
-    paras = text.split("\n\n")
-    for i, para in enumerate(paras):
-        if para.startswith("We meta-analysed"):
-            head, sep, rest = para.partition(" fitted with ")
-            cut = head.rfind("a Bayesian ")
-            if sep and cut >= 0:
-                head = head[:cut] + f"a Bayesian {model_words(counts)}"
-            sentence = _glmm_sentence(post.compare_frequentist(level=0.95))
-            paras[i] = head + sep + rest + (" " + sentence if sentence else "")
-            break
-    return "\n\n".join(paras)
+    return edit_results_paragraph(text, model=model_words(post.spec.counts),
+                                  sentence=_glmm_sentence(post.compare_frequentist(level=0.95)))

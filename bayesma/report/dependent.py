@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.report.tables import num
+from bayesma.report.tables import edit_results_paragraph, num
 
 __all__ = ["dependent_fits", "model_words", "counterpart_sentence", "borrowing_table", "borrowing_sentence",
            "add_dependent_words"]
@@ -127,17 +127,6 @@ def add_dependent_words(text: str, post: Any) -> str:
     """
     dep = post.spec.dependence
     table = post.compare_frequentist(level=0.95)
-    paras = text.split("\n\n")
-    for i, para in enumerate(paras):
-        if para.startswith("We meta-analysed"):
-            head, sep, rest = para.partition(" fitted with ")
-            cut = head.rfind("a Bayesian ")
-            if sep and cut >= 0:
-                head = head[:cut] + f"a Bayesian dependent-effects model ({model_words(dep)})"
-            paras[i] = head + sep + rest + " " + counterpart_sentence(table, dep)
-            if dep.multivariate:
-                borrowed = borrowing_sentence(post)
-                if borrowed:
-                    paras.insert(i + 1, borrowed)
-            break
-    return "\n\n".join(paras)
+    return edit_results_paragraph(text, model=f"dependent-effects model ({model_words(dep)})",
+                                  sentence=counterpart_sentence(table, dep),
+                                  after=(borrowing_sentence(post) or "") if dep.multivariate else "")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.report.tables import num
+from bayesma.report.tables import edit_results_paragraph, num
 
 __all__ = ["level_table", "add_level_words"]
 
@@ -30,9 +30,4 @@ def add_level_words(text: str, levels: pd.DataFrame) -> str:
              f"new study [{num(r['pi_lower'])}, {num(r['pi_upper'])}]" for lab, r in levels.iterrows()]
     sentence = ("By level of the moderators, the mean effect (posterior median, 95% CrI) and the 95% predictive "
                 "interval for the true effect in a new study were: " + "; ".join(parts) + ".")
-    paras = text.split("\n\n")
-    for i, para in enumerate(paras):
-        if para.startswith("We meta-analysed"):
-            paras[i] = para + " " + sentence
-            break
-    return "\n\n".join(paras)
+    return edit_results_paragraph(text, sentence=sentence)

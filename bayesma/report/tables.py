@@ -317,3 +317,21 @@ def diagnostics_text(post: FitView) -> str:
     if isinstance(diag, dict):
         return ", ".join(f"{k} = {format_value(v, k)}" for k, v in diag.items())
     return str(diag)
+
+
+def edit_results_paragraph(text: str, *, model: str | None = None, sentence: str = "", after: str = "") -> str:
+    """*text* (a report) with its results paragraph (the one starting "We meta-analysed") edited: the
+    model kind ("a Bayesian <kind>" before " fitted with ") becomes "a Bayesian <model>", *sentence*
+    closes the paragraph and *after*, when given, is a new paragraph right after it."""
+    paras = text.split("\n\n")
+    for i, para in enumerate(paras):
+        if para.startswith("We meta-analysed"):
+            head, sep, rest = para.partition(" fitted with ")
+            cut = head.rfind("a Bayesian ")
+            if model is not None and sep and cut >= 0:
+                head = head[:cut] + f"a Bayesian {model}"
+            paras[i] = head + sep + rest + (" " + sentence if sentence else "")
+            if after:
+                paras.insert(i + 1, after)
+            break
+    return "\n\n".join(paras)
