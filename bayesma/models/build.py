@@ -61,7 +61,6 @@ import numpy as np
 from bayesma.errors import InputError
 from bayesma.models import bias as bias_family
 from bayesma.models import counts_pymc, dependent_pymc, location_scale, random_effects, student_t, subgroup, three_level
-from bayesma.models.random_effects import beta_key, location_groups
 from bayesma.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -196,10 +195,7 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = F
         for key in ("tau", "tau_within", "nu")
         if key in spec.priors
     )
-    if spec.is_regression:
-        loc = ("beta",) + tuple((fam, tuple(prior.params), tuple(idx)) for fam, prior, idx in location_groups(spec))
-    else:
-        loc = ("mu", spec.priors["mu"].family, tuple(spec.priors["mu"].params))
+    loc = random_effects.location_key(spec)
     n_study, n_cluster = padded_sizes(spec, pad)
     key = (
         spec.model,
@@ -246,25 +242,14 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
     if spec.is_regression:
         out["X"] = np.asarray(spec.X, dtype=float)
         out["x_new"] = np.asarray(spec.x_new if spec.tau_by is None else spec.x_new_groups, dtype=float)
-        groups = location_groups(spec)
-        for fam, _, idx in groups:
-            priors = [spec.location_prior(j) for j in idx]
-            key = beta_key(groups, fam)
-            for param in priors[0].params:
-                out[_hyper_name(key, param)] = np.array([p.params[param] for p in priors], dtype=float)
-    else:
-        for param, value in spec.priors["mu"].params.items():
-            out[_hyper_name("mu", param)] = np.asarray(value, dtype=float)
+    out.update(random_effects.location_values(spec))
     if spec.tau_by is not None:
         out["group_idx"] = np.asarray(spec.group_index, dtype="int64")
     if spec.cluster_index is not None and dep is None:
         out["cluster_idx"] = np.asarray(spec.cluster_index, dtype="int64")
     if dep is not None:
         out.update(dependent_pymc.data_values(spec))
-    for key in ("tau", "tau_within", "nu"):
-        if key in spec.priors:
-            for param, value in spec.priors[key].params.items():
-                out[_hyper_name(key, param)] = np.asarray(value, dtype=float)
+    out.update(random_effects.prior_values(spec, ("tau", "tau_within", "nu")))
     out.update(bias_family.data_values(spec))
     out.update(location_scale.data_values(spec))
     if _padded(spec, pad):

@@ -24,20 +24,15 @@ def _prior_key(spec: Any) -> tuple:
 
 def structure_key(spec: Any) -> tuple:
     """What decides the compiled model: the count kind, baselines, k, the location and its priors."""
-    from bayesma.models.random_effects import location_groups
+    from bayesma.models.random_effects import location_key
 
     c = spec.counts
-    if spec.is_regression:
-        loc = ("beta",) + tuple((fam, tuple(prior.params), tuple(idx)) for fam, prior, idx in location_groups(spec))
-    else:
-        loc = ("mu", spec.priors["mu"].family, tuple(spec.priors["mu"].params))
-    return ("counts", c.kind, c.baseline, spec.model, spec.k, spec.p, loc, _prior_key(spec))
+    return ("counts", c.kind, c.baseline, spec.model, spec.k, spec.p, location_key(spec), _prior_key(spec))
 
 
 def data_values(spec: Any) -> dict[str, np.ndarray]:
     """The counts, the design and every prior hyperparameter, by ``pm.Data`` name."""
-    from bayesma.models.random_effects import beta_key, location_groups
-    from bayesma.models.random_effects import hyper_name as _hyper_name
+    from bayesma.models.random_effects import location_values, prior_values
 
     c = spec.counts
     # event counts are integers (and binomial group sizes); Poisson exposures are times
@@ -48,19 +43,7 @@ def data_values(spec: Any) -> dict[str, np.ndarray]:
     if spec.is_regression:
         out["X"] = np.asarray(spec.X, dtype=float)
         out["x_new"] = np.asarray(spec.x_new, dtype=float)
-        groups = location_groups(spec)
-        for fam, _, idx in groups:
-            priors = [spec.location_prior(j) for j in idx]
-            for param in priors[0].params:
-                out[_hyper_name(beta_key(groups, fam), param)] = np.array([p.params[param] for p in priors], float)
-    else:
-        for param, value in spec.priors["mu"].params.items():
-            out[_hyper_name("mu", param)] = np.asarray(value, dtype=float)
-    for key in ("tau", *_BASE_KEYS):
-        if key in spec.priors:
-            for param, value in spec.priors[key].params.items():
-                out[_hyper_name(key, param)] = np.asarray(value, dtype=float)
-    return out
+    return {**out, **location_values(spec), **prior_values(spec, ("tau", *_BASE_KEYS))}
 
 
 def _loglik(c: Any, e1, n1, e2, n2, eta1, eta2) -> None:

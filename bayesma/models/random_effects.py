@@ -17,12 +17,42 @@ from bayesma.models.student_t import PADDED_NU
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
 
-__all__ = ["hyper_name", "location", "common_effect", "effects", "study_effects", "location_groups", "beta_key", "masked"]
+__all__ = ["hyper_name", "location_key", "location_values", "prior_values", "location", "common_effect", "effects", "study_effects", "location_groups", "beta_key", "masked"]
 
 
 def hyper_name(key: str, param: str) -> str:
     """Name of the ``pm.Data`` holding hyperparameter *param* of prior *key*."""
     return f"hyper_{key}_{param}"
+
+
+def location_key(spec: ModelSpec) -> tuple:
+    """What of the location (``mu`` or the coefficients) decides a compiled model: prior families and
+    their hyperparameter names (per group of coefficients for a meta-regression)."""
+    if spec.is_regression:
+        return ("beta",) + tuple((fam, tuple(prior.params), tuple(idx)) for fam, prior, idx in location_groups(spec))
+    return ("mu", spec.priors["mu"].family, tuple(spec.priors["mu"].params))
+
+
+def location_values(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The hyperparameters of the location priors by ``pm.Data`` name (one array per coefficient group)."""
+    out: dict[str, np.ndarray] = {}
+    if spec.is_regression:
+        groups = location_groups(spec)
+        for fam, _, idx in groups:
+            priors = [spec.location_prior(j) for j in idx]
+            for param in priors[0].params:
+                out[hyper_name(beta_key(groups, fam), param)] = np.array([p.params[param] for p in priors],
+                                                                         dtype=float)
+    else:
+        for param, value in spec.priors["mu"].params.items():
+            out[hyper_name("mu", param)] = np.asarray(value, dtype=float)
+    return out
+
+
+def prior_values(spec: ModelSpec, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The hyperparameters of the priors *keys* (those the spec has) by ``pm.Data`` name."""
+    return {hyper_name(key, param): np.asarray(value, dtype=float)
+            for key in keys if key in spec.priors for param, value in spec.priors[key].params.items()}
 
 
 def location_groups(spec: ModelSpec) -> list[tuple[str, Any, list[int]]]:
