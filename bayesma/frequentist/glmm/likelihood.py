@@ -136,8 +136,10 @@ def marginal_loglik(
         Counts (events) of each study's J groups.
     fixed : numpy.ndarray, shape (k, J)
         The fixed part of each linear predictor (log odds, or log rate plus log exposure).
-    Z : numpy.ndarray, shape (J, q)
-        How the q random effects (q = 1 or 2) enter each group's linear predictor.
+    Z : numpy.ndarray, shape (J, q) or (k, J, q)
+        How the q random effects (q = 1 or 2) enter each group's linear predictor (one
+        matrix for every study, or one per study: correlated effects ``u = L z`` enter as
+        ``Z L`` with independent ``z`` of sd 1).
     sd : array_like, shape (q,) or (k, q)
         Standard deviations of the random effects (> 0; a zero column is left out).
     family : {"binomial", "poisson"}
@@ -163,33 +165,34 @@ def marginal_loglik(
     """
     y = np.asarray(y, dtype=float)
     fixed = np.asarray(fixed, dtype=float)
-    Z = np.asarray(Z, dtype=float)
     k = y.shape[0]
-    sd = np.broadcast_to(np.asarray(sd, dtype=float), (k, Z.shape[1]))
+    Z = np.asarray(Z, dtype=float)
+    Z = np.broadcast_to(Z, (k, *Z.shape)) if Z.ndim == 2 else Z    # (k, J, q)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), (k, Z.shape[2]))
     active = np.any(sd > 0, axis=0)
     if not np.any(active):
         ll = np.sum(_obs_loglik(family, y, size, fixed), axis=1)
-        return (ll, np.zeros((k, Z.shape[1]))) if return_modes else ll
-    Za, sda = Z[:, active], sd[:, active]
-    q = Za.shape[1]
+        return (ll, np.zeros((k, Z.shape[2]))) if return_modes else ll
+    Za, sda = Z[:, :, active], sd[:, active]
+    q = Za.shape[2]
     prec = 1.0 / sda**2                                     # (k, q)
     u = np.zeros((k, q))
     for _ in range(100):
-        eta = fixed + u @ Za.T                              # (k, J)
+        eta = fixed + np.einsum("kq,kjq->kj", u, Za)        # (k, J)
         score, w = _moments(family, y, size, eta)
-        grad = score @ Za - prec * u                        # (k, q)
-        H = np.einsum("kj,ja,jb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
+        grad = np.einsum("kj,kjq->kq", score, Za) - prec * u
+        H = np.einsum("kj,kja,kjb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
         step = np.clip(np.einsum("kab,kb->ka", _inv_small(H), grad), -3.0, 3.0)
         u = u + step
         if np.max(np.abs(step)) < 1e-11:
             break
-    eta = fixed + u @ Za.T
+    eta = fixed + np.einsum("kq,kjq->kj", u, Za)
     _, w = _moments(family, y, size, eta)
-    H = np.einsum("kj,ja,jb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
+    H = np.einsum("kj,kja,kjb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
     C = _chol_small(_inv_small(H))                          # (k, q, q): C C' = H^-1
     x, lw = gauss_hermite(int(n_nodes), q)                  # (Q, q), (Q,)
     nodes = u[:, None, :] + np.sqrt(2.0) * np.einsum("kab,Qb->kQa", C, x)   # (k, Q, q)
-    eta_q = fixed[:, None, :] + nodes @ Za.T                # (k, Q, J)
+    eta_q = fixed[:, None, :] + np.einsum("kQq,kjq->kQj", nodes, Za)        # (k, Q, J)
     yq = y[:, None, :]
     sq = None if size is None else size[:, None, :]
     g = (np.sum(_obs_loglik(family, yq, sq, eta_q), axis=2)
@@ -200,7 +203,7 @@ def marginal_loglik(
     ll = (m + np.log(np.sum(np.exp(terms - m[:, None]), axis=1))
           + 0.5 * q * np.log(2.0) + np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1))
     if return_modes:
-        full = np.zeros((k, Z.shape[1]))
+        full = np.zeros((k, Z.shape[2]))
         full[:, active] = u
         return ll, full
     return ll
