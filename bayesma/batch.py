@@ -284,7 +284,7 @@ class FitManyResult:  # numpydoc ignore=PR01
         ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
         >>> res = bm.fit_many(df, by="outcome", keep_fits=True,
         ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}).read_from_fits()
-        >>> res.groups.loc["a", "mu_mean"] == res.fit("a").summary().loc["mu", "mean"]
+        >>> bool(res.groups.loc["a", "mu_mean"] == res.fit("a").summary().loc["mu", "mean"])
         True
         """
         if not self.settings.get("keep_fits"):
