@@ -30,10 +30,11 @@ _SYMBOLS = {"tau_within": "\u03c4 within", "tau": "\u03c4", "rho": "\u03c1"}
 
 def is_dependent(spec: Any) -> bool:
     """Whether *spec* is a model of effects nested in clusters drawn by :func:`forest_dependent`:
-    a multivariate model, or a three-level/CHE model without moderators."""
+    a multivariate, three-level or CHE model without moderators (with them there is no diamond per
+    outcome: the meta-regression's forest plot)."""
     dep = getattr(spec, "dependence", None)
     if dep is not None and dep.multivariate:
-        return True
+        return not spec.is_regression
     return getattr(spec, "cluster_index", None) is not None and not spec.is_regression
 
 

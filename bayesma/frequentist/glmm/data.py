@@ -32,14 +32,14 @@ from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
 __all__ = ["GLMMData", "glmm_data", "MEASURES", "MODELS", "TO", "escalc_counts"]
 
-MEASURES = ("OR", "IRR", "PLO", "IRLN")
+MEASURES = ("OR", "RR", "IRR", "PLO", "IRLN")  # RR: metafor's experimental log-link model
 MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
 TO = ("only0", "all", "if0all", "none")  # metafor's to=: which tables get add= in escalc
 
 
 def _arguments(measure: str) -> tuple[str, ...]:
     """The count arguments *measure* takes (alternatives: n1i for bi, n2i for di, mi for ni)."""
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         return ("ai", "bi", "ci", "di", "n1i", "n2i")
     if measure == "IRR":
         return ("x1i", "t1i", "x2i", "t2i")
@@ -99,7 +99,9 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     build the design of *mods*; see the module docstring for the rules (*add*, *to*, *drop00*:
     metafor's)."""
     if measure not in MEASURES:
-        raise InputError(f"rma_glmm takes measure 'OR', 'IRR', 'PLO' or 'IRLN', got {measure!r}")
+        raise InputError(f"rma_glmm takes measure 'OR', 'IRR', 'PLO', 'IRLN' or (experimental) 'RR', got {measure!r}"
+                         + ("; metafor's experimental RD, PR and PLN are not offered" if measure in ("RD", "PR", "PLN")
+                            else ""))
     allowed = _arguments(measure)
     extra = [n for n, v in args.items() if v is not None and n not in allowed]
     if extra:
@@ -139,7 +141,7 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     if drop00 and np.any(double):
         idx = np.flatnonzero(double)
         names_00 = ", ".join(study_name(labels, int(i)) for i in idx)
-        what = ("no events in both groups, or only events in both groups" if measure == "OR"
+        what = ("no events in both groups, or only events in both groups" if measure in ("OR", "RR")
                 else "no events in both groups")
         warnings.warn(f"{names_00}: {what}; such a study says nothing about the {measure} and is left out of the "
                       "fit (metafor's drop00=TRUE)", MissingDataWarning, stacklevel=3)
@@ -162,10 +164,10 @@ def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]
         if missing:
             raise ArgumentTypeError(f"measure {measure!r} needs {', '.join(missing)}")
 
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         need("ai", "ci")
         if "bi" not in raw and "n1i" not in raw or "di" not in raw and "n2i" not in raw:
-            raise ArgumentTypeError("measure 'OR' needs ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events "
+            raise ArgumentTypeError(f"measure {measure!r} needs ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events "
                                     "(or group sizes) of groups 1 and 2")
         for given, size, cells in (("bi", "n1i", "ai"), ("di", "n2i", "ci")):
             if given in raw and size in raw:
@@ -187,7 +189,7 @@ def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 
 
 def _double_zero(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         return ((c["ai"] == 0) & (c["ci"] == 0)) | ((c["bi"] == 0) & (c["di"] == 0))
     if measure == "IRR":
         return (c["x1i"] == 0) & (c["x2i"] == 0)
@@ -204,8 +206,8 @@ def _design(mods: Any, data: pd.DataFrame | None, k: int, labels: list[str]) -> 
 
 
 def _cells(measure: str, c: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """The cells escalc adds to: a, b, c, d (OR); x1, x2 (IRR); x, n - x (PLO); x (IRLN)."""
-    if measure == "OR":
+    """The cells escalc adds to: a, b, c, d (OR, RR); x1, x2 (IRR); x, n - x (PLO); x (IRLN)."""
+    if measure in ("OR", "RR"):
         return [c["ai"], c["bi"], c["ci"], c["di"]]
     if measure == "IRR":
         return [c["x1i"], c["x2i"]]
@@ -227,7 +229,7 @@ def escalc_counts(measure: str, c: dict[str, np.ndarray], add: float = 0.5, to: 
     yi, vi : numpy.ndarray, shape (k,)
     """
     cells = np.stack(_cells(measure, c))
-    if drop00 and measure in ("OR", "IRR"):
+    if drop00 and measure in ("OR", "RR", "IRR"):
         cells = np.where(_double_zero(measure, c), np.nan, cells)
     zero = np.any(cells == 0, axis=0)
     if to == "all":
@@ -238,12 +240,15 @@ def escalc_counts(measure: str, c: dict[str, np.ndarray], add: float = 0.5, to: 
         lc = np.log(cells)
         if measure == "OR":
             yi = lc[0] - lc[1] - lc[2] + lc[3]
+        elif measure == "RR":  # log(a / n1) - log(c / n2), vi = 1/a - 1/n1 + 1/c - 1/n2
+            n1, n2 = cells[0] + cells[1], cells[2] + cells[3]
+            yi = lc[0] - np.log(n1) - lc[2] + np.log(n2)
         elif measure == "IRR":
             yi = lc[0] - np.log(c["t1i"]) - lc[1] + np.log(c["t2i"])
         elif measure == "PLO":
             yi = lc[0] - lc[1]
         else:
             yi = lc[0] - np.log(c["ti"])
-        vi = np.sum(1.0 / cells, axis=0)
+        vi = np.sum(1.0 / cells, axis=0) if measure != "RR" else 1 / cells[0] - 1 / n1 + 1 / cells[2] - 1 / n2
     bad = ~np.isfinite(yi) | ~np.isfinite(vi)
     return np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)

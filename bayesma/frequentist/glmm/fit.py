@@ -19,7 +19,7 @@ from bayesma.coefs import resolve_btt
 from bayesma.frequentist.glmm.data import GLMMData
 from bayesma.frequentist.glmm.heterogeneity import saturated, saturated_observations, typical_variance, wald_qe
 from bayesma.frequentist.glmm.models import Counts, conditional_loglik, counts_for, problem
-from bayesma.frequentist.glmm.newton import covariance, maximize
+from bayesma.frequentist.glmm.newton import LocalProblem, covariance, maximize
 from bayesma.frequentist.glmm.options import GLMMControl
 
 __all__ = ["fit_glmm", "default_nodes"]
@@ -32,7 +32,7 @@ def default_nodes(measure: str, model: str) -> int:
     approximation (1) for UM.RS's two random effects; 41 nodes for the hypergeometric
     likelihood (metafor integrates it with R's ``integrate``; a table at the end of its
     support makes the integrand one-sided, where 21 nodes leave ~4e-6 in the log-likelihood)."""
-    if model == "UM.RS" and measure in ("OR", "IRR"):
+    if model == "UM.RS" and measure in ("OR", "RR", "IRR"):
         return 1
     if model == "CM.EL" and measure == "OR":
         return 41
@@ -66,6 +66,8 @@ def _empirical(cnt: Counts) -> tuple[np.ndarray, np.ndarray]:
         return np.log(a * d / (b * c)), np.zeros(a.size)
     if cnt.family == "binomial":
         lo = np.log((y + 0.5) / (cnt.size - y + 0.5)) - off
+    elif cnt.family == "binomial_log":  # log risks, below 0
+        lo = np.log((y + 0.5) / (cnt.sizes + 1.0))
     else:
         lo = np.log(y + 0.5) - off
     if y.shape[1] == 2:
@@ -105,7 +107,7 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
     ctrl = control or GLMMControl()
     Xs, M = _scale(X, names) if ctrl.scaleX else (X, np.eye(p))
     cnt = counts_for(gd.measure, model, gd.counts)
-    model = model if gd.measure in ("OR", "IRR") else "single"
+    model = model if gd.measure in ("OR", "RR", "IRR") else "single"
     nch = cnt.family == "nch"
     um_rs_fe = model == "UM.RS" and method == "FE"
     fe = problem(model, cnt, Xs, False, (fe_nodes or n_nodes) if um_rs_fe else n_nodes)
@@ -117,6 +119,8 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
     se_tau2 = np.nan
     if method == "FE":
         theta, ll, H = th_fe, ll_fe, H_fe
+        if model == "UM.FS" and cnt.family == "binomial_log":
+            H = _expected_hessian(fe, cnt, theta)  # metafor's glm: Fisher information (not canonical here)
         if model == "UM.RS":
             sigma2 = float(np.exp(2 * th_fe[p + 1]))
             if (fe_nodes or n_nodes) > 1:  # lme4's logLik with nAGQ > 1 leaves out the saturated log-likelihood
@@ -165,6 +169,20 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
     out.update(_tests(beta, vb, se, names, level, btt, test, k))
     out.update(_fit_stats(model, method, ll, out["ll_QE"], k, p))
     return out
+
+
+def _expected_hessian(prob: LocalProblem, cnt: Counts, theta: np.ndarray) -> np.ndarray:
+    """Minus the expected (Fisher) information of the fixed-effects two-group model at *theta*: what
+    R's ``glm`` inverts for its standard errors; equal to the observed information for canonical links."""
+    S = prob.A @ theta                                        # local (m, c): group 1 at c + m, group 2 at c
+    eta = cnt.offset + np.column_stack([S[:, 1] + S[:, 0], S[:, 1]])
+    p = np.exp(eta)                                           # log link: w = n p / (1 - p) per group
+    w = cnt.sizes * p / (1 - p)
+    J = np.zeros((S.shape[0], 2, 2))
+    J[:, 0, 0] = w[:, 0]
+    J[:, 0, 1] = J[:, 1, 0] = w[:, 0]
+    J[:, 1, 1] = w[:, 0] + w[:, 1]
+    return -np.einsum("krP,krs,ksQ->PQ", prob.A, J, prob.A)
 
 
 def _heterogeneity(model: str, cnt: Counts, n_nodes: int, X: np.ndarray, ll_fe: float, k: int, p: int) -> dict:

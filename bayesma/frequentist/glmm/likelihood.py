@@ -28,6 +28,7 @@ from scipy.special import expit, gammaln, log_expit
 
 __all__ = [
     "binomial_logpmf",
+    "binomial_log_logpmf",
     "poisson_logpmf",
     "gauss_hermite",
     "marginal_loglik",
@@ -66,16 +67,30 @@ def binomial_logpmf(y: np.ndarray, size: np.ndarray, eta: np.ndarray) -> np.ndar
             + y * log_expit(eta) + (size - y) * log_expit(-eta))
 
 
+def binomial_log_logpmf(y: np.ndarray, size: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """log Binomial(y; size, exp(eta)) (log link, metafor's measure "RR"): -inf where ``eta > 0`` (a
+    probability above 1), and where ``eta = 0`` unless every trial is an event."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log1mp = np.log(-np.expm1(np.minimum(eta, 0.0)))
+        rest = np.where(size - y > 0, (size - y) * log1mp, 0.0)
+        out = gammaln(size + 1) - gammaln(y + 1) - gammaln(size - y + 1) + y * eta + rest
+    return np.where(eta > 0, -np.inf, out)
+
+
 def poisson_logpmf(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """log Poisson(y; exp(eta)), broadcast over the arrays (log link; eta holds the offset)."""
     return y * eta - np.exp(eta) - gammaln(y + 1)
 
 
 def _moments(family: str, y: np.ndarray, size: np.ndarray | None, eta: np.ndarray):
-    """Score and weight of each observation with respect to its linear predictor (canonical links)."""
+    """Score and weight (expected information, lme4's working weight) of each observation with
+    respect to its linear predictor."""
     if family == "binomial":
         p = expit(eta)
         return y - size * p, size * p * (1 - p)
+    if family == "binomial_log":  # p = exp(eta): d log L / d eta = (y - n p) / (1 - p)
+        p = np.exp(np.minimum(eta, -1e-10))
+        return (y - size * p) / (1 - p), size * p / (1 - p)
     mu = np.exp(eta)
     return y - mu, mu
 
@@ -103,6 +118,8 @@ def _chol_small(S: np.ndarray) -> np.ndarray:
 def _obs_loglik(family: str, y, size, eta) -> np.ndarray:
     if family == "binomial":
         return binomial_logpmf(y, size, eta)
+    if family == "binomial_log":
+        return binomial_log_logpmf(y, size, eta)
     return poisson_logpmf(y, eta)
 
 
@@ -142,7 +159,9 @@ def marginal_loglik(
         ``Z L`` with independent ``z`` of sd 1).
     sd : array_like, shape (q,) or (k, q)
         Standard deviations of the random effects (> 0; a zero column is left out).
-    family : {"binomial", "poisson"}
+    family : {"binomial", "binomial_log", "poisson"}
+        Logit link (binomial), log link (binomial_log: metafor's measure "RR"), log link
+        (poisson).
     size : numpy.ndarray, shape (k, J), optional
         Binomial group sizes.
     n_nodes : int

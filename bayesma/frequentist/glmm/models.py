@@ -15,6 +15,8 @@ CM.EL (OR)      non-central hypergeometric given the margins (exact)            
 PLO / IRLN      one binomial / Poisson count per study, logit p = x_i'beta + u_i   AGQ, 7 nodes
 ==============  ================================================================  ==============
 
+Measure RR (experimental in metafor) is UM.FS or UM.RS with a log link: log p in place of logit p.
+
 ``u_i ~ N(0, tau^2)``; metafor's ``coding`` says how u_i enters the groups: 1/2 (the default,
 above), 1 (group 1 only: ``alpha_i + x_i'beta + u_i`` and ``alpha_i``) or 0 (group 2 only). The
 heterogeneity parameter enters as ``log tau`` (``log tau^2`` for
@@ -41,7 +43,8 @@ class Counts:
 
     Attributes
     ----------
-    family : {"binomial", "poisson", "nch"}
+    family : {"binomial", "binomial_log", "poisson", "nch"}
+        ``binomial_log``: binomial with a log link (measure RR, log risk ratios).
     y : numpy.ndarray, shape (k, J)
         Events (J = 2 groups for UM.FS / UM.RS, else 1).
     size : numpy.ndarray or None, shape (k, J)
@@ -71,10 +74,10 @@ class Counts:
 
 def counts_for(measure: str, model: str, c: dict[str, np.ndarray]) -> Counts:
     """Arrange the counts *c* (from :func:`~bayesma.frequentist.glmm.data.glmm_data`) for *model*."""
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         a, b, cc, d = c["ai"], c["bi"], c["ci"], c["di"]
         if model in ("UM.FS", "UM.RS"):
-            return Counts("binomial", np.column_stack([a, cc]), np.column_stack([a + b, cc + d]),
+            return Counts("binomial" if measure == "OR" else "binomial_log", np.column_stack([a, cc]), np.column_stack([a + b, cc + d]),
                           np.zeros((a.size, 2)))
         if model == "CM.AL":
             return Counts("binomial", a[:, None], (a + cc)[:, None], np.log((a + b) / (cc + d))[:, None])

@@ -83,7 +83,7 @@ def check_coding(coding: Any, cor: Any, measure: str, model: str, method: str) -
         raise InputError(f"coding={coding!r} is not known; metafor's coding is 1/2 (the default), 1 or 0")
     if not isinstance(cor, (bool, np.bool_)):
         raise ArgumentTypeError(f"cor must be True or False, got {cor!r}")
-    unconditional = measure in ("OR", "IRR") and model in ("UM.FS", "UM.RS")
+    unconditional = measure in ("OR", "RR", "IRR") and model in ("UM.FS", "UM.RS")
     if float(coding) != 0.5 and not (unconditional and method == "ML"):
         raise UnsupportedModelError(
             f"coding={coding!r} says how the group indicator enters the random effects of model 'UM.FS' or "
@@ -105,6 +105,6 @@ def check_escalc_options(add: Any, to: Any, drop00: Any, measure: str) -> None:
         raise InputError(f"to={to!r} is not known; metafor's to is one of {list(TO)}")
     if not isinstance(drop00, (bool, np.bool_)):
         raise ArgumentTypeError(f"drop00 must be True or False, got {drop00!r}")
-    if not drop00 and measure not in ("OR", "IRR"):
+    if not drop00 and measure not in ("OR", "RR", "IRR"):
         raise UnsupportedModelError(f"drop00 concerns tables of two groups with no events in both; measure "
                                     f"{measure!r} has one group per study")

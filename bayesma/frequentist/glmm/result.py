@@ -167,7 +167,7 @@ class GLMMResult:  # numpydoc ignore=PR01
         kind = ("Random-Effects Model" if self.p == 1 else "Mixed-Effects Model") if re else \
             ("Fixed-Effects Model" if self.p == 1 else "Fixed-Effects with Moderators Model")
         head = [f"{kind} (k = {self.k}; tau^2 estimator: {self.method})"]
-        if self.measure in ("OR", "IRR"):
+        if self.measure in ("OR", "RR", "IRR"):
             head.append(f"Model Type: {_MODEL_TEXT[self.model]}")
         fs = self.fit_stats["ML"]
         lines = head + ["", "  logLik  deviance       AIC       BIC      AICc",

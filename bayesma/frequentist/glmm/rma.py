@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level, label_alias
-from bayesma.errors import ArgumentTypeError, ConvergenceWarning, InputError, UnsupportedModelError
+from bayesma.errors import ArgumentTypeError, BayesmaWarning, ConvergenceWarning, InputError, UnsupportedModelError
 from bayesma.frequentist.glmm.data import MODELS, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
 from bayesma.frequentist.glmm.options import check_coding, check_escalc_options, glmm_control
@@ -64,9 +64,11 @@ def rma_glmm(
 
     Parameters
     ----------
-    measure : {"OR", "IRR", "PLO", "IRLN"}
+    measure : {"OR", "IRR", "PLO", "IRLN", "RR"}
         Log odds ratio (2x2 tables), log incidence rate ratio (events and person-times of
-        two groups), logit of a proportion, log of an incidence rate.
+        two groups), logit of a proportion, log of an incidence rate; ``"RR"`` (log risk
+        ratio of 2x2 tables: UM.FS or UM.RS with a log link) is experimental, as in metafor,
+        and warns. metafor's other experimental measures (RD, PR, PLN) are not offered.
     ai, bi, ci, di : array_like or str, optional
         OR: events and non-events in group 1 (ai, bi) and group 2 (ci, di); or give the
         group sizes *n1i*, *n2i* instead of *bi*, *di*. Counts (whole numbers >= 0).
@@ -197,6 +199,13 @@ def rma_glmm(
         raise UnsupportedModelError(f"measure {measure!r} has one model (one count per study); leave model= out")
     if measure == "IRR" and model == "CM.AL":
         model = "CM.EL"
+    if measure == "RR":
+        if model not in ("UM.FS", "UM.RS"):
+            raise UnsupportedModelError(f"measure 'RR' has no conditional model; model={model!r} needs 'OR' "
+                                        "(metafor: 'Cannot use this measure with model=CM.EL or CM.AL')")
+        warnings.warn("measure 'RR' (a binomial model with a log link) is experimental in metafor: a risk "
+                      "near 1 puts the estimate at the edge of the parameter space; treat results with caution",
+                      BayesmaWarning, stacklevel=3)
     coding = check_coding(coding, cor, measure, model, method)
     check_escalc_options(add, to, drop00, measure)
     ctrl = glmm_control(control)
@@ -229,7 +238,7 @@ def _warn_infinite(measure: str, c: dict[str, np.ndarray]) -> None:
     """Warn when the counts put the maximum likelihood estimate at infinity (no events, or only
     events, in every study of a group): the numbers reported are where the optimiser stopped."""
     groups: dict[str, tuple[np.ndarray, np.ndarray | None]]
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         groups = {"group 1": (c["ai"], c["bi"]), "group 2": (c["ci"], c["di"])}
     elif measure == "PLO":
         groups = {"the studies": (c["xi"], c["ni"] - c["xi"])}

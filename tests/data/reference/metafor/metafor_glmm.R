@@ -147,6 +147,16 @@ add("nielweise2008_glmm_IRR_CMEL_none", "nw", r(paste("measure = 'IRR', model = 
 # duplicated study labels are made unique (".1", ".2") as metafor's .make.unique
 add("bcg_glmm_UMFS_slab_author", "bcg", r(paste("measure = 'OR', model = 'UM.FS',", tabs, ", slab = author")),
     c(bcgcols, "author"), two, "OR", "UM.FS", options = list(slab = "author"))
+# measure = "RR" (experimental in metafor 3.8.1: binomial with a log link), UM.FS and UM.RS; lme4 stops early on
+# UM.FS (max|grad| 0.005), so the UM.FS cases also come with a tight bobyqa; RD, PR, PLN are not offered
+tight <- "control = list(glmerCtrl = list(optimizer = 'bobyqa', optCtrl = list(rhoend = 1e-12, maxfun = 1e5)))"
+rrs <- list(c("UMFS", "model = 'UM.FS'", "UM.FS", "ML", NA), c("UMFS_tight", paste("model = 'UM.FS',", tight), "UM.FS", "ML", NA),
+            c("UMRS", "model = 'UM.RS'", "UM.RS", "ML", NA), c("UMFS_FE", "model = 'UM.FS', method = 'FE'", "UM.FS", "FE", NA),
+            c("UMFS_ablat_tight", paste("model = 'UM.FS', mods = ~ ablat,", tight), "UM.FS", "ML", "~ ablat"))
+for (x in rrs) {
+  add(paste0("bcg_glmm_RR_", x[1]), "bcg", r(paste("measure = 'RR',", tabs, ",", x[2])), bcgcols, two, "RR", x[3],
+      method = x[4], mods = if (is.na(x[5])) NULL else x[5], options = setNames(list(), character(0)))
+}
 
 out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                         lme4 = as.character(packageVersion("lme4")),
