@@ -80,7 +80,10 @@ class MetaAnalysis:
         effects of one cluster (metafor's ``vcalc(vi, cluster, obs, rho)``), in (-1, 1).
     outcome : str or array_like, optional
         Outcome of each effect: the multivariate model across outcomes, a mean
-        ``mu[<outcome>]`` per outcome and correlated true effects within a study.
+        ``mu[<outcome>]`` per outcome and correlated true effects within a study. With
+        *mods* the formula is the whole fixed part (``"~ 0 + outcome + x"``, as metafor's
+        ``mods = ~ outcome - 1 + x``): coefficients ``beta[<name>]`` instead of the means, a
+        design of full column rank, and no ``theta_new[<outcome>]`` (``predict(design=...)``).
     struct : {"CS", "HCS", "UN"}, optional
         Structure of the true effects across outcomes (default ``"CS"``).
     scale : str, optional
