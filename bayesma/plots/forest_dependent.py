@@ -19,7 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-from ._common import _z, title_of
+from ._common import _z, safe_transf, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, render
 
 __all__ = ["forest_dependent", "is_dependent"]
@@ -125,13 +125,13 @@ def forest_dependent(
     yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     z = _z(level)
     pct = f"{int(round(level * 100))}%"
-    tf = transf if transf is not None else (lambda v: v)
+    tf = safe_transf(transf)
 
     def t3(m: float, lo: float, hi: float) -> tuple[float, float, float]:
         return float(tf(m)), float(tf(lo)), float(tf(hi))
 
     def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+        return fmt_ci(m, lo, hi, digits, atransf, back=transf is not None)
 
     dep = getattr(spec, "dependence", None)
     names = [str(c) for c in spec.cluster_names]
