@@ -76,15 +76,19 @@ def test_counts_of_a_2x2_table_build_a_binomial_model_with_escalc_values_beside_
     assert "binomial-normal model (OR, fixed study baselines)" in m.spec.describe()
 
 
-def test_the_exact_engine_says_why_it_cannot_fit_counts_and_auto_picks_nuts():
-    m = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial")
+def test_the_exact_engine_fits_counts_with_fixed_baselines_and_says_why_not_with_random_ones():
     from bayesma.exact.capability import choose_engine, exact_support
 
-    support = exact_support(m)
-    assert not support.ok and "binomial likelihood" in support.reason
-    assert choose_engine("auto", m.spec)[0] == "nuts"
-    with pytest.raises(Exception, match="binomial likelihood"):
-        m.fit(engine="exact")
+    m = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial")
+    assert exact_support(m).ok and choose_engine("auto", m.spec)[0] == "exact"
+    r = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial",
+                        baseline="random")
+    support = exact_support(r)
+    assert not support.ok and "baseline='random'" in support.reason
+    assert choose_engine("auto", r.spec)[0] == "nuts"
+    with pytest.raises(Exception, match="baseline='random'"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r.fit(engine="exact")
 
 
 @pytest.mark.parametrize(
