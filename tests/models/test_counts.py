@@ -94,12 +94,12 @@ def test_the_exact_engine_fits_counts_with_fixed_baselines_and_says_why_not_with
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(ai=[5, 2], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR"), r"study '1' \(row 1\): ai = 5 events"),
-        (dict(ai=[1, -2], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR"), r"study '2' \(row 2\): ai is negative"),
-        (dict(ai=[1, 2.5], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR"), r"not a whole number"),
+        (dict(ai=[5, 2], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR"), r"column 'ai': study '1' \(row 1\) has more events \(5\) than its group size \(4, column 'n1i'\)"),
+        (dict(ai=[1, -2], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR"), r"column 'ai': study '2' \(row 2\) has a negative count \(-2\)"),
+        (dict(ai=[1, 2.5], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR"), r"column 'ai': study '2' \(row 2\) has a count that is not a whole number \(2.5\)"),
         (dict(x1i=[1, 2], t1i=[10.0, 0.0], x2i=[1, 1], t2i=[5.0, 5.0], measure="IRR", likelihood="poisson"),
-         r"study '2' \(row 2\): t1i is 0; it must be positive"),
-        (dict(xi=[3, 12], ni=[10, 10], measure="PLO"), r"study '2' \(row 2\): xi = 12 events out of ni = 10"),
+         r"column 't1i': study '2' \(row 2\) has a person-time of 0; it must be positive"),
+        (dict(xi=[3, 12], ni=[10, 10], measure="PLO"), r"column 'xi': study '2' \(row 2\) has more events \(12\) than its group size \(10, column 'ni'\)"),
         (dict(ai=[1, 2], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="RR"), r"no exact count likelihood"),
         (dict(ai=[1, 2], n1i=[4, 10], ci=[1, 1], n2i=[10, 10], measure="OR", likelihood="poisson"),
          r"modelled with likelihood='binomial'"),

@@ -38,6 +38,9 @@ class GLMMResult:  # numpydoc ignore=PR01
         Its standard error (CM.EL only, as metafor; NaN otherwise).
     sigma2 : float
         Variance of the random study intercepts (UM.RS; NaN otherwise).
+    rho : float
+        Correlation of the random study intercept and the random effect of the measure (UM.RS
+        with ``cor=True``; NaN otherwise).
     QE_Wld, QEp_Wld, QE_LRT, QEp_LRT : float
         Wald and likelihood-ratio tests for (residual) heterogeneity, ``QE_df`` degrees of freedom.
     I2, H2, vt : float
@@ -58,6 +61,8 @@ class GLMMResult:  # numpydoc ignore=PR01
     measure, model, method : str
     nAGQ : int
         Quadrature nodes used.
+    coding : float
+        metafor's group coding of the random effects (1/2, 1 or 0).
     labels : list of str
         Study labels in the fit; ``dropped`` lists the studies left out.
     yi, vi : numpy.ndarray, shape (k,)
@@ -112,6 +117,8 @@ class GLMMResult:  # numpydoc ignore=PR01
     dropped: list[str] = field(default_factory=list)
     yi: np.ndarray | None = None
     vi: np.ndarray | None = None
+    rho: float = float("nan")
+    coding: float = 0.5
 
     @property
     def p(self) -> int:
@@ -160,7 +167,7 @@ class GLMMResult:  # numpydoc ignore=PR01
         kind = ("Random-Effects Model" if self.p == 1 else "Mixed-Effects Model") if re else \
             ("Fixed-Effects Model" if self.p == 1 else "Fixed-Effects with Moderators Model")
         head = [f"{kind} (k = {self.k}; tau^2 estimator: {self.method})"]
-        if self.measure in ("OR", "IRR"):
+        if self.measure in ("OR", "RR", "IRR"):
             head.append(f"Model Type: {_MODEL_TEXT[self.model]}")
         fs = self.fit_stats["ML"]
         lines = head + ["", "  logLik  deviance       AIC       BIC      AICc",
@@ -174,6 +181,8 @@ class GLMMResult:  # numpydoc ignore=PR01
             lines.append(f"H^2 (unaccounted variability / sampling variability):   {self.H2:.2f}")
         if np.isfinite(self.sigma2):
             lines.append(f"sigma^2 (estimated amount of study level variability): {self.sigma2:.4f}")
+        if np.isfinite(self.rho):
+            lines.append(f"rho (correlation of the study level and the {self.measure} random effects): {self.rho:.4f}")
         if re or np.isfinite(self.sigma2):
             lines.append("")
         test = "Tests for Residual Heterogeneity:" if self.p > 1 else "Tests for Heterogeneity:"
@@ -206,7 +215,7 @@ class GLMMResult:  # numpydoc ignore=PR01
         Returns
         -------
         dict
-            tau2, sigma2, QE_Wld, QE_LRT, I2, H2, QM, logLik, k.
+            tau2, sigma2, rho, QE_Wld, QE_LRT, I2, H2, QM, logLik, k.
         """
-        return {"tau2": self.tau2, "sigma2": self.sigma2, "QE_Wld": self.QE_Wld, "QE_LRT": self.QE_LRT,
+        return {"tau2": self.tau2, "sigma2": self.sigma2, "rho": self.rho, "QE_Wld": self.QE_Wld, "QE_LRT": self.QE_LRT,
                 "I2": self.I2, "H2": self.H2, "QM": self.QM, "logLik": self.logLik, "k": self.k}
