@@ -154,10 +154,17 @@ def test_nuts_agrees_with_an_independent_integration_of_the_count_model(kind, da
         post = bm.MetaAnalysis(data, **kwargs, priors=PRIORS).fit(engine="nuts", seed=11, draws=1500,
                                                                   progressbar=False)
     s = post.summary(studies=False)
+    exact = bm.exact.exact_posterior(bm.MetaAnalysis(data, **kwargs, priors=PRIORS)).summary()
     for name in ("mu", "tau"):
         mean, sd = ref[name]
         assert abs(s.loc[name, "mean"] - mean) < 0.1 * sd, (name, s.loc[name, "mean"], mean, sd)
         assert s.loc[name, "sd"] == pytest.approx(sd, rel=0.1)
+    for name in ("mu", "tau", "theta_new", "theta[A]", "theta[C]"):  # the same NUTS fit against the exact engine
+        row = exact.loc[name]
+        full = post.summary()
+        assert abs(full.loc[name, "mean"] - row["mean"]) < 0.1 * row["sd"], (name, full.loc[name, "mean"], row["mean"])
+        assert full.loc[name, "sd"] == pytest.approx(row["sd"], rel=0.1)
+        assert abs(full.loc[name, "median"] - row["median"]) < 0.1 * row["sd"]
 
 
 @pytest.mark.slow
