@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from bayesma.errors import InputError
 
-from ._common import _z, title_of
+from ._common import _z, safe_transf, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, render
 from .forest_dependent import forest_dependent, is_dependent
 
@@ -214,13 +214,13 @@ def forest_plot(
     z = _z(level)
     pct = f"{int(round(level * 100))}%"
     idx = order_index(order, labels, yi, vi, getattr(getattr(spec, "meta", None), "data", None))
-    tf = transf if transf is not None else (lambda v: v)
+    tf = safe_transf(transf)
 
     def t3(m: float, lo: float, hi: float) -> tuple[float, float, float]:
         return float(tf(m)), float(tf(lo)), float(tf(hi))
 
     def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+        return fmt_ci(m, lo, hi, digits, atransf, back=transf is not None)
 
     weights, _tau = _tau_weights(posterior, vi, level)
     sizes = marker_sizes(weights)

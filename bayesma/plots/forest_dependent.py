@@ -19,7 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-from ._common import _z, title_of
+from ._common import _z, safe_transf, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, render
 
 __all__ = ["forest_dependent", "is_dependent"]
@@ -30,10 +30,11 @@ _SYMBOLS = {"tau_within": "\u03c4 within", "tau": "\u03c4", "rho": "\u03c1"}
 
 def is_dependent(spec: Any) -> bool:
     """Whether *spec* is a model of effects nested in clusters drawn by :func:`forest_dependent`:
-    a multivariate model, or a three-level/CHE model without moderators."""
+    a multivariate, three-level or CHE model without moderators (with them there is no diamond per
+    outcome: the meta-regression's forest plot)."""
     dep = getattr(spec, "dependence", None)
     if dep is not None and dep.multivariate:
-        return True
+        return not spec.is_regression
     return getattr(spec, "cluster_index", None) is not None and not spec.is_regression
 
 
@@ -124,13 +125,13 @@ def forest_dependent(
     yi, vi = np.asarray(spec.yi, float), np.asarray(spec.vi, float)
     z = _z(level)
     pct = f"{int(round(level * 100))}%"
-    tf = transf if transf is not None else (lambda v: v)
+    tf = safe_transf(transf)
 
     def t3(m: float, lo: float, hi: float) -> tuple[float, float, float]:
         return float(tf(m)), float(tf(lo)), float(tf(hi))
 
     def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+        return fmt_ci(m, lo, hi, digits, atransf, back=transf is not None)
 
     dep = getattr(spec, "dependence", None)
     names = [str(c) for c in spec.cluster_names]

@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
-from ._common import _z, measure_of, title_of
+from ._common import _z, measure_of, safe_transf, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, fmt_p, marker_sizes, order_index, render
 
 __all__ = ["forest_rma", "forest_subgroup", "forest_glmm"]
@@ -85,10 +85,10 @@ def _formatters(level: float, transf: Callable | None, atransf: Callable | None,
     of "estimate [CI]"."""
     pct = f"{int(round(level * 100))}%"
     z = _z(level)
-    tf = transf if transf is not None else (lambda v: v)
+    tf = safe_transf(transf)
 
     def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+        return fmt_ci(m, lo, hi, digits, atransf, back=transf is not None)
 
     return pct, z, tf, txt
 
