@@ -308,6 +308,11 @@ class MetaAnalysis:
         from bayesma.spec import check_priors, has_slopes, resolve_priors
 
         spec = self.spec
+        if getattr(getattr(spec, "dependence", None), "multivariate", False):  # priors by outcome, rho
+            from bayesma.models.mv_priors import merge_mv_priors
+
+            new_mv = dataclasses.replace(spec, priors=merge_mv_priors(spec, priors))
+            return MetaAnalysis.from_spec(new_mv, share_cache_with=self)
         merged = {**spec.priors, **dict(priors)}
         new_spec = dataclasses.replace(spec, priors=resolve_priors(
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,
