@@ -28,7 +28,7 @@ from typing import Any
 from bayesma import priors as pr
 from bayesma.errors import ArgumentTypeError, InputError
 
-__all__ = ["resolve_mv_priors", "merge_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior"]
+__all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior", "nested_priors"]
 
 MV_PRIOR_KEYS = ("mu", "tau", "rho")
 
@@ -134,36 +134,14 @@ def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct
     return out
 
 
-def merge_mv_priors(spec: Any, new: Mapping[str, Any]) -> dict[str, Any]:
-    """The priors of the multivariate model *spec* with those in *new* replaced (``MetaAnalysis.with_priors``).
-
-    *new* takes the keys of ``priors=`` (``"mu"``, ``"tau"``, ``"rho"``, ``"beta"``; a prior, or a dict by
-    outcome for ``mu``/``tau``) or the flat names of one outcome's prior (``"mu[<outcome>]"``,
-    ``"tau[<outcome>]"``); every prior not named stays as it is.
-
-    Raises
-    ------
-    ValueError
-        A key that is no prior of this model (the names it has are listed), or what
-        :func:`resolve_mv_priors` refuses.
-    """
-    names, struct, current = list(spec.outcome_names), spec.dependence.struct, dict(spec.priors)
-    coefs = list(spec.coef_names) if spec.is_regression else None
-    given: dict[str, Any] = {key: current[key] for key in ("mu", "beta", "tau") if key in current}
-    for key in ("mu", "tau"):
-        if key not in given:
-            given[key] = {o: current[f"{key}[{o}]"] for o in names}
-    given["rho"] = current["rho"]
-    for key, value in dict(new).items():
-        base, _, rest = str(key).partition("[")
-        outcome = rest[:-1] if rest.endswith("]") else None
-        if outcome is not None and isinstance(given.get(base), dict) and outcome in names:
-            given[base] = {**given[base], outcome: value}
-        elif outcome is not None or key not in MV_PRIOR_KEYS + (("beta",) if coefs is not None else ()):
-            raise InputError(f"with_priors: {key!r} is not a prior of this multivariate model; its priors are "
-                             f"{sorted(current)} (or give 'mu', 'tau', 'rho' as in priors=)")
-        elif isinstance(value, Mapping) and isinstance(given.get(key), dict):
-            given[key] = {**given[key], **{str(o): p for o, p in value.items()}}
+def nested_priors(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolved (flat) priors back in the form :func:`resolve_mv_priors` takes: ``mu[AL]``,
+    ``mu[PD]`` -> ``{"mu": {"AL": ..., "PD": ...}}`` (``MetaAnalysis.with_priors``)."""
+    out: dict[str, Any] = {}
+    for key, prior in flat.items():
+        base, _, rest = key.partition("[")
+        if rest:
+            out.setdefault(base, {})[rest[:-1]] = prior
         else:
-            given[key] = value
-    return resolve_mv_priors(given, names, struct, measure=spec.measure, meta=spec.meta, coefs=coefs)
+            out[key] = prior
+    return out

@@ -34,10 +34,11 @@ def dependent_fits(spec: Any) -> dict[str, Any]:
     return {f"REML ({model_words(spec.dependence)})": fit_counterpart(spec, "REML")}
 
 
-def counterpart_sentence(table: pd.DataFrame, dep: Any) -> str:
+def counterpart_sentence(table: pd.DataFrame, dep: Any, mods: str | None = None) -> str:
     """One sentence: the REML estimate(s) of ``rma_mv`` with their Wald and CR2 intervals and tau.
 
-    *table* is ``post.compare_frequentist()`` of the fit (95% intervals).
+    *table* is ``post.compare_frequentist()`` of the fit (95% intervals); *mods* the moderator formula
+    both were given (named in the sentence).
     """
     reml, cr2 = table.loc["REML"], table.loc["REML+CR2"]
     means = "; ".join(
@@ -50,6 +51,8 @@ def counterpart_sentence(table: pd.DataFrame, dep: Any) -> str:
             f"tau = {num(first['tau'])}, rho = {num(first['rho'])}")
     else:
         random, het = "~ 1 | cluster/obs", f"tau = {num(first['tau'])}, tau_within = {num(first['tau_within'])}"
+    if mods is not None:
+        random += f" and mods = {mods}"
     return (f"Its frequentist counterpart, rma_mv with the same V and random = {random} (restricted maximum "
             f"likelihood; CR2 intervals from clubSandwich's small-sample correction), gave {means}; {het}.")
 
@@ -162,6 +165,7 @@ def add_dependent_words(text: str, post: Any) -> str:
     """
     dep = post.spec.dependence
     table = post.compare_frequentist(level=0.95)
+    mods = post.spec.mods if post.spec.is_regression and isinstance(post.spec.mods, str) else None
     return edit_results_paragraph(text, model=f"dependent-effects model ({model_words(dep)})",
-                                  sentence=rho_sentence(post.summary(studies=False)) + counterpart_sentence(table, dep),
+                                  sentence=rho_sentence(post.summary(studies=False)) + counterpart_sentence(table, dep, mods),
                                   after=(borrowing_sentence(post) or "") if dep.multivariate else "")

@@ -24,6 +24,7 @@ REF = Path(__file__).parents[1] / "data" / "reference" / "metafor" / "metafor_mv
 PRIORS = {"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5), "rho": bm.priors.Uniform(0, 1)}
 SLOPES = "~ 0 + outcome + outcome:I(year - 1983)"
 SHARED = "~ 0 + outcome + I(year - 1983)"
+NO_OUTCOME = "~ I(year - 1983)"  # allowed: one intercept for both outcomes (metafor allows it too)
 
 
 def berkey() -> tuple[pd.DataFrame, np.ndarray]:
@@ -87,16 +88,16 @@ def independent_cs(df, V, X, s0=1.0, tau_box=(0.0, 2.5), panels=16):
     return out
 
 
-def _design(df: pd.DataFrame, slopes: bool) -> np.ndarray:
+def _design(df: pd.DataFrame, mods: str) -> np.ndarray:
     """The design written out by hand (R's column order: outcomeAL, outcomePD, then the slope(s))."""
     al = (df["outcome"] == "AL").to_numpy(float)
     year = df["year"].to_numpy(float) - 1983
-    if slopes:
-        return np.column_stack([al, 1 - al, al * year, (1 - al) * year])
-    return np.column_stack([al, 1 - al, year])
+    return {SLOPES: np.column_stack([al, 1 - al, al * year, (1 - al) * year]),
+            SHARED: np.column_stack([al, 1 - al, year]),
+            NO_OUTCOME: np.column_stack([np.ones_like(year), year])}[mods]
 
 
-@pytest.mark.parametrize("mods", [SLOPES, SHARED])
+@pytest.mark.parametrize("mods", [SLOPES, SHARED, NO_OUTCOME])
 def test_cs_with_moderators_matches_an_independent_quadrature(mods):
     df, V = berkey()
     model = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="CS", mods=mods,
@@ -105,7 +106,7 @@ def test_cs_with_moderators_matches_an_independent_quadrature(mods):
     assert model.spec.coef_names == names
     s = exact_posterior(model.spec).summary(theta=False)
     assert list(s.index) == [f"beta[{c}]" for c in names] + ["tau", "rho"]  # no theta_new[<outcome>]
-    ref = independent_cs(df, V, _design(df, mods == SLOPES))
+    ref = independent_cs(df, V, _design(df, mods))
     for key, (m, sd) in ref.items():
         row = key if isinstance(key, str) else f"beta[{names[key]}]"
         assert abs(s.loc[row, "mean"] - m) < 1e-4 * sd, row
@@ -154,15 +155,16 @@ def test_outcome_means_as_coefficients_equal_the_model_without_moderators():
     np.testing.assert_allclose(b.loc[["tau", "rho", "theta[3]"]], a.loc[["tau", "rho", "theta[3]"]], rtol=1e-10)
 
 
-def test_compare_frequentist_puts_rma_mv_with_the_same_moderators_beside_it():
+@pytest.mark.parametrize("mods", [SHARED, NO_OUTCOME])
+def test_compare_frequentist_puts_rma_mv_with_the_same_moderators_beside_it(mods):
     df, V = berkey()
-    model = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="CS", mods=SHARED,
+    model = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="CS", mods=mods,
                             priors=PRIORS)
     post = model.fit(seed=1)  # engine="auto": exact for CS
     assert post.engine == "exact"
     tab = post.compare_frequentist()
     for method in ("ML", "REML"):
-        exp = expected("CS", method, SHARED)
+        exp = expected("CS", method, mods)
         rows = tab.loc[method].loc[[f"beta[{c}]" for c in exp["coef_names"]]]
         np.testing.assert_allclose(rows["estimate"], exp["beta"], rtol=1e-5)
         np.testing.assert_allclose(rows["ci_lb"], exp["ci_lb"], rtol=1e-5)
@@ -206,3 +208,17 @@ def test_moderator_errors_name_the_columns_and_studies():
     with pytest.raises(bm.errors.InputError, match=r"priors\['mu'\].*dict of priors by outcome"):
         bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", mods=SHARED,
                         priors={"mu": {"AL": bm.priors.Normal(0, 1)}})
+
+
+def test_with_priors_refits_the_multivariate_model_with_moderators():
+    """``with_priors`` (behind compare_priors) keeps the moderators and the priors by outcome."""
+    df, V = berkey()
+    kw = dict(yi="yi", V=V, cluster="trial", outcome="outcome", mods=SHARED)
+    direct = bm.MetaAnalysis(df, priors={**PRIORS, "tau": bm.priors.HalfNormal(1.0)}, **kw)
+    swapped = bm.MetaAnalysis(df, priors=PRIORS, **kw).with_priors({"tau": bm.priors.HalfNormal(1.0)})
+    assert swapped.priors == direct.priors
+    np.testing.assert_allclose(exact_posterior(swapped.spec).summary(theta=False),
+                               exact_posterior(direct.spec).summary(theta=False), rtol=1e-12)
+    hcs = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="HCS",
+                          priors={"tau": {"AL": bm.priors.HalfNormal(0.3)}})
+    assert hcs.with_priors({"rho": bm.priors.Uniform(0, 1)}).priors["tau[AL]"] == bm.priors.HalfNormal(0.3)

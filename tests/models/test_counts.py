@@ -76,15 +76,19 @@ def test_counts_of_a_2x2_table_build_a_binomial_model_with_escalc_values_beside_
     assert "binomial-normal model (OR, fixed study baselines)" in m.spec.describe()
 
 
-def test_the_exact_engine_says_why_it_cannot_fit_counts_and_auto_picks_nuts():
-    m = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial")
+def test_the_exact_engine_fits_counts_with_fixed_baselines_and_says_why_not_with_random_ones():
     from bayesma.exact.capability import choose_engine, exact_support
 
-    support = exact_support(m)
-    assert not support.ok and "binomial likelihood" in support.reason
-    assert choose_engine("auto", m.spec)[0] == "nuts"
-    with pytest.raises(Exception, match="binomial likelihood"):
-        m.fit(engine="exact")
+    m = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial")
+    assert exact_support(m).ok and choose_engine("auto", m.spec)[0] == "exact"
+    r = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial",
+                        baseline="random")
+    support = exact_support(r)
+    assert not support.ok and "baseline='random'" in support.reason
+    assert choose_engine("auto", r.spec)[0] == "nuts"
+    with pytest.raises(Exception, match="baseline='random'"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r.fit(engine="exact")
 
 
 @pytest.mark.parametrize(
@@ -150,10 +154,17 @@ def test_nuts_agrees_with_an_independent_integration_of_the_count_model(kind, da
         post = bm.MetaAnalysis(data, **kwargs, priors=PRIORS).fit(engine="nuts", seed=11, draws=1500,
                                                                   progressbar=False)
     s = post.summary(studies=False)
+    exact = bm.exact.exact_posterior(bm.MetaAnalysis(data, **kwargs, priors=PRIORS)).summary()
     for name in ("mu", "tau"):
         mean, sd = ref[name]
         assert abs(s.loc[name, "mean"] - mean) < 0.1 * sd, (name, s.loc[name, "mean"], mean, sd)
         assert s.loc[name, "sd"] == pytest.approx(sd, rel=0.1)
+    for name in ("mu", "tau", "theta_new", "theta[A]", "theta[C]"):  # the same NUTS fit against the exact engine
+        row = exact.loc[name]
+        full = post.summary()
+        assert abs(full.loc[name, "mean"] - row["mean"]) < 0.1 * row["sd"], (name, full.loc[name, "mean"], row["mean"])
+        assert full.loc[name, "sd"] == pytest.approx(row["sd"], rel=0.1)
+        assert abs(full.loc[name, "median"] - row["median"]) < 0.1 * row["sd"]
 
 
 @pytest.mark.slow

@@ -29,12 +29,12 @@ def _model(df, struct="CS", **priors):
 
 def test_with_priors_of_a_multivariate_model_equals_the_model_built_with_them(effects):
     base = _model(effects, "HCS")
-    new = base.with_priors({"tau[b]": "halfnormal(0.2)", "mu": {"a": "normal(0, 2)"}, "rho": bm.priors.Uniform(0, 1)})
+    new = base.with_priors({"tau": {"b": "halfnormal(0.2)"}, "mu": {"a": "normal(0, 2)"}, "rho": bm.priors.Uniform(0, 1)})
     built = _model(effects, "HCS", tau={"b": bm.priors.HalfNormal(0.2)}, mu={"a": bm.priors.Normal(0, 2)},
                    rho=bm.priors.Uniform(0, 1))
     assert new.spec.priors == built.spec.priors
     assert new.spec.priors["tau[a]"] == base.spec.priors["tau[a]"]
-    with pytest.raises(bm.errors.InputError, match="'tau_within' is not a prior of this multivariate model"):
+    with pytest.raises(bm.errors.InputError, match="unknown prior keys \\['tau_within'\\]"):
         base.with_priors({"tau_within": "halfnormal(1)"})
 
 

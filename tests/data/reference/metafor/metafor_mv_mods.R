@@ -27,7 +27,7 @@ input <- list(trial = dat$trial, outcome = as.character(dat$outcome), yi = dat$y
 cases <- list()
 for (struct in c("CS", "HCS")) {
   for (mods in c("~ 0 + outcome + outcome:I(year - 1983)", "~ 0 + outcome + I(year - 1983)",
-                 "~ outcome + I(year - 1983)")) {
+                 "~ outcome + I(year - 1983)", "~ I(year - 1983)")) {
     for (method in c("ML", "REML")) {
       res <- rma.mv(yi, V, mods = as.formula(mods), random = ~ outcome | trial, struct = struct,
                     data = dat, method = method)
