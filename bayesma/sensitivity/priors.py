@@ -250,7 +250,9 @@ def compare_priors(
     if mu_map is None:  # a mean per outcome keeps its own default (priors["mu[<outcome>]"])
         mu_map = {"default": spec0.priors["mu"] if "mu" in spec0.priors else None}
     simple = (not spec0.is_regression and spec0.tau_by is None and spec0.cluster_index is None)
-    rows, posts, used = {}, {}, {}
+    rows: dict[Any, dict[str, Any]] = {}
+    posts: dict[str, Any] = {}
+    used: dict[str, dict[str, Any]] = {}
     engines: set[str] = set()
     null_ml: dict[Any, float] = {}
     for mu_label, mu_p in mu_map.items():
@@ -266,13 +268,14 @@ def compare_priors(
             ran = resolve_engine(engine, model.spec, fit_kwargs)
             engines.add(ran)
             row, post = fit_row(model.spec, ran, fit_kwargs, base=model)
-            names = {"mu_prior": repr(mu_p) if mu_p is not None else "default", "tau_prior": repr(tau_p) if tau_p is not None else ""}
+            names: dict[str, Any] = {"mu_prior": repr(mu_p) if mu_p is not None else "default",
+                                     "tau_prior": repr(tau_p) if tau_p is not None else ""}
             if by_outcome:  # one row per prior and outcome: (label, outcome)
                 for o, orow in outcome_rows(post).items():
                     rows[(label, o)] = {**names, **orow}
                 posts[label], used[label] = post, {"mu": mu_p, "tau": tau_p}
                 continue
-            row = {**names, **row}
+            full: dict[str, Any] = {**names, **row}
             log_ml = post.log_marginal_likelihood  # the exact engine's p(y); None for draws
             if simple and log_ml is not None:
                 from bayesma.exact import marginal_likelihood_null_effect
@@ -281,8 +284,8 @@ def compare_priors(
                 if key not in null_ml:
                     null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
                 log_bf = log_ml - null_ml[key]
-                row["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
-            rows[label] = row
+                full["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
+            rows[label] = full
             posts[label] = post
             used[label] = {"mu": mu_p, "tau": tau_p}
     table = pd.DataFrame.from_dict(rows, orient="index")
