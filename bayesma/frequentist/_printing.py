@@ -15,8 +15,9 @@ def _fmt_p(p: float) -> str:
 
 
 def _p_text(p: float) -> str:
-    """With its relation: ``= 0.0123``, ``<.0001``."""
-    return format_p(p, relation=True)
+    """With its relation, as metafor's test lines: ``= 0.0123``, ``< .0001``."""
+    text = format_p(p, relation=True)
+    return "< " + text[1:] if text.startswith("<") else text
 
 
 def _stars(p: float) -> str:
