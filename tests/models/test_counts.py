@@ -190,3 +190,84 @@ def test_under_wide_priors_the_binomial_model_approaches_metafor_rma_glmm_um_fs(
     assert abs(s.loc["mu", "median"] - beta) < 0.2 * s.loc["mu", "sd"]
     assert s.loc["mu", "sd"] == pytest.approx(se, rel=0.35)
     assert s.loc["tau", "median"] == pytest.approx(np.sqrt(case["expect"]["tau2"]), rel=0.35)
+
+
+# --------------------------------------------------------------------------------------------
+# padding: one compiled model for every k of a bucket
+# --------------------------------------------------------------------------------------------
+def _tables(k):
+    more = pd.DataFrame({"study": ["D", "E"], "ai": [3, 7], "n1i": [35, 50], "ci": [6, 12], "n2i": [33, 52]})
+    return pd.concat([TABLES, more], ignore_index=True).iloc[:k]
+
+
+@pytest.mark.parametrize("baseline", ["fixed", "random"])
+def test_count_models_of_any_k_in_a_bucket_share_one_structure_and_pad_with_constant_studies(baseline):
+    from bayesma.models.build import data_values, padded_sizes, structure_key
+
+    specs = [bm.MetaAnalysis(_tables(k), ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR",
+                             likelihood="binomial", baseline=baseline).spec for k in (3, 5)]
+    assert structure_key(specs[0], pad=True) == structure_key(specs[1], pad=True)
+    assert structure_key(specs[0], pad=False) != structure_key(specs[1], pad=False)
+    assert padded_sizes(specs[0], pad=True) == (64, 0)
+    vals = data_values(specs[0], pad=True)
+    np.testing.assert_array_equal(vals["e1"], np.r_[[2, 0, 5], np.zeros(61)])
+    np.testing.assert_array_equal(vals["n2"], np.r_[[30, 25, 38], np.ones(61)])
+    np.testing.assert_array_equal(vals["mask"], np.r_[np.ones(3), np.zeros(61)])
+    assert set(data_values(specs[0], pad=False)) == set(vals) - {"mask"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("likelihood, kwargs", [
+    ("binomial", dict(ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR")),
+    ("poisson", dict(x1i="x1i", t1i="t1i", x2i="x2i", t2i="t2i", measure="IRR")),
+])
+def test_the_padded_log_density_is_the_unpadded_one_plus_independent_padded_terms(likelihood, kwargs):
+    """logp(padded model) = logp(unpadded) + the priors of the padded studies' own variables + a constant."""
+    from bayesma.models.build import build_model
+
+    data = TABLES if likelihood == "binomial" else RATES
+    for baseline in ("fixed", "random"):
+        spec = bm.MetaAnalysis(data, **kwargs, likelihood=likelihood, baseline=baseline, priors=PRIORS if
+                               baseline == "fixed" else {k: v for k, v in PRIORS.items() if k != "baseline"}).spec
+        full, _ = build_model(spec, pad=True)
+        small, _ = build_model(spec, pad=False)
+        lp_full, lp_small = full.compile_logp(), small.compile_logp()
+        rng = np.random.default_rng(1)
+        point = {name: rng.normal(0.0, 0.5, size=np.shape(v)) for name, v in small.initial_point().items()}
+        pad_vars = [v.name for v in full.value_vars if np.size(full.initial_point()[v.name]) == 64]
+        values = []
+        for _ in range(3):  # the padded studies' variables moved: only their own prior terms change
+            big = {name: np.asarray(val) for name, val in point.items()}
+            for name in pad_vars:
+                big[name] = np.r_[point[name], rng.normal(0.0, 2.0, 61)]
+            own = 0.0
+            for name in pad_vars:
+                x = big[name][3:]
+                if name == "baseline":
+                    own += stats.norm.logpdf(x, -2, 2).sum()
+                else:
+                    own += stats.norm.logpdf(x).sum()
+            values.append(lp_full(big) - lp_small(point) - own)
+        assert np.allclose(values, values[0], atol=1e-8), (baseline, values)
+
+
+@pytest.mark.slow
+def test_two_k_in_one_bucket_compile_once_and_agree_with_the_exact_engine():
+    from bayesma.models.nuts import ModelCache
+
+    cache = ModelCache()
+    for k in (3, 5):
+        m = bm.MetaAnalysis(_tables(k), ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial",
+                            priors=PRIORS)
+        m._pymc_cache = cache
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            post = m.fit(engine="nuts", seed=3, draws=1000, progressbar=False)
+        assert post.fit_info["padded_to"] == 64 and post.posterior.sizes["study"] == k
+        assert post.fit_info["model_built"] is (k == 3) and post.fit_info["compiled"] is (k == 3)
+        exact = bm.exact.exact_posterior(m).summary()
+        s = post.summary()
+        for name in exact.index:
+            assert abs(s.loc[name, "mean"] - exact.loc[name, "mean"]) < 0.1 * exact.loc[name, "sd"], name
+            assert s.loc[name, "sd"] == pytest.approx(exact.loc[name, "sd"], rel=0.1), name
+    assert len(cache) == 1
