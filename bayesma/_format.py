@@ -10,7 +10,7 @@ from typing import Any
 
 from bayesma.errors import InputError
 
-__all__ = ["format_p"]
+__all__ = ["format_p", "transformed", "format_transformed"]
 
 
 def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing: str | None = None) -> str:
@@ -107,3 +107,28 @@ def moderator_statistic(res: Any, compact: bool = False) -> str:
     if compact:
         return f"F({df1}, {dfs:g})" if dfs is not None else f"QM({df1})"
     return f"F(df1 = {df1}, df2 = {dfs:g})" if dfs is not None else f"QM(df = {df1})"
+
+
+def transformed(fn: Any, x: Any) -> Any:
+    """``fn(x)`` for a back-transformation (``numpy.exp``, ``numpy.tanh``, ...) without numpy's
+    overflow warnings: an odds ratio of a log effect of 800 is ``inf`` (R's ``exp(800)`` is
+    ``Inf``), which :func:`format_transformed` writes as ``> 1e308``."""
+    import numpy as np
+
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        return fn(x)
+
+
+def format_transformed(value: float, digits: int = 2, *, missing: str = "NA") -> str:
+    """A back-transformed number for a reader: *digits* decimals, three significant digits from a
+    million on (``1.91e+111``, not 112 digits), and ``> 1e308`` / ``< -1e308`` where the
+    transformation overflowed (the value lies beyond the largest double)."""
+    v = float(value)
+    if math.isnan(v):
+        return missing
+    if math.isinf(v):
+        return "> 1e308" if v > 0 else "< -1e308"
+    if abs(v) >= 1e6:
+        return f"{v:.3g}"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text

@@ -20,6 +20,27 @@ def study_name(labels: Sequence[Any] | None, i: int) -> str:
     return f"study in row {i + 1}"
 
 
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """metafor's rule for repeated study labels (``.make.unique``, used by ``rma.glmm``, ``rma.mh``,
+    ``rma.peto`` and ``escalc``; bayesma's :func:`bayesma.rma` refuses repeated labels instead):
+    every label that occurs more than once gets ``.1``, ``.2``, ... in order of appearance; the labels are taken one distinct
+    value at a time (in order of first appearance), so a label made this way that meets an
+    existing one is numbered again (``["a", "a", "a.1"]`` -> ``["a.1.1", "a.2", "a.1.2"]``).
+
+    Examples
+    --------
+    >>> unique_labels(["Smith", "Jones", "Smith"])
+    ['Smith.1', 'Jones', 'Smith.2']
+    """
+    out = list(labels)
+    for value in dict.fromkeys(labels):
+        idx = [i for i, v in enumerate(out) if v == value]
+        if len(idx) > 1:
+            for n, i in enumerate(idx, start=1):
+                out[i] = f"{value}.{n}"
+    return out
+
+
 def as_numeric(values: Any, column: str, labels: Sequence[Any] | None = None) -> np.ndarray:
     """Convert *values* to a float array, naming every offending study on failure.
 

@@ -29,7 +29,20 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level, label_alias
-from bayesma.batch_steps import Groups, Outputs, Plan, assemble, fit_single, fit_vectorised, plan_groups
+from bayesma.batch_steps import (
+    GROUP_FREQ,
+    POST_COLS,
+    Groups,
+    Outputs,
+    Plan,
+    assemble,
+    fit_single,
+    fit_vectorised,
+    freq_row,
+    frequentist_fits,
+    plan_groups,
+    posterior_rows,
+)
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.exact.capability import ENGINE_CHOICES
 from bayesma.models import MetaAnalysis
@@ -80,6 +93,7 @@ class FitManyResult:  # numpydoc ignore=PR01
     _model_args: dict[str, Any] = field(repr=False)
     _fits: dict[Any, Any] = field(default_factory=dict, repr=False)
     _freq_fits: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _positions: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """The per-group table (:attr:`groups`).
@@ -142,7 +156,9 @@ class FitManyResult:  # numpydoc ignore=PR01
 
         Kept fits (NUTS, ``keep_fits=True``) are returned as they are; otherwise the group
         is refitted with the same model, priors, engine and seed (for the exact engine
-        this reproduces the row's numbers).
+        this reproduces the row's numbers: to about 1e-9 where the row came from the
+        vectorised path). With ``keep_fits=True`` a group of the vectorised path is fitted
+        here on first use and kept (the same fit as fitting it alone).
 
         Parameters
         ----------
@@ -174,18 +190,25 @@ class FitManyResult:  # numpydoc ignore=PR01
         """
         if key in self._fits:
             return self._fits[key]
-        if key not in self.groups.index:
-            raise KeyError(f"no group {key!r}; groups are {self.keys()[:10]}{' ...' if len(self.groups) > 10 else ''}")
-        if self.groups.loc[key, "error"]:
-            raise InputError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
-        sub = _group_frame(self._data, self.by, key)
+        sub = self._group(key)
         args = dict(self._model_args)
         fit_args = {**args.pop("fit"), **fit_kwargs}
         seed = self.groups.loc[key, "seed"]
         fit_args.setdefault("seed", None if pd.isna(seed) else int(seed))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return MetaAnalysis(sub, **args).fit(**fit_args)
+            post = MetaAnalysis(sub, **args).fit(**fit_args)
+        if self.settings.get("keep_fits") and not fit_kwargs:
+            self._fits[key] = post  # kept: one object per group, whoever asks
+        return post
+
+    def _group(self, key: Any) -> pd.DataFrame:
+        """The rows of one group that did not fail (KeyError / InputError otherwise)."""
+        if key not in self.groups.index:
+            raise KeyError(f"no group {key!r}; groups are {self.keys()[:10]}{' ...' if len(self.groups) > 10 else ''}")
+        if self.groups.loc[key, "error"]:
+            raise InputError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
+        return _group_frame(self._data, self.by, key, self._positions.get(key))
 
     def frequentist(self, key: Any) -> dict[str, Any]:
         """metafor's fits of one group, the objects its row of :attr:`groups` was read from.
@@ -224,11 +247,49 @@ class FitManyResult:  # numpydoc ignore=PR01
         """
         if key in self._freq_fits:
             return self._freq_fits[key]
-        if key not in self.groups.index:
-            raise KeyError(f"no group {key!r}; groups are {self.keys()[:10]}{' ...' if len(self.groups) > 10 else ''}")
-        if self.groups.loc[key, "error"]:
-            raise InputError(f"group {key!r} failed: {self.groups.loc[key, 'error']}")
-        raise InputError("the frequentist fits were not kept: call fit_many(..., keep_fits=True)")
+        sub = self._group(key)
+        if not self.settings.get("keep_fits"):
+            raise InputError("the frequentist fits were not kept: call fit_many(..., keep_fits=True)")
+        args = {k: v for k, v in self._model_args.items() if k != "fit"}
+        s = self.settings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits = frequentist_fits(MetaAnalysis(sub, **args).spec, sub, args,
+                                    {"method": s["method"], "test": s["test"], "level": s["level"]})
+        self._freq_fits[key] = fits
+        return fits
+
+    def read_from_fits(self) -> FitManyResult:
+        """The result with every group's rows read from its kept fits (:meth:`fit`, :meth:`frequentist`).
+
+        With ``keep_fits=True`` the rows of groups on the vectorised path come from whole arrays
+        and agree with the groups' own fits to about 1e-9; this gives the table whose every
+        number is the kept objects' number, to the last digit (what ``bayesma fit --by``
+        prints and writes). Groups fitted one by one are already read from their fits.
+
+        Returns
+        -------
+        FitManyResult
+            A new result; ``settings["rows"]`` says where the rows come from.
+
+        Raises
+        ------
+        InputError
+            If the fits were not kept (``keep_fits=False``).
+
+        Examples
+        --------
+        >>> import pandas as pd, bayesma as bm
+        >>> df = pd.DataFrame({"outcome": ["a"] * 3 + ["b"] * 3, "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.7],
+        ...                    "vi": [0.02, 0.03, 0.04, 0.02, 0.05, 0.03]})
+        >>> res = bm.fit_many(df, by="outcome", keep_fits=True,
+        ...                   priors={"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}).read_from_fits()
+        >>> bool(res.groups.loc["a", "mu_mean"] == res.fit("a").summary().loc["mu", "mean"])
+        True
+        """
+        if not self.settings.get("keep_fits"):
+            raise InputError("read_from_fits needs the fits kept: call fit_many(..., keep_fits=True)")
+        return _read_from_fits(self)
 
     def __repr__(self) -> str:
         n = len(self.groups)
@@ -236,7 +297,8 @@ class FitManyResult:  # numpydoc ignore=PR01
         s = self.settings
         lines = [f"fit_many: {n} meta-analyses by {', '.join(self.by)} ({s.get('model', 'random effects')}; "
                  f"{s['engine']} engine, "
-                 f"{s['seconds']:.2f} s; {s['n_vectorised']} vectorised, {s['n_single']} fitted one by one)"]
+                 f"{s['seconds']:.2f} s; {s['n_vectorised']} vectorised, {s['n_single']} fitted one by one"
+                 + (f"; priors {s['priors']}" if s['n_vectorised'] else "") + ")"]
         if failed:
             lines.append(f"{failed} group(s) failed: see .errors")
         cols = ["k", "FE", "RE", "I2", "Q_p", "mu_mean", "mu_lower", "mu_upper", "p_mu_positive"]
@@ -245,12 +307,15 @@ class FitManyResult:  # numpydoc ignore=PR01
         return "\n".join(lines)
 
 
-def _group_frame(data: pd.DataFrame, by: list[str], key: Any) -> pd.DataFrame:
+def _group_frame(data: pd.DataFrame, by: list[str], key: Any, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The rows of group *key* (at the positions *rows* when known: keys are stripped of spaces)."""
     kt = key if isinstance(key, tuple) else (key,)
-    mask = np.ones(len(data), dtype=bool)
-    for col, val in zip(by, kt):
-        mask &= (data[col] == val).to_numpy()
-    sub = data.loc[mask].copy()
+    if rows is None:
+        mask = np.ones(len(data), dtype=bool)
+        for col, val in zip(by, kt):
+            mask &= (data[col] == val).to_numpy()
+        rows = np.flatnonzero(mask)
+    sub = data.iloc[rows].copy()
     # plots of the group's fit take their title from it (bayesma.plots title_of)
     here = ", ".join(f"{col} = {val}" for col, val in zip(by, kt))
     sub.attrs = {**data.attrs, "subset": ", ".join(v for v in (data.attrs.get("subset"), here) if v)}
@@ -340,10 +405,13 @@ def fit_many(
         Passed to :meth:`bayesma.MetaAnalysis.fit`.
     keep_fits : bool, optional
         Keep each group's :class:`MetaPosterior` and metafor's fits of it (default: for NUTS):
-        every group is then fitted alone (no vectorised path), its row of ``groups`` is read
-        from the kept fits, and :meth:`FitManyResult.fit` and :meth:`FitManyResult.frequentist`
-        return them (one fit per group: what ``bayesma fit --by`` prints). Otherwise
-        :meth:`FitManyResult.fit` refits a group on demand.
+        :meth:`FitManyResult.fit` and :meth:`FitManyResult.frequentist` return them, one object
+        per group. Groups fitted one by one keep the objects their rows were read from; groups
+        of the vectorised exact path get theirs on first use (the same fit as fitting the group
+        alone; its numbers agree with the vectorised row to about 1e-9), and
+        :meth:`FitManyResult.read_from_fits` reads every row from the kept objects (what
+        ``bayesma fit --by`` prints). Otherwise :meth:`FitManyResult.fit` refits a group on
+        demand.
     missing : {"raise", "drop"}
         As :class:`bayesma.MetaAnalysis`: a study with a missing value is an error in its
         group (``.errors``), or dropped from its group with a warning.
@@ -413,7 +481,7 @@ def fit_many(
 
     groups = Groups.of(data, by_cols, seed)
     vector_ok = (engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common")
-                 and not fit_kwargs and not dependence and not keep_fits)
+                 and not fit_kwargs and not dependence)
     plan = plan_groups(data, groups, model_args, by_cols) if vector_ok else Plan(single=list(range(groups.n)),
                                                                               errors=[""] * groups.n)
     out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
@@ -425,14 +493,44 @@ def fit_many(
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
                 "priors": plan.priors, "model": _model_name(model, mods, cluster, rho, outcome, struct),
+                "keep_fits": bool(keep_fits), "rows": "vectorised arrays and fits" if plan.buckets else "fits",
                 "seconds": time.perf_counter() - t0}
     return FitManyResult(table=table, groups=groups_table, by=by_cols, settings=settings, _data=data,
-                         _model_args={**model_args, "fit": fit_args}, _fits=fits, _freq_fits=out.freq_fits)
+                         _model_args={**model_args, "fit": fit_args}, _fits=fits, _freq_fits=out.freq_fits,
+                         _positions=groups.positions)
 
 
 # ---------------------------------------------------------------------------
 # the steps of fit_many
 # ---------------------------------------------------------------------------
+
+
+def _read_from_fits(res: FitManyResult) -> FitManyResult:
+    """*res* with the rows of its vectorised groups read from their kept fits (built here)."""
+    g = res.groups
+    G = len(g)
+    vectorised = g["engine"].astype(str).str.endswith("(vectorised)").to_numpy()
+    keys = res.keys()
+    names: list[Any] = [None] * G
+    values: list[Any] = [None] * G
+    freq, p_pos = g[GROUP_FREQ].to_numpy(float).copy(), g["p_mu_positive"].to_numpy(float).copy()
+    settings = res.settings
+    freq_args = {"method": settings["method"], "test": settings["test"], "level": settings["level"]}
+    for i, key in enumerate(keys):
+        if g["error"].iloc[i]:
+            continue
+        if vectorised[i]:
+            rows, p_pos[i] = posterior_rows(res.fit(key))
+            freq[i] = [freq_row(res.frequentist(key), freq_args)[c] for c in GROUP_FREQ]
+        else:
+            rows = res.table.loc[key if isinstance(key, tuple) else (key,)]
+        names[i], values[i] = tuple(rows.index), rows[POST_COLS].to_numpy(float)
+    engines = g["engine"].astype(str).str.replace(" (vectorised)", "", regex=False).tolist()
+    table, groups_table = assemble(keys, res.by, g["k"].to_numpy(), names, values, freq, p_pos,
+                                   g["warnings"].tolist(), g["error"].tolist(), list(g["seed"]), engines, set(range(G)))
+    return FitManyResult(table=table, groups=groups_table, by=res.by, settings={**settings, "rows": "fits"},
+                         _data=res._data, _model_args=res._model_args, _fits=res._fits, _freq_fits=res._freq_fits,
+                         _positions=res._positions)
 
 
 def _model_name(model: str, mods: Any, cluster: Any, rho: Any, outcome: Any, struct: Any) -> str:

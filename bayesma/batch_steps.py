@@ -31,7 +31,7 @@ from bayesma.priors.base import short_text
 from bayesma.spec import resolve_priors
 
 __all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one",
-           "assemble", "validated_arrays", "small_k_note", "frequentist_fits", "freq_row", "POST_COLS",
+           "assemble", "validated_arrays", "small_k_note", "frequentist_fits", "freq_row", "posterior_rows", "POST_COLS",
            "GROUP_FREQ"]
 
 POST_COLS = ["mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk", "ess_tail"]
@@ -58,10 +58,7 @@ def fit_one(task: tuple) -> dict[str, Any]:
         try:
             ma = MetaAnalysis(sub, **model_args)
             post = ma.fit(**fit_args)
-            summ = post.summary()
-            keep_rows = [r for r in summ.index if not r.startswith("theta[")]
-            out["rows"] = summ.loc[keep_rows, POST_COLS]
-            out["p_mu_positive"] = float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan
+            out["rows"], out["p_mu_positive"] = posterior_rows(post)
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
             out["k"] = spec.k
@@ -84,6 +81,14 @@ def fit_one(task: tuple) -> dict[str, Any]:
             out["error"] = f"{type(exc).__name__}: {exc}"
     return out
 
+
+
+def posterior_rows(post: Any) -> tuple[pd.DataFrame, float]:
+    """The rows of one group's posterior in the tidy table (every parameter but the study effects)
+    and P(mu > 0), read from the fit itself."""
+    summ = post.summary()
+    rows = summ.loc[[r for r in summ.index if not r.startswith("theta[")], POST_COLS]
+    return rows, (float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan)
 
 
 def _re_name(method: str, test: str) -> str:

@@ -28,7 +28,8 @@ _FACTOR = re.compile(r"factor\(\s*(" + _VAR + r")\s*\)")
 
 
 def design_matrix(
-    mods: Any, data: pd.DataFrame | None, k: int, labels: list[str] | None = None, intercept: bool = True
+    mods: Any, data: pd.DataFrame | None, k: int, labels: list[str] | None = None, intercept: bool = True,
+    redundant: str = "drop",
 ) -> tuple[np.ndarray, list[str]]:
     """Build the k x p design matrix of a (meta-)regression.
 
@@ -47,6 +48,10 @@ def design_matrix(
     intercept : bool, default True
         Add an intercept column (``"intrcpt"``) in front of a matrix / DataFrame of
         moderators. A formula sets its own intercept (``"~ x - 1"`` has none).
+    redundant : {"drop", "raise"}
+        What a column that is a linear combination of the columns before it does:
+        dropped with a warning (metafor's rule, the default) or an error naming it
+        (:func:`drop_redundant`).
 
     Returns
     -------
@@ -63,7 +68,7 @@ def design_matrix(
     if mods is None:
         return np.ones((k, 1)), ["intrcpt"]
     if isinstance(mods, str):
-        return _from_formula(mods, data, k, labels)
+        return _from_formula(mods, data, k, labels, redundant)
     if isinstance(mods, pd.Series):
         mods = mods.to_frame()
     if isinstance(mods, pd.DataFrame):
@@ -89,7 +94,7 @@ def design_matrix(
     if intercept:
         X = np.column_stack([np.ones(k), X])
         names = ["intrcpt"] + names
-    return drop_redundant(X, names)
+    return drop_redundant(X, names, redundant=redundant)
 
 
 def formula_variables(formula: str) -> list[str]:
@@ -126,7 +131,8 @@ def required_columns(mods: Any, data: pd.DataFrame | None, *extra: str | None) -
     return [c for c in dict.fromkeys(names) if c in data.columns]
 
 
-def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[str] | None):
+def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[str] | None,
+                  redundant: str = "drop"):
     from formulaic import model_matrix
 
     text = formula.strip()
@@ -180,7 +186,7 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int, labels: list[
     if X.shape[1] == 0:
         raise InputError(f"the moderator formula {formula!r} has no columns (no intercept and no "
                          "moderators); use mods=None for the intercept-only model")
-    return drop_redundant(X, names)
+    return drop_redundant(X, names, redundant=redundant)
 
 
 def is_text(col: pd.Series) -> bool:
@@ -315,7 +321,8 @@ def _r_name(column: str, factor_vars: set[str]) -> str:
     return ":".join(parts)
 
 
-def drop_redundant(X: np.ndarray, names: list[str], tol: float = 1e-7) -> tuple[np.ndarray, list[str]]:
+def drop_redundant(X: np.ndarray, names: list[str], tol: float = 1e-7,
+                   redundant: str = "drop") -> tuple[np.ndarray, list[str]]:
     """Drop the columns of *X* that are (numerically) linear combinations of the columns before
     them, with a warning naming them, as metafor (``rma``'s "Redundant predictors dropped from the
     model."; R's ``lm`` decides: a column whose part orthogonal to the kept columns before it is
@@ -329,8 +336,9 @@ def drop_redundant(X: np.ndarray, names: list[str], tol: float = 1e-7) -> tuple[
     Raises
     ------
     ValueError
-        When every column is redundant, or the kept columns are still not of full rank in
-        metafor's sense (an eigenvalue of X'X <= 1e-7: "Model matrix not of full rank").
+        When every column is redundant, a column is redundant and ``redundant="raise"``, or the
+        kept columns are still not of full rank in metafor's sense (an eigenvalue of X'X <= 1e-7:
+        "Model matrix not of full rank").
     """
     keep: list[int] = []
     basis = np.empty((X.shape[0], 0))
@@ -347,6 +355,12 @@ def drop_redundant(X: np.ndarray, names: list[str], tol: float = 1e-7) -> tuple[
     dropped = [names[j] for j in range(X.shape[1]) if j not in keep]
     if not keep:
         raise InputError(f"the design matrix (columns {names}) has no usable column: every moderator is zero")
+    if dropped and redundant == "raise":
+        raise InputError(
+            f"the design matrix of mods= is not of full column rank: {', '.join(repr(d) for d in dropped)} "
+            f"{'is a' if len(dropped) == 1 else 'are'} constant or a linear combination of the other columns "
+            f"({', '.join(names[j] for j in keep)}); remove {'it' if len(dropped) == 1 else 'them'} from the formula",
+            column=dropped[0])
     if dropped:
         warnings.warn(
             f"Redundant predictors dropped from the model (as metafor): {', '.join(repr(d) for d in dropped)} "

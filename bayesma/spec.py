@@ -159,8 +159,10 @@ def build_spec(
     measure: str | None = None,
     missing: str = "raise",
     scale: Any = None,
+    redundant: str = "drop",
 ) -> ModelSpec:
-    """Validate the arguments of :class:`bayesma.MetaAnalysis` into a :class:`ModelSpec`."""
+    """Validate the arguments of :class:`bayesma.MetaAnalysis` into a :class:`ModelSpec` (*redundant*:
+    :func:`bayesma.design.design_matrix`'s rule for a column that is a combination of others)."""
     if model not in MODELS:
         raise InputError(f"model must be one of {MODELS}, got {model!r}")
     measure = measures.lookup(measure)  # the registry's name: "smd" -> "SMD", as escalc and robma read it
@@ -176,7 +178,7 @@ def build_spec(
                 sei = "sei"
         md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, cluster=cluster,
                              missing=missing, require=required_columns(mods, data, tau_by, *_scale_columns(scale)))
-    X, names = design_matrix(mods, md.data, md.k, md.labels)
+    X, names = design_matrix(mods, md.data, md.k, md.labels, redundant=redundant)
 
     group_index, group_names = None, []
     if tau_by is not None:

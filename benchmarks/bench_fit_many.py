@@ -5,7 +5,9 @@ Run: ``python benchmarks/bench_fit_many.py [--quick] [--skip-nuts] [--skip-dask]
 * ``fit_many`` on 50,000 simulated meta-analyses with k from 2 to 100 (a CDSR-like mix: half
   have k <= 4, a tenth k > 20), exact engine, log odds ratios with the default priors; beside it
   the cost of one ``MetaAnalysis(...).fit(engine="exact")`` at k = 5 (summaries only); and the same
-  50,000 without ``measure=`` (data-scaled default priors, one per group: vectorised too);
+  50,000 without ``measure=`` (data-scaled default priors, one per group: vectorised too); the
+  first 1,000 with ``keep_fits=True`` (vectorised, each group's posterior and rma fits built on
+  first use), then ``read_from_fits()`` (every group's objects built: what ``fit --by`` prints);
 * ``fit_many`` on 100 meta-analyses of k = 3..60 with NUTS (2 chains x 500 draws): number of
   compilations and wall time, serially and on a two-worker ``distributed.LocalCluster``;
 * ``small_k_simulation`` with 10^6 replications at k = 3 (one prior + DL, REML, REML-KH, PM),
@@ -83,6 +85,16 @@ def main() -> None:
                  f"CPU {CPU[0]:.1f} s; data-scaled priors, {many.settings['n_vectorised']:,} vectorised, "
                  f"{many.settings['n_single']:,} one by one"))
     assert many.errors.empty
+    # keep_fits=True (bayesma fit --by): the vectorised pass, then each group's objects on first use
+    n_keep = 1_000 // scale
+    sub = db[db["review"] < n_keep]
+    secs, kept = timed(lambda: bm.fit_many(sub, by="review", keep_fits=True, progress=False))
+    rows.append(("fit_many exact, keep_fits=True", f"{n_keep:,} meta-analyses (the first)", f"{secs:.1f}",
+                 f"CPU {CPU[0]:.1f} s; {kept.settings['n_vectorised']:,} vectorised, {kept.settings['n_single']:,} "
+                 "one by one; objects built on first use"))
+    secs, _ = timed(kept.read_from_fits)
+    rows.append(("  then .read_from_fits()", f"{n_keep:,} posteriors and 4 rma fits each", f"{secs:.1f}",
+                 f"CPU {CPU[0]:.1f} s; every group's kept objects built, rows read from them (what fit --by prints)"))
     args.skip_nuts = args.skip_nuts or args.only_exact
 
     client = cluster = None

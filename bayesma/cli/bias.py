@@ -1,9 +1,10 @@
 """``bayesma bias``: frequentist publication-bias diagnostics of a file in one table, with plots.
 
 Egger's regression test, Begg & Mazumdar's rank test, trim-and-fill, PET, PEESE and the
-conditional PET-PEESE estimate, a step-function selection model and fail-safe N (Rosenthal,
-Orwin, Rosenberg), all with metafor's definitions; the contour-enhanced funnel plot and the
-estimated selection function are written next to the table.
+conditional PET-PEESE estimate, selection models (a step function by default; ``--type`` takes
+any weight function of :func:`bayesma.selmodel`) and fail-safe N (Rosenthal, Orwin, Rosenberg),
+all with metafor's definitions; the contour-enhanced funnel plot and the estimated selection
+functions are written next to the table.
 """
 
 from __future__ import annotations
@@ -34,15 +35,21 @@ def add_parser(sub, formatter_class) -> None:
         "bias", help="publication-bias diagnostics: Egger, rank test, trim-and-fill, PET-PEESE, selection model, fail-safe N",
         formatter_class=formatter_class,
         description="Run the frequentist publication-bias methods on FILE (metafor's definitions) and print one "
-                    "table; write bias.csv, funnel.png (contour-enhanced) and selection_function.png into --out.")
+                    "table; write bias.csv, funnel.png (contour-enhanced) and selection_function.png (one "
+                    "selection_function_<type>.png per --type when there are several) into --out.")
     p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
     p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes")
     var = p.add_mutually_exclusive_group(required=True)
     var.add_argument("--vi", metavar="COL", help="column with the sampling variances")
     var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
     p.add_argument("--labels", metavar="COL", help="column with (unique) study labels")
-    p.add_argument("--steps", default="0.025", metavar="P[,P...]",
-                   help="one-sided p-value cut points of the step-function selection model (1 is added)")
+    p.add_argument("--type", default="stepfun", metavar="TYPE[,TYPE...]",
+                   help="weight function(s) of the selection model, as bayesma.selmodel / metafor's selmodel: "
+                        + ", ".join(_types()) + "; several (comma-separated) give one row and one plot each")
+    p.add_argument("--steps", default=None, metavar="P[,P...]",
+                   help="one-sided p-value cut points of the step-function selection model (1 is added; default "
+                        "0.025); with one value also the threshold below which a smooth weight function (not beta) "
+                        "is 1")
     p.add_argument("--alternative", default="auto", choices=("auto", "greater", "less"),
                    help="direction in which results are favoured for publication: 'greater' (positive effects), "
                         "'less', or 'auto' (the sign of the random-effects estimate)")
@@ -61,6 +68,36 @@ def add_parser(sub, formatter_class) -> None:
     p.set_defaults(command_module="bias")
 
 
+def _types() -> tuple[str, ...]:
+    from bayesma.frequentist.bias.selection import SELMODEL_TYPES
+
+    return SELMODEL_TYPES
+
+
+def selection_types(text: str) -> list[str]:
+    """The ``--type`` list: names of :data:`bayesma.frequentist.bias.selection.SELMODEL_TYPES`."""
+    names = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+    unknown = [t for t in names if t not in _types()]
+    if not names or unknown:
+        raise InputError(f"--type: unknown selection model type(s) {unknown or [text]}; use one or more of "
+                         f"{', '.join(_types())} (comma-separated)")
+    return list(dict.fromkeys(names))
+
+
+def _type_steps(type_: str, steps: list[float] | None) -> list[float] | None:
+    """The cut points of one selection model: *steps* (default 0.025) for the step function; for a smooth
+    weight function the one threshold given (none by default; never for beta)."""
+    if type_ == "stepfun":
+        return [0.025] if steps is None else steps
+    if steps is None or type_ == "beta":
+        return None
+    if len(steps) != 1:
+        raise InputError(f"--steps: the {type_} selection model takes at most one cut point (the p-value below "
+                         f"which the weight is 1), got {len(steps)}; give the step function its steps in a "
+                         "separate run")
+    return steps
+
+
 def _steps(text: str) -> list[float]:
     try:
         steps = [float(s) for s in text.replace(";", ",").split(",") if s.strip()]
@@ -75,12 +112,14 @@ def _row(estimate=np.nan, ci_lb=np.nan, ci_ub=np.nan, statistic=np.nan, pval=np.
     return {"estimate": estimate, "ci_lb": ci_lb, "ci_ub": ci_ub, "statistic": statistic, "pval": pval, "note": note}
 
 
-def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto", method: str = "REML"):
+def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto", method: str = "REML",
+               types=("stepfun",)):
     """All the diagnostics of ``bayesma bias`` on arrays: (table, fits).
 
     Returns the table (one row per method; columns estimate, ci_lb, ci_ub, statistic, pval, note)
     and a dict of the fitted objects (``rma``, ``egger``, ``ranktest``, ``trimfill``, ``petpeese``,
-    ``selmodel`` -- None when it could not be fitted --, ``fsn``).
+    ``selmodels`` -- one per type of *types*, None when it could not be fitted --, ``selmodel`` (the
+    first), ``fsn``). *steps* are the step function's cut points (None: 0.025).
     """
     # loaded when the command runs (scipy), not for ``bayesma --help``
     from bayesma.frequentist import egger_test, fsn, pet_peese, ranktest, rma, selmodel, trimfill
@@ -110,19 +149,10 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
                                            f"slope {fit.beta[1]:.4g} (p = {fit.pval[1]:.3g})")
     rows["PET-PEESE"] = _row(pp.estimate, pp.ci_lb, pp.ci_ub, np.nan, pp.pval,
                              f"{pp.chosen} (PET one-sided p = {pp.pet_pval_one_sided:.3g})")
-    sel = None
-    name = f"Step selection model ({', '.join(f'{s:g}' for s in steps)})"
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            sel = selmodel(res, "stepfun", steps=list(steps), alternative=alternative)
-        extra = "; ".join(str(w.message) for w in caught)
-        rows[name] = _row(sel.beta[0], sel.ci_lb[0], sel.ci_ub[0], sel.LRT, sel.LRTp,
-                          f"statistic: LRT (df = {sel.LRTdf}) of the weights "
-                          + ", ".join(f"{d:.3g}" for d in sel.delta) + "; k per interval "
-                          + ", ".join(str(int(k)) for k in sel.k_per_interval) + (f"; {extra}" if extra else ""))
-    except (ValueError, RuntimeError) as exc:
-        rows[name] = _row(note=f"not fitted: {exc}")
+    sels = {}
+    for type_ in types:
+        cuts = _type_steps(type_, None if steps is None else list(steps))
+        sels[type_], rows[_selection_name(type_, cuts)] = _selection_row(res, type_, cuts, alternative, selmodel)
     fs = {t: fsn("yi", "vi", data=data, type=t) for t in ("Rosenthal", "Orwin", "Rosenberg")}
     rows["Fail-safe N (Rosenthal)"] = _row(fs["Rosenthal"].fsnum, pval=fs["Rosenthal"].pval,
                                            note="studies averaging z = 0 to reach p = 0.05 (one-sided)")
@@ -132,9 +162,31 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
                                            note="null studies to make the FE test non-significant (two-sided 0.05)")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=COLUMNS)
     table.index.name = "method"
-    fits = {"rma": res, "egger": eg, "ranktest": rt, "trimfill": tf, "petpeese": pp, "selmodel": sel, "fsn": fs,
-            "alternative": alternative}
+    fits = {"rma": res, "egger": eg, "ranktest": rt, "trimfill": tf, "petpeese": pp, "selmodels": sels,
+            "selmodel": sels[types[0]], "fsn": fs, "alternative": alternative}
     return table, fits
+
+
+def _selection_name(type_: str, cuts: list[float] | None) -> str:
+    where = f" ({', '.join(f'{s:g}' for s in cuts)})" if cuts else ""
+    return f"Step selection model{where}" if type_ == "stepfun" else f"Selection model ({type_}){where.replace('(', '(step ')}"
+
+
+def _selection_row(res, type_: str, cuts: list[float] | None, alternative: Any, selmodel) -> tuple[Any, dict]:
+    """One selection model and its row (None and a 'not fitted' note when it fails)."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sel = selmodel(res, type_, steps=cuts, alternative=alternative)
+    except (ValueError, RuntimeError) as exc:
+        return None, _row(note=f"not fitted: {exc}")
+    extra = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+    note = f"statistic: LRT (df = {sel.LRTdf}) " + ("of the weights " if type_ == "stepfun"
+                                                     else "against no selection; delta ")
+    note += ", ".join(f"{d:.3g}" for d in sel.delta)
+    if type_ == "stepfun":
+        note += "; k per interval " + ", ".join(str(int(k)) for k in sel.k_per_interval)
+    return sel, _row(sel.beta[0], sel.ci_lb[0], sel.ci_ub[0], sel.LRT, sel.LRTp, note + (f"; {extra}" if extra else ""))
 
 
 def _save(fig, path: Path) -> None:
@@ -159,14 +211,16 @@ def small_k_text(k: int) -> str:
             "need at least 10 studies: Sterne et al. 2011; Cochrane Handbook 13.3.5.4)")
 
 
-def diagnose(md, steps: list[float], alternative: str = "auto", method: str = "REML") -> dict[str, Any]:
+def diagnose(md, steps: list[float] | None, alternative: str = "auto", method: str = "REML",
+             types: tuple[str, ...] | list[str] = ("stepfun",)) -> dict[str, Any]:
     """The diagnostics of one analysis (*md* a :class:`bayesma.MetaData`).
 
     Returns a dict: ``table`` and ``fits`` (:func:`bias_table`; the methods' notes say ``k = ... < 10``
     at small k), ``shown`` (rounded for a reader), ``title`` and the small-k ``note`` (empty at k >= 10).
     """
     note = small_k_text(md.k)
-    table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=alternative, method=method)
+    table, fits = bias_table(md.yi, md.vi, labels=md.labels, steps=steps, alternative=alternative, method=method,
+                             types=tuple(types))
     if note:
         for row in table.index[1:]:  # every method but the random-effects model and fail-safe N
             if row.startswith("Fail-safe"):
@@ -182,11 +236,11 @@ def diagnose(md, steps: list[float], alternative: str = "auto", method: str = "R
     return {"table": table, "fits": fits, "shown": shown, "title": title, "note": note}
 
 
-def _diagnose(md, args: argparse.Namespace, steps: list[float], title: str):
+def _diagnose(md, args: argparse.Namespace, steps: list[float] | None, types: list[str], title: str):
     """Run and print the diagnostics of one analysis: (table, fits)."""
     from bayesma.errors import SmallKWarning
 
-    res = diagnose(md, steps, args.alternative, args.method)
+    res = diagnose(md, steps, args.alternative, args.method, types)
     if res["note"]:
         warnings.warn(f"{title}{res['note']}", SmallKWarning, stacklevel=2)
     print_table(res["shown"], title=f"{title}{res['title']}")
@@ -200,7 +254,10 @@ def run(args: argparse.Namespace) -> int:
     from bayesma.plots import funnel_plot
 
     df = load_yi_vi(args)
-    steps = _steps(args.steps)
+    steps = None if args.steps is None else _steps(args.steps)
+    types = selection_types(args.type)
+    for type_ in types:
+        _type_steps(type_, steps)  # a bad combination is an error before any fit
     parts = groups_of(df, args.by) if args.by else [(None, df)]
     analyses = []
     with about(args.file):
@@ -220,12 +277,14 @@ def run(args: argparse.Namespace) -> int:
                        + (f" ({len(analyses)} analyses by {args.by})" if args.by else "")):
         for value, md in analyses:
             title = "" if value is None else f"{args.by} == {value!r}: "
-            tables[value], fits = _diagnose(md, args, steps, title)
+            tables[value], fits = _diagnose(md, args, steps, types, title)
             tail = "" if value is None else f"_{safe_name(value)}"
             files.append((f"funnel{tail}.png", funnel_plot(fits["rma"], contours=[0.90, 0.95, 0.99],
                                                            measure=args.measure)))
-            if fits["selmodel"] is not None:
-                files.append((f"selection_function{tail}.png", fits["selmodel"].plot()))
+            for type_, sel in fits["selmodels"].items():
+                if sel is not None:  # one plot per type; named by the type when there are several
+                    kind = f"_{type_}" if len(types) > 1 else ""
+                    files.append((f"selection_function{kind}{tail}.png", sel.plot()))
     table = tables[None] if args.by is None else pd.concat(tables, names=[args.by])
     written = ["bias.csv"] + [name for name, _ in files]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):

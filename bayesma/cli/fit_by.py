@@ -157,6 +157,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     if (errors != "").any():
         bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())
         raise InputError(f"{int((errors != '').sum())} of {len(keys)} analyses failed: {bad}")
+    res = res.read_from_fits()  # every number printed or written is the kept objects' (one story per value)
     for key, text in res.groups["warnings"].items():
         if str(text).strip():
             warnings.warn(f"{by} == {key!r}: {text}", SmallKWarning, stacklevel=1)

@@ -1,15 +1,19 @@
 """Exact posterior of the multivariate model across outcomes with compound symmetry (``struct="CS"``).
 
-Study j's true effects over the outcomes are ``N(mu, tau^2 [(1 - rho) I + rho 1 1'])`` and its
-effects ``y_j ~ N(X_j mu, V_j + tau^2 (1 - rho) I + tau^2 rho 1 1')`` (one effect per outcome):
+Study j's true effects over the outcomes are ``N(X_j beta, tau^2 [(1 - rho) I + rho 1 1'])`` and
+its effects ``y_j ~ N(X_j beta, V_j + tau^2 (1 - rho) I + tau^2 rho 1 1')`` (one effect per outcome;
+``X`` is the outcome indicators, ``beta`` the means ``mu[<outcome>]``, or with ``mods=`` any design
+of full column rank, ``beta`` its coefficients ``beta[<name>]``):
 the CHE covariance with ``tau_b^2 = tau^2 rho`` (negative when rho < 0) and
 ``tau_w^2 = tau^2 (1 - rho)``. Given ``(tau, rho)`` the means integrate out in closed form
 (normal priors); the 2-D posterior of ``(log tau, z)``, ``rho = lo + (hi - lo) expit(z)`` over the
 support ``(lo, hi)`` of rho's prior, is integrated on the adaptive tensor Gauss-Legendre grid of
 :func:`bayesma.exact.grids._grid_2d`, the likelihood at each node from the rotated clusters of
 :mod:`bayesma.exact.che` (linear in the number of studies). Every reported number follows:
-``mu[<outcome>]`` and ``theta_new[<outcome>]`` are normal mixtures over the nodes, ``tau`` and ``rho``
-have their marginal cdfs on the grid, the study effects are normal mixtures too.
+``mu[<outcome>]`` (or ``beta[<name>]``) and ``theta_new[<outcome>]`` (without moderators only: with
+them a new study's effect needs its moderator values, ``post.predict(newmods=)``) are normal mixtures
+over the nodes, ``tau`` and ``rho`` have their marginal cdfs on the grid, the study effects are normal
+mixtures too.
 """
 
 from __future__ import annotations
@@ -119,9 +123,16 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
         return list(self.spec.outcome_names)
 
     @property
+    def coefficients(self) -> list[str]:
+        """The rows of the means: ``mu[<outcome>]``, or ``beta[<name>]`` with moderators."""
+        if self.spec.is_regression:
+            return [f"beta[{c}]" for c in self.spec.coef_names]
+        return [f"mu[{o}]" for o in self.outcomes]
+
+    @property
     def names(self) -> list[str]:
-        return ([f"mu[{o}]" for o in self.outcomes] + ["tau", "rho"] + [f"theta[{lab}]" for lab in self.spec.labels]
-                + [f"theta_new[{o}]" for o in self.outcomes])
+        new = [] if self.spec.is_regression else [f"theta_new[{o}]" for o in self.outcomes]
+        return self.coefficients + ["tau", "rho"] + [f"theta[{lab}]" for lab in self.spec.labels] + new
 
     def _theta(self):
         if "theta" not in self._cache:
@@ -132,13 +143,15 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
 
     def _mixture(self, name: str):
         w, tau, rho, b, V = self._nodes()
-        if name.startswith("mu[") or name.startswith("theta_new["):
+        if name in self.coefficients:
+            j = self.coefficients.index(name)
+            return w, b[:, j], np.sqrt(V[:, j, j])
+        if name.startswith("theta_new[") and not self.spec.is_regression:
             o = name[name.index("[") + 1:-1]
             if o not in self.outcomes:
                 raise KeyError(f"no outcome {o!r}; the outcomes are {self.outcomes}")
             j = self.outcomes.index(o)
-            extra = tau**2 if name.startswith("theta_new") else 0.0
-            return w, b[:, j], np.sqrt(V[:, j, j] + extra)
+            return w, b[:, j], np.sqrt(V[:, j, j] + tau**2)
         if name.startswith("theta["):
             labels = [str(x) for x in self.spec.labels]
             i = labels.index(name[6:-1])
@@ -156,7 +169,8 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
         return np.exp(u) if name == "tau" else self._rho(u)
 
     def quantiles(self, name: str, q: Sequence[float] | np.ndarray) -> np.ndarray:
-        """Posterior quantiles of one quantity (``mu[<o>]``, ``tau``, ``rho``, ``theta[<label>]``, ``theta_new[<o>]``)."""
+        """Posterior quantiles of one quantity (``mu[<o>]`` or ``beta[<name>]``, ``tau``, ``rho``,
+        ``theta[<label>]``, ``theta_new[<o>]``)."""
         qs = tuple(float(v) for v in np.atleast_1d(q))
         mix = self._mixture(name)
         if mix is not None:
@@ -224,8 +238,9 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
 
     # -- draws --------------------------------------------------------------------
     def draws(self, n: int, rng: np.random.Generator, theta: bool = True) -> dict[str, np.ndarray]:
-        """Independent draws: (tau, rho) by inverting the grid's cdfs, then the means, the study effects
-        (Matheron's rule, :mod:`bayesma.exact.che`) and a new study's effects."""
+        """Independent draws: (tau, rho) by inverting the grid's cdfs, then the means (``mu``, or ``beta``
+        with moderators), the study effects (Matheron's rule, :mod:`bayesma.exact.che`) and (without
+        moderators) a new study's effects."""
         g = self.grid
         u2s = g.u_quantiles(1, rng.random(n))
         _, _, _, anti = _gauss_legendre(g.n)
@@ -237,13 +252,17 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
                              np.broadcast_to(g.e1, (n, g.e1.size)))[:, 0]
         tau, rho = np.exp(u1s), self._rho(u2s)
         _, b, V = _ll_pairs(tau**2 * rho, tau**2 * (1 - rho), self.cl, self.loc)
-        mu = b + np.einsum("npq,nq->np", np.linalg.cholesky(V), rng.standard_normal(b.shape))
-        m = len(self.outcomes)
-        omega = (1 - rho)[:, None, None] * np.eye(m) + rho[:, None, None]
-        new = mu + tau[:, None] * np.einsum("npq,nq->np", np.linalg.cholesky(omega), rng.standard_normal((n, m)))
-        out = {"mu": mu, "tau": tau, "rho": rho, "theta_new": new}
+        coef = b + np.einsum("npq,nq->np", np.linalg.cholesky(V), rng.standard_normal(b.shape))
+        out = {"tau": tau, "rho": rho}
+        if self.spec.is_regression:
+            out["beta"] = coef
+        else:
+            m = len(self.outcomes)
+            omega = (1 - rho)[:, None, None] * np.eye(m) + rho[:, None, None]
+            z = rng.standard_normal((n, m))
+            out.update(mu=coef, theta_new=coef + tau[:, None] * np.einsum("npq,nq->np", np.linalg.cholesky(omega), z))
         if theta:
-            xb = mu[:, self.spec.dependence.outcome_index]
+            xb = coef @ np.asarray(self.spec.X, dtype=float).T
             out["theta"] = draw_theta_rotated(self.cl, tau**2 * rho, tau**2 * (1 - rho), xb, rng)
         return out
 

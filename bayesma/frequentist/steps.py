@@ -9,7 +9,7 @@ are :func:`bayesma.influence`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,8 +112,10 @@ class StepResult:  # numpydoc ignore=PR01
 _STEP_COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
 
 
-def _steps(res: Any, fits: list[Any], index: pd.Index, kind: str, transf: Any) -> StepResult:
-    n = len(fits)
+def _steps(res: Any, fits: Iterable[Any], index: pd.Index, kind: str, transf: Any) -> StepResult:
+    """The table of the refits *fits* (consumed one at a time, so memory stays O(k): each
+    refit's k weights are dropped once its row is read), one per label of *index*."""
+    n = len(index)
     cols = {c: np.full(n, np.nan) for c in _STEP_COLUMNS}
     for j, fit in enumerate(fits):
         if fit is None:
@@ -182,7 +184,7 @@ def leave1out(res: Any, transf: Callable[[np.ndarray], np.ndarray] | None = None
     _check_steps(res, "leave1out")
     k = len(_labels(res))
     _check_two_studies("leave1out", k, _labels(res)[0])
-    fits = [fit for _, fit in _without_each(res, k)]
+    fits = (fit for _, fit in _without_each(res, k))
     index = pd.Index(_labels(res), name="omitted")
     return _steps(res, fits, index, "leave1out", transf)
 
@@ -261,9 +263,7 @@ def cumul(res: Any, order: Any = None, *, decreasing: bool = False,
         # R's order(decreasing = TRUE) keeps ties in data order
         ranks = pd.Series(key).rank(method="dense").to_numpy()
         idx = np.argsort(-ranks, kind="stable")
-    fits = []
-    for j in range(k):
-        fits.append(_refit_ordered(res, idx[: j + 1]))
+    fits = (_refit_ordered(res, idx[: j + 1]) for j in range(k))
     index = pd.Index([labels[i] for i in idx], name="added")
     return _steps(res, fits, index, "cumul", transf)
 

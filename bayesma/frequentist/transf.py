@@ -52,7 +52,8 @@ def apply_transf(transf: Transf | None, *arrays: np.ndarray) -> list[np.ndarray]
         a = np.atleast_1d(np.asarray(a, dtype=float))
         vals = np.full(a.shape, np.nan)
         ok = ~np.isnan(a)
-        vals[ok] = [float(transf(np.asarray(v))) for v in a[ok]]
+        with np.errstate(over="ignore"):  # exp of a huge log ratio is inf, as R's exp(800)
+            vals[ok] = [float(transf(np.asarray(v))) for v in a[ok]]
         out.append(vals)
     return out
 

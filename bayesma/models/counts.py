@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma.errors import ArgumentTypeError, InputError
+from bayesma._counts_check import check_counts
+from bayesma.errors import ArgumentTypeError, InputError, where
 from bayesma.spec import ModelSpec, build_spec
 
 __all__ = ["CountsSpec", "Counts", "build_counts_spec", "COUNT_ARGS", "MEASURES"]
@@ -186,8 +187,9 @@ def build_counts_spec(
     labs, _ = study_labels(frame, labels, k)
     if isinstance(labels, str):
         labels = labs  # the validated labels (a column of the data)
+    shown = {n: v for n, v in given.items() if isinstance(v, str)}  # the data columns, as messages name them
     for col, (i, value) in text.items():
-        raise ArgumentTypeError(f"study {labs[i]!r} (row {i + 1}): {col} holds {value!r}, which is not a number")
+        raise ArgumentTypeError(f"{where(labs, i, shown.get(col, col))} has a non-numeric value {value!r}")
     miss = np.zeros(k, bool)
     for arr in arrays.values():
         miss |= np.isnan(arr)
@@ -207,6 +209,7 @@ def build_counts_spec(
         labels = labs
         if not labs:
             raise InputError("every study has a missing count: missing='drop' leaves no study to analyse")
+    check_counts(arrays, labs, shown)
     cnt = _make_counts(measure, arrays, labs, baseline)
     if cnt.two_group and baseline == "fixed" and not _informative(cnt).any():
         raise InputError("every table is double-zero (no events in either group)"
@@ -270,51 +273,13 @@ def _count_priors(resolved: dict[str, Any], given: Any, cnt: Counts) -> dict[str
     return out
 
 
-def _check(name: str, arr: np.ndarray, labels: list[str], *, integer: bool, positive: bool = False) -> None:
-    for i, v in enumerate(arr):
-        bad = None
-        if not np.isfinite(v):
-            bad = "is missing or not a number"
-        elif positive and v <= 0:
-            bad = f"is {v:g}; it must be positive"
-        elif v < 0:
-            bad = f"is negative ({v:g})"
-        elif integer and v != np.round(v):
-            bad = f"is not a whole number ({v:g})"
-        if bad:
-            raise InputError(f"study {labels[i]!r} (row {i + 1}): {name} {bad}", study=labels[i], row=i + 1,
-                             column=name)
-
-
 def _make_counts(measure: str, a: dict[str, np.ndarray], labels: list[str], baseline: str | None) -> Counts:
     if measure == "OR":
         n1 = a["n1i"] if "n1i" in a else a["ai"] + a["bi"]
         n2 = a["n2i"] if "n2i" in a else a["ci"] + a["di"]
-        for name, arr in (("ai", a["ai"]), ("ci", a["ci"]), ("n1i" if "n1i" in a else "bi", a.get("n1i", a.get("bi"))),
-                          ("n2i" if "n2i" in a else "di", a.get("n2i", a.get("di")))):
-            _check(name, arr, labels, integer=True)
-        for ev, tot, ename, tname in ((a["ai"], n1, "ai", "n1i"), (a["ci"], n2, "ci", "n2i")):
-            over = ev > tot
-            if over.any():
-                i = int(np.argmax(over))
-                raise InputError(f"study {labels[i]!r} (row {i + 1}): {ename} = {ev[i]:g} events in a group of "
-                                 f"{tot[i]:g} ({tname})", study=labels[i], row=i + 1, column=ename)
         return Counts("binomial2", a["ai"], n1, a["ci"], n2, baseline)
     if measure == "IRR":
-        _check("x1i", a["x1i"], labels, integer=True)
-        _check("x2i", a["x2i"], labels, integer=True)
-        _check("t1i", a["t1i"], labels, integer=False, positive=True)
-        _check("t2i", a["t2i"], labels, integer=False, positive=True)
         return Counts("poisson2", a["x1i"], a["t1i"], a["x2i"], a["t2i"], baseline)
     if measure == "PLO":
-        _check("xi", a["xi"], labels, integer=True)
-        _check("ni", a["ni"], labels, integer=True, positive=True)
-        over = a["xi"] > a["ni"]
-        if over.any():
-            i = int(np.argmax(over))
-            raise InputError(f"study {labels[i]!r} (row {i + 1}): xi = {a['xi'][i]:g} events out of "
-                             f"ni = {a['ni'][i]:g}", study=labels[i], row=i + 1, column="xi")
         return Counts("binomial1", a["xi"], a["ni"])
-    _check("xi", a["xi"], labels, integer=True)
-    _check("ti", a["ti"], labels, integer=False, positive=True)
     return Counts("poisson1", a["xi"], a["ti"])

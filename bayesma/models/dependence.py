@@ -13,7 +13,12 @@
   study j, true effects ``theta_j ~ N(mu, T)`` over the outcomes with ``T`` compound symmetric
   (``"CS"``: one tau, one rho), heteroscedastic CS (``"HCS"``: a tau per outcome, one rho) or
   unstructured (``"UN"``: a tau per outcome, an LKJ prior on the correlation matrix) — metafor's
-  ``rma.mv(yi, V, mods = ~ outcome - 1, random = ~ outcome | study, struct = ...)``.
+  ``rma.mv(yi, V, mods = ~ outcome - 1, random = ~ outcome | study, struct = ...)``. With
+  ``mods=`` the formula is the whole fixed part, as metafor's ``mods = ~ outcome - 1 + x``: the
+  mean of study j's effect on outcome o is ``x_jo' beta`` (coefficients ``beta[<R name>]``), the
+  user writing the outcome term (``"~ 0 + outcome + x"``, ``"~ 0 + outcome + outcome:x"``); a
+  formula without it is allowed, but the design must have full column rank (an error names the
+  redundant columns, none is dropped).
 
 This module validates the input into numpy (no PyMC); the builders are
 :mod:`bayesma.models.che_pymc`, the exact engines :mod:`bayesma.exact.che` and
@@ -97,8 +102,8 @@ class DependentSpec(ModelSpec):
     dependence: Any = None
 
     @property
-    def is_regression(self) -> bool:  # the multivariate model's means are mu[<outcome>], not coefficients
-        return self.mods is not None and not self.dependence.multivariate
+    def is_regression(self) -> bool:  # without mods= the multivariate model's means are mu[<outcome>]
+        return self.mods is not None
 
     @property
     def outcome_names(self) -> list[str]:
@@ -113,7 +118,7 @@ class DependentSpec(ModelSpec):
         return coords
 
     def location_prior(self, j: int):
-        if self.dependence.multivariate:
+        if self.dependence.multivariate and not self.is_regression:
             return self.priors[f"mu[{self.coef_names[j]}]"]
         return super().location_prior(j)
 
@@ -121,8 +126,9 @@ class DependentSpec(ModelSpec):
         dep = self.dependence
         n = len(self.cluster_names)
         if dep.multivariate:
-            return (f"multivariate random-effects model ({dep.struct}) across {len(dep.outcome_names)} outcomes "
+            text = (f"multivariate random-effects model ({dep.struct}) across {len(dep.outcome_names)} outcomes "
                     f"({', '.join(dep.outcome_names)}), k = {self.k} effects in {n} studies")
+            return text + (f"; coefficients {self.coef_names}" if self.is_regression else "")
         what = {"rho": f"V from vi with sampling correlation rho = {dep.rho:g}", "V": "V given",
                 "vi": "independent sampling errors"}[dep.source]
         parts = [f"{dep.model_name} model, k = {self.k} effects in {n} clusters ({what})"]
@@ -277,7 +283,8 @@ def build_dependent_spec(
     ------
     ValueError
         V without cluster=, V coupling two clusters, rho outside (-1, 1), an outcome with one
-        study under ``struct="UN"``, two effects of one study on one outcome, and arguments the
+        study under ``struct="UN"``, two effects of one study on one outcome, a design of
+        ``mods=`` (with ``outcome=``) that is not of full column rank, and arguments the
         models cannot use (tau_by=, likelihood="student_t", model="common").
     TypeError
         rho= that is not a number.
@@ -295,9 +302,6 @@ def build_dependent_spec(
         struct = "CS" if struct is None else struct
         if struct not in STRUCTS:
             raise InputError(f"struct must be one of {STRUCTS} for the Bayesian multivariate model, got {struct!r}")
-        if mods is not None:
-            raise InputError("the multivariate model has one mean per outcome (mu[<outcome>]); mods= is not "
-                             "supported with outcome= (use the CHE model with mods='~ outcome + ...')")
     for bad, msg in ((tau_by is not None, "tau_by="), (likelihood != "normal", f"likelihood={likelihood!r}"),
                      (model != "random", f"model={model!r}")):
         if bad:
@@ -315,9 +319,9 @@ def build_dependent_spec(
             i = int(np.argmax(off))
             raise InputError(f"the diagonal of V= differs from vi in row {i + 1} ({dv[i]:g} vs {given[i]:g}); "
                              "give one of them, or make them agree")
-    base = build_spec(data, yi, vi_in, sei=sei, labels=labels, mods=None if outcome is not None else mods,
-                      cluster=cluster, priors=None if outcome is not None else priors, measure=measure,
-                      missing=missing)
+    base = build_spec(data, yi, vi_in, sei=sei, labels=labels, mods=mods, cluster=cluster,
+                      priors=None if outcome is not None else priors, measure=measure, missing=missing,
+                      redundant="drop" if outcome is None else "raise")
     md, ci = base.meta, base.cluster_index
     if V is not None:
         blocks, source = blocks_from_V(V, md, ci), "V"
@@ -329,10 +333,12 @@ def build_dependent_spec(
     if outcome is None:
         return DependentSpec(**fields, dependence=Dependence(blocks, rho_val, source))
     codes, names = _outcomes(outcome, data, md, ci, struct)
-    X = (codes[:, None] == np.arange(len(names))[None]).astype(float)
     dep = Dependence(blocks, rho_val, source, codes, tuple(names), struct)
-    fields.update(X=X, coef_names=list(names),
-                  priors=resolve_mv_priors(priors, names, struct, measure=measure, meta=md))
+    if mods is None:  # one mean per outcome: mu[<outcome>]
+        X = (codes[:, None] == np.arange(len(names))[None]).astype(float)
+        fields.update(X=X, coef_names=list(names))
+    fields["priors"] = resolve_mv_priors(priors, names, struct, measure=measure, meta=md,
+                                         coefs=None if mods is None else list(base.coef_names))
     return DependentSpec(**fields, dependence=dep)
 
 

@@ -37,6 +37,11 @@ def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
         ``alone_mean``, ``alone_lower``, ``alone_upper``, ``shift_sd`` (joint minus alone, in
         sds of the separate fit), ``width_ratio`` (joint interval width / alone).
 
+    Raises
+    ------
+    bayesma.errors.UnsupportedModelError
+        For a model with moderators (``mods=``): it has no mean per outcome.
+
     Examples
     --------
     >>> borrowing(model)                                             # doctest: +SKIP
@@ -44,12 +49,12 @@ def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
     import warnings
 
     from bayesma.models import SmallKWarning
+    from bayesma.report.dependent import borrowing_table, check_means
 
+    check_means(ma.spec)  # a model with moderators has no mean per outcome
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallKWarning)
         joint = ma.fit(engine=engine, seed=seed).summary()
-    from bayesma.report.dependent import borrowing_table
-
     return borrowing_table(ma.spec, joint)
 
 

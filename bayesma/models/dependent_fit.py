@@ -61,7 +61,7 @@ def _warn_small_k(spec: ModelSpec) -> None:
 
     n = len(spec.cluster_names)
     dep = spec.dependence
-    tau = spec.priors.get("tau", spec.priors.get(f"tau[{spec.coef_names[0]}]"))
+    tau = spec.priors.get("tau", spec.priors.get(f"tau[{dep.outcome_names[0]}]" if dep.multivariate else "tau"))
     if n < 5:
         warnings.warn(f"{n} clusters (< 5): the prior on the between-cluster tau ({tau!r}) matters "
                       "for the result; check how conclusions change with bayesma.compare_priors().",
@@ -71,7 +71,9 @@ def _warn_small_k(spec: ModelSpec) -> None:
         small = [f"{o!r} (k = {c})" for o, c in zip(dep.outcome_names, counts) if c < 5]
         if small:
             warnings.warn(f"outcome{'s' if len(small) > 1 else ''} {', '.join(small)} reported by fewer than 5 "
-                          "studies: their means borrow strength from the other outcomes through the correlation "
-                          "rho, so they depend on the prior of rho and on the structure; compare with a separate "
-                          "random-effects fit of each (bayesma.models.dependence_report.borrowing).",
+                          f"studies: their {'coefficients' if spec.is_regression else 'means'} borrow strength "
+                          "from the other outcomes through the correlation rho, so they depend on the prior of rho "
+                          "and on the structure; compare with a separate random-effects fit of each "
+                          f"({'without mods=: ' if spec.is_regression else ''}"
+                          "bayesma.models.dependence_report.borrowing).",
                           SmallKWarning, stacklevel=4)

@@ -19,7 +19,9 @@ from their exact conditional in the rotated coordinates and rotated back,
 **Multivariate** (``outcome=``): study j's true effects over the outcomes are
 ``theta_j = mu + diag(tau) chol(Omega) z_j`` (non-centred, ``z_j`` standard normal), with
 ``Omega = (1 - rho) I + rho 1 1'`` (CS, HCS) or ``Omega ~ LKJ(eta)`` (UN); each effect takes
-its study's and outcome's entry, and ``Q' y ~ N(Q' theta, diag(L))``.
+its study's and outcome's entry, and ``Q' y ~ N(Q' theta, diag(L))``. With ``mods=`` the mean
+of study j's effects is ``X_j beta`` (the design rows of its effects, padded over the outcomes)
+instead of ``mu``, and there is no ``theta_new`` (a new study's effect needs its moderator values).
 
 Data and prior hyperparameters are ``pm.Data`` (compiled once per structure:
 :func:`structure_key`).
@@ -64,11 +66,15 @@ def _rotation(spec: Any) -> dict[str, np.ndarray]:
 
 
 def _mv_hyper(spec: Any) -> dict[str, np.ndarray]:
+    from bayesma.models.random_effects import location_values
+
     names = spec.outcome_names
-    out: dict[str, np.ndarray] = {}
-    mus = [spec.priors[f"mu[{o}]"] for o in names]
+    out: dict[str, np.ndarray] = location_values(spec) if spec.is_regression else {}
+    mus = [] if spec.is_regression else [spec.priors[f"mu[{o}]"] for o in names]
     taus = [spec.priors["tau"]] if spec.dependence.struct == "CS" else [spec.priors[f"tau[{o}]"] for o in names]
     for key, group in (("mu", mus), ("tau", taus)):
+        if not group:
+            continue
         fams = {p.family for p in group}
         if len(fams) > 1:
             raise ValueError(f"engine='nuts' needs one prior family for {key} across the outcomes; got {sorted(fams)}")
@@ -103,8 +109,11 @@ def structure_key(spec: Any) -> tuple:
     fams = tuple(sorted((key, p.family, tuple(p.params)) for key, p in spec.priors.items()))
     # LKJ's eta is a constant of the graph (not pm.Data): models with another eta compile their own
     eta = float(spec.priors["rho"].params["eta"]) if dep.struct == "UN" else None
+    from bayesma.models.random_effects import location_key
+
+    loc = location_key(spec) if spec.is_regression else None
     return ("dependent", dep.struct, spec.k, len(spec.cluster_names), spec.p, spec.is_regression, sizes,
-            len(dep.outcome_names), fams, eta)
+            len(dep.outcome_names), fams, eta, loc)
 
 
 def _gather(x, members, weights):
@@ -187,18 +196,56 @@ def _bsolve(L: list, rhs: list, m: int) -> list:
 
 
 def _padded(spec: Any) -> dict[str, np.ndarray]:
-    """Each study's effects as a vector over all outcomes: y (J, m), V (J, m, m), mask (J, m); a missing
-    outcome has y 0, variance 1 and no covariance (its likelihood term is a constant)."""
+    """Each study's effects as a vector over all outcomes: y (J, m), V (J, m, m), mask (J, m) and, with
+    moderators, the design rows X (J, m, p); a missing outcome has y 0, variance 1, no covariance and a
+    design row of zeros (its likelihood term is a constant)."""
     dep = spec.dependence
     J, m = len(spec.cluster_names), len(dep.outcome_names)
     y, V, M = np.zeros((J, m)), np.tile(np.eye(m), (J, 1, 1)), np.zeros((J, m))
+    X = np.zeros((J, m, spec.p))
     for j, blk in enumerate(dep.blocks):
         rows = np.flatnonzero(spec.cluster_index == j)
         o = dep.outcome_index[rows]
         y[j, o] = spec.yi[rows]
         V[j][np.ix_(o, o)] = blk
         M[j, o] = 1.0
-    return {"pad_y": y, "pad_V": V, "pad_mask": M}
+        X[j, o] = spec.X[rows]
+    out = {"pad_y": y, "pad_V": V, "pad_mask": M}
+    if spec.is_regression:
+        out["pad_X"] = X
+    return out
+
+
+def _mv_location(b: Any, m: int, M: Any) -> tuple[Any, list]:
+    """The means: ``mu`` (dim outcome) or, with moderators, ``beta`` (dim coef); and each study's mean on
+    each outcome, a list over the outcomes of (J,) vectors (0 where the study has no effect)."""
+    import pytensor.tensor as pt
+
+    from bayesma.models.random_effects import beta_key, location_groups
+
+    spec = b.spec
+    if not spec.is_regression:
+        prior = spec.priors[f"mu[{spec.outcome_names[0]}]"]
+        mu = prior.pymc("mu", params={p: b.data(f"hyper_mu_{p}") for p in prior.params}, dims="outcome")
+        b.handles.params.append("mu")
+        return mu, [mu[i] * M[:, i] for i in range(m)]
+    import pymc as pm
+
+    groups = location_groups(spec)
+    parts = []
+    for fam, prior, idx in groups:
+        key = beta_key(groups, fam)
+        hp = b.hyper(key, prior)
+        if len(groups) == 1:
+            beta = prior.pymc("beta", params=hp, dims="coef")
+        else:
+            parts.append((idx, prior.pymc(key, params=hp, shape=len(idx))))
+    if len(groups) > 1:
+        order = np.argsort(np.concatenate([idx for idx, _ in parts]))
+        beta = pm.Deterministic("beta", pt.concatenate([v for _, v in parts])[order], dims="coef")
+    b.handles.params.append("beta")
+    X = b.data("pad_X")
+    return beta, [pt.dot(X[:, i, :], beta) for i in range(m)]
 
 
 def mv_effects(b: Any) -> None:
@@ -210,21 +257,19 @@ def mv_effects(b: Any) -> None:
 
     spec = b.spec
     m = len(spec.outcome_names)
-    mu_prior = spec.priors[f"mu[{spec.outcome_names[0]}]"]
-    mu = mu_prior.pymc("mu", params={p: b.data(f"hyper_mu_{p}") for p in mu_prior.params}, dims="outcome")
+    y, V, M = b.data("pad_y"), b.data("pad_V"), b.data("pad_mask")
+    mu, mu_j = _mv_location(b, m, M)
     cs = spec.dependence.struct == "CS"
     tau_prior = spec.priors["tau"] if cs else spec.priors[f"tau[{spec.outcome_names[0]}]"]
     tau = tau_prior.pymc("tau", params={p: b.data(f"hyper_tau_{p}")[0] if cs else b.data(f"hyper_tau_{p}")
                                         for p in tau_prior.params}, **({} if cs else {"dims": "outcome"}))
-    b.handles.params += ["mu", "tau"]
+    b.handles.params.append("tau")
     omega = _omega(b, m)
     taus = [tau if cs else tau[i] for i in range(m)]
     T = [[taus[i] * taus[c] * omega[i][c] for c in range(m)] for i in range(m)]
-    y, V, M = b.data("pad_y"), b.data("pad_V"), b.data("pad_mask")
     Mi = [M[:, i] for i in range(m)]
     To = [[T[i][c] * Mi[i] * Mi[c] for c in range(m)] for i in range(m)]
     L = _chol([[V[:, i, c] + To[i][c] for c in range(m)] for i in range(m)], m)
-    mu_j = [mu[i] * Mi[i] for i in range(m)]
     zr = _fsolve(L, [y[:, i] - mu_j[i] for i in range(m)], m)
     pm.Potential("loglik", -0.5 * sum((zi * zi).sum() for zi in zr) - sum(pt.log(L[i][i]).sum() for i in range(m)))
     # theta_j | y ~ N(mu + T_o S^-1 (y - mu), T_o - T_o S^-1 T_o) on the reported outcomes
@@ -239,16 +284,19 @@ def mv_effects(b: Any) -> None:
     ci, oi = b.data("cluster_idx"), b.data("outcome_idx")
     pm.Deterministic("theta", theta_j[ci, oi], dims="study")
     Lt = _chol(T, m)  # diag(tau) chol(Omega)
-    z_new = b.noise("z_new", dims="outcome")
-    pm.Deterministic("theta_new", pt.stack([mu[i] + sum(Lt[i][q] * z_new[q] for q in range(i + 1))
-                                            for i in range(m)]), dims="outcome")
-    b.handles.theta_prior = pt.stack([mu[i] + sum(Lt[i][q] * z[:, q] for q in range(i + 1))
+    if not spec.is_regression:  # with moderators a new study's effect needs its moderator values (predict)
+        z_new = b.noise("z_new", dims="outcome")
+        pm.Deterministic("theta_new", pt.stack([mu[i] + sum(Lt[i][q] * z_new[q] for q in range(i + 1))
+                                                for i in range(m)]), dims="outcome")
+    b.handles.theta_prior = pt.stack([mu_j[i] + sum(Lt[i][q] * z[:, q] for q in range(i + 1))
                                       for i in range(m)], axis=1)[ci, oi]
 
 
 def dims(spec: Any) -> dict[str, list[str]]:
     """Dims of the multivariate model's variables (prior draws are stored with them)."""
-    out = {"z": ["cluster", "outcome"], "mu": ["outcome"], "theta_new": ["outcome"], "z_new": ["outcome"]}
+    out = {"z": ["cluster", "outcome"]}
+    if not spec.is_regression:
+        out.update({"mu": ["outcome"], "theta_new": ["outcome"], "z_new": ["outcome"]})
     if spec.dependence.struct != "CS":
         out["tau"] = ["outcome"]
     if spec.dependence.struct == "UN":

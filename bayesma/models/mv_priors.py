@@ -10,7 +10,14 @@ prior of the correlation matrix, :class:`bayesma.priors.LKJ` (default ``LKJ(1)``
 correlation matrices). The defaults of ``mu`` and ``tau`` are those of
 :func:`bayesma.priors.default_priors` for the effect measure.
 
-Resolved priors are stored flat: ``mu[<outcome>]``, ``tau`` (CS) or ``tau[<outcome>]``, ``rho``.
+With moderators (``mods=``, coefficients instead of a mean per outcome) the coefficients take the
+priors of a meta-regression (:meth:`bayesma.spec.ModelSpec.location_prior`): ``priors["mu"]`` the
+intercept ``intrcpt`` and ``priors["beta"]`` every other coefficient (``priors["mu"]`` when
+``beta`` is not given: with ``"~ 0 + outcome + x"`` every coefficient takes ``mu``); a dict by
+outcome is refused there (a coefficient is not an outcome).
+
+Resolved priors are stored flat: ``mu[<outcome>]`` (or ``mu`` and ``beta`` with moderators),
+``tau`` (CS) or ``tau[<outcome>]``, ``rho``.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 from bayesma import priors as pr
 from bayesma.errors import ArgumentTypeError, InputError
 
-__all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior"]
+__all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior", "nested_priors"]
 
 MV_PRIOR_KEYS = ("mu", "tau", "rho")
 
@@ -83,23 +90,38 @@ def _rho_prior(value: Any, struct: str, m: int):
 
 
 def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct: str, *,
-                      measure: str | None, meta: Any) -> dict[str, Any]:
+                      measure: str | None, meta: Any, coefs: list[str] | None = None) -> dict[str, Any]:
     """The priors of a multivariate model, defaults filled in, stored flat (see the module).
+
+    *coefs* are the coefficient names of a model with moderators (None: a mean per outcome).
 
     Raises
     ------
     ValueError
         An unknown key, a dict of tau priors under ``struct="CS"`` (one tau), a rho prior outside
-        the valid range, or a non-LKJ prior for ``rho`` under ``"UN"``.
+        the valid range, a non-LKJ prior for ``rho`` under ``"UN"``, or (with moderators) a dict of
+        priors by outcome for ``mu``/``beta``.
     """
     given = dict(priors or {})
-    unknown = set(given) - set(MV_PRIOR_KEYS)
+    keys = MV_PRIOR_KEYS if coefs is None else ("mu", "beta", "tau", "rho")
+    unknown = set(given) - set(keys)
     if unknown:
-        raise InputError(f"unknown prior keys {sorted(unknown)} for the multivariate model; use {MV_PRIOR_KEYS}")
+        hint = " (beta is the prior of moderator coefficients: give mods=)" if "beta" in unknown else ""
+        raise InputError(f"unknown prior keys {sorted(unknown)} for the multivariate model; use {keys}{hint}")
     defaults = pr.default_priors(measure, yi=meta.yi, vi=meta.vi)
     out: dict[str, Any] = {}
-    for o, p in _per_outcome(given.get("mu"), defaults["mu"], names, "mu", "location").items():
-        out[f"mu[{o}]"] = p
+    if coefs is None:
+        for o, p in _per_outcome(given.get("mu"), defaults["mu"], names, "mu", "location").items():
+            out[f"mu[{o}]"] = p
+    else:
+        for key in ("mu", "beta"):
+            if isinstance(given.get(key), Mapping):
+                raise InputError(f"with mods= the coefficients {coefs} take priors['mu'] (the intercept, or every "
+                                 "coefficient of a formula without one) and priors['beta'] (the others); a dict "
+                                 f"of priors by outcome for {key!r} is for the model without mods=")
+        out["mu"] = defaults["mu"] if given.get("mu") is None else pr.as_prior(given["mu"], "location", "mu")
+        if given.get("beta") is not None:
+            out["beta"] = pr.as_prior(given["beta"], "location", "beta")
     if struct == "CS":
         if isinstance(given.get("tau"), Mapping):
             raise InputError("struct='CS' has one tau shared by the outcomes: give one prior for 'tau' "
@@ -109,4 +131,17 @@ def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct
         for o, p in _per_outcome(given.get("tau"), defaults["tau"], names, "tau", ("tau", "tau2")).items():
             out[f"tau[{o}]"] = p
     out["rho"] = _rho_prior(given.get("rho"), struct, len(names))
+    return out
+
+
+def nested_priors(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolved (flat) priors back in the form :func:`resolve_mv_priors` takes: ``mu[AL]``,
+    ``mu[PD]`` -> ``{"mu": {"AL": ..., "PD": ...}}`` (``MetaAnalysis.with_priors``)."""
+    out: dict[str, Any] = {}
+    for key, prior in flat.items():
+        base, _, rest = key.partition("[")
+        if rest:
+            out.setdefault(base, {})[rest[:-1]] = prior
+        else:
+            out[key] = prior
     return out

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from bayesma import measures
+from bayesma._format import format_transformed, transformed
+from bayesma.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -42,6 +46,36 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize)
+
+
+def back_tick_formatter(atransf: Any) -> Any:
+    """A matplotlib formatter writing an axis value *v* as ``atransf(v)`` (three significant digits;
+    ``> 1e308`` where the back-transformation overflows, with no numpy warning)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def text(v: float, _pos: Any = None) -> str:
+        t = float(transformed(atransf, v))
+        return format_transformed(t) if not np.isfinite(t) or abs(t) >= 1e6 else f"{t:.3g}"
+
+    return FuncFormatter(text)
+
+
+def safe_transf(transf: Any) -> Any:
+    """*transf* (``numpy.exp`` ...) for the drawing scale, or the identity. A finite value it sends
+    beyond the largest double cannot be drawn: an InputError says so and what to do (no numpy or
+    matplotlib warning)."""
+    if transf is None:
+        return lambda v: v
+
+    def apply(v: Any) -> Any:
+        out = transformed(transf, v)
+        if np.any(np.isinf(out) & np.isfinite(v)):
+            raise InputError(f"transf={getattr(transf, '__name__', 'transf')} of {float(np.max(v)):.6g} is beyond the "
+                             "largest number a plot can draw; draw on the analysis scale with atransf= (the axis "
+                             "and the numbers are then labelled back-transformed), or check the scale of the effects")
+        return out
+
+    return apply
 
 
 def _z(level: float) -> float:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma import measures
-from bayesma._format import format_p
+from bayesma._format import format_p, format_transformed, transformed
 from bayesma.errors import InputError
 
-from ._common import _new_figure
+from ._common import _new_figure, back_tick_formatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -83,11 +83,13 @@ def _fmt(x: float, digits: int) -> str:
     return "0." + "0" * digits if s == "-0." + "0" * digits else s
 
 
-def fmt_ci(m: float, lo: float, hi: float, digits: int, atransf: Callable | None = None) -> str:
-    """``"m [lo, hi]"``, on the back-transformed scale with *atransf*."""
+def fmt_ci(m: float, lo: float, hi: float, digits: int, atransf: Callable | None = None, back: bool = False) -> str:
+    """``"m [lo, hi]"``, on the back-transformed scale with *atransf* (or *back*: the numbers were
+    transformed already), where a huge value is ``1.9e+111`` and an overflow ``> 1e308``."""
     if atransf is not None:
-        m, lo, hi = (float(atransf(v)) for v in (m, lo, hi))
-    return f"{_fmt(m, digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+        m, lo, hi = (float(transformed(atransf, v)) for v in (m, lo, hi))
+    fmt = (lambda v: format_transformed(v, digits)) if back or atransf is not None else (lambda v: _fmt(v, digits))
+    return f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]"
 
 
 def fmt_p(p: float) -> str:
@@ -150,7 +152,9 @@ def _nice_back_ticks(lo: float, hi: float, atransf: Callable, inverse: Callable)
     """Ticks at round values of the back-transformed scale, on the analysis scale."""
     from matplotlib.ticker import MaxNLocator
 
-    blo, bhi = float(atransf(lo)), float(atransf(hi))
+    blo, bhi = float(transformed(atransf, lo)), float(transformed(atransf, hi))
+    if not (np.isfinite(blo) and np.isfinite(bhi)):  # beyond the largest double: ticks on the analysis scale
+        return [float(v) for v in MaxNLocator(nbins=5).tick_values(lo, hi) if lo <= v <= hi]
     if atransf is np.exp:  # powers of 2, then 1-2-5, then decades: the first with 3 to 7 ticks in view
         two = 2.0 ** np.arange(-12, 13)
         one25 = np.array([m * 10.0**e for e in range(-4, 5) for m in (1, 2, 5)])
@@ -300,11 +304,11 @@ def _x_axis(ax: Any, xlim: tuple[float, float], atransf: Callable | None, plot_w
         inverse = _INVERSES.get(atransf)
         if inverse is not None:
             ax.set_xticks(_nice_back_ticks(xlim[0], xlim[1], atransf, inverse))
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
+        from matplotlib.ticker import MaxNLocator
 
         if inverse is None:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{float(atransf(v)):.3g}"))
+        ax.xaxis.set_major_formatter(back_tick_formatter(atransf))
     else:
         from matplotlib.ticker import MaxNLocator
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from bayesma.errors import InputError
 
-from ._common import _z, title_of
+from ._common import _z, safe_transf, title_of
 from ._forest_layout import Row, axis_label, fmt_ci, marker_sizes, order_index, render
 from .forest_dependent import forest_dependent, is_dependent
 
@@ -146,9 +146,10 @@ def forest_plot(
     no text overlaps. A meta-regression has no single pooled effect: with categorical moderators
     the studies are drawn in one block per level with that level's mean and prediction
     (``posterior.level_predictions``), with a continuous one no summary. Dependent effects
-    (three-level, CHE or multivariate models) are drawn by
-    :func:`bayesma.plots.forest_dependent.forest_dependent`: each study's effects together and one
-    diamond per outcome (*order* and the weight column do not apply).
+    (three-level or CHE models, with or without moderators, and multivariate models without them)
+    are drawn by :func:`bayesma.plots.forest_dependent.forest_dependent`: each study's effects
+    together and one diamond per outcome, or per level of categorical moderators (*order* and the
+    weight column do not apply).
 
     Parameters
     ----------
@@ -214,13 +215,13 @@ def forest_plot(
     z = _z(level)
     pct = f"{int(round(level * 100))}%"
     idx = order_index(order, labels, yi, vi, getattr(getattr(spec, "meta", None), "data", None))
-    tf = transf if transf is not None else (lambda v: v)
+    tf = safe_transf(transf)
 
     def t3(m: float, lo: float, hi: float) -> tuple[float, float, float]:
         return float(tf(m)), float(tf(lo)), float(tf(hi))
 
     def txt(m: float, lo: float, hi: float) -> str:
-        return fmt_ci(m, lo, hi, digits, atransf)
+        return fmt_ci(m, lo, hi, digits, atransf, back=transf is not None)
 
     weights, _tau = _tau_weights(posterior, vi, level)
     sizes = marker_sizes(weights)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from bayesma.errors import InputError
 
-from ._common import _new_figure, _z, measure_of, title_of
+from ._common import _new_figure, _z, back_tick_formatter, measure_of, title_of
 from ._forest_layout import axis_label
 
 
@@ -159,9 +159,7 @@ def funnel_plot(
     ax.set_ylabel("Standard error")
     ax.set_xlabel(axis_label(measure_of(fit, measure), None, atransf, None))
     if atransf is not None:
-        from matplotlib.ticker import FuncFormatter
-
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{atransf(v):.3g}"))
+        ax.xaxis.set_major_formatter(back_tick_formatter(atransf))
     title = title_of(fit, title)
     if title:
         ax.set_title(title)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from ._common import _new_figure
+from ._common import _new_figure, back_tick_formatter
+from ._forest_layout import fmt_ci
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -247,14 +248,11 @@ def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
     pct = int(round(100 * steps.level))
     ax.set_xlabel(xlabel or f"Estimate ({pct}% CI)")
     ax.set_title("Leave-one-out (frequentist)" if steps.kind == "leave1out" else "Cumulative (frequentist)")
-    shown = (lambda v: v) if atransf is None else atransf  # noqa: E731
     if atransf is not None:
-        from matplotlib.ticker import FuncFormatter
-
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{atransf(v):.3g}"))
+        ax.xaxis.set_major_formatter(back_tick_formatter(atransf))
     for yy, e, lo, hi in zip(y, est, lb, ub):
-        if np.isfinite(e):
-            ax.annotate(f"{shown(e):.2f} [{shown(lo):.2f}, {shown(hi):.2f}]", (1.01, yy),
+        if not np.isnan(e):  # transformed already (transf=) or here (atransf=): huge is 1.9e+111, overflow > 1e308
+            ax.annotate(fmt_ci(e, lo, hi, 2, atransf, back=steps.transf is not None), (1.01, yy),
                         xycoords=("axes fraction", "data"), va="center", fontsize=7)
     fig.tight_layout()
     return fig

@@ -15,15 +15,15 @@ import pandas as pd
 
 from bayesma.report.tables import edit_results_paragraph, num
 
-__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "borrowing_table", "borrowing_sentence",
-           "add_dependent_words"]
+__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "rho_sentence", "borrowing_table", "borrowing_sentence",
+           "add_dependent_words", "check_means"]
 
 
 def model_words(dep: Any) -> str:
     """The model as a reader names it: ``"correlated and hierarchical effects (CHE), rho = 0.6"``..."""
-    if dep.multivariate:
-        return f"multivariate across outcomes, {dep.struct}"
-    how = {"rho": f"rho = {dep.rho:g}", "V": "V given", "vi": "independent sampling errors"}[dep.source]
+    how = f"rho = {dep.rho:g}" if dep.source == "rho" else {"V": "V given", "vi": "independent sampling errors"}[dep.source]
+    if dep.multivariate:  # rho here is the sampling correlation V was built with, not the correlation across outcomes
+        return f"multivariate across outcomes, {dep.struct}, " + ("sampling correlation " if dep.rho is not None else "") + how
     return f"correlated and hierarchical effects (CHE), {how}"
 
 
@@ -34,10 +34,11 @@ def dependent_fits(spec: Any) -> dict[str, Any]:
     return {f"REML ({model_words(spec.dependence)})": fit_counterpart(spec, "REML")}
 
 
-def counterpart_sentence(table: pd.DataFrame, dep: Any) -> str:
+def counterpart_sentence(table: pd.DataFrame, dep: Any, mods: str | None = None) -> str:
     """One sentence: the REML estimate(s) of ``rma_mv`` with their Wald and CR2 intervals and tau.
 
-    *table* is ``post.compare_frequentist()`` of the fit (95% intervals).
+    *table* is ``post.compare_frequentist()`` of the fit (95% intervals); *mods* the moderator formula
+    both were given (named in the sentence).
     """
     reml, cr2 = table.loc["REML"], table.loc["REML+CR2"]
     means = "; ".join(
@@ -50,8 +51,31 @@ def counterpart_sentence(table: pd.DataFrame, dep: Any) -> str:
             f"tau = {num(first['tau'])}, rho = {num(first['rho'])}")
     else:
         random, het = "~ 1 | cluster/obs", f"tau = {num(first['tau'])}, tau_within = {num(first['tau_within'])}"
+    if mods is not None:
+        random += f" and mods = {mods}"
     return (f"Its frequentist counterpart, rma_mv with the same V and random = {random} (restricted maximum "
             f"likelihood; CR2 intervals from clubSandwich's small-sample correction), gave {means}; {het}.")
+
+
+def rho_sentence(summary: pd.DataFrame) -> str:
+    """The posterior correlation(s) of a study's true effects across outcomes (``rho``, or ``rho[a,b]`` under
+    ``struct="UN"``), median and 95% interval, as a sentence ending in a space; ``""`` for a model without one."""
+    rows = [r for r in summary.index if r == "rho" or str(r).startswith("rho[")]
+    parts = [f"{r} = {num(summary.loc[r, 'median'])}, 95% CrI [{num(summary.loc[r, 'eti_lower'])}, "
+             f"{num(summary.loc[r, 'eti_upper'])}]" for r in rows]
+    if not parts:
+        return ""
+    return f"The correlation of a study's true effects across outcomes was {'; '.join(parts)} (posterior median). "
+
+
+def check_means(spec: Any) -> None:
+    """An :class:`~bayesma.errors.UnsupportedModelError` for a multivariate model with moderators: it has
+    coefficients, not a mean per outcome to compare with a fit of the outcome alone."""
+    from bayesma.errors import UnsupportedModelError
+
+    if spec.is_regression:
+        raise UnsupportedModelError("borrowing compares each outcome's mean mu[<outcome>] with a fit of the outcome "
+                                    "alone; a model with mods= has coefficients instead: fit it without mods=")
 
 
 def borrowing_table(spec: Any, joint: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
@@ -75,6 +99,11 @@ def borrowing_table(spec: Any, joint: pd.DataFrame, outcomes: Sequence[str] | No
         ``alone_mean``, ``alone_lower``, ``alone_upper``, ``shift_sd`` (joint minus alone, in
         sds of the separate fit), ``width_ratio`` (joint interval width / alone).
 
+    Raises
+    ------
+    bayesma.errors.UnsupportedModelError
+        For a model with moderators (no mean per outcome).
+
     Examples
     --------
     >>> borrowing_table(post.spec, post.summary())                   # doctest: +SKIP
@@ -82,6 +111,7 @@ def borrowing_table(spec: Any, joint: pd.DataFrame, outcomes: Sequence[str] | No
     from bayesma.exact import exact_posterior
     from bayesma.spec import build_spec
 
+    check_means(spec)
     dep = spec.dependence
     rows = []
     for j, o in enumerate(dep.outcome_names):
@@ -102,13 +132,21 @@ def borrowing_table(spec: Any, joint: pd.DataFrame, outcomes: Sequence[str] | No
 def borrowing_sentence(post: Any, small_k: int = 5) -> str:
     """For each outcome reported by fewer than *small_k* studies: its mean under the joint model beside
     a random-effects fit of that outcome alone (same priors), and how far it moved
-    (:func:`borrowing_table`); ``""`` when no outcome is that small."""
+    (:func:`borrowing_table`); ``""`` when no outcome is that small. A model with moderators has no
+    mean per outcome: the small outcomes are named and the comparison is left to the model without them."""
     spec = post.spec
     dep = spec.dependence
     counts = pd.Series(dep.outcome_index).value_counts()
     small = [o for j, o in enumerate(dep.outcome_names) if counts.get(j, 0) < small_k]
     if not small:
         return ""
+    if spec.is_regression:  # no mean per outcome to set beside a fit of the outcome alone
+        named = ", ".join(f"{o!r} (k = {int(counts.get(j, 0))})" for j, o in enumerate(dep.outcome_names) if o in small)
+        return (f"Outcome{'s' if len(small) > 1 else ''} {named} {'have' if len(small) > 1 else 'has'} fewer than "
+                f"{small_k} studies: {'their' if len(small) > 1 else 'its'} coefficients lean on the other outcomes "
+                "through the correlation rho (and on any coefficient the outcomes share), so they depend on its "
+                "prior and on the structure. With moderators the model has no mean per outcome to set beside a "
+                "fit of the outcome alone; the model without mods= makes that comparison.")
     tab = borrowing_table(spec, post.summary(), outcomes=small)
     parts = [f"outcome {o!r} (k = {int(r['k'])}) has mean {num(r['joint_mean'])} [{num(r['joint_lower'])}, "
              f"{num(r['joint_upper'])}] in the joint model and {num(r['alone_mean'])} [{num(r['alone_lower'])}, "
@@ -127,6 +165,7 @@ def add_dependent_words(text: str, post: Any) -> str:
     """
     dep = post.spec.dependence
     table = post.compare_frequentist(level=0.95)
+    mods = post.spec.mods if post.spec.is_regression and isinstance(post.spec.mods, str) else None
     return edit_results_paragraph(text, model=f"dependent-effects model ({model_words(dep)})",
-                                  sentence=counterpart_sentence(table, dep),
+                                  sentence=rho_sentence(post.summary(studies=False)) + counterpart_sentence(table, dep, mods),
                                   after=(borrowing_sentence(post) or "") if dep.multivariate else "")

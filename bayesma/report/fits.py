@@ -2,7 +2,8 @@
 
 A dependent-effects model's counterpart (:func:`fit_counterpart`) is ``rma_mv`` with the same V:
 CHE ``random="~ 1 | cluster/obs"`` (``tau^2 = sigma2[0]``, ``tau_within^2 = sigma2[1]``);
-multivariate ``mods="~ outcome - 1", random="~ outcome | cluster", struct=...``.
+multivariate ``mods="~ outcome - 1"`` (or the model's own ``mods=``), ``random="~ outcome | cluster",
+struct=...``.
 """
 
 from __future__ import annotations
@@ -65,11 +66,28 @@ def fit_counterpart(spec: Any, method: str = "REML", level: float = 0.95) -> Any
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if dep.multivariate:
-            frame["outcome"] = np.asarray(dep.outcome_names, dtype=object)[np.asarray(dep.outcome_index)]
-            return rma_mv(np.asarray(spec.yi, dtype=float), V, mods="~ outcome - 1",
-                          random="~ outcome | cluster", struct=dep.struct, data=frame, method=method,
-                          level=level)
+            return _multivariate(spec, V, frame, method, level)
         X = np.asarray(spec.X, dtype=float)
         mods = X[:, 1:] if spec.is_regression else None
         return rma_mv(np.asarray(spec.yi, dtype=float), V, mods=mods, random="~ 1 | cluster/obs",
                       data=frame, method=method, level=level)
+
+
+def _multivariate(spec: Any, V: np.ndarray, frame: pd.DataFrame, method: str, level: float) -> Any:
+    """``rma_mv`` of a multivariate model: ``mods = ~ outcome - 1`` or the model's own moderators (a
+    formula over the data's columns, or the design's columns after the intercept)."""
+    from bayesma.frequentist import rma_mv
+
+    dep = spec.dependence
+    outcome = np.asarray(dep.outcome_names, dtype=object)[np.asarray(dep.outcome_index)]
+    mods: Any = "~ outcome - 1"
+    if spec.is_regression:
+        mods = spec.mods if isinstance(spec.mods, str) else np.asarray(spec.X, dtype=float)[:, 1:]
+        if isinstance(spec.mods, str):  # the formula reads the data's columns; helpers under names of our own
+            frame = spec.meta.data.reset_index(drop=True).assign(_bm_cluster=frame["cluster"].to_numpy(),
+                                                                  _bm_outcome=outcome)
+            return rma_mv(np.asarray(spec.yi, dtype=float), V, mods=mods, random="~ _bm_outcome | _bm_cluster",
+                          struct=dep.struct, data=frame, method=method, level=level)
+    frame["outcome"] = outcome
+    return rma_mv(np.asarray(spec.yi, dtype=float), V, mods=mods, random="~ outcome | cluster",
+                  struct=dep.struct, data=frame, method=method, level=level)

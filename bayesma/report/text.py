@@ -25,7 +25,7 @@ import pandas as pd
 
 from bayesma import measures
 from bayesma import priors as pr
-from bayesma._format import moderator_statistic
+from bayesma._format import format_transformed, moderator_statistic, transformed
 from bayesma.design import formula_variables
 from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
@@ -340,7 +340,10 @@ def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym:
         r = summary.loc[row]
         return f"{num(r['median'])}, {_ci(r['eti_lower'], r['eti_upper'], 'CrI')}"
 
-    if not regression and loc:
+    if not regression and len(loc) > 1:  # a mean per outcome (multivariate model): each one, none called "the" effect
+        out.append(f"In the Bayesian model ({engine_how}), the pooled effects (posterior medians) were " + "; ".join(
+            f"{r} = {est(r)}" + (f", P(> 0) {fmt_prob(p_greater[r])}" if r in p_greater else "") for r in loc) + ".")
+    elif not regression and loc:
         row = loc[0]
         text = f"In the Bayesian model ({engine_how}), the pooled effect was {sym} = {est(row)} (posterior median)"
         if row in p_greater:
@@ -348,10 +351,9 @@ def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym:
         out.append(text + ".")
         m = measures.get(measure)
         if m.is_log and m.back_label:
-            r = summary.loc[row]
-            name = m.back_label
-            out.append(f"As {'an' if name[0] in 'aeiou' else 'a'} {name}, this is {num(math.exp(r['median']))}, "
-                       f"95% CrI [{num(math.exp(r['eti_lower']))}, {num(math.exp(r['eti_upper']))}].")
+            b = [format_transformed(transformed(np.exp, summary.loc[row, c])) for c in ("median", "eti_lower", "eti_upper")]
+            name = m.back_label  # an overflow reads "> 1e308", a huge ratio 1.9e+111 (not its 112 digits)
+            out.append(f"As {'an' if name[0] in 'aeiou' else 'a'} {name}, this is {b[0]}, 95% CrI [{b[1]}, {b[2]}].")
     elif regression:
         coefs = [f"{labels.get(row[5:-1], row[5:-1])} {est(row)}"  # row: "beta[<coef>]"
                  + (f", P(> 0) {fmt_prob(p_greater[row])}" if row in p_greater else "") for row in loc]
@@ -486,8 +488,8 @@ def report_text(
     if diagnostics_text:
         lines += ["Sampling diagnostics: " + diagnostics_text, ""]
     lines += ["## Posterior summary", ""]
-    keep = [r for r in loc + taus + summary_rows(summary, "tau_within") + summary_rows(summary, "theta_new")
-            if r in summary.index]
+    keep = [r for r in loc + taus + summary_rows(summary, "tau_within") + summary_rows(summary, "rho")
+            + summary_rows(summary, "theta_new") if r in summary.index]
     cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk")
             if c in summary.columns and summary[c].notna().any()]
     table = summary.loc[keep, cols].rename(index=lambda r: _row_label(r, labels))

@@ -3,7 +3,8 @@
 A CHE model (``cluster=`` with ``rho=`` or ``V=``) is compared with
 ``rma_mv(yi, V, random="~ 1 | cluster/obs")`` (``tau^2`` is ``sigma2[0]``,
 ``tau_within^2`` is ``sigma2[1]``); a multivariate model across outcomes with
-``rma_mv(yi, V, mods="~ outcome - 1", random="~ outcome | cluster", struct=...)``.
+``rma_mv(yi, V, mods="~ outcome - 1", random="~ outcome | cluster", struct=...)`` (with moderators
+the model's own ``mods=``, e.g. ``"~ 0 + outcome + x"``).
 Both use the same ``V`` as the posterior, fitted by ML and REML, plus the CR2
 cluster-robust interval (clubSandwich's small-sample correction) of the REML
 mean(s). The engine of the posterior does not matter here.
@@ -70,7 +71,8 @@ def compare_dependent(post: FitView, level: float = 0.95) -> pd.DataFrame:
     pandas.DataFrame
         Index ``(method, parameter)``: methods ``ML``, ``REML``, ``REML+CR2`` and
         ``Bayesian (<engine>)``; parameters ``mu`` (CHE), the coefficients (CHE
-        meta-regression) or ``mu[<outcome>]`` (multivariate). Columns ``estimate,
+        meta-regression), ``mu[<outcome>]`` (multivariate) or ``beta[<name>]`` (multivariate
+        with moderators). Columns ``estimate,
         ci_lb, ci_ub`` and the SD-scale heterogeneity: ``tau, tau_within`` (CHE) or
         ``tau, rho`` (multivariate; repeated within a method). The Bayesian row gives
         posterior medians and equal-tailed intervals; the frequentist rows give
@@ -83,12 +85,11 @@ def compare_dependent(post: FitView, level: float = 0.95) -> pd.DataFrame:
     """
     spec = post.spec
     dep: Any = getattr(spec, "dependence")  # a dependent-effects spec (models/dependence.py) carries it
-    if dep.multivariate:
-        names = [f"mu[{o}]" for o in dep.outcome_names]
-        het = ["tau", "rho"]
+    if spec.is_regression:
+        names = [f"beta[{c}]" for c in spec.coef_names]
     else:
-        names = [f"beta[{c}]" for c in spec.coef_names] if spec.is_regression else ["mu"]
-        het = ["tau", "tau_within"]
+        names = [f"mu[{o}]" for o in dep.outcome_names] if dep.multivariate else ["mu"]
+    het = ["tau", "rho"] if dep.multivariate else ["tau", "tau_within"]
     rows = _freq_rows(spec, names, level)
     summ = post.summary(prob=level)
 

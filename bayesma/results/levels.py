@@ -24,11 +24,14 @@ from bayesma.errors import InputError, UnsupportedModelError
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.cells import Cells
 
-__all__ = ["PredictionMixin", "cells_of", "NOT_PER_LEVEL"]
+__all__ = ["PredictionMixin", "cells_of", "NOT_PER_LEVEL", "NO_THETA_NEW_MV"]
 
 #: why theta_new is not shown for a model with a categorical moderator (printout, report)
 NOT_PER_LEVEL = ("not shown: theta_new at the mean moderators mixes the levels of a categorical moderator; "
                  "use post.predict(newmods=...) at the moderator values of interest")
+#: why a multivariate model with moderators has no theta_new[<outcome>] (printout)
+NO_THETA_NEW_MV = ("no theta_new[<outcome>] with moderators: a new study's effect on an outcome needs its "
+                   "moderator values; use post.predict(design=...) with its design row (struct='CS')")
 
 _COLUMNS = ["median", "eti_lower", "eti_upper", "pi_lower", "pi_upper"]
 
@@ -83,7 +86,11 @@ def _predictive_sd(post: Any) -> tuple[np.ndarray, np.ndarray | None]:
     if getattr(spec, "tau_by", None) is not None or getattr(spec, "scale", None) is not None:
         raise UnsupportedModelError("predictions at new moderator values need one between-study SD; with tau_by or "
                                     "scale= each subgroup or study has its own (see theta_new[...] in summary())")
-    var = post.draws("tau") ** 2
+    dep = getattr(spec, "dependence", None)
+    if dep is not None and dep.multivariate and dep.struct != "CS":
+        raise UnsupportedModelError(f"predictions at new moderator values need one between-study SD; under "
+                                    f"struct={dep.struct!r} each outcome has its own tau (struct='CS' shares one)")
+    var = post.draws("tau") ** 2  # multivariate CS: tau^2 is every outcome's variance of a new study's effect
     if "tau_within" in post.idata.posterior:
         var = var + post.draws("tau_within") ** 2
     nu = post.draws("nu") if "nu" in post.idata.posterior else None

@@ -9,7 +9,7 @@ from bayesma.posterior.names import canonical_name, split_name
 from bayesma.priors import describe
 
 from .influence import influence_lines
-from .levels import NOT_PER_LEVEL, cells_of, has_categorical
+from .levels import NO_THETA_NEW_MV, NOT_PER_LEVEL, cells_of, has_categorical
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.posterior.view import FitView
@@ -44,7 +44,8 @@ def posterior_repr(post: FitView) -> str:
         "priors:",
         describe(post.spec.priors),
         table,
-        *(_level_lines(post) if mixed else []),
+        *(_level_lines(post) if mixed or getattr(getattr(post.spec, "dependence", None), "multivariate", False)
+          and post.spec.is_regression else []),
         f"({post.spec.k} study effects theta[...] in .summary())",
         *influence_lines(post),
         f"diagnostics: {post.diagnostics().line()}",
@@ -53,6 +54,9 @@ def posterior_repr(post: FitView) -> str:
 
 def _level_lines(post: FitView) -> list[str]:
     """The mean effect and a new study's 95% interval per level of the categorical moderators."""
+    dep = getattr(post.spec, "dependence", None)
+    if dep is not None and dep.multivariate:  # theta_new[<outcome>] is not defined with moderators
+        return [f"({NO_THETA_NEW_MV})"]
     if cells_of(post.spec) is None:
         return [f"({NOT_PER_LEVEL})"]
     try:

@@ -74,9 +74,39 @@ def test_empty_interval_is_reported_not_fatal(hackshaw_csv, tmp_path, capsys):
     assert not (out / "selection_function.png").exists()
 
 
+def test_selection_model_types_are_the_library_numbers(tmp_path, capsys):
+    # --type takes bm.selmodel's weight functions (checked against metafor in tests/frequentist); one row and one
+    # plot each, with the library's numbers; a single --steps value is the smooth types' threshold
+    bcg = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    path = tmp_path / "bcg.csv"
+    bcg.to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert main(["bias", str(path), "--yi", "yi", "--vi", "vi", "--type", "stepfun, beta,halfnorm",
+                 "--out", str(out)]) == 0
+    assert {"selection_function_stepfun.png", "selection_function_beta.png",
+            "selection_function_halfnorm.png"} <= {p.name for p in out.iterdir()}
+    table = pd.read_csv(out / "bias.csv", index_col="method")
+    res = bm.rma("yi", "vi", data=bcg)
+    for row, type_, steps in (("Step selection model (0.025)", "stepfun", [0.025]),
+                              ("Selection model (beta)", "beta", None), ("Selection model (halfnorm)", "halfnorm", None)):
+        sel = bm.selmodel(res, type_, steps=steps, alternative="less")  # the effects are negative: 'auto' is 'less'
+        got = table.loc[row]
+        np.testing.assert_allclose([got.estimate, got.ci_lb, got.ci_ub, got.statistic, got.pval],
+                                   [sel.beta[0], sel.ci_lb[0], sel.ci_ub[0], sel.LRT, sel.LRTp], rtol=1e-10)
+    out2 = tmp_path / "o2"
+    assert main(["bias", str(path), "--yi", "yi", "--vi", "vi", "--type", "halfnorm", "--steps", "0.05",
+                 "--out", str(out2)]) == 0
+    assert {p.name for p in out2.iterdir()} == {"bias.csv", "funnel.png", "selection_function.png"}
+    sel = bm.selmodel(res, "halfnorm", steps=[0.05], alternative="less")
+    got = pd.read_csv(out2 / "bias.csv", index_col="method").loc["Selection model (halfnorm) (step 0.05)"]
+    assert got.estimate == pytest.approx(sel.beta[0], rel=1e-10)
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--steps", "0.05,abc"], "--steps"),
     (["--steps", "1.5"], "--steps"),
+    (["--type", "stepfun,weibull"], "unknown selection model type(s) ['weibull']"),
+    (["--type", "halfnorm", "--steps", "0.025,0.5"], "at most one cut point"),
 ])
 def test_bad_options(hackshaw_csv, tmp_path, capsys, extra, message):
     assert main(["bias", str(hackshaw_csv), "--yi", "yi", "--vi", "vi", "--out", str(tmp_path / "o")] + extra) == 2

@@ -88,12 +88,29 @@ def test_fit_many_keep_fits_rows_equal_the_vectorised_path():
         warnings.simplefilter("ignore")
         vec = bm.fit_many(es, by="outcome", labels="study", measure="R2D", seed=1)
         kept = bm.fit_many(es, by="outcome", labels="study", measure="R2D", seed=1, keep_fits=True)
-    assert vec.settings["n_vectorised"] == 3 and kept.settings["n_single"] == 3
+    # every group is an exact model: keep_fits takes the vectorised pass too, and keeps one object per group
+    assert vec.settings["n_vectorised"] == 3 and kept.settings["n_vectorised"] == 3
+    story = kept.read_from_fits()  # the rows read from the kept objects, built per group
+    assert story.settings["rows"] == "fits" and not story.groups["engine"].str.contains("vectorised").any()
     cols = ["FE", "FE_lower", "RE", "RE_se", "tau2", "tau2_lower", "tau2_upper", "I2", "H2", "Q", "Q_p",
             "pi_lower", "pi_upper", "mu_mean", "mu_lower", "mu_upper", "p_mu_positive", "tau_median"]
-    np.testing.assert_allclose(kept.groups[cols].to_numpy(float), vec.groups[cols].to_numpy(float), rtol=1e-6,
+    np.testing.assert_allclose(story.groups[cols].to_numpy(float), vec.groups[cols].to_numpy(float), rtol=1e-6,
                                atol=1e-9)
+    for outcome in ("dropout", "misconduct", "recidivism"):
+        post, fits = kept.fit(outcome), kept.frequentist(outcome)
+        assert story.fit(outcome) is post and story.frequentist(outcome) is fits  # kept, not refitted
+        summ = post.summary()
+        for name in ("mu", "tau", "theta_new"):  # to the last digit
+            assert (story.table.loc[(outcome, name), ["mean", "median", "eti_lower", "eti_upper"]].to_numpy(float)
+                    == summ.loc[name, ["mean", "median", "eti_lower", "eti_upper"]].to_numpy(float)).all()
+        assert story.groups.loc[outcome, "RE"] == fits["REML"].beta[0]
+        assert story.groups.loc[outcome, "p_mu_positive"] == post.p_greater("mu", 0.0)
+        alone = MetaAnalysis(es[es["outcome"] == outcome], labels="study", measure="R2D").fit(
+            engine="exact", seed=int(kept.groups.loc[outcome, "seed"]))
+        assert summ.loc["mu", "median"] == alone.summary().loc["mu", "median"]  # the group's own fit
     assert sorted(kept.frequentist("dropout")) == ["DL", "FE", "REML", "REML + KH"]
+    with pytest.raises(bm.InputError, match="keep_fits=True"):
+        vec.read_from_fits()
     with pytest.raises(bm.InputError, match="keep_fits=True"):
         vec.frequentist("dropout")
 

@@ -120,9 +120,3 @@ def test_cs_flat_prior_limit_is_metafor_reml():
     s = ep.summary(theta=False)
     for o, beta in zip(("AL", "PD"), case["beta"]):
         assert abs(s.loc[f"mu[{o}]", "median"] - beta) < 0.1 * s.loc[f"mu[{o}]", "sd"], o
-
-
-def test_mods_with_outcome_is_refused_with_what_to_do_instead():
-    df, V = berkey()
-    with pytest.raises(bm.errors.InputError, match=r"mods= is not supported with outcome=.*CHE model"):
-        bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", mods="~ year")

@@ -35,7 +35,7 @@ def test_a_series_with_a_foreign_index_is_refused_not_read_as_missing():
 def test_a_text_cell_is_named_as_text_not_as_a_missing_value():
     bad = TABLES.assign(ai=TABLES["ai"].astype(object))
     bad.loc[12, "ai"] = "5 events"
-    with pytest.raises(ArgumentTypeError, match=r"study 'C' \(row 3\): ai holds '5 events', which is not a number"):
+    with pytest.raises(ArgumentTypeError, match=r"column 'ai': study 'C' \(row 3\) has a non-numeric value '5 events'"):
         bm.MetaAnalysis(bad, **ARGS, labels="study")
     # numbers stored as text are numbers
     m = bm.MetaAnalysis(TABLES.assign(ai=TABLES["ai"].astype(str)), **ARGS)

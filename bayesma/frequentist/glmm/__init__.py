@@ -7,6 +7,7 @@
 - :mod:`~bayesma.frequentist.glmm.models`: which likelihood each (measure, model) uses;
 - :mod:`~bayesma.frequentist.glmm.newton`: Newton-Raphson over per-study local parameters;
 - :mod:`~bayesma.frequentist.glmm.heterogeneity`: saturated model, QE tests, I²;
+- :mod:`~bayesma.frequentist.glmm.options`: metafor's coding, cor, add, to, drop00 and control, checked;
 - :mod:`~bayesma.frequentist.glmm.fit`: one fit, metafor's numbers;
 - :mod:`~bayesma.frequentist.glmm.result`: :class:`GLMMResult`;
 - :mod:`~bayesma.frequentist.glmm.rma`: :func:`rma_glmm`.

@@ -3,12 +3,15 @@
 One function, :func:`glmm_data`, turns the arguments of :func:`bayesma.rma_glmm` into a
 :class:`GLMMData`: the counts of each measure (2x2 tables for OR, events and person-times
 for IRR, events and sizes for PLO, events and times for IRLN), the study labels, the design
-matrix of the moderators, and the sampling variances of the study estimates (metafor's
-``escalc`` with ``add=1/2, to="only0"``) that define the typical within-study variance of I².
+matrix of the moderators, and the study estimates and their sampling variances (metafor's
+``escalc`` with rma.glmm's ``add``, ``to`` and ``drop00``, by default 1/2 added to the cells of a
+table with a zero cell) that define the typical within-study variance of I² and H².
 
 Rules, as ``rma.glmm``: tables with no events in both groups, or only events in both groups
-(``drop00=TRUE``), and IRR studies with no events in both groups, are left out of the fit
-with a warning naming them; so are studies with a missing count or moderator. Bad counts
+(``drop00=True``), and IRR studies with no events in both groups, are left out of the fit
+with a warning naming them (with ``drop00=False`` they are fitted); so are studies with a
+missing count or moderator. Repeated study labels are made unique as metafor does
+(``"Smith"`` twice becomes ``"Smith.1"``, ``"Smith.2"``; :func:`bayesma._validate.unique_labels`). Bad counts
 (negative, more events than patients, non-integer, a person-time that is not positive) raise
 an :class:`~bayesma.InputError` naming the study (label and row) and the column.
 """
@@ -22,20 +25,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._validate import as_numeric, columns, study_name
+from bayesma._counts_check import check_counts
+from bayesma._validate import as_numeric, columns, study_name, unique_labels
 from bayesma.design import design_matrix, drop_redundant
-from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning, study_error
+from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
-__all__ = ["GLMMData", "glmm_data", "MEASURES", "MODELS"]
+__all__ = ["GLMMData", "glmm_data", "drop_empty_groups", "MEASURES", "MODELS", "TO", "escalc_counts"]
 
-MEASURES = ("OR", "IRR", "PLO", "IRLN")
+MEASURES = ("OR", "RR", "IRR", "PLO", "IRLN")  # RR: metafor's experimental log-link model
 MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
-
+TO = ("only0", "all", "if0all", "none")  # metafor's to=: which tables get add= in escalc
 
 
 def _arguments(measure: str) -> tuple[str, ...]:
     """The count arguments *measure* takes (alternatives: n1i for bi, n2i for di, mi for ni)."""
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         return ("ai", "bi", "ci", "di", "n1i", "n2i")
     if measure == "IRR":
         return ("x1i", "t1i", "x2i", "t2i")
@@ -62,13 +66,14 @@ class GLMMData:
         Design matrix of the fixed effects.
     coef_names : list of str
     vi : numpy.ndarray, shape (k,)
-        Sampling variances of the study estimates (``escalc``, add 1/2 to zero cells).
+        Sampling variances of the study estimates (``escalc`` with *add*, *to*, *drop00*).
     k_all : int
         Studies in the input.
     dropped : list of str
         Labels of the studies left out, with the reason.
     yi : numpy.ndarray, shape (k,)
-        The study estimates of the measure (``escalc``, add 1/2 to zero cells), as *vi*.
+        The study estimates of the measure (``escalc`` as *vi*); NaN where escalc has none
+        (metafor's NA: an infinite estimate with ``to="none"``, a double-zero table).
     """
 
     measure: str
@@ -89,11 +94,14 @@ class GLMMData:
 
 
 def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame | None,
-              slab: Any) -> GLMMData:
+              slab: Any, add: float = 0.5, to: str = "only0", drop00: bool = True, vtype: str = "LS") -> GLMMData:
     """Check the counts of *measure* (``args``: argument name -> column name or values) and
-    build the design of *mods*; see the module docstring for the rules."""
+    build the design of *mods*; see the module docstring for the rules (*add*, *to*, *drop00*:
+    *vtype*: metafor's)."""
     if measure not in MEASURES:
-        raise InputError(f"rma_glmm takes measure 'OR', 'IRR', 'PLO' or 'IRLN', got {measure!r}")
+        raise InputError(f"rma_glmm takes measure 'OR', 'IRR', 'PLO', 'IRLN' or (experimental) 'RR', got {measure!r}"
+                         + ("; metafor's experimental RD, PR and PLN are not offered" if measure in ("RD", "PR", "PLN")
+                            else ""))
     allowed = _arguments(measure)
     extra = [n for n, v in args.items() if v is not None and n not in allowed]
     if extra:
@@ -113,7 +121,9 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
         labels = [str(i + 1) for i in range(k_all)]
     elif len(labels) != k_all:
         raise InputError(f"slab has {len(labels)} labels for {k_all} studies")
-    _check_counts(measure, counts, labels, {n: (v if isinstance(v, str) else n) for n, v in args.items() if v is not None})
+    else:
+        labels = unique_labels(labels)
+    check_counts(raw, labels, {n: v for n, v in given.items() if isinstance(v, str)})
     X, names = _design(mods, data, k_all, labels)
     keep = np.ones(k_all, dtype=bool)
     missing = np.zeros(k_all, dtype=bool)
@@ -128,10 +138,10 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
         dropped += [f"{labels[i]} (missing values)" for i in np.flatnonzero(missing)]
         keep &= ~missing
     double = _double_zero(measure, counts) & keep
-    if np.any(double):
+    if drop00 and np.any(double):
         idx = np.flatnonzero(double)
         names_00 = ", ".join(study_name(labels, int(i)) for i in idx)
-        what = ("no events in both groups, or only events in both groups" if measure == "OR"
+        what = ("no events in both groups, or only events in both groups" if measure in ("OR", "RR")
                 else "no events in both groups")
         warnings.warn(f"{names_00}: {what}; such a study says nothing about the {measure} and is left out of the "
                       "fit (metafor's drop00=TRUE)", MissingDataWarning, stacklevel=3)
@@ -142,8 +152,35 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     rows = np.flatnonzero(keep)
     Xk, names = drop_redundant(X[keep], names)
     counts_k = {n: v[keep] for n, v in counts.items()}
-    return GLMMData(measure, counts_k, [labels[i] for i in rows], rows, Xk, names,
-                    _escalc_vi(measure, counts_k), k_all, dropped, yi=_escalc_yi(measure, counts_k))
+    yi, vi = escalc_counts(measure, counts, add, to, drop00, vtype)  # over all studies, as metafor (to="if0all")
+    return GLMMData(measure, counts_k, [labels[i] for i in rows], rows, Xk, names, vi[keep], k_all, dropped,
+                    yi=yi[keep])
+
+
+def drop_empty_groups(gd: GLMMData, model: str) -> GLMMData:
+    """The conditional models (OR with CM.EL, CM.AL) given a table with an empty group (n1i or n2i
+    = 0): its margins fix the table, so its likelihood does not depend on the OR (CM.AL's offset
+    log(n1i/n2i) is infinite). Such studies are left out with a warning naming them (metafor stops:
+    "Cannot fit FE model"); UM.FS and UM.RS fit them as metafor does."""
+    if gd.measure != "OR" or model not in ("CM.EL", "CM.AL"):
+        return gd
+    c = gd.counts
+    empty = (c["ai"] + c["bi"] == 0) | (c["ci"] + c["di"] == 0)
+    if not np.any(empty):
+        return gd
+    if np.all(empty):
+        raise InputError(f"every study has an empty group: model {model!r} has nothing to fit")
+    idx = np.flatnonzero(empty)
+    names = ", ".join(f"study {gd.labels[i]!r} (row {gd.rows[i] + 1})" for i in idx)
+    warnings.warn(f"{names}: a group of size 0; given its margins the table does not depend on the OR, so model "
+                  f"{model!r} cannot use it and it is left out of the fit (metafor cannot fit the model with it)",
+                  MissingDataWarning, stacklevel=3)
+    keep = ~empty
+    X, coef_names = drop_redundant(gd.X[keep], gd.coef_names)
+    return GLMMData(gd.measure, {n: v[keep] for n, v in c.items()}, [gd.labels[i] for i in np.flatnonzero(keep)],
+                    gd.rows[keep], X, coef_names, gd.vi[keep], gd.k_all,
+                    gd.dropped + [f"{gd.labels[i]} (empty group)" for i in idx],
+                    yi=None if gd.yi is None else gd.yi[keep])
 
 
 def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -153,10 +190,10 @@ def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]
         if missing:
             raise ArgumentTypeError(f"measure {measure!r} needs {', '.join(missing)}")
 
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         need("ai", "ci")
         if "bi" not in raw and "n1i" not in raw or "di" not in raw and "n2i" not in raw:
-            raise ArgumentTypeError("measure 'OR' needs ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events "
+            raise ArgumentTypeError(f"measure {measure!r} needs ai, bi, ci, di (or ai, n1i, ci, n2i): events and non-events "
                                     "(or group sizes) of groups 1 and 2")
         for given, size, cells in (("bi", "n1i", "ai"), ("di", "n2i", "ci")):
             if given in raw and size in raw:
@@ -177,47 +214,8 @@ def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]
     return {"xi": raw["xi"], "ti": raw["ti"]}
 
 
-def _check_counts(measure: str, counts: dict[str, np.ndarray], labels: list[str], shown: dict[str, str]) -> None:
-    times = {"t1i", "t2i", "ti"}
-    given = dict(shown)
-    for n in list(counts):
-        v = counts[n]
-        ok = ~np.isnan(v)
-        name = given.get(n, n)
-        if n in times:
-            bad = ok & (v <= 0)
-            if np.any(bad):
-                i = int(np.flatnonzero(bad)[0])
-                raise study_error(f"has a person-time of {v[i]:g}; it must be positive", labels, i, name)
-            continue
-        if n in ("bi", "di") and n not in given:
-            grp = "n1i" if n == "bi" else "n2i"
-            cell = "ai" if n == "bi" else "ci"
-            bad = ok & (v < 0)
-            if np.any(bad):
-                i = int(np.flatnonzero(bad)[0])
-                raise study_error(f"has more events ({counts[cell][i]:g}) than its group size "
-                                  f"({counts[cell][i] + v[i]:g})", labels, i, given.get(cell, cell))
-            name = given.get(grp, grp)
-        bad = ok & (v < 0)
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise study_error(f"has a negative count ({v[i]:g})", labels, i, name)
-        bad = ok & (v != np.round(v))
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise study_error(f"has a count that is not a whole number ({v[i]:g}); the binomial and Poisson "
-                              "likelihoods need counts", labels, i, name)
-    if measure == "PLO":
-        x, nn = counts["xi"], counts["ni"]
-        bad = ~np.isnan(x) & ~np.isnan(nn) & (x > nn)
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise study_error(f"has more events ({x[i]:g}) than its size ({nn[i]:g})", labels, i, given.get("xi", "xi"))
-
-
 def _double_zero(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         return ((c["ai"] == 0) & (c["ci"] == 0)) | ((c["bi"] == 0) & (c["di"] == 0))
     if measure == "IRR":
         return (c["x1i"] == 0) & (c["x2i"] == 0)
@@ -233,40 +231,56 @@ def _design(mods: Any, data: pd.DataFrame | None, k: int, labels: list[str]) -> 
     return np.asarray(X, dtype=float), list(names)
 
 
-def _escalc_yi(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
-    """metafor's escalc estimates (``add=1/2, to="only0"``, as :func:`_escalc_vi`): log odds ratio,
-    log incidence rate ratio, logit of the proportion or log rate of each study."""
-    if measure == "OR":
-        a, b, c_, d = np.stack([c["ai"], c["bi"], c["ci"], c["di"]])
-        zero = (a == 0) | (b == 0) | (c_ == 0) | (d == 0)
-        a, b, c_, d = (np.where(zero, v + 0.5, v) for v in (a, b, c_, d))
-        return np.log(a / b) - np.log(c_ / d)
+def _cells(measure: str, c: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The cells escalc adds to: a, b, c, d (OR, RR); x1, x2 (IRR); x, n - x (PLO); x (IRLN)."""
+    if measure in ("OR", "RR"):
+        return [c["ai"], c["bi"], c["ci"], c["di"]]
     if measure == "IRR":
-        zero = (c["x1i"] == 0) | (c["x2i"] == 0)
-        x1, x2 = (np.where(zero, c[n] + 0.5, c[n]) for n in ("x1i", "x2i"))
-        return np.log(x1 / c["t1i"]) - np.log(x2 / c["t2i"])
+        return [c["x1i"], c["x2i"]]
     if measure == "PLO":
-        x, m = c["xi"], c["ni"] - c["xi"]
-        zero = (x == 0) | (m == 0)
-        return np.log(np.where(zero, x + 0.5, x)) - np.log(np.where(zero, m + 0.5, m))
-    x = c["xi"]
-    return np.log(np.where(x == 0, x + 0.5, x) / c["ti"])
+        return [c["xi"], c["ni"] - c["xi"]]
+    return [c["xi"]]
 
 
-def _escalc_vi(measure: str, c: dict[str, np.ndarray]) -> np.ndarray:
-    """metafor's escalc variances (``add=1/2, to="only0"``): they define the typical
-    within-study variance of I² and H²."""
-    if measure == "OR":
-        cells = np.stack([c["ai"], c["bi"], c["ci"], c["di"]])
-        cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
-        return np.sum(1.0 / cells, axis=0)
-    if measure == "IRR":
-        cells = np.stack([c["x1i"], c["x2i"]])
-        cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
-        return np.sum(1.0 / cells, axis=0)
-    if measure == "PLO":
-        cells = np.stack([c["xi"], c["ni"] - c["xi"]])
-        cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
-        return np.sum(1.0 / cells, axis=0)
-    x = c["xi"]
-    return 1.0 / np.where(x == 0, x + 0.5, x)
+def escalc_counts(measure: str, c: dict[str, np.ndarray], add: float = 0.5, to: str = "only0",
+                  drop00: bool = True, vtype: str = "LS") -> tuple[np.ndarray, np.ndarray]:
+    """metafor's ``escalc`` estimates and sampling variances of the counts *c*, as ``rma.glmm``
+    calls it: *add* is added to every cell of every table (``to="all"``), of the tables with a
+    zero cell (``"only0"``), of all tables when any has a zero cell (``"if0all"``), or of none
+    (``"none"``); with *drop00* double-zero tables (OR, IRR) have none. An estimate or variance
+    that is infinite (a zero cell left as it is) is NaN, as metafor recodes it to NA. *vtype*
+    ``"AV"`` (PLO only) uses the average proportion (weighted by the sizes) in each variance.
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray, shape (k,)
+    """
+    cells = np.stack(_cells(measure, c))
+    if drop00 and measure in ("OR", "RR", "IRR"):
+        cells = np.where(_double_zero(measure, c), np.nan, cells)
+    zero = np.any(cells == 0, axis=0)
+    if to == "all":
+        cells = cells + add
+    elif to == "only0" or (to == "if0all" and np.any(zero)):
+        cells = np.where(zero if to == "only0" else True, cells + add, cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lc = np.log(cells)
+        if measure == "OR":
+            yi = lc[0] - lc[1] - lc[2] + lc[3]
+        elif measure == "RR":  # log(a / n1) - log(c / n2), vi = 1/a - 1/n1 + 1/c - 1/n2
+            n1, n2 = cells[0] + cells[1], cells[2] + cells[3]
+            yi = lc[0] - np.log(n1) - lc[2] + np.log(n2)
+        elif measure == "IRR":
+            yi = lc[0] - np.log(c["t1i"]) - lc[1] + np.log(c["t2i"])
+        elif measure == "PLO":
+            yi = lc[0] - lc[1]
+        else:
+            yi = lc[0] - np.log(c["ti"])
+        vi = np.sum(1.0 / cells, axis=0) if measure != "RR" else 1 / cells[0] - 1 / n1 + 1 / cells[2] - 1 / n2
+        if vtype == "AV":  # PLO: 1 / (pbar n) + 1 / ((1 - pbar) n), pbar the n-weighted mean proportion
+            n = cells[0] + cells[1]
+            has = np.isfinite(n)
+            pbar = np.sum(cells[0][has]) / np.sum(n[has])
+            vi = 1.0 / (pbar * n) + 1.0 / ((1.0 - pbar) * n)
+    bad = ~np.isfinite(yi) | ~np.isfinite(vi)
+    return np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)

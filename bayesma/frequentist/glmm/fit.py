@@ -19,7 +19,8 @@ from bayesma.coefs import resolve_btt
 from bayesma.frequentist.glmm.data import GLMMData
 from bayesma.frequentist.glmm.heterogeneity import saturated, saturated_observations, typical_variance, wald_qe
 from bayesma.frequentist.glmm.models import Counts, conditional_loglik, counts_for, problem
-from bayesma.frequentist.glmm.newton import covariance, maximize
+from bayesma.frequentist.glmm.newton import LocalProblem, covariance, maximize
+from bayesma.frequentist.glmm.options import GLMMControl
 
 __all__ = ["fit_glmm", "default_nodes"]
 
@@ -31,7 +32,7 @@ def default_nodes(measure: str, model: str) -> int:
     approximation (1) for UM.RS's two random effects; 41 nodes for the hypergeometric
     likelihood (metafor integrates it with R's ``integrate``; a table at the end of its
     support makes the integrand one-sided, where 21 nodes leave ~4e-6 in the log-likelihood)."""
-    if model == "UM.RS" and measure in ("OR", "IRR"):
+    if model == "UM.RS" and measure in ("OR", "RR", "IRR"):
         return 1
     if model == "CM.EL" and measure == "OR":
         return 41
@@ -65,6 +66,8 @@ def _empirical(cnt: Counts) -> tuple[np.ndarray, np.ndarray]:
         return np.log(a * d / (b * c)), np.zeros(a.size)
     if cnt.family == "binomial":
         lo = np.log((y + 0.5) / (cnt.size - y + 0.5)) - off
+    elif cnt.family == "binomial_log":  # log risks, below 0
+        lo = np.log((y + 0.5) / (cnt.sizes + 1.0))
     else:
         lo = np.log(y + 0.5) - off
     if y.shape[1] == 2:
@@ -82,58 +85,72 @@ def _start(model: str, cnt: Counts, X: np.ndarray) -> np.ndarray:
     return beta
 
 
-def _ml_start(model: str, theta_fe: np.ndarray, nch: bool) -> np.ndarray:
-    return np.concatenate([theta_fe, [np.log(0.09) if nch else np.log(0.3)]])
+def _ml_start(model: str, theta_fe: np.ndarray, nch: bool, cor: bool = False) -> np.ndarray:
+    return np.concatenate([theta_fe, [0.0] if cor else [], [np.log(0.09) if nch else np.log(0.3)]])
 
 
 def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, btt: Any = None,
-             fe_nodes: int | None = None, test: str = "z") -> dict[str, Any]:
+             fe_nodes: int | None = None, test: str = "z", coding: float = 0.5, cor: bool = False,
+             control: GLMMControl | None = None) -> dict[str, Any]:
     """Fit *model* (``"UM.FS"``, ``"UM.RS"``, ``"CM.EL"``, ``"CM.AL"``) by *method* (``"ML"``
     or ``"FE"``) to the checked counts *gd*; returns metafor's numbers in a dict.
+
+    *coding* and *cor* are metafor's (the group coding of UM.FS / UM.RS's random effects; UM.RS
+    with correlated random intercept and slope); *control* the settings of
+    :mod:`~bayesma.frequentist.glmm.options` (scaleX, Newton iterations).
 
     *fe_nodes*: the nodes of UM.RS's fixed-effects fit when it is the reported model
     (metafor keeps lme4's 7 there and reduces to the Laplace approximation only for the
     random-effects fit)."""
     X, names = gd.X, gd.coef_names
     k, p = X.shape
-    Xs, M = _scale(X, names)
+    ctrl = control or GLMMControl()
+    Xs, M = _scale(X, names) if ctrl.scaleX else (X, np.eye(p))
     cnt = counts_for(gd.measure, model, gd.counts)
-    model = model if gd.measure in ("OR", "IRR") else "single"
+    model = model if gd.measure in ("OR", "RR", "IRR") else "single"
     nch = cnt.family == "nch"
     um_rs_fe = model == "UM.RS" and method == "FE"
     fe = problem(model, cnt, Xs, False, (fe_nodes or n_nodes) if um_rs_fe else n_nodes)
-    th_fe, ll_fe, H_fe = maximize(fe, _start(model, cnt, Xs), floor={p + 1: _LOG_SD_FLOOR} if model == "UM.RS" else None)
-    sigma2 = np.nan
+    th_fe, ll_fe, H_fe = maximize(fe, _start(model, cnt, Xs), floor={p + 1: _LOG_SD_FLOOR} if model == "UM.RS" else None,
+                                  max_iter=ctrl.maxiter, tol=ctrl.threshold)
+    sigma2 = rho = np.nan
     tau2 = 0.0
     ll_marginal = ll_fe
     se_tau2 = np.nan
     if method == "FE":
         theta, ll, H = th_fe, ll_fe, H_fe
+        if model == "UM.FS" and cnt.family == "binomial_log":
+            H = _expected_hessian(fe, cnt, theta)  # metafor's glm: Fisher information (not canonical here)
         if model == "UM.RS":
             sigma2 = float(np.exp(2 * th_fe[p + 1]))
             if (fe_nodes or n_nodes) > 1:  # lme4's logLik with nAGQ > 1 leaves out the saturated log-likelihood
                 ll = ll_fe - saturated_observations(cnt)
     else:
-        ml = problem(model, cnt, Xs, True, n_nodes)
+        cor = cor and model == "UM.RS"
+        ml = problem(model, cnt, Xs, True, n_nodes, coding=coding, cor=cor)
         j = ml.A.shape[2] - 1
         floor = {j: 2 * _LOG_SD_FLOOR if nch else _LOG_SD_FLOOR}
         if model == "UM.RS":
             floor[p + 1] = _LOG_SD_FLOOR
-        theta, ll, H = maximize(ml, _ml_start(model, th_fe, nch), floor=floor)
+        theta, ll, H = maximize(ml, _ml_start(model, th_fe, nch, cor), floor=floor, max_iter=ctrl.maxiter,
+                                tol=ctrl.threshold)
         at_floor = theta[j] <= floor[j] + 1e-9
         if not at_floor and np.exp(theta[j] if nch else 2 * theta[j]) < 1e-6 and ll - ll_fe < 1e-6:
             # tau^2 at its bound: the fixed-effects fit (lme4 and nlminb stop at tau = 0)
             at_floor = True
-            theta = np.concatenate([th_fe, [floor[j]]])
-            ll, H = ll_fe, np.pad(H_fe, ((0, 1), (0, 1)))
+            theta = np.concatenate([th_fe, [0.0] if cor else [], [floor[j]]])
+            ll, H = ll_fe, np.pad(H_fe, ((0, 1 + cor), (0, 1 + cor)))
         tau2 = 0.0 if at_floor else float(np.exp(theta[j]) if nch else np.exp(2 * theta[j]))
         if model == "UM.RS":
             sigma2 = float(np.exp(2 * theta[p + 1]))
-        if at_floor:
-            H = np.delete(np.delete(H, j, 0), j, 1)
+        if cor and not at_floor:
+            rho = float(np.tanh(theta[p + 2]))
+        if at_floor:  # tau^2 = 0 (and with it rho) leaves the model
+            gone = [j - 1, j] if cor else [j]
+            H = np.delete(np.delete(H, gone, 0), gone, 1)
         ll_marginal = ll
         if model != "UM.RS" and not nch:
-            ll = conditional_loglik(model, cnt, Xs, theta)
+            ll = conditional_loglik(model, cnt, Xs, theta, coding)
     own = fe.own if method == "FE" or model != "UM.FS" else ml.own
     V = covariance(H, own)
     if method == "ML" and nch and tau2 > 0 and V[-1, -1] >= 0:
@@ -143,14 +160,29 @@ def fit_glmm(gd: GLMMData, model: str, method: str, n_nodes: int, level: float, 
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diag(vb))  # NaN where the information is not positive (an infinite estimate)
     out: dict[str, Any] = {"beta": beta, "vb": vb, "se": se, "tau2": tau2, "se_tau2": se_tau2, "sigma2": sigma2,
-                           "ll": ll, "ll_marginal": ll_marginal, "ll_FE": ll_fe}
+                           "rho": rho, "ll": ll, "ll_marginal": ll_marginal, "ll_FE": ll_fe}
     out.update(_heterogeneity(model, cnt, (fe_nodes or n_nodes) if um_rs_fe else n_nodes, X, ll_fe, k, p))
-    vt = typical_variance(gd.vi, X)
+    has = np.isfinite(gd.vi)  # metafor's k.yi studies: escalc has an estimate (NA with to="none", ...)
+    vt = typical_variance(gd.vi[has], X[has])
     with np.errstate(invalid="ignore", divide="ignore"):
         out.update(vt=vt, I2=100 * tau2 / (vt + tau2), H2=tau2 / vt + 1)
     out.update(_tests(beta, vb, se, names, level, btt, test, k))
     out.update(_fit_stats(model, method, ll, out["ll_QE"], k, p))
     return out
+
+
+def _expected_hessian(prob: LocalProblem, cnt: Counts, theta: np.ndarray) -> np.ndarray:
+    """Minus the expected (Fisher) information of the fixed-effects two-group model at *theta*: what
+    R's ``glm`` inverts for its standard errors; equal to the observed information for canonical links."""
+    S = prob.A @ theta                                        # local (m, c): group 1 at c + m, group 2 at c
+    eta = cnt.offset + np.column_stack([S[:, 1] + S[:, 0], S[:, 1]])
+    p = np.exp(eta)                                           # log link: w = n p / (1 - p) per group
+    w = cnt.sizes * p / (1 - p)
+    J = np.zeros((S.shape[0], 2, 2))
+    J[:, 0, 0] = w[:, 0]
+    J[:, 0, 1] = J[:, 1, 0] = w[:, 0]
+    J[:, 1, 1] = w[:, 0] + w[:, 1]
+    return -np.einsum("krP,krs,ksQ->PQ", prob.A, J, prob.A)
 
 
 def _heterogeneity(model: str, cnt: Counts, n_nodes: int, X: np.ndarray, ll_fe: float, k: int, p: int) -> dict:

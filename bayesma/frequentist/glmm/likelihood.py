@@ -28,6 +28,7 @@ from scipy.special import expit, gammaln, log_expit
 
 __all__ = [
     "binomial_logpmf",
+    "binomial_log_logpmf",
     "poisson_logpmf",
     "gauss_hermite",
     "marginal_loglik",
@@ -66,16 +67,30 @@ def binomial_logpmf(y: np.ndarray, size: np.ndarray, eta: np.ndarray) -> np.ndar
             + y * log_expit(eta) + (size - y) * log_expit(-eta))
 
 
+def binomial_log_logpmf(y: np.ndarray, size: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """log Binomial(y; size, exp(eta)) (log link, metafor's measure "RR"): -inf where ``eta > 0`` (a
+    probability above 1), and where ``eta = 0`` unless every trial is an event."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log1mp = np.log(-np.expm1(np.minimum(eta, 0.0)))
+        rest = np.where(size - y > 0, (size - y) * log1mp, 0.0)
+        out = gammaln(size + 1) - gammaln(y + 1) - gammaln(size - y + 1) + y * eta + rest
+    return np.where(eta > 0, -np.inf, out)
+
+
 def poisson_logpmf(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """log Poisson(y; exp(eta)), broadcast over the arrays (log link; eta holds the offset)."""
     return y * eta - np.exp(eta) - gammaln(y + 1)
 
 
 def _moments(family: str, y: np.ndarray, size: np.ndarray | None, eta: np.ndarray):
-    """Score and weight of each observation with respect to its linear predictor (canonical links)."""
+    """Score and weight (expected information, lme4's working weight) of each observation with
+    respect to its linear predictor."""
     if family == "binomial":
         p = expit(eta)
         return y - size * p, size * p * (1 - p)
+    if family == "binomial_log":  # p = exp(eta): d log L / d eta = (y - n p) / (1 - p)
+        p = np.exp(np.minimum(eta, -1e-10))
+        return (y - size * p) / (1 - p), size * p / (1 - p)
     mu = np.exp(eta)
     return y - mu, mu
 
@@ -103,6 +118,8 @@ def _chol_small(S: np.ndarray) -> np.ndarray:
 def _obs_loglik(family: str, y, size, eta) -> np.ndarray:
     if family == "binomial":
         return binomial_logpmf(y, size, eta)
+    if family == "binomial_log":
+        return binomial_log_logpmf(y, size, eta)
     return poisson_logpmf(y, eta)
 
 
@@ -136,11 +153,15 @@ def marginal_loglik(
         Counts (events) of each study's J groups.
     fixed : numpy.ndarray, shape (k, J)
         The fixed part of each linear predictor (log odds, or log rate plus log exposure).
-    Z : numpy.ndarray, shape (J, q)
-        How the q random effects (q = 1 or 2) enter each group's linear predictor.
+    Z : numpy.ndarray, shape (J, q) or (k, J, q)
+        How the q random effects (q = 1 or 2) enter each group's linear predictor (one
+        matrix for every study, or one per study: correlated effects ``u = L z`` enter as
+        ``Z L`` with independent ``z`` of sd 1).
     sd : array_like, shape (q,) or (k, q)
         Standard deviations of the random effects (> 0; a zero column is left out).
-    family : {"binomial", "poisson"}
+    family : {"binomial", "binomial_log", "poisson"}
+        Logit link (binomial), log link (binomial_log: metafor's measure "RR"), log link
+        (poisson).
     size : numpy.ndarray, shape (k, J), optional
         Binomial group sizes.
     n_nodes : int
@@ -163,33 +184,34 @@ def marginal_loglik(
     """
     y = np.asarray(y, dtype=float)
     fixed = np.asarray(fixed, dtype=float)
-    Z = np.asarray(Z, dtype=float)
     k = y.shape[0]
-    sd = np.broadcast_to(np.asarray(sd, dtype=float), (k, Z.shape[1]))
+    Z = np.asarray(Z, dtype=float)
+    Z = np.broadcast_to(Z, (k, *Z.shape)) if Z.ndim == 2 else Z    # (k, J, q)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), (k, Z.shape[2]))
     active = np.any(sd > 0, axis=0)
     if not np.any(active):
         ll = np.sum(_obs_loglik(family, y, size, fixed), axis=1)
-        return (ll, np.zeros((k, Z.shape[1]))) if return_modes else ll
-    Za, sda = Z[:, active], sd[:, active]
-    q = Za.shape[1]
+        return (ll, np.zeros((k, Z.shape[2]))) if return_modes else ll
+    Za, sda = Z[:, :, active], sd[:, active]
+    q = Za.shape[2]
     prec = 1.0 / sda**2                                     # (k, q)
     u = np.zeros((k, q))
     for _ in range(100):
-        eta = fixed + u @ Za.T                              # (k, J)
+        eta = fixed + np.einsum("kq,kjq->kj", u, Za)        # (k, J)
         score, w = _moments(family, y, size, eta)
-        grad = score @ Za - prec * u                        # (k, q)
-        H = np.einsum("kj,ja,jb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
+        grad = np.einsum("kj,kjq->kq", score, Za) - prec * u
+        H = np.einsum("kj,kja,kjb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
         step = np.clip(np.einsum("kab,kb->ka", _inv_small(H), grad), -3.0, 3.0)
         u = u + step
         if np.max(np.abs(step)) < 1e-11:
             break
-    eta = fixed + u @ Za.T
+    eta = fixed + np.einsum("kq,kjq->kj", u, Za)
     _, w = _moments(family, y, size, eta)
-    H = np.einsum("kj,ja,jb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
+    H = np.einsum("kj,kja,kjb->kab", w, Za, Za) + prec[:, :, None] * np.eye(q)
     C = _chol_small(_inv_small(H))                          # (k, q, q): C C' = H^-1
     x, lw = gauss_hermite(int(n_nodes), q)                  # (Q, q), (Q,)
     nodes = u[:, None, :] + np.sqrt(2.0) * np.einsum("kab,Qb->kQa", C, x)   # (k, Q, q)
-    eta_q = fixed[:, None, :] + nodes @ Za.T                # (k, Q, J)
+    eta_q = fixed[:, None, :] + np.einsum("kQq,kjq->kQj", nodes, Za)        # (k, Q, J)
     yq = y[:, None, :]
     sq = None if size is None else size[:, None, :]
     g = (np.sum(_obs_loglik(family, yq, sq, eta_q), axis=2)
@@ -200,7 +222,7 @@ def marginal_loglik(
     ll = (m + np.log(np.sum(np.exp(terms - m[:, None]), axis=1))
           + 0.5 * q * np.log(2.0) + np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1))
     if return_modes:
-        full = np.zeros((k, Z.shape[1]))
+        full = np.zeros((k, Z.shape[2]))
         full[:, active] = u
         return ll, full
     return ll

@@ -8,14 +8,18 @@ model           likelihood of study i                                           
 UM.FS           two binomial (OR) / Poisson (IRR) groups; study intercept alpha_i  AGQ, 7 nodes
                 fixed; logit p = alpha_i + x_i'beta + u_i/2 and alpha_i - u_i/2
 UM.RS           as UM.FS with a common intercept and a random one, b_i ~ N(0,      Laplace
-                sigma^2), independent of u_i (lme4 cannot do more for two effects)
+                sigma^2), independent of u_i (``cor=True``: correlation rho)     (lme4)
 CM.AL (OR),     events of group 1 among all events: binomial with offset           AGQ, 7 nodes
 CM.EL (IRR)     log(n1/n2) (log(t1/t2)); exact for IRR, approximate for OR
 CM.EL (OR)      non-central hypergeometric given the margins (exact)               AGQ, 41 nodes
 PLO / IRLN      one binomial / Poisson count per study, logit p = x_i'beta + u_i   AGQ, 7 nodes
 ==============  ================================================================  ==============
 
-``u_i ~ N(0, tau^2)``. The heterogeneity parameter enters as ``log tau`` (``log tau^2`` for
+Measure RR (experimental in metafor) is UM.FS or UM.RS with a log link: log p in place of logit p.
+
+``u_i ~ N(0, tau^2)``; metafor's ``coding`` says how u_i enters the groups: 1/2 (the default,
+above), 1 (group 1 only: ``alpha_i + x_i'beta + u_i`` and ``alpha_i``) or 0 (group 2 only). The
+heterogeneity parameter enters as ``log tau`` (``log tau^2`` for
 CM.EL, where its standard error is reported as metafor does); method ``"FE"`` drops it.
 """
 
@@ -29,9 +33,8 @@ from bayesma.frequentist.glmm.hypergeometric import NCHTables, nch_marginal_logl
 from bayesma.frequentist.glmm.likelihood import marginal_loglik
 from bayesma.frequentist.glmm.newton import LocalProblem
 
-__all__ = ["Counts", "counts_for", "problem", "saturated_um_rs", "conditional_loglik"]
+__all__ = ["Counts", "counts_for", "problem", "saturated_um_rs", "conditional_loglik", "group_codes"]
 
-_HALF = np.array([[0.5], [-0.5]])
 _ONES = np.array([[1.0], [1.0]])
 
 
@@ -40,7 +43,8 @@ class Counts:
 
     Attributes
     ----------
-    family : {"binomial", "poisson", "nch"}
+    family : {"binomial", "binomial_log", "poisson", "nch"}
+        ``binomial_log``: binomial with a log link (measure RR, log risk ratios).
     y : numpy.ndarray, shape (k, J)
         Events (J = 2 groups for UM.FS / UM.RS, else 1).
     size : numpy.ndarray or None, shape (k, J)
@@ -70,10 +74,10 @@ class Counts:
 
 def counts_for(measure: str, model: str, c: dict[str, np.ndarray]) -> Counts:
     """Arrange the counts *c* (from :func:`~bayesma.frequentist.glmm.data.glmm_data`) for *model*."""
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         a, b, cc, d = c["ai"], c["bi"], c["ci"], c["di"]
         if model in ("UM.FS", "UM.RS"):
-            return Counts("binomial", np.column_stack([a, cc]), np.column_stack([a + b, cc + d]),
+            return Counts("binomial" if measure == "OR" else "binomial_log", np.column_stack([a, cc]), np.column_stack([a + b, cc + d]),
                           np.zeros((a.size, 2)))
         if model == "CM.AL":
             return Counts("binomial", a[:, None], (a + cc)[:, None], np.log((a + b) / (cc + d))[:, None])
@@ -88,17 +92,32 @@ def counts_for(measure: str, model: str, c: dict[str, np.ndarray]) -> Counts:
     return Counts("poisson", c["xi"][:, None], None, np.log(c["ti"])[:, None])
 
 
+def group_codes(coding: float) -> np.ndarray:
+    """metafor's ``coding``: how the group indicator of the random effects codes groups 1 and 2,
+    shape (2, 1): 1/2 -> (1/2, -1/2), 1 -> (1, 0), 0 -> (0, 1)."""
+    return {0.5: np.array([[0.5], [-0.5]]), 1.0: np.array([[1.0], [0.0]]), 0.0: np.array([[0.0], [1.0]])}[coding]
+
+
 def _two_arm(cnt: Counts, random_b: bool, random_u: bool, n_nodes: int,
-             modes: bool = False) -> Callable[[np.ndarray], np.ndarray]:
-    """Local scalars (m, c[, log sigma][, log tau]): group 1 ``c + m (+ b) (+ u/2)``, group 2 ``c (+ b) (- u/2)``.
-    With *modes*, the log-likelihood conditional on the random effects' modes (lme4's conditional deviance)."""
-    Zs = [z for z, on in ((_ONES, random_b), (_HALF, random_u)) if on]
+             modes: bool = False, coding: float = 0.5, cor: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """Local scalars (m, c[, log sigma][, z_rho][, log tau]): group 1 ``c + m (+ b) (+ g1 u)``, group 2
+    ``c (+ b) (+ g2 u)`` with ``(g1, g2)`` the group codes of *coding*; with *cor* ``(b, u)`` are
+    correlated (``rho = tanh(z_rho)``). With *modes*, the log-likelihood conditional on the random
+    effects' modes (lme4's conditional deviance)."""
+    G = group_codes(coding)
+    Zs = [z for z, on in ((_ONES, random_b), (G, random_u)) if on]
     Z = np.hstack(Zs) if Zs else np.zeros((2, 0))
 
     def f(S: np.ndarray) -> np.ndarray:
         fixed = cnt.offset + np.column_stack([S[:, 1] + S[:, 0], S[:, 1]])
         if Z.shape[1] == 0:
             return marginal_loglik(cnt.y, fixed, np.zeros((2, 1)), np.zeros(1), cnt.family, cnt.size)
+        if cor:
+            s, t, r = np.exp(S[:, 2]), np.exp(S[:, 4]), np.tanh(S[:, 3])
+            L = np.zeros((S.shape[0], 2, 2))     # Cholesky factor of [[s^2, r s t], [r s t, t^2]]
+            L[:, 0, 0], L[:, 1, 0], L[:, 1, 1] = s, r * t, t * np.sqrt(1.0 - r**2)
+            return marginal_loglik(cnt.y, fixed, np.einsum("jq,kqr->kjr", Z, L), np.ones(2), cnt.family,
+                                   cnt.size, n_nodes)
         sd = np.exp(S[:, 2:2 + Z.shape[1]])
         if modes:
             _, u = marginal_loglik(cnt.y, fixed, Z, sd, cnt.family, cnt.size, 1, return_modes=True)
@@ -127,13 +146,15 @@ def _one_group(cnt: Counts, random: bool, n_nodes: int, modes: bool = False) -> 
     return f
 
 
-def problem(model: str, cnt: Counts, X: np.ndarray, random: bool, n_nodes: int, modes: bool = False) -> LocalProblem:
+def problem(model: str, cnt: Counts, X: np.ndarray, random: bool, n_nodes: int, modes: bool = False,
+            coding: float = 0.5, cor: bool = False) -> LocalProblem:
     """The fixed-effects (``random=False``) or random-effects model *model* for design *X*.
 
     Global parameters, in order: ``beta`` (p), then UM.FS: the k study intercepts; UM.RS:
-    the common intercept and log sigma; then log tau (log tau^2 for OR with CM.EL) when
-    *random*. *model* ``"single"`` is the one-count model of PLO and IRLN. With *modes*
-    the log-likelihood is the one conditional on the random effects' modes.
+    the common intercept and log sigma (and with *cor* ``z_rho``, ``rho = tanh(z_rho)``); then
+    log tau (log tau^2 for OR with CM.EL) when *random*. *model* ``"single"`` is the one-count
+    model of PLO and IRLN. With *modes* the log-likelihood is the one conditional on the random
+    effects' modes. *coding* is metafor's group coding of the random effects (1/2, 1 or 0).
     """
     k, p = X.shape
     if model == "UM.FS":
@@ -144,17 +165,17 @@ def problem(model: str, cnt: Counts, X: np.ndarray, random: bool, n_nodes: int, 
         if random:
             A[:, 2, -1] = 1.0
         names = [f"beta{j}" for j in range(p)] + [f"alpha{i}" for i in range(k)] + (["log_tau"] if random else [])
-        return LocalProblem(A, _two_arm(cnt, False, random, n_nodes, modes), names, own=p + np.arange(k))
+        return LocalProblem(A, _two_arm(cnt, False, random, n_nodes, modes, coding), names, own=p + np.arange(k))
     if model == "UM.RS":
-        P = p + 2 + int(random)
-        A = np.zeros((k, 3 + int(random), P))
+        cor = cor and random
+        P = p + 2 + int(random) + int(cor)
+        A = np.zeros((k, P - p + 1, P))
         A[:, 0, :p] = X
-        A[:, 1, p] = 1.0
-        A[:, 2, p + 1] = 1.0
-        if random:
-            A[:, 3, p + 2] = 1.0
-        names = [f"beta{j}" for j in range(p)] + ["const", "log_sigma"] + (["log_tau"] if random else [])
-        return LocalProblem(A, _two_arm(cnt, True, random, n_nodes, modes), names)
+        for j in range(P - p):
+            A[:, 1 + j, p + j] = 1.0
+        names = ([f"beta{j}" for j in range(p)] + ["const", "log_sigma"] + (["z_rho"] if cor else [])
+                 + (["log_tau"] if random else []))
+        return LocalProblem(A, _two_arm(cnt, True, random, n_nodes, modes, coding, cor), names)
     P = p + int(random)
     A = np.zeros((k, 1 + int(random), P))
     A[:, 0, :p] = X
@@ -164,12 +185,12 @@ def problem(model: str, cnt: Counts, X: np.ndarray, random: bool, n_nodes: int, 
     return LocalProblem(A, _one_group(cnt, random, n_nodes, modes), names)
 
 
-def conditional_loglik(model: str, cnt: Counts, X: np.ndarray, theta: np.ndarray) -> float:
+def conditional_loglik(model: str, cnt: Counts, X: np.ndarray, theta: np.ndarray, coding: float = 0.5) -> float:
     """The log-likelihood of a random-effects fit at *theta* conditional on the random effects'
     modes: what metafor reports as the log-likelihood of the models it fits with lme4 and
     ``nAGQ > 1`` (``ll_saturated - deviance(fit) / 2``, lme4's ``deviance`` of a GLMM being
     the conditional deviance)."""
-    return problem(model, cnt, X, True, 1, modes=True).loglik(theta)
+    return problem(model, cnt, X, True, 1, modes=True, coding=coding).loglik(theta)
 
 
 def saturated_um_rs(cnt: Counts, n_nodes: int) -> LocalProblem:

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import check_level, label_alias
-from bayesma.errors import ArgumentTypeError, ConvergenceWarning, InputError, UnsupportedModelError
-from bayesma.frequentist.glmm.data import MODELS, glmm_data
+from bayesma.errors import ArgumentTypeError, BayesmaWarning, ConvergenceWarning, InputError, UnsupportedModelError
+from bayesma.frequentist.glmm.data import MODELS, drop_empty_groups, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
+from bayesma.frequentist.glmm.options import check_coding, check_escalc_options, glmm_control
 from bayesma.frequentist.glmm.result import GLMMResult
 
 __all__ = ["rma_glmm"]
@@ -44,6 +45,13 @@ def rma_glmm(
     level: float = 0.95,
     btt: Any = None,
     test: str = "z",
+    coding: float = 0.5,
+    cor: bool = False,
+    add: float = 0.5,
+    to: str = "only0",
+    drop00: bool = True,
+    vtype: str = "LS",
+    control: dict[str, Any] | None = None,
 ) -> GLMMResult:
     """Meta-analysis of counts with generalized linear mixed models (metafor's ``rma.glmm``).
 
@@ -57,9 +65,11 @@ def rma_glmm(
 
     Parameters
     ----------
-    measure : {"OR", "IRR", "PLO", "IRLN"}
+    measure : {"OR", "IRR", "PLO", "IRLN", "RR"}
         Log odds ratio (2x2 tables), log incidence rate ratio (events and person-times of
-        two groups), logit of a proportion, log of an incidence rate.
+        two groups), logit of a proportion, log of an incidence rate; ``"RR"`` (log risk
+        ratio of 2x2 tables: UM.FS or UM.RS with a log link) is experimental, as in metafor,
+        and warns. metafor's other experimental measures (RD, PR, PLN) are not offered.
     ai, bi, ci, di : array_like or str, optional
         OR: events and non-events in group 1 (ai, bi) and group 2 (ci, di); or give the
         group sizes *n1i*, *n2i* instead of *bi*, *di*. Counts (whole numbers >= 0).
@@ -97,6 +107,32 @@ def rma_glmm(
     test : {"z", "t"}
         Wald z tests, or t tests with k - p degrees of freedom (QM then an F statistic on
         m and k - p degrees of freedom), as metafor's ``test``.
+    coding : {0.5, 1, 0}
+        How the group indicator enters the random effects of UM.FS and UM.RS (metafor's
+        ``coding``): 1/2 codes the groups +1/2 and -1/2, 1 puts the random effect on group 1
+        only, 0 on group 2 only. The models differ (the random effect cannot be moved into
+        the study intercepts), and so do their estimates.
+    cor : bool
+        UM.RS only: let the random study intercept and the random effect of the measure be
+        correlated (``rho`` of the result), as metafor's ``cor=TRUE``; the fit then no longer
+        depends on *coding*.
+    add, to : float, str
+        metafor's ``escalc`` options for the study estimates ``yi, vi`` (the study values of
+        the result and its forest plot, the typical within-study variance of I² and H²; not
+        the fit, which uses the counts): *add* is added to the cells of the tables with a zero
+        cell (``to="only0"``), of every table (``"all"``), of every table when one has a zero
+        cell (``"if0all"``), or of none (``"none"``: a study with a zero cell then has no
+        estimate and is left out of I²).
+    drop00 : bool
+        OR and IRR: leave out of the fit the tables with no events (or, OR, only events) in
+        both groups, with a warning (default, as metafor); False fits them.
+    vtype : {"LS", "AV"}
+        escalc's variances ``vi``: large-sample (``"LS"``), or for PLO with the average
+        proportion of all studies (``"AV"``), as metafor's ``vtype``.
+    control : dict, optional
+        ``scaleX``, ``evtol``, ``maxiter``, ``threshold`` (see
+        :mod:`bayesma.frequentist.glmm.options`); metafor's entries that tune its software
+        (``optimizer``, ``glmerCtrl``, ...) raise.
 
     Returns
     -------
@@ -114,7 +150,8 @@ def rma_glmm(
     ArgumentTypeError
         Counts missing for the measure, or given for another measure.
     UnsupportedModelError
-        CM.EL or CM.AL for a measure without two groups.
+        CM.EL or CM.AL for a measure without two groups; *coding*, *cor* or ``drop00=False``
+        where the model has no use for them; a ``control`` entry of metafor's software.
 
     Warns
     -----
@@ -166,16 +203,30 @@ def rma_glmm(
         raise UnsupportedModelError(f"measure {measure!r} has one model (one count per study); leave model= out")
     if measure == "IRR" and model == "CM.AL":
         model = "CM.EL"
+    if measure == "RR":
+        if model not in ("UM.FS", "UM.RS"):
+            raise UnsupportedModelError(f"measure 'RR' has no conditional model; model={model!r} needs 'OR' "
+                                        "(metafor: 'Cannot use this measure with model=CM.EL or CM.AL')")
+        warnings.warn("measure 'RR' (a binomial model with a log link) is experimental in metafor: a risk "
+                      "near 1 puts the estimate at the edge of the parameter space; treat results with caution",
+                      BayesmaWarning, stacklevel=3)
+    coding = check_coding(coding, cor, measure, model, method)
+    check_escalc_options(add, to, drop00, measure, vtype)
+    ctrl = glmm_control(control)
     args = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i, "t1i": t1i, "x2i": x2i,
             "t2i": t2i, "xi": xi, "ni": ni, "mi": mi, "ti": ti}
-    gd = glmm_data(measure, args, mods, data, slab)
+    gd = drop_empty_groups(glmm_data(measure, args, mods, data, slab, float(add), to, bool(drop00), vtype), model)
     p = gd.X.shape[1]
+    if np.any(np.linalg.eigvalsh(gd.X.T @ gd.X) <= ctrl.evtol):
+        raise InputError(f"the model matrix is not of full rank (an eigenvalue of X'X is <= evtol = {ctrl.evtol:g}): "
+                         "the coefficients cannot be estimated")
     if gd.k < p + (method == "ML"):
         raise InputError(f"{gd.k} studies cannot estimate {p + (method == 'ML')} parameters")
     _warn_infinite(measure, gd.counts)
     nodes = int(nAGQ) if nAGQ is not None else default_nodes(measure, model)
     fe_nodes = int(nAGQ) if nAGQ is not None else 7
-    r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes, test=test)
+    r = fit_glmm(gd, model, method, nodes, level, btt, fe_nodes=fe_nodes, test=test, coding=coding, cor=bool(cor),
+                 control=ctrl)
     fs = pd.DataFrame({"ML": r["fit_stats"]}).reindex(["ll", "dev", "AIC", "BIC", "AICc"])
     return GLMMResult(
         beta=r["beta"], se=r["se"], zval=r["zval"], pval=r["pval"], ci_lb=r["ci_lb"], ci_ub=r["ci_ub"], vb=r["vb"],
@@ -184,14 +235,14 @@ def rma_glmm(
         vt=r["vt"], QM=r["QM"], QMp=r["QMp"], QMdf=r["QMdf"], btt=r["btt"], logLik=r["ll"],
         logLik_marginal=r["ll_marginal"], fit_stats=fs, k=gd.k, k_all=gd.k_all, measure=measure, model=model,
         method=method, nAGQ=nodes, level=level, test=test, dfs=r["dfs"], labels=gd.labels, dropped=gd.dropped,
-        yi=gd.yi, vi=gd.vi)
+        yi=gd.yi, vi=gd.vi, rho=r["rho"], coding=coding)
 
 
 def _warn_infinite(measure: str, c: dict[str, np.ndarray]) -> None:
     """Warn when the counts put the maximum likelihood estimate at infinity (no events, or only
     events, in every study of a group): the numbers reported are where the optimiser stopped."""
     groups: dict[str, tuple[np.ndarray, np.ndarray | None]]
-    if measure == "OR":
+    if measure in ("OR", "RR"):
         groups = {"group 1": (c["ai"], c["bi"]), "group 2": (c["ci"], c["di"])}
     elif measure == "PLO":
         groups = {"the studies": (c["xi"], c["ni"] - c["xi"])}

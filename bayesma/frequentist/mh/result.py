@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma import measures
-from bayesma._validate import as_numeric, check_level, columns, study_name
+from bayesma._validate import as_numeric, check_level, columns, study_name, unique_labels
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars
 from bayesma.frequentist.transf import transform_table
@@ -240,6 +240,8 @@ def _tables(args: dict[str, Any], data: pd.DataFrame | None, slab: Any) -> tuple
         labels = [str(i + 1) for i in range(k)]
     elif len(labels) != k:
         raise InputError(f"slab has {len(labels)} labels for {k} tables")
+    else:
+        labels = unique_labels(labels)  # metafor's rule: "Smith", "Smith" -> "Smith.1", "Smith.2"
     for name, v in out.items():
         bad = v < 0
         if np.any(bad):
