@@ -180,3 +180,17 @@ def test_a_known_structure_loads_without_rebuilding_the_pytensor_functions():
     assert _callback(fast, x)[1] == _callback(full, x)[1]
     np.testing.assert_array_equal(_callback(fast, x)[2], _callback(full, x)[2])
     assert fast.initial_point_func(1).size == full.n_dim
+
+
+@pytest.mark.slow
+def test_an_edit_of_bayesma_rebuilds_the_description_but_loads_the_compiled_callbacks(monkeypatch):
+    """The callbacks' key is the generated source, PyTensor's key of the graph and the library
+    versions (no digest of bayesma's source): an edit elsewhere in bayesma costs the PyTensor
+    functions (about a second), never numba's compilation."""
+    ma = FAMILIES["random effects"]()
+    entry, _ = ModelCache().get(ma.spec, "auto", pad=True)
+    mc.compile_nutpie(entry.model, structure=entry.handles.key)  # compiled or loaded; writes the description
+    monkeypatch.setattr(mc, "_source_digest", lambda: "an edited bayesma")
+    again = mc.compile_nutpie(entry.model, structure=entry.handles.key)
+    assert again.logp_func is not None  # no description for this source: the PyTensor functions were rebuilt
+    assert again.compiled_logp_func.cache_hits == 1 and again.compiled_expand_func.cache_hits == 1
