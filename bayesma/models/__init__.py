@@ -311,6 +311,14 @@ class MetaAnalysis:
         from bayesma.spec import check_priors, has_slopes, resolve_priors
 
         spec = self.spec
+        dep = getattr(spec, "dependence", None)
+        if dep is not None and dep.multivariate:  # priors by outcome (models/mv_priors.py)
+            from bayesma.models.mv_priors import nested_priors, resolve_mv_priors
+
+            mv = resolve_mv_priors({**nested_priors(spec.priors), **dict(priors)}, list(dep.outcome_names),
+                                   dep.struct, measure=spec.measure, meta=spec.meta,
+                                   coefs=list(spec.coef_names) if spec.is_regression else None)
+            return MetaAnalysis.from_spec(dataclasses.replace(spec, priors=mv), share_cache_with=self)
         merged = {**spec.priors, **dict(priors)}
         new_spec = dataclasses.replace(spec, priors=resolve_priors(
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,

@@ -28,7 +28,7 @@ from typing import Any
 from bayesma import priors as pr
 from bayesma.errors import ArgumentTypeError, InputError
 
-__all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior"]
+__all__ = ["resolve_mv_priors", "MV_PRIOR_KEYS", "rho_range", "default_rho_prior", "nested_priors"]
 
 MV_PRIOR_KEYS = ("mu", "tau", "rho")
 
@@ -131,4 +131,17 @@ def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct
         for o, p in _per_outcome(given.get("tau"), defaults["tau"], names, "tau", ("tau", "tau2")).items():
             out[f"tau[{o}]"] = p
     out["rho"] = _rho_prior(given.get("rho"), struct, len(names))
+    return out
+
+
+def nested_priors(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolved (flat) priors back in the form :func:`resolve_mv_priors` takes: ``mu[AL]``,
+    ``mu[PD]`` -> ``{"mu": {"AL": ..., "PD": ...}}`` (``MetaAnalysis.with_priors``)."""
+    out: dict[str, Any] = {}
+    for key, prior in flat.items():
+        base, _, rest = key.partition("[")
+        if rest:
+            out.setdefault(base, {})[rest[:-1]] = prior
+        else:
+            out[key] = prior
     return out

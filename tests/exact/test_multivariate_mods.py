@@ -208,3 +208,17 @@ def test_moderator_errors_name_the_columns_and_studies():
     with pytest.raises(bm.errors.InputError, match=r"priors\['mu'\].*dict of priors by outcome"):
         bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", mods=SHARED,
                         priors={"mu": {"AL": bm.priors.Normal(0, 1)}})
+
+
+def test_with_priors_refits_the_multivariate_model_with_moderators():
+    """``with_priors`` (behind compare_priors) keeps the moderators and the priors by outcome."""
+    df, V = berkey()
+    kw = dict(yi="yi", V=V, cluster="trial", outcome="outcome", mods=SHARED)
+    direct = bm.MetaAnalysis(df, priors={**PRIORS, "tau": bm.priors.HalfNormal(1.0)}, **kw)
+    swapped = bm.MetaAnalysis(df, priors=PRIORS, **kw).with_priors({"tau": bm.priors.HalfNormal(1.0)})
+    assert swapped.priors == direct.priors
+    np.testing.assert_allclose(exact_posterior(swapped.spec).summary(theta=False),
+                               exact_posterior(direct.spec).summary(theta=False), rtol=1e-12)
+    hcs = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="HCS",
+                          priors={"tau": {"AL": bm.priors.HalfNormal(0.3)}})
+    assert hcs.with_priors({"rho": bm.priors.Uniform(0, 1)}).priors["tau[AL]"] == bm.priors.HalfNormal(0.3)
