@@ -30,7 +30,7 @@ from bayesma._validate import as_numeric, columns, study_name, unique_labels
 from bayesma.design import design_matrix, drop_redundant
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
-__all__ = ["GLMMData", "glmm_data", "MEASURES", "MODELS", "TO", "escalc_counts"]
+__all__ = ["GLMMData", "glmm_data", "drop_empty_groups", "MEASURES", "MODELS", "TO", "escalc_counts"]
 
 MEASURES = ("OR", "RR", "IRR", "PLO", "IRLN")  # RR: metafor's experimental log-link model
 MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
@@ -155,6 +155,32 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     yi, vi = escalc_counts(measure, counts, add, to, drop00, vtype)  # over all studies, as metafor (to="if0all")
     return GLMMData(measure, counts_k, [labels[i] for i in rows], rows, Xk, names, vi[keep], k_all, dropped,
                     yi=yi[keep])
+
+
+def drop_empty_groups(gd: GLMMData, model: str) -> GLMMData:
+    """The conditional models (OR with CM.EL, CM.AL) given a table with an empty group (n1i or n2i
+    = 0): its margins fix the table, so its likelihood does not depend on the OR (CM.AL's offset
+    log(n1i/n2i) is infinite). Such studies are left out with a warning naming them (metafor stops:
+    "Cannot fit FE model"); UM.FS and UM.RS fit them as metafor does."""
+    if gd.measure != "OR" or model not in ("CM.EL", "CM.AL"):
+        return gd
+    c = gd.counts
+    empty = (c["ai"] + c["bi"] == 0) | (c["ci"] + c["di"] == 0)
+    if not np.any(empty):
+        return gd
+    if np.all(empty):
+        raise InputError(f"every study has an empty group: model {model!r} has nothing to fit")
+    idx = np.flatnonzero(empty)
+    names = ", ".join(f"study {gd.labels[i]!r} (row {gd.rows[i] + 1})" for i in idx)
+    warnings.warn(f"{names}: a group of size 0; given its margins the table does not depend on the OR, so model "
+                  f"{model!r} cannot use it and it is left out of the fit (metafor cannot fit the model with it)",
+                  MissingDataWarning, stacklevel=3)
+    keep = ~empty
+    X, coef_names = drop_redundant(gd.X[keep], gd.coef_names)
+    return GLMMData(gd.measure, {n: v[keep] for n, v in c.items()}, [gd.labels[i] for i in np.flatnonzero(keep)],
+                    gd.rows[keep], X, coef_names, gd.vi[keep], gd.k_all,
+                    gd.dropped + [f"{gd.labels[i]} (empty group)" for i in idx],
+                    yi=None if gd.yi is None else gd.yi[keep])
 
 
 def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bayesma._validate import check_level, label_alias
 from bayesma.errors import ArgumentTypeError, BayesmaWarning, ConvergenceWarning, InputError, UnsupportedModelError
-from bayesma.frequentist.glmm.data import MODELS, glmm_data
+from bayesma.frequentist.glmm.data import MODELS, drop_empty_groups, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
 from bayesma.frequentist.glmm.options import check_coding, check_escalc_options, glmm_control
 from bayesma.frequentist.glmm.result import GLMMResult
@@ -215,7 +215,7 @@ def rma_glmm(
     ctrl = glmm_control(control)
     args = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i, "t1i": t1i, "x2i": x2i,
             "t2i": t2i, "xi": xi, "ni": ni, "mi": mi, "ti": ti}
-    gd = glmm_data(measure, args, mods, data, slab, float(add), to, bool(drop00), vtype)
+    gd = drop_empty_groups(glmm_data(measure, args, mods, data, slab, float(add), to, bool(drop00), vtype), model)
     p = gd.X.shape[1]
     if np.any(np.linalg.eigvalsh(gd.X.T @ gd.X) <= ctrl.evtol):
         raise InputError(f"the model matrix is not of full rank (an eigenvalue of X'X is <= evtol = {ctrl.evtol:g}): "
