@@ -22,7 +22,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bayesma"
 def test_the_two_styles(p, metafor, apa):
     assert format_p(p) == _fmt_p(p) == metafor
     assert format_p(p, "apa") == apa
-    assert _p_text(p) == (metafor if metafor.startswith("<") else f"= {metafor}")
+    # metafor's test lines put a space after the relation: "p-val < .0001", "p-val = 0.0123"
+    assert _p_text(p) == ("< " + metafor[1:] if metafor.startswith("<") else f"= {metafor}")
     assert report_p(p) == (apa if apa[0] in "<>" else f"= {apa}")
     assert forest_p(p) == "p " + (apa if apa[0] in "<>" else f"= {apa if apa != 'n/a' else 'NA'}")
 

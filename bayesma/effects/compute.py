@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma import measures
-from bayesma._validate import as_numeric, columns, label_alias, study_name
+from bayesma._validate import as_numeric, columns, label_alias, study_name, unique_labels
 from bayesma.effects import change, correlations, means, proportions, rates, reliability, single_group, two_by_two
 from bayesma.effects._common import ArrayLike, _fmt
 from bayesma.effects._fill import fill_columns
@@ -172,7 +172,8 @@ def escalc(
         Names of the effect and variance columns.
     slab : array_like or str, optional
         Study labels, used in error messages and stored in
-        ``result.attrs["slab"]``.
+        ``result.attrs["slab"]`` (as text; repeated labels made unique as metafor's escalc
+        does: ``"Smith"`` twice becomes ``"Smith.1"``, ``"Smith.2"``).
     replace : bool
         When *data* already has the columns *var_names*: True (default, as metafor)
         overwrites them; False keeps their non-missing values and fills only the missing
@@ -262,7 +263,7 @@ def escalc(
         out = pd.DataFrame({var_names[0]: yi, var_names[1]: vi})
     out.attrs["measure"] = measure
     if labels is not None:
-        out.attrs["slab"] = labels
+        out.attrs["slab"] = unique_labels([str(v) for v in labels])
     return out
 
 

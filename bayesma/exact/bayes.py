@@ -68,12 +68,22 @@ def marginal_likelihood(spec: SpecLike, log: bool = True) -> float:
     >>> round(bm.exact.marginal_likelihood(m), 4)
     -1.4736
     """
-    value = integrate(_as_spec(spec)).log_marginal_likelihood
+    spec = _as_spec(spec)
+    if getattr(spec, "counts", None) is not None:  # binomial- and Poisson-normal models (counts.py)
+        from .counts import counts_posterior
+
+        value = counts_posterior(spec).log_marginal_likelihood
+    else:
+        value = integrate(spec).log_marginal_likelihood
     return value if log else math.exp(value)
 
 
 def _log_ml_null_effect(spec) -> float:
     """log p(y) with mu fixed at 0 (intercept-only models)."""
+    if getattr(spec, "counts", None) is not None:  # binomial- and Poisson-normal models (counts.py)
+        from .counts import log_ml_null_effect
+
+        return log_ml_null_effect(spec)
     y, v = spec.yi, spec.vi
     none = _Normal(np.zeros(0), np.zeros(0))
     if spec.model == "common":

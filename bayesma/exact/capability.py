@@ -77,8 +77,7 @@ def exact_support(spec: Any) -> Support:
         return Support(False, "it is a publication-bias model (bayesma.robma() fits the model-averaged ensemble "
                               "without MCMC)")
     if getattr(spec, "counts", None) is not None:
-        return Support(False, f"the counts enter through their {spec.likelihood} likelihood (one latent effect and "
-                              "baseline per study), while the exact engine integrates normal likelihoods")
+        return _counts_support(spec)
     if getattr(spec, "Z", None) is not None:
         return Support(False, "it is a location-scale model (scale=): one tau per study, not one tau to integrate")
     if spec.likelihood != "normal":
@@ -104,6 +103,33 @@ def exact_support(spec: Any) -> Support:
         if getattr(prior, "family", "Normal") not in ("Normal", "Flat"):
             return Support(False, f"the prior of {name!r} is {prior!r}; the coefficients are integrated "
                                   "analytically and need Normal (or Flat) priors")
+    return Support(True)
+
+
+def _counts_support(spec: Any) -> Support:
+    """The binomial- and Poisson-normal models (:mod:`bayesma.exact.counts`): intercept-only, fixed
+    baselines with a Normal prior, a Normal prior on mu and a proper prior on tau."""
+    c = spec.counts
+    if spec.is_regression:
+        return Support(False, f"the {c.family}-normal model has moderators ({', '.join(spec.coef_names[1:])}): its "
+                              "coefficients have no closed-form conditional posterior, and the exact engine "
+                              "integrates only (mu, tau) numerically (intercept-only count models)")
+    if c.baseline == "random":
+        return Support(False, "the study baselines are random (baseline='random'): baseline_mu and baseline_sd "
+                              "would make a 4-D integral; the exact engine integrates (mu, tau) of count models "
+                              "with fixed baselines (baseline='fixed')")
+    base = spec.priors.get("baseline")
+    if c.baseline == "fixed" and getattr(base, "family", None) != "Normal":
+        return Support(False, f"the baselines' prior is {base!r}; the exact engine integrates them under a "
+                              "Normal prior")
+    mu = spec.location_prior(0)
+    if getattr(mu, "family", None) != "Normal":
+        return Support(False, f"the prior of mu is {mu!r}; the exact engine integrates count models under a "
+                              "Normal prior on mu")
+    tau = spec.priors.get("tau")
+    if spec.model == "random" and (getattr(tau, "family", None) in _ONE_TAU_ONLY or not hasattr(tau, "logpdf_tau")):
+        return Support(False, f"the prior tau ~ {tau!r} is improper or has no density of tau; the exact engine "
+                              "integrates count models under a proper prior on tau")
     return Support(True)
 
 

@@ -516,6 +516,9 @@ def integrate(spec: ModelSpec, n: int | None = None) -> Integral:
     >>> bm.exact.integrate(m.spec).log_marginal_likelihood                            # doctest: +SKIP
     """
     _check_supported(spec)
+    if getattr(spec, "counts", None) is not None:
+        raise InputError("integrate() integrates normal likelihoods; the posterior of a count model is "
+                         "bayesma.exact.exact_posterior(spec) (bayesma.exact.counts)")
     loc = _location_prior(spec)
     y, v, X = spec.yi, spec.vi, spec.X
     if spec.model == "common":

@@ -567,7 +567,7 @@ def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None)
     Parameters
     ----------
     spec : ModelSpec or MetaAnalysis
-        The model (:class:`bayesma.spec.ModelSpec`).
+        The model (count models: :class:`bayesma.exact.counts.CountsExactPosterior`).
     grid : int or dict, optional
         Gauss-Legendre nodes per panel (``{"n": 16}`` or ``16``); default 12 in 1-D, 8 per axis in 2-D.
 
@@ -591,10 +591,10 @@ def exact_posterior(spec: SpecLike, grid: int | Mapping[str, Any] | None = None)
     """
     spec = _as_spec(spec)
     n = grid.get("n") if isinstance(grid, Mapping) else grid
+    if getattr(spec, "counts", None) is not None:  # binomial- and Poisson-normal models (counts.py)
+        from .counts import counts_posterior
+        return counts_posterior(spec, n)  # type: ignore[return-value]
     if getattr(getattr(spec, "dependence", None), "multivariate", False):  # CS across outcomes (multivariate.py)
         from .multivariate import multivariate_posterior
         return multivariate_posterior(spec, n)  # type: ignore[return-value]
-    q = integrate(spec, n)
-    return ExactPosterior(spec, q.kind, q.log_marginal_likelihood, q.grid, q.loc, q.clusters)
-
-
+    return ExactPosterior(spec, (q := integrate(spec, n)).kind, q.log_marginal_likelihood, q.grid, q.loc, q.clusters)

@@ -12,8 +12,8 @@ analytic gradient and Hessian (metafor uses ``nlminb`` with numerical derivative
 standard errors of alpha come from the inverse of the analytic Hessian of the profiled
 log-likelihood (metafor: ``numDeriv::hessian`` of the same function). The location part is then
 metafor's weighted least squares with the fitted tau2_i: Wald z tests, or Knapp-Hartung
-t tests (``test="knha"``/``"adhoc"``), which also turn the scale tests into t / F tests with
-k - q degrees of freedom.
+t tests (``test="knha"``/``"adhoc"``) or unscaled t tests (``test="t"``), which also turn the
+scale tests into t / F tests with k - q degrees of freedom.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ from scipy import optimize, stats
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist._common import _crit, wald_tests
-from bayesma.frequentist._printing import _btt_text, _fmt_p, _p_text, _stars
+from bayesma.frequentist._printing import _btt_text, _p_text, coef_table
 
-__all__ = ["LocationScaleResult", "fit_location_scale", "LINKS"]
+__all__ = ["LocationScaleResult", "fit_location_scale", "LINKS", "LS_TESTS"]
 
 LINKS = ("log", "identity")
+LS_TESTS = ("z", "t", "knha", "adhoc")
+_T_TESTS = ("t", "knha", "adhoc")  # t / F tests with k - p (location) and k - q (scale) df
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class LocationScaleResult:  # numpydoc ignore=PR01
     """A fitted location-scale meta-analysis, with metafor's (``rma.ls``) names.
 
     Location part (one entry per column of the design X, names in ``coef_names``): ``beta``,
-    ``se``, ``stat`` (``zval``; a t statistic for knha/adhoc), ``pval``, ``ci_lb``, ``ci_ub``,
+    ``se``, ``stat`` (``zval``; a t statistic for t/knha/adhoc), ``pval``, ``ci_lb``, ``ci_ub``,
     ``vb``, the omnibus test of the moderators ``QM``, ``QMp``, ``QMdf``. Scale part (one entry
     per column of Z, names in ``scale_names``): ``alpha``, ``se_alpha``, ``zval_alpha``,
     ``pval_alpha``, ``ci_lb_alpha``, ``ci_ub_alpha``, ``va`` and the Wald test of the scale
@@ -368,8 +370,8 @@ def fit_location_scale(md: MetaData, X: np.ndarray, coef_names: list[str], Z: np
         Names of the columns of *Z*.
     method : {"REML", "ML"}
         Restricted or full maximum likelihood.
-    test : {"z", "knha", "adhoc"}
-        Wald z tests, or Knapp-Hartung t tests (modified: ``"adhoc"``).
+    test : {"z", "t", "knha", "adhoc"}
+        Wald z tests, t tests (``"t"``), or Knapp-Hartung t tests (modified: ``"adhoc"``).
     level : float
         Confidence level (fraction).
     link : {"log", "identity"}
@@ -414,6 +416,8 @@ def fit_location_scale(md: MetaData, X: np.ndarray, coef_names: list[str], Z: np
                       ConvergenceWarning, stacklevel=3)
     va = _invert(negH, q)
     tau2 = _tau2(alpha, Z, link)
+    if converged and link == "log":
+        _warn_boundary(tau2, vi, np.sqrt(np.diag(va)), md.labels)
     loc = _location(yi, vi, X, tau2, test, level)
     scale = _scale_tests(alpha, va, Z, k, test, level)
     QE, QEp = _qe(yi, vi, X)
@@ -422,6 +426,22 @@ def fit_location_scale(md: MetaData, X: np.ndarray, coef_names: list[str], Z: np
         scale_names=list(scale_names), tau2=tau2, QE=QE, QEp=QEp, loglik=float(-negll), converged=converged,
         data=md, X=X, Z=Z, **loc, **scale,
     )
+
+
+def _warn_boundary(tau2: np.ndarray, vi: np.ndarray, se_alpha: np.ndarray, labels: Any) -> None:
+    """Warn where the maximum lies on the boundary: some studies' tau² is negligible next to their
+    sampling variance and log tau² runs off to -inf along a flat direction (a standard error of a
+    scale coefficient above 1000, or none), so the scale coefficients that carry it are not
+    identified and their standard errors, tests and intervals say nothing (the optimiser's stopping
+    point decides them; metafor prints them without a warning). A tiny tau² reached with finite,
+    well-determined coefficients (a steep continuous scale moderator) is not a boundary."""
+    tiny = tau2 < 1e-6 * vi
+    if np.any(tiny) and not np.all(np.isfinite(se_alpha) & (se_alpha < 1e3)):
+        names = ", ".join(str(x) for x in np.asarray(labels)[tiny][:5]) + (", ..." if tiny.sum() > 5 else "")
+        warnings.warn(f"the tau^2 of {int(tiny.sum())} of {tau2.size} studies (studies {names}) is on the boundary (near 0, "
+                      "log tau^2 -> -inf): the scale coefficients that carry it are not identified and their "
+                      "standard errors, tests and intervals are not informative; the fitted tau^2, the location "
+                      "part and the log-likelihood are not affected", ConvergenceWarning, stacklevel=4)
 
 
 def _intercept_first(Z: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -457,14 +477,13 @@ def _location(yi, vi, X, tau2, test: str, level: float) -> dict[str, Any]:
     xtwx = (X.T * w) @ X
     vb = np.linalg.inv(xtwx)
     beta = vb @ ((X.T * w) @ yi)
-    dfs = None
+    dfs = k - p if test in _T_TESTS else None
     if test in ("knha", "adhoc"):
         rss = float(np.sum(w * (yi - X @ beta) ** 2))
         s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
         if test == "adhoc":
             s2w = max(s2w, 1.0)
         vb = s2w * vb
-        dfs = k - p
     has_intercept = bool(np.allclose(X[:, 0], 1.0))
     btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
     se = np.sqrt(np.diag(vb))
@@ -476,7 +495,7 @@ def _location(yi, vi, X, tau2, test: str, level: float) -> dict[str, Any]:
 def _scale_tests(alpha, va, Z, k: int, test: str, level: float) -> dict[str, Any]:
     """Wald tests of the scale coefficients: z and chi-square, or t and F with k - q df."""
     q = alpha.shape[0]
-    ddf = k - q if test in ("knha", "adhoc") else None
+    ddf = k - q if test in _T_TESTS else None
     has_intercept = bool(np.allclose(Z[:, 0], 1.0))
     att, QS, QSp, pval = wald_tests(alpha, va, has_intercept, ddf)
     se = np.sqrt(np.diag(va))
@@ -498,22 +517,6 @@ def _qe(yi, vi, X) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- printout
-def _table(names, est, se, st, pv, lb, ub, dfs) -> list[str]:
-    header = ["estimate", "se", "tval" if dfs is not None else "zval"] + (["df"] if dfs is not None else [])
-    header += ["pval", "ci.lb", "ci.ub"]
-    rows = []
-    for j, name in enumerate(names):
-        cells = [f"{est[j]:.4f}", f"{se[j]:.4f}", f"{st[j]:.4f}"] + ([str(dfs)] if dfs is not None else [])
-        cells += [_fmt_p(pv[j]), f"{lb[j]:.4f}", f"{ub[j]:.4f}"]
-        rows.append((name, [c.replace("nan", "NA") for c in cells], _stars(pv[j])))
-    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(header)]
-    nw = max(len(n) for n in names)
-    out = [" " * nw + "  " + "  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    for name, cells, star in rows:
-        out.append((name.ljust(nw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + star).rstrip())
-    return out
-
-
 def _omnibus(label: str, stat_name: str, value: float, pval: float, df: tuple, idx: list[int]) -> list[str]:
     head = f"Test of {label} Coefficients ({_btt_text(idx)}):"
     if df[1] is not None:
@@ -524,19 +527,18 @@ def _omnibus(label: str, stat_name: str, value: float, pval: float, df: tuple, i
 def format_location_scale(res: LocationScaleResult) -> str:
     """A printout in the style of metafor's ``print.rma.uni`` for location-scale models."""
     mods = res.p > 1 or res.coef_names != ["intrcpt"]
-    link = "" if res.link == "log" else "; link: identity"
-    lines = [f"Location-Scale Model (k = {res.k}; tau^2 estimator: {res.method}{link})", ""]
+    lines = [f"Location-Scale Model (k = {res.k}; tau^2 estimator: {res.method})", ""]  # no link, as metafor
     label = "Test for Residual Heterogeneity" if mods else "Test for Heterogeneity"
     lines += [f"{label}:", f"Q{'E' if mods else ''}(df = {res.k - res.p}) = {res.QE:.4f}, p-val {_p_text(res.QEp)}", ""]
     if res.p > 1 and np.isfinite(res.QM):
         lines += _omnibus("Location", "QM", res.QM, res.QMp, res.QMdf, res.btt) + [""]
     lines += ["Model Results (Location):", ""]
-    lines += _table(res.coef_names, res.beta, res.se, res.stat, res.pval, res.ci_lb, res.ci_ub, res.dfs)
+    lines += coef_table(res.coef_names, res.beta, res.se, res.stat, res.pval, res.ci_lb, res.ci_ub, res.dfs)
     lines.append("")
     if res.q > 1 and np.isfinite(res.QS):
         lines += _omnibus("Scale", "QS", res.QS, res.QSp, res.QSdf, res.att) + [""]
     lines += ["Model Results (Scale):", ""]
-    lines += _table(res.scale_names, res.alpha, res.se_alpha, res.zval_alpha, res.pval_alpha, res.ci_lb_alpha,
+    lines += coef_table(res.scale_names, res.alpha, res.se_alpha, res.zval_alpha, res.pval_alpha, res.ci_lb_alpha,
                     res.ci_ub_alpha, res.ddf_alpha)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)

@@ -100,7 +100,7 @@ def predict_location_scale(res: Any, newmods: Any = None, newscale: Any = None, 
         Znew = _scale_design(res, newscale)
         pred = Znew @ res.alpha
         se = np.sqrt(np.einsum("ij,jk,ik->i", Znew, res.va, Znew))
-        crit = _crit(level, res.ddf_alpha if res.test in ("knha", "adhoc") else None)
+        crit = _crit(level, res.ddf_alpha)
         out = pd.DataFrame({"pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se})
         out = transform_table(out, transf, "pred", (("ci_lb", "ci_ub"),))
         if res.link == "identity" and transf is None:

@@ -40,7 +40,7 @@ from bayesma.frequentist._common import (
 )
 from bayesma.frequentist._fitcore import _fit_numbers
 from bayesma.frequentist._printing import format_rma
-from bayesma.frequentist.location_scale import LINKS, LocationScaleResult, fit_location_scale
+from bayesma.frequentist.location_scale import LINKS, LS_TESTS, LocationScaleResult, fit_location_scale
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.predict import PredictionIntervals
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
@@ -419,10 +419,10 @@ def rma(
         "FE" (common effect) or a tau² estimator: "DL", "REML", "ML", "PM",
         "HS", "SJ", "HE", "EB". PM (and EB when its iterations fail) searches
         tau² on metafor's range [0, max(100, 10 mad(yi)²)].
-    test : {"z", "knha", "adhoc"}
-        Wald-type z tests, Knapp-Hartung t tests, or the modified
-        Knapp-Hartung method (scaling factor at least 1). With k = 1 the z test
-        is used, with a warning (as metafor).
+    test : {"z", "knha", "adhoc", "t"}
+        Wald-type z tests, Knapp-Hartung t tests, or the modified Knapp-Hartung
+        method (scaling factor at least 1); "t" (t tests, unscaled) with *scale* only.
+        With k = 1 the z test is used, with a warning (as metafor).
     mods : str, array_like or DataFrame, optional
         Moderators: a formula such as ``"~ ablat + year"`` (strings and
         ``factor(x)`` are factors, treatment coding; names with spaces as
@@ -519,8 +519,8 @@ def _location_scale(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, me
     if not isinstance(method, str) or method.upper() not in ("REML", "ML"):
         raise InputError(f"method={method!r} cannot fit a location-scale model: use 'REML' or 'ML' "
                          "(as metafor: 'Location-scale models can only be fitted with ML or REML estimation')")
-    if test not in TESTS:
-        raise InputError(f"test must be one of {TESTS}, got {test!r}")
+    if test not in LS_TESTS:
+        raise InputError(f"test must be one of {LS_TESTS} for a location-scale model, got {test!r}")
     level = _level(level)
     mods = _aligned_mods(mods, data, yi)
     scale = _aligned_mods(scale, data, yi)

@@ -155,7 +155,7 @@ def padded_size(n: int, minimum: int) -> int:
 
 def _padded(spec: ModelSpec, pad: bool) -> bool:
     """Whether the model of *spec* is padded: asked for, and no publication-bias family."""
-    return bool(pad) and getattr(spec, "bias", None) is None and getattr(spec, "counts", None) is None
+    return bool(pad) and getattr(spec, "bias", None) is None
 
 
 def padded_sizes(spec: ModelSpec, pad: bool = False) -> tuple[int, int]:
@@ -189,7 +189,8 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = F
     if getattr(spec, "dependence", None) is not None:  # CHE / multivariate (dependent_pymc.py)
         return dependent_pymc.structure_key(spec)
     if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihoods (counts_pymc.py)
-        return counts_pymc.structure_key(spec)
+        key = counts_pymc.structure_key(spec, padded_sizes(spec, pad)[0])
+        return key + ("padded",) if _padded(spec, pad) else key
     priors = tuple(
         (key, spec.priors[key].family, tuple(spec.priors[key].params))
         for key in ("tau", "tau_within", "nu")
@@ -229,7 +230,7 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
     ['hyper_mu_mu', 'hyper_mu_sigma', 'hyper_tau_sigma', 'vi', 'yi_data']
     """
     if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihoods (counts_pymc.py)
-        return counts_pymc.data_values(spec)
+        return counts_pymc.data_values(spec, padded_sizes(spec, pad)[0] if _padded(spec, pad) else None)
     dep = getattr(spec, "dependence", None)  # CHE / multivariate (dependent_pymc.py)
     if dep is not None and dep.multivariate:
         return dependent_pymc.data_values(spec)

@@ -4,6 +4,13 @@ Builder piece for :func:`bayesma.models.build.build_model`: the study effects ar
 non-centred (``theta_i = x_i' beta + tau z_i``), the baselines of two-group measures fixed
 (each its own wide prior) or random (non-centred around ``baseline_mu``), and the counts enter
 through PyMC's ``Binomial`` / ``Poisson`` likelihoods on the logit / log scale.
+
+Padding (``pad=True``, the NUTS default): the study arrays are padded to the bucket of
+:func:`bayesma.models.build.padded_sizes` with no events of one trial (unit exposure), and the
+linear predictors of padded studies are multiplied by the ``mask`` (0): their likelihood is the
+constant ``Binomial(0 | 1, 1/2)`` or ``Poisson(0 | 1)``, and their auxiliary variables (``z``, the
+fixed baselines or ``u``) are independent of everything else, so one compiled model serves every
+k of the bucket with the same posterior.
 """
 
 from __future__ import annotations
@@ -22,16 +29,31 @@ def _prior_key(spec: Any) -> tuple:
                  for key in ("tau", *_BASE_KEYS) if key in spec.priors)
 
 
-def structure_key(spec: Any) -> tuple:
-    """What decides the compiled model: the count kind, baselines, k, the location and its priors."""
+def structure_key(spec: Any, n_study: int | None = None) -> tuple:
+    """What decides the compiled model: the count kind, baselines, the number of studies (*n_study*:
+    its padded bucket), the location and its priors."""
     from bayesma.models.random_effects import location_key
 
     c = spec.counts
-    return ("counts", c.kind, c.baseline, spec.model, spec.k, spec.p, location_key(spec), _prior_key(spec))
+    n = spec.k if n_study is None else int(n_study)
+    return ("counts", c.kind, c.baseline, spec.model, n, spec.p, location_key(spec), _prior_key(spec))
 
 
-def data_values(spec: Any) -> dict[str, np.ndarray]:
-    """The counts, the design and every prior hyperparameter, by ``pm.Data`` name."""
+def _pad(out: dict[str, np.ndarray], k: int, n_study: int) -> dict[str, np.ndarray]:
+    """The study arrays padded to *n_study*: no events of one trial (unit exposure), a zero design row,
+    and ``mask`` (1 real, 0 padded), which :func:`build` multiplies into the linear predictors."""
+    extra = n_study - k
+    for name, value in (("e1", 0), ("n1", 1), ("e2", 0), ("n2", 1), ("X", 0.0)):
+        if name in out:
+            arr = out[name]
+            out[name] = np.pad(arr, [(0, extra)] + [(0, 0)] * (arr.ndim - 1), constant_values=value)
+    out["mask"] = np.r_[np.ones(k), np.zeros(extra)]
+    return out
+
+
+def data_values(spec: Any, n_study: int | None = None) -> dict[str, np.ndarray]:
+    """The counts, the design and every prior hyperparameter, by ``pm.Data`` name; with *n_study*
+    the study arrays padded to that length (see :func:`build`)."""
     from bayesma.models.random_effects import location_values, prior_values
 
     c = spec.counts
@@ -43,7 +65,8 @@ def data_values(spec: Any) -> dict[str, np.ndarray]:
     if spec.is_regression:
         out["X"] = np.asarray(spec.X, dtype=float)
         out["x_new"] = np.asarray(spec.x_new, dtype=float)
-    return {**out, **location_values(spec), **prior_values(spec, ("tau", *_BASE_KEYS))}
+    out = {**out, **location_values(spec), **prior_values(spec, ("tau", *_BASE_KEYS))}
+    return out if n_study is None else _pad(out, spec.k, n_study)
 
 
 def _loglik(c: Any, e1, n1, e2, n2, eta1, eta2) -> None:
@@ -66,6 +89,7 @@ def build(b: Any) -> None:
     import pytensor.tensor as pt
 
     from bayesma.models import random_effects
+    from bayesma.models.random_effects import masked
 
     spec, c = b.spec, b.spec.counts
     e1, n1 = b.data("e1", dims="study"), b.data("n1", dims="study")
@@ -85,7 +109,7 @@ def build(b: Any) -> None:
         pm.Deterministic("theta_new", loc_new + tau * z_new)
     b.handles.theta_prior = theta
     if not c.two_group:
-        _loglik(c, e1, n1, None, None, theta, None)
+        _loglik(c, e1, n1, None, None, masked(b, theta), None)
         return
     if c.baseline == "fixed":
         prior = spec.priors["baseline"]
@@ -96,4 +120,4 @@ def build(b: Any) -> None:
         a_sd = sd_prior.pymc("baseline_sd", params=b.hyper("baseline_sd", sd_prior))
         u = b.noise("u", dims="study")
         alpha = pm.Deterministic("baseline", a_mu + a_sd * u, dims="study")
-    _loglik(c, e1, n1, e2, n2, alpha + theta / 2.0, alpha - theta / 2.0)
+    _loglik(c, e1, n1, e2, n2, masked(b, alpha + theta / 2.0), masked(b, alpha - theta / 2.0))

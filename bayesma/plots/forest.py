@@ -146,9 +146,10 @@ def forest_plot(
     no text overlaps. A meta-regression has no single pooled effect: with categorical moderators
     the studies are drawn in one block per level with that level's mean and prediction
     (``posterior.level_predictions``), with a continuous one no summary. Dependent effects
-    (three-level, CHE or multivariate models) are drawn by
-    :func:`bayesma.plots.forest_dependent.forest_dependent`: each study's effects together and one
-    diamond per outcome (*order* and the weight column do not apply).
+    (three-level or CHE models, with or without moderators, and multivariate models without them)
+    are drawn by :func:`bayesma.plots.forest_dependent.forest_dependent`: each study's effects
+    together and one diamond per outcome, or per level of categorical moderators (*order* and the
+    weight column do not apply).
 
     Parameters
     ----------

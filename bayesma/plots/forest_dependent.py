@@ -4,8 +4,12 @@ One block per study (cluster) with its effects together, each drawn as observed 
 ``yi ± z sqrt(vi)``) and shrunken (blue circle: the posterior of its true effect ``theta``); below,
 one diamond per outcome (``mu[<outcome>]``, multivariate models) or one pooled diamond (``mu``,
 three-level and CHE models), each with a new study's predictive interval (``theta_new``), and a
-line with the heterogeneity and correlation parameters. Every interval is
-``posterior.interval(name, level)``.
+line with the heterogeneity and correlation parameters. A three-level or CHE model with moderators
+keeps the study blocks (each effect's shrunken estimate includes its moderators, as metafor's
+forest of an ``rma.mv`` fit with moderators shows each row's fitted value) and has no single pooled
+effect: one diamond per level of categorical moderators (``posterior.level_predictions``) or, with a
+continuous moderator, a note; the parameters line then reads "Residual heterogeneity". Every
+interval is ``posterior.interval(name, level)``.
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ _SYMBOLS = {"tau_within": "\u03c4 within", "tau": "\u03c4", "rho": "\u03c1"}
 
 def is_dependent(spec: Any) -> bool:
     """Whether *spec* is a model of effects nested in clusters drawn by :func:`forest_dependent`:
-    a multivariate, three-level or CHE model without moderators (with them there is no diamond per
-    outcome: the meta-regression's forest plot)."""
+    a three-level or CHE model (with or without moderators: its studies' effects stay together), or
+    a multivariate model without moderators (with them there is no diamond per outcome: the
+    meta-regression's forest plot)."""
     dep = getattr(spec, "dependence", None)
     if dep is not None and dep.multivariate:
         return not spec.is_regression
-    return getattr(spec, "cluster_index", None) is not None and not spec.is_regression
+    return getattr(spec, "cluster_index", None) is not None
 
 
 def _summary_rows(posterior: Any, spec: Any, level: float, t3: Callable, txt: Callable) -> list[Row]:
@@ -56,6 +61,24 @@ def _summary_rows(posterior: Any, spec: Any, level: float, t3: Callable, txt: Ca
     return rows
 
 
+def _regression_rows(posterior: Any, spec: Any, level: float, t3: Callable, txt: Callable) -> list[Row]:
+    """A three-level or CHE meta-regression: one diamond (and a new study's bar) per level of its
+    categorical moderators (``posterior.level_predictions``), or a note with a continuous moderator."""
+    try:
+        table = posterior.level_predictions(level)
+    except (ValueError, KeyError):  # a continuous moderator: no level to summarise
+        return [Row("note", f"Meta-regression ({', '.join(spec.coef_names[1:])}): no single pooled effect; the "
+                            "shrunken estimates include the moderators; see post.predict(newmods=...)")]
+    rows: list[Row] = [Row("header", "Mean effect by level", bold=True)]
+    for name, r in table.iterrows():
+        m = t3(r["median"], r["eti_lower"], r["eti_upper"])
+        rows.append(Row("diamond", f"   {name} (k = {int(r['k'])})", *m, colour="C3", texts=["", txt(*m)]))
+        if spec.model != "common" and {"pi_lower", "pi_upper"} <= set(table.columns):
+            p = t3(r["median"], r["pi_lower"], r["pi_upper"])
+            rows.append(Row("bar", "      prediction (new study)", *p, colour="C1", texts=["", txt(*p)]))
+    return rows
+
+
 def _parameter_note(posterior: Any, level: float, digits: int) -> str:
     pct = f"{int(round(level * 100))}%"
     names = [n for n in posterior.summary(prob=level, studies=False).index
@@ -65,7 +88,10 @@ def _parameter_note(posterior: Any, level: float, digits: int) -> str:
         m, lo, hi = posterior.interval(n, level)
         base, _, rest = n.partition("[")
         parts.append(f"{_SYMBOLS[base]}{'[' + rest if rest else ''} = {fmt_ci(m, lo, hi, digits)}")
-    return "; ".join(parts) + f" (posterior median [{pct} CrI])" if parts else ""
+    if not parts:
+        return ""
+    residual = "Residual heterogeneity: " if posterior.spec.is_regression else ""
+    return residual + "; ".join(parts) + f" (posterior median [{pct} CrI])"
 
 
 def forest_dependent(
@@ -88,7 +114,7 @@ def forest_dependent(
     ----------
     posterior : MetaPosterior
         A fit of a multivariate model (``MetaAnalysis(..., outcome=...)``), or of a three-level or
-        CHE model without moderators (``cluster=``); any object with ``spec`` (``labels``, ``yi``,
+        CHE model with or without moderators (``cluster=``); any object with ``spec`` (``labels``, ``yi``,
         ``vi``, ``cluster_index``, ``cluster_names``, ``dependence``) and ``interval(name, prob)``.
     level : float
         Probability of all intervals (0.95).
@@ -145,17 +171,19 @@ def forest_dependent(
             obs = t3(yi[i], yi[i] - z * np.sqrt(vi[i]), yi[i] + z * np.sqrt(vi[i]))
             th = t3(*posterior.interval(f"theta[{labels[i]}]", level))
             rows.append(Row("study", f"   {within[i]}", *obs, size=20.0, second=th, texts=[txt(*obs), txt(*th)]))
-    rows += _summary_rows(posterior, spec, level, t3, txt)
+    rows += (_regression_rows if spec.is_regression else _summary_rows)(posterior, spec, level, t3, txt)
     note = _parameter_note(posterior, level, digits)
     if note:
         rows.append(Row("note", note))
     legend = [
         (f"Observed effect [{pct} CI]", dict(marker="s", color="black", ls="-", lw=0.9, ms=5)),
         (f"Shrunken estimate: posterior median [{pct} CrI]", dict(marker="o", color="C0", ls="-", lw=1.2, ms=4)),
-        (f"{'Mean per outcome' if dep is not None and dep.multivariate else 'Pooled effect'} [{pct} CrI]",
-         dict(marker="D", color="C3", ls="none", ms=6)),
     ]
-    if spec.model != "common":
+    mean = ("Mean per outcome" if dep is not None and dep.multivariate
+            else "Mean effect of the level" if spec.is_regression else "Pooled effect")
+    if any(r.kind == "diamond" for r in rows):
+        legend.append((f"{mean} [{pct} CrI]", dict(marker="D", color="C3", ls="none", ms=6)))
+    if spec.model != "common" and any(r.kind == "bar" for r in rows):
         legend.append((f"Prediction interval for a new study [{pct}]",
                        dict(kind="patch", facecolor="C1", edgecolor="C1", alpha=0.85)))
     ref = None if refline is None else float(tf(refline))

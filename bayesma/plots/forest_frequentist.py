@@ -35,10 +35,13 @@ def _het_note(fit: Any, digits: int) -> str:
     return f"Heterogeneity: \u03c4\u00b2 = {fit.tau2:.{max(digits, 2) + 1}f}, I\u00b2 = {fit.I2:.0f}%, {q}"
 
 
-def _effect_note(fit: Any) -> str:
-    stat = "t" if fit.dfs is not None else "z"
+def _effect_note(fit: Any, stat: Any = None) -> str:
+    """The test of the effect: ``t(df)`` or ``z`` of the first coefficient (*stat*: its statistics,
+    default ``fit.stat``; a GLMM fit names them ``zval``)."""
+    name = "t" if fit.dfs is not None else "z"
     dfs = f"({fit.dfs})" if fit.dfs is not None else ""
-    return f"Test for overall effect: {stat}{dfs} = {float(fit.stat[0]):.2f}, {fmt_p(float(fit.pval[0]))}"
+    value = float((fit.stat if stat is None else stat)[0])
+    return f"Test for overall effect: {name}{dfs} = {value:.2f}, {fmt_p(float(fit.pval[0]))}"
 
 
 def _study_rows(fit: Any, idx: list[int], z: float, tf: Callable, txt: Callable, show_weights: bool,
@@ -202,6 +205,7 @@ def forest_rma(
 
 
 def _moderator_note(fit: Any) -> str:
+    """The test of the moderators: ``F(df1, df2)`` with a t test (``QMdf[1]`` set), else ``QM(df1)``."""
     df1 = fit.QMdf[0]
     stat = f"F({df1}, {fit.QMdf[1]})" if fit.QMdf[1] is not None else f"QM({df1})"
     return f"Test of moderators: {stat} = {fit.QM:.2f}, {fmt_p(float(fit.QMp))}"
@@ -355,13 +359,8 @@ def _glmm_notes(fit: Any) -> list[Row]:
     resid = "Residual heterogeneity" if fit.p > 1 else "Heterogeneity"
     het = (f"{resid}: \u03c4\u00b2 = {fit.tau2:.3f}, I\u00b2 = {fit.I2:.0f}%, {tests}" if fit.method == "ML"
            else f"{resid}: {tests}")
-    if fit.p > 1:
-        df1, df2 = fit.QMdf
-        stat = f"F({df1}, {df2})" if fit.test == "t" else f"QM({df1})"
-        return [Row("note", het), Row("note", f"Test of moderators: {stat} = {fit.QM:.2f}, {fmt_p(float(fit.QMp))}")]
-    stat = f"t({fit.dfs})" if fit.test == "t" else "z"
-    return [Row("note", het),
-            Row("note", f"Test for overall effect: {stat} = {float(fit.zval[0]):.2f}, {fmt_p(float(fit.pval[0]))}")]
+    # the tests of the moderators or the effect read as forest_rma's (t: QMdf[1] and dfs are set)
+    return [Row("note", het), Row("note", _moderator_note(fit) if fit.p > 1 else _effect_note(fit, fit.zval))]
 
 
 def forest_glmm(

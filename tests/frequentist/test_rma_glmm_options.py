@@ -1,4 +1,4 @@
-"""rma_glmm's options beyond the model against metafor 3.8-1: coding=, cor=, add=, to=, drop00=,
+"""rma_glmm's options beyond the model against metafor 3.8-1: coding=, cor=, add=, to=, drop00=, vtype=,
 repeated study labels, control= (accepted and refused entries), and the experimental measure RR.
 
 References: tests/data/reference/metafor/metafor_glmm.json, the cases with ``options`` (made by
@@ -177,6 +177,12 @@ def test_repeated_labels_are_made_unique_as_metafor(fits):
     assert unique_labels(["a", "b", "a", "a.1", "c", "c"]) == ["a.1.1", "b", "a.2", "a.1.2", "c.1", "c.2"]
 
 
+def test_escalc_keeps_repeated_labels_unique_as_metafor():
+    dat = bm.load_dataset("dat.bcg")
+    es = bm.escalc("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=dat, slab="author")
+    assert es.attrs["slab"] == CASES["bcg_glmm_UMFS_slab_author"]["expect"]["slab"]
+
+
 def test_rma_mh_makes_repeated_labels_unique_too():
     dat = bm.load_dataset("dat.bcg")
     res = bm.rma_mh(measure="OR", ai=dat["tpos"], bi=dat["tneg"], ci=dat["cpos"], di=dat["cneg"], slab=dat["author"])
@@ -198,6 +204,8 @@ BCG = dict(ai="tpos", bi="tneg", ci="cpos", di="cneg")
     (dict(to="some"), InputError, "to='some' is not known"),
     (dict(add=-1), ArgumentTypeError, "add must be a number >= 0"),
     (dict(drop00="no"), ArgumentTypeError, "drop00 must be True or False"),
+    (dict(vtype="UB"), InputError, "vtype='UB' is not known"),
+    (dict(vtype="AV"), UnsupportedModelError, "vtype='AV'"),
     (dict(control={"optimizer": "bobyqa"}), UnsupportedModelError, r"control\['optimizer'\]"),
     (dict(control={"glmerCtrl": {}}), UnsupportedModelError, r"control\['glmerCtrl'\]"),
     (dict(control={"tol": 1e-8}), InputError, r"control\['tol'\] is not known"),
@@ -229,3 +237,29 @@ def test_control_entries_that_mean_something_here():
     near = dat.assign(x=dat["ablat"] * 1e-5)
     with pytest.raises(InputError, match="not of full rank"):
         bm.rma_glmm("OR", **BCG, data=near, mods="~ x", control={"evtol": 1.0})
+
+
+@pytest.mark.parametrize("column, value, match", [
+    ("tpos", -4, r"column 'tpos': study 'Aronson 1948' \(row 1\) has a negative count \(-4\)"),
+    ("tneg", 2.5, r"column 'tneg': study 'Aronson 1948' \(row 1\) has a count that is not a whole number \(2.5\)"),
+    ("tpos", "4 cases", r"column 'tpos': study 'Aronson 1948' \(row 1\) has a non-numeric value '4 cases'"),
+])
+def test_one_wording_for_bad_counts_in_rma_glmm_and_the_bayesian_model(column, value, match):
+    """The frequentist GLMM and the Bayesian count model check counts with one function (one message)."""
+    dat = bm.load_dataset("dat.bcg").astype({column: object})
+    dat["study"] = dat["author"] + " " + dat["year"].astype(str)  # unique: the Bayesian model refuses repeats
+    dat.loc[0, column] = value
+    messages = []
+    for fit in (lambda: bm.rma_glmm("OR", **BCG, data=dat, slab="study"),
+                lambda: bm.MetaAnalysis(dat, **BCG, measure="OR", likelihood="binomial", labels="study")):
+        with pytest.raises((InputError, ArgumentTypeError), match=match) as err:
+            fit()
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+def test_proportions_need_a_size_and_events_within_it():
+    df = pd.DataFrame({"xi": [3, 0, 5], "ni": [10, 0, 12], "study": ["a", "b", "c"]})
+    with pytest.raises(InputError, match=r"column 'ni': study 'b' \(row 2\) has a size of 0") as err:
+        bm.rma_glmm("PLO", xi="xi", ni="ni", data=df, slab="study")
+    assert (err.value.study, err.value.row, err.value.column) == ("b", 2, "ni")

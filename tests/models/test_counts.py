@@ -76,15 +76,19 @@ def test_counts_of_a_2x2_table_build_a_binomial_model_with_escalc_values_beside_
     assert "binomial-normal model (OR, fixed study baselines)" in m.spec.describe()
 
 
-def test_the_exact_engine_says_why_it_cannot_fit_counts_and_auto_picks_nuts():
-    m = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial")
+def test_the_exact_engine_fits_counts_with_fixed_baselines_and_says_why_not_with_random_ones():
     from bayesma.exact.capability import choose_engine, exact_support
 
-    support = exact_support(m)
-    assert not support.ok and "binomial likelihood" in support.reason
-    assert choose_engine("auto", m.spec)[0] == "nuts"
-    with pytest.raises(Exception, match="binomial likelihood"):
-        m.fit(engine="exact")
+    m = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial")
+    assert exact_support(m).ok and choose_engine("auto", m.spec)[0] == "exact"
+    r = bm.MetaAnalysis(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial",
+                        baseline="random")
+    support = exact_support(r)
+    assert not support.ok and "baseline='random'" in support.reason
+    assert choose_engine("auto", r.spec)[0] == "nuts"
+    with pytest.raises(Exception, match="baseline='random'"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r.fit(engine="exact")
 
 
 @pytest.mark.parametrize(
@@ -150,10 +154,17 @@ def test_nuts_agrees_with_an_independent_integration_of_the_count_model(kind, da
         post = bm.MetaAnalysis(data, **kwargs, priors=PRIORS).fit(engine="nuts", seed=11, draws=1500,
                                                                   progressbar=False)
     s = post.summary(studies=False)
+    exact = bm.exact.exact_posterior(bm.MetaAnalysis(data, **kwargs, priors=PRIORS)).summary()
     for name in ("mu", "tau"):
         mean, sd = ref[name]
         assert abs(s.loc[name, "mean"] - mean) < 0.1 * sd, (name, s.loc[name, "mean"], mean, sd)
         assert s.loc[name, "sd"] == pytest.approx(sd, rel=0.1)
+    for name in ("mu", "tau", "theta_new", "theta[A]", "theta[C]"):  # the same NUTS fit against the exact engine
+        row = exact.loc[name]
+        full = post.summary()
+        assert abs(full.loc[name, "mean"] - row["mean"]) < 0.1 * row["sd"], (name, full.loc[name, "mean"], row["mean"])
+        assert full.loc[name, "sd"] == pytest.approx(row["sd"], rel=0.1)
+        assert abs(full.loc[name, "median"] - row["median"]) < 0.1 * row["sd"]
 
 
 @pytest.mark.slow
@@ -179,3 +190,84 @@ def test_under_wide_priors_the_binomial_model_approaches_metafor_rma_glmm_um_fs(
     assert abs(s.loc["mu", "median"] - beta) < 0.2 * s.loc["mu", "sd"]
     assert s.loc["mu", "sd"] == pytest.approx(se, rel=0.35)
     assert s.loc["tau", "median"] == pytest.approx(np.sqrt(case["expect"]["tau2"]), rel=0.35)
+
+
+# --------------------------------------------------------------------------------------------
+# padding: one compiled model for every k of a bucket
+# --------------------------------------------------------------------------------------------
+def _tables(k):
+    more = pd.DataFrame({"study": ["D", "E"], "ai": [3, 7], "n1i": [35, 50], "ci": [6, 12], "n2i": [33, 52]})
+    return pd.concat([TABLES, more], ignore_index=True).iloc[:k]
+
+
+@pytest.mark.parametrize("baseline", ["fixed", "random"])
+def test_count_models_of_any_k_in_a_bucket_share_one_structure_and_pad_with_constant_studies(baseline):
+    from bayesma.models.build import data_values, padded_sizes, structure_key
+
+    specs = [bm.MetaAnalysis(_tables(k), ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR",
+                             likelihood="binomial", baseline=baseline).spec for k in (3, 5)]
+    assert structure_key(specs[0], pad=True) == structure_key(specs[1], pad=True)
+    assert structure_key(specs[0], pad=False) != structure_key(specs[1], pad=False)
+    assert padded_sizes(specs[0], pad=True) == (64, 0)
+    vals = data_values(specs[0], pad=True)
+    np.testing.assert_array_equal(vals["e1"], np.r_[[2, 0, 5], np.zeros(61)])
+    np.testing.assert_array_equal(vals["n2"], np.r_[[30, 25, 38], np.ones(61)])
+    np.testing.assert_array_equal(vals["mask"], np.r_[np.ones(3), np.zeros(61)])
+    assert set(data_values(specs[0], pad=False)) == set(vals) - {"mask"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("likelihood, kwargs", [
+    ("binomial", dict(ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR")),
+    ("poisson", dict(x1i="x1i", t1i="t1i", x2i="x2i", t2i="t2i", measure="IRR")),
+])
+def test_the_padded_log_density_is_the_unpadded_one_plus_independent_padded_terms(likelihood, kwargs):
+    """logp(padded model) = logp(unpadded) + the priors of the padded studies' own variables + a constant."""
+    from bayesma.models.build import build_model
+
+    data = TABLES if likelihood == "binomial" else RATES
+    for baseline in ("fixed", "random"):
+        spec = bm.MetaAnalysis(data, **kwargs, likelihood=likelihood, baseline=baseline, priors=PRIORS if
+                               baseline == "fixed" else {k: v for k, v in PRIORS.items() if k != "baseline"}).spec
+        full, _ = build_model(spec, pad=True)
+        small, _ = build_model(spec, pad=False)
+        lp_full, lp_small = full.compile_logp(), small.compile_logp()
+        rng = np.random.default_rng(1)
+        point = {name: rng.normal(0.0, 0.5, size=np.shape(v)) for name, v in small.initial_point().items()}
+        pad_vars = [v.name for v in full.value_vars if np.size(full.initial_point()[v.name]) == 64]
+        values = []
+        for _ in range(3):  # the padded studies' variables moved: only their own prior terms change
+            big = {name: np.asarray(val) for name, val in point.items()}
+            for name in pad_vars:
+                big[name] = np.r_[point[name], rng.normal(0.0, 2.0, 61)]
+            own = 0.0
+            for name in pad_vars:
+                x = big[name][3:]
+                if name == "baseline":
+                    own += stats.norm.logpdf(x, -2, 2).sum()
+                else:
+                    own += stats.norm.logpdf(x).sum()
+            values.append(lp_full(big) - lp_small(point) - own)
+        assert np.allclose(values, values[0], atol=1e-8), (baseline, values)
+
+
+@pytest.mark.slow
+def test_two_k_in_one_bucket_compile_once_and_agree_with_the_exact_engine():
+    from bayesma.models.nuts import ModelCache
+
+    cache = ModelCache()
+    for k in (3, 5):
+        m = bm.MetaAnalysis(_tables(k), ai="ai", n1i="n1i", ci="ci", n2i="n2i", measure="OR", likelihood="binomial",
+                            priors=PRIORS)
+        m._pymc_cache = cache
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            post = m.fit(engine="nuts", seed=3, draws=1000, progressbar=False)
+        assert post.fit_info["padded_to"] == 64 and post.posterior.sizes["study"] == k
+        assert post.fit_info["model_built"] is (k == 3) and post.fit_info["compiled"] is (k == 3)
+        exact = bm.exact.exact_posterior(m).summary()
+        s = post.summary()
+        for name in exact.index:
+            assert abs(s.loc[name, "mean"] - exact.loc[name, "mean"]) < 0.1 * exact.loc[name, "sd"], name
+            assert s.loc[name, "sd"] == pytest.approx(exact.loc[name, "sd"], rel=0.1), name
+    assert len(cache) == 1

@@ -72,3 +72,16 @@ def test_posterior_medians_near_the_ml_estimate_under_wide_priors():
     assert {"alpha[intrcpt]", "alpha[logni]", "tau[1]"} <= set(table.index)
     tau = post.idata.posterior["tau"].values.reshape(-1, len(dat))
     np.testing.assert_allclose(np.log(tau[:, 0]), alpha[:, 0] + alpha[:, 1] * dat["logni"].iloc[0], rtol=1e-8)
+
+
+def test_auto_picks_nuts_and_says_why():
+    """engine="auto" takes NUTS for a location-scale model, and the note it keeps says why; engine="exact" is
+    refused by the same reason."""
+    from bayesma.errors import UnsupportedModelError
+    from bayesma.exact.capability import choose_engine
+
+    m = bm.MetaAnalysis(_data(), scale="~ logni")
+    engine, note = choose_engine("auto", m.spec)
+    assert engine == "nuts" and "exact engine cannot fit this model" in note and "location-scale" in note
+    with pytest.raises(UnsupportedModelError, match="location-scale model .* engine=\"nuts\""):
+        m.fit(engine="exact")

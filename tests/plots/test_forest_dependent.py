@@ -92,3 +92,35 @@ def test_readable_at_small_and_large_size(n_studies):
     df = _data(n_studies)
     post = _fit(df, outcome="outcome", rho=0.5, struct="CS") if n_studies > 2 else _fit(df, rho=0.5)
     assert_readable(post.forest(), f"dependent forest, {n_studies} studies")
+
+
+@pytest.mark.parametrize("rho", [None, 0.6])  # three-level and CHE
+def test_meta_regression_of_dependent_effects_keeps_the_study_blocks(rho):
+    # with moderators the studies' effects stay together, as without them (metafor's forest of an rma.mv fit
+    # with moderators draws each row with its fitted value; here each row's shrunken estimate includes them)
+    df = _data(10)
+    df["design"] = np.where(df["study"].str[-1].astype(int) % 2 == 0, "RCT", "cohort")
+    kw = {} if rho is None else {"rho": rho}
+    post = _fit(df, mods="~ design", **kw)
+    fig = post.forest(level=0.9)
+    ax = fig.axes[0]
+    ylabels = [t.get_text() for t in ax.get_yticklabels()]
+    for study, part in df.groupby("study", sort=False):  # the study's header, then its effects
+        start = ylabels.index(study)
+        assert [lab.strip() for lab in ylabels[start + 1:start + 1 + len(part)]] == part["label"].tolist()
+    levels = post.level_predictions(0.9)
+    diamonds = [p for p in ax.patches if isinstance(p, Polygon)]
+    assert len(diamonds) == len(levels) == 2  # one mean per level, no pooled effect
+    np.testing.assert_allclose(sorted(d.get_xy()[:, 0].min() for d in diamonds), sorted(levels["eti_lower"]))
+    texts = [t.get_text() for t in _texts(fig)]
+    note = next(t for t in texts if t.startswith("Residual heterogeneity: "))
+    m, lo, hi = post.interval("tau_within", 0.9)
+    assert f"\u03c4 within = {m:.2f} [{lo:.2f}, {hi:.2f}]" in note  # every variance component, as without moderators
+    assert_readable(fig, "three-level meta-regression forest")
+
+    df["x"] = np.linspace(0, 1, len(df))
+    cont = _fit(df, mods="~ x", **kw).forest()
+    ax = cont.axes[0]
+    assert "Study 01" in [t.get_text() for t in ax.get_yticklabels()]
+    assert not [p for p in ax.patches if isinstance(p, Polygon)]
+    assert any("no single pooled effect" in t.get_text() for t in _texts(cont))

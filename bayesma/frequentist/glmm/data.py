@@ -30,7 +30,7 @@ from bayesma._validate import as_numeric, columns, study_name, unique_labels
 from bayesma.design import design_matrix, drop_redundant
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 
-__all__ = ["GLMMData", "glmm_data", "MEASURES", "MODELS", "TO", "escalc_counts"]
+__all__ = ["GLMMData", "glmm_data", "drop_empty_groups", "MEASURES", "MODELS", "TO", "escalc_counts"]
 
 MEASURES = ("OR", "RR", "IRR", "PLO", "IRLN")  # RR: metafor's experimental log-link model
 MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
@@ -94,10 +94,10 @@ class GLMMData:
 
 
 def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame | None,
-              slab: Any, add: float = 0.5, to: str = "only0", drop00: bool = True) -> GLMMData:
+              slab: Any, add: float = 0.5, to: str = "only0", drop00: bool = True, vtype: str = "LS") -> GLMMData:
     """Check the counts of *measure* (``args``: argument name -> column name or values) and
     build the design of *mods*; see the module docstring for the rules (*add*, *to*, *drop00*:
-    metafor's)."""
+    *vtype*: metafor's)."""
     if measure not in MEASURES:
         raise InputError(f"rma_glmm takes measure 'OR', 'IRR', 'PLO', 'IRLN' or (experimental) 'RR', got {measure!r}"
                          + ("; metafor's experimental RD, PR and PLN are not offered" if measure in ("RD", "PR", "PLN")
@@ -152,9 +152,35 @@ def glmm_data(measure: str, args: dict[str, Any], mods: Any, data: pd.DataFrame 
     rows = np.flatnonzero(keep)
     Xk, names = drop_redundant(X[keep], names)
     counts_k = {n: v[keep] for n, v in counts.items()}
-    yi, vi = escalc_counts(measure, counts, add, to, drop00)  # over all studies, as metafor (to="if0all")
+    yi, vi = escalc_counts(measure, counts, add, to, drop00, vtype)  # over all studies, as metafor (to="if0all")
     return GLMMData(measure, counts_k, [labels[i] for i in rows], rows, Xk, names, vi[keep], k_all, dropped,
                     yi=yi[keep])
+
+
+def drop_empty_groups(gd: GLMMData, model: str) -> GLMMData:
+    """The conditional models (OR with CM.EL, CM.AL) given a table with an empty group (n1i or n2i
+    = 0): its margins fix the table, so its likelihood does not depend on the OR (CM.AL's offset
+    log(n1i/n2i) is infinite). Such studies are left out with a warning naming them (metafor stops:
+    "Cannot fit FE model"); UM.FS and UM.RS fit them as metafor does."""
+    if gd.measure != "OR" or model not in ("CM.EL", "CM.AL"):
+        return gd
+    c = gd.counts
+    empty = (c["ai"] + c["bi"] == 0) | (c["ci"] + c["di"] == 0)
+    if not np.any(empty):
+        return gd
+    if np.all(empty):
+        raise InputError(f"every study has an empty group: model {model!r} has nothing to fit")
+    idx = np.flatnonzero(empty)
+    names = ", ".join(f"study {gd.labels[i]!r} (row {gd.rows[i] + 1})" for i in idx)
+    warnings.warn(f"{names}: a group of size 0; given its margins the table does not depend on the OR, so model "
+                  f"{model!r} cannot use it and it is left out of the fit (metafor cannot fit the model with it)",
+                  MissingDataWarning, stacklevel=3)
+    keep = ~empty
+    X, coef_names = drop_redundant(gd.X[keep], gd.coef_names)
+    return GLMMData(gd.measure, {n: v[keep] for n, v in c.items()}, [gd.labels[i] for i in np.flatnonzero(keep)],
+                    gd.rows[keep], X, coef_names, gd.vi[keep], gd.k_all,
+                    gd.dropped + [f"{gd.labels[i]} (empty group)" for i in idx],
+                    yi=None if gd.yi is None else gd.yi[keep])
 
 
 def _complete(measure: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -217,12 +243,13 @@ def _cells(measure: str, c: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 
 def escalc_counts(measure: str, c: dict[str, np.ndarray], add: float = 0.5, to: str = "only0",
-                  drop00: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                  drop00: bool = True, vtype: str = "LS") -> tuple[np.ndarray, np.ndarray]:
     """metafor's ``escalc`` estimates and sampling variances of the counts *c*, as ``rma.glmm``
     calls it: *add* is added to every cell of every table (``to="all"``), of the tables with a
     zero cell (``"only0"``), of all tables when any has a zero cell (``"if0all"``), or of none
     (``"none"``); with *drop00* double-zero tables (OR, IRR) have none. An estimate or variance
-    that is infinite (a zero cell left as it is) is NaN, as metafor recodes it to NA.
+    that is infinite (a zero cell left as it is) is NaN, as metafor recodes it to NA. *vtype*
+    ``"AV"`` (PLO only) uses the average proportion (weighted by the sizes) in each variance.
 
     Returns
     -------
@@ -250,5 +277,10 @@ def escalc_counts(measure: str, c: dict[str, np.ndarray], add: float = 0.5, to: 
         else:
             yi = lc[0] - np.log(c["ti"])
         vi = np.sum(1.0 / cells, axis=0) if measure != "RR" else 1 / cells[0] - 1 / n1 + 1 / cells[2] - 1 / n2
+        if vtype == "AV":  # PLO: 1 / (pbar n) + 1 / ((1 - pbar) n), pbar the n-weighted mean proportion
+            n = cells[0] + cells[1]
+            has = np.isfinite(n)
+            pbar = np.sum(cells[0][has]) / np.sum(n[has])
+            vi = 1.0 / (pbar * n) + 1.0 / ((1.0 - pbar) * n)
     bad = ~np.isfinite(yi) | ~np.isfinite(vi)
     return np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)

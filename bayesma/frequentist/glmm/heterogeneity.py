@@ -26,7 +26,7 @@ from scipy.special import gammaln, xlogy
 
 from bayesma.frequentist.glmm.hypergeometric import nch_logpmf, nch_mle
 from bayesma.frequentist.glmm.models import Counts, saturated_um_rs
-from bayesma.frequentist.glmm.newton import covariance, maximize
+from bayesma.frequentist.glmm.newton import LocalProblem, covariance, maximize
 
 __all__ = ["saturated", "saturated_observations", "wald_qe", "typical_variance"]
 
@@ -66,14 +66,7 @@ def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray,
         return ll, np.where(fin, lp, 0.0), info
     y, size, off = cnt.y, cnt.sizes, cnt.offset
     if model == "UM.RS":
-        k = y.shape[0]
-        link = _link(cnt.family)
-        emp = link(y[:, 0], size[:, 0], off[:, 0]) - link(y[:, 1], size[:, 1], off[:, 1])
-        base = float(link(y[:, 1].sum(), size[:, 1].sum(), np.log(np.exp(off[:, 1]).sum())))
-        prob = saturated_um_rs(cnt, n_nodes)
-        theta, ll, H = maximize(prob, np.concatenate([emp, [base, np.log(0.5)]]), floor={k + 1: -12.0})
-        V = covariance(H, prob.own)[:k, :k]
-        return ll, theta[:k], np.linalg.inv(V)
+        return _saturated_um_rs(cnt, n_nodes)
     if cnt.family == "binomial_log":  # log risk ratios: var = 1/a - 1/n1 + 1/c - 1/n2
         ll = _binom_sat(y, size)
         ok = np.all(y > 0, axis=1)
@@ -103,6 +96,36 @@ def saturated(model: str, cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray,
         theta = np.log(c[0]) - off[:, 0] - (np.log(c[1]) - off[:, 1] if y.shape[1] == 2 else 0.0)
     info = np.where(ok, 1.0 / np.sum(1.0 / c, axis=0), 0.0)
     return ll, np.where(ok, theta, 0.0), info
+
+
+def _saturated_um_rs(cnt: Counts, n_nodes: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """UM.RS's saturated model. A study whose group 1 has no events (or only events) has an
+    infinite effect: its group 1 is then fitted exactly (log-likelihood 0) whatever the rest, so the
+    supremum drops that group and the study's effect (which adds nothing to ``QE_Wld``, as in the
+    other models); lme4 stops somewhere on the way to infinity (metafor's QE_Wld agrees to ~3e-4)."""
+    y, size, off = cnt.y, cnt.sizes, cnt.offset
+    k = y.shape[0]
+    binom = cnt.family in ("binomial", "binomial_log")
+    inf = (y[:, 0] == 0) | ((cnt.family == "binomial") & (y[:, 0] == size[:, 0]))  # a log risk of 0 is finite
+    if np.any(inf):  # group 1 of those studies: no events among none (binomial), a rate ~0 with none (Poisson)
+        y = np.column_stack([np.where(inf, 0.0, y[:, 0]), y[:, 1]])
+        off = np.column_stack([np.where(inf & ~binom, -700.0, off[:, 0]), off[:, 1]])
+        cnt = Counts(cnt.family, y, np.column_stack([np.where(inf, 0.0, size[:, 0]), size[:, 1]]) if binom else None,
+                     off)
+    sizes = cnt.sizes
+    link = _link(cnt.family)
+    emp = link(y[:, 0], sizes[:, 0], off[:, 0]) - link(y[:, 1], sizes[:, 1], off[:, 1])
+    base = float(link(y[:, 1].sum(), sizes[:, 1].sum(), np.log(np.exp(off[:, 1]).sum())))
+    full = saturated_um_rs(cnt, n_nodes)
+    keep = np.r_[np.flatnonzero(~inf), k, k + 1]
+    kf = int(np.sum(~inf))
+    prob = LocalProblem(full.A[:, :, keep], full.f, [full.names[j] for j in keep], own=np.arange(kf))
+    theta, ll, H = maximize(prob, np.concatenate([emp[~inf], [base, np.log(0.5)]]), floor={kf + 1: -12.0})
+    info = np.zeros((k, k))
+    info[np.ix_(~inf, ~inf)] = np.linalg.inv(covariance(H, prob.own)[:kf, :kf])
+    effects = np.zeros(k)
+    effects[~inf] = theta[:kf]
+    return ll, effects, info
 
 
 def _link(family: str):

@@ -1,5 +1,5 @@
 """The options of :func:`bayesma.rma_glmm` beyond the model, checked: metafor's ``coding``,
-``cor``, ``add``, ``to``, ``drop00`` and the parts of ``control`` that mean something here.
+``cor``, ``add``, ``to``, ``drop00``, ``vtype`` and the parts of ``control`` that mean something here.
 
 bayesma fits every model by its own Newton iterations on the quadrature (or exact)
 log-likelihood, so metafor's choices of package, optimiser and their settings
@@ -95,9 +95,10 @@ def check_coding(coding: Any, cor: Any, measure: str, model: str, method: str) -
     return float(coding)
 
 
-def check_escalc_options(add: Any, to: Any, drop00: Any, measure: str) -> None:
-    """metafor's ``add`` (a number >= 0), ``to`` (``"only0"``, ``"all"``, ``"if0all"``, ``"none"``)
-    and ``drop00`` (bool; refused as False for measures without two groups, where it means nothing)."""
+def check_escalc_options(add: Any, to: Any, drop00: Any, measure: str, vtype: Any = "LS") -> None:
+    """metafor's ``add`` (a number >= 0), ``to`` (``"only0"``, ``"all"``, ``"if0all"``, ``"none"``),
+    ``drop00`` (bool; refused as False for measures without two groups, where it means nothing) and
+    ``vtype`` (``"LS"``; ``"AV"`` for PLO, the only measure here whose escalc variance it changes)."""
     if isinstance(add, (bool, np.bool_)) or not isinstance(add, (int, float, np.integer, np.floating)) \
             or not np.isfinite(add) or add < 0:
         raise ArgumentTypeError(f"add must be a number >= 0 (added to the cells of escalc's tables), got {add!r}")
@@ -105,6 +106,11 @@ def check_escalc_options(add: Any, to: Any, drop00: Any, measure: str) -> None:
         raise InputError(f"to={to!r} is not known; metafor's to is one of {list(TO)}")
     if not isinstance(drop00, (bool, np.bool_)):
         raise ArgumentTypeError(f"drop00 must be True or False, got {drop00!r}")
+    if vtype not in ("LS", "AV"):
+        raise InputError(f"vtype={vtype!r} is not known here; rma_glmm takes 'LS' (the default) or, for PLO, 'AV'")
+    if vtype == "AV" and measure != "PLO":
+        raise UnsupportedModelError(f"vtype='AV' changes escalc's variances of measure 'PLO' only; for {measure!r} "
+                                    "escalc has one variance ('LS')")
     if not drop00 and measure not in ("OR", "RR", "IRR"):
         raise UnsupportedModelError(f"drop00 concerns tables of two groups with no events in both; measure "
                                     f"{measure!r} has one group per study")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bayesma._validate import check_level, label_alias
 from bayesma.errors import ArgumentTypeError, BayesmaWarning, ConvergenceWarning, InputError, UnsupportedModelError
-from bayesma.frequentist.glmm.data import MODELS, glmm_data
+from bayesma.frequentist.glmm.data import MODELS, drop_empty_groups, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
 from bayesma.frequentist.glmm.options import check_coding, check_escalc_options, glmm_control
 from bayesma.frequentist.glmm.result import GLMMResult
@@ -50,6 +50,7 @@ def rma_glmm(
     add: float = 0.5,
     to: str = "only0",
     drop00: bool = True,
+    vtype: str = "LS",
     control: dict[str, Any] | None = None,
 ) -> GLMMResult:
     """Meta-analysis of counts with generalized linear mixed models (metafor's ``rma.glmm``).
@@ -125,6 +126,9 @@ def rma_glmm(
     drop00 : bool
         OR and IRR: leave out of the fit the tables with no events (or, OR, only events) in
         both groups, with a warning (default, as metafor); False fits them.
+    vtype : {"LS", "AV"}
+        escalc's variances ``vi``: large-sample (``"LS"``), or for PLO with the average
+        proportion of all studies (``"AV"``), as metafor's ``vtype``.
     control : dict, optional
         ``scaleX``, ``evtol``, ``maxiter``, ``threshold`` (see
         :mod:`bayesma.frequentist.glmm.options`); metafor's entries that tune its software
@@ -207,11 +211,11 @@ def rma_glmm(
                       "near 1 puts the estimate at the edge of the parameter space; treat results with caution",
                       BayesmaWarning, stacklevel=3)
     coding = check_coding(coding, cor, measure, model, method)
-    check_escalc_options(add, to, drop00, measure)
+    check_escalc_options(add, to, drop00, measure, vtype)
     ctrl = glmm_control(control)
     args = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i, "t1i": t1i, "x2i": x2i,
             "t2i": t2i, "xi": xi, "ni": ni, "mi": mi, "ti": ti}
-    gd = glmm_data(measure, args, mods, data, slab, float(add), to, bool(drop00))
+    gd = drop_empty_groups(glmm_data(measure, args, mods, data, slab, float(add), to, bool(drop00), vtype), model)
     p = gd.X.shape[1]
     if np.any(np.linalg.eigvalsh(gd.X.T @ gd.X) <= ctrl.evtol):
         raise InputError(f"the model matrix is not of full rank (an eigenvalue of X'X is <= evtol = {ctrl.evtol:g}): "

@@ -144,6 +144,8 @@ add("pritz1997_glmm_PLO_add_all", "pr", r("measure = 'PLO', xi = xi, ni = ni, ad
     c("xi", "ni"), "PLO", "UM.FS", options = list(add = 0.25, to = "all"))
 add("nielweise2008_glmm_IRR_CMEL_none", "nw", r(paste("measure = 'IRR', model = 'CM.EL', to = 'none',", irrargs)),
     irr, irr, "IRR", "CM.EL", options = list(to = "none"))
+add("pritz1997_glmm_PLO_vtype_AV", "pr", r("measure = 'PLO', xi = xi, ni = ni, vtype = 'AV'"), c("xi", "ni"),
+    c("xi", "ni"), "PLO", "UM.FS", options = list(vtype = "AV"))
 # duplicated study labels are made unique (".1", ".2") as metafor's .make.unique
 add("bcg_glmm_UMFS_slab_author", "bcg", r(paste("measure = 'OR', model = 'UM.FS',", tabs, ", slab = author")),
     c(bcgcols, "author"), two, "OR", "UM.FS", options = list(slab = "author"))
