@@ -233,21 +233,15 @@ def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str], *, k
     return "How much the priors mattered: " + "; ".join(said) + "."
 
 
-def _priors_sentence(priors: Mapping[str, Any], measure: str | None, regression: bool = False,
-                     intercept: bool = True) -> str:
-    """``Priors: mu ~ Normal(mu=0, sigma=8); tau ~ HalfNormal(sigma=0.5) (half its mass below 0.34, ...).``
-
-    A meta-regression without an intercept (``"~ 0 + outcome + x"``): ``mu`` is the prior of every
-    coefficient, or of none when ``beta`` is given."""
+def _priors_sentence(priors: Mapping[str, Any], measure: str | None, regression: bool = False, intercept=True) -> str:
+    """``Priors: mu ~ Normal(mu=0, sigma=8); tau ~ HalfNormal(sigma=0.5) (half its mass below 0.34, ...).``"""
     texts, defaults = [], False
     for name, prior in priors.items():
         shown = name
-        if regression and name == "mu" and not intercept:
-            if "beta" in priors:
+        if regression and name == "mu":  # without an intercept ("~ 0 + x") mu is every coefficient's, or unused
+            shown = ("intercept" if intercept else "") + ("" if "beta" in priors else " and every coefficient")
+            if not (shown := shown.removeprefix(" and ")):
                 continue
-            shown = "every coefficient"
-        elif regression and name == "mu":
-            shown = "intercept" + ("" if "beta" in priors else " and every coefficient")
         elif regression and name == "beta":
             shown = "each coefficient"
         text = f"{shown} ~ {prior!r}"
