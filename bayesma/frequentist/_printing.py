@@ -121,3 +121,22 @@ def _coef_table(res: Any, mods: bool) -> list[str]:
     return out
 
 
+def coef_table(names: Any, est: Any, se: Any, st: Any, pv: Any, lb: Any, ub: Any, dfs: int | None) -> list[str]:
+    """metafor's coefficient table: ``estimate se zval pval ci.lb ci.ub`` (``tval df`` for t tests),
+    stars; an intercept-only table without the row name, as metafor prints it."""
+    header = ["estimate", "se", "tval" if dfs is not None else "zval"] + (["df"] if dfs is not None else [])
+    header += ["pval", "ci.lb", "ci.ub"]
+    rows = []
+    for j, name in enumerate(names):
+        cells = [f"{est[j]:.4f}", f"{se[j]:.4f}", f"{st[j]:.4f}"] + ([str(dfs)] if dfs is not None else [])
+        cells += [_fmt_p(pv[j]), f"{lb[j]:.4f}", f"{ub[j]:.4f}"]
+        rows.append((name, [c.replace("nan", "NA") for c in cells], _stars(pv[j])))
+    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(header)]
+    if list(names) == ["intrcpt"]:  # an intercept-only part: metafor prints the row without its name
+        return ["  ".join(h.rjust(w) for h, w in zip(header, widths)),
+                ("  ".join(c.rjust(w) for c, w in zip(rows[0][1], widths)) + "  " + rows[0][2]).rstrip()]
+    nw = max(len(n) for n in names)
+    out = [" " * nw + "  " + "  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    for name, cells, star in rows:
+        out.append((name.ljust(nw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + star).rstrip())
+    return out

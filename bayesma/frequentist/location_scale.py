@@ -29,7 +29,7 @@ from scipy import optimize, stats
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist._common import _crit, wald_tests
-from bayesma.frequentist._printing import _btt_text, _fmt_p, _p_text, _stars
+from bayesma.frequentist._printing import _btt_text, _p_text, coef_table
 
 __all__ = ["LocationScaleResult", "fit_location_scale", "LINKS", "LS_TESTS"]
 
@@ -517,25 +517,6 @@ def _qe(yi, vi, X) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- printout
-def _table(names, est, se, st, pv, lb, ub, dfs) -> list[str]:
-    header = ["estimate", "se", "tval" if dfs is not None else "zval"] + (["df"] if dfs is not None else [])
-    header += ["pval", "ci.lb", "ci.ub"]
-    rows = []
-    for j, name in enumerate(names):
-        cells = [f"{est[j]:.4f}", f"{se[j]:.4f}", f"{st[j]:.4f}"] + ([str(dfs)] if dfs is not None else [])
-        cells += [_fmt_p(pv[j]), f"{lb[j]:.4f}", f"{ub[j]:.4f}"]
-        rows.append((name, [c.replace("nan", "NA") for c in cells], _stars(pv[j])))
-    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(header)]
-    if list(names) == ["intrcpt"]:  # an intercept-only part: metafor prints the row without its name
-        return ["  ".join(h.rjust(w) for h, w in zip(header, widths)),
-                ("  ".join(c.rjust(w) for c, w in zip(rows[0][1], widths)) + "  " + rows[0][2]).rstrip()]
-    nw = max(len(n) for n in names)
-    out = [" " * nw + "  " + "  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    for name, cells, star in rows:
-        out.append((name.ljust(nw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + star).rstrip())
-    return out
-
-
 def _omnibus(label: str, stat_name: str, value: float, pval: float, df: tuple, idx: list[int]) -> list[str]:
     head = f"Test of {label} Coefficients ({_btt_text(idx)}):"
     if df[1] is not None:
@@ -552,12 +533,12 @@ def format_location_scale(res: LocationScaleResult) -> str:
     if res.p > 1 and np.isfinite(res.QM):
         lines += _omnibus("Location", "QM", res.QM, res.QMp, res.QMdf, res.btt) + [""]
     lines += ["Model Results (Location):", ""]
-    lines += _table(res.coef_names, res.beta, res.se, res.stat, res.pval, res.ci_lb, res.ci_ub, res.dfs)
+    lines += coef_table(res.coef_names, res.beta, res.se, res.stat, res.pval, res.ci_lb, res.ci_ub, res.dfs)
     lines.append("")
     if res.q > 1 and np.isfinite(res.QS):
         lines += _omnibus("Scale", "QS", res.QS, res.QSp, res.QSdf, res.att) + [""]
     lines += ["Model Results (Scale):", ""]
-    lines += _table(res.scale_names, res.alpha, res.se_alpha, res.zval_alpha, res.pval_alpha, res.ci_lb_alpha,
+    lines += coef_table(res.scale_names, res.alpha, res.se_alpha, res.zval_alpha, res.pval_alpha, res.ci_lb_alpha,
                     res.ci_ub_alpha, res.ddf_alpha)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)

@@ -42,7 +42,7 @@ __all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_key", "cache_file
            "import_pymc", "say", "show_progress"]
 
 #: Changes whenever the generated callbacks change; part of every cache key.
-CACHE_TAG = "bayesma-nutpie-cfunc-1"
+CACHE_TAG = "bayesma-nutpie-cfunc-2"
 _PREFIX = "bayesma_nutpie"
 
 
@@ -268,42 +268,56 @@ class _Shared:
         return lines, args
 
 
+# Each callback is a numba.cfunc whose only statement that can raise is one call of its body
+# (a plain njit function): numba's try/except splits every call inside a ``try`` into its own
+# blocks, and its liveness analysis is quadratic in the blocks, so a body written inside the
+# ``try`` cost 10-30 CPU seconds to compile (benchmarks/bench_compile_families.py).
 _LOGP = """
+def {name}_body(x_, out_, logp_, user_data_):
+    u = carray(user_data_, ({length},), np.uint64)
+    {views}
+    x = carray(x_, ({n_dim},))
+    out = carray(out_, ({n_dim},))
+    logp = carray(logp_, (1,))
+    value, grad = inner(x, {args})
+    logp[0] = value
+    flat = np.ravel(grad)
+    for i in range({n_dim}):
+        out[i] = flat[i]
+    if not np.all(np.isfinite(out)):
+        return 3
+    if not np.isfinite(value):
+        return 4
+    return 0
+
+
 def {name}(dim, x_, out_, logp_, user_data_):
     if dim != {n_dim}:
         return -1
     try:
-        u = carray(user_data_, ({length},), np.uint64)
-        {views}
-        x = carray(x_, ({n_dim},))
-        out = carray(out_, ({n_dim},))
-        logp = carray(logp_, ())
-        value, grad = inner(x, {args})
-        logp[()] = value
-        out[...] = grad
-        if not np.all(np.isfinite(out)):
-            return 3
-        if not np.isfinite(value):
-            return 4
+        return {name}_body(x_, out_, logp_, user_data_)
     except Exception:
         return 1
-    return 0
 """
 
 _EXPAND = """
+def {name}_body(x_, out_, user_data_):
+    u = carray(user_data_, ({length},), np.uint64)
+    {views}
+    x = carray(x_, ({n_dim},))
+    out = carray(out_, ({n_expanded},))
+    values = inner(x, {args})
+    {writes}
+    return 0
+
+
 def {name}(dim, expanded, x_, out_, user_data_):
     if dim != {n_dim} or expanded != {n_expanded}:
         return -1
     try:
-        u = carray(user_data_, ({length},), np.uint64)
-        {views}
-        x = carray(x_, ({n_dim},))
-        out = carray(out_, ({n_expanded},))
-        values = inner(x, {args})
-        {writes}
+        return {name}_body(x_, out_, user_data_)
     except Exception:
         return -2
-    return 0
 """
 
 
@@ -333,7 +347,10 @@ def _numba_cfunc(kind: str, name: str, src: str, key: str | None, inner: Any):
     env = {"__name__": __name__, "carray": numba.carray, "np": np, "as_pointer": as_pointer}
     if inner is not None:
         env["inner"] = inner
-    py = compile_numba_function_src(src, name, global_env=env, cache_key=key)
+    local: dict[str, Any] = {}
+    py = compile_numba_function_src(src, name, global_env=env, local_env=local, cache_key=key)
+    # the body: compiled into the callback's library (and cached with it), never called from Python
+    env[f"{name}_body"] = numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)(local[f"{name}_body"])
     return numba.cfunc(sig, cache=key is not None)(py)
 
 
@@ -342,7 +359,7 @@ def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]
     returns it, its cache key (None: not cacheable) and its source."""
     names = [v.name for v in fn.get_shared()]
     lines, args = shared.views(names)
-    indent = "\n        "
+    indent = "\n    "
     fields = dict(fields, views=indent.join(lines) or "pass", args=", ".join(args), length=max(shared.length, 1))
     src = template.format(name="NAME", **fields)
     inner_key = _inner_key(fn)
@@ -354,10 +371,10 @@ def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]
 
 def _expand_writes(sizes: list[int]) -> str:
     lines, pos = [], 0
-    for j, size in enumerate(sizes):
-        lines.append(f"out[{pos}:{pos + size}] = np.ravel(values[{j}])")
+    for j, size in enumerate(sizes):  # element-wise copies: a slice assignment compiles its error message
+        lines += [f"v{j} = np.ravel(values[{j}])", f"for i in range({size}):", f"    out[{pos} + i] = v{j}[i]"]
         pos += size
-    return "\n        ".join(lines) or "pass"
+    return "\n    ".join(lines) or "pass"
 
 
 def _shared_data(fns) -> dict[str, np.ndarray]:

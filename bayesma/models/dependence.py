@@ -160,8 +160,26 @@ def _check_rho(rho: Any) -> float:
     rho = float(rho)
     if not -1.0 < rho < 1.0:
         raise InputError(f"rho= must be in (-1, 1) (the correlation of the sampling errors within a cluster); "
-                         f"got {rho:g}")
+                         f"got {rho:g}", column="rho")
     return rho
+
+
+def _at(md: Any, i: int) -> dict[str, Any]:
+    """The InputError attributes of an error about row *i* (0-based) of V."""
+    return {"study": str(md.labels[i]), "row": i + 1, "column": "V"}
+
+
+def _check_rho_fits(rho: float, md: Any, ci: np.ndarray) -> None:
+    """A constant correlation rho among the n effects of a cluster is a valid V only for rho >= -1/(n - 1)."""
+    sizes = np.bincount(ci)
+    j = int(np.argmax(sizes))
+    n = int(sizes[j])
+    if n > 1 and rho < -1.0 / (n - 1) - 1e-12:
+        i = int(np.flatnonzero(ci == j)[0])
+        raise InputError(f"rho = {rho:g} cannot be the sampling correlation of every pair of the {n} effects of cluster "
+                         f"{str(md.cluster[i])!r} ({_study(md, i)}): V would not be positive semi-definite; a constant "
+                         f"correlation among {n} effects must be >= -1/({n} - 1) = {-1.0 / (n - 1):.3g}",
+                         study=str(md.labels[i]), row=i + 1, column="rho")
 
 
 def _study(md: Any, i: int) -> str:
@@ -183,7 +201,7 @@ def blocks_from_V(V: Any, md: Any, cluster_index: np.ndarray) -> tuple[np.ndarra
         for j, b in enumerate(blocks):
             n = int((cluster_index == j).sum())
             if b.shape != (n, n):
-                raise InputError(f"block {j + 1} of V= has shape {b.shape} but its cluster has {n} effects")
+                raise InputError(f"block {j + 1} of V= has shape {b.shape} but its cluster has {n} effects", column="V")
     else:
         if hasattr(V, "toarray") and not sparse.issparse(V):
             V = V.toarray()
@@ -209,7 +227,7 @@ def blocks_from_V(V: Any, md: Any, cluster_index: np.ndarray) -> tuple[np.ndarra
                 f"V= couples effects of two clusters: V[{i + 1}, {j + 1}] = {x[cross][0]:g} between {_study(md, i)} "
                 f"in cluster {str(md.cluster[i])!r} and {_study(md, j)} in cluster {str(md.cluster[j])!r}. The sampling errors "
                 "of different clusters must be independent: give cluster= the variable that groups every pair of "
-                "correlated effects")
+                "correlated effects", study=str(md.labels[i]), row=i + 1, column="V")
         dense = sparse.csr_matrix((x, (r, c)), shape=shape)
         blocks = tuple(dense[np.ix_(rows, rows)].toarray()
                        for rows in (np.flatnonzero(cluster_index == j) for j in range(J)))
@@ -221,19 +239,19 @@ def _check_blocks(blocks: tuple[np.ndarray, ...], md: Any, cluster_index: np.nda
     for j, b in enumerate(blocks):
         rows = np.flatnonzero(cluster_index == j)
         if not np.all(np.isfinite(b)):
-            raise InputError(f"V= has a non-finite value in the block of {_study(md, rows[0])}'s cluster")
+            raise InputError(f"V= has a non-finite value in the block of {_study(md, rows[0])}'s cluster", **_at(md, rows[0]))
         if not np.allclose(b, b.T, rtol=1e-10, atol=1e-14):
             raise InputError(f"V= is not symmetric in the block of {_study(md, rows[0])}'s cluster "
-                             f"{str(md.cluster[rows[0]])!r}")
+                             f"{str(md.cluster[rows[0]])!r}", **_at(md, rows[0]))
         d = np.diag(b)
         if np.any(d <= 0):
             i = rows[int(np.argmax(d <= 0))]
-            raise InputError(f"V= has a non-positive variance {np.diag(b).min():g} for {_study(md, i)}")
+            raise InputError(f"V= has a non-positive variance {np.diag(b).min():g} for {_study(md, i)}", **_at(md, i))
         lam = np.linalg.eigvalsh(b)
         if lam.min() < -1e-10 * lam.max():
             raise InputError(f"V= is not positive semi-definite in the block of cluster {str(md.cluster[rows[0]])!r} "
                              f"(smallest eigenvalue {lam.min():.3g}): a correlation is outside what the variances "
-                             "allow (e.g. rho too negative for the size of the cluster)")
+                             "allow (e.g. rho too negative for the size of the cluster)", **_at(md, rows[0]))
 
 
 # ---------------------------------------------------------------------------
@@ -293,7 +311,7 @@ def build_dependent_spec(
     if cluster is None:
         raise InputError(f"{what} needs cluster=: the column (or array) that says which effects come from one "
                          "study, so that the blocks of V and the study-level random effects are known "
-                         "(e.g. cluster='study')")
+                         "(e.g. cluster='study')", column="cluster")
     if V is not None and rho is not None:
         raise InputError("give V= (the sampling covariance) or rho= (to build it from vi), not both")
     if struct is not None and outcome is None:
@@ -318,7 +336,7 @@ def build_dependent_spec(
         if off.any():
             i = int(np.argmax(off))
             raise InputError(f"the diagonal of V= differs from vi in row {i + 1} ({dv[i]:g} vs {given[i]:g}); "
-                             "give one of them, or make them agree")
+                             "give one of them, or make them agree", row=i + 1, column="V")
     base = build_spec(data, yi, vi_in, sei=sei, labels=labels, mods=mods, cluster=cluster,
                       priors=None if outcome is not None else priors, measure=measure, missing=missing,
                       redundant="drop" if outcome is None else "raise")
@@ -326,6 +344,7 @@ def build_dependent_spec(
     if V is not None:
         blocks, source = blocks_from_V(V, md, ci), "V"
     elif rho_val is not None:
+        _check_rho_fits(rho_val, md, ci)
         blocks, source = constant_rho_blocks(md.vi, ci, rho_val), "rho"
     else:
         blocks, source = constant_rho_blocks(md.vi, ci, 0.0), "vi"
@@ -353,7 +372,8 @@ def _outcomes(outcome: Any, data: Any, md: Any, ci: np.ndarray, struct: str) -> 
             raise InputError(f"outcome= has {len(values)} values but there are k = {md.k} effects")
     if values.isna().any():
         i = int(np.argmax(values.isna().to_numpy()))
-        raise InputError(f"outcome: study {md.labels[i]!r} (row {i + 1}) has a missing outcome")
+        raise InputError(f"outcome: study {md.labels[i]!r} (row {i + 1}) has a missing outcome", study=str(md.labels[i]),
+                         row=i + 1, column=outcome if isinstance(outcome, str) else "outcome")
     codes, uniques = pd.factorize(values.astype(str), sort=True)
     names = [str(u) for u in uniques]
     pairs = pd.Series(list(zip(ci, codes)))
@@ -362,7 +382,8 @@ def _outcomes(outcome: Any, data: Any, md: Any, ci: np.ndarray, struct: str) -> 
         i = int(np.argmax(dup.to_numpy()))
         raise InputError(f"study {str(md.cluster[i])!r} has two effects on outcome {names[codes[i]]!r} (row {i + 1}): "
                          "the multivariate model has one true effect per study and outcome; aggregate them "
-                         "(bayesma.aggregate) or use the CHE model (cluster= with V= or rho=, mods='~ outcome - 1')")
+                         "(bayesma.aggregate) or use the CHE model (cluster= with V= or rho=, mods='~ outcome - 1')",
+                         study=str(md.labels[i]), row=i + 1, column=outcome if isinstance(outcome, str) else "outcome")
     if len(names) < 2:
         raise InputError(f"outcome= has a single level ({names[0]!r}); the multivariate model needs two or more "
                          "outcomes (for one outcome use cluster= with V= or rho=: the CHE model)")
@@ -371,5 +392,6 @@ def _outcomes(outcome: Any, data: Any, md: Any, ci: np.ndarray, struct: str) -> 
         for o, n in zip(names, counts):
             if n < 2:
                 raise InputError(f"outcome {o!r} has {n} study under struct='UN': its own tau and correlations "
-                                 "cannot be estimated; use struct='CS' (one tau shared by the outcomes)")
+                                 "cannot be estimated; use struct='CS' (one tau shared by the outcomes)",
+                                 column=outcome if isinstance(outcome, str) else "outcome")
     return codes.astype(int), names

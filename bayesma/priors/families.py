@@ -284,7 +284,8 @@ class Uniform(_TauPrior):
         super().__init__(lower=lower, upper=upper)
         lo, hi = self._params["lower"], self._params["upper"]
         if lo < 0:
-            raise InputError(f"Uniform: lower must be >= 0 (tau is non-negative), got {_fmt(lo)}")
+            raise InputError(f"Uniform: lower must be >= 0 (tau is non-negative), got {_fmt(lo)}; a prior on a "
+                             "correlation that may be negative (priors['rho']) is UniformCorrelation(lower, upper)")
         if not hi > lo:
             raise InputError(
                 f"Uniform: upper must be greater than lower, got lower={_fmt(lo)}, "

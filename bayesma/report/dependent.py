@@ -15,15 +15,15 @@ import pandas as pd
 
 from bayesma.report.tables import edit_results_paragraph, num
 
-__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "borrowing_table", "borrowing_sentence",
+__all__ = ["dependent_fits", "model_words", "counterpart_sentence", "rho_sentence", "borrowing_table", "borrowing_sentence",
            "add_dependent_words", "check_means"]
 
 
 def model_words(dep: Any) -> str:
     """The model as a reader names it: ``"correlated and hierarchical effects (CHE), rho = 0.6"``..."""
-    if dep.multivariate:
-        return f"multivariate across outcomes, {dep.struct}"
-    how = {"rho": f"rho = {dep.rho:g}", "V": "V given", "vi": "independent sampling errors"}[dep.source]
+    how = f"rho = {dep.rho:g}" if dep.source == "rho" else {"V": "V given", "vi": "independent sampling errors"}[dep.source]
+    if dep.multivariate:  # rho here is the sampling correlation V was built with, not the correlation across outcomes
+        return f"multivariate across outcomes, {dep.struct}, " + ("sampling correlation " if dep.rho is not None else "") + how
     return f"correlated and hierarchical effects (CHE), {how}"
 
 
@@ -55,6 +55,17 @@ def counterpart_sentence(table: pd.DataFrame, dep: Any, mods: str | None = None)
         random += f" and mods = {mods}"
     return (f"Its frequentist counterpart, rma_mv with the same V and random = {random} (restricted maximum "
             f"likelihood; CR2 intervals from clubSandwich's small-sample correction), gave {means}; {het}.")
+
+
+def rho_sentence(summary: pd.DataFrame) -> str:
+    """The posterior correlation(s) of a study's true effects across outcomes (``rho``, or ``rho[a,b]`` under
+    ``struct="UN"``), median and 95% interval, as a sentence ending in a space; ``""`` for a model without one."""
+    rows = [r for r in summary.index if r == "rho" or str(r).startswith("rho[")]
+    parts = [f"{r} = {num(summary.loc[r, 'median'])}, 95% CrI [{num(summary.loc[r, 'eti_lower'])}, "
+             f"{num(summary.loc[r, 'eti_upper'])}]" for r in rows]
+    if not parts:
+        return ""
+    return f"The correlation of a study's true effects across outcomes was {'; '.join(parts)} (posterior median). "
 
 
 def check_means(spec: Any) -> None:
@@ -156,5 +167,5 @@ def add_dependent_words(text: str, post: Any) -> str:
     table = post.compare_frequentist(level=0.95)
     mods = post.spec.mods if post.spec.is_regression and isinstance(post.spec.mods, str) else None
     return edit_results_paragraph(text, model=f"dependent-effects model ({model_words(dep)})",
-                                  sentence=counterpart_sentence(table, dep, mods),
+                                  sentence=rho_sentence(post.summary(studies=False)) + counterpart_sentence(table, dep, mods),
                                   after=(borrowing_sentence(post) or "") if dep.multivariate else "")

@@ -340,7 +340,10 @@ def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym:
         r = summary.loc[row]
         return f"{num(r['median'])}, {_ci(r['eti_lower'], r['eti_upper'], 'CrI')}"
 
-    if not regression and loc:
+    if not regression and len(loc) > 1:  # a mean per outcome (multivariate model): each one, none called "the" effect
+        out.append(f"In the Bayesian model ({engine_how}), the pooled effects (posterior medians) were " + "; ".join(
+            f"{r} = {est(r)}" + (f", P(> 0) {fmt_prob(p_greater[r])}" if r in p_greater else "") for r in loc) + ".")
+    elif not regression and loc:
         row = loc[0]
         text = f"In the Bayesian model ({engine_how}), the pooled effect was {sym} = {est(row)} (posterior median)"
         if row in p_greater:
@@ -485,8 +488,8 @@ def report_text(
     if diagnostics_text:
         lines += ["Sampling diagnostics: " + diagnostics_text, ""]
     lines += ["## Posterior summary", ""]
-    keep = [r for r in loc + taus + summary_rows(summary, "tau_within") + summary_rows(summary, "theta_new")
-            if r in summary.index]
+    keep = [r for r in loc + taus + summary_rows(summary, "tau_within") + summary_rows(summary, "rho")
+            + summary_rows(summary, "theta_new") if r in summary.index]
     cols = [c for c in ("mean", "sd", "median", "eti_lower", "eti_upper", "r_hat", "ess_bulk")
             if c in summary.columns and summary[c].notna().any()]
     table = summary.loc[keep, cols].rename(index=lambda r: _row_label(r, labels))

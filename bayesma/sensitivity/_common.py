@@ -37,8 +37,8 @@ def labelled(priors: Mapping[str, Any] | Sequence[Any] | None, what: str = "prio
 def _location_row(summary: pd.DataFrame) -> str:
     if "mu" in summary.index:
         return "mu"
-    rows = [r for r in summary.index if r.startswith("beta[")]
-    return rows[0]
+    rows = [r for r in summary.index if r.startswith("beta[")] or [r for r in summary.index if r.startswith("mu[")]
+    return rows[0]  # a mean per outcome: the first (outcome_rows gives every one)
 
 
 def _named_row(summary: pd.DataFrame, name: str) -> str | None:
@@ -62,6 +62,23 @@ def _row_from_summary(s: pd.DataFrame, p_pos: float) -> dict[str, float]:
         "new_upper": s.loc[new, "eti_upper"] if new else nan,
         "p_mu_positive": p_pos,
     }
+
+
+def outcome_rows(post: Any) -> dict[str, dict[str, float]]:
+    """The table rows of a multivariate model across outcomes (a mean per outcome), one per outcome: that
+    outcome's mean ``mu[<o>]``, its tau (``tau`` or ``tau[<o>]``) and new study ``theta_new[<o>]``, and the
+    correlation across outcomes (``rho_median``, ``rho_lower``, ``rho_upper``; the first pair's under UN)."""
+    s = post.summary(studies=False)
+    rho = _named_row(s, "rho")
+    out = {}
+    for o in post.spec.outcome_names:
+        mine = s.rename(index={f"mu[{o}]": "mu", f"tau[{o}]": "tau", f"theta_new[{o}]": "theta_new"})
+        row = _row_from_summary(mine, post.p_greater(f"mu[{o}]", 0.0))
+        if rho is not None:
+            row.update(rho_median=s.loc[rho, "median"], rho_lower=s.loc[rho, "eti_lower"],
+                       rho_upper=s.loc[rho, "eti_upper"])
+        out[o] = row
+    return out
 
 
 def resolve_engine(engine: str, spec: ModelSpec, fit_kwargs: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from bayesma.sensitivity._common import (
     check_engine,
     fit_row,
     labelled,
+    outcome_rows,
     resolve_engine,
     split_fit_kwargs,
 )
@@ -46,7 +47,10 @@ class PriorComparison:
         against mu = 0; > 1 favours an effect). The Bayes factor depends on the
         width of the mu prior (Lindley's paradox; see "Bayes factors depend on the
         prior of mu" in the documentation's models page): the repr and
-        :meth:`bayes_factor_note` name that prior.
+        :meth:`bayes_factor_note` name that prior. A multivariate model across outcomes
+        (``outcome=`` without ``mods=``) has one row per prior and outcome (index
+        ``(prior, outcome)``: that outcome's mean, tau and new study) and the columns
+        ``rho_median``, ``rho_lower``, ``rho_upper`` (the correlation across outcomes).
     posteriors : dict
         Label -> :class:`bayesma.posterior.Posterior` (exact marginals for the exact engine,
         the draws for NUTS).
@@ -67,7 +71,7 @@ class PriorComparison:
                 cols.insert(0, "mu_prior")  # each Bayes factor next to the prior it depends on
             cols.append("bf10_effect")
         note = self.bayes_factor_note()
-        return (f"PriorComparison ({self.engine}, {len(self.table)} priors)\n"
+        return (f"PriorComparison ({self.engine}, {len(self.posteriors)} priors)\n"
                 + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
                 + (f"\n{note}" if note else ""))
 
@@ -103,9 +107,20 @@ class PriorComparison:
         Returns
         -------
         matplotlib.figure.Figure
+
+        Raises
+        ------
+        UnsupportedModelError
+            For a multivariate model (a mean per outcome): read ``.table`` instead.
         """
         import matplotlib.pyplot as plt
 
+        if self.table.index.nlevels > 1:
+            from bayesma.errors import UnsupportedModelError
+
+            raise UnsupportedModelError("plot() draws one pooled effect; a multivariate model has a mean per outcome: "
+                                        "read .table (one row per prior and outcome) or plot each posterior in "
+                                        ".posteriors (e.g. post.plot_posterior())")
         fig, axes = plt.subplots(1, 2, figsize=figsize or (11, 4.2))
         colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
         t = self.table
@@ -231,10 +246,13 @@ def compare_priors(
     if tau_map is None:
         tau_map = (sensitivity_tau_priors(spec0.measure, yi=spec0.yi, vi=spec0.vi)
                    if spec0.model == "random" else {"common": None})
-    if mu_map is None:
-        mu_map = {"default": spec0.priors["mu"]}
+    by_outcome = getattr(getattr(spec0, "dependence", None), "multivariate", False) and not spec0.is_regression
+    if mu_map is None:  # a mean per outcome keeps its own default (priors["mu[<outcome>]"])
+        mu_map = {"default": spec0.priors["mu"] if "mu" in spec0.priors else None}
     simple = (not spec0.is_regression and spec0.tau_by is None and spec0.cluster_index is None)
-    rows, posts, used = {}, {}, {}
+    rows: dict[Any, dict[str, Any]] = {}
+    posts: dict[str, Any] = {}
+    used: dict[str, dict[str, Any]] = {}
     engines: set[str] = set()
     null_ml: dict[Any, float] = {}
     for mu_label, mu_p in mu_map.items():
@@ -242,15 +260,22 @@ def compare_priors(
             label = tau_label if len(mu_map) == 1 else f"{mu_label} | {tau_label}"
             if len(tau_map) == 1 and len(mu_map) > 1:
                 label = mu_label
-            if label in rows:
+            if label in rows or label in posts:
                 raise InputError(f"two prior combinations have the label {label!r}: choose labels of "
                                  "mu_priors and tau_priors that tell them apart")
-            new_priors = {"mu": mu_p} if tau_p is None else {"mu": mu_p, "tau": tau_p}
+            new_priors = {key: p for key, p in (("mu", mu_p), ("tau", tau_p)) if p is not None}
             model = base.with_priors(new_priors)
             ran = resolve_engine(engine, model.spec, fit_kwargs)
             engines.add(ran)
             row, post = fit_row(model.spec, ran, fit_kwargs, base=model)
-            row = {"mu_prior": repr(mu_p), "tau_prior": repr(tau_p) if tau_p is not None else "", **row}
+            names: dict[str, Any] = {"mu_prior": repr(mu_p) if mu_p is not None else "default",
+                                     "tau_prior": repr(tau_p) if tau_p is not None else ""}
+            if by_outcome:  # one row per prior and outcome: (label, outcome)
+                for o, orow in outcome_rows(post).items():
+                    rows[(label, o)] = {**names, **orow}
+                posts[label], used[label] = post, {"mu": mu_p, "tau": tau_p}
+                continue
+            full: dict[str, Any] = {**names, **row}
             log_ml = post.log_marginal_likelihood  # the exact engine's p(y); None for draws
             if simple and log_ml is not None:
                 from bayesma.exact import marginal_likelihood_null_effect
@@ -259,10 +284,13 @@ def compare_priors(
                 if key not in null_ml:
                     null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
                 log_bf = log_ml - null_ml[key]
-                row["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
-            rows[label] = row
+                full["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
+            rows[label] = full
             posts[label] = post
             used[label] = {"mu": mu_p, "tau": tau_p}
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "prior"
+    if by_outcome:
+        table.index = pd.MultiIndex.from_tuples(list(rows), names=["prior", "outcome"])
+    else:
+        table.index.name = "prior"
     return PriorComparison(table, posts, used, " and ".join(sorted(engines)) or engine)

@@ -9,8 +9,11 @@ backend: an independent compilation of the same graph), for every model family.
 from __future__ import annotations
 
 import ctypes
+import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayesma as bm
@@ -21,6 +24,17 @@ pytest.importorskip("nutpie")
 
 _DAT = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
 _PRIORS = {"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}
+_REF = Path(__file__).parents[1] / "data" / "reference" / "metafor" / "metafor_cases_v3.json"
+
+
+def _berkey(struct: str):
+    case = {c["name"]: c for c in json.loads(_REF.read_text())["cases"]}["berkey1998_CS"]
+    inp = dict(case["input"])
+    V = np.array(inp.pop("V"))
+    return bm.MetaAnalysis(pd.DataFrame(inp), yi="yi", V=V, cluster="trial", outcome="outcome", struct=struct,
+                           priors={**_PRIORS, "rho": "uniform(0, 1)"})
+
+
 FAMILIES = {
     "random effects": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS),
     "meta-regression": lambda: bm.MetaAnalysis(_DAT, mods="~ ablat", priors={**_PRIORS, "beta": "normal(0, 1)"}),
@@ -29,6 +43,9 @@ FAMILIES = {
     "three-level": lambda: bm.MetaAnalysis(_DAT.assign(c=np.arange(len(_DAT)) // 3), priors=_PRIORS, cluster="c"),
     "selection model": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.WeightFunction((0.025,))),
     "PET": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.PET()),
+    "multivariate CS": lambda: _berkey("CS"),
+    "binomial counts": lambda: bm.MetaAnalysis(bm.load_dataset("dat.bcg"), ai="tpos", bi="tneg", ci="cpos", di="cneg",
+                                               measure="OR", likelihood="binomial"),
 }
 
 

@@ -8,16 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma.frequentist._printing import _fmt_p, _p_text, _stars
+from bayesma.frequentist.glmm.printout import format_glmm
 
 __all__ = ["GLMMResult"]
 
-_MODEL_TEXT = {
-    "UM.FS": "Unconditional Model with Fixed Study Effects",
-    "UM.RS": "Unconditional Model with Random Study Effects",
-    "CM.EL": "Conditional Model with Exact Likelihood",
-    "CM.AL": "Conditional Model with Approximate Likelihood",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,51 +157,7 @@ class GLMMResult:  # numpydoc ignore=PR01
         return forest_glmm(self, **kwargs)
 
     def __repr__(self) -> str:
-        re = self.method == "ML"
-        kind = ("Random-Effects Model" if self.p == 1 else "Mixed-Effects Model") if re else \
-            ("Fixed-Effects Model" if self.p == 1 else "Fixed-Effects with Moderators Model")
-        head = [f"{kind} (k = {self.k}; tau^2 estimator: {self.method})"]
-        if self.measure in ("OR", "RR", "IRR"):
-            head.append(f"Model Type: {_MODEL_TEXT[self.model]}")
-        fs = self.fit_stats["ML"]
-        lines = head + ["", "  logLik  deviance       AIC       BIC      AICc",
-                        f"{fs['ll']:8.4f}  {fs['dev']:8.4f}  {fs['AIC']:8.4f}  {fs['BIC']:8.4f}  {fs['AICc']:8.4f}", ""]
-        if re:
-            resid = "residual " if self.p > 1 else ""
-            lines.append(f"tau^2 (estimated amount of {resid}heterogeneity):     {self.tau2:.4f}"
-                         + (f" (SE = {self.se_tau2:.4f})" if np.isfinite(self.se_tau2) else ""))
-            lines.append(f"tau (square root of estimated tau^2 value):      {np.sqrt(self.tau2):.4f}")
-            lines.append(f"I^2 ({resid}heterogeneity / unaccounted variability): {self.I2:.2f}%")
-            lines.append(f"H^2 (unaccounted variability / sampling variability):   {self.H2:.2f}")
-        if np.isfinite(self.sigma2):
-            lines.append(f"sigma^2 (estimated amount of study level variability): {self.sigma2:.4f}")
-        if np.isfinite(self.rho):
-            lines.append(f"rho (correlation of the study level and the {self.measure} random effects): {self.rho:.4f}")
-        if re or np.isfinite(self.sigma2):
-            lines.append("")
-        test = "Tests for Residual Heterogeneity:" if self.p > 1 else "Tests for Heterogeneity:"
-        df = int(self.QE_df) if np.isfinite(self.QE_df) else "NA"
-        lines += [test, f"Wld(df = {df}) = {self.QE_Wld:.4f}, p-val {_p_text(self.QEp_Wld)}",
-                  f"LRT(df = {df}) = {self.QE_LRT:.4f}, p-val {_p_text(self.QEp_LRT)}", ""]
-        if self.p > 1:
-            idx = [int(b) + 1 for b in self.btt]
-            which = f"coefficients {idx[0]}:{idx[-1]}" if len(idx) > 1 else f"coefficient {idx[0]}"
-            stat = (f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]})" if self.test == "t"
-                    else f"QM(df = {self.QMdf[0]})")
-            lines += [f"Test of Moderators ({which}):", f"{stat} = {self.QM:.4f}, p-val {_p_text(self.QMp)}", ""]
-        lines += ["Model Results:", ""]
-        rows = [[n, f"{b:.4f}", f"{s:.4f}", f"{z:.4f}", _fmt_p(pv), f"{lo:.4f}", f"{hi:.4f}", _stars(pv)]
-                for n, b, s, z, pv, lo, hi in zip(self.coef_names, self.beta, self.se, self.zval, self.pval,
-                                                  self.ci_lb, self.ci_ub)]
-        header = ["", "estimate", "se", "tval" if self.test == "t" else "zval", "pval", "ci.lb", "ci.ub"]
-        widths = [max(len(header[j]), *(len(r[j]) for r in rows)) for j in range(7)]
-        lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-        for r in rows:
-            lines.append(("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(r[:7], widths)))
-                          + " " + r[7]).rstrip())
-        if self.dropped:
-            lines += ["", "Left out of the fit: " + ", ".join(self.dropped)]
-        return "\n".join(lines)
+        return format_glmm(self)
 
     def as_dict(self) -> dict[str, Any]:
         """metafor's scalar outputs in a dict (for comparisons and reports).
