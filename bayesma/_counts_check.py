@@ -1,6 +1,8 @@
 """The one check of count inputs (2x2 tables, events and person-times, proportions), shared by the
 frequentist GLMMs (:func:`bayesma.rma_glmm`) and the Bayesian count models
-(:class:`bayesma.MetaAnalysis` with ``likelihood="binomial"`` / ``"poisson"``).
+(:class:`bayesma.MetaAnalysis` with ``likelihood="binomial"`` / ``"poisson"``), and the
+Mantel-Haenszel and Peto methods (:func:`bayesma.rma_mh`, :func:`bayesma.rma_peto`; cells need not
+be whole numbers there).
 
 Every problem raises an :class:`~bayesma.InputError` worded one way,
 ``"column 'tpos': study 'Smith' (row 3) has a negative count (-1)"``, with ``.study``, ``.row``
@@ -35,7 +37,7 @@ def _first(bad: np.ndarray) -> int | None:
 
 
 def check_counts(values: Mapping[str, Any], labels: Sequence[Any] | None = None,
-                 shown: Mapping[str, str] | None = None) -> None:
+                 shown: Mapping[str, str] | None = None, whole: bool = True) -> None:
     """Refuse impossible counts, naming the first offending study (label and row) and column.
 
     Parameters
@@ -47,6 +49,9 @@ def check_counts(values: Mapping[str, Any], labels: Sequence[Any] | None = None,
         Study labels (else rows are named by number).
     shown : mapping of str to str, optional
         The name to show for an argument (the data column it came from).
+    whole : bool
+        Refuse counts that are not whole numbers (the binomial and Poisson likelihoods); False
+        for the Mantel-Haenszel and Peto methods, which, as metafor, take any cells >= 0.
 
     Raises
     ------
@@ -77,7 +82,7 @@ def check_counts(values: Mapping[str, Any], labels: Sequence[Any] | None = None,
         i = _first(ok & (v < 0))
         if i is not None:
             raise study_error(f"has a negative count ({v[i]:g})", labels, i, col)
-        i = _first(ok & (v != np.round(v)))
+        i = _first(ok & (v != np.round(v))) if whole else None
         if i is not None:
             raise study_error(f"has a count that is not a whole number ({v[i]:g}); the binomial and Poisson "
                               "likelihoods need counts", labels, i, col)

@@ -1,5 +1,5 @@
-"""Speed of the dependent-effects models: exact CHE on dat.assink2016, NUTS refits of compiled CHE and
-multivariate models, and a large CHE.
+"""Speed of the dependent-effects models: exact CHE on dat.assink2016, the exact multivariate CS model with
+moderators on dat.berkey1998, NUTS refits of compiled CHE and multivariate models, and a large CHE.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_che.py`` (prints a table; targets from the issue:
 exact fit < 0.5 s, NUTS refit < 2 s, 10,000 effects in 2,000 clusters exact < 10 s). Both wall and
@@ -54,6 +54,28 @@ def _berkey():
     return pd.DataFrame(inp), V
 
 
+def motivating_shape(seed: int = 7) -> pd.DataFrame:
+    """SYNTHETIC data shaped like the motivating analysis: 21 studies, 27 effects, three outcomes (k = 8, 16
+    and 3), six studies with two of them (tests/exact/test_multivariate_motivating_shape.py)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(21):
+        outcomes = ["dropout"] if s < 8 else (["misconduct"] if s == 8 else ["recidivism"])
+        outcomes += ["recidivism"] if s < 4 else (["misconduct"] if s in (9, 10) else [])
+        u = rng.normal(0, 0.15)
+        for o in outcomes:
+            rows.append({"study": f"S{s:02d}", "outcome": o, "vi": rng.uniform(0.02, 0.06), "yi": u + rng.normal(-0.2, 0.22)})
+    return pd.DataFrame(rows)
+
+
+def _berkey_mods():
+    df, V = _berkey()
+    return bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="CS",
+                           mods="~ 0 + outcome + outcome:I(year - 1983)",
+                           priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5),
+                                   "rho": bm.priors.Uniform(0, 1)})
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     dat = bm.load_dataset("dat.assink2016")
@@ -66,6 +88,16 @@ def main() -> None:
                  _best(lambda: model.fit(engine="exact", seed=1).summary())))
     rows.append(("  integration + summaries without theta", None,
                  _best(lambda: exact_posterior(model.spec).summary(theta=False))))
+    k2011 = bm.load_dataset("dat.konstantopoulos2011")
+    k2011_model = bm.MetaAnalysis(k2011, yi="yi", vi="vi", cluster="district", rho=0.5, priors=PRIORS)
+    rows.append(("exact CHE fit + summary, dat.konstantopoulos2011 (k=56, 11 clusters, rho 0.5)", None,
+                 _best(lambda: k2011_model.fit(engine="exact", seed=1).summary())))
+    shape = bm.MetaAnalysis(motivating_shape(), yi="yi", vi="vi", rho=0.5, cluster="study", outcome="outcome",
+                            priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)})
+    rows.append(("exact CS fit + summary, motivating shape (27 effects, 21 studies, 3 outcomes)", None,
+                 _best(lambda: shape.fit(engine="exact", seed=1).summary())))
+    rows.append(("exact multivariate CS with moderators (4 coefficients), dat.berkey1998: no theta", None,
+                 _best(lambda: exact_posterior(_berkey_mods().spec).summary(theta=False))))
     model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=1)  # compiles once
     rows.append(("NUTS refit of the compiled CHE model (2 chains x 2000 steps)", 2.0,
                  _best(lambda: model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=2), repeat=2)))

@@ -173,12 +173,12 @@ class CountsExactPosterior:  # numpydoc ignore=PR01
             F, f = self._theta_cdf(i, x, pdf=True)
             lo, hi = np.where(F < qs, x, lo), np.where(F > qs, x, hi)
             with np.errstate(divide="ignore", invalid="ignore"):
-                new = x - (F - qs) / f
-            bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-            new = np.where(bad, 0.5 * (lo + hi), new)
-            if np.all(np.abs(new - x) < 1e-11 * float(s[0])):
+                step = (F - qs) / f
+            new = x - step
+            bad = ~np.isfinite(new) | (new < lo) | (new > hi)
+            if not bad.any() and np.all(np.abs(step) < 1e-12 * float(s[0])):
                 return new
-            x = new
+            x = np.where(bad, 0.5 * (lo + hi), new)
         return x
 
     def _study(self, name: str) -> int | None:

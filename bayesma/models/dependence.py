@@ -329,6 +329,11 @@ def build_dependent_spec(
         raise InputError("missing='drop' with V= is not supported: drop the rows from data and V together first")
     rho_val = None if rho is None else _check_rho(rho)
     vi_in = _vi_from_V(V, vi) if V is not None else vi
+    if V is not None and vi is None and not (isinstance(yi, str) and data is None):  # V's size, not vi's
+        k = len(data) if isinstance(yi, str) else int(np.size(yi))
+        if int(np.size(vi_in)) != k:
+            raise InputError(f"V= has {np.size(vi_in)} rows but there are k = {k} effects; it must be k x k "
+                             "(or a list of one block per cluster, with vi=)", column="V")
     if V is not None and vi is not None and not isinstance(V, (list, tuple)):
         dv, given = np.asarray(_vi_from_V(V, None), float), data[vi] if isinstance(vi, str) else vi
         given = np.asarray(given, float)

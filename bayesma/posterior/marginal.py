@@ -10,14 +10,14 @@ needed (NaN in the summary).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .draws import DrawsPosterior, param_rows, summary_frame
+from .draws import DrawsPosterior, param_rows
 from .names import canonical_name, split_name
-from .protocol import MOMENT_COLUMNS, MarginalSource
+from .protocol import MOMENT_COLUMNS, SUMMARY_COLUMNS, MarginalSource
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -102,15 +102,16 @@ class MarginalPosterior:
     def _rows(self, studies: bool = True) -> list[tuple[str, str, str | None]]:
         """(row, variable, label): the draws' rows, with the study effects the draws did not keep."""
         table = self._exact.summary(theta=studies, prob=0.95)
+        index = table.index.tolist()  # plain strings: iterating a pandas index is slow at large k
         if self._draws is None:
-            return [(r, *split_name(r)) for r in table.index]
+            return [(r, *split_name(r)) for r in index]
         posterior = self._draws.posterior
         rows = param_rows(posterior)
         if "theta" not in posterior:  # draws kept without the study effects (large k)
             known = {r[0] for r in rows}
             new = [r for r in rows if r[1] == "theta_new"]
             rows = [r for r in rows if r[1] != "theta_new"]
-            rows += [(r, "theta", r[6:-1]) for r in table.index if r.startswith("theta[") and r not in known]
+            rows += [(r, "theta", r[6:-1]) for r in index if r.startswith("theta[") and r not in known]
             rows += new
         return [r for r in rows if studies or r[1] != "theta"]
 
@@ -196,18 +197,21 @@ class MarginalPosterior:
     # -- the table ---------------------------------------------------------------------
     def summary(self, prob: float = 0.95, hdi: bool = False, studies: bool = True) -> pd.DataFrame:
         table = self._exact.summary(theta=studies, prob=prob)
-        pos = {r: i for i, r in enumerate(table.index)}
-        vals = {c: table[c].to_numpy(dtype=float) for c in MOMENT_COLUMNS}
-        nan = float("nan")
-        out: list[dict[str, Any]] = []
         rows = self._rows(studies)
-        for row, var, lab in rows:
-            if row in pos:
-                rec: dict[str, Any] = {c: float(vals[c][pos[row]]) for c in MOMENT_COLUMNS}
-                if hdi:
-                    rec["hdi_lower"], rec["hdi_upper"] = self._exact.hdi(row, prob)
+        names = [r[0] for r in rows]
+        at = table.index.get_indexer(names)  # the marginals' row of each, -1 where only the draws answer
+        data = np.full((len(names), len(SUMMARY_COLUMNS)), np.nan)
+        have = at >= 0
+        data[have, : len(MOMENT_COLUMNS)] = table[MOMENT_COLUMNS].to_numpy(dtype=float)[at[have]]
+        frame = pd.DataFrame(data, index=pd.Index(names, name="parameter"), columns=SUMMARY_COLUMNS)
+        if hdi:
+            frame["hdi_lower"] = frame["hdi_upper"] = np.nan
+        for i in range(len(rows)) if hdi else np.flatnonzero(~have):
+            row, var, lab = rows[i]
+            if have[i]:
+                frame.iloc[i, -2:] = self._exact.hdi(row, prob)
             else:  # a quantity the marginals do not give: from the draws
                 rec = self._from_draws().row(var, lab, prob, hdi)
-            rec.update(r_hat=nan, ess_bulk=nan, ess_tail=nan)
-            out.append(rec)
-        return summary_frame(out, [r[0] for r in rows], hdi)
+                frame.iloc[i] = [rec.get(c, np.nan) for c in frame.columns]
+        frame[["r_hat", "ess_bulk", "ess_tail"]] = np.nan
+        return frame

@@ -2,8 +2,9 @@
 
 A dependent-effects model's counterpart (:func:`fit_counterpart`) is ``rma_mv`` with the same V:
 CHE ``random="~ 1 | cluster/obs"`` (``tau^2 = sigma2[0]``, ``tau_within^2 = sigma2[1]``);
-multivariate ``mods="~ outcome - 1"`` (or the model's own ``mods=``), ``random="~ outcome | cluster",
-struct=...``.
+multivariate ``mods="~ outcome - 1"``, ``random="~ outcome | cluster", struct=...``. A model with
+moderators gives ``rma_mv`` its own formula over the same data (a matrix of moderators: the design's
+columns after the intercept), so the coefficients pair up by name with the posterior's.
 """
 
 from __future__ import annotations
@@ -60,34 +61,18 @@ def fit_counterpart(spec: Any, method: str = "REML", level: float = 0.95) -> Any
 
     dep = spec.dependence
     cl_idx = np.asarray(spec.cluster_index)
-    V = dep.dense(cl_idx)
-    frame = pd.DataFrame({"cluster": np.asarray(spec.cluster_names, dtype=object)[cl_idx],
-                          "obs": np.arange(spec.k)})
+    cols = {"cluster": np.asarray(spec.cluster_names, dtype=object)[cl_idx], "obs": np.arange(spec.k)}
+    if dep.multivariate:
+        cols["outcome"] = np.asarray(dep.outcome_names, dtype=object)[np.asarray(dep.outcome_index)]
+    mods: Any = "~ outcome - 1" if dep.multivariate else None
+    pre, frame = "", pd.DataFrame(cols)
+    if spec.is_regression and isinstance(spec.mods, str):  # the formula reads the data's columns (as fitted),
+        pre, mods = "_bm_", spec.mods  # with the helper columns under names of our own
+        frame = spec.meta.data.reset_index(drop=True).assign(**{f"_bm_{c}": v for c, v in cols.items()})
+    elif spec.is_regression:  # a matrix of moderators: the design after its intercept (design_matrix adds one)
+        mods = np.asarray(spec.X, dtype=float)[:, 1:]
+    random = f"~ {pre}outcome | {pre}cluster" if dep.multivariate else f"~ 1 | {pre}cluster/{pre}obs"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if dep.multivariate:
-            return _multivariate(spec, V, frame, method, level)
-        X = np.asarray(spec.X, dtype=float)
-        mods = X[:, 1:] if spec.is_regression else None
-        return rma_mv(np.asarray(spec.yi, dtype=float), V, mods=mods, random="~ 1 | cluster/obs",
-                      data=frame, method=method, level=level)
-
-
-def _multivariate(spec: Any, V: np.ndarray, frame: pd.DataFrame, method: str, level: float) -> Any:
-    """``rma_mv`` of a multivariate model: ``mods = ~ outcome - 1`` or the model's own moderators (a
-    formula over the data's columns, or the design's columns after the intercept)."""
-    from bayesma.frequentist import rma_mv
-
-    dep = spec.dependence
-    outcome = np.asarray(dep.outcome_names, dtype=object)[np.asarray(dep.outcome_index)]
-    mods: Any = "~ outcome - 1"
-    if spec.is_regression:
-        mods = spec.mods if isinstance(spec.mods, str) else np.asarray(spec.X, dtype=float)[:, 1:]
-        if isinstance(spec.mods, str):  # the formula reads the data's columns; helpers under names of our own
-            frame = spec.meta.data.reset_index(drop=True).assign(_bm_cluster=frame["cluster"].to_numpy(),
-                                                                  _bm_outcome=outcome)
-            return rma_mv(np.asarray(spec.yi, dtype=float), V, mods=mods, random="~ _bm_outcome | _bm_cluster",
-                          struct=dep.struct, data=frame, method=method, level=level)
-    frame["outcome"] = outcome
-    return rma_mv(np.asarray(spec.yi, dtype=float), V, mods=mods, random="~ outcome | cluster",
-                  struct=dep.struct, data=frame, method=method, level=level)
+        return rma_mv(np.asarray(spec.yi, dtype=float), dep.dense(cl_idx), mods=mods, random=random,
+                      struct=dep.struct if dep.multivariate else "CS", data=frame, method=method, level=level)

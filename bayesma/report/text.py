@@ -233,13 +233,15 @@ def _prior_words(influence: pd.DataFrame | None, labels: Mapping[str, str], *, k
     return "How much the priors mattered: " + "; ".join(said) + "."
 
 
-def _priors_sentence(priors: Mapping[str, Any], measure: str | None, regression: bool = False) -> str:
+def _priors_sentence(priors: Mapping[str, Any], measure: str | None, regression: bool = False, intercept=True) -> str:
     """``Priors: mu ~ Normal(mu=0, sigma=8); tau ~ HalfNormal(sigma=0.5) (half its mass below 0.34, ...).``"""
     texts, defaults = [], False
     for name, prior in priors.items():
         shown = name
-        if regression and name == "mu":
-            shown = "intercept" + ("" if "beta" in priors else " and every coefficient")
+        if regression and name == "mu":  # without an intercept ("~ 0 + x") mu is every coefficient's, or unused
+            shown = ("intercept" if intercept else "") + ("" if "beta" in priors else " and every coefficient")
+            if not (shown := shown.removeprefix(" and ")):
+                continue
         elif regression and name == "beta":
             shown = "each coefficient"
         text = f"{shown} ~ {prior!r}"
@@ -467,7 +469,7 @@ def report_text(
     parts = [f"We meta-analysed {_measure_phrase(measure, conversion, k)}{of_clusters}. Frequentist estimates "
              "(metafor's estimators) are reported beside a Bayesian " + kind
              + f" fitted with {versions or 'bayesma'}, computing the posterior by {how}."]
-    parts.append(_priors_sentence(priors, measure, regression))
+    parts.append(_priors_sentence(priors, measure, regression, intercept="beta[intrcpt]" in loc))
     parts += _frequentist_sentences(fits, sym, labels)
     for name, sg in (subgroups or {}).items():
         parts.append(_subgroup_sentence(name, sg, sym))

@@ -16,6 +16,7 @@ from scipy import interpolate, special, stats
 import bayesma as bm
 from bayesma.errors import UnsupportedModelError
 from bayesma.exact.capability import choose_engine, exact_support
+from bayesma.posterior import MarginalSource
 
 TABLES = pd.DataFrame({"study": ["A", "B", "C", "D"], "ai": [2, 0, 5, 0], "n1i": [30, 25, 40, 20],
                        "ci": [8, 3, 9, 0], "n2i": [30, 25, 38, 20]})  # D: a double-zero table
@@ -129,6 +130,7 @@ def test_exact_count_posterior_matches_an_independent_integration(case):
 
 def test_quantiles_cdf_and_density_of_mu_and_tau_are_consistent():
     ep = bm.exact.exact_posterior(_model("poisson"))
+    assert isinstance(ep, MarginalSource)  # what MetaPosterior reads
     for name in ("mu", "tau", "theta_new", "theta[B]"):
         lo, med, hi = ep.quantiles(name, [0.025, 0.5, 0.975])
         assert [ep.cdf(name, v) for v in (lo, med, hi)] == pytest.approx([0.025, 0.5, 0.975], abs=1e-6)

@@ -222,3 +222,15 @@ def test_with_priors_refits_the_multivariate_model_with_moderators():
     hcs = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", outcome="outcome", struct="HCS",
                           priors={"tau": {"AL": bm.priors.HalfNormal(0.3)}})
     assert hcs.with_priors({"rho": bm.priors.Uniform(0, 1)}).priors["tau[AL]"] == bm.priors.HalfNormal(0.3)
+
+
+def test_che_counterpart_of_a_formula_without_intercept_pairs_coefficients_by_name():
+    """The CHE model with ``mods="~ 0 + outcome"``: rma_mv is given the same formula, so its rows are
+    outcomeAL and outcomePD as the posterior's (not an intercept and a contrast), metafor's numbers."""
+    df, V = berkey()
+    exp = {c["name"]: c for c in json.loads(REF.read_text())["cases"]}["berkey1998 CHE REML ~ 0 + outcome"]["expect"]
+    post = bm.MetaAnalysis(df, yi="yi", V=V, cluster="trial", mods="~ 0 + outcome").fit(seed=1)
+    reml = post.compare_frequentist().loc["REML"]
+    assert list(reml.index) == [f"beta[{c}]" for c in exp["coef_names"]]
+    np.testing.assert_allclose(reml["estimate"], exp["beta"], rtol=1e-5)
+    np.testing.assert_allclose(reml["tau"], np.sqrt(exp["sigma2"][0]), rtol=1e-4)

@@ -34,7 +34,9 @@ import bayesma as bm
 from bayesma.errors import ConvergenceWarning
 from bayesma.frequentist.location_scale import LocationScaleResult
 
-CASES = load_json("metafor/metafor_location_scale_more.json")["cases"]
+ALL = load_json("metafor/metafor_location_scale_more.json")["cases"]
+CASES = [c for c in ALL if c["kind"] == "location_scale"]
+PREDICT = next(c for c in ALL if c["kind"] == "location_scale_predict")
 BOUNDARY = {"bd_imag_wic_ML", "lao_diag_age_REML", "lao_age_ML_t", "mol_controls_ML", "hack_design_year_REML",
             "hack_design_nointercept_ML"}
 NUMERICAL_HESSIAN = {"kon_year_year_REML", "kon_decade_identity_REML"}
@@ -195,3 +197,16 @@ def test_printout_is_metafors(case, fits):
             ulp = 10.0 ** -(len(y.rstrip(",").split(".")[1]) if "." in y else 0)
             assert abs(fx - fy) <= max(1.01 * ulp, rtol * abs(fy)), (a, b)
     assert "Model Results (Scale):" in repr(fits[case["name"]])
+
+
+def test_predictions_with_t_tests_match_metafor():
+    """predict() of a test="t" fit: t quantiles on k - p (location) and k - q (scale) degrees of freedom."""
+    case = PREDICT
+    res = bm.rma("yi", "vi", mods="~ feedback", scale="~ logni", test="t", data=pd.DataFrame(case["input"]))
+    loc = res.predict(newmods=[1], newscale=[4])
+    for ours, theirs in (("pred", "pred"), ("se", "se"), ("ci_lb", "ci.lb"), ("ci_ub", "ci.ub"), ("pi_lb", "pi.lb"),
+                         ("pi_ub", "pi.ub")):
+        _close(loc[ours].to_numpy(), case["expect"]["location"][theirs], 1e-5, ours)
+    sc = res.predict(newscale=[3, 5])
+    for ours, theirs in (("pred", "pred"), ("se", "se"), ("ci_lb", "ci.lb"), ("ci_ub", "ci.ub")):
+        _close(sc[ours].to_numpy(), case["expect"]["scale"][theirs], 1e-5, ours)

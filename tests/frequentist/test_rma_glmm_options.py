@@ -263,3 +263,18 @@ def test_proportions_need_a_size_and_events_within_it():
     with pytest.raises(InputError, match=r"column 'ni': study 'b' \(row 2\) has a size of 0") as err:
         bm.rma_glmm("PLO", xi="xi", ni="ni", data=df, slab="study")
     assert (err.value.study, err.value.row, err.value.column) == ("b", 2, "ni")
+
+
+def test_rma_mh_uses_the_one_count_check_without_whole_numbers():
+    """rma_mh / rma_peto: the same check and wording; cells need not be whole numbers (as metafor)."""
+    dat = bm.load_dataset("dat.bcg").astype({"cpos": float})
+    dat.loc[1, "cpos"] = -2
+    with pytest.raises(InputError, match=r"column 'cpos': study 'Ferguson & Simes' \(row 2\) has a negative count") as err:
+        bm.rma_mh(measure="OR", **BCG, data=dat, slab="author")
+    assert (err.value.study, err.value.row, err.value.column) == ("Ferguson & Simes", 2, "cpos")
+    dat.loc[1, "cpos"] = 2.5
+    assert bm.rma_mh(measure="OR", **BCG, data=dat).k == 13
+    with pytest.raises(InputError, match=r"column 't2i': study '1' \(row 1\) has a person-time of 0"):
+        bm.rma_mh(measure="IRR", x1i=[2, 3], t1i=[10.0, 12.0], x2i=[1, 4], t2i=[0.0, 9.0])
+    with pytest.raises(InputError, match=r"column 'ai': study '1' \(row 1\) has more events \(5\) than its group size"):
+        bm.rma_mh(ai=[5, 1], n1i=[4, 4], ci=[1, 1], n2i=[4, 4])

@@ -36,6 +36,8 @@ def test_dependent_input_errors_carry_study_row_and_column(assink):
     assert (err.study, err.row, err.column) == ("6", 6, "V")
     assert _err(lambda: bm.MetaAnalysis(assink, yi="yi", V=V, labels="id")).column == "cluster"
     assert _err(lambda: bm.MetaAnalysis(assink, yi="yi", vi="vi", cluster="study", rho=1.0)).column == "rho"
+    err = _err(lambda: bm.MetaAnalysis(assink, yi="yi", V=np.eye(5), cluster="study"))
+    assert err.column == "V" and "V= has 5 rows but there are k = 100 effects" in str(err)
     df = pd.DataFrame({"trial": [1, 1, 2, 2, 3, 3, 3], "out": ["a", "b", "a", "b", "a", "b", "a"],
                        "yi": [0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.4], "vi": [0.02] * 7, "name": list("ABCDEFG")})
     err = _err(lambda: bm.MetaAnalysis(df, yi="yi", vi="vi", rho=0.5, cluster="trial", outcome="out", labels="name"))

@@ -31,6 +31,7 @@ def test_report_with_moderators_names_coefficients_and_leaves_out_borrowing():
         text = post.report()
     assert "struct = 'CS' and mods = ~ 0 + outcome + I(year - 1983) (restricted" in text
     assert "beta[I(year - 1983)] = " in text
+    assert "Priors: every coefficient ~ Normal(mu=0, sigma=1); tau" in text  # the formula has no intercept
     assert "'AL' (k = 4), 'PD' (k = 4) have fewer than 5 studies" in text
     assert "no mean per outcome" in text and "fitted alone" not in text
     with pytest.raises(bm.errors.UnsupportedModelError, match="fit it without mods="):

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma import measures
+from bayesma._counts_check import check_counts
 from bayesma._validate import as_numeric, check_level, columns, study_name, unique_labels
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._printing import _fmt_p, _p_text, _stars
@@ -242,11 +243,8 @@ def _tables(args: dict[str, Any], data: pd.DataFrame | None, slab: Any) -> tuple
         raise InputError(f"slab has {len(labels)} labels for {k} tables")
     else:
         labels = unique_labels(labels)  # metafor's rule: "Smith", "Smith" -> "Smith.1", "Smith.2"
-    for name, v in out.items():
-        bad = v < 0
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"column {name!r}: {study_name(labels, i)} has a negative value ({v[i]:g})")
+    # negative cells, person-times <= 0, more events than the group size (metafor's escalc refuses them)
+    check_counts(out, labels, {n: v for n, v in given.items() if isinstance(v, str)}, whole=False)
     return out, labels
 
 
@@ -258,16 +256,6 @@ def _two_by_two(ai, bi, ci, di, n1i, n2i, data, slab):
     a, c = x["ai"], x["ci"]
     b = x["bi"] if "bi" in x else x["n1i"] - a
     d = x["di"] if "di" in x else x["n2i"] - c
-    for cell, size, name in ((a, a + b, "ai"), (c, c + d, "ci")):
-        bad = cell > size
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"column {name!r}: {study_name(labels, i)} has more events than its group size")
-    for cell, name in ((b, "bi/n1i"), (d, "di/n2i")):
-        bad = cell < 0
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"column {name!r}: {study_name(labels, i)} has more events than its group size")
     return a, b, c, d, labels
 
 

@@ -98,6 +98,17 @@ for (f in fits) {
     )
   )
 }
+# predictions of a fit with test = "t" (t quantiles with k - p and k - q degrees of freedom)
+d <- bd[complete.cases(bd[, c("yi", "vi", "feedback", "logni")]), ]
+res <- rma(yi, vi, mods = ~ feedback, scale = ~ logni, data = d, test = "t")
+p1 <- predict(res, newmods = 1, newscale = 4)
+p2 <- predict(res, newscale = c(3, 5))
+cases[[length(cases) + 1]] <- list(
+  name = "bd_feedback_logni_REML_t_predict", kind = "location_scale_predict", data = "dat.bangertdrowns2004",
+  call = "predict(rma(yi, vi, mods = ~ feedback, scale = ~ logni, test = 't'), newmods = 1, newscale = 4); predict(..., newscale = c(3, 5))",
+  input = lapply(d[, c("yi", "vi", "feedback", "logni")], num),
+  expect = list(location = lapply(as.data.frame(p1)[, c("pred", "se", "ci.lb", "ci.ub", "pi.lb", "pi.ub")], num),
+                scale = lapply(as.data.frame(p2)[, c("pred", "se", "ci.lb", "ci.ub")], num)))
 out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                         date = as.character(Sys.Date())),
             cases = cases)

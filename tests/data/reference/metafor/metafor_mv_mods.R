@@ -42,6 +42,16 @@ for (struct in c("CS", "HCS")) {
   }
 }
 
+# the CHE counterpart of a model whose formula has no intercept (coefficients named by outcome)
+dat$obs <- seq_len(nrow(dat))
+res <- rma.mv(yi, V, mods = ~ 0 + outcome, random = ~ 1 | trial/obs, data = dat, method = "REML")
+cases[[length(cases) + 1]] <- list(
+  name = "berkey1998 CHE REML ~ 0 + outcome",
+  args = list(mods = "~ 0 + outcome", random = "~ 1 | trial/obs", method = "REML"),
+  expect = list(beta = num(res$beta), se = num(res$se), ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
+                coef_names = rownames(res$beta), sigma2 = num(res$sigma2), logLik = as.numeric(logLik(res)))
+)
+
 out <- list(
   meta = list(r = R.version.string, metafor = as.character(packageVersion("metafor")),
               data = "dat.berkey1998", V = "vcalc(vi = 1, cluster = trial, rvars = c(v1i, v2i))"),
