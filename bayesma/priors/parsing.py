@@ -210,7 +210,8 @@ def describe(priors: Mapping[str, Prior | str]) -> str:
     """One line per prior, for printing the priors a fit used.
 
     Heterogeneity priors also show the prior median and central 95% interval
-    of tau; tau^2 priors say that they are on tau^2. A prior's ``label``
+    of their parameter, labelled by its name (``tau``, ``tau[<outcome>]``, ``tau_within``,
+    ``rho``); tau^2 priors say that they are on tau^2 (the interval is still of tau). A prior's ``label``
     (e.g. the table row of a preset) is appended in brackets.
 
     Parameters
@@ -243,7 +244,7 @@ def describe(priors: Mapping[str, Prior | str]) -> str:
             line += "  (improper: density 1 on its support)"
         elif prior.is_heterogeneity:
             lo, med, hi = (float(v) for v in prior.ppf_tau([0.025, 0.5, 0.975]))
-            line += f"  (tau: median {med:.3g}, 95% interval {lo:.3g} to {hi:.3g})"
+            line += f"  ({key}: median {med:.3g}, 95% interval {lo:.3g} to {hi:.3g})"
         if prior.label:
             line += f"  [{prior.label}]"
         lines.append(line)

@@ -177,6 +177,27 @@ def location_rows(summary: pd.DataFrame) -> list[str]:
 
 
 
+def fit_taus(res: Any) -> dict[str, float]:
+    """The between-study SDs of a frequentist fit, named as the posterior's: ``{"tau": ...}`` for
+    :func:`bayesma.rma`; for :func:`bayesma.rma_mv` the square roots of its variance components: a CHE's
+    ``~ 1 | cluster/obs`` gives ``tau`` (between clusters) and ``tau_within``; a structure across outcomes
+    one ``tau`` (CS) or ``tau[<outcome>]`` per outcome (HCS, UN). NaN where the fit has none."""
+    nan = float("nan")
+    if not hasattr(res, "struct_info"):
+        tau2 = getattr(res, "tau2", nan)
+        return {"tau": float(np.sqrt(tau2)) if np.ndim(tau2) == 0 and np.isfinite(tau2) else nan}
+    out: dict[str, float] = {"tau": nan}
+    for name, s2 in zip(("tau", "tau_within"), np.asarray(res.sigma2, dtype=float)):
+        out[name] = float(np.sqrt(s2))
+    tau2 = np.asarray(res.tau2, dtype=float)
+    if tau2.size == 1:
+        out["tau"] = float(np.sqrt(tau2[0]))
+    elif tau2.size > 1 and res.struct_info:
+        for level, t2 in zip(res.struct_info[0]["levels"], tau2):
+            out[f"tau[{level}]"] = float(np.sqrt(t2))
+    return out
+
+
 def frequentist_table(fits: dict[str, Any]) -> pd.DataFrame:
     """One row per method (and coefficient): estimate, se, CI, p, tau and I² of :func:`bayesma.rma` fits.
 
@@ -192,13 +213,12 @@ def frequentist_table(fits: dict[str, Any]) -> pd.DataFrame:
     """
     rows = []
     for name, res in fits.items():
+        taus = fit_taus(res)
         for j, coef in enumerate(res.coef_names):
-            tau2 = float(getattr(res, "tau2", np.nan)) if np.ndim(getattr(res, "tau2", np.nan)) == 0 else np.nan
             rows.append({
                 "method": name, "coef": coef, "estimate": float(res.beta[j]), "se": float(res.se[j]),
                 "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]), "pval": float(res.pval[j]),
-                "tau": float(np.sqrt(tau2)) if np.isfinite(tau2) else np.nan,
-                "I2": float(getattr(res, "I2", np.nan)) if j == 0 else np.nan,
+                **taus, "I2": float(getattr(res, "I2", np.nan)) if j == 0 else np.nan,
             })
     df = pd.DataFrame(rows).set_index("method")
     if (df["coef"] == "intrcpt").all():
@@ -231,14 +251,18 @@ def comparison_table(
     -------
     pandas.DataFrame
         Rows per method (``(method, coef)`` for a regression); columns
-        ``estimate, ci_lb, ci_ub, tau, tau_ci_lb, tau_ci_ub, pi_lb, pi_ub``.
+        ``estimate, ci_lb, ci_ub, tau, tau_ci_lb, tau_ci_ub, pi_lb, pi_ub``, then for
+        :func:`bayesma.rma_mv` fits ``tau_within`` (CHE) or ``tau[<outcome>]`` (HCS, UN):
+        see :func:`fit_taus` (the Bayesian row: the posterior medians of the same names).
     """
     rows: list[tuple[Any, dict[str, float]]] = []
     regression = any(len(res.coef_names) > 1 or res.coef_names[0] != "intrcpt" for res in fits.values())
     nan = float("nan")
+    extra: dict[str, None] = {}  # tau_within, tau[<outcome>] of rma_mv fits: columns after those every fit has
     for name, res in fits.items():
-        tau2 = getattr(res, "tau2", nan)
-        tau = float(np.sqrt(tau2)) if np.ndim(tau2) == 0 and np.isfinite(tau2) else nan
+        taus = fit_taus(res)
+        tau = taus.pop("tau")
+        extra.update(dict.fromkeys(taus))
         t_lo = t_hi = nan
         ci = getattr(res, "tau2_ci", None)
         if ci is not None:
@@ -254,22 +278,22 @@ def comparison_table(
             pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
         for j, coef in enumerate(res.coef_names):
             rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
-                   "tau": tau, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub}
+                   "tau": tau, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub, **taus}
             rows.append(((name, coef) if regression else name, rec))
     bayes = f"Bayesian ({engine})"
-    taus = summary_rows(summary, "tau")
+    tau_rows = summary_rows(summary, "tau")
     new = summary_rows(summary, "theta_new")
 
     def cell(row: str | None, col: str) -> float:
         return float(summary.loc[row, col]) if row is not None and row in summary.index else nan
 
-    tau_row = taus[0] if len(taus) == 1 else None
+    tau_row = tau_rows[0] if len(tau_rows) == 1 else None
     new_row = new[0] if len(new) == 1 else None
     for row in location_rows(summary):
         rec = {"estimate": cell(row, "median"), "ci_lb": cell(row, "eti_lower"), "ci_ub": cell(row, "eti_upper"),
                "tau": cell(tau_row, "median"), "tau_ci_lb": cell(tau_row, "eti_lower"),
                "tau_ci_ub": cell(tau_row, "eti_upper"), "pi_lb": cell(new_row, "eti_lower"),
-               "pi_ub": cell(new_row, "eti_upper")}
+               "pi_ub": cell(new_row, "eti_upper"), **{c: cell(c, "median") for c in extra}}
         coef = row[len("beta["):-1] if row.startswith("beta[") else row
         rows.append(((bayes, coef) if regression else bayes, rec))
     if regression:

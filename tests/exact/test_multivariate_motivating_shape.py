@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from _dense_quadrature import constant_rho_V, cs_covariance, gauss_legendre, mixture_quantile, moments, posterior
 from scipy import stats
 
@@ -73,3 +74,23 @@ def test_cs_exact_matches_a_dense_quadrature_on_the_motivating_shape():
         mean, sd = moments(w, x)
         assert abs(s.loc[name, "mean"] - mean) < 1e-4 * sd, name
         assert abs(s.loc[name, "sd"] - sd) < 1e-4 * sd, name
+
+
+@pytest.mark.slow
+def test_cs_nuts_agrees_with_exact_on_the_motivating_shape():
+    """Means within 0.1 posterior sd, 95% interval ends within 0.2 sd or 4 Monte Carlo SEs; no divergences."""
+    df = motivating_shape()
+    model = bm.MetaAnalysis(df, yi="yi", vi="vi", rho=0.5, cluster="study", outcome="outcome",
+                            priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bm.errors.SmallKWarning)
+        nuts = model.fit(engine="nuts", draws=1000, tune=1000, chains=2, seed=11)
+        exact = model.fit(engine="exact", seed=1).summary()
+    assert nuts.diagnostics().divergences == 0
+    s = nuts.summary()
+    for row in ("mu[dropout]", "mu[misconduct]", "mu[recidivism]", "tau", "rho", "theta[1]", "theta_new[misconduct]"):
+        sd = exact.loc[row, "sd"]
+        assert abs(s.loc[row, "mean"] - exact.loc[row, "mean"]) < 0.1 * sd, row
+        mcse = 2.5 * sd / np.sqrt(s.loc[row, "ess_bulk"])  # MC SE of a 2.5% quantile, roughly
+        for col in ("eti_lower", "eti_upper"):
+            assert abs(s.loc[row, col] - exact.loc[row, col]) < max(0.2 * sd, 4 * mcse), (row, col)
