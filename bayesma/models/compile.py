@@ -191,7 +191,9 @@ def _functions(model) -> _Functions:
     sizes = [prod(shapes[n]) for n in free_names]
     n_dim = int(sum(sizes))
 
-    logp = model.logp()
+    from bayesma.models._posdef import replace_posdef
+
+    logp = replace_posdef([model.logp()])[0]  # LKJ's check without an object-mode Op (_posdef.py)
     rewrites = ["canonicalize", "stabilize"] + ([] if model.check_bounds else ["local_remove_check_parameter"])
     logp = pytensor.graph.rewrite_graph(logp, include=rewrites)
     values = [model.rvs_to_values[v] for v in model.free_RVs]

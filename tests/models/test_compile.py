@@ -31,8 +31,9 @@ def _berkey(struct: str):
     case = {c["name"]: c for c in json.loads(_REF.read_text())["cases"]}["berkey1998_CS"]
     inp = dict(case["input"])
     V = np.array(inp.pop("V"))
+    rho = bm.priors.LKJ(1.0) if struct == "UN" else bm.priors.Uniform(0, 1)
     return bm.MetaAnalysis(pd.DataFrame(inp), yi="yi", V=V, cluster="trial", outcome="outcome", struct=struct,
-                           priors={**_PRIORS, "rho": "uniform(0, 1)"})
+                           priors={**_PRIORS, "rho": rho})
 
 
 FAMILIES = {
@@ -44,6 +45,7 @@ FAMILIES = {
     "selection model": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.WeightFunction((0.025,))),
     "PET": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.PET()),
     "multivariate CS": lambda: _berkey("CS"),
+    "multivariate UN": lambda: _berkey("UN"),
     "binomial counts": lambda: bm.MetaAnalysis(bm.load_dataset("dat.bcg"), ai="tpos", bi="tneg", ci="cpos", di="cneg",
                                                measure="OR", likelihood="binomial"),
 }
@@ -180,3 +182,47 @@ def test_a_known_structure_loads_without_rebuilding_the_pytensor_functions():
     assert _callback(fast, x)[1] == _callback(full, x)[1]
     np.testing.assert_array_equal(_callback(fast, x)[2], _callback(full, x)[2])
     assert fast.initial_point_func(1).size == full.n_dim
+
+
+@pytest.mark.slow
+def test_an_edit_of_bayesma_rebuilds_the_description_but_loads_the_compiled_callbacks(monkeypatch, tmp_path):
+    """The callbacks' key is the generated source, PyTensor's key of the graph and the library
+    versions (no digest of bayesma's source): an edit elsewhere in bayesma costs the PyTensor
+    functions (about a second), never numba's compilation."""
+    ma = FAMILIES["random effects"]()
+    entry, _ = ModelCache().get(ma.spec, "auto", pad=True)
+    monkeypatch.setattr(mc, "cache_dir", lambda: tmp_path)  # the descriptions only; the callbacks stay in PyTensor's
+    mc.compile_nutpie(entry.model, structure=entry.handles.key)  # compiled or loaded; writes the description
+    assert mc.compile_nutpie(entry.model, structure=entry.handles.key).logp_func is None  # the description is used
+    monkeypatch.setattr(mc, "_source_digest", lambda: "an edited bayesma")
+    again = mc.compile_nutpie(entry.model, structure=entry.handles.key)
+    assert again.logp_func is not None  # no description for this source: the PyTensor functions were rebuilt
+    assert again.compiled_logp_func.cache_hits == 1 and again.compiled_expand_func.cache_hits == 1
+
+
+def test_the_unrolled_positive_definiteness_check_agrees_with_pymcs():
+    """LKJ's PosDefMatrix check (object mode in numba: uncacheable, slow) is replaced by the
+    pivots of an unrolled Cholesky factorisation; both say the same on PD and indefinite matrices
+    and both reject NaN (PyMC's own check, scipy's Cholesky, is the reference)."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.distributions.multivariate import PosDefMatrix, matrix_pos_def, posdef
+    from pytensor.graph.traversal import ancestors
+
+    from bayesma.models._posdef import replace_posdef
+
+    x = pt.matrix("x", shape=(3, 3))
+    out = replace_posdef([matrix_pos_def(x)])[0]
+    assert not any(v.owner is not None and isinstance(v.owner.op, PosDefMatrix) for v in ancestors([out]))
+    check = pytensor.function([x], out, mode="FAST_COMPILE")
+    rng = np.random.default_rng(5)
+    cases = [np.eye(3), -np.eye(3), np.diag([1.0, 2.0, -0.5])]
+    for _ in range(200):
+        Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        cases.append(Q @ np.diag(rng.choice([-1.0, 1.0], 3) * rng.uniform(0.05, 2.0, 3)) @ Q.T)
+    answers = [bool(check(a)) for a in cases]
+    assert answers == [posdef(a) for a in cases]
+    assert 0 < sum(answers) < len(answers)
+    with pytest.raises(ValueError):  # PyMC's check raises on NaN (the point is rejected); ours says no
+        posdef(np.full((3, 3), np.nan))
+    assert not check(np.full((3, 3), np.nan))
