@@ -122,8 +122,11 @@ def _by_blocks(ep: Any, qs, compressed: bool, x0: np.ndarray | None = None, bloc
     for start in range(0, k, k if whole else block):
         rows = None if whole else np.arange(start, min(start + block, k))
         tw, tm, ts = theta_mixture(ep, compressed, rows=rows)
-        start_q = {} if x0 is None else {"x0": x0 if rows is None else x0[rows], "max_iter": 3}
-        parts.append((_mixture_quantiles(tw[None], tm, ts, qs, **start_q), *_mixture_moments(tw[None], tm, ts)))
+        if x0 is None:
+            q = _mixture_quantiles(tw[None], tm, ts, qs)
+        else:
+            q = _mixture_quantiles(tw[None], tm, ts, qs, x0=x0 if rows is None else x0[rows], max_iter=3)
+        parts.append((q, *_mixture_moments(tw[None], tm, ts)))
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
