@@ -131,7 +131,8 @@ _EXPORTS: dict[str, str] = {
     "small_k_simulation": "bayesma.sensitivity",
 }
 
-_SUBMODULES = {"errors", "priors", "plots", "exact", "models", "effects", "frequentist", "datasets", "sensitivity", "results"}
+_SUBMODULES = {"errors", "priors", "plots", "exact", "models", "effects", "frequentist", "datasets", "sensitivity",
+               "results", "bias", "report", "posterior"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 

@@ -39,7 +39,8 @@ def add_parser(sub, formatter_class) -> None:
                     "study's effects correlate --rho (vcalc), and the true effects of its outcomes correlate as "
                     "--struct says (random = ~ outcome | study). Each outcome's pooled estimate is printed with its "
                     "model-based and its cluster-robust (CR2, Satterthwaite df) interval. With --che: the "
-                    "correlated and hierarchical effects model (random = ~ 1 | study/effect) with --mods. Writes "
+                    "correlated and hierarchical effects model (random = ~ 1 | study/effect). --mods replaces the "
+                    "default moderators (~ outcome - 1: an estimate per outcome) in either model. Writes "
                     "mv.csv, effects.csv, forest.png (effects grouped by study) and report.md into --out.")
     p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
     p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes")
@@ -55,8 +56,9 @@ def add_parser(sub, formatter_class) -> None:
     p.add_argument("--struct", default="CS", choices=STRUCTS,
                    help="correlation structure of the true effects of the outcomes within a study")
     p.add_argument("--che", action="store_true",
-                   help="the CHE model: random = ~ 1 | study/effect, with --mods (default ~ outcome - 1 with --outcome)")
-    p.add_argument("--mods", metavar="FORMULA", help='moderators of the CHE model, e.g. "~ outcome + rater"')
+                   help="the CHE model: random = ~ 1 | study/effect (default mods ~ outcome - 1 with --outcome)")
+    p.add_argument("--mods", metavar="FORMULA", help='moderators (default ~ outcome - 1), e.g. "~ 0 + outcome + rater" (with --struct, the same '
+                        'random structure across outcomes) or, with --che, "~ outcome + rater"')
     p.add_argument("--method", default="REML", choices=("REML", "ML"), help="estimation method")
     p.add_argument("--measure", metavar="NAME", help="effect measure (OR, SMD, ...), for the axis label")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
@@ -80,8 +82,6 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError(f"--rho must lie between -1 and 1 (a correlation), got {args.rho:g}")
     if not args.che and args.outcome is None:
         raise InputError("give the outcome column with --outcome COL (one model across outcomes), or use --che")
-    if args.mods is not None and not args.che:
-        raise InputError("--mods goes with --che (the multivariate model's moderators are the outcomes)")
     if args.obs is not None and not args.che:
         raise InputError("--obs goes with --che (the multivariate model tells effects apart by --outcome)")
 
@@ -145,10 +145,10 @@ def fit(df: pd.DataFrame, var: str, args: argparse.Namespace) -> tuple[Any, Any,
     else:
         out = args.outcome
         V = vcalc(var, cluster=cl, type=out, rho=args.rho, data=df)
-        res = rma_mv(args.yi, V, mods=f"~ {out} - 1", random=f"~ {out} | {cl}", struct=args.struct, data=df,
-                        method=args.method)
+        mods = args.mods or f"~ {out} - 1"
+        res = rma_mv(args.yi, V, mods=mods, random=f"~ {out} | {cl}", struct=args.struct, data=df, method=args.method)
         what = (f"multivariate model: V from rho = {args.rho:g} between outcomes of a study, "
-                f"random = ~ {out} | {cl} (struct = {args.struct}), mods = ~ {out} - 1 ({args.method})")
+                f"random = ~ {out} | {cl} (struct = {args.struct}), mods = {mods} ({args.method})")
     rob = robust(res, cluster=cl, clubSandwich=True)
     return res, rob, what
 
@@ -167,7 +167,7 @@ def _names(res: Any, prefix: str | None) -> list[str]:
 def pooled_table(res: Any, rob: Any, df: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
     """One row per coefficient (per outcome): k and studies where it is an outcome, the estimate, the
     model-based se, CI and p, and the CR2 se, Satterthwaite df, CI and p."""
-    by_outcome = args.outcome is not None and (not args.che or args.mods is None)
+    by_outcome = args.outcome is not None and args.mods is None  # the coefficients are the outcomes
     names = _names(res, args.outcome if by_outcome else None)
     table = pd.DataFrame({"estimate": res.beta, "se": res.se, "ci_lb": res.ci_lb, "ci_ub": res.ci_ub,
                           "pval": res.pval, "rob_se": rob.se, "rob_df": rob.df, "rob_ci_lb": rob.ci_lb,

@@ -38,8 +38,15 @@ def run(args: argparse.Namespace) -> int:
         say(f"cache directory: {mc.cache_dir()} ({len(files)} bayesma file(s), "
             f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB)")
         return EXIT_OK
-    from bayesma.models.warmup import warmup
+    from bayesma.errors import InputError
+    from bayesma.models.warmup import DEFAULT_FAMILIES, FAMILIES, warmup
 
+    names = list(DEFAULT_FAMILIES if not args.families else FAMILIES if args.families == ["all"] else args.families)
+    unknown = [n for n in names if n not in FAMILIES]
+    if unknown:  # before saying that anything compiles
+        raise InputError(f"unknown model families {unknown}; choose from {list(FAMILIES)} or 'all'")
     say(f"{mc.COMPILE_MESSAGE}; cache: {mc.cache_dir()}")
-    warmup(args.families, say=lambda line: say("  " + line))
+    for name in names:  # a line before each family (a cold compile takes 10-20 s) and one after
+        say(f"  {name} ...")
+        warmup([name], say=lambda line: say("  " + line))
     return EXIT_OK

@@ -105,14 +105,29 @@ def theta_summary(ep: Any, small: float = 3e6, large: float = 3e7, qs: tuple[flo
     if G * spec.k <= small:
         tw, tm, ts = theta_mixture(ep)
         return _mixture_quantiles(tw[None], tm, ts, qs), *_mixture_moments(tw[None], tm, ts)
-    cw, cm, cs = theta_mixture(ep, compressed=True)
-    q0 = _mixture_quantiles(cw[None], cm, cs, qs)
-    mean0, sd0 = _mixture_moments(cw[None], cm, cs)
+    q0, mean0, sd0 = _by_blocks(ep, qs, compressed=True)
     if G * spec.k > large or _compressed_is_converged(ep, q0, mean0, sd0, qs):
         return q0, mean0, sd0
-    tw, tm, ts = theta_mixture(ep)
-    q = _mixture_quantiles(tw[None], tm, ts, qs, x0=q0, max_iter=3)
-    return q, *_mixture_moments(tw[None], tm, ts)
+    return _by_blocks(ep, qs, compressed=False, x0=q0)
+
+
+def _by_blocks(ep: Any, qs, compressed: bool, x0: np.ndarray | None = None, block: int = 1024):
+    """Quantiles and moments of the study effects' mixtures, *block* studies at a time (each
+    study's mixture is its own: the same numbers as one (k, nodes) array, whose temporaries
+    leave the CPU cache at large k: half the CPU time at k = 100,000). *x0*: starting quantiles,
+    polished with three Newton steps."""
+    k = ep.spec.k
+    whole = ep.kind == "cluster" or k <= block  # three-level mixtures are computed for all studies at once
+    parts = []
+    for start in range(0, k, k if whole else block):
+        rows = None if whole else np.arange(start, min(start + block, k))
+        tw, tm, ts = theta_mixture(ep, compressed, rows=rows)
+        if x0 is None:
+            q = _mixture_quantiles(tw[None], tm, ts, qs)
+        else:
+            q = _mixture_quantiles(tw[None], tm, ts, qs, x0=x0 if rows is None else x0[rows], max_iter=3)
+        parts.append((q, *_mixture_moments(tw[None], tm, ts)))
+    return tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def _compressed_is_converged(ep: Any, q0, mean0, sd0, qs, n_check: int = 200, tol: float = 1e-9) -> bool:

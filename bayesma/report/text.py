@@ -482,8 +482,8 @@ def report_text(
         parts.append(conflict_words)
     elif k < 5 and taus:
         parts.append(f"With only k = {k} studies the data say little about tau, so its prior shapes the credible "
-                     "intervals of tau and of the pooled effect; results under other priors on tau should be "
-                     "reported beside these (bayesma priors; bayesma.compare_priors).")
+                     f"intervals of tau and of the pooled effect{'s' * (len(summary_rows(summary, 'mu')) > 1)}; results "
+                     "under other priors on tau should be reported beside these (bayesma priors; bayesma.compare_priors).")
 
     heading = title or "Bayesian meta-analysis"  # the data file is named under "Data and software"
     lines = [f"# {heading}", "", " ".join(p for p in parts if p), ""]

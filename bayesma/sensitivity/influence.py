@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import align_to_studies, study_index
-from bayesma.errors import ArgumentTypeError, DataWarning, InputError
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError, UnsupportedModelError
 from bayesma.priors.reference import rebuilt_for
 from bayesma.sensitivity._common import (
     check_engine,
@@ -138,6 +138,13 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
             warnings.simplefilter("ignore")
             base = MetaAnalysis(data, yi, vi, priors=priors, **model_kwargs)
     spec = base.spec
+    dep = getattr(spec, "dependence", None)
+    if dep is not None:  # a subset must also cut V's blocks, the clusters and the outcomes: not done here
+        raise UnsupportedModelError(
+            f"bm.{kind} refits a model on subsets of its rows; the {dep.model_name} model's dependent effects "
+            "(V blocks by cluster, outcomes) are not subset here: fit the model on the data without a study "
+            "(e.g. MetaAnalysis(data[data[cluster] != s], ...)) for each study s, or use bm.compare_priors "
+            "(also with rho=[...]) for the sensitivity to the priors and the sampling correlation")
     engine = resolve_engine(engine, spec, fit_kwargs)  # "auto": decided once, from the full model
     full_row, _ = fit_row(spec, engine, fit_kwargs, base=base)
     rows, improper = {}, []

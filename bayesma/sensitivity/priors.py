@@ -206,13 +206,25 @@ def compare_priors(
         hyperparameters are data of the compiled model).
     **model_kwargs
         Passed to :class:`bayesma.MetaAnalysis` (``sei``, ``labels``, ``mods``,
-        ``measure``, ``tau_by``, ``cluster``, ``model``...), except the NUTS options
-        ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``.
+        ``measure``, ``tau_by``, ``cluster``, ``outcome``, ``struct``, ``V``, ``rho``,
+        ``model``...), except the NUTS options ``draws``, ``tune``, ``chains``, ``seed``,
+        ``target_accept``, ``sampler``. For a dependent-effects model (CHE, or multivariate
+        across outcomes) ``rho`` may be a list of sampling correlations, e.g.
+        ``rho=[0.3, 0.5, 0.7, 0.9]``: every prior combination is fitted under each (labels
+        ``"rho = 0.3 | <prior label>"``, a ``sampling_rho`` column), so the sensitivity to the
+        assumed correlation and to the priors comes from one call.
 
     Returns
     -------
     PriorComparison
-        ``.table`` (one row per prior combination) and ``.plot()``.
+        ``.table`` (one row per prior combination, per sampling rho of a sweep, and per
+        outcome of a multivariate model) and ``.plot()``.
+
+    Raises
+    ------
+    InputError
+        An empty list of priors or of ``rho`` values, a ``rho`` value given twice, or two
+        prior combinations with one label.
 
     Examples
     --------
@@ -225,8 +237,6 @@ def compare_priors(
     >>> bool((cmp.table["tau_upper"].iloc[0] < cmp.table["tau_upper"].iloc[1]))
     True
     """
-    from bayesma.models import MetaAnalysis
-
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
     for name, given in (("tau_priors", tau_priors), ("mu_priors", mu_priors)):
@@ -234,63 +244,100 @@ def compare_priors(
             raise InputError(f"compare_priors: {name} is empty; give at least one prior, or None for the defaults")
     tau_map = labelled(tau_priors, "tau_priors", ("tau", "tau2"))
     mu_map = labelled(mu_priors, "mu_priors", "location")
-    first = {}
-    if tau_map:
-        first["tau"] = next(iter(tau_map.values()))
-    if mu_map:
-        first["mu"] = next(iter(mu_map.values()))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        base = MetaAnalysis(data, yi, vi, priors=first or None, **model_kwargs)
-    spec0 = base.spec
-    if tau_map is None:
-        tau_map = (sensitivity_tau_priors(spec0.measure, yi=spec0.yi, vi=spec0.vi)
-                   if spec0.model == "random" else {"common": None})
-    by_outcome = getattr(getattr(spec0, "dependence", None), "multivariate", False) and not spec0.is_regression
-    if mu_map is None:  # a mean per outcome keeps its own default (priors["mu[<outcome>]"])
-        mu_map = {"default": spec0.priors["mu"] if "mu" in spec0.priors else None}
-    simple = (not spec0.is_regression and spec0.tau_by is None and spec0.cluster_index is None)
-    rows: dict[Any, dict[str, Any]] = {}
-    posts: dict[str, Any] = {}
-    used: dict[str, dict[str, Any]] = {}
-    engines: set[str] = set()
-    null_ml: dict[Any, float] = {}
-    for mu_label, mu_p in mu_map.items():
-        for tau_label, tau_p in tau_map.items():
-            label = tau_label if len(mu_map) == 1 else f"{mu_label} | {tau_label}"
-            if len(tau_map) == 1 and len(mu_map) > 1:
-                label = mu_label
-            if label in rows or label in posts:
-                raise InputError(f"two prior combinations have the label {label!r}: choose labels of "
-                                 "mu_priors and tau_priors that tell them apart")
-            new_priors = {key: p for key, p in (("mu", mu_p), ("tau", tau_p)) if p is not None}
-            model = base.with_priors(new_priors)
-            ran = resolve_engine(engine, model.spec, fit_kwargs)
-            engines.add(ran)
-            row, post = fit_row(model.spec, ran, fit_kwargs, base=model)
-            names: dict[str, Any] = {"mu_prior": repr(mu_p) if mu_p is not None else "default",
-                                     "tau_prior": repr(tau_p) if tau_p is not None else ""}
-            if by_outcome:  # one row per prior and outcome: (label, outcome)
-                for o, orow in outcome_rows(post).items():
-                    rows[(label, o)] = {**names, **orow}
-                posts[label], used[label] = post, {"mu": mu_p, "tau": tau_p}
-                continue
-            full: dict[str, Any] = {**names, **row}
-            log_ml = post.log_marginal_likelihood  # the exact engine's p(y); None for draws
-            if simple and log_ml is not None:
-                from bayesma.exact import marginal_likelihood_null_effect
-
-                key = repr(tau_p)
-                if key not in null_ml:
-                    null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
-                log_bf = log_ml - null_ml[key]
-                full["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
-            rows[label] = full
-            posts[label] = post
-            used[label] = {"mu": mu_p, "tau": tau_p}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    if by_outcome:
-        table.index = pd.MultiIndex.from_tuples(list(rows), names=["prior", "outcome"])
+    rhos = _rho_sweep(model_kwargs.get("rho"))
+    grid = _Grid(engine, fit_kwargs)
+    for r in rhos if rhos is not None else [None]:
+        kwargs = model_kwargs if r is None else {**model_kwargs, "rho": r}
+        grid.fit_all(data, yi, vi, kwargs, tau_map, mu_map, sweep=r)
+    table = pd.DataFrame.from_dict(grid.rows, orient="index")
+    if grid.by_outcome:
+        table.index = pd.MultiIndex.from_tuples(list(grid.rows), names=["prior", "outcome"])
     else:
         table.index.name = "prior"
-    return PriorComparison(table, posts, used, " and ".join(sorted(engines)) or engine)
+    return PriorComparison(table, grid.posts, grid.used, " and ".join(sorted(grid.engines)) or engine)
+
+
+def _rho_sweep(rho: Any) -> list[float] | None:
+    """The sampling correlations of a ``rho=[0.3, 0.5, ...]`` sweep (None for one value or none)."""
+    if rho is None or np.ndim(rho) == 0:
+        return None
+    values = [float(r) for r in np.asarray(rho, dtype=float).ravel()]
+    if not values:
+        raise InputError("compare_priors: rho= is an empty list; give the sampling correlations to compare, "
+                         "e.g. rho=[0.3, 0.5, 0.7, 0.9]")
+    if len(set(values)) < len(values):
+        raise InputError(f"compare_priors: rho= lists a value twice ({values}); give each sampling correlation once")
+    return values
+
+
+class _Grid:
+    """The rows, posteriors and priors of compare_priors, filled one model (one sampling rho) at a time."""
+
+    def __init__(self, engine: str, fit_kwargs: dict[str, Any]) -> None:
+        self.engine, self.fit_kwargs = engine, fit_kwargs
+        self.rows: dict[Any, dict[str, Any]] = {}
+        self.posts: dict[str, Any] = {}
+        self.used: dict[str, dict[str, Any]] = {}
+        self.engines: set[str] = set()
+        self.by_outcome = False
+
+    def fit_all(self, data: Any, yi: Any, vi: Any, model_kwargs: dict[str, Any], tau_map: dict[str, Any] | None,
+                mu_map: dict[str, Any] | None, sweep: float | None) -> None:
+        """Every combination of *mu_map* and *tau_map* for the model of *model_kwargs*; with *sweep* (that
+        model's sampling rho) the labels start ``"rho = <value> | "`` and the rows get a ``sampling_rho`` column."""
+        from bayesma.models import MetaAnalysis
+
+        first = {}
+        if tau_map:
+            first["tau"] = next(iter(tau_map.values()))
+        if mu_map:
+            first["mu"] = next(iter(mu_map.values()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = MetaAnalysis(data, yi, vi, priors=first or None, **model_kwargs)
+        spec0 = base.spec
+        if tau_map is None:
+            tau_map = (sensitivity_tau_priors(spec0.measure, yi=spec0.yi, vi=spec0.vi)
+                       if spec0.model == "random" else {"common": None})
+        self.by_outcome = getattr(getattr(spec0, "dependence", None), "multivariate", False) and not spec0.is_regression
+        if mu_map is None:  # a mean per outcome keeps its own default (priors["mu[<outcome>]"])
+            mu_map = {"default": spec0.priors["mu"] if "mu" in spec0.priors else None}
+        simple = (not spec0.is_regression and spec0.tau_by is None and spec0.cluster_index is None)
+        null_ml: dict[Any, float] = {}
+        for mu_label, mu_p in mu_map.items():
+            for tau_label, tau_p in tau_map.items():
+                label = tau_label if len(mu_map) == 1 else f"{mu_label} | {tau_label}"
+                if len(tau_map) == 1 and len(mu_map) > 1:
+                    label = mu_label
+                if sweep is not None:
+                    label = f"rho = {sweep:g} | {label}"
+                if label in self.rows or label in self.posts:
+                    raise InputError(f"two prior combinations have the label {label!r}: choose labels of "
+                                     "mu_priors and tau_priors that tell them apart")
+                new_priors = {key: p for key, p in (("mu", mu_p), ("tau", tau_p)) if p is not None}
+                if tau_p is not None and "tau_within" in spec0.priors:  # as MetaAnalysis(priors={"tau": p}) does
+                    new_priors["tau_within"] = tau_p
+                model = base.with_priors(new_priors)
+                ran = resolve_engine(self.engine, model.spec, self.fit_kwargs)
+                self.engines.add(ran)
+                row, post = fit_row(model.spec, ran, self.fit_kwargs, base=model)
+                names: dict[str, Any] = {"mu_prior": repr(mu_p) if mu_p is not None else "default",
+                                         "tau_prior": repr(tau_p) if tau_p is not None else ""}
+                if sweep is not None:
+                    names["sampling_rho"] = sweep
+                self.posts[label], self.used[label] = post, {"mu": mu_p, "tau": tau_p}
+                if self.by_outcome:  # one row per prior and outcome: (label, outcome)
+                    for o, orow in outcome_rows(post).items():
+                        self.rows[(label, o)] = {**names, **orow}
+                    continue
+                full: dict[str, Any] = {**names, **row}
+                log_ml = post.log_marginal_likelihood  # the exact engine's p(y); None for draws
+                if simple and log_ml is not None:
+                    from bayesma.exact import marginal_likelihood_null_effect
+
+                    key = repr(tau_p)
+                    if key not in null_ml:
+                        null_ml[key] = marginal_likelihood_null_effect(model.spec, log=True)
+                    log_bf = log_ml - null_ml[key]
+                    full["bf10_effect"] = math.exp(log_bf) if log_bf < 709.0 else math.inf
+                self.rows[label] = full

@@ -86,7 +86,6 @@ def test_che_by_outcome_numbers_effects_itself(seed_csv, tmp_path_factory):
 @pytest.mark.parametrize(("extra", "message"), [
     (["--rho", "1.5"], "--rho must lie between -1 and 1"),
     (["--che", "--obs", "ni"], "have the same --cluster and --obs values"),
-    (["--mods", "~ rater"], "--mods goes with --che"),
 ])
 def test_bad_options_are_one_line_with_exit_2(seed_csv, tmp_path, capsys, extra, message):
     out = tmp_path / "out"

@@ -37,3 +37,18 @@ def test_warmup_fits_a_family():
     out = warmup(["random effects"], say=lines.append)
     assert out["random effects"]["compile_path"] in ("cached", "loaded from disk", None)
     assert lines and lines[0].startswith("random effects:")
+
+
+def test_an_unknown_family_on_the_command_line_fails_before_compiling(capsys):
+    assert main(["warmup", "--families", "random effects", "no such family"]) == 2
+    out = capsys.readouterr()
+    assert "unknown model families ['no such family']" in out.err
+    assert mc.COMPILE_MESSAGE not in out.out + out.err
+
+
+@pytest.mark.slow
+def test_the_command_names_each_family_before_compiling_it(capsys):
+    assert main(["warmup", "--families", "random effects"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(mc.COMPILE_MESSAGE)
+    assert lines[1] == "  random effects ..." and lines[2].startswith("  random effects: ")

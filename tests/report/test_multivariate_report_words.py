@@ -40,3 +40,15 @@ def test_report_gives_every_outcome_mean_the_sampling_rho_and_the_correlation_ac
             f"{r['eti_upper']:.2f}]") in first
     table = text.split("## Posterior summary")[1]
     assert f"| rho | {r['mean']:.4f} |" in table
+
+
+def test_the_small_k_sentence_speaks_of_every_outcome_mean():
+    rows = [{"study": s, "outcome": o, "yi": 0.1 * s, "vi": 0.04} for s, o in [(0, "a"), (0, "b"), (1, "a"), (2, "b")]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bm.MetaAnalysis(pd.DataFrame(rows), yi="yi", vi="vi", rho=0.4, cluster="study", outcome="outcome",
+                               priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)}).fit(
+            engine="exact", seed=1)
+        text = post.report()
+    assert "data say little about tau" in text
+    assert "intervals of tau and of the pooled effects;" in text
