@@ -102,12 +102,12 @@ def agreement() -> None:
     for c in cases:
         df = pd.DataFrame(c["input"])
         args = dict(zip(c["args"], c["cols"]))
-        model = c["model"] if c["measure"] in ("OR", "IRR") else "UM.FS"
+        model = c["model"] if c["measure"] in ("OR", "IRR", "RR") else "UM.FS"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
             res = bm.rma_glmm(c["measure"], **args, mods=c.get("mods"), model=model, method=c.get("method", "ML"),
-                              data=df, nAGQ=c.get("nAGQ"), test=c.get("test", "z"))
+                              data=df, nAGQ=c.get("nAGQ"), test=c.get("test", "z"), **(c.get("options") or {}))
             ms = 1000 * (time.perf_counter() - start)
         e = c["expect"]
 
