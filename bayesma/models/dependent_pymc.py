@@ -157,7 +157,12 @@ def _omega(b: Any, m: int) -> list:
     spec = b.spec
     prior = spec.priors["rho"]
     if spec.dependence.struct == "UN":
-        corr = pm.LKJCorr("Omega", n=m, eta=prior.params["eta"], return_matrix=True)
+        # LKJCorr's transform keeps each correlation in (-1, 1) but not the matrix positive definite, so
+        # with three or more outcomes NUTS met log density -inf (divergences). The correlation part of
+        # LKJCholeskyCov is LKJ(eta) whatever the scales' prior, and its transform stays positive
+        # definite; the scales are auxiliary (independent of everything else).
+        _, corr, _ = pm.LKJCholeskyCov("Omega", n=m, eta=prior.params["eta"], sd_dist=pm.Exponential.dist(1.0),
+                                       compute_corr=True, store_in_trace=False)
         iu = np.triu_indices(m, 1)
         pm.Deterministic("rho", corr[iu[0], iu[1]], dims="pair")
         b.handles.params.append("rho")
