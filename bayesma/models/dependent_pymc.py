@@ -226,7 +226,7 @@ def _mv_location(b: Any, m: int, M: Any) -> tuple[Any, list]:
     each outcome, a list over the outcomes of (J,) vectors (0 where the study has no effect)."""
     import pytensor.tensor as pt
 
-    from bayesma.models.random_effects import beta_key, location_groups
+    from bayesma.models.random_effects import coefficients
 
     spec = b.spec
     if not spec.is_regression:
@@ -234,21 +234,7 @@ def _mv_location(b: Any, m: int, M: Any) -> tuple[Any, list]:
         mu = prior.pymc("mu", params={p: b.data(f"hyper_mu_{p}") for p in prior.params}, dims="outcome")
         b.handles.params.append("mu")
         return mu, [mu[i] * M[:, i] for i in range(m)]
-    import pymc as pm
-
-    groups = location_groups(spec)
-    parts = []
-    for fam, prior, idx in groups:
-        key = beta_key(groups, fam)
-        hp = b.hyper(key, prior)
-        if len(groups) == 1:
-            beta = prior.pymc("beta", params=hp, dims="coef")
-        else:
-            parts.append((idx, prior.pymc(key, params=hp, shape=len(idx))))
-    if len(groups) > 1:
-        order = np.argsort(np.concatenate([idx for idx, _ in parts]))
-        beta = pm.Deterministic("beta", pt.concatenate([v for _, v in parts])[order], dims="coef")
-    b.handles.params.append("beta")
+    beta = coefficients(b)
     X = b.data("pad_X")
     return beta, [pt.dot(X[:, i, :], beta) for i in range(m)]
 

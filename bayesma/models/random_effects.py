@@ -71,9 +71,31 @@ def beta_key(groups: list, family: str) -> str:
     return "beta" if len(groups) == 1 else f"beta_{family}"
 
 
+def coefficients(b: Any):
+    """The meta-regression coefficients ``beta`` (dim coef), one PyMC variable per prior family of
+    :func:`location_groups` (``beta_<family>``, gathered into the deterministic ``beta``) or ``beta``
+    itself when every coefficient has one family."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    groups = location_groups(b.spec)
+    parts = []
+    for fam, prior, idx in groups:
+        key = beta_key(groups, fam)
+        hp = b.hyper(key, prior)
+        if len(groups) == 1:
+            beta = prior.pymc("beta", params=hp, dims="coef")
+        else:
+            parts.append((idx, prior.pymc(key, params=hp, shape=len(idx))))
+    if len(groups) > 1:
+        order = np.argsort(np.concatenate([idx for idx, _ in parts]))
+        beta = pm.Deterministic("beta", pt.concatenate([v for _, v in parts])[order], dims="coef")
+    b.handles.params.append("beta")
+    return beta
+
+
 def location(b: Any):
     """``(loc, loc_new)``: ``X beta`` and ``x_new beta`` (meta-regression) or the scalar ``mu``."""
-    import pymc as pm
     import pytensor.tensor as pt
 
     spec = b.spec
@@ -83,19 +105,7 @@ def location(b: Any):
             x_new = b.data("x_new", dims=("subgroup", "coef"))
         else:
             x_new = b.data("x_new", dims="coef")
-        groups = location_groups(spec)
-        parts = []
-        for fam, prior, idx in groups:
-            key = beta_key(groups, fam)
-            hp = b.hyper(key, prior)
-            if len(groups) == 1:
-                beta = prior.pymc("beta", params=hp, dims="coef")
-            else:
-                parts.append((idx, prior.pymc(key, params=hp, shape=len(idx))))
-        if len(groups) > 1:
-            order = np.argsort(np.concatenate([idx for idx, _ in parts]))
-            beta = pm.Deterministic("beta", pt.concatenate([v for _, v in parts])[order], dims="coef")
-        b.handles.params.append("beta")
+        beta = coefficients(b)
         return pt.dot(X, beta), pt.dot(x_new, beta)
     prior = spec.priors["mu"]
     mu = prior.pymc("mu", params=b.hyper("mu", prior))
