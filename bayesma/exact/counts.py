@@ -39,8 +39,6 @@ from .quadrature import (
     _N_GL_1D,
     _N_GL_2D,
     _Q,
-    _gauss_legendre,
-    _invert_panels,
     _lagrange_weights,
     _mixture_cdf,
     _mixture_moments,
@@ -316,14 +314,7 @@ class CountsExactPosterior:  # numpydoc ignore=PR01
             if theta:
                 out["theta"] = np.repeat(mu[:, None], self.curves.k, axis=1)
             return out
-        u2s = g.u_quantiles(1, rng.random(n))
-        _, _, _, anti = _gauss_legendre(g.n)
-        cond = g.conditional_on_u2(u2s).reshape(n, g.u1.shape[0], g.n)
-        mass = (g.w1[None] * cond).sum(-1)
-        tot = mass.sum(-1)
-        coef1 = np.einsum("li,bpi->bpl", anti, cond / tot[:, None, None])
-        u1s = _invert_panels(rng.random(n)[:, None], np.zeros(n), mass / tot[:, None], coef1,
-                             np.broadcast_to(g.e1, (n, g.e1.size)))[:, 0]
+        u1s, u2s = g.draw(rng.random(n), rng)
         tau, mu = np.exp(u1s), self._mu(u2s)
         out = {"mu": mu, "tau": tau, "theta_new": mu + tau * rng.standard_normal(n)}
         if theta:

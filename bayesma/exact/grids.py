@@ -376,6 +376,20 @@ class _Grid2D:
         out = np.einsum("ai,aki->ak", L, D[:, j, :].transpose(1, 0, 2))
         return np.maximum(out, 0.0)
 
+    def draw(self, u2_uniform: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Independent draws of (u1, u2): u2 by inverting its marginal cdf at *u2_uniform* (N,), then u1
+        from its conditional density given each u2 (interpolated in u2), inverted panel by panel."""
+        n = u2_uniform.size
+        u2s = self.u_quantiles(1, u2_uniform)
+        _, _, _, anti = _gauss_legendre(self.n)
+        cond = self.conditional_on_u2(u2s).reshape(n, self.u1.shape[0], self.n)
+        mass = (self.w1[None] * cond).sum(-1)
+        tot = mass.sum(-1)
+        coef1 = np.einsum("li,bpi->bpl", anti, cond / tot[:, None, None])
+        u1s = _invert_panels(rng.random(n)[:, None], np.zeros(n), mass / tot[:, None], coef1,
+                             np.broadcast_to(self.e1, (n, self.e1.size)))[:, 0]
+        return u1s, u2s
+
     def compressed(self, m1: int = 10, m2: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A nested Gauss rule (m2 nodes in u2, m1 in u1 given each): (u1, u2, weight) arrays."""
         u, w, d, _ = self.marginal(1)

@@ -34,8 +34,6 @@ from .grids import _grid_2d
 from .likelihood import _CHUNK, _finish, _location_prior, _logpdf_tau_fn, _scale
 from .quadrature import (
     _Q,
-    _gauss_legendre,
-    _invert_panels,
     _mixture_cdf,
     _mixture_moments,
     _mixture_pdf,
@@ -242,14 +240,7 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
         with moderators), the study effects (Matheron's rule, :mod:`bayesma.exact.che`) and (without
         moderators) a new study's effects."""
         g = self.grid
-        u2s = g.u_quantiles(1, rng.random(n))
-        _, _, _, anti = _gauss_legendre(g.n)
-        cond = g.conditional_on_u2(u2s).reshape(n, g.u1.shape[0], g.n)
-        mass = (g.w1[None] * cond).sum(-1)
-        tot = mass.sum(-1)
-        coef1 = np.einsum("li,bpi->bpl", anti, cond / tot[:, None, None])
-        u1s = _invert_panels(rng.random(n)[:, None], np.zeros(n), mass / tot[:, None], coef1,
-                             np.broadcast_to(g.e1, (n, g.e1.size)))[:, 0]
+        u1s, u2s = g.draw(rng.random(n), rng)
         tau, rho = np.exp(u1s), self._rho(u2s)
         _, b, V = _ll_pairs(tau**2 * rho, tau**2 * (1 - rho), self.cl, self.loc)
         coef = b + np.einsum("npq,nq->np", np.linalg.cholesky(V), rng.standard_normal(b.shape))

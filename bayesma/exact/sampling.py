@@ -8,7 +8,7 @@ import numpy as np
 
 from .effects import bV_at
 from .likelihood import _loglik_beta, _sq
-from .quadrature import _gauss_legendre, _invert_panels
+from .quadrature import _gauss_legendre
 
 __all__ = ["draw_posterior"]
 
@@ -86,16 +86,7 @@ def draw_posterior(ep: Any, n: int, rng: np.random.Generator, theta: bool = True
         out["tau"] = tau
     else:
         g = ep.grid
-        u2s = g.u_quantiles(1, u01)
-        _, _, _, anti = _gauss_legendre(g.n)
-        cond = g.conditional_on_u2(u2s)  # (n, n1)
-        P1 = g.u1.shape[0]
-        cond = cond.reshape(n, P1, g.n)
-        mass = (g.w1[None] * cond).sum(-1)
-        tot = mass.sum(-1)
-        coef1 = np.einsum("li,bpi->bpl", anti, cond / tot[:, None, None])
-        u1s = _invert_panels(rng.random(n)[:, None], np.zeros(n), mass / tot[:, None], coef1,
-                             np.broadcast_to(g.e1, (n, g.e1.size)))[:, 0]
+        u1s, u2s = g.draw(u01, rng)
         t1, t2 = np.exp(u1s), np.exp(u2s)
         b, V = bV_at(ep, t1, t2)
         if ep.kind == "tau_by":
