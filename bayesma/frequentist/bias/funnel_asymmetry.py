@@ -69,7 +69,7 @@ class EggerResult:
     p : float
         Its two-sided p-value.
     dfs : int or None
-        Degrees of freedom of the t test (``model="lm"`` or ``test="knha"``), else None.
+        Degrees of freedom of the t test (``model="lm"`` or ``test="t"``/``"knha"``/``"adhoc"``), else None.
     b, ci_lb, ci_ub : float or None
         The limit estimate (the intercept: the effect as the predictor goes
         to zero, for ``sei``, ``vi``, ``ninv``, ``sqrtninv``) and its interval.
@@ -166,7 +166,7 @@ def egger_test(
     predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}
         The predictor: standard error (Egger's test), sampling variance, or a
         function of the sample sizes *ni*.
-    test : {"z", "knha", "adhoc"}
+    test : {"z", "t", "knha", "adhoc"}
         Tests of the meta-regression coefficients.
     level : float
         Confidence level of the limit estimate's interval.
@@ -437,7 +437,7 @@ def trimfill(
         Limits for the imputed effects.
     level : float
         Confidence level of the final fit, as in :func:`bayesma.rma`.
-    test : {"z", "knha", "adhoc"}
+    test : {"z", "t", "knha", "adhoc"}
         Tests of the final fit, as in :func:`bayesma.rma`.
     labels : str or array_like, optional
         Study labels (a column of *data* or values), used in messages and tables.
