@@ -96,7 +96,8 @@ def check_test(test: Any, allowed: tuple[str, ...] = TESTS, where: str = "rma") 
                      f"got {test!r}", column="test")
 
 
-_R_NAMES = {"rma_mv": "rma.mv", "rma_glmm": "rma.glmm", "rma": "rma.uni"}
+_R_NAMES = {"rma_mv": "rma.mv", "rma_glmm": "rma.glmm", "rma": "rma.uni", "trimfill": "trimfill.rma.uni",
+            "frequentist_batch": "rma.uni"}
 
 
 def t_dfs(test: str, k: int, p: int) -> int | None:
