@@ -59,7 +59,8 @@ def format_value(value: Any, column: str = "") -> str:
     if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
                                         "q_between_df") or (col.endswith("_df") and v == int(v)):
         return f"{v:.0f}"
-    if col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p"):
+    if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p")
+            or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv
         return format_p(v)
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.3g}"

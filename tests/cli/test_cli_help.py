@@ -1,0 +1,22 @@
+"""The help of each command says what its options do in that command."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayesma.cli import main
+
+
+@pytest.mark.parametrize("command", ["rma", "subgroup"])
+def test_measure_of_a_frequentist_command_labels_the_plots(command, capsys):
+    assert main([command, "--help"]) == 0  # these fit no prior: --measure names the effect on the forest plots
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--measure NAME effect measure (OR, RR, SMD, ZCOR, ...), for the axis label of the forest plots" in out
+    assert "default priors" not in out
+
+
+@pytest.mark.parametrize("command", ["fit", "priors", "smallk"])
+def test_measure_of_a_bayesian_command_chooses_the_priors(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--measure NAME effect measure (OR, RR, SMD, ZCOR, ...), to choose the default priors" in out
