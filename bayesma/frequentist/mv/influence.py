@@ -102,19 +102,19 @@ def _sub_terms(res: RMAMVResult, keep: np.ndarray) -> tuple[list[SigmaTerm], lis
         sigmas.append(SigmaTerm(t.name, codes.astype(np.intp), len(uniq),
                                 lambda t=t, u=uniq: [t.levels[int(c)] for c in u]))
     structs = []
-    for t in res.layout.structs:
-        inner = t.inner_codes[keep]
+    for u in res.layout.structs:
+        inner = u.inner_codes[keep]
         present = np.unique(inner)
-        st = t.struct
-        if len(present) < len(t.inner_levels):
-            st = Struct(t.struct.name, len(present))
-            if (st.n_tau2, st.n_rho) != (t.struct.n_tau2, t.struct.n_rho):
+        st = u.struct
+        if len(present) < len(u.inner_levels):
+            st = Struct(u.struct.name, len(present))
+            if (st.n_tau2, st.n_rho) != (u.struct.n_tau2, u.struct.n_rho):
                 return None
             inner = np.searchsorted(present, inner).astype(np.intp)
-        outer, uniq = pd.factorize(t.outer_codes[keep], sort=False)
-        structs.append(StructTerm(t.inner_name, t.outer_name, st, inner,
-                                  [t.inner_levels[int(c)] for c in present], outer.astype(np.intp),
-                                  [t.outer_levels[int(c)] for c in uniq]))
+        outer, uniq = pd.factorize(u.outer_codes[keep], sort=False)
+        structs.append(StructTerm(u.inner_name, u.outer_name, st, inner,
+                                  [u.inner_levels[int(c)] for c in present], outer.astype(np.intp),
+                                  [u.outer_levels[int(c)] for c in uniq]))
     return sigmas, structs
 
 
@@ -166,43 +166,127 @@ def _check(res: Any, what: str) -> RMAMVResult:
 
 
 class _Deletions:
-    """The fits without each cluster, computed once and shared by the diagnostics."""
+    """The fits without each cluster, computed once and shared by the diagnostics.
+
+    With the components re-estimated, each is a likelihood maximisation on the remaining rows
+    (linear in their number). With the components held, no refit is needed: the marginal
+    covariance is block diagonal, so deleting a cluster removes the contributions of its blocks to
+    ``X'M^-1 X`` and ``X'M^-1 y`` and adds back those of the blocks' remaining rows -- the cost of a
+    deletion is that of its own blocks, and all deletions together take time linear in k."""
 
     def __init__(self, res: RMAMVResult, clusters: _Clusters, reestimate: bool):
         self.res, self.clusters, self.reestimate = res, clusters, bool(reestimate)
-        self.fits: list[_Refit | None] = []
-        for rows in clusters.rows:
-            keep = np.ones(res.k, dtype=bool)
-            keep[rows] = False
-            self.fits.append(refit_without(res, keep, reestimate))
+        self._M: BlockDiag | None = None
+        if self.reestimate:
+            self.fits: list[_Refit | None] = []
+            for rows in clusters.rows:
+                keep = np.ones(res.k, dtype=bool)
+                keep[rows] = False
+                self.fits.append(refit_without(res, keep, True))
+        else:
+            self.fits = _downdated(res, clusters.rows, self.marginal)
+
+    def marginal(self) -> BlockDiag:
+        """M of the full fit (computed once)."""
+        if self._M is None:
+            self._M = self.res.marginal_vcov()
+        return self._M
 
     def full_at(self, fit: _Refit) -> tuple[np.ndarray, BlockDiag]:
         """vb and M of the model on all effects at the components of *fit* (metafor's ``tmp``)."""
         res = self.res
         if not self.reestimate:
-            return res.vb, res.marginal_vcov()
+            return res.vb, self.marginal()
         internal = res.layout.internal(fit.theta)
         ev = res.layout.evaluate(internal, res.method == "REML")
         vb = ev.vb if ev is not None else np.full_like(res.vb, np.nan)
         return vb, res.layout.marginal(internal)
 
 
-def _block(M: BlockDiag, rows: np.ndarray) -> np.ndarray:
-    """The dense submatrix M[rows, rows] of a block-diagonal M."""
-    n = M.shape[0]
-    groups = list(M.groups())
-    gi, bj, loc = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.intp)
-    for g_index, g in enumerate(groups):
-        gi[g.rows] = g_index
-        bj[g.rows] = np.arange(g.rows.shape[0])[:, None]
-        loc[g.rows] = np.arange(g.rows.shape[1])[None, :]
-    out = np.zeros((len(rows), len(rows)))
-    key = gi[rows] * (n + 1) + bj[rows]
-    for kk in np.unique(key):
-        sel = np.flatnonzero(key == kk)
-        r0 = rows[sel[0]]
-        out[np.ix_(sel, sel)] = groups[gi[r0]].mats[bj[r0]][np.ix_(loc[rows[sel]], loc[rows[sel]])]
+def _struct_level_lost(res: RMAMVResult, rows: np.ndarray, counts: list[np.ndarray]) -> bool:
+    """Does deleting *rows* leave a structured term whose parameters depend on its inner levels
+    without one of them (metafor's refit fails there)?"""
+    for t, n in zip(res.layout.structs, counts):
+        if t.struct.n_tau2 > 1 or t.struct.n_rho > 1:
+            gone = np.bincount(t.inner_codes[rows], minlength=len(n))
+            if np.any(n - gone == 0):
+                return True
+    return False
+
+
+def _downdated(res: RMAMVResult, clusters: list[np.ndarray], marginal: Any) -> list[_Refit | None]:
+    """beta and vb without each cluster at the full fit's components, by removing blocks' contributions."""
+    M = marginal()
+    blocks, brow = M.blocks, M.rows
+    comp = np.empty(res.k, np.intp)
+    for b, r in enumerate(brow):
+        comp[r] = b
+    X, y = res.X, res.yi
+    Minv = [np.linalg.inv(B) for B in blocks]
+    A_b = [X[r].T @ Mi @ X[r] for r, Mi in zip(brow, Minv)]
+    u_b = [X[r].T @ Mi @ y[r] for r, Mi in zip(brow, Minv)]
+    A, u = np.sum(A_b, axis=0), np.sum(u_b, axis=0)
+    counts = [np.bincount(t.inner_codes, minlength=len(t.inner_levels)) for t in res.layout.structs]
+    theta = np.asarray(res.theta, dtype=float)
+    out: list[_Refit | None] = []
+    for rows in clusters:
+        keep = np.ones(res.k, dtype=bool)
+        keep[rows] = False
+        if res.k - len(rows) <= res.p or _struct_level_lost(res, rows, counts):
+            out.append(None)
+            continue
+        Ac, uc = A.copy(), u.copy()
+        for b in np.unique(comp[rows]):
+            r = brow[b]
+            Ac -= A_b[b]
+            uc -= u_b[b]
+            left = keep[r]
+            if left.any():
+                Mi = np.linalg.inv(blocks[b][np.ix_(left, left)])
+                Ac += X[r[left]].T @ Mi @ X[r[left]]
+                uc += X[r[left]].T @ Mi @ y[r[left]]
+        if not _full_rank(Ac, A):
+            out.append(None)
+            continue
+        vb = np.linalg.inv(Ac)
+        out.append(_Refit(vb @ uc, 0.5 * (vb + vb.T), theta, np.nan))
     return out
+
+
+def _full_rank(Ac: np.ndarray, A: np.ndarray) -> bool:
+    """Is ``X_(-c)' M^-1 X_(-c)`` (= *Ac*) of full rank, i.e. every coefficient still estimable? A
+    column that lost (nearly) all its weight, or columns that became collinear (the smallest
+    eigenvalue of the scaled matrix), say no."""
+    d = np.diag(Ac)
+    if np.any(d <= 1e-10 * np.diag(A)):
+        return False
+    s = 1.0 / np.sqrt(d)
+    return bool(np.linalg.eigvalsh(Ac * s[:, None] * s[None, :])[0] > 1e-10)
+
+
+class _BlockIndex:
+    """Where each row of a block-diagonal M sits, to read dense submatrices M[rows, rows] quickly."""
+
+    def __init__(self, M: BlockDiag):
+        n = M.shape[0]
+        self.groups = list(M.groups())
+        self.gi, self.bj, self.loc = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.intp)
+        for g_index, g in enumerate(self.groups):
+            self.gi[g.rows] = g_index
+            self.bj[g.rows] = np.arange(g.rows.shape[0])[:, None]
+            self.loc[g.rows] = np.arange(g.rows.shape[1])[None, :]
+        self.n = n
+
+    def sub(self, rows: np.ndarray) -> np.ndarray:
+        """The dense submatrix M[rows, rows]."""
+        out = np.zeros((len(rows), len(rows)))
+        key = self.gi[rows] * (self.n + 1) + self.bj[rows]
+        for kk in np.unique(key):
+            sel = np.flatnonzero(key == kk)
+            r0 = rows[sel[0]]
+            loc = self.loc[rows[sel]]
+            out[np.ix_(sel, sel)] = self.groups[self.gi[r0]].mats[self.bj[r0]][np.ix_(loc, loc)]
+        return out
 
 
 def _index(clusters: _Clusters, res: RMAMVResult) -> pd.Index:
@@ -358,6 +442,8 @@ def hatvalues(res: RMAMVResult) -> pd.Series:
     """
     res = _check(res, "hatvalues")
     ev = res.layout.evaluate(res.layout.internal(res.theta), res.method == "REML")
+    if ev is None:  # pragma: no cover - the fitted components give a positive definite M
+        raise InputError("hatvalues: the marginal covariance is not positive definite at the estimates")
     h = np.empty(res.k)
     for g, (_, MiX, _) in zip(res.layout.groups, ev.parts):
         h[g.rows] = np.einsum("nsp,pq,nsq->ns", g.X, ev.vb, MiX)
@@ -498,10 +584,11 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     x2 = None
     if cl.of_row is not None:
         x2 = np.full(len(cl.ids), np.nan)
+        index = _BlockIndex(M)
         for i, rows in enumerate(cl.rows):
             Xc = res.X[rows]
             x2[i] = _x2(np.where(np.abs(e[rows]) < 100 * _EPS, 0.0, e[rows]),
-                        _block(M, rows) - Xc @ res.vb @ Xc.T, check_eigen=True)
+                        index.sub(rows) - Xc @ res.vb @ Xc.T, check_eigen=True)
     return _residuals(res, cl, e, se, x2, "rstandard", None)
 
 
@@ -555,13 +642,14 @@ def rstudent(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) 
     dels = _Deletions(res, cl, reestimate)
     resid, se = np.full(res.k, np.nan), np.full(res.k, np.nan)
     x2 = np.full(len(cl.ids), np.nan)
+    held = None if reestimate else _BlockIndex(dels.marginal())
     for i, (rows, fit) in enumerate(zip(cl.rows, dels.fits)):
         if fit is None:
             continue
-        _, M = dels.full_at(fit)
+        index = held if held is not None else _BlockIndex(dels.full_at(fit)[1])
         Xc = res.X[rows]
         r = res.yi[rows] - Xc @ fit.beta
-        S = _block(M, rows) + Xc @ fit.vb @ Xc.T
+        S = index.sub(rows) + Xc @ fit.vb @ Xc.T
         resid[rows], se[rows] = r, np.sqrt(np.diag(S))
         x2[i] = _x2(r, S, check_eigen=False)
     return _residuals(res, cl, resid, se, x2, "rstudent", bool(reestimate))
