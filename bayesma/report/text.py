@@ -348,7 +348,9 @@ def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym:
     elif not regression and loc:
         row = loc[0]
         text = f"In the Bayesian model ({engine_how}), the pooled effect was {sym} = {est(row)} (posterior median)"
-        if row in p_greater:
+        if row in p_greater and summary.loc[row, "median"] < 0:  # in the direction of the estimate
+            text += f", and the posterior probability that it is less than zero was {_prob_words(1 - p_greater[row])}"
+        elif row in p_greater:
             text += f", and the posterior probability that it is greater than zero was {_prob_words(p_greater[row])}"
         out.append(text + ".")
         m = measures.get(measure)
