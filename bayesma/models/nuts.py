@@ -33,7 +33,7 @@ import numpy as np
 from bayesma._arviz import add_groups, dataset, with_groups, with_lazy_groups
 from bayesma._progress import elapsed
 from bayesma._validate import check_seed
-from bayesma.errors import InputError
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.models.build import ModelHandles, build_model, padded_sizes, structure_key
 from bayesma.models.compile import COMPILE_MESSAGE, show_progress
 from bayesma.models.nuts_prepare import prepare
@@ -161,7 +161,8 @@ class ModelCache:
     def __getitem__(self, key: tuple) -> CacheEntry:
         return self._entries[key]
 
-    def get(self, spec: ModelSpec, parameterization: str = "auto", pad: bool = False) -> tuple[CacheEntry, bool]:
+    def get(self, spec: ModelSpec, parameterization: str = "auto", pad: bool | int = False
+            ) -> tuple[CacheEntry, bool]:
         """The entry of *spec*'s structure (built when missing) and whether it was built now.
 
         With ``pad=True`` the study dimension is padded to its bucket
@@ -420,7 +421,7 @@ def sample(
     cores: int | None = None,
     retry: bool = True,
     parameterization: str = "auto",
-    pad: bool | None = None,
+    pad: bool | int | None = None,
     **kwargs: Any,
 ) -> NutsFit:
     """Sample the posterior of the model of *spec* with NUTS.
@@ -470,7 +471,10 @@ def sample(
         (the sampler also moves the padded studies' independent auxiliary
         variables). ``pad=False`` compiles one model per k, as before. Default:
         padded, except three-level models (``cluster=``), whose draws stay those
-        of the unpadded model unless ``pad=True`` is given.
+        of the unpadded model unless ``pad=True`` is given. An integer n pads to
+        the bucket of ``max(k, n)``: :func:`bayesma.fit_many` pads every
+        meta-analysis with the largest k of the batch, so that they share one
+        compiled model.
     prior_draws : int
         Number of prior draws stored in ``idata.prior`` (0: none). They are drawn (with the
         fit's seed) when the InferenceData is first used for more than its posterior, sample
@@ -487,10 +491,10 @@ def sample(
     Raises
     ------
     ValueError
-        For draws < 1, tune < 0, chains < 1, target_accept outside (0, 1) or an
-        unknown sampler.
+        For draws < 1, tune < 0, chains < 1, target_accept outside (0, 1), an
+        unknown sampler or an integer *pad* < 1.
     TypeError
-        When *seed* is not an integer.
+        When *seed* is not an integer, or *pad* not a bool or an integer.
 
     Examples
     --------
@@ -517,6 +521,11 @@ def sample(
     cache = MODEL_CACHE if cache is None else cache
     if pad is None:
         pad = spec.cluster_index is None
+    elif not isinstance(pad, (bool, int, np.integer)):
+        raise ArgumentTypeError(f"pad must be True, False or a number of studies, got {type(pad).__name__}")
+    elif not isinstance(pad, bool) and pad < 1:
+        raise InputError(f"pad as a number of studies must be >= 1, got {pad}")
+    pad = pad if isinstance(pad, bool) else int(pad)
     progressbar = show_progress(progressbar)
     ready = prepare(spec, cache, parameterization=parameterization, pad=pad, sampler=sampler,
                     auto_sampler=auto_sampler, target_accept=target_accept, progressbar=progressbar)
