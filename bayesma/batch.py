@@ -387,7 +387,7 @@ def fit_many(
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
         numbers).
-    test : {"z", "knha", "adhoc"}
+    test : {"z", "t", "knha", "adhoc"}
         Tests and intervals of the frequentist estimates, as :func:`bayesma.rma`.
     level : float
         Probability of the intervals (frequentist and Bayesian): a fraction such as 0.95 or
@@ -575,8 +575,8 @@ def _check_arguments(data, by, columns, engine, method, test, level, seed) -> li
         raise InputError(f"engine must be one of {ENGINE_CHOICES}, got {engine!r}")
     if method not in ("REML", "DL", "PM", "FE"):
         raise InputError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
-    if test not in ("z", "knha", "adhoc"):
-        raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
+    if test not in ("z", "t", "knha", "adhoc"):
+        raise InputError(f"test must be one of 'z', 't', 'knha', 'adhoc' (as metafor's rma), got {test!r}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise ArgumentTypeError(f"seed must be an integer, got {seed!r}")
     missing_key = data[by_cols].isna().any(axis=1).to_numpy()
