@@ -139,17 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", default=False, help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    _add_fit_parser(sub)
-    _add_escalc_parser(sub)
-    _add_priors_parser(sub)
-    _add_smallk_parser(sub)
+    # in the order of an analysis: effect sizes, frequentist pooling, Bayesian fit and its sensitivity,
+    # dependent effects, publication bias
     _add_demo_parser(sub)
+    _add_escalc_parser(sub)
     _add_rma_parser(sub)
     _add_subgroup_parser(sub)
-    add_robma_parser(sub, _Formatter)
-    add_bias_parser(sub, _Formatter)
-    add_warmup_parser(sub, _Formatter)
+    _add_fit_parser(sub)
+    _add_priors_parser(sub)
+    _add_smallk_parser(sub)
     add_mv_parser(sub, _Formatter)
+    add_bias_parser(sub, _Formatter)
+    add_robma_parser(sub, _Formatter)
+    add_warmup_parser(sub, _Formatter)
     return parser
 
 

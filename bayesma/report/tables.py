@@ -24,6 +24,7 @@ __all__ = [
     "diagnostics_text",
     "fmt_p",
     "fmt_prob",
+    "sign_probability_words",
     "fmt_tau2",
     "format_value",
     "frequentist_table",
@@ -84,6 +85,22 @@ def fmt_p(p: float) -> str:
 def fmt_prob(p: float) -> str:
     """A posterior probability, with its relation: ``= .967``, ``> .999``, ``< .001``."""
     return fmt_p(p)
+
+
+def sign_probability_words(p_greater: float, median: float) -> str:
+    """The posterior probability of the effect's sign, in the direction of the estimate: ``the posterior
+    probability that it is greater than zero was .967`` (or ``above .999``), and for a negative posterior
+    median ``... less than zero was`` 1 - *p_greater*.
+
+    Examples
+    --------
+    >>> sign_probability_words(0.039, -0.31)
+    'the posterior probability that it is less than zero was .961'
+    """
+    below = float(median) < 0
+    rel = fmt_prob(1.0 - p_greater if below else p_greater)
+    words = {"<": "below ", ">": "above "}.get(rel[0], "") + rel[2:]
+    return f"the posterior probability that it is {'less' if below else 'greater'} than zero was {words}"
 
 
 def fmt_tau2(x: float) -> str:

@@ -20,3 +20,11 @@ def test_measure_of_a_bayesian_command_chooses_the_priors(command, capsys):
     assert main([command, "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "--measure NAME effect measure (OR, RR, SMD, ZCOR, ...), to choose the default priors" in out
+
+
+def test_commands_are_listed_in_the_order_of_an_analysis(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("COMMAND\n"):out.index("options:")]
+    listed = [ln.split()[0] for ln in block.splitlines()[1:] if ln.startswith("    ") and not ln.startswith("      ")]
+    assert listed == ["demo", "escalc", "rma", "subgroup", "fit", "priors", "smallk", "mv", "bias", "robma", "warmup"]

@@ -270,6 +270,7 @@ def fit_rma_mv(md: MetaData, X: np.ndarray, coef_names: list[str], *, V: BlockDi
                s_names: Any = None, sigma2_init: Any = None) -> RMAMVResult:
     """Fit on validated data and a design matrix (the engine of :func:`rma_mv`). Without *sigmas*
     and *structs*, the three-level model over ``md.cluster``."""
+    check_test(test, MV_TESTS, "rma_mv")
     if sigmas is None and structs is None:
         codes, levels = pd.factorize(pd.Series(md.cluster, dtype=object), sort=False)
         names = tuple(s_names) if s_names is not None else ("cluster", "cluster/id")
