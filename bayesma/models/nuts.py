@@ -21,6 +21,7 @@ numbers behind the default are in ``benchmarks/bench_nuts_refit.py``; see
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import warnings
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma._arviz import add_groups, dataset, with_groups, with_lazy_groups
-from bayesma._progress import elapsed
+from bayesma._progress import elapsed, live_stream
 from bayesma._validate import check_seed
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.models.build import ModelHandles, build_model, padded_sizes, structure_key
@@ -444,7 +445,8 @@ def sample(
         with ``compiled in 12.3 s; sampling``; then the sampler's progress bar. On a terminal or
         in Jupyter the line is redrawn in place every half second; in a log file (progress asked
         for explicitly, stderr not a terminal) it is written once, followed by ``still compiling
-        (10 s)`` every 10 s and the final line (:func:`bayesma._progress.elapsed`). Nothing when
+        (10 s)`` every 10 s and the final line (:func:`bayesma._progress.elapsed`), and the
+        sampler shows no bar (it cannot be redrawn in a file). Nothing when
         the model family is compiled in this process already. ``None``: when stderr is a
         terminal or in Jupyter (:func:`show_progress`); ``False``: nothing at all.
     cache : ModelCache, optional
@@ -534,13 +536,14 @@ def sample(
         warnings.warn(f"nutpie could not compile the model ({ready.fallback}); sampling with PyMC's NUTS instead",
                       RuntimeWarning, stacklevel=3)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
+    bar = progressbar and live_stream(sys.stderr)  # a sampler's bar is drawn in place: not in a log file
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]uning samples.*")
-        idata = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+        idata = run(entry, values, draws, tune, chains, seed, bar, target_accept, cores, kwargs)
         retried = False
         if retry and auto_ta and _divergences(idata) > 0 and target_accept < RETRY_TARGET_ACCEPT:
             target_accept, retried = RETRY_TARGET_ACCEPT, True
-            idata = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+            idata = run(entry, values, draws, tune, chains, seed, bar, target_accept, cores, kwargs)
     t_sample = time.perf_counter() - t0
     if any(is_improper(p) for p in spec.priors.values()):
         prior_draws = 0  # nothing can be drawn from an improper prior
