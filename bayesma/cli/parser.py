@@ -72,7 +72,8 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True,
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
     """``--title`` and ``--html`` of the commands that write a report."""
-    p.add_argument("--title", metavar="TEXT", help="title of report.md and report.html (default: from the file name)")
+    p.add_argument("--title", metavar="TEXT", help="title of report.md and report.html (default: 'Bayesian "
+                   "meta-analysis'; with --by, 'Meta-analyses by COL')")
     p.add_argument("--html", action="store_true",
                    help="also write report.html: one self-contained page (paragraph, tables, figures embedded)")
 

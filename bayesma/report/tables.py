@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = [
     "location_rows",
     "markdown_table",
     "num",
+    "outcome_mean_names",
     "paper_table",
     "small_k_note",
     "prob_rel",
@@ -244,6 +246,31 @@ def frequentist_table(fits: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+def outcome_mean_names(coefs: Sequence[str], summary: pd.DataFrame) -> dict[str, str]:
+    """rma_mv's coefficients of ``mods = ~ outcome - 1`` (``outcomedropout``) by the posterior's names of the
+    outcome means (``mu[dropout]``), so that the two rows of one outcome read alike; {} when the coefficients are
+    not one per outcome mean (a meta-regression, another model).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame(index=["mu[dropout]", "mu[misconduct]", "tau"])
+    >>> outcome_mean_names(["outcomedropout", "outcomemisconduct"], s)
+    {'outcomedropout': 'mu[dropout]', 'outcomemisconduct': 'mu[misconduct]'}
+    """
+    means = [str(r) for r in summary.index if str(r).startswith("mu[") and str(r).endswith("]")]
+    if len(means) != len(coefs) or not means:
+        return {}
+    out, prefixes = {}, set()
+    for coef in coefs:
+        hits = [m for m in means if coef.endswith(m[3:-1])]
+        best = max(hits, key=len, default=None)  # the longest level that ends the name
+        if best is None:
+            return {}
+        out[coef] = best
+        prefixes.add(coef[:len(coef) - len(best) + 4])
+    return out if len(prefixes) == 1 and len(set(out.values())) == len(out) else {}
+
+
 def comparison_table(
     fits: dict[str, Any], summary: pd.DataFrame, engine: str, x_new: Any = None
 ) -> pd.DataFrame:
@@ -294,10 +321,11 @@ def comparison_table(
             else:
                 raise LookupError
             pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
+        same = outcome_mean_names(res.coef_names, summary)  # outcomedropout -> mu[dropout]
         for j, coef in enumerate(res.coef_names):
             rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
                    "tau": tau, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub, **taus}
-            rows.append(((name, coef) if regression else name, rec))
+            rows.append(((name, same.get(coef, coef)) if regression else name, rec))
     bayes = f"Bayesian ({engine})"
     tau_rows = summary_rows(summary, "tau")
     new = summary_rows(summary, "theta_new")

@@ -26,7 +26,7 @@ import pytest
 from _helpers import load_json
 
 import bayesma as bm
-from bayesma.frequentist.mv.influence import _clusters, refit_without
+from bayesma.frequentist.mv.deletion import _clusters, refit_without
 
 CASES = load_json("metafor/metafor_mv_influence.json")["cases"]
 NAMES = [c["name"] for c in CASES]

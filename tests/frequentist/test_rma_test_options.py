@@ -288,3 +288,20 @@ def test_batch_t_equals_rma_t():
     e = CASES["bcg_DL_t"]["expect"]
     out = frequentist_batch(y[:1], v[:1], method="DL", test="t")
     _close([out["mu_lower"][0], out["mu_upper"][0]], [e["ci_lb"], e["ci_ub"]], 1e-6)
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
+@pytest.mark.parametrize("test", ["z", "t", "knha", "adhoc"])
+def test_group_summaries_of_fit_many_follow_the_test(method, test):
+    """fit_many's frequentist columns (group_summaries) equal metafor's rma(method, test) for every test,
+    the common-effect fit included (its interval was always z before test="t" existed)."""
+    from bayesma.frequentist.batch import group_summaries
+
+    e = CASES[f"bcg_{method}_{test}"]["expect"]
+    bcg = _bcg()
+    out = group_summaries(np.asarray([bcg.yi]), np.asarray([bcg.vi]), method, test, 0.95)
+    rtol = 1e-4 if method in NUMERIC else RTOL
+    _close([out["RE"][0], out["RE_se"][0], out["RE_lower"][0], out["RE_upper"][0]],
+           [e["beta"], e["se"], e["ci_lb"], e["ci_ub"]], rtol)
+    if method != "FE":  # metafor prints no prediction interval for a common-effect model
+        _close([out["pi_lower"][0], out["pi_upper"][0]], [e["pi_lb"], e["pi_ub"]], rtol)

@@ -17,7 +17,6 @@ as metafor's ``NA``.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,135 +24,13 @@ import numpy as np
 import pandas as pd
 
 from bayesma.coefs import resolve_btt
-from bayesma.errors import ArgumentTypeError, BayesmaError, InputError
-from bayesma.frequentist.mv.blocks import BlockDiag
-from bayesma.frequentist.mv.likelihood import Layout
-from bayesma.frequentist.mv.optimize import Params, maximize
-from bayesma.frequentist.mv.random import SigmaTerm, StructTerm
+from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.frequentist.mv.deletion import _BlockIndex, _Clusters, _clusters, _Deletions
 from bayesma.frequentist.mv.result import RMAMVResult
-from bayesma.frequentist.mv.structs import Struct
 
 __all__ = ["MVResiduals", "cooks_distance", "dfbetas", "hatvalues", "rstandard", "rstudent"]
 
 _EPS = np.finfo(float).eps
-
-
-# ---------------------------------------------------------------------------------------------
-# clusters
-
-
-@dataclass(frozen=True)
-class _Clusters:
-    """The clusters to delete: their labels (sorted as R's ``order(ids)``) and rows."""
-
-    name: str | None            # the column's name (None: every effect its own cluster)
-    ids: list[Any]              # sorted labels
-    rows: list[np.ndarray]      # row positions of each, in the fit's order
-    of_row: np.ndarray | None   # the cluster label of each row (None without cluster=)
-
-
-def _sort_key(values: list[Any]) -> list[Any]:
-    try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=str)
-
-
-def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
-    k = res.k
-    if cluster is None:
-        return _Clusters(None, list(res.data.labels), [np.array([i]) for i in range(k)], None)
-    if isinstance(cluster, str):
-        frame = res.data.data
-        if frame is None or cluster not in frame.columns:
-            cols = [] if frame is None else list(frame.columns)
-            raise InputError(f"{what}: cluster={cluster!r} is not a column of the data the model was fitted to; "
-                             f"columns are {cols}", column=cluster)
-        values, name = frame[cluster].to_numpy(dtype=object), cluster
-    else:
-        values = np.asarray(cluster.to_numpy() if isinstance(cluster, pd.Series) else cluster, dtype=object).ravel()
-        name = getattr(cluster, "name", None) or "cluster"
-        if values.shape[0] != k:
-            raise InputError(f"{what}: cluster= has {values.shape[0]} values but the model has {k} effects "
-                             "(one value per effect, in the rows of the fit)", column="cluster")
-    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise InputError(f"{what}: the cluster of effect {res.data.labels[i]!r} (row {i + 1}) is missing",
-                         study=str(res.data.labels[i]), row=i + 1, column=str(name))
-    values = np.array([v.item() if isinstance(v, np.generic) else v for v in values], dtype=object)
-    codes, levels = pd.factorize(pd.Series(values, dtype=object), sort=False)
-    ids = _sort_key(list(levels))
-    position = {v: j for j, v in enumerate(levels)}
-    rows = [np.flatnonzero(codes == position[v]) for v in ids]
-    return _Clusters(str(name), ids, rows, values)
-
-
-# ---------------------------------------------------------------------------------------------
-# refits without one cluster
-
-
-def _sub_terms(res: RMAMVResult, keep: np.ndarray) -> tuple[list[SigmaTerm], list[StructTerm]] | None:
-    """The random terms on the kept rows (levels renumbered); None when a structured term loses an
-    inner level and with it a parameter (metafor's refit fails there)."""
-    sigmas = []
-    for t in res.layout.sigmas:
-        codes, uniq = pd.factorize(t.codes[keep], sort=False)
-        sigmas.append(SigmaTerm(t.name, codes.astype(np.intp), len(uniq),
-                                lambda t=t, u=uniq: [t.levels[int(c)] for c in u]))
-    structs = []
-    for t in res.layout.structs:
-        inner = t.inner_codes[keep]
-        present = np.unique(inner)
-        st = t.struct
-        if len(present) < len(t.inner_levels):
-            st = Struct(t.struct.name, len(present))
-            if (st.n_tau2, st.n_rho) != (t.struct.n_tau2, t.struct.n_rho):
-                return None
-            inner = np.searchsorted(present, inner).astype(np.intp)
-        outer, uniq = pd.factorize(t.outer_codes[keep], sort=False)
-        structs.append(StructTerm(t.inner_name, t.outer_name, st, inner,
-                                  [t.inner_levels[int(c)] for c in present], outer.astype(np.intp),
-                                  [t.outer_levels[int(c)] for c in uniq]))
-    return sigmas, structs
-
-
-@dataclass(frozen=True)
-class _Refit:
-    beta: np.ndarray
-    vb: np.ndarray
-    theta: np.ndarray   # the components in metafor's terms
-    ll: float
-
-
-def refit_without(res: RMAMVResult, keep: np.ndarray, reestimate: bool = True) -> _Refit | None:
-    """The fit of *res*'s model to the rows where *keep* is True (None where it cannot be fitted).
-
-    The components start at (``reestimate=True``) or stay at (``False``) the full fit's
-    estimates; fixed components stay fixed; a ``~ 1 | f`` component whose factor has one level
-    left is fixed at 0 (as metafor does)."""
-    X = res.X[keep]
-    if X.shape[0] <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
-        return None
-    terms = _sub_terms(res, keep)
-    if terms is None:
-        return None
-    sigmas, structs = terms
-    theta0 = np.asarray(res.theta, dtype=float)
-    fixed = res.params.fixed.copy() if reestimate else theta0.copy()
-    for j, t in enumerate(sigmas):
-        if t.n_levels == 1 and np.isnan(fixed[j]):
-            fixed[j] = 0.0
-    params = Params(res.params.names, res.params.is_var, fixed)
-    layout = Layout(res.yi[keep], X, res.V.subset(keep), sigmas, structs)
-    start = np.where(np.isnan(fixed), theta0, fixed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theta, ev = maximize(layout, res.method == "REML", params, res.scale, start=start)
-    except (BayesmaError, np.linalg.LinAlgError, ValueError):
-        return None
-    return _Refit(ev.beta, ev.vb, np.asarray(theta, dtype=float), float(ev.ll))
 
 
 def _check(res: Any, what: str) -> RMAMVResult:
@@ -163,46 +40,6 @@ def _check(res: Any, what: str) -> RMAMVResult:
         raise ArgumentTypeError(f"bm.{what} takes a fit of bm.rma_mv (metafor's {what.replace('_', '.')}.rma.mv); "
                                 f"for a fit of bm.rma use bm.influence(res) ({uni}); got {type(res).__name__}")
     return res
-
-
-class _Deletions:
-    """The fits without each cluster, computed once and shared by the diagnostics."""
-
-    def __init__(self, res: RMAMVResult, clusters: _Clusters, reestimate: bool):
-        self.res, self.clusters, self.reestimate = res, clusters, bool(reestimate)
-        self.fits: list[_Refit | None] = []
-        for rows in clusters.rows:
-            keep = np.ones(res.k, dtype=bool)
-            keep[rows] = False
-            self.fits.append(refit_without(res, keep, reestimate))
-
-    def full_at(self, fit: _Refit) -> tuple[np.ndarray, BlockDiag]:
-        """vb and M of the model on all effects at the components of *fit* (metafor's ``tmp``)."""
-        res = self.res
-        if not self.reestimate:
-            return res.vb, res.marginal_vcov()
-        internal = res.layout.internal(fit.theta)
-        ev = res.layout.evaluate(internal, res.method == "REML")
-        vb = ev.vb if ev is not None else np.full_like(res.vb, np.nan)
-        return vb, res.layout.marginal(internal)
-
-
-def _block(M: BlockDiag, rows: np.ndarray) -> np.ndarray:
-    """The dense submatrix M[rows, rows] of a block-diagonal M."""
-    n = M.shape[0]
-    groups = list(M.groups())
-    gi, bj, loc = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.intp)
-    for g_index, g in enumerate(groups):
-        gi[g.rows] = g_index
-        bj[g.rows] = np.arange(g.rows.shape[0])[:, None]
-        loc[g.rows] = np.arange(g.rows.shape[1])[None, :]
-    out = np.zeros((len(rows), len(rows)))
-    key = gi[rows] * (n + 1) + bj[rows]
-    for kk in np.unique(key):
-        sel = np.flatnonzero(key == kk)
-        r0 = rows[sel[0]]
-        out[np.ix_(sel, sel)] = groups[gi[r0]].mats[bj[r0]][np.ix_(loc[rows[sel]], loc[rows[sel]])]
-    return out
 
 
 def _index(clusters: _Clusters, res: RMAMVResult) -> pd.Index:
@@ -358,6 +195,8 @@ def hatvalues(res: RMAMVResult) -> pd.Series:
     """
     res = _check(res, "hatvalues")
     ev = res.layout.evaluate(res.layout.internal(res.theta), res.method == "REML")
+    if ev is None:  # pragma: no cover - the fitted components give a positive definite M
+        raise InputError("hatvalues: the marginal covariance is not positive definite at the estimates")
     h = np.empty(res.k)
     for g, (_, MiX, _) in zip(res.layout.groups, ev.parts):
         h[g.rows] = np.einsum("nsp,pq,nsq->ns", g.X, ev.vb, MiX)
@@ -498,10 +337,11 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     x2 = None
     if cl.of_row is not None:
         x2 = np.full(len(cl.ids), np.nan)
+        index = _BlockIndex(M)
         for i, rows in enumerate(cl.rows):
             Xc = res.X[rows]
             x2[i] = _x2(np.where(np.abs(e[rows]) < 100 * _EPS, 0.0, e[rows]),
-                        _block(M, rows) - Xc @ res.vb @ Xc.T, check_eigen=True)
+                        index.sub(rows) - Xc @ res.vb @ Xc.T, check_eigen=True)
     return _residuals(res, cl, e, se, x2, "rstandard", None)
 
 
@@ -555,13 +395,14 @@ def rstudent(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) 
     dels = _Deletions(res, cl, reestimate)
     resid, se = np.full(res.k, np.nan), np.full(res.k, np.nan)
     x2 = np.full(len(cl.ids), np.nan)
+    held = None if reestimate else _BlockIndex(dels.marginal())
     for i, (rows, fit) in enumerate(zip(cl.rows, dels.fits)):
         if fit is None:
             continue
-        _, M = dels.full_at(fit)
+        index = held if held is not None else _BlockIndex(dels.full_at(fit)[1])
         Xc = res.X[rows]
         r = res.yi[rows] - Xc @ fit.beta
-        S = _block(M, rows) + Xc @ fit.vb @ Xc.T
+        S = index.sub(rows) + Xc @ fit.vb @ Xc.T
         resid[rows], se[rows] = r, np.sqrt(np.diag(S))
         x2[i] = _x2(r, S, check_eigen=False)
     return _residuals(res, cl, resid, se, x2, "rstudent", bool(reestimate))
