@@ -64,6 +64,13 @@ _EXPORTS: dict[str, str] = {
     "rma_mv": "bayesma.frequentist.mv",
     "vcalc": "bayesma.frequentist.mv",
     "blsplit": "bayesma.frequentist.mv",
+    # influence diagnostics of rma_mv fits (metafor's *.rma.mv methods)
+    "cooks_distance": "bayesma.frequentist.mv.influence",
+    "dfbetas": "bayesma.frequentist.mv.influence",
+    "hatvalues": "bayesma.frequentist.mv.influence",
+    "rstandard": "bayesma.frequentist.mv.influence",
+    "rstudent": "bayesma.frequentist.mv.influence",
+    "MVResiduals": "bayesma.frequentist.mv.influence",
     # cluster-robust inference (metafor's robust(), clubSandwich's verbs)
     "robust": "bayesma.frequentist.rve",
     "coef_test": "bayesma.frequentist.rve",

@@ -283,6 +283,27 @@ def check_seed(seed: Any, name: str = "seed", allow_none: bool = True) -> int | 
     return int(seed)
 
 
+def keyword_only_hint(func: Callable, sig: inspect.Signature, n_positional: int) -> str | None:
+    """The message for a call with too many positional arguments to a function whose later arguments are
+    keyword-only (sample sizes and variances, see docs/conventions.rst), or None for any other wrong call.
+
+    Examples
+    --------
+    >>> def convert(r, *, n=None, var_r=None):
+    ...     return r
+    >>> print(keyword_only_hint(convert, inspect.signature(convert), 2))
+    convert() takes 1 positional argument (r), got 2; give the others by name: n=, var_r=
+    """
+    params = list(sig.parameters.values())
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keyword = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    if n_positional <= len(positional) or not keyword or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    plural = "" if len(positional) == 1 else "s"
+    return (f"{func.__name__}() takes {len(positional)} positional argument{plural} ({', '.join(positional)}), "
+            f"got {n_positional}; give the others by name: {', '.join(k + '=' for k in keyword)}")
+
+
 def series_by_index(func: Callable) -> Callable:
     """Pair the pandas Series arguments of an elementwise function by index, never by position:
     each Series is put in the order of the first Series given (:func:`columns`), and a Series whose
@@ -304,6 +325,9 @@ def series_by_index(func: Callable) -> Callable:
         try:
             bound = sig.bind(*args, **kwargs)
         except TypeError:
+            hint = keyword_only_hint(func, sig, len(args))
+            if hint:
+                raise ArgumentTypeError(hint) from None
             return func(*args, **kwargs)  # the function's own message for a wrong call
         series = {k: v for k, v in bound.arguments.items() if isinstance(v, pd.Series)}
         if len(series) < 2:

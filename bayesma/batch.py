@@ -36,10 +36,12 @@ from bayesma.batch_steps import (
     Outputs,
     Plan,
     assemble,
+    batch_pads,
     fit_single,
     fit_vectorised,
     freq_row,
     frequentist_fits,
+    padded,
     plan_groups,
     posterior_rows,
 )
@@ -72,7 +74,8 @@ class FitManyResult:  # numpydoc ignore=PR01
     by : list of str
     settings : dict
         The arguments, the model (``"model"``: e.g. ``"CHE model (sampling correlation rho = 0.5)"``),
-        the seconds taken and the number of groups per path.
+        the seconds taken, the number of groups per path and ``pad``: per group fitted one by
+        one, the number of studies its NUTS fit is padded with (``bayesma.batch_steps.batch_pads``).
 
     Examples
     --------
@@ -197,7 +200,8 @@ class FitManyResult:  # numpydoc ignore=PR01
         fit_args.setdefault("seed", None if pd.isna(seed) else int(seed))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            post = MetaAnalysis(sub, **args).fit(**fit_args)
+            ma = MetaAnalysis(sub, **args)
+            post = ma.fit(**padded(ma.spec, fit_args, self.settings.get("pad", {}).get(key)))
         if self.settings.get("keep_fits") and not fit_kwargs:
             self._fits[key] = post  # kept: one object per group, whoever asks
         return post
@@ -383,7 +387,7 @@ def fit_many(
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
         numbers).
-    test : {"z", "knha", "adhoc"}
+    test : {"z", "t", "knha", "adhoc"}
         Tests and intervals of the frequentist estimates, as :func:`bayesma.rma`.
     level : float
         Probability of the intervals (frequentist and Bayesian): a fraction such as 0.95 or
@@ -396,7 +400,7 @@ def fit_many(
     seed : int, optional
         Group ``i`` (in sorted key order) uses the integer ``groups["seed"]``, drawn from
         ``numpy.random.SeedSequence(seed)``; fitting the group alone with that seed gives
-        the same draws.
+        the same draws (with NUTS, padded as here: ``pad=settings["pad"][key]``).
     draws : int
         Passed to :meth:`bayesma.MetaAnalysis.fit`.
     tune : int, optional
@@ -438,6 +442,13 @@ def fit_many(
 
     Notes
     -----
+    NUTS fits of normal random effects pad the groups' studies so that groups of different
+    sizes share compiled models (``settings["pad"]``, ``bayesma.batch_steps.batch_pads``):
+    the groups of a bucket of studies (64, 128, ...) are padded to the next larger bucket in
+    use when that costs less sampling than a compile, so a few small meta-analyses and a large
+    one compile once (``python benchmarks/bench_fit_many_padding.py``). Other models are
+    padded as when fitted alone.
+
     The vectorised path gives each group's exact posterior with the exact engine's
     accuracy (about 1e-9 posterior sd; the tests compare each group with its own fit) and
     metafor's frequentist numbers. Speed: ``python benchmarks/bench_fit_many.py``.
@@ -486,7 +497,10 @@ def fit_many(
                                                                               errors=[""] * groups.n)
     out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
     fit_vectorised(plan, groups, model, freq_args, out)
-    fits = fit_single(plan.single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out)
+    # NUTS: the groups' padding, so that they share compiled models
+    pads = batch_pads(groups.sizes[plan.single], steps=(int(draws) + (1000 if tune is None else int(tune))) * int(chains))
+    fits = fit_single(plan.single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out,
+                      pads)
 
     table, groups_table = assemble(groups.keys, by_cols, groups.sizes, out.names, out.values, out.freq, out.p_pos,
                                     out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
@@ -494,6 +508,7 @@ def fit_many(
                 "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
                 "priors": plan.priors, "model": _model_name(model, mods, cluster, rho, outcome, struct),
                 "keep_fits": bool(keep_fits), "rows": "vectorised arrays and fits" if plan.buckets else "fits",
+                "pad": {groups.keys[i]: p for i, p in zip(plan.single, pads)},
                 "seconds": time.perf_counter() - t0}
     return FitManyResult(table=table, groups=groups_table, by=by_cols, settings=settings, _data=data,
                          _model_args={**model_args, "fit": fit_args}, _fits=fits, _freq_fits=out.freq_fits,
@@ -560,8 +575,8 @@ def _check_arguments(data, by, columns, engine, method, test, level, seed) -> li
         raise InputError(f"engine must be one of {ENGINE_CHOICES}, got {engine!r}")
     if method not in ("REML", "DL", "PM", "FE"):
         raise InputError(f"method must be 'REML', 'DL', 'PM' or 'FE' for fit_many, got {method!r}")
-    if test not in ("z", "knha", "adhoc"):
-        raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
+    if test not in ("z", "t", "knha", "adhoc"):
+        raise InputError(f"test must be one of 'z', 't', 'knha', 'adhoc' (as metafor's rma), got {test!r}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise ArgumentTypeError(f"seed must be an integer, got {seed!r}")
     missing_key = data[by_cols].isna().any(axis=1).to_numpy()

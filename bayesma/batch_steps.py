@@ -24,13 +24,15 @@ import pandas as pd
 from bayesma._tasks import run_tasks
 from bayesma._validate import stripped_ids
 from bayesma.exact import batch_summaries
+from bayesma.exact.capability import choose_engine
 from bayesma.frequentist.batch import group_summaries
-from bayesma.models import MetaAnalysis
+from bayesma.models import EXACT_OPTIONS, MetaAnalysis
 from bayesma.priors import RAW_MEASURES
 from bayesma.priors.base import short_text
 from bayesma.spec import resolve_priors
 
-__all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one",
+__all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one", "padded",
+           "batch_pads", "PAD_BUDGET",
            "assemble", "validated_arrays", "small_k_note", "frequentist_fits", "freq_row", "posterior_rows", "POST_COLS",
            "GROUP_FREQ"]
 
@@ -48,7 +50,7 @@ def fit_one(task: tuple) -> dict[str, Any]:
     """Fit one group alone. Its ``warnings`` column is built from the fit itself (small k, sampler
     diagnostics), not from Python's warnings, whose capture is not thread-safe: the table is the
     same whatever the executor."""
-    key, sub, model_args, fit_args, freq_args, keep = task
+    key, sub, model_args, fit_args, freq_args, keep, pad = task
     out: dict[str, Any] = {"key": key, "error": "", "warnings": "", "rows": None, "freq": None, "fit": None,
                            "freq_fits": None}
     in_main = threading.current_thread() is threading.main_thread()
@@ -57,7 +59,7 @@ def fit_one(task: tuple) -> dict[str, Any]:
             warnings.simplefilter("ignore")
         try:
             ma = MetaAnalysis(sub, **model_args)
-            post = ma.fit(**fit_args)
+            post = ma.fit(**padded(ma.spec, fit_args, pad))
             out["rows"], out["p_mu_positive"] = posterior_rows(post)
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
@@ -81,6 +83,71 @@ def fit_one(task: tuple) -> dict[str, Any]:
             out["error"] = f"{type(exc).__name__}: {exc}"
     return out
 
+
+
+#: Padded studies a batch may add (summed over its meta-analyses) to spare one compile, at 4 chains x
+#: (1000 + 1000) steps: a padded study costs a refit of normal random effects 4-6 ms there, so 2,000
+#: of them about the 8-12 s of one compile (``python benchmarks/bench_fit_many_padding.py``).
+#: Scaled by the steps.
+PAD_BUDGET = 2000
+
+
+def batch_pads(sizes: Any, steps: int = 8000) -> list[int]:
+    """The number of studies each meta-analysis of a batch (*sizes*: their k) is padded with, so that
+    the batch's NUTS fits compile few models: the meta-analyses of a bucket (64, 128, ... studies,
+    :func:`bayesma.models.build.padded_size`) join the next larger bucket in use when the padded
+    studies this adds to them (their number times the difference of the buckets) stay within
+    :data:`PAD_BUDGET` (x 8000 / *steps*, the sampler's steps of all chains): a batch of small
+    meta-analyses and a large one compiles once; a thousand small ones are not padded to the
+    large one's size.
+
+    Examples
+    --------
+    >>> batch_pads([5, 40, 70])            # buckets 64, 64, 128: all join 128 (2 x 64 padded studies)
+    [70, 70, 70]
+    >>> sorted(set(batch_pads([5] * 100 + [300])))  # 100 x 448 padded studies more: two buckets
+    [5, 300]
+    """
+    from bayesma.models.build import STUDY_BUCKET, padded_size
+
+    sizes = [int(k) for k in sizes]
+    bucket = {k: padded_size(k, STUDY_BUCKET) for k in sizes}
+    budget = PAD_BUDGET * 8000 / max(int(steps), 1)
+    largest: dict[int, int] = {}  # bucket -> the largest k in it (padding with it gives the bucket)
+    for k in sizes:
+        largest[bucket[k]] = max(largest.get(bucket[k], 0), k)
+    target: dict[int, int] = {}  # bucket -> the k its meta-analyses are padded with
+    above = None  # the smallest bucket in use above the current one
+    for b in sorted(largest, reverse=True):
+        count = sum(1 for k in sizes if bucket[k] == b)
+        if above is not None and count * (above - b) <= budget:
+            target[b] = target[above]
+        else:
+            target[b], above = largest[b], b
+    return [target[bucket[k]] for k in sizes]
+
+
+def padded(spec: Any, fit_args: dict[str, Any], pad: int | None) -> dict[str, Any]:
+    """*fit_args* with ``pad=`` *pad* (from :func:`batch_pads`) when this group's fit runs NUTS on
+    normal random effects in the marginal parameterization, so that the meta-analyses of a batch
+    share compiled models (:func:`bayesma.models.build.padded_sizes`). Unchanged (each group padded
+    to its own bucket, as alone) for the exact engine, for other likelihoods and parameterizations
+    (a padded study costs them several times more sampling: Student-t random effects padded from
+    64 to 1,024 studies refit in 29 s instead of 2.3 s, ``benchmarks/bench_fit_many_padding.py``),
+    for three-level models (unpadded by default) and for models never padded (dependent effects,
+    publication bias)."""
+    from bayesma.models.build import resolve_parameterization
+
+    if not pad or "pad" in fit_args or spec.cluster_index is not None or spec.likelihood != "normal" or any(
+            getattr(spec, name, None) is not None for name in ("dependence", "bias", "counts", "Z")):
+        return fit_args
+    if resolve_parameterization(spec, fit_args.get("parameterization", "auto")) != "marginal":
+        return fit_args
+    options = [name for name, value in fit_args.items()
+               if name not in ("engine", "draws", "chains", "seed", *EXACT_OPTIONS) and (name != "progressbar" or value)]
+    if choose_engine(fit_args.get("engine", "auto"), spec, nuts_options=options)[0] != "nuts":
+        return fit_args
+    return {**fit_args, "pad": int(pad)}
 
 
 def posterior_rows(post: Any) -> tuple[pd.DataFrame, float]:
@@ -285,10 +352,12 @@ def fit_vectorised(plan: Plan, groups: Groups, model: str, freq_args: dict, out:
             out.names[i], out.values[i], out.notes[i] = vec_names, arr[r], note
 
 
-def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out):
-    """Fit the other groups one at a time (through *executor*); the kept posteriors by key."""
+def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out, pads=None):
+    """Fit the other groups one at a time (through *executor*); the kept posteriors by key. NUTS fits
+    are padded with *pads* studies (one per group, :func:`batch_pads`; see :func:`padded`)."""
+    pads = [None] * len(single) if pads is None else pads
     tasks = [(groups.keys[i], data.iloc[groups.rows(i)], model_args, {**fit_args, "seed": groups.seeds[i]},
-              freq_args, keep_fits) for i in single]
+              freq_args, keep_fits, pad) for i, pad in zip(single, pads)]
     outputs = run_tasks(fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
     fits: dict[Any, Any] = {}
     out.freq_fits = {}

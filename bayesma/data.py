@@ -290,7 +290,10 @@ def study_labels(data: pd.DataFrame | None, labels: Any, k: int) -> tuple[list[s
         if text in seen:
             raise InputError(
                 f"column {name!r}: duplicate study label {text!r} in rows {seen[text] + 1} and {i + 1}; "
-                "labels must be unique (use cluster= for several effects of one study)"
+                "labels must be unique: they name the rows (effects). For several effects of one study give the "
+                "study column as cluster= (then labels= names each effect, or leave it out); for several "
+                "outcomes fit one outcome at a time, or all of them in one model (MetaAnalysis(..., cluster=, "
+                "outcome=) or rma_mv)"
             )
         seen[text] = i
         out.append(text)

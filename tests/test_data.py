@@ -82,6 +82,15 @@ def test_duplicate_labels():
         MetaData.create("yi", "vi", data=df, labels="study")
 
 
+def test_duplicate_labels_say_how_to_keep_a_studys_effects_together():
+    df = frame(study=["A", "B", "A", "C"])
+    with pytest.raises(ValueError) as err:
+        MetaData.create("yi", "vi", data=df, labels="study")
+    text = str(err.value)
+    assert "give the study column as cluster= (then labels= names each effect, or leave it out)" in text
+    assert "outcome=" in text and "rma_mv" in text  # several outcomes: one model across them
+
+
 def test_unknown_column():
     with pytest.raises(ValueError, match=r"column 'effect' \(for yi\) is not in the data"):
         MetaData.create("effect", "vi", data=frame())

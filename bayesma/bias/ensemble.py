@@ -38,7 +38,7 @@ from bayesma.bias.components import (
     parse_bias,
 )
 from bayesma.bias.extended import fit_extended, split_priors
-from bayesma.bias.inputs import MEASURES, robma_inputs
+from bayesma.bias.inputs import MEASURES, robma_inputs, same_scale_measure
 from bayesma.bias.model import ModelDef, fit_model
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import check_scale
@@ -236,7 +236,7 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     effects = {"d": d, "r": r, "z": z, "logOR": logOR, "OR": OR, "y": y}
     if measure is None:  # escalc's output says what its yi are (ZCOR read as d would be a silent wrong answer)
         measure = (data.attrs.get("measure") if data is not None else None) or "SMD"
-        if not any(str(measure).upper() in names for _, names in MEASURES):
+        if not any(str(measure).upper() in names for _, names in MEASURES) and same_scale_measure(measure) is None:
             raise InputError(f"robma(): measure= is not given and data.attrs['measure'] (from escalc) is {measure!r}, "
                              "which RoBMA does not take; pass measure= ('SMD', 'COR', 'ZCOR', 'OR', 'GEN' or 'MD') "
                              "for what yi holds, or compute a supported effect size with escalc")
@@ -274,9 +274,12 @@ def robma(data: pd.DataFrame | None = None, yi: Any = None, vi: Any = None, *, s
     directional = any(isinstance(m.bias, (PET, PEESE)) or (isinstance(m.bias, WeightFunction) and m.bias.sides == "one")
                       for m in models)
     if directional and sign * float(np.median(inp.y)) < 0:
+        other = "negative" if sign > 0 else "positive"
         warnings.warn(f"the median effect ({float(np.median(inp.y)):.3g}) is in the opposite direction from "
                       f"effect_direction={effect_direction!r}; one-sided weight functions and PET/PEESE assume "
-                      "selection in that direction (RoBMA's effect_direction)", DataWarning,
+                      "selection in that direction (RoBMA's effect_direction); if studies with significant "
+                      f"{other} effects are the ones favoured, pass effect_direction={other!r} (the command "
+                      f"line's --effect-direction {other})", DataWarning,
                       stacklevel=_user_stacklevel())
     if mods is not None or cluster is not None:
         return fit_extended(models, inp.fit, data, mods=mods, cluster=cluster, ext_priors=ext_priors, labels=labels,

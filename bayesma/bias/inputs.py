@@ -35,15 +35,16 @@ from bayesma.bias.likelihood import d_to_z
 from bayesma.bias.model import FitData
 from bayesma.errors import ArgumentTypeError, InputError, study_error
 
-__all__ = ["RobmaInputs", "robma_inputs", "MEASURES", "EFFECT_INPUTS"]
+__all__ = ["RobmaInputs", "robma_inputs", "same_scale_measure", "MEASURES", "EFFECT_INPUTS"]
 
 #: effect-size arguments of robma() (RoBMA's names) -> the input scale
 EFFECT_INPUTS = ("d", "r", "z", "logOR", "OR", "y")
 #: measure names accepted with ``yi=`` (metafor's, and RoBMA's scale names), by the RoBMA input they are
 MEASURES = (("d", ("SMD", "SMDH", "D", "COHENS_D")), ("r", ("COR", "R")), ("z", ("ZCOR", "Z", "FISHERS_Z")),
             ("logOR", ("OR", "LOGOR")), ("y", ("GEN", "MD", "Y", "NONE")))
-_SUPPORTED = ("'SMD' (Cohen's d), 'COR' (correlations r), 'ZCOR' (Fisher's z), 'OR' (log odds ratios, "
-              "metafor's yi for measure='OR') and 'GEN' or 'MD' (unstandardized effects y)")
+_SUPPORTED = ("'SMD' (Cohen's d; also R2D and OR2DL, d converted from r or a log OR), 'COR' (correlations r), "
+              "'ZCOR' (Fisher's z), 'OR' (log odds ratios, metafor's yi for measure='OR') and 'GEN' or 'MD' "
+              "(unstandardized effects y)")
 _LOGOR_TO_D = math.sqrt(3.0) / math.pi  # RoBMA's logOR2d (the logistic approximation)
 
 
@@ -93,6 +94,29 @@ def _check_positive(x: np.ndarray, col: str, labels, what: str) -> None:
         raise study_error(f"has {what} {float(x[bad[0]]):g}; it must be positive", labels, int(bad[0]), col)
 
 
+def same_scale_measure(measure: Any) -> str | None:
+    """The measure robma fits for an escalc measure on the scale of one of RoBMA's inputs, or None.
+
+    ``R2D`` (Cohen's d from a correlation) and ``OR2DL`` (d from a log odds ratio) are on Cohen's d scale and
+    are fitted as ``SMD``; ``D2ORL`` as ``OR``. The registry (:mod:`bayesma.measures`) decides: same scale,
+    unit-information SD and back-transform as the target.
+
+    Examples
+    --------
+    >>> same_scale_measure("R2D"), same_scale_measure("RR")
+    ('SMD', None)
+    """
+    try:
+        m = measures.get(str(measure).strip().upper())
+    except (KeyError, ValueError):
+        return None
+    for target in ("SMD", "OR", "ZCOR"):
+        t = measures.get(target)
+        if (m.scale, m.unit_sd, m.back_label) == (t.scale, t.unit_sd, t.back_label):
+            return target
+    return None
+
+
 def _registry_name(measure: Any) -> str:
     """The measure's name by the one registry's rule (bayesma.measures: case, aliases), else its upper case."""
     try:
@@ -107,6 +131,9 @@ def _pick_effect(data, effects: Mapping[str, Any], yi, measure, t, n) -> tuple[s
     if yi is not None:
         key = _registry_name(measure)
         scale = next((sc for sc, names in MEASURES if key in names), None)
+        if scale is None and same_scale_measure(key) is not None:  # R2D: d from r, fitted as SMD
+            same = same_scale_measure(key)
+            scale = next(sc for sc, names in MEASURES if same in names)
         if scale is None:
             raise InputError(f"robma(): measure {measure!r} is not supported; RoBMA's inputs are {_SUPPORTED}")
         given.append((scale, yi))

@@ -273,8 +273,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(2)
     tables, files = {}, []
     k_all = sum(md.k for _, md in analyses)
-    with progress.step(f"running the publication-bias diagnostics on k = {k_all} studies"
-                       + (f" ({len(analyses)} analyses by {args.by})" if args.by else "")):
+    with progress.step(f"running the publication-bias diagnostics on k = {k_all} "
+                       + (f"effects ({len(analyses)} analyses by {args.by}: "
+                          + ", ".join(f"{v} k = {md.k}" for v, md in analyses) + ")" if args.by else "studies")):
         for value, md in analyses:
             title = "" if value is None else f"{args.by} == {value!r}: "
             tables[value], fits = _diagnose(md, args, steps, types, title)

@@ -161,7 +161,8 @@ def check_rows(df: pd.DataFrame, spec: dict[str, Any], *, by_option: bool | str 
             raise InputError(
                 f"column {label_col!r} repeats {value!r} (rows {file_row(df, rows[0])} and {file_row(df, rows[1])}; {n_rep} rows share "
                 f"a study) across the values of {sep!r} ({values}): pooling the whole file would mix these "
-                f"outcomes and count those studies more than once; {advice}")
+                f"outcomes and count those studies more than once; {advice}; or pool all outcomes in one model "
+                f"that keeps their dependence: 'bayesma mv FILE --cluster {label_col} --outcome {sep}'")
         warnings.warn(
             f"column {label_col!r} repeats {value!r} (rows {file_row(df, rows[0])} and {file_row(df, rows[1])}; {n_rep} of the {len(df)} "
             f"rows share a study), so the rows are numbered instead and ALL {len(df)} rows are pooled as "

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                          f"for measure {measure}")
     with about(args.file):
         df = read_table(args.file, sheet=args.sheet)
-        check_columns(df, {f"--{k}": v for k, v in {**given, "slab": args.slab}.items()})
+        check_columns(df, {f"--{k}": v for k, v in {**given, "labels": args.slab}.items()})
         if getattr(args, "also", None):
             es = _mixed(df, measure, args.also.strip().upper(), given, args)
         else:
@@ -84,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
         counts = es["es_measure"].value_counts()
         what = "; ".join(f"{measures.get(m).description} for {n} rows" for m, n in counts.items())
     n_missing = int((es[args.yi_name].isna() | es[args.vi_name].isna()).sum())
-    done = f"for {len(es) - n_missing} of {len(es)} studies" if n_missing else f"for {len(es)} studies"
+    lab = args.slab or label_column(es, None)
+    n_studies = int(es[lab].nunique()) if lab is not None and lab in es.columns else len(es)
+    unit = "rows" if n_studies < len(es) else "studies"  # a study with several rows (outcomes) counts once
+    done = f"for {len(es) - n_missing} of {len(es)} {unit}" if n_missing else f"for {len(es)} {unit}"
+    if unit == "rows":
+        done += f" ({n_studies} studies)"
     gap = (f"; {n_missing} stud{'y has' if n_missing == 1 else 'ies have'} no effect size or variance "
            f"(see the warning{'s' if n_missing > 1 else ''} above)") if n_missing else ""
     if args.out in (None, "-"):

@@ -191,6 +191,30 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: below this Satterthwaite df a CR2 test is unreliable (Tipton 2015; docs/dependent_effects.rst)
+MIN_ROBUST_DF = 4.0
+
+
+def caution_notes(res: Any, table: pd.DataFrame) -> list[str]:
+    """What a reader must know before using the table: coefficients whose CR2 test has Satterthwaite df
+    below :data:`MIN_ROBUST_DF`, and a correlation of the true effects estimated at its bound (-1 or 1)."""
+    notes = []
+    low = table[table["rob_df"] < MIN_ROBUST_DF]
+    if len(low):
+        which = ", ".join(f"{name} (df = {df:.1f})" for name, df in low["rob_df"].items())
+        its = "its" if len(low) == 1 else "their"
+        notes.append(f"Few clusters: Satterthwaite df below {MIN_ROBUST_DF:g} in the cluster-robust (CR2) test of "
+                     f"{which}, so {its} robust p-value and interval are unreliable (Tipton 2015); report the "
+                     "model-based results beside them and say that neither is secure.")
+    rho = np.atleast_1d(np.asarray(getattr(res, "rho", []), dtype=float))
+    if rho.size and np.any(np.abs(rho) > 1 - 1e-6):
+        notes.append(f"The correlation of the true effects across outcomes (rho) is estimated at its bound "
+                     f"({', '.join(f'{r:g}' for r in rho)}): the data say little about it (few studies report "
+                     "several outcomes), and the model-based intervals lean on that value; compare with "
+                     "--struct DIAG (no correlation) or --che, and report the CR2 intervals where their df allow.")
+    return notes
+
+
 def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame, args: argparse.Namespace) -> str:
     from bayesma.report import fmt_p
 
@@ -205,6 +229,7 @@ def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame
     if len(rob.btt) and (res.p > 1 or res.coef_names != ["intrcpt"]):
         lines += [f"Cluster-robust test of the coefficients {', '.join(res.coef_names[b] for b in rob.btt)} "
                   f"(HTZ): F({rob.QMdf[0]:g}, {rob.QMdf[1]:.2f}) = {rob.QM:.3f}, p {fmt_p(rob.QMp)}.", ""]
+    lines += [f"{note}\n" for note in caution_notes(res, table)]
     lines += ["## Effects by study", "", "```"]
     show = [args.cluster] + [c for c in (args.outcome, args.obs) if c is not None] + [args.yi]
     lines += [df[show].assign(ci_lb=df[args.yi] - 1.96 * np.sqrt(df["_vi"]), ci_ub=df[args.yi] + 1.96 * np.sqrt(
@@ -227,7 +252,9 @@ def run(args: argparse.Namespace) -> int:
             res, rob, what = fit(df, var, args)
     table = pooled_table(res, rob, df, args)
     df = df.assign(_vi=pd.to_numeric(df[var]))
-    print_table(table.round(4), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")
+    print_table(table.round({c: 4 for c in table.columns if not c.endswith("pval")}), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")
+    for note in caution_notes(res, table):
+        say(f"{note}\n")
     written = ["mv.csv", "effects.csv", "forest.png", "report.md"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "mv.csv"):

@@ -49,7 +49,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="show the full traceback on errors")
 
 
-def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) -> None:
+def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True,
+                      measure_use: str = "to choose the default priors") -> None:
     p.add_argument("file", metavar="FILE", help="CSV (comma, semicolon or tab separated) or Excel (.xlsx) file")
     p.add_argument("--yi", required=True, metavar="COL", help="column with the effect sizes")
     var = p.add_mutually_exclusive_group()
@@ -57,8 +58,7 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
     var.add_argument("--sei", metavar="COL", help="column with the standard errors (instead of --vi)")
     p.add_argument("--labels", metavar="COL",
                    help="column with (unique) study labels; default: a 'study' column if there is one")
-    p.add_argument("--measure", metavar="NAME",
-                   help="effect measure (OR, RR, SMD, ZCOR, ...), to choose the default priors")
+    p.add_argument("--measure", metavar="NAME", help=f"effect measure (OR, RR, SMD, ZCOR, ...), {measure_use}")
     p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)")
     p.add_argument("--missing", choices=("raise", "drop"), default="raise",
                    help="studies with a missing value: an error, or left out with a warning")
@@ -72,7 +72,8 @@ def _add_data_options(p: argparse.ArgumentParser, model_options: bool = True) ->
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
     """``--title`` and ``--html`` of the commands that write a report."""
-    p.add_argument("--title", metavar="TEXT", help="title of report.md and report.html (default: from the file name)")
+    p.add_argument("--title", metavar="TEXT", help="title of report.md and report.html (default: 'Bayesian "
+                   "meta-analysis'; with --by, 'Meta-analyses by COL')")
     p.add_argument("--html", action="store_true",
                    help="also write report.html: one self-contained page (paragraph, tables, figures embedded)")
 
@@ -85,7 +86,7 @@ def _add_rma_parser(sub) -> None:
                                    "adjustment; print estimate, SE, CI, p, tau², I², Q(df) and p, and the prediction "
                                    "interval; write rma.csv into --out. With --by: one analysis per value and one "
                                    "combined table; with --mods: a meta-regression.")
-    _add_data_options(p, model_options=False)
+    _add_data_options(p, model_options=False, measure_use="for the axis label of the forest plots")
     p.add_argument("--mods", metavar="FORMULA", help='moderator formula, e.g. "~ rater + setting" (meta-regression)')
     p.add_argument("--by", metavar="COL", help="one analysis per value of COL (e.g. outcome), one combined table")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
@@ -102,7 +103,7 @@ def _add_subgroup_parser(sub) -> None:
                                    "as moderator tables are published, with each subgroup's tau², I² and Q; write subgroups.csv "
                                    "into --out. Several outcomes: one table per outcome with --per outcome, or "
                                    "choose one with --subset.")
-    _add_data_options(p, model_options=False)
+    _add_data_options(p, model_options=False, measure_use="for the axis label of the forest plots")
     p.add_argument("--by", metavar="COL", required=True, help="column of the categorical moderator")
     p.add_argument("--per", metavar="COL",
                    help="one moderator table per value of COL (e.g. --per outcome on a file with several outcomes "
@@ -139,17 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", default=False, help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    _add_fit_parser(sub)
-    _add_escalc_parser(sub)
-    _add_priors_parser(sub)
-    _add_smallk_parser(sub)
+    # in the order of an analysis: effect sizes, frequentist pooling, Bayesian fit and its sensitivity,
+    # dependent effects, publication bias
     _add_demo_parser(sub)
+    _add_escalc_parser(sub)
     _add_rma_parser(sub)
     _add_subgroup_parser(sub)
-    add_robma_parser(sub, _Formatter)
-    add_bias_parser(sub, _Formatter)
-    add_warmup_parser(sub, _Formatter)
+    _add_fit_parser(sub)
+    _add_priors_parser(sub)
+    _add_smallk_parser(sub)
     add_mv_parser(sub, _Formatter)
+    add_bias_parser(sub, _Formatter)
+    add_robma_parser(sub, _Formatter)
+    add_warmup_parser(sub, _Formatter)
     return parser
 
 
@@ -216,7 +219,8 @@ def _add_escalc_parser(sub: Any) -> None:
                    help="mixed inputs: rows without the columns of MEASURE get their effect from this measure's "
                         "columns, e.g. 'escalc SMD ... --also R2D --ri r --ni n' (d from r where a study reports a "
                         "correlation); adds the columns es_measure and es_conversion")
-    p.add_argument("--slab", metavar="COL", help="study labels (used in messages)")
+    p.add_argument("--labels", "--slab", dest="slab", metavar="COL",
+                   help="column with study labels (used in messages); --slab is metafor's name for it")
     p.add_argument("--add", type=float, default=None,
                    help="added to the cells of studies with a zero cell (default: metafor's, 1/2 for most measures)")
     p.add_argument("--to", default="only0", choices=("only0", "all", "if0all", "none"), help="which studies get --add")

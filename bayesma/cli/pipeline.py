@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pandas as pd
 
 import bayesma
 from bayesma import priors as pr
-from bayesma.cli.console import Progress, isatty, print_table, say
+from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.outputs import writing
 from bayesma.errors import ArgumentTypeError
 from bayesma.report import (
@@ -109,8 +108,9 @@ def run_fit(
 
     with progress.step(f"fitting the Bayesian model ({engine} engine"
                        + (f", {chains} chains x {draws} draws" if engine == "nuts" else "") + ")"):
-        post = model.fit(engine=engine, draws=draws, chains=chains, seed=seed,  # tune and the bar: NUTS only
-                         **({"tune": tune, "progressbar": isatty(sys.stderr)} if engine == "nuts" else {}))
+        # NUTS only: tune, and progress on stderr (in a log: the compile's lines, no sampler bar)
+        post = model.fit(engine=engine, draws=draws, chains=chains, seed=seed,
+                         **({"tune": tune, "progressbar": True} if engine == "nuts" else {}))
     dependent = getattr(model.spec, "dependence", None) is not None
     with progress.step("frequentist check (rma_mv, same V and structure)" if dependent
                        else "frequentist check (FE, DL, REML, Knapp-Hartung)"):

@@ -149,19 +149,14 @@ def small_k_text(k: int, ensemble: str = "PSMA") -> str:
 def _measure(text: str) -> str:
     """The measure robma fits for ``--measure``: one of :data:`ROBMA_FITS`, or SMD for a measure on Cohen's d
     scale (R2D); any other is refused naming the conversion."""
-    from bayesma import measures
+    from bayesma.bias.inputs import same_scale_measure
 
     key = str(text).strip().upper()
     if key in ROBMA_FITS:
         return key
-    try:
-        m = measures.get(key)
-    except (KeyError, ValueError):
-        m = None
-    for target in ("SMD", "OR", "ZCOR"):  # e.g. R2D: Cohen's d converted from a correlation; D2ORL: a log OR
-        t = measures.get(target)
-        if m is not None and (m.scale, m.unit_sd, m.back_label) == (t.scale, t.unit_sd, t.back_label):
-            return target
+    same = same_scale_measure(key)
+    if same is not None:
+        return same
     raise InputError(f"--measure {text}: robma fits SMD (Cohen's d; R2D, d converted from a correlation, too), "
                      "COR, ZCOR, OR (log odds ratios), GEN or MD; convert other effects first, e.g. "
                      "'bayesma escalc R2D' for d from r, or 'bayesma escalc OR' for 2x2 tables")

@@ -68,7 +68,8 @@ def subgroup_analysis(part: pd.DataFrame, spec: dict[str, Any], by: str, method:
                               for e, lo, hi in table[["estimate", "ci_lb", "ci_ub"]].to_numpy()],
         "SE": [num(v) for v in table["se"]],
         "p": [fmt_p(v).replace("= ", "") for v in table["pval"]],
-        "tau²": [num(v) for v in table["tau2"]],
+        "tau²": [num(v) if model == "RE" else "" for model, v in  # the FE model has no tau²
+                 zip(table.index.get_level_values("model"), table["tau2"])],
         "I²": [f"{v:.0f}%" for v in table["I2"]],
         "Q(df), p": [f"{q:.2f} ({int(d)}), {fmt_p(p).replace('= ', '')}" if d > 0 else ""
                      for q, d, p in table[["Q", "Q_df", "Q_p"]].to_numpy()],

@@ -45,8 +45,13 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in FAMILIES]
     if unknown:  # before saying that anything compiles
         raise InputError(f"unknown model families {unknown}; choose from {list(FAMILIES)} or 'all'")
+    from bayesma._progress import elapsed
+
     say(f"{mc.COMPILE_MESSAGE}; cache: {mc.cache_dir()}")
-    for name in names:  # a line before each family (a cold compile takes 10-20 s) and one after
-        say(f"  {name} ...")
-        warmup([name], say=lambda line: say("  " + line))
+    for name in names:  # the family and its seconds on stderr while it compiles (7-40 s cold), its line after
+        lines: list[str] = []
+        with elapsed(f"  {name}", done=None, still="still compiling"):  # the live line is erased at the end
+            warmup([name], progressbar=False, say=lines.append)
+        for line in lines:
+            say("  " + line)
     return EXIT_OK

@@ -5,7 +5,8 @@ Modules: :mod:`~bayesma.frequentist.uni` (:func:`rma`, metafor's ``rma.uni``),
 clusters), :mod:`~bayesma.frequentist.subgroups`, :mod:`~bayesma.frequentist.bias`
 (publication bias: ``regtest``, ``trimfill``, :func:`selmodel`, PET-PEESE, fail-safe N,
 Henmi-Copas, rank test), :mod:`~bayesma.frequentist.mh` (Mantel-Haenszel and Peto),
-:mod:`~bayesma.frequentist.tau2` (the tau² estimators, Q and the Q-profile interval, for one data set or a batch) and
+:mod:`~bayesma.frequentist.tau2` (the tau² estimators, Q and the Q-profile interval, for one data set or a batch),
+:mod:`~bayesma.frequentist.inference` (the ``test=`` options: z, t, Knapp-Hartung, which fit takes which) and
 :mod:`~bayesma.frequentist.batch` (random-effects fits of many data sets at once).
 """
 

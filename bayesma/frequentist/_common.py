@@ -1,6 +1,7 @@
-"""Shared pieces of the frequentist fits: argument checks, critical values, the
-projection matrix P of the weighted least-squares fit, and the Wald tests of the
-coefficients (metafor's conventions)."""
+"""Shared pieces of the frequentist fits: argument checks, the projection matrix P of the
+weighted least-squares fit, the coefficient table (metafor's conventions). The tests of the
+coefficients (``test=``) live in :mod:`bayesma.frequentist.inference`; their names are
+re-exported here for the modules that import them from this one."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayesma._validate import align, check_level
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
+from bayesma.frequentist.inference import TESTS, critical_value, knha_factor, wald_tests
+
+__all__ = ["METHODS", "TESTS", "knha_factor", "wald_tests", "coef_table", "warn_vi_ratio"]
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
-
-
-TESTS = ("z", "knha", "adhoc")
 
 
 def _check_method(method: str) -> str:
@@ -44,53 +44,11 @@ def _level(level: float) -> float:
 
 
 def _crit(level: float, dfs: int | None) -> float:
-    alpha = 1 - level
-    if dfs is not None:
-        return float(stats.t.isf(alpha / 2, dfs)) if dfs > 0 else np.nan
-    return float(stats.norm.isf(alpha / 2))
-
-
-def knha_factor(rss: Any, df: int, test: str) -> Any:
-    """The Knapp-Hartung variance factor s² = RSS / (k - p) (0 where RSS vanishes, as metafor),
-    at least 1 for the modified method ``test="adhoc"``, 1 for other tests; elementwise on arrays
-    (the case-deletion refits use a scalar, the permutation test a batch)."""
-    if test not in ("knha", "adhoc"):
-        return np.ones_like(np.asarray(rss, dtype=float)) if np.ndim(rss) else 1.0
-    s2w = np.where(np.asarray(rss) <= np.finfo(float).eps, 0.0, np.asarray(rss, dtype=float) / df)
-    if test == "adhoc":
-        s2w = np.maximum(s2w, 1.0)
-    return s2w if np.ndim(rss) else float(s2w)
+    return critical_value(level, dfs)
 
 
 def _sqrt_ci(ci):
     return None if ci is None else tuple(float(np.sqrt(c)) for c in ci)
-
-
-def wald_tests(beta: np.ndarray, vb: np.ndarray, has_intercept: bool, dfs: int | None):
-    """Tests of the coefficients, as metafor: the omnibus test of the moderators
-    (all coefficients but the intercept, or all when there is none) and a p-value per
-    coefficient; z / chi-square tests, or t / F tests with *dfs* degrees of freedom.
-
-    Returns ``(btt, QM, QMp, pval)``; QM is the F statistic (QM / m) for t tests.
-    """
-    p = beta.shape[0]
-    btt = list(range(1, p)) if (has_intercept and p > 1) else list(range(p))
-    m = len(btt)
-    bb = beta[btt]
-    try:
-        QM = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
-    except np.linalg.LinAlgError:  # e.g. Knapp-Hartung with k = 1: metafor reports NA
-        QM = np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0), as metafor
-        stat = beta / np.sqrt(np.diag(vb))
-    if dfs is not None:
-        QM = QM / m
-        QMp = float(stats.f.sf(QM, m, dfs)) if dfs > 0 and np.isfinite(QM) else np.nan
-        pval = 2.0 * stats.t.sf(np.abs(stat), dfs) if dfs > 0 else np.full(p, np.nan)
-    else:
-        QMp = float(stats.chi2.sf(QM, m))
-        pval = 2.0 * stats.norm.sf(np.abs(stat))
-    return btt, QM, QMp, pval
 
 
 class _BatchProjection:

@@ -15,10 +15,11 @@ from scipy import stats
 
 from bayesma.errors import InputError
 from bayesma.frequentist import tau2 as _tau2
-from bayesma.frequentist._common import _crit, _Projection, knha_factor, wald_tests, warn_vi_ratio
+from bayesma.frequentist._common import _Projection, warn_vi_ratio
+from bayesma.frequentist.inference import KNHA_TESTS, check_test, critical_value, knha_factor, t_dfs, wald_tests
 from bayesma.frequentist.tau2 import estimate_tau2, q_fe
 
-__all__ = ["refit_numbers"]
+__all__ = ["refit_numbers", "r2_fixed"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
                  test: str, level: float, tau2_fixed: float | None) -> _Numbers:
     """Estimate tau², the coefficients, their tests and the heterogeneity statistics."""
     k, p = X.shape
+    check_test(test)
     if k < p:
         raise InputError(f"too few studies (k = {k}) for {p} coefficients")
     if k == 1 and test != "z":
@@ -93,18 +95,18 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
     proj = _Projection(X, wi)
     beta = proj.coef(yi)
     rss = proj.quad(yi)
-    if test in ("knha", "adhoc") and method == "FE":
+    if test in KNHA_TESTS and method == "FE":
         warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=4)
     s2w = knha_factor(rss, k - p, test)
     vb = s2w * proj.A_inv
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0): metafor's Inf / NaN
         stat = beta / se
-    dfs = k - p if test in ("knha", "adhoc") else None
+    dfs = t_dfs(test, k, p)  # "t": t and F tests with k - p df, the variances unscaled (s2w = 1)
 
     has_intercept = bool(np.allclose(X[:, 0], 1.0)) and coef_names[0] == "intrcpt"
     btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
-    crit = _crit(level, dfs)
+    crit = critical_value(level, dfs)
 
     # heterogeneity: always with the inverse-variance FE weights
     if k > p:
@@ -136,3 +138,19 @@ def refit_numbers(res: Any, keep: np.ndarray) -> _Numbers:
     md = res.data
     return _fit_numbers(md.yi[keep], md.vi[keep], res.X[keep], res.coef_names, method=res.method, test=res.test,
                         level=res.level, tau2_fixed=res.tau2 if res.tau2_fix else None)
+
+
+def r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
+    """Adjusted R² (%) of the weighted least squares fit, as metafor for FE models."""
+    k, p = X.shape
+    if np.var(yi) == 0 or k == p:  # k = p: the adjustment (k - 1) / (k - p) sends it to 0
+        return 0.0
+    beta = np.linalg.solve((X.T * w) @ X, (X.T * w) @ yi)
+    fitted = X @ beta
+    resid = yi - fitted
+    mean_fit = np.sum(w * fitted) / w.sum()
+    mss = np.sum(w * (fitted - mean_fit) ** 2)
+    rss = np.sum(w * resid**2)
+    r2 = mss / (mss + rss)
+    adj = 1 - (1 - r2) * (k - 1) / (k - p)
+    return float(max(0.0, 100.0 * adj))

@@ -105,13 +105,13 @@ def format_rma(res: Any) -> str:
 
 def _coef_table(res: Any, mods: bool) -> list[str]:
     """Rows of the coefficient table with significance stars, like metafor's printout."""
-    stat = "tval" if res.dfs is not None else "zval"
-    header = ["estimate", "se", stat, "pval", "ci_lb", "ci_ub"]
+    t_test = res.dfs is not None  # t tests: "tval" and the df column, as metafor's print.rma.uni
+    header = ["estimate", "se", "tval" if t_test else "zval"] + (["df"] if t_test else []) + ["pval", "ci_lb", "ci_ub"]
     names = res.coef_names if mods else [""]
     rows = []
     for j, name in enumerate(names):
-        cells = [f"{res.beta[j]:.4f}", f"{res.se[j]:.4f}", f"{res.stat[j]:.4f}", _fmt_p(res.pval[j]),
-                 f"{res.ci_lb[j]:.4f}", f"{res.ci_ub[j]:.4f}"]
+        cells = [f"{res.beta[j]:.4f}", f"{res.se[j]:.4f}", f"{res.stat[j]:.4f}"] + ([f"{res.dfs:g}"] if t_test else [])
+        cells += [_fmt_p(res.pval[j]), f"{res.ci_lb[j]:.4f}", f"{res.ci_ub[j]:.4f}"]
         rows.append((name, cells, _stars(res.pval[j])))
     widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(header)]
     name_width = max(len(n) for n in names)

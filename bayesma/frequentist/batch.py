@@ -7,6 +7,7 @@ from scipy import special, stats
 
 from bayesma._validate import check_level
 from bayesma.errors import InputError
+from bayesma.frequentist.inference import KNHA_TESTS, T_TESTS, TESTS, check_test, knha_factor
 from bayesma.frequentist.tau2 import tau2_batch
 
 __all__ = ["frequentist_batch", "mu_batch", "group_summaries"]
@@ -24,8 +25,8 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     The same computation as :func:`bayesma.rma` on each data set, vectorised for
     simulations: tau² by :func:`bayesma.frequentist.tau2.tau2_batch` (the one implementation of
     the estimators that :func:`bayesma.rma` also uses; metafor's iterations and ``uniroot``
-    steps), Wald (``"z"``), Knapp-Hartung (``"knha"``) and modified Knapp-Hartung
-    (``"adhoc"``) intervals for mu, and the Q-profile interval for tau² (searched on
+    steps), Wald (``"z"``), t (``"t"``, k - 1 df), Knapp-Hartung (``"knha"``) and modified
+    Knapp-Hartung (``"adhoc"``) intervals for mu, and the Q-profile interval for tau² (searched on
     ``[0, max(100, 10 tau²)]``, metafor's limit, which is reported when the upper
     bound lies beyond it). Unlike metafor, a Paule-Mandel root beyond its search limit
     is found (the search is extended), so that no data set of a simulation stops it.
@@ -34,7 +35,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     ----------
     y, v : array_like, shape (B, k)
     method : {"DL", "REML", "PM", "ML", "EB", "HS", "SJ", "HE", "FE"}
-    test : {"z", "knha", "adhoc"}
+    test : {"z", "t", "knha", "adhoc"}
     level : float
 
     Returns
@@ -61,23 +62,17 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
 
 
 def mu_batch(y, v, tau2, test: str, level: float):
-    """mu, its standard error and interval (B,) each given tau2, for the test ``z``, ``knha`` or ``adhoc``."""
+    """mu, its standard error and interval (B,) each given tau2, for the test ``z``, ``t``, ``knha`` or ``adhoc``."""
     k = y.shape[1]
     level = check_level(level)
     w = 1.0 / (v + tau2[:, None])
     sw, mu = _fe_parts(y, w)
     se = np.sqrt(1.0 / sw)
-    if test in ("knha", "adhoc"):
+    check_test(test, TESTS, "frequentist_batch")
+    if test in KNHA_TESTS:
         rss = (w * (y - mu[:, None]) ** 2).sum(-1)
-        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1))
-        if test == "adhoc":
-            s2w = np.maximum(s2w, 1.0)
-        se = se * np.sqrt(s2w)
-        crit = stats.t.ppf(1 - (1 - level) / 2, k - 1)
-    elif test == "z":
-        crit = special.ndtri(1 - (1 - level) / 2)
-    else:
-        raise InputError(f"test must be 'z', 'knha' or 'adhoc', got {test!r}")
+        se = se * np.sqrt(knha_factor(rss, k - 1, test))
+    crit = stats.t.ppf(1 - (1 - level) / 2, k - 1) if test in T_TESTS else special.ndtri(1 - (1 - level) / 2)
     return mu, se, mu - crit * se, mu + crit * se
 
 
@@ -102,15 +97,16 @@ def group_summaries(y: np.ndarray, v: np.ndarray, method: str, test: str, level:
                    tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan), I2=np.zeros(B), H2=np.ones(B),
                    pi_lower=out["FE_lower"], pi_upper=out["FE_upper"])
         return out
-    if method == "FE":
-        out.update(RE=fe, RE_se=fe_se, RE_lower=out["FE_lower"], RE_upper=out["FE_upper"], tau2=np.zeros(B),
+    if method == "FE":  # the common-effect fit with the chosen test (as rma(method="FE", test=test))
+        mu, se, lo, hi = mu_batch(y, v, np.zeros(B), test, level)
+        out.update(RE=mu, RE_se=se, RE_lower=lo, RE_upper=hi, tau2=np.zeros(B),
                    tau2_lower=np.full(B, np.nan), tau2_upper=np.full(B, np.nan))
-        crit = z
+        crit = stats.t.ppf(1 - (1 - level) / 2, k - 1) if test in T_TESTS else z
     else:
         f = frequentist_batch(y, v, method=method, test=test, level=level)
         out.update(RE=f["mu"], RE_se=f["se"], RE_lower=f["mu_lower"], RE_upper=f["mu_upper"], tau2=f["tau2"],
                    tau2_lower=f["tau2_lower"], tau2_upper=f["tau2_upper"])
-        crit = stats.t.ppf(1 - (1 - level) / 2, k - 1) if test in ("knha", "adhoc") else z
+        crit = stats.t.ppf(1 - (1 - level) / 2, k - 1) if test in T_TESTS else z
     # I2 and H2 with metafor's typical within-study variance
     s2 = (k - 1) * sw / (sw**2 - (w**2).sum(1))
     out["I2"] = 100 * out["tau2"] / (out["tau2"] + s2)

@@ -27,15 +27,17 @@ import pandas as pd
 from scipy import optimize, stats
 
 from bayesma.data import MetaData
+from bayesma.design import design_matrix, formula_variables, required_columns
 from bayesma.errors import ConvergenceWarning, InputError
-from bayesma.frequentist._common import _crit, wald_tests
+from bayesma.frequentist._common import _aligned_mods, _crit, _level
 from bayesma.frequentist._printing import _btt_text, _p_text, coef_table
+from bayesma.frequentist.inference import T_TESTS, TESTS, check_test, wald_tests
 
-__all__ = ["LocationScaleResult", "fit_location_scale", "LINKS", "LS_TESTS"]
+__all__ = ["LocationScaleResult", "fit_location_scale", "location_scale_rma", "LINKS", "LS_TESTS"]
 
 LINKS = ("log", "identity")
-LS_TESTS = ("z", "t", "knha", "adhoc")
-_T_TESTS = ("t", "knha", "adhoc")  # t / F tests with k - p (location) and k - q (scale) df
+LS_TESTS = TESTS  # as rma.uni; the t tests use k - p (location) and k - q (scale) df
+_T_TESTS = T_TESTS
 
 
 @dataclass(frozen=True)
@@ -542,3 +544,32 @@ def format_location_scale(res: LocationScaleResult) -> str:
                     res.ci_ub_alpha, res.ddf_alpha)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)
+
+
+def location_scale_rma(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, method: str, test: str, mods: Any,
+                    level: float, labels: Any, cluster: Any, missing: str, tau2: float | None, scale: Any,
+                    link: str | None) -> LocationScaleResult:
+    """``rma(scale=)``: check what a location-scale model can use, build X and Z, fit (the engine of
+    :func:`bayesma.rma` with *scale*)."""
+    if scale is None:
+        raise InputError(f"link={link!r} applies to the scale model of a location-scale fit: give scale= too")
+    link = "log" if link is None else link
+    if link not in LINKS:
+        raise InputError(f"link must be one of {LINKS}, got {link!r}")
+    if cluster is not None or tau2 is not None:
+        raise InputError(f"{'cluster=' if cluster is not None else 'tau2='} cannot be used with scale=: a "
+                         "location-scale model estimates each study's tau² from the scale moderators")
+    if not isinstance(method, str) or method.upper() not in ("REML", "ML"):
+        raise InputError(f"method={method!r} cannot fit a location-scale model: use 'REML' or 'ML' "
+                         "(as metafor: 'Location-scale models can only be fitted with ML or REML estimation')")
+    check_test(test, LS_TESTS, "rma")
+    level = _level(level)
+    mods = _aligned_mods(mods, data, yi)
+    scale = _aligned_mods(scale, data, yi)
+    extra = formula_variables(scale) if isinstance(scale, str) else []
+    md = yi if isinstance(yi, MetaData) else MetaData.create(
+        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data, *extra),
+    )
+    X, names = design_matrix(mods, md.data, md.k, md.labels)
+    Z, z_names = design_matrix(scale, md.data, md.k, md.labels, intercept=False)
+    return fit_location_scale(md, X, names, Z, z_names, method=method.upper(), test=test, level=level, link=link)

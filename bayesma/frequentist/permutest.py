@@ -30,8 +30,9 @@ import pandas as pd
 
 from bayesma.coefs import resolve_btt
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.frequentist._common import _BatchProjection, knha_factor
+from bayesma.frequentist._common import _BatchProjection
 from bayesma.frequentist._printing import _fmt_p
+from bayesma.frequentist.inference import KNHA_TESTS, T_TESTS, knha_factor
 from bayesma.frequentist.tau2 import MAXITER, estimate_tau2_batch
 
 __all__ = ["permutest", "PermutestResult"]
@@ -62,7 +63,7 @@ class PermutestResult:  # numpydoc ignore=PR01
         The statistic of each coefficient in each permuted data set (NaN where a refit failed).
     QM_perm : numpy.ndarray, shape (iter,)
     test : str
-        The fit's test ("z", "knha" or "adhoc").
+        The fit's test ("z", "t", "knha" or "adhoc").
 
     Examples
     --------
@@ -192,14 +193,14 @@ def _batch_stats(res: Any, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple
     proj = _BatchProjection(X, w)
     beta = proj.coef(y)
     vb = proj.A_inv()
-    if res.test in ("knha", "adhoc"):
+    if res.test in KNHA_TESTS:
         vb = vb * knha_factor(proj.quad(y), k - p, res.test)[:, None, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
         btt = np.asarray(res.btt)
         bb = beta[:, btt]
         QM = np.einsum("bi,bi->b", bb, np.linalg.solve(vb[:, btt][:, :, btt], bb[..., None])[..., 0])
-    if res.test in ("knha", "adhoc"):
+    if res.test in T_TESTS:  # the F statistic QM / m, as the fit's own QM
         QM = QM / len(btt)
     return z, QM
 
@@ -211,7 +212,7 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     Parameters
     ----------
     res : RMAResult
-        A fit of :func:`bayesma.rma` (any estimator, ``test="z"``, ``"knha"`` or ``"adhoc"``,
+        A fit of :func:`bayesma.rma` (any estimator, ``test="z"``, ``"t"``, ``"knha"`` or ``"adhoc"``,
         fixed tau² allowed).
     exact : bool
         Use every sign vector (intercept-only models, 2^k of them) or every distinct

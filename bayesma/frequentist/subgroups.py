@@ -117,8 +117,8 @@ def subgroup(
         Standard errors, instead of *vi*.
     method : str
         tau² estimator within each subgroup, as in :func:`rma`.
-    test : {"z", "knha", "adhoc"}
-        Tests within each subgroup, as in :func:`rma`.
+    test : {"z", "t", "knha", "adhoc"}
+        Tests within each subgroup and of the mixed-effects model, as in :func:`rma`.
     level : float
         Confidence level, as in :func:`rma`.
     labels : str or array_like, optional

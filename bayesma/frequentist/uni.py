@@ -7,8 +7,10 @@ with R to the last printed digit:
 * tau² estimators FE, DL, HE, HS, SJ, ML, REML, EB (Fisher scoring from the
   HE estimate, stopping when the change is below 1e-5, as metafor) and PM
   (Brent's root finder with R's tolerance);
-* Wald-type z tests, Knapp-Hartung t tests (``test="knha"``) and the modified
-  Knapp-Hartung method that never narrows the interval (``test="adhoc"``);
+* Wald-type z tests, t tests with k - p degrees of freedom (``test="t"``),
+  Knapp-Hartung t tests (``test="knha"``) and the modified Knapp-Hartung method
+  that never narrows the interval (``test="adhoc"``), see
+  :mod:`bayesma.frequentist.inference`;
 * Cochran's Q, I², H², the standard error of tau², Q-profile confidence
   intervals for tau², I² and H² (Viechtbauer 2007), prediction intervals,
   the omnibus test of moderators QM and the pseudo R².
@@ -24,7 +26,7 @@ import pandas as pd
 
 from bayesma._validate import check_tau2, label_alias
 from bayesma.data import MetaData
-from bayesma.design import design_matrix, formula_variables, required_columns
+from bayesma.design import design_matrix, required_columns
 from bayesma.errors import InputError
 from bayesma.frequentist import anova as _anova
 from bayesma.frequentist import influence as _influence
@@ -38,9 +40,10 @@ from bayesma.frequentist._common import (
     _sqrt_ci,
     coef_table,
 )
-from bayesma.frequentist._fitcore import _fit_numbers
+from bayesma.frequentist._fitcore import _fit_numbers, r2_fixed
 from bayesma.frequentist._printing import format_rma
-from bayesma.frequentist.location_scale import LINKS, LS_TESTS, LocationScaleResult, fit_location_scale
+from bayesma.frequentist.inference import check_test
+from bayesma.frequentist.location_scale import LocationScaleResult, location_scale_rma
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.predict import PredictionIntervals
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
@@ -60,7 +63,7 @@ class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
     ``pval``, ``ci_lb``, ``ci_ub`` (one per coefficient, in ``coef_names``),
     ``tau2``, ``se_tau2``, ``tau2_ci``, ``I2``, ``I2_ci``, ``H2``, ``H2_ci``,
     ``QE``, ``QEp``, ``QM``, ``QMp``, ``R2``, ``pi_lb``, ``pi_ub``, ``k``,
-    ``p``, ``dfs`` (t degrees of freedom for knha/adhoc, else None).
+    ``p``, ``dfs`` (t degrees of freedom k - p for t/knha/adhoc, else None).
     ``tau2_ci_sign`` is ``(">" or "", ">" or "")``: ">" where a Q-profile bound
     lies beyond the search limit max(100, 10 tau²) and is reported as the limit
     (metafor's ``lb.sign``/``ub.sign``; printed as ``>100.0000``).
@@ -419,10 +422,13 @@ def rma(
         "FE" (common effect) or a tau² estimator: "DL", "REML", "ML", "PM",
         "HS", "SJ", "HE", "EB". PM (and EB when its iterations fail) searches
         tau² on metafor's range [0, max(100, 10 mad(yi)²)].
-    test : {"z", "knha", "adhoc", "t"}
-        Wald-type z tests, Knapp-Hartung t tests, or the modified Knapp-Hartung
-        method (scaling factor at least 1); "t" (t tests, unscaled) with *scale* only.
-        With k = 1 the z test is used, with a warning (as metafor).
+    test : {"z", "t", "knha", "adhoc"}
+        Wald-type z tests; "t": t tests and intervals with k - p degrees of freedom and
+        an F test of the moderators, the variances unscaled; "knha": Knapp-Hartung t tests
+        (the variances scaled by RSS / (k - p)); "adhoc": the modified Knapp-Hartung
+        method (scaling factor at least 1). The prediction interval of a t-test fit uses
+        the t(k - p) quantile. With k = 1 the z test is used, with a warning (as metafor).
+        With *cluster*: "z" or "t" (as metafor's ``rma.mv``).
     mods : str, array_like or DataFrame, optional
         Moderators: a formula such as ``"~ ablat + year"`` (strings and
         ``factor(x)`` are factors, treatment coding; names with spaces as
@@ -464,7 +470,7 @@ def rma(
     ValueError
         Bad input (naming the study, its row and the column), a level or tau2 out of
         range, a formula that cannot be read, a *method* the three-level model cannot fit,
-        a PM root beyond metafor's search range.
+        a PM root beyond metafor's search range, a *test* metafor does not take for the model.
     TypeError
         Non-numeric or boolean effects or variances.
 
@@ -481,7 +487,7 @@ def rma(
     0.1869
     """
     if scale is not None or link is not None:
-        return _location_scale(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
+        return location_scale_rma(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
                                labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)
     if cluster is not None:
         if tau2 is not None:
@@ -493,8 +499,7 @@ def rma(
         return rma_mv(yi, vi, sei=sei, data=data, cluster=cluster, mods=mods, method=method, level=level,
                       test=test, labels=labels, missing=missing)
     method = _check_method(method)
-    if test not in TESTS:
-        raise InputError(f"test must be one of {TESTS}, got {test!r}")
+    check_test(test, TESTS, "rma")
     level = _level(level)
     mods = _aligned_mods(mods, data, yi)
     md = yi if isinstance(yi, MetaData) else MetaData.create(
@@ -502,35 +507,6 @@ def rma(
     )
     X, names = design_matrix(mods, md.data, md.k, md.labels)
     return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
-
-
-def _location_scale(yi: Any, vi: Any, *, sei: Any, data: pd.DataFrame | None, method: str, test: str, mods: Any,
-                    level: float, labels: Any, cluster: Any, missing: str, tau2: float | None, scale: Any,
-                    link: str | None) -> LocationScaleResult:
-    """rma(scale=): check what a location-scale model can use, build X and Z, fit."""
-    if scale is None:
-        raise InputError(f"link={link!r} applies to the scale model of a location-scale fit: give scale= too")
-    link = "log" if link is None else link
-    if link not in LINKS:
-        raise InputError(f"link must be one of {LINKS}, got {link!r}")
-    if cluster is not None or tau2 is not None:
-        raise InputError(f"{'cluster=' if cluster is not None else 'tau2='} cannot be used with scale=: a "
-                         "location-scale model estimates each study's tau² from the scale moderators")
-    if not isinstance(method, str) or method.upper() not in ("REML", "ML"):
-        raise InputError(f"method={method!r} cannot fit a location-scale model: use 'REML' or 'ML' "
-                         "(as metafor: 'Location-scale models can only be fitted with ML or REML estimation')")
-    if test not in LS_TESTS:
-        raise InputError(f"test must be one of {LS_TESTS} for a location-scale model, got {test!r}")
-    level = _level(level)
-    mods = _aligned_mods(mods, data, yi)
-    scale = _aligned_mods(scale, data, yi)
-    extra = formula_variables(scale) if isinstance(scale, str) else []
-    md = yi if isinstance(yi, MetaData) else MetaData.create(
-        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data, *extra),
-    )
-    X, names = design_matrix(mods, md.data, md.k, md.labels)
-    Z, z_names = design_matrix(scale, md.data, md.k, md.labels, intercept=False)
-    return fit_location_scale(md, X, names, Z, z_names, method=method.upper(), test=test, level=level, link=link)
 
 
 def fit_rma(
@@ -555,7 +531,7 @@ def fit_rma(
     r2 = None
     if not skip_r2 and p > 1 and num.has_intercept:
         if method == "FE":
-            r2 = _r2_fixed(yi, X, num.wi)
+            r2 = r2_fixed(yi, X, num.wi)
         else:
             # tau² of the intercept-only model (the estimate alone: no refit with intervals)
             tau2_re = estimate_tau2(method, yi, vi, np.ones((k, 1)))[0]
@@ -580,20 +556,3 @@ def fit_rma(
         I2=num.I2, H2=num.H2, vt=num.vt, R2=r2, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
         iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None, **ci,
     )
-
-
-def _r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
-    """Adjusted R² (%) of the weighted least squares fit, as metafor for FE models."""
-    k, p = X.shape
-    if np.var(yi) == 0 or k == p:  # k = p: the adjustment (k - 1) / (k - p) sends it to 0
-        return 0.0
-    beta = np.linalg.solve((X.T * w) @ X, (X.T * w) @ yi)
-    fitted = X @ beta
-    resid = yi - fitted
-    mean_fit = np.sum(w * fitted) / w.sum()
-    mss = np.sum(w * (fitted - mean_fit) ** 2)
-    rss = np.sum(w * resid**2)
-    r2 = mss / (mss + rss)
-    adj = 1 - (1 - r2) * (k - 1) / (k - p)
-    return float(max(0.0, 100.0 * adj))
-

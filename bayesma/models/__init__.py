@@ -360,10 +360,11 @@ class MetaAnalysis:
         seed : int, optional
             Random seed; the same seed gives the same numbers.
         progressbar : bool, optional
-            NUTS: say when the model is compiled (once per model family; the compiled
-            model is cached on disk for later runs, see :doc:`performance`) and show the
-            sampler's progress bar, on stderr. ``None`` (default): when stderr is a
-            terminal or in Jupyter; ``False``: silent.
+            NUTS: while the model compiles (once per model family; the compiled model is
+            cached on disk for later runs, see :doc:`performance`), show the message and
+            the seconds elapsed, then ``compiled in 12.3 s; sampling`` and the sampler's
+            progress bar, on stderr (in a log file: a line every 10 s, no bar). ``None``
+            (default): when stderr is a terminal or in Jupyter; ``False``: silent.
         **kwargs
             Engine options (``target_accept``, ``sampler="pymc"|"nutpie"``,
             ``prior_draws``...).

@@ -153,25 +153,29 @@ def padded_size(n: int, minimum: int) -> int:
     return size
 
 
-def _padded(spec: ModelSpec, pad: bool) -> bool:
+def _padded(spec: ModelSpec, pad: bool | int) -> bool:
     """Whether the model of *spec* is padded: asked for, and no publication-bias family."""
     return bool(pad) and getattr(spec, "bias", None) is None
 
 
-def padded_sizes(spec: ModelSpec, pad: bool = False) -> tuple[int, int]:
+def padded_sizes(spec: ModelSpec, pad: bool | int = False) -> tuple[int, int]:
     """Length of the study and cluster dimensions of the model of *spec*.
 
     Without padding ``(k, number of clusters)``; with ``pad=True`` their buckets
-    (:data:`STUDY_BUCKET`, :data:`CLUSTER_BUCKET`). Models with a publication-bias
-    family are never padded.
+    (:data:`STUDY_BUCKET`, :data:`CLUSTER_BUCKET`). An integer *pad* n pads the
+    study dimension to the bucket of ``max(k, n)``: meta-analyses of different k
+    padded with the largest k share one bucket (:func:`bayesma.fit_many`). Models
+    with a publication-bias family are never padded.
     """
     n_clusters = len(spec.cluster_names) if spec.cluster_index is not None else 0
     if not _padded(spec, pad):
         return spec.k, n_clusters
-    return padded_size(spec.k, STUDY_BUCKET), (padded_size(n_clusters, CLUSTER_BUCKET) if n_clusters else 0)
+    least = 0 if isinstance(pad, bool) else int(pad)
+    return (padded_size(max(spec.k, least), STUDY_BUCKET),
+            padded_size(n_clusters, CLUSTER_BUCKET) if n_clusters else 0)
 
 
-def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = False) -> tuple:
+def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool | int = False) -> tuple:
     """What decides the compiled model: kind, likelihood, shapes, prior families, parameterization.
 
     Two specs with the same key differ only in data values and hyperparameter
@@ -213,7 +217,7 @@ def structure_key(spec: ModelSpec, parameterization: str = "auto", pad: bool = F
     return key + ("padded",) if _padded(spec, pad) else key
 
 
-def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
+def data_values(spec: ModelSpec, pad: bool | int = False) -> dict[str, np.ndarray]:
     """Values of every ``pm.Data`` of the model of *spec* (data and hyperparameters).
 
     With ``pad=True`` the study arrays are padded to the bucket of :func:`padded_sizes`
@@ -254,7 +258,7 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
     out.update(bias_family.data_values(spec))
     out.update(location_scale.data_values(spec))
     if _padded(spec, pad):
-        n_study, _ = padded_sizes(spec, pad=True)
+        n_study, _ = padded_sizes(spec, pad)
         extra = n_study - spec.k
         fill = {"yi_data": 0.0, "vi": 1.0, "X": 0.0, "Z": 0.0, "group_idx": 0, "cluster_idx": 0}
         for name, value in fill.items():
@@ -265,12 +269,12 @@ def data_values(spec: ModelSpec, pad: bool = False) -> dict[str, np.ndarray]:
         out["mask"] = np.r_[np.ones(spec.k), np.zeros(extra)]
         n_cluster = len(spec.cluster_names) if spec.cluster_index is not None else 0
         if n_cluster:
-            size = padded_sizes(spec, pad=True)[1]
+            size = padded_sizes(spec, pad)[1]
             out["cluster_mask"] = np.r_[np.ones(n_cluster), np.zeros(size - n_cluster)]
     return out
 
 
-def padded_coords(spec: ModelSpec, pad: bool = False) -> dict[str, list[str]]:
+def padded_coords(spec: ModelSpec, pad: bool | int = False) -> dict[str, list[str]]:
     """``spec.coords()`` with the study and cluster dimensions padded to their buckets."""
     coords = spec.coords()
     n_study, n_cluster = padded_sizes(spec, pad)
@@ -360,7 +364,7 @@ class _Builder:
 
 
 def build_model(
-    spec: ModelSpec, parameterization: str = "auto", pad: bool = False
+    spec: ModelSpec, parameterization: str = "auto", pad: bool | int = False
 ) -> tuple[pm.Model, ModelHandles]:
     """Build the PyMC model of *spec*.
 
@@ -369,9 +373,10 @@ def build_model(
     spec : ModelSpec
     parameterization : {"auto", "marginal", "noncentered", "centered"}
         How the study effects enter (see :func:`resolve_parameterization`).
-    pad : bool
-        Pad the study (and cluster) dimension to its bucket (:func:`padded_sizes`)
-        with a ``mask``: one compiled model then serves every k of the bucket.
+    pad : bool or int
+        Pad the study (and cluster) dimension to its bucket (:func:`padded_sizes`;
+        an integer n: the bucket of ``max(k, n)``) with a ``mask``: one compiled
+        model then serves every k of the bucket.
         The padded studies' likelihood is a constant and their auxiliary variables
         are independent of the rest, so the posterior of the real parameters is
         unchanged (the draws for a given seed are not: the sampler moves in more

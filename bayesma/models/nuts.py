@@ -21,6 +21,7 @@ numbers behind the default are in ``benchmarks/bench_nuts_refit.py``; see
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import warnings
@@ -31,10 +32,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma._arviz import add_groups, dataset, with_groups, with_lazy_groups
+from bayesma._progress import elapsed, live_stream
 from bayesma._validate import check_seed
-from bayesma.errors import InputError
-from bayesma.models.build import ModelHandles, build_model, data_values, padded_sizes, structure_key
-from bayesma.models.compile import COMPILE_MESSAGE, import_pymc, say, show_progress
+from bayesma.errors import ArgumentTypeError, InputError
+from bayesma.models.build import ModelHandles, build_model, padded_sizes, structure_key
+from bayesma.models.compile import COMPILE_MESSAGE, show_progress
+from bayesma.models.nuts_prepare import prepare
 from bayesma.priors import is_improper
 from bayesma.spec import ModelSpec
 
@@ -53,6 +56,8 @@ __all__ = [
     "RETRY_TARGET_ACCEPT",
     "default_target_accept",
     "available_samplers",
+    "COMPILE_MESSAGE",
+    "PRIOR_MESSAGE",
 ]
 
 #: Default NUTS implementation; see benchmarks/bench_nuts_refit.py. nutpie's first
@@ -157,7 +162,8 @@ class ModelCache:
     def __getitem__(self, key: tuple) -> CacheEntry:
         return self._entries[key]
 
-    def get(self, spec: ModelSpec, parameterization: str = "auto", pad: bool = False) -> tuple[CacheEntry, bool]:
+    def get(self, spec: ModelSpec, parameterization: str = "auto", pad: bool | int = False
+            ) -> tuple[CacheEntry, bool]:
         """The entry of *spec*'s structure (built when missing) and whether it was built now.
 
         With ``pad=True`` the study dimension is padded to its bucket
@@ -213,108 +219,78 @@ def _seed_of(seed: int | None) -> int:
     return check_seed(seed, allow_none=False)
 
 
-class _NutpieCompileError(RuntimeError):
-    pass
-
-
-def _compile_nutpie(entry: CacheEntry) -> None:
-    """Compile *entry*'s model for nutpie: the disk-cached callbacks of
-    :func:`bayesma.models.compile.compile_nutpie`, or nutpie's own compiler when those
-    cannot read the model's shared data (``entry.compile_path`` says which ran)."""
-    import nutpie
-
-    from bayesma.models.compile import compile_nutpie
-
-    try:
-        compiled = compile_nutpie(entry.model, structure=entry.handles.key)
-        hits = compiled.compiled_logp_func.cache_hits + compiled.compiled_expand_func.cache_hits
-        entry.nutpie_compiled, entry.compile_path = compiled, ("loaded from disk" if hits == 2 else "cached")
-        return
-    except (TypeError, ValueError, NotImplementedError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-    try:
-        entry.nutpie_compiled, entry.compile_path = nutpie.compile_pymc_model(entry.model), "nutpie"
-    except Exception as exc:  # e.g. an Op without a numba implementation: sampled by PyMC instead
-        raise _NutpieCompileError(f"{exc} (the cached path failed first: {reason})") from exc
-
-
 def _sample_nutpie(entry: CacheEntry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs):
+    """Sample *entry*'s compiled nutpie model (:func:`~bayesma.models.nuts_prepare.prepare` compiled it)."""
     import nutpie
 
-    compiled_now = False
     with entry.lock:
-        if entry.nutpie_compiled is None:
-            t0 = time.perf_counter()
-            _compile_nutpie(entry)
-            entry.compiles["nutpie"] += 1
-            entry.compile_seconds = time.perf_counter() - t0
-            compiled_now = True
-            if progressbar:
-                done = "loaded from the cache" if entry.compile_path == "loaded from disk" else "compiled"
-                say(f"{done} in {entry.compile_seconds:.1f} s; sampling")
         # nutpie's initial-point function is PyMC's, which reads the model's shared data
         # (e.g. the support point of tau depends on its prior scale): set it too, and keep
         # the lock while sampling so that concurrent fits cannot change it meanwhile.
         entry.set_data(values)
         compiled = entry.nutpie_compiled.with_data(**values)
-        idata = nutpie.sample(
+        return nutpie.sample(
             # nutpie's adaptation needs at least one tuning step
             compiled, draws=draws, tune=max(tune, 1), chains=chains, cores=cores, seed=seed,
             progress_bar=progressbar, save_warmup=False, target_accept=target_accept, **kwargs,
         )
-    return idata, compiled_now
 
 
 def _sample_pymc(entry: CacheEntry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs):
+    """Sample with *entry*'s compiled PyMC NUTS step (:func:`~bayesma.models.nuts_prepare.prepare` compiled it)."""
     import pymc as pm
 
-    compiled_now = False
     with entry.lock:
         entry.set_data(values)
         with entry.model:
-            if entry.pymc_step is None:
-                t0 = time.perf_counter()
-                entry.pymc_step = pm.NUTS(target_accept=target_accept)
-                entry.compiles["pymc"] += 1
-                entry.compile_seconds = time.perf_counter() - t0
-                compiled_now = True
-                if progressbar:
-                    say(f"compiled in {entry.compile_seconds:.1f} s; sampling")
             step = entry.pymc_step
             step.target_accept = target_accept
             step.step_adapt._target = target_accept
             step.reset_tuning()
-            idata = pm.sample(
+            return pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed, step=step,
                 progressbar=progressbar, compute_convergence_checks=False, idata_kwargs={"log_likelihood": False},
                 **kwargs,
             )
-    return idata, compiled_now
 
 
-def _draw_prior(entry: CacheEntry, values, n: int, seed: int) -> tuple[dict[str, np.ndarray], bool]:
-    """Prior draws of every variable (as ``pm.sample_prior_predictive``), compiled once per structure."""
-    from pymc.pytensorf import reseed_rngs
+#: What a fit says (on stderr, when it shows progress) while it compiles the prior-draw function.
+PRIOR_MESSAGE = "compiling the prior draws (once per model family)"
+
+
+def _compile_prior(entry: CacheEntry) -> None:
+    """Compile *entry*'s forward-sampling function of the prior (``entry.prior_fn``)."""
     from pymc.sampling.forward import compile_forward_sampling_function
-    from pymc.util import _get_seeds_per_chain, get_default_varnames
+    from pymc.util import get_default_varnames
+
+    model = entry.model
+    names = sorted(get_default_varnames({v.name for v in model.basic_RVs + model.deterministics},
+                                        include_transformed=False))
+    # theta's prior: the data-free expression (the marginal parameterization's
+    # theta deterministic conditions on the data)
+    outs = [entry.handles.theta_prior if name == "theta" and entry.handles.theta_prior is not None
+            else model[name] for name in names]
+    fn, _ = compile_forward_sampling_function(
+        outs, vars_in_trace=[], basic_rvs=model.basic_RVs, givens_dict=None,
+        random_seed=None, allow_input_downcast=True, accept_inplace=True,
+    )
+    rngs = [v for v in fn.get_shared() if "RandomGenerator" in type(v.type).__name__]
+    entry.prior_fn = (fn, names, rngs)
+    entry.compiles["prior"] += 1
+
+
+def _draw_prior(entry: CacheEntry, values, n: int, seed: int, progressbar: bool = False
+                ) -> tuple[dict[str, np.ndarray], bool]:
+    """Prior draws of every variable (as ``pm.sample_prior_predictive``), compiled once per structure
+    (under :data:`PRIOR_MESSAGE` and the seconds elapsed on stderr with *progressbar*)."""
+    from pymc.pytensorf import reseed_rngs
+    from pymc.util import _get_seeds_per_chain
 
     compiled_now = False
     with entry.lock:
-        model = entry.model
         if entry.prior_fn is None:
-            names = sorted(get_default_varnames({v.name for v in model.basic_RVs + model.deterministics},
-                                                include_transformed=False))
-            # theta's prior: the data-free expression (the marginal parameterization's
-            # theta deterministic conditions on the data)
-            outs = [entry.handles.theta_prior if name == "theta" and entry.handles.theta_prior is not None
-                    else model[name] for name in names]
-            fn, _ = compile_forward_sampling_function(
-                outs, vars_in_trace=[], basic_rvs=model.basic_RVs, givens_dict=None,
-                random_seed=None, allow_input_downcast=True, accept_inplace=True,
-            )
-            rngs = [v for v in fn.get_shared() if "RandomGenerator" in type(v.type).__name__]
-            entry.prior_fn = (fn, names, rngs)
-            entry.compiles["prior"] += 1
+            with elapsed(PRIOR_MESSAGE, progressbar, done="compiled in {seconds:.1f} s", still="still compiling"):
+                _compile_prior(entry)
             compiled_now = True
         fn, names, rngs = entry.prior_fn
         entry.set_data(values)
@@ -446,7 +422,7 @@ def sample(
     cores: int | None = None,
     retry: bool = True,
     parameterization: str = "auto",
-    pad: bool | None = None,
+    pad: bool | int | None = None,
     **kwargs: Any,
 ) -> NutsFit:
     """Sample the posterior of the model of *spec* with NUTS.
@@ -464,9 +440,15 @@ def sample(
         bit-identical draws (with the same sampler). ``None``: a fresh seed,
         recorded in ``idata.posterior.attrs["seed"]``.
     progressbar : bool, optional
-        Say when the model is being compiled (:data:`COMPILE_MESSAGE`, with the seconds it
-        took) and show the sampler's progress bar, on stderr. ``None``: when stderr is a
-        terminal or in Jupyter (:func:`show_progress`).
+        Show, on stderr, a line saying that the model is being compiled (:data:`COMPILE_MESSAGE`)
+        with the seconds elapsed, from before PyMC is imported until the sampler starts, ending
+        with ``compiled in 12.3 s; sampling``; then the sampler's progress bar. On a terminal or
+        in Jupyter the line is redrawn in place every half second; in a log file (progress asked
+        for explicitly, stderr not a terminal) it is written once, followed by ``still compiling
+        (10 s)`` every 10 s and the final line (:func:`bayesma._progress.elapsed`), and the
+        sampler shows no bar (it cannot be redrawn in a file). Nothing when
+        the model family is compiled in this process already. ``None``: when stderr is a
+        terminal or in Jupyter (:func:`show_progress`); ``False``: nothing at all.
     cache : ModelCache, optional
         Where compiled models are kept (default :data:`MODEL_CACHE`).
     sampler : {"nutpie", "pymc"}, optional
@@ -491,7 +473,10 @@ def sample(
         (the sampler also moves the padded studies' independent auxiliary
         variables). ``pad=False`` compiles one model per k, as before. Default:
         padded, except three-level models (``cluster=``), whose draws stay those
-        of the unpadded model unless ``pad=True`` is given.
+        of the unpadded model unless ``pad=True`` is given. An integer n pads to
+        the bucket of ``max(k, n)``: :func:`bayesma.fit_many` pads every
+        meta-analysis with the largest k of the batch, so that they share one
+        compiled model.
     prior_draws : int
         Number of prior draws stored in ``idata.prior`` (0: none). They are drawn (with the
         fit's seed) when the InferenceData is first used for more than its posterior, sample
@@ -508,10 +493,10 @@ def sample(
     Raises
     ------
     ValueError
-        For draws < 1, tune < 0, chains < 1, target_accept outside (0, 1) or an
-        unknown sampler.
+        For draws < 1, tune < 0, chains < 1, target_accept outside (0, 1), an
+        unknown sampler or an integer *pad* < 1.
     TypeError
-        When *seed* is not an integer.
+        When *seed* is not an integer, or *pad* not a bool or an integer.
 
     Examples
     --------
@@ -538,32 +523,27 @@ def sample(
     cache = MODEL_CACHE if cache is None else cache
     if pad is None:
         pad = spec.cluster_index is None
+    elif not isinstance(pad, (bool, int, np.integer)):
+        raise ArgumentTypeError(f"pad must be True, False or a number of studies, got {type(pad).__name__}")
+    elif not isinstance(pad, bool) and pad < 1:
+        raise InputError(f"pad as a number of studies must be >= 1, got {pad}")
+    pad = pad if isinstance(pad, bool) else int(pad)
     progressbar = show_progress(progressbar)
-    key = structure_key(spec, parameterization, pad)
-    compiling = key not in cache or (
-        (cache[key].nutpie_compiled if sampler == "nutpie" else cache[key].pymc_step) is None)
-    if progressbar and compiling:
-        say(COMPILE_MESSAGE + " ...")
-    if compiling:
-        import_pymc()
-    entry, built = cache.get(spec, parameterization, pad)
-    values = data_values(spec, pad)
+    ready = prepare(spec, cache, parameterization=parameterization, pad=pad, sampler=sampler,
+                    auto_sampler=auto_sampler, target_accept=target_accept, progressbar=progressbar)
+    entry, built, values, compiled_now, sampler = ready.entry, ready.built, ready.values, ready.compiled, ready.sampler
+    if ready.fallback is not None:
+        warnings.warn(f"nutpie could not compile the model ({ready.fallback}); sampling with PyMC's NUTS instead",
+                      RuntimeWarning, stacklevel=3)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
+    bar = progressbar and live_stream(sys.stderr)  # a sampler's bar is drawn in place: not in a log file
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]uning samples.*")
-        try:
-            idata, compiled_now = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
-        except _NutpieCompileError as exc:
-            if not auto_sampler:
-                raise RuntimeError(f"nutpie could not compile the model: {exc}") from exc
-            warnings.warn(f"nutpie could not compile the model ({exc}); sampling with PyMC's NUTS instead",
-                          RuntimeWarning, stacklevel=3)
-            sampler, run = "pymc", _sample_pymc
-            idata, compiled_now = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+        idata = run(entry, values, draws, tune, chains, seed, bar, target_accept, cores, kwargs)
         retried = False
         if retry and auto_ta and _divergences(idata) > 0 and target_accept < RETRY_TARGET_ACCEPT:
             target_accept, retried = RETRY_TARGET_ACCEPT, True
-            idata, _ = run(entry, values, draws, tune, chains, seed, progressbar, target_accept, cores, kwargs)
+            idata = run(entry, values, draws, tune, chains, seed, bar, target_accept, cores, kwargs)
     t_sample = time.perf_counter() - t0
     if any(is_improper(p) for p in spec.priors.values()):
         prior_draws = 0  # nothing can be drawn from an improper prior
@@ -573,7 +553,7 @@ def sample(
         n_prior = int(prior_draws)
 
         def prior_groups() -> dict[str, Any]:
-            return _prior_groups(spec, _draw_prior(entry, values, n_prior, seed)[0])
+            return _prior_groups(spec, _draw_prior(entry, values, n_prior, seed, progressbar)[0])
 
         idata = with_lazy_groups(idata, prior_groups)
     seconds = time.perf_counter() - t0

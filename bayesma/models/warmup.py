@@ -4,7 +4,8 @@ A NUTS fit compiles its model family the first time it meets it (10-20 s on a sm
 the compiled callbacks are kept on disk (:mod:`bayesma.models.compile`), so every later process
 loads them. :func:`warmup` pays that cost up front (``bayesma warmup`` on the command line):
 it fits each family once, with tiny draws, on made-up data of 3 to 64 studies (one compiled
-model serves that whole range, :func:`bayesma.models.build.padded_sizes`) and the default priors.
+model serves that whole range, :func:`bayesma.models.build.padded_sizes`) and the default priors,
+and draws from the prior (whose sampler PyTensor compiles and caches on disk too).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ FAMILIES: dict[str, Callable[[], Any]] = {
 DEFAULT_FAMILIES = ("random effects", "meta-regression")
 
 
-def warmup(families: Sequence[str] | None = None, *, say: Callable[[str], None] | None = None) -> dict[str, dict]:
+def warmup(families: Sequence[str] | None = None, *, say: Callable[[str], None] | None = None,
+           progressbar: bool | None = None) -> dict[str, dict]:
     """Fit each family once (1 chain, 20 draws) so that its compiled model is on disk.
 
     Parameters
@@ -66,7 +68,13 @@ def warmup(families: Sequence[str] | None = None, *, say: Callable[[str], None] 
     families : sequence of str, optional
         Names from :data:`FAMILIES` (default :data:`DEFAULT_FAMILIES`; ``"all"`` for all).
     say : callable, optional
-        Called with one line per family (e.g. ``print``).
+        Called with one line per family (e.g. ``print``): its name, seconds and whether it
+        was compiled now.
+    progressbar : bool, optional
+        While a family compiles, show its name and the seconds elapsed on stderr
+        (:func:`bayesma._progress.elapsed`: redrawn in place on a terminal, a line every 10 s
+        in a log), erased when *say* reports the family and otherwise ending with ``done in
+        12.3 s``. ``None``: when stderr is a terminal or in Jupyter; ``False``: nothing.
 
     Returns
     -------
@@ -89,13 +97,19 @@ def warmup(families: Sequence[str] | None = None, *, say: Callable[[str], None] 
     unknown = [n for n in names if n not in FAMILIES]
     if unknown:
         raise InputError(f"unknown model families {unknown}; choose from {list(FAMILIES)} or 'all'")
+    from bayesma._progress import elapsed
+    from bayesma.models.compile import show_progress
+
+    show = show_progress(progressbar)
     out: dict[str, dict] = {}
     for name in names:
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
+        with elapsed(name, show, done=None if say is not None else "done in {seconds:.1f} s",
+                     still="still compiling"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             post = FAMILIES[name]().fit(engine="nuts", draws=20, tune=20, chains=1, seed=1, progressbar=False,
                                         warn=False, prior_draws=10)
+            post.idata.groups()  # makes the prior draws: their sampler is compiled too (and cached by PyTensor)
         info = post.fit_info
         out[name] = {"seconds": time.perf_counter() - t0, "compiled": bool(info.get("compiled")),
                      "compile_path": info.get("compile_path")}

@@ -101,7 +101,7 @@ def forest_grouped(
                                 texts=[fmt_ci(r["estimate"], r["rob_lb"], r["rob_ub"], digits)]))
         legend.append((f"Pooled estimate [{pct} CI, model-based]", dict(marker="D", color="firebrick", ls="none", ms=6)))
         if robust:
-            legend.append((f"[{pct} CI, cluster-robust (CR2)]",
+            legend.append((f"Pooled estimate [{pct} CI, cluster-robust (CR2)]",
                            dict(kind="patch", facecolor="C0", edgecolor="C0", alpha=0.85)))
     return render(rows, columns=[f"Estimate [{pct} CI]"], xlabel=axis_label(measure, xlabel, None, None),
                   title=title, legend=legend, refline=refline, xlim=xlim, plot_width=plot_width,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,12 +25,14 @@ __all__ = [
     "diagnostics_text",
     "fmt_p",
     "fmt_prob",
+    "sign_probability_words",
     "fmt_tau2",
     "format_value",
     "frequentist_table",
     "location_rows",
     "markdown_table",
     "num",
+    "outcome_mean_names",
     "paper_table",
     "small_k_note",
     "prob_rel",
@@ -59,7 +62,8 @@ def format_value(value: Any, column: str = "") -> str:
     if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
                                         "q_between_df") or (col.endswith("_df") and v == int(v)):
         return f"{v:.0f}"
-    if col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p"):
+    if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p")
+            or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv
         return format_p(v)
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.3g}"
@@ -83,6 +87,22 @@ def fmt_p(p: float) -> str:
 def fmt_prob(p: float) -> str:
     """A posterior probability, with its relation: ``= .967``, ``> .999``, ``< .001``."""
     return fmt_p(p)
+
+
+def sign_probability_words(p_greater: float, median: float) -> str:
+    """The posterior probability of the effect's sign, in the direction of the estimate: ``the posterior
+    probability that it is greater than zero was .967`` (or ``above .999``), and for a negative posterior
+    median ``... less than zero was`` 1 - *p_greater*.
+
+    Examples
+    --------
+    >>> sign_probability_words(0.039, -0.31)
+    'the posterior probability that it is less than zero was .961'
+    """
+    below = float(median) < 0
+    rel = fmt_prob(1.0 - p_greater if below else p_greater)
+    words = {"<": "below ", ">": "above "}.get(rel[0], "") + rel[2:]
+    return f"the posterior probability that it is {'less' if below else 'greater'} than zero was {words}"
 
 
 def fmt_tau2(x: float) -> str:
@@ -226,6 +246,31 @@ def frequentist_table(fits: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+def outcome_mean_names(coefs: Sequence[str], summary: pd.DataFrame) -> dict[str, str]:
+    """rma_mv's coefficients of ``mods = ~ outcome - 1`` (``outcomedropout``) by the posterior's names of the
+    outcome means (``mu[dropout]``), so that the two rows of one outcome read alike; {} when the coefficients are
+    not one per outcome mean (a meta-regression, another model).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame(index=["mu[dropout]", "mu[misconduct]", "tau"])
+    >>> outcome_mean_names(["outcomedropout", "outcomemisconduct"], s)
+    {'outcomedropout': 'mu[dropout]', 'outcomemisconduct': 'mu[misconduct]'}
+    """
+    means = [str(r) for r in summary.index if str(r).startswith("mu[") and str(r).endswith("]")]
+    if len(means) != len(coefs) or not means:
+        return {}
+    out, prefixes = {}, set()
+    for coef in coefs:
+        hits = [m for m in means if coef.endswith(m[3:-1])]
+        best = max(hits, key=len, default=None)  # the longest level that ends the name
+        if best is None:
+            return {}
+        out[coef] = best
+        prefixes.add(coef[:len(coef) - len(best) + 4])
+    return out if len(prefixes) == 1 and len(set(out.values())) == len(out) else {}
+
+
 def comparison_table(
     fits: dict[str, Any], summary: pd.DataFrame, engine: str, x_new: Any = None
 ) -> pd.DataFrame:
@@ -276,10 +321,11 @@ def comparison_table(
             else:
                 raise LookupError
             pi_lb, pi_ub = float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
+        same = outcome_mean_names(res.coef_names, summary)  # outcomedropout -> mu[dropout]
         for j, coef in enumerate(res.coef_names):
             rec = {"estimate": float(res.beta[j]), "ci_lb": float(res.ci_lb[j]), "ci_ub": float(res.ci_ub[j]),
                    "tau": tau, "tau_ci_lb": t_lo, "tau_ci_ub": t_hi, "pi_lb": pi_lb, "pi_ub": pi_ub, **taus}
-            rows.append(((name, coef) if regression else name, rec))
+            rows.append(((name, same.get(coef, coef)) if regression else name, rec))
     bayes = f"Bayesian ({engine})"
     tau_rows = summary_rows(summary, "tau")
     new = summary_rows(summary, "theta_new")

@@ -39,6 +39,7 @@ from bayesma.report.tables import (
     location_rows,
     markdown_table,
     num,
+    sign_probability_words,
     summary_rows,
 )
 
@@ -59,12 +60,6 @@ SYMBOLS = {m.name: m.symbol for m in measures.MEASURES.values() if m.symbol}
 
 # ---------------------------------------------------------------------------
 # numbers
-
-
-def _prob_words(p: float) -> str:
-    """A probability after "was": ``.967``, ``above .999``, ``below .001``."""
-    rel = fmt_prob(p)
-    return {"<": "below ", ">": "above "}.get(rel[0], "") + rel[2:]
 
 
 def _ci(lo: float, hi: float, what: str = "CI") -> str:
@@ -349,7 +344,7 @@ def _bayes_sentences(summary: pd.DataFrame, p_greater: Mapping[str, float], sym:
         row = loc[0]
         text = f"In the Bayesian model ({engine_how}), the pooled effect was {sym} = {est(row)} (posterior median)"
         if row in p_greater:
-            text += f", and the posterior probability that it is greater than zero was {_prob_words(p_greater[row])}"
+            text += ", and " + sign_probability_words(p_greater[row], summary.loc[row, "median"])
         out.append(text + ".")
         m = measures.get(measure)
         if m.is_log and m.back_label:

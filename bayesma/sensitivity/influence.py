@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import align_to_studies, study_index
-from bayesma.errors import ArgumentTypeError, DataWarning, InputError, UnsupportedModelError
+from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.priors.reference import rebuilt_for
 from bayesma.sensitivity._common import (
     check_engine,
     fit_row,
+    outcome_rows,
     resolve_engine,
     split_fit_kwargs,
 )
@@ -34,10 +35,16 @@ class InfluenceResult:
     ----------
     table : pandas.DataFrame
         One row per refit: index the omitted (leave-one-out) or added (cumulative)
-        study; columns ``k`` and those of :class:`PriorComparison` (mu mean, sd,
-        95% interval; tau median and interval; new-study interval; P(mu > 0)).
-    full : pandas.Series
-        The same quantities with all studies.
+        study; columns ``k`` (effects in the refit) and those of :class:`PriorComparison`
+        (mu mean, sd, 95% interval; tau median and interval; new-study interval; P(mu > 0)).
+        For a model with clusters (three-level, CHE, multivariate) the rows are the clusters;
+        a multivariate model across outcomes (no ``mods=``) has one row per cluster and
+        outcome (index ``(cluster, outcome)``, with the ``rho_*`` columns). A subset the model
+        cannot be fitted to (an improper posterior, an outcome without effects) is a row of
+        NaN, with a warning.
+    full : pandas.Series or pandas.DataFrame
+        The same quantities with all studies (a DataFrame with a row per outcome for a
+        multivariate model across outcomes).
     kind : str
         ``"leave_one_out"`` or ``"cumulative"``.
     engine : str
@@ -53,7 +60,8 @@ class InfluenceResult:
         return f"{self.kind} ({self.engine} engine)\n" + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
 
     def plot(self, figsize: tuple[float, float] | None = None):
-        """mu and tau (median / mean and 95% interval) for each refit, beside the full-data values.
+        """mu and tau (median / mean and 95% interval) for each refit, beside the full-data values; a
+        multivariate model across outcomes has a mu panel per outcome (and the first outcome's tau).
 
         Returns
         -------
@@ -61,25 +69,40 @@ class InfluenceResult:
         """
         import matplotlib.pyplot as plt
 
-        t = self.table
-        n = len(t)
-        fig, axes = plt.subplots(1, 2, figsize=figsize or (10, 1.2 + 0.32 * n), sharey=True)
+        panels = self._panels()
+        labels = list(panels[0][0].index)
+        n = len(labels)
+        fig, axes = plt.subplots(1, len(panels), figsize=figsize or (5 * len(panels), 1.2 + 0.32 * n), sharey=True)
         ypos = np.arange(n)[::-1]
-        for ax, (mid, lo, hi, name) in zip(axes, (("mu_mean", "mu_lower", "mu_upper", "mu"),
-                                                  ("tau_median", "tau_lower", "tau_upper", "tau"))):
-            ax.axvspan(self.full[lo], self.full[hi], color="0.9", zorder=0)
-            ax.axvline(self.full[mid], color="0.4", lw=1, zorder=1)
+        for ax, (t, full, (mid, lo, hi), xlabel) in zip(np.atleast_1d(axes), panels):
+            ax.axvspan(full[lo], full[hi], color="0.9", zorder=0)
+            ax.axvline(full[mid], color="0.4", lw=1, zorder=1)
             ax.hlines(ypos, t[lo], t[hi], color="C0", lw=1.5)
             ax.plot(t[mid], ypos, "s", color="C0", ms=4)
-            ax.set_xlabel(f"{name} ({'mean' if name == 'mu' else 'median'}, 95% interval)")
-        axes[0].axvline(0.0, color="0.6", lw=0.8, ls=":")
+            ax.set_xlabel(xlabel)
+            if mid == "mu_mean":
+                ax.axvline(0.0, color="0.6", lw=0.8, ls=":")
+        first = np.atleast_1d(axes)[0]
         prefix = "without " if self.kind == "leave_one_out" else "+ "
-        axes[0].set_yticks(ypos)
-        axes[0].set_yticklabels([f"{prefix}{lab}" for lab in t.index])
+        first.set_yticks(ypos)
+        first.set_yticklabels([f"{prefix}{lab}" for lab in labels])
         title = "Leave-one-out" if self.kind == "leave_one_out" else "Cumulative meta-analysis"
-        fig.suptitle(f"{title} (shaded: all studies)")
+        unit = "studies" if self.table.index.nlevels == 1 else "clusters"
+        fig.suptitle(f"{title} (shaded: all {unit})")
         fig.tight_layout()
         return fig
+
+    def _panels(self) -> list[tuple[pd.DataFrame, pd.Series, tuple[str, str, str], str]]:
+        mu = ("mu_mean", "mu_lower", "mu_upper")
+        tau = ("tau_median", "tau_lower", "tau_upper")
+        if self.table.index.nlevels == 1:
+            return [(self.table, self.full, mu, "mu (mean, 95% interval)"),
+                    (self.table, self.full, tau, "tau (median, 95% interval)")]
+        outcomes = list(dict.fromkeys(self.table.index.get_level_values(-1)))
+        out = [(self.table.xs(o, level=-1), self.full.loc[o], mu, f"mu[{o}] (mean, 95% interval)") for o in outcomes]
+        o = outcomes[0]
+        out.append((self.table.xs(o, level=-1), self.full.loc[o], tau, "tau (median, 95% interval; first outcome's)"))
+        return out
 
 
 def _subset_spec(spec: ModelSpec, mask: np.ndarray) -> ModelSpec:
@@ -91,7 +114,78 @@ def _subset_spec(spec: ModelSpec, mask: np.ndarray) -> ModelSpec:
     meta = spec.meta.subset(mask)
     # a prior built from the studies (Jeffreys) is rebuilt for the subset, as fitting it alone would
     priors = rebuilt_for(spec.priors, meta.vi)
-    return replace(spec, meta=meta, X=spec.X[mask], group_index=gi, cluster_index=ci, priors=priors)
+    X = spec.X[mask]
+    extra: dict[str, Any] = {}
+    if ci is not None:  # whole clusters leave: their levels (and V blocks) go with them
+        kept = np.unique(ci)
+        extra["cluster_names"] = [spec.cluster_names[j] for j in kept]
+        dep = getattr(spec, "dependence", None)
+        if dep is not None:
+            _check_outcomes(dep, mask)
+            extra["dependence"] = replace(dep, blocks=tuple(dep.blocks[j] for j in kept),
+                                          outcome_index=None if dep.outcome_index is None else dep.outcome_index[mask])
+        ci = np.searchsorted(kept, ci)
+    if X.shape[0] and np.linalg.matrix_rank(X) < X.shape[1]:
+        raise InputError(f"the design has {X.shape[1]} coefficients but rank {np.linalg.matrix_rank(X)} on these "
+                         "studies: a coefficient cannot be estimated without the omitted ones")
+    return replace(spec, meta=meta, X=X, group_index=gi, cluster_index=ci, priors=priors, **extra)
+
+
+def _check_outcomes(dep: Any, mask: np.ndarray) -> None:
+    """Every outcome keeps an effect (two studies under UN): else the model is not the same model."""
+    if dep.outcome_index is None:
+        return
+    counts = np.bincount(dep.outcome_index[mask], minlength=len(dep.outcome_names))
+    need = 2 if dep.struct == "UN" else 1
+    for name, n in zip(dep.outcome_names, counts):
+        if n < need:
+            raise InputError(f"outcome {name!r} has {n} effect(s) in this subset; the {dep.model_name} model needs "
+                             f"{need} (its mean{' and tau' if need == 2 else ''} would rest on the prior alone)")
+
+
+def _cluster_masks(spec: ModelSpec, order: Any = None, cumulative: bool = False):
+    """(cluster label, mask) per cluster: without it (leave-one-out) or with the first clusters in *order*."""
+    ci, names = spec.cluster_index, spec.cluster_names
+    J = len(names)
+    if not cumulative:
+        for j in range(J):
+            yield names[j], ci != j
+        return
+    keys = np.arange(J) if order is None else _cluster_order(spec, order)
+    idx = np.argsort(keys, kind="stable")
+    for n in range(1, J + 1):
+        yield names[idx[n - 1]], np.isin(ci, idx[:n])
+
+
+def _cluster_order(spec: ModelSpec, order: Any) -> np.ndarray:
+    """One ordering key per cluster: *order*'s value, which must be the same for all of a cluster's effects."""
+    values = _order_keys(spec, order)
+    keys = []
+    for j, name in enumerate(spec.cluster_names):
+        rows = np.flatnonzero(spec.cluster_index == j)
+        vals = pd.unique(pd.Series(values[rows], dtype=object))
+        if len(vals) > 1:
+            col = order if isinstance(order, str) else "order"
+            raise InputError(f"cumulative: the effects of cluster {name!r} have different values of {col!r} "
+                             f"({', '.join(map(str, vals[:3]))}); a cluster enters as a whole, so give one value per "
+                             f"cluster (e.g. the study's year)", study=str(spec.labels[rows[0]]), row=int(rows[0]) + 1,
+                             column=str(col))
+        keys.append(vals[0])
+    return np.asarray(keys)
+
+
+def _order_keys(spec: ModelSpec, order: Any) -> np.ndarray:
+    """The ordering key of each row: a column of the data or one value per row."""
+    if isinstance(order, str):
+        if order not in spec.meta.data.columns:
+            raise InputError(f"order={order!r} is not a column of the data; columns are "
+                             f"{list(spec.meta.data.columns)}")
+        return spec.meta.data[order].to_numpy()
+    # a Series pairs with the studies by index (the rows the model was built from)
+    keys = np.asarray(align_to_studies(order, study_index(spec.meta), "order"))
+    if keys.shape[0] != spec.k:
+        raise InputError(f"order has {keys.shape[0]} values for {spec.k} studies")
+    return keys
 
 
 def _model_of_fit(data: Any, yi: Any, vi: Any, model_kwargs: dict, kind: str):
@@ -138,32 +232,41 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
             warnings.simplefilter("ignore")
             base = MetaAnalysis(data, yi, vi, priors=priors, **model_kwargs)
     spec = base.spec
-    dep = getattr(spec, "dependence", None)
-    if dep is not None:  # a subset must also cut V's blocks, the clusters and the outcomes: not done here
-        raise UnsupportedModelError(
-            f"bm.{kind} refits a model on subsets of its rows; the {dep.model_name} model's dependent effects "
-            "(V blocks by cluster, outcomes) are not subset here: fit the model on the data without a study "
-            "(e.g. MetaAnalysis(data[data[cluster] != s], ...)) for each study s, or use bm.compare_priors "
-            "(also with rho=[...]) for the sensitivity to the priors and the sampling correlation")
     engine = resolve_engine(engine, spec, fit_kwargs)  # "auto": decided once, from the full model
-    full_row, _ = fit_row(spec, engine, fit_kwargs, base=base)
-    rows, improper = {}, []
+    dep = getattr(spec, "dependence", None)
+    by_outcome = bool(dep is not None and dep.multivariate and not spec.is_regression)
+    full_row, full_post = fit_row(spec, engine, fit_kwargs, base=base)
+    rows: dict[Any, dict[str, Any]] = {}
+    improper = []
     for label, mask in masks_labels(spec):
-        sub = _subset_spec(spec, mask)
+        k_sub = int(np.sum(mask))
         try:
+            sub = _subset_spec(spec, mask)
             check_priors(sub)  # as a direct fit of these studies: refused when the posterior is improper
         except InputError as err:
             improper.append((label, str(err)))
-            rows[label] = {"k": int(np.sum(mask))}
+            for key in ([(label, o) for o in spec.outcome_names] if by_outcome else [label]):
+                rows[key] = {"k": k_sub}
             continue
-        row, _ = fit_row(sub, engine, fit_kwargs, base=base)
-        rows[label] = {"k": int(np.sum(mask)), **row}
+        row, post = fit_row(sub, engine, fit_kwargs, base=base)
+        if by_outcome:
+            for o, orow in outcome_rows(post).items():
+                rows[(label, o)] = {"k": k_sub, **orow}
+        else:
+            rows[label] = {"k": k_sub, **row}
     table = pd.DataFrame.from_dict(rows, orient="index")
     if improper:
         warnings.warn(f"bm.{kind}: {len(improper)} refit(s) not computed (NaN rows: "
                       f"{', '.join(repr(lab) for lab, _ in improper)}): {improper[0][1]}", DataWarning, stacklevel=3)
-    table.index.name = "omitted" if kind == "leave_one_out" else "added"
-    full = pd.Series({"k": spec.k, **full_row}, name="all studies")
+    name = "omitted" if kind == "leave_one_out" else "added"
+    if by_outcome:
+        table.index = pd.MultiIndex.from_tuples(list(rows), names=[name, "outcome"])
+        full: Any = pd.DataFrame.from_dict({o: {"k": spec.k, **orow} for o, orow in outcome_rows(full_post).items()},
+                                           orient="index")
+        full.index.name = "outcome"
+    else:
+        table.index.name = name
+        full = pd.Series({"k": spec.k, **full_row}, name="all studies")
     return InfluenceResult(table, full, kind, engine)
 
 
@@ -179,7 +282,9 @@ def leave_one_out(
     """Refit without each study in turn, to see whether a single study carries the conclusion.
 
     The priors are those of the full model (defaults resolved once on all studies),
-    so only the data change.
+    so only the data change. In a model with clusters (``cluster=``: three-level, CHE with
+    ``V=`` or ``rho=``, multivariate across outcomes) a whole cluster (study) is left out: all
+    its effects, its block of ``V`` and its random effect; the rows are named by cluster.
 
     Parameters
     ----------
@@ -219,6 +324,9 @@ def leave_one_out(
     """
 
     def masks(spec):
+        if spec.cluster_index is not None:  # a cluster (study) leaves with all its effects
+            yield from _cluster_masks(spec)
+            return
         for i, lab in enumerate(spec.labels):
             mask = np.ones(spec.k, dtype=bool)
             mask[i] = False
@@ -239,6 +347,13 @@ def cumulative(
 ) -> InfluenceResult:
     """Cumulative meta-analysis: add the studies one at a time.
 
+    In a model with clusters (three-level, CHE, multivariate across outcomes) a cluster (study)
+    enters with all its effects, in the order of *order*, which must then be the same for all of
+    a cluster's effects (e.g. the study's publication year). A subset on which the model is not
+    defined (a multivariate model before every outcome has an effect) is a row of NaN, with a
+    warning. (metafor's ``cumul`` has no ``rma.mv`` method: the frequentist counterpart is a
+    loop of :func:`bayesma.rma_mv` fits.)
+
     Parameters
     ----------
     data, yi, vi
@@ -247,7 +362,8 @@ def cumulative(
         :func:`leave_one_out`.
     order : str or array_like, optional
         The order of adding: a column of *data* (sorted ascending, e.g. ``"year"``),
-        or a key per study; default: the order of the rows.
+        or a key per study (per effect, constant within a cluster, for a model with
+        clusters); default: the order of the rows (of the clusters' first rows).
     priors : mapping, optional
         As :class:`bayesma.MetaAnalysis`; resolved once on all studies.
     engine : {"auto", "exact", "nuts"}
@@ -270,17 +386,10 @@ def cumulative(
     """
 
     def masks(spec):
-        if order is None:
-            keys = np.arange(spec.k)
-        elif isinstance(order, str):
-            if order not in spec.meta.data.columns:
-                raise InputError(f"order={order!r} is not a column of the data; columns are "
-                                 f"{list(spec.meta.data.columns)}")
-            keys = spec.meta.data[order].to_numpy()
-        else:  # a Series pairs with the studies by index (the rows the model was built from)
-            keys = np.asarray(align_to_studies(order, study_index(spec.meta), "order"))
-            if keys.shape[0] != spec.k:
-                raise InputError(f"order has {keys.shape[0]} values for {spec.k} studies")
+        if spec.cluster_index is not None:  # a cluster (study) enters with all its effects
+            yield from _cluster_masks(spec, order, cumulative=True)
+            return
+        keys = np.arange(spec.k) if order is None else _order_keys(spec, order)
         idx = np.argsort(keys, kind="stable")
         for j in range(spec.k):
             mask = np.zeros(spec.k, dtype=bool)

@@ -102,73 +102,101 @@ class PriorComparison:
                 "smaller BF10 for the same data, so report it with the prior, and under more than one.")
 
     def plot(self, figsize: tuple[float, float] | None = None):
-        """Posterior densities of mu and tau under each prior, with the prior densities dashed.
+        """Posterior densities under each prior, with the prior densities dashed: the pooled effect
+        and tau; a multivariate model across outcomes has a panel for the mean of each outcome
+        (and tau, or one tau per outcome under HCS / UN).
+
+        Parameters
+        ----------
+        figsize : (float, float), optional
+            Default 5.5 x 4.2 inches per panel.
 
         Returns
         -------
         matplotlib.figure.Figure
 
-        Raises
-        ------
-        UnsupportedModelError
-            For a multivariate model (a mean per outcome): read ``.table`` instead.
+        Examples
+        --------
+        >>> import bayesma as bm
+        >>> cmp = bm.compare_priors(yi=[0.1, 0.35, 0.2], vi=[0.02, 0.03, 0.05],
+        ...                         tau_priors={"HN(0.5)": "halfnormal(0.5)"}, mu_priors={"N(0,1)": "normal(0, 1)"})
+        >>> len(cmp.plot().axes)
+        2
         """
-        import matplotlib.pyplot as plt
+        from bayesma.plots.prior_comparison import prior_comparison_plot
 
-        if self.table.index.nlevels > 1:
-            from bayesma.errors import UnsupportedModelError
+        panels, ncols = self._density_panels()
+        return prior_comparison_plot(panels, ncols=ncols, figsize=figsize,
+                                     title=f"Posterior under {len(self.posteriors)} priors ({self.engine} engine)")
 
-            raise UnsupportedModelError("plot() draws one pooled effect; a multivariate model has a mean per outcome: "
-                                        "read .table (one row per prior and outcome) or plot each posterior in "
-                                        ".posteriors (e.g. post.plot_posterior())")
-        fig, axes = plt.subplots(1, 2, figsize=figsize or (11, 4.2))
-        colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    def _parameters(self) -> tuple[list[tuple[str, str, pd.DataFrame, str]], int | None]:
+        """(posterior name, kind "loc"/"tau", the table rows it spans, axis label) per panel, and the
+        panels per row."""
+        spec = next(iter(self.posteriors.values())).spec
         t = self.table
-        lo = float((t["mu_lower"] - 1.5 * t["mu_sd"]).min())
-        hi = float((t["mu_upper"] + 1.5 * t["mu_sd"]).max())
-        xs_mu = np.linspace(lo, hi, 400)
-        tau_hi = float(np.nanmax(t["tau_upper"])) * 1.4 or 1.0
-        xs_tau = np.linspace(0.0, tau_hi, 400)
-        for i, (label, post) in enumerate(self.posteriors.items()):
-            col = colors[i % len(colors)]
-            mu_p, tau_p = self.priors[label]["mu"], self.priors[label].get("tau")
-            d_mu, d_tau = _densities(post, xs_mu, xs_tau)
-            axes[0].plot(xs_mu, d_mu, color=col, label=label)
-            axes[0].plot(xs_mu, np.exp(mu_p.logpdf(xs_mu)), color=col, ls="--", lw=0.9, alpha=0.8)
-            if d_tau is not None:
-                axes[1].plot(xs_tau, d_tau, color=col, label=label)
-            if tau_p is not None:
-                with np.errstate(divide="ignore"):
-                    axes[1].plot(xs_tau[1:], tau_p.pdf_tau(xs_tau[1:]), color=col, ls="--", lw=0.9, alpha=0.8)
-        axes[0].set_xlabel("mu (pooled effect)")
-        axes[1].set_xlabel("tau (between-study SD)")
-        for ax in axes:
-            ax.set_ylabel("density")
-            ax.set_ylim(bottom=0)
-        axes[0].axvline(0.0, color="0.6", lw=0.8)
-        axes[1].legend(fontsize="small", title="posterior (solid), prior (dashed)", title_fontsize="small")
-        fig.suptitle(f"Posterior under {len(self.posteriors)} priors ({self.engine} engine)")
-        fig.tight_layout()
-        return fig
+        if t.index.nlevels == 1:
+            loc = "mu" if not spec.is_regression else f"beta[{spec.coef_names[0]}]"
+            out = [(loc, "loc", t, f"{loc} ({'pooled effect' if loc == 'mu' else 'first coefficient'})")]
+            if spec.model == "random":
+                tau = "tau" if spec.tau_by is None else f"tau[{spec.group_names[0]}]"
+                out.append((tau, "tau", t, f"{tau} (between-study SD)"))
+            return out, None
+        outcomes = list(dict.fromkeys(t.index.get_level_values("outcome")))
+        rows = {o: t.xs(o, level="outcome") for o in outcomes}
+        out = [(f"mu[{o}]", "loc", rows[o], f"mu[{o}] (mean of outcome {o})") for o in outcomes]
+        if spec.dependence.struct == "CS":
+            return out + [("tau", "tau", t, "tau (between-study SD, every outcome)")], None
+        out += [(f"tau[{o}]", "tau", rows[o], f"tau[{o}] (between-study SD of outcome {o})") for o in outcomes]
+        return out, len(outcomes)
+
+    def _density_panels(self) -> tuple[list[Any], int | None]:
+        from bayesma.plots.prior_comparison import DensityPanel
+
+        params, ncols = self._parameters()
+        panels = []
+        for name, kind, rows, xlabel in params:
+            if kind == "loc":
+                lo = float((rows["mu_lower"] - 1.5 * rows["mu_sd"]).min())
+                hi = float((rows["mu_upper"] + 1.5 * rows["mu_sd"]).max())
+                xs = np.linspace(lo, hi, 400)
+            else:
+                xs = np.linspace(0.0, float(np.nanmax(rows["tau_upper"])) * 1.4 or 1.0, 400)
+            post_d, prior_d = {}, {}
+            for label, post in self.posteriors.items():
+                post_d[label] = _density(post, name, xs, bounded=kind == "tau")
+                prior_d[label] = _prior_density(post.spec, name, kind, xs)
+            panels.append(DensityPanel(xlabel, xs, post_d, prior_d, zero_line=kind == "loc"))
+        return panels, ncols
 
 
-def _densities(post: Posterior, xs_mu: np.ndarray,
-               xs_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Posterior densities of the pooled effect and tau (the first subgroup's) on grids: the
-    posterior's own (exact marginals), else a kernel density estimate of its draws."""
-    spec = post.spec
-    loc = "mu" if not spec.is_regression else f"beta[{spec.coef_names[0]}]"
-    d_mu = post.density(loc, xs_mu)
-    if d_mu is None:
-        d_mu = stats.gaussian_kde(post.draws(*split_name(loc)))(xs_mu)
-    if spec.model != "random":
-        return d_mu, None
-    tau = "tau" if spec.tau_by is None else f"tau[{spec.group_names[0]}]"
-    d_tau = post.density(tau, xs_tau)
-    if d_tau is None:
-        draws = post.draws(*split_name(tau))
-        d_tau = 2.0 * stats.gaussian_kde(np.concatenate([draws, -draws]))(xs_tau)  # reflected at 0
-    return d_mu, d_tau
+def _density(post: Posterior, name: str, xs: np.ndarray, bounded: bool) -> np.ndarray:
+    """The posterior density of *name* on *xs*: the posterior's own (exact marginals), else the slope of
+    its exact cdf (the multivariate model's tau), else a kernel density estimate of its draws (reflected
+    at 0 for an SD)."""
+    d = post.density(name, xs)
+    if d is not None:
+        return d
+    if getattr(post, "engine", None) == "exact":
+        cdf = np.array([post.cdf(name, float(x)) for x in xs])
+        return np.gradient(cdf, xs)
+    draws = post.draws(*split_name(name))
+    if bounded:
+        return 2.0 * stats.gaussian_kde(np.concatenate([draws, -draws]))(xs)
+    return stats.gaussian_kde(draws)(xs)
+
+
+def _prior_density(spec: Any, name: str, kind: str, xs: np.ndarray) -> np.ndarray | None:
+    """The prior density of *name* on *xs* (NaN at tau = 0, where some priors are infinite)."""
+    if kind == "loc":
+        prior = spec.location_prior(0) if name.startswith("beta[") else spec.priors.get(name)
+        return None if prior is None else np.exp(prior.logpdf(xs))
+    prior = spec.priors.get(name, spec.priors.get("tau"))
+    if prior is None or not hasattr(prior, "pdf_tau"):
+        return None
+    out = np.full(xs.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[1:] = prior.pdf_tau(xs[1:])
+    return out
 
 
 def compare_priors(

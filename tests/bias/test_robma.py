@@ -304,7 +304,7 @@ def test_negative_effect_direction_mirrors_positive(lehmann):
     ens = [bm.PET(), bm.PEESE(), WeightFunction((0.05, 0.025)), WeightFunction((0.05,), "two")]
     fast = {"draws": 1024, "replicates": 4, "seed": 4}
     pos = bm.robma(sub, yi="yi", vi="vi", ensemble=ens, **fast)
-    with pytest.warns(UserWarning, match="opposite direction"):
+    with pytest.warns(UserWarning, match="opposite direction.*pass effect_direction='negative'"):
         bm.robma(yi=-sub["yi"], vi=sub["vi"], ensemble="PP", draws=256, replicates=2)
     neg = bm.robma(yi=-sub["yi"].to_numpy(), vi=sub["vi"].to_numpy(), ensemble=ens, effect_direction="negative",
                    **fast)

@@ -245,3 +245,23 @@ def test_confidence_intervals_as_robma_reads_them():
         robma_inputs(None, {"r": [0.2, 0.35]}, lCI=[0.1, 0.2])
     with pytest.raises(TypeError, match="one of sei="):
         bm.robma(r=[0.2, 0.35], n=[20, 30], lCI=[0.1, 0.2], uCI=[0.3, 0.5])
+
+
+def test_d_converted_from_r_is_fitted_as_cohens_d():
+    """escalc's R2D (and bayesma fit's --measure R2D) are Cohen's d: robma fits them as SMD, as the command
+    line does. RoBMA's d -> z (r = d / sqrt(d^2 + 4)) inverts the equal-groups R2D conversion, so the
+    fitted z are atanh(r) of the correlations the d came from."""
+    d, v = bm.convert_r_to_d(R, n=N)
+    inp = robma_inputs(None, {}, yi=d, vi=v, measure="R2D")
+    np.testing.assert_allclose(inp.fit.y, np.arctanh(R), rtol=1e-12)
+    smd = robma_inputs(None, {}, yi=d, vi=v, measure="SMD")
+    np.testing.assert_array_equal(inp.fit.se, smd.fit.se)
+    with pytest.raises(bm.InputError, match="R2D"):  # a measure on no RoBMA scale names the ones that are
+        robma_inputs(None, {}, yi=d, vi=v, measure="RR")
+
+
+def test_escalc_table_of_d_from_r_needs_no_measure():
+    es = bm.escalc("R2D", ri=R, ni=N)  # attrs["measure"] = "R2D": Cohen's d
+    fit = bm.robma(es, ensemble="none", seed=1, **FAST)
+    ref = bm.robma(yi=es["yi"].to_numpy(), vi=es["vi"].to_numpy(), measure="SMD", ensemble="none", seed=1, **FAST)
+    np.testing.assert_allclose(fit.models["log_ml"], ref.models["log_ml"], rtol=1e-12)

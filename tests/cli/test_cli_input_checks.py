@@ -74,6 +74,7 @@ def test_repeated_study_column_across_outcomes_is_refused(command, effects, tmp_
     # fit and robma take --cluster themselves; the others point to 'bayesma fit --cluster'
     assert ("--cluster study (a three-level model)" in err) == (command in ("fit", "robma"))
     assert "bayesma fit --cluster study" in err or command in ("fit", "robma")
+    assert "'bayesma mv FILE --cluster study --outcome outcome'" in err  # the model across outcomes
     assert not (tmp_path / "x").exists()
 
 

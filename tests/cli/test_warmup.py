@@ -49,6 +49,38 @@ def test_an_unknown_family_on_the_command_line_fails_before_compiling(capsys):
 @pytest.mark.slow
 def test_the_command_names_each_family_before_compiling_it(capsys):
     assert main(["warmup", "--families", "random effects"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(mc.COMPILE_MESSAGE)
-    assert lines[1] == "  random effects ..." and lines[2].startswith("  random effects: ")
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert lines[0].startswith(mc.COMPILE_MESSAGE) and lines[1].startswith("  random effects: ")
+    assert out.err.splitlines()[0] == "  random effects ..."  # while it compiles, on stderr
+
+
+class _SlowFamily:
+    """A stand-in for a family's MetaAnalysis whose fit takes 1.2 s, as a (short) compile."""
+
+    def fit(self, **kwargs):
+        import time
+        from types import SimpleNamespace
+
+        time.sleep(1.2)
+        return SimpleNamespace(fit_info={"compiled": True, "compile_path": "cached"},
+                               idata=SimpleNamespace(groups=lambda: ["posterior", "prior"]))
+
+
+def test_warmup_shows_each_family_and_its_seconds_while_it_compiles(monkeypatch, capsys):
+    import bayesma._progress as progress
+    from bayesma.models import warmup as mw
+
+    monkeypatch.setitem(mw.FAMILIES, "random effects", _SlowFamily)
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.5)
+    assert main(["warmup", "--families", "random effects"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[1].startswith("  random effects: 1.")  # the family's line, with its seconds
+    err = out.err.splitlines()
+    assert err[0] == "  random effects ..." and "  still compiling (1 s)" in err  # on stderr, while it runs
+    assert "random effects" not in out.out.splitlines()[0]
+    lines = []
+    mw.warmup(["random effects"], progressbar=True)  # from Python, without say: the indicator's own last line
+    assert capsys.readouterr().err.splitlines()[-1].startswith("done in 1.")
+    mw.warmup(["random effects"], progressbar=False, say=lines.append)
+    assert capsys.readouterr().err == "" and lines[0].startswith("random effects: 1.")

@@ -324,12 +324,16 @@ def test_repr_and_summary(konst):
     assert list(vc["nlvls"]) == [11, 56]
 
 
-def test_knha_means_t_with_a_warning(konst):
-    with pytest.warns(UserWarning, match="Knapp-Hartung"):
-        a = bm.rma_mv("yi", "vi", data=konst, cluster="district", test="knha")
+@pytest.mark.parametrize("test", ["knha", "adhoc"])
+def test_knapp_hartung_is_refused_as_metafor_rma_mv(konst, test):
+    """metafor 3.8-1's rma.mv takes test = "z" or "t" and stops on any other; so does rma_mv (and
+    rma(cluster=), which fits it), with the allowed values in the message."""
+    with pytest.raises(bm.InputError, match=r"rma_mv: test='.*' is not available .*'z', 't'"):
+        bm.rma_mv("yi", "vi", data=konst, cluster="district", test=test)
+    with pytest.raises(bm.InputError, match="'z', 't'"):
+        bm.rma("yi", "vi", data=konst, cluster="district", test=test)
     b = bm.rma_mv("yi", "vi", data=konst, cluster="district", test="t")
-    assert a.test == "t" and a.dfs == 55
-    np.testing.assert_array_equal(a.pval, b.pval)
+    assert b.test == "t" and b.dfs == 55
 
 
 # ---------------------------------------------------------------------------

@@ -55,3 +55,12 @@ def test_without_pooled_rows():
     yi, vi, study, _ = _data(3)
     fig = forest_grouped(yi, vi, study)
     assert "effect 1" in " ".join(t.get_text() for t in _texts(fig))
+
+
+def test_legend_names_what_each_pooled_interval_is():
+    yi, vi, study, outcome = _data(4)
+    fig = forest_grouped(yi, vi, study, outcome, pooled=POOLED)
+    legend = [t.get_text() for lg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)] if lg is not None
+              for t in lg.get_texts()]
+    assert "Pooled estimate [95% CI, model-based]" in legend
+    assert "Pooled estimate [95% CI, cluster-robust (CR2)]" in legend  # not a bare "[95% CI, ...]"

@@ -54,5 +54,3 @@ def test_compare_priors_of_a_multivariate_model_has_a_row_per_prior_and_outcome(
                                 direct.loc["tau", "median"], direct.loc["rho", "eti_upper"],
                                 direct.loc["theta_new[b]", "eti_upper"]], rtol=1e-8)
     assert "2 priors" in repr(cmp)
-    with pytest.raises(bm.errors.UnsupportedModelError, match="read .table"):
-        cmp.plot()

@@ -26,6 +26,7 @@ from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
 from bayesma.frequentist._printing import _fmt_p, _p_text
 from bayesma.frequentist.bias.dependent import EggerMVResult, egger_mv, refuse_dependent
+from bayesma.frequentist.inference import TESTS, check_test
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
@@ -69,7 +70,7 @@ class EggerResult:
     p : float
         Its two-sided p-value.
     dfs : int or None
-        Degrees of freedom of the t test (``model="lm"`` or ``test="knha"``), else None.
+        Degrees of freedom of the t test (``model="lm"`` or ``test="t"``/``"knha"``/``"adhoc"``), else None.
     b, ci_lb, ci_ub : float or None
         The limit estimate (the intercept: the effect as the predictor goes
         to zero, for ``sei``, ``vi``, ``ninv``, ``sqrtninv``) and its interval.
@@ -166,7 +167,7 @@ def egger_test(
     predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}
         The predictor: standard error (Egger's test), sampling variance, or a
         function of the sample sizes *ni*.
-    test : {"z", "knha", "adhoc"}
+    test : {"z", "t", "knha", "adhoc"}
         Tests of the meta-regression coefficients.
     level : float
         Confidence level of the limit estimate's interval.
@@ -416,7 +417,10 @@ def trimfill(
     ----------
     yi : str, array_like or RMAResult
         Observed effects (or a column name of *data*), or a fitted
-        intercept-only :class:`RMAResult` (its data, method and level are used).
+        intercept-only :class:`RMAResult` (its data and method are used; the fit of the
+        filled data takes *test* and *level* of this call, as metafor's ``trimfill(res, ...)``,
+        which refits with ``rma``'s defaults unless they are given; with k0 = 0 the result is
+        the fitted model itself).
     vi, sei : str or array_like
         Sampling variances or standard errors.
     data : pandas.DataFrame, optional
@@ -436,9 +440,9 @@ def trimfill(
     ilim : (float, float), optional
         Limits for the imputed effects.
     level : float
-        Confidence level of the final fit, as in :func:`bayesma.rma`.
-    test : {"z", "knha", "adhoc"}
-        Tests of the final fit, as in :func:`bayesma.rma`.
+        Confidence level of the fit of the filled data, as in :func:`bayesma.rma`.
+    test : {"z", "t", "knha", "adhoc"}
+        Tests of the fit of the filled data, as in :func:`bayesma.rma`.
     labels : str or array_like, optional
         Study labels (a column of *data* or values), used in messages and tables.
     missing : {"raise", "drop"}
@@ -461,6 +465,7 @@ def trimfill(
     (7, 0.1745, 0.0245)
     """
     refuse_dependent(yi, "trimfill()")
+    check_test(test, TESTS, "trimfill")
     if estimator not in ("L0", "R0", "Q0"):
         raise InputError(f"estimator must be 'L0', 'R0' or 'Q0', got {estimator!r}")
     if side is not None and side not in ("left", "right"):
@@ -547,8 +552,9 @@ def trimfill(
         fill_labels = [f"Filled {i + 1}" for i in range(k0)]
         aug = _plain(np.concatenate([y_all, filled_y]), np.concatenate([v_all, filled_v]),
                      list(md.labels) + fill_labels)
-        fit = fit_rma(aug, np.ones((k + k0, 1)), ["intrcpt"], method=method, test=original.test,
-                      level=original.level)
+        # as metafor 3.8-1's trimfill(res, ...): the filled data are refitted with rma's test and level
+        # as given to trimfill (default "z", 95%), not the fitted model's
+        fit = fit_rma(aug, np.ones((k + k0, 1)), ["intrcpt"], method=method, test=test, level=_level(level))
         fill = pd.DataFrame({"label": fill_labels, "yi": filled_y, "vi": filled_v})
     else:
         fit = original

@@ -168,10 +168,11 @@ def pet_peese(
         intercept is one-sided in that direction). ``"auto"`` detects it from the sign of
         the pooled effect (:mod:`bayesma.frequentist.bias.direction`); an explicit value that
         contradicts the data is used with a warning. The printout says which was used.
-    test : {"z", "knha"}
+    test : {"z", "t", "knha"}
         ``"z"`` (metafor's ``rma(..., method = "FE")``); ``"knha"`` scales the standard
         errors by the residual variance with t tests, which is the weighted least-squares
-        regression (``lm(yi ~ sei, weights = 1/vi)``) of Stanley & Doucouliagos.
+        regression (``lm(yi ~ sei, weights = 1/vi)``) of Stanley & Doucouliagos; ``"t"``
+        keeps the standard errors of ``"z"`` with t tests (k - 2 df).
     missing : {"raise", "drop"}
 
     Returns
@@ -202,8 +203,8 @@ def pet_peese(
                                                                              "pet_peese"))
     if not 0 < alpha < 1:
         raise InputError(f"alpha must lie in (0, 1), got {alpha}")
-    if test not in ("z", "knha"):
-        raise InputError(f"test must be 'z' or 'knha', got {test!r}")
+    if test not in ("z", "t", "knha"):
+        raise InputError(f"pet_peese: test must be one of 'z', 't', 'knha', got {test!r}", column="test")
     md = _data(yi, vi, sei, data, missing)
     alternative = resolve_alternative(alternative, md.yi, md.vi, "pet_peese")
     if md.k < 3:

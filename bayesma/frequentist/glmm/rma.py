@@ -14,6 +14,7 @@ from bayesma.frequentist.glmm.data import MODELS, drop_empty_groups, glmm_data
 from bayesma.frequentist.glmm.fit import default_nodes, fit_glmm
 from bayesma.frequentist.glmm.options import check_coding, check_escalc_options, glmm_control
 from bayesma.frequentist.glmm.result import GLMMResult
+from bayesma.frequentist.inference import MV_TESTS, check_test
 
 __all__ = ["rma_glmm"]
 
@@ -197,8 +198,7 @@ def rma_glmm(
     if nAGQ is not None and (isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 1):
         raise ArgumentTypeError(f"nAGQ must be a whole number >= 1, got {nAGQ!r}")
     level = check_level(level)
-    if test not in ("z", "t"):
-        raise InputError(f"test={test!r} is not known; rma_glmm takes 'z' or 't' (as metafor)")
+    check_test(test, MV_TESTS, "rma_glmm")  # as metafor's rma.glmm: "z" or "t"
     if measure in ("PLO", "IRLN") and model != "UM.FS":
         raise UnsupportedModelError(f"measure {measure!r} has one model (one count per study); leave model= out")
     if measure == "IRR" and model == "CM.AL":

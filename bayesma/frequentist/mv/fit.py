@@ -26,6 +26,7 @@ from bayesma.data import MetaData
 from bayesma.design import design_matrix, required_columns
 from bayesma.errors import ArgumentTypeError, InputError, MissingDataWarning
 from bayesma.frequentist._common import _aligned_mods, _level
+from bayesma.frequentist.inference import MV_TESTS, check_test
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.components import build_params
 from bayesma.frequentist.mv.estimate import fit_model
@@ -42,15 +43,7 @@ def _method_test(method: str, test: str, dfs: Any) -> tuple[str, str]:
     method = str(method).upper()
     if method not in _METHODS:
         raise InputError(f"method must be one of {_METHODS} for rma_mv, got {method!r}")
-    if test == "knha":
-        warnings.warn(
-            "rma_mv: test='knha' gives t tests with k - p degrees of freedom without the Knapp-Hartung "
-            "rescaling (metafor's rma.mv(test='t')); use test='t' to silence this warning",
-            stacklevel=3,
-        )
-        test = "t"
-    if test not in ("z", "t"):
-        raise InputError(f"test must be 'z' or 't' for rma_mv, got {test!r}")
+    test = check_test(test, MV_TESTS, "rma_mv")  # metafor's rma.mv refuses "knha" and "adhoc"
     if test == "z" and dfs is not None and (not isinstance(dfs, str) or dfs == "contain"):
         test = "t"  # metafor: numeric dfs or dfs="contain" switch to t tests
     return method, test
@@ -277,6 +270,7 @@ def fit_rma_mv(md: MetaData, X: np.ndarray, coef_names: list[str], *, V: BlockDi
                s_names: Any = None, sigma2_init: Any = None) -> RMAMVResult:
     """Fit on validated data and a design matrix (the engine of :func:`rma_mv`). Without *sigmas*
     and *structs*, the three-level model over ``md.cluster``."""
+    check_test(test, MV_TESTS, "rma_mv")
     if sigmas is None and structs is None:
         codes, levels = pd.factorize(pd.Series(md.cluster, dtype=object), sort=False)
         names = tuple(s_names) if s_names is not None else ("cluster", "cluster/id")

@@ -1,0 +1,270 @@
+"""Refits of an :func:`~bayesma.frequentist.mv.rma_mv` model without one cluster of effects at a time,
+the machinery behind :mod:`bayesma.frequentist.mv.influence` (metafor's ``*.rma.mv`` influence methods).
+
+A cluster (``cluster=``: a column or one value per effect; default every effect on its own) leaves
+with its rows and columns of ``V`` and its levels of the random factors. :func:`refit_without`
+re-maximises the likelihood on the remaining rows starting at the full fit's estimates (linear in
+their number); with the components held, :class:`_Deletions` needs no refit: deleting a cluster
+removes its blocks' contributions to ``X'M^-1 X`` and ``X'M^-1 y`` (all deletions linear in k).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesma.errors import BayesmaError, InputError
+from bayesma.frequentist.mv.blocks import BlockDiag
+from bayesma.frequentist.mv.likelihood import Layout
+from bayesma.frequentist.mv.optimize import Params, maximize
+from bayesma.frequentist.mv.random import SigmaTerm, StructTerm
+from bayesma.frequentist.mv.result import RMAMVResult
+from bayesma.frequentist.mv.structs import Struct
+
+__all__ = ["refit_without"]
+
+
+# ---------------------------------------------------------------------------------------------
+# clusters
+
+
+@dataclass(frozen=True)
+class _Clusters:
+    """The clusters to delete: their labels (sorted as R's ``order(ids)``) and rows."""
+
+    name: str | None            # the column's name (None: every effect its own cluster)
+    ids: list[Any]              # sorted labels
+    rows: list[np.ndarray]      # row positions of each, in the fit's order
+    of_row: np.ndarray | None   # the cluster label of each row (None without cluster=)
+
+
+def _sort_key(values: list[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
+    k = res.k
+    if cluster is None:
+        return _Clusters(None, list(res.data.labels), [np.array([i]) for i in range(k)], None)
+    if isinstance(cluster, str):
+        frame = res.data.data
+        if frame is None or cluster not in frame.columns:
+            cols = [] if frame is None else list(frame.columns)
+            raise InputError(f"{what}: cluster={cluster!r} is not a column of the data the model was fitted to; "
+                             f"columns are {cols}", column=cluster)
+        values, name = frame[cluster].to_numpy(dtype=object), cluster
+    else:
+        values = np.asarray(cluster.to_numpy() if isinstance(cluster, pd.Series) else cluster, dtype=object).ravel()
+        name = getattr(cluster, "name", None) or "cluster"
+        if values.shape[0] != k:
+            raise InputError(f"{what}: cluster= has {values.shape[0]} values but the model has {k} effects "
+                             "(one value per effect, in the rows of the fit)", column="cluster")
+    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise InputError(f"{what}: the cluster of effect {res.data.labels[i]!r} (row {i + 1}) is missing",
+                         study=str(res.data.labels[i]), row=i + 1, column=str(name))
+    values = np.array([v.item() if isinstance(v, np.generic) else v for v in values], dtype=object)
+    codes, levels = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    ids = _sort_key(list(levels))
+    position = {v: j for j, v in enumerate(levels)}
+    rows = [np.flatnonzero(codes == position[v]) for v in ids]
+    return _Clusters(str(name), ids, rows, values)
+
+
+# ---------------------------------------------------------------------------------------------
+# refits without one cluster
+
+
+def _sub_terms(res: RMAMVResult, keep: np.ndarray) -> tuple[list[SigmaTerm], list[StructTerm]] | None:
+    """The random terms on the kept rows (levels renumbered); None when a structured term loses an
+    inner level and with it a parameter (metafor's refit fails there)."""
+    sigmas = []
+    for t in res.layout.sigmas:
+        codes, uniq = pd.factorize(t.codes[keep], sort=False)
+        sigmas.append(SigmaTerm(t.name, codes.astype(np.intp), len(uniq),
+                                lambda t=t, u=uniq: [t.levels[int(c)] for c in u]))
+    structs = []
+    for u in res.layout.structs:
+        inner = u.inner_codes[keep]
+        present = np.unique(inner)
+        st = u.struct
+        if len(present) < len(u.inner_levels):
+            st = Struct(u.struct.name, len(present))
+            if (st.n_tau2, st.n_rho) != (u.struct.n_tau2, u.struct.n_rho):
+                return None
+            inner = np.searchsorted(present, inner).astype(np.intp)
+        outer, uniq = pd.factorize(u.outer_codes[keep], sort=False)
+        structs.append(StructTerm(u.inner_name, u.outer_name, st, inner,
+                                  [u.inner_levels[int(c)] for c in present], outer.astype(np.intp),
+                                  [u.outer_levels[int(c)] for c in uniq]))
+    return sigmas, structs
+
+
+@dataclass(frozen=True)
+class _Refit:
+    beta: np.ndarray
+    vb: np.ndarray
+    theta: np.ndarray   # the components in metafor's terms
+    ll: float
+
+
+def refit_without(res: RMAMVResult, keep: np.ndarray, reestimate: bool = True) -> _Refit | None:
+    """The fit of *res*'s model to the rows where *keep* is True (None where it cannot be fitted).
+
+    The components start at (``reestimate=True``) or stay at (``False``) the full fit's
+    estimates; fixed components stay fixed; a ``~ 1 | f`` component whose factor has one level
+    left is fixed at 0 (as metafor does)."""
+    X = res.X[keep]
+    if X.shape[0] <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
+        return None
+    terms = _sub_terms(res, keep)
+    if terms is None:
+        return None
+    sigmas, structs = terms
+    theta0 = np.asarray(res.theta, dtype=float)
+    fixed = res.params.fixed.copy() if reestimate else theta0.copy()
+    for j, t in enumerate(sigmas):
+        if t.n_levels == 1 and np.isnan(fixed[j]):
+            fixed[j] = 0.0
+    params = Params(res.params.names, res.params.is_var, fixed)
+    layout = Layout(res.yi[keep], X, res.V.subset(keep), sigmas, structs)
+    start = np.where(np.isnan(fixed), theta0, fixed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theta, ev = maximize(layout, res.method == "REML", params, res.scale, start=start)
+    except (BayesmaError, np.linalg.LinAlgError, ValueError):
+        return None
+    return _Refit(ev.beta, ev.vb, np.asarray(theta, dtype=float), float(ev.ll))
+
+
+class _Deletions:
+    """The fits without each cluster, computed once and shared by the diagnostics.
+
+    With the components re-estimated, each is a likelihood maximisation on the remaining rows
+    (linear in their number). With the components held, no refit is needed: the marginal
+    covariance is block diagonal, so deleting a cluster removes the contributions of its blocks to
+    ``X'M^-1 X`` and ``X'M^-1 y`` and adds back those of the blocks' remaining rows -- the cost of a
+    deletion is that of its own blocks, and all deletions together take time linear in k."""
+
+    def __init__(self, res: RMAMVResult, clusters: _Clusters, reestimate: bool):
+        self.res, self.clusters, self.reestimate = res, clusters, bool(reestimate)
+        self._M: BlockDiag | None = None
+        if self.reestimate:
+            self.fits: list[_Refit | None] = []
+            for rows in clusters.rows:
+                keep = np.ones(res.k, dtype=bool)
+                keep[rows] = False
+                self.fits.append(refit_without(res, keep, True))
+        else:
+            self.fits = _downdated(res, clusters.rows, self.marginal)
+
+    def marginal(self) -> BlockDiag:
+        """M of the full fit (computed once)."""
+        if self._M is None:
+            self._M = self.res.marginal_vcov()
+        return self._M
+
+    def full_at(self, fit: _Refit) -> tuple[np.ndarray, BlockDiag]:
+        """vb and M of the model on all effects at the components of *fit* (metafor's ``tmp``)."""
+        res = self.res
+        if not self.reestimate:
+            return res.vb, self.marginal()
+        internal = res.layout.internal(fit.theta)
+        ev = res.layout.evaluate(internal, res.method == "REML")
+        vb = ev.vb if ev is not None else np.full_like(res.vb, np.nan)
+        return vb, res.layout.marginal(internal)
+
+
+def _struct_level_lost(res: RMAMVResult, rows: np.ndarray, counts: list[np.ndarray]) -> bool:
+    """Does deleting *rows* leave a structured term whose parameters depend on its inner levels
+    without one of them (metafor's refit fails there)?"""
+    for t, n in zip(res.layout.structs, counts):
+        if t.struct.n_tau2 > 1 or t.struct.n_rho > 1:
+            gone = np.bincount(t.inner_codes[rows], minlength=len(n))
+            if np.any(n - gone == 0):
+                return True
+    return False
+
+
+def _downdated(res: RMAMVResult, clusters: list[np.ndarray], marginal: Any) -> list[_Refit | None]:
+    """beta and vb without each cluster at the full fit's components, by removing blocks' contributions."""
+    M = marginal()
+    blocks, brow = M.blocks, M.rows
+    comp = np.empty(res.k, np.intp)
+    for b, r in enumerate(brow):
+        comp[r] = b
+    X, y = res.X, res.yi
+    Minv = [np.linalg.inv(B) for B in blocks]
+    A_b = [X[r].T @ Mi @ X[r] for r, Mi in zip(brow, Minv)]
+    u_b = [X[r].T @ Mi @ y[r] for r, Mi in zip(brow, Minv)]
+    A, u = np.sum(A_b, axis=0), np.sum(u_b, axis=0)
+    counts = [np.bincount(t.inner_codes, minlength=len(t.inner_levels)) for t in res.layout.structs]
+    theta = np.asarray(res.theta, dtype=float)
+    out: list[_Refit | None] = []
+    for rows in clusters:
+        keep = np.ones(res.k, dtype=bool)
+        keep[rows] = False
+        if res.k - len(rows) <= res.p or _struct_level_lost(res, rows, counts):
+            out.append(None)
+            continue
+        Ac, uc = A.copy(), u.copy()
+        for b in np.unique(comp[rows]):
+            r = brow[b]
+            Ac -= A_b[b]
+            uc -= u_b[b]
+            left = keep[r]
+            if left.any():
+                Mi = np.linalg.inv(blocks[b][np.ix_(left, left)])
+                Ac += X[r[left]].T @ Mi @ X[r[left]]
+                uc += X[r[left]].T @ Mi @ y[r[left]]
+        if not _full_rank(Ac, A):
+            out.append(None)
+            continue
+        vb = np.linalg.inv(Ac)
+        out.append(_Refit(vb @ uc, 0.5 * (vb + vb.T), theta, np.nan))
+    return out
+
+
+def _full_rank(Ac: np.ndarray, A: np.ndarray) -> bool:
+    """Is ``X_(-c)' M^-1 X_(-c)`` (= *Ac*) of full rank, i.e. every coefficient still estimable? A
+    column that lost (nearly) all its weight, or columns that became collinear (the smallest
+    eigenvalue of the scaled matrix), say no."""
+    d = np.diag(Ac)
+    if np.any(d <= 1e-10 * np.diag(A)):
+        return False
+    s = 1.0 / np.sqrt(d)
+    return bool(np.linalg.eigvalsh(Ac * s[:, None] * s[None, :])[0] > 1e-10)
+
+
+class _BlockIndex:
+    """Where each row of a block-diagonal M sits, to read dense submatrices M[rows, rows] quickly."""
+
+    def __init__(self, M: BlockDiag):
+        n = M.shape[0]
+        self.groups = list(M.groups())
+        self.gi, self.bj, self.loc = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.intp)
+        for g_index, g in enumerate(self.groups):
+            self.gi[g.rows] = g_index
+            self.bj[g.rows] = np.arange(g.rows.shape[0])[:, None]
+            self.loc[g.rows] = np.arange(g.rows.shape[1])[None, :]
+        self.n = n
+
+    def sub(self, rows: np.ndarray) -> np.ndarray:
+        """The dense submatrix M[rows, rows]."""
+        out = np.zeros((len(rows), len(rows)))
+        key = self.gi[rows] * (self.n + 1) + self.bj[rows]
+        for kk in np.unique(key):
+            sel = np.flatnonzero(key == kk)
+            r0 = rows[sel[0]]
+            loc = self.loc[rows[sel]]
+            out[np.ix_(sel, sel)] = self.groups[self.gi[r0]].mats[self.bj[r0]][np.ix_(loc, loc)]
+        return out

@@ -1,0 +1,24 @@
+"""``bayesma subgroup``'s printed table: tau² belongs to the random-effects rows (the common-effect model has
+none), each the REML tau² of that subgroup alone; I² and Q (heterogeneity within the subgroup) on both."""
+
+from __future__ import annotations
+
+import pandas as pd
+from _helpers import ROOT
+
+import bayesma as bm
+from bayesma.cli.subgroup import subgroup_analysis
+
+CSV = ROOT / "examples" / "data" / "working_alliance_illustrative.csv"
+
+
+def test_tau2_only_on_random_effects_rows():
+    raw = pd.read_csv(CSV).query("outcome == 'recidivism'")
+    es = bm.escalc("R2D", ri="r", ni="n", data=raw)
+    spec = {"yi": "yi", "vi": "vi", "sei": None, "labels": "study", "missing": "raise"}
+    shown = subgroup_analysis(es, spec, "rater")["shown"]
+    assert (shown.loc["FE", "tau²"] == "").all()
+    for level, cell in shown.loc["RE", "tau²"].items():
+        alone = bm.rma("yi", "vi", data=es[es["rater"] == level])  # metafor's REML on that subgroup
+        assert cell == f"{alone.tau2:.2f}"
+    assert (shown.loc["FE", "I²"] == shown.loc["RE", "I²"]).all() and (shown.loc["FE", "I²"] != "").all()
