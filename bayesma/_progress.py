@@ -154,10 +154,10 @@ def elapsed(message: str, enabled: bool = True, *, done: str | None = "done in {
     >>> out.getvalue().splitlines()[-1]
     'compiled in 0 s'
     """
-    if not enabled:
+    stream = sys.stderr if stream is None else stream
+    if not enabled or stream is None:  # no stderr at all (pythonw): nothing to show
         yield None
         return
-    stream = sys.stderr if stream is None else stream
     ticker = Elapsed(message, stream, live_stream(stream), still)
     ticker.done = done
     ticker._start()
