@@ -60,8 +60,9 @@ def cooks_distance(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = 
     res : RMAMVResult
         A fit of :func:`bayesma.rma_mv`.
     cluster : str or array_like, optional
-        A column of the fitted data, or one value per effect (rows of the fit): each cluster is
-        deleted as a whole. Default: each effect on its own.
+        A column of the fitted data, or one value per row of the data passed to ``rma_mv`` (as
+        metafor; rows dropped there for missing values are left out) or per fitted effect: each
+        cluster is deleted as a whole. Default: each effect on its own.
     reestimate : bool
         Re-estimate the variance components without each cluster (starting at the full fit's
         estimates; metafor's default), or hold them at the full fit's values.
@@ -299,8 +300,7 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     res : RMAMVResult
         A fit of :func:`bayesma.rma_mv`.
     cluster : str or array_like, optional
-        A column of the fitted data, or one value per effect: adds a test per cluster, ``X2 =
-        e_c' Var(e_c)^-1 e_c``.
+        As :func:`cooks_distance`: adds a test per cluster, ``X2 = e_c' Var(e_c)^-1 e_c``.
 
     Returns
     -------
