@@ -482,7 +482,7 @@ class MetaPosterior(ModelChecks, PredictionMixin):
         Returns
         -------
         pandas.DataFrame
-            Rows ``FE``, ``DL``, ``REML``, ``REML+KH``, ``Bayesian (<engine>)``; columns
+            Rows ``FE``, ``DL``, ``REML``, ``REML + KH``, ``Bayesian (<engine>)``; columns
             ``estimate, ci_lb, ci_ub, tau, tau_ci_lb, tau_ci_ub, pi_lb, pi_ub``.
 
         Examples
