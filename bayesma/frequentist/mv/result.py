@@ -14,6 +14,7 @@ from bayesma.frequentist._common import coef_table
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.likelihood import Layout
+from bayesma.frequentist.mv.notes import boundary_notes
 from bayesma.frequentist.mv.optimize import Params
 from bayesma.frequentist.mv.predict import predict_mv, ranef_mv
 from bayesma.frequentist.mv.profile import confint_sigma2
@@ -320,6 +321,7 @@ def _format(res: RMAMVResult) -> str:
         text = "\n".join(f"{row} {s}".rstrip() for row, s in zip(text.splitlines(), [""] + stars))
     lines.append(text)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
+    lines += [line for note in boundary_notes(res) for line in ("", "Note: " + note)]
     return "\n".join(lines)
 
 
