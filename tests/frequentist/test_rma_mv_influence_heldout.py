@@ -208,3 +208,10 @@ def test_cluster_of_the_datas_length_with_dropped_rows_is_metafors():
     assert err.value.row == 5
     with pytest.raises(bm.InputError, match="66"):
         bm.rstandard(res, cluster=df["study"].to_numpy()[:10])
+
+
+def test_residuals_print_the_cluster_table_first(fits):
+    r = bm.rstudent(fits["crede2010_three_level_t"], cluster="studyid", reestimate=False)
+    text = repr(r)
+    assert text.index("By cluster:") < text.index("By effect (.obs, 97 rows)")
+    assert "held" in text and "X2" in text

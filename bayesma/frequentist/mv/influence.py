@@ -263,8 +263,9 @@ class MVResiduals:  # numpydoc ignore=PR01
         head = f"{self.kind} of an rma_mv fit (k = {len(self.obs)}{how}; metafor's {self.kind}.rma.mv)\n"
         fmt = lambda v: f"{v:.4f}"  # noqa: E731
         body = self.obs.to_string(float_format=fmt, max_rows=30)
-        if self.cluster is not None:
-            body += "\n\nBy cluster:\n" + self.cluster.to_string(float_format=fmt, max_rows=30)
+        if self.cluster is not None:  # the per-cluster test first: the table one reads
+            body = ("By cluster:\n" + self.cluster.to_string(float_format=fmt, max_rows=30)
+                    + f"\n\nBy effect (.obs, {len(self.obs)} rows):\n" + body)
         return head + body
 
 
