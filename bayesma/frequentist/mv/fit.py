@@ -179,8 +179,11 @@ def rma_mv(
             raise InputError(f"vi has {vi_all.size} values but there are {k} effects")
         check_V(Vb, md.labels, vi_all[keep], vi if isinstance(vi, str) else "vi")
     sigmas, structs = parse_random(random, md.data, struct)
-    return fit_rma_mv(md, X, names, V=Vb, sigmas=sigmas, structs=structs, method=method, test=test, dfs=dfs,
-                      level=level, fixed=dict(sigma2=sigma2, tau2=tau2, rho=rho, gamma2=gamma2, phi=phi))
+    res = fit_rma_mv(md, X, names, V=Vb, sigmas=sigmas, structs=structs, method=method, test=test, dfs=dfs,
+                     level=level, fixed=dict(sigma2=sigma2, tau2=tau2, rho=rho, gamma2=gamma2, phi=phi))
+    if not keep.all():
+        res.not_na = keep  # per-row arguments of later calls (cluster=) may come in the data's rows
+    return res
 
 
 def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
