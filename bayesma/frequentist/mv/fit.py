@@ -33,6 +33,7 @@ from bayesma.frequentist.mv.estimate import fit_model
 from bayesma.frequentist.mv.inputs import as_blockdiag, check_V, diagonal_V
 from bayesma.frequentist.mv.random import SigmaTerm, parse_random, random_columns
 from bayesma.frequentist.mv.result import RMAMVResult
+from bayesma.frequentist.subset import apply_subset
 
 __all__ = ["rma_mv", "fit_rma_mv"]
 
@@ -72,6 +73,7 @@ def rma_mv(
     cluster: Any = None,
     labels: Any = None,
     missing: str | None = None,
+    subset: Any = None,
 ) -> RMAMVResult:
     """Fit a multivariate / multilevel meta-analysis (metafor's ``rma.mv``).
 
@@ -116,6 +118,10 @@ def rma_mv(
     missing : {"drop", "raise"}, optional
         Rows with missing values: dropped with a warning as metafor does (the default), or an
         error (the default of the three-level ``cluster=`` call).
+    subset : str or array_like, optional
+        The effects to fit (metafor's ``subset=``), chosen before fitting: a boolean mask, the name of a
+        boolean column of *data*, or 0-based row positions; a k x k *V* is cut in rows and columns (V as
+        blocks cannot be: pass ``data=dat[mask]`` and V built on it). See :mod:`bayesma.frequentist.subset`.
 
     Returns
     -------
@@ -147,6 +153,8 @@ def rma_mv(
     """
     method, test = _method_test(method, test, dfs)
     level = _level(level)
+    data, yi, V, vi, sei, cluster, labels, mods = apply_subset(
+        subset, data, yi, V=V, vi=vi, sei=sei, cluster=cluster, labels=labels, mods=mods)
     if cluster is not None:
         if random is not None:
             raise InputError("give either cluster= (a three-level model) or random=, not both")
