@@ -1,7 +1,7 @@
 """Influence diagnostics of rma_mv fits on held-out data and options, against metafor 3.8.1
 (metafor_mv_influence_heldout.R / .json beside it): a three-level model with a moderator and
 ``test="t"`` (dat.crede2010; ``btt=`` for Cook's distance), one random term with clusters of a
-higher level, rows with a missing yi (dat.bornmann2007; ``cluster=`` of the data's length, as
+higher level, two random terms with clusters of a lower level (samples within studies), rows with a missing yi (dat.bornmann2007; ``cluster=`` of the data's length, as
 metafor), ``~ outcome | study`` with struct CS and HCS (dat.kalaian1996), two random terms, and an
 AR struct over time (dat.ishak2007, ML).
 
