@@ -221,3 +221,16 @@ def test_residuals_print_the_cluster_table_first(fits):
     text = repr(r)
     assert text.index("By cluster:") < text.index("By effect (.obs, 97 rows)")
     assert "held" in text and "X2" in text
+
+
+def test_cluster_of_the_datas_length_for_the_three_level_call_with_dropped_rows():
+    """rma_mv(yi, vi, cluster=, missing="drop") also takes cluster= in the data's rows."""
+    case = BY_NAME["crede2010_three_level_t"]
+    df = _frame(case)
+    df.loc[[3, 40], "yi"] = np.nan
+    with pytest.warns(bm.errors.MissingDataWarning):
+        res = bm.rma_mv("yi", "vi", cluster="studyid", data=df, missing="drop")
+    assert res.k == 95 and int(res.not_na.sum()) == 95 and not res.not_na[[3, 40]].any()
+    pd.testing.assert_series_equal(bm.cooks_distance(res, cluster=df["studyid"].to_numpy(), reestimate=False),
+                                   bm.cooks_distance(res, cluster="studyid", reestimate=False),
+                                   check_names=False, check_index_type=False)

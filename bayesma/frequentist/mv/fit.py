@@ -247,8 +247,11 @@ def _three_level(yi, vi, sei, data, cluster, mods, method, test, dfs, level, lab
                       "identifiable (only their sum is); consider rma()", stacklevel=3)
     sigmas = [SigmaTerm(cluster_name, codes.astype(np.intp), m, [str(v) for v in levels]),
               SigmaTerm(f"{cluster_name}/{inner_name}", np.arange(k, dtype=np.intp), k, list(md.labels))]
-    return fit_rma_mv(md, X, names, V=diagonal_V(md.vi), sigmas=sigmas, structs=[], method=method, test=test,
-                      dfs=dfs, level=level, fixed={"sigma2": sigma2}, nested_names=True)
+    res = fit_rma_mv(md, X, names, V=diagonal_V(md.vi), sigmas=sigmas, structs=[], method=method, test=test,
+                     dfs=dfs, level=level, fixed={"sigma2": sigma2}, nested_names=True)
+    if md.dropped and isinstance(data, pd.DataFrame) and md.row_index is not None and data.index.is_unique:
+        res.not_na = data.index.isin(md.row_index)  # the data's rows that were fitted (missing="drop")
+    return res
 
 
 def _nested_labels(data: pd.DataFrame | None, labels: Any, cluster: Any) -> Any:
