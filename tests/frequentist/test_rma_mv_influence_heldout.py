@@ -1,7 +1,7 @@
 """Influence diagnostics of rma_mv fits on held-out data and options, against metafor 3.8.1
 (metafor_mv_influence_heldout.R / .json beside it): a three-level model with a moderator and
 ``test="t"`` (dat.crede2010; ``btt=`` for Cook's distance), one random term with clusters of a
-higher level, rows with a missing yi (dat.bornmann2007; ``cluster=`` of the data's length, as
+higher level, two random terms with clusters of a lower level (samples within studies), rows with a missing yi (dat.bornmann2007; ``cluster=`` of the data's length, as
 metafor), ``~ outcome | study`` with struct CS and HCS (dat.kalaian1996), two random terms, and an
 AR struct over time (dat.ishak2007, ML).
 
@@ -92,8 +92,14 @@ def test_hatvalues_and_rstandard_match_metafor(fits, name):
     _close(_by_id(rc.cluster["k"], rc.cluster.index, ref["ids"]), ref["k"], 0)
 
 
-@pytest.mark.parametrize("reestimate", [True, False])
-@pytest.mark.parametrize("name", NAMES)
+# the re-estimated deletions refit the model once per cluster and diagnostic: two cases in the fast
+# tier (the refits of every case are also checked, once each, by the log-likelihood test below)
+FAST_REESTIMATE = ("crede2010_three_level_t", "bornmann2007_na", "kalaian1996_two_terms")
+DELETION_CASES = [(n, False) for n in NAMES] + [
+    pytest.param(n, True, marks=() if n in FAST_REESTIMATE else pytest.mark.slow) for n in NAMES]
+
+
+@pytest.mark.parametrize(("name", "reestimate"), DELETION_CASES)
 def test_cluster_deletion_matches_metafor(fits, name, reestimate):
     res, case = fits[name], BY_NAME[name]
     E = case["expect"]["reestimate" if reestimate else "fixed"]["cluster"]

@@ -5,6 +5,8 @@
 #                             (random = ~ 1 | studyid/sampleid), cluster = studyid; cooks with btt = 2
 #   crede2010_sample_only     one random term (~ 1 | sid, sid = the sample) but clusters of a
 #                             higher level (cluster = studyid)
+#   crede2010_two_terms_sample_clusters   random = list(~ 1 | studyid, ~ 1 | sid), clusters of a
+#                             lower level than the study term (cluster = sid)
 #   bornmann2007_na           random = ~ 1 | study/obs, mods = ~ type, two yi set to NA (metafor
 #                             drops them; cluster = the column of the original length)
 #   kalaian1996_CS / _HCS     random = ~ outcome | study, struct = "CS" / "HCS", V from vcalc (rho 0.66)
@@ -104,6 +106,16 @@ add(name = "crede2010_sample_only", data = "dat.crede2010", call = "rma.mv(yi, v
     model = model_info(res), expect = diagnostics(res, dat$studyid),
     deleted = deleted_fits(res, dat$studyid, function(keep, res)
       rma.mv(yi, vi, random = ~ 1 | sid, data = dat, subset = keep, control = init(res))))
+
+# two crossed-style random terms, clusters of a lower level (samples) than the study term
+res <- rma.mv(yi, vi, random = list(~ 1 | studyid, ~ 1 | sid), data = dat)
+add(name = "crede2010_two_terms_sample_clusters", data = "dat.crede2010",
+    call = "rma.mv(yi, vi, random = list(~ 1 | studyid, ~ 1 | sid))",
+    random = c("~ 1 | studyid", "~ 1 | sid"), cluster = "sid",
+    input = df_input(dat, c("studyid", "sampleid", "sid", "criterion", "yi", "vi")),
+    model = model_info(res), expect = diagnostics(res, dat$sid),
+    deleted = deleted_fits(res, dat$sid, function(keep, res)
+      rma.mv(yi, vi, random = list(~ 1 | studyid, ~ 1 | sid), data = dat, subset = keep, control = init(res))))
 
 # ---------------------------------------------------------------- bornmann2007: rows with NA in yi
 dat <- escalc(measure = "OR", ai = waward, n1i = wtotal, ci = maward, n2i = mtotal, data = dat.bornmann2007)
