@@ -90,7 +90,7 @@ class Elapsed:
         head = self.message
         if cut:
             room = max(shutil.get_terminal_size((80, 24)).columns - len(tail) - 6, 10)
-            head = head if len(head) <= room else head[:room - 1] + "…"
+            head = head if len(head) <= room else head[:room - 3] + "..."  # ASCII: any terminal encoding
         text, old = f"{head} ... {tail}", self._width
         self._width = len(text)
         if not cut:  # blank the live line, then the whole text
