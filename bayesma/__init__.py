@@ -144,7 +144,14 @@ _SUBMODULES = {"errors", "priors", "plots", "exact", "models", "effects", "frequ
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 
 
+#: metafor's names that bayesma spells otherwise (one name per idea, docs/conventions.rst: no aliases)
+_METAFOR_NAMES = {"regtest": "egger_test", "rma_uni": "rma"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _METAFOR_NAMES:
+        raise AttributeError(f"module 'bayesma' has no attribute {name!r}: metafor's {name}() is "
+                             f"bayesma.{_METAFOR_NAMES[name]}() (one name per function, docs/conventions.rst)")
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value

@@ -10,7 +10,7 @@ from typing import Any
 
 from bayesma.errors import InputError
 
-__all__ = ["format_p", "transformed", "format_transformed"]
+__all__ = ["format_p", "frame_text", "transformed", "format_transformed"]
 
 
 def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing: str | None = None) -> str:
@@ -24,7 +24,9 @@ def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing:
         ``"metafor"``: four decimals, ``<.0001`` below 1e-4 (metafor's printouts).
         ``"apa"``: three decimals without the leading zero, ``< .001`` and ``> .999`` at the ends.
     relation : bool
-        Prefix the relation: ``"= 0.0123"``, ``"<.0001"``; ``"= .034"``, ``"< .001"``.
+        Prefix the relation, with a space after it as in metafor's test lines (``p-val < .0001``):
+        ``"= 0.0123"``, ``"< .0001"``; ``"= .034"``, ``"< .001"``. Write ``"p " + format_p(p, relation=True)``,
+        never ``"p = " + format_p(p)`` (which reads ``p = <.0001``).
     missing : str, optional
         The text for a missing p-value (default ``"NA"`` for metafor's style, ``"n/a"`` for APA).
 
@@ -34,8 +36,8 @@ def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing:
 
     Examples
     --------
-    >>> format_p(0.01234), format_p(3e-7), format_p(0.01234, relation=True)
-    ('0.0123', '<.0001', '= 0.0123')
+    >>> format_p(0.01234), format_p(3e-7), format_p(0.01234, relation=True), format_p(3e-7, relation=True)
+    ('0.0123', '<.0001', '= 0.0123', '< .0001')
     >>> format_p(0.034, "apa", relation=True), format_p(0.9996, "apa"), format_p(float("nan"), "apa", relation=True)
     ('= .034', '> .999', '= n/a')
     """
@@ -47,7 +49,7 @@ def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing:
     p = float(p)
     if style == "metafor":
         if p < 1e-4:
-            return "<.0001"
+            return "< .0001" if relation else "<.0001"
         return f"= {p:.4f}" if relation else f"{p:.4f}"
     if p < 0.001:
         return "< .001"
@@ -55,6 +57,44 @@ def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing:
         return "> .999"
     text = f"{p:.3f}".lstrip("0")
     return f"= {text}" if relation else text
+
+
+#: column names that hold p-values in the tables of the printouts
+_P_COLUMNS = {"p", "pval", "pval*", "Qp", "QEp", "QMp", "QSp", "LRTp", "Q_p", "p_value", "p_k0"}
+
+
+def is_p_column(name: Any) -> bool:
+    """Whether a table column holds p-values (``pval``, ``QEp``, ``rob_pval``, ...)."""
+    name = str(name)
+    return name in _P_COLUMNS or name.startswith("pval") or name.endswith("_pval") or name.endswith("_p")
+
+
+def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: bool = True,
+               max_rows: int | None = None) -> str:
+    """A DataFrame as a printout's table: p-value columns through :func:`format_p` (``<.0001``, never
+    ``1.6302e-21``), every other float column in fixed notation with *digits* decimals (no column
+    switched to scientific notation), NaN as ``NA``; all columns shown, whatever pandas' display options,
+    and all rows (or the first and last of *max_rows*).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(frame_text(pd.DataFrame({"estimate": [0.55, 0.15], "pval": [1.6e-21, 0.0094]}, index=["a", "b"])))
+      estimate    pval
+    a   0.5500  <.0001
+    b   0.1500  0.0094
+    """
+    import numpy as np
+
+    shown = table.copy()
+    pcols = [c for c in shown.columns if is_p_column(c)] if p_columns is None else list(p_columns)
+    for col in shown.columns:
+        values = shown[col]
+        if col in pcols:
+            shown[col] = [format_p(v) for v in values]
+        elif values.dtype.kind == "f":
+            shown[col] = ["NA" if np.isnan(v) else f"{v:.{digits}f}" for v in values]
+    return shown.to_string(index=index, max_rows=max_rows, max_cols=None, line_width=None)
 
 
 #: methods whose validity depends on the number of studies: (the k below which a printout says so, why)

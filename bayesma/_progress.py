@@ -90,7 +90,7 @@ class Elapsed:
         head = self.message
         if cut:
             room = max(shutil.get_terminal_size((80, 24)).columns - len(tail) - 6, 10)
-            head = head if len(head) <= room else head[:room - 1] + "…"
+            head = head if len(head) <= room else head[:room - 3] + "..."  # ASCII: any terminal encoding
         text, old = f"{head} ... {tail}", self._width
         self._width = len(text)
         if not cut:  # blank the live line, then the whole text
@@ -154,10 +154,10 @@ def elapsed(message: str, enabled: bool = True, *, done: str | None = "done in {
     >>> out.getvalue().splitlines()[-1]
     'compiled in 0 s'
     """
-    if not enabled:
+    stream = sys.stderr if stream is None else stream
+    if not enabled or stream is None:  # no stderr at all (pythonw): nothing to show
         yield None
         return
-    stream = sys.stderr if stream is None else stream
     ticker = Elapsed(message, stream, live_stream(stream), still)
     ticker.done = done
     ticker._start()

@@ -86,8 +86,9 @@ def fit_one(task: tuple) -> dict[str, Any]:
 
 
 #: Padded studies a batch may add (summed over its meta-analyses) to spare one compile, at 4 chains x
-#: (1000 + 1000) steps: a padded study costs a refit about 5 ms there, so 2,000 of them about the
-#: 10 s of one compile (``python benchmarks/bench_fit_many_padding.py``). Scaled by the steps.
+#: (1000 + 1000) steps: a padded study costs a refit of normal random effects 4-6 ms there, so 2,000
+#: of them about the 8-12 s of one compile (``python benchmarks/bench_fit_many_padding.py``).
+#: Scaled by the steps.
 PAD_BUDGET = 2000
 
 
@@ -132,7 +133,7 @@ def padded(spec: Any, fit_args: dict[str, Any], pad: int | None) -> dict[str, An
     share compiled models (:func:`bayesma.models.build.padded_sizes`). Unchanged (each group padded
     to its own bucket, as alone) for the exact engine, for other likelihoods and parameterizations
     (a padded study costs them several times more sampling: Student-t random effects padded from
-    64 to 1,024 studies refit in 43 s instead of 3.6 s, ``benchmarks/bench_fit_many_padding.py``),
+    64 to 1,024 studies refit in 29 s instead of 2.3 s, ``benchmarks/bench_fit_many_padding.py``),
     for three-level models (unpadded by default) and for models never padded (dependent effects,
     publication bias)."""
     from bayesma.models.build import resolve_parameterization

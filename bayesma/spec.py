@@ -143,6 +143,30 @@ class ModelSpec:
         return "; ".join(parts)
 
 
+def _warn_repeated_studies(data: Any) -> None:
+    """A ``study`` column that repeats, with neither labels= nor cluster=: the rows are numbered instead and
+    every row is pooled as an independent study (a study with several outcomes counted several times).
+    Say so, as ``bayesma fit`` does for a file, rather than pool silently."""
+    if not isinstance(data, pd.DataFrame) or "study" not in data.columns or data["study"].is_unique:
+        return
+    import sys
+    import warnings
+    from pathlib import Path
+
+    from bayesma.errors import DataWarning
+
+    values = data["study"].astype(str).to_numpy()
+    first = values[data["study"].astype(str).duplicated(keep=False).to_numpy()][0]
+    rows = np.flatnonzero(values == first)[:2] + 1
+    pkg, level, frame = str(Path(__file__).resolve().parent), 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename.startswith(pkg):  # the user's line
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"column 'study' repeats {first!r} (rows {rows[0]} and {rows[1]}), so it does not label the "
+                  f"studies and all {len(data)} rows are pooled as independent studies; for several effects of one "
+                  "study give cluster='study' (with outcome= for several outcomes), or fit one outcome at a time",
+                  DataWarning, stacklevel=level)
+
+
 def build_spec(
     data: pd.DataFrame | MetaData | None = None,
     yi: Any = "yi",
@@ -178,6 +202,8 @@ def build_spec(
                 sei = "sei"
         md = MetaData.create(yi, vi, sei=sei, data=data, labels=labels, cluster=cluster,
                              missing=missing, require=required_columns(mods, data, tau_by, *_scale_columns(scale)))
+        if labels is None and cluster is None:
+            _warn_repeated_studies(data)
     X, names = design_matrix(mods, md.data, md.k, md.labels, redundant=redundant)
 
     group_index, group_names = None, []

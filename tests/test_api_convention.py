@@ -116,3 +116,14 @@ def test_slab_and_labels_are_one_argument():
     assert "A" in repr(bm.leave1out(mh))
     with pytest.raises(TypeError, match="not both"):
         bm.rma("yi", "vi", data=dat, labels="author", slab="author")
+
+
+@pytest.mark.parametrize("metafor_name, ours", [("regtest", "egger_test"), ("rma_uni", "rma")])
+def test_metafor_names_bayesma_spells_otherwise_point_to_bayesmas(metafor_name, ours):
+    """One name per function (no aliases): metafor's name is not exported and its error names bayesma's."""
+    assert metafor_name not in bm._EXPORTS and metafor_name not in dir(bm)
+    with pytest.raises(AttributeError, match=rf"bayesma\.{ours}\(\)"):
+        getattr(bm, metafor_name)
+    assert not hasattr(bm, metafor_name)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'$"):
+        bm.not_a_name  # noqa: B018 - the ordinary error for other names

@@ -105,3 +105,16 @@ def test_a_bucket_joins_a_larger_one_only_when_that_costs_less_than_a_compile():
     assert set(batch_pads([5] * (many // 2) + [70])) == {70}
     assert set(batch_pads([5] * many + [70], steps=8000 // 2)) == {70}  # half the sampling: worth padding
     assert batch_pads([]) == [] and batch_pads([3]) == [3]
+
+
+def test_a_group_fitted_alone_with_its_padding_and_seed_gives_the_same_draws(bcg_rr, smoke_post):
+    """The claim of fit_many's docs, on the smoke fit's compiled model (same structure: bucket 64)."""
+    data = bcg_rr.assign(half=np.where(np.arange(len(bcg_rr)) < 5, "first", "rest"))
+    kw = dict(draws=50, tune=50, chains=2)
+    res = bm.fit_many(data, by="half", labels="trial", measure="RR", priors=PRIORS, engine="nuts", seed=3,
+                      progress=False, **kw)
+    assert res.settings["pad"] == {"first": 8, "rest": 8}  # the bucket's largest k: one model for both
+    sub = data[data["half"] == "first"]
+    alone = bm.MetaAnalysis(sub, labels="trial", measure="RR", priors=PRIORS).fit(
+        engine="nuts", seed=int(res.groups.loc["first", "seed"]), pad=res.settings["pad"]["first"], warn=False, **kw)
+    np.testing.assert_array_equal(alone.idata.posterior["mu"].values, res.fit("first").idata.posterior["mu"].values)

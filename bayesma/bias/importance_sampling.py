@@ -201,7 +201,9 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
     """Quantiles of a weighted sample (atoms allowed): the smallest x with cdf >= q."""
     x = np.asarray(x, float)
     w = np.asarray(w, float)
-    order = np.argsort(x, kind="stable")
+    # ties (the atoms of null models) hold one value, so their order cannot change the
+    # quantile: numpy's fast unstable sort instead of a stable one (5x at 700,000 draws)
+    order = np.argsort(x)
     xs, cw = x[order], np.cumsum(w[order])
     cw /= cw[-1]
     q = np.atleast_1d(np.asarray(q, float))

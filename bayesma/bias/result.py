@@ -227,6 +227,13 @@ class RoBMAResult:  # numpydoc ignore=PR01
         ['mu', 'tau', 'PET', 'PEESE']
         """
         scale = self._scale(output_scale)
+        memo = self.__dict__.setdefault("_estimates_memo", {})
+        key = (bool(conditional), scale)
+        if key not in memo:  # the result is immutable: each table is computed once
+            memo[key] = self._estimates(*key)
+        return memo[key].copy()
+
+    def _estimates(self, conditional: bool, scale: str) -> pd.DataFrame:
         rows = {}
         sel = {"mu": lambda m: m.effect is not None, "tau": lambda m: m.heterogeneity is not None,
                "PET": lambda m: isinstance(m.bias, PET), "PEESE": lambda m: isinstance(m.bias, PEESE)}

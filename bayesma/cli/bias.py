@@ -146,9 +146,10 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
     pp = pet_peese("yi", "vi", data=data, alternative=alternative)
     for name, fit in (("PET", pp.pet), ("PEESE", pp.peese)):
         rows[f"{name} (intercept)"] = _row(fit.beta[0], fit.ci_lb[0], fit.ci_ub[0], fit.stat[0], fit.pval[0],
-                                           f"slope {fit.beta[1]:.4g} (p = {fit.pval[1]:.3g})")
+                                           f"slope {fit.beta[1]:.4g} (p {format_p(fit.pval[1], relation=True)})")
+    side = ">" if pp.alternative == "greater" else "<"
     rows["PET-PEESE"] = _row(pp.estimate, pp.ci_lb, pp.ci_ub, np.nan, pp.pval,
-                             f"{pp.chosen} (PET one-sided p = {pp.pet_pval_one_sided:.3g})")
+                             f"{pp.chosen} (test of PET intercept {side} 0, one-sided: p {format_p(pp.pet_pval_one_sided, relation=True)})")
     sels = {}
     for type_ in types:
         cuts = _type_steps(type_, None if steps is None else list(steps))

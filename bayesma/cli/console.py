@@ -56,6 +56,9 @@ def user_warnings(debug: bool = False) -> Iterator[None]:
         for cat in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
             if not debug:
                 warnings.simplefilter("ignore", cat)
+        # MetaAnalysis's repeated-study warning (bayesma.spec): the command has checked the file itself and said
+        # it in command-line words (bayesma.cli.checks), so the API's version would only repeat it
+        warnings.filterwarnings("ignore", message=r"column 'study' repeats .*, so it does not label the studies")
         old = warnings.showwarning
         warnings.showwarning = show
         try:

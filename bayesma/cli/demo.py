@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayesma._format import format_p
 from bayesma.cli.console import Progress, print_table, say
 from bayesma.cli.errors import EXIT_OK, PROG
 from bayesma.cli.outputs import staged_dir, writing
@@ -59,12 +60,12 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
         res = rma("yi", "vi", data=es, labels="label")
         sg = subgroup("yi", "vi", by="setting", data=es, labels="label")
     say(f"REML: estimate {res.beta[0]:.3f} (95% CI {res.ci_lb[0]:.3f} to {res.ci_ub[0]:.3f}), "
-        f"tau = {res.tau:.3f}, Q({res.k - 1}) = {res.QE:.1f}, p {'< .0001' if res.QEp < 1e-4 else f'= {res.QEp:.4f}'}, "
+        f"tau = {res.tau:.3f}, Q({res.k - 1}) = {res.QE:.1f}, p {format_p(res.QEp, relation=True)}, "
         f"I² = {res.I2:.1f}%")
     print_table(sg.table[["k", "estimate", "se", "ci_lb", "ci_ub", "tau2", "I2"]],
                 title="Subgroups by treatment setting (REML within each)")
     say(f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, "
-        f"p = {sg.Q_between_p:.4f}\n")
+        f"p {format_p(sg.Q_between_p, relation=True)}\n")
     with writing(out / "subgroups_frequentist.csv"):
         sg.table.to_csv(work / "subgroups_frequentist.csv")
 

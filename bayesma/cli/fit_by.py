@@ -120,10 +120,28 @@ def _runnable(note: str, table: pd.DataFrame, by: str, spec: dict[str, Any], arg
     return re.sub(r"bayesma priors FILE \.\.\. --subset \"[^\"]*\"", lambda _: hint, note)
 
 
+def _borrowing_hint(df: pd.DataFrame, table: pd.DataFrame, by: str, spec: dict[str, Any],
+                    args: argparse.Namespace) -> str:
+    """When a group has fewer than 5 studies and the studies report several values of *by* (outcomes), the
+    multivariate model lets that outcome borrow strength from the others: the command that fits it ("" else)."""
+    lab = spec.get("labels")
+    if lab is None or lab not in df.columns or not any(1 < int(k) < 5 for k in table["k"]):
+        return ""
+    if not (df.groupby(df[lab].astype(str))[by].nunique() > 1).any():
+        return ""
+    opts = [f"--yi {spec['yi']}", f"--vi {spec['vi']}" if spec.get("vi") else f"--sei {spec['sei']}"]
+    opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
+    return (f"\nSome studies report several values of {by}: one model across them lets the small groups borrow "
+            f"strength from the others (and says how much): bayesma fit {args.file} {' '.join(opts)} "
+            f"--cluster {lab} --outcome {by}.")
+
+
 def _model_name(spec: Any) -> str:
     """The model of each analysis, as the output names it."""
     dep = getattr(spec, "dependence", None)
     if dep is not None:
+        if dep.multivariate:  # its rho is the correlation of the true effects: the sampling one in words
+            return f"{dep.model_name} model ({dep.sampling_words})"
         return f"{dep.model_name} model" + (f" (sampling correlation rho = {dep.rho:g})" if dep.rho is not None else "")
     if spec.cluster_index is not None:
         return "three-level model"
@@ -198,7 +216,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         legend = ("FE: common-effect model; RE: random-effects model (REML); Q(df): Cochran's Q and its "
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
-        note = _runnable(small_k_note(table), table, by, spec, args)
+        note = _runnable(small_k_note(table), table, by, spec, args) + _borrowing_hint(df, table, by, spec, args)
         legend += f"\n\n{note}" if note else ""
     print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
     say(legend + "\n")

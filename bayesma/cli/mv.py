@@ -24,6 +24,7 @@ from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset
 from bayesma.cli.rows import file_row, in_file_rows
+from bayesma.frequentist.mv.notes import boundary_notes
 
 __all__ = ["add_parser", "run", "pooled_table"]
 
@@ -197,7 +198,8 @@ MIN_ROBUST_DF = 4.0
 
 def caution_notes(res: Any, table: pd.DataFrame) -> list[str]:
     """What a reader must know before using the table: coefficients whose CR2 test has Satterthwaite df
-    below :data:`MIN_ROBUST_DF`, and a correlation of the true effects estimated at its bound (-1 or 1)."""
+    below :data:`MIN_ROBUST_DF`, and the estimates at a bound (a correlation of the true effects at -1 or 1, a
+    variance at 0: :func:`bayesma.frequentist.mv.notes.boundary_notes`, the words of rma_mv's printout)."""
     notes = []
     low = table[table["rob_df"] < MIN_ROBUST_DF]
     if len(low):
@@ -206,13 +208,7 @@ def caution_notes(res: Any, table: pd.DataFrame) -> list[str]:
         notes.append(f"Few clusters: Satterthwaite df below {MIN_ROBUST_DF:g} in the cluster-robust (CR2) test of "
                      f"{which}, so {its} robust p-value and interval are unreliable (Tipton 2015); report the "
                      "model-based results beside them and say that neither is secure.")
-    rho = np.atleast_1d(np.asarray(getattr(res, "rho", []), dtype=float))
-    if rho.size and np.any(np.abs(rho) > 1 - 1e-6):
-        notes.append(f"The correlation of the true effects across outcomes (rho) is estimated at its bound "
-                     f"({', '.join(f'{r:g}' for r in rho)}): the data say little about it (few studies report "
-                     "several outcomes), and the model-based intervals lean on that value; compare with "
-                     "--struct DIAG (no correlation) or --che, and report the CR2 intervals where their df allow.")
-    return notes
+    return notes + boundary_notes(res, compare="--struct DIAG (no correlation) or --che")
 
 
 def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame, args: argparse.Namespace) -> str:

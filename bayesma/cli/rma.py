@@ -26,8 +26,19 @@ def _pi(res: Any) -> tuple[float, float]:
     return float(pred["pi_lb"].iloc[0]), float(pred["pi_ub"].iloc[0])
 
 
+def _moderator_test(res: Any) -> dict[str, float]:
+    """The omnibus test of the moderators as metafor labels it: ``QM`` (chi-square on df1) for z tests, ``F``
+    on (df1, df2) for Knapp-Hartung and the other t tests; ``QM_p`` is its p-value (metafor's ``QMp``)."""
+    df = res.QMdf if isinstance(res.QMdf, tuple) else (res.QMdf, None)
+    df2 = getattr(res, "dfs", None) if len(df) < 2 or df[1] is None else df[1]
+    f_test = df2 is not None
+    return {"QM": math.nan if f_test else float(res.QM), "F": float(res.QM) if f_test else math.nan,
+            "df1": float(df[0]), "df2": float(df2) if f_test else math.nan, "QM_p": float(res.QMp)}
+
+
 def method_table(fits: dict[str, Any]) -> pd.DataFrame:
-    """One row per method (and coefficient): k, estimate, se, ci_lb, ci_ub, pval, tau2, I2, Q, df, Q_p, PI (and QM)."""
+    """One row per method (and coefficient): k, estimate, se, ci_lb, ci_ub, pval, tau2, I2, Q, df, Q_p, PI (and the
+    moderator test: QM for z tests, F with df1, df2 for Knapp-Hartung)."""
     rows, index = [], []
     regression = any(len(res.coef_names) > 1 for res in fits.values())
     for name, res in fits.items():
@@ -39,7 +50,7 @@ def method_table(fits: dict[str, Any]) -> pd.DataFrame:
                    "tau2": tau2, "I2": float(res.I2), "Q": float(res.QE), "df": int(res.k - res.p),
                    "Q_p": float(res.QEp)}
             if regression:
-                rec.update({"QM": float(res.QM), "QM_p": float(res.QMp)})
+                rec.update(_moderator_test(res))
             else:
                 rec.update({"pi_lb": pi_lb, "pi_ub": pi_ub})
             rows.append(rec)

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
     say(f"{mc.COMPILE_MESSAGE}; cache: {mc.cache_dir()}")
     for name in names:  # the family and its seconds on stderr while it compiles (7-40 s cold), its line after
-        with elapsed(f"  {name}", done=None, still="still compiling"):
-            warmup([name], progressbar=False, say=lambda line: say("  " + line))
+        lines: list[str] = []
+        with elapsed(f"  {name}", done=None, still="still compiling"):  # the live line is erased at the end
+            warmup([name], progressbar=False, say=lines.append)
+        for line in lines:
+            say("  " + line)
     return EXIT_OK

@@ -16,8 +16,18 @@ def _fmt_p(p: float) -> str:
 
 def _p_text(p: float) -> str:
     """With its relation, as metafor's test lines: ``= 0.0123``, ``< .0001``."""
-    text = format_p(p, relation=True)
-    return "< " + text[1:] if text.startswith("<") else text
+    return format_p(p, relation=True)
+
+
+def pet_test_line(alternative: str, p: float, alpha: float, chosen: str) -> str:
+    """PET-PEESE's decision line: a test named as a test (not a claim that the intercept is below 0).
+
+    >>> pet_test_line("less", 0.5161, 0.05, "PET")
+    'Test of PET intercept < 0 (one-sided, H0: intercept = 0): p-val = 0.5161 (alpha = 0.05) -> PET'
+    """
+    side = ">" if alternative == "greater" else "<"
+    return (f"Test of PET intercept {side} 0 (one-sided, H0: intercept = 0): p-val {_p_text(p)} "
+            f"(alpha = {alpha:g}) -> {chosen}")
 
 
 def _stars(p: float) -> str:
@@ -122,10 +132,10 @@ def _coef_table(res: Any, mods: bool) -> list[str]:
 
 
 def coef_table(names: Any, est: Any, se: Any, st: Any, pv: Any, lb: Any, ub: Any, dfs: int | None) -> list[str]:
-    """metafor's coefficient table: ``estimate se zval pval ci.lb ci.ub`` (``tval df`` for t tests),
+    """metafor's coefficient table: ``estimate se zval pval ci_lb ci_ub`` (``tval df`` for t tests),
     stars; an intercept-only table without the row name, as metafor prints it."""
     header = ["estimate", "se", "tval" if dfs is not None else "zval"] + (["df"] if dfs is not None else [])
-    header += ["pval", "ci.lb", "ci.ub"]
+    header += ["pval", "ci_lb", "ci_ub"]
     rows = []
     for j, name in enumerate(names):
         cells = [f"{est[j]:.4f}", f"{se[j]:.4f}", f"{st[j]:.4f}"] + ([str(dfs)] if dfs is not None else [])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._format import format_p, frame_text
 from bayesma.coefs import resolve_btt
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._printing import _fmt_p
@@ -309,12 +310,11 @@ class WaldResult:
     def __repr__(self) -> str:
         stat = (f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]})" if self.QMdf[1] is not None
                 else f"QM(df = {self.QMdf[0]})")
-        p = _fmt_p(self.QMp)
-        p = p if p.startswith("<") else "= " + p
+        p = format_p(self.QMp, relation=True)
         lines = []
         if self.table is not None:
             lines += ["Hypotheses:", *(f"{i + 1}: {h}" for i, h in enumerate(self.table["hyp"])), "",
-                      "Results:", self.table.drop(columns="hyp").to_string(float_format=lambda v: f"{v:.4f}"), ""]
+                      "Results:", frame_text(self.table.drop(columns="hyp")), ""]
             if np.isfinite(self.QM):
                 lines.append(f"Omnibus Test of Hypotheses:\n{stat} = {self.QM:.4f}, p-val {p}")
             return "\n".join(lines)

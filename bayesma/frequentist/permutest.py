@@ -31,7 +31,7 @@ import pandas as pd
 from bayesma.coefs import resolve_btt
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._common import _BatchProjection
-from bayesma.frequentist._printing import _fmt_p
+from bayesma.frequentist._printing import _fmt_p, _p_text
 from bayesma.frequentist.inference import KNHA_TESTS, T_TESTS, knha_factor
 from bayesma.frequentist.tau2 import MAXITER, estimate_tau2_batch
 
@@ -97,7 +97,7 @@ class PermutestResult:  # numpydoc ignore=PR01
         lines = [f"Permutation test ({kind}, {self.iter} iterations)", ""]
         if len(self.coef_names) > 1 or self.coef_names != ["intrcpt"]:
             name = "QM" if self.test == "z" else "F"
-            lines += [f"Test of Moderators: {name} = {self.QM:.4f}, p-val* = {_fmt_p(self.QMp)}", ""]
+            lines += [f"Test of Moderators: {name} = {self.QM:.4f}, p-val* {_p_text(self.QMp)}", ""]
         table = self.summary()
         table["pval"] = [f"{_fmt_p(p)}" for p in self.pval]
         lines.append(table.rename(columns={"pval": "pval*"}).to_string(float_format=lambda v: f"{v:.4f}"))

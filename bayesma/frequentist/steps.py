@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import frame_text
 from bayesma._validate import align_to_studies
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._refit import _check_steps, _check_two_studies, _is_mh, _labels, _refit, _without_each
@@ -106,7 +107,7 @@ class StepResult:  # numpydoc ignore=PR01
                  else "Cumulative meta-analysis (frequentist; each row adds one study)")
         if self.transf is not None:
             title += f"\n(estimate and interval transformed with {getattr(self.transf, '__name__', 'transf')})"
-        return title + "\n\n" + self.table.to_string(float_format=lambda v: f"{v:.4f}")
+        return title + "\n\n" + frame_text(self.table)
 
 
 _STEP_COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")

@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._format import moderator_statistic
+from bayesma._format import format_p, frame_text, moderator_statistic
 from bayesma._validate import label_alias
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, strip_levels
 from bayesma.design import is_text as _is_text
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.frequentist._printing import _fmt_p
 from bayesma.frequentist.uni import RMAResult, fit_rma
 
 __all__ = ["subgroup", "SubgroupResult"]
@@ -71,14 +70,13 @@ class SubgroupResult:  # numpydoc ignore=PR01
         return forest_subgroup(self, overall=overall, **kwargs)
 
     def __repr__(self) -> str:
-        with pd.option_context("display.width", 120, "display.precision", 4):
-            table = self.table.to_string()
+        table = frame_text(self.table)
         return (
             f"Subgroup analysis by {self.moderator!r} ({self.mixed.method})\n\n{table}\n\n"
             f"Test for subgroup differences (separate tau²): Q = {self.Q_between:.4f}, "
-            f"df = {self.Q_between_df}, p = {_fmt_p(self.Q_between_p)}\n"
+            f"df = {self.Q_between_df}, p {format_p(self.Q_between_p, relation=True)}\n"
             f"Test of moderators (common tau², mixed-effects model): {moderator_statistic(self.mixed)} = "
-            f"{self.mixed.QM:.4f}, p = {_fmt_p(self.mixed.QMp)}"
+            f"{self.mixed.QM:.4f}, p {format_p(self.mixed.QMp, relation=True)}"
         )
 
 

@@ -74,13 +74,18 @@ def structure_key(spec: ModelSpec) -> tuple:
 
 
 def data_values(spec: ModelSpec) -> dict[str, np.ndarray]:
-    """Cut points and interval of each study (``pm.Data``, so a cached model gets new data)."""
+    """The lower edge of each study's p-value intervals but the first (0 in its place: the
+    first interval's tail probability is 1 whatever its edge), shape (k, J), and the
+    number of studies in each interval but the last (0 in the last place), shape (J,)
+    (``pm.Data``, so a cached model gets new data)."""
     bias = getattr(spec, "bias", None)
     if not isinstance(bias, WeightFunction):
         return {}
     se = np.sqrt(np.asarray(spec.vi, float))
     crit = cutoffs(spec.yi, se, bias.steps, bias.sides, "GEN")
-    return {"bias_crit": crit, "bias_bin": interval_index(np.asarray(spec.yi, float), crit, bias.sides).astype("int64")}
+    count = np.bincount(interval_index(np.asarray(spec.yi, float), crit, bias.sides), minlength=crit.shape[1] + 1)
+    return {"bias_lower": np.hstack([np.zeros((crit.shape[0], 1)), crit]),
+            "bias_count": np.r_[count[:-1], 0].astype(float)}
 
 
 def interval_labels(bias: WeightFunction) -> list[str]:
@@ -91,10 +96,69 @@ def interval_labels(bias: WeightFunction) -> list[str]:
     return [f"{p} in {'[' if lower == 0 else '('}{lower:g}, {upper:g}]" for upper, lower in zip(edges[:-1], edges[1:])]
 
 
-def _ndtr(x):
+def _dirichlet(name: str, alpha: np.ndarray):
+    """``pm.Dirichlet(name, a=alpha)`` with PyMC's simplex transform, written as a small graph.
+
+    The same unconstrained parameter ``v`` (``J - 1`` values), forward transform, initial
+    point and log density (constants included) as PyMC's Dirichlet with its ``simplex``
+    transform: with ``x = (v, -sum v)`` and ``L = logsumexp(x)``, ``eta = exp(x - L)``, the
+    Jacobian term is ``log J - J L`` and the density ``sum_j (alpha_j - 1) log eta_j +
+    lgamma(sum alpha) - sum_j lgamma(alpha_j)``. ``x`` is an element-wise product with a
+    constant matrix and ``L`` is shifted by ``max(x)`` outside the gradient: no join, split,
+    alloc or bounds checks, whose numba compilation cost several CPU seconds each. Prior
+    draws come from ``pm.Dirichlet``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+    from pymc.distributions.transforms import SimplexTransform
+    from pytensor.gradient import zero_grad
+    from scipy.special import gammaln
+
+    n = alpha.size
+    expand = np.hstack([np.eye(n - 1), -np.ones((n - 1, 1))])  # v -> (v, -sum v)
+
+    def log_simplex(v):  # (x - L, L)
+        x = pt.sum(v[:, None] * expand, axis=0)
+        top = zero_grad(pt.max(x))
+        lse = top + pt.log(pt.sum(pt.exp(x - top)))
+        return x - lse, lse
+
+    class Simplex(SimplexTransform):
+        def backward(self, value, *inputs):
+            return pt.exp(log_simplex(value)[0])
+
+        def log_jac_det(self, value, *inputs):
+            return np.log(n) - n * log_simplex(value)[1]
+
+    const = float(gammaln(alpha.sum()) - gammaln(alpha).sum())
+
+    def logp(value, a):
+        return pt.sum((alpha - 1.0) * pt.log(value)) + const
+
+    return pm.CustomDist(name, pt.as_tensor(alpha), dist=lambda a, size: pm.Dirichlet.dist(a=a, size=size), logp=logp,
+                         support_point=lambda rv, size, a: a / pt.sum(a), transform=Simplex(), signature="(j)->(j)")
+
+
+def _log_selection(eta, count, lower, mean_y, sd, sides: str, n_intervals: int):
+    """The selection term of the log likelihood, ``sum_i log omega_{j(i)} - sum_i log A_i``.
+
+    With ``omega_j = eta_0 + ... + eta_j`` (``omega_{J-1} = 1``) the normalising constant
+    ``A_i = sum_j omega_j P(Y_i in interval j)`` sums by parts to
+    ``sum_j eta_j P(Y_i > l_ij)`` (``P(|Y_i| > l_ij)`` two-sided), where ``l_ij`` is the lower
+    edge of interval j (``-inf``, or 0 on ``|y|``, then the cut points; *lower* holds 0 for the
+    first, whose tail probability is 1): positive
+    terms, one normal tail per interval, in one element-wise expression. The first term needs
+    only the number of studies in each interval (*count*; 0 for the last, ``omega = 1``).
+    """
     import pytensor.tensor as pt
 
-    return 0.5 * pt.erfc(-x / np.sqrt(2.0))
+    scale = 1.0 / (np.sqrt(2.0) * sd[:, None])
+    tail = 0.5 * pt.erfc((lower - mean_y[:, None]) * scale)
+    if sides == "two":
+        tail = tail + 0.5 * pt.erfc((lower + mean_y[:, None]) * scale)
+    first = np.arange(n_intervals)[None, :] == 0  # P(Y_i > -inf) = 1 (a finite placeholder edge in *lower*)
+    norm = pt.sum(pt.switch(first, 1.0, tail) * eta[None, :], axis=1)
+    return pt.sum(count * pt.log(pt.cumsum(eta))) - pt.sum(pt.log(norm))
 
 
 def build(b: Any, loc, loc_new) -> None:
@@ -129,16 +193,10 @@ def build(b: Any, loc, loc_new) -> None:
         b.handles.theta_prior = m + s * z
     pm.Normal("yi", mu=mean_y, sigma=sd, observed=yi, dims="study")
     if isinstance(bias, WeightFunction):
-        crit = b.data("bias_crit")
-        bins = b.data("bias_bin")
+        lower = b.data("bias_lower")
+        count = b.data("bias_count")
         pm.modelcontext(None).add_coord("interval", interval_labels(bias))
-        eta = pm.Dirichlet("eta", a=np.asarray(bias.alpha))
-        omega = pm.Deterministic("omega", pt.concatenate([pt.cumsum(eta)[:-1], pt.ones(1)]), dims="interval")
+        eta = _dirichlet("eta", np.asarray(bias.alpha, float))
+        pm.Deterministic("omega", pt.concatenate([pt.cumsum(eta)[:-1], pt.ones(1)]), dims="interval")
         b.handles.params.append("omega")
-        upper = _ndtr((crit - mean_y[:, None]) / sd[:, None])
-        if bias.sides == "two":
-            upper = upper - _ndtr((-crit - mean_y[:, None]) / sd[:, None])
-        k = upper.shape[0]
-        cdf = pt.concatenate([pt.zeros((k, 1)), upper, pt.ones((k, 1))], axis=1)
-        prob = pt.maximum(cdf[:, 1:] - cdf[:, :-1], 0.0)
-        pm.Potential("selection", pt.sum(pt.log(omega[bins])) - pt.sum(pt.log(prob @ omega)))
+        pm.Potential("selection", _log_selection(eta, count, lower, mean_y, sd, bias.sides, len(bias.steps) + 1))

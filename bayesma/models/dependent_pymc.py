@@ -153,24 +153,51 @@ def _omega(b: Any, m: int) -> list:
     unrolled over the few outcomes (a batched Cholesky's gradient through SolveTriangular is the
     slowest op of the graph by far)."""
     import pymc as pm
+    import pytensor.tensor as pt
 
     spec = b.spec
     prior = spec.priors["rho"]
     if spec.dependence.struct == "UN":
-        # LKJCorr's transform keeps each correlation in (-1, 1) but not the matrix positive definite, so
-        # with three or more outcomes NUTS met log density -inf (divergences). The correlation part of
-        # LKJCholeskyCov is LKJ(eta) whatever the scales' prior, and its transform stays positive
-        # definite; the scales are auxiliary (independent of everything else).
-        _, corr, _ = pm.LKJCholeskyCov("Omega", n=m, eta=prior.params["eta"], sd_dist=pm.Exponential.dist(1.0),
-                                       compute_corr=True, store_in_trace=False)
+        corr = _lkj_corr(float(prior.params["eta"]), m)
         iu = np.triu_indices(m, 1)
-        pm.Deterministic("rho", corr[iu[0], iu[1]], dims="pair")
+        pm.Deterministic("rho", pt.stack([corr[i][c] for i, c in zip(*iu)]), dims="pair")
         b.handles.params.append("rho")
-        return [[1.0 if i == c else corr[i, c] for c in range(m)] for i in range(m)]
+        return corr
     hp = {param: b.data(f"hyper_rho_{param}") for param in prior.params}
     rho = prior.pymc("rho", params=hp)
     b.handles.params.append("rho")
     return [[1.0 if i == c else rho for c in range(m)] for i in range(m)]
+
+
+def _lkj_corr(eta: float, m: int) -> list:
+    """An LKJ(eta) correlation matrix (nested lists of scalars) from its canonical partial correlations.
+
+    The partial correlation ``z_ij`` (``j < i``) of outcomes i and j given outcomes ``0..j-1`` is
+    independent of the others with ``(z_ij + 1) / 2 ~ Beta(b_j, b_j)``, ``b_j = eta + (m - 2 - j) / 2``,
+    exactly when the matrix is LKJ(eta) (Lewandowski, Kurowicka & Joe 2009, the C-vine method): the
+    free variable ``rho_cpc`` holds ``(z + 1) / 2``, and the Cholesky factor of the matrix is
+    ``L_ij = z_ij sqrt(prod_{q<j} (1 - z_iq^2))``, ``L_ii = sqrt(prod_{q<i} (1 - z_iq^2))``. Positive
+    definite everywhere, scalar operations only: PyMC's LKJCholeskyCov (packed Cholesky, auxiliary
+    scales, fancy-indexed sets and their gradients) took numba about 20 CPU seconds to compile.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    pairs = [(i, j) for i in range(1, m) for j in range(i)]
+    shape = np.array([eta + (m - 2 - j) / 2.0 for _, j in pairs])
+    u = pm.Beta("rho_cpc", alpha=shape, beta=shape, shape=len(pairs))
+    L = [[None] * m for _ in range(m)]
+    L[0][0] = 1.0
+    n = 0
+    for i in range(1, m):
+        rest = 1.0  # prod_{q<j} (1 - z_iq^2)
+        for j in range(i):
+            L[i][j] = (2.0 * u[n] - 1.0) * pt.sqrt(rest)
+            rest = rest * 4.0 * u[n] * (1.0 - u[n])  # 1 - z^2 without cancellation
+            n += 1
+        L[i][i] = pt.sqrt(rest)
+    return [[1.0 if i == c else sum(L[i][q] * L[c][q] for q in range(min(i, c) + 1)) for c in range(m)]
+            for i in range(m)]
 
 
 def _chol(S: list, m: int) -> list:

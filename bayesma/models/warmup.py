@@ -4,7 +4,8 @@ A NUTS fit compiles its model family the first time it meets it (10-20 s on a sm
 the compiled callbacks are kept on disk (:mod:`bayesma.models.compile`), so every later process
 loads them. :func:`warmup` pays that cost up front (``bayesma warmup`` on the command line):
 it fits each family once, with tiny draws, on made-up data of 3 to 64 studies (one compiled
-model serves that whole range, :func:`bayesma.models.build.padded_sizes`) and the default priors.
+model serves that whole range, :func:`bayesma.models.build.padded_sizes`) and the default priors,
+and draws from the prior (whose sampler PyTensor compiles and caches on disk too).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def warmup(families: Sequence[str] | None = None, *, say: Callable[[str], None] 
             warnings.simplefilter("ignore")
             post = FAMILIES[name]().fit(engine="nuts", draws=20, tune=20, chains=1, seed=1, progressbar=False,
                                         warn=False, prior_draws=10)
+            post.idata.groups()  # makes the prior draws: their sampler is compiled too (and cached by PyTensor)
         info = post.fit_info
         out[name] = {"seconds": time.perf_counter() - t0, "compiled": bool(info.get("compiled")),
                      "compile_path": info.get("compile_path")}

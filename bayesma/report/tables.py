@@ -60,7 +60,7 @@ def format_value(value: Any, column: str = "") -> str:
         return "—"
     col = column.lower()
     if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
-                                        "q_between_df") or (col.endswith("_df") and v == int(v)):
+                                        "q_between_df") or (col.endswith("_df") or col in ("df1", "df2")) and v == int(v):
         return f"{v:.0f}"
     if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p")
             or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv

@@ -51,6 +51,7 @@ from .levels import PredictionMixin
 from .model_checks import ModelChecks
 from .query import SIMPLE_STATEMENT, posterior_repr
 from .summary import compare_frequentist
+from .summary_table import SummaryTable
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -236,7 +237,9 @@ class MetaPosterior(ModelChecks, PredictionMixin):
             ``tau_within``, ``nu``, ``theta[<label>]``, ``theta_new`` (or
             ``theta_new[<subgroup>]``), as the model has them; columns
             ``mean, sd, median, eti_lower, eti_upper, r_hat, ess_bulk, ess_tail``
-            (R-hat and ESS are NaN for the exact engine and single chains).
+            (R-hat and ESS are NaN for the exact engine and single chains; the printout of the table
+            leaves out such all-NaN diagnostic columns, the DataFrame keeps them:
+            :class:`~bayesma.results.summary_table.SummaryTable`).
 
         Examples
         --------
@@ -249,7 +252,7 @@ class MetaPosterior(ModelChecks, PredictionMixin):
             # moments that do not exist are never shown as numbers (a sample mean of NUTS draws included)
             self._summary_cache[key] = apply_moment_flags(self._source.summary(prob=prob, hdi=hdi, studies=studies),
                                                           moment_flags(self.spec))
-        return self._summary_cache[key].copy()
+        return SummaryTable(self._summary_cache[key].copy())
 
     # -- probability statements ------------------------------------------------
     def prob(self, expr: str) -> float:
@@ -482,7 +485,7 @@ class MetaPosterior(ModelChecks, PredictionMixin):
         Returns
         -------
         pandas.DataFrame
-            Rows ``FE``, ``DL``, ``REML``, ``REML+KH``, ``Bayesian (<engine>)``; columns
+            Rows ``FE``, ``DL``, ``REML``, ``REML + KH``, ``Bayesian (<engine>)``; columns
             ``estimate, ci_lb, ci_ub, tau, tau_ci_lb, tau_ci_ub, pi_lb, pi_ub``.
 
         Examples

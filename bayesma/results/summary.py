@@ -53,7 +53,8 @@ def _glmm_rows(spec: Any, level: float, reg: bool) -> list[tuple[Any, dict]]:
 def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     """The frequentist estimates (``bayesma.rma``) beside the posterior.
 
-    Rows ``FE``, ``DL``, ``REML``, ``REML+KH`` (Knapp-Hartung) and
+    Rows ``FE``, ``DL``, ``REML``, ``REML + KH`` (Knapp-Hartung; spelled as the command line and
+    the report spell it, formerly ``REML+KH``) and
     ``Bayesian (<engine>)``; columns ``estimate, ci_lb, ci_ub`` (the pooled
     effect and its interval), ``tau, tau_ci_lb, tau_ci_ub`` (Q-profile
     interval; 0 and NaN for FE) and ``pi_lb, pi_ub`` (prediction interval
@@ -111,7 +112,7 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
 
     md = spec.meta
     for label, method, test in (("FE", "FE", "z"), ("DL", "DL", "z"), ("REML", "REML", "z"),
-                                ("REML+KH", "REML", "knha")):
+                                ("REML + KH", "REML", "knha")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = fit_rma(md, spec.X, list(spec.coef_names), method=method, test=test, level=level)

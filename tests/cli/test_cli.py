@@ -456,13 +456,16 @@ def test_demo(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_fit_nuts_subprocess(studies, tmp_path):
+def test_fit_nuts_writes_the_posterior_and_its_diagnostics(studies, tmp_path, capsys, monkeypatch):
+    """In-process (the subprocess path, exit codes without a traceback, is checked by the tests above
+    and tests/cli/test_python_m.py): the compiled model is shared with the suite's other fits."""
     path = _write(studies, tmp_path / "studies.csv")
     out = tmp_path / "nuts"
-    res = _subprocess("fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--measure", "SMD",
-                      "--engine", "nuts", "--draws", "300", "--tune", "300", "--chains", "2", "--out", str(out),
-                      cwd=tmp_path, timeout=600)
-    assert res.returncode == 0, res.stderr
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(["fit", str(path), "--yi", "g", "--vi", "var_g", "--labels", "Study", "--measure", "SMD",
+                         "--engine", "nuts", "--draws", "300", "--tune", "300", "--chains", "2", "--out", str(out)],
+                        capsys)
+    assert code == 0, err
     for name in ("summary.csv", "forest.png", "posterior.nc", "report.md"):
         assert (out / name).exists()
     assert "Sampling diagnostics" in (out / "report.md").read_text()

@@ -63,7 +63,8 @@ class _SlowFamily:
         from types import SimpleNamespace
 
         time.sleep(1.2)
-        return SimpleNamespace(fit_info={"compiled": True, "compile_path": "cached"})
+        return SimpleNamespace(fit_info={"compiled": True, "compile_path": "cached"},
+                               idata=SimpleNamespace(groups=lambda: ["posterior", "prior"]))
 
 
 def test_warmup_shows_each_family_and_its_seconds_while_it_compiles(monkeypatch, capsys):

@@ -125,3 +125,32 @@ def test_the_command_line_shows_it_on_stderr(bcg_rr, smoke_post, slow_compile, m
     assert f"{COMPILE_MESSAGE} ..." in err and any(line.startswith("compiled in ") for line in err)
     assert "\r" not in out.err
     assert len(slow_compile) == 1
+
+
+def test_pymcs_sampler_shows_it_too(bcg_rr, monkeypatch, capsys):
+    import pymc as pm
+
+    import bayesma as bm
+
+    real = pm.NUTS
+
+    def slow_step(*args, **kwargs):  # PyMC's NUTS step compiles the log density and its gradient
+        time.sleep(SLOW)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pm, "NUTS", slow_step)
+    monkeypatch.setattr(progress, "LOG_EVERY", 1.0)
+    # the common-effect model of 4 studies: PyMC compiles its one-parameter graph quickly (as the fallback test)
+    spec = bm.MetaAnalysis(bcg_rr.iloc[:4], model="common", priors={"mu": "normal(0, 1)"}).spec
+    fit = nuts.sample(spec, draws=10, tune=10, chains=1, cores=1, seed=1, prior_draws=0, cache=ModelCache(),
+                      sampler="pymc", progressbar=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == COMPILE_MESSAGE + " ..." and "  still compiling (2 s)" in lines
+    assert any(line.startswith("compiled in ") and line.endswith("; sampling") for line in lines)
+    assert fit.info["sampler"] == "pymc" and fit.entry.compiles["pymc"] == 1
+
+
+def test_a_stream_that_is_not_there_shows_nothing(monkeypatch):
+    monkeypatch.setattr("sys.stderr", None)  # pythonw
+    with progress.elapsed("compiling") as ticker:
+        assert ticker is None

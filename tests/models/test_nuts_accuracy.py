@@ -552,13 +552,13 @@ def test_prior_influence(post_hn, post_k3):
 @pytest.mark.slow
 def test_compare_frequentist(post_hn, post_reg, bcg):
     c = post_hn.compare_frequentist()
-    assert list(c.index) == ["FE", "DL", "REML", "REML+KH", "Bayesian (nuts)"]
+    assert list(c.index) == ["FE", "DL", "REML", "REML + KH", "Bayesian (nuts)"]
     assert list(c.columns) == ["estimate", "ci_lb", "ci_ub", "tau", "tau_ci_lb", "tau_ci_ub", "pi_lb", "pi_ub"]
     reml = bm.rma("yi", "vi", data=bcg, method="REML")
     assert c.loc["REML", "estimate"] == pytest.approx(reml.beta[0])
     assert c.loc["REML", "tau"] == pytest.approx(reml.tau)
     assert c.loc["FE", "tau"] == 0
-    assert c.loc["REML+KH", "ci_ub"] - c.loc["REML+KH", "ci_lb"] != pytest.approx(c.loc["REML", "ci_ub"] - c.loc["REML", "ci_lb"])
+    assert c.loc["REML + KH", "ci_ub"] - c.loc["REML + KH", "ci_lb"] != pytest.approx(c.loc["REML", "ci_ub"] - c.loc["REML", "ci_lb"])
     assert c.loc["Bayesian (nuts)", "estimate"] == pytest.approx(np.median(post_hn.draws("mu")))
     r = post_reg.compare_frequentist()
     assert r.index.names == ["method", "coef"]

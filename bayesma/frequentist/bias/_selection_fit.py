@@ -17,6 +17,7 @@ import numpy as np
 from scipy import integrate, special
 
 from bayesma.errors import ConvergenceError, InputError
+from bayesma.frequentist.bias import _selection_integrand
 
 _EPS = np.finfo(float).eps
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
@@ -209,6 +210,8 @@ class _Model:
         integral is taken from the composite rule instead, without a warning.
         """
         w = _scalar_weight(self.type, delta, self.steps, self.spec.pval_min)
+        compiled = _selection_integrand.integrand()  # the same integrand in C (None without numba)
+        more = _selection_integrand.arguments(self.type, TWO_PARAMETER_TYPES, delta, self.steps, self.spec.pval_min)
         out = np.empty(self.k)
         accurate = None
         c0 = 1.0 / np.sqrt(2.0 * np.pi)
@@ -220,8 +223,9 @@ class _Model:
                 z = (y - mu) / sd
                 return w(0.5 * math.erfc(y / scale)) * c0 * math.exp(-0.5 * z * z) / sd
 
-            res = integrate.quad(f, -np.inf, np.inf, epsabs=self.rel_tol, epsrel=self.rel_tol, limit=100,
-                                 full_output=1)
+            res = integrate.quad(f if compiled is None else compiled, -np.inf, np.inf,
+                                 args=() if compiled is None else (mu, sd, scale, *more),
+                                 epsabs=self.rel_tol, epsrel=self.rel_tol, limit=100, full_output=1)
             if len(res) > 3:  # ier > 0: QUADPACK's message instead of a warning
                 accurate = self._composite(yhat, s, delta) if accurate is None else accurate
                 out[i] = accurate[i]

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.errors import InputError
-from bayesma.frequentist._printing import _p_text
+from bayesma.frequentist._printing import _p_text, pet_test_line
 from bayesma.frequentist.mv import RMAMVResult, fit_rma_mv
 from bayesma.frequentist.mv.result import refuse_dependent
 from bayesma.frequentist.rve import coef_test
@@ -225,14 +225,12 @@ class PetPeeseMVResult:  # numpydoc ignore=PR01
         return pd.concat({"PET": self.pet_coef, "PEESE": self.peese_coef}, names=["model"])
 
     def __repr__(self) -> str:
-        side = ">" if self.alternative == "greater" else "<"
         lines = ["Multilevel PET-PEESE (CR2 cluster-robust inference, Satterthwaite df)", ""]
         for name, table in (("PET  ", self.pet_coef), ("PEESE", self.peese_coef)):
             b, s = table.iloc[0], table.iloc[1]
             lines.append(f"{name} intercept: {b['beta']:.4f} (SE = {b['SE']:.4f}, df = {b['df_Satt']:.2f}), "
                          f"p-val {_p_text(b['p_Satt'])}; slope {s['beta']:.4f} (SE = {s['SE']:.4f})")
-        lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
-                  f"(alpha = {self.alpha:g}) -> {self.chosen}",
+        lines += ["", pet_test_line(self.alternative, self.pet_pval_one_sided, self.alpha, self.chosen),
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines)
 

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from bayesma.errors import InputError
-from bayesma.frequentist._printing import _fmt_p
+from bayesma.frequentist._printing import _p_text
 from bayesma.frequentist.bias.small_study import _data
 
 __all__ = ["tes", "TESResult", "sunset_values", "SunsetData"]
@@ -104,7 +104,7 @@ class TESResult:  # numpydoc ignore=PR01
             f"Estimated Power of Tests (based on theta = {self.theta:.4f})", "",
             "   min      q1  median      q3     max",
             " ".join(f"{v:.4f}" for v in q), "",
-            f"Test of Excess Significance: p = {_fmt_p(self.pval)} ({self.test} test"
+            f"Test of Excess Significance: p {_p_text(self.pval)} ({self.test} test"
             + (f", X2 = {self.X2:.4f}" if self.test == "chi2" else "") + ")",
             f"Limit Estimate (theta_lim):  {lim_text} (where p = {self.tes_alpha:g})",
         ]

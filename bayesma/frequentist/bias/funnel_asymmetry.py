@@ -24,7 +24,7 @@ from bayesma._validate import as_numeric, column, label_alias
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
 from bayesma.frequentist._common import _check_method, _crit, _level
-from bayesma.frequentist._printing import _fmt_p, _p_text
+from bayesma.frequentist._printing import _p_text
 from bayesma.frequentist.bias.dependent import EggerMVResult, egger_mv, refuse_dependent
 from bayesma.frequentist.inference import TESTS, check_test
 from bayesma.frequentist.mv import RMAMVResult
@@ -349,7 +349,7 @@ class TrimFillResult:
         se = f"{self.se_k0:.4f}" if np.isfinite(self.se_k0) else "NA"
         head = f"Estimated number of missing studies on the {self.side} side: {self.k0} (SE = {se})"
         if self.p_k0 is not None:
-            head += f"\nTest of H0: no missing studies on the {self.side} side: p-val = {_fmt_p(self.p_k0)}"
+            head += f"\nTest of H0: no missing studies on the {self.side} side: p-val {_p_text(self.p_k0)}"
         note = "\n".join(small_k_lines("trimfill", self.original.k))
         return head + "\n\n" + repr(self.fit) + ("\n" + note if note else "")
 

@@ -306,7 +306,7 @@ def format_selmodel(res: SelModelResult) -> str:
     lines.append("")
     cols = [[f"{v:.4f}" for v in res.beta], [_num(v) for v in res.se], [_num(v) for v in res.zval],
             [_fmt_p(v) for v in res.pval], [_num(v) for v in res.ci_lb], [_num(v) for v in res.ci_ub]]
-    header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
+    header = ["estimate", "se", "zval", "pval", "ci_lb", "ci_ub"]
     lines += _table(res.coef_names if mods else [""], cols, header, [_stars(v) for v in res.pval])
     how = getattr(res.alternative, "how", "as given")
     lines += ["", "Test for Selection Model Parameters:",

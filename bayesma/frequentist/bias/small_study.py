@@ -23,7 +23,7 @@ from bayesma._validate import finite_number as _finite_number
 from bayesma.data import MetaData
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.frequentist._kendall import kendall_lower_tail
-from bayesma.frequentist._printing import _fmt_p, _p_text
+from bayesma.frequentist._printing import _fmt_p, _p_text, pet_test_line
 from bayesma.frequentist.bias.dependent import PetPeeseMVResult, pet_peese_mv, refuse_dependent
 from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.mv import RMAMVResult
@@ -119,14 +119,12 @@ class PetPeeseResult:  # numpydoc ignore=PR01
         return pd.DataFrame(rows, columns=["model", "coef", "estimate", "se", "stat", "pval", "ci_lb", "ci_ub"])
 
     def __repr__(self) -> str:
-        side = ">" if self.alternative == "greater" else "<"
         lines = ["PET-PEESE (fixed-effects meta-regressions on sei and vi)", ""]
         for name, fit in (("PET  ", self.pet), ("PEESE", self.peese)):
             lines.append(f"{name} intercept: {fit.beta[0]:.4f} (SE = {fit.se[0]:.4f}), "
                          f"CI [{fit.ci_lb[0]:.4f}, {fit.ci_ub[0]:.4f}], p-val {_p_text(fit.pval[0])}; "
                          f"slope {fit.beta[1]:.4f} (SE = {fit.se[1]:.4f})")
-        lines += ["", f"PET intercept {side} 0, one-sided p-val {_p_text(self.pet_pval_one_sided)} "
-                  f"(alpha = {self.alpha:g}) -> {self.chosen}",
+        lines += ["", pet_test_line(self.alternative, self.pet_pval_one_sided, self.alpha, self.chosen),
                   f"Direction: alternative = {str(self.alternative)!r} ({getattr(self.alternative, 'how', 'as given')})",
                   f"PET-PEESE estimate: {self.estimate:.4f}, CI [{self.ci_lb:.4f}, {self.ci_ub:.4f}]"]
         return "\n".join(lines + small_k_lines("pet_peese", self.pet.k))
@@ -393,7 +391,7 @@ class HCResult:
 
     def __repr__(self) -> str:
         tab = self.summary()
-        lines = ["     method    tau2  estimate      se    ci.lb   ci.ub"]
+        lines = ["     method    tau2  estimate      se    ci_lb   ci_ub"]
         for name, r in tab.iterrows():
             lines.append(f"{name:>4} {r.method:>6} {r.tau2:7.4f}  {r.estimate:8.4f}  {r.se:6.4f}  "
                          f"{r.ci_lb:7.4f} {r.ci_ub:7.4f}")

@@ -198,12 +198,12 @@ class MHResult:  # numpydoc ignore=PR01
         if measures.get(self.measure).is_log:
             e = np.exp([self.beta, self.ci_lb, self.ci_ub])
             lines += ["", "Model Results (exponentiated):", "",
-                      f"estimate  ci.lb  ci.ub\n{e[0]:.4f}  {e[1]:.4f}  {e[2]:.4f}"]
+                      f"estimate    ci_lb    ci_ub\n{e[0]:8.4f}  {e[1]:7.4f}  {e[2]:7.4f}"]
         if np.isfinite(self.MH):
-            lines += ["", f"Cochran-Mantel-Haenszel Test:    CMH = {self.MH:.4f}, df = 1, p-val {_fmt_p(self.MHp)}"]
+            lines += ["", f"Cochran-Mantel-Haenszel Test:    CMH = {self.MH:.4f}, df = 1, p-val {_p_text(self.MHp)}"]
         if np.isfinite(self.TA):
             lines.append(f"Tarone's Test for Heterogeneity: X^2 = {self.TA:.4f}, df = {(self.k_pos or 0) - 1}, "
-                         f"p-val {_fmt_p(self.TAp)}")
+                         f"p-val {_p_text(self.TAp)}")
         return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from bayesma.frequentist._common import coef_table
 from bayesma.frequentist._printing import _fmt_p, _stars, heterogeneity_test_lines
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.likelihood import Layout
+from bayesma.frequentist.mv.notes import boundary_notes
 from bayesma.frequentist.mv.optimize import Params
 from bayesma.frequentist.mv.predict import predict_mv, ranef_mv
 from bayesma.frequentist.mv.profile import confint_sigma2
@@ -59,6 +60,9 @@ class RMAMVResult:  # numpydoc ignore=PR01
         values were dropped).
     V : BlockDiag
         The known sampling covariance of those rows.
+    not_na : numpy.ndarray or None
+        Which rows of the data passed were fitted (metafor's ``not.na``; boolean, one per row),
+        when rows with missing values were dropped; None when all were.
 
     Examples
     --------
@@ -115,6 +119,7 @@ class RMAMVResult:  # numpydoc ignore=PR01
     struct_info: list[dict] = field(default_factory=list, repr=False)
     scale: float = field(default=1.0, repr=False)
     parms: int = 0
+    not_na: np.ndarray | None = field(default=None, repr=False)
 
     # -- aliases ------------------------------------------------------------------------------
 
@@ -316,6 +321,7 @@ def _format(res: RMAMVResult) -> str:
         text = "\n".join(f"{row} {s}".rstrip() for row, s in zip(text.splitlines(), [""] + stars))
     lines.append(text)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
+    lines += [line for note in boundary_notes(res) for line in ("", "Note: " + note)]
     return "\n".join(lines)
 
 

@@ -221,13 +221,30 @@ def robust(
     )
 
 
+def _model_part(fit: Any) -> list[str]:
+    """The fit's printout up to its tests of moderators / model results: the model, its variance components
+    and heterogeneity statistics and the (residual) heterogeneity test, which robust inference leaves as they
+    are (metafor's print of a robust fit shows them too)."""
+    if fit is None:
+        return ["Meta-Analysis Model", ""]
+    lines = []
+    for line in repr(fit).splitlines():
+        if line.startswith(("Test of Moderators", "Model Results")):
+            break
+        lines.append(line)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines + [""]
+
+
 def _format(r: RobustResult) -> str:
-    head = repr(r.fit).splitlines()[0] if r.fit is not None else "Meta-Analysis Model"
     n = r.cluster_sizes.to_numpy()
-    lines = [head, "",
-             f"Number of estimates:   {r.k}",
-             f"Number of clusters:    {r.n_clusters}",
-             f"Estimates per cluster: {n.min()}-{n.max()} (mean: {n.mean():.2f}, median: {np.median(n):g})", ""]
+    per = (f"{n.min()}" if n.min() == n.max()
+           else f"{n.min()}-{n.max()} (mean: {n.mean():.2f}, median: {np.median(n):g})")
+    lines = _model_part(r.fit) + [
+        f"Number of estimates:   {r.k}",
+        f"Number of clusters:    {r.n_clusters}",
+        f"Estimates per cluster: {per}", ""]
     mods = r.p > 1 or r.coef_names != ["intrcpt"]
     if mods:
         df2 = f"{r.QMdf[1]:.2f}" if r.clubSandwich else f"{int(r.QMdf[1])}"
@@ -245,7 +262,8 @@ def _format(r: RobustResult) -> str:
     stars = [_stars(v) for v in table["pval"]]
     text = "\n".join(f"{row} {s}".rstrip() for row, s in zip(text.splitlines(), [""] + stars))
     lines += [text, "", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1", ""]
-    how = ("approx. t-tests and confidence intervals, df: Satterthwaite approx." if r.clubSandwich
-           else "approx. t/F-tests and confidence intervals, df: residual method")
+    tests = "t/F-tests and confidence intervals" if mods else "t-test and confidence interval"
+    how = (f"approx. {tests}, df: Satterthwaite approx." + (" (F: Hotelling's T^2 approx.)" if mods else "")
+           if r.clubSandwich else f"approx. {tests}, df: residual method")
     lines.append(f"Results based on cluster-robust inference (var-cov estimator: {r.vbest}, {how})")
     return "\n".join(lines)
