@@ -69,10 +69,12 @@ def is_p_column(name: Any) -> bool:
     return name in _P_COLUMNS or name.startswith("pval") or name.endswith("_pval") or name.endswith("_p")
 
 
-def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: bool = True) -> str:
+def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: bool = True,
+               max_rows: int | None = None) -> str:
     """A DataFrame as a printout's table: p-value columns through :func:`format_p` (``<.0001``, never
     ``1.6302e-21``), every other float column in fixed notation with *digits* decimals (no column
-    switched to scientific notation), NaN as ``NA``; all columns shown, whatever pandas' display options.
+    switched to scientific notation), NaN as ``NA``; all columns shown, whatever pandas' display options,
+    and all rows (or the first and last of *max_rows*).
 
     Examples
     --------
@@ -92,7 +94,7 @@ def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: boo
             shown[col] = [format_p(v) for v in values]
         elif values.dtype.kind == "f":
             shown[col] = ["NA" if np.isnan(v) else f"{v:.{digits}f}" for v in values]
-    return shown.to_string(index=index, max_rows=None, max_cols=None, line_width=None)
+    return shown.to_string(index=index, max_rows=max_rows, max_cols=None, line_width=None)
 
 
 #: methods whose validity depends on the number of studies: (the k below which a printout says so, why)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import frame_text
 from bayesma._validate import check_level, label_alias
 from bayesma.batch_steps import (
     GROUP_FREQ,
@@ -306,8 +307,7 @@ class FitManyResult:  # numpydoc ignore=PR01
         if failed:
             lines.append(f"{failed} group(s) failed: see .errors")
         cols = ["k", "FE", "RE", "I2", "Q_p", "mu_mean", "mu_lower", "mu_upper", "p_mu_positive"]
-        with pd.option_context("display.width", 120, "display.max_rows", 20):
-            lines.append(self.groups[cols].round(4).to_string())
+        lines.append(frame_text(self.groups[cols], max_rows=20))  # Q_p as a p-value: <.0001, never 0.0
         return "\n".join(lines)
 
 

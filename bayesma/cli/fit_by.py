@@ -140,6 +140,8 @@ def _model_name(spec: Any) -> str:
     """The model of each analysis, as the output names it."""
     dep = getattr(spec, "dependence", None)
     if dep is not None:
+        if dep.multivariate:  # its rho is the correlation of the true effects: the sampling one in words
+            return f"{dep.model_name} model ({dep.sampling_words})"
         return f"{dep.model_name} model" + (f" (sampling correlation rho = {dep.rho:g})" if dep.rho is not None else "")
     if spec.cluster_index is not None:
         return "three-level model"

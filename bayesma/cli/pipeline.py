@@ -134,8 +134,10 @@ def run_fit(
 
     dep = getattr(model.spec, "dependence", None)
     what = "" if dep is None else (f"{dep.model_name} model"
-                                   + (f", sampling correlation rho = {dep.rho:g}" if dep.rho is not None else "")
-                                   + "; ")
+                                   + (f", sampling correlation rho = {dep.rho:g}" if dep.rho is not None
+                                      and not dep.multivariate else "") + "; ")
+    if dep is not None and dep.rho_legend:  # the two correlations of a multivariate model, told apart
+        say(dep.rho_legend)
     print_table(summary.loc[rows, cols].rename(index=readable),
                 title=f"Posterior summary ({what}k = {k}; 95% equal-tailed intervals)")
     if not show_studies:

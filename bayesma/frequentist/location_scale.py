@@ -244,9 +244,10 @@ def _profile(alpha: np.ndarray, yi: np.ndarray, vi: np.ndarray, X: np.ndarray, Z
         chol = np.linalg.cholesky(xtwx)
     except np.linalg.LinAlgError:
         return (np.inf, None, None) if derivs else np.inf
-    WX = X * w[:, None]
-    Pm = np.diag(w) - WX @ np.linalg.solve(xtwx, WX.T)
-    Py = Pm @ yi
+    sw = np.sqrt(w)
+    Q = np.linalg.qr(X * sw[:, None])[0]  # P = W^1/2 (I - QQ') W^1/2, never formed (k x k)
+    e = sw * yi
+    Py = sw * (e - Q @ (Q.T @ e))
     ll = -0.5 * (np.sum(np.log(vi + tau2)) + yi @ Py)
     if reml:
         ll += -0.5 * (k - p) * np.log(2 * np.pi) + 0.5 * np.linalg.slogdet(X.T @ X)[1]
@@ -255,15 +256,22 @@ def _profile(alpha: np.ndarray, yi: np.ndarray, vi: np.ndarray, X: np.ndarray, Z
         ll += -0.5 * k * np.log(2 * np.pi)
     if not derivs:
         return -ll
-    A = Pm if reml else np.diag(w)
-    g_t = -0.5 * np.diag(A) + 0.5 * Py**2
-    H_t = 0.5 * A**2 - np.outer(Py, Py) * Pm
-    if link == "log":
-        g = Z.T @ (g_t * tau2)
-        H = (Z * tau2[:, None]).T @ H_t @ (Z * tau2[:, None]) + (Z * (g_t * tau2)[:, None]).T @ Z
+    h = np.einsum("ij,ij->i", Q, Q)  # leverages: P_ii = w_i (1 - h_i)
+    g_t = -0.5 * (w * (1 - h) if reml else w) + 0.5 * Py**2
+    Zt = Z * tau2[:, None] if link == "log" else Z
+    # Zt' H_t Zt in O(k q p²): -(Py Py')∘P = -diag(Py) P diag(Py); for REML P∘P = diag(w²(1 - 2h))
+    # + R∘R, R = W^1/2 QQ' W^1/2, R∘R = W G G' W with G's rows vec(q_i q_i')
+    SU = Zt * (Py * sw)[:, None]
+    QSU = Q.T @ SU
+    H = QSU.T @ QSU - SU.T @ SU
+    if reml:
+        GZ = (Q[:, :, None] * Q[:, None, :]).reshape(k, p * p).T @ (Zt * w[:, None])
+        H += 0.5 * ((Zt.T * (w**2 * (1 - 2 * h))) @ Zt + GZ.T @ GZ)
     else:
-        g = Z.T @ g_t
-        H = Z.T @ H_t @ Z
+        H += 0.5 * (Zt.T * w**2) @ Zt
+    g = Zt.T @ g_t
+    if link == "log":
+        H += (Z * (g_t * tau2)[:, None]).T @ Z
     return -ll, -g, -H
 
 

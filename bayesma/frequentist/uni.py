@@ -46,6 +46,7 @@ from bayesma.frequentist.inference import check_test
 from bayesma.frequentist.location_scale import LocationScaleResult, location_scale_rma
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.predict import PredictionIntervals
+from bayesma.frequentist.subset import apply_subset
 from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
 from bayesma.frequentist.transf import transform_table
 
@@ -404,6 +405,7 @@ def rma(
     tau2: float | None = None,
     scale: Any = None,
     link: str | None = None,
+    subset: Any = None,
 ) -> RMAResult | RMAMVResult | LocationScaleResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
@@ -455,6 +457,11 @@ def rma(
     link : {"log", "identity"}, optional
         Link of the scale model (default "log"; ``"identity"``: ``tau2_i = z_i' alpha``). Only
         with *scale*.
+    subset : str or array_like, optional
+        The studies to fit (metafor's ``subset=``), chosen before fitting: a boolean mask of length k
+        (a pandas Series pairs with the rows of *data* by its index), the name of a boolean column of
+        *data*, or integer row positions (0-based). The fit and its printout are those of the subset
+        (``k`` is its size); see :mod:`bayesma.frequentist.subset`.
 
     Returns
     -------
@@ -485,7 +492,12 @@ def rma(
     >>> res = bm.rma([0.1, 0.3, 0.35, -0.05], [0.01, 0.02, 0.015, 0.03], method="DL")
     >>> round(float(res.beta[0]), 4)
     0.1869
+    >>> dat = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    >>> bm.rma("yi", "vi", data=dat, subset=dat["alloc"] == "random").k
+    7
     """
+    data, yi, vi, sei, labels, cluster, mods, scale = apply_subset(
+        subset, data, yi, vi=vi, sei=sei, labels=labels, cluster=cluster, mods=mods, scale=scale)
     if scale is not None or link is not None:
         return location_scale_rma(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
                                labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)

@@ -85,6 +85,23 @@ class Dependence:  # numpydoc ignore=PR01
             return f"multivariate ({self.struct})"
         return "three-level" if self.source == "vi" else "CHE"
 
+    @property
+    def sampling_words(self) -> str:
+        """The sampling errors' correlation as a printout names it, never as a bare ``rho`` (in a multivariate
+        model ``rho`` is the posterior correlation of the true effects): ``"sampling correlation within
+        studies fixed at 0.5"``."""
+        if self.rho is not None:
+            return f"sampling correlation within studies fixed at {self.rho:g}"
+        return "independent sampling errors" if self.source == "vi" else "sampling covariances V given"
+
+    @property
+    def rho_legend(self) -> str | None:
+        """The header line of a multivariate model's printouts that tells the two correlations apart (None for
+        CHE and three-level models, whose only rho is the sampling correlation)."""
+        if not self.multivariate:
+            return None
+        return f"rho: correlation of the true effects between outcomes (posterior); {self.sampling_words}"
+
     def dense(self, cluster_index: np.ndarray) -> np.ndarray:
         """The k x k sampling covariance (for tests and small data)."""
         k = cluster_index.size
@@ -128,7 +145,8 @@ class DependentSpec(ModelSpec):
         if dep.multivariate:
             text = (f"multivariate random-effects model ({dep.struct}) across {len(dep.outcome_names)} outcomes "
                     f"({', '.join(dep.outcome_names)}), k = {self.k} effects in {n} studies")
-            return text + (f"; coefficients {self.coef_names}" if self.is_regression else "")
+            text += f"; coefficients {self.coef_names}" if self.is_regression else ""
+            return f"{text}\n{dep.rho_legend}"
         what = {"rho": f"V from vi with sampling correlation rho = {dep.rho:g}", "V": "V given",
                 "vi": "independent sampling errors"}[dep.source]
         parts = [f"{dep.model_name} model, k = {self.k} effects in {n} clusters ({what})"]

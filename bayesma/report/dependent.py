@@ -22,8 +22,8 @@ __all__ = ["dependent_fits", "model_words", "counterpart_sentence", "rho_sentenc
 def model_words(dep: Any) -> str:
     """The model as a reader names it: ``"correlated and hierarchical effects (CHE), rho = 0.6"``..."""
     how = f"rho = {dep.rho:g}" if dep.source == "rho" else {"V": "V given", "vi": "independent sampling errors"}[dep.source]
-    if dep.multivariate:  # rho here is the sampling correlation V was built with, not the correlation across outcomes
-        return f"multivariate across outcomes, {dep.struct}, " + ("sampling correlation " if dep.rho is not None else "") + how
+    if dep.multivariate:  # never a bare "rho": the model's rho is the correlation of the true effects across outcomes
+        return f"multivariate across outcomes, {dep.struct}, {dep.sampling_words}"
     return f"correlated and hierarchical effects (CHE), {how}"
 
 

@@ -53,7 +53,8 @@ def _glmm_rows(spec: Any, level: float, reg: bool) -> list[tuple[Any, dict]]:
 def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     """The frequentist estimates (``bayesma.rma``) beside the posterior.
 
-    Rows ``FE``, ``DL``, ``REML``, ``REML + KH`` (Knapp-Hartung) and
+    Rows ``FE``, ``DL``, ``REML``, ``REML + KH`` (Knapp-Hartung; spelled as the command line and
+    the report spell it, formerly ``REML+KH``) and
     ``Bayesian (<engine>)``; columns ``estimate, ci_lb, ci_ub`` (the pooled
     effect and its interval), ``tau, tau_ci_lb, tau_ci_ub`` (Q-profile
     interval; 0 and NaN for FE) and ``pi_lb, pi_ub`` (prediction interval

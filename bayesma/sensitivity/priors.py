@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma.errors import InputError
+from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.posterior.names import split_name
 from bayesma.priors import sensitivity_tau_priors
 from bayesma.sensitivity._common import (
@@ -236,7 +236,9 @@ def compare_priors(
         Passed to :class:`bayesma.MetaAnalysis` (``sei``, ``labels``, ``mods``,
         ``measure``, ``tau_by``, ``cluster``, ``outcome``, ``struct``, ``V``, ``rho``,
         ``model``...), except the NUTS options ``draws``, ``tune``, ``chains``, ``seed``,
-        ``target_accept``, ``sampler``. For a dependent-effects model (CHE, or multivariate
+        ``target_accept``, ``sampler``. ``priors=`` holds the priors of the parameters not
+        compared (``beta``, ``tau_within``, ``rho``..., and ``mu`` when *mu_priors* is not
+        given) fixed in every row. For a dependent-effects model (CHE, or multivariate
         across outcomes) ``rho`` may be a list of sampling correlations, e.g.
         ``rho=[0.3, 0.5, 0.7, 0.9]``: every prior combination is fitted under each (labels
         ``"rho = 0.3 | <prior label>"``, a ``sampling_rho`` column), so the sensitivity to the
@@ -251,8 +253,11 @@ def compare_priors(
     Raises
     ------
     InputError
-        An empty list of priors or of ``rho`` values, a ``rho`` value given twice, or two
-        prior combinations with one label.
+        An empty list of priors or of ``rho`` values, a ``rho`` value given twice, two
+        prior combinations with one label, or ``priors=`` giving a prior that is compared
+        (``tau``; ``mu`` together with *mu_priors*).
+    ArgumentTypeError
+        ``priors=`` that is not a dict.
 
     Examples
     --------
@@ -267,6 +272,7 @@ def compare_priors(
     """
     check_engine(engine)
     fit_kwargs = split_fit_kwargs(model_kwargs)
+    model_kwargs = {**model_kwargs, "priors": _held_priors(model_kwargs.get("priors"), tau_priors, mu_priors)}
     for name, given in (("tau_priors", tau_priors), ("mu_priors", mu_priors)):
         if given is not None and len(given) == 0:
             raise InputError(f"compare_priors: {name} is empty; give at least one prior, or None for the defaults")
@@ -283,6 +289,24 @@ def compare_priors(
     else:
         table.index.name = "prior"
     return PriorComparison(table, grid.posts, grid.used, " and ".join(sorted(grid.engines)) or engine)
+
+
+def _held_priors(priors: Any, tau_priors: Any, mu_priors: Any) -> dict[str, Any]:
+    """The priors held fixed across the comparison (``priors=``: moderators, ``tau_within``, ``rho``...);
+    the ones compared come from *tau_priors* / *mu_priors*, so ``priors=`` may not give them too."""
+    if priors is None:
+        return {}
+    if not isinstance(priors, Mapping):
+        raise ArgumentTypeError(f"compare_priors: priors= must be a dict of the priors held fixed, "
+                                f"got {type(priors).__name__}")
+    held = dict(priors)
+    if {"tau", "tau2"} & set(held):
+        raise InputError("compare_priors: priors= gives the heterogeneity prior, which is what the comparison "
+                         "varies; pass the tau priors to compare as tau_priors={label: prior}")
+    if "mu" in held and mu_priors is not None:
+        raise InputError("compare_priors: both priors= and mu_priors= give the prior of mu; pass the mu priors to "
+                         "compare as mu_priors= only (or hold one mu prior with priors= and leave mu_priors out)")
+    return held
 
 
 def _rho_sweep(rho: Any) -> list[float] | None:
@@ -315,14 +339,15 @@ class _Grid:
         model's sampling rho) the labels start ``"rho = <value> | "`` and the rows get a ``sampling_rho`` column."""
         from bayesma.models import MetaAnalysis
 
-        first = {}
+        held = model_kwargs.get("priors") or {}
+        first = dict(held)
         if tau_map:
             first["tau"] = next(iter(tau_map.values()))
         if mu_map:
             first["mu"] = next(iter(mu_map.values()))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            base = MetaAnalysis(data, yi, vi, priors=first or None, **model_kwargs)
+            base = MetaAnalysis(data, yi, vi, **{**model_kwargs, "priors": first or None})
         spec0 = base.spec
         if tau_map is None:
             tau_map = (sensitivity_tau_priors(spec0.measure, yi=spec0.yi, vi=spec0.vi)
@@ -343,7 +368,8 @@ class _Grid:
                     raise InputError(f"two prior combinations have the label {label!r}: choose labels of "
                                      "mu_priors and tau_priors that tell them apart")
                 new_priors = {key: p for key, p in (("mu", mu_p), ("tau", tau_p)) if p is not None}
-                if tau_p is not None and "tau_within" in spec0.priors:  # as MetaAnalysis(priors={"tau": p}) does
+                if tau_p is not None and "tau_within" in spec0.priors and "tau_within" not in held:
+                    # as MetaAnalysis(priors={"tau": p}) does, unless priors= holds tau_within
                     new_priors["tau_within"] = tau_p
                 model = base.with_priors(new_priors)
                 ran = resolve_engine(self.engine, model.spec, self.fit_kwargs)

@@ -143,7 +143,7 @@ def test_fit_cluster_outcome_rho_is_the_multivariate_model(effects, tmp_path, ca
     for name in ("mu[dropout]", "mu[misconduct]", "tau", "rho"):
         assert summary.loc[name, "median"] == pytest.approx(ref.summary().loc[name, "median"], rel=1e-9)
     # the table and the report name the model and the sampling correlation used
-    assert "multivariate" in stdout and "CS" in stdout and "rho = 0.5" in stdout
+    assert "multivariate" in stdout and "CS" in stdout and "sampling correlation within studies fixed at 0.5" in stdout
     assert "rma.mv" in stdout
     report = (out / "report.md").read_text()
     assert "multivariate" in report and "misconduct" in err  # the outcome with k = 3 is named

@@ -175,6 +175,8 @@ _NUM = re.compile(r"^[<>-]?\.?\d[\d.]*$")
 
 
 def _tokens(line: str) -> list[str]:
+    # bayesma's column names are ci_lb / ci_ub where metafor prints ci.lb / ci.ub (docs/conventions.rst)
+    line = line.replace("ci.lb", "ci_lb").replace("ci.ub", "ci_ub")
     return line.replace("‘", "'").replace("’", "'").replace("< .", "<.").split()
 
 

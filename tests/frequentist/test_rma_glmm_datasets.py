@@ -199,6 +199,8 @@ def test_cmel_standard_errors_by_independent_quadrature(fits, name):
 
 
 def _tokens(line: str) -> list[str]:
+    # bayesma's column names are ci_lb / ci_ub where metafor prints ci.lb / ci.ub (docs/conventions.rst)
+    line = line.replace("ci.lb", "ci_lb").replace("ci.ub", "ci_ub")
     return line.replace("‘", "'").replace("’", "'").replace("< .", "<.").split()
 
 

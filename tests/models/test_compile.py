@@ -2,8 +2,10 @@
 against nutpie's compiler (same seed, same draws), and their cache.
 
 The log density and gradient that nutpie samples are evaluated through the C callback itself
-(ctypes) and compared with ``pymc.Model.compile_logp`` / ``compile_dlogp`` (PyTensor's C
-backend: an independent compilation of the same graph), for every model family.
+(ctypes) and compared with ``pymc.Model.compile_logp`` / ``compile_dlogp`` in PyTensor's
+``FAST_COMPILE`` mode (the model's graph with few rewrites, each operation evaluated by its
+Python/numpy implementation: independent of the rewritten, numba-compiled callback, and no C
+compiler, which took 1-2.5 minutes of the suite per family on a busy machine), for every model family.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ pytest.importorskip("nutpie")
 _DAT = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
 _PRIORS = {"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}
 _REF = Path(__file__).parents[1] / "data" / "reference" / "metafor" / "metafor_cases_v3.json"
+# Each family below is built in the shape another test of the suite fits with NUTS, so that the suite
+# compiles each family once (one cache directory per session): publication-bias models are not padded,
+# so the selection model takes k = 10 like tests/bias/test_robma.py's NUTS test; the multivariate ones
+# take dat.berkey1998 with the priors of tests/models/test_dependent_nuts.py; location-scale the data
+# and prior families of tests/models/test_location_scale_bayes.py.
+_TEN = pd.DataFrame({"yi": np.linspace(-0.1, 0.8, 10), "sei": np.linspace(0.1, 0.25, 10)})
+_LS = bm.load_dataset("dat.bangertdrowns2004").assign(logni=lambda d: np.log(d["ni"]))
 
 
 def _berkey(struct: str):
@@ -42,10 +51,13 @@ FAMILIES = {
     "student-t": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, likelihood="student_t"),
     "tau_by": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, tau_by="alloc"),
     "three-level": lambda: bm.MetaAnalysis(_DAT.assign(c=np.arange(len(_DAT)) // 3), priors=_PRIORS, cluster="c"),
-    "selection model": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.WeightFunction((0.025,))),
+    "selection model": lambda: bm.MetaAnalysis(_TEN, yi="yi", sei="sei", priors=_PRIORS,
+                                               bias=bm.WeightFunction((0.025,))),
     "PET": lambda: bm.MetaAnalysis(_DAT, priors=_PRIORS, bias=bm.PET()),
     "multivariate CS": lambda: _berkey("CS"),
     "multivariate UN": lambda: _berkey("UN"),
+    "location-scale": lambda: bm.MetaAnalysis(_LS, scale="~ logni", priors={
+        "mu": "normal(0, 10)", "alpha": "normal(0, 10)", "alpha_slopes": "normal(0, 10)"}),
     "binomial counts": lambda: bm.MetaAnalysis(bm.load_dataset("dat.bcg"), ai="tpos", bi="tneg", ci="cpos", di="cneg",
                                                measure="OR", likelihood="binomial"),
 }
@@ -87,7 +99,7 @@ def _point(model, compiled, x: np.ndarray) -> dict[str, np.ndarray]:
 def test_callback_log_density_and_gradient_equal_pymc(family):
     model = _model(family)
     compiled = mc.compile_nutpie(model)
-    logp, dlogp = model.compile_logp(), model.compile_dlogp()
+    logp, dlogp = model.compile_logp(mode="FAST_COMPILE"), model.compile_dlogp(mode="FAST_COMPILE")
     rng = np.random.default_rng(1)
     for _ in range(3):
         x = rng.normal(0.0, 0.5, compiled.n_dim)

@@ -30,7 +30,8 @@ def test_report_gives_every_outcome_mean_the_sampling_rho_and_the_correlation_ac
         warnings.simplefilter("ignore")
         text = post.report()
     first = next(p for p in text.split("\n\n") if p.startswith("We meta-analysed"))
-    assert "multivariate across outcomes, CS, sampling correlation rho = 0.4" in first
+    assert "multivariate across outcomes, CS, sampling correlation within studies fixed at 0.4" in first
+    assert "sampling correlation rho" not in text  # the only "rho =" is the correlation of the true effects
     assert "the pooled effect was" not in first
     for o in ("a", "b"):
         r = s.loc[f"mu[{o}]"]

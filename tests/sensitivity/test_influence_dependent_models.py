@@ -158,3 +158,46 @@ def test_nuts_leave_one_cluster_out_agrees_with_exact():
     diff = np.abs(nuts.table["mu_mean"] - exact.table["mu_mean"]) / exact.table["mu_sd"]
     assert float(diff.max()) < 0.15
     np.testing.assert_allclose(nuts.table["tau_median"], exact.table["tau_median"], rtol=0.25)
+
+
+def test_che_leave_one_cluster_out_on_held_out_data_equals_the_fit_without_the_cluster():
+    """dat.crede2010 (68 studies, 97 effects; from the held-out metafor reference's input), CHE with
+    rho = 0.6: the rows of studies with several effects equal the model fitted without them."""
+    case = load_json("metafor/metafor_mv_influence_heldout.json")["cases"][0]
+    crede = pd.DataFrame({k: case["input"][k] for k in ("studyid", "sid", "yi", "vi")})
+    kw = dict(cluster="studyid", rho=0.6, priors=PRIORS_CHE)
+    loo = _quiet(bm.leave_one_out, crede, "yi", "vi", engine="exact", **kw)
+    sizes = crede["studyid"].value_counts()
+    assert list(loo.table.index) == [str(s) for s in pd.unique(crede["studyid"])]
+    assert loo.table["k"].tolist() == [int(97 - sizes[s]) for s in pd.unique(crede["studyid"])]
+    for s in [int(sizes.idxmax()), int(sizes.index[sizes == 1][0])]:
+        direct = _quiet(bm.MetaAnalysis, crede[crede["studyid"] != s], "yi", "vi", **kw).fit(engine="exact")
+        _same(loo.table.loc[str(s)], _row(direct))
+
+
+def test_che_leave_one_cluster_out_with_components_pinned_is_the_frequentist_deletion():
+    """A flat prior on mu and priors on tau^2 and tau_within^2 concentrated at rma_mv's REML estimates
+    (log-normal, sd 2e-4 on the log scale): each leave-one-cluster-out posterior of mu is then normal
+    with the GLS estimate and standard error without the cluster at those components, i.e.
+    rma_mv's deletion with the components held (metafor's reestimate=FALSE): mu's mean gives
+    metafor-style Cook's distances, and mu's sd the fit on the subset with sigma2 fixed."""
+    case = load_json("metafor/metafor_mv_influence_heldout.json")["cases"][0]
+    crede = pd.DataFrame({k: case["input"][k] for k in ("studyid", "yi", "vi")})
+    crede["esid"] = np.arange(len(crede))
+    V = bm.vcalc("vi", cluster="studyid", obs="esid", rho=0.6, data=crede)
+    res = _quiet(bm.rma_mv, "yi", V, random="~ 1 | studyid/esid", data=crede)
+    s2b, s2w = res.sigma2
+    priors = {"mu": bm.priors.Flat(), "tau": bm.priors.LogNormal(np.log(s2b), 2e-4),
+              "tau_within": bm.priors.LogNormal(np.log(s2w), 2e-4)}
+    loo = _quiet(bm.leave_one_out, crede, "yi", "vi", cluster="studyid", rho=0.6, priors=priors, engine="exact")
+    np.testing.assert_allclose([loo.full["mu_mean"], loo.full["mu_sd"]], [res.beta[0], res.se[0]], rtol=1e-6)
+    cooks = bm.cooks_distance(res, cluster="studyid", reestimate=False)
+    mu = loo.table.loc[[str(s) for s in cooks.index], "mu_mean"].to_numpy()
+    np.testing.assert_allclose((res.beta[0] - mu) ** 2 / res.vb[0, 0], cooks.to_numpy(), rtol=1e-5, atol=1e-9)
+    V = V.toarray() if hasattr(V, "toarray") else np.asarray(V)
+    for s in (int(crede["studyid"].value_counts().idxmax()), 1):
+        keep = (crede["studyid"] != s).to_numpy()
+        sub = _quiet(bm.rma_mv, "yi", V[np.ix_(keep, keep)], random="~ 1 | studyid/esid", data=crede[keep],
+                     sigma2=[s2b, s2w])
+        np.testing.assert_allclose(loo.table.loc[str(s), ["mu_mean", "mu_sd"]].to_numpy(float),
+                                   [sub.beta[0], sub.se[0]], rtol=1e-6)

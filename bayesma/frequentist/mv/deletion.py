@@ -34,7 +34,7 @@ __all__ = ["refit_without"]
 
 @dataclass(frozen=True)
 class _Clusters:
-    """The clusters to delete: their labels (sorted as R's ``order(ids)``) and rows."""
+    """The clusters to delete: their labels (sorted as R's ``order(ids)``) and rows (of the fit)."""
 
     name: str | None            # the column's name (None: every effect its own cluster)
     ids: list[Any]              # sorted labels
@@ -63,13 +63,11 @@ def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
     else:
         values = np.asarray(cluster.to_numpy() if isinstance(cluster, pd.Series) else cluster, dtype=object).ravel()
         name = getattr(cluster, "name", None) or "cluster"
-        if values.shape[0] != k:
-            raise InputError(f"{what}: cluster= has {values.shape[0]} values but the model has {k} effects "
-                             "(one value per effect, in the rows of the fit)", column="cluster")
+        values = _fitted_rows(res, values, str(name), what)
     missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise InputError(f"{what}: the cluster of effect {res.data.labels[i]!r} (row {i + 1}) is missing",
+        raise InputError(f"{what}: the cluster of effect {res.data.labels[i]!r} (row {i + 1} of the fit) is missing",
                          study=str(res.data.labels[i]), row=i + 1, column=str(name))
     values = np.array([v.item() if isinstance(v, np.generic) else v for v in values], dtype=object)
     codes, levels = pd.factorize(pd.Series(values, dtype=object), sort=False)
@@ -77,6 +75,25 @@ def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
     position = {v: j for j, v in enumerate(levels)}
     rows = [np.flatnonzero(codes == position[v]) for v in ids]
     return _Clusters(str(name), ids, rows, values)
+
+
+def _fitted_rows(res: RMAMVResult, values: np.ndarray, name: str, what: str) -> np.ndarray:
+    """The cluster values of the fitted effects: *values* has one per row of the data passed to
+    ``rma_mv`` (as metafor's ``cluster=``; the rows dropped for missing values are left out, and
+    none may be missing, as in metafor) or one per fitted effect."""
+    k, not_na = res.k, res.not_na
+    if values.shape[0] == k:
+        return values
+    if not_na is not None and values.shape[0] == not_na.shape[0]:
+        missing = np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy())
+        if missing.size:
+            i = int(missing[0])
+            raise InputError(f"{what}: the cluster of row {i + 1} of the data is missing (metafor refuses a missing "
+                             "cluster value also on a row dropped from the fit)", row=i + 1, column=name)
+        return values[not_na]
+    rows = "" if not_na is None else f" or one per row of the data ({not_na.shape[0]})"
+    raise InputError(f"{what}: cluster= has {values.shape[0]} values but the model has {k} effects (one value per "
+                     f"fitted effect{rows})", column=name)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from bayesma.frequentist.mv.estimate import fit_model
 from bayesma.frequentist.mv.inputs import as_blockdiag, check_V, diagonal_V
 from bayesma.frequentist.mv.random import SigmaTerm, parse_random, random_columns
 from bayesma.frequentist.mv.result import RMAMVResult
+from bayesma.frequentist.subset import apply_subset
 
 __all__ = ["rma_mv", "fit_rma_mv"]
 
@@ -72,6 +73,7 @@ def rma_mv(
     cluster: Any = None,
     labels: Any = None,
     missing: str | None = None,
+    subset: Any = None,
 ) -> RMAMVResult:
     """Fit a multivariate / multilevel meta-analysis (metafor's ``rma.mv``).
 
@@ -116,6 +118,10 @@ def rma_mv(
     missing : {"drop", "raise"}, optional
         Rows with missing values: dropped with a warning as metafor does (the default), or an
         error (the default of the three-level ``cluster=`` call).
+    subset : str or array_like, optional
+        The effects to fit (metafor's ``subset=``), chosen before fitting: a boolean mask, the name of a
+        boolean column of *data*, or 0-based row positions; a k x k *V* is cut in rows and columns (V as
+        blocks cannot be: pass ``data=dat[mask]`` and V built on it). See :mod:`bayesma.frequentist.subset`.
 
     Returns
     -------
@@ -147,6 +153,8 @@ def rma_mv(
     """
     method, test = _method_test(method, test, dfs)
     level = _level(level)
+    data, yi, V, vi, sei, cluster, labels, mods = apply_subset(
+        subset, data, yi, V=V, vi=vi, sei=sei, cluster=cluster, labels=labels, mods=mods)
     if cluster is not None:
         if random is not None:
             raise InputError("give either cluster= (a three-level model) or random=, not both")
@@ -171,8 +179,11 @@ def rma_mv(
             raise InputError(f"vi has {vi_all.size} values but there are {k} effects")
         check_V(Vb, md.labels, vi_all[keep], vi if isinstance(vi, str) else "vi")
     sigmas, structs = parse_random(random, md.data, struct)
-    return fit_rma_mv(md, X, names, V=Vb, sigmas=sigmas, structs=structs, method=method, test=test, dfs=dfs,
-                      level=level, fixed=dict(sigma2=sigma2, tau2=tau2, rho=rho, gamma2=gamma2, phi=phi))
+    res = fit_rma_mv(md, X, names, V=Vb, sigmas=sigmas, structs=structs, method=method, test=test, dfs=dfs,
+                     level=level, fixed=dict(sigma2=sigma2, tau2=tau2, rho=rho, gamma2=gamma2, phi=phi))
+    if not keep.all():
+        res.not_na = keep  # per-row arguments of later calls (cluster=) may come in the data's rows
+    return res
 
 
 def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
@@ -236,8 +247,11 @@ def _three_level(yi, vi, sei, data, cluster, mods, method, test, dfs, level, lab
                       "identifiable (only their sum is); consider rma()", stacklevel=3)
     sigmas = [SigmaTerm(cluster_name, codes.astype(np.intp), m, [str(v) for v in levels]),
               SigmaTerm(f"{cluster_name}/{inner_name}", np.arange(k, dtype=np.intp), k, list(md.labels))]
-    return fit_rma_mv(md, X, names, V=diagonal_V(md.vi), sigmas=sigmas, structs=[], method=method, test=test,
-                      dfs=dfs, level=level, fixed={"sigma2": sigma2}, nested_names=True)
+    res = fit_rma_mv(md, X, names, V=diagonal_V(md.vi), sigmas=sigmas, structs=[], method=method, test=test,
+                     dfs=dfs, level=level, fixed={"sigma2": sigma2}, nested_names=True)
+    if md.dropped and isinstance(data, pd.DataFrame) and md.row_index is not None and data.index.is_unique:
+        res.not_na = data.index.isin(md.row_index)  # the data's rows that were fitted (missing="drop")
+    return res
 
 
 def _nested_labels(data: pd.DataFrame | None, labels: Any, cluster: Any) -> Any:

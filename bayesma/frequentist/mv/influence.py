@@ -60,8 +60,9 @@ def cooks_distance(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = 
     res : RMAMVResult
         A fit of :func:`bayesma.rma_mv`.
     cluster : str or array_like, optional
-        A column of the fitted data, or one value per effect (rows of the fit): each cluster is
-        deleted as a whole. Default: each effect on its own.
+        A column of the fitted data, or one value per row of the data passed to ``rma_mv`` (as
+        metafor; rows dropped there for missing values are left out) or per fitted effect: each
+        cluster is deleted as a whole. Default: each effect on its own.
     reestimate : bool
         Re-estimate the variance components without each cluster (starting at the full fit's
         estimates; metafor's default), or hold them at the full fit's values.
@@ -262,8 +263,9 @@ class MVResiduals:  # numpydoc ignore=PR01
         head = f"{self.kind} of an rma_mv fit (k = {len(self.obs)}{how}; metafor's {self.kind}.rma.mv)\n"
         fmt = lambda v: f"{v:.4f}"  # noqa: E731
         body = self.obs.to_string(float_format=fmt, max_rows=30)
-        if self.cluster is not None:
-            body += "\n\nBy cluster:\n" + self.cluster.to_string(float_format=fmt, max_rows=30)
+        if self.cluster is not None:  # the per-cluster test first: the table one reads
+            body = ("By cluster:\n" + self.cluster.to_string(float_format=fmt, max_rows=30)
+                    + f"\n\nBy effect (.obs, {len(self.obs)} rows):\n" + body)
         return head + body
 
 
@@ -299,8 +301,7 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     res : RMAMVResult
         A fit of :func:`bayesma.rma_mv`.
     cluster : str or array_like, optional
-        A column of the fitted data, or one value per effect: adds a test per cluster, ``X2 =
-        e_c' Var(e_c)^-1 e_c``.
+        As :func:`cooks_distance`: adds a test per cluster, ``X2 = e_c' Var(e_c)^-1 e_c``.
 
     Returns
     -------

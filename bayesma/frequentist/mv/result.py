@@ -60,6 +60,9 @@ class RMAMVResult:  # numpydoc ignore=PR01
         values were dropped).
     V : BlockDiag
         The known sampling covariance of those rows.
+    not_na : numpy.ndarray or None
+        Which rows of the data passed were fitted (metafor's ``not.na``; boolean, one per row),
+        when rows with missing values were dropped; None when all were.
 
     Examples
     --------
@@ -116,6 +119,7 @@ class RMAMVResult:  # numpydoc ignore=PR01
     struct_info: list[dict] = field(default_factory=list, repr=False)
     scale: float = field(default=1.0, repr=False)
     parms: int = 0
+    not_na: np.ndarray | None = field(default=None, repr=False)
 
     # -- aliases ------------------------------------------------------------------------------
 
