@@ -30,7 +30,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import pickle
 from math import prod
 from pathlib import Path
 from typing import Any
@@ -356,29 +355,9 @@ def _numba_cfunc(kind: str, name: str, src: str, key: str | None, inner: Any):
     env[f"{name}_body"] = numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)(local[f"{name}_body"])
     if key is None:
         return numba.cfunc(sig)(py)
-    return _cached_cfunc(py, sig)
+    from bayesma.models._numba_cache import cached_cfunc
 
-
-def _cached_cfunc(py, sig) -> Any:
-    """``numba.cfunc(sig, cache=True)(py)``; an index file numba cannot read (truncated by a
-    killed process, or not a pickle) is deleted and the callback compiled again, never a crash."""
-    from numba.core import sigutils
-    from numba.core.ccallback import CFunc
-
-    sig = sigutils.normalize_signature(sig)
-    res = CFunc(py, sig, locals={}, options={})
-    res.enable_caching()
-    try:
-        res.compile()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
-        index = Path(res._cache._cache_file._index_path)
-        if not index.is_file():
-            raise
-        index.unlink(missing_ok=True)
-        res = CFunc(py, sig, locals={}, options={})
-        res.enable_caching()
-        res.compile()
-    return res
+    return cached_cfunc(py, sig)
 
 
 def _cfunc(template: str, kind: str, fn, shared: _Shared, fields: dict[str, Any]):

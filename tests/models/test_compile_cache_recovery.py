@@ -13,8 +13,8 @@ _RUN = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[1])
     import callback_mod
-    from bayesma.models.compile import _cached_cfunc
-    cf = _cached_cfunc(callback_mod.twice, "float64(float64)")
+    from bayesma.models._numba_cache import cached_cfunc
+    cf = cached_cfunc(callback_mod.twice, "float64(float64)")
     print(cf.cache_hits, cf.ctypes(21.0))
 """)
 
