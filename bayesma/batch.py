@@ -45,6 +45,7 @@ from bayesma.batch_steps import (
     padded,
     plan_groups,
     posterior_rows,
+    single_reason,
 )
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.exact.capability import ENGINE_CHOICES
@@ -303,6 +304,7 @@ class FitManyResult:  # numpydoc ignore=PR01
         lines = [f"fit_many: {n} meta-analyses by {', '.join(self.by)} ({s.get('model', 'random effects')}; "
                  f"{s['engine']} engine, "
                  f"{s['seconds']:.2f} s; {s['n_vectorised']} vectorised, {s['n_single']} fitted one by one"
+                 + (f" ({s['why_single']})" if s['n_single'] and s.get('why_single') else "")
                  + (f"; priors {s['priors']}" if s['n_vectorised'] else "") + ")"]
         if failed:
             lines.append(f"{failed} group(s) failed: see .errors")
@@ -491,8 +493,8 @@ def fit_many(
     freq_args = {"method": method, "test": test, "level": level}
 
     groups = Groups.of(data, by_cols, seed)
-    vector_ok = (engine in ("exact", "auto") and tune is None and mods is None and model in ("random", "common")
-                 and not fit_kwargs and not dependence)
+    why_single = single_reason(engine, tune, mods, model, fit_kwargs, bool(dependence))
+    vector_ok = not why_single
     plan = plan_groups(data, groups, model_args, by_cols) if vector_ok else Plan(single=list(range(groups.n)),
                                                                               errors=[""] * groups.n)
     out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
@@ -506,7 +508,8 @@ def fit_many(
                                     out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
                 "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
-                "priors": plan.priors, "model": _model_name(model, mods, cluster, rho, outcome, struct),
+                "priors": plan.priors, "why_single": why_single or "k < 2, missing values, repeated labels or a "
+                "mu prior that is not normal", "model": _model_name(model, mods, cluster, rho, outcome, struct),
                 "keep_fits": bool(keep_fits), "rows": "vectorised arrays and fits" if plan.buckets else "fits",
                 "pad": {groups.keys[i]: p for i, p in zip(plan.single, pads)},
                 "seconds": time.perf_counter() - t0}

@@ -31,7 +31,7 @@ from bayesma.priors import RAW_MEASURES
 from bayesma.priors.base import short_text
 from bayesma.spec import resolve_priors
 
-__all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one", "padded",
+__all__ = ["Groups", "Bucket", "Plan", "plan_groups", "Outputs", "fit_vectorised", "fit_single", "fit_one", "padded", "single_reason",
            "batch_pads", "PAD_BUDGET",
            "assemble", "validated_arrays", "small_k_note", "frequentist_fits", "freq_row", "posterior_rows", "POST_COLS",
            "GROUP_FREQ"]
@@ -258,6 +258,17 @@ class Plan:
     errors: list[str] = field(default_factory=list)
     arrays: tuple | None = None
     priors: str = "none vectorised"
+
+
+def single_reason(engine: str, tune: Any, mods: Any, model: str, fit_kwargs: dict, dependence: bool) -> str:
+    """Why fit_many fits every group one by one (the vectorised path is the exact engine's
+    random- or common-effects model without moderators); "" when it can vectorise."""
+    for why, bad in (((f"engine={engine!r}"), engine not in ("exact", "auto")), ("tune= given", tune is not None),
+                     ("meta-regression", mods is not None), (f"model={model!r}", model not in ("random", "common")),
+                     ("dependent effects", dependence), (f"options {sorted(fit_kwargs)}", bool(fit_kwargs))):
+        if bad:
+            return f"{why}: the vectorised path fits random- or common-effects models without moderators exactly"
+    return ""
 
 
 def _tau_key(prior: Any) -> str:

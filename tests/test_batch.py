@@ -209,3 +209,16 @@ def test_the_measure_recorded_on_the_frame_is_used_as_by_metaanalysis(hackshaw):
     given = bm.fit_many(hackshaw, by="design", labels="study", measure="OR")
     pd.testing.assert_frame_equal(recorded.table, given.table)
     assert recorded.settings["priors"] == "shared"
+
+
+def test_fit_many_says_why_groups_were_fitted_one_by_one():
+    rng = np.random.default_rng(4)
+    sizes = np.array([3, 4, 5])
+    vi = rng.uniform(0.02, 0.2, sizes.sum())
+    dat = pd.DataFrame({"review": np.repeat(np.arange(3), sizes), "yi": rng.normal(0.2, 0.4, sizes.sum()),
+                        "vi": vi, "x": rng.normal(size=sizes.sum())})
+    reg = bm.fit_many(dat, by="review", mods="~ x")
+    assert "0 vectorised, 3 fitted one by one (meta-regression: the vectorised path" in repr(reg)
+    assert reg.settings["why_single"].startswith("meta-regression")
+    plain = bm.fit_many(dat, by="review")
+    assert "3 vectorised, 0 fitted one by one;" in repr(plain)
