@@ -199,14 +199,28 @@ class BlockDiag:
         if keep.shape != (self._n,):
             raise ValueError(f"keep must have shape ({self._n},)")
         new_index = np.cumsum(keep) - 1
-        blocks, rows, labels = [], [], []
-        for pos, (b, r) in enumerate(zip(self.blocks, self.rows)):
-            sel = keep[r]
-            if sel.any():
-                blocks.append(b[np.ix_(sel, sel)])
-                rows.append(new_index[r[sel]])
-                labels.append(self.clusters[pos])
-        return BlockDiag(blocks, rows, labels)
+        kept = np.zeros(self.n_blocks, dtype=bool)
+        for g in self._groups:
+            kept[g.order] = keep[g.rows].any(axis=1)
+        new_pos = np.cumsum(kept) - 1
+        parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for g in self._groups:  # whole blocks stay stacked: O(n) vectorised, not a loop per block
+            sel = keep[g.rows]
+            count = sel.sum(axis=1)
+            whole = count == g.size
+            if whole.any():
+                parts.setdefault(g.size, []).append(
+                    (new_index[g.rows[whole]], g.mats[whole], new_pos[g.order[whole]]))
+            for j in np.flatnonzero((count > 0) & ~whole):
+                sj = sel[j]
+                parts.setdefault(int(count[j]), []).append(
+                    (new_index[g.rows[j][sj]][None], g.mats[j][np.ix_(sj, sj)][None], new_pos[g.order[j : j + 1]]))
+        groups = []
+        for size in sorted(parts):
+            rows, mats, order = (np.concatenate(a) for a in zip(*parts[size]))
+            srt = np.argsort(order, kind="stable")
+            groups.append(SizeGroup(rows[srt], mats[srt], order[srt]))
+        return BlockDiag.from_groups(groups, int(keep.sum()), self.clusters[kept])
 
     def __repr__(self) -> str:
         sizes = [g.size for g in self._groups for _ in g.order]
