@@ -18,6 +18,11 @@ Cut points: one-sided p-values of ``z_i = y_i / sqrt(v_i)`` against the standard
 normal (metafor's ``selmodel`` convention): ``c_ij = z_{1 - p_j} sqrt(v_i)``; two-sided
 weight functions act on ``|y_i|``. The same likelihood is evaluated by
 :func:`bayesma.bias.loglik` (the independent checks use it).
+
+Padding (``pad=True``, :func:`bayesma.models.build.padded_sizes`): the mean and SD of a
+padded study's true effect and its PET/PEESE shift are multiplied by the ``mask`` (0),
+its selection term too, and the interval counts are those of the real studies, so a
+padded study adds a constant to the log density: one compiled model per bucket of k.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy as np
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.likelihood import cutoffs, interval_index
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.models.random_effects import effects
+from bayesma.models.random_effects import effects, masked
 from bayesma.spec import ModelSpec
 
 __all__ = ["BiasedSpec", "with_bias", "structure_key", "data_values", "build", "interval_labels"]
@@ -139,7 +144,7 @@ def _dirichlet(name: str, alpha: np.ndarray):
                          support_point=lambda rv, size, a: a / pt.sum(a), transform=Simplex(), signature="(j)->(j)")
 
 
-def _log_selection(eta, count, lower, mean_y, sd, sides: str, n_intervals: int):
+def _log_selection(eta, count, lower, mean_y, sd, sides: str, n_intervals: int, mask=None):
     """The selection term of the log likelihood, ``sum_i log omega_{j(i)} - sum_i log A_i``.
 
     With ``omega_j = eta_0 + ... + eta_j`` (``omega_{J-1} = 1``) the normalising constant
@@ -149,6 +154,8 @@ def _log_selection(eta, count, lower, mean_y, sd, sides: str, n_intervals: int):
     first, whose tail probability is 1): positive
     terms, one normal tail per interval, in one element-wise expression. The first term needs
     only the number of studies in each interval (*count*; 0 for the last, ``omega = 1``).
+    Padded studies (*mask* 0) are in neither term: *count* holds the real studies only and
+    their ``log A_i`` is multiplied by the mask.
     """
     import pytensor.tensor as pt
 
@@ -158,7 +165,8 @@ def _log_selection(eta, count, lower, mean_y, sd, sides: str, n_intervals: int):
         tail = tail + 0.5 * pt.erfc((lower + mean_y[:, None]) * scale)
     first = np.arange(n_intervals)[None, :] == 0  # P(Y_i > -inf) = 1 (a finite placeholder edge in *lower*)
     norm = pt.sum(pt.switch(first, 1.0, tail) * eta[None, :], axis=1)
-    return pt.sum(count * pt.log(pt.cumsum(eta))) - pt.sum(pt.log(norm))
+    log_norm = pt.log(norm) if mask is None else mask * pt.log(norm)
+    return pt.sum(count * pt.log(pt.cumsum(eta))) - pt.sum(log_norm)
 
 
 def build(b: Any, loc, loc_new) -> None:
@@ -180,7 +188,10 @@ def build(b: Any, loc, loc_new) -> None:
     if isinstance(bias, (PET, PEESE)):
         coef = bias.prior.pymc(bias.kind)
         b.handles.params.append(bias.kind)
-        shift = coef * (se if isinstance(bias, PET) else vi)
+        shift = masked(b, coef * (se if isinstance(bias, PET) else vi))
+    # padded studies (mask 0): mean and SD of the true effect and the bias shift 0, so
+    # their likelihood N(0 | 0, sqrt(v_pad)) is a constant, their z independent of the rest
+    m, s = masked(b, m), masked(b, s)
     mean_y = m + shift
     s2 = s**2 + vi
     sd = pt.sqrt(s2)
@@ -199,4 +210,5 @@ def build(b: Any, loc, loc_new) -> None:
         eta = _dirichlet("eta", np.asarray(bias.alpha, float))
         pm.Deterministic("omega", pt.concatenate([pt.cumsum(eta)[:-1], pt.ones(1)]), dims="interval")
         b.handles.params.append("omega")
-        pm.Potential("selection", _log_selection(eta, count, lower, mean_y, sd, bias.sides, len(bias.steps) + 1))
+        pm.Potential("selection", _log_selection(eta, count, lower, mean_y, sd, bias.sides, len(bias.steps) + 1,
+                                                 b.mask))

@@ -154,8 +154,8 @@ def padded_size(n: int, minimum: int) -> int:
 
 
 def _padded(spec: ModelSpec, pad: bool | int) -> bool:
-    """Whether the model of *spec* is padded: asked for, and no publication-bias family."""
-    return bool(pad) and getattr(spec, "bias", None) is None
+    """Whether the model of *spec* is padded (asked for)."""
+    return bool(pad)
 
 
 def padded_sizes(spec: ModelSpec, pad: bool | int = False) -> tuple[int, int]:
@@ -164,8 +164,7 @@ def padded_sizes(spec: ModelSpec, pad: bool | int = False) -> tuple[int, int]:
     Without padding ``(k, number of clusters)``; with ``pad=True`` their buckets
     (:data:`STUDY_BUCKET`, :data:`CLUSTER_BUCKET`). An integer *pad* n pads the
     study dimension to the bucket of ``max(k, n)``: meta-analyses of different k
-    padded with the largest k share one bucket (:func:`bayesma.fit_many`). Models
-    with a publication-bias family are never padded.
+    padded with the largest k share one bucket (:func:`bayesma.fit_many`).
     """
     n_clusters = len(spec.cluster_names) if spec.cluster_index is not None else 0
     if not _padded(spec, pad):
@@ -260,7 +259,7 @@ def data_values(spec: ModelSpec, pad: bool | int = False) -> dict[str, np.ndarra
     if _padded(spec, pad):
         n_study, _ = padded_sizes(spec, pad)
         extra = n_study - spec.k
-        fill = {"yi_data": 0.0, "vi": 1.0, "X": 0.0, "Z": 0.0, "group_idx": 0, "cluster_idx": 0}
+        fill = {"yi_data": 0.0, "vi": 1.0, "X": 0.0, "Z": 0.0, "group_idx": 0, "cluster_idx": 0, "bias_lower": 0.0}
         for name, value in fill.items():
             if name in out:
                 arr = out[name]

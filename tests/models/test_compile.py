@@ -28,8 +28,8 @@ _DAT = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_
 _PRIORS = {"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}
 _REF = Path(__file__).parents[1] / "data" / "reference" / "metafor" / "metafor_cases_v3.json"
 # Each family below is built in the shape another test of the suite fits with NUTS, so that the suite
-# compiles each family once (one cache directory per session): publication-bias models are not padded,
-# so the selection model takes k = 10 like tests/bias/test_robma.py's NUTS test; the multivariate ones
+# compiles each family once (one cache directory per session): the selection model takes k = 10 like
+# tests/bias/test_robma.py's NUTS test (any k up to 64 shares the padded model); the multivariate ones
 # take dat.berkey1998 with the priors of tests/models/test_dependent_nuts.py; location-scale the data
 # and prior families of tests/models/test_location_scale_bayes.py.
 _TEN = pd.DataFrame({"yi": np.linspace(-0.1, 0.8, 10), "sei": np.linspace(0.1, 0.25, 10)})
