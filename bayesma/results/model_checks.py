@@ -238,7 +238,9 @@ class ModelChecks:
         -------
         numpy.ndarray
             Shape (chain, draw, k): ``log N(y_i | x_i' beta, v_i + tau_i^2)``, the study's random
-            effect integrated out (see :mod:`bayesma.posterior.checks`).
+            effect integrated out (see :mod:`bayesma.posterior.checks`); for a publication-bias fit
+            the model's own likelihood (the PET/PEESE shift of the mean, a selection model's weight
+            over its normalising constant: :mod:`bayesma.posterior.bias_terms`).
 
         Raises
         ------

@@ -13,6 +13,8 @@ model against the weighted density's interval probabilities.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,3 +158,27 @@ def test_selection_replicates_follow_the_weighted_density():
         assert np.all(np.abs(share - probs) <= 4 * np.sqrt(probs * (1 - probs) / n)), (share, probs)
         plain = np.diff(stats.norm.cdf(cuts, mu, sd))  # without the weights: far off
         assert np.max(np.abs(share - plain)) > 0.05
+
+
+@pytest.mark.slow
+def test_selection_fit_log_likelihood_loo_and_ppc():
+    """A NUTS fit of a selection model (k = 10, the model tests/bias/test_robma.py compiles): its
+    ``log_likelihood()`` is the scipy selection likelihood at its draws; loo and ppc run on it."""
+    rng = np.random.default_rng(7)
+    v = rng.uniform(0.01, 0.06, 10)
+    y = rng.normal(0.35, np.sqrt(v + 0.02))
+    ma = bm.MetaAnalysis(yi=y, sei=np.sqrt(v), priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)},
+                         bias=bm.WeightFunction((0.025,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 400 draws: the convergence warnings are expected
+        post = ma.fit(draws=200, chains=2, seed=2)
+    ll = post.log_likelihood()
+    p = post.posterior
+    assert ll.shape == (2, 200, 10)
+    for c, d in ((0, 5), (1, 150)):
+        want = _scipy_selection_loglik(y, v, float(p["mu"].values[c, d]), float(p["tau"].values[c, d]),
+                                       p["omega"].values[c, d], (0.025,), "one")
+        np.testing.assert_allclose(ll[c, d], want, rtol=1e-10)
+    assert np.isfinite(post.loo().elpd)
+    check = post.ppc()
+    assert check.y_rep.shape == (400, 10) and np.isfinite(check.p_discrepancy)
