@@ -38,6 +38,14 @@ def _egger(c):
     return _quiet(bm.egger_test, c["yi"], c["vi"]).zval
 
 
+def _mv_influence(name, c):
+    res = _quiet(bm.rma_mv, c["yi"], c["vi"], random="~ 1 | cl", data=FRAME)
+    kw = {} if name == "rstandard" else {"reestimate": False}
+    out = _quiet(getattr(bm, name), res, cluster=c["cl"], **kw)
+    out = out.cluster["X2"] if isinstance(out, bm.MVResiduals) else out
+    return np.asarray(out, dtype=float).ravel()
+
+
 CASES = {
     "rma": (["yi", "vi"], lambda c: _quiet(bm.rma, c["yi"], c["vi"]).tau2),
     "rma_sei": (["yi", "sei"], lambda c: _quiet(bm.rma, c["yi"], sei=c["sei"]).tau2),
@@ -67,6 +75,9 @@ CASES = {
                                                           engine="exact").table["mu_mean"].to_numpy()),
     "convert_r_to_d": (["r", "ni"], lambda c: bm.convert_r_to_d(c["r"], n=c["ni"])[1]),
     "convert_t_to_d": (["yi", "ni", "ai"], lambda c: bm.convert_t_to_d(c["yi"] * 10, n1=c["ni"], n2=c["ai"] + 5)[1]),
+    # rma_mv influence: cluster= as a Series pairs with the fitted rows by index
+    **{f: (["yi", "cl", "vi"], lambda c, f=f: _mv_influence(f, c)) for f in ("cooks_distance", "dfbetas",
+                                                                            "rstandard", "rstudent")},
     "robma": (["yi", "sei"], lambda c: _quiet(bm.robma, yi=c["yi"], sei=c["sei"], ensemble="PP", draws=256,
                                               replicates=2, seed=1).components()["log_BF"].to_numpy()),
 }
@@ -126,7 +137,8 @@ NOT_CALLED = {
     "conv_wald": "as conv_delta", "bma": "robma's path (robma without bias components)",
 }
 CALLED = {"rma_glmm", "rma", "MetaAnalysis", "escalc", "rma_mh", "rma_peto", "rma_mv", "egger_test", "ranktest", "fsn",
-          "pet_peese", "trimfill", "tes", "subgroup", "vcalc", "cumulative", "robma", "cumul"}
+          "pet_peese", "trimfill", "tes", "subgroup", "vcalc", "cumulative", "robma", "cumul",
+          "cooks_distance", "dfbetas", "rstandard", "rstudent"}
 
 
 def test_every_public_function_taking_columns_is_checked_or_exempted():

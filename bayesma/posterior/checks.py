@@ -9,6 +9,10 @@ likelihoods, ``p(y) / p(y_-i)``, and that PSIS-LOO (:func:`bayesma._arviz.loo`) 
 from one fit's draws. The computations here are the same for every engine, since they read
 only the posterior draws of ``mu``/``beta`` and ``tau``; the Student-t random-effects and the
 multilevel models (whose marginal likelihood is no product over studies) are refused.
+
+Publication-bias fits (``bias=``) use their own likelihood (:mod:`bayesma.posterior.bias_terms`):
+the PET/PEESE shift of the mean, and a selection model's weight of the study's p-value interval
+over its normalising constant; their replicates are drawn from that density.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma.errors import UnsupportedModelError
+from bayesma.posterior.bias_terms import log_selection_draws, shift_draws, weighted_normal_draws
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.spec import ModelSpec
@@ -74,12 +79,24 @@ def total_sd_draws(spec: ModelSpec, posterior: Any) -> np.ndarray:
     return np.sqrt(vi + tau_i**2)
 
 
+def _marginal(spec: ModelSpec, posterior: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Location (the bias shift included) and SD of each study's marginal normal density, (S, k) each."""
+    return location_draws(spec, posterior) + shift_draws(spec, posterior), total_sd_draws(spec, posterior)
+
+
+def _conditional(spec: ModelSpec, posterior: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Location and SD of a new sampling error around the study's own effect, (S, k) each."""
+    if "theta" not in posterior:
+        raise UnsupportedModelError("this fit has no study effects (theta) to replicate conditionally on")
+    loc = _flat(posterior["theta"].values) + shift_draws(spec, posterior)
+    return loc, np.broadcast_to(np.sqrt(spec.vi)[None, :], loc.shape)
+
+
 def pointwise_loglik(spec: ModelSpec, posterior: Any) -> np.ndarray:
     """The marginal log-likelihood of each study at each draw: shape (chain, draw, k)."""
-    loc = location_draws(spec, posterior)
-    sd = total_sd_draws(spec, posterior)
+    loc, sd = _marginal(spec, posterior)
     z = (spec.yi[None, :] - loc) / sd
-    ll = -0.5 * (_LOG_2PI + z**2) - np.log(sd)
+    ll = -0.5 * (_LOG_2PI + z**2) - np.log(sd) + log_selection_draws(spec, posterior, loc, sd)
     return ll.reshape(int(posterior.sizes["chain"]), int(posterior.sizes["draw"]), spec.k)
 
 
@@ -90,18 +107,17 @@ def replicate(spec: ModelSpec, posterior: Any, kind: str, seed: int | None) -> n
     ``y_rep_i ~ N(x_i' beta, v_i + tau_i^2)`` (checks the random-effects distribution);
     ``"conditional"``: a new sampling error around the study's own effect,
     ``y_rep_i ~ N(theta_i, v_i)`` (checks the sampling model only; always close to the data).
+    With a bias component the mean carries the PET/PEESE shift, and a selection model's
+    replicates come from its weighted density (rejection sampling).
     """
     rng = np.random.default_rng(seed)
     if kind == "marginal":
-        loc, sd = location_draws(spec, posterior), total_sd_draws(spec, posterior)
+        loc, sd = _marginal(spec, posterior)
     elif kind == "conditional":
-        if "theta" not in posterior:
-            raise UnsupportedModelError("this fit has no study effects (theta) to replicate conditionally on")
-        loc = _flat(posterior["theta"].values)
-        sd = np.broadcast_to(np.sqrt(spec.vi)[None, :], loc.shape)
+        loc, sd = _conditional(spec, posterior)
     else:
         raise UnsupportedModelError(f"kind={kind!r}: choose 'marginal' or 'conditional'")
-    return loc + sd * rng.standard_normal(loc.shape)
+    return weighted_normal_draws(spec, posterior, loc, sd, rng)
 
 
 def ppc_statistics(spec: ModelSpec, posterior: Any, y_rep: np.ndarray, kind: str) -> dict[str, Any]:
@@ -109,11 +125,7 @@ def ppc_statistics(spec: ModelSpec, posterior: Any, y_rep: np.ndarray, kind: str
     ``T(y, params) = sum_i (y_i - loc_i)^2 / sd_i^2`` (Gelman, Meng & Stern 1996), ``P(T(y_rep) >= T(y))``."""
     y = spec.yi[None, :]
     p_study = np.mean(y_rep >= y, axis=0)
-    if kind == "marginal":
-        loc, sd = location_draws(spec, posterior), total_sd_draws(spec, posterior)
-    else:
-        loc = _flat(posterior["theta"].values)
-        sd = np.broadcast_to(np.sqrt(spec.vi)[None, :], loc.shape)
+    loc, sd = _marginal(spec, posterior) if kind == "marginal" else _conditional(spec, posterior)
     t_obs = np.sum(((y - loc) / sd) ** 2, axis=1)
     t_rep = np.sum(((y_rep - loc) / sd) ** 2, axis=1)
     return {"p_study": p_study, "t_obs": t_obs, "t_rep": t_rep, "p_discrepancy": float(np.mean(t_rep >= t_obs))}

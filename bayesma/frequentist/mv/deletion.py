@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesma._validate import align_to_studies
 from bayesma.errors import BayesmaError, InputError
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.likelihood import Layout
@@ -60,6 +61,10 @@ def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
             raise InputError(f"{what}: cluster={cluster!r} is not a column of the data the model was fitted to; "
                              f"columns are {cols}", column=cluster)
         values, name = frame[cluster].to_numpy(dtype=object), cluster
+    elif isinstance(cluster, pd.Series) and getattr(res.data, "row_index", None) is not None:
+        # a Series pairs with the fitted rows by its index (it may hold the dropped rows too), never by position
+        name = cluster.name or "cluster"
+        values = np.asarray(align_to_studies(cluster, res.data.row_index, str(name)), dtype=object).ravel()
     else:
         values = np.asarray(cluster.to_numpy() if isinstance(cluster, pd.Series) else cluster, dtype=object).ravel()
         name = getattr(cluster, "name", None) or "cluster"

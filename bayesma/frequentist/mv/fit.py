@@ -15,6 +15,7 @@ The three-level call ``rma_mv(yi, vi, cluster=...)`` is the special case
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -216,6 +217,9 @@ def _prepare(yvals, Vb: BlockDiag, mods, random, data, labels, missing, yi, k):
     check_V(Vk, None if lab is None else [str(v) for v in lab[keep]])
     md = MetaData.create(y[keep], Vk.diagonal(), data=frame.loc[keep].reset_index(drop=True),
                          labels=None if lab is None else lab[keep], missing="raise")
+    ref = data.index if data is not None else (yvals.index if isinstance(yvals, pd.Series) else None)
+    if ref is not None and ref.is_unique and len(ref) == k:  # the fitted rows' labels, for Series given later
+        md = dataclasses.replace(md, row_index=ref[keep])
     if isinstance(mods, (np.ndarray, list, pd.Series, pd.DataFrame)) and len(mods) == k:
         mods = mods.iloc[keep] if isinstance(mods, (pd.Series, pd.DataFrame)) else np.asarray(mods)[keep]
     X, names = design_matrix(mods, md.data, md.k, md.labels)
