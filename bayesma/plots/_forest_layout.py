@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 FONT = 8.0
 SMALL = 7.0
 PAD = 0.12  # inches between columns
+# one row per study, each ~0.2 in: 2,000 studies are a 400-inch figure (matplotlib's limit is
+# 65,536 pixels); beyond that drawing took minutes (k = 100,000 hung) and showed nothing legible
+MAX_FOREST_STUDIES = 2_000
 
 # inverse of the usual back-transforms, to put "nice" back-scale ticks on the analysis scale
 _INVERSES: dict[Any, Callable[[np.ndarray], np.ndarray]] = {
@@ -114,8 +117,13 @@ def axis_label(measure: str | None, xlabel: str | None, atransf: Callable | None
 def order_index(order: Any, labels: list[str], yi: np.ndarray, vi: np.ndarray,
                 columns: Any = None) -> list[int]:
     """Row order: None (data order), "effect", "precision", "label", a column name of *columns*
-    (a DataFrame aligned with the studies) or a list of study labels; a leading "-" reverses."""
+    (a DataFrame aligned with the studies) or a list of study labels; a leading "-" reverses.
+    More than MAX_FOREST_STUDIES studies is an InputError (a forest plot draws one row each)."""
     k = len(labels)
+    if k > MAX_FOREST_STUDIES:
+        raise InputError(f"a forest plot draws one row per study: {k:,} studies would be a figure "
+                         f"{k // 5:,} inches tall (at most {MAX_FOREST_STUDIES:,}); draw a subset of the studies "
+                         "(fit it separately), or use the funnel plot or summary() for all of them")
     if order is None:
         return list(range(k))
     if isinstance(order, str):
