@@ -182,3 +182,28 @@ def test_selection_fit_log_likelihood_loo_and_ppc():
     assert np.isfinite(post.loo().elpd)
     check = post.ppc()
     assert check.y_rep.shape == (400, 10) and np.isfinite(check.p_discrepancy)
+
+
+def test_selection_replicates_that_cannot_be_drawn_are_refused():
+    """Weights near 0 wherever the normal density has its mass: an error, not biased replicates."""
+    from bayesma.errors import UnsupportedModelError
+
+    spec = bm.MetaAnalysis(_data(), yi="yi", vi="vi", priors=_PRIORS, bias=bm.WeightFunction((0.025, 0.5))).spec
+    post = xr.Dataset({"mu": (["chain", "draw"], [[-5.0, -5.0]]), "tau": (["chain", "draw"], [[0.0, 0.0]]),
+                       "omega": (["chain", "draw", "interval"], [[[1e-12, 1e-12, 1.0]] * 2])})
+    with pytest.raises(UnsupportedModelError, match="rejection sampling"):
+        replicate(spec, post, "marginal", seed=1)
+
+
+def test_pet_replicates_are_shifted_by_the_bias_term():
+    """PET: marginal replicates around mu + b se_i, conditional ones around theta_i + b se_i."""
+    spec = _meta("PET").spec
+    n, mu, tau, b = 20000, 0.1, 0.2, 1.5
+    theta = np.linspace(-0.3, 0.3, spec.k)
+    post = xr.Dataset({"mu": (["chain", "draw"], np.full((1, n), mu)), "tau": (["chain", "draw"], np.full((1, n), tau)),
+                       "PET": (["chain", "draw"], np.full((1, n), b)),
+                       "theta": (["chain", "draw", "study"], np.tile(theta, (1, n, 1)))})
+    se = np.sqrt(spec.vi)
+    for kind, mean, sd in (("marginal", mu + b * se, np.sqrt(spec.vi + tau**2)), ("conditional", theta + b * se, se)):
+        y_rep = replicate(spec, post, kind, seed=2)
+        assert np.all(np.abs(y_rep.mean(axis=0) - mean) <= 4 * sd / np.sqrt(n)), kind
