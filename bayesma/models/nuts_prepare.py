@@ -10,6 +10,7 @@ and says nothing.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,9 @@ def _compile_nutpie(entry: CacheEntry) -> None:
         entry.nutpie_compiled, entry.compile_path = nutpie.compile_pymc_model(entry.model), "nutpie"
     except Exception as exc:  # e.g. an Op without a numba implementation: sampled by PyMC instead
         raise NutpieCompileError(f"{exc} (the cached path failed first: {reason})") from exc
+    warnings.warn(f"the disk-cached compile of this model failed ({reason}); compiled with nutpie's own compiler "
+                  "instead (same model and posterior, but compiled again in every new process)",
+                  RuntimeWarning, stacklevel=2)
 
 
 def compile_entry(entry: CacheEntry, sampler: str, values: dict[str, Any], target_accept: float) -> bool:
