@@ -102,7 +102,8 @@ def weighted_normal_draws(spec: Any, posterior: Any, mean: np.ndarray, sd: np.nd
     omega = _omega(posterior)
     accept = omega / omega.max(axis=1, keepdims=True)  # (S, J)
     crit = selection_cutpoints(spec)
-    s_idx, k_idx = np.indices(mean.shape)
+    s_idx = np.broadcast_to(np.arange(mean.shape[0])[:, None], mean.shape)  # draw of each element
+    k_idx = np.broadcast_to(np.arange(mean.shape[1])[None, :], mean.shape)  # study of each element
     pending = np.ones(mean.shape, dtype=bool)
     for _ in range(MAX_REJECTION_ROUNDS):
         s, i, y = s_idx[pending], k_idx[pending], out[pending]
