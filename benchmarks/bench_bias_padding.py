@@ -30,14 +30,13 @@ import tempfile
 import textwrap
 import time
 
+from _gradient_rate import child_env
+
 CHILD = textwrap.dedent(
     """
-    import ctypes, json, resource, sys, warnings
+    import json, sys, warnings
     warnings.simplefilter("ignore")
-
-    def cpu():
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
+    from _gradient_rate import cpu, gradient_rate
 
     import numpy as np
     import bayesma as bm
@@ -55,29 +54,7 @@ CHILD = textwrap.dedent(
         post = ma.fit(draws=300, tune=300, chains=1, seed=1, pad=pad, progressbar=False)
         out["fit"].append(cpu() - c)
         out["compiles"] += int(post.fit_info["compiled"])
-    compiled = post._cache_entry.nutpie_compiled
-    x = np.asarray(compiled.initial_point_func(1), dtype=float)
-    grad, logp = np.zeros_like(x), np.zeros(1)
-    ptr = ctypes.POINTER(ctypes.c_double)
-    fn = compiled.compiled_logp_func.ctypes
-    args = (ctypes.c_uint64(x.size), x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
-            ctypes.c_void_p(compiled.user_data.ctypes.data))
-    fn(*args)
-    n = 1
-    while True:  # calibrate a batch of about 0.2 CPU seconds
-        c = cpu()
-        for _ in range(n):
-            fn(*args)
-        if cpu() - c > 0.2:
-            break
-        n *= 2
-    rates = []
-    for _ in range(5):
-        c = cpu()
-        for _ in range(n):
-            fn(*args)
-        rates.append(n / max(cpu() - c, 1e-9))
-    out.update(grad_per_s=float(np.median(rates)), n_dim=int(compiled.n_dim), total=cpu())
+    out.update(gradient_rate(post._cache_entry.nutpie_compiled), total=cpu())
     print("RESULT " + json.dumps(out))
     """
 )
@@ -85,8 +62,8 @@ CHILD = textwrap.dedent(
 
 def _run(mode: str, family: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_bias_pad_") as tmp:
-        env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={tmp}", NUMBA_CACHE_DIR=os.path.join(tmp, "numba"),
-                   XDG_CACHE_HOME=os.path.join(tmp, "xdg"))
+        env = child_env(PYTENSOR_FLAGS=f"base_compiledir={tmp}", NUMBA_CACHE_DIR=os.path.join(tmp, "numba"),
+                        XDG_CACHE_HOME=os.path.join(tmp, "xdg"))
         res = subprocess.run([sys.executable, "-c", CHILD, mode, family], capture_output=True, text=True, env=env,
                              timeout=3600)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]

@@ -32,17 +32,16 @@ import tempfile
 import textwrap
 import time
 
+from _gradient_rate import child_env
+
 FAMILIES = ["random effects", "meta-regression", "CHE", "CS", "HCS", "UN", "binomial", "location-scale",
             "selection model"]
 
 CHILD = textwrap.dedent(
     """
-    import ctypes, json, resource, sys, time, warnings
+    import json, sys, time, warnings
     warnings.simplefilter("ignore")
-
-    def cpu():
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
+    from _gradient_rate import cpu, gradient_rate
 
     import numpy as np
     import pandas as pd
@@ -112,37 +111,16 @@ CHILD = textwrap.dedent(
     t2 = cpu()
     hits = compiled.compiled_logp_func.cache_hits + compiled.compiled_expand_func.cache_hits
 
-    x = np.asarray(compiled.initial_point_func(1), dtype=float)
-    grad, logp = np.zeros_like(x), np.zeros(1)
-    ptr = ctypes.POINTER(ctypes.c_double)
-    fn = compiled.compiled_logp_func.ctypes
-    args = (ctypes.c_uint64(x.size), x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
-            ctypes.c_void_p(compiled.user_data.ctypes.data))
-    status = fn(*args)
-    n = 1
-    while True:  # calibrate a batch of about 0.2 CPU seconds
-        c = cpu()
-        for _ in range(n):
-            fn(*args)
-        if cpu() - c > 0.2:
-            break
-        n *= 2
-    rates = []
-    for _ in range(5):
-        c = cpu()
-        for _ in range(n):
-            fn(*args)
-        rates.append(n / max(cpu() - c, 1e-9))
+    rate = gradient_rate(compiled)
     print("RESULT " + json.dumps({"build": t1 - t0, "pytensor": phase["pytensor"] - phase["initial point"],
                                   "initial": phase["initial point"], "compile": t2 - t1,
-                                  "wall": wall, "hits": hits, "status": int(status), "logp": float(logp[0]),
-                                  "grad_per_s": float(np.median(rates)), "n_dim": int(compiled.n_dim)}))
+                                  "wall": wall, "hits": hits, **rate}))
     """
 )
 
 
 def _run(family: str, compiledir: str, ref: str) -> dict:
-    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}")
+    env = child_env(PYTENSOR_FLAGS=f"base_compiledir={compiledir}")
     res = subprocess.run([sys.executable, "-c", CHILD, family, ref], capture_output=True, text=True, env=env,
                          timeout=3600)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]

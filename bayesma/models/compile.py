@@ -39,7 +39,7 @@ import numpy as np
 from bayesma.errors import ArgumentTypeError, InputError
 
 __all__ = ["CACHE_TAG", "COMPILE_MESSAGE", "cache_dir", "cache_key", "cache_files", "clear_cache", "compile_nutpie",
-           "import_pymc", "say", "show_progress"]
+           "import_pymc", "show_progress"]
 
 #: Changes whenever the generated callbacks change; part of every cache key.
 CACHE_TAG = "bayesma-nutpie-cfunc-2"
@@ -57,19 +57,9 @@ def show_progress(progressbar: bool | None) -> bool:
         return bool(progressbar)
     import sys
 
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stderr
-        tty = False
-    return tty or "ipykernel" in sys.modules
+    from bayesma._progress import live_stream
 
-
-def say(message: str) -> None:
-    """Print *message* on stderr at once (progress notes of a fit)."""
-    import sys
-
-    print(message, file=sys.stderr, flush=True)
-
+    return live_stream(sys.stderr)
 
 
 def import_pymc() -> Any:
