@@ -13,7 +13,7 @@ import pandas as pd
 
 from bayesma._validate import align, check_level
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
-from bayesma.frequentist.inference import TESTS, critical_value, knha_factor, wald_tests
+from bayesma.frequentist.inference import TESTS, knha_factor, wald_tests
 
 __all__ = ["METHODS", "TESTS", "knha_factor", "wald_tests", "coef_table", "warn_vi_ratio"]
 
@@ -41,10 +41,6 @@ def _level(level: float) -> float:
         (1.5 is ambiguous: 150% or 1.5%? metafor would read 1.5%), and for non-numbers.
     """
     return check_level(level)
-
-
-def _crit(level: float, dfs: int | None) -> float:
-    return critical_value(level, dfs)
 
 
 def _sqrt_ci(ci):

@@ -105,7 +105,7 @@ def t_dfs(test: str, k: int, p: int) -> int | None:
     return k - p if test in T_TESTS else None
 
 
-def critical_value(level: float, dfs: int | None) -> float:
+def critical_value(level: float, dfs: float | None) -> float:
     """The two-sided critical value of a *level* interval: the z quantile, or the t quantile with
     *dfs* degrees of freedom (NaN when dfs <= 0, as metafor's NA)."""
     alpha = 1 - level

@@ -29,9 +29,9 @@ from scipy import optimize, stats
 from bayesma.data import MetaData
 from bayesma.design import design_matrix, formula_variables, required_columns
 from bayesma.errors import ConvergenceWarning, InputError
-from bayesma.frequentist._common import _aligned_mods, _crit, _level
+from bayesma.frequentist._common import _aligned_mods, _level
 from bayesma.frequentist._printing import _btt_text, _p_text, coef_table
-from bayesma.frequentist.inference import T_TESTS, TESTS, check_test, wald_tests
+from bayesma.frequentist.inference import T_TESTS, TESTS, check_test, critical_value, wald_tests
 
 __all__ = ["LocationScaleResult", "fit_location_scale", "location_scale_rma", "LINKS", "LS_TESTS"]
 
@@ -497,7 +497,7 @@ def _location(yi, vi, X, tau2, test: str, level: float) -> dict[str, Any]:
     has_intercept = bool(np.allclose(X[:, 0], 1.0))
     btt, QM, QMp, pval = wald_tests(beta, vb, has_intercept, dfs)
     se = np.sqrt(np.diag(vb))
-    crit = _crit(level, dfs)
+    crit = critical_value(level, dfs)
     return {"beta": beta, "se": se, "vb": vb, "stat": beta / se, "pval": pval, "ci_lb": beta - crit * se,
             "ci_ub": beta + crit * se, "QM": QM, "QMp": QMp, "QMdf": (len(btt), dfs), "btt": btt, "dfs": dfs}
 
@@ -509,7 +509,7 @@ def _scale_tests(alpha, va, Z, k: int, test: str, level: float) -> dict[str, Any
     has_intercept = bool(np.allclose(Z[:, 0], 1.0))
     att, QS, QSp, pval = wald_tests(alpha, va, has_intercept, ddf)
     se = np.sqrt(np.diag(va))
-    crit = _crit(level, ddf)
+    crit = critical_value(level, ddf)
     return {"alpha": alpha, "se_alpha": se, "va": va, "zval_alpha": alpha / se, "pval_alpha": pval,
             "ci_lb_alpha": alpha - crit * se, "ci_ub_alpha": alpha + crit * se, "QS": QS, "QSp": QSp,
             "QSdf": (len(att), ddf), "att": att, "ddf_alpha": ddf}

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from bayesma.errors import DataWarning, InputError
-from bayesma.frequentist._common import _crit, _level
+from bayesma.frequentist._common import _level
+from bayesma.frequentist.inference import critical_value
 from bayesma.frequentist.predict import new_design
 from bayesma.frequentist.transf import transform_table
 
@@ -100,7 +101,7 @@ def predict_location_scale(res: Any, newmods: Any = None, newscale: Any = None, 
         Znew = _scale_design(res, newscale)
         pred = Znew @ res.alpha
         se = np.sqrt(np.einsum("ij,jk,ik->i", Znew, res.va, Znew))
-        crit = _crit(level, res.ddf_alpha)
+        crit = critical_value(level, res.ddf_alpha)
         out = pd.DataFrame({"pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se})
         out = transform_table(out, transf, "pred", (("ci_lb", "ci_ub"),))
         if res.link == "identity" and transf is None:
@@ -125,7 +126,7 @@ def predict_location_scale(res: Any, newmods: Any = None, newscale: Any = None, 
             tau2 = t2
     pred = Xnew @ res.beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, res.vb, Xnew))
-    crit = _crit(level, res.dfs)
+    crit = critical_value(level, res.dfs)
     pi_se = np.sqrt(se**2 + tau2)
     out = pd.DataFrame({"pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se,
                         "pi_lb": pred - crit * pi_se, "pi_ub": pred + crit * pi_se})

@@ -34,7 +34,8 @@ import pandas as pd
 from scipy import stats
 
 from bayesma.errors import InputError
-from bayesma.frequentist._common import _crit, _level
+from bayesma.frequentist._common import _level
+from bayesma.frequentist.inference import critical_value
 from bayesma.frequentist.transf import transform_table
 
 __all__ = ["PI_TYPES", "PredictionIntervals", "predict_rma", "pi_critical", "pi_label"]
@@ -66,7 +67,7 @@ def pi_critical(res: Any, pi_type: str, level: float) -> tuple[float, float | No
     elif pi_type == "simple":
         return float(stats.norm.isf((1 - level) / 2)), None
     else:
-        return _crit(level, res.dfs), res.dfs
+        return critical_value(level, res.dfs), res.dfs
     return float(stats.t.isf((1 - level) / 2, df)), df
 
 
@@ -193,7 +194,7 @@ def predict_rma(res: Any, newmods: Any = None, level: float | None = None, trans
     pred = Xnew @ res.beta
     vb = res.vb * (_knha_scale(res) if kind in ("HK", "HK-PR") else 1.0)
     se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, vb, Xnew))
-    ci_crit = _crit(level, res.dfs) if kind not in ("HK", "HK-PR") else pi_critical(res, "HK", level)[0]
+    ci_crit = critical_value(level, res.dfs) if kind not in ("HK", "HK-PR") else pi_critical(res, "HK", level)[0]
     crit, df = pi_critical(res, kind, level)
     vpred = 0.0 if kind == "simple" else se**2
     pi_se = np.sqrt(vpred + res.tau2)

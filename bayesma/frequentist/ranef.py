@@ -20,7 +20,7 @@ import pandas as pd
 
 from bayesma._validate import check_level
 from bayesma.errors import ArgumentTypeError
-from bayesma.frequentist._common import _crit
+from bayesma.frequentist.inference import critical_value
 from bayesma.frequentist.transf import transform_table
 
 __all__ = ["blup", "ranef"]
@@ -46,7 +46,7 @@ def _predictions(res: Any, level: float | None, random_part: bool,
         pred = lam * yi + (1 - lam) * fitted
         vpred = lam * vi + (1 - lam) ** 2 * xvx
     se = np.sqrt(vpred)
-    crit = _crit(check_level(res.level if level is None else level), res.dfs)
+    crit = critical_value(check_level(res.level if level is None else level), res.dfs)
     out = pd.DataFrame({"pred": pred, "se": se, "pi_lb": pred - crit * se, "pi_ub": pred + crit * se},
                        index=pd.Index(list(res.data.labels), name="study"))
     return transform_table(out, transf, "pred", (("pi_lb", "pi_ub"),))

@@ -25,6 +25,7 @@ from scipy import stats
 
 from bayesma.errors import InputError
 from bayesma.frequentist._printing import _p_text, pet_test_line
+from bayesma.frequentist.inference import critical_value
 from bayesma.frequentist.mv import RMAMVResult, fit_rma_mv
 from bayesma.frequentist.mv.result import refuse_dependent
 from bayesma.frequentist.rve import coef_test
@@ -121,10 +122,6 @@ class EggerMVResult:  # numpydoc ignore=PR01
         ])
 
 
-def _crit(level: float, df: float) -> float:
-    return float(stats.t.isf((1 - level) / 2, df))
-
-
 def egger_mv(res: RMAMVResult, cluster: Any = None) -> EggerMVResult:
     """The Egger sandwich test of an ``rma_mv`` fit (what :func:`bayesma.egger_test` does with one).
 
@@ -149,7 +146,7 @@ def egger_mv(res: RMAMVResult, cluster: Any = None) -> EggerMVResult:
     fit = _refit(res, sei, "sei")
     coef = coef_test(fit, vcov="CR2", cluster=cluster)
     slope, icpt = coef.loc["sei"], coef.loc["intrcpt"]
-    half = _crit(fit.level, float(icpt["df_Satt"])) * float(icpt["SE"])
+    half = critical_value(fit.level, float(icpt["df_Satt"])) * float(icpt["SE"])
     n_clusters = len(cluster_codes(fit, cluster, fit.k)[0])
     return EggerMVResult(
         tstat=float(slope["tstat"]), df=float(slope["df_Satt"]), pval=float(slope["p_Satt"]),
@@ -214,11 +211,11 @@ class PetPeeseMVResult:  # numpydoc ignore=PR01
 
     @property
     def ci_lb(self) -> float:
-        return self.estimate - _crit(self.pet.level, self.df) * self.se
+        return self.estimate - critical_value(self.pet.level, self.df) * self.se
 
     @property
     def ci_ub(self) -> float:
-        return self.estimate + _crit(self.pet.level, self.df) * self.se
+        return self.estimate + critical_value(self.pet.level, self.df) * self.se
 
     def summary(self) -> pd.DataFrame:
         """Both regressions' CR2 tables, one row per (model, coefficient)."""

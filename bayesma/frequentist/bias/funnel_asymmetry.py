@@ -23,10 +23,10 @@ from bayesma._format import small_k_lines
 from bayesma._validate import as_numeric, column, label_alias
 from bayesma.data import MetaData
 from bayesma.errors import ConvergenceError, InputError
-from bayesma.frequentist._common import _check_method, _crit, _level
+from bayesma.frequentist._common import _check_method, _level
 from bayesma.frequentist._printing import _p_text
 from bayesma.frequentist.bias.dependent import EggerMVResult, egger_mv, refuse_dependent
-from bayesma.frequentist.inference import TESTS, check_test
+from bayesma.frequentist.inference import TESTS, check_test, critical_value
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
@@ -251,7 +251,7 @@ def egger_test(
         tval = beta / se
         pval = 2 * stats.t.sf(np.abs(tval), dfs)
         z, p = float(tval[1]), float(pval[1])
-        crit = _crit(level, dfs)
+        crit = critical_value(level, dfs)
         b, lb, ub = ((float(beta[0]), float(beta[0] - crit * se[0]), float(beta[0] + crit * se[0]))
                      if limit else (None, None, None))
         coef = pd.DataFrame({"estimate": beta, "se": se, "tval": tval, "pval": pval},

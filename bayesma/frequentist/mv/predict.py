@@ -24,7 +24,7 @@ import pandas as pd
 
 from bayesma._validate import check_level
 from bayesma.errors import InputError
-from bayesma.frequentist._common import _crit
+from bayesma.frequentist.inference import critical_value
 from bayesma.frequentist.transf import transform_table
 
 __all__ = ["predict_mv", "ranef_mv"]
@@ -116,7 +116,7 @@ def predict_mv(res: Any, newmods: Any = None, level: float | None = None,
     """
     X = _newmods(res, newmods)
     dfs = res.dfs if np.ndim(res.dfs) == 0 else np.min(res.dfs)
-    crit = _crit(check_level(res.level if level is None else level), dfs)
+    crit = critical_value(check_level(res.level if level is None else level), dfs)
     pred = X @ res.beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", X, res.vb, X))
     extra = _pi_variance(res, len(pred), tau2_levels, gamma2_levels)
@@ -165,7 +165,7 @@ def ranef_mv(res: Any, level: float | None = None,
     theta = layout.internal(np.asarray(res.theta, dtype=float))
     ev = layout.evaluate(theta, res.method == "REML")
     dfs = res.dfs if np.ndim(res.dfs) == 0 else np.min(res.dfs)
-    crit = _crit(check_level(res.level if level is None else level), dfs)
+    crit = critical_value(check_level(res.level if level is None else level), dfs)
     H, p = ev.vb, layout.p
 
     def table(pred: np.ndarray, var: np.ndarray, index: list[str]) -> pd.DataFrame:
