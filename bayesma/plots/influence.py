@@ -18,6 +18,7 @@ from scipy import stats
 
 from ._common import _new_figure, back_tick_formatter
 from ._forest_layout import fmt_ci
+from ._layout import settle_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -118,7 +119,7 @@ def influence_plot(inf: Any, *, dfbetas: bool = False, figsize: tuple[float, flo
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
             ax.tick_params(axis="x", labelsize=7)
             ax.set_xlabel("study", fontsize=7)
-    fig.tight_layout()
+    settle_layout(fig)
     return fig
 
 
@@ -254,5 +255,5 @@ def steps_plot(steps: Any, *, ax: Axes | None = None, xlabel: str | None = None,
         if not np.isnan(e):  # transformed already (transf=) or here (atransf=): huge is 1.9e+111, overflow > 1e308
             ax.annotate(fmt_ci(e, lo, hi, 2, atransf, back=steps.transf is not None), (1.01, yy),
                         xycoords=("axes fraction", "data"), va="center", fontsize=7)
-    fig.tight_layout()
+    settle_layout(fig)
     return fig

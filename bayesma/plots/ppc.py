@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma.plots._common import _new_figure
+from bayesma.plots._layout import settle_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -85,7 +86,7 @@ def ppc_plot(z_obs: Any, z_rep: Any, labels: Sequence[Any], *, p_values: Any = N
     if own:  # the legend in a fixed band (inches) under the x label, whatever the height
         height = fig.get_figheight()
         band = 0.35
-        fig.tight_layout(rect=(0, band / height, 1, 1))
+        settle_layout(fig, rect=(0, band / height, 1, 1))
         handles, names = ax.get_legend_handles_labels()
         fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 0.05 / height), ncol=3, fontsize=8,
                    frameon=False, borderaxespad=0.0)

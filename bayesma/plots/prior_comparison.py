@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._common import _new_figure
+from ._layout import settle_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -101,5 +102,5 @@ def prior_comparison_plot(panels: Sequence[DensityPanel], *, ncols: int | None =
     axes[n - 1].legend(fontsize="small", title="posterior (solid), prior (dashed)", title_fontsize="small")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    settle_layout(fig)
     return fig

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from bayesma._arviz import plot_trace
 
 from ._common import _new_figure
+from ._layout import settle_layout
 
 
 def trace_plot(
@@ -53,5 +54,5 @@ def trace_plot(
     fig = _new_figure(figsize or (9.0, 2.0 * len(var_names) + 0.5))
     axes = fig.subplots(len(var_names), 2, squeeze=False)
     plot_trace(posterior.idata, var_names, axes, **kwargs)
-    fig.tight_layout()
+    settle_layout(fig)
     return fig

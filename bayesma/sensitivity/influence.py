@@ -67,30 +67,13 @@ class InfluenceResult:
         -------
         matplotlib.figure.Figure
         """
-        import matplotlib.pyplot as plt
+        from bayesma.plots.refits import refit_plot
 
         panels = self._panels()
-        labels = list(panels[0][0].index)
-        n = len(labels)
-        fig, axes = plt.subplots(1, len(panels), figsize=figsize or (5 * len(panels), 1.2 + 0.32 * n), sharey=True)
-        ypos = np.arange(n)[::-1]
-        for ax, (t, full, (mid, lo, hi), xlabel) in zip(np.atleast_1d(axes), panels):
-            ax.axvspan(full[lo], full[hi], color="0.9", zorder=0)
-            ax.axvline(full[mid], color="0.4", lw=1, zorder=1)
-            ax.hlines(ypos, t[lo], t[hi], color="C0", lw=1.5)
-            ax.plot(t[mid], ypos, "s", color="C0", ms=4)
-            ax.set_xlabel(xlabel)
-            if mid == "mu_mean":
-                ax.axvline(0.0, color="0.6", lw=0.8, ls=":")
-        first = np.atleast_1d(axes)[0]
-        prefix = "without " if self.kind == "leave_one_out" else "+ "
-        first.set_yticks(ypos)
-        first.set_yticklabels([f"{prefix}{lab}" for lab in labels])
         title = "Leave-one-out" if self.kind == "leave_one_out" else "Cumulative meta-analysis"
         unit = "studies" if self.table.index.nlevels == 1 else "clusters"
-        fig.suptitle(f"{title} (shaded: all {unit})")
-        fig.tight_layout()
-        return fig
+        return refit_plot(panels, list(panels[0][0].index), title=f"{title} (shaded: all {unit})",
+                          prefix="without " if self.kind == "leave_one_out" else "+ ", figsize=figsize)
 
     def _panels(self) -> list[tuple[pd.DataFrame, pd.Series, tuple[str, str, str], str]]:
         mu = ("mu_mean", "mu_lower", "mu_upper")

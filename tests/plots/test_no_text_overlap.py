@@ -55,7 +55,7 @@ class _Fits:
     @property
     def post(self):
         return self.get("post", lambda: bm.MetaAnalysis(self.df, yi="yi", vi="vi", labels="label",
-                                                        measure="SMD").fit(engine="exact"))
+                                                        measure="SMD").fit(engine="exact", seed=1))
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +116,13 @@ def _mods_forest(f):
 
 def _bayes_mods_forest(f):
     post = f.get("post_mods", lambda: bm.MetaAnalysis(f.df, yi="yi", vi="vi", labels="label", measure="SMD",
-                                                      mods="~ outcome").fit(engine="exact"))
+                                                      mods="~ outcome").fit(engine="exact", seed=1))
     return post.forest()
 
 
 def _dependent(f, **kw):
     post = f.get(f"dep{sorted(kw)}", lambda: bm.MetaAnalysis(f.df, yi="yi", vi="vi", labels="label", cluster="study",
-                                                             rho=0.5, **kw).fit(engine="exact"))
+                                                             rho=0.5, **kw).fit(engine="exact", seed=1))
     return post.forest()
 
 
