@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import align_to_studies
-from bayesma.errors import BayesmaError, InputError
+from bayesma.errors import ArgumentTypeError, BayesmaError, InputError
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.likelihood import Layout
 from bayesma.frequentist.mv.optimize import Params, maximize
@@ -51,16 +51,21 @@ def _sort_key(values: list[Any]) -> list[Any]:
         return sorted(values, key=str)
 
 
-def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
+def _clusters(res: RMAMVResult, cluster: Any, what: str, deletes: bool = True) -> _Clusters:
+    """The partition of the fitted effects by *cluster* (None: each effect its own); *deletes*: the
+    clusters are to be deleted, so one cluster holding every effect is refused."""
     k = res.k
     if cluster is None:
         return _Clusters(None, list(res.data.labels), [np.array([i]) for i in range(k)], None)
+    frame = res.data.data
+    cols = [] if frame is None else [str(c) for c in frame.columns]
+    _check_cluster_kind(cluster, cols, what)
     if isinstance(cluster, str):
-        frame = res.data.data
-        if frame is None or cluster not in frame.columns:
-            cols = [] if frame is None else list(frame.columns)
+        if cluster not in cols:
+            where = (f"columns are {cols}" if cols else "the model was fitted without data=, so give the "
+                     "cluster of each effect as values (one per effect)")
             raise InputError(f"{what}: cluster={cluster!r} is not a column of the data the model was fitted to; "
-                             f"columns are {cols}", column=cluster)
+                             f"{where}", column=cluster)
         values, name = frame[cluster].to_numpy(dtype=object), cluster
     elif isinstance(cluster, pd.Series) and getattr(res.data, "row_index", None) is not None:
         # a Series pairs with the fitted rows by its index (it may hold the dropped rows too), never by position
@@ -77,10 +82,30 @@ def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
                          study=str(res.data.labels[i]), row=i + 1, column=str(name))
     values = np.array([v.item() if isinstance(v, np.generic) else v for v in values], dtype=object)
     codes, levels = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    if deletes and len(levels) < 2:
+        raise InputError(f"{what}: cluster= puts all {k} effects in one cluster ({levels[0]!r}); deleting it leaves "
+                         "no data to refit: give a column whose values group the effects into several clusters "
+                         "(e.g. the study)", column=str(name))
     ids = _sort_key(list(levels))
     position = {v: j for j, v in enumerate(levels)}
     rows = [np.flatnonzero(codes == position[v]) for v in ids]
     return _Clusters(str(name), ids, rows, values)
+
+
+def _check_cluster_kind(cluster: Any, cols: list[str], what: str) -> None:
+    """cluster= is a column name or one value per effect (1-d): a table, a mapping or a single value is
+    an :class:`~bayesma.errors.ArgumentTypeError` naming it."""
+    if isinstance(cluster, str):
+        return
+    hint = "cluster= takes a column name of the data or one cluster value per effect (a 1-d array or Series)"
+    if isinstance(cluster, pd.DataFrame):
+        raise ArgumentTypeError(f"{what}: {hint}; got a DataFrame with {cluster.shape[1]} columns: pass one column, "
+                                f"e.g. cluster={str(cluster.columns[0])!r}")
+    if isinstance(cluster, (dict, set)) or np.ndim(cluster) != 1:
+        got = f"a {np.ndim(cluster)}-d array" if isinstance(cluster, np.ndarray) else f"{type(cluster).__name__} {cluster!r:.60}"
+        raise ArgumentTypeError(f"{what}: {hint}; got {got}")
+    if len(cluster) == 1 and isinstance(list(cluster)[0], str) and list(cluster)[0] in cols:
+        raise ArgumentTypeError(f"{what}: {hint}; got a list of one column name: write cluster={list(cluster)[0]!r}")
 
 
 def _fitted_rows(res: RMAMVResult, values: np.ndarray, name: str, what: str) -> np.ndarray:

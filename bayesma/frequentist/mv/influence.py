@@ -43,6 +43,14 @@ def _check(res: Any, what: str) -> RMAMVResult:
     return res
 
 
+def _flag(value: Any, what: str) -> bool:
+    """reestimate= as a bool: anything else (a string "no" is true in Python) is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{what}: reestimate= is True (re-estimate the variance components without each "
+                                f"cluster, metafor's default) or False (hold them); got {value!r}")
+    return bool(value)
+
+
 def _index(clusters: _Clusters, res: RMAMVResult) -> pd.Index:
     return pd.Index(list(clusters.ids), name=clusters.name or "label")
 
@@ -81,9 +89,11 @@ def cooks_distance(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = 
     ------
     ArgumentTypeError
         *res* is not a fit of :func:`bayesma.rma_mv` (for :func:`bayesma.rma`, see
-        :func:`bayesma.influence`).
+        :func:`bayesma.influence`); *cluster* is neither a column name nor one value per effect
+        (a table, a mapping, a single value); *reestimate* is not a bool.
     InputError
-        *cluster* is not a column, has the wrong length or a missing value.
+        *cluster* is not a column, has the wrong length or a missing value, or puts every effect
+        in one cluster; a bad *btt*.
 
     References
     ----------
@@ -101,6 +111,7 @@ def cooks_distance(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = 
     (11, 71, 0.5585)
     """
     res = _check(res, "cooks_distance")
+    reestimate = _flag(reestimate, "cooks_distance")
     cl = _clusters(res, cluster, "cooks_distance")
     bt = list(range(res.p)) if btt is None else resolve_btt(btt, list(res.coef_names))
     svb = np.linalg.inv(res.vb[np.ix_(bt, bt)])
@@ -136,9 +147,10 @@ def dfbetas(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) -
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`; a bad *cluster* or *reestimate* (as
+        :func:`cooks_distance`).
     InputError
-        A bad *cluster*.
+        A bad *cluster* (as :func:`cooks_distance`).
 
     References
     ----------
@@ -154,6 +166,7 @@ def dfbetas(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) -
     (11, 1)
     """
     res = _check(res, "dfbetas")
+    reestimate = _flag(reestimate, "dfbetas")
     cl = _clusters(res, cluster, "dfbetas")
     dels = deletions(res, cl, reestimate)
     out = np.full((len(cl.ids), res.p), np.nan)
@@ -331,9 +344,10 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`; a bad *cluster* (as :func:`cooks_distance`).
     InputError
-        A bad *cluster*.
+        A bad *cluster* (as :func:`cooks_distance`; one cluster of every effect is allowed: nothing
+        is deleted).
 
     References
     ----------
@@ -349,7 +363,7 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     (56, 11)
     """
     res = _check(res, "rstandard")
-    cl = _clusters(res, cluster, "rstandard")
+    cl = _clusters(res, cluster, "rstandard", deletes=False)
     e = res.yi - res.X @ res.beta
     M = res.marginal_vcov()
     XV = res.X @ res.vb
@@ -392,9 +406,10 @@ def rstudent(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) 
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`; a bad *cluster* or *reestimate* (as
+        :func:`cooks_distance`).
     InputError
-        A bad *cluster*.
+        A bad *cluster* (as :func:`cooks_distance`).
 
     References
     ----------
@@ -411,6 +426,7 @@ def rstudent(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) 
     (56, 71)
     """
     res = _check(res, "rstudent")
+    reestimate = _flag(reestimate, "rstudent")
     cl = _clusters(res, cluster, "rstudent")
     dels = deletions(res, cl, reestimate)
     resid, se = np.full(res.k, np.nan), np.full(res.k, np.nan)
