@@ -377,9 +377,18 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
     """Fit the other groups one at a time (through *executor*); the kept posteriors by key. NUTS fits
     are padded with *pads* studies (one per group, :func:`batch_pads`; see :func:`padded`)."""
     pads = [None] * len(single) if pads is None else pads
-    tasks = [(groups.keys[i], data.iloc[groups.rows(i)], model_args, {**fit_args, "seed": groups.seeds[i]},
+    quiet = {} if "progressbar" in fit_args else {"progressbar": False}  # fit_many's bar, not one per group
+    tasks = [(groups.keys[i], data.iloc[groups.rows(i)], model_args, {**fit_args, **quiet, "seed": groups.seeds[i]},
               freq_args, keep_fits, pad) for i, pad in zip(single, pads)]
-    outputs = run_tasks(fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
+    first = []
+    if tasks and quiet and executor is None and _shows(progress) and (fit_args.get("engine") == "nuts" or "tune" in fit_args):
+        # the first NUTS fit says, before the bar starts, that its model family compiles (when it does)
+        from bayesma._progress import no_sampler_bar
+
+        task = tasks.pop(0)
+        with no_sampler_bar():
+            first = [fit_one(task[:3] + ({**task[3], "progressbar": True},) + task[4:])]
+    outputs = first + run_tasks(fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
     fits: dict[Any, Any] = {}
     out.freq_fits = {}
     for i, res in zip(single, outputs):
@@ -401,6 +410,15 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
             out.freq_fits[groups.keys[i]] = res["freq_fits"]
     return fits
 
+
+
+def _shows(progress: bool | None) -> bool:
+    """Whether fit_many shows progress (its bar, :class:`bayesma._tasks.Progress`: stderr a terminal by default)."""
+    if progress is not None:
+        return bool(progress)
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def validated_arrays(data: pd.DataFrame, yi: str, vi: str | None, sei: str | None):
