@@ -3,13 +3,14 @@
 One meta-analysis per group of rows (``by`` one or more columns), each with the
 frequentist fixed- and random-effects estimates beside its posterior. Two paths:
 
-* **vectorised exact** (``engine="exact"``, intercept-only normal-normal model, a
-  Normal prior on mu): the groups are stacked by their number of studies and the
-  exact engine (:func:`bayesma.exact.batch_summaries`) and metafor's estimators
+* **vectorised exact** (``engine="exact"``, normal-normal model, Normal priors on mu
+  and the coefficients): the groups are stacked by their number of studies and the
+  exact engine (:func:`bayesma.exact.batch_summaries`; with a moderator formula
+  :mod:`bayesma.batch_regression`, one design per group) and metafor's estimators
   (:func:`bayesma.frequentist.frequentist_batch`) run on whole arrays, with no
   Python loop per group;
-* **one fit per group** (NUTS, moderators, three-level or subgroup-tau models,
-  priors the vectorised path cannot take, k = 1): :class:`bayesma.MetaAnalysis`
+* **one fit per group** (NUTS, three-level or subgroup-tau models, priors the
+  vectorised path cannot take, k = 1): :class:`bayesma.MetaAnalysis`
   fits each group, through ``executor`` when one is given (any
   ``concurrent.futures.Executor`` or a ``dask.distributed.Client``).
 
@@ -385,8 +386,9 @@ def fit_many(
         As :meth:`bayesma.MetaAnalysis.fit`: ``"auto"`` (the default) is the exact engine
         when it can fit the model (:func:`bayesma.exact.capability.exact_support`) and no
         NUTS option is given, else NUTS; the ``engine`` column says which ran. The exact
-        engine runs vectorised across groups where the model is intercept-only
-        normal-normal with a Normal prior on mu; other models fit one group at a time.
+        engine runs vectorised across groups where the model is normal-normal (moderators as a
+        formula allowed) with Normal priors on mu and the coefficients; other models fit one
+        group at a time (``settings["why_single"]`` says why).
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
         numbers).
