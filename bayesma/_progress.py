@@ -99,8 +99,10 @@ class Elapsed:
 
     def _run(self) -> None:
         every = LIVE_EVERY if self._live else LOG_EVERY
-        while not self._stop.wait(every):
+        n = 1  # the n-th line is due n * every seconds after the start (a late wake-up does not delay the next)
+        while not self._stop.wait(max(self._t0 + n * every - time.perf_counter(), 0.0)):
             s = self.seconds
+            n = max(n + 1, int(s / every) + 1)
             self._write(self._line(f"{int(s)} s") if self._live else f"  {self._still} ({int(s)} s)\n")
 
     def _start(self) -> None:

@@ -7,6 +7,14 @@ from __future__ import annotations
 
 import pytest
 from _helpers import SMOKE, SMOKE_PRIORS, load_cases, quiet_fit
+from hypothesis import HealthCheck, settings
+
+# property tests draw the same examples on every machine and run (a CI run must test what passed
+# here; each test's examples are seeded from its name), with no time limits (per example, or on
+# generating them: CI machines are slower) and no example database written into the checkout
+settings.register_profile("bayesma", derandomize=True, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("bayesma")
 
 
 @pytest.fixture(scope="session")
