@@ -40,6 +40,9 @@ class MetaData:  # numpydoc ignore=PR01
         The other columns (moderators), aligned with ``yi``; index 0..k-1.
     cluster : numpy.ndarray or None
         Cluster (study) ids when effects are nested, as strings.
+    cluster_ids : numpy.ndarray or None
+        The same ids as the user gave them (object array: numbers stay numbers), for tables
+        that name clusters by the user's ids.
     dropped : list of str
         Labels of the studies removed by ``missing="drop"``, with the reason.
     row_index : pandas.Index or None
@@ -61,6 +64,7 @@ class MetaData:  # numpydoc ignore=PR01
     cluster: np.ndarray | None = None
     dropped: list[str] = field(default_factory=list)
     row_index: pd.Index | None = field(default=None, repr=False, compare=False)
+    cluster_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def k(self) -> int:
@@ -229,6 +233,7 @@ class MetaData:  # numpydoc ignore=PR01
             cluster=None if cluster_arr is None else cluster_arr[keep].astype(str),
             dropped=dropped,
             row_index=None if ref is None or len(ref) != k else ref[keep],
+            cluster_ids=None if cluster_arr is None else _python_scalars(cluster_arr[keep]),
         )
 
     def subset(self, mask: np.ndarray) -> MetaData:
@@ -259,7 +264,13 @@ class MetaData:  # numpydoc ignore=PR01
             cluster=None if self.cluster is None else self.cluster[mask],
             dropped=list(self.dropped),
             row_index=None if self.row_index is None else self.row_index[mask],
+            cluster_ids=None if self.cluster_ids is None else self.cluster_ids[mask],
         )
+
+
+def _python_scalars(values: np.ndarray) -> np.ndarray:
+    """An object array of the values with numpy scalars as Python's (``np.int64(3)`` -> ``3``)."""
+    return np.array([v.item() if isinstance(v, np.generic) else v for v in values], dtype=object)
 
 
 def _same_length(k: int, values: Any, name: str) -> None:

@@ -127,3 +127,29 @@ def test_metafor_names_bayesma_spells_otherwise_point_to_bayesmas(metafor_name, 
     assert not hasattr(bm, metafor_name)
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'$"):
         bm.not_a_name  # noqa: B018 - the ordinary error for other names
+
+
+#: data-first functions whose slot after data is not the effect sizes, and why
+NOT_YI_SECOND = {"fit_many": "its groups come first: fit_many(data, by, yi, vi)"}
+
+
+def test_data_first_functions_read_yi_then_vi_by_position():
+    """E.g. bm.rho_sensitivity(dat, "yi", "vi") once read "yi" as the correlation rho."""
+    for name, func in _public_callables():
+        params = list(inspect.signature(func).parameters)
+        slots = [p for p in params if p not in ("self", "cls")]
+        if not slots or slots[0] != "data" or name in NOT_YI_SECOND:
+            continue
+        assert _positional_slots(func)[:2] == ["yi", "vi"], f"{name}{inspect.signature(func)}"
+
+
+def test_rho_sweep_takes_yi_and_vi_by_position_and_checks_rho():
+    dat = bm.load_dataset("dat.assink2016")
+    pri = {"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)}
+    by_position = bm.rho_sensitivity(dat, "yi", "vi", rho=[0.5], cluster="study", priors=pri, seed=2)
+    by_name = bm.rho_sensitivity(dat, yi="yi", vi="vi", rho=[0.5], cluster="study", priors=pri, seed=2)
+    pd.testing.assert_frame_equal(by_position, by_name)
+    with pytest.raises(bm.errors.ArgumentTypeError, match="rho="):
+        bm.rho_sensitivity(dat, "yi", "vi", rho="high", cluster="study")
+    with pytest.raises(bm.errors.InputError, match="non-empty"):
+        bm.rho_sensitivity(dat, "yi", "vi", rho=[], cluster="study")

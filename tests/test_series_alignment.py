@@ -127,7 +127,7 @@ def test_functions_taking_column_names_only_refuse_a_series():
 #: public functions taking columns that the cases above do not call, each with the reason
 NOT_CALLED = {
     "MetaData": "MetaAnalysis's path (MetaData.create)", "compare_priors": "MetaAnalysis's path",
-    "leave_one_out": "MetaAnalysis's path", "fit_many": "column names of data only",
+    "leave_one_out": "MetaAnalysis's path", "rho_sensitivity": "MetaAnalysis's path", "fit_many": "column names of data only",
     "sunset_values": "MetaData's path, as fsn", "aggregate": "column names only (a Series is refused, tested)",
     "coef_test": "cluster: a column of the fit's data or one value per effect of the fit",
     "wald_test": "as coef_test", "robust": "as coef_test", "blsplit": "cluster of a given V",

@@ -17,18 +17,20 @@ from bayesma.frequentist.inference import TESTS, knha_factor, wald_tests
 
 __all__ = ["METHODS", "TESTS", "knha_factor", "wald_tests", "coef_table", "warn_vi_ratio"]
 
-METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+METHODS = ("FE", "DL", "REML", "ML", "PM", "PMM", "HS", "HSk", "SJ", "HE", "EB", "GENQ", "GENQM")
 
 
 def _check_method(method: str) -> str:
+    """The canonical spelling of *method* (case-insensitive; "EE" and "CE" are "FE", as in metafor)."""
     if not isinstance(method, str):
         raise ArgumentTypeError(f"method must be a string, one of {METHODS}")
     m = method.upper()
     if m in ("EE", "CE"):
         m = "FE"
-    if m not in METHODS:
+    canonical = {name.upper(): name for name in METHODS}
+    if m not in canonical:
         raise InputError(f"unknown method {method!r}; use one of {METHODS}")
-    return m
+    return canonical[m]
 
 
 def _level(level: float) -> float:

@@ -60,8 +60,13 @@ class _Numbers:
 
 
 def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list[str], *, method: str,
-                 test: str, level: float, tau2_fixed: float | None) -> _Numbers:
-    """Estimate tau², the coefficients, their tests and the heterogeneity statistics."""
+                 test: str, level: float, tau2_fixed: float | None, weights: np.ndarray | None = None) -> _Numbers:
+    """Estimate tau², the coefficients, their tests and the heterogeneity statistics.
+
+    With user *weights* (metafor's ``weights=``) the coefficients are their weighted least-squares
+    estimates, with the sandwich variance (X'AX)^-1 X'A M A X (X'AX)^-1, M = diag(vi + tau²); the
+    Knapp-Hartung factor stays that of the inverse-variance fit (as metafor). GENQ / GENQM also
+    estimate tau² with them."""
     k, p = X.shape
     check_test(test)
     if k < p:
@@ -78,6 +83,9 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
     elif method != "FE" and k - p < 1 and tau2_fixed is None:
         raise InputError(f"cannot estimate tau² with k = {k} studies and {p} coefficients; use method='FE'")
 
+    if weights is None and method in _tau2.WEIGHTED_METHODS:
+        raise InputError(f"method={method!r} needs weights= (the weights of its generalized Q statistic; metafor: "
+                         f"\"Must specify 'weights' when method='{method}'\")", column="weights")
     se_tau2: float | None = None
     iterations = 0
     if method == "FE" or single:
@@ -85,20 +93,26 @@ def _fit_numbers(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, coef_names: list
     elif tau2_fixed is not None:
         tau2 = float(tau2_fixed)
         # no standard error without residual degrees of freedom (metafor: k = 1 with a fixed tau²)
-        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p) if k > p else None
+        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, weights=weights) if k > p else None
     else:
-        tau2, iterations, aux = estimate_tau2(method, yi, vi, X)
-        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, aux)
+        tau2, iterations, aux = estimate_tau2(method, yi, vi, X, weights=weights)
+        se_tau2 = _tau2.se_tau2(method, yi, vi, X, tau2, k, p, aux, weights=weights)
 
     # fixed effects
     wi = 1.0 / (vi + tau2)
     proj = _Projection(X, wi)
-    beta = proj.coef(yi)
-    rss = proj.quad(yi)
+    rss = proj.quad(yi)  # of the inverse-variance fit: the Knapp-Hartung factor's, also with user weights
+    if weights is None:
+        beta, vb = proj.coef(yi), proj.A_inv
+    else:
+        user = _Projection(X, weights)
+        beta = user.coef(yi)
+        bread = user.A_inv @ (X.T * weights)
+        vb = (bread * (vi + tau2)) @ bread.T
     if test in KNHA_TESTS and method == "FE":
         warnings.warn("the Knapp-Hartung method is meant for random/mixed-effects models, not 'FE'", stacklevel=4)
     s2w = knha_factor(rss, k - p, test)
-    vb = s2w * proj.A_inv
+    vb = s2w * vb
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha with RSS = 0): metafor's Inf / NaN
         stat = beta / se
@@ -136,8 +150,10 @@ def refit_numbers(res: Any, keep: np.ndarray) -> _Numbers:
     """The numbers of *res* refitted to the studies in the boolean mask *keep* (same method,
     test, level and fixed tau²): the case-deletion refit, on arrays, without building a result."""
     md = res.data
+    user = getattr(res, "user_weights", None)
     return _fit_numbers(md.yi[keep], md.vi[keep], res.X[keep], res.coef_names, method=res.method, test=res.test,
-                        level=res.level, tau2_fixed=res.tau2 if res.tau2_fix else None)
+                        level=res.level, tau2_fixed=res.tau2 if res.tau2_fix else None,
+                        weights=None if user is None else user[keep])
 
 
 def r2_fixed(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:

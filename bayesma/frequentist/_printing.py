@@ -65,7 +65,8 @@ def heterogeneity_test_lines(res: Any, mods: bool) -> list[str]:
 _NAMES = {
     "FE": "Fixed-Effects Model", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
     "ML": "maximum likelihood", "PM": "Paule-Mandel", "HS": "Hunter-Schmidt", "SJ": "Sidik-Jonkman",
-    "HE": "Hedges", "EB": "empirical Bayes",
+    "HE": "Hedges", "EB": "empirical Bayes", "PMM": "median-unbiased Paule-Mandel",
+    "HSk": "Hunter-Schmidt (k-corrected)", "GENQ": "generalized Q-statistic", "GENQM": "median-unbiased generalized Q",
 }
 
 
@@ -96,7 +97,7 @@ def format_rma(res: Any) -> str:
         # ">" marks a bound beyond the Q-profile search limit, reported as the limit (as metafor's confint)
         lo, hi = getattr(res, "tau2_ci_sign", ("", ""))
         lines.append(
-            f"{int(round(res.level * 100))}% CI (Q-profile): tau^2 [{lo}{res.tau2_ci[0]:.4f}, "
+            f"{int(round(res.level * 100))}% CI ({'generalized Q' if res.method in ('GENQ', 'GENQM') else 'Q-profile'}): tau^2 [{lo}{res.tau2_ci[0]:.4f}, "
             f"{hi}{res.tau2_ci[1]:.4f}], I^2 [{lo}{res.I2_ci[0]:.2f}%, {hi}{res.I2_ci[1]:.2f}%]"
         )
     lines.append("")

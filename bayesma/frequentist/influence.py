@@ -30,6 +30,7 @@ from scipy import stats
 from bayesma.coefs import resolve_btt
 from bayesma.frequentist._refit import _check_rma, _check_two_studies, _without_each
 from bayesma.frequentist.steps import StepResult, cumul, leave1out
+from bayesma.frequentist.weights import refuse_user_weights
 
 __all__ = [
     "InfluenceDiagnostics",
@@ -244,6 +245,7 @@ def influence(res: Any, btt: Any = None) -> InfluenceDiagnostics:
     >>> round(float(inf.table["cook_d"].iloc[0]), 4)
     0.0017
     """
+    refuse_user_weights(res, "influence()")
     _check_rma(res, "influence")
     k, p = res.X.shape
     _check_two_studies("influence", k, res.data.labels[0])
@@ -334,6 +336,7 @@ def baujat_values(res: Any) -> pd.DataFrame:
     >>> bm.baujat_values(res).loc["2"].round(3).tolist()
     [1.493, 0.112]
     """
+    refuse_user_weights(res, "baujat()")
     _check_rma(res, "baujat")
     k = res.X.shape[0]
     _check_two_studies("baujat", k, res.data.labels[0], "must compare each study with the fit of the others")

@@ -34,6 +34,7 @@ from bayesma.frequentist._common import _BatchProjection
 from bayesma.frequentist._printing import _fmt_p, _p_text
 from bayesma.frequentist.inference import KNHA_TESTS, T_TESTS, knha_factor
 from bayesma.frequentist.tau2 import MAXITER, estimate_tau2_batch
+from bayesma.frequentist.weights import refuse_user_weights
 
 __all__ = ["permutest", "PermutestResult"]
 
@@ -253,6 +254,7 @@ def permutest(res: Any, exact: bool = False, iter: int = 1000, seed: int | None 
     >>> pt.iter, round(float(pt.pval[0]), 6)
     (8192, 0.001465)
     """
+    refuse_user_weights(res, "permutest()")
     if not all(hasattr(res, a) for a in ("X", "data", "btt", "tau2_fix")) or getattr(res, "X", None) is None:
         raise ArgumentTypeError(f"permutest needs a fit of bayesma.rma(), got {type(res).__name__}")
     if isinstance(iter, bool) or not isinstance(iter, (int, float, np.integer, np.floating)) or int(iter) != iter \

@@ -22,6 +22,7 @@ from bayesma._validate import check_level
 from bayesma.errors import ArgumentTypeError
 from bayesma.frequentist.inference import critical_value
 from bayesma.frequentist.transf import transform_table
+from bayesma.frequentist.weights import refuse_user_weights
 
 __all__ = ["blup", "ranef"]
 
@@ -30,6 +31,7 @@ def _check(res: Any, what: str) -> None:
     if not all(hasattr(res, a) for a in ("X", "data", "beta", "vb", "tau2")) or res.X is None \
             or hasattr(res, "sigma2"):
         raise ArgumentTypeError(f"{what} needs a fit of bayesma.rma() (got {type(res).__name__})")
+    refuse_user_weights(res, what)
 
 
 def _predictions(res: Any, level: float | None, random_part: bool,

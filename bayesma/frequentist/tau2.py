@@ -7,11 +7,14 @@ the small-k simulation fits thousands of intercept-only data sets at once
 (:func:`tau2_batch`), with the same arithmetic, iterations and root finder, so both give the
 same numbers.
 
-* FE, DL, HE, HS, SJ: closed forms (metafor's formulas, on the projection
-  P = W - W X (X'WX)^-1 X'W computed from a QR decomposition);
+* FE, DL, HE, HS, HSk, SJ, GENQ: closed forms (metafor's formulas, on the projection
+  P = W - W X (X'WX)^-1 X'W computed from a QR decomposition); HSk is HS with its Q scaled by
+  k / (k - p); GENQ the method-of-moments estimator of the generalized Q statistic with user
+  weights (:mod:`bayesma.frequentist.genq`, which also holds its median-unbiased GENQM);
 * ML, REML, EB: Fisher scoring from the HE estimate, step halving, stopping when the change
   is below 1e-5 (metafor's ``threshold``), then metafor's check that tau² = 0 is not better;
-* PM and the Q-profile bounds: R's ``uniroot`` (Brent) step for step, on metafor's search
+* PM (Q(tau²) = k - p), PMM (Q(tau²) = the median of chi²(k - p)) and the Q-profile bounds:
+  R's ``uniroot`` (Brent) step for step, on metafor's search
   ranges (``tau2.max = max(100, 10 mad(yi)^2)`` for PM; ``max(100, 10 tau2)`` for the
   Q-profile).
 
@@ -36,14 +39,16 @@ from bayesma._rootfind import R_UNIROOT_TOL, uniroot_batch
 from bayesma._validate import check_level
 from bayesma.errors import ConvergenceWarning, InputError
 from bayesma.frequentist._common import _BatchProjection, _Projection
+from bayesma.frequentist.genq import genq_ci, genq_median
 
 __all__ = [
-    "METHODS_TAU2", "THRESHOLD", "MAXITER", "VI_REFERENCE", "scale_factor", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
-    "q_profile_ci", "q_profile_batch", "q_general", "q_general_batch", "q_fe", "se_tau2", "loglik",
+    "METHODS_TAU2", "WEIGHTED_METHODS", "THRESHOLD", "MAXITER", "VI_REFERENCE", "scale_factor", "estimate_tau2", "estimate_tau2_batch", "tau2_batch",
+    "q_profile_ci", "tau2_interval", "q_profile_batch", "q_general", "q_general_batch", "q_fe", "se_tau2", "loglik",
     "loglik_batch", "maximize_loglik", "paule_mandel", "tau2_max", "mad", "centered",
 ]
 
-METHODS_TAU2 = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+METHODS_TAU2 = ("FE", "DL", "REML", "ML", "PM", "PMM", "HS", "HSk", "SJ", "HE", "EB", "GENQ", "GENQM")
+WEIGHTED_METHODS = ("GENQ", "GENQM")  # tau² estimators that use the user weights (weights=)
 THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
 MAXITER = 100  # metafor's default maxiter
 VI_REFERENCE = 1e-3  # median sampling variance at and above which metafor's tolerances are kept
@@ -204,15 +209,17 @@ def _fisher_scoring(method: str, yc: np.ndarray, y: np.ndarray, v: np.ndarray, X
     return tau2, iterations
 
 
-def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: str) -> np.ndarray:
-    """Root of Q(tau²) = k - p on [0, tau2.max], 0 where Q(0) < k - p (metafor's rule).
+def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: str,
+                        median: bool = False) -> np.ndarray:
+    """Root of Q(tau²) = k - p on [0, tau2.max], 0 where Q(0) < k - p (metafor's rule); with
+    *median* (PMM) the target is the median of chi²(k - p) instead of its mean k - p.
 
     Where the root lies above tau2.max, ``beyond="raise"`` stops as metafor does;
     ``beyond="extend"`` doubles the upper end until it brackets the root (simulations).
     """
     B = yc.shape[0]
     k, p = X.shape
-    target = k - p
+    target = float(stats.chi2.ppf(0.5, k - p)) if median else k - p
     upper = np.asarray(tau2_max(yc), dtype=float).reshape(B).copy()
     q0 = q_general_batch(yc, v, X, np.zeros(B))
     need = q0 >= target
@@ -225,7 +232,7 @@ def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: st
     if above.any():
         if beyond == "raise":
             raise InputError(
-                f"the Paule-Mandel root of Q(tau²) = k - p lies above the search limit tau2_max = "
+                f"the Paule-Mandel root of Q(tau²) = {'median' if median else 'k - p'} lies above the search limit tau2_max = "
                 f"{hi[above][0]:.6g} (metafor's max(100, 10 mad(yi)²); metafor stops here too: \"Value of "
                 "'tau2.max' too low\"); a few extreme effects dominate: check them, or use method='REML' or 'DL'")
         for _ in range(200):
@@ -243,19 +250,22 @@ def _paule_mandel_batch(yc: np.ndarray, v: np.ndarray, X: np.ndarray, beyond: st
 
 
 def estimate_tau2_batch(method: str, y: Any, v: Any, X: np.ndarray | None = None, *, warn: bool = False,
-                        beyond: str = "extend") -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+                        beyond: str = "extend", weights: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """tau² of B data sets sharing the design matrix X (default: intercept only).
 
     Parameters
     ----------
-    method : {"FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"}
+    method : {"FE", "DL", "REML", "ML", "PM", "PMM", "HS", "HSk", "SJ", "HE", "EB", "GENQ", "GENQM"}
     y, v : array_like, shape (B, k)
         Effects and sampling variances.
     X : numpy.ndarray, shape (k, p), optional
     warn : bool
         Warn when Fisher scoring fails or stops at a local maximum (as :func:`rma`).
     beyond : {"extend", "raise"}
-        PM / EB root above metafor's search limit: extend the search, or raise as metafor.
+        PM / PMM / EB root above metafor's search limit: extend the search, or raise as metafor
+        (GENQM always raises).
+    weights : array_like, shape (k,) or (B, k), optional
+        The user weights of GENQ / GENQM (required there, as in metafor; no other estimator uses them).
 
     Returns
     -------
@@ -277,12 +287,18 @@ def estimate_tau2_batch(method: str, y: Any, v: Any, X: np.ndarray | None = None
     p = X.shape[1]
     yc = centered(y, X)
     aux: dict[str, np.ndarray] = {}
+    if method in WEIGHTED_METHODS:
+        if weights is None:
+            raise InputError(f"method={method!r} needs weights= (the weights of its generalized Q statistic; "
+                             f"metafor: \"Must specify 'weights' when method='{method}'\")", column="weights")
+        weights = np.broadcast_to(np.asarray(weights, dtype=float), y.shape)
     iterations = np.zeros(B, dtype=int)
     if method == "FE":
         tau2 = np.zeros(B)
-    elif method == "HS":
+    elif method in ("HS", "HSk"):
         w = 1.0 / v
-        tau2 = (_BatchProjection(X, w).quad(yc) - k) / w.sum(-1)
+        rss = _BatchProjection(X, w).quad(yc)
+        tau2 = ((k / (k - p) * rss if method == "HSk" else rss) - k) / w.sum(-1)
     elif method == "DL":
         P = _BatchProjection(X, 1.0 / v)
         tau2 = (P.quad(yc) - (k - p)) / P.trace()
@@ -290,8 +306,16 @@ def estimate_tau2_batch(method: str, y: Any, v: Any, X: np.ndarray | None = None
         tau2_0 = np.var(yc, axis=-1, ddof=1) * (k - 1) / k
         tau2 = tau2_0 * _BatchProjection(X, 1.0 / (v + tau2_0[:, None])).quad(yc) / (k - p)
         aux["tau2_0"] = tau2_0
-    elif method == "PM":
-        tau2 = _paule_mandel_batch(yc, v, X, beyond)
+    elif method in ("PM", "PMM"):
+        tau2 = _paule_mandel_batch(yc, v, X, beyond, median=method == "PMM")
+    elif method == "GENQ":
+        P = _BatchProjection(X, weights)
+        diag = P.w * (1.0 - P.h)  # the diagonal of P_a
+        tau2 = (P.quad(yc) - (diag * v).sum(-1)) / diag.sum(-1)
+    elif method == "GENQM":
+        upper = np.asarray(tau2_max(yc), dtype=float).reshape(B)
+        tol = R_UNIROOT_TOL * scale_factor(v)
+        tau2 = np.array([genq_median(yc[b], v[b], X, weights[b], float(upper[b]), float(tol[b])) for b in range(B)])
     elif method in ("HE", "ML", "REML", "EB"):
         tau2 = _he(yc, v, X)
         if method != "HE":
@@ -364,8 +388,9 @@ def tau2_batch(y: Any, v: Any, method: str, level: float) -> tuple[np.ndarray, n
     level = check_level(level)
     y, v = _as_batch(y, v)
     B = y.shape[0]
-    if method not in ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"):
-        raise InputError(f"method must be one of {METHODS_TAU2}, got {method!r}")
+    if method not in METHODS_TAU2 or method in WEIGHTED_METHODS:
+        raise InputError(f"method must be one of {tuple(m for m in METHODS_TAU2 if m not in WEIGHTED_METHODS)} "
+                         f"(GENQ and GENQM need user weights), got {method!r}")
     tau2 = estimate_tau2_batch(method, y, v)[0]
     if method == "FE":
         return tau2, np.zeros(B), np.zeros(B)
@@ -377,10 +402,12 @@ def tau2_batch(y: Any, v: Any, method: str, level: float) -> tuple[np.ndarray, n
 # one data set (rma): a batch of one
 
 
-def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> tuple[float, int, dict]:
+def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray,
+                  weights: np.ndarray | None = None) -> tuple[float, int, dict]:
     """tau² of one data set as :func:`rma` computes it (a batch of one of :func:`estimate_tau2_batch`):
     ``(tau2, iterations, aux)``; a PM / EB root above metafor's search limit is an error, as in metafor."""
-    tau2, iterations, aux = estimate_tau2_batch(method, yi[None], vi[None], X, warn=True, beyond="raise")
+    tau2, iterations, aux = estimate_tau2_batch(method, yi[None], vi[None], X, warn=True, beyond="raise",
+                                                weights=weights)
     return float(tau2[0]), int(iterations[0]), {key: float(val[0]) for key, val in aux.items()}
 
 
@@ -395,6 +422,24 @@ def paule_mandel(y: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
     """
     return float(_paule_mandel_batch(np.asarray(y, dtype=float)[None], np.asarray(vi, dtype=float)[None], X,
                                      "raise")[0])
+
+
+def tau2_interval(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray, level: float, tau2: float,
+                  weights: np.ndarray | None) -> tuple[float, float, tuple[str, str]]:
+    """The interval for tau² that metafor's ``confint`` gives by default: the generalized Q interval
+    for GENQ / GENQM, the Q-profile interval (Viechtbauer 2007) for the other estimators.
+
+    Returns
+    -------
+    lower, upper : float
+    signs : tuple of str
+        ">" where a bound lies beyond the search limit max(100, 10 tau²) and is reported as it.
+    """
+    if method in WEIGHTED_METHODS:
+        return genq_ci(centered(yi, X), vi, X, weights, level, tau2, tol=float(R_UNIROOT_TOL * scale_factor(vi)[0]))
+    lo, hi = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
+    limit = max(100.0, 10.0 * tau2)
+    return lo, hi, (">" if lo >= limit else "", ">" if hi >= limit else "")
 
 
 def q_general(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
@@ -447,13 +492,18 @@ def maximize_loglik(method: str, yi, vi, X) -> float:
     return tau2
 
 
-def se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
-    """Standard error of tau² (metafor's ``se.tau2``) for the estimator *method*."""
+def se_tau2(method, yi, vi, X, tau2, k, p, aux=None, weights=None) -> float | None:
+    """Standard error of tau² (metafor's ``se.tau2``) for the estimator *method* (*weights*: GENQ / GENQM)."""
     t = max(tau2, 0.0)
-    if method == "HS":
+    if method in ("HS", "HSk"):
         wi = 1.0 / vi
         P = _Projection(X, wi)
-        return float(np.sqrt((2 * (k - p) + 4 * t * P.trace() + 2 * t**2 * P.trace_dpp()) / wi.sum() ** 2))
+        se = float(np.sqrt((2 * (k - p) + 4 * t * P.trace() + 2 * t**2 * P.trace_dpp()) / wi.sum() ** 2))
+        return k / (k - p) * se if method == "HSk" else se
+    if method in WEIGHTED_METHODS:
+        P = _Projection(X, np.asarray(weights, dtype=float))
+        return float(np.sqrt((2 * P.trace_pdpd(vi) + 4 * t * P.trace_dpp(vi) + 2 * t**2 * P.trace_dpp())
+                             / P.trace() ** 2))
     if method == "HE":
         ols = _Projection(X, np.ones(k))
         trPV = float(np.sum(vi * (1.0 - ols.h)))
@@ -473,6 +523,6 @@ def se_tau2(method, yi, vi, X, tau2, k, p, aux=None) -> float | None:
             return float(np.sqrt(np.float64(2.0) / np.sum(wi**2)))
         if method == "REML":
             return float(np.sqrt(np.float64(2.0) / np.float64(_Projection(X, wi).trace_dpp())))
-        if method in ("EB", "PM"):
+        if method in ("EB", "PM", "PMM"):
             return float(np.sqrt(np.float64(2.0 * k**2 / (k - p)) / wi.sum() ** 2))
     return None

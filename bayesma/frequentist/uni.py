@@ -4,9 +4,11 @@
 tests and intervals, down to the iteration schemes, so that results agree
 with R to the last printed digit:
 
-* tau² estimators FE, DL, HE, HS, SJ, ML, REML, EB (Fisher scoring from the
-  HE estimate, stopping when the change is below 1e-5, as metafor) and PM
-  (Brent's root finder with R's tolerance);
+* tau² estimators FE, DL, HE, HS, HSk, SJ, ML, REML, EB (Fisher scoring from the
+  HE estimate, stopping when the change is below 1e-5, as metafor), PM and PMM
+  (Brent's root finder with R's tolerance), and GENQ / GENQM (the generalized Q
+  statistic with user weights, :mod:`bayesma.frequentist.genq`);
+* user weights (``weights=``): weighted least squares with the sandwich variance;
 * Wald-type z tests, t tests with k - p degrees of freedom (``test="t"``),
   Knapp-Hartung t tests (``test="knha"``) and the modified Knapp-Hartung method
   that never narrows the interval (``test="adhoc"``), see
@@ -47,8 +49,9 @@ from bayesma.frequentist.location_scale import LocationScaleResult, location_sca
 from bayesma.frequentist.mv import RMAMVResult, rma_mv
 from bayesma.frequentist.predict import PredictionIntervals
 from bayesma.frequentist.subset import apply_subset
-from bayesma.frequentist.tau2 import estimate_tau2, q_profile_ci
+from bayesma.frequentist.tau2 import estimate_tau2, tau2_interval
 from bayesma.frequentist.transf import transform_table
+from bayesma.frequentist.weights import check_weights, weights_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.frequentist.mv import RMAMVResult
@@ -116,6 +119,7 @@ class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
     iterations: int = 0
     btt: list[int] = field(default_factory=list)
     tau2_fix: bool = False
+    user_weights: np.ndarray | None = field(default=None, repr=False)  # metafor's weights= (None: 1 / (vi + tau²))
     pi_type: str = "default"  # the prediction interval of pi_lb / pi_ub and predict() (see with_pi_type)
 
     # ---- convenience -------------------------------------------------
@@ -157,7 +161,8 @@ class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
 
     @property
     def weights(self) -> np.ndarray:
-        """Percentage weight of each study (inverse-variance, as metafor's ``weights()``).
+        """Percentage weight of each study (inverse-variance, or the user weights of ``weights=``, as metafor's
+        ``weights()``).
 
         Examples
         --------
@@ -167,7 +172,7 @@ class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
         >>> res.weights[:3].round(2).tolist()
         [5.06, 6.36, 4.44]
         """
-        w = 1.0 / (self.data.vi + self.tau2)
+        w = 1.0 / (self.data.vi + self.tau2) if self.user_weights is None else self.user_weights
         return 100.0 * w / w.sum()
 
     def summary(self, transf: Any = None) -> pd.DataFrame:
@@ -272,12 +277,15 @@ class RMAResult(PredictionIntervals):  # numpydoc ignore=PR01
         other settings (``method=``, ``test=``, ``level=``); a fixed tau² stays fixed.
         The engine of the case-deletion diagnostics (metafor's ``update``)."""
         md, X = self.data, self.X
+        user = self.user_weights
         if keep is not None:
             mask = np.zeros(self.k, dtype=bool)
             mask[np.asarray(keep)] = True
             md, X = md.subset(mask), X[mask]
+            user = None if user is None else user[mask]
         settings: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level,
-                    "tau2_fixed": self.tau2 if self.tau2_fix else None, "skip_r2": keep is not None}
+                    "tau2_fixed": self.tau2 if self.tau2_fix else None, "skip_r2": keep is not None,
+                    "weights": user}
         settings.update(changes)
         return fit_rma(md, X, self.coef_names, **settings)
 
@@ -406,6 +414,7 @@ def rma(
     scale: Any = None,
     link: str | None = None,
     subset: Any = None,
+    weights: Any = None,
 ) -> RMAResult | RMAMVResult | LocationScaleResult:
     """Fit a fixed-, random- or mixed-effects meta-analysis (metafor's ``rma``).
 
@@ -421,9 +430,12 @@ def rma(
     data : pandas.DataFrame, optional
         Table with the named columns and the moderators.
     method : str
-        "FE" (common effect) or a tau² estimator: "DL", "REML", "ML", "PM",
-        "HS", "SJ", "HE", "EB". PM (and EB when its iterations fail) searches
-        tau² on metafor's range [0, max(100, 10 mad(yi)²)].
+        "FE" (common effect; "EE" and "CE" too) or a tau² estimator: "DL", "REML", "ML",
+        "PM", "PMM" (median-unbiased PM), "HS", "HSk" (HS with the k / (k - p)
+        correction), "SJ", "HE", "EB", "GENQ", "GENQM" (generalized Q statistic with the
+        *weights*, and its median-unbiased version; both need *weights*; their tau²
+        interval is the generalized Q interval). PM, PMM, GENQM (and EB when its iterations
+        fail) search tau² on metafor's range [0, max(100, 10 mad(yi)²)].
     test : {"z", "t", "knha", "adhoc"}
         Wald-type z tests; "t": t tests and intervals with k - p degrees of freedom and
         an F test of the moderators, the variances unscaled; "knha": Knapp-Hartung t tests
@@ -462,6 +474,11 @@ def rma(
         (a pandas Series pairs with the rows of *data* by its index), the name of a boolean column of
         *data*, or integer row positions (0-based). The fit and its printout are those of the subset
         (``k`` is its size); see :mod:`bayesma.frequentist.subset`.
+    weights : str or array_like, optional
+        User weights (metafor's ``weights=``), a column name or one non-negative number per study:
+        the coefficients are then their weighted least-squares estimates with the sandwich variance
+        (X'AX)^-1 X'A (V + tau² I) A X (X'AX)^-1, and ``res.weights`` reports them. Only the GENQ and
+        GENQM estimators use them for tau² (and need them). Not with *cluster* or *scale*.
 
     Returns
     -------
@@ -496,8 +513,12 @@ def rma(
     >>> bm.rma("yi", "vi", data=dat, subset=dat["alloc"] == "random").k
     7
     """
-    data, yi, vi, sei, labels, cluster, mods, scale = apply_subset(
-        subset, data, yi, vi=vi, sei=sei, labels=labels, cluster=cluster, mods=mods, scale=scale)
+    data, yi, vi, sei, labels, cluster, mods, scale, weights = apply_subset(
+        subset, data, yi, vi=vi, sei=sei, labels=labels, cluster=cluster, mods=mods, scale=scale, weights=weights)
+    if weights is not None and (scale is not None or link is not None or cluster is not None):
+        raise InputError("weights= cannot be used with " + ("cluster= (the three-level model of rma_mv)"
+                         if cluster is not None else "scale= (a location-scale model)")
+                         + ": user weights are a feature of the univariate model", column="weights")
     if scale is not None or link is not None:
         return location_scale_rma(yi, vi, sei=sei, data=data, method=method, test=test, mods=mods, level=level,
                                labels=labels, cluster=cluster, missing=missing, tau2=tau2, scale=scale, link=link)
@@ -514,11 +535,14 @@ def rma(
     check_test(test, TESTS, "rma")
     level = _level(level)
     mods = _aligned_mods(mods, data, yi)
+    data, wcol = weights_column(weights, data, yi)
+    require = list(required_columns(mods, data)) + ([wcol] if wcol is not None else [])
     md = yi if isinstance(yi, MetaData) else MetaData.create(
-        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=required_columns(mods, data),
+        yi, vi, sei=sei, data=data, labels=labels, missing=missing, require=require,
     )
     X, names = design_matrix(mods, md.data, md.k, md.labels)
-    return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2)
+    user = check_weights(md, wcol, weights if isinstance(yi, MetaData) else None)
+    return fit_rma(md, X, names, method=method, test=test, level=level, tau2_fixed=tau2, weights=user)
 
 
 def fit_rma(
@@ -531,31 +555,33 @@ def fit_rma(
     level: float = 0.95,
     tau2_fixed: float | None = None,
     skip_r2: bool = False,
+    weights: np.ndarray | None = None,
 ) -> RMAResult:
-    """Fit the model on validated data and a design matrix (the engine of :func:`rma`)."""
+    """Fit the model on validated data and a design matrix (the engine of :func:`rma`); *weights*: the
+    checked user weights (k,)."""
     yi, vi = md.yi, md.vi
     k, p = X.shape
+    method = _check_method(method)  # every caller (subgroup, the bias methods, ...) spells it as rma does
     level = _level(level)
     tau2_fixed = check_tau2(tau2_fixed)
-    num = _fit_numbers(yi, vi, X, coef_names, method=method, test=test, level=level, tau2_fixed=tau2_fixed)
+    num = _fit_numbers(yi, vi, X, coef_names, method=method, test=test, level=level, tau2_fixed=tau2_fixed,
+                       weights=weights)
     tau2 = num.tau2
     # pseudo R² for models with moderators and an intercept
     r2 = None
     if not skip_r2 and p > 1 and num.has_intercept:
         if method == "FE":
-            r2 = r2_fixed(yi, X, num.wi)
+            r2 = r2_fixed(yi, X, num.wi if weights is None else weights)
         else:
             # tau² of the intercept-only model (the estimate alone: no refit with intervals)
-            tau2_re = estimate_tau2(method, yi, vi, np.ones((k, 1)))[0]
+            tau2_re = estimate_tau2(method, yi, vi, np.ones((k, 1)), weights=weights)[0]
             r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)
     # Q-profile intervals for tau², I², H² and the prediction interval
     ci: dict[str, Any] = {}
     if method != "FE" and k > p:
-        lo, hi = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
-        # a bound beyond q_profile_ci's search limit max(100, 10 tau²) is returned as the limit
-        limit = max(100.0, 10.0 * tau2)
+        lo, hi, signs = tau2_interval(method, yi, vi, X, level, tau2, weights)
         vt = num.vt
-        ci = {"tau2_ci": (lo, hi), "tau2_ci_sign": (">" if lo >= limit else "", ">" if hi >= limit else ""),
+        ci = {"tau2_ci": (lo, hi), "tau2_ci_sign": signs,
               "I2_ci": (100.0 * lo / (vt + lo), 100.0 * hi / (vt + hi)), "H2_ci": (lo / vt + 1.0, hi / vt + 1.0)}
     if p == 1:
         pi_se = np.sqrt(num.se[0] ** 2 + tau2)
@@ -566,5 +592,6 @@ def fit_rma(
         beta=num.beta, se=num.se, vb=num.vb, stat=num.stat, pval=num.pval, ci_lb=num.ci_lb, ci_ub=num.ci_ub,
         tau2=tau2, se_tau2=num.se_tau2, QE=num.QE, QEp=num.QEp, QM=num.QM, QMp=num.QMp, QMdf=num.QMdf,
         I2=num.I2, H2=num.H2, vt=num.vt, R2=r2, dfs=num.dfs, s2w=num.s2w, loglik=num.loglik,
-        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None, **ci,
+        iterations=num.iterations, data=md, X=X, btt=num.btt, tau2_fix=tau2_fixed is not None, user_weights=weights,
+        **ci,
     )

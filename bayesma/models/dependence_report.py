@@ -58,22 +58,27 @@ def borrowing(ma: Any, engine: str = "auto", seed: int = 1) -> pd.DataFrame:
     return borrowing_table(ma.spec, joint)
 
 
-def rho_sensitivity(data: Any, rho: Sequence[float] = (0.3, 0.5, 0.7, 0.9), engine: str = "auto",
-                    seed: int = 1, **kwargs: Any) -> pd.DataFrame:
+def rho_sensitivity(data: Any = None, yi: Any = None, vi: Any = None, *,
+                    rho: Sequence[float] = (0.3, 0.5, 0.7, 0.9), engine: str = "auto",
+                    seed: int | None = None, **kwargs: Any) -> pd.DataFrame:
     """Fit a CHE model once per assumed sampling correlation.
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame, optional
         The effects.
+    yi, vi : str or array-like
+        Effect sizes and sampling variances (column names of *data* or arrays), as
+        :class:`bayesma.MetaAnalysis`.
     rho : sequence of float
         Sampling correlations within a cluster, each in (-1, 1).
     engine : str
         ``"auto"`` (exact), ``"exact"`` or ``"nuts"``.
-    seed : int
-        Seed of every fit.
+    seed : int, optional
+        Seed of every fit: each rho is fitted with the same seed, so the rows differ by rho and not by
+        Monte Carlo noise; ``None`` (the default) draws one fresh seed for the whole sweep.
     **kwargs
-        The other arguments of :class:`bayesma.MetaAnalysis` (``yi``, ``vi``, ``cluster``, ``priors``...).
+        The other arguments of :class:`bayesma.MetaAnalysis` (``cluster``, ``labels``, ``priors``...).
 
     Returns
     -------
@@ -85,13 +90,26 @@ def rho_sensitivity(data: Any, rho: Sequence[float] = (0.3, 0.5, 0.7, 0.9), engi
     --------
     >>> import bayesma as bm
     >>> dat = bm.load_dataset("dat.assink2016")
-    >>> tab = bm.rho_sensitivity(dat, rho=[0.3, 0.9], yi="yi", vi="vi", cluster="study", labels="id")  # doctest: +SKIP
+    >>> tab = bm.rho_sensitivity(dat, "yi", "vi", rho=[0.3, 0.9], cluster="study", labels="id", seed=1)
+    >>> tab.index.names
+    FrozenList(['rho', 'parameter'])
+    >>> round(float(tab.loc[(0.9, "mu"), "mean"]), 2)
+    0.35
     """
+    from bayesma.errors import ArgumentTypeError, InputError
     from bayesma.models import MetaAnalysis
 
+    try:
+        rhos = np.atleast_1d(np.asarray(rho, dtype=float))
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"rho= takes a sequence of sampling correlations (numbers in (-1, 1)); got {rho!r}")
+    if rhos.ndim != 1 or rhos.size == 0:
+        raise InputError(f"rho= takes a non-empty sequence of sampling correlations; got {rho!r}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
     out = []
-    for r in np.atleast_1d(rho):
-        s = MetaAnalysis(data, rho=float(r), **kwargs).fit(engine=engine, seed=seed).summary()
+    for r in rhos:
+        s = MetaAnalysis(data, yi, vi, rho=float(r), **kwargs).fit(engine=engine, seed=seed).summary()
         s = s.loc[[i for i in s.index if not i.startswith("theta[")]]
         s.index = pd.MultiIndex.from_product([[float(r)], s.index], names=["rho", "parameter"])
         out.append(s)

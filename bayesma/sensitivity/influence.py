@@ -37,7 +37,9 @@ class InfluenceResult:
         One row per refit: index the omitted (leave-one-out) or added (cumulative)
         study; columns ``k`` (effects in the refit) and those of :class:`PriorComparison`
         (mu mean, sd, 95% interval; tau median and interval; new-study interval; P(mu > 0)).
-        For a model with clusters (three-level, CHE, multivariate) the rows are the clusters;
+        For a model with clusters (three-level, CHE, multivariate) the rows are the clusters,
+        named by their ids as given to ``cluster=`` (numbers stay numbers, as in the
+        ``cluster=`` tables of :func:`~bayesma.cooks_distance` and metafor's);
         a multivariate model across outcomes (no ``mods=``) has one row per cluster and
         outcome (index ``(cluster, outcome)``, with the ``rho_*`` columns). A subset the model
         cannot be fitted to (an improper posterior, an outcome without effects) is a row of
@@ -126,9 +128,20 @@ def _check_outcomes(dep: Any, mask: np.ndarray) -> None:
                              f"{need} (its mean{' and tau' if need == 2 else ''} would rest on the prior alone)")
 
 
-def _cluster_masks(spec: ModelSpec, order: Any = None, cumulative: bool = False):
-    """(cluster label, mask) per cluster: without it (leave-one-out) or with the first clusters in *order*."""
+def _cluster_ids(spec: ModelSpec) -> list[Any]:
+    """The clusters' ids as the user gave them (numbers stay numbers, as the frequentist diagnostics'
+    ``cluster=`` tables and metafor's), in the order of ``spec.cluster_names``."""
     ci, names = spec.cluster_index, spec.cluster_names
+    typed = getattr(spec.meta, "cluster_ids", None)
+    if typed is None or len(typed) != len(ci):
+        return list(names)
+    first = np.unique(ci, return_index=True)[1]
+    return [typed[i] for i in first]
+
+
+def _cluster_masks(spec: ModelSpec, order: Any = None, cumulative: bool = False):
+    """(cluster id, mask) per cluster: without it (leave-one-out) or with the first clusters in *order*."""
+    ci, names = spec.cluster_index, _cluster_ids(spec)
     J = len(names)
     if not cumulative:
         for j in range(J):

@@ -30,6 +30,7 @@ from bayesma.frequentist.inference import TESTS, check_test, critical_value
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.tau2 import estimate_tau2
 from bayesma.frequentist.uni import RMAResult, fit_rma
+from bayesma.frequentist.weights import refuse_user_weights
 
 __all__ = ["egger_test", "EggerResult", "trimfill", "TrimFillResult"]
 
@@ -195,6 +196,7 @@ def egger_test(
         return egger_mv(yi)
     if isinstance(yi, RMAResult):
         res = yi
+        refuse_user_weights(yi, "this bias test")
         if res.p != 1:
             raise InputError("egger_test() needs a model without moderators")
         md = res.data
@@ -472,6 +474,7 @@ def trimfill(
         raise InputError(f"side must be 'left', 'right' or None, got {side!r}")
     if isinstance(yi, RMAResult):
         original = yi
+        refuse_user_weights(yi, "this bias test")
         if original.p != 1:
             raise InputError("trim-and-fill needs a model without moderators")
         md = original.data

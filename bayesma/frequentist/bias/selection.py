@@ -46,6 +46,7 @@ from bayesma.frequentist.bias.dependent import refuse_dependent
 from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.bias.selection_result import SelModelResult, _interval_labels, _param_names
 from bayesma.frequentist.uni import RMAResult, rma
+from bayesma.frequentist.weights import refuse_user_weights
 
 __all__ = ["selmodel", "SelModelResult", "SELMODEL_TYPES", "weight_function", "METAFOR_REL_TOL"]
 
@@ -256,6 +257,7 @@ def selmodel(
 def _check_input(res: RMAResult, type: str, alternative: str) -> tuple[RMAResult, np.ndarray, np.ndarray, str]:
     """The ML fit to start from, its effects and variances; errors for what selmodel cannot fit."""
     refuse_dependent(res, "selmodel()")
+    refuse_user_weights(res, "selmodel()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"selmodel needs an RMAResult from bayesma.rma, got {res.__class__.__name__}")
     if alternative == "two.sided":

@@ -28,6 +28,7 @@ from bayesma.frequentist.bias.dependent import PetPeeseMVResult, pet_peese_mv, r
 from bayesma.frequentist.bias.direction import resolve_alternative
 from bayesma.frequentist.mv import RMAMVResult
 from bayesma.frequentist.uni import RMAResult, rma
+from bayesma.frequentist.weights import refuse_user_weights
 
 __all__ = ["pet_peese", "PetPeeseResult", "fsn", "FsnResult", "hc", "HCResult", "ranktest", "RankTestResult"]
 
@@ -37,6 +38,7 @@ _R_INT_TOL = sys.float_info.epsilon**0.25  # R's integrate() default rel.tol (= 
 def _data(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None, missing: str = "raise") -> MetaData:
     """Validated effects and variances from an RMAResult or columns/arrays (positive variances)."""
     if isinstance(yi, RMAResult):
+        refuse_user_weights(yi, "this small-study method")
         if vi is not None or sei is not None or data is not None:
             raise InputError("give either a fitted model or yi with vi/sei (and data), not both")
         md = yi.data
@@ -325,6 +327,7 @@ def fsn(
         md = _data(yi, vi, sei, data, missing)
         y, v = np.asarray(md.yi, float), np.asarray(md.vi, float)
     elif isinstance(yi, RMAResult):
+        refuse_user_weights(yi, "this small-study method")
         y, v = np.asarray(yi.yi, float), None
     else:
         if isinstance(yi, str) and data is None:
@@ -437,6 +440,7 @@ def hc(res: RMAResult) -> HCResult:
     0.2885
     """
     refuse_dependent(res, "hc()")
+    refuse_user_weights(res, "hc()")
     if not isinstance(res, RMAResult):
         raise ArgumentTypeError(f"hc needs an RMAResult from bayesma.rma, got {type(res).__name__}")
     if res.p != 1 or res.coef_names != ["intrcpt"]:

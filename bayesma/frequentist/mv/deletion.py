@@ -11,6 +11,7 @@ removes its blocks' contributions to ``X'M^-1 X`` and ``X'M^-1 y`` (all deletion
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._validate import align_to_studies
-from bayesma.errors import BayesmaError, InputError
+from bayesma.errors import ArgumentTypeError, BayesmaError, InputError
 from bayesma.frequentist.mv.blocks import BlockDiag
 from bayesma.frequentist.mv.likelihood import Layout
 from bayesma.frequentist.mv.optimize import Params, maximize
@@ -26,7 +27,7 @@ from bayesma.frequentist.mv.random import SigmaTerm, StructTerm
 from bayesma.frequentist.mv.result import RMAMVResult
 from bayesma.frequentist.mv.structs import Struct
 
-__all__ = ["refit_without"]
+__all__ = ["deletions", "refit_without"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -50,16 +51,21 @@ def _sort_key(values: list[Any]) -> list[Any]:
         return sorted(values, key=str)
 
 
-def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
+def _clusters(res: RMAMVResult, cluster: Any, what: str, deletes: bool = True) -> _Clusters:
+    """The partition of the fitted effects by *cluster* (None: each effect its own); *deletes*: the
+    clusters are to be deleted, so one cluster holding every effect is refused."""
     k = res.k
     if cluster is None:
         return _Clusters(None, list(res.data.labels), [np.array([i]) for i in range(k)], None)
+    frame = res.data.data
+    cols = [] if frame is None else [str(c) for c in frame.columns]
+    _check_cluster_kind(cluster, cols, what)
     if isinstance(cluster, str):
-        frame = res.data.data
-        if frame is None or cluster not in frame.columns:
-            cols = [] if frame is None else list(frame.columns)
+        if cluster not in cols:
+            where = (f"columns are {cols}" if cols else "the model was fitted without data=, so give the "
+                     "cluster of each effect as values (one per effect)")
             raise InputError(f"{what}: cluster={cluster!r} is not a column of the data the model was fitted to; "
-                             f"columns are {cols}", column=cluster)
+                             f"{where}", column=cluster)
         values, name = frame[cluster].to_numpy(dtype=object), cluster
     elif isinstance(cluster, pd.Series) and getattr(res.data, "row_index", None) is not None:
         # a Series pairs with the fitted rows by its index (it may hold the dropped rows too), never by position
@@ -76,10 +82,30 @@ def _clusters(res: RMAMVResult, cluster: Any, what: str) -> _Clusters:
                          study=str(res.data.labels[i]), row=i + 1, column=str(name))
     values = np.array([v.item() if isinstance(v, np.generic) else v for v in values], dtype=object)
     codes, levels = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    if deletes and len(levels) < 2:
+        raise InputError(f"{what}: cluster= puts all {k} effects in one cluster ({levels[0]!r}); deleting it leaves "
+                         "no data to refit: give a column whose values group the effects into several clusters "
+                         "(e.g. the study)", column=str(name))
     ids = _sort_key(list(levels))
     position = {v: j for j, v in enumerate(levels)}
     rows = [np.flatnonzero(codes == position[v]) for v in ids]
     return _Clusters(str(name), ids, rows, values)
+
+
+def _check_cluster_kind(cluster: Any, cols: list[str], what: str) -> None:
+    """cluster= is a column name or one value per effect (1-d): a table, a mapping or a single value is
+    an :class:`~bayesma.errors.ArgumentTypeError` naming it."""
+    if isinstance(cluster, str):
+        return
+    hint = "cluster= takes a column name of the data or one cluster value per effect (a 1-d array or Series)"
+    if isinstance(cluster, pd.DataFrame):
+        raise ArgumentTypeError(f"{what}: {hint}; got a DataFrame with {cluster.shape[1]} columns: pass one column, "
+                                f"e.g. cluster={str(cluster.columns[0])!r}")
+    if isinstance(cluster, (dict, set)) or np.ndim(cluster) != 1:
+        got = f"a {np.ndim(cluster)}-d array" if isinstance(cluster, np.ndarray) else f"{type(cluster).__name__} {cluster!r:.60}"
+        raise ArgumentTypeError(f"{what}: {hint}; got {got}")
+    if len(cluster) == 1 and isinstance(list(cluster)[0], str) and list(cluster)[0] in cols:
+        raise ArgumentTypeError(f"{what}: {hint}; got a list of one column name: write cluster={list(cluster)[0]!r}")
 
 
 def _fitted_rows(res: RMAMVResult, values: np.ndarray, name: str, what: str) -> np.ndarray:
@@ -169,17 +195,24 @@ def refit_without(res: RMAMVResult, keep: np.ndarray, reestimate: bool = True) -
 
 
 class _Deletions:
-    """The fits without each cluster, computed once and shared by the diagnostics.
+    """The fits without each cluster, computed once per fit and partition and shared by the diagnostics
+    (:func:`deletions` keeps them while the fit lives).
 
     With the components re-estimated, each is a likelihood maximisation on the remaining rows
     (linear in their number). With the components held, no refit is needed: the marginal
     covariance is block diagonal, so deleting a cluster removes the contributions of its blocks to
     ``X'M^-1 X`` and ``X'M^-1 y`` and adds back those of the blocks' remaining rows -- the cost of a
-    deletion is that of its own blocks, and all deletions together take time linear in k."""
+    deletion is that of its own blocks, and all deletions together take time linear in k. What the
+    diagnostics derive from a deleted fit (the full model's ``Var(beta)`` and the cluster's block of
+    ``M`` at its components) is computed on first use and kept too."""
 
     def __init__(self, res: RMAMVResult, clusters: _Clusters, reestimate: bool):
-        self.res, self.clusters, self.reestimate = res, clusters, bool(reestimate)
+        self._res = weakref.ref(res)  # kept beside the fit (deletions()): no reference back to it
+        self.clusters, self.reestimate = clusters, bool(reestimate)
         self._M: BlockDiag | None = None
+        self._vb: dict[int, np.ndarray] = {}
+        self._Mc: dict[int, np.ndarray] = {}
+        self._held: _BlockIndex | None = None
         if self.reestimate:
             self.fits: list[_Refit | None] = []
             for rows in clusters.rows:
@@ -189,21 +222,82 @@ class _Deletions:
         else:
             self.fits = _downdated(res, clusters.rows, self.marginal)
 
+    @property
+    def res(self) -> RMAMVResult:
+        """The full fit (alive while a diagnostic uses these deletions)."""
+        res = self._res()
+        assert res is not None, "the fit of these deletions is gone"
+        return res
+
     def marginal(self) -> BlockDiag:
         """M of the full fit (computed once)."""
         if self._M is None:
             self._M = self.res.marginal_vcov()
         return self._M
 
-    def full_at(self, fit: _Refit) -> tuple[np.ndarray, BlockDiag]:
-        """vb and M of the model on all effects at the components of *fit* (metafor's ``tmp``)."""
-        res = self.res
-        if not self.reestimate:
-            return res.vb, self.marginal()
-        internal = res.layout.internal(fit.theta)
-        ev = res.layout.evaluate(internal, res.method == "REML")
-        vb = ev.vb if ev is not None else np.full_like(res.vb, np.nan)
-        return vb, res.layout.marginal(internal)
+    def vb_full(self, i: int) -> np.ndarray:
+        """vb of the model on all effects at the components of deleted fit *i* (metafor's ``tmp``)."""
+        if i not in self._vb:
+            res, fit = self.res, self.fits[i]
+            if not self.reestimate or fit is None:
+                self._vb[i] = res.vb
+            else:
+                ev = res.layout.evaluate(res.layout.internal(fit.theta), res.method == "REML")
+                self._vb[i] = ev.vb if ev is not None else np.full_like(res.vb, np.nan)
+        return self._vb[i]
+
+    def marginal_block(self, i: int) -> np.ndarray:
+        """M[rows, rows] of cluster *i* at the components of deleted fit *i* (the full fit's when held)."""
+        if i not in self._Mc:
+            res, fit, rows = self.res, self.fits[i], self.clusters.rows[i]
+            if not self.reestimate or fit is None:
+                if self._held is None:
+                    self._held = _BlockIndex(self.marginal())
+                self._Mc[i] = self._held.sub(rows)
+            else:
+                self._Mc[i] = _BlockIndex(res.layout.marginal(res.layout.internal(fit.theta))).sub(rows)
+        return self._Mc[i]
+
+
+# the deletions of each live fit, by partition and reestimate= (results are immutable once built)
+_CACHE: dict[int, tuple[weakref.ref, tuple[int, ...], dict[Any, _Deletions]]] = {}
+
+
+def _fingerprint(res: RMAMVResult) -> tuple[int, ...]:
+    """The identities of what a refit reads: a fit whose fields were reassigned is not served stale refits."""
+    return tuple(id(getattr(res, a)) for a in ("yi", "X", "V", "theta", "params", "layout", "vb", "beta"))
+
+
+def _partition_key(clusters: _Clusters, reestimate: bool) -> Any:
+    ids = tuple((type(v).__name__, v) for v in clusters.ids)
+    return bool(reestimate), ids, tuple(r.tobytes() for r in clusters.rows)
+
+
+def deletions(res: RMAMVResult, clusters: _Clusters, reestimate: bool) -> _Deletions:
+    """The fits of *res* without each of *clusters*, computed once per (fit, partition, reestimate)
+    and shared by :func:`~bayesma.cooks_distance`, :func:`~bayesma.dfbetas` and
+    :func:`~bayesma.rstudent` for as long as *res* lives."""
+    try:
+        key = _partition_key(clusters, reestimate)
+        hash(key)
+    except TypeError:  # pragma: no cover - ids that cannot be hashed: no sharing
+        return _Deletions(res, clusters, reestimate)
+    entry = _CACHE.get(id(res))
+    if entry is None or entry[0]() is not res or entry[1] != _fingerprint(res):
+        def forget(ref: weakref.ref, i: int = id(res), cache: dict = _CACHE) -> None:
+            if cache.get(i, (None,))[0] is ref:  # (the module's globals may be gone at exit)
+                del cache[i]
+        entry = (weakref.ref(res, forget), _fingerprint(res), {})
+        _CACHE[id(res)] = entry
+    store = entry[2]
+    if key not in store:
+        store[key] = _Deletions(res, clusters, reestimate)
+    return store[key]
+
+
+def _clear_cache() -> None:
+    """Forget every kept deletion (for benchmarks)."""
+    _CACHE.clear()
 
 
 def _struct_level_lost(res: RMAMVResult, rows: np.ndarray, counts: list[np.ndarray]) -> bool:

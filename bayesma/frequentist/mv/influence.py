@@ -4,11 +4,12 @@
 
 Each case-deletion diagnostic deletes one *cluster* at a time (``cluster=``: a column or one value
 per effect; default: every effect on its own): all its effects leave the data, with their rows
-and columns of ``V`` and their levels of the random factors. The model is then refitted
-(:class:`_Deletions`): the variance components are re-estimated starting at the full fit's
-estimates (``reestimate=True``, metafor's default) or held at them (``reestimate=False``). Every
-refit is one block-wise likelihood maximisation on the remaining rows, so it costs time linear in
-the number of effects.
+and columns of ``V`` and their levels of the random factors. The model is then refitted: the
+variance components are re-estimated starting at the full fit's estimates (``reestimate=True``,
+metafor's default) or held at them (``reestimate=False``). Every refit is one block-wise likelihood
+maximisation on the remaining rows, so it costs time linear in the number of effects. The refits
+are kept while the fit lives (:func:`~bayesma.frequentist.mv.deletion.deletions`): ``cooks_distance``,
+``dfbetas`` and ``rstudent`` of one fit, one ``cluster=`` and one ``reestimate=`` share them.
 
 A deletion that leaves a coefficient inestimable (the design loses full column rank), a random
 term without one of its inner levels, or a model that cannot be fitted gives NaN for that cluster,
@@ -25,7 +26,7 @@ import pandas as pd
 
 from bayesma.coefs import resolve_btt
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.frequentist.mv.deletion import _BlockIndex, _Clusters, _clusters, _Deletions
+from bayesma.frequentist.mv.deletion import _BlockIndex, _Clusters, _clusters, deletions
 from bayesma.frequentist.mv.result import RMAMVResult
 
 __all__ = ["MVResiduals", "cooks_distance", "dfbetas", "hatvalues", "rstandard", "rstudent"]
@@ -40,6 +41,14 @@ def _check(res: Any, what: str) -> RMAMVResult:
         raise ArgumentTypeError(f"bm.{what} takes a fit of bm.rma_mv (metafor's {what.replace('_', '.')}.rma.mv); "
                                 f"for a fit of bm.rma use bm.influence(res) ({uni}); got {type(res).__name__}")
     return res
+
+
+def _flag(value: Any, what: str) -> bool:
+    """reestimate= as a bool: anything else (a string "no" is true in Python) is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{what}: reestimate= is True (re-estimate the variance components without each "
+                                f"cluster, metafor's default) or False (hold them); got {value!r}")
+    return bool(value)
 
 
 def _index(clusters: _Clusters, res: RMAMVResult) -> pd.Index:
@@ -80,9 +89,11 @@ def cooks_distance(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = 
     ------
     ArgumentTypeError
         *res* is not a fit of :func:`bayesma.rma_mv` (for :func:`bayesma.rma`, see
-        :func:`bayesma.influence`).
+        :func:`bayesma.influence`); *cluster* is neither a column name nor one value per effect
+        (a table, a mapping, a single value); *reestimate* is not a bool.
     InputError
-        *cluster* is not a column, has the wrong length or a missing value.
+        *cluster* is not a column, has the wrong length or a missing value, or puts every effect
+        in one cluster; a bad *btt*.
 
     References
     ----------
@@ -100,10 +111,11 @@ def cooks_distance(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = 
     (11, 71, 0.5585)
     """
     res = _check(res, "cooks_distance")
+    reestimate = _flag(reestimate, "cooks_distance")
     cl = _clusters(res, cluster, "cooks_distance")
     bt = list(range(res.p)) if btt is None else resolve_btt(btt, list(res.coef_names))
     svb = np.linalg.inv(res.vb[np.ix_(bt, bt)])
-    dels = _Deletions(res, cl, reestimate)
+    dels = deletions(res, cl, reestimate)
     out = np.full(len(cl.ids), np.nan)
     for i, fit in enumerate(dels.fits):
         if fit is not None:
@@ -135,9 +147,10 @@ def dfbetas(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) -
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`; a bad *cluster* or *reestimate* (as
+        :func:`cooks_distance`).
     InputError
-        A bad *cluster*.
+        A bad *cluster* (as :func:`cooks_distance`).
 
     References
     ----------
@@ -153,34 +166,41 @@ def dfbetas(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) -
     (11, 1)
     """
     res = _check(res, "dfbetas")
+    reestimate = _flag(reestimate, "dfbetas")
     cl = _clusters(res, cluster, "dfbetas")
-    dels = _Deletions(res, cl, reestimate)
+    dels = deletions(res, cl, reestimate)
     out = np.full((len(cl.ids), res.p), np.nan)
     for i, fit in enumerate(dels.fits):
         if fit is not None:
-            vb, _ = dels.full_at(fit)
-            out[i] = (res.beta - fit.beta) / np.sqrt(np.diag(vb))
+            out[i] = (res.beta - fit.beta) / np.sqrt(np.diag(dels.vb_full(i)))
     return pd.DataFrame(out, index=_index(cl, res), columns=list(res.coef_names))
 
 
-def hatvalues(res: RMAMVResult) -> pd.Series:
-    """Leverages of the effects of an ``rma_mv`` fit: the diagonal of
-    ``H = X (X'WX)^-1 X'W`` with ``W = M^-1`` (metafor's ``hatvalues.rma.mv``).
+def hatvalues(res: RMAMVResult, type: str = "diagonal") -> pd.Series | pd.DataFrame:
+    """Leverages of the effects of an ``rma_mv`` fit: the hat matrix ``H = X (X'WX)^-1 X'W``
+    with ``W = M^-1`` (``M`` the fitted marginal covariance), or its diagonal (metafor's
+    ``hatvalues.rma.mv``).
 
     Parameters
     ----------
     res : RMAMVResult
         A fit of :func:`bayesma.rma_mv`.
+    type : {"diagonal", "matrix"}
+        The diagonal of ``H`` (the leverages) or the whole k x k matrix (as metafor's ``type=``).
 
     Returns
     -------
-    pandas.Series
-        One value per effect (index: the effect labels), 1 where it exceeds 1 - 10 eps.
+    pandas.Series or pandas.DataFrame
+        ``"diagonal"``: one value per effect (index: the effect labels, the fit's order), 1 where
+        it exceeds 1 - 10 eps. ``"matrix"``: ``H`` (k x k; rows and columns the effect labels; not
+        symmetric: ``H[i, j]`` is the weight of effect j in the fitted value of effect i, so each
+        row of an intercept-only model sums to 1).
 
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`, or *type* is not ``"diagonal"`` or
+        ``"matrix"``.
 
     References
     ----------
@@ -193,16 +213,28 @@ def hatvalues(res: RMAMVResult) -> pd.Series:
     >>> res = bm.rma_mv("yi", "vi", random="~ 1 | district/school", data=dat)
     >>> round(float(bm.hatvalues(res).sum()), 6)
     1.0
+    >>> H = bm.hatvalues(res, type="matrix")
+    >>> H.shape, round(float(H.sum(axis=1).max()), 6)
+    ((56, 56), 1.0)
     """
     res = _check(res, "hatvalues")
+    if not isinstance(type, str) or type not in ("diagonal", "matrix"):
+        raise ArgumentTypeError(f"hatvalues: type= is 'diagonal' (the leverages) or 'matrix' (the k x k hat "
+                                f"matrix), as metafor's; got {type!r}")
     ev = res.layout.evaluate(res.layout.internal(res.theta), res.method == "REML")
     if ev is None:  # pragma: no cover - the fitted components give a positive definite M
         raise InputError("hatvalues: the marginal covariance is not positive definite at the estimates")
+    labels = pd.Index(list(res.data.labels), name="label")
+    if type == "matrix":
+        MiX = np.empty((res.k, res.p))  # M^-1 X, block by block
+        for g, (_, part, _) in zip(res.layout.groups, ev.parts):
+            MiX[g.rows] = part
+        return pd.DataFrame(res.X @ ev.vb @ MiX.T, index=labels, columns=labels.rename(None))
     h = np.empty(res.k)
     for g, (_, MiX, _) in zip(res.layout.groups, ev.parts):
         h[g.rows] = np.einsum("nsp,pq,nsq->ns", g.X, ev.vb, MiX)
     h[h > 1 - 10 * _EPS] = 1.0
-    return pd.Series(h, index=pd.Index(list(res.data.labels), name="label"), name="hat")
+    return pd.Series(h, index=labels, name="hat")
 
 
 @dataclass(frozen=True)
@@ -312,9 +344,10 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`; a bad *cluster* (as :func:`cooks_distance`).
     InputError
-        A bad *cluster*.
+        A bad *cluster* (as :func:`cooks_distance`; one cluster of every effect is allowed: nothing
+        is deleted).
 
     References
     ----------
@@ -330,7 +363,7 @@ def rstandard(res: RMAMVResult, cluster: Any = None) -> MVResiduals:
     (56, 11)
     """
     res = _check(res, "rstandard")
-    cl = _clusters(res, cluster, "rstandard")
+    cl = _clusters(res, cluster, "rstandard", deletes=False)
     e = res.yi - res.X @ res.beta
     M = res.marginal_vcov()
     XV = res.X @ res.vb
@@ -373,9 +406,10 @@ def rstudent(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) 
     Raises
     ------
     ArgumentTypeError
-        *res* is not a fit of :func:`bayesma.rma_mv`.
+        *res* is not a fit of :func:`bayesma.rma_mv`; a bad *cluster* or *reestimate* (as
+        :func:`cooks_distance`).
     InputError
-        A bad *cluster*.
+        A bad *cluster* (as :func:`cooks_distance`).
 
     References
     ----------
@@ -392,18 +426,17 @@ def rstudent(res: RMAMVResult, cluster: Any = None, *, reestimate: bool = True) 
     (56, 71)
     """
     res = _check(res, "rstudent")
+    reestimate = _flag(reestimate, "rstudent")
     cl = _clusters(res, cluster, "rstudent")
-    dels = _Deletions(res, cl, reestimate)
+    dels = deletions(res, cl, reestimate)
     resid, se = np.full(res.k, np.nan), np.full(res.k, np.nan)
     x2 = np.full(len(cl.ids), np.nan)
-    held = None if reestimate else _BlockIndex(dels.marginal())
     for i, (rows, fit) in enumerate(zip(cl.rows, dels.fits)):
         if fit is None:
             continue
-        index = held if held is not None else _BlockIndex(dels.full_at(fit)[1])
         Xc = res.X[rows]
         r = res.yi[rows] - Xc @ fit.beta
-        S = index.sub(rows) + Xc @ fit.vb @ Xc.T
+        S = dels.marginal_block(i) + Xc @ fit.vb @ Xc.T
         resid[rows], se[rows] = r, np.sqrt(np.diag(S))
         x2[i] = _x2(r, S, check_eigen=False)
     return _residuals(res, cl, resid, se, x2, "rstudent", bool(reestimate))
