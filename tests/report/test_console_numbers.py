@@ -75,3 +75,22 @@ def test_robma_printout_bayes_factors_and_priors_align():
         assert bf == format_bf(row["inclusion_BF"]) and ("e" not in bf or row["inclusion_BF"] >= 1e6)
     priors = [ln for ln in lines if ln.endswith(tuple("0123456789")) and " prior prob. " in ln]
     assert len(priors) == len(fit.priors()) and len({ln.index(" prior prob. ") for ln in priors}) == 1
+
+
+def test_posterior_printout_and_command_line_table_show_the_same_digits():
+    """``print(post)`` and ``bayesma fit``'s summary table (``table_rows``) write each number alike: the
+    repr used ``.4g`` (``-0.4`` for -0.39998 beside ``0.07252``)."""
+    import warnings
+
+    import bayesma as bm
+
+    es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bm.MetaAnalysis(es, yi="yi", vi="vi", measure="RR").fit(engine="exact", seed=1)
+    cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
+    _, rows, _ = table_rows(post.summary().loc[["mu", "tau", "theta_new"], cols])
+    printed = {ln.split()[0]: ln.split()[1:] for ln in repr(post).splitlines() if ln.split()[:1] in
+               (["mu"], ["tau"], ["theta_new"])}
+    for cells in rows:
+        assert printed[cells[0]] == cells[1:]
