@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 __all__ = ["InferenceData", "LazyDraws", "with_lazy_groups", "from_draws", "dataset", "with_groups", "add_groups", "group_names", "rhat_ess", "kde",
            "plot_trace", "plot_forest", "write_netcdf", "read_netcdf", "with_log_likelihood", "loo", "waic",
-           "compare"]
+           "loo_reff", "chunked_ic", "compare"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from arviz import InferenceData
@@ -277,8 +277,83 @@ def waic(idata: Any) -> Any:
         return az.waic(idata, pointwise=True)
 
 
+def loo_reff(posterior: Any) -> float:
+    """The relative effective sample size ArviZ's ``loo`` gives PSIS when it is not told one: 1 for one
+    chain, else the mean ESS (``method="mean"``) over every posterior variable divided by the draws."""
+    import arviz as az
+
+    n_chains, n_samples = int(posterior.sizes["chain"]), int(posterior.sizes["chain"] * posterior.sizes["draw"])
+    if n_chains == 1:
+        return 1.0
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        ess_p = az.ess(posterior, method="mean")
+    return float(np.hstack([ess_p[v].values.flatten() for v in ess_p.data_vars]).mean() / n_samples)
+
+
+def chunked_ic(kind: str, chunks: Iterable[tuple[np.ndarray, Sequence[str]]], posterior: Any, name: str = "y") -> Any:
+    """ArviZ's ``loo`` or ``waic`` (``pointwise=True``) of a pointwise log-likelihood given chunk by chunk.
+
+    Parameters
+    ----------
+    kind : {"loo", "waic"}
+        The criterion.
+    chunks : iterable of (array of shape (chain, draw, c), labels)
+        The log-likelihood of consecutive groups of studies (made one at a time by the caller).
+    posterior : xarray.Dataset
+        The posterior draws (for PSIS's relative effective sample size, :func:`loo_reff`).
+    name : str
+        Name of the observed variable.
+
+    Returns
+    -------
+    arviz.ELPDData
+        The numbers ArviZ gives for the full (chain, draw, k) array: PSIS smooths each study's
+        weights separately and WAIC's terms are per study too, so each chunk is one ArviZ call
+        (the relative ESS computed once, as ArviZ does, from the posterior); the per-study terms
+        are joined, the total is their sum, ``se`` is ``sqrt(k var(terms))`` over all k studies,
+        ``p`` the sum of the chunks' and ``warning`` any chunk's. Peak memory is that of one chunk.
+    """
+    import arviz as az
+    import xarray as xr
+
+    reff = loo_reff(posterior) if kind == "loo" else None
+    terms, pareto, p_sum, warn, out = [], [], 0.0, False, None
+    for ll, labels in chunks:
+        ds = xr.Dataset({name: (("chain", "draw", "study"), np.asarray(ll, dtype=float))},
+                        coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+                                "study": [str(v) for v in labels]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = az.InferenceData(log_likelihood=ds)
+            out = az.loo(idata, pointwise=True, reff=reff) if kind == "loo" else az.waic(idata, pointwise=True)
+        del idata, ds, ll
+        terms.append(out[f"{kind}_i"])
+        if kind == "loo":
+            pareto.append(out["pareto_k"])
+        p_sum += float(out[f"p_{kind}"])
+        warn = warn or bool(out["warning"])
+    if out is None:
+        raise ValueError("no studies: the pointwise log-likelihood has no chunk")
+    term = xr.concat(terms, dim="study")
+    values = np.asarray(term.values)
+    n = values.size
+    data = [values.sum(), (n * np.var(values)) ** 0.5, p_sum, out["n_samples"], n, warn, term]
+    index = [f"elpd_{kind}", "se", f"p_{kind}", "n_samples", "n_data_points", "warning", f"{kind}_i"]
+    if kind == "loo":
+        data.append(xr.concat(pareto, dim="study"))
+        index.append("pareto_k")
+    data.append(out["scale"])
+    index.append("scale")
+    if kind == "loo":
+        data.append(out["good_k"])
+        index.append("good_k")
+    return az.ELPDData(data=data, index=index)
+
+
 def compare(idatas: Mapping[str, Any], ic: str) -> Any:
-    """ArviZ's ``compare`` (stacking weights) of several InferenceData by *ic* ("loo" or "waic")."""
+    """ArviZ's ``compare`` (stacking weights) of several fits by *ic* ("loo" or "waic"): each an
+    InferenceData with a ``log_likelihood`` group or its ``ELPDData`` (:func:`chunked_ic`)."""
     import arviz as az
 
     with warnings.catch_warnings():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bayesma.cli.console import Progress, say
+from bayesma.cli.console import Progress, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.extras import run_extras
 from bayesma.cli.options import build_model, load_for_model, priors_from_args
@@ -33,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
         paths = run_fit(model, df, spec, out, engine=engine, draws=args.draws, tune=args.tune,
                         chains=args.chains, seed=args.seed, source=Path(args.file).name, progress=Progress(3),
                         workdir=work, title=args.title, html=args.html, engine_note=note, extras=extras)
-    say(f"\nWrote {', '.join([*(p.name for p in paths.values()), *extras.files])} to {out}/")
+    say_wrapped(f"\nWrote {', '.join([*(p.name for p in paths.values()), *extras.files])} to {out}/")
     return EXIT_OK

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._format import format_p
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset
@@ -250,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
     df = df.assign(_vi=pd.to_numeric(df[var]))
     print_table(table.round({c: 4 for c in table.columns if not c.endswith("pval")}), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")
     for note in caution_notes(res, table):
-        say(f"{note}\n")
+        say_wrapped(f"{note}\n")
     written = ["mv.csv", "effects.csv", "forest.png", "report.md"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "mv.csv"):
@@ -265,5 +265,5 @@ def run(args: argparse.Namespace) -> int:
             save_fig(fig, work / "forest.png")
         with writing(out / "report.md"):
             (work / "report.md").write_text(_report(what, res, rob, table, df, args))
-    say(f"\nWrote {', '.join(written)} to {out}/")
+    say_wrapped(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import groups_of, load_for_model
 from bayesma.cli.outputs import staged_dir, writing
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             print_table(paper_table(table), title=f"Frequentist meta-analyses by {args.by} (FE: common effect; "
                                                   "RE: REML; Q: Cochran's Q; all numbers in rma_by.csv)")
             if note := small_k_note(table):
-                say(note)
+                say_wrapped(note)
             name = "rma_by.csv"
         elif args.by:
             table = pd.concat({value: method_table(f) for value, f in parts.items()}, names=[args.by])
@@ -122,5 +122,5 @@ def run(args: argparse.Namespace) -> int:
                 with writing(out / fname):
                     save_fig(res.forest(measure=spec["measure"], title=title), work / fname)
                 written.append(fname)
-    say(f"Wrote {', '.join(written)} to {out}/")
+    say_wrapped(f"Wrote {', '.join(written)} to {out}/")
     return EXIT_OK

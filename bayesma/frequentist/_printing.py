@@ -65,7 +65,8 @@ def heterogeneity_test_lines(res: Any, mods: bool) -> list[str]:
 _NAMES = {
     "FE": "Fixed-Effects Model", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
     "ML": "maximum likelihood", "PM": "Paule-Mandel", "HS": "Hunter-Schmidt", "SJ": "Sidik-Jonkman",
-    "HE": "Hedges", "EB": "empirical Bayes",
+    "HE": "Hedges", "EB": "empirical Bayes", "PMM": "median-unbiased Paule-Mandel",
+    "HSk": "Hunter-Schmidt (k-corrected)", "GENQ": "generalized Q-statistic", "GENQM": "median-unbiased generalized Q",
 }
 
 

@@ -34,7 +34,7 @@ def frequentist_batch(y: np.ndarray, v: np.ndarray, method: str = "REML", test: 
     Parameters
     ----------
     y, v : array_like, shape (B, k)
-    method : {"DL", "REML", "PM", "ML", "EB", "HS", "SJ", "HE", "FE"}
+    method : {"DL", "REML", "PM", "PMM", "ML", "EB", "HS", "HSk", "SJ", "HE", "FE"}
     test : {"z", "t", "knha", "adhoc"}
     level : float
 

@@ -561,6 +561,7 @@ def fit_rma(
     checked user weights (k,)."""
     yi, vi = md.yi, md.vi
     k, p = X.shape
+    method = _check_method(method)  # every caller (subgroup, the bias methods, ...) spells it as rma does
     level = _level(level)
     tau2_fixed = check_tau2(tau2_fixed)
     num = _fit_numbers(yi, vi, X, coef_names, method=method, test=test, level=level, tau2_fixed=tau2_fixed,

@@ -33,6 +33,7 @@ __all__ = ["shift_draws", "selection_cutpoints", "log_selection_draws", "weighte
 #: rounds of rejection sampling before a replicate is refused (each round keeps a draw with
 #: probability omega_j / max omega of the interval it fell in)
 MAX_REJECTION_ROUNDS = 500
+_ALL = slice(None)
 
 
 def _flat(arr: Any) -> np.ndarray:
@@ -40,22 +41,25 @@ def _flat(arr: Any) -> np.ndarray:
     return a.reshape((a.shape[0] * a.shape[1],) + a.shape[2:])
 
 
-def shift_draws(spec: Any, posterior: Any) -> np.ndarray | float:
-    """The PET (``b * se_i``) or PEESE (``b * v_i``) shift of each study's mean, shape (S, k); 0 otherwise."""
+def shift_draws(spec: Any, posterior: Any, studies: slice = _ALL) -> np.ndarray | float:
+    """The PET (``b * se_i``) or PEESE (``b * v_i``) shift of each study's mean, shape (S, k) (or
+    (S, c) for the studies in the slice *studies*); 0 otherwise."""
     bias = getattr(spec, "bias", None)
     if not isinstance(bias, (PET, PEESE)):
         return 0.0
     if bias.kind not in posterior:
         raise UnsupportedModelError(f"this {bias.kind} fit has no draws of its coefficient {bias.kind!r}")
-    vi = np.asarray(spec.vi, dtype=float)
+    vi = np.asarray(spec.vi, dtype=float)[studies]
     regressor = np.sqrt(vi) if isinstance(bias, PET) else vi
     return _flat(posterior[bias.kind].values)[:, None] * regressor[None, :]
 
 
-def selection_cutpoints(spec: Any) -> np.ndarray:
-    """Ascending cut points of each study on the effect scale (``|y|`` two-sided), shape (k, J - 1)."""
+def selection_cutpoints(spec: Any, studies: slice = _ALL) -> np.ndarray:
+    """Ascending cut points of each study on the effect scale (``|y|`` two-sided), shape (k, J - 1)
+    (or (c, J - 1) for the studies in the slice *studies*)."""
     bias = spec.bias
-    return cutoffs(spec.yi, np.sqrt(np.asarray(spec.vi, float)), bias.steps, bias.sides, "GEN")
+    yi, vi = np.asarray(spec.yi, float)[studies], np.asarray(spec.vi, float)[studies]
+    return cutoffs(yi, np.sqrt(vi), bias.steps, bias.sides, "GEN")
 
 
 def _omega(posterior: Any) -> np.ndarray:
@@ -64,16 +68,18 @@ def _omega(posterior: Any) -> np.ndarray:
     return _flat(posterior["omega"].values)
 
 
-def log_selection_draws(spec: Any, posterior: Any, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+def log_selection_draws(spec: Any, posterior: Any, mean: np.ndarray, sd: np.ndarray,
+                        studies: slice = _ALL) -> np.ndarray:
     """``log omega_{j(i)} - log A_i`` at every draw, shape (S, k), for a selection model; 0 otherwise.
 
-    *mean*, *sd*: the location and SD of the study's normal density, shape (S, k).
+    *mean*, *sd*: the location and SD of the study's normal density, shape (S, k), or (S, c) for
+    the studies in the slice *studies*.
     """
     bias = getattr(spec, "bias", None)
     if not isinstance(bias, WeightFunction):
         return np.zeros(np.shape(mean))
     omega = _omega(posterior)  # (S, J), omega[:, 0] for the largest p-values
-    crit = selection_cutpoints(spec)  # (k, J - 1)
+    crit = selection_cutpoints(spec, studies)  # (c, J - 1)
     below = special.ndtr((crit[None, :, :] - mean[..., None]) / sd[..., None])  # P(Y < c_ij)
     if bias.sides == "two":  # P(|Y| < c_ij)
         below = below - special.ndtr((-crit[None, :, :] - mean[..., None]) / sd[..., None])
@@ -81,7 +87,7 @@ def log_selection_draws(spec: Any, posterior: Any, mean: np.ndarray, sd: np.ndar
     edges = np.concatenate([np.zeros((n, k, 1)), below, np.ones((n, k, 1))], axis=2)
     probs = np.diff(edges, axis=2)  # P(Y_i in interval j), (S, k, J)
     norm = np.einsum("skj,sj->sk", probs, omega)
-    idx = interval_index(np.asarray(spec.yi, float), crit, bias.sides)
+    idx = interval_index(np.asarray(spec.yi, float)[studies], crit, bias.sides)
     return np.log(omega[:, idx]) - np.log(norm)
 
 

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from bayesma.errors import ArgumentTypeError, InputError
-from bayesma.posterior.checks import check_supported, pointwise_loglik, ppc_statistics, replicate
+from bayesma.posterior.checks import (
+    check_supported,
+    loglik_chunks,
+    pointwise_loglik,
+    ppc_statistics,
+    replicate,
+    study_chunks,
+)
 
 __all__ = ["LOOResult", "PPCResult", "ModelChecks", "compare_models", "EXACT_LOO_MAX_K", "PARETO_K_BAD"]
 
@@ -196,14 +203,20 @@ def _exact_columns(post: Any) -> pd.DataFrame | None:
         return exact_leave_one_out(spec)
 
 
-def _ic(post: Any, kind: str, exact: bool | None) -> LOOResult:
+def elpd_data(post: Any, kind: str, what: str, chunk: int | None = None) -> Any:
+    """ArviZ's ``loo`` / ``waic`` of one fit (``arviz.ELPDData``), computed over chunks of *chunk*
+    studies (default: :data:`bayesma.posterior.checks.CHUNK_ELEMENTS` draws x studies), so no
+    draws x k array is held; ``loo()``, ``waic()`` and :func:`compare_models` all read it."""
     from bayesma import _arviz
 
-    spec = check_supported(post.spec, f"post.{kind}()")
+    spec = check_supported(post.spec, what)
     posterior = post.posterior
-    ll = pointwise_loglik(spec, posterior)
-    idata = _arviz.with_log_likelihood(posterior, ll, spec.labels)
-    res = _arviz.loo(idata) if kind == "loo" else _arviz.waic(idata)
+    return _arviz.chunked_ic(kind, loglik_chunks(spec, posterior, chunk), posterior)
+
+
+def _ic(post: Any, kind: str, exact: bool | None, chunk: int | None = None) -> LOOResult:
+    spec = check_supported(post.spec, f"post.{kind}()")
+    res = elpd_data(post, kind, f"post.{kind}()", chunk)
     labels = [str(v) for v in spec.labels]
     table = pd.DataFrame({"elpd": np.asarray(res[f"{kind}_i"].values, dtype=float)}, index=labels)
     table.index.name = "study"
@@ -224,7 +237,7 @@ def _ic(post: Any, kind: str, exact: bool | None) -> LOOResult:
         notes.append(f"k = {spec.k}: each elpd term predicts one study from {spec.k - 1} others, so it mostly "
                      "measures the prior on tau; compare models by the exact refits, not by LOO")
     elpd = float(res[f"elpd_{kind}"])
-    return LOOResult(kind, elpd, float(res["se"]), float(res[f"p_{kind}"]), table, int(ll.shape[0] * ll.shape[1]),
+    return LOOResult(kind, elpd, float(res["se"]), float(res[f"p_{kind}"]), table, int(res["n_samples"]),
                      post.engine, tuple(notes))
 
 
@@ -365,7 +378,9 @@ class ModelChecks:
         y_rep = replicate(spec, posterior, kind, seed)
         stats = ppc_statistics(spec, posterior, y_rep, kind)
         sei = np.sqrt(spec.vi)
-        z_rep = np.quantile(y_rep / sei[None, :], [0.025, 0.5, 0.975], axis=0)
+        z_rep = np.empty((3, spec.k))
+        for chunk in study_chunks(spec.k, y_rep.shape[0]):  # no second draws x k array
+            z_rep[:, chunk] = np.quantile(y_rep[:, chunk] / sei[None, chunk], [0.025, 0.5, 0.975], axis=0)
         table = pd.DataFrame({"yi": spec.yi, "sei": sei, "z_obs": spec.yi / sei, "z_rep_lower": z_rep[0],
                               "z_rep_median": z_rep[1], "z_rep_upper": z_rep[2], "p_ppc": stats["p_study"]},
                              index=pd.Index([str(v) for v in spec.labels], name="study"))
@@ -431,8 +446,5 @@ def compare_models(posteriors: Sequence[Any], names: Sequence[str] | None = None
         if p.spec.k != first.k or not (np.allclose(p.spec.yi, first.yi) and np.allclose(p.spec.vi, first.vi)):
             raise InputError(f"{name!r} is a fit of other studies than {names[0]!r}: LOO and WAIC compare models "
                              "of the same data only")
-    idatas = {}
-    for name, p in zip(names, posteriors):
-        spec = check_supported(p.spec, "compare_models")
-        idatas[name] = _arviz.with_log_likelihood(p.posterior, pointwise_loglik(spec, p.posterior), spec.labels)
-    return pd.DataFrame(_arviz.compare(idatas, ic))
+    elpds = {name: elpd_data(p, ic, "compare_models") for name, p in zip(names, posteriors)}
+    return pd.DataFrame(_arviz.compare(elpds, ic))

@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 import bayesma as bm
 
-METHODS = ["FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"]
+METHODS = ["FE", "DL", "REML", "ML", "PM", "PMM", "HS", "HSk", "SJ", "HE", "EB"]
 
 effects = st.integers(min_value=3, max_value=15).flatmap(
     lambda k: st.tuples(

@@ -209,3 +209,13 @@ def test_weights_with_models_that_cannot_use_them_are_errors():
             diagnostic(res)
     with pytest.raises(InputError, match="GENQ and GENQM need user weights"):
         bm.frequentist.tau2.tau2_batch(dat["yi"].to_numpy()[None], dat["vi"].to_numpy()[None], "GENQ", 0.95)
+
+
+def test_subgroup_takes_the_new_estimators_in_any_case():
+    dat = _bcg()
+    sg = bm.subgroup("yi", "vi", data=dat, by="alloc", method="hsk")
+    assert sg.mixed.method == "HSk"
+    direct = bm.rma("yi", "vi", data=dat[dat["alloc"] == "random"], method="HSk")
+    assert sg.table.loc["random", "tau2"] == pytest.approx(direct.tau2, rel=1e-12)
+    with pytest.raises(InputError, match="needs weights="):
+        bm.subgroup("yi", "vi", data=dat, by="alloc", method="GENQ")

@@ -1,0 +1,47 @@
+"""The numbers of the console and report tables read as the printouts write them: fixed decimals, never
+``.3g`` scientific notation for a small value (``1e-05``), p-values and posterior probabilities through
+``format_p`` (``<.0001``), counts as integers; a column of numbers with blanks is right-aligned."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bayesma._format import format_p, frame_text
+from bayesma.report.tables import format_value, markdown_table, table_rows
+
+
+@pytest.mark.parametrize("value, column, text", [
+    (1.234e-05, "tau2", "0.0000"),            # metafor prints tau^2 = 0.0000, never 1.23e-05
+    (-4e-06, "estimate", "0.0000"),           # no "-0.0000"
+    (0.000404, "se", "0.0004"),
+    (0.0263, "tau2", "0.0263"),
+    (12.0172, "rob_df", "12.0172"),
+    (326, "estimate", "326"),                 # an integer stays one (fail-safe N)
+    (13.0, "k", "13"),
+    (2.5e7, "inclusion_BF", "2.5e+07"),       # a million and more: three significant digits
+])
+def test_numbers_in_fixed_notation(value, column, text):
+    assert format_value(value, column) == text
+
+
+@pytest.mark.parametrize("column", ["pval", "rob_pval", "p_mu_positive", "QEp", "P(> 0)", "Q_p"])
+@pytest.mark.parametrize("value", [6.43e-06, 0.000107, 0.0921, 0.99996])
+def test_probabilities_as_the_p_value_formatter_writes_them(column, value):
+    assert format_value(value, column) == format_p(value)
+
+
+def test_the_same_number_reads_the_same_in_a_console_table_and_a_printout():
+    table = pd.DataFrame({"estimate": [-0.39831, 1.2e-05], "pval": [3e-9, 0.0287]}, index=["a", "b"])
+    _, rows, _ = table_rows(table)
+    printed = frame_text(table).splitlines()[1:]  # the printouts' formatter (metafor's 4 decimals)
+    for cells, line in zip(rows, printed):
+        assert line.split()[1:] == cells[1:]
+
+
+def test_object_columns_of_numbers_are_right_aligned():
+    table = pd.DataFrame({"estimate": pd.Series([-0.4, None, 326], dtype=object),
+                          "note": ["a", "", "b"], "flag": [True, False, True]})
+    _, _, numeric = table_rows(table, index=False)
+    assert numeric == [True, False, False]
+    assert markdown_table(table)[1] == "|:---|---:|:---|:---|"  # the index, then the columns
