@@ -44,7 +44,7 @@ def _alone(sub: pd.DataFrame, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ma = bm.MetaAnalysis(sub, labels="study", **kw)
-        return ma.fit(engine="exact")
+        return ma.fit(engine="exact", seed=1)
 
 
 def _check_each_group_alone(many, dat: pd.DataFrame, level: float = 0.95, **kw) -> dict:
@@ -73,7 +73,7 @@ def _check_each_group_alone(many, dat: pd.DataFrame, level: float = 0.95, **kw) 
 def test_vectorised_meta_regressions_equal_each_group_alone(studies, mods):
     """Data-scaled default priors (no measure), one per group; "~ x * arm" is built by design_matrix
     group by group, the others from the columns."""
-    many = bm.fit_many(studies, by="review", labels="study", mods=mods)
+    many = bm.fit_many(studies, by="review", labels="study", mods=mods, seed=1)
     paths = _check_each_group_alone(many, studies, mods=mods)
     assert many.settings["n_vectorised"] >= 5
     assert paths["k12a"] == paths["k12b"] == "exact (vectorised)"
@@ -85,7 +85,7 @@ def test_vectorised_meta_regressions_equal_each_group_alone(studies, mods):
 
 
 def test_a_factor_level_missing_in_a_group_gives_that_group_fewer_coefficients(studies):
-    many = bm.fit_many(studies, by="review", labels="study", mods="~ arm")
+    many = bm.fit_many(studies, by="review", labels="study", mods="~ arm", seed=1)
     assert list(many.table.loc["k7"].index) == ["beta[intrcpt]", "tau", "theta_new"]  # as alone: arm dropped
     assert list(many.table.loc["k12a"].index) == ["beta[intrcpt]", "beta[armplacebo]", "tau", "theta_new"]
     assert many.groups.loc["k7", "engine"] == "exact (vectorised)"
@@ -93,16 +93,17 @@ def test_a_factor_level_missing_in_a_group_gives_that_group_fewer_coefficients(s
 
 def test_shared_priors_common_effect_and_another_level_equal_each_group_alone(studies):
     priors = {"mu": "normal(0, 1)", "beta": "normal(0, 0.5)", "tau": "halfcauchy(0.3)"}
-    many = bm.fit_many(studies, by="review", labels="study", measure="SMD", mods="~ x", priors=priors, level=0.9)
+    many = bm.fit_many(studies, by="review", labels="study", measure="SMD", mods="~ x", priors=priors, level=0.9,
+                       seed=1)
     assert many.settings["priors"] == "shared"
     _check_each_group_alone(many, studies, level=0.9, measure="SMD", mods="~ x", priors=priors)
-    common = bm.fit_many(studies, by="review", labels="study", measure="OR", mods="~ x + arm", model="common")
+    common = bm.fit_many(studies, by="review", labels="study", measure="OR", mods="~ x + arm", model="common", seed=1)
     _check_each_group_alone(common, studies, measure="OR", mods="~ x + arm", model="common")
     assert list(common.table.loc["k12a"].index) == ["beta[intrcpt]", "beta[x]", "beta[armplacebo]", "theta_new"]
 
 
 def test_k_equal_to_p_and_p_plus_one_are_vectorised(studies):
-    many = bm.fit_many(studies, by="review", labels="study", measure="OR", mods="~ x")
+    many = bm.fit_many(studies, by="review", labels="study", measure="OR", mods="~ x", seed=1)
     assert many.groups.loc["k2", "engine"] == "exact (vectorised)"  # k = p = 2: proper priors make it proper
     assert many.groups.loc["k3", "engine"] == "exact (vectorised)"  # k = p + 1
     _check_each_group_alone(many, studies, measure="OR", mods="~ x")
@@ -111,19 +112,19 @@ def test_k_equal_to_p_and_p_plus_one_are_vectorised(studies):
 def test_groups_the_vectorised_path_cannot_take_are_fitted_alone_and_say_why(studies):
     bad = studies.copy()
     bad.loc[bad.index[bad["review"] == "k7"][2], "x"] = np.nan  # a missing moderator: the group's own error
-    flat = bm.fit_many(bad, by="review", labels="study", mods="~ x", priors={"beta": bm.priors.Flat()})
+    flat = bm.fit_many(bad, by="review", labels="study", mods="~ x", priors={"beta": bm.priors.Flat()}, seed=1)
     assert flat.settings["n_vectorised"] == 0
     assert "coefficient priors that are not Normal" in flat.settings["why_single"]
     _check_each_group_alone(flat, bad, mods="~ x", priors={"beta": bm.priors.Flat()})
-    many = bm.fit_many(bad, by="review", labels="study", mods="~ x")
+    many = bm.fit_many(bad, by="review", labels="study", mods="~ x", seed=1)
     assert "missing" in many.groups.loc["k7", "error"] and "'x'" in many.groups.loc["k7", "error"]
     _check_each_group_alone(many, bad, mods="~ x")
-    matrix = bm.fit_many(bad, by="review", labels="study", mods=np.ones((len(bad), 1)))
+    matrix = bm.fit_many(bad, by="review", labels="study", mods=np.ones((len(bad), 1)), seed=1)
     assert matrix.settings["why_single"].startswith("meta-regression with moderators given as a matrix")
 
 
 def test_refit_and_read_from_fits_of_a_vectorised_meta_regression(studies):
-    many = bm.fit_many(studies, by="review", labels="study", mods="~ x", keep_fits=True)
+    many = bm.fit_many(studies, by="review", labels="study", mods="~ x", keep_fits=True, seed=1)
     again = many.read_from_fits()
     for col in ("mean", "sd", "eti_lower", "eti_upper"):
         np.testing.assert_allclose(again.table[col].to_numpy(float), many.table[col].to_numpy(float), rtol=1e-10)
