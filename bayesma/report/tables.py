@@ -36,8 +36,6 @@ __all__ = [
     "paper_table",
     "small_k_note",
     "prob_rel",
-    "prob_text",
-    "prob_words",
     "summary_rows",
     "table_rows",
 ]
@@ -377,27 +375,11 @@ def comparison_table(
     return pd.DataFrame([r[1] for r in rows], index=index)
 
 
-def prob_text(p: float) -> str:
-    if p > 0.999:
-        return "> 0.999"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}"
-
-
 def prob_rel(p: float) -> str:
-    """``= 0.034``, ``> 0.999`` or ``< 0.001``: to follow ``P(...)``."""
-    text = prob_text(p)
-    return text if text[0] in "<>" else f"= {text}"
-
-
-def prob_words(p: float) -> str:
-    """``of 0.980``, ``above 0.999`` or ``below 0.001``: to follow "a posterior probability"."""
-    if p > 0.999:
-        return "above 0.999"
-    if p < 0.001:
-        return "below 0.001"
-    return f"of {p:.3f}"
+    """A posterior probability after ``P(...)``, as the report and the combined tables write it (APA):
+    ``= .034``, ``> .999``, ``< .001`` (:func:`fmt_prob`; the console printed ``= 0.034`` beside a table's
+    ``.034`` for the same number)."""
+    return fmt_prob(p)
 
 
 def markdown_table(df: pd.DataFrame) -> list[str]:

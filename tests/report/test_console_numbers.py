@@ -94,3 +94,13 @@ def test_posterior_printout_and_command_line_table_show_the_same_digits():
                (["mu"], ["tau"], ["theta_new"])}
     for cells in rows:
         assert printed[cells[0]] == cells[1:]
+
+
+@pytest.mark.parametrize("p", [0.0921, 0.0004, 0.99995, 0.5])
+def test_posterior_probability_reads_alike_after_p_and_in_the_combined_table(p):
+    """``bayesma fit`` prints ``P(mu > 0) = .092`` as the combined table of ``--by`` (``.092``) and the report
+    (``P(> 0) = .092``) write the same number; it printed ``= 0.092``."""
+    from bayesma.report.tables import fmt_prob, prob_rel
+
+    assert prob_rel(p) == fmt_prob(p)
+    assert prob_rel(p).replace("= ", "") in (".092", "< .001", "> .999", ".500")
