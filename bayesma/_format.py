@@ -10,7 +10,7 @@ from typing import Any
 
 from bayesma.errors import InputError
 
-__all__ = ["format_p", "frame_text", "transformed", "format_transformed"]
+__all__ = ["format_p", "frame_text", "transformed", "format_transformed", "format_bf"]
 
 
 def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing: str | None = None) -> str:
@@ -172,3 +172,20 @@ def format_transformed(value: float, digits: int = 2, *, missing: str = "NA") ->
         return f"{v:.3g}"
     text = f"{v:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def format_bf(bf: float, digits: int = 3) -> str:
+    """A Bayes factor for a printout: *digits* decimals as RoBMA prints them (``2292.418``, ``0.763``; never
+    ``2.3e+03`` beside ``0.86``), three significant digits from a million on, ``inf`` / ``0`` at the ends.
+
+    Examples
+    --------
+    >>> format_bf(2292.4181), format_bf(0.86), format_bf(3.2e9), format_bf(float("inf"))
+    ('2292.418', '0.860', '3.2e+09', 'inf')
+    """
+    v = float(bf)
+    if math.isnan(v):
+        return "NA"
+    if math.isinf(v):
+        return "inf"
+    return f"{v:.3g}" if abs(v) >= 1e6 else f"{v:.{digits}f}"

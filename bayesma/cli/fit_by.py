@@ -19,6 +19,7 @@ from bayesma.batch import fit_many
 from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.extras import run_extras
+from bayesma.cli.mv import MV_RHO
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.pipeline import save_fig, version_line
 from bayesma.errors import SmallKWarning
@@ -131,9 +132,12 @@ def _borrowing_hint(df: pd.DataFrame, table: pd.DataFrame, by: str, spec: dict[s
         return ""
     opts = [f"--yi {spec['yi']}", f"--vi {spec['vi']}" if spec.get("vi") else f"--sei {spec['sei']}"]
     opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
+    # --rho explicit: the sampling correlation 'bayesma mv' assumes by default, so that the Bayesian model and its
+    # frequentist version (CR2 intervals) are fitted with the same V and tell one story
+    both = f"--cluster {lab} --outcome {by} --rho {MV_RHO:g}"
     return (f"\nSome studies report several values of {by}: one model across them lets the small groups borrow "
-            f"strength from the others (and says how much): bayesma fit {args.file} {' '.join(opts)} "
-            f"--cluster {lab} --outcome {by}.")
+            f"strength from the others (and says how much): bayesma fit {args.file} {' '.join(opts)} {both}. "
+            f"Its frequentist version with CR2 intervals: bayesma mv {args.file} {' '.join(opts[:2])} {both}.")
 
 
 def _model_name(spec: Any) -> str:

@@ -31,6 +31,11 @@ __all__ = ["add_parser", "run", "pooled_table"]
 STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
 
 
+#: the sampling correlation of two effects of one study assumed without --rho (fit --by's hint gives it to both
+#: commands, so that the Bayesian model and this frequentist one are fitted with the same V)
+MV_RHO = 0.5
+
+
 def add_parser(sub, formatter_class) -> None:
     """Register ``bayesma mv`` on the subparsers *sub*."""
     p = sub.add_parser(
@@ -52,7 +57,7 @@ def add_parser(sub, formatter_class) -> None:
     p.add_argument("--outcome", metavar="COL", help="column of the outcome of each effect (required without --che)")
     p.add_argument("--obs", metavar="COL",
                    help="column numbering the effects within a study (--che; default: the row order in each study)")
-    p.add_argument("--rho", type=float, default=0.5,
+    p.add_argument("--rho", type=float, default=MV_RHO,
                    help="assumed correlation of the sampling errors of two effects of one study")
     p.add_argument("--struct", default="CS", choices=STRUCTS,
                    help="correlation structure of the true effects of the outcomes within a study")
@@ -192,6 +197,19 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def variance_text(vc: pd.DataFrame) -> str:
+    """The variance components as the printout of ``rma_mv`` shows them: estimates and their square roots
+    with 4 decimals, the number of levels as a count, blanks where a row has no such number (a correlation
+    has no square root), no header row for an empty index name."""
+    shown = vc.astype(object)
+    for col in ("estim", "sqrt"):
+        if col in vc.columns:
+            shown[col] = ["" if pd.isna(v) else f"{v:.4f}" for v in vc[col]]
+    if "nlvls" in vc.columns:
+        shown["nlvls"] = ["" if pd.isna(v) else str(int(v)) for v in vc["nlvls"]]
+    return shown.rename_axis(index=None).to_string()
+
+
 #: below this Satterthwaite df a CR2 test is unreliable (Tipton 2015; docs/dependent_effects.rst)
 MIN_ROBUST_DF = 4.0
 
@@ -218,7 +236,7 @@ def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame
              f"{len(df)} effects from {df[args.cluster].nunique()} studies (column {args.cluster!r}).", ""]
     vc = res.variance_components() if hasattr(res, "variance_components") else None
     if vc is not None:
-        lines += ["## Variance components", "", "```", vc.to_string(), "```", ""]
+        lines += ["## Variance components", "", "```", variance_text(vc), "```", ""]
     lines += ["## Pooled estimates", "", "Model-based (se, ci) and cluster-robust CR2 intervals with Satterthwaite df "
               "(rob_se, rob_df, rob_ci), which stay valid when --rho or the structure is wrong.", "",
               "```", _shown(table).to_string(), "```", ""]

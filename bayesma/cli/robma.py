@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_bf
 from bayesma.cli.checks import check_rows
 from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
@@ -79,7 +80,7 @@ def _save(fig, path: Path) -> None:
 
 
 def _bf(x: float) -> str:
-    return f"{x:.3g}" if 1e-3 <= x <= 1e4 else f"{x:.2e}"
+    return format_bf(x)  # the printout's Bayes factor (RoBMAResult's repr): 3 decimals
 
 
 def _component(comp, name: str, text: str) -> str:
@@ -244,10 +245,10 @@ def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects
     print_table(fit.priors().set_index("component"),
                 title=f"{title}Priors (on {SCALE_NAMES[fit.prior_scale]}) and prior probabilities")
     comp = fit.components()
-    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
+    print_table(comp.round(4), title=f"{title}Components")  # numbers: right-aligned, 4 decimals
     if args.mods:
         mods = fit.moderators()
-        print_table(mods.assign(inclusion_BF=mods["inclusion_BF"].map(_bf)).round(4),
+        print_table(mods.round(4),
                     title=f"{title}Moderators (each in or out of the ensemble)")
         print_table(fit.marginal_means().round(4), title=f"{title}Marginal means ({scale})")
     print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates ({scale})")

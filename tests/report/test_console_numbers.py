@@ -45,3 +45,52 @@ def test_object_columns_of_numbers_are_right_aligned():
     _, _, numeric = table_rows(table, index=False)
     assert numeric == [True, False, False]
     assert markdown_table(table)[1] == "|:---|---:|:---|:---|"  # the index, then the columns
+
+
+@pytest.mark.parametrize("bf, text", [(2295.6041, "2295.604"), (0.86, "0.860"), (2.297, "2.297"),
+                                      (3.2e9, "3.2e+09"), (float("inf"), "inf")])
+def test_bayes_factors_in_three_decimals(bf, text):
+    from bayesma._format import format_bf
+
+    assert format_bf(bf) == text
+
+
+def test_robma_printout_bayes_factors_and_priors_align():
+    import warnings
+
+    import bayesma as bm
+
+    dat = bm.load_dataset("dat.lehmann2018").iloc[:20]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bm.robma(dat, yi="yi", vi="vi", measure="SMD", draws=256)
+    lines = repr(fit).splitlines()
+    start = lines.index("Components summary:") + 2
+    comp = fit.components()
+    for line, (name, row) in zip(lines[start:start + len(comp)], comp.iterrows()):
+        assert line.startswith(name)
+        bf = line[len(name):].split()[3]
+        from bayesma._format import format_bf
+
+        assert bf == format_bf(row["inclusion_BF"]) and ("e" not in bf or row["inclusion_BF"] >= 1e6)
+    priors = [ln for ln in lines if ln.endswith(tuple("0123456789")) and " prior prob. " in ln]
+    assert len(priors) == len(fit.priors()) and len({ln.index(" prior prob. ") for ln in priors}) == 1
+
+
+def test_posterior_printout_and_command_line_table_show_the_same_digits():
+    """``print(post)`` and ``bayesma fit``'s summary table (``table_rows``) write each number alike: the
+    repr used ``.4g`` (``-0.4`` for -0.39998 beside ``0.07252``)."""
+    import warnings
+
+    import bayesma as bm
+
+    es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bm.MetaAnalysis(es, yi="yi", vi="vi", measure="RR").fit(engine="exact", seed=1)
+    cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
+    _, rows, _ = table_rows(post.summary().loc[["mu", "tau", "theta_new"], cols])
+    printed = {ln.split()[0]: ln.split()[1:] for ln in repr(post).splitlines() if ln.split()[:1] in
+               (["mu"], ["tau"], ["theta_new"])}
+    for cells in rows:
+        assert printed[cells[0]] == cells[1:]
