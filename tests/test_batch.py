@@ -158,9 +158,9 @@ def test_two_by_columns(bcg):
 def test_thread_pool_equals_serial(bcg):
     args = dict(by="alloc", labels="study", measure="RR", mods="~ ablat",
                 priors={"mu": "normal(0, 1)", "beta": "normal(0, 1)"})
-    serial = bm.fit_many(bcg, **args)
+    serial = bm.fit_many(bcg, seed=1, **args)
     with ThreadPoolExecutor(2) as ex:
-        pooled = bm.fit_many(bcg, executor=ex, **args)
+        pooled = bm.fit_many(bcg, executor=ex, seed=1, **args)
     pd.testing.assert_frame_equal(serial.table, pooled.table)
 
 
@@ -170,11 +170,11 @@ def test_dask_local_cluster_equals_serial(bcg):
     args = dict(by="alloc", labels="study", measure="RR", mods="~ ablat",
                 priors={"mu": "normal(0, 1)", "beta": "normal(0, 1)"})
     sim_args = dict(k=[3], tau=[0.3], n_sim=400, seed=7, chunk_size=100, progress=False)
-    serial = bm.fit_many(bcg, **args)
+    serial = bm.fit_many(bcg, seed=1, **args)
     sim_serial = bm.small_k_simulation(**sim_args)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
             distributed.Client(lc) as client:
-        on_dask = bm.fit_many(bcg, executor=client, **args)
+        on_dask = bm.fit_many(bcg, executor=client, seed=1, **args)
         sim_dask = bm.small_k_simulation(executor=client, **sim_args)
     pd.testing.assert_frame_equal(serial.table, on_dask.table)
     pd.testing.assert_frame_equal(sim_serial.table, sim_dask.table)

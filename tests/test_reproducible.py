@@ -12,7 +12,8 @@ test files (no fit runs) and lists every call that draws posterior or refit draw
   or called on ``MetaAnalysis(...)`` / ``.with_priors(...)`` directly;
 * ``permutest`` with random permutations (not ``exact=True``).
 
-A call passes with ``seed=``; with ``**options`` (the dict is read where it is made); inside
+A call passes with ``seed=``; with ``**options`` made in the file with a ``seed`` key (or made
+elsewhere: a fixture's, a parameter); inside
 ``with pytest.raises(...)`` (it fails before drawing); or with a ``# unseeded: <reason>`` comment
 on one of its lines (e.g. a test that the draws differ).
 """
@@ -61,18 +62,45 @@ def _raises_blocks(tree: ast.AST) -> list[tuple[int, int]]:
     return spans
 
 
+def _dict_keys(tree: ast.AST) -> dict[str, set[str | None]]:
+    """The keys of the dicts assigned to each name in the file (``kw = dict(a=1)``, ``kw = {"a": 1}``);
+    ``None`` stands for a key that is not a literal (then the dict may hold a seed)."""
+    keys: dict[str, set[str | None]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value, made = node.value, keys.setdefault(node.targets[0].id, set())
+            if isinstance(value, ast.Call) and _name(value.func) == "dict" and not value.args:
+                made.update(k.arg for k in value.keywords)
+            elif isinstance(value, ast.Dict):
+                made.update(k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None
+                            for k in value.keys)
+            else:
+                made.add(None)
+    return keys
+
+
+def _seeded(call: ast.Call, dicts: dict[str, set[str | None]]) -> bool:
+    """``seed=`` given, or a ``**options`` that may hold it (a dict made elsewhere, or with ``seed``)."""
+    for k in call.keywords:
+        if k.arg == "seed":
+            return True
+        if k.arg is None:
+            made = dicts.get(k.value.id) if isinstance(k.value, ast.Name) else None
+            if made is None or "seed" in made or None in made:
+                return True
+    return False
+
+
 def unseeded_calls(path: Path) -> list[str]:
     """``path:line: call`` of every drawing call in *path* without a seed (module docstring)."""
     text = path.read_text()
     lines = text.splitlines()
     tree = ast.parse(text)
     raises = _raises_blocks(tree)
+    dicts = _dict_keys(tree)
     out = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not _draws(node):
-            continue
-        keywords = {k.arg for k in node.keywords}
-        if "seed" in keywords or None in keywords:
+        if not isinstance(node, ast.Call) or not _draws(node) or _seeded(node, dicts):
             continue
         first, last = node.lineno, node.end_lineno or node.lineno
         if any(a <= first and last <= b for a, b in raises):
@@ -89,16 +117,20 @@ def test_the_scan_finds_what_it_should():
             "bm.MetaAnalysis(d).fit()\n"                    # 2: a model's fit
             "ma.fit(engine='exact')\n"                       # 3: an engine option
             "ma.fit(engine='exact', seed=1)\n"
-            "ma.fit(**SMOKE)\n"
+            "ma.fit(**SMOKE)\n"                              # a dict made elsewhere
             "res.fit('a')\n"                                 # a group of fit_many: its own seed
             "_quiet(bm.leave_one_out, d, 'yi', 'vi')\n"      # 7: through a wrapper
             "bm.permutest(res, exact=True)\n"
             "bm.permutest(res, iter=100)\n"                  # 9: random permutations
             "with pytest.raises(ValueError):\n"
             "    bm.fit_many(d, by='x')\n"
-            "bm.fit_many(d, by='x')  # unseeded: the test checks that two runs differ\n")
+            "bm.fit_many(d, by='x')  # unseeded: the test checks that two runs differ\n"
+            "args = dict(by='x', labels='s')\n"
+            "bm.fit_many(d, **args)\n"                        # 14: a dict made here, without a seed
+            "seeded = {'by': 'x', 'seed': 3}\n"
+            "bm.fit_many(d, **seeded)\n")
     tree_lines = [line.split(":")[1] for line in _scan_text(code, src)]
-    assert tree_lines == ["2", "3", "7", "9"]
+    assert tree_lines == ["2", "3", "7", "9", "14"]
 
 
 def _scan_text(code: str, path: Path) -> list[str]:
