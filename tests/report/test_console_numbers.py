@@ -104,3 +104,22 @@ def test_posterior_probability_reads_alike_after_p_and_in_the_combined_table(p):
 
     assert prob_rel(p) == fmt_prob(p)
     assert prob_rel(p).replace("= ", "") in (".092", "< .001", "> .999", ".500")
+
+
+def test_prior_comparison_and_leave_one_out_print_as_the_command_line():
+    """``print(bm.compare_priors(...))`` and ``print(bm.leave_one_out(...))`` write each number as
+    ``bayesma priors`` / ``bayesma smallk`` print it: 4 decimals, the probability of a positive effect as a
+    p-value (``<.0001``), never ``.4g`` (``-0.979`` beside ``0.09213``, ``6.434e-06``)."""
+    import bayesma as bm
+
+    es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    cmp = bm.compare_priors(data=es, yi="yi", vi="vi", measure="RR")
+    loo = bm.leave_one_out(es, "yi", "vi", measure="RR")
+    for obj in (cmp, loo):
+        text = repr(obj)
+        _, rows, _ = table_rows(obj.table[["mu_mean", "mu_lower", "p_mu_positive"]])
+        body = text.splitlines()[3:]
+        for cells, line in zip(rows, body):
+            for cell in cells[1:]:
+                assert f" {cell}" in line, (cell, line)
+        assert "e-0" not in text
