@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayesma._format import format_p
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, PROG
 from bayesma.cli.options import tune_steps
 from bayesma.cli.outputs import staged_dir, writing
@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
     """The demo's steps, writing into *work* (moved to *out* when all succeed); returns the file names."""
     info = dataset_info(DEMO_DATASET)
     say(f"bayesma demo: {info['title']}")
-    say(f"Data: {info['citation']}")
+    say_wrapped(f"Data: {info['citation']}")
     say("Effect: log odds ratio of NOT reoffending, CBT vs control (> 0 means CBT reduces recidivism).\n")
     progress = Progress(6)
     with progress.step("computing log odds ratios with escalc('OR', ...)"):

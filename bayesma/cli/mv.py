@@ -198,6 +198,8 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for col in table.columns:
         if col in ("pval", "rob_pval"):
             out[col] = [format_p(v) for v in table[col]]
+        elif col == "rob_df":  # Satterthwaite's df with metafor's 2 decimals, as the console and print(robust(...))
+            out[col] = [f"{v:.2f}" for v in table[col]]
         elif pd.api.types.is_float_dtype(table[col]):
             out[col] = [f"{v:.4f}" for v in table[col]]
     return out

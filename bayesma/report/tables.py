@@ -65,9 +65,10 @@ def format_value(value: Any, column: str = "") -> str:
     if math.isinf(v):  # an infinite posterior moment (heavy tails): never shown as a number
         return "—"
     col = column.lower()
-    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
-                                        "q_between_df") or (col.endswith("_df") or col in ("df1", "df2")) and v == int(v):
+    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim"):
         return f"{v:.0f}"
+    if col in ("df", "df1", "df2") or col.endswith("_df"):  # degrees of freedom: a count, or Satterthwaite's
+        return f"{v:.0f}" if v == int(v) else f"{v:.2f}"  # with metafor's 2 decimals (df = 18.65)
     if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith(("p(", "p_")) or col.endswith("_p")
             or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv; p_mu_positive
         return format_p(v)

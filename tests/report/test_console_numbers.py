@@ -16,7 +16,9 @@ from bayesma.report.tables import format_value, markdown_table, table_rows
     (-4e-06, "estimate", "0.0000"),           # no "-0.0000"
     (0.000404, "se", "0.0004"),
     (0.0263, "tau2", "0.0263"),
-    (12.0172, "rob_df", "12.0172"),
+    (12.0172, "rob_df", "12.02"),            # Satterthwaite df: metafor's 2 decimals, as print(robust(...))
+    (18.6492, "df", "18.65"),
+    (10.0, "df2", "10"),
     (326, "estimate", "326"),                 # an integer stays one (fail-safe N)
     (13.0, "k", "13"),
     (2.5e7, "inclusion_BF", "2.5e+07"),       # a million and more: three significant digits
