@@ -64,9 +64,11 @@ _P_COLUMNS = {"p", "pval", "pval*", "Qp", "QEp", "QMp", "QSp", "LRTp", "Q_p", "p
 
 
 def is_p_column(name: Any) -> bool:
-    """Whether a table column holds p-values (``pval``, ``QEp``, ``rob_pval``, ...)."""
+    """Whether a table column holds p-values or probabilities (``pval``, ``QEp``, ``rob_pval``,
+    ``p_mu_positive``, ...)."""
     name = str(name)
-    return name in _P_COLUMNS or name.startswith("pval") or name.endswith("_pval") or name.endswith("_p")
+    return (name in _P_COLUMNS or name.startswith(("pval", "p_")) or name.endswith("_pval")
+            or name.endswith("_p"))  # p_mu_positive: a posterior probability, written as a p-value is
 
 
 def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: bool = True,

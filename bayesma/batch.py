@@ -31,7 +31,7 @@ import pandas as pd
 
 from bayesma._format import frame_text
 from bayesma._validate import check_level, label_alias
-from bayesma.batch_regression import fit_regressions, plan_regression
+from bayesma.batch_regression import fit_regressions, note_dropped, plan_regression
 from bayesma.batch_steps import (
     GROUP_FREQ,
     POST_COLS,
@@ -509,7 +509,7 @@ def fit_many(
     pads = batch_pads(groups.sizes[plan.single], steps=(int(draws) + (1000 if tune is None else int(tune))) * int(chains))
     fits = fit_single(plan.single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out,
                       pads)
-
+    note_dropped(mods, data, out)
     table, groups_table = assemble(groups.keys, by_cols, groups.sizes, out.names, out.values, out.freq, out.p_pos,
                                     out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,

@@ -201,3 +201,25 @@ def fit_regressions(buckets: list[RegressionBucket], groups: Groups, arrays: tup
                 note = notes[repr(tau)] = small_k_note(k, model, tau)
             out.names[i] = tuple(f"beta[{n}]" for n in bucket.names[r]) + tail
             out.values[i], out.notes[i] = arr[r], note
+
+
+def note_dropped(mods: Any, data: pd.DataFrame, out: Any) -> None:
+    """Say in each group's ``warnings`` which coefficients of the formula it has not (a moderator constant
+    in the group, or a factor level absent from it, is dropped from its design as metafor drops it): the
+    group is fitted, but not with the model the formula names for the whole data."""
+    if not isinstance(mods, str):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _, full = design_matrix(mods, data, len(data), None)
+        except Exception:  # noqa: BLE001 - no design of the whole data: nothing to compare with
+            return
+    for i, names in enumerate(out.names):
+        if names is None:
+            continue
+        missing = [n for n in full if f"beta[{n}]" not in names]
+        if missing:
+            note = (f"coefficient(s) {', '.join(map(repr, missing))} dropped in this group (its moderator constant "
+                    "there, or the level absent): not estimable from its studies")
+            out.notes[i] = "; ".join(n for n in (note, out.notes[i]) if n)

@@ -129,3 +129,22 @@ def test_refit_and_read_from_fits_of_a_vectorised_meta_regression(studies):
     for col in ("mean", "sd", "eti_lower", "eti_upper"):
         np.testing.assert_allclose(again.table[col].to_numpy(float), many.table[col].to_numpy(float), rtol=1e-10)
     assert again.groups["RE"].isna().all()  # no intercept-only estimate beside a meta-regression (as one by one)
+
+
+@pytest.mark.parametrize("priors", [None, {"beta": "flat"}], ids=["vectorised", "one by one"])
+def test_a_coefficient_dropped_in_one_group_is_noted_in_its_row(priors):
+    """A moderator constant in a group (or a factor level absent) is dropped from its design, as alone; the
+    group's warnings say so on either path, rather than fit another model under the same formula."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame([{"g": g, "yi": rng.normal(0.3, 0.2), "vi": 0.04, "x": 1.0 if g == 0 else rng.normal(),
+                        "arm": "a" if g == 1 else ["a", "b"][i % 2]} for g in range(3) for i in range(6)])
+    kw = {} if priors is None else {"priors": priors}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bm.fit_many(df, "g", "yi", "vi", mods="~ x + arm", engine="exact", seed=1, **kw)
+        alone = [bm.MetaAnalysis(df[df.g == g], "yi", "vi", mods="~ x + arm", **kw).spec.coef_names for g in range(3)]
+    notes = res.groups["warnings"].tolist()
+    assert ("vectorised" in res.groups["engine"].iloc[0]) == (priors is None)
+    assert "'x' dropped" in notes[0] and "x" not in alone[0]
+    assert "'armb' dropped" in notes[1] and "armb" not in alone[1]
+    assert "dropped" not in notes[2] and alone[2] == ["intrcpt", "x", "armb"]

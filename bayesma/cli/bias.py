@@ -278,6 +278,10 @@ def run(args: argparse.Namespace) -> int:
     types = selection_types(args.type)
     for type_ in types:
         _type_steps(type_, steps)  # a bad combination is an error before any fit
+    if steps is not None and all(t == "beta" for t in types):  # never silently ignored
+        raise InputError(f"--steps {args.steps}: the beta selection model has no cut points (its weights are a "
+                         "smooth function of the p-value); give --type stepfun (or halfnorm, negexp, ...) for "
+                         "steps, or leave --steps out")
     parts = groups_of(df, args.by) if args.by else [(None, df)]
     analyses = []
     with about(args.file):

@@ -136,7 +136,8 @@ def _bias(df: pd.DataFrame, spec: dict[str, Any], tag: str, heading: str, extras
     extras.files[funnel] = _save(funnel_plot(res["fits"]["rma"], contours=[0.90, 0.95, 0.99],
                                              measure=spec.get("measure")))
     lines = [f"{heading} Publication bias", "", f"{res['title']}; all numbers in `{name}`:", "",
-             *_markdown_table(res["shown"].drop(columns="note")), ""]
+             *_markdown_table(res["shown"].drop(columns="note")), "",
+             *[f"- {method}: {note}" for method, note in res["shown"]["note"].items() if note], ""]
     if res["note"]:
         lines += [f"Small k: {res['note']}.", ""]
     extras.markdown.append("\n".join(lines + [f"![Contour-enhanced funnel plot]({funnel})"]))

@@ -20,6 +20,7 @@ from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.extras import run_extras
 from bayesma.cli.mv import MV_RHO
+from bayesma.cli.options import tune_steps
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.pipeline import save_fig, version_line
 from bayesma.errors import SmallKWarning
@@ -165,6 +166,10 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         raise InputError(f"--by fits one model per value; --tau-by is not available with it: run one value at a "
                          f"time with --subset \"{by} == '...'\" instead")
     keys = sorted(df[by].unique(), key=lambda v: (isinstance(v, str), v))
+    if args.engine != "nuts" and args.tune is not None:  # fit_many tunes only when NUTS is asked for
+        raise InputError(f"--tune {args.tune}: with --engine {args.engine} the values of --by are fitted by the "
+                         "exact engine where it can, which does not tune; give --engine nuts to sample every value "
+                         "with PyMC, or leave --tune out")
     out = Path(args.out)
     progress = Progress(3)
     dependence = {k: spec[k] for k in ("cluster", "rho", "outcome", "struct") if spec.get(k) is not None}
@@ -174,7 +179,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             res = fit_many(df, by=by, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
                            measure=spec["measure"], priors=priors or None, mods=spec["mods"], engine=args.engine,
                            seed=args.seed, draws=args.draws, chains=args.chains, keep_fits=True,
-                           **({"tune": args.tune} if args.engine == "nuts" else {}), **dependence)
+                           **({"tune": tune_steps(args, "nuts")} if args.engine == "nuts" else {}), **dependence)
     errors = res.groups["error"].astype(str).str.strip()
     if (errors != "").any():
         bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())

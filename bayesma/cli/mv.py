@@ -59,8 +59,9 @@ def add_parser(sub, formatter_class) -> None:
                    help="column numbering the effects within a study (--che; default: the row order in each study)")
     p.add_argument("--rho", type=float, default=MV_RHO,
                    help="assumed correlation of the sampling errors of two effects of one study")
-    p.add_argument("--struct", default="CS", choices=STRUCTS,
-                   help="correlation structure of the true effects of the outcomes within a study")
+    p.add_argument("--struct", default=None, choices=STRUCTS,
+                   help="correlation structure of the true effects of the outcomes within a study (default CS; "
+                        "not with --che)")
     p.add_argument("--che", action="store_true",
                    help="the CHE model: random = ~ 1 | study/effect (default mods ~ outcome - 1 with --outcome)")
     p.add_argument("--mods", metavar="FORMULA", help='moderators (default ~ outcome - 1), e.g. "~ 0 + outcome + rater" (with --struct, the same '
@@ -90,6 +91,11 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError("give the outcome column with --outcome COL (one model across outcomes), or use --che")
     if args.obs is not None and not args.che:
         raise InputError("--obs goes with --che (the multivariate model tells effects apart by --outcome)")
+    if args.struct is not None and args.che:  # never silently ignored
+        raise InputError(f"--struct {args.struct} is the structure of the multivariate model across outcomes "
+                         "(--outcome COL without --che); the CHE model has a variance between and one within studies")
+    if args.struct is None:
+        args.struct = "CS"
 
 
 def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
@@ -192,6 +198,8 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for col in table.columns:
         if col in ("pval", "rob_pval"):
             out[col] = [format_p(v) for v in table[col]]
+        elif col == "rob_df":  # Satterthwaite's df with metafor's 2 decimals, as the console and print(robust(...))
+            out[col] = [f"{v:.2f}" for v in table[col]]
         elif pd.api.types.is_float_dtype(table[col]):
             out[col] = [f"{v:.4f}" for v in table[col]]
     return out

@@ -178,6 +178,28 @@ def groups_of(df: pd.DataFrame, by: str, option: str = "--by") -> list[tuple[Any
     return parts
 
 
+#: NUTS's tuning steps per chain when --tune is not given
+DEFAULT_TUNE = 1000
+
+
+def tune_steps(args: argparse.Namespace, engine: str) -> int:
+    """``--tune`` for the engine that runs: an error when the engine does not tune (the exact engine draws
+    independent samples, so a --tune would be silently ignored), else the steps (default 1000).
+
+    Raises
+    ------
+    InputError
+        ``--tune`` given with an engine other than NUTS.
+    """
+    if getattr(args, "tune", None) is None:
+        return DEFAULT_TUNE
+    if engine != "nuts":
+        how = "" if getattr(args, "engine", engine) == engine else f" (chosen by --engine {args.engine})"
+        raise InputError(f"--tune {args.tune}: the {engine} engine{how} does not tune (its draws are independent); "
+                         "give --engine nuts to sample with PyMC, or leave --tune out")
+    return int(args.tune)
+
+
 def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = model_spec_args(args)
     if spec["vi"] is None and spec["sei"] is None:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with progress.step(
             f"simulating {args.n_sim} meta-analyses for each k in {ks} and tau in {taus} "
-            f"(mu = {mu:.3g}, within-study variances resampled from the data)"
+            f"(mu = {mu:.4f}, within-study variances resampled from the data)"
         ):
             sim = small_k_simulation(
                 k=ks, tau=taus, mu=mu, n_sim=args.n_sim, seed=args.seed,

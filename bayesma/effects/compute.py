@@ -287,8 +287,20 @@ def _warn_implausible(measure: str, yi: np.ndarray, labels: list[Any] | None) ->
     if bad.size:
         cells = "; ".join(f"{study_name(labels, int(i))}: {float(yi[i]):.3g}" for i in bad[:10])
         warnings.warn(f"escalc({measure!r}): {bad.size} implausible standardized mean difference(s), |yi| > "
-                      f"{IMPLAUSIBLE_SMD:g} ({cells}); check that the sd columns hold standard deviations (not "
-                      "variances or standard errors) in the units of the means", DataWarning, stacklevel=3)
+                      f"{IMPLAUSIBLE_SMD:g} ({cells}); {_IMPLAUSIBLE_ADVICE.get(measure, _SD_ADVICE)}", DataWarning,
+                      stacklevel=3)
+
+
+_SD_ADVICE = ("check that the sd columns hold standard deviations (not variances or standard errors) in the units of "
+              "the means")
+#: what to check when a conversion's input gives an implausible d (there are no sd columns to blame)
+_IMPLAUSIBLE_ADVICE = {
+    "R2D": "a correlation near -1 or 1 gives such a d (r = 0.93 is d = 5): check that the column holds "
+           "point-biserial correlations, not another statistic, and the value in the primary study",
+    "OR2D": "an odds ratio far from 1 gives such a d: check that the columns hold the counts of the 2x2 table",
+    "OR2DN": "an odds ratio far from 1 gives such a d: check that the columns hold the counts of the 2x2 table",
+    "OR2DL": "an odds ratio far from 1 gives such a d: check that the columns hold the counts of the 2x2 table",
+}
 
 
 def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any, k: int) -> np.ndarray:

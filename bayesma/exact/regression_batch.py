@@ -80,7 +80,10 @@ class _TauRows:
         """A prior of the family (for the rule of which moments exist, the same for every scale)."""
         from bayesma import priors as pr
 
-        return self.shared if self.shared is not None else pr.HalfNormal(float(self.sigma[0]))
+        if self.shared is not None:
+            return self.shared
+        assert self.sigma is not None  # one HalfNormal scale per row when no prior is shared
+        return pr.HalfNormal(float(self.sigma[0]))
 
 
 def _loglik_rows(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray, prior: _NormalRows):
@@ -181,6 +184,7 @@ def _summaries_block(y, v, X, loc: _NormalRows, tau: _TauRows | None, flags: dic
         w, taus = np.ones((B, 1)), np.zeros((B, 1))
     else:
         g = _grid_rows(y, v, X, loc, tau)
+        assert g.b is not None and g.V is not None and g.b0 is not None and g.V0 is not None  # a model with coefficients
         w = np.concatenate([g.weights, g.atom[:, None]], axis=1)
         b = np.concatenate([g.b, g.b0[:, None]], axis=1)
         V = np.concatenate([g.V, g.V0[:, None]], axis=1)

@@ -36,8 +36,6 @@ __all__ = [
     "paper_table",
     "small_k_note",
     "prob_rel",
-    "prob_text",
-    "prob_words",
     "summary_rows",
     "table_rows",
 ]
@@ -67,9 +65,10 @@ def format_value(value: Any, column: str = "") -> str:
     if math.isinf(v):  # an infinite posterior moment (heavy tails): never shown as a number
         return "—"
     col = column.lower()
-    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
-                                        "q_between_df") or (col.endswith("_df") or col in ("df1", "df2")) and v == int(v):
+    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim"):
         return f"{v:.0f}"
+    if col in ("df", "df1", "df2") or col.endswith("_df"):  # degrees of freedom: a count, or Satterthwaite's
+        return f"{v:.0f}" if v == int(v) else f"{v:.2f}"  # with metafor's 2 decimals (df = 18.65)
     if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith(("p(", "p_")) or col.endswith("_p")
             or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv; p_mu_positive
         return format_p(v)
@@ -377,27 +376,11 @@ def comparison_table(
     return pd.DataFrame([r[1] for r in rows], index=index)
 
 
-def prob_text(p: float) -> str:
-    if p > 0.999:
-        return "> 0.999"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}"
-
-
 def prob_rel(p: float) -> str:
-    """``= 0.034``, ``> 0.999`` or ``< 0.001``: to follow ``P(...)``."""
-    text = prob_text(p)
-    return text if text[0] in "<>" else f"= {text}"
-
-
-def prob_words(p: float) -> str:
-    """``of 0.980``, ``above 0.999`` or ``below 0.001``: to follow "a posterior probability"."""
-    if p > 0.999:
-        return "above 0.999"
-    if p < 0.001:
-        return "below 0.001"
-    return f"of {p:.3f}"
+    """A posterior probability after ``P(...)``, as the report and the combined tables write it (APA):
+    ``= .034``, ``> .999``, ``< .001`` (:func:`fmt_prob`; the console printed ``= 0.034`` beside a table's
+    ``.034`` for the same number)."""
+    return fmt_prob(p)
 
 
 def markdown_table(df: pd.DataFrame) -> list[str]:

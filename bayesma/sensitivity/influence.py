@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayesma._format import frame_text
 from bayesma._validate import align_to_studies, study_index
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
 from bayesma.sensitivity._common import (
@@ -58,7 +59,7 @@ class InfluenceResult:
 
     def __repr__(self) -> str:
         cols = ["k", "mu_mean", "mu_lower", "mu_upper", "tau_median", "tau_lower", "tau_upper", "p_mu_positive"]
-        return f"{self.kind} ({self.engine} engine)\n" + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
+        return f"{self.kind} ({self.engine} engine)\n" + frame_text(self.table[cols], digits=4)
 
     def plot(self, figsize: tuple[float, float] | None = None):
         """mu and tau (median / mean and 95% interval) for each refit, beside the full-data values; a

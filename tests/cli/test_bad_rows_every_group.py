@@ -112,3 +112,20 @@ def test_escalc_one_impossible_value_is_one_sentence():
     with pytest.raises(InputError, match=r"^column 'ri': study in row 2 has a correlation outside") as info:
         bm.escalc("COR", ri=[0.2, 1.4, 0.1], ni=[20, 30, 40])
     assert "problems" not in str(info.value) and info.value.row == 2
+
+
+def test_escalc_also_reports_the_bad_rows_of_both_measures(tmp_path, capsys):
+    """Mixed inputs (``escalc SMD ... --also R2D``): the rows of each measure are checked, and the problems of
+    both come in one line with the file's row numbers."""
+    rows = [dict(study="A", m1=10, sd1=2, n1=20, m2=9, sd2=2, n2=20), dict(study="B", r=1.4, n=50),
+            dict(study="C", m1=10, sd1=-2, n1=20, m2=9, sd2=2, n2=20), dict(study="D", r=0.2, n=40),
+            dict(study="E", r=-1.2, n=40), dict(study="F", m1=10, sd1=2, n1=20, m2=9, sd2=-1, n2=20)]
+    path = tmp_path / "mixed.csv"
+    pd.DataFrame(rows, columns=["study", "m1", "sd1", "n1", "m2", "sd2", "n2", "r", "n"]).to_csv(path, index=False)
+    code, _, err = _run(["escalc", "SMD", path, "--m1i", "m1", "--sd1i", "sd1", "--n1i", "n1", "--m2i", "m2",
+                         "--sd2i", "sd2", "--n2i", "n2", "--also", "R2D", "--ri", "r", "--ni", "n", "--slab", "study",
+                         "--out", tmp_path / "es.csv"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert [(s, int(r)) for s, r in re.findall(r"study '(\w)' \(row (\d+)\)", err)] == [
+        ("C", 3), ("F", 6), ("B", 2), ("E", 5)]
+    assert not (tmp_path / "es.csv").exists()

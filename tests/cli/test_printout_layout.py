@@ -67,6 +67,9 @@ def test_fit_by_titles_each_section_with_its_value(effects, tmp_path, capsys):
         assert f"outcome == '{outcome}': Subgroups by rater" in out
         assert f"outcome == '{outcome}': Publication bias" in out
     assert "outcome == 'misconduct': k = 3 studies (< 10)" in err  # the small-k warning says which analysis
+    report = (tmp_path / "f" / "report.md").read_text()
+    section = report.split("### Publication bias", 1)[1].split("![", 1)[0]
+    assert "- Trim-and-fill (REML, L0): k0 = " in section and "- PET-PEESE: " in section  # the notes, under the table
 
 
 def test_prose_is_wrapped_and_tables_are_not(effects, tmp_path, capsys):

@@ -16,7 +16,9 @@ from bayesma.report.tables import format_value, markdown_table, table_rows
     (-4e-06, "estimate", "0.0000"),           # no "-0.0000"
     (0.000404, "se", "0.0004"),
     (0.0263, "tau2", "0.0263"),
-    (12.0172, "rob_df", "12.0172"),
+    (12.0172, "rob_df", "12.02"),            # Satterthwaite df: metafor's 2 decimals, as print(robust(...))
+    (18.6492, "df", "18.65"),
+    (10.0, "df2", "10"),
     (326, "estimate", "326"),                 # an integer stays one (fail-safe N)
     (13.0, "k", "13"),
     (2.5e7, "inclusion_BF", "2.5e+07"),       # a million and more: three significant digits
@@ -94,3 +96,32 @@ def test_posterior_printout_and_command_line_table_show_the_same_digits():
                (["mu"], ["tau"], ["theta_new"])}
     for cells in rows:
         assert printed[cells[0]] == cells[1:]
+
+
+@pytest.mark.parametrize("p", [0.0921, 0.0004, 0.99995, 0.5])
+def test_posterior_probability_reads_alike_after_p_and_in_the_combined_table(p):
+    """``bayesma fit`` prints ``P(mu > 0) = .092`` as the combined table of ``--by`` (``.092``) and the report
+    (``P(> 0) = .092``) write the same number; it printed ``= 0.092``."""
+    from bayesma.report.tables import fmt_prob, prob_rel
+
+    assert prob_rel(p) == fmt_prob(p)
+    assert prob_rel(p).replace("= ", "") in (".092", "< .001", "> .999", ".500")
+
+
+def test_prior_comparison_and_leave_one_out_print_as_the_command_line():
+    """``print(bm.compare_priors(...))`` and ``print(bm.leave_one_out(...))`` write each number as
+    ``bayesma priors`` / ``bayesma smallk`` print it: 4 decimals, the probability of a positive effect as a
+    p-value (``<.0001``), never ``.4g`` (``-0.979`` beside ``0.09213``, ``6.434e-06``)."""
+    import bayesma as bm
+
+    es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
+    cmp = bm.compare_priors(data=es, yi="yi", vi="vi", measure="RR")
+    loo = bm.leave_one_out(es, "yi", "vi", measure="RR")
+    for obj in (cmp, loo):
+        text = repr(obj)
+        _, rows, _ = table_rows(obj.table[["mu_mean", "mu_lower", "p_mu_positive"]])
+        body = text.splitlines()[3:]
+        for cells, line in zip(rows, body):
+            for cell in cells[1:]:
+                assert f" {cell}" in line, (cell, line)
+        assert "e-0" not in text
