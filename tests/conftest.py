@@ -5,6 +5,8 @@ tests/data/reference/<tool>/ beside the scripts that made them (its README says 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from _helpers import SMOKE, SMOKE_PRIORS, load_cases, quiet_fit
 from hypothesis import HealthCheck, settings
@@ -15,6 +17,10 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("bayesma", derandomize=True, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("bayesma")
+
+# printouts as on a CI machine (no terminal: 80 x 24), whatever terminal runs the tests or COLUMNS says:
+# pandas folds a wide table to the terminal's width, the live progress line is cut to it
+os.environ["COLUMNS"], os.environ["LINES"] = "80", "24"
 
 
 @pytest.fixture(scope="session")

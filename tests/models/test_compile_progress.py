@@ -73,6 +73,7 @@ def test_a_log_gets_the_message_a_line_per_interval_and_the_seconds(smoke_ma, sl
 
 def test_a_terminal_gets_one_line_redrawn_with_the_seconds(smoke_ma, slow_compile, monkeypatch, capsys):
     monkeypatch.setattr(progress, "live_stream", lambda stream: True)
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for the whole message (else it is cut)
     _fit(smoke_ma, progressbar=True)
     err = capsys.readouterr().err
     frames = err.split("\r")

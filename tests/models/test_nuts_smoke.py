@@ -34,9 +34,11 @@ def test_smoke_mean_within_monte_carlo_error_of_exact(smoke_post, smoke_exact, n
 
 
 def test_smoke_quantiles_near_exact(smoke_post, smoke_exact):
-    # the 95% interval of mu from 200 draws: its ends move by about 2 sd / sqrt(ESS)
+    # the 95% interval of mu from 200 draws: its ends move by about 2.7 sd / sqrt(tail ESS) (the
+    # Monte Carlo SE of a 2.5% quantile). Over 20 seeds the larger end was up to 2.9 of those off
+    # (100 tuning steps), and 4 seeds (another machine's draws) failed the former 6 sd / sqrt(bulk ESS)
     s, e = smoke_post.summary().loc["mu"], smoke_exact.summary().loc["mu"]
-    tol = 3 * 2 * s["sd"] / np.sqrt(s["ess_bulk"])
+    tol = 5 * 2.7 * s["sd"] / np.sqrt(s["ess_tail"])
     assert abs(s["eti_lower"] - e["eti_lower"]) < tol and abs(s["eti_upper"] - e["eti_upper"]) < tol
 
 

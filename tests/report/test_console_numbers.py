@@ -115,8 +115,8 @@ def test_prior_comparison_and_leave_one_out_print_as_the_command_line():
     import bayesma as bm
 
     es = bm.escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bm.load_dataset("dat.bcg"))
-    cmp = bm.compare_priors(data=es, yi="yi", vi="vi", measure="RR")
-    loo = bm.leave_one_out(es, "yi", "vi", measure="RR")
+    cmp = bm.compare_priors(data=es, yi="yi", vi="vi", measure="RR", seed=1)
+    loo = bm.leave_one_out(es, "yi", "vi", measure="RR", seed=1)
     for obj in (cmp, loo):
         text = repr(obj)
         _, rows, _ = table_rows(obj.table[["mu_mean", "mu_lower", "p_mu_positive"]])
