@@ -10,7 +10,7 @@ from typing import Any
 
 from bayesma.errors import InputError
 
-__all__ = ["format_p", "frame_text", "transformed", "format_transformed"]
+__all__ = ["format_p", "frame_text", "transformed", "format_transformed", "format_bf"]
 
 
 def format_p(p: Any, style: str = "metafor", *, relation: bool = False, missing: str | None = None) -> str:
@@ -64,9 +64,11 @@ _P_COLUMNS = {"p", "pval", "pval*", "Qp", "QEp", "QMp", "QSp", "LRTp", "Q_p", "p
 
 
 def is_p_column(name: Any) -> bool:
-    """Whether a table column holds p-values (``pval``, ``QEp``, ``rob_pval``, ...)."""
+    """Whether a table column holds p-values or probabilities (``pval``, ``QEp``, ``rob_pval``,
+    ``p_mu_positive``, ...)."""
     name = str(name)
-    return name in _P_COLUMNS or name.startswith("pval") or name.endswith("_pval") or name.endswith("_p")
+    return (name in _P_COLUMNS or name.startswith(("pval", "p_")) or name.endswith("_pval")
+            or name.endswith("_p"))  # p_mu_positive: a posterior probability, written as a p-value is
 
 
 def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: bool = True,
@@ -172,3 +174,20 @@ def format_transformed(value: float, digits: int = 2, *, missing: str = "NA") ->
         return f"{v:.3g}"
     text = f"{v:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def format_bf(bf: float, digits: int = 3) -> str:
+    """A Bayes factor for a printout: *digits* decimals as RoBMA prints them (``2292.418``, ``0.763``; never
+    ``2.3e+03`` beside ``0.86``), three significant digits from a million on, ``inf`` / ``0`` at the ends.
+
+    Examples
+    --------
+    >>> format_bf(2292.4181), format_bf(0.86), format_bf(3.2e9), format_bf(float("inf"))
+    ('2292.418', '0.860', '3.2e+09', 'inf')
+    """
+    v = float(bf)
+    if math.isnan(v):
+        return "NA"
+    if math.isinf(v):
+        return "inf"
+    return f"{v:.3g}" if abs(v) >= 1e6 else f"{v:.{digits}f}"

@@ -23,6 +23,7 @@ exception leaves the block, the line is ended with ``failed after 3.2 s`` (``int
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import shutil
 import sys
 import threading
@@ -30,7 +31,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["Elapsed", "elapsed", "live_stream", "LIVE_EVERY", "LOG_EVERY"]
+__all__ = ["Elapsed", "elapsed", "live_stream", "no_sampler_bar", "sampler_bar", "LIVE_EVERY", "LOG_EVERY"]
 
 #: Seconds between two redraws of the live line (terminal, Jupyter).
 LIVE_EVERY = 0.5
@@ -46,6 +47,26 @@ def live_stream(stream: Any) -> bool:
     except (AttributeError, ValueError):  # replaced or closed stream
         pass
     return "ipykernel" in sys.modules
+
+
+_SAMPLER_BAR = contextvars.ContextVar("bayesma_sampler_bar", default=True)
+
+
+@contextlib.contextmanager
+def no_sampler_bar() -> Iterator[None]:
+    """Inside the block a sampler draws no progress bar of its own (its compile line still shows):
+    :func:`bayesma.fit_many` draws one bar over its meta-analyses."""
+    token = _SAMPLER_BAR.set(False)
+    try:
+        yield
+    finally:
+        _SAMPLER_BAR.reset(token)
+
+
+def sampler_bar(stream: Any) -> bool:
+    """Whether a sampler draws its progress bar on *stream*: a live stream (:func:`live_stream`; a bar
+    is drawn in place, not in a log file) outside :func:`no_sampler_bar`."""
+    return _SAMPLER_BAR.get() and live_stream(stream)
 
 
 class Elapsed:
@@ -99,8 +120,10 @@ class Elapsed:
 
     def _run(self) -> None:
         every = LIVE_EVERY if self._live else LOG_EVERY
-        while not self._stop.wait(every):
+        n = 1  # the n-th line is due n * every seconds after the start (a late wake-up does not delay the next)
+        while not self._stop.wait(max(self._t0 + n * every - time.perf_counter(), 0.0)):
             s = self.seconds
+            n = max(n + 1, int(s / every) + 1)
             self._write(self._line(f"{int(s)} s") if self._live else f"  {self._still} ({int(s)} s)\n")
 
     def _start(self) -> None:

@@ -3,13 +3,14 @@
 One meta-analysis per group of rows (``by`` one or more columns), each with the
 frequentist fixed- and random-effects estimates beside its posterior. Two paths:
 
-* **vectorised exact** (``engine="exact"``, intercept-only normal-normal model, a
-  Normal prior on mu): the groups are stacked by their number of studies and the
-  exact engine (:func:`bayesma.exact.batch_summaries`) and metafor's estimators
+* **vectorised exact** (``engine="exact"``, normal-normal model, Normal priors on mu
+  and the coefficients): the groups are stacked by their number of studies and the
+  exact engine (:func:`bayesma.exact.batch_summaries`; with a moderator formula
+  :mod:`bayesma.batch_regression`, one design per group) and metafor's estimators
   (:func:`bayesma.frequentist.frequentist_batch`) run on whole arrays, with no
   Python loop per group;
-* **one fit per group** (NUTS, moderators, three-level or subgroup-tau models,
-  priors the vectorised path cannot take, k = 1): :class:`bayesma.MetaAnalysis`
+* **one fit per group** (NUTS, three-level or subgroup-tau models, priors the
+  vectorised path cannot take, k = 1): :class:`bayesma.MetaAnalysis`
   fits each group, through ``executor`` when one is given (any
   ``concurrent.futures.Executor`` or a ``dask.distributed.Client``).
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from bayesma._format import frame_text
 from bayesma._validate import check_level, label_alias
+from bayesma.batch_regression import fit_regressions, note_dropped, plan_regression
 from bayesma.batch_steps import (
     GROUP_FREQ,
     POST_COLS,
@@ -384,8 +386,9 @@ def fit_many(
         As :meth:`bayesma.MetaAnalysis.fit`: ``"auto"`` (the default) is the exact engine
         when it can fit the model (:func:`bayesma.exact.capability.exact_support`) and no
         NUTS option is given, else NUTS; the ``engine`` column says which ran. The exact
-        engine runs vectorised across groups where the model is intercept-only
-        normal-normal with a Normal prior on mu; other models fit one group at a time.
+        engine runs vectorised across groups where the model is normal-normal (moderators as a
+        formula allowed) with Normal priors on mu and the coefficients; other models fit one
+        group at a time (``settings["why_single"]`` says why).
     method : {"REML", "DL", "PM", "FE"}
         The frequentist random-effects estimator shown beside the posterior (metafor's
         numbers).
@@ -497,20 +500,23 @@ def fit_many(
     vector_ok = not why_single
     plan = plan_groups(data, groups, model_args, by_cols) if vector_ok else Plan(single=list(range(groups.n)),
                                                                               errors=[""] * groups.n)
+    if vector_ok and mods is not None and plan.arrays is not None:  # one meta-regression per group
+        plan.regression = plan_regression(data, groups, model_args, by_cols, plan)
     out = Outputs.empty(groups.n, plan.errors, "exact" if engine == "auto" else engine)
     fit_vectorised(plan, groups, model, freq_args, out)
+    fit_regressions(plan.regression, groups, plan.arrays, model, out, level)
     # NUTS: the groups' padding, so that they share compiled models
     pads = batch_pads(groups.sizes[plan.single], steps=(int(draws) + (1000 if tune is None else int(tune))) * int(chains))
     fits = fit_single(plan.single, groups, data, model_args, fit_args, freq_args, keep_fits, executor, progress, out,
                       pads)
-
+    note_dropped(mods, data, out)
     table, groups_table = assemble(groups.keys, by_cols, groups.sizes, out.names, out.values, out.freq, out.p_pos,
                                     out.notes, out.errors, groups.seeds, out.engines, set(plan.single))
     settings = {"engine": engine, "method": method, "test": test, "level": level, "seed": seed,
-                "n_vectorised": sum(len(b.members) for b in plan.buckets), "n_single": len(plan.single),
-                "priors": plan.priors, "why_single": why_single or "k < 2, missing values, repeated labels or a "
-                "mu prior that is not normal", "model": _model_name(model, mods, cluster, rho, outcome, struct),
-                "keep_fits": bool(keep_fits), "rows": "vectorised arrays and fits" if plan.buckets else "fits",
+                "n_vectorised": plan.n_vectorised, "n_single": len(plan.single), "priors": plan.priors,
+                "why_single": why_single or "; ".join(f"{n} with {why}" for why, n in plan.reasons.items())
+                or "k < 2, missing values, repeated labels or a mu prior that is not normal", "model": _model_name(model, mods, cluster, rho, outcome, struct),
+                "keep_fits": bool(keep_fits), "rows": "vectorised arrays and fits" if plan.n_vectorised else "fits",
                 "pad": {groups.keys[i]: p for i, p in zip(plan.single, pads)},
                 "seconds": time.perf_counter() - t0}
     return FitManyResult(table=table, groups=groups_table, by=by_cols, settings=settings, _data=data,
@@ -538,8 +544,9 @@ def _read_from_fits(res: FitManyResult) -> FitManyResult:
         if g["error"].iloc[i]:
             continue
         if vectorised[i]:
-            rows, p_pos[i] = posterior_rows(res.fit(key))
-            freq[i] = [freq_row(res.frequentist(key), freq_args)[c] for c in GROUP_FREQ]
+            rows, p_pos[i] = posterior_rows(res.fit(key), settings["level"])
+            if res._model_args.get("mods") is None:  # a meta-regression has no such row (as one by one)
+                freq[i] = [freq_row(res.frequentist(key), freq_args)[c] for c in GROUP_FREQ]
         else:
             rows = res.table.loc[key if isinstance(key, tuple) else (key,)]
         names[i], values[i] = tuple(rows.index), rows[POST_COLS].to_numpy(float)

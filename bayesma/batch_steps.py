@@ -60,7 +60,7 @@ def fit_one(task: tuple) -> dict[str, Any]:
         try:
             ma = MetaAnalysis(sub, **model_args)
             post = ma.fit(**padded(ma.spec, fit_args, pad))
-            out["rows"], out["p_mu_positive"] = posterior_rows(post)
+            out["rows"], out["p_mu_positive"] = posterior_rows(post, freq_args["level"])
             spec = ma.spec
             notes = [small_k_note(spec.k, spec.model, spec.priors.get("tau"))]
             out["k"] = spec.k
@@ -150,10 +150,10 @@ def padded(spec: Any, fit_args: dict[str, Any], pad: int | None) -> dict[str, An
     return {**fit_args, "pad": int(pad)}
 
 
-def posterior_rows(post: Any) -> tuple[pd.DataFrame, float]:
-    """The rows of one group's posterior in the tidy table (every parameter but the study effects)
-    and P(mu > 0), read from the fit itself."""
-    summ = post.summary()
+def posterior_rows(post: Any, level: float = 0.95) -> tuple[pd.DataFrame, float]:
+    """The rows of one group's posterior in the tidy table (every parameter but the study effects,
+    intervals of probability *level*, as the vectorised path) and P(mu > 0), read from the fit itself."""
+    summ = post.summary(prob=level)
     rows = summ.loc[[r for r in summ.index if not r.startswith("theta[")], POST_COLS]
     return rows, (float(post.p_greater("mu", 0.0)) if "mu" in summ.index else math.nan)
 
@@ -258,16 +258,23 @@ class Plan:
     errors: list[str] = field(default_factory=list)
     arrays: tuple | None = None
     priors: str = "none vectorised"
+    regression: list = field(default_factory=list)  # buckets of meta-regressions (bayesma.batch_regression)
+    reasons: dict = field(default_factory=dict)  # why groups were sent one by one -> how many
+
+    @property
+    def n_vectorised(self) -> int:
+        return sum(len(b.members) for b in [*self.buckets, *self.regression])
 
 
 def single_reason(engine: str, tune: Any, mods: Any, model: str, fit_kwargs: dict, dependence: bool) -> str:
     """Why fit_many fits every group one by one (the vectorised path is the exact engine's
-    random- or common-effects model without moderators); "" when it can vectorise."""
+    random- or common-effects model, with moderators given as a formula); "" when it can vectorise."""
     for why, bad in (((f"engine={engine!r}"), engine not in ("exact", "auto")), ("tune= given", tune is not None),
-                     ("meta-regression", mods is not None), (f"model={model!r}", model not in ("random", "common")),
+                     ("meta-regression with moderators given as a matrix", mods is not None and not isinstance(mods, str)),
+                     (f"model={model!r}", model not in ("random", "common")),
                      ("dependent effects", dependence), (f"options {sorted(fit_kwargs)}", bool(fit_kwargs))):
         if bad:
-            return f"{why}: the vectorised path fits random- or common-effects models without moderators exactly"
+            return f"{why}: the vectorised path fits random- or common-effects models (mods= a formula) exactly"
     return ""
 
 
@@ -286,13 +293,16 @@ def plan_groups(data: pd.DataFrame, groups: Groups, model_args: dict[str, Any], 
     if arrays is None:
         plan.single = list(range(groups.n))
         return plan
+    shared = measure is not None and str(measure).upper() not in RAW_MEASURES
+    plan.priors = "shared" if shared else "resolved per group (data-scaled defaults)"
+    if model_args.get("mods") is not None:  # one meta-regression per group: bayesma.batch_regression plans them
+        return plan
     dup = (data.duplicated(by_cols + [labels]).to_numpy() if labels is not None else np.zeros(len(data), bool))
     fixed = None
-    if measure is not None and str(measure).upper() not in RAW_MEASURES:
+    if shared:
         # default priors that do not depend on the data: resolve them once
         y0, v0 = np.zeros(2), np.ones(2)
         fixed = resolve_priors(priors, measure=measure, meta=SimpleNamespace(yi=y0, vi=v0), model=model)
-    plan.priors = "shared" if fixed is not None else "resolved per group (data-scaled defaults)"
     buckets: dict[tuple, Bucket] = {}
     for i in range(groups.n):
         idx = groups.rows(i)
@@ -367,9 +377,18 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
     """Fit the other groups one at a time (through *executor*); the kept posteriors by key. NUTS fits
     are padded with *pads* studies (one per group, :func:`batch_pads`; see :func:`padded`)."""
     pads = [None] * len(single) if pads is None else pads
-    tasks = [(groups.keys[i], data.iloc[groups.rows(i)], model_args, {**fit_args, "seed": groups.seeds[i]},
+    quiet = {} if "progressbar" in fit_args else {"progressbar": False}  # fit_many's bar, not one per group
+    tasks = [(groups.keys[i], data.iloc[groups.rows(i)], model_args, {**fit_args, **quiet, "seed": groups.seeds[i]},
               freq_args, keep_fits, pad) for i, pad in zip(single, pads)]
-    outputs = run_tasks(fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
+    first = []
+    if tasks and quiet and executor is None and _shows(progress) and (fit_args.get("engine") == "nuts" or "tune" in fit_args):
+        # the first NUTS fit says, before the bar starts, that its model family compiles (when it does)
+        from bayesma._progress import no_sampler_bar
+
+        task = tasks.pop(0)
+        with no_sampler_bar():
+            first = [fit_one(task[:3] + ({**task[3], "progressbar": True},) + task[4:])]
+    outputs = first + run_tasks(fit_one, tasks, executor=executor, progress=progress, desc="fit_many")
     fits: dict[Any, Any] = {}
     out.freq_fits = {}
     for i, res in zip(single, outputs):
@@ -391,6 +410,15 @@ def fit_single(single, groups, data, model_args, fit_args, freq_args, keep_fits,
             out.freq_fits[groups.keys[i]] = res["freq_fits"]
     return fits
 
+
+
+def _shows(progress: bool | None) -> bool:
+    """Whether fit_many shows progress (its bar, :class:`bayesma._tasks.Progress`: stderr a terminal by default)."""
+    if progress is not None:
+        return bool(progress)
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def validated_arrays(data: pd.DataFrame, yi: str, vi: str | None, sei: str | None):

@@ -8,7 +8,13 @@ tests/conftest.py (pytest reads this file for doctests under bayesma/, as numpy 
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# printouts as on a CI machine (no terminal: 80 x 24), whatever terminal runs the examples (pandas folds
+# a wide table to the terminal's width); tests/conftest.py does the same for the tests
+os.environ["COLUMNS"], os.environ["LINES"] = "80", "24"
 
 
 @pytest.fixture(scope="session")

@@ -142,6 +142,49 @@ class ModelSpec:
             parts.append(f"location-scale: log tau by {self.scale_names}")
         return "; ".join(parts)
 
+    def subset(self, mask: np.ndarray, *, rebuild_priors: bool = True) -> ModelSpec:
+        """The same model on the studies where *mask* holds (leave-one-out, cumulative refits).
+
+        Every per-study array goes with its studies (data, designs, subgroup and cluster codes, and
+        what a subclass keeps: a dependent model's V blocks, a count model's counts); clusters left
+        without an effect are dropped. ``rebuild_priors`` rebuilds a prior built from the studies
+        (Jeffreys) for the subset, as fitting the subset alone would; ``False`` keeps the model's
+        prior (exact leave-one-out, whose ``log p(y) - log p(y_-i)`` needs one prior).
+
+        Raises
+        ------
+        bayesma.errors.InputError
+            A subgroup of ``tau_by=`` or an outcome is left without studies, or a design loses rank.
+        """
+        from dataclasses import replace
+
+        from bayesma.priors.reference import rebuilt_for
+
+        mask = np.asarray(mask, dtype=bool)
+        gi = None if self.group_index is None else self.group_index[mask]
+        if gi is not None and len(np.unique(gi)) < len(self.group_names):
+            raise InputError("a subgroup of tau_by= has no studies left in this subset")
+        meta = self.meta.subset(mask)
+        extra: dict[str, Any] = {}
+        ci, kept = None, None
+        if self.cluster_index is not None:  # whole clusters leave: their levels go with them
+            kept = np.unique(self.cluster_index[mask])
+            extra["cluster_names"] = [self.cluster_names[j] for j in kept]
+            ci = np.searchsorted(kept, self.cluster_index[mask])
+        extra.update(self._subset_parts(mask, kept))
+        X, Z = self.X[mask], None if self.Z is None else self.Z[mask]
+        for name, design in (("design", X), ("scale design", Z)):
+            if design is not None and design.shape[0] and np.linalg.matrix_rank(design) < design.shape[1]:
+                raise InputError(f"the {name} has {design.shape[1]} coefficients but rank "
+                                 f"{np.linalg.matrix_rank(design)} on these studies: a coefficient cannot be "
+                                 "estimated without the omitted ones")
+        priors = rebuilt_for(self.priors, meta.vi) if rebuild_priors else self.priors
+        return replace(self, meta=meta, X=X, Z=Z, group_index=gi, cluster_index=ci, priors=priors, **extra)
+
+    def _subset_parts(self, mask: np.ndarray, kept_clusters: np.ndarray | None) -> dict[str, Any]:
+        """Fields of a subclass that :meth:`subset` must cut too (none here)."""
+        return {}
+
 
 def _warn_repeated_studies(data: Any) -> None:
     """A ``study`` column that repeats, with neither labels= nor cluster=: the rows are numbered instead and

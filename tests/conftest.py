@@ -5,8 +5,22 @@ tests/data/reference/<tool>/ beside the scripts that made them (its README says 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from _helpers import SMOKE, SMOKE_PRIORS, load_cases, quiet_fit
+from hypothesis import HealthCheck, settings
+
+# property tests draw the same examples on every machine and run (a CI run must test what passed
+# here; each test's examples are seeded from its name), with no time limits (per example, or on
+# generating them: CI machines are slower) and no example database written into the checkout
+settings.register_profile("bayesma", derandomize=True, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("bayesma")
+
+# printouts as on a CI machine (no terminal: 80 x 24), whatever terminal runs the tests or COLUMNS says:
+# pandas folds a wide table to the terminal's width, the live progress line is cut to it
+os.environ["COLUMNS"], os.environ["LINES"] = "80", "24"
 
 
 @pytest.fixture(scope="session")

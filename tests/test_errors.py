@@ -52,6 +52,6 @@ def test_a_fitted_model_where_effects_belong_is_named():
 def test_smallk_and_prior_dominates_warnings_have_their_classes():
     model = bm.MetaAnalysis(yi=[0.1, 0.3], vi=[0.01, 0.02])
     with pytest.warns(errors.PriorDominatesWarning):
-        model.fit(engine="exact", draws=20, chains=1)
+        model.fit(engine="exact", draws=20, chains=1, seed=1)
     with pytest.warns(errors.SmallKWarning):
-        bm.MetaAnalysis(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03]).fit(engine="exact", draws=20, chains=1)
+        bm.MetaAnalysis(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03]).fit(engine="exact", draws=20, chains=1, seed=1)

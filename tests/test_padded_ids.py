@@ -58,7 +58,7 @@ def test_fit_many_groups():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("always", DataWarning)
-            return bm.fit_many(d, by="o", yi="yi", vi="vi", engine="exact")
+            return bm.fit_many(d, by="o", yi="yi", vi="vi", engine="exact", seed=1)
 
     padded, clean = _both(fit)
     assert padded.groups.index.tolist() == clean.groups.index.tolist() == ["a", "b"]

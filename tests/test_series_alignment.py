@@ -72,7 +72,7 @@ CASES = {
     "subgroup": (["yi", "vi"], lambda c: _quiet(bm.subgroup, c["yi"], c["vi"], by="g", data=FRAME).Q_between),
     "vcalc": (["vi", "cl"], lambda c: _quiet(bm.vcalc, c["vi"], cluster=c["cl"], rho=0.5).toarray()),
     "cumulative": (["yi", "vi", "year"], lambda c: _quiet(bm.cumulative, yi=c["yi"], vi=c["vi"], order=c["year"],
-                                                          engine="exact").table["mu_mean"].to_numpy()),
+                                                          engine="exact", seed=1).table["mu_mean"].to_numpy()),
     "convert_r_to_d": (["r", "ni"], lambda c: bm.convert_r_to_d(c["r"], n=c["ni"])[1]),
     "convert_t_to_d": (["yi", "ni", "ai"], lambda c: bm.convert_t_to_d(c["yi"] * 10, n1=c["ni"], n2=c["ai"] + 5)[1]),
     # rma_mv influence: cluster= as a Series pairs with the fitted rows by index

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_bf
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import to_scale
 
@@ -264,7 +265,7 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
                       f"{'':15s}{'Kind':>12s}{'Prior':>18s}{'Post. prob.':>13s}{'Inclusion BF':>14s}"]
             for name, r in self.moderators().iterrows():
                 lines.append(f"{name:15s}{r['kind']:>12s}{r['prior']:>18s}{r['post_prob']:13.3f}"
-                             f"{r['inclusion_BF']:14.3g}")
+                             f"{format_bf(r['inclusion_BF']):>14s}")
         if self.clusters is not None:
             rho = next((m.allocation.label for m in self._defs if m.allocation is not None), "Beta(1, 1)")
             lines.append(f"Multilevel: {self.y.size} estimates in {self.clusters.g} clusters; rho (share of "

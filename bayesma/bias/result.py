@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayesma._format import small_k_lines
+from bayesma._format import format_bf, small_k_lines
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.importance_sampling import ModelFit, weighted_quantile
 from bayesma.bias.model import FitData, ModelDef
@@ -481,15 +481,17 @@ class RoBMAResult:  # numpydoc ignore=PR01
         n = len(self._defs)
         for name, r in comp.iterrows():
             lines.append(f"{name:24s}{int(r['models']):>5d}/{n:<3d}{r['prior_prob']:13.3f}{r['post_prob']:13.3f}"
-                         f"{r['inclusion_BF']:14.3g}{r['log_BF']:11.3f} ({r['log_BF_se']:.3f})")
+                         f"{format_bf(r['inclusion_BF']):>14s}{r['log_BF']:11.3f} ({r['log_BF_se']:.3f})")
         for title, tab in (("Model-averaged estimates:", est), ("Conditional estimates:", cond),
                            ("Heterogeneity (model-averaged; I2 in %) and prediction for a new study:", het)):
             lines += ["", title, f"{'':22s}{'Mean':>9s}{'Median':>9s}{'0.025':>9s}{'0.975':>9s}"]
             for name, r in tab.iterrows():
                 lines.append(f"{name:22s}{r['mean']:9.3f}{r['median']:9.3f}{r['0.025']:9.3f}{r['0.975']:9.3f}")
         lines += ["", f"Priors (on {SCALE_NAMES[self.prior_scale]}):"]
-        for _, r in self.priors().iterrows():
-            lines.append(f"  {r['component']:19s}{r['prior']:52s} prior prob. {r['prior_prob']:.4f}")
+        priors = self.priors()
+        width = max([52, *(len(str(p)) + 1 for p in priors["prior"])])  # the column fits its longest prior
+        for _, r in priors.iterrows():
+            lines.append(f"  {r['component']:19s}{r['prior']:{width}s} prior prob. {r['prior_prob']:.4f}")
         lines.append(f"mu and tau on {SCALE_NAMES[self.output_scale]}; the model-averaged posterior includes the "
                      "spikes at 0 of the null models. Every model: summary(type='models').")
         if self.effect_direction == "negative":

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._format import format_p
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.options import add_subset_option, groups_of, load_yi_vi
 from bayesma.cli.outputs import safe_name, staged_dir, writing
@@ -132,7 +132,7 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
     alternative = resolve_alternative(alternative, np.asarray(yi, float), np.asarray(vi, float), "bayesma bias")
     rows: dict[str, dict] = {}
     rows[f"Random-effects model ({method})"] = _row(res.beta[0], res.ci_lb[0], res.ci_ub[0], res.stat[0], res.pval[0],
-                                                    f"k = {res.k}, tau2 = {res.tau2:.4g}, I2 = {res.I2:.1f}%")
+                                                    f"k = {res.k}, tau2 = {res.tau2:.4f}, I2 = {res.I2:.2f}%")
     eg = egger_test("yi", "vi", data=data, method=method)
     rows["Egger's regression test"] = _row(eg.b if eg.b is not None else np.nan, eg.ci_lb if eg.ci_lb is not None
                                            else np.nan, eg.ci_ub if eg.ci_ub is not None else np.nan, eg.z, eg.p,
@@ -146,7 +146,7 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
     pp = pet_peese("yi", "vi", data=data, alternative=alternative)
     for name, fit in (("PET", pp.pet), ("PEESE", pp.peese)):
         rows[f"{name} (intercept)"] = _row(fit.beta[0], fit.ci_lb[0], fit.ci_ub[0], fit.stat[0], fit.pval[0],
-                                           f"slope {fit.beta[1]:.4g} (p {format_p(fit.pval[1], relation=True)})")
+                                           f"slope {fit.beta[1]:.4f} (p {format_p(fit.pval[1], relation=True)})")
     side = ">" if pp.alternative == "greater" else "<"
     rows["PET-PEESE"] = _row(pp.estimate, pp.ci_lb, pp.ci_ub, np.nan, pp.pval,
                              f"{pp.chosen} (test of PET intercept {side} 0, one-sided: p {format_p(pp.pet_pval_one_sided, relation=True)})")
@@ -158,7 +158,7 @@ def bias_table(yi, vi, *, labels=None, steps=(0.025,), alternative: str = "auto"
     rows["Fail-safe N (Rosenthal)"] = _row(fs["Rosenthal"].fsnum, pval=fs["Rosenthal"].pval,
                                            note="studies averaging z = 0 to reach p = 0.05 (one-sided)")
     rows["Fail-safe N (Orwin)"] = _row(fs["Orwin"].fsnum, note=f"null studies to bring the mean effect to "
-                                       f"{fs['Orwin'].target:.4g} (half of {fs['Orwin'].meanes:.4g})")
+                                       f"{fs['Orwin'].target:.4f} (half of {fs['Orwin'].meanes:.4f})")
     rows["Fail-safe N (Rosenberg)"] = _row(fs["Rosenberg"].fsnum, pval=fs["Rosenberg"].pval,
                                            note="null studies to make the FE test non-significant (two-sided 0.05)")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=COLUMNS)
@@ -184,7 +184,7 @@ def _selection_row(res, type_: str, cuts: list[float] | None, alternative: Any, 
     extra = "; ".join(dict.fromkeys(str(w.message) for w in caught))
     note = f"statistic: LRT (df = {sel.LRTdf}) " + ("of the weights " if type_ == "stepfun"
                                                      else "against no selection; delta ")
-    note += ", ".join(f"{d:.3g}" for d in sel.delta)
+    note += ", ".join(f"{d:.4f}" for d in sel.delta)
     if type_ == "stepfun":
         note += "; k per interval " + ", ".join(str(int(k)) for k in sel.k_per_interval)
     return sel, _row(sel.beta[0], sel.ci_lb[0], sel.ci_ub[0], sel.LRT, sel.LRTp, note + (f"; {extra}" if extra else ""))
@@ -212,6 +212,28 @@ def small_k_text(k: int) -> str:
             "need at least 10 studies: Sterne et al. 2011; Cochrane Handbook 13.3.5.4)")
 
 
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The bias table as printed: metafor's 4 decimals (never ``-0.268`` beside ``-0.02283``), fail-safe N as
+    whole numbers of studies, p-values through :func:`bayesma._format.format_p`, blanks where a method has no
+    such number. The number columns stay numbers (right-aligned by the console table)."""
+    shown = table.astype(object)
+    fsn_rows = [str(r).startswith("Fail-safe N") for r in table.index]
+    for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
+        shown[col] = pd.Series([None if pd.isna(v) else (int(round(v)) if fsn and col == "estimate" else float(v))
+                                for v, fsn in zip(table[col], fsn_rows)], index=table.index, dtype=object)
+    return shown
+
+
+def print_bias_table(shown: pd.DataFrame, title: str) -> None:
+    """The bias table on the console: the numbers in columns, each method's note under the table (wrapped at
+    100 columns; a note column would make every row as wide as the longest note)."""
+    print_table(shown.drop(columns="note"), title=title)
+    for method, note in shown["note"].items():
+        if note:
+            say_wrapped(f"{method}: {note}")
+    say()
+
+
 def diagnose(md, steps: list[float] | None, alternative: str = "auto", method: str = "REML",
              types: tuple[str, ...] | list[str] = ("stepfun",)) -> dict[str, Any]:
     """The diagnostics of one analysis (*md* a :class:`bayesma.MetaData`).
@@ -227,10 +249,7 @@ def diagnose(md, steps: list[float] | None, alternative: str = "auto", method: s
             if row.startswith("Fail-safe"):
                 continue
             table.loc[row, "note"] = "; ".join(p for p in (table.loc[row, "note"], f"k = {md.k} < 10") if p)
-    shown = table.copy()
-    for col in ("estimate", "ci_lb", "ci_ub", "statistic"):
-        shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
-    shown["pval"] = shown["pval"].map(lambda v: format_p(v, missing=""))
+    shown = shown_table(table)
     direction = fits["alternative"]
     title = (f"Publication bias (alternative = {str(direction)!r}, {getattr(direction, 'how', 'as given')}; "
              "estimates on the scale of yi)")
@@ -244,9 +263,9 @@ def _diagnose(md, args: argparse.Namespace, steps: list[float] | None, types: li
     res = diagnose(md, steps, args.alternative, args.method, types)
     if res["note"]:
         warnings.warn(f"{title}{res['note']}", SmallKWarning, stacklevel=2)
-    print_table(res["shown"], title=f"{title}{res['title']}")
+    print_bias_table(res["shown"], title=f"{title}{res['title']}")
     if res["note"]:
-        say(f"Small k: {res['note']}.\n")
+        say_wrapped(f"Small k: {res['note']}.\n")
     return res["table"], res["fits"]
 
 
@@ -259,6 +278,10 @@ def run(args: argparse.Namespace) -> int:
     types = selection_types(args.type)
     for type_ in types:
         _type_steps(type_, steps)  # a bad combination is an error before any fit
+    if steps is not None and all(t == "beta" for t in types):  # never silently ignored
+        raise InputError(f"--steps {args.steps}: the beta selection model has no cut points (its weights are a "
+                         "smooth function of the p-value); give --type stepfun (or halfnorm, negexp, ...) for "
+                         "steps, or leave --steps out")
     parts = groups_of(df, args.by) if args.by else [(None, df)]
     analyses = []
     with about(args.file):
@@ -295,5 +318,5 @@ def run(args: argparse.Namespace) -> int:
         for name, fig in files:
             with writing(out / name):
                 _save(fig, work / name)
-    say(f"\nWrote {', '.join(written)} to {out}/")
+    say_wrapped(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK

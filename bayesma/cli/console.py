@@ -105,7 +105,7 @@ def print_table(df: pd.DataFrame, title: str | None = None, index: bool = True) 
         return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
 
     if title:
-        print(title)
+        print(wrapped(title))
     print(fmt(header))
     print("  ".join("-" * w for w in widths))
     for cells in rows:
@@ -116,3 +116,32 @@ def print_table(df: pd.DataFrame, title: str | None = None, index: bool = True) 
 def say(text: str = "") -> None:
     """Print a line on stdout."""
     print(text, flush=True)
+
+
+#: the width of the console's prose (a terminal of 100 columns; tables are as wide as their columns)
+WIDTH = 100
+
+
+def wrapped(text: str, width: int = WIDTH) -> str:
+    """Prose for the console: each line of *text* longer than *width* broken at spaces, the continuation lines
+    indented by two spaces (a test line, a note under a table). Words are never split, so a column name or a
+    quoted value stays whole.
+
+    Examples
+    --------
+    >>> print(wrapped("Test of subgroup differences: " + "word " * 20, width=40))
+    Test of subgroup differences: word word
+      word word word word word word word word
+      word word word word word word word word
+      word word
+    """
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False,
+                                    break_on_hyphens=False) if len(line) > width else line
+                     for line in text.split("\n"))
+
+
+def say_wrapped(text: str = "") -> None:
+    """Print prose on stdout, wrapped at :data:`WIDTH` columns (:func:`wrapped`)."""
+    say(wrapped(text))

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from bayesma._format import format_p
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, PROG
+from bayesma.cli.options import tune_steps
 from bayesma.cli.outputs import staged_dir, writing
 from bayesma.cli.pipeline import prob_greater, run_fit
 from bayesma.datasets import dataset_info, load_dataset
@@ -47,7 +48,7 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
     """The demo's steps, writing into *work* (moved to *out* when all succeed); returns the file names."""
     info = dataset_info(DEMO_DATASET)
     say(f"bayesma demo: {info['title']}")
-    say(f"Data: {info['citation']}")
+    say_wrapped(f"Data: {info['citation']}")
     say("Effect: log odds ratio of NOT reoffending, CBT vs control (> 0 means CBT reduces recidivism).\n")
     progress = Progress(6)
     with progress.step("computing log odds ratios with escalc('OR', ...)"):
@@ -73,7 +74,7 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
     model = MetaAnalysis(es, yi="yi", vi="vi", labels="label", measure="OR")
     fit_progress = Progress(6)
     fit_progress.i = progress.i
-    run_fit(model, es, spec, out, engine=args.engine, draws=args.draws, tune=args.tune,
+    run_fit(model, es, spec, out, engine=args.engine, draws=args.draws, tune=tune_steps(args, args.engine),
                     chains=args.chains, seed=args.seed, source=DEMO_DATASET,
                     progress=fit_progress, show_studies=False, workdir=work,
                     title="CBT for offenders: Bayesian re-analysis of Landenberger & Lipsey (2005)",
@@ -84,7 +85,7 @@ def _run(args: argparse.Namespace, out: Path, work: Path) -> list[str]:
     with progress.step("Bayesian meta-regression on setting (community vs prison)"):
         reg = MetaAnalysis(es, yi="yi", vi="vi", labels="label", mods="~ setting", measure="OR")
         post_reg = reg.fit(engine=args.engine, draws=args.draws, chains=args.chains, seed=args.seed,
-                           **({"tune": args.tune} if args.engine == "nuts" else {}))
+                           **({"tune": tune_steps(args, "nuts")} if args.engine == "nuts" else {}))
         reg_sum = post_reg.summary()
     rows = location_rows(reg_sum) + summary_rows(reg_sum, "tau")
     print_table(reg_sum.loc[rows, ["mean", "median", "eti_lower", "eti_upper"]],

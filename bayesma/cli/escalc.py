@@ -42,19 +42,27 @@ def _mixed(df: pd.DataFrame, measure: str, also: str, given: dict[str, str], arg
         raise InputError(f"give the columns of {measure} (e.g. its means or counts) and of {also}; rows without the "
                          f"columns of {measure} take {also}")
     use_main = df[[given[a] for a in own]].notna().all(axis=1)
-    parts = []
+    parts, failed = [], []
     for name, args_, mask in ((measure, args1, use_main), (also, args2, ~use_main)):
         if not mask.any():
             continue
         sub = df.loc[mask]
         args_ = [a for a in args_ if sub[given[a]].notna().any()]  # e.g. R2D rows have no group sizes
-        with in_file_rows(sub):  # the library counts rows over sub: name the file's rows
-            es = escalc(name, data=sub, slab=args.slab, add=args.add, to=args.to,
-                        vtype=args.vtype if name == measure else "LS", var_names=(args.yi_name, args.vi_name),
-                        **{a: given[a] for a in args_})
+        try:
+            with in_file_rows(sub):  # the library counts rows over sub: name the file's rows
+                es = escalc(name, data=sub, slab=args.slab, add=args.add, to=args.to,
+                            vtype=args.vtype if name == measure else "LS", var_names=(args.yi_name, args.vi_name),
+                            **{a: given[a] for a in args_})
+        except InputError as exc:  # the other measure's rows are checked too: every bad row in one error
+            failed.append((name, exc))
+            continue
         es["es_measure"] = name
         es["es_conversion"] = measures.get(name).conversion or ""
         parts.append(es)
+    if len(failed) == 1:
+        raise failed[0][1]
+    if failed:
+        raise InputError("; ".join(f"rows of {name}: {exc}" for name, exc in failed))
     out = pd.concat(parts).loc[df.index]
     out.attrs["measure"] = measure
     return out

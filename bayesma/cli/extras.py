@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.cli.console import print_table, say
+from bayesma.cli.console import print_table, say, say_wrapped
 from bayesma.cli.errors import InputError, about
 from bayesma.cli.inputs import check_columns
 from bayesma.cli.outputs import safe_name
@@ -66,9 +66,10 @@ def _csv(table: pd.DataFrame) -> Callable[[Path], None]:
 
 
 def run_extras(df: pd.DataFrame, spec: dict[str, Any], args: argparse.Namespace, tag: str = "",
-               heading: str = "##") -> Extras:
+               heading: str = "##", where: str = "") -> Extras:
     """Run the analyses asked for on *df* (one analysis, or one value of ``--by``: *tag* suffixes its files,
-    *heading* is the Markdown level of the sections)."""
+    *heading* is the Markdown level of the sections, *where* (``"outcome == 'dropout': "``) opens the title of
+    each printed table and warning, as ``bayesma subgroup --per`` and ``bayesma bias --by`` print them)."""
     extras = Extras()
     wanted = list(dict.fromkeys(getattr(args, "subgroups", None) or []))
     if not wanted and not getattr(args, "bias", False):
@@ -76,13 +77,14 @@ def run_extras(df: pd.DataFrame, spec: dict[str, Any], args: argparse.Namespace,
     with about(args.file):
         check_columns(df, {"--subgroups": col for col in wanted})
     for col in wanted:
-        _subgroups(df, spec, col, tag, heading, extras)
+        _subgroups(df, spec, col, tag, heading, extras, where)
     if getattr(args, "bias", False):
-        _bias(df, spec, tag, heading, extras)
+        _bias(df, spec, tag, heading, extras, where)
     return extras
 
 
-def _subgroups(df: pd.DataFrame, spec: dict[str, Any], col: str, tag: str, heading: str, extras: Extras) -> None:
+def _subgroups(df: pd.DataFrame, spec: dict[str, Any], col: str, tag: str, heading: str, extras: Extras,
+               where: str = "") -> None:
     from bayesma.cli.subgroup import subgroup_analysis
 
     if spec.get("cluster") is not None or spec.get("mods") is not None:
@@ -91,9 +93,9 @@ def _subgroups(df: pd.DataFrame, spec: dict[str, Any], col: str, tag: str, headi
     if df[col].isna().any():
         raise InputError(f"column {col!r} (--subgroups) has missing values; every study needs a subgroup")
     res = subgroup_analysis(df, spec, col)
-    print_table(res["shown"], title=f"Subgroups by {col} (FE: common effect; RE: REML within each subgroup)")
+    print_table(res["shown"], title=f"{where}Subgroups by {col} (FE: common effect; RE: REML within each subgroup)")
     for line in res["tests"]:
-        say(line)
+        say_wrapped(line)
     say()
     name, forest = f"subgroups_{safe_name(col)}{tag}.csv", f"forest_subgroups_{safe_name(col)}{tag}.png"
     extras.files[name] = _csv(res["table"])
@@ -106,7 +108,7 @@ def _subgroups(df: pd.DataFrame, spec: dict[str, Any], col: str, tag: str, headi
         f"![Subgroups by {col}]({forest})"]))
 
 
-def _bias(df: pd.DataFrame, spec: dict[str, Any], tag: str, heading: str, extras: Extras) -> None:
+def _bias(df: pd.DataFrame, spec: dict[str, Any], tag: str, heading: str, extras: Extras, where: str = "") -> None:
     from bayesma.cli.bias import diagnose
     from bayesma.data import MetaData
     from bayesma.plots import funnel_plot
@@ -125,14 +127,17 @@ def _bias(df: pd.DataFrame, spec: dict[str, Any], tag: str, heading: str, extras
 
         from bayesma.errors import SmallKWarning
 
-        warnings.warn(res["note"], SmallKWarning, stacklevel=2)
-    print_table(res["shown"], title=res["title"])
+        warnings.warn(f"{where}{res['note']}", SmallKWarning, stacklevel=2)
+    from bayesma.cli.bias import print_bias_table
+
+    print_bias_table(res["shown"], title=f"{where}{res['title']}")
     name, funnel = f"bias{tag}.csv", f"funnel{tag}.png"
     extras.files[name] = _csv(res["table"])
     extras.files[funnel] = _save(funnel_plot(res["fits"]["rma"], contours=[0.90, 0.95, 0.99],
                                              measure=spec.get("measure")))
     lines = [f"{heading} Publication bias", "", f"{res['title']}; all numbers in `{name}`:", "",
-             *_markdown_table(res["shown"].drop(columns="note")), ""]
+             *_markdown_table(res["shown"].drop(columns="note")), "",
+             *[f"- {method}: {note}" for method, note in res["shown"]["note"].items() if note], ""]
     if res["note"]:
         lines += [f"Small k: {res['note']}.", ""]
     extras.markdown.append("\n".join(lines + [f"![Contour-enhanced funnel plot]({funnel})"]))

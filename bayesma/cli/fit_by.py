@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from bayesma.batch import fit_many
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.extras import run_extras
+from bayesma.cli.mv import MV_RHO
+from bayesma.cli.options import tune_steps
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.pipeline import save_fig, version_line
 from bayesma.errors import SmallKWarning
@@ -131,9 +133,12 @@ def _borrowing_hint(df: pd.DataFrame, table: pd.DataFrame, by: str, spec: dict[s
         return ""
     opts = [f"--yi {spec['yi']}", f"--vi {spec['vi']}" if spec.get("vi") else f"--sei {spec['sei']}"]
     opts += [f"--measure {spec['measure']}"] if spec.get("measure") else []
+    # --rho explicit: the sampling correlation 'bayesma mv' assumes by default, so that the Bayesian model and its
+    # frequentist version (CR2 intervals) are fitted with the same V and tell one story
+    both = f"--cluster {lab} --outcome {by} --rho {MV_RHO:g}"
     return (f"\nSome studies report several values of {by}: one model across them lets the small groups borrow "
-            f"strength from the others (and says how much): bayesma fit {args.file} {' '.join(opts)} "
-            f"--cluster {lab} --outcome {by}.")
+            f"strength from the others (and says how much): bayesma fit {args.file} {' '.join(opts)} {both}. "
+            f"Its frequentist version with CR2 intervals: bayesma mv {args.file} {' '.join(opts[:2])} {both}.")
 
 
 def _model_name(spec: Any) -> str:
@@ -161,6 +166,10 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
         raise InputError(f"--by fits one model per value; --tau-by is not available with it: run one value at a "
                          f"time with --subset \"{by} == '...'\" instead")
     keys = sorted(df[by].unique(), key=lambda v: (isinstance(v, str), v))
+    if args.engine != "nuts" and args.tune is not None:  # fit_many tunes only when NUTS is asked for
+        raise InputError(f"--tune {args.tune}: with --engine {args.engine} the values of --by are fitted by the "
+                         "exact engine where it can, which does not tune; give --engine nuts to sample every value "
+                         "with PyMC, or leave --tune out")
     out = Path(args.out)
     progress = Progress(3)
     dependence = {k: spec[k] for k in ("cluster", "rho", "outcome", "struct") if spec.get(k) is not None}
@@ -170,7 +179,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             res = fit_many(df, by=by, yi=spec["yi"], vi=spec["vi"], sei=spec["sei"], labels=spec["labels"],
                            measure=spec["measure"], priors=priors or None, mods=spec["mods"], engine=args.engine,
                            seed=args.seed, draws=args.draws, chains=args.chains, keep_fits=True,
-                           **({"tune": args.tune} if args.engine == "nuts" else {}), **dependence)
+                           **({"tune": tune_steps(args, "nuts")} if args.engine == "nuts" else {}), **dependence)
     errors = res.groups["error"].astype(str).str.strip()
     if (errors != "").any():
         bad = "; ".join(f"{by} == {k!r}: {e}" for k, e in errors[errors != ""].items())
@@ -183,7 +192,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
     fits = {key: res.frequentist(key) for key in keys}
     engines = sorted(set(res.groups["engine"].astype(str).str.replace(" (vectorised)", "", regex=False)))
     engine = engines[0] if len(engines) == 1 else "/".join(engines)
-    say(choose_engine(args.engine, posts[keys[0]].spec, option="--engine ",
+    say_wrapped(choose_engine(args.engine, posts[keys[0]].spec, option="--engine ",
                       nuts_options=("tune",) if args.engine == "nuts" else ())[1])
     names = ["combined.csv", "report.md"]
     sections, figures, extra_files = [], [], {}
@@ -196,11 +205,13 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             names.append(fname)
             text = posterior_report(post, title=f"{by}: {key}", fits=fits[key], source=Path(args.file).name)
             head, par, rest = text.split("\n\n", 2)  # the forest plot follows the paragraph
-            extra = run_extras(df[df[by] == key], spec, args, tag=f"_{safe_name(key)}")  # --subgroups, --bias
+            extra = run_extras(df[df[by] == key], spec, args, tag=f"_{safe_name(key)}",
+                               where=f"{by} == {key!r}: ")  # --subgroups, --bias
             extra_files.update(extra.files)
             names.extend(extra.files)
             sections.append(f"{head}\n\n{par}\n\n![Forest plot, {by}: {key}]({fname})\n\n{rest}"
                             + (f"\n\n{extra.text}" if extra.markdown else ""))
+    note = ""  # the small-k note and the borrowing hint (combined table only)
     if spec.get("mods") or dependence:
         table = regression_table(res, fits, posts)
         table.index = table.index.rename([by, "term"])
@@ -217,9 +228,10 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
         note = _runnable(small_k_note(table), table, by, spec, args) + _borrowing_hint(df, table, by, spec, args)
-        legend += f"\n\n{note}" if note else ""
     print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
-    say(legend + "\n")
+    say_wrapped(legend + "\n")  # prose; the notes below hold commands to copy, kept on one line each
+    if note:
+        say(note + "\n")
     if args.html:
         names.append("report.html")
     title = args.title or f"Meta-analyses by {by}"
@@ -227,7 +239,7 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
              f"each a {model_name}; {version_line()}; {engine} engine. The combined table (also in combined.csv):",
              ""]
     lines += markdown_table(shown)
-    lines += ["", legend]
+    lines += ["", legend + (f"\n\n{note}" if note else "")]
     for text in sections:
         lines += [""] + _demote(text)
     lines += ["", "## Files", ""] + [f"- `{n}`" for n in names]
@@ -247,5 +259,5 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
             with writing(out / "report.html"):
                 page = html_report(report, base=work)  # each forest plot inside its section
                 (work / "report.html").write_text(page, encoding="utf-8")
-    say(f"\nWrote {', '.join(names)} to {out}/")
+    say_wrapped(f"\nWrote {', '.join(names)} to {out}/")
     return EXIT_OK

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayesma._format import format_p
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
 from bayesma.cli.options import add_subset_option, apply_subset
@@ -29,6 +29,11 @@ from bayesma.frequentist.mv.notes import boundary_notes
 __all__ = ["add_parser", "run", "pooled_table"]
 
 STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
+
+
+#: the sampling correlation of two effects of one study assumed without --rho (fit --by's hint gives it to both
+#: commands, so that the Bayesian model and this frequentist one are fitted with the same V)
+MV_RHO = 0.5
 
 
 def add_parser(sub, formatter_class) -> None:
@@ -52,10 +57,11 @@ def add_parser(sub, formatter_class) -> None:
     p.add_argument("--outcome", metavar="COL", help="column of the outcome of each effect (required without --che)")
     p.add_argument("--obs", metavar="COL",
                    help="column numbering the effects within a study (--che; default: the row order in each study)")
-    p.add_argument("--rho", type=float, default=0.5,
+    p.add_argument("--rho", type=float, default=MV_RHO,
                    help="assumed correlation of the sampling errors of two effects of one study")
-    p.add_argument("--struct", default="CS", choices=STRUCTS,
-                   help="correlation structure of the true effects of the outcomes within a study")
+    p.add_argument("--struct", default=None, choices=STRUCTS,
+                   help="correlation structure of the true effects of the outcomes within a study (default CS; "
+                        "not with --che)")
     p.add_argument("--che", action="store_true",
                    help="the CHE model: random = ~ 1 | study/effect (default mods ~ outcome - 1 with --outcome)")
     p.add_argument("--mods", metavar="FORMULA", help='moderators (default ~ outcome - 1), e.g. "~ 0 + outcome + rater" (with --struct, the same '
@@ -85,6 +91,11 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError("give the outcome column with --outcome COL (one model across outcomes), or use --che")
     if args.obs is not None and not args.che:
         raise InputError("--obs goes with --che (the multivariate model tells effects apart by --outcome)")
+    if args.struct is not None and args.che:  # never silently ignored
+        raise InputError(f"--struct {args.struct} is the structure of the multivariate model across outcomes "
+                         "(--outcome COL without --che); the CHE model has a variance between and one within studies")
+    if args.struct is None:
+        args.struct = "CS"
 
 
 def load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
@@ -187,9 +198,24 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for col in table.columns:
         if col in ("pval", "rob_pval"):
             out[col] = [format_p(v) for v in table[col]]
+        elif col == "rob_df":  # Satterthwaite's df with metafor's 2 decimals, as the console and print(robust(...))
+            out[col] = [f"{v:.2f}" for v in table[col]]
         elif pd.api.types.is_float_dtype(table[col]):
             out[col] = [f"{v:.4f}" for v in table[col]]
     return out
+
+
+def variance_text(vc: pd.DataFrame) -> str:
+    """The variance components as the printout of ``rma_mv`` shows them: estimates and their square roots
+    with 4 decimals, the number of levels as a count, blanks where a row has no such number (a correlation
+    has no square root), no header row for an empty index name."""
+    shown = vc.astype(object)
+    for col in ("estim", "sqrt"):
+        if col in vc.columns:
+            shown[col] = ["" if pd.isna(v) else f"{v:.4f}" for v in vc[col]]
+    if "nlvls" in vc.columns:
+        shown["nlvls"] = ["" if pd.isna(v) else str(int(v)) for v in vc["nlvls"]]
+    return shown.rename_axis(index=None).to_string()
 
 
 #: below this Satterthwaite df a CR2 test is unreliable (Tipton 2015; docs/dependent_effects.rst)
@@ -218,7 +244,7 @@ def _report(what: str, res: Any, rob: Any, table: pd.DataFrame, df: pd.DataFrame
              f"{len(df)} effects from {df[args.cluster].nunique()} studies (column {args.cluster!r}).", ""]
     vc = res.variance_components() if hasattr(res, "variance_components") else None
     if vc is not None:
-        lines += ["## Variance components", "", "```", vc.to_string(), "```", ""]
+        lines += ["## Variance components", "", "```", variance_text(vc), "```", ""]
     lines += ["## Pooled estimates", "", "Model-based (se, ci) and cluster-robust CR2 intervals with Satterthwaite df "
               "(rob_se, rob_df, rob_ci), which stay valid when --rho or the structure is wrong.", "",
               "```", _shown(table).to_string(), "```", ""]
@@ -250,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
     df = df.assign(_vi=pd.to_numeric(df[var]))
     print_table(table.round({c: 4 for c in table.columns if not c.endswith("pval")}), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")
     for note in caution_notes(res, table):
-        say(f"{note}\n")
+        say_wrapped(f"{note}\n")
     written = ["mv.csv", "effects.csv", "forest.png", "report.md"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "mv.csv"):
@@ -265,5 +291,5 @@ def run(args: argparse.Namespace) -> int:
             save_fig(fig, work / "forest.png")
         with writing(out / "report.md"):
             (work / "report.md").write_text(_report(what, res, rob, table, df, args))
-    say(f"\nWrote {', '.join(written)} to {out}/")
+    say_wrapped(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK

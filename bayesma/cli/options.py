@@ -127,10 +127,35 @@ def load_yi_vi(args: argparse.Namespace) -> pd.DataFrame:
         if by is None:
             check_rows(df, checks, by_option=hasattr(args, "by"))
         else:
-            for value, part in groups_of(df, by):
-                with about(f"{args.file}, rows with {by} == {value!r}"):
-                    check_rows(part, checks, by_option=False)
+            check_groups(df, by, checks, args.file)
     return df
+
+
+def check_groups(df: pd.DataFrame, by: str, checks: dict[str, Any], file: str, option: str = "--by") -> None:
+    """:func:`~bayesma.cli.checks.check_rows` on each value's rows of ``--by COL``, every problem in one error.
+
+    One value with problems: its error as before (``FILE, rows with outcome == 'dropout': 2 problems: ...``);
+    several: one line naming each value and its problems, so that a file is fixed in one pass rather than
+    one value of *by* at a time.
+
+    Raises
+    ------
+    InputError
+        The problems of every value of *by*.
+    """
+    failed: list[tuple[Any, InputError]] = []
+    parts = groups_of(df, by, option)
+    for value, part in parts:
+        try:
+            with about(f"{file}, rows with {by} == {value!r}"):
+                check_rows(part, checks, by_option=False)  # --by used: advise --subset
+        except InputError as exc:
+            failed.append((value, exc))
+    if len(failed) == 1:
+        raise failed[0][1]
+    if failed:
+        text = "; ".join(f"[{by} == {value!r}] {exc}" for value, exc in failed)
+        raise InputError(f"{len(failed)} of the {len(parts)} analyses ({option} {by}) have problems: {text}")
 
 
 def groups_of(df: pd.DataFrame, by: str, option: str = "--by") -> list[tuple[Any, pd.DataFrame]]:
@@ -153,6 +178,28 @@ def groups_of(df: pd.DataFrame, by: str, option: str = "--by") -> list[tuple[Any
     return parts
 
 
+#: NUTS's tuning steps per chain when --tune is not given
+DEFAULT_TUNE = 1000
+
+
+def tune_steps(args: argparse.Namespace, engine: str) -> int:
+    """``--tune`` for the engine that runs: an error when the engine does not tune (the exact engine draws
+    independent samples, so a --tune would be silently ignored), else the steps (default 1000).
+
+    Raises
+    ------
+    InputError
+        ``--tune`` given with an engine other than NUTS.
+    """
+    if getattr(args, "tune", None) is None:
+        return DEFAULT_TUNE
+    if engine != "nuts":
+        how = "" if getattr(args, "engine", engine) == engine else f" (chosen by --engine {args.engine})"
+        raise InputError(f"--tune {args.tune}: the {engine} engine{how} does not tune (its draws are independent); "
+                         "give --engine nuts to sample with PyMC, or leave --tune out")
+    return int(args.tune)
+
+
 def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = model_spec_args(args)
     if spec["vi"] is None and spec["sei"] is None:
@@ -169,9 +216,7 @@ def load_for_model(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, An
         if by is None:
             check_rows(df, checks, by_option=split if hasattr(args, split[2:]) else False)
         else:
-            for value, part in groups_of(df, by, split):
-                with about(f"{args.file}, rows with {by} == {value!r}"):
-                    check_rows(part, checks, by_option=False)  # --by used: advise --subset
+            check_groups(df, by, checks, args.file, split)
     return df, spec
 
 

@@ -181,7 +181,8 @@ def _add_fit_parser(sub: Any) -> None:
                    help="exact: numerical integration (normal models, milliseconds); nuts: MCMC with PyMC; "
                         "auto: exact where the model allows it, else nuts (the output says which)")
     p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
-    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (nuts)")
+    p.add_argument("--tune", type=int, default=None,
+                   help="tuning steps per chain (default 1000; --engine nuts only: the exact engine does not tune)")
     p.add_argument("--chains", type=int, default=4, help="chains")
     p.add_argument("--seed", type=int, default=1, help="random seed")
     p.add_argument("--out", metavar="DIR", default="bayesma-out", help="output directory")
@@ -281,7 +282,8 @@ def _add_demo_parser(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", default="bayesma-demo", help="output directory")
     p.add_argument("--engine", choices=("exact", "nuts"), default="exact", help="fitting engine")
     p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
-    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (nuts)")
+    p.add_argument("--tune", type=int, default=None,
+                   help="tuning steps per chain (default 1000; --engine nuts only: the exact engine does not tune)")
     p.add_argument("--chains", type=int, default=4, help="chains")
     p.add_argument("--seed", type=int, default=1, help="random seed")
     _add_common(p)

@@ -11,7 +11,7 @@ import pandas as pd
 
 import bayesma
 from bayesma import priors as pr
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.outputs import writing
 from bayesma.errors import ArgumentTypeError
 from bayesma.report import (
@@ -99,11 +99,11 @@ def run_fit(
         say("  " + line)
     if spec.get("measure") is None:
         scaled = any("data-scaled" in str(getattr(p, "label", "")) for p in model.priors.values())
-        say("Note: no --measure given, so the effects are treated as a generic effect size"
+        say_wrapped("Note: no --measure given, so the effects are treated as a generic effect size"
             + (": the default priors are scaled to the data" if scaled else "")
             + " and nothing is back-transformed (give --measure, e.g. SMD, OR, ZCOR).")
     if engine_note:
-        say(engine_note)
+        say_wrapped(engine_note)
     say()
 
     with progress.step(f"fitting the Bayesian model ({engine} engine"

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bayesma import priors as pr
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import build_model, labelled_priors, load_for_model
 from bayesma.cli.outputs import staged_dir, writing
@@ -36,12 +36,12 @@ def run(args: argparse.Namespace) -> int:
                                 or (c == "tau_prior" and (table.index == table[c]).all())])
     print_table(shown, title=f"Prior comparison (k = {model.k}; 95% intervals; full table in priors.csv)")
     if cmp.bayes_factor_note():
-        say(cmp.bayes_factor_note())  # the mu prior every bf10_effect depends on
+        say_wrapped(cmp.bayes_factor_note())  # the mu prior every bf10_effect depends on
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / "priors.csv"):
             table.to_csv(work / "priors.csv")
         fig = cmp.plot()
         with writing(out / "priors.png"):
             save_fig(fig, work / "priors.png")
-    say(f"\nWrote priors.csv, priors.png to {out}/")
+    say_wrapped(f"\nWrote priors.csv, priors.png to {out}/")
     return EXIT_OK

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import groups_of, load_for_model
 from bayesma.cli.outputs import staged_dir, writing
@@ -60,6 +60,21 @@ def method_table(fits: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, index=idx)
 
 
+#: the columns of a meta-regression's table that belong to a coefficient; the others are the model's
+COEF_COLUMNS = ["estimate", "se", "ci_lb", "ci_ub", "pval"]
+
+
+def print_regression(table: pd.DataFrame, title: str) -> None:
+    """A meta-regression's table on the console as two: each method's coefficients, then one row per method
+    with its heterogeneity and moderator test (in the CSV those repeat on every coefficient's row, which made
+    the printed table 150 columns wide)."""
+    keys = [n for n in table.index.names if n != "coef"]
+    print_table(table[COEF_COLUMNS], title=f"{title}: coefficients")
+    model = table.drop(columns=COEF_COLUMNS).groupby(level=keys, sort=False).first()
+    model = model.dropna(axis=1, how="all")  # QM (z tests) or F (Knapp-Hartung) where some method has it
+    print_table(model, title="Heterogeneity and test of the moderators (QM: z tests; F on df1, df2: Knapp-Hartung)")
+
+
 def by_table(parts: dict[Any, dict[str, Any]], by: str) -> pd.DataFrame:
     """The combined table of several analyses: k, FE and RE (REML) with CI and p, Q, df, p, I², tau², PI per value."""
     rows = []
@@ -101,16 +116,20 @@ def run(args: argparse.Namespace) -> int:
             print_table(paper_table(table), title=f"Frequentist meta-analyses by {args.by} (FE: common effect; "
                                                   "RE: REML; Q: Cochran's Q; all numbers in rma_by.csv)")
             if note := small_k_note(table):
-                say(note)
+                say_wrapped(note)
             name = "rma_by.csv"
         elif args.by:
             table = pd.concat({value: method_table(f) for value, f in parts.items()}, names=[args.by])
-            print_table(table, title=f"Frequentist meta-regressions by {args.by} ({args.mods})")
+            print_regression(table, title=f"Frequentist meta-regressions by {args.by} ({args.mods})")
             name = "rma_by.csv"
         else:
             table = method_table(fits)
             what = f"meta-regression {args.mods}" if args.mods else "meta-analysis"
-            print_table(table, title=f"Frequentist {what} (k = {int(table['k'].iloc[0])}; 95% CIs and PI)")
+            k = int(table["k"].iloc[0])
+            if args.mods:
+                print_regression(table, f"Frequentist {what} (k = {k}; 95% CIs)")
+            else:
+                print_table(table, title=f"Frequentist {what} (k = {k}; 95% CIs and PI)")
             name = "rma.csv"
         with writing(out / name):
             table.to_csv(work / name)
@@ -122,5 +141,5 @@ def run(args: argparse.Namespace) -> int:
                 with writing(out / fname):
                     save_fig(res.forest(measure=spec["measure"], title=title), work / fname)
                 written.append(fname)
-    say(f"Wrote {', '.join(written)} to {out}/")
+    say_wrapped(f"Wrote {', '.join(written)} to {out}/")
     return EXIT_OK

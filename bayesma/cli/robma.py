@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayesma._format import format_bf
 from bayesma.cli.checks import check_rows
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, InputError, about
 from bayesma.cli.inputs import check_columns, formula_columns, read_table
-from bayesma.cli.options import add_subset_option, apply_subset, groups_of
+from bayesma.cli.options import add_subset_option, apply_subset, check_groups, groups_of
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.rows import file_row, in_file_rows
 
@@ -79,7 +80,7 @@ def _save(fig, path: Path) -> None:
 
 
 def _bf(x: float) -> str:
-    return f"{x:.3g}" if 1e-3 <= x <= 1e4 else f"{x:.2e}"
+    return format_bf(x)  # the printout's Bayes factor (RoBMAResult's repr): 3 decimals
 
 
 def _component(comp, name: str, text: str) -> str:
@@ -175,9 +176,10 @@ def _load(args: argparse.Namespace, effects: dict, cols: list) -> pd.DataFrame:
         df = read_table(args.file, args.sheet)
         check_columns(df, flags | {"--labels": args.labels, "--by": args.by, "--cluster": args.cluster})
         df = apply_subset(df, args.subset)
-        for value, part in ([(None, df)] if args.by is None else groups_of(df, args.by)):
-            with about(args.file if value is None else f"{args.file}, rows with {args.by} == {value!r}"):
-                check_rows(part, checks, by_option=args.by is None)
+        if args.by is None:
+            check_rows(df, checks, by_option=True)
+        else:
+            check_groups(df, args.by, checks, args.file)
     return df
 
 
@@ -243,10 +245,10 @@ def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects
     print_table(fit.priors().set_index("component"),
                 title=f"{title}Priors (on {SCALE_NAMES[fit.prior_scale]}) and prior probabilities")
     comp = fit.components()
-    print_table(comp.assign(inclusion_BF=comp["inclusion_BF"].map(_bf)).round(4), title=f"{title}Components")
+    print_table(comp.round(4), title=f"{title}Components")  # numbers: right-aligned, 4 decimals
     if args.mods:
         mods = fit.moderators()
-        print_table(mods.assign(inclusion_BF=mods["inclusion_BF"].map(_bf)).round(4),
+        print_table(mods.round(4),
                     title=f"{title}Moderators (each in or out of the ensemble)")
         print_table(fit.marginal_means().round(4), title=f"{title}Marginal means ({scale})")
     print_table(fit.estimates().round(4), title=f"{title}Model-averaged estimates ({scale})")
@@ -257,7 +259,7 @@ def _fit_one(part: pd.DataFrame, args: argparse.Namespace, measure: str, effects
     if args.ensemble != "none":
         print_table(fit.bias_classes().round(4), title=f"{title}Bias classes")
     if note:
-        say(f"Small k: {note}.\n")
+        say_wrapped(f"Small k: {note}.\n")
     if not math.isfinite(float(comp["log_BF"].abs().max())):
         say("note: a Bayes factor is infinite on this data (a component has posterior probability 0 or 1)")
     return fit
@@ -295,4 +297,4 @@ def _write(fits: dict, args: argparse.Namespace, out: Path, progress: Progress) 
         with writing(out / "report.md"):
             (work / "report.md").write_text("# Robust Bayesian meta-analysis\n\n" + "\n\n".join(sections) + "\n",
                                             encoding="utf-8")
-    say(f"\nWrote {', '.join(written)} to {out}/")
+    say_wrapped(f"\nWrote {', '.join(written)} to {out}/")

@@ -37,8 +37,17 @@ def in_file_rows(df: pd.DataFrame) -> Iterator[None]:
         yield
     except InputError as exc:
         row = getattr(exc, "row", None)
+        found = set(re.findall(r"\(row (\d+)\)", str(exc)))
+        if len(found) > 1:  # several studies named ("3 problems: study 'A' (row 4) ...; study 'B' (row 9) ...")
+            def moved(m: re.Match) -> str:
+                n = int(m.group(1))
+                return f"(row {file_row(df, n - 1) if 1 <= n <= len(df) else n})"
+
+            text = re.sub(r"\(row (\d+)\)", moved, str(exc))
+            new = file_row(df, row - 1) if row is not None and 1 <= row <= len(df) else row
+            err = InputError(text, study=exc.study, row=new, column=exc.column)
+            raise err.with_traceback(exc.__traceback__) from exc.__cause__
         if row is None:  # a message in the library's words, "study 'X' (row N)", without the attribute
-            found = set(re.findall(r"\(row (\d+)\)", str(exc)))
             row = int(found.pop()) if len(found) == 1 else None
         if row is None or not 1 <= row <= len(df) or file_row(df, row - 1) == row:
             raise

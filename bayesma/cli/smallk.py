@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma.cli.console import Progress, isatty, print_table, say
+from bayesma.cli.console import Progress, isatty, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import (
     build_model,
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with progress.step(
             f"simulating {args.n_sim} meta-analyses for each k in {ks} and tau in {taus} "
-            f"(mu = {mu:.3g}, within-study variances resampled from the data)"
+            f"(mu = {mu:.4f}, within-study variances resampled from the data)"
         ):
             sim = small_k_simulation(
                 k=ks, tau=taus, mu=mu, n_sim=args.n_sim, seed=args.seed,
@@ -82,5 +82,5 @@ def run(args: argparse.Namespace) -> int:
         for name, fig in ((written[2], loo.plot()), (written[3], sim.plot())):
             with writing(out / name):
                 save_fig(fig, work / name)
-    say(f"\nWrote {', '.join(written)} to {out}/")
+    say_wrapped(f"\nWrote {', '.join(written)} to {out}/")
     return EXIT_OK

@@ -8,13 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.cli.console import Progress, print_table, say
+from bayesma.cli.console import Progress, print_table, say, say_wrapped
 from bayesma.cli.errors import EXIT_OK, about
 from bayesma.cli.inputs import check_columns
 from bayesma.cli.options import groups_of, load_for_model
 from bayesma.cli.outputs import safe_name, staged_dir, writing
 from bayesma.cli.rows import in_file_rows
 from bayesma.report import fmt_p, num
+from bayesma.report.tables import fmt_tau2
 
 __all__ = ["moderator_table", "run"]
 
@@ -68,9 +69,11 @@ def subgroup_analysis(part: pd.DataFrame, spec: dict[str, Any], by: str, method:
                               for e, lo, hi in table[["estimate", "ci_lb", "ci_ub"]].to_numpy()],
         "SE": [num(v) for v in table["se"]],
         "p": [fmt_p(v).replace("= ", "") for v in table["pval"]],
-        "tau²": [num(v) if model == "RE" else "" for model, v in  # the FE model has no tau²
-                 zip(table.index.get_level_values("model"), table["tau2"])],
-        "I²": [f"{v:.0f}%" for v in table["I2"]],
+        # the FE model has no tau²; 3 decimals as every table of tau² (bayesma rma, fit --by) and the report's
+        # "tau² = 0.026"; a subgroup of one study has no heterogeneity to estimate: "—", as the --by tables write it
+        "tau²": ["" if model == "FE" else ("—" if k == 1 else fmt_tau2(v)) for model, k, v in
+                 zip(table.index.get_level_values("model"), table["k"], table["tau2"])],
+        "I²": ["—" if k == 1 else f"{v:.0f}%" for k, v in zip(table["k"], table["I2"])],
         "Q(df), p": [f"{q:.2f} ({int(d)}), {fmt_p(p).replace('= ', '')}" if d > 0 else ""
                      for q, d, p in table[["Q", "Q_df", "Q_p"]].to_numpy()],
     }, index=table.index)
@@ -78,10 +81,10 @@ def subgroup_analysis(part: pd.DataFrame, spec: dict[str, Any], by: str, method:
     stat = "QM" if re_.mixed.QMdf[1] is None else "F"
     tests = [f"Test of subgroup differences, FE: Q_between({fe.Q_between_df}) = {fe.Q_between:.2f}, "
              f"p {fmt_p(fe.Q_between_p)}",
-             f"Test of subgroup differences, RE ({method}), separate tau² per subgroup (Q on the subgroup "
-             f"estimates): Q_between({re_.Q_between_df}) = {re_.Q_between:.2f}, p {fmt_p(re_.Q_between_p)}",
-             f"Test of subgroup differences, RE ({method}), common tau² (meta-regression, metafor's "
-             f"rma(mods = ~ factor({by}))): {stat}({df1}) = {re_.mixed.QM:.2f}, p {fmt_p(re_.mixed.QMp)}"]
+             f"Test of subgroup differences, RE ({method}), separate tau² per subgroup: Q_between({re_.Q_between_df}) "
+             f"= {re_.Q_between:.2f}, p {fmt_p(re_.Q_between_p)} (Q on the subgroup estimates)",
+             f"Test of subgroup differences, RE ({method}), common tau²: {stat}({df1}) = {re_.mixed.QM:.2f}, "
+             f"p {fmt_p(re_.mixed.QMp)} (meta-regression, metafor's rma(mods = ~ factor({by})))"]
     return {"table": table, "shown": shown, "tests": tests, "fe": fe, "re": re_}
 
 
@@ -91,7 +94,7 @@ def _analyse(part: pd.DataFrame, spec: dict[str, Any], args: argparse.Namespace,
     print_table(res["shown"], title=f"{title}Subgroups by {args.by} (k = {len(part)}; FE: common effect; RE: "
                                     f"{args.method} within each subgroup; all numbers in subgroups.csv)")
     for line in res["tests"]:
-        say(line)
+        say_wrapped(line)
     say()
     return res["table"], res["fe"], res["re"]
 
@@ -122,5 +125,5 @@ def run(args: argparse.Namespace) -> int:
         for name, fig in figures:  # subgroup blocks with their diamonds and the test of differences
             with writing(out / name):
                 save_fig(fig, work / name)
-    say(f"Wrote {', '.join(written)} to {out}/")
+    say_wrapped(f"Wrote {', '.join(written)} to {out}/")
     return EXIT_OK

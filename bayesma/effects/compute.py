@@ -247,7 +247,12 @@ def escalc(
     x, labels, names = _study_data(measure, spec, given_raw, data, slab)
     ctx = _Context(labels=labels, names=names, drop00=bool(drop00))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
+        try:
+            yi, vi, na_y, na_v = spec.compute(measure, x, ctx, add, to, vtype)
+        except Exception:
+            ctx.raise_problems()  # an impossible value recorded before the computation failed on it
+            raise
+    ctx.raise_problems()  # every study with an impossible value, in one error
     keep = _kept_rows(data, var_names, replace, len(na_y))
     _warn_missing(measure, x, (na_y | na_v) & ~keep, ctx, var_names)
     yi, vi = _finish(measure, yi, vi, na_y, na_v, labels)
@@ -282,8 +287,20 @@ def _warn_implausible(measure: str, yi: np.ndarray, labels: list[Any] | None) ->
     if bad.size:
         cells = "; ".join(f"{study_name(labels, int(i))}: {float(yi[i]):.3g}" for i in bad[:10])
         warnings.warn(f"escalc({measure!r}): {bad.size} implausible standardized mean difference(s), |yi| > "
-                      f"{IMPLAUSIBLE_SMD:g} ({cells}); check that the sd columns hold standard deviations (not "
-                      "variances or standard errors) in the units of the means", DataWarning, stacklevel=3)
+                      f"{IMPLAUSIBLE_SMD:g} ({cells}); {_IMPLAUSIBLE_ADVICE.get(measure, _SD_ADVICE)}", DataWarning,
+                      stacklevel=3)
+
+
+_SD_ADVICE = ("check that the sd columns hold standard deviations (not variances or standard errors) in the units of "
+              "the means")
+#: what to check when a conversion's input gives an implausible d (there are no sd columns to blame)
+_IMPLAUSIBLE_ADVICE = {
+    "R2D": "a correlation near -1 or 1 gives such a d (r = 0.93 is d = 5): check that the column holds "
+           "point-biserial correlations, not another statistic, and the value in the primary study",
+    "OR2D": "an odds ratio far from 1 gives such a d: check that the columns hold the counts of the 2x2 table",
+    "OR2DN": "an odds ratio far from 1 gives such a d: check that the columns hold the counts of the 2x2 table",
+    "OR2DL": "an odds ratio far from 1 gives such a d: check that the columns hold the counts of the 2x2 table",
+}
 
 
 def _kept_rows(data: pd.DataFrame | None, var_names: Sequence[str], replace: Any, k: int) -> np.ndarray:
@@ -406,21 +423,26 @@ class _Context:
         self.labels = labels
         self.names = names
         self.drop00 = drop00
+        self.problems: list[tuple[int, str, str]] = []  # (study index, column, message)
 
     def fail(self, mask: np.ndarray, arg: str | Sequence[str], what: str, values: np.ndarray | None = None) -> None:
-        """Raise a ValueError for the first study where *mask* holds."""
-        if not np.any(mask):
-            return
-        i = int(np.flatnonzero(mask)[0])
+        """Record every study where *mask* holds (:meth:`raise_problems` raises them all at once)."""
         args = [arg] if isinstance(arg, str) else list(arg)
         cols = " and ".join(f"column {self.names.get(a, a)!r}" for a in args)
-        shown = ""
-        if values is not None:
-            shown = f" ({self.names.get(args[0], args[0])} = {_fmt(values[i])})"
-        more = int(np.sum(mask)) - 1
-        tail = f"; {more} more stud{'y' if more == 1 else 'ies'} with the same problem" if more else ""
-        raise InputError(f"{cols}: {study_name(self.labels, i)} {what}{shown}{tail}", row=i + 1,
-                         column=str(self.names.get(args[0], args[0])))
+        for i in np.flatnonzero(np.atleast_1d(mask)):
+            shown = "" if values is None else f" ({self.names.get(args[0], args[0])} = {_fmt(values[i])})"
+            self.problems.append((int(i), str(self.names.get(args[0], args[0])),
+                                  f"{cols}: {study_name(self.labels, int(i))} {what}{shown}"))
+
+    def raise_problems(self) -> None:
+        """One InputError naming every impossible value recorded by :meth:`fail` (in row order), if any."""
+        if not self.problems:
+            return
+        found = sorted(self.problems, key=lambda p: p[0])
+        i, column, text = found[0]
+        if len(found) > 1:
+            text = f"{len(found)} problems: " + "; ".join(p[2] for p in found)
+        raise InputError(text, row=i + 1, column=column)
 
 
 _SAMPLE_SIZES = ("ni", "n1i", "n2i")

@@ -7,7 +7,6 @@ beside the PSIS estimates and their Pareto k.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -22,8 +21,7 @@ __all__ = ["exact_leave_one_out"]
 def _without(spec: Any, i: int) -> Any:
     mask = np.ones(spec.k, dtype=bool)
     mask[i] = False
-    gi = None if spec.group_index is None else spec.group_index[mask]
-    return dataclasses.replace(spec, meta=spec.meta.subset(mask), X=spec.X[mask], group_index=gi)
+    return spec.subset(mask, rebuild_priors=False)  # one prior: log p(y) - log p(y_-i) is the LOO density
 
 
 def exact_leave_one_out(spec: Any) -> pd.DataFrame:

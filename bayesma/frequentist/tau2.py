@@ -436,6 +436,7 @@ def tau2_interval(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray, le
         ">" where a bound lies beyond the search limit max(100, 10 tau²) and is reported as it.
     """
     if method in WEIGHTED_METHODS:
+        assert weights is not None  # fit_rma refuses GENQ / GENQM without weights
         return genq_ci(centered(yi, X), vi, X, weights, level, tau2, tol=float(R_UNIROOT_TOL * scale_factor(vi)[0]))
     lo, hi = q_profile_ci(yi, vi, X, level=level, tau2=tau2)
     limit = max(100.0, 10.0 * tau2)

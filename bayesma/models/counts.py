@@ -84,6 +84,12 @@ class CountsSpec(ModelSpec):
 
     counts: Any = None
 
+    def _subset_parts(self, mask: np.ndarray, kept_clusters: np.ndarray | None) -> dict[str, Any]:
+        """The counts of the studies kept."""
+        c = self.counts
+        return {"counts": dataclasses.replace(c, **{name: None if getattr(c, name) is None else getattr(c, name)[mask]
+                                                    for name in ("e1", "n1", "e2", "n2")})}
+
     def describe(self) -> str:
         base = super().describe()
         c = self.counts

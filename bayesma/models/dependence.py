@@ -134,6 +134,23 @@ class DependentSpec(ModelSpec):
                 coords["pair"] = [f"{a},{b}" for a, b in outcome_pairs(self.outcome_names)]
         return coords
 
+    def _subset_parts(self, mask: np.ndarray, kept_clusters: np.ndarray | None) -> dict[str, Any]:
+        """The V blocks of the clusters kept, the outcome codes of the effects kept; every outcome must keep
+        an effect (two under UN), else the subset is not the same model."""
+        dep = self.dependence
+        if dep.outcome_index is not None:
+            counts = np.bincount(dep.outcome_index[mask], minlength=len(dep.outcome_names))
+            need = 2 if dep.struct == "UN" else 1
+            for name, n in zip(dep.outcome_names, counts, strict=True):
+                if n < need:
+                    raise InputError(f"outcome {name!r} has {n} effect(s) in this subset; the {dep.model_name} model "
+                                     f"needs {need} (its mean{' and tau' if need == 2 else ''} would rest on the "
+                                     "prior alone)")
+        kept = [] if kept_clusters is None else list(kept_clusters)
+        return {"dependence": dataclasses.replace(
+            dep, blocks=tuple(dep.blocks[j] for j in kept),
+            outcome_index=None if dep.outcome_index is None else dep.outcome_index[mask])}
+
     def location_prior(self, j: int):
         if self.dependence.multivariate and not self.is_regression:
             return self.priors[f"mu[{self.coef_names[j]}]"]

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesma._arviz import add_groups, dataset, with_groups, with_lazy_groups
-from bayesma._progress import elapsed, live_stream
+from bayesma._progress import elapsed, sampler_bar
 from bayesma._validate import check_seed
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.models.build import ModelHandles, build_model, padded_sizes, structure_key
@@ -536,7 +536,7 @@ def sample(
         warnings.warn(f"nutpie could not compile the model ({ready.fallback}); sampling with PyMC's NUTS instead",
                       RuntimeWarning, stacklevel=3)
     run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
-    bar = progressbar and live_stream(sys.stderr)  # a sampler's bar is drawn in place: not in a log file
+    bar = progressbar and sampler_bar(sys.stderr)  # drawn in place (not in a log file), not under fit_many's bar
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]uning samples.*")
         idata = run(entry, values, draws, tune, chains, seed, bar, target_accept, cores, kwargs)

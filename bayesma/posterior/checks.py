@@ -49,8 +49,9 @@ def check_supported(spec: Any, what: str) -> ModelSpec:
         raise UnsupportedModelError(f"{what} is implemented for MetaAnalysis fits of one effect per study; "
                                     "use bm.leave_one_out for exact refits of this model")
     if spec.likelihood != "normal":
-        raise UnsupportedModelError(f"{what} needs the normal random-effects model (the Student-t random effects "
-                                    "have no closed-form marginal likelihood); use bm.leave_one_out")
+        why = ("the Student-t random effects have no closed-form marginal likelihood" if spec.likelihood == "student_t"
+               else f"this model's likelihood is {spec.likelihood}, not a normal marginal per study")
+        raise UnsupportedModelError(f"{what} needs the normal random-effects model ({why}); use bm.leave_one_out")
     if spec.cluster_index is not None:
         raise UnsupportedModelError(f"{what} with clusters: the studies of a cluster are not independent given "
                                     "the parameters, so leaving out one effect is not leaving out one study; "

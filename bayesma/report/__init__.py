@@ -22,8 +22,6 @@ from bayesma.report.tables import (
     num,
     paper_table,
     prob_rel,
-    prob_text,
-    prob_words,
     small_k_note,
     summary_rows,
     table_rows,
@@ -38,5 +36,5 @@ from bayesma.report.text import (
 __all__ = [
     "CONVERSIONS", "comparison_table", "diagnostics_text", "estimator_fits", "fmt_p", "fmt_prob", "format_value",
     "frequentist_table", "html_report", "location_rows", "markdown_table", "num", "paper_table", "posterior_report", "small_k_note",
-    "prob_rel", "prob_text", "prob_words", "report_text", "summary_rows", "table_rows", "term_labels",
+    "prob_rel", "report_text", "summary_rows", "table_rows", "term_labels",
 ]

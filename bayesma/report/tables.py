@@ -36,14 +36,20 @@ __all__ = [
     "paper_table",
     "small_k_note",
     "prob_rel",
-    "prob_text",
-    "prob_words",
     "summary_rows",
     "table_rows",
 ]
 
 
 def format_value(value: Any, column: str = "") -> str:
+    """A cell of a console or report table: counts as integers, p-values (``pval``, ``QEp``, ``rob_pval``,
+    ``p_mu_positive``, ``P(> 0)``) through :func:`bayesma._format.format_p`, every other number with 4 decimals.
+
+    Examples
+    --------
+    >>> format_value(1.234e-05, "tau2"), format_value(6.4e-06, "p_mu_positive"), format_value(13.0, "k")
+    ('0.0000', '<.0001', '13')
+    """
     if value is None:
         return ""
     if isinstance(value, (bool, str)):  # text is shown as written (".889" stays ".889")
@@ -59,15 +65,24 @@ def format_value(value: Any, column: str = "") -> str:
     if math.isinf(v):  # an infinite posterior moment (heavy tails): never shown as a number
         return "—"
     col = column.lower()
-    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim", "df", "q_df", "qm_df",
-                                        "q_between_df") or (col.endswith("_df") or col in ("df1", "df2")) and v == int(v):
+    if col.startswith("ess") or col in ("k", "divergences", "draws", "n", "n_sim"):
         return f"{v:.0f}"
-    if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith("p(") or col.endswith("_p")
-            or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv
+    if col in ("df", "df1", "df2") or col.endswith("_df"):  # degrees of freedom: a count, or Satterthwaite's
+        return f"{v:.0f}" if v == int(v) else f"{v:.2f}"  # with metafor's 2 decimals (df = 18.65)
+    if (col in ("pval", "p", "qep", "qmp", "p_value") or col.startswith(("p(", "p_")) or col.endswith("_p")
+            or col.endswith("_pval")):  # rob_pval: the cluster-robust p of bayesma mv; p_mu_positive
         return format_p(v)
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+    return _fixed(v)
+
+
+def _fixed(v: float, digits: int = 4) -> str:
+    """A number in a console table: *digits* decimals as the printouts (``frame_text``) write them, never
+    scientific notation below 1 (``0.0000`` for 1e-05, as metafor prints it); three significant digits from a
+    million on (``2.3e+06``, as :func:`bayesma._format.format_transformed`); ``-0.0000`` is ``0.0000``."""
+    if abs(v) >= 1e6:
         return f"{v:.3g}"
-    return f"{v:.4f}"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def num(x: float, digits: int = 2) -> str:
@@ -171,11 +186,23 @@ def small_k_note(table: pd.DataFrame) -> str:
     return "Small k: " + "; ".join(said) + "." + tail
 
 
+def _is_numeric(col: pd.Series) -> bool:
+    """Whether a column holds numbers (right-aligned): a numeric dtype, or an object column whose cells are
+    numbers or missing (a table with blanks where a method has no such number)."""
+    if pd.api.types.is_bool_dtype(col):
+        return False
+    if pd.api.types.is_numeric_dtype(col):
+        return True
+    cells = [v for v in col.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return bool(cells) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                               for v in cells)
+
+
 def table_rows(df: pd.DataFrame, index: bool = True) -> tuple[list[str], list[list[str]], list[bool]]:
     levels = df.index.nlevels if index else 0
     names = [str(n or "") for n in df.index.names] if index else []
     header = names + [str(c) for c in df.columns]
-    numeric = [False] * levels + [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    numeric = [False] * levels + [_is_numeric(df.iloc[:, j]) for j in range(df.shape[1])]
     rows = []
     columns = [df.iloc[:, j].tolist() for j in range(df.shape[1])]  # per column: ints stay ints
     for i, idx in enumerate(df.index):
@@ -349,27 +376,11 @@ def comparison_table(
     return pd.DataFrame([r[1] for r in rows], index=index)
 
 
-def prob_text(p: float) -> str:
-    if p > 0.999:
-        return "> 0.999"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}"
-
-
 def prob_rel(p: float) -> str:
-    """``= 0.034``, ``> 0.999`` or ``< 0.001``: to follow ``P(...)``."""
-    text = prob_text(p)
-    return text if text[0] in "<>" else f"= {text}"
-
-
-def prob_words(p: float) -> str:
-    """``of 0.980``, ``above 0.999`` or ``below 0.001``: to follow "a posterior probability"."""
-    if p > 0.999:
-        return "above 0.999"
-    if p < 0.001:
-        return "below 0.001"
-    return f"of {p:.3f}"
+    """A posterior probability after ``P(...)``, as the report and the combined tables write it (APA):
+    ``= .034``, ``> .999``, ``< .001`` (:func:`fmt_prob`; the console printed ``= 0.034`` beside a table's
+    ``.034`` for the same number)."""
+    return fmt_prob(p)
 
 
 def markdown_table(df: pd.DataFrame) -> list[str]:

@@ -14,6 +14,8 @@ from bayesma.errors import InputError
 from bayesma.priors import parse
 from bayesma.spec import ModelSpec
 
+from .spec_codec import decode, encode
+
 if TYPE_CHECKING:  # pragma: no cover
     from bayesma.posterior.view import FitView
 
@@ -23,31 +25,16 @@ META_ATTR = "bayesma"
 
 
 def meta_json(post: FitView) -> str:
-    """The model description of a posterior as JSON (stored in the posterior group's attrs)."""
-    spec = post.spec
-    mods = spec.mods
+    """The model description of a posterior as JSON (stored in the posterior group's attrs): the whole
+    specification (:mod:`bayesma.results.spec_codec`), so a dependent, multivariate, location-scale,
+    bias or count model reads back as itself."""
     meta = {
-        "format": 1,
+        "format": 2,
         "engine": post.engine,
         "fit_seconds": post.fit_seconds,
         "fit_info": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
                      for k, v in post.fit_info.items()},
-        "model": spec.model,
-        "likelihood": spec.likelihood,
-        "measure": spec.measure,
-        "labels": list(spec.labels),
-        "yi": [float(v) for v in spec.yi],
-        "vi": [float(v) for v in spec.vi],
-        "X": np.asarray(spec.X, dtype=float).tolist(),
-        "coef_names": list(spec.coef_names),
-        "mods": mods if (mods is None or isinstance(mods, str)) else "<matrix>",
-        "priors": {k: repr(v) for k, v in spec.priors.items()},
-        "prior_labels": {k: getattr(v, "label", None) for k, v in spec.priors.items()},
-        "tau_by": spec.tau_by,
-        "group_index": None if spec.group_index is None else [int(v) for v in spec.group_index],
-        "group_names": list(spec.group_names),
-        "cluster_index": None if spec.cluster_index is None else [int(v) for v in spec.cluster_index],
-        "cluster_names": list(spec.cluster_names),
+        "spec": encode(post.spec),
     }
     return json.dumps(meta)
 
@@ -74,6 +61,15 @@ def read_posterior(path: str) -> dict[str, Any]:
         meta = json.loads(idata.posterior.attrs[META_ATTR])
     except KeyError:
         raise InputError(f"{path} was not written by MetaPosterior.to_netcdf (no {META_ATTR!r} attribute)") from None
+    spec = decode(meta["spec"]) if meta.get("format", 1) >= 2 else _spec_of_format_1(meta)
+    del idata.posterior.attrs[META_ATTR]  # the description lives in the spec now
+    return {"idata": idata, "spec": spec, "engine": meta["engine"],
+            "fit_seconds": meta["fit_seconds"], "fit_info": dict(meta.get("fit_info") or {})}
+
+
+def _spec_of_format_1(meta: dict[str, Any]) -> ModelSpec:
+    """The spec of a file written before the whole specification was saved (random-effects, subgroup and
+    three-level models with or without moderators: what those files could hold)."""
     k = len(meta["labels"])
     cluster = None
     if meta["cluster_index"] is not None:
@@ -97,9 +93,7 @@ def read_posterior(path: str) -> dict[str, Any]:
         cluster_index=None if meta["cluster_index"] is None else np.asarray(meta["cluster_index"], dtype=int),
         cluster_names=list(meta["cluster_names"]), measure=meta["measure"],
     )
-    del idata.posterior.attrs[META_ATTR]  # the description lives in the spec now
-    return {"idata": idata, "spec": spec, "engine": meta["engine"],
-            "fit_seconds": meta["fit_seconds"], "fit_info": dict(meta.get("fit_info") or {})}
+    return spec
 
 
 def pickle_state(state: dict[str, Any]) -> dict[str, Any]:

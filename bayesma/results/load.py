@@ -13,11 +13,11 @@ __all__ = ["load_posterior"]
 def load_posterior(path: str) -> MetaPosterior:
     """Load a posterior saved with :meth:`MetaPosterior.to_netcdf`.
 
-    The model specification (data, design matrix, coefficient names, subgroup
-    and cluster structure, priors rebuilt from their repr with
-    :func:`bayesma.priors.parse`) is restored from the file; for the exact engine
-    the exact posterior is integrated again (deterministic: the same numbers), so
-    summaries at any level and probabilities stay exact.
+    The whole model specification is restored from the file (data, design matrix, subgroup and
+    cluster structure, the dependence of a CHE or multivariate model, a scale design, a bias
+    component, counts, and the priors rebuilt from their arguments), so every model family reads
+    back as itself; for the exact engine the exact posterior is integrated again (deterministic:
+    the same numbers), so summaries at any level and probabilities stay exact.
 
     Parameters
     ----------

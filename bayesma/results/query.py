@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bayesma._format import frame_text
 from bayesma.posterior.names import canonical_name, split_name
 from bayesma.priors import describe
 
@@ -37,7 +38,11 @@ def posterior_repr(post: FitView) -> str:
     cols = ["mean", "sd", "median", "eti_lower", "eti_upper"]
     if post.source.needs_diagnostics:
         cols += ["r_hat", "ess_bulk"]
-    table = s.loc[keep, cols].to_string(float_format=lambda v: f"{v:.4g}")
+    shown = s.loc[keep, cols].copy()
+    if "ess_bulk" in shown.columns:  # a number of draws: a count
+        shown["ess_bulk"] = shown["ess_bulk"].round().astype("Int64")
+    # 4 decimals in every column, as the command line prints the same summary (not .4g: -0.4 beside 0.07252)
+    table = frame_text(shown, digits=4)
     return "\n".join([
         head,
         post.spec.describe(),
@@ -66,6 +71,6 @@ def _level_lines(post: FitView) -> list[str]:
     lines = ["per level (posterior median [95% CrI] of the mean; 95% interval of a new study):"]
     width = max(len(str(i)) for i in table.index)
     for name, r in table.iterrows():
-        lines.append(f"  {str(name):{width}s}  k = {int(r['k']):<4d} {r['median']:.4g} [{r['eti_lower']:.4g}, "
-                     f"{r['eti_upper']:.4g}]; new study [{r['pi_lower']:.4g}, {r['pi_upper']:.4g}]")
+        lines.append(f"  {str(name):{width}s}  k = {int(r['k']):<4d} {r['median']:.4f} [{r['eti_lower']:.4f}, "
+                     f"{r['eti_upper']:.4f}]; new study [{r['pi_lower']:.4f}, {r['pi_upper']:.4f}]")
     return lines

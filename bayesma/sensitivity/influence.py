@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from bayesma._format import frame_text
 from bayesma._validate import align_to_studies, study_index
 from bayesma.errors import ArgumentTypeError, DataWarning, InputError
-from bayesma.priors.reference import rebuilt_for
 from bayesma.sensitivity._common import (
     check_engine,
     fit_row,
@@ -59,7 +59,7 @@ class InfluenceResult:
 
     def __repr__(self) -> str:
         cols = ["k", "mu_mean", "mu_lower", "mu_upper", "tau_median", "tau_lower", "tau_upper", "p_mu_positive"]
-        return f"{self.kind} ({self.engine} engine)\n" + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
+        return f"{self.kind} ({self.engine} engine)\n" + frame_text(self.table[cols], digits=4)
 
     def plot(self, figsize: tuple[float, float] | None = None):
         """mu and tau (median / mean and 95% interval) for each refit, beside the full-data values; a
@@ -88,44 +88,6 @@ class InfluenceResult:
         o = outcomes[0]
         out.append((self.table.xs(o, level=-1), self.full.loc[o], tau, "tau (median, 95% interval; first outcome's)"))
         return out
-
-
-def _subset_spec(spec: ModelSpec, mask: np.ndarray) -> ModelSpec:
-    mask = np.asarray(mask, dtype=bool)
-    gi = None if spec.group_index is None else spec.group_index[mask]
-    ci = None if spec.cluster_index is None else spec.cluster_index[mask]
-    if gi is not None and len(np.unique(gi)) < len(spec.group_names):
-        raise InputError("a subgroup of tau_by= has no studies left in this subset")
-    meta = spec.meta.subset(mask)
-    # a prior built from the studies (Jeffreys) is rebuilt for the subset, as fitting it alone would
-    priors = rebuilt_for(spec.priors, meta.vi)
-    X = spec.X[mask]
-    extra: dict[str, Any] = {}
-    if ci is not None:  # whole clusters leave: their levels (and V blocks) go with them
-        kept = np.unique(ci)
-        extra["cluster_names"] = [spec.cluster_names[j] for j in kept]
-        dep = getattr(spec, "dependence", None)
-        if dep is not None:
-            _check_outcomes(dep, mask)
-            extra["dependence"] = replace(dep, blocks=tuple(dep.blocks[j] for j in kept),
-                                          outcome_index=None if dep.outcome_index is None else dep.outcome_index[mask])
-        ci = np.searchsorted(kept, ci)
-    if X.shape[0] and np.linalg.matrix_rank(X) < X.shape[1]:
-        raise InputError(f"the design has {X.shape[1]} coefficients but rank {np.linalg.matrix_rank(X)} on these "
-                         "studies: a coefficient cannot be estimated without the omitted ones")
-    return replace(spec, meta=meta, X=X, group_index=gi, cluster_index=ci, priors=priors, **extra)
-
-
-def _check_outcomes(dep: Any, mask: np.ndarray) -> None:
-    """Every outcome keeps an effect (two studies under UN): else the model is not the same model."""
-    if dep.outcome_index is None:
-        return
-    counts = np.bincount(dep.outcome_index[mask], minlength=len(dep.outcome_names))
-    need = 2 if dep.struct == "UN" else 1
-    for name, n in zip(dep.outcome_names, counts):
-        if n < need:
-            raise InputError(f"outcome {name!r} has {n} effect(s) in this subset; the {dep.model_name} model needs "
-                             f"{need} (its mean{' and tau' if need == 2 else ''} would rest on the prior alone)")
 
 
 def _cluster_ids(spec: ModelSpec) -> list[Any]:
@@ -237,7 +199,7 @@ def _influence(data, yi, vi, masks_labels, kind, priors, engine, model_kwargs) -
     for label, mask in masks_labels(spec):
         k_sub = int(np.sum(mask))
         try:
-            sub = _subset_spec(spec, mask)
+            sub = spec.subset(mask)
             check_priors(sub)  # as a direct fit of these studies: refused when the posterior is improper
         except InputError as err:
             improper.append((label, str(err)))

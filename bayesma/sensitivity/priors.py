@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayesma._format import frame_text
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.posterior.names import split_name
 from bayesma.priors import sensitivity_tau_priors
@@ -72,7 +73,7 @@ class PriorComparison:
             cols.append("bf10_effect")
         note = self.bayes_factor_note()
         return (f"PriorComparison ({self.engine}, {len(self.posteriors)} priors)\n"
-                + self.table[cols].to_string(float_format=lambda x: f"{x:.4g}")
+                + frame_text(self.table[cols], digits=4)
                 + (f"\n{note}" if note else ""))
 
     def bayes_factor_note(self) -> str:

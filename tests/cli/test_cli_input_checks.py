@@ -50,6 +50,7 @@ def test_subgroup_cli_prints_both_random_effects_tests(effects, tmp_path, capsys
     sg = bm.subgroup("yi", "vi", by="rater", data=recid)
     reg = bm.rma("yi", "vi", data=recid, mods="~ rater")  # metafor: rma(yi, vi, mods = ~ factor(rater))
     assert reg.QM == pytest.approx(sg.mixed.QM, rel=1e-9)
+    out = out.replace("\n  ", " ")  # the console wraps prose at 100 columns, continuation lines indented
     lines = [ln for ln in out.splitlines() if ln.startswith("Test of subgroup differences, RE")]
     assert len(lines) == 2
     sep = next(ln for ln in lines if "separate tau²" in ln)

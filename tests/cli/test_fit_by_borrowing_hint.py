@@ -31,7 +31,7 @@ def test_hint_is_a_command_that_fits_the_multivariate_model(tmp_path, capsys, mo
     shared = es.groupby("study")["outcome"].nunique()
     assert (shared > 1).any() and (es["outcome"].value_counts() < 5).any()  # the situation of the hint
     out = _fit_by("effects.csv", "by", capsys)
-    command = out.split(HINT, 1)[1].split("\n", 1)[0].rstrip(".")
+    command = out.split(HINT, 1)[1].split(". Its frequentist version", 1)[0]
     assert "--cluster study --outcome outcome" in command
     assert main([*shlex.split(command)[1:], "--engine", "exact", "--out", "mv"]) == 0
     text = capsys.readouterr().out
@@ -45,3 +45,25 @@ def test_no_hint_without_shared_studies(tmp_path, capsys):
     es.to_csv(path, index=False)
     out = _fit_by(path, tmp_path / "by", capsys)
     assert "Small k:" in out and HINT not in out
+
+
+def test_hint_fits_the_bayesian_and_the_frequentist_model_with_one_v(tmp_path, capsys, monkeypatch):
+    """Both commands of the hint carry the same --rho, so that fit's frequentist check (rma_mv, REML) and
+    'bayesma mv' report the same estimates (one story); without it fit assumes independent sampling errors
+    and mv a correlation of 0.5."""
+    monkeypatch.chdir(tmp_path)
+    es = bm.escalc("R2D", ri="r", ni="n", data=pd.read_csv(CSV))
+    es.to_csv("effects.csv", index=False)
+    out = _fit_by("effects.csv", "by", capsys)
+    fit_cmd = out.split(HINT, 1)[1].split(". Its frequentist version", 1)[0]
+    mv_cmd = out.split("Its frequentist version with CR2 intervals: ", 1)[1].split("\n", 1)[0].rstrip(".")
+    assert "--rho 0.5" in fit_cmd and "--rho 0.5" in mv_cmd and mv_cmd.startswith("bayesma mv ")
+    assert main([*shlex.split(mv_cmd)[1:], "--out", "mv"]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(tmp_path / "mv" / "mv.csv", index_col=0)
+    code = main([*shlex.split(fit_cmd)[1:], "--engine", "exact", "--out", "bayes"])
+    assert code == 0, (fit_cmd, capsys.readouterr().err)
+    report = (tmp_path / "bayes" / "report.md").read_text()
+    for outcome in ("dropout", "misconduct", "recidivism"):
+        row = next(ln for ln in report.splitlines() if ln.startswith(f"| REML (rma.mv) | outcome{outcome} |"))
+        assert row.split("|")[3].strip() == f"{table.loc[outcome, 'estimate']:.4f}"

@@ -121,9 +121,9 @@ def test_fit_many_reaches_the_multivariate_model():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = bm.fit_many(dat, by="all", cluster="study", outcome="outcome", rho=0.5, struct="CS", measure="R2D",
-                          engine="exact", keep_fits=True)
+                          engine="exact", keep_fits=True, seed=1)
         alone = MetaAnalysis(dat, cluster="study", outcome="outcome", rho=0.5, struct="CS",
-                             measure="R2D").fit(engine="exact")
+                             measure="R2D").fit(engine="exact", seed=1)
     rows = res.table.loc["all"]
     for name in ("mu[dropout]", "mu[misconduct]", "mu[recidivism]", "tau", "rho"):
         assert rows.loc[name, "median"] == pytest.approx(alone.summary().loc[name, "median"], rel=1e-9)
@@ -160,7 +160,7 @@ def test_fit_by_with_the_che_model(effects, tmp_path, capsys):
     part = data[data["rater"] == "client"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = MetaAnalysis(part, cluster="study", rho=0.5, measure="R2D").fit(engine="exact")
+        post = MetaAnalysis(part, cluster="study", rho=0.5, measure="R2D").fit(engine="exact", seed=1)
     assert table.loc[("client", "mu"), "bayes_median"] == pytest.approx(post.summary().loc["mu", "median"], rel=1e-9)
 
 
@@ -175,8 +175,8 @@ def test_fit_many_names_the_model():
     dat = bm.escalc("R2D", ri="r", ni="n", data=pd.read_csv(CSV))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        che = bm.fit_many(dat, by="rater", cluster="study", rho=0.5, measure="R2D", engine="exact")
-        plain = bm.fit_many(dat, by="outcome", labels="study", measure="R2D")
+        che = bm.fit_many(dat, by="rater", cluster="study", rho=0.5, measure="R2D", engine="exact", seed=1)
+        plain = bm.fit_many(dat, by="outcome", labels="study", measure="R2D", seed=1)
     assert che.settings["model"] == "CHE model (sampling correlation rho = 0.5)"
     assert "CHE model" in repr(che).splitlines()[0]
     assert plain.settings["model"] == "random-effects model"

@@ -90,8 +90,10 @@ def test_cs_nuts_agrees_with_exact_on_the_motivating_shape():
     s = nuts.summary()
     for row in ("mu[dropout]", "mu[misconduct]", "mu[recidivism]", "tau", "rho", "theta[1]", "theta_new[misconduct]"):
         sd = exact.loc[row, "sd"]
-        assert abs(s.loc[row, "mean"] - exact.loc[row, "mean"]) < 0.1 * sd, row
-        mcse = 2.5 * sd / np.sqrt(s.loc[row, "ess_bulk"])  # MC SE of a 2.5% quantile, roughly
+        # 0.1 sd, or 4 Monte Carlo SEs when the effective sample is below 1600 (another machine's draws)
+        mean_tol = max(0.1 * sd, 4 * sd / np.sqrt(s.loc[row, "ess_bulk"]))
+        assert abs(s.loc[row, "mean"] - exact.loc[row, "mean"]) < mean_tol, row
+        mcse = 2.7 * sd / np.sqrt(s.loc[row, "ess_tail"])  # MC SE of a 2.5% quantile (normal: 2.67 sd / sqrt(ESS))
         for col in ("eti_lower", "eti_upper"):
             assert abs(s.loc[row, col] - exact.loc[row, col]) < max(0.2 * sd, 4 * mcse), (row, col)
 

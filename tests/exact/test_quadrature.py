@@ -596,17 +596,14 @@ def test_batch_summaries_equal_single_fits():
                                                                             log=True), abs=1e-9)
 
 
-def test_large_k_is_fast_and_sane():
-    import time
-
+def test_large_k_is_sane():
+    # the time it takes is measured by benchmarks/bench_exact.py (no timing asserts in tests: CI machines differ)
     rng = np.random.default_rng(2)
     k = 20000
     v = rng.uniform(0.005, 0.05, k)
     y = rng.normal(0.3, np.sqrt(v + 0.04))
     spec = _spec(y, v, pr.HalfNormal(0.5))
-    t0 = time.perf_counter()
     s = exact_posterior(spec).summary()
-    assert time.perf_counter() - t0 < 20
     assert s.loc["tau", "mean"] == pytest.approx(0.2, abs=0.01)
     assert s.loc["mu", "mean"] == pytest.approx(0.3, abs=0.01)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -285,16 +284,14 @@ def test_random_data_optimum_no_worse_than_multistart_lbfgs(seed):
         assert res.logLik >= best - 1e-8
 
 
-def test_large_k_is_fast_and_recovers_components():
+def test_large_k_recovers_components():
+    # the time it takes is measured by benchmarks/bench_rma_mv.py (no timing asserts in tests: CI machines differ)
     rng = np.random.default_rng(1)
     m, k = 20_000, 100_000
     cl = rng.integers(0, m, k)
     vi = rng.uniform(0.01, 0.1, k)
     y = 0.2 + rng.normal(0, 0.3, m)[cl] + rng.normal(0, 0.2, k) + rng.normal(0, np.sqrt(vi))
-    start = time.perf_counter()
     res = bm.rma_mv(y, vi, cluster=cl)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"k = 100,000 took {elapsed:.1f} s"
     np.testing.assert_allclose(res.sigma2, [0.09, 0.04], rtol=0.1)
     np.testing.assert_allclose(res.beta, [0.2], atol=0.01)
 

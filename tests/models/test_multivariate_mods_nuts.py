@@ -37,9 +37,11 @@ def test_cs_with_moderators_nuts_agrees_with_exact():
     rows = ["beta[outcomeAL]", "beta[outcomePD]", "beta[I(year - 1983)]", "tau", "rho", "theta[1]", "theta[10]"]
     for row in rows:
         sd = e.loc[row, "sd"]
-        assert abs(s.loc[row, "mean"] - e.loc[row, "mean"]) < 0.1 * sd, row
+        # 0.1 sd, or 4 Monte Carlo SEs when the effective sample is below 1600 (another machine's draws)
+        mean_tol = max(0.1 * sd, 4 * sd / np.sqrt(s.loc[row, "ess_bulk"]))
+        assert abs(s.loc[row, "mean"] - e.loc[row, "mean"]) < mean_tol, row
         for col in ("eti_lower", "eti_upper"):
-            mcse = 2.5 * sd / np.sqrt(s.loc[row, "ess_bulk"])  # MC SE of a 2.5% quantile, roughly
+            mcse = 2.7 * sd / np.sqrt(s.loc[row, "ess_tail"])  # MC SE of a 2.5% quantile (normal: 2.67 sd / sqrt(ESS))
             assert abs(s.loc[row, col] - e.loc[row, col]) < max(0.2 * sd, 4 * mcse), (row, col)
 
 

@@ -168,7 +168,7 @@ def post_reg(bcg):
 
 @pytest.fixture(scope="module")
 def post_tau_by(bcg):
-    return _fit(bm.MetaAnalysis(bcg, tau_by="alloc", priors=HN), **SMALL)
+    return _fit(bm.MetaAnalysis(bcg, tau_by="alloc", priors=HN))
 
 
 @pytest.fixture(scope="module")
@@ -178,12 +178,14 @@ def post_3level():
                          cluster="district",
                          priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5),
                                  "tau_within": bm.priors.HalfNormal(0.5)})
-    return _fit(ma, **SMALL)
+    # ACC's 4 x 2500 draws: test_family_fits_without_divergences asks for R-hat <= 1.01, which 2 x 1000
+    # draws miss on some seeds (max R-hat 1.0062-1.0176 over 8 seeds; 1.0019-1.0046 with 4 x 2500)
+    return _fit(ma)
 
 
 @pytest.fixture(scope="module")
 def post_student(bcg):
-    return _fit(bm.MetaAnalysis(bcg, likelihood="student_t", priors=HN), **SMALL)
+    return _fit(bm.MetaAnalysis(bcg, likelihood="student_t", priors=HN))  # ACC: as post_3level
 
 
 # ---------------------------------------------------------------------------
@@ -539,14 +541,21 @@ def test_diagnostics_flag_bad_fit(ma_hn, post_hn):
 
 
 @pytest.mark.slow
-def test_prior_influence(post_hn, post_k3):
+def test_prior_influence(post_hn, post_k3, bcg):
     pi = post_hn.prior_influence()
     assert list(pi.index) == ["mu", "tau"]
     assert 0 < pi.loc["tau", "ratio"] < 0.8 and pi.loc["tau", "note"] == ""
     lo, hi = bm.priors.HalfNormal(0.5).ppf_tau([0.025, 0.975])
     assert pi.loc["tau", "prior_lower"] == pytest.approx(lo) and pi.loc["tau", "prior_upper"] == pytest.approx(hi)
-    pk = post_k3.prior_influence()
-    assert pk.loc["tau", "ratio"] > 0.8 and "prior dominates" in pk.loc["tau", "note"]
+    # k = 3: the prior dominates. The exact engine's ratio is 0.835 (quadrature quantiles); NUTS's,
+    # from 10,000 draws, moves by 0.015 (sd over seeds 11-16: 0.823 to 0.862), so it may fall below
+    # the 0.8 threshold on another machine (other rounding, other draws): within 4 sd of the exact
+    # one, and with the note exactly when its ratio is above the threshold
+    exact = bm.MetaAnalysis(bcg.iloc[:3], priors=HN).fit(engine="exact", seed=1).prior_influence().loc["tau"]
+    assert exact["ratio"] > 0.8 and "prior dominates" in exact["note"]
+    pk = post_k3.prior_influence().loc["tau"]
+    assert abs(pk["ratio"] - exact["ratio"]) < 4 * 0.015, (pk["ratio"], exact["ratio"])
+    assert ("prior dominates" in pk["note"]) == (pk["ratio"] > 0.8)
 
 
 @pytest.mark.slow

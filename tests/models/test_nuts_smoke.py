@@ -34,9 +34,11 @@ def test_smoke_mean_within_monte_carlo_error_of_exact(smoke_post, smoke_exact, n
 
 
 def test_smoke_quantiles_near_exact(smoke_post, smoke_exact):
-    # the 95% interval of mu from 200 draws: its ends move by about 2 sd / sqrt(ESS)
+    # the 95% interval of mu from 200 draws: its ends move by about 2.7 sd / sqrt(tail ESS) (the
+    # Monte Carlo SE of a 2.5% quantile). Over 20 seeds the larger end was up to 2.9 of those off
+    # (100 tuning steps), and 4 seeds (another machine's draws) failed the former 6 sd / sqrt(bulk ESS)
     s, e = smoke_post.summary().loc["mu"], smoke_exact.summary().loc["mu"]
-    tol = 3 * 2 * s["sd"] / np.sqrt(s["ess_bulk"])
+    tol = 5 * 2.7 * s["sd"] / np.sqrt(s["ess_tail"])
     assert abs(s["eti_lower"] - e["eti_lower"]) < tol and abs(s["eti_upper"] - e["eti_upper"]) < tol
 
 
@@ -75,11 +77,17 @@ def test_same_seed_same_draws_and_the_model_is_compiled_once(smoke_ma, smoke_pos
 
 
 def test_refit_with_new_prior_scale_reuses_the_compiled_model(smoke_ma, smoke_post):
-    wide = quiet_fit(smoke_ma.with_priors({"tau": "halfnormal(2)"}), engine="nuts", seed=1, **SMOKE)
-    assert wide.fit_info["compiled"] is False
-    assert repr(wide.spec.priors["tau"]) == "HalfNormal(sigma=2)"
-    # a wider prior on tau gives a larger tau (the exact engine agrees on the direction)
-    assert wide.summary().loc["tau", "mean"] > smoke_post.summary().loc["tau", "mean"]
+    narrow_ma = smoke_ma.with_priors({"tau": "halfnormal(0.1)"})
+    narrow = quiet_fit(narrow_ma, engine="nuts", seed=1, **SMOKE)
+    assert narrow.fit_info["compiled"] is False
+    assert repr(narrow.spec.priors["tau"]) == "HalfNormal(sigma=0.1)"
+    # the new prior is the one sampled: tau's mean is the exact engine's for HalfNormal(0.1), 0.32
+    # (0.57 under the smoke fit's HalfNormal(0.5), more than ten Monte Carlo standard errors away;
+    # HalfNormal(2) moved it by 0.07, about 2.5 standard errors of a difference of two smoke fits)
+    exact = narrow_ma.fit(engine="exact", seed=1).summary().loc["tau", "mean"]
+    got = narrow.summary().loc["tau", "mean"]
+    assert abs(got - exact) < N_MCSE * _mcse_of_mean(narrow, "tau"), (got, exact)
+    assert got < smoke_post.summary().loc["tau", "mean"]
 
 
 def test_sample_directly_and_its_cache(smoke_ma):

@@ -272,8 +272,9 @@ def test_bayesian_forest_meta_regression_and_tau_by():
     df["h"] = np.where(np.arange(12) < 6, "one", "two")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reg = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", mods="~ x").fit(engine="exact")
-        by = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", tau_by="h").fit(engine="exact")
+        reg = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", mods="~ x").fit(
+            engine="exact", seed=1)
+        by = bm.MetaAnalysis(df, yi="yi", vi="vi", labels="label", measure="OR", tau_by="h").fit(engine="exact", seed=1)
     fig = reg.forest(order="-x")  # a column of the model's data, descending
     ylabels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ylabels[:12] == list(df["label"][::-1])

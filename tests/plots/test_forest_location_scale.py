@@ -84,6 +84,6 @@ def test_readable_at_every_k(k):
 def test_a_model_without_scale_has_no_study_specific_prediction():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = bm.MetaAnalysis(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03]).fit(engine="exact")
+        post = bm.MetaAnalysis(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.03]).fit(engine="exact", seed=1)
     with pytest.raises(UnsupportedModelError, match="scale="):
         post.study_predictions()

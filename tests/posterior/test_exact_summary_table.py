@@ -26,7 +26,8 @@ def test_common_effect_rows_equal_the_closed_form_normal_posterior():
     s0 = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = bm.MetaAnalysis(yi=yi, vi=vi, model="common", priors={"mu": bm.priors.Normal(0, s0)}).fit(engine="exact")
+        post = bm.MetaAnalysis(yi=yi, vi=vi, model="common", priors={"mu": bm.priors.Normal(0, s0)}).fit(
+            engine="exact", seed=1)
     prec = 1 / s0**2 + np.sum(1 / vi)
     mean, sd = np.sum(yi / vi) / prec, np.sqrt(1 / prec)
     for hdi in (False, True):
@@ -47,7 +48,7 @@ def test_study_rows_equal_each_study_effects_own_interval():
     yi, vi = _data(4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = bm.MetaAnalysis(yi=yi, vi=vi).fit(engine="exact")
+        post = bm.MetaAnalysis(yi=yi, vi=vi).fit(engine="exact", seed=1)
     table = post.summary()
     assert table.shape[0] == K + 3 and table.index[0] == "mu" and table.index[-1] == "theta_new"
     assert [r for r in table.index if r.startswith("theta[")] == [f"theta[{i}]" for i in range(1, K + 1)]

@@ -114,7 +114,7 @@ def test_converted_effects_are_named_by_their_conversion():
     es = bm.escalc("R2D", ri="r", ni="n", data=data, slab="study")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="study").fit(engine="exact")
+        post = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="study").fit(engine="exact", seed=1)
     text = post.report()
     assert "Hedges' g" not in text
     assert "Cohen's d converted from point-biserial correlations" in text and "Borenstein" in text
@@ -123,7 +123,7 @@ def test_converted_effects_are_named_by_their_conversion():
     es.attrs["conversion"] = "d from r with unequal groups (own formula)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        post = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="study").fit(engine="exact")
+        post = bm.MetaAnalysis(es, yi="yi", vi="vi", labels="study").fit(engine="exact", seed=1)
     assert "(d from r with unequal groups (own formula))" in post.report()
 
 
@@ -140,7 +140,7 @@ def test_infinite_posterior_moments_are_never_printed_as_numbers():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         post = bm.MetaAnalysis(STUDIES.head(3), yi="yi", vi="vi", labels="study", measure="SMD",
-                               priors={"mu": pr.Flat(), "tau": pr.HalfFlat()}).fit(engine="exact")
+                               priors={"mu": pr.Flat(), "tau": pr.HalfFlat()}).fit(engine="exact", seed=1)
     s = post.summary()
     assert not np.isfinite(s.loc["tau", "mean"])  # the case: tau has no finite mean under HalfFlat at k = 3
     text = post.report()

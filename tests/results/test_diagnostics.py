@@ -17,7 +17,8 @@ from bayesma.results.diagnostics import MAX_R_HAT, MIN_ESS
 def test_smoke_fit_numbers_match_the_summary(smoke_post):
     d = smoke_post.diagnostics()
     s = smoke_post.summary()
-    assert d["max_r_hat"] == pytest.approx(np.nanmax(s["r_hat"])) and d["max_r_hat"] < 1.1
+    # 2 x 100 draws: max R-hat 1.022-1.085 over 20 seeds (another machine draws others); stuck chains give > 1.5
+    assert d["max_r_hat"] == pytest.approx(np.nanmax(s["r_hat"])) and d["max_r_hat"] < 1.2
     assert d["min_ess_bulk"] == pytest.approx(np.nanmin(s["ess_bulk"]))
     assert d["min_ess_tail"] == pytest.approx(np.nanmin(s["ess_tail"]))
     assert d.n_draws == 200

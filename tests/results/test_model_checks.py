@@ -50,15 +50,16 @@ def test_psis_loo_equals_exact_leave_one_out(bcg_exact):
     assert waic.elpd == pytest.approx(t["elpd_exact"].sum(), abs=0.15)
     assert "pareto_k" not in waic.table
     # the exact refits beside Pareto k are bm.leave_one_out's
-    refit = bm.leave_one_out(bcg_exact, engine="exact").table
+    refit = bm.leave_one_out(bcg_exact, engine="exact", seed=1).table
     np.testing.assert_allclose(t["mu_without"], refit["mu_mean"], rtol=1e-10)
 
 
 def test_loo_equal_for_the_two_engines_smoke(smoke_post, smoke_exact):
-    # 2 chains x 100 NUTS draws: the Monte Carlo error of elpd is a few tenths at most here
+    # 2 chains x 100 NUTS draws: PSIS's elpd moves by 0.18 (sd over 16 seeds; 0.61 at seed 1), so
+    # another machine's draws need about 5 sd
     a, b = smoke_post.loo(exact=False), smoke_exact.loo(exact=False)
-    assert a.elpd == pytest.approx(b.elpd, abs=0.5)
-    np.testing.assert_allclose(a.table["elpd"], b.table["elpd"], atol=0.15)
+    assert a.elpd == pytest.approx(b.elpd, abs=1.0)
+    np.testing.assert_allclose(a.table["elpd"], b.table["elpd"], atol=0.3)  # largest study: 0.02-0.19 over 12 seeds
 
 
 @pytest.mark.slow
@@ -67,11 +68,13 @@ def test_loo_and_waic_equal_for_the_two_engines(bcg_rr):
     nuts = quiet_fit(model, engine="nuts", draws=1000, tune=1000, chains=4, seed=3)
     exact = _fit(bcg_rr, labels="trial")
     truth = exact.loo().table["elpd_exact"]
+    # NUTS seeds 3-13 (another machine's draws): PSIS elpd - truth has sd 0.037 (max 0.084), WAIC's
+    # 0.05 +- 0.035 (max 0.124), the largest study's 0.016 +- 0.009: about 4 sd each
     for post in (nuts, exact):
         loo, waic = post.loo(exact=False), post.waic()
-        assert loo.elpd == pytest.approx(truth.sum(), abs=0.1)
-        assert waic.elpd == pytest.approx(truth.sum(), abs=0.15)
-        np.testing.assert_allclose(loo.table["elpd"], truth, atol=0.05)
+        assert loo.elpd == pytest.approx(truth.sum(), abs=0.15)
+        assert waic.elpd == pytest.approx(truth.sum(), abs=0.2)
+        np.testing.assert_allclose(loo.table["elpd"], truth, atol=0.06)
 
 
 def test_pareto_k_flags_the_study_influence_flags(bcg_rr):

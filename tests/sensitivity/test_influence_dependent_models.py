@@ -55,39 +55,42 @@ def berkey() -> pd.DataFrame:
 
 
 def test_che_leave_one_cluster_out_equals_the_fit_without_the_cluster(assink):
-    loo = _quiet(bm.leave_one_out, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE, engine="exact")
+    loo = _quiet(bm.leave_one_out, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE,
+                 engine="exact", seed=1)
     studies = list(pd.unique(assink["study"]))
     assert list(loo.table.index) == studies and loo.table.index.name == "omitted"
     assert loo.table["k"].tolist() == [int((assink["study"] != s).sum()) for s in studies]
     for s in (studies[0], 11, studies[-1]):  # 11: the study with 22 effects
         direct = _quiet(bm.MetaAnalysis, assink[assink["study"] != s], "yi", "vi", cluster="study", rho=0.6,
-                        priors=PRIORS_CHE).fit(engine="exact")
+                        priors=PRIORS_CHE).fit(engine="exact", seed=1)
         _same(loo.table.loc[s], _row(direct))
-    full = _quiet(bm.MetaAnalysis, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE).fit(engine="exact")
+    full = _quiet(bm.MetaAnalysis, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE).fit(
+        engine="exact", seed=1)
     np.testing.assert_allclose(loo.full[COLS].to_numpy(dtype=float), [_row(full)[c] for c in COLS], rtol=1e-8)
 
 
 def test_che_with_V_and_three_level_models_leave_clusters_out(assink):
     V = bm.vcalc("vi", cluster="study", obs="esid", rho=0.6, data=assink)
     by_V = _quiet(bm.leave_one_out, assink, "yi", "vi", cluster="study", V=V.toarray(), priors=PRIORS_CHE,
-                  engine="exact")
-    by_rho = _quiet(bm.leave_one_out, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE, engine="exact")
+                  engine="exact", seed=1)
+    by_rho = _quiet(bm.leave_one_out, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE,
+                    engine="exact", seed=1)
     np.testing.assert_allclose(by_V.table[COLS].to_numpy(float), by_rho.table[COLS].to_numpy(float), rtol=1e-8)
     dat = bm.load_dataset("dat.konstantopoulos2011")
-    loo = _quiet(bm.leave_one_out, dat, "yi", "vi", cluster="district", priors=PRIORS_CHE, engine="exact")
+    loo = _quiet(bm.leave_one_out, dat, "yi", "vi", cluster="district", priors=PRIORS_CHE, engine="exact", seed=1)
     assert len(loo.table) == 11
     direct = _quiet(bm.MetaAnalysis, dat[dat["district"] != 71], "yi", "vi", cluster="district",
-                    priors=PRIORS_CHE).fit(engine="exact")
+                    priors=PRIORS_CHE).fit(engine="exact", seed=1)
     _same(loo.table.loc[71], _row(direct))
 
 
 def test_multivariate_leave_one_cluster_out_has_a_row_per_outcome(berkey):
     kw = dict(cluster="trial", outcome="outcome", struct="CS", rho=0.4, priors=PRIORS_MV)
-    loo = _quiet(bm.leave_one_out, berkey, "yi", "vi", engine="exact", **kw)
+    loo = _quiet(bm.leave_one_out, berkey, "yi", "vi", engine="exact", seed=1, **kw)
     assert loo.table.index.names == ["omitted", "outcome"]
     assert list(loo.table.index) == [(t, o) for t in range(1, 6) for o in ("AL", "PD")]
     assert {"rho_median", "rho_lower", "rho_upper"} <= set(loo.table.columns)
-    direct = _quiet(bm.MetaAnalysis, berkey[berkey["trial"] != 2], "yi", "vi", **kw).fit(engine="exact")
+    direct = _quiet(bm.MetaAnalysis, berkey[berkey["trial"] != 2], "yi", "vi", **kw).fit(engine="exact", seed=1)
     for o in ("AL", "PD"):
         _same(loo.table.loc[(2, o)], _row(direct, f"mu[{o}]", "tau", f"theta_new[{o}]"))
     assert list(loo.full.index) == ["AL", "PD"] and loo.full["k"].tolist() == [10, 10]
@@ -96,11 +99,11 @@ def test_multivariate_leave_one_cluster_out_has_a_row_per_outcome(berkey):
 
 def test_multivariate_cumulative_adds_trials_in_order(berkey):
     kw = dict(cluster="trial", outcome="outcome", struct="CS", rho=0.4, priors=PRIORS_MV)
-    cum = _quiet(bm.cumulative, berkey, "yi", "vi", order="year", engine="exact", **kw)
+    cum = _quiet(bm.cumulative, berkey, "yi", "vi", order="year", engine="exact", seed=1, **kw)
     order = berkey.drop_duplicates("trial").sort_values("year", kind="stable")["trial"].tolist()
     assert [t for t, _ in cum.table.index][::2] == order
     first3 = berkey[berkey["trial"].isin(order[:3])]
-    direct = _quiet(bm.MetaAnalysis, first3, "yi", "vi", **kw).fit(engine="exact")
+    direct = _quiet(bm.MetaAnalysis, first3, "yi", "vi", **kw).fit(engine="exact", seed=1)
     _same(cum.table.loc[(order[2], "AL")], _row(direct, "mu[AL]", "tau", "theta_new[AL]"))
     bad = berkey.assign(year=np.arange(len(berkey)))
     with pytest.raises(bm.InputError, match="cluster") as err:
@@ -111,12 +114,13 @@ def test_multivariate_cumulative_adds_trials_in_order(berkey):
 def test_che_cumulative_equals_the_fit_of_the_first_clusters(assink):
     key = -assink["study"].to_numpy()  # one value per effect, constant within a study: the last study first
     cum = _quiet(bm.cumulative, assink, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE, engine="exact",
-                 order=key)
+                 order=key, seed=1)
     order = list(range(17, 0, -1))
     assert list(cum.table.index) == order
     assert cum.table["k"].iloc[-1] == len(assink)
     first = assink[assink["study"].isin(order[:4])]
-    direct = _quiet(bm.MetaAnalysis, first, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE).fit(engine="exact")
+    direct = _quiet(bm.MetaAnalysis, first, "yi", "vi", cluster="study", rho=0.6, priors=PRIORS_CHE).fit(
+        engine="exact", seed=1)
     _same(cum.table.loc[order[3]], _row(direct))
 
 
@@ -127,7 +131,7 @@ def test_a_cluster_whose_outcome_would_vanish_gives_nan_rows_and_a_warning():
     df = pd.DataFrame(rows)
     with pytest.warns(bm.errors.DataWarning, match="outcome 'c'"):
         loo = bm.leave_one_out(df, "yi", "vi", cluster="study", outcome="outcome", struct="CS", rho=0.5,
-                               priors={**PRIORS_MV, "rho": bm.priors.Uniform(0, 1)}, engine="exact")
+                               priors={**PRIORS_MV, "rho": bm.priors.Uniform(0, 1)}, engine="exact", seed=1)
     assert loo.table.loc[(5, "a"), "k"] == 10
     assert np.isnan(loo.table.loc[(5, "a"), "mu_mean"])
     assert np.isfinite(loo.table.loc[(0, "c"), "mu_mean"])
@@ -138,10 +142,10 @@ def test_leave_one_cluster_out_plots(berkey, assink):
 
     matplotlib.use("Agg")
     kw = dict(cluster="trial", outcome="outcome", struct="CS", rho=0.4, priors=PRIORS_MV)
-    fig = _quiet(bm.leave_one_out, berkey, "yi", "vi", engine="exact", **kw).plot()
+    fig = _quiet(bm.leave_one_out, berkey, "yi", "vi", engine="exact", seed=1, **kw).plot()
     assert len(fig.axes) == 3  # mu of each outcome, tau
     fig2 = _quiet(bm.leave_one_out, assink[assink["study"] <= 6], "yi", "vi", cluster="study", rho=0.6,
-                  priors=PRIORS_CHE, engine="exact").plot()
+                  priors=PRIORS_CHE, engine="exact", seed=1).plot()
     assert len(fig2.axes) == 2
 
 
@@ -152,7 +156,7 @@ def test_nuts_leave_one_cluster_out_agrees_with_exact():
     rng = np.random.default_rng(5)
     df = pd.DataFrame([{"study": s, "yi": rng.normal(0.3, 0.25), "vi": 0.03} for s in range(4) for _ in range(2)])
     kw = dict(cluster="study", rho=0.5, priors=PRIORS_CHE)
-    exact = _quiet(bm.leave_one_out, df, "yi", "vi", engine="exact", **kw)
+    exact = _quiet(bm.leave_one_out, df, "yi", "vi", engine="exact", seed=1, **kw)
     nuts = _quiet(bm.leave_one_out, df, "yi", "vi", engine="nuts", draws=1500, chains=2, seed=1, **kw)
     assert nuts.engine == "nuts"
     diff = np.abs(nuts.table["mu_mean"] - exact.table["mu_mean"]) / exact.table["mu_sd"]
@@ -166,12 +170,12 @@ def test_che_leave_one_cluster_out_on_held_out_data_equals_the_fit_without_the_c
     case = load_json("metafor/metafor_mv_influence_heldout.json")["cases"][0]
     crede = pd.DataFrame({k: case["input"][k] for k in ("studyid", "sid", "yi", "vi")})
     kw = dict(cluster="studyid", rho=0.6, priors=PRIORS_CHE)
-    loo = _quiet(bm.leave_one_out, crede, "yi", "vi", engine="exact", **kw)
+    loo = _quiet(bm.leave_one_out, crede, "yi", "vi", engine="exact", seed=1, **kw)
     sizes = crede["studyid"].value_counts()
     assert list(loo.table.index) == list(pd.unique(crede["studyid"]))
     assert loo.table["k"].tolist() == [int(97 - sizes[s]) for s in pd.unique(crede["studyid"])]
     for s in [int(sizes.idxmax()), int(sizes.index[sizes == 1][0])]:
-        direct = _quiet(bm.MetaAnalysis, crede[crede["studyid"] != s], "yi", "vi", **kw).fit(engine="exact")
+        direct = _quiet(bm.MetaAnalysis, crede[crede["studyid"] != s], "yi", "vi", **kw).fit(engine="exact", seed=1)
         _same(loo.table.loc[s], _row(direct))
 
 
@@ -189,7 +193,7 @@ def test_che_leave_one_cluster_out_with_components_pinned_is_the_frequentist_del
     s2b, s2w = res.sigma2
     priors = {"mu": bm.priors.Flat(), "tau": bm.priors.LogNormal(np.log(s2b), 2e-4),
               "tau_within": bm.priors.LogNormal(np.log(s2w), 2e-4)}
-    loo = _quiet(bm.leave_one_out, crede, "yi", "vi", cluster="studyid", rho=0.6, priors=priors, engine="exact")
+    loo = _quiet(bm.leave_one_out, crede, "yi", "vi", cluster="studyid", rho=0.6, priors=priors, engine="exact", seed=1)
     np.testing.assert_allclose([loo.full["mu_mean"], loo.full["mu_sd"]], [res.beta[0], res.se[0]], rtol=1e-6)
     cooks = bm.cooks_distance(res, cluster="studyid", reestimate=False)
     mu = loo.table.loc[list(cooks.index), "mu_mean"].to_numpy()

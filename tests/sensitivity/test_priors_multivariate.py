@@ -43,7 +43,7 @@ def test_compare_priors_of_a_multivariate_model_has_a_row_per_prior_and_outcome(
         warnings.simplefilter("ignore")
         cmp = bm.compare_priors(effects, yi="yi", vi="vi", rho=0.5, cluster="study", outcome="outcome",
                                 tau_priors={"HN(0.3)": "halfnormal(0.3)", "HN(1)": "halfnormal(1)"},
-                                mu_priors={"N(0,1)": "normal(0, 1)"})
+                                mu_priors={"N(0,1)": "normal(0, 1)"}, seed=1)
     assert list(cmp.table.index) == [("HN(0.3)", "a"), ("HN(0.3)", "b"), ("HN(1)", "a"), ("HN(1)", "b")]
     direct = _model(effects, mu=bm.priors.Normal(0, 1), tau=bm.priors.HalfNormal(1)).fit(engine="exact",
                                                                                        seed=1).summary()

@@ -66,7 +66,7 @@ def resolve_alternative(alternative: str, yi: np.ndarray, vi: np.ndarray, what: 
     data_side = "greater" if pooled >= 0 else "less"
     if alternative == "auto":
         sign = "positive" if pooled >= 0 else "negative"
-        return Direction(data_side, f"detected: the pooled effect is {sign}, {pooled:.4g}")
+        return Direction(data_side, f"detected: the pooled effect is {sign}, {pooled:.4f}")
     if alternative != data_side:
         favoured = "positive" if alternative == "greater" else "negative"
         warnings.warn(

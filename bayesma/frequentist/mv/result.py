@@ -289,7 +289,7 @@ def _format(res: RMAMVResult) -> str:
         sig["estim"] = [f"{v:.4f}" for v in sig["estim"]]
         sig["sqrt"] = [f"{v:.4f}" for v in sig["sqrt"]]
         sig["nlvls"] = sig["nlvls"].astype(int)
-        lines += [sig.to_string(), ""]
+        lines += [sig.rename_axis(index=None).to_string(), ""]  # no blank row for an empty index name
     pos = len(res.sigma2)
     for info, tag in zip(res.struct_info, ("", "")):
         n = info["n_tau2"] + info["n_rho"]
@@ -301,7 +301,7 @@ def _format(res: RMAMVResult) -> str:
         part["estim"] = [f"{v:.4f}" for v in part["estim"]]
         part["sqrt"] = ["" if np.isnan(v) else f"{v:.4f}" for v in part["sqrt"]]
         part["nlvls"] = ["" if np.isnan(v) else str(int(v)) for v in part["nlvls"]]
-        lines += [part.rename(columns={"nlvls": "k.lvl", "factor": "level"}).to_string(), ""]
+        lines += [part.rename(columns={"nlvls": "k.lvl", "factor": "level"}).rename_axis(index=None).to_string(), ""]
     if len(res.sigma2) and "between" in res.I2_levels.index:
         lines.append(
             "Multilevel I^2: total {:.2f}%, between clusters {:.2f}%, within clusters {:.2f}%".format(
