@@ -69,10 +69,11 @@ def subgroup_analysis(part: pd.DataFrame, spec: dict[str, Any], by: str, method:
                               for e, lo, hi in table[["estimate", "ci_lb", "ci_ub"]].to_numpy()],
         "SE": [num(v) for v in table["se"]],
         "p": [fmt_p(v).replace("= ", "") for v in table["pval"]],
-        "tau²": [fmt_tau2(v) if model == "RE" else "" for model, v in  # the FE model has no tau²; 3 decimals as
-                 # every table of tau² (bayesma rma, fit --by) and the report's "tau² = 0.026"
-                 zip(table.index.get_level_values("model"), table["tau2"])],
-        "I²": [f"{v:.0f}%" for v in table["I2"]],
+        # the FE model has no tau²; 3 decimals as every table of tau² (bayesma rma, fit --by) and the report's
+        # "tau² = 0.026"; a subgroup of one study has no heterogeneity to estimate: "—", as the --by tables write it
+        "tau²": ["" if model == "FE" else ("—" if k == 1 else fmt_tau2(v)) for model, k, v in
+                 zip(table.index.get_level_values("model"), table["k"], table["tau2"])],
+        "I²": ["—" if k == 1 else f"{v:.0f}%" for k, v in zip(table["k"], table["I2"])],
         "Q(df), p": [f"{q:.2f} ({int(d)}), {fmt_p(p).replace('= ', '')}" if d > 0 else ""
                      for q, d, p in table[["Q", "Q_df", "Q_p"]].to_numpy()],
     }, index=table.index)

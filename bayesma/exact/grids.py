@@ -252,28 +252,35 @@ def _grid_1d(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, loc: _Normal, t
     """Adaptive quadrature of the random-effects posterior over u = log(tau) for B data sets."""
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
-    B = y.shape[0]
+    return grid_log_tau(lambda t2: _loglik_re(t2, y, v, X, loc), _prior_range(tau_prior, _scale(y, v)), tau_prior,
+                        _logpdf_tau_fn(tau_prior), lambda t: np.asarray(tau_prior.cdf_tau(t), dtype=float),
+                        n=n, levels=levels)
 
-    lpdf = _logpdf_tau_fn(tau_prior)
+
+def grid_log_tau(loglik: Any, bounds: tuple, tau_prior: Any, lpdf: Any, cdf: Any, n: int = _N_GL_1D,
+                 levels: np.ndarray = _LEVELS_1D) -> _Grid1D:
+    """The quadrature of :func:`_grid_1d` for any likelihood of tau² with the location integrated out:
+    ``loglik(t2) -> (log-likelihood, b, V)`` for t2 of shape (B, n); ``bounds`` the search range of
+    :func:`_prior_range`; ``lpdf``/``cdf`` the tau prior's log density and distribution function (one
+    prior, or one per data set: :mod:`.regression_batch`)."""
 
     def logf(u, full=False):
         t = np.exp(u)
-        ll, b, V = _loglik_re(t * t, y, v, X, loc)
+        ll, b, V = loglik(t * t)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lp = lpdf(t)
         f = np.where(np.isfinite(lp), ll + lp + u, -np.inf)
         return (f, b, V) if full else f
 
-    lo, hi, floor, ceil = _prior_range(tau_prior, _scale(y, v))
-    u2, f2 = _locate_1d(logf, lo, hi, floor, ceil)
+    u2, f2 = _locate_1d(logf, *bounds)
     edges = _cdf_edges(u2, f2, levels)
     U, WQ = _panel_nodes(edges, n)
-    P = edges.shape[1] - 1
+    B, P = edges.shape[0], edges.shape[1] - 1
     f, b, V = logf(U.reshape(B, -1), full=True)
-    ll0, b0, V0 = _loglik_re(np.zeros((B, 1)), y, v, X, loc)
+    ll0, b0, V0 = loglik(np.zeros((B, 1)))
     fmax = np.max(f, axis=-1)
     with np.errstate(divide="ignore"):
-        prior_below = np.asarray(tau_prior.cdf_tau(np.exp(edges[:, 0])), dtype=float)
+        prior_below = cdf(np.exp(edges[:, 0]))
     atom_raw = np.exp(ll0[:, 0] - fmax) * prior_below
     dens = np.exp(f - fmax[:, None]).reshape(B, P, n)
     tail_raw, tail_r = _upper_tail(logf, edges[:, -1], fmax, tau_prior)

@@ -20,7 +20,7 @@ from scipy import stats
 from bayesma.errors import InputError
 from bayesma.priors.improper import moment_flags
 
-from .grids import _cdf_edges, _Grid1D, _locate_1d, _panel_nodes, _upper_tail
+from .grids import _Grid1D, grid_log_tau
 from .likelihood import _finish, _logpdf_tau_fn, _NormalRows, _scale
 from .quadrature import _BATCH, _LEVELS_1D, _LOG2PI, _N_GL_1D, _Q, _mixture_moments, _mixture_quantiles
 
@@ -121,34 +121,8 @@ def _prior_range(tau: _TauRows, scale: np.ndarray):
 
 def _grid_rows(y, v, X, loc: _NormalRows, tau: _TauRows, n: int = _N_GL_1D) -> _Grid1D:
     """:func:`bayesma.exact.grids._grid_1d` with one design matrix and one tau prior per data set."""
-    B = y.shape[0]
-    lpdf = tau.logpdf()
-
-    def logf(u, full=False):
-        t = np.exp(u)
-        ll, b, V = _loglik_rows(t * t, y, v, X, loc)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            lp = lpdf(t)
-        f = np.where(np.isfinite(lp), ll + lp + u, -np.inf)
-        return (f, b, V) if full else f
-
-    lo, hi, floor, ceil = _prior_range(tau, _scale(y, v))
-    u2, f2 = _locate_1d(logf, lo, hi, floor, ceil)
-    edges = _cdf_edges(u2, f2, _LEVELS_1D)
-    U, WQ = _panel_nodes(edges, n)
-    P = edges.shape[1] - 1
-    f, b, V = logf(U.reshape(B, -1), full=True)
-    ll0, b0, V0 = _loglik_rows(np.zeros((B, 1)), y, v, X, loc)
-    fmax = np.max(f, axis=-1)
-    with np.errstate(divide="ignore"):
-        prior_below = tau.cdf(np.exp(edges[:, 0]))
-    atom_raw = np.exp(ll0[:, 0] - fmax) * prior_below
-    dens = np.exp(f - fmax[:, None]).reshape(B, P, n)
-    tail_raw, tail_r = _upper_tail(logf, edges[:, -1], fmax, tau)
-    Z = (WQ * dens).sum((-1, -2)) + atom_raw + tail_raw / tail_r
-    return _Grid1D(u=U, wq=WQ, dens=dens / Z[:, None, None], edges=edges, atom=atom_raw / Z,
-                   logml=fmax + np.log(Z), b=b, V=V, b0=b0[:, 0], V0=V0[:, 0], n=n,
-                   tail_f=tail_raw / Z, tail_r=tail_r)
+    return grid_log_tau(lambda t2: _loglik_rows(t2, y, v, X, loc), _prior_range(tau, _scale(y, v)), tau,
+                        tau.logpdf(), tau.cdf, n=n, levels=_LEVELS_1D)
 
 
 def _mixture_rows(w: np.ndarray, m: np.ndarray, s: np.ndarray, qs) -> np.ndarray:

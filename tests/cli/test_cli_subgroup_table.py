@@ -24,3 +24,15 @@ def test_tau2_only_on_random_effects_rows():
         expected = "0" if alone.tau2 == 0 else ("< 0.001" if alone.tau2 < 0.0005 else f"{alone.tau2:.3f}")
         assert cell == expected
     assert (shown.loc["FE", "I²"] == shown.loc["RE", "I²"]).all() and (shown.loc["FE", "I²"] != "").all()
+
+
+def test_a_subgroup_of_one_study_has_no_heterogeneity_cells():
+    """One study in a subgroup: tau², I² and Q are '—'/blank, as the combined tables of --by write a value of one
+    study (metafor sets tau² to 0 and I² to 0%, numbers a reader would take for estimates)."""
+    raw = pd.read_csv(CSV).query("outcome == 'misconduct'")
+    es = bm.escalc("R2D", ri="r", ni="n", data=raw)
+    es.loc[es.index[0], "rater"] = "self"  # a subgroup with a single study
+    spec = {"yi": "yi", "vi": "vi", "sei": None, "labels": "study", "missing": "raise"}
+    shown = subgroup_analysis(es, spec, "rater")["shown"]
+    one = shown.xs("self", level="rater")
+    assert (one["tau²"].tolist(), one["I²"].tolist(), one["Q(df), p"].tolist()) == (["", "—"], ["—", "—"], ["", ""])
