@@ -88,3 +88,15 @@ def test_wrapped_keeps_words_and_short_lines():
     assert out.splitlines()[0] == "short line"
     assert all(len(ln) <= 50 or " " not in ln.strip() for ln in out.splitlines())
     assert "'service provider/observer'" in out.replace("\n  ", " ")
+
+
+def test_bias_title_names_which_pooled_estimate_decided_the_direction(effects, tmp_path, capsys):
+    """The direction of selection comes from the common-effect estimate; the title says so, since the table
+    beside it shows the random-effects estimate (-0.4128 beside -0.3983 read as two pooled effects)."""
+    code, out, err = _run(["bias", effects, "--yi", "yi", "--vi", "vi", "--labels", "study", "--subset",
+                           "outcome == 'recidivism'", "--out", tmp_path / "b"], capsys)
+    assert code == 0, err
+    es = pd.read_csv(effects).query("outcome == 'recidivism'")
+    fe = bm.rma("yi", "vi", data=es, method="FE")
+    title = out.replace("\n  ", " ").split("Publication bias (", 1)[1].split(")", 1)[0]
+    assert f"common-effect estimate {fe.beta[0]:.4f}" in title

@@ -66,11 +66,12 @@ def resolve_alternative(alternative: str, yi: np.ndarray, vi: np.ndarray, what: 
     data_side = "greater" if pooled >= 0 else "less"
     if alternative == "auto":
         sign = "positive" if pooled >= 0 else "negative"
-        return Direction(data_side, f"detected: the pooled effect is {sign}, {pooled:.4f}")
+        # named as the common-effect estimate: the printouts show a random-effects estimate beside it
+        return Direction(data_side, f"detected: the pooled effect is {sign}, common-effect estimate {pooled:.4f}")
     if alternative != data_side:
         favoured = "positive" if alternative == "greater" else "negative"
         warnings.warn(
             f"{what}: alternative={alternative!r} assumes that {favoured} significant results are favoured for "
-            f"publication, but the pooled effect is {pooled:.4g}; if the published studies favour effects in "
+            f"publication, but the pooled effect is {pooled:.4f} (common-effect estimate); if the published studies favour effects in "
             f"the direction of the data, use alternative={data_side!r} (or 'auto')", UserWarning, stacklevel=3)
     return Direction(alternative, "as given")
