@@ -33,9 +33,11 @@ __all__ = ["check_supported", "location_draws", "total_sd_draws", "pointwise_log
            "loglik_chunks", "replicate", "ppc_statistics", "CHUNK_ELEMENTS"]
 
 _LOG_2PI = float(np.log(2 * np.pi))
-#: draws x studies of one chunk of the pointwise log-likelihood (2**22 floats: 32 MiB; at 4,000
-#: draws, 1,048 studies): LOO and WAIC hold a few such chunks, never a draws x k array
-CHUNK_ELEMENTS = 2**22
+#: draws x studies of one chunk of the pointwise log-likelihood (2**20 floats: 8 MiB; at 4,000
+#: draws, 262 studies): LOO and WAIC hold a few such chunks, never a draws x k array. Measured
+#: at k = 10,000 (benchmarks/bench_pointwise.py's fit): 2**20 was as fast as any size tried
+#: (2**18 to 2**22) with a quarter of 2**22's peak (40 MiB against 160 MiB)
+CHUNK_ELEMENTS = 2**20
 _ALL = slice(None)
 
 

@@ -512,7 +512,9 @@ def test_summary_rows_and_columns(post_hn, bcg):
     assert list(s.index) == ["mu", "tau"] + [f"theta[{lab}]" for lab in labels] + ["theta_new"]
     h = post_hn.summary(hdi=True, prob=0.9)
     assert {"hdi_lower", "hdi_upper"} <= set(h.columns)
-    assert (h["hdi_upper"] - h["hdi_lower"] <= h["eti_upper"] - h["eti_lower"] + 1e-9).all()
+    # the shortest interval of the draws holds one draw more than the interpolated ETI spans, so for a
+    # near-symmetric theta it can be wider by a draw spacing (up to 2.7e-4 relative over 6 seeds)
+    assert (h["hdi_upper"] - h["hdi_lower"] <= (h["eti_upper"] - h["eti_lower"]) * (1 + 1e-3)).all()
     assert (h["eti_upper"] - h["eti_lower"] < s["eti_upper"] - s["eti_lower"]).all()
 
 
