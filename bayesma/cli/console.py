@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 import warnings
@@ -137,9 +138,12 @@ def wrapped(text: str, width: int = WIDTH) -> str:
     """
     import textwrap
 
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False,
-                                    break_on_hyphens=False) if len(line) > width else line
-                     for line in text.split("\n"))
+    def fill(line: str) -> str:  # a relation stays on one line: "rho = 0.5", "p < .001"
+        glued = re.sub(r" ([=<>]) ", "\x00\\1\x00", line)
+        return textwrap.fill(glued, width, subsequent_indent="  ", break_long_words=False,
+                             break_on_hyphens=False).replace("\x00", " ")
+
+    return "\n".join(fill(line) if len(line) > width else line for line in text.split("\n"))
 
 
 def say_wrapped(text: str = "") -> None:

@@ -100,3 +100,10 @@ def test_bias_title_names_which_pooled_estimate_decided_the_direction(effects, t
     fe = bm.rma("yi", "vi", data=es, method="FE")
     title = out.replace("\n  ", " ").split("Publication bias (", 1)[1].split(")", 1)[0]
     assert f"common-effect estimate {fe.beta[0]:.4f}" in title
+
+
+def test_wrapped_keeps_a_relation_on_one_line():
+    text = "Test of subgroup differences, RE (REML), common tau²: QM(1) = 4.02, p = .045 (meta-regression)"
+    for width in range(30, 90):
+        for line in wrapped(text, width=width).splitlines():
+            assert not line.rstrip().endswith(("=", "<", ">")) and not line.lstrip().startswith(("=", "<", ">"))
