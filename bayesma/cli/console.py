@@ -132,9 +132,9 @@ def wrapped(text: str, width: int = WIDTH) -> str:
     --------
     >>> print(wrapped("Test of subgroup differences: " + "word " * 20, width=40))
     Test of subgroup differences: word word
-      word word word word word word word word
-      word word word word word word word word
-      word word
+      word word word word word word word
+      word word word word word word word
+      word word word word
     """
     import textwrap
 
