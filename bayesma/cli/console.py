@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from bayesma.cli.errors import PROG
 from bayesma._format import WIDTH as FORMAT_WIDTH
 from bayesma._format import wrap_text
+from bayesma.cli.errors import PROG
 from bayesma.report import table_rows
 
 #: the width of the console: prose is wrapped and tables are split to fit a terminal of 100 columns
