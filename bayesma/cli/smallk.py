@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             print_table(wide, title=f"Small-k simulation: {what}")
     if not isinstance(sim_table.index, pd.MultiIndex):
         print_table(sim_table, title="Small-k simulation")
-    say(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
+    say_wrapped(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
     written = ["leave_one_out.csv", "smallk_simulation.csv", "leave_one_out.png", "smallk_simulation.png"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / written[0]):
