@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma.cli.console import Progress, isatty, print_table, say, say_wrapped
+from bayesma.cli.console import Progress, isatty, print_table, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import (
     build_model,
