@@ -39,6 +39,7 @@ from .quadrature import (
     _N_GL_1D,
     _N_GL_2D,
     _Q,
+    LazyDensity,
     _lagrange_weights,
     _mixture_cdf,
     _mixture_moments,
@@ -342,6 +343,22 @@ def _draw_theta(curves: StudyCurves, i: int, mu: np.ndarray, tau: np.ndarray, rn
     return mu + delta + sd * zz
 
 
+def _joint_density(curves: StudyCurves, centre: float, scale: float, m0: float, s0: float, tau_prior: Any):
+    """The log posterior density of (log tau, standardised mu) (a LazyDensity factory: picklable)."""
+    lp_tau, log_scale = _logpdf_tau_fn(tau_prior), math.log(scale)
+
+    def logf2(u1, u2, full):
+        tau, mu = np.exp(u1)[:, None], (centre + scale * u2)[None, :]
+        T, M = np.broadcast_arrays(tau, mu)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lp = (lp_tau(np.exp(u1)) + u1)[:, None] - 0.5 * ((mu - m0) / s0) ** 2
+        lp = lp - math.log(s0 * math.sqrt(2 * math.pi)) + log_scale
+        f = np.where(np.isfinite(lp), _log_lik(curves, M, T) + lp, -np.inf)
+        return (f, None, None) if full else f
+
+    return logf2
+
+
 def counts_posterior(spec: Any, n: int | None = None) -> CountsExactPosterior:
     """Integrate the posterior of an intercept-only binomial- or Poisson-normal model (see the module).
 
@@ -385,17 +402,7 @@ def counts_posterior(spec: Any, n: int | None = None) -> CountsExactPosterior:
                        b=None, V=None, b0=None, V0=None, n=nn)
         return CountsExactPosterior(spec, "common", grid, curves, centre, scale, float(grid.logml[0]))
 
-    lp_tau = _logpdf_tau_fn(spec.priors["tau"])
-
-    def logf2(u1, u2, full):
-        tau, mu = np.exp(u1)[:, None], (centre + scale * u2)[None, :]
-        T, M = np.broadcast_arrays(tau, mu)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            lp = (lp_tau(np.exp(u1)) + u1)[:, None] - 0.5 * ((mu - m0) / s0) ** 2
-        lp = lp - math.log(s0 * math.sqrt(2 * math.pi)) + log_scale
-        f = np.where(np.isfinite(lp), _log_lik(curves, M, T) + lp, -np.inf)
-        return (f, None, None) if full else f
-
+    logf2 = LazyDensity(_joint_density, curves, centre, scale, m0, s0, spec.priors["tau"])
     gr = _grid_2d(logf2, (spec.priors["tau"], _MuAxis(mu_prior, centre, scale)), (_tau_scale(spec), 1.0),
                   n=n or _N_GL_2D)
     return CountsExactPosterior(spec, "random", gr, curves, centre, scale, gr.logml)

@@ -30,6 +30,7 @@ from .quadrature import (
     _N_GL_1D,
     _N_GL_2D,
     _THRESHOLD,
+    LazyDensity,
     _gauss_compress,
     _gauss_legendre,
     _invert_panels,
@@ -435,6 +436,15 @@ def _log_post_2d(loglik, lpdf1, lpdf2):
     return logf2
 
 
+def _tau_by_density(y, v, X, g, loc, tau_prior):
+    lpdf = _logpdf_tau_fn(tau_prior)
+    return _log_post_2d(lambda t2a, t2b: _ll_tau_by(t2a, t2b, y, v, X, g, loc), lpdf, lpdf)
+
+
+def _cluster_density(cl, loc, p_tau, p_w):
+    return _log_post_2d(lambda t2, t2w: _ll_cluster(t2, t2w, cl, loc), _logpdf_tau_fn(p_tau), _logpdf_tau_fn(p_w))
+
+
 def _grid_2d(logf2, priors: tuple[Any, Any], scales: tuple[float, float], n: int = _N_GL_2D,
              n_coarse: int = 40, n_zoom: int = 48) -> _Grid2D:
     """Adaptive tensor-product quadrature over (log tau_1, log tau_2).
@@ -548,8 +558,7 @@ def integrate(spec: ModelSpec, n: int | None = None) -> Integral:
     if spec.tau_by is not None:
         g = spec.group_index
         tau_prior = spec.priors["tau"]
-        lpdf = _logpdf_tau_fn(tau_prior)
-        logf2 = _log_post_2d(lambda t2a, t2b: _ll_tau_by(t2a, t2b, y, v, X, g, loc), lpdf, lpdf)
+        logf2 = LazyDensity(_tau_by_density, y, v, X, g, loc, tau_prior)
         scales = (float(_scale(y[g == 0], v[g == 0])), float(_scale(y[g == 1], v[g == 1])))
         gr = _grid_2d(logf2, (tau_prior, tau_prior), scales, n=n or _N_GL_2D)
         return Integral("tau_by", gr.logml, gr, loc)
@@ -558,7 +567,7 @@ def integrate(spec: ModelSpec, n: int | None = None) -> Integral:
         cl = (_Clusters.create(y, v, X, spec.cluster_index) if dep is None
               else rotated_clusters(y, X, spec.cluster_index, dep.blocks))
         p_tau, p_w = spec.priors["tau"], spec.priors.get("tau_within", spec.priors["tau"])
-        logf2 = _log_post_2d(lambda t2, t2w: _ll_cluster(t2, t2w, cl, loc), _logpdf_tau_fn(p_tau), _logpdf_tau_fn(p_w))
+        logf2 = LazyDensity(_cluster_density, cl, loc, p_tau, p_w)
         sc = float(_scale(y, v))
         gr = _grid_2d(logf2, (p_tau, p_w), (sc, sc), n=n or (_N_GL_2D if cl.J < 5000 else 6))
         return Integral("cluster", gr.logml, gr, loc, cl)

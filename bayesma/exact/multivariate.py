@@ -34,6 +34,7 @@ from .grids import _grid_2d
 from .likelihood import _CHUNK, _finish, _location_prior, _logpdf_tau_fn, _scale
 from .quadrature import (
     _Q,
+    LazyDensity,
     _mixture_cdf,
     _mixture_moments,
     _mixture_pdf,
@@ -258,6 +259,28 @@ class MultivariateExactPosterior:  # numpydoc ignore=PR01
         return out
 
 
+def _joint_density(cl: Any, loc: Any, rho_prior: Any, lo: float, hi: float, tau_prior: Any):
+    """The log posterior density of (log tau, logit rho) (a LazyDensity factory: picklable)."""
+    lp_tau = _logpdf_tau_fn(tau_prior)
+
+    def logf2(u1, u2, full):
+        tau2 = np.exp(2 * u1)[:, None]
+        x = special.expit(u2)[None]
+        rho = lo + (hi - lo) * x
+        t2b, t2w = (tau2 * rho).reshape(-1), (tau2 * (1 - rho)).reshape(-1)
+        ll, b, V = _ll_pairs(t2b, t2w, cl, loc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = (lp_tau(np.exp(u1))[:, None] + u1[:, None] + np.asarray(rho_prior.logpdf(rho), float)
+                  + np.log((hi - lo) * x * (1 - x)))
+        f = np.where(np.isfinite(lp), ll.reshape(lp.shape) + lp, -np.inf)
+        if not full:
+            return f
+        shape = lp.shape
+        return f, b.reshape(shape + b.shape[1:]), V.reshape(shape + V.shape[1:])
+
+    return logf2
+
+
 def multivariate_posterior(spec: Any, n: int | None = None) -> MultivariateExactPosterior:
     """Integrate the posterior of a CS multivariate model (see the module).
 
@@ -277,23 +300,7 @@ def multivariate_posterior(spec: Any, n: int | None = None) -> MultivariateExact
     loc = _location_prior(spec)
     rho_prior = spec.priors["rho"]
     lo, hi = (float(v) for v in rho_prior.support())
-    lp_tau = _logpdf_tau_fn(spec.priors["tau"])
-
-    def logf2(u1, u2, full):
-        tau2 = np.exp(2 * u1)[:, None]
-        x = special.expit(u2)[None]
-        rho = lo + (hi - lo) * x
-        t2b, t2w = (tau2 * rho).reshape(-1), (tau2 * (1 - rho)).reshape(-1)
-        ll, b, V = _ll_pairs(t2b, t2w, cl, loc)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lp = (lp_tau(np.exp(u1))[:, None] + u1[:, None] + np.asarray(rho_prior.logpdf(rho), float)
-                  + np.log((hi - lo) * x * (1 - x)))
-        f = np.where(np.isfinite(lp), ll.reshape(lp.shape) + lp, -np.inf)
-        if not full:
-            return f
-        shape = lp.shape
-        return f, b.reshape(shape + b.shape[1:]), V.reshape(shape + V.shape[1:])
-
+    logf2 = LazyDensity(_joint_density, cl, loc, rho_prior, lo, hi, spec.priors["tau"])
     gr = _grid_2d(logf2, (spec.priors["tau"], _ZPrior(rho_prior, lo, hi)), (float(_scale(spec.yi, spec.vi)), 1.0),
                   n=n or 8)
     return MultivariateExactPosterior(spec, gr, cl, loc, lo, hi, gr.logml)

@@ -26,6 +26,25 @@ _Q = (0.025, 0.5, 0.975)
 _NUTS_HINT = 'use engine="nuts" for this model'
 
 
+class LazyDensity:
+    """A log density built on first call by a module-level *factory* from picklable *args*.
+
+    An exact posterior keeps its joint density of (log tau_1, log tau_2) to refine draws; a
+    closure cannot be pickled, so the posterior pickles this recipe and rebuilds the closure
+    after loading (the same numbers as before pickling)."""
+
+    def __init__(self, factory: Callable[..., Callable[..., object]], *args: object) -> None:
+        self.factory, self.args, self._fn = factory, args, None
+
+    def __call__(self, *args: object) -> object:
+        if self._fn is None:
+            self._fn = self.factory(*self.args)
+        return self._fn(*args)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"factory": self.factory, "args": self.args, "_fn": None}
+
+
 # ---------------------------------------------------------------------------
 # quadrature helpers
 # ---------------------------------------------------------------------------

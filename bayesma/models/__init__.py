@@ -320,10 +320,19 @@ class MetaAnalysis:
                                    coefs=list(spec.coef_names) if spec.is_regression else None)
             return MetaAnalysis.from_spec(dataclasses.replace(spec, priors=mv), share_cache_with=self)
         merged = {**spec.priors, **dict(priors)}
-        new_spec = dataclasses.replace(spec, priors=resolve_priors(
+        counts = getattr(spec, "counts", None)
+        if counts is not None:  # a count model's study baselines have their own priors (models/counts.py)
+            from bayesma.models.counts import _count_priors, _normal_priors
+
+            given, merged = merged, _normal_priors(merged)
+        resolved = resolve_priors(
             merged, measure=spec.measure, meta=spec.meta, model=spec.model,
-            three_level=spec.cluster_index is not None, likelihood=spec.likelihood,
-            slopes=has_slopes(spec.mods, spec.coef_names), scale_q=0 if spec.Z is None else spec.Z.shape[1]))
+            three_level=spec.cluster_index is not None,
+            likelihood="normal" if counts is not None else spec.likelihood,
+            slopes=has_slopes(spec.mods, spec.coef_names), scale_q=0 if spec.Z is None else spec.Z.shape[1])
+        if counts is not None:
+            resolved = _count_priors(resolved, given, counts)
+        new_spec = dataclasses.replace(spec, priors=resolved)
         check_priors(new_spec)  # as a direct fit: an improper posterior, a prior built for other studies
         return MetaAnalysis.from_spec(new_spec, share_cache_with=self)
 

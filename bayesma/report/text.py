@@ -29,6 +29,7 @@ from bayesma._format import format_transformed, moderator_statistic, transformed
 from bayesma.design import formula_variables
 from bayesma.report.counts import add_counts_words
 from bayesma.report.dependent import add_dependent_words, dependent_fits
+from bayesma.report.families import add_family_words
 from bayesma.report.fits import estimator_fits
 from bayesma.report.levels import add_level_words, level_table
 from bayesma.report.tables import (
@@ -592,4 +593,5 @@ def posterior_report(
     text = text if levels is None else add_level_words(text, levels)
     if getattr(spec, "counts", None) is not None:  # binomial / Poisson likelihood (report/counts.py)
         return add_counts_words(text, post)
+    text = add_family_words(text, post)  # location-scale, Student-t, bias models (report/families.py)
     return text if dep is None else add_dependent_words(text, post)

@@ -443,8 +443,11 @@ def compare_models(posteriors: Sequence[Any], names: Sequence[str] | None = None
         raise InputError(f"names must be {len(posteriors)} different names, got {names!r}")
     first = posteriors[0].spec
     for name, p in zip(names[1:], posteriors[1:]):
-        if p.spec.k != first.k or not (np.allclose(p.spec.yi, first.yi) and np.allclose(p.spec.vi, first.vi)):
-            raise InputError(f"{name!r} is a fit of other studies than {names[0]!r}: LOO and WAIC compare models "
-                             "of the same data only")
+        same = (p.spec.k == first.k and list(map(str, p.spec.labels)) == list(map(str, first.labels))
+                and np.allclose(p.spec.yi, first.yi, rtol=1e-12, atol=0.0)
+                and np.allclose(p.spec.vi, first.vi, rtol=1e-12, atol=0.0))
+        if not same:  # the same studies, in the same order, with the same effects (to rounding)
+            raise InputError(f"{name!r} is a fit of other studies (or another order, or other effect sizes) than "
+                             f"{names[0]!r}: LOO and WAIC compare models of the same data only")
     elpds = {name: elpd_data(p, ic, "compare_models") for name, p in zip(names, posteriors)}
     return pd.DataFrame(_arviz.compare(elpds, ic))

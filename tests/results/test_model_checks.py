@@ -132,6 +132,12 @@ def test_compare_models(bcg_rr):
     other = _fit(bcg_rr.iloc[:10], labels="trial")
     with pytest.raises(InputError, match="other studies"):
         bm.compare_models([a, other])
+    nudged = _fit(bcg_rr.assign(yi=bcg_rr["yi"] * (1 + 1e-7)), labels="trial")  # within np.allclose's 1e-5
+    with pytest.raises(InputError, match="other effect sizes"):
+        bm.compare_models([a, nudged])
+    reordered = _fit(bcg_rr.iloc[::-1], labels="trial")
+    with pytest.raises(InputError, match="another order"):
+        bm.compare_models([a, reordered])
     with pytest.raises(InputError, match="at least two"):
         bm.compare_models([a])
     with pytest.raises(bm.ArgumentTypeError):
