@@ -137,19 +137,28 @@ def column_blocks(widths: Sequence[int], keys: int, width: int = WIDTH, gap: int
     return _greedy_blocks(widths, keys, lo, gap)
 
 
-def print_table(df: pd.DataFrame, title: str | None = None, index: bool = True) -> None:
+def print_table(df: pd.DataFrame, title: str | None = None, index: bool = True,
+                breaks: Sequence[str] = ()) -> None:
     """Print a DataFrame as an aligned table: a rich table on a terminal, plain text otherwise.
 
     The printout fits :data:`WIDTH` columns: a column with no number at all (all NaN) is left out of it, and a
     table still wider is printed in parts, each starting with the columns that name the rows (the DataFrame
-    and the files written from it keep every column)."""
+    and the files written from it keep every column). The parts start at the columns *breaks* (e.g. the
+    heterogeneity after the estimates) when those parts fit; else they are as even as they can be."""
     shown = df.loc[:, [not df.iloc[:, j].isna().all() for j in range(df.shape[1])]] if len(df) else df
     header, rows, numeric = table_rows(shown, index=index)
     widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(header)]
     rich = _use_rich()
     # a rich table: a border and a space either side of each cell
-    blocks = column_blocks([w + 3 for w in widths] if rich else widths, _key_columns(shown, index),
-                           width=WIDTH - 1 if rich else WIDTH, gap=0 if rich else 2)
+    cell_widths, keys = [w + 3 for w in widths] if rich else widths, _key_columns(shown, index)
+    width, gap = (WIDTH - 1, 0) if rich else (WIDTH, 2)
+    blocks = column_blocks(cell_widths, keys, width=width, gap=gap)
+    starts = [j for j, h in enumerate(header) if j > keys and h in breaks]
+    if len(blocks) > 1 and starts:  # the parts the caller named, if each fits
+        edges = [keys, *starts, len(header)]
+        named = [list(range(keys)) + list(range(a, b)) for a, b in zip(edges, edges[1:])]
+        if all(sum(cell_widths[j] for j in b) + gap * (len(b) - 1) <= width for b in named):
+            blocks = named
     for b, cols in enumerate(blocks):
         part = title if b == 0 or not title else f"{title} (continued)" if len(title) <= WIDTH - 12 else "(continued)"
         _print_block([header[j] for j in cols], [[r[j] for j in cols] for r in rows], [numeric[j] for j in cols],

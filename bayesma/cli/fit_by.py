@@ -228,7 +228,8 @@ def run_by(args: argparse.Namespace, df: pd.DataFrame, spec: dict[str, Any], pri
                   "degrees of freedom, p its p-value; PI: prediction interval; Bayes: posterior median and 95% "
                   f"credible interval ({engine} engine); P(> 0): posterior probability that the effect is positive.")
         note = _runnable(small_k_note(table), table, by, spec, args) + _borrowing_hint(df, table, by, spec, args)
-    print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)")
+    print_table(shown, title=f"Meta-analyses by {by} (all numbers in combined.csv)",
+                breaks=["Q(df)"])  # too wide for 100 columns: the estimates, then heterogeneity and Bayes
     say_wrapped(legend + "\n")  # prose; the notes below hold commands to copy, kept on one line each
     if note:
         say(note + "\n")

@@ -274,7 +274,8 @@ def run(args: argparse.Namespace) -> int:
             res, rob, what = fit(df, var, args)
     table = pooled_table(res, rob, df, args)
     df = df.assign(_vi=pd.to_numeric(df[var]))
-    print_table(table.round({c: 4 for c in table.columns if not c.endswith("pval")}), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}")
+    print_table(table.round({c: 4 for c in table.columns if not c.endswith("pval")}), title=f"Pooled estimates: model-based and cluster-robust (CR2) 95% intervals; {what}",
+                breaks=["rob_se"])  # model-based, then cluster-robust
     for note in caution_notes(res, table):
         say_wrapped(f"{note}\n")
     written = ["mv.csv", "effects.csv", "forest.png", "report.md"]

@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         if args.by and not args.mods:
             table = by_table(parts, args.by)
             print_table(paper_table(table), title=f"Frequentist meta-analyses by {args.by} (FE: common effect; "
-                                                  "RE: REML; Q: Cochran's Q; all numbers in rma_by.csv)")
+                                                  "RE: REML; Q: Cochran's Q; all numbers in rma_by.csv)",
+                        breaks=["Q(df)"])  # if too wide: the estimates, then heterogeneity
             if note := small_k_note(table):
                 say_wrapped(note)
             name = "rma_by.csv"
@@ -129,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
             if args.mods:
                 print_regression(table, f"Frequentist {what} (k = {k}; 95% CIs)")
             else:
-                print_table(table, title=f"Frequentist {what} (k = {k}; 95% CIs and PI)")
+                print_table(table, title=f"Frequentist {what} (k = {k}; 95% CIs and PI)",
+                            breaks=["tau2"])  # the estimates, then heterogeneity and the PI
             name = "rma.csv"
         with writing(out / name):
             table.to_csv(work / name)

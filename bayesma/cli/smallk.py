@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
             priors=model.priors, engine="exact", measure=spec["measure"],
         )
     loo_table = loo.table
-    print_table(loo_table, title="Leave-one-out (each row: the fit without that study)")
+    print_table(loo_table, title="Leave-one-out (each row: the fit without that study)",
+                breaks=["tau_median"])  # mu, then tau and a new study
     mu = float(rma(model.spec.yi, model.spec.vi, method="REML").beta[0])
     executor = None
     if args.jobs and args.jobs > 1:
