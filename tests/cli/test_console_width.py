@@ -86,6 +86,7 @@ class TestCommandLine:
         out = self._out(bcg, tmp_path, capsys, "fit", "--by", "outcome", "--engine", "exact", "--seed", "1")
         assert not _too_wide(out)  # was 133 columns
         assert _row(out, "A") == _cells(BEFORE["fit_by"])
+        assert any(re.match(r"outcome\s+Q\(df\)\s+p\s", ln) for ln in out.splitlines())  # then heterogeneity
         combined = pd.read_csv(tmp_path / "o" / "combined.csv")
         assert len(combined.columns) > len(_row(out, "A"))  # the file keeps every number
 
@@ -99,6 +100,7 @@ class TestCommandLine:
         assert not _too_wide(out)  # was 114 columns
         assert _row(out, "FE") == _cells(BEFORE["rma"])
         assert _row(out, "REML + KH") == _cells(BEFORE["rma_kh"])
+        assert any(re.match(r"method\s+tau2\s+I2", ln) for ln in out.splitlines())  # the estimates, then tau2
 
     def test_rma_by(self, bcg, tmp_path, capsys):
         out = self._out(bcg, tmp_path, capsys, "rma", "--by", "outcome")
@@ -120,6 +122,7 @@ class TestCommandLine:
         out = self._out(bcg, tmp_path, capsys, "mv", "--cluster", "trial", "--outcome", "outcome")
         assert not _too_wide(out)  # was 111 columns
         assert _row(out, "A") == _cells(BEFORE["mv"])
+        assert any(re.match(r"outcome\s+rob_se\s", ln) for ln in out.splitlines())  # model-based, then robust
 
     @pytest.mark.parametrize("argv", [["subgroup", "--by", "outcome"], ["bias", "--labels", "study"],
                                       ["robma", "--labels", "study", "--seed", "1"]])
