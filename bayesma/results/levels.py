@@ -65,7 +65,13 @@ def _design(spec: Any, newmods: Any, design: Any) -> np.ndarray:
                          "design rows); post.level_predictions() predicts each level of categorical moderators")
     intercept = np.allclose(np.asarray(spec.X, float)[:, 0], 1.0) and spec.coef_names[0] == "intrcpt"
     width = p - 1 if intercept else p
-    raw = np.asarray(newmods, dtype=float)
+    try:
+        raw = np.asarray(newmods, dtype=float)
+    except (TypeError, ValueError):  # level names, a dict, a table: not values of the design's columns
+        raise InputError(f"newmods must be numbers, the values of the design's moderator columns "
+                         f"({', '.join(spec.coef_names[-width:])}; a categorical moderator is 0/1 per level), got "
+                         f"{newmods!r:.60}; post.level_predictions() predicts each level of categorical moderators, "
+                         "post.predict(design=...) takes full design rows") from None
     if raw.ndim == 0:
         rows = raw.reshape(1, 1)
     elif raw.ndim == 1:  # one moderator: one prediction per value (as metafor); several: one row
