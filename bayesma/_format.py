@@ -71,12 +71,40 @@ def is_p_column(name: Any) -> bool:
             or name.endswith("_p"))  # p_mu_positive: a posterior probability, written as a p-value is
 
 
+#: the width of a printout (a terminal of 100 columns): prose is wrapped and tables split to fit it
+WIDTH = 100
+
+
+def wrap_text(text: str, width: int = WIDTH, indent: str = "  ") -> str:
+    """Prose for a printout: each line of *text* longer than *width* broken at spaces, the continuation lines
+    indented by *indent*. Words are never split (a column name or a quoted value stays whole), and a relation
+    stays on one line (``rho = 0.5``, ``p < .001``).
+
+    Examples
+    --------
+    >>> print(wrap_text("priors: " + "word " * 12, width=30))
+    priors: word word word word
+      word word word word word
+      word word word
+    """
+    import re
+    import textwrap
+
+    def fill(line: str) -> str:
+        glued = re.sub(r" ([=<>]) ", "\x00\\1\x00", line)
+        return textwrap.fill(glued, width, subsequent_indent=indent, break_long_words=False,
+                             break_on_hyphens=False).replace("\x00", " ")
+
+    return "\n".join(fill(line) if len(line) > width else line for line in text.split("\n"))
+
+
 def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: bool = True,
                max_rows: int | None = None) -> str:
     """A DataFrame as a printout's table: p-value columns through :func:`format_p` (``<.0001``, never
     ``1.6302e-21``), every other float column in fixed notation with *digits* decimals (no column
     switched to scientific notation), NaN as ``NA``; all columns shown, whatever pandas' display options,
-    and all rows (or the first and last of *max_rows*).
+    and all rows (or the first and last of *max_rows*); a table wider than :data:`WIDTH` printed in parts
+    (pandas' ``line_width``: each part with the row names).
 
     Examples
     --------
@@ -96,7 +124,7 @@ def frame_text(table: Any, digits: int = 4, *, p_columns: Any = None, index: boo
             shown[col] = [format_p(v) for v in values]
         elif values.dtype.kind == "f":
             shown[col] = ["NA" if np.isnan(v) else f"{v:.{digits}f}" for v in values]
-    return shown.to_string(index=index, max_rows=max_rows, max_cols=None, line_width=None)
+    return shown.to_string(index=index, max_rows=max_rows, max_cols=None, line_width=WIDTH)
 
 
 #: methods whose validity depends on the number of studies: (the k below which a printout says so, why)

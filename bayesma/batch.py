@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma._format import frame_text
+from bayesma._format import frame_text, wrap_text
 from bayesma._validate import check_level, label_alias
 from bayesma.batch_regression import fit_regressions, note_dropped, plan_regression
 from bayesma.batch_steps import (
@@ -311,6 +311,7 @@ class FitManyResult:  # numpydoc ignore=PR01
         if failed:
             lines.append(f"{failed} group(s) failed: see .errors")
         cols = ["k", "FE", "RE", "I2", "Q_p", "mu_mean", "mu_lower", "mu_upper", "p_mu_positive"]
+        lines = [wrap_text(line) for line in lines]  # prose at 100 columns
         lines.append(frame_text(self.groups[cols], max_rows=20))  # Q_p as a p-value: <.0001, never 0.0
         return "\n".join(lines)
 

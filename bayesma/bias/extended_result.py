@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from bayesma._format import format_bf
+from bayesma._format import format_bf, wrap_text
 from bayesma.bias.result import RoBMAResult
 from bayesma.bias.scales import to_scale
 
@@ -271,5 +271,5 @@ class RoBMAExtResult(RoBMAResult):  # numpydoc ignore=PR01
             lines.append(f"Multilevel: {self.y.size} estimates in {self.clusters.g} clusters; rho (share of "
                          f"heterogeneity between clusters) ~ {rho}; weight functions act on each estimate "
                          f"given its cluster effect (adaptive Gauss-Hermite, {self.clusters.n_nodes} nodes).")
-        return "\n".join(lines)
+        return "\n".join(wrap_text(line) for line in lines)  # prose at 100 columns
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayesma._format import format_bf, small_k_lines
+from bayesma._format import format_bf, small_k_lines, wrap_text
 from bayesma.bias.components import PEESE, PET, WeightFunction
 from bayesma.bias.importance_sampling import ModelFit, weighted_quantile
 from bayesma.bias.model import FitData, ModelDef
@@ -500,7 +500,7 @@ class RoBMAResult:  # numpydoc ignore=PR01
                          "PEESE coefficients refer to the flipped effects and stay positive.")
         if any(m.bias_class != "none" for m in self._defs):
             lines += small_k_lines("robma", int(self.y.size))
-        return "\n".join(lines)
+        return "\n".join(wrap_text(line) for line in lines)  # prose at 100 columns
 
     # -- plots -------------------------------------------------------------------------
     def plot_mu(self, conditional: bool = False, ax=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 import time
 import warnings
@@ -13,8 +12,13 @@ from typing import Any
 
 import pandas as pd
 
+from bayesma._format import WIDTH as FORMAT_WIDTH
+from bayesma._format import wrap_text
 from bayesma.cli.errors import PROG
 from bayesma.report import table_rows
+
+#: the width of the console: prose is wrapped and tables are split to fit a terminal of 100 columns
+WIDTH = FORMAT_WIDTH
 
 
 class Progress:
@@ -86,10 +90,75 @@ def _use_rich() -> bool:
     return True
 
 
+def _key_columns(df: pd.DataFrame, index: bool) -> int:
+    """How many leading columns name a row (the index levels, else the first text column): repeated in each
+    part of a table split to fit the console."""
+    if index:
+        return df.index.nlevels
+    return 1 if df.shape[1] and not pd.api.types.is_numeric_dtype(df.iloc[:, 0]) else 0
+
+
+def _greedy_blocks(widths: Sequence[int], keys: int, width: int, gap: int) -> list[list[int]]:
+    key_width = sum(widths[:keys]) + gap * max(keys - 1, 0)
+    blocks: list[list[int]] = []
+    current, used = list(range(keys)), key_width
+    for j in range(keys, len(widths)):
+        extra = widths[j] + (gap if current else 0)
+        if used + extra > width and len(current) > keys:
+            blocks.append(current)
+            current, used = list(range(keys)), key_width
+            extra = widths[j] + (gap if current else 0)
+        current.append(j)
+        used += extra
+    blocks.append(current)
+    return blocks
+
+
+def column_blocks(widths: Sequence[int], keys: int, width: int = WIDTH, gap: int = 2) -> list[list[int]]:
+    """Split the columns of a table (their *widths*) into parts no wider than *width*: each part the first
+    *keys* columns (the row names) and the next columns in their order; as few parts as fit, as even in width
+    as they can be.
+
+    Examples
+    --------
+    >>> column_blocks([10, 30, 30, 30], keys=1, width=80)
+    [[0, 1, 2], [0, 3]]
+    >>> column_blocks([10, 30, 30], keys=1, width=80)
+    [[0, 1, 2]]
+    """
+    n = len(_greedy_blocks(widths, keys, width, gap))
+    lo, hi = 1, width  # the narrowest limit that still needs no more than n parts
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(_greedy_blocks(widths, keys, mid, gap)) <= n:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _greedy_blocks(widths, keys, lo, gap)
+
+
 def print_table(df: pd.DataFrame, title: str | None = None, index: bool = True) -> None:
-    """Print a DataFrame as an aligned table: a rich table on a terminal, plain text otherwise."""
-    header, rows, numeric = table_rows(df, index=index)
-    if _use_rich():
+    """Print a DataFrame as an aligned table: a rich table on a terminal, plain text otherwise.
+
+    The printout fits :data:`WIDTH` columns: a column with no number at all (all NaN) is left out of it, and a
+    table still wider is printed in parts, each starting with the columns that name the rows (the DataFrame
+    and the files written from it keep every column)."""
+    shown = df.loc[:, [not df.iloc[:, j].isna().all() for j in range(df.shape[1])]] if len(df) else df
+    header, rows, numeric = table_rows(shown, index=index)
+    widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(header)]
+    rich = _use_rich()
+    # a rich table: a border and a space either side of each cell
+    blocks = column_blocks([w + 3 for w in widths] if rich else widths, _key_columns(shown, index),
+                           width=WIDTH - 1 if rich else WIDTH, gap=0 if rich else 2)
+    for b, cols in enumerate(blocks):
+        part = title if b == 0 or not title else f"{title} (continued)" if len(title) <= WIDTH - 12 else "(continued)"
+        _print_block([header[j] for j in cols], [[r[j] for j in cols] for r in rows], [numeric[j] for j in cols],
+                     [widths[j] for j in cols], part, rich)
+
+
+def _print_block(header: list[str], rows: list[list[str]], numeric: list[bool], widths: list[int],
+                 title: str | None, rich: bool) -> None:
+    if rich:
         from rich.console import Console
         from rich.table import Table
 
@@ -100,7 +169,6 @@ def print_table(df: pd.DataFrame, title: str | None = None, index: bool = True) 
             table.add_row(*cells)
         Console(file=sys.stdout).print(table)
         return
-    widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(header)]
 
     def fmt(cells: Sequence[str]) -> str:
         return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
@@ -119,14 +187,10 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-#: the width of the console's prose (a terminal of 100 columns; tables are as wide as their columns)
-WIDTH = 100
-
-
-def wrapped(text: str, width: int = WIDTH) -> str:
+def wrapped(text: str, width: int = WIDTH, indent: str = "  ") -> str:
     """Prose for the console: each line of *text* longer than *width* broken at spaces, the continuation lines
-    indented by two spaces (a test line, a note under a table). Words are never split, so a column name or a
-    quoted value stays whole.
+    indented by *indent* (two spaces: a test line, a note under a table). Words are never split, so a column
+    name or a quoted value stays whole (:func:`bayesma._format.wrap_text`).
 
     Examples
     --------
@@ -136,14 +200,7 @@ def wrapped(text: str, width: int = WIDTH) -> str:
       word word word word word word word
       word word word word
     """
-    import textwrap
-
-    def fill(line: str) -> str:  # a relation stays on one line: "rho = 0.5", "p < .001"
-        glued = re.sub(r" ([=<>]) ", "\x00\\1\x00", line)
-        return textwrap.fill(glued, width, subsequent_indent="  ", break_long_words=False,
-                             break_on_hyphens=False).replace("\x00", " ")
-
-    return "\n".join(fill(line) if len(line) > width else line for line in text.split("\n"))
+    return wrap_text(text, width, indent)
 
 
 def say_wrapped(text: str = "") -> None:

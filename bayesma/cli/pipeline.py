@@ -11,7 +11,7 @@ import pandas as pd
 
 import bayesma
 from bayesma import priors as pr
-from bayesma.cli.console import Progress, print_table, say, say_wrapped
+from bayesma.cli.console import Progress, print_table, say, say_wrapped, wrapped
 from bayesma.cli.outputs import writing
 from bayesma.errors import ArgumentTypeError
 from bayesma.report import (
@@ -95,8 +95,8 @@ def run_fit(
     work = Path(workdir) if workdir is not None else out
     say(f"\n{model.spec.describe()}" if hasattr(model, "spec") else "")
     say("Priors:")
-    for line in pr.describe(model.priors).splitlines():
-        say("  " + line)
+    for line in pr.describe(model.priors).splitlines():  # a long prior note: wrapped under its prior
+        say(wrapped("  " + line, indent="      "))
     if spec.get("measure") is None:
         scaled = any("data-scaled" in str(getattr(p, "label", "")) for p in model.priors.values())
         say_wrapped("Note: no --measure given, so the effects are treated as a generic effect size"

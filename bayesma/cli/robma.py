@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
                                "(importance sampling)"):
                 fits[value] = _fit_one(part, args, measure, effects, title)
     n_models = sum(len(f.models) for f in fits.values())
-    say(f"({n_models} models fitted in {sum(f.elapsed for f in fits.values()):.1f} s; every model: "
+    say_wrapped(f"({n_models} models fitted in {sum(f.elapsed for f in fits.values()):.1f} s; every model: "
         f"{out / 'robma_models.csv'})")
     _write(fits, args, out, progress)
     return EXIT_OK

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesma.cli.console import Progress, isatty, print_table, say, say_wrapped
+from bayesma.cli.console import Progress, isatty, print_table, say_wrapped
 from bayesma.cli.errors import EXIT_OK
 from bayesma.cli.options import (
     build_model,
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             print_table(wide, title=f"Small-k simulation: {what}")
     if not isinstance(sim_table.index, pd.MultiIndex):
         print_table(sim_table, title="Small-k simulation")
-    say(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
+    say_wrapped(f"(bias, RMSE and the intervals for tau: {out / 'smallk_simulation.csv'})")
     written = ["leave_one_out.csv", "smallk_simulation.csv", "leave_one_out.png", "smallk_simulation.png"]
     with staged_dir(out) as work, progress.step(f"writing files to {out}"):
         with writing(out / written[0]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bayesma._format import frame_text
+from bayesma._format import frame_text, wrap_text
 from bayesma.posterior.names import canonical_name, split_name
 from bayesma.priors import describe
 
@@ -43,7 +43,7 @@ def posterior_repr(post: FitView) -> str:
         shown["ess_bulk"] = shown["ess_bulk"].round().astype("Int64")
     # 4 decimals in every column, as the command line prints the same summary (not .4g: -0.4 beside 0.07252)
     table = frame_text(shown, digits=4)
-    return "\n".join([
+    return wrap_text("\n".join([  # prose wrapped at 100 columns (the tables fit them already)
         head,
         post.spec.describe(),
         "priors:",
@@ -54,7 +54,7 @@ def posterior_repr(post: FitView) -> str:
         f"({post.spec.k} study effects theta[...] in .summary())",
         *influence_lines(post),
         f"diagnostics: {post.diagnostics().line()}",
-    ])
+    ]), indent="    ")
 
 
 def _level_lines(post: FitView) -> list[str]:

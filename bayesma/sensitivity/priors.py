@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayesma._format import frame_text
+from bayesma._format import frame_text, wrap_text
 from bayesma.errors import ArgumentTypeError, InputError
 from bayesma.posterior.names import split_name
 from bayesma.priors import sensitivity_tau_priors
@@ -74,7 +74,7 @@ class PriorComparison:
         note = self.bayes_factor_note()
         return (f"PriorComparison ({self.engine}, {len(self.posteriors)} priors)\n"
                 + frame_text(self.table[cols], digits=4)
-                + (f"\n{note}" if note else ""))
+                + (f"\n{wrap_text(note)}" if note else ""))
 
     def bayes_factor_note(self) -> str:
         """The mu prior the ``bf10_effect`` column depends on, as one sentence ("" without that column).

@@ -314,7 +314,7 @@ def test_negative_effect_direction_mirrors_positive(lehmann):
     assert en.loc["mu", "0.025"] == pytest.approx(-ep.loc["mu", "0.975"], abs=0.01)
     assert en.loc["PET", "mean"] == pytest.approx(ep.loc["PET", "mean"], abs=0.02)
     # the printout says why PET and PEESE stay positive on negative effects
-    assert "PET and PEESE coefficients refer to the flipped effects" in repr(neg)
+    assert "PET and PEESE coefficients refer to the flipped effects" in " ".join(repr(neg).split())  # wrapped
     assert "flipped" not in repr(pos)
     with pytest.raises(ValueError, match="effect_direction"):
         bm.robma(sub, yi="yi", vi="vi", effect_direction="down")

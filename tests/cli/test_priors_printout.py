@@ -14,8 +14,9 @@ CSV = ROOT / "examples" / "data" / "working_alliance_illustrative.csv"
 
 
 def _row(out: str, start: str) -> list[str]:
-    line = next(ln for ln in out.splitlines() if ln.startswith(start))
-    return [c.strip() for c in line[len(start):].split("  ") if c.strip()]
+    """The cells of the row *start*, across the parts of a table split to fit 100 columns."""
+    return [c.strip() for line in out.splitlines() if line.startswith(start)
+            for c in line[len(start):].split("  ") if c.strip()]
 
 
 def test_default_prior_row_is_fit_by_s_estimate(tmp_path, capsys, monkeypatch):

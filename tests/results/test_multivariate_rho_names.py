@@ -34,7 +34,8 @@ def test_posterior_printout_names_both_correlations(data):
                                priors={"mu": bm.priors.Normal(0, 1), "tau": bm.priors.HalfNormal(0.5)}).fit(
             engine="exact", seed=1)
     text = repr(post)
-    assert LEGEND in text.splitlines()
+    assert LEGEND in " ".join(text.split())  # a line of its own, wrapped at 100 columns
+    assert any(ln.startswith("rho: correlation") for ln in text.splitlines())
     assert "rho" in post.summary().index  # the public row name is kept
     assert not BARE.search(text), text
 
