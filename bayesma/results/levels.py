@@ -238,9 +238,9 @@ class PredictionMixin:
         prob = check_level(prob, "prob")
         spec = self.spec
         if getattr(spec, "scale", None) is None:
-            raise UnsupportedModelError("study-specific predictions need a location-scale model (scale=); here "
-                                        "every study shares tau: use post.predict(newmods=...) or "
-                                        "post.interval('theta_new')")
+            why = "a common-effect model has no tau" if spec.model == "common" else "here every study shares tau"
+            raise UnsupportedModelError(f"study-specific predictions need a location-scale model (scale=); {why}: "
+                                        "use post.predict(newmods=...) or post.interval('theta_new')")
         post: Any = self
         X = np.asarray(spec.X, dtype=float)
         loc = post.draws("beta") @ X.T if spec.is_regression else np.repeat(post.draws("mu")[:, None], len(X), 1)
