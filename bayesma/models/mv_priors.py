@@ -102,7 +102,7 @@ def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct
         the valid range, a non-LKJ prior for ``rho`` under ``"UN"``, or (with moderators) a dict of
         priors by outcome for ``mu``/``beta``.
     """
-    given = dict(priors or {})
+    given = _by_outcome(dict(priors or {}))
     keys = MV_PRIOR_KEYS if coefs is None else ("mu", "beta", "tau", "rho")
     unknown = set(given) - set(keys)
     if unknown:
@@ -131,6 +131,19 @@ def resolve_mv_priors(priors: Mapping[str, Any] | None, names: list[str], struct
         for o, p in _per_outcome(given.get("tau"), defaults["tau"], names, "tau", ("tau", "tau2")).items():
             out[f"tau[{o}]"] = p
     out["rho"] = _rho_prior(given.get("rho"), struct, len(names))
+    return out
+
+
+def _by_outcome(given: dict[str, Any]) -> dict[str, Any]:
+    """The flat names a fitted model's priors print (``mu[AL]``: ``model.priors``) as priors by outcome,
+    so ``MetaAnalysis(..., priors=other.priors)`` takes them."""
+    flat = {k: v for k, v in given.items() if "[" in k and k.endswith("]")}
+    out = {k: v for k, v in given.items() if k not in flat}
+    for base, by in nested_priors(flat).items():
+        if out.get(base) is not None and not isinstance(out[base], Mapping):
+            raise InputError(f"priors[{base!r}] and priors by outcome ({', '.join(f'{base}[{o}]' for o in by)}) "
+                             "were both given: give one prior for every outcome, or one per outcome")
+        out[base] = {**dict(out.get(base) or {}), **by}
     return out
 
 

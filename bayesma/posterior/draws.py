@@ -188,10 +188,10 @@ class DrawsPosterior:
         dim = var_dim(post, name)
         if label is not None:
             if dim is None:
-                raise KeyError(f"{name!r} is a scalar; it has no element {label!r}")
+                raise UnknownParameterError(f"{name!r} is a scalar; it has no element {label!r}")
             labels = [str(c) for c in da.coords[dim].values]
             if label not in labels:
-                raise KeyError(f"{name!r} has no element {label!r}; its {dim} labels are {labels}")
+                raise UnknownParameterError(f"{name!r} has no element {label!r}; its {dim} labels are {labels}")
             da = da.isel({dim: labels.index(label)})
             dim = None
         vals = np.asarray(da.values, dtype=float)

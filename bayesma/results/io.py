@@ -34,9 +34,27 @@ def meta_json(post: FitView) -> str:
         "fit_seconds": post.fit_seconds,
         "fit_info": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
                      for k, v in post.fit_info.items()},
-        "spec": encode(post.spec),
+        "spec": encode(_with_moderator_columns(post.spec)),
     }
     return json.dumps(meta)
+
+
+def _with_moderator_columns(spec: Any) -> Any:
+    """*spec* with its data table narrowed to the moderator columns its formula names (those name the
+    levels of a categorical moderator in ``level_predictions`` and the printout; the other columns are
+    the user's and are not saved)."""
+    import dataclasses
+
+    from bayesma.design import formula_variables
+
+    meta = getattr(spec, "meta", None)
+    data = getattr(meta, "data", None)
+    if not isinstance(data, pd.DataFrame):
+        return spec
+    mods = spec.mods if getattr(spec, "is_regression", False) else None
+    names = formula_variables(mods) if isinstance(mods, str) else list(mods) if isinstance(mods, (list, tuple)) else []
+    keep = list(dict.fromkeys(n for n in names if isinstance(n, str) and n in data.columns))
+    return dataclasses.replace(spec, meta=dataclasses.replace(meta, data=data[keep]))
 
 
 def write_posterior(post: FitView, path: str) -> str:

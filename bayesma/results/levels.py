@@ -65,7 +65,13 @@ def _design(spec: Any, newmods: Any, design: Any) -> np.ndarray:
                          "design rows); post.level_predictions() predicts each level of categorical moderators")
     intercept = np.allclose(np.asarray(spec.X, float)[:, 0], 1.0) and spec.coef_names[0] == "intrcpt"
     width = p - 1 if intercept else p
-    raw = np.asarray(newmods, dtype=float)
+    try:
+        raw = np.asarray(newmods, dtype=float)
+    except (TypeError, ValueError):  # level names, a dict, a table: not values of the design's columns
+        raise InputError(f"newmods must be numbers, the values of the design's moderator columns "
+                         f"({', '.join(spec.coef_names[-width:])}; a categorical moderator is 0/1 per level), got "
+                         f"{newmods!r:.60}; post.level_predictions() predicts each level of categorical moderators, "
+                         "post.predict(design=...) takes full design rows") from None
     if raw.ndim == 0:
         rows = raw.reshape(1, 1)
     elif raw.ndim == 1:  # one moderator: one prediction per value (as metafor); several: one row
@@ -232,9 +238,9 @@ class PredictionMixin:
         prob = check_level(prob, "prob")
         spec = self.spec
         if getattr(spec, "scale", None) is None:
-            raise UnsupportedModelError("study-specific predictions need a location-scale model (scale=); here "
-                                        "every study shares tau: use post.predict(newmods=...) or "
-                                        "post.interval('theta_new')")
+            why = "a common-effect model has no tau" if spec.model == "common" else "here every study shares tau"
+            raise UnsupportedModelError(f"study-specific predictions need a location-scale model (scale=); {why}: "
+                                        "use post.predict(newmods=...) or post.interval('theta_new')")
         post: Any = self
         X = np.asarray(spec.X, dtype=float)
         loc = post.draws("beta") @ X.T if spec.is_regression else np.repeat(post.draws("mu")[:, None], len(X), 1)

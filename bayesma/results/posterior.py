@@ -27,7 +27,6 @@ group has dims ``(chain, draw, ...)`` and the variables of :mod:`bayesma.spec` (
 (:class:`bayesma.exact.ExactPosterior`, any :class:`bayesma.posterior.MarginalSource`).
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -197,8 +196,7 @@ class MetaPosterior(ModelChecks, PredictionMixin):
         Parameters
         ----------
         name : str
-            ``"mu"``, ``"tau"``, ``"theta"``, ``"beta"``, ... ; also ``"tau2"`` (tau squared) and,
-            for intercept-only models, ``"mu"``.
+            ``"mu"``, ``"tau"``, ``"theta"``, ``"beta"``, ``"tau2"``, ... or a summary row (``"beta[intrcpt]"``).
         label : str, optional
             Coordinate label (study label, coefficient name, subgroup name).
 
@@ -215,6 +213,8 @@ class MetaPosterior(ModelChecks, PredictionMixin):
         >>> m.fit(engine="exact").draws("mu").shape
         (4000,)
         """
+        if label is None and name.endswith("]") and "[" in name:  # a summary row: "beta[intrcpt]"
+            name, _, label = name[:-1].partition("[")
         return self._source.draws(name, label)
 
     # -- summaries -------------------------------------------------------------

@@ -8,7 +8,8 @@ dataclasses from bayesma (``ModelSpec`` and its subclasses, ``MetaData``, ``Depe
 ``Counts``, the bias components) holding numbers, strings, arrays and priors; :func:`encode` writes
 every ``init`` field of each, :func:`decode` rebuilds them. Only dataclasses of bayesma's own modules
 are rebuilt (a file cannot name any other class), priors are rebuilt from their arguments,
-and the data table is kept as its row index (the model needs the arrays, not the user's columns).
+and the data table is kept as its row index and the columns its moderators name (the model needs the
+arrays; the moderators' values name the levels of a categorical moderator).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def encode(obj: Any) -> Any:
         return {_TAG: "dict", "v": [[encode(k), encode(v)] for k, v in obj.items()]}
     if isinstance(obj, pd.Index):
         return {_TAG: "index", "v": [encode(v) for v in obj.tolist()]}
-    if isinstance(obj, pd.DataFrame):  # the rows, not the user's columns
-        return {_TAG: "frame", "index": encode(obj.index)}
+    if isinstance(obj, pd.DataFrame):  # the rows, and the columns the caller kept (io.py: the moderators)
+        return {_TAG: "frame", "index": encode(obj.index), "columns": _columns(obj)}
     if _is_prior(obj):
         cls = type(obj)
         return {_TAG: "prior", "class": f"{cls.__module__}:{cls.__qualname__}", "args": encode(_prior_args(obj)),
@@ -64,6 +65,18 @@ def encode(obj: Any) -> Any:
         fields = {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
         return {_TAG: "dataclass", "class": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
     raise TypeError(f"cannot save a {type(obj).__name__} of the model specification: {obj!r:.80}")
+
+
+def _columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """The columns of *frame* as ``[name, values]`` pairs; a column of values JSON cannot hold (dates,
+    objects) is left out: the model needs the arrays, the columns only name things."""
+    out = []
+    for name in frame.columns:
+        try:
+            out.append([encode(name), [encode(v) for v in frame[name].tolist()]])
+        except TypeError:
+            continue
+    return out
 
 
 def decode(obj: Any) -> Any:
@@ -93,7 +106,10 @@ def decode(obj: Any) -> Any:
     if kind == "index":
         return pd.Index([decode(v) for v in obj["v"]])
     if kind == "frame":
-        return pd.DataFrame(index=decode(obj["index"]))
+        frame = pd.DataFrame(index=decode(obj["index"]))
+        for name, values in obj.get("columns", []):  # files before the moderator columns were kept: none
+            frame[decode(name)] = [decode(v) for v in values]
+        return frame
     if kind == "prior":
         prior = _bayesma_class(obj["class"], _is_prior_class)(**decode(obj["args"]))
         if repr(prior) != obj["repr"]:

@@ -16,6 +16,7 @@ from bayesma.errors import BayesmaError
 from bayesma.posterior.draws import PARAM_ORDER, hdi_of_draws, param_rows, var_dim
 from bayesma.posterior.protocol import SUMMARY_COLUMNS
 
+from .compare_families import family_rows
 from .levels import has_categorical
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +76,10 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
     ``escalc``'s ``yi, vi``. Dependent-effects models (CHE, multivariate across
     outcomes) are compared with :func:`bayesma.rma_mv` with the same ``V``
     and structure instead (see
-    :func:`bayesma.results.compare_dependent.compare_dependent`).
+    :func:`bayesma.results.compare_dependent.compare_dependent`). Bias and location-scale models add
+    the frequentist fit of the same model (:mod:`bayesma.results.compare_families`): ``REML (PET: mods =
+    sei)``, ``REML (PEESE: mods = vi)``, ``ML (selection model)`` (one-sided steps, no moderators) or
+    ``REML (location-scale)``.
 
     Examples
     --------
@@ -133,6 +137,7 @@ def compare_frequentist(post: FitView, level: float = 0.95) -> pd.DataFrame:
             pass
     if getattr(spec, "counts", None) is not None:  # counts: the GLMM with the same likelihood (rma_glmm)
         rows.extend(_glmm_rows(spec, level, reg))
+    rows.extend(family_rows(spec, level, reg))  # PET/PEESE, selection, location-scale: the same model
 
     # Bayesian row(s): posterior medians and equal-tailed intervals (exact values when available)
     bname = f"Bayesian ({post.engine})"
