@@ -34,12 +34,14 @@ class LazyDensity:
     after loading (the same numbers as before pickling)."""
 
     def __init__(self, factory: Callable[..., Callable[..., object]], *args: object) -> None:
-        self.factory, self.args, self._fn = factory, args, None
+        self.factory, self.args = factory, args
+        self._fn: Callable[..., object] | None = None
 
     def __call__(self, *args: object) -> object:
-        if self._fn is None:
-            self._fn = self.factory(*self.args)
-        return self._fn(*args)
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = self.factory(*self.args)
+        return fn(*args)
 
     def __getstate__(self) -> dict[str, object]:
         return {"factory": self.factory, "args": self.args, "_fn": None}

@@ -49,7 +49,7 @@ def _with_moderator_columns(spec: Any) -> Any:
 
     meta = getattr(spec, "meta", None)
     data = getattr(meta, "data", None)
-    if not isinstance(data, pd.DataFrame):
+    if meta is None or not isinstance(data, pd.DataFrame):
         return spec
     mods = spec.mods if getattr(spec, "is_regression", False) else None
     names = formula_variables(mods) if isinstance(mods, str) else list(mods) if isinstance(mods, (list, tuple)) else []
