@@ -98,3 +98,12 @@ def assert_readable(fig, what: str) -> None:
     if hit.any():
         i, j = (int(v[0]) for v in np.nonzero(hit))
         raise AssertionError(f"{what}: {boxes[i][0].get_text()!r} overlaps {boxes[j][0].get_text()!r}")
+
+
+def run_cli(argv, capsys):
+    """``bayesma <argv>`` in this process: (exit code, stdout, stderr)."""
+    from bayesma.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

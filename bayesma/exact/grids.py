@@ -62,14 +62,21 @@ def _box(u: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def _prior_range(prior: Any, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Initial range, floor and ceiling of u = log(tau), per row (scale: the data's scale)."""
-    ls = np.log(scale)
     with np.errstate(divide="ignore"):
         plo, phi = (float(np.log(q)) for q in prior.ppf_tau([1e-8, 1.0 - 1e-8]))
+    return search_range(plo, phi, prior.support(), scale)
+
+
+def search_range(plo: Any, phi: Any, support: tuple[float, float],
+                 scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_prior_range` from the log of the prior's 1e-8 and 1 - 1e-8 quantiles of tau (numbers, or one
+    per row) and its support."""
+    ls = np.log(scale)
     floor = ls - 23.0
-    ceil = np.maximum(ls + 23.0, phi if np.isfinite(phi) else -np.inf)
-    lo = np.minimum(ls - 10.0, plo if np.isfinite(plo) else -np.inf)
-    hi = np.maximum(ls + 4.0, phi if np.isfinite(phi) else -np.inf)
-    slo, shi = prior.support()
+    ceil = np.maximum(ls + 23.0, np.where(np.isfinite(phi), phi, -np.inf))
+    lo = np.minimum(ls - 10.0, np.where(np.isfinite(plo), plo, -np.inf))
+    hi = np.maximum(ls + 4.0, np.where(np.isfinite(phi), phi, -np.inf))
+    slo, shi = support
     if slo > 0:
         floor = np.maximum(floor, math.log(slo))
         lo = np.maximum(lo, math.log(slo))

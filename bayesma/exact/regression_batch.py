@@ -20,7 +20,7 @@ from scipy import stats
 from bayesma.errors import InputError
 from bayesma.priors.improper import moment_flags
 
-from .grids import _Grid1D, grid_log_tau
+from .grids import _Grid1D, grid_log_tau, search_range
 from .likelihood import _finish, _logpdf_tau_fn, _NormalRows, _scale
 from .quadrature import _BATCH, _LEVELS_1D, _LOG2PI, _N_GL_1D, _Q, _mixture_moments, _mixture_quantiles
 
@@ -100,23 +100,8 @@ def _loglik_rows(t2: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray, pr
 
 def _prior_range(tau: _TauRows, scale: np.ndarray):
     """:func:`bayesma.exact.grids._prior_range` with per-row prior quantiles."""
-    ls = np.log(scale)
     plo, phi = tau.log_quantiles()
-    floor = ls - 23.0
-    ceil = np.maximum(ls + 23.0, np.where(np.isfinite(phi), phi, -np.inf))
-    lo = np.minimum(ls - 10.0, np.where(np.isfinite(plo), plo, -np.inf))
-    hi = np.maximum(ls + 4.0, np.where(np.isfinite(phi), phi, -np.inf))
-    slo, shi = tau.support()
-    if slo > 0:
-        floor = np.maximum(floor, math.log(slo))
-        lo = np.maximum(lo, math.log(slo))
-    if np.isfinite(shi):
-        ceil = np.minimum(ceil, math.log(shi))
-        hi = np.minimum(hi, math.log(shi))
-    lo = np.clip(lo, floor, ceil)
-    hi = np.clip(hi, floor, ceil)
-    hi = np.maximum(hi, lo + 1e-6)
-    return lo, hi, floor, ceil
+    return search_range(plo, phi, tau.support(), scale)
 
 
 def _grid_rows(y, v, X, loc: _NormalRows, tau: _TauRows, n: int = _N_GL_1D) -> _Grid1D:

@@ -14,20 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers import ROOT
+from _helpers import ROOT, run_cli
 
 import bayesma as bm
 from bayesma import priors as pr
-from bayesma.cli import main
 from bayesma.exact.capability import choose_engine, exact_support
 
 CSV = ROOT / "examples" / "data" / "working_alliance_illustrative.csv"
 
 
-def _run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+_run = run_cli
 
 
 @pytest.fixture
