@@ -107,3 +107,23 @@ def run_cli(argv, capsys):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def fake_slow_compile(monkeypatch, smoke_post, seconds: float) -> list:
+    """nutpie's compile replaced by a *seconds* sleep that hands over the smoke fit's compiled model; returns
+    the list of entries it was asked to compile."""
+    import time
+
+    from bayesma.models import nuts_prepare
+
+    source = smoke_post._cache_entry
+    calls: list = []
+
+    def fake(entry):
+        calls.append(entry)
+        assert entry.handles.key == source.handles.key, "the fake compile serves the smoke fit's structure only"
+        time.sleep(seconds)
+        entry.nutpie_compiled, entry.compile_path = source.nutpie_compiled, "cached"
+
+    monkeypatch.setattr(nuts_prepare, "_compile_nutpie", fake)
+    return calls

@@ -8,16 +8,15 @@ structure), so no test here compiles a model family.
 from __future__ import annotations
 
 import sys
-import time
 
 import pandas as pd
 import pytest
-from _helpers import SMOKE_PRIORS
+from _helpers import SMOKE_PRIORS, fake_slow_compile
 
 import bayesma as bm
 import bayesma._progress as progress
 import bayesma._tasks as tasks
-from bayesma.models import nuts, nuts_prepare
+from bayesma.models import nuts
 from bayesma.models.nuts import COMPILE_MESSAGE, ModelCache
 
 pytest.importorskip("nutpie")
@@ -26,16 +25,7 @@ pytest.importorskip("nutpie")
 @pytest.fixture
 def slow_compile(monkeypatch, smoke_post):
     """nutpie's compile replaced by a 1.2 s sleep that hands over the smoke fit's compiled model."""
-    source = smoke_post._cache_entry
-    calls = []
-
-    def fake(entry):
-        calls.append(entry)
-        assert entry.handles.key == source.handles.key, "the fake compile serves the smoke fit's structure only"
-        time.sleep(1.2)
-        entry.nutpie_compiled, entry.compile_path = source.nutpie_compiled, "cached"
-
-    monkeypatch.setattr(nuts_prepare, "_compile_nutpie", fake)
+    calls = fake_slow_compile(monkeypatch, smoke_post, 1.2)
     monkeypatch.setattr(nuts, "MODEL_CACHE", ModelCache())  # the family is not compiled in this process
     return calls
 

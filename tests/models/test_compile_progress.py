@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from _helpers import SMOKE_PRIORS
+from _helpers import SMOKE_PRIORS, fake_slow_compile
 
 import bayesma._progress as progress
 from bayesma.cli import main
@@ -30,16 +30,7 @@ def _ticker_threads() -> list[threading.Thread]:
 @pytest.fixture
 def slow_compile(monkeypatch, smoke_post):
     """nutpie's compile replaced by a 2.5 s sleep that hands over the smoke fit's compiled model."""
-    source = smoke_post._cache_entry
-    calls = []
-
-    def fake(entry):
-        calls.append(entry)
-        assert entry.handles.key == source.handles.key, "the fake compile serves the smoke fit's structure only"
-        time.sleep(SLOW)
-        entry.nutpie_compiled, entry.compile_path = source.nutpie_compiled, "cached"
-
-    monkeypatch.setattr(nuts_prepare, "_compile_nutpie", fake)
+    calls = fake_slow_compile(monkeypatch, smoke_post, SLOW)
     return calls
 
 
