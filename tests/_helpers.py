@@ -127,3 +127,16 @@ def fake_slow_compile(monkeypatch, smoke_post, seconds: float) -> list:
 
     monkeypatch.setattr(nuts_prepare, "_compile_nutpie", fake)
     return calls
+
+
+def bias_data(k: int = 11, seed: int = 5):
+    """k studies for publication-bias models: yi ~ N(0.25, vi + 0.03), a moderator x, and two studies whose
+    p-values fall in every interval of the weight functions, both tails."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    vi = rng.uniform(0.01, 0.09, k)
+    out = pd.DataFrame({"yi": rng.normal(0.25, np.sqrt(vi + 0.03)), "vi": vi, "x": rng.normal(size=k)})
+    out.loc[0, "yi"], out.loc[1, "yi"] = -0.4, 0.9
+    return out

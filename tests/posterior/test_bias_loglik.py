@@ -16,9 +16,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
+from _helpers import bias_data
 from scipy import stats
 
 import bayesma as bm
@@ -30,12 +30,7 @@ pytest.importorskip("pymc")
 _PRIORS = {"mu": "normal(0, 1)", "tau": "halfnormal(0.5)"}
 
 
-def _data(k: int = 11, seed: int = 5) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    vi = rng.uniform(0.01, 0.09, k)
-    out = pd.DataFrame({"yi": rng.normal(0.25, np.sqrt(vi + 0.03)), "vi": vi, "x": rng.normal(size=k)})
-    out.loc[0, "yi"], out.loc[1, "yi"] = -0.4, 0.9  # p-values in every interval, both tails
-    return out
+_data = bias_data
 
 
 CASES = {
